@@ -1,0 +1,476 @@
+/*
+ * Range and actor queries: the params map to struct query and back, the
+ * per-event filter, and the paging cursor.
+ *
+ * The cursor is QUERY_CURSOR_LEN bytes: a version byte (1), the last
+ * event's strict start as a big-endian int64 with its sign bit flipped
+ * (so the bytes sort like the numbers), its id as a big-endian uint64,
+ * and an FNV-1a hash of the parameters that define the query (all but
+ * limit and cursor), which is how a cursor from another query is told
+ * apart.  The hash only guards against mistakes; a forged cursor can do
+ * no more than start a page elsewhere.
+ */
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "proto.h"
+
+#define QUERY_CURSOR_VERSION	1
+#define QUERY_SIGN		((uint64_t)1 << 63)
+
+#define QUERY_FNV_OFFSET	0xcbf29ce484222325ULL
+#define QUERY_FNV_PRIME		0x100000001b3ULL
+
+static const char *query_params[] = {
+	"from", "to", "actor", "role", "type", "tag", "source", "precision",
+	"certain", "within", "order", "limit", "cursor"
+};
+enum {
+	QUERY_FROM, QUERY_TO, QUERY_ACTOR_P, QUERY_ROLE, QUERY_TYPE,
+	QUERY_TAG, QUERY_SOURCE, QUERY_PRECISION, QUERY_CERTAIN,
+	QUERY_WITHIN, QUERY_ORDER, QUERY_LIMIT, QUERY_CURSOR, QUERY_NPARAMS
+};
+
+static uint64_t
+query_fnv(uint64_t h, const void *p, size_t len)
+{
+	const unsigned char	*b = p;
+	size_t			 i;
+
+	for (i = 0; i < len; i++) {
+		h ^= b[i];
+		h *= QUERY_FNV_PRIME;
+	}
+	return (h);
+}
+
+/* Hash an int as 8 fixed bytes, so no two fields can run together. */
+static uint64_t
+query_fnv_int(uint64_t h, int64_t v)
+{
+	unsigned char	b[8];
+	int		i;
+
+	for (i = 0; i < 8; i++)
+		b[i] = ((uint64_t)v >> (56 - 8 * i)) & 0xff;
+	return (query_fnv(h, b, sizeof b));
+}
+
+/* Hash presence, then length and bytes: NULL, "" and "a" all differ. */
+static uint64_t
+query_fnv_str(uint64_t h, const char *s)
+{
+	size_t	len;
+
+	if (s == NULL)
+		return (query_fnv_int(h, -1));
+	len = strlen(s);
+	h = query_fnv_int(h, (int64_t)len);
+	return (query_fnv(h, s, len));
+}
+
+static uint64_t
+query_hash(const struct query *q)
+{
+	uint64_t	h = QUERY_FNV_OFFSET;
+
+	h = query_fnv_int(h, q->kind);
+	h = query_fnv_str(h, q->from);
+	h = query_fnv_str(h, q->to);
+	h = query_fnv_str(h, q->actor);
+	h = query_fnv_int(h, q->actor_prefix);
+	h = query_fnv_str(h, q->role);
+	h = query_fnv_str(h, q->type);
+	h = query_fnv_str(h, q->tag);
+	h = query_fnv_str(h, q->source);
+	h = query_fnv_int(h, q->min_prec);
+	h = query_fnv_int(h, q->certain);
+	h = query_fnv_int(h, q->within);
+	h = query_fnv_int(h, q->desc);
+	return (h);
+}
+
+static void
+query_put64(unsigned char *p, uint64_t v)
+{
+	int	i;
+
+	for (i = 0; i < 8; i++)
+		p[i] = (v >> (56 - 8 * i)) & 0xff;
+}
+
+static uint64_t
+query_get64(const unsigned char *p)
+{
+	uint64_t	v = 0;
+	int		i;
+
+	for (i = 0; i < 8; i++)
+		v = v << 8 | p[i];
+	return (v);
+}
+
+/*
+ * Write the cursor that resumes q after the event (start, id) into buf;
+ * returns its length, or 0 if size is too small.
+ */
+size_t
+query_cursor_encode(const struct query *q, int64_t start, uint64_t id,
+    unsigned char *buf, size_t size)
+{
+	if (size < QUERY_CURSOR_LEN)
+		return (0);
+	buf[0] = QUERY_CURSOR_VERSION;
+	query_put64(buf + 1, (uint64_t)start ^ QUERY_SIGN);
+	query_put64(buf + 9, id);
+	query_put64(buf + 17, query_hash(q));
+	return (QUERY_CURSOR_LEN);
+}
+
+/* Take a cursor apart; q must be complete but for the cursor. */
+static int
+query_cursor_decode(const msgpack_object *obj, struct query *q,
+    struct aerr *err)
+{
+	const unsigned char	*p;
+
+	if (obj->type != MSGPACK_OBJECT_BIN ||
+	    obj->via.bin.size != QUERY_CURSOR_LEN ||
+	    (unsigned char)obj->via.bin.ptr[0] != QUERY_CURSOR_VERSION) {
+		aerr_set(err, AERR_BAD_CURSOR, "cursor is malformed");
+		return (-1);
+	}
+	p = (const unsigned char *)obj->via.bin.ptr;
+	if (query_get64(p + 17) != query_hash(q)) {
+		aerr_set(err, AERR_BAD_CURSOR,
+		    "cursor does not belong to this query");
+		return (-1);
+	}
+	q->has_cursor = 1;
+	q->cur_start = (int64_t)(query_get64(p + 1) ^ QUERY_SIGN);
+	q->cur_id = query_get64(p + 9);
+	return (0);
+}
+
+/* A filter string: present and not empty. */
+static int
+query_str(const msgpack_object *obj, const char *field, size_t max,
+    char **out, struct aerr *err)
+{
+	if (mp_str(obj, field, max, out, err) != 0)
+		return (-1);
+	if (**out == '\0') {
+		aerr_set(err, AERR_INVALID, "%s: must not be empty", field);
+		return (-1);
+	}
+	return (0);
+}
+
+/* The actor parameter: a name, or a prefix when it ends in '*'. */
+static int
+query_actor(const msgpack_object *obj, struct query *q, struct aerr *err)
+{
+	size_t	len;
+
+	if (query_str(obj, "actor", EVENT_MAX_ACTOR + 1, &q->actor, err) != 0)
+		return (-1);
+	len = strlen(q->actor);
+	if (q->actor[len - 1] == '*') {
+		if (len == 1) {
+			aerr_set(err, AERR_INVALID,
+			    "actor: \"*\" is an empty prefix");
+			return (-1);
+		}
+		q->actor[--len] = '\0';
+		q->actor_prefix = 1;
+	}
+	if (len > EVENT_MAX_ACTOR) {
+		aerr_set(err, AERR_INVALID, "actor: %zu bytes exceeds limit %d",
+		    len, EVENT_MAX_ACTOR);
+		return (-1);
+	}
+	return (0);
+}
+
+static int
+query_param(int idx, const msgpack_object *val, struct query *q,
+    struct aerr *err)
+{
+	char		*s;
+	uint64_t	 u;
+	int		 rc;
+
+	switch (idx) {
+	case QUERY_FROM:
+		return (mp_str(val, "from", EVENT_MAX_DATE, &q->from, err));
+	case QUERY_TO:
+		return (mp_str(val, "to", EVENT_MAX_DATE, &q->to, err));
+	case QUERY_ACTOR_P:
+		return (query_actor(val, q, err));
+	case QUERY_ROLE:
+		return (query_str(val, "role", EVENT_MAX_ROLE, &q->role, err));
+	case QUERY_TYPE:
+		return (query_str(val, "type", EVENT_MAX_TYPE, &q->type, err));
+	case QUERY_TAG:
+		return (query_str(val, "tag", EVENT_MAX_TAG, &q->tag, err));
+	case QUERY_SOURCE:
+		return (query_str(val, "source", EVENT_MAX_SOURCE, &q->source,
+		    err));
+	case QUERY_PRECISION:
+		if (mp_str(val, "precision", EVENT_MAX_TYPE, &s, err) != 0)
+			return (-1);
+		rc = date_prec_parse(s, &q->min_prec);
+		free(s);
+		if (rc != 0 || q->min_prec == DATE_PREC_NONE) {
+			aerr_set(err, AERR_INVALID, "precision: must be one of "
+			    "year, season, month, day, time");
+			return (-1);
+		}
+		return (0);
+	case QUERY_CERTAIN:
+		return (mp_bool(val, "certain", &q->certain, err));
+	case QUERY_WITHIN:
+		return (mp_bool(val, "within", &q->within, err));
+	case QUERY_ORDER:
+		if (mp_key_is(val, "asc"))
+			q->desc = 0;
+		else if (mp_key_is(val, "desc"))
+			q->desc = 1;
+		else {
+			aerr_set(err, AERR_INVALID,
+			    "order: must be asc or desc");
+			return (-1);
+		}
+		return (0);
+	case QUERY_LIMIT:
+		if (mp_uint(val, "limit", &u, err) != 0)
+			return (-1);
+		if (u == 0) {
+			aerr_set(err, AERR_INVALID, "limit: must be at least 1");
+			return (-1);
+		}
+		if (u > PROTO_MAX_PAGE) {
+			aerr_set(err, AERR_LIMIT, "limit: %" PRIu64 " exceeds "
+			    "limit %d", u, PROTO_MAX_PAGE);
+			return (-1);
+		}
+		q->limit = (uint32_t)u;
+		return (0);
+	}
+	aerr_set(err, AERR_INTERNAL, "query parameter %d has no decoder",
+	    idx);
+	return (-1);
+}
+
+/*
+ * Decode the params map of a range (kind QUERY_RANGE) or actor
+ * (QUERY_ACTOR) request into q, which is overwritten; params NULL means
+ * none were given.  On success the caller frees q with query_clear(); on
+ * failure q is left cleared.  A parameter given as nil counts as absent.
+ */
+int
+query_decode(const msgpack_object *params, int kind, struct query *q,
+    struct aerr *err)
+{
+	const msgpack_object_kv	*kv;
+	const msgpack_object	*cursor = NULL;
+	uint32_t		 i, seen = 0;
+	int			 idx;
+	char			 quoted[80];
+
+	memset(q, 0, sizeof *q);
+	q->kind = kind;
+	q->limit = PROTO_DEFAULT_PAGE;
+	if (params != NULL && params->type != MSGPACK_OBJECT_MAP) {
+		aerr_set(err, AERR_INVALID, "params must be a map");
+		goto fail;
+	}
+	for (i = 0; params != NULL && i < params->via.map.size; i++) {
+		kv = &params->via.map.ptr[i];
+		for (idx = 0; idx < QUERY_NPARAMS; idx++) {
+			if (mp_key_is(&kv->key, query_params[idx]))
+				break;
+		}
+		if (idx == QUERY_NPARAMS) {
+			mp_quote(&kv->key, quoted, sizeof quoted);
+			aerr_set(err, AERR_INVALID, "unknown parameter \"%s\"",
+			    quoted);
+			goto fail;
+		}
+		if (seen & (1u << idx)) {
+			aerr_set(err, AERR_INVALID,
+			    "duplicate parameter \"%s\"", query_params[idx]);
+			goto fail;
+		}
+		seen |= 1u << idx;
+		if (kv->val.type == MSGPACK_OBJECT_NIL)
+			continue;
+		/* The cursor is checked against everything else, last. */
+		if (idx == QUERY_CURSOR)
+			cursor = &kv->val;
+		else if (query_param(idx, &kv->val, q, err) != 0)
+			goto fail;
+	}
+
+	if (kind == QUERY_ACTOR && q->actor == NULL) {
+		aerr_set(err, AERR_INVALID, "actor: required");
+		goto fail;
+	}
+	if (q->role != NULL && q->actor == NULL) {
+		aerr_set(err, AERR_INVALID, "role: requires actor");
+		goto fail;
+	}
+	if (date_query_bounds(q->from, q->to, &q->qlo, &q->qhi, err) != 0)
+		goto fail;
+	if (cursor != NULL && query_cursor_decode(cursor, q, err) != 0)
+		goto fail;
+	return (0);
+
+fail:
+	query_clear(q);
+	return (-1);
+}
+
+/*
+ * Pack the params map of q, for a client: only the fields that are set,
+ * the actor with its '*' when a prefix, and cursor (cursor_len bytes) as
+ * bin when not NULL.
+ */
+void
+query_pack(msgpack_packer *pk, const struct query *q, const void *cursor,
+    size_t cursor_len)
+{
+	uint32_t	n;
+	size_t		len;
+
+	n = (q->from != NULL) + (q->to != NULL) + (q->actor != NULL) +
+	    (q->role != NULL) + (q->type != NULL) + (q->tag != NULL) +
+	    (q->source != NULL) + (q->min_prec != DATE_PREC_NONE) +
+	    (q->certain != 0) + (q->within != 0) + (q->desc != 0) +
+	    (q->limit != 0) + (cursor != NULL);
+	msgpack_pack_map(pk, n);
+	if (q->from != NULL)
+		mp_pack_kv_str(pk, "from", q->from);
+	if (q->to != NULL)
+		mp_pack_kv_str(pk, "to", q->to);
+	if (q->actor != NULL) {
+		mp_pack_str(pk, "actor");
+		len = strlen(q->actor);
+		msgpack_pack_str(pk, len + (q->actor_prefix != 0));
+		msgpack_pack_str_body(pk, q->actor, len);
+		if (q->actor_prefix)
+			msgpack_pack_str_body(pk, "*", 1);
+	}
+	if (q->role != NULL)
+		mp_pack_kv_str(pk, "role", q->role);
+	if (q->type != NULL)
+		mp_pack_kv_str(pk, "type", q->type);
+	if (q->tag != NULL)
+		mp_pack_kv_str(pk, "tag", q->tag);
+	if (q->source != NULL)
+		mp_pack_kv_str(pk, "source", q->source);
+	if (q->min_prec != DATE_PREC_NONE)
+		mp_pack_kv_str(pk, "precision", date_prec_name(q->min_prec));
+	if (q->certain) {
+		mp_pack_str(pk, "certain");
+		msgpack_pack_true(pk);
+	}
+	if (q->within) {
+		mp_pack_str(pk, "within");
+		msgpack_pack_true(pk);
+	}
+	if (q->desc)
+		mp_pack_kv_str(pk, "order", "desc");
+	if (q->limit != 0)
+		mp_pack_kv_uint(pk, "limit", q->limit);
+	if (cursor != NULL) {
+		mp_pack_str(pk, "cursor");
+		msgpack_pack_bin(pk, cursor_len);
+		msgpack_pack_bin_body(pk, cursor, cursor_len);
+	}
+}
+
+/* Free what q owns and zero it; safe to call again. */
+void
+query_clear(struct query *q)
+{
+	free(q->from);
+	free(q->to);
+	free(q->actor);
+	free(q->role);
+	free(q->type);
+	free(q->tag);
+	free(q->source);
+	memset(q, 0, sizeof *q);
+}
+
+static int
+query_has_tag(const struct event *ev, const char *tag)
+{
+	uint32_t	i;
+
+	for (i = 0; i < ev->ntags; i++) {
+		if (strcmp(ev->tags[i], tag) == 0)
+			return (1);
+	}
+	return (0);
+}
+
+static int
+query_has_actor_prefix(const struct event *ev, const char *prefix,
+    const char *role)
+{
+	const struct actor	*a;
+	size_t			 len;
+	uint32_t		 i;
+
+	len = strlen(prefix);
+	for (i = 0; i < ev->nactors; i++) {
+		a = &ev->actors[i];
+		if (strncmp(a->name, prefix, len) != 0)
+			continue;
+		if (role != NULL &&
+		    (a->role == NULL || strcmp(a->role, role) != 0))
+			continue;
+		return (1);
+	}
+	return (0);
+}
+
+/*
+ * Whether ev passes every filter of q; *match is then DATE_MATCH_CERTAIN
+ * or DATE_MATCH_POSSIBLE.  The index scan that found ev (by time or by
+ * actor) is the caller's, but the actor is checked here all the same.
+ */
+int
+query_matches(const struct query *q, const struct event *ev, int *match)
+{
+	int	m;
+
+	m = date_match(&ev->span, q->qlo, q->qhi);
+	if (m == DATE_MATCH_NONE)
+		return (0);
+	if (q->certain && m != DATE_MATCH_CERTAIN)
+		return (0);
+	if (q->within && !date_within(&ev->span, q->qlo, q->qhi))
+		return (0);
+	if (ev->span.prec < q->min_prec)
+		return (0);
+	if (q->type != NULL && (ev->type == NULL ||
+	    strncmp(ev->type, q->type, strlen(q->type)) != 0))
+		return (0);
+	if (q->tag != NULL && !query_has_tag(ev, q->tag))
+		return (0);
+	if (q->source != NULL &&
+	    (ev->source == NULL || strcmp(ev->source, q->source) != 0))
+		return (0);
+	if (q->actor != NULL) {
+		if (q->actor_prefix ?
+		    !query_has_actor_prefix(ev, q->actor, q->role) :
+		    !record_has_actor(ev, q->actor, strlen(q->actor), q->role))
+			return (0);
+	}
+	*match = m;
+	return (1);
+}
