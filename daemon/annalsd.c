@@ -1,0 +1,259 @@
+/*
+ * annalsd: the Annals timeline database daemon.  Parses options, opens
+ * the store, binds the sockets, tells systemd it is ready, and runs the
+ * event loop until SIGTERM or SIGINT, when it finishes what is in flight.
+ */
+#include <sys/stat.h>
+
+#include <ctype.h>
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <lmdb.h>
+
+#include "annalsd.h"
+
+#define DEFAULT_DATA	"/var/lib/annals"
+#define DEFAULT_SOCKET	"/run/annals/annalsd.sock"
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+"usage: annalsd [options]\n"
+"  -d, --data DIR          data directory (default " DEFAULT_DATA ")\n"
+"  -s, --socket PATH       Unix socket (default " DEFAULT_SOCKET ")\n"
+"  -l, --listen HOST:PORT  also listen on TCP (loopback unless\n"
+"                          --allow-remote)\n"
+"      --allow-remote      allow --listen on a non-loopback address\n"
+"      --map-size SIZE     initial LMDB map size (default 1G)\n"
+"      --max-map-size SIZE the map grows up to this (default 64G)\n"
+"      --max-frame SIZE    largest request or reply frame (default 16M)\n"
+"      --max-conns N       simultaneous clients (default 4096)\n"
+"      --max-inflight N    writes read ahead per client (default 64)\n"
+"      --out-high SIZE     output that pauses a client (default 8M)\n"
+"      --out-hard SIZE     output that drops a client (default 256M)\n"
+"  -v, --verbose           more logging (repeat for debug)\n"
+"  -q, --quiet             only warnings and errors\n"
+"  -V, --version           print the version and exit\n"
+"  -h, --help              this help\n"
+"SIZE takes a K, M or G suffix.\n");
+}
+
+static int
+parse_size(const char *s, size_t *out)
+{
+	char		*end;
+	unsigned long long v;
+
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno != 0 || end == s)
+		return (-1);
+	switch (toupper((unsigned char)*end)) {
+	case 'G':
+		v <<= 10;
+		/* FALLTHROUGH */
+	case 'M':
+		v <<= 10;
+		/* FALLTHROUGH */
+	case 'K':
+		v <<= 10;
+		end++;
+		break;
+	case '\0':
+		break;
+	default:
+		return (-1);
+	}
+	if (*end != '\0' || v == 0)
+		return (-1);
+	*out = (size_t)v;
+	return (0);
+}
+
+static void
+on_signal(evutil_socket_t sig, short what, void *arg)
+{
+	(void)what; (void)arg;
+	log_notice("received %s", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+	server_shutdown();
+}
+
+static void
+libevent_log(int severity, const char *msg)
+{
+	(void)severity;
+	log_debug("libevent: %s", msg);
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "data", required_argument, NULL, 'd' },
+		{ "socket", required_argument, NULL, 's' },
+		{ "listen", required_argument, NULL, 'l' },
+		{ "allow-remote", no_argument, NULL, 'R' },
+		{ "map-size", required_argument, NULL, 'm' },
+		{ "max-map-size", required_argument, NULL, 'M' },
+		{ "max-frame", required_argument, NULL, 'F' },
+		{ "max-conns", required_argument, NULL, 'C' },
+		{ "max-inflight", required_argument, NULL, 'I' },
+		{ "out-high", required_argument, NULL, 'O' },
+		{ "out-hard", required_argument, NULL, 'H' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "version", no_argument, NULL, 'V' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct config		 cfg;
+	struct store_config	 scfg;
+	struct server		 srv;
+	struct event		*sigterm, *sigint;
+	struct aerr		 err;
+	size_t			 n;
+	int			 ch, level = LOG_NOTICE_LVL, major, minor, patch;
+
+	memset(&cfg, 0, sizeof cfg);
+	cfg.data_dir = DEFAULT_DATA;
+	cfg.socket_path = DEFAULT_SOCKET;
+	cfg.map_size = (size_t)1 << 30;
+	cfg.max_map_size = (size_t)64 << 30;
+	cfg.max_frame = PROTO_MAX_FRAME;
+	cfg.max_conns = 4096;
+	cfg.max_inflight = 64;
+	cfg.out_high = (size_t)8 << 20;
+	cfg.out_hard = (size_t)256 << 20;
+
+	while ((ch = getopt_long(argc, argv, "d:s:l:vqVh", longopts,
+	    NULL)) != -1) {
+		switch (ch) {
+		case 'd':
+			cfg.data_dir = optarg;
+			break;
+		case 's':
+			cfg.socket_path = optarg;
+			break;
+		case 'l':
+			cfg.listen = optarg;
+			break;
+		case 'R':
+			cfg.allow_remote = 1;
+			break;
+		case 'm':
+		case 'M':
+		case 'F':
+		case 'C':
+		case 'I':
+		case 'O':
+		case 'H':
+			if (parse_size(optarg, &n) != 0) {
+				fprintf(stderr, "annalsd: bad value \"%s\" "
+				    "for an option\n", optarg);
+				return (2);
+			}
+			if (ch == 'm')
+				cfg.map_size = n;
+			else if (ch == 'M')
+				cfg.max_map_size = n;
+			else if (ch == 'F')
+				cfg.max_frame = n;
+			else if (ch == 'C')
+				cfg.max_conns = n;
+			else if (ch == 'I')
+				cfg.max_inflight = n;
+			else if (ch == 'O')
+				cfg.out_high = n;
+			else
+				cfg.out_hard = n;
+			break;
+		case 'v':
+			level++;
+			break;
+		case 'q':
+			level = LOG_WARN_LVL;
+			break;
+		case 'V':
+			printf("annalsd %s (protocol %d)\n",
+			    ANNALS_VERSION_STRING, ANNALS_PROTO_VERSION);
+			return (0);
+		case 'h':
+			usage(stdout);
+			return (0);
+		default:
+			usage(stderr);
+			return (2);
+		}
+	}
+	if (optind != argc) {
+		usage(stderr);
+		return (2);
+	}
+	if (cfg.max_frame > UINT32_MAX || cfg.max_frame < 4096) {
+		fprintf(stderr, "annalsd: --max-frame must be from 4K to 4G\n");
+		return (2);
+	}
+	if (cfg.max_map_size < cfg.map_size)
+		cfg.max_map_size = cfg.map_size;
+	log_set_level(level > LOG_DEBUG_LVL ? LOG_DEBUG_LVL : level);
+	/* libevent writes with writev and cannot pass MSG_NOSIGNAL (P7). */
+	signal(SIGPIPE, SIG_IGN);
+	event_set_log_callback(libevent_log);
+
+	memset(&srv, 0, sizeof srv);
+	srv.cfg = &cfg;
+	srv.started = now_ms();
+	if ((srv.base = event_base_new()) == NULL)
+		fatalx("event_base_new failed");
+	scfg.path = cfg.data_dir;
+	scfg.map_size = cfg.map_size;
+	scfg.max_map_size = cfg.max_map_size;
+	if ((srv.store = store_open(&scfg, &err)) == NULL) {
+		log_err("%s", err.msg);
+		return (1);
+	}
+	if (server_start(&srv, &err) != 0) {
+		log_err("%s", err.msg);
+		server_free();
+		store_close(srv.store);
+		event_base_free(srv.base);
+		return (1);
+	}
+	commit_init();
+	sigterm = evsignal_new(srv.base, SIGTERM, on_signal, NULL);
+	sigint = evsignal_new(srv.base, SIGINT, on_signal, NULL);
+	evsignal_add(sigterm, NULL);
+	evsignal_add(sigint, NULL);
+
+	mdb_version(&major, &minor, &patch);
+	log_notice("annalsd %s (protocol %d) on %s: libevent %s (%s), "
+	    "lmdb %d.%d.%d, msgpack-c %s", ANNALS_VERSION_STRING,
+	    ANNALS_PROTO_VERSION, cfg.socket_path, event_get_version(),
+	    event_base_get_method(srv.base), major, minor, patch,
+	    msgpack_version());
+	log_info("data %s, map %zu bytes (max %zu)", cfg.data_dir,
+	    cfg.map_size, cfg.max_map_size);
+	if (cfg.listen != NULL)
+		log_notice("also listening on %s", cfg.listen);
+	notify_send("READY=1");
+
+	event_base_dispatch(srv.base);
+
+	commit_flush();
+	commit_free();
+	server_free();
+	event_free(sigterm);
+	event_free(sigint);
+	store_close(srv.store);
+	event_base_free(srv.base);
+	log_notice("stopped");
+	return (0);
+}

@@ -1,0 +1,226 @@
+/*
+ * annalsd's internal header: shared structures, then one block per
+ * source file.  A structure only one file needs stays in that file.
+ */
+#ifndef ANNALSD_H
+#define ANNALSD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../proto/proto.h"
+
+struct store;
+struct conn;
+
+/* log.c */
+#define LOG_ERR_LVL	0
+#define LOG_WARN_LVL	1
+#define LOG_NOTICE_LVL	2
+#define LOG_INFO_LVL	3
+#define LOG_DEBUG_LVL	4
+void	 log_set_level(int);
+int	 log_get_level(void);
+void	 log_err(const char *, ...) __attribute__((format(printf, 1, 2)));
+void	 log_warn(const char *, ...) __attribute__((format(printf, 1, 2)));
+void	 log_notice(const char *, ...) __attribute__((format(printf, 1, 2)));
+void	 log_info(const char *, ...) __attribute__((format(printf, 1, 2)));
+void	 log_debug(const char *, ...) __attribute__((format(printf, 1, 2)));
+void	 fatal(const char *, ...) __attribute__((format(printf, 1, 2),
+	     noreturn));
+void	 fatalx(const char *, ...) __attribute__((format(printf, 1, 2),
+	     noreturn));
+const char *log_escape(const char *, size_t, char *, size_t);
+
+/* xmalloc.c */
+void	*xmalloc(size_t);
+void	*xcalloc(size_t, size_t);
+void	*xreallocarray(void *, size_t, size_t);
+char	*xstrdup(const char *);
+
+/* store.c */
+struct store_config {
+	const char	*path;		/* the data directory */
+	size_t		 map_size;	/* initial map size */
+	size_t		 max_map_size;	/* growth stops here */
+};
+
+#define STORE_OP_PUT	0
+#define STORE_OP_DELETE	1
+
+#define STORE_ADDED	1
+#define STORE_UPDATED	2
+#define STORE_UNCHANGED	3
+
+/* One write: a put of ev, or a delete of id, and its outcome. */
+struct store_op {
+	int		 kind;		/* STORE_OP_* */
+	struct event	*ev;		/* put: validated record, not owned */
+	uint64_t	 id;		/* delete: the event */
+	int		 status;	/* put: STORE_*; delete: 1 if gone */
+	uint64_t	 out_id;
+	uint64_t	 out_rev;
+};
+
+/* The ops of one request: applied all or none. */
+struct store_batch {
+	struct store_op	*ops;
+	size_t		 nops;
+	int		 failed;
+	struct aerr	 err;		/* when failed */
+};
+
+/* One query hit: views into the map, valid inside the emit callback. */
+struct store_hit {
+	const void	*data;		/* the packed record */
+	size_t		 len;
+	int		 match;		/* DATE_MATCH_* */
+	int64_t		 start;		/* its place in the order */
+	uint64_t	 id;
+};
+
+struct store_page {
+	struct store_hit *hits;
+	size_t		 nhits;
+	int		 more;		/* another page follows */
+	int64_t		 next_start;	/* resume after (start, id) */
+	uint64_t	 next_id;
+};
+
+struct store_stats {
+	uint64_t	 events;
+	uint64_t	 actors;
+	uint64_t	 db_bytes;
+	uint64_t	 map_bytes;
+	uint64_t	 last_seq;
+	uint64_t	 map_grows;
+};
+
+typedef int (*store_page_cb)(void *, const struct store_page *);
+typedef int (*store_get_cb)(void *, size_t, const void *, size_t);
+typedef int (*store_actor_cb)(void *, const char *, size_t, uint64_t);
+
+#define STORE_MAX_SCANS	100000	/* index ranges one query may merge */
+
+struct store *store_open(const struct store_config *, struct aerr *);
+void	 store_close(struct store *);
+int	 store_write(struct store *, struct store_batch *, size_t,
+	     uint64_t, struct aerr *);
+int	 store_query(struct store *, const struct query *, store_page_cb,
+	     void *, struct aerr *);
+int	 store_get(struct store *, const uint64_t *, size_t, store_get_cb,
+	     void *, struct aerr *);
+int	 store_get_by_key(struct store *, const char *, const char *,
+	     store_get_cb, void *, struct aerr *);
+int	 store_actors(struct store *, const char *, const char *, uint32_t,
+	     store_actor_cb, void *, int *, struct aerr *);
+int	 store_stats(struct store *, struct store_stats *, struct aerr *);
+void	 store_reader_check(struct store *);
+/* Failure injection for tests: make the next n commits fail with errno. */
+void	 store_inject_commit_error(struct store *, int, int);
+
+/* store-key.c */
+#define SKEY_TIME_LEN	17		/* class, start, id */
+#define SKEY_SPAN_LEN	49		/* six bounds and the precision */
+#define SKEY_CLASS_INF	63
+void	 skey_be64(unsigned char *, uint64_t);
+uint64_t skey_get_be64(const unsigned char *);
+void	 skey_time(unsigned char *, int64_t);
+int64_t	 skey_get_time(const unsigned char *);
+int	 skey_class(const struct date_span *);
+int64_t	 skey_class_reach(int);
+size_t	 skey_time_key(unsigned char *, int, int64_t, uint64_t);
+size_t	 skey_actor_key(unsigned char *, const char *, size_t, int,
+	     int64_t, uint64_t);
+size_t	 skey_source_key(unsigned char *, const char *, const char *);
+void	 skey_span(unsigned char *, const struct date_span *);
+void	 skey_get_span(const unsigned char *, struct date_span *);
+
+/* server.c */
+struct config {
+	const char	*data_dir;
+	const char	*socket_path;
+	const char	*listen;	/* host:port, or NULL */
+	int		 allow_remote;
+	size_t		 map_size;
+	size_t		 max_map_size;
+	size_t		 max_frame;
+	size_t		 max_conns;
+	size_t		 max_inflight;	/* requests read ahead per client */
+	size_t		 out_high;	/* output bytes that pause a client */
+	size_t		 out_hard;	/* output bytes that drop a client */
+};
+
+struct server {
+	struct event_base	*base;
+	struct store		*store;
+	const struct config	*cfg;
+	uint64_t		 started;	/* ms since the epoch */
+	size_t			 nconns;
+	int			 shutting_down;
+};
+
+extern struct server	*server;
+
+uint64_t now_ms(void);
+int	 server_start(struct server *, struct aerr *);
+void	 server_shutdown(void);
+void	 server_conn_gone(struct conn *);
+void	 server_free(void);
+
+/* conn.c */
+struct conn	*conn_new(int, const char *);
+void		 conn_ref(struct conn *);
+void		 conn_unref(struct conn *);
+void		 conn_close(struct conn *, const char *);
+int		 conn_dead(const struct conn *);
+uint64_t	 conn_id(const struct conn *);
+msgpack_packer	*conn_reply_begin(struct conn *, uint32_t);
+void		 conn_reply_end(struct conn *);
+void		 conn_reply_error(struct conn *, uint32_t, int, const char *);
+size_t		 conn_reply_size(struct conn *);
+msgpack_sbuffer	*conn_sbuf(struct conn *);
+void		 conn_write_done(struct conn *);
+void		 conn_shutdown_all(void);
+size_t		 conn_count(void);
+
+/* dispatch.c */
+#define METHOD_WRITE	0x1		/* goes through the group commit */
+
+struct request {
+	struct conn		*conn;
+	uint32_t		 msgid;
+	const msgpack_object	*params;	/* a map, or NULL */
+};
+
+struct method {
+	const char	*name;
+	int		 flags;
+	void		 (*exec)(struct request *);
+};
+
+const struct method *dispatch_find(const char *, size_t);
+int	 dispatch_check_params(const struct request *, const char *const *,
+	     struct aerr *);
+void	 dispatch_error(struct request *, const struct aerr *);
+int	 range_exec(struct request *, int);
+
+#define METHOD_DECLARE(name) extern const struct method method_##name;
+PROTO_METHODS(METHOD_DECLARE)
+#undef METHOD_DECLARE
+
+/* commit.c */
+#define COMMIT_PUT	0
+#define COMMIT_DELETE	1
+void	 commit_init(void);
+void	 commit_free(void);
+void	 commit_enqueue(struct conn *, uint32_t, int, struct store_op *,
+	     size_t, struct event *, size_t);
+void	 commit_enqueue_error(struct conn *, uint32_t, const struct aerr *);
+void	 commit_flush(void);
+size_t	 commit_pending(void);
+
+/* notify.c */
+void	 notify_send(const char *);
+
+#endif

@@ -1,0 +1,376 @@
+/*
+ * One client connection: reassembles frames from its bufferevent, hands
+ * each request to its method, and writes replies in request order.
+ *
+ * Order: reads are answered at once, writes after the group commit; so
+ * while a connection has writes waiting, the next request that is not a
+ * write stays in the input buffer until they are acknowledged.
+ *
+ * Back-pressure (P1, P2): past the output high mark no further request is
+ * read; the EV_WRITE low-watermark callback resumes.  Past the hard mark
+ * the client is dropped.  Closing flushes what was written, then frees
+ * from the write callback (P3).  The struct itself lives until the last
+ * reference (a queued write) lets go (P4).
+ */
+#include <sys/queue.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+
+#include "annalsd.h"
+
+struct conn {
+	uint64_t		 id;
+	int			 refs;
+	int			 flags;
+#define CONN_DEAD	0x1	/* bufferevent gone; replies are dropped */
+#define CONN_CLOSING	0x2	/* flush the output, then go */
+#define CONN_PAUSED	0x4	/* output past the high mark */
+	struct bufferevent	*bev;
+	size_t			 pending;	/* writes awaiting commit */
+	msgpack_sbuffer		 sbuf;
+	msgpack_packer		 pk;
+	char			 peer[64];
+	TAILQ_ENTRY(conn)	 entry;
+};
+
+static TAILQ_HEAD(, conn)	conns = TAILQ_HEAD_INITIALIZER(conns);
+static uint64_t			next_conn_id = 1;
+
+static void	conn_process(struct conn *);
+static void	conn_destroy(struct conn *);
+
+uint64_t
+conn_id(const struct conn *c)
+{
+	return (c->id);
+}
+
+int
+conn_dead(const struct conn *c)
+{
+	return ((c->flags & (CONN_DEAD | CONN_CLOSING)) != 0);
+}
+
+size_t
+conn_count(void)
+{
+	size_t		 n = 0;
+	struct conn	*c;
+
+	TAILQ_FOREACH(c, &conns, entry)
+		n++;
+	return (n);
+}
+
+void
+conn_ref(struct conn *c)
+{
+	c->refs++;
+}
+
+void
+conn_unref(struct conn *c)
+{
+	if (--c->refs > 0)
+		return;
+	msgpack_sbuffer_destroy(&c->sbuf);
+	free(c);
+}
+
+static void
+conn_read_cb(struct bufferevent *bev, void *arg)
+{
+	(void)bev;
+	conn_process(arg);
+}
+
+static void
+conn_write_cb(struct bufferevent *bev, void *arg)
+{
+	struct conn	*c = arg;
+	struct evbuffer	*out = bufferevent_get_output(bev);
+
+	if (c->flags & CONN_CLOSING) {
+		if (evbuffer_get_length(out) == 0)
+			conn_destroy(c);
+		return;
+	}
+	if ((c->flags & CONN_PAUSED) &&
+	    evbuffer_get_length(out) <= server->cfg->out_high / 2) {
+		c->flags &= ~CONN_PAUSED;
+		bufferevent_enable(bev, EV_READ);
+		conn_process(c);
+	}
+}
+
+static void
+conn_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct conn	*c = arg;
+
+	(void)bev;
+	if (what & BEV_EVENT_EOF)
+		conn_close(c, NULL);
+	else if (what & BEV_EVENT_TIMEOUT) {
+		log_info("conn %llu: timed out flushing its output",
+		    (unsigned long long)c->id);
+		conn_destroy(c);
+	} else if (what & BEV_EVENT_ERROR) {
+		log_info("conn %llu: %s", (unsigned long long)c->id,
+		    evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
+		conn_destroy(c);
+	}
+}
+
+/* Take over an accepted socket. */
+struct conn *
+conn_new(int fd, const char *peer)
+{
+	struct conn	*c;
+
+	c = xcalloc(1, sizeof *c);
+	c->id = next_conn_id++;
+	c->refs = 1;
+	snprintf(c->peer, sizeof c->peer, "%s", peer);
+	msgpack_sbuffer_init(&c->sbuf);
+	c->bev = bufferevent_socket_new(server->base, fd,
+	    BEV_OPT_CLOSE_ON_FREE);
+	if (c->bev == NULL)
+		fatalx("bufferevent_socket_new failed");
+	bufferevent_priority_set(c->bev, 0);
+	bufferevent_setcb(c->bev, conn_read_cb, conn_write_cb, conn_event_cb,
+	    c);
+	bufferevent_setwatermark(c->bev, EV_WRITE, server->cfg->out_high / 2,
+	    0);
+	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+	TAILQ_INSERT_TAIL(&conns, c, entry);
+	log_debug("conn %llu: connected from %s", (unsigned long long)c->id,
+	    peer);
+	return (c);
+}
+
+static void
+conn_destroy(struct conn *c)
+{
+	if (c->flags & CONN_DEAD)
+		return;
+	c->flags |= CONN_DEAD;
+	TAILQ_REMOVE(&conns, c, entry);
+	bufferevent_free(c->bev);
+	c->bev = NULL;
+	log_debug("conn %llu: closed", (unsigned long long)c->id);
+	server_conn_gone(c);
+	conn_unref(c);
+}
+
+/*
+ * Stop reading and go once the output is flushed.  A reason is logged;
+ * NULL means the client simply left or the server is stopping.
+ */
+void
+conn_close(struct conn *c, const char *reason)
+{
+	struct timeval	tv = { 5, 0 };
+
+	if (c->flags & (CONN_DEAD | CONN_CLOSING))
+		return;
+	if (reason != NULL)
+		log_notice("conn %llu: closing: %s", (unsigned long long)c->id,
+		    reason);
+	c->flags |= CONN_CLOSING;
+	bufferevent_disable(c->bev, EV_READ);
+	if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0) {
+		conn_destroy(c);
+		return;
+	}
+	bufferevent_set_timeouts(c->bev, NULL, &tv);
+	bufferevent_setwatermark(c->bev, EV_WRITE, 0, 0);
+}
+
+void
+conn_shutdown_all(void)
+{
+	struct conn	*c, *next;
+
+	for (c = TAILQ_FIRST(&conns); c != NULL; c = next) {
+		next = TAILQ_NEXT(c, entry);
+		conn_close(c, NULL);
+	}
+}
+
+/* Start a successful reply; the caller packs the result, then ends it. */
+msgpack_packer *
+conn_reply_begin(struct conn *c, uint32_t msgid)
+{
+	msgpack_sbuffer_clear(&c->sbuf);
+	msgpack_packer_init(&c->pk, &c->sbuf, msgpack_sbuffer_write);
+	msg_pack_response_ok(&c->pk, msgid);
+	return (&c->pk);
+}
+
+msgpack_sbuffer *
+conn_sbuf(struct conn *c)
+{
+	return (&c->sbuf);
+}
+
+size_t
+conn_reply_size(struct conn *c)
+{
+	return (c->sbuf.size);
+}
+
+/* Frame the packed reply and queue it on the socket. */
+void
+conn_reply_end(struct conn *c)
+{
+	unsigned char	 hdr[PROTO_FRAME_HEADER];
+	struct evbuffer	*out;
+	char		 reason[96];
+
+	if (conn_dead(c))
+		return;
+	out = bufferevent_get_output(c->bev);
+	frame_header(hdr, (uint32_t)c->sbuf.size);
+	evbuffer_add(out, hdr, sizeof hdr);
+	evbuffer_add(out, c->sbuf.data, c->sbuf.size);
+	/* A large page's buffer is not kept for the connection's life. */
+	if (c->sbuf.alloc > (1u << 20)) {
+		msgpack_sbuffer_destroy(&c->sbuf);
+		msgpack_sbuffer_init(&c->sbuf);
+	}
+	if (evbuffer_get_length(out) > server->cfg->out_hard) {
+		snprintf(reason, sizeof reason, "output buffer over %zu bytes",
+		    server->cfg->out_hard);
+		/* The client is not reading: nothing more will reach it. */
+		conn_destroy(c);
+		log_notice("conn %llu: dropped: %s", (unsigned long long)c->id,
+		    reason);
+	}
+}
+
+void
+conn_reply_error(struct conn *c, uint32_t msgid, int code, const char *msg)
+{
+	msgpack_sbuffer_clear(&c->sbuf);
+	msgpack_packer_init(&c->pk, &c->sbuf, msgpack_sbuffer_write);
+	msg_pack_response_error(&c->pk, msgid, code, msg);
+	conn_reply_end(c);
+}
+
+/* A write of this connection was acknowledged: go on reading. */
+void
+conn_write_done(struct conn *c)
+{
+	if (c->pending > 0)
+		c->pending--;
+	if (c->pending == 0 && !conn_dead(c))
+		conn_process(c);
+}
+
+/*
+ * Handle every complete frame in the input, as far as order and
+ * back-pressure allow.
+ */
+static void
+conn_process(struct conn *c)
+{
+	const struct method	*m;
+	struct evbuffer		*in;
+	struct request		 req;
+	struct msg		 msg;
+	struct aerr		 err;
+	msgpack_unpacked	 u;
+	unsigned char		 hdr[PROTO_FRAME_HEADER], *frame;
+	uint32_t		 len;
+	size_t			 avail;
+	char			 name[96];
+	int			 rc;
+
+	/* A method may close the connection under us. */
+	conn_ref(c);
+	while (!conn_dead(c)) {
+		if (evbuffer_get_length(bufferevent_get_output(c->bev)) >
+		    server->cfg->out_high) {
+			c->flags |= CONN_PAUSED;
+			bufferevent_disable(c->bev, EV_READ);
+			break;
+		}
+		if (c->pending >= server->cfg->max_inflight)
+			break;
+		in = bufferevent_get_input(c->bev);
+		avail = evbuffer_get_length(in);
+		if (avail < PROTO_FRAME_HEADER)
+			break;
+		evbuffer_copyout(in, hdr, sizeof hdr);
+		if (frame_peek(hdr, sizeof hdr, server->cfg->max_frame, &len,
+		    &err) != 1) {
+			/* The frame boundary is lost: reply, then hang up. */
+			conn_reply_error(c, 0, err.code, err.msg);
+			conn_close(c, err.msg);
+			break;
+		}
+		if (avail < PROTO_FRAME_HEADER + (size_t)len)
+			break;
+		frame = evbuffer_pullup(in, PROTO_FRAME_HEADER + (size_t)len);
+		memset(&msg, 0, sizeof msg);
+		msgpack_unpacked_init(&u);
+		if (frame_check(frame + PROTO_FRAME_HEADER, len, &err) != 0)
+			goto bad;
+		rc = msgpack_unpack_next(&u, (const char *)frame +
+		    PROTO_FRAME_HEADER, len, NULL);
+		if (rc != MSGPACK_UNPACK_SUCCESS) {
+			aerr_set(&err, AERR_MALFORMED, "message does not "
+			    "decode as msgpack");
+			goto bad;
+		}
+		if (msg_parse(&u.data, &msg, &err) != 0)
+			goto bad;
+		if (msg.type != MSG_REQUEST) {
+			aerr_set(&err, AERR_MALFORMED, "only requests (type 0) "
+			    "are accepted");
+			goto bad;
+		}
+		if ((m = dispatch_find(msg.method, msg.method_len)) == NULL) {
+			aerr_set(&err, AERR_UNKNOWN_METHOD,
+			    "unknown method \"%s\"", log_escape(msg.method,
+			    msg.method_len, name, sizeof name));
+			goto bad;
+		}
+		if (c->pending > 0 && (m->flags & METHOD_WRITE) == 0) {
+			msgpack_unpacked_destroy(&u);
+			break;
+		}
+		if (server->shutting_down) {
+			aerr_set(&err, AERR_UNAVAILABLE, "server is shutting "
+			    "down");
+			goto bad;
+		}
+		req.conn = c;
+		req.msgid = msg.msgid;
+		req.params = msg.params;
+		if (m->flags & METHOD_WRITE)
+			c->pending++;
+		m->exec(&req);
+		msgpack_unpacked_destroy(&u);
+		if ((c->flags & CONN_DEAD) == 0)
+			evbuffer_drain(in, PROTO_FRAME_HEADER + (size_t)len);
+		continue;
+bad:
+		if (c->pending > 0) {
+			/* Answer it after the acknowledgements before it. */
+			msgpack_unpacked_destroy(&u);
+			break;
+		}
+		conn_reply_error(c, msg.msgid, err.code, err.msg);
+		msgpack_unpacked_destroy(&u);
+		if ((c->flags & CONN_DEAD) == 0)
+			evbuffer_drain(in, PROTO_FRAME_HEADER + (size_t)len);
+	}
+	conn_unref(c);
+}

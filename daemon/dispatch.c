@@ -1,0 +1,66 @@
+/*
+ * The method table: each method lives in its own m-<name>.c and exports
+ * one struct method; this file finds them by name and holds what every
+ * method needs for its parameters and errors.
+ */
+#include <string.h>
+
+#include "annalsd.h"
+
+#define METHOD_ENTRY(name) &method_##name,
+static const struct method *const methods[] = {
+	PROTO_METHODS(METHOD_ENTRY)
+};
+#undef METHOD_ENTRY
+
+const struct method *
+dispatch_find(const char *name, size_t len)
+{
+	size_t	i;
+
+	for (i = 0; i < sizeof methods / sizeof methods[0]; i++) {
+		if (strlen(methods[i]->name) == len &&
+		    memcmp(methods[i]->name, name, len) == 0)
+			return (methods[i]);
+	}
+	return (NULL);
+}
+
+/* Refuse a parameter the method does not know; allowed ends in NULL. */
+int
+dispatch_check_params(const struct request *req, const char *const *allowed,
+    struct aerr *err)
+{
+	const msgpack_object	*p = req->params;
+	char			 name[96];
+	uint32_t		 i;
+	size_t			 j;
+
+	if (p == NULL)
+		return (0);
+	for (i = 0; i < p->via.map.size; i++) {
+		const msgpack_object *k = &p->via.map.ptr[i].key;
+
+		for (j = 0; allowed[j] != NULL; j++) {
+			if (mp_key_is(k, allowed[j]))
+				break;
+		}
+		if (allowed[j] != NULL)
+			continue;
+		if (k->type == MSGPACK_OBJECT_STR)
+			aerr_set(err, AERR_INVALID, "unknown parameter \"%s\"",
+			    log_escape(k->via.str.ptr, k->via.str.size, name,
+			    sizeof name));
+		else
+			aerr_set(err, AERR_INVALID, "parameter names must be "
+			    "strings");
+		return (-1);
+	}
+	return (0);
+}
+
+void
+dispatch_error(struct request *req, const struct aerr *err)
+{
+	conn_reply_error(req->conn, req->msgid, err->code, err->msg);
+}

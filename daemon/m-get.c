@@ -1,0 +1,79 @@
+/* get: records by id, nil for an id that is not stored. */
+#include <stdlib.h>
+
+#include "annalsd.h"
+
+struct get_ctx {
+	msgpack_packer	*pk;
+	struct conn	*conn;
+};
+
+static int
+method_get_one(void *arg, size_t i, const void *data, size_t len)
+{
+	struct get_ctx	*g = arg;
+
+	(void)i;
+	if (data == NULL)
+		msgpack_pack_nil(g->pk);
+	else
+		msgpack_sbuffer_write(conn_sbuf(g->conn), data, len);
+	return (0);
+}
+
+static void
+method_get_exec(struct request *req)
+{
+	static const char *const params[] = { "ids", NULL };
+	const msgpack_object	*ids;
+	struct get_ctx		 g;
+	struct aerr		 err;
+	uint64_t		*list;
+	size_t			 n, i;
+
+	if (dispatch_check_params(req, params, &err) != 0)
+		goto fail;
+	if ((ids = mp_get(req->params, "ids")) == NULL ||
+	    ids->type != MSGPACK_OBJECT_ARRAY) {
+		aerr_set(&err, AERR_INVALID, "ids: required, an array of ids");
+		goto fail;
+	}
+	n = ids->via.array.size;
+	if (n == 0 || n > PROTO_MAX_IDS) {
+		aerr_set(&err, n ? AERR_LIMIT : AERR_INVALID, "ids: %zu "
+		    "given, from 1 to %d allowed", n, PROTO_MAX_IDS);
+		goto fail;
+	}
+	list = xcalloc(n, sizeof *list);
+	for (i = 0; i < n; i++) {
+		if (mp_uint(&ids->via.array.ptr[i], "ids", &list[i],
+		    &err) != 0) {
+			aerr_prefix(&err, "[%zu] ", i);
+			free(list);
+			goto fail;
+		}
+	}
+	g.conn = req->conn;
+	g.pk = conn_reply_begin(req->conn, req->msgid);
+	msgpack_pack_map(g.pk, 1);
+	mp_pack_str(g.pk, "events");
+	msgpack_pack_array(g.pk, n);
+	if (store_get(server->store, list, n, method_get_one, &g,
+	    &err) != 0) {
+		free(list);
+		goto fail;
+	}
+	free(list);
+	if (conn_reply_size(req->conn) > server->cfg->max_frame) {
+		aerr_set(&err, AERR_LIMIT, "result of %zu bytes exceeds the "
+		    "frame limit of %zu; ask for fewer ids",
+		    conn_reply_size(req->conn), server->cfg->max_frame);
+		goto fail;
+	}
+	conn_reply_end(req->conn);
+	return;
+fail:
+	dispatch_error(req, &err);
+}
+
+const struct method method_get = { "get", 0, method_get_exec };

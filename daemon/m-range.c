@@ -1,0 +1,90 @@
+/*
+ * range and actor: one page of the events that overlap a time range,
+ * optionally of one actor or actor prefix, in (start, id) order.  Hits
+ * are copied from the map into the reply as stored, without decoding;
+ * a page also stops short of the frame limit, whatever its length.
+ */
+#include "annalsd.h"
+
+struct page_ctx {
+	struct request		*req;
+	const struct query	*q;
+};
+
+/* Room kept in a frame for everything but the records themselves. */
+#define RANGE_FRAME_SLACK	(64u * 1024)
+
+static int
+range_page(void *arg, const struct store_page *page)
+{
+	struct page_ctx	*ctx = arg;
+	msgpack_packer	*pk;
+	unsigned char	 cursor[QUERY_CURSOR_LEN];
+	size_t		 n, bytes = 0, budget, i;
+	int		 more = page->more;
+
+	budget = server->cfg->max_frame - RANGE_FRAME_SLACK;
+	for (n = 0; n < page->nhits; n++) {
+		if (n > 0 && bytes + page->hits[n].len > budget) {
+			more = 1;
+			break;
+		}
+		bytes += page->hits[n].len;
+	}
+	pk = conn_reply_begin(ctx->req->conn, ctx->req->msgid);
+	msgpack_pack_map(pk, 3);
+	mp_pack_str(pk, "events");
+	msgpack_pack_array(pk, n);
+	for (i = 0; i < n; i++)
+		msgpack_sbuffer_write(conn_sbuf(ctx->req->conn),
+		    page->hits[i].data, page->hits[i].len);
+	mp_pack_str(pk, "matches");
+	msgpack_pack_array(pk, n);
+	for (i = 0; i < n; i++)
+		mp_pack_str(pk, page->hits[i].match == DATE_MATCH_CERTAIN ?
+		    "certain" : "possible");
+	mp_pack_str(pk, "cursor");
+	if (more && n > 0) {
+		query_cursor_encode(ctx->q, page->hits[n - 1].start,
+		    page->hits[n - 1].id, cursor, sizeof cursor);
+		msgpack_pack_bin(pk, sizeof cursor);
+		msgpack_pack_bin_body(pk, cursor, sizeof cursor);
+	} else
+		msgpack_pack_nil(pk);
+	conn_reply_end(ctx->req->conn);
+	return (0);
+}
+
+int
+range_exec(struct request *req, int kind)
+{
+	struct page_ctx	ctx;
+	struct query	q;
+	struct aerr	err;
+
+	if (query_decode(req->params, kind, &q, &err) != 0) {
+		dispatch_error(req, &err);
+		return (-1);
+	}
+	ctx.req = req;
+	ctx.q = &q;
+	if (store_query(server->store, &q, range_page, &ctx, &err) != 0)
+		dispatch_error(req, &err);
+	query_clear(&q);
+	return (0);
+}
+
+static void
+method_range_exec(struct request *req)
+{
+	range_exec(req, QUERY_RANGE);
+}
+
+static void
+method_actor_exec(struct request *req)
+{
+	range_exec(req, QUERY_ACTOR);
+}
+
+const struct method method_range = { "range", 0, method_range_exec };
+const struct method method_actor = { "actor", 0, method_actor_exec };

@@ -1,0 +1,285 @@
+/*
+ * Listening and accepting: the Unix socket and, when asked, a TCP
+ * address.  Accept failures for lack of descriptors (EMFILE) pause the
+ * listeners for a second instead of spinning (P5); connections over the
+ * limit are refused with a reason.
+ */
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <sys/un.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <event2/listener.h>
+#include <event2/util.h>
+
+#include "annalsd.h"
+
+struct server		*server;
+
+static struct evconnlistener	*listeners[2];
+static size_t			 nlisteners;
+static struct event		*resume_ev;
+static struct event		*tidy_ev;
+static time_t			 last_full_log;
+
+uint64_t
+now_ms(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return ((uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000);
+}
+
+static void
+server_accept(struct evconnlistener *l, evutil_socket_t fd,
+    struct sockaddr *sa, int salen, void *arg)
+{
+	char	peer[64], addr[INET6_ADDRSTRLEN];
+	time_t	now;
+
+	(void)l; (void)salen; (void)arg;
+	if (server->shutting_down) {
+		close(fd);
+		return;
+	}
+	if (server->nconns >= server->cfg->max_conns) {
+		now = time(NULL);
+		if (now - last_full_log >= 60) {
+			log_warn("refusing connections: limit of %zu reached",
+			    server->cfg->max_conns);
+			last_full_log = now;
+		}
+		close(fd);
+		return;
+	}
+	if (sa->sa_family == AF_INET) {
+		struct sockaddr_in *sin = (struct sockaddr_in *)sa;
+
+		inet_ntop(AF_INET, &sin->sin_addr, addr, sizeof addr);
+		snprintf(peer, sizeof peer, "%s:%u", addr,
+		    ntohs(sin->sin_port));
+	} else if (sa->sa_family == AF_INET6) {
+		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)sa;
+
+		inet_ntop(AF_INET6, &sin6->sin6_addr, addr, sizeof addr);
+		snprintf(peer, sizeof peer, "[%s]:%u", addr,
+		    ntohs(sin6->sin6_port));
+	} else
+		snprintf(peer, sizeof peer, "unix");
+	evutil_make_socket_nonblocking(fd);
+	server->nconns++;
+	conn_new(fd, peer);
+}
+
+static void
+server_resume(evutil_socket_t fd, short what, void *arg)
+{
+	size_t	i;
+
+	(void)fd; (void)what; (void)arg;
+	for (i = 0; i < nlisteners; i++)
+		evconnlistener_enable(listeners[i]);
+}
+
+static void
+server_accept_error(struct evconnlistener *l, void *arg)
+{
+	struct timeval	tv = { 1, 0 };
+	int		err = EVUTIL_SOCKET_ERROR();
+	size_t		i;
+	time_t		now = time(NULL);
+
+	(void)l; (void)arg;
+	if (now - last_full_log >= 60) {
+		log_warn("accept: %s; pausing for a second",
+		    evutil_socket_error_to_string(err));
+		last_full_log = now;
+	}
+	for (i = 0; i < nlisteners; i++)
+		evconnlistener_disable(listeners[i]);
+	evtimer_add(resume_ev, &tv);
+}
+
+/* Reader slots of crashed processes are reclaimed hourly too (P11). */
+static void
+server_tidy(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd; (void)what; (void)arg;
+	store_reader_check(server->store);
+}
+
+static int
+listen_unix(const char *path, struct aerr *err)
+{
+	struct sockaddr_un	 sun;
+	struct stat		 sb;
+	int			 fd;
+
+	memset(&sun, 0, sizeof sun);
+	sun.sun_family = AF_UNIX;
+	if (strlen(path) >= sizeof sun.sun_path) {
+		aerr_set(err, AERR_INVALID, "socket path %s is longer than "
+		    "%zu bytes", path, sizeof sun.sun_path - 1);
+		return (-1);
+	}
+	memcpy(sun.sun_path, path, strlen(path));
+	/* A socket left by a daemon that died; a live one answers. */
+	if (lstat(path, &sb) == 0 && S_ISSOCK(sb.st_mode)) {
+		if ((fd = socket(AF_UNIX, SOCK_STREAM, 0)) != -1) {
+			if (connect(fd, (struct sockaddr *)&sun,
+			    sizeof sun) == 0) {
+				close(fd);
+				aerr_set(err, AERR_INVALID, "%s: another "
+				    "annalsd is listening there", path);
+				return (-1);
+			}
+			close(fd);
+		}
+		unlink(path);
+	}
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1 ||
+	    bind(fd, (struct sockaddr *)&sun, sizeof sun) == -1 ||
+	    chmod(path, 0660) == -1 || listen(fd, 511) == -1) {
+		aerr_set(err, AERR_INTERNAL, "listen %s: %s", path,
+		    strerror(errno));
+		if (fd != -1)
+			close(fd);
+		return (-1);
+	}
+	evutil_make_socket_nonblocking(fd);
+	listeners[nlisteners] = evconnlistener_new(server->base,
+	    server_accept, NULL, LEV_OPT_CLOSE_ON_FREE, -1, fd);
+	if (listeners[nlisteners] == NULL) {
+		close(fd);
+		aerr_set(err, AERR_INTERNAL, "evconnlistener_new failed");
+		return (-1);
+	}
+	evconnlistener_set_error_cb(listeners[nlisteners++],
+	    server_accept_error);
+	return (0);
+}
+
+static int
+listen_tcp(const char *addr, int allow_remote, struct aerr *err)
+{
+	struct sockaddr_storage	ss;
+	int			len = sizeof ss;
+
+	memset(&ss, 0, sizeof ss);
+	if (evutil_parse_sockaddr_port(addr, (struct sockaddr *)&ss,
+	    &len) != 0) {
+		aerr_set(err, AERR_INVALID, "--listen %s: not HOST:PORT",
+		    addr);
+		return (-1);
+	}
+	if (!allow_remote) {
+		int loop = 0;
+
+		if (ss.ss_family == AF_INET)
+			loop = (ntohl(((struct sockaddr_in *)&ss)->
+			    sin_addr.s_addr) >> 24) == 127;
+		else if (ss.ss_family == AF_INET6)
+			loop = IN6_IS_ADDR_LOOPBACK(
+			    &((struct sockaddr_in6 *)&ss)->sin6_addr);
+		if (!loop) {
+			aerr_set(err, AERR_INVALID, "--listen %s: not a "
+			    "loopback address; add --allow-remote to serve "
+			    "other hosts", addr);
+			return (-1);
+		}
+	}
+	listeners[nlisteners] = evconnlistener_new_bind(server->base,
+	    server_accept, NULL, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE |
+	    LEV_OPT_CLOSE_ON_EXEC, 511, (struct sockaddr *)&ss, len);
+	if (listeners[nlisteners] == NULL) {
+		aerr_set(err, AERR_INTERNAL, "listen %s: %s", addr,
+		    strerror(errno));
+		return (-1);
+	}
+	evconnlistener_set_error_cb(listeners[nlisteners++],
+	    server_accept_error);
+	return (0);
+}
+
+int
+server_start(struct server *srv, struct aerr *err)
+{
+	struct timeval	hour = { 3600, 0 };
+
+	server = srv;
+	resume_ev = evtimer_new(srv->base, server_resume, NULL);
+	tidy_ev = event_new(srv->base, -1, EV_PERSIST, server_tidy, NULL);
+	evtimer_add(tidy_ev, &hour);
+	if (listen_unix(srv->cfg->socket_path, err) != 0)
+		return (-1);
+	if (srv->cfg->listen != NULL &&
+	    listen_tcp(srv->cfg->listen, srv->cfg->allow_remote, err) != 0)
+		return (-1);
+	return (0);
+}
+
+static void
+server_close_listeners(void)
+{
+	size_t	i;
+
+	for (i = 0; i < nlisteners; i++)
+		evconnlistener_free(listeners[i]);
+	nlisteners = 0;
+	if (server->cfg->socket_path != NULL)
+		unlink(server->cfg->socket_path);
+}
+
+/*
+ * Stop: no new connections or requests, commit what is queued, flush
+ * every reply, then leave the loop.
+ */
+void
+server_shutdown(void)
+{
+	if (server->shutting_down)
+		return;
+	server->shutting_down = 1;
+	log_notice("shutting down: %zu connections, %zu writes queued",
+	    server->nconns, commit_pending());
+	notify_send("STOPPING=1");
+	server_close_listeners();
+	commit_flush();
+	conn_shutdown_all();
+	if (server->nconns == 0)
+		event_base_loopexit(server->base, NULL);
+}
+
+void
+server_conn_gone(struct conn *c)
+{
+	(void)c;
+	server->nconns--;
+	if (server->shutting_down && server->nconns == 0)
+		event_base_loopexit(server->base, NULL);
+}
+
+/* Free what the server holds (after the loop has ended). */
+void
+server_free(void)
+{
+	if (nlisteners > 0)
+		server_close_listeners();
+	if (resume_ev != NULL)
+		event_free(resume_ev);
+	if (tidy_ev != NULL)
+		event_free(tidy_ev);
+	resume_ev = tidy_ev = NULL;
+}

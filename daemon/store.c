@@ -1,0 +1,1101 @@
+/*
+ * The event store: the only file that speaks LMDB.
+ *
+ * Databases in one environment:
+ *	events	id -> packed record (the wire encoding, server fields set)
+ *	time	class start id -> span		(store-key.c)
+ *	actor	name NUL class start id -> span
+ *	actors	name -> event count, mask of classes used
+ *	keys	source NUL key -> id
+ *	changes	seq -> op, id			(one per put or delete)
+ *	meta	next_id, next_seq, classes of the time index
+ *
+ * Invariants: every index changes in the same write transaction as its
+ * record; exactly one function (write_once) opens write transactions; no
+ * read transaction outlives the call that opened it, so the map can be
+ * resized between calls (P8, P9, P10).
+ */
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <lmdb.h>
+
+#include "annalsd.h"
+
+struct store {
+	MDB_env		*env;
+	MDB_dbi		 events, time, actor, actors, keys, changes, meta;
+	size_t		 map_size;
+	size_t		 max_map_size;
+	uint64_t	 map_grows;
+	int		 inject_errno;
+	int		 inject_count;
+};
+
+/* The counters a write transaction advances; restored when it aborts. */
+struct counters {
+	uint64_t	next_id;
+	uint64_t	next_seq;
+	uint64_t	classes;
+};
+
+struct wctx {
+	struct store	*st;
+	MDB_txn		*txn;
+	struct counters	 c;
+	uint64_t	 now;
+	msgpack_sbuffer	 sbuf;
+};
+
+#define CHANGE_PUT	1
+#define CHANGE_DELETE	2
+
+#define ACTOR_KEY_MAX	(EVENT_MAX_ACTOR + 1 + SKEY_TIME_LEN)
+#define SOURCE_KEY_MAX	(EVENT_MAX_SOURCE + 1 + EVENT_MAX_KEY)
+
+static int
+store_error(struct aerr *err, int rc, const char *what)
+{
+	if (rc == ENOSPC)
+		aerr_set(err, AERR_DISK_FULL, "no space left on device");
+	else if (rc == MDB_MAP_FULL)
+		aerr_set(err, AERR_LIMIT, "database map is full");
+	else {
+		log_err("%s: %s", what, mdb_strerror(rc));
+		aerr_set(err, AERR_INTERNAL, "storage error");
+	}
+	return (-1);
+}
+
+static uint64_t
+meta_get(MDB_txn *txn, MDB_dbi dbi, const char *name, uint64_t dflt)
+{
+	MDB_val	k = { strlen(name), (void *)name }, v;
+
+	if (mdb_get(txn, dbi, &k, &v) != 0 || v.mv_size != 8)
+		return (dflt);
+	return (skey_get_be64(v.mv_data));
+}
+
+static int
+meta_put(MDB_txn *txn, MDB_dbi dbi, const char *name, uint64_t value)
+{
+	unsigned char	buf[8];
+	MDB_val		k = { strlen(name), (void *)name }, v = { 8, buf };
+
+	skey_be64(buf, value);
+	return (mdb_put(txn, dbi, &k, &v, 0));
+}
+
+/* Open the environment in path, creating it and its databases. */
+struct store *
+store_open(const struct store_config *cfg, struct aerr *err)
+{
+	struct store	*st;
+	MDB_txn		*txn;
+	MDB_envinfo	 info;
+	int		 rc, dead;
+
+	if (mkdir(cfg->path, 0750) == -1 && errno != EEXIST) {
+		aerr_set(err, AERR_INTERNAL, "mkdir %s: %s", cfg->path,
+		    strerror(errno));
+		return (NULL);
+	}
+	st = xcalloc(1, sizeof *st);
+	st->max_map_size = cfg->max_map_size;
+	if ((rc = mdb_env_create(&st->env)) != 0)
+		goto fail;
+	mdb_env_set_maxdbs(st->env, 8);
+	mdb_env_set_maxreaders(st->env, 1024);
+	mdb_env_set_mapsize(st->env, cfg->map_size);
+	/* NOTLS: a read txn is not tied to a thread (P12). */
+	rc = mdb_env_open(st->env, cfg->path, MDB_NOTLS, 0640);
+	if (rc != 0)
+		goto fail;
+	/* A crashed process may have left reader slots behind (P11). */
+	mdb_reader_check(st->env, &dead);
+	if (dead > 0)
+		log_notice("cleared %d stale reader slots", dead);
+	mdb_env_info(st->env, &info);
+	st->map_size = info.me_mapsize;
+	if (st->max_map_size < st->map_size)
+		st->max_map_size = st->map_size;
+
+	if ((rc = mdb_txn_begin(st->env, NULL, 0, &txn)) != 0)
+		goto fail;
+	if ((rc = mdb_dbi_open(txn, "events", MDB_CREATE, &st->events)) ||
+	    (rc = mdb_dbi_open(txn, "time", MDB_CREATE, &st->time)) ||
+	    (rc = mdb_dbi_open(txn, "actor", MDB_CREATE, &st->actor)) ||
+	    (rc = mdb_dbi_open(txn, "actors", MDB_CREATE, &st->actors)) ||
+	    (rc = mdb_dbi_open(txn, "keys", MDB_CREATE, &st->keys)) ||
+	    (rc = mdb_dbi_open(txn, "changes", MDB_CREATE, &st->changes)) ||
+	    (rc = mdb_dbi_open(txn, "meta", MDB_CREATE, &st->meta))) {
+		mdb_txn_abort(txn);
+		goto fail;
+	}
+	if ((rc = mdb_txn_commit(txn)) != 0)
+		goto fail;
+	return (st);
+
+fail:
+	aerr_set(err, rc == ENOSPC ? AERR_DISK_FULL : AERR_INTERNAL,
+	    "mdb_env_open %s: %s", cfg->path, mdb_strerror(rc));
+	if (st->env != NULL)
+		mdb_env_close(st->env);
+	free(st);
+	return (NULL);
+}
+
+void
+store_close(struct store *st)
+{
+	if (st == NULL)
+		return;
+	mdb_env_close(st->env);
+	free(st);
+}
+
+void
+store_reader_check(struct store *st)
+{
+	int	dead = 0;
+
+	mdb_reader_check(st->env, &dead);
+	if (dead > 0)
+		log_notice("cleared %d stale reader slots", dead);
+}
+
+void
+store_inject_commit_error(struct store *st, int error, int count)
+{
+	st->inject_errno = error;
+	st->inject_count = count;
+}
+
+/* Begin a read transaction, clearing stale readers once if full. */
+static int
+read_begin(struct store *st, MDB_txn **txn, struct aerr *err)
+{
+	int	rc;
+
+	rc = mdb_txn_begin(st->env, NULL, MDB_RDONLY, txn);
+	if (rc == MDB_READERS_FULL) {
+		store_reader_check(st);
+		rc = mdb_txn_begin(st->env, NULL, MDB_RDONLY, txn);
+	}
+	if (rc != 0)
+		return (store_error(err, rc, "mdb_txn_begin"));
+	return (0);
+}
+
+/* Decode a stored record, with the server fields record_decode skips. */
+static int
+unpack_stored(const void *data, size_t len, struct event *ev)
+{
+	msgpack_unpacked	 u;
+	struct aerr		 err;
+	uint64_t		 v;
+	int			 rc = -1;
+
+	msgpack_unpacked_init(&u);
+	if (msgpack_unpack_next(&u, data, len, NULL) != MSGPACK_UNPACK_SUCCESS)
+		goto out;
+	if (record_decode(&u.data, ev, &err) != 0) {
+		log_err("stored record does not decode: %s", err.msg);
+		goto out;
+	}
+	if (mp_get(&u.data, "rev") != NULL &&
+	    mp_uint(mp_get(&u.data, "rev"), "rev", &v, &err) == 0)
+		ev->rev = v;
+	if (mp_get(&u.data, "created") != NULL &&
+	    mp_uint(mp_get(&u.data, "created"), "created", &v, &err) == 0)
+		ev->created = v;
+	if (mp_get(&u.data, "updated") != NULL &&
+	    mp_uint(mp_get(&u.data, "updated"), "updated", &v, &err) == 0)
+		ev->updated = v;
+	rc = 0;
+out:
+	msgpack_unpacked_destroy(&u);
+	return (rc);
+}
+
+/* Whether actor i's name already appeared earlier in the list. */
+static int
+actor_seen(const struct event *ev, uint32_t i)
+{
+	uint32_t	j;
+
+	for (j = 0; j < i; j++) {
+		if (strcmp(ev->actors[j].name, ev->actors[i].name) == 0)
+			return (1);
+	}
+	return (0);
+}
+
+/* Add delta to an actor's count, recording the class it is used with. */
+static int
+actor_count(struct wctx *w, const char *name, int delta, int class)
+{
+	MDB_val		k = { strlen(name), (void *)name }, v;
+	unsigned char	buf[16];
+	uint64_t	count = 0, mask = 0;
+	int		rc;
+
+	rc = mdb_get(w->txn, w->st->actors, &k, &v);
+	if (rc == 0 && v.mv_size == 16) {
+		count = skey_get_be64(v.mv_data);
+		mask = skey_get_be64((const unsigned char *)v.mv_data + 8);
+	} else if (rc != 0 && rc != MDB_NOTFOUND)
+		return (rc);
+	if (delta < 0 && count <= 1)
+		return (mdb_del(w->txn, w->st->actors, &k, NULL));
+	count += delta;
+	/* The mask only grows: a stale bit costs one empty seek. */
+	mask |= UINT64_C(1) << class;
+	skey_be64(buf, count);
+	skey_be64(buf + 8, mask);
+	v.mv_size = 16;
+	v.mv_data = buf;
+	return (mdb_put(w->txn, w->st->actors, &k, &v, 0));
+}
+
+/* Add (or with del, remove) the index entries of an event. */
+static int
+index_event(struct wctx *w, const struct event *ev, int del)
+{
+	unsigned char	key[ACTOR_KEY_MAX], span[SKEY_SPAN_LEN];
+	MDB_val		k, v = { SKEY_SPAN_LEN, span };
+	uint32_t	i;
+	int		class = skey_class(&ev->span), rc;
+
+	skey_span(span, &ev->span);
+	k.mv_data = key;
+	k.mv_size = skey_time_key(key, class, ev->span.lo, ev->id);
+	rc = del ? mdb_del(w->txn, w->st->time, &k, NULL) :
+	    mdb_put(w->txn, w->st->time, &k, &v, 0);
+	if (rc != 0)
+		return (rc);
+	if (!del)
+		w->c.classes |= UINT64_C(1) << class;
+
+	for (i = 0; i < ev->nactors; i++) {
+		if (actor_seen(ev, i))
+			continue;
+		k.mv_size = skey_actor_key(key, ev->actors[i].name,
+		    strlen(ev->actors[i].name), class, ev->span.lo, ev->id);
+		rc = del ? mdb_del(w->txn, w->st->actor, &k, NULL) :
+		    mdb_put(w->txn, w->st->actor, &k, &v, 0);
+		if (rc != 0)
+			return (rc);
+		if ((rc = actor_count(w, ev->actors[i].name, del ? -1 : 1,
+		    class)) != 0)
+			return (rc);
+	}
+
+	if (ev->source != NULL) {
+		unsigned char	skey[SOURCE_KEY_MAX], idbuf[8];
+
+		k.mv_data = skey;
+		k.mv_size = skey_source_key(skey, ev->source, ev->key);
+		skey_be64(idbuf, ev->id);
+		v.mv_data = idbuf;
+		v.mv_size = 8;
+		rc = del ? mdb_del(w->txn, w->st->keys, &k, NULL) :
+		    mdb_put(w->txn, w->st->keys, &k, &v, 0);
+		if (rc != 0)
+			return (rc);
+	}
+	return (0);
+}
+
+static int
+log_change(struct wctx *w, int op, uint64_t id)
+{
+	unsigned char	kbuf[8], vbuf[9];
+	MDB_val		k = { 8, kbuf }, v = { 9, vbuf };
+
+	skey_be64(kbuf, w->c.next_seq++);
+	vbuf[0] = (unsigned char)op;
+	skey_be64(vbuf + 1, id);
+	return (mdb_put(w->txn, w->st->changes, &k, &v, MDB_APPEND));
+}
+
+static int
+put_record(struct wctx *w, const struct event *ev)
+{
+	msgpack_packer	pk;
+	unsigned char	kbuf[8];
+	MDB_val		k = { 8, kbuf }, v;
+
+	msgpack_sbuffer_clear(&w->sbuf);
+	msgpack_packer_init(&pk, &w->sbuf, msgpack_sbuffer_write);
+	record_pack(&pk, ev);
+	skey_be64(kbuf, ev->id);
+	v.mv_size = w->sbuf.size;
+	v.mv_data = w->sbuf.data;
+	return (mdb_put(w->txn, w->st->events, &k, &v, 0));
+}
+
+/*
+ * Put one record: update the event its id or its (source, key) names, or
+ * add a new one.  Returns 0, an LMDB error, or -1 with err set.
+ */
+static int
+apply_put(struct wctx *w, struct store_op *op, struct aerr *err)
+{
+	struct event	*ev = op->ev, old;
+	unsigned char	 skey[SOURCE_KEY_MAX], kbuf[8];
+	MDB_val		 k, v;
+	uint64_t	 target = op->id, keyed = 0;
+	int		 rc;
+
+	ev->id = op->id;
+	if (ev->source != NULL) {
+		k.mv_data = skey;
+		k.mv_size = skey_source_key(skey, ev->source, ev->key);
+		rc = mdb_get(w->txn, w->st->keys, &k, &v);
+		if (rc == 0)
+			keyed = skey_get_be64(v.mv_data);
+		else if (rc != MDB_NOTFOUND)
+			return (rc);
+	}
+	if (target != 0 && keyed != 0 && keyed != target) {
+		aerr_set(err, AERR_INVALID, "source and key belong to event "
+		    "%llu, not %llu", (unsigned long long)keyed,
+		    (unsigned long long)target);
+		return (-1);
+	}
+	if (target == 0)
+		target = keyed;
+
+	if (target == 0) {
+		ev->id = w->c.next_id++;
+		ev->rev = 1;
+		ev->created = ev->updated = w->now;
+		if ((rc = put_record(w, ev)) != 0 ||
+		    (rc = index_event(w, ev, 0)) != 0 ||
+		    (rc = log_change(w, CHANGE_PUT, ev->id)) != 0)
+			return (rc);
+		op->status = STORE_ADDED;
+		goto done;
+	}
+
+	skey_be64(kbuf, target);
+	k.mv_data = kbuf;
+	k.mv_size = 8;
+	rc = mdb_get(w->txn, w->st->events, &k, &v);
+	if (rc == MDB_NOTFOUND) {
+		aerr_set(err, AERR_NOT_FOUND, "event %llu not found",
+		    (unsigned long long)target);
+		return (-1);
+	} else if (rc != 0)
+		return (rc);
+	memset(&old, 0, sizeof old);
+	if (unpack_stored(v.mv_data, v.mv_size, &old) != 0) {
+		aerr_set(err, AERR_INTERNAL, "event %llu is damaged",
+		    (unsigned long long)target);
+		return (-1);
+	}
+
+	/* Unchanged when it packs to the same bytes with the same stamps. */
+	ev->id = target;
+	ev->rev = old.rev;
+	ev->created = old.created;
+	ev->updated = old.updated;
+	msgpack_sbuffer_clear(&w->sbuf);
+	{
+		msgpack_packer	pk;
+
+		msgpack_packer_init(&pk, &w->sbuf, msgpack_sbuffer_write);
+		record_pack(&pk, ev);
+	}
+	if (w->sbuf.size == v.mv_size &&
+	    memcmp(w->sbuf.data, v.mv_data, v.mv_size) == 0) {
+		op->status = STORE_UNCHANGED;
+		record_clear(&old);
+		goto done;
+	}
+	ev->rev = old.rev + 1;
+	ev->updated = w->now;
+	rc = index_event(w, &old, 1);
+	record_clear(&old);
+	if (rc != 0 || (rc = put_record(w, ev)) != 0 ||
+	    (rc = index_event(w, ev, 0)) != 0 ||
+	    (rc = log_change(w, CHANGE_PUT, ev->id)) != 0)
+		return (rc);
+	op->status = STORE_UPDATED;
+done:
+	op->out_id = ev->id;
+	op->out_rev = ev->rev;
+	return (0);
+}
+
+static int
+apply_delete(struct wctx *w, struct store_op *op, struct aerr *err)
+{
+	struct event	old;
+	unsigned char	kbuf[8];
+	MDB_val		k = { 8, kbuf }, v;
+	int		rc;
+
+	skey_be64(kbuf, op->id);
+	rc = mdb_get(w->txn, w->st->events, &k, &v);
+	if (rc == MDB_NOTFOUND) {
+		op->status = 0;
+		return (0);
+	} else if (rc != 0)
+		return (rc);
+	memset(&old, 0, sizeof old);
+	if (unpack_stored(v.mv_data, v.mv_size, &old) != 0) {
+		aerr_set(err, AERR_INTERNAL, "event %llu is damaged",
+		    (unsigned long long)op->id);
+		return (-1);
+	}
+	old.id = op->id;
+	rc = index_event(w, &old, 1);
+	record_clear(&old);
+	if (rc != 0 || (rc = mdb_del(w->txn, w->st->events, &k, NULL)) != 0 ||
+	    (rc = log_change(w, CHANGE_DELETE, op->id)) != 0)
+		return (rc);
+	op->status = 1;
+	op->out_id = op->id;
+	return (0);
+}
+
+/* Apply one request's ops in a nested transaction: all or none. */
+static int
+apply_batch(struct wctx *w, struct store_batch *b)
+{
+	MDB_txn		*parent = w->txn;
+	struct counters	 saved = w->c;
+	size_t		 i;
+	int		 rc;
+
+	b->failed = 0;
+	aerr_clear(&b->err);
+	if ((rc = mdb_txn_begin(w->st->env, parent, 0, &w->txn)) != 0) {
+		w->txn = parent;
+		return (rc);
+	}
+	for (i = 0; i < b->nops; i++) {
+		if (b->ops[i].kind == STORE_OP_PUT)
+			rc = apply_put(w, &b->ops[i], &b->err);
+		else
+			rc = apply_delete(w, &b->ops[i], &b->err);
+		if (rc != 0)
+			break;
+	}
+	if (rc == 0)
+		rc = mdb_txn_commit(w->txn);
+	else
+		mdb_txn_abort(w->txn);
+	w->txn = parent;
+	if (rc == 0)
+		return (0);
+	w->c = saved;
+	if (rc == -1) {
+		aerr_prefix(&b->err, "records[%zu]: ", i);
+		b->failed = 1;
+		return (0);
+	}
+	return (rc);
+}
+
+static void
+fail_all(struct store_batch *batches, size_t n, const struct aerr *err)
+{
+	size_t	i;
+
+	for (i = 0; i < n; i++) {
+		batches[i].failed = 1;
+		batches[i].err = *err;
+	}
+}
+
+/* One attempt at the whole group; returns 0 or an LMDB error. */
+static int
+write_once(struct store *st, struct store_batch *batches, size_t n,
+    uint64_t now, struct aerr *err)
+{
+	struct wctx	w;
+	size_t		i;
+	int		rc;
+
+	memset(&w, 0, sizeof w);
+	w.st = st;
+	w.now = now;
+	if ((rc = mdb_txn_begin(st->env, NULL, 0, &w.txn)) != 0)
+		return (rc);
+	msgpack_sbuffer_init(&w.sbuf);
+	w.c.next_id = meta_get(w.txn, st->meta, "next_id", 1);
+	w.c.next_seq = meta_get(w.txn, st->meta, "next_seq", 1);
+	w.c.classes = meta_get(w.txn, st->meta, "classes", 0);
+	for (i = 0; i < n; i++) {
+		if ((rc = apply_batch(&w, &batches[i])) != 0)
+			goto abort;
+	}
+	if ((rc = meta_put(w.txn, st->meta, "next_id", w.c.next_id)) ||
+	    (rc = meta_put(w.txn, st->meta, "next_seq", w.c.next_seq)) ||
+	    (rc = meta_put(w.txn, st->meta, "classes", w.c.classes)))
+		goto abort;
+	msgpack_sbuffer_destroy(&w.sbuf);
+	if (st->inject_count > 0) {
+		st->inject_count--;
+		mdb_txn_abort(w.txn);
+		return (st->inject_errno);
+	}
+	/* The handle is gone after a failed commit too (P14). */
+	return (mdb_txn_commit(w.txn));
+
+abort:
+	msgpack_sbuffer_destroy(&w.sbuf);
+	mdb_txn_abort(w.txn);
+	(void)err;
+	return (rc);
+}
+
+/* Double the map, up to the configured maximum.  Nothing may be open. */
+static int
+grow_map(struct store *st)
+{
+	size_t	size = st->map_size * 2;
+	int	rc;
+
+	if (st->map_size >= st->max_map_size)
+		return (-1);
+	if (size > st->max_map_size)
+		size = st->max_map_size;
+	if ((rc = mdb_env_set_mapsize(st->env, size)) != 0) {
+		log_err("mdb_env_set_mapsize %zu: %s", size, mdb_strerror(rc));
+		return (-1);
+	}
+	log_notice("map grown from %zu to %zu bytes", st->map_size, size);
+	st->map_size = size;
+	st->map_grows++;
+	return (0);
+}
+
+/*
+ * Apply a group of batches in one write transaction and commit it.  A
+ * batch that fails leaves the others alone; a full map is grown and the
+ * whole group replayed, so no client ever sees MDB_MAP_FULL (P8).
+ * Returns 0 when the transaction committed (each batch then says whether
+ * it applied), -1 when nothing was written (every batch failed with err).
+ */
+int
+store_write(struct store *st, struct store_batch *batches, size_t n,
+    uint64_t now, struct aerr *err)
+{
+	size_t	i, j;
+	int	rc;
+
+	for (i = 0; i < n; i++) {
+		for (j = 0; j < batches[i].nops; j++) {
+			if (batches[i].ops[j].kind == STORE_OP_PUT)
+				batches[i].ops[j].id = batches[i].ops[j].ev->id;
+		}
+	}
+	for (;;) {
+		rc = write_once(st, batches, n, now, err);
+		if (rc == 0)
+			return (0);
+		if (rc == MDB_MAP_FULL && grow_map(st) == 0)
+			continue;
+		if (rc == MDB_MAP_FULL)
+			aerr_set(err, AERR_DISK_FULL, "database map is full "
+			    "at its maximum of %zu bytes", st->max_map_size);
+		else
+			store_error(err, rc, "write transaction");
+		fail_all(batches, n, err);
+		/* Nothing was written: the records are as they were given. */
+		for (i = 0; i < n; i++) {
+			for (j = 0; j < batches[i].nops; j++) {
+				if (batches[i].ops[j].kind == STORE_OP_PUT)
+					batches[i].ops[j].ev->id =
+					    batches[i].ops[j].id;
+			}
+		}
+		return (-1);
+	}
+}
+
+/* One index range merged into a query: a cursor between two keys. */
+struct scan {
+	MDB_cursor	*cur;
+	unsigned char	 lo[ACTOR_KEY_MAX];
+	unsigned char	 hi[ACTOR_KEY_MAX];
+	size_t		 klen;		/* prefix + start + id */
+	MDB_val		 k, v;
+};
+
+struct plan {
+	struct scan	*scans;
+	size_t		 n, cap;
+	struct scan	**heap;
+	size_t		 nheap;
+	int		 desc;
+};
+
+static int64_t
+sat_add(int64_t a, int64_t b)
+{
+	if (a == DATE_POS_INF || b == DATE_POS_INF || a > INT64_MAX - b)
+		return (DATE_POS_INF);
+	return (a + b);
+}
+
+static int64_t
+sat_sub(int64_t a, int64_t b)
+{
+	if (a == DATE_NEG_INF || b == DATE_POS_INF || a < INT64_MIN + b)
+		return (DATE_NEG_INF);
+	return (a - b);
+}
+
+/* Add the scan of one (prefix, class) for events reaching [qlo, qhi]. */
+static int
+plan_add(struct plan *p, const char *name, size_t nlen, int class,
+    const struct query *q, struct aerr *err)
+{
+	struct scan	*s;
+	int64_t		 reach = skey_class_reach(class);
+	int64_t		 lo = sat_sub(q->qlo, reach), hi = sat_add(q->qhi, reach);
+
+	if (p->n == STORE_MAX_SCANS) {
+		aerr_set(err, AERR_LIMIT, "query needs more than %d index "
+		    "scans; use a longer actor prefix", STORE_MAX_SCANS);
+		return (-1);
+	}
+	if (p->n == p->cap) {
+		p->cap = p->cap ? p->cap * 2 : 16;
+		p->scans = xreallocarray(p->scans, p->cap, sizeof *p->scans);
+	}
+	s = &p->scans[p->n++];
+	memset(s, 0, sizeof *s);
+	if (class == SKEY_CLASS_INF) {
+		lo = DATE_NEG_INF;
+		hi = DATE_POS_INF;
+	}
+	if (name != NULL) {
+		s->klen = skey_actor_key(s->lo, name, nlen, class, lo, 0);
+		skey_actor_key(s->hi, name, nlen, class, hi, UINT64_MAX);
+	} else {
+		s->klen = skey_time_key(s->lo, class, lo, 0);
+		skey_time_key(s->hi, class, hi, UINT64_MAX);
+	}
+	return (0);
+}
+
+static int
+scan_cmp(const struct scan *a, const struct scan *b)
+{
+	return (memcmp((const unsigned char *)a->k.mv_data + a->k.mv_size - 16,
+	    (const unsigned char *)b->k.mv_data + b->k.mv_size - 16, 16));
+}
+
+/* Whether heap entry a comes out before b in the query's order. */
+static int
+heap_before(const struct plan *p, const struct scan *a, const struct scan *b)
+{
+	int	c = scan_cmp(a, b);
+
+	return (p->desc ? c > 0 : c < 0);
+}
+
+static void
+heap_down(struct plan *p, size_t i)
+{
+	struct scan	*t;
+	size_t		 l, best;
+
+	for (;;) {
+		best = i;
+		l = 2 * i + 1;
+		if (l < p->nheap && heap_before(p, p->heap[l], p->heap[best]))
+			best = l;
+		if (l + 1 < p->nheap &&
+		    heap_before(p, p->heap[l + 1], p->heap[best]))
+			best = l + 1;
+		if (best == i)
+			return;
+		t = p->heap[i];
+		p->heap[i] = p->heap[best];
+		p->heap[best] = t;
+		i = best;
+	}
+}
+
+/* Whether the scan's cursor stands inside its range. */
+static int
+scan_inside(const struct scan *s)
+{
+	if (s->k.mv_size != s->klen)
+		return (0);
+	return (memcmp(s->k.mv_data, s->lo, s->klen) >= 0 &&
+	    memcmp(s->k.mv_data, s->hi, s->klen) <= 0);
+}
+
+static int
+scan_step(struct scan *s, int desc)
+{
+	if (mdb_cursor_get(s->cur, &s->k, &s->v,
+	    desc ? MDB_PREV : MDB_NEXT) != 0)
+		return (0);
+	return (scan_inside(s));
+}
+
+/*
+ * Place a scan on its first entry in the query's order, after the resume
+ * point when there is one.  Returns 1 when it has an entry.
+ */
+static int
+scan_start(struct scan *s, const struct query *q)
+{
+	unsigned char	seek[ACTOR_KEY_MAX], resume[ACTOR_KEY_MAX];
+	size_t		plen = s->klen - 16;
+	int		rc;
+
+	memcpy(seek, q->desc ? s->hi : s->lo, s->klen);
+	if (q->has_cursor) {
+		memcpy(resume, s->lo, plen);
+		skey_time(resume + plen, q->cur_start);
+		skey_be64(resume + plen + 8, q->cur_id);
+		if (q->desc ? memcmp(resume, seek, s->klen) < 0 :
+		    memcmp(resume, seek, s->klen) > 0)
+			memcpy(seek, resume, s->klen);
+	}
+	s->k.mv_data = seek;
+	s->k.mv_size = s->klen;
+	rc = mdb_cursor_get(s->cur, &s->k, &s->v, MDB_SET_RANGE);
+	if (q->desc) {
+		if (rc == MDB_NOTFOUND)
+			rc = mdb_cursor_get(s->cur, &s->k, &s->v, MDB_LAST);
+		else if (rc == 0 && (s->k.mv_size != s->klen ||
+		    memcmp(s->k.mv_data, seek, s->klen) > 0))
+			rc = mdb_cursor_get(s->cur, &s->k, &s->v, MDB_PREV);
+	}
+	if (rc != 0 || !scan_inside(s))
+		return (0);
+	/* The resume point itself was on the previous page. */
+	if (q->has_cursor && s->k.mv_size == s->klen &&
+	    memcmp(s->k.mv_data, resume, s->klen) == 0)
+		return (scan_step(s, q->desc));
+	return (1);
+}
+
+static void
+plan_free(struct plan *p)
+{
+	size_t	i;
+
+	for (i = 0; i < p->n; i++) {
+		if (p->scans[i].cur != NULL)
+			mdb_cursor_close(p->scans[i].cur);
+	}
+	free(p->scans);
+	free(p->heap);
+}
+
+/* Plan the scans: each class of the time index, or of each actor. */
+static int
+plan_build(struct store *st, MDB_txn *txn, const struct query *q,
+    struct plan *p, struct aerr *err)
+{
+	MDB_cursor	*cur;
+	MDB_val		 k, v;
+	uint64_t	 mask;
+	size_t		 alen;
+	int		 class, rc;
+
+	if (q->actor == NULL) {
+		mask = meta_get(txn, st->meta, "classes", 0);
+		for (class = 0; class <= SKEY_CLASS_INF; class++) {
+			if ((mask & (UINT64_C(1) << class)) &&
+			    plan_add(p, NULL, 0, class, q, err) != 0)
+				return (-1);
+		}
+		return (0);
+	}
+	alen = strlen(q->actor);
+	if ((rc = mdb_cursor_open(txn, st->actors, &cur)) != 0)
+		return (store_error(err, rc, "mdb_cursor_open"));
+	k.mv_size = alen;
+	k.mv_data = q->actor;
+	rc = mdb_cursor_get(cur, &k, &v, q->actor_prefix ? MDB_SET_RANGE :
+	    MDB_SET_KEY);
+	for (; rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		if (k.mv_size < alen || memcmp(k.mv_data, q->actor, alen) != 0)
+			break;
+		mask = v.mv_size == 16 ?
+		    skey_get_be64((const unsigned char *)v.mv_data + 8) : 0;
+		for (class = 0; class <= SKEY_CLASS_INF; class++) {
+			if ((mask & (UINT64_C(1) << class)) == 0)
+				continue;
+			if (plan_add(p, k.mv_data, k.mv_size, class, q,
+			    err) != 0) {
+				mdb_cursor_close(cur);
+				return (-1);
+			}
+		}
+		if (!q->actor_prefix)
+			break;
+	}
+	mdb_cursor_close(cur);
+	return (0);
+}
+
+/* Whether the query asks about more than the span in the index says. */
+static int
+needs_record(const struct query *q)
+{
+	return (q->actor_prefix || q->role != NULL || q->type != NULL ||
+	    q->tag != NULL || q->source != NULL);
+}
+
+/*
+ * Answer a range or actor query: merge the planned scans in (start, id)
+ * order, drop what the filters reject, and hand at most q->limit hits to
+ * cb while the read transaction is still open.
+ */
+int
+store_query(struct store *st, const struct query *q, store_page_cb cb,
+    void *arg, struct aerr *err)
+{
+	struct plan		 p;
+	struct store_page	 page;
+	struct date_span	 span;
+	struct scan		*s;
+	struct event		 ev;
+	MDB_txn			*txn;
+	MDB_val			 k, v;
+	unsigned char		 last[16], idbuf[8];
+	size_t			 i;
+	int			 rc, m, have_last = 0, ok, ret = -1;
+	MDB_dbi			 dbi;
+
+	memset(&p, 0, sizeof p);
+	memset(&page, 0, sizeof page);
+	p.desc = q->desc;
+	if (read_begin(st, &txn, err) != 0)
+		return (-1);
+	if (plan_build(st, txn, q, &p, err) != 0)
+		goto out;
+	dbi = q->actor == NULL ? st->time : st->actor;
+	p.heap = xcalloc(p.n, sizeof *p.heap);
+	for (i = 0; i < p.n; i++) {
+		s = &p.scans[i];
+		if ((rc = mdb_cursor_open(txn, dbi, &s->cur)) != 0) {
+			store_error(err, rc, "mdb_cursor_open");
+			goto out;
+		}
+		if (scan_start(s, q))
+			p.heap[p.nheap++] = s;
+	}
+	for (i = p.nheap; i-- > 0;)
+		heap_down(&p, i);
+
+	page.hits = xcalloc(q->limit + 1, sizeof *page.hits);
+	while (p.nheap > 0) {
+		s = p.heap[0];
+		k = s->k;
+		v = s->v;
+		if (!scan_step(s, q->desc))
+			p.heap[0] = p.heap[--p.nheap];
+		heap_down(&p, 0);
+
+		/* A prefix query meets an event once per matching actor. */
+		if (have_last && memcmp(last, (unsigned char *)k.mv_data +
+		    k.mv_size - 16, 16) == 0)
+			continue;
+		memcpy(last, (unsigned char *)k.mv_data + k.mv_size - 16, 16);
+		have_last = 1;
+
+		if (v.mv_size != SKEY_SPAN_LEN)
+			continue;
+		skey_get_span(v.mv_data, &span);
+		m = date_match(&span, q->qlo, q->qhi);
+		if (m == DATE_MATCH_NONE ||
+		    (q->certain && m != DATE_MATCH_CERTAIN) ||
+		    (q->within && !date_within(&span, q->qlo, q->qhi)) ||
+		    span.prec < q->min_prec)
+			continue;
+
+		memcpy(idbuf, last + 8, 8);
+		k.mv_size = 8;
+		k.mv_data = idbuf;
+		if ((rc = mdb_get(txn, st->events, &k, &v)) != 0) {
+			log_err("index entry for missing event %llu",
+			    (unsigned long long)skey_get_be64(idbuf));
+			continue;
+		}
+		if (needs_record(q)) {
+			memset(&ev, 0, sizeof ev);
+			if (unpack_stored(v.mv_data, v.mv_size, &ev) != 0)
+				continue;
+			ok = query_matches(q, &ev, &m);
+			record_clear(&ev);
+			if (!ok)
+				continue;
+		}
+		if (page.nhits == q->limit) {
+			page.more = 1;
+			break;
+		}
+		page.hits[page.nhits].data = v.mv_data;
+		page.hits[page.nhits].len = v.mv_size;
+		page.hits[page.nhits].match = m;
+		page.hits[page.nhits].start = skey_get_time(last);
+		page.hits[page.nhits].id = skey_get_be64(last + 8);
+		page.next_start = page.hits[page.nhits].start;
+		page.next_id = page.hits[page.nhits].id;
+		page.nhits++;
+	}
+	ret = cb(arg, &page);
+out:
+	free(page.hits);
+	plan_free(&p);
+	mdb_txn_abort(txn);
+	return (ret);
+}
+
+/* Hand cb each requested record, or NULL for an id not stored. */
+int
+store_get(struct store *st, const uint64_t *ids, size_t n, store_get_cb cb,
+    void *arg, struct aerr *err)
+{
+	MDB_txn		*txn;
+	MDB_val		 k, v;
+	unsigned char	 kbuf[8];
+	size_t		 i;
+	int		 rc, ret = 0;
+
+	if (read_begin(st, &txn, err) != 0)
+		return (-1);
+	for (i = 0; i < n && ret == 0; i++) {
+		skey_be64(kbuf, ids[i]);
+		k.mv_size = 8;
+		k.mv_data = kbuf;
+		rc = mdb_get(txn, st->events, &k, &v);
+		if (rc == 0)
+			ret = cb(arg, i, v.mv_data, v.mv_size);
+		else if (rc == MDB_NOTFOUND)
+			ret = cb(arg, i, NULL, 0);
+		else
+			ret = store_error(err, rc, "mdb_get");
+	}
+	mdb_txn_abort(txn);
+	return (ret);
+}
+
+int
+store_get_by_key(struct store *st, const char *source, const char *key,
+    store_get_cb cb, void *arg, struct aerr *err)
+{
+	unsigned char	 skey[SOURCE_KEY_MAX];
+	MDB_txn		*txn;
+	MDB_val		 k, v;
+	int		 rc, ret;
+
+	if (strlen(source) > EVENT_MAX_SOURCE || strlen(key) > EVENT_MAX_KEY) {
+		aerr_set(err, AERR_NOT_FOUND, "no event with that source "
+		    "and key");
+		return (-1);
+	}
+	if (read_begin(st, &txn, err) != 0)
+		return (-1);
+	k.mv_data = skey;
+	k.mv_size = skey_source_key(skey, source, key);
+	rc = mdb_get(txn, st->keys, &k, &v);
+	if (rc == 0 && v.mv_size == 8) {
+		k = v;
+		rc = mdb_get(txn, st->events, &k, &v);
+	}
+	if (rc == MDB_NOTFOUND) {
+		aerr_set(err, AERR_NOT_FOUND, "no event with that source "
+		    "and key");
+		ret = -1;
+	} else if (rc != 0)
+		ret = store_error(err, rc, "mdb_get");
+	else
+		ret = cb(arg, 0, v.mv_data, v.mv_size);
+	mdb_txn_abort(txn);
+	return (ret);
+}
+
+/* List actors with prefix, in name order, after the name `after`. */
+int
+store_actors(struct store *st, const char *prefix, const char *after,
+    uint32_t limit, store_actor_cb cb, void *arg, int *more,
+    struct aerr *err)
+{
+	MDB_txn		*txn;
+	MDB_cursor	*cur;
+	MDB_val		 k, v;
+	size_t		 plen = prefix ? strlen(prefix) : 0;
+	uint32_t	 n = 0;
+	int		 rc, ret = 0;
+
+	*more = 0;
+	if (read_begin(st, &txn, err) != 0)
+		return (-1);
+	if ((rc = mdb_cursor_open(txn, st->actors, &cur)) != 0) {
+		mdb_txn_abort(txn);
+		return (store_error(err, rc, "mdb_cursor_open"));
+	}
+	if (after != NULL && (prefix == NULL || strcmp(after, prefix) >= 0)) {
+		k.mv_size = strlen(after);
+		k.mv_data = (void *)after;
+	} else {
+		k.mv_size = plen;
+		k.mv_data = (void *)(prefix ? prefix : "");
+	}
+	rc = k.mv_size ? mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE) :
+	    mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+	for (; rc == 0 && ret == 0;
+	    rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		if (plen > 0 && (k.mv_size < plen ||
+		    memcmp(k.mv_data, prefix, plen) != 0))
+			break;
+		if (after != NULL && k.mv_size == strlen(after) &&
+		    memcmp(k.mv_data, after, k.mv_size) == 0)
+			continue;
+		if (n == limit) {
+			*more = 1;
+			break;
+		}
+		ret = cb(arg, k.mv_data, k.mv_size, v.mv_size == 16 ?
+		    skey_get_be64(v.mv_data) : 0);
+		n++;
+	}
+	mdb_cursor_close(cur);
+	mdb_txn_abort(txn);
+	return (ret);
+}
+
+int
+store_stats(struct store *st, struct store_stats *out, struct aerr *err)
+{
+	MDB_txn		*txn;
+	MDB_stat	 ms;
+	MDB_envinfo	 info;
+
+	memset(out, 0, sizeof *out);
+	if (read_begin(st, &txn, err) != 0)
+		return (-1);
+	if (mdb_stat(txn, st->events, &ms) == 0)
+		out->events = ms.ms_entries;
+	if (mdb_stat(txn, st->actors, &ms) == 0)
+		out->actors = ms.ms_entries;
+	out->last_seq = meta_get(txn, st->meta, "next_seq", 1) - 1;
+	mdb_txn_abort(txn);
+	mdb_env_info(st->env, &info);
+	mdb_env_stat(st->env, &ms);
+	out->db_bytes = (uint64_t)(info.me_last_pgno + 1) * ms.ms_psize;
+	out->map_bytes = info.me_mapsize;
+	out->map_grows = st->map_grows;
+	return (0);
+}

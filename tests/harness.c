@@ -1,0 +1,283 @@
+/*
+ * The harness starts build/annalsd the way systemd does: it passes a
+ * NOTIFY_SOCKET of its own and waits for READY=1 with a deadline, checking
+ * that the daemon is still alive, so no test sleeps or scrapes a log.
+ */
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <msgpack.h>
+
+#include "harness.h"
+#include "test.h"
+#include "../proto/proto.h"
+
+static int
+bind_notify(const char *path)
+{
+	struct sockaddr_un	sun;
+	int			fd;
+
+	memset(&sun, 0, sizeof sun);
+	sun.sun_family = AF_UNIX;
+	snprintf(sun.sun_path, sizeof sun.sun_path, "%s", path);
+	unlink(path);
+	if ((fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0)) == -1)
+		return (-1);
+	if (bind(fd, (struct sockaddr *)&sun, sizeof sun) == -1) {
+		close(fd);
+		return (-1);
+	}
+	return (fd);
+}
+
+void
+th_daemon_dump_log(const struct th_daemon *d)
+{
+	char	 buf[4096];
+	size_t	 n;
+	FILE	*f;
+
+	if ((f = fopen(d->log, "r")) == NULL)
+		return;
+	fprintf(stderr, "--- annalsd log ---\n");
+	while ((n = fread(buf, 1, sizeof buf, f)) > 0)
+		fwrite(buf, 1, n, stderr);
+	fclose(f);
+}
+
+int
+th_daemon_start(struct th_daemon *d, const char **extra)
+{
+	char		 bin[4200], notify[96], buf[256];
+	const char	*argv[64];
+	struct pollfd	 pfd;
+	int		 nfd, i = 0, status, waited;
+	ssize_t		 n;
+
+	memset(d, 0, sizeof *d);
+	snprintf(d->dir, sizeof d->dir, "%s", t_dir());
+	snprintf(d->data, sizeof d->data, "%s/data", d->dir);
+	snprintf(d->sock, sizeof d->sock, "%s/annalsd.sock", d->dir);
+	snprintf(d->log, sizeof d->log, "%s/annalsd.log", d->dir);
+	snprintf(notify, sizeof notify, "%s/notify", d->dir);
+	snprintf(bin, sizeof bin, "%s/annalsd", t_bindir());
+	if ((nfd = bind_notify(notify)) == -1) {
+		fprintf(stderr, "harness: bind %s: %s\n", notify,
+		    strerror(errno));
+		return (-1);
+	}
+	argv[i++] = bin;
+	argv[i++] = "--data";
+	argv[i++] = d->data;
+	argv[i++] = "--socket";
+	argv[i++] = d->sock;
+	argv[i++] = "--map-size";
+	argv[i++] = "64M";
+	while (extra != NULL && *extra != NULL && i < 62)
+		argv[i++] = *extra++;
+	argv[i] = NULL;
+
+	if ((d->pid = fork()) == -1)
+		return (-1);
+	if (d->pid == 0) {
+		int fd = open(d->log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+
+		if (fd != -1) {
+			dup2(fd, 2);
+			close(fd);
+		}
+		setenv("NOTIFY_SOCKET", notify, 1);
+		execv(bin, (char *const *)argv);
+		fprintf(stderr, "exec %s: %s\n", bin, strerror(errno));
+		_exit(127);
+	}
+	pfd.fd = nfd;
+	pfd.events = POLLIN;
+	for (waited = 0; waited < 10000; waited += 50) {
+		if (poll(&pfd, 1, 50) == 1) {
+			n = recv(nfd, buf, sizeof buf - 1, 0);
+			if (n > 0) {
+				buf[n] = '\0';
+				if (strstr(buf, "READY=1") != NULL) {
+					close(nfd);
+					return (0);
+				}
+			}
+		}
+		if (waitpid(d->pid, &status, WNOHANG) == d->pid) {
+			fprintf(stderr, "harness: annalsd exited at start "
+			    "(status %d)\n", status);
+			th_daemon_dump_log(d);
+			d->pid = 0;
+			close(nfd);
+			return (-1);
+		}
+	}
+	close(nfd);
+	fprintf(stderr, "harness: annalsd not ready after 10 s\n");
+	th_daemon_dump_log(d);
+	return (-1);
+}
+
+int
+th_daemon_stop(struct th_daemon *d)
+{
+	int	status, waited;
+
+	if (d->pid <= 0)
+		return (-1);
+	kill(d->pid, SIGTERM);
+	for (waited = 0; waited < 20000; waited += 10) {
+		if (waitpid(d->pid, &status, WNOHANG) == d->pid) {
+			d->pid = 0;
+			if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+				th_daemon_dump_log(d);
+			return (WIFEXITED(status) ? WEXITSTATUS(status) :
+			    128 + WTERMSIG(status));
+		}
+		usleep(10000);
+	}
+	kill(d->pid, SIGKILL);
+	waitpid(d->pid, &status, 0);
+	d->pid = 0;
+	fprintf(stderr, "harness: annalsd ignored SIGTERM for 20 s\n");
+	th_daemon_dump_log(d);
+	return (-1);
+}
+
+void
+th_daemon_kill(struct th_daemon *d)
+{
+	int	status;
+
+	if (d->pid <= 0)
+		return;
+	kill(d->pid, SIGKILL);
+	waitpid(d->pid, &status, 0);
+	d->pid = 0;
+}
+
+int
+th_raw_connect(const char *path)
+{
+	struct sockaddr_un	sun;
+	int			fd;
+
+	memset(&sun, 0, sizeof sun);
+	sun.sun_family = AF_UNIX;
+	snprintf(sun.sun_path, sizeof sun.sun_path, "%s", path);
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
+		return (-1);
+	if (connect(fd, (struct sockaddr *)&sun, sizeof sun) == -1) {
+		close(fd);
+		return (-1);
+	}
+	return (fd);
+}
+
+int
+th_send_all(int fd, const void *buf, size_t len)
+{
+	const char	*p = buf;
+	ssize_t		 n;
+
+	while (len > 0) {
+		n = send(fd, p, len, MSG_NOSIGNAL);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return (-1);
+		p += n;
+		len -= (size_t)n;
+	}
+	return (0);
+}
+
+static int
+read_full(int fd, unsigned char *buf, size_t len, int ms)
+{
+	struct pollfd	pfd = { fd, POLLIN, 0 };
+	size_t		got = 0;
+	ssize_t		n;
+
+	while (got < len) {
+		if (poll(&pfd, 1, ms) != 1)
+			return (-1);
+		n = read(fd, buf + got, len - got);
+		if (n <= 0)
+			return (-1);
+		got += (size_t)n;
+	}
+	return (0);
+}
+
+ssize_t
+th_read_frame(int fd, unsigned char *buf, size_t size, int ms)
+{
+	unsigned char	hdr[5];
+	uint32_t	len;
+
+	if (read_full(fd, hdr, 5, ms) != 0 || hdr[0] != 0xce)
+		return (-1);
+	len = (uint32_t)hdr[1] << 24 | (uint32_t)hdr[2] << 16 |
+	    (uint32_t)hdr[3] << 8 | hdr[4];
+	if (len > size || read_full(fd, buf, len, ms) != 0)
+		return (-1);
+	return ((ssize_t)len);
+}
+
+int
+th_send_request(int fd, uint32_t msgid, const char *method,
+    const void *params, size_t plen)
+{
+	msgpack_sbuffer	sb;
+	msgpack_packer	pk;
+	unsigned char	hdr[5];
+	int		rc;
+
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	msg_pack_request(&pk, msgid, method);
+	if (params != NULL) {
+		msgpack_pack_array(&pk, 1);
+		msgpack_sbuffer_write(&sb, params, plen);
+	} else
+		msgpack_pack_array(&pk, 0);
+	frame_header(hdr, (uint32_t)sb.size);
+	rc = th_send_all(fd, hdr, 5) || th_send_all(fd, sb.data, sb.size);
+	msgpack_sbuffer_destroy(&sb);
+	return (rc ? -1 : 0);
+}
+
+int
+th_wait_closed(int fd, int ms)
+{
+	struct pollfd	pfd = { fd, POLLIN, 0 };
+	char		buf[4096];
+	struct timespec	start, now;
+
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	for (;;) {
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		int left = ms - (int)((now.tv_sec - start.tv_sec) * 1000 +
+		    (now.tv_nsec - start.tv_nsec) / 1000000);
+		if (left <= 0 || poll(&pfd, 1, left) != 1)
+			return (0);
+		if (read(fd, buf, sizeof buf) <= 0)
+			return (1);
+	}
+}

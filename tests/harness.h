@@ -1,0 +1,39 @@
+/*
+ * Starting the real annalsd for integration tests, and talking to it
+ * byte by byte for the tests of malformed input.
+ */
+#ifndef ANNALS_HARNESS_H
+#define ANNALS_HARNESS_H
+
+#include <sys/types.h>
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct th_daemon {
+	pid_t	pid;
+	char	dir[64];	/* the test's directory */
+	char	data[96];	/* dir/data */
+	char	sock[108];	/* dir/annalsd.sock: fits sun_path */
+	char	log[96];	/* dir/annalsd.log */
+};
+
+/* Start annalsd on dir/ (the test's t_dir()); wait for READY=1. */
+int	 th_daemon_start(struct th_daemon *, const char **);
+/* SIGTERM, wait, return the exit status (0 when it stopped cleanly). */
+int	 th_daemon_stop(struct th_daemon *);
+/* SIGKILL, for crash tests. */
+void	 th_daemon_kill(struct th_daemon *);
+/* Print the daemon's log to stderr (shown when the test fails). */
+void	 th_daemon_dump_log(const struct th_daemon *);
+
+int	 th_raw_connect(const char *);
+int	 th_send_all(int, const void *, size_t);
+/* Read one frame within ms; returns its body length, -1 on close/timeout. */
+ssize_t	 th_read_frame(int, unsigned char *, size_t, int);
+/* Send a framed request [0, msgid, method, [params map bytes]]. */
+int	 th_send_request(int, uint32_t, const char *, const void *, size_t);
+/* Whether the peer closed within ms. */
+int	 th_wait_closed(int, int);
+
+#endif

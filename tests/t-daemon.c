@@ -1,0 +1,428 @@
+/*
+ * The real annalsd on a temporary socket, spoken to frame by frame: the
+ * protocol's shapes, pipelining order, and every kind of bad input, each
+ * followed by a check that other clients are still served and nothing
+ * stored was lost.
+ */
+#include <sys/socket.h>
+#include <sys/wait.h>
+
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <msgpack.h>
+
+#include "harness.h"
+#include "test.h"
+#include "../proto/proto.h"
+
+#define BUF_SIZE	(17u << 20)
+
+static unsigned char	*rbuf;
+
+/* Read one response and return it unpacked into u; checks its msgid. */
+static const struct msg *
+read_response(int fd, uint32_t msgid, msgpack_unpacked *u)
+{
+	static struct msg	m;
+	struct aerr		err;
+	ssize_t			n;
+
+	if (rbuf == NULL)
+		rbuf = malloc(BUF_SIZE);
+	n = th_read_frame(fd, rbuf, BUF_SIZE, 10000);
+	T_ASSERTF(n >= 0, "no response to request %u", msgid);
+	T_OK(frame_check(rbuf, (size_t)n, &err));
+	msgpack_unpacked_init(u);
+	T_ASSERT(msgpack_unpack_next(u, (const char *)rbuf, (size_t)n, NULL) ==
+	    MSGPACK_UNPACK_SUCCESS);
+	T_OK(msg_parse(&u->data, &m, &err));
+	T_EQ_INT(m.type, MSG_RESPONSE);
+	T_EQ_INT(m.msgid, msgid);
+	return (&m);
+}
+
+/* The error code of a response, AERR_OK for success. */
+static int
+response_code(const struct msg *m, char *msg, size_t size)
+{
+	struct aerr	err;
+
+	aerr_clear(&err);
+	if (msg_error(m->error, &err) == 0)
+		return (AERR_OK);
+	if (msg != NULL)
+		snprintf(msg, size, "%s", err.msg);
+	return (err.code);
+}
+
+static void
+pack_record(msgpack_packer *pk, const char *start, const char *actor,
+    const char *key)
+{
+	msgpack_pack_map(pk, key ? 5 : 3);
+	mp_pack_kv_str(pk, "start", start);
+	mp_pack_str(pk, "actors");
+	msgpack_pack_array(pk, 1);
+	mp_pack_str(pk, actor);
+	mp_pack_kv_str(pk, "title", "an event");
+	if (key != NULL) {
+		mp_pack_kv_str(pk, "source", "test");
+		mp_pack_kv_str(pk, "key", key);
+	}
+}
+
+/* put one record on fd as msgid; returns the params bytes' sbuffer. */
+static void
+send_put(int fd, uint32_t msgid, const char *start, const char *actor,
+    const char *key)
+{
+	msgpack_sbuffer	sb;
+	msgpack_packer	pk;
+
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	msgpack_pack_map(&pk, 1);
+	mp_pack_str(&pk, "records");
+	msgpack_pack_array(&pk, 1);
+	pack_record(&pk, start, actor, key);
+	T_OK(th_send_request(fd, msgid, "put", sb.data, sb.size));
+	msgpack_sbuffer_destroy(&sb);
+}
+
+static uint64_t
+put_ok(int fd, uint32_t msgid, const char *start, const char *actor,
+    const char *key)
+{
+	msgpack_unpacked	 u;
+	const struct msg	*m;
+	const msgpack_object	*res;
+	char			 text[256];
+	uint64_t		 id;
+	struct aerr		 err;
+
+	send_put(fd, msgid, start, actor, key);
+	m = read_response(fd, msgid, &u);
+	T_ASSERTF(response_code(m, text, sizeof text) == AERR_OK, "%s", text);
+	res = mp_get(m->result, "results");
+	T_ASSERT(res != NULL && res->type == MSGPACK_OBJECT_ARRAY);
+	T_OK(mp_uint(mp_get(&res->via.array.ptr[0], "id"), "id", &id, &err));
+	msgpack_unpacked_destroy(&u);
+	return (id);
+}
+
+static void
+expect_ping(const char *sock)
+{
+	msgpack_unpacked	 u;
+	const struct msg	*m;
+	int			 fd = th_raw_connect(sock);
+
+	T_ASSERT(fd >= 0);
+	T_OK(th_send_request(fd, 77, "ping", NULL, 0));
+	m = read_response(fd, 77, &u);
+	T_EQ_INT(response_code(m, NULL, 0), AERR_OK);
+	T_ASSERT(m->result->type == MSGPACK_OBJECT_STR &&
+	    m->result->via.str.size == 4 &&
+	    memcmp(m->result->via.str.ptr, "pong", 4) == 0);
+	msgpack_unpacked_destroy(&u);
+	close(fd);
+}
+
+/* How many events a range over everything returns. */
+static size_t
+count_events(const char *sock)
+{
+	msgpack_unpacked	 u;
+	const struct msg	*m;
+	const msgpack_object	*evs;
+	size_t			 n;
+	int			 fd = th_raw_connect(sock);
+
+	T_ASSERT(fd >= 0);
+	T_OK(th_send_request(fd, 5, "range", "\x80", 1));
+	m = read_response(fd, 5, &u);
+	T_EQ_INT(response_code(m, NULL, 0), AERR_OK);
+	evs = mp_get(m->result, "events");
+	T_ASSERT(evs != NULL && evs->type == MSGPACK_OBJECT_ARRAY);
+	n = evs->via.array.size;
+	msgpack_unpacked_destroy(&u);
+	close(fd);
+	return (n);
+}
+
+TEST(daemon_hello_ping_stats)
+{
+	struct th_daemon	 d;
+	msgpack_unpacked	 u;
+	const struct msg	*m;
+	struct aerr		 err;
+	uint64_t		 v;
+	int			 fd;
+
+	T_OK(th_daemon_start(&d, NULL));
+	fd = th_raw_connect(d.sock);
+	T_ASSERT(fd >= 0);
+	T_OK(th_send_request(fd, 1, "hello", NULL, 0));
+	m = read_response(fd, 1, &u);
+	T_EQ_INT(response_code(m, NULL, 0), AERR_OK);
+	T_OK(mp_uint(mp_get(m->result, "protocol"), "protocol", &v, &err));
+	T_EQ_U64(v, ANNALS_PROTO_VERSION);
+	T_OK(mp_uint(mp_get(m->result, "max_frame"), "max_frame", &v, &err));
+	T_EQ_U64(v, PROTO_MAX_FRAME);
+	msgpack_unpacked_destroy(&u);
+
+	put_ok(fd, 2, "2015-01-26/2015-01-29", "RUS", NULL);
+	T_OK(th_send_request(fd, 3, "stats", NULL, 0));
+	m = read_response(fd, 3, &u);
+	T_OK(mp_uint(mp_get(m->result, "events"), "events", &v, &err));
+	T_EQ_U64(v, 1);
+	T_OK(mp_uint(mp_get(m->result, "connections"), "connections", &v,
+	    &err));
+	T_EQ_U64(v, 1);
+	msgpack_unpacked_destroy(&u);
+	expect_ping(d.sock);
+	close(fd);
+	T_EQ_INT(th_daemon_stop(&d), 0);
+}
+
+TEST(daemon_pipelined_replies_keep_order)
+{
+	struct th_daemon	 d;
+	msgpack_unpacked	 u;
+	const struct msg	*m;
+	char			 key[32], start[32];
+	uint32_t		 i, n = 500;
+	int			 fd;
+
+	T_OK(th_daemon_start(&d, NULL));
+	fd = th_raw_connect(d.sock);
+	T_ASSERT(fd >= 0);
+	/* Writes and reads interleaved, all sent before reading any. */
+	for (i = 0; i < n; i++) {
+		snprintf(key, sizeof key, "k%u", i);
+		snprintf(start, sizeof start, "2015-01-%02u", 1 + i % 28);
+		if (i % 3 == 2)
+			T_OK(th_send_request(fd, 1000 + i, "ping", NULL, 0));
+		else
+			send_put(fd, 1000 + i, start, "RUS", key);
+	}
+	for (i = 0; i < n; i++) {
+		m = read_response(fd, 1000 + i, &u);
+		T_EQ_INT(response_code(m, NULL, 0), AERR_OK);
+		msgpack_unpacked_destroy(&u);
+	}
+	close(fd);
+	T_EQ_INT(count_events(d.sock), n - n / 3);
+	T_EQ_INT(th_daemon_stop(&d), 0);
+}
+
+TEST(daemon_errors_name_the_problem)
+{
+	struct th_daemon	 d;
+	msgpack_unpacked	 u;
+	const struct msg	*m;
+	char			 text[256];
+	int			 fd;
+
+	T_OK(th_daemon_start(&d, NULL));
+	fd = th_raw_connect(d.sock);
+	T_ASSERT(fd >= 0);
+
+	T_OK(th_send_request(fd, 1, "frobnicate", NULL, 0));
+	m = read_response(fd, 1, &u);
+	T_EQ_INT(response_code(m, text, sizeof text), AERR_UNKNOWN_METHOD);
+	T_EQ_STR(text, "unknown method \"frobnicate\"");
+	msgpack_unpacked_destroy(&u);
+
+	send_put(fd, 2, "2015-02-30", "RUS", NULL);
+	m = read_response(fd, 2, &u);
+	T_EQ_INT(response_code(m, text, sizeof text), AERR_INVALID);
+	T_EQ_STR(text, "records[0]: start: 2015-02-30 is not a date");
+	msgpack_unpacked_destroy(&u);
+
+	/* ids must be an array of unsigned integers. */
+	T_OK(th_send_request(fd, 3, "get", "\x81\xa3ids\xa3one", 9));
+	m = read_response(fd, 3, &u);
+	T_EQ_INT(response_code(m, text, sizeof text), AERR_INVALID);
+	msgpack_unpacked_destroy(&u);
+
+	T_OK(th_send_request(fd, 4, "range", "\x81\xa4" "from\xa7" "2015-13",
+	    14));
+	m = read_response(fd, 4, &u);
+	T_EQ_INT(response_code(m, text, sizeof text), AERR_INVALID);
+	T_EQ_STR(text, "from: 2015-13 is not a date");
+	msgpack_unpacked_destroy(&u);
+
+	T_OK(th_send_request(fd, 5, "ping", "\x81\xa1x\x01", 4));
+	m = read_response(fd, 5, &u);
+	T_EQ_INT(response_code(m, text, sizeof text), AERR_INVALID);
+	T_EQ_STR(text, "unknown parameter \"x\"");
+	msgpack_unpacked_destroy(&u);
+
+	/* The connection is still good after all of that. */
+	put_ok(fd, 6, "2015", "IRN", NULL);
+	close(fd);
+	T_EQ_INT(th_daemon_stop(&d), 0);
+}
+
+TEST(daemon_survives_malformed_frames)
+{
+	static const struct {
+		const char	*name;
+		const char	*bytes;
+		size_t		 len;
+		int		 closes;	/* frame boundary lost */
+	} cases[] = {
+		{ "garbage", "GET / HTTP/1.1\r\n\r\n", 18, 1 },
+		{ "oversized frame", "\xce\x7f\xff\xff\xff", 5, 1 },
+		{ "array32 claiming 1M entries",
+		    "\xce\x00\x00\x00\x05\xdd\x00\x10\x00\x00", 10, 0 },
+		{ "map32 claiming 4G entries",
+		    "\xce\x00\x00\x00\x05\xdf\xff\xff\xff\xff", 10, 0 },
+		{ "not an array", "\xce\x00\x00\x00\x01\xc0", 6, 0 },
+		{ "trailing bytes", "\xce\x00\x00\x00\x02\xc0\xc0", 7, 0 },
+		{ "never-used byte", "\xce\x00\x00\x00\x01\xc1", 6, 0 },
+		{ "response instead of request",
+		    "\xce\x00\x00\x00\x05\x94\x01\x01\xc0\xc0", 10, 0 },
+		{ "params not an array",
+		    "\xce\x00\x00\x00\x09\x94\x00\x01\xa4ping\x01", 14, 0 },
+	};
+	struct th_daemon	 d;
+	unsigned char		 deep[64];
+	size_t			 i;
+	int			 fd, good;
+	ssize_t			 n;
+
+	T_OK(th_daemon_start(&d, NULL));
+	good = th_raw_connect(d.sock);
+	put_ok(good, 1, "2014-12", "RUS", "kept");
+	for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		fd = th_raw_connect(d.sock);
+		T_ASSERT(fd >= 0);
+		T_OK(th_send_all(fd, cases[i].bytes, cases[i].len));
+		if (rbuf == NULL)
+			rbuf = malloc(BUF_SIZE);
+		/* Each gets an error reply first. */
+		n = th_read_frame(fd, rbuf, BUF_SIZE, 5000);
+		T_ASSERTF(n > 0, "%s: no error reply", cases[i].name);
+		if (cases[i].closes)
+			T_ASSERTF(th_wait_closed(fd, 5000), "%s: not closed",
+			    cases[i].name);
+		else
+			expect_ping(d.sock);
+		close(fd);
+	}
+
+	/* Nesting deeper than the limit, one byte at a time. */
+	fd = th_raw_connect(d.sock);
+	deep[0] = 0xce;
+	deep[1] = deep[2] = deep[3] = 0;
+	deep[4] = 40;
+	memset(deep + 5, 0x91, 39);
+	deep[44] = 0xc0;
+	for (i = 0; i < 45; i++)
+		T_OK(th_send_all(fd, deep + i, 1));
+	n = th_read_frame(fd, rbuf, BUF_SIZE, 5000);
+	T_ASSERT(n > 0);
+	close(fd);
+
+	/* A truncated frame, then the client leaves. */
+	fd = th_raw_connect(d.sock);
+	T_OK(th_send_all(fd, "\xce\x00\x00\x01\x00\x94\x00", 7));
+	close(fd);
+
+	/* The well-behaved client is still served; nothing was lost. */
+	put_ok(good, 2, "2015", "USA", "also");
+	close(good);
+	T_EQ_INT(count_events(d.sock), 2);
+	T_EQ_INT(th_daemon_stop(&d), 0);
+}
+
+TEST(daemon_slow_reader_does_not_stop_others)
+{
+	struct th_daemon	 d;
+	const char		*extra[] = { "--out-high", "64K", "--out-hard",
+				    "1M", NULL };
+	char			 key[32];
+	int			 fd, w, i;
+
+	T_OK(th_daemon_start(&d, extra));
+	w = th_raw_connect(d.sock);
+	for (i = 0; i < 200; i++) {
+		snprintf(key, sizeof key, "e%d", i);
+		put_ok(w, (uint32_t)i + 1, "2015-01", "RUS", key);
+	}
+	/* Ask for the same big page again and again, never reading. */
+	fd = th_raw_connect(d.sock);
+	/* Until the socket is full: the daemon stopped reading it. */
+	fcntl(fd, F_SETFL, O_NONBLOCK);
+	for (i = 0; i < 2000; i++) {
+		if (th_send_request(fd, (uint32_t)i, "range", "\x80", 1) != 0)
+			break;
+	}
+	expect_ping(d.sock);
+	put_ok(w, 999, "2016", "USA", "after");
+	close(fd);
+	close(w);
+	T_EQ_INT(count_events(d.sock), 201);
+	T_EQ_INT(th_daemon_stop(&d), 0);
+}
+
+TEST(daemon_sigterm_keeps_acknowledged_writes)
+{
+	struct th_daemon	 d;
+	msgpack_unpacked	 u;
+	const struct msg	*m;
+	char			 key[32];
+	int			 fd, i, acked = 0, n = 300;
+
+	T_OK(th_daemon_start(&d, NULL));
+	fd = th_raw_connect(d.sock);
+	for (i = 0; i < n; i++) {
+		snprintf(key, sizeof key, "s%d", i);
+		send_put(fd, (uint32_t)i, "2015-01-14", "RUS", key);
+	}
+	/* Stop while the writes are in flight. */
+	kill(d.pid, SIGTERM);
+	for (i = 0; i < n; i++) {
+		ssize_t r;
+
+		if (rbuf == NULL)
+			rbuf = malloc(BUF_SIZE);
+		r = th_read_frame(fd, rbuf, BUF_SIZE, 5000);
+		if (r < 0)
+			break;
+		msgpack_unpacked_init(&u);
+		T_ASSERT(msgpack_unpack_next(&u, (const char *)rbuf,
+		    (size_t)r, NULL) == MSGPACK_UNPACK_SUCCESS);
+		{
+			struct msg	mm;
+			struct aerr	err;
+
+			T_OK(msg_parse(&u.data, &mm, &err));
+			m = &mm;
+			if (response_code(m, NULL, 0) == AERR_OK)
+				acked++;
+		}
+		msgpack_unpacked_destroy(&u);
+	}
+	close(fd);
+	/* It was told to stop already: wait for it, do not signal again. */
+	{
+		int status;
+
+		T_EQ_INT(waitpid(d.pid, &status, 0), d.pid);
+		T_ASSERTF(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+		    "status %d", status);
+		d.pid = 0;
+	}
+
+	T_OK(th_daemon_start(&d, NULL));
+	T_ASSERT((int)count_events(d.sock) >= acked);
+	T_EQ_INT(th_daemon_stop(&d), 0);
+}

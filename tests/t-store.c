@@ -1,0 +1,955 @@
+/*
+ * The store on a temporary LMDB environment: writes, indexes, queries,
+ * paging, and a randomized comparison with a plain in-memory model.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "test.h"
+#include "../daemon/annalsd.h"
+
+static struct store *
+open_store(size_t map)
+{
+	struct store_config	 cfg;
+	struct store		*st;
+	struct aerr		 err;
+	static char		 path[128];
+
+	snprintf(path, sizeof path, "%s/db", t_dir());
+	cfg.path = path;
+	cfg.map_size = map;
+	cfg.max_map_size = (size_t)1 << 32;
+	st = store_open(&cfg, &err);
+	T_ASSERTF(st != NULL, "%s", err.msg);
+	return (st);
+}
+
+/* Fill ev: actors is "RUS:source,SYRGOV"; NULLs leave fields out. */
+static void
+mkev(struct event *ev, const char *start, const char *end,
+    const char *actors, const char *type, const char *source,
+    const char *key)
+{
+	struct aerr	 err;
+	char		*list, *tok, *save, *colon;
+
+	memset(ev, 0, sizeof *ev);
+	ev->start = strdup(start);
+	ev->end = end ? strdup(end) : NULL;
+	ev->type = type ? strdup(type) : NULL;
+	ev->source = source ? strdup(source) : NULL;
+	ev->key = key ? strdup(key) : NULL;
+	ev->title = strdup("a title");
+	list = strdup(actors);
+	ev->actors = calloc(EVENT_MAX_ACTORS, sizeof *ev->actors);
+	for (tok = strtok_r(list, ",", &save); tok != NULL;
+	    tok = strtok_r(NULL, ",", &save)) {
+		if ((colon = strchr(tok, ':')) != NULL)
+			*colon++ = '\0';
+		ev->actors[ev->nactors].name = strdup(tok);
+		ev->actors[ev->nactors].role = colon ? strdup(colon) : NULL;
+		ev->nactors++;
+	}
+	free(list);
+	T_ASSERTF(record_validate(ev, &err) == 0, "%s: %s", start, err.msg);
+}
+
+static void
+add_tag(struct event *ev, const char *tag)
+{
+	ev->tags = realloc(ev->tags, (ev->ntags + 1) * sizeof *ev->tags);
+	ev->tags[ev->ntags++] = strdup(tag);
+}
+
+/* Put one event; returns its id and sets *status. */
+static uint64_t
+put1(struct store *st, struct event *ev, int *status)
+{
+	struct store_op		op;
+	struct store_batch	b;
+	struct aerr		err;
+
+	memset(&op, 0, sizeof op);
+	op.kind = STORE_OP_PUT;
+	op.ev = ev;
+	memset(&b, 0, sizeof b);
+	b.ops = &op;
+	b.nops = 1;
+	T_ASSERTF(store_write(st, &b, 1, 1000, &err) == 0, "%s", err.msg);
+	T_ASSERTF(!b.failed, "%s", b.err.msg);
+	if (status != NULL)
+		*status = op.status;
+	return (op.out_id);
+}
+
+static int
+del1(struct store *st, uint64_t id)
+{
+	struct store_op		op;
+	struct store_batch	b;
+	struct aerr		err;
+
+	memset(&op, 0, sizeof op);
+	op.kind = STORE_OP_DELETE;
+	op.id = id;
+	memset(&b, 0, sizeof b);
+	b.ops = &op;
+	b.nops = 1;
+	T_ASSERTF(store_write(st, &b, 1, 2000, &err) == 0, "%s", err.msg);
+	return (op.status);
+}
+
+struct found {
+	uint64_t	*ids;
+	int		*match;
+	size_t		 n, cap;
+	int		 more;
+	int64_t		 next_start;
+	uint64_t	 next_id;
+};
+
+static uint64_t
+record_id(const void *data, size_t len, struct event *out)
+{
+	msgpack_unpacked	u;
+	struct event		ev;
+	struct aerr		err;
+	uint64_t		id;
+
+	msgpack_unpacked_init(&u);
+	T_ASSERT(msgpack_unpack_next(&u, data, len, NULL) ==
+	    MSGPACK_UNPACK_SUCCESS);
+	memset(&ev, 0, sizeof ev);
+	T_ASSERTF(record_decode(&u.data, &ev, &err) == 0, "%s", err.msg);
+	id = ev.id;
+	if (out != NULL) {
+		*out = ev;
+		if (mp_get(&u.data, "rev") != NULL)
+			mp_uint(mp_get(&u.data, "rev"), "rev", &out->rev, &err);
+	} else
+		record_clear(&ev);
+	msgpack_unpacked_destroy(&u);
+	return (id);
+}
+
+static int
+collect(void *arg, const struct store_page *page)
+{
+	struct found	*f = arg;
+	size_t		 i;
+
+	for (i = 0; i < page->nhits; i++) {
+		if (f->n == f->cap) {
+			f->cap = f->cap ? f->cap * 2 : 64;
+			f->ids = realloc(f->ids, f->cap * sizeof *f->ids);
+			f->match = realloc(f->match, f->cap * sizeof *f->match);
+		}
+		f->ids[f->n] = record_id(page->hits[i].data, page->hits[i].len,
+		    NULL);
+		T_EQ_U64(f->ids[f->n], page->hits[i].id);
+		f->match[f->n++] = page->hits[i].match;
+	}
+	f->more = page->more;
+	f->next_start = page->next_start;
+	f->next_id = page->next_id;
+	return (0);
+}
+
+static void
+found_free(struct found *f)
+{
+	free(f->ids);
+	free(f->match);
+	memset(f, 0, sizeof *f);
+}
+
+static void
+mkquery(struct query *q, const char *from, const char *to,
+    const char *actor)
+{
+	struct aerr	err;
+	size_t		len;
+
+	memset(q, 0, sizeof *q);
+	q->kind = actor ? QUERY_ACTOR : QUERY_RANGE;
+	q->from = from ? strdup(from) : NULL;
+	q->to = to ? strdup(to) : NULL;
+	if (actor != NULL) {
+		q->actor = strdup(actor);
+		len = strlen(q->actor);
+		if (len > 0 && q->actor[len - 1] == '*') {
+			q->actor[len - 1] = '\0';
+			q->actor_prefix = 1;
+		}
+	}
+	q->limit = PROTO_MAX_PAGE;
+	T_ASSERTF(date_query_bounds(q->from, q->to, &q->qlo, &q->qhi,
+	    &err) == 0, "%s", err.msg);
+}
+
+/* Every page of a query, following the resume point. */
+static void
+query_all(struct store *st, struct query *q, struct found *f)
+{
+	struct aerr	err;
+	size_t		pages = 0;
+
+	memset(f, 0, sizeof *f);
+	q->has_cursor = 0;
+	for (;;) {
+		T_ASSERTF(store_query(st, q, collect, f, &err) == 0, "%s",
+		    err.msg);
+		pages++;
+		T_ASSERT(pages < 100000);
+		if (!f->more)
+			break;
+		q->has_cursor = 1;
+		q->cur_start = f->next_start;
+		q->cur_id = f->next_id;
+	}
+	q->has_cursor = 0;
+}
+
+static int
+has_id(const struct found *f, uint64_t id, int *match)
+{
+	size_t	i;
+
+	for (i = 0; i < f->n; i++) {
+		if (f->ids[i] == id) {
+			if (match != NULL)
+				*match = f->match[i];
+			return (1);
+		}
+	}
+	return (0);
+}
+
+TEST(store_put_get_update_delete)
+{
+	struct store	*st = open_store(1 << 20);
+	struct event	 ev;
+	struct aerr	 err;
+	struct found	 f;
+	struct query	 q;
+	uint64_t	 id, id2;
+	int		 status;
+
+	mkev(&ev, "2015-01-26/2015-01-29", NULL, "RUS:source,SYRGOV:target",
+	    "036", NULL, NULL);
+	id = put1(st, &ev, &status);
+	T_EQ_INT(status, STORE_ADDED);
+	T_ASSERT(id >= 1);
+	record_clear(&ev);
+
+	mkev(&ev, "2014-12", NULL, "USA", "010", NULL, NULL);
+	id2 = put1(st, &ev, &status);
+	T_ASSERT(id2 > id);
+	record_clear(&ev);
+
+	/* Update by id: the new date moves it in the time index. */
+	mkev(&ev, "2016-03-01", NULL, "RUS:source", "036", NULL, NULL);
+	ev.id = id;
+	T_EQ_U64(put1(st, &ev, &status), id);
+	T_EQ_INT(status, STORE_UPDATED);
+	record_clear(&ev);
+
+	mkquery(&q, "2015-01", "2015-01", NULL);
+	query_all(st, &q, &f);
+	T_EQ_INT(f.n, 0);
+	found_free(&f);
+	query_clear(&q);
+	mkquery(&q, "2016-03", "2016-03", NULL);
+	query_all(st, &q, &f);
+	T_EQ_INT(f.n, 1);
+	T_EQ_U64(f.ids[0], id);
+	found_free(&f);
+	query_clear(&q);
+	/* The actor dropped by the update is gone from its index. */
+	mkquery(&q, NULL, NULL, "SYRGOV");
+	query_all(st, &q, &f);
+	T_EQ_INT(f.n, 0);
+	found_free(&f);
+	query_clear(&q);
+
+	{
+		struct store_stats s;
+
+		T_OK(store_stats(st, &s, &err));
+		T_EQ_U64(s.events, 2);
+		T_EQ_U64(s.actors, 2);	/* RUS, USA */
+		T_EQ_U64(s.last_seq, 3);
+	}
+
+	/* An update naming an id that does not exist is not_found. */
+	{
+		struct store_op		op;
+		struct store_batch	b;
+
+		mkev(&ev, "2016", NULL, "RUS", NULL, NULL, NULL);
+		ev.id = 999;
+		memset(&op, 0, sizeof op);
+		op.kind = STORE_OP_PUT;
+		op.ev = &ev;
+		memset(&b, 0, sizeof b);
+		b.ops = &op;
+		b.nops = 1;
+		T_OK(store_write(st, &b, 1, 5, &err));
+		T_ASSERT(b.failed);
+		T_EQ_INT(b.err.code, AERR_NOT_FOUND);
+		T_EQ_STR(b.err.msg, "records[0]: event 999 not found");
+		record_clear(&ev);
+	}
+
+	T_EQ_INT(del1(st, id2), 1);
+	T_EQ_INT(del1(st, id2), 0);
+	mkquery(&q, NULL, NULL, "USA");
+	query_all(st, &q, &f);
+	T_EQ_INT(f.n, 0);
+	found_free(&f);
+	query_clear(&q);
+	store_close(st);
+}
+
+TEST(store_upsert_by_source_key)
+{
+	struct store	*st = open_store(1 << 20);
+	struct event	 ev;
+	uint64_t	 id, id2;
+	int		 status;
+
+	mkev(&ev, "2015-01-14", NULL, "USA", "010", "gdelt", "881990832");
+	id = put1(st, &ev, &status);
+	T_EQ_INT(status, STORE_ADDED);
+	record_clear(&ev);
+
+	/* The same content again is unchanged: sync scripts rerun. */
+	mkev(&ev, "2015-01-14", NULL, "USA", "010", "gdelt", "881990832");
+	T_EQ_U64(put1(st, &ev, &status), id);
+	T_EQ_INT(status, STORE_UNCHANGED);
+	T_EQ_U64(ev.rev, 1);
+	record_clear(&ev);
+
+	mkev(&ev, "2015-01-15", NULL, "USA", "010", "gdelt", "881990832");
+	id2 = put1(st, &ev, &status);
+	T_EQ_U64(id2, id);
+	T_EQ_INT(status, STORE_UPDATED);
+	T_EQ_U64(ev.rev, 2);
+	record_clear(&ev);
+
+	{
+		struct store_stats	s;
+		struct aerr		err;
+
+		T_OK(store_stats(st, &s, &err));
+		T_EQ_U64(s.events, 1);
+	}
+	store_close(st);
+}
+
+struct got {
+	struct event	ev;
+	int		found;
+};
+
+static int
+got_one(void *arg, size_t i, const void *data, size_t len)
+{
+	struct got	*g = arg;
+
+	(void)i;
+	if (data != NULL) {
+		record_id(data, len, &g->ev);
+		g->found = 1;
+	}
+	return (0);
+}
+
+TEST(store_get_by_key_and_missing)
+{
+	struct store	*st = open_store(1 << 20);
+	struct event	 ev;
+	struct got	 g;
+	struct aerr	 err;
+	uint64_t	 id, missing = 12345;
+
+	mkev(&ev, "2018-06-01", NULL, "IRN:source,USA:target", "040",
+	    "icews", "32830960");
+	id = put1(st, &ev, NULL);
+	record_clear(&ev);
+
+	memset(&g, 0, sizeof g);
+	T_OK(store_get_by_key(st, "icews", "32830960", got_one, &g, &err));
+	T_ASSERT(g.found);
+	T_EQ_U64(g.ev.id, id);
+	T_EQ_STR(g.ev.actors[1].role, "target");
+	record_clear(&g.ev);
+
+	T_ASSERT(store_get_by_key(st, "icews", "nope", got_one, &g,
+	    &err) == -1);
+	T_EQ_INT(err.code, AERR_NOT_FOUND);
+
+	memset(&g, 0, sizeof g);
+	T_OK(store_get(st, &missing, 1, got_one, &g, &err));
+	T_ASSERT(!g.found);
+	store_close(st);
+}
+
+TEST(store_long_events_overlap_short_queries)
+{
+	struct store	*st = open_store(8 << 20);
+	struct event	 ev;
+	struct found	 f;
+	struct query	 q;
+	char		 date[32];
+	uint64_t	 war, ongoing;
+	int		 i, m;
+
+	/* Ten years of short events, a day each. */
+	for (i = 0; i < 3650; i++) {
+		int64_t		y;
+		unsigned	mo, d;
+
+		date_civil_from_days(date_days_from_civil(2010, 1, 1) + i,
+		    &y, &mo, &d);
+		snprintf(date, sizeof date, "%04lld-%02u-%02u", (long long)y,
+		    mo, d);
+		mkev(&ev, date, NULL, i % 2 ? "SYRGOV" : "SYRREB", "190", NULL,
+		    NULL);
+		put1(st, &ev, NULL);
+		record_clear(&ev);
+	}
+	mkev(&ev, "2011-03-15/2024-12-08", NULL, "SYR", "190", NULL, NULL);
+	war = put1(st, &ev, NULL);
+	record_clear(&ev);
+	mkev(&ev, "2014-09-23/..", NULL, "USA", "190", NULL, NULL);
+	ongoing = put1(st, &ev, NULL);
+	record_clear(&ev);
+
+	mkquery(&q, "2015-01", "2015-01", NULL);
+	query_all(st, &q, &f);
+	T_EQ_INT(f.n, 31 + 2);
+	T_ASSERT(has_id(&f, war, &m));
+	T_EQ_INT(m, DATE_MATCH_CERTAIN);
+	T_ASSERT(has_id(&f, ongoing, &m));
+	/* In (start, id) order: the long events started first. */
+	T_EQ_U64(f.ids[0], war);
+	T_EQ_U64(f.ids[1], ongoing);
+	found_free(&f);
+	query_clear(&q);
+
+	/* One week: 7 days and the two long events. */
+	mkquery(&q, "2016-02-01", "2016-02-07", NULL);
+	query_all(st, &q, &f);
+	T_EQ_INT(f.n, 7 + 2);
+	found_free(&f);
+	query_clear(&q);
+
+	/* Outside both long events: only the short ones. */
+	mkquery(&q, "2010-06-01", "2010-06-30", NULL);
+	query_all(st, &q, &f);
+	T_EQ_INT(f.n, 30);
+	T_ASSERT(!has_id(&f, war, NULL));
+	found_free(&f);
+	query_clear(&q);
+	store_close(st);
+}
+
+TEST(store_fuzzy_matches_certain_and_possible)
+{
+	struct store	*st = open_store(1 << 20);
+	struct event	 ev;
+	struct found	 f;
+	struct query	 q;
+	uint64_t	 dec, approx, talks;
+	int		 m;
+
+	mkev(&ev, "2014-12", NULL, "RUS", "036", NULL, NULL);
+	dec = put1(st, &ev, NULL);
+	record_clear(&ev);
+	mkev(&ev, "2014~", NULL, "IRN", "036", NULL, NULL);
+	approx = put1(st, &ev, NULL);
+	record_clear(&ev);
+	mkev(&ev, "2015-01-26/2015-01-29", NULL, "RUS", "036", NULL, NULL);
+	talks = put1(st, &ev, NULL);
+	record_clear(&ev);
+
+	mkquery(&q, "2014-12", "2014-12", NULL);
+	query_all(st, &q, &f);
+	T_ASSERT(has_id(&f, dec, &m));
+	T_EQ_INT(m, DATE_MATCH_CERTAIN);
+	T_ASSERT(has_id(&f, approx, &m));
+	T_EQ_INT(m, DATE_MATCH_POSSIBLE);
+	T_ASSERT(!has_id(&f, talks, NULL));
+	found_free(&f);
+	query_clear(&q);
+
+	mkquery(&q, "2014-12-15", "2014-12-15", NULL);
+	query_all(st, &q, &f);
+	T_ASSERT(has_id(&f, dec, &m));
+	T_EQ_INT(m, DATE_MATCH_POSSIBLE);
+	found_free(&f);
+	/* Certain only drops the possible ones. */
+	q.certain = 1;
+	query_all(st, &q, &f);
+	T_EQ_INT(f.n, 0);
+	found_free(&f);
+	query_clear(&q);
+
+	mkquery(&q, "2015-01-28", "2015-01-28", NULL);
+	query_all(st, &q, &f);
+	T_ASSERT(has_id(&f, talks, &m));
+	T_EQ_INT(m, DATE_MATCH_CERTAIN);
+	T_ASSERT(has_id(&f, approx, &m));	/* 2014~ reaches into 2015 */
+	T_EQ_INT(m, DATE_MATCH_POSSIBLE);
+	found_free(&f);
+	/* within: only what lies wholly inside the range. */
+	q.within = 1;
+	query_all(st, &q, &f);
+	T_EQ_INT(f.n, 0);
+	found_free(&f);
+	query_clear(&q);
+	store_close(st);
+}
+
+TEST(store_actor_prefix_role_and_filters)
+{
+	struct store	*st = open_store(1 << 20);
+	struct event	 ev;
+	struct found	 f;
+	struct query	 q;
+	uint64_t	 a, b, c, d;
+
+	mkev(&ev, "2015-01-10", NULL, "SYRGOV:source,RUS:target", "036",
+	    "demo", "a");
+	add_tag(&ev, "moscow");
+	a = put1(st, &ev, NULL);
+	record_clear(&ev);
+	mkev(&ev, "2015-01-11", NULL, "SYRREB:source,SYRGOV:target", "0311",
+	    "demo", "b");
+	b = put1(st, &ev, NULL);
+	record_clear(&ev);
+	mkev(&ev, "2015-01", NULL, "SYR:target", "190", "gdelt", "c");
+	c = put1(st, &ev, NULL);
+	record_clear(&ev);
+	mkev(&ev, "2015-01-12", NULL, "USA:source,SYRIA:target", "043",
+	    "gdelt", "d");
+	d = put1(st, &ev, NULL);
+	record_clear(&ev);
+
+	/* SYRGOV appears once per event even under a prefix. */
+	mkquery(&q, NULL, NULL, "SYR*");
+	query_all(st, &q, &f);
+	T_EQ_INT(f.n, 4);
+	T_EQ_U64(f.ids[0], c);	/* 2015-01 starts on the 1st */
+	T_EQ_U64(f.ids[1], a);
+	T_EQ_U64(f.ids[2], b);
+	T_EQ_U64(f.ids[3], d);
+	found_free(&f);
+	query_clear(&q);
+
+	mkquery(&q, NULL, NULL, "SYRGOV");
+	query_all(st, &q, &f);
+	T_EQ_INT(f.n, 2);
+	found_free(&f);
+	q.role = strdup("source");
+	query_all(st, &q, &f);
+	T_EQ_INT(f.n, 1);
+	T_EQ_U64(f.ids[0], a);
+	found_free(&f);
+	query_clear(&q);
+
+	mkquery(&q, NULL, NULL, "SYR");
+	query_all(st, &q, &f);
+	T_EQ_INT(f.n, 1);
+	T_EQ_U64(f.ids[0], c);
+	found_free(&f);
+	query_clear(&q);
+
+	/* type is a prefix: 03 finds 036 and 0311 but not 043. */
+	mkquery(&q, "2015", "2015", NULL);
+	q.type = strdup("03");
+	query_all(st, &q, &f);
+	T_EQ_INT(f.n, 2);
+	found_free(&f);
+	free(q.type);
+	q.type = NULL;
+	q.source = strdup("gdelt");
+	query_all(st, &q, &f);
+	T_EQ_INT(f.n, 2);
+	found_free(&f);
+	free(q.source);
+	q.source = NULL;
+	q.tag = strdup("moscow");
+	query_all(st, &q, &f);
+	T_EQ_INT(f.n, 1);
+	T_EQ_U64(f.ids[0], a);
+	found_free(&f);
+	free(q.tag);
+	q.tag = NULL;
+	/* day precision drops the month-precision event. */
+	q.min_prec = DATE_PREC_DAY;
+	query_all(st, &q, &f);
+	T_EQ_INT(f.n, 3);
+	T_ASSERT(!has_id(&f, c, NULL));
+	found_free(&f);
+	q.min_prec = 0;
+	q.desc = 1;
+	query_all(st, &q, &f);
+	T_EQ_INT(f.n, 4);
+	T_EQ_U64(f.ids[0], d);
+	T_EQ_U64(f.ids[3], c);
+	found_free(&f);
+	query_clear(&q);
+
+	store_close(st);
+}
+
+struct actor_list {
+	char		names[16][32];
+	uint64_t	counts[16];
+	size_t		n;
+};
+
+static int
+actor_one(void *arg, const char *name, size_t len, uint64_t count)
+{
+	struct actor_list	*l = arg;
+
+	T_ASSERT(l->n < 16 && len < 32);
+	memcpy(l->names[l->n], name, len);
+	l->names[l->n][len] = '\0';
+	l->counts[l->n++] = count;
+	return (0);
+}
+
+TEST(store_actor_counts_follow_deletes)
+{
+	struct store		*st = open_store(1 << 20);
+	struct event		 ev;
+	struct actor_list	 l;
+	struct aerr		 err;
+	uint64_t		 a;
+	int			 more;
+
+	mkev(&ev, "2015", NULL, "SYRGOV,SYRREB,SYRGOV:target", NULL, NULL,
+	    NULL);
+	a = put1(st, &ev, NULL);
+	record_clear(&ev);
+	mkev(&ev, "2016", NULL, "SYRGOV", NULL, NULL, NULL);
+	put1(st, &ev, NULL);
+	record_clear(&ev);
+
+	memset(&l, 0, sizeof l);
+	T_OK(store_actors(st, "SYR", NULL, 100, actor_one, &l, &more, &err));
+	T_EQ_INT(l.n, 2);
+	T_EQ_STR(l.names[0], "SYRGOV");
+	T_EQ_U64(l.counts[0], 2);
+	T_EQ_STR(l.names[1], "SYRREB");
+	T_EQ_INT(more, 0);
+
+	memset(&l, 0, sizeof l);
+	T_OK(store_actors(st, "SYR", NULL, 1, actor_one, &l, &more, &err));
+	T_EQ_INT(l.n, 1);
+	T_EQ_INT(more, 1);
+	memset(&l, 0, sizeof l);
+	T_OK(store_actors(st, "SYR", "SYRGOV", 1, actor_one, &l, &more,
+	    &err));
+	T_EQ_STR(l.names[0], "SYRREB");
+
+	T_EQ_INT(del1(st, a), 1);
+	memset(&l, 0, sizeof l);
+	T_OK(store_actors(st, NULL, NULL, 100, actor_one, &l, &more, &err));
+	T_EQ_INT(l.n, 1);
+	T_EQ_STR(l.names[0], "SYRGOV");
+	T_EQ_U64(l.counts[0], 1);
+	store_close(st);
+}
+
+TEST(store_map_full_grows_and_replays)
+{
+	struct store		*st = open_store(64 << 10);
+	struct store_batch	 b;
+	struct store_op		*ops;
+	struct event		*evs;
+	struct store_stats	 s;
+	struct aerr		 err;
+	char			 key[32];
+	int			 i, n = 2000;
+
+	evs = calloc(n, sizeof *evs);
+	ops = calloc(n, sizeof *ops);
+	for (i = 0; i < n; i++) {
+		snprintf(key, sizeof key, "k%d", i);
+		mkev(&evs[i], "2015-01-14", NULL, "USA,RUS", "010", "t", key);
+		ops[i].kind = STORE_OP_PUT;
+		ops[i].ev = &evs[i];
+	}
+	memset(&b, 0, sizeof b);
+	b.ops = ops;
+	b.nops = n;
+	T_ASSERTF(store_write(st, &b, 1, 7, &err) == 0, "%s", err.msg);
+	T_ASSERTF(!b.failed, "%s", b.err.msg);
+	T_OK(store_stats(st, &s, &err));
+	T_EQ_U64(s.events, (uint64_t)n);
+	T_ASSERT(s.map_grows > 0);
+	/* Ids were assigned once: the replay did not skip any. */
+	T_EQ_U64(ops[n - 1].out_id, (uint64_t)n);
+	for (i = 0; i < n; i++)
+		record_clear(&evs[i]);
+
+	/* A failing disk fails the batch and loses nothing committed. */
+	store_inject_commit_error(st, 28 /* ENOSPC */, 1);
+	mkev(&evs[0], "2016", NULL, "USA", NULL, NULL, NULL);
+	ops[0].ev = &evs[0];
+	b.nops = 1;
+	T_ASSERT(store_write(st, &b, 1, 8, &err) == -1);
+	T_EQ_INT(err.code, AERR_DISK_FULL);
+	T_ASSERT(b.failed);
+	T_OK(store_stats(st, &s, &err));
+	T_EQ_U64(s.events, (uint64_t)n);
+	/* And the next write succeeds without a restart. */
+	T_OK(store_write(st, &b, 1, 9, &err));
+	T_ASSERT(!b.failed);
+	record_clear(&evs[0]);
+	free(evs);
+	free(ops);
+	store_close(st);
+}
+
+TEST(store_paging_equals_one_shot)
+{
+	struct store		*st = open_store(32 << 20);
+	struct store_batch	 b;
+	struct store_op		*ops;
+	struct event		*evs;
+	struct found		 all, paged;
+	struct query		 q;
+	struct aerr		 err;
+	char			 date[32];
+	int			 i, n = 12000, desc;
+	unsigned		 seed = t_seed();
+
+	evs = calloc(n, sizeof *evs);
+	ops = calloc(n, sizeof *ops);
+	for (i = 0; i < n; i++) {
+		int64_t		y;
+		unsigned	mo, d;
+
+		/* Several events share each day, so ids break the ties. */
+		date_civil_from_days(date_days_from_civil(2000, 1, 1) +
+		    rand_r(&seed) % 3000, &y, &mo, &d);
+		snprintf(date, sizeof date, i % 5 ? "%04lld-%02u-%02u" :
+		    "%04lld-%02u", (long long)y, mo, d);
+		mkev(&evs[i], date, NULL, i % 3 ? "RUS" : "USA,RUS", "036",
+		    NULL, NULL);
+		ops[i].kind = STORE_OP_PUT;
+		ops[i].ev = &evs[i];
+	}
+	memset(&b, 0, sizeof b);
+	b.ops = ops;
+	b.nops = n;
+	T_ASSERTF(store_write(st, &b, 1, 7, &err) == 0, "%s", err.msg);
+	for (i = 0; i < n; i++)
+		record_clear(&evs[i]);
+	free(evs);
+	free(ops);
+
+	for (desc = 0; desc < 2; desc++) {
+		mkquery(&q, NULL, NULL, "RUS");
+		q.desc = desc;
+		memset(&all, 0, sizeof all);
+		T_OK(store_query(st, &q, collect, &all, &err));
+		T_EQ_INT(all.n, PROTO_MAX_PAGE);
+		T_EQ_INT(all.more, 1);	/* 12000 > one page of 10000 */
+		found_free(&all);
+		q.limit = PROTO_MAX_PAGE;
+		query_all(st, &q, &all);
+		T_EQ_INT(all.n, (size_t)n);
+		q.limit = 97;
+		query_all(st, &q, &paged);
+		T_EQ_INT(paged.n, all.n);
+		T_ASSERT(memcmp(paged.ids, all.ids, all.n *
+		    sizeof *all.ids) == 0);
+		for (i = 1; i < n; i++)
+			T_ASSERT(all.ids[i] != all.ids[i - 1]);
+		found_free(&all);
+		found_free(&paged);
+		query_clear(&q);
+	}
+	store_close(st);
+}
+
+/* The model: what the store should hold, kept in plain arrays. */
+struct model_ev {
+	uint64_t		 id;
+	int			 live;
+	char			 start[32];
+	char			 actors[3][8];
+	int			 nactors;
+	struct date_span	 span;
+};
+
+static void
+random_event(unsigned *seed, struct model_ev *m, struct event *ev)
+{
+	static const char *const codes[] = { "RUS", "SYR", "SYRGOV",
+	    "SYRREB", "USA", "IRN", "TUR" };
+	static const char *const quals[] = { "", "", "", "~", "?", "%" };
+	char		actors[64];
+	int64_t		y, y2;
+	unsigned	mo, d, mo2, d2;
+	int64_t		day = date_days_from_civil(1990, 1, 1) +
+			    rand_r(seed) % 12000;
+	int		kind = rand_r(seed) % 10, i;
+
+	date_civil_from_days(day, &y, &mo, &d);
+	date_civil_from_days(day + rand_r(seed) % (kind == 9 ? 4000 : 30),
+	    &y2, &mo2, &d2);
+	if (kind < 4)
+		snprintf(m->start, sizeof m->start, "%04lld-%02u-%02u%s",
+		    (long long)y, mo, d, quals[rand_r(seed) % 6]);
+	else if (kind < 6)
+		snprintf(m->start, sizeof m->start, "%04lld-%02u%s",
+		    (long long)y, mo, quals[rand_r(seed) % 6]);
+	else if (kind < 7)
+		snprintf(m->start, sizeof m->start, "%04lld%s", (long long)y,
+		    quals[rand_r(seed) % 6]);
+	else
+		snprintf(m->start, sizeof m->start,
+		    "%04lld-%02u-%02u/%04lld-%02u-%02u", (long long)y, mo, d,
+		    (long long)y2, mo2, d2);
+	m->nactors = 1 + rand_r(seed) % 3;
+	actors[0] = '\0';
+	for (i = 0; i < m->nactors; i++) {
+		snprintf(m->actors[i], sizeof m->actors[i], "%s",
+		    codes[rand_r(seed) % 7]);
+		if (i > 0)
+			strcat(actors, ",");
+		strcat(actors, m->actors[i]);
+	}
+	mkev(ev, m->start, NULL, actors, "036", NULL, NULL);
+	m->span = ev->span;
+}
+
+static int
+model_has_actor(const struct model_ev *m, const char *actor, int prefix)
+{
+	int	i;
+
+	for (i = 0; i < m->nactors; i++) {
+		if (prefix ? strncmp(m->actors[i], actor,
+		    strlen(actor)) == 0 : strcmp(m->actors[i], actor) == 0)
+			return (1);
+	}
+	return (0);
+}
+
+static int
+model_cmp(const void *a, const void *b)
+{
+	const struct model_ev *x = *(struct model_ev *const *)a;
+	const struct model_ev *y = *(struct model_ev *const *)b;
+
+	if (x->span.lo != y->span.lo)
+		return (x->span.lo < y->span.lo ? -1 : 1);
+	return (x->id < y->id ? -1 : x->id > y->id);
+}
+
+TEST(store_randomized_against_model)
+{
+	static const char *const actors[] = { "RUS", "SYR*", "SYRGOV", "USA",
+	    "IRN", "S*", NULL };
+	struct store		*st = open_store(16 << 20);
+	struct model_ev		*model, **expect;
+	struct event		 ev;
+	struct found		 f;
+	struct query		 q;
+	char			 from[16], to[16];
+	unsigned		 seed = t_seed();
+	size_t			 n = 0, i, k, cap = 4000;
+	int			 round, op, status, qi;
+
+	model = calloc(cap, sizeof *model);
+	expect = calloc(cap, sizeof *expect);
+	for (round = 0; round < 3000; round++) {
+		op = rand_r(&seed) % 10;
+		if (op < 6 || n == 0) {
+			random_event(&seed, &model[n], &ev);
+			model[n].id = put1(st, &ev, &status);
+			T_EQ_INT(status, STORE_ADDED);
+			model[n].live = 1;
+			record_clear(&ev);
+			n++;
+		} else if (op < 8) {
+			k = rand_r(&seed) % n;
+			if (!model[k].live)
+				continue;
+			random_event(&seed, &model[k], &ev);
+			ev.id = model[k].id;
+			T_EQ_U64(put1(st, &ev, &status), model[k].id);
+			record_clear(&ev);
+		} else {
+			k = rand_r(&seed) % n;
+			T_EQ_INT(del1(st, model[k].id), model[k].live);
+			model[k].live = 0;
+		}
+	}
+
+	for (qi = 0; qi < 300; qi++) {
+		int		y = 1989 + rand_r(&seed) % 36;
+		const char	*actor = rand_r(&seed) % 2 ? NULL :
+				    actors[rand_r(&seed) % 6];
+		size_t		ne = 0, alen;
+		int		prefix = 0;
+		char		abuf[16];
+
+		snprintf(from, sizeof from, "%d-%02d", y,
+		    1 + rand_r(&seed) % 12);
+		snprintf(to, sizeof to, "%d-%02d", y + rand_r(&seed) % 2,
+		    1 + rand_r(&seed) % 12);
+		if (strcmp(to, from) < 0)
+			snprintf(to, sizeof to, "%s", from);
+		mkquery(&q, from, to, actor);
+		q.limit = 1 + rand_r(&seed) % 50;
+		q.desc = rand_r(&seed) % 2;
+		query_all(st, &q, &f);
+
+		if (actor != NULL) {
+			snprintf(abuf, sizeof abuf, "%s", actor);
+			alen = strlen(abuf);
+			if (abuf[alen - 1] == '*') {
+				abuf[alen - 1] = '\0';
+				prefix = 1;
+			}
+		}
+		for (i = 0; i < n; i++) {
+			if (!model[i].live || date_match(&model[i].span,
+			    q.qlo, q.qhi) == DATE_MATCH_NONE)
+				continue;
+			if (actor != NULL &&
+			    !model_has_actor(&model[i], abuf, prefix))
+				continue;
+			expect[ne++] = &model[i];
+		}
+		qsort(expect, ne, sizeof *expect, model_cmp);
+		T_ASSERTF(f.n == ne, "%s..%s actor %s: got %zu, expected %zu",
+		    from, to, actor ? actor : "-", f.n, ne);
+		for (i = 0; i < ne; i++) {
+			uint64_t want = expect[q.desc ? ne - 1 - i : i]->id;
+
+			T_ASSERTF(f.ids[i] == want, "%s..%s: hit %zu is %llu, "
+			    "expected %llu", from, to, i,
+			    (unsigned long long)f.ids[i],
+			    (unsigned long long)want);
+		}
+		found_free(&f);
+		query_clear(&q);
+	}
+	free(model);
+	free(expect);
+	store_close(st);
+}
