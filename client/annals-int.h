@@ -1,0 +1,46 @@
+/*
+ * What annals.c and iter.c share inside libannals; not installed.  The
+ * functions here are hidden by -fvisibility=hidden: only ANNALS_API ones
+ * leave the library.
+ */
+#ifndef ANNALS_INT_H
+#define ANNALS_INT_H
+
+#include "annals.h"
+#include "../proto/proto.h"
+
+/* A response taken apart; msg points into up, which points into buf. */
+struct annals_reply {
+	unsigned char		*buf;
+	msgpack_unpacked	 up;
+	struct msg		 msg;
+	int			 live;
+};
+
+/*
+ * An event returned to the caller: the public view first, so that a
+ * pointer to it is a pointer to the whole, then what the view points to.
+ */
+struct annals_owned {
+	struct annals_event	 pub;
+	struct event		 ev;
+	struct annals_actor	*actors;
+};
+
+/* annals.c */
+void		 annals_fail(annals_ctx *, int, const char *, ...)
+		     __attribute__((format(printf, 3, 4)));
+void		 annals_break(annals_ctx *, int, const char *, ...)
+		     __attribute__((format(printf, 3, 4)));
+int		 annals_enter(annals_ctx *);
+msgpack_packer	*annals_request(annals_ctx *, const char *, uint32_t *);
+int		 annals_send(annals_ctx *);
+int		 annals_recv(annals_ctx *, uint32_t, struct annals_reply *);
+int		 annals_roundtrip(annals_ctx *, uint32_t,
+		     struct annals_reply *);
+void		 annals_reply_free(struct annals_reply *);
+int		 annals_owned_set(struct annals_owned *, const msgpack_object *,
+		     struct aerr *);
+void		 annals_owned_clear(struct annals_owned *);
+
+#endif

@@ -1,0 +1,1302 @@
+/*
+ * libannals: the context, the connection and the calls that take one
+ * round trip.  Queries and iterators are in iter.c.
+ *
+ * A request is packed into ctx->wbuf behind five bytes left for the
+ * frame prefix, which is filled in once the length is known, then sent
+ * whole.  Responses are read into ctx->rbuf; each complete frame is
+ * copied out into a reply of its own, checked by frame_check() and only
+ * then given to msgpack-c (STYLE P16).
+ *
+ * Errors from the daemon concern one call.  Anything that leaves the
+ * byte stream in doubt (a failed read or write, a timeout, an answer
+ * that makes no sense) breaks the context for good: the socket is closed
+ * and every later call fails with the same error (hiredis does the same).
+ */
+#include <sys/socket.h>
+#include <sys/un.h>
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+
+#include <errno.h>
+#include <netdb.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "annals-int.h"
+
+#define ANNALS_ERROR_CHECK(name, num, wire, text)			\
+	_Static_assert(ANNALS_E##name == AERR_##name,			\
+	    "ANNALS_E" #name " differs from AERR_" #name);
+#define ANNALS_ENOT_FOUND	ANNALS_ENOTFOUND
+#define ANNALS_EUNKNOWN_METHOD	ANNALS_EUNKNOWNMETHOD
+#define ANNALS_EBAD_CURSOR	ANNALS_EBADCURSOR
+#define ANNALS_EDISK_FULL	ANNALS_EDISKFULL
+PROTO_ERRORS(ANNALS_ERROR_CHECK)
+#undef ANNALS_ENOT_FOUND
+#undef ANNALS_EUNKNOWN_METHOD
+#undef ANNALS_EBAD_CURSOR
+#undef ANNALS_EDISK_FULL
+_Static_assert(ANNALS_MATCH_CERTAIN == DATE_MATCH_CERTAIN, "match codes");
+_Static_assert(ANNALS_MATCH_POSSIBLE == DATE_MATCH_POSSIBLE, "match codes");
+_Static_assert(ANNALS_PREC_TIME == DATE_PREC_TIME, "precisions");
+_Static_assert(ANNALS_PREC_YEAR == DATE_PREC_YEAR, "precisions");
+
+/* The largest response we accept: a page may exceed a request's limit. */
+#define ANNALS_MAX_REPLY	(256u << 20)
+/* Bytes read ahead while a send is blocked, before we stop reading. */
+#define ANNALS_READ_AHEAD	(64u << 20)
+#define ANNALS_READ_CHUNK	65536
+
+struct annals_ctx {
+	int		 fd;		/* -1 once broken */
+	int		 broken;
+	int		 code;		/* ANNALS_E*, 0: none */
+	char		 msg[256];
+	int		 timeout;	/* ms; <= 0 waits forever */
+	uint32_t	 msgid;		/* of the last request */
+
+	/* The daemon's limits, from hello or the defaults. */
+	uint32_t	 max_frame;
+	uint32_t	 max_batch;
+	uint32_t	 max_page;
+
+	/* The request being packed; wfail says why packing stopped. */
+	msgpack_packer	 pk;
+	unsigned char	*wbuf;
+	size_t		 wlen;
+	size_t		 wsize;
+	int		 wfail;
+
+	/* Bytes received; those before roff are consumed. */
+	unsigned char	*rbuf;
+	size_t		 roff;
+	size_t		 rlen;
+	size_t		 rsize;
+
+	/* Put batches sent and not yet collected, oldest at phead. */
+	struct {
+		uint32_t	 msgid;
+		size_t		 n;
+	}		 pending[ANNALS_MAX_PENDING];
+	size_t		 phead;
+	size_t		 npending;
+};
+
+static void	annals_vset(annals_ctx *, int, const char *, va_list)
+		    __attribute__((format(printf, 3, 0)));
+
+static void
+annals_vset(annals_ctx *ctx, int code, const char *fmt, va_list ap)
+{
+	ctx->code = code;
+	vsnprintf(ctx->msg, sizeof ctx->msg, fmt, ap);
+}
+
+/* Fail the current call; the context stays usable. */
+void
+annals_fail(annals_ctx *ctx, int code, const char *fmt, ...)
+{
+	va_list	ap;
+
+	va_start(ap, fmt);
+	annals_vset(ctx, code, fmt, ap);
+	va_end(ap);
+}
+
+/* Fail the current call and every later one: the stream is lost. */
+void
+annals_break(annals_ctx *ctx, int code, const char *fmt, ...)
+{
+	va_list	ap;
+
+	va_start(ap, fmt);
+	annals_vset(ctx, code, fmt, ap);
+	va_end(ap);
+	ctx->broken = 1;
+	if (ctx->fd != -1) {
+		close(ctx->fd);
+		ctx->fd = -1;
+	}
+	ctx->npending = 0;
+}
+
+/*
+ * Begin a call: refuse on a broken context or with puts in flight, whose
+ * responses would arrive first, else clear the last call's error.
+ */
+int
+annals_enter(annals_ctx *ctx)
+{
+	if (ctx->broken)
+		return (-1);
+	if (ctx->npending != 0) {
+		annals_fail(ctx, ANNALS_EINVALID, "%zu put batches pending: "
+		    "collect them with annals_put_wait first", ctx->npending);
+		return (-1);
+	}
+	ctx->code = 0;
+	ctx->msg[0] = '\0';
+	return (0);
+}
+
+/*
+ * The packer's output: append to wbuf, stopping at the daemon's frame
+ * limit so that an oversized batch costs no more memory than a good one.
+ */
+static int
+annals_write_cb(void *data, const char *p, size_t len)
+{
+	annals_ctx	*ctx = data;
+	unsigned char	*nbuf;
+	size_t		 limit, nsize;
+
+	if (ctx->wfail != 0)
+		return (-1);
+	limit = PROTO_FRAME_HEADER + (size_t)ctx->max_frame;
+	if (len > limit - ctx->wlen) {
+		ctx->wfail = ANNALS_ELIMIT;
+		return (-1);
+	}
+	if (len > ctx->wsize - ctx->wlen) {
+		nsize = ctx->wsize == 0 ? 4096 : ctx->wsize;
+		while (nsize - ctx->wlen < len)
+			nsize *= 2;
+		if ((nbuf = realloc(ctx->wbuf, nsize)) == NULL) {
+			ctx->wfail = ANNALS_ENOMEM;
+			return (-1);
+		}
+		ctx->wbuf = nbuf;
+		ctx->wsize = nsize;
+	}
+	memcpy(ctx->wbuf + ctx->wlen, p, len);
+	ctx->wlen += len;
+	return (0);
+}
+
+static void
+annals_connect_unix(annals_ctx *ctx, const char *path)
+{
+	struct sockaddr_un	 sun;
+	size_t			 len;
+
+	len = strlen(path);
+	memset(&sun, 0, sizeof sun);
+	sun.sun_family = AF_UNIX;
+	if (len >= sizeof sun.sun_path) {
+		annals_break(ctx, ANNALS_EIO, "connect %s: path of %zu bytes "
+		    "exceeds limit %zu", path, len, sizeof sun.sun_path - 1);
+		return;
+	}
+	memcpy(sun.sun_path, path, len + 1);
+	if ((ctx->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1) {
+		annals_break(ctx, ANNALS_EIO, "socket: %s", strerror(errno));
+		return;
+	}
+	if (connect(ctx->fd, (struct sockaddr *)&sun, sizeof sun) == -1)
+		annals_break(ctx, ANNALS_EIO, "connect %s: %s", path,
+		    strerror(errno));
+}
+
+static void
+annals_connect_tcp(annals_ctx *ctx, const char *address)
+{
+	struct addrinfo	 hints, *res, *ai;
+	char		 host[256];
+	const char	*port, *end;
+	size_t		 len;
+	int		 r, fd, saved, one = 1;
+
+	/* "[::1]:7000" or "host:7000": the port follows the last colon. */
+	if (address[0] == '[' && (end = strchr(address, ']')) != NULL &&
+	    end[1] == ':') {
+		len = end - address - 1;
+		port = end + 2;
+		address++;
+	} else {
+		port = strrchr(address, ':') + 1;
+		len = port - address - 1;
+	}
+	if (len >= sizeof host || *port == '\0') {
+		annals_break(ctx, ANNALS_EIO, "connect %s: not HOST:PORT",
+		    address);
+		return;
+	}
+	memcpy(host, address, len);
+	host[len] = '\0';
+
+	memset(&hints, 0, sizeof hints);
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	if ((r = getaddrinfo(host, port, &hints, &res)) != 0) {
+		annals_break(ctx, ANNALS_EIO, "resolve %s: %s", host,
+		    r == EAI_SYSTEM ? strerror(errno) : gai_strerror(r));
+		return;
+	}
+	saved = ECONNREFUSED;
+	for (ai = res; ai != NULL; ai = ai->ai_next) {
+		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC,
+		    ai->ai_protocol);
+		if (fd == -1) {
+			saved = errno;
+			continue;
+		}
+		if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0) {
+			/* Requests are small and answered one by one. */
+			setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one,
+			    sizeof one);
+			ctx->fd = fd;
+			break;
+		}
+		saved = errno;
+		close(fd);
+	}
+	freeaddrinfo(res);
+	if (ctx->fd == -1)
+		annals_break(ctx, ANNALS_EIO, "connect %s:%s: %s", host, port,
+		    strerror(saved));
+}
+
+annals_ctx *
+annals_connect(const char *address)
+{
+	annals_ctx	*ctx;
+	const char	*env;
+
+	if ((ctx = calloc(1, sizeof *ctx)) == NULL)
+		return (NULL);
+	ctx->fd = -1;
+	ctx->max_frame = PROTO_MAX_FRAME;
+	ctx->max_batch = PROTO_MAX_BATCH;
+	ctx->max_page = PROTO_MAX_PAGE;
+	msgpack_packer_init(&ctx->pk, ctx, annals_write_cb);
+
+	if (address == NULL) {
+		env = getenv("ANNALS_SOCKET");
+		address = env != NULL && *env != '\0' ? env :
+		    ANNALS_DEFAULT_SOCKET;
+	}
+	if (strchr(address, '/') != NULL || strchr(address, ':') == NULL)
+		annals_connect_unix(ctx, address);
+	else
+		annals_connect_tcp(ctx, address);
+	return (ctx);
+}
+
+void
+annals_free(annals_ctx *ctx)
+{
+	if (ctx == NULL)
+		return;
+	if (ctx->fd != -1)
+		close(ctx->fd);
+	free(ctx->wbuf);
+	free(ctx->rbuf);
+	free(ctx);
+}
+
+int
+annals_errcode(const annals_ctx *ctx)
+{
+	return (ctx->code);
+}
+
+const char *
+annals_errmsg(const annals_ctx *ctx)
+{
+	return (ctx->msg);
+}
+
+const char *
+annals_strerror(int code)
+{
+	if (code == ANNALS_OK)
+		return ("success");
+	return (aerr_text(code));
+}
+
+int
+annals_set_timeout(annals_ctx *ctx, int ms)
+{
+	if (ctx->broken)
+		return (-1);
+	ctx->timeout = ms > 0 ? ms : 0;
+	return (0);
+}
+
+/* Wait until fd is ready for events; the context breaks on a timeout. */
+static int
+annals_poll(annals_ctx *ctx, short events, short *revents)
+{
+	struct pollfd	pfd;
+	int		r;
+
+	pfd.fd = ctx->fd;
+	pfd.events = events;
+	pfd.revents = 0;
+	do
+		r = poll(&pfd, 1, ctx->timeout > 0 ? ctx->timeout : -1);
+	while (r == -1 && errno == EINTR);
+	if (r == -1) {
+		annals_break(ctx, ANNALS_EIO, "poll: %s", strerror(errno));
+		return (-1);
+	}
+	if (r == 0) {
+		annals_break(ctx, ANNALS_EIO, "no answer from annalsd within "
+		    "%d ms", ctx->timeout);
+		return (-1);
+	}
+	*revents = pfd.revents;
+	return (0);
+}
+
+/* Read what has arrived, with room for at least want unconsumed bytes. */
+static int
+annals_read(annals_ctx *ctx, size_t want)
+{
+	unsigned char	*nbuf;
+	size_t		 nsize;
+	ssize_t		 n;
+
+	if (ctx->roff != 0) {
+		memmove(ctx->rbuf, ctx->rbuf + ctx->roff,
+		    ctx->rlen - ctx->roff);
+		ctx->rlen -= ctx->roff;
+		ctx->roff = 0;
+	}
+	if (want < ctx->rlen + ANNALS_READ_CHUNK)
+		want = ctx->rlen + ANNALS_READ_CHUNK;
+	if (ctx->rsize < want) {
+		nsize = ctx->rsize == 0 ? ANNALS_READ_CHUNK : ctx->rsize;
+		while (nsize < want)
+			nsize *= 2;
+		if ((nbuf = realloc(ctx->rbuf, nsize)) == NULL) {
+			annals_break(ctx, ANNALS_ENOMEM, "out of memory reading "
+			    "a response of %zu bytes", want);
+			return (-1);
+		}
+		ctx->rbuf = nbuf;
+		ctx->rsize = nsize;
+	}
+	n = recv(ctx->fd, ctx->rbuf + ctx->rlen, ctx->rsize - ctx->rlen,
+	    MSG_DONTWAIT);
+	if (n > 0) {
+		ctx->rlen += n;
+		return (0);
+	}
+	if (n == 0) {
+		annals_break(ctx, ANNALS_EIO, "connection closed by annalsd");
+		return (-1);
+	}
+	if (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK)
+		return (0);
+	annals_break(ctx, ANNALS_EIO, "recv: %s", strerror(errno));
+	return (-1);
+}
+
+/*
+ * Send len bytes.  While the daemon is not taking them, read its
+ * responses meanwhile: it stops reading from a client whose answers pile
+ * up, so a pipelining client that only wrote would wait on it forever.
+ */
+static int
+annals_write_all(annals_ctx *ctx, const unsigned char *p, size_t len)
+{
+	ssize_t	n;
+	short	events, revents;
+
+	while (len > 0) {
+		n = send(ctx->fd, p, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (n >= 0) {
+			p += n;
+			len -= n;
+			continue;
+		}
+		if (errno == EINTR)
+			continue;
+		if (errno != EAGAIN && errno != EWOULDBLOCK) {
+			annals_break(ctx, ANNALS_EIO, "send: %s",
+			    strerror(errno));
+			return (-1);
+		}
+		events = POLLOUT;
+		if (ctx->rlen - ctx->roff < ANNALS_READ_AHEAD)
+			events |= POLLIN;
+		if (annals_poll(ctx, events, &revents) == -1)
+			return (-1);
+		if ((events & POLLIN) &&
+		    (revents & (POLLIN | POLLHUP | POLLERR)) &&
+		    annals_read(ctx, 0) == -1)
+			return (-1);
+	}
+	return (0);
+}
+
+/*
+ * Start a request: pack [0, msgid, method, and return the packer for the
+ * caller to pack the params array; annals_send() sends it.
+ */
+msgpack_packer *
+annals_request(annals_ctx *ctx, const char *method, uint32_t *msgid)
+{
+	unsigned char	hdr[PROTO_FRAME_HEADER];
+
+	ctx->wlen = 0;
+	ctx->wfail = 0;
+	memset(hdr, 0, sizeof hdr);
+	annals_write_cb(ctx, (const char *)hdr, sizeof hdr);
+	*msgid = ++ctx->msgid;
+	msg_pack_request(&ctx->pk, *msgid, method);
+	return (&ctx->pk);
+}
+
+/* Fill in the frame prefix and send the packed request. */
+int
+annals_send(annals_ctx *ctx)
+{
+	if (ctx->wfail == ANNALS_ELIMIT) {
+		annals_fail(ctx, ANNALS_ELIMIT, "request exceeds the frame "
+		    "limit of %u bytes", ctx->max_frame);
+		return (-1);
+	}
+	if (ctx->wfail != 0) {
+		annals_fail(ctx, ANNALS_ENOMEM, "out of memory packing a "
+		    "request");
+		return (-1);
+	}
+	frame_header(ctx->wbuf, (uint32_t)(ctx->wlen - PROTO_FRAME_HEADER));
+	return (annals_write_all(ctx, ctx->wbuf, ctx->wlen));
+}
+
+void
+annals_reply_free(struct annals_reply *r)
+{
+	if (r->live)
+		msgpack_unpacked_destroy(&r->up);
+	free(r->buf);
+	memset(r, 0, sizeof *r);
+}
+
+/* Take the next whole frame out of rbuf into r->buf, reading as needed. */
+static int
+annals_next_frame(annals_ctx *ctx, struct annals_reply *r, size_t *len)
+{
+	struct aerr	 err;
+	uint32_t	 n;
+	size_t		 avail;
+	short		 revents;
+	int		 ready;
+
+	for (;;) {
+		avail = ctx->rlen - ctx->roff;
+		aerr_clear(&err);
+		ready = frame_peek(ctx->rbuf + ctx->roff, avail,
+		    ANNALS_MAX_REPLY, &n, &err);
+		if (ready == -1) {
+			annals_break(ctx, ANNALS_EPROTOCOL, "response: %s",
+			    err.msg);
+			return (-1);
+		}
+		if (ready == 1 && avail - PROTO_FRAME_HEADER >= n)
+			break;
+		if (annals_poll(ctx, POLLIN, &revents) == -1)
+			return (-1);
+		if (annals_read(ctx, ready == 1 ?
+		    (size_t)PROTO_FRAME_HEADER + n : 0) == -1)
+			return (-1);
+	}
+	if ((r->buf = malloc(n == 0 ? 1 : n)) == NULL) {
+		annals_break(ctx, ANNALS_ENOMEM, "out of memory for a response "
+		    "of %u bytes", n);
+		return (-1);
+	}
+	memcpy(r->buf, ctx->rbuf + ctx->roff + PROTO_FRAME_HEADER, n);
+	ctx->roff += PROTO_FRAME_HEADER + n;
+	*len = n;
+	return (0);
+}
+
+/*
+ * Wait for the response to request msgid.  A daemon error fails the call
+ * and frees r; on success r holds the response until annals_reply_free().
+ */
+int
+annals_recv(annals_ctx *ctx, uint32_t msgid, struct annals_reply *r)
+{
+	struct aerr		 err;
+	msgpack_unpack_return	 ur;
+	size_t			 len, off;
+
+	memset(r, 0, sizeof *r);
+	for (;;) {
+		if (annals_next_frame(ctx, r, &len) == -1)
+			return (-1);
+		aerr_clear(&err);
+		if (frame_check(r->buf, len, &err) == -1)
+			goto bad;
+		msgpack_unpacked_init(&r->up);
+		r->live = 1;
+		off = 0;
+		ur = msgpack_unpack_next(&r->up, (const char *)r->buf, len,
+		    &off);
+		if (ur == MSGPACK_UNPACK_NOMEM_ERROR) {
+			annals_reply_free(r);
+			annals_break(ctx, ANNALS_ENOMEM, "out of memory "
+			    "unpacking a response of %zu bytes", len);
+			return (-1);
+		}
+		if (ur != MSGPACK_UNPACK_SUCCESS) {
+			aerr_set(&err, AERR_PROTOCOL, "not msgpack");
+			goto bad;
+		}
+		if (msg_parse(&r->up.data, &r->msg, &err) == -1)
+			goto bad;
+		/* Nothing is sent unasked in version 1; skip what may come. */
+		if (r->msg.type == MSG_NOTIFY) {
+			annals_reply_free(r);
+			continue;
+		}
+		break;
+	}
+	if (r->msg.type != MSG_RESPONSE) {
+		aerr_set(&err, AERR_PROTOCOL, "a request from annalsd");
+		goto bad;
+	}
+	if (r->msg.msgid != msgid) {
+		aerr_set(&err, AERR_PROTOCOL, "answers request %u, expected %u",
+		    r->msg.msgid, msgid);
+		goto bad;
+	}
+	aerr_clear(&err);
+	if (msg_error(r->msg.error, &err) == -1) {
+		annals_reply_free(r);
+		if (err.code == AERR_PROTOCOL)
+			annals_break(ctx, ANNALS_EPROTOCOL, "response: %s",
+			    err.msg);
+		else
+			annals_fail(ctx, err.code, "%s", err.msg);
+		return (-1);
+	}
+	return (0);
+
+bad:
+	annals_reply_free(r);
+	annals_break(ctx, ANNALS_EPROTOCOL, "response: %s", err.msg);
+	return (-1);
+}
+
+/* Send the packed request msgid and wait for its response. */
+int
+annals_roundtrip(annals_ctx *ctx, uint32_t msgid, struct annals_reply *r)
+{
+	memset(r, 0, sizeof *r);
+	if (annals_send(ctx) == -1)
+		return (-1);
+	return (annals_recv(ctx, msgid, r));
+}
+
+/* The result map of a reply; a result of another shape breaks ctx. */
+static const msgpack_object *
+annals_result_map(annals_ctx *ctx, struct annals_reply *r,
+    const char *method)
+{
+	if (r->msg.result->type != MSGPACK_OBJECT_MAP) {
+		annals_reply_free(r);
+		annals_break(ctx, ANNALS_EPROTOCOL, "%s: result is not a map",
+		    method);
+		return (NULL);
+	}
+	return (r->msg.result);
+}
+
+/* An unsigned integer of a result map; absent is 0. */
+static int
+annals_result_uint(annals_ctx *ctx, const msgpack_object *map,
+    const char *key, uint64_t *out)
+{
+	const msgpack_object	*o;
+
+	*out = 0;
+	if ((o = mp_get(map, key)) == NULL || o->type == MSGPACK_OBJECT_NIL)
+		return (0);
+	if (o->type != MSGPACK_OBJECT_POSITIVE_INTEGER) {
+		annals_break(ctx, ANNALS_EPROTOCOL, "result: %s: not an "
+		    "unsigned integer", key);
+		return (-1);
+	}
+	*out = o->via.u64;
+	return (0);
+}
+
+/* A string of a result map into a fixed buffer, cut to fit; absent is "". */
+static void
+annals_result_str(const msgpack_object *map, const char *key, char *buf,
+    size_t size)
+{
+	const msgpack_object	*o;
+	size_t			 len;
+
+	buf[0] = '\0';
+	if ((o = mp_get(map, key)) == NULL || o->type != MSGPACK_OBJECT_STR)
+		return;
+	len = o->via.str.size;
+	if (len >= size)
+		len = size - 1;
+	memcpy(buf, o->via.str.ptr, len);
+	buf[len] = '\0';
+}
+
+static uint32_t
+annals_clamp32(uint64_t v)
+{
+	return (v > UINT32_MAX ? UINT32_MAX : (uint32_t)v);
+}
+
+int
+annals_hello(annals_ctx *ctx, const char *client, const char *token,
+    struct annals_server *out)
+{
+	struct annals_server	 srv;
+	struct annals_reply	 r;
+	const msgpack_object	*map;
+	msgpack_packer		*pk;
+	uint64_t		 protocol, frame, batch, page;
+	uint32_t		 msgid;
+
+	if (annals_enter(ctx) == -1)
+		return (-1);
+	pk = annals_request(ctx, "hello", &msgid);
+	msgpack_pack_array(pk, 1);
+	msgpack_pack_map(pk, (client != NULL) + (token != NULL));
+	if (client != NULL)
+		mp_pack_kv_str(pk, "client", client);
+	if (token != NULL)
+		mp_pack_kv_str(pk, "token", token);
+	if (annals_roundtrip(ctx, msgid, &r) == -1)
+		return (-1);
+	if ((map = annals_result_map(ctx, &r, "hello")) == NULL)
+		return (-1);
+	memset(&srv, 0, sizeof srv);
+	annals_result_str(map, "server", srv.name, sizeof srv.name);
+	annals_result_str(map, "version", srv.version, sizeof srv.version);
+	if (annals_result_uint(ctx, map, "protocol", &protocol) == -1 ||
+	    annals_result_uint(ctx, map, "max_frame", &frame) == -1 ||
+	    annals_result_uint(ctx, map, "max_batch", &batch) == -1 ||
+	    annals_result_uint(ctx, map, "max_page", &page) == -1) {
+		annals_reply_free(&r);
+		return (-1);
+	}
+	annals_reply_free(&r);
+	srv.protocol = annals_clamp32(protocol);
+	srv.max_frame = annals_clamp32(frame);
+	srv.max_batch = annals_clamp32(batch);
+	srv.max_page = annals_clamp32(page);
+	if (out != NULL)
+		*out = srv;
+	if (srv.max_frame != 0)
+		ctx->max_frame = srv.max_frame;
+	if (srv.max_batch != 0)
+		ctx->max_batch = srv.max_batch;
+	if (srv.max_page != 0)
+		ctx->max_page = srv.max_page;
+	if (protocol != ANNALS_PROTO_VERSION) {
+		annals_break(ctx, ANNALS_EPROTOCOL, "annalsd speaks protocol "
+		    "%llu, this library %d", (unsigned long long)protocol,
+		    ANNALS_PROTO_VERSION);
+		return (-1);
+	}
+	return (0);
+}
+
+int
+annals_ping(annals_ctx *ctx)
+{
+	struct annals_reply	 r;
+	msgpack_packer		*pk;
+	uint32_t		 msgid;
+	int			 ok;
+
+	if (annals_enter(ctx) == -1)
+		return (-1);
+	pk = annals_request(ctx, "ping", &msgid);
+	msgpack_pack_array(pk, 0);
+	if (annals_roundtrip(ctx, msgid, &r) == -1)
+		return (-1);
+	ok = mp_key_is(r.msg.result, "pong");
+	annals_reply_free(&r);
+	if (!ok) {
+		annals_break(ctx, ANNALS_EPROTOCOL, "ping: result is not "
+		    "\"pong\"");
+		return (-1);
+	}
+	return (0);
+}
+
+/*
+ * Point a struct event at the strings of a caller's annals_event, for
+ * record_pack() only; nothing is copied and nothing may be freed.
+ * actors has room for EVENT_MAX_ACTORS.
+ */
+static int
+annals_borrow(annals_ctx *ctx, size_t i, const struct annals_event *in,
+    struct event *ev, struct actor *actors)
+{
+	struct aerr	 err;
+	const unsigned char *a;
+	size_t		 j;
+
+	memset(ev, 0, sizeof *ev);
+	if (in->nactors > EVENT_MAX_ACTORS ||
+	    (in->nactors != 0 && in->actors == NULL)) {
+		annals_fail(ctx, ANNALS_EINVALID, "records[%zu]: actors: %zu "
+		    "actors exceed limit %d", i, in->nactors,
+		    EVENT_MAX_ACTORS);
+		return (-1);
+	}
+	for (j = 0; j < in->nactors; j++) {
+		if (in->actors[j].name == NULL) {
+			annals_fail(ctx, ANNALS_EINVALID, "records[%zu]: "
+			    "actors[%zu]: name: required", i, j);
+			return (-1);
+		}
+		/* The casts only satisfy struct event: it is read, not kept. */
+		actors[j].name = (char *)in->actors[j].name;
+		actors[j].role = (char *)in->actors[j].role;
+	}
+	if (in->nurls > EVENT_MAX_LIST || in->ntags > EVENT_MAX_LIST) {
+		annals_fail(ctx, ANNALS_EINVALID, "records[%zu]: %s: %zu "
+		    "entries exceed limit %d", i,
+		    in->nurls > EVENT_MAX_LIST ? "urls" : "tags",
+		    in->nurls > EVENT_MAX_LIST ? in->nurls : in->ntags,
+		    EVENT_MAX_LIST);
+		return (-1);
+	}
+	for (j = 0; j < in->nurls + in->ntags; j++) {
+		if ((j < in->nurls ? in->urls == NULL || in->urls[j] == NULL :
+		    in->tags == NULL || in->tags[j - in->nurls] == NULL)) {
+			annals_fail(ctx, ANNALS_EINVALID, "records[%zu]: %s: "
+			    "NULL entry", i, j < in->nurls ? "urls" : "tags");
+			return (-1);
+		}
+	}
+	if (in->attrs != NULL && in->attrs_len != 0) {
+		/* A bad map would corrupt the request, not just this record. */
+		a = in->attrs;
+		aerr_clear(&err);
+		if (frame_check(a, in->attrs_len, &err) == -1 ||
+		    !((*a >= 0x80 && *a <= 0x8f) || *a == 0xde || *a == 0xdf)) {
+			annals_fail(ctx, ANNALS_EINVALID, "records[%zu]: attrs: "
+			    "not a packed msgpack map", i);
+			return (-1);
+		}
+		ev->attrs = (unsigned char *)in->attrs;
+		ev->attrs_len = in->attrs_len;
+	}
+	ev->id = in->id;
+	ev->source = (char *)in->source;
+	ev->key = (char *)in->key;
+	ev->start = (char *)in->start;
+	ev->end = (char *)in->end;
+	ev->actors = actors;
+	ev->nactors = (uint32_t)in->nactors;
+	ev->type = (char *)in->type;
+	ev->title = (char *)in->title;
+	ev->text = (char *)in->text;
+	ev->place.name = (char *)in->place_name;
+	ev->place.country = (char *)in->place_country;
+	ev->place.lat = in->lat;
+	ev->place.lon = in->lon;
+	ev->place.has_lat = in->has_lat;
+	ev->place.has_lon = in->has_lon;
+	ev->urls = (char **)in->urls;
+	ev->nurls = (uint32_t)in->nurls;
+	ev->tags = (char **)in->tags;
+	ev->ntags = (uint32_t)in->ntags;
+	return (0);
+}
+
+/* Pack and send a put of n events; *msgid is the request's. */
+static int
+annals_put_send(annals_ctx *ctx, const struct annals_event *events,
+    size_t n, uint32_t *msgid)
+{
+	struct actor	 actors[EVENT_MAX_ACTORS];
+	struct event	 ev;
+	msgpack_packer	*pk;
+	size_t		 i;
+
+	if (n == 0) {
+		annals_fail(ctx, ANNALS_EINVALID, "records: no events to put");
+		return (-1);
+	}
+	if (n > ctx->max_batch) {
+		annals_fail(ctx, ANNALS_ELIMIT, "records: %zu records exceed "
+		    "limit %u", n, ctx->max_batch);
+		return (-1);
+	}
+	pk = annals_request(ctx, "put", msgid);
+	msgpack_pack_array(pk, 1);
+	msgpack_pack_map(pk, 1);
+	mp_pack_str(pk, "records");
+	msgpack_pack_array(pk, (uint32_t)n);
+	for (i = 0; i < n && ctx->wfail == 0; i++) {
+		if (annals_borrow(ctx, i, &events[i], &ev, actors) == -1)
+			return (-1);
+		record_pack(pk, &ev);
+	}
+	return (annals_send(ctx));
+}
+
+/* Read the results of a put of n records. */
+static int
+annals_put_results(annals_ctx *ctx, struct annals_reply *r, size_t n,
+    struct annals_put_result *results)
+{
+	const msgpack_object	*map, *list, *o, *st;
+	struct annals_put_result res;
+	size_t			 i;
+
+	if ((map = annals_result_map(ctx, r, "put")) == NULL)
+		return (-1);
+	list = mp_get(map, "results");
+	if (list == NULL || list->type != MSGPACK_OBJECT_ARRAY ||
+	    list->via.array.size != n) {
+		annals_reply_free(r);
+		annals_break(ctx, ANNALS_EPROTOCOL, "put: result: results "
+		    "must be an array of %zu", n);
+		return (-1);
+	}
+	for (i = 0; i < n; i++) {
+		o = &list->via.array.ptr[i];
+		memset(&res, 0, sizeof res);
+		if (annals_result_uint(ctx, o, "id", &res.id) == -1 ||
+		    annals_result_uint(ctx, o, "rev", &res.rev) == -1) {
+			annals_reply_free(r);
+			return (-1);
+		}
+		st = mp_get(o, "status");
+		if (mp_key_is(st, "added"))
+			res.status = ANNALS_ADDED;
+		else if (mp_key_is(st, "updated"))
+			res.status = ANNALS_UPDATED;
+		else if (mp_key_is(st, "unchanged"))
+			res.status = ANNALS_UNCHANGED;
+		if (res.id == 0 || res.status == 0) {
+			annals_reply_free(r);
+			annals_break(ctx, ANNALS_EPROTOCOL, "put: result: "
+			    "results[%zu]: no id or status", i);
+			return (-1);
+		}
+		if (results != NULL)
+			results[i] = res;
+	}
+	annals_reply_free(r);
+	return (0);
+}
+
+int
+annals_put(annals_ctx *ctx, const struct annals_event *events, size_t n,
+    struct annals_put_result *results)
+{
+	struct annals_reply	r;
+	uint32_t		msgid;
+
+	if (annals_enter(ctx) == -1)
+		return (-1);
+	if (annals_put_send(ctx, events, n, &msgid) == -1)
+		return (-1);
+	if (annals_recv(ctx, msgid, &r) == -1)
+		return (-1);
+	return (annals_put_results(ctx, &r, n, results));
+}
+
+int
+annals_put_append(annals_ctx *ctx, const struct annals_event *events,
+    size_t n)
+{
+	uint32_t	msgid;
+	size_t		slot;
+
+	if (ctx->broken)
+		return (-1);
+	ctx->code = 0;
+	ctx->msg[0] = '\0';
+	if (ctx->npending == ANNALS_MAX_PENDING) {
+		annals_fail(ctx, ANNALS_ELIMIT, "%d put batches already "
+		    "pending", ANNALS_MAX_PENDING);
+		return (-1);
+	}
+	if (annals_put_send(ctx, events, n, &msgid) == -1)
+		return (-1);
+	slot = (ctx->phead + ctx->npending) % ANNALS_MAX_PENDING;
+	ctx->pending[slot].msgid = msgid;
+	ctx->pending[slot].n = n;
+	ctx->npending++;
+	return (0);
+}
+
+int
+annals_put_wait(annals_ctx *ctx, struct annals_put_result *results,
+    size_t *np)
+{
+	struct annals_reply	r;
+	uint32_t		msgid;
+	size_t			n;
+
+	if (np != NULL)
+		*np = 0;
+	if (ctx->broken)
+		return (-1);
+	ctx->code = 0;
+	ctx->msg[0] = '\0';
+	if (ctx->npending == 0) {
+		annals_fail(ctx, ANNALS_EINVALID, "no put batch pending");
+		return (-1);
+	}
+	msgid = ctx->pending[ctx->phead].msgid;
+	n = ctx->pending[ctx->phead].n;
+	ctx->phead = (ctx->phead + 1) % ANNALS_MAX_PENDING;
+	ctx->npending--;
+	if (np != NULL)
+		*np = n;
+	if (annals_recv(ctx, msgid, &r) == -1)
+		return (-1);
+	return (annals_put_results(ctx, &r, n, results));
+}
+
+size_t
+annals_put_pending(const annals_ctx *ctx)
+{
+	return (ctx->npending);
+}
+
+/*
+ * Decode a record into o, which must be clear, and point its public view
+ * at it.  err says why not.
+ */
+int
+annals_owned_set(struct annals_owned *o, const msgpack_object *rec,
+    struct aerr *err)
+{
+	struct annals_event	*pub = &o->pub;
+	struct event		*ev = &o->ev;
+	uint32_t		 i;
+
+	if (record_decode(rec, ev, err) == -1)
+		return (-1);
+	if (ev->nactors != 0) {
+		o->actors = calloc(ev->nactors, sizeof *o->actors);
+		if (o->actors == NULL) {
+			record_clear(ev);
+			aerr_set(err, AERR_NOMEM, "out of memory");
+			return (-1);
+		}
+	}
+	for (i = 0; i < ev->nactors; i++) {
+		o->actors[i].name = ev->actors[i].name;
+		o->actors[i].role = ev->actors[i].role;
+	}
+	memset(pub, 0, sizeof *pub);
+	pub->id = ev->id;
+	pub->rev = ev->rev;
+	pub->created = ev->created;
+	pub->updated = ev->updated;
+	pub->source = ev->source;
+	pub->key = ev->key;
+	pub->start = ev->start;
+	pub->end = ev->end;
+	pub->actors = o->actors;
+	pub->nactors = ev->nactors;
+	pub->type = ev->type;
+	pub->title = ev->title;
+	pub->text = ev->text;
+	pub->place_name = ev->place.name;
+	pub->place_country = ev->place.country;
+	pub->lat = ev->place.lat;
+	pub->lon = ev->place.lon;
+	pub->has_lat = ev->place.has_lat;
+	pub->has_lon = ev->place.has_lon;
+	pub->urls = (const char *const *)ev->urls;
+	pub->nurls = ev->nurls;
+	pub->tags = (const char *const *)ev->tags;
+	pub->ntags = ev->ntags;
+	pub->attrs = ev->attrs;
+	pub->attrs_len = ev->attrs != NULL ? ev->attrs_len : 0;
+	return (0);
+}
+
+void
+annals_owned_clear(struct annals_owned *o)
+{
+	record_clear(&o->ev);
+	free(o->actors);
+	memset(o, 0, sizeof *o);
+}
+
+/* Turn one record of a reply into a new event for the caller. */
+static int
+annals_event_new(annals_ctx *ctx, const char *method,
+    const msgpack_object *rec, struct annals_event **out)
+{
+	struct annals_owned	*o;
+	struct aerr		 err;
+
+	if ((o = calloc(1, sizeof *o)) == NULL) {
+		annals_fail(ctx, ANNALS_ENOMEM, "out of memory");
+		return (-1);
+	}
+	aerr_clear(&err);
+	if (annals_owned_set(o, rec, &err) == -1) {
+		free(o);
+		if (err.code == AERR_NOMEM)
+			annals_fail(ctx, ANNALS_ENOMEM, "%s", err.msg);
+		else
+			annals_break(ctx, ANNALS_EPROTOCOL, "%s: event: %s",
+			    method, err.msg);
+		return (-1);
+	}
+	*out = &o->pub;
+	return (0);
+}
+
+int
+annals_get(annals_ctx *ctx, uint64_t id, struct annals_event **out)
+{
+	struct annals_reply	 r;
+	const msgpack_object	*map, *list;
+	msgpack_packer		*pk;
+	uint32_t		 msgid;
+	int			 rc;
+
+	*out = NULL;
+	if (annals_enter(ctx) == -1)
+		return (-1);
+	pk = annals_request(ctx, "get", &msgid);
+	msgpack_pack_array(pk, 1);
+	msgpack_pack_map(pk, 1);
+	mp_pack_str(pk, "ids");
+	msgpack_pack_array(pk, 1);
+	msgpack_pack_uint64(pk, id);
+	if (annals_roundtrip(ctx, msgid, &r) == -1)
+		return (-1);
+	if ((map = annals_result_map(ctx, &r, "get")) == NULL)
+		return (-1);
+	list = mp_get(map, "events");
+	if (list == NULL || list->type != MSGPACK_OBJECT_ARRAY ||
+	    list->via.array.size != 1) {
+		annals_reply_free(&r);
+		annals_break(ctx, ANNALS_EPROTOCOL, "get: result: events "
+		    "must be an array of 1");
+		return (-1);
+	}
+	if (list->via.array.ptr[0].type == MSGPACK_OBJECT_NIL) {
+		annals_reply_free(&r);
+		annals_fail(ctx, ANNALS_ENOTFOUND, "event %llu not found",
+		    (unsigned long long)id);
+		return (-1);
+	}
+	rc = annals_event_new(ctx, "get", &list->via.array.ptr[0], out);
+	annals_reply_free(&r);
+	return (rc);
+}
+
+int
+annals_get_by_key(annals_ctx *ctx, const char *source, const char *key,
+    struct annals_event **out)
+{
+	struct annals_reply	 r;
+	const msgpack_object	*map, *rec;
+	msgpack_packer		*pk;
+	uint32_t		 msgid;
+	int			 rc;
+
+	*out = NULL;
+	if (annals_enter(ctx) == -1)
+		return (-1);
+	if (source == NULL || key == NULL) {
+		annals_fail(ctx, ANNALS_EINVALID, "%s: required",
+		    source == NULL ? "source" : "key");
+		return (-1);
+	}
+	pk = annals_request(ctx, "get_by_key", &msgid);
+	msgpack_pack_array(pk, 1);
+	msgpack_pack_map(pk, 2);
+	mp_pack_kv_str(pk, "source", source);
+	mp_pack_kv_str(pk, "key", key);
+	if (annals_roundtrip(ctx, msgid, &r) == -1)
+		return (-1);
+	if ((map = annals_result_map(ctx, &r, "get_by_key")) == NULL)
+		return (-1);
+	if ((rec = mp_get(map, "event")) == NULL ||
+	    rec->type == MSGPACK_OBJECT_NIL) {
+		annals_reply_free(&r);
+		annals_fail(ctx, ANNALS_ENOTFOUND, "no event with source %s "
+		    "and key %s", source, key);
+		return (-1);
+	}
+	rc = annals_event_new(ctx, "get_by_key", rec, out);
+	annals_reply_free(&r);
+	return (rc);
+}
+
+void
+annals_event_free(struct annals_event *pub)
+{
+	struct annals_owned	*o;
+
+	if (pub == NULL)
+		return;
+	/* pub is the first member of the annals_owned it came from. */
+	o = (struct annals_owned *)pub;
+	annals_owned_clear(o);
+	free(o);
+}
+
+int
+annals_delete(annals_ctx *ctx, const uint64_t *ids, size_t n, int *deleted)
+{
+	struct annals_reply	 r;
+	const msgpack_object	*map, *list, *o;
+	msgpack_packer		*pk;
+	uint32_t		 msgid;
+	size_t			 i;
+
+	if (annals_enter(ctx) == -1)
+		return (-1);
+	if (n == 0 || n > PROTO_MAX_IDS) {
+		annals_fail(ctx, n == 0 ? ANNALS_EINVALID : ANNALS_ELIMIT,
+		    "ids: %zu ids, must be 1 to %d", n, PROTO_MAX_IDS);
+		return (-1);
+	}
+	pk = annals_request(ctx, "delete", &msgid);
+	msgpack_pack_array(pk, 1);
+	msgpack_pack_map(pk, 1);
+	mp_pack_str(pk, "ids");
+	msgpack_pack_array(pk, (uint32_t)n);
+	for (i = 0; i < n; i++)
+		msgpack_pack_uint64(pk, ids[i]);
+	if (annals_roundtrip(ctx, msgid, &r) == -1)
+		return (-1);
+	if ((map = annals_result_map(ctx, &r, "delete")) == NULL)
+		return (-1);
+	list = mp_get(map, "deleted");
+	if (list == NULL || list->type != MSGPACK_OBJECT_ARRAY ||
+	    list->via.array.size != n) {
+		annals_reply_free(&r);
+		annals_break(ctx, ANNALS_EPROTOCOL, "delete: result: deleted "
+		    "must be an array of %zu", n);
+		return (-1);
+	}
+	for (i = 0; i < n; i++) {
+		o = &list->via.array.ptr[i];
+		if (o->type != MSGPACK_OBJECT_BOOLEAN) {
+			annals_reply_free(&r);
+			annals_break(ctx, ANNALS_EPROTOCOL, "delete: result: "
+			    "deleted[%zu] is not a boolean", i);
+			return (-1);
+		}
+		if (deleted != NULL)
+			deleted[i] = o->via.boolean;
+	}
+	annals_reply_free(&r);
+	return (0);
+}
+
+int
+annals_stats(annals_ctx *ctx, struct annals_stats *out)
+{
+	struct annals_stats	 st;
+	struct annals_reply	 r;
+	const msgpack_object	*map;
+	msgpack_packer		*pk;
+	uint64_t		 protocol;
+	uint32_t		 msgid;
+
+	if (annals_enter(ctx) == -1)
+		return (-1);
+	pk = annals_request(ctx, "stats", &msgid);
+	msgpack_pack_array(pk, 0);
+	if (annals_roundtrip(ctx, msgid, &r) == -1)
+		return (-1);
+	if ((map = annals_result_map(ctx, &r, "stats")) == NULL)
+		return (-1);
+	memset(&st, 0, sizeof st);
+	if (annals_result_uint(ctx, map, "events", &st.events) == -1 ||
+	    annals_result_uint(ctx, map, "actors", &st.actors) == -1 ||
+	    annals_result_uint(ctx, map, "db_bytes", &st.db_bytes) == -1 ||
+	    annals_result_uint(ctx, map, "map_bytes", &st.map_bytes) == -1 ||
+	    annals_result_uint(ctx, map, "uptime", &st.uptime) == -1 ||
+	    annals_result_uint(ctx, map, "connections",
+	    &st.connections) == -1 ||
+	    annals_result_uint(ctx, map, "protocol", &protocol) == -1) {
+		annals_reply_free(&r);
+		return (-1);
+	}
+	st.protocol = annals_clamp32(protocol);
+	annals_result_str(map, "version", st.version, sizeof st.version);
+	annals_reply_free(&r);
+	if (out != NULL)
+		*out = st;
+	return (0);
+}
+
+int
+annals_call(annals_ctx *ctx, const char *method, const void *params,
+    size_t params_len, void **result, size_t *result_len)
+{
+	struct annals_reply	 r;
+	struct aerr		 err;
+	msgpack_sbuffer		 sb;
+	msgpack_packer		*pk, rpk;
+	const unsigned char	*p = params;
+	uint32_t		 msgid;
+
+	*result = NULL;
+	*result_len = 0;
+	if (annals_enter(ctx) == -1)
+		return (-1);
+	if (params != NULL && params_len != 0) {
+		aerr_clear(&err);
+		if (frame_check(p, params_len, &err) == -1 ||
+		    !((*p >= 0x80 && *p <= 0x8f) || *p == 0xde || *p == 0xdf)) {
+			annals_fail(ctx, ANNALS_EINVALID, "params: not a "
+			    "packed msgpack map");
+			return (-1);
+		}
+	}
+	if (method == NULL) {
+		annals_fail(ctx, ANNALS_EINVALID, "method: required");
+		return (-1);
+	}
+	pk = annals_request(ctx, method, &msgid);
+	if (params != NULL && params_len != 0) {
+		msgpack_pack_array(pk, 1);
+		annals_write_cb(ctx, params, params_len);
+	} else
+		msgpack_pack_array(pk, 0);
+	if (annals_roundtrip(ctx, msgid, &r) == -1)
+		return (-1);
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&rpk, &sb, msgpack_sbuffer_write);
+	if (msgpack_pack_object(&rpk, *r.msg.result) != 0) {
+		msgpack_sbuffer_destroy(&sb);
+		annals_reply_free(&r);
+		annals_fail(ctx, ANNALS_ENOMEM, "out of memory");
+		return (-1);
+	}
+	annals_reply_free(&r);
+	*result_len = sb.size;
+	*result = msgpack_sbuffer_release(&sb);
+	return (0);
+}
+
+void
+annals_buf_free(void *buf)
+{
+	free(buf);
+}

@@ -1,0 +1,448 @@
+/*
+ * libannals: the client library of the Annals timeline database.
+ *
+ * This header is the reference manual of the library.  A program opens a
+ * context with annals_connect(), makes calls on it and closes it with
+ * annals_free().  Every call blocks until the daemon has answered.
+ *
+ * Return values
+ *	Calls return 0 on success and -1 on failure, or a pointer that is
+ *	NULL on failure.  The reason of the last failure is kept on the
+ *	context: annals_errcode() gives one of the ANNALS_E* codes below,
+ *	annals_errmsg() a message naming what failed and the value at fault.
+ *	The query setters, which have no context, return the code itself.
+ *
+ *	Errors reported by the daemon (ANNALS_EINVALID ... ANNALS_EINTERNAL)
+ *	concern one call: the context stays usable and the next call clears
+ *	them.  Errors of the connection (ANNALS_EIO, ANNALS_EPROTOCOL) are
+ *	sticky: the context is broken, every later call fails at once with
+ *	the same error, and the only thing left to do is annals_free().
+ *	ANNALS_ENOMEM is sticky when it happened half-way through a call.
+ *
+ * Ownership
+ *	Whatever a call returns to you, you free with the matching call:
+ *	annals_connect() / annals_free(), annals_get() / annals_event_free(),
+ *	annals_query_new() / annals_query_free(), annals_range() /
+ *	annals_iter_free(), annals_call() / annals_buf_free().  The library
+ *	never frees anything of yours on its own, and every *_free(NULL) does
+ *	nothing.  Pointers you pass in are only read during the call unless
+ *	a call says otherwise; strings are copied when they are kept.
+ *
+ * Caveats
+ *	- A context is not thread-safe.  Use one context per thread, or
+ *	  serialize every call on a context, including its iterators.
+ *	- All I/O is blocking.  annals_set_timeout() bounds each wait; a
+ *	  timeout breaks the context (ANNALS_EIO) because the answer may
+ *	  still arrive and the stream can no longer be trusted.
+ *	- The library never touches signal state: it writes with
+ *	  MSG_NOSIGNAL, so a vanished daemon is an ANNALS_EIO error, never a
+ *	  SIGPIPE.  It never prints, exits or aborts.
+ *	- A system call interrupted by a signal is restarted, including the
+ *	  wait for an answer.
+ *	- An iterator uses its context for every page it fetches: the
+ *	  context must outlive it, and other calls made on the context
+ *	  between annals_iter_next() calls are allowed.
+ *	- After fork(), only one of the processes may go on using a
+ *	  context; the other should annals_free() it (which closes its copy
+ *	  of the socket and sends nothing).
+ */
+#ifndef ANNALS_H
+#define ANNALS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* The release of this header and of the wire protocol it speaks. */
+#define ANNALS_VERSION_MAJOR 0
+#define ANNALS_VERSION_MINOR 1
+#define ANNALS_VERSION_PATCH 0
+#define ANNALS_VERSION_STRING "0.1.0"
+#define ANNALS_PROTO_VERSION 1
+
+#if defined(__GNUC__) || defined(__clang__)
+#define ANNALS_API __attribute__((visibility("default")))
+#else
+#define ANNALS_API
+#endif
+
+/* Where annals_connect(NULL) goes when $ANNALS_SOCKET is not set. */
+#define ANNALS_DEFAULT_SOCKET "/run/annals/annalsd.sock"
+
+/*
+ * Error codes.  The numbers are stable; 1-10 come from the daemon (their
+ * wire names are in PROTOCOL.md), 20-22 arise in the library.
+ */
+#define ANNALS_OK		0
+#define ANNALS_EINVALID		1	/* bad argument or record */
+#define ANNALS_ENOTFOUND	2	/* no such event */
+#define ANNALS_EMALFORMED	3	/* the daemon could not parse a request */
+#define ANNALS_EUNKNOWNMETHOD	4	/* the daemon has no such method */
+#define ANNALS_ELIMIT		5	/* a limit was exceeded */
+#define ANNALS_EBADCURSOR	6	/* cursor does not fit the query */
+#define ANNALS_EDISKFULL	7	/* the store is full; nothing written */
+#define ANNALS_EUNAVAILABLE	8	/* the daemon is shutting down */
+#define ANNALS_EUNAUTHORIZED	9	/* token missing or wrong */
+#define ANNALS_EINTERNAL	10	/* daemon bug or storage failure */
+#define ANNALS_EIO		20	/* connect, read, write, timeout; sticky */
+#define ANNALS_EPROTOCOL	21	/* the daemon's answer made no sense; sticky */
+#define ANNALS_ENOMEM		22	/* out of memory */
+
+/* Precision of a date, coarsest first; see annals_query_set_precision(). */
+#define ANNALS_PREC_NONE	0
+#define ANNALS_PREC_YEAR	1
+#define ANNALS_PREC_SEASON	2
+#define ANNALS_PREC_MONTH	3
+#define ANNALS_PREC_DAY		4
+#define ANNALS_PREC_TIME	5
+
+/* How an event returned by a range or actor query matched it. */
+#define ANNALS_MATCH_POSSIBLE	1
+#define ANNALS_MATCH_CERTAIN	2
+
+/* What a put did with one record. */
+#define ANNALS_ADDED		1
+#define ANNALS_UPDATED		2
+#define ANNALS_UNCHANGED	3
+
+/* How many put batches annals_put_append() may have in flight. */
+#define ANNALS_MAX_PENDING	16
+
+/* Opaque handles. */
+typedef struct annals_ctx annals_ctx;
+typedef struct annals_iter annals_iter;
+typedef struct annals_query annals_query;
+
+/* One actor of an event; role is NULL when it has none. */
+struct annals_actor {
+	const char	*name;
+	const char	*role;
+};
+
+/*
+ * An event.  This is a plain value struct: its layout is part of the ABI
+ * and only changes with the library's major version.
+ *
+ * Events returned by the library are views: every pointer points into
+ * memory the library owns, valid as long as the event is (see the call
+ * that returned it).  Events you pass to annals_put() are only read
+ * during the call.  A string that is absent is NULL; a list that is
+ * absent has a count of 0 (and may be NULL).
+ */
+struct annals_event {
+	uint64_t			 id;	/* 0: not stored yet */
+	uint64_t			 rev;	/* set by the daemon */
+	uint64_t			 created; /* ms since the epoch */
+	uint64_t			 updated;
+	const char			*source; /* with key, or neither */
+	const char			*key;
+	const char			*start;	/* required; see DATES.md */
+	const char			*end;
+	const struct annals_actor	*actors; /* 1..64 of them */
+	size_t				 nactors;
+	const char			*type;
+	const char			*title;
+	const char			*text;
+	const char			*place_name;
+	const char			*place_country;
+	double				 lat;	/* when has_lat */
+	double				 lon;	/* when has_lon */
+	int				 has_lat;
+	int				 has_lon;
+	const char *const		*urls;
+	size_t				 nurls;
+	const char *const		*tags;
+	size_t				 ntags;
+	const void			*attrs;	/* a packed msgpack map */
+	size_t				 attrs_len; /* 0: no attrs */
+	int				 match;	/* ANNALS_MATCH_*, or 0 */
+};
+
+/* The outcome of putting one record. */
+struct annals_put_result {
+	uint64_t	id;
+	uint64_t	rev;
+	int		status;		/* ANNALS_ADDED, _UPDATED, _UNCHANGED */
+};
+
+/* What the daemon says about itself in hello; a value struct. */
+struct annals_server {
+	char		name[32];	/* "annalsd" */
+	char		version[32];	/* "0.1.0" */
+	uint32_t	protocol;	/* ANNALS_PROTO_VERSION */
+	uint32_t	max_frame;	/* bytes in one message */
+	uint32_t	max_batch;	/* records in one put */
+	uint32_t	max_page;	/* events in one page */
+};
+
+/* The daemon's statistics; a value struct. */
+struct annals_stats {
+	uint64_t	events;
+	uint64_t	actors;		/* distinct actor names */
+	uint64_t	db_bytes;	/* data in use */
+	uint64_t	map_bytes;	/* size of the memory map */
+	uint64_t	uptime;		/* seconds */
+	uint64_t	connections;	/* open now */
+	uint32_t	protocol;
+	char		version[32];
+};
+
+/*
+ * Connect to a daemon.
+ *
+ * address is a Unix socket path when it contains a '/' or no ':', else
+ * "host:port" for TCP ("[::1]:7000" for an IPv6 literal).  NULL means
+ * $ANNALS_SOCKET, or ANNALS_DEFAULT_SOCKET when that is unset or empty.
+ * Nothing is sent: the first call is the first request.
+ *
+ * Returns a new context, to be freed with annals_free() whether or not
+ * the connection succeeded.  When it failed, annals_errcode() is
+ * ANNALS_EIO (broken for good) and annals_errmsg() says which call
+ * failed where, e.g. "connect /run/annals/annalsd.sock: No such file or
+ * directory".  Returns NULL only when no memory was left for the context.
+ */
+ANNALS_API annals_ctx	*annals_connect(const char *address);
+
+/* Close the connection and free the context.  NULL does nothing. */
+ANNALS_API void		 annals_free(annals_ctx *ctx);
+
+/* The ANNALS_E* code of the last failure on ctx, or 0. */
+ANNALS_API int		 annals_errcode(const annals_ctx *ctx);
+
+/*
+ * The message of the last failure on ctx, or "" when there was none.
+ * Never NULL.  Valid until the next call on ctx or annals_free().
+ */
+ANNALS_API const char	*annals_errmsg(const annals_ctx *ctx);
+
+/*
+ * A static description of an error code, e.g. "not found"; "unknown
+ * error" for a code this library does not know.  Never NULL.
+ */
+ANNALS_API const char	*annals_strerror(int code);
+
+/*
+ * Bound every later wait on ctx (sending, waiting for an answer) to ms
+ * milliseconds; 0 or less waits forever, which is the default.  The
+ * connection itself is made by annals_connect(), before any timeout.  When a wait times out the call fails with ANNALS_EIO
+ * and the context is broken.  Returns 0, or -1 when ctx is already
+ * broken.
+ */
+ANNALS_API int		 annals_set_timeout(annals_ctx *ctx, int ms);
+
+/*
+ * Introduce ourselves and learn the daemon's version and limits.
+ *
+ * client is a name for the daemon's log and token the shared secret of
+ * a daemon started with one; both may be NULL.  out, if not NULL, is
+ * filled in.  The limits learnt are used by later calls on ctx to refuse
+ * requests the daemon would refuse.
+ *
+ * Errors: ANNALS_EUNAUTHORIZED; ANNALS_EPROTOCOL when the daemon speaks
+ * another protocol version (out is still filled in, the context is
+ * broken); ANNALS_EIO.
+ */
+ANNALS_API int		 annals_hello(annals_ctx *ctx, const char *client,
+			    const char *token, struct annals_server *out);
+
+/* Check that the daemon answers.  Errors: ANNALS_EIO, ANNALS_EPROTOCOL. */
+ANNALS_API int		 annals_ping(annals_ctx *ctx);
+
+/*
+ * Add or replace n events (1 to the daemon's max_batch, 10000 by
+ * default) atomically: either all are stored or none is.
+ *
+ * An event with an id replaces that event; one with source and key
+ * replaces the event with that source and key if there is one; any other
+ * is added.  rev, created, updated and match are ignored.  results, if
+ * not NULL, must have room for n entries and receives one per event in
+ * order.  The call returns after the daemon has written the batch to
+ * disk.
+ *
+ * Errors: ANNALS_EINVALID (the message starts "records[i]: " with the
+ * index of the first bad event), ANNALS_ENOTFOUND (an id that does not
+ * exist), ANNALS_ELIMIT (too many events, or a batch larger than a
+ * message may be), ANNALS_EDISKFULL, ANNALS_EIO, ANNALS_EPROTOCOL,
+ * ANNALS_ENOMEM.
+ */
+ANNALS_API int		 annals_put(annals_ctx *ctx,
+			    const struct annals_event *events, size_t n,
+			    struct annals_put_result *results);
+
+/*
+ * Pipelined puts, for imports: annals_put_append() sends a batch like
+ * annals_put() but returns without waiting for its results;
+ * annals_put_wait() waits for the results of the oldest batch still
+ * pending.  Batches are answered in the order they were appended.
+ *
+ * At most ANNALS_MAX_PENDING batches may be pending: one more is
+ * refused with ANNALS_ELIMIT.  While batches are pending, any other
+ * call on ctx fails with ANNALS_EINVALID.  A batch rejected by the
+ * daemon makes its annals_put_wait() fail (with the errors of
+ * annals_put()); the batches after it are unaffected and are collected
+ * by the next annals_put_wait() calls.  results, if not NULL, must have
+ * room for as many entries as the batch had events; *n, if n is not
+ * NULL, is set to that count whether or not the batch succeeded.
+ *
+ * annals_put_append() errors: ANNALS_ELIMIT, ANNALS_EINVALID (n is 0),
+ * ANNALS_EIO, ANNALS_ENOMEM.  annals_put_wait() errors: those of
+ * annals_put(), and ANNALS_EINVALID when no batch is pending.
+ */
+ANNALS_API int		 annals_put_append(annals_ctx *ctx,
+			    const struct annals_event *events, size_t n);
+ANNALS_API int		 annals_put_wait(annals_ctx *ctx,
+			    struct annals_put_result *results, size_t *n);
+/* The number of batches appended and not yet waited for. */
+ANNALS_API size_t	 annals_put_pending(const annals_ctx *ctx);
+
+/*
+ * Fetch one event by id.  On success *out is a new event owned by the
+ * caller, to be freed with annals_event_free(); its pointers live as long
+ * as it.  On failure *out is NULL.
+ *
+ * Errors: ANNALS_ENOTFOUND, ANNALS_EIO, ANNALS_EPROTOCOL, ANNALS_ENOMEM.
+ */
+ANNALS_API int		 annals_get(annals_ctx *ctx, uint64_t id,
+			    struct annals_event **out);
+
+/* The same by source and key.  Errors: as annals_get(), ANNALS_EINVALID. */
+ANNALS_API int		 annals_get_by_key(annals_ctx *ctx,
+			    const char *source, const char *key,
+			    struct annals_event **out);
+
+/* Free an event from annals_get() or annals_get_by_key().  NULL: no-op. */
+ANNALS_API void		 annals_event_free(struct annals_event *ev);
+
+/*
+ * Delete n events (1 to 10000).  deleted, if not NULL, has room for n
+ * ints and receives 1 for each id that existed and 0 for each that did
+ * not; an id that did not exist is not an error.
+ *
+ * Errors: ANNALS_EINVALID, ANNALS_ELIMIT, ANNALS_EDISKFULL, ANNALS_EIO,
+ * ANNALS_EPROTOCOL, ANNALS_ENOMEM.
+ */
+ANNALS_API int		 annals_delete(annals_ctx *ctx, const uint64_t *ids,
+			    size_t n, int *deleted);
+
+/*
+ * Queries.  A query is built with annals_query_new() and the setters,
+ * then run with annals_range() or annals_actor(); it may be run any
+ * number of times and freed at any time after, iterators keep their own
+ * copy.  Setters copy their strings; NULL clears a setting.  They return
+ * 0, ANNALS_EINVALID for a value out of range, or ANNALS_ENOMEM.
+ *
+ * A new query is a range query over all time, ascending, of every event,
+ * fetched in pages of 1000.
+ */
+ANNALS_API annals_query	*annals_query_new(void);
+ANNALS_API void		 annals_query_free(annals_query *q);
+
+/* Events overlapping [from, to]; dates as in DATES.md, NULL for open. */
+ANNALS_API int		 annals_query_set_range(annals_query *q,
+			    const char *from, const char *to);
+/*
+ * Only events with this actor, in this role if role is not NULL.  A code
+ * ending in '*' is a prefix: "SYR*".
+ */
+ANNALS_API int		 annals_query_set_actor(annals_query *q,
+			    const char *code, const char *role);
+/* Only events whose type starts with prefix. */
+ANNALS_API int		 annals_query_set_type(annals_query *q,
+			    const char *prefix);
+ANNALS_API int		 annals_query_set_tag(annals_query *q,
+			    const char *tag);
+ANNALS_API int		 annals_query_set_source(annals_query *q,
+			    const char *source);
+/* Only events dated at least this precisely; ANNALS_PREC_NONE: all. */
+ANNALS_API int		 annals_query_set_precision(annals_query *q,
+			    int prec);
+/* Only certain matches (on != 0). */
+ANNALS_API int		 annals_query_set_certain(annals_query *q, int on);
+/* Only events lying wholly inside the range (on != 0). */
+ANNALS_API int		 annals_query_set_within(annals_query *q, int on);
+/* Newest first (on != 0). */
+ANNALS_API int		 annals_query_set_desc(annals_query *q, int on);
+/*
+ * Events fetched per request, 1 to 10000.  This changes only how often
+ * the iterator goes back to the daemon, never what it returns.
+ */
+ANNALS_API int		 annals_query_set_page_size(annals_query *q,
+			    uint32_t n);
+
+/*
+ * Run a query: annals_range() as a range query, annals_actor() as an
+ * actor query, which needs annals_query_set_actor().  The first page is
+ * fetched before the call returns, so errors in the query are reported
+ * here.
+ *
+ * Returns a new iterator, to be freed with annals_iter_free(), or NULL
+ * with the error on ctx: ANNALS_EINVALID (a bad date, no actor for
+ * annals_actor()), ANNALS_ELIMIT, ANNALS_EIO, ANNALS_EPROTOCOL,
+ * ANNALS_ENOMEM.  The iterator uses ctx, which must outlive it.
+ */
+ANNALS_API annals_iter	*annals_range(annals_ctx *ctx, const annals_query *q);
+ANNALS_API annals_iter	*annals_actor(annals_ctx *ctx, const annals_query *q);
+
+/*
+ * The next event, fetching the next page from the daemon when the
+ * current one is used up; NULL at the end or on an error, which
+ * annals_iter_error() tells apart.  The event's match is set.  The event
+ * and everything it points to are owned by the iterator and valid until
+ * the next call to annals_iter_next() or annals_iter_free().
+ */
+ANNALS_API const struct annals_event *annals_iter_next(annals_iter *it);
+
+/*
+ * 0 while the iterator is fine or has reached the end, else the
+ * ANNALS_E* code that stopped it (ANNALS_EBADCURSOR, ANNALS_EIO, ...);
+ * the message is annals_errmsg() of its context.
+ */
+ANNALS_API int		 annals_iter_error(const annals_iter *it);
+
+/* Free an iterator.  NULL does nothing. */
+ANNALS_API void		 annals_iter_free(annals_iter *it);
+
+/*
+ * Call fn for every actor name in the store starting with prefix (NULL
+ * or "" for all), in bytewise order, with its number of events; pages
+ * are fetched as needed.  name is valid during the callback only.  fn
+ * must not make calls on ctx; it returns 0 to go on, anything else to
+ * stop, which makes annals_actors() return 0.
+ *
+ * Errors: ANNALS_EINVALID, ANNALS_EIO, ANNALS_EPROTOCOL, ANNALS_ENOMEM.
+ */
+ANNALS_API int		 annals_actors(annals_ctx *ctx, const char *prefix,
+			    int (*fn)(const char *name, uint64_t count,
+			    void *arg), void *arg);
+
+/* Fill out with the daemon's statistics.  Errors: ANNALS_EIO, ... */
+ANNALS_API int		 annals_stats(annals_ctx *ctx,
+			    struct annals_stats *out);
+
+/*
+ * Make any call, for tools and for methods newer than this library.
+ *
+ * params is a packed msgpack map of the parameters (params_len bytes),
+ * or NULL for none.  On success *result is a new buffer holding the
+ * packed msgpack result, *result_len bytes, owned by the caller and
+ * freed with annals_buf_free().  On failure *result is NULL.
+ *
+ * Errors: whatever the method returns, ANNALS_EINVALID (params is not a
+ * single msgpack map), ANNALS_ELIMIT, ANNALS_EIO, ANNALS_EPROTOCOL,
+ * ANNALS_ENOMEM.
+ */
+ANNALS_API int		 annals_call(annals_ctx *ctx, const char *method,
+			    const void *params, size_t params_len,
+			    void **result, size_t *result_len);
+
+/* Free a buffer returned by annals_call().  NULL does nothing. */
+ANNALS_API void		 annals_buf_free(void *buf);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,63 @@
+/* annals actors: the actor names in the store, with their event counts. */
+#include <getopt.h>
+
+#include "cli.h"
+
+static int	cli_actors_exec(struct cli *, int, char **);
+
+const struct cli_command cli_actors_command = {
+	"actors",
+	"[PREFIX]",
+	cli_actors_exec
+};
+
+struct cli_actors_state {
+	int	format;
+	int	first;
+	int	failed;
+};
+
+static int
+cli_actors_print(const char *name, uint64_t count, void *arg)
+{
+	struct cli_actors_state	*st = arg;
+
+	if (output_actor(st->format, stdout, st->first, name, count) == -1) {
+		st->failed = 1;
+		return (1);
+	}
+	st->first = 0;
+	return (0);
+}
+
+static int
+cli_actors_exec(struct cli *cli, int argc, char **argv)
+{
+	static const struct option	 longopts[] = {
+		{ "help",	no_argument,	NULL, 'h' },
+		{ NULL,		0,		NULL, 0 }
+	};
+	const struct cli_command	*cmd = &cli_actors_command;
+	struct cli_actors_state		 st;
+	int				 ch, rc;
+
+	while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		if (ch == 'h')
+			return (cli_common_help(cmd));
+		return (cli_common_usage(cmd, "unknown option"));
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc > 1)
+		return (cli_common_usage(cmd, "unexpected argument \"%s\"",
+		    argv[1]));
+	if ((rc = cli_common_connect(cli)) != 0)
+		return (rc);
+	st.format = cli->format;
+	st.first = 1;
+	st.failed = 0;
+	if (annals_actors(cli->ctx, argc == 1 ? argv[0] : NULL,
+	    cli_actors_print, &st) == -1)
+		return (cli_common_fail(cli, "actors"));
+	return (st.failed ? CLI_EXIT_ERROR : CLI_EXIT_OK);
+}

@@ -1,0 +1,410 @@
+/*
+ * annals add: one event from options, or JSON records from stdin, one
+ * per line, sent in pipelined batches.  Either way the ids are printed,
+ * one per line, in input order.
+ *
+ * Options are turned into the same JSON a line of stdin would hold, so
+ * both paths check and convert records with the same code (json.c).
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+/* Records per put, and the bytes of JSON that also end a batch. */
+#define CLI_ADD_BATCH		1000
+#define CLI_ADD_BATCH_BYTES	(8u << 20)
+/* Batches in flight: enough to keep the daemon's commits busy. */
+#define CLI_ADD_PENDING		4
+
+static int	cli_add_exec(struct cli *, int, char **);
+
+const struct cli_command cli_add_command = {
+	"add",
+	"--start DATE [--end DATE] --actor CODE[:ROLE] ... [--type T]\n"
+	"             --title TEXT [--text TEXT] [--place NAME] "
+	"[--country CC]\n"
+	"             [--lat X --lon Y] [--url URL]... [--tag T]...\n"
+	"             [--source S --key K] [--attr NAME=VALUE]...\n"
+	"  annals add -",
+	cli_add_exec
+};
+
+/* The records of one batch and the input lines they came from. */
+struct cli_add_batch {
+	struct json_record	 recs[CLI_ADD_BATCH];
+	struct annals_event	 events[CLI_ADD_BATCH];
+	size_t			 lines[CLI_ADD_BATCH];
+	size_t			 n;
+	size_t			 bytes;
+};
+
+/* Batches sent: their line numbers, until their results come. */
+struct cli_add_state {
+	struct cli		*cli;
+	struct cli_add_batch	 cur;
+	size_t			 lines[CLI_ADD_PENDING][CLI_ADD_BATCH];
+	size_t			 counts[CLI_ADD_PENDING];
+	size_t			 head;
+	size_t			 npending;
+	struct annals_put_result results[CLI_ADD_BATCH];
+	int			 rc;
+};
+
+/*
+ * Report a rejected batch.  The daemon names the bad record as
+ * "records[i]: "; say which line of stdin that was instead.
+ */
+static int
+cli_add_report(const char *msg, const size_t *lines, size_t n, int code)
+{
+	size_t	 idx;
+	char	*end;
+
+	if (strncmp(msg, "records[", 8) == 0) {
+		errno = 0;
+		idx = strtoul(msg + 8, &end, 10);
+		if (errno == 0 && idx < n && strncmp(end, "]: ", 3) == 0) {
+			cli_common_warn("stdin:%zu: %s", lines[idx], end + 3);
+			return (cli_common_exit(code));
+		}
+	}
+	if (n > 0)
+		cli_common_warn("stdin:%zu-%zu: %s", lines[0], lines[n - 1],
+		    msg);
+	else
+		cli_common_warn("%s", msg);
+	return (cli_common_exit(code));
+}
+
+/* Collect the results of the oldest batch in flight and print its ids. */
+static int
+cli_add_collect(struct cli_add_state *st)
+{
+	annals_ctx	*ctx = st->cli->ctx;
+	size_t		 n, i, slot;
+	int		 rc;
+
+	slot = st->head;
+	st->head = (st->head + 1) % CLI_ADD_PENDING;
+	st->npending--;
+	if (annals_put_wait(ctx, st->results, &n) == -1) {
+		rc = cli_add_report(annals_errmsg(ctx), st->lines[slot],
+		    st->counts[slot], annals_errcode(ctx));
+		if (st->rc == CLI_EXIT_OK || rc == CLI_EXIT_CONNECT)
+			st->rc = rc;
+		return (-1);
+	}
+	for (i = 0; i < n; i++)
+		printf("%llu\n", (unsigned long long)st->results[i].id);
+	return (0);
+}
+
+/* Send the current batch, first making room among those in flight. */
+static int
+cli_add_flush(struct cli_add_state *st)
+{
+	struct cli_add_batch	*b = &st->cur;
+	annals_ctx		*ctx = st->cli->ctx;
+	size_t			 i, slot;
+	int			 rc = 0;
+
+	if (b->n == 0)
+		return (0);
+	if (st->npending == CLI_ADD_PENDING && cli_add_collect(st) == -1)
+		rc = -1;
+	if (rc == 0) {
+		for (i = 0; i < b->n; i++)
+			b->events[i] = b->recs[i].ev;
+		if (annals_put_append(ctx, b->events, b->n) == -1) {
+			st->rc = cli_add_report(annals_errmsg(ctx), b->lines,
+			    b->n, annals_errcode(ctx));
+			rc = -1;
+		} else {
+			slot = (st->head + st->npending) % CLI_ADD_PENDING;
+			memcpy(st->lines[slot], b->lines,
+			    b->n * sizeof b->lines[0]);
+			st->counts[slot] = b->n;
+			st->npending++;
+		}
+	}
+	/* The batch was packed and sent: its records are no longer needed. */
+	for (i = 0; i < b->n; i++)
+		json_record_clear(&b->recs[i]);
+	b->n = 0;
+	b->bytes = 0;
+	return (rc);
+}
+
+static int
+cli_add_stdin(struct cli *cli)
+{
+	struct cli_add_state	*st;
+	struct cli_add_batch	*b;
+	json_error_t		 jerr;
+	json_t			*obj;
+	char			*line = NULL, err[256];
+	size_t			 size = 0, lineno = 0, i;
+	ssize_t			 len;
+	int			 rc;
+
+	if ((st = calloc(1, sizeof *st)) == NULL) {
+		cli_common_warn("out of memory");
+		return (CLI_EXIT_ERROR);
+	}
+	st->cli = cli;
+	b = &st->cur;
+	while ((len = getline(&line, &size, stdin)) != -1) {
+		lineno++;
+		if (strspn(line, " \t\r\n") == (size_t)len)
+			continue;
+		if ((obj = json_loadb(line, len, JSON_REJECT_DUPLICATES,
+		    &jerr)) == NULL) {
+			cli_common_warn("stdin:%zu: %s", lineno, jerr.text);
+			st->rc = CLI_EXIT_ERROR;
+			break;
+		}
+		rc = json_record_decode(obj, &b->recs[b->n], err, sizeof err);
+		json_decref(obj);
+		if (rc != 0) {
+			json_record_clear(&b->recs[b->n]);
+			cli_common_warn("stdin:%zu: %s", lineno, err);
+			st->rc = CLI_EXIT_ERROR;
+			break;
+		}
+		b->lines[b->n++] = lineno;
+		b->bytes += len;
+		if ((b->n == CLI_ADD_BATCH || b->bytes >= CLI_ADD_BATCH_BYTES) &&
+		    cli_add_flush(st) == -1)
+			break;
+	}
+	if (ferror(stdin)) {
+		cli_common_warn("stdin: %s", strerror(errno));
+		st->rc = CLI_EXIT_ERROR;
+	}
+	/* Send what was read only if nothing went wrong before. */
+	if (st->rc == CLI_EXIT_OK)
+		cli_add_flush(st);
+	for (i = 0; i < b->n; i++)
+		json_record_clear(&b->recs[i]);
+	/* Batches already sent are written; report every one of them. */
+	while (st->npending > 0 && st->rc != CLI_EXIT_CONNECT)
+		cli_add_collect(st);
+	free(line);
+	rc = st->rc;
+	free(st);
+	return (rc);
+}
+
+/* Add --attr NAME=VALUE to attrs: VALUE as JSON if it is, else a string. */
+static int
+cli_add_attr(json_t *attrs, const char *arg)
+{
+	const char	*eq;
+	char		*name;
+	json_t		*v;
+
+	if ((eq = strchr(arg, '=')) == NULL || eq == arg)
+		return (-1);
+	if ((name = strndup(arg, eq - arg)) == NULL)
+		return (-1);
+	if ((v = json_loads(eq + 1, JSON_DECODE_ANY, NULL)) == NULL)
+		v = json_string(eq + 1);
+	json_object_set_new(attrs, name, v);
+	free(name);
+	return (0);
+}
+
+static int
+cli_add_number(const char *s, double *d)
+{
+	char	*end;
+
+	errno = 0;
+	*d = strtod(s, &end);
+	return (errno != 0 || end == s || *end != '\0' ? -1 : 0);
+}
+
+/* Build the record of the options into rec, or return a usage error. */
+static int
+cli_add_options(int argc, char **argv, json_t *rec)
+{
+	static const struct option	 longopts[] = {
+		{ "start",	required_argument,	NULL, 's' },
+		{ "end",	required_argument,	NULL, 'e' },
+		{ "actor",	required_argument,	NULL, 'a' },
+		{ "type",	required_argument,	NULL, 'y' },
+		{ "title",	required_argument,	NULL, 't' },
+		{ "text",	required_argument,	NULL, 'x' },
+		{ "place",	required_argument,	NULL, 'p' },
+		{ "country",	required_argument,	NULL, 'c' },
+		{ "lat",	required_argument,	NULL, 'L' },
+		{ "lon",	required_argument,	NULL, 'O' },
+		{ "url",	required_argument,	NULL, 'u' },
+		{ "tag",	required_argument,	NULL, 'g' },
+		{ "source",	required_argument,	NULL, 'S' },
+		{ "key",	required_argument,	NULL, 'k' },
+		{ "attr",	required_argument,	NULL, 'A' },
+		{ "help",	no_argument,		NULL, 'h' },
+		{ NULL,		0,			NULL, 0 }
+	};
+	const struct cli_command	*cmd = &cli_add_command;
+	json_t				*actors, *urls, *tags, *place, *attrs;
+	const char			*colon;
+	double				 d;
+	int				 ch;
+
+	actors = json_array();
+	urls = json_array();
+	tags = json_array();
+	place = json_object();
+	attrs = json_object();
+	json_object_set_new(rec, "actors", actors);
+	json_object_set_new(rec, "urls", urls);
+	json_object_set_new(rec, "tags", tags);
+	json_object_set_new(rec, "place", place);
+	json_object_set_new(rec, "attrs", attrs);
+	while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 's':
+			json_object_set_new(rec, "start", json_string(optarg));
+			break;
+		case 'e':
+			json_object_set_new(rec, "end", json_string(optarg));
+			break;
+		case 'a':
+			if ((colon = strchr(optarg, ':')) == NULL)
+				json_array_append_new(actors,
+				    json_string(optarg));
+			else
+				json_array_append_new(actors, json_pack(
+				    "{s:s%, s:s}", "name", optarg,
+				    (size_t)(colon - optarg), "role",
+				    colon + 1));
+			break;
+		case 'y':
+			json_object_set_new(rec, "type", json_string(optarg));
+			break;
+		case 't':
+			json_object_set_new(rec, "title", json_string(optarg));
+			break;
+		case 'x':
+			json_object_set_new(rec, "text", json_string(optarg));
+			break;
+		case 'p':
+			json_object_set_new(place, "name", json_string(optarg));
+			break;
+		case 'c':
+			json_object_set_new(place, "country",
+			    json_string(optarg));
+			break;
+		case 'L':
+		case 'O':
+			if (cli_add_number(optarg, &d) == -1)
+				return (cli_common_usage(cmd, "--%s %s: not a "
+				    "number", ch == 'L' ? "lat" : "lon",
+				    optarg));
+			json_object_set_new(place, ch == 'L' ? "lat" : "lon",
+			    json_real(d));
+			break;
+		case 'u':
+			json_array_append_new(urls, json_string(optarg));
+			break;
+		case 'g':
+			json_array_append_new(tags, json_string(optarg));
+			break;
+		case 'S':
+			json_object_set_new(rec, "source", json_string(optarg));
+			break;
+		case 'k':
+			json_object_set_new(rec, "key", json_string(optarg));
+			break;
+		case 'A':
+			if (cli_add_attr(attrs, optarg) == -1)
+				return (cli_common_usage(cmd, "--attr %s: not "
+				    "NAME=VALUE", optarg));
+			break;
+		case 'h':
+			cli_common_help(cmd);
+			return (-1);
+		default:
+			fprintf(stderr, "usage: annals add %s\n", cmd->usage);
+			return (CLI_EXIT_USAGE);
+		}
+	}
+	if (optind != argc)
+		return (cli_common_usage(cmd, "unexpected argument \"%s\"",
+		    argv[optind]));
+	if (json_object_get(rec, "start") == NULL)
+		return (cli_common_usage(cmd, "--start is required"));
+	if (json_array_size(actors) == 0)
+		return (cli_common_usage(cmd, "at least one --actor is "
+		    "required"));
+	if (json_object_get(rec, "title") == NULL)
+		return (cli_common_usage(cmd, "--title is required"));
+	if ((json_object_get(rec, "source") == NULL) !=
+	    (json_object_get(rec, "key") == NULL))
+		return (cli_common_usage(cmd, "--source and --key go "
+		    "together"));
+	if (json_object_get(place, "lat") != json_object_get(place, "lon") &&
+	    (json_object_get(place, "lat") == NULL ||
+	    json_object_get(place, "lon") == NULL))
+		return (cli_common_usage(cmd, "--lat and --lon go together"));
+	/* Empty lists and maps are absent, as on the wire. */
+	if (json_object_size(place) == 0)
+		json_object_del(rec, "place");
+	if (json_array_size(urls) == 0)
+		json_object_del(rec, "urls");
+	if (json_array_size(tags) == 0)
+		json_object_del(rec, "tags");
+	if (json_object_size(attrs) == 0)
+		json_object_del(rec, "attrs");
+	return (0);
+}
+
+static int
+cli_add_exec(struct cli *cli, int argc, char **argv)
+{
+	struct json_record		 r;
+	struct annals_put_result	 res;
+	json_t				*rec;
+	const char			*msg;
+	char				 err[256];
+	int				 rc;
+
+	if (argc == 2 && strcmp(argv[1], "-") == 0) {
+		if ((rc = cli_common_connect(cli)) != 0)
+			return (rc);
+		return (cli_add_stdin(cli));
+	}
+	if ((rec = json_object()) == NULL) {
+		cli_common_warn("out of memory");
+		return (CLI_EXIT_ERROR);
+	}
+	if ((rc = cli_add_options(argc, argv, rec)) != 0) {
+		json_decref(rec);
+		return (rc == -1 ? CLI_EXIT_OK : rc);
+	}
+	rc = json_record_decode(rec, &r, err, sizeof err);
+	json_decref(rec);
+	if (rc != 0) {
+		json_record_clear(&r);
+		cli_common_warn("%s", err);
+		return (CLI_EXIT_USAGE);
+	}
+	if ((rc = cli_common_connect(cli)) == 0) {
+		if (annals_put(cli->ctx, &r.ev, 1, &res) == -1) {
+			/* One record: "records[0]: " says nothing. */
+			msg = annals_errmsg(cli->ctx);
+			if (strncmp(msg, "records[0]: ", 12) == 0)
+				msg += 12;
+			cli_common_warn("%s", msg);
+			rc = cli_common_exit(annals_errcode(cli->ctx));
+		} else
+			printf("%llu\n", (unsigned long long)res.id);
+	}
+	json_record_clear(&r);
+	return (rc);
+}

@@ -1,0 +1,112 @@
+/*
+ * What every annals command needs: messages on stderr, the connection,
+ * and the mapping of library errors to exit statuses (annals(1)).
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+/* Print "annals: message" on stderr. */
+void
+cli_common_warn(const char *fmt, ...)
+{
+	va_list	ap;
+
+	fputs("annals: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+/* Report a usage error of a command and return the exit status. */
+int
+cli_common_usage(const struct cli_command *cmd, const char *fmt, ...)
+{
+	va_list	ap;
+
+	fputs("annals: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\nusage: annals %s %s\n", cmd->name, cmd->usage);
+	return (CLI_EXIT_USAGE);
+}
+
+/* The exit status for an ANNALS_E* code. */
+int
+cli_common_exit(int code)
+{
+	switch (code) {
+	case ANNALS_OK:
+		return (CLI_EXIT_OK);
+	case ANNALS_ENOTFOUND:
+		return (CLI_EXIT_NOTFOUND);
+	case ANNALS_EIO:
+		return (CLI_EXIT_CONNECT);
+	default:
+		return (CLI_EXIT_ERROR);
+	}
+}
+
+/*
+ * Connect as the global options say.  On failure print why and how to
+ * start a daemon, and return the exit status; 0 when connected.
+ */
+int
+cli_common_connect(struct cli *cli)
+{
+	if ((cli->ctx = annals_connect(cli->address)) == NULL) {
+		cli_common_warn("out of memory");
+		return (CLI_EXIT_ERROR);
+	}
+	if (annals_errcode(cli->ctx) == 0)
+		return (0);
+	cli_common_warn("%s", annals_errmsg(cli->ctx));
+	cli_common_warn("is annalsd running? start it with: annalsd --data "
+	    "DIR (or make run in the source tree)");
+	return (CLI_EXIT_CONNECT);
+}
+
+/* Print the context's error, prefixed by what, and return the status. */
+int
+cli_common_fail(struct cli *cli, const char *what)
+{
+	int	code;
+
+	code = annals_errcode(cli->ctx);
+	if (what != NULL)
+		cli_common_warn("%s: %s", what, annals_errmsg(cli->ctx));
+	else
+		cli_common_warn("%s", annals_errmsg(cli->ctx));
+	return (cli_common_exit(code));
+}
+
+/* Parse an event id: a positive decimal integer. */
+int
+cli_common_id(const char *s, uint64_t *id)
+{
+	char		*end;
+	uintmax_t	 v;
+
+	if (*s < '0' || *s > '9')
+		return (-1);
+	errno = 0;
+	v = strtoumax(s, &end, 10);
+	if (errno != 0 || *end != '\0' || v == 0 || v > UINT64_MAX)
+		return (-1);
+	*id = v;
+	return (0);
+}
+
+/* Print a command's usage on stdout, for --help. */
+int
+cli_common_help(const struct cli_command *cmd)
+{
+	printf("usage: annals %s %s\n", cmd->name, cmd->usage);
+	return (CLI_EXIT_OK);
+}

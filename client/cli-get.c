@@ -1,0 +1,67 @@
+/* annals get: print events by id; a missing one is reported, not fatal. */
+#include <getopt.h>
+
+#include "cli.h"
+
+static int	cli_get_exec(struct cli *, int, char **);
+
+const struct cli_command cli_get_command = {
+	"get",
+	"ID...",
+	cli_get_exec
+};
+
+static int
+cli_get_exec(struct cli *cli, int argc, char **argv)
+{
+	static const struct option	 longopts[] = {
+		{ "help",	no_argument,	NULL, 'h' },
+		{ NULL,		0,		NULL, 0 }
+	};
+	const struct cli_command	*cmd = &cli_get_command;
+	struct annals_event		*ev;
+	struct output			*out;
+	uint64_t			 id;
+	int				 ch, i, rc;
+
+	while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		if (ch == 'h')
+			return (cli_common_help(cmd));
+		return (cli_common_usage(cmd, "unknown option"));
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc == 0)
+		return (cli_common_usage(cmd, "no event id given"));
+	for (i = 0; i < argc; i++) {
+		if (cli_common_id(argv[i], &id) == -1)
+			return (cli_common_usage(cmd, "%s: not an event id",
+			    argv[i]));
+	}
+	if ((rc = cli_common_connect(cli)) != 0)
+		return (rc);
+	if ((out = output_new(cli->format, stdout, 0)) == NULL) {
+		cli_common_warn("out of memory");
+		return (CLI_EXIT_ERROR);
+	}
+	for (i = 0; i < argc && rc != CLI_EXIT_CONNECT; i++) {
+		cli_common_id(argv[i], &id);
+		if (annals_get(cli->ctx, id, &ev) == -1) {
+			/* Go on after a missing event; stop on the rest. */
+			if (annals_errcode(cli->ctx) != ANNALS_ENOTFOUND) {
+				rc = cli_common_fail(cli, NULL);
+				break;
+			}
+			cli_common_fail(cli, NULL);
+			rc = CLI_EXIT_NOTFOUND;
+			continue;
+		}
+		if (output_event(out, ev) == -1)
+			rc = CLI_EXIT_ERROR;
+		annals_event_free(ev);
+	}
+	if (output_end(out) == -1 && rc == CLI_EXIT_OK)
+		rc = CLI_EXIT_ERROR;
+	output_free(out);
+	return (rc);
+}

@@ -1,0 +1,253 @@
+/*
+ * annals range and annals actor: events in a date range, or of one actor,
+ * with filters.  --limit counts the events printed in all, not a page:
+ * the iterator fetches pages from the daemon as the output needs them.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+/* Events printed unless --limit or --all says otherwise. */
+#define CLI_RANGE_LIMIT		100
+/* Events per page when no limit makes a smaller page enough. */
+#define CLI_RANGE_PAGE		1000
+
+static int	cli_range_exec(struct cli *, int, char **);
+
+#define CLI_RANGE_FILTERS						\
+	"[--certain | --within]\n"					\
+	"             [--precision year|season|month|day|time] [--role ROLE]\n" \
+	"             [--type PREFIX] [--tag T] [--source S]\n"		\
+	"             [--limit N | --all] [--desc]"
+
+const struct cli_command cli_range_command = {
+	"range",
+	"FROM TO [--actor CODE] " CLI_RANGE_FILTERS,
+	cli_range_exec
+};
+
+const struct cli_command cli_actor_command = {
+	"actor",
+	"CODE [FROM [TO]] " CLI_RANGE_FILTERS,
+	cli_range_exec
+};
+
+/* Report a query setter's failure (ANNALS_E* returned) as usage. */
+static int
+cli_range_set(const struct cli_command *cmd, int code, const char *what)
+{
+	if (code == ANNALS_ENOMEM) {
+		cli_common_warn("out of memory");
+		return (CLI_EXIT_ERROR);
+	}
+	return (cli_common_usage(cmd, "%s: %s", what, annals_strerror(code)));
+}
+
+/* Print the events of the query, at most limit of them (0: all). */
+static int
+cli_range_run(struct cli *cli, const struct cli_command *cmd,
+    annals_query *q, unsigned long long limit)
+{
+	const struct annals_event	*ev;
+	struct output			*out;
+	annals_iter			*it;
+	unsigned long long		 n = 0;
+	int				 rc = CLI_EXIT_OK;
+
+	if ((rc = cli_common_connect(cli)) != 0)
+		return (rc);
+	if (cmd == &cli_actor_command)
+		it = annals_actor(cli->ctx, q);
+	else
+		it = annals_range(cli->ctx, q);
+	if (it == NULL)
+		return (cli_common_fail(cli, NULL));
+	if ((out = output_new(cli->format, stdout, 1)) == NULL) {
+		annals_iter_free(it);
+		cli_common_warn("out of memory");
+		return (CLI_EXIT_ERROR);
+	}
+	while ((limit == 0 || n < limit) &&
+	    (ev = annals_iter_next(it)) != NULL) {
+		if (output_event(out, ev) == -1) {
+			rc = CLI_EXIT_ERROR;
+			break;
+		}
+		n++;
+	}
+	if (rc == CLI_EXIT_OK && annals_iter_error(it) != 0)
+		rc = cli_common_fail(cli, NULL);
+	/* Say that the output was cut, where a person will see it. */
+	if (rc == CLI_EXIT_OK && limit != 0 && n == limit &&
+	    (cli->format == OUTPUT_TABLE || isatty(STDERR_FILENO)) &&
+	    annals_iter_next(it) != NULL)
+		cli_common_warn("more than %llu events; use --limit N or "
+		    "--all to see more", limit);
+	if (output_end(out) == -1 && rc == CLI_EXIT_OK)
+		rc = CLI_EXIT_ERROR;
+	output_free(out);
+	annals_iter_free(it);
+	return (rc);
+}
+
+/* Parse the options and arguments of range or actor into q and limit. */
+static int
+cli_range_args(const struct cli_command *cmd, int argc, char **argv,
+    annals_query *q, unsigned long long *limit)
+{
+	static const struct option	 longopts[] = {
+		{ "certain",	no_argument,		NULL, 'c' },
+		{ "within",	no_argument,		NULL, 'w' },
+		{ "precision",	required_argument,	NULL, 'p' },
+		{ "actor",	required_argument,	NULL, 'a' },
+		{ "role",	required_argument,	NULL, 'r' },
+		{ "type",	required_argument,	NULL, 't' },
+		{ "tag",	required_argument,	NULL, 'g' },
+		{ "source",	required_argument,	NULL, 's' },
+		{ "limit",	required_argument,	NULL, 'l' },
+		{ "all",	no_argument,		NULL, 'A' },
+		{ "desc",	no_argument,		NULL, 'd' },
+		{ "help",	no_argument,		NULL, 'h' },
+		{ NULL,		0,			NULL, 0 }
+	};
+	static const char		*precs[] = { "year", "season",
+	    "month", "day", "time" };
+	const char			*actor = NULL, *role = NULL;
+	const char			*from = NULL, *to = NULL;
+	char				*end;
+	size_t				 i;
+	int				 ch, code, certain = 0, within = 0;
+	int				 all = 0, has_limit = 0, page;
+
+	*limit = CLI_RANGE_LIMIT;
+	while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		code = 0;
+		switch (ch) {
+		case 'c':
+			certain = 1;
+			code = annals_query_set_certain(q, 1);
+			break;
+		case 'w':
+			within = 1;
+			code = annals_query_set_within(q, 1);
+			break;
+		case 'p':
+			for (i = 0; i < sizeof precs / sizeof precs[0]; i++) {
+				if (strcmp(optarg, precs[i]) == 0)
+					break;
+			}
+			if (i == sizeof precs / sizeof precs[0])
+				return (cli_common_usage(cmd, "--precision %s: "
+				    "not year, season, month, day or time",
+				    optarg));
+			/* ANNALS_PREC_* run from year (1) to time (5). */
+			code = annals_query_set_precision(q,
+			    ANNALS_PREC_YEAR + (int)i);
+			break;
+		case 'a':
+			if (cmd == &cli_actor_command)
+				return (cli_common_usage(cmd, "the actor is "
+				    "CODE, not --actor"));
+			actor = optarg;
+			break;
+		case 'r':
+			role = optarg;
+			break;
+		case 't':
+			code = annals_query_set_type(q, optarg);
+			break;
+		case 'g':
+			code = annals_query_set_tag(q, optarg);
+			break;
+		case 's':
+			code = annals_query_set_source(q, optarg);
+			break;
+		case 'l':
+			errno = 0;
+			*limit = strtoull(optarg, &end, 10);
+			if (errno != 0 || *end != '\0' || *limit == 0 ||
+			    optarg[0] < '0' || optarg[0] > '9')
+				return (cli_common_usage(cmd, "--limit %s: not "
+				    "a positive number", optarg));
+			has_limit = 1;
+			break;
+		case 'A':
+			all = 1;
+			break;
+		case 'd':
+			code = annals_query_set_desc(q, 1);
+			break;
+		case 'h':
+			cli_common_help(cmd);
+			return (-1);
+		default:
+			fprintf(stderr, "usage: annals %s %s\n", cmd->name,
+			    cmd->usage);
+			return (CLI_EXIT_USAGE);
+		}
+		if (code != 0)
+			return (cli_range_set(cmd, code, argv[optind - 1]));
+	}
+	if (certain && within)
+		return (cli_common_usage(cmd, "--certain and --within exclude "
+		    "each other"));
+	if (all && has_limit)
+		return (cli_common_usage(cmd, "--limit and --all exclude each "
+		    "other"));
+	if (all)
+		*limit = 0;
+	argc -= optind;
+	argv += optind;
+	if (cmd == &cli_actor_command) {
+		if (argc < 1 || argc > 3)
+			return (cli_common_usage(cmd, "expected CODE [FROM "
+			    "[TO]]"));
+		actor = argv[0];
+		from = argc > 1 ? argv[1] : NULL;
+		to = argc > 2 ? argv[2] : NULL;
+	} else {
+		if (argc != 2)
+			return (cli_common_usage(cmd, "expected FROM and TO"));
+		from = argv[0];
+		to = argv[1];
+	}
+	if (role != NULL && actor == NULL)
+		return (cli_common_usage(cmd, "--role needs an actor"));
+	if ((code = annals_query_set_range(q, from, to)) != 0 ||
+	    (code = annals_query_set_actor(q, actor, role)) != 0)
+		return (cli_range_set(cmd, code, "query"));
+	/* One event more than asked for tells whether there are more. */
+	page = CLI_RANGE_PAGE;
+	if (*limit != 0 && *limit < CLI_RANGE_PAGE)
+		page = (int)*limit + 1;
+	if ((code = annals_query_set_page_size(q, page)) != 0)
+		return (cli_range_set(cmd, code, "page size"));
+	return (0);
+}
+
+static int
+cli_range_exec(struct cli *cli, int argc, char **argv)
+{
+	const struct cli_command	*cmd;
+	annals_query			*q;
+	unsigned long long		 limit;
+	int				 rc;
+
+	cmd = strcmp(argv[0], "actor") == 0 ? &cli_actor_command :
+	    &cli_range_command;
+	if ((q = annals_query_new()) == NULL) {
+		cli_common_warn("out of memory");
+		return (CLI_EXIT_ERROR);
+	}
+	rc = cli_range_args(cmd, argc, argv, q, &limit);
+	if (rc == 0)
+		rc = cli_range_run(cli, cmd, q, limit);
+	else if (rc == -1)
+		rc = CLI_EXIT_OK;
+	annals_query_free(q);
+	return (rc);
+}

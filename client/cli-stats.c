@@ -1,0 +1,74 @@
+/* annals stats and annals ping: the daemon's figures, and whether it answers. */
+#include <getopt.h>
+
+#include "cli.h"
+
+static int	cli_stats_exec(struct cli *, int, char **);
+static int	cli_ping_exec(struct cli *, int, char **);
+
+const struct cli_command cli_stats_command = {
+	"stats",
+	"",
+	cli_stats_exec
+};
+
+const struct cli_command cli_ping_command = {
+	"ping",
+	"",
+	cli_ping_exec
+};
+
+/* Neither command takes arguments: only --help. */
+static int
+cli_stats_args(const struct cli_command *cmd, int argc, char **argv)
+{
+	static const struct option	 longopts[] = {
+		{ "help",	no_argument,	NULL, 'h' },
+		{ NULL,		0,		NULL, 0 }
+	};
+	int				 ch;
+
+	while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		if (ch == 'h') {
+			cli_common_help(cmd);
+			return (-1);
+		}
+		return (cli_common_usage(cmd, "unknown option"));
+	}
+	if (optind != argc)
+		return (cli_common_usage(cmd, "unexpected argument \"%s\"",
+		    argv[optind]));
+	return (0);
+}
+
+static int
+cli_stats_exec(struct cli *cli, int argc, char **argv)
+{
+	struct annals_stats	st;
+	int			rc;
+
+	if ((rc = cli_stats_args(&cli_stats_command, argc, argv)) != 0)
+		return (rc == -1 ? CLI_EXIT_OK : rc);
+	if ((rc = cli_common_connect(cli)) != 0)
+		return (rc);
+	if (annals_stats(cli->ctx, &st) == -1)
+		return (cli_common_fail(cli, "stats"));
+	if (output_stats(cli->format, stdout, &st) == -1)
+		return (CLI_EXIT_ERROR);
+	return (CLI_EXIT_OK);
+}
+
+static int
+cli_ping_exec(struct cli *cli, int argc, char **argv)
+{
+	int	rc;
+
+	if ((rc = cli_stats_args(&cli_ping_command, argc, argv)) != 0)
+		return (rc == -1 ? CLI_EXIT_OK : rc);
+	if ((rc = cli_common_connect(cli)) != 0)
+		return (rc);
+	if (annals_ping(cli->ctx) == -1)
+		return (cli_common_fail(cli, "ping"));
+	printf("pong\n");
+	return (CLI_EXIT_OK);
+}

@@ -1,0 +1,86 @@
+/*
+ * The annals command: what cli.c, the cli-*.c commands, output.c and
+ * json.c share.  Only the public annals.h is used to talk to the daemon.
+ */
+#ifndef ANNALS_CLI_H
+#define ANNALS_CLI_H
+
+#include <stdio.h>
+
+#include <jansson.h>
+#include <msgpack.h>
+
+#include "annals.h"
+
+/* Exit statuses, documented in annals(1). */
+#define CLI_EXIT_OK		0
+#define CLI_EXIT_NOTFOUND	1
+#define CLI_EXIT_USAGE		2
+#define CLI_EXIT_CONNECT	3
+#define CLI_EXIT_ERROR		4
+
+/* The state of one run, set up by main() from the global options. */
+struct cli {
+	const char	*address;	/* NULL: $ANNALS_SOCKET or default */
+	int		 format;	/* OUTPUT_* */
+	annals_ctx	*ctx;		/* after cli_common_connect() */
+};
+
+/* One command: the table in cli.c points at one per cli-*.c file. */
+struct cli_command {
+	const char	*name;
+	const char	*usage;		/* after "annals NAME " */
+	int		(*exec)(struct cli *, int, char **);
+};
+
+extern const struct cli_command cli_add_command;
+extern const struct cli_command cli_get_command;
+extern const struct cli_command cli_range_command;
+extern const struct cli_command cli_actor_command;
+extern const struct cli_command cli_actors_command;
+extern const struct cli_command cli_rm_command;
+extern const struct cli_command cli_stats_command;
+extern const struct cli_command cli_ping_command;
+
+/* cli-common.c */
+void		 cli_common_warn(const char *, ...)
+		     __attribute__((format(printf, 1, 2)));
+int		 cli_common_usage(const struct cli_command *, const char *, ...)
+		     __attribute__((format(printf, 2, 3)));
+int		 cli_common_connect(struct cli *);
+int		 cli_common_fail(struct cli *, const char *);
+int		 cli_common_exit(int);
+int		 cli_common_id(const char *, uint64_t *);
+int		 cli_common_help(const struct cli_command *);
+
+/* output.c */
+#define OUTPUT_JSONL	0
+#define OUTPUT_CSV	1
+#define OUTPUT_TABLE	2
+struct output;
+int		 output_format(const char *, int *);
+struct output	*output_new(int, FILE *, int);
+int		 output_event(struct output *, const struct annals_event *);
+int		 output_end(struct output *);
+void		 output_free(struct output *);
+int		 output_actor(int, FILE *, int, const char *, uint64_t);
+int		 output_stats(int, FILE *, const struct annals_stats *);
+
+/* json.c */
+struct json_record {
+	struct annals_event	 ev;	/* strings point into json */
+	json_t			*json;	/* a reference, kept while ev lives */
+	struct annals_actor	*actors;
+	const char		**urls;
+	const char		**tags;
+	msgpack_sbuffer		 attrs;
+};
+json_t		*json_record_encode(const struct annals_event *, int, char *,
+		     size_t);
+int		 json_record_decode(json_t *, struct json_record *, char *,
+		     size_t);
+void		 json_record_clear(struct json_record *);
+int		 json_record_attrs(json_t *, msgpack_sbuffer *, char *, size_t);
+int		 json_record_write(FILE *, json_t *);
+
+#endif

@@ -1,0 +1,439 @@
+/*
+ * What annals(1) prints: events, actors and statistics as JSON lines,
+ * CSV (RFC 4180) or an aligned table for people.
+ *
+ * A table is buffered until output_end() so that its columns line up;
+ * the other formats are written as they come.  In a table a possible
+ * match of a range or actor query is marked "?" in its own column.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+/* Columns of the table. */
+enum {
+	OUTPUT_ID, OUTPUT_MATCH, OUTPUT_START, OUTPUT_END, OUTPUT_ACTORS,
+	OUTPUT_TYPE, OUTPUT_TITLE, OUTPUT_NCOLS
+};
+static const char *output_heads[OUTPUT_NCOLS] = {
+	"ID", "?", "START", "END", "ACTORS", "TYPE", "TITLE"
+};
+/* Widest a column other than the last may get; longer text is cut. */
+#define OUTPUT_MAX_WIDTH	32
+
+struct output {
+	int		  format;	/* OUTPUT_* */
+	FILE		 *fp;
+	int		  with_match;
+	int		  started;	/* CSV header written */
+	int		  failed;
+
+	char		**cells;	/* table: nrows * OUTPUT_NCOLS */
+	size_t		  nrows;
+	size_t		  nalloc;
+};
+
+/* Parse a --format name. */
+int
+output_format(const char *name, int *format)
+{
+	if (strcmp(name, "jsonl") == 0 || strcmp(name, "json") == 0)
+		*format = OUTPUT_JSONL;
+	else if (strcmp(name, "csv") == 0)
+		*format = OUTPUT_CSV;
+	else if (strcmp(name, "table") == 0)
+		*format = OUTPUT_TABLE;
+	else
+		return (-1);
+	return (0);
+}
+
+/* A printer of events; with_match for results of range and actor. */
+struct output *
+output_new(int format, FILE *fp, int with_match)
+{
+	struct output	*out;
+
+	if ((out = calloc(1, sizeof *out)) == NULL)
+		return (NULL);
+	out->format = format;
+	out->fp = fp;
+	out->with_match = with_match;
+	return (out);
+}
+
+void
+output_free(struct output *out)
+{
+	size_t	i;
+
+	if (out == NULL)
+		return;
+	for (i = 0; i < out->nrows * OUTPUT_NCOLS; i++)
+		free(out->cells[i]);
+	free(out->cells);
+	free(out);
+}
+
+/* The display width of UTF-8 text: its code points. */
+static size_t
+output_width(const char *s)
+{
+	size_t	n = 0;
+
+	for (; *s != '\0'; s++) {
+		if (((unsigned char)*s & 0xc0) != 0x80)
+			n++;
+	}
+	return (n);
+}
+
+/* A copy of s fit for one table cell: no controls, at most max wide. */
+static char *
+output_cell(const char *s, size_t max)
+{
+	char	*c;
+	size_t	 i, w, keep, len;
+
+	if (s == NULL)
+		s = "";
+	len = strlen(s);
+	if ((c = malloc(len + 4)) == NULL)
+		return (NULL);
+	keep = output_width(s) <= max || max < 3 ? SIZE_MAX : max - 3;
+	for (i = 0, w = 0; i < len; i++) {
+		/* Cut at a character boundary and say so. */
+		if (((unsigned char)s[i] & 0xc0) != 0x80 && w++ == keep) {
+			memcpy(c + i, "...", 4);
+			return (c);
+		}
+		c[i] = (unsigned char)s[i] < 0x20 ? ' ' : s[i];
+	}
+	c[len] = '\0';
+	return (c);
+}
+
+/* "RUS(host),EGY" into buf, cut at size. */
+static void
+output_actors(const struct annals_event *ev, char *buf, size_t size,
+    const char *sep, const char *role_open, const char *role_close)
+{
+	size_t	i, len;
+
+	buf[0] = '\0';
+	for (i = 0; i < ev->nactors; i++) {
+		len = strlen(buf);
+		snprintf(buf + len, size - len, "%s%s%s%s%s", i ? sep : "",
+		    ev->actors[i].name,
+		    ev->actors[i].role ? role_open : "",
+		    ev->actors[i].role ? ev->actors[i].role : "",
+		    ev->actors[i].role ? role_close : "");
+	}
+}
+
+static int
+output_table_row(struct output *out, const struct annals_event *ev)
+{
+	char	 id[32], actors[1024], **row, **ncells;
+	size_t	 i, nalloc;
+
+	if (out->nrows == out->nalloc) {
+		nalloc = out->nalloc == 0 ? 64 : out->nalloc * 2;
+		ncells = realloc(out->cells,
+		    nalloc * OUTPUT_NCOLS * sizeof *out->cells);
+		if (ncells == NULL)
+			return (-1);
+		out->cells = ncells;
+		out->nalloc = nalloc;
+	}
+	snprintf(id, sizeof id, "%llu", (unsigned long long)ev->id);
+	output_actors(ev, actors, sizeof actors, ",", "(", ")");
+	row = &out->cells[out->nrows * OUTPUT_NCOLS];
+	row[OUTPUT_ID] = output_cell(id, OUTPUT_MAX_WIDTH);
+	row[OUTPUT_MATCH] = output_cell(ev->match == ANNALS_MATCH_POSSIBLE ?
+	    "?" : "", 1);
+	row[OUTPUT_START] = output_cell(ev->start, OUTPUT_MAX_WIDTH);
+	row[OUTPUT_END] = output_cell(ev->end, OUTPUT_MAX_WIDTH);
+	row[OUTPUT_ACTORS] = output_cell(actors, OUTPUT_MAX_WIDTH);
+	row[OUTPUT_TYPE] = output_cell(ev->type, OUTPUT_MAX_WIDTH);
+	row[OUTPUT_TITLE] = output_cell(ev->title, 200);
+	for (i = 0; i < OUTPUT_NCOLS; i++) {
+		if (row[i] == NULL)
+			break;
+	}
+	if (i < OUTPUT_NCOLS) {
+		for (i = 0; i < OUTPUT_NCOLS; i++)
+			free(row[i]);
+		return (-1);
+	}
+	out->nrows++;
+	return (0);
+}
+
+static void
+output_table_print(struct output *out)
+{
+	size_t		 width[OUTPUT_NCOLS], r, i, w;
+	const char	*s;
+	int		 last;
+
+	for (i = 0; i < OUTPUT_NCOLS; i++)
+		width[i] = strlen(output_heads[i]);
+	for (r = 0; r < out->nrows; r++) {
+		for (i = 0; i < OUTPUT_NCOLS; i++) {
+			w = output_width(out->cells[r * OUTPUT_NCOLS + i]);
+			if (w > width[i])
+				width[i] = w;
+		}
+	}
+	for (r = 0; r <= out->nrows; r++) {
+		for (i = 0; i < OUTPUT_NCOLS; i++) {
+			if (i == OUTPUT_MATCH && !out->with_match)
+				continue;
+			s = r == 0 ? output_heads[i] :
+			    out->cells[(r - 1) * OUTPUT_NCOLS + i];
+			last = i == OUTPUT_NCOLS - 1;
+			if (i == OUTPUT_ID)
+				fprintf(out->fp, "%*s", (int)width[i], s);
+			else
+				fputs(s, out->fp);
+			if (!last && i != OUTPUT_ID) {
+				for (w = output_width(s); w < width[i]; w++)
+					putc(' ', out->fp);
+			}
+			if (!last)
+				fputs("  ", out->fp);
+		}
+		putc('\n', out->fp);
+	}
+}
+
+/* One CSV field, quoted when it needs to be. */
+static void
+output_csv_field(FILE *fp, const char *s, int first)
+{
+	if (!first)
+		putc(',', fp);
+	if (s == NULL)
+		return;
+	if (strpbrk(s, ",\"\r\n") == NULL) {
+		fputs(s, fp);
+		return;
+	}
+	putc('"', fp);
+	for (; *s != '\0'; s++) {
+		if (*s == '"')
+			putc('"', fp);
+		putc(*s, fp);
+	}
+	putc('"', fp);
+}
+
+static void
+output_csv_list(FILE *fp, const char *const *list, size_t n)
+{
+	char	*buf = NULL;
+	size_t	 size = 0, i;
+	FILE	*mem;
+
+	if ((mem = open_memstream(&buf, &size)) == NULL)
+		return;
+	for (i = 0; i < n; i++)
+		fprintf(mem, "%s%s", i ? ";" : "", list[i]);
+	fclose(mem);
+	output_csv_field(fp, buf, 0);
+	free(buf);
+}
+
+/* The shortest decimal form of d that reads back as d. */
+static void
+output_real(char *buf, size_t size, double d)
+{
+	int	prec;
+
+	for (prec = 1; prec <= 17; prec++) {
+		snprintf(buf, size, "%.*g", prec, d);
+		if (strtod(buf, NULL) == d)
+			break;
+	}
+}
+
+static int
+output_csv_row(struct output *out, const struct annals_event *ev)
+{
+	FILE	*fp = out->fp;
+	char	 num[64], actors[4096], *attrs = NULL, err[256];
+	size_t	 size = 0;
+	json_t	*o, *a;
+	FILE	*mem;
+
+	if (!out->started) {
+		fputs("id,rev,created,updated,source,key,start,end,actors,type,"
+		    "title,text,place,country,lat,lon,urls,tags,attrs", fp);
+		fputs(out->with_match ? ",match\n" : "\n", fp);
+		out->started = 1;
+	}
+	fprintf(fp, "%llu,%llu,%llu,%llu", (unsigned long long)ev->id,
+	    (unsigned long long)ev->rev, (unsigned long long)ev->created,
+	    (unsigned long long)ev->updated);
+	output_csv_field(fp, ev->source, 0);
+	output_csv_field(fp, ev->key, 0);
+	output_csv_field(fp, ev->start, 0);
+	output_csv_field(fp, ev->end, 0);
+	output_actors(ev, actors, sizeof actors, ";", ":", "");
+	output_csv_field(fp, actors, 0);
+	output_csv_field(fp, ev->type, 0);
+	output_csv_field(fp, ev->title, 0);
+	output_csv_field(fp, ev->text, 0);
+	output_csv_field(fp, ev->place_name, 0);
+	output_csv_field(fp, ev->place_country, 0);
+	output_real(num, sizeof num, ev->lat);
+	output_csv_field(fp, ev->has_lat ? num : NULL, 0);
+	output_real(num, sizeof num, ev->lon);
+	output_csv_field(fp, ev->has_lon ? num : NULL, 0);
+	output_csv_list(fp, ev->urls, ev->nurls);
+	output_csv_list(fp, ev->tags, ev->ntags);
+	/* attrs as the JSON of the event has them, without the newline. */
+	attrs = NULL;
+	if (ev->attrs_len != 0 &&
+	    (o = json_record_encode(ev, 0, err, sizeof err)) != NULL) {
+		a = json_object_get(o, "attrs");
+		if ((mem = open_memstream(&attrs, &size)) != NULL) {
+			json_record_write(mem, a);
+			fclose(mem);
+			if (size > 0)
+				attrs[size - 1] = '\0';
+		}
+		json_decref(o);
+	}
+	output_csv_field(fp, attrs, 0);
+	free(attrs);
+	if (out->with_match) {
+		output_csv_field(fp, ev->match == ANNALS_MATCH_CERTAIN ?
+		    "certain" : ev->match == ANNALS_MATCH_POSSIBLE ?
+		    "possible" : NULL, 0);
+	}
+	putc('\n', fp);
+	return (0);
+}
+
+/* Print one event (or keep it for the table); -1 if it could not be. */
+int
+output_event(struct output *out, const struct annals_event *ev)
+{
+	json_t	*o;
+	char	 err[256];
+	int	 rc;
+
+	switch (out->format) {
+	case OUTPUT_TABLE:
+		if (output_table_row(out, ev) == -1) {
+			cli_common_warn("out of memory");
+			return (-1);
+		}
+		return (0);
+	case OUTPUT_CSV:
+		return (output_csv_row(out, ev));
+	}
+	if ((o = json_record_encode(ev, out->with_match, err,
+	    sizeof err)) == NULL) {
+		cli_common_warn("event %llu: %s", (unsigned long long)ev->id,
+		    err);
+		return (-1);
+	}
+	rc = json_record_write(out->fp, o);
+	json_decref(o);
+	return (rc);
+}
+
+/* Finish: print the table if there is one; -1 if writing failed. */
+int
+output_end(struct output *out)
+{
+	if (out->format == OUTPUT_TABLE && out->nrows != 0)
+		output_table_print(out);
+	if (fflush(out->fp) != 0 || ferror(out->fp))
+		return (-1);
+	return (0);
+}
+
+/* One actor of "annals actors"; first says whether to print a header. */
+int
+output_actor(int format, FILE *fp, int first, const char *name,
+    uint64_t count)
+{
+	json_t	*o;
+	int	 rc;
+
+	switch (format) {
+	case OUTPUT_TABLE:
+		fprintf(fp, "%10llu  %s\n", (unsigned long long)count, name);
+		break;
+	case OUTPUT_CSV:
+		if (first)
+			fputs("name,count\n", fp);
+		output_csv_field(fp, name, 1);
+		fprintf(fp, ",%llu\n", (unsigned long long)count);
+		break;
+	default:
+		o = json_pack("{s:s, s:I}", "name", name, "count",
+		    (json_int_t)count);
+		if (o == NULL)
+			return (-1);
+		rc = json_record_write(fp, o);
+		json_decref(o);
+		return (rc);
+	}
+	return (ferror(fp) ? -1 : 0);
+}
+
+int
+output_stats(int format, FILE *fp, const struct annals_stats *st)
+{
+	static const char	*names[] = { "events", "actors", "db_bytes",
+	    "map_bytes", "uptime", "connections" };
+	uint64_t		 v[6];
+	json_t			*o;
+	size_t			 i;
+	int			 rc;
+
+	v[0] = st->events;
+	v[1] = st->actors;
+	v[2] = st->db_bytes;
+	v[3] = st->map_bytes;
+	v[4] = st->uptime;
+	v[5] = st->connections;
+	switch (format) {
+	case OUTPUT_TABLE:
+		for (i = 0; i < 6; i++)
+			fprintf(fp, "%-12s %llu\n", names[i],
+			    (unsigned long long)v[i]);
+		fprintf(fp, "%-12s %s\n%-12s %u\n", "version", st->version,
+		    "protocol", st->protocol);
+		break;
+	case OUTPUT_CSV:
+		for (i = 0; i < 6; i++)
+			fprintf(fp, "%s,", names[i]);
+		fputs("version,protocol\n", fp);
+		for (i = 0; i < 6; i++)
+			fprintf(fp, "%llu,", (unsigned long long)v[i]);
+		output_csv_field(fp, st->version, 1);
+		fprintf(fp, ",%u\n", st->protocol);
+		break;
+	default:
+		if ((o = json_object()) == NULL)
+			return (-1);
+		for (i = 0; i < 6; i++)
+			json_object_set_new(o, names[i],
+			    json_integer((json_int_t)v[i]));
+		json_object_set_new(o, "version", json_string(st->version));
+		json_object_set_new(o, "protocol",
+		    json_integer(st->protocol));
+		rc = json_record_write(fp, o);
+		json_decref(o);
+		return (rc);
+	}
+	return (ferror(fp) ? -1 : 0);
+}
