@@ -129,6 +129,41 @@ $(B)/tests/list.o: $(B)/tests/list.c
 test: all
 	$(B)/runner -j 2
 
+run: all
+	sh contrib/run.sh $(B)
+
+$(B)/annals.pc: client/annals.pc.in proto/version.h
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
+	    -e 's|@INCDIR@|$(INCDIR)|' -e 's|@VERSION@|$(VERSION)|' $< > $@
+
+install: all $(B)/annals.pc
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SBINDIR) \
+	    $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCDIR) \
+	    $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man3 \
+	    $(DESTDIR)$(MANDIR)/man8
+	install -m 755 $(B)/annalsd $(DESTDIR)$(SBINDIR)/annalsd
+	install -m 755 $(B)/annals $(DESTDIR)$(BINDIR)/annals
+	install -m 644 $(B)/libannals.a $(DESTDIR)$(LIBDIR)/libannals.a
+	install -m 755 $(B)/libannals.so.$(VERSION) $(DESTDIR)$(LIBDIR)/
+	ln -sf libannals.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libannals.so.$(SOMAJOR)
+	ln -sf libannals.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libannals.so
+	install -m 644 client/annals.h $(DESTDIR)$(INCDIR)/annals.h
+	install -m 644 $(B)/annals.pc $(DESTDIR)$(LIBDIR)/pkgconfig/annals.pc
+	install -m 644 client/annals.1 $(DESTDIR)$(MANDIR)/man1/annals.1
+	install -m 644 client/libannals.3 $(DESTDIR)$(MANDIR)/man3/libannals.3
+	install -m 644 daemon/annalsd.8 $(DESTDIR)$(MANDIR)/man8/annalsd.8
+
+uninstall:
+	rm -f $(DESTDIR)$(SBINDIR)/annalsd $(DESTDIR)$(BINDIR)/annals \
+	    $(DESTDIR)$(LIBDIR)/libannals.a \
+	    $(DESTDIR)$(LIBDIR)/libannals.so.$(VERSION) \
+	    $(DESTDIR)$(LIBDIR)/libannals.so.$(SOMAJOR) \
+	    $(DESTDIR)$(LIBDIR)/libannals.so $(DESTDIR)$(INCDIR)/annals.h \
+	    $(DESTDIR)$(LIBDIR)/pkgconfig/annals.pc \
+	    $(DESTDIR)$(MANDIR)/man1/annals.1 \
+	    $(DESTDIR)$(MANDIR)/man3/libannals.3 \
+	    $(DESTDIR)$(MANDIR)/man8/annalsd.8
+
 test-san:
 	$(MAKE) SAN=1 test
 

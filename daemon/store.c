@@ -91,6 +91,30 @@ meta_put(MDB_txn *txn, MDB_dbi dbi, const char *name, uint64_t value)
 	return (mdb_put(txn, dbi, &k, &v, 0));
 }
 
+/* Create a directory and any missing parents, like mkdir -p. */
+static int
+mkdir_parents(const char *path)
+{
+	char	buf[4096], *p;
+
+	if (strlen(path) >= sizeof buf) {
+		errno = ENAMETOOLONG;
+		return (-1);
+	}
+	strcpy(buf, path);
+	for (p = buf + 1; *p != '\0'; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(buf, 0750) == -1 && errno != EEXIST)
+			return (-1);
+		*p = '/';
+	}
+	if (mkdir(buf, 0750) == -1 && errno != EEXIST)
+		return (-1);
+	return (0);
+}
+
 /* Open the environment in path, creating it and its databases. */
 struct store *
 store_open(const struct store_config *cfg, struct aerr *err)
@@ -100,7 +124,7 @@ store_open(const struct store_config *cfg, struct aerr *err)
 	MDB_envinfo	 info;
 	int		 rc, dead;
 
-	if (mkdir(cfg->path, 0750) == -1 && errno != EEXIST) {
+	if (mkdir_parents(cfg->path) != 0) {
 		aerr_set(err, AERR_INTERNAL, "mkdir %s: %s", cfg->path,
 		    strerror(errno));
 		return (NULL);
