@@ -27,9 +27,9 @@
 /* What one type byte announces. */
 struct frame_item {
 	int		 kind;		/* FRAME_* */
-	size_t		 head;		/* bytes before the payload */
-	size_t		 lenbytes;	/* of a big-endian length after it */
-	uint32_t	 n;		/* length or count in the type byte */
+	size_t		 head;		/* up to the payload */
+	size_t		 lenbytes;	/* of the length after it */
+	uint32_t	 n;		/* length or count in the byte */
 	const char	*what;		/* for messages */
 };
 
@@ -142,7 +142,7 @@ frame_classify(unsigned char b, struct frame_item *it)
 	case 0xd3:
 		it->head = 1 + ((size_t)1 << (b - 0xd0));
 		break;
-	case 0xd4:		/* fixext 1..16: the ext type, then the data */
+	case 0xd4:		/* fixext 1..16: ext type, then data */
 	case 0xd5:
 	case 0xd6:
 	case 0xd7:

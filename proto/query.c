@@ -27,9 +27,10 @@ static const char *query_params[] = {
 	"certain", "within", "order", "limit", "cursor"
 };
 enum {
-	QUERY_FROM, QUERY_TO, QUERY_ACTOR_P, QUERY_ROLE, QUERY_TYPE,
-	QUERY_TAG, QUERY_SOURCE, QUERY_PRECISION, QUERY_CERTAIN,
-	QUERY_WITHIN, QUERY_ORDER, QUERY_LIMIT, QUERY_CURSOR, QUERY_NPARAMS
+	QUERY_P_FROM, QUERY_P_TO, QUERY_P_ACTOR, QUERY_P_ROLE, QUERY_P_TYPE,
+	QUERY_P_TAG, QUERY_P_SOURCE, QUERY_P_PRECISION, QUERY_P_CERTAIN,
+	QUERY_P_WITHIN, QUERY_P_ORDER, QUERY_P_LIMIT, QUERY_P_CURSOR,
+	QUERY_NPARAMS
 };
 
 static uint64_t
@@ -202,22 +203,22 @@ query_param(int idx, const msgpack_object *val, struct query *q,
 	int		 rc;
 
 	switch (idx) {
-	case QUERY_FROM:
+	case QUERY_P_FROM:
 		return (mp_str(val, "from", EVENT_MAX_DATE, &q->from, err));
-	case QUERY_TO:
+	case QUERY_P_TO:
 		return (mp_str(val, "to", EVENT_MAX_DATE, &q->to, err));
-	case QUERY_ACTOR_P:
+	case QUERY_P_ACTOR:
 		return (query_actor(val, q, err));
-	case QUERY_ROLE:
+	case QUERY_P_ROLE:
 		return (query_str(val, "role", EVENT_MAX_ROLE, &q->role, err));
-	case QUERY_TYPE:
+	case QUERY_P_TYPE:
 		return (query_str(val, "type", EVENT_MAX_TYPE, &q->type, err));
-	case QUERY_TAG:
+	case QUERY_P_TAG:
 		return (query_str(val, "tag", EVENT_MAX_TAG, &q->tag, err));
-	case QUERY_SOURCE:
+	case QUERY_P_SOURCE:
 		return (query_str(val, "source", EVENT_MAX_SOURCE, &q->source,
 		    err));
-	case QUERY_PRECISION:
+	case QUERY_P_PRECISION:
 		if (mp_str(val, "precision", EVENT_MAX_TYPE, &s, err) != 0)
 			return (-1);
 		rc = date_prec_parse(s, &q->min_prec);
@@ -228,11 +229,11 @@ query_param(int idx, const msgpack_object *val, struct query *q,
 			return (-1);
 		}
 		return (0);
-	case QUERY_CERTAIN:
+	case QUERY_P_CERTAIN:
 		return (mp_bool(val, "certain", &q->certain, err));
-	case QUERY_WITHIN:
+	case QUERY_P_WITHIN:
 		return (mp_bool(val, "within", &q->within, err));
-	case QUERY_ORDER:
+	case QUERY_P_ORDER:
 		if (mp_key_is(val, "asc"))
 			q->desc = 0;
 		else if (mp_key_is(val, "desc"))
@@ -243,11 +244,12 @@ query_param(int idx, const msgpack_object *val, struct query *q,
 			return (-1);
 		}
 		return (0);
-	case QUERY_LIMIT:
+	case QUERY_P_LIMIT:
 		if (mp_uint(val, "limit", &u, err) != 0)
 			return (-1);
 		if (u == 0) {
-			aerr_set(err, AERR_INVALID, "limit: must be at least 1");
+			aerr_set(err, AERR_INVALID,
+			    "limit: must be at least 1");
 			return (-1);
 		}
 		if (u > PROTO_MAX_PAGE) {
@@ -307,7 +309,7 @@ query_decode(const msgpack_object *params, int kind, struct query *q,
 		if (kv->val.type == MSGPACK_OBJECT_NIL)
 			continue;
 		/* The cursor is checked against everything else, last. */
-		if (idx == QUERY_CURSOR)
+		if (idx == QUERY_P_CURSOR)
 			cursor = &kv->val;
 		else if (query_param(idx, &kv->val, q, err) != 0)
 			goto fail;

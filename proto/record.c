@@ -16,7 +16,7 @@
 
 #include "proto.h"
 
-#define RECORD_PATH_MAX		128	/* of an attrs path in messages */
+#define RECORD_PATH_MAX	128	/* of an attrs path in messages */
 
 /* The record's keys, in the order record_pack() writes them. */
 static const char *record_keys[] = {
@@ -85,7 +85,8 @@ record_actor(const msgpack_object *obj, struct actor *a, struct aerr *err)
 	uint32_t		 i;
 
 	if (obj->type == MSGPACK_OBJECT_STR)
-		return (record_str(obj, "name", EVENT_MAX_ACTOR, &a->name, err));
+		return (record_str(obj, "name", EVENT_MAX_ACTOR, &a->name,
+		    err));
 	if (obj->type != MSGPACK_OBJECT_MAP) {
 		aerr_set(err, AERR_INVALID, "must be a string or a map");
 		return (-1);
@@ -540,6 +541,7 @@ void
 record_pack(msgpack_packer *pk, const struct event *ev)
 {
 	const struct place	*p = &ev->place;
+	const struct actor	*a;
 	uint32_t		 n, i;
 	int			 has_place;
 
@@ -570,10 +572,11 @@ record_pack(msgpack_packer *pk, const struct event *ev)
 		mp_pack_str(pk, "actors");
 		msgpack_pack_array(pk, ev->nactors);
 		for (i = 0; i < ev->nactors; i++) {
-			msgpack_pack_map(pk, ev->actors[i].role != NULL ? 2 : 1);
-			mp_pack_kv_str(pk, "name", ev->actors[i].name);
-			if (ev->actors[i].role != NULL)
-				mp_pack_kv_str(pk, "role", ev->actors[i].role);
+			a = &ev->actors[i];
+			msgpack_pack_map(pk, a->role != NULL ? 2 : 1);
+			mp_pack_kv_str(pk, "name", a->name);
+			if (a->role != NULL)
+				mp_pack_kv_str(pk, "role", a->role);
 		}
 	}
 	if (ev->type != NULL)

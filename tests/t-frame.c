@@ -3,7 +3,7 @@
 #include "../proto/proto.h"
 
 struct bytes {
-	const char	*hex;		/* the body, as hex digits and spaces */
+	const char	*hex;		/* the body, as hex and spaces */
 	const char	*msg;		/* the expected error, or NULL */
 };
 
@@ -264,15 +264,15 @@ TEST(frame_check_accepts_handmade_bodies)
 {
 	static const char *good[] = {
 		"c0",
-		"94 00 01 a4 70 69 6e 67 90",		/* the ping example */
-		"94 01 01 c0 a4 70 6f 6e 67",		/* and its response */
+		"94 00 01 a4 70 69 6e 67 90",	/* the ping example */
+		"94 01 01 c0 a4 70 6f 6e 67",	/* and its response */
 		"d9 00", "da 00 00", "db 00 00 00 00",	/* empty strs */
 		"c4 00", "c6 00 00 00 00",
 		"c7 00 05", "c9 00 00 00 01 05 ff",
 		"d4 01 ff",
 		"d8 01 00 01 02 03 04 05 06 07 08 09 0a 0b 0c 0d 0e 0f",
 		"dc 00 00", "dd 00 00 00 00", "de 00 00", "df 00 00 00 00",
-		"dd 00 00 00 02 c0 c0",			/* array32 of 2 */
+		"dd 00 00 00 02 c0 c0",		/* array32 of 2 */
 		"df 00 00 00 01 a1 61 c3",		/* map32 of 1 */
 		"cf ff ff ff ff ff ff ff ff", "d3 80 00 00 00 00 00 00 00",
 		"ca 3f c0 00 00", "cb 40 09 21 fb 54 44 2d 18",
@@ -308,7 +308,8 @@ TEST(frame_check_rejects_bad_bodies)
 		    "str of 4294967295 bytes exceeds the 1 bytes left" },
 		{ "a5 61 62", "str of 5 bytes exceeds the 2 bytes left" },
 		{ "c4 05 61 62", "bin of 5 bytes exceeds the 2 bytes left" },
-		{ "c6 00 01 00 00", "bin of 65536 bytes exceeds the 0 bytes left" },
+		{ "c6 00 01 00 00",
+		    "bin of 65536 bytes exceeds the 0 bytes left" },
 		{ "c7 10 01 61", "ext of 16 bytes exceeds the 1 bytes left" },
 		{ "c1", "invalid type byte 0xc1 at offset 0" },
 		{ "92 c0 c1", "invalid type byte 0xc1 at offset 2" },

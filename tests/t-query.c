@@ -5,6 +5,8 @@
 #include "../proto/proto.h"
 
 #define DAY	86400
+#define PRECISION_MSG \
+	"precision: must be one of year, season, month, day, time"
 
 struct obj {
 	msgpack_sbuffer		sbuf;
@@ -228,9 +230,9 @@ TEST(query_decode_rejects_bad_params)
 		{ "{'limit':'10'}", QUERY_RANGE, AERR_INVALID,
 		    "limit: must be an unsigned integer" },
 		{ "{'precision':'week'}", QUERY_RANGE, AERR_INVALID,
-		    "precision: must be one of year, season, month, day, time" },
+		    PRECISION_MSG },
 		{ "{'precision':'none'}", QUERY_RANGE, AERR_INVALID,
-		    "precision: must be one of year, season, month, day, time" },
+		    PRECISION_MSG },
 		{ "{'precision':4}", QUERY_RANGE, AERR_INVALID,
 		    "precision: must be a string" },
 		{ "{'order':'up'}", QUERY_RANGE, AERR_INVALID,

@@ -212,8 +212,9 @@ pack_full(msgpack_packer *pk, int plain_actor)
 		mp_pack_kv_str(pk, "name", "EGY");
 	}
 	mp_pack_kv_str(pk, "type", "036");
-	mp_pack_kv_str(pk, "title", "Talks in Moscow \xe2\x80\x94 \xd0\x9c\xd0\xbe"
-	    "\xd1\x81\xd0\xba\xd0\xb2\xd0\xb0 \xf0\x9f\x87\xb7\xf0\x9f\x87\xba");
+	mp_pack_kv_str(pk, "title", "Talks in Moscow \xe2\x80\x94 "
+	    "\xd0\x9c\xd0\xbe\xd1\x81\xd0\xba\xd0\xb2\xd0\xb0 "
+	    "\xf0\x9f\x87\xb7\xf0\x9f\x87\xba");
 	mp_pack_kv_str(pk, "text", "Line one.\nLine two\twith a tab.");
 	mp_pack_str(pk, "place");
 	msgpack_pack_map(pk, 4);
@@ -429,7 +430,8 @@ TEST(record_rejects_bad_records)
 		{ "{'start':'2015','key':'1'}", "source: required with key" },
 		{ "{'start':'2015','source':'','key':'1'}",
 		    "source: must not be empty" },
-		{ "{'start':'2015','actors':'SYR'}", "actors: must be an array" },
+		{ "{'start':'2015','actors':'SYR'}",
+		    "actors: must be an array" },
 		{ "{'start':'2015','actors':['A','B',7]}",
 		    "actors[2]: must be a string or a map" },
 		{ "{'start':'2015','actors':['']}",
@@ -449,8 +451,10 @@ TEST(record_rejects_bad_records)
 		    "place: lat: must be a number" },
 		{ "{'start':'2015','place':{'alt':3}}",
 		    "place: unknown field \"alt\"" },
-		{ "{'start':'2015','urls':'http://x'}", "urls: must be an array" },
-		{ "{'start':'2015','tags':['a',5]}", "tags[1]: must be a string" },
+		{ "{'start':'2015','urls':'http://x'}",
+		    "urls: must be an array" },
+		{ "{'start':'2015','tags':['a',5]}",
+		    "tags[1]: must be a string" },
 		{ "{'start':'2015','tags':['a','']}",
 		    "tags[1]: must not be empty" },
 		{ "{'start':'2015','id':0}", "id: 0 is not an event id" },
@@ -481,9 +485,9 @@ TEST(record_rejects_bad_records)
 TEST(record_enforces_every_limit)
 {
 	static const struct {
-		const char	*head;	/* the long string goes between */
+		const char	*head;	/* the long string between */
 		const char	*tail;
-		size_t		 ok;	/* its longest accepted length */
+		size_t		 ok;	/* longest accepted length */
 		const char	*msg;	/* for one more byte */
 	} limits[] = {
 		{ "{'start':'2015','actors':['", "']}", EVENT_MAX_ACTOR,
@@ -492,7 +496,8 @@ TEST(record_enforces_every_limit)
 		    EVENT_MAX_ACTOR,
 		    "actors[2]: name: 129 bytes exceeds limit 128" },
 		{ "{'start':'2015','actors':[{'name':'A','role':'", "'}]}",
-		    EVENT_MAX_ROLE, "actors[0]: role: 65 bytes exceeds limit 64" },
+		    EVENT_MAX_ROLE,
+		    "actors[0]: role: 65 bytes exceeds limit 64" },
 		{ "{'start':'2015','key':'k','source':'", "'}",
 		    EVENT_MAX_SOURCE, "source: 201 bytes exceeds limit 200" },
 		{ "{'start':'2015','source':'s','key':'", "'}", EVENT_MAX_KEY,
@@ -523,7 +528,8 @@ TEST(record_enforces_every_limit)
 
 	/* 64 bytes of date reach the date parser, 65 do not. */
 	snprintf(json, sizeof json, "{'start':'%s'}", repeat(0, '1', 64));
-	snprintf(msg, sizeof msg, "start: %s is not a date", repeat(0, '1', 64));
+	snprintf(msg, sizeof msg, "start: %s is not a date",
+	    repeat(0, '1', 64));
 	expect_bad(obj_json(&o, json), msg, "64-byte start");
 	obj_free(&o);
 	snprintf(json, sizeof json, "{'start':'%s'}", repeat(0, '1', 65));
@@ -1009,7 +1015,8 @@ TEST(record_validate_checks_events_built_in_c)
 {
 	struct event	ev;
 	struct aerr	err;
-	char		start[] = "2015-01-26", key[] = "k", end[] = "2014-12";
+	char		start[] = "2015-01-26", key[] = "k";
+	char		end[] = "2014-12";
 
 	memset(&ev, 0, sizeof ev);
 	T_EQ_INT(record_validate(&ev, &err), -1);
