@@ -87,6 +87,7 @@ extern "C" {
 #define ANNALS_EUNAVAILABLE	8	/* the daemon is shutting down */
 #define ANNALS_EUNAUTHORIZED	9	/* token missing or wrong */
 #define ANNALS_EINTERNAL	10	/* daemon bug or storage failure */
+#define ANNALS_EEXPIRED		11	/* change log no longer reaches back to that seq */
 #define ANNALS_EIO		20	/* connect, read, write, timeout; sticky */
 #define ANNALS_EPROTOCOL	21	/* the daemon's answer made no sense; sticky */
 #define ANNALS_ENOMEM		22	/* out of memory */

@@ -25,39 +25,9 @@
 #include <lmdb.h>
 
 #include "annalsd.h"
+#include "store-int.h"
 
-struct store {
-	MDB_env		*env;
-	MDB_dbi		 events, time, actor, actors, keys, changes, meta;
-	size_t		 map_size;
-	size_t		 max_map_size;
-	uint64_t	 map_grows;
-	int		 inject_errno;
-	int		 inject_count;
-};
-
-/* The counters a write transaction advances; restored when it aborts. */
-struct counters {
-	uint64_t	next_id;
-	uint64_t	next_seq;
-	uint64_t	classes;
-};
-
-struct wctx {
-	struct store	*st;
-	MDB_txn		*txn;
-	struct counters	 c;
-	uint64_t	 now;
-	msgpack_sbuffer	 sbuf;
-};
-
-#define CHANGE_PUT	1
-#define CHANGE_DELETE	2
-
-#define ACTOR_KEY_MAX	(EVENT_MAX_ACTOR + 1 + SKEY_TIME_LEN)
-#define SOURCE_KEY_MAX	(EVENT_MAX_SOURCE + 1 + EVENT_MAX_KEY)
-
-static int
+int
 store_error(struct aerr *err, int rc, const char *what)
 {
 	if (rc == ENOSPC)
@@ -71,8 +41,8 @@ store_error(struct aerr *err, int rc, const char *what)
 	return (-1);
 }
 
-static uint64_t
-meta_get(MDB_txn *txn, MDB_dbi dbi, const char *name, uint64_t dflt)
+uint64_t
+store_meta_get(MDB_txn *txn, MDB_dbi dbi, const char *name, uint64_t dflt)
 {
 	MDB_val	k = { strlen(name), (void *)name }, v;
 
@@ -201,8 +171,8 @@ store_inject_commit_error(struct store *st, int error, int count)
 }
 
 /* Begin a read transaction, clearing stale readers once if full. */
-static int
-read_begin(struct store *st, MDB_txn **txn, struct aerr *err)
+int
+store_read_begin(struct store *st, MDB_txn **txn, struct aerr *err)
 {
 	int	rc;
 
@@ -217,8 +187,8 @@ read_begin(struct store *st, MDB_txn **txn, struct aerr *err)
 }
 
 /* Decode a stored record, with the server fields record_decode skips. */
-static int
-unpack_stored(const void *data, size_t len, struct event *ev)
+int
+store_unpack(const void *data, size_t len, struct event *ev)
 {
 	msgpack_unpacked	 u;
 	struct aerr		 err;
@@ -419,7 +389,7 @@ apply_put(struct wctx *w, struct store_op *op, struct aerr *err)
 	} else if (rc != 0)
 		return (rc);
 	memset(&old, 0, sizeof old);
-	if (unpack_stored(v.mv_data, v.mv_size, &old) != 0) {
+	if (store_unpack(v.mv_data, v.mv_size, &old) != 0) {
 		aerr_set(err, AERR_INTERNAL, "event %llu is damaged",
 		    (unsigned long long)target);
 		return (-1);
@@ -474,7 +444,7 @@ apply_delete(struct wctx *w, struct store_op *op, struct aerr *err)
 	} else if (rc != 0)
 		return (rc);
 	memset(&old, 0, sizeof old);
-	if (unpack_stored(v.mv_data, v.mv_size, &old) != 0) {
+	if (store_unpack(v.mv_data, v.mv_size, &old) != 0) {
 		aerr_set(err, AERR_INTERNAL, "event %llu is damaged",
 		    (unsigned long long)op->id);
 		return (-1);
@@ -555,9 +525,9 @@ write_once(struct store *st, struct store_batch *batches, size_t n,
 	if ((rc = mdb_txn_begin(st->env, NULL, 0, &w.txn)) != 0)
 		return (rc);
 	msgpack_sbuffer_init(&w.sbuf);
-	w.c.next_id = meta_get(w.txn, st->meta, "next_id", 1);
-	w.c.next_seq = meta_get(w.txn, st->meta, "next_seq", 1);
-	w.c.classes = meta_get(w.txn, st->meta, "classes", 0);
+	w.c.next_id = store_meta_get(w.txn, st->meta, "next_id", 1);
+	w.c.next_seq = store_meta_get(w.txn, st->meta, "next_seq", 1);
+	w.c.classes = store_meta_get(w.txn, st->meta, "classes", 0);
 	for (i = 0; i < n; i++) {
 		if ((rc = apply_batch(&w, &batches[i])) != 0)
 			goto abort;
@@ -836,7 +806,7 @@ plan_build(struct store *st, MDB_txn *txn, const struct query *q,
 	int		 class, rc;
 
 	if (q->actor == NULL) {
-		mask = meta_get(txn, st->meta, "classes", 0);
+		mask = store_meta_get(txn, st->meta, "classes", 0);
 		for (class = 0; class <= SKEY_CLASS_INF; class++) {
 			if ((mask & (UINT64_C(1) << class)) &&
 			    plan_add(p, NULL, 0, class, q, err) != 0)
@@ -904,7 +874,7 @@ store_query(struct store *st, const struct query *q, store_page_cb cb,
 	memset(&p, 0, sizeof p);
 	memset(&page, 0, sizeof page);
 	p.desc = q->desc;
-	if (read_begin(st, &txn, err) != 0)
+	if (store_read_begin(st, &txn, err) != 0)
 		return (-1);
 	if (plan_build(st, txn, q, &p, err) != 0)
 		goto out;
@@ -958,7 +928,7 @@ store_query(struct store *st, const struct query *q, store_page_cb cb,
 		}
 		if (needs_record(q)) {
 			memset(&ev, 0, sizeof ev);
-			if (unpack_stored(v.mv_data, v.mv_size, &ev) != 0)
+			if (store_unpack(v.mv_data, v.mv_size, &ev) != 0)
 				continue;
 			ok = query_matches(q, &ev, &m);
 			record_clear(&ev);
@@ -997,7 +967,7 @@ store_get(struct store *st, const uint64_t *ids, size_t n, store_get_cb cb,
 	size_t		 i;
 	int		 rc, ret = 0;
 
-	if (read_begin(st, &txn, err) != 0)
+	if (store_read_begin(st, &txn, err) != 0)
 		return (-1);
 	for (i = 0; i < n && ret == 0; i++) {
 		skey_be64(kbuf, ids[i]);
@@ -1029,7 +999,7 @@ store_get_by_key(struct store *st, const char *source, const char *key,
 		    "and key");
 		return (-1);
 	}
-	if (read_begin(st, &txn, err) != 0)
+	if (store_read_begin(st, &txn, err) != 0)
 		return (-1);
 	k.mv_data = skey;
 	k.mv_size = skey_source_key(skey, source, key);
@@ -1064,7 +1034,7 @@ store_actors(struct store *st, const char *prefix, const char *after,
 	int		 rc, ret = 0;
 
 	*more = 0;
-	if (read_begin(st, &txn, err) != 0)
+	if (store_read_begin(st, &txn, err) != 0)
 		return (-1);
 	if ((rc = mdb_cursor_open(txn, st->actors, &cur)) != 0) {
 		mdb_txn_abort(txn);
@@ -1108,13 +1078,13 @@ store_stats(struct store *st, struct store_stats *out, struct aerr *err)
 	MDB_envinfo	 info;
 
 	memset(out, 0, sizeof *out);
-	if (read_begin(st, &txn, err) != 0)
+	if (store_read_begin(st, &txn, err) != 0)
 		return (-1);
 	if (mdb_stat(txn, st->events, &ms) == 0)
 		out->events = ms.ms_entries;
 	if (mdb_stat(txn, st->actors, &ms) == 0)
 		out->actors = ms.ms_entries;
-	out->last_seq = meta_get(txn, st->meta, "next_seq", 1) - 1;
+	out->last_seq = store_meta_get(txn, st->meta, "next_seq", 1) - 1;
 	mdb_txn_abort(txn);
 	mdb_env_info(st->env, &info);
 	mdb_env_stat(st->env, &ms);

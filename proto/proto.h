@@ -54,6 +54,7 @@
 	X(UNAVAILABLE,	  8, "unavailable",	"server is shutting down") \
 	X(UNAUTHORIZED,	  9, "unauthorized",	"not authorized")	\
 	X(INTERNAL,	 10, "internal",	"internal error")	\
+	X(EXPIRED,	 11, "expired",	"change log no longer reaches back there") \
 	X(IO,		 20, "io",		"connection error")	\
 	X(PROTOCOL,	 21, "protocol",	"protocol error")	\
 	X(NOMEM,	 22, "nomem",		"out of memory")

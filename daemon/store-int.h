@@ -1,0 +1,47 @@
+/*
+ * What the store's own files share: the environment and its databases,
+ * the write context, and a few helpers.  Only daemon/store*.c include
+ * this (and so <lmdb.h>).
+ */
+#ifndef ANNALSD_STORE_INT_H
+#define ANNALSD_STORE_INT_H
+
+#include <lmdb.h>
+
+struct store {
+	MDB_env		*env;
+	MDB_dbi		 events, time, actor, actors, keys, changes, meta;
+	size_t		 map_size;
+	size_t		 max_map_size;
+	uint64_t	 map_grows;
+	int		 inject_errno;
+	int		 inject_count;
+};
+
+/* The counters a write transaction advances; restored when it aborts. */
+struct counters {
+	uint64_t	next_id;
+	uint64_t	next_seq;
+	uint64_t	classes;
+};
+
+struct wctx {
+	struct store	*st;
+	MDB_txn		*txn;
+	struct counters	 c;
+	uint64_t	 now;
+	msgpack_sbuffer	 sbuf;
+};
+
+#define CHANGE_PUT	1
+#define CHANGE_DELETE	2
+
+#define ACTOR_KEY_MAX	(EVENT_MAX_ACTOR + 1 + SKEY_TIME_LEN)
+#define SOURCE_KEY_MAX	(EVENT_MAX_SOURCE + 1 + EVENT_MAX_KEY)
+
+int	 store_read_begin(struct store *, MDB_txn **, struct aerr *);
+int	 store_error(struct aerr *, int, const char *);
+uint64_t store_meta_get(MDB_txn *, MDB_dbi, const char *, uint64_t);
+int	 store_unpack(const void *, size_t, struct event *);
+
+#endif
