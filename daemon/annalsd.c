@@ -39,6 +39,8 @@ usage(FILE *f)
 "      --max-inflight N    writes read ahead per client (default 64)\n"
 "      --out-high SIZE     output that pauses a client (default 8M)\n"
 "      --out-hard SIZE     output that drops a client (default 256M)\n"
+"      --changes-keep DAYS deletions stay in the change log this long\n"
+"                          (default 30)\n"
 "  -v, --verbose           more logging (repeat for debug)\n"
 "  -q, --quiet             only warnings and errors\n"
 "  -V, --version           print the version and exit\n"
@@ -108,6 +110,7 @@ main(int argc, char **argv)
 		{ "max-inflight", required_argument, NULL, 'I' },
 		{ "out-high", required_argument, NULL, 'O' },
 		{ "out-hard", required_argument, NULL, 'H' },
+		{ "changes-keep", required_argument, NULL, 'K' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "version", no_argument, NULL, 'V' },
@@ -132,6 +135,7 @@ main(int argc, char **argv)
 	cfg.max_inflight = 64;
 	cfg.out_high = (size_t)8 << 20;
 	cfg.out_hard = (size_t)256 << 20;
+	cfg.changes_keep_days = 30;
 
 	while ((ch = getopt_long(argc, argv, "d:s:l:vqVh", longopts,
 	    NULL)) != -1) {
@@ -155,6 +159,7 @@ main(int argc, char **argv)
 		case 'I':
 		case 'O':
 		case 'H':
+		case 'K':
 			if (parse_size(optarg, &n) != 0) {
 				fprintf(stderr, "annalsd: bad value \"%s\" "
 				    "for an option\n", optarg);
@@ -172,6 +177,8 @@ main(int argc, char **argv)
 				cfg.max_inflight = n;
 			else if (ch == 'O')
 				cfg.out_high = n;
+			else if (ch == 'K')
+				cfg.changes_keep_days = n;
 			else
 				cfg.out_hard = n;
 			break;
@@ -216,6 +223,7 @@ main(int argc, char **argv)
 	scfg.path = cfg.data_dir;
 	scfg.map_size = cfg.map_size;
 	scfg.max_map_size = cfg.max_map_size;
+	scfg.changes_keep_ms = (uint64_t)cfg.changes_keep_days * 86400000;
 	if ((srv.store = store_open(&scfg, &err)) == NULL) {
 		log_err("%s", err.msg);
 		return (1);
@@ -249,6 +257,8 @@ main(int argc, char **argv)
 
 	commit_flush();
 	commit_free();
+	subs_free();
+	changes_free();
 	server_free();
 	event_free(sigterm);
 	event_free(sigint);

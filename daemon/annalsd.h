@@ -41,6 +41,7 @@ char	*xstrdup(const char *);
 /* store.c */
 struct store_config {
 	const char	*path;		/* the data directory */
+	uint64_t	 changes_keep_ms;	/* how long deletions stay logged */
 	size_t		 map_size;	/* initial map size */
 	size_t		 max_map_size;	/* growth stops here */
 };
@@ -100,6 +101,16 @@ typedef int (*store_page_cb)(void *, const struct store_page *);
 typedef int (*store_get_cb)(void *, size_t, const void *, size_t);
 typedef int (*store_actor_cb)(void *, const char *, size_t, uint64_t);
 
+/* One entry of the change log; data is the record of a put. */
+struct store_change {
+	uint64_t	 seq;
+	int		 op;		/* STORE_OP_PUT or STORE_OP_DELETE */
+	uint64_t	 id;
+	const void	*data;
+	size_t		 len;
+};
+typedef int (*store_change_cb)(void *, const struct store_change *);
+
 #define STORE_MAX_SCANS	100000	/* index ranges one query may merge */
 
 struct store *store_open(const struct store_config *, struct aerr *);
@@ -116,6 +127,10 @@ int	 store_actors(struct store *, const char *, const char *, uint32_t,
 	     store_actor_cb, void *, int *, struct aerr *);
 int	 store_stats(struct store *, struct store_stats *, struct aerr *);
 void	 store_reader_check(struct store *);
+int	 store_changes(struct store *, uint64_t, uint32_t, store_change_cb,
+	     void *, uint64_t *, int *, uint64_t *, struct aerr *);
+uint64_t store_last_seq(const struct store *);
+void	 store_prune_soon(struct store *);
 /* Failure injection for tests: make the next n commits fail with errno. */
 void	 store_inject_commit_error(struct store *, int, int);
 
@@ -149,6 +164,7 @@ struct config {
 	size_t		 max_inflight;	/* requests read ahead per client */
 	size_t		 out_high;	/* output bytes that pause a client */
 	size_t		 out_hard;	/* output bytes that drop a client */
+	size_t		 changes_keep_days;
 };
 
 struct server {
@@ -182,6 +198,9 @@ size_t		 conn_reply_size(struct conn *);
 msgpack_sbuffer	*conn_sbuf(struct conn *);
 void		 conn_write_done(struct conn *);
 void		 conn_shutdown_all(void);
+msgpack_packer	*conn_notify_begin(struct conn *, const char *);
+int		 conn_output_full(struct conn *);
+void		 conn_set_drain(struct conn *, void (*)(struct conn *));
 size_t		 conn_count(void);
 
 /* dispatch.c */
@@ -219,6 +238,16 @@ void	 commit_enqueue(struct conn *, uint32_t, int, struct store_op *,
 void	 commit_enqueue_error(struct conn *, uint32_t, const struct aerr *);
 void	 commit_flush(void);
 size_t	 commit_pending(void);
+
+/* changes.c */
+typedef void (*changes_cb)(void *, uint64_t);
+void	 changes_listen(changes_cb, void *);
+void	 changes_unlisten(changes_cb, void *);
+void	 changes_committed(void);
+void	 changes_free(void);
+
+/* m-changes.c */
+void	 subs_free(void);
 
 /* notify.c */
 void	 notify_send(const char *);

@@ -199,4 +199,5 @@ commit_flush(void)
 		pending_free(p);
 	}
 	free(batches);
+	changes_committed();
 }

@@ -32,6 +32,7 @@ struct conn {
 #define CONN_PAUSED	0x4	/* output past the high mark */
 	struct bufferevent	*bev;
 	size_t			 pending;	/* writes awaiting commit */
+	void			(*drain)(struct conn *);
 	msgpack_sbuffer		 sbuf;
 	msgpack_packer		 pk;
 	char			 peer[64];
@@ -100,8 +101,19 @@ conn_write_cb(struct bufferevent *bev, void *arg)
 			conn_destroy(c);
 		return;
 	}
-	if ((c->flags & CONN_PAUSED) &&
-	    evbuffer_get_length(out) <= server->cfg->out_high / 2) {
+	if (evbuffer_get_length(out) > server->cfg->out_high / 2)
+		return;
+	/* Pushing notifications again; may fill the output once more. */
+	if (c->drain != NULL) {
+		conn_ref(c);
+		c->drain(c);
+		if (conn_dead(c)) {
+			conn_unref(c);
+			return;
+		}
+		conn_unref(c);
+	}
+	if ((c->flags & CONN_PAUSED) && !conn_output_full(c)) {
 		c->flags &= ~CONN_PAUSED;
 		bufferevent_enable(bev, EV_READ);
 		conn_process(c);
@@ -211,6 +223,36 @@ conn_reply_begin(struct conn *c, uint32_t msgid)
 	msgpack_packer_init(&c->pk, &c->sbuf, msgpack_sbuffer_write);
 	msg_pack_response_ok(&c->pk, msgid);
 	return (&c->pk);
+}
+
+/* Start a notification [2, method, [params]]; the caller packs params. */
+msgpack_packer *
+conn_notify_begin(struct conn *c, const char *method)
+{
+	msgpack_sbuffer_clear(&c->sbuf);
+	msgpack_packer_init(&c->pk, &c->sbuf, msgpack_sbuffer_write);
+	msgpack_pack_array(&c->pk, 3);
+	msgpack_pack_uint8(&c->pk, MSG_NOTIFY);
+	mp_pack_str(&c->pk, method);
+	msgpack_pack_array(&c->pk, 1);
+	return (&c->pk);
+}
+
+/* Whether the output is past the high mark: produce nothing more now. */
+int
+conn_output_full(struct conn *c)
+{
+	if (conn_dead(c))
+		return (1);
+	return (evbuffer_get_length(bufferevent_get_output(c->bev)) >
+	    server->cfg->out_high);
+}
+
+/* Have fn called when the output drains below half the high mark. */
+void
+conn_set_drain(struct conn *c, void (*fn)(struct conn *))
+{
+	c->drain = fn;
 }
 
 msgpack_sbuffer *

@@ -118,6 +118,7 @@ server_tidy(evutil_socket_t fd, short what, void *arg)
 {
 	(void)fd; (void)what; (void)arg;
 	store_reader_check(server->store);
+	store_prune_soon(server->store);
 }
 
 static int

@@ -11,6 +11,11 @@
 struct store {
 	MDB_env		*env;
 	MDB_dbi		 events, time, actor, actors, keys, changes, meta;
+	MDB_dbi		 chid;		/* id -> its one change-log seq */
+	MDB_dbi		 tombs;		/* seq -> time, id of each delete */
+	uint64_t	 last_seq;	/* of the last commit */
+	uint64_t	 keep_ms;	/* deletes stay in the log this long */
+	int		 prune_due;
 	size_t		 map_size;
 	size_t		 max_map_size;
 	uint64_t	 map_grows;
@@ -35,6 +40,7 @@ struct wctx {
 
 #define CHANGE_PUT	1
 #define CHANGE_DELETE	2
+#define PRUNE_BATCH	10000	/* tombstones dropped per commit */
 
 #define ACTOR_KEY_MAX	(EVENT_MAX_ACTOR + 1 + SKEY_TIME_LEN)
 #define SOURCE_KEY_MAX	(EVENT_MAX_SOURCE + 1 + EVENT_MAX_KEY)

@@ -103,7 +103,7 @@ store_open(const struct store_config *cfg, struct aerr *err)
 	st->max_map_size = cfg->max_map_size;
 	if ((rc = mdb_env_create(&st->env)) != 0)
 		goto fail;
-	mdb_env_set_maxdbs(st->env, 8);
+	mdb_env_set_maxdbs(st->env, 16);
 	mdb_env_set_maxreaders(st->env, 1024);
 	mdb_env_set_mapsize(st->env, cfg->map_size);
 	/* NOTLS: a read txn is not tied to a thread (P12). */
@@ -127,10 +127,14 @@ store_open(const struct store_config *cfg, struct aerr *err)
 	    (rc = mdb_dbi_open(txn, "actors", MDB_CREATE, &st->actors)) ||
 	    (rc = mdb_dbi_open(txn, "keys", MDB_CREATE, &st->keys)) ||
 	    (rc = mdb_dbi_open(txn, "changes", MDB_CREATE, &st->changes)) ||
-	    (rc = mdb_dbi_open(txn, "meta", MDB_CREATE, &st->meta))) {
+	    (rc = mdb_dbi_open(txn, "meta", MDB_CREATE, &st->meta)) ||
+	    (rc = mdb_dbi_open(txn, "chid", MDB_CREATE, &st->chid)) ||
+	    (rc = mdb_dbi_open(txn, "tombs", MDB_CREATE, &st->tombs))) {
 		mdb_txn_abort(txn);
 		goto fail;
 	}
+	st->last_seq = store_meta_get(txn, st->meta, "next_seq", 1) - 1;
+	st->keep_ms = cfg->changes_keep_ms;
 	if ((rc = mdb_txn_commit(txn)) != 0)
 		goto fail;
 	return (st);
@@ -306,16 +310,96 @@ index_event(struct wctx *w, const struct event *ev, int del)
 	return (0);
 }
 
+/*
+ * Record a change of id.  The log keeps one entry per id, its latest, so
+ * replaying it from the start rebuilds the database however often events
+ * were updated; deletions are also listed in tombs so that they can be
+ * dropped after the retention time without walking the whole log.
+ */
 static int
 log_change(struct wctx *w, int op, uint64_t id)
 {
-	unsigned char	kbuf[8], vbuf[9];
-	MDB_val		k = { 8, kbuf }, v = { 9, vbuf };
+	unsigned char	kbuf[8], vbuf[16], idbuf[8];
+	MDB_val		k = { 8, kbuf }, v = { 9, vbuf }, ik = { 8, idbuf }, iv;
+	uint64_t	seq = w->c.next_seq++;
+	int		rc;
 
-	skey_be64(kbuf, w->c.next_seq++);
+	skey_be64(idbuf, id);
+	rc = mdb_get(w->txn, w->st->chid, &ik, &iv);
+	if (rc == 0 && iv.mv_size == 8) {
+		k.mv_data = iv.mv_data;
+		if ((rc = mdb_del(w->txn, w->st->changes, &k, NULL)) != 0 &&
+		    rc != MDB_NOTFOUND)
+			return (rc);
+		k.mv_data = kbuf;
+	} else if (rc != 0 && rc != MDB_NOTFOUND)
+		return (rc);
+	skey_be64(kbuf, seq);
 	vbuf[0] = (unsigned char)op;
 	skey_be64(vbuf + 1, id);
-	return (mdb_put(w->txn, w->st->changes, &k, &v, MDB_APPEND));
+	if ((rc = mdb_put(w->txn, w->st->changes, &k, &v, MDB_APPEND)) != 0)
+		return (rc);
+	iv.mv_size = 8;
+	iv.mv_data = kbuf;
+	if ((rc = mdb_put(w->txn, w->st->chid, &ik, &iv, 0)) != 0)
+		return (rc);
+	if (op == CHANGE_DELETE) {
+		skey_be64(vbuf, w->now);
+		skey_be64(vbuf + 8, id);
+		v.mv_size = 16;
+		v.mv_data = vbuf;
+		if ((rc = mdb_put(w->txn, w->st->tombs, &k, &v,
+		    MDB_APPEND)) != 0)
+			return (rc);
+	}
+	return (0);
+}
+
+/*
+ * Drop deletions older than the retention time from the log.  A client
+ * whose sequence number is below the newest dropped one could have
+ * missed a delete, so the horizon moves up with it (store_changes).
+ */
+static int
+prune_tombs(struct wctx *w)
+{
+	MDB_cursor	*cur;
+	MDB_val		 k, v, ck;
+	uint64_t	 horizon = 0, cutoff;
+	unsigned char	 kbuf[8], idbuf[8];
+	int		 rc, n = 0;
+
+	if (w->now < w->st->keep_ms)
+		return (0);
+	cutoff = w->now - w->st->keep_ms;
+	if ((rc = mdb_cursor_open(w->txn, w->st->tombs, &cur)) != 0)
+		return (rc);
+	while ((rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST)) == 0 &&
+	    n < PRUNE_BATCH) {
+		if (v.mv_size != 16 || skey_get_be64(v.mv_data) >= cutoff)
+			break;
+		memcpy(kbuf, k.mv_data, 8);
+		memcpy(idbuf, (unsigned char *)v.mv_data + 8, 8);
+		horizon = skey_get_be64(kbuf);
+		if ((rc = mdb_cursor_del(cur, 0)) != 0)
+			break;
+		ck.mv_size = 8;
+		ck.mv_data = kbuf;
+		if ((rc = mdb_del(w->txn, w->st->changes, &ck, NULL)) != 0 &&
+		    rc != MDB_NOTFOUND)
+			break;
+		ck.mv_data = idbuf;
+		if ((rc = mdb_del(w->txn, w->st->chid, &ck, NULL)) != 0 &&
+		    rc != MDB_NOTFOUND)
+			break;
+		n++;
+	}
+	mdb_cursor_close(cur);
+	if (rc != 0 && rc != MDB_NOTFOUND)
+		return (rc);
+	if (horizon != 0)
+		return (meta_put(w->txn, w->st->meta, "horizon", horizon));
+	return (0);
 }
 
 static int
@@ -532,6 +616,8 @@ write_once(struct store *st, struct store_batch *batches, size_t n,
 		if ((rc = apply_batch(&w, &batches[i])) != 0)
 			goto abort;
 	}
+	if (st->prune_due && (rc = prune_tombs(&w)) != 0)
+		goto abort;
 	if ((rc = meta_put(w.txn, st->meta, "next_id", w.c.next_id)) ||
 	    (rc = meta_put(w.txn, st->meta, "next_seq", w.c.next_seq)) ||
 	    (rc = meta_put(w.txn, st->meta, "classes", w.c.classes)))
@@ -543,7 +629,11 @@ write_once(struct store *st, struct store_batch *batches, size_t n,
 		return (st->inject_errno);
 	}
 	/* The handle is gone after a failed commit too (P14). */
-	return (mdb_txn_commit(w.txn));
+	if ((rc = mdb_txn_commit(w.txn)) == 0) {
+		st->last_seq = w.c.next_seq - 1;
+		st->prune_due = 0;
+	}
+	return (rc);
 
 abort:
 	msgpack_sbuffer_destroy(&w.sbuf);
@@ -1092,4 +1182,88 @@ store_stats(struct store *st, struct store_stats *out, struct aerr *err)
 	out->map_bytes = info.me_mapsize;
 	out->map_grows = st->map_grows;
 	return (0);
+}
+
+/* The sequence number of the last change committed. */
+uint64_t
+store_last_seq(const struct store *st)
+{
+	return (st->last_seq);
+}
+
+/* Ask the next write to drop deletions past the retention time. */
+void
+store_prune_soon(struct store *st)
+{
+	st->prune_due = 1;
+}
+
+/*
+ * Hand cb the changes after since, in order, at most limit of them, each
+ * put with its current record.  *next is where to continue; *more says
+ * whether more changes follow.
+ */
+int
+store_changes(struct store *st, uint64_t since, uint32_t limit,
+    store_change_cb cb, void *arg, uint64_t *next, int *more,
+    uint64_t *last_seq, struct aerr *err)
+{
+	struct store_change	 ch;
+	MDB_txn			*txn;
+	MDB_cursor		*cur;
+	MDB_val			 k, v, ek, ev;
+	unsigned char		 kbuf[8];
+	uint64_t		 horizon;
+	uint32_t		 n = 0;
+	int			 rc, ret = 0;
+
+	*next = since;
+	*more = 0;
+	if (store_read_begin(st, &txn, err) != 0)
+		return (-1);
+	*last_seq = store_meta_get(txn, st->meta, "next_seq", 1) - 1;
+	horizon = store_meta_get(txn, st->meta, "horizon", 0);
+	if (since < horizon) {
+		mdb_txn_abort(txn);
+		aerr_set(err, AERR_EXPIRED, "since: %llu is older than the "
+		    "change log, which has dropped deletions up to %llu; "
+		    "resynchronise from an export", (unsigned long long)since,
+		    (unsigned long long)horizon);
+		return (-1);
+	}
+	if ((rc = mdb_cursor_open(txn, st->changes, &cur)) != 0) {
+		mdb_txn_abort(txn);
+		return (store_error(err, rc, "mdb_cursor_open"));
+	}
+	skey_be64(kbuf, since == UINT64_MAX ? since : since + 1);
+	k.mv_size = 8;
+	k.mv_data = kbuf;
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+	    rc == 0 && ret == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		if (k.mv_size != 8 || v.mv_size < 9)
+			continue;
+		if (n == limit) {
+			*more = 1;
+			break;
+		}
+		memset(&ch, 0, sizeof ch);
+		ch.seq = skey_get_be64(k.mv_data);
+		ch.id = skey_get_be64((unsigned char *)v.mv_data + 1);
+		ch.op = ((unsigned char *)v.mv_data)[0] == CHANGE_DELETE ?
+		    STORE_OP_DELETE : STORE_OP_PUT;
+		if (ch.op == STORE_OP_PUT) {
+			ek.mv_size = 8;
+			ek.mv_data = (unsigned char *)v.mv_data + 1;
+			if (mdb_get(txn, st->events, &ek, &ev) != 0)
+				continue;
+			ch.data = ev.mv_data;
+			ch.len = ev.mv_size;
+		}
+		ret = cb(arg, &ch);
+		*next = ch.seq;
+		n++;
+	}
+	mdb_cursor_close(cur);
+	mdb_txn_abort(txn);
+	return (ret);
 }

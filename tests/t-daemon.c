@@ -426,3 +426,73 @@ TEST(daemon_sigterm_keeps_acknowledged_writes)
 	T_ASSERT((int)count_events(d.sock) >= acked);
 	T_EQ_INT(th_daemon_stop(&d), 0);
 }
+
+TEST(daemon_changes_and_subscribe)
+{
+	struct th_daemon	 d;
+	msgpack_unpacked	 u;
+	const struct msg	*m;
+	const msgpack_object	*chs;
+	struct aerr		 err;
+	struct msg		 note;
+	uint64_t		 v, a;
+	ssize_t			 n;
+	int			 fd, sub;
+
+	T_OK(th_daemon_start(&d, NULL));
+	fd = th_raw_connect(d.sock);
+	a = put_ok(fd, 1, "2015", "RUS", "a");
+	put_ok(fd, 2, "2016", "USA", "b");
+	put_ok(fd, 3, "2015-02", "RUS", "a");	/* updates a */
+
+	T_OK(th_send_request(fd, 4, "changes", "\x81\xa5since\x00", 8));
+	m = read_response(fd, 4, &u);
+	T_EQ_INT(response_code(m, NULL, 0), AERR_OK);
+	chs = mp_get(m->result, "changes");
+	T_ASSERT(chs != NULL && chs->type == MSGPACK_OBJECT_ARRAY);
+	T_EQ_INT(chs->via.array.size, 2);	/* a's first put is gone */
+	T_OK(mp_uint(mp_get(&chs->via.array.ptr[1], "id"), "id", &v, &err));
+	T_EQ_U64(v, a);
+	T_OK(mp_uint(mp_get(m->result, "next"), "next", &v, &err));
+	T_EQ_U64(v, 3);
+	msgpack_unpacked_destroy(&u);
+
+	/* A subscriber gets the backlog, then a put from another client. */
+	sub = th_raw_connect(d.sock);
+	T_OK(th_send_request(sub, 9, "subscribe", "\x81\xa5since\x02", 8));
+	m = read_response(sub, 9, &u);
+	T_EQ_INT(response_code(m, NULL, 0), AERR_OK);
+	msgpack_unpacked_destroy(&u);
+	n = th_read_frame(sub, rbuf, BUF_SIZE, 5000);
+	T_ASSERT(n > 0);
+	msgpack_unpacked_init(&u);
+	T_ASSERT(msgpack_unpack_next(&u, (const char *)rbuf, (size_t)n,
+	    NULL) == MSGPACK_UNPACK_SUCCESS);
+	T_OK(msg_parse(&u.data, &note, &err));
+	T_EQ_INT(note.type, MSG_NOTIFY);
+	T_EQ_INT(mp_get(note.params, "changes")->via.array.size, 1);
+	msgpack_unpacked_destroy(&u);
+
+	put_ok(fd, 5, "2017", "IRN", "c");
+	n = th_read_frame(sub, rbuf, BUF_SIZE, 5000);
+	T_ASSERT(n > 0);
+	msgpack_unpacked_init(&u);
+	T_ASSERT(msgpack_unpack_next(&u, (const char *)rbuf, (size_t)n,
+	    NULL) == MSGPACK_UNPACK_SUCCESS);
+	T_OK(msg_parse(&u.data, &note, &err));
+	T_EQ_INT(note.type, MSG_NOTIFY);
+	chs = mp_get(note.params, "changes");
+	T_EQ_INT(chs->via.array.size, 1);
+	T_OK(mp_uint(mp_get(&chs->via.array.ptr[0], "seq"), "seq", &v, &err));
+	T_EQ_U64(v, 4);
+	msgpack_unpacked_destroy(&u);
+
+	/* Requests still work on the subscribed connection. */
+	T_OK(th_send_request(sub, 10, "unsubscribe", NULL, 0));
+	m = read_response(sub, 10, &u);
+	T_EQ_INT(response_code(m, NULL, 0), AERR_OK);
+	msgpack_unpacked_destroy(&u);
+	close(sub);
+	close(fd);
+	T_EQ_INT(th_daemon_stop(&d), 0);
+}

@@ -19,6 +19,7 @@ open_store(size_t map)
 	static char		 path[128];
 
 	snprintf(path, sizeof path, "%s/db", t_dir());
+	memset(&cfg, 0, sizeof cfg);
 	cfg.path = path;
 	cfg.map_size = map;
 	cfg.max_map_size = (size_t)1 << 32;
@@ -951,5 +952,113 @@ TEST(store_randomized_against_model)
 	}
 	free(model);
 	free(expect);
+	store_close(st);
+}
+
+struct change_list {
+	uint64_t	seq[64], id[64];
+	int		op[64];
+	size_t		n;
+};
+
+static int
+change_one(void *arg, const struct store_change *ch)
+{
+	struct change_list	*l = arg;
+
+	T_ASSERT(l->n < 64);
+	l->seq[l->n] = ch->seq;
+	l->id[l->n] = ch->id;
+	l->op[l->n] = ch->op;
+	if (ch->op == STORE_OP_PUT)
+		T_EQ_U64(record_id(ch->data, ch->len, NULL), ch->id);
+	else
+		T_ASSERT(ch->data == NULL);
+	l->n++;
+	return (0);
+}
+
+TEST(store_change_log_is_compacted_and_pruned)
+{
+	struct store_config	 cfg;
+	struct store		*st;
+	struct change_list	 l;
+	struct event		 ev;
+	struct aerr		 err;
+	char			 path[128];
+	uint64_t		 a, b, c, next, last;
+	int			 more;
+
+	snprintf(path, sizeof path, "%s/db", t_dir());
+	memset(&cfg, 0, sizeof cfg);
+	cfg.path = path;
+	cfg.map_size = 1 << 20;
+	cfg.max_map_size = 1 << 24;
+	cfg.changes_keep_ms = 1000;
+	st = store_open(&cfg, &err);
+	T_ASSERTF(st != NULL, "%s", err.msg);
+
+	mkev(&ev, "2015", NULL, "RUS", NULL, "s", "a");
+	a = put1(st, &ev, NULL);		/* seq 1 */
+	record_clear(&ev);
+	mkev(&ev, "2016", NULL, "USA", NULL, "s", "b");
+	b = put1(st, &ev, NULL);		/* seq 2 */
+	record_clear(&ev);
+	mkev(&ev, "2017", NULL, "IRN", NULL, "s", "c");
+	c = put1(st, &ev, NULL);		/* seq 3 */
+	record_clear(&ev);
+	mkev(&ev, "2015-06", NULL, "RUS", NULL, "s", "a");
+	T_EQ_U64(put1(st, &ev, NULL), a);	/* seq 4 replaces 1 */
+	record_clear(&ev);
+	T_EQ_INT(del1(st, b), 1);		/* seq 5 replaces 2 */
+	T_EQ_U64(store_last_seq(st), 5);
+
+	memset(&l, 0, sizeof l);
+	T_OK(store_changes(st, 0, 100, change_one, &l, &next, &more, &last,
+	    &err));
+	T_EQ_INT(l.n, 3);
+	T_EQ_U64(l.seq[0], 3);
+	T_EQ_U64(l.id[0], c);
+	T_EQ_U64(l.seq[1], 4);
+	T_EQ_U64(l.id[1], a);
+	T_EQ_U64(l.seq[2], 5);
+	T_EQ_U64(l.id[2], b);
+	T_EQ_INT(l.op[2], STORE_OP_DELETE);
+	T_EQ_U64(next, 5);
+	T_EQ_U64(last, 5);
+	T_EQ_INT(more, 0);
+
+	/* Paging: two at a time from seq 3. */
+	memset(&l, 0, sizeof l);
+	T_OK(store_changes(st, 3, 1, change_one, &l, &next, &more, &last,
+	    &err));
+	T_EQ_INT(l.n, 1);
+	T_EQ_U64(next, 4);
+	T_EQ_INT(more, 1);
+
+	/* The deletion (logged at time 2000) is pruned at time 5000. */
+	store_prune_soon(st);
+	{
+		struct store_op		op;
+		struct store_batch	bt;
+
+		mkev(&ev, "2018", NULL, "TUR", NULL, NULL, NULL);
+		memset(&op, 0, sizeof op);
+		op.kind = STORE_OP_PUT;
+		op.ev = &ev;
+		memset(&bt, 0, sizeof bt);
+		bt.ops = &op;
+		bt.nops = 1;
+		T_OK(store_write(st, &bt, 1, 5000, &err));
+		record_clear(&ev);
+	}
+	T_ASSERT(store_changes(st, 0, 100, change_one, &l, &next, &more,
+	    &last, &err) == -1);
+	T_EQ_INT(err.code, AERR_EXPIRED);
+	memset(&l, 0, sizeof l);
+	T_OK(store_changes(st, 5, 100, change_one, &l, &next, &more, &last,
+	    &err));
+	T_EQ_INT(l.n, 1);
+	T_EQ_U64(l.seq[0], 6);
 	store_close(st);
 }
