@@ -67,7 +67,8 @@ PROGS	:= $(if $(wildcard daemon/annalsd.c),$(B)/annalsd) \
 	   $(if $(wildcard client/cli.c),$(B)/annals)
 LIBS	:= $(if $(LIB_SRC),$(B)/libannals.a $(B)/libannals.so)
 
-.PHONY: all deps run test test-san check bench install uninstall clean
+.PHONY: all deps run test test-san test-crash check bench install uninstall \
+	clean
 all: $(PROGS) $(LIBS) $(B)/runner
 
 # The deps step: one stamp per build directory.
@@ -166,6 +167,11 @@ uninstall:
 
 test-san:
 	$(MAKE) SAN=1 test
+
+# Many kill -9 cycles; make test runs a few.
+test-crash: all
+	ANNALS_CRASH_CYCLES=$${ANNALS_CRASH_CYCLES:-50} $(B)/runner -v -t 1800 \
+	    crash_kill9
 
 check: test
 

@@ -39,6 +39,7 @@ usage(FILE *f)
 "      --max-inflight N    writes read ahead per client (default 64)\n"
 "      --out-high SIZE     output that pauses a client (default 8M)\n"
 "      --out-hard SIZE     output that drops a client (default 256M)\n"
+"      --check             check the store's integrity and exit\n"
 "      --changes-keep DAYS deletions stay in the change log this long\n"
 "                          (default 30)\n"
 "  -v, --verbose           more logging (repeat for debug)\n"
@@ -80,6 +81,36 @@ parse_size(const char *s, size_t *out)
 	return (0);
 }
 
+/* annalsd --check: report on the store and exit 0 only if it is sound. */
+static int
+run_check(struct store *st, const char *dir)
+{
+	struct store_check	*c;
+	struct aerr		 err;
+	uint64_t		 i;
+	int			 rc;
+
+	c = xcalloc(1, sizeof *c);
+	if (store_check(st, c, &err) != 0) {
+		log_err("check %s: %s", dir, err.msg);
+		rc = 2;
+	} else {
+		for (i = 0; i < c->nproblems && i < STORE_CHECK_KEEP; i++)
+			printf("%s\n", c->problems[i]);
+		printf("check %s: %llu events, %llu index entries, %llu "
+		    "changes: %s%llu problems\n", dir,
+		    (unsigned long long)c->events,
+		    (unsigned long long)c->index_entries,
+		    (unsigned long long)c->changes,
+		    c->nproblems ? "" : "ok, ",
+		    (unsigned long long)c->nproblems);
+		rc = c->nproblems ? 1 : 0;
+	}
+	free(c);
+	store_close(st);
+	return (rc);
+}
+
 static void
 on_signal(evutil_socket_t sig, short what, void *arg)
 {
@@ -111,6 +142,7 @@ main(int argc, char **argv)
 		{ "out-high", required_argument, NULL, 'O' },
 		{ "out-hard", required_argument, NULL, 'H' },
 		{ "changes-keep", required_argument, NULL, 'K' },
+		{ "check", no_argument, NULL, 'c' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "version", no_argument, NULL, 'V' },
@@ -124,6 +156,7 @@ main(int argc, char **argv)
 	struct aerr		 err;
 	size_t			 n;
 	int			 ch, level = LOG_NOTICE_LVL, major, minor, patch;
+	int			 check = 0;
 
 	memset(&cfg, 0, sizeof cfg);
 	cfg.data_dir = DEFAULT_DATA;
@@ -151,6 +184,9 @@ main(int argc, char **argv)
 			break;
 		case 'R':
 			cfg.allow_remote = 1;
+			break;
+		case 'c':
+			check = 1;
 			break;
 		case 'm':
 		case 'M':
@@ -227,6 +263,10 @@ main(int argc, char **argv)
 	if ((srv.store = store_open(&scfg, &err)) == NULL) {
 		log_err("%s", err.msg);
 		return (1);
+	}
+	if (check) {
+		event_base_free(srv.base);
+		return (run_check(srv.store, cfg.data_dir));
 	}
 	if (server_start(&srv, &err) != 0) {
 		log_err("%s", err.msg);

@@ -134,6 +134,17 @@ void	 store_prune_soon(struct store *);
 /* Failure injection for tests: make the next n commits fail with errno. */
 void	 store_inject_commit_error(struct store *, int, int);
 
+/* store-check.c */
+#define STORE_CHECK_KEEP	32	/* problems described in full */
+struct store_check {
+	uint64_t	events;
+	uint64_t	index_entries;
+	uint64_t	changes;
+	uint64_t	nproblems;
+	char		problems[STORE_CHECK_KEEP][160];
+};
+int	 store_check(struct store *, struct store_check *, struct aerr *);
+
 /* store-key.c */
 #define SKEY_TIME_LEN	17		/* class, start, id */
 #define SKEY_SPAN_LEN	49		/* six bounds and the precision */

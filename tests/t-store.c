@@ -8,6 +8,8 @@
 #include <string.h>
 
 #include "test.h"
+#include <lmdb.h>
+
 #include "../daemon/annalsd.h"
 
 static struct store *
@@ -1060,5 +1062,61 @@ TEST(store_change_log_is_compacted_and_pruned)
 	    &err));
 	T_EQ_INT(l.n, 1);
 	T_EQ_U64(l.seq[0], 6);
+	store_close(st);
+}
+
+TEST(store_check_passes_then_finds_damage)
+{
+	struct store		*st = open_store(4 << 20);
+	struct store_check	*c = calloc(1, sizeof *c);
+	struct event		 ev;
+	struct aerr		 err;
+	char			 path[128], key[16];
+	MDB_env			*env;
+	MDB_txn			*txn;
+	MDB_dbi			 dbi;
+	MDB_cursor		*cur;
+	MDB_val			 k, v;
+	int			 i;
+
+	for (i = 0; i < 200; i++) {
+		snprintf(key, sizeof key, "k%d", i);
+		mkev(&ev, i % 2 ? "2015-01-26/2015-01-29" : "2014~", NULL,
+		    i % 3 ? "RUS,SYRGOV:target" : "USA", "036", "t", key);
+		put1(st, &ev, NULL);
+		record_clear(&ev);
+	}
+	for (i = 1; i <= 200; i += 7)
+		del1(st, (uint64_t)i);
+	T_OK(store_check(st, c, &err));
+	T_EQ_U64(c->nproblems, 0);
+	T_EQ_U64(c->events, 200 - 29);
+	store_close(st);
+
+	/* Remove one time index entry and one actor count behind its back. */
+	snprintf(path, sizeof path, "%s/db", t_dir());
+	T_OK(mdb_env_create(&env));
+	mdb_env_set_maxdbs(env, 16);
+	T_OK(mdb_env_open(env, path, 0, 0644));
+	T_OK(mdb_txn_begin(env, NULL, 0, &txn));
+	T_OK(mdb_dbi_open(txn, "time", 0, &dbi));
+	T_OK(mdb_cursor_open(txn, dbi, &cur));
+	T_OK(mdb_cursor_get(cur, &k, &v, MDB_FIRST));
+	T_OK(mdb_cursor_del(cur, 0));
+	mdb_cursor_close(cur);
+	T_OK(mdb_dbi_open(txn, "actors", 0, &dbi));
+	k.mv_size = 3;
+	k.mv_data = (void *)"USA";
+	T_OK(mdb_del(txn, dbi, &k, NULL));
+	T_OK(mdb_txn_commit(txn));
+	mdb_env_close(env);
+
+	st = open_store(4 << 20);
+	T_OK(store_check(st, c, &err));
+	T_EQ_U64(c->nproblems, 1 + 1);
+	T_ASSERTF(strstr(c->problems[0], "missing from the time index") !=
+	    NULL || strstr(c->problems[1], "missing from the time index") !=
+	    NULL, "%s / %s", c->problems[0], c->problems[1]);
+	free(c);
 	store_close(st);
 }

@@ -1,0 +1,378 @@
+/*
+ * The integrity checker: walks every database in one read transaction and
+ * verifies that the indexes and the records say the same thing.
+ *
+ *	each record is in the time index, in the actor index once per
+ *	distinct actor, in the (source, key) index, and in the change log;
+ *	each index entry points to a record that says the same (class,
+ *	start, span, actor, source and key);
+ *	actor counts equal the actor index; (source, key) -> id is a
+ *	bijection with the records that have a source;
+ *	the change log holds one entry per id, puts for live events and
+ *	deletes for gone ones, all below next_seq; ids below next_id.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "annalsd.h"
+#include "store-int.h"
+
+struct check {
+	struct store_check	*out;
+	MDB_txn			*txn;
+	struct store		*st;
+};
+
+static void __attribute__((format(printf, 2, 3)))
+problem(struct check *c, const char *fmt, ...)
+{
+	va_list	ap;
+
+	if (c->out->nproblems < STORE_CHECK_KEEP) {
+		va_start(ap, fmt);
+		vsnprintf(c->out->problems[c->out->nproblems],
+		    sizeof c->out->problems[0], fmt, ap);
+		va_end(ap);
+	}
+	c->out->nproblems++;
+}
+
+static int
+span_equal(const struct date_span *a, const struct date_span *b)
+{
+	return (a->lo == b->lo && a->hi == b->hi && a->flo == b->flo &&
+	    a->fhi == b->fhi && a->ilo == b->ilo && a->ihi == b->ihi &&
+	    a->prec == b->prec);
+}
+
+/* Whether key k with value v is in dbi, with the same value. */
+static int
+has_entry(struct check *c, MDB_dbi dbi, const void *k, size_t klen,
+    const void *v, size_t vlen)
+{
+	MDB_val	key = { klen, (void *)k }, val;
+
+	if (mdb_get(c->txn, dbi, &key, &val) != 0)
+		return (0);
+	return (v == NULL || (val.mv_size == vlen &&
+	    memcmp(val.mv_data, v, vlen) == 0));
+}
+
+static int
+get_event(struct check *c, uint64_t id, struct event *ev)
+{
+	unsigned char	kbuf[8];
+	MDB_val		k = { 8, kbuf }, v;
+
+	skey_be64(kbuf, id);
+	if (mdb_get(c->txn, c->st->events, &k, &v) != 0)
+		return (-1);
+	memset(ev, 0, sizeof *ev);
+	return (store_unpack(v.mv_data, v.mv_size, ev));
+}
+
+static int
+actor_seen_before(const struct event *ev, uint32_t i)
+{
+	uint32_t	j;
+
+	for (j = 0; j < i; j++) {
+		if (strcmp(ev->actors[j].name, ev->actors[i].name) == 0)
+			return (1);
+	}
+	return (0);
+}
+
+/* Every record, and what the indexes must hold for it. */
+static void
+check_records(struct check *c, uint64_t next_id, uint64_t next_seq)
+{
+	unsigned char	 key[ACTOR_KEY_MAX], span[SKEY_SPAN_LEN], idbuf[8];
+	unsigned char	 skey[SOURCE_KEY_MAX];
+	struct event	 ev;
+	MDB_cursor	*cur;
+	MDB_val		 k, v, ck, cv;
+	uint64_t	 id, seq;
+	uint32_t	 i;
+	int		 class;
+
+	if (mdb_cursor_open(c->txn, c->st->events, &cur) != 0)
+		return;
+	while (mdb_cursor_get(cur, &k, &v, MDB_NEXT) == 0) {
+		c->out->events++;
+		if (k.mv_size != 8) {
+			problem(c, "events: key of %zu bytes", k.mv_size);
+			continue;
+		}
+		id = skey_get_be64(k.mv_data);
+		memset(&ev, 0, sizeof ev);
+		if (store_unpack(v.mv_data, v.mv_size, &ev) != 0) {
+			problem(c, "event %llu: record does not decode",
+			    (unsigned long long)id);
+			continue;
+		}
+		if (ev.id != id)
+			problem(c, "event %llu: record says id %llu",
+			    (unsigned long long)id,
+			    (unsigned long long)ev.id);
+		if (id >= next_id)
+			problem(c, "event %llu: id not below next_id %llu",
+			    (unsigned long long)id,
+			    (unsigned long long)next_id);
+		class = skey_class(&ev.span);
+		skey_span(span, &ev.span);
+		skey_time_key(key, class, ev.span.lo, id);
+		if (!has_entry(c, c->st->time, key, SKEY_TIME_LEN, span,
+		    SKEY_SPAN_LEN))
+			problem(c, "event %llu: missing from the time index",
+			    (unsigned long long)id);
+		for (i = 0; i < ev.nactors; i++) {
+			if (actor_seen_before(&ev, i))
+				continue;
+			if (!has_entry(c, c->st->actor, key,
+			    skey_actor_key(key, ev.actors[i].name,
+			    strlen(ev.actors[i].name), class, ev.span.lo, id),
+			    span, SKEY_SPAN_LEN))
+				problem(c, "event %llu: missing from the "
+				    "actor index under %.64s",
+				    (unsigned long long)id, ev.actors[i].name);
+		}
+		skey_be64(idbuf, id);
+		if (ev.source != NULL && !has_entry(c, c->st->keys, skey,
+		    skey_source_key(skey, ev.source, ev.key), idbuf, 8))
+			problem(c, "event %llu: (source, key) does not map to "
+			    "it", (unsigned long long)id);
+		ck.mv_size = 8;
+		ck.mv_data = idbuf;
+		if (mdb_get(c->txn, c->st->chid, &ck, &cv) != 0 ||
+		    cv.mv_size != 8)
+			problem(c, "event %llu: not in the change log",
+			    (unsigned long long)id);
+		else {
+			seq = skey_get_be64(cv.mv_data);
+			ck.mv_data = cv.mv_data;
+			if (mdb_get(c->txn, c->st->changes, &ck, &cv) != 0 ||
+			    cv.mv_size < 9 ||
+			    ((unsigned char *)cv.mv_data)[0] != CHANGE_PUT)
+				problem(c, "event %llu: change %llu is not its "
+				    "put", (unsigned long long)id,
+				    (unsigned long long)seq);
+			if (seq >= next_seq)
+				problem(c, "event %llu: change %llu not below "
+				    "next_seq", (unsigned long long)id,
+				    (unsigned long long)seq);
+		}
+		record_clear(&ev);
+	}
+	mdb_cursor_close(cur);
+}
+
+/* Each time or actor index entry points to a record that agrees. */
+static void
+check_index(struct check *c, MDB_dbi dbi, int is_actor)
+{
+	struct date_span	 span;
+	struct event		 ev;
+	MDB_cursor		*cur;
+	MDB_val			 k, v;
+	const unsigned char	*p;
+	char			 last[EVENT_MAX_ACTOR + 1] = "";
+	size_t			 nlen = 0;
+	uint64_t		 id;
+	int			 class;
+
+	if (mdb_cursor_open(c->txn, dbi, &cur) != 0)
+		return;
+	while (mdb_cursor_get(cur, &k, &v, MDB_NEXT) == 0) {
+		c->out->index_entries++;
+		p = k.mv_data;
+		if (is_actor) {
+			nlen = strnlen((const char *)p, k.mv_size);
+			p += nlen + 1;
+		}
+		if (k.mv_size != (is_actor ? nlen + 1 : 0) + SKEY_TIME_LEN ||
+		    v.mv_size != SKEY_SPAN_LEN) {
+			problem(c, "%s index: entry of %zu bytes",
+			    is_actor ? "actor" : "time", k.mv_size);
+			continue;
+		}
+		class = p[0];
+		id = skey_get_be64(p + 9);
+		/* Each name in the index has its count, checked once. */
+		if (is_actor && nlen <= EVENT_MAX_ACTOR &&
+		    (strlen(last) != nlen || memcmp(last, k.mv_data, nlen))) {
+			memcpy(last, k.mv_data, nlen);
+			last[nlen] = '\0';
+			if (!has_entry(c, c->st->actors, last, nlen, NULL, 0))
+				problem(c, "actor %.64s: in the index but not "
+				    "counted", last);
+		}
+		if (get_event(c, id, &ev) != 0) {
+			problem(c, "%s index: entry for missing event %llu",
+			    is_actor ? "actor" : "time",
+			    (unsigned long long)id);
+			continue;
+		}
+		skey_get_span(v.mv_data, &span);
+		if (!span_equal(&span, &ev.span) ||
+		    skey_get_time(p + 1) != ev.span.lo ||
+		    class != skey_class(&ev.span))
+			problem(c, "%s index: entry for event %llu disagrees "
+			    "with its dates", is_actor ? "actor" : "time",
+			    (unsigned long long)id);
+		if (is_actor && !record_has_actor(&ev, k.mv_data, nlen, NULL))
+			problem(c, "actor index: event %llu has no actor "
+			    "%.64s", (unsigned long long)id,
+			    (const char *)k.mv_data);
+		record_clear(&ev);
+	}
+	mdb_cursor_close(cur);
+}
+
+/* Actor counts equal the number of actor index entries per name. */
+static void
+check_actor_counts(struct check *c)
+{
+	MDB_cursor	*cur, *idx;
+	MDB_val		 k, v, ik, iv;
+	uint64_t	 want, have;
+	unsigned char	 seek[ACTOR_KEY_MAX];
+	int		 rc;
+
+	if (mdb_cursor_open(c->txn, c->st->actors, &cur) != 0)
+		return;
+	if (mdb_cursor_open(c->txn, c->st->actor, &idx) != 0) {
+		mdb_cursor_close(cur);
+		return;
+	}
+	while (mdb_cursor_get(cur, &k, &v, MDB_NEXT) == 0) {
+		want = v.mv_size == 16 ? skey_get_be64(v.mv_data) : 0;
+		have = 0;
+		memcpy(seek, k.mv_data, k.mv_size);
+		seek[k.mv_size] = '\0';
+		ik.mv_size = k.mv_size + 1;
+		ik.mv_data = seek;
+		for (rc = mdb_cursor_get(idx, &ik, &iv, MDB_SET_RANGE);
+		    rc == 0; rc = mdb_cursor_get(idx, &ik, &iv, MDB_NEXT)) {
+			if (ik.mv_size <= k.mv_size ||
+			    memcmp(ik.mv_data, seek, k.mv_size + 1) != 0)
+				break;
+			have++;
+		}
+		if (have != want)
+			problem(c, "actor %.64s: count %llu, but %llu index "
+			    "entries", (const char *)k.mv_data,
+			    (unsigned long long)want,
+			    (unsigned long long)have);
+	}
+	mdb_cursor_close(idx);
+	mdb_cursor_close(cur);
+}
+
+/* (source, key) entries point to records with that source and key. */
+static void
+check_keys(struct check *c)
+{
+	struct event	 ev;
+	MDB_cursor	*cur;
+	MDB_val		 k, v;
+	size_t		 slen;
+	uint64_t	 id;
+
+	if (mdb_cursor_open(c->txn, c->st->keys, &cur) != 0)
+		return;
+	while (mdb_cursor_get(cur, &k, &v, MDB_NEXT) == 0) {
+		c->out->index_entries++;
+		if (v.mv_size != 8) {
+			problem(c, "keys: value of %zu bytes", v.mv_size);
+			continue;
+		}
+		id = skey_get_be64(v.mv_data);
+		if (get_event(c, id, &ev) != 0) {
+			problem(c, "keys: entry for missing event %llu",
+			    (unsigned long long)id);
+			continue;
+		}
+		slen = strnlen(k.mv_data, k.mv_size);
+		if (ev.source == NULL || strlen(ev.source) != slen ||
+		    memcmp(ev.source, k.mv_data, slen) != 0 ||
+		    strlen(ev.key) != k.mv_size - slen - 1 ||
+		    memcmp(ev.key, (char *)k.mv_data + slen + 1,
+		    k.mv_size - slen - 1) != 0)
+			problem(c, "keys: entry for event %llu names another "
+			    "source or key", (unsigned long long)id);
+		record_clear(&ev);
+	}
+	mdb_cursor_close(cur);
+}
+
+/* One log entry per id; puts of live events, deletes of gone ones. */
+static void
+check_changes(struct check *c, uint64_t next_seq)
+{
+	MDB_cursor	*cur;
+	MDB_val		 k, v, ek, ev;
+	unsigned char	 idbuf[8];
+	uint64_t	 seq, id;
+	int		 op, live;
+
+	if (mdb_cursor_open(c->txn, c->st->changes, &cur) != 0)
+		return;
+	while (mdb_cursor_get(cur, &k, &v, MDB_NEXT) == 0) {
+		c->out->changes++;
+		if (k.mv_size != 8 || v.mv_size != 9) {
+			problem(c, "changes: entry of %zu bytes", v.mv_size);
+			continue;
+		}
+		seq = skey_get_be64(k.mv_data);
+		op = ((unsigned char *)v.mv_data)[0];
+		id = skey_get_be64((unsigned char *)v.mv_data + 1);
+		if (seq >= next_seq)
+			problem(c, "changes: seq %llu not below next_seq",
+			    (unsigned long long)seq);
+		skey_be64(idbuf, id);
+		ek.mv_size = 8;
+		ek.mv_data = idbuf;
+		live = mdb_get(c->txn, c->st->events, &ek, &ev) == 0;
+		if ((op == CHANGE_PUT) != live)
+			problem(c, "changes: seq %llu %s event %llu, which is "
+			    "%s", (unsigned long long)seq, op == CHANGE_PUT ?
+			    "puts" : "deletes", (unsigned long long)id,
+			    live ? "stored" : "gone");
+		if (mdb_get(c->txn, c->st->chid, &ek, &ev) != 0 ||
+		    ev.mv_size != 8 || skey_get_be64(ev.mv_data) != seq)
+			problem(c, "changes: seq %llu is not event %llu's "
+			    "latest", (unsigned long long)seq,
+			    (unsigned long long)id);
+	}
+	mdb_cursor_close(cur);
+}
+
+/*
+ * Check the whole store; out says what was walked and what is wrong.
+ * Returns 0 when it could be walked (whatever it found), -1 otherwise.
+ */
+int
+store_check(struct store *st, struct store_check *out, struct aerr *err)
+{
+	struct check	c;
+	uint64_t	next_id, next_seq;
+
+	memset(out, 0, sizeof *out);
+	c.out = out;
+	c.st = st;
+	if (store_read_begin(st, &c.txn, err) != 0)
+		return (-1);
+	next_id = store_meta_get(c.txn, st->meta, "next_id", 1);
+	next_seq = store_meta_get(c.txn, st->meta, "next_seq", 1);
+	check_records(&c, next_id, next_seq);
+	check_index(&c, st->time, 0);
+	check_index(&c, st->actor, 1);
+	check_actor_counts(&c);
+	check_keys(&c);
+	check_changes(&c, next_seq);
+	mdb_txn_abort(c.txn);
+	return (0);
+}
