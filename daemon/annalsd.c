@@ -8,6 +8,8 @@
 #include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
+#include <grp.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,9 +31,14 @@ usage(FILE *f)
 "usage: annalsd [options]\n"
 "  -d, --data DIR          data directory (default " DEFAULT_DATA ")\n"
 "  -s, --socket PATH       Unix socket (default " DEFAULT_SOCKET ")\n"
-"  -l, --listen HOST:PORT  also listen on TCP (loopback unless\n"
-"                          --allow-remote)\n"
-"      --allow-remote      allow --listen on a non-loopback address\n"
+"  -l, --listen HOST:PORT  also listen on TCP (loopback only, unless\n"
+"                          --auth-file is given)\n"
+"      --socket-mode MODE  permissions of the Unix socket (default 0660)\n"
+"      --socket-group NAME group of the Unix socket\n"
+"      --auth-file FILE    require tokens: lines of \"TOKEN read|write\"\n"
+"      --user NAME         drop privileges to NAME after binding\n"
+"      --idle-timeout SECS close clients silent this long (default 600,\n"
+"                          0: never)\n"
 "      --map-size SIZE     initial LMDB map size (default 1G)\n"
 "      --max-map-size SIZE the map grows up to this (default 64G)\n"
 "      --max-frame SIZE    largest request or reply frame (default 16M)\n"
@@ -78,6 +85,50 @@ parse_size(const char *s, size_t *out)
 	if (*end != '\0' || v == 0)
 		return (-1);
 	*out = (size_t)v;
+	return (0);
+}
+
+/*
+ * With --user, become that user once the sockets are bound, handing it
+ * the socket.  Without it, root refuses a data directory that belongs to
+ * someone else: files it created there would lock that user out.
+ */
+static int
+drop_privileges(const struct config *cfg, struct aerr *err)
+{
+	struct passwd	*pw;
+	struct stat	 sb;
+
+	if (cfg->user == NULL) {
+		if (geteuid() == 0 && stat(cfg->data_dir, &sb) == 0 &&
+		    sb.st_uid != 0) {
+			aerr_set(err, AERR_INVALID, "data directory %s belongs "
+			    "to uid %u; run as that user or with --user",
+			    cfg->data_dir, (unsigned)sb.st_uid);
+			return (-1);
+		}
+		return (0);
+	}
+	if ((pw = getpwnam(cfg->user)) == NULL) {
+		aerr_set(err, AERR_INVALID, "--user %s: no such user",
+		    cfg->user);
+		return (-1);
+	}
+	if (chown(cfg->socket_path, pw->pw_uid, (gid_t)-1) == -1 ||
+	    setgroups(0, NULL) == -1 || initgroups(pw->pw_name,
+	    pw->pw_gid) == -1 || setgid(pw->pw_gid) == -1 ||
+	    setuid(pw->pw_uid) == -1) {
+		aerr_set(err, AERR_INTERNAL, "--user %s: %s", cfg->user,
+		    strerror(errno));
+		return (-1);
+	}
+	/* Make sure there is no way back. */
+	if (pw->pw_uid != 0 && setuid(0) != -1) {
+		aerr_set(err, AERR_INTERNAL, "--user %s: could regain root",
+		    cfg->user);
+		return (-1);
+	}
+	log_info("running as %s", cfg->user);
 	return (0);
 }
 
@@ -133,7 +184,11 @@ main(int argc, char **argv)
 		{ "data", required_argument, NULL, 'd' },
 		{ "socket", required_argument, NULL, 's' },
 		{ "listen", required_argument, NULL, 'l' },
-		{ "allow-remote", no_argument, NULL, 'R' },
+		{ "socket-mode", required_argument, NULL, 'P' },
+		{ "socket-group", required_argument, NULL, 'G' },
+		{ "auth-file", required_argument, NULL, 'A' },
+		{ "user", required_argument, NULL, 'u' },
+		{ "idle-timeout", required_argument, NULL, 'T' },
 		{ "map-size", required_argument, NULL, 'm' },
 		{ "max-map-size", required_argument, NULL, 'M' },
 		{ "max-frame", required_argument, NULL, 'F' },
@@ -157,6 +212,7 @@ main(int argc, char **argv)
 	size_t			 n;
 	int			 ch, level = LOG_NOTICE_LVL, major, minor, patch;
 	int			 check = 0;
+	char			*end;
 
 	memset(&cfg, 0, sizeof cfg);
 	cfg.data_dir = DEFAULT_DATA;
@@ -169,6 +225,8 @@ main(int argc, char **argv)
 	cfg.out_high = (size_t)8 << 20;
 	cfg.out_hard = (size_t)256 << 20;
 	cfg.changes_keep_days = 30;
+	cfg.socket_mode = 0660;
+	cfg.idle_timeout = 600;
 
 	while ((ch = getopt_long(argc, argv, "d:s:l:vqVh", longopts,
 	    NULL)) != -1) {
@@ -182,8 +240,33 @@ main(int argc, char **argv)
 		case 'l':
 			cfg.listen = optarg;
 			break;
-		case 'R':
-			cfg.allow_remote = 1;
+		case 'P':
+			errno = 0;
+			cfg.socket_mode = (unsigned)strtoul(optarg, &end, 8);
+			if (errno != 0 || *end != '\0' || *optarg == '\0' ||
+			    cfg.socket_mode > 0777) {
+				fprintf(stderr, "annalsd: --socket-mode %s: not "
+				    "an octal mode\n", optarg);
+				return (2);
+			}
+			break;
+		case 'G':
+			cfg.socket_group = optarg;
+			break;
+		case 'A':
+			cfg.auth_file = optarg;
+			break;
+		case 'u':
+			cfg.user = optarg;
+			break;
+		case 'T':
+			errno = 0;
+			cfg.idle_timeout = (unsigned)strtoul(optarg, &end, 10);
+			if (errno != 0 || *end != '\0' || *optarg == '\0') {
+				fprintf(stderr, "annalsd: --idle-timeout %s: not "
+				    "a number of seconds\n", optarg);
+				return (2);
+			}
 			break;
 		case 'c':
 			check = 1;
@@ -260,18 +343,27 @@ main(int argc, char **argv)
 	scfg.map_size = cfg.map_size;
 	scfg.max_map_size = cfg.max_map_size;
 	scfg.changes_keep_ms = (uint64_t)cfg.changes_keep_days * 86400000;
-	if ((srv.store = store_open(&scfg, &err)) == NULL) {
-		log_err("%s", err.msg);
-		return (1);
-	}
 	if (check) {
 		event_base_free(srv.base);
+		if ((srv.store = store_open(&scfg, &err)) == NULL) {
+			log_err("%s", err.msg);
+			return (2);
+		}
 		return (run_check(srv.store, cfg.data_dir));
 	}
-	if (server_start(&srv, &err) != 0) {
+	if (cfg.auth_file != NULL && auth_load(cfg.auth_file, &err) != 0) {
+		log_err("%s", err.msg);
+		event_base_free(srv.base);
+		return (1);
+	}
+	cfg.allow_remote = auth_enabled();
+	notify_init();
+	/* Bind as who we start as; open the store as who we run as. */
+	if (server_start(&srv, &err) != 0 || drop_privileges(&cfg, &err) != 0 ||
+	    (srv.store = store_open(&scfg, &err)) == NULL) {
 		log_err("%s", err.msg);
 		server_free();
-		store_close(srv.store);
+		auth_free();
 		event_base_free(srv.base);
 		return (1);
 	}
@@ -300,6 +392,7 @@ main(int argc, char **argv)
 	subs_free();
 	changes_free();
 	server_free();
+	auth_free();
 	event_free(sigterm);
 	event_free(sigint);
 	store_close(srv.store);

@@ -167,7 +167,12 @@ struct config {
 	const char	*data_dir;
 	const char	*socket_path;
 	const char	*listen;	/* host:port, or NULL */
-	int		 allow_remote;
+	int		 allow_remote;	/* non-loopback TCP: with auth only */
+	const char	*auth_file;
+	const char	*user;		/* drop privileges to this user */
+	const char	*socket_group;
+	unsigned	 socket_mode;
+	unsigned	 idle_timeout;	/* seconds; 0: none */
 	size_t		 map_size;
 	size_t		 max_map_size;
 	size_t		 max_frame;
@@ -212,10 +217,16 @@ void		 conn_shutdown_all(void);
 msgpack_packer	*conn_notify_begin(struct conn *, const char *);
 int		 conn_output_full(struct conn *);
 void		 conn_set_drain(struct conn *, void (*)(struct conn *));
+int		 conn_scope(const struct conn *);
+void		 conn_set_scope(struct conn *, int);
+void		 conn_auth_failed(struct conn *);
+const char	*conn_peer(const struct conn *);
 size_t		 conn_count(void);
 
 /* dispatch.c */
 #define METHOD_WRITE	0x1		/* goes through the group commit */
+#define METHOD_OPEN	0x2		/* allowed before authentication */
+#define METHOD_ADMIN	0x4		/* needs the write scope */
 
 struct request {
 	struct conn		*conn;
@@ -260,7 +271,18 @@ void	 changes_free(void);
 /* m-changes.c */
 void	 subs_free(void);
 
+/* auth.c */
+#define AUTH_NONE	0
+#define AUTH_READ	1
+#define AUTH_WRITE	3		/* includes read */
+int	 auth_load(const char *, struct aerr *);
+int	 auth_enabled(void);
+int	 auth_check(const char *, size_t);
+void	 auth_free(void);
+
 /* notify.c */
+void	 notify_init(void);
 void	 notify_send(const char *);
+void	 notify_close(void);
 
 #endif

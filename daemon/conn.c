@@ -16,6 +16,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
@@ -33,6 +34,9 @@ struct conn {
 	struct bufferevent	*bev;
 	size_t			 pending;	/* writes awaiting commit */
 	void			(*drain)(struct conn *);
+	int			 scope;		/* AUTH_*, once it has a token */
+	unsigned		 failures;	/* wrong tokens so far */
+	struct event		*penalty;	/* reading resumes when it fires */
 	msgpack_sbuffer		 sbuf;
 	msgpack_packer		 pk;
 	char			 peer[64];
@@ -113,7 +117,8 @@ conn_write_cb(struct bufferevent *bev, void *arg)
 		}
 		conn_unref(c);
 	}
-	if ((c->flags & CONN_PAUSED) && !conn_output_full(c)) {
+	if ((c->flags & CONN_PAUSED) && !conn_output_full(c) &&
+	    (c->penalty == NULL || !evtimer_pending(c->penalty, NULL))) {
 		c->flags &= ~CONN_PAUSED;
 		bufferevent_enable(bev, EV_READ);
 		conn_process(c);
@@ -128,7 +133,16 @@ conn_event_cb(struct bufferevent *bev, short what, void *arg)
 	(void)bev;
 	if (what & BEV_EVENT_EOF)
 		conn_close(c, NULL);
-	else if (what & BEV_EVENT_TIMEOUT) {
+	else if ((what & BEV_EVENT_TIMEOUT) && (what & BEV_EVENT_READING)) {
+		/* A subscriber waits for us, not we for it. */
+		if (c->drain != NULL) {
+			bufferevent_enable(bev, EV_READ);
+			return;
+		}
+		log_info("conn %llu: idle for %u seconds, closing",
+		    (unsigned long long)c->id, server->cfg->idle_timeout);
+		conn_close(c, NULL);
+	} else if (what & BEV_EVENT_TIMEOUT) {
 		log_info("conn %llu: timed out flushing its output",
 		    (unsigned long long)c->id);
 		conn_destroy(c);
@@ -159,6 +173,12 @@ conn_new(int fd, const char *peer)
 	    c);
 	bufferevent_setwatermark(c->bev, EV_WRITE, server->cfg->out_high / 2,
 	    0);
+	if (server->cfg->idle_timeout > 0) {
+		struct timeval	tv = { server->cfg->idle_timeout, 0 };
+
+		bufferevent_set_timeouts(c->bev, &tv, NULL);
+	}
+	c->scope = auth_enabled() ? AUTH_NONE : AUTH_WRITE;
 	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
 	TAILQ_INSERT_TAIL(&conns, c, entry);
 	log_debug("conn %llu: connected from %s", (unsigned long long)c->id,
@@ -173,6 +193,10 @@ conn_destroy(struct conn *c)
 		return;
 	c->flags |= CONN_DEAD;
 	TAILQ_REMOVE(&conns, c, entry);
+	if (c->penalty != NULL) {
+		event_free(c->penalty);
+		c->penalty = NULL;
+	}
 	bufferevent_free(c->bev);
 	c->bev = NULL;
 	log_debug("conn %llu: closed", (unsigned long long)c->id);
@@ -253,6 +277,55 @@ void
 conn_set_drain(struct conn *c, void (*fn)(struct conn *))
 {
 	c->drain = fn;
+}
+
+int
+conn_scope(const struct conn *c)
+{
+	return (c->scope);
+}
+
+void
+conn_set_scope(struct conn *c, int scope)
+{
+	c->scope = scope;
+	c->failures = 0;
+}
+
+const char *
+conn_peer(const struct conn *c)
+{
+	return (c->peer);
+}
+
+static void
+conn_penalty_over(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn	*c = arg;
+
+	(void)fd; (void)what;
+	if (conn_dead(c))
+		return;
+	bufferevent_enable(c->bev, EV_READ);
+	conn_process(c);
+}
+
+/*
+ * A wrong token: stop reading from this client for a while, twice as long
+ * after each failure (1 s up to 32 s), so guessing is slow.
+ */
+void
+conn_auth_failed(struct conn *c)
+{
+	struct timeval	tv = { 1, 0 };
+
+	if (c->failures < 5)
+		c->failures++;
+	tv.tv_sec = (time_t)1 << (c->failures - 1);
+	if (c->penalty == NULL)
+		c->penalty = evtimer_new(server->base, conn_penalty_over, c);
+	bufferevent_disable(c->bev, EV_READ);
+	evtimer_add(c->penalty, &tv);
 }
 
 msgpack_sbuffer *
@@ -393,6 +466,17 @@ conn_process(struct conn *c)
 			    "down");
 			goto bad;
 		}
+		if (c->scope == AUTH_NONE && (m->flags & METHOD_OPEN) == 0) {
+			aerr_set(&err, AERR_UNAUTHORIZED, "%s needs a token: "
+			    "send one in hello first", m->name);
+			goto bad;
+		}
+		if (c->scope != AUTH_WRITE &&
+		    (m->flags & (METHOD_WRITE | METHOD_ADMIN)) != 0) {
+			aerr_set(&err, AERR_UNAUTHORIZED, "%s needs a token "
+			    "with the write scope", m->name);
+			goto bad;
+		}
 		req.conn = c;
 		req.msgid = msg.msgid;
 		req.params = msg.params;
@@ -402,6 +486,8 @@ conn_process(struct conn *c)
 		msgpack_unpacked_destroy(&u);
 		if ((c->flags & CONN_DEAD) == 0)
 			evbuffer_drain(in, PROTO_FRAME_HEADER + (size_t)len);
+		if (c->penalty != NULL && evtimer_pending(c->penalty, NULL))
+			break;
 		continue;
 bad:
 		if (c->pending > 0) {

@@ -46,4 +46,5 @@ method_check_exec(struct request *req)
 	free(c);
 }
 
-const struct method method_check = { "check", 0, method_check_exec };
+const struct method method_check = { "check", METHOD_ADMIN,
+    method_check_exec };

@@ -15,4 +15,5 @@ method_ping_exec(struct request *req)
 	conn_reply_end(req->conn);
 }
 
-const struct method method_ping = { "ping", 0, method_ping_exec };
+const struct method method_ping = { "ping", METHOD_OPEN,
+    method_ping_exec };

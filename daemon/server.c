@@ -7,12 +7,14 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/time.h>
+#include <sys/uio.h>
 #include <sys/un.h>
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
 #include <errno.h>
+#include <grp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,6 +44,33 @@ now_ms(void)
 	return ((uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000);
 }
 
+/* Tell a client over the connection limit why, then hang up. */
+static void
+server_refuse(int fd)
+{
+	msgpack_sbuffer	sb;
+	msgpack_packer	pk;
+	unsigned char	hdr[PROTO_FRAME_HEADER];
+	char		msg[96];
+	struct iovec	iov[2];
+
+	snprintf(msg, sizeof msg, "max-conns: the server has its limit of "
+	    "%zu connections", server->cfg->max_conns);
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	msg_pack_response_error(&pk, 0, AERR_LIMIT, msg);
+	frame_header(hdr, (uint32_t)sb.size);
+	iov[0].iov_base = hdr;
+	iov[0].iov_len = sizeof hdr;
+	iov[1].iov_base = sb.data;
+	iov[1].iov_len = sb.size;
+	/* Best effort: a fresh socket's buffer takes this whole. */
+	if (writev(fd, iov, 2) == -1)
+		log_debug("refusing a connection: %s", strerror(errno));
+	msgpack_sbuffer_destroy(&sb);
+	close(fd);
+}
+
 static void
 server_accept(struct evconnlistener *l, evutil_socket_t fd,
     struct sockaddr *sa, int salen, void *arg)
@@ -61,7 +90,7 @@ server_accept(struct evconnlistener *l, evutil_socket_t fd,
 			    server->cfg->max_conns);
 			last_full_log = now;
 		}
-		close(fd);
+		server_refuse(fd);
 		return;
 	}
 	if (sa->sa_family == AF_INET) {
@@ -152,12 +181,24 @@ listen_unix(const char *path, struct aerr *err)
 	}
 	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1 ||
 	    bind(fd, (struct sockaddr *)&sun, sizeof sun) == -1 ||
-	    chmod(path, 0660) == -1 || listen(fd, 511) == -1) {
+	    chmod(path, server->cfg->socket_mode) == -1 ||
+	    listen(fd, 511) == -1) {
 		aerr_set(err, AERR_INTERNAL, "listen %s: %s", path,
 		    strerror(errno));
 		if (fd != -1)
 			close(fd);
 		return (-1);
+	}
+	if (server->cfg->socket_group != NULL) {
+		struct group	*gr = getgrnam(server->cfg->socket_group);
+
+		if (gr == NULL || chown(path, (uid_t)-1, gr->gr_gid) == -1) {
+			aerr_set(err, AERR_INVALID, "--socket-group %s: %s",
+			    server->cfg->socket_group, gr == NULL ?
+			    "no such group" : strerror(errno));
+			close(fd);
+			return (-1);
+		}
 	}
 	evutil_make_socket_nonblocking(fd);
 	listeners[nlisteners] = evconnlistener_new(server->base,
@@ -196,8 +237,8 @@ listen_tcp(const char *addr, int allow_remote, struct aerr *err)
 			    &((struct sockaddr_in6 *)&ss)->sin6_addr);
 		if (!loop) {
 			aerr_set(err, AERR_INVALID, "--listen %s: not a "
-			    "loopback address; add --allow-remote to serve "
-			    "other hosts", addr);
+			    "loopback address, and other hosts may only be "
+			    "served with --auth-file", addr);
 			return (-1);
 		}
 	}

@@ -16,6 +16,7 @@
  * resized between calls (P8, P9, P10).
  */
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 
 #include <errno.h>
 #include <stdio.h>
@@ -26,6 +27,18 @@
 
 #include "annalsd.h"
 #include "store-int.h"
+
+/* Whether the filesystem of the store has (almost) no room left. */
+static int
+disk_nearly_full(struct store *st)
+{
+	struct statvfs	sv;
+	const char	*path;
+
+	if (mdb_env_get_path(st->env, &path) != 0 || statvfs(path, &sv) != 0)
+		return (0);
+	return ((uint64_t)sv.f_bavail * sv.f_frsize < ((uint64_t)4 << 20));
+}
 
 int
 store_error(struct aerr *err, int rc, const char *what)
@@ -692,6 +705,11 @@ store_write(struct store *st, struct store_batch *batches, size_t n,
 		if (rc == MDB_MAP_FULL)
 			aerr_set(err, AERR_DISK_FULL, "database map is full "
 			    "at its maximum of %zu bytes", st->max_map_size);
+		else if (rc == EIO && disk_nearly_full(st))
+			/* LMDB reports a write cut short by a full disk
+			 * as EIO. */
+			aerr_set(err, AERR_DISK_FULL, "no space left on "
+			    "device");
 		else
 			store_error(err, rc, "write transaction");
 		fail_all(batches, n, err);
