@@ -134,6 +134,10 @@ void	 store_prune_soon(struct store *);
 /* Failure injection for tests: make the next n commits fail with errno. */
 void	 store_inject_commit_error(struct store *, int, int);
 
+/* store-backup.c */
+int	 store_backup_start(struct store *, const char *, int, struct aerr *);
+int	 store_backup_finish(struct store *, uint64_t *, struct aerr *);
+
 /* store-check.c */
 #define STORE_CHECK_KEEP	32	/* problems described in full */
 struct store_check {
@@ -199,6 +203,7 @@ int	 server_start(struct server *, struct aerr *);
 void	 server_shutdown(void);
 void	 server_conn_gone(struct conn *);
 void	 server_free(void);
+void	 server_when_readable(int, void (*)(void *), void *);
 
 /* conn.c */
 struct conn	*conn_new(int, const char *);
@@ -213,6 +218,8 @@ void		 conn_reply_error(struct conn *, uint32_t, int, const char *);
 size_t		 conn_reply_size(struct conn *);
 msgpack_sbuffer	*conn_sbuf(struct conn *);
 void		 conn_write_done(struct conn *);
+void		 conn_hold(struct conn *);
+void		 conn_release(struct conn *);
 void		 conn_shutdown_all(void);
 msgpack_packer	*conn_notify_begin(struct conn *, const char *);
 int		 conn_output_full(struct conn *);

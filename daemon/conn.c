@@ -35,6 +35,7 @@ struct conn {
 	size_t			 pending;	/* writes awaiting commit */
 	void			(*drain)(struct conn *);
 	int			 scope;		/* AUTH_*, once it has a token */
+	int			 held;		/* a reply outstanding: wait */
 	unsigned		 failures;	/* wrong tokens so far */
 	struct event		*penalty;	/* reading resumes when it fires */
 	msgpack_sbuffer		 sbuf;
@@ -378,6 +379,24 @@ conn_reply_error(struct conn *c, uint32_t msgid, int code, const char *msg)
 	conn_reply_end(c);
 }
 
+/*
+ * A method will answer later (a backup): read nothing more from this
+ * connection until conn_release(), so replies keep their order.
+ */
+void
+conn_hold(struct conn *c)
+{
+	c->held = 1;
+	c->pending++;
+}
+
+void
+conn_release(struct conn *c)
+{
+	c->held = 0;
+	conn_write_done(c);
+}
+
 /* A write of this connection was acknowledged: go on reading. */
 void
 conn_write_done(struct conn *c)
@@ -416,7 +435,7 @@ conn_process(struct conn *c)
 			bufferevent_disable(c->bev, EV_READ);
 			break;
 		}
-		if (c->pending >= server->cfg->max_inflight)
+		if (c->pending >= server->cfg->max_inflight || c->held)
 			break;
 		in = bufferevent_get_input(c->bev);
 		avail = evbuffer_get_length(in);

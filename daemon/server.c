@@ -325,3 +325,31 @@ server_free(void)
 		event_free(tidy_ev);
 	resume_ev = tidy_ev = NULL;
 }
+
+struct readable {
+	void	(*fn)(void *);
+	void	 *arg;
+};
+
+static void
+server_readable_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct readable	r = *(struct readable *)arg;
+
+	(void)fd; (void)what;
+	free(arg);
+	r.fn(r.arg);
+}
+
+/* Call fn(arg) once, from the loop, when fd becomes readable. */
+void
+server_when_readable(int fd, void (*fn)(void *), void *arg)
+{
+	struct readable	*r = xmalloc(sizeof *r);
+
+	r->fn = fn;
+	r->arg = arg;
+	if (event_base_once(server->base, fd, EV_READ, server_readable_cb, r,
+	    NULL) != 0)
+		fatalx("event_base_once failed");
+}

@@ -16,6 +16,7 @@ struct store {
 	uint64_t	 last_seq;	/* of the last commit */
 	uint64_t	 keep_ms;	/* deletes stay in the log this long */
 	int		 prune_due;
+	struct backup	*backup;	/* running, or NULL */
 	size_t		 map_size;
 	size_t		 max_map_size;
 	uint64_t	 map_grows;
@@ -45,6 +46,7 @@ struct wctx {
 #define ACTOR_KEY_MAX	(EVENT_MAX_ACTOR + 1 + SKEY_TIME_LEN)
 #define SOURCE_KEY_MAX	(EVENT_MAX_SOURCE + 1 + EVENT_MAX_KEY)
 
+void	 store_backup_wait(struct store *);
 int	 store_read_begin(struct store *, MDB_txn **, struct aerr *);
 int	 store_error(struct aerr *, int, const char *);
 uint64_t store_meta_get(MDB_txn *, MDB_dbi, const char *, uint64_t);

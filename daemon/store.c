@@ -164,8 +164,14 @@ fail:
 void
 store_close(struct store *st)
 {
+	struct aerr	err;
+	uint64_t	bytes;
+
 	if (st == NULL)
 		return;
+	/* A copy still running must end before the environment does. */
+	if (st->backup != NULL && store_backup_finish(st, &bytes, &err) != 0)
+		log_warn("%s", err.msg);
 	mdb_env_close(st->env);
 	free(st);
 }
@@ -666,6 +672,7 @@ grow_map(struct store *st)
 		return (-1);
 	if (size > st->max_map_size)
 		size = st->max_map_size;
+	store_backup_wait(st);
 	if ((rc = mdb_env_set_mapsize(st->env, size)) != 0) {
 		log_err("mdb_env_set_mapsize %zu: %s", size, mdb_strerror(rc));
 		return (-1);

@@ -88,7 +88,7 @@ int		 aerr_from_name(const char *, size_t);
 #define PROTO_METHODS(X)						\
 	X(hello) X(ping) X(put) X(get) X(get_by_key) X(delete)		\
 	X(range) X(actor) X(actors) X(stats) X(changes) X(subscribe)	\
-	X(unsubscribe) X(check)
+	X(unsubscribe) X(check) X(backup)
 
 /* Message types of msgpack-RPC. */
 #define MSG_REQUEST	0
