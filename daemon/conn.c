@@ -364,9 +364,9 @@ conn_reply_end(struct conn *c)
 		snprintf(reason, sizeof reason, "output buffer over %zu bytes",
 		    server->cfg->out_hard);
 		/* The client is not reading: nothing more will reach it. */
-		conn_destroy(c);
 		log_notice("conn %llu: dropped: %s", (unsigned long long)c->id,
 		    reason);
+		conn_destroy(c);
 	}
 }
 

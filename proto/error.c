@@ -37,7 +37,9 @@ aerr_set(struct aerr *err, int code, const char *fmt, ...)
 		return;
 	err->code = code;
 	va_start(ap, fmt);
-	vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+	if (vsnprintf(err->msg, sizeof err->msg, fmt, ap) >=
+	    (int)sizeof err->msg)
+		utf8_trim(err->msg);
 	va_end(ap);
 }
 
@@ -61,6 +63,7 @@ aerr_prefix(struct aerr *err, const char *fmt, ...)
 	memmove(err->msg + plen, err->msg, mlen);
 	memcpy(err->msg, prefix, plen);
 	err->msg[plen + mlen] = '\0';
+	utf8_trim(err->msg);
 }
 
 /* The wire name of a code; "internal" for a code nobody defined. */

@@ -329,3 +329,29 @@ mp_quote(const msgpack_object *obj, char *buf, size_t size)
 	}
 	buf[i] = '\0';
 }
+
+/*
+ * Cut a string that truncation may have left ending inside a UTF-8
+ * sequence back to the last whole character, so that messages built with
+ * snprintf stay valid UTF-8.
+ */
+void
+utf8_trim(char *s)
+{
+	size_t		 len = strlen(s), start, need;
+	unsigned char	 c;
+
+	if (len == 0)
+		return;
+	/* Find where the last character starts: at most 3 bytes back. */
+	start = len - 1;
+	while (start > 0 && len - start < 4 &&
+	    ((unsigned char)s[start] & 0xc0) == 0x80)
+		start--;
+	c = (unsigned char)s[start];
+	if (c < 0x80)
+		return;
+	need = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : c >= 0xc0 ? 2 : 1;
+	if (len - start < need)
+		s[start] = '\0';
+}

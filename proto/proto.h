@@ -140,6 +140,7 @@ void	 mp_pack_kv_str(msgpack_packer *, const char *, const char *);
 void	 mp_pack_kv_uint(msgpack_packer *, const char *, uint64_t);
 void	 mp_pack_kv_int(msgpack_packer *, const char *, int64_t);
 int	 utf8_valid(const char *, size_t);
+void	 utf8_trim(char *);
 void	 mp_quote(const msgpack_object *, char *, size_t);
 
 /*

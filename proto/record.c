@@ -288,7 +288,9 @@ record_attrs_map(const msgpack_object *obj, char *path, size_t size,
 		if (record_attrs_str(&kv->key, path, "key ", err) != 0)
 			return (-1);
 		mp_quote(&kv->key, q, sizeof q);
-		snprintf(path + plen, size - plen, ".%s", q);
+		if (snprintf(path + plen, size - plen, ".%s", q) >=
+		    (int)(size - plen))
+			utf8_trim(path);
 		if (record_attrs_value(&kv->val, path, size, depth, err) != 0)
 			return (-1);
 	}

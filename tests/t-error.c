@@ -47,3 +47,27 @@ TEST(error_message_truncates_safely)
 	T_EQ_INT(strncmp(err.msg, "field: xxx", 10), 0);
 	T_EQ_INT(strlen(err.msg), sizeof err.msg - 1);
 }
+
+TEST(error_truncation_keeps_utf8_whole)
+{
+	struct aerr	err;
+	char		big[600], s[8];
+	size_t		i;
+
+	/* "é" is two bytes: whatever the cut, no half character is left. */
+	for (i = 0; i + 2 < sizeof big; i += 2)
+		memcpy(big + i, "\xc3\xa9", 2);
+	big[i] = '\0';
+	aerr_set(&err, AERR_INVALID, "x%s", big);
+	T_ASSERT(utf8_valid(err.msg, strlen(err.msg)));
+	aerr_set(&err, AERR_INVALID, "%s", big);
+	aerr_prefix(&err, "abc: ");
+	T_ASSERT(utf8_valid(err.msg, strlen(err.msg)));
+
+	snprintf(s, sizeof s, "ab\xe2\x82");	/* half of a euro sign */
+	utf8_trim(s);
+	T_EQ_STR(s, "ab");
+	snprintf(s, sizeof s, "ab\xe2\x82\xac");
+	utf8_trim(s);
+	T_EQ_STR(s, "ab\xe2\x82\xac");
+}
