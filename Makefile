@@ -5,6 +5,11 @@
 #   make run        build, then start annalsd on ./var with the demo data
 #   make test       build and run every test
 #   make test-san   the same under AddressSanitizer + UBSan (build-san/)
+#   make test-browser  the timeline page in headless chromium
+#   make fuzz       run each libFuzzer harness FUZZ_SECONDS (build-fuzz/)
+#   make soak       SOAK_SECONDS of 8 clients against a real annalsd
+#   make bench      annalsd's figures at BENCH_N records (tests/bench/)
+#   make bench-peers  the same run against Redis and SQLite too
 #   make install    PREFIX=/usr/local DESTDIR=
 #
 # Missing build dependencies are installed with apt-get when running as
@@ -16,6 +21,7 @@ SBINDIR	?= $(PREFIX)/sbin
 LIBDIR	?= $(PREFIX)/lib
 INCDIR	?= $(PREFIX)/include
 MANDIR	?= $(PREFIX)/share/man
+WEBDIR	?= $(PREFIX)/share/annals/web
 CFLAGS	?= -O2 -g
 SAN	?=
 
@@ -35,7 +41,7 @@ override CFLAGS += -std=c11 -D_DEFAULT_SOURCE -fPIC -fvisibility=hidden \
 
 # pkg-config name -> Debian package, for the deps step.
 PKGS	:= lmdb:liblmdb-dev libevent:libevent-dev msgpack:libmsgpack-dev \
-	jansson:libjansson-dev zlib:zlib1g-dev
+	jansson:libjansson-dev zlib:zlib1g-dev libarchive:libarchive-dev
 PKG_NAMES := $(foreach p,$(PKGS),$(firstword $(subst :, ,$(p))))
 DEBS	:= pkg-config $(foreach p,$(PKGS),$(lastword $(subst :, ,$(p))))
 
@@ -62,13 +68,18 @@ LIB_OBJ		:= $(call obj,$(LIB_SRC))
 CLI_OBJ		:= $(call obj,$(filter-out client/cli.c,$(CLI_SRC)))
 TEST_OBJ	:= $(call obj,$(TEST_SRC))
 SUPPORT_OBJ	:= $(call obj,$(TEST_SUPPORT))
+# The fuzz harnesses also go into the runner (tests/t-fuzz-regress.c).
+FUZZ_SRC	:= $(wildcard tests/fuzz/*.c)
+FUZZ_OBJ	:= $(call obj,$(FUZZ_SRC))
 
 PROGS	:= $(if $(wildcard daemon/annalsd.c),$(B)/annalsd) \
 	   $(if $(wildcard client/cli.c),$(B)/annals)
 LIBS	:= $(if $(LIB_SRC),$(B)/libannals.a $(B)/libannals.so)
 
 .PHONY: all deps run test test-san test-crash check bench install uninstall \
-	clean
+	clean test-browser \
+	bench-peers bench-check \
+	fuzz soak
 all: $(PROGS) $(LIBS) $(B)/runner
 
 # The deps step: one stamp per build directory.
@@ -81,6 +92,8 @@ $(B)/.deps:
 		command -v pkg-config >/dev/null 2>&1 && \
 		    pkg-config --exists $$pc || missing="$$missing $$deb"; \
 	done; \
+	/usr/bin/python3 -c "import yaml" 2>/dev/null || \
+	    missing="$$missing python3-yaml"; \
 	if [ -n "$$missing" ]; then \
 		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 			echo "deps: installing$$missing"; \
@@ -121,7 +134,8 @@ $(B)/tests/list.c: $(TEST_OBJ) tests/gen-list.sh
 	sh tests/gen-list.sh $(TEST_OBJ) > $@
 
 $(B)/runner: $(B)/tests/runner.o $(B)/tests/list.o $(TEST_OBJ) \
-    $(SUPPORT_OBJ) $(DAEMON_OBJ) $(LIB_OBJ) $(CLI_OBJ) $(PROTO_OBJ)
+    $(SUPPORT_OBJ) $(FUZZ_OBJ) $(DAEMON_OBJ) $(LIB_OBJ) $(CLI_OBJ) \
+    $(PROTO_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
 $(B)/tests/list.o: $(B)/tests/list.c
@@ -153,6 +167,14 @@ install: all $(B)/annals.pc
 	install -m 644 client/annals.1 $(DESTDIR)$(MANDIR)/man1/annals.1
 	install -m 644 client/libannals.3 $(DESTDIR)$(MANDIR)/man3/libannals.3
 	install -m 644 daemon/annalsd.8 $(DESTDIR)$(MANDIR)/man8/annalsd.8
+	install -d $(DESTDIR)$(WEBDIR)/vendor/vis-timeline \
+	    $(DESTDIR)$(WEBDIR)/vendor/uplot
+	install -m 644 $(WEB_FILES) $(DESTDIR)$(WEBDIR)/
+	install -m 644 contrib/web/vendor/SHA256SUMS $(DESTDIR)$(WEBDIR)/vendor/
+	install -m 644 contrib/web/vendor/vis-timeline/* \
+	    $(DESTDIR)$(WEBDIR)/vendor/vis-timeline/
+	install -m 644 contrib/web/vendor/uplot/* \
+	    $(DESTDIR)$(WEBDIR)/vendor/uplot/
 
 uninstall:
 	rm -f $(DESTDIR)$(SBINDIR)/annalsd $(DESTDIR)$(BINDIR)/annals \
@@ -164,6 +186,8 @@ uninstall:
 	    $(DESTDIR)$(MANDIR)/man1/annals.1 \
 	    $(DESTDIR)$(MANDIR)/man3/libannals.3 \
 	    $(DESTDIR)$(MANDIR)/man8/annalsd.8
+	rm -rf $(DESTDIR)$(WEBDIR)
+	-rmdir $(DESTDIR)$(WEBDIR)/.. 2>/dev/null
 
 test-san:
 	$(MAKE) SAN=1 test
@@ -178,4 +202,158 @@ check: test
 clean:
 	rm -rf build build-san build-fuzz annals annalsd
 
--include $(shell find $(B) -name '*.d' 2>/dev/null)
+# make fuzz: each tests/fuzz/fuzz-NAME.c built with clang's libFuzzer into
+# $(FUZZ_B)/fuzz-NAME and run FUZZ_SECONDS on a copy of its seed corpus;
+# tests/fuzz/run.sh prints executions and coverage per harness and fails
+# when one found a crash.  clang and its fuzzer runtime (Debian's
+# libclang-rt-14-dev, which has no .pc file) are checked here only, so
+# that make test does not need them.
+FUZZ_SECONDS	?= 60
+FUZZ_CC		?= clang
+FUZZ_B		?= build-fuzz
+FUZZ_NAMES	:= $(patsubst tests/fuzz/fuzz-%.c,%,\
+		    $(wildcard tests/fuzz/fuzz-*.c))
+FUZZ_DEBS	:= clang libclang-rt-14-dev
+FUZZ_CFLAGS	:= -O1 -g -fno-omit-frame-pointer -std=c11 -D_DEFAULT_SOURCE \
+		    -fsanitize=fuzzer-no-link,address,undefined \
+		    -fno-sanitize-recover=undefined -DFUZZ_LIBFUZZER \
+		    -Wall -Wextra -Werror -MMD -MP
+FUZZ_LIB_OBJ	:= $(patsubst %.c,$(FUZZ_B)/obj/%.o,$(PROTO_SRC) \
+		    tests/fuzz/common.c)
+# The import row parsers' harnesses also need the parsers (not the
+# driver, client/import.c) and the JSON code they use.
+FUZZ_IMPORT	:= $(filter gdelt acled icews csv jsonl,$(FUZZ_NAMES))
+FUZZ_IMPORT_OBJ	:= $(patsubst %.c,$(FUZZ_B)/obj/%.o,tests/fuzz/import.c \
+		    $(filter client/import-%.c,$(CLI_SRC)) client/json.c)
+
+$(FUZZ_B)/.fuzz-deps: $(B)/.deps
+	@rt=$$($(FUZZ_CC) --print-runtime-dir 2>/dev/null); \
+	if [ -z "$$rt" ] || \
+	    [ ! -f "$$rt/libclang_rt.fuzzer-$$(uname -m).a" ]; then \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+			echo "deps: installing $(FUZZ_DEBS)"; \
+			apt-get update -qq && \
+			DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+			    $(FUZZ_DEBS) >/dev/null || exit 1; \
+		else \
+			echo "make fuzz needs clang's libFuzzer; install:" >&2; \
+			echo "  sudo apt-get install $(FUZZ_DEBS)" >&2; \
+			exit 1; \
+		fi; \
+	fi
+	@mkdir -p $(FUZZ_B) && touch $@
+
+$(FUZZ_B)/obj/%.o: %.c | $(FUZZ_B)/.fuzz-deps
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) $(PKG_CFLAGS) -c -o $@ $<
+
+$(FUZZ_B)/fuzz-%: $(FUZZ_B)/obj/tests/fuzz/fuzz-%.o $(FUZZ_LIB_OBJ)
+	$(FUZZ_CC) -fsanitize=fuzzer,address,undefined -o $@ $^ $(PKG_LIBS)
+
+$(addprefix $(FUZZ_B)/fuzz-,$(FUZZ_IMPORT)): $(FUZZ_IMPORT_OBJ)
+
+fuzz: $(addprefix $(FUZZ_B)/fuzz-,$(FUZZ_NAMES))
+	sh tests/fuzz/run.sh $(FUZZ_B) $(FUZZ_SECONDS) $(FUZZ_NAMES)
+
+# make soak: a real annalsd and 8 client processes for SOAK_SECONDS; fails
+# on any error or when the daemon's memory keeps growing (tests/soak/).
+SOAK_SECONDS	?= 600
+
+$(B)/soak: $(B)/tests/soak/soak.o $(B)/tests/harness.o $(LIB_OBJ) \
+    $(PROTO_OBJ)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+soak: all $(B)/soak
+	$(B)/soak -t $(SOAK_SECONDS) $(B)/annalsd
+
+# make bench: annalsd (built with the release flags above) and a libevent
+# echo floor on BENCH_N generated records, plus the GDELT samples
+# replicated (tests/bench/); make bench-peers: the same run against Redis
+# and SQLite too.  Their Debian packages are checked by the bench-deps
+# step only, so that make test does not need them.  Neither is part of
+# make test; both print a table, RATIO lines and the path of a TSV file.
+BENCH_N		?= 1000000
+BENCH_DEBS	:= redis-server libhiredis-dev libsqlite3-dev
+BENCH_OBJ	:= $(call obj,tests/bench/bench.c tests/bench/gen.c \
+		    tests/bench/b-annals.c tests/bench/b-echo.c)
+BENCH_PEER_OBJ	:= $(call obj,tests/bench/peers.c tests/bench/b-redis.c \
+		    tests/bench/b-sqlite.c)
+
+$(B)/.bench-deps: | $(B)/.deps
+	@missing=""; \
+	command -v redis-server >/dev/null 2>&1 || missing="redis-server"; \
+	pkg-config --exists hiredis || missing="$$missing libhiredis-dev"; \
+	pkg-config --exists sqlite3 || missing="$$missing libsqlite3-dev"; \
+	if [ -n "$$missing" ]; then \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+			echo "bench-deps: installing$$missing"; \
+			apt-get update -qq && \
+			DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+			    $$missing >/dev/null || exit 1; \
+		else \
+			echo "make bench-peers needs Redis and SQLite; " \
+			    "install them with:" >&2; \
+			echo "  sudo apt-get install$$missing" >&2; \
+			exit 1; \
+		fi; \
+	fi
+	@touch $@
+
+$(BENCH_PEER_OBJ): | $(B)/.bench-deps
+
+$(B)/bench: $(BENCH_OBJ) $(B)/tests/bench/nopeers.o $(LIB_OBJ) $(PROTO_OBJ)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+$(B)/bench-peers: $(BENCH_OBJ) $(BENCH_PEER_OBJ) $(LIB_OBJ) $(PROTO_OBJ)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) \
+	    $$(pkg-config --libs hiredis sqlite3)
+
+$(B)/bench-echo: $(B)/tests/bench/echo.o
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+bench-check:
+	@if [ "$(SAN)" = 1 ]; then \
+		echo "make bench measures release builds; drop SAN=1" >&2; \
+		exit 1; \
+	fi
+
+bench: bench-check $(B)/annalsd $(B)/bench $(B)/bench-echo
+	BENCH_N=$(BENCH_N) $(B)/bench
+
+bench-peers: bench-check $(B)/annalsd $(B)/bench-peers $(B)/bench-echo
+	BENCH_N=$(BENCH_N) $(B)/bench-peers --peers
+
+# The timeline page (contrib/web/, served by annalsd --http) in a real
+# browser: Debian's chromium driven by puppeteer-core from the npm
+# registry (tests/browser/package-lock.json).  Its deps step installs
+# chromium, node and npm when missing, so that make test does not need
+# them; the vendored libraries are checked against their recorded sums.
+WEB_FILES	:= contrib/web/index.html contrib/web/app.js \
+		    contrib/web/style.css
+BROWSER_DEBS	:= chromium nodejs npm
+
+$(B)/.browser-deps: | $(B)/.deps
+	@missing=""; \
+	command -v chromium >/dev/null 2>&1 || missing="chromium"; \
+	command -v node >/dev/null 2>&1 || missing="$$missing nodejs"; \
+	command -v npm >/dev/null 2>&1 || missing="$$missing npm"; \
+	if [ -n "$$missing" ]; then \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+			echo "browser-deps: installing$$missing"; \
+			apt-get update -qq && \
+			DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+			    $$missing >/dev/null || exit 1; \
+		else \
+			echo "make test-browser needs:$$missing; install " \
+			    "them with apt-get" >&2; \
+			exit 1; \
+		fi; \
+	fi
+	cd tests/browser && npm ci --no-audit --no-fund --silent
+	@touch $@
+
+test-browser: $(PROGS) $(B)/.browser-deps
+	cd contrib/web/vendor && sha256sum -c --quiet SHA256SUMS
+	node tests/t-browser.mjs $(B)
+
+-include $(shell find $(B) $(FUZZ_B) -name '*.d' 2>/dev/null)

@@ -27,6 +27,19 @@ struct annals_owned {
 	struct annals_actor	*actors;
 };
 
+/* A query: the settings, as the daemon decodes them (iter.c, annals.c). */
+struct annals_query {
+	struct query	 q;
+};
+
+/* annals.c: change notifications, for changes.c */
+void		 annals_notes_clear(annals_ctx *);
+void		 annals_set_subscribed(annals_ctx *, int);
+int		 annals_is_subscribed(const annals_ctx *);
+int		 annals_note_keep(annals_ctx *, struct annals_reply *,
+		     uint32_t);
+int		 annals_note_wait(annals_ctx *, int, struct annals_reply *);
+
 /* annals.c */
 void		 annals_fail(annals_ctx *, int, const char *, ...)
 		     __attribute__((format(printf, 3, 4)));

@@ -26,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "annals-int.h"
@@ -86,6 +87,11 @@ struct annals_ctx {
 	}		 pending[ANNALS_MAX_PENDING];
 	size_t		 phead;
 	size_t		 npending;
+
+	/* Change notifications read while waiting for a response. */
+	int			 subscribed;
+	struct annals_note	*notes;		/* oldest first */
+	struct annals_note	**notes_tail;
 };
 
 static void	annals_vset(annals_ctx *, int, const char *, va_list)
@@ -285,6 +291,10 @@ annals_connect(const char *address)
 		annals_connect_unix(ctx, address);
 	else
 		annals_connect_tcp(ctx, address);
+	/* A server with --auth-file wants the token before anything else. */
+	env = getenv("ANNALS_TOKEN");
+	if (ctx->fd != -1 && ctx->code == 0 && env != NULL && *env != '\0')
+		annals_hello(ctx, NULL, env, NULL);
 	return (ctx);
 }
 
@@ -297,6 +307,7 @@ annals_free(annals_ctx *ctx)
 		close(ctx->fd);
 	free(ctx->wbuf);
 	free(ctx->rbuf);
+	annals_notes_clear(ctx);
 	free(ctx);
 }
 
@@ -531,6 +542,7 @@ annals_recv(annals_ctx *ctx, uint32_t msgid, struct annals_reply *r)
 	struct aerr		 err;
 	msgpack_unpack_return	 ur;
 	size_t			 len, off;
+	int			 kept;
 
 	memset(r, 0, sizeof *r);
 	for (;;) {
@@ -556,11 +568,13 @@ annals_recv(annals_ctx *ctx, uint32_t msgid, struct annals_reply *r)
 		}
 		if (msg_parse(&r->up.data, &r->msg, &err) == -1)
 			goto bad;
-		/* Nothing is sent unasked in version 1; skip what may come. */
-		if (r->msg.type == MSG_NOTIFY) {
-			annals_reply_free(r);
+		/* Notifications wait for annals_notification_next(). */
+		if ((kept = annals_note_keep(ctx, r, msgid)) == -1)
+			return (-1);
+		if (kept && msgid == 0)
+			return (0);
+		if (kept)
 			continue;
-		}
 		break;
 	}
 	if (r->msg.type != MSG_RESPONSE) {
@@ -1299,4 +1313,428 @@ void
 annals_buf_free(void *buf)
 {
 	free(buf);
+}
+
+/*
+ * Aggregations: histogram, top_actors and co_actors.  Their parameters
+ * are the query's filters without its limit and order, plus their own.
+ */
+
+/* Pack [{filters of q..., extra}]: extra holds nextra packed pairs. */
+static int
+annals_agg_request(annals_ctx *ctx, const char *method,
+    const annals_query *aq, const msgpack_sbuffer *extra, uint32_t nextra,
+    uint32_t *msgid)
+{
+	msgpack_sbuffer		 sb;
+	msgpack_packer		 spk, *pk;
+	msgpack_unpacked	 up;
+	struct query		 q = aq->q;
+	const msgpack_object_kv	*kv;
+	uint32_t		 i;
+
+	q.limit = 0;
+	q.desc = 0;
+	/* top_actors takes an actor prefix as its own parameter. */
+	if (strcmp(method, "top_actors") == 0 && q.actor != NULL) {
+		if (!q.actor_prefix || q.role != NULL) {
+			annals_fail(ctx, ANNALS_EINVALID, "top_actors: only an "
+			    "actor prefix (\"SYR*\") without a role narrows it");
+			return (-1);
+		}
+		q.actor = NULL;
+	}
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&spk, &sb, msgpack_sbuffer_write);
+	query_pack(&spk, &q, NULL, 0);
+	msgpack_unpacked_init(&up);
+	if (sb.data == NULL || msgpack_unpack_next(&up, sb.data, sb.size,
+	    NULL) != MSGPACK_UNPACK_SUCCESS) {
+		msgpack_unpacked_destroy(&up);
+		msgpack_sbuffer_destroy(&sb);
+		annals_fail(ctx, ANNALS_ENOMEM, "out of memory");
+		return (-1);
+	}
+	pk = annals_request(ctx, method, msgid);
+	msgpack_pack_array(pk, 1);
+	msgpack_pack_map(pk, up.data.via.map.size + nextra +
+	    (q.actor == NULL && aq->q.actor != NULL));
+	if (q.actor == NULL && aq->q.actor != NULL)
+		mp_pack_kv_str(pk, "prefix", aq->q.actor);
+	for (i = 0; i < up.data.via.map.size; i++) {
+		kv = &up.data.via.map.ptr[i];
+		msgpack_pack_object(pk, kv->key);
+		msgpack_pack_object(pk, kv->val);
+	}
+	msgpack_unpacked_destroy(&up);
+	msgpack_sbuffer_destroy(&sb);
+	if (extra->size > 0 && annals_write_cb(ctx, extra->data,
+	    extra->size) != 0 && ctx->wfail == 0)
+		ctx->wfail = ANNALS_ENOMEM;
+	return (0);
+}
+
+/* A string of a result map, copied; NULL (and ctx broken) otherwise. */
+static char *
+annals_agg_str(annals_ctx *ctx, const char *method, const msgpack_object *o,
+    const char *key)
+{
+	const msgpack_object	*v = mp_get(o, key);
+	char			*s;
+
+	if (v == NULL || v->type != MSGPACK_OBJECT_STR) {
+		annals_break(ctx, ANNALS_EPROTOCOL, "%s: result: %s: not a "
+		    "string", method, key);
+		return (NULL);
+	}
+	if ((s = malloc(v->via.str.size + 1)) == NULL) {
+		annals_fail(ctx, ANNALS_ENOMEM, "out of memory");
+		return (NULL);
+	}
+	memcpy(s, v->via.str.ptr, v->via.str.size);
+	s[v->via.str.size] = '\0';
+	return (s);
+}
+
+/* The array under key of a result map; NULL (and ctx broken) if none. */
+static const msgpack_object *
+annals_agg_array(annals_ctx *ctx, const char *method,
+    const msgpack_object *map, const char *key)
+{
+	const msgpack_object	*v = mp_get(map, key);
+
+	if (v == NULL || v->type != MSGPACK_OBJECT_ARRAY) {
+		annals_break(ctx, ANNALS_EPROTOCOL, "%s: result: %s: not an "
+		    "array", method, key);
+		return (NULL);
+	}
+	return (v);
+}
+
+void
+annals_histogram_free(struct annals_histogram *h)
+{
+	size_t	i;
+
+	if (h == NULL)
+		return;
+	for (i = 0; i < h->nbuckets; i++)
+		free((char *)h->buckets[i].start);
+	free(h->buckets);
+	free(h);
+}
+
+int
+annals_histogram(annals_ctx *ctx, const annals_query *q, int by, int mode,
+    struct annals_histogram **out)
+{
+	static const char *const bys[] = { "day", "week", "month", "year" };
+	struct annals_histogram	*h = NULL;
+	struct annals_reply	 r;
+	const msgpack_object	*map, *list, *b, *t;
+	msgpack_sbuffer		 extra;
+	msgpack_packer		 epk;
+	uint32_t		 msgid;
+	size_t			 i;
+	int			 rc;
+
+	*out = NULL;
+	if (annals_enter(ctx) == -1)
+		return (-1);
+	if (by < ANNALS_BY_DAY || by > ANNALS_BY_YEAR ||
+	    (mode != ANNALS_COUNT_OVERLAP && mode != ANNALS_COUNT_START)) {
+		annals_fail(ctx, ANNALS_EINVALID, "histogram: by %d or mode %d "
+		    "is not known", by, mode);
+		return (-1);
+	}
+	msgpack_sbuffer_init(&extra);
+	msgpack_packer_init(&epk, &extra, msgpack_sbuffer_write);
+	mp_pack_kv_str(&epk, "by", bys[by]);
+	mp_pack_kv_str(&epk, "count", mode == ANNALS_COUNT_START ? "start" :
+	    "overlap");
+	rc = annals_agg_request(ctx, "histogram", q, &extra, 2, &msgid);
+	msgpack_sbuffer_destroy(&extra);
+	if (rc == -1 || annals_roundtrip(ctx, msgid, &r) == -1)
+		return (-1);
+	if ((map = annals_result_map(ctx, &r, "histogram")) == NULL)
+		return (-1);
+	if ((list = annals_agg_array(ctx, "histogram", map,
+	    "buckets")) == NULL)
+		goto fail;
+	if ((h = calloc(1, sizeof *h)) == NULL ||
+	    (list->via.array.size > 0 && (h->buckets = calloc(
+	    list->via.array.size, sizeof *h->buckets)) == NULL)) {
+		annals_fail(ctx, ANNALS_ENOMEM, "out of memory");
+		goto fail;
+	}
+	for (i = 0; i < list->via.array.size; i++) {
+		b = &list->via.array.ptr[i];
+		if (b->type != MSGPACK_OBJECT_MAP ||
+		    annals_result_uint(ctx, b, "count",
+		    &h->buckets[i].count) == -1)
+			goto bad;
+		if ((h->buckets[i].start = annals_agg_str(ctx, "histogram", b,
+		    "start")) == NULL)
+			goto fail;
+		h->nbuckets = i + 1;
+		if ((t = mp_get(b, "time")) != NULL &&
+		    t->type == MSGPACK_OBJECT_NEGATIVE_INTEGER)
+			h->buckets[i].time = t->via.i64;
+		else if (t != NULL && t->type ==
+		    MSGPACK_OBJECT_POSITIVE_INTEGER && t->via.u64 <= INT64_MAX)
+			h->buckets[i].time = (int64_t)t->via.u64;
+	}
+	if (annals_result_uint(ctx, map, "total", &h->total) == -1)
+		goto fail;
+	annals_reply_free(&r);
+	*out = h;
+	return (0);
+bad:
+	if (!ctx->broken)
+		annals_break(ctx, ANNALS_EPROTOCOL, "histogram: result: a "
+		    "bucket is not a map with a count");
+fail:
+	annals_reply_free(&r);
+	annals_histogram_free(h);
+	return (-1);
+}
+
+void
+annals_actor_counts_free(struct annals_actor_counts *c)
+{
+	size_t	i;
+
+	if (c == NULL)
+		return;
+	for (i = 0; i < c->nactors; i++)
+		free((char *)c->actors[i].name);
+	free(c->actors);
+	free(c);
+}
+
+/* top_actors and co_actors: the same request and result but for events. */
+static int
+annals_agg_actors(annals_ctx *ctx, const char *method, const annals_query *q,
+    uint32_t limit, struct annals_actor_counts **out)
+{
+	struct annals_actor_counts *c = NULL;
+	struct annals_reply	 r;
+	const msgpack_object	*map, *list, *a;
+	msgpack_sbuffer		 extra;
+	msgpack_packer		 epk;
+	uint32_t		 msgid;
+	size_t			 i;
+	int			 rc;
+
+	*out = NULL;
+	if (annals_enter(ctx) == -1)
+		return (-1);
+	if (limit == 0 || limit > PROTO_MAX_PAGE) {
+		annals_fail(ctx, ANNALS_EINVALID, "%s: limit %u is outside 1 "
+		    "to %d", method, limit, PROTO_MAX_PAGE);
+		return (-1);
+	}
+	msgpack_sbuffer_init(&extra);
+	msgpack_packer_init(&epk, &extra, msgpack_sbuffer_write);
+	mp_pack_kv_uint(&epk, "limit", limit);
+	rc = annals_agg_request(ctx, method, q, &extra, 1, &msgid);
+	msgpack_sbuffer_destroy(&extra);
+	if (rc == -1 || annals_roundtrip(ctx, msgid, &r) == -1)
+		return (-1);
+	if ((map = annals_result_map(ctx, &r, method)) == NULL)
+		return (-1);
+	if ((list = annals_agg_array(ctx, method, map, "actors")) == NULL)
+		goto fail;
+	if ((c = calloc(1, sizeof *c)) == NULL ||
+	    (list->via.array.size > 0 && (c->actors = calloc(
+	    list->via.array.size, sizeof *c->actors)) == NULL)) {
+		annals_fail(ctx, ANNALS_ENOMEM, "out of memory");
+		goto fail;
+	}
+	for (i = 0; i < list->via.array.size; i++) {
+		a = &list->via.array.ptr[i];
+		if (a->type != MSGPACK_OBJECT_MAP) {
+			annals_break(ctx, ANNALS_EPROTOCOL, "%s: result: "
+			    "actors[%zu]: not a map", method, i);
+			goto fail;
+		}
+		if (annals_result_uint(ctx, a, "count",
+		    &c->actors[i].count) == -1 ||
+		    (c->actors[i].name = annals_agg_str(ctx, method, a,
+		    "name")) == NULL)
+			goto fail;
+		c->nactors = i + 1;
+	}
+	if (annals_result_uint(ctx, map, "events", &c->events) == -1)
+		goto fail;
+	annals_reply_free(&r);
+	*out = c;
+	return (0);
+fail:
+	annals_reply_free(&r);
+	annals_actor_counts_free(c);
+	return (-1);
+}
+
+int
+annals_top_actors(annals_ctx *ctx, const annals_query *q, uint32_t limit,
+    struct annals_actor_counts **out)
+{
+	return (annals_agg_actors(ctx, "top_actors", q, limit, out));
+}
+
+int
+annals_co_actors(annals_ctx *ctx, const annals_query *q, uint32_t limit,
+    struct annals_actor_counts **out)
+{
+	return (annals_agg_actors(ctx, "co_actors", q, limit, out));
+}
+
+/*
+ * Change notifications (changes.c has the calls).  While a connection is
+ * subscribed, the daemon may send a page of changes at any time, also
+ * between a request and its response: annals_recv() queues what comes
+ * before the response it waits for, and annals_note_wait() hands the
+ * queue out in order.
+ */
+
+struct annals_note {
+	struct annals_reply	 r;
+	struct annals_note	*next;
+};
+
+void
+annals_notes_clear(annals_ctx *ctx)
+{
+	struct annals_note	*n;
+
+	while ((n = ctx->notes) != NULL) {
+		ctx->notes = n->next;
+		annals_reply_free(&n->r);
+		free(n);
+	}
+	ctx->notes_tail = &ctx->notes;
+}
+
+void
+annals_set_subscribed(annals_ctx *ctx, int on)
+{
+	ctx->subscribed = on;
+	if (!on)
+		annals_notes_clear(ctx);
+}
+
+int
+annals_is_subscribed(const annals_ctx *ctx)
+{
+	return (ctx->subscribed);
+}
+
+/*
+ * Keep r for later if it is a notification or, on a subscribed
+ * connection, an error the daemon sent about the subscription (msgid 0).
+ * Returns 1 when r was taken (and emptied), 0 when it is the caller's,
+ * -1 when memory ran out (ctx is broken).
+ */
+int
+annals_note_keep(annals_ctx *ctx, struct annals_reply *r, uint32_t msgid)
+{
+	struct annals_note	*n;
+
+	if (r->msg.type == MSG_RESPONSE && (msgid == r->msg.msgid ||
+	    r->msg.msgid != 0 || !ctx->subscribed))
+		return (0);
+	if (r->msg.type != MSG_NOTIFY && r->msg.type != MSG_RESPONSE)
+		return (0);
+	if (!ctx->subscribed || (r->msg.type == MSG_NOTIFY &&
+	    (r->msg.method_len != 7 ||
+	    memcmp(r->msg.method, "changes", 7) != 0))) {
+		/* Not for us: a client ignores what it does not know. */
+		annals_reply_free(r);
+		return (1);
+	}
+	if ((n = calloc(1, sizeof *n)) == NULL) {
+		annals_reply_free(r);
+		annals_break(ctx, ANNALS_ENOMEM, "out of memory keeping a "
+		    "notification");
+		return (-1);
+	}
+	n->r = *r;
+	/* The note owns the frame now. */
+	memset(r, 0, sizeof *r);
+	if (ctx->notes_tail == NULL)
+		ctx->notes_tail = &ctx->notes;
+	*ctx->notes_tail = n;
+	ctx->notes_tail = &n->next;
+	return (1);
+}
+
+/*
+ * The next note, waiting up to timeout_ms for one (< 0: forever).
+ * Returns 1 with r holding it, 0 when the time ran out, -1 on an error.
+ * A time-out here does not break the context.
+ */
+int
+annals_note_wait(annals_ctx *ctx, int timeout_ms, struct annals_reply *r)
+{
+	struct annals_note	*n;
+	struct annals_reply	 tmp;
+	struct pollfd		 pfd;
+	struct timespec		 t0, now;
+	struct aerr		 err;
+	uint32_t		 len;
+	long			 left;
+	int			 ready, rc;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	memset(r, 0, sizeof *r);
+	for (;;) {
+		if ((n = ctx->notes) != NULL) {
+			if ((ctx->notes = n->next) == NULL)
+				ctx->notes_tail = &ctx->notes;
+			*r = n->r;
+			free(n);
+			return (1);
+		}
+		if (ctx->broken)
+			return (-1);
+		aerr_clear(&err);
+		ready = frame_peek(ctx->rbuf + ctx->roff, ctx->rlen - ctx->roff,
+		    ANNALS_MAX_REPLY, &len, &err);
+		if (ready == 1 && ctx->rlen - ctx->roff - PROTO_FRAME_HEADER >=
+		    len) {
+			/* A whole frame: annals_recv() takes it at once. */
+			if (annals_recv(ctx, 0, &tmp) == -1)
+				return (-1);
+			if (tmp.live || tmp.buf != NULL) {
+				annals_reply_free(&tmp);
+				annals_break(ctx, ANNALS_EPROTOCOL, "response "
+				    "to no request");
+				return (-1);
+			}
+			continue;
+		}
+		left = -1;
+		if (timeout_ms >= 0) {
+			clock_gettime(CLOCK_MONOTONIC, &now);
+			left = timeout_ms - ((now.tv_sec - t0.tv_sec) * 1000 +
+			    (now.tv_nsec - t0.tv_nsec) / 1000000);
+			if (left < 0)
+				left = 0;
+		}
+		pfd.fd = ctx->fd;
+		pfd.events = POLLIN;
+		pfd.revents = 0;
+		rc = poll(&pfd, 1, (int)left);
+		if (rc == -1 && errno != EINTR) {
+			annals_break(ctx, ANNALS_EIO, "poll: %s",
+			    strerror(errno));
+			return (-1);
+		}
+		if (rc == 0)
+			return (0);
+		if (rc > 0 && annals_read(ctx, ready == 1 ?
+		    (size_t)PROTO_FRAME_HEADER + len : 0) == -1)
+			return (-1);
+	}
 }

@@ -197,7 +197,10 @@ struct annals_stats {
  * address is a Unix socket path when it contains a '/' or no ':', else
  * "host:port" for TCP ("[::1]:7000" for an IPv6 literal).  NULL means
  * $ANNALS_SOCKET, or ANNALS_DEFAULT_SOCKET when that is unset or empty.
- * Nothing is sent: the first call is the first request.
+ * When $ANNALS_TOKEN is set and not empty, it is sent at once in a hello
+ * (for a daemon started with --auth-file); if the daemon refuses it the
+ * context is returned connected with ANNALS_EUNAUTHORIZED as its error.
+ * Otherwise nothing is sent: the first call is the first request.
  *
  * Returns a new context, to be freed with annals_free() whether or not
  * the connection succeeded.  When it failed, annals_errcode() is
@@ -441,6 +444,165 @@ ANNALS_API int		 annals_call(annals_ctx *ctx, const char *method,
 
 /* Free a buffer returned by annals_call().  NULL does nothing. */
 ANNALS_API void		 annals_buf_free(void *buf);
+
+/*
+ * The change feed.  Every put and delete gets a sequence number; the
+ * daemon keeps the latest change of each event (a compacted log), so
+ * the changes after 0 replayed in order give the database as it is.
+ */
+
+/* What a change did. */
+#define ANNALS_CHANGE_PUT	1
+#define ANNALS_CHANGE_DELETE	2
+
+/*
+ * One change: for a put, event is the record as it is now (its id is
+ * id); for a delete it is NULL.  A view valid during the callback only.
+ */
+struct annals_change {
+	uint64_t			 seq;
+	int				 op;	/* ANNALS_CHANGE_* */
+	uint64_t			 id;
+	const struct annals_event	*event;
+};
+
+/* Where a page of changes leaves the reader; a value struct. */
+struct annals_feed {
+	uint64_t	next;		/* the since that continues after it */
+	uint64_t	last_seq;	/* the newest change in the log */
+	int		more;		/* more changes are waiting already */
+};
+
+/*
+ * Read one page of changes: those with a sequence number above since,
+ * at most limit (1 to 10000; 0 means 1000) of them, oldest first.  fn
+ * is called for each, with arg; it must not make calls on ctx and
+ * returns 0 to go on or anything else to skip the rest of the page.
+ * feed, if not NULL, receives where the page ended: pass feed->next as
+ * since to read on (after a stop, the last change fn was given), and
+ * feed->more says whether to do so at once.
+ *
+ * Errors: ANNALS_EEXPIRED (since is older than the oldest deletion the
+ * log still remembers: start again from an export), ANNALS_ELIMIT,
+ * ANNALS_EINVALID, ANNALS_EUNKNOWNMETHOD (a daemon without a change
+ * feed), ANNALS_EIO, ANNALS_EPROTOCOL, ANNALS_ENOMEM.
+ */
+ANNALS_API int		 annals_changes(annals_ctx *ctx, uint64_t since,
+			    uint32_t limit, int (*fn)(
+			    const struct annals_change *ch, void *arg),
+			    void *arg, struct annals_feed *feed);
+
+/*
+ * Subscribe ctx to the changes after since.  The daemon then sends the
+ * backlog and, after every commit, the new changes, as notifications
+ * that annals_notification_next() hands out.  Other calls keep working
+ * on a subscribed context: notifications that arrive while a call waits
+ * for its answer are kept for annals_notification_next().  *next, if
+ * next is not NULL, is set to since.
+ *
+ * Errors: ANNALS_EUNKNOWNMETHOD, ANNALS_EINVALID, ANNALS_EIO,
+ * ANNALS_EPROTOCOL.
+ */
+ANNALS_API int		 annals_subscribe(annals_ctx *ctx, uint64_t since,
+			    uint64_t *next);
+
+/*
+ * Wait up to timeout_ms milliseconds (less than 0: for ever, 0: only
+ * what has arrived) for the next page of changes of a subscription, and
+ * call fn for each of its changes as annals_changes() does, filling in
+ * feed.  Returns 1 when a page was handled, 0 when none came in time,
+ * -1 on an error.  A time-out does not break the context; a signal does
+ * not end the wait.
+ *
+ * Errors: ANNALS_EINVALID (ctx is not subscribed, or puts are pending),
+ * ANNALS_EEXPIRED (the subscription fell behind the log's horizon; the
+ * daemon closes the connection), ANNALS_EIO, ANNALS_EPROTOCOL,
+ * ANNALS_ENOMEM.
+ */
+ANNALS_API int		 annals_notification_next(annals_ctx *ctx,
+			    int timeout_ms, int (*fn)(
+			    const struct annals_change *ch, void *arg),
+			    void *arg, struct annals_feed *feed);
+
+/*
+ * End the subscription.  Notifications not yet handed out are dropped.
+ * Errors: ANNALS_EIO, ANNALS_EPROTOCOL.
+ */
+ANNALS_API int		 annals_unsubscribe(annals_ctx *ctx);
+
+/*
+ * Aggregations, counted by the daemon without sending the events.  Each
+ * takes the filters of a query (its range, actor, role, type, tag,
+ * source, precision, certain and within; the order and page size are
+ * ignored) and returns a new result owned by the caller, freed with the
+ * matching *_free(); NULL on failure.
+ */
+
+/* Buckets of annals_histogram(). */
+#define ANNALS_BY_DAY		0
+#define ANNALS_BY_WEEK		1	/* ISO weeks, Monday to Sunday */
+#define ANNALS_BY_MONTH		2
+#define ANNALS_BY_YEAR		3
+
+/* How annals_histogram() counts an event that spans buckets. */
+#define ANNALS_COUNT_OVERLAP	0	/* in every bucket it overlaps */
+#define ANNALS_COUNT_START	1	/* in the bucket of its start only */
+
+/* One bucket: its name ("2015-01", "2015-W05", ...) and its count. */
+struct annals_bucket {
+	const char	*start;
+	int64_t		 time;		/* first instant, ms since the epoch */
+	uint64_t	 count;
+};
+
+struct annals_histogram {
+	struct annals_bucket	*buckets;
+	size_t			 nbuckets;
+	uint64_t		 total;	/* distinct events counted */
+};
+
+/*
+ * Count the events of q per bucket of by (ANNALS_BY_*) from the bucket
+ * holding q's from to the one holding its to, both of which must be
+ * set; mode is ANNALS_COUNT_*.  PROTOCOL.md says exactly what counts.
+ *
+ * Errors: ANNALS_EINVALID (no range, a bad by or mode), ANNALS_ELIMIT
+ * (more than 100000 buckets), ANNALS_EIO, ANNALS_EPROTOCOL,
+ * ANNALS_ENOMEM.
+ */
+ANNALS_API int		 annals_histogram(annals_ctx *ctx,
+			    const annals_query *q, int by, int mode,
+			    struct annals_histogram **out);
+ANNALS_API void		 annals_histogram_free(struct annals_histogram *h);
+
+struct annals_actor_count {
+	const char	*name;
+	uint64_t	 count;		/* events */
+};
+
+struct annals_actor_counts {
+	struct annals_actor_count *actors;	/* most events first */
+	size_t			 nactors;
+	uint64_t		 events; /* co_actors: the actor's events */
+};
+
+/*
+ * The limit (1 to 10000) actors with most events matching q, which must
+ * have no actor; ties are ordered by name.  Errors: as annals_histogram.
+ */
+ANNALS_API int		 annals_top_actors(annals_ctx *ctx,
+			    const annals_query *q, uint32_t limit,
+			    struct annals_actor_counts **out);
+/*
+ * The limit actors that appear in most events of q's actor (which must
+ * be set) matching q, with the number of such events; the actor itself,
+ * or every actor with its prefix, is left out.
+ */
+ANNALS_API int		 annals_co_actors(annals_ctx *ctx,
+			    const annals_query *q, uint32_t limit,
+			    struct annals_actor_counts **out);
+ANNALS_API void		 annals_actor_counts_free(
+			    struct annals_actor_counts *c);
 
 #ifdef __cplusplus
 }

@@ -57,6 +57,8 @@ cli_common_exit(int code)
  * Connect as the global options say.  On failure print why and how to
  * start a daemon, and return the exit status; 0 when connected.
  */
+static int	cli_common_token(struct cli *);
+
 int
 cli_common_connect(struct cli *cli)
 {
@@ -64,12 +66,48 @@ cli_common_connect(struct cli *cli)
 		cli_common_warn("out of memory");
 		return (CLI_EXIT_ERROR);
 	}
-	if (annals_errcode(cli->ctx) == 0)
-		return (0);
-	cli_common_warn("%s", annals_errmsg(cli->ctx));
-	cli_common_warn("is annalsd running? start it with: annalsd --data "
-	    "DIR (or make run in the source tree)");
-	return (CLI_EXIT_CONNECT);
+	if (annals_errcode(cli->ctx) == ANNALS_EUNAUTHORIZED) {
+		cli_common_warn("$ANNALS_TOKEN: %s", annals_errmsg(cli->ctx));
+		return (CLI_EXIT_ERROR);
+	}
+	if (annals_errcode(cli->ctx) != 0) {
+		cli_common_warn("%s", annals_errmsg(cli->ctx));
+		cli_common_warn("is annalsd running? start it with: annalsd "
+		    "--data DIR (or make run in the source tree)");
+		return (CLI_EXIT_CONNECT);
+	}
+	if (cli->token_file != NULL)
+		return (cli_common_token(cli));
+	return (0);
+}
+
+/* Send the token of --token-file: its first line. */
+static int
+cli_common_token(struct cli *cli)
+{
+	char	 line[1024];
+	FILE	*f;
+
+	if ((f = fopen(cli->token_file, "r")) == NULL) {
+		cli_common_warn("--token-file %s: %s", cli->token_file,
+		    strerror(errno));
+		return (CLI_EXIT_USAGE);
+	}
+	if (fgets(line, sizeof line, f) == NULL)
+		line[0] = '\0';
+	fclose(f);
+	line[strcspn(line, "\r\n")] = '\0';
+	if (line[0] == '\0') {
+		cli_common_warn("--token-file %s: no token in it",
+		    cli->token_file);
+		return (CLI_EXIT_USAGE);
+	}
+	if (annals_hello(cli->ctx, "annals", line, NULL) != 0) {
+		cli_common_warn("--token-file %s: %s", cli->token_file,
+		    annals_errmsg(cli->ctx));
+		return (CLI_EXIT_ERROR);
+	}
+	return (0);
 }
 
 /* Print the context's error, prefixed by what, and return the status. */

@@ -20,6 +20,14 @@ static const struct cli_command *cli_commands[] = {
 	&cli_rm_command,
 	&cli_stats_command,
 	&cli_ping_command,
+	&cli_histogram_command,
+	&cli_top_command,
+	&cli_co_actors_command,
+	&cli_import_command,
+	&cli_export_command,
+	&cli_changes_command,
+	&cli_backup_command,
+	&cli_check_command,
 };
 #define CLI_NCOMMANDS (sizeof cli_commands / sizeof cli_commands[0])
 
@@ -59,7 +67,7 @@ cli_help(void)
 "\n"
 "exit status:\n"
 "  0  success\n"
-"  1  an event was not found\n"
+"  1  an event was not found, or import rejected rows\n"
 "  2  usage error\n"
 "  3  cannot connect to annalsd, or the connection failed\n"
 "  4  the daemon refused the request, or another error\n", stdout);
@@ -84,6 +92,7 @@ main(int argc, char **argv)
 		{ "socket",	required_argument,	NULL, 's' },
 		{ "host",	required_argument,	NULL, 'H' },
 		{ "format",	required_argument,	NULL, 'f' },
+		{ "token-file",	required_argument,	NULL, 't' },
 		{ "help",	no_argument,		NULL, 'h' },
 		{ "version",	no_argument,		NULL, 'V' },
 		{ NULL,		0,			NULL, 0 }
@@ -110,6 +119,9 @@ main(int argc, char **argv)
 			}
 			cli.address = optarg;
 			have_h = 1;
+			break;
+		case 't':
+			cli.token_file = optarg;
 			break;
 		case 'f':
 			if (output_format(optarg, &cli.format) == -1) {

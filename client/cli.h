@@ -18,12 +18,16 @@
 #define CLI_EXIT_USAGE		2
 #define CLI_EXIT_CONNECT	3
 #define CLI_EXIT_ERROR		4
+/* annals import: some rows were rejected, the others imported. */
+#define CLI_EXIT_REJECTED	1
 
 /* The state of one run, set up by main() from the global options. */
 struct cli {
 	const char	*address;	/* NULL: $ANNALS_SOCKET or default */
 	int		 format;	/* OUTPUT_* */
 	annals_ctx	*ctx;		/* after cli_common_connect() */
+	const char	*token_file;	/* --token-file */
+	void		*call_buf;	/* cli-admin.c: a result in use */
 };
 
 /* One command: the table in cli.c points at one per cli-*.c file. */
@@ -41,6 +45,25 @@ extern const struct cli_command cli_actors_command;
 extern const struct cli_command cli_rm_command;
 extern const struct cli_command cli_stats_command;
 extern const struct cli_command cli_ping_command;
+/* import.c, cli-export.c, cli-changes.c */
+extern const struct cli_command cli_import_command;
+extern const struct cli_command cli_export_command;
+extern const struct cli_command cli_changes_command;
+/* cli-timelinejs.c: annals export --format timelinejs */
+#define OUTPUT_TIMELINEJS	3
+struct timelinejs;
+struct timelinejs *timelinejs_new(FILE *);
+int		 timelinejs_event(struct timelinejs *, const struct annals_event *);
+int		 timelinejs_end(struct timelinejs *);
+
+/* cli-admin.c */
+extern const struct cli_command cli_backup_command;
+extern const struct cli_command cli_check_command;
+
+/* cli-histogram.c */
+extern const struct cli_command cli_histogram_command;
+extern const struct cli_command cli_top_command;
+extern const struct cli_command cli_co_actors_command;
 
 /* cli-common.c */
 void		 cli_common_warn(const char *, ...)

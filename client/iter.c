@@ -16,10 +16,6 @@
 /* Cursors are 25 bytes today; more than this is not a cursor of ours. */
 #define ITER_MAX_CURSOR	1024
 
-struct annals_query {
-	struct query	 q;
-};
-
 struct annals_iter {
 	annals_ctx		*ctx;
 	const char		*method;	/* "range" or "actor" */

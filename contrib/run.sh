@@ -4,23 +4,39 @@ set -eu
 bin=${1:-build}
 mkdir -p var
 sock=var/annalsd.sock
-"$bin/annalsd" --data var/data --socket "$sock" &
-pid=$!
-trap 'kill -TERM $pid 2>/dev/null; wait $pid' INT TERM
-i=0
-until "$bin/annals" -s "$sock" ping >/dev/null 2>&1; do
-	i=$((i + 1))
-	if [ $i -gt 100 ] || ! kill -0 $pid 2>/dev/null; then
+# The timeline page on 127.0.0.1:8080, or the next port that is free.
+port=${ANNALS_HTTP_PORT:-8080}
+last=$((port + 9))
+while :; do
+	"$bin/annalsd" --data var/data --socket "$sock" \
+	    --http "127.0.0.1:$port" &
+	pid=$!
+	i=0
+	until "$bin/annals" -s "$sock" ping >/dev/null 2>&1; do
+		i=$((i + 1))
+		if [ $i -gt 100 ] || ! kill -0 $pid 2>/dev/null; then
+			break
+		fi
+		sleep 0.1
+	done
+	kill -0 $pid 2>/dev/null && break
+	wait $pid || true
+	if [ $port -ge $last ]; then
 		echo "annalsd did not start" >&2
 		exit 1
 	fi
-	sleep 0.1
+	port=$((port + 1))
 done
+trap 'kill -TERM $pid 2>/dev/null; wait $pid' INT TERM
 "$bin/annals" -s "$sock" add - < contrib/demo/events.jsonl > /dev/null
 cat <<MSG
 
 annalsd is running on $sock with the demo events loaded
-($("$bin/annals" -s "$sock" stats | grep -E "^(events|actors)" | tr -s " \n" " ")).
+($("$bin/annals" -s "$sock" --format table stats | grep -E "^(events|actors)" | tr -s " \n" " ")).
+
+The timeline page: http://127.0.0.1:$port/
+The HTTP API:      http://127.0.0.1:$port/v1/events?from=2015-01&to=2015-01
+
 From another terminal, try:
 
   ./annals -s $sock range 2014-12 2015-02
@@ -28,6 +44,8 @@ From another terminal, try:
   ./annals -s $sock actor 'SYR*' 2015
   ./annals -s $sock --format jsonl range 2015-01-28 2015-01-28
   ./annals -s $sock actors
+  ./annals -s $sock histogram 2014 2016 --by month
+  ./annals -s $sock top 2011 2016
 
 or export ANNALS_SOCKET=$PWD/$sock and leave out -s.
 Press Ctrl-C to stop it.

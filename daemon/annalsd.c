@@ -20,9 +20,15 @@
 #include <lmdb.h>
 
 #include "annalsd.h"
+#include "http.h"
 
 #define DEFAULT_DATA	"/var/lib/annals"
 #define DEFAULT_SOCKET	"/run/annals/annalsd.sock"
+
+/* Long options without a letter (the HTTP server's). */
+#define OPT_HTTP	1001
+#define OPT_CORS	1002
+#define OPT_WEB		1003
 
 static void
 usage(FILE *f)
@@ -47,6 +53,11 @@ usage(FILE *f)
 "      --out-high SIZE     output that pauses a client (default 8M)\n"
 "      --out-hard SIZE     output that drops a client (default 256M)\n"
 "      --check             check the store's integrity and exit\n"
+"      --http HOST:PORT    serve the HTTP/JSON API and the timeline page\n"
+"                          (loopback only, unless --auth-file is given)\n"
+"      --cors ORIGIN       let pages from ORIGIN (or *) call the HTTP API;\n"
+"                          repeatable\n"
+"      --web DIR           serve the timeline page from DIR\n"
 "      --changes-keep DAYS deletions stay in the change log this long\n"
 "                          (default 30)\n"
 "  -v, --verbose           more logging (repeat for debug)\n"
@@ -167,6 +178,7 @@ on_signal(evutil_socket_t sig, short what, void *arg)
 {
 	(void)what; (void)arg;
 	log_notice("received %s", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+	http_stop();
 	server_shutdown();
 }
 
@@ -198,6 +210,9 @@ main(int argc, char **argv)
 		{ "out-hard", required_argument, NULL, 'H' },
 		{ "changes-keep", required_argument, NULL, 'K' },
 		{ "check", no_argument, NULL, 'c' },
+		{ "http", required_argument, NULL, OPT_HTTP },
+		{ "cors", required_argument, NULL, OPT_CORS },
+		{ "web", required_argument, NULL, OPT_WEB },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "version", no_argument, NULL, 'V' },
@@ -208,6 +223,7 @@ main(int argc, char **argv)
 	struct store_config	 scfg;
 	struct server		 srv;
 	struct event		*sigterm, *sigint;
+	struct http_config	 hcfg;
 	struct aerr		 err;
 	size_t			 n;
 	int			 ch, level = LOG_NOTICE_LVL, major, minor, patch;
@@ -225,6 +241,7 @@ main(int argc, char **argv)
 	cfg.out_high = (size_t)8 << 20;
 	cfg.out_hard = (size_t)256 << 20;
 	cfg.changes_keep_days = 30;
+	memset(&hcfg, 0, sizeof hcfg);
 	cfg.socket_mode = 0660;
 	cfg.idle_timeout = 600;
 
@@ -270,6 +287,20 @@ main(int argc, char **argv)
 			break;
 		case 'c':
 			check = 1;
+			break;
+		case OPT_HTTP:
+			hcfg.listen = optarg;
+			break;
+		case OPT_CORS:
+			if (hcfg.ncors == HTTP_MAX_CORS) {
+				fprintf(stderr, "annalsd: more than %d --cors "
+				    "origins\n", HTTP_MAX_CORS);
+				return (2);
+			}
+			hcfg.cors[hcfg.ncors++] = optarg;
+			break;
+		case OPT_WEB:
+			hcfg.web_dir = optarg;
 			break;
 		case 'm':
 		case 'M':
@@ -368,6 +399,17 @@ main(int argc, char **argv)
 		return (1);
 	}
 	commit_init();
+	hcfg.allow_remote = cfg.allow_remote;
+	hcfg.max_body = cfg.max_frame;
+	if (hcfg.listen != NULL && http_start(&hcfg, &err) != 0) {
+		log_err("%s", err.msg);
+		http_free();
+		commit_free();
+		server_free();
+		store_close(srv.store);
+		event_base_free(srv.base);
+		return (1);
+	}
 	sigterm = evsignal_new(srv.base, SIGTERM, on_signal, NULL);
 	sigint = evsignal_new(srv.base, SIGINT, on_signal, NULL);
 	evsignal_add(sigterm, NULL);
@@ -388,6 +430,7 @@ main(int argc, char **argv)
 	event_base_dispatch(srv.base);
 
 	commit_flush();
+	http_free();
 	commit_free();
 	subs_free();
 	changes_free();

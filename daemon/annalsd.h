@@ -265,6 +265,10 @@ void	 commit_free(void);
 void	 commit_enqueue(struct conn *, uint32_t, int, struct store_op *,
 	     size_t, struct event *, size_t);
 void	 commit_enqueue_error(struct conn *, uint32_t, const struct aerr *);
+typedef void (*commit_done_cb)(void *, const struct store_op *, size_t,
+	     const struct aerr *);
+void	 commit_enqueue_cb(int, struct store_op *, size_t, struct event *,
+	     size_t, commit_done_cb, void *);
 void	 commit_flush(void);
 size_t	 commit_pending(void);
 

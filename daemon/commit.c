@@ -24,6 +24,8 @@ struct pending {
 	size_t			 nevents;
 	int			 failed;
 	struct aerr		 err;
+	commit_done_cb		 done;		/* instead of a reply to conn */
+	void			*done_arg;
 	TAILQ_ENTRY(pending)	 entry;
 };
 
@@ -67,7 +69,8 @@ commit_add(struct conn *c, uint32_t msgid)
 
 	p = xcalloc(1, sizeof *p);
 	p->conn = c;
-	conn_ref(c);
+	if (c != NULL)
+		conn_ref(c);
 	p->msgid = msgid;
 	TAILQ_INSERT_TAIL(&queue, p, entry);
 	queued++;
@@ -150,6 +153,8 @@ commit_reply(struct pending *p, const struct store_batch *b)
 	conn_reply_end(p->conn);
 }
 
+static void	commit_done(struct pending *, const struct store_batch *);
+
 static void
 pending_free(struct pending *p)
 {
@@ -191,13 +196,51 @@ commit_flush(void)
 	i = 0;
 	while ((p = TAILQ_FIRST(&work)) != NULL) {
 		TAILQ_REMOVE(&work, p, entry);
-		commit_reply(p, p->failed ? NULL : &batches[i]);
+		if (p->done != NULL)
+			commit_done(p, p->failed ? NULL : &batches[i]);
+		else
+			commit_reply(p, p->failed ? NULL : &batches[i]);
 		if (!p->failed)
 			i++;
-		conn_write_done(p->conn);
-		conn_unref(p->conn);
+		if (p->conn != NULL) {
+			conn_write_done(p->conn);
+			conn_unref(p->conn);
+		}
 		pending_free(p);
 	}
 	free(batches);
 	changes_committed();
+}
+
+/*
+ * Writes that answer something other than a connection (the HTTP API):
+ * they join the same group commit, and done is called with the outcome
+ * (err NULL on success) where a connection would get its reply.  The
+ * queue owns ops and events as with commit_enqueue().
+ */
+void
+commit_enqueue_cb(int kind, struct store_op *ops, size_t nops,
+    struct event *events, size_t nevents, commit_done_cb done, void *arg)
+{
+	struct pending	*p = commit_add(NULL, 0);
+
+	p->kind = kind;
+	p->ops = ops;
+	p->nops = nops;
+	p->events = events;
+	p->nevents = nevents;
+	p->done = done;
+	p->done_arg = arg;
+}
+
+static void
+commit_done(struct pending *p, const struct store_batch *b)
+{
+	const struct aerr	*err = NULL;
+
+	if (p->failed)
+		err = &p->err;
+	else if (b != NULL && b->failed)
+		err = &b->err;
+	p->done(p->done_arg, p->ops, p->nops, err);
 }

@@ -88,7 +88,8 @@ int		 aerr_from_name(const char *, size_t);
 #define PROTO_METHODS(X)						\
 	X(hello) X(ping) X(put) X(get) X(get_by_key) X(delete)		\
 	X(range) X(actor) X(actors) X(stats) X(changes) X(subscribe)	\
-	X(unsubscribe) X(check) X(backup)
+	X(unsubscribe) X(check) X(backup)				\
+	X(histogram) X(top_actors) X(co_actors)
 
 /* Message types of msgpack-RPC. */
 #define MSG_REQUEST	0

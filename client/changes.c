@@ -1,0 +1,206 @@
+/*
+ * libannals: the change feed.  annals_changes() reads a page on request;
+ * a subscription has the daemon push the same pages as notifications,
+ * which annals.c keeps in order until annals_notification_next() takes
+ * them.  Both hand each change to a callback with the record decoded
+ * into a view that lives for the call.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "annals-int.h"
+
+/* Call fn for each change of a page map and fill feed; -1 breaks ctx. */
+static int
+changes_page(annals_ctx *ctx, const char *what, const msgpack_object *page,
+    int (*fn)(const struct annals_change *, void *), void *arg,
+    struct annals_feed *feed)
+{
+	struct annals_feed	 f;
+	struct annals_change	 ch;
+	struct annals_owned	 o;
+	struct aerr		 err;
+	const msgpack_object	*list, *c, *v;
+	uint32_t		 i;
+	int			 stopped = 0;
+
+	memset(&f, 0, sizeof f);
+	if (page == NULL || page->type != MSGPACK_OBJECT_MAP ||
+	    (list = mp_get(page, "changes")) == NULL ||
+	    list->type != MSGPACK_OBJECT_ARRAY) {
+		annals_break(ctx, ANNALS_EPROTOCOL, "%s: changes: not an "
+		    "array", what);
+		return (-1);
+	}
+	aerr_clear(&err);
+	if (mp_uint(mp_get(page, "next"), "next", &f.next, &err) != 0 ||
+	    ((v = mp_get(page, "last_seq")) != NULL &&
+	    mp_uint(v, "last_seq", &f.last_seq, &err) != 0) ||
+	    ((v = mp_get(page, "more")) != NULL &&
+	    mp_bool(v, "more", &f.more, &err) != 0)) {
+		annals_break(ctx, ANNALS_EPROTOCOL, "%s: %s", what, err.msg);
+		return (-1);
+	}
+	for (i = 0; i < list->via.array.size && !stopped; i++) {
+		c = &list->via.array.ptr[i];
+		memset(&ch, 0, sizeof ch);
+		aerr_clear(&err);
+		if (mp_uint(mp_get(c, "seq"), "seq", &ch.seq, &err) != 0 ||
+		    mp_uint(mp_get(c, "id"), "id", &ch.id, &err) != 0) {
+			annals_break(ctx, ANNALS_EPROTOCOL, "%s: changes[%u]: "
+			    "%s", what, i, err.msg);
+			return (-1);
+		}
+		v = mp_get(c, "op");
+		if (mp_key_is(v, "put"))
+			ch.op = ANNALS_CHANGE_PUT;
+		else if (mp_key_is(v, "delete"))
+			ch.op = ANNALS_CHANGE_DELETE;
+		else {
+			annals_break(ctx, ANNALS_EPROTOCOL, "%s: changes[%u]: "
+			    "op is not put or delete", what, i);
+			return (-1);
+		}
+		memset(&o, 0, sizeof o);
+		if (ch.op == ANNALS_CHANGE_PUT) {
+			if ((v = mp_get(c, "event")) == NULL) {
+				annals_break(ctx, ANNALS_EPROTOCOL, "%s: "
+				    "changes[%u]: a put without its event",
+				    what, i);
+				return (-1);
+			}
+			if (annals_owned_set(&o, v, &err) != 0) {
+				if (err.code == AERR_NOMEM)
+					annals_fail(ctx, ANNALS_ENOMEM, "%s",
+					    err.msg);
+				else
+					annals_break(ctx, ANNALS_EPROTOCOL,
+					    "%s: changes[%u]: event: %s", what,
+					    i, err.msg);
+				return (-1);
+			}
+			ch.event = &o.pub;
+		}
+		if (fn != NULL && fn(&ch, arg) != 0) {
+			stopped = 1;
+			f.next = ch.seq;
+			f.more = 1;
+		}
+		if (ch.op == ANNALS_CHANGE_PUT)
+			annals_owned_clear(&o);
+	}
+	if (feed != NULL)
+		*feed = f;
+	return (0);
+}
+
+int
+annals_changes(annals_ctx *ctx, uint64_t since, uint32_t limit,
+    int (*fn)(const struct annals_change *, void *), void *arg,
+    struct annals_feed *feed)
+{
+	struct annals_reply	 r;
+	msgpack_packer		*pk;
+	uint32_t		 msgid;
+	int			 rc;
+
+	if (annals_enter(ctx) == -1)
+		return (-1);
+	if (limit == 0)
+		limit = PROTO_DEFAULT_PAGE;
+	if (limit > PROTO_MAX_PAGE) {
+		annals_fail(ctx, ANNALS_ELIMIT, "limit: %u exceeds limit %d",
+		    limit, PROTO_MAX_PAGE);
+		return (-1);
+	}
+	pk = annals_request(ctx, "changes", &msgid);
+	msgpack_pack_array(pk, 1);
+	msgpack_pack_map(pk, 2);
+	mp_pack_kv_uint(pk, "since", since);
+	mp_pack_kv_uint(pk, "limit", limit);
+	if (annals_roundtrip(ctx, msgid, &r) == -1)
+		return (-1);
+	rc = changes_page(ctx, "changes", r.msg.result, fn, arg, feed);
+	annals_reply_free(&r);
+	return (rc);
+}
+
+int
+annals_subscribe(annals_ctx *ctx, uint64_t since, uint64_t *next)
+{
+	struct annals_reply	 r;
+	msgpack_packer		*pk;
+	uint32_t		 msgid;
+	int			 was;
+
+	if (annals_enter(ctx) == -1)
+		return (-1);
+	pk = annals_request(ctx, "subscribe", &msgid);
+	msgpack_pack_array(pk, 1);
+	msgpack_pack_map(pk, 1);
+	mp_pack_kv_uint(pk, "since", since);
+	/* Pages may follow the answer closely: keep them from the start. */
+	was = annals_is_subscribed(ctx);
+	annals_set_subscribed(ctx, 1);
+	if (annals_roundtrip(ctx, msgid, &r) == -1) {
+		if (!was)
+			annals_set_subscribed(ctx, 0);
+		return (-1);
+	}
+	annals_reply_free(&r);
+	if (next != NULL)
+		*next = since;
+	return (0);
+}
+
+int
+annals_notification_next(annals_ctx *ctx, int timeout_ms,
+    int (*fn)(const struct annals_change *, void *), void *arg,
+    struct annals_feed *feed)
+{
+	struct annals_reply	 r;
+	struct aerr		 err;
+	int			 rc;
+
+	if (annals_enter(ctx) == -1)
+		return (-1);
+	if (!annals_is_subscribed(ctx)) {
+		annals_fail(ctx, ANNALS_EINVALID, "not subscribed: call "
+		    "annals_subscribe first");
+		return (-1);
+	}
+	if ((rc = annals_note_wait(ctx, timeout_ms, &r)) != 1)
+		return (rc);
+	if (r.msg.type == MSG_RESPONSE) {
+		/* The daemon gave up on the subscription and says why. */
+		aerr_clear(&err);
+		if (msg_error(r.msg.error, &err) == 0)
+			aerr_set(&err, AERR_PROTOCOL, "a response to no "
+			    "request");
+		annals_reply_free(&r);
+		annals_set_subscribed(ctx, 0);
+		annals_fail(ctx, err.code, "subscription: %s", err.msg);
+		return (-1);
+	}
+	rc = changes_page(ctx, "notification", r.msg.params, fn, arg, feed);
+	annals_reply_free(&r);
+	return (rc == 0 ? 1 : -1);
+}
+
+int
+annals_unsubscribe(annals_ctx *ctx)
+{
+	struct annals_reply	 r;
+	msgpack_packer		*pk;
+	uint32_t		 msgid;
+
+	if (annals_enter(ctx) == -1)
+		return (-1);
+	pk = annals_request(ctx, "unsubscribe", &msgid);
+	msgpack_pack_array(pk, 0);
+	if (annals_roundtrip(ctx, msgid, &r) == -1)
+		return (-1);
+	annals_reply_free(&r);
+	annals_set_subscribed(ctx, 0);
+	return (0);
+}

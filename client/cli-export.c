@@ -1,0 +1,184 @@
+/*
+ * annals export: every event, or those of a range and filters, in the
+ * record's own shape.  JSON lines carry the record exactly (without the
+ * "match" of range), so "annals export | annals import -" into an empty
+ * daemon gives the same events back, new ids aside.
+ */
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+/* Events per page: a page of 1000 is well under the frame limit. */
+#define CLI_EXPORT_PAGE	1000
+
+static int	cli_export_exec(struct cli *, int, char **);
+
+const struct cli_command cli_export_command = {
+	"export",
+	"[FROM TO] [--actor CODE [--role ROLE]] [--type PREFIX] [--tag T]\n"
+	"             [--source S] [--precision year|season|month|day|time]\n"
+	"             [--certain | --within] [--format jsonl|csv|timelinejs]",
+	cli_export_exec
+};
+
+/* Parse the options into q and *format; 0, -1 for --help, or a status. */
+static int
+cli_export_args(int argc, char **argv, annals_query *q, int *format)
+{
+	static const struct option	 longopts[] = {
+		{ "certain",	no_argument,		NULL, 'c' },
+		{ "within",	no_argument,		NULL, 'w' },
+		{ "precision",	required_argument,	NULL, 'p' },
+		{ "actor",	required_argument,	NULL, 'a' },
+		{ "role",	required_argument,	NULL, 'r' },
+		{ "type",	required_argument,	NULL, 't' },
+		{ "tag",	required_argument,	NULL, 'g' },
+		{ "source",	required_argument,	NULL, 's' },
+		{ "format",	required_argument,	NULL, 'f' },
+		{ "help",	no_argument,		NULL, 'h' },
+		{ NULL,		0,			NULL, 0 }
+	};
+	static const char		*precs[] = { "year", "season",
+	    "month", "day", "time" };
+	const struct cli_command	*cmd = &cli_export_command;
+	const char			*actor = NULL, *role = NULL;
+	size_t				 i;
+	int				 ch, code, certain = 0, within = 0;
+
+	while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		code = 0;
+		switch (ch) {
+		case 'c':
+			certain = 1;
+			code = annals_query_set_certain(q, 1);
+			break;
+		case 'w':
+			within = 1;
+			code = annals_query_set_within(q, 1);
+			break;
+		case 'p':
+			for (i = 0; i < sizeof precs / sizeof precs[0]; i++) {
+				if (strcmp(optarg, precs[i]) == 0)
+					break;
+			}
+			if (i == sizeof precs / sizeof precs[0])
+				return (cli_common_usage(cmd, "--precision %s: "
+				    "not year, season, month, day or time",
+				    optarg));
+			code = annals_query_set_precision(q,
+			    ANNALS_PREC_YEAR + (int)i);
+			break;
+		case 'a':
+			actor = optarg;
+			break;
+		case 'r':
+			role = optarg;
+			break;
+		case 't':
+			code = annals_query_set_type(q, optarg);
+			break;
+		case 'g':
+			code = annals_query_set_tag(q, optarg);
+			break;
+		case 's':
+			code = annals_query_set_source(q, optarg);
+			break;
+		case 'f':
+			if (strcmp(optarg, "jsonl") == 0)
+				*format = OUTPUT_JSONL;
+			else if (strcmp(optarg, "csv") == 0)
+				*format = OUTPUT_CSV;
+			else if (strcmp(optarg, "timelinejs") == 0)
+				*format = OUTPUT_TIMELINEJS;
+			else
+				return (cli_common_usage(cmd, "--format %s: "
+				    "not jsonl, csv or timelinejs", optarg));
+			break;
+		case 'h':
+			cli_common_help(cmd);
+			return (-1);
+		default:
+			fprintf(stderr, "usage: annals %s %s\n", cmd->name,
+			    cmd->usage);
+			return (CLI_EXIT_USAGE);
+		}
+		if (code != 0)
+			return (cli_common_usage(cmd, "%s: %s", argv[optind - 1],
+			    annals_strerror(code)));
+	}
+	if (certain && within)
+		return (cli_common_usage(cmd, "--certain and --within exclude "
+		    "each other"));
+	if (role != NULL && actor == NULL)
+		return (cli_common_usage(cmd, "--role needs --actor"));
+	argc -= optind;
+	argv += optind;
+	if (argc != 0 && argc != 2)
+		return (cli_common_usage(cmd, "expected FROM and TO, or "
+		    "neither"));
+	code = annals_query_set_range(q, argc == 2 ? argv[0] : NULL,
+	    argc == 2 ? argv[1] : NULL);
+	if (code == 0)
+		code = annals_query_set_actor(q, actor, role);
+	if (code == 0)
+		code = annals_query_set_page_size(q, CLI_EXPORT_PAGE);
+	if (code != 0)
+		return (cli_common_usage(cmd, "query: %s",
+		    annals_strerror(code)));
+	return (0);
+}
+
+static int
+cli_export_exec(struct cli *cli, int argc, char **argv)
+{
+	const struct annals_event	*ev;
+	struct output			*out = NULL;
+	struct timelinejs		*tl = NULL;
+	annals_query			*q;
+	annals_iter			*it = NULL;
+	int				 rc, format;
+
+	/* A table is for people; an export is for import. */
+	format = cli->format == OUTPUT_CSV ? OUTPUT_CSV : OUTPUT_JSONL;
+	if ((q = annals_query_new()) == NULL) {
+		cli_common_warn("out of memory");
+		return (CLI_EXIT_ERROR);
+	}
+	if ((rc = cli_export_args(argc, argv, q, &format)) != 0) {
+		annals_query_free(q);
+		return (rc == -1 ? CLI_EXIT_OK : rc);
+	}
+	if ((rc = cli_common_connect(cli)) != 0)
+		goto done;
+	if ((it = annals_range(cli->ctx, q)) == NULL) {
+		rc = cli_common_fail(cli, NULL);
+		goto done;
+	}
+	if (format == OUTPUT_TIMELINEJS ? (tl = timelinejs_new(stdout)) ==
+	    NULL : (out = output_new(format, stdout, 0)) == NULL) {
+		cli_common_warn("out of memory");
+		rc = CLI_EXIT_ERROR;
+		goto done;
+	}
+	while ((ev = annals_iter_next(it)) != NULL) {
+		if ((tl != NULL ? timelinejs_event(tl, ev) :
+		    output_event(out, ev)) == -1) {
+			rc = CLI_EXIT_ERROR;
+			break;
+		}
+	}
+	if (rc == CLI_EXIT_OK && annals_iter_error(it) != 0)
+		rc = cli_common_fail(cli, NULL);
+	if ((tl != NULL ? timelinejs_end(tl) : output_end(out)) == -1 &&
+	    rc == CLI_EXIT_OK)
+		rc = CLI_EXIT_ERROR;
+	tl = NULL;
+done:
+	timelinejs_end(tl);
+	output_free(out);
+	annals_iter_free(it);
+	annals_query_free(q);
+	return (rc);
+}

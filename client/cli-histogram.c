@@ -1,0 +1,434 @@
+/*
+ * annals histogram, annals top and annals co-actors: counts the daemon
+ * makes without sending the events.  A histogram is a table, or on a
+ * terminal a bar chart; the actor lists are tables of name and count.
+ * JSON lines and CSV give one bucket or actor per line.
+ */
+#include <sys/ioctl.h>
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+static int	cli_histogram_exec(struct cli *, int, char **);
+
+#define CLI_AGG_FILTERS							\
+	"[--certain | --within]\n"					\
+	"             [--precision year|season|month|day|time] [--role ROLE]\n" \
+	"             [--type PREFIX] [--tag T] [--source S]"
+
+const struct cli_command cli_histogram_command = {
+	"histogram",
+	"FROM TO [--by day|week|month|year] [--count overlap|start]\n"
+	"             [--actor CODE] " CLI_AGG_FILTERS,
+	cli_histogram_exec
+};
+
+const struct cli_command cli_top_command = {
+	"top",
+	"FROM TO [--limit N] [--prefix P] " CLI_AGG_FILTERS,
+	cli_histogram_exec
+};
+
+const struct cli_command cli_co_actors_command = {
+	"co-actors",
+	"CODE FROM TO [--limit N] " CLI_AGG_FILTERS,
+	cli_histogram_exec
+};
+
+/* Widest a bar chart gets when the terminal does not say. */
+#define CLI_HISTOGRAM_COLUMNS	80
+
+struct cli_agg_args {
+	int		 by;		/* ANNALS_BY_* */
+	int		 mode;		/* ANNALS_COUNT_* */
+	uint32_t	 limit;
+	const char	*prefix;	/* top: only these names */
+};
+
+static int
+cli_agg_set(const struct cli_command *cmd, int code, const char *what)
+{
+	if (code == ANNALS_ENOMEM) {
+		cli_common_warn("out of memory");
+		return (CLI_EXIT_ERROR);
+	}
+	return (cli_common_usage(cmd, "%s: %s", what, annals_strerror(code)));
+}
+
+/* Parse options and arguments into q and a; -1 after --help. */
+static int
+cli_agg_args(const struct cli_command *cmd, int argc, char **argv,
+    annals_query *q, struct cli_agg_args *a)
+{
+	static const struct option	 longopts[] = {
+		{ "by",		required_argument,	NULL, 'b' },
+		{ "count",	required_argument,	NULL, 'n' },
+		{ "certain",	no_argument,		NULL, 'c' },
+		{ "within",	no_argument,		NULL, 'w' },
+		{ "precision",	required_argument,	NULL, 'p' },
+		{ "actor",	required_argument,	NULL, 'a' },
+		{ "role",	required_argument,	NULL, 'r' },
+		{ "type",	required_argument,	NULL, 't' },
+		{ "tag",	required_argument,	NULL, 'g' },
+		{ "source",	required_argument,	NULL, 's' },
+		{ "limit",	required_argument,	NULL, 'l' },
+		{ "prefix",	required_argument,	NULL, 'P' },
+		{ "help",	no_argument,		NULL, 'h' },
+		{ NULL,		0,			NULL, 0 }
+	};
+	static const char *const	 bys[] = { "day", "week", "month",
+	    "year" };
+	static const char *const	 precs[] = { "year", "season",
+	    "month", "day", "time" };
+	const char			*actor = NULL, *role = NULL;
+	static char			 star[136];
+	char				*end;
+	unsigned long			 v;
+	size_t				 i;
+	int				 ch, code, certain = 0, within = 0;
+
+	a->by = ANNALS_BY_MONTH;
+	a->mode = ANNALS_COUNT_OVERLAP;
+	a->limit = 10;
+	a->prefix = NULL;
+	while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		code = 0;
+		/* Each command takes only its own options. */
+		if ((cmd != &cli_histogram_command &&
+		    (ch == 'b' || ch == 'n' || ch == 'a')) ||
+		    (cmd == &cli_histogram_command && ch == 'l') ||
+		    (cmd != &cli_top_command && ch == 'P') ||
+		    (cmd == &cli_top_command && ch == 'r'))
+			return (cli_common_usage(cmd, "%s: not an option of "
+			    "%s", argv[optind - 1], cmd->name));
+		switch (ch) {
+		case 'b':
+			for (i = 0; i < 4 && strcmp(optarg, bys[i]) != 0; i++)
+				;
+			if (i == 4)
+				return (cli_common_usage(cmd, "--by %s: not "
+				    "day, week, month or year", optarg));
+			a->by = ANNALS_BY_DAY + (int)i;
+			break;
+		case 'n':
+			if (strcmp(optarg, "overlap") == 0)
+				a->mode = ANNALS_COUNT_OVERLAP;
+			else if (strcmp(optarg, "start") == 0)
+				a->mode = ANNALS_COUNT_START;
+			else
+				return (cli_common_usage(cmd, "--count %s: not "
+				    "overlap or start", optarg));
+			break;
+		case 'c':
+			certain = 1;
+			code = annals_query_set_certain(q, 1);
+			break;
+		case 'w':
+			within = 1;
+			code = annals_query_set_within(q, 1);
+			break;
+		case 'p':
+			for (i = 0; i < 5 && strcmp(optarg, precs[i]) != 0; i++)
+				;
+			if (i == 5)
+				return (cli_common_usage(cmd, "--precision %s: "
+				    "not year, season, month, day or time",
+				    optarg));
+			code = annals_query_set_precision(q,
+			    ANNALS_PREC_YEAR + (int)i);
+			break;
+		case 'a':
+			actor = optarg;
+			break;
+		case 'r':
+			role = optarg;
+			break;
+		case 't':
+			code = annals_query_set_type(q, optarg);
+			break;
+		case 'g':
+			code = annals_query_set_tag(q, optarg);
+			break;
+		case 's':
+			code = annals_query_set_source(q, optarg);
+			break;
+		case 'l':
+			errno = 0;
+			v = strtoul(optarg, &end, 10);
+			if (errno != 0 || *end != '\0' || v == 0 ||
+			    v > 10000 || optarg[0] < '0' || optarg[0] > '9')
+				return (cli_common_usage(cmd, "--limit %s: not "
+				    "a number from 1 to 10000", optarg));
+			a->limit = (uint32_t)v;
+			break;
+		case 'P':
+			a->prefix = optarg;
+			break;
+		case 'h':
+			cli_common_help(cmd);
+			return (-1);
+		default:
+			fprintf(stderr, "usage: annals %s %s\n", cmd->name,
+			    cmd->usage);
+			return (CLI_EXIT_USAGE);
+		}
+		if (code != 0)
+			return (cli_agg_set(cmd, code, argv[optind - 1]));
+	}
+	if (certain && within)
+		return (cli_common_usage(cmd, "--certain and --within exclude "
+		    "each other"));
+	argc -= optind;
+	argv += optind;
+	if (cmd == &cli_co_actors_command) {
+		if (argc != 3)
+			return (cli_common_usage(cmd, "expected CODE, FROM and "
+			    "TO"));
+		actor = argv[0];
+		argc--;
+		argv++;
+	} else if (argc != 2)
+		return (cli_common_usage(cmd, "expected FROM and TO"));
+	if (role != NULL && actor == NULL)
+		return (cli_common_usage(cmd, "--role needs an actor"));
+	if (a->prefix != NULL) {
+		/* libannals asks top_actors for a prefix as "P*". */
+		if (*a->prefix == '\0' || strlen(a->prefix) > 128)
+			return (cli_common_usage(cmd, "--prefix: 1 to 128 "
+			    "bytes"));
+		snprintf(star, sizeof star, "%s*", a->prefix);
+		actor = star;
+	}
+	if ((code = annals_query_set_range(q, argv[0], argv[1])) != 0 ||
+	    (code = annals_query_set_actor(q, actor, role)) != 0)
+		return (cli_agg_set(cmd, code, "query"));
+	return (0);
+}
+
+/* Write s as one CSV field. */
+static void
+cli_agg_csv(FILE *fp, const char *s)
+{
+	if (strpbrk(s, ",\"\r\n") == NULL) {
+		fputs(s, fp);
+		return;
+	}
+	putc('"', fp);
+	for (; *s != '\0'; s++) {
+		if (*s == '"')
+			putc('"', fp);
+		putc(*s, fp);
+	}
+	putc('"', fp);
+}
+
+/* Write s as a JSON string. */
+static void
+cli_agg_json(FILE *fp, const char *s)
+{
+	json_t	*j;
+	char	*text;
+
+	if ((j = json_string(s)) == NULL ||
+	    (text = json_dumps(j, JSON_ENCODE_ANY)) == NULL) {
+		json_decref(j);
+		fputs("null", fp);
+		return;
+	}
+	fputs(text, fp);
+	free(text);
+	json_decref(j);
+}
+
+/* The terminal's width, or CLI_HISTOGRAM_COLUMNS. */
+static int
+cli_histogram_columns(void)
+{
+	struct winsize	 ws;
+	const char	*env;
+	int		 n;
+
+	if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 20)
+		return (ws.ws_col);
+	if ((env = getenv("COLUMNS")) != NULL && (n = atoi(env)) > 20)
+		return (n);
+	return (CLI_HISTOGRAM_COLUMNS);
+}
+
+/* Whether the terminal takes UTF-8, for block characters. */
+static int
+cli_histogram_utf8(void)
+{
+	const char	*env;
+
+	if ((env = getenv("LC_ALL")) == NULL || *env == '\0')
+		if ((env = getenv("LC_CTYPE")) == NULL || *env == '\0')
+			env = getenv("LANG");
+	return (env != NULL && (strstr(env, "UTF-8") != NULL ||
+	    strstr(env, "utf8") != NULL));
+}
+
+/* One bar of width w in eighths of a cell. */
+static void
+cli_histogram_bar(FILE *fp, uint64_t eighths, int utf8)
+{
+	static const char *const parts[] = { "", "\u258f", "\u258e",
+	    "\u258d", "\u258c", "\u258b", "\u258a", "\u2589" };
+	uint64_t		 i;
+
+	for (i = 0; i < eighths / 8; i++)
+		fputs(utf8 ? "\u2588" : "#", fp);
+	if (utf8)
+		fputs(parts[eighths % 8], fp);
+	else if (eighths % 8 >= 4)
+		putc('#', fp);
+}
+
+static void
+cli_histogram_print(struct cli *cli, const struct annals_histogram *h)
+{
+	uint64_t	max = 0;
+	size_t		i, lw = 5, cw = 5, len;
+	char		num[32];
+	int		width, utf8;
+
+	for (i = 0; i < h->nbuckets; i++) {
+		if (h->buckets[i].count > max)
+			max = h->buckets[i].count;
+		if ((len = strlen(h->buckets[i].start)) > lw)
+			lw = len;
+		if ((len = (size_t)snprintf(num, sizeof num, "%llu",
+		    (unsigned long long)h->buckets[i].count)) > cw)
+			cw = len;
+	}
+	switch (cli->format) {
+	case OUTPUT_JSONL:
+		for (i = 0; i < h->nbuckets; i++) {
+			fputs("{\"start\":", stdout);
+			cli_agg_json(stdout, h->buckets[i].start);
+			printf(",\"time\":%lld,\"count\":%llu}\n",
+			    (long long)h->buckets[i].time,
+			    (unsigned long long)h->buckets[i].count);
+		}
+		return;
+	case OUTPUT_CSV:
+		printf("start,count\n");
+		for (i = 0; i < h->nbuckets; i++)
+			printf("%s,%llu\n", h->buckets[i].start,
+			    (unsigned long long)h->buckets[i].count);
+		return;
+	}
+	printf("%-*s  %*s\n", (int)lw, "START", (int)cw, "COUNT");
+	width = cli_histogram_columns() - (int)(lw + cw + 5);
+	utf8 = cli_histogram_utf8();
+	for (i = 0; i < h->nbuckets; i++) {
+		printf("%-*s  %*llu", (int)lw, h->buckets[i].start, (int)cw,
+		    (unsigned long long)h->buckets[i].count);
+		/* Bars only for a person, not for a pipe reading a table. */
+		if (isatty(STDOUT_FILENO) && max > 0 && width > 0) {
+			fputs("  ", stdout);
+			cli_histogram_bar(stdout, h->buckets[i].count *
+			    (uint64_t)width * 8 / max, utf8);
+		}
+		putchar('\n');
+	}
+	printf("%llu events in %zu buckets\n", (unsigned long long)h->total,
+	    h->nbuckets);
+}
+
+static void
+cli_actors_print(struct cli *cli, const struct annals_actor_counts *c,
+    int co)
+{
+	size_t	i, nw = 5, len;
+
+	switch (cli->format) {
+	case OUTPUT_JSONL:
+		for (i = 0; i < c->nactors; i++) {
+			fputs("{\"name\":", stdout);
+			cli_agg_json(stdout, c->actors[i].name);
+			printf(",\"count\":%llu}\n",
+			    (unsigned long long)c->actors[i].count);
+		}
+		return;
+	case OUTPUT_CSV:
+		printf("name,count\n");
+		for (i = 0; i < c->nactors; i++) {
+			cli_agg_csv(stdout, c->actors[i].name);
+			printf(",%llu\n",
+			    (unsigned long long)c->actors[i].count);
+		}
+		return;
+	}
+	for (i = 0; i < c->nactors; i++) {
+		if ((len = strlen(c->actors[i].name)) > nw)
+			nw = len;
+	}
+	printf("%-*s  %s\n", (int)nw, "ACTOR", "EVENTS");
+	for (i = 0; i < c->nactors; i++)
+		printf("%-*s  %llu\n", (int)nw, c->actors[i].name,
+		    (unsigned long long)c->actors[i].count);
+	if (co)
+		printf("(of %llu events of the actor)\n",
+		    (unsigned long long)c->events);
+}
+
+static int
+cli_agg_run(struct cli *cli, const struct cli_command *cmd, annals_query *q,
+    const struct cli_agg_args *a)
+{
+	struct annals_histogram		*h;
+	struct annals_actor_counts	*c;
+	int				 rc;
+
+	if ((rc = cli_common_connect(cli)) != 0)
+		return (rc);
+	if (cmd == &cli_histogram_command) {
+		if (annals_histogram(cli->ctx, q, a->by, a->mode, &h) == -1)
+			return (cli_common_fail(cli, cmd->name));
+		cli_histogram_print(cli, h);
+		annals_histogram_free(h);
+		return (CLI_EXIT_OK);
+	}
+	if (cmd == &cli_top_command) {
+		rc = annals_top_actors(cli->ctx, q, a->limit, &c);
+	} else
+		rc = annals_co_actors(cli->ctx, q, a->limit, &c);
+	if (rc == -1)
+		return (cli_common_fail(cli, cmd->name));
+	cli_actors_print(cli, c, cmd == &cli_co_actors_command);
+	annals_actor_counts_free(c);
+	return (CLI_EXIT_OK);
+}
+
+static int
+cli_histogram_exec(struct cli *cli, int argc, char **argv)
+{
+	const struct cli_command	*cmd;
+	struct cli_agg_args		 a;
+	annals_query			*q;
+	int				 rc;
+
+	if (strcmp(argv[0], "top") == 0)
+		cmd = &cli_top_command;
+	else if (strcmp(argv[0], "co-actors") == 0)
+		cmd = &cli_co_actors_command;
+	else
+		cmd = &cli_histogram_command;
+	if ((q = annals_query_new()) == NULL) {
+		cli_common_warn("out of memory");
+		return (CLI_EXIT_ERROR);
+	}
+	rc = cli_agg_args(cmd, argc, argv, q, &a);
+	if (rc == 0)
+		rc = cli_agg_run(cli, cmd, q, &a);
+	else if (rc == -1)
+		rc = CLI_EXIT_OK;
+	annals_query_free(q);
+	return (rc);
+}

@@ -1,0 +1,104 @@
+/*
+ * ICEWS coded event rows: TSV with a header line, "NA" for a missing
+ * value.  Event IDs repeat across the full data with different dates,
+ * so the key is "Event ID/Event Date" ("32889836/2018-06-01").
+ *
+ * Event Date is the day, Source Name the source and Target Name the
+ * target, CAMEO Code the type, Event Text the title, City, Country,
+ * Latitude and Longitude the place.  "NA" stays "NA" in attrs, so the
+ * row reads back as it was.
+ */
+#include <string.h>
+
+#include "import.h"
+
+/* The columns of a file whose header line is missing. */
+const char *const import_icews_columns[] = {
+	"Event ID", "Event Date", "Source Name", "Source Sectors",
+	"Source Country", "Event Text", "CAMEO Code", "Intensity",
+	"Target Name", "Target Sectors", "Target Country", "Story ID",
+	"Sentence Number", "Publisher", "City", "District", "Province",
+	"Country", "Latitude", "Longitude"
+};
+
+static const char *const icews_ints[] = {
+	"Event ID", "Story ID", "Sentence Number", NULL
+};
+
+const struct import_format import_icews_format = {
+	IMPORT_ICEWS,
+	"icews",
+	{
+		[IMPORT_R_ID] = "Event ID",
+		[IMPORT_R_DATE] = "Event Date",
+		[IMPORT_R_ACTOR1] = "Source Name",
+		[IMPORT_R_ACTOR2] = "Target Name",
+		[IMPORT_R_TYPE] = "CAMEO Code",
+		[IMPORT_R_TITLE] = "Event Text",
+		[IMPORT_R_PLACE] = "City",
+		[IMPORT_R_COUNTRY] = "Country",
+		[IMPORT_R_LAT] = "Latitude",
+		[IMPORT_R_LON] = "Longitude",
+	},
+	IMPORT_ROLE(IMPORT_R_ID) | IMPORT_ROLE(IMPORT_R_DATE),
+	IMPORT_ROLE(IMPORT_R_TYPE) | IMPORT_ROLE(IMPORT_R_TITLE) |
+	    IMPORT_ROLE(IMPORT_R_PLACE) | IMPORT_ROLE(IMPORT_R_COUNTRY),
+	icews_ints,
+	"NA"
+};
+
+static int
+icews_row_parse(const struct import_header *h, const char *const *f,
+    size_t n, const char *source, struct event *ev, struct aerr *err)
+{
+	const char	*v, *date;
+
+	if (import_row_begin(h, n, ev, err) != 0)
+		return (-1);
+	date = import_row_value(h, f, IMPORT_R_DATE);
+	if (date == NULL || strlen(date) != 10 || date[4] != '-' ||
+	    date[7] != '-') {
+		aerr_set(err, AERR_INVALID, "Event Date: \"%.64s\" is not "
+		    "YYYY-MM-DD", date != NULL ? date : "");
+		return (import_row_fail(ev));
+	}
+	if (import_row_key(ev, h, source, import_row_value(h, f, IMPORT_R_ID),
+	    date, err) != 0 || import_row_str(&ev->start, date, err) != 0)
+		return (import_row_fail(ev));
+	if ((v = import_row_value(h, f, IMPORT_R_ACTOR1)) != NULL &&
+	    import_row_actor(ev, v, strlen(v), "source", err) != 0)
+		return (import_row_fail(ev));
+	if ((v = import_row_value(h, f, IMPORT_R_ACTOR2)) != NULL &&
+	    import_row_actor(ev, v, strlen(v), "target", err) != 0)
+		return (import_row_fail(ev));
+	if ((v = import_row_value(h, f, IMPORT_R_TYPE)) != NULL &&
+	    import_row_str(&ev->type, v, err) != 0)
+		return (import_row_fail(ev));
+	if ((v = import_row_value(h, f, IMPORT_R_TITLE)) != NULL &&
+	    import_row_str(&ev->title, v, err) != 0)
+		return (import_row_fail(ev));
+	if ((v = import_row_value(h, f, IMPORT_R_PLACE)) != NULL &&
+	    import_row_str(&ev->place.name, v, err) != 0)
+		return (import_row_fail(ev));
+	if ((v = import_row_value(h, f, IMPORT_R_COUNTRY)) != NULL &&
+	    import_row_str(&ev->place.country, v, err) != 0)
+		return (import_row_fail(ev));
+	if (import_row_coord(h, f, IMPORT_R_LAT, &ev->place.lat,
+	    &ev->place.has_lat, err) != 0 ||
+	    import_row_coord(h, f, IMPORT_R_LON, &ev->place.lon,
+	    &ev->place.has_lon, err) != 0)
+		return (import_row_fail(ev));
+	if (import_row_attrs(h, f, ev, err) != 0)
+		return (import_row_fail(ev));
+	return (import_row_finish(ev, err));
+}
+
+int
+import_icews_row(const struct import_header *h, const char *const *f,
+    size_t n, const char *source, struct event *ev, struct aerr *err)
+{
+	if (icews_row_parse(h, f, n, source, ev, err) == 0)
+		return (0);
+	import_row_clean(err);
+	return (-1);
+}

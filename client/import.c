@@ -1,0 +1,1307 @@
+/*
+ * annals import: files of events (JSON lines, annals' CSV, GDELT, ACLED,
+ * ICEWS; plain, .gz or .zip) into the daemon, in pipelined batches.
+ *
+ * Sync scripts run this every few minutes over files that overlap the
+ * last run's, so every row gets the dataset's own id as source and key:
+ * a row imported twice is "unchanged" the second time.  Rows are parsed
+ * and checked here, exactly as the daemon checks them
+ * (import_row_finish()), so a bad row is reported with its line and
+ * skipped while the good ones land; --strict checks every file first
+ * and sends nothing when a row is bad.
+ *
+ * Reading: an input is a stream of bytes (zlib reads plain and gzip
+ * files alike, libarchive the entries of a zip), cut into lines.  A CSV
+ * record whose quoted field spans lines is joined from several; when it
+ * turns out broken, its first line is reported and the lines after it
+ * are read again, so that one stray quote costs one row.
+ */
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <zlib.h>
+
+#include "cli.h"
+#include "import.h"
+
+#define IMPORT_BATCH		1000		/* records per put by default */
+#define IMPORT_BATCH_BYTES	(8u << 20)	/* also ends a batch */
+#define IMPORT_PENDING_ROWS	16000		/* rows in flight at most */
+#define IMPORT_MAX_PENDING	8
+#define IMPORT_CHUNK		65536
+#define IMPORT_TICK		0.25		/* seconds between progress */
+
+static int	import_exec(struct cli *, int, char **);
+
+const struct cli_command cli_import_command = {
+	"import",
+	"[--format jsonl|csv|gdelt|acled|icews] [--source NAME]\n"
+	"             [--strict] [--batch N] FILE...|-",
+	import_exec
+};
+
+/* One stream of text: a file, stdin, or an entry of a zip. */
+struct import_src {
+	const char	*name;		/* for messages; owned by the run */
+	const char	*hint;		/* the name that tells the format */
+	gzFile		 gz;
+	struct archive	*ar;
+	int		 zip_end;	/* no more entries */
+
+	unsigned char	*buf;
+	size_t		 off, len, size;
+	int		 eof;
+
+	char		*pend;		/* lines given back, read first */
+	size_t		 pendoff, pendlen;
+	size_t		 lineno;	/* of the last line returned */
+	int		 first;		/* no line read yet */
+};
+
+/* A batch of checked events and where each came from. */
+struct import_batch {
+	struct event		*evs;
+	struct annals_event	*pubs;
+	struct annals_actor	*actors;
+	const char		**names;
+	size_t			*lines;
+	size_t			 n, bytes;
+};
+
+struct import_run {
+	struct cli		*cli;
+	int			 format;	/* --format, or IMPORT_AUTO */
+	const char		*source;
+	int			 strict;
+	int			 check_only;	/* the first pass of --strict */
+	size_t			 batch;
+	size_t			 depth;		/* batches in flight */
+
+	uint64_t		 rows, added, updated, unchanged, rejected;
+	int			 rc;		/* CLI_EXIT_* besides rejects */
+	int			 stop;		/* a failure ends the run */
+
+	int			 tty;
+	struct timespec		 t0;
+	double			 tlast;
+	int			 shown;		/* a progress line is up */
+	off_t			 done_bytes;	/* of the files finished */
+	off_t			 total_bytes;	/* 0: unknown */
+	struct import_src	*cur;
+	off_t			 cur_total;
+
+	char			**names;	/* every source name */
+	size_t			 nnames;
+
+	struct import_batch	*fill;		/* being filled */
+	struct import_batch	*ring[IMPORT_MAX_PENDING];
+	size_t			 head, npending;
+	struct import_batch	*spare;
+	struct annals_put_result *results;
+};
+
+static double
+import_elapsed(const struct import_run *run)
+{
+	struct timespec	now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return ((now.tv_sec - run->t0.tv_sec) +
+	    (now.tv_nsec - run->t0.tv_nsec) / 1e9);
+}
+
+/* Where reading stands, in bytes of the files as stored. */
+static off_t
+import_position(const struct import_run *run)
+{
+	struct import_src	*s = run->cur;
+	off_t			 pos = 0;
+
+	if (s == NULL)
+		return (run->done_bytes);
+	if (s->gz != NULL)
+		pos = gzoffset(s->gz);
+	else if (s->ar != NULL)
+		pos = archive_filter_bytes(s->ar, -1);
+	if (pos < 0)
+		pos = 0;
+	return (run->done_bytes + pos);
+}
+
+static void
+import_progress_clear(struct import_run *run)
+{
+	if (run->shown) {
+		fputs("\r\033[K", stderr);
+		run->shown = 0;
+	}
+}
+
+/* A line on stderr a few times a second: rows, rate, ETA. */
+static void
+import_progress(struct import_run *run, int force)
+{
+	double	t, rate, frac;
+	off_t	pos;
+
+	if (!run->tty || run->check_only)
+		return;
+	t = import_elapsed(run);
+	if (!force && t - run->tlast < IMPORT_TICK)
+		return;
+	run->tlast = t;
+	rate = t > 0 ? run->rows / t : 0;
+	fprintf(stderr, "\r\033[K%llu rows, %.0f rows/s",
+	    (unsigned long long)run->rows, rate);
+	pos = import_position(run);
+	if (run->total_bytes > 0 && pos > 0 && pos <= run->total_bytes) {
+		frac = (double)pos / run->total_bytes;
+		fprintf(stderr, ", %.0f%%, ETA %.0f s", frac * 100,
+		    t / frac - t);
+	}
+	run->shown = 1;
+}
+
+static void	import_warn(struct import_run *, const char *, ...)
+		    __attribute__((format(printf, 2, 3)));
+
+/* A message on stderr, below the progress line. */
+static void
+import_warn(struct import_run *run, const char *fmt, ...)
+{
+	va_list	ap;
+
+	import_progress_clear(run);
+	fputs("annals: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+/* A row that will not be imported. */
+static void
+import_reject(struct import_run *run, const char *name, size_t line,
+    const char *msg)
+{
+	import_warn(run, "%s:%zu: %s", name, line, msg);
+	run->rejected++;
+	if (run->check_only)
+		run->stop = 1;
+}
+
+/* A failure that is not one row's: the file or the daemon. */
+static void
+import_fail(struct import_run *run, int rc)
+{
+	if (run->rc == CLI_EXIT_OK || rc == CLI_EXIT_CONNECT)
+		run->rc = rc;
+}
+
+/* Keep a copy of a source name for the life of the run. */
+static const char *
+import_name(struct import_run *run, const char *a, const char *b)
+{
+	char	**nn, *s;
+	size_t	  len;
+
+	nn = reallocarray(run->names, run->nnames + 1, sizeof *nn);
+	if (nn == NULL)
+		return (NULL);
+	run->names = nn;
+	len = strlen(a) + (b != NULL ? strlen(b) + 1 : 0) + 1;
+	if ((s = malloc(len)) == NULL)
+		return (NULL);
+	if (b == NULL)
+		snprintf(s, len, "%s", a);
+	else
+		snprintf(s, len, "%s:%s", a, b);
+	run->names[run->nnames++] = s;
+	return (s);
+}
+
+/* Sources. */
+
+static void	import_src_trim(struct import_src *);
+
+static ssize_t
+import_src_fill(struct import_src *s, unsigned char *p, size_t n,
+    const char **why)
+{
+	la_ssize_t	r;
+	int		e, zerr;
+
+	if (s->gz != NULL) {
+		if ((e = gzread(s->gz, p, (unsigned)n)) < 0) {
+			*why = gzerror(s->gz, &zerr);
+			if (zerr == Z_ERRNO)
+				*why = strerror(errno);
+			return (-1);
+		}
+		return (e);
+	}
+	if ((r = archive_read_data(s->ar, p, n)) < 0) {
+		*why = archive_error_string(s->ar);
+		return (-1);
+	}
+	return (r);
+}
+
+/*
+ * The next line, without its newline (and a CR before it); *line is
+ * valid until the next call.  Returns 1, 0 at the end, -1 when reading
+ * failed (*why says why).
+ */
+static int
+import_src_line(struct import_src *s, char **line, size_t *len,
+    const char **why)
+{
+	unsigned char	*nl, *nb;
+	size_t		 avail, nsize;
+	ssize_t		 r;
+
+	/* The last line given back was returned before: drop them. */
+	if (s->pend != NULL && s->pendoff >= s->pendlen)
+		import_src_trim(s);
+	if (s->pend != NULL) {
+		*line = s->pend + s->pendoff;
+		nl = memchr(*line, '\n', s->pendlen - s->pendoff);
+		*len = nl != NULL ? (size_t)((char *)nl - *line) :
+		    s->pendlen - s->pendoff;
+		s->pendoff += *len + 1;
+		if (s->pendoff >= s->pendlen) {
+			/* The line stays readable: keep pend until later. */
+			s->pendoff = s->pendlen;
+		}
+		s->lineno++;
+		goto done;
+	}
+	for (;;) {
+		avail = s->len - s->off;
+		nl = avail > 0 ? memchr(s->buf + s->off, '\n', avail) : NULL;
+		if (nl != NULL || (s->eof && avail > 0)) {
+			*line = (char *)s->buf + s->off;
+			*len = nl != NULL ? (size_t)(nl - (s->buf + s->off)) :
+			    avail;
+			s->off += *len + (nl != NULL);
+			s->lineno++;
+			break;
+		}
+		if (s->eof)
+			return (0);
+		if (s->off > 0) {
+			memmove(s->buf, s->buf + s->off, avail);
+			s->len = avail;
+			s->off = 0;
+		}
+		if (s->size - s->len < IMPORT_CHUNK) {
+			nsize = s->size == 0 ? 4 * IMPORT_CHUNK : s->size * 2;
+			if (nsize > IMPORT_MAX_ROW + 4 * IMPORT_CHUNK) {
+				*why = "line longer than 4 MiB";
+				return (-1);
+			}
+			if ((nb = realloc(s->buf, nsize)) == NULL) {
+				*why = "out of memory";
+				return (-1);
+			}
+			s->buf = nb;
+			s->size = nsize;
+		}
+		if ((r = import_src_fill(s, s->buf + s->len, s->size - s->len,
+		    why)) < 0)
+			return (-1);
+		if (r == 0)
+			s->eof = 1;
+		s->len += r;
+	}
+done:
+	if (s->first) {
+		s->first = 0;
+		/* A byte order mark is not part of the first field. */
+		if (*len >= 3 && memcmp(*line, "\xef\xbb\xbf", 3) == 0) {
+			*line += 3;
+			*len -= 3;
+		}
+	}
+	if (*len > 0 && (*line)[*len - 1] == '\r')
+		(*len)--;
+	(*line)[*len] = '\0';
+	return (1);
+}
+
+/*
+ * Give back len bytes of lines (joined by '\n') to be read again, the
+ * first of them being line number lineno.
+ */
+static int
+import_src_unread(struct import_src *s, const char *text, size_t len,
+    size_t lineno)
+{
+	char	*p, *old = s->pend;
+	size_t	 rest = 0;
+
+	if (old != NULL)
+		rest = s->pendlen - s->pendoff;
+	if ((p = malloc(len + 1 + rest + 1)) == NULL)
+		return (-1);
+	memcpy(p, text, len);
+	p[len] = '\n';
+	if (rest > 0)
+		memcpy(p + len + 1, old + s->pendoff, rest);
+	p[len + 1 + rest] = '\0';
+	free(old);
+	s->pend = p;
+	s->pendoff = 0;
+	s->pendlen = len + 1 + rest;
+	s->lineno = lineno - 1;
+	return (0);
+}
+
+/* Drop given-back text once it has all been read. */
+static void
+import_src_trim(struct import_src *s)
+{
+	if (s->pend != NULL && s->pendoff >= s->pendlen) {
+		free(s->pend);
+		s->pend = NULL;
+		s->pendoff = s->pendlen = 0;
+	}
+}
+
+static void
+import_src_reset(struct import_src *s)
+{
+	free(s->pend);
+	s->pend = NULL;
+	s->pendoff = s->pendlen = 0;
+	s->off = s->len = 0;
+	s->eof = 0;
+	s->lineno = 0;
+	s->first = 1;
+}
+
+/* Batches. */
+
+static void
+import_batch_free(struct import_batch *b)
+{
+	size_t	i;
+
+	if (b == NULL)
+		return;
+	for (i = 0; i < b->n; i++)
+		record_clear(&b->evs[i]);
+	free(b->evs);
+	free(b->pubs);
+	free(b->actors);
+	free(b->names);
+	free(b->lines);
+	free(b);
+}
+
+static struct import_batch *
+import_batch_new(size_t cap)
+{
+	struct import_batch	*b;
+
+	if ((b = calloc(1, sizeof *b)) == NULL)
+		return (NULL);
+	b->evs = calloc(cap, sizeof *b->evs);
+	b->pubs = calloc(cap, sizeof *b->pubs);
+	b->names = calloc(cap, sizeof *b->names);
+	b->lines = calloc(cap, sizeof *b->lines);
+	if (b->evs == NULL || b->pubs == NULL || b->names == NULL ||
+	    b->lines == NULL) {
+		import_batch_free(b);
+		return (NULL);
+	}
+	return (b);
+}
+
+/* Empty a batch for reuse. */
+static void
+import_batch_clear(struct import_batch *b)
+{
+	size_t	i;
+
+	for (i = 0; i < b->n; i++)
+		record_clear(&b->evs[i]);
+	b->n = 0;
+	b->bytes = 0;
+}
+
+/* Point the public views of a batch at its events. */
+static int
+import_batch_views(struct import_batch *b)
+{
+	struct annals_event	*p;
+	struct event		*ev;
+	size_t			 i, nact = 0, k = 0;
+	uint32_t		 j;
+
+	for (i = 0; i < b->n; i++)
+		nact += b->evs[i].nactors;
+	free(b->actors);
+	b->actors = NULL;
+	if (nact > 0 && (b->actors = calloc(nact, sizeof *b->actors)) == NULL)
+		return (-1);
+	for (i = 0; i < b->n; i++) {
+		ev = &b->evs[i];
+		p = &b->pubs[i];
+		memset(p, 0, sizeof *p);
+		p->source = ev->source;
+		p->key = ev->key;
+		p->start = ev->start;
+		p->end = ev->end;
+		p->actors = nact > 0 ? &b->actors[k] : NULL;
+		for (j = 0; j < ev->nactors; j++, k++) {
+			b->actors[k].name = ev->actors[j].name;
+			b->actors[k].role = ev->actors[j].role;
+		}
+		p->nactors = ev->nactors;
+		p->type = ev->type;
+		p->title = ev->title;
+		p->text = ev->text;
+		p->place_name = ev->place.name;
+		p->place_country = ev->place.country;
+		p->lat = ev->place.lat;
+		p->lon = ev->place.lon;
+		p->has_lat = ev->place.has_lat;
+		p->has_lon = ev->place.has_lon;
+		p->urls = (const char *const *)ev->urls;
+		p->nurls = ev->nurls;
+		p->tags = (const char *const *)ev->tags;
+		p->ntags = ev->ntags;
+		p->attrs = ev->attrs;
+		p->attrs_len = ev->attrs != NULL ? ev->attrs_len : 0;
+	}
+	return (0);
+}
+
+/* Roughly what an event takes packed, to keep batches under a frame. */
+static size_t
+import_event_bytes(const struct event *ev)
+{
+	size_t		n = 64 + ev->attrs_len;
+	uint32_t	i;
+
+	n += ev->source != NULL ? strlen(ev->source) : 0;
+	n += ev->key != NULL ? strlen(ev->key) : 0;
+	n += ev->title != NULL ? strlen(ev->title) : 0;
+	n += ev->text != NULL ? strlen(ev->text) : 0;
+	n += ev->place.name != NULL ? strlen(ev->place.name) : 0;
+	for (i = 0; i < ev->nactors; i++)
+		n += 24 + strlen(ev->actors[i].name);
+	for (i = 0; i < ev->nurls; i++)
+		n += 8 + strlen(ev->urls[i]);
+	for (i = 0; i < ev->ntags; i++)
+		n += 8 + strlen(ev->tags[i]);
+	return (n);
+}
+
+static int	import_send(struct import_run *, struct import_batch *);
+
+/*
+ * Collect the results of the oldest batch in flight.  A record the
+ * daemon refused (it should not: we checked) is reported and the rest
+ * of its batch sent again.
+ */
+static void
+import_collect(struct import_run *run)
+{
+	annals_ctx		*ctx = run->cli->ctx;
+	struct import_batch	*b;
+	const char		*msg;
+	char			*end;
+	size_t			 n, i, idx;
+	int			 code;
+
+	b = run->ring[run->head];
+	run->ring[run->head] = NULL;
+	run->head = (run->head + 1) % IMPORT_MAX_PENDING;
+	run->npending--;
+	if (annals_put_wait(ctx, run->results, &n) == 0) {
+		for (i = 0; i < n; i++) {
+			switch (run->results[i].status) {
+			case ANNALS_ADDED:
+				run->added++;
+				break;
+			case ANNALS_UPDATED:
+				run->updated++;
+				break;
+			default:
+				run->unchanged++;
+				break;
+			}
+		}
+		goto done;
+	}
+	code = annals_errcode(ctx);
+	msg = annals_errmsg(ctx);
+	if ((code == ANNALS_EINVALID || code == ANNALS_ENOTFOUND) &&
+	    strncmp(msg, "records[", 8) == 0) {
+		errno = 0;
+		idx = strtoul(msg + 8, &end, 10);
+		if (errno == 0 && idx < b->n && strncmp(end, "]: ", 3) == 0) {
+			import_reject(run, b->names[idx], b->lines[idx],
+			    end + 3);
+			record_clear(&b->evs[idx]);
+			memmove(&b->evs[idx], &b->evs[idx + 1],
+			    (b->n - idx - 1) * sizeof b->evs[0]);
+			memmove(&b->names[idx], &b->names[idx + 1],
+			    (b->n - idx - 1) * sizeof b->names[0]);
+			memmove(&b->lines[idx], &b->lines[idx + 1],
+			    (b->n - idx - 1) * sizeof b->lines[0]);
+			b->n--;
+			if (b->n > 0 && import_send(run, b) == 0)
+				return;
+			goto done;
+		}
+	}
+	if (b->n > 0)
+		import_warn(run, "%s:%zu-%zu: %s", b->names[0], b->lines[0],
+		    b->lines[b->n - 1], msg);
+	else
+		import_warn(run, "%s", msg);
+	run->rejected += b->n;
+	import_fail(run, cli_common_exit(code));
+	run->stop = 1;
+done:
+	import_batch_clear(b);
+	if (run->spare == NULL)
+		run->spare = b;
+	else
+		import_batch_free(b);
+}
+
+/* Send a batch; it is in flight until import_collect() takes it. */
+static int
+import_send(struct import_run *run, struct import_batch *b)
+{
+	annals_ctx	*ctx = run->cli->ctx;
+	size_t		 slot;
+
+	while (run->npending >= run->depth && !run->stop)
+		import_collect(run);
+	if (run->stop)
+		return (-1);
+	if (import_batch_views(b) == -1) {
+		import_warn(run, "out of memory");
+		import_fail(run, CLI_EXIT_ERROR);
+		run->stop = 1;
+		return (-1);
+	}
+	if (annals_put_append(ctx, b->pubs, b->n) == -1) {
+		import_warn(run, "%s:%zu-%zu: %s", b->names[0], b->lines[0],
+		    b->lines[b->n - 1], annals_errmsg(ctx));
+		run->rejected += b->n;
+		import_fail(run, cli_common_exit(annals_errcode(ctx)));
+		run->stop = 1;
+		return (-1);
+	}
+	slot = (run->head + run->npending) % IMPORT_MAX_PENDING;
+	run->ring[slot] = b;
+	run->npending++;
+	return (0);
+}
+
+/* Send the batch being filled, if it has anything. */
+static void
+import_flush(struct import_run *run)
+{
+	struct import_batch	*b = run->fill;
+
+	if (b == NULL || b->n == 0)
+		return;
+	run->fill = NULL;
+	if (import_send(run, b) == -1) {
+		import_batch_clear(b);
+		run->fill = b;
+	}
+}
+
+/* A good row: into the batch, which is sent when full. */
+static void
+import_take(struct import_run *run, struct import_src *s, size_t line,
+    struct event *ev)
+{
+	struct import_batch	*b;
+
+	if (run->check_only) {
+		record_clear(ev);
+		return;
+	}
+	if (run->fill == NULL) {
+		if (run->spare != NULL) {
+			run->fill = run->spare;
+			run->spare = NULL;
+		} else if ((run->fill = import_batch_new(run->batch)) ==
+		    NULL) {
+			record_clear(ev);
+			import_warn(run, "out of memory");
+			import_fail(run, CLI_EXIT_ERROR);
+			run->stop = 1;
+			return;
+		}
+	}
+	b = run->fill;
+	b->evs[b->n] = *ev;
+	b->names[b->n] = s->name;
+	b->lines[b->n] = line;
+	b->bytes += import_event_bytes(ev);
+	b->n++;
+	/* The batch owns the event now. */
+	memset(ev, 0, sizeof *ev);
+	if (b->n == run->batch || b->bytes >= IMPORT_BATCH_BYTES)
+		import_flush(run);
+}
+
+/* Formats. */
+
+/* Whether name ends with suffix, ignoring case. */
+static int
+import_suffix(const char *name, const char *suffix)
+{
+	size_t	n = strlen(name), k = strlen(suffix);
+
+	return (n >= k && strcasecmp(name + n - k, suffix) == 0);
+}
+
+/* Whether name contains word, ignoring case. */
+static int
+import_contains(const char *name, const char *word)
+{
+	size_t	k = strlen(word);
+
+	for (; *name != '\0'; name++) {
+		if (strncasecmp(name, word, k) == 0)
+			return (1);
+	}
+	return (0);
+}
+
+/* How a source is read, decided from its first line and its name. */
+struct import_kind {
+	int	format;
+	int	delim;
+	int	header;		/* the first record is a header */
+};
+
+static int
+import_detect(struct import_run *run, struct import_src *s, const char *line,
+    size_t len, struct import_kind *k, struct aerr *err)
+{
+	struct import_csv	 csv;
+	const char		*p, *hint = s->hint;
+	char			 base[4096];
+	size_t			 n;
+	int			 r;
+
+	memset(k, 0, sizeof *k);
+	snprintf(base, sizeof base, "%s", hint);
+	if (import_suffix(base, ".gz"))
+		base[strlen(base) - 3] = '\0';
+	k->format = run->format;
+	for (p = line; *p == ' ' || *p == '\t'; p++)
+		continue;
+	if (k->format == IMPORT_AUTO && (*p == '{' ||
+	    import_suffix(base, ".jsonl") || import_suffix(base, ".ndjson") ||
+	    import_suffix(base, ".json")))
+		k->format = IMPORT_JSONL;
+	if (k->format == IMPORT_JSONL)
+		return (0);
+	k->delim = memchr(line, '\t', len) != NULL ? '\t' : ',';
+
+	memset(&csv, 0, sizeof csv);
+	csv.delim = k->delim;
+	csv.quoted = k->delim == ',';
+	r = import_csv_split(&csv, line, len, err);
+	if (r == -1) {
+		import_csv_free(&csv);
+		aerr_prefix(err, "first line: ");
+		return (-1);
+	}
+	/* An open quote on the first line: one field, which says little. */
+	n = r == IMPORT_CSV_DONE ? csv.nfields : 0;
+	if (k->format == IMPORT_AUTO) {
+		if (import_header_is(IMPORT_ACLED, csv.fields, n))
+			k->format = IMPORT_ACLED;
+		else if (import_header_is(IMPORT_ICEWS, csv.fields, n))
+			k->format = IMPORT_ICEWS;
+		else if (import_header_is(IMPORT_GDELT, csv.fields, n))
+			k->format = IMPORT_GDELT;
+		else if (import_header_is(IMPORT_CSV, csv.fields, n))
+			k->format = IMPORT_CSV;
+		else if (import_suffix(base, ".export.csv") || n == 57 ||
+		    n == 58 || n == 61)
+			k->format = IMPORT_GDELT;
+		else if (import_contains(base, "icews") && n == 20)
+			k->format = IMPORT_ICEWS;
+	}
+	if (k->format != IMPORT_AUTO)
+		k->header = import_header_is(k->format, csv.fields, n);
+	import_csv_free(&csv);
+	if (k->format == IMPORT_AUTO) {
+		aerr_set(err, AERR_INVALID, "cannot tell the format from the "
+		    "name or the first line (%zu columns); use --format", n);
+		return (-1);
+	}
+	if (k->format == IMPORT_CSV || k->format == IMPORT_ACLED) {
+		if (!k->header) {
+			aerr_set(err, AERR_INVALID, "no header line: %s is "
+			    "read by column name", k->format == IMPORT_CSV ?
+			    "csv" : "acled");
+			return (-1);
+		}
+	}
+	return (0);
+}
+
+/* Turn one split record into an event and hand it on. */
+static void
+import_record(struct import_run *run, struct import_src *s, size_t line,
+    int format, const struct import_header *h, struct import_csv *csv)
+{
+	struct event	ev;
+	struct aerr	err;
+	int		rc = -1;
+
+	aerr_clear(&err);
+	switch (format) {
+	case IMPORT_GDELT:
+		rc = import_gdelt_row(h, csv->fields, csv->nfields,
+		    run->source, &ev, &err);
+		break;
+	case IMPORT_ACLED:
+		rc = import_acled_row(h, csv->fields, csv->nfields,
+		    run->source, &ev, &err);
+		break;
+	case IMPORT_ICEWS:
+		rc = import_icews_row(h, csv->fields, csv->nfields,
+		    run->source, &ev, &err);
+		break;
+	case IMPORT_CSV:
+		rc = import_csv_row(h, csv->fields, csv->nfields,
+		    run->source, &ev, &err);
+		break;
+	}
+	if (rc != 0) {
+		import_reject(run, s->name, line, err.msg);
+		return;
+	}
+	import_take(run, s, line, &ev);
+}
+
+/* Append text to a growing buffer. */
+static int
+import_append(char **buf, size_t *len, size_t *size, const char *p,
+    size_t n, int nl)
+{
+	char	*nb;
+	size_t	 nsize;
+
+	if (*len + n + 2 > *size) {
+		nsize = *size == 0 ? 4096 : *size;
+		while (nsize < *len + n + 2)
+			nsize *= 2;
+		if ((nb = realloc(*buf, nsize)) == NULL)
+			return (-1);
+		*buf = nb;
+		*size = nsize;
+	}
+	if (nl)
+		(*buf)[(*len)++] = '\n';
+	memcpy(*buf + *len, p, n);
+	*len += n;
+	(*buf)[*len] = '\0';
+	return (0);
+}
+
+/* Read every row of one source. */
+static void
+import_source(struct import_run *run, struct import_src *s)
+{
+	struct import_header	 hdr, gd[3];
+	struct import_header	*h;
+	struct import_kind	 k;
+	struct import_csv	 csv;
+	struct event		 ev;
+	struct aerr		 err;
+	const char		*why = NULL;
+	const char *const	*names;
+	char			*line, *rec = NULL;
+	size_t			 len, reclen = 0, recsize = 0, first;
+	int			 r, have_header = 0, nlines;
+
+	memset(&hdr, 0, sizeof hdr);
+	memset(gd, 0, sizeof gd);
+	memset(&csv, 0, sizeof csv);
+	s->first = 1;
+	run->cur = s;
+
+	/* The first line that is not blank tells the format. */
+	do {
+		if ((r = import_src_line(s, &line, &len, &why)) != 1)
+			goto end;
+	} while (strspn(line, " \r\t") == len);
+	aerr_clear(&err);
+	if (import_detect(run, s, line, len, &k, &err) != 0) {
+		import_warn(run, "%s: %s", s->name, err.msg);
+		import_fail(run, CLI_EXIT_ERROR);
+		goto end;
+	}
+	if (import_src_unread(s, line, len, s->lineno) == -1) {
+		why = "out of memory";
+		goto end;
+	}
+	csv.delim = k.delim;
+	csv.quoted = k.delim == ',';
+
+	while (!run->stop) {
+		if ((r = import_src_line(s, &line, &len, &why)) != 1)
+			break;
+		if (len == 0 || strspn(line, " \r") == len)
+			continue;
+		first = s->lineno;
+		if (k.format == IMPORT_JSONL) {
+			run->rows++;
+			aerr_clear(&err);
+			if (import_jsonl_row(line, len, run->source, &ev,
+			    &err) != 0)
+				import_reject(run, s->name, first, err.msg);
+			else
+				import_take(run, s, first, &ev);
+			import_progress(run, 0);
+			continue;
+		}
+
+		/* A record: one line, or more while a quote is open. */
+		reclen = 0;
+		nlines = 1;
+		if (import_append(&rec, &reclen, &recsize, line, len, 0) == -1) {
+			why = "out of memory";
+			break;
+		}
+		aerr_clear(&err);
+		while ((r = import_csv_split(&csv, rec, reclen, &err)) ==
+		    IMPORT_CSV_MORE) {
+			if (reclen > IMPORT_MAX_ROW) {
+				aerr_set(&err, AERR_INVALID, "quoted field "
+				    "not closed within %u bytes",
+				    IMPORT_MAX_ROW);
+				r = -1;
+				break;
+			}
+			if ((r = import_src_line(s, &line, &len, &why)) != 1) {
+				if (r == -1)
+					goto end;
+				aerr_set(&err, AERR_INVALID, "quoted field not "
+				    "closed at the end of the input");
+				r = -1;
+				break;
+			}
+			nlines++;
+			if (import_append(&rec, &reclen, &recsize, line, len,
+			    1) == -1) {
+				why = "out of memory";
+				goto end;
+			}
+		}
+
+		if (!have_header && k.header) {
+			have_header = 1;
+			if (r == 0 && import_header_init(&hdr, k.format,
+			    csv.fields, csv.nfields, &err) == 0)
+				continue;
+			import_warn(run, "%s:%zu: %s", s->name, first, err.msg);
+			import_fail(run, CLI_EXIT_ERROR);
+			goto end;
+		}
+		run->rows++;
+
+		/* The header or the GDELT layout of this many columns. */
+		h = &hdr;
+		if (r == 0 && k.format == IMPORT_GDELT && !k.header) {
+			h = csv.nfields == 57 ? &gd[0] :
+			    csv.nfields == 58 ? &gd[1] : &gd[2];
+			if (csv.nfields != 57 && csv.nfields != 58 &&
+			    csv.nfields != 61) {
+				import_gdelt_layout(csv.nfields, &names, &err);
+				r = -1;
+			} else if (h->ncols == 0 && import_header_init(h,
+			    k.format, NULL, csv.nfields, &err) != 0)
+				r = -1;
+		}
+		if (r == 0 && csv.nfields != h->ncols && nlines > 1) {
+			aerr_set(&err, AERR_INVALID, "%zu columns, expected "
+			    "%zu", csv.nfields, h->ncols);
+			r = -1;
+		}
+		if (r != 0) {
+			import_reject(run, s->name, first, err.msg);
+			/* Read the lines after the first again, as rows. */
+			if (nlines > 1) {
+				line = memchr(rec, '\n', reclen);
+				if (import_src_unread(s, line + 1,
+				    reclen - (line + 1 - rec), first + 1) == -1) {
+					why = "out of memory";
+					break;
+				}
+			}
+			continue;
+		}
+		import_record(run, s, first, k.format, h, &csv);
+		import_progress(run, 0);
+	}
+end:
+	if (why != NULL) {
+		import_warn(run, "%s:%zu: %s", s->name, s->lineno + 1, why);
+		import_fail(run, CLI_EXIT_ERROR);
+	}
+	import_header_clear(&hdr);
+	import_header_clear(&gd[0]);
+	import_header_clear(&gd[1]);
+	import_header_clear(&gd[2]);
+	import_csv_free(&csv);
+	free(rec);
+	run->cur = NULL;
+}
+
+/* Files. */
+
+/* Whether the file starts like a zip archive. */
+static int
+import_is_zip(const char *path)
+{
+	unsigned char	magic[4];
+	int		fd, zip = 0;
+
+	if (import_suffix(path, ".zip"))
+		return (1);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return (0);
+	if (read(fd, magic, 4) == 4 && memcmp(magic, "PK\003\004", 4) == 0)
+		zip = 1;
+	close(fd);
+	return (zip);
+}
+
+static void
+import_zip(struct import_run *run, const char *path)
+{
+	struct archive		*ar;
+	struct archive_entry	*ent;
+	struct import_src	 s;
+	const char		*entry;
+	int			 r;
+
+	if ((ar = archive_read_new()) == NULL) {
+		import_warn(run, "%s: out of memory", path);
+		import_fail(run, CLI_EXIT_ERROR);
+		return;
+	}
+	archive_read_support_format_zip(ar);
+	if (archive_read_open_filename(ar, path, IMPORT_CHUNK) !=
+	    ARCHIVE_OK) {
+		import_warn(run, "%s: %s", path, archive_error_string(ar));
+		import_fail(run, CLI_EXIT_ERROR);
+		archive_read_free(ar);
+		return;
+	}
+	while (!run->stop) {
+		r = archive_read_next_header(ar, &ent);
+		if (r == ARCHIVE_EOF)
+			break;
+		if (r != ARCHIVE_OK && r != ARCHIVE_WARN) {
+			import_warn(run, "%s: %s", path,
+			    archive_error_string(ar));
+			import_fail(run, CLI_EXIT_ERROR);
+			break;
+		}
+		if (archive_entry_filetype(ent) != AE_IFREG)
+			continue;
+		entry = archive_entry_pathname(ent);
+		memset(&s, 0, sizeof s);
+		s.ar = ar;
+		if ((s.name = import_name(run, path, entry)) == NULL) {
+			import_warn(run, "out of memory");
+			import_fail(run, CLI_EXIT_ERROR);
+			break;
+		}
+		s.hint = entry;
+		import_source(run, &s);
+		import_src_reset(&s);
+		free(s.buf);
+	}
+	archive_read_free(ar);
+}
+
+/* One FILE argument ("-" is stdin, or its spool under --strict). */
+static void
+import_file(struct import_run *run, const char *path, int fd)
+{
+	struct import_src	s;
+	struct stat		st;
+
+	memset(&s, 0, sizeof s);
+	run->cur_total = 0;
+	if (fd == -1 && import_is_zip(path)) {
+		if (stat(path, &st) == 0)
+			run->cur_total = st.st_size;
+		import_zip(run, path);
+		goto done;
+	}
+	if (fd == -1)
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+	else
+		fd = dup(fd);
+	if (fd == -1) {
+		import_warn(run, "%s: %s", path, strerror(errno));
+		import_fail(run, CLI_EXIT_ERROR);
+		return;
+	}
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode))
+		run->cur_total = st.st_size;
+	if ((s.gz = gzdopen(fd, "rb")) == NULL) {
+		close(fd);
+		import_warn(run, "%s: out of memory", path);
+		import_fail(run, CLI_EXIT_ERROR);
+		return;
+	}
+	gzbuffer(s.gz, IMPORT_CHUNK);
+	s.name = import_name(run, strcmp(path, "-") == 0 ? "stdin" : path,
+	    NULL);
+	s.hint = path;
+	if (s.name == NULL) {
+		import_warn(run, "out of memory");
+		import_fail(run, CLI_EXIT_ERROR);
+	} else
+		import_source(run, &s);
+	gzclose(s.gz);
+	import_src_reset(&s);
+	free(s.buf);
+done:
+	run->done_bytes += run->cur_total;
+}
+
+/* Copy stdin to a temporary file, so that --strict can read it twice. */
+static int
+import_spool(struct import_run *run)
+{
+	FILE	*fp;
+	char	 buf[IMPORT_CHUNK];
+	size_t	 n;
+	int	 fd;
+
+	if ((fp = tmpfile()) == NULL) {
+		import_warn(run, "tmpfile: %s", strerror(errno));
+		return (-1);
+	}
+	while ((n = fread(buf, 1, sizeof buf, stdin)) > 0) {
+		if (fwrite(buf, 1, n, fp) != n) {
+			import_warn(run, "stdin spool: %s", strerror(errno));
+			fclose(fp);
+			return (-1);
+		}
+	}
+	if (ferror(stdin) || fflush(fp) != 0) {
+		import_warn(run, "stdin: %s", strerror(errno));
+		fclose(fp);
+		return (-1);
+	}
+	if ((fd = dup(fileno(fp))) == -1) {
+		fclose(fp);
+		return (-1);
+	}
+	fclose(fp);
+	return (fd);
+}
+
+/* Read every FILE once: to check (--strict's first pass) or to send. */
+static void
+import_pass(struct import_run *run, int argc, char **argv, int spool)
+{
+	struct stat	st;
+	int		i;
+
+	run->done_bytes = 0;
+	run->total_bytes = 0;
+	for (i = 0; i < argc; i++) {
+		if (strcmp(argv[i], "-") == 0) {
+			if (spool == -1 && (fstat(STDIN_FILENO, &st) != 0 ||
+			    !S_ISREG(st.st_mode))) {
+				run->total_bytes = 0;
+				break;
+			}
+			if (spool != -1 && fstat(spool, &st) != 0)
+				continue;
+		} else if (stat(argv[i], &st) != 0)
+			continue;
+		run->total_bytes += st.st_size;
+	}
+	for (i = 0; i < argc && !run->stop; i++) {
+		if (strcmp(argv[i], "-") != 0)
+			import_file(run, argv[i], -1);
+		else if (spool != -1) {
+			lseek(spool, 0, SEEK_SET);
+			import_file(run, "-", spool);
+		} else
+			import_file(run, "-", STDIN_FILENO);
+	}
+}
+
+static int
+import_args(struct import_run *run, int argc, char **argv)
+{
+	static const struct option	 longopts[] = {
+		{ "format",	required_argument,	NULL, 'f' },
+		{ "source",	required_argument,	NULL, 's' },
+		{ "strict",	no_argument,		NULL, 'S' },
+		{ "batch",	required_argument,	NULL, 'b' },
+		{ "help",	no_argument,		NULL, 'h' },
+		{ NULL,		0,			NULL, 0 }
+	};
+	static const char		*formats[] = { "jsonl", "csv",
+	    "gdelt", "acled", "icews" };
+	const struct cli_command	*cmd = &cli_import_command;
+	char				*end;
+	unsigned long			 n;
+	size_t				 i;
+	int				 ch;
+
+	while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'f':
+			for (i = 0; i < sizeof formats / sizeof formats[0];
+			    i++) {
+				if (strcmp(optarg, formats[i]) == 0)
+					break;
+			}
+			if (i == sizeof formats / sizeof formats[0])
+				return (cli_common_usage(cmd, "--format %s: not "
+				    "jsonl, csv, gdelt, acled or icews",
+				    optarg));
+			/* IMPORT_JSONL (1) to IMPORT_ICEWS (5), in order. */
+			run->format = IMPORT_JSONL + (int)i;
+			break;
+		case 's':
+			if (*optarg == '\0' ||
+			    strlen(optarg) > EVENT_MAX_SOURCE)
+				return (cli_common_usage(cmd, "--source: must "
+				    "be 1 to %d bytes", EVENT_MAX_SOURCE));
+			run->source = optarg;
+			break;
+		case 'S':
+			run->strict = 1;
+			break;
+		case 'b':
+			errno = 0;
+			n = strtoul(optarg, &end, 10);
+			if (errno != 0 || *end != '\0' || n < 1 ||
+			    n > PROTO_MAX_BATCH || *optarg < '0' ||
+			    *optarg > '9')
+				return (cli_common_usage(cmd, "--batch %s: not "
+				    "a number from 1 to %d", optarg,
+				    PROTO_MAX_BATCH));
+			run->batch = n;
+			break;
+		case 'h':
+			cli_common_help(cmd);
+			return (-1);
+		default:
+			fprintf(stderr, "usage: annals %s %s\n", cmd->name,
+			    cmd->usage);
+			return (CLI_EXIT_USAGE);
+		}
+	}
+	if (optind == argc)
+		return (cli_common_usage(cmd, "no FILE given (- reads stdin)"));
+	return (0);
+}
+
+static int
+import_exec(struct cli *cli, int argc, char **argv)
+{
+	struct import_run	 run;
+	size_t			 i;
+	int			 rc, spool = -1;
+
+	memset(&run, 0, sizeof run);
+	run.cli = cli;
+	run.batch = IMPORT_BATCH;
+	if ((rc = import_args(&run, argc, argv)) != 0)
+		return (rc == -1 ? CLI_EXIT_OK : rc);
+	argc -= optind;
+	argv += optind;
+	run.depth = IMPORT_PENDING_ROWS / run.batch;
+	if (run.depth < 2)
+		run.depth = 2;
+	if (run.depth > IMPORT_MAX_PENDING)
+		run.depth = IMPORT_MAX_PENDING;
+	run.tty = isatty(STDERR_FILENO);
+	clock_gettime(CLOCK_MONOTONIC, &run.t0);
+
+	if ((run.results = calloc(run.batch, sizeof *run.results)) == NULL) {
+		cli_common_warn("out of memory");
+		return (CLI_EXIT_ERROR);
+	}
+	if (run.strict) {
+		for (i = 0; i < (size_t)argc; i++) {
+			if (strcmp(argv[i], "-") == 0 && spool == -1 &&
+			    (spool = import_spool(&run)) == -1) {
+				free(run.results);
+				return (CLI_EXIT_ERROR);
+			}
+		}
+		/* Every row is checked before the first one is sent. */
+		run.check_only = 1;
+		import_pass(&run, argc, argv, spool);
+		run.check_only = 0;
+		if (run.rejected != 0 || run.rc != CLI_EXIT_OK) {
+			import_warn(&run, "--strict: nothing imported");
+			run.stop = 1;
+		} else
+			run.rows = 0;
+	}
+	if (!run.stop && (rc = cli_common_connect(cli)) != 0)
+		import_fail(&run, rc);
+	else if (!run.stop) {
+		import_pass(&run, argc, argv, spool);
+		import_flush(&run);
+		while (run.npending > 0)
+			import_collect(&run);
+	}
+	if (spool != -1)
+		close(spool);
+	import_progress_clear(&run);
+	fprintf(stderr, "added %llu, updated %llu, unchanged %llu, "
+	    "rejected %llu (%llu rows in %.2f s)\n",
+	    (unsigned long long)run.added, (unsigned long long)run.updated,
+	    (unsigned long long)run.unchanged,
+	    (unsigned long long)run.rejected, (unsigned long long)run.rows,
+	    import_elapsed(&run));
+
+	import_batch_free(run.fill);
+	import_batch_free(run.spare);
+	for (i = 0; i < IMPORT_MAX_PENDING; i++)
+		import_batch_free(run.ring[i]);
+	for (i = 0; i < run.nnames; i++)
+		free(run.names[i]);
+	free(run.names);
+	free(run.results);
+	if (run.rc != CLI_EXIT_OK)
+		return (run.rc);
+	return (run.rejected != 0 ? CLI_EXIT_REJECTED : CLI_EXIT_OK);
+}

@@ -1,0 +1,469 @@
+/*
+ * The Annals timeline page: a histogram (uPlot) over a zoomable timeline
+ * (vis-timeline) of the events in view, filters, a details panel, and
+ * live updates from the server's change stream.  Everything it shows
+ * comes from the daemon's /v1 API; the view lives in the URL.
+ */
+'use strict';
+
+(function () {
+	const DAY = 86400000;
+	const PAGE = 1000;
+
+	const $ = (id) => document.getElementById(id);
+	const state = {
+		from: null, to: null,		/* the window, ms */
+		actor: '', type: '', text: '',
+		sel: null,
+		events: new Map(),		/* id -> event in view */
+		more: false,			/* the window holds more events */
+		histogram: null,		/* {params, buckets, total} */
+		busy: 0,
+		loads: 0,
+		changes: 0			/* changes seen on the stream */
+	};
+	/* For people poking around and for the browser test. */
+	window.annals = { state: state, idle: false };
+
+	function esc(s) {
+		return String(s).replace(/[&<>"']/g, (c) => ({
+			'&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;',
+			"'": '&#39;'
+		})[c]);
+	}
+
+	/* A day as the API writes dates: YYYY-MM-DD, years signed. */
+	function day(ms) {
+		const d = new Date(ms);
+		const y = d.getUTCFullYear();
+		const ys = (y < 0 ? '-' : '') + String(Math.abs(y)).padStart(4, '0');
+		return ys + '-' + String(d.getUTCMonth() + 1).padStart(2, '0') +
+		    '-' + String(d.getUTCDate()).padStart(2, '0');
+	}
+
+	/* The first instant of YYYY, YYYY-MM or YYYY-MM-DD; NaN otherwise. */
+	function parseDate(s, end) {
+		const m = /^(-?\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$/.exec(s.trim());
+		if (!m)
+			return NaN;
+		const y = +m[1], mo = m[2] ? +m[2] - 1 : 0, d = m[3] ? +m[3] : 1;
+		const t = new Date(Date.UTC(2000, mo, d));
+		t.setUTCFullYear(y);
+		if (!end)
+			return t.getTime();
+		/* The end of the period written: next day, month or year. */
+		if (m[3])
+			t.setUTCDate(t.getUTCDate() + 1);
+		else if (m[2])
+			t.setUTCMonth(t.getUTCMonth() + 1);
+		else
+			t.setUTCFullYear(y + 1);
+		return t.getTime();
+	}
+
+	async function api(path) {
+		const r = await fetch(path, { headers: { Accept: 'application/json' } });
+		const body = await r.json();
+		if (!r.ok)
+			throw new Error(body.detail || r.statusText);
+		return body;
+	}
+
+	function filterParams() {
+		const p = new URLSearchParams();
+		if (state.actor)
+			p.set('actor', state.actor);
+		if (state.type)
+			p.set('type', state.type);
+		return p;
+	}
+
+	/* The view in the address bar, so that a link shows the same. */
+	function saveView() {
+		const p = filterParams();
+		p.set('from', day(state.from));
+		p.set('to', day(state.to - 1));
+		if (state.text)
+			p.set('q', state.text);
+		if (state.sel !== null)
+			p.set('sel', state.sel);
+		history.replaceState(null, '', '?' + p.toString());
+	}
+
+	function bucketSize(ms) {
+		if (ms <= 120 * DAY)
+			return 'day';
+		if (ms <= 3 * 366 * DAY)
+			return 'week';
+		if (ms <= 40 * 366 * DAY)
+			return 'month';
+		return 'year';
+	}
+
+	/* ---- the timeline ---- */
+
+	const items = new vis.DataSet();
+	const timeline = new vis.Timeline($('timeline'), items, {
+		height: '58vh',
+		stack: true,
+		showCurrentTime: false,
+		zoomMin: 3600 * 1000,
+		zoomMax: 3000 * 365 * DAY,
+		orientation: { axis: 'top' },
+		margin: { item: { horizontal: 2, vertical: 4 } },
+		tooltip: { followMouse: true, overflowMethod: 'cap' }
+	});
+	window.annals.timeline = timeline;
+	window.annals.items = items;
+
+	function uncertain(ev) {
+		return /[?~%]/.test((ev.start || '') + (ev.end || ''));
+	}
+
+	/* One event as a timeline item, drawn over the span it covers. */
+	function item(ev) {
+		const s = ev.span || {};
+		const fuzzy = uncertain(ev) || s.lo === null || s.hi === null;
+		let lo = fuzzy ? s.flo : s.lo, hi = fuzzy ? s.fhi : s.hi;
+		/* Open ends reach to the edge of the view. */
+		if (lo === null || lo === undefined)
+			lo = Math.min(state.from, s.hi !== null ? s.hi : state.from);
+		if (hi === null || hi === undefined)
+			hi = Math.max(state.to, lo + DAY);
+		const exact = s.precision === 'day' || s.precision === 'time';
+		const label = ev.title || ev.type || ('event ' + ev.id);
+		const it = {
+			id: ev.id,
+			content: esc(label),
+			title: esc((ev.start || '') + (ev.end ? ' / ' + ev.end : '') +
+			    ' \u2014 ' + label),
+			className: 'prec-' + (s.precision || 'none') +
+			    (fuzzy ? ' uncertain' : '') +
+			    (ev.match === 'possible' ? ' possible' : '')
+		};
+		if (exact && !fuzzy && hi - lo < DAY) {
+			it.type = 'box';
+			it.start = lo;
+		} else {
+			it.type = 'range';
+			it.start = lo;
+			it.end = hi + 1000;
+		}
+		return it;
+	}
+
+	function matchesText(ev) {
+		if (!state.text)
+			return true;
+		const t = state.text.toLowerCase();
+		return [ev.title, ev.text, ev.type, ev.place && ev.place.name]
+		    .concat((ev.actors || []).map((a) => a.name))
+		    .some((s) => s && String(s).toLowerCase().includes(t));
+	}
+
+	function drawItems() {
+		const shown = [];
+		state.events.forEach((ev) => {
+			if (matchesText(ev))
+				shown.push(item(ev));
+		});
+		items.clear();
+		items.add(shown);
+		if (state.sel !== null && items.get(state.sel))
+			timeline.setSelection([state.sel]);
+		return shown.length;
+	}
+
+	/* ---- the histogram ---- */
+
+	let plot = null;
+
+	function drawHistogram(h) {
+		const xs = [], ys = [];
+		const b = h.buckets;
+		for (let i = 0; i < b.length; i++) {
+			const t0 = b[i].time;
+			const t1 = i + 1 < b.length ? b[i + 1].time :
+			    t0 + (i > 0 ? t0 - b[i - 1].time : DAY);
+			xs.push((t0 + t1) / 2000);
+			ys.push(b[i].count);
+		}
+		const el = $('histogram');
+		const width = el.clientWidth || 800;
+		const opts = {
+			width: width,
+			height: 130,
+			legend: { show: false },
+			cursor: { drag: { x: false, y: false }, points: { show: false } },
+			scales: {
+				x: { time: true, range: () => [state.from / 1000,
+				    state.to / 1000] },
+				y: { range: (u, min, max) => [0, Math.max(1, max)] }
+			},
+			axes: [{ size: 28 }, { size: 44 }],
+			series: [{}, {
+				label: 'events',
+				stroke: '#2f6db5',
+				fill: 'rgba(47,109,181,0.55)',
+				paths: uPlot.paths.bars({ size: [0.9, 80] }),
+				points: { show: false }
+			}]
+		};
+		if (plot)
+			plot.destroy();
+		plot = new uPlot(opts, [xs, ys], el);
+		/* A click on a bar zooms the timeline to its period. */
+		plot.over.addEventListener('click', () => {
+			const i = plot.cursor.idx;
+			if (i === null || i === undefined || !b[i])
+				return;
+			const t1 = i + 1 < b.length ? b[i + 1].time :
+			    b[i].time + (i > 0 ? b[i].time - b[i - 1].time : DAY);
+			timeline.setWindow(b[i].time, t1);
+		});
+	}
+
+	/* ---- loading ---- */
+
+	async function load() {
+		state.busy++;
+		window.annals.idle = false;
+		const p = filterParams();
+		p.set('from', day(state.from));
+		p.set('to', day(state.to - 1));
+		const hp = new URLSearchParams(p);
+		hp.set('by', bucketSize(state.to - state.from));
+		p.set('limit', PAGE);
+		p.set('span', 'true');
+		try {
+			const [evs, h] = await Promise.all([
+			    api('/v1/events?' + p.toString()),
+			    api('/v1/histogram?' + hp.toString())]);
+			state.events = new Map(evs.events.map((e) => [e.id, e]));
+			state.more = evs.next !== null;
+			state.histogram = { params: hp.toString(),
+			    buckets: h.buckets, total: h.total };
+			const shown = drawItems();
+			drawHistogram(h);
+			$('summary').textContent = h.total + ' events from ' +
+			    day(state.from) + ' to ' + day(state.to - 1) +
+			    (state.more ? '; the first ' + PAGE + ' are drawn' : '') +
+			    (state.text ? '; ' + shown + ' with \u201c' +
+			    state.text + '\u201d' : '') +
+			    '. Click a bar to zoom, an event for details.';
+		} catch (e) {
+			$('summary').textContent = 'Cannot load: ' + e.message;
+		}
+		state.loads++;
+		$('from').value = day(state.from);
+		$('to').value = day(state.to - 1);
+		saveView();
+		if (--state.busy === 0)
+			window.annals.idle = true;
+	}
+
+	let timer = null;
+	function loadSoon(ms) {
+		clearTimeout(timer);
+		window.annals.idle = false;
+		timer = setTimeout(load, ms);
+	}
+
+	timeline.on('rangechanged', (props) => {
+		state.from = props.start.getTime();
+		state.to = props.end.getTime();
+		loadSoon(200);
+	});
+
+	/* ---- details ---- */
+
+	function row(dl, name, value, html) {
+		if (value === undefined || value === null || value === '')
+			return;
+		const dt = document.createElement('dt');
+		const dd = document.createElement('dd');
+		dt.textContent = name;
+		if (html)
+			dd.appendChild(value);
+		else
+			dd.textContent = value;
+		dl.append(dt, dd);
+	}
+
+	function showDetails(ev) {
+		const body = $('detail-body');
+		body.replaceChildren();
+		const h = document.createElement('h2');
+		h.textContent = ev.title || ('Event ' + ev.id);
+		const dl = document.createElement('dl');
+		row(dl, 'When', ev.start + (ev.end ? ' / ' + ev.end : ''));
+		if (ev.span)
+			row(dl, 'Precision', ev.span.precision +
+			    (uncertain(ev) ? ', uncertain' : ''));
+		row(dl, 'Actors', (ev.actors || []).map((a) => a.name +
+		    (a.role ? ' (' + a.role + ')' : '')).join(', '));
+		row(dl, 'Type', ev.type);
+		if (ev.place)
+			row(dl, 'Place', [ev.place.name, ev.place.country]
+			    .filter(Boolean).join(', ') +
+			    (ev.place.lat !== undefined ? ' (' + ev.place.lat +
+			    ', ' + ev.place.lon + ')' : ''));
+		row(dl, 'Tags', (ev.tags || []).join(', '));
+		row(dl, 'Text', ev.text);
+		if (ev.urls && ev.urls.length) {
+			const span = document.createElement('span');
+			ev.urls.forEach((u) => {
+				if (!/^https?:\/\//i.test(u))
+					return;
+				const a = document.createElement('a');
+				a.href = u;
+				a.textContent = u;
+				a.rel = 'noopener noreferrer';
+				a.target = '_blank';
+				span.append(a, document.createElement('br'));
+			});
+			row(dl, 'Links', span, true);
+		}
+		if (ev.attrs) {
+			const pre = document.createElement('pre');
+			pre.textContent = JSON.stringify(ev.attrs, null, 1);
+			row(dl, 'Attributes', pre, true);
+		}
+		row(dl, 'Source', ev.source ? ev.source + ' / ' + ev.key : '');
+		row(dl, 'Id', ev.id + ', revision ' + ev.rev);
+		body.append(h, dl);
+		$('details').hidden = false;
+	}
+
+	async function select(id) {
+		state.sel = id;
+		saveView();
+		if (id === null) {
+			$('details').hidden = true;
+			return;
+		}
+		const ev = state.events.get(id) ||
+		    await api('/v1/events/' + id).catch(() => null);
+		if (ev)
+			showDetails(ev);
+	}
+
+	timeline.on('select', (props) => {
+		select(props.items.length ? props.items[0] : null);
+	});
+	$('close').addEventListener('click', () => {
+		timeline.setSelection([]);
+		select(null);
+	});
+
+	/* ---- filters ---- */
+
+	$('filters').addEventListener('submit', (e) => {
+		e.preventDefault();
+		state.actor = $('actor').value.trim();
+		state.type = $('type').value.trim();
+		state.text = $('text').value.trim();
+		const f = parseDate($('from').value, false);
+		const t = parseDate($('to').value, true);
+		if (!isNaN(f) && !isNaN(t) && f < t) {
+			state.from = f;
+			state.to = t;
+			timeline.setWindow(f, t, { animation: false });
+		}
+		loadSoon(0);
+	});
+	$('text').addEventListener('input', () => {
+		state.text = $('text').value.trim();
+		drawItems();
+		saveView();
+	});
+
+	/* Actor completion from the names in the store. */
+	let completing = null;
+	$('actor').addEventListener('input', () => {
+		const prefix = $('actor').value.replace(/\*$/, '').trim();
+		clearTimeout(completing);
+		if (!prefix)
+			return;
+		completing = setTimeout(async () => {
+			const r = await api('/v1/actors?limit=20&prefix=' +
+			    encodeURIComponent(prefix)).catch(() => null);
+			if (!r)
+				return;
+			const list = $('actor-list');
+			list.replaceChildren(...r.actors.map((a) => {
+				const o = document.createElement('option');
+				o.value = a.name;
+				o.label = a.name + ' (' + a.count + ')';
+				return o;
+			}));
+		}, 150);
+	});
+
+	/* ---- live updates ---- */
+
+	function listen() {
+		const es = new EventSource('/v1/changes');
+		es.onopen = () => $('live').classList.add('on');
+		es.onerror = () => $('live').classList.remove('on');
+		const changed = () => {
+			state.changes++;
+			loadSoon(150);
+		};
+		es.addEventListener('put', changed);
+		es.addEventListener('delete', changed);
+		window.annals.stream = es;
+	}
+
+	/* ---- start ---- */
+
+	async function start() {
+		const q = new URLSearchParams(location.search);
+		state.actor = q.get('actor') || '';
+		state.type = q.get('type') || '';
+		state.text = q.get('q') || '';
+		state.sel = q.get('sel') !== null ? Number(q.get('sel')) : null;
+		$('actor').value = state.actor;
+		$('type').value = state.type;
+		$('text').value = state.text;
+		let f = parseDate(q.get('from') || '', false);
+		let t = parseDate(q.get('to') || '', true);
+		if (isNaN(f) || isNaN(t) || f >= t) {
+			/* No view given: open on the latest events stored. */
+			const p = filterParams();
+			p.set('order', 'desc');
+			p.set('limit', '40');
+			p.set('span', 'true');
+			const r = await api('/v1/events?' + p.toString())
+			    .catch(() => ({ events: [] }));
+			const starts = r.events.map((e) => e.span &&
+			    (e.span.lo !== null ? e.span.lo : e.span.hi))
+			    .filter((x) => x !== null && x !== undefined);
+			if (starts.length) {
+				const hi = Math.max(...starts), lo = Math.min(...starts);
+				const pad = Math.max((hi - lo) * 0.08, 3 * DAY);
+				f = lo - pad;
+				t = hi + pad;
+			} else {
+				t = Date.now();
+				f = t - 365 * DAY;
+			}
+		}
+		$('from').value = day(f);
+		$('to').value = day(t - 1);
+		state.from = f;
+		state.to = t;
+		timeline.setWindow(f, t, { animation: false });
+		await load();
+		if (state.sel !== null)
+			select(state.sel);
+		listen();
+	}
+
+	window.addEventListener('resize', () => {
+		if (plot)
+			plot.setSize({ width: $('histogram').clientWidth,
+			    height: 130 });
+	});
+	start();
+})();

@@ -1,0 +1,1103 @@
+/*
+ * The /v1 endpoints of the HTTP API.  Query parameters are turned into
+ * the same msgpack params map a socket client sends and handed to the
+ * same decoders (query_decode, the aggregations' *_run), so both faces
+ * of the daemon accept and refuse the same things with the same
+ * messages.  Writes go through the group commit like the socket's.
+ *
+ * Paging: a page carries "next", the cursor of the following page as
+ * base64url, and a Link header with rel="next"; null means the end.
+ */
+#include <sys/queue.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/buffer.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+
+#include "annalsd.h"
+#include "agg.h"
+#include "http.h"
+
+/* How a query parameter is packed. */
+#define HP_STR		0
+#define HP_UINT		1
+#define HP_BOOL		2
+#define HP_CURSOR	3	/* base64url -> bin */
+#define HP_LOCAL	4	/* a bool for the endpoint itself, not packed */
+
+struct hparam {
+	const char	*name;
+	int		 type;
+};
+
+#define HP_RANGE_FILTERS						\
+	{ "from", HP_STR }, { "to", HP_STR }, { "actor", HP_STR },	\
+	{ "role", HP_STR }, { "type", HP_STR }, { "tag", HP_STR },	\
+	{ "source", HP_STR }, { "precision", HP_STR },			\
+	{ "certain", HP_BOOL }, { "within", HP_BOOL }
+
+static const struct hparam hp_events[] = {
+	HP_RANGE_FILTERS, { "limit", HP_UINT }, { "cursor", HP_CURSOR },
+	{ "order", HP_STR }, { "span", HP_LOCAL }, { NULL, 0 }
+};
+static const struct hparam hp_histogram[] = {
+	HP_RANGE_FILTERS, { "by", HP_STR }, { "count", HP_STR }, { NULL, 0 }
+};
+static const struct hparam hp_top[] = {
+	{ "from", HP_STR }, { "to", HP_STR }, { "type", HP_STR },
+	{ "tag", HP_STR }, { "source", HP_STR }, { "precision", HP_STR },
+	{ "certain", HP_BOOL }, { "within", HP_BOOL }, { "limit", HP_UINT },
+	{ "prefix", HP_STR }, { NULL, 0 }
+};
+static const struct hparam hp_co[] = {
+	HP_RANGE_FILTERS, { "limit", HP_UINT }, { NULL, 0 }
+};
+static const struct hparam hp_actors[] = {
+	{ "prefix", HP_STR }, { "limit", HP_UINT }, { "cursor", HP_STR },
+	{ NULL, 0 }
+};
+static const struct hparam hp_changes[] = {
+	{ "since", HP_UINT }, { "limit", HP_UINT }, { NULL, 0 }
+};
+static const struct hparam hp_none[] = { { NULL, 0 } };
+
+/* A request's parameters, decoded and packed as a params map. */
+struct hreq {
+	struct evhttp_request	*req;
+	struct evkeyvalq	 kv;		/* the query string */
+	msgpack_sbuffer		 sb;
+	msgpack_unpacked	 up;
+	const msgpack_object	*params;	/* NULL: none given */
+	int			 local;		/* the HP_LOCAL one was true */
+};
+
+static void
+hreq_free(struct hreq *h)
+{
+	evhttp_clear_headers(&h->kv);
+	msgpack_sbuffer_destroy(&h->sb);
+	msgpack_unpacked_destroy(&h->up);
+}
+
+static int
+hreq_bool(const char *v, int *out)
+{
+	if (strcmp(v, "true") == 0 || strcmp(v, "1") == 0 ||
+	    strcmp(v, "yes") == 0)
+		*out = 1;
+	else if (strcmp(v, "false") == 0 || strcmp(v, "0") == 0 ||
+	    strcmp(v, "no") == 0)
+		*out = 0;
+	else
+		return (-1);
+	return (0);
+}
+
+static int
+hreq_uint(const char *v, uint64_t *out)
+{
+	char	*end;
+
+	if (*v < '0' || *v > '9' || strlen(v) > 20)
+		return (-1);
+	*out = strtoull(v, &end, 10);
+	return (*end == '\0' ? 0 : -1);
+}
+
+/*
+ * Parse the query string against spec into h->params.  An empty value
+ * counts as absent, as HTML forms and dashboard variables send them.
+ */
+static int
+hreq_parse(struct hreq *h, struct evhttp_request *req,
+    const struct hparam *spec, struct aerr *err)
+{
+	const char		*qs;
+	struct evkeyval		*kv, *k2;
+	msgpack_packer		 pk;
+	unsigned char		 bin[64];
+	uint64_t		 u;
+	size_t			 i, blen;
+	uint32_t		 n = 0;
+	int			 b;
+
+	memset(h, 0, sizeof *h);
+	h->req = req;
+	TAILQ_INIT(&h->kv);
+	msgpack_sbuffer_init(&h->sb);
+	msgpack_unpacked_init(&h->up);
+	qs = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req));
+	if (qs != NULL && evhttp_parse_query_str(qs, &h->kv) != 0) {
+		aerr_set(err, AERR_INVALID, "the query string is malformed");
+		return (-1);
+	}
+	TAILQ_FOREACH(kv, &h->kv, next) {
+		for (i = 0; spec[i].name != NULL; i++) {
+			if (strcmp(spec[i].name, kv->key) == 0)
+				break;
+		}
+		if (spec[i].name == NULL) {
+			aerr_set(err, AERR_INVALID, "unknown parameter \"%.64s\"",
+			    kv->key);
+			return (-1);
+		}
+		for (k2 = TAILQ_NEXT(kv, next); k2 != NULL;
+		    k2 = TAILQ_NEXT(k2, next)) {
+			if (strcmp(k2->key, kv->key) == 0) {
+				aerr_set(err, AERR_INVALID, "duplicate "
+				    "parameter \"%s\"", kv->key);
+				return (-1);
+			}
+		}
+		if (spec[i].type == HP_LOCAL) {
+			if (*kv->value != '\0' &&
+			    hreq_bool(kv->value, &h->local) != 0) {
+				aerr_set(err, AERR_INVALID, "%s: \"%.32s\" is "
+				    "not true or false", kv->key, kv->value);
+				return (-1);
+			}
+		} else if (*kv->value != '\0')
+			n++;
+	}
+	msgpack_packer_init(&pk, &h->sb, msgpack_sbuffer_write);
+	msgpack_pack_map(&pk, n);
+	TAILQ_FOREACH(kv, &h->kv, next) {
+		if (*kv->value == '\0')
+			continue;
+		for (i = 0; strcmp(spec[i].name, kv->key) != 0; i++)
+			;
+		if (spec[i].type == HP_LOCAL)
+			continue;
+		mp_pack_str(&pk, kv->key);
+		switch (spec[i].type) {
+		case HP_UINT:
+			if (hreq_uint(kv->value, &u) != 0) {
+				aerr_set(err, AERR_INVALID, "%s: \"%.32s\" is "
+				    "not a number", kv->key, kv->value);
+				return (-1);
+			}
+			msgpack_pack_uint64(&pk, u);
+			break;
+		case HP_BOOL:
+			if (hreq_bool(kv->value, &b) != 0) {
+				aerr_set(err, AERR_INVALID, "%s: \"%.32s\" is "
+				    "not true or false", kv->key, kv->value);
+				return (-1);
+			}
+			if (b)
+				msgpack_pack_true(&pk);
+			else
+				msgpack_pack_false(&pk);
+			break;
+		case HP_CURSOR:
+			if (b64url_decode(kv->value, bin, sizeof bin,
+			    &blen) != 0) {
+				aerr_set(err, AERR_BAD_CURSOR, "cursor is "
+				    "malformed");
+				return (-1);
+			}
+			msgpack_pack_bin(&pk, blen);
+			msgpack_pack_bin_body(&pk, bin, blen);
+			break;
+		default:
+			mp_pack_str(&pk, kv->value);
+		}
+	}
+	if (msgpack_unpack_next(&h->up, h->sb.data, h->sb.size, NULL) !=
+	    MSGPACK_UNPACK_SUCCESS) {
+		aerr_set(err, AERR_INTERNAL, "parameters did not pack");
+		return (-1);
+	}
+	h->params = n > 0 ? &h->up.data : NULL;
+	return (0);
+}
+
+/* Add a Link rel="next" header: this request with cursor replaced. */
+static void
+hreq_link_next(struct hreq *h, const char *path, const char *cursor)
+{
+	struct evbuffer	*b = evbuffer_new();
+	struct evkeyval	*kv;
+	char		*enc;
+	int		 first = 1;
+
+	evbuffer_add_printf(b, "<%s?", path);
+	TAILQ_FOREACH(kv, &h->kv, next) {
+		if (strcmp(kv->key, "cursor") == 0 || *kv->value == '\0')
+			continue;
+		enc = evhttp_encode_uri(kv->value);
+		evbuffer_add_printf(b, "%s%s=%s", first ? "" : "&", kv->key,
+		    enc != NULL ? enc : "");
+		free(enc);
+		first = 0;
+	}
+	evbuffer_add_printf(b, "%scursor=%s>; rel=\"next\"", first ? "" : "&",
+	    cursor);
+	evbuffer_add(b, "", 1);
+	evhttp_add_header(evhttp_request_get_output_headers(h->req), "Link",
+	    (const char *)evbuffer_pullup(b, -1));
+	evbuffer_free(b);
+}
+
+struct events_ctx {
+	struct hreq		*h;
+	const struct query	*q;
+	struct evbuffer		*out;
+	int			 timelinejs;
+	int			 span;		/* add each event's span */
+};
+
+/* Append "key":ms to buf, null for the infinities. */
+static void
+span_ms(char *buf, size_t size, const char *key, int64_t t)
+{
+	size_t	len = strlen(buf);
+
+	if (t == DATE_NEG_INF || t == DATE_POS_INF ||
+	    t > INT64_MAX / 1000 || t < INT64_MIN / 1000)
+		snprintf(buf + len, size - len, "\"%s\":null,", key);
+	else
+		snprintf(buf + len, size - len, "\"%s\":%lld,", key,
+		    (long long)t * 1000);
+}
+
+/*
+ * "span":{...} of an event into buf: its strict, fuzzy and inner ranges
+ * in ms and its precision, for drawing (DATES.md); "" when it has none.
+ */
+static void
+span_json(char *buf, size_t size, const void *data, size_t len)
+{
+	msgpack_unpacked	 up;
+	const msgpack_object	*o;
+	struct date_span	 s;
+	struct aerr		 err;
+	char			 start[EVENT_MAX_DATE + 1], end[EVENT_MAX_DATE + 1];
+
+	msgpack_unpacked_init(&up);
+	buf[0] = start[0] = end[0] = '\0';
+	if (msgpack_unpack_next(&up, data, len, NULL) == MSGPACK_UNPACK_SUCCESS) {
+		if ((o = mp_get(&up.data, "start")) != NULL &&
+		    o->type == MSGPACK_OBJECT_STR)
+			snprintf(start, sizeof start, "%.*s",
+			    (int)o->via.str.size, o->via.str.ptr);
+		if ((o = mp_get(&up.data, "end")) != NULL &&
+		    o->type == MSGPACK_OBJECT_STR)
+			snprintf(end, sizeof end, "%.*s",
+			    (int)o->via.str.size, o->via.str.ptr);
+	}
+	msgpack_unpacked_destroy(&up);
+	if (date_event_span(start, end[0] != '\0' ? end : NULL, &s,
+	    &err) != 0)
+		return;
+	snprintf(buf, size, "\"span\":{");
+	span_ms(buf, size, "lo", s.lo);
+	span_ms(buf, size, "hi", s.hi);
+	span_ms(buf, size, "flo", s.flo);
+	span_ms(buf, size, "fhi", s.fhi);
+	span_ms(buf, size, "ilo", s.ilo <= s.ihi ? s.ilo : DATE_POS_INF);
+	span_ms(buf, size, "ihi", s.ilo <= s.ihi ? s.ihi : DATE_POS_INF);
+	len = strlen(buf);
+	snprintf(buf + len, size - len, "\"precision\":\"%s\"}",
+	    date_prec_name(s.prec));
+}
+
+static void	tl_event(struct evbuffer *, const void *, size_t);
+
+static int
+events_page(void *arg, const struct store_page *page)
+{
+	struct events_ctx	*ec = arg;
+	unsigned char		 cur[QUERY_CURSOR_LEN];
+	char			 next[64], span[512];
+	size_t			 i;
+
+	evbuffer_add_printf(ec->out, "{\"events\":[");
+	for (i = 0; i < page->nhits; i++) {
+		if (i > 0)
+			evbuffer_add(ec->out, ",", 1);
+		if (ec->timelinejs)
+			tl_event(ec->out, page->hits[i].data,
+			    page->hits[i].len);
+		else {
+			if (ec->span)
+				span_json(span, sizeof span,
+				    page->hits[i].data, page->hits[i].len);
+			if (hjson_record(ec->out, page->hits[i].data,
+			    page->hits[i].len, page->hits[i].match ==
+			    DATE_MATCH_CERTAIN ? "certain" : "possible",
+			    ec->span ? span : NULL) != 0)
+				evbuffer_add(ec->out, "null", 4);
+		}
+	}
+	evbuffer_add(ec->out, "]", 1);
+	if (ec->timelinejs) {
+		evbuffer_add(ec->out, "}", 1);
+		return (0);
+	}
+	if (page->more && page->nhits > 0) {
+		query_cursor_encode(ec->q, page->hits[page->nhits - 1].start,
+		    page->hits[page->nhits - 1].id, cur, sizeof cur);
+		b64url_encode(cur, sizeof cur, next, sizeof next);
+		evbuffer_add_printf(ec->out, ",\"next\":\"%s\"}", next);
+		hreq_link_next(ec->h, "/v1/events", next);
+	} else
+		evbuffer_add_printf(ec->out, ",\"next\":null}");
+	return (0);
+}
+
+/* GET /v1/events and GET /v1/timelinejs: one page of a range query. */
+static void
+api_events(struct evhttp_request *req, int timelinejs)
+{
+	struct events_ctx	ec;
+	struct hreq		h;
+	struct query		q;
+	struct aerr		err;
+
+	aerr_clear(&err);
+	if (hreq_parse(&h, req, hp_events, &err) != 0 ||
+	    query_decode(h.params, QUERY_RANGE, &q, &err) != 0) {
+		http_problem(req, 0, &err);
+		hreq_free(&h);
+		return;
+	}
+	if (http_not_modified(req))
+		goto out;
+	memset(&ec, 0, sizeof ec);
+	ec.h = &h;
+	ec.q = &q;
+	ec.out = evbuffer_new();
+	ec.timelinejs = timelinejs;
+	ec.span = h.local;
+	if (store_query(server->store, &q, events_page, &ec, &err) != 0)
+		http_problem(req, 0, &err);
+	else
+		http_send_json(req, 200, ec.out, 1);
+	evbuffer_free(ec.out);
+out:
+	query_clear(&q);
+	hreq_free(&h);
+}
+
+/* The id of /v1/events/{id}; 0 when it is not one. */
+static uint64_t
+api_id(const char *s)
+{
+	uint64_t	id;
+
+	if (hreq_uint(s, &id) != 0 || id == 0)
+		return (0);
+	return (id);
+}
+
+struct get_ctx {
+	struct evbuffer	*out;
+	int		 found;
+};
+
+static int
+api_get_one(void *arg, size_t i, const void *data, size_t len)
+{
+	struct get_ctx	*g = arg;
+
+	(void)i;
+	if (data != NULL && hjson_record(g->out, data, len, NULL, NULL) == 0)
+		g->found = 1;
+	return (0);
+}
+
+static void
+api_event_get(struct evhttp_request *req, uint64_t id)
+{
+	struct get_ctx	g;
+	struct hreq	h;
+	struct aerr	err;
+
+	aerr_clear(&err);
+	if (hreq_parse(&h, req, hp_none, &err) != 0) {
+		http_problem(req, 0, &err);
+		hreq_free(&h);
+		return;
+	}
+	hreq_free(&h);
+	if (http_not_modified(req))
+		return;
+	g.out = evbuffer_new();
+	g.found = 0;
+	if (store_get(server->store, &id, 1, api_get_one, &g, &err) != 0)
+		http_problem(req, 0, &err);
+	else if (!g.found) {
+		aerr_set(&err, AERR_NOT_FOUND, "event %llu not found",
+		    (unsigned long long)id);
+		http_problem(req, 0, &err);
+	} else
+		http_send_json(req, 200, g.out, 1);
+	evbuffer_free(g.out);
+}
+
+/* A write waiting for the group commit on behalf of a request. */
+struct write_ctx {
+	struct evhttp_request	*req;		/* NULL once it went away */
+	struct evhttp_connection *evcon;
+	int			 kind;		/* COMMIT_* */
+	int			 array;		/* POST of an array */
+};
+
+/* The client left before the commit; an orphaned request is ours. */
+static void
+write_gone(struct evhttp_connection *evcon, void *arg)
+{
+	struct write_ctx	*w = arg;
+
+	(void)evcon;
+	if (evhttp_request_get_connection(w->req) == NULL)
+		evhttp_request_free(w->req);
+	w->req = NULL;
+}
+
+static const char *
+write_status(int status)
+{
+	switch (status) {
+	case STORE_ADDED:
+		return ("added");
+	case STORE_UPDATED:
+		return ("updated");
+	default:
+		return ("unchanged");
+	}
+}
+
+static void
+write_done(void *arg, const struct store_op *ops, size_t n,
+    const struct aerr *err)
+{
+	struct write_ctx	*w = arg;
+	struct evbuffer		*b;
+	struct aerr		 nf;
+	char			 loc[64];
+	size_t			 i;
+	int			 status = 200;
+
+	if (w->req == NULL) {
+		free(w);
+		return;
+	}
+	evhttp_connection_set_closecb(w->evcon, NULL, NULL);
+	if (err != NULL) {
+		http_problem(w->req, err->code == AERR_LIMIT ? 413 : 0, err);
+		free(w);
+		return;
+	}
+	b = evbuffer_new();
+	if (w->kind == COMMIT_DELETE) {
+		if (!ops[0].status) {
+			aerr_set(&nf, AERR_NOT_FOUND, "event %llu not found",
+			    (unsigned long long)ops[0].id);
+			http_problem(w->req, 0, &nf);
+			evbuffer_free(b);
+			free(w);
+			return;
+		}
+		evbuffer_add_printf(b, "{\"id\":%llu,\"deleted\":true}",
+		    (unsigned long long)ops[0].id);
+	} else {
+		if (w->array)
+			evbuffer_add_printf(b, "{\"results\":[");
+		for (i = 0; i < n; i++)
+			evbuffer_add_printf(b, "%s{\"id\":%llu,\"rev\":%llu,"
+			    "\"status\":\"%s\"}", i ? "," : "",
+			    (unsigned long long)ops[i].out_id,
+			    (unsigned long long)ops[i].out_rev,
+			    write_status(ops[i].status));
+		if (w->array)
+			evbuffer_add_printf(b, "]}");
+		else if (ops[0].status == STORE_ADDED) {
+			status = 201;
+			snprintf(loc, sizeof loc, "/v1/events/%llu",
+			    (unsigned long long)ops[0].out_id);
+			evhttp_add_header(evhttp_request_get_output_headers(
+			    w->req), "Location", loc);
+		}
+	}
+	http_send_json(w->req, status, b, 0);
+	evbuffer_free(b);
+	free(w);
+}
+
+static void
+write_enqueue(struct evhttp_request *req, int kind, int array,
+    struct store_op *ops, size_t nops, struct event *evs, size_t nevs)
+{
+	struct write_ctx	*w = xcalloc(1, sizeof *w);
+
+	w->req = req;
+	w->evcon = evhttp_request_get_connection(req);
+	w->kind = kind;
+	w->array = array;
+	/* The client may leave before the commit: then drop the answer. */
+	evhttp_connection_set_closecb(w->evcon, write_gone, w);
+	commit_enqueue_cb(kind, ops, nops, evs, nevs, write_done, w);
+}
+
+static void
+api_event_delete(struct evhttp_request *req, uint64_t id)
+{
+	struct store_op	*op;
+
+	op = xcalloc(1, sizeof *op);
+	op->kind = STORE_OP_DELETE;
+	op->id = id;
+	write_enqueue(req, COMMIT_DELETE, 0, op, 1, NULL, 0);
+}
+
+/*
+ * POST /v1/events: a record or an array of them.  The JSON is packed as
+ * the put request a socket client would send, and checked as one.
+ */
+static void
+api_events_post(struct evhttp_request *req)
+{
+	struct evbuffer		*in = evhttp_request_get_input_buffer(req);
+	const char		*ct;
+	const msgpack_object	*recs;
+	msgpack_sbuffer		 sb;
+	msgpack_packer		 pk;
+	msgpack_unpacked	 up;
+	struct event		*evs;
+	struct store_op		*ops;
+	struct aerr		 err;
+	size_t			 len = evbuffer_get_length(in), n, i;
+	int			 array = 0, status = 0;
+
+	aerr_clear(&err);
+	ct = evhttp_find_header(evhttp_request_get_input_headers(req),
+	    "Content-Type");
+	if (ct != NULL && strncmp(ct, "application/json", 16) != 0) {
+		http_problem_status(req, 415, "invalid", "Content-Type must be "
+		    "application/json");
+		return;
+	}
+	if (len > http_config()->max_body) {
+		aerr_set(&err, AERR_LIMIT, "body: %zu bytes exceed limit %zu",
+		    len, http_config()->max_body);
+		http_problem(req, 413, &err);
+		return;
+	}
+	msgpack_sbuffer_init(&sb);
+	msgpack_unpacked_init(&up);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	/* [0, 0, "put", [{"records": body}]], as on the socket. */
+	msgpack_pack_array(&pk, 4);
+	msgpack_pack_uint8(&pk, MSG_REQUEST);
+	msgpack_pack_uint8(&pk, 0);
+	mp_pack_str(&pk, "put");
+	msgpack_pack_array(&pk, 1);
+	msgpack_pack_map(&pk, 1);
+	mp_pack_str(&pk, "records");
+	if (hjson_to_mp((const char *)evbuffer_pullup(in, -1), len, &pk,
+	    &array, &err) != 0)
+		goto fail;
+	if (!array) {
+		/* One record: make it a batch of one after all. */
+		msgpack_sbuffer	one;
+		msgpack_packer	opk;
+		size_t		hdr;
+
+		msgpack_sbuffer_init(&one);
+		msgpack_packer_init(&opk, &one, msgpack_sbuffer_write);
+		msgpack_pack_array(&opk, 4);
+		msgpack_pack_uint8(&opk, MSG_REQUEST);
+		msgpack_pack_uint8(&opk, 0);
+		mp_pack_str(&opk, "put");
+		msgpack_pack_array(&opk, 1);
+		msgpack_pack_map(&opk, 1);
+		mp_pack_str(&opk, "records");
+		hdr = one.size;
+		msgpack_pack_array(&opk, 1);
+		msgpack_sbuffer_write(&one, sb.data + hdr, sb.size - hdr);
+		msgpack_sbuffer_destroy(&sb);
+		sb = one;
+	}
+	if (frame_check((const unsigned char *)sb.data, sb.size, &err) != 0 ||
+	    msgpack_unpack_next(&up, sb.data, sb.size, NULL) !=
+	    MSGPACK_UNPACK_SUCCESS) {
+		if (err.code == 0)
+			aerr_set(&err, AERR_INVALID, "body: cannot be packed");
+		goto fail;
+	}
+	recs = mp_get(&up.data.via.array.ptr[3].via.array.ptr[0], "records");
+	n = recs->via.array.size;
+	if (n == 0) {
+		aerr_set(&err, AERR_INVALID, "records: 0 given, at least 1 "
+		    "required");
+		goto fail;
+	}
+	if (n > PROTO_MAX_BATCH) {
+		aerr_set(&err, AERR_LIMIT, "records: %zu given, at most %d "
+		    "allowed", n, PROTO_MAX_BATCH);
+		status = 413;
+		goto fail;
+	}
+	evs = xcalloc(n, sizeof *evs);
+	for (i = 0; i < n; i++) {
+		if (record_decode(&recs->via.array.ptr[i], &evs[i],
+		    &err) != 0) {
+			if (array)
+				aerr_prefix(&err, "records[%zu]: ", i);
+			else
+				aerr_prefix(&err, "record: ");
+			while (i-- > 0)
+				record_clear(&evs[i]);
+			free(evs);
+			goto fail;
+		}
+	}
+	ops = xcalloc(n, sizeof *ops);
+	for (i = 0; i < n; i++) {
+		ops[i].kind = STORE_OP_PUT;
+		ops[i].ev = &evs[i];
+	}
+	write_enqueue(req, COMMIT_PUT, array, ops, n, evs, n);
+	msgpack_unpacked_destroy(&up);
+	msgpack_sbuffer_destroy(&sb);
+	return;
+fail:
+	http_problem(req, status, &err);
+	msgpack_unpacked_destroy(&up);
+	msgpack_sbuffer_destroy(&sb);
+}
+
+struct actors_ctx {
+	struct evbuffer	*out;
+	size_t		 n;
+	char		 last[EVENT_MAX_ACTOR + 1];
+};
+
+static int
+api_actor_one(void *arg, const char *name, size_t len, uint64_t count)
+{
+	struct actors_ctx	*a = arg;
+
+	evbuffer_add_printf(a->out, "%s{\"name\":", a->n++ ? "," : "");
+	hjson_str(a->out, name, len);
+	evbuffer_add_printf(a->out, ",\"count\":%llu}",
+	    (unsigned long long)count);
+	snprintf(a->last, sizeof a->last, "%.*s", (int)len, name);
+	return (0);
+}
+
+/* GET /v1/actors: names with a prefix, for completion. */
+static void
+api_actors(struct evhttp_request *req)
+{
+	const msgpack_object	*o;
+	struct actors_ctx	 a;
+	struct hreq		 h;
+	struct aerr		 err;
+	char			*prefix = NULL, *after = NULL, *enc;
+	uint64_t		 limit = 100;
+	int			 more;
+
+	aerr_clear(&err);
+	memset(&a, 0, sizeof a);
+	if (hreq_parse(&h, req, hp_actors, &err) != 0)
+		goto fail;
+	if ((o = mp_get(h.params, "prefix")) != NULL &&
+	    mp_str(o, "prefix", EVENT_MAX_ACTOR, &prefix, &err) != 0)
+		goto fail;
+	if ((o = mp_get(h.params, "cursor")) != NULL &&
+	    mp_str(o, "cursor", EVENT_MAX_ACTOR, &after, &err) != 0)
+		goto fail;
+	if ((o = mp_get(h.params, "limit")) != NULL) {
+		limit = o->via.u64;
+		if (limit == 0 || limit > PROTO_MAX_PAGE) {
+			aerr_set(&err, AERR_LIMIT, "limit: %llu is outside 1 "
+			    "to %d", (unsigned long long)limit,
+			    PROTO_MAX_PAGE);
+			goto fail;
+		}
+	}
+	if (http_not_modified(req))
+		goto out;
+	a.out = evbuffer_new();
+	evbuffer_add_printf(a.out, "{\"actors\":[");
+	if (store_actors(server->store, prefix, after, (uint32_t)limit,
+	    api_actor_one, &a, &more, &err) != 0) {
+		evbuffer_free(a.out);
+		goto fail;
+	}
+	if (more && a.n > 0) {
+		evbuffer_add_printf(a.out, "],\"next\":");
+		hjson_str(a.out, a.last, strlen(a.last));
+		evbuffer_add(a.out, "}", 1);
+		enc = evhttp_encode_uri(a.last);
+		hreq_link_next(&h, "/v1/actors", enc);
+		free(enc);
+	} else
+		evbuffer_add_printf(a.out, "],\"next\":null}");
+	http_send_json(req, 200, a.out, 1);
+	evbuffer_free(a.out);
+	goto out;
+fail:
+	http_problem(req, 0, &err);
+out:
+	free(prefix);
+	free(after);
+	hreq_free(&h);
+}
+
+/* GET /v1/histogram, /v1/top, /v1/co-actors: an aggregation's result. */
+static void
+api_agg(struct evhttp_request *req, const struct hparam *spec,
+    int (*run)(const msgpack_object *, msgpack_packer *, struct aerr *))
+{
+	struct evbuffer	*out;
+	msgpack_sbuffer	 sb;
+	msgpack_packer	 pk;
+	struct hreq	 h;
+	struct aerr	 err;
+
+	aerr_clear(&err);
+	if (hreq_parse(&h, req, spec, &err) != 0) {
+		http_problem(req, 0, &err);
+		hreq_free(&h);
+		return;
+	}
+	if (http_not_modified(req)) {
+		hreq_free(&h);
+		return;
+	}
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	out = evbuffer_new();
+	if (run(h.params, &pk, &err) != 0)
+		http_problem(req, 0, &err);
+	else if (hjson_result(out, &sb) != 0) {
+		aerr_set(&err, AERR_INTERNAL, "result has no JSON form");
+		http_problem(req, 0, &err);
+	} else
+		http_send_json(req, 200, out, 1);
+	evbuffer_free(out);
+	msgpack_sbuffer_destroy(&sb);
+	hreq_free(&h);
+}
+
+static void
+api_stats(struct evhttp_request *req)
+{
+	struct store_stats	 st;
+	struct evbuffer		*out;
+	struct hreq		 h;
+	struct aerr		 err;
+
+	aerr_clear(&err);
+	if (hreq_parse(&h, req, hp_none, &err) != 0 ||
+	    store_stats(server->store, &st, &err) != 0) {
+		http_problem(req, 0, &err);
+		hreq_free(&h);
+		return;
+	}
+	hreq_free(&h);
+	out = evbuffer_new();
+	evbuffer_add_printf(out, "{\"events\":%llu,\"actors\":%llu,"
+	    "\"db_bytes\":%llu,\"map_bytes\":%llu,\"map_grows\":%llu,"
+	    "\"last_seq\":%llu,\"uptime\":%llu,\"connections\":%zu,"
+	    "\"streams\":%zu,\"version\":\"%s\",\"protocol\":%d}",
+	    (unsigned long long)st.events, (unsigned long long)st.actors,
+	    (unsigned long long)st.db_bytes, (unsigned long long)st.map_bytes,
+	    (unsigned long long)st.map_grows, (unsigned long long)st.last_seq,
+	    (unsigned long long)((now_ms() - server->started) / 1000),
+	    conn_count(), http_sse_count(), ANNALS_VERSION_STRING,
+	    ANNALS_PROTO_VERSION);
+	http_send_json(req, 200, out, 0);
+	evbuffer_free(out);
+}
+
+struct changes_ctx {
+	struct evbuffer	*out;
+	size_t		 n;
+};
+
+static int
+api_change_one(void *arg, const struct store_change *ch)
+{
+	struct changes_ctx	*c = arg;
+
+	evbuffer_add_printf(c->out, "%s{\"seq\":%llu,\"op\":\"%s\","
+	    "\"id\":%llu", c->n++ ? "," : "", (unsigned long long)ch->seq,
+	    ch->op == STORE_OP_PUT ? "put" : "delete",
+	    (unsigned long long)ch->id);
+	if (ch->op == STORE_OP_PUT) {
+		evbuffer_add_printf(c->out, ",\"event\":");
+		if (hjson_record(c->out, ch->data, ch->len, NULL, NULL) != 0)
+			evbuffer_add(c->out, "null", 4);
+	}
+	evbuffer_add(c->out, "}", 1);
+	return (0);
+}
+
+/* GET /v1/changes: a page of the change log, or the live stream. */
+static void
+api_changes(struct evhttp_request *req)
+{
+	const msgpack_object	*o;
+	struct changes_ctx	 c;
+	struct hreq		 h;
+	struct aerr		 err;
+	const char		*lei;
+	uint64_t		 since = 0, limit = PROTO_DEFAULT_PAGE, next;
+	uint64_t		 last;
+	int			 more, have_since = 0;
+
+	aerr_clear(&err);
+	if (hreq_parse(&h, req, hp_changes, &err) != 0)
+		goto fail;
+	if ((o = mp_get(h.params, "since")) != NULL) {
+		since = o->via.u64;
+		have_since = 1;
+	}
+	if ((o = mp_get(h.params, "limit")) != NULL)
+		limit = o->via.u64;
+	if (limit == 0 || limit > PROTO_MAX_PAGE) {
+		aerr_set(&err, AERR_LIMIT, "limit: %llu is outside 1 to %d",
+		    (unsigned long long)limit, PROTO_MAX_PAGE);
+		goto fail;
+	}
+	if (http_sse_wanted(req)) {
+		/* A reconnecting EventSource says where it stopped. */
+		lei = evhttp_find_header(evhttp_request_get_input_headers(req),
+		    "Last-Event-ID");
+		if (lei != NULL && hreq_uint(lei, &since) == 0)
+			have_since = 1;
+		hreq_free(&h);
+		http_sse_start(req, since, have_since);
+		return;
+	}
+	if (http_not_modified(req))
+		goto out;
+	c.out = evbuffer_new();
+	c.n = 0;
+	evbuffer_add_printf(c.out, "{\"changes\":[");
+	if (store_changes(server->store, since, (uint32_t)limit,
+	    api_change_one, &c, &next, &more, &last, &err) != 0) {
+		evbuffer_free(c.out);
+		goto fail;
+	}
+	evbuffer_add_printf(c.out, "],\"next\":%llu,\"more\":%s,"
+	    "\"last_seq\":%llu}", (unsigned long long)next,
+	    more ? "true" : "false", (unsigned long long)last);
+	http_send_json(req, 200, c.out, 1);
+	evbuffer_free(c.out);
+	goto out;
+fail:
+	http_problem(req, 0, &err);
+out:
+	hreq_free(&h);
+}
+
+/* A TimelineJS date object: as many fields as the precision has. */
+static void
+tl_date(struct evbuffer *b, int64_t t, int prec, const char *display,
+    size_t dlen)
+{
+	int64_t		days, secs, y;
+	unsigned	m, d;
+
+	days = t / 86400 - (t % 86400 < 0);
+	secs = t - days * 86400;
+	date_civil_from_days(days, &y, &m, &d);
+	evbuffer_add_printf(b, "{\"year\":%lld", (long long)y);
+	if (prec >= DATE_PREC_SEASON)
+		evbuffer_add_printf(b, ",\"month\":%u", m);
+	if (prec >= DATE_PREC_DAY)
+		evbuffer_add_printf(b, ",\"day\":%u", d);
+	if (prec >= DATE_PREC_TIME)
+		evbuffer_add_printf(b, ",\"hour\":%d,\"minute\":%d,"
+		    "\"second\":%d", (int)(secs / 3600), (int)(secs / 60 % 60),
+		    (int)(secs % 60));
+	if (dlen > 0) {
+		evbuffer_add_printf(b, ",\"display_date\":");
+		hjson_str(b, display, dlen);
+	}
+	evbuffer_add(b, "}", 1);
+}
+
+/* Text for TimelineJS, which renders HTML: escape what HTML reads. */
+static void
+tl_text(struct evbuffer *b, const char *s)
+{
+	struct evbuffer	*t = evbuffer_new();
+
+	for (; *s != '\0'; s++) {
+		if (*s == '<')
+			evbuffer_add(t, "&lt;", 4);
+		else if (*s == '>')
+			evbuffer_add(t, "&gt;", 4);
+		else if (*s == '&')
+			evbuffer_add(t, "&amp;", 5);
+		else
+			evbuffer_add(t, s, 1);
+	}
+	hjson_str(b, (const char *)evbuffer_pullup(t, -1),
+	    evbuffer_get_length(t));
+	evbuffer_free(t);
+}
+
+/* One event as a TimelineJS slide. */
+static void
+tl_event(struct evbuffer *b, const void *data, size_t len)
+{
+	msgpack_unpacked up;
+	struct event	 ev;
+	struct aerr	 err;
+	const char	*slash, *end = NULL;
+	char		 head[64];
+
+	memset(&ev, 0, sizeof ev);
+	msgpack_unpacked_init(&up);
+	if (msgpack_unpack_next(&up, data, len, NULL) !=
+	    MSGPACK_UNPACK_SUCCESS || record_decode(&up.data, &ev, &err) != 0) {
+		msgpack_unpacked_destroy(&up);
+		evbuffer_add(b, "null", 4);
+		return;
+	}
+	msgpack_unpacked_destroy(&up);
+	evbuffer_add_printf(b, "{\"unique_id\":\"annals-%llu\","
+	    "\"start_date\":", (unsigned long long)ev.id);
+	slash = strchr(ev.start, '/');
+	/* An open start ("../2015") has no first day: show its end. */
+	tl_date(b, ev.span.lo != DATE_NEG_INF ? ev.span.lo :
+	    ev.span.hi != DATE_POS_INF ? ev.span.hi : 0,
+	    ev.span.prec, ev.start, slash != NULL ? (size_t)(slash - ev.start) :
+	    strlen(ev.start));
+	if (ev.end != NULL)
+		end = ev.end;
+	else if (slash != NULL)
+		end = slash + 1;
+	if (end != NULL && ev.span.hi != DATE_POS_INF) {
+		evbuffer_add_printf(b, ",\"end_date\":");
+		tl_date(b, ev.span.hi, ev.span.prec, end, strlen(end));
+	}
+	evbuffer_add_printf(b, ",\"text\":{\"headline\":");
+	if (ev.title != NULL)
+		tl_text(b, ev.title);
+	else {
+		snprintf(head, sizeof head, "event %llu",
+		    (unsigned long long)ev.id);
+		tl_text(b, head);
+	}
+	if (ev.text != NULL) {
+		evbuffer_add_printf(b, ",\"text\":");
+		tl_text(b, ev.text);
+	}
+	evbuffer_add(b, "}", 1);
+	if (ev.type != NULL) {
+		evbuffer_add_printf(b, ",\"group\":");
+		hjson_str(b, ev.type, strlen(ev.type));
+	}
+	evbuffer_add(b, "}", 1);
+	record_clear(&ev);
+}
+
+/* GET /v1: what there is. */
+static void
+api_index(struct evhttp_request *req)
+{
+	struct evbuffer	*out = evbuffer_new();
+
+	evbuffer_add_printf(out, "{\"server\":\"annalsd\",\"version\":\"%s\","
+	    "\"endpoints\":[\"/v1/events\",\"/v1/events/{id}\","
+	    "\"/v1/actors\",\"/v1/histogram\",\"/v1/top\",\"/v1/co-actors\","
+	    "\"/v1/stats\",\"/v1/changes\",\"/v1/timelinejs\"]}",
+	    ANNALS_VERSION_STRING);
+	http_send_json(req, 200, out, 0);
+	evbuffer_free(out);
+}
+
+static void
+api_method_not_allowed(struct evhttp_request *req, const char *allow)
+{
+	char	detail[128];
+
+	evhttp_add_header(evhttp_request_get_output_headers(req), "Allow",
+	    allow);
+	snprintf(detail, sizeof detail, "this resource takes %s", allow);
+	http_problem_status(req, 405, "invalid", detail);
+}
+
+void
+http_api(struct evhttp_request *req, const char *path)
+{
+	int		 cmd = evhttp_request_get_command(req);
+	int		 get = cmd == EVHTTP_REQ_GET || cmd == EVHTTP_REQ_HEAD;
+	uint64_t	 id;
+	char		 detail[128];
+
+	if (strcmp(path, "/v1/events") == 0) {
+		if (get)
+			api_events(req, 0);
+		else if (cmd == EVHTTP_REQ_POST)
+			api_events_post(req);
+		else
+			api_method_not_allowed(req, "GET, HEAD, POST");
+		return;
+	}
+	if (strncmp(path, "/v1/events/", 11) == 0) {
+		if ((id = api_id(path + 11)) == 0) {
+			snprintf(detail, sizeof detail, "%.32s is not an event "
+			    "id", path + 11);
+			http_problem_status(req, 404, "not_found", detail);
+		} else if (get)
+			api_event_get(req, id);
+		else if (cmd == EVHTTP_REQ_DELETE)
+			api_event_delete(req, id);
+		else
+			api_method_not_allowed(req, "GET, HEAD, DELETE");
+		return;
+	}
+	if (!get) {
+		if (strcmp(path, "/v1") == 0 || strcmp(path, "/v1/") == 0 ||
+		    strcmp(path, "/v1/actors") == 0 ||
+		    strcmp(path, "/v1/histogram") == 0 ||
+		    strcmp(path, "/v1/top") == 0 ||
+		    strcmp(path, "/v1/co-actors") == 0 ||
+		    strcmp(path, "/v1/stats") == 0 ||
+		    strcmp(path, "/v1/changes") == 0 ||
+		    strcmp(path, "/v1/timelinejs") == 0) {
+			api_method_not_allowed(req, "GET, HEAD");
+			return;
+		}
+	} else if (strcmp(path, "/v1") == 0 || strcmp(path, "/v1/") == 0) {
+		api_index(req);
+		return;
+	} else if (strcmp(path, "/v1/actors") == 0) {
+		api_actors(req);
+		return;
+	} else if (strcmp(path, "/v1/histogram") == 0) {
+		api_agg(req, hp_histogram, histogram_run);
+		return;
+	} else if (strcmp(path, "/v1/top") == 0) {
+		api_agg(req, hp_top, top_actors_run);
+		return;
+	} else if (strcmp(path, "/v1/co-actors") == 0) {
+		api_agg(req, hp_co, co_actors_run);
+		return;
+	} else if (strcmp(path, "/v1/stats") == 0) {
+		api_stats(req);
+		return;
+	} else if (strcmp(path, "/v1/changes") == 0) {
+		api_changes(req);
+		return;
+	} else if (strcmp(path, "/v1/timelinejs") == 0) {
+		api_events(req, 1);
+		return;
+	}
+	snprintf(detail, sizeof detail, "no resource %.64s", path);
+	http_problem_status(req, 404, "not_found", detail);
+}

@@ -1,0 +1,360 @@
+/*
+ * JSON for the HTTP API.  Records and results are stored and built as
+ * msgpack; they are written out as JSON text directly from the msgpack
+ * objects, keys in their stored order, without an intermediate tree.
+ * Request bodies are parsed with jansson and packed as msgpack, so that
+ * the socket's own checks (frame_check, record_decode) judge them.
+ *
+ * Floats are written with the fewest digits that read back as the same
+ * double and always with a decimal point or exponent, so that a float
+ * stays a float on the way back in; integers stay integers.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/buffer.h>
+#include <jansson.h>
+
+#include "annalsd.h"
+#include "http.h"
+
+/* Nesting of JSON values: jansson refuses deeper input anyway. */
+#define HJSON_MAX_DEPTH	64
+
+/* Write s as a JSON string; bytes that are not UTF-8 become U+FFFD. */
+void
+hjson_str(struct evbuffer *b, const char *s, size_t len)
+{
+	static const char	 hex[] = "0123456789abcdef";
+	const unsigned char	*p = (const unsigned char *)s;
+	size_t			 i, run, n;
+	char			 esc[7];
+
+	evbuffer_add(b, "\"", 1);
+	for (i = 0; i < len; i = run) {
+		/* Copy the longest run that needs no escaping at once. */
+		for (run = i; run < len && p[run] >= 0x20 && p[run] < 0x80 &&
+		    p[run] != '"' && p[run] != '\\'; run++)
+			;
+		if (run > i) {
+			evbuffer_add(b, p + i, run - i);
+			continue;
+		}
+		if (p[i] >= 0x80) {
+			n = (p[i] & 0xe0) == 0xc0 ? 2 : (p[i] & 0xf0) == 0xe0 ?
+			    3 : (p[i] & 0xf8) == 0xf0 ? 4 : 0;
+			if (n != 0 && i + n <= len &&
+			    utf8_valid((const char *)p + i, n))
+				evbuffer_add(b, p + i, n);
+			else {
+				evbuffer_add(b, "\xef\xbf\xbd", 3);
+				n = 1;
+			}
+			run = i + n;
+			continue;
+		}
+		switch (p[i]) {
+		case '"':
+			evbuffer_add(b, "\\\"", 2);
+			break;
+		case '\\':
+			evbuffer_add(b, "\\\\", 2);
+			break;
+		case '\n':
+			evbuffer_add(b, "\\n", 2);
+			break;
+		case '\r':
+			evbuffer_add(b, "\\r", 2);
+			break;
+		case '\t':
+			evbuffer_add(b, "\\t", 2);
+			break;
+		default:
+			memcpy(esc, "\\u00", 4);
+			esc[4] = hex[p[i] >> 4];
+			esc[5] = hex[p[i] & 0xf];
+			evbuffer_add(b, esc, 6);
+		}
+		run = i + 1;
+	}
+	evbuffer_add(b, "\"", 1);
+}
+
+static void
+hjson_real(struct evbuffer *b, double d)
+{
+	char	buf[64];
+	int	prec;
+
+	if (!isfinite(d)) {
+		evbuffer_add(b, "null", 4);
+		return;
+	}
+	for (prec = 1; prec <= 17; prec++) {
+		snprintf(buf, sizeof buf, "%.*g", prec, d);
+		if (strtod(buf, NULL) == d)
+			break;
+	}
+	if (strpbrk(buf, ".e") == NULL)
+		strncat(buf, ".0", sizeof buf - strlen(buf) - 1);
+	evbuffer_add(b, buf, strlen(buf));
+}
+
+static int
+hjson_value(struct evbuffer *b, const msgpack_object *o, int depth)
+{
+	uint32_t	i;
+
+	if (depth > HJSON_MAX_DEPTH)
+		return (-1);
+	switch (o->type) {
+	case MSGPACK_OBJECT_NIL:
+		evbuffer_add(b, "null", 4);
+		break;
+	case MSGPACK_OBJECT_BOOLEAN:
+		if (o->via.boolean)
+			evbuffer_add(b, "true", 4);
+		else
+			evbuffer_add(b, "false", 5);
+		break;
+	case MSGPACK_OBJECT_POSITIVE_INTEGER:
+		evbuffer_add_printf(b, "%llu",
+		    (unsigned long long)o->via.u64);
+		break;
+	case MSGPACK_OBJECT_NEGATIVE_INTEGER:
+		evbuffer_add_printf(b, "%lld", (long long)o->via.i64);
+		break;
+	case MSGPACK_OBJECT_FLOAT32:
+	case MSGPACK_OBJECT_FLOAT64:
+		hjson_real(b, o->via.f64);
+		break;
+	case MSGPACK_OBJECT_STR:
+		hjson_str(b, o->via.str.ptr, o->via.str.size);
+		break;
+	case MSGPACK_OBJECT_ARRAY:
+		evbuffer_add(b, "[", 1);
+		for (i = 0; i < o->via.array.size; i++) {
+			if (i > 0)
+				evbuffer_add(b, ",", 1);
+			if (hjson_value(b, &o->via.array.ptr[i],
+			    depth + 1) != 0)
+				return (-1);
+		}
+		evbuffer_add(b, "]", 1);
+		break;
+	case MSGPACK_OBJECT_MAP:
+		evbuffer_add(b, "{", 1);
+		for (i = 0; i < o->via.map.size; i++) {
+			/* Records and results only ever have str keys. */
+			if (o->via.map.ptr[i].key.type != MSGPACK_OBJECT_STR)
+				return (-1);
+			if (i > 0)
+				evbuffer_add(b, ",", 1);
+			hjson_str(b, o->via.map.ptr[i].key.via.str.ptr,
+			    o->via.map.ptr[i].key.via.str.size);
+			evbuffer_add(b, ":", 1);
+			if (hjson_value(b, &o->via.map.ptr[i].val,
+			    depth + 1) != 0)
+				return (-1);
+		}
+		evbuffer_add(b, "}", 1);
+		break;
+	default:
+		/* bin and ext have no JSON form; records refuse them. */
+		evbuffer_add(b, "null", 4);
+		break;
+	}
+	return (0);
+}
+
+int
+hjson_from_mp(struct evbuffer *b, const msgpack_object *o)
+{
+	return (hjson_value(b, o, 0));
+}
+
+/*
+ * Write a stored record as a JSON object; match, when not NULL, is added
+ * as "match" last, the way annals --format jsonl prints range results,
+ * and extra, when not NULL, is more "key":value text to add.
+ */
+int
+hjson_record(struct evbuffer *b, const void *data, size_t len,
+    const char *match, const char *extra)
+{
+	msgpack_unpacked	 up;
+	const msgpack_object	*o = &up.data;
+	uint32_t		 i;
+	int			 rc = -1;
+
+	msgpack_unpacked_init(&up);
+	if (msgpack_unpack_next(&up, data, len, NULL) !=
+	    MSGPACK_UNPACK_SUCCESS || o->type != MSGPACK_OBJECT_MAP)
+		goto out;
+	evbuffer_add(b, "{", 1);
+	for (i = 0; i < o->via.map.size; i++) {
+		if (o->via.map.ptr[i].key.type != MSGPACK_OBJECT_STR)
+			goto out;
+		if (i > 0)
+			evbuffer_add(b, ",", 1);
+		hjson_str(b, o->via.map.ptr[i].key.via.str.ptr,
+		    o->via.map.ptr[i].key.via.str.size);
+		evbuffer_add(b, ":", 1);
+		if (hjson_value(b, &o->via.map.ptr[i].val, 1) != 0)
+			goto out;
+	}
+	if (match != NULL) {
+		if (o->via.map.size > 0)
+			evbuffer_add(b, ",", 1);
+		evbuffer_add_printf(b, "\"match\":\"%s\"", match);
+	}
+	if (extra != NULL && *extra != '\0')
+		evbuffer_add_printf(b, ",%s", extra);
+	evbuffer_add(b, "}", 1);
+	rc = 0;
+out:
+	msgpack_unpacked_destroy(&up);
+	return (rc);
+}
+
+/* Write a packed result (one msgpack object) as JSON. */
+int
+hjson_result(struct evbuffer *b, const msgpack_sbuffer *sb)
+{
+	msgpack_unpacked	up;
+	int			rc = -1;
+
+	msgpack_unpacked_init(&up);
+	if (msgpack_unpack_next(&up, sb->data, sb->size, NULL) ==
+	    MSGPACK_UNPACK_SUCCESS)
+		rc = hjson_value(b, &up.data, 0);
+	msgpack_unpacked_destroy(&up);
+	return (rc);
+}
+
+static int
+hjson_pack(msgpack_packer *pk, json_t *v, struct aerr *err)
+{
+	const char	*key;
+	json_t		*item;
+	size_t		 i, len;
+
+	switch (json_typeof(v)) {
+	case JSON_NULL:
+		return (msgpack_pack_nil(pk));
+	case JSON_TRUE:
+		return (msgpack_pack_true(pk));
+	case JSON_FALSE:
+		return (msgpack_pack_false(pk));
+	case JSON_INTEGER:
+		return (msgpack_pack_int64(pk, json_integer_value(v)));
+	case JSON_REAL:
+		return (msgpack_pack_double(pk, json_real_value(v)));
+	case JSON_STRING:
+		len = json_string_length(v);
+		msgpack_pack_str(pk, len);
+		return (msgpack_pack_str_body(pk, json_string_value(v), len));
+	case JSON_ARRAY:
+		msgpack_pack_array(pk, json_array_size(v));
+		json_array_foreach(v, i, item) {
+			if (hjson_pack(pk, item, err) != 0)
+				return (-1);
+		}
+		return (0);
+	case JSON_OBJECT:
+		msgpack_pack_map(pk, json_object_size(v));
+		json_object_foreach(v, key, item) {
+			len = strlen(key);
+			msgpack_pack_str(pk, len);
+			msgpack_pack_str_body(pk, key, len);
+			if (hjson_pack(pk, item, err) != 0)
+				return (-1);
+		}
+		return (0);
+	}
+	aerr_set(err, AERR_INVALID, "body: a value of unknown type");
+	return (-1);
+}
+
+/*
+ * Parse a JSON text and pack it as msgpack; *is_array says whether it
+ * was an array (of records) rather than one object.
+ */
+int
+hjson_to_mp(const char *text, size_t len, msgpack_packer *pk, int *is_array,
+    struct aerr *err)
+{
+	json_error_t	 jerr;
+	json_t		*v;
+	int		 rc;
+
+	v = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+	if (v == NULL) {
+		aerr_set(err, AERR_INVALID, "body: not JSON: %s at line %d "
+		    "column %d", jerr.text, jerr.line, jerr.column);
+		return (-1);
+	}
+	if (!json_is_object(v) && !json_is_array(v)) {
+		json_decref(v);
+		aerr_set(err, AERR_INVALID, "body: must be a record or an "
+		    "array of records");
+		return (-1);
+	}
+	*is_array = json_is_array(v);
+	rc = hjson_pack(pk, v, err);
+	json_decref(v);
+	return (rc);
+}
+
+static const char b64url[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+/* base64url without padding (RFC 4648 section 5); returns the length. */
+size_t
+b64url_encode(const unsigned char *in, size_t len, char *out, size_t size)
+{
+	size_t		i, o = 0;
+	uint32_t	v;
+
+	for (i = 0; i < len && o + 5 <= size; i += 3) {
+		v = (uint32_t)in[i] << 16;
+		if (i + 1 < len)
+			v |= (uint32_t)in[i + 1] << 8;
+		if (i + 2 < len)
+			v |= in[i + 2];
+		out[o++] = b64url[(v >> 18) & 63];
+		out[o++] = b64url[(v >> 12) & 63];
+		if (i + 1 < len)
+			out[o++] = b64url[(v >> 6) & 63];
+		if (i + 2 < len)
+			out[o++] = b64url[v & 63];
+	}
+	out[o] = '\0';
+	return (o);
+}
+
+int
+b64url_decode(const char *in, unsigned char *out, size_t size, size_t *len)
+{
+	const char	*p;
+	uint32_t	 v = 0;
+	size_t		 n = 0;
+	int		 bits = 0;
+
+	for (; *in != '\0' && *in != '='; in++) {
+		if ((p = strchr(b64url, *in)) == NULL || *in == '\0')
+			return (-1);
+		v = v << 6 | (uint32_t)(p - b64url);
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			if (n == size)
+				return (-1);
+			out[n++] = (v >> bits) & 0xff;
+		}
+	}
+	*len = n;
+	return (0);
+}

@@ -1,0 +1,68 @@
+/*
+ * The HTTP/JSON API and the timeline page: libevent's evhttp on the
+ * daemon's own event loop and store, beside the msgpack socket.
+ *
+ *	http.c		listening, routing, the common response path
+ *			(problem bodies, ETag, gzip, CORS), static files
+ *	http-json.c	msgpack <-> JSON, base64url
+ *	http-api.c	the /v1 endpoints
+ *	http-sse.c	the live change stream (server-sent events)
+ */
+#ifndef ANNALSD_HTTP_H
+#define ANNALSD_HTTP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "annalsd.h"
+
+struct evhttp_request;
+struct evbuffer;
+struct evkeyvalq;
+
+#define HTTP_MAX_CORS	16
+
+struct http_config {
+	const char	*listen;	/* host:port */
+	int		 allow_remote;
+	const char	*cors[HTTP_MAX_CORS];	/* origins, or "*" */
+	size_t		 ncors;
+	const char	*web_dir;	/* NULL: found next to the binary */
+	size_t		 max_body;	/* request bodies, bytes */
+};
+
+/* http.c */
+int	 http_start(const struct http_config *, struct aerr *);
+void	 http_stop(void);
+void	 http_free(void);
+const struct http_config *http_config(void);
+void	 http_headers(struct evhttp_request *);
+void	 http_problem(struct evhttp_request *, int, const struct aerr *);
+void	 http_problem_status(struct evhttp_request *, int, const char *,
+	     const char *);
+int	 http_status_of(int);
+void	 http_send_json(struct evhttp_request *, int, struct evbuffer *,
+	     int);
+int	 http_not_modified(struct evhttp_request *);
+
+/* http-json.c */
+void	 hjson_str(struct evbuffer *, const char *, size_t);
+int	 hjson_from_mp(struct evbuffer *, const msgpack_object *);
+int	 hjson_record(struct evbuffer *, const void *, size_t, const char *,
+	     const char *);
+int	 hjson_result(struct evbuffer *, const msgpack_sbuffer *);
+int	 hjson_to_mp(const char *, size_t, msgpack_packer *, int *,
+	     struct aerr *);
+size_t	 b64url_encode(const unsigned char *, size_t, char *, size_t);
+int	 b64url_decode(const char *, unsigned char *, size_t, size_t *);
+
+/* http-api.c */
+void	 http_api(struct evhttp_request *, const char *);
+
+/* http-sse.c */
+int	 http_sse_wanted(struct evhttp_request *);
+void	 http_sse_start(struct evhttp_request *, uint64_t, int);
+void	 http_sse_free(void);
+size_t	 http_sse_count(void);
+
+#endif

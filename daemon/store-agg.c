@@ -1,0 +1,838 @@
+/*
+ * Aggregations over the store: histograms of events per calendar bucket,
+ * the actors with most events, and the actors seen with one actor.
+ *
+ * Counting needs no order, so unlike store_query() the index scans are
+ * walked one after the other, not merged.  Each time or actor index
+ * entry carries the event's span, so a histogram without record filters
+ * reads only the index and never decodes a record: the cost is one
+ * cursor step per event in the range.  Filters on type, tag, source or
+ * role fetch the record and look at those fields in its msgpack form,
+ * unpacked into one reused zone, without building a struct event.
+ *
+ * The counts are defined by range queries, so that any of them can be
+ * checked with one: in "overlap" mode the count of a bucket is the
+ * number of events a range query over that bucket (clipped to the
+ * query's interval) with the same filters returns; in "start" mode an
+ * event counts once, in the bucket that holds its strict start.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <lmdb.h>
+
+#include "annalsd.h"
+#include "agg.h"
+#include "store-int.h"
+
+#define AGG_DAY		86400
+
+/* The walk of one index: what to call for each entry in range. */
+typedef int (*agg_entry_cb)(void *, uint64_t, const struct date_span *);
+
+/* A set of event ids, to count an event met under two names once. */
+struct agg_ids {
+	uint64_t	*slots;		/* 0: empty; ids are never 0 */
+	size_t		 cap, n;
+};
+
+/* Actor name -> count, open addressing. */
+struct agg_map {
+	struct agg_count *slots;	/* name NULL: empty */
+	size_t		 cap, n;
+};
+
+static int64_t
+agg_floor_div(int64_t a, int64_t b)
+{
+	int64_t	q = a / b;
+
+	if ((a % b != 0) && ((a < 0) != (b < 0)))
+		q--;
+	return (q);
+}
+
+int
+agg_by_parse(const char *s, int *by)
+{
+	if (strcmp(s, "day") == 0)
+		*by = AGG_BY_DAY;
+	else if (strcmp(s, "week") == 0)
+		*by = AGG_BY_WEEK;
+	else if (strcmp(s, "month") == 0)
+		*by = AGG_BY_MONTH;
+	else if (strcmp(s, "year") == 0)
+		*by = AGG_BY_YEAR;
+	else
+		return (-1);
+	return (0);
+}
+
+const char *
+agg_by_name(int by)
+{
+	static const char *const names[] = { "day", "week", "month", "year" };
+
+	return (by >= 0 && by <= AGG_BY_YEAR ? names[by] : "?");
+}
+
+/*
+ * The absolute number of the bucket holding t: days and weeks count from
+ * the epoch (weeks from Monday 1969-12-29), months are year * 12 + month
+ * - 1, years are years.
+ */
+int64_t
+agg_bucket_of(int by, int64_t t)
+{
+	int64_t		days = agg_floor_div(t, AGG_DAY), y;
+	unsigned	m, d;
+
+	switch (by) {
+	case AGG_BY_DAY:
+		return (days);
+	case AGG_BY_WEEK:
+		return (agg_floor_div(days + 3, 7));
+	default:
+		date_civil_from_days(days, &y, &m, &d);
+		return (by == AGG_BY_YEAR ? y : y * 12 + (int64_t)m - 1);
+	}
+}
+
+/* The first second of bucket b. */
+int64_t
+agg_bucket_start(int by, int64_t b)
+{
+	int64_t	y;
+
+	switch (by) {
+	case AGG_BY_DAY:
+		return (b * AGG_DAY);
+	case AGG_BY_WEEK:
+		return ((b * 7 - 3) * AGG_DAY);
+	case AGG_BY_MONTH:
+		y = agg_floor_div(b, 12);
+		return (date_days_from_civil(y, (unsigned)(b - y * 12 + 1), 1) *
+		    AGG_DAY);
+	default:
+		return (date_days_from_civil(b, 1, 1) * AGG_DAY);
+	}
+}
+
+/* The name of bucket b: 2015, 2015-01, 2015-W05 or 2015-01-26. */
+void
+agg_bucket_label(int by, int64_t b, char *buf, size_t size)
+{
+	int64_t		 days, y, thu;
+	unsigned	 m, d;
+	const char	*sign;
+
+	days = agg_floor_div(agg_bucket_start(by, b), AGG_DAY);
+	if (by == AGG_BY_WEEK) {
+		/* An ISO week belongs to the year of its Thursday. */
+		thu = days + 3;
+		date_civil_from_days(thu, &y, &m, &d);
+		sign = y < 0 ? "-" : "";
+		snprintf(buf, size, "%s%04lld-W%02lld", sign,
+		    (long long)(y < 0 ? -y : y),
+		    (long long)((thu - date_days_from_civil(y, 1, 1)) / 7 + 1));
+		return;
+	}
+	date_civil_from_days(days, &y, &m, &d);
+	sign = y < 0 ? "-" : "";
+	if (by == AGG_BY_YEAR)
+		snprintf(buf, size, "%s%04lld", sign,
+		    (long long)(y < 0 ? -y : y));
+	else if (by == AGG_BY_MONTH)
+		snprintf(buf, size, "%s%04lld-%02u", sign,
+		    (long long)(y < 0 ? -y : y), m);
+	else
+		snprintf(buf, size, "%s%04lld-%02u-%02u", sign,
+		    (long long)(y < 0 ? -y : y), m, d);
+}
+
+static size_t
+agg_hash(const void *p, size_t len)
+{
+	const unsigned char	*b = p;
+	uint64_t		 h = 0xcbf29ce484222325ULL;
+	size_t			 i;
+
+	for (i = 0; i < len; i++) {
+		h ^= b[i];
+		h *= 0x100000001b3ULL;
+	}
+	return ((size_t)(h ^ (h >> 29)));
+}
+
+/* Add id to the set; returns 1 when it was already there. */
+static int
+agg_ids_add(struct agg_ids *s, uint64_t id)
+{
+	uint64_t	*old;
+	size_t		 i, oldcap;
+
+	if (s->n * 2 >= s->cap) {
+		old = s->slots;
+		oldcap = s->cap;
+		s->cap = s->cap ? s->cap * 2 : 1024;
+		s->slots = xcalloc(s->cap, sizeof *s->slots);
+		s->n = 0;
+		for (i = 0; i < oldcap; i++) {
+			if (old[i] != 0)
+				agg_ids_add(s, old[i]);
+		}
+		free(old);
+	}
+	i = agg_hash(&id, sizeof id) & (s->cap - 1);
+	while (s->slots[i] != 0) {
+		if (s->slots[i] == id)
+			return (1);
+		i = (i + 1) & (s->cap - 1);
+	}
+	s->slots[i] = id;
+	s->n++;
+	return (0);
+}
+
+static struct agg_count *
+agg_map_slot(struct agg_map *m, const char *name, size_t len)
+{
+	size_t	i = agg_hash(name, len) & (m->cap - 1);
+
+	while (m->slots[i].name != NULL) {
+		if (strlen(m->slots[i].name) == len &&
+		    memcmp(m->slots[i].name, name, len) == 0)
+			break;
+		i = (i + 1) & (m->cap - 1);
+	}
+	return (&m->slots[i]);
+}
+
+static void
+agg_map_add(struct agg_map *m, const char *name, size_t len, uint64_t n)
+{
+	struct agg_count	*old, *c;
+	size_t			 i, oldcap;
+
+	if (m->n * 2 >= m->cap) {
+		old = m->slots;
+		oldcap = m->cap;
+		m->cap = m->cap ? m->cap * 2 : 256;
+		m->slots = xcalloc(m->cap, sizeof *m->slots);
+		for (i = 0; i < oldcap; i++) {
+			if (old[i].name != NULL)
+				*agg_map_slot(m, old[i].name,
+				    strlen(old[i].name)) = old[i];
+		}
+		free(old);
+	}
+	c = agg_map_slot(m, name, len);
+	if (c->name == NULL) {
+		c->name = xmalloc(len + 1);
+		memcpy(c->name, name, len);
+		c->name[len] = '\0';
+		m->n++;
+	}
+	c->count += n;
+}
+
+/* Most first, then by name, bytewise. */
+static int
+agg_count_cmp(const void *a, const void *b)
+{
+	const struct agg_count	*x = a, *y = b;
+
+	if (x->count != y->count)
+		return (x->count > y->count ? -1 : 1);
+	return (strcmp(x->name, y->name));
+}
+
+/* Move the limit largest counts of m into out, freeing the rest. */
+static void
+agg_map_top(struct agg_map *m, uint32_t limit, struct agg_list *out)
+{
+	size_t	i, n = 0;
+
+	out->items = xcalloc(m->n ? m->n : 1, sizeof *out->items);
+	for (i = 0; i < m->cap; i++) {
+		if (m->slots[i].name != NULL)
+			out->items[n++] = m->slots[i];
+	}
+	free(m->slots);
+	memset(m, 0, sizeof *m);
+	qsort(out->items, n, sizeof *out->items, agg_count_cmp);
+	for (i = limit; i < n; i++)
+		free(out->items[i].name);
+	out->n = n < limit ? n : limit;
+}
+
+void
+agg_list_free(struct agg_list *l)
+{
+	size_t	i;
+
+	for (i = 0; i < l->n; i++)
+		free(l->items[i].name);
+	free(l->items);
+	memset(l, 0, sizeof *l);
+}
+
+void
+agg_hist_free(struct agg_hist *h)
+{
+	free(h->counts);
+	h->counts = NULL;
+}
+
+static int64_t
+agg_sat_add(int64_t a, int64_t b)
+{
+	if (a == DATE_POS_INF || b == DATE_POS_INF || a > INT64_MAX - b)
+		return (DATE_POS_INF);
+	return (a + b);
+}
+
+static int64_t
+agg_sat_sub(int64_t a, int64_t b)
+{
+	if (a == DATE_NEG_INF || b == DATE_POS_INF || a < INT64_MIN + b)
+		return (DATE_NEG_INF);
+	return (a - b);
+}
+
+/*
+ * Call fn for every entry of the time index (name NULL) or of one
+ * actor's part of the actor index whose event can reach [qlo, qhi]: for
+ * each class in mask, the starts from qlo minus the class's reach to qhi
+ * plus it (see store-key.c).  fn returns 0 to go on.
+ */
+static int
+agg_walk(struct store *st, MDB_txn *txn, const char *name, size_t nlen,
+    uint64_t mask, int64_t qlo, int64_t qhi, agg_entry_cb fn, void *arg,
+    struct aerr *err)
+{
+	unsigned char		 lo[ACTOR_KEY_MAX], hi[ACTOR_KEY_MAX];
+	struct date_span	 span;
+	MDB_cursor		*cur;
+	MDB_val			 k, v;
+	size_t			 klen, cmp;
+	int64_t			 reach, a, b;
+	int			 class, rc, ret = 0;
+
+	rc = mdb_cursor_open(txn, name != NULL ? st->actor : st->time, &cur);
+	if (rc != 0)
+		return (store_error(err, rc, "mdb_cursor_open"));
+	for (class = 0; class <= SKEY_CLASS_INF && ret == 0; class++) {
+		if ((mask & (UINT64_C(1) << class)) == 0)
+			continue;
+		reach = skey_class_reach(class);
+		a = agg_sat_sub(qlo, reach);
+		b = agg_sat_add(qhi, reach);
+		if (class == SKEY_CLASS_INF) {
+			a = DATE_NEG_INF;
+			b = DATE_POS_INF;
+		}
+		if (name != NULL) {
+			klen = skey_actor_key(lo, name, nlen, class, a, 0);
+			skey_actor_key(hi, name, nlen, class, b, UINT64_MAX);
+		} else {
+			klen = skey_time_key(lo, class, a, 0);
+			skey_time_key(hi, class, b, UINT64_MAX);
+		}
+		k.mv_size = klen;
+		k.mv_data = lo;
+		rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+		for (; rc == 0 && ret == 0;
+		    rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+			cmp = k.mv_size < klen ? k.mv_size : klen;
+			if (memcmp(k.mv_data, hi, cmp) > 0 ||
+			    (memcmp(k.mv_data, hi, cmp) == 0 &&
+			    k.mv_size > klen))
+				break;
+			if (k.mv_size != klen || v.mv_size != SKEY_SPAN_LEN)
+				continue;
+			skey_get_span(v.mv_data, &span);
+			ret = fn(arg, skey_get_be64((const unsigned char *)
+			    k.mv_data + klen - 8), &span);
+		}
+		if (rc != 0 && rc != MDB_NOTFOUND) {
+			ret = store_error(err, rc, "mdb_cursor_get");
+			break;
+		}
+	}
+	mdb_cursor_close(cur);
+	return (ret);
+}
+
+/*
+ * Walk every index entry a query's events can be found under: the time
+ * index, or the actor index of its actor or of each name with its prefix.
+ */
+static int
+agg_walk_query(struct store *st, MDB_txn *txn, const struct query *q,
+    agg_entry_cb fn, void *arg, struct aerr *err)
+{
+	MDB_cursor	*cur;
+	MDB_val		 k, v;
+	uint64_t	 mask;
+	size_t		 alen;
+	int		 rc, ret = 0;
+
+	if (q->actor == NULL) {
+		mask = store_meta_get(txn, st->meta, "classes", 0);
+		return (agg_walk(st, txn, NULL, 0, mask, q->qlo, q->qhi, fn,
+		    arg, err));
+	}
+	alen = strlen(q->actor);
+	if ((rc = mdb_cursor_open(txn, st->actors, &cur)) != 0)
+		return (store_error(err, rc, "mdb_cursor_open"));
+	k.mv_size = alen;
+	k.mv_data = q->actor;
+	rc = mdb_cursor_get(cur, &k, &v, q->actor_prefix ? MDB_SET_RANGE :
+	    MDB_SET_KEY);
+	for (; rc == 0 && ret == 0;
+	    rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		if (k.mv_size < alen || memcmp(k.mv_data, q->actor, alen) != 0)
+			break;
+		mask = v.mv_size == 16 ?
+		    skey_get_be64((const unsigned char *)v.mv_data + 8) : 0;
+		ret = agg_walk(st, txn, k.mv_data, k.mv_size, mask, q->qlo,
+		    q->qhi, fn, arg, err);
+		if (!q->actor_prefix)
+			break;
+	}
+	mdb_cursor_close(cur);
+	return (ret);
+}
+
+/* What every aggregation's entry callback needs. */
+struct agg_ctx {
+	struct store		*st;
+	MDB_txn			*txn;
+	const struct query	*q;
+	struct agg_ids		 seen;		/* prefix queries only */
+	msgpack_zone		 zone;		/* for rec, reused */
+	int			 have_zone;
+	msgpack_object		 rec;		/* the record, when fetched */
+	struct aerr		*err;
+};
+
+/* Whether o is the str s (len bytes). */
+static int
+agg_str_is(const msgpack_object *o, const char *s, size_t len)
+{
+	return (o != NULL && o->type == MSGPACK_OBJECT_STR &&
+	    o->via.str.size == len && memcmp(o->via.str.ptr, s, len) == 0);
+}
+
+/* An actor entry's name (and role): a map as stored, or a plain str. */
+static int
+agg_actor(const msgpack_object *a, const msgpack_object **name,
+    const msgpack_object **role)
+{
+	*role = NULL;
+	if (a->type == MSGPACK_OBJECT_STR) {
+		*name = a;
+		return (0);
+	}
+	if (a->type != MSGPACK_OBJECT_MAP ||
+	    (*name = mp_get(a, "name")) == NULL ||
+	    (*name)->type != MSGPACK_OBJECT_STR)
+		return (-1);
+	*role = mp_get(a, "role");
+	return (0);
+}
+
+/*
+ * The filters of query_matches() that need the record, on its msgpack
+ * form: type prefix, tag, source, and the actor (or prefix) in a role.
+ */
+static int
+agg_record_matches(const struct query *q, const msgpack_object *rec)
+{
+	const msgpack_object	*o, *name, *role;
+	size_t			 len;
+	uint32_t		 i;
+	int			 found;
+
+	if (q->type != NULL) {
+		len = strlen(q->type);
+		o = mp_get(rec, "type");
+		if (o == NULL || o->type != MSGPACK_OBJECT_STR ||
+		    o->via.str.size < len ||
+		    memcmp(o->via.str.ptr, q->type, len) != 0)
+			return (0);
+	}
+	if (q->source != NULL && !agg_str_is(mp_get(rec, "source"), q->source,
+	    strlen(q->source)))
+		return (0);
+	if (q->tag != NULL) {
+		o = mp_get(rec, "tags");
+		found = 0;
+		for (i = 0; o != NULL && o->type == MSGPACK_OBJECT_ARRAY &&
+		    i < o->via.array.size && !found; i++)
+			found = agg_str_is(&o->via.array.ptr[i], q->tag,
+			    strlen(q->tag));
+		if (!found)
+			return (0);
+	}
+	if (q->actor != NULL) {
+		o = mp_get(rec, "actors");
+		len = strlen(q->actor);
+		found = 0;
+		for (i = 0; o != NULL && o->type == MSGPACK_OBJECT_ARRAY &&
+		    i < o->via.array.size && !found; i++) {
+			if (agg_actor(&o->via.array.ptr[i], &name, &role) != 0)
+				continue;
+			if (q->actor_prefix ? name->via.str.size < len ||
+			    memcmp(name->via.str.ptr, q->actor, len) != 0 :
+			    !agg_str_is(name, q->actor, len))
+				continue;
+			found = q->role == NULL || agg_str_is(role, q->role,
+			    strlen(q->role));
+		}
+		if (!found)
+			return (0);
+	}
+	return (1);
+}
+
+/* Whether the query asks about more than the index span says. */
+static int
+agg_needs_record(const struct query *q)
+{
+	return (q->role != NULL || q->type != NULL || q->tag != NULL ||
+	    q->source != NULL);
+}
+
+/*
+ * Whether the event of an index entry passes the query: its span, then
+ * (once per event) its record when the filters need it, which is left in
+ * a->rec.  Returns 1 when it passes.
+ */
+static int
+agg_pass(struct agg_ctx *a, uint64_t id, const struct date_span *span,
+    int need_record)
+{
+	const struct query	*q = a->q;
+	unsigned char		 kbuf[8];
+	MDB_val			 k = { 8, kbuf }, v;
+	size_t			 off = 0;
+	int			 m;
+
+	m = date_match(span, q->qlo, q->qhi);
+	if (m == DATE_MATCH_NONE ||
+	    (q->certain && m != DATE_MATCH_CERTAIN) ||
+	    (q->within && !date_within(span, q->qlo, q->qhi)) ||
+	    span->prec < q->min_prec)
+		return (0);
+	if (q->actor_prefix && agg_ids_add(&a->seen, id))
+		return (0);
+	if (!need_record)
+		return (1);
+	skey_be64(kbuf, id);
+	if (mdb_get(a->txn, a->st->events, &k, &v) != 0)
+		return (0);
+	if (!a->have_zone) {
+		msgpack_zone_init(&a->zone, 8192);
+		a->have_zone = 1;
+	} else
+		msgpack_zone_clear(&a->zone);
+	if (msgpack_unpack(v.mv_data, v.mv_size, &off, &a->zone,
+	    &a->rec) != MSGPACK_UNPACK_SUCCESS ||
+	    a->rec.type != MSGPACK_OBJECT_MAP)
+		return (0);
+	return (agg_record_matches(q, &a->rec));
+}
+
+static void
+agg_ctx_done(struct agg_ctx *a)
+{
+	if (a->have_zone)
+		msgpack_zone_destroy(&a->zone);
+	a->have_zone = 0;
+	free(a->seen.slots);
+	memset(&a->seen, 0, sizeof a->seen);
+}
+
+struct hist_ctx {
+	struct agg_ctx	 a;
+	struct agg_hist	*h;
+	int64_t		*diff;		/* n + 1 deltas */
+};
+
+/* Count buckets i0..i1 (absolute numbers) once more. */
+static void
+hist_add(struct hist_ctx *hc, int64_t b0, int64_t b1)
+{
+	int64_t	first = hc->h->first;
+
+	hc->diff[b0 - first]++;
+	hc->diff[b1 - first + 1]--;
+}
+
+static int
+hist_entry(void *arg, uint64_t id, const struct date_span *s)
+{
+	struct hist_ctx		*hc = arg;
+	const struct query	*q = hc->a.q;
+	int			 by = hc->h->by;
+	int64_t			 a, b, blo, bhi;
+
+	if (!agg_pass(&hc->a, id, s, agg_needs_record(q)))
+		return (0);
+	if (hc->h->mode == AGG_COUNT_START) {
+		if (s->lo < q->qlo || s->lo > q->qhi)
+			return (0);
+		blo = agg_bucket_of(by, s->lo);
+		hist_add(hc, blo, blo);
+		hc->h->total++;
+		return (0);
+	}
+	hc->h->total++;
+	/* Wholly inside one (clipped) bucket: certain there. */
+	if (s->lo >= q->qlo && s->hi <= q->qhi &&
+	    (blo = agg_bucket_of(by, s->lo)) == agg_bucket_of(by, s->hi)) {
+		if (q->certain || q->within) {
+			hist_add(hc, blo, blo);
+			return (0);
+		}
+	} else if (q->within)
+		return (0);
+	else if (q->certain) {
+		/* Certain in every bucket its inner range meets. */
+		if (s->ilo > s->ihi)
+			return (0);
+		a = s->ilo > q->qlo ? s->ilo : q->qlo;
+		b = s->ihi < q->qhi ? s->ihi : q->qhi;
+		if (a <= b)
+			hist_add(hc, agg_bucket_of(by, a), agg_bucket_of(by, b));
+		return (0);
+	}
+	/* Possible in every bucket its fuzzy range meets. */
+	a = s->flo > q->qlo ? s->flo : q->qlo;
+	b = s->fhi < q->qhi ? s->fhi : q->qhi;
+	if (a <= b) {
+		blo = agg_bucket_of(by, a);
+		bhi = agg_bucket_of(by, b);
+		hist_add(hc, blo, bhi);
+	}
+	return (0);
+}
+
+/*
+ * Count q's events per bucket of h->by over [q->qlo, q->qhi] in mode
+ * h->mode; both bounds must be given.  On success h->counts holds h->n
+ * counts, freed with agg_hist_free().
+ */
+int
+store_histogram(struct store *st, const struct query *q, struct agg_hist *h,
+    struct aerr *err)
+{
+	struct hist_ctx	hc;
+	MDB_txn		*txn;
+	int64_t		 last, run;
+	size_t		 i;
+	int		 rc;
+
+	h->counts = NULL;
+	h->total = 0;
+	if (q->qlo == DATE_NEG_INF || q->qhi == DATE_POS_INF) {
+		aerr_set(err, AERR_INVALID, "%s: required for a histogram",
+		    q->qlo == DATE_NEG_INF ? "from" : "to");
+		return (-1);
+	}
+	h->first = agg_bucket_of(h->by, q->qlo);
+	last = agg_bucket_of(h->by, q->qhi);
+	if (last - h->first >= AGG_MAX_BUCKETS) {
+		aerr_set(err, AERR_LIMIT, "histogram: %lld %s buckets exceed "
+		    "limit %d", (long long)(last - h->first + 1),
+		    agg_by_name(h->by), AGG_MAX_BUCKETS);
+		return (-1);
+	}
+	h->n = (size_t)(last - h->first + 1);
+	if (store_read_begin(st, &txn, err) != 0)
+		return (-1);
+	memset(&hc, 0, sizeof hc);
+	hc.a.st = st;
+	hc.a.txn = txn;
+	hc.a.q = q;
+	hc.a.err = err;
+	hc.h = h;
+	hc.diff = xcalloc(h->n + 1, sizeof *hc.diff);
+	rc = agg_walk_query(st, txn, q, hist_entry, &hc, err);
+	agg_ctx_done(&hc.a);
+	mdb_txn_abort(txn);
+	if (rc != 0) {
+		free(hc.diff);
+		return (-1);
+	}
+	h->counts = xcalloc(h->n, sizeof *h->counts);
+	for (i = 0, run = 0; i < h->n; i++) {
+		run += hc.diff[i];
+		h->counts[i] = (uint64_t)run;
+	}
+	free(hc.diff);
+	return (0);
+}
+
+struct actors_ctx {
+	struct agg_ctx	 a;
+	struct agg_map	 map;
+	const char	*prefix;	/* top_actors: only these names */
+	const char	*self;		/* co_actors: the actor asked about */
+	uint64_t	 count;		/* one actor's events, or events */
+};
+
+static int
+actors_one(void *arg, uint64_t id, const struct date_span *s)
+{
+	struct actors_ctx	*ac = arg;
+
+	if (agg_pass(&ac->a, id, s, 0))
+		ac->count++;
+	return (0);
+}
+
+/* Whether name is the actor (or has the prefix) co_actors asks about. */
+static int
+actors_is_self(const struct query *q, const msgpack_object *name)
+{
+	size_t	len = strlen(q->actor);
+
+	if (q->actor_prefix)
+		return (name->via.str.size >= len &&
+		    memcmp(name->via.str.ptr, q->actor, len) == 0);
+	return (agg_str_is(name, q->actor, len));
+}
+
+/* Count each distinct actor of a fetched event that passes. */
+static int
+actors_decoded(void *arg, uint64_t id, const struct date_span *s)
+{
+	struct actors_ctx	*ac = arg;
+	const msgpack_object	*list, *name, *role, *other;
+	size_t			 plen;
+	uint32_t		 i, j;
+
+	if (!agg_pass(&ac->a, id, s, 1))
+		return (0);
+	ac->count++;
+	if ((list = mp_get(&ac->a.rec, "actors")) == NULL ||
+	    list->type != MSGPACK_OBJECT_ARRAY)
+		return (0);
+	plen = ac->prefix != NULL ? strlen(ac->prefix) : 0;
+	for (i = 0; i < list->via.array.size; i++) {
+		if (agg_actor(&list->via.array.ptr[i], &name, &role) != 0)
+			continue;
+		for (j = 0; j < i; j++) {
+			if (agg_actor(&list->via.array.ptr[j], &other,
+			    &role) == 0 && agg_str_is(other, name->via.str.ptr,
+			    name->via.str.size))
+				break;
+		}
+		if (j < i)
+			continue;
+		if (ac->self != NULL && actors_is_self(ac->a.q, name))
+			continue;
+		if (plen > 0 && (name->via.str.size < plen ||
+		    memcmp(name->via.str.ptr, ac->prefix, plen) != 0))
+			continue;
+		agg_map_add(&ac->map, name->via.str.ptr, name->via.str.size,
+		    1);
+	}
+	return (0);
+}
+
+/*
+ * The limit actors with most of q's events (q has no actor), only those
+ * starting with prefix when it is not NULL.  Without record filters each
+ * actor's part of the actor index is counted by its spans alone.
+ */
+int
+store_top_actors(struct store *st, const struct query *q, const char *prefix,
+    uint32_t limit, struct agg_list *out, struct aerr *err)
+{
+	struct actors_ctx	 ac;
+	MDB_txn			*txn;
+	MDB_cursor		*cur;
+	MDB_val			 k, v;
+	size_t			 plen = prefix != NULL ? strlen(prefix) : 0;
+	uint64_t		 mask;
+	int			 rc, ret = 0;
+
+	memset(out, 0, sizeof *out);
+	memset(&ac, 0, sizeof ac);
+	if (store_read_begin(st, &txn, err) != 0)
+		return (-1);
+	ac.a.st = st;
+	ac.a.txn = txn;
+	ac.a.q = q;
+	ac.a.err = err;
+	ac.prefix = prefix;
+	if (agg_needs_record(q)) {
+		ret = agg_walk_query(st, txn, q, actors_decoded, &ac, err);
+		goto done;
+	}
+	if ((rc = mdb_cursor_open(txn, st->actors, &cur)) != 0) {
+		ret = store_error(err, rc, "mdb_cursor_open");
+		goto done;
+	}
+	k.mv_size = plen;
+	k.mv_data = (void *)(prefix != NULL ? prefix : "");
+	rc = plen ? mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE) :
+	    mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+	for (; rc == 0 && ret == 0;
+	    rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		if (plen > 0 && (k.mv_size < plen ||
+		    memcmp(k.mv_data, prefix, plen) != 0))
+			break;
+		mask = v.mv_size == 16 ?
+		    skey_get_be64((const unsigned char *)v.mv_data + 8) : 0;
+		ac.count = 0;
+		ret = agg_walk(st, txn, k.mv_data, k.mv_size, mask, q->qlo,
+		    q->qhi, actors_one, &ac, err);
+		if (ret == 0 && ac.count > 0)
+			agg_map_add(&ac.map, k.mv_data, k.mv_size, ac.count);
+	}
+	mdb_cursor_close(cur);
+done:
+	agg_ctx_done(&ac.a);
+	mdb_txn_abort(txn);
+	agg_map_top(&ac.map, ret == 0 ? limit : 0, out);
+	return (ret);
+}
+
+/*
+ * The limit actors that share most of q's events with q's actor (or any
+ * actor with its prefix), which are left out; out->events is how many
+ * events of the actor passed the query.
+ */
+int
+store_co_actors(struct store *st, const struct query *q, uint32_t limit,
+    struct agg_list *out, struct aerr *err)
+{
+	struct actors_ctx	 ac;
+	MDB_txn			*txn;
+	int			 ret;
+
+	memset(out, 0, sizeof *out);
+	if (q->actor == NULL) {
+		aerr_set(err, AERR_INVALID, "actor: required");
+		return (-1);
+	}
+	memset(&ac, 0, sizeof ac);
+	if (store_read_begin(st, &txn, err) != 0)
+		return (-1);
+	ac.a.st = st;
+	ac.a.txn = txn;
+	ac.a.q = q;
+	ac.a.err = err;
+	ac.self = q->actor;
+	ret = agg_walk_query(st, txn, q, actors_decoded, &ac, err);
+	agg_ctx_done(&ac.a);
+	mdb_txn_abort(txn);
+	agg_map_top(&ac.map, ret == 0 ? limit : 0, out);
+	out->events = ac.count;
+	return (ret);
+}

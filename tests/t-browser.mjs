@@ -1,0 +1,241 @@
+// The timeline page in a real browser (make test-browser): starts
+// annalsd --http with the demo data, drives Debian's chromium headless
+// with puppeteer-core, and checks what a person would see.
+//
+//   node tests/t-browser.mjs BUILD_DIR
+//
+// It ends with "N passed, N failed" and leaves screenshots in
+// BUILD_DIR/browser/ (overview.png, timeline.png); with
+// ANNALS_SCREENSHOT=path it copies the overview there too.
+import { spawn, execFileSync } from 'node:child_process';
+import { createRequire } from 'node:module';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const require = createRequire(path.join(here, 'browser', 'package.json'));
+const puppeteer = require('puppeteer-core');
+
+const root = path.resolve(here, '..');
+const bin = path.resolve(process.argv[2] || 'build');
+const chromium = process.env.CHROMIUM || '/usr/bin/chromium';
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'annals-browser-'));
+const sock = path.join(tmp, 'annalsd.sock');
+const artifacts = path.join(bin, 'browser');
+fs.mkdirSync(artifacts, { recursive: true });
+
+let passed = 0, failed = 0;
+const problems = [];
+
+function ok(cond, what) {
+	if (cond) {
+		passed++;
+		console.log('ok   ' + what);
+	} else {
+		failed++;
+		console.log('FAIL ' + what);
+	}
+	return cond;
+}
+
+function freePort() {
+	return new Promise((resolve) => {
+		const s = net.createServer();
+		s.listen(0, '127.0.0.1', () => {
+			const port = s.address().port;
+			s.close(() => resolve(port));
+		});
+	});
+}
+
+function annals(args, input) {
+	return execFileSync(path.join(bin, 'annals'), ['-s', sock, ...args],
+	    { input, encoding: 'utf8' });
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+async function until(what, fn, ms = 15000) {
+	const end = Date.now() + ms;
+	for (;;) {
+		const v = await fn();
+		if (v)
+			return v;
+		if (Date.now() > end)
+			throw new Error('timed out waiting for ' + what);
+		await sleep(100);
+	}
+}
+
+/* The page has loaded what its view asks for and is quiet. */
+async function settled(page) {
+	await until('the page to load', () => page.evaluate(() =>
+	    window.annals && window.annals.idle &&
+	    window.annals.state.loads > 0));
+	await sleep(400);
+	await until('the page to settle', () => page.evaluate(() =>
+	    window.annals.idle));
+}
+
+async function itemTitles(page) {
+	return page.$$eval('#timeline .vis-item .vis-item-content',
+	    (els) => els.map((e) => e.textContent));
+}
+
+async function main() {
+	const port = await freePort();
+	const base = 'http://127.0.0.1:' + port;
+	const daemon = spawn(path.join(bin, 'annalsd'), ['--data',
+	    path.join(tmp, 'data'), '--socket', sock, '--http',
+	    '127.0.0.1:' + port, '--web', path.join(root, 'contrib', 'web'),
+	    '--map-size', '64M'], { stdio: ['ignore', 'ignore', 'pipe'] });
+	let log = '';
+	daemon.stderr.on('data', (d) => { log += d; });
+	let browser = null;
+	try {
+		await until('annalsd', () => {
+			try {
+				annals(['ping']);
+				return true;
+			} catch (e) {
+				return false;
+			}
+		}, 10000);
+		annals(['add', '-'], fs.readFileSync(path.join(root, 'contrib',
+		    'demo', 'events.jsonl')));
+
+		browser = await puppeteer.launch({
+			executablePath: chromium,
+			headless: true,
+			args: ['--headless', '--no-sandbox', '--disable-gpu',
+			    '--disable-quic', '--no-first-run',
+			    '--disable-background-networking',
+			    '--disable-component-update', '--disable-sync',
+			    '--user-data-dir=' + path.join(tmp, 'profile')]
+		});
+		const page = await browser.newPage();
+		await page.setViewport({ width: 1280, height: 800 });
+		page.on('console', (m) => {
+			if (m.type() === 'error')
+				problems.push('console: ' + m.text());
+		});
+		page.on('pageerror', (e) => problems.push('page: ' + e.message));
+		page.on('requestfailed', (r) => {
+			/* The event stream is cut when the page goes. */
+			if (!r.url().includes('/v1/changes'))
+				problems.push('request failed: ' + r.url());
+		});
+
+		// With no view in the URL it opens on the latest events.
+		await page.goto(base + '/', { waitUntil: 'load' });
+		await settled(page);
+		let titles = await itemTitles(page);
+		ok(titles.includes('Russia and Turkey announce a nationwide ' +
+		    'ceasefire'), 'opens on the most recent events (' +
+		    titles.length + ' drawn)');
+		ok(new URL(page.url()).searchParams.get('from') !== null,
+		    'the view is written into the URL');
+
+		// A shared link shows that view: the Moscow talks of 2015.
+		await page.goto(base + '/?from=2014-12-01&to=2015-02-28',
+		    { waitUntil: 'load' });
+		await settled(page);
+		titles = await itemTitles(page);
+		const all = titles.length;
+		ok(titles.some((t) => t.startsWith('Moscow consultations')),
+		    'the demo events of the linked view are drawn (' + all + ')');
+		await page.screenshot({ path: path.join(artifacts,
+		    'overview.png') });
+		const classes = await page.$$eval('#timeline .vis-item',
+		    (els) => els.map((e) => e.className));
+		ok(classes.some((c) => c.includes('vis-range') &&
+		    c.includes('prec-day')) && classes.some((c) =>
+		    c.includes('prec-month')) && classes.some((c) =>
+		    c.includes('prec-year')) && classes.some((c) =>
+		    c.includes('uncertain')),
+		    'multi-day, month, year and uncertain events look apart');
+
+		// The histogram shows what /v1/histogram says.
+		const h = await page.evaluate(async () => {
+			const s = window.annals.state.histogram;
+			const r = await (await fetch('/v1/histogram?' +
+			    s.params)).json();
+			return { page: s.buckets.map((b) => b.count),
+			    api: r.buckets.map((b) => b.count),
+			    params: s.params };
+		});
+		ok(h.api.length > 0 && JSON.stringify(h.page) ===
+		    JSON.stringify(h.api), 'the histogram matches /v1/histogram?' +
+		    h.params + ' (' + h.api.join(',') + ')');
+
+		// The actor filter narrows the events to that actor's.
+		await page.click('#actor', { clickCount: 3 });
+		await page.type('#actor', 'SYROPP');
+		await page.click('#filters button[type=submit]');
+		await settled(page);
+		const narrowed = await page.evaluate(() => {
+			const evs = [...window.annals.state.events.values()];
+			return { n: evs.length, all: evs.every((e) =>
+			    e.actors.some((a) => a.name === 'SYROPP')) };
+		});
+		titles = await itemTitles(page);
+		const direct = await page.evaluate(async () => (await (await
+		    fetch('/v1/events?actor=SYROPP&from=2014-12-01&' +
+		    'to=2015-02-28')).json()).events.length);
+		ok(narrowed.all && narrowed.n > 0 && narrowed.n < all &&
+		    titles.length === direct, 'the actor filter narrows ' + all +
+		    ' events to ' + titles.length + ' of SYROPP');
+		ok(new URL(page.url()).searchParams.get('actor') === 'SYROPP',
+		    'the filter is in the URL');
+
+		// An event added with the CLI appears without a reload.
+		await page.evaluate(() => { window.notReloaded = true; });
+		annals(['add', '--start', '2015-01-20', '--actor',
+		    'SYROPP:source', '--type', '040', '--title',
+		    'Added from the command line']);
+		await until('the new event on the timeline', async () =>
+		    (await itemTitles(page)).includes(
+		    'Added from the command line'), 10000);
+		ok(await page.evaluate(() => window.notReloaded === true),
+		    'an event added through the CLI appears without reloading');
+
+		// Its details open on a click.
+		const [el] = await page.$$('xpath/.//div[contains(@class,' +
+		    '"vis-item-content") and text()="Added from the command line"]');
+		await el.click();
+		await until('the details panel', () => page.evaluate(() =>
+		    !document.getElementById('details').hidden));
+		const detail = await page.$eval('#details', (e) => e.innerText);
+		ok(detail.includes('Added from the command line') &&
+		    detail.includes('SYROPP (source)') &&
+		    detail.includes('2015-01-20'), 'the details panel shows ' +
+		    'the selected event');
+		ok(new URL(page.url()).searchParams.get('sel') !== null,
+		    'the selection is in the URL');
+
+		await page.screenshot({ path: path.join(artifacts,
+		    'timeline.png') });
+		if (process.env.ANNALS_SCREENSHOT)
+			fs.copyFileSync(path.join(artifacts, 'overview.png'),
+			    process.env.ANNALS_SCREENSHOT);
+		ok(problems.length === 0, 'no console errors' +
+		    (problems.length ? ': ' + problems.join('; ') : ''));
+	} catch (e) {
+		ok(false, String(e && e.stack || e));
+		if (log)
+			console.log('--- annalsd log ---\n' + log);
+	} finally {
+		if (browser)
+			await browser.close();
+		daemon.kill('SIGTERM');
+		await new Promise((r) => daemon.on('exit', r));
+		fs.rmSync(tmp, { recursive: true, force: true });
+	}
+	console.log(passed + ' passed, ' + failed + ' failed');
+	process.exit(failed ? 1 : 0);
+}
+
+main();

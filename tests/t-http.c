@@ -1,0 +1,940 @@
+/*
+ * The HTTP/JSON API against the real daemon on a loopback port: every
+ * endpoint and filter compared with the msgpack socket's answers, paging
+ * compared with the one-shot answer, the error statuses and problem
+ * bodies, ETag, gzip, CORS, tokens, and the event stream delivering a
+ * put made through the socket.  Requests are written by hand on a raw
+ * socket, so what is checked is what goes over the wire.
+ */
+#include <sys/socket.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <jansson.h>
+#include <zlib.h>
+
+#include "harness.h"
+#include "test.h"
+#include "../client/annals.h"
+
+struct hresp {
+	int	 status;
+	char	*head;		/* status line and headers */
+	char	*body;		/* decoded from chunks, NUL-terminated */
+	size_t	 len;
+};
+
+struct hd {
+	struct th_daemon	 d;
+	int			 port;
+	char			 portarg[32];
+	annals_ctx		*ctx;
+};
+
+/* A loopback port nobody listens on right now. */
+static int
+ht_free_port(void)
+{
+	struct sockaddr_in	sin;
+	socklen_t		len = sizeof sin;
+	int			fd, port;
+
+	memset(&sin, 0, sizeof sin);
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	T_ASSERT((fd = socket(AF_INET, SOCK_STREAM, 0)) != -1);
+	T_OK(bind(fd, (struct sockaddr *)&sin, sizeof sin));
+	T_OK(getsockname(fd, (struct sockaddr *)&sin, &len));
+	port = ntohs(sin.sin_port);
+	close(fd);
+	return (port);
+}
+
+static int
+ht_connect(int port)
+{
+	struct sockaddr_in	sin;
+	int			fd;
+
+	memset(&sin, 0, sizeof sin);
+	sin.sin_family = AF_INET;
+	sin.sin_port = htons(port);
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	T_ASSERT((fd = socket(AF_INET, SOCK_STREAM, 0)) != -1);
+	T_ASSERTF(connect(fd, (struct sockaddr *)&sin, sizeof sin) == 0,
+	    "connect %d: %s", port, strerror(errno));
+	return (fd);
+}
+
+/* Read until the peer closes (or 10 s pass). */
+static char *
+ht_read_all(int fd, size_t *len)
+{
+	struct pollfd	 pfd = { fd, POLLIN, 0 };
+	char		*buf = NULL;
+	size_t		 n = 0, cap = 0;
+	ssize_t		 r;
+
+	for (;;) {
+		if (cap - n < 65536) {
+			cap = cap ? cap * 2 : 131072;
+			buf = realloc(buf, cap + 1);
+		}
+		T_ASSERTF(poll(&pfd, 1, 10000) == 1, "no answer in 10 s");
+		if ((r = read(fd, buf + n, cap - n)) <= 0)
+			break;
+		n += (size_t)r;
+	}
+	buf[n] = '\0';
+	*len = n;
+	return (buf);
+}
+
+static void
+ht_dechunk(struct hresp *r, char *p, size_t len)
+{
+	char	*end = p + len, *out = r->body;
+	size_t	 n;
+
+	while (p < end) {
+		n = strtoul(p, &p, 16);
+		p = strstr(p, "\r\n") + 2;
+		if (n == 0)
+			break;
+		memmove(out, p, n);
+		out += n;
+		p += n + 2;
+	}
+	*out = '\0';
+	r->len = (size_t)(out - r->body);
+}
+
+/* The value of header name in r, or NULL; valid until the next call. */
+static const char *
+ht_header(const struct hresp *r, const char *name)
+{
+	static char	 val[4096];
+	const char	*p = r->head;
+	size_t		 n = strlen(name);
+
+	while ((p = strstr(p, "\r\n")) != NULL) {
+		p += 2;
+		if (strncasecmp(p, name, n) == 0 && p[n] == ':') {
+			p += n + 1;
+			p += strspn(p, " ");
+			snprintf(val, sizeof val, "%.*s", (int)strcspn(p, "\r"),
+			    p);
+			return (val);
+		}
+	}
+	return (NULL);
+}
+
+static void
+ht_free(struct hresp *r)
+{
+	free(r->head);
+	free(r->body);
+	memset(r, 0, sizeof *r);
+}
+
+/* Send one request with Connection: close and read the whole answer. */
+static void
+ht_request(int port, const char *method, const char *path,
+    const char *headers, const char *body, size_t blen, struct hresp *r)
+{
+	char	 head[4096], *all, *sep;
+	size_t	 len;
+	int	 fd;
+
+	memset(r, 0, sizeof *r);
+	if (body != NULL && blen == 0)
+		blen = strlen(body);
+	fd = ht_connect(port);
+	snprintf(head, sizeof head, "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+	    "Connection: close\r\n%s%s", method, path,
+	    headers != NULL ? headers : "", body != NULL && (headers == NULL ||
+	    strstr(headers, "Content-Type") == NULL) ?
+	    "Content-Type: application/json\r\n" : "");
+	if (body != NULL)
+		snprintf(head + strlen(head), sizeof head - strlen(head),
+		    "Content-Length: %zu\r\n", blen);
+	strcat(head, "\r\n");
+	T_OK(th_send_all(fd, head, strlen(head)));
+	if (body != NULL)
+		T_OK(th_send_all(fd, body, blen));
+	all = ht_read_all(fd, &len);
+	close(fd);
+	T_ASSERTF((sep = strstr(all, "\r\n\r\n")) != NULL, "no headers in "
+	    "%.200s", all);
+	r->head = strndup(all, (size_t)(sep - all));
+	T_ASSERT(sscanf(all, "HTTP/1.1 %d", &r->status) == 1);
+	sep += 4;
+	r->body = malloc(len - (size_t)(sep - all) + 1);
+	if (ht_header(r, "Transfer-Encoding") != NULL)
+		ht_dechunk(r, sep, len - (size_t)(sep - all));
+	else {
+		r->len = len - (size_t)(sep - all);
+		memcpy(r->body, sep, r->len);
+		r->body[r->len] = '\0';
+	}
+	free(all);
+}
+
+static json_t *
+ht_json(const struct hresp *r)
+{
+	json_error_t	 err;
+	json_t		*j;
+
+	j = json_loadb(r->body, r->len, 0, &err);
+	T_ASSERTF(j != NULL, "not JSON (%s): %.300s", err.text, r->body);
+	return (j);
+}
+
+/* GET path, expect status and a JSON body. */
+static json_t *
+ht_get(struct hd *h, const char *path, int status)
+{
+	struct hresp	 r;
+	json_t		*j;
+
+	ht_request(h->port, "GET", path, NULL, NULL, 0, &r);
+	T_ASSERTF(r.status == status, "GET %s: %d, want %d: %.300s", path,
+	    r.status, status, r.body);
+	j = ht_json(&r);
+	ht_free(&r);
+	return (j);
+}
+
+/* The problem body of an error: its status, code, and detail. */
+static void
+ht_problem(struct hd *h, const char *method, const char *path,
+    const char *body, int status, const char *code, const char *detail)
+{
+	struct hresp	 r;
+	json_t		*j;
+
+	ht_request(h->port, method, path, NULL, body, body ? strlen(body) : 0,
+	    &r);
+	T_ASSERTF(r.status == status, "%s %s: %d, want %d: %.300s", method,
+	    path, r.status, status, r.body);
+	T_EQ_STR(ht_header(&r, "Content-Type"), "application/problem+json");
+	j = ht_json(&r);
+	T_EQ_INT(json_integer_value(json_object_get(j, "status")), status);
+	T_EQ_STR(json_string_value(json_object_get(j, "code")), code);
+	T_ASSERT(json_string_value(json_object_get(j, "title")) != NULL);
+	T_ASSERT(strncmp(json_string_value(json_object_get(j, "type")),
+	    "urn:annals:error:", 17) == 0);
+	if (detail != NULL)
+		T_EQ_STR(json_string_value(json_object_get(j, "detail")),
+		    detail);
+	json_decref(j);
+	ht_free(&r);
+}
+
+/* Start annalsd with --http on a free port and the demo data posted. */
+static void
+ht_start(struct hd *h, const char *const *extra, int demo)
+{
+	const char	*argv[16];
+	char		 path[4096], line[8192], *all = NULL;
+	size_t		 n = 0, i = 0, l;
+	struct hresp	 r;
+	FILE		*f;
+
+	memset(h, 0, sizeof *h);
+	h->port = ht_free_port();
+	snprintf(h->portarg, sizeof h->portarg, "127.0.0.1:%d", h->port);
+	argv[i++] = "--http";
+	argv[i++] = h->portarg;
+	while (extra != NULL && *extra != NULL)
+		argv[i++] = *extra++;
+	argv[i] = NULL;
+	T_OK(th_daemon_start(&h->d, argv));
+	h->ctx = annals_connect(h->d.sock);
+	T_ASSERTF(annals_errcode(h->ctx) == 0, "%s", annals_errmsg(h->ctx));
+	if (!demo)
+		return;
+	/* The demo events, as one JSON array. */
+	snprintf(path, sizeof path, "%s/../contrib/demo/events.jsonl",
+	    t_bindir());
+	T_ASSERTF((f = fopen(path, "r")) != NULL, "%s", path);
+	all = malloc(1 << 20);
+	all[n++] = '[';
+	while (fgets(line, sizeof line, f) != NULL) {
+		l = strcspn(line, "\n");
+		if (l == 0)
+			continue;
+		if (n > 1)
+			all[n++] = ',';
+		memcpy(all + n, line, l);
+		n += l;
+	}
+	fclose(f);
+	all[n++] = ']';
+	ht_request(h->port, "POST", "/v1/events", NULL, all, n, &r);
+	T_ASSERTF(r.status == 200, "%d %.300s", r.status, r.body);
+	ht_free(&r);
+	free(all);
+}
+
+static void
+ht_stop(struct hd *h)
+{
+	annals_free(h->ctx);
+	T_EQ_INT(th_daemon_stop(&h->d), 0);
+}
+
+/* The ids of a range query made over the socket. */
+static size_t
+ht_socket_ids(struct hd *h, annals_query *q, int actor, uint64_t *ids,
+    size_t max)
+{
+	const struct annals_event	*ev;
+	annals_iter			*it;
+	size_t				 n = 0;
+
+	it = actor ? annals_actor(h->ctx, q) : annals_range(h->ctx, q);
+	T_ASSERTF(it != NULL, "%s", annals_errmsg(h->ctx));
+	while ((ev = annals_iter_next(it)) != NULL && n < max)
+		ids[n++] = ev->id;
+	T_EQ_INT(annals_iter_error(it), 0);
+	annals_iter_free(it);
+	return (n);
+}
+
+/*
+ * Follow the pages of /v1/events?qs with limit page; return the ids.
+ * Each page's Link header names the next page's URL.
+ */
+static size_t
+ht_http_ids(struct hd *h, const char *qs, int page, uint64_t *ids,
+    size_t max)
+{
+	struct hresp	 r;
+	json_t		*j, *evs, *ev, *next;
+	char		 path[2048];
+	const char	*link;
+	size_t		 n = 0, i;
+
+	snprintf(path, sizeof path, "/v1/events?%s%slimit=%d", qs,
+	    *qs ? "&" : "", page);
+	for (;;) {
+		ht_request(h->port, "GET", path, NULL, NULL, 0, &r);
+		T_ASSERTF(r.status == 200, "GET %s: %d %.300s", path,
+		    r.status, r.body);
+		j = ht_json(&r);
+		evs = json_object_get(j, "events");
+		T_ASSERT(json_is_array(evs));
+		T_ASSERT(json_array_size(evs) <= (size_t)page);
+		json_array_foreach(evs, i, ev) {
+			T_ASSERT(n < max);
+			ids[n++] = (uint64_t)json_integer_value(
+			    json_object_get(ev, "id"));
+			T_ASSERT(json_string_value(json_object_get(ev,
+			    "match")) != NULL);
+		}
+		next = json_object_get(j, "next");
+		link = ht_header(&r, "Link");
+		if (json_is_null(next)) {
+			T_ASSERT(link == NULL);
+			json_decref(j);
+			ht_free(&r);
+			break;
+		}
+		T_ASSERT(link != NULL && link[0] == '<');
+		T_ASSERT(strstr(link, json_string_value(next)) != NULL);
+		T_ASSERT(strstr(link, ">; rel=\"next\"") != NULL);
+		snprintf(path, sizeof path, "%.*s", (int)strcspn(link + 1, ">"),
+		    link + 1);
+		json_decref(j);
+		ht_free(&r);
+	}
+	return (n);
+}
+
+struct ht_filter {
+	const char	*qs;		/* the HTTP query string */
+	const char	*from, *to, *actor, *role, *type, *tag, *source;
+	int		 prec, certain, within, desc;
+};
+
+TEST(http_events_filters_and_paging_match_socket)
+{
+	static const struct ht_filter	 f[] = {
+		{ "", NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0, 0, 0, 0 },
+		{ "from=2015-01&to=2015-01", "2015-01", "2015-01", NULL, NULL,
+		    NULL, NULL, NULL, 0, 0, 0, 0 },
+		{ "from=2014&to=2015&order=desc", "2014", "2015", NULL, NULL,
+		    NULL, NULL, NULL, 0, 0, 0, 1 },
+		{ "actor=RUS", NULL, NULL, "RUS", NULL, NULL, NULL, NULL, 0, 0,
+		    0, 0 },
+		{ "actor=SYR*&from=2015", "2015", NULL, "SYR*", NULL, NULL,
+		    NULL, NULL, 0, 0, 0, 0 },
+		{ "actor=RUS&role=source", NULL, NULL, "RUS", "source", NULL,
+		    NULL, NULL, 0, 0, 0, 0 },
+		{ "type=03", NULL, NULL, NULL, NULL, "03", NULL, NULL, 0, 0, 0,
+		    0 },
+		{ "tag=moscow-talks", NULL, NULL, NULL, NULL, NULL,
+		    "moscow-talks", NULL, 0, 0, 0, 0 },
+		{ "source=demo&from=2016", "2016", NULL, NULL, NULL, NULL, NULL,
+		    "demo", 0, 0, 0, 0 },
+		{ "precision=day&from=2015&to=2015", "2015", "2015", NULL, NULL,
+		    NULL, NULL, NULL, ANNALS_PREC_DAY, 0, 0, 0 },
+		{ "certain=true&from=2015-01-28&to=2015-01-28", "2015-01-28",
+		    "2015-01-28", NULL, NULL, NULL, NULL, NULL, 0, 1, 0, 0 },
+		{ "within=1&from=2015-01&to=2015-02", "2015-01", "2015-02",
+		    NULL, NULL, NULL, NULL, NULL, 0, 0, 1, 0 },
+	};
+	struct hd	 h;
+	annals_query	*q;
+	uint64_t	 want[200], got[200], one[200];
+	size_t		 i, j, nw, ng, no;
+
+	ht_start(&h, NULL, 1);
+	for (i = 0; i < sizeof f / sizeof f[0]; i++) {
+		T_ASSERT((q = annals_query_new()) != NULL);
+		T_OK(annals_query_set_range(q, f[i].from, f[i].to));
+		T_OK(annals_query_set_actor(q, f[i].actor, f[i].role));
+		T_OK(annals_query_set_type(q, f[i].type));
+		T_OK(annals_query_set_tag(q, f[i].tag));
+		T_OK(annals_query_set_source(q, f[i].source));
+		T_OK(annals_query_set_precision(q, f[i].prec));
+		T_OK(annals_query_set_certain(q, f[i].certain));
+		T_OK(annals_query_set_within(q, f[i].within));
+		T_OK(annals_query_set_desc(q, f[i].desc));
+		nw = ht_socket_ids(&h, q, 0, want, 200);
+		annals_query_free(q);
+		T_ASSERTF(nw > 0, "filter %s matches nothing", f[i].qs);
+		ng = ht_http_ids(&h, f[i].qs, 3, got, 200);
+		no = ht_http_ids(&h, f[i].qs, 1000, one, 200);
+		T_ASSERTF(ng == nw && no == nw, "%s: %zu and %zu events over "
+		    "HTTP, %zu over the socket", f[i].qs, ng, no, nw);
+		for (j = 0; j < nw; j++) {
+			T_EQ_U64(got[j], want[j]);
+			T_EQ_U64(one[j], want[j]);
+		}
+	}
+	/* The whole demo is there, and "all" is smaller than a 1000 page. */
+	T_EQ_INT(ht_http_ids(&h, "", 1000, got, 200), 78);
+	ht_stop(&h);
+}
+
+TEST(http_event_crud_and_errors)
+{
+	struct hd	 h;
+	struct hresp	 r;
+	json_t		*j;
+	char		*big;
+	const char	*loc;
+	char		 path[64];
+
+	ht_start(&h, NULL, 1);
+	/* One record: 201 and where it is; the same again: unchanged. */
+	ht_request(h.port, "POST", "/v1/events", NULL, "{\"start\":\"2015-01-"
+	    "27\",\"actors\":[\"RUS\",{\"name\":\"EGY\",\"role\":\"host\"}],"
+	    "\"title\":\"Posted\",\"source\":\"t\",\"key\":\"k1\",\"attrs\":"
+	    "{\"x\":1.0,\"n\":[1,2]}}", 0, &r);
+	T_ASSERTF(r.status == 201, "%d %s", r.status, r.body);
+	loc = ht_header(&r, "Location");
+	T_ASSERT(loc != NULL && strncmp(loc, "/v1/events/", 11) == 0);
+	snprintf(path, sizeof path, "%s", loc);
+	j = ht_json(&r);
+	T_EQ_STR(json_string_value(json_object_get(j, "status")), "added");
+	json_decref(j);
+	ht_free(&r);
+	j = ht_get(&h, path, 200);
+	T_EQ_STR(json_string_value(json_object_get(j, "title")), "Posted");
+	T_EQ_STR(json_string_value(json_object_get(json_array_get(
+	    json_object_get(j, "actors"), 1), "role")), "host");
+	/* A float stays a float, an integer an integer. */
+	T_ASSERT(json_is_real(json_object_get(json_object_get(j, "attrs"),
+	    "x")));
+	T_ASSERT(json_is_integer(json_array_get(json_object_get(
+	    json_object_get(j, "attrs"), "n"), 1)));
+	T_EQ_INT(json_integer_value(json_object_get(j, "rev")), 1);
+	json_decref(j);
+	ht_request(h.port, "POST", "/v1/events", NULL, "{\"start\":\"2015-01-"
+	    "27\",\"actors\":[\"RUS\",{\"name\":\"EGY\",\"role\":\"host\"}],"
+	    "\"title\":\"Posted\",\"source\":\"t\",\"key\":\"k1\",\"attrs\":"
+	    "{\"x\":1.0,\"n\":[1,2]}}", 0, &r);
+	T_EQ_INT(r.status, 200);
+	T_ASSERT(strstr(r.body, "\"unchanged\"") != NULL);
+	ht_free(&r);
+	ht_request(h.port, "DELETE", path, NULL, NULL, 0, &r);
+	T_EQ_INT(r.status, 200);
+	T_ASSERT(strstr(r.body, "\"deleted\":true") != NULL);
+	ht_free(&r);
+	ht_problem(&h, "DELETE", path, NULL, 404, "not_found", NULL);
+	ht_problem(&h, "GET", path, NULL, 404, "not_found", NULL);
+
+	/* Statuses and problem bodies. */
+	ht_problem(&h, "GET", "/v1/events?from=2015-02-30", NULL, 400,
+	    "invalid", "from: 2015-02-30 is not a date");
+	ht_problem(&h, "GET", "/v1/events?to=2014&from=2015", NULL, 400,
+	    "invalid", NULL);
+	ht_problem(&h, "GET", "/v1/events?cursor=AAAA", NULL, 400,
+	    "bad_cursor", "cursor is malformed");
+	ht_problem(&h, "GET", "/v1/events?cursor=%25%25", NULL, 400,
+	    "bad_cursor", NULL);
+	ht_problem(&h, "GET", "/v1/events?limit=3&from=2015&cursor="
+	    "AYAAAABNfqwAAAAAAAAAAAI3bPFA8mp3YQ", NULL, 400, "bad_cursor",
+	    "cursor does not belong to this query");
+	ht_problem(&h, "GET", "/v1/events?limit=0", NULL, 400, "invalid",
+	    NULL);
+	ht_problem(&h, "GET", "/v1/events?limit=x", NULL, 400, "invalid",
+	    "limit: \"x\" is not a number");
+	ht_problem(&h, "GET", "/v1/events?certain=maybe", NULL, 400,
+	    "invalid", NULL);
+	ht_problem(&h, "GET", "/v1/events?colour=red", NULL, 400, "invalid",
+	    "unknown parameter \"colour\"");
+	ht_problem(&h, "GET", "/v1/events?actor=A&actor=B", NULL, 400,
+	    "invalid", "duplicate parameter \"actor\"");
+	ht_problem(&h, "GET", "/v1/events/123456", NULL, 404, "not_found",
+	    "event 123456 not found");
+	ht_problem(&h, "GET", "/v1/events/abc", NULL, 404, "not_found", NULL);
+	ht_problem(&h, "GET", "/v1/nothing", NULL, 404, "not_found", NULL);
+	ht_problem(&h, "GET", "/no/such/file.html", NULL, 404, "not_found",
+	    NULL);
+	ht_problem(&h, "GET", "/../etc/passwd", NULL, 404, "not_found", NULL);
+	ht_problem(&h, "PUT", "/v1/events", NULL, 405, "invalid", NULL);
+	ht_problem(&h, "POST", "/v1/stats", NULL, 405, "invalid", NULL);
+	ht_problem(&h, "POST", "/v1/events", "nope", 400, "invalid", NULL);
+	ht_problem(&h, "POST", "/v1/events", "[]", 400, "invalid",
+	    "records: 0 given, at least 1 required");
+	ht_problem(&h, "POST", "/v1/events", "[{\"start\":\"2015\",\"actors\":"
+	    "[\"A\"]},{\"start\":\"2015-02-30\",\"actors\":[\"A\"]}]", 400,
+	    "invalid", "records[1]: start: 2015-02-30 is not a date");
+	ht_problem(&h, "POST", "/v1/events", "{\"start\":\"2015\",\"colour\""
+	    ":\"red\"}", 400, "invalid", "record: unknown field \"colour\"");
+	ht_problem(&h, "GET", "/v1/histogram?to=2015", NULL, 400, "invalid",
+	    "from: required for a histogram");
+	ht_problem(&h, "GET", "/v1/histogram?from=1000&to=2015&by=day", NULL,
+	    400, "limit", NULL);
+	ht_problem(&h, "GET", "/v1/changes?limit=20000", NULL, 400, "limit",
+	    NULL);
+	/* 20 MB of JSON: over the 16 MB body limit. */
+	big = malloc(20 << 20);
+	memset(big, ' ', 20 << 20);
+	big[0] = '[';
+	big[(20 << 20) - 1] = ']';
+	ht_request(h.port, "POST", "/v1/events", NULL, big, 20 << 20, &r);
+	T_EQ_INT(r.status, 413);
+	T_EQ_STR(ht_header(&r, "Content-Type"), "application/problem+json");
+	T_ASSERT(strstr(r.body, "exceed limit 16777216") != NULL);
+	ht_free(&r);
+	free(big);
+	/* A form post is refused: only JSON, so browsers must preflight. */
+	ht_request(h.port, "POST", "/v1/events", "Content-Type: text/plain\r\n",
+	    "{\"start\":\"2020\",\"actors\":[\"X\"]}", 0, &r);
+	T_EQ_INT(r.status, 415);
+	ht_free(&r);
+	ht_stop(&h);
+}
+
+TEST(http_aggregations_actors_stats_changes)
+{
+	struct annals_histogram		*hist;
+	struct annals_actor_counts	*c;
+	struct hd			 h;
+	annals_query			*q;
+	json_t				*j, *b;
+	size_t				 i;
+
+	ht_start(&h, NULL, 1);
+	T_ASSERT((q = annals_query_new()) != NULL);
+	T_OK(annals_query_set_range(q, "2011", "2016"));
+	T_OK(annals_histogram(h.ctx, q, ANNALS_BY_MONTH, ANNALS_COUNT_OVERLAP,
+	    &hist));
+	j = ht_get(&h, "/v1/histogram?from=2011&to=2016&by=month", 200);
+	b = json_object_get(j, "buckets");
+	T_EQ_U64(json_array_size(b), hist->nbuckets);
+	T_EQ_U64(json_array_size(b), 72);
+	for (i = 0; i < hist->nbuckets; i++) {
+		T_EQ_STR(json_string_value(json_object_get(json_array_get(b,
+		    i), "start")), hist->buckets[i].start);
+		T_EQ_U64(json_integer_value(json_object_get(json_array_get(b,
+		    i), "count")), hist->buckets[i].count);
+	}
+	T_EQ_U64(json_integer_value(json_object_get(j, "total")),
+	    hist->total);
+	json_decref(j);
+	annals_histogram_free(hist);
+	j = ht_get(&h, "/v1/histogram?from=2015-01-20&to=2015-02-10&by=week&"
+	    "count=start&actor=RUS", 200);
+	T_EQ_STR(json_string_value(json_object_get(json_array_get(
+	    json_object_get(j, "buckets"), 0), "start")), "2015-W04");
+	json_decref(j);
+
+	T_OK(annals_top_actors(h.ctx, q, 5, &c));
+	j = ht_get(&h, "/v1/top?from=2011&to=2016&limit=5", 200);
+	b = json_object_get(j, "actors");
+	T_EQ_U64(json_array_size(b), 5);
+	for (i = 0; i < 5; i++) {
+		T_EQ_STR(json_string_value(json_object_get(json_array_get(b,
+		    i), "name")), c->actors[i].name);
+		T_EQ_U64(json_integer_value(json_object_get(json_array_get(b,
+		    i), "count")), c->actors[i].count);
+	}
+	json_decref(j);
+	annals_actor_counts_free(c);
+	T_OK(annals_query_set_actor(q, "RUS", NULL));
+	T_OK(annals_co_actors(h.ctx, q, 3, &c));
+	j = ht_get(&h, "/v1/co-actors?actor=RUS&from=2011&to=2016&limit=3",
+	    200);
+	T_EQ_U64(json_integer_value(json_object_get(j, "events")), c->events);
+	T_EQ_STR(json_string_value(json_object_get(json_array_get(
+	    json_object_get(j, "actors"), 0), "name")), c->actors[0].name);
+	json_decref(j);
+	annals_actor_counts_free(c);
+	annals_query_free(q);
+
+	/* Actor completion, paged by name. */
+	j = ht_get(&h, "/v1/actors?prefix=SYR&limit=2", 200);
+	T_EQ_U64(json_array_size(json_object_get(j, "actors")), 2);
+	T_EQ_STR(json_string_value(json_object_get(json_array_get(
+	    json_object_get(j, "actors"), 0), "name")), "SYR");
+	T_EQ_STR(json_string_value(json_object_get(j, "next")), "SYRCVL");
+	json_decref(j);
+	j = ht_get(&h, "/v1/actors?prefix=SYR&cursor=SYRCVL", 200);
+	T_EQ_STR(json_string_value(json_object_get(json_array_get(
+	    json_object_get(j, "actors"), 0), "name")), "SYRGOV");
+	T_ASSERT(json_is_null(json_object_get(j, "next")));
+	json_decref(j);
+
+	j = ht_get(&h, "/v1/stats", 200);
+	T_EQ_INT(json_integer_value(json_object_get(j, "events")), 78);
+	T_EQ_INT(json_integer_value(json_object_get(j, "last_seq")), 78);
+	json_decref(j);
+	j = ht_get(&h, "/v1/changes?since=76&limit=1", 200);
+	T_EQ_U64(json_array_size(json_object_get(j, "changes")), 1);
+	T_EQ_INT(json_integer_value(json_object_get(j, "next")), 77);
+	T_ASSERT(json_is_true(json_object_get(j, "more")));
+	T_EQ_STR(json_string_value(json_object_get(json_object_get(
+	    json_array_get(json_object_get(j, "changes"), 0), "event"),
+	    "key")), "moscow-declaration-2016-12-20");
+	json_decref(j);
+
+	/* TimelineJS: dates as parts, as precise as the event. */
+	j = ht_get(&h, "/v1/timelinejs?from=2015-01-26&to=2015-01-29&"
+	    "within=true&actor=RUS&type=043", 200);
+	T_EQ_U64(json_array_size(json_object_get(j, "events")), 1);
+	b = json_array_get(json_object_get(j, "events"), 0);
+	T_ASSERT(b != NULL);
+	T_EQ_INT(json_integer_value(json_object_get(json_object_get(b,
+	    "start_date"), "day")), 26);
+	T_EQ_INT(json_integer_value(json_object_get(json_object_get(b,
+	    "end_date"), "day")), 29);
+	T_ASSERT(json_string_value(json_object_get(json_object_get(b, "text"),
+	    "headline")) != NULL);
+	json_decref(j);
+	j = ht_get(&h, "/v1", 200);
+	T_ASSERT(json_array_size(json_object_get(j, "endpoints")) >= 9);
+	json_decref(j);
+	ht_stop(&h);
+}
+
+static char *
+ht_gunzip(const char *in, size_t len, size_t *outlen)
+{
+	z_stream	 zs;
+	char		*out = malloc(1 << 20);
+
+	memset(&zs, 0, sizeof zs);
+	T_EQ_INT(inflateInit2(&zs, 16 + 15), Z_OK);
+	zs.next_in = (unsigned char *)(uintptr_t)in;
+	zs.avail_in = (unsigned)len;
+	zs.next_out = (unsigned char *)out;
+	zs.avail_out = 1 << 20;
+	T_EQ_INT(inflate(&zs, Z_FINISH), Z_STREAM_END);
+	*outlen = zs.total_out;
+	inflateEnd(&zs);
+	return (out);
+}
+
+TEST(http_etag_gzip_cors)
+{
+	const char	*allow[] = { "--cors", "http://dash.example", NULL };
+	struct hd	 h;
+	struct hresp	 r, z;
+	char		 etag[128], hdr[256], *plain;
+	size_t		 plen;
+
+	ht_start(&h, allow, 1);
+	ht_request(h.port, "GET", "/v1/events?from=2015", NULL, NULL, 0, &r);
+	T_EQ_INT(r.status, 200);
+	T_ASSERT(ht_header(&r, "ETag") != NULL);
+	snprintf(etag, sizeof etag, "%s", ht_header(&r, "ETag"));
+	snprintf(hdr, sizeof hdr, "If-None-Match: %s\r\n", etag);
+	ht_request(h.port, "GET", "/v1/events?from=2015", hdr, NULL, 0, &z);
+	T_EQ_INT(z.status, 304);
+	T_EQ_INT(z.len, 0);
+	ht_free(&z);
+	/* Another request, or a write to the store, changes the tag. */
+	ht_request(h.port, "GET", "/v1/events?from=2016", hdr, NULL, 0, &z);
+	T_EQ_INT(z.status, 200);
+	ht_free(&z);
+	ht_request(h.port, "POST", "/v1/events", NULL,
+	    "{\"start\":\"2020\",\"actors\":[\"X\"]}", 0, &z);
+	T_EQ_INT(z.status, 201);
+	ht_free(&z);
+	ht_request(h.port, "GET", "/v1/events?from=2015", hdr, NULL, 0, &z);
+	T_EQ_INT(z.status, 200);
+	T_ASSERT(strcmp(ht_header(&z, "ETag"), etag) != 0);
+	ht_free(&z);
+	ht_free(&r);
+
+	/* gzip: the same bytes, smaller. */
+	ht_request(h.port, "GET", "/v1/events?from=2015", NULL, NULL, 0, &r);
+	ht_request(h.port, "GET", "/v1/events?from=2015",
+	    "Accept-Encoding: gzip, deflate\r\n", NULL, 0, &z);
+	T_EQ_STR(ht_header(&z, "Content-Encoding"), "gzip");
+	T_ASSERT(ht_header(&r, "Content-Encoding") == NULL);
+	T_ASSERT(z.len < r.len / 2);
+	plain = ht_gunzip(z.body, z.len, &plen);
+	T_EQ_U64(plen, r.len);
+	T_ASSERT(memcmp(plain, r.body, plen) == 0);
+	free(plain);
+	ht_free(&z);
+	ht_free(&r);
+	ht_request(h.port, "GET", "/v1/events?from=2015",
+	    "Accept-Encoding: gzip;q=0\r\n", NULL, 0, &z);
+	T_ASSERT(ht_header(&z, "Content-Encoding") == NULL);
+	ht_free(&z);
+
+	/* CORS for the configured origin only, preflight included. */
+	ht_request(h.port, "GET", "/v1/stats", "Origin: http://dash.example"
+	    "\r\n", NULL, 0, &r);
+	T_EQ_STR(ht_header(&r, "Access-Control-Allow-Origin"),
+	    "http://dash.example");
+	ht_free(&r);
+	ht_request(h.port, "GET", "/v1/stats", "Origin: http://evil.example"
+	    "\r\n", NULL, 0, &r);
+	T_ASSERT(ht_header(&r, "Access-Control-Allow-Origin") == NULL);
+	ht_free(&r);
+	ht_request(h.port, "OPTIONS", "/v1/events", "Origin: http://dash."
+	    "example\r\nAccess-Control-Request-Method: POST\r\n", NULL, 0, &r);
+	T_EQ_INT(r.status, 204);
+	T_ASSERT(strstr(ht_header(&r, "Access-Control-Allow-Methods"),
+	    "POST") != NULL);
+	ht_free(&r);
+	ht_stop(&h);
+}
+
+/* Read from an event stream until want appears (5 s at most). */
+static void
+ht_sse_wait(int fd, char *buf, size_t size, size_t *len, const char *want)
+{
+	struct pollfd	pfd = { fd, POLLIN, 0 };
+	ssize_t		n;
+	int		i;
+
+	for (i = 0; i < 100 && strstr(buf, want) == NULL; i++) {
+		if (poll(&pfd, 1, 50) != 1)
+			continue;
+		n = read(fd, buf + *len, size - *len - 1);
+		T_ASSERT(n > 0);
+		*len += (size_t)n;
+		buf[*len] = '\0';
+	}
+	T_ASSERTF(strstr(buf, want) != NULL, "no \"%s\" in the stream: %s",
+	    want, buf);
+}
+
+TEST(http_event_stream_delivers_socket_put)
+{
+	struct annals_actor	 a = { "SSE", NULL };
+	struct annals_event	 ev;
+	struct annals_put_result res;
+	struct hd		 h;
+	char			 buf[65536], want[64];
+	const char		*req = "GET /v1/changes HTTP/1.1\r\nHost: x\r\n"
+	    "Accept: text/event-stream\r\n\r\n";
+	const char		*back = "GET /v1/changes?since=77 HTTP/1.1\r\n"
+	    "Host: x\r\nAccept: text/event-stream\r\n\r\n";
+	size_t			 len = 0;
+	json_t			*j;
+	int			 fd, fd2;
+
+	ht_start(&h, NULL, 1);
+	fd = ht_connect(h.port);
+	T_OK(th_send_all(fd, req, strlen(req)));
+	buf[0] = '\0';
+	ht_sse_wait(fd, buf, sizeof buf, &len, ": annals changes");
+	T_ASSERT(strstr(buf, "text/event-stream") != NULL);
+	/* The stream starts now: none of the demo's changes come. */
+	T_ASSERT(strstr(buf, "event: put") == NULL);
+
+	memset(&ev, 0, sizeof ev);
+	ev.start = "2021-02-03";
+	ev.actors = &a;
+	ev.nactors = 1;
+	ev.title = "through the socket";
+	T_OK(annals_put(h.ctx, &ev, 1, &res));
+	snprintf(want, sizeof want, "\"id\":%llu", (unsigned long long)res.id);
+	ht_sse_wait(fd, buf, sizeof buf, &len, "through the socket");
+	T_ASSERT(strstr(buf, "id: 79\nevent: put\ndata: {") != NULL);
+	T_ASSERT(strstr(buf, want) != NULL);
+	j = json_loads(strstr(buf, "data: ") + 6, JSON_DISABLE_EOF_CHECK,
+	    NULL);
+	T_ASSERT(j != NULL);
+	T_EQ_STR(json_string_value(json_object_get(json_object_get(j, "event"),
+	    "title")), "through the socket");
+	json_decref(j);
+
+	/* A deletion too; and a stream from since replays the backlog. */
+	T_OK(annals_delete(h.ctx, &res.id, 1, NULL));
+	ht_sse_wait(fd, buf, sizeof buf, &len, "event: delete");
+	fd2 = ht_connect(h.port);
+	T_OK(th_send_all(fd2, back, strlen(back)));
+	len = 0;
+	buf[0] = '\0';
+	ht_sse_wait(fd2, buf, sizeof buf, &len, "event: delete");
+	T_ASSERT(strstr(buf, "id: 78\nevent: put") != NULL);
+	/* A reader that leaves: the next change finds it gone. */
+	close(fd2);
+	ev.title = "after one reader left";
+	T_OK(annals_put(h.ctx, &ev, 1, &res));
+	ht_sse_wait(fd, buf, sizeof buf, &len, "after one reader left");
+	usleep(100000);
+	/* The daemon stops cleanly with a stream open. */
+	ht_stop(&h);
+	close(fd);
+}
+
+TEST(http_tokens_and_loopback)
+{
+	const char	*remote[] = { "--http", "0.0.0.0:1", NULL };
+	const char	*auth[] = { "--auth-file", NULL, NULL };
+	struct th_daemon d;
+	struct hd	 h;
+	struct hresp	 r;
+	char		 file[256];
+	FILE		*f;
+
+	/* Other hosts only with tokens. */
+	T_ASSERT(th_daemon_start(&d, remote) != 0);
+
+	snprintf(file, sizeof file, "%s/tokens", t_dir());
+	T_ASSERT((f = fopen(file, "w")) != NULL);
+	fprintf(f, "reader-0123456789abcdef read\n"
+	    "writer-0123456789abcdef write\n");
+	fclose(f);
+	auth[1] = file;
+	ht_start(&h, auth, 0);
+	ht_problem(&h, "GET", "/v1/stats", NULL, 401, "unauthorized", NULL);
+	ht_request(h.port, "GET", "/v1/stats", "Authorization: Bearer "
+	    "wrong-0123456789abcdef\r\n", NULL, 0, &r);
+	T_EQ_INT(r.status, 401);
+	T_ASSERT(ht_header(&r, "WWW-Authenticate") != NULL);
+	ht_free(&r);
+	ht_request(h.port, "GET", "/v1/stats", "Authorization: Bearer "
+	    "reader-0123456789abcdef\r\n", NULL, 0, &r);
+	T_EQ_INT(r.status, 200);
+	ht_free(&r);
+	ht_request(h.port, "POST", "/v1/events", "Authorization: Bearer "
+	    "reader-0123456789abcdef\r\n", "{\"start\":\"2020\",\"actors\":"
+	    "[\"X\"]}", 0, &r);
+	T_EQ_INT(r.status, 403);
+	ht_free(&r);
+	ht_request(h.port, "POST", "/v1/events", "Authorization: Bearer "
+	    "writer-0123456789abcdef\r\n", "{\"start\":\"2020\",\"actors\":"
+	    "[\"X\"]}", 0, &r);
+	T_EQ_INT(r.status, 201);
+	ht_free(&r);
+	ht_stop(&h);
+}
+
+TEST(http_openapi_description_matches_server)
+{
+	struct hd	 h;
+	char		 cmd[8192];
+	int		 rc;
+
+	/* tests/openapi-check.py makes every x-checks request of the spec. */
+	ht_start(&h, NULL, 1);
+	snprintf(cmd, sizeof cmd, "/usr/bin/python3 %s/../tests/openapi-check.py "
+	    "%s/../proto/openapi.yaml http://127.0.0.1:%d > %s/check.out 2>&1",
+	    t_bindir(), t_bindir(), h.port, t_dir());
+	if ((rc = system(cmd)) != 0) {
+		snprintf(cmd, sizeof cmd, "cat %s/check.out >&2", t_dir());
+		system(cmd);
+	}
+	T_ASSERTF(rc == 0, "openapi-check.py: status %d", rc);
+	ht_stop(&h);
+}
+
+/* Replace every from in s (at most size bytes) with to. */
+static void
+ht_subst(char *s, size_t size, const char *from, const char *to)
+{
+	char	*p, tail[4096];
+
+	while ((p = strstr(s, from)) != NULL) {
+		snprintf(tail, sizeof tail, "%s", p + strlen(from));
+		snprintf(p, size - (size_t)(p - s), "%s%s", to, tail);
+	}
+}
+
+TEST(http_grafana_dashboard_queries_answer)
+{
+	struct hd	 h;
+	json_error_t	 jerr;
+	json_t		*dash, *panel, *target, *col, *body, *rows, *row;
+	char		 file[4096], url[4096], base[64];
+	size_t		 i, j, k, n = 0;
+
+	/* Each Infinity query of the dashboard, as Grafana would make it. */
+	ht_start(&h, NULL, 1);
+	snprintf(file, sizeof file, "%s/../contrib/grafana/"
+	    "annals-dashboard.json", t_bindir());
+	dash = json_load_file(file, 0, &jerr);
+	T_ASSERTF(dash != NULL, "%s: %s", file, jerr.text);
+	snprintf(base, sizeof base, "http://127.0.0.1:%d", h.port);
+	json_array_foreach(json_object_get(dash, "panels"), i, panel) {
+		json_array_foreach(json_object_get(panel, "targets"), j,
+		    target) {
+			snprintf(url, sizeof url, "%s", json_string_value(
+			    json_object_get(target, "url")));
+			ht_subst(url, sizeof url, "${annals}", base);
+			ht_subst(url, sizeof url, "${__from:date:YYYY-MM-DD}",
+			    "2014-06-01");
+			ht_subst(url, sizeof url, "${__to:date:YYYY-MM-DD}",
+			    "2016-12-31");
+			ht_subst(url, sizeof url, "${actor}", "");
+			ht_subst(url, sizeof url, "${type}", "");
+			T_ASSERTF(strncmp(url, base, strlen(base)) == 0 &&
+			    strchr(url, '$') == NULL, "%s", url);
+			body = ht_get(&h, url + strlen(base), 200);
+			rows = json_object_get(body, json_string_value(
+			    json_object_get(target, "root_selector")));
+			T_ASSERTF(json_array_size(rows) > 0, "%s: no rows", url);
+			row = json_array_get(rows, 0);
+			json_array_foreach(json_object_get(target, "columns"), k,
+			    col) {
+				/* end is absent where an event has none. */
+				if (strcmp(json_string_value(json_object_get(col,
+				    "selector")), "end") == 0)
+					continue;
+				T_ASSERTF(json_object_get(row, json_string_value(
+				    json_object_get(col, "selector"))) != NULL,
+				    "%s: no %s", url, json_string_value(
+				    json_object_get(col, "selector")));
+			}
+			json_decref(body);
+			n++;
+		}
+	}
+	T_EQ_INT(n, 3);
+	json_decref(dash);
+	ht_stop(&h);
+}
