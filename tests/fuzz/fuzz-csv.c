@@ -1,0 +1,15 @@
+/*
+ * The reader of annals' own CSV (import_csv_split() and
+ * import_csv_row()): a quoted header line, then one record.
+ * See tests/fuzz/import.c for how the input is cut and what is checked.
+ */
+#include "../../client/import.h"
+#include "fuzz.h"
+
+void
+fuzz_csv(const uint8_t *data, size_t size)
+{
+	fuzz_import(IMPORT_CSV, ',', 1, 1, data, size);
+}
+
+FUZZ_ENTRY(csv)

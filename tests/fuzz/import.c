@@ -1,0 +1,133 @@
+/*
+ * What the harnesses of the import row parsers share: the input cut as
+ * client/import.c cuts a file (a header line first when the format has
+ * one, then one record, which for quoted CSV may run over several
+ * physical lines), split with import_csv_split(), the header built with
+ * import_header_init() and the row given to the format's parser.
+ *
+ * Promises checked: a parsed row is an event the daemon accepts as it is
+ * (fuzz_check_event()), so an import never sends what will be refused;
+ * a refused row or header leaves a cleared event and an error fit for
+ * the wire whenever the input was UTF-8.
+ */
+#include <sys/types.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../client/import.h"
+#include "fuzz.h"
+
+/*
+ * Split the record at the start of rec (avail bytes) into c: one line,
+ * grown by whole lines while a quoted field is open.  Returns its length
+ * without the newline, or -1.
+ */
+static ssize_t
+fuzz_import_split(struct import_csv *c, const char *rec, size_t avail,
+    struct aerr *err)
+{
+	const char	*nl;
+	size_t		 len;
+	int		 rc;
+
+	nl = memchr(rec, '\n', avail);
+	len = nl == NULL ? avail : (size_t)(nl - rec);
+	for (;;) {
+		rc = import_csv_split(c, rec, len, err);
+		if (rc == -1)
+			return (-1);
+		if (rc == IMPORT_CSV_DONE)
+			return ((ssize_t)len);
+		FUZZ_CHECK(rc == IMPORT_CSV_MORE);
+		FUZZ_CHECK(c->quoted);
+		if (len == avail)
+			return (-1);	/* the file ends inside quotes */
+		nl = memchr(rec + len + 1, '\n', avail - len - 1);
+		len = nl == NULL ? avail : (size_t)(nl - rec);
+	}
+}
+
+void
+fuzz_import(int format, int delim, int quoted, int header,
+    const uint8_t *data, size_t size)
+{
+	static const struct event	 zero;
+	struct import_csv		 hc, rc;
+	struct import_header		 h;
+	struct event			 ev;
+	struct aerr			 err;
+	char				*in;
+	const char			*row;
+	size_t				 avail;
+	ssize_t				 hlen;
+	int				 utf8, ok;
+
+	/* Exactly the input, so that ASan sees a read past its end. */
+	if ((in = malloc(size == 0 ? 1 : size)) == NULL)
+		abort();
+	if (size > 0)
+		memcpy(in, data, size);
+	utf8 = utf8_valid(in, size);
+	memset(&hc, 0, sizeof hc);
+	memset(&rc, 0, sizeof rc);
+	memset(&h, 0, sizeof h);
+	hc.delim = rc.delim = delim;
+	hc.quoted = rc.quoted = quoted;
+
+	row = in;
+	avail = size;
+	if (header) {
+		if ((hlen = fuzz_import_split(&hc, in, size, &err)) == -1 ||
+		    (size_t)hlen == size)
+			goto out;
+		if (import_header_init(&h, format, hc.fields, hc.nfields,
+		    &err) != 0) {
+			fuzz_check_error(&err, utf8);
+			goto out;
+		}
+		row = in + hlen + 1;
+		avail = size - (size_t)hlen - 1;
+	}
+	if (fuzz_import_split(&rc, row, avail, &err) == -1)
+		goto out;
+	if (!header && import_header_init(&h, format, NULL, rc.nfields,
+	    &err) != 0) {
+		fuzz_check_error(&err, utf8);
+		goto out;
+	}
+
+	switch (format) {
+	case IMPORT_GDELT:
+		ok = import_gdelt_row(&h, rc.fields, rc.nfields, NULL, &ev,
+		    &err);
+		break;
+	case IMPORT_ACLED:
+		ok = import_acled_row(&h, rc.fields, rc.nfields, NULL, &ev,
+		    &err);
+		break;
+	case IMPORT_ICEWS:
+		ok = import_icews_row(&h, rc.fields, rc.nfields, NULL, &ev,
+		    &err);
+		break;
+	default:
+		ok = import_csv_row(&h, rc.fields, rc.nfields, NULL, &ev,
+		    &err);
+		break;
+	}
+	if (ok != 0) {
+		fuzz_check_error(&err, utf8);
+		FUZZ_CHECK(memcmp(&ev, &zero, sizeof ev) == 0);
+		goto out;
+	}
+	/* Nothing parsed may point into the row. */
+	memset(rc.buf, 0xa5, rc.bufsize);
+	memset(in, 0xa5, size);
+	fuzz_check_event(&ev);
+	record_clear(&ev);
+out:
+	import_header_clear(&h);
+	import_csv_free(&hc);
+	import_csv_free(&rc);
+	free(in);
+}
