@@ -247,6 +247,9 @@ $(FUZZ_B)/obj/%.o: %.c | $(FUZZ_B)/.fuzz-deps
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) $(PKG_CFLAGS) -c -o $@ $<
 
+# Keep the objects make would otherwise delete as intermediate.
+.SECONDARY:
+
 $(FUZZ_B)/fuzz-%: $(FUZZ_B)/obj/tests/fuzz/fuzz-%.o $(FUZZ_LIB_OBJ)
 	$(FUZZ_CC) -fsanitize=fuzzer,address,undefined -o $@ $^ $(PKG_LIBS)
 
