@@ -17,7 +17,6 @@
 #include <unistd.h>
 
 #include <event2/event.h>
-#include <lmdb.h>
 
 #include "annalsd.h"
 #include "http.h"
@@ -226,7 +225,7 @@ main(int argc, char **argv)
 	struct http_config	 hcfg;
 	struct aerr		 err;
 	size_t			 n;
-	int			 ch, level = LOG_NOTICE_LVL, major, minor, patch;
+	int			 ch, level = LOG_NOTICE_LVL;
 	int			 check = 0;
 	char			*end;
 
@@ -415,11 +414,10 @@ main(int argc, char **argv)
 	evsignal_add(sigterm, NULL);
 	evsignal_add(sigint, NULL);
 
-	mdb_version(&major, &minor, &patch);
 	log_notice("annalsd %s (protocol %d) on %s: libevent %s (%s), "
-	    "lmdb %d.%d.%d, msgpack-c %s", ANNALS_VERSION_STRING,
+	    "%s, msgpack-c %s", ANNALS_VERSION_STRING,
 	    ANNALS_PROTO_VERSION, cfg.socket_path, event_get_version(),
-	    event_base_get_method(srv.base), major, minor, patch,
+	    event_base_get_method(srv.base), store_lmdb_version(),
 	    msgpack_version());
 	log_info("data %s, map %zu bytes (max %zu)", cfg.data_dir,
 	    cfg.map_size, cfg.max_map_size);

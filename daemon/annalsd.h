@@ -131,6 +131,7 @@ int	 store_changes(struct store *, uint64_t, uint32_t, store_change_cb,
 	     void *, uint64_t *, int *, uint64_t *, struct aerr *);
 uint64_t store_last_seq(const struct store *);
 void	 store_prune_soon(struct store *);
+const char *store_lmdb_version(void);
 /* Failure injection for tests: make the next n commits fail with errno. */
 void	 store_inject_commit_error(struct store *, int, int);
 

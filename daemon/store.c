@@ -1292,3 +1292,10 @@ store_changes(struct store *st, uint64_t since, uint32_t limit,
 	mdb_txn_abort(txn);
 	return (ret);
 }
+
+/* LMDB's version, for the start-up log line. */
+const char *
+store_lmdb_version(void)
+{
+	return (mdb_version(NULL, NULL, NULL));
+}
