@@ -36,8 +36,12 @@ struct wctx {
 	MDB_txn		*txn;
 	struct counters	 c;
 	uint64_t	 now;
+	int		 nested;	/* a child transaction per batch */
 	msgpack_sbuffer	 sbuf;
 };
+
+/* write_once's request to be run again with nested transactions. */
+#define STORE_RETRY_NESTED	(-2)
 
 #define CHANGE_PUT	1
 #define CHANGE_DELETE	2

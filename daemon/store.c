@@ -574,6 +574,25 @@ apply_batch(struct wctx *w, struct store_batch *b)
 
 	b->failed = 0;
 	aerr_clear(&b->err);
+	/*
+	 * Most batches apply cleanly: try them straight in the parent,
+	 * since a nested transaction copies every page the parent already
+	 * dirtied.  If one fails, the whole group is redone with a nested
+	 * transaction per batch, so that only that batch fails.
+	 */
+	if (!w->nested) {
+		for (i = 0; i < b->nops; i++) {
+			if (b->ops[i].kind == STORE_OP_PUT)
+				rc = apply_put(w, &b->ops[i], &b->err);
+			else
+				rc = apply_delete(w, &b->ops[i], &b->err);
+			if (rc == -1)
+				return (STORE_RETRY_NESTED);
+			if (rc != 0)
+				return (rc);
+		}
+		return (0);
+	}
 	if ((rc = mdb_txn_begin(w->st->env, parent, 0, &w->txn)) != 0) {
 		w->txn = parent;
 		return (rc);
@@ -616,7 +635,7 @@ fail_all(struct store_batch *batches, size_t n, const struct aerr *err)
 /* One attempt at the whole group; returns 0 or an LMDB error. */
 static int
 write_once(struct store *st, struct store_batch *batches, size_t n,
-    uint64_t now, struct aerr *err)
+    uint64_t now, int nested, struct aerr *err)
 {
 	struct wctx	w;
 	size_t		i;
@@ -625,6 +644,7 @@ write_once(struct store *st, struct store_batch *batches, size_t n,
 	memset(&w, 0, sizeof w);
 	w.st = st;
 	w.now = now;
+	w.nested = nested;
 	if ((rc = mdb_txn_begin(st->env, NULL, 0, &w.txn)) != 0)
 		return (rc);
 	msgpack_sbuffer_init(&w.sbuf);
@@ -695,7 +715,7 @@ store_write(struct store *st, struct store_batch *batches, size_t n,
     uint64_t now, struct aerr *err)
 {
 	size_t	i, j;
-	int	rc;
+	int	rc, nested = 0;
 
 	for (i = 0; i < n; i++) {
 		for (j = 0; j < batches[i].nops; j++) {
@@ -704,9 +724,13 @@ store_write(struct store *st, struct store_batch *batches, size_t n,
 		}
 	}
 	for (;;) {
-		rc = write_once(st, batches, n, now, err);
+		rc = write_once(st, batches, n, now, nested, err);
 		if (rc == 0)
 			return (0);
+		if (rc == STORE_RETRY_NESTED && !nested) {
+			nested = 1;
+			continue;
+		}
 		if (rc == MDB_MAP_FULL && grow_map(st) == 0)
 			continue;
 		if (rc == MDB_MAP_FULL)

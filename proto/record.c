@@ -16,7 +16,7 @@
 
 #include "proto.h"
 
-#define RECORD_PATH_MAX	128	/* of an attrs path in messages */
+#define RECORD_PATH_MAX	160	/* of an attrs error message */
 
 /* The record's keys, in the order record_pack() writes them. */
 static const char *record_keys[] = {
@@ -30,8 +30,7 @@ enum {
 	RECORD_ATTRS, RECORD_NKEYS
 };
 
-static int	record_attrs_value(const msgpack_object *, char *, size_t,
-		    int, struct aerr *);
+static int	record_attrs_value(const msgpack_object *, int, struct aerr *);
 
 /* The index of a record key, or -1. */
 static int
@@ -243,68 +242,75 @@ record_place(const msgpack_object *obj, struct place *p, struct aerr *err)
 	return (0);
 }
 
+/*
+ * attrs are checked on every put, so their error messages are built only
+ * when there is an error, inside out: the innermost check says ": reason",
+ * each level above puts its key or index in front, and record_attrs()
+ * puts "attrs" before it all.  A very deep path loses its middle ("..")
+ * rather than its reason.
+ */
+static void
+record_attrs_path(struct aerr *err, const char *part)
+{
+	if (strlen(err->msg) + strlen(part) > RECORD_PATH_MAX) {
+		if (strncmp(err->msg, "..", 2) != 0)
+			aerr_prefix(err, "..");
+		return;
+	}
+	aerr_prefix(err, "%s", part);
+}
+
 /* Check a string inside attrs: the rules of every string in a record. */
 static int
-record_attrs_str(const msgpack_object *obj, const char *path,
-    const char *what, struct aerr *err)
+record_attrs_str(const msgpack_object *obj, const char *what,
+    struct aerr *err)
 {
 	const char	*p = obj->via.str.ptr;
 	size_t		 len = obj->via.str.size;
 
 	if (len != 0 && memchr(p, '\0', len) != NULL) {
-		aerr_set(err, AERR_INVALID, "%s: %scontains a NUL byte", path,
-		    what);
+		aerr_set(err, AERR_INVALID, ": %scontains a NUL byte", what);
 		return (-1);
 	}
 	if (!utf8_valid(p, len)) {
-		aerr_set(err, AERR_INVALID, "%s: %sinvalid UTF-8", path, what);
+		aerr_set(err, AERR_INVALID, ": %sinvalid UTF-8", what);
 		return (-1);
 	}
 	return (0);
 }
 
-/*
- * Check a map inside attrs; path (of size bytes) names it and is
- * extended in place for its entries.
- */
+/* Check a map inside attrs, at a nesting depth of depth. */
 static int
-record_attrs_map(const msgpack_object *obj, char *path, size_t size,
-    int depth, struct aerr *err)
+record_attrs_map(const msgpack_object *obj, int depth, struct aerr *err)
 {
 	const msgpack_object_kv	*kv;
-	size_t			 plen;
 	uint32_t		 i;
-	char			 q[80];
+	char			 q[80], part[84];
 
-	plen = strlen(path);
 	for (i = 0; i < obj->via.map.size; i++) {
 		kv = &obj->via.map.ptr[i];
-		path[plen] = '\0';
 		if (kv->key.type != MSGPACK_OBJECT_STR) {
-			aerr_set(err, AERR_INVALID, "%s: keys must be strings",
-			    path);
+			aerr_set(err, AERR_INVALID, ": keys must be strings");
 			return (-1);
 		}
-		if (record_attrs_str(&kv->key, path, "key ", err) != 0)
+		if (record_attrs_str(&kv->key, "key ", err) != 0)
 			return (-1);
-		mp_quote(&kv->key, q, sizeof q);
-		if (snprintf(path + plen, size - plen, ".%s", q) >=
-		    (int)(size - plen))
-			utf8_trim(path);
-		if (record_attrs_value(&kv->val, path, size, depth, err) != 0)
+		if (record_attrs_value(&kv->val, depth, err) != 0) {
+			mp_quote(&kv->key, q, sizeof q);
+			snprintf(part, sizeof part, ".%s", q);
+			record_attrs_path(err, part);
 			return (-1);
+		}
 	}
-	path[plen] = '\0';
 	return (0);
 }
 
 /* Check one value inside attrs, at a nesting depth of depth. */
 static int
-record_attrs_value(const msgpack_object *obj, char *path, size_t size,
-    int depth, struct aerr *err)
+record_attrs_value(const msgpack_object *obj, int depth, struct aerr *err)
 {
-	size_t		plen;
 	uint32_t	i;
+	char		part[16];
 
 	switch (obj->type) {
 	case MSGPACK_OBJECT_NIL:
@@ -315,12 +321,12 @@ record_attrs_value(const msgpack_object *obj, char *path, size_t size,
 	case MSGPACK_OBJECT_FLOAT64:
 		return (0);
 	case MSGPACK_OBJECT_STR:
-		return (record_attrs_str(obj, path, "", err));
+		return (record_attrs_str(obj, "", err));
 	case MSGPACK_OBJECT_BIN:
-		aerr_set(err, AERR_INVALID, "%s: bin is not allowed", path);
+		aerr_set(err, AERR_INVALID, ": bin is not allowed");
 		return (-1);
 	case MSGPACK_OBJECT_EXT:
-		aerr_set(err, AERR_INVALID, "%s: ext is not allowed", path);
+		aerr_set(err, AERR_INVALID, ": ext is not allowed");
 		return (-1);
 	default:
 		break;
@@ -331,20 +337,20 @@ record_attrs_value(const msgpack_object *obj, char *path, size_t size,
 	 * bounded for objects that did not come from a frame.
 	 */
 	if (++depth > PROTO_MAX_DEPTH) {
-		aerr_set(err, AERR_INVALID, "%s: nesting deeper than %d", path,
+		aerr_set(err, AERR_INVALID, ": nesting deeper than %d",
 		    PROTO_MAX_DEPTH);
 		return (-1);
 	}
 	if (obj->type == MSGPACK_OBJECT_MAP)
-		return (record_attrs_map(obj, path, size, depth, err));
-	plen = strlen(path);
+		return (record_attrs_map(obj, depth, err));
 	for (i = 0; i < obj->via.array.size; i++) {
-		snprintf(path + plen, size - plen, "[%" PRIu32 "]", i);
-		if (record_attrs_value(&obj->via.array.ptr[i], path, size,
-		    depth, err) != 0)
+		if (record_attrs_value(&obj->via.array.ptr[i], depth,
+		    err) != 0) {
+			snprintf(part, sizeof part, "[%" PRIu32 "]", i);
+			record_attrs_path(err, part);
 			return (-1);
+		}
 	}
-	path[plen] = '\0';
 	return (0);
 }
 
@@ -352,7 +358,6 @@ record_attrs_value(const msgpack_object *obj, char *path, size_t size,
 static int
 record_attrs(const msgpack_object *obj, struct event *ev, struct aerr *err)
 {
-	char			path[RECORD_PATH_MAX] = "attrs";
 	msgpack_sbuffer		sbuf;
 	msgpack_packer		pk;
 
@@ -360,8 +365,10 @@ record_attrs(const msgpack_object *obj, struct event *ev, struct aerr *err)
 		aerr_set(err, AERR_INVALID, "attrs: must be a map");
 		return (-1);
 	}
-	if (record_attrs_map(obj, path, sizeof path, 1, err) != 0)
+	if (record_attrs_map(obj, 1, err) != 0) {
+		aerr_prefix(err, "attrs");
 		return (-1);
+	}
 	if (obj->via.map.size == 0)
 		return (0);
 
