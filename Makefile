@@ -94,6 +94,8 @@ $(B)/.deps:
 	done; \
 	/usr/bin/python3 -c "import yaml" 2>/dev/null || \
 	    missing="$$missing python3-yaml"; \
+	case "$(CC)" in clang*) command -v $(CC) >/dev/null 2>&1 || \
+	    missing="$$missing clang";; esac; \
 	if [ -n "$$missing" ]; then \
 		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 			echo "deps: installing$$missing"; \
