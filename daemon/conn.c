@@ -44,6 +44,9 @@ struct conn {
 	TAILQ_ENTRY(conn)	 entry;
 };
 
+/* Bytes read from a client in one go; a large batch is about 300 KiB. */
+#define CONN_READ_MAX	(1u << 20)
+
 static TAILQ_HEAD(, conn)	conns = TAILQ_HEAD_INITIALIZER(conns);
 static uint64_t			next_conn_id = 1;
 
@@ -170,6 +173,13 @@ conn_new(int fd, const char *peer)
 	if (c->bev == NULL)
 		fatalx("bufferevent_socket_new failed");
 	bufferevent_priority_set(c->bev, 0);
+	/*
+	 * libevent reads 16 KiB per callback by default, so a batch of a
+	 * thousand records took dozens of loop turns and each commit held
+	 * one batch.  Reading up to a frame at once lets the batches a
+	 * client pipelines, and those of other clients, share a commit.
+	 */
+	bufferevent_set_max_single_read(c->bev, CONN_READ_MAX);
 	bufferevent_setcb(c->bev, conn_read_cb, conn_write_cb, conn_event_cb,
 	    c);
 	bufferevent_setwatermark(c->bev, EV_WRITE, server->cfg->out_high / 2,
