@@ -427,7 +427,6 @@ main(int argc, char **argv)
 
 	event_base_dispatch(srv.base);
 
-	commit_flush();
 	http_free();
 	commit_free();
 	subs_free();

@@ -117,6 +117,11 @@ struct store *store_open(const struct store_config *, struct aerr *);
 void	 store_close(struct store *);
 int	 store_write(struct store *, struct store_batch *, size_t,
 	     uint64_t, struct aerr *);
+void	 store_write_prepare(struct store_batch *, size_t);
+int	 store_write_try(struct store *, struct store_batch *, size_t,
+	     uint64_t, struct aerr *);
+int	 store_grow(struct store *, struct aerr *);
+#define STORE_NEED_GROW	(-3)
 int	 store_query(struct store *, const struct query *, store_page_cb,
 	     void *, struct aerr *);
 int	 store_get(struct store *, const uint64_t *, size_t, store_get_cb,
@@ -271,6 +276,7 @@ typedef void (*commit_done_cb)(void *, const struct store_op *, size_t,
 void	 commit_enqueue_cb(int, struct store_op *, size_t, struct event *,
 	     size_t, commit_done_cb, void *);
 void	 commit_flush(void);
+void	 commit_drain(void);
 size_t	 commit_pending(void);
 
 /* changes.c */

@@ -1,14 +1,25 @@
 /*
- * Group commit.  Every write request read during one turn of the event
- * loop waits here; at the end of the turn all of them go to the store in
- * one write transaction, and each is acknowledged only after that
- * transaction committed.  A request that failed validation waits here
- * too, so that each connection's replies keep their order.
+ * Group commit.  Write requests wait in a queue; the writer thread takes
+ * everything queued, applies it in one write transaction and commits,
+ * while the loop goes on reading and answering.  Each request is
+ * acknowledged only after its transaction committed.  What arrives during
+ * a commit is the next group, so the busier the daemon, the larger its
+ * transactions and the fewer pages it writes per event.  A request that
+ * failed validation waits here too, so that each connection's replies
+ * keep their order.
+ *
+ * The loop and the writer share only the group being committed (handed
+ * over under the mutex) and a pipe that wakes the loop when it is done.
+ * The map is grown by the loop, between commits, when no read
+ * transaction is open (P9).
  */
 #include <sys/queue.h>
 
+#include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <event2/event.h>
 
@@ -29,9 +40,30 @@ struct pending {
 	TAILQ_ENTRY(pending)	 entry;
 };
 
-static TAILQ_HEAD(, pending)	 queue = TAILQ_HEAD_INITIALIZER(queue);
+TAILQ_HEAD(pendings, pending);
+
+static struct pendings		 queue = TAILQ_HEAD_INITIALIZER(queue);
 static size_t			 queued;
 static struct event		*flush_ev;
+
+/* The group being committed; the writer owns it while busy. */
+static struct pendings		 group = TAILQ_HEAD_INITIALIZER(group);
+static struct store_batch	*batches;
+static size_t			 nbatches;
+static int			 busy;
+
+static pthread_t		 writer;
+static pthread_mutex_t		 lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t		 wake = PTHREAD_COND_INITIALIZER;
+static int			 work_ready;	/* under lock */
+static int			 stopping;	/* under lock */
+static int			 result;	/* of store_write_try */
+static struct aerr		 result_err;
+static int			 done_pipe[2] = { -1, -1 };
+static struct event		*done_ev;
+
+static void	commit_start(void);
+static void	commit_finish(void);
 
 static void
 commit_cb(evutil_socket_t fd, short what, void *arg)
@@ -40,26 +72,96 @@ commit_cb(evutil_socket_t fd, short what, void *arg)
 	commit_flush();
 }
 
+static void *
+commit_writer(void *arg)
+{
+	struct aerr	err;
+	char		one = 1;
+	int		rc;
+
+	(void)arg;
+	pthread_mutex_lock(&lock);
+	for (;;) {
+		while (!work_ready && !stopping)
+			pthread_cond_wait(&wake, &lock);
+		if (!work_ready)
+			break;
+		work_ready = 0;
+		pthread_mutex_unlock(&lock);
+		rc = store_write_try(server->store, batches, nbatches,
+		    now_ms(), &err);
+		pthread_mutex_lock(&lock);
+		result = rc;
+		result_err = err;
+		pthread_mutex_unlock(&lock);
+		while (write(done_pipe[1], &one, 1) == -1 && errno == EINTR)
+			;
+		pthread_mutex_lock(&lock);
+	}
+	pthread_mutex_unlock(&lock);
+	return (NULL);
+}
+
+/* The writer is done: wait for its byte (the loop's callback, or drain). */
+static void
+commit_wait(void)
+{
+	char	one;
+
+	while (read(done_pipe[0], &one, 1) == -1 && errno == EINTR)
+		;
+	/* The writer set result under the lock before writing the byte. */
+	pthread_mutex_lock(&lock);
+	pthread_mutex_unlock(&lock);
+}
+
+static void
+commit_wake_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd; (void)what; (void)arg;
+	if (!busy)
+		return;
+	commit_wait();
+	commit_finish();
+}
+
 void
 commit_init(void)
 {
 	flush_ev = event_new(server->base, -1, 0, commit_cb, NULL);
-	if (flush_ev == NULL)
+	if (flush_ev == NULL || pipe(done_pipe) == -1)
+		fatal("commit_init");
+	done_ev = event_new(server->base, done_pipe[0], EV_READ | EV_PERSIST,
+	    commit_wake_cb, NULL);
+	if (done_ev == NULL || event_add(done_ev, NULL) != 0)
 		fatalx("event_new failed");
+	if ((errno = pthread_create(&writer, NULL, commit_writer, NULL)) != 0)
+		fatal("pthread_create");
 }
 
+/* Finish every write still queued, then stop the writer. */
 void
 commit_free(void)
 {
-	if (flush_ev != NULL)
-		event_free(flush_ev);
-	flush_ev = NULL;
+	if (flush_ev == NULL)
+		return;
+	commit_drain();
+	pthread_mutex_lock(&lock);
+	stopping = 1;
+	pthread_cond_signal(&wake);
+	pthread_mutex_unlock(&lock);
+	pthread_join(writer, NULL);
+	event_free(done_ev);
+	event_free(flush_ev);
+	close(done_pipe[0]);
+	close(done_pipe[1]);
+	flush_ev = done_ev = NULL;
 }
 
 size_t
 commit_pending(void)
 {
-	return (queued);
+	return (queued + (busy ? nbatches : 0));
 }
 
 static struct pending *
@@ -167,35 +269,74 @@ pending_free(struct pending *p)
 	free(p);
 }
 
-/* Commit everything queued, then acknowledge it in order. */
+/* Hand everything queued to the writer, unless it is busy already. */
 void
 commit_flush(void)
 {
-	TAILQ_HEAD(, pending)	 work = TAILQ_HEAD_INITIALIZER(work);
-	struct store_batch	*batches;
-	struct pending		*p;
-	struct aerr		 err;
-	size_t			 n = 0, i;
+	if (!busy && !TAILQ_EMPTY(&queue))
+		commit_start();
+}
 
-	if (TAILQ_EMPTY(&queue))
-		return;
-	TAILQ_CONCAT(&work, &queue, entry);
+static void
+commit_start(void)
+{
+	struct pending	*p;
+	size_t		 n = 0;
+
+	TAILQ_CONCAT(&group, &queue, entry);
 	batches = xcalloc(queued, sizeof *batches);
 	queued = 0;
-	TAILQ_FOREACH(p, &work, entry) {
+	TAILQ_FOREACH(p, &group, entry) {
 		if (p->failed)
 			continue;
 		batches[n].ops = p->ops;
 		batches[n].nops = p->nops;
 		n++;
 	}
-	if (n > 0 && store_write(server->store, batches, n, now_ms(),
-	    &err) != 0)
-		log_warn("commit of %zu requests failed: %s", n, err.msg);
+	nbatches = n;
+	busy = 1;
+	if (n == 0) {
+		/* Only errors to pass on, in order: nothing to write. */
+		result = 0;
+		commit_finish();
+		return;
+	}
+	store_write_prepare(batches, n);
+	pthread_mutex_lock(&lock);
+	work_ready = 1;
+	pthread_cond_signal(&wake);
+	pthread_mutex_unlock(&lock);
+}
+
+/* The group's transaction ended: grow and retry, or acknowledge. */
+static void
+commit_finish(void)
+{
+	struct pending	*p;
+	size_t		 i = 0;
+
+	if (result == STORE_NEED_GROW) {
+		/* The writer is idle and the loop holds no transaction. */
+		if (store_grow(server->store, &result_err) == 0) {
+			pthread_mutex_lock(&lock);
+			work_ready = 1;
+			pthread_cond_signal(&wake);
+			pthread_mutex_unlock(&lock);
+			return;
+		}
+		for (i = 0; i < nbatches; i++) {
+			batches[i].failed = 1;
+			batches[i].err = result_err;
+		}
+		result = -1;
+	}
+	if (result != 0)
+		log_warn("commit of %zu requests failed: %s", nbatches,
+		    result_err.msg);
 
 	i = 0;
-	while ((p = TAILQ_FIRST(&work)) != NULL) {
-		TAILQ_REMOVE(&work, p, entry);
+	while ((p = TAILQ_FIRST(&group)) != NULL) {
+		TAILQ_REMOVE(&group, p, entry);
 		if (p->done != NULL)
 			commit_done(p, p->failed ? NULL : &batches[i]);
 		else
@@ -209,7 +350,27 @@ commit_flush(void)
 		pending_free(p);
 	}
 	free(batches);
+	batches = NULL;
+	nbatches = 0;
+	busy = 0;
 	changes_committed();
+	/* What arrived meanwhile is the next group. */
+	commit_flush();
+}
+
+/* Commit and acknowledge everything queued, waiting for the writer. */
+void
+commit_drain(void)
+{
+	for (;;) {
+		if (busy) {
+			commit_wait();
+			commit_finish();
+		} else if (!TAILQ_EMPTY(&queue))
+			commit_start();
+		else
+			break;
+	}
 }
 
 /*

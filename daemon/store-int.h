@@ -6,6 +6,8 @@
 #ifndef ANNALSD_STORE_INT_H
 #define ANNALSD_STORE_INT_H
 
+#include <stdatomic.h>
+
 #include <lmdb.h>
 
 struct store {
@@ -13,9 +15,9 @@ struct store {
 	MDB_dbi		 events, time, actor, actors, keys, changes, meta;
 	MDB_dbi		 chid;		/* id -> its one change-log seq */
 	MDB_dbi		 tombs;		/* seq -> time, id of each delete */
-	uint64_t	 last_seq;	/* of the last commit */
+	_Atomic uint64_t last_seq;	/* of the last commit */
 	uint64_t	 keep_ms;	/* deletes stay in the log this long */
-	int		 prune_due;
+	_Atomic int	 prune_due;	/* set by the loop, read by the writer */
 	struct backup	*backup;	/* running, or NULL */
 	size_t		 map_size;
 	size_t		 max_map_size;

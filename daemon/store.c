@@ -703,19 +703,11 @@ grow_map(struct store *st)
 	return (0);
 }
 
-/*
- * Apply a group of batches in one write transaction and commit it.  A
- * batch that fails leaves the others alone; a full map is grown and the
- * whole group replayed, so no client ever sees MDB_MAP_FULL (P8).
- * Returns 0 when the transaction committed (each batch then says whether
- * it applied), -1 when nothing was written (every batch failed with err).
- */
-int
-store_write(struct store *st, struct store_batch *batches, size_t n,
-    uint64_t now, struct aerr *err)
+/* Remember the ids the puts were given, before any attempt changes them. */
+void
+store_write_prepare(struct store_batch *batches, size_t n)
 {
 	size_t	i, j;
-	int	rc, nested = 0;
 
 	for (i = 0; i < n; i++) {
 		for (j = 0; j < batches[i].nops; j++) {
@@ -723,6 +715,24 @@ store_write(struct store *st, struct store_batch *batches, size_t n,
 				batches[i].ops[j].id = batches[i].ops[j].ev->id;
 		}
 	}
+}
+
+/*
+ * One attempt at a group of batches, in one write transaction, after
+ * store_write_prepare().  A batch that fails leaves the others alone.
+ * Returns 0 when the transaction committed (each batch then says whether
+ * it applied), STORE_NEED_GROW when the map is full and can grow (nothing
+ * was written: grow it with store_grow() while no transaction is open
+ * anywhere, then try again), or -1 when nothing was written and every
+ * batch failed with err.  Safe to call from a thread of its own.
+ */
+int
+store_write_try(struct store *st, struct store_batch *batches, size_t n,
+    uint64_t now, struct aerr *err)
+{
+	size_t	i, j;
+	int	rc, nested = 0;
+
 	for (;;) {
 		rc = write_once(st, batches, n, now, nested, err);
 		if (rc == 0)
@@ -731,8 +741,8 @@ store_write(struct store *st, struct store_batch *batches, size_t n,
 			nested = 1;
 			continue;
 		}
-		if (rc == MDB_MAP_FULL && grow_map(st) == 0)
-			continue;
+		if (rc == MDB_MAP_FULL && st->map_size < st->max_map_size)
+			return (STORE_NEED_GROW);
 		if (rc == MDB_MAP_FULL)
 			aerr_set(err, AERR_DISK_FULL, "database map is full "
 			    "at its maximum of %zu bytes", st->max_map_size);
@@ -754,6 +764,39 @@ store_write(struct store *st, struct store_batch *batches, size_t n,
 		}
 		return (-1);
 	}
+}
+
+/* Grow the map for store_write_try(); -1 (with err) when it cannot. */
+int
+store_grow(struct store *st, struct aerr *err)
+{
+	if (grow_map(st) == 0)
+		return (0);
+	aerr_set(err, AERR_DISK_FULL, "database map is full at its maximum "
+	    "of %zu bytes", st->max_map_size);
+	return (-1);
+}
+
+/*
+ * Apply a group of batches and commit it, growing the map as needed, so
+ * that no client ever sees MDB_MAP_FULL (P8).  Returns as
+ * store_write_try() does, but never STORE_NEED_GROW.
+ */
+int
+store_write(struct store *st, struct store_batch *batches, size_t n,
+    uint64_t now, struct aerr *err)
+{
+	int	rc;
+
+	store_write_prepare(batches, n);
+	while ((rc = store_write_try(st, batches, n, now, err)) ==
+	    STORE_NEED_GROW) {
+		if (store_grow(st, err) != 0) {
+			fail_all(batches, n, err);
+			return (-1);
+		}
+	}
+	return (rc);
 }
 
 /* One index range merged into a query: a cursor between two keys. */
