@@ -148,3 +148,54 @@ cli_common_help(const struct cli_command *cmd)
 	printf("usage: annals %s %s\n", cmd->name, cmd->usage);
 	return (CLI_EXIT_OK);
 }
+
+/*
+ * Apply one of the filter options that range, actor, export and the
+ * aggregations share: --certain --within --precision --actor --role
+ * --type --tag --source (getopt letters c w p a r t g s).  Returns the
+ * setter's ANNALS_E* code (0: done), or -1 after printing a usage error.
+ * --actor and --role are kept in f until the caller knows the actor.
+ */
+int
+cli_common_filter(const struct cli_command *cmd, annals_query *q, int ch,
+    const char *arg, struct cli_filter *f)
+{
+	static const char *const	precs[] = { "year", "season", "month",
+					    "day", "time" };
+	size_t				i;
+
+	switch (ch) {
+	case 'c':
+		f->certain = 1;
+		return (annals_query_set_certain(q, 1));
+	case 'w':
+		f->within = 1;
+		return (annals_query_set_within(q, 1));
+	case 'p':
+		for (i = 0; i < sizeof precs / sizeof precs[0]; i++) {
+			if (strcmp(arg, precs[i]) == 0)
+				break;
+		}
+		if (i == sizeof precs / sizeof precs[0]) {
+			cli_common_usage(cmd, "--precision %s: not year, "
+			    "season, month, day or time", arg);
+			return (-1);
+		}
+		/* ANNALS_PREC_* run from year (1) to time (5). */
+		return (annals_query_set_precision(q,
+		    ANNALS_PREC_YEAR + (int)i));
+	case 'a':
+		f->actor = arg;
+		return (0);
+	case 'r':
+		f->role = arg;
+		return (0);
+	case 't':
+		return (annals_query_set_type(q, arg));
+	case 'g':
+		return (annals_query_set_tag(q, arg));
+	case 's':
+		return (annals_query_set_source(q, arg));
+	}
+	return (0);
+}

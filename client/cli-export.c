@@ -40,50 +40,19 @@ cli_export_args(int argc, char **argv, annals_query *q, int *format)
 		{ "help",	no_argument,		NULL, 'h' },
 		{ NULL,		0,			NULL, 0 }
 	};
-	static const char		*precs[] = { "year", "season",
-	    "month", "day", "time" };
 	const struct cli_command	*cmd = &cli_export_command;
 	const char			*actor = NULL, *role = NULL;
-	size_t				 i;
+	struct cli_filter		 f;
 	int				 ch, code, certain = 0, within = 0;
 
+	memset(&f, 0, sizeof f);
 	while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		code = 0;
 		switch (ch) {
-		case 'c':
-			certain = 1;
-			code = annals_query_set_certain(q, 1);
-			break;
-		case 'w':
-			within = 1;
-			code = annals_query_set_within(q, 1);
-			break;
-		case 'p':
-			for (i = 0; i < sizeof precs / sizeof precs[0]; i++) {
-				if (strcmp(optarg, precs[i]) == 0)
-					break;
-			}
-			if (i == sizeof precs / sizeof precs[0])
-				return (cli_common_usage(cmd, "--precision %s: "
-				    "not year, season, month, day or time",
-				    optarg));
-			code = annals_query_set_precision(q,
-			    ANNALS_PREC_YEAR + (int)i);
-			break;
-		case 'a':
-			actor = optarg;
-			break;
-		case 'r':
-			role = optarg;
-			break;
-		case 't':
-			code = annals_query_set_type(q, optarg);
-			break;
-		case 'g':
-			code = annals_query_set_tag(q, optarg);
-			break;
-		case 's':
-			code = annals_query_set_source(q, optarg);
+		case 'c': case 'w': case 'p': case 'a':
+		case 'r': case 't': case 'g': case 's':
+			if ((code = cli_common_filter(cmd, q, ch, optarg, &f)) == -1)
+				return (CLI_EXIT_USAGE);
 			break;
 		case 'f':
 			if (strcmp(optarg, "jsonl") == 0)
@@ -108,6 +77,10 @@ cli_export_args(int argc, char **argv, annals_query *q, int *format)
 			return (cli_common_usage(cmd, "%s: %s", argv[optind - 1],
 			    annals_strerror(code)));
 	}
+	actor = f.actor;
+	role = f.role;
+	certain = f.certain;
+	within = f.within;
 	if (certain && within)
 		return (cli_common_usage(cmd, "--certain and --within exclude "
 		    "each other"));

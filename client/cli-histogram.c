@@ -83,9 +83,8 @@ cli_agg_args(const struct cli_command *cmd, int argc, char **argv,
 	};
 	static const char *const	 bys[] = { "day", "week", "month",
 	    "year" };
-	static const char *const	 precs[] = { "year", "season",
-	    "month", "day", "time" };
 	const char			*actor = NULL, *role = NULL;
+	struct cli_filter		 f;
 	static char			 star[136];
 	char				*end;
 	unsigned long			 v;
@@ -96,6 +95,7 @@ cli_agg_args(const struct cli_command *cmd, int argc, char **argv,
 	a->mode = ANNALS_COUNT_OVERLAP;
 	a->limit = 10;
 	a->prefix = NULL;
+	memset(&f, 0, sizeof f);
 	while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		code = 0;
 		/* Each command takes only its own options. */
@@ -124,38 +124,10 @@ cli_agg_args(const struct cli_command *cmd, int argc, char **argv,
 				return (cli_common_usage(cmd, "--count %s: not "
 				    "overlap or start", optarg));
 			break;
-		case 'c':
-			certain = 1;
-			code = annals_query_set_certain(q, 1);
-			break;
-		case 'w':
-			within = 1;
-			code = annals_query_set_within(q, 1);
-			break;
-		case 'p':
-			for (i = 0; i < 5 && strcmp(optarg, precs[i]) != 0; i++)
-				;
-			if (i == 5)
-				return (cli_common_usage(cmd, "--precision %s: "
-				    "not year, season, month, day or time",
-				    optarg));
-			code = annals_query_set_precision(q,
-			    ANNALS_PREC_YEAR + (int)i);
-			break;
-		case 'a':
-			actor = optarg;
-			break;
-		case 'r':
-			role = optarg;
-			break;
-		case 't':
-			code = annals_query_set_type(q, optarg);
-			break;
-		case 'g':
-			code = annals_query_set_tag(q, optarg);
-			break;
-		case 's':
-			code = annals_query_set_source(q, optarg);
+		case 'c': case 'w': case 'p': case 'a':
+		case 'r': case 't': case 'g': case 's':
+			if ((code = cli_common_filter(cmd, q, ch, optarg, &f)) == -1)
+				return (CLI_EXIT_USAGE);
 			break;
 		case 'l':
 			errno = 0;
@@ -180,6 +152,10 @@ cli_agg_args(const struct cli_command *cmd, int argc, char **argv,
 		if (code != 0)
 			return (cli_agg_set(cmd, code, argv[optind - 1]));
 	}
+	actor = f.actor;
+	role = f.role;
+	certain = f.certain;
+	within = f.within;
 	if (certain && within)
 		return (cli_common_usage(cmd, "--certain and --within exclude "
 		    "each other"));

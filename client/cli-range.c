@@ -114,57 +114,28 @@ cli_range_args(const struct cli_command *cmd, int argc, char **argv,
 		{ "help",	no_argument,		NULL, 'h' },
 		{ NULL,		0,			NULL, 0 }
 	};
-	static const char		*precs[] = { "year", "season",
-	    "month", "day", "time" };
 	const char			*actor = NULL, *role = NULL;
+	struct cli_filter		 f;
 	const char			*from = NULL, *to = NULL;
 	char				*end;
-	size_t				 i;
 	int				 ch, code, certain = 0, within = 0;
 	int				 all = 0, has_limit = 0, page;
 
 	*limit = CLI_RANGE_LIMIT;
+	memset(&f, 0, sizeof f);
 	while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		code = 0;
 		switch (ch) {
-		case 'c':
-			certain = 1;
-			code = annals_query_set_certain(q, 1);
-			break;
-		case 'w':
-			within = 1;
-			code = annals_query_set_within(q, 1);
-			break;
-		case 'p':
-			for (i = 0; i < sizeof precs / sizeof precs[0]; i++) {
-				if (strcmp(optarg, precs[i]) == 0)
-					break;
-			}
-			if (i == sizeof precs / sizeof precs[0])
-				return (cli_common_usage(cmd, "--precision %s: "
-				    "not year, season, month, day or time",
-				    optarg));
-			/* ANNALS_PREC_* run from year (1) to time (5). */
-			code = annals_query_set_precision(q,
-			    ANNALS_PREC_YEAR + (int)i);
-			break;
 		case 'a':
 			if (cmd == &cli_actor_command)
 				return (cli_common_usage(cmd, "the actor is "
 				    "CODE, not --actor"));
-			actor = optarg;
+			f.actor = optarg;
 			break;
-		case 'r':
-			role = optarg;
-			break;
-		case 't':
-			code = annals_query_set_type(q, optarg);
-			break;
-		case 'g':
-			code = annals_query_set_tag(q, optarg);
-			break;
-		case 's':
-			code = annals_query_set_source(q, optarg);
+		case 'c': case 'w': case 'p':
+		case 'r': case 't': case 'g': case 's':
+			if ((code = cli_common_filter(cmd, q, ch, optarg, &f)) == -1)
+				return (CLI_EXIT_USAGE);
 			break;
 		case 'l':
 			errno = 0;
@@ -192,6 +163,10 @@ cli_range_args(const struct cli_command *cmd, int argc, char **argv,
 		if (code != 0)
 			return (cli_range_set(cmd, code, argv[optind - 1]));
 	}
+	actor = f.actor;
+	role = f.role;
+	certain = f.certain;
+	within = f.within;
 	if (certain && within)
 		return (cli_common_usage(cmd, "--certain and --within exclude "
 		    "each other"));

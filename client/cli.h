@@ -56,6 +56,16 @@ struct timelinejs *timelinejs_new(FILE *);
 int		 timelinejs_event(struct timelinejs *, const struct annals_event *);
 int		 timelinejs_end(struct timelinejs *);
 
+/* The filters of range, actor, export and the aggregations. */
+struct cli_filter {
+	const char	*actor;
+	const char	*role;
+	int		 certain;
+	int		 within;
+};
+int	cli_common_filter(const struct cli_command *, annals_query *, int,
+	    const char *, struct cli_filter *);
+
 /* cli-admin.c */
 extern const struct cli_command cli_backup_command;
 extern const struct cli_command cli_check_command;
