@@ -151,31 +151,7 @@ gdelt_row_parse(const struct import_header *h, const char *const *f,
 	    gdelt_actor(h, f, IMPORT_R_ACTOR2, IMPORT_R_ACTOR2NAME, "target",
 	    ev, err) != 0)
 		return (import_row_fail(ev));
-	if ((v = import_row_value(h, f, IMPORT_R_TYPE)) != NULL &&
-	    import_row_str(&ev->type, v, err) != 0)
-		return (import_row_fail(ev));
-	if ((v = import_row_value(h, f, IMPORT_R_PLACE)) != NULL &&
-	    import_row_str(&ev->place.name, v, err) != 0)
-		return (import_row_fail(ev));
-	if ((v = import_row_value(h, f, IMPORT_R_COUNTRY)) != NULL &&
-	    import_row_str(&ev->place.country, v, err) != 0)
-		return (import_row_fail(ev));
-	if (import_row_coord(h, f, IMPORT_R_LAT, &ev->place.lat,
-	    &ev->place.has_lat, err) != 0 ||
-	    import_row_coord(h, f, IMPORT_R_LON, &ev->place.lon,
-	    &ev->place.has_lon, err) != 0)
-		return (import_row_fail(ev));
-	if ((v = import_row_value(h, f, IMPORT_R_URL)) != NULL) {
-		if ((ev->urls = calloc(1, sizeof *ev->urls)) == NULL ||
-		    import_row_str(&ev->urls[0], v, err) != 0) {
-			aerr_set(err, AERR_NOMEM, "out of memory");
-			return (import_row_fail(ev));
-		}
-		ev->nurls = 1;
-	}
-	if (import_row_attrs(h, f, ev, err) != 0)
-		return (import_row_fail(ev));
-	return (import_row_finish(ev, err));
+	return (import_row_rest(h, f, ev, err));
 }
 
 int

@@ -71,26 +71,7 @@ icews_row_parse(const struct import_header *h, const char *const *f,
 	if ((v = import_row_value(h, f, IMPORT_R_ACTOR2)) != NULL &&
 	    import_row_actor(ev, v, strlen(v), "target", err) != 0)
 		return (import_row_fail(ev));
-	if ((v = import_row_value(h, f, IMPORT_R_TYPE)) != NULL &&
-	    import_row_str(&ev->type, v, err) != 0)
-		return (import_row_fail(ev));
-	if ((v = import_row_value(h, f, IMPORT_R_TITLE)) != NULL &&
-	    import_row_str(&ev->title, v, err) != 0)
-		return (import_row_fail(ev));
-	if ((v = import_row_value(h, f, IMPORT_R_PLACE)) != NULL &&
-	    import_row_str(&ev->place.name, v, err) != 0)
-		return (import_row_fail(ev));
-	if ((v = import_row_value(h, f, IMPORT_R_COUNTRY)) != NULL &&
-	    import_row_str(&ev->place.country, v, err) != 0)
-		return (import_row_fail(ev));
-	if (import_row_coord(h, f, IMPORT_R_LAT, &ev->place.lat,
-	    &ev->place.has_lat, err) != 0 ||
-	    import_row_coord(h, f, IMPORT_R_LON, &ev->place.lon,
-	    &ev->place.has_lon, err) != 0)
-		return (import_row_fail(ev));
-	if (import_row_attrs(h, f, ev, err) != 0)
-		return (import_row_fail(ev));
-	return (import_row_finish(ev, err));
+	return (import_row_rest(h, f, ev, err));
 }
 
 int

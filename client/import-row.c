@@ -14,6 +14,7 @@
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -449,4 +450,52 @@ import_row_finish(struct event *ev, struct aerr *err)
 	if (rc != 0)
 		record_clear(ev);
 	return (rc);
+}
+
+/*
+ * The fields every dataset maps the same way, once its date, key and
+ * actors are set: type, title, text, place, country, coordinates, one
+ * URL, and every other column into attrs; then the final check.  A role
+ * the format does not map is left alone.  0, or -1 with ev cleared.
+ */
+int
+import_row_rest(const struct import_header *h, const char *const *f,
+    struct event *ev, struct aerr *err)
+{
+	static const struct {
+		int	 role;
+		size_t	 off;
+	} strs[] = {
+		{ IMPORT_R_TYPE, offsetof(struct event, type) },
+		{ IMPORT_R_TITLE, offsetof(struct event, title) },
+		{ IMPORT_R_TEXT, offsetof(struct event, text) },
+		{ IMPORT_R_PLACE, offsetof(struct event, place.name) },
+		{ IMPORT_R_COUNTRY, offsetof(struct event, place.country) },
+	};
+	const char	*v;
+	size_t		 i;
+
+	for (i = 0; i < sizeof strs / sizeof strs[0]; i++) {
+		if ((v = import_row_value(h, f, strs[i].role)) != NULL &&
+		    import_row_str((char **)((char *)ev + strs[i].off), v,
+		    err) != 0)
+			return (import_row_fail(ev));
+	}
+	if (import_row_coord(h, f, IMPORT_R_LAT, &ev->place.lat,
+	    &ev->place.has_lat, err) != 0 ||
+	    import_row_coord(h, f, IMPORT_R_LON, &ev->place.lon,
+	    &ev->place.has_lon, err) != 0)
+		return (import_row_fail(ev));
+	if ((v = import_row_value(h, f, IMPORT_R_URL)) != NULL) {
+		if ((ev->urls = calloc(1, sizeof *ev->urls)) == NULL) {
+			aerr_set(err, AERR_NOMEM, "out of memory");
+			return (import_row_fail(ev));
+		}
+		ev->nurls = 1;
+		if (import_row_str(&ev->urls[0], v, err) != 0)
+			return (import_row_fail(ev));
+	}
+	if (import_row_attrs(h, f, ev, err) != 0)
+		return (import_row_fail(ev));
+	return (import_row_finish(ev, err));
 }

@@ -115,6 +115,8 @@ int	 import_row_begin(const struct import_header *, size_t,
 int	 import_row_key(struct event *, const struct import_header *,
 	     const char *, const char *, const char *, struct aerr *);
 int	 import_row_finish(struct event *, struct aerr *);
+int	 import_row_rest(const struct import_header *, const char *const *,
+	     struct event *, struct aerr *);
 int	 import_row_fail(struct event *);
 void	 import_row_clean(struct aerr *);
 int	 import_row_int(const char *, int64_t *);
