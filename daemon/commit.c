@@ -42,6 +42,9 @@ struct pending {
 
 TAILQ_HEAD(pendings, pending);
 
+/* Records in one write transaction, at most (a single request may pass). */
+#define COMMIT_MAX_OPS	4000
+
 static struct pendings		 queue = TAILQ_HEAD_INITIALIZER(queue);
 static size_t			 queued;
 static struct event		*flush_ev;
@@ -281,11 +284,22 @@ static void
 commit_start(void)
 {
 	struct pending	*p;
-	size_t		 n = 0;
+	size_t		 n = 0, ops = 0, taken = 0;
 
-	TAILQ_CONCAT(&group, &queue, entry);
-	batches = xcalloc(queued, sizeof *batches);
-	queued = 0;
+	/*
+	 * Take the queue in order, up to COMMIT_MAX_OPS records: LMDB keeps
+	 * a transaction's dirty pages in memory, so a group without bound
+	 * would make the daemon's memory grow with the backlog.
+	 */
+	while ((p = TAILQ_FIRST(&queue)) != NULL &&
+	    (taken == 0 || ops + p->nops <= COMMIT_MAX_OPS)) {
+		TAILQ_REMOVE(&queue, p, entry);
+		TAILQ_INSERT_TAIL(&group, p, entry);
+		ops += p->nops;
+		taken++;
+	}
+	queued -= taken;
+	batches = xcalloc(taken, sizeof *batches);
 	TAILQ_FOREACH(p, &group, entry) {
 		if (p->failed)
 			continue;
