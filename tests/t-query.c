@@ -1,6 +1,7 @@
 /* Queries: decoding params, packing them, cursors and the event filter. */
 #include <jansson.h>
 
+#include "mpobj.h"
 #include "test.h"
 #include "../proto/proto.h"
 
@@ -8,117 +9,17 @@
 #define PRECISION_MSG \
 	"precision: must be one of year, season, month, day, time"
 
-struct obj {
-	msgpack_sbuffer		sbuf;
-	msgpack_packer		pk;
-	msgpack_unpacked	u;
-};
-
-static msgpack_packer *
-obj_begin(struct obj *o)
-{
-	msgpack_sbuffer_init(&o->sbuf);
-	msgpack_packer_init(&o->pk, &o->sbuf, msgpack_sbuffer_write);
-	msgpack_unpacked_init(&o->u);
-	return (&o->pk);
-}
-
-static const msgpack_object *
-obj_end(struct obj *o)
-{
-	struct aerr	err;
-	size_t		off = 0;
-
-	T_ASSERTF(frame_check((unsigned char *)o->sbuf.data, o->sbuf.size,
-	    &err) == 0, "%s", err.msg);
-	T_EQ_INT(msgpack_unpack_next(&o->u, o->sbuf.data, o->sbuf.size, &off),
-	    MSGPACK_UNPACK_SUCCESS);
-	return (&o->u.data);
-}
-
-static void
-obj_free(struct obj *o)
-{
-	msgpack_unpacked_destroy(&o->u);
-	msgpack_sbuffer_destroy(&o->sbuf);
-}
-
-static void
-pack_json(msgpack_packer *pk, json_t *j)
-{
-	const char	*key;
-	json_t		*v;
-	size_t		 i;
-
-	switch (json_typeof(j)) {
-	case JSON_OBJECT:
-		msgpack_pack_map(pk, json_object_size(j));
-		json_object_foreach(j, key, v) {
-			mp_pack_str(pk, key);
-			pack_json(pk, v);
-		}
-		break;
-	case JSON_ARRAY:
-		msgpack_pack_array(pk, json_array_size(j));
-		json_array_foreach(j, i, v)
-			pack_json(pk, v);
-		break;
-	case JSON_STRING:
-		msgpack_pack_str(pk, json_string_length(j));
-		msgpack_pack_str_body(pk, json_string_value(j),
-		    json_string_length(j));
-		break;
-	case JSON_INTEGER:
-		msgpack_pack_int64(pk, json_integer_value(j));
-		break;
-	case JSON_REAL:
-		msgpack_pack_double(pk, json_real_value(j));
-		break;
-	case JSON_TRUE:
-		msgpack_pack_true(pk);
-		break;
-	case JSON_FALSE:
-		msgpack_pack_false(pk);
-		break;
-	case JSON_NULL:
-		msgpack_pack_nil(pk);
-		break;
-	}
-}
-
-/* Pack JSON written with ' for ". */
-static const msgpack_object *
-obj_json(struct obj *o, const char *text)
-{
-	json_error_t	 jerr;
-	json_t		*j;
-	char		*s, *p;
-
-	if ((s = strdup(text)) == NULL)
-		T_FAIL("strdup");
-	for (p = s; *p != '\0'; p++) {
-		if (*p == '\'')
-			*p = '"';
-	}
-	if ((j = json_loads(s, JSON_DECODE_ANY, &jerr)) == NULL)
-		T_FAIL("bad JSON in test: %s: %s", jerr.text, s);
-	pack_json(obj_begin(o), j);
-	json_decref(j);
-	free(s);
-	return (obj_end(o));
-}
-
 /* Decode params given as JSON; they must be accepted. */
 static void
 decode_ok(const char *json, int kind, struct query *q)
 {
-	struct obj	o;
+	struct mpobj	o;
 	struct aerr	err;
 
 	aerr_clear(&err);
-	T_ASSERTF(query_decode(obj_json(&o, json), kind, q, &err) == 0,
+	T_ASSERTF(query_decode(mpobj_json(&o, json), kind, q, &err) == 0,
 	    "%s: %s", json, err.msg);
-	obj_free(&o);
+	mpobj_free(&o);
 }
 
 static int64_t
@@ -270,7 +171,7 @@ TEST(query_decode_rejects_bad_params)
 		    "AAAAAAAAAAAAAAAAAAAAA'}", QUERY_ACTOR, AERR_INVALID,
 		    "actor: 129 bytes exceeds limit 128" },
 	};
-	struct obj	 o;
+	struct mpobj	 o;
 	struct query	 q, zero;
 	struct aerr	 err;
 	size_t		 i;
@@ -278,7 +179,7 @@ TEST(query_decode_rejects_bad_params)
 	memset(&zero, 0, sizeof zero);
 	for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		aerr_clear(&err);
-		T_ASSERTF(query_decode(obj_json(&o, bad[i].json), bad[i].kind,
+		T_ASSERTF(query_decode(mpobj_json(&o, bad[i].json), bad[i].kind,
 		    &q, &err) == -1, "%s accepted", bad[i].json);
 		T_ASSERTF(err.code == bad[i].code, "%s: code %d", bad[i].json,
 		    err.code);
@@ -287,16 +188,16 @@ TEST(query_decode_rejects_bad_params)
 		    bad[i].msg);
 		/* Nothing is left allocated (LeakSanitizer checks too). */
 		T_ASSERT(memcmp(&q, &zero, sizeof q) == 0);
-		obj_free(&o);
+		mpobj_free(&o);
 	}
 
 	/* A parameter twice. */
-	msgpack_pack_map(obj_begin(&o), 2);
+	msgpack_pack_map(mpobj_begin(&o), 2);
 	mp_pack_kv_str(&o.pk, "from", "2015");
 	mp_pack_kv_str(&o.pk, "from", "2016");
-	T_EQ_INT(query_decode(obj_end(&o), QUERY_RANGE, &q, &err), -1);
+	T_EQ_INT(query_decode(mpobj_end(&o), QUERY_RANGE, &q, &err), -1);
 	T_EQ_STR(err.msg, "duplicate parameter \"from\"");
-	obj_free(&o);
+	mpobj_free(&o);
 }
 
 /* Pack q with a cursor, as a client does, and decode it as the daemon. */
@@ -304,13 +205,13 @@ static int
 requery(const struct query *q, const void *cursor, size_t len,
     struct query *out, struct aerr *err)
 {
-	struct obj	o;
+	struct mpobj	o;
 	int		rc;
 
-	query_pack(obj_begin(&o), q, cursor, len);
+	query_pack(mpobj_begin(&o), q, cursor, len);
 	aerr_clear(err);
-	rc = query_decode(obj_end(&o), q->kind, out, err);
-	obj_free(&o);
+	rc = query_decode(mpobj_end(&o), q->kind, out, err);
+	mpobj_free(&o);
 	return (rc);
 }
 
@@ -404,7 +305,7 @@ TEST(query_cursor_of_another_query_is_refused)
 
 TEST(query_pack_round_trips)
 {
-	struct obj	 o;
+	struct mpobj	 o;
 	struct query	 q, q2, empty;
 	struct aerr	 err;
 
@@ -433,19 +334,19 @@ TEST(query_pack_round_trips)
 
 	/* A struct the client left zero packs as an empty map. */
 	memset(&empty, 0, sizeof empty);
-	query_pack(obj_begin(&o), &empty, NULL, 0);
-	T_EQ_INT(obj_end(&o)->type, MSGPACK_OBJECT_MAP);
+	query_pack(mpobj_begin(&o), &empty, NULL, 0);
+	T_EQ_INT(mpobj_end(&o)->type, MSGPACK_OBJECT_MAP);
 	T_EQ_INT(o.u.data.via.map.size, 0);
-	obj_free(&o);
+	mpobj_free(&o);
 
 	/* The actor goes out with its star, the cursor as bin. */
 	decode_ok("{'actor':'SY*'}", QUERY_RANGE, &q);
-	query_pack(obj_begin(&o), &q, "0123456789012345678901234", 25);
-	T_ASSERT(mp_key_is(mp_get(obj_end(&o), "actor"), "SY*"));
+	query_pack(mpobj_begin(&o), &q, "0123456789012345678901234", 25);
+	T_ASSERT(mp_key_is(mp_get(mpobj_end(&o), "actor"), "SY*"));
 	T_EQ_INT(mp_get(&o.u.data, "cursor")->type, MSGPACK_OBJECT_BIN);
 	T_EQ_INT(mp_get(&o.u.data, "limit")->via.u64, PROTO_DEFAULT_PAGE);
 	T_ASSERT(mp_get(&o.u.data, "order") == NULL);
-	obj_free(&o);
+	mpobj_free(&o);
 	query_clear(&q);
 }
 
@@ -453,13 +354,13 @@ TEST(query_pack_round_trips)
 static void
 event(const char *json, struct event *ev)
 {
-	struct obj	o;
+	struct mpobj	o;
 	struct aerr	err;
 
 	aerr_clear(&err);
-	T_ASSERTF(record_decode(obj_json(&o, json), ev, &err) == 0, "%s: %s",
+	T_ASSERTF(record_decode(mpobj_json(&o, json), ev, &err) == 0, "%s: %s",
 	    json, err.msg);
-	obj_free(&o);
+	mpobj_free(&o);
 }
 
 /* Whether the query (JSON params) takes the event (JSON record). */

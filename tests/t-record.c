@@ -2,112 +2,11 @@
 #include <float.h>
 #include <jansson.h>
 
+#include "mpobj.h"
 #include "test.h"
 #include "../proto/proto.h"
 
 /* Packed msgpack and the object unpacked from it. */
-struct obj {
-	msgpack_sbuffer		sbuf;
-	msgpack_packer		pk;
-	msgpack_unpacked	u;
-};
-
-static msgpack_packer *
-obj_begin(struct obj *o)
-{
-	msgpack_sbuffer_init(&o->sbuf);
-	msgpack_packer_init(&o->pk, &o->sbuf, msgpack_sbuffer_write);
-	msgpack_unpacked_init(&o->u);
-	return (&o->pk);
-}
-
-/* Unpack what was packed, through the frame check as the daemon does. */
-static const msgpack_object *
-obj_end(struct obj *o)
-{
-	struct aerr	err;
-	size_t		off = 0;
-
-	T_ASSERTF(frame_check((unsigned char *)o->sbuf.data, o->sbuf.size,
-	    &err) == 0, "%s", err.msg);
-	T_EQ_INT(msgpack_unpack_next(&o->u, o->sbuf.data, o->sbuf.size, &off),
-	    MSGPACK_UNPACK_SUCCESS);
-	return (&o->u.data);
-}
-
-static void
-obj_free(struct obj *o)
-{
-	msgpack_unpacked_destroy(&o->u);
-	msgpack_sbuffer_destroy(&o->sbuf);
-}
-
-static void
-pack_json(msgpack_packer *pk, json_t *j)
-{
-	const char	*key;
-	json_t		*v;
-	size_t		 i;
-
-	switch (json_typeof(j)) {
-	case JSON_OBJECT:
-		msgpack_pack_map(pk, json_object_size(j));
-		json_object_foreach(j, key, v) {
-			mp_pack_str(pk, key);
-			pack_json(pk, v);
-		}
-		break;
-	case JSON_ARRAY:
-		msgpack_pack_array(pk, json_array_size(j));
-		json_array_foreach(j, i, v)
-			pack_json(pk, v);
-		break;
-	case JSON_STRING:
-		msgpack_pack_str(pk, json_string_length(j));
-		msgpack_pack_str_body(pk, json_string_value(j),
-		    json_string_length(j));
-		break;
-	case JSON_INTEGER:
-		msgpack_pack_int64(pk, json_integer_value(j));
-		break;
-	case JSON_REAL:
-		msgpack_pack_double(pk, json_real_value(j));
-		break;
-	case JSON_TRUE:
-		msgpack_pack_true(pk);
-		break;
-	case JSON_FALSE:
-		msgpack_pack_false(pk);
-		break;
-	case JSON_NULL:
-		msgpack_pack_nil(pk);
-		break;
-	}
-}
-
-/* Pack JSON written with ' for " (keeps the tables readable). */
-static const msgpack_object *
-obj_json(struct obj *o, const char *text)
-{
-	json_error_t	 jerr;
-	json_t		*j;
-	char		*s, *p;
-
-	if ((s = strdup(text)) == NULL)
-		T_FAIL("strdup");
-	for (p = s; *p != '\0'; p++) {
-		if (*p == '\'')
-			*p = '"';
-	}
-	if ((j = json_loads(s, JSON_DECODE_ANY | JSON_ALLOW_NUL, &jerr)) ==
-	    NULL)
-		T_FAIL("bad JSON in test: %s: %s", jerr.text, s);
-	pack_json(obj_begin(o), j);
-	json_decref(j);
-	free(s);
-	return (obj_end(o));
-}
-
 /* n copies of c, NUL-terminated, in a static buffer per slot. */
 static const char *
 repeat(int slot, char c, size_t n)
@@ -175,16 +74,16 @@ events_equal(const struct event *a, const struct event *b)
 static void
 repack(const struct event *ev, struct event *out, msgpack_sbuffer *bytes)
 {
-	struct obj	o;
+	struct mpobj	o;
 	struct aerr	err;
 
-	record_pack(obj_begin(&o), ev);
+	record_pack(mpobj_begin(&o), ev);
 	aerr_clear(&err);
-	T_ASSERTF(record_decode(obj_end(&o), out, &err) == 0, "%s", err.msg);
+	T_ASSERTF(record_decode(mpobj_end(&o), out, &err) == 0, "%s", err.msg);
 	events_equal(ev, out);
 	msgpack_sbuffer_init(bytes);
 	msgpack_sbuffer_write(bytes, o.sbuf.data, o.sbuf.size);
-	obj_free(&o);
+	mpobj_free(&o);
 }
 
 /* The whole record in output order, with attrs of every value type. */
@@ -269,15 +168,15 @@ pack_full(msgpack_packer *pk, int plain_actor)
 
 TEST(record_round_trip_of_every_field)
 {
-	struct obj		 in, attrs;
+	struct mpobj		 in, attrs;
 	struct event		 ev, ev2, ev3;
 	struct aerr		 err;
 	msgpack_sbuffer		 b2, b3;
 	const msgpack_object	*a, *v;
 
-	pack_full(obj_begin(&in), 1);
+	pack_full(mpobj_begin(&in), 1);
 	aerr_clear(&err);
-	T_ASSERTF(record_decode(obj_end(&in), &ev, &err) == 0, "%s", err.msg);
+	T_ASSERTF(record_decode(mpobj_end(&in), &ev, &err) == 0, "%s", err.msg);
 
 	/* The values, as given. */
 	T_EQ_U64(ev.id, 17);
@@ -312,7 +211,7 @@ TEST(record_round_trip_of_every_field)
 	msgpack_sbuffer_init(&attrs.sbuf);
 	msgpack_sbuffer_write(&attrs.sbuf, (const char *)ev.attrs,
 	    ev.attrs_len);
-	a = obj_end(&attrs);
+	a = mpobj_end(&attrs);
 	T_EQ_INT(a->type, MSGPACK_OBJECT_MAP);
 	T_EQ_INT(a->via.map.size, 12);
 	v = mp_get(a, "u64max");
@@ -332,11 +231,11 @@ TEST(record_round_trip_of_every_field)
 	v = mp_get(v, "b");
 	T_ASSERT(v->type == MSGPACK_OBJECT_ARRAY && v->via.array.size == 1 &&
 	    v->via.array.ptr[0].via.i64 == -1);
-	obj_free(&attrs);
+	mpobj_free(&attrs);
 
 	/* Nothing points into the frame: scribble over it, then compare. */
 	memset(in.sbuf.data, 0xa5, in.sbuf.size);
-	obj_free(&in);
+	mpobj_free(&in);
 
 	repack(&ev, &ev2, &b2);
 	repack(&ev2, &ev3, &b3);
@@ -344,10 +243,10 @@ TEST(record_round_trip_of_every_field)
 	T_ASSERT(memcmp(b2.data, b3.data, b2.size) == 0);
 
 	/* With the actor given as a map, the input comes back byte for byte. */
-	pack_full(obj_begin(&in), 0);
+	pack_full(mpobj_begin(&in), 0);
 	T_EQ_U64(in.sbuf.size, b2.size);
 	T_ASSERT(memcmp(in.sbuf.data, b2.data, b2.size) == 0);
-	obj_free(&in);
+	mpobj_free(&in);
 
 	msgpack_sbuffer_destroy(&b2);
 	msgpack_sbuffer_destroy(&b3);
@@ -374,23 +273,23 @@ TEST(record_minimal_and_absent_fields)
 		{ "{'start':'2015-03?','end':'..'}",
 		    "{'start':'2015-03?','end':'..'}" },
 	};
-	struct obj	 in, want, got;
+	struct mpobj	 in, want, got;
 	struct event	 ev;
 	struct aerr	 err;
 	size_t		 i;
 
 	for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		aerr_clear(&err);
-		T_ASSERTF(record_decode(obj_json(&in, cases[i][0]), &ev,
+		T_ASSERTF(record_decode(mpobj_json(&in, cases[i][0]), &ev,
 		    &err) == 0, "%s: %s", cases[i][0], err.msg);
-		record_pack(obj_begin(&got), &ev);
-		obj_json(&want, cases[i][1]);
+		record_pack(mpobj_begin(&got), &ev);
+		mpobj_json(&want, cases[i][1]);
 		T_ASSERTF(got.sbuf.size == want.sbuf.size &&
 		    memcmp(got.sbuf.data, want.sbuf.data, got.sbuf.size) == 0,
 		    "%s", cases[i][0]);
 		record_clear(&ev);
-		obj_free(&in);
-		obj_free(&want);
+		mpobj_free(&in);
+		mpobj_free(&want);
 		msgpack_sbuffer_destroy(&got.sbuf);
 	}
 }
@@ -473,12 +372,12 @@ TEST(record_rejects_bad_records)
 		{ "[]", "record must be a map" },
 		{ "'2015'", "record must be a map" },
 	};
-	struct obj	o;
+	struct mpobj	o;
 	size_t		i;
 
 	for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-		expect_bad(obj_json(&o, bad[i][0]), bad[i][1], bad[i][0]);
-		obj_free(&o);
+		expect_bad(mpobj_json(&o, bad[i][0]), bad[i][1], bad[i][0]);
+		mpobj_free(&o);
 	}
 }
 
@@ -508,7 +407,7 @@ TEST(record_enforces_every_limit)
 		    "tags[1]: 129 bytes exceeds limit 128" },
 	};
 	char		 json[1024], msg[1024];
-	struct obj	 o;
+	struct mpobj	 o;
 	struct event	 ev;
 	struct aerr	 err;
 	size_t		 i;
@@ -516,37 +415,37 @@ TEST(record_enforces_every_limit)
 	for (i = 0; i < sizeof limits / sizeof limits[0]; i++) {
 		snprintf(json, sizeof json, "%s%s%s", limits[i].head,
 		    repeat(0, 'x', limits[i].ok), limits[i].tail);
-		T_ASSERTF(record_decode(obj_json(&o, json), &ev, &err) == 0,
+		T_ASSERTF(record_decode(mpobj_json(&o, json), &ev, &err) == 0,
 		    "%s", err.msg);
 		record_clear(&ev);
-		obj_free(&o);
+		mpobj_free(&o);
 		snprintf(json, sizeof json, "%s%s%s", limits[i].head,
 		    repeat(0, 'x', limits[i].ok + 1), limits[i].tail);
-		expect_bad(obj_json(&o, json), limits[i].msg, limits[i].head);
-		obj_free(&o);
+		expect_bad(mpobj_json(&o, json), limits[i].msg, limits[i].head);
+		mpobj_free(&o);
 	}
 
 	/* 64 bytes of date reach the date parser, 65 do not. */
 	snprintf(json, sizeof json, "{'start':'%s'}", repeat(0, '1', 64));
 	snprintf(msg, sizeof msg, "start: %s is not a date",
 	    repeat(0, '1', 64));
-	expect_bad(obj_json(&o, json), msg, "64-byte start");
-	obj_free(&o);
+	expect_bad(mpobj_json(&o, json), msg, "64-byte start");
+	mpobj_free(&o);
 	snprintf(json, sizeof json, "{'start':'%s'}", repeat(0, '1', 65));
-	expect_bad(obj_json(&o, json), "start: 65 bytes exceeds limit 64",
+	expect_bad(mpobj_json(&o, json), "start: 65 bytes exceeds limit 64",
 	    "65-byte start");
-	obj_free(&o);
+	mpobj_free(&o);
 }
 
 /* {"start": "2015", name: [n strings]} */
 static const msgpack_object *
-obj_list(struct obj *o, const char *name, size_t n)
+obj_list(struct mpobj *o, const char *name, size_t n)
 {
 	msgpack_packer	*pk;
 	char		 s[32];
 	size_t		 i;
 
-	pk = obj_begin(o);
+	pk = mpobj_begin(o);
 	msgpack_pack_map(pk, 2);
 	mp_pack_kv_str(pk, "start", "2015");
 	mp_pack_str(pk, name);
@@ -555,12 +454,12 @@ obj_list(struct obj *o, const char *name, size_t n)
 		snprintf(s, sizeof s, "A%zu", i);
 		mp_pack_str(pk, s);
 	}
-	return (obj_end(o));
+	return (mpobj_end(o));
 }
 
 TEST(record_limits_list_lengths)
 {
-	struct obj	 o;
+	struct mpobj	 o;
 	struct event	 ev;
 	struct aerr	 err;
 
@@ -568,48 +467,48 @@ TEST(record_limits_list_lengths)
 	T_EQ_INT(ev.nactors, 64);
 	T_EQ_STR(ev.actors[63].name, "A63");
 	record_clear(&ev);
-	obj_free(&o);
+	mpobj_free(&o);
 	expect_bad(obj_list(&o, "actors", 65),
 	    "actors: 65 given, at most 64 allowed", "65 actors");
-	obj_free(&o);
+	mpobj_free(&o);
 
 	T_OK(record_decode(obj_list(&o, "urls", 256), &ev, &err));
 	T_EQ_INT(ev.nurls, 256);
 	record_clear(&ev);
-	obj_free(&o);
+	mpobj_free(&o);
 	expect_bad(obj_list(&o, "urls", 257),
 	    "urls: 257 given, at most 256 allowed", "257 urls");
-	obj_free(&o);
+	mpobj_free(&o);
 	expect_bad(obj_list(&o, "tags", 300),
 	    "tags: 300 given, at most 256 allowed", "300 tags");
-	obj_free(&o);
+	mpobj_free(&o);
 }
 
 TEST(record_rejects_what_json_cannot_carry)
 {
-	struct obj		 o;
+	struct mpobj		 o;
 	msgpack_packer		*pk;
 
 	/* A lone continuation byte in the title. */
-	pk = obj_begin(&o);
+	pk = mpobj_begin(&o);
 	msgpack_pack_map(pk, 2);
 	mp_pack_kv_str(pk, "start", "2015");
 	mp_pack_kv_str(pk, "title", "caf\xa9");
-	expect_bad(obj_end(&o), "title: invalid UTF-8", "bad UTF-8");
-	obj_free(&o);
+	expect_bad(mpobj_end(&o), "title: invalid UTF-8", "bad UTF-8");
+	mpobj_free(&o);
 
 	/* An overlong encoding of '/' in an actor. */
-	pk = obj_begin(&o);
+	pk = mpobj_begin(&o);
 	msgpack_pack_map(pk, 2);
 	mp_pack_kv_str(pk, "start", "2015");
 	mp_pack_str(pk, "actors");
 	msgpack_pack_array(pk, 1);
 	mp_pack_str(pk, "\xc0\xaf");
-	expect_bad(obj_end(&o), "actors[0]: name: invalid UTF-8", "overlong");
-	obj_free(&o);
+	expect_bad(mpobj_end(&o), "actors[0]: name: invalid UTF-8", "overlong");
+	mpobj_free(&o);
 
 	/* bin deep inside attrs, named by its path. */
-	pk = obj_begin(&o);
+	pk = mpobj_begin(&o);
 	msgpack_pack_map(pk, 2);
 	mp_pack_kv_str(pk, "start", "2015");
 	mp_pack_str(pk, "attrs");
@@ -622,11 +521,11 @@ TEST(record_rejects_what_json_cannot_carry)
 	mp_pack_str(pk, "b");
 	msgpack_pack_bin(pk, 2);
 	msgpack_pack_bin_body(pk, "\x00\x01", 2);
-	expect_bad(obj_end(&o), "attrs.a[1].b: bin is not allowed", "bin");
-	obj_free(&o);
+	expect_bad(mpobj_end(&o), "attrs.a[1].b: bin is not allowed", "bin");
+	mpobj_free(&o);
 
 	/* ext, e.g. a msgpack timestamp. */
-	pk = obj_begin(&o);
+	pk = mpobj_begin(&o);
 	msgpack_pack_map(pk, 2);
 	mp_pack_kv_str(pk, "start", "2015");
 	mp_pack_str(pk, "attrs");
@@ -634,11 +533,11 @@ TEST(record_rejects_what_json_cannot_carry)
 	mp_pack_str(pk, "when");
 	msgpack_pack_ext(pk, 4, -1);
 	msgpack_pack_ext_body(pk, "\x5a\x00\x00\x00", 4);
-	expect_bad(obj_end(&o), "attrs.when: ext is not allowed", "ext");
-	obj_free(&o);
+	expect_bad(mpobj_end(&o), "attrs.when: ext is not allowed", "ext");
+	mpobj_free(&o);
 
 	/* An integer key inside attrs. */
-	pk = obj_begin(&o);
+	pk = mpobj_begin(&o);
 	msgpack_pack_map(pk, 2);
 	mp_pack_kv_str(pk, "start", "2015");
 	mp_pack_str(pk, "attrs");
@@ -647,29 +546,29 @@ TEST(record_rejects_what_json_cannot_carry)
 	msgpack_pack_map(pk, 1);
 	msgpack_pack_uint64(pk, 1);
 	msgpack_pack_uint64(pk, 2);
-	expect_bad(obj_end(&o), "attrs.m: keys must be strings", "int key");
-	obj_free(&o);
+	expect_bad(mpobj_end(&o), "attrs.m: keys must be strings", "int key");
+	mpobj_free(&o);
 
 	/* Invalid UTF-8 in an attrs key and in an attrs value. */
-	pk = obj_begin(&o);
+	pk = mpobj_begin(&o);
 	msgpack_pack_map(pk, 2);
 	mp_pack_kv_str(pk, "start", "2015");
 	mp_pack_str(pk, "attrs");
 	msgpack_pack_map(pk, 1);
 	mp_pack_kv_str(pk, "\xed\xa0\x80", "surrogate");
-	expect_bad(obj_end(&o), "attrs: key invalid UTF-8", "bad key");
-	obj_free(&o);
-	pk = obj_begin(&o);
+	expect_bad(mpobj_end(&o), "attrs: key invalid UTF-8", "bad key");
+	mpobj_free(&o);
+	pk = mpobj_begin(&o);
 	msgpack_pack_map(pk, 2);
 	mp_pack_kv_str(pk, "start", "2015");
 	mp_pack_str(pk, "attrs");
 	msgpack_pack_map(pk, 1);
 	mp_pack_kv_str(pk, "k", "\xf4\x90\x80\x80");
-	expect_bad(obj_end(&o), "attrs.k: invalid UTF-8", "above U+10FFFF");
-	obj_free(&o);
+	expect_bad(mpobj_end(&o), "attrs.k: invalid UTF-8", "above U+10FFFF");
+	mpobj_free(&o);
 
 	/* A NUL in an attrs key. */
-	pk = obj_begin(&o);
+	pk = mpobj_begin(&o);
 	msgpack_pack_map(pk, 2);
 	mp_pack_kv_str(pk, "start", "2015");
 	mp_pack_str(pk, "attrs");
@@ -677,36 +576,36 @@ TEST(record_rejects_what_json_cannot_carry)
 	msgpack_pack_str(pk, 3);
 	msgpack_pack_str_body(pk, "a\0b", 3);
 	msgpack_pack_nil(pk);
-	expect_bad(obj_end(&o), "attrs: key contains a NUL byte", "NUL key");
-	obj_free(&o);
+	expect_bad(mpobj_end(&o), "attrs: key contains a NUL byte", "NUL key");
+	mpobj_free(&o);
 
 	/* A field twice (JSON cannot even say it). */
-	pk = obj_begin(&o);
+	pk = mpobj_begin(&o);
 	msgpack_pack_map(pk, 2);
 	mp_pack_kv_str(pk, "start", "2015");
 	mp_pack_kv_str(pk, "start", "2016");
-	expect_bad(obj_end(&o), "duplicate field \"start\"", "duplicate");
-	obj_free(&o);
+	expect_bad(mpobj_end(&o), "duplicate field \"start\"", "duplicate");
+	mpobj_free(&o);
 
 	/* start as bin, and an unknown key that is not text. */
-	pk = obj_begin(&o);
+	pk = mpobj_begin(&o);
 	msgpack_pack_map(pk, 1);
 	mp_pack_str(pk, "start");
 	msgpack_pack_bin(pk, 4);
 	msgpack_pack_bin_body(pk, "2015", 4);
-	expect_bad(obj_end(&o), "start: must be a string", "bin start");
-	obj_free(&o);
-	pk = obj_begin(&o);
+	expect_bad(mpobj_end(&o), "start: must be a string", "bin start");
+	mpobj_free(&o);
+	pk = mpobj_begin(&o);
 	msgpack_pack_map(pk, 1);
 	mp_pack_str(pk, "\x01\xff");
 	msgpack_pack_nil(pk);
-	expect_bad(obj_end(&o), "unknown field \"??\"", "binary key");
-	obj_free(&o);
+	expect_bad(mpobj_end(&o), "unknown field \"??\"", "binary key");
+	mpobj_free(&o);
 }
 
 TEST(record_limits_attrs_size)
 {
-	struct obj	 o;
+	struct mpobj	 o;
 	struct event	 ev;
 	struct aerr	 err;
 	msgpack_packer	*pk;
@@ -718,7 +617,7 @@ TEST(record_limits_attrs_size)
 	if ((big = malloc(n + 1)) == NULL)
 		T_FAIL("malloc");
 	memset(big, 'a', n + 1);
-	pk = obj_begin(&o);
+	pk = mpobj_begin(&o);
 	msgpack_pack_map(pk, 2);
 	mp_pack_kv_str(pk, "start", "2015");
 	mp_pack_str(pk, "attrs");
@@ -726,12 +625,12 @@ TEST(record_limits_attrs_size)
 	mp_pack_str(pk, "k");
 	msgpack_pack_str(pk, n);
 	msgpack_pack_str_body(pk, big, n);
-	T_ASSERTF(record_decode(obj_end(&o), &ev, &err) == 0, "%s", err.msg);
+	T_ASSERTF(record_decode(mpobj_end(&o), &ev, &err) == 0, "%s", err.msg);
 	T_EQ_U64(ev.attrs_len, EVENT_MAX_ATTRS);
 	record_clear(&ev);
-	obj_free(&o);
+	mpobj_free(&o);
 
-	pk = obj_begin(&o);
+	pk = mpobj_begin(&o);
 	msgpack_pack_map(pk, 2);
 	mp_pack_kv_str(pk, "start", "2015");
 	mp_pack_str(pk, "attrs");
@@ -739,9 +638,9 @@ TEST(record_limits_attrs_size)
 	mp_pack_str(pk, "k");
 	msgpack_pack_str(pk, n + 1);
 	msgpack_pack_str_body(pk, big, n + 1);
-	expect_bad(obj_end(&o), "attrs: 1048577 bytes exceeds limit 1048576",
+	expect_bad(mpobj_end(&o), "attrs: 1048577 bytes exceeds limit 1048576",
 	    "big attrs");
-	obj_free(&o);
+	mpobj_free(&o);
 	free(big);
 }
 
@@ -807,18 +706,18 @@ pack_row(msgpack_packer *pk, const char *names, const char *row, char sep)
 
 /* Decode a record packed in output order; it must pack back unchanged. */
 static void
-survives(struct obj *o, size_t nattrs)
+survives(struct mpobj *o, size_t nattrs)
 {
 	struct event		 ev;
 	struct aerr		 err;
-	struct obj		 out;
+	struct mpobj		 out;
 	const msgpack_object	*a;
 
 	aerr_clear(&err);
-	T_ASSERTF(record_decode(obj_end(o), &ev, &err) == 0, "%s", err.msg);
+	T_ASSERTF(record_decode(mpobj_end(o), &ev, &err) == 0, "%s", err.msg);
 	a = mp_get(&o->u.data, "attrs");
 	T_EQ_INT(a->via.map.size, nattrs);
-	record_pack(obj_begin(&out), &ev);
+	record_pack(mpobj_begin(&out), &ev);
 	T_EQ_U64(out.sbuf.size, o->sbuf.size);
 	T_ASSERT(memcmp(out.sbuf.data, o->sbuf.data, o->sbuf.size) == 0);
 	msgpack_sbuffer_destroy(&out.sbuf);
@@ -854,10 +753,10 @@ TEST(record_keeps_a_gdelt_row)
 	    "United States\tUS\tUSDC\t38.8951\t-77.0364\t531871\t20160728\t"
 	    "http://neworleanscitybusiness.com/blog/2016/07/27/cities-turn-to-"
 	    "local-action-to-block-oil-trains/";
-	struct obj	 o;
+	struct mpobj	 o;
 	msgpack_packer	*pk;
 
-	pk = obj_begin(&o);
+	pk = mpobj_begin(&o);
 	msgpack_pack_map(pk, 9);
 	mp_pack_kv_str(pk, "source", "gdelt1");
 	mp_pack_kv_str(pk, "key", "564111684");
@@ -890,7 +789,7 @@ TEST(record_keeps_a_gdelt_row)
 	mp_pack_str(pk, "attrs");
 	pack_row(pk, names, row, '\t');
 	survives(&o, 58);
-	obj_free(&o);
+	mpobj_free(&o);
 }
 
 TEST(record_keeps_acled_and_icews_rows)
@@ -927,10 +826,10 @@ TEST(record_keeps_acled_and_icews_rows)
 	    "(Bangladesh)\tExecutive,Foreign Ministry,Government\tBangladesh\t"
 	    "47400351\t2\tVietnam News Agency Bulletin\tHanoi\tNA\tThanh Pho "
 	    "Ha Noi\tVietnam\t21.0245\t105.841";
-	struct obj	 o;
+	struct mpobj	 o;
 	msgpack_packer	*pk;
 
-	pk = obj_begin(&o);
+	pk = mpobj_begin(&o);
 	msgpack_pack_map(pk, 8);
 	mp_pack_kv_str(pk, "source", "acled");
 	mp_pack_kv_str(pk, "key", "SOM49640");
@@ -960,9 +859,9 @@ TEST(record_keeps_acled_and_icews_rows)
 	mp_pack_str(pk, "attrs");
 	pack_row(pk, acled_names, acled_row, '|');
 	survives(&o, 31);
-	obj_free(&o);
+	mpobj_free(&o);
 
-	pk = obj_begin(&o);
+	pk = mpobj_begin(&o);
 	msgpack_pack_map(pk, 7);
 	mp_pack_kv_str(pk, "source", "icews");
 	mp_pack_kv_str(pk, "key", "32889837");
@@ -988,13 +887,13 @@ TEST(record_keeps_acled_and_icews_rows)
 	mp_pack_str(pk, "attrs");
 	pack_row(pk, icews_names, icews_row, '\t');
 	survives(&o, 20);
-	obj_free(&o);
+	mpobj_free(&o);
 }
 
 TEST(record_clear_is_idempotent)
 {
 	struct event	ev, zero;
-	struct obj	o;
+	struct mpobj	o;
 	struct aerr	err;
 
 	memset(&zero, 0, sizeof zero);
@@ -1002,9 +901,9 @@ TEST(record_clear_is_idempotent)
 	record_clear(&ev);
 	T_ASSERT(memcmp(&ev, &zero, sizeof ev) == 0);
 
-	T_OK(record_decode(obj_json(&o, "{'start':'2015','actors':['A'],"
+	T_OK(record_decode(mpobj_json(&o, "{'start':'2015','actors':['A'],"
 	    "'tags':['t'],'attrs':{'a':1}}"), &ev, &err));
-	obj_free(&o);
+	mpobj_free(&o);
 	record_clear(&ev);
 	T_ASSERT(memcmp(&ev, &zero, sizeof ev) == 0);
 	record_clear(&ev);
@@ -1040,13 +939,13 @@ TEST(record_validate_checks_events_built_in_c)
 TEST(record_has_actor_is_exact)
 {
 	struct event	ev;
-	struct obj	o;
+	struct mpobj	o;
 	struct aerr	err;
 
-	T_OK(record_decode(obj_json(&o, "{'start':'2015','actors':["
+	T_OK(record_decode(mpobj_json(&o, "{'start':'2015','actors':["
 	    "{'name':'SYRGOV','role':'source'},'SYR',"
 	    "{'name':'RUS','role':'target'}]}"), &ev, &err));
-	obj_free(&o);
+	mpobj_free(&o);
 
 	T_EQ_INT(record_has_actor(&ev, "SYR", 3, NULL), 1);
 	T_EQ_INT(record_has_actor(&ev, "SYRGOV", 6, NULL), 1);
