@@ -166,9 +166,16 @@ cli_common_filter(const struct cli_command *cmd, annals_query *q, int ch,
 
 	switch (ch) {
 	case 'c':
-		f->certain = 1;
-		return (annals_query_set_certain(q, 1));
 	case 'w':
+		if (ch == 'c' ? f->within : f->certain) {
+			cli_common_usage(cmd, "--certain and --within exclude "
+			    "each other");
+			return (-1);
+		}
+		if (ch == 'c') {
+			f->certain = 1;
+			return (annals_query_set_certain(q, 1));
+		}
 		f->within = 1;
 		return (annals_query_set_within(q, 1));
 	case 'p':

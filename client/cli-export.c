@@ -43,7 +43,7 @@ cli_export_args(int argc, char **argv, annals_query *q, int *format)
 	const struct cli_command	*cmd = &cli_export_command;
 	const char			*actor = NULL, *role = NULL;
 	struct cli_filter		 f;
-	int				 ch, code, certain = 0, within = 0;
+	int				 ch, code;
 
 	memset(&f, 0, sizeof f);
 	while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
@@ -79,11 +79,6 @@ cli_export_args(int argc, char **argv, annals_query *q, int *format)
 	}
 	actor = f.actor;
 	role = f.role;
-	certain = f.certain;
-	within = f.within;
-	if (certain && within)
-		return (cli_common_usage(cmd, "--certain and --within exclude "
-		    "each other"));
 	if (role != NULL && actor == NULL)
 		return (cli_common_usage(cmd, "--role needs --actor"));
 	argc -= optind;

@@ -89,7 +89,7 @@ cli_agg_args(const struct cli_command *cmd, int argc, char **argv,
 	char				*end;
 	unsigned long			 v;
 	size_t				 i;
-	int				 ch, code, certain = 0, within = 0;
+	int				 ch, code;
 
 	a->by = ANNALS_BY_MONTH;
 	a->mode = ANNALS_COUNT_OVERLAP;
@@ -154,11 +154,6 @@ cli_agg_args(const struct cli_command *cmd, int argc, char **argv,
 	}
 	actor = f.actor;
 	role = f.role;
-	certain = f.certain;
-	within = f.within;
-	if (certain && within)
-		return (cli_common_usage(cmd, "--certain and --within exclude "
-		    "each other"));
 	argc -= optind;
 	argv += optind;
 	if (cmd == &cli_co_actors_command) {

@@ -118,7 +118,7 @@ cli_range_args(const struct cli_command *cmd, int argc, char **argv,
 	struct cli_filter		 f;
 	const char			*from = NULL, *to = NULL;
 	char				*end;
-	int				 ch, code, certain = 0, within = 0;
+	int				 ch, code;
 	int				 all = 0, has_limit = 0, page;
 
 	*limit = CLI_RANGE_LIMIT;
@@ -165,11 +165,6 @@ cli_range_args(const struct cli_command *cmd, int argc, char **argv,
 	}
 	actor = f.actor;
 	role = f.role;
-	certain = f.certain;
-	within = f.within;
-	if (certain && within)
-		return (cli_common_usage(cmd, "--certain and --within exclude "
-		    "each other"));
 	if (all && has_limit)
 		return (cli_common_usage(cmd, "--limit and --all exclude each "
 		    "other"));
