@@ -369,6 +369,7 @@ main(int argc, char **argv)
 	srv.started = now_ms();
 	if ((srv.base = event_base_new()) == NULL)
 		fatalx("event_base_new failed");
+	memset(&scfg, 0, sizeof scfg);
 	scfg.path = cfg.data_dir;
 	scfg.map_size = cfg.map_size;
 	scfg.max_map_size = cfg.max_map_size;

@@ -44,6 +44,7 @@ struct store_config {
 	uint64_t	 changes_keep_ms;	/* how long deletions stay logged */
 	size_t		 map_size;	/* initial map size */
 	size_t		 max_map_size;	/* growth stops here */
+	size_t		 stage_entries;	/* time stage size; 0: the default */
 };
 
 #define STORE_OP_PUT	0
@@ -157,7 +158,7 @@ int	 store_check(struct store *, struct store_check *, struct aerr *);
 
 /* store-key.c */
 #define SKEY_TIME_LEN	17		/* class, start, id */
-#define SKEY_SPAN_LEN	49		/* six bounds and the precision */
+#define SKEY_SPAN_MAX	51		/* flags and five varints */
 #define SKEY_CLASS_INF	63
 void	 skey_be64(unsigned char *, uint64_t);
 uint64_t skey_get_be64(const unsigned char *);
@@ -169,8 +170,9 @@ size_t	 skey_time_key(unsigned char *, int, int64_t, uint64_t);
 size_t	 skey_actor_key(unsigned char *, const char *, size_t, int,
 	     int64_t, uint64_t);
 size_t	 skey_source_key(unsigned char *, const char *, const char *);
-void	 skey_span(unsigned char *, const struct date_span *);
-void	 skey_get_span(const unsigned char *, struct date_span *);
+size_t	 skey_span(unsigned char *, const struct date_span *);
+int	 skey_get_span(const unsigned char *, size_t, int64_t,
+	     struct date_span *);
 
 /* server.c */
 struct config {

@@ -307,7 +307,7 @@ agg_sat_sub(int64_t a, int64_t b)
  * plus it (see store-key.c).  fn returns 0 to go on.
  */
 static int
-agg_walk(struct store *st, MDB_txn *txn, const char *name, size_t nlen,
+agg_walk_dbi(MDB_txn *txn, MDB_dbi dbi, const char *name, size_t nlen,
     uint64_t mask, int64_t qlo, int64_t qhi, agg_entry_cb fn, void *arg,
     struct aerr *err)
 {
@@ -319,7 +319,7 @@ agg_walk(struct store *st, MDB_txn *txn, const char *name, size_t nlen,
 	int64_t			 reach, a, b;
 	int			 class, rc, ret = 0;
 
-	rc = mdb_cursor_open(txn, name != NULL ? st->actor : st->time, &cur);
+	rc = mdb_cursor_open(txn, dbi, &cur);
 	if (rc != 0)
 		return (store_error(err, rc, "mdb_cursor_open"));
 	for (class = 0; class <= SKEY_CLASS_INF && ret == 0; class++) {
@@ -349,9 +349,10 @@ agg_walk(struct store *st, MDB_txn *txn, const char *name, size_t nlen,
 			    (memcmp(k.mv_data, hi, cmp) == 0 &&
 			    k.mv_size > klen))
 				break;
-			if (k.mv_size != klen || v.mv_size != SKEY_SPAN_LEN)
+			if (k.mv_size != klen || skey_get_span(v.mv_data,
+			    v.mv_size, skey_get_time((const unsigned char *)
+			    k.mv_data + klen - 16), &span) != 0)
 				continue;
-			skey_get_span(v.mv_data, &span);
 			ret = fn(arg, skey_get_be64((const unsigned char *)
 			    k.mv_data + klen - 8), &span);
 		}
@@ -361,6 +362,22 @@ agg_walk(struct store *st, MDB_txn *txn, const char *name, size_t nlen,
 		}
 	}
 	mdb_cursor_close(cur);
+	return (ret);
+}
+
+/* The same in the index and in its stage (see store_sweep). */
+static int
+agg_walk(struct store *st, MDB_txn *txn, const char *name, size_t nlen,
+    uint64_t mask, int64_t qlo, int64_t qhi, agg_entry_cb fn, void *arg,
+    struct aerr *err)
+{
+	int	ret;
+
+	ret = agg_walk_dbi(txn, name != NULL ? st->actor : st->time, name,
+	    nlen, mask, qlo, qhi, fn, arg, err);
+	if (ret == 0)
+		ret = agg_walk_dbi(txn, name != NULL ? st->actor_new :
+		    st->time_new, name, nlen, mask, qlo, qhi, fn, arg, err);
 	return (ret);
 }
 

@@ -60,6 +60,15 @@ has_entry(struct check *c, MDB_dbi dbi, const void *k, size_t klen,
 	    memcmp(val.mv_data, v, vlen) == 0));
 }
 
+/* An index entry is in the index or in its stage, not in both. */
+static int
+has_indexed(struct check *c, MDB_dbi index, MDB_dbi stage, const void *k,
+    size_t klen, const void *v, size_t vlen)
+{
+	return (has_entry(c, index, k, klen, v, vlen) +
+	    has_entry(c, stage, k, klen, v, vlen) == 1);
+}
+
 static int
 get_event(struct check *c, uint64_t id, struct event *ev)
 {
@@ -89,12 +98,13 @@ actor_seen_before(const struct event *ev, uint32_t i)
 static void
 check_records(struct check *c, uint64_t next_id, uint64_t next_seq)
 {
-	unsigned char	 key[ACTOR_KEY_MAX], span[SKEY_SPAN_LEN], idbuf[8];
+	unsigned char	 key[ACTOR_KEY_MAX], span[SKEY_SPAN_MAX], idbuf[8];
 	unsigned char	 skey[SOURCE_KEY_MAX];
 	struct event	 ev;
 	MDB_cursor	*cur;
 	MDB_val		 k, v, ck, cv;
 	uint64_t	 id, seq;
+	size_t		 slen;
 	uint32_t	 i;
 	int		 class;
 
@@ -122,19 +132,19 @@ check_records(struct check *c, uint64_t next_id, uint64_t next_seq)
 			    (unsigned long long)id,
 			    (unsigned long long)next_id);
 		class = skey_class(&ev.span);
-		skey_span(span, &ev.span);
+		slen = skey_span(span, &ev.span);
 		skey_time_key(key, class, ev.span.lo, id);
-		if (!has_entry(c, c->st->time, key, SKEY_TIME_LEN, span,
-		    SKEY_SPAN_LEN))
+		if (!has_indexed(c, c->st->time, c->st->time_new, key,
+		    SKEY_TIME_LEN, span, slen))
 			problem(c, "event %llu: missing from the time index",
 			    (unsigned long long)id);
 		for (i = 0; i < ev.nactors; i++) {
 			if (actor_seen_before(&ev, i))
 				continue;
-			if (!has_entry(c, c->st->actor, key,
-			    skey_actor_key(key, ev.actors[i].name,
+			if (!has_indexed(c, c->st->actor, c->st->actor_new,
+			    key, skey_actor_key(key, ev.actors[i].name,
 			    strlen(ev.actors[i].name), class, ev.span.lo, id),
-			    span, SKEY_SPAN_LEN))
+			    span, slen))
 				problem(c, "event %llu: missing from the "
 				    "actor index under %.64s",
 				    (unsigned long long)id, ev.actors[i].name);
@@ -169,9 +179,13 @@ check_records(struct check *c, uint64_t next_id, uint64_t next_seq)
 	mdb_cursor_close(cur);
 }
 
-/* Each time or actor index entry points to a record that agrees. */
+/*
+ * Each time or actor index entry points to a record that agrees, and a
+ * staged one is not also in other, the index of the stage.
+ */
 static void
-check_index(struct check *c, MDB_dbi dbi, int is_actor)
+check_index(struct check *c, MDB_dbi dbi, const MDB_dbi *other,
+    int is_actor)
 {
 	struct date_span	 span;
 	struct event		 ev;
@@ -192,22 +206,33 @@ check_index(struct check *c, MDB_dbi dbi, int is_actor)
 			nlen = strnlen((const char *)p, k.mv_size);
 			p += nlen + 1;
 		}
-		if (k.mv_size != (is_actor ? nlen + 1 : 0) + SKEY_TIME_LEN ||
-		    v.mv_size != SKEY_SPAN_LEN) {
-			problem(c, "%s index: entry of %zu bytes",
+		if (k.mv_size != (is_actor ? nlen + 1 : 0) + SKEY_TIME_LEN) {
+			problem(c, "%s index: key of %zu bytes",
 			    is_actor ? "actor" : "time", k.mv_size);
+			continue;
+		}
+		if (skey_get_span(v.mv_data, v.mv_size, skey_get_time(p + 1),
+		    &span) != 0) {
+			problem(c, "%s index: span of %zu bytes does not "
+			    "decode", is_actor ? "actor" : "time", v.mv_size);
 			continue;
 		}
 		class = p[0];
 		id = skey_get_be64(p + 9);
+		if (other != NULL &&
+		    has_entry(c, *other, k.mv_data, k.mv_size, NULL, 0))
+			problem(c, "%s index: event %llu is staged and indexed "
+			    "at once", is_actor ? "actor" : "time",
+			    (unsigned long long)id);
 		/* Each name in the index has its count, checked once. */
 		if (is_actor && nlen <= EVENT_MAX_ACTOR &&
 		    (strlen(last) != nlen || memcmp(last, k.mv_data, nlen))) {
 			memcpy(last, k.mv_data, nlen);
 			last[nlen] = '\0';
 			if (!has_entry(c, c->st->actors, last, nlen, NULL, 0))
-				problem(c, "actor %.64s: in the index but not "
-				    "counted", last);
+				problem(c, "actor %.64s: in the %s but not "
+				    "counted", last, other != NULL ? "stage" :
+				    "index");
 		}
 		if (get_event(c, id, &ev) != 0) {
 			problem(c, "%s index: entry for missing event %llu",
@@ -215,7 +240,6 @@ check_index(struct check *c, MDB_dbi dbi, int is_actor)
 			    (unsigned long long)id);
 			continue;
 		}
-		skey_get_span(v.mv_data, &span);
 		if (!span_equal(&span, &ev.span) ||
 		    skey_get_time(p + 1) != ev.span.lo ||
 		    class != skey_class(&ev.span))
@@ -232,42 +256,51 @@ check_index(struct check *c, MDB_dbi dbi, int is_actor)
 }
 
 /* Actor counts equal the number of actor index entries per name. */
+/* The number of entries under name NUL in an actor index or stage. */
+static uint64_t
+count_entries(struct check *c, MDB_dbi dbi, const void *name, size_t len)
+{
+	MDB_cursor	*cur;
+	MDB_val		 k, v;
+	unsigned char	 seek[ACTOR_KEY_MAX];
+	uint64_t	 n = 0;
+	int		 rc;
+
+	if (len > EVENT_MAX_ACTOR || mdb_cursor_open(c->txn, dbi, &cur) != 0)
+		return (0);
+	memcpy(seek, name, len);
+	seek[len] = '\0';
+	k.mv_size = len + 1;
+	k.mv_data = seek;
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0;
+	    rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		if (k.mv_size <= len || memcmp(k.mv_data, seek, len + 1) != 0)
+			break;
+		n++;
+	}
+	mdb_cursor_close(cur);
+	return (n);
+}
+
 static void
 check_actor_counts(struct check *c)
 {
-	MDB_cursor	*cur, *idx;
-	MDB_val		 k, v, ik, iv;
+	MDB_cursor	*cur;
+	MDB_val		 k, v;
 	uint64_t	 want, have;
-	unsigned char	 seek[ACTOR_KEY_MAX];
-	int		 rc;
 
 	if (mdb_cursor_open(c->txn, c->st->actors, &cur) != 0)
 		return;
-	if (mdb_cursor_open(c->txn, c->st->actor, &idx) != 0) {
-		mdb_cursor_close(cur);
-		return;
-	}
 	while (mdb_cursor_get(cur, &k, &v, MDB_NEXT) == 0) {
 		want = v.mv_size == 16 ? skey_get_be64(v.mv_data) : 0;
-		have = 0;
-		memcpy(seek, k.mv_data, k.mv_size);
-		seek[k.mv_size] = '\0';
-		ik.mv_size = k.mv_size + 1;
-		ik.mv_data = seek;
-		for (rc = mdb_cursor_get(idx, &ik, &iv, MDB_SET_RANGE);
-		    rc == 0; rc = mdb_cursor_get(idx, &ik, &iv, MDB_NEXT)) {
-			if (ik.mv_size <= k.mv_size ||
-			    memcmp(ik.mv_data, seek, k.mv_size + 1) != 0)
-				break;
-			have++;
-		}
+		have = count_entries(c, c->st->actor, k.mv_data, k.mv_size) +
+		    count_entries(c, c->st->actor_new, k.mv_data, k.mv_size);
 		if (have != want)
 			problem(c, "actor %.64s: count %llu, but %llu index "
 			    "entries", (const char *)k.mv_data,
 			    (unsigned long long)want,
 			    (unsigned long long)have);
 	}
-	mdb_cursor_close(idx);
 	mdb_cursor_close(cur);
 }
 
@@ -368,8 +401,10 @@ store_check(struct store *st, struct store_check *out, struct aerr *err)
 	next_id = store_meta_get(c.txn, st->meta, "next_id", 1);
 	next_seq = store_meta_get(c.txn, st->meta, "next_seq", 1);
 	check_records(&c, next_id, next_seq);
-	check_index(&c, st->time, 0);
-	check_index(&c, st->actor, 1);
+	check_index(&c, st->time, NULL, 0);
+	check_index(&c, st->time_new, &st->time, 0);
+	check_index(&c, st->actor, NULL, 1);
+	check_index(&c, st->actor_new, &st->actor, 1);
 	check_actor_counts(&c);
 	check_keys(&c);
 	check_changes(&c, next_seq);

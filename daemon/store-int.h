@@ -10,11 +10,21 @@
 
 #include <lmdb.h>
 
+#define ACTOR_KEY_MAX	(EVENT_MAX_ACTOR + 1 + SKEY_TIME_LEN)
+
 struct store {
 	MDB_env		*env;
 	MDB_dbi		 events, time, actor, actors, keys, changes, meta;
 	MDB_dbi		 chid;		/* id -> its one change-log seq */
 	MDB_dbi		 tombs;		/* seq -> time, id of each delete */
+	MDB_dbi		 time_new;	/* staged time entries (store_sweep) */
+	MDB_dbi		 actor_new;	/* staged actor entries */
+	size_t		 stage_time;	/* entries a stage holds at most */
+	size_t		 stage_actor;
+	struct sweep {			/* the writer's place in a stage */
+		unsigned char	key[ACTOR_KEY_MAX];
+		size_t		len;
+	}		 sweep_time, sweep_actor;
 	_Atomic uint64_t last_seq;	/* of the last commit */
 	uint64_t	 keep_ms;	/* deletes stay in the log this long */
 	_Atomic int	 prune_due;	/* set by the loop, read by the writer */
@@ -45,11 +55,14 @@ struct wctx {
 /* write_once's request to be run again with nested transactions. */
 #define STORE_RETRY_NESTED	(-2)
 
+/* The encoding of keys and values (store-key.c); see store_format. */
+#define STORE_FORMAT	2
+
 #define CHANGE_PUT	1
 #define CHANGE_DELETE	2
 #define PRUNE_BATCH	10000	/* tombstones dropped per commit */
+#define STAGE_TIME_ENTRIES 65536	/* staged time entries (store_sweep) */
 
-#define ACTOR_KEY_MAX	(EVENT_MAX_ACTOR + 1 + SKEY_TIME_LEN)
 #define SOURCE_KEY_MAX	(EVENT_MAX_SOURCE + 1 + EVENT_MAX_KEY)
 
 void	 store_backup_wait(struct store *);

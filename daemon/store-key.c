@@ -3,8 +3,8 @@
  * big-endian so that LMDB's memcmp order is numeric order; signed times
  * have their sign bit flipped so that negative years sort first.
  *
- * time index:	class(1) start(8) id(8)			-> span(49)
- * actor index:	name NUL class(1) start(8) id(8)	-> span(49)
+ * time index:	class(1) start(8) id(8)			-> span(4..51)
+ * actor index:	name NUL class(1) start(8) id(8)	-> span(4..51)
  * source index: source NUL key				-> id(8)
  *
  * The class of an event is how far it reaches from its start, rounded
@@ -109,26 +109,121 @@ skey_source_key(unsigned char *p, const char *source, const char *key)
 	return (slen + 1 + klen);
 }
 
-void
-skey_span(unsigned char *p, const struct date_span *s)
+/*
+ * A span is stored relative to its start, which the key already holds:
+ * a byte with the precision and which of the fuzzy and surely-covered
+ * bounds differ from the strict ones (or that nothing is surely covered,
+ * as for any single date), then the end and those bounds as varints of
+ * their zigzagged distance.  A day-precision event takes 4
+ * bytes instead of 49, and there are 3 to 4 entries per event.
+ * Differences are taken modulo 2^64, so the open ends round-trip too.
+ */
+#define SPAN_FLO	0x08
+#define SPAN_FHI	0x10
+#define SPAN_ILO	0x20
+#define SPAN_IHI	0x40
+#define SPAN_NOIN	0x80	/* ilo, ihi: the empty span */
+#define SPAN_PREC	0x07
+
+static size_t
+span_put(unsigned char *p, int64_t v, int64_t ref)
 {
-	skey_time(p, s->lo);
-	skey_time(p + 8, s->hi);
-	skey_time(p + 16, s->flo);
-	skey_time(p + 24, s->fhi);
-	skey_time(p + 32, s->ilo);
-	skey_time(p + 40, s->ihi);
-	p[48] = (unsigned char)s->prec;
+	uint64_t	d = (uint64_t)v - (uint64_t)ref;
+	uint64_t	z = (d << 1) ^ (uint64_t)-(int64_t)(d >> 63);
+	size_t		n = 0;
+
+	while (z >= 0x80) {
+		p[n++] = (unsigned char)(z | 0x80);
+		z >>= 7;
+	}
+	p[n++] = (unsigned char)z;
+	return (n);
 }
 
-void
-skey_get_span(const unsigned char *p, struct date_span *s)
+static int
+span_get(const unsigned char **pp, const unsigned char *end, int64_t ref,
+    int64_t *v)
 {
-	s->lo = skey_get_time(p);
-	s->hi = skey_get_time(p + 8);
-	s->flo = skey_get_time(p + 16);
-	s->fhi = skey_get_time(p + 24);
-	s->ilo = skey_get_time(p + 32);
-	s->ihi = skey_get_time(p + 40);
-	s->prec = p[48];
+	const unsigned char	*p = *pp;
+	uint64_t		 z = 0, d;
+	int			 shift;
+
+	for (shift = 0; shift < 64; shift += 7) {
+		if (p == end)
+			return (-1);
+		z |= (uint64_t)(*p & 0x7f) << shift;
+		if ((*p++ & 0x80) == 0) {
+			d = (z >> 1) ^ (uint64_t)-(int64_t)(z & 1);
+			*v = (int64_t)((uint64_t)ref + d);
+			*pp = p;
+			return (0);
+		}
+	}
+	return (-1);
+}
+
+size_t
+skey_span(unsigned char *p, const struct date_span *s)
+{
+	size_t	n = 1;
+
+	p[0] = (unsigned char)(s->prec & SPAN_PREC);
+	n += span_put(p + n, s->hi, s->lo);
+	if (s->flo != s->lo) {
+		p[0] |= SPAN_FLO;
+		n += span_put(p + n, s->flo, s->lo);
+	}
+	if (s->fhi != s->hi) {
+		p[0] |= SPAN_FHI;
+		n += span_put(p + n, s->fhi, s->hi);
+	}
+	if (s->ilo == DATE_POS_INF && s->ihi == DATE_NEG_INF) {
+		p[0] |= SPAN_NOIN;
+		return (n);
+	}
+	if (s->ilo != s->lo) {
+		p[0] |= SPAN_ILO;
+		n += span_put(p + n, s->ilo, s->lo);
+	}
+	if (s->ihi != s->hi) {
+		p[0] |= SPAN_IHI;
+		n += span_put(p + n, s->ihi, s->hi);
+	}
+	return (n);
+}
+
+/* Decode a span stored for an event starting at lo; -1 if malformed. */
+int
+skey_get_span(const unsigned char *p, size_t len, int64_t lo,
+    struct date_span *s)
+{
+	const unsigned char	*end = p + len;
+	unsigned		 flags;
+
+	if (len < 2)
+		return (-1);
+	flags = *p++;
+	if ((flags & SPAN_NOIN) && (flags & (SPAN_ILO | SPAN_IHI)))
+		return (-1);
+	s->prec = (int)(flags & SPAN_PREC);
+	s->lo = lo;
+	if (span_get(&p, end, lo, &s->hi) != 0)
+		return (-1);
+	s->flo = s->lo;
+	s->fhi = s->hi;
+	s->ilo = s->lo;
+	s->ihi = s->hi;
+	if ((flags & SPAN_FLO) && span_get(&p, end, s->lo, &s->flo) != 0)
+		return (-1);
+	if ((flags & SPAN_FHI) && span_get(&p, end, s->hi, &s->fhi) != 0)
+		return (-1);
+	if (flags & SPAN_NOIN) {
+		s->ilo = DATE_POS_INF;
+		s->ihi = DATE_NEG_INF;
+	}
+	if ((flags & SPAN_ILO) && span_get(&p, end, s->lo, &s->ilo) != 0)
+		return (-1);
+	if ((flags & SPAN_IHI) && span_get(&p, end, s->hi, &s->ihi) != 0)
+		return (-1);
+	return (p == end ? 0 : -1);
 }

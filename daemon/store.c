@@ -98,6 +98,41 @@ mkdir_parents(const char *path)
 	return (0);
 }
 
+/*
+ * Refuse a data directory whose index encodings are not ours: reading it
+ * would answer wrongly, not fail.  Directories written before the format
+ * was recorded hold format 1 (49-byte spans in every index entry).
+ */
+static int
+store_format(struct store *st, MDB_txn *txn, const char *path,
+    struct aerr *err)
+{
+	MDB_stat	ms;
+	uint64_t	format;
+	int		rc;
+
+	format = store_meta_get(txn, st->meta, "format", 0);
+	if (format == 0) {
+		if ((rc = mdb_stat(txn, st->events, &ms)) != 0)
+			return (store_error(err, rc, "mdb_stat"));
+		if (ms.ms_entries == 0) {
+			if ((rc = meta_put(txn, st->meta, "format",
+			    STORE_FORMAT)) != 0)
+				return (store_error(err, rc, "mdb_put"));
+			return (0);
+		}
+		format = 1;
+	}
+	if (format != STORE_FORMAT) {
+		aerr_set(err, AERR_INTERNAL, "%s holds store format %llu and "
+		    "this annalsd reads format %d: export it with the annalsd "
+		    "that wrote it (annals export) and import it here", path,
+		    (unsigned long long)format, STORE_FORMAT);
+		return (-1);
+	}
+	return (0);
+}
+
 /* Open the environment in path, creating it and its databases. */
 struct store *
 store_open(const struct store_config *cfg, struct aerr *err)
@@ -114,6 +149,10 @@ store_open(const struct store_config *cfg, struct aerr *err)
 	}
 	st = xcalloc(1, sizeof *st);
 	st->max_map_size = cfg->max_map_size;
+	st->stage_time = cfg->stage_entries != 0 ? cfg->stage_entries :
+	    STAGE_TIME_ENTRIES;
+	/* Events have two to three actors: stage as many events. */
+	st->stage_actor = st->stage_time * 3;
 	if ((rc = mdb_env_create(&st->env)) != 0)
 		goto fail;
 	mdb_env_set_maxdbs(st->env, 16);
@@ -142,9 +181,19 @@ store_open(const struct store_config *cfg, struct aerr *err)
 	    (rc = mdb_dbi_open(txn, "changes", MDB_CREATE, &st->changes)) ||
 	    (rc = mdb_dbi_open(txn, "meta", MDB_CREATE, &st->meta)) ||
 	    (rc = mdb_dbi_open(txn, "chid", MDB_CREATE, &st->chid)) ||
-	    (rc = mdb_dbi_open(txn, "tombs", MDB_CREATE, &st->tombs))) {
+	    (rc = mdb_dbi_open(txn, "tombs", MDB_CREATE, &st->tombs)) ||
+	    (rc = mdb_dbi_open(txn, "time_new", MDB_CREATE,
+	    &st->time_new)) ||
+	    (rc = mdb_dbi_open(txn, "actor_new", MDB_CREATE,
+	    &st->actor_new))) {
 		mdb_txn_abort(txn);
 		goto fail;
+	}
+	if (store_format(st, txn, cfg->path, err) != 0) {
+		mdb_txn_abort(txn);
+		mdb_env_close(st->env);
+		free(st);
+		return (NULL);
 	}
 	st->last_seq = store_meta_get(txn, st->meta, "next_seq", 1) - 1;
 	st->keep_ms = cfg->changes_keep_ms;
@@ -280,20 +329,37 @@ actor_count(struct wctx *w, const char *name, int delta, int class)
 	return (mdb_put(w->txn, w->st->actors, &k, &v, 0));
 }
 
-/* Add (or with del, remove) the index entries of an event. */
+/* Remove an index entry, which is in the stage or in the index. */
+static int
+index_del(struct wctx *w, MDB_dbi stage, MDB_dbi index, MDB_val *k)
+{
+	int	rc;
+
+	rc = mdb_del(w->txn, stage, k, NULL);
+	if (rc == MDB_NOTFOUND)
+		rc = mdb_del(w->txn, index, k, NULL);
+	return (rc);
+}
+
+/*
+ * Add (or with del, remove) the index entries of an event.  New time and
+ * actor entries go to their stage, a small index that store_sweep()
+ * empties into the large one in key order (see there).
+ */
 static int
 index_event(struct wctx *w, const struct event *ev, int del)
 {
-	unsigned char	key[ACTOR_KEY_MAX], span[SKEY_SPAN_LEN];
-	MDB_val		k, v = { SKEY_SPAN_LEN, span };
+	unsigned char	key[ACTOR_KEY_MAX], span[SKEY_SPAN_MAX];
+	MDB_val		k, v;
 	uint32_t	i;
 	int		class = skey_class(&ev->span), rc;
 
-	skey_span(span, &ev->span);
+	v.mv_size = skey_span(span, &ev->span);
+	v.mv_data = span;
 	k.mv_data = key;
 	k.mv_size = skey_time_key(key, class, ev->span.lo, ev->id);
-	rc = del ? mdb_del(w->txn, w->st->time, &k, NULL) :
-	    mdb_put(w->txn, w->st->time, &k, &v, 0);
+	rc = del ? index_del(w, w->st->time_new, w->st->time, &k) :
+	    mdb_put(w->txn, w->st->time_new, &k, &v, 0);
 	if (rc != 0)
 		return (rc);
 	if (!del)
@@ -304,8 +370,8 @@ index_event(struct wctx *w, const struct event *ev, int del)
 			continue;
 		k.mv_size = skey_actor_key(key, ev->actors[i].name,
 		    strlen(ev->actors[i].name), class, ev->span.lo, ev->id);
-		rc = del ? mdb_del(w->txn, w->st->actor, &k, NULL) :
-		    mdb_put(w->txn, w->st->actor, &k, &v, 0);
+		rc = del ? index_del(w, w->st->actor_new, w->st->actor, &k) :
+		    mdb_put(w->txn, w->st->actor_new, &k, &v, 0);
 		if (rc != 0)
 			return (rc);
 		if ((rc = actor_count(w, ev->actors[i].name, del ? -1 : 1,
@@ -419,6 +485,66 @@ prune_tombs(struct wctx *w)
 	if (horizon != 0)
 		return (meta_put(w->txn, w->st->meta, "horizon", horizon));
 	return (0);
+}
+
+/*
+ * Move the entries a stage holds beyond its size into its index, going
+ * on in key order from where the last sweep stopped.  An event's entries
+ * land at random places of a large index, and a commit writes every page
+ * it touched: put straight there, the entries of a commit touch about as
+ * many pages as there are entries.  Staged, they touch the few pages of
+ * the stage, and a sweep moves runs of neighbouring keys, many to a page
+ * of the index.  Queries read both (plan_add).
+ */
+static int
+store_sweep(struct wctx *w, MDB_dbi stage, MDB_dbi index, size_t max,
+    struct sweep *pos)
+{
+	unsigned char	 key[ACTOR_KEY_MAX], val[SKEY_SPAN_MAX];
+	MDB_cursor	*cur;
+	MDB_stat	 ms;
+	MDB_val		 k, v;
+	size_t		 n, moved = 0, wrapped = 0;
+	int		 rc;
+
+	if ((rc = mdb_stat(w->txn, stage, &ms)) != 0)
+		return (rc);
+	if (ms.ms_entries <= max)
+		return (0);
+	n = ms.ms_entries - max;
+	if ((rc = mdb_cursor_open(w->txn, stage, &cur)) != 0)
+		return (rc);
+	k.mv_size = pos->len;
+	k.mv_data = pos->key;
+	rc = mdb_cursor_get(cur, &k, &v, pos->len != 0 ? MDB_SET_RANGE :
+	    MDB_FIRST);
+	while (moved < n) {
+		if (rc == MDB_NOTFOUND && !wrapped++)
+			rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+		if (rc != 0)
+			break;
+		if (k.mv_size > sizeof key || v.mv_size > sizeof val) {
+			rc = MDB_CORRUPTED;
+			break;
+		}
+		/* Copied: a put may spill the page they point into. */
+		memcpy(key, k.mv_data, k.mv_size);
+		memcpy(val, v.mv_data, v.mv_size);
+		k.mv_data = key;
+		v.mv_data = val;
+		if ((rc = mdb_put(w->txn, index, &k, &v, 0)) != 0 ||
+		    (rc = mdb_cursor_del(cur, 0)) != 0)
+			break;
+		memcpy(pos->key, key, k.mv_size);
+		pos->len = k.mv_size;
+		moved++;
+		/* After a delete the cursor already stands on the next. */
+		rc = mdb_cursor_get(cur, &k, &v, MDB_GET_CURRENT);
+		if (rc == EINVAL)
+			rc = MDB_NOTFOUND;
+	}
+	mdb_cursor_close(cur);
+	return (rc == MDB_NOTFOUND || moved == n ? 0 : rc);
 }
 
 static int
@@ -657,6 +783,11 @@ write_once(struct store *st, struct store_batch *batches, size_t n,
 	}
 	if (st->prune_due && (rc = prune_tombs(&w)) != 0)
 		goto abort;
+	if ((rc = store_sweep(&w, st->time_new, st->time, st->stage_time,
+	    &st->sweep_time)) != 0 ||
+	    (rc = store_sweep(&w, st->actor_new, st->actor, st->stage_actor,
+	    &st->sweep_actor)) != 0)
+		goto abort;
 	if ((rc = meta_put(w.txn, st->meta, "next_id", w.c.next_id)) ||
 	    (rc = meta_put(w.txn, st->meta, "next_seq", w.c.next_seq)) ||
 	    (rc = meta_put(w.txn, st->meta, "classes", w.c.classes)))
@@ -801,6 +932,7 @@ store_write(struct store *st, struct store_batch *batches, size_t n,
 
 /* One index range merged into a query: a cursor between two keys. */
 struct scan {
+	MDB_dbi		 dbi;		/* an index or its stage */
 	MDB_cursor	*cur;
 	unsigned char	 lo[ACTOR_KEY_MAX];
 	unsigned char	 hi[ACTOR_KEY_MAX];
@@ -834,8 +966,8 @@ sat_sub(int64_t a, int64_t b)
 
 /* Add the scan of one (prefix, class) for events reaching [qlo, qhi]. */
 static int
-plan_add(struct plan *p, const char *name, size_t nlen, int class,
-    const struct query *q, struct aerr *err)
+plan_add(struct plan *p, MDB_dbi dbi, const char *name, size_t nlen,
+    int class, const struct query *q, struct aerr *err)
 {
 	struct scan	*s;
 	int64_t		 reach = skey_class_reach(class);
@@ -852,6 +984,7 @@ plan_add(struct plan *p, const char *name, size_t nlen, int class,
 	}
 	s = &p->scans[p->n++];
 	memset(s, 0, sizeof *s);
+	s->dbi = dbi;
 	if (class == SKEY_CLASS_INF) {
 		lo = DATE_NEG_INF;
 		hi = DATE_POS_INF;
@@ -991,7 +1124,8 @@ plan_build(struct store *st, MDB_txn *txn, const struct query *q,
 		mask = store_meta_get(txn, st->meta, "classes", 0);
 		for (class = 0; class <= SKEY_CLASS_INF; class++) {
 			if ((mask & (UINT64_C(1) << class)) &&
-			    plan_add(p, NULL, 0, class, q, err) != 0)
+			    (plan_add(p, st->time, NULL, 0, class, q, err) ||
+			    plan_add(p, st->time_new, NULL, 0, class, q, err)))
 				return (-1);
 		}
 		return (0);
@@ -1011,8 +1145,10 @@ plan_build(struct store *st, MDB_txn *txn, const struct query *q,
 		for (class = 0; class <= SKEY_CLASS_INF; class++) {
 			if ((mask & (UINT64_C(1) << class)) == 0)
 				continue;
-			if (plan_add(p, k.mv_data, k.mv_size, class, q,
-			    err) != 0) {
+			if (plan_add(p, st->actor, k.mv_data, k.mv_size,
+			    class, q, err) != 0 ||
+			    plan_add(p, st->actor_new, k.mv_data, k.mv_size,
+			    class, q, err) != 0) {
 				mdb_cursor_close(cur);
 				return (-1);
 			}
@@ -1051,7 +1187,6 @@ store_query(struct store *st, const struct query *q, store_page_cb cb,
 	unsigned char		 last[16], idbuf[8];
 	size_t			 i;
 	int			 rc, m, have_last = 0, ok, ret = -1;
-	MDB_dbi			 dbi;
 
 	memset(&p, 0, sizeof p);
 	memset(&page, 0, sizeof page);
@@ -1060,11 +1195,10 @@ store_query(struct store *st, const struct query *q, store_page_cb cb,
 		return (-1);
 	if (plan_build(st, txn, q, &p, err) != 0)
 		goto out;
-	dbi = q->actor == NULL ? st->time : st->actor;
 	p.heap = xcalloc(p.n, sizeof *p.heap);
 	for (i = 0; i < p.n; i++) {
 		s = &p.scans[i];
-		if ((rc = mdb_cursor_open(txn, dbi, &s->cur)) != 0) {
+		if ((rc = mdb_cursor_open(txn, s->dbi, &s->cur)) != 0) {
 			store_error(err, rc, "mdb_cursor_open");
 			goto out;
 		}
@@ -1090,9 +1224,9 @@ store_query(struct store *st, const struct query *q, store_page_cb cb,
 		memcpy(last, (unsigned char *)k.mv_data + k.mv_size - 16, 16);
 		have_last = 1;
 
-		if (v.mv_size != SKEY_SPAN_LEN)
+		if (skey_get_span(v.mv_data, v.mv_size, skey_get_time(last),
+		    &span) != 0)
 			continue;
-		skey_get_span(v.mv_data, &span);
 		m = date_match(&span, q->qlo, q->qhi);
 		if (m == DATE_MATCH_NONE ||
 		    (q->certain && m != DATE_MATCH_CERTAIN) ||
