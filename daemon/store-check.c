@@ -23,6 +23,8 @@ struct check {
 	struct store_check	*out;
 	MDB_txn			*txn;
 	struct store		*st;
+	int64_t			*days;		/* of each record's start */
+	size_t			 ndays, capdays;
 };
 
 static void __attribute__((format(printf, 2, 3)))
@@ -131,6 +133,12 @@ check_records(struct check *c, uint64_t next_id, uint64_t next_seq)
 			problem(c, "event %llu: id not below next_id %llu",
 			    (unsigned long long)id,
 			    (unsigned long long)next_id);
+		if (c->ndays == c->capdays) {
+			c->capdays = c->capdays ? c->capdays * 2 : 1024;
+			c->days = xreallocarray(c->days, c->capdays,
+			    sizeof *c->days);
+		}
+		c->days[c->ndays++] = store_day(ev.span.lo);
 		class = skey_class(&ev.span);
 		slen = skey_span(span, &ev.span);
 		skey_time_key(key, class, ev.span.lo, id);
@@ -282,6 +290,59 @@ count_entries(struct check *c, MDB_dbi dbi, const void *name, size_t len)
 	return (n);
 }
 
+static int
+day_cmp(const void *a, const void *b)
+{
+	int64_t	x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+	return (x < y ? -1 : x > y);
+}
+
+/* The per-day start counts add up the records' starts, day by day. */
+static void
+check_days(struct check *c)
+{
+	MDB_cursor	*cur;
+	MDB_val		 k, v;
+	size_t		 i = 0, j;
+	int64_t		 day;
+	uint64_t	 have;
+	int		 rc;
+
+	qsort(c->days, c->ndays, sizeof *c->days, day_cmp);
+	if (mdb_cursor_open(c->txn, c->st->days, &cur) != 0)
+		return;
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
+	    rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		if (k.mv_size != 8 || v.mv_size != 8) {
+			problem(c, "days: entry of %zu bytes", k.mv_size);
+			continue;
+		}
+		day = skey_get_time(k.mv_data);
+		for (; i < c->ndays && c->days[i] < day; i = j) {
+			for (j = i; j < c->ndays && c->days[j] == c->days[i];)
+				j++;
+			problem(c, "days: day %lld has %zu starts but no count",
+			    (long long)c->days[i], j - i);
+		}
+		for (j = i; j < c->ndays && c->days[j] == day;)
+			j++;
+		have = skey_get_be64(v.mv_data);
+		if (have != j - i)
+			problem(c, "days: day %lld counts %llu starts, records "
+			    "have %zu", (long long)day,
+			    (unsigned long long)have, j - i);
+		i = j;
+	}
+	mdb_cursor_close(cur);
+	for (; i < c->ndays; i = j) {
+		for (j = i; j < c->ndays && c->days[j] == c->days[i];)
+			j++;
+		problem(c, "days: day %lld has %zu starts but no count",
+		    (long long)c->days[i], j - i);
+	}
+}
+
 static void
 check_actor_counts(struct check *c)
 {
@@ -394,6 +455,7 @@ store_check(struct store *st, struct store_check *out, struct aerr *err)
 	uint64_t	next_id, next_seq;
 
 	memset(out, 0, sizeof *out);
+	memset(&c, 0, sizeof c);
 	c.out = out;
 	c.st = st;
 	if (store_read_begin(st, &c.txn, err) != 0)
@@ -401,6 +463,8 @@ store_check(struct store *st, struct store_check *out, struct aerr *err)
 	next_id = store_meta_get(c.txn, st->meta, "next_id", 1);
 	next_seq = store_meta_get(c.txn, st->meta, "next_seq", 1);
 	check_records(&c, next_id, next_seq);
+	check_days(&c);
+	free(c.days);
 	check_index(&c, st->time, NULL, 0);
 	check_index(&c, st->time_new, &st->time, 0);
 	check_index(&c, st->actor, NULL, 1);

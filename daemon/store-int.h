@@ -19,6 +19,7 @@ struct store {
 	MDB_dbi		 tombs;		/* seq -> time, id of each delete */
 	MDB_dbi		 time_new;	/* staged time entries (store_sweep) */
 	MDB_dbi		 actor_new;	/* staged actor entries */
+	MDB_dbi		 days;		/* day of a start -> events (store_day) */
 	size_t		 stage_time;	/* entries a stage holds at most */
 	size_t		 stage_actor;
 	struct sweep {			/* the writer's place in a stage */
@@ -70,5 +71,6 @@ int	 store_read_begin(struct store *, MDB_txn **, struct aerr *);
 int	 store_error(struct aerr *, int, const char *);
 uint64_t store_meta_get(MDB_txn *, MDB_dbi, const char *, uint64_t);
 int	 store_unpack(const void *, size_t, struct event *);
+int64_t	 store_day(int64_t);
 
 #endif
