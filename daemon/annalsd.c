@@ -28,6 +28,10 @@
 #define OPT_HTTP	1001
 #define OPT_CORS	1002
 #define OPT_WEB		1003
+#define OPT_READERS	1004
+
+/* More reader threads than this only contend for the same cores. */
+#define MAX_READ_THREADS	256
 
 static void
 usage(FILE *f)
@@ -49,6 +53,8 @@ usage(FILE *f)
 "      --max-frame SIZE    largest request or reply frame (default 16M)\n"
 "      --max-conns N       simultaneous clients (default 4096)\n"
 "      --max-inflight N    writes read ahead per client (default 64)\n"
+"      --read-threads N    threads answering queries beside the event\n"
+"                          loop (default: one per CPU; 0: none)\n"
 "      --out-high SIZE     output that pauses a client (default 8M)\n"
 "      --out-hard SIZE     output that drops a client (default 256M)\n"
 "      --check             check the store's integrity and exit\n"
@@ -208,6 +214,7 @@ main(int argc, char **argv)
 		{ "out-high", required_argument, NULL, 'O' },
 		{ "out-hard", required_argument, NULL, 'H' },
 		{ "changes-keep", required_argument, NULL, 'K' },
+		{ "read-threads", required_argument, NULL, OPT_READERS },
 		{ "check", no_argument, NULL, 'c' },
 		{ "http", required_argument, NULL, OPT_HTTP },
 		{ "cors", required_argument, NULL, OPT_CORS },
@@ -225,6 +232,7 @@ main(int argc, char **argv)
 	struct http_config	 hcfg;
 	struct aerr		 err;
 	size_t			 n;
+	long			 ncpu;
 	int			 ch, level = LOG_NOTICE_LVL;
 	int			 check = 0;
 	char			*end;
@@ -243,6 +251,9 @@ main(int argc, char **argv)
 	memset(&hcfg, 0, sizeof hcfg);
 	cfg.socket_mode = 0660;
 	cfg.idle_timeout = 600;
+	ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	cfg.read_threads = ncpu < 1 ? 1 : ncpu > MAX_READ_THREADS ?
+	    MAX_READ_THREADS : (size_t)ncpu;
 
 	while ((ch = getopt_long(argc, argv, "d:s:l:vqVh", longopts,
 	    NULL)) != -1) {
@@ -300,6 +311,18 @@ main(int argc, char **argv)
 			break;
 		case OPT_WEB:
 			hcfg.web_dir = optarg;
+			break;
+		case OPT_READERS:
+			errno = 0;
+			cfg.read_threads = strtoul(optarg, &end, 10);
+			if (errno != 0 || *end != '\0' ||
+			    !isdigit((unsigned char)*optarg) ||
+			    cfg.read_threads > MAX_READ_THREADS) {
+				fprintf(stderr, "annalsd: --read-threads %s: "
+				    "not a number from 0 to %d\n", optarg,
+				    MAX_READ_THREADS);
+				return (2);
+			}
 			break;
 		case 'm':
 		case 'M':
@@ -414,6 +437,7 @@ main(int argc, char **argv)
 	sigint = evsignal_new(srv.base, SIGINT, on_signal, NULL);
 	evsignal_add(sigterm, NULL);
 	evsignal_add(sigint, NULL);
+	readers_init(cfg.read_threads);
 
 	log_notice("annalsd %s (protocol %d) on %s: libevent %s (%s), "
 	    "%s, msgpack-c %s", ANNALS_VERSION_STRING,
@@ -429,6 +453,7 @@ main(int argc, char **argv)
 	event_base_dispatch(srv.base);
 
 	http_free();
+	readers_free();
 	commit_free();
 	subs_free();
 	changes_free();

@@ -193,6 +193,7 @@ struct config {
 	size_t		 out_high;	/* output bytes that pause a client */
 	size_t		 out_hard;	/* output bytes that drop a client */
 	size_t		 changes_keep_days;
+	size_t		 read_threads;	/* 0: answer reads on the loop */
 };
 
 struct server {
@@ -223,7 +224,6 @@ uint64_t	 conn_id(const struct conn *);
 msgpack_packer	*conn_reply_begin(struct conn *, uint32_t);
 void		 conn_reply_end(struct conn *);
 void		 conn_reply_error(struct conn *, uint32_t, int, const char *);
-size_t		 conn_reply_size(struct conn *);
 msgpack_sbuffer	*conn_sbuf(struct conn *);
 void		 conn_write_done(struct conn *);
 void		 conn_hold(struct conn *);
@@ -237,16 +237,25 @@ void		 conn_set_scope(struct conn *, int);
 void		 conn_auth_failed(struct conn *);
 const char	*conn_peer(const struct conn *);
 size_t		 conn_count(void);
+void		 conn_read_done(struct conn *, msgpack_sbuffer *);
 
 /* dispatch.c */
 #define METHOD_WRITE	0x1		/* goes through the group commit */
 #define METHOD_OPEN	0x2		/* allowed before authentication */
 #define METHOD_ADMIN	0x4		/* needs the write scope */
+#define METHOD_READER	0x8		/* may run on a reader thread */
 
+/*
+ * A method packs its reply into sbuf with dispatch_reply_begin() and
+ * dispatch_reply_end(); on a reader thread conn is NULL and sbuf the
+ * job's own, so such a method uses nothing else of the connection.
+ */
 struct request {
 	struct conn		*conn;
 	uint32_t		 msgid;
 	const msgpack_object	*params;	/* a map, or NULL */
+	msgpack_sbuffer		*sbuf;
+	msgpack_packer		 pk;
 };
 
 struct method {
@@ -259,6 +268,8 @@ const struct method *dispatch_find(const char *, size_t);
 int	 dispatch_check_params(const struct request *, const char *const *,
 	     struct aerr *);
 void	 dispatch_error(struct request *, const struct aerr *);
+msgpack_packer *dispatch_reply_begin(struct request *);
+void	 dispatch_reply_end(struct request *);
 int	 range_exec(struct request *, int);
 
 #define METHOD_DECLARE(name) extern const struct method method_##name;
@@ -280,6 +291,15 @@ void	 commit_enqueue_cb(int, struct store_op *, size_t, struct event *,
 void	 commit_flush(void);
 void	 commit_drain(void);
 size_t	 commit_pending(void);
+
+/* readers.c */
+void	 readers_init(size_t);
+void	 readers_drain(void);
+void	 readers_free(void);
+void	 readers_pause(void);
+void	 readers_resume(void);
+int	 readers_offer(struct conn *, const struct method *, uint32_t,
+	     const void *, size_t);
 
 /* changes.c */
 typedef void (*changes_cb)(void *, uint64_t);

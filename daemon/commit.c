@@ -11,7 +11,7 @@
  * The loop and the writer share only the group being committed (handed
  * over under the mutex) and a pipe that wakes the loop when it is done.
  * The map is grown by the loop, between commits, when no read
- * transaction is open (P9).
+ * transaction is open (P9): the reader threads are paused for it.
  */
 #include <sys/queue.h>
 
@@ -328,10 +328,17 @@ commit_finish(void)
 {
 	struct pending	*p;
 	size_t		 i = 0;
+	int		 rc;
 
 	if (result == STORE_NEED_GROW) {
-		/* The writer is idle and the loop holds no transaction. */
-		if (store_grow(server->store, &result_err) == 0) {
+		/*
+		 * The writer is idle and the loop holds no transaction; the
+		 * readers finish theirs and wait.
+		 */
+		readers_pause();
+		rc = store_grow(server->store, &result_err);
+		readers_resume();
+		if (rc == 0) {
 			pthread_mutex_lock(&lock);
 			work_ready = 1;
 			pthread_cond_signal(&wake);

@@ -2,9 +2,11 @@
  * One client connection: reassembles frames from its bufferevent, hands
  * each request to its method, and writes replies in request order.
  *
- * Order: reads are answered at once, writes after the group commit; so
- * while a connection has writes waiting, the next request that is not a
- * write stays in the input buffer until they are acknowledged.
+ * Order: reads are answered at once or on a reader thread, writes after
+ * the group commit; so while a connection has writes waiting, the next
+ * request that is not a write stays in the input buffer until they are
+ * acknowledged, and while a read is on a reader thread every request
+ * does (readers.c).
  *
  * Back-pressure (P1, P2): past the output high mark no further request is
  * read; the EV_WRITE low-watermark callback resumes.  Past the hard mark
@@ -31,11 +33,13 @@ struct conn {
 #define CONN_DEAD	0x1	/* bufferevent gone; replies are dropped */
 #define CONN_CLOSING	0x2	/* flush the output, then go */
 #define CONN_PAUSED	0x4	/* output past the high mark */
+#define CONN_EOF	0x8	/* the client shut its side: answer, go */
 	struct bufferevent	*bev;
 	size_t			 pending;	/* writes awaiting commit */
 	void			(*drain)(struct conn *);
 	int			 scope;		/* AUTH_*, once it has a token */
 	int			 held;		/* a reply outstanding: wait */
+	int			 reading;	/* on a reader thread */
 	unsigned		 failures;	/* wrong tokens so far */
 	struct event		*penalty;	/* reading resumes when it fires */
 	msgpack_sbuffer		 sbuf;
@@ -52,6 +56,7 @@ static uint64_t			next_conn_id = 1;
 
 static void	conn_process(struct conn *);
 static void	conn_destroy(struct conn *);
+static void	conn_flush_close(struct conn *);
 
 uint64_t
 conn_id(const struct conn *c)
@@ -124,7 +129,8 @@ conn_write_cb(struct bufferevent *bev, void *arg)
 	if ((c->flags & CONN_PAUSED) && !conn_output_full(c) &&
 	    (c->penalty == NULL || !evtimer_pending(c->penalty, NULL))) {
 		c->flags &= ~CONN_PAUSED;
-		bufferevent_enable(bev, EV_READ);
+		if ((c->flags & CONN_EOF) == 0)
+			bufferevent_enable(bev, EV_READ);
 		conn_process(c);
 	}
 }
@@ -135,9 +141,15 @@ conn_event_cb(struct bufferevent *bev, short what, void *arg)
 	struct conn	*c = arg;
 
 	(void)bev;
-	if (what & BEV_EVENT_EOF)
-		conn_close(c, NULL);
-	else if ((what & BEV_EVENT_TIMEOUT) && (what & BEV_EVENT_READING)) {
+	if (what & BEV_EVENT_EOF) {
+		/*
+		 * What it sent before still gets its replies (a pipeline
+		 * through nc -N, or reads that were on a reader thread).
+		 */
+		c->flags |= CONN_EOF;
+		bufferevent_disable(c->bev, EV_READ);
+		conn_process(c);
+	} else if ((what & BEV_EVENT_TIMEOUT) && (what & BEV_EVENT_READING)) {
 		/* A subscriber waits for us, not we for it. */
 		if (c->drain != NULL) {
 			bufferevent_enable(bev, EV_READ);
@@ -222,8 +234,6 @@ conn_destroy(struct conn *c)
 void
 conn_close(struct conn *c, const char *reason)
 {
-	struct timeval	tv = { 5, 0 };
-
 	if (c->flags & (CONN_DEAD | CONN_CLOSING))
 		return;
 	if (reason != NULL)
@@ -231,6 +241,19 @@ conn_close(struct conn *c, const char *reason)
 		    reason);
 	c->flags |= CONN_CLOSING;
 	bufferevent_disable(c->bev, EV_READ);
+	/*
+	 * A read answered on the loop was in the output already: one on a
+	 * reader thread is sent too (conn_read_done finishes the close).
+	 */
+	if (!c->reading)
+		conn_flush_close(c);
+}
+
+static void
+conn_flush_close(struct conn *c)
+{
+	struct timeval	tv = { 5, 0 };
+
 	if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0) {
 		conn_destroy(c);
 		return;
@@ -317,7 +340,8 @@ conn_penalty_over(evutil_socket_t fd, short what, void *arg)
 	(void)fd; (void)what;
 	if (conn_dead(c))
 		return;
-	bufferevent_enable(c->bev, EV_READ);
+	if ((c->flags & CONN_EOF) == 0)
+		bufferevent_enable(c->bev, EV_READ);
 	conn_process(c);
 }
 
@@ -345,30 +369,35 @@ conn_sbuf(struct conn *c)
 	return (&c->sbuf);
 }
 
-size_t
-conn_reply_size(struct conn *c)
+static void
+conn_free_data(const void *data, size_t len, void *arg)
 {
-	return (c->sbuf.size);
+	(void)len; (void)arg;
+	free((void *)data);
 }
 
-/* Frame the packed reply and queue it on the socket. */
-void
-conn_reply_end(struct conn *c)
+/*
+ * Frame a packed reply and queue it on the socket: copied, or with take
+ * the output takes sb's memory (and sb is left empty).
+ */
+static void
+conn_send(struct conn *c, msgpack_sbuffer *sb, int take)
 {
 	unsigned char	 hdr[PROTO_FRAME_HEADER];
 	struct evbuffer	*out;
 	char		 reason[96];
 
-	if (conn_dead(c))
-		return;
 	out = bufferevent_get_output(c->bev);
-	frame_header(hdr, (uint32_t)c->sbuf.size);
+	frame_header(hdr, (uint32_t)sb->size);
 	evbuffer_add(out, hdr, sizeof hdr);
-	evbuffer_add(out, c->sbuf.data, c->sbuf.size);
-	/* A large page's buffer is not kept for the connection's life. */
-	if (c->sbuf.alloc > (1u << 20)) {
-		msgpack_sbuffer_destroy(&c->sbuf);
-		msgpack_sbuffer_init(&c->sbuf);
+	if (!take)
+		evbuffer_add(out, sb->data, sb->size);
+	else {
+		if (evbuffer_add_reference(out, sb->data, sb->size,
+		    conn_free_data, NULL) != 0)
+			fatalx("evbuffer_add_reference failed");
+		sb->data = NULL;
+		sb->size = sb->alloc = 0;
 	}
 	if (evbuffer_get_length(out) > server->cfg->out_hard) {
 		snprintf(reason, sizeof reason, "output buffer over %zu bytes",
@@ -378,6 +407,35 @@ conn_reply_end(struct conn *c)
 		    reason);
 		conn_destroy(c);
 	}
+}
+
+/* Frame the packed reply and queue it on the socket. */
+void
+conn_reply_end(struct conn *c)
+{
+	if (conn_dead(c))
+		return;
+	conn_send(c, &c->sbuf, 0);
+	/* A large page's buffer is not kept for the connection's life. */
+	if (c->sbuf.alloc > (1u << 20)) {
+		msgpack_sbuffer_destroy(&c->sbuf);
+		msgpack_sbuffer_init(&c->sbuf);
+	}
+}
+
+/*
+ * A request answered on a reader thread: send its reply (taking reply's
+ * memory), unless the client is gone, and go on with the next.
+ */
+void
+conn_read_done(struct conn *c, msgpack_sbuffer *reply)
+{
+	c->reading = 0;
+	if ((c->flags & CONN_DEAD) == 0 && reply->size > 0)
+		conn_send(c, reply, 1);
+	if ((c->flags & (CONN_DEAD | CONN_CLOSING)) == CONN_CLOSING)
+		conn_flush_close(c);
+	conn_release(c);
 }
 
 void
@@ -509,9 +567,15 @@ conn_process(struct conn *c)
 		req.conn = c;
 		req.msgid = msg.msgid;
 		req.params = msg.params;
+		req.sbuf = &c->sbuf;
 		if (m->flags & METHOD_WRITE)
 			c->pending++;
-		m->exec(&req);
+		if (readers_offer(c, m, msg.msgid, frame + PROTO_FRAME_HEADER,
+		    len)) {
+			c->reading = 1;
+			conn_hold(c);
+		} else
+			m->exec(&req);
 		msgpack_unpacked_destroy(&u);
 		if ((c->flags & CONN_DEAD) == 0)
 			evbuffer_drain(in, PROTO_FRAME_HEADER + (size_t)len);
@@ -529,5 +593,10 @@ bad:
 		if ((c->flags & CONN_DEAD) == 0)
 			evbuffer_drain(in, PROTO_FRAME_HEADER + (size_t)len);
 	}
+	/* A client that shut its side has had every reply it can get. */
+	if ((c->flags & (CONN_EOF | CONN_PAUSED)) == CONN_EOF &&
+	    !conn_dead(c) && c->pending == 0 &&
+	    (c->penalty == NULL || !evtimer_pending(c->penalty, NULL)))
+		conn_close(c, NULL);
 	conn_unref(c);
 }

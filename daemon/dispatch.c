@@ -59,8 +59,30 @@ dispatch_check_params(const struct request *req, const char *const *allowed,
 	return (0);
 }
 
+/* Start a successful reply; the caller packs the result, then ends it. */
+msgpack_packer *
+dispatch_reply_begin(struct request *req)
+{
+	msgpack_sbuffer_clear(req->sbuf);
+	msgpack_packer_init(&req->pk, req->sbuf, msgpack_sbuffer_write);
+	msg_pack_response_ok(&req->pk, req->msgid);
+	return (&req->pk);
+}
+
+/* On a reader thread the loop sends the reply once the job is back. */
+void
+dispatch_reply_end(struct request *req)
+{
+	if (req->conn != NULL)
+		conn_reply_end(req->conn);
+}
+
+/* Reply with err instead, whatever was packed so far. */
 void
 dispatch_error(struct request *req, const struct aerr *err)
 {
-	conn_reply_error(req->conn, req->msgid, err->code, err->msg);
+	msgpack_sbuffer_clear(req->sbuf);
+	msgpack_packer_init(&req->pk, req->sbuf, msgpack_sbuffer_write);
+	msg_pack_response_error(&req->pk, req->msgid, err->code, err->msg);
+	dispatch_reply_end(req);
 }

@@ -43,6 +43,8 @@ log_vwrite(int level, const char *errstr, const char *fmt, va_list ap)
 	if (level > log_level)
 		return;
 	vsnprintf(msg, sizeof msg, fmt, ap);
+	/* Reader threads log too: one line stays one line. */
+	flockfile(stderr);
 	if (getenv("JOURNAL_STREAM") != NULL)
 		fprintf(stderr, "<%d>", prio[level]);
 	else if (isatty(STDERR_FILENO)) {
@@ -56,6 +58,7 @@ log_vwrite(int level, const char *errstr, const char *fmt, va_list ap)
 		    errstr);
 	else
 		fprintf(stderr, "annalsd: %s: %s\n", names[level], msg);
+	funlockfile(stderr);
 }
 
 #define LOG_FN(name, level)						\

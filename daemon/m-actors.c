@@ -64,7 +64,7 @@ method_actors_exec(struct request *req)
 	if (store_actors(server->store, prefix, after, (uint32_t)limit,
 	    method_actors_one, &a, &more, &err) != 0)
 		goto fail;
-	pk = conn_reply_begin(req->conn, req->msgid);
+	pk = dispatch_reply_begin(req);
 	msgpack_pack_map(pk, 2);
 	mp_pack_str(pk, "actors");
 	msgpack_pack_array(pk, a.n);
@@ -78,7 +78,7 @@ method_actors_exec(struct request *req)
 		mp_pack_str(pk, a.rows[a.n - 1].name);
 	else
 		msgpack_pack_nil(pk);
-	conn_reply_end(req->conn);
+	dispatch_reply_end(req);
 	goto out;
 fail:
 	dispatch_error(req, &err);
@@ -90,4 +90,5 @@ out:
 	free(after);
 }
 
-const struct method method_actors = { "actors", 0, method_actors_exec };
+const struct method method_actors = { "actors", METHOD_READER,
+    method_actors_exec };

@@ -51,5 +51,5 @@ method_co_actors_exec(struct request *req)
 	agg_reply(req, co_actors_run);
 }
 
-const struct method method_co_actors = { "co_actors", 0,
+const struct method method_co_actors = { "co_actors", METHOD_READER,
     method_co_actors_exec };

@@ -6,14 +6,12 @@
 static int
 method_get_by_key_one(void *arg, size_t i, const void *data, size_t len)
 {
-	struct conn	*c = arg;
-	msgpack_packer	 pk;
+	struct request	*req = arg;
 
 	(void)i;
-	msgpack_packer_init(&pk, conn_sbuf(c), msgpack_sbuffer_write);
-	msgpack_pack_map(&pk, 1);
-	mp_pack_str(&pk, "event");
-	msgpack_sbuffer_write(conn_sbuf(c), data, len);
+	msgpack_pack_map(&req->pk, 1);
+	mp_pack_str(&req->pk, "event");
+	msgpack_sbuffer_write(req->sbuf, data, len);
 	return (0);
 }
 
@@ -39,11 +37,11 @@ method_get_by_key_exec(struct request *req)
 	}
 	if (mp_str(o, "key", EVENT_MAX_KEY, &key, &err) != 0)
 		goto fail;
-	conn_reply_begin(req->conn, req->msgid);
+	dispatch_reply_begin(req);
 	if (store_get_by_key(server->store, source, key,
-	    method_get_by_key_one, req->conn, &err) != 0)
+	    method_get_by_key_one, req, &err) != 0)
 		goto fail;
-	conn_reply_end(req->conn);
+	dispatch_reply_end(req);
 	free(source);
 	free(key);
 	return;
@@ -53,5 +51,5 @@ fail:
 	dispatch_error(req, &err);
 }
 
-const struct method method_get_by_key = { "get_by_key", 0,
+const struct method method_get_by_key = { "get_by_key", METHOD_READER,
     method_get_by_key_exec };

@@ -5,7 +5,7 @@
 
 struct get_ctx {
 	msgpack_packer	*pk;
-	struct conn	*conn;
+	msgpack_sbuffer	*sbuf;
 };
 
 static int
@@ -17,7 +17,7 @@ method_get_one(void *arg, size_t i, const void *data, size_t len)
 	if (data == NULL)
 		msgpack_pack_nil(g->pk);
 	else
-		msgpack_sbuffer_write(conn_sbuf(g->conn), data, len);
+		msgpack_sbuffer_write(g->sbuf, data, len);
 	return (0);
 }
 
@@ -53,8 +53,8 @@ method_get_exec(struct request *req)
 			goto fail;
 		}
 	}
-	g.conn = req->conn;
-	g.pk = conn_reply_begin(req->conn, req->msgid);
+	g.sbuf = req->sbuf;
+	g.pk = dispatch_reply_begin(req);
 	msgpack_pack_map(g.pk, 1);
 	mp_pack_str(g.pk, "events");
 	msgpack_pack_array(g.pk, n);
@@ -64,16 +64,16 @@ method_get_exec(struct request *req)
 		goto fail;
 	}
 	free(list);
-	if (conn_reply_size(req->conn) > server->cfg->max_frame) {
+	if (req->sbuf->size > server->cfg->max_frame) {
 		aerr_set(&err, AERR_LIMIT, "result of %zu bytes exceeds the "
 		    "frame limit of %zu; ask for fewer ids",
-		    conn_reply_size(req->conn), server->cfg->max_frame);
+		    req->sbuf->size, server->cfg->max_frame);
 		goto fail;
 	}
-	conn_reply_end(req->conn);
+	dispatch_reply_end(req);
 	return;
 fail:
 	dispatch_error(req, &err);
 }
 
-const struct method method_get = { "get", 0, method_get_exec };
+const struct method method_get = { "get", METHOD_READER, method_get_exec };

@@ -94,9 +94,9 @@ agg_reply(struct request *req, int (*fn)(const msgpack_object *,
 	if (fn(req->params, &pk, &err) != 0)
 		dispatch_error(req, &err);
 	else {
-		conn_reply_begin(req->conn, req->msgid);
-		msgpack_sbuffer_write(conn_sbuf(req->conn), sb.data, sb.size);
-		conn_reply_end(req->conn);
+		dispatch_reply_begin(req);
+		msgpack_sbuffer_write(req->sbuf, sb.data, sb.size);
+		dispatch_reply_end(req);
 	}
 	msgpack_sbuffer_destroy(&sb);
 }
@@ -194,5 +194,5 @@ method_histogram_exec(struct request *req)
 	agg_reply(req, histogram_run);
 }
 
-const struct method method_histogram = { "histogram", 0,
+const struct method method_histogram = { "histogram", METHOD_READER,
     method_histogram_exec };

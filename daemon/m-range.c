@@ -31,13 +31,13 @@ range_page(void *arg, const struct store_page *page)
 		}
 		bytes += page->hits[n].len;
 	}
-	pk = conn_reply_begin(ctx->req->conn, ctx->req->msgid);
+	pk = dispatch_reply_begin(ctx->req);
 	msgpack_pack_map(pk, 3);
 	mp_pack_str(pk, "events");
 	msgpack_pack_array(pk, n);
 	for (i = 0; i < n; i++)
-		msgpack_sbuffer_write(conn_sbuf(ctx->req->conn),
-		    page->hits[i].data, page->hits[i].len);
+		msgpack_sbuffer_write(ctx->req->sbuf, page->hits[i].data,
+		    page->hits[i].len);
 	mp_pack_str(pk, "matches");
 	msgpack_pack_array(pk, n);
 	for (i = 0; i < n; i++)
@@ -51,7 +51,7 @@ range_page(void *arg, const struct store_page *page)
 		msgpack_pack_bin_body(pk, cursor, sizeof cursor);
 	} else
 		msgpack_pack_nil(pk);
-	conn_reply_end(ctx->req->conn);
+	dispatch_reply_end(ctx->req);
 	return (0);
 }
 
@@ -86,5 +86,7 @@ method_actor_exec(struct request *req)
 	range_exec(req, QUERY_ACTOR);
 }
 
-const struct method method_range = { "range", 0, method_range_exec };
-const struct method method_actor = { "actor", 0, method_actor_exec };
+const struct method method_range = { "range", METHOD_READER,
+    method_range_exec };
+const struct method method_actor = { "actor", METHOD_READER,
+    method_actor_exec };

@@ -67,5 +67,5 @@ method_top_actors_exec(struct request *req)
 	agg_reply(req, top_actors_run);
 }
 
-const struct method method_top_actors = { "top_actors", 0,
+const struct method method_top_actors = { "top_actors", METHOD_READER,
     method_top_actors_exec };

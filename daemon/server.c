@@ -298,8 +298,9 @@ server_shutdown(void)
 	    server->nconns, commit_pending());
 	notify_send("STOPPING=1");
 	server_close_listeners();
-	/* Acknowledge what is in flight before the connections go. */
+	/* Answer what is in flight before the connections go. */
 	commit_drain();
+	readers_drain();
 	conn_shutdown_all();
 	if (server->nconns == 0)
 		event_base_loopexit(server->base, NULL);
