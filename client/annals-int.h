@@ -12,6 +12,7 @@
 /* A response taken apart; msg points into up, which points into buf. */
 struct annals_reply {
 	unsigned char		*buf;
+	size_t			 len;		/* of the frame body in buf */
 	msgpack_unpacked	 up;
 	struct msg		 msg;
 	int			 live;
@@ -19,12 +20,14 @@ struct annals_reply {
 
 /*
  * An event returned to the caller: the public view first, so that a
- * pointer to it is a pointer to the whole, then what the view points to.
+ * pointer to it is a pointer to the whole, then the one block holding
+ * everything the view points to (actors, lists, attrs, strings), which
+ * annals_owned_set() reuses when it is large enough.
  */
 struct annals_owned {
 	struct annals_event	 pub;
-	struct event		 ev;
-	struct annals_actor	*actors;
+	unsigned char		*mem;
+	size_t			 size;
 };
 
 /* A query: the settings, as the daemon decodes them (iter.c, annals.c). */
@@ -52,7 +55,8 @@ int		 annals_recv(annals_ctx *, uint32_t, struct annals_reply *);
 int		 annals_roundtrip(annals_ctx *, uint32_t,
 		     struct annals_reply *);
 void		 annals_reply_free(struct annals_reply *);
-int		 annals_owned_set(struct annals_owned *, const msgpack_object *,
+int		 annals_owned_set(struct annals_owned *,
+		     const struct annals_reply *, const msgpack_object *,
 		     struct aerr *);
 void		 annals_owned_clear(struct annals_owned *);
 

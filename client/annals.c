@@ -548,6 +548,7 @@ annals_recv(annals_ctx *ctx, uint32_t msgid, struct annals_reply *r)
 	for (;;) {
 		if (annals_next_frame(ctx, r, &len) == -1)
 			return (-1);
+		r->len = len;
 		aerr_clear(&err);
 		if (frame_check(r->buf, len, &err) == -1)
 			goto bad;
@@ -989,73 +990,130 @@ annals_put_pending(const annals_ctx *ctx)
 	return (ctx->npending);
 }
 
+/* Copy s into *p as a C string and move *p past it; absent is NULL. */
+static const char *
+annals_owned_str(char **p, const struct record_str *s)
+{
+	char	*out = *p;
+
+	if (s->ptr == NULL)
+		return (NULL);
+	memcpy(out, s->ptr, s->len);
+	out[s->len] = '\0';
+	*p += s->len + 1;
+	return (out);
+}
+
+/* The same for each of the n checked strs of list, into out. */
+static void
+annals_owned_list(char **p, const char **out, const msgpack_object *list,
+    uint32_t n)
+{
+	uint32_t	i;
+	size_t		len;
+
+	for (i = 0; i < n; i++) {
+		len = list[i].via.str.size;
+		out[i] = *p;
+		memcpy(*p, list[i].via.str.ptr, len);
+		(*p)[len] = '\0';
+		*p += len + 1;
+	}
+}
+
 /*
- * Decode a record into o, which must be clear, and point its public view
- * at it.  err says why not.
+ * Decode a record of reply r into o and point its public view at it; o
+ * is clear or holds an earlier event, whose block is reused when it is
+ * large enough.  err says why not.
+ *
+ * The daemon checked the record when it stored it, so only its shape is
+ * checked here (record_view()), and everything the event points to is
+ * copied into one block: the actors, the urls and tags, the attrs bytes
+ * as the daemon sent them, then every string.
  */
 int
-annals_owned_set(struct annals_owned *o, const msgpack_object *rec,
-    struct aerr *err)
+annals_owned_set(struct annals_owned *o, const struct annals_reply *r,
+    const msgpack_object *rec, struct aerr *err)
 {
+	struct record_view	 v;
 	struct annals_event	*pub = &o->pub;
-	struct event		*ev = &o->ev;
+	struct annals_actor	*actors;
+	const char		**urls, **tags;
+	unsigned char		*attrs;
+	char			*p;
+	size_t			 need;
 	uint32_t		 i;
 
-	if (record_decode(rec, ev, err) == -1)
+	if (record_view(rec, r->buf, r->len, &v, err) == -1)
 		return (-1);
-	if (ev->nactors != 0) {
-		o->actors = calloc(ev->nactors, sizeof *o->actors);
-		if (o->actors == NULL) {
-			record_clear(ev);
+	/* Pointers first, for their alignment; every count is bounded. */
+	need = v.nactors * sizeof *actors + (v.nurls + (size_t)v.ntags) *
+	    sizeof *urls + v.attrs_len + v.str_bytes;
+	if (need > o->size) {
+		free(o->mem);
+		o->size = 0;
+		if ((o->mem = malloc(need)) == NULL) {
 			aerr_set(err, AERR_NOMEM, "out of memory");
 			return (-1);
 		}
+		o->size = need;
 	}
-	for (i = 0; i < ev->nactors; i++) {
-		o->actors[i].name = ev->actors[i].name;
-		o->actors[i].role = ev->actors[i].role;
+	actors = (struct annals_actor *)o->mem;
+	urls = (const char **)(actors + v.nactors);
+	tags = urls + v.nurls;
+	attrs = (unsigned char *)(tags + v.ntags);
+	p = (char *)(attrs + v.attrs_len);
+
+	for (i = 0; i < v.nactors; i++) {
+		actors[i].name = annals_owned_str(&p, &v.actors[i].name);
+		actors[i].role = annals_owned_str(&p, &v.actors[i].role);
 	}
-	memset(pub, 0, sizeof *pub);
-	pub->id = ev->id;
-	pub->rev = ev->rev;
-	pub->created = ev->created;
-	pub->updated = ev->updated;
-	pub->source = ev->source;
-	pub->key = ev->key;
-	pub->start = ev->start;
-	pub->end = ev->end;
-	pub->actors = o->actors;
-	pub->nactors = ev->nactors;
-	pub->type = ev->type;
-	pub->title = ev->title;
-	pub->text = ev->text;
-	pub->place_name = ev->place.name;
-	pub->place_country = ev->place.country;
-	pub->lat = ev->place.lat;
-	pub->lon = ev->place.lon;
-	pub->has_lat = ev->place.has_lat;
-	pub->has_lon = ev->place.has_lon;
-	pub->urls = (const char *const *)ev->urls;
-	pub->nurls = ev->nurls;
-	pub->tags = (const char *const *)ev->tags;
-	pub->ntags = ev->ntags;
-	pub->attrs = ev->attrs;
-	pub->attrs_len = ev->attrs != NULL ? ev->attrs_len : 0;
+	annals_owned_list(&p, urls, v.urls, v.nurls);
+	annals_owned_list(&p, tags, v.tags, v.ntags);
+	if (v.attrs_len != 0)
+		memcpy(attrs, v.attrs, v.attrs_len);
+	/* Every field is set: pub may hold the last event of an iterator. */
+	pub->id = v.id;
+	pub->rev = v.rev;
+	pub->created = v.created;
+	pub->updated = v.updated;
+	pub->source = annals_owned_str(&p, &v.source);
+	pub->key = annals_owned_str(&p, &v.key);
+	pub->start = annals_owned_str(&p, &v.start);
+	pub->end = annals_owned_str(&p, &v.end);
+	pub->actors = v.nactors != 0 ? actors : NULL;
+	pub->nactors = v.nactors;
+	pub->type = annals_owned_str(&p, &v.type);
+	pub->title = annals_owned_str(&p, &v.title);
+	pub->text = annals_owned_str(&p, &v.text);
+	pub->place_name = annals_owned_str(&p, &v.place_name);
+	pub->place_country = annals_owned_str(&p, &v.place_country);
+	pub->lat = v.lat;
+	pub->lon = v.lon;
+	pub->has_lat = v.has_lat;
+	pub->has_lon = v.has_lon;
+	pub->urls = v.nurls != 0 ? urls : NULL;
+	pub->nurls = v.nurls;
+	pub->tags = v.ntags != 0 ? tags : NULL;
+	pub->ntags = v.ntags;
+	pub->attrs = v.attrs_len != 0 ? attrs : NULL;
+	pub->attrs_len = v.attrs_len;
+	pub->match = 0;
 	return (0);
 }
 
 void
 annals_owned_clear(struct annals_owned *o)
 {
-	record_clear(&o->ev);
-	free(o->actors);
+	free(o->mem);
 	memset(o, 0, sizeof *o);
 }
 
 /* Turn one record of a reply into a new event for the caller. */
 static int
 annals_event_new(annals_ctx *ctx, const char *method,
-    const msgpack_object *rec, struct annals_event **out)
+    const struct annals_reply *r, const msgpack_object *rec,
+    struct annals_event **out)
 {
 	struct annals_owned	*o;
 	struct aerr		 err;
@@ -1065,7 +1123,8 @@ annals_event_new(annals_ctx *ctx, const char *method,
 		return (-1);
 	}
 	aerr_clear(&err);
-	if (annals_owned_set(o, rec, &err) == -1) {
+	if (annals_owned_set(o, r, rec, &err) == -1) {
+		annals_owned_clear(o);
 		free(o);
 		if (err.code == AERR_NOMEM)
 			annals_fail(ctx, ANNALS_ENOMEM, "%s", err.msg);
@@ -1114,7 +1173,7 @@ annals_get(annals_ctx *ctx, uint64_t id, struct annals_event **out)
 		    (unsigned long long)id);
 		return (-1);
 	}
-	rc = annals_event_new(ctx, "get", &list->via.array.ptr[0], out);
+	rc = annals_event_new(ctx, "get", &r, &list->via.array.ptr[0], out);
 	annals_reply_free(&r);
 	return (rc);
 }
@@ -1153,7 +1212,7 @@ annals_get_by_key(annals_ctx *ctx, const char *source, const char *key,
 		    "and key %s", source, key);
 		return (-1);
 	}
-	rc = annals_event_new(ctx, "get_by_key", rec, out);
+	rc = annals_event_new(ctx, "get_by_key", &r, rec, out);
 	annals_reply_free(&r);
 	return (rc);
 }

@@ -10,9 +10,13 @@
 
 #include "annals-int.h"
 
-/* Call fn for each change of a page map and fill feed; -1 breaks ctx. */
+/*
+ * Call fn for each change of a page map, which is in reply r, and fill
+ * feed; -1 breaks ctx.  The events of the page share one block.
+ */
 static int
-changes_page(annals_ctx *ctx, const char *what, const msgpack_object *page,
+changes_page(annals_ctx *ctx, const char *what,
+    const struct annals_reply *r, const msgpack_object *page,
     int (*fn)(const struct annals_change *, void *), void *arg,
     struct annals_feed *feed)
 {
@@ -25,6 +29,7 @@ changes_page(annals_ctx *ctx, const char *what, const msgpack_object *page,
 	int			 stopped = 0;
 
 	memset(&f, 0, sizeof f);
+	memset(&o, 0, sizeof o);
 	if (page == NULL || page->type != MSGPACK_OBJECT_MAP ||
 	    (list = mp_get(page, "changes")) == NULL ||
 	    list->type != MSGPACK_OBJECT_ARRAY) {
@@ -49,7 +54,7 @@ changes_page(annals_ctx *ctx, const char *what, const msgpack_object *page,
 		    mp_uint(mp_get(c, "id"), "id", &ch.id, &err) != 0) {
 			annals_break(ctx, ANNALS_EPROTOCOL, "%s: changes[%u]: "
 			    "%s", what, i, err.msg);
-			return (-1);
+			goto fail;
 		}
 		v = mp_get(c, "op");
 		if (mp_key_is(v, "put"))
@@ -59,17 +64,16 @@ changes_page(annals_ctx *ctx, const char *what, const msgpack_object *page,
 		else {
 			annals_break(ctx, ANNALS_EPROTOCOL, "%s: changes[%u]: "
 			    "op is not put or delete", what, i);
-			return (-1);
+			goto fail;
 		}
-		memset(&o, 0, sizeof o);
 		if (ch.op == ANNALS_CHANGE_PUT) {
 			if ((v = mp_get(c, "event")) == NULL) {
 				annals_break(ctx, ANNALS_EPROTOCOL, "%s: "
 				    "changes[%u]: a put without its event",
 				    what, i);
-				return (-1);
+				goto fail;
 			}
-			if (annals_owned_set(&o, v, &err) != 0) {
+			if (annals_owned_set(&o, r, v, &err) != 0) {
 				if (err.code == AERR_NOMEM)
 					annals_fail(ctx, ANNALS_ENOMEM, "%s",
 					    err.msg);
@@ -77,7 +81,7 @@ changes_page(annals_ctx *ctx, const char *what, const msgpack_object *page,
 					annals_break(ctx, ANNALS_EPROTOCOL,
 					    "%s: changes[%u]: event: %s", what,
 					    i, err.msg);
-				return (-1);
+				goto fail;
 			}
 			ch.event = &o.pub;
 		}
@@ -86,12 +90,15 @@ changes_page(annals_ctx *ctx, const char *what, const msgpack_object *page,
 			f.next = ch.seq;
 			f.more = 1;
 		}
-		if (ch.op == ANNALS_CHANGE_PUT)
-			annals_owned_clear(&o);
 	}
+	annals_owned_clear(&o);
 	if (feed != NULL)
 		*feed = f;
 	return (0);
+
+fail:
+	annals_owned_clear(&o);
+	return (-1);
 }
 
 int
@@ -120,7 +127,7 @@ annals_changes(annals_ctx *ctx, uint64_t since, uint32_t limit,
 	mp_pack_kv_uint(pk, "limit", limit);
 	if (annals_roundtrip(ctx, msgid, &r) == -1)
 		return (-1);
-	rc = changes_page(ctx, "changes", r.msg.result, fn, arg, feed);
+	rc = changes_page(ctx, "changes", &r, r.msg.result, fn, arg, feed);
 	annals_reply_free(&r);
 	return (rc);
 }
@@ -182,7 +189,8 @@ annals_notification_next(annals_ctx *ctx, int timeout_ms,
 		annals_fail(ctx, err.code, "subscription: %s", err.msg);
 		return (-1);
 	}
-	rc = changes_page(ctx, "notification", r.msg.params, fn, arg, feed);
+	rc = changes_page(ctx, "notification", &r, r.msg.params, fn, arg,
+	    feed);
 	annals_reply_free(&r);
 	return (rc == 0 ? 1 : -1);
 }

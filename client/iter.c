@@ -31,7 +31,7 @@ struct annals_iter {
 	unsigned char		*cursor;	/* for the next page */
 	size_t			 cursor_len;
 
-	struct annals_owned	 cur;		/* handed out by _next */
+	struct annals_owned	 cur;		/* _next's, block reused */
 };
 
 annals_query *
@@ -311,7 +311,6 @@ annals_iter_next(annals_iter *it)
 	struct aerr		 err;
 	const msgpack_object	*m;
 
-	annals_owned_clear(&it->cur);
 	if (it->err != 0)
 		return (NULL);
 	while (it->events == NULL || it->next == it->events->via.array.size) {
@@ -324,8 +323,8 @@ annals_iter_next(annals_iter *it)
 			return (NULL);
 	}
 	aerr_clear(&err);
-	if (annals_owned_set(&it->cur, &it->events->via.array.ptr[it->next],
-	    &err) == -1) {
+	if (annals_owned_set(&it->cur, &it->page,
+	    &it->events->via.array.ptr[it->next], &err) == -1) {
 		if (err.code == AERR_NOMEM)
 			annals_fail(it->ctx, ANNALS_ENOMEM, "%s", err.msg);
 		else

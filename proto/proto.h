@@ -229,6 +229,40 @@ int	 record_has_actor(const struct event *, const char *, size_t,
 	     const char *);
 
 /*
+ * A record of a daemon reply, checked for shape only (record_view()):
+ * every pointer is a view into the frame the record was unpacked from,
+ * lives as long as it and is not NUL-terminated.
+ */
+struct record_str {
+	const char	*ptr;			/* NULL: absent */
+	size_t		 len;
+};
+
+struct record_view {
+	uint64_t		 id, rev, created, updated;
+	struct record_str	 source, key, start, end, type, title, text;
+	struct record_str	 place_name, place_country;
+	double			 lat, lon;
+	int			 has_lat, has_lon;
+	const msgpack_object	*urls;		/* nurls checked strs */
+	uint32_t		 nurls;
+	const msgpack_object	*tags;
+	uint32_t		 ntags;
+	const unsigned char	*attrs;		/* the packed map as sent */
+	size_t			 attrs_len;
+	size_t			 str_bytes;	/* all strings, a NUL each */
+	uint32_t		 nactors;
+	/* Last: record_view() clears only what comes before. */
+	struct {
+		struct record_str name;
+		struct record_str role;	/* ptr NULL: none */
+	}			 actors[EVENT_MAX_ACTORS];
+};
+
+int	 record_view(const msgpack_object *, const unsigned char *, size_t,
+	     struct record_view *, struct aerr *);
+
+/*
  * A range or actor query (proto/query.c).  Decoded from a request's
  * params by the daemon, packed into one by the client.
  */

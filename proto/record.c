@@ -8,8 +8,14 @@
  * kept as packed msgpack, re-packed from the object: msgpack-c's packer
  * picks the shortest encoding, so the bytes equal the sender's whenever
  * the sender also packed shortest (every msgpack library does).
+ *
+ * record_view() is the cheaper decoder for records in the daemon's
+ * replies, which record_decode() accepted when they were stored; see
+ * there for what it checks and what it trusts.
  */
 #include <inttypes.h>
+#include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,10 +25,19 @@
 #define RECORD_PATH_MAX	160	/* of an attrs error message */
 
 /* The record's keys, in the order record_pack() writes them. */
-static const char *record_keys[] = {
-	"id", "rev", "created", "updated", "source", "key", "start", "end",
-	"actors", "type", "title", "text", "place", "urls", "tags", "attrs"
+#define RECORD_KEY(s)	{ s, sizeof(s) - 1 }
+static const struct {
+	const char	*name;
+	size_t		 len;
+} record_keys[] = {
+	RECORD_KEY("id"), RECORD_KEY("rev"), RECORD_KEY("created"),
+	RECORD_KEY("updated"), RECORD_KEY("source"), RECORD_KEY("key"),
+	RECORD_KEY("start"), RECORD_KEY("end"), RECORD_KEY("actors"),
+	RECORD_KEY("type"), RECORD_KEY("title"), RECORD_KEY("text"),
+	RECORD_KEY("place"), RECORD_KEY("urls"), RECORD_KEY("tags"),
+	RECORD_KEY("attrs")
 };
+#undef RECORD_KEY
 enum {
 	RECORD_ID, RECORD_REV, RECORD_CREATED, RECORD_UPDATED, RECORD_SOURCE,
 	RECORD_KEY, RECORD_START, RECORD_END, RECORD_ACTORS, RECORD_TYPE,
@@ -32,14 +47,53 @@ enum {
 
 static int	record_attrs_value(const msgpack_object *, int, struct aerr *);
 
-/* The index of a record key, or -1. */
-static int
-record_key_index(const msgpack_object *key)
+/*
+ * Whether the len bytes at p are the key s of as many bytes.  Keys are
+ * short: up to 8 bytes, two overlapping 4-byte words cover them for
+ * less than a call to memcmp() costs.  Inline, as are the other helpers
+ * run for every key or string of a record: a call would cost as much as
+ * their work.
+ */
+static inline int
+record_key_eq(const char *p, const char *s, size_t len)
 {
-	int	i;
+	uint32_t	a, b, c, d;
+	size_t		i;
 
-	for (i = 0; i < RECORD_NKEYS; i++) {
-		if (mp_key_is(key, record_keys[i]))
+	if (len > 8)
+		return (memcmp(p, s, len) == 0);
+	if (len >= 4) {
+		memcpy(&a, p, 4);
+		memcpy(&b, s, 4);
+		memcpy(&c, p + len - 4, 4);
+		memcpy(&d, s + len - 4, 4);
+		return (a == b && c == d);
+	}
+	for (i = 0; i < len; i++) {
+		if (p[i] != s[i])
+			return (0);
+	}
+	return (1);
+}
+
+/*
+ * The index of a record key, or -1.  The search starts at from, where
+ * the next key is when the sender used the documented order.
+ */
+static inline int
+record_key_index(const msgpack_object *key, int from)
+{
+	size_t	len;
+	int	i, n;
+
+	if (key->type != MSGPACK_OBJECT_STR)
+		return (-1);
+	len = key->via.str.size;
+	for (n = 0, i = from % RECORD_NKEYS; n < RECORD_NKEYS; n++, i++) {
+		if (i == RECORD_NKEYS)
+			i = 0;
+		if (len == record_keys[i].len &&
+		    record_key_eq(key->via.str.ptr, record_keys[i].name, len))
 			return (i);
 	}
 	return (-1);
@@ -455,7 +509,7 @@ record_decode(const msgpack_object *obj, struct event *ev, struct aerr *err)
 {
 	const msgpack_object_kv	*kv;
 	uint32_t		 i, seen = 0;
-	int			 idx;
+	int			 idx = -1;
 
 	memset(ev, 0, sizeof *ev);
 	if (obj->type != MSGPACK_OBJECT_MAP) {
@@ -464,13 +518,13 @@ record_decode(const msgpack_object *obj, struct event *ev, struct aerr *err)
 	}
 	for (i = 0; i < obj->via.map.size; i++) {
 		kv = &obj->via.map.ptr[i];
-		if ((idx = record_key_index(&kv->key)) == -1) {
+		if ((idx = record_key_index(&kv->key, idx + 1)) == -1) {
 			record_unknown(&kv->key, err);
 			goto fail;
 		}
 		if (seen & (1u << idx)) {
 			aerr_set(err, AERR_INVALID, "duplicate field \"%s\"",
-			    record_keys[idx]);
+			    record_keys[idx].name);
 			goto fail;
 		}
 		seen |= 1u << idx;
@@ -508,6 +562,560 @@ record_validate(struct event *ev, struct aerr *err)
 		return (-1);
 	}
 	return (date_event_span(ev->start, ev->end, &ev->span, err));
+}
+
+/*
+ * Records in the daemon's replies.  The daemon stores a record only
+ * after record_decode() accepted it, so a client reading it back checks
+ * what keeps it memory-safe and its view of the record truthful, and
+ * trusts the rest.  Checked: every type, length, count and EVENT_MAX_*
+ * limit, and the rules a C caller relies on (start given, names and
+ * list entries not empty, no NUL inside a string, source with key,
+ * coordinates in range).  Trusted: UTF-8, the dates (no span is
+ * derived) and what attrs hold (their bytes are found, not walked for
+ * content).  Whatever record_decode() accepts, record_view() accepts
+ * with the same values, but attrs are the bytes the daemon sent: the
+ * same as record_decode() re-packs them to when they were packed
+ * shortest, as the daemon does (else their limit is on the longer
+ * bytes).
+ */
+
+/* Kinds of packed object, for record_packed_len(). */
+#define RECORD_PK_SCALAR	0
+#define RECORD_PK_RAW		1	/* n bytes follow */
+#define RECORD_PK_ARRAY		2	/* n objects follow */
+#define RECORD_PK_MAP		3	/* n pairs follow */
+
+static int	view_fail(struct aerr *, const char *, int64_t, const char *,
+		    ...) __attribute__((format(printf, 4, 5), cold));
+
+/* Fail with "field: reason", or "field[i]: reason" when i >= 0. */
+static int
+view_fail(struct aerr *err, const char *field, int64_t i, const char *fmt,
+    ...)
+{
+	char	msg[sizeof err->msg];
+	va_list	ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	if (i >= 0)
+		aerr_set(err, AERR_PROTOCOL, "%s[%" PRId64 "]: %s", field, i,
+		    msg);
+	else
+		aerr_set(err, AERR_PROTOCOL, "%s: %s", field, msg);
+	return (-1);
+}
+
+/*
+ * The length of the one packed object at the start of p (len bytes), or
+ * 0 when it does not fit in them.  The frame it lies in passed
+ * frame_check() already; this only has to stay inside len whatever the
+ * bytes say.  No stack: owed counts the objects still to come, and each
+ * of them takes at least a byte, which bounds it.
+ */
+static size_t
+record_packed_len(const unsigned char *p, size_t len)
+{
+	uint64_t	owed = 1, n;
+	size_t		pos = 0, head, nb, i;
+	unsigned char	b;
+	int		kind;
+
+	while (owed > 0) {
+		if (pos == len)
+			return (0);
+		b = p[pos];
+		owed--;
+		kind = RECORD_PK_SCALAR;
+		head = 1;
+		nb = 0;
+		n = 0;
+		if (b <= 0x7f || b >= 0xe0)
+			;		/* fixint */
+		else if (b <= 0x8f) {
+			kind = RECORD_PK_MAP;
+			n = b & 0x0f;
+		} else if (b <= 0x9f) {
+			kind = RECORD_PK_ARRAY;
+			n = b & 0x0f;
+		} else if (b <= 0xbf) {
+			kind = RECORD_PK_RAW;
+			n = b & 0x1f;
+		} else {
+			switch (b) {
+			case 0xc1:
+				return (0);
+			case 0xc4:	/* bin 8/16/32 */
+			case 0xc5:
+			case 0xc6:
+				kind = RECORD_PK_RAW;
+				nb = (size_t)1 << (b - 0xc4);
+				head = 1 + nb;
+				break;
+			case 0xc7:	/* ext 8/16/32: length, type, data */
+			case 0xc8:
+			case 0xc9:
+				kind = RECORD_PK_RAW;
+				nb = (size_t)1 << (b - 0xc7);
+				head = 2 + nb;
+				break;
+			case 0xca:
+				head = 5;
+				break;
+			case 0xcb:
+				head = 9;
+				break;
+			case 0xcc:	/* uint 8..64 */
+			case 0xcd:
+			case 0xce:
+			case 0xcf:
+				head = 1 + ((size_t)1 << (b - 0xcc));
+				break;
+			case 0xd0:	/* int 8..64 */
+			case 0xd1:
+			case 0xd2:
+			case 0xd3:
+				head = 1 + ((size_t)1 << (b - 0xd0));
+				break;
+			case 0xd4:	/* fixext 1..16 */
+			case 0xd5:
+			case 0xd6:
+			case 0xd7:
+			case 0xd8:
+				head = 2 + ((size_t)1 << (b - 0xd4));
+				break;
+			case 0xd9:	/* str 8/16/32 */
+			case 0xda:
+			case 0xdb:
+				kind = RECORD_PK_RAW;
+				nb = (size_t)1 << (b - 0xd9);
+				head = 1 + nb;
+				break;
+			case 0xdc:	/* array 16/32 */
+			case 0xdd:
+				kind = RECORD_PK_ARRAY;
+				nb = (size_t)2 << (b - 0xdc);
+				head = 1 + nb;
+				break;
+			case 0xde:	/* map 16/32 */
+			case 0xdf:
+				kind = RECORD_PK_MAP;
+				nb = (size_t)2 << (b - 0xde);
+				head = 1 + nb;
+				break;
+			default:	/* nil, false, true */
+				break;
+			}
+		}
+		if (len - pos < head)
+			return (0);
+		for (i = 0; i < nb; i++)
+			n = n << 8 | p[pos + 1 + i];
+		pos += head;
+		if (kind == RECORD_PK_RAW) {
+			if (n > len - pos)
+				return (0);
+			pos += n;
+		} else if (kind != RECORD_PK_SCALAR) {
+			if (kind == RECORD_PK_MAP)
+				n *= 2;
+			if (n > len - pos || owed > len - pos - n)
+				return (0);
+			owed += n;
+		}
+	}
+	return (pos);
+}
+
+/* The entry count of the packed map at p (len bytes), or -1. */
+static int64_t
+record_packed_map_size(const unsigned char *p, size_t len)
+{
+	if (len >= 1 && p[0] >= 0x80 && p[0] <= 0x8f)
+		return (p[0] & 0x0f);
+	if (len >= 3 && p[0] == 0xde)
+		return ((int64_t)p[1] << 8 | p[2]);
+	if (len >= 5 && p[0] == 0xdf)
+		return ((int64_t)p[1] << 24 | (int64_t)p[2] << 16 |
+		    (int64_t)p[3] << 8 | p[4]);
+	return (-1);
+}
+
+/* A string of at most max bytes; not empty if nonempty. */
+static inline int
+view_str(const msgpack_object *o, const char *field, int64_t i, size_t max,
+    int nonempty, struct record_str *out, struct record_view *v,
+    struct aerr *err)
+{
+	size_t	len;
+
+	if (o->type != MSGPACK_OBJECT_STR)
+		return (view_fail(err, field, i, "must be a string"));
+	len = o->via.str.size;
+	if (len > max)
+		return (view_fail(err, field, i, "%zu bytes exceeds limit %zu",
+		    len, max));
+	if (len == 0 && nonempty)
+		return (view_fail(err, field, i, "must not be empty"));
+	/* A C string would end at the NUL and hide the rest. */
+	if (len != 0 && memchr(o->via.str.ptr, '\0', len) != NULL)
+		return (view_fail(err, field, i, "contains a NUL byte"));
+	out->ptr = len != 0 ? o->via.str.ptr : "";
+	out->len = len;
+	v->str_bytes += len + 1;
+	return (0);
+}
+
+/* An unsigned integer, as mp_uint() reads it. */
+static int
+view_uint(const msgpack_object *o, const char *field, uint64_t *out,
+    struct aerr *err)
+{
+	if (o->type == MSGPACK_OBJECT_POSITIVE_INTEGER) {
+		*out = o->via.u64;
+		return (0);
+	}
+	if (o->type == MSGPACK_OBJECT_NEGATIVE_INTEGER)
+		return (view_fail(err, field, -1, "%" PRId64 " is negative",
+		    o->via.i64));
+	return (view_fail(err, field, -1, "must be an unsigned integer"));
+}
+
+/* Whether key is the str name of len bytes. */
+static int
+view_key_is(const msgpack_object *key, const char *name, size_t len)
+{
+	return (key->type == MSGPACK_OBJECT_STR && key->via.str.size == len &&
+	    memcmp(key->via.str.ptr, name, len) == 0);
+}
+
+/* The entries of an actor map, as record_actor() takes them. */
+static int
+view_actor_map(const msgpack_object *o, const msgpack_object **name,
+    struct record_str *role, struct record_view *v, struct aerr *err)
+{
+	const msgpack_object_kv	*kv;
+	uint32_t		 j;
+
+	for (j = 0; j < o->via.map.size; j++) {
+		kv = &o->via.map.ptr[j];
+		if (kv->val.type == MSGPACK_OBJECT_NIL)
+			continue;
+		if (view_key_is(&kv->key, "name", 4) && *name == NULL)
+			*name = &kv->val;
+		else if (view_key_is(&kv->key, "role", 4) &&
+		    role->ptr == NULL) {
+			if (view_str(&kv->val, "role", -1, EVENT_MAX_ROLE, 0,
+			    role, v, err) != 0)
+				return (-1);
+			/* An empty role is no role, as when omitted. */
+			if (role->len == 0) {
+				role->ptr = NULL;
+				v->str_bytes--;
+			}
+		} else if (view_key_is(&kv->key, "name", 4) ||
+		    view_key_is(&kv->key, "role", 4)) {
+			aerr_set(err, AERR_PROTOCOL, "duplicate field \"%.*s\"",
+			    (int)kv->key.via.str.size, kv->key.via.str.ptr);
+			return (-1);
+		} else
+			return (record_unknown(&kv->key, err));
+	}
+	if (*name == NULL) {
+		aerr_set(err, AERR_PROTOCOL, "name: required");
+		return (-1);
+	}
+	return (0);
+}
+
+/* Actor i: "NAME" or {"name": "NAME", "role": "ROLE"}. */
+static int
+view_actor(const msgpack_object *o, uint32_t i, struct record_view *v,
+    struct aerr *err)
+{
+	const msgpack_object	*name = NULL;
+	struct record_str	*role = &v->actors[i].role;
+
+	role->ptr = NULL;
+	role->len = 0;
+	if (o->type == MSGPACK_OBJECT_STR)
+		name = o;
+	else if (o->type != MSGPACK_OBJECT_MAP)
+		return (view_fail(err, "actors", i, "must be a string or a "
+		    "map"));
+	else if (view_actor_map(o, &name, role, v, err) != 0)
+		goto fail;
+	if (view_str(name, "name", -1, EVENT_MAX_ACTOR, 1, &v->actors[i].name,
+	    v, err) != 0)
+		goto fail;
+	return (0);
+
+fail:
+	aerr_prefix(err, "actors[%" PRIu32 "]: ", i);
+	return (-1);
+}
+
+static int
+view_actors(const msgpack_object *o, struct record_view *v, struct aerr *err)
+{
+	uint32_t	i, n;
+
+	if (o->type != MSGPACK_OBJECT_ARRAY)
+		return (view_fail(err, "actors", -1, "must be an array"));
+	n = o->via.array.size;
+	if (n == 0)
+		return (view_fail(err, "actors", -1, "0 given, at least 1 "
+		    "required"));
+	if (n > EVENT_MAX_ACTORS)
+		return (view_fail(err, "actors", -1, "%" PRIu32 " given, at "
+		    "most %d allowed", n, EVENT_MAX_ACTORS));
+	for (i = 0; i < n; i++) {
+		if (view_actor(&o->via.array.ptr[i], i, v, err) != 0)
+			return (-1);
+	}
+	v->nactors = n;
+	return (0);
+}
+
+/* urls or tags: non-empty strings; an empty list is none. */
+static int
+view_list(const msgpack_object *o, const char *field, size_t max,
+    const msgpack_object **list, uint32_t *count, struct record_view *v,
+    struct aerr *err)
+{
+	struct record_str	s;
+	uint32_t		i, n;
+
+	if (o->type != MSGPACK_OBJECT_ARRAY)
+		return (view_fail(err, field, -1, "must be an array"));
+	n = o->via.array.size;
+	if (n > EVENT_MAX_LIST)
+		return (view_fail(err, field, -1, "%" PRIu32 " given, at most "
+		    "%d allowed", n, EVENT_MAX_LIST));
+	for (i = 0; i < n; i++) {
+		if (view_str(&o->via.array.ptr[i], field, i, max, 1, &s, v,
+		    err) != 0)
+			return (-1);
+	}
+	*list = n != 0 ? o->via.array.ptr : NULL;
+	*count = n;
+	return (0);
+}
+
+/* A coordinate, as record_coord(). */
+static int
+view_coord(const msgpack_object *o, const char *field, double limit,
+    double *out, int *has, struct aerr *err)
+{
+	if (mp_double(o, field, out, err) != 0)
+		return (-1);
+	if (!(*out >= -limit && *out <= limit))
+		return (view_fail(err, field, -1, "%g is not in [%g, %g]", *out,
+		    -limit, limit));
+	*has = 1;
+	return (0);
+}
+
+static int
+view_place(const msgpack_object *o, struct record_view *v, struct aerr *err)
+{
+	const msgpack_object_kv	*kv;
+	const msgpack_object	*k;
+	uint32_t		 i;
+	int			 rc;
+
+	if (o->type != MSGPACK_OBJECT_MAP) {
+		aerr_set(err, AERR_PROTOCOL, "must be a map");
+		return (-1);
+	}
+	for (i = 0; i < o->via.map.size; i++) {
+		kv = &o->via.map.ptr[i];
+		k = &kv->key;
+		if (kv->val.type == MSGPACK_OBJECT_NIL)
+			continue;
+		if (view_key_is(k, "name", 4) && v->place_name.ptr == NULL)
+			rc = view_str(&kv->val, "name", -1, EVENT_MAX_TEXT, 0,
+			    &v->place_name, v, err);
+		else if (view_key_is(k, "country", 7) &&
+		    v->place_country.ptr == NULL)
+			rc = view_str(&kv->val, "country", -1, EVENT_MAX_TEXT,
+			    0, &v->place_country, v, err);
+		else if (view_key_is(k, "lat", 3) && !v->has_lat)
+			rc = view_coord(&kv->val, "lat", 90, &v->lat,
+			    &v->has_lat, err);
+		else if (view_key_is(k, "lon", 3) && !v->has_lon)
+			rc = view_coord(&kv->val, "lon", 180, &v->lon,
+			    &v->has_lon, err);
+		else if (view_key_is(k, "name", 4) ||
+		    view_key_is(k, "country", 7) || view_key_is(k, "lat", 3) ||
+		    view_key_is(k, "lon", 3)) {
+			aerr_set(err, AERR_PROTOCOL, "duplicate field \"%.*s\"",
+			    (int)k->via.str.size, k->via.str.ptr);
+			return (-1);
+		} else
+			return (record_unknown(k, err));
+		if (rc != 0)
+			return (-1);
+	}
+	return (0);
+}
+
+/*
+ * attrs: find the packed map in the frame and hand out its bytes.  A
+ * map's value follows its key, and msgpack-c's str objects point into
+ * the buffer they were unpacked from (STYLE P18), so the map starts
+ * where the key's bytes end.  Both are checked, not assumed: the key
+ * must lie in the frame and the bytes after it must be one map of as
+ * many entries as the object has.
+ */
+static int
+view_attrs(const msgpack_object *key, const msgpack_object *o,
+    const unsigned char *frame, size_t len, struct record_view *v,
+    struct aerr *err)
+{
+	uintptr_t	k, f;
+	size_t		off, n;
+
+	if (o->type != MSGPACK_OBJECT_MAP)
+		return (view_fail(err, "attrs", -1, "must be a map"));
+	if (o->via.map.size == 0)
+		return (0);
+	k = (uintptr_t)key->via.str.ptr;
+	f = (uintptr_t)frame;
+	if (frame == NULL || k < f || k - f > len ||
+	    key->via.str.size > len - (k - f))
+		return (view_fail(err, "attrs", -1, "not in the frame"));
+	off = (size_t)(k - f) + key->via.str.size;
+	n = record_packed_len(frame + off, len - off);
+	if (n == 0 || record_packed_map_size(frame + off, n) !=
+	    (int64_t)o->via.map.size)
+		return (view_fail(err, "attrs", -1, "not in the frame"));
+	if (n > EVENT_MAX_ATTRS)
+		return (view_fail(err, "attrs", -1, "%zu bytes exceeds limit "
+		    "%u", n, EVENT_MAX_ATTRS));
+	v->attrs = frame + off;
+	v->attrs_len = n;
+	return (0);
+}
+
+static int
+view_field(int idx, const msgpack_object_kv *kv, const unsigned char *frame,
+    size_t len, struct record_view *v, struct aerr *err)
+{
+	const msgpack_object	*o = &kv->val;
+
+	switch (idx) {
+	case RECORD_ID:
+		if (view_uint(o, "id", &v->id, err) != 0)
+			return (-1);
+		if (v->id == 0)
+			return (view_fail(err, "id", -1, "0 is not an event "
+			    "id"));
+		return (0);
+	case RECORD_REV:
+		return (view_uint(o, "rev", &v->rev, err));
+	case RECORD_CREATED:
+		return (view_uint(o, "created", &v->created, err));
+	case RECORD_UPDATED:
+		return (view_uint(o, "updated", &v->updated, err));
+	case RECORD_SOURCE:
+		return (view_str(o, "source", -1, EVENT_MAX_SOURCE, 1,
+		    &v->source, v, err));
+	case RECORD_KEY:
+		return (view_str(o, "key", -1, EVENT_MAX_KEY, 1, &v->key, v,
+		    err));
+	case RECORD_START:
+		return (view_str(o, "start", -1, EVENT_MAX_DATE, 1, &v->start,
+		    v, err));
+	case RECORD_END:
+		return (view_str(o, "end", -1, EVENT_MAX_DATE, 0, &v->end, v,
+		    err));
+	case RECORD_ACTORS:
+		return (view_actors(o, v, err));
+	case RECORD_TYPE:
+		return (view_str(o, "type", -1, EVENT_MAX_TYPE, 0, &v->type, v,
+		    err));
+	case RECORD_TITLE:
+		return (view_str(o, "title", -1, EVENT_MAX_TEXT, 0, &v->title,
+		    v, err));
+	case RECORD_TEXT:
+		return (view_str(o, "text", -1, EVENT_MAX_TEXT, 0, &v->text, v,
+		    err));
+	case RECORD_PLACE:
+		if (view_place(o, v, err) != 0) {
+			aerr_prefix(err, "place: ");
+			return (-1);
+		}
+		return (0);
+	case RECORD_URLS:
+		return (view_list(o, "urls", EVENT_MAX_TEXT, &v->urls,
+		    &v->nurls, v, err));
+	case RECORD_TAGS:
+		return (view_list(o, "tags", EVENT_MAX_TAG, &v->tags,
+		    &v->ntags, v, err));
+	case RECORD_ATTRS:
+		return (view_attrs(&kv->key, o, frame, len, v, err));
+	}
+	aerr_set(err, AERR_INTERNAL, "record field %d has no view", idx);
+	return (-1);
+}
+
+/*
+ * Take a record of a reply apart into v, checking its shape only (see
+ * above).  obj must have been unpacked from frame, len bytes, by
+ * msgpack_unpack_next(); every pointer in v points into frame.  On
+ * failure err has AERR_PROTOCOL and a message naming the field, and v
+ * holds nothing to free.
+ */
+int
+record_view(const msgpack_object *obj, const unsigned char *frame,
+    size_t len, struct record_view *v, struct aerr *err)
+{
+	const msgpack_object_kv	*kv;
+	uint32_t		 i, seen = 0;
+	int			 idx = -1;
+
+	memset(v, 0, offsetof(struct record_view, actors));
+	if (obj->type != MSGPACK_OBJECT_MAP) {
+		aerr_set(err, AERR_PROTOCOL, "record must be a map");
+		return (-1);
+	}
+	for (i = 0; i < obj->via.map.size; i++) {
+		kv = &obj->via.map.ptr[i];
+		if ((idx = record_key_index(&kv->key, idx + 1)) == -1) {
+			record_unknown(&kv->key, err);
+			goto fail;
+		}
+		if (seen & (1u << idx)) {
+			aerr_set(err, AERR_PROTOCOL, "duplicate field \"%s\"",
+			    record_keys[idx].name);
+			goto fail;
+		}
+		seen |= 1u << idx;
+		if (kv->val.type == MSGPACK_OBJECT_NIL)
+			continue;
+		if (view_field(idx, kv, frame, len, v, err) != 0)
+			goto fail;
+	}
+	if (v->start.ptr == NULL) {
+		aerr_set(err, AERR_PROTOCOL, "start: required");
+		goto fail;
+	}
+	if ((v->source.ptr == NULL) != (v->key.ptr == NULL)) {
+		aerr_set(err, AERR_PROTOCOL, "%s: required with %s",
+		    v->key.ptr == NULL ? "key" : "source",
+		    v->key.ptr == NULL ? "source" : "key");
+		goto fail;
+	}
+	return (0);
+
+fail:
+	/* mp_uint() and the like speak for requests. */
+	if (err->code != AERR_NOMEM)
+		err->code = AERR_PROTOCOL;
+	return (-1);
 }
 
 static void
