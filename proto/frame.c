@@ -178,6 +178,26 @@ frame_classify(unsigned char b, struct frame_item *it)
 int
 frame_check(const unsigned char *body, size_t len, struct aerr *err)
 {
+	size_t	used;
+
+	if (frame_object(body, len, &used, err) != 0)
+		return (-1);
+	if (used != len) {
+		aerr_set(err, AERR_MALFORMED, "trailing bytes after message");
+		return (-1);
+	}
+	return (0);
+}
+
+/*
+ * Walk the one msgpack object at the start of body (len bytes) and set
+ * *used to its length; AERR_MALFORMED when it is not well formed or its
+ * counts and lengths do not fit in len.
+ */
+int
+frame_object(const unsigned char *body, size_t len, size_t *used,
+    struct aerr *err)
+{
 	struct frame_item	 it;
 	uint64_t		 left[PROTO_MAX_DEPTH + 1];
 	size_t			 pos, rest, i;
@@ -251,10 +271,7 @@ frame_check(const unsigned char *body, size_t len, struct aerr *err)
 			break;
 		}
 	}
-	if (pos != len) {
-		aerr_set(err, AERR_MALFORMED, "trailing bytes after message");
-		return (-1);
-	}
+	*used = pos;
 	return (0);
 
 truncated:

@@ -101,6 +101,7 @@ void	 frame_header(unsigned char [PROTO_FRAME_HEADER], uint32_t);
 int	 frame_peek(const unsigned char *, size_t, size_t, uint32_t *,
 	     struct aerr *);
 int	 frame_check(const unsigned char *, size_t, struct aerr *);
+int	 frame_object(const unsigned char *, size_t, size_t *, struct aerr *);
 
 /*
  * A request or response taken apart; every pointer is a view into the
@@ -250,6 +251,7 @@ struct record_view {
 	uint32_t		 ntags;
 	const unsigned char	*attrs;		/* the packed map as sent */
 	size_t			 attrs_len;
+	const msgpack_object	*attrs_obj;	/* record_decode()'s */
 	size_t			 str_bytes;	/* all strings, a NUL each */
 	uint32_t		 nactors;
 	/* Last: record_view() clears only what comes before. */

@@ -9,9 +9,11 @@
  * picks the shortest encoding, so the bytes equal the sender's whenever
  * the sender also packed shortest (every msgpack library does).
  *
- * record_view() is the cheaper decoder for records in the daemon's
- * replies, which record_decode() accepted when they were stored; see
- * there for what it checks and what it trusts.
+ * Both decoders share one walk of the map, record_shape(): types,
+ * lengths, counts, limits and required fields.  record_view() stops
+ * there, for records in the daemon's replies, which record_decode()
+ * accepted when they were stored (see there for what it trusts);
+ * record_decode() goes on to check UTF-8, attrs and dates, and copies.
  */
 #include <inttypes.h>
 #include <stdarg.h>
@@ -111,189 +113,6 @@ record_unknown(const msgpack_object *key, struct aerr *err)
 	mp_quote(key, q, sizeof q);
 	aerr_set(err, AERR_INVALID, "unknown field \"%s\"", q);
 	return (-1);
-}
-
-/* A string that, when given, may not be empty. */
-static int
-record_str(const msgpack_object *obj, const char *field, size_t max,
-    char **out, struct aerr *err)
-{
-	if (mp_str(obj, field, max, out, err) != 0)
-		return (-1);
-	if (**out == '\0') {
-		free(*out);
-		*out = NULL;
-		aerr_set(err, AERR_INVALID, "%s: must not be empty", field);
-		return (-1);
-	}
-	return (0);
-}
-
-/* An actor: "NAME" or {"name": "NAME", "role": "ROLE"}. */
-static int
-record_actor(const msgpack_object *obj, struct actor *a, struct aerr *err)
-{
-	const msgpack_object_kv	*kv;
-	const msgpack_object	*name = NULL;
-	uint32_t		 i;
-
-	if (obj->type == MSGPACK_OBJECT_STR)
-		return (record_str(obj, "name", EVENT_MAX_ACTOR, &a->name,
-		    err));
-	if (obj->type != MSGPACK_OBJECT_MAP) {
-		aerr_set(err, AERR_INVALID, "must be a string or a map");
-		return (-1);
-	}
-	for (i = 0; i < obj->via.map.size; i++) {
-		kv = &obj->via.map.ptr[i];
-		if (kv->val.type == MSGPACK_OBJECT_NIL)
-			continue;
-		if (mp_key_is(&kv->key, "name") && name == NULL)
-			name = &kv->val;
-		else if (mp_key_is(&kv->key, "role") && a->role == NULL) {
-			if (mp_str(&kv->val, "role", EVENT_MAX_ROLE, &a->role,
-			    err) != 0)
-				return (-1);
-			/* An empty role is no role, as when omitted. */
-			if (*a->role == '\0') {
-				free(a->role);
-				a->role = NULL;
-			}
-		} else if (mp_key_is(&kv->key, "name") ||
-		    mp_key_is(&kv->key, "role")) {
-			aerr_set(err, AERR_INVALID, "duplicate field \"%.*s\"",
-			    (int)kv->key.via.str.size, kv->key.via.str.ptr);
-			return (-1);
-		} else
-			return (record_unknown(&kv->key, err));
-	}
-	return (record_str(name, "name", EVENT_MAX_ACTOR, &a->name, err));
-}
-
-static int
-record_actors(const msgpack_object *obj, struct event *ev, struct aerr *err)
-{
-	uint32_t	i, n;
-
-	if (obj->type != MSGPACK_OBJECT_ARRAY) {
-		aerr_set(err, AERR_INVALID, "actors: must be an array");
-		return (-1);
-	}
-	n = obj->via.array.size;
-	if (n == 0) {
-		aerr_set(err, AERR_INVALID,
-		    "actors: 0 given, at least 1 required");
-		return (-1);
-	}
-	if (n > EVENT_MAX_ACTORS) {
-		aerr_set(err, AERR_INVALID, "actors: %" PRIu32 " given, at "
-		    "most %d allowed", n, EVENT_MAX_ACTORS);
-		return (-1);
-	}
-	if ((ev->actors = calloc(n, sizeof *ev->actors)) == NULL) {
-		aerr_set(err, AERR_NOMEM, "out of memory");
-		return (-1);
-	}
-	ev->nactors = n;
-	for (i = 0; i < n; i++) {
-		if (record_actor(&obj->via.array.ptr[i], &ev->actors[i],
-		    err) != 0) {
-			aerr_prefix(err, "actors[%" PRIu32 "]: ", i);
-			return (-1);
-		}
-	}
-	return (0);
-}
-
-/* A list of non-empty strings: urls or tags; empty means absent. */
-static int
-record_list(const msgpack_object *obj, const char *field, size_t max,
-    char ***list, uint32_t *count, struct aerr *err)
-{
-	char		name[32];
-	uint32_t	i, n;
-
-	if (obj->type != MSGPACK_OBJECT_ARRAY) {
-		aerr_set(err, AERR_INVALID, "%s: must be an array", field);
-		return (-1);
-	}
-	n = obj->via.array.size;
-	if (n > EVENT_MAX_LIST) {
-		aerr_set(err, AERR_INVALID, "%s: %" PRIu32 " given, at most %d "
-		    "allowed", field, n, EVENT_MAX_LIST);
-		return (-1);
-	}
-	if (n == 0)
-		return (0);
-	if ((*list = calloc(n, sizeof **list)) == NULL) {
-		aerr_set(err, AERR_NOMEM, "out of memory");
-		return (-1);
-	}
-	*count = n;
-	for (i = 0; i < n; i++) {
-		snprintf(name, sizeof name, "%s[%" PRIu32 "]", field, i);
-		if (record_str(&obj->via.array.ptr[i], name, max, &(*list)[i],
-		    err) != 0)
-			return (-1);
-	}
-	return (0);
-}
-
-static int
-record_coord(const msgpack_object *obj, const char *field, double limit,
-    double *out, int *has, struct aerr *err)
-{
-	if (mp_double(obj, field, out, err) != 0)
-		return (-1);
-	/* Written so that NaN fails too. */
-	if (!(*out >= -limit && *out <= limit)) {
-		aerr_set(err, AERR_INVALID, "%s: %g is not in [%g, %g]", field,
-		    *out, -limit, limit);
-		return (-1);
-	}
-	*has = 1;
-	return (0);
-}
-
-static int
-record_place(const msgpack_object *obj, struct place *p, struct aerr *err)
-{
-	const msgpack_object_kv	*kv;
-	uint32_t		 i;
-	int			 rc;
-
-	if (obj->type != MSGPACK_OBJECT_MAP) {
-		aerr_set(err, AERR_INVALID, "must be a map");
-		return (-1);
-	}
-	for (i = 0; i < obj->via.map.size; i++) {
-		kv = &obj->via.map.ptr[i];
-		if (kv->val.type == MSGPACK_OBJECT_NIL)
-			continue;
-		if (mp_key_is(&kv->key, "name") && p->name == NULL)
-			rc = mp_str(&kv->val, "name", EVENT_MAX_TEXT, &p->name,
-			    err);
-		else if (mp_key_is(&kv->key, "country") && p->country == NULL)
-			rc = mp_str(&kv->val, "country", EVENT_MAX_TEXT,
-			    &p->country, err);
-		else if (mp_key_is(&kv->key, "lat") && !p->has_lat)
-			rc = record_coord(&kv->val, "lat", 90, &p->lat,
-			    &p->has_lat, err);
-		else if (mp_key_is(&kv->key, "lon") && !p->has_lon)
-			rc = record_coord(&kv->val, "lon", 180, &p->lon,
-			    &p->has_lon, err);
-		else if (mp_key_is(&kv->key, "name") ||
-		    mp_key_is(&kv->key, "country") ||
-		    mp_key_is(&kv->key, "lat") || mp_key_is(&kv->key, "lon")) {
-			aerr_set(err, AERR_INVALID, "duplicate field \"%.*s\"",
-			    (int)kv->key.via.str.size, kv->key.via.str.ptr);
-			return (-1);
-		} else
-			return (record_unknown(&kv->key, err));
-		if (rc != 0)
-			return (-1);
-	}
-	return (0);
 }
 
 /*
@@ -444,104 +263,6 @@ record_attrs(const msgpack_object *obj, struct event *ev, struct aerr *err)
 	return (0);
 }
 
-static int
-record_field(int idx, const msgpack_object *val, struct event *ev,
-    struct aerr *err)
-{
-	switch (idx) {
-	case RECORD_ID:
-		if (mp_uint(val, "id", &ev->id, err) != 0)
-			return (-1);
-		if (ev->id == 0) {
-			aerr_set(err, AERR_INVALID, "id: 0 is not an event id");
-			return (-1);
-		}
-		return (0);
-	case RECORD_REV:
-		return (mp_uint(val, "rev", &ev->rev, err));
-	case RECORD_CREATED:
-		return (mp_uint(val, "created", &ev->created, err));
-	case RECORD_UPDATED:
-		return (mp_uint(val, "updated", &ev->updated, err));
-	case RECORD_SOURCE:
-		return (record_str(val, "source", EVENT_MAX_SOURCE, &ev->source,
-		    err));
-	case RECORD_KEY:
-		return (record_str(val, "key", EVENT_MAX_KEY, &ev->key, err));
-	case RECORD_START:
-		return (mp_str(val, "start", EVENT_MAX_DATE, &ev->start, err));
-	case RECORD_END:
-		return (mp_str(val, "end", EVENT_MAX_DATE, &ev->end, err));
-	case RECORD_ACTORS:
-		return (record_actors(val, ev, err));
-	case RECORD_TYPE:
-		return (mp_str(val, "type", EVENT_MAX_TYPE, &ev->type, err));
-	case RECORD_TITLE:
-		return (mp_str(val, "title", EVENT_MAX_TEXT, &ev->title, err));
-	case RECORD_TEXT:
-		return (mp_str(val, "text", EVENT_MAX_TEXT, &ev->text, err));
-	case RECORD_PLACE:
-		if (record_place(val, &ev->place, err) != 0) {
-			aerr_prefix(err, "place: ");
-			return (-1);
-		}
-		return (0);
-	case RECORD_URLS:
-		return (record_list(val, "urls", EVENT_MAX_TEXT, &ev->urls,
-		    &ev->nurls, err));
-	case RECORD_TAGS:
-		return (record_list(val, "tags", EVENT_MAX_TAG, &ev->tags,
-		    &ev->ntags, err));
-	case RECORD_ATTRS:
-		return (record_attrs(val, ev, err));
-	}
-	aerr_set(err, AERR_INTERNAL, "record field %d has no decoder", idx);
-	return (-1);
-}
-
-/*
- * Decode a record map into ev, which is overwritten; on success the
- * caller owns ev and frees it with record_clear(), on failure ev is
- * left cleared.  A field given as nil counts as absent.
- */
-int
-record_decode(const msgpack_object *obj, struct event *ev, struct aerr *err)
-{
-	const msgpack_object_kv	*kv;
-	uint32_t		 i, seen = 0;
-	int			 idx = -1;
-
-	memset(ev, 0, sizeof *ev);
-	if (obj->type != MSGPACK_OBJECT_MAP) {
-		aerr_set(err, AERR_INVALID, "record must be a map");
-		return (-1);
-	}
-	for (i = 0; i < obj->via.map.size; i++) {
-		kv = &obj->via.map.ptr[i];
-		if ((idx = record_key_index(&kv->key, idx + 1)) == -1) {
-			record_unknown(&kv->key, err);
-			goto fail;
-		}
-		if (seen & (1u << idx)) {
-			aerr_set(err, AERR_INVALID, "duplicate field \"%s\"",
-			    record_keys[idx].name);
-			goto fail;
-		}
-		seen |= 1u << idx;
-		if (kv->val.type == MSGPACK_OBJECT_NIL)
-			continue;
-		if (record_field(idx, &kv->val, ev, err) != 0)
-			goto fail;
-	}
-	if (record_validate(ev, err) != 0)
-		goto fail;
-	return (0);
-
-fail:
-	record_clear(ev);
-	return (-1);
-}
-
 /*
  * Check what the fields alone cannot show and derive ev->span from start
  * and end.  Also for events built in C, before they are packed.
@@ -580,12 +301,6 @@ record_validate(struct event *ev, struct aerr *err)
  * bytes).
  */
 
-/* Kinds of packed object, for record_packed_len(). */
-#define RECORD_PK_SCALAR	0
-#define RECORD_PK_RAW		1	/* n bytes follow */
-#define RECORD_PK_ARRAY		2	/* n objects follow */
-#define RECORD_PK_MAP		3	/* n pairs follow */
-
 static int	view_fail(struct aerr *, const char *, int64_t, const char *,
 		    ...) __attribute__((format(printf, 4, 5), cold));
 
@@ -601,132 +316,11 @@ view_fail(struct aerr *err, const char *field, int64_t i, const char *fmt,
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
 	if (i >= 0)
-		aerr_set(err, AERR_PROTOCOL, "%s[%" PRId64 "]: %s", field, i,
+		aerr_set(err, AERR_INVALID, "%s[%" PRId64 "]: %s", field, i,
 		    msg);
 	else
-		aerr_set(err, AERR_PROTOCOL, "%s: %s", field, msg);
+		aerr_set(err, AERR_INVALID, "%s: %s", field, msg);
 	return (-1);
-}
-
-/*
- * The length of the one packed object at the start of p (len bytes), or
- * 0 when it does not fit in them.  The frame it lies in passed
- * frame_check() already; this only has to stay inside len whatever the
- * bytes say.  No stack: owed counts the objects still to come, and each
- * of them takes at least a byte, which bounds it.
- */
-static size_t
-record_packed_len(const unsigned char *p, size_t len)
-{
-	uint64_t	owed = 1, n;
-	size_t		pos = 0, head, nb, i;
-	unsigned char	b;
-	int		kind;
-
-	while (owed > 0) {
-		if (pos == len)
-			return (0);
-		b = p[pos];
-		owed--;
-		kind = RECORD_PK_SCALAR;
-		head = 1;
-		nb = 0;
-		n = 0;
-		if (b <= 0x7f || b >= 0xe0)
-			;		/* fixint */
-		else if (b <= 0x8f) {
-			kind = RECORD_PK_MAP;
-			n = b & 0x0f;
-		} else if (b <= 0x9f) {
-			kind = RECORD_PK_ARRAY;
-			n = b & 0x0f;
-		} else if (b <= 0xbf) {
-			kind = RECORD_PK_RAW;
-			n = b & 0x1f;
-		} else {
-			switch (b) {
-			case 0xc1:
-				return (0);
-			case 0xc4:	/* bin 8/16/32 */
-			case 0xc5:
-			case 0xc6:
-				kind = RECORD_PK_RAW;
-				nb = (size_t)1 << (b - 0xc4);
-				head = 1 + nb;
-				break;
-			case 0xc7:	/* ext 8/16/32: length, type, data */
-			case 0xc8:
-			case 0xc9:
-				kind = RECORD_PK_RAW;
-				nb = (size_t)1 << (b - 0xc7);
-				head = 2 + nb;
-				break;
-			case 0xca:
-				head = 5;
-				break;
-			case 0xcb:
-				head = 9;
-				break;
-			case 0xcc:	/* uint 8..64 */
-			case 0xcd:
-			case 0xce:
-			case 0xcf:
-				head = 1 + ((size_t)1 << (b - 0xcc));
-				break;
-			case 0xd0:	/* int 8..64 */
-			case 0xd1:
-			case 0xd2:
-			case 0xd3:
-				head = 1 + ((size_t)1 << (b - 0xd0));
-				break;
-			case 0xd4:	/* fixext 1..16 */
-			case 0xd5:
-			case 0xd6:
-			case 0xd7:
-			case 0xd8:
-				head = 2 + ((size_t)1 << (b - 0xd4));
-				break;
-			case 0xd9:	/* str 8/16/32 */
-			case 0xda:
-			case 0xdb:
-				kind = RECORD_PK_RAW;
-				nb = (size_t)1 << (b - 0xd9);
-				head = 1 + nb;
-				break;
-			case 0xdc:	/* array 16/32 */
-			case 0xdd:
-				kind = RECORD_PK_ARRAY;
-				nb = (size_t)2 << (b - 0xdc);
-				head = 1 + nb;
-				break;
-			case 0xde:	/* map 16/32 */
-			case 0xdf:
-				kind = RECORD_PK_MAP;
-				nb = (size_t)2 << (b - 0xde);
-				head = 1 + nb;
-				break;
-			default:	/* nil, false, true */
-				break;
-			}
-		}
-		if (len - pos < head)
-			return (0);
-		for (i = 0; i < nb; i++)
-			n = n << 8 | p[pos + 1 + i];
-		pos += head;
-		if (kind == RECORD_PK_RAW) {
-			if (n > len - pos)
-				return (0);
-			pos += n;
-		} else if (kind != RECORD_PK_SCALAR) {
-			if (kind == RECORD_PK_MAP)
-				n *= 2;
-			if (n > len - pos || owed > len - pos - n)
-				return (0);
-			owed += n;
-		}
-	}
-	return (pos);
 }
 
 /* The entry count of the packed map at p (len bytes), or -1. */
@@ -817,14 +411,14 @@ view_actor_map(const msgpack_object *o, const msgpack_object **name,
 			}
 		} else if (view_key_is(&kv->key, "name", 4) ||
 		    view_key_is(&kv->key, "role", 4)) {
-			aerr_set(err, AERR_PROTOCOL, "duplicate field \"%.*s\"",
+			aerr_set(err, AERR_INVALID, "duplicate field \"%.*s\"",
 			    (int)kv->key.via.str.size, kv->key.via.str.ptr);
 			return (-1);
 		} else
 			return (record_unknown(&kv->key, err));
 	}
 	if (*name == NULL) {
-		aerr_set(err, AERR_PROTOCOL, "name: required");
+		aerr_set(err, AERR_INVALID, "name: required");
 		return (-1);
 	}
 	return (0);
@@ -927,7 +521,7 @@ view_place(const msgpack_object *o, struct record_view *v, struct aerr *err)
 	int			 rc;
 
 	if (o->type != MSGPACK_OBJECT_MAP) {
-		aerr_set(err, AERR_PROTOCOL, "must be a map");
+		aerr_set(err, AERR_INVALID, "must be a map");
 		return (-1);
 	}
 	for (i = 0; i < o->via.map.size; i++) {
@@ -951,7 +545,7 @@ view_place(const msgpack_object *o, struct record_view *v, struct aerr *err)
 		else if (view_key_is(k, "name", 4) ||
 		    view_key_is(k, "country", 7) || view_key_is(k, "lat", 3) ||
 		    view_key_is(k, "lon", 3)) {
-			aerr_set(err, AERR_PROTOCOL, "duplicate field \"%.*s\"",
+			aerr_set(err, AERR_INVALID, "duplicate field \"%.*s\"",
 			    (int)k->via.str.size, k->via.str.ptr);
 			return (-1);
 		} else
@@ -972,9 +566,10 @@ view_place(const msgpack_object *o, struct record_view *v, struct aerr *err)
  */
 static int
 view_attrs(const msgpack_object *key, const msgpack_object *o,
-    const unsigned char *frame, size_t len, struct record_view *v,
-    struct aerr *err)
+    const unsigned char *frame, size_t len, int decoding,
+    struct record_view *v, struct aerr *err)
 {
+	struct aerr	e;
 	uintptr_t	k, f;
 	size_t		off, n;
 
@@ -982,14 +577,19 @@ view_attrs(const msgpack_object *key, const msgpack_object *o,
 		return (view_fail(err, "attrs", -1, "must be a map"));
 	if (o->via.map.size == 0)
 		return (0);
+	/* record_decode() walks and re-packs the object itself. */
+	if (decoding) {
+		v->attrs_obj = o;
+		return (0);
+	}
 	k = (uintptr_t)key->via.str.ptr;
 	f = (uintptr_t)frame;
 	if (frame == NULL || k < f || k - f > len ||
 	    key->via.str.size > len - (k - f))
 		return (view_fail(err, "attrs", -1, "not in the frame"));
 	off = (size_t)(k - f) + key->via.str.size;
-	n = record_packed_len(frame + off, len - off);
-	if (n == 0 || record_packed_map_size(frame + off, n) !=
+	if (off == len || frame_object(frame + off, len - off, &n, &e) != 0 ||
+	    record_packed_map_size(frame + off, n) !=
 	    (int64_t)o->via.map.size)
 		return (view_fail(err, "attrs", -1, "not in the frame"));
 	if (n > EVENT_MAX_ATTRS)
@@ -1002,7 +602,7 @@ view_attrs(const msgpack_object *key, const msgpack_object *o,
 
 static int
 view_field(int idx, const msgpack_object_kv *kv, const unsigned char *frame,
-    size_t len, struct record_view *v, struct aerr *err)
+    size_t len, int decoding, struct record_view *v, struct aerr *err)
 {
 	const msgpack_object	*o = &kv->val;
 
@@ -1056,10 +656,57 @@ view_field(int idx, const msgpack_object_kv *kv, const unsigned char *frame,
 		return (view_list(o, "tags", EVENT_MAX_TAG, &v->tags,
 		    &v->ntags, v, err));
 	case RECORD_ATTRS:
-		return (view_attrs(&kv->key, o, frame, len, v, err));
+		return (view_attrs(&kv->key, o, frame, len, decoding, v, err));
 	}
 	aerr_set(err, AERR_INTERNAL, "record field %d has no view", idx);
 	return (-1);
+}
+
+/*
+ * Take a record apart into v, checking its shape: what record_view()
+ * checks.  For record_decode() (decoding), attrs are left as an object
+ * (attrs_obj), not found in a frame.  On failure err says why, with
+ * AERR_INVALID.
+ */
+static int
+record_shape(const msgpack_object *obj, const unsigned char *frame,
+    size_t len, int decoding, struct record_view *v, struct aerr *err)
+{
+	const msgpack_object_kv	*kv;
+	uint32_t		 i, seen = 0;
+	int			 idx = -1;
+
+	memset(v, 0, offsetof(struct record_view, actors));
+	if (obj->type != MSGPACK_OBJECT_MAP) {
+		aerr_set(err, AERR_INVALID, "record must be a map");
+		return (-1);
+	}
+	for (i = 0; i < obj->via.map.size; i++) {
+		kv = &obj->via.map.ptr[i];
+		if ((idx = record_key_index(&kv->key, idx + 1)) == -1)
+			return (record_unknown(&kv->key, err));
+		if (seen & (1u << idx)) {
+			aerr_set(err, AERR_INVALID, "duplicate field \"%s\"",
+			    record_keys[idx].name);
+			return (-1);
+		}
+		seen |= 1u << idx;
+		if (kv->val.type == MSGPACK_OBJECT_NIL)
+			continue;
+		if (view_field(idx, kv, frame, len, decoding, v, err) != 0)
+			return (-1);
+	}
+	if (v->start.ptr == NULL) {
+		aerr_set(err, AERR_INVALID, "start: required");
+		return (-1);
+	}
+	if ((v->source.ptr == NULL) != (v->key.ptr == NULL)) {
+		aerr_set(err, AERR_INVALID, "%s: required with %s",
+		    v->key.ptr == NULL ? "key" : "source",
+		    v->key.ptr == NULL ? "source" : "key");
+		return (-1);
+	}
+	return (0);
 }
 
 /*
@@ -1073,49 +720,124 @@ int
 record_view(const msgpack_object *obj, const unsigned char *frame,
     size_t len, struct record_view *v, struct aerr *err)
 {
-	const msgpack_object_kv	*kv;
-	uint32_t		 i, seen = 0;
-	int			 idx = -1;
-
-	memset(v, 0, offsetof(struct record_view, actors));
-	if (obj->type != MSGPACK_OBJECT_MAP) {
-		aerr_set(err, AERR_PROTOCOL, "record must be a map");
-		return (-1);
-	}
-	for (i = 0; i < obj->via.map.size; i++) {
-		kv = &obj->via.map.ptr[i];
-		if ((idx = record_key_index(&kv->key, idx + 1)) == -1) {
-			record_unknown(&kv->key, err);
-			goto fail;
-		}
-		if (seen & (1u << idx)) {
-			aerr_set(err, AERR_PROTOCOL, "duplicate field \"%s\"",
-			    record_keys[idx].name);
-			goto fail;
-		}
-		seen |= 1u << idx;
-		if (kv->val.type == MSGPACK_OBJECT_NIL)
-			continue;
-		if (view_field(idx, kv, frame, len, v, err) != 0)
-			goto fail;
-	}
-	if (v->start.ptr == NULL) {
-		aerr_set(err, AERR_PROTOCOL, "start: required");
-		goto fail;
-	}
-	if ((v->source.ptr == NULL) != (v->key.ptr == NULL)) {
-		aerr_set(err, AERR_PROTOCOL, "%s: required with %s",
-		    v->key.ptr == NULL ? "key" : "source",
-		    v->key.ptr == NULL ? "source" : "key");
-		goto fail;
-	}
-	return (0);
-
-fail:
-	/* mp_uint() and the like speak for requests. */
+	if (record_shape(obj, frame, len, 0, v, err) == 0)
+		return (0);
+	/* A bad reply is the daemon's fault, not the caller's. */
 	if (err->code != AERR_NOMEM)
 		err->code = AERR_PROTOCOL;
 	return (-1);
+}
+
+/* Copy a string the shape check found, checking that it is UTF-8. */
+static int
+record_copy(const struct record_str *s, const char *field, int64_t i,
+    char **out, struct aerr *err)
+{
+	if (s->ptr == NULL)
+		return (0);
+	if (!utf8_valid(s->ptr, s->len))
+		return (view_fail(err, field, i, "invalid UTF-8"));
+	if ((*out = malloc(s->len + 1)) == NULL) {
+		aerr_set(err, AERR_NOMEM, "out of memory");
+		return (-1);
+	}
+	memcpy(*out, s->ptr, s->len);
+	(*out)[s->len] = '\0';
+	return (0);
+}
+
+static int
+record_copy_list(const msgpack_object *list, uint32_t n, const char *field,
+    char ***out, uint32_t *count, struct aerr *err)
+{
+	struct record_str	s;
+	uint32_t		i;
+
+	if (n == 0)
+		return (0);
+	if ((*out = calloc(n, sizeof **out)) == NULL) {
+		aerr_set(err, AERR_NOMEM, "out of memory");
+		return (-1);
+	}
+	*count = n;
+	for (i = 0; i < n; i++) {
+		s.ptr = list[i].via.str.ptr;
+		s.len = list[i].via.str.size;
+		if (record_copy(&s, field, i, &(*out)[i], err) != 0)
+			return (-1);
+	}
+	return (0);
+}
+
+static int
+record_copy_actors(const struct record_view *v, struct event *ev,
+    struct aerr *err)
+{
+	uint32_t	i;
+
+	if ((ev->actors = calloc(v->nactors, sizeof *ev->actors)) == NULL) {
+		aerr_set(err, AERR_NOMEM, "out of memory");
+		return (-1);
+	}
+	ev->nactors = v->nactors;
+	for (i = 0; i < v->nactors; i++) {
+		if (record_copy(&v->actors[i].name, "name", -1,
+		    &ev->actors[i].name, err) != 0 ||
+		    record_copy(&v->actors[i].role, "role", -1,
+		    &ev->actors[i].role, err) != 0) {
+			aerr_prefix(err, "actors[%" PRIu32 "]: ", i);
+			return (-1);
+		}
+	}
+	return (0);
+}
+
+/*
+ * Decode a record map into ev, which is overwritten; on success the
+ * caller owns ev and frees it with record_clear(), on failure ev is
+ * left cleared.  A field given as nil counts as absent.  The shape is
+ * checked as for a reply (record_shape()); then what a stored record
+ * must also be: UTF-8 strings, attrs of allowed values only, dates that
+ * parse.
+ */
+int
+record_decode(const msgpack_object *obj, struct event *ev, struct aerr *err)
+{
+	struct record_view	v;
+
+	memset(ev, 0, sizeof *ev);
+	if (record_shape(obj, NULL, 0, 1, &v, err) != 0)
+		return (-1);
+	ev->id = v.id;
+	ev->rev = v.rev;
+	ev->created = v.created;
+	ev->updated = v.updated;
+	ev->place.lat = v.lat;
+	ev->place.lon = v.lon;
+	ev->place.has_lat = v.has_lat;
+	ev->place.has_lon = v.has_lon;
+	if (record_copy(&v.source, "source", -1, &ev->source, err) != 0 ||
+	    record_copy(&v.key, "key", -1, &ev->key, err) != 0 ||
+	    record_copy(&v.start, "start", -1, &ev->start, err) != 0 ||
+	    record_copy(&v.end, "end", -1, &ev->end, err) != 0 ||
+	    record_copy_actors(&v, ev, err) != 0 ||
+	    record_copy(&v.type, "type", -1, &ev->type, err) != 0 ||
+	    record_copy(&v.title, "title", -1, &ev->title, err) != 0 ||
+	    record_copy(&v.text, "text", -1, &ev->text, err) != 0 ||
+	    record_copy(&v.place_name, "place: name", -1, &ev->place.name,
+	    err) != 0 ||
+	    record_copy(&v.place_country, "place: country", -1,
+	    &ev->place.country, err) != 0 ||
+	    record_copy_list(v.urls, v.nurls, "urls", &ev->urls, &ev->nurls,
+	    err) != 0 ||
+	    record_copy_list(v.tags, v.ntags, "tags", &ev->tags, &ev->ntags,
+	    err) != 0 ||
+	    (v.attrs_obj != NULL && record_attrs(v.attrs_obj, ev, err) != 0) ||
+	    record_validate(ev, err) != 0) {
+		record_clear(ev);
+		return (-1);
+	}
+	return (0);
 }
 
 static void

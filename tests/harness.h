@@ -28,6 +28,8 @@ void	 th_daemon_kill(struct th_daemon *);
 void	 th_daemon_dump_log(const struct th_daemon *);
 
 int	 th_raw_connect(const char *);
+int	 th_free_port(void);
+int	 th_tcp_connect(int);
 int	 th_send_all(int, const void *, size_t);
 /* Read one frame within ms; returns its body length, -1 on close/timeout. */
 ssize_t	 th_read_frame(int, unsigned char *, size_t, int);

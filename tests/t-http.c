@@ -39,41 +39,6 @@ struct hd {
 	annals_ctx		*ctx;
 };
 
-/* A loopback port nobody listens on right now. */
-static int
-ht_free_port(void)
-{
-	struct sockaddr_in	sin;
-	socklen_t		len = sizeof sin;
-	int			fd, port;
-
-	memset(&sin, 0, sizeof sin);
-	sin.sin_family = AF_INET;
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	T_ASSERT((fd = socket(AF_INET, SOCK_STREAM, 0)) != -1);
-	T_OK(bind(fd, (struct sockaddr *)&sin, sizeof sin));
-	T_OK(getsockname(fd, (struct sockaddr *)&sin, &len));
-	port = ntohs(sin.sin_port);
-	close(fd);
-	return (port);
-}
-
-static int
-ht_connect(int port)
-{
-	struct sockaddr_in	sin;
-	int			fd;
-
-	memset(&sin, 0, sizeof sin);
-	sin.sin_family = AF_INET;
-	sin.sin_port = htons(port);
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	T_ASSERT((fd = socket(AF_INET, SOCK_STREAM, 0)) != -1);
-	T_ASSERTF(connect(fd, (struct sockaddr *)&sin, sizeof sin) == 0,
-	    "connect %d: %s", port, strerror(errno));
-	return (fd);
-}
-
 /* Read until the peer closes (or 10 s pass). */
 static char *
 ht_read_all(int fd, size_t *len)
@@ -158,7 +123,8 @@ ht_request(int port, const char *method, const char *path,
 	memset(r, 0, sizeof *r);
 	if (body != NULL && blen == 0)
 		blen = strlen(body);
-	fd = ht_connect(port);
+	T_ASSERTF((fd = th_tcp_connect(port)) != -1, "connect %d: %s", port,
+	    strerror(errno));
 	snprintf(head, sizeof head, "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\n"
 	    "Connection: close\r\n%s%s", method, path,
 	    headers != NULL ? headers : "", body != NULL && (headers == NULL ||
@@ -252,7 +218,7 @@ ht_start(struct hd *h, const char *const *extra, int demo)
 	FILE		*f;
 
 	memset(h, 0, sizeof *h);
-	h->port = ht_free_port();
+	T_ASSERT((h->port = th_free_port()) > 0);
 	snprintf(h->portarg, sizeof h->portarg, "127.0.0.1:%d", h->port);
 	argv[i++] = "--http";
 	argv[i++] = h->portarg;
@@ -766,7 +732,7 @@ TEST(http_event_stream_delivers_socket_put)
 	int			 fd, fd2;
 
 	ht_start(&h, NULL, 1);
-	fd = ht_connect(h.port);
+	T_ASSERT((fd = th_tcp_connect(h.port)) != -1);
 	T_OK(th_send_all(fd, req, strlen(req)));
 	buf[0] = '\0';
 	ht_sse_wait(fd, buf, sizeof buf, &len, ": annals changes");
@@ -794,7 +760,7 @@ TEST(http_event_stream_delivers_socket_put)
 	/* A deletion too; and a stream from since replays the backlog. */
 	T_OK(annals_delete(h.ctx, &res.id, 1, NULL));
 	ht_sse_wait(fd, buf, sizeof buf, &len, "event: delete");
-	fd2 = ht_connect(h.port);
+	T_ASSERT((fd2 = th_tcp_connect(h.port)) != -1);
 	T_OK(th_send_all(fd2, back, strlen(back)));
 	len = 0;
 	buf[0] = '\0';

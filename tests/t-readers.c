@@ -599,40 +599,6 @@ TEST(readers_pipelines_keep_order_and_read_your_writes)
 	T_EQ_INT(th_daemon_stop(&d), 0);
 }
 
-/* A loopback port nobody listens on right now. */
-static int
-rt_free_port(void)
-{
-	struct sockaddr_in	sin;
-	socklen_t		len = sizeof sin;
-	int			fd, port;
-
-	memset(&sin, 0, sizeof sin);
-	sin.sin_family = AF_INET;
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	T_ASSERT((fd = socket(AF_INET, SOCK_STREAM, 0)) != -1);
-	T_OK(bind(fd, (struct sockaddr *)&sin, sizeof sin));
-	T_OK(getsockname(fd, (struct sockaddr *)&sin, &len));
-	port = ntohs(sin.sin_port);
-	close(fd);
-	return (port);
-}
-
-static int
-rt_tcp_connect(int port)
-{
-	struct sockaddr_in	sin;
-	int			fd;
-
-	memset(&sin, 0, sizeof sin);
-	sin.sin_family = AF_INET;
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	sin.sin_port = htons((uint16_t)port);
-	T_ASSERT((fd = socket(AF_INET, SOCK_STREAM, 0)) != -1);
-	T_OK(connect(fd, (struct sockaddr *)&sin, sizeof sin));
-	return (fd);
-}
-
 /*
  * Leave with heavy reads in flight, three ways: shut the sending side
  * and read every reply (they must all come, in order, a write's too),
@@ -654,7 +620,7 @@ rt_leaver(const char *sock, int port, int c)
 	rt_heavy_params(&sb);
 	for (round = 0; round < 24; round++) {
 		how = (round + c) % 3;
-		fd = how == 2 ? rt_tcp_connect(port) : th_raw_connect(sock);
+		fd = how == 2 ? th_tcp_connect(port) : th_raw_connect(sock);
 		T_ASSERT(fd != -1);
 		snprintf(key, sizeof key, "c%d-r%d", c, round);
 		rt_params(&put, &pk, 1);
@@ -702,7 +668,7 @@ TEST(readers_client_leaves_with_reads_in_flight)
 	pid_t			 pids[4];
 	int			 fd, n, c, status, port, tries;
 
-	port = rt_free_port();
+	T_ASSERT((port = th_free_port()) > 0);
 	snprintf(listen, sizeof listen, "127.0.0.1:%d", port);
 	T_OK(th_daemon_start(&d, extra));
 	fd = th_raw_connect(d.sock);
