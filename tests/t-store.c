@@ -33,6 +33,28 @@ open_store(size_t map)
 	return (st);
 }
 
+/* A write transaction on the test's store, behind the store's back. */
+static MDB_txn *
+raw_begin(MDB_env **env)
+{
+	MDB_txn	*txn;
+	char	 path[128];
+
+	snprintf(path, sizeof path, "%s/db", t_dir());
+	T_OK(mdb_env_create(env));
+	mdb_env_set_maxdbs(*env, 16);
+	T_OK(mdb_env_open(*env, path, 0, 0644));
+	T_OK(mdb_txn_begin(*env, NULL, 0, &txn));
+	return (txn);
+}
+
+static void
+raw_commit(MDB_env *env, MDB_txn *txn)
+{
+	T_OK(mdb_txn_commit(txn));
+	mdb_env_close(env);
+}
+
 /* Fill ev: actors is "RUS:source,SYRGOV"; NULLs leave fields out. */
 static void
 mkev(struct event *ev, const char *start, const char *end,
@@ -1081,7 +1103,7 @@ TEST(store_check_passes_then_finds_damage)
 	struct store_check	*c = calloc(1, sizeof *c);
 	struct event		 ev;
 	struct aerr		 err;
-	char			 path[128], key[16];
+	char			 key[16];
 	MDB_env			*env;
 	MDB_txn			*txn;
 	MDB_dbi			 dbi;
@@ -1104,11 +1126,7 @@ TEST(store_check_passes_then_finds_damage)
 	store_close(st);
 
 	/* Remove one time index entry and one actor count behind its back. */
-	snprintf(path, sizeof path, "%s/db", t_dir());
-	T_OK(mdb_env_create(&env));
-	mdb_env_set_maxdbs(env, 16);
-	T_OK(mdb_env_open(env, path, 0, 0644));
-	T_OK(mdb_txn_begin(env, NULL, 0, &txn));
+	txn = raw_begin(&env);
 	T_OK(mdb_dbi_open(txn, "time", 0, &dbi));
 	T_OK(mdb_cursor_open(txn, dbi, &cur));
 	T_OK(mdb_cursor_get(cur, &k, &v, MDB_FIRST));
@@ -1118,8 +1136,7 @@ TEST(store_check_passes_then_finds_damage)
 	k.mv_size = 3;
 	k.mv_data = (void *)"USA";
 	T_OK(mdb_del(txn, dbi, &k, NULL));
-	T_OK(mdb_txn_commit(txn));
-	mdb_env_close(env);
+	raw_commit(env, txn);
 
 	st = open_store(4 << 20);
 	T_OK(store_check(st, c, &err));
@@ -1132,18 +1149,14 @@ TEST(store_check_passes_then_finds_damage)
 	store_close(st);
 
 	/* An actor entry both staged and in the index is found too. */
-	T_OK(mdb_env_create(&env));
-	mdb_env_set_maxdbs(env, 16);
-	T_OK(mdb_env_open(env, path, 0, 0644));
-	T_OK(mdb_txn_begin(env, NULL, 0, &txn));
+	txn = raw_begin(&env);
 	T_OK(mdb_dbi_open(txn, "actor", 0, &dbi));
 	T_OK(mdb_cursor_open(txn, dbi, &cur));
 	T_OK(mdb_cursor_get(cur, &k, &v, MDB_LAST));
 	mdb_cursor_close(cur);
 	T_OK(mdb_dbi_open(txn, "actor_new", 0, &dbi));
 	T_OK(mdb_put(txn, dbi, &k, &v, 0));
-	T_OK(mdb_txn_commit(txn));
-	mdb_env_close(env);
+	raw_commit(env, txn);
 
 	st = open_store(4 << 20);
 	T_OK(store_check(st, c, &err));
@@ -1212,7 +1225,7 @@ TEST(store_refuses_another_format)
 	MDB_txn			*txn;
 	MDB_dbi			 meta;
 	MDB_val			 k = { 6, (void *)"format" }, v;
-	unsigned char		 one[8] = { 0, 0, 0, 0, 0, 0, 0, 1 };
+	unsigned char		 three[8] = { 0, 0, 0, 0, 0, 0, 0, 3 };
 	char			 path[128];
 	int			 status;
 
@@ -1222,18 +1235,14 @@ TEST(store_refuses_another_format)
 	record_clear(&ev);
 	store_close(st);
 
-	snprintf(path, sizeof path, "%s/db", t_dir());
-	T_ASSERT(mdb_env_create(&env) == 0);
-	mdb_env_set_maxdbs(env, 16);
-	T_ASSERT(mdb_env_open(env, path, 0, 0640) == 0);
-	T_ASSERT(mdb_txn_begin(env, NULL, 0, &txn) == 0);
-	T_ASSERT(mdb_dbi_open(txn, "meta", 0, &meta) == 0);
+	txn = raw_begin(&env);
+	T_OK(mdb_dbi_open(txn, "meta", 0, &meta));
 	T_ASSERT(mdb_get(txn, meta, &k, &v) == 0 && v.mv_size == 8);
 	/* Written before the format was recorded: format 1. */
-	T_ASSERT(mdb_del(txn, meta, &k, NULL) == 0);
-	T_ASSERT(mdb_txn_commit(txn) == 0);
-	mdb_env_close(env);
+	T_OK(mdb_del(txn, meta, &k, NULL));
+	raw_commit(env, txn);
 
+	snprintf(path, sizeof path, "%s/db", t_dir());
 	memset(&cfg, 0, sizeof cfg);
 	cfg.path = path;
 	cfg.map_size = (size_t)1 << 20;
@@ -1242,17 +1251,12 @@ TEST(store_refuses_another_format)
 	T_ASSERTF(strstr(err.msg, "holds store format 1 and this annalsd "
 	    "reads format 2") != NULL, "%s", err.msg);
 
-	T_ASSERT(mdb_env_create(&env) == 0);
-	mdb_env_set_maxdbs(env, 16);
-	T_ASSERT(mdb_env_open(env, path, 0, 0640) == 0);
-	T_ASSERT(mdb_txn_begin(env, NULL, 0, &txn) == 0);
-	T_ASSERT(mdb_dbi_open(txn, "meta", 0, &meta) == 0);
+	txn = raw_begin(&env);
+	T_OK(mdb_dbi_open(txn, "meta", 0, &meta));
 	v.mv_size = 8;
-	v.mv_data = one;
-	one[7] = 3;
-	T_ASSERT(mdb_put(txn, meta, &k, &v, 0) == 0);
-	T_ASSERT(mdb_txn_commit(txn) == 0);
-	mdb_env_close(env);
+	v.mv_data = three;
+	T_OK(mdb_put(txn, meta, &k, &v, 0));
+	raw_commit(env, txn);
 	T_ASSERT(store_open(&cfg, &err) == NULL);
 	T_ASSERTF(strstr(err.msg, "format 3") != NULL, "%s", err.msg);
 }
