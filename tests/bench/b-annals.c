@@ -382,13 +382,7 @@ b_annals_run(void *conn, const struct bench_task *t, struct bench_out *out,
 		}
 		if (rc != 0)
 			break;
-		if (put) {
-			out->ops2++;
-			bench_lat_add(lat2, bench_now() - t0);
-		} else {
-			out->ops++;
-			bench_lat_add(lat, bench_now() - t0);
-		}
+		bench_op_done(out, lat, lat2, put, t0);
 	}
 	if (fd != -1)
 		close(fd);

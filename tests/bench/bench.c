@@ -157,6 +157,20 @@ bench_lat_add(struct bench_lat *l, uint64_t ns)
 	l->v[l->n++] = ns > UINT32_MAX ? UINT32_MAX : (uint32_t)ns;
 }
 
+/* Count one finished request since t0: a mixed workload's put, or not. */
+void
+bench_op_done(struct bench_out *out, struct bench_lat *lat,
+    struct bench_lat *lat2, int put, uint64_t t0)
+{
+	if (put) {
+		out->ops2++;
+		bench_lat_add(lat2, bench_now() - t0);
+	} else {
+		out->ops++;
+		bench_lat_add(lat, bench_now() - t0);
+	}
+}
+
 void
 bench_fail(struct bench_out *out, const char *fmt, ...)
 {

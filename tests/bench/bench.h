@@ -71,6 +71,8 @@ struct bench_lat {
 };
 
 void	 bench_lat_add(struct bench_lat *, uint64_t);
+void	 bench_op_done(struct bench_out *, struct bench_lat *,
+	     struct bench_lat *, int, uint64_t);
 uint64_t bench_now(void);
 
 /* The workloads; the names are the table's and the TSV's. */
