@@ -215,6 +215,8 @@ void	 server_free(void);
 void	 server_when_readable(int, void (*)(void *), void *);
 
 /* conn.c */
+void		 conn_init(struct event_base *);
+void		 conn_fini(void);
 struct conn	*conn_new(int, const char *);
 void		 conn_ref(struct conn *);
 void		 conn_unref(struct conn *);

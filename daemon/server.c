@@ -261,6 +261,7 @@ server_start(struct server *srv, struct aerr *err)
 	struct timeval	hour = { 3600, 0 };
 
 	server = srv;
+	conn_init(srv->base);
 	resume_ev = evtimer_new(srv->base, server_resume, NULL);
 	tidy_ev = event_new(srv->base, -1, EV_PERSIST, server_tidy, NULL);
 	evtimer_add(tidy_ev, &hour);
@@ -326,6 +327,7 @@ server_free(void)
 	if (tidy_ev != NULL)
 		event_free(tidy_ev);
 	resume_ev = tidy_ev = NULL;
+	conn_fini();
 }
 
 struct readable {

@@ -373,6 +373,53 @@ TEST(daemon_slow_reader_does_not_stop_others)
 	T_EQ_INT(th_daemon_stop(&d), 0);
 }
 
+/*
+ * A client that reads nothing for a while has its replies queued past
+ * the socket and past the output high mark; once it reads, it gets every
+ * one of them in order, and a request after that is answered at once.
+ */
+TEST(daemon_backlogged_client_gets_every_reply_in_order)
+{
+	struct th_daemon	 d;
+	const char		*extra[] = { "--out-high", "64K", NULL };
+	msgpack_unpacked	 u;
+	const struct msg	*m;
+	const msgpack_object	*evs;
+	char			 key[32];
+	uint32_t		 first = 0, i, n = 300;
+	int			 fd, w;
+
+	T_OK(th_daemon_start(&d, extra));
+	w = th_raw_connect(d.sock);
+	for (i = 0; i < 200; i++) {
+		snprintf(key, sizeof key, "e%u", i);
+		put_ok(w, i + 1, "2015-01", "RUS", key);
+	}
+	close(w);
+	fd = th_raw_connect(d.sock);
+	for (i = 0; i < n; i++)
+		T_OK(th_send_request(fd, i + 1, "range", "\x80", 1));
+	/* About 3 MB of replies wait for us now. */
+	usleep(200000);
+	for (i = 0; i < n; i++) {
+		m = read_response(fd, i + 1, &u);
+		T_EQ_INT(response_code(m, NULL, 0), AERR_OK);
+		evs = mp_get(m->result, "events");
+		T_ASSERT(evs != NULL && evs->type == MSGPACK_OBJECT_ARRAY);
+		if (i == 0)
+			first = evs->via.array.size;
+		T_EQ_U64(evs->via.array.size, first);
+		msgpack_unpacked_destroy(&u);
+	}
+	T_EQ_U64(first, 200);
+	T_OK(th_send_request(fd, n + 1, "ping", NULL, 0));
+	m = read_response(fd, n + 1, &u);
+	T_EQ_INT(response_code(m, NULL, 0), AERR_OK);
+	msgpack_unpacked_destroy(&u);
+	close(fd);
+	T_EQ_INT(th_daemon_stop(&d), 0);
+}
+
 TEST(daemon_sigterm_keeps_acknowledged_writes)
 {
 	struct th_daemon	 d;
