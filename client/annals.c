@@ -366,9 +366,12 @@ annals_poll(annals_ctx *ctx, short events, short *revents)
 	return (0);
 }
 
-/* Read what has arrived, with room for at least want unconsumed bytes. */
+/*
+ * Read what has arrived, with room for at least want unconsumed bytes;
+ * with wait, sleep in recv() until something does.
+ */
 static int
-annals_read(annals_ctx *ctx, size_t want)
+annals_read(annals_ctx *ctx, size_t want, int wait)
 {
 	unsigned char	*nbuf;
 	size_t		 nsize;
@@ -395,7 +398,7 @@ annals_read(annals_ctx *ctx, size_t want)
 		ctx->rsize = nsize;
 	}
 	n = recv(ctx->fd, ctx->rbuf + ctx->rlen, ctx->rsize - ctx->rlen,
-	    MSG_DONTWAIT);
+	    wait ? 0 : MSG_DONTWAIT);
 	if (n > 0) {
 		ctx->rlen += n;
 		return (0);
@@ -442,7 +445,7 @@ annals_write_all(annals_ctx *ctx, const unsigned char *p, size_t len)
 			return (-1);
 		if ((events & POLLIN) &&
 		    (revents & (POLLIN | POLLHUP | POLLERR)) &&
-		    annals_read(ctx, 0) == -1)
+		    annals_read(ctx, 0, 0) == -1)
 			return (-1);
 	}
 	return (0);
@@ -499,7 +502,7 @@ annals_next_frame(annals_ctx *ctx, struct annals_reply *r, size_t *len)
 {
 	struct aerr	 err;
 	uint32_t	 n;
-	size_t		 avail;
+	size_t		 avail, want;
 	short		 revents;
 	int		 ready;
 
@@ -515,10 +518,18 @@ annals_next_frame(annals_ctx *ctx, struct annals_reply *r, size_t *len)
 		}
 		if (ready == 1 && avail - PROTO_FRAME_HEADER >= n)
 			break;
-		if (annals_poll(ctx, POLLIN, &revents) == -1)
-			return (-1);
-		if (annals_read(ctx, ready == 1 ?
-		    (size_t)PROTO_FRAME_HEADER + n : 0) == -1)
+		want = ready == 1 ? (size_t)PROTO_FRAME_HEADER + n : 0;
+		/*
+		 * Without a timeout the socket (a blocking one) is slept on
+		 * in recv(): poll() first costs a system call per reply.
+		 */
+		if (ctx->timeout == 0) {
+			if (annals_read(ctx, want, 1) == -1)
+				return (-1);
+			continue;
+		}
+		if (annals_poll(ctx, POLLIN, &revents) == -1 ||
+		    annals_read(ctx, want, 0) == -1)
 			return (-1);
 	}
 	if ((r->buf = malloc(n == 0 ? 1 : n)) == NULL) {
@@ -1793,7 +1804,7 @@ annals_note_wait(annals_ctx *ctx, int timeout_ms, struct annals_reply *r)
 		if (rc == 0)
 			return (0);
 		if (rc > 0 && annals_read(ctx, ready == 1 ?
-		    (size_t)PROTO_FRAME_HEADER + len : 0) == -1)
+		    (size_t)PROTO_FRAME_HEADER + len : 0, 0) == -1)
 			return (-1);
 	}
 }
