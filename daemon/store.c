@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 
+#include <endian.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -103,6 +104,50 @@ mkdir_parents(const char *path)
  * would answer wrongly, not fail.  Directories written before the format
  * was recorded hold format 1 (49-byte spans in every index entry).
  */
+/*
+ * The order of every key: memcmp's, compared 8 bytes at a time.  LMDB
+ * calls its comparator through a pointer some thousands of times per
+ * query, and libc's memcmp there was a tenth of a range query's time.
+ * The order is the same, so mdb_stat, mdb_dump and an older annalsd
+ * read the files as before.
+ */
+static int
+store_cmp(const MDB_val *a, const MDB_val *b)
+{
+	const unsigned char	*p = a->mv_data, *q = b->mv_data;
+	size_t			 n;
+	uint64_t		 x, y;
+
+	n = a->mv_size < b->mv_size ? a->mv_size : b->mv_size;
+	for (; n >= 8; n -= 8, p += 8, q += 8) {
+		memcpy(&x, p, 8);
+		memcpy(&y, q, 8);
+		if (x != y)
+			return (be64toh(x) < be64toh(y) ? -1 : 1);
+	}
+	for (; n > 0; n--, p++, q++) {
+		if (*p != *q)
+			return (*p < *q ? -1 : 1);
+	}
+	if (a->mv_size == b->mv_size)
+		return (0);
+	return (a->mv_size < b->mv_size ? -1 : 1);
+}
+
+/* Before any access to a database (mdb_set_compare(3)). */
+static void
+store_set_compare(struct store *st, MDB_txn *txn)
+{
+	const MDB_dbi	dbis[] = { st->events, st->time, st->actor,
+			    st->actors, st->keys, st->changes, st->meta,
+			    st->chid, st->tombs, st->time_new, st->actor_new,
+			    st->days };
+	size_t		i;
+
+	for (i = 0; i < sizeof dbis / sizeof dbis[0]; i++)
+		mdb_set_compare(txn, dbis[i], store_cmp);
+}
+
 static int
 store_format(struct store *st, MDB_txn *txn, const char *path,
     struct aerr *err)
@@ -190,6 +235,7 @@ store_open(const struct store_config *cfg, struct aerr *err)
 		mdb_txn_abort(txn);
 		goto fail;
 	}
+	store_set_compare(st, txn);
 	if (store_format(st, txn, cfg->path, err) != 0) {
 		mdb_txn_abort(txn);
 		mdb_env_close(st->env);
