@@ -62,7 +62,8 @@ msg_parse(const msgpack_object *obj, struct msg *msg, struct aerr *err)
 
 	if (v[i].type != MSGPACK_OBJECT_STR)
 		return (msg_fail(err, "method must be a string"));
-	msg->method = v[i].via.str.ptr;
+	/* msgpack-c leaves ptr NULL for "": callers need a string. */
+	msg->method = v[i].via.str.size != 0 ? v[i].via.str.ptr : "";
 	msg->method_len = v[i].via.str.size;
 	i++;
 
