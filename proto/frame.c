@@ -201,6 +201,7 @@ frame_object(const unsigned char *body, size_t len, size_t *used,
 	struct frame_item	 it;
 	uint64_t		 left[PROTO_MAX_DEPTH + 1];
 	size_t			 pos, rest, i;
+	unsigned char		 b;
 	int			 depth;
 
 	if (len == 0) {
@@ -218,11 +219,33 @@ frame_object(const unsigned char *body, size_t len, size_t *used,
 			break;
 		if (pos == len)
 			goto truncated;
-		frame_classify(body[pos], &it);
+		/*
+		 * Most of a reply is fixints, fixstrs and nil: handled here,
+		 * the rest by frame_classify(), which is four times slower.
+		 */
+		b = body[pos];
+		if (b <= 0x7f || b >= 0xe0 || b == 0xc0 || b == 0xc2 ||
+		    b == 0xc3) {
+			left[depth]--;
+			pos++;
+			continue;
+		}
+		if ((b & 0xe0) == 0xa0) {
+			left[depth]--;
+			pos++;
+			if ((size_t)(b & 0x1f) > len - pos) {
+				aerr_set(err, AERR_MALFORMED, "str of %u bytes "
+				    "exceeds the %zu bytes left", (unsigned)(b & 0x1f),
+				    len - pos);
+				return (-1);
+			}
+			pos += b & 0x1f;
+			continue;
+		}
+		frame_classify(b, &it);
 		if (it.kind == FRAME_NEVER) {
 			aerr_set(err, AERR_MALFORMED,
-			    "invalid type byte 0x%02x at offset %zu", body[pos],
-			    pos);
+			    "invalid type byte 0x%02x at offset %zu", b, pos);
 			return (-1);
 		}
 		if (len - pos < it.head)
