@@ -264,6 +264,11 @@ struct method {
 	const char	*name;
 	int		 flags;
 	void		 (*exec)(struct request *);
+	/*
+	 * For a METHOD_READER method, or NULL: whether a request with these
+	 * params costs less than the hop to a reader thread and back.
+	 */
+	int		 (*cheap)(const msgpack_object *);
 };
 
 const struct method *dispatch_find(const char *, size_t);
@@ -301,7 +306,7 @@ void	 readers_free(void);
 void	 readers_pause(void);
 void	 readers_resume(void);
 int	 readers_offer(struct conn *, const struct method *, uint32_t,
-	     const void *, size_t);
+	     const msgpack_object *, const void *, size_t);
 
 /* changes.c */
 typedef void (*changes_cb)(void *, uint64_t);

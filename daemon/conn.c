@@ -667,8 +667,8 @@ conn_process(struct conn *c)
 		req.sbuf = &c->sbuf;
 		if (m->flags & METHOD_WRITE)
 			c->pending++;
-		if (readers_offer(c, m, msg.msgid, frame + PROTO_FRAME_HEADER,
-		    len)) {
+		if (readers_offer(c, m, msg.msgid, msg.params,
+		    frame + PROTO_FRAME_HEADER, len)) {
 			c->reading = 1;
 			conn_hold(c);
 		} else

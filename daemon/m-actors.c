@@ -91,4 +91,4 @@ out:
 }
 
 const struct method method_actors = { "actors", METHOD_READER,
-    method_actors_exec };
+    method_actors_exec, NULL };

@@ -83,4 +83,4 @@ method_backup_exec(struct request *req)
 }
 
 const struct method method_backup = { "backup", METHOD_ADMIN,
-    method_backup_exec };
+    method_backup_exec, NULL };

@@ -255,8 +255,9 @@ method_unsubscribe_exec(struct request *req)
 	conn_reply_end(req->conn);
 }
 
-const struct method method_changes = { "changes", 0, method_changes_exec };
+const struct method method_changes = { "changes", 0, method_changes_exec,
+    NULL };
 const struct method method_subscribe = { "subscribe", 0,
-    method_subscribe_exec };
+    method_subscribe_exec, NULL };
 const struct method method_unsubscribe = { "unsubscribe", 0,
-    method_unsubscribe_exec };
+    method_unsubscribe_exec, NULL };

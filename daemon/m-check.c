@@ -47,4 +47,4 @@ method_check_exec(struct request *req)
 }
 
 const struct method method_check = { "check", METHOD_ADMIN,
-    method_check_exec };
+    method_check_exec, NULL };

@@ -52,4 +52,4 @@ method_co_actors_exec(struct request *req)
 }
 
 const struct method method_co_actors = { "co_actors", METHOD_READER,
-    method_co_actors_exec };
+    method_co_actors_exec, NULL };

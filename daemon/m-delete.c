@@ -43,4 +43,4 @@ fail:
 }
 
 const struct method method_delete = { "delete", METHOD_WRITE,
-    method_delete_exec };
+    method_delete_exec, NULL };

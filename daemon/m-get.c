@@ -76,4 +76,21 @@ fail:
 	dispatch_error(req, &err);
 }
 
-const struct method method_get = { "get", METHOD_READER, method_get_exec };
+/*
+ * A few records cost less than handing the request to a reader thread
+ * and its reply back (a mutex, a futex wake, a pipe byte, an epoll turn):
+ * on eight clients asking for one id each, offloading halved the rate.
+ */
+#define GET_CHEAP_IDS	16
+
+static int
+method_get_cheap(const msgpack_object *params)
+{
+	const msgpack_object	*ids = mp_get(params, "ids");
+
+	return (ids == NULL || ids->type != MSGPACK_OBJECT_ARRAY ||
+	    ids->via.array.size <= GET_CHEAP_IDS);
+}
+
+const struct method method_get = { "get", METHOD_READER, method_get_exec,
+    method_get_cheap };

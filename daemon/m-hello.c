@@ -53,4 +53,4 @@ method_hello_exec(struct request *req)
 }
 
 const struct method method_hello = { "hello", METHOD_OPEN,
-    method_hello_exec };
+    method_hello_exec, NULL };

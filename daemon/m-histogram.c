@@ -195,4 +195,4 @@ method_histogram_exec(struct request *req)
 }
 
 const struct method method_histogram = { "histogram", METHOD_READER,
-    method_histogram_exec };
+    method_histogram_exec, NULL };

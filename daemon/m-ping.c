@@ -16,4 +16,4 @@ method_ping_exec(struct request *req)
 }
 
 const struct method method_ping = { "ping", METHOD_OPEN,
-    method_ping_exec };
+    method_ping_exec, NULL };

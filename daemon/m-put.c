@@ -78,4 +78,5 @@ fail:
 	commit_enqueue_error(req->conn, req->msgid, &err);
 }
 
-const struct method method_put = { "put", METHOD_WRITE, method_put_exec };
+const struct method method_put = { "put", METHOD_WRITE, method_put_exec,
+    NULL };

@@ -87,6 +87,6 @@ method_actor_exec(struct request *req)
 }
 
 const struct method method_range = { "range", METHOD_READER,
-    method_range_exec };
+    method_range_exec, NULL };
 const struct method method_actor = { "actor", METHOD_READER,
-    method_actor_exec };
+    method_actor_exec, NULL };

@@ -29,4 +29,5 @@ method_stats_exec(struct request *req)
 	conn_reply_end(req->conn);
 }
 
-const struct method method_stats = { "stats", 0, method_stats_exec };
+const struct method method_stats = { "stats", 0, method_stats_exec,
+    NULL };

@@ -68,4 +68,4 @@ method_top_actors_exec(struct request *req)
 }
 
 const struct method method_top_actors = { "top_actors", METHOD_READER,
-    method_top_actors_exec };
+    method_top_actors_exec, NULL };

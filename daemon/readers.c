@@ -291,12 +291,12 @@ readers_others_active(const struct conn *c)
 /*
  * Offer a request of c about to run: a reader thread takes it (returning
  * 1) when the method may run there and the rule above says so.  Then the
- * caller reads nothing more from c until conn_read_done().  frame is the
- * request's body, len its length; it is copied.
+ * caller reads nothing more from c until conn_read_done().  params are
+ * the request's, frame is its body, len its length; frame is copied.
  */
 int
 readers_offer(struct conn *c, const struct method *m, uint32_t msgid,
-    const void *frame, size_t len)
+    const msgpack_object *params, const void *frame, size_t len)
 {
 	struct reader_job	*j;
 	struct msg		 msg;
@@ -305,7 +305,8 @@ readers_offer(struct conn *c, const struct method *m, uint32_t msgid,
 
 	if (nthreads == 0)
 		return (0);
-	if (!readers_others_active(c) || (m->flags & METHOD_READER) == 0)
+	if (!readers_others_active(c) || (m->flags & METHOD_READER) == 0 ||
+	    (m->cheap != NULL && m->cheap(params)))
 		return (0);
 	pthread_mutex_lock(&lock);
 	take = busy < nthreads && !paused;
