@@ -640,14 +640,15 @@ hist_entry(void *arg, uint64_t id, const struct date_span *s)
 }
 
 /*
- * Whether the histogram can add up the per-day start counts: it counts
- * starts, of every event, between whole days.  Then an event counts
- * exactly when its start's day is inside, in that day's bucket.
+ * Whether the histogram can start from the per-day start counts: it
+ * counts every event, between whole days.  In start mode an event counts
+ * exactly when its start's day is inside, in that day's bucket; in
+ * overlap mode, hist_crossers() then moves the few that count elsewhere.
  */
 static int
-hist_by_days(const struct query *q, const struct agg_hist *h)
+hist_by_days(const struct query *q)
 {
-	return (h->mode == AGG_COUNT_START && q->actor == NULL &&
+	return (q->actor == NULL &&
 	    !agg_needs_record(q) && !q->certain && !q->within &&
 	    q->min_prec == DATE_PREC_NONE &&
 	    q->qlo == store_day(q->qlo) * AGG_DAY &&
@@ -686,6 +687,86 @@ hist_days(struct store *st, MDB_txn *txn, const struct query *q,
 	if (rc != 0 && rc != MDB_NOTFOUND)
 		return (store_error(err, rc, "mdb_cursor_get"));
 	return (0);
+}
+
+/*
+ * An event the day counts put in the bucket of its start (when that is
+ * inside): count it where its fuzzy span really meets the range instead.
+ */
+static int
+hist_crosser(void *arg, uint64_t id, const struct date_span *s)
+{
+	struct hist_ctx		*hc = arg;
+	const struct query	*q = hc->a.q;
+	int64_t			 a, b, blo, bhi, bs, first = hc->h->first;
+
+	(void)id;
+	a = s->flo > q->qlo ? s->flo : q->qlo;
+	b = s->fhi < q->qhi ? s->fhi : q->qhi;
+	if (a > b)
+		return (0);
+	blo = agg_bucket_of(hc->h->by, a);
+	bhi = agg_bucket_of(hc->h->by, b);
+	if (s->lo >= q->qlo && s->lo <= q->qhi) {
+		bs = agg_bucket_of(hc->h->by, s->lo);
+		if (blo == bs && bhi == bs)
+			return (0);
+		hc->diff[bs - first]--;
+		hc->diff[bs - first + 1]++;
+	} else
+		hc->h->total++;
+	hist_add(hc, blo, bhi);
+	return (0);
+}
+
+/*
+ * Correct an overlap histogram made of day counts.  An event counts
+ * elsewhere than in its start's bucket only when its fuzzy span holds
+ * the first instant of a bucket after the first, or reaches the range
+ * from outside: a boundary t with flo < t <= fhi.  Its start is then
+ * within its class's reach of t, so each class is walked only near the
+ * boundaries; windows closer than two reaches are walked as one, which
+ * visits every entry once.  Ten years by month walk a tenth of the
+ * one-day events instead of all of them.
+ */
+static int
+hist_crossers(struct store *st, MDB_txn *txn, const struct query *q,
+    struct hist_ctx *hc, struct aerr *err)
+{
+	const struct agg_hist	*h = hc->h;
+	uint64_t		 mask, bit;
+	int64_t			 reach, t, prev, lo;
+	size_t			 i;
+	int			 class, rc = 0;
+
+	mask = store_meta_get(txn, st->meta, "classes", 0);
+	for (class = 0; class <= SKEY_CLASS_INF && rc == 0; class++) {
+		bit = UINT64_C(1) << class;
+		if ((mask & bit) == 0)
+			continue;
+		/* Open ends reach everything: agg_walk takes the class whole. */
+		if (class == SKEY_CLASS_INF) {
+			rc = agg_walk(st, txn, NULL, 0, bit, q->qlo, q->qhi,
+			    hist_crosser, hc, err);
+			continue;
+		}
+		reach = skey_class_reach(class);
+		lo = prev = q->qlo;
+		for (i = 1; i <= h->n && rc == 0; i++) {
+			t = i < h->n ? agg_bucket_start(h->by,
+			    h->first + (int64_t)i) : q->qhi + 1;
+			if ((uint64_t)(t - prev) > 2 * (uint64_t)reach) {
+				rc = agg_walk(st, txn, NULL, 0, bit, lo, prev,
+				    hist_crosser, hc, err);
+				lo = t;
+			}
+			prev = t;
+		}
+		if (rc == 0)
+			rc = agg_walk(st, txn, NULL, 0, bit, lo, prev,
+			    hist_crosser, hc, err);
+	}
+	return (rc);
 }
 
 /*
@@ -728,9 +809,11 @@ store_histogram(struct store *st, const struct query *q, struct agg_hist *h,
 	hc.a.err = err;
 	hc.h = h;
 	hc.diff = xcalloc(h->n + 1, sizeof *hc.diff);
-	if (hist_by_days(q, h))
+	if (hist_by_days(q)) {
 		rc = hist_days(st, txn, q, &hc, err);
-	else
+		if (rc == 0 && h->mode == AGG_COUNT_OVERLAP)
+			rc = hist_crossers(st, txn, q, &hc, err);
+	} else
 		rc = agg_walk_query(st, txn, q, hist_entry, &hc, err);
 	agg_ctx_done(&hc.a);
 	mdb_txn_abort(txn);

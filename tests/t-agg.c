@@ -299,6 +299,8 @@ TEST(agg_histogram_equals_range_counts)
 	    120);
 	agg_check_overlap(ctx, &plain, ANNALS_BY_YEAR, "1980", "2020", 41);
 	agg_check_overlap(ctx, &certain, ANNALS_BY_YEAR, "2010", "2020", 11);
+	agg_check_overlap(ctx, &plain, ANNALS_BY_DAY, "2018-05-25",
+	    "2018-06-10", 17);
 	agg_check_overlap(ctx, &us, ANNALS_BY_DAY, "2018-05-25",
 	    "2018-06-10", 17);
 	agg_check_overlap(ctx, &certain, ANNALS_BY_DAY, "2018-05-25",
