@@ -385,8 +385,11 @@ TEST(daemon_backlogged_client_gets_every_reply_in_order)
 	msgpack_unpacked	 u;
 	const struct msg	*m;
 	const msgpack_object	*evs;
+	msgpack_sbuffer		 sb;
+	msgpack_packer		 pk;
 	char			 key[32];
 	uint32_t		 first = 0, i, n = 300;
+	size_t			 at;
 	int			 fd, w;
 
 	T_OK(th_daemon_start(&d, extra));
@@ -396,10 +399,27 @@ TEST(daemon_backlogged_client_gets_every_reply_in_order)
 		put_ok(w, i + 1, "2015-01", "RUS", key);
 	}
 	close(w);
+	/*
+	 * All the requests in one write: sent one by one, they would fill
+	 * the socket (each small send costs the sender a whole buffer) while
+	 * the daemon, its output over the mark, reads no more; a client that
+	 * only writes then waits for ever.  libannals reads while it writes.
+	 */
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	for (i = 0; i < n; i++) {
+		msgpack_sbuffer_write(&sb, "\xce\0\0\0\0", 5);
+		at = sb.size;
+		msg_pack_request(&pk, i + 1, "range");
+		msgpack_pack_array(&pk, 1);
+		msgpack_pack_map(&pk, 0);
+		frame_header((unsigned char *)sb.data + at - 5,
+		    (uint32_t)(sb.size - at));
+	}
 	fd = th_raw_connect(d.sock);
-	for (i = 0; i < n; i++)
-		T_OK(th_send_request(fd, i + 1, "range", "\x80", 1));
-	/* About 3 MB of replies wait for us now. */
+	T_OK(th_send_all(fd, sb.data, sb.size));
+	msgpack_sbuffer_destroy(&sb);
+	/* About 6 MB of replies wait for us now. */
 	usleep(200000);
 	for (i = 0; i < n; i++) {
 		m = read_response(fd, i + 1, &u);
