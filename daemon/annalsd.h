@@ -246,6 +246,7 @@ void		 conn_read_done(struct conn *, msgpack_sbuffer *);
 #define METHOD_OPEN	0x2		/* allowed before authentication */
 #define METHOD_ADMIN	0x4		/* needs the write scope */
 #define METHOD_READER	0x8		/* may run on a reader thread */
+#define METHOD_LONG	0x10		/* always there: it takes seconds */
 
 /*
  * A method packs its reply into sbuf with dispatch_reply_begin() and

@@ -10,7 +10,8 @@
  * or sent one in the last READERS_ACTIVE_MS; otherwise it runs on the
  * loop as before.  With one client the hop to a thread and back (tens of
  * microseconds) would only add to its latency, and with every reader busy
- * the loop is the next free core.
+ * the loop is the next free core.  A long method (check) always goes,
+ * waiting for a thread if none is idle: the loop never stops for seconds.
  *
  * A job owns a copy of its frame, since its params must outlive the input
  * buffer, and packs its reply into a buffer of its own; the loop hands
@@ -301,18 +302,24 @@ readers_offer(struct conn *c, const struct method *m, uint32_t msgid,
 	struct reader_job	*j;
 	struct msg		 msg;
 	struct aerr		 err;
-	int			 take;
+	int			 take, others;
 
 	if (nthreads == 0)
 		return (0);
-	if (!readers_others_active(c) || (m->flags & METHOD_READER) == 0 ||
-	    (m->cheap != NULL && m->cheap(params)))
+	/* Every request counts as activity, whatever runs it. */
+	others = readers_others_active(c);
+	if ((m->flags & METHOD_READER) == 0)
 		return (0);
-	pthread_mutex_lock(&lock);
-	take = busy < nthreads && !paused;
-	pthread_mutex_unlock(&lock);
-	if (!take)
-		return (0);
+	/* A long one waits for a thread rather than hold the loop. */
+	if ((m->flags & METHOD_LONG) == 0) {
+		if (!others || (m->cheap != NULL && m->cheap(params)))
+			return (0);
+		pthread_mutex_lock(&lock);
+		take = busy < nthreads && !paused;
+		pthread_mutex_unlock(&lock);
+		if (!take)
+			return (0);
+	}
 
 	j = xcalloc(1, sizeof *j);
 	j->method = m;

@@ -6,6 +6,7 @@
  * while readers run; SIGTERM answers what is in flight.  Whether the
  * threads did the work is read from their CPU time in /proc, by name.
  */
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -268,6 +269,56 @@ TEST(readers_work_only_beside_other_clients)
 	r0 = rt_reader_ticks(d.pid, &n);
 	T_ASSERTF(r0 - r1 >= 3, "reader threads used %lu ticks for four "
 	    "clients", r0 - r1);
+	T_EQ_INT(th_daemon_stop(&d), 0);
+}
+
+/*
+ * check walks the whole store: it runs on a reader thread even for the
+ * only client, and the loop answers others meanwhile.
+ */
+TEST(readers_run_check_and_the_loop_goes_on)
+{
+	struct th_daemon	 d;
+	const char		*extra[] = { "--read-threads", "1", NULL };
+	const msgpack_object	*res, *ok;
+	msgpack_unpacked	 u;
+	struct msg		 m;
+	struct aerr		 err;
+	unsigned long		 r0, r1;
+	uint32_t		 i;
+	int			 fd, other, n;
+
+	T_OK(th_daemon_start(&d, extra));
+	fd = th_raw_connect(d.sock);
+	rt_load(fd);
+	r0 = rt_reader_ticks(d.pid, &n);
+	T_EQ_INT(n, 1);
+	for (i = 0; i < 10; i++) {
+		res = rt_call(fd, 100 + i, "check", NULL, &u);
+		T_ASSERT((ok = mp_get(res, "ok")) != NULL);
+		T_ASSERT(ok->type == MSGPACK_OBJECT_BOOLEAN && ok->via.boolean);
+		msgpack_unpacked_destroy(&u);
+	}
+	r1 = rt_reader_ticks(d.pid, &n);
+	T_ASSERTF(r1 - r0 >= 3, "the reader thread used %lu ticks for ten "
+	    "checks", r1 - r0);
+
+	/* Checks queued on one connection; another is answered at once. */
+	other = th_raw_connect(d.sock);
+	for (i = 0; i < 10; i++)
+		rt_send(fd, 200 + i, "check", NULL);
+	rt_send(other, 1, "ping", NULL);
+	T_EQ_INT(rt_reply(other, 1, &u, &m, &err), 0);
+	msgpack_unpacked_destroy(&u);
+	/* On the loop, the ten (over 60 bytes each) would all be out first. */
+	T_OK(ioctl(fd, FIONREAD, &n));
+	T_ASSERTF(n < 10 * 60, "%d bytes of checks came before the ping", n);
+	for (i = 0; i < 10; i++) {
+		T_EQ_INT(rt_reply(fd, 200 + i, &u, &m, &err), 0);
+		msgpack_unpacked_destroy(&u);
+	}
+	close(other);
+	close(fd);
 	T_EQ_INT(th_daemon_stop(&d), 0);
 }
 
