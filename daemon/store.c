@@ -100,11 +100,6 @@ mkdir_parents(const char *path)
 }
 
 /*
- * Refuse a data directory whose index encodings are not ours: reading it
- * would answer wrongly, not fail.  Directories written before the format
- * was recorded hold format 1 (49-byte spans in every index entry).
- */
-/*
  * The order of every key: memcmp's, compared 8 bytes at a time.  LMDB
  * calls its comparator through a pointer some thousands of times per
  * query, and libc's memcmp there was a tenth of a range query's time.
@@ -148,6 +143,11 @@ store_set_compare(struct store *st, MDB_txn *txn)
 		mdb_set_compare(txn, dbis[i], store_cmp);
 }
 
+/*
+ * Refuse a data directory whose index encodings are not ours: reading it
+ * would answer wrongly, not fail.  Directories written before the format
+ * was recorded hold format 1 (49-byte spans in every index entry).
+ */
 static int
 store_format(struct store *st, MDB_txn *txn, const char *path,
     struct aerr *err)
