@@ -249,6 +249,7 @@ struct events_ctx {
 	struct evbuffer		*out;
 	int			 timelinejs;
 	int			 span;		/* add each event's span */
+	char			 next[64];	/* the next page's cursor */
 };
 
 /* Append "key":ms to buf, null for the infinities. */
@@ -344,44 +345,105 @@ events_page(void *arg, const struct store_page *page)
 		    page->hits[page->nhits - 1].id, cur, sizeof cur);
 		b64url_encode(cur, sizeof cur, next, sizeof next);
 		evbuffer_add_printf(ec->out, ",\"next\":\"%s\"}", next);
-		hreq_link_next(ec->h, "/v1/events", next);
+		/* The Link header is added on the loop (events_done). */
+		snprintf(ec->next, sizeof ec->next, "%s", next);
 	} else
 		evbuffer_add_printf(ec->out, ",\"next\":null}");
 	return (0);
+}
+
+/*
+ * GET /v1/events and GET /v1/timelinejs on a reader thread, so that a
+ * dashboard's queries neither hold the loop nor stay on one core.  The
+ * thread runs only the query and the encoding into out; the request is
+ * touched on the loop alone.
+ */
+struct events_job {
+	struct evhttp_request	 *req;		/* NULL once the client left */
+	struct evhttp_connection *evcon;
+	struct hreq		  h;
+	struct query		  q;
+	struct events_ctx	  ec;
+	struct aerr		  err;
+	int			  rc;
+};
+
+static void
+events_run(void *arg)
+{
+	struct events_job	*j = arg;
+
+	j->rc = store_query(server->store, &j->q, events_page, &j->ec,
+	    &j->err);
+}
+
+static void
+events_done(void *arg)
+{
+	struct events_job	*j = arg;
+
+	if (j->req != NULL) {
+		if (j->evcon != NULL)
+			evhttp_connection_set_closecb(j->evcon, NULL, NULL);
+		if (j->rc != 0)
+			http_problem(j->req, 0, &j->err);
+		else {
+			if (j->ec.next[0] != '\0')
+				hreq_link_next(&j->h, "/v1/events", j->ec.next);
+			http_send_json(j->req, 200, j->ec.out, 1);
+		}
+	}
+	evbuffer_free(j->ec.out);
+	query_clear(&j->q);
+	hreq_free(&j->h);
+	free(j);
+}
+
+/* The client left while its query ran; an orphaned request is ours. */
+static void
+events_gone(struct evhttp_connection *evcon, void *arg)
+{
+	struct events_job	*j = arg;
+
+	(void)evcon;
+	if (evhttp_request_get_connection(j->req) == NULL)
+		evhttp_request_free(j->req);
+	j->req = NULL;
 }
 
 /* GET /v1/events and GET /v1/timelinejs: one page of a range query. */
 static void
 api_events(struct evhttp_request *req, int timelinejs)
 {
-	struct events_ctx	ec;
-	struct hreq		h;
-	struct query		q;
-	struct aerr		err;
+	struct events_job	*j = xcalloc(1, sizeof *j);
 
-	aerr_clear(&err);
-	if (hreq_parse(&h, req, hp_events, &err) != 0 ||
-	    query_decode(h.params, QUERY_RANGE, &q, &err) != 0) {
-		http_problem(req, 0, &err);
-		hreq_free(&h);
+	aerr_clear(&j->err);
+	if (hreq_parse(&j->h, req, hp_events, &j->err) != 0 ||
+	    query_decode(j->h.params, QUERY_RANGE, &j->q, &j->err) != 0) {
+		http_problem(req, 0, &j->err);
+		hreq_free(&j->h);
+		free(j);
 		return;
 	}
-	if (http_not_modified(req))
-		goto out;
-	memset(&ec, 0, sizeof ec);
-	ec.h = &h;
-	ec.q = &q;
-	ec.out = evbuffer_new();
-	ec.timelinejs = timelinejs;
-	ec.span = h.local;
-	if (store_query(server->store, &q, events_page, &ec, &err) != 0)
-		http_problem(req, 0, &err);
-	else
-		http_send_json(req, 200, ec.out, 1);
-	evbuffer_free(ec.out);
-out:
-	query_clear(&q);
-	hreq_free(&h);
+	if (http_not_modified(req)) {
+		query_clear(&j->q);
+		hreq_free(&j->h);
+		free(j);
+		return;
+	}
+	j->req = req;
+	j->ec.h = &j->h;
+	j->ec.q = &j->q;
+	j->ec.out = evbuffer_new();
+	j->ec.timelinejs = timelinejs;
+	j->ec.span = j->h.local;
+	if (readers_call(events_run, events_done, j) == 0) {
+		j->evcon = evhttp_request_get_connection(req);
+		evhttp_connection_set_closecb(j->evcon, events_gone, j);
+		return;
+	}
+	events_run(j);
+	events_done(j);
 }
 
 /* The id of /v1/events/{id}; 0 when it is not one. */

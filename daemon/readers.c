@@ -40,6 +40,9 @@
 #include "annalsd.h"
 
 struct reader_job {
+	void			(*fn)(void *);	/* readers_call(): no conn */
+	void			(*done)(void *);
+	void			*arg;
 	struct conn		*conn;		/* holds a reference */
 	const struct method	*method;
 	uint32_t		 msgid;
@@ -86,11 +89,28 @@ readers_job_free(struct reader_job *j)
 	free(j);
 }
 
+/* On the loop: hand the job's result over, then free it. */
+static void
+readers_job_done(struct reader_job *j)
+{
+	if (j->done != NULL)
+		j->done(j->arg);
+	else {
+		conn_read_done(j->conn, &j->reply);
+		conn_unref(j->conn);
+	}
+	readers_job_free(j);
+}
+
 static void
 readers_run(struct reader_job *j)
 {
 	struct request	req;
 
+	if (j->fn != NULL) {
+		j->fn(j->arg);
+		return;
+	}
 	memset(&req, 0, sizeof req);
 	req.msgid = j->msgid;
 	req.params = j->params;
@@ -153,9 +173,7 @@ readers_deliver(void)
 	while ((j = TAILQ_FIRST(&list)) != NULL) {
 		TAILQ_REMOVE(&list, j, entry);
 		inflight--;
-		conn_read_done(j->conn, &j->reply);
-		conn_unref(j->conn);
-		readers_job_free(j);
+		readers_job_done(j);
 	}
 }
 
@@ -226,11 +244,12 @@ readers_free(void)
 	for (i = 0; i < nthreads; i++)
 		pthread_join(threads[i], NULL);
 	readers_deliver();
+	/* Never run: a conn gets an empty reply (none), a call runs here. */
 	while ((j = TAILQ_FIRST(&todo)) != NULL) {
 		TAILQ_REMOVE(&todo, j, entry);
-		conn_read_done(j->conn, &j->reply);
-		conn_unref(j->conn);
-		readers_job_free(j);
+		if (j->fn != NULL)
+			j->fn(j->arg);
+		readers_job_done(j);
 	}
 	free(threads);
 	threads = NULL;
@@ -343,4 +362,32 @@ readers_offer(struct conn *c, const struct method *m, uint32_t msgid,
 	pthread_cond_signal(&work);
 	pthread_mutex_unlock(&lock);
 	return (1);
+}
+
+/*
+ * Run fn(arg) on a reader thread, then then(arg) on the loop: for work
+ * that is not a request of a connection (the HTTP API).  fn may use only
+ * what arg holds.  Returns -1, taking nothing, when there are no reader
+ * threads or the server is stopping; the caller then does the work.
+ */
+int
+readers_call(void (*fn)(void *), void (*then)(void *), void *arg)
+{
+	struct reader_job	*j;
+
+	if (nthreads == 0 || server->shutting_down)
+		return (-1);
+	j = xcalloc(1, sizeof *j);
+	j->fn = fn;
+	j->done = then;
+	j->arg = arg;
+	msgpack_unpacked_init(&j->u);
+	msgpack_sbuffer_init(&j->reply);
+	inflight++;
+	pthread_mutex_lock(&lock);
+	busy++;
+	TAILQ_INSERT_TAIL(&todo, j, entry);
+	pthread_cond_signal(&work);
+	pthread_mutex_unlock(&lock);
+	return (0);
 }

@@ -11,6 +11,7 @@
 #include <arpa/inet.h>
 #include <sys/wait.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -322,4 +323,48 @@ th_wait_closed(int fd, int ms)
 		if (read(fd, buf, sizeof buf) <= 0)
 			return (1);
 	}
+}
+
+/*
+ * CPU ticks the threads of pid named comm (as ps -L shows them) used so
+ * far; n gets how many there are.
+ */
+unsigned long
+th_thread_ticks(pid_t pid, const char *comm, int *n)
+{
+	struct dirent	*de;
+	DIR		*d;
+	FILE		*f;
+	char		 path[320], line[1024], *p;
+	unsigned long	 ut, st, sum = 0;
+
+	*n = 0;
+	snprintf(path, sizeof path, "/proc/%d/task", (int)pid);
+	T_ASSERT((d = opendir(path)) != NULL);
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof path, "/proc/%d/task/%s/comm", (int)pid,
+		    de->d_name);
+		if ((f = fopen(path, "r")) == NULL)
+			continue;
+		p = fgets(line, sizeof line, f);
+		fclose(f);
+		if (p == NULL || strncmp(line, comm, strlen(comm)) != 0 ||
+		    line[strlen(comm)] != '\n')
+			continue;
+		snprintf(path, sizeof path, "/proc/%d/task/%s/stat", (int)pid,
+		    de->d_name);
+		T_ASSERT((f = fopen(path, "r")) != NULL);
+		T_ASSERT(fgets(line, sizeof line, f) != NULL);
+		fclose(f);
+		/* utime and stime are fields 14 and 15, after "(comm) ". */
+		T_ASSERT((p = strrchr(line, ')')) != NULL);
+		T_EQ_INT(sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u "
+		    "%*u %*u %lu %lu", &ut, &st), 2);
+		sum += ut + st;
+		(*n)++;
+	}
+	closedir(d);
+	return (sum);
 }

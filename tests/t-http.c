@@ -395,6 +395,66 @@ TEST(http_events_filters_and_paging_match_socket)
 	ht_stop(&h);
 }
 
+/*
+ * GET /v1/events runs on a reader thread: a dashboard's queries use the
+ * thread's CPU, not the loop's; a client that leaves while its query
+ * runs costs nothing, and the next one is answered.
+ */
+TEST(http_events_run_on_reader_threads)
+{
+	static const char *const extra[] = { "--read-threads", "1", NULL };
+	static const char	 heavy[] = "/v1/events?from=2015&to=2015"
+				    "&source=nomatch";
+	struct hd		 h;
+	struct hresp		 r;
+	unsigned long		 r0, r1;
+	char			*all, head[256];
+	size_t			 n = 0;
+	int			 i, nthreads, fd;
+
+	ht_start(&h, extra, 0);
+	/* 3000 events of 2015, which the source filter decodes one by one. */
+	all = malloc(1 << 20);
+	all[n++] = '[';
+	for (i = 0; i < 3000; i++)
+		n += (size_t)snprintf(all + n, (1 << 20) - n, "%s{\"start\":"
+		    "\"2015-%02d-%02d\",\"actors\":[\"SYRGOV\",\"RUS\"],"
+		    "\"title\":\"background event\",\"source\":\"bg\","
+		    "\"key\":\"bg-%d\"}", i ? "," : "", i % 12 + 1, i % 28 + 1,
+		    i);
+	all[n++] = ']';
+	ht_request(h.port, "POST", "/v1/events", NULL, all, n, &r);
+	T_ASSERTF(r.status == 200, "%d %.300s", r.status, r.body);
+	ht_free(&r);
+	free(all);
+
+	r0 = th_thread_ticks(h.d.pid, "annalsd-reader", &nthreads);
+	T_EQ_INT(nthreads, 1);
+	for (i = 0; i < 40; i++) {
+		ht_request(h.port, "GET", heavy, NULL, NULL, 0, &r);
+		T_ASSERTF(r.status == 200, "%d %.300s", r.status, r.body);
+		T_ASSERTF(strstr(r.body, "\"events\":[]") != NULL, "%.300s",
+		    r.body);
+		ht_free(&r);
+	}
+	r1 = th_thread_ticks(h.d.pid, "annalsd-reader", &nthreads);
+	T_ASSERTF(r1 - r0 >= 3, "the reader thread used %lu ticks for 40 "
+	    "queries", r1 - r0);
+
+	/* Clients that ask and leave at once. */
+	snprintf(head, sizeof head, "GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+	    "\r\n", heavy);
+	for (i = 0; i < 20; i++) {
+		T_ASSERT((fd = th_tcp_connect(h.port)) != -1);
+		T_OK(th_send_all(fd, head, strlen(head)));
+		close(fd);
+	}
+	ht_request(h.port, "GET", heavy, NULL, NULL, 0, &r);
+	T_ASSERTF(r.status == 200, "%d %.300s", r.status, r.body);
+	ht_free(&r);
+	ht_stop(&h);
+}
+
 TEST(http_event_crud_and_errors)
 {
 	struct hd	 h;

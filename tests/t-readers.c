@@ -13,7 +13,6 @@
 
 #include <netinet/in.h>
 
-#include <dirent.h>
 #include <errno.h>
 #include <poll.h>
 #include <stdio.h>
@@ -30,46 +29,6 @@
 #define RT_BACKGROUND	3000		/* events every heavy query decodes */
 
 static unsigned char	rt_buf[1 << 22];
-
-/* CPU ticks the daemon's reader threads used so far; n gets their count. */
-static unsigned long
-rt_reader_ticks(pid_t pid, int *n)
-{
-	struct dirent	*de;
-	DIR		*d;
-	FILE		*f;
-	char		 path[320], line[1024], *p;
-	unsigned long	 ut, st, sum = 0;
-
-	*n = 0;
-	snprintf(path, sizeof path, "/proc/%d/task", (int)pid);
-	T_ASSERT((d = opendir(path)) != NULL);
-	while ((de = readdir(d)) != NULL) {
-		if (de->d_name[0] == '.')
-			continue;
-		snprintf(path, sizeof path, "/proc/%d/task/%s/comm", (int)pid,
-		    de->d_name);
-		if ((f = fopen(path, "r")) == NULL)
-			continue;
-		p = fgets(line, sizeof line, f);
-		fclose(f);
-		if (p == NULL || strcmp(line, "annalsd-reader\n") != 0)
-			continue;
-		snprintf(path, sizeof path, "/proc/%d/task/%s/stat", (int)pid,
-		    de->d_name);
-		T_ASSERT((f = fopen(path, "r")) != NULL);
-		T_ASSERT(fgets(line, sizeof line, f) != NULL);
-		fclose(f);
-		/* utime and stime are fields 14 and 15, after "(comm) ". */
-		T_ASSERT((p = strrchr(line, ')')) != NULL);
-		T_EQ_INT(sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u "
-		    "%*u %*u %lu %lu", &ut, &st), 2);
-		sum += ut + st;
-		(*n)++;
-	}
-	closedir(d);
-	return (sum);
-}
 
 /* CPU ticks of the whole daemon so far. */
 static unsigned long
@@ -237,7 +196,7 @@ TEST(readers_work_only_beside_other_clients)
 	int			 fd, n, c, status;
 
 	T_OK(th_daemon_start(&d, extra));
-	r0 = rt_reader_ticks(d.pid, &n);
+	r0 = th_thread_ticks(d.pid, "annalsd-reader", &n);
 	T_EQ_INT(n, 2);
 
 	/* One client: the loop answers, the threads stay asleep. */
@@ -246,7 +205,7 @@ TEST(readers_work_only_beside_other_clients)
 	t0 = rt_daemon_ticks(d.pid);
 	rt_heavy_queries(fd, 1, 60);
 	t1 = rt_daemon_ticks(d.pid);
-	r1 = rt_reader_ticks(d.pid, &n);
+	r1 = th_thread_ticks(d.pid, "annalsd-reader", &n);
 	T_ASSERTF(t1 - t0 >= 5, "the queries took only %lu ticks", t1 - t0);
 	T_ASSERTF(r1 == r0, "reader threads used %lu ticks for one client",
 	    r1 - r0);
@@ -266,7 +225,7 @@ TEST(readers_work_only_beside_other_clients)
 		T_ASSERTF(WIFEXITED(status) && WEXITSTATUS(status) == 0,
 		    "client %d: status %d", c, status);
 	}
-	r0 = rt_reader_ticks(d.pid, &n);
+	r0 = th_thread_ticks(d.pid, "annalsd-reader", &n);
 	T_ASSERTF(r0 - r1 >= 3, "reader threads used %lu ticks for four "
 	    "clients", r0 - r1);
 	T_EQ_INT(th_daemon_stop(&d), 0);
@@ -291,7 +250,7 @@ TEST(readers_run_check_and_the_loop_goes_on)
 	T_OK(th_daemon_start(&d, extra));
 	fd = th_raw_connect(d.sock);
 	rt_load(fd);
-	r0 = rt_reader_ticks(d.pid, &n);
+	r0 = th_thread_ticks(d.pid, "annalsd-reader", &n);
 	T_EQ_INT(n, 1);
 	for (i = 0; i < 10; i++) {
 		res = rt_call(fd, 100 + i, "check", NULL, &u);
@@ -299,7 +258,7 @@ TEST(readers_run_check_and_the_loop_goes_on)
 		T_ASSERT(ok->type == MSGPACK_OBJECT_BOOLEAN && ok->via.boolean);
 		msgpack_unpacked_destroy(&u);
 	}
-	r1 = rt_reader_ticks(d.pid, &n);
+	r1 = th_thread_ticks(d.pid, "annalsd-reader", &n);
 	T_ASSERTF(r1 - r0 >= 3, "the reader thread used %lu ticks for ten "
 	    "checks", r1 - r0);
 
@@ -345,13 +304,13 @@ TEST(readers_option_sets_the_threads)
 
 	/* By default one per CPU. */
 	T_OK(th_daemon_start(&d, NULL));
-	rt_reader_ticks(d.pid, &n);
+	th_thread_ticks(d.pid, "annalsd-reader", &n);
 	T_EQ_INT(n, ncpu);
 	T_EQ_INT(th_daemon_stop(&d), 0);
 
 	/* None: the loop answers everyone, as before. */
 	T_OK(th_daemon_start(&d, none));
-	rt_reader_ticks(d.pid, &n);
+	th_thread_ticks(d.pid, "annalsd-reader", &n);
 	T_EQ_INT(n, 0);
 	fd = th_raw_connect(d.sock);
 	rt_load(fd);
@@ -634,7 +593,7 @@ TEST(readers_pipelines_keep_order_and_read_your_writes)
 	fd = th_raw_connect(d.sock);
 	rt_load(fd);
 	close(fd);
-	r0 = rt_reader_ticks(d.pid, &n);
+	r0 = th_thread_ticks(d.pid, "annalsd-reader", &n);
 	for (c = 0; c < 4; c++) {
 		if ((pids[c] = fork()) == 0)
 			rw_client(d.sock, c);
@@ -645,7 +604,7 @@ TEST(readers_pipelines_keep_order_and_read_your_writes)
 		    "client %d: status %d (seed %u)", c, status, t_seed());
 	}
 	/* The replies checked above came from the threads in good part. */
-	r1 = rt_reader_ticks(d.pid, &n);
+	r1 = th_thread_ticks(d.pid, "annalsd-reader", &n);
 	T_ASSERTF(r1 - r0 >= 1, "reader threads used no CPU");
 	T_EQ_INT(th_daemon_stop(&d), 0);
 }
@@ -724,7 +683,7 @@ TEST(readers_client_leaves_with_reads_in_flight)
 	T_OK(th_daemon_start(&d, extra));
 	fd = th_raw_connect(d.sock);
 	rt_load(fd);
-	r0 = rt_reader_ticks(d.pid, &n);
+	r0 = th_thread_ticks(d.pid, "annalsd-reader", &n);
 	for (c = 0; c < 4; c++) {
 		if ((pids[c] = fork()) == 0)
 			rt_leaver(d.sock, port, c);
@@ -734,7 +693,7 @@ TEST(readers_client_leaves_with_reads_in_flight)
 		T_ASSERTF(WIFEXITED(status) && WEXITSTATUS(status) == 0,
 		    "client %d: status %d", c, status);
 	}
-	r1 = rt_reader_ticks(d.pid, &n);
+	r1 = th_thread_ticks(d.pid, "annalsd-reader", &n);
 	T_ASSERTF(r1 - r0 >= 1, "reader threads used no CPU");
 	/* Every connection that left is freed once its reads are back. */
 	for (tries = 0; ; tries++) {
@@ -826,7 +785,7 @@ TEST(readers_map_grows_while_readers_run)
 	fd = th_raw_connect(d.sock);
 	rt_put_background(fd, 1, 0, 100);
 	T_OK(pipe(stop));
-	r0 = rt_reader_ticks(d.pid, &n);
+	r0 = th_thread_ticks(d.pid, "annalsd-reader", &n);
 	for (c = 0; c < 8; c++) {
 		if ((pids[c] = fork()) == 0) {
 			close(stop[1]);
@@ -851,7 +810,7 @@ TEST(readers_map_grows_while_readers_run)
 		T_ASSERTF(WIFEXITED(status) && WEXITSTATUS(status) == 0,
 		    "reader %d: status %d", c, status);
 	}
-	r1 = rt_reader_ticks(d.pid, &n);
+	r1 = th_thread_ticks(d.pid, "annalsd-reader", &n);
 	T_ASSERTF(r1 - r0 >= 1, "reader threads used no CPU");
 	o = mp_get(rt_call(fd, 999999, "stats", NULL, &u), "events");
 	T_ASSERT(o != NULL);
