@@ -353,19 +353,59 @@ events_page(void *arg, const struct store_page *page)
 }
 
 /*
- * GET /v1/events and GET /v1/timelinejs on a reader thread, so that a
- * dashboard's queries neither hold the loop nor stay on one core.  The
- * thread runs only the query and the encoding into out; the request is
- * touched on the loop alone.
+ * A GET answered on a reader thread (readers_call), so that a dashboard's
+ * queries neither hold the loop nor stay on one core.  The thread runs
+ * only the store and the encoding into the job's own buffers; the
+ * request is touched on the loop alone.  A client that leaves meanwhile
+ * has its orphaned request freed and its answer dropped.
  */
-struct events_job {
+struct api_job {
 	struct evhttp_request	 *req;		/* NULL once the client left */
-	struct evhttp_connection *evcon;
+	struct evhttp_connection *evcon;	/* while on a thread */
 	struct hreq		  h;
-	struct query		  q;
-	struct events_ctx	  ec;
 	struct aerr		  err;
 	int			  rc;
+};
+
+static void
+api_job_gone(struct evhttp_connection *evcon, void *arg)
+{
+	struct api_job	*j = arg;
+
+	(void)evcon;
+	if (evhttp_request_get_connection(j->req) == NULL)
+		evhttp_request_free(j->req);
+	j->req = NULL;
+}
+
+/* Run work(job) on a reader thread and then done(job), or both here. */
+static void
+api_job_start(struct api_job *j, void (*work)(void *), void (*done)(void *))
+{
+	if (readers_call(work, done, j) == 0) {
+		j->evcon = evhttp_request_get_connection(j->req);
+		evhttp_connection_set_closecb(j->evcon, api_job_gone, j);
+		return;
+	}
+	work(j);
+	done(j);
+}
+
+/* In done: whether the client is still there to be answered. */
+static int
+api_job_answerable(struct api_job *j)
+{
+	if (j->req == NULL)
+		return (0);
+	if (j->evcon != NULL)
+		evhttp_connection_set_closecb(j->evcon, NULL, NULL);
+	return (1);
+}
+
+struct events_job {
+	struct api_job		 a;		/* first: the job is an api_job */
+	struct query		 q;
+	struct events_ctx	 ec;
 };
 
 static void
@@ -373,8 +413,8 @@ events_run(void *arg)
 {
 	struct events_job	*j = arg;
 
-	j->rc = store_query(server->store, &j->q, events_page, &j->ec,
-	    &j->err);
+	j->a.rc = store_query(server->store, &j->q, events_page, &j->ec,
+	    &j->a.err);
 }
 
 static void
@@ -382,33 +422,20 @@ events_done(void *arg)
 {
 	struct events_job	*j = arg;
 
-	if (j->req != NULL) {
-		if (j->evcon != NULL)
-			evhttp_connection_set_closecb(j->evcon, NULL, NULL);
-		if (j->rc != 0)
-			http_problem(j->req, 0, &j->err);
+	if (api_job_answerable(&j->a)) {
+		if (j->a.rc != 0)
+			http_problem(j->a.req, 0, &j->a.err);
 		else {
 			if (j->ec.next[0] != '\0')
-				hreq_link_next(&j->h, "/v1/events", j->ec.next);
-			http_send_json(j->req, 200, j->ec.out, 1);
+				hreq_link_next(&j->a.h, "/v1/events",
+				    j->ec.next);
+			http_send_json(j->a.req, 200, j->ec.out, 1);
 		}
 	}
 	evbuffer_free(j->ec.out);
 	query_clear(&j->q);
-	hreq_free(&j->h);
+	hreq_free(&j->a.h);
 	free(j);
-}
-
-/* The client left while its query ran; an orphaned request is ours. */
-static void
-events_gone(struct evhttp_connection *evcon, void *arg)
-{
-	struct events_job	*j = arg;
-
-	(void)evcon;
-	if (evhttp_request_get_connection(j->req) == NULL)
-		evhttp_request_free(j->req);
-	j->req = NULL;
 }
 
 /* GET /v1/events and GET /v1/timelinejs: one page of a range query. */
@@ -417,33 +444,27 @@ api_events(struct evhttp_request *req, int timelinejs)
 {
 	struct events_job	*j = xcalloc(1, sizeof *j);
 
-	aerr_clear(&j->err);
-	if (hreq_parse(&j->h, req, hp_events, &j->err) != 0 ||
-	    query_decode(j->h.params, QUERY_RANGE, &j->q, &j->err) != 0) {
-		http_problem(req, 0, &j->err);
-		hreq_free(&j->h);
+	aerr_clear(&j->a.err);
+	if (hreq_parse(&j->a.h, req, hp_events, &j->a.err) != 0 ||
+	    query_decode(j->a.h.params, QUERY_RANGE, &j->q, &j->a.err) != 0) {
+		http_problem(req, 0, &j->a.err);
+		hreq_free(&j->a.h);
 		free(j);
 		return;
 	}
 	if (http_not_modified(req)) {
 		query_clear(&j->q);
-		hreq_free(&j->h);
+		hreq_free(&j->a.h);
 		free(j);
 		return;
 	}
-	j->req = req;
-	j->ec.h = &j->h;
+	j->a.req = req;
+	j->ec.h = &j->a.h;
 	j->ec.q = &j->q;
 	j->ec.out = evbuffer_new();
 	j->ec.timelinejs = timelinejs;
-	j->ec.span = j->h.local;
-	if (readers_call(events_run, events_done, j) == 0) {
-		j->evcon = evhttp_request_get_connection(req);
-		evhttp_connection_set_closecb(j->evcon, events_gone, j);
-		return;
-	}
-	events_run(j);
-	events_done(j);
+	j->ec.span = j->a.h.local;
+	api_job_start(&j->a, events_run, events_done);
 }
 
 /* The id of /v1/events/{id}; 0 when it is not one. */
@@ -814,40 +835,69 @@ out:
 	hreq_free(&h);
 }
 
+struct agg_job {
+	struct api_job		 a;		/* first: the job is an api_job */
+	int			(*run)(const msgpack_object *, msgpack_packer *,
+				    struct aerr *);
+	msgpack_sbuffer		 sb;
+	struct evbuffer		*out;
+};
+
+static void
+agg_run(void *arg)
+{
+	struct agg_job	*j = arg;
+	msgpack_packer	 pk;
+
+	msgpack_packer_init(&pk, &j->sb, msgpack_sbuffer_write);
+	if ((j->a.rc = j->run(j->a.h.params, &pk, &j->a.err)) == 0 &&
+	    hjson_result(j->out, &j->sb) != 0) {
+		aerr_set(&j->a.err, AERR_INTERNAL, "result has no JSON form");
+		j->a.rc = -1;
+	}
+}
+
+static void
+agg_done(void *arg)
+{
+	struct agg_job	*j = arg;
+
+	if (api_job_answerable(&j->a)) {
+		if (j->a.rc != 0)
+			http_problem(j->a.req, 0, &j->a.err);
+		else
+			http_send_json(j->a.req, 200, j->out, 1);
+	}
+	evbuffer_free(j->out);
+	msgpack_sbuffer_destroy(&j->sb);
+	hreq_free(&j->a.h);
+	free(j);
+}
+
 /* GET /v1/histogram, /v1/top, /v1/co-actors: an aggregation's result. */
 static void
 api_agg(struct evhttp_request *req, const struct hparam *spec,
     int (*run)(const msgpack_object *, msgpack_packer *, struct aerr *))
 {
-	struct evbuffer	*out;
-	msgpack_sbuffer	 sb;
-	msgpack_packer	 pk;
-	struct hreq	 h;
-	struct aerr	 err;
+	struct agg_job	*j = xcalloc(1, sizeof *j);
 
-	aerr_clear(&err);
-	if (hreq_parse(&h, req, spec, &err) != 0) {
-		http_problem(req, 0, &err);
-		hreq_free(&h);
+	aerr_clear(&j->a.err);
+	if (hreq_parse(&j->a.h, req, spec, &j->a.err) != 0) {
+		http_problem(req, 0, &j->a.err);
+		hreq_free(&j->a.h);
+		free(j);
 		return;
 	}
 	if (http_not_modified(req)) {
-		hreq_free(&h);
+		hreq_free(&j->a.h);
+		free(j);
 		return;
 	}
-	msgpack_sbuffer_init(&sb);
-	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-	out = evbuffer_new();
-	if (run(h.params, &pk, &err) != 0)
-		http_problem(req, 0, &err);
-	else if (hjson_result(out, &sb) != 0) {
-		aerr_set(&err, AERR_INTERNAL, "result has no JSON form");
-		http_problem(req, 0, &err);
-	} else
-		http_send_json(req, 200, out, 1);
-	evbuffer_free(out);
-	msgpack_sbuffer_destroy(&sb);
-	hreq_free(&h);
+	j->a.req = req;
+	j->run = run;
+	msgpack_sbuffer_init(&j->sb);
+	j->out = evbuffer_new();
+	api_job_start(&j->a, agg_run, agg_done);
 }
 
 static void

@@ -396,15 +396,17 @@ TEST(http_events_filters_and_paging_match_socket)
 }
 
 /*
- * GET /v1/events runs on a reader thread: a dashboard's queries use the
- * thread's CPU, not the loop's; a client that leaves while its query
- * runs costs nothing, and the next one is answered.
+ * GET /v1/events and the aggregations run on a reader thread: a
+ * dashboard's queries use the thread's CPU, not the loop's; a client that
+ * leaves while its query runs costs nothing, and the next one is answered.
  */
-TEST(http_events_run_on_reader_threads)
+TEST(http_queries_run_on_reader_threads)
 {
 	static const char *const extra[] = { "--read-threads", "1", NULL };
 	static const char	 heavy[] = "/v1/events?from=2015&to=2015"
 				    "&source=nomatch";
+	static const char	 hist[] = "/v1/histogram?from=2015&to=2015"
+				    "&by=day&source=nomatch";
 	struct hd		 h;
 	struct hresp		 r;
 	unsigned long		 r0, r1;
@@ -440,6 +442,16 @@ TEST(http_events_run_on_reader_threads)
 	r1 = th_thread_ticks(h.d.pid, "annalsd-reader", &nthreads);
 	T_ASSERTF(r1 - r0 >= 3, "the reader thread used %lu ticks for 40 "
 	    "queries", r1 - r0);
+	for (i = 0; i < 40; i++) {
+		ht_request(h.port, "GET", hist, NULL, NULL, 0, &r);
+		T_ASSERTF(r.status == 200, "%d %.300s", r.status, r.body);
+		T_ASSERTF(strstr(r.body, "\"total\":0") != NULL, "%.300s",
+		    r.body + (r.len > 300 ? r.len - 300 : 0));
+		ht_free(&r);
+	}
+	r0 = th_thread_ticks(h.d.pid, "annalsd-reader", &nthreads);
+	T_ASSERTF(r0 - r1 >= 3, "the reader thread used %lu ticks for 40 "
+	    "histograms", r0 - r1);
 
 	/* Clients that ask and leave at once. */
 	snprintf(head, sizeof head, "GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\n"
