@@ -80,6 +80,28 @@ static size_t			 inflight;
 static uint64_t			 recent_id[2];
 static uint64_t			 recent_ms[2];
 
+static struct reader_job *
+readers_job_new(void)
+{
+	struct reader_job	*j = xcalloc(1, sizeof *j);
+
+	msgpack_unpacked_init(&j->u);
+	msgpack_sbuffer_init(&j->reply);
+	return (j);
+}
+
+/* Hand a job to the threads; the loop delivers it (inflight) later. */
+static void
+readers_queue(struct reader_job *j)
+{
+	inflight++;
+	pthread_mutex_lock(&lock);
+	busy++;
+	TAILQ_INSERT_TAIL(&todo, j, entry);
+	pthread_cond_signal(&work);
+	pthread_mutex_unlock(&lock);
+}
+
 static void
 readers_job_free(struct reader_job *j)
 {
@@ -340,13 +362,11 @@ readers_offer(struct conn *c, const struct method *m, uint32_t msgid,
 			return (0);
 	}
 
-	j = xcalloc(1, sizeof *j);
+	j = readers_job_new();
 	j->method = m;
 	j->msgid = msgid;
 	j->frame = xmalloc(len);
 	memcpy(j->frame, frame, len);
-	msgpack_unpacked_init(&j->u);
-	msgpack_sbuffer_init(&j->reply);
 	/* The loop has decoded this very frame already. */
 	if (msgpack_unpack_next(&j->u, j->frame, len, NULL) !=
 	    MSGPACK_UNPACK_SUCCESS || msg_parse(&j->u.data, &msg, &err) != 0)
@@ -354,13 +374,7 @@ readers_offer(struct conn *c, const struct method *m, uint32_t msgid,
 	j->params = msg.params;
 	j->conn = c;
 	conn_ref(c);
-	inflight++;
-
-	pthread_mutex_lock(&lock);
-	busy++;
-	TAILQ_INSERT_TAIL(&todo, j, entry);
-	pthread_cond_signal(&work);
-	pthread_mutex_unlock(&lock);
+	readers_queue(j);
 	return (1);
 }
 
@@ -377,17 +391,10 @@ readers_call(void (*fn)(void *), void (*then)(void *), void *arg)
 
 	if (nthreads == 0 || server->shutting_down)
 		return (-1);
-	j = xcalloc(1, sizeof *j);
+	j = readers_job_new();
 	j->fn = fn;
 	j->done = then;
 	j->arg = arg;
-	msgpack_unpacked_init(&j->u);
-	msgpack_sbuffer_init(&j->reply);
-	inflight++;
-	pthread_mutex_lock(&lock);
-	busy++;
-	TAILQ_INSERT_TAIL(&todo, j, entry);
-	pthread_cond_signal(&work);
-	pthread_mutex_unlock(&lock);
+	readers_queue(j);
 	return (0);
 }
