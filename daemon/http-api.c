@@ -367,15 +367,20 @@ struct api_job {
 	int			  rc;
 };
 
+/*
+ * A close callback for a request answered later (arg: where it is kept):
+ * the client left, so the answer is dropped; an orphaned request (one
+ * libevent has let go of) is ours to free.
+ */
 static void
-api_job_gone(struct evhttp_connection *evcon, void *arg)
+request_gone(struct evhttp_connection *evcon, void *arg)
 {
-	struct api_job	*j = arg;
+	struct evhttp_request	**req = arg;
 
 	(void)evcon;
-	if (evhttp_request_get_connection(j->req) == NULL)
-		evhttp_request_free(j->req);
-	j->req = NULL;
+	if (evhttp_request_get_connection(*req) == NULL)
+		evhttp_request_free(*req);
+	*req = NULL;
 }
 
 /* Run work(job) on a reader thread and then done(job), or both here. */
@@ -384,7 +389,7 @@ api_job_start(struct api_job *j, void (*work)(void *), void (*done)(void *))
 {
 	if (readers_call(work, done, j) == 0) {
 		j->evcon = evhttp_request_get_connection(j->req);
-		evhttp_connection_set_closecb(j->evcon, api_job_gone, j);
+		evhttp_connection_set_closecb(j->evcon, request_gone, &j->req);
 		return;
 	}
 	work(j);
@@ -531,18 +536,6 @@ struct write_ctx {
 	int			 array;		/* POST of an array */
 };
 
-/* The client left before the commit; an orphaned request is ours. */
-static void
-write_gone(struct evhttp_connection *evcon, void *arg)
-{
-	struct write_ctx	*w = arg;
-
-	(void)evcon;
-	if (evhttp_request_get_connection(w->req) == NULL)
-		evhttp_request_free(w->req);
-	w->req = NULL;
-}
-
 static const char *
 write_status(int status)
 {
@@ -624,7 +617,7 @@ write_enqueue(struct evhttp_request *req, int kind, int array,
 	w->kind = kind;
 	w->array = array;
 	/* The client may leave before the commit: then drop the answer. */
-	evhttp_connection_set_closecb(w->evcon, write_gone, w);
+	evhttp_connection_set_closecb(w->evcon, request_gone, &w->req);
 	commit_enqueue_cb(kind, ops, nops, evs, nevs, write_done, w);
 }
 
