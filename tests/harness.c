@@ -325,6 +325,34 @@ th_wait_closed(int fd, int ms)
 	}
 }
 
+/* The CPU ticks (user and system) a /proc stat file gives. */
+static unsigned long
+th_stat_ticks(const char *path)
+{
+	FILE		*f;
+	char		 line[1024], *p;
+	unsigned long	 ut, st;
+
+	T_ASSERT((f = fopen(path, "r")) != NULL);
+	T_ASSERT(fgets(line, sizeof line, f) != NULL);
+	fclose(f);
+	/* utime and stime are fields 14 and 15, after "(comm) ". */
+	T_ASSERT((p = strrchr(line, ')')) != NULL);
+	T_EQ_INT(sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u "
+	    "%lu %lu", &ut, &st), 2);
+	return (ut + st);
+}
+
+/* CPU ticks the whole of process pid used so far. */
+unsigned long
+th_process_ticks(pid_t pid)
+{
+	char	path[64];
+
+	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+	return (th_stat_ticks(path));
+}
+
 /*
  * CPU ticks the threads of pid named comm (as ps -L shows them) used so
  * far; n gets how many there are.
@@ -336,7 +364,7 @@ th_thread_ticks(pid_t pid, const char *comm, int *n)
 	DIR		*d;
 	FILE		*f;
 	char		 path[320], line[1024], *p;
-	unsigned long	 ut, st, sum = 0;
+	unsigned long	 sum = 0;
 
 	*n = 0;
 	snprintf(path, sizeof path, "/proc/%d/task", (int)pid);
@@ -355,14 +383,7 @@ th_thread_ticks(pid_t pid, const char *comm, int *n)
 			continue;
 		snprintf(path, sizeof path, "/proc/%d/task/%s/stat", (int)pid,
 		    de->d_name);
-		T_ASSERT((f = fopen(path, "r")) != NULL);
-		T_ASSERT(fgets(line, sizeof line, f) != NULL);
-		fclose(f);
-		/* utime and stime are fields 14 and 15, after "(comm) ". */
-		T_ASSERT((p = strrchr(line, ')')) != NULL);
-		T_EQ_INT(sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u "
-		    "%*u %*u %lu %lu", &ut, &st), 2);
-		sum += ut + st;
+		sum += th_stat_ticks(path);
 		(*n)++;
 	}
 	closedir(d);

@@ -37,6 +37,7 @@ ssize_t	 th_read_frame(int, unsigned char *, size_t, int);
 int	 th_send_request(int, uint32_t, const char *, const void *, size_t);
 /* Whether the peer closed within ms. */
 int	 th_wait_closed(int, int);
+unsigned long th_process_ticks(pid_t);
 unsigned long th_thread_ticks(pid_t, const char *, int *);
 
 #endif

@@ -30,24 +30,6 @@
 
 static unsigned char	rt_buf[1 << 22];
 
-/* CPU ticks of the whole daemon so far. */
-static unsigned long
-rt_daemon_ticks(pid_t pid)
-{
-	FILE		*f;
-	char		 path[64], line[1024], *p;
-	unsigned long	 ut, st;
-
-	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-	T_ASSERT((f = fopen(path, "r")) != NULL);
-	T_ASSERT(fgets(line, sizeof line, f) != NULL);
-	fclose(f);
-	T_ASSERT((p = strrchr(line, ')')) != NULL);
-	T_EQ_INT(sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u "
-	    "%lu %lu", &ut, &st), 2);
-	return (ut + st);
-}
-
 static void
 rt_params(msgpack_sbuffer *sb, msgpack_packer *pk, size_t n)
 {
@@ -202,9 +184,9 @@ TEST(readers_work_only_beside_other_clients)
 	/* One client: the loop answers, the threads stay asleep. */
 	fd = th_raw_connect(d.sock);
 	rt_load(fd);
-	t0 = rt_daemon_ticks(d.pid);
+	t0 = th_process_ticks(d.pid);
 	rt_heavy_queries(fd, 1, 60);
-	t1 = rt_daemon_ticks(d.pid);
+	t1 = th_process_ticks(d.pid);
 	r1 = th_thread_ticks(d.pid, "annalsd-reader", &n);
 	T_ASSERTF(t1 - t0 >= 5, "the queries took only %lu ticks", t1 - t0);
 	T_ASSERTF(r1 == r0, "reader threads used %lu ticks for one client",
