@@ -1,0 +1,110 @@
+/*
+ * Executable documentation: every example of the README and of the man
+ * pages' EXAMPLES runs as written against the demo data, and prints what
+ * the page shows (tests/doc-examples.py says how a page is read).  A
+ * drifting example fails here, in the commit that made it drift.
+ */
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "test.h"
+#include "../proto/version.h"
+
+static const char *
+docs_root(void)
+{
+	static char	root[1024];
+	char		bindir[PATH_MAX];
+
+	/* The runner sits in the build directory, inside the checkout. */
+	snprintf(bindir, sizeof bindir, "%s", t_bindir());
+	snprintf(root, sizeof root, "%s", dirname(bindir));
+	return (root);
+}
+
+/* Run tests/doc-examples.py on one page; its report is the test's. */
+static void
+docs_run(const char *page)
+{
+	char	 script[PATH_MAX];
+	pid_t	 pid;
+	int	 status;
+
+	snprintf(script, sizeof script, "%s/tests/doc-examples.py",
+	    docs_root());
+	T_ASSERT((pid = fork()) != -1);
+	if (pid == 0) {
+		execl("/usr/bin/python3", "python3", script, t_bindir(),
+		    docs_root(), page, (char *)NULL);
+		fprintf(stderr, "/usr/bin/python3: %s\n", strerror(errno));
+		_exit(127);
+	}
+	T_ASSERT(waitpid(pid, &status, 0) == pid);
+	T_ASSERTF(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+	    "%s: its examples do not run as written (above)", page);
+}
+
+TEST(docs_readme_examples_run_as_written)
+{
+	docs_run("README.md");
+}
+
+TEST(docs_annals_1_examples_run_as_written)
+{
+	docs_run("client/annals.1");
+}
+
+TEST(docs_annalsd_8_examples_run_as_written)
+{
+	docs_run("daemon/annalsd.8");
+}
+
+TEST(docs_libannals_3_example_builds_and_prints_what_it_shows)
+{
+	docs_run("client/libannals.3");
+}
+
+/* The .TH line of a page: its footer date and version. */
+static void
+docs_th(const char *page, char *date, size_t datesz, char *version,
+    size_t versionsz)
+{
+	char	 path[PATH_MAX], line[512], *p, *q;
+	FILE	*fp;
+
+	snprintf(path, sizeof path, "%s/%s", docs_root(), page);
+	T_ASSERTF((fp = fopen(path, "r")) != NULL, "%s: %s", path,
+	    strerror(errno));
+	T_ASSERT(fgets(line, sizeof line, fp) != NULL);
+	fclose(fp);
+	T_ASSERTF(strncmp(line, ".TH ", 4) == 0, "%s: %s", page, line);
+	/* .TH NAME SECTION "DATE" "Annals VERSION" "TITLE" */
+	T_ASSERTF((p = strchr(line, '"')) != NULL &&
+	    (q = strchr(p + 1, '"')) != NULL, "%s: %s", page, line);
+	snprintf(date, datesz, "%.*s", (int)(q - p - 1), p + 1);
+	T_ASSERTF((p = strchr(q + 1, '"')) != NULL &&
+	    (q = strchr(p + 1, '"')) != NULL, "%s: %s", page, line);
+	snprintf(version, versionsz, "%.*s", (int)(q - p - 1), p + 1);
+}
+
+TEST(docs_man_pages_agree_on_date_and_version)
+{
+	const char	*pages[] = { "client/annals.1", "client/libannals.3",
+			    "daemon/annalsd.8" };
+	char		 date[3][64], version[3][64], want[64];
+	size_t		 i;
+
+	snprintf(want, sizeof want, "Annals %s", ANNALS_VERSION_STRING);
+	for (i = 0; i < 3; i++) {
+		docs_th(pages[i], date[i], sizeof date[i], version[i],
+		    sizeof version[i]);
+		T_EQ_STR(version[i], want);
+		T_EQ_STR(date[i], date[0]);
+	}
+}
