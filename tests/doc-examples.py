@@ -23,8 +23,16 @@ What a page shows is compared line by line, trailing blanks aside:
 - a last line "^C" means the command runs until interrupted: it gets
   SIGINT after two seconds and what it printed by then is compared;
 - "127.0.0.1:8080" is the HTTP address of make run, which takes the next
-  free port when 8080 is busy, so it is replaced by the test's own.
+  free port when 8080 is busy, so it is replaced by the test's own; any
+  other loopback port of an example by a port that is free;
+- a command ending in "&" is given a second to start, as a reader
+  typing the next line would.
 A command shown without output must exit 0.
+
+A block without commands whose first line is a C comment naming a file,
+"/* first.c: ... */", is written to that file first, so that the
+commands can build it; pkg-config finds annals.pc of the build, as it
+would after make install.
 """
 
 import fcntl
@@ -123,6 +131,33 @@ def examples(block):
             expect.pop()
         out.append((cmd, expect))
     return out
+
+
+def files(blocks):
+    """{name: text} of the blocks that are files to write."""
+    out = {}
+    for block in blocks:
+        m = re.match(r"/\* ([A-Za-z0-9_.-]+\.c): ", block[0]) if block else None
+        if m and not any(line.startswith("$ ") for line in block):
+            out[m.group(1)] = "\n".join(block).rstrip("\n") + "\n"
+    return out
+
+
+def pkg_config_dir(bindir, repo, home):
+    """An annals.pc for the build directory, as make install writes it."""
+    with open(os.path.join(repo, "proto/version.h")) as f:
+        version = re.search(r'ANNALS_VERSION_STRING "([^"]+)"', f.read())
+    with open(os.path.join(repo, "client/annals.pc.in")) as f:
+        pc = f.read()
+    for key, value in (("@PREFIX@", home), ("@LIBDIR@", bindir),
+                       ("@INCDIR@", os.path.join(repo, "client")),
+                       ("@VERSION@", version.group(1))):
+        pc = pc.replace(key, value)
+    path = os.path.join(home, "pkgconfig")
+    os.mkdir(path)
+    with open(os.path.join(path, "annals.pc"), "w") as f:
+        f.write(pc)
+    return path
 
 
 def line_pattern(line):
@@ -243,13 +278,19 @@ def run_file(bindir, repo, path):
         print("%s: no examples" % path)
         return 1
     home = tempfile.mkdtemp(prefix="annals-doc.")
+    for name, body in files(blocks).items():
+        with open(os.path.join(home, name), "w") as f:
+            f.write(body)
     daemon, port = make_run(bindir, repo, home)
     env = dict(os.environ)
     env.pop("ANNALS_SOCKET", None)
     env.update(PATH=bindir + ":" + env.get("PATH", "/usr/bin:/bin"),
-               HOME=home, LC_ALL="C.UTF-8", TERM="dumb")
+               HOME=home, LC_ALL="C.UTF-8", TERM="dumb",
+               PKG_CONFIG_PATH=pkg_config_dir(bindir, repo, home),
+               LD_LIBRARY_PATH=bindir)
     shell = Shell(home, env)
     failed = ran = 0
+    ports = {"8080": port}
     try:
         for cmd, expect in todo:
             if is_setup(cmd):
@@ -257,8 +298,12 @@ def run_file(bindir, repo, path):
             interrupt = bool(expect) and expect[-1] == "^C"
             if interrupt:
                 expect = expect[:-1]
-            real = cmd.replace("127.0.0.1:8080", "127.0.0.1:%d" % port)
+            real = re.sub(r"127\.0\.0\.1:([0-9]+)",
+                          lambda m: "127.0.0.1:%d" % ports.setdefault(
+                              m.group(1), free_port()), cmd)
             out, status = shell.run(real, interrupt)
+            if cmd.rstrip().endswith("&"):
+                time.sleep(1)
             got = [line.rstrip() for line in out.split("\n")]
             while got and got[-1] == "":
                 got.pop()
