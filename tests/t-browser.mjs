@@ -7,7 +7,7 @@
 // It ends with "N passed, N failed" and leaves screenshots in
 // BUILD_DIR/browser/ (overview.png, timeline.png); with
 // ANNALS_SCREENSHOT=path it copies the overview there too.
-import { spawn, execFileSync } from 'node:child_process';
+import { spawn, execFile, execFileSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import fs from 'node:fs';
 import net from 'node:net';
@@ -57,6 +57,27 @@ function annals(args, input) {
 }
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/* Text as the DOM serializer writes it in an element. */
+const html = (s) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;').replace(/\u00a0/g, '&nbsp;');
+
+/*
+ * The page as chromium --dump-dom prints it, the way a person checks a
+ * page from a shell: real time, no --virtual-time-budget, so the DOM is
+ * taken once the load event has fired.
+ */
+function dumpDom(url) {
+	return new Promise((resolve, reject) => {
+		execFile(chromium, ['--headless', '--no-sandbox', '--disable-gpu',
+		    '--disable-background-networking',
+		    '--disable-component-update', '--disable-sync',
+		    '--no-first-run', '--user-data-dir=' + fs.mkdtempSync(
+		    path.join(tmp, 'dump-')), '--dump-dom', url],
+		    { encoding: 'utf8', timeout: 60000, maxBuffer: 64 << 20 },
+		    (err, out) => err ? reject(err) : resolve(out));
+	});
+}
 
 async function until(what, fn, ms = 15000) {
 	const end = Date.now() + ms;
@@ -193,6 +214,24 @@ async function main() {
 		    (unseen.length ? '; not in view: ' + unseen.join('; ') : ''));
 		await page.screenshot({ path: path.join(artifacts,
 		    'window.png') });
+
+		// The events are in the page as served, so chromium --dump-dom
+		// of that address has every title however fast the page's own
+		// requests come back.
+		const url = base + '/?from=2015-01-20&to=2015-02-05';
+		const want = (await (await fetch(base + '/v1/events?' +
+		    'from=2015-01-20&to=2015-02-05')).json()).events
+		    .map((e) => e.title);
+		const served = await (await fetch(url)).text();
+		let missing = want.filter((t) => !served.includes(html(t)));
+		ok(want.length === 16 && missing.length === 0, 'GET ' + url +
+		    ' lists its ' + want.length + ' events' +
+		    (missing.length ? '; missing: ' + missing.join('; ') : ''));
+		const dom = await dumpDom(url);
+		missing = want.filter((t) => !dom.includes(html(t)));
+		ok(dom.includes('id="timeline"') && missing.length === 0,
+		    'chromium --dump-dom of it has every title' +
+		    (missing.length ? '; missing: ' + missing.join('; ') : ''));
 
 		// A shared link shows that view: the Moscow talks of 2015.
 		await page.goto(base + '/?from=2014-12-01&to=2015-02-28',

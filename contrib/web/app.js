@@ -197,6 +197,10 @@
 		return /[?~%]/.test((ev.start || '') + (ev.end || ''));
 	}
 
+	function label(ev) {
+		return ev.title || ev.type || ('event ' + ev.id);
+	}
+
 	/* One event as a timeline item, drawn over the span it covers. */
 	function item(ev) {
 		const s = ev.span || {};
@@ -208,12 +212,11 @@
 		if (hi === null || hi === undefined)
 			hi = Math.max(state.to, lo + DAY);
 		const exact = s.precision === 'day' || s.precision === 'time';
-		const label = ev.title || ev.type || ('event ' + ev.id);
 		const it = {
 			id: ev.id,
-			content: esc(label),
+			content: esc(label(ev)),
 			title: esc((ev.start || '') + (ev.end ? ' / ' + ev.end : '') +
-			    ' \u2014 ' + label),
+			    ' \u2014 ' + label(ev)),
 			className: 'prec-' + (s.precision || 'none') +
 			    (fuzzy ? ' uncertain' : '') +
 			    (ev.match === 'possible' ? ' possible' : '')
@@ -239,17 +242,51 @@
 	}
 
 	function drawItems() {
-		const shown = [];
+		const shown = [], lis = [];
 		state.events.forEach((ev) => {
-			if (matchesText(ev))
-				shown.push(item(ev));
+			if (!matchesText(ev))
+				return;
+			shown.push(item(ev));
+			lis.push(listItem(ev));
 		});
 		items.clear();
 		items.add(shown);
 		if (state.sel !== null && items.get(state.sel))
 			timeline.setSelection([state.sel]);
+		if (state.more) {
+			const li = document.createElement('li');
+			li.className = 'more';
+			li.textContent = 'and more: the first ' + PAGE +
+			    ' are listed';
+			lis.push(li);
+		}
+		$('event-list').replaceChildren(...lis);
+		$('list-count').textContent = 'The ' + (shown.length === 1 ?
+		    'event' : shown.length + ' events') + ' in view, as a list';
 		return shown.length;
 	}
+
+	/*
+	 * The list under the timeline, as the server writes it into the
+	 * page for an address with a window (http_api_page): the first
+	 * paint, and a reader without scripts, have the events in it.
+	 */
+	function listItem(ev) {
+		const li = document.createElement('li');
+		const t = document.createElement('time');
+		li.dataset.id = ev.id;
+		t.textContent = ev.start + (ev.end ? ' / ' + ev.end : '');
+		li.append(t, ' ' + label(ev));
+		return li;
+	}
+
+	$('event-list').addEventListener('click', (e) => {
+		const li = e.target.closest('li[data-id]');
+		if (!li)
+			return;
+		timeline.setSelection([Number(li.dataset.id)]);
+		select(Number(li.dataset.id));
+	});
 
 	/* ---- the histogram ---- */
 
