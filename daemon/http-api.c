@@ -28,6 +28,7 @@
 #define HP_BOOL		2
 #define HP_CURSOR	3	/* base64url -> bin */
 #define HP_LOCAL	4	/* a bool for the endpoint itself, not packed */
+#define HP_PAGE		5	/* the page's own: neither checked nor packed */
 
 struct hparam {
 	const char	*name;
@@ -64,6 +65,11 @@ static const struct hparam hp_changes[] = {
 	{ "since", HP_UINT }, { "limit", HP_UINT }, { NULL, 0 }
 };
 static const struct hparam hp_none[] = { { NULL, 0 } };
+/* The timeline page's address: its window and filters, its own rest. */
+static const struct hparam hp_page[] = {
+	{ "from", HP_STR }, { "to", HP_STR }, { "actor", HP_STR },
+	{ "type", HP_STR }, { "q", HP_PAGE }, { "sel", HP_PAGE }, { NULL, 0 }
+};
 
 /* A request's parameters, decoded and packed as a params map. */
 struct hreq {
@@ -160,7 +166,7 @@ hreq_parse(struct hreq *h, struct evhttp_request *req,
 				    "not true or false", kv->key, kv->value);
 				return (-1);
 			}
-		} else if (*kv->value != '\0')
+		} else if (spec[i].type != HP_PAGE && *kv->value != '\0')
 			n++;
 	}
 	msgpack_packer_init(&pk, &h->sb, msgpack_sbuffer_write);
@@ -170,7 +176,7 @@ hreq_parse(struct hreq *h, struct evhttp_request *req,
 			continue;
 		for (i = 0; strcmp(spec[i].name, kv->key) != 0; i++)
 			;
-		if (spec[i].type == HP_LOCAL)
+		if (spec[i].type == HP_LOCAL || spec[i].type == HP_PAGE)
 			continue;
 		mp_pack_str(&pk, kv->key);
 		switch (spec[i].type) {
@@ -1108,6 +1114,137 @@ tl_event(struct evbuffer *b, const void *data, size_t len)
 	}
 	evbuffer_add(b, "}", 1);
 	record_clear(&ev);
+}
+
+/*
+ * GET / with a window (?from=...&to=...): the timeline page with the
+ * window's events already listed in it, so that the first paint, a
+ * reader without scripts and chromium --dump-dom see them before the
+ * page's own requests come back.  The list is the first page of the
+ * query the page makes (/v1/events with from, to, actor and type).
+ */
+struct page_job {
+	struct api_job	 a;		/* first: the job is an api_job */
+	struct query	 q;
+	struct evbuffer	*list;
+};
+
+static void
+page_html(struct evbuffer *b, const char *s)
+{
+	for (; *s != '\0'; s++) {
+		if (*s == '<')
+			evbuffer_add(b, "&lt;", 4);
+		else if (*s == '>')
+			evbuffer_add(b, "&gt;", 4);
+		else if (*s == '&')
+			evbuffer_add(b, "&amp;", 5);
+		else if (*s == '"')
+			evbuffer_add(b, "&quot;", 6);
+		else
+			evbuffer_add(b, s, 1);
+	}
+}
+
+/* One event as the page lists it: <li data-id><time>when</time> label. */
+static void
+page_item(struct evbuffer *b, const void *data, size_t len)
+{
+	msgpack_unpacked up;
+	struct event	 ev;
+	struct aerr	 err;
+	char		 label[64];
+
+	memset(&ev, 0, sizeof ev);
+	msgpack_unpacked_init(&up);
+	if (msgpack_unpack_next(&up, data, len, NULL) !=
+	    MSGPACK_UNPACK_SUCCESS || record_decode(&up.data, &ev, &err) != 0) {
+		msgpack_unpacked_destroy(&up);
+		return;
+	}
+	msgpack_unpacked_destroy(&up);
+	evbuffer_add_printf(b, "<li data-id=\"%llu\"><time>",
+	    (unsigned long long)ev.id);
+	page_html(b, ev.start);
+	if (ev.end != NULL) {
+		evbuffer_add(b, " / ", 3);
+		page_html(b, ev.end);
+	}
+	evbuffer_add(b, "</time> ", 8);
+	snprintf(label, sizeof label, "event %llu", (unsigned long long)ev.id);
+	page_html(b, ev.title != NULL ? ev.title : ev.type != NULL ? ev.type :
+	    label);
+	evbuffer_add(b, "</li>\n", 6);
+	record_clear(&ev);
+}
+
+static int
+page_list(void *arg, const struct store_page *page)
+{
+	struct page_job	*j = arg;
+	size_t		 i;
+
+	for (i = 0; i < page->nhits; i++)
+		page_item(j->list, page->hits[i].data, page->hits[i].len);
+	if (page->more)
+		evbuffer_add_printf(j->list, "<li class=\"more\">and more: "
+		    "the first %zu are listed</li>\n", page->nhits);
+	return (0);
+}
+
+static void
+page_run(void *arg)
+{
+	struct page_job	*j = arg;
+
+	j->a.rc = store_query(server->store, &j->q, page_list, j, &j->a.err);
+}
+
+static void
+page_done(void *arg)
+{
+	struct page_job	*j = arg;
+
+	if (api_job_answerable(&j->a)) {
+		/* Without the list the page still works: it asks for it. */
+		if (j->a.rc != 0) {
+			log_warn("http page list: %s", j->a.err.msg);
+			evbuffer_drain(j->list, evbuffer_get_length(j->list));
+		}
+		http_page_send(j->a.req, j->list);
+	}
+	evbuffer_free(j->list);
+	query_clear(&j->q);
+	hreq_free(&j->a.h);
+	free(j);
+}
+
+/*
+ * Start answering GET / for an address with a window; -1 (nothing sent)
+ * when it has none or it is not one the API takes: then the page is
+ * sent as it is, and says what is wrong once it asks.
+ */
+int
+http_api_page(struct evhttp_request *req)
+{
+	struct page_job	*j = xcalloc(1, sizeof *j);
+	const char	*from, *to;
+
+	aerr_clear(&j->a.err);
+	if (hreq_parse(&j->a.h, req, hp_page, &j->a.err) != 0 ||
+	    (from = evhttp_find_header(&j->a.h.kv, "from")) == NULL ||
+	    (to = evhttp_find_header(&j->a.h.kv, "to")) == NULL ||
+	    *from == '\0' || *to == '\0' ||
+	    query_decode(j->a.h.params, QUERY_RANGE, &j->q, &j->a.err) != 0) {
+		query_clear(&j->q);
+		hreq_free(&j->a.h);
+		free(j);
+		return (-1);
+	}
+	j->a.req = req;
+	j->list = evbuffer_new();
+	api_job_start(&j->a, page_run, page_done);
+	return (0);
 }
 
 /* GET /v1: what there is. */

@@ -41,6 +41,8 @@
 #define HTTP_TIMEOUT		120
 /* Largest static file served. */
 #define HTTP_MAX_FILE		(32u << 20)
+/* Where index.html takes the list of a window's events (http_page_send). */
+#define HTTP_PAGE_LIST		"<ol id=\"event-list\">"
 
 static struct evhttp		*http;
 static struct evhttp_bound_socket *bound;
@@ -356,8 +358,12 @@ http_static(struct evhttp_request *req, const char *path)
 	char			 file[PATH_MAX + 300], etag[80];
 	int			 fd;
 
-	if (strcmp(path, "/") == 0)
+	if (strcmp(path, "/") == 0 || strcmp(path, "/index.html") == 0) {
+		/* An address with a window gets its events listed. */
+		if (have_web && http_api_page(req) == 0)
+			return;
 		path = "/index.html";
+	}
 	if (!have_web) {
 		http_problem_status(req, 404, "not_found", "the timeline page "
 		    "is not installed; start annalsd with --web DIR");
@@ -397,6 +403,53 @@ http_static(struct evhttp_request *req, const char *path)
 	}
 	http_headers(req);
 	http_send(req, 200, http_mime(path), b);
+	evbuffer_free(b);
+}
+
+/*
+ * Send index.html with list (the <li> of a window's events, from
+ * http-api.c) inside its HTTP_PAGE_LIST element; as it is when it has
+ * no such element.  The answer is made for this address: no ETag.
+ */
+void
+http_page_send(struct evhttp_request *req, struct evbuffer *list)
+{
+	struct evkeyvalq	*out = evhttp_request_get_output_headers(req);
+	struct evbuffer		*b;
+	struct evbuffer_ptr	 at;
+	struct stat		 sb;
+	char			 file[PATH_MAX + 32];
+	int			 fd;
+
+	snprintf(file, sizeof file, "%s/index.html", web_dir);
+	if ((fd = open(file, O_RDONLY | O_CLOEXEC)) == -1 ||
+	    fstat(fd, &sb) == -1 || !S_ISREG(sb.st_mode) ||
+	    sb.st_size > HTTP_MAX_FILE) {
+		if (fd != -1)
+			close(fd);
+		http_problem_status(req, 404, "not_found", "no such file");
+		return;
+	}
+	b = evbuffer_new();
+	if (evbuffer_add_file(b, fd, 0, sb.st_size) != 0) {
+		evbuffer_free(b);
+		http_problem_status(req, 500, "internal", "cannot read file");
+		return;
+	}
+	at = evbuffer_search(b, HTTP_PAGE_LIST, strlen(HTTP_PAGE_LIST), NULL);
+	if (at.pos != -1) {
+		struct evbuffer	*rest = evbuffer_new();
+
+		evbuffer_remove_buffer(b, rest, at.pos + strlen(HTTP_PAGE_LIST));
+		evbuffer_add_buffer(rest, list);
+		evbuffer_add_buffer(rest, b);
+		evbuffer_free(b);
+		b = rest;
+	}
+	evhttp_add_header(out, "Cache-Control", "no-cache");
+	evhttp_add_header(out, "X-Content-Type-Options", "nosniff");
+	http_headers(req);
+	http_send(req, 200, "text/html; charset=utf-8", b);
 	evbuffer_free(b);
 }
 

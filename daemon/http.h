@@ -44,6 +44,7 @@ int	 http_status_of(int);
 void	 http_send_json(struct evhttp_request *, int, struct evbuffer *,
 	     int);
 int	 http_not_modified(struct evhttp_request *);
+void	 http_page_send(struct evhttp_request *, struct evbuffer *);
 
 /* http-json.c */
 void	 hjson_str(struct evbuffer *, const char *, size_t);
@@ -58,6 +59,7 @@ int	 b64url_decode(const char *, unsigned char *, size_t, size_t *);
 
 /* http-api.c */
 void	 http_api(struct evhttp_request *, const char *);
+int	 http_api_page(struct evhttp_request *);
 
 /* http-sse.c */
 int	 http_sse_wanted(struct evhttp_request *);

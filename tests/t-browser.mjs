@@ -7,7 +7,7 @@
 // It ends with "N passed, N failed" and leaves screenshots in
 // BUILD_DIR/browser/ (overview.png, timeline.png); with
 // ANNALS_SCREENSHOT=path it copies the overview there too.
-import { spawn, execFileSync } from 'node:child_process';
+import { spawn, execFile, execFileSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import fs from 'node:fs';
 import net from 'node:net';
@@ -58,6 +58,27 @@ function annals(args, input) {
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
+/* Text as the DOM serializer writes it in an element. */
+const html = (s) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;').replace(/\u00a0/g, '&nbsp;');
+
+/*
+ * The page as chromium --dump-dom prints it, the way a person checks a
+ * page from a shell: real time, no --virtual-time-budget, so the DOM is
+ * taken once the load event has fired.
+ */
+function dumpDom(url) {
+	return new Promise((resolve, reject) => {
+		execFile(chromium, ['--headless', '--no-sandbox', '--disable-gpu',
+		    '--disable-background-networking',
+		    '--disable-component-update', '--disable-sync',
+		    '--no-first-run', '--user-data-dir=' + fs.mkdtempSync(
+		    path.join(tmp, 'dump-')), '--dump-dom', url],
+		    { encoding: 'utf8', timeout: 60000, maxBuffer: 64 << 20 },
+		    (err, out) => err ? reject(err) : resolve(out));
+	});
+}
+
 async function until(what, fn, ms = 15000) {
 	const end = Date.now() + ms;
 	for (;;) {
@@ -83,6 +104,41 @@ async function settled(page) {
 async function itemTitles(page) {
 	return page.$$eval('#timeline .vis-item .vis-item-content',
 	    (els) => els.map((e) => e.textContent));
+}
+
+/*
+ * The titles of the events the timeline shows in view: the item's box
+ * lies within the visible part of the panel (and of the window), and
+ * so does its label.  An item scrolled out of the panel, or stacked
+ * under the axis, is in the DOM but not in view.
+ */
+async function titlesInView(page) {
+	return page.evaluate(() => {
+		const tl = document.getElementById('timeline');
+		const p = tl.querySelector('.vis-panel.vis-center')
+		    .getBoundingClientRect();
+		const top = Math.max(p.top, 0), left = Math.max(p.left, 0);
+		const bottom = Math.min(p.bottom, window.innerHeight);
+		const right = Math.min(p.right, window.innerWidth);
+		return [...tl.querySelectorAll('.vis-item-content')]
+		    .filter((c) => {
+			const r = c.closest('.vis-item').getBoundingClientRect();
+			const t = c.getBoundingClientRect();
+			return r.height > 0 && t.width > 0 &&
+			    r.top >= top - 0.5 && r.bottom <= bottom + 0.5 &&
+			    t.left >= left - 0.5 && t.right <= right + 0.5;
+		}).map((c) => c.textContent);
+	});
+}
+
+/* The scroll cues' counts, 0 for one that is hidden. */
+async function cueCounts(page) {
+	return page.evaluate(() => {
+		const n = (b) => b && !b.hidden && b.offsetHeight > 0 ?
+		    parseInt(b.textContent.replace(/^\D*/, ''), 10) : 0;
+		return { above: n(document.querySelector('.cue.above')),
+		    below: n(document.querySelector('.cue.below')) };
+	});
 }
 
 async function main() {
@@ -138,6 +194,44 @@ async function main() {
 		    titles.length + ' drawn)');
 		ok(new URL(page.url()).searchParams.get('from') !== null,
 		    'the view is written into the URL');
+
+		// Every event the page counts is in view (issue #14): the
+		// window of the Moscow talks holds 16, stacked in 16 rows.
+		await page.goto(base + '/?from=2015-01-20&to=2015-02-05',
+		    { waitUntil: 'load' });
+		await settled(page);
+		const counted = await page.evaluate(() => ({
+			summary: parseInt(document.getElementById('summary')
+			    .textContent, 10),
+			titles: [...window.annals.state.events.values()]
+			    .map((e) => e.title) }));
+		let seen = await titlesInView(page);
+		const unseen = counted.titles.filter((t) => !seen.includes(t));
+		ok(counted.summary === 16 && counted.titles.length === 16 &&
+		    unseen.length === 0, 'the page counts ' + counted.summary +
+		    ' events from 2015-01-20 to 2015-02-05 and shows ' +
+		    (counted.titles.length - unseen.length) + ' in view' +
+		    (unseen.length ? '; not in view: ' + unseen.join('; ') : ''));
+		await page.screenshot({ path: path.join(artifacts,
+		    'window.png') });
+
+		// The events are in the page as served, so chromium --dump-dom
+		// of that address has every title however fast the page's own
+		// requests come back.
+		const url = base + '/?from=2015-01-20&to=2015-02-05';
+		const want = (await (await fetch(base + '/v1/events?' +
+		    'from=2015-01-20&to=2015-02-05')).json()).events
+		    .map((e) => e.title);
+		const served = await (await fetch(url)).text();
+		let missing = want.filter((t) => !served.includes(html(t)));
+		ok(want.length === 16 && missing.length === 0, 'GET ' + url +
+		    ' lists its ' + want.length + ' events' +
+		    (missing.length ? '; missing: ' + missing.join('; ') : ''));
+		const dom = await dumpDom(url);
+		missing = want.filter((t) => !dom.includes(html(t)));
+		ok(dom.includes('id="timeline"') && missing.length === 0,
+		    'chromium --dump-dom of it has every title' +
+		    (missing.length ? '; missing: ' + missing.join('; ') : ''));
 
 		// A shared link shows that view: the Moscow talks of 2015.
 		await page.goto(base + '/?from=2014-12-01&to=2015-02-28',
@@ -218,6 +312,48 @@ async function main() {
 
 		await page.screenshot({ path: path.join(artifacts,
 		    'timeline.png') });
+
+		// With more rows than fit, the panel stops at the window's
+		// bottom, says how many events are below, and its cue scrolls
+		// to them without moving the time window.
+		const many = [];
+		for (let i = 1; i <= 120; i++)
+			many.push(JSON.stringify({ source: 'crowd', key: 'c' + i,
+			    start: '1900-01-01/1900-01-20', type: '010',
+			    actors: [{ name: 'CROWD', role: 'source' }],
+			    title: 'Crowded event ' + i }));
+		annals(['add', '-'], many.join('\n') + '\n');
+		await page.goto(base + '/?from=1900-01-01&to=1900-01-20',
+		    { waitUntil: 'load' });
+		await settled(page);
+		const fits = await page.evaluate(() => document
+		    .getElementById('timeline').getBoundingClientRect().bottom <=
+		    window.innerHeight);
+		seen = await titlesInView(page);
+		let cues = await until('the scroll cue', async () => {
+			const c = await cueCounts(page);
+			return c.below > 0 ? c : null;
+		});
+		await page.screenshot({ path: path.join(artifacts,
+		    'crowded.png') });
+		ok(fits && seen.length >= 10 && cues.above === 0 &&
+		    seen.length + cues.below === 120, '120 events: the ' +
+		    'timeline fits the window with ' + seen.length + ' in view ' +
+		    'and a cue for the ' + cues.below + ' below');
+		const win = await page.evaluate(() =>
+		    JSON.stringify(window.annals.timeline.getWindow()));
+		for (let i = 0; i < 40 && cues.below > 0; i++) {
+			await page.click('.cue.below');
+			await sleep(150);
+			cues = await cueCounts(page);
+		}
+		seen = await titlesInView(page);
+		ok(cues.below === 0 && seen.includes('Crowded event 120') &&
+		    seen.length + cues.above === 120 &&
+		    await page.evaluate(() => JSON.stringify(
+		    window.annals.timeline.getWindow())) === win,
+		    'the cue scrolls down to the last row (' + cues.above +
+		    ' above, ' + seen.length + ' in view)');
 		if (process.env.ANNALS_SCREENSHOT)
 			fs.copyFileSync(path.join(artifacts, 'overview.png'),
 			    process.env.ANNALS_SCREENSHOT);

@@ -768,6 +768,87 @@ TEST(http_etag_gzip_cors)
 	ht_stop(&h);
 }
 
+/* How many times needle occurs in hay. */
+static size_t
+ht_count(const char *hay, const char *needle)
+{
+	size_t	n = 0;
+
+	while ((hay = strstr(hay, needle)) != NULL) {
+		n++;
+		hay += strlen(needle);
+	}
+	return (n);
+}
+
+/*
+ * GET / with a window: the page as served lists the window's events,
+ * the same as /v1/events, escaped; without a window, or with one the
+ * API refuses, the page comes as it is.
+ */
+TEST(http_page_lists_the_window)
+{
+	struct hd	 h;
+	struct hresp	 r;
+	json_t		*j;
+
+	ht_start(&h, NULL, 1);
+	ht_request(h.port, "POST", "/v1/events", NULL, "{\"start\":"
+	    "\"2015-01-22\",\"actors\":[\"X\"],\"title\":"
+	    "\"<b>Tom & \\\"Jerry\\\"</b>\"}", 0, &r);
+	T_EQ_INT(r.status, 201);
+	ht_free(&r);
+
+	ht_request(h.port, "GET", "/?from=2015-01-20&to=2015-02-05&q=talks&"
+	    "sel=54", NULL, NULL, 0, &r);
+	T_EQ_INT(r.status, 200);
+	T_EQ_STR(ht_header(&r, "Content-Type"), "text/html; charset=utf-8");
+	T_ASSERT(ht_header(&r, "ETag") == NULL);
+	T_ASSERTF(ht_count(r.body, "<li data-id=") == 17, "%zu listed: %s",
+	    ht_count(r.body, "<li data-id="), r.body);
+	T_ASSERT(strstr(r.body, "<time>2015-01-26/2015-01-29</time> Moscow "
+	    "consultations on Syria</li>") != NULL);
+	T_ASSERT(strstr(r.body, "&lt;b&gt;Tom &amp; &quot;Jerry&quot;"
+	    "&lt;/b&gt;</li>") != NULL);
+	T_ASSERT(strstr(r.body, "<b>Tom") == NULL);
+	T_ASSERT(strstr(r.body, "</html>") != NULL);
+	ht_free(&r);
+
+	/* The actor filter, as /v1/events has it. */
+	ht_request(h.port, "GET", "/v1/events?from=2015&to=2015&actor=SYROPP",
+	    NULL, NULL, 0, &r);
+	j = ht_json(&r);
+	ht_free(&r);
+	ht_request(h.port, "GET", "/index.html?from=2015&to=2015&actor=SYROPP",
+	    NULL, NULL, 0, &r);
+	T_ASSERT(json_array_size(json_object_get(j, "events")) > 0);
+	T_EQ_U64(ht_count(r.body, "<li data-id="),
+	    json_array_size(json_object_get(j, "events")));
+	json_decref(j);
+	ht_free(&r);
+
+	/* No window, half of one, or one the API refuses: the page alone. */
+	ht_request(h.port, "GET", "/", NULL, NULL, 0, &r);
+	T_EQ_INT(r.status, 200);
+	T_ASSERT(strstr(r.body, "<ol id=\"event-list\"></ol>") != NULL);
+	T_ASSERT(ht_header(&r, "ETag") != NULL);
+	ht_free(&r);
+	ht_request(h.port, "GET", "/?from=2015-01", NULL, NULL, 0, &r);
+	T_ASSERT(strstr(r.body, "<ol id=\"event-list\"></ol>") != NULL);
+	ht_free(&r);
+	ht_request(h.port, "GET", "/?from=2015-02-30&to=2015-03", NULL, NULL,
+	    0, &r);
+	T_EQ_INT(r.status, 200);
+	T_ASSERT(strstr(r.body, "<ol id=\"event-list\"></ol>") != NULL);
+	ht_free(&r);
+	ht_request(h.port, "GET", "/?from=2015&to=2016&limit=3", NULL, NULL,
+	    0, &r);
+	T_EQ_INT(r.status, 200);
+	T_ASSERT(strstr(r.body, "<ol id=\"event-list\"></ol>") != NULL);
+	ht_free(&r);
+	ht_stop(&h);
+}
+
 /* Read from an event stream until want appears (5 s at most). */
 static void
 ht_sse_wait(int fd, char *buf, size_t size, size_t *len, const char *want)

@@ -102,22 +102,103 @@
 
 	/* ---- the timeline ---- */
 
+	/*
+	 * Rows stack down from the axis and the panel grows with them, up
+	 * to what fits in the window; past that it scrolls (wheel, drag or
+	 * the cues below), and Ctrl+wheel or a pinch zooms.
+	 */
 	const items = new vis.DataSet();
 	const timeline = new vis.Timeline($('timeline'), items, {
-		height: '58vh',
+		maxHeight: maxHeight(),
+		verticalScroll: true,
+		zoomKey: 'ctrlKey',
 		stack: true,
 		showCurrentTime: false,
 		zoomMin: 3600 * 1000,
 		zoomMax: 3000 * 365 * DAY,
-		orientation: { axis: 'top' },
-		margin: { item: { horizontal: 2, vertical: 4 } },
+		orientation: 'top',
+		margin: { axis: 4, item: { horizontal: 2, vertical: 3 } },
 		tooltip: { followMouse: true, overflowMethod: 'cap' }
 	});
 	window.annals.timeline = timeline;
 	window.annals.items = items;
 
+	/* The most the timeline may take: the rest of the window, or 260px. */
+	function maxHeight() {
+		const top = $('timeline').getBoundingClientRect().top +
+		    window.scrollY;
+		const below = $('legend').offsetHeight + 24;
+		return Math.max(260, Math.floor(window.innerHeight - top - below));
+	}
+
+	/* The part of the timeline that holds the items. */
+	function panel() {
+		return $('timeline').querySelector('.vis-panel.vis-center');
+	}
+
+	/*
+	 * The cues: how many events lie above and below the part of the
+	 * panel in view, as buttons that scroll to them.
+	 */
+	const cues = { above: cue('above', -1), below: cue('below', 1) };
+
+	function cue(where, dir) {
+		const b = document.createElement('button');
+		b.type = 'button';
+		b.className = 'cue ' + where;
+		b.hidden = true;
+		/*
+		 * Scroll as the wheel does: vis-timeline has no call for it, and
+		 * its scroll bar may have no width (overlay scroll bars).
+		 */
+		b.addEventListener('click', () => {
+			const p = panel();
+			p.dispatchEvent(new WheelEvent('wheel', { bubbles: true,
+			    cancelable: true, deltaMode: 0,
+			    deltaY: dir * Math.max(40, p.clientHeight * 0.8) }));
+		});
+		$('timeline').appendChild(b);
+		return b;
+	}
+
+	function drawCues() {
+		const el = panel();
+		if (!el)
+			return;
+		const p = el.getBoundingClientRect();
+		let above = 0, below = 0;
+		/* An item is a .vis-item with a label (not a box's line or dot). */
+		el.querySelectorAll('.vis-item-content').forEach((c) => {
+			const r = c.closest('.vis-item').getBoundingClientRect();
+			if (r.top < p.top - 0.5)
+				above++;
+			else if (r.bottom > p.bottom + 0.5)
+				below++;
+		});
+		const set = (b, n, arrow, text) => {
+			b.hidden = n === 0;
+			b.textContent = arrow + ' ' + n + (n === 1 ? ' event ' :
+			    ' events ') + text;
+		};
+		set(cues.above, above, '\u25b2', 'above');
+		set(cues.below, below, '\u25bc', 'below');
+		cues.above.style.top = (el.offsetTop + 4) + 'px';
+		cues.below.style.top = (el.offsetTop + el.offsetHeight -
+		    cues.below.offsetHeight - 4) + 'px';
+	}
+
+	let cueFrame = 0;
+	timeline.on('changed', () => {
+		cancelAnimationFrame(cueFrame);
+		cueFrame = requestAnimationFrame(drawCues);
+	});
+
 	function uncertain(ev) {
 		return /[?~%]/.test((ev.start || '') + (ev.end || ''));
+	}
+
+	function label(ev) {
+		return ev.title || ev.type || ('event ' + ev.id);
 	}
 
 	/* One event as a timeline item, drawn over the span it covers. */
@@ -131,12 +212,11 @@
 		if (hi === null || hi === undefined)
 			hi = Math.max(state.to, lo + DAY);
 		const exact = s.precision === 'day' || s.precision === 'time';
-		const label = ev.title || ev.type || ('event ' + ev.id);
 		const it = {
 			id: ev.id,
-			content: esc(label),
+			content: esc(label(ev)),
 			title: esc((ev.start || '') + (ev.end ? ' / ' + ev.end : '') +
-			    ' \u2014 ' + label),
+			    ' \u2014 ' + label(ev)),
 			className: 'prec-' + (s.precision || 'none') +
 			    (fuzzy ? ' uncertain' : '') +
 			    (ev.match === 'possible' ? ' possible' : '')
@@ -162,17 +242,51 @@
 	}
 
 	function drawItems() {
-		const shown = [];
+		const shown = [], lis = [];
 		state.events.forEach((ev) => {
-			if (matchesText(ev))
-				shown.push(item(ev));
+			if (!matchesText(ev))
+				return;
+			shown.push(item(ev));
+			lis.push(listItem(ev));
 		});
 		items.clear();
 		items.add(shown);
 		if (state.sel !== null && items.get(state.sel))
 			timeline.setSelection([state.sel]);
+		if (state.more) {
+			const li = document.createElement('li');
+			li.className = 'more';
+			li.textContent = 'and more: the first ' + PAGE +
+			    ' are listed';
+			lis.push(li);
+		}
+		$('event-list').replaceChildren(...lis);
+		$('list-count').textContent = 'The ' + (shown.length === 1 ?
+		    'event' : shown.length + ' events') + ' in view, as a list';
 		return shown.length;
 	}
+
+	/*
+	 * The list under the timeline, as the server writes it into the
+	 * page for an address with a window (http_api_page): the first
+	 * paint, and a reader without scripts, have the events in it.
+	 */
+	function listItem(ev) {
+		const li = document.createElement('li');
+		const t = document.createElement('time');
+		li.dataset.id = ev.id;
+		t.textContent = ev.start + (ev.end ? ' / ' + ev.end : '');
+		li.append(t, ' ' + label(ev));
+		return li;
+	}
+
+	$('event-list').addEventListener('click', (e) => {
+		const li = e.target.closest('li[data-id]');
+		if (!li)
+			return;
+		timeline.setSelection([Number(li.dataset.id)]);
+		select(Number(li.dataset.id));
+	});
 
 	/* ---- the histogram ---- */
 
@@ -245,12 +359,14 @@
 			    buckets: h.buckets, total: h.total };
 			const shown = drawItems();
 			drawHistogram(h);
+			timeline.setOptions({ maxHeight: maxHeight() });
 			$('summary').textContent = h.total + ' events from ' +
 			    day(state.from) + ' to ' + day(state.to - 1) +
 			    (state.more ? '; the first ' + PAGE + ' are drawn' : '') +
 			    (state.text ? '; ' + shown + ' with \u201c' +
 			    state.text + '\u201d' : '') +
-			    '. Click a bar to zoom, an event for details.';
+			    '. Click a bar or Ctrl+wheel to zoom, an event ' +
+			    'for details.';
 		} catch (e) {
 			$('summary').textContent = 'Cannot load: ' + e.message;
 		}
@@ -461,6 +577,7 @@
 	}
 
 	window.addEventListener('resize', () => {
+		timeline.setOptions({ maxHeight: maxHeight() });
 		if (plot)
 			plot.setSize({ width: $('histogram').clientWidth,
 			    height: 130 });
