@@ -3,7 +3,9 @@
  * in a forked child with its own temporary directory.  Assertions print
  * the file, line, expression and values, then end the child with a
  * failure status.  A test is skipped only through T_SKIP(), and in
- * the suite only for data a clone does not carry (../shared/data).
+ * the suite only for data a clone does not carry (../shared/data); what
+ * such a test checks also runs on the fixtures of tests/data in a test
+ * that never skips.
  */
 #ifndef ANNALS_TEST_H
 #define ANNALS_TEST_H
