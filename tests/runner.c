@@ -94,10 +94,13 @@ t_shared_data_or_skip(void)
 {
 	const char	*path;
 
-	if ((path = t_shared_data()) == NULL)
-		T_SKIP("no ../shared/data beside the checkout; set "
-		    "ANNALS_SHARED_DATA");
-	return (path);
+	if ((path = t_shared_data()) != NULL)
+		return (path);
+	if (getenv("ANNALS_SHARED_DATA") != NULL)
+		T_SKIP("ANNALS_SHARED_DATA=%s is not a directory",
+		    getenv("ANNALS_SHARED_DATA"));
+	T_SKIP("no ../shared/data beside the checkout; set "
+	    "ANNALS_SHARED_DATA");
 }
 
 void
