@@ -3,10 +3,11 @@
  * of its own, inside a fresh temporary directory, with its output captured
  * to a file that is shown only when it fails.  A test that crashes, exits
  * non-zero or outlives its timeout fails; killing the whole group
- * afterwards takes any daemon it started down with it.
+ * afterwards takes any daemon it started down with it.  A test that
+ * called T_SKIP() is counted apart, with its reason.
  *
  * Usage: runner [-v] [-j N] [-t SECONDS] [PATTERN]
- * Ends with the line "N passed, N failed".
+ * Ends with the line "N passed, N failed, N skipped".
  */
 #define _XOPEN_SOURCE 700
 #include <sys/stat.h>
@@ -19,6 +20,7 @@
 #include <ftw.h>
 #include <limits.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +29,11 @@
 
 #include "runner.h"
 #include "test.h"
+
+/* How a test ended. */
+#define RUNNER_FAILED	0
+#define RUNNER_PASSED	1
+#define RUNNER_SKIPPED	2
 
 struct slot {
 	const struct t_case	*tc;
@@ -80,6 +87,54 @@ t_shared_data(void)
 	if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode))
 		return (path);
 	return (NULL);
+}
+
+const char *
+t_shared_data_or_skip(void)
+{
+	const char	*path;
+
+	if ((path = t_shared_data()) != NULL)
+		return (path);
+	if (getenv("ANNALS_SHARED_DATA") != NULL)
+		T_SKIP("ANNALS_SHARED_DATA=%s is not a directory",
+		    getenv("ANNALS_SHARED_DATA"));
+	T_SKIP("no ../shared/data beside the checkout; set "
+	    "ANNALS_SHARED_DATA");
+}
+
+void
+t_skip(const char *fmt, ...)
+{
+	char	 path[96];
+	va_list	 ap;
+	FILE	*f;
+
+	snprintf(path, sizeof path, "%s/.skip", t_dir_path);
+	if ((f = fopen(path, "w")) != NULL) {
+		va_start(ap, fmt);
+		vfprintf(f, fmt, ap);
+		va_end(ap);
+		fclose(f);
+	}
+	exit(T_SKIP_STATUS);
+}
+
+/* The reason a test skipped, or NULL if it did not call T_SKIP(). */
+static char *
+skip_reason(const struct slot *s, char *buf, size_t size)
+{
+	char	 path[96];
+	FILE	*f;
+
+	snprintf(path, sizeof path, "%s/.skip", s->dir);
+	if ((f = fopen(path, "r")) == NULL)
+		return (NULL);
+	if (fgets(buf, size, f) == NULL)
+		*buf = '\0';
+	fclose(f);
+	buf[strcspn(buf, "\n")] = '\0';
+	return (buf);
 }
 
 static int
@@ -153,15 +208,25 @@ show_output(const char *path)
 	fclose(f);
 }
 
-/* Report a finished test and clean up after it; returns 1 if it passed. */
+/* Report a finished test and clean up after it; returns RUNNER_*. */
 static int
 finish(struct slot *s, int status)
 {
 	int	 ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
 	double	 secs = elapsed(&s->started);
+	char	 reason[256];
 
 	/* Whatever the test left running dies with it. */
 	kill(-s->pid, SIGKILL);
+	if (WIFEXITED(status) && WEXITSTATUS(status) == T_SKIP_STATUS &&
+	    skip_reason(s, reason, sizeof reason) != NULL) {
+		printf("skip %s: %s (%s)\n", s->tc->file, s->tc->name, reason);
+		if (verbose)
+			show_output(s->out);
+		nftw(s->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+		s->tc = NULL;
+		return (RUNNER_SKIPPED);
+	}
 	printf("%s %s: %s (%.2fs)", ok ? "ok  " : "FAIL", s->tc->file,
 	    s->tc->name, secs);
 	if (WIFSIGNALED(status))
@@ -177,7 +242,7 @@ finish(struct slot *s, int status)
 	else
 		printf("     kept %s\n", s->dir);
 	s->tc = NULL;
-	return (ok);
+	return (ok ? RUNNER_PASSED : RUNNER_FAILED);
 }
 
 int
@@ -188,7 +253,7 @@ main(int argc, char **argv)
 	struct slot		*slots;
 	char			*p;
 	int			 ch, jobs = 2, running = 0, passed = 0;
-	int			 failed = 0, i, status;
+	int			 failed = 0, skipped = 0, i, status;
 	pid_t			 pid;
 	ssize_t			 n;
 
@@ -255,14 +320,22 @@ main(int argc, char **argv)
 		for (i = 0; i < jobs; i++) {
 			if (slots[i].tc == NULL || slots[i].pid != pid)
 				continue;
-			if (finish(&slots[i], status))
+			switch (finish(&slots[i], status)) {
+			case RUNNER_PASSED:
 				passed++;
-			else
+				break;
+			case RUNNER_SKIPPED:
+				skipped++;
+				break;
+			default:
 				failed++;
+				break;
+			}
 			running--;
 		}
 	}
 	free(slots);
-	printf("%d passed, %d failed\n", passed, failed);
-	return (failed != 0 || passed == 0);
+	printf("%d passed, %d failed, %d skipped\n", passed, failed, skipped);
+	/* A pattern that matched nothing is a mistake, not a success. */
+	return (failed != 0 || passed + skipped == 0);
 }

@@ -2,7 +2,10 @@
  * The test framework: TEST(name) defines a test that tests/runner runs
  * in a forked child with its own temporary directory.  Assertions print
  * the file, line, expression and values, then end the child with a
- * failure status; nothing is ever skipped.
+ * failure status.  A test is skipped only through T_SKIP(), and in
+ * the suite only for data a clone does not carry (../shared/data); what
+ * such a test checks also runs on the fixtures of tests/data in a test
+ * that never skips.
  */
 #ifndef ANNALS_TEST_H
 #define ANNALS_TEST_H
@@ -59,6 +62,14 @@
 		    t_a_ ? t_a_ : "(null)", t_b_ ? t_b_ : "(null)");	\
 } while (0)
 
+/*
+ * End the test as skipped, with a reason the runner shows.  The status
+ * alone is not enough: a program the test ran could exit with it too, so
+ * the runner also wants the reason file t_skip() writes.
+ */
+#define T_SKIP_STATUS	77
+#define T_SKIP(...)	t_skip(__VA_ARGS__)
+
 /* A call that returns 0 on success. */
 #define T_OK(call) do {							\
 	long long t_r_ = (long long)(call);				\
@@ -74,5 +85,9 @@ unsigned	 t_seed(void);
 const char	*t_bindir(void);
 /* ../shared/data when it exists, else NULL. */
 const char	*t_shared_data(void);
+/* ../shared/data, or skip the test when it is missing. */
+const char	*t_shared_data_or_skip(void);
+void		 t_skip(const char *, ...)
+		    __attribute__((noreturn, format(printf, 1, 2)));
 
 #endif

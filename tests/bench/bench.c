@@ -16,7 +16,8 @@
  *	BENCH_BATCH	records per put (default 1000)
  *	BENCH_DIR	where the temporary directory goes (default: the
  *			build directory); tmpfs is refused
- *	BENCH_DATA	the GDELT samples (default ../shared/data)
+ *	BENCH_DATA	the GDELT samples (default ../shared/data, and
+ *			without it the cuts of them in tests/data)
  *	BENCH_GDELT_N	records of the GDELT run (default 100000, 0: none)
  *	BENCH_WORK	only these timed workloads ("range-1c,get-1c");
  *			the loads always run
@@ -1211,10 +1212,10 @@ main(int argc, char **argv)
 	struct utsname		 un;
 	const char		*base, *data, *tsv, *secs;
 	char			 tsvbuf[PATH_MAX + 64], stamp[32], *p, *end;
-	char			 tmp[PATH_MAX];
+	char			 tmp[PATH_MAX], databuf[PATH_MAX + 16];
 	uint64_t		 n, gn;
 	time_t			 now = time(NULL);
-	int			 peers;
+	int			 peers, cuts = 0;
 
 	peers = argc > 1 && strcmp(argv[1], "--peers") == 0;
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -1256,8 +1257,17 @@ main(int argc, char **argv)
 		bench_perf_work = getenv("BENCH_PERF_WORK");
 	if ((base = getenv("BENCH_DIR")) == NULL || *base == '\0')
 		base = bench_bin;
-	if ((data = getenv("BENCH_DATA")) == NULL || *data == '\0')
+	if ((data = getenv("BENCH_DATA")) == NULL || *data == '\0') {
+		/* A clone has no ../shared, but always its own cuts. */
 		data = "../shared/data";
+		if (access("../shared/data/gdelt1-events-sample.tsv", R_OK) !=
+		    0) {
+			snprintf(databuf, sizeof databuf, "%s/../tests/data",
+			    bench_bin);
+			data = databuf;
+			cuts = 1;
+		}
+	}
 	strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%S", localtime(&now));
 	if ((tsv = getenv("BENCH_TSV")) == NULL || *tsv == '\0') {
 		if (snprintf(tsvbuf, sizeof tsvbuf, "%s/bench-%s%llu-%s.tsv",
@@ -1340,8 +1350,9 @@ main(int argc, char **argv)
 	}
 
 	if (gn > 0 && gen_init(GEN_GDELT, data) == 0) {
-		printf("\nGDELT: %zu rows of %s replicated to %llu records\n",
-		    gen_nrows(), data, (unsigned long long)gn);
+		printf("\nGDELT: %zu rows of %s replicated to %llu records%s\n",
+		    gen_nrows(), data, (unsigned long long)gn, cuts ?
+		    " (no ../shared/data: the cuts of the samples)" : "");
 		bench_system(&bench_annals, "gdelt", gn, bench_gdelt_works,
 		    sizeof bench_gdelt_works / sizeof *bench_gdelt_works);
 		if (peers) {

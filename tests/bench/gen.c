@@ -12,11 +12,14 @@
  * GDELT records: the rows of the GDELT 1.0 and 2.0 samples, replicated
  * with a copy number: start from SQLDATE, actors from Actor1Code and
  * Actor2Code, type from EventCode, every other non-empty column in attrs.
+ * The samples are the whole ones of ../shared/data or the cuts of them
+ * in tests/data, which a clone always has.
  */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <msgpack.h>
 
@@ -298,12 +301,45 @@ gen_load_gdelt(const char *dir, const char *file, char names[64][40],
 	return (0);
 }
 
+/* The GDELT files of a data directory, by the names each kind uses. */
+static const struct gen_files {
+	const char	*names1;
+	const char	*names2;	/* NULL: made from names1 */
+	const char	*rows1;
+	const char	*rows2;
+} gen_files[] = {
+	/* ../shared/data */
+	{ "gdelt1-columns.txt", "gdelt2-columns.csv",
+	  "gdelt1-events-sample.tsv", "gdelt2-events-sample.tsv" },
+	/* tests/data, which carries no 2.0 codebook */
+	{ "sample-gdelt1-columns.txt", NULL, "sample-gdelt1.tsv",
+	  "sync-gdelt2.tsv" },
+};
+
+/* GDELT 2.0's names: 1.0's with an ADM2 code after each ADM1 code. */
+static void
+gen_names_v2(char v1[64][40], size_t n1, char v2[64][40], size_t *n2)
+{
+	char	*p;
+	size_t	 i;
+
+	*n2 = 0;
+	for (i = 0; i < n1 && *n2 < 64; i++) {
+		memcpy(v2[(*n2)++], v1[i], sizeof v2[0]);
+		if ((p = strstr(v1[i], "_ADM1Code")) != NULL && *n2 < 64) {
+			memcpy(v2[*n2], v1[i], sizeof v2[0]);
+			v2[(*n2)++][p - v1[i] + 4] = '2';
+		}
+	}
+}
+
 /* Choose the records: GEN_SYNTH, or GEN_GDELT read from datadir. */
 int
 gen_init(int which, const char *datadir)
 {
-	char	n1[64][40], n2[64][40], path[1024];
-	size_t	nn1, nn2;
+	const struct gen_files	*g;
+	char			 n1[64][40], n2[64][40], path[1024];
+	size_t			 nn1, nn2;
 
 	gen_init_actors();
 	gen_which = which;
@@ -313,16 +349,28 @@ gen_init(int which, const char *datadir)
 		return (0);
 	if (gen_rows != NULL)
 		return (0);
-	snprintf(path, sizeof path, "%s/gdelt1-columns.txt", datadir);
+	for (g = gen_files; g < gen_files + sizeof gen_files /
+	    sizeof gen_files[0]; g++) {
+		snprintf(path, sizeof path, "%s/%s", datadir, g->rows1);
+		if (access(path, R_OK) == 0)
+			break;
+	}
+	if (g == gen_files + sizeof gen_files / sizeof gen_files[0]) {
+		fprintf(stderr, "bench: %s has no %s nor %s\n", datadir,
+		    gen_files[0].rows1, gen_files[1].rows1);
+		return (-1);
+	}
+	snprintf(path, sizeof path, "%s/%s", datadir, g->names1);
 	if (gen_read_names(path, 0, n1, &nn1) != 0)
 		return (-1);
-	snprintf(path, sizeof path, "%s/gdelt2-columns.csv", datadir);
-	if (gen_read_names(path, 1, n2, &nn2) != 0)
-		return (-1);
-	if (gen_load_gdelt(datadir, "gdelt1-events-sample.tsv", n1, nn1,
-	    nn1 - 1) != 0 ||
-	    gen_load_gdelt(datadir, "gdelt2-events-sample.tsv", n2, nn2,
-	    nn2) != 0)
+	if (g->names2 != NULL) {
+		snprintf(path, sizeof path, "%s/%s", datadir, g->names2);
+		if (gen_read_names(path, 1, n2, &nn2) != 0)
+			return (-1);
+	} else
+		gen_names_v2(n1, nn1, n2, &nn2);
+	if (gen_load_gdelt(datadir, g->rows1, n1, nn1, nn1 - 1) != 0 ||
+	    gen_load_gdelt(datadir, g->rows2, n2, nn2, nn2) != 0)
 		return (-1);
 	if (gen_nrow == 0) {
 		fprintf(stderr, "bench: no usable GDELT rows in %s\n", datadir);
