@@ -94,6 +94,7 @@ $(B)/.deps:
 	done; \
 	/usr/bin/python3 -c "import yaml" 2>/dev/null || \
 	    missing="$$missing python3-yaml"; \
+	command -v curl >/dev/null 2>&1 || missing="$$missing curl"; \
 	case "$(CC)" in clang*) command -v $(CC) >/dev/null 2>&1 || \
 	    missing="$$missing clang";; esac; \
 	if [ -n "$$missing" ]; then \
