@@ -2,11 +2,16 @@
  * annals edit and annals set against the real daemon.  The editor is a
  * shell command line in $EDITOR or $VISUAL that changes the file with
  * sed, or a script that also changes the event behind edit's back.
+ * posix_openpt() and friends are XSI; -D_DEFAULT_SOURCE does not give
+ * them.
  */
+#define _XOPEN_SOURCE 700
 #include <sys/stat.h>
 #include <sys/wait.h>
 
 #include <dirent.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -447,5 +452,78 @@ TEST(cli_get_piped_to_add_updates_the_event)
 	T_EQ_STR(ed_str(ev, "title"), "Piped");
 	T_EQ_INT(json_integer_value(json_object_get(ev, "rev")), 2);
 	json_decref(ev);
+	T_EQ_INT(th_daemon_stop(&d), 0);
+}
+
+/*
+ * On a terminal, a refused edit offers the editor again: annals runs on
+ * a pseudo-terminal, the editor script makes a bad date the first time
+ * and fixes it the second, and we answer y.
+ */
+TEST(cli_edit_on_a_terminal_offers_to_edit_again)
+{
+	struct th_daemon	 d;
+	struct pollfd		 pfd;
+	json_t			*ev;
+	const char		*slave;
+	char			 id[32], bin[512], script[1024], buf[8192];
+	size_t			 len = 0;
+	ssize_t			 n;
+	pid_t			 pid;
+	int			 master, fd, status, answered = 0;
+
+	ed_start(&d, id, sizeof id);
+	snprintf(script, sizeof script, "if [ -e %s/once ]; then\n"
+	    "\tsed -i -e 's/2015-02-30/2015-02-28/' \"$1\"\n"
+	    "else\n\ttouch %s/once\n"
+	    "\tsed -i -e 's/\"2015\"/\"2015-02-30\"/' \"$1\"\nfi\n", t_dir(),
+	    t_dir());
+	T_OK(setenv("EDITOR", ed_script(script), 1));
+	snprintf(bin, sizeof bin, "%s/annals", t_bindir());
+
+	T_ASSERT((master = posix_openpt(O_RDWR | O_NOCTTY)) != -1);
+	T_OK(grantpt(master));
+	T_OK(unlockpt(master));
+	T_ASSERT((slave = ptsname(master)) != NULL);
+	T_ASSERT((pid = fork()) != -1);
+	if (pid == 0) {
+		setsid();
+		if ((fd = open(slave, O_RDWR)) == -1)
+			_exit(126);
+		dup2(fd, 0);
+		dup2(fd, 1);
+		dup2(fd, 2);
+		close(master);
+		execl(bin, bin, "-s", d.sock, "edit", id, (char *)NULL);
+		_exit(127);
+	}
+	pfd.fd = master;
+	pfd.events = POLLIN;
+	for (;;) {
+		T_ASSERTF(poll(&pfd, 1, 10000) == 1, "no output: %.*s",
+		    (int)len, buf);
+		if ((n = read(master, buf + len, sizeof buf - 1 - len)) <= 0)
+			break;	/* EIO: the child closed the terminal */
+		len += n;
+		buf[len] = '\0';
+		if (!answered && strstr(buf, "edit again? [y/n] ") != NULL) {
+			T_EQ_INT(write(master, "y\n", 2), 2);
+			answered = 1;
+		}
+	}
+	close(master);
+	T_EQ_INT(waitpid(pid, &status, 0), pid);
+	fprintf(stderr, "%s", buf);
+	T_ASSERTF(WIFEXITED(status) && WEXITSTATUS(status) == 0, "status %d",
+	    status);
+	T_ASSERT(answered);
+	T_ASSERTF(strstr(buf, "annals: start: 2015-02-30 is not a date") !=
+	    NULL, "%s", buf);
+	T_ASSERTF(strstr(buf, "updated ") != NULL &&
+	    strstr(buf, " (rev 2)") != NULL, "%s", buf);
+	ev = ed_get(&d, id);
+	T_EQ_STR(ed_str(ev, "start"), "2015-02-28");
+	json_decref(ev);
+	T_EQ_INT(ed_kept(buf, sizeof buf), 0);
 	T_EQ_INT(th_daemon_stop(&d), 0);
 }
