@@ -569,13 +569,29 @@ json_write_str(FILE *fp, const char *s, size_t len)
 static void
 json_write_real(FILE *fp, double d)
 {
-	char	buf[64];
-	int	prec;
+	char	buf[64], fixed[64], *e;
+	double	a = d < 0 ? -d : d;
+	int	prec, exp, decimals;
 
 	for (prec = 1; prec <= 17; prec++) {
 		snprintf(buf, sizeof buf, "%.*g", prec, d);
 		if (strtod(buf, NULL) == d)
 			break;
+	}
+	/*
+	 * %g takes an exponent as soon as its digits stop short of the
+	 * point (10 is "1e+01"); people read and edit 10.0, so between
+	 * 1e-4 and 1e16 write the same digits without one.
+	 */
+	if (a >= 1e-4 && a < 1e16) {
+		snprintf(fixed, sizeof fixed, "%.*e", prec - 1, d);
+		if ((e = strchr(fixed, 'e')) != NULL) {
+			exp = atoi(e + 1);
+			decimals = prec - 1 - exp > 0 ? prec - 1 - exp : 1;
+			snprintf(fixed, sizeof fixed, "%.*f", decimals, d);
+			if (strtod(fixed, NULL) == d)
+				memcpy(buf, fixed, sizeof buf);
+		}
 	}
 	if (strpbrk(buf, ".eEni") == NULL)
 		strncat(buf, ".0", sizeof buf - strlen(buf) - 1);
