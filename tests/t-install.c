@@ -96,5 +96,6 @@ TEST(install_then_build_against_it)
 	T_ASSERT(!exists(root, "/usr/sbin/annalsd"));
 	T_ASSERT(!exists(root, "/usr/lib/libannals.so"));
 	T_ASSERT(!exists(root, "/usr/include/annals.h"));
-	T_ASSERT(!exists(root, "/usr/share/bash-completion/completions/annals"));
+	T_ASSERT(!exists(root,
+	    "/usr/share/bash-completion/completions/annals"));
 }
