@@ -10,7 +10,9 @@
 #   make soak       SOAK_SECONDS of 8 clients against a real annalsd
 #   make bench      annalsd's figures at BENCH_N records (tests/bench/)
 #   make bench-peers  the same run against Redis and SQLite too
-#   make install    PREFIX=/usr/local DESTDIR=
+#   make install    PREFIX=/usr/local DESTDIR= (BASHCOMPDIR for the
+#                   bash completion, default $PREFIX/share/bash-completion/
+#                   completions)
 #
 # Missing build dependencies are installed with apt-get when running as
 # root, and named otherwise (the deps step).
@@ -22,6 +24,7 @@ LIBDIR	?= $(PREFIX)/lib
 INCDIR	?= $(PREFIX)/include
 MANDIR	?= $(PREFIX)/share/man
 WEBDIR	?= $(PREFIX)/share/annals/web
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
 CFLAGS	?= -O2 -g
 SAN	?=
 
@@ -158,9 +161,10 @@ install: all $(B)/annals.pc
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SBINDIR) \
 	    $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCDIR) \
 	    $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man3 \
-	    $(DESTDIR)$(MANDIR)/man8
+	    $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(BASHCOMPDIR)
 	install -m 755 $(B)/annalsd $(DESTDIR)$(SBINDIR)/annalsd
 	install -m 755 $(B)/annals $(DESTDIR)$(BINDIR)/annals
+	install -m 644 client/annals.bash $(DESTDIR)$(BASHCOMPDIR)/annals
 	install -m 644 $(B)/libannals.a $(DESTDIR)$(LIBDIR)/libannals.a
 	install -m 755 $(B)/libannals.so.$(VERSION) $(DESTDIR)$(LIBDIR)/
 	ln -sf libannals.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libannals.so.$(SOMAJOR)
@@ -188,7 +192,8 @@ uninstall:
 	    $(DESTDIR)$(LIBDIR)/pkgconfig/annals.pc \
 	    $(DESTDIR)$(MANDIR)/man1/annals.1 \
 	    $(DESTDIR)$(MANDIR)/man3/libannals.3 \
-	    $(DESTDIR)$(MANDIR)/man8/annalsd.8
+	    $(DESTDIR)$(MANDIR)/man8/annalsd.8 \
+	    $(DESTDIR)$(BASHCOMPDIR)/annals
 	rm -rf $(DESTDIR)$(WEBDIR)
 	-rmdir $(DESTDIR)$(WEBDIR)/.. 2>/dev/null
 

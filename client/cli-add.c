@@ -198,8 +198,11 @@ cli_add_stdin(struct cli *cli)
 	return (rc);
 }
 
-/* Add --attr NAME=VALUE to attrs: VALUE as JSON if it is, else a string. */
-static int
+/*
+ * Add --attr NAME=VALUE to attrs: VALUE as JSON if it is, else a string.
+ * annals set (cli-set.c) takes the same --attr.
+ */
+int
 cli_add_attr(json_t *attrs, const char *arg)
 {
 	const char	*eq;
@@ -217,7 +220,23 @@ cli_add_attr(json_t *attrs, const char *arg)
 	return (0);
 }
 
-static int
+/*
+ * The actor of --actor CODE[:ROLE], as the record holds it; annals set
+ * (cli-set.c) takes the same syntax for --add-actor and --rm-actor.
+ */
+json_t *
+cli_add_actor(const char *arg)
+{
+	const char	*colon;
+
+	if ((colon = strchr(arg, ':')) == NULL)
+		return (json_pack("{s:s}", "name", arg));
+	return (json_pack("{s:s%, s:s}", "name", arg,
+	    (size_t)(colon - arg), "role", colon + 1));
+}
+
+/* A number of --lat or --lon, here and in annals set. */
+int
 cli_add_number(const char *s, double *d)
 {
 	char	*end;
@@ -252,7 +271,6 @@ cli_add_options(int argc, char **argv, json_t *rec)
 	};
 	const struct cli_command	*cmd = &cli_add_command;
 	json_t				*actors, *urls, *tags, *place, *attrs;
-	const char			*colon;
 	double				 d;
 	int				 ch;
 
@@ -275,14 +293,7 @@ cli_add_options(int argc, char **argv, json_t *rec)
 			json_object_set_new(rec, "end", json_string(optarg));
 			break;
 		case 'a':
-			if ((colon = strchr(optarg, ':')) == NULL)
-				json_array_append_new(actors,
-				    json_string(optarg));
-			else
-				json_array_append_new(actors, json_pack(
-				    "{s:s%, s:s}", "name", optarg,
-				    (size_t)(colon - optarg), "role",
-				    colon + 1));
+			json_array_append_new(actors, cli_add_actor(optarg));
 			break;
 		case 'y':
 			json_object_set_new(rec, "type", json_string(optarg));

@@ -14,6 +14,8 @@
 static const struct cli_command *cli_commands[] = {
 	&cli_add_command,
 	&cli_get_command,
+	&cli_edit_command,
+	&cli_set_command,
 	&cli_range_command,
 	&cli_actor_command,
 	&cli_actors_command,

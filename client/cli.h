@@ -66,6 +66,16 @@ struct cli_filter {
 int	cli_common_filter(const struct cli_command *, annals_query *, int,
 	    const char *, struct cli_filter *);
 
+/* cli-add.c: the option parsers annals set shares */
+int		 cli_add_attr(json_t *, const char *);
+json_t		*cli_add_actor(const char *);
+int		 cli_add_number(const char *, double *);
+
+/* cli-edit.c, cli-set.c */
+extern const struct cli_command cli_edit_command;
+extern const struct cli_command cli_set_command;
+int		 cli_edit_put(struct cli *, uint64_t, json_t *, json_t *);
+
 /* cli-admin.c */
 extern const struct cli_command cli_backup_command;
 extern const struct cli_command cli_check_command;
@@ -115,5 +125,6 @@ int		 json_record_decode(json_t *, struct json_record *, char *,
 void		 json_record_clear(struct json_record *);
 int		 json_record_attrs(json_t *, msgpack_sbuffer *, char *, size_t);
 int		 json_record_write(FILE *, json_t *);
+int		 json_record_write_pretty(FILE *, json_t *);
 
 #endif

@@ -569,47 +569,84 @@ json_write_str(FILE *fp, const char *s, size_t len)
 static void
 json_write_real(FILE *fp, double d)
 {
-	char	buf[64];
-	int	prec;
+	char	buf[64], fixed[64], *e;
+	double	a = d < 0 ? -d : d;
+	int	prec, exp, decimals;
 
 	for (prec = 1; prec <= 17; prec++) {
 		snprintf(buf, sizeof buf, "%.*g", prec, d);
 		if (strtod(buf, NULL) == d)
 			break;
 	}
+	/*
+	 * %g takes an exponent as soon as its digits stop short of the
+	 * point (10 is "1e+01"); people read and edit 10.0, so between
+	 * 1e-4 and 1e16 write the same digits without one.
+	 */
+	if (a >= 1e-4 && a < 1e16) {
+		snprintf(fixed, sizeof fixed, "%.*e", prec - 1, d);
+		if ((e = strchr(fixed, 'e')) != NULL) {
+			exp = atoi(e + 1);
+			decimals = prec - 1 - exp > 0 ? prec - 1 - exp : 1;
+			snprintf(fixed, sizeof fixed, "%.*f", decimals, d);
+			if (strtod(fixed, NULL) == d)
+				memcpy(buf, fixed, sizeof buf);
+		}
+	}
 	if (strpbrk(buf, ".eEni") == NULL)
 		strncat(buf, ".0", sizeof buf - strlen(buf) - 1);
 	fputs(buf, fp);
 }
 
+/*
+ * Write v; expand > 0 puts each member of the outer expand levels of
+ * objects and arrays on its own line, indented two spaces a level, and
+ * writes the values below them on one line with a space after each ,
+ * and :.  expand < 0 writes everything without spaces, for JSON lines.
+ */
 static void
-json_write_value(FILE *fp, json_t *v)
+json_write_value(FILE *fp, json_t *v, int expand, int depth)
 {
-	const char	*key;
+	const char	*key, *sep;
 	json_t		*item;
-	size_t		 i;
+	size_t		 i, n;
+	int		 nl;
 
+	sep = expand < 0 ? "," : ", ";
 	switch (json_typeof(v)) {
 	case JSON_OBJECT:
-		putc('{', fp);
-		i = 0;
-		json_object_foreach(v, key, item) {
-			if (i++ != 0)
-				putc(',', fp);
-			json_write_str(fp, key, strlen(key));
-			putc(':', fp);
-			json_write_value(fp, item);
-		}
-		putc('}', fp);
-		break;
 	case JSON_ARRAY:
-		putc('[', fp);
-		json_array_foreach(v, i, item) {
-			if (i != 0)
-				putc(',', fp);
-			json_write_value(fp, item);
+		n = json_is_object(v) ? json_object_size(v) :
+		    json_array_size(v);
+		nl = expand > 0 && n != 0;
+		putc(json_is_object(v) ? '{' : '[', fp);
+		i = 0;
+		if (json_is_object(v)) {
+			json_object_foreach(v, key, item) {
+				if (i++ != 0)
+					fputs(nl ? "," : sep, fp);
+				if (nl)
+					fprintf(fp, "\n%*s", 2 * (depth + 1),
+					    "");
+				json_write_str(fp, key, strlen(key));
+				fputs(expand < 0 ? ":" : ": ", fp);
+				json_write_value(fp, item, expand > 0 ?
+				    expand - 1 : expand, depth + 1);
+			}
+		} else {
+			json_array_foreach(v, i, item) {
+				if (i != 0)
+					fputs(nl ? "," : sep, fp);
+				if (nl)
+					fprintf(fp, "\n%*s", 2 * (depth + 1),
+					    "");
+				json_write_value(fp, item, expand > 0 ?
+				    expand - 1 : expand, depth + 1);
+			}
 		}
-		putc(']', fp);
+		if (nl)
+			fprintf(fp, "\n%*s", 2 * depth, "");
+		putc(json_is_object(v) ? '}' : ']', fp);
 		break;
 	case JSON_STRING:
 		json_write_str(fp, json_string_value(v), json_string_length(v));
@@ -636,7 +673,19 @@ json_write_value(FILE *fp, json_t *v)
 int
 json_record_write(FILE *fp, json_t *v)
 {
-	json_write_value(fp, v);
+	json_write_value(fp, v, -1, 0);
+	putc('\n', fp);
+	return (ferror(fp) ? -1 : 0);
+}
+
+/*
+ * Write v for people to edit: a record's fields one per line, and the
+ * entries of its lists and maps one per line below them.
+ */
+int
+json_record_write_pretty(FILE *fp, json_t *v)
+{
+	json_write_value(fp, v, 2, 0);
 	putc('\n', fp);
 	return (ferror(fp) ? -1 : 0);
 }

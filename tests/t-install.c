@@ -54,6 +54,13 @@ TEST(install_then_build_against_it)
 	T_ASSERT(exists(root, "/usr/share/man/man8/annalsd.8"));
 	T_ASSERT(exists(root, "/usr/share/man/man1/annals.1"));
 	T_ASSERT(exists(root, "/usr/share/man/man3/libannals.3"));
+	T_ASSERT(exists(root, "/usr/share/bash-completion/completions/annals"));
+
+	/* bash-completion loads it by the command's name: it must define it. */
+	snprintf(cmd, sizeof cmd, "bash --norc --noprofile -c '. %s/usr/share/"
+	    "bash-completion/completions/annals && complete -p annals' | "
+	    "grep -qx 'complete -F _annals annals'", root);
+	T_EQ_INT(run(cmd), 0);
 
 	/* The soname is the major version. */
 	snprintf(cmd, sizeof cmd, "objdump -p %s/usr/lib/libannals.so | "
@@ -89,4 +96,6 @@ TEST(install_then_build_against_it)
 	T_ASSERT(!exists(root, "/usr/sbin/annalsd"));
 	T_ASSERT(!exists(root, "/usr/lib/libannals.so"));
 	T_ASSERT(!exists(root, "/usr/include/annals.h"));
+	T_ASSERT(!exists(root,
+	    "/usr/share/bash-completion/completions/annals"));
 }
