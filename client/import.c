@@ -250,6 +250,19 @@ import_src_fill(struct import_src *s, unsigned char *p, size_t n,
 				*why = strerror(errno);
 			return (-1);
 		}
+		/*
+		 * A stream cut short (an interrupted download) ends like a
+		 * whole one; only gzerror() tells them apart, and the line
+		 * being read must not be taken for a row.
+		 */
+		if (e == 0) {
+			gzerror(s->gz, &zerr);
+			if (zerr == Z_BUF_ERROR) {
+				*why = "gzip data ends early: the file is "
+				    "truncated";
+				return (-1);
+			}
+		}
 		return (e);
 	}
 	if ((r = archive_read_data(s->ar, p, n)) < 0) {

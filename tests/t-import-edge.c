@@ -1,0 +1,349 @@
+/*
+ * annals import at the edges of its input, the built binary against the
+ * real daemon: gzip streams cut short, last lines without a newline.
+ */
+#include <sys/wait.h>
+
+#include <fcntl.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <jansson.h>
+#include <zlib.h>
+
+#include "harness.h"
+#include "test.h"
+
+extern char	**environ;
+
+struct edge_run {
+	int		 status;
+	char		*out;
+	char		*err;
+	uint64_t	 added, updated, unchanged, rejected, rows;
+};
+
+static char *
+edge_slurp(const char *path, size_t *lenp)
+{
+	FILE	*fp;
+	char	*buf;
+	long	 len;
+
+	T_ASSERTF((fp = fopen(path, "r")) != NULL, "%s", path);
+	T_OK(fseek(fp, 0, SEEK_END));
+	len = ftell(fp);
+	rewind(fp);
+	T_ASSERT((buf = malloc(len + 1)) != NULL);
+	T_EQ_INT(fread(buf, 1, len, fp), len);
+	buf[len] = '\0';
+	fclose(fp);
+	if (lenp != NULL)
+		*lenp = len;
+	return (buf);
+}
+
+static void
+edge_write(const char *path, const void *data, size_t len)
+{
+	FILE	*fp;
+
+	T_ASSERT((fp = fopen(path, "w")) != NULL);
+	T_EQ_INT(fwrite(data, 1, len, fp), len);
+	T_OK(fclose(fp));
+}
+
+static const char *
+edge_fixture(const char *file)
+{
+	static char	path[4][1024];
+	static int	n;
+	char		*p = path[n++ % 4];
+
+	/* The runner sits in the build directory, inside the checkout. */
+	snprintf(p, sizeof path[0], "%s/../tests/data/%s", t_bindir(), file);
+	return (p);
+}
+
+/* Run annals -s sock ARGS, stdin from in (or /dev/null). */
+static void
+edge_run(struct edge_run *r, const char *sock, const char *in,
+    const char **args)
+{
+	posix_spawn_file_actions_t	 fa;
+	const char			*argv[64], *p;
+	char				 bin[4200], out[256], err[256];
+	pid_t				 pid;
+	int				 i = 0, status;
+
+	memset(r, 0, sizeof *r);
+	snprintf(bin, sizeof bin, "%s/annals", t_bindir());
+	snprintf(out, sizeof out, "%s/edge.out", t_dir());
+	snprintf(err, sizeof err, "%s/edge.err", t_dir());
+	argv[i++] = bin;
+	argv[i++] = "-s";
+	argv[i++] = sock;
+	while (*args != NULL && i < 63)
+		argv[i++] = *args++;
+	argv[i] = NULL;
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_addopen(&fa, 0, in != NULL ? in :
+	    "/dev/null", O_RDONLY, 0);
+	posix_spawn_file_actions_addopen(&fa, 1, out,
+	    O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	posix_spawn_file_actions_addopen(&fa, 2, err,
+	    O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	T_EQ_INT(posix_spawn(&pid, bin, &fa, NULL, (char **)argv, environ),
+	    0);
+	posix_spawn_file_actions_destroy(&fa);
+	T_EQ_INT(waitpid(pid, &status, 0), pid);
+	r->status = WIFEXITED(status) ? WEXITSTATUS(status) :
+	    128 + WTERMSIG(status);
+	r->out = edge_slurp(out, NULL);
+	r->err = edge_slurp(err, NULL);
+	if ((p = strstr(r->err, "added ")) != NULL)
+		sscanf(p, "added %" SCNu64 ", updated %" SCNu64 ", unchanged %"
+		    SCNu64 ", rejected %" SCNu64 " (%" SCNu64, &r->added,
+		    &r->updated, &r->unchanged, &r->rejected, &r->rows);
+}
+
+static void
+edge_run_free(struct edge_run *r)
+{
+	free(r->out);
+	free(r->err);
+}
+
+#define EDGE_RUN(r, sock, in, want, ...) do {				\
+	const char *edge_args_[] = { __VA_ARGS__, NULL };		\
+	edge_run((r), (sock), (in), edge_args_);			\
+	T_ASSERTF((r)->status == (want), "exit %d, wanted %d; "		\
+	    "stderr: %s", (r)->status, (want), (r)->err);		\
+} while (0)
+
+/* Write data to path gzipped, as one stream. */
+static void
+edge_gzip(const char *path, const char *data, size_t len)
+{
+	gzFile	g;
+
+	T_ASSERT((g = gzopen(path, "wb")) != NULL);
+	T_EQ_INT(gzwrite(g, data, len), len);
+	T_EQ_INT(gzclose(g), Z_OK);
+}
+
+/* What zlib gives back of a (cut) gzip file, read to its end. */
+static char *
+edge_gunzip(const char *path, size_t *lenp)
+{
+	gzFile	 g;
+	char	*buf;
+	size_t	 len = 0, size = 1 << 20;
+	int	 n;
+
+	T_ASSERT((g = gzopen(path, "rb")) != NULL);
+	T_ASSERT((buf = malloc(size + 1)) != NULL);
+	while ((n = gzread(g, buf + len, size - len)) > 0)
+		len += n;
+	T_ASSERT(n == 0 && len < size);
+	gzclose(g);
+	buf[len] = '\0';
+	*lenp = len;
+	return (buf);
+}
+
+/* The exported events of one source, as JSON objects. */
+static json_t *
+edge_export(const char *sock, const char *source)
+{
+	struct edge_run	 r;
+	json_t		*all, *o;
+	const char	*p, *nl;
+
+	EDGE_RUN(&r, sock, NULL, 0, "export", "--source", source);
+	T_ASSERT((all = json_array()) != NULL);
+	for (p = r.out; *p != '\0'; p = nl + 1) {
+		T_ASSERT((nl = strchr(p, '\n')) != NULL);
+		T_ASSERT((o = json_loadb(p, nl - p, 0, NULL)) != NULL);
+		T_OK(json_array_append_new(all, o));
+	}
+	edge_run_free(&r);
+	return (all);
+}
+
+/* The GDELT row with the id key in text, or NULL. */
+static const char *
+edge_gdelt_row(const char *text, const char *key)
+{
+	const char	*p;
+	size_t		 k = strlen(key);
+
+	for (p = text; p != NULL && *p != '\0'; p = strchr(p, '\n')) {
+		if (*p == '\n')
+			p++;
+		if (strncmp(p, key, k) == 0 && p[k] == '\t')
+			return (p);
+	}
+	return (NULL);
+}
+
+/* The last field of the line at row: GDELT 2.0's SOURCEURL. */
+static char *
+edge_gdelt_url(const char *row)
+{
+	const char	*nl, *tab;
+
+	nl = strchr(row, '\n');
+	T_ASSERT(nl != NULL);
+	for (tab = nl; tab > row && tab[-1] != '\t'; tab--)
+		continue;
+	return (strndup(tab, nl - tab));
+}
+
+/*
+ * Check that source holds exactly the whole lines of the text zlib
+ * could decode (part), each stored as it was written.
+ */
+static void
+edge_gdelt_same(const char *sock, const char *source, const char *orig,
+    const char *part, size_t partlen)
+{
+	json_t		*evs, *ev;
+	const char	*key, *row, *p;
+	char		*url;
+	size_t		 i, whole = 0;
+
+	for (p = part; p < part + partlen; p++)
+		whole += *p == '\n';
+	evs = edge_export(sock, source);
+	T_ASSERTF(json_array_size(evs) == whole, "%s: %zu events, %zu whole "
+	    "lines", source, json_array_size(evs), whole);
+	json_array_foreach(evs, i, ev) {
+		key = json_string_value(json_object_get(ev, "key"));
+		T_ASSERT(key != NULL);
+		row = edge_gdelt_row(part, key);
+		T_ASSERTF(row != NULL && memchr(row, '\n', partlen -
+		    (row - part)) != NULL, "%s: %s is not a whole line",
+		    source, key);
+		T_ASSERT((row = edge_gdelt_row(orig, key)) != NULL);
+		url = edge_gdelt_url(row);
+		T_EQ_STR(json_string_value(json_array_get(json_object_get(ev,
+		    "urls"), 0)), url);
+		free(url);
+	}
+	json_decref(evs);
+}
+
+TEST(import_edge_gz_cut_anywhere_is_an_error_keeping_whole_rows)
+{
+	struct th_daemon	 d;
+	struct edge_run		 r;
+	char			 gz[256], cut[256], source[32], want[128];
+	char			*src, *zdata, *part;
+	size_t			 len, zlen, partlen, at[12], i, n = 0, k, lines;
+
+	src = edge_slurp(edge_fixture("sync-gdelt2.tsv"), &len);
+	snprintf(gz, sizeof gz, "%s/whole.gz", t_dir());
+	edge_gzip(gz, src, len);
+	zdata = edge_slurp(gz, &zlen);
+	T_ASSERT(zlen > 1000);
+	/* In the header, through the deflate data, in the trailer. */
+	at[n++] = 5;
+	for (k = 1; k < 8; k++)
+		at[n++] = zlen * k / 8;
+	at[n++] = zlen - 8;
+	at[n++] = zlen - 1;
+
+	T_OK(th_daemon_start(&d, NULL));
+	snprintf(cut, sizeof cut, "%s/20191024143000.export.CSV.gz", t_dir());
+	for (i = 0; i < n; i++) {
+		edge_write(cut, zdata, at[i]);
+		part = edge_gunzip(cut, &partlen);
+		for (lines = 0, k = 0; k < partlen; k++)
+			lines += part[k] == '\n';
+		snprintf(source, sizeof source, "cut%zu", at[i]);
+		EDGE_RUN(&r, d.sock, NULL, 4, "import", "--source", source,
+		    cut);
+		/* The line named is the one cut. */
+		snprintf(want, sizeof want, "export.CSV.gz:%zu: gzip data "
+		    "ends early: the file is truncated", lines + 1);
+		T_ASSERTF(strstr(r.err, want) != NULL, "cut at %zu: %s",
+		    at[i], r.err);
+		T_EQ_U64(r.rejected, 0);
+		T_EQ_U64(r.added, lines);
+		edge_run_free(&r);
+		edge_gdelt_same(d.sock, source, src, part, partlen);
+		free(part);
+	}
+
+	/* On stdin, and --strict sends nothing. */
+	edge_write(cut, zdata, zlen / 2);
+	EDGE_RUN(&r, d.sock, cut, 4, "import", "--format", "gdelt",
+	    "--source", "stdin", "-");
+	T_ASSERTF(strstr(r.err, "stdin:") != NULL &&
+	    strstr(r.err, "the file is truncated") != NULL, "%s", r.err);
+	edge_run_free(&r);
+	EDGE_RUN(&r, d.sock, NULL, 4, "import", "--strict", "--source",
+	    "strict", cut);
+	T_ASSERT(strstr(r.err, "--strict: nothing imported") != NULL);
+	edge_run_free(&r);
+	T_EQ_INT(json_array_size(edge_export(d.sock, "strict")), 0);
+
+	free(zdata);
+	free(src);
+	T_OK(th_daemon_stop(&d));
+}
+
+TEST(import_edge_whole_files_import_with_or_without_a_last_newline)
+{
+	struct th_daemon	 d;
+	struct edge_run		 r;
+	char			 path[256], *src, *two;
+	size_t			 len;
+	gzFile			 g;
+
+	src = edge_slurp(edge_fixture("sync-gdelt2.tsv"), &len);
+	T_ASSERT(src[len - 1] == '\n');
+	T_OK(th_daemon_start(&d, NULL));
+
+	/* Plain, the last line without its newline: 150 rows, all whole. */
+	snprintf(path, sizeof path, "%s/plain.export.CSV", t_dir());
+	edge_write(path, src, len - 1);
+	EDGE_RUN(&r, d.sock, NULL, 0, "import", "--source", "plain", path);
+	T_EQ_U64(r.added, 150);
+	edge_run_free(&r);
+	edge_gdelt_same(d.sock, "plain", src, src, len);
+
+	/* gzip, whole, with and without the last newline. */
+	snprintf(path, sizeof path, "%s/whole.export.CSV.gz", t_dir());
+	edge_gzip(path, src, len);
+	EDGE_RUN(&r, d.sock, NULL, 0, "import", "--source", "gz", path);
+	T_EQ_U64(r.added, 150);
+	edge_run_free(&r);
+	edge_gdelt_same(d.sock, "gz", src, src, len);
+	edge_gzip(path, src, len - 1);
+	EDGE_RUN(&r, d.sock, NULL, 0, "import", "--source", "gznl", path);
+	T_EQ_U64(r.added, 150);
+	edge_run_free(&r);
+	edge_gdelt_same(d.sock, "gznl", src, src, len);
+
+	/* Two gzip members one after the other are one stream. */
+	T_ASSERT((two = strchr(src + len / 2, '\n')) != NULL);
+	two++;
+	T_ASSERT((g = gzopen(path, "wb")) != NULL);
+	T_EQ_INT(gzwrite(g, src, two - src), two - src);
+	T_EQ_INT(gzclose(g), Z_OK);
+	T_ASSERT((g = gzopen(path, "ab")) != NULL);
+	T_EQ_INT(gzwrite(g, two, len - (two - src)), len - (two - src));
+	T_EQ_INT(gzclose(g), Z_OK);
+	EDGE_RUN(&r, d.sock, NULL, 0, "import", "--source", "two", path);
+	T_EQ_U64(r.added, 150);
+	edge_run_free(&r);
+	edge_gdelt_same(d.sock, "two", src, src, len);
+
+	free(src);
+	T_OK(th_daemon_stop(&d));
+}
