@@ -1,6 +1,8 @@
 /*
  * annals import at the edges of its input, the built binary against the
- * real daemon: gzip streams cut short, last lines without a newline.
+ * real daemon: gzip streams cut short, last lines without a newline, a
+ * stray quote before megabytes of rows (and the CSV splitter's work on
+ * it, counted).
  */
 #include <sys/wait.h>
 
@@ -14,6 +16,7 @@
 #include <jansson.h>
 #include <zlib.h>
 
+#include "../client/import.h"
 #include "harness.h"
 #include "test.h"
 
@@ -244,6 +247,7 @@ TEST(import_edge_gz_cut_anywhere_is_an_error_keeping_whole_rows)
 	char			 gz[256], cut[256], source[32], want[128];
 	char			*src, *zdata, *part;
 	size_t			 len, zlen, partlen, at[12], i, n = 0, k, lines;
+	json_t			*evs;
 
 	src = edge_slurp(edge_fixture("sync-gdelt2.tsv"), &len);
 	snprintf(gz, sizeof gz, "%s/whole.gz", t_dir());
@@ -290,7 +294,9 @@ TEST(import_edge_gz_cut_anywhere_is_an_error_keeping_whole_rows)
 	    "strict", cut);
 	T_ASSERT(strstr(r.err, "--strict: nothing imported") != NULL);
 	edge_run_free(&r);
-	T_EQ_INT(json_array_size(edge_export(d.sock, "strict")), 0);
+	evs = edge_export(d.sock, "strict");
+	T_EQ_INT(json_array_size(evs), 0);
+	json_decref(evs);
 
 	free(zdata);
 	free(src);
@@ -345,5 +351,198 @@ TEST(import_edge_whole_files_import_with_or_without_a_last_newline)
 	edge_gdelt_same(d.sock, "two", src, src, len);
 
 	free(src);
+	T_OK(th_daemon_stop(&d));
+}
+
+/* An ACLED row of 31 columns with id TSTn; quote opens a stray quote. */
+static int
+edge_acled_row(char *buf, size_t size, size_t n, int quote)
+{
+	return (snprintf(buf, size, "TST%zu,2024-05-02,2024,1,Political "
+	    "violence,Battles,%sArmed clash,Group A,,Rebel group,Group B,,"
+	    "Rebel group,Rebel group-Rebel group,,999,Test Region,Testland,"
+	    "North,Upper,,Alpha,10.5,-20.25,1,Test Wire,National,Notes,0,,"
+	    "1717000000\n", n, quote ? "\"" : ""));
+}
+
+/*
+ * A quote never closed, then more than IMPORT_MAX_ROW of rows: the
+ * splitter gives up at the bound, having looked at each byte once.
+ * Splitting the joined record again after each line looked at the
+ * first ones once per line (issue #15: 250 s of CPU for 4 MiB).
+ */
+TEST(import_edge_csv_stray_quote_costs_linear_work_and_a_bound)
+{
+	struct import_csv	c;
+	struct aerr		err;
+	char			row[512];
+	uint64_t		fed = 0;
+	size_t			n, len;
+	int			rc;
+
+	memset(&c, 0, sizeof c);
+	c.delim = ',';
+	c.quoted = 1;
+	len = edge_acled_row(row, sizeof row, 0, 1);
+	T_EQ_INT(import_csv_feed(&c, row, len - 1, &err), IMPORT_CSV_MORE);
+	fed += len - 1;
+	for (n = 1;; n++) {
+		len = edge_acled_row(row, sizeof row, n, 0) - 1;
+		fed += len;
+		aerr_clear(&err);
+		if ((rc = import_csv_feed(&c, row, len, &err)) != IMPORT_CSV_MORE)
+			break;
+		T_ASSERT(n < 2 * IMPORT_MAX_ROW / len);
+	}
+	T_EQ_INT(rc, -1);
+	T_EQ_STR(err.msg, "quoted field not closed within 4194304 bytes");
+	T_ASSERT(c.open);
+	T_EQ_INT(c.quote_line, 0);
+	/* The error came at the bound, and each byte was looked at once. */
+	T_ASSERTF(fed + n > IMPORT_MAX_ROW && fed <= IMPORT_MAX_ROW + len,
+	    "%" PRIu64 " bytes in %zu lines", fed, n);
+	T_ASSERTF(c.examined <= fed, "%" PRIu64 " bytes examined for %"
+	    PRIu64, c.examined, fed);
+	T_ASSERTF(c.bufsize <= 2 * (IMPORT_MAX_ROW + len), "%zu", c.bufsize);
+	import_csv_reset(&c);
+
+	/* The next record starts afresh. */
+	len = edge_acled_row(row, sizeof row, 1, 0) - 1;
+	T_EQ_INT(import_csv_feed(&c, row, len, &err), IMPORT_CSV_DONE);
+	T_EQ_INT(c.nfields, 31);
+	T_EQ_STR(c.fields[0], "TST1");
+	import_csv_free(&c);
+}
+
+/*
+ * RFC 4180 through the line-at-a-time splitter: quoted delimiters, ""
+ * escapes, line breaks inside quotes, a quote opening on a later line,
+ * and a quoted field just under the bound.
+ */
+TEST(import_edge_csv_quoted_fields_across_lines)
+{
+	struct import_csv	 c;
+	struct aerr		 err;
+	char			*big;
+	size_t			 i, n;
+
+	memset(&c, 0, sizeof c);
+	c.delim = ',';
+	c.quoted = 1;
+	T_EQ_INT(import_csv_feed(&c, "a,\"b, \"\"c\"\"\",", 13, &err),
+	    IMPORT_CSV_DONE);
+	T_EQ_INT(c.nfields, 3);
+	T_EQ_STR(c.fields[1], "b, \"c\"");
+	T_EQ_STR(c.fields[2], "");
+	T_EQ_INT(import_csv_feed(&c, "x,\"one", 6, &err), IMPORT_CSV_MORE);
+	T_EQ_INT(import_csv_feed(&c, "", 0, &err), IMPORT_CSV_MORE);
+	T_EQ_INT(import_csv_feed(&c, "two\",\"th", 8, &err), IMPORT_CSV_MORE);
+	T_EQ_INT(c.quote_line, 2);
+	T_EQ_INT(import_csv_feed(&c, "ree\"\"\",y", 8, &err),
+	    IMPORT_CSV_DONE);
+	T_EQ_INT(c.nfields, 4);
+	T_EQ_STR(c.fields[0], "x");
+	T_EQ_STR(c.fields[1], "one\n\ntwo");
+	T_EQ_STR(c.fields[2], "th\nree\"");
+	T_EQ_STR(c.fields[3], "y");
+	T_EQ_INT(c.lines, 4);
+
+	/* Errors name the column; the next record starts afresh. */
+	T_EQ_INT(import_csv_feed(&c, "a,\"b\"c", 6, &err), -1);
+	T_EQ_STR(err.msg, "column 2: text after the closing quote");
+	import_csv_reset(&c);
+	T_EQ_INT(import_csv_feed(&c, "a,b\"c", 5, &err), -1);
+	T_EQ_STR(err.msg, "column 2: quote inside an unquoted field");
+	import_csv_reset(&c);
+
+	/* A quoted field of 4 MiB less a little, over 64 KiB lines. */
+	T_ASSERT((big = malloc(65536)) != NULL);
+	memset(big, 'x', 65536);
+	big[0] = '"';
+	T_EQ_INT(import_csv_feed(&c, big, 65536, &err), IMPORT_CSV_MORE);
+	n = IMPORT_MAX_ROW / 65537 - 1;
+	for (i = 1; i < n; i++)
+		T_EQ_INT(import_csv_feed(&c, big + 1, 65535, &err),
+		    IMPORT_CSV_MORE);
+	T_EQ_INT(import_csv_feed(&c, "end\",z", 6, &err), IMPORT_CSV_DONE);
+	T_EQ_INT(c.nfields, 2);
+	/* n lines of 65535 x and their newlines, then "end". */
+	T_EQ_INT(strlen(c.fields[0]), n * 65536 + 3);
+	T_EQ_STR(c.fields[1], "z");
+	free(big);
+
+	/* TSV: a quote is a character. */
+	c.delim = '\t';
+	c.quoted = 0;
+	T_EQ_INT(import_csv_feed(&c, "\"a\tb\"c", 6, &err), IMPORT_CSV_DONE);
+	T_EQ_INT(c.nfields, 2);
+	T_EQ_STR(c.fields[0], "\"a");
+	T_EQ_STR(c.fields[1], "b\"c");
+	import_csv_free(&c);
+}
+
+/*
+ * Through the CLI and the daemon: the stray quote's row is reported at
+ * the line where the quote opened, and every row after it lands.
+ */
+TEST(import_edge_csv_stray_quote_costs_one_row)
+{
+	struct th_daemon	 d;
+	struct edge_run		 r;
+	char			 path[256], row[512], *hdr, *p;
+	size_t			 n, rows, bytes = 0;
+	json_t			*evs;
+	FILE			*fp;
+
+	hdr = edge_slurp(edge_fixture("import-acled-bad.csv"), NULL);
+	T_ASSERT((p = strchr(hdr, '\n')) != NULL);
+	p[1] = '\0';
+	snprintf(path, sizeof path, "%s/stray.csv", t_dir());
+	T_ASSERT((fp = fopen(path, "w")) != NULL);
+	fputs(hdr, fp);
+	edge_acled_row(row, sizeof row, 1, 0);
+	fputs(row, fp);
+	edge_acled_row(row, sizeof row, 2, 1);		/* line 3 */
+	fputs(row, fp);
+	for (n = 3; bytes <= IMPORT_MAX_ROW + 65536; n++) {
+		bytes += edge_acled_row(row, sizeof row, n, 0);
+		fputs(row, fp);
+	}
+	T_OK(fclose(fp));
+	rows = n - 1;
+
+	T_OK(th_daemon_start(&d, NULL));
+	EDGE_RUN(&r, d.sock, NULL, 1, "import", path);
+	T_ASSERTF(strstr(r.err, "stray.csv:3: quoted field not closed "
+	    "within 4194304 bytes\n") != NULL, "%s", r.err);
+	T_EQ_U64(r.rejected, 1);
+	T_EQ_U64(r.added, rows - 1);
+	T_EQ_U64(r.rows, rows);
+	edge_run_free(&r);
+
+	/* A quote that opens on the record's second line, never closed. */
+	T_ASSERT((fp = fopen(path, "w")) != NULL);
+	fputs(hdr, fp);
+	edge_acled_row(row, sizeof row, 1, 1);		/* line 2 */
+	fputs(row, fp);
+	fputs("x\",y,\"z\n", fp);			/* line 3 */
+	edge_acled_row(row, sizeof row, 4, 0);		/* line 4 */
+	fputs(row, fp);
+	T_OK(fclose(fp));
+	EDGE_RUN(&r, d.sock, NULL, 1, "import", "--source", "late", path);
+	T_ASSERTF(strstr(r.err, "stray.csv:3: quoted field not closed at the "
+	    "end of the input (in the row from line 2)\n") != NULL, "%s",
+	    r.err);
+	/* Line 3 read again: a quote inside an unquoted field. */
+	T_ASSERTF(strstr(r.err, "stray.csv:3: column 1: quote inside an "
+	    "unquoted field\n") != NULL, "%s", r.err);
+	T_EQ_U64(r.added, 1);
+	edge_run_free(&r);
+	evs = edge_export(d.sock, "late");
+	T_EQ_INT(json_array_size(evs), 1);
+	T_EQ_STR(json_string_value(json_object_get(json_array_get(evs, 0),
+	    "key")), "TST4");
+	json_decref(evs);
+	free(hdr);
 	T_OK(th_daemon_stop(&d));
 }
