@@ -115,5 +115,6 @@ int		 json_record_decode(json_t *, struct json_record *, char *,
 void		 json_record_clear(struct json_record *);
 int		 json_record_attrs(json_t *, msgpack_sbuffer *, char *, size_t);
 int		 json_record_write(FILE *, json_t *);
+json_t		*json_record_load(const char *, size_t, size_t, json_error_t *);
 
 #endif

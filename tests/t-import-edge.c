@@ -2,8 +2,9 @@
  * annals import at the edges of its input, the built binary against the
  * real daemon: gzip streams cut short, last lines without a newline, a
  * stray quote before megabytes of rows (and the CSV splitter's work on
- * it, counted).
+ * it, counted), and export | import into an empty daemon losing nothing.
  */
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 #include <fcntl.h>
@@ -14,8 +15,11 @@
 #include <unistd.h>
 
 #include <jansson.h>
+#include <msgpack.h>
 #include <zlib.h>
 
+#include "../client/annals.h"
+#include "../client/cli.h"
 #include "../client/import.h"
 #include "harness.h"
 #include "test.h"
@@ -390,7 +394,8 @@ TEST(import_edge_csv_stray_quote_costs_linear_work_and_a_bound)
 		len = edge_acled_row(row, sizeof row, n, 0) - 1;
 		fed += len;
 		aerr_clear(&err);
-		if ((rc = import_csv_feed(&c, row, len, &err)) != IMPORT_CSV_MORE)
+		rc = import_csv_feed(&c, row, len, &err);
+		if (rc != IMPORT_CSV_MORE)
 			break;
 		T_ASSERT(n < 2 * IMPORT_MAX_ROW / len);
 	}
@@ -545,4 +550,309 @@ TEST(import_edge_csv_stray_quote_costs_one_row)
 	json_decref(evs);
 	free(hdr);
 	T_OK(th_daemon_stop(&d));
+}
+
+/* The round trip's events: every kind of number, CR and LF in text. */
+static void
+edge_rt_attrs(msgpack_sbuffer *sb, int which)
+{
+	msgpack_packer	pk;
+
+	msgpack_sbuffer_init(sb);
+	msgpack_packer_init(&pk, sb, msgpack_sbuffer_write);
+	msgpack_pack_map(&pk, which == 0 ? 16 : 2);
+#define EDGE_KEY(k) msgpack_pack_str_with_body(&pk, k, strlen(k))
+	if (which == 0) {
+		EDGE_KEY("i64min");
+		msgpack_pack_int64(&pk, INT64_MIN);
+		EDGE_KEY("i32min-1");
+		msgpack_pack_int64(&pk, (int64_t)INT32_MIN - 1);
+		EDGE_KEY("neg1");
+		msgpack_pack_int64(&pk, -1);
+		EDGE_KEY("zero");
+		msgpack_pack_uint64(&pk, 0);
+		EDGE_KEY("i64max");
+		msgpack_pack_uint64(&pk, INT64_MAX);
+		EDGE_KEY("2^63");
+		msgpack_pack_uint64(&pk, (uint64_t)1 << 63);
+		EDGE_KEY("u64max");
+		msgpack_pack_uint64(&pk, UINT64_MAX);
+		EDGE_KEY("tenth");
+		msgpack_pack_double(&pk, 0.1);
+		EDGE_KEY("max");
+		msgpack_pack_double(&pk, 1.7976931348623157e308);
+		EDGE_KEY("denormal");
+		msgpack_pack_double(&pk, -4.9406564584124654e-324);
+		EDGE_KEY("whole");
+		msgpack_pack_double(&pk, 3.0);
+		EDGE_KEY("-0");
+		msgpack_pack_double(&pk, -0.0);
+		EDGE_KEY("2^64");
+		msgpack_pack_double(&pk, 18446744073709551616.0);
+		EDGE_KEY("crlf");
+		msgpack_pack_str_with_body(&pk, "a\r\nb\rc\n", 7);
+		EDGE_KEY("list");
+		msgpack_pack_array(&pk, 3);
+		msgpack_pack_uint64(&pk, UINT64_MAX - 1);
+		msgpack_pack_int64(&pk, INT64_MIN + 1);
+		msgpack_pack_double(&pk, 2.5);
+		EDGE_KEY("map");
+		msgpack_pack_map(&pk, 1);
+		EDGE_KEY("u");
+		msgpack_pack_uint64(&pk, 9223372036854775809u);
+	} else {
+		EDGE_KEY("text");
+		msgpack_pack_str_with_body(&pk, "\r", 1);
+		EDGE_KEY("n");
+		msgpack_pack_uint64(&pk, 12345678901234567890u);
+	}
+#undef EDGE_KEY
+}
+
+static const char *const edge_rt_texts[] = {
+	"CRLF\r\nCR\rLF\nend",
+	"ends in CRLF\r\n",
+	"ends in CR\r",
+	"\r\n",
+	"\"quoted\",\r\n\r\n,comma\n\nblank line above",
+	"plain"
+};
+#define EDGE_RT_N	(sizeof edge_rt_texts / sizeof edge_rt_texts[0])
+
+static int
+edge_str_eq(const char *a, const char *b)
+{
+	if (a == NULL || b == NULL)
+		return (a == b);
+	return (strcmp(a, b) == 0);
+}
+
+/* Field by field, attrs byte for byte. */
+static void
+edge_same_event(const struct annals_event *a, const struct annals_event *b,
+    const char *how)
+{
+	size_t	i;
+
+#define EDGE_SAME_STR(f) T_ASSERTF(edge_str_eq(a->f, b->f), "%s: %s: "	\
+    "%s: \"%s\" != \"%s\"", how, a->key, #f, a->f ? a->f : "(null)",	\
+    b->f ? b->f : "(null)")
+	EDGE_SAME_STR(source);
+	EDGE_SAME_STR(key);
+	EDGE_SAME_STR(start);
+	EDGE_SAME_STR(end);
+	EDGE_SAME_STR(type);
+	EDGE_SAME_STR(title);
+	EDGE_SAME_STR(text);
+	EDGE_SAME_STR(place_name);
+	EDGE_SAME_STR(place_country);
+#undef EDGE_SAME_STR
+	T_EQ_INT(a->nactors, b->nactors);
+	for (i = 0; i < a->nactors; i++) {
+		T_EQ_STR(a->actors[i].name, b->actors[i].name);
+		T_ASSERT(edge_str_eq(a->actors[i].role, b->actors[i].role));
+	}
+	T_EQ_INT(a->has_lat, b->has_lat);
+	T_EQ_INT(a->has_lon, b->has_lon);
+	T_ASSERT(!a->has_lat || memcmp(&a->lat, &b->lat, sizeof a->lat) == 0);
+	T_ASSERT(!a->has_lon || memcmp(&a->lon, &b->lon, sizeof a->lon) == 0);
+	T_EQ_INT(a->nurls, b->nurls);
+	for (i = 0; i < a->nurls; i++)
+		T_EQ_STR(a->urls[i], b->urls[i]);
+	T_EQ_INT(a->ntags, b->ntags);
+	for (i = 0; i < a->ntags; i++)
+		T_EQ_STR(a->tags[i], b->tags[i]);
+	T_ASSERTF(a->attrs_len == b->attrs_len && memcmp(a->attrs, b->attrs,
+	    a->attrs_len) == 0, "%s: %s: attrs differ (%zu, %zu bytes)", how,
+	    a->key, a->attrs_len, b->attrs_len);
+}
+
+/* Stop d and start it again on an empty data directory. */
+static void
+edge_fresh_daemon(struct th_daemon *d, const char *keep)
+{
+	char	moved[256];
+
+	T_OK(th_daemon_stop(d));
+	snprintf(moved, sizeof moved, "%s/%s", t_dir(), keep);
+	T_OK(rename(d->data, moved));
+	T_OK(mkdir(d->data, 0700));
+	T_OK(th_daemon_start(d, NULL));
+}
+
+/*
+ * Put through libannals, export (JSON lines and CSV), import each into
+ * an empty daemon: the same records, field by field and attrs byte for
+ * byte.  uint64 beyond INT64_MAX came back as a float, and CRLF inside a
+ * quoted CSV field as LF (issue #15).
+ */
+TEST(import_edge_export_import_round_trip_is_lossless)
+{
+	static const struct annals_actor	 actors[] = {
+		{ "ACT\r\n1", "source" }, { "ACT2", NULL }
+	};
+	static const char *const		 urls[] = {
+		"https://example.org/a?b=c,d"
+	};
+	static const char *const		 tags[] = { "t1", "t 2" };
+	struct annals_event			 put[EDGE_RT_N];
+	struct annals_event			*orig[EDGE_RT_N], *got;
+	struct th_daemon			 d;
+	struct edge_run				 r;
+	msgpack_sbuffer				 sb[2];
+	annals_ctx				*ctx;
+	char					 dump[2][256];
+	char					 keys[EDGE_RT_N][16], keep[16];
+	static const char *const		 how[] = { "jsonl" };
+	size_t					 i, k;
+
+	edge_rt_attrs(&sb[0], 0);
+	edge_rt_attrs(&sb[1], 1);
+	memset(put, 0, sizeof put);
+	for (i = 0; i < EDGE_RT_N; i++) {
+		snprintf(keys[i], sizeof keys[i], "k%zu", i);
+		put[i].source = "rt";
+		put[i].key = keys[i];
+		put[i].start = i % 2 ? "2024-01" : "2024-01-02";
+		put[i].end = i % 2 ? NULL : "2024-02-03";
+		put[i].title = edge_rt_texts[(i + 1) % EDGE_RT_N];
+		put[i].text = edge_rt_texts[i];
+		put[i].place_name = edge_rt_texts[(i + 2) % EDGE_RT_N];
+		put[i].place_country = "XX";
+		put[i].has_lat = put[i].has_lon = i % 2 == 0;
+		put[i].lat = 0.1 + 0.2;
+		put[i].lon = -179.99999999999997;
+		put[i].actors = actors;
+		put[i].nactors = 1 + i % 2;
+		put[i].type = "01\r\n";
+		put[i].urls = urls;
+		put[i].nurls = i % 2;
+		put[i].tags = tags;
+		put[i].ntags = i % 3;
+		if (i < 2) {
+			put[i].attrs = sb[i].data;
+			put[i].attrs_len = sb[i].size;
+		}
+	}
+
+	T_OK(th_daemon_start(&d, NULL));
+	T_ASSERT((ctx = annals_connect(d.sock)) != NULL);
+	T_OK(annals_put(ctx, put, EDGE_RT_N, NULL));
+	for (i = 0; i < EDGE_RT_N; i++) {
+		T_OK(annals_get_by_key(ctx, "rt", keys[i], &orig[i]));
+		edge_same_event(&put[i], orig[i], "put");
+	}
+	annals_free(ctx);
+	for (k = 0; k < sizeof how / sizeof how[0]; k++) {
+		snprintf(dump[k], sizeof dump[k], "%s/rt.%s", t_dir(),
+		    how[k]);
+		EDGE_RUN(&r, d.sock, NULL, 0, "export", "--format", how[k]);
+		edge_write(dump[k], r.out, strlen(r.out));
+		edge_run_free(&r);
+	}
+
+	for (k = 0; k < sizeof how / sizeof how[0]; k++) {
+		snprintf(keep, sizeof keep, "data-%zu", k);
+		edge_fresh_daemon(&d, keep);
+		EDGE_RUN(&r, d.sock, NULL, 0, "import", dump[k]);
+		T_EQ_U64(r.added, EDGE_RT_N);
+		edge_run_free(&r);
+		T_ASSERT((ctx = annals_connect(d.sock)) != NULL);
+		for (i = 0; i < EDGE_RT_N; i++) {
+			T_OK(annals_get_by_key(ctx, "rt", keys[i], &got));
+			edge_same_event(orig[i], got, how[k]);
+			annals_event_free(got);
+		}
+		annals_free(ctx);
+	}
+	T_OK(th_daemon_stop(&d));
+	for (i = 0; i < EDGE_RT_N; i++)
+		annals_event_free(orig[i]);
+	msgpack_sbuffer_destroy(&sb[0]);
+	msgpack_sbuffer_destroy(&sb[1]);
+}
+
+/* JSON text to msgpack attrs through json_record_load(), and back. */
+TEST(import_edge_json_integers_beyond_int64)
+{
+	static const char	 in[] = "{\"a\":18446744073709551615,"
+	    "\"s\":\"18446744073709551615\",\"b\":[9223372036854775808,"
+	    "-9223372036854775808,9223372036854775807,1e+19,"
+	    "12345678901234567890.5,-0.0],\"k\":{\"10000000000000000000\":"
+	    "10000000000000000000}}";
+	msgpack_sbuffer		 sb;
+	msgpack_unpacked	 up;
+	msgpack_object		*o, *b;
+	json_error_t		 jerr;
+	json_t			*j;
+	const char		*t;
+	char			 err[256], *text;
+	size_t			 off = 0, size;
+	FILE			*mem;
+
+	T_ASSERTF((j = json_record_load(in, sizeof in - 1, 0, &jerr)) != NULL,
+	    "%s", jerr.text);
+	msgpack_sbuffer_init(&sb);
+	T_OK(json_record_attrs(j, &sb, err, sizeof err));
+	msgpack_unpacked_init(&up);
+	T_EQ_INT(msgpack_unpack_next(&up, sb.data, sb.size, &off),
+	    MSGPACK_UNPACK_SUCCESS);
+	o = &up.data;
+	T_EQ_INT(o->type, MSGPACK_OBJECT_MAP);
+	T_EQ_INT(o->via.map.size, 4);
+	T_EQ_INT(o->via.map.ptr[0].val.type, MSGPACK_OBJECT_POSITIVE_INTEGER);
+	T_EQ_U64(o->via.map.ptr[0].val.via.u64, UINT64_MAX);
+	T_EQ_INT(o->via.map.ptr[1].val.type, MSGPACK_OBJECT_STR);
+	b = &o->via.map.ptr[2].val;
+	T_EQ_INT(b->via.array.size, 6);
+	T_EQ_INT(b->via.array.ptr[0].type, MSGPACK_OBJECT_POSITIVE_INTEGER);
+	T_EQ_U64(b->via.array.ptr[0].via.u64, (uint64_t)1 << 63);
+	T_EQ_INT(b->via.array.ptr[1].type, MSGPACK_OBJECT_NEGATIVE_INTEGER);
+	T_ASSERT(b->via.array.ptr[1].via.i64 == INT64_MIN);
+	T_EQ_U64(b->via.array.ptr[2].via.u64, INT64_MAX);
+	T_EQ_INT(b->via.array.ptr[3].type, MSGPACK_OBJECT_FLOAT64);
+	T_EQ_INT(b->via.array.ptr[4].type, MSGPACK_OBJECT_FLOAT64);
+	T_EQ_INT(b->via.array.ptr[5].type, MSGPACK_OBJECT_FLOAT64);
+	T_EQ_U64(o->via.map.ptr[3].val.via.map.ptr[0].val.via.u64,
+	    10000000000000000000u);
+	msgpack_unpacked_destroy(&up);
+	msgpack_sbuffer_destroy(&sb);
+
+	/* Written back as it was read. */
+	T_ASSERT((mem = open_memstream(&text, &size)) != NULL);
+	T_OK(json_record_write(mem, j));
+	T_OK(fclose(mem));
+	T_EQ_STR(text, "{\"a\":18446744073709551615,\"s\":"
+	    "\"18446744073709551615\",\"b\":[9223372036854775808,"
+	    "-9223372036854775808,9223372036854775807,1e+19,"
+	    "1.2345678901234567e+19,-0.0],\"k\":{\"10000000000000000000\":"
+	    "10000000000000000000}}\n");
+	free(text);
+	json_decref(j);
+
+	/* Beyond uint64 and int64, and a NUL of the text's own: refused. */
+	t = "[18446744073709551616]";
+	T_ASSERT(json_record_load(t, strlen(t), 0, &jerr) == NULL);
+	T_ASSERTF(strncmp(jerr.text, "too big integer", 15) == 0, "%s",
+	    jerr.text);
+	t = "[-9223372036854775809]";
+	T_ASSERT(json_record_load(t, strlen(t), 0, &jerr) == NULL);
+	T_ASSERTF(strncmp(jerr.text, "too big negative integer", 24) == 0,
+	    "%s", jerr.text);
+	t = "[\"\\u0000\",18446744073709551615]";
+	T_ASSERT(json_record_load(t, strlen(t), 0, &jerr) == NULL);
+	T_ASSERTF(strstr(jerr.text, "\\u0000 is not allowed") != NULL, "%s",
+	    jerr.text);
+	/* JSON has no leading zeros, however large the number. */
+	t = "[09223372036854775808]";
+	T_ASSERT(json_record_load(t, strlen(t), 0, &jerr) == NULL);
+	/* Nor can the text forge the tag of such an integer. */
+	t = "{\"a\":\"\\u0000u64:1\"}";
+	T_ASSERT((j = json_loadb(t, strlen(t), JSON_ALLOW_NUL, NULL)) !=
+	    NULL);
+	json_decref(j);
+	T_ASSERT(json_record_load(t, strlen(t), JSON_ALLOW_NUL, &jerr) ==
+	    NULL);
+	T_ASSERTF(strstr(jerr.text, "\\u0000 is not allowed") != NULL, "%s",
+	    jerr.text);
 }
