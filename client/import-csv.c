@@ -10,6 +10,10 @@
  * quoting off (TSV as GDELT and ICEWS write it) the delimiter alone
  * splits and a '"' is just a character.
  *
+ * A CR ending a line is part of its line break, except inside quotes,
+ * where the line break, CRLF or LF, is text kept as it is ("a\r\nb" came
+ * back from export --format csv as "a\nb", issue #15).
+ *
  * A record whose quoted field is still open at the end of a line goes on
  * with the next line: the state (inside a quote, the fields so far) is
  * kept between calls, so every byte is looked at once however many
@@ -107,7 +111,7 @@ import_csv_feed(struct import_csv *c, const char *line, size_t len,
 	const char	*p = line, *end = line + len;
 	char		*o;
 	size_t		 i;
-	int		 inq = c->open;
+	int		 inq = c->open, cr = 0;
 
 	if (!c->open)
 		import_csv_reset(c);
@@ -127,6 +131,10 @@ import_csv_feed(struct import_csv *c, const char *line, size_t len,
 	if (memchr(line, '\0', len) != NULL) {
 		aerr_set(err, AERR_INVALID, "row contains a NUL byte");
 		return (-1);
+	}
+	if (len > 0 && line[len - 1] == '\r') {
+		end--;
+		cr = 1;
 	}
 	/*
 	 * Fields lose their delimiter and gain a NUL, and a line that goes
@@ -171,6 +179,8 @@ import_csv_feed(struct import_csv *c, const char *line, size_t len,
 				break;
 		}
 		if (p == end) {
+			if (cr)
+				*o++ = '\r';
 			c->used = o - c->buf;
 			c->open = 1;
 			return (IMPORT_CSV_MORE);

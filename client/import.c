@@ -274,9 +274,10 @@ import_src_fill(struct import_src *s, unsigned char *p, size_t n,
 }
 
 /*
- * The next line, without its newline (and a CR before it); *line is
- * valid until the next call.  Returns 1, 0 at the end, -1 when reading
- * failed (*why says why).
+ * The next line, without its newline; *line is valid until the next
+ * call.  A CR before the newline stays: inside a quoted CSV field it is
+ * text, and only the splitter knows where a field ends.  Returns 1, 0 at
+ * the end, -1 when reading failed (*why says why).
  */
 static int
 import_src_line(struct import_src *s, char **line, size_t *len,
@@ -349,8 +350,6 @@ done:
 			*len -= 3;
 		}
 	}
-	if (*len > 0 && (*line)[*len - 1] == '\r')
-		(*len)--;
 	(*line)[*len] = '\0';
 	return (1);
 }

@@ -148,7 +148,8 @@ extern const char *const import_icews_columns[];
 /*
  * import-csv.c: splitting records of CSV (RFC 4180, quoted) or TSV (no
  * quoting at all, as GDELT and ICEWS write it), fed one physical line at
- * a time.  import_csv_feed() returns IMPORT_CSV_MORE while a quoted
+ * a time, without its '\n' but with the CR of a CRLF, which is text
+ * inside quotes.  import_csv_feed() returns IMPORT_CSV_MORE while a quoted
  * field is open at the end of the line: the next line continues it
  * (after a '\n').  When a feed fails, or the input ends inside quotes,
  * open says whether a quoted field was still open and quote_line on

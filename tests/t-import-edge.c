@@ -476,6 +476,23 @@ TEST(import_edge_csv_quoted_fields_across_lines)
 	T_EQ_STR(c.fields[1], "z");
 	free(big);
 
+	/*
+	 * A CR ending a line is its line break's, unless a quote is open:
+	 * then CRLF is text, like a lone CR anywhere.
+	 */
+	T_EQ_INT(import_csv_feed(&c, "a,\"b\r", 5, &err), IMPORT_CSV_MORE);
+	T_EQ_INT(import_csv_feed(&c, "c\rd\"\"\r", 6, &err),
+	    IMPORT_CSV_MORE);
+	T_EQ_INT(import_csv_feed(&c, "\",\"e\"\r", 6, &err), IMPORT_CSV_DONE);
+	T_EQ_INT(c.nfields, 3);
+	T_EQ_STR(c.fields[1], "b\r\nc\rd\"\r\n");
+	T_EQ_STR(c.fields[2], "e");
+	T_EQ_INT(import_csv_feed(&c, "x,y\r", 4, &err), IMPORT_CSV_DONE);
+	T_EQ_STR(c.fields[1], "y");
+	T_EQ_INT(import_csv_feed(&c, "\r", 1, &err), IMPORT_CSV_DONE);
+	T_EQ_INT(c.nfields, 1);
+	T_EQ_STR(c.fields[0], "");
+
 	/* TSV: a quote is a character. */
 	c.delim = '\t';
 	c.quoted = 0;
@@ -483,6 +500,8 @@ TEST(import_edge_csv_quoted_fields_across_lines)
 	T_EQ_INT(c.nfields, 2);
 	T_EQ_STR(c.fields[0], "\"a");
 	T_EQ_STR(c.fields[1], "b\"c");
+	T_EQ_INT(import_csv_feed(&c, "a\tb\r", 4, &err), IMPORT_CSV_DONE);
+	T_EQ_STR(c.fields[1], "b");
 	import_csv_free(&c);
 }
 
@@ -703,7 +722,7 @@ TEST(import_edge_export_import_round_trip_is_lossless)
 	annals_ctx				*ctx;
 	char					 dump[2][256];
 	char					 keys[EDGE_RT_N][16], keep[16];
-	static const char *const		 how[] = { "jsonl" };
+	static const char *const		 how[] = { "jsonl", "csv" };
 	size_t					 i, k;
 
 	edge_rt_attrs(&sb[0], 0);
@@ -855,4 +874,95 @@ TEST(import_edge_json_integers_beyond_int64)
 	    NULL);
 	T_ASSERTF(strstr(jerr.text, "\\u0000 is not allowed") != NULL, "%s",
 	    jerr.text);
+}
+
+/* An export line as compared: no id, rev, times; the source replaced. */
+static char *
+edge_normal(json_t *ev, const char *source, int drop_cr)
+{
+	char	*s, *p, *q;
+
+	json_object_del(ev, "id");
+	json_object_del(ev, "rev");
+	json_object_del(ev, "created");
+	json_object_del(ev, "updated");
+	T_OK(json_object_set_new(ev, "source", json_string(source)));
+	T_ASSERT((s = json_dumps(ev, JSON_SORT_KEYS | JSON_COMPACT)) != NULL);
+	if (drop_cr) {
+		for (p = q = s; *p != '\0'; p++) {
+			if (p[0] == '\\' && p[1] == 'r')
+				p++;
+			else
+				*q++ = *p;
+		}
+		*q = '\0';
+	}
+	return (s);
+}
+
+static int
+edge_cmp(const void *a, const void *b)
+{
+	return (strcmp(*(char *const *)a, *(char *const *)b));
+}
+
+/*
+ * A CSV file with CRLF line ends, as Windows writes it, imports as the
+ * same file with LF does; a line break inside quotes keeps its CR.
+ */
+TEST(import_edge_csv_crlf_file_is_the_lf_file)
+{
+	struct th_daemon	 d;
+	struct edge_run		 r;
+	char			 path[256], *src, *crlf, *a[16], *b[16];
+	const char		*text;
+	size_t			 len, i, n = 0;
+	json_t			*lf, *cr, *ev;
+
+	src = edge_slurp(edge_fixture("import-acled.csv"), &len);
+	T_ASSERT((crlf = malloc(2 * len + 1)) != NULL);
+	for (i = 0; i < len; i++) {
+		if (src[i] == '\n')
+			crlf[n++] = '\r';
+		crlf[n++] = src[i];
+	}
+	snprintf(path, sizeof path, "%s/crlf.csv", t_dir());
+	edge_write(path, crlf, n);
+
+	T_OK(th_daemon_start(&d, NULL));
+	EDGE_RUN(&r, d.sock, NULL, 0, "import", "--source", "lf",
+	    edge_fixture("import-acled.csv"));
+	T_EQ_U64(r.added, 3);
+	edge_run_free(&r);
+	EDGE_RUN(&r, d.sock, NULL, 0, "import", "--source", "crlf", path);
+	T_EQ_U64(r.added, 3);
+	edge_run_free(&r);
+	lf = edge_export(d.sock, "lf");
+	cr = edge_export(d.sock, "crlf");
+	T_EQ_INT(json_array_size(lf), 3);
+	T_EQ_INT(json_array_size(cr), 3);
+	json_array_foreach(cr, i, ev) {
+		if (strcmp(json_string_value(json_object_get(ev, "key")),
+		    "TST2") != 0)
+			continue;
+		text = json_string_value(json_object_get(ev, "text"));
+		T_ASSERTF(text != NULL && strstr(text, ".\r\n") != NULL, "%s",
+		    text);
+	}
+	for (i = 0; i < 3; i++) {
+		a[i] = edge_normal(json_array_get(lf, i), "x", 0);
+		b[i] = edge_normal(json_array_get(cr, i), "x", 1);
+	}
+	qsort(a, 3, sizeof a[0], edge_cmp);
+	qsort(b, 3, sizeof b[0], edge_cmp);
+	for (i = 0; i < 3; i++) {
+		T_EQ_STR(a[i], b[i]);
+		free(a[i]);
+		free(b[i]);
+	}
+	json_decref(lf);
+	json_decref(cr);
+	free(crlf);
+	free(src);
+	T_OK(th_daemon_stop(&d));
 }
