@@ -681,9 +681,9 @@ edge_same_event(const struct annals_event *a, const struct annals_event *b,
 	T_EQ_INT(a->ntags, b->ntags);
 	for (i = 0; i < a->ntags; i++)
 		T_EQ_STR(a->tags[i], b->tags[i]);
-	T_ASSERTF(a->attrs_len == b->attrs_len && memcmp(a->attrs, b->attrs,
-	    a->attrs_len) == 0, "%s: %s: attrs differ (%zu, %zu bytes)", how,
-	    a->key, a->attrs_len, b->attrs_len);
+	T_ASSERTF(a->attrs_len == b->attrs_len && (a->attrs_len == 0 ||
+	    memcmp(a->attrs, b->attrs, a->attrs_len) == 0), "%s: %s: attrs "
+	    "differ (%zu, %zu bytes)", how, a->key, a->attrs_len, b->attrs_len);
 }
 
 /* Stop d and start it again on an empty data directory. */
