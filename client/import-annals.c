@@ -102,8 +102,8 @@ jsonl_row_parse(const char *line, size_t len, const char *source,
 	int			 rc;
 
 	memset(ev, 0, sizeof *ev);
-	if ((obj = json_loadb(line, len, JSON_REJECT_DUPLICATES, &jerr)) ==
-	    NULL) {
+	if ((obj = json_record_load(line, len, JSON_REJECT_DUPLICATES,
+	    &jerr)) == NULL) {
 		aerr_set(err, AERR_INVALID, "%s", jerr.text);
 		return (-1);
 	}
@@ -243,8 +243,8 @@ csv_row_parse(const struct import_header *h, const char *const *f,
 	    annals_csv_list(v, &ev->tags, &ev->ntags, err) != 0)
 		return (import_row_fail(ev));
 	if ((v = import_row_value(h, f, IMPORT_R_ATTRS)) != NULL) {
-		if ((attrs = json_loads(v, JSON_REJECT_DUPLICATES,
-		    &jerr)) == NULL) {
+		if ((attrs = json_record_load(v, strlen(v),
+		    JSON_REJECT_DUPLICATES, &jerr)) == NULL) {
 			aerr_set(err, AERR_INVALID, "attrs: %s", jerr.text);
 			return (import_row_fail(ev));
 		}

@@ -12,9 +12,10 @@
  *
  * Reading: an input is a stream of bytes (zlib reads plain and gzip
  * files alike, libarchive the entries of a zip), cut into lines.  A CSV
- * record whose quoted field spans lines is joined from several; when it
- * turns out broken, its first line is reported and the lines after it
- * are read again, so that one stray quote costs one row.
+ * record whose quoted field spans lines is split as its lines come
+ * (import-csv.c); when it turns out broken, it is reported and the lines
+ * after its first are read again, so that one stray quote costs one
+ * row.
  */
 #include <sys/stat.h>
 
@@ -250,6 +251,19 @@ import_src_fill(struct import_src *s, unsigned char *p, size_t n,
 				*why = strerror(errno);
 			return (-1);
 		}
+		/*
+		 * A stream cut short (an interrupted download) ends like a
+		 * whole one; only gzerror() tells them apart, and the line
+		 * being read must not be taken for a row.
+		 */
+		if (e == 0) {
+			gzerror(s->gz, &zerr);
+			if (zerr == Z_BUF_ERROR) {
+				*why = "gzip data ends early: the file is "
+				    "truncated";
+				return (-1);
+			}
+		}
 		return (e);
 	}
 	if ((r = archive_read_data(s->ar, p, n)) < 0) {
@@ -260,9 +274,10 @@ import_src_fill(struct import_src *s, unsigned char *p, size_t n,
 }
 
 /*
- * The next line, without its newline (and a CR before it); *line is
- * valid until the next call.  Returns 1, 0 at the end, -1 when reading
- * failed (*why says why).
+ * The next line, without its newline; *line is valid until the next
+ * call.  A CR before the newline stays: inside a quoted CSV field it is
+ * text, and only the splitter knows where a field ends.  Returns 1, 0 at
+ * the end, -1 when reading failed (*why says why).
  */
 static int
 import_src_line(struct import_src *s, char **line, size_t *len,
@@ -335,8 +350,6 @@ done:
 			*len -= 3;
 		}
 	}
-	if (*len > 0 && (*line)[*len - 1] == '\r')
-		(*len)--;
 	(*line)[*len] = '\0';
 	return (1);
 }
@@ -727,7 +740,7 @@ import_detect(struct import_run *run, struct import_src *s, const char *line,
 	memset(&csv, 0, sizeof csv);
 	csv.delim = k->delim;
 	csv.quoted = k->delim == ',';
-	r = import_csv_split(&csv, line, len, err);
+	r = import_csv_feed(&csv, line, len, err);
 	if (r == -1) {
 		import_csv_free(&csv);
 		aerr_prefix(err, "first line: ");
@@ -842,7 +855,7 @@ import_source(struct import_run *run, struct import_src *s)
 	const char		*why = NULL;
 	const char *const	*names;
 	char			*line, *rec = NULL;
-	size_t			 len, reclen = 0, recsize = 0, first;
+	size_t			 len, reclen = 0, recsize = 0, first, bad, n;
 	int			 r, have_header = 0, nlines;
 
 	memset(&hdr, 0, sizeof hdr);
@@ -887,7 +900,11 @@ import_source(struct import_run *run, struct import_src *s)
 			continue;
 		}
 
-		/* A record: one line, or more while a quote is open. */
+		/*
+		 * A record: one line, or more while a quote is open.  The
+		 * splitter keeps its place between lines; rec keeps the
+		 * lines, to be read again if the record turns out broken.
+		 */
 		reclen = 0;
 		nlines = 1;
 		if (import_append(&rec, &reclen, &recsize, line, len, 0) == -1) {
@@ -895,15 +912,8 @@ import_source(struct import_run *run, struct import_src *s)
 			break;
 		}
 		aerr_clear(&err);
-		while ((r = import_csv_split(&csv, rec, reclen, &err)) ==
-		    IMPORT_CSV_MORE) {
-			if (reclen > IMPORT_MAX_ROW) {
-				aerr_set(&err, AERR_INVALID, "quoted field "
-				    "not closed within %u bytes",
-				    IMPORT_MAX_ROW);
-				r = -1;
-				break;
-			}
+		r = import_csv_feed(&csv, line, len, &err);
+		while (r == IMPORT_CSV_MORE) {
 			if ((r = import_src_line(s, &line, &len, &why)) != 1) {
 				if (r == -1)
 					goto end;
@@ -918,14 +928,25 @@ import_source(struct import_run *run, struct import_src *s)
 				why = "out of memory";
 				goto end;
 			}
+			r = import_csv_feed(&csv, line, len, &err);
 		}
+		/* An unclosed quote is reported where it opened. */
+		bad = first;
+		if (r == -1 && csv.open && csv.quote_line > 0) {
+			bad = first + csv.quote_line;
+			n = strlen(err.msg);
+			snprintf(err.msg + n, sizeof err.msg - n, " (in the "
+			    "row from line %zu)", first);
+		}
+		if (r == -1)
+			import_csv_reset(&csv);
 
 		if (!have_header && k.header) {
 			have_header = 1;
 			if (r == 0 && import_header_init(&hdr, k.format,
 			    csv.fields, csv.nfields, &err) == 0)
 				continue;
-			import_warn(run, "%s:%zu: %s", s->name, first, err.msg);
+			import_warn(run, "%s:%zu: %s", s->name, bad, err.msg);
 			import_fail(run, CLI_EXIT_ERROR);
 			goto end;
 		}
@@ -950,7 +971,7 @@ import_source(struct import_run *run, struct import_src *s)
 			r = -1;
 		}
 		if (r != 0) {
-			import_reject(run, s->name, first, err.msg);
+			import_reject(run, s->name, bad, err.msg);
 			/* Read the lines after the first again, as rows. */
 			if (nlines > 1) {
 				line = memchr(rec, '\n', reclen);

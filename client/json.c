@@ -7,8 +7,11 @@
  * integers and floats become JSON reals, which json_record_write()
  * prints with a decimal point or exponent (and jansson reads back as
  * reals), using the shortest digits that read back to the same double.
+ * Integers above INT64_MAX, which jansson cannot hold, go through
+ * json_uint() both ways.
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +34,125 @@ json_fail(char *err, size_t errlen, const char *fmt, ...)
 	va_end(ap);
 }
 
+/*
+ * jansson's integers are json_int_t, int64, and it refuses a larger one
+ * in text ("too big integer"); attrs hold uint64, and an export turned
+ * 18446744073709551615 into the float 1.8446744073709552e+19 (issue
+ * #15).  Such a value lives in a json_t as a string that only this file
+ * makes: a NUL, "u64:" and the digits.  No attribute can be a string
+ * with a NUL (json_pack_value() refuses it), so it is never text:
+ * json_write_value() prints the digits bare and json_pack_value() packs
+ * a uint64 again.
+ */
+#define JSON_UINT_TAG		"\0u64:"
+#define JSON_UINT_TAGLEN	5
+
+static json_t *
+json_uint(uint64_t v)
+{
+	char	buf[JSON_UINT_TAGLEN + 24];
+	int	n;
+
+	if (v <= INT64_MAX)
+		return (json_integer((json_int_t)v));
+	memcpy(buf, JSON_UINT_TAG, JSON_UINT_TAGLEN);
+	n = snprintf(buf + JSON_UINT_TAGLEN, sizeof buf - JSON_UINT_TAGLEN,
+	    "%" PRIu64, v);
+	return (json_stringn(buf, JSON_UINT_TAGLEN + n));
+}
+
+/* Whether v is one of json_uint()'s strings; its value in *u. */
+static int
+json_uint_value(json_t *v, uint64_t *u)
+{
+	const char	*s;
+
+	if (!json_is_string(v) || json_string_length(v) <= JSON_UINT_TAGLEN)
+		return (0);
+	s = json_string_value(v);
+	if (memcmp(s, JSON_UINT_TAG, JSON_UINT_TAGLEN) != 0)
+		return (0);
+	*u = strtoull(s + JSON_UINT_TAGLEN, NULL, 10);
+	return (1);
+}
+
+/*
+ * json_loadb() that also reads integers from INT64_MAX + 1 to
+ * UINT64_MAX: they are rewritten into json_uint()'s strings first,
+ * "\u0000u64:DIGITS", which JSON_ALLOW_NUL lets jansson read.  Text
+ * with a \u0000 of its own is left as it is, for jansson to refuse
+ * (JSON_ALLOW_NUL in flags is ignored).  Positions in error are those
+ * of the rewritten text.
+ */
+json_t *
+json_record_load(const char *buf, size_t len, size_t flags,
+    json_error_t *error)
+{
+	const char		*p, *end = buf + len, *tok, *from = buf;
+	char			*copy = NULL, *o = NULL, *e, num[24];
+	unsigned long long	 v;
+	size_t			 ndig;
+	json_t			*j;
+	int			 instr = 0, real;
+
+	for (p = buf; p < end; p++) {
+		if (instr) {
+			if (*p == '"')
+				instr = 0;
+			else if (*p == '\\') {
+				if (end - p >= 6 &&
+				    memcmp(p, "\\u0000", 6) == 0)
+					goto plain;
+				p++;
+			}
+			continue;
+		}
+		if (*p == '"')
+			instr = 1;
+		if (*p < '0' || *p > '9')
+			continue;
+		/* A number: its digits, then any fraction or exponent. */
+		for (tok = p; p < end && *p >= '0' && *p <= '9'; p++)
+			continue;
+		ndig = p - tok;
+		for (real = 0; p < end && (*p == '.' || *p == 'e' ||
+		    *p == 'E' || *p == '+' || *p == '-' ||
+		    (*p >= '0' && *p <= '9')); p++)
+			real = 1;
+		if (real || (tok > buf && tok[-1] == '-') || *tok == '0' ||
+		    ndig < 19 || ndig > 20) {
+			p--;
+			continue;
+		}
+		memcpy(num, tok, ndig);
+		num[ndig] = '\0';
+		errno = 0;
+		v = strtoull(num, &e, 10);
+		if (errno != 0 || v <= INT64_MAX) {
+			p--;
+			continue;
+		}
+		/* 19 or 20 digits become 12 bytes more: 2 * len will do. */
+		if (copy == NULL && (copy = o = malloc(2 * len + 1)) == NULL)
+			goto plain;
+		memcpy(o, from, tok - from);
+		o += tok - from;
+		o += sprintf(o, "\"\\u0000u64:%llu\"", v);
+		from = p--;
+	}
+	if (copy == NULL)
+		goto plain;
+	memcpy(o, from, end - from);
+	o += end - from;
+	j = json_loadb(copy, o - copy, flags | JSON_ALLOW_NUL, error);
+	free(copy);
+	return (j);
+plain:
+	free(copy);
+	/* A NUL of the text's own could pass for json_uint()'s tag. */
+	return (json_loadb(buf, len, flags & ~JSON_ALLOW_NUL, error));
+}
+
 /* Add key: a string of s when s is not NULL. */
 static int
 json_set_str(json_t *obj, const char *key, const char *s)
@@ -43,9 +165,7 @@ json_set_str(json_t *obj, const char *key, const char *s)
 static int
 json_set_uint(json_t *obj, const char *key, uint64_t v)
 {
-	if (v > INT64_MAX)
-		return (json_object_set_new(obj, key, json_real((double)v)));
-	return (json_object_set_new(obj, key, json_integer((json_int_t)v)));
+	return (json_object_set_new(obj, key, json_uint(v)));
 }
 
 static json_t *
@@ -62,10 +182,7 @@ json_from_mp(const msgpack_object *o, char *err, size_t errlen)
 	case MSGPACK_OBJECT_BOOLEAN:
 		return (json_boolean(o->via.boolean));
 	case MSGPACK_OBJECT_POSITIVE_INTEGER:
-		/* JSON numbers here are int64: beyond, only a real fits. */
-		if (o->via.u64 > INT64_MAX)
-			return (json_real((double)o->via.u64));
-		return (json_integer((json_int_t)o->via.u64));
+		return (json_uint(o->via.u64));
 	case MSGPACK_OBJECT_NEGATIVE_INTEGER:
 		return (json_integer(o->via.i64));
 	case MSGPACK_OBJECT_FLOAT32:
@@ -230,6 +347,7 @@ json_pack_value(msgpack_packer *pk, json_t *v, int depth, char *err,
 {
 	const char	*key;
 	json_t		*item;
+	uint64_t	 u;
 	size_t		 i, len;
 
 	if (depth > JSON_MAX_DEPTH) {
@@ -248,6 +366,8 @@ json_pack_value(msgpack_packer *pk, json_t *v, int depth, char *err,
 	case JSON_REAL:
 		return (msgpack_pack_double(pk, json_real_value(v)));
 	case JSON_STRING:
+		if (json_uint_value(v, &u))
+			return (msgpack_pack_uint64(pk, u));
 		len = json_string_length(v);
 		if (memchr(json_string_value(v), '\0', len) != NULL) {
 			json_fail(err, errlen, "string contains a NUL byte");
@@ -609,6 +729,7 @@ json_write_value(FILE *fp, json_t *v, int expand, int depth)
 {
 	const char	*key, *sep;
 	json_t		*item;
+	uint64_t	 u;
 	size_t		 i, n;
 	int		 nl;
 
@@ -649,7 +770,11 @@ json_write_value(FILE *fp, json_t *v, int expand, int depth)
 		putc(json_is_object(v) ? '}' : ']', fp);
 		break;
 	case JSON_STRING:
-		json_write_str(fp, json_string_value(v), json_string_length(v));
+		if (json_uint_value(v, &u))
+			fprintf(fp, "%" PRIu64, u);
+		else
+			json_write_str(fp, json_string_value(v),
+			    json_string_length(v));
 		break;
 	case JSON_INTEGER:
 		fprintf(fp, "%" JSON_INTEGER_FORMAT, json_integer_value(v));

@@ -2,7 +2,7 @@
  * What the harnesses of the import row parsers share: the input cut as
  * client/import.c cuts a file (a header line first when the format has
  * one, then one record, which for quoted CSV may run over several
- * physical lines), split with import_csv_split(), the header built with
+ * physical lines), split with import_csv_feed(), the header built with
  * import_header_init() and the row given to the format's parser.
  *
  * Promises checked: a parsed row is an event the daemon accepts as it is
@@ -19,32 +19,31 @@
 #include "fuzz.h"
 
 /*
- * Split the record at the start of rec (avail bytes) into c: one line,
- * grown by whole lines while a quoted field is open.  Returns its length
+ * Split the record at the start of rec (avail bytes) into c: fed one
+ * line at a time, more while a quoted field is open.  Returns its length
  * without the newline, or -1.
  */
 static ssize_t
 fuzz_import_split(struct import_csv *c, const char *rec, size_t avail,
     struct aerr *err)
 {
-	const char	*nl;
+	const char	*line = rec, *nl;
 	size_t		 len;
 	int		 rc;
 
-	nl = memchr(rec, '\n', avail);
-	len = nl == NULL ? avail : (size_t)(nl - rec);
 	for (;;) {
-		rc = import_csv_split(c, rec, len, err);
+		nl = memchr(line, '\n', avail - (line - rec));
+		len = nl == NULL ? avail - (line - rec) : (size_t)(nl - line);
+		rc = import_csv_feed(c, line, len, err);
 		if (rc == -1)
 			return (-1);
 		if (rc == IMPORT_CSV_DONE)
-			return ((ssize_t)len);
+			return (line + len - rec);
 		FUZZ_CHECK(rc == IMPORT_CSV_MORE);
-		FUZZ_CHECK(c->quoted);
-		if (len == avail)
+		FUZZ_CHECK(c->quoted && c->open);
+		if (nl == NULL)
 			return (-1);	/* the file ends inside quotes */
-		nl = memchr(rec + len + 1, '\n', avail - len - 1);
-		len = nl == NULL ? avail : (size_t)(nl - rec);
+		line = nl + 1;
 	}
 }
 
