@@ -192,6 +192,41 @@ cli_edit_again(void)
 	return (line[0] == 'y' || line[0] == 'Y');
 }
 
+/* The edited file as JSON, read as import reads it (uint64 included). */
+static json_t *
+cli_edit_load(const char *path, json_error_t *jerr)
+{
+	FILE	*fp;
+	char	*buf = NULL, *nbuf;
+	size_t	 n, have = 0, size = 0;
+	json_t	*rec = NULL;
+	int	 ok = 0;
+
+	memset(jerr, 0, sizeof *jerr);
+	if ((fp = fopen(path, "r")) != NULL) {
+		for (;;) {
+			if (have == size) {
+				size = size == 0 ? 65536 : 2 * size;
+				if ((nbuf = realloc(buf, size)) == NULL)
+					break;
+				buf = nbuf;
+			}
+			if ((n = fread(buf + have, 1, size - have, fp)) == 0) {
+				ok = !ferror(fp);
+				break;
+			}
+			have += n;
+		}
+		fclose(fp);
+	}
+	if (ok)
+		rec = json_record_load(buf, have, JSON_REJECT_DUPLICATES, jerr);
+	else
+		snprintf(jerr->text, sizeof jerr->text, "%s", strerror(errno));
+	free(buf);
+	return (rec);
+}
+
 /*
  * The edited file: read it, check it is still event id, read the event
  * again to see that nobody changed it meanwhile, and put it.  Returns
@@ -207,8 +242,7 @@ cli_edit_apply(struct cli *cli, uint64_t id, json_t *orig, const char *path,
 	int			 rc;
 
 	*retry = 1;
-	if ((rec = json_load_file(path, JSON_REJECT_DUPLICATES,
-	    &jerr)) == NULL) {
+	if ((rec = cli_edit_load(path, &jerr)) == NULL) {
 		cli_common_warn("%s:%d:%d: %s", path, jerr.line, jerr.column,
 		    jerr.text);
 		return (CLI_EXIT_ERROR);

@@ -527,3 +527,42 @@ TEST(cli_edit_on_a_terminal_offers_to_edit_again)
 	T_EQ_INT(ed_kept(buf, sizeof buf), 0);
 	T_EQ_INT(th_daemon_stop(&d), 0);
 }
+
+/*
+ * Integers past INT64_MAX in attrs survive every way the CLI writes an
+ * event: set --attr, add - and an edit that changes something else.
+ */
+TEST(cli_edit_set_and_add_keep_uint64_attrs)
+{
+	struct th_daemon	 d;
+	struct ed_run		 r;
+	char			 id[32], args[512];
+
+	ed_start(&d, id, sizeof id);
+	snprintf(args, sizeof args, "set %s --attr big=18446744073709551615",
+	    id);
+	ED_RUN(&r, &d, 0, args);
+	snprintf(args, sizeof args, "--format jsonl get %s", id);
+	ED_RUN(&r, &d, 0, args);
+	T_ASSERTF(strstr(r.out, "\"big\":18446744073709551615") != NULL,
+	    "%s", r.out);
+
+	T_OK(setenv("EDITOR", "sed -i s/Year.only/Edited/", 1));
+	snprintf(args, sizeof args, "edit %s", id);
+	ED_RUN(&r, &d, 0, args);
+	snprintf(args, sizeof args, "--format jsonl get %s", id);
+	ED_RUN(&r, &d, 0, args);
+	T_ASSERTF(strstr(r.out, "\"big\":18446744073709551615") != NULL &&
+	    strstr(r.out, "\"Edited\"") != NULL, "%s", r.out);
+
+	snprintf(args, sizeof args, "%s/annals -s %s --format jsonl get %s | "
+	    "sed 's/18446744073709551615/18446744073709551614/' | "
+	    "%s/annals -s %s add - >&2", t_bindir(), d.sock, id, t_bindir(),
+	    d.sock);
+	T_EQ_INT(system(args), 0);
+	snprintf(args, sizeof args, "--format jsonl get %s", id);
+	ED_RUN(&r, &d, 0, args);
+	T_ASSERTF(strstr(r.out, "\"big\":18446744073709551614") != NULL,
+	    "%s", r.out);
+	T_EQ_INT(th_daemon_stop(&d), 0);
+}
