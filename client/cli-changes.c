@@ -27,6 +27,7 @@ struct cli_changes {
 	unsigned long long	 printed;
 	int			 started;	/* the CSV or table header */
 	int			 failed;
+	int			 cut;		/* a change past the limit came */
 	uint64_t		 last;		/* seq of the last printed */
 };
 
@@ -76,8 +77,10 @@ cli_changes_print(const struct annals_change *ch, void *arg)
 	char				 err[256], *text, *p;
 	int				 commas;
 
-	if (st->limit != 0 && st->printed == st->limit)
+	if (st->limit != 0 && st->printed == st->limit) {
+		st->cut = 1;
 		return (1);
+	}
 	op = ch->op == ANNALS_CHANGE_PUT ? "put" : "delete";
 	memset(&none, 0, sizeof none);
 	none.id = ch->id;
@@ -216,11 +219,18 @@ cli_changes_exec(struct cli *cli, int argc, char **argv)
 				return (cli_common_fail(cli, NULL));
 			if (st.failed)
 				return (CLI_EXIT_ERROR);
-			if (!feed.more || (st.limit != 0 &&
-			    st.printed == st.limit))
+			if (st.limit != 0 && st.printed == st.limit) {
+				if (feed.more)
+					st.cut = 1;
+				break;
+			}
+			if (!feed.more)
 				break;
 			since = feed.next;
 		}
+		if (st.cut)
+			return (cli_common_cut(cli, st.limit, "changes",
+			    "--limit N or --since SEQ"));
 		return (CLI_EXIT_OK);
 	}
 	if (annals_subscribe(cli->ctx, since, NULL) == -1)

@@ -150,6 +150,23 @@ cli_common_help(const struct cli_command *cmd)
 }
 
 /*
+ * Say that a limit cut a listing: more than limit things were there.
+ * Scripts must not lose them silently, so this goes to stderr whether
+ * or not it is a terminal; stdout is flushed first so that on a
+ * terminal the notice comes after the listing, not in front of it.
+ * Returns the exit status: CLI_EXIT_CUT under --complete.
+ */
+int
+cli_common_cut(struct cli *cli, unsigned long long limit, const char *things,
+    const char *how)
+{
+	fflush(stdout);
+	cli_common_warn("more than %llu %s; use %s to see more", limit, things,
+	    how);
+	return (cli->complete ? CLI_EXIT_CUT : CLI_EXIT_OK);
+}
+
+/*
  * Apply one of the filter options that range, actor, export and the
  * aggregations share: --certain --within --precision --actor --role
  * --type --tag --source (getopt letters c w p a r t g s).  Returns the

@@ -312,15 +312,16 @@ cli_histogram_print(struct cli *cli, const struct annals_histogram *h)
 	    h->nbuckets);
 }
 
+/* The first n actors of c (n is at most c->nactors). */
 static void
 cli_actors_print(struct cli *cli, const struct annals_actor_counts *c,
-    int co)
+    size_t n, int co)
 {
 	size_t	i, nw = 5, len;
 
 	switch (cli->format) {
 	case OUTPUT_JSONL:
-		for (i = 0; i < c->nactors; i++) {
+		for (i = 0; i < n; i++) {
 			fputs("{\"name\":", stdout);
 			cli_agg_json(stdout, c->actors[i].name);
 			printf(",\"count\":%llu}\n",
@@ -329,19 +330,19 @@ cli_actors_print(struct cli *cli, const struct annals_actor_counts *c,
 		return;
 	case OUTPUT_CSV:
 		printf("name,count\n");
-		for (i = 0; i < c->nactors; i++) {
+		for (i = 0; i < n; i++) {
 			cli_agg_csv(stdout, c->actors[i].name);
 			printf(",%llu\n",
 			    (unsigned long long)c->actors[i].count);
 		}
 		return;
 	}
-	for (i = 0; i < c->nactors; i++) {
+	for (i = 0; i < n; i++) {
 		if ((len = strlen(c->actors[i].name)) > nw)
 			nw = len;
 	}
 	printf("%-*s  %s\n", (int)nw, "ACTOR", "EVENTS");
-	for (i = 0; i < c->nactors; i++)
+	for (i = 0; i < n; i++)
 		printf("%-*s  %llu\n", (int)nw, c->actors[i].name,
 		    (unsigned long long)c->actors[i].count);
 	if (co)
@@ -355,7 +356,8 @@ cli_agg_run(struct cli *cli, const struct cli_command *cmd, annals_query *q,
 {
 	struct annals_histogram		*h;
 	struct annals_actor_counts	*c;
-	int				 rc;
+	uint32_t			 ask;
+	int				 rc, cut;
 
 	if ((rc = cli_common_connect(cli)) != 0)
 		return (rc);
@@ -366,14 +368,23 @@ cli_agg_run(struct cli *cli, const struct cli_command *cmd, annals_query *q,
 		annals_histogram_free(h);
 		return (CLI_EXIT_OK);
 	}
-	if (cmd == &cli_top_command) {
-		rc = annals_top_actors(cli->ctx, q, a->limit, &c);
-	} else
-		rc = annals_co_actors(cli->ctx, q, a->limit, &c);
+	/*
+	 * One actor more than the limit tells whether the list was cut;
+	 * at the daemon's limit of 10000 that cannot be asked for.
+	 */
+	ask = a->limit < 10000 ? a->limit + 1 : a->limit;
+	if (cmd == &cli_top_command)
+		rc = annals_top_actors(cli->ctx, q, ask, &c);
+	else
+		rc = annals_co_actors(cli->ctx, q, ask, &c);
 	if (rc == -1)
 		return (cli_common_fail(cli, cmd->name));
-	cli_actors_print(cli, c, cmd == &cli_co_actors_command);
+	cut = c->nactors > a->limit;
+	cli_actors_print(cli, c, cut ? a->limit : c->nactors,
+	    cmd == &cli_co_actors_command);
 	annals_actor_counts_free(c);
+	if (cut)
+		return (cli_common_cut(cli, a->limit, "actors", "--limit N"));
 	return (CLI_EXIT_OK);
 }
 

@@ -7,7 +7,6 @@
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "cli.h"
 
@@ -56,7 +55,7 @@ cli_range_run(struct cli *cli, const struct cli_command *cmd,
 	struct output			*out;
 	annals_iter			*it;
 	unsigned long long		 n = 0;
-	int				 rc = CLI_EXIT_OK;
+	int				 rc = CLI_EXIT_OK, cut = 0;
 
 	if ((rc = cli_common_connect(cli)) != 0)
 		return (rc);
@@ -81,14 +80,14 @@ cli_range_run(struct cli *cli, const struct cli_command *cmd,
 	}
 	if (rc == CLI_EXIT_OK && annals_iter_error(it) != 0)
 		rc = cli_common_fail(cli, NULL);
-	/* Say that the output was cut, where a person will see it. */
+	/* The page holds one event more than the limit: were there more? */
 	if (rc == CLI_EXIT_OK && limit != 0 && n == limit &&
-	    (cli->format == OUTPUT_TABLE || isatty(STDERR_FILENO)) &&
 	    annals_iter_next(it) != NULL)
-		cli_common_warn("more than %llu events; use --limit N or "
-		    "--all to see more", limit);
+		cut = 1;
 	if (output_end(out) == -1 && rc == CLI_EXIT_OK)
 		rc = CLI_EXIT_ERROR;
+	if (rc == CLI_EXIT_OK && cut)
+		rc = cli_common_cut(cli, limit, "events", "--limit N or --all");
 	output_free(out);
 	annals_iter_free(it);
 	return (rc);

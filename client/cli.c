@@ -54,11 +54,13 @@ cli_help(void)
 "  -H, --host HOST:PORT  connect over TCP\n"
 "      --format FORMAT   jsonl, csv or table (default: table on a\n"
 "                        terminal, jsonl otherwise)\n"
+"      --complete        exit 5 when a limit cut the result\n"
 "  -h, --help            show this help; COMMAND --help for one command\n"
 "  -V, --version         show the version\n"
 "\n"
 "range and actor print at most 100 events unless --limit N or --all\n"
 "is given; they fetch further pages from the daemon as needed.\n"
+"When a limit cut a result, a line on stderr says so.\n"
 "In a table, \"?\" marks an event that only possibly matches.\n"
 "\n"
 "environment:\n"
@@ -70,7 +72,8 @@ cli_help(void)
 "  1  an event was not found, or import rejected rows\n"
 "  2  usage error\n"
 "  3  cannot connect to annalsd, or the connection failed\n"
-"  4  the daemon refused the request, or another error\n", stdout);
+"  4  the daemon refused the request, or another error\n"
+"  5  with --complete: a limit cut the result\n", stdout);
 }
 
 static const struct cli_command *
@@ -93,6 +96,7 @@ main(int argc, char **argv)
 		{ "host",	required_argument,	NULL, 'H' },
 		{ "format",	required_argument,	NULL, 'f' },
 		{ "token-file",	required_argument,	NULL, 't' },
+		{ "complete",	no_argument,		NULL, 'C' },
 		{ "help",	no_argument,		NULL, 'h' },
 		{ "version",	no_argument,		NULL, 'V' },
 		{ NULL,		0,			NULL, 0 }
@@ -122,6 +126,9 @@ main(int argc, char **argv)
 			break;
 		case 't':
 			cli.token_file = optarg;
+			break;
+		case 'C':
+			cli.complete = 1;
 			break;
 		case 'f':
 			if (output_format(optarg, &cli.format) == -1) {

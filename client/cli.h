@@ -18,6 +18,8 @@
 #define CLI_EXIT_USAGE		2
 #define CLI_EXIT_CONNECT	3
 #define CLI_EXIT_ERROR		4
+/* --complete: a limit cut a listing (what fits was printed). */
+#define CLI_EXIT_CUT		5
 /* annals import: some rows were rejected, the others imported. */
 #define CLI_EXIT_REJECTED	1
 
@@ -27,6 +29,7 @@ struct cli {
 	int		 format;	/* OUTPUT_* */
 	annals_ctx	*ctx;		/* after cli_common_connect() */
 	const char	*token_file;	/* --token-file */
+	int		 complete;	/* --complete: a cut result fails */
 	void		*call_buf;	/* cli-admin.c: a result in use */
 };
 
@@ -85,6 +88,8 @@ int		 cli_common_fail(struct cli *, const char *);
 int		 cli_common_exit(int);
 int		 cli_common_id(const char *, uint64_t *);
 int		 cli_common_help(const struct cli_command *);
+int		 cli_common_cut(struct cli *, unsigned long long, const char *,
+		     const char *);
 
 /* output.c */
 #define OUTPUT_JSONL	0

@@ -19,6 +19,9 @@
 
 extern char	**environ;
 
+/* Set to send stderr where stdout goes, to see which came first. */
+static int	cli_merge_stderr;
+
 /* What one run of annals printed. */
 struct cli_run {
 	int	 status;	/* exit status, or 128 + signal */
@@ -83,6 +86,8 @@ cli_run(struct cli_run *r, const char *sock, const char *input,
 	    O_WRONLY | O_CREAT | O_TRUNC, 0600);
 	posix_spawn_file_actions_addopen(&fa, 2, err,
 	    O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	if (cli_merge_stderr)
+		posix_spawn_file_actions_adddup2(&fa, 1, 2);
 	T_EQ_INT(posix_spawn(&pid, bin, &fa, NULL, (char **)argv, environ),
 	    0);
 	posix_spawn_file_actions_destroy(&fa);
@@ -422,5 +427,126 @@ TEST(cli_actor_actors_limit_and_ping)
 	    "%s", r.out);
 	cli_run_free(&r);
 	free(input);
+	T_EQ_INT(th_daemon_stop(&d), 0);
+}
+
+/* 300 events in January 2012 of RUS, RUM and SYR, added through d. */
+static void
+cli_add_300(const struct th_daemon *d)
+{
+	static const char	*names[] = { "RUS", "RUM", "SYR" };
+	struct cli_run		 r;
+	char			*input;
+	size_t			 i, len, size = 300 * 100;
+
+	T_ASSERT((input = malloc(size)) != NULL);
+	for (i = 0, len = 0; i < 300; i++) {
+		len += snprintf(input + len, size - len, "{\"start\": "
+		    "\"2012-01-%02zu\", \"actors\": [\"%s\", \"X%zu\"], "
+		    "\"title\": \"e%zu\"}\n", 1 + i % 28, names[i % 3], i % 4,
+		    i);
+	}
+	CLI_RUN(&r, d->sock, input, 0, "add", "-");
+	cli_run_free(&r);
+	free(input);
+}
+
+TEST(cli_says_on_stderr_when_a_limit_cut_the_result)
+{
+	static const char	*more = "annals: more than 100 events; use "
+	    "--limit N or --all to see more\n";
+	struct th_daemon	 d;
+	struct cli_run		 r;
+	json_t			**v;
+	size_t			 n;
+	char			*nl;
+
+	T_OK(th_daemon_start(&d, NULL));
+	cli_add_300(&d);
+	/* Neither stdout nor stderr is a terminal: a script's view. */
+	CLI_RUN(&r, d.sock, NULL, 0, "range", "2012", "2012");
+	v = cli_lines(r.out, &n);
+	T_EQ_INT(n, 100);
+	cli_lines_free(v, n);
+	T_EQ_STR(r.err, more);
+	cli_run_free(&r);
+	CLI_RUN(&r, d.sock, NULL, 0, "actor", "RUS", "--limit", "5");
+	T_EQ_STR(r.err, "annals: more than 5 events; use --limit N or --all "
+	    "to see more\n");
+	cli_run_free(&r);
+	/* Exactly as many as the limit: nothing was cut. */
+	CLI_RUN(&r, d.sock, NULL, 0, "actor", "RUS", "--limit", "100");
+	T_EQ_STR(r.err, "");
+	cli_run_free(&r);
+	CLI_RUN(&r, d.sock, NULL, 0, "range", "2012", "2012", "--all");
+	T_EQ_STR(r.err, "");
+	cli_run_free(&r);
+
+	/* --complete makes the cut an error of its own, 5. */
+	CLI_RUN(&r, d.sock, NULL, 5, "--complete", "range", "2012", "2012");
+	v = cli_lines(r.out, &n);
+	T_EQ_INT(n, 100);
+	cli_lines_free(v, n);
+	T_EQ_STR(r.err, more);
+	cli_run_free(&r);
+	CLI_RUN(&r, d.sock, NULL, 0, "--complete", "range", "2012", "2012",
+	    "--limit", "300");
+	cli_run_free(&r);
+
+	/* The notice follows the table, even with stdout buffered. */
+	cli_merge_stderr = 1;
+	CLI_RUN(&r, d.sock, NULL, 0, "--format", "table", "range", "2012",
+	    "2012");
+	cli_merge_stderr = 0;
+	T_ASSERTF(strncmp(r.out, " ID  ?  START", 13) == 0, "%.200s", r.out);
+	T_ASSERT((nl = strstr(r.out, more)) != NULL);
+	T_EQ_STR(nl, more);
+	cli_run_free(&r);
+
+	/* top and co-actors: the actors past --limit. */
+	CLI_RUN(&r, d.sock, NULL, 0, "top", "2012", "2012", "--limit", "2");
+	v = cli_lines(r.out, &n);
+	T_EQ_INT(n, 2);
+	cli_lines_free(v, n);
+	T_EQ_STR(r.err, "annals: more than 2 actors; use --limit N to see "
+	    "more\n");
+	cli_run_free(&r);
+	cli_merge_stderr = 1;
+	CLI_RUN(&r, d.sock, NULL, 0, "--format", "table", "top", "2012",
+	    "2012", "--limit", "1");
+	cli_merge_stderr = 0;
+	T_ASSERTF(strncmp(r.out, "ACTOR", 5) == 0, "%s", r.out);
+	T_ASSERTF((nl = strstr(r.out, "annals: more")) != NULL &&
+	    strchr(nl, '\n')[1] == '\0', "%s", r.out);
+	cli_run_free(&r);
+	CLI_RUN(&r, d.sock, NULL, 0, "top", "2012", "2012", "--limit", "7");
+	T_EQ_STR(r.err, "");
+	cli_run_free(&r);
+	CLI_RUN(&r, d.sock, NULL, 5, "--complete", "co-actors", "RUS", "2012",
+	    "2012", "--limit", "3");
+	v = cli_lines(r.out, &n);
+	T_EQ_INT(n, 3);
+	cli_lines_free(v, n);
+	T_EQ_STR(r.err, "annals: more than 3 actors; use --limit N to see "
+	    "more\n");
+	cli_run_free(&r);
+	CLI_RUN(&r, d.sock, NULL, 0, "co-actors", "RUS", "2012", "2012",
+	    "--limit", "4");
+	T_EQ_STR(r.err, "");
+	cli_run_free(&r);
+
+	/* changes: the log goes on past --limit. */
+	CLI_RUN(&r, d.sock, NULL, 5, "--complete", "changes", "--limit",
+	    "10");
+	v = cli_lines(r.out, &n);
+	T_EQ_INT(n, 10);
+	cli_lines_free(v, n);
+	T_EQ_STR(r.err, "annals: more than 10 changes; use --limit N or "
+	    "--since SEQ to see more\n");
+	cli_run_free(&r);
+	CLI_RUN(&r, d.sock, NULL, 0, "changes", "--since", "290", "--limit",
+	    "10");
+	T_EQ_STR(r.err, "");
+	cli_run_free(&r);
 	T_EQ_INT(th_daemon_stop(&d), 0);
 }
