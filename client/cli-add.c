@@ -21,6 +21,26 @@
 
 static int	cli_add_exec(struct cli *, int, char **);
 
+static const struct option cli_add_longopts[] = {
+	{ "start",	required_argument,	NULL, 's' },
+	{ "end",	required_argument,	NULL, 'e' },
+	{ "actor",	required_argument,	NULL, 'a' },
+	{ "type",	required_argument,	NULL, 'y' },
+	{ "title",	required_argument,	NULL, 't' },
+	{ "text",	required_argument,	NULL, 'x' },
+	{ "place",	required_argument,	NULL, 'p' },
+	{ "country",	required_argument,	NULL, 'c' },
+	{ "lat",	required_argument,	NULL, 'L' },
+	{ "lon",	required_argument,	NULL, 'O' },
+	{ "url",	required_argument,	NULL, 'u' },
+	{ "tag",	required_argument,	NULL, 'g' },
+	{ "source",	required_argument,	NULL, 'S' },
+	{ "key",	required_argument,	NULL, 'k' },
+	{ "attr",	required_argument,	NULL, 'A' },
+	{ "help",	no_argument,		NULL, 'h' },
+	{ NULL,		0,			NULL, 0 }
+};
+
 const struct cli_command cli_add_command = {
 	"add",
 	"--start DATE [--end DATE] --actor CODE[:ROLE] ... [--type T]\n"
@@ -29,7 +49,8 @@ const struct cli_command cli_add_command = {
 	"             [--lat X --lon Y] [--url URL]... [--tag T]...\n"
 	"             [--source S --key K] [--attr NAME=VALUE]...\n"
 	"  annals add -",
-	cli_add_exec
+	cli_add_exec,
+	cli_add_longopts
 };
 
 /* The records of one batch and the input lines they came from. */
@@ -231,25 +252,6 @@ cli_add_number(const char *s, double *d)
 static int
 cli_add_options(int argc, char **argv, json_t *rec)
 {
-	static const struct option	 longopts[] = {
-		{ "start",	required_argument,	NULL, 's' },
-		{ "end",	required_argument,	NULL, 'e' },
-		{ "actor",	required_argument,	NULL, 'a' },
-		{ "type",	required_argument,	NULL, 'y' },
-		{ "title",	required_argument,	NULL, 't' },
-		{ "text",	required_argument,	NULL, 'x' },
-		{ "place",	required_argument,	NULL, 'p' },
-		{ "country",	required_argument,	NULL, 'c' },
-		{ "lat",	required_argument,	NULL, 'L' },
-		{ "lon",	required_argument,	NULL, 'O' },
-		{ "url",	required_argument,	NULL, 'u' },
-		{ "tag",	required_argument,	NULL, 'g' },
-		{ "source",	required_argument,	NULL, 'S' },
-		{ "key",	required_argument,	NULL, 'k' },
-		{ "attr",	required_argument,	NULL, 'A' },
-		{ "help",	no_argument,		NULL, 'h' },
-		{ NULL,		0,			NULL, 0 }
-	};
 	const struct cli_command	*cmd = &cli_add_command;
 	json_t				*actors, *urls, *tags, *place, *attrs;
 	const char			*colon;
@@ -266,7 +268,8 @@ cli_add_options(int argc, char **argv, json_t *rec)
 	json_object_set_new(rec, "tags", tags);
 	json_object_set_new(rec, "place", place);
 	json_object_set_new(rec, "attrs", attrs);
-	while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "h", cli_add_longopts,
+	    NULL)) != -1) {
 		switch (ch) {
 		case 's':
 			json_object_set_new(rec, "start", json_string(optarg));

@@ -15,10 +15,19 @@
 
 static int	cli_changes_exec(struct cli *, int, char **);
 
+static const struct option cli_changes_longopts[] = {
+	{ "since",	required_argument,	NULL, 's' },
+	{ "limit",	required_argument,	NULL, 'l' },
+	{ "follow",	no_argument,		NULL, 'f' },
+	{ "help",	no_argument,		NULL, 'h' },
+	{ NULL,		0,			NULL, 0 }
+};
+
 const struct cli_command cli_changes_command = {
 	"changes",
 	"[--since SEQ] [--limit N] [--follow]",
-	cli_changes_exec
+	cli_changes_exec,
+	cli_changes_longopts
 };
 
 struct cli_changes {
@@ -161,13 +170,6 @@ nomem:
 static int
 cli_changes_exec(struct cli *cli, int argc, char **argv)
 {
-	static const struct option	 longopts[] = {
-		{ "since",	required_argument,	NULL, 's' },
-		{ "limit",	required_argument,	NULL, 'l' },
-		{ "follow",	no_argument,		NULL, 'f' },
-		{ "help",	no_argument,		NULL, 'h' },
-		{ NULL,		0,			NULL, 0 }
-	};
 	const struct cli_command	*cmd = &cli_changes_command;
 	struct cli_changes		 st;
 	struct annals_feed		 feed;
@@ -178,7 +180,8 @@ cli_changes_exec(struct cli *cli, int argc, char **argv)
 
 	memset(&st, 0, sizeof st);
 	st.format = cli->format;
-	while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "h", cli_changes_longopts,
+	    NULL)) != -1) {
 		switch (ch) {
 		case 's':
 		case 'l':

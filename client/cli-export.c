@@ -15,38 +15,41 @@
 
 static int	cli_export_exec(struct cli *, int, char **);
 
+static const struct option cli_export_longopts[] = {
+	{ "certain",	no_argument,		NULL, 'c' },
+	{ "within",	no_argument,		NULL, 'w' },
+	{ "precision",	required_argument,	NULL, 'p' },
+	{ "actor",	required_argument,	NULL, 'a' },
+	{ "role",	required_argument,	NULL, 'r' },
+	{ "type",	required_argument,	NULL, 't' },
+	{ "tag",	required_argument,	NULL, 'g' },
+	{ "source",	required_argument,	NULL, 's' },
+	{ "format",	required_argument,	NULL, 'f' },
+	{ "help",	no_argument,		NULL, 'h' },
+	{ NULL,		0,			NULL, 0 }
+};
+
 const struct cli_command cli_export_command = {
 	"export",
 	"[FROM TO] [--actor CODE [--role ROLE]] [--type PREFIX] [--tag T]\n"
 	"             [--source S] [--precision year|season|month|day|time]\n"
 	"             [--certain | --within] [--format jsonl|csv|timelinejs]",
-	cli_export_exec
+	cli_export_exec,
+	cli_export_longopts
 };
 
 /* Parse the options into q and *format; 0, -1 for --help, or a status. */
 static int
 cli_export_args(int argc, char **argv, annals_query *q, int *format)
 {
-	static const struct option	 longopts[] = {
-		{ "certain",	no_argument,		NULL, 'c' },
-		{ "within",	no_argument,		NULL, 'w' },
-		{ "precision",	required_argument,	NULL, 'p' },
-		{ "actor",	required_argument,	NULL, 'a' },
-		{ "role",	required_argument,	NULL, 'r' },
-		{ "type",	required_argument,	NULL, 't' },
-		{ "tag",	required_argument,	NULL, 'g' },
-		{ "source",	required_argument,	NULL, 's' },
-		{ "format",	required_argument,	NULL, 'f' },
-		{ "help",	no_argument,		NULL, 'h' },
-		{ NULL,		0,			NULL, 0 }
-	};
 	const struct cli_command	*cmd = &cli_export_command;
 	const char			*actor = NULL, *role = NULL;
 	struct cli_filter		 f;
 	int				 ch, code;
 
 	memset(&f, 0, sizeof f);
-	while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "h", cli_export_longopts,
+	    NULL)) != -1) {
 		code = 0;
 		switch (ch) {
 		case 'c': case 'w': case 'p': case 'a':

@@ -21,23 +21,43 @@ static int	cli_histogram_exec(struct cli *, int, char **);
 	"             [--precision year|season|month|day|time] [--role ROLE]\n" \
 	"             [--type PREFIX] [--tag T] [--source S]"
 
+static const struct option cli_histogram_longopts[] = {
+	{ "by",		required_argument,	NULL, 'b' },
+	{ "count",	required_argument,	NULL, 'n' },
+	{ "certain",	no_argument,		NULL, 'c' },
+	{ "within",	no_argument,		NULL, 'w' },
+	{ "precision",	required_argument,	NULL, 'p' },
+	{ "actor",	required_argument,	NULL, 'a' },
+	{ "role",	required_argument,	NULL, 'r' },
+	{ "type",	required_argument,	NULL, 't' },
+	{ "tag",	required_argument,	NULL, 'g' },
+	{ "source",	required_argument,	NULL, 's' },
+	{ "limit",	required_argument,	NULL, 'l' },
+	{ "prefix",	required_argument,	NULL, 'P' },
+	{ "help",	no_argument,		NULL, 'h' },
+	{ NULL,		0,			NULL, 0 }
+};
+
 const struct cli_command cli_histogram_command = {
 	"histogram",
 	"FROM TO [--by day|week|month|year] [--count overlap|start]\n"
 	"             [--actor CODE] " CLI_AGG_FILTERS,
-	cli_histogram_exec
+	cli_histogram_exec,
+	cli_histogram_longopts
 };
 
 const struct cli_command cli_top_command = {
 	"top",
 	"FROM TO [--limit N] [--prefix P] " CLI_AGG_FILTERS,
-	cli_histogram_exec
+	cli_histogram_exec,
+	cli_histogram_longopts
 };
 
 const struct cli_command cli_co_actors_command = {
 	"co-actors",
 	"CODE FROM TO [--limit N] " CLI_AGG_FILTERS,
-	cli_histogram_exec
+	cli_histogram_exec,
+	cli_histogram_longopts
 };
 
 /* Widest a bar chart gets when the terminal does not say. */
@@ -65,22 +85,6 @@ static int
 cli_agg_args(const struct cli_command *cmd, int argc, char **argv,
     annals_query *q, struct cli_agg_args *a)
 {
-	static const struct option	 longopts[] = {
-		{ "by",		required_argument,	NULL, 'b' },
-		{ "count",	required_argument,	NULL, 'n' },
-		{ "certain",	no_argument,		NULL, 'c' },
-		{ "within",	no_argument,		NULL, 'w' },
-		{ "precision",	required_argument,	NULL, 'p' },
-		{ "actor",	required_argument,	NULL, 'a' },
-		{ "role",	required_argument,	NULL, 'r' },
-		{ "type",	required_argument,	NULL, 't' },
-		{ "tag",	required_argument,	NULL, 'g' },
-		{ "source",	required_argument,	NULL, 's' },
-		{ "limit",	required_argument,	NULL, 'l' },
-		{ "prefix",	required_argument,	NULL, 'P' },
-		{ "help",	no_argument,		NULL, 'h' },
-		{ NULL,		0,			NULL, 0 }
-	};
 	static const char *const	 bys[] = { "day", "week", "month",
 	    "year" };
 	const char			*actor = NULL, *role = NULL;
@@ -96,7 +100,8 @@ cli_agg_args(const struct cli_command *cmd, int argc, char **argv,
 	a->limit = 10;
 	a->prefix = NULL;
 	memset(&f, 0, sizeof f);
-	while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "h", cli_histogram_longopts,
+	    NULL)) != -1) {
 		code = 0;
 		/* Each command takes only its own options. */
 		if ((cmd != &cli_histogram_command &&

@@ -23,16 +23,34 @@ static int	cli_range_exec(struct cli *, int, char **);
 	"             [--type PREFIX] [--tag T] [--source S]\n"		\
 	"             [--limit N | --all] [--desc]"
 
+static const struct option cli_range_longopts[] = {
+	{ "certain",	no_argument,		NULL, 'c' },
+	{ "within",	no_argument,		NULL, 'w' },
+	{ "precision",	required_argument,	NULL, 'p' },
+	{ "actor",	required_argument,	NULL, 'a' },
+	{ "role",	required_argument,	NULL, 'r' },
+	{ "type",	required_argument,	NULL, 't' },
+	{ "tag",	required_argument,	NULL, 'g' },
+	{ "source",	required_argument,	NULL, 's' },
+	{ "limit",	required_argument,	NULL, 'l' },
+	{ "all",	no_argument,		NULL, 'A' },
+	{ "desc",	no_argument,		NULL, 'd' },
+	{ "help",	no_argument,		NULL, 'h' },
+	{ NULL,		0,			NULL, 0 }
+};
+
 const struct cli_command cli_range_command = {
 	"range",
 	"FROM TO [--actor CODE] " CLI_RANGE_FILTERS,
-	cli_range_exec
+	cli_range_exec,
+	cli_range_longopts
 };
 
 const struct cli_command cli_actor_command = {
 	"actor",
 	"CODE [FROM [TO]] " CLI_RANGE_FILTERS,
-	cli_range_exec
+	cli_range_exec,
+	cli_range_longopts
 };
 
 /* Report a query setter's failure (ANNALS_E* returned) as usage. */
@@ -98,21 +116,6 @@ static int
 cli_range_args(const struct cli_command *cmd, int argc, char **argv,
     annals_query *q, unsigned long long *limit)
 {
-	static const struct option	 longopts[] = {
-		{ "certain",	no_argument,		NULL, 'c' },
-		{ "within",	no_argument,		NULL, 'w' },
-		{ "precision",	required_argument,	NULL, 'p' },
-		{ "actor",	required_argument,	NULL, 'a' },
-		{ "role",	required_argument,	NULL, 'r' },
-		{ "type",	required_argument,	NULL, 't' },
-		{ "tag",	required_argument,	NULL, 'g' },
-		{ "source",	required_argument,	NULL, 's' },
-		{ "limit",	required_argument,	NULL, 'l' },
-		{ "all",	no_argument,		NULL, 'A' },
-		{ "desc",	no_argument,		NULL, 'd' },
-		{ "help",	no_argument,		NULL, 'h' },
-		{ NULL,		0,			NULL, 0 }
-	};
 	const char			*actor = NULL, *role = NULL;
 	struct cli_filter		 f;
 	const char			*from = NULL, *to = NULL;
@@ -122,7 +125,8 @@ cli_range_args(const struct cli_command *cmd, int argc, char **argv,
 
 	*limit = CLI_RANGE_LIMIT;
 	memset(&f, 0, sizeof f);
-	while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "h", cli_range_longopts,
+	    NULL)) != -1) {
 		code = 0;
 		switch (ch) {
 		case 'a':

@@ -9,25 +9,28 @@
 
 static int	cli_rm_exec(struct cli *, int, char **);
 
+static const struct option cli_rm_longopts[] = {
+	{ "help",	no_argument,	NULL, 'h' },
+	{ NULL,		0,		NULL, 0 }
+};
+
 const struct cli_command cli_rm_command = {
 	"rm",
 	"ID...",
-	cli_rm_exec
+	cli_rm_exec,
+	cli_rm_longopts
 };
 
 static int
 cli_rm_exec(struct cli *cli, int argc, char **argv)
 {
-	static const struct option	 longopts[] = {
-		{ "help",	no_argument,	NULL, 'h' },
-		{ NULL,		0,		NULL, 0 }
-	};
 	const struct cli_command	*cmd = &cli_rm_command;
 	uint64_t			*ids;
 	int				*deleted, ch, rc;
 	size_t				 i, n, done;
 
-	while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "h", cli_rm_longopts,
+	    NULL)) != -1) {
 		if (ch == 'h')
 			return (cli_common_help(cmd));
 		return (cli_common_usage(cmd, "unknown option"));

@@ -56,6 +56,7 @@ cli_help(void)
 "                        terminal, jsonl otherwise)\n"
 "      --complete        exit 5 when a limit cut the result\n"
 "  -h, --help            show this help; COMMAND --help for one command\n"
+"The options but -h and -V may also follow COMMAND.\n"
 "  -V, --version         show the version\n"
 "\n"
 "range and actor print at most 100 events unless --limit N or --all\n"
@@ -88,54 +89,167 @@ cli_find(const char *name)
 	return (NULL);
 }
 
+/* The global options; all but --help and --version may follow COMMAND. */
+static const struct option cli_longopts[] = {
+	{ "socket",	required_argument,	NULL, 's' },
+	{ "host",	required_argument,	NULL, 'H' },
+	{ "format",	required_argument,	NULL, 'f' },
+	{ "token-file",	required_argument,	NULL, 't' },
+	{ "complete",	no_argument,		NULL, 'C' },
+	{ "help",	no_argument,		NULL, 'h' },
+	{ "version",	no_argument,		NULL, 'V' },
+	{ NULL,		0,			NULL, 0 }
+};
+
+/* Apply one global option; 0, or the exit status of a usage error. */
+static int
+cli_option(struct cli *cli, int ch, const char *arg)
+{
+	switch (ch) {
+	case 's':
+		cli->address = arg;
+		cli->addr_opts |= CLI_ADDR_SOCKET;
+		break;
+	case 'H':
+		if (strchr(arg, ':') == NULL || strchr(arg, '/') != NULL) {
+			cli_common_warn("-H %s: not HOST:PORT", arg);
+			return (CLI_EXIT_USAGE);
+		}
+		cli->address = arg;
+		cli->addr_opts |= CLI_ADDR_HOST;
+		break;
+	case 't':
+		cli->token_file = arg;
+		break;
+	case 'C':
+		cli->complete = 1;
+		break;
+	case 'f':
+		if (output_format(arg, &cli->format) == -1) {
+			cli_common_warn("--format %s: not jsonl, csv or table",
+			    arg);
+			return (CLI_EXIT_USAGE);
+		}
+		break;
+	}
+	return (0);
+}
+
+/*
+ * The option of opts that --name (len bytes of it) means, as
+ * getopt_long() takes it: the exact name, else the one name it begins.
+ * *n is how many names it begins (more than one: ambiguous).
+ */
+static const struct option *
+cli_option_find(const struct option *opts, const char *name, size_t len,
+    int *n)
+{
+	const struct option	*o, *found = NULL;
+
+	*n = 0;
+	for (o = opts; o->name != NULL; o++) {
+		if (strncmp(o->name, name, len) != 0)
+			continue;
+		if (o->name[len] == '\0') {
+			*n = 1;
+			return (o);
+		}
+		found = o;
+		(*n)++;
+	}
+	return (*n == 1 ? found : NULL);
+}
+
+/*
+ * Take the global options out of the command's arguments, where people
+ * type them as often as before the command ("annals range 2015 2015
+ * --format csv").  The command's own options come first: an option it
+ * has of the same name (export --format) stays its own, and the value
+ * of one of its options ("--title -s") is left alone.  Returns 0 or the
+ * exit status of a usage error; *argc is the number of arguments left.
+ */
+static int
+cli_extract(struct cli *cli, const struct cli_command *cmd, int *argc,
+    char **argv)
+{
+	const struct option	*o;
+	const char		*a, *arg;
+	size_t			 len;
+	int			 i, j, n, rc;
+
+	for (i = j = 1; i < *argc; i++) {
+		a = argv[i];
+		if (strcmp(a, "--") == 0) {
+			while (i < *argc)
+				argv[j++] = argv[i++];
+			break;
+		}
+		if (a[0] != '-' || a[1] == '\0') {
+			argv[j++] = argv[i];
+			continue;
+		}
+		o = NULL;
+		if (a[1] == '-') {
+			len = strcspn(a + 2, "=");
+			o = cli_option_find(cmd->options, a + 2, len, &n);
+			if (n != 0) {
+				argv[j++] = argv[i];
+				if (o != NULL && o->has_arg ==
+				    required_argument && a[2 + len] == '\0' &&
+				    i + 1 < *argc)
+					argv[j++] = argv[++i];
+				continue;
+			}
+			o = cli_option_find(cli_longopts, a + 2, len, &n);
+			if (o != NULL && (o->val == 'h' || o->val == 'V'))
+				o = NULL;
+			arg = a[2 + len] == '=' ? a + 3 + len : NULL;
+		} else if (a[1] == 's' || a[1] == 'H') {
+			/* The commands' only short option is -h. */
+			for (o = cli_longopts; o->val != a[1]; o++)
+				;
+			arg = a[2] != '\0' ? a + 2 : NULL;
+		}
+		if (o == NULL) {
+			/* The command's getopt_long() says what is wrong. */
+			argv[j++] = argv[i];
+			continue;
+		}
+		if (o->has_arg == no_argument && arg != NULL) {
+			cli_common_warn("--%s takes no value", o->name);
+			return (CLI_EXIT_USAGE);
+		}
+		if (o->has_arg == required_argument && arg == NULL) {
+			if (i + 1 == *argc) {
+				cli_common_warn("%s needs a value", a);
+				return (CLI_EXIT_USAGE);
+			}
+			arg = argv[++i];
+		}
+		if ((rc = cli_option(cli, o->val, arg)) != 0)
+			return (rc);
+	}
+	argv[j] = NULL;
+	*argc = j;
+	return (0);
+}
+
 int
 main(int argc, char **argv)
 {
-	static const struct option	 longopts[] = {
-		{ "socket",	required_argument,	NULL, 's' },
-		{ "host",	required_argument,	NULL, 'H' },
-		{ "format",	required_argument,	NULL, 'f' },
-		{ "token-file",	required_argument,	NULL, 't' },
-		{ "complete",	no_argument,		NULL, 'C' },
-		{ "help",	no_argument,		NULL, 'h' },
-		{ "version",	no_argument,		NULL, 'V' },
-		{ NULL,		0,			NULL, 0 }
-	};
 	const struct cli_command	*cmd;
 	struct cli			 cli;
-	int				 ch, rc, have_s = 0, have_h = 0;
+	int				 ch, rc;
 
 	memset(&cli, 0, sizeof cli);
 	cli.format = isatty(STDOUT_FILENO) ? OUTPUT_TABLE : OUTPUT_JSONL;
 	/* "+": options end at the command, which has options of its own. */
-	while ((ch = getopt_long(argc, argv, "+s:H:hV", longopts,
+	while ((ch = getopt_long(argc, argv, "+s:H:hV", cli_longopts,
 	    NULL)) != -1) {
 		switch (ch) {
-		case 's':
-			cli.address = optarg;
-			have_s = 1;
-			break;
-		case 'H':
-			if (strchr(optarg, ':') == NULL ||
-			    strchr(optarg, '/') != NULL) {
-				cli_common_warn("-H %s: not HOST:PORT", optarg);
-				return (CLI_EXIT_USAGE);
-			}
-			cli.address = optarg;
-			have_h = 1;
-			break;
-		case 't':
-			cli.token_file = optarg;
-			break;
-		case 'C':
-			cli.complete = 1;
-			break;
-		case 'f':
-			if (output_format(optarg, &cli.format) == -1) {
-				cli_common_warn("--format %s: not jsonl, csv "
-				    "or table", optarg);
-				return (CLI_EXIT_USAGE);
-			}
+		case 's': case 'H': case 't': case 'C': case 'f':
+			if ((rc = cli_option(&cli, ch, optarg)) != 0)
+				return (rc);
 			break;
 		case 'h':
 			cli_help();
@@ -149,10 +263,6 @@ main(int argc, char **argv)
 			return (CLI_EXIT_USAGE);
 		}
 	}
-	if (have_s && have_h) {
-		cli_common_warn("-s and -H exclude each other");
-		return (CLI_EXIT_USAGE);
-	}
 	argc -= optind;
 	argv += optind;
 	if (argc == 0) {
@@ -162,6 +272,12 @@ main(int argc, char **argv)
 	if ((cmd = cli_find(argv[0])) == NULL) {
 		cli_common_warn("unknown command \"%s\"", argv[0]);
 		cli_usage(stderr);
+		return (CLI_EXIT_USAGE);
+	}
+	if ((rc = cli_extract(&cli, cmd, &argc, argv)) != 0)
+		return (rc);
+	if (cli.addr_opts == (CLI_ADDR_SOCKET | CLI_ADDR_HOST)) {
+		cli_common_warn("-s and -H exclude each other");
 		return (CLI_EXIT_USAGE);
 	}
 

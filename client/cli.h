@@ -30,14 +30,23 @@ struct cli {
 	annals_ctx	*ctx;		/* after cli_common_connect() */
 	const char	*token_file;	/* --token-file */
 	int		 complete;	/* --complete: a cut result fails */
+	int		 addr_opts;	/* which of -s and -H were given */
+#define CLI_ADDR_SOCKET	0x1
+#define CLI_ADDR_HOST	0x2
 	void		*call_buf;	/* cli-admin.c: a result in use */
 };
 
-/* One command: the table in cli.c points at one per cli-*.c file. */
+/*
+ * One command: the table in cli.c points at one per cli-*.c file.
+ * options are the command's getopt_long() table, so that main() can
+ * tell the global options typed after the command from its own.
+ */
+struct option;
 struct cli_command {
-	const char	*name;
-	const char	*usage;		/* after "annals NAME " */
-	int		(*exec)(struct cli *, int, char **);
+	const char		*name;
+	const char		*usage;		/* after "annals NAME " */
+	int			(*exec)(struct cli *, int, char **);
+	const struct option	*options;
 };
 
 extern const struct cli_command cli_add_command;

@@ -550,3 +550,71 @@ TEST(cli_says_on_stderr_when_a_limit_cut_the_result)
 	cli_run_free(&r);
 	T_EQ_INT(th_daemon_stop(&d), 0);
 }
+
+TEST(cli_global_options_after_the_command)
+{
+	struct th_daemon	 d;
+	struct cli_run		 r;
+	json_t			**v;
+	size_t			 n;
+	char			 eq[160];
+
+	T_OK(th_daemon_start(&d, NULL));
+	cli_add_300(&d);
+	/* annals(1) EXAMPLES: the format after the command's options. */
+	CLI_RUN(&r, d.sock, NULL, 0, "actor", "RU*", "--certain", "--all",
+	    "--format", "jsonl");
+	v = cli_lines(r.out, &n);
+	T_EQ_INT(n, 200);
+	cli_lines_free(v, n);
+	cli_run_free(&r);
+	CLI_RUN(&r, d.sock, NULL, 0, "range", "2012", "2012", "--format=csv",
+	    "--limit", "2");
+	T_ASSERTF(strncmp(r.out, "id,rev,", 7) == 0, "%s", r.out);
+	cli_run_free(&r);
+	/* The socket after the command, in each spelling. */
+	CLI_RUN(&r, NULL, NULL, 0, "--format", "jsonl", "ping", "-s", d.sock);
+	cli_run_free(&r);
+	CLI_RUN(&r, NULL, NULL, 0, "ping", "--format", "jsonl",
+	    "--socket", d.sock);
+	cli_run_free(&r);
+	snprintf(eq, sizeof eq, "--socket=%s", d.sock);
+	CLI_RUN(&r, NULL, NULL, 0, "stats", eq);
+	cli_run_free(&r);
+	snprintf(eq, sizeof eq, "-s%s", d.sock);
+	CLI_RUN(&r, NULL, NULL, 5, "top", "2012", "2012", "--limit", "1", eq,
+	    "--complete");
+	cli_run_free(&r);
+	/* A command's own option of that name stays its own. */
+	CLI_RUN(&r, d.sock, NULL, 0, "--format", "csv", "export", "--format",
+	    "jsonl", "2012-01-01", "2012-01-01");
+	v = cli_lines(r.out, &n);
+	T_ASSERT(n > 0);
+	cli_lines_free(v, n);
+	cli_run_free(&r);
+	/* So does the value of one of its options. */
+	CLI_RUN(&r, d.sock, NULL, 0, "add", "--start", "2013", "--actor",
+	    "A", "--title", "-s", "--format", "jsonl");
+	cli_run_free(&r);
+	CLI_RUN(&r, d.sock, NULL, 0, "range", "2013", "2013", "--format",
+	    "jsonl");
+	v = cli_lines(r.out, &n);
+	T_EQ_INT(n, 1);
+	T_EQ_STR(cli_str(v[0], "title"), "-s");
+	cli_lines_free(v, n);
+	cli_run_free(&r);
+	/* After "--" nothing is an option. */
+	CLI_RUN(&r, d.sock, NULL, 2, "get", "--", "--format");
+	T_ASSERTF(strstr(r.err, "--format: not an event id") != NULL, "%s",
+	    r.err);
+	cli_run_free(&r);
+	CLI_RUN(&r, d.sock, NULL, 2, "ping", "--format");
+	T_EQ_STR(r.err, "annals: --format needs a value\n");
+	cli_run_free(&r);
+	CLI_RUN(&r, d.sock, NULL, 2, "ping", "--format", "xml");
+	cli_run_free(&r);
+	CLI_RUN(&r, NULL, NULL, 2, "ping", "-s", "/x", "-H", "h:1");
+	T_ASSERTF(strstr(r.err, "exclude each other") != NULL, "%s", r.err);
+	cli_run_free(&r);
+	T_EQ_INT(th_daemon_stop(&d), 0);
+}
