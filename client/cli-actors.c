@@ -62,5 +62,8 @@ cli_actors_exec(struct cli *cli, int argc, char **argv)
 	if (annals_actors(cli->ctx, argc == 1 ? argv[0] : NULL,
 	    cli_actors_print, &st) == -1)
 		return (cli_common_fail(cli, "actors"));
+	if (!st.failed && output_actor(st.format, stdout, st.first, NULL,
+	    0) == -1)
+		st.failed = 1;
 	return (st.failed ? CLI_EXIT_ERROR : CLI_EXIT_OK);
 }

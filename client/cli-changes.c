@@ -75,6 +75,32 @@ cli_changes_csv(const struct annals_event *ev, int header)
 	return (buf);
 }
 
+/* The CSV or table header, once; -1 when out of memory. */
+static int
+cli_changes_header(struct cli_changes *st)
+{
+	struct annals_event	 none;
+	char			*text;
+
+	if (st->started)
+		return (0);
+	st->started = 1;
+	switch (st->format) {
+	case OUTPUT_TABLE:
+		printf("%10s  %-6s  %10s  %-24s  %s\n", "SEQ", "OP", "ID",
+		    "START", "TITLE");
+		break;
+	case OUTPUT_CSV:
+		memset(&none, 0, sizeof none);
+		if ((text = cli_changes_csv(&none, 1)) == NULL)
+			return (-1);
+		printf("seq,op,%s\n", text);
+		free(text);
+		break;
+	}
+	return (0);
+}
+
 static int
 cli_changes_print(const struct annals_change *ch, void *arg)
 {
@@ -93,11 +119,10 @@ cli_changes_print(const struct annals_change *ch, void *arg)
 	op = ch->op == ANNALS_CHANGE_PUT ? "put" : "delete";
 	memset(&none, 0, sizeof none);
 	none.id = ch->id;
+	if (cli_changes_header(st) == -1)
+		goto nomem;
 	switch (st->format) {
 	case OUTPUT_TABLE:
-		if (!st->started)
-			printf("%10s  %-6s  %10s  %-24s  %s\n", "SEQ", "OP",
-			    "ID", "START", "TITLE");
 		printf("%10llu  %-6s  %10llu  %-24s  %s\n",
 		    (unsigned long long)ch->seq, op,
 		    (unsigned long long)ch->id,
@@ -105,12 +130,6 @@ cli_changes_print(const struct annals_change *ch, void *arg)
 		    ev != NULL && ev->title != NULL ? ev->title : "");
 		break;
 	case OUTPUT_CSV:
-		if (!st->started) {
-			if ((text = cli_changes_csv(&none, 1)) == NULL)
-				goto nomem;
-			printf("seq,op,%s\n", text);
-			free(text);
-		}
 		if (ev != NULL) {
 			if ((text = cli_changes_csv(ev, 0)) == NULL)
 				goto nomem;
@@ -155,7 +174,6 @@ cli_changes_print(const struct annals_change *ch, void *arg)
 		json_decref(o);
 		break;
 	}
-	st->started = 1;
 	st->printed++;
 	st->last = ch->seq;
 	/* Follow mode: show each change as it comes. */
@@ -230,6 +248,15 @@ cli_changes_exec(struct cli *cli, int argc, char **argv)
 			if (!feed.more)
 				break;
 			since = feed.next;
+		}
+		/* No change: the header, and for a person "no changes". */
+		if (!st.started && st.format != OUTPUT_JSONL) {
+			if (cli_changes_header(&st) == -1) {
+				cli_common_warn("out of memory");
+				return (CLI_EXIT_ERROR);
+			}
+			if (st.format == OUTPUT_TABLE)
+				printf("no changes\n");
 		}
 		if (st.cut)
 			return (cli_common_cut(cli, st.limit, "changes",

@@ -350,6 +350,8 @@ cli_actors_print(struct cli *cli, const struct annals_actor_counts *c,
 	for (i = 0; i < n; i++)
 		printf("%-*s  %llu\n", (int)nw, c->actors[i].name,
 		    (unsigned long long)c->actors[i].count);
+	if (n == 0)
+		printf("no actors\n");
 	if (co)
 		printf("(of %llu events of the actor)\n",
 		    (unsigned long long)c->events);

@@ -618,3 +618,62 @@ TEST(cli_global_options_after_the_command)
 	cli_run_free(&r);
 	T_EQ_INT(th_daemon_stop(&d), 0);
 }
+
+TEST(cli_an_empty_result_says_so_in_a_table)
+{
+	struct th_daemon	 d;
+	struct cli_run		 r;
+
+	T_OK(th_daemon_start(&d, NULL));
+	/* A table keeps its header and says "no events"... */
+	CLI_RUN(&r, d.sock, NULL, 0, "--format", "table", "range", "2012",
+	    "2012");
+	T_EQ_STR(r.out, "ID  ?  START  END  ACTORS  TYPE  TITLE\n"
+	    "no events\n");
+	cli_run_free(&r);
+	/* ...CSV is its header alone, JSON lines are no line at all. */
+	CLI_RUN(&r, d.sock, NULL, 0, "--format", "csv", "actor", "X");
+	T_EQ_STR(r.out, "id,rev,created,updated,source,key,start,end,actors,"
+	    "type,title,text,place,country,lat,lon,urls,tags,attrs,match\n");
+	cli_run_free(&r);
+	CLI_RUN(&r, d.sock, NULL, 0, "--format", "jsonl", "range", "2012",
+	    "2012");
+	T_EQ_STR(r.out, "");
+	T_EQ_STR(r.err, "");
+	cli_run_free(&r);
+	CLI_RUN(&r, d.sock, NULL, 0, "--format", "csv", "export");
+	T_ASSERTF(strncmp(r.out, "id,rev,", 7) == 0 &&
+	    strchr(r.out, '\n')[1] == '\0', "%s", r.out);
+	cli_run_free(&r);
+
+	CLI_RUN(&r, d.sock, NULL, 0, "--format", "table", "actors");
+	T_EQ_STR(r.out, "    EVENTS  ACTOR\nno actors\n");
+	cli_run_free(&r);
+	CLI_RUN(&r, d.sock, NULL, 0, "--format", "csv", "actors");
+	T_EQ_STR(r.out, "name,count\n");
+	cli_run_free(&r);
+	CLI_RUN(&r, d.sock, NULL, 0, "--format", "table", "top", "2012",
+	    "2012");
+	T_EQ_STR(r.out, "ACTOR  EVENTS\nno actors\n");
+	cli_run_free(&r);
+	CLI_RUN(&r, d.sock, NULL, 0, "--format", "table", "changes");
+	T_EQ_STR(r.out, "       SEQ  OP              ID  START                 "
+	    "    TITLE\nno changes\n");
+	cli_run_free(&r);
+	CLI_RUN(&r, d.sock, NULL, 0, "--format", "csv", "changes");
+	T_ASSERTF(strncmp(r.out, "seq,op,id,rev,", 14) == 0 &&
+	    strchr(r.out, '\n')[1] == '\0', "%s", r.out);
+	cli_run_free(&r);
+	CLI_RUN(&r, d.sock, NULL, 0, "--format", "jsonl", "changes");
+	T_EQ_STR(r.out, "");
+	cli_run_free(&r);
+
+	/* The actors table has its header when it has actors too. */
+	CLI_RUN(&r, d.sock, NULL, 0, "add", "--start", "2012", "--actor",
+	    "SYR", "--title", "t");
+	cli_run_free(&r);
+	CLI_RUN(&r, d.sock, NULL, 0, "--format", "table", "actors");
+	T_EQ_STR(r.out, "    EVENTS  ACTOR\n         1  SYR\n");
+	cli_run_free(&r);
+	T_EQ_INT(th_daemon_stop(&d), 0);
+}
