@@ -1,7 +1,8 @@
 /*
  * annals add: one event from options, or JSON records from stdin, one
- * per line, sent in pipelined batches.  Either way the ids are printed,
- * one per line, in input order.
+ * per line, sent in pipelined batches.  Either way what became of each
+ * record is printed, one per line, in input order: its id and rev, and
+ * whether it was added, updated or unchanged (output_put()).
  *
  * Options are turned into the same JSON a line of stdin would hold, so
  * both paths check and convert records with the same code (json.c).
@@ -71,6 +72,7 @@ struct cli_add_state {
 	size_t			 head;
 	size_t			 npending;
 	struct annals_put_result results[CLI_ADD_BATCH];
+	size_t			 printed;
 	int			 rc;
 };
 
@@ -118,8 +120,11 @@ cli_add_collect(struct cli_add_state *st)
 			st->rc = rc;
 		return (-1);
 	}
-	for (i = 0; i < n; i++)
-		printf("%llu\n", (unsigned long long)st->results[i].id);
+	for (i = 0; i < n; i++) {
+		if (output_put(st->cli->format, stdout, st->printed++ == 0,
+		    &st->results[i]) == -1 && st->rc == CLI_EXIT_OK)
+			st->rc = CLI_EXIT_ERROR;
+	}
 	return (0);
 }
 
@@ -405,8 +410,8 @@ cli_add_exec(struct cli *cli, int argc, char **argv)
 				msg += 12;
 			cli_common_warn("%s", msg);
 			rc = cli_common_exit(annals_errcode(cli->ctx));
-		} else
-			printf("%llu\n", (unsigned long long)res.id);
+		} else if (output_put(cli->format, stdout, 1, &res) == -1)
+			rc = CLI_EXIT_ERROR;
 	}
 	json_record_clear(&r);
 	return (rc);

@@ -1,4 +1,7 @@
-/* annals rm: delete events by id; an id that did not exist is reported. */
+/*
+ * annals rm: delete events by id, and say which were deleted; an id
+ * that did not exist is reported on stderr and exits 1.
+ */
 #include <getopt.h>
 #include <stdlib.h>
 
@@ -68,10 +71,16 @@ cli_rm_exec(struct cli *cli, int argc, char **argv)
 		}
 	}
 	for (i = 0; i < (size_t)argc; i++) {
+		if (output_deleted(cli->format, stdout, i == 0, ids[i],
+		    deleted[i]) == -1 && rc == CLI_EXIT_OK)
+			rc = CLI_EXIT_ERROR;
 		if (!deleted[i]) {
+			/* After the lines before it, as a person reads. */
+			fflush(stdout);
 			cli_common_warn("event %llu not found",
 			    (unsigned long long)ids[i]);
-			rc = CLI_EXIT_NOTFOUND;
+			if (rc == CLI_EXIT_OK)
+				rc = CLI_EXIT_NOTFOUND;
 		}
 	}
 out:

@@ -469,3 +469,84 @@ output_stats(int format, FILE *fp, const struct annals_stats *st)
 	}
 	return (ferror(fp) ? -1 : 0);
 }
+
+/*
+ * What a put did to one event, as the HTTP API answers a POST:
+ * "added 79 (rev 1)" in a table, {"id", "rev", "status"} otherwise.
+ * first says whether to print the CSV header.
+ */
+int
+output_put(int format, FILE *fp, int first,
+    const struct annals_put_result *res)
+{
+	const char	*status;
+	json_t		*o;
+	int		 rc;
+
+	switch (res->status) {
+	case ANNALS_ADDED:
+		status = "added";
+		break;
+	case ANNALS_UPDATED:
+		status = "updated";
+		break;
+	default:
+		status = "unchanged";
+		break;
+	}
+	switch (format) {
+	case OUTPUT_TABLE:
+		fprintf(fp, "%s %llu (rev %llu)\n", status,
+		    (unsigned long long)res->id, (unsigned long long)res->rev);
+		break;
+	case OUTPUT_CSV:
+		if (first)
+			fputs("id,rev,status\n", fp);
+		fprintf(fp, "%llu,%llu,%s\n", (unsigned long long)res->id,
+		    (unsigned long long)res->rev, status);
+		break;
+	default:
+		o = json_pack("{s:I, s:I, s:s}", "id", (json_int_t)res->id,
+		    "rev", (json_int_t)res->rev, "status", status);
+		if (o == NULL)
+			return (-1);
+		rc = json_record_write(fp, o);
+		json_decref(o);
+		return (rc);
+	}
+	return (ferror(fp) ? -1 : 0);
+}
+
+/*
+ * Whether rm deleted an event, as the HTTP API answers a DELETE:
+ * {"id", "deleted"}.  A table lists only what was deleted; the caller
+ * says on stderr what was not found.
+ */
+int
+output_deleted(int format, FILE *fp, int first, uint64_t id, int deleted)
+{
+	json_t	*o;
+	int	 rc;
+
+	switch (format) {
+	case OUTPUT_TABLE:
+		if (deleted)
+			fprintf(fp, "deleted %llu\n", (unsigned long long)id);
+		break;
+	case OUTPUT_CSV:
+		if (first)
+			fputs("id,deleted\n", fp);
+		fprintf(fp, "%llu,%s\n", (unsigned long long)id,
+		    deleted ? "true" : "false");
+		break;
+	default:
+		o = json_pack("{s:I, s:b}", "id", (json_int_t)id, "deleted",
+		    deleted);
+		if (o == NULL)
+			return (-1);
+		rc = json_record_write(fp, o);
+		json_decref(o);
+		return (rc);
+	}
+	return (ferror(fp) ? -1 : 0);
+}

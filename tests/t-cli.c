@@ -215,11 +215,11 @@ TEST(cli_add_get_range_and_rm)
 	    "--source", "manual", "--key", "m1", "--attr", "goldstein=4.0",
 	    "--attr", "mentions=12", "--attr", "note=hello", "--attr",
 	    "flag=true");
-	T_ASSERT(sscanf(r.out, "%31[0-9]\n", id1) == 1);
+	T_ASSERT(sscanf(r.out, "{\"id\":%31[0-9],", id1) == 1);
 	cli_run_free(&r);
 	CLI_RUN(&r, d.sock, NULL, 0, "add", "--start", "2015",
 	    "--actor", "SYR", "--title", "Year only");
-	T_ASSERT(sscanf(r.out, "%31[0-9]\n", id2) == 1);
+	T_ASSERT(sscanf(r.out, "{\"id\":%31[0-9],", id2) == 1);
 	T_ASSERT(strcmp(id1, id2) != 0);
 	cli_run_free(&r);
 
@@ -311,10 +311,12 @@ TEST(cli_add_from_stdin_in_batches)
 		    "\n%s", 1 + i % 12, i % 7, i, i == 10 ? "\n" : "");
 	}
 	T_OK(th_daemon_start(&d, NULL));
-	CLI_RUN(&r, d.sock, input, 0, "add", "-");
-	for (p = r.out, n = 0; *p != '\0'; n++) {
+	CLI_RUN(&r, d.sock, input, 0, "--format", "csv", "add", "-");
+	T_ASSERT(strncmp(r.out, "id,rev,status\n", 14) == 0);
+	for (p = r.out + 14, n = 0; *p != '\0'; n++) {
 		id = strtoull(p, &p, 10);
-		T_ASSERT(*p++ == '\n');
+		T_ASSERTF(strncmp(p, ",1,added\n", 9) == 0, "%.20s", p);
+		p += 9;
 		T_ASSERT(id > last);
 		last = id;
 	}
@@ -331,6 +333,11 @@ TEST(cli_add_from_stdin_in_batches)
 	strcpy(input, r.out);
 	cli_run_free(&r);
 	CLI_RUN(&r, d.sock, input, 0, "add", "-");
+	v = cli_lines(r.out, &n);
+	T_EQ_INT(n, 5);
+	for (i = 0; i < n; i++)
+		T_EQ_STR(cli_str(v[i], "status"), "unchanged");
+	cli_lines_free(v, n);
 	cli_run_free(&r);
 
 	CLI_RUN(&r, d.sock, "{\"start\": \"2010\", \"actors\": [\"A\"]}\n"
@@ -674,6 +681,64 @@ TEST(cli_an_empty_result_says_so_in_a_table)
 	cli_run_free(&r);
 	CLI_RUN(&r, d.sock, NULL, 0, "--format", "table", "actors");
 	T_EQ_STR(r.out, "    EVENTS  ACTOR\n         1  SYR\n");
+	cli_run_free(&r);
+	T_EQ_INT(th_daemon_stop(&d), 0);
+}
+
+TEST(cli_add_and_rm_say_what_they_did)
+{
+	struct th_daemon	 d;
+	struct cli_run		 r;
+	json_t			**v;
+	size_t			 n;
+
+	T_OK(th_daemon_start(&d, NULL));
+	CLI_RUN(&r, d.sock, NULL, 0, "--format", "table", "add", "--start",
+	    "2015", "--actor", "A", "--title", "one", "--source", "cli",
+	    "--key", "k1");
+	T_EQ_STR(r.out, "added 1 (rev 1)\n");
+	cli_run_free(&r);
+	/* The same event again: the same id, and it says so. */
+	CLI_RUN(&r, d.sock, NULL, 0, "--format", "table", "add", "--start",
+	    "2015", "--actor", "A", "--title", "one", "--source", "cli",
+	    "--key", "k1");
+	T_EQ_STR(r.out, "unchanged 1 (rev 1)\n");
+	cli_run_free(&r);
+	CLI_RUN(&r, d.sock, NULL, 0, "add", "--start", "2015", "--actor", "A",
+	    "--title", "two", "--source", "cli", "--key", "k1");
+	T_EQ_STR(r.out, "{\"id\":1,\"rev\":2,\"status\":\"updated\"}\n");
+	cli_run_free(&r);
+	CLI_RUN(&r, d.sock, "{\"start\": \"2016\", \"actors\": [\"B\"]}\n"
+	    "{\"start\": \"2015\", \"actors\": [\"A\"], \"title\": \"two\", "
+	    "\"source\": \"cli\", \"key\": \"k1\"}\n", 0, "--format", "table",
+	    "add", "-");
+	T_EQ_STR(r.out, "added 2 (rev 1)\nunchanged 1 (rev 2)\n");
+	cli_run_free(&r);
+
+	/* rm: what was deleted on stdout, what was not found on stderr. */
+	CLI_RUN(&r, d.sock, NULL, 0, "--format", "table", "rm", "2");
+	T_EQ_STR(r.out, "deleted 2\n");
+	T_EQ_STR(r.err, "");
+	cli_run_free(&r);
+	CLI_RUN(&r, d.sock, NULL, 1, "--format", "table", "rm", "7", "1");
+	T_EQ_STR(r.out, "deleted 1\n");
+	T_EQ_STR(r.err, "annals: event 7 not found\n");
+	cli_run_free(&r);
+	CLI_RUN(&r, d.sock, NULL, 1, "rm", "1", "9");
+	v = cli_lines(r.out, &n);
+	T_EQ_INT(n, 2);
+	T_EQ_INT(json_integer_value(json_object_get(v[0], "id")), 1);
+	T_ASSERT(json_is_false(json_object_get(v[0], "deleted")));
+	T_ASSERT(json_is_false(json_object_get(v[1], "deleted")));
+	cli_lines_free(v, n);
+	T_EQ_STR(r.err, "annals: event 1 not found\nannals: event 9 not "
+	    "found\n");
+	cli_run_free(&r);
+	CLI_RUN(&r, d.sock, "{\"start\": \"2016\", \"actors\": [\"B\"]}\n",
+	    0, "add", "-");
+	cli_run_free(&r);
+	CLI_RUN(&r, d.sock, NULL, 1, "--format", "csv", "rm", "3", "4");
+	T_EQ_STR(r.out, "id,deleted\n3,true\n4,false\n");
 	cli_run_free(&r);
 	T_EQ_INT(th_daemon_stop(&d), 0);
 }
