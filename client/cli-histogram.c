@@ -403,12 +403,7 @@ cli_histogram_exec(struct cli *cli, int argc, char **argv)
 	annals_query			*q;
 	int				 rc;
 
-	if (strcmp(argv[0], "top") == 0)
-		cmd = &cli_top_command;
-	else if (strcmp(argv[0], "co-actors") == 0)
-		cmd = &cli_co_actors_command;
-	else
-		cmd = &cli_histogram_command;
+	cmd = cli->cmd;
 	if ((q = annals_query_new()) == NULL) {
 		cli_common_warn("out of memory");
 		return (CLI_EXIT_ERROR);

@@ -210,8 +210,7 @@ cli_range_exec(struct cli *cli, int argc, char **argv)
 	unsigned long long		 limit;
 	int				 rc;
 
-	cmd = strcmp(argv[0], "actor") == 0 ? &cli_actor_command :
-	    &cli_range_command;
+	cmd = cli->cmd;
 	if ((q = annals_query_new()) == NULL) {
 		cli_common_warn("out of memory");
 		return (CLI_EXIT_ERROR);

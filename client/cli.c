@@ -54,6 +54,8 @@ cli_help(void)
 "  -H, --host HOST:PORT  connect over TCP\n"
 "      --format FORMAT   jsonl, csv or table (default: table on a\n"
 "                        terminal, jsonl otherwise)\n"
+"      --token-file FILE send the token on FILE's first line to a\n"
+"                        daemon run with --auth-file\n"
 "      --complete        exit 5 when a limit cut the result\n"
 "  -h, --help            show this help; COMMAND --help for one command\n"
 "The options but -h and -V may also follow COMMAND.\n"
@@ -69,6 +71,7 @@ cli_help(void)
 "environment:\n"
 "  ANNALS_SOCKET         socket used without -s or -H (default\n"
 "                        " ANNALS_DEFAULT_SOCKET ")\n"
+"  ANNALS_TOKEN          token sent without --token-file\n"
 "\n"
 "exit status:\n"
 "  0  success\n"
@@ -89,6 +92,62 @@ cli_find(const char *name)
 			return (cli_commands[i]);
 	}
 	return (NULL);
+}
+
+/* The edit distance of a and b, up to 32 bytes of b. */
+static size_t
+cli_distance(const char *a, const char *b)
+{
+	size_t	row[33], i, j, diag, up, n;
+
+	n = strlen(b);
+	if (n > 32)
+		n = 32;
+	for (j = 0; j <= n; j++)
+		row[j] = j;
+	for (i = 1; a[i - 1] != '\0'; i++) {
+		diag = row[0];
+		row[0] = i;
+		for (j = 1; j <= n; j++) {
+			up = row[j];
+			row[j] = diag + (a[i - 1] != b[j - 1]);
+			if (up + 1 < row[j])
+				row[j] = up + 1;
+			if (row[j - 1] + 1 < row[j])
+				row[j] = row[j - 1] + 1;
+			diag = up;
+		}
+	}
+	return (row[n]);
+}
+
+/*
+ * An unknown command: name the nearest one (a typo, or the start of
+ * one) rather than print every usage.
+ */
+static int
+cli_unknown(const char *name)
+{
+	const char	*best = NULL;
+	size_t		 i, d, bestd = 3;
+
+	for (i = 0; i < CLI_NCOMMANDS; i++) {
+		if (strncmp(cli_commands[i]->name, name, strlen(name)) == 0)
+			d = 1;
+		else
+			d = cli_distance(name, cli_commands[i]->name);
+		if (d < bestd) {
+			best = cli_commands[i]->name;
+			bestd = d;
+		}
+	}
+	if (best != NULL)
+		cli_common_warn("unknown command \"%s\"; did you mean %s?",
+		    name, best);
+	else
+		cli_common_warn("unknown command \"%s\"; annals --help lists "
+		    "the commands", name);
+	return (CLI_EXIT_USAGE);
 }
 
 /* The global options; all but --help and --version may follow COMMAND. */
@@ -241,6 +300,7 @@ main(int argc, char **argv)
 {
 	const struct cli_command	*cmd;
 	struct cli			 cli;
+	char				 prog[64];
 	int				 ch, rc;
 
 	memset(&cli, 0, sizeof cli);
@@ -271,11 +331,8 @@ main(int argc, char **argv)
 		cli_usage(stderr);
 		return (CLI_EXIT_USAGE);
 	}
-	if ((cmd = cli_find(argv[0])) == NULL) {
-		cli_common_warn("unknown command \"%s\"", argv[0]);
-		cli_usage(stderr);
-		return (CLI_EXIT_USAGE);
-	}
+	if ((cmd = cli_find(argv[0])) == NULL)
+		return (cli_unknown(argv[0]));
 	if ((rc = cli_extract(&cli, cmd, &argc, argv)) != 0)
 		return (rc);
 	if (cli.addr_opts == (CLI_ADDR_SOCKET | CLI_ADDR_HOST)) {
@@ -283,6 +340,10 @@ main(int argc, char **argv)
 		return (CLI_EXIT_USAGE);
 	}
 
+	/* getopt_long() names argv[0] in its messages: "annals range: ". */
+	snprintf(prog, sizeof prog, "annals %s", cmd->name);
+	argv[0] = prog;
+	cli.cmd = cmd;
 	/* 0 makes glibc's getopt start afresh on the command's argv. */
 	optind = 0;
 	rc = cmd->exec(&cli, argc, argv);

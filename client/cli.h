@@ -25,6 +25,7 @@
 
 /* The state of one run, set up by main() from the global options. */
 struct cli {
+	const struct cli_command *cmd;	/* the command being run */
 	const char	*address;	/* NULL: $ANNALS_SOCKET or default */
 	int		 format;	/* OUTPUT_* */
 	annals_ctx	*ctx;		/* after cli_common_connect() */

@@ -742,3 +742,37 @@ TEST(cli_add_and_rm_say_what_they_did)
 	cli_run_free(&r);
 	T_EQ_INT(th_daemon_stop(&d), 0);
 }
+
+TEST(cli_usage_errors_are_short_and_name_annals)
+{
+	struct cli_run	r;
+
+	/* A typo gets the nearest command, not 40 lines of usage. */
+	CLI_RUN(&r, NULL, NULL, 2, "stat");
+	T_EQ_STR(r.err, "annals: unknown command \"stat\"; did you mean "
+	    "stats?\n");
+	cli_run_free(&r);
+	CLI_RUN(&r, NULL, NULL, 2, "co-actor", "X", "2015", "2015");
+	T_EQ_STR(r.err, "annals: unknown command \"co-actor\"; did you mean "
+	    "co-actors?\n");
+	cli_run_free(&r);
+	CLI_RUN(&r, NULL, NULL, 2, "xyzzy");
+	T_EQ_STR(r.err, "annals: unknown command \"xyzzy\"; annals --help "
+	    "lists the commands\n");
+	cli_run_free(&r);
+	/* getopt's own messages start "annals COMMAND:", not "COMMAND:". */
+	CLI_RUN(&r, NULL, NULL, 2, "range", "2015", "2015", "--bogus");
+	T_ASSERTF(strncmp(r.err, "annals range: unrecognized option "
+	    "'--bogus'\n", 44) == 0, "%s", r.err);
+	cli_run_free(&r);
+	CLI_RUN(&r, NULL, NULL, 2, "top", "2015", "2015", "--limit");
+	T_ASSERTF(strncmp(r.err, "annals top: option '--limit' requires an "
+	    "argument\n", 50) == 0, "%s", r.err);
+	cli_run_free(&r);
+	/* --help names what the man page names. */
+	CLI_RUN(&r, NULL, NULL, 0, "--help");
+	T_ASSERTF(strstr(r.out, "--token-file FILE") != NULL, "%s", r.out);
+	T_ASSERTF(strstr(r.out, "ANNALS_TOKEN") != NULL, "%s", r.out);
+	T_ASSERTF(strstr(r.out, "--complete") != NULL, "%s", r.out);
+	cli_run_free(&r);
+}
