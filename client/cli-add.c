@@ -224,6 +224,41 @@ cli_add_stdin(struct cli *cli)
 	return (rc);
 }
 
+/*
+ * Report the daemon's complaint about the event of the options in the
+ * options' words: it names wire fields ("actors[1]: name: must not be
+ * empty", "end before start"), which --actor and --end were.
+ */
+static void
+cli_add_explain(const struct annals_event *ev, const char *msg)
+{
+	const struct annals_actor	*a;
+	unsigned long			 i;
+	char				*end;
+
+	/* One record: "records[0]: " says nothing. */
+	if (strncmp(msg, "records[0]: ", 12) == 0)
+		msg += 12;
+	if (strcmp(msg, "end before start") == 0 && ev->end != NULL) {
+		cli_common_warn("--end %s is before --start %s", ev->end,
+		    ev->start);
+		return;
+	}
+	if (strncmp(msg, "actors[", 7) == 0) {
+		errno = 0;
+		i = strtoul(msg + 7, &end, 10);
+		if (errno == 0 && i < ev->nactors &&
+		    strncmp(end, "]: ", 3) == 0) {
+			a = &ev->actors[i];
+			cli_common_warn("--actor \"%s%s%s\": %s", a->name,
+			    a->role != NULL ? ":" : "",
+			    a->role != NULL ? a->role : "", end + 3);
+			return;
+		}
+	}
+	cli_common_warn("%s", msg);
+}
+
 /* Add --attr NAME=VALUE to attrs: VALUE as JSON if it is, else a string. */
 static int
 cli_add_attr(json_t *attrs, const char *arg)
@@ -378,7 +413,6 @@ cli_add_exec(struct cli *cli, int argc, char **argv)
 	struct json_record		 r;
 	struct annals_put_result	 res;
 	json_t				*rec;
-	const char			*msg;
 	char				 err[256];
 	int				 rc;
 
@@ -404,11 +438,7 @@ cli_add_exec(struct cli *cli, int argc, char **argv)
 	}
 	if ((rc = cli_common_connect(cli)) == 0) {
 		if (annals_put(cli->ctx, &r.ev, 1, &res) == -1) {
-			/* One record: "records[0]: " says nothing. */
-			msg = annals_errmsg(cli->ctx);
-			if (strncmp(msg, "records[0]: ", 12) == 0)
-				msg += 12;
-			cli_common_warn("%s", msg);
+			cli_add_explain(&r.ev, annals_errmsg(cli->ctx));
 			rc = cli_common_exit(annals_errcode(cli->ctx));
 		} else if (output_put(cli->format, stdout, 1, &res) == -1)
 			rc = CLI_EXIT_ERROR;

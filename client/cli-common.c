@@ -110,14 +110,20 @@ cli_common_token(struct cli *cli)
 	return (0);
 }
 
-/* Print the context's error, prefixed by what, and return the status. */
+/*
+ * Print the context's error, prefixed by what, and return the status.
+ * The daemon's "to before from" is said with the command's FROM and TO.
+ */
 int
 cli_common_fail(struct cli *cli, const char *what)
 {
 	int	code;
 
 	code = annals_errcode(cli->ctx);
-	if (what != NULL)
+	if (strcmp(annals_errmsg(cli->ctx), "to before from") == 0 &&
+	    cli->from != NULL && cli->to != NULL)
+		cli_common_warn("TO %s is before FROM %s", cli->to, cli->from);
+	else if (what != NULL)
 		cli_common_warn("%s: %s", what, annals_errmsg(cli->ctx));
 	else
 		cli_common_warn("%s", annals_errmsg(cli->ctx));

@@ -40,7 +40,8 @@ const struct cli_command cli_export_command = {
 
 /* Parse the options into q and *format; 0, -1 for --help, or a status. */
 static int
-cli_export_args(int argc, char **argv, annals_query *q, int *format)
+cli_export_args(struct cli *cli, int argc, char **argv, annals_query *q,
+    int *format)
 {
 	const struct cli_command	*cmd = &cli_export_command;
 	const char			*actor = NULL, *role = NULL;
@@ -89,6 +90,10 @@ cli_export_args(int argc, char **argv, annals_query *q, int *format)
 	if (argc != 0 && argc != 2)
 		return (cli_common_usage(cmd, "expected FROM and TO, or "
 		    "neither"));
+	if (argc == 2) {
+		cli->from = argv[0];
+		cli->to = argv[1];
+	}
 	code = annals_query_set_range(q, argc == 2 ? argv[0] : NULL,
 	    argc == 2 ? argv[1] : NULL);
 	if (code == 0)
@@ -117,7 +122,7 @@ cli_export_exec(struct cli *cli, int argc, char **argv)
 		cli_common_warn("out of memory");
 		return (CLI_EXIT_ERROR);
 	}
-	if ((rc = cli_export_args(argc, argv, q, &format)) != 0) {
+	if ((rc = cli_export_args(cli, argc, argv, q, &format)) != 0) {
 		annals_query_free(q);
 		return (rc == -1 ? CLI_EXIT_OK : rc);
 	}

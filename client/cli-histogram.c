@@ -82,9 +82,10 @@ cli_agg_set(const struct cli_command *cmd, int code, const char *what)
 
 /* Parse options and arguments into q and a; -1 after --help. */
 static int
-cli_agg_args(const struct cli_command *cmd, int argc, char **argv,
-    annals_query *q, struct cli_agg_args *a)
+cli_agg_args(struct cli *cli, int argc, char **argv, annals_query *q,
+    struct cli_agg_args *a)
 {
+	const struct cli_command	*cmd = cli->cmd;
 	static const char *const	 bys[] = { "day", "week", "month",
 	    "year" };
 	const char			*actor = NULL, *role = NULL;
@@ -180,6 +181,8 @@ cli_agg_args(const struct cli_command *cmd, int argc, char **argv,
 		snprintf(star, sizeof star, "%s*", a->prefix);
 		actor = star;
 	}
+	cli->from = argv[0];
+	cli->to = argv[1];
 	if ((code = annals_query_set_range(q, argv[0], argv[1])) != 0 ||
 	    (code = annals_query_set_actor(q, actor, role)) != 0)
 		return (cli_agg_set(cmd, code, "query"));
@@ -408,7 +411,7 @@ cli_histogram_exec(struct cli *cli, int argc, char **argv)
 		cli_common_warn("out of memory");
 		return (CLI_EXIT_ERROR);
 	}
-	rc = cli_agg_args(cmd, argc, argv, q, &a);
+	rc = cli_agg_args(cli, argc, argv, q, &a);
 	if (rc == 0)
 		rc = cli_agg_run(cli, cmd, q, &a);
 	else if (rc == -1)

@@ -113,9 +113,10 @@ cli_range_run(struct cli *cli, const struct cli_command *cmd,
 
 /* Parse the options and arguments of range or actor into q and limit. */
 static int
-cli_range_args(const struct cli_command *cmd, int argc, char **argv,
-    annals_query *q, unsigned long long *limit)
+cli_range_args(struct cli *cli, int argc, char **argv, annals_query *q,
+    unsigned long long *limit)
 {
+	const struct cli_command	*cmd = cli->cmd;
 	const char			*actor = NULL, *role = NULL;
 	struct cli_filter		 f;
 	const char			*from = NULL, *to = NULL;
@@ -190,6 +191,8 @@ cli_range_args(const struct cli_command *cmd, int argc, char **argv,
 	}
 	if (role != NULL && actor == NULL)
 		return (cli_common_usage(cmd, "--role needs an actor"));
+	cli->from = from;
+	cli->to = to;
 	if ((code = annals_query_set_range(q, from, to)) != 0 ||
 	    (code = annals_query_set_actor(q, actor, role)) != 0)
 		return (cli_range_set(cmd, code, "query"));
@@ -215,7 +218,7 @@ cli_range_exec(struct cli *cli, int argc, char **argv)
 		cli_common_warn("out of memory");
 		return (CLI_EXIT_ERROR);
 	}
-	rc = cli_range_args(cmd, argc, argv, q, &limit);
+	rc = cli_range_args(cli, argc, argv, q, &limit);
 	if (rc == 0)
 		rc = cli_range_run(cli, cmd, q, limit);
 	else if (rc == -1)

@@ -31,6 +31,7 @@ struct cli {
 	annals_ctx	*ctx;		/* after cli_common_connect() */
 	const char	*token_file;	/* --token-file */
 	int		 complete;	/* --complete: a cut result fails */
+	const char	*from, *to;	/* FROM and TO, for messages */
 	int		 addr_opts;	/* which of -s and -H were given */
 #define CLI_ADDR_SOCKET	0x1
 #define CLI_ADDR_HOST	0x2

@@ -776,3 +776,31 @@ TEST(cli_usage_errors_are_short_and_name_annals)
 	T_ASSERTF(strstr(r.out, "--complete") != NULL, "%s", r.out);
 	cli_run_free(&r);
 }
+
+TEST(cli_errors_name_the_options_and_their_values)
+{
+	struct th_daemon	 d;
+	struct cli_run		 r;
+
+	T_OK(th_daemon_start(&d, NULL));
+	/* Not the wire's "actors[0]: name: must not be empty". */
+	CLI_RUN(&r, d.sock, NULL, 4, "add", "--start", "2015", "--actor",
+	    "A", "--actor", ":src", "--title", "t");
+	T_EQ_STR(r.err, "annals: --actor \":src\": name: must not be empty\n");
+	cli_run_free(&r);
+	CLI_RUN(&r, d.sock, NULL, 4, "add", "--start", "2015", "--end",
+	    "2014-06", "--actor", "A", "--title", "t");
+	T_EQ_STR(r.err, "annals: --end 2014-06 is before --start 2015\n");
+	cli_run_free(&r);
+	/* Not "to before from": the command's own FROM and TO. */
+	CLI_RUN(&r, d.sock, NULL, 4, "range", "2015", "2014");
+	T_EQ_STR(r.err, "annals: TO 2014 is before FROM 2015\n");
+	cli_run_free(&r);
+	CLI_RUN(&r, d.sock, NULL, 4, "histogram", "2015-03", "2015-01");
+	T_EQ_STR(r.err, "annals: TO 2015-01 is before FROM 2015-03\n");
+	cli_run_free(&r);
+	CLI_RUN(&r, d.sock, NULL, 4, "export", "2015", "2014");
+	T_EQ_STR(r.err, "annals: TO 2014 is before FROM 2015\n");
+	cli_run_free(&r);
+	T_EQ_INT(th_daemon_stop(&d), 0);
+}
