@@ -328,20 +328,27 @@ cli_actors_print(struct cli *cli, const struct annals_actor_counts *c,
 	size_t	i, nw = 5, len;
 
 	switch (cli->format) {
+	/* co-actors: every line carries the actor's events, the whole. */
 	case OUTPUT_JSONL:
 		for (i = 0; i < n; i++) {
 			fputs("{\"name\":", stdout);
 			cli_agg_json(stdout, c->actors[i].name);
-			printf(",\"count\":%llu}\n",
+			printf(",\"count\":%llu",
 			    (unsigned long long)c->actors[i].count);
+			if (co)
+				printf(",\"events\":%llu",
+				    (unsigned long long)c->events);
+			printf("}\n");
 		}
 		return;
 	case OUTPUT_CSV:
-		printf("name,count\n");
+		printf(co ? "name,count,events\n" : "name,count\n");
 		for (i = 0; i < n; i++) {
 			cli_agg_csv(stdout, c->actors[i].name);
-			printf(",%llu\n",
-			    (unsigned long long)c->actors[i].count);
+			printf(",%llu", (unsigned long long)c->actors[i].count);
+			if (co)
+				printf(",%llu", (unsigned long long)c->events);
+			putchar('\n');
 		}
 		return;
 	}

@@ -73,6 +73,17 @@ cli_ping_exec(struct cli *cli, int argc, char **argv)
 		return (rc);
 	if (annals_ping(cli->ctx) == -1)
 		return (cli_common_fail(cli, "ping"));
-	printf("pong\n");
+	/* Whatever the format, a script reads it as it reads the others. */
+	switch (cli->format) {
+	case OUTPUT_JSONL:
+		printf("{\"pong\":true}\n");
+		break;
+	case OUTPUT_CSV:
+		printf("pong\ntrue\n");
+		break;
+	default:
+		printf("pong\n");
+		break;
+	}
 	return (CLI_EXIT_OK);
 }

@@ -427,7 +427,7 @@ TEST(cli_actor_actors_limit_and_ping)
 	cli_run_free(&r);
 
 	CLI_RUN(&r, d.sock, NULL, 0, "ping");
-	T_EQ_STR(r.out, "pong\n");
+	T_EQ_STR(r.out, "{\"pong\":true}\n");
 	cli_run_free(&r);
 	CLI_RUN(&r, d.sock, NULL, 0, "--format", "table", "stats");
 	T_ASSERTF(strstr(r.out, "events") != NULL && strstr(r.out, "300"),
@@ -801,6 +801,43 @@ TEST(cli_errors_name_the_options_and_their_values)
 	cli_run_free(&r);
 	CLI_RUN(&r, d.sock, NULL, 4, "export", "2015", "2014");
 	T_EQ_STR(r.err, "annals: TO 2014 is before FROM 2015\n");
+	cli_run_free(&r);
+	T_EQ_INT(th_daemon_stop(&d), 0);
+}
+
+TEST(cli_ping_and_co_actors_as_json_lines)
+{
+	struct th_daemon	 d;
+	struct cli_run		 r;
+	json_t			**v;
+	size_t			 i, n;
+
+	T_OK(th_daemon_start(&d, NULL));
+	cli_add_300(&d);
+	CLI_RUN(&r, d.sock, NULL, 0, "--format", "jsonl", "ping");
+	T_EQ_STR(r.out, "{\"pong\":true}\n");
+	cli_run_free(&r);
+	CLI_RUN(&r, d.sock, NULL, 0, "--format", "table", "ping");
+	T_EQ_STR(r.out, "pong\n");
+	cli_run_free(&r);
+	/* The actor's own events, which the table prints under it. */
+	CLI_RUN(&r, d.sock, NULL, 0, "--format", "jsonl", "co-actors", "RUS",
+	    "2012", "2012", "--limit", "4");
+	v = cli_lines(r.out, &n);
+	T_EQ_INT(n, 4);
+	for (i = 0; i < n; i++)
+		T_EQ_INT(json_integer_value(json_object_get(v[i], "events")),
+		    100);
+	cli_lines_free(v, n);
+	cli_run_free(&r);
+	CLI_RUN(&r, d.sock, NULL, 0, "--format", "csv", "co-actors", "RUS",
+	    "2012", "2012", "--limit", "4");
+	T_ASSERTF(strncmp(r.out, "name,count,events\nX", 19) == 0 &&
+	    strstr(r.out, ",100\n") != NULL, "%s", r.out);
+	cli_run_free(&r);
+	CLI_RUN(&r, d.sock, NULL, 0, "--format", "jsonl", "top", "2012",
+	    "2012", "--limit", "1");
+	T_ASSERTF(strstr(r.out, "\"events\"") == NULL, "%s", r.out);
 	cli_run_free(&r);
 	T_EQ_INT(th_daemon_stop(&d), 0);
 }
