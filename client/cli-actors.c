@@ -47,7 +47,7 @@ cli_actors_exec(struct cli *cli, int argc, char **argv)
 	    NULL)) != -1) {
 		if (ch == 'h')
 			return (cli_common_help(cmd));
-		return (cli_common_usage(cmd, "unknown option"));
+		return (cli_common_badopt(cmd));
 	}
 	argc -= optind;
 	argv += optind;

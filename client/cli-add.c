@@ -373,8 +373,7 @@ cli_add_options(int argc, char **argv, json_t *rec)
 			cli_common_help(cmd);
 			return (-1);
 		default:
-			fprintf(stderr, "usage: annals add %s\n", cmd->usage);
-			return (CLI_EXIT_USAGE);
+			return (cli_common_badopt(cmd));
 		}
 	}
 	if (optind != argc)

@@ -42,7 +42,7 @@ cli_admin_options(const struct cli_command *cmd, int *argc, char ***argv)
 	    NULL)) != -1) {
 		if (ch == 'h')
 			return (cli_common_help(cmd));
-		return (cli_common_usage(cmd, "unknown option"));
+		return (cli_common_badopt(cmd));
 	}
 	*argc -= optind;
 	*argv += optind;

@@ -221,9 +221,7 @@ cli_changes_exec(struct cli *cli, int argc, char **argv)
 		case 'h':
 			return (cli_common_help(cmd));
 		default:
-			fprintf(stderr, "usage: annals %s %s\n", cmd->name,
-			    cmd->usage);
-			return (CLI_EXIT_USAGE);
+			return (cli_common_badopt(cmd));
 		}
 	}
 	if (optind != argc)

@@ -33,7 +33,20 @@ cli_common_usage(const struct cli_command *cmd, const char *fmt, ...)
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "\nusage: annals %s %s\n", cmd->name, cmd->usage);
+	fprintf(stderr, "\nusage: annals %s%s%s\n", cmd->name,
+	    *cmd->usage != '\0' ? " " : "", cmd->usage);
+	return (CLI_EXIT_USAGE);
+}
+
+/*
+ * After getopt_long() said what is wrong with an option ("annals range:
+ * unrecognized option '--x'"), the command's usage; the exit status.
+ */
+int
+cli_common_badopt(const struct cli_command *cmd)
+{
+	fprintf(stderr, "usage: annals %s%s%s\n", cmd->name,
+	    *cmd->usage != '\0' ? " " : "", cmd->usage);
 	return (CLI_EXIT_USAGE);
 }
 
@@ -151,7 +164,8 @@ cli_common_id(const char *s, uint64_t *id)
 int
 cli_common_help(const struct cli_command *cmd)
 {
-	printf("usage: annals %s %s\n", cmd->name, cmd->usage);
+	printf("usage: annals %s%s%s\n", cmd->name,
+	    *cmd->usage != '\0' ? " " : "", cmd->usage);
 	return (CLI_EXIT_OK);
 }
 

@@ -73,9 +73,7 @@ cli_export_args(struct cli *cli, int argc, char **argv, annals_query *q,
 			cli_common_help(cmd);
 			return (-1);
 		default:
-			fprintf(stderr, "usage: annals %s %s\n", cmd->name,
-			    cmd->usage);
-			return (CLI_EXIT_USAGE);
+			return (cli_common_badopt(cmd));
 		}
 		if (code != 0)
 			return (cli_common_usage(cmd, "%s: %s", argv[optind - 1],

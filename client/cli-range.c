@@ -160,9 +160,7 @@ cli_range_args(struct cli *cli, int argc, char **argv, annals_query *q,
 			cli_common_help(cmd);
 			return (-1);
 		default:
-			fprintf(stderr, "usage: annals %s %s\n", cmd->name,
-			    cmd->usage);
-			return (CLI_EXIT_USAGE);
+			return (cli_common_badopt(cmd));
 		}
 		if (code != 0)
 			return (cli_range_set(cmd, code, argv[optind - 1]));

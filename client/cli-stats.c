@@ -37,7 +37,7 @@ cli_stats_args(const struct cli_command *cmd, int argc, char **argv)
 			cli_common_help(cmd);
 			return (-1);
 		}
-		return (cli_common_usage(cmd, "unknown option"));
+		return (cli_common_badopt(cmd));
 	}
 	if (optind != argc)
 		return (cli_common_usage(cmd, "unexpected argument \"%s\"",

@@ -94,6 +94,7 @@ void		 cli_common_warn(const char *, ...)
 		     __attribute__((format(printf, 1, 2)));
 int		 cli_common_usage(const struct cli_command *, const char *, ...)
 		     __attribute__((format(printf, 2, 3)));
+int		 cli_common_badopt(const struct cli_command *);
 int		 cli_common_connect(struct cli *);
 int		 cli_common_fail(struct cli *, const char *);
 int		 cli_common_exit(int);

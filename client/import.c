@@ -1224,9 +1224,7 @@ import_args(struct import_run *run, int argc, char **argv)
 			cli_common_help(cmd);
 			return (-1);
 		default:
-			fprintf(stderr, "usage: annals %s %s\n", cmd->name,
-			    cmd->usage);
-			return (CLI_EXIT_USAGE);
+			return (cli_common_badopt(cmd));
 		}
 	}
 	if (optind == argc)

@@ -769,6 +769,15 @@ TEST(cli_usage_errors_are_short_and_name_annals)
 	T_ASSERTF(strncmp(r.err, "annals top: option '--limit' requires an "
 	    "argument\n", 50) == 0, "%s", r.err);
 	cli_run_free(&r);
+	/* One message from getopt, then the usage, for every command. */
+	CLI_RUN(&r, NULL, NULL, 2, "actors", "--zz");
+	T_EQ_STR(r.err, "annals actors: unrecognized option '--zz'\n"
+	    "usage: annals actors [PREFIX]\n");
+	cli_run_free(&r);
+	CLI_RUN(&r, NULL, NULL, 2, "stats", "--zz");
+	T_EQ_STR(r.err, "annals stats: unrecognized option '--zz'\n"
+	    "usage: annals stats\n");
+	cli_run_free(&r);
 	/* --help names what the man page names. */
 	CLI_RUN(&r, NULL, NULL, 0, "--help");
 	T_ASSERTF(strstr(r.out, "--token-file FILE") != NULL, "%s", r.out);
