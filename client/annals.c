@@ -511,6 +511,20 @@ annals_next_frame(annals_ctx *ctx, struct annals_reply *r, size_t *len)
 		aerr_clear(&err);
 		ready = frame_peek(ctx->rbuf + ctx->roff, avail,
 		    ANNALS_MAX_REPLY, &n, &err);
+		/*
+		 * An HTTP server's answer (annalsd --http listens on a port
+		 * of its own): say so, rather than "frame must start with".
+		 */
+		if (ready == -1 && avail < 4 && memcmp(ctx->rbuf + ctx->roff,
+		    "HTTP", avail) == 0)
+			ready = 0;
+		else if (ready == -1 && avail >= 4 &&
+		    memcmp(ctx->rbuf + ctx->roff, "HTTP", 4) == 0) {
+			annals_break(ctx, ANNALS_EPROTOCOL, "the server answered "
+			    "in HTTP: is that annalsd's --http port rather "
+			    "than its protocol port?");
+			return (-1);
+		}
 		if (ready == -1) {
 			annals_break(ctx, ANNALS_EPROTOCOL, "response: %s",
 			    err.msg);

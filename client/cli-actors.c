@@ -5,10 +5,16 @@
 
 static int	cli_actors_exec(struct cli *, int, char **);
 
+static const struct option cli_actors_longopts[] = {
+	{ "help",	no_argument,	NULL, 'h' },
+	{ NULL,		0,		NULL, 0 }
+};
+
 const struct cli_command cli_actors_command = {
 	"actors",
 	"[PREFIX]",
-	cli_actors_exec
+	cli_actors_exec,
+	cli_actors_longopts
 };
 
 struct cli_actors_state {
@@ -33,18 +39,15 @@ cli_actors_print(const char *name, uint64_t count, void *arg)
 static int
 cli_actors_exec(struct cli *cli, int argc, char **argv)
 {
-	static const struct option	 longopts[] = {
-		{ "help",	no_argument,	NULL, 'h' },
-		{ NULL,		0,		NULL, 0 }
-	};
 	const struct cli_command	*cmd = &cli_actors_command;
 	struct cli_actors_state		 st;
 	int				 ch, rc;
 
-	while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "h", cli_actors_longopts,
+	    NULL)) != -1) {
 		if (ch == 'h')
 			return (cli_common_help(cmd));
-		return (cli_common_usage(cmd, "unknown option"));
+		return (cli_common_badopt(cmd));
 	}
 	argc -= optind;
 	argv += optind;
@@ -59,5 +62,8 @@ cli_actors_exec(struct cli *cli, int argc, char **argv)
 	if (annals_actors(cli->ctx, argc == 1 ? argv[0] : NULL,
 	    cli_actors_print, &st) == -1)
 		return (cli_common_fail(cli, "actors"));
+	if (!st.failed && output_actor(st.format, stdout, st.first, NULL,
+	    0) == -1)
+		st.failed = 1;
 	return (st.failed ? CLI_EXIT_ERROR : CLI_EXIT_OK);
 }

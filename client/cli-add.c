@@ -1,7 +1,8 @@
 /*
  * annals add: one event from options, or JSON records from stdin, one
- * per line, sent in pipelined batches.  Either way the ids are printed,
- * one per line, in input order.
+ * per line, sent in pipelined batches.  Either way what became of each
+ * record is printed, one per line, in input order: its id and rev, and
+ * whether it was added, updated or unchanged (output_put()).
  *
  * Options are turned into the same JSON a line of stdin would hold, so
  * both paths check and convert records with the same code (json.c).
@@ -21,6 +22,26 @@
 
 static int	cli_add_exec(struct cli *, int, char **);
 
+static const struct option cli_add_longopts[] = {
+	{ "start",	required_argument,	NULL, 's' },
+	{ "end",	required_argument,	NULL, 'e' },
+	{ "actor",	required_argument,	NULL, 'a' },
+	{ "type",	required_argument,	NULL, 'y' },
+	{ "title",	required_argument,	NULL, 't' },
+	{ "text",	required_argument,	NULL, 'x' },
+	{ "place",	required_argument,	NULL, 'p' },
+	{ "country",	required_argument,	NULL, 'c' },
+	{ "lat",	required_argument,	NULL, 'L' },
+	{ "lon",	required_argument,	NULL, 'O' },
+	{ "url",	required_argument,	NULL, 'u' },
+	{ "tag",	required_argument,	NULL, 'g' },
+	{ "source",	required_argument,	NULL, 'S' },
+	{ "key",	required_argument,	NULL, 'k' },
+	{ "attr",	required_argument,	NULL, 'A' },
+	{ "help",	no_argument,		NULL, 'h' },
+	{ NULL,		0,			NULL, 0 }
+};
+
 const struct cli_command cli_add_command = {
 	"add",
 	"--start DATE [--end DATE] --actor CODE[:ROLE] ... [--type T]\n"
@@ -29,7 +50,8 @@ const struct cli_command cli_add_command = {
 	"             [--lat X --lon Y] [--url URL]... [--tag T]...\n"
 	"             [--source S --key K] [--attr NAME=VALUE]...\n"
 	"  annals add -",
-	cli_add_exec
+	cli_add_exec,
+	cli_add_longopts
 };
 
 /* The records of one batch and the input lines they came from. */
@@ -50,6 +72,7 @@ struct cli_add_state {
 	size_t			 head;
 	size_t			 npending;
 	struct annals_put_result results[CLI_ADD_BATCH];
+	size_t			 printed;
 	int			 rc;
 };
 
@@ -97,8 +120,11 @@ cli_add_collect(struct cli_add_state *st)
 			st->rc = rc;
 		return (-1);
 	}
-	for (i = 0; i < n; i++)
-		printf("%llu\n", (unsigned long long)st->results[i].id);
+	for (i = 0; i < n; i++) {
+		if (output_put(st->cli->format, stdout, st->printed++ == 0,
+		    &st->results[i]) == -1 && st->rc == CLI_EXIT_OK)
+			st->rc = CLI_EXIT_ERROR;
+	}
 	return (0);
 }
 
@@ -199,6 +225,41 @@ cli_add_stdin(struct cli *cli)
 }
 
 /*
+ * Report the daemon's complaint about the event of the options in the
+ * options' words: it names wire fields ("actors[1]: name: must not be
+ * empty", "end before start"), which --actor and --end were.
+ */
+static void
+cli_add_explain(const struct annals_event *ev, const char *msg)
+{
+	const struct annals_actor	*a;
+	unsigned long			 i;
+	char				*end;
+
+	/* One record: "records[0]: " says nothing. */
+	if (strncmp(msg, "records[0]: ", 12) == 0)
+		msg += 12;
+	if (strcmp(msg, "end before start") == 0 && ev->end != NULL) {
+		cli_common_warn("--end %s is before --start %s", ev->end,
+		    ev->start);
+		return;
+	}
+	if (strncmp(msg, "actors[", 7) == 0) {
+		errno = 0;
+		i = strtoul(msg + 7, &end, 10);
+		if (errno == 0 && i < ev->nactors &&
+		    strncmp(end, "]: ", 3) == 0) {
+			a = &ev->actors[i];
+			cli_common_warn("--actor \"%s%s%s\": %s", a->name,
+			    a->role != NULL ? ":" : "",
+			    a->role != NULL ? a->role : "", end + 3);
+			return;
+		}
+	}
+	cli_common_warn("%s", msg);
+}
+
+/*
  * Add --attr NAME=VALUE to attrs: VALUE as JSON if it is, else a string.
  * annals set (cli-set.c) takes the same --attr.
  */
@@ -251,25 +312,6 @@ cli_add_number(const char *s, double *d)
 static int
 cli_add_options(int argc, char **argv, json_t *rec)
 {
-	static const struct option	 longopts[] = {
-		{ "start",	required_argument,	NULL, 's' },
-		{ "end",	required_argument,	NULL, 'e' },
-		{ "actor",	required_argument,	NULL, 'a' },
-		{ "type",	required_argument,	NULL, 'y' },
-		{ "title",	required_argument,	NULL, 't' },
-		{ "text",	required_argument,	NULL, 'x' },
-		{ "place",	required_argument,	NULL, 'p' },
-		{ "country",	required_argument,	NULL, 'c' },
-		{ "lat",	required_argument,	NULL, 'L' },
-		{ "lon",	required_argument,	NULL, 'O' },
-		{ "url",	required_argument,	NULL, 'u' },
-		{ "tag",	required_argument,	NULL, 'g' },
-		{ "source",	required_argument,	NULL, 'S' },
-		{ "key",	required_argument,	NULL, 'k' },
-		{ "attr",	required_argument,	NULL, 'A' },
-		{ "help",	no_argument,		NULL, 'h' },
-		{ NULL,		0,			NULL, 0 }
-	};
 	const struct cli_command	*cmd = &cli_add_command;
 	json_t				*actors, *urls, *tags, *place, *attrs;
 	double				 d;
@@ -285,7 +327,8 @@ cli_add_options(int argc, char **argv, json_t *rec)
 	json_object_set_new(rec, "tags", tags);
 	json_object_set_new(rec, "place", place);
 	json_object_set_new(rec, "attrs", attrs);
-	while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "h", cli_add_longopts,
+	    NULL)) != -1) {
 		switch (ch) {
 		case 's':
 			json_object_set_new(rec, "start", json_string(optarg));
@@ -342,8 +385,7 @@ cli_add_options(int argc, char **argv, json_t *rec)
 			cli_common_help(cmd);
 			return (-1);
 		default:
-			fprintf(stderr, "usage: annals add %s\n", cmd->usage);
-			return (CLI_EXIT_USAGE);
+			return (cli_common_badopt(cmd));
 		}
 	}
 	if (optind != argc)
@@ -382,7 +424,6 @@ cli_add_exec(struct cli *cli, int argc, char **argv)
 	struct json_record		 r;
 	struct annals_put_result	 res;
 	json_t				*rec;
-	const char			*msg;
 	char				 err[256];
 	int				 rc;
 
@@ -408,14 +449,10 @@ cli_add_exec(struct cli *cli, int argc, char **argv)
 	}
 	if ((rc = cli_common_connect(cli)) == 0) {
 		if (annals_put(cli->ctx, &r.ev, 1, &res) == -1) {
-			/* One record: "records[0]: " says nothing. */
-			msg = annals_errmsg(cli->ctx);
-			if (strncmp(msg, "records[0]: ", 12) == 0)
-				msg += 12;
-			cli_common_warn("%s", msg);
+			cli_add_explain(&r.ev, annals_errmsg(cli->ctx));
 			rc = cli_common_exit(annals_errcode(cli->ctx));
-		} else
-			printf("%llu\n", (unsigned long long)res.id);
+		} else if (output_put(cli->format, stdout, 1, &res) == -1)
+			rc = CLI_EXIT_ERROR;
 	}
 	json_record_clear(&r);
 	return (rc);

@@ -13,32 +13,36 @@
 static int	cli_backup_exec(struct cli *, int, char **);
 static int	cli_check_exec(struct cli *, int, char **);
 
+static const struct option cli_admin_longopts[] = {
+	{ "help",	no_argument,	NULL, 'h' },
+	{ NULL,		0,		NULL, 0 }
+};
+
 const struct cli_command cli_backup_command = {
 	"backup",
 	"DIR",
-	cli_backup_exec
+	cli_backup_exec,
+	cli_admin_longopts
 };
 
 const struct cli_command cli_check_command = {
 	"check",
 	"",
-	cli_check_exec
+	cli_check_exec,
+	cli_admin_longopts
 };
 
 /* Parse the options every admin command has (just --help). */
 static int
 cli_admin_options(const struct cli_command *cmd, int *argc, char ***argv)
 {
-	static const struct option	longopts[] = {
-		{ "help",	no_argument,	NULL, 'h' },
-		{ NULL,		0,		NULL, 0 }
-	};
 	int				ch;
 
-	while ((ch = getopt_long(*argc, *argv, "h", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(*argc, *argv, "h", cli_admin_longopts,
+	    NULL)) != -1) {
 		if (ch == 'h')
 			return (cli_common_help(cmd));
-		return (cli_common_usage(cmd, "unknown option"));
+		return (cli_common_badopt(cmd));
 	}
 	*argc -= optind;
 	*argv += optind;

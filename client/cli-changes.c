@@ -15,10 +15,19 @@
 
 static int	cli_changes_exec(struct cli *, int, char **);
 
+static const struct option cli_changes_longopts[] = {
+	{ "since",	required_argument,	NULL, 's' },
+	{ "limit",	required_argument,	NULL, 'l' },
+	{ "follow",	no_argument,		NULL, 'f' },
+	{ "help",	no_argument,		NULL, 'h' },
+	{ NULL,		0,			NULL, 0 }
+};
+
 const struct cli_command cli_changes_command = {
 	"changes",
 	"[--since SEQ] [--limit N] [--follow]",
-	cli_changes_exec
+	cli_changes_exec,
+	cli_changes_longopts
 };
 
 struct cli_changes {
@@ -27,6 +36,7 @@ struct cli_changes {
 	unsigned long long	 printed;
 	int			 started;	/* the CSV or table header */
 	int			 failed;
+	int			 cut;		/* a change past the limit came */
 	uint64_t		 last;		/* seq of the last printed */
 };
 
@@ -65,6 +75,32 @@ cli_changes_csv(const struct annals_event *ev, int header)
 	return (buf);
 }
 
+/* The CSV or table header, once; -1 when out of memory. */
+static int
+cli_changes_header(struct cli_changes *st)
+{
+	struct annals_event	 none;
+	char			*text;
+
+	if (st->started)
+		return (0);
+	st->started = 1;
+	switch (st->format) {
+	case OUTPUT_TABLE:
+		printf("%10s  %-6s  %10s  %-24s  %s\n", "SEQ", "OP", "ID",
+		    "START", "TITLE");
+		break;
+	case OUTPUT_CSV:
+		memset(&none, 0, sizeof none);
+		if ((text = cli_changes_csv(&none, 1)) == NULL)
+			return (-1);
+		printf("seq,op,%s\n", text);
+		free(text);
+		break;
+	}
+	return (0);
+}
+
 static int
 cli_changes_print(const struct annals_change *ch, void *arg)
 {
@@ -76,16 +112,17 @@ cli_changes_print(const struct annals_change *ch, void *arg)
 	char				 err[256], *text, *p;
 	int				 commas;
 
-	if (st->limit != 0 && st->printed == st->limit)
+	if (st->limit != 0 && st->printed == st->limit) {
+		st->cut = 1;
 		return (1);
+	}
 	op = ch->op == ANNALS_CHANGE_PUT ? "put" : "delete";
 	memset(&none, 0, sizeof none);
 	none.id = ch->id;
+	if (cli_changes_header(st) == -1)
+		goto nomem;
 	switch (st->format) {
 	case OUTPUT_TABLE:
-		if (!st->started)
-			printf("%10s  %-6s  %10s  %-24s  %s\n", "SEQ", "OP",
-			    "ID", "START", "TITLE");
 		printf("%10llu  %-6s  %10llu  %-24s  %s\n",
 		    (unsigned long long)ch->seq, op,
 		    (unsigned long long)ch->id,
@@ -93,12 +130,6 @@ cli_changes_print(const struct annals_change *ch, void *arg)
 		    ev != NULL && ev->title != NULL ? ev->title : "");
 		break;
 	case OUTPUT_CSV:
-		if (!st->started) {
-			if ((text = cli_changes_csv(&none, 1)) == NULL)
-				goto nomem;
-			printf("seq,op,%s\n", text);
-			free(text);
-		}
 		if (ev != NULL) {
 			if ((text = cli_changes_csv(ev, 0)) == NULL)
 				goto nomem;
@@ -143,7 +174,6 @@ cli_changes_print(const struct annals_change *ch, void *arg)
 		json_decref(o);
 		break;
 	}
-	st->started = 1;
 	st->printed++;
 	st->last = ch->seq;
 	/* Follow mode: show each change as it comes. */
@@ -158,13 +188,6 @@ nomem:
 static int
 cli_changes_exec(struct cli *cli, int argc, char **argv)
 {
-	static const struct option	 longopts[] = {
-		{ "since",	required_argument,	NULL, 's' },
-		{ "limit",	required_argument,	NULL, 'l' },
-		{ "follow",	no_argument,		NULL, 'f' },
-		{ "help",	no_argument,		NULL, 'h' },
-		{ NULL,		0,			NULL, 0 }
-	};
 	const struct cli_command	*cmd = &cli_changes_command;
 	struct cli_changes		 st;
 	struct annals_feed		 feed;
@@ -175,7 +198,8 @@ cli_changes_exec(struct cli *cli, int argc, char **argv)
 
 	memset(&st, 0, sizeof st);
 	st.format = cli->format;
-	while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "h", cli_changes_longopts,
+	    NULL)) != -1) {
 		switch (ch) {
 		case 's':
 		case 'l':
@@ -197,9 +221,7 @@ cli_changes_exec(struct cli *cli, int argc, char **argv)
 		case 'h':
 			return (cli_common_help(cmd));
 		default:
-			fprintf(stderr, "usage: annals %s %s\n", cmd->name,
-			    cmd->usage);
-			return (CLI_EXIT_USAGE);
+			return (cli_common_badopt(cmd));
 		}
 	}
 	if (optind != argc)
@@ -216,11 +238,27 @@ cli_changes_exec(struct cli *cli, int argc, char **argv)
 				return (cli_common_fail(cli, NULL));
 			if (st.failed)
 				return (CLI_EXIT_ERROR);
-			if (!feed.more || (st.limit != 0 &&
-			    st.printed == st.limit))
+			if (st.limit != 0 && st.printed == st.limit) {
+				if (feed.more)
+					st.cut = 1;
+				break;
+			}
+			if (!feed.more)
 				break;
 			since = feed.next;
 		}
+		/* No change: the header, and for a person "no changes". */
+		if (!st.started && st.format != OUTPUT_JSONL) {
+			if (cli_changes_header(&st) == -1) {
+				cli_common_warn("out of memory");
+				return (CLI_EXIT_ERROR);
+			}
+			if (st.format == OUTPUT_TABLE)
+				printf("no changes\n");
+		}
+		if (st.cut)
+			return (cli_common_cut(cli, st.limit, "changes",
+			    "--limit N or --since SEQ"));
 		return (CLI_EXIT_OK);
 	}
 	if (annals_subscribe(cli->ctx, since, NULL) == -1)

@@ -33,7 +33,20 @@ cli_common_usage(const struct cli_command *cmd, const char *fmt, ...)
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "\nusage: annals %s %s\n", cmd->name, cmd->usage);
+	fprintf(stderr, "\nusage: annals %s%s%s\n", cmd->name,
+	    *cmd->usage != '\0' ? " " : "", cmd->usage);
+	return (CLI_EXIT_USAGE);
+}
+
+/*
+ * After getopt_long() said what is wrong with an option ("annals range:
+ * unrecognized option '--x'"), the command's usage; the exit status.
+ */
+int
+cli_common_badopt(const struct cli_command *cmd)
+{
+	fprintf(stderr, "usage: annals %s%s%s\n", cmd->name,
+	    *cmd->usage != '\0' ? " " : "", cmd->usage);
 	return (CLI_EXIT_USAGE);
 }
 
@@ -110,14 +123,20 @@ cli_common_token(struct cli *cli)
 	return (0);
 }
 
-/* Print the context's error, prefixed by what, and return the status. */
+/*
+ * Print the context's error, prefixed by what, and return the status.
+ * The daemon's "to before from" is said with the command's FROM and TO.
+ */
 int
 cli_common_fail(struct cli *cli, const char *what)
 {
 	int	code;
 
 	code = annals_errcode(cli->ctx);
-	if (what != NULL)
+	if (strcmp(annals_errmsg(cli->ctx), "to before from") == 0 &&
+	    cli->from != NULL && cli->to != NULL)
+		cli_common_warn("TO %s is before FROM %s", cli->to, cli->from);
+	else if (what != NULL)
 		cli_common_warn("%s: %s", what, annals_errmsg(cli->ctx));
 	else
 		cli_common_warn("%s", annals_errmsg(cli->ctx));
@@ -145,8 +164,26 @@ cli_common_id(const char *s, uint64_t *id)
 int
 cli_common_help(const struct cli_command *cmd)
 {
-	printf("usage: annals %s %s\n", cmd->name, cmd->usage);
+	printf("usage: annals %s%s%s\n", cmd->name,
+	    *cmd->usage != '\0' ? " " : "", cmd->usage);
 	return (CLI_EXIT_OK);
+}
+
+/*
+ * Say that a limit cut a listing: more than limit things were there.
+ * Scripts must not lose them silently, so this goes to stderr whether
+ * or not it is a terminal; stdout is flushed first so that on a
+ * terminal the notice comes after the listing, not in front of it.
+ * Returns the exit status: CLI_EXIT_CUT under --complete.
+ */
+int
+cli_common_cut(struct cli *cli, unsigned long long limit, const char *things,
+    const char *how)
+{
+	fflush(stdout);
+	cli_common_warn("more than %llu %s; use %s to see more", limit, things,
+	    how);
+	return (cli->complete ? CLI_EXIT_CUT : CLI_EXIT_OK);
 }
 
 /*

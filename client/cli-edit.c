@@ -21,16 +21,22 @@
 
 static int	cli_edit_exec(struct cli *, int, char **);
 
+static const struct option cli_edit_longopts[] = {
+	{ "help",	no_argument,	NULL, 'h' },
+	{ NULL,		0,		NULL, 0 }
+};
+
 const struct cli_command cli_edit_command = {
 	"edit",
 	"ID",
-	cli_edit_exec
+	cli_edit_exec,
+	cli_edit_longopts
 };
 
 /*
  * Put rec, event id's record after a change, unless it equals orig, the
- * record as it was read.  Prints "updated ID (rev N)" or "unchanged ID
- * (rev N)" and returns the exit status; on a refusal the daemon's
+ * record as it was read.  Prints what output_put() prints of an update
+ * ("updated ID (rev N)" in a table) and returns the exit status; on a refusal the daemon's
  * message is printed and the status is not 0.
  */
 int
@@ -43,9 +49,11 @@ cli_edit_put(struct cli *cli, uint64_t id, json_t *orig, json_t *rec)
 	int				 rc;
 
 	if (json_equal(orig, rec)) {
-		printf("unchanged %llu (rev %lld)\n", (unsigned long long)id,
-		    (long long)json_integer_value(json_object_get(orig,
-		    "rev")));
+		res.id = id;
+		res.rev = (uint64_t)json_integer_value(json_object_get(orig,
+		    "rev"));
+		res.status = ANNALS_UNCHANGED;
+		output_put(cli->format, stdout, 1, &res);
 		return (CLI_EXIT_OK);
 	}
 	if (json_record_decode(rec, &r, err, sizeof err) != 0) {
@@ -62,9 +70,7 @@ cli_edit_put(struct cli *cli, uint64_t id, json_t *orig, json_t *rec)
 		cli_common_warn("%s", msg);
 		rc = cli_common_exit(annals_errcode(cli->ctx));
 	} else {
-		printf("%s %llu (rev %llu)\n", res.status == ANNALS_UNCHANGED ?
-		    "unchanged" : "updated", (unsigned long long)res.id,
-		    (unsigned long long)res.rev);
+		output_put(cli->format, stdout, 1, &res);
 		rc = CLI_EXIT_OK;
 	}
 	json_record_clear(&r);
@@ -302,10 +308,6 @@ cli_edit_apply(struct cli *cli, uint64_t id, json_t *orig, const char *path,
 static int
 cli_edit_exec(struct cli *cli, int argc, char **argv)
 {
-	static const struct option	 longopts[] = {
-		{ "help",	no_argument,	NULL, 'h' },
-		{ NULL,		0,		NULL, 0 }
-	};
 	const struct cli_command	*cmd = &cli_edit_command;
 	struct annals_event		*ev;
 	json_t				*orig;
@@ -314,10 +316,11 @@ cli_edit_exec(struct cli *cli, int argc, char **argv)
 	uint64_t			 id;
 	int				 ch, rc, retry;
 
-	while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "h", cli_edit_longopts,
+	    NULL)) != -1) {
 		if (ch == 'h')
 			return (cli_common_help(cmd));
-		return (cli_common_usage(cmd, "unknown option"));
+		return (cli_common_badopt(cmd));
 	}
 	argc -= optind;
 	argv += optind;

@@ -15,38 +15,42 @@
 
 static int	cli_export_exec(struct cli *, int, char **);
 
+static const struct option cli_export_longopts[] = {
+	{ "certain",	no_argument,		NULL, 'c' },
+	{ "within",	no_argument,		NULL, 'w' },
+	{ "precision",	required_argument,	NULL, 'p' },
+	{ "actor",	required_argument,	NULL, 'a' },
+	{ "role",	required_argument,	NULL, 'r' },
+	{ "type",	required_argument,	NULL, 't' },
+	{ "tag",	required_argument,	NULL, 'g' },
+	{ "source",	required_argument,	NULL, 's' },
+	{ "format",	required_argument,	NULL, 'f' },
+	{ "help",	no_argument,		NULL, 'h' },
+	{ NULL,		0,			NULL, 0 }
+};
+
 const struct cli_command cli_export_command = {
 	"export",
 	"[FROM TO] [--actor CODE [--role ROLE]] [--type PREFIX] [--tag T]\n"
 	"             [--source S] [--precision year|season|month|day|time]\n"
 	"             [--certain | --within] [--format jsonl|csv|timelinejs]",
-	cli_export_exec
+	cli_export_exec,
+	cli_export_longopts
 };
 
 /* Parse the options into q and *format; 0, -1 for --help, or a status. */
 static int
-cli_export_args(int argc, char **argv, annals_query *q, int *format)
+cli_export_args(struct cli *cli, int argc, char **argv, annals_query *q,
+    int *format)
 {
-	static const struct option	 longopts[] = {
-		{ "certain",	no_argument,		NULL, 'c' },
-		{ "within",	no_argument,		NULL, 'w' },
-		{ "precision",	required_argument,	NULL, 'p' },
-		{ "actor",	required_argument,	NULL, 'a' },
-		{ "role",	required_argument,	NULL, 'r' },
-		{ "type",	required_argument,	NULL, 't' },
-		{ "tag",	required_argument,	NULL, 'g' },
-		{ "source",	required_argument,	NULL, 's' },
-		{ "format",	required_argument,	NULL, 'f' },
-		{ "help",	no_argument,		NULL, 'h' },
-		{ NULL,		0,			NULL, 0 }
-	};
 	const struct cli_command	*cmd = &cli_export_command;
 	const char			*actor = NULL, *role = NULL;
 	struct cli_filter		 f;
 	int				 ch, code;
 
 	memset(&f, 0, sizeof f);
-	while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "h", cli_export_longopts,
+	    NULL)) != -1) {
 		code = 0;
 		switch (ch) {
 		case 'c': case 'w': case 'p': case 'a':
@@ -69,9 +73,7 @@ cli_export_args(int argc, char **argv, annals_query *q, int *format)
 			cli_common_help(cmd);
 			return (-1);
 		default:
-			fprintf(stderr, "usage: annals %s %s\n", cmd->name,
-			    cmd->usage);
-			return (CLI_EXIT_USAGE);
+			return (cli_common_badopt(cmd));
 		}
 		if (code != 0)
 			return (cli_common_usage(cmd, "%s: %s", argv[optind - 1],
@@ -86,6 +88,10 @@ cli_export_args(int argc, char **argv, annals_query *q, int *format)
 	if (argc != 0 && argc != 2)
 		return (cli_common_usage(cmd, "expected FROM and TO, or "
 		    "neither"));
+	if (argc == 2) {
+		cli->from = argv[0];
+		cli->to = argv[1];
+	}
 	code = annals_query_set_range(q, argc == 2 ? argv[0] : NULL,
 	    argc == 2 ? argv[1] : NULL);
 	if (code == 0)
@@ -114,7 +120,7 @@ cli_export_exec(struct cli *cli, int argc, char **argv)
 		cli_common_warn("out of memory");
 		return (CLI_EXIT_ERROR);
 	}
-	if ((rc = cli_export_args(argc, argv, q, &format)) != 0) {
+	if ((rc = cli_export_args(cli, argc, argv, q, &format)) != 0) {
 		annals_query_free(q);
 		return (rc == -1 ? CLI_EXIT_OK : rc);
 	}

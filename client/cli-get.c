@@ -5,29 +5,32 @@
 
 static int	cli_get_exec(struct cli *, int, char **);
 
+static const struct option cli_get_longopts[] = {
+	{ "help",	no_argument,	NULL, 'h' },
+	{ NULL,		0,		NULL, 0 }
+};
+
 const struct cli_command cli_get_command = {
 	"get",
 	"ID...",
-	cli_get_exec
+	cli_get_exec,
+	cli_get_longopts
 };
 
 static int
 cli_get_exec(struct cli *cli, int argc, char **argv)
 {
-	static const struct option	 longopts[] = {
-		{ "help",	no_argument,	NULL, 'h' },
-		{ NULL,		0,		NULL, 0 }
-	};
 	const struct cli_command	*cmd = &cli_get_command;
 	struct annals_event		*ev;
 	struct output			*out;
 	uint64_t			 id;
 	int				 ch, i, rc;
 
-	while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "h", cli_get_longopts,
+	    NULL)) != -1) {
 		if (ch == 'h')
 			return (cli_common_help(cmd));
-		return (cli_common_usage(cmd, "unknown option"));
+		return (cli_common_badopt(cmd));
 	}
 	argc -= optind;
 	argv += optind;

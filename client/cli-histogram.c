@@ -21,23 +21,43 @@ static int	cli_histogram_exec(struct cli *, int, char **);
 	"             [--precision year|season|month|day|time] [--role ROLE]\n" \
 	"             [--type PREFIX] [--tag T] [--source S]"
 
+static const struct option cli_histogram_longopts[] = {
+	{ "by",		required_argument,	NULL, 'b' },
+	{ "count",	required_argument,	NULL, 'n' },
+	{ "certain",	no_argument,		NULL, 'c' },
+	{ "within",	no_argument,		NULL, 'w' },
+	{ "precision",	required_argument,	NULL, 'p' },
+	{ "actor",	required_argument,	NULL, 'a' },
+	{ "role",	required_argument,	NULL, 'r' },
+	{ "type",	required_argument,	NULL, 't' },
+	{ "tag",	required_argument,	NULL, 'g' },
+	{ "source",	required_argument,	NULL, 's' },
+	{ "limit",	required_argument,	NULL, 'l' },
+	{ "prefix",	required_argument,	NULL, 'P' },
+	{ "help",	no_argument,		NULL, 'h' },
+	{ NULL,		0,			NULL, 0 }
+};
+
 const struct cli_command cli_histogram_command = {
 	"histogram",
 	"FROM TO [--by day|week|month|year] [--count overlap|start]\n"
 	"             [--actor CODE] " CLI_AGG_FILTERS,
-	cli_histogram_exec
+	cli_histogram_exec,
+	cli_histogram_longopts
 };
 
 const struct cli_command cli_top_command = {
 	"top",
 	"FROM TO [--limit N] [--prefix P] " CLI_AGG_FILTERS,
-	cli_histogram_exec
+	cli_histogram_exec,
+	cli_histogram_longopts
 };
 
 const struct cli_command cli_co_actors_command = {
 	"co-actors",
 	"CODE FROM TO [--limit N] " CLI_AGG_FILTERS,
-	cli_histogram_exec
+	cli_histogram_exec,
+	cli_histogram_longopts
 };
 
 /* Widest a bar chart gets when the terminal does not say. */
@@ -62,25 +82,10 @@ cli_agg_set(const struct cli_command *cmd, int code, const char *what)
 
 /* Parse options and arguments into q and a; -1 after --help. */
 static int
-cli_agg_args(const struct cli_command *cmd, int argc, char **argv,
-    annals_query *q, struct cli_agg_args *a)
+cli_agg_args(struct cli *cli, int argc, char **argv, annals_query *q,
+    struct cli_agg_args *a)
 {
-	static const struct option	 longopts[] = {
-		{ "by",		required_argument,	NULL, 'b' },
-		{ "count",	required_argument,	NULL, 'n' },
-		{ "certain",	no_argument,		NULL, 'c' },
-		{ "within",	no_argument,		NULL, 'w' },
-		{ "precision",	required_argument,	NULL, 'p' },
-		{ "actor",	required_argument,	NULL, 'a' },
-		{ "role",	required_argument,	NULL, 'r' },
-		{ "type",	required_argument,	NULL, 't' },
-		{ "tag",	required_argument,	NULL, 'g' },
-		{ "source",	required_argument,	NULL, 's' },
-		{ "limit",	required_argument,	NULL, 'l' },
-		{ "prefix",	required_argument,	NULL, 'P' },
-		{ "help",	no_argument,		NULL, 'h' },
-		{ NULL,		0,			NULL, 0 }
-	};
+	const struct cli_command	*cmd = cli->cmd;
 	static const char *const	 bys[] = { "day", "week", "month",
 	    "year" };
 	const char			*actor = NULL, *role = NULL;
@@ -96,7 +101,8 @@ cli_agg_args(const struct cli_command *cmd, int argc, char **argv,
 	a->limit = 10;
 	a->prefix = NULL;
 	memset(&f, 0, sizeof f);
-	while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "h", cli_histogram_longopts,
+	    NULL)) != -1) {
 		code = 0;
 		/* Each command takes only its own options. */
 		if ((cmd != &cli_histogram_command &&
@@ -145,9 +151,7 @@ cli_agg_args(const struct cli_command *cmd, int argc, char **argv,
 			cli_common_help(cmd);
 			return (-1);
 		default:
-			fprintf(stderr, "usage: annals %s %s\n", cmd->name,
-			    cmd->usage);
-			return (CLI_EXIT_USAGE);
+			return (cli_common_badopt(cmd));
 		}
 		if (code != 0)
 			return (cli_agg_set(cmd, code, argv[optind - 1]));
@@ -175,6 +179,8 @@ cli_agg_args(const struct cli_command *cmd, int argc, char **argv,
 		snprintf(star, sizeof star, "%s*", a->prefix);
 		actor = star;
 	}
+	cli->from = argv[0];
+	cli->to = argv[1];
 	if ((code = annals_query_set_range(q, argv[0], argv[1])) != 0 ||
 	    (code = annals_query_set_actor(q, actor, role)) != 0)
 		return (cli_agg_set(cmd, code, "query"));
@@ -312,38 +318,48 @@ cli_histogram_print(struct cli *cli, const struct annals_histogram *h)
 	    h->nbuckets);
 }
 
+/* The first n actors of c (n is at most c->nactors). */
 static void
 cli_actors_print(struct cli *cli, const struct annals_actor_counts *c,
-    int co)
+    size_t n, int co)
 {
 	size_t	i, nw = 5, len;
 
 	switch (cli->format) {
+	/* co-actors: every line carries the actor's events, the whole. */
 	case OUTPUT_JSONL:
-		for (i = 0; i < c->nactors; i++) {
+		for (i = 0; i < n; i++) {
 			fputs("{\"name\":", stdout);
 			cli_agg_json(stdout, c->actors[i].name);
-			printf(",\"count\":%llu}\n",
+			printf(",\"count\":%llu",
 			    (unsigned long long)c->actors[i].count);
+			if (co)
+				printf(",\"events\":%llu",
+				    (unsigned long long)c->events);
+			printf("}\n");
 		}
 		return;
 	case OUTPUT_CSV:
-		printf("name,count\n");
-		for (i = 0; i < c->nactors; i++) {
+		printf(co ? "name,count,events\n" : "name,count\n");
+		for (i = 0; i < n; i++) {
 			cli_agg_csv(stdout, c->actors[i].name);
-			printf(",%llu\n",
-			    (unsigned long long)c->actors[i].count);
+			printf(",%llu", (unsigned long long)c->actors[i].count);
+			if (co)
+				printf(",%llu", (unsigned long long)c->events);
+			putchar('\n');
 		}
 		return;
 	}
-	for (i = 0; i < c->nactors; i++) {
+	for (i = 0; i < n; i++) {
 		if ((len = strlen(c->actors[i].name)) > nw)
 			nw = len;
 	}
 	printf("%-*s  %s\n", (int)nw, "ACTOR", "EVENTS");
-	for (i = 0; i < c->nactors; i++)
+	for (i = 0; i < n; i++)
 		printf("%-*s  %llu\n", (int)nw, c->actors[i].name,
 		    (unsigned long long)c->actors[i].count);
+	if (n == 0)
+		printf("no actors\n");
 	if (co)
 		printf("(of %llu events of the actor)\n",
 		    (unsigned long long)c->events);
@@ -355,7 +371,8 @@ cli_agg_run(struct cli *cli, const struct cli_command *cmd, annals_query *q,
 {
 	struct annals_histogram		*h;
 	struct annals_actor_counts	*c;
-	int				 rc;
+	uint32_t			 ask;
+	int				 rc, cut;
 
 	if ((rc = cli_common_connect(cli)) != 0)
 		return (rc);
@@ -366,14 +383,23 @@ cli_agg_run(struct cli *cli, const struct cli_command *cmd, annals_query *q,
 		annals_histogram_free(h);
 		return (CLI_EXIT_OK);
 	}
-	if (cmd == &cli_top_command) {
-		rc = annals_top_actors(cli->ctx, q, a->limit, &c);
-	} else
-		rc = annals_co_actors(cli->ctx, q, a->limit, &c);
+	/*
+	 * One actor more than the limit tells whether the list was cut;
+	 * at the daemon's limit of 10000 that cannot be asked for.
+	 */
+	ask = a->limit < 10000 ? a->limit + 1 : a->limit;
+	if (cmd == &cli_top_command)
+		rc = annals_top_actors(cli->ctx, q, ask, &c);
+	else
+		rc = annals_co_actors(cli->ctx, q, ask, &c);
 	if (rc == -1)
 		return (cli_common_fail(cli, cmd->name));
-	cli_actors_print(cli, c, cmd == &cli_co_actors_command);
+	cut = c->nactors > a->limit;
+	cli_actors_print(cli, c, cut ? a->limit : c->nactors,
+	    cmd == &cli_co_actors_command);
 	annals_actor_counts_free(c);
+	if (cut)
+		return (cli_common_cut(cli, a->limit, "actors", "--limit N"));
 	return (CLI_EXIT_OK);
 }
 
@@ -385,17 +411,12 @@ cli_histogram_exec(struct cli *cli, int argc, char **argv)
 	annals_query			*q;
 	int				 rc;
 
-	if (strcmp(argv[0], "top") == 0)
-		cmd = &cli_top_command;
-	else if (strcmp(argv[0], "co-actors") == 0)
-		cmd = &cli_co_actors_command;
-	else
-		cmd = &cli_histogram_command;
+	cmd = cli->cmd;
 	if ((q = annals_query_new()) == NULL) {
 		cli_common_warn("out of memory");
 		return (CLI_EXIT_ERROR);
 	}
-	rc = cli_agg_args(cmd, argc, argv, q, &a);
+	rc = cli_agg_args(cli, argc, argv, q, &a);
 	if (rc == 0)
 		rc = cli_agg_run(cli, cmd, q, &a);
 	else if (rc == -1)

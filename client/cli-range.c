@@ -7,7 +7,6 @@
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "cli.h"
 
@@ -24,16 +23,34 @@ static int	cli_range_exec(struct cli *, int, char **);
 	"             [--type PREFIX] [--tag T] [--source S]\n"		\
 	"             [--limit N | --all] [--desc]"
 
+static const struct option cli_range_longopts[] = {
+	{ "certain",	no_argument,		NULL, 'c' },
+	{ "within",	no_argument,		NULL, 'w' },
+	{ "precision",	required_argument,	NULL, 'p' },
+	{ "actor",	required_argument,	NULL, 'a' },
+	{ "role",	required_argument,	NULL, 'r' },
+	{ "type",	required_argument,	NULL, 't' },
+	{ "tag",	required_argument,	NULL, 'g' },
+	{ "source",	required_argument,	NULL, 's' },
+	{ "limit",	required_argument,	NULL, 'l' },
+	{ "all",	no_argument,		NULL, 'A' },
+	{ "desc",	no_argument,		NULL, 'd' },
+	{ "help",	no_argument,		NULL, 'h' },
+	{ NULL,		0,			NULL, 0 }
+};
+
 const struct cli_command cli_range_command = {
 	"range",
 	"FROM TO [--actor CODE] " CLI_RANGE_FILTERS,
-	cli_range_exec
+	cli_range_exec,
+	cli_range_longopts
 };
 
 const struct cli_command cli_actor_command = {
 	"actor",
 	"CODE [FROM [TO]] " CLI_RANGE_FILTERS,
-	cli_range_exec
+	cli_range_exec,
+	cli_range_longopts
 };
 
 /* Report a query setter's failure (ANNALS_E* returned) as usage. */
@@ -56,7 +73,7 @@ cli_range_run(struct cli *cli, const struct cli_command *cmd,
 	struct output			*out;
 	annals_iter			*it;
 	unsigned long long		 n = 0;
-	int				 rc = CLI_EXIT_OK;
+	int				 rc = CLI_EXIT_OK, cut = 0;
 
 	if ((rc = cli_common_connect(cli)) != 0)
 		return (rc);
@@ -81,14 +98,14 @@ cli_range_run(struct cli *cli, const struct cli_command *cmd,
 	}
 	if (rc == CLI_EXIT_OK && annals_iter_error(it) != 0)
 		rc = cli_common_fail(cli, NULL);
-	/* Say that the output was cut, where a person will see it. */
+	/* The page holds one event more than the limit: were there more? */
 	if (rc == CLI_EXIT_OK && limit != 0 && n == limit &&
-	    (cli->format == OUTPUT_TABLE || isatty(STDERR_FILENO)) &&
 	    annals_iter_next(it) != NULL)
-		cli_common_warn("more than %llu events; use --limit N or "
-		    "--all to see more", limit);
+		cut = 1;
 	if (output_end(out) == -1 && rc == CLI_EXIT_OK)
 		rc = CLI_EXIT_ERROR;
+	if (rc == CLI_EXIT_OK && cut)
+		rc = cli_common_cut(cli, limit, "events", "--limit N or --all");
 	output_free(out);
 	annals_iter_free(it);
 	return (rc);
@@ -96,24 +113,10 @@ cli_range_run(struct cli *cli, const struct cli_command *cmd,
 
 /* Parse the options and arguments of range or actor into q and limit. */
 static int
-cli_range_args(const struct cli_command *cmd, int argc, char **argv,
-    annals_query *q, unsigned long long *limit)
+cli_range_args(struct cli *cli, int argc, char **argv, annals_query *q,
+    unsigned long long *limit)
 {
-	static const struct option	 longopts[] = {
-		{ "certain",	no_argument,		NULL, 'c' },
-		{ "within",	no_argument,		NULL, 'w' },
-		{ "precision",	required_argument,	NULL, 'p' },
-		{ "actor",	required_argument,	NULL, 'a' },
-		{ "role",	required_argument,	NULL, 'r' },
-		{ "type",	required_argument,	NULL, 't' },
-		{ "tag",	required_argument,	NULL, 'g' },
-		{ "source",	required_argument,	NULL, 's' },
-		{ "limit",	required_argument,	NULL, 'l' },
-		{ "all",	no_argument,		NULL, 'A' },
-		{ "desc",	no_argument,		NULL, 'd' },
-		{ "help",	no_argument,		NULL, 'h' },
-		{ NULL,		0,			NULL, 0 }
-	};
+	const struct cli_command	*cmd = cli->cmd;
 	const char			*actor = NULL, *role = NULL;
 	struct cli_filter		 f;
 	const char			*from = NULL, *to = NULL;
@@ -123,7 +126,8 @@ cli_range_args(const struct cli_command *cmd, int argc, char **argv,
 
 	*limit = CLI_RANGE_LIMIT;
 	memset(&f, 0, sizeof f);
-	while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "h", cli_range_longopts,
+	    NULL)) != -1) {
 		code = 0;
 		switch (ch) {
 		case 'a':
@@ -156,9 +160,7 @@ cli_range_args(const struct cli_command *cmd, int argc, char **argv,
 			cli_common_help(cmd);
 			return (-1);
 		default:
-			fprintf(stderr, "usage: annals %s %s\n", cmd->name,
-			    cmd->usage);
-			return (CLI_EXIT_USAGE);
+			return (cli_common_badopt(cmd));
 		}
 		if (code != 0)
 			return (cli_range_set(cmd, code, argv[optind - 1]));
@@ -187,6 +189,8 @@ cli_range_args(const struct cli_command *cmd, int argc, char **argv,
 	}
 	if (role != NULL && actor == NULL)
 		return (cli_common_usage(cmd, "--role needs an actor"));
+	cli->from = from;
+	cli->to = to;
 	if ((code = annals_query_set_range(q, from, to)) != 0 ||
 	    (code = annals_query_set_actor(q, actor, role)) != 0)
 		return (cli_range_set(cmd, code, "query"));
@@ -207,13 +211,12 @@ cli_range_exec(struct cli *cli, int argc, char **argv)
 	unsigned long long		 limit;
 	int				 rc;
 
-	cmd = strcmp(argv[0], "actor") == 0 ? &cli_actor_command :
-	    &cli_range_command;
+	cmd = cli->cmd;
 	if ((q = annals_query_new()) == NULL) {
 		cli_common_warn("out of memory");
 		return (CLI_EXIT_ERROR);
 	}
-	rc = cli_range_args(cmd, argc, argv, q, &limit);
+	rc = cli_range_args(cli, argc, argv, q, &limit);
 	if (rc == 0)
 		rc = cli_range_run(cli, cmd, q, limit);
 	else if (rc == -1)

@@ -1,4 +1,7 @@
-/* annals rm: delete events by id; an id that did not exist is reported. */
+/*
+ * annals rm: delete events by id, and say which were deleted; an id
+ * that did not exist is reported on stderr and exits 1.
+ */
 #include <getopt.h>
 #include <stdlib.h>
 
@@ -9,28 +12,31 @@
 
 static int	cli_rm_exec(struct cli *, int, char **);
 
+static const struct option cli_rm_longopts[] = {
+	{ "help",	no_argument,	NULL, 'h' },
+	{ NULL,		0,		NULL, 0 }
+};
+
 const struct cli_command cli_rm_command = {
 	"rm",
 	"ID...",
-	cli_rm_exec
+	cli_rm_exec,
+	cli_rm_longopts
 };
 
 static int
 cli_rm_exec(struct cli *cli, int argc, char **argv)
 {
-	static const struct option	 longopts[] = {
-		{ "help",	no_argument,	NULL, 'h' },
-		{ NULL,		0,		NULL, 0 }
-	};
 	const struct cli_command	*cmd = &cli_rm_command;
 	uint64_t			*ids;
 	int				*deleted, ch, rc;
 	size_t				 i, n, done;
 
-	while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "h", cli_rm_longopts,
+	    NULL)) != -1) {
 		if (ch == 'h')
 			return (cli_common_help(cmd));
-		return (cli_common_usage(cmd, "unknown option"));
+		return (cli_common_badopt(cmd));
 	}
 	argc -= optind;
 	argv += optind;
@@ -65,10 +71,16 @@ cli_rm_exec(struct cli *cli, int argc, char **argv)
 		}
 	}
 	for (i = 0; i < (size_t)argc; i++) {
+		if (output_deleted(cli->format, stdout, i == 0, ids[i],
+		    deleted[i]) == -1 && rc == CLI_EXIT_OK)
+			rc = CLI_EXIT_ERROR;
 		if (!deleted[i]) {
+			/* After the lines before it, as a person reads. */
+			fflush(stdout);
 			cli_common_warn("event %llu not found",
 			    (unsigned long long)ids[i]);
-			rc = CLI_EXIT_NOTFOUND;
+			if (rc == CLI_EXIT_OK)
+				rc = CLI_EXIT_NOTFOUND;
 		}
 	}
 out:

@@ -13,6 +13,29 @@
 
 static int	cli_set_exec(struct cli *, int, char **);
 
+static const struct option cli_set_longopts[] = {
+	{ "start",	required_argument,	NULL, 's' },
+	{ "end",	required_argument,	NULL, 'e' },
+	{ "title",	required_argument,	NULL, 't' },
+	{ "text",	required_argument,	NULL, 'x' },
+	{ "type",	required_argument,	NULL, 'y' },
+	{ "place",	required_argument,	NULL, 'p' },
+	{ "country",	required_argument,	NULL, 'c' },
+	{ "lat",	required_argument,	NULL, 'L' },
+	{ "lon",	required_argument,	NULL, 'O' },
+	{ "add-actor",	required_argument,	NULL, 'a' },
+	{ "rm-actor",	required_argument,	NULL, 'A' },
+	{ "add-tag",	required_argument,	NULL, 'g' },
+	{ "rm-tag",	required_argument,	NULL, 'G' },
+	{ "add-url",	required_argument,	NULL, 'u' },
+	{ "rm-url",	required_argument,	NULL, 'U' },
+	{ "attr",	required_argument,	NULL, 'k' },
+	{ "rm-attr",	required_argument,	NULL, 'K' },
+	{ "clear",	required_argument,	NULL, 'C' },
+	{ "help",	no_argument,		NULL, 'h' },
+	{ NULL,		0,			NULL, 0 }
+};
+
 const struct cli_command cli_set_command = {
 	"set",
 	"ID [--start DATE] [--end DATE] [--title TEXT] [--text TEXT]\n"
@@ -24,7 +47,8 @@ const struct cli_command cli_set_command = {
 	"             [--rm-url URL]... [--attr NAME=VALUE]... "
 	"[--rm-attr NAME]...\n"
 	"             [--clear end|type|title|text|place|urls|tags|attrs]...",
-	cli_set_exec
+	cli_set_exec,
+	cli_set_longopts
 };
 
 /* The fields --clear may remove: the others are required. */
@@ -202,28 +226,6 @@ static int
 cli_set_options(int argc, char **argv, struct cli_set_op *ops, size_t *nops,
     uint64_t *id)
 {
-	static const struct option	 longopts[] = {
-		{ "start",	required_argument,	NULL, 's' },
-		{ "end",	required_argument,	NULL, 'e' },
-		{ "title",	required_argument,	NULL, 't' },
-		{ "text",	required_argument,	NULL, 'x' },
-		{ "type",	required_argument,	NULL, 'y' },
-		{ "place",	required_argument,	NULL, 'p' },
-		{ "country",	required_argument,	NULL, 'c' },
-		{ "lat",	required_argument,	NULL, 'L' },
-		{ "lon",	required_argument,	NULL, 'O' },
-		{ "add-actor",	required_argument,	NULL, 'a' },
-		{ "rm-actor",	required_argument,	NULL, 'A' },
-		{ "add-tag",	required_argument,	NULL, 'g' },
-		{ "rm-tag",	required_argument,	NULL, 'G' },
-		{ "add-url",	required_argument,	NULL, 'u' },
-		{ "rm-url",	required_argument,	NULL, 'U' },
-		{ "attr",	required_argument,	NULL, 'k' },
-		{ "rm-attr",	required_argument,	NULL, 'K' },
-		{ "clear",	required_argument,	NULL, 'C' },
-		{ "help",	no_argument,		NULL, 'h' },
-		{ NULL,		0,			NULL, 0 }
-	};
 	const struct cli_command	*cmd = &cli_set_command;
 	json_t				*scratch;
 	double				 d;
@@ -231,7 +233,8 @@ cli_set_options(int argc, char **argv, struct cli_set_op *ops, size_t *nops,
 	int				 ch, bad;
 
 	*nops = 0;
-	while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "h", cli_set_longopts,
+	    NULL)) != -1) {
 		switch (ch) {
 		case 'h':
 			cli_common_help(cmd);
@@ -262,8 +265,7 @@ cli_set_options(int argc, char **argv, struct cli_set_op *ops, size_t *nops,
 				    "or attrs", optarg));
 			break;
 		case '?':
-			fprintf(stderr, "usage: annals set %s\n", cmd->usage);
-			return (CLI_EXIT_USAGE);
+			return (cli_common_badopt(cmd));
 		}
 		ops[*nops].ch = ch;
 		ops[*nops].arg = optarg;

@@ -6,34 +6,38 @@
 static int	cli_stats_exec(struct cli *, int, char **);
 static int	cli_ping_exec(struct cli *, int, char **);
 
+static const struct option cli_stats_longopts[] = {
+	{ "help",	no_argument,	NULL, 'h' },
+	{ NULL,		0,		NULL, 0 }
+};
+
 const struct cli_command cli_stats_command = {
 	"stats",
 	"",
-	cli_stats_exec
+	cli_stats_exec,
+	cli_stats_longopts
 };
 
 const struct cli_command cli_ping_command = {
 	"ping",
 	"",
-	cli_ping_exec
+	cli_ping_exec,
+	cli_stats_longopts
 };
 
 /* Neither command takes arguments: only --help. */
 static int
 cli_stats_args(const struct cli_command *cmd, int argc, char **argv)
 {
-	static const struct option	 longopts[] = {
-		{ "help",	no_argument,	NULL, 'h' },
-		{ NULL,		0,		NULL, 0 }
-	};
 	int				 ch;
 
-	while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "h", cli_stats_longopts,
+	    NULL)) != -1) {
 		if (ch == 'h') {
 			cli_common_help(cmd);
 			return (-1);
 		}
-		return (cli_common_usage(cmd, "unknown option"));
+		return (cli_common_badopt(cmd));
 	}
 	if (optind != argc)
 		return (cli_common_usage(cmd, "unexpected argument \"%s\"",
@@ -69,6 +73,17 @@ cli_ping_exec(struct cli *cli, int argc, char **argv)
 		return (rc);
 	if (annals_ping(cli->ctx) == -1)
 		return (cli_common_fail(cli, "ping"));
-	printf("pong\n");
+	/* Whatever the format, a script reads it as it reads the others. */
+	switch (cli->format) {
+	case OUTPUT_JSONL:
+		printf("{\"pong\":true}\n");
+		break;
+	case OUTPUT_CSV:
+		printf("pong\ntrue\n");
+		break;
+	default:
+		printf("pong\n");
+		break;
+	}
 	return (CLI_EXIT_OK);
 }

@@ -56,23 +56,32 @@ cli_help(void)
 "  -H, --host HOST:PORT  connect over TCP\n"
 "      --format FORMAT   jsonl, csv or table (default: table on a\n"
 "                        terminal, jsonl otherwise)\n"
+"      --token-file FILE send the token on FILE's first line to a\n"
+"                        daemon run with --auth-file\n"
+"      --complete        exit 5 when a limit cut the result\n"
 "  -h, --help            show this help; COMMAND --help for one command\n"
+"The options but -h and -V may also follow COMMAND.\n"
 "  -V, --version         show the version\n"
 "\n"
 "range and actor print at most 100 events unless --limit N or --all\n"
 "is given; they fetch further pages from the daemon as needed.\n"
+"When a limit cut a result, a line on stderr says so.\n"
+"add prints each record's id, rev and status (added, updated or\n"
+"unchanged); rm prints the ids deleted and reports those not found.\n"
 "In a table, \"?\" marks an event that only possibly matches.\n"
 "\n"
 "environment:\n"
 "  ANNALS_SOCKET         socket used without -s or -H (default\n"
 "                        " ANNALS_DEFAULT_SOCKET ")\n"
+"  ANNALS_TOKEN          token sent without --token-file\n"
 "\n"
 "exit status:\n"
 "  0  success\n"
 "  1  an event was not found, or import rejected rows\n"
 "  2  usage error\n"
 "  3  cannot connect to annalsd, or the connection failed\n"
-"  4  the daemon refused the request, or another error\n", stdout);
+"  4  the daemon refused the request, or another error\n"
+"  5  with --complete: a limit cut the result\n", stdout);
 }
 
 static const struct cli_command *
@@ -87,50 +96,224 @@ cli_find(const char *name)
 	return (NULL);
 }
 
+/* The edit distance of a and b, up to 32 bytes of b. */
+static size_t
+cli_distance(const char *a, const char *b)
+{
+	size_t	row[33], i, j, diag, up, n;
+
+	n = strlen(b);
+	if (n > 32)
+		n = 32;
+	for (j = 0; j <= n; j++)
+		row[j] = j;
+	for (i = 1; a[i - 1] != '\0'; i++) {
+		diag = row[0];
+		row[0] = i;
+		for (j = 1; j <= n; j++) {
+			up = row[j];
+			row[j] = diag + (a[i - 1] != b[j - 1]);
+			if (up + 1 < row[j])
+				row[j] = up + 1;
+			if (row[j - 1] + 1 < row[j])
+				row[j] = row[j - 1] + 1;
+			diag = up;
+		}
+	}
+	return (row[n]);
+}
+
+/*
+ * An unknown command: name the nearest one (a typo, or the start of
+ * one) rather than print every usage.
+ */
+static int
+cli_unknown(const char *name)
+{
+	const char	*best = NULL;
+	size_t		 i, d, bestd = 3;
+
+	for (i = 0; i < CLI_NCOMMANDS; i++) {
+		if (strncmp(cli_commands[i]->name, name, strlen(name)) == 0)
+			d = 1;
+		else
+			d = cli_distance(name, cli_commands[i]->name);
+		if (d < bestd) {
+			best = cli_commands[i]->name;
+			bestd = d;
+		}
+	}
+	if (best != NULL)
+		cli_common_warn("unknown command \"%s\"; did you mean %s?",
+		    name, best);
+	else
+		cli_common_warn("unknown command \"%s\"; annals --help lists "
+		    "the commands", name);
+	return (CLI_EXIT_USAGE);
+}
+
+/* The global options; all but --help and --version may follow COMMAND. */
+static const struct option cli_longopts[] = {
+	{ "socket",	required_argument,	NULL, 's' },
+	{ "host",	required_argument,	NULL, 'H' },
+	{ "format",	required_argument,	NULL, 'f' },
+	{ "token-file",	required_argument,	NULL, 't' },
+	{ "complete",	no_argument,		NULL, 'C' },
+	{ "help",	no_argument,		NULL, 'h' },
+	{ "version",	no_argument,		NULL, 'V' },
+	{ NULL,		0,			NULL, 0 }
+};
+
+/* Apply one global option; 0, or the exit status of a usage error. */
+static int
+cli_option(struct cli *cli, int ch, const char *arg)
+{
+	switch (ch) {
+	case 's':
+		cli->address = arg;
+		cli->addr_opts |= CLI_ADDR_SOCKET;
+		break;
+	case 'H':
+		if (strchr(arg, ':') == NULL || strchr(arg, '/') != NULL) {
+			cli_common_warn("-H %s: not HOST:PORT", arg);
+			return (CLI_EXIT_USAGE);
+		}
+		cli->address = arg;
+		cli->addr_opts |= CLI_ADDR_HOST;
+		break;
+	case 't':
+		cli->token_file = arg;
+		break;
+	case 'C':
+		cli->complete = 1;
+		break;
+	case 'f':
+		if (output_format(arg, &cli->format) == -1) {
+			cli_common_warn("--format %s: not jsonl, csv or table",
+			    arg);
+			return (CLI_EXIT_USAGE);
+		}
+		break;
+	}
+	return (0);
+}
+
+/*
+ * The option of opts that --name (len bytes of it) means, as
+ * getopt_long() takes it: the exact name, else the one name it begins.
+ * *n is how many names it begins (more than one: ambiguous).
+ */
+static const struct option *
+cli_option_find(const struct option *opts, const char *name, size_t len,
+    int *n)
+{
+	const struct option	*o, *found = NULL;
+
+	*n = 0;
+	for (o = opts; o->name != NULL; o++) {
+		if (strncmp(o->name, name, len) != 0)
+			continue;
+		if (o->name[len] == '\0') {
+			*n = 1;
+			return (o);
+		}
+		found = o;
+		(*n)++;
+	}
+	return (*n == 1 ? found : NULL);
+}
+
+/*
+ * Take the global options out of the command's arguments, where people
+ * type them as often as before the command ("annals range 2015 2015
+ * --format csv").  The command's own options come first: an option it
+ * has of the same name (export --format) stays its own, and the value
+ * of one of its options ("--title -s") is left alone.  Returns 0 or the
+ * exit status of a usage error; *argc is the number of arguments left.
+ */
+static int
+cli_extract(struct cli *cli, const struct cli_command *cmd, int *argc,
+    char **argv)
+{
+	const struct option	*o;
+	const char		*a, *arg;
+	size_t			 len;
+	int			 i, j, n, rc;
+
+	for (i = j = 1; i < *argc; i++) {
+		a = argv[i];
+		if (strcmp(a, "--") == 0) {
+			while (i < *argc)
+				argv[j++] = argv[i++];
+			break;
+		}
+		if (a[0] != '-' || a[1] == '\0') {
+			argv[j++] = argv[i];
+			continue;
+		}
+		o = NULL;
+		if (a[1] == '-') {
+			len = strcspn(a + 2, "=");
+			o = cli_option_find(cmd->options, a + 2, len, &n);
+			if (n != 0) {
+				argv[j++] = argv[i];
+				if (o != NULL && o->has_arg ==
+				    required_argument && a[2 + len] == '\0' &&
+				    i + 1 < *argc)
+					argv[j++] = argv[++i];
+				continue;
+			}
+			o = cli_option_find(cli_longopts, a + 2, len, &n);
+			if (o != NULL && (o->val == 'h' || o->val == 'V'))
+				o = NULL;
+			arg = a[2 + len] == '=' ? a + 3 + len : NULL;
+		} else if (a[1] == 's' || a[1] == 'H') {
+			/* The commands' only short option is -h. */
+			for (o = cli_longopts; o->val != a[1]; o++)
+				;
+			arg = a[2] != '\0' ? a + 2 : NULL;
+		}
+		if (o == NULL) {
+			/* The command's getopt_long() says what is wrong. */
+			argv[j++] = argv[i];
+			continue;
+		}
+		if (o->has_arg == no_argument && arg != NULL) {
+			cli_common_warn("--%s takes no value", o->name);
+			return (CLI_EXIT_USAGE);
+		}
+		if (o->has_arg == required_argument && arg == NULL) {
+			if (i + 1 == *argc) {
+				cli_common_warn("%s needs a value", a);
+				return (CLI_EXIT_USAGE);
+			}
+			arg = argv[++i];
+		}
+		if ((rc = cli_option(cli, o->val, arg)) != 0)
+			return (rc);
+	}
+	argv[j] = NULL;
+	*argc = j;
+	return (0);
+}
+
 int
 main(int argc, char **argv)
 {
-	static const struct option	 longopts[] = {
-		{ "socket",	required_argument,	NULL, 's' },
-		{ "host",	required_argument,	NULL, 'H' },
-		{ "format",	required_argument,	NULL, 'f' },
-		{ "token-file",	required_argument,	NULL, 't' },
-		{ "help",	no_argument,		NULL, 'h' },
-		{ "version",	no_argument,		NULL, 'V' },
-		{ NULL,		0,			NULL, 0 }
-	};
 	const struct cli_command	*cmd;
 	struct cli			 cli;
-	int				 ch, rc, have_s = 0, have_h = 0;
+	char				 prog[64];
+	int				 ch, rc;
 
 	memset(&cli, 0, sizeof cli);
 	cli.format = isatty(STDOUT_FILENO) ? OUTPUT_TABLE : OUTPUT_JSONL;
 	/* "+": options end at the command, which has options of its own. */
-	while ((ch = getopt_long(argc, argv, "+s:H:hV", longopts,
+	while ((ch = getopt_long(argc, argv, "+s:H:hV", cli_longopts,
 	    NULL)) != -1) {
 		switch (ch) {
-		case 's':
-			cli.address = optarg;
-			have_s = 1;
-			break;
-		case 'H':
-			if (strchr(optarg, ':') == NULL ||
-			    strchr(optarg, '/') != NULL) {
-				cli_common_warn("-H %s: not HOST:PORT", optarg);
-				return (CLI_EXIT_USAGE);
-			}
-			cli.address = optarg;
-			have_h = 1;
-			break;
-		case 't':
-			cli.token_file = optarg;
-			break;
-		case 'f':
-			if (output_format(optarg, &cli.format) == -1) {
-				cli_common_warn("--format %s: not jsonl, csv "
-				    "or table", optarg);
-				return (CLI_EXIT_USAGE);
-			}
+		case 's': case 'H': case 't': case 'C': case 'f':
+			if ((rc = cli_option(&cli, ch, optarg)) != 0)
+				return (rc);
 			break;
 		case 'h':
 			cli_help();
@@ -144,22 +327,25 @@ main(int argc, char **argv)
 			return (CLI_EXIT_USAGE);
 		}
 	}
-	if (have_s && have_h) {
-		cli_common_warn("-s and -H exclude each other");
-		return (CLI_EXIT_USAGE);
-	}
 	argc -= optind;
 	argv += optind;
 	if (argc == 0) {
 		cli_usage(stderr);
 		return (CLI_EXIT_USAGE);
 	}
-	if ((cmd = cli_find(argv[0])) == NULL) {
-		cli_common_warn("unknown command \"%s\"", argv[0]);
-		cli_usage(stderr);
+	if ((cmd = cli_find(argv[0])) == NULL)
+		return (cli_unknown(argv[0]));
+	if ((rc = cli_extract(&cli, cmd, &argc, argv)) != 0)
+		return (rc);
+	if (cli.addr_opts == (CLI_ADDR_SOCKET | CLI_ADDR_HOST)) {
+		cli_common_warn("-s and -H exclude each other");
 		return (CLI_EXIT_USAGE);
 	}
 
+	/* getopt_long() names argv[0] in its messages: "annals range: ". */
+	snprintf(prog, sizeof prog, "annals %s", cmd->name);
+	argv[0] = prog;
+	cli.cmd = cmd;
 	/* 0 makes glibc's getopt start afresh on the command's argv. */
 	optind = 0;
 	rc = cmd->exec(&cli, argc, argv);

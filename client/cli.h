@@ -18,23 +18,37 @@
 #define CLI_EXIT_USAGE		2
 #define CLI_EXIT_CONNECT	3
 #define CLI_EXIT_ERROR		4
+/* --complete: a limit cut a listing (what fits was printed). */
+#define CLI_EXIT_CUT		5
 /* annals import: some rows were rejected, the others imported. */
 #define CLI_EXIT_REJECTED	1
 
 /* The state of one run, set up by main() from the global options. */
 struct cli {
+	const struct cli_command *cmd;	/* the command being run */
 	const char	*address;	/* NULL: $ANNALS_SOCKET or default */
 	int		 format;	/* OUTPUT_* */
 	annals_ctx	*ctx;		/* after cli_common_connect() */
 	const char	*token_file;	/* --token-file */
+	int		 complete;	/* --complete: a cut result fails */
+	const char	*from, *to;	/* FROM and TO, for messages */
+	int		 addr_opts;	/* which of -s and -H were given */
+#define CLI_ADDR_SOCKET	0x1
+#define CLI_ADDR_HOST	0x2
 	void		*call_buf;	/* cli-admin.c: a result in use */
 };
 
-/* One command: the table in cli.c points at one per cli-*.c file. */
+/*
+ * One command: the table in cli.c points at one per cli-*.c file.
+ * options are the command's getopt_long() table, so that main() can
+ * tell the global options typed after the command from its own.
+ */
+struct option;
 struct cli_command {
-	const char	*name;
-	const char	*usage;		/* after "annals NAME " */
-	int		(*exec)(struct cli *, int, char **);
+	const char		*name;
+	const char		*usage;		/* after "annals NAME " */
+	int			(*exec)(struct cli *, int, char **);
+	const struct option	*options;
 };
 
 extern const struct cli_command cli_add_command;
@@ -90,11 +104,14 @@ void		 cli_common_warn(const char *, ...)
 		     __attribute__((format(printf, 1, 2)));
 int		 cli_common_usage(const struct cli_command *, const char *, ...)
 		     __attribute__((format(printf, 2, 3)));
+int		 cli_common_badopt(const struct cli_command *);
 int		 cli_common_connect(struct cli *);
 int		 cli_common_fail(struct cli *, const char *);
 int		 cli_common_exit(int);
 int		 cli_common_id(const char *, uint64_t *);
 int		 cli_common_help(const struct cli_command *);
+int		 cli_common_cut(struct cli *, unsigned long long, const char *,
+		     const char *);
 
 /* output.c */
 #define OUTPUT_JSONL	0
@@ -108,6 +125,8 @@ int		 output_end(struct output *);
 void		 output_free(struct output *);
 int		 output_actor(int, FILE *, int, const char *, uint64_t);
 int		 output_stats(int, FILE *, const struct annals_stats *);
+int		 output_put(int, FILE *, int, const struct annals_put_result *);
+int		 output_deleted(int, FILE *, int, uint64_t, int);
 
 /* json.c */
 struct json_record {

@@ -46,11 +46,21 @@
 
 static int	import_exec(struct cli *, int, char **);
 
+static const struct option import_longopts[] = {
+	{ "format",	required_argument,	NULL, 'f' },
+	{ "source",	required_argument,	NULL, 's' },
+	{ "strict",	no_argument,		NULL, 'S' },
+	{ "batch",	required_argument,	NULL, 'b' },
+	{ "help",	no_argument,		NULL, 'h' },
+	{ NULL,		0,			NULL, 0 }
+};
+
 const struct cli_command cli_import_command = {
 	"import",
 	"[--format jsonl|csv|gdelt|acled|icews] [--source NAME]\n"
 	"             [--strict] [--batch N] FILE...|-",
-	import_exec
+	import_exec,
+	import_longopts
 };
 
 /* One stream of text: a file, stdin, or an entry of a zip. */
@@ -1186,14 +1196,6 @@ import_pass(struct import_run *run, int argc, char **argv, int spool)
 static int
 import_args(struct import_run *run, int argc, char **argv)
 {
-	static const struct option	 longopts[] = {
-		{ "format",	required_argument,	NULL, 'f' },
-		{ "source",	required_argument,	NULL, 's' },
-		{ "strict",	no_argument,		NULL, 'S' },
-		{ "batch",	required_argument,	NULL, 'b' },
-		{ "help",	no_argument,		NULL, 'h' },
-		{ NULL,		0,			NULL, 0 }
-	};
 	static const char		*formats[] = { "jsonl", "csv",
 	    "gdelt", "acled", "icews" };
 	const struct cli_command	*cmd = &cli_import_command;
@@ -1202,7 +1204,8 @@ import_args(struct import_run *run, int argc, char **argv)
 	size_t				 i;
 	int				 ch;
 
-	while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "h", import_longopts,
+	    NULL)) != -1) {
 		switch (ch) {
 		case 'f':
 			for (i = 0; i < sizeof formats / sizeof formats[0];
@@ -1242,9 +1245,7 @@ import_args(struct import_run *run, int argc, char **argv)
 			cli_common_help(cmd);
 			return (-1);
 		default:
-			fprintf(stderr, "usage: annals %s %s\n", cmd->name,
-			    cmd->usage);
-			return (CLI_EXIT_USAGE);
+			return (cli_common_badopt(cmd));
 		}
 	}
 	if (optind == argc)

@@ -208,6 +208,8 @@ output_table_print(struct output *out)
 		}
 		putc('\n', out->fp);
 	}
+	if (out->nrows == 0)
+		fputs("no events\n", out->fp);
 }
 
 /* One CSV field, quoted when it needs to be. */
@@ -260,6 +262,18 @@ output_real(char *buf, size_t size, double d)
 	}
 }
 
+/* The CSV header, once: before the first row, or alone if none came. */
+static void
+output_csv_header(struct output *out)
+{
+	if (out->started)
+		return;
+	fputs("id,rev,created,updated,source,key,start,end,actors,type,"
+	    "title,text,place,country,lat,lon,urls,tags,attrs", out->fp);
+	fputs(out->with_match ? ",match\n" : "\n", out->fp);
+	out->started = 1;
+}
+
 static int
 output_csv_row(struct output *out, const struct annals_event *ev)
 {
@@ -269,12 +283,7 @@ output_csv_row(struct output *out, const struct annals_event *ev)
 	json_t	*o, *a;
 	FILE	*mem;
 
-	if (!out->started) {
-		fputs("id,rev,created,updated,source,key,start,end,actors,type,"
-		    "title,text,place,country,lat,lon,urls,tags,attrs", fp);
-		fputs(out->with_match ? ",match\n" : "\n", fp);
-		out->started = 1;
-	}
+	output_csv_header(out);
 	fprintf(fp, "%llu,%llu,%llu,%llu", (unsigned long long)ev->id,
 	    (unsigned long long)ev->rev, (unsigned long long)ev->created,
 	    (unsigned long long)ev->updated);
@@ -348,18 +357,28 @@ output_event(struct output *out, const struct annals_event *ev)
 	return (rc);
 }
 
-/* Finish: print the table if there is one; -1 if writing failed. */
+/*
+ * Finish: print the table; -1 if writing failed.  An empty result is
+ * still a table with its header and "no events" for a person, and a
+ * header for CSV, but nothing at all as JSON lines.
+ */
 int
 output_end(struct output *out)
 {
-	if (out->format == OUTPUT_TABLE && out->nrows != 0)
+	if (out->format == OUTPUT_TABLE)
 		output_table_print(out);
+	else if (out->format == OUTPUT_CSV)
+		output_csv_header(out);
 	if (fflush(out->fp) != 0 || ferror(out->fp))
 		return (-1);
 	return (0);
 }
 
-/* One actor of "annals actors"; first says whether to print a header. */
+/*
+ * One actor of "annals actors"; first says whether to print a header.
+ * With name NULL, the end of the list: only the header, and in a table
+ * "no actors", when there was no actor.
+ */
 int
 output_actor(int format, FILE *fp, int first, const char *name,
     uint64_t count)
@@ -367,17 +386,30 @@ output_actor(int format, FILE *fp, int first, const char *name,
 	json_t	*o;
 	int	 rc;
 
+	if (name == NULL && !first)
+		return (0);
 	switch (format) {
 	case OUTPUT_TABLE:
-		fprintf(fp, "%10llu  %s\n", (unsigned long long)count, name);
+		/* The list is streamed: a count column of fixed width. */
+		if (first)
+			fprintf(fp, "%10s  %s\n", "EVENTS", "ACTOR");
+		if (name == NULL)
+			fputs("no actors\n", fp);
+		else
+			fprintf(fp, "%10llu  %s\n", (unsigned long long)count,
+			    name);
 		break;
 	case OUTPUT_CSV:
 		if (first)
 			fputs("name,count\n", fp);
+		if (name == NULL)
+			break;
 		output_csv_field(fp, name, 1);
 		fprintf(fp, ",%llu\n", (unsigned long long)count);
 		break;
 	default:
+		if (name == NULL)
+			break;
 		o = json_pack("{s:s, s:I}", "name", name, "count",
 		    (json_int_t)count);
 		if (o == NULL)
@@ -431,6 +463,87 @@ output_stats(int format, FILE *fp, const struct annals_stats *st)
 		json_object_set_new(o, "version", json_string(st->version));
 		json_object_set_new(o, "protocol",
 		    json_integer(st->protocol));
+		rc = json_record_write(fp, o);
+		json_decref(o);
+		return (rc);
+	}
+	return (ferror(fp) ? -1 : 0);
+}
+
+/*
+ * What a put did to one event, as the HTTP API answers a POST:
+ * "added 79 (rev 1)" in a table, {"id", "rev", "status"} otherwise.
+ * first says whether to print the CSV header.
+ */
+int
+output_put(int format, FILE *fp, int first,
+    const struct annals_put_result *res)
+{
+	const char	*status;
+	json_t		*o;
+	int		 rc;
+
+	switch (res->status) {
+	case ANNALS_ADDED:
+		status = "added";
+		break;
+	case ANNALS_UPDATED:
+		status = "updated";
+		break;
+	default:
+		status = "unchanged";
+		break;
+	}
+	switch (format) {
+	case OUTPUT_TABLE:
+		fprintf(fp, "%s %llu (rev %llu)\n", status,
+		    (unsigned long long)res->id, (unsigned long long)res->rev);
+		break;
+	case OUTPUT_CSV:
+		if (first)
+			fputs("id,rev,status\n", fp);
+		fprintf(fp, "%llu,%llu,%s\n", (unsigned long long)res->id,
+		    (unsigned long long)res->rev, status);
+		break;
+	default:
+		o = json_pack("{s:I, s:I, s:s}", "id", (json_int_t)res->id,
+		    "rev", (json_int_t)res->rev, "status", status);
+		if (o == NULL)
+			return (-1);
+		rc = json_record_write(fp, o);
+		json_decref(o);
+		return (rc);
+	}
+	return (ferror(fp) ? -1 : 0);
+}
+
+/*
+ * Whether rm deleted an event, as the HTTP API answers a DELETE:
+ * {"id", "deleted"}.  A table lists only what was deleted; the caller
+ * says on stderr what was not found.
+ */
+int
+output_deleted(int format, FILE *fp, int first, uint64_t id, int deleted)
+{
+	json_t	*o;
+	int	 rc;
+
+	switch (format) {
+	case OUTPUT_TABLE:
+		if (deleted)
+			fprintf(fp, "deleted %llu\n", (unsigned long long)id);
+		break;
+	case OUTPUT_CSV:
+		if (first)
+			fputs("id,deleted\n", fp);
+		fprintf(fp, "%llu,%s\n", (unsigned long long)id,
+		    deleted ? "true" : "false");
+		break;
+	default:
+		o = json_pack("{s:I, s:b}", "id", (json_int_t)id, "deleted",
+		    deleted);
+		if (o == NULL)
+			return (-1);
 		rc = json_record_write(fp, o);
 		json_decref(o);
 		return (rc);

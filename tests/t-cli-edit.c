@@ -44,7 +44,8 @@ ed_slurp(const char *path, char *buf, size_t size)
 
 /*
  * Run annals -s SOCK ARGS (a shell command line) with stdin from
- * /dev/null, so that edit never asks whether to edit again.
+ * /dev/null, so that edit never asks whether to edit again; what it
+ * prints is a table, as on a terminal, unless ARGS name a format.
  */
 static void
 ed_run(struct ed_run *r, const struct th_daemon *d, const char *args)
@@ -52,8 +53,9 @@ ed_run(struct ed_run *r, const struct th_daemon *d, const char *args)
 	char	cmd[2048], path[256];
 	int	st;
 
-	snprintf(cmd, sizeof cmd, "%s/annals -s %s %s < /dev/null > %s/out "
-	    "2> %s/err", t_bindir(), d->sock, args, t_dir(), t_dir());
+	snprintf(cmd, sizeof cmd, "%s/annals -s %s %s%s < /dev/null > %s/out "
+	    "2> %s/err", t_bindir(), d->sock, strncmp(args, "--format", 8) ?
+	    "--format table " : "", args, t_dir(), t_dir());
 	st = system(cmd);
 	r->status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 	snprintf(path, sizeof path, "%s/out", t_dir());
@@ -127,7 +129,8 @@ ed_start(struct th_daemon *d, char *id, size_t len)
 	ED_RUN(&r, d, 0, "add --start 2015 --actor SYR --actor RUS:host "
 	    "--title 'Year only' --tag a --url https://example.org/1 "
 	    "--attr n=1");
-	snprintf(id, len, "%.*s", (int)strcspn(r.out, "\n"), r.out);
+	T_ASSERTF(sscanf(r.out, "added %31[0-9] (rev 1)", id) == 1 &&
+	    len >= 32, "%s", r.out);
 }
 
 /* The files edit left in $TMPDIR. */

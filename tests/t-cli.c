@@ -19,6 +19,9 @@
 
 extern char	**environ;
 
+/* Set to send stderr where stdout goes, to see which came first. */
+static int	cli_merge_stderr;
+
 /* What one run of annals printed. */
 struct cli_run {
 	int	 status;	/* exit status, or 128 + signal */
@@ -83,6 +86,8 @@ cli_run(struct cli_run *r, const char *sock, const char *input,
 	    O_WRONLY | O_CREAT | O_TRUNC, 0600);
 	posix_spawn_file_actions_addopen(&fa, 2, err,
 	    O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	if (cli_merge_stderr)
+		posix_spawn_file_actions_adddup2(&fa, 1, 2);
 	T_EQ_INT(posix_spawn(&pid, bin, &fa, NULL, (char **)argv, environ),
 	    0);
 	posix_spawn_file_actions_destroy(&fa);
@@ -210,11 +215,11 @@ TEST(cli_add_get_range_and_rm)
 	    "--source", "manual", "--key", "m1", "--attr", "goldstein=4.0",
 	    "--attr", "mentions=12", "--attr", "note=hello", "--attr",
 	    "flag=true");
-	T_ASSERT(sscanf(r.out, "%31[0-9]\n", id1) == 1);
+	T_ASSERT(sscanf(r.out, "{\"id\":%31[0-9],", id1) == 1);
 	cli_run_free(&r);
 	CLI_RUN(&r, d.sock, NULL, 0, "add", "--start", "2015",
 	    "--actor", "SYR", "--title", "Year only");
-	T_ASSERT(sscanf(r.out, "%31[0-9]\n", id2) == 1);
+	T_ASSERT(sscanf(r.out, "{\"id\":%31[0-9],", id2) == 1);
 	T_ASSERT(strcmp(id1, id2) != 0);
 	cli_run_free(&r);
 
@@ -306,10 +311,12 @@ TEST(cli_add_from_stdin_in_batches)
 		    "\n%s", 1 + i % 12, i % 7, i, i == 10 ? "\n" : "");
 	}
 	T_OK(th_daemon_start(&d, NULL));
-	CLI_RUN(&r, d.sock, input, 0, "add", "-");
-	for (p = r.out, n = 0; *p != '\0'; n++) {
+	CLI_RUN(&r, d.sock, input, 0, "--format", "csv", "add", "-");
+	T_ASSERT(strncmp(r.out, "id,rev,status\n", 14) == 0);
+	for (p = r.out + 14, n = 0; *p != '\0'; n++) {
 		id = strtoull(p, &p, 10);
-		T_ASSERT(*p++ == '\n');
+		T_ASSERTF(strncmp(p, ",1,added\n", 9) == 0, "%.20s", p);
+		p += 9;
 		T_ASSERT(id > last);
 		last = id;
 	}
@@ -326,6 +333,11 @@ TEST(cli_add_from_stdin_in_batches)
 	strcpy(input, r.out);
 	cli_run_free(&r);
 	CLI_RUN(&r, d.sock, input, 0, "add", "-");
+	v = cli_lines(r.out, &n);
+	T_EQ_INT(n, 5);
+	for (i = 0; i < n; i++)
+		T_EQ_STR(cli_str(v[i], "status"), "unchanged");
+	cli_lines_free(v, n);
 	cli_run_free(&r);
 
 	CLI_RUN(&r, d.sock, "{\"start\": \"2010\", \"actors\": [\"A\"]}\n"
@@ -415,12 +427,426 @@ TEST(cli_actor_actors_limit_and_ping)
 	cli_run_free(&r);
 
 	CLI_RUN(&r, d.sock, NULL, 0, "ping");
-	T_EQ_STR(r.out, "pong\n");
+	T_EQ_STR(r.out, "{\"pong\":true}\n");
 	cli_run_free(&r);
 	CLI_RUN(&r, d.sock, NULL, 0, "--format", "table", "stats");
 	T_ASSERTF(strstr(r.out, "events") != NULL && strstr(r.out, "300"),
 	    "%s", r.out);
 	cli_run_free(&r);
 	free(input);
+	T_EQ_INT(th_daemon_stop(&d), 0);
+}
+
+/* 300 events in January 2012 of RUS, RUM and SYR, added through d. */
+static void
+cli_add_300(const struct th_daemon *d)
+{
+	static const char	*names[] = { "RUS", "RUM", "SYR" };
+	struct cli_run		 r;
+	char			*input;
+	size_t			 i, len, size = 300 * 100;
+
+	T_ASSERT((input = malloc(size)) != NULL);
+	for (i = 0, len = 0; i < 300; i++) {
+		len += snprintf(input + len, size - len, "{\"start\": "
+		    "\"2012-01-%02zu\", \"actors\": [\"%s\", \"X%zu\"], "
+		    "\"title\": \"e%zu\"}\n", 1 + i % 28, names[i % 3], i % 4,
+		    i);
+	}
+	CLI_RUN(&r, d->sock, input, 0, "add", "-");
+	cli_run_free(&r);
+	free(input);
+}
+
+TEST(cli_says_on_stderr_when_a_limit_cut_the_result)
+{
+	static const char	*more = "annals: more than 100 events; use "
+	    "--limit N or --all to see more\n";
+	struct th_daemon	 d;
+	struct cli_run		 r;
+	json_t			**v;
+	size_t			 n;
+	char			*nl;
+
+	T_OK(th_daemon_start(&d, NULL));
+	cli_add_300(&d);
+	/* Neither stdout nor stderr is a terminal: a script's view. */
+	CLI_RUN(&r, d.sock, NULL, 0, "range", "2012", "2012");
+	v = cli_lines(r.out, &n);
+	T_EQ_INT(n, 100);
+	cli_lines_free(v, n);
+	T_EQ_STR(r.err, more);
+	cli_run_free(&r);
+	CLI_RUN(&r, d.sock, NULL, 0, "actor", "RUS", "--limit", "5");
+	T_EQ_STR(r.err, "annals: more than 5 events; use --limit N or --all "
+	    "to see more\n");
+	cli_run_free(&r);
+	/* Exactly as many as the limit: nothing was cut. */
+	CLI_RUN(&r, d.sock, NULL, 0, "actor", "RUS", "--limit", "100");
+	T_EQ_STR(r.err, "");
+	cli_run_free(&r);
+	CLI_RUN(&r, d.sock, NULL, 0, "range", "2012", "2012", "--all");
+	T_EQ_STR(r.err, "");
+	cli_run_free(&r);
+
+	/* --complete makes the cut an error of its own, 5. */
+	CLI_RUN(&r, d.sock, NULL, 5, "--complete", "range", "2012", "2012");
+	v = cli_lines(r.out, &n);
+	T_EQ_INT(n, 100);
+	cli_lines_free(v, n);
+	T_EQ_STR(r.err, more);
+	cli_run_free(&r);
+	CLI_RUN(&r, d.sock, NULL, 0, "--complete", "range", "2012", "2012",
+	    "--limit", "300");
+	cli_run_free(&r);
+
+	/* The notice follows the table, even with stdout buffered. */
+	cli_merge_stderr = 1;
+	CLI_RUN(&r, d.sock, NULL, 0, "--format", "table", "range", "2012",
+	    "2012");
+	cli_merge_stderr = 0;
+	T_ASSERTF(strncmp(r.out, " ID  ?  START", 13) == 0, "%.200s", r.out);
+	T_ASSERT((nl = strstr(r.out, more)) != NULL);
+	T_EQ_STR(nl, more);
+	cli_run_free(&r);
+
+	/* top and co-actors: the actors past --limit. */
+	CLI_RUN(&r, d.sock, NULL, 0, "top", "2012", "2012", "--limit", "2");
+	v = cli_lines(r.out, &n);
+	T_EQ_INT(n, 2);
+	cli_lines_free(v, n);
+	T_EQ_STR(r.err, "annals: more than 2 actors; use --limit N to see "
+	    "more\n");
+	cli_run_free(&r);
+	cli_merge_stderr = 1;
+	CLI_RUN(&r, d.sock, NULL, 0, "--format", "table", "top", "2012",
+	    "2012", "--limit", "1");
+	cli_merge_stderr = 0;
+	T_ASSERTF(strncmp(r.out, "ACTOR", 5) == 0, "%s", r.out);
+	T_ASSERTF((nl = strstr(r.out, "annals: more")) != NULL &&
+	    strchr(nl, '\n')[1] == '\0', "%s", r.out);
+	cli_run_free(&r);
+	CLI_RUN(&r, d.sock, NULL, 0, "top", "2012", "2012", "--limit", "7");
+	T_EQ_STR(r.err, "");
+	cli_run_free(&r);
+	CLI_RUN(&r, d.sock, NULL, 5, "--complete", "co-actors", "RUS", "2012",
+	    "2012", "--limit", "3");
+	v = cli_lines(r.out, &n);
+	T_EQ_INT(n, 3);
+	cli_lines_free(v, n);
+	T_EQ_STR(r.err, "annals: more than 3 actors; use --limit N to see "
+	    "more\n");
+	cli_run_free(&r);
+	CLI_RUN(&r, d.sock, NULL, 0, "co-actors", "RUS", "2012", "2012",
+	    "--limit", "4");
+	T_EQ_STR(r.err, "");
+	cli_run_free(&r);
+
+	/* changes: the log goes on past --limit. */
+	CLI_RUN(&r, d.sock, NULL, 5, "--complete", "changes", "--limit",
+	    "10");
+	v = cli_lines(r.out, &n);
+	T_EQ_INT(n, 10);
+	cli_lines_free(v, n);
+	T_EQ_STR(r.err, "annals: more than 10 changes; use --limit N or "
+	    "--since SEQ to see more\n");
+	cli_run_free(&r);
+	CLI_RUN(&r, d.sock, NULL, 0, "changes", "--since", "290", "--limit",
+	    "10");
+	T_EQ_STR(r.err, "");
+	cli_run_free(&r);
+	T_EQ_INT(th_daemon_stop(&d), 0);
+}
+
+TEST(cli_global_options_after_the_command)
+{
+	struct th_daemon	 d;
+	struct cli_run		 r;
+	json_t			**v;
+	size_t			 n;
+	char			 eq[160];
+
+	T_OK(th_daemon_start(&d, NULL));
+	cli_add_300(&d);
+	/* annals(1) EXAMPLES: the format after the command's options. */
+	CLI_RUN(&r, d.sock, NULL, 0, "actor", "RU*", "--certain", "--all",
+	    "--format", "jsonl");
+	v = cli_lines(r.out, &n);
+	T_EQ_INT(n, 200);
+	cli_lines_free(v, n);
+	cli_run_free(&r);
+	CLI_RUN(&r, d.sock, NULL, 0, "range", "2012", "2012", "--format=csv",
+	    "--limit", "2");
+	T_ASSERTF(strncmp(r.out, "id,rev,", 7) == 0, "%s", r.out);
+	cli_run_free(&r);
+	/* The socket after the command, in each spelling. */
+	CLI_RUN(&r, NULL, NULL, 0, "--format", "jsonl", "ping", "-s", d.sock);
+	cli_run_free(&r);
+	CLI_RUN(&r, NULL, NULL, 0, "ping", "--format", "jsonl",
+	    "--socket", d.sock);
+	cli_run_free(&r);
+	snprintf(eq, sizeof eq, "--socket=%s", d.sock);
+	CLI_RUN(&r, NULL, NULL, 0, "stats", eq);
+	cli_run_free(&r);
+	snprintf(eq, sizeof eq, "-s%s", d.sock);
+	CLI_RUN(&r, NULL, NULL, 5, "top", "2012", "2012", "--limit", "1", eq,
+	    "--complete");
+	cli_run_free(&r);
+	/* A command's own option of that name stays its own. */
+	CLI_RUN(&r, d.sock, NULL, 0, "--format", "csv", "export", "--format",
+	    "jsonl", "2012-01-01", "2012-01-01");
+	v = cli_lines(r.out, &n);
+	T_ASSERT(n > 0);
+	cli_lines_free(v, n);
+	cli_run_free(&r);
+	/* So does the value of one of its options. */
+	CLI_RUN(&r, d.sock, NULL, 0, "add", "--start", "2013", "--actor",
+	    "A", "--title", "-s", "--format", "jsonl");
+	cli_run_free(&r);
+	CLI_RUN(&r, d.sock, NULL, 0, "range", "2013", "2013", "--format",
+	    "jsonl");
+	v = cli_lines(r.out, &n);
+	T_EQ_INT(n, 1);
+	T_EQ_STR(cli_str(v[0], "title"), "-s");
+	cli_lines_free(v, n);
+	cli_run_free(&r);
+	/* After "--" nothing is an option. */
+	CLI_RUN(&r, d.sock, NULL, 2, "get", "--", "--format");
+	T_ASSERTF(strstr(r.err, "--format: not an event id") != NULL, "%s",
+	    r.err);
+	cli_run_free(&r);
+	CLI_RUN(&r, d.sock, NULL, 2, "ping", "--format");
+	T_EQ_STR(r.err, "annals: --format needs a value\n");
+	cli_run_free(&r);
+	CLI_RUN(&r, d.sock, NULL, 2, "ping", "--format", "xml");
+	cli_run_free(&r);
+	CLI_RUN(&r, NULL, NULL, 2, "ping", "-s", "/x", "-H", "h:1");
+	T_ASSERTF(strstr(r.err, "exclude each other") != NULL, "%s", r.err);
+	cli_run_free(&r);
+	T_EQ_INT(th_daemon_stop(&d), 0);
+}
+
+TEST(cli_an_empty_result_says_so_in_a_table)
+{
+	struct th_daemon	 d;
+	struct cli_run		 r;
+
+	T_OK(th_daemon_start(&d, NULL));
+	/* A table keeps its header and says "no events"... */
+	CLI_RUN(&r, d.sock, NULL, 0, "--format", "table", "range", "2012",
+	    "2012");
+	T_EQ_STR(r.out, "ID  ?  START  END  ACTORS  TYPE  TITLE\n"
+	    "no events\n");
+	cli_run_free(&r);
+	/* ...CSV is its header alone, JSON lines are no line at all. */
+	CLI_RUN(&r, d.sock, NULL, 0, "--format", "csv", "actor", "X");
+	T_EQ_STR(r.out, "id,rev,created,updated,source,key,start,end,actors,"
+	    "type,title,text,place,country,lat,lon,urls,tags,attrs,match\n");
+	cli_run_free(&r);
+	CLI_RUN(&r, d.sock, NULL, 0, "--format", "jsonl", "range", "2012",
+	    "2012");
+	T_EQ_STR(r.out, "");
+	T_EQ_STR(r.err, "");
+	cli_run_free(&r);
+	CLI_RUN(&r, d.sock, NULL, 0, "--format", "csv", "export");
+	T_ASSERTF(strncmp(r.out, "id,rev,", 7) == 0 &&
+	    strchr(r.out, '\n')[1] == '\0', "%s", r.out);
+	cli_run_free(&r);
+
+	CLI_RUN(&r, d.sock, NULL, 0, "--format", "table", "actors");
+	T_EQ_STR(r.out, "    EVENTS  ACTOR\nno actors\n");
+	cli_run_free(&r);
+	CLI_RUN(&r, d.sock, NULL, 0, "--format", "csv", "actors");
+	T_EQ_STR(r.out, "name,count\n");
+	cli_run_free(&r);
+	CLI_RUN(&r, d.sock, NULL, 0, "--format", "table", "top", "2012",
+	    "2012");
+	T_EQ_STR(r.out, "ACTOR  EVENTS\nno actors\n");
+	cli_run_free(&r);
+	CLI_RUN(&r, d.sock, NULL, 0, "--format", "table", "changes");
+	T_EQ_STR(r.out, "       SEQ  OP              ID  START                 "
+	    "    TITLE\nno changes\n");
+	cli_run_free(&r);
+	CLI_RUN(&r, d.sock, NULL, 0, "--format", "csv", "changes");
+	T_ASSERTF(strncmp(r.out, "seq,op,id,rev,", 14) == 0 &&
+	    strchr(r.out, '\n')[1] == '\0', "%s", r.out);
+	cli_run_free(&r);
+	CLI_RUN(&r, d.sock, NULL, 0, "--format", "jsonl", "changes");
+	T_EQ_STR(r.out, "");
+	cli_run_free(&r);
+
+	/* The actors table has its header when it has actors too. */
+	CLI_RUN(&r, d.sock, NULL, 0, "add", "--start", "2012", "--actor",
+	    "SYR", "--title", "t");
+	cli_run_free(&r);
+	CLI_RUN(&r, d.sock, NULL, 0, "--format", "table", "actors");
+	T_EQ_STR(r.out, "    EVENTS  ACTOR\n         1  SYR\n");
+	cli_run_free(&r);
+	T_EQ_INT(th_daemon_stop(&d), 0);
+}
+
+TEST(cli_add_and_rm_say_what_they_did)
+{
+	struct th_daemon	 d;
+	struct cli_run		 r;
+	json_t			**v;
+	size_t			 n;
+
+	T_OK(th_daemon_start(&d, NULL));
+	CLI_RUN(&r, d.sock, NULL, 0, "--format", "table", "add", "--start",
+	    "2015", "--actor", "A", "--title", "one", "--source", "cli",
+	    "--key", "k1");
+	T_EQ_STR(r.out, "added 1 (rev 1)\n");
+	cli_run_free(&r);
+	/* The same event again: the same id, and it says so. */
+	CLI_RUN(&r, d.sock, NULL, 0, "--format", "table", "add", "--start",
+	    "2015", "--actor", "A", "--title", "one", "--source", "cli",
+	    "--key", "k1");
+	T_EQ_STR(r.out, "unchanged 1 (rev 1)\n");
+	cli_run_free(&r);
+	CLI_RUN(&r, d.sock, NULL, 0, "add", "--start", "2015", "--actor", "A",
+	    "--title", "two", "--source", "cli", "--key", "k1");
+	T_EQ_STR(r.out, "{\"id\":1,\"rev\":2,\"status\":\"updated\"}\n");
+	cli_run_free(&r);
+	CLI_RUN(&r, d.sock, "{\"start\": \"2016\", \"actors\": [\"B\"]}\n"
+	    "{\"start\": \"2015\", \"actors\": [\"A\"], \"title\": \"two\", "
+	    "\"source\": \"cli\", \"key\": \"k1\"}\n", 0, "--format", "table",
+	    "add", "-");
+	T_EQ_STR(r.out, "added 2 (rev 1)\nunchanged 1 (rev 2)\n");
+	cli_run_free(&r);
+
+	/* rm: what was deleted on stdout, what was not found on stderr. */
+	CLI_RUN(&r, d.sock, NULL, 0, "--format", "table", "rm", "2");
+	T_EQ_STR(r.out, "deleted 2\n");
+	T_EQ_STR(r.err, "");
+	cli_run_free(&r);
+	CLI_RUN(&r, d.sock, NULL, 1, "--format", "table", "rm", "7", "1");
+	T_EQ_STR(r.out, "deleted 1\n");
+	T_EQ_STR(r.err, "annals: event 7 not found\n");
+	cli_run_free(&r);
+	CLI_RUN(&r, d.sock, NULL, 1, "rm", "1", "9");
+	v = cli_lines(r.out, &n);
+	T_EQ_INT(n, 2);
+	T_EQ_INT(json_integer_value(json_object_get(v[0], "id")), 1);
+	T_ASSERT(json_is_false(json_object_get(v[0], "deleted")));
+	T_ASSERT(json_is_false(json_object_get(v[1], "deleted")));
+	cli_lines_free(v, n);
+	T_EQ_STR(r.err, "annals: event 1 not found\nannals: event 9 not "
+	    "found\n");
+	cli_run_free(&r);
+	CLI_RUN(&r, d.sock, "{\"start\": \"2016\", \"actors\": [\"B\"]}\n",
+	    0, "add", "-");
+	cli_run_free(&r);
+	CLI_RUN(&r, d.sock, NULL, 1, "--format", "csv", "rm", "3", "4");
+	T_EQ_STR(r.out, "id,deleted\n3,true\n4,false\n");
+	cli_run_free(&r);
+	T_EQ_INT(th_daemon_stop(&d), 0);
+}
+
+TEST(cli_usage_errors_are_short_and_name_annals)
+{
+	struct cli_run	r;
+
+	/* A typo gets the nearest command, not 40 lines of usage. */
+	CLI_RUN(&r, NULL, NULL, 2, "stat");
+	T_EQ_STR(r.err, "annals: unknown command \"stat\"; did you mean "
+	    "stats?\n");
+	cli_run_free(&r);
+	CLI_RUN(&r, NULL, NULL, 2, "co-actor", "X", "2015", "2015");
+	T_EQ_STR(r.err, "annals: unknown command \"co-actor\"; did you mean "
+	    "co-actors?\n");
+	cli_run_free(&r);
+	CLI_RUN(&r, NULL, NULL, 2, "xyzzy");
+	T_EQ_STR(r.err, "annals: unknown command \"xyzzy\"; annals --help "
+	    "lists the commands\n");
+	cli_run_free(&r);
+	/* getopt's own messages start "annals COMMAND:", not "COMMAND:". */
+	CLI_RUN(&r, NULL, NULL, 2, "range", "2015", "2015", "--bogus");
+	T_ASSERTF(strncmp(r.err, "annals range: unrecognized option "
+	    "'--bogus'\n", 44) == 0, "%s", r.err);
+	cli_run_free(&r);
+	CLI_RUN(&r, NULL, NULL, 2, "top", "2015", "2015", "--limit");
+	T_ASSERTF(strncmp(r.err, "annals top: option '--limit' requires an "
+	    "argument\n", 50) == 0, "%s", r.err);
+	cli_run_free(&r);
+	/* One message from getopt, then the usage, for every command. */
+	CLI_RUN(&r, NULL, NULL, 2, "actors", "--zz");
+	T_EQ_STR(r.err, "annals actors: unrecognized option '--zz'\n"
+	    "usage: annals actors [PREFIX]\n");
+	cli_run_free(&r);
+	CLI_RUN(&r, NULL, NULL, 2, "stats", "--zz");
+	T_EQ_STR(r.err, "annals stats: unrecognized option '--zz'\n"
+	    "usage: annals stats\n");
+	cli_run_free(&r);
+	/* --help names what the man page names. */
+	CLI_RUN(&r, NULL, NULL, 0, "--help");
+	T_ASSERTF(strstr(r.out, "--token-file FILE") != NULL, "%s", r.out);
+	T_ASSERTF(strstr(r.out, "ANNALS_TOKEN") != NULL, "%s", r.out);
+	T_ASSERTF(strstr(r.out, "--complete") != NULL, "%s", r.out);
+	cli_run_free(&r);
+}
+
+TEST(cli_errors_name_the_options_and_their_values)
+{
+	struct th_daemon	 d;
+	struct cli_run		 r;
+
+	T_OK(th_daemon_start(&d, NULL));
+	/* Not the wire's "actors[0]: name: must not be empty". */
+	CLI_RUN(&r, d.sock, NULL, 4, "add", "--start", "2015", "--actor",
+	    "A", "--actor", ":src", "--title", "t");
+	T_EQ_STR(r.err, "annals: --actor \":src\": name: must not be empty\n");
+	cli_run_free(&r);
+	CLI_RUN(&r, d.sock, NULL, 4, "add", "--start", "2015", "--end",
+	    "2014-06", "--actor", "A", "--title", "t");
+	T_EQ_STR(r.err, "annals: --end 2014-06 is before --start 2015\n");
+	cli_run_free(&r);
+	/* Not "to before from": the command's own FROM and TO. */
+	CLI_RUN(&r, d.sock, NULL, 4, "range", "2015", "2014");
+	T_EQ_STR(r.err, "annals: TO 2014 is before FROM 2015\n");
+	cli_run_free(&r);
+	CLI_RUN(&r, d.sock, NULL, 4, "histogram", "2015-03", "2015-01");
+	T_EQ_STR(r.err, "annals: TO 2015-01 is before FROM 2015-03\n");
+	cli_run_free(&r);
+	CLI_RUN(&r, d.sock, NULL, 4, "export", "2015", "2014");
+	T_EQ_STR(r.err, "annals: TO 2014 is before FROM 2015\n");
+	cli_run_free(&r);
+	T_EQ_INT(th_daemon_stop(&d), 0);
+}
+
+TEST(cli_ping_and_co_actors_as_json_lines)
+{
+	struct th_daemon	 d;
+	struct cli_run		 r;
+	json_t			**v;
+	size_t			 i, n;
+
+	T_OK(th_daemon_start(&d, NULL));
+	cli_add_300(&d);
+	CLI_RUN(&r, d.sock, NULL, 0, "--format", "jsonl", "ping");
+	T_EQ_STR(r.out, "{\"pong\":true}\n");
+	cli_run_free(&r);
+	CLI_RUN(&r, d.sock, NULL, 0, "--format", "table", "ping");
+	T_EQ_STR(r.out, "pong\n");
+	cli_run_free(&r);
+	/* The actor's own events, which the table prints under it. */
+	CLI_RUN(&r, d.sock, NULL, 0, "--format", "jsonl", "co-actors", "RUS",
+	    "2012", "2012", "--limit", "4");
+	v = cli_lines(r.out, &n);
+	T_EQ_INT(n, 4);
+	for (i = 0; i < n; i++)
+		T_EQ_INT(json_integer_value(json_object_get(v[i], "events")),
+		    100);
+	cli_lines_free(v, n);
+	cli_run_free(&r);
+	CLI_RUN(&r, d.sock, NULL, 0, "--format", "csv", "co-actors", "RUS",
+	    "2012", "2012", "--limit", "4");
+	T_ASSERTF(strncmp(r.out, "name,count,events\nX", 19) == 0 &&
+	    strstr(r.out, ",100\n") != NULL, "%s", r.out);
+	cli_run_free(&r);
+	CLI_RUN(&r, d.sock, NULL, 0, "--format", "jsonl", "top", "2012",
+	    "2012", "--limit", "1");
+	T_ASSERTF(strstr(r.out, "\"events\"") == NULL, "%s", r.out);
+	cli_run_free(&r);
 	T_EQ_INT(th_daemon_stop(&d), 0);
 }

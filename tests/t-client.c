@@ -708,7 +708,8 @@ TEST(client_garbage_from_the_server_is_a_protocol_error)
 		{ 0xce, 0, 0, 0, 5, 0x94, 0x01, 0x63, 0xc0, 0xc0 },
 	};
 	static const char		*msgs[] = {
-		"response: frame must start with 0xce, got 0x48",
+		"the server answered in HTTP: is that annalsd's --http port "
+		    "rather than its protocol port?",
 		"response: answers request 99, expected 1",
 	};
 	annals_ctx			*ctx;
@@ -740,4 +741,44 @@ TEST(client_garbage_from_the_server_is_a_protocol_error)
 		T_EQ_INT(status, 0);
 		close(fd);
 	}
+}
+
+/*
+ * A server that answers whatever comes with "HTTP/1.1 400", as an HTTP
+ * port does: the error says so, not that a frame starts badly.
+ */
+TEST(client_an_http_answer_is_named)
+{
+	struct sockaddr_un	 sun;
+	annals_ctx		*ctx;
+	char			 buf[64];
+	pid_t			 pid;
+	int			 fd, c, status;
+
+	memset(&sun, 0, sizeof sun);
+	sun.sun_family = AF_UNIX;
+	snprintf(sun.sun_path, sizeof sun.sun_path, "%s/http.sock", t_dir());
+	T_ASSERT((fd = socket(AF_UNIX, SOCK_STREAM, 0)) != -1);
+	T_OK(bind(fd, (struct sockaddr *)&sun, sizeof sun));
+	T_OK(listen(fd, 1));
+	T_ASSERT((pid = fork()) != -1);
+	if (pid == 0) {
+		if ((c = accept(fd, NULL, NULL)) == -1 ||
+		    read(c, buf, sizeof buf) <= 0)
+			_exit(1);
+		/* In two writes: the reader must wait for "HTTP". */
+		(void)write(c, "HT", 2);
+		usleep(50000);
+		(void)write(c, "TP/1.1 400 Bad Request\r\n\r\n", 26);
+		usleep(200000);
+		_exit(0);
+	}
+	close(fd);
+	T_ASSERT((ctx = annals_connect(sun.sun_path)) != NULL);
+	T_EQ_INT(annals_ping(ctx), -1);
+	T_EQ_INT(annals_errcode(ctx), ANNALS_EPROTOCOL);
+	T_EQ_STR(annals_errmsg(ctx), "the server answered in HTTP: is that "
+	    "annalsd's --http port rather than its protocol port?");
+	annals_free(ctx);
+	T_EQ_INT(waitpid(pid, &status, 0), pid);
 }
