@@ -18,6 +18,25 @@
 #include "test.h"
 #include "../proto/proto.h"
 
+/* The daemon's peak resident memory, in KiB. */
+static long
+vm_hwm(pid_t pid)
+{
+	char	 path[64], line[256];
+	long	 kb = -1;
+	FILE	*f;
+
+	snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+	T_ASSERT((f = fopen(path, "r")) != NULL);
+	while (fgets(line, sizeof line, f) != NULL) {
+		if (strncmp(line, "VmHWM:", 6) == 0)
+			kb = strtol(line + 6, NULL, 10);
+	}
+	fclose(f);
+	T_ASSERT(kb > 0);
+	return (kb);
+}
+
 /*
  * Send a request and read its response into buf; return the error code
  * (0: ok), the message in msg.
@@ -47,6 +66,45 @@ call(int fd, uint32_t msgid, const char *method, const msgpack_sbuffer *p,
 		snprintf(msg, msgsize, "%s", err.msg);
 	msgpack_unpacked_destroy(&u);
 	return (code);
+}
+
+static void
+params_begin(msgpack_sbuffer *sb, msgpack_packer *pk, size_t n)
+{
+	msgpack_sbuffer_init(sb);
+	msgpack_packer_init(pk, sb, msgpack_sbuffer_write);
+	msgpack_pack_map(pk, n);
+}
+
+/* Put n records, each with a title of size bytes. */
+static void
+put_big(int fd, uint32_t msgid, size_t n, size_t size)
+{
+	static unsigned char	 buf[1 << 16];
+	msgpack_sbuffer		 sb;
+	msgpack_packer		 pk;
+	char			*title;
+	size_t			 i;
+
+	title = malloc(size);
+	T_ASSERT(title != NULL);
+	params_begin(&sb, &pk, 1);
+	mp_pack_str(&pk, "records");
+	msgpack_pack_array(&pk, n);
+	for (i = 0; i < n; i++) {
+		memset(title, 'a' + (int)(i % 26), size);
+		msgpack_pack_map(&pk, 3);
+		mp_pack_kv_str(&pk, "start", "2015-01-26");
+		mp_pack_str(&pk, "actors");
+		msgpack_pack_array(&pk, 1);
+		mp_pack_str(&pk, "RUS");
+		mp_pack_str(&pk, "title");
+		msgpack_pack_str(&pk, size);
+		msgpack_pack_str_body(&pk, title, size);
+	}
+	T_EQ_INT(call(fd, msgid, "put", &sb, buf, sizeof buf, NULL, 0), 0);
+	msgpack_sbuffer_destroy(&sb);
+	free(title);
 }
 
 /* Run a shell command line, its output into out; return its status. */
@@ -101,3 +159,52 @@ TEST(issue_15_check_on_an_empty_store)
 	    strstr(out, "ok, 0 problems") != NULL);
 }
 
+/*
+ * Issue #15 item 4: get built the whole reply before it compared it
+ * with the frame limit; now it stops at the record that passes it.
+ */
+TEST(issue_15_get_stops_at_the_frame_limit)
+{
+	struct th_daemon	 d;
+	const char		*extra[] = { "--max-frame", "2M", NULL };
+	static unsigned char	 buf[4 << 20];
+	msgpack_sbuffer		 sb;
+	msgpack_packer		 pk;
+	char			 msg[256];
+	long			 before, after;
+	size_t			 i;
+	int			 fd;
+
+	T_OK(th_daemon_start(&d, extra));
+	T_ASSERT((fd = th_raw_connect(d.sock)) != -1);
+	put_big(fd, 1, 1, 1000000);
+
+	/* 64 times the same record of 1 MB: 64 MB if built whole. */
+	params_begin(&sb, &pk, 1);
+	mp_pack_str(&pk, "ids");
+	msgpack_pack_array(&pk, 64);
+	for (i = 0; i < 64; i++)
+		msgpack_pack_uint64(&pk, 1);
+	before = vm_hwm(d.pid);
+	T_EQ_INT(call(fd, 2, "get", &sb, buf, sizeof buf, msg, sizeof msg),
+	    AERR_LIMIT);
+	after = vm_hwm(d.pid);
+	msgpack_sbuffer_destroy(&sb);
+	printf("get of 64 x 1 MB: VmHWM %ld -> %ld KiB: %s\n", before, after,
+	    msg);
+	T_ASSERTF(after - before < 16 * 1024, "VmHWM grew by %ld KiB",
+	    after - before);
+	T_ASSERTF(strstr(msg, "frame limit of 2097152 bytes at ids[2]") !=
+	    NULL, "%s", msg);
+
+	/* Two fit. */
+	params_begin(&sb, &pk, 1);
+	mp_pack_str(&pk, "ids");
+	msgpack_pack_array(&pk, 2);
+	msgpack_pack_uint64(&pk, 1);
+	msgpack_pack_uint64(&pk, 1);
+	T_EQ_INT(call(fd, 3, "get", &sb, buf, sizeof buf, NULL, 0), 0);
+	msgpack_sbuffer_destroy(&sb);
+	close(fd);
+	T_EQ_INT(th_daemon_stop(&d), 0);
+}
