@@ -192,6 +192,7 @@ struct config {
 	size_t		 max_inflight;	/* requests read ahead per client */
 	size_t		 out_high;	/* output bytes that pause a client */
 	size_t		 out_hard;	/* output bytes that drop a client */
+	size_t		 max_preauth;	/* held by clients without a token */
 	size_t		 changes_keep_days;
 	size_t		 read_threads;	/* 0: answer reads on the loop */
 };

@@ -5,8 +5,10 @@
  * has authenticated, and check on an empty store.  Each test measures
  * the daemon's peak memory (VmHWM) where that is the point.
  */
+#include <sys/socket.h>
 #include <sys/wait.h>
 
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -206,5 +208,201 @@ TEST(issue_15_get_stops_at_the_frame_limit)
 	T_EQ_INT(call(fd, 3, "get", &sb, buf, sizeof buf, NULL, 0), 0);
 	msgpack_sbuffer_destroy(&sb);
 	close(fd);
+	T_EQ_INT(th_daemon_stop(&d), 0);
+}
+
+/* An --auth-file with one write token, for the daemon's extra argv. */
+static const char *
+token_file(void)
+{
+	static char	 path[256];
+	FILE		*f;
+
+	snprintf(path, sizeof path, "%s/tokens", t_dir());
+	T_ASSERT((f = fopen(path, "w")) != NULL);
+	fprintf(f, "writer-token-0123456789 write\n");
+	fclose(f);
+	return (path);
+}
+
+static int
+hello(int fd, uint32_t msgid, const char *token)
+{
+	unsigned char	 buf[4096];
+	msgpack_sbuffer	 sb;
+	msgpack_packer	 pk;
+	int		 code;
+
+	params_begin(&sb, &pk, 1);
+	mp_pack_kv_str(&pk, "token", token);
+	code = call(fd, msgid, "hello", &sb, buf, sizeof buf, NULL, 0);
+	msgpack_sbuffer_destroy(&sb);
+	return (code);
+}
+
+/* The error code and message of the next response on fd, -1: none. */
+static int
+next_error(int fd, char *msg, size_t size)
+{
+	static unsigned char	buf[1 << 16];
+	msgpack_unpacked	u;
+	struct msg		m;
+	struct aerr		err;
+	ssize_t			n;
+	int			code;
+
+	if ((n = th_read_frame(fd, buf, sizeof buf, 5000)) <= 0)
+		return (-1);
+	msgpack_unpacked_init(&u);
+	T_ASSERT(msgpack_unpack_next(&u, (const char *)buf, (size_t)n, NULL) ==
+	    MSGPACK_UNPACK_SUCCESS);
+	T_OK(msg_parse(&u.data, &m, &err));
+	aerr_clear(&err);
+	code = msg_error(m.error, &err) == 0 ? 0 : err.code;
+	snprintf(msg, size, "%s", err.msg);
+	msgpack_unpacked_destroy(&u);
+	return (code);
+}
+
+/*
+ * Issue #15 item 6: a client without a token could make the daemon
+ * buffer frames of max_frame bytes, and unpack a whole one before
+ * saying unauthorized.  Now the prefix alone is refused.
+ */
+TEST(issue_15_preauth_frames_refused_at_the_prefix)
+{
+	struct th_daemon	 d;
+	const char		*extra[] = { "--auth-file", NULL, "--max-frame",
+				    "4M", NULL };
+	static unsigned char	 body[1 << 20];
+	unsigned char		 hdr[PROTO_FRAME_HEADER];
+	msgpack_sbuffer		 sb;
+	msgpack_packer		 pk;
+	char			 msg[256];
+	long			 before, after;
+	int			 fd[10], i;
+
+	extra[1] = token_file();
+	T_OK(th_daemon_start(&d, extra));
+	before = vm_hwm(d.pid);
+
+	/* Frames of 4 MiB announced, 64 KiB of them sent: refused. */
+	memset(body, 0xc0, sizeof body);
+	frame_header(hdr, 4u << 20);
+	for (i = 0; i < 10; i++) {
+		T_ASSERT((fd[i] = th_raw_connect(d.sock)) != -1);
+		T_OK(th_send_all(fd[i], hdr, sizeof hdr));
+		(void)th_send_all(fd[i], body, 64 * 1024);
+	}
+	for (i = 0; i < 10; i++) {
+		T_EQ_INT(next_error(fd[i], msg, sizeof msg), AERR_LIMIT);
+		T_EQ_STR(msg, "before hello with a token: frame of 4194304 "
+		    "bytes exceeds limit 4096");
+		T_ASSERT(th_wait_closed(fd[i], 5000));
+		close(fd[i]);
+	}
+
+	/* A whole frame of 1 MiB (a million nils): refused, not unpacked. */
+	T_ASSERT((fd[0] = th_raw_connect(d.sock)) != -1);
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	msg_pack_request(&pk, 1, "range");
+	msgpack_pack_array(&pk, 1);
+	msgpack_pack_array(&pk, 1000000);
+	for (i = 0; i < 1000000; i++)
+		msgpack_pack_nil(&pk);
+	frame_header(hdr, (uint32_t)sb.size);
+	T_OK(th_send_all(fd[0], hdr, sizeof hdr));
+	(void)th_send_all(fd[0], sb.data, sb.size);
+	msgpack_sbuffer_destroy(&sb);
+	T_EQ_INT(next_error(fd[0], msg, sizeof msg), AERR_LIMIT);
+	T_ASSERT(th_wait_closed(fd[0], 5000));
+	close(fd[0]);
+	after = vm_hwm(d.pid);
+	printf("10 x 4 MiB frames and 1 MiB of nils before hello: VmHWM "
+	    "%ld -> %ld KiB\n", before, after);
+	T_ASSERTF(after - before < 8 * 1024, "VmHWM grew by %ld KiB",
+	    after - before);
+
+	/* With a token, large frames are fine, even right behind hello. */
+	T_ASSERT((fd[0] = th_raw_connect(d.sock)) != -1);
+	T_EQ_INT(hello(fd[0], 1, "writer-token-0123456789"), 0);
+	put_big(fd[0], 2, 1, 100000);
+	close(fd[0]);
+	T_EQ_INT(th_daemon_stop(&d), 0);
+}
+
+/*
+ * Clients without a token that send pings and never read pile up
+ * replies; all of them together stay under --max-preauth.
+ */
+TEST(issue_15_preauth_bytes_bounded_together)
+{
+	struct th_daemon	 d;
+	const char		*extra[] = { "--auth-file", NULL,
+				    "--max-preauth", "1M", NULL };
+	struct pollfd		 pfd;
+	msgpack_sbuffer		 sb;
+	msgpack_packer		 pk;
+	unsigned char		 hdr[PROTO_FRAME_HEADER];
+	char			 line[512], path[128];
+	size_t			 off, base;
+	ssize_t			 n;
+	long			 before, after;
+	int			 fd[40], i, closed = 0, logged = 0;
+	FILE			*f;
+
+	extra[1] = token_file();
+	T_OK(th_daemon_start(&d, extra));
+	before = vm_hwm(d.pid);
+	memset(hdr, 0, sizeof hdr);
+	/* 60,000 pings in a row: about 900 KB, as much as will go. */
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	for (i = 0; i < 60000; i++) {
+		base = sb.size;
+		msgpack_sbuffer_write(&sb, (const char *)hdr, sizeof hdr);
+		msg_pack_request(&pk, (uint32_t)i + 1, "ping");
+		msgpack_pack_array(&pk, 0);
+		frame_header((unsigned char *)sb.data + base,
+		    (uint32_t)(sb.size - base - sizeof hdr));
+	}
+	for (i = 0; i < 40; i++) {
+		T_ASSERT((fd[i] = th_raw_connect(d.sock)) != -1);
+		for (off = 0; off < sb.size; off += (size_t)n) {
+			n = send(fd[i], sb.data + off, sb.size - off,
+			    MSG_DONTWAIT | MSG_NOSIGNAL);
+			if (n <= 0)
+				break;
+		}
+	}
+	msgpack_sbuffer_destroy(&sb);
+	snprintf(path, sizeof path, "%s", d.log);
+	for (i = 0; i < 100 && !logged; i++) {
+		usleep(50000);
+		T_ASSERT((f = fopen(path, "r")) != NULL);
+		while (fgets(line, sizeof line, f) != NULL)
+			logged |= strstr(line, "over --max-preauth") != NULL;
+		fclose(f);
+	}
+	T_ASSERTF(logged, "no client was dropped");
+	for (i = 0; i < 40; i++) {
+		pfd.fd = fd[i];
+		pfd.events = 0;
+		if (poll(&pfd, 1, 0) == 1 &&
+		    (pfd.revents & POLLHUP))
+			closed++;
+	}
+	after = vm_hwm(d.pid);
+	printf("40 clients without a token piling up pongs: %d dropped, "
+	    "VmHWM %ld -> %ld KiB\n", closed, before, after);
+	T_ASSERT(closed > 0 && closed < 40);
+
+	/* Someone with a token still gets in. */
+	for (i = 0; i < 40; i++)
+		close(fd[i]);
+	T_ASSERT((fd[0] = th_raw_connect(d.sock)) != -1);
+	T_EQ_INT(hello(fd[0], 1, "writer-token-0123456789"), 0);
+	close(fd[0]);
 	T_EQ_INT(th_daemon_stop(&d), 0);
 }
