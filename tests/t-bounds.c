@@ -127,7 +127,7 @@ run(const char *cmdline, char *out, size_t size)
 		out[n] = '\0';
 		fclose(f);
 	}
-	fprintf(stderr, "%s -> %d: %s", cmdline, st, out);
+	fprintf(stderr, "%s -> %d: %.200s\n", cmdline, st, out);
 	return (WIFEXITED(st) ? WEXITSTATUS(st) : -1);
 }
 
@@ -404,5 +404,269 @@ TEST(issue_15_preauth_bytes_bounded_together)
 	T_ASSERT((fd[0] = th_raw_connect(d.sock)) != -1);
 	T_EQ_INT(hello(fd[0], 1, "writer-token-0123456789"), 0);
 	close(fd[0]);
+	T_EQ_INT(th_daemon_stop(&d), 0);
+}
+
+/* Append the seqs of a page's changes (each with its event) to seqs. */
+static void
+page_seqs(const unsigned char *buf, size_t len, int notify, uint64_t *seqs,
+    size_t *n, uint64_t *next, int *more)
+{
+	const msgpack_object	*page, *list, *c;
+	msgpack_unpacked	 u;
+	struct msg		 m;
+	struct aerr		 err;
+	uint32_t		 i;
+
+	msgpack_unpacked_init(&u);
+	T_ASSERT(msgpack_unpack_next(&u, (const char *)buf, len, NULL) ==
+	    MSGPACK_UNPACK_SUCCESS);
+	T_OK(msg_parse(&u.data, &m, &err));
+	page = notify ? m.params : m.result;
+	T_ASSERT(page != NULL);
+	T_ASSERT((list = mp_get(page, "changes")) != NULL);
+	for (i = 0; i < list->via.array.size; i++) {
+		c = &list->via.array.ptr[i];
+		T_OK(mp_uint(mp_get(c, "seq"), "seq", &seqs[*n], &err));
+		T_ASSERT(mp_get(c, "event") != NULL);
+		(*n)++;
+	}
+	T_OK(mp_uint(mp_get(page, "next"), "next", next, &err));
+	T_OK(mp_bool(mp_get(page, "more"), "more", more, &err));
+	msgpack_unpacked_destroy(&u);
+}
+
+/* Count the lines of a file. */
+static int
+count_lines(const char *path)
+{
+	FILE	*f;
+	int	 ch, n = 0;
+
+	T_ASSERT((f = fopen(path, "r")) != NULL);
+	while ((ch = getc(f)) != EOF)
+		n += ch == '\n';
+	fclose(f);
+	return (n);
+}
+
+/*
+ * Issue #15 item 3: a page of changes held every change up to its
+ * limit, whatever their size: 40 events of 2 MB made a reply of 80 MB
+ * with max_frame at 16 MiB.  Now pages stop at range's byte budget, a
+ * change larger than it comes alone, and following never skips one.
+ */
+TEST(issue_15_changes_pages_cut_at_the_frame_limit)
+{
+	struct th_daemon	 d;
+	const char		*extra[] = { "--max-frame", "4M", NULL };
+	const char		*small[] = { "--max-frame", "1M", NULL };
+	static unsigned char	 buf[32 << 20];
+	msgpack_sbuffer		 sb;
+	msgpack_packer		 pk;
+	uint64_t		 seqs[64], since, next;
+	size_t			 n, pages;
+	ssize_t			 len;
+	char			 cmd[512], out[4096], path[128];
+	int			 fd, i, more;
+
+	T_OK(th_daemon_start(&d, extra));
+	T_ASSERT((fd = th_raw_connect(d.sock)) != -1);
+	for (i = 0; i < 10; i++)
+		put_big(fd, (uint32_t)i + 1, 1, 1000000);
+
+	/* changes: pages of 4 records of 1 MB, none over the frame. */
+	n = pages = 0;
+	since = 0;
+	do {
+		params_begin(&sb, &pk, 2);
+		mp_pack_kv_uint(&pk, "since", since);
+		mp_pack_kv_uint(&pk, "limit", 1000);
+		T_OK(th_send_request(fd, 100 + (uint32_t)pages, "changes",
+		    sb.data, sb.size));
+		msgpack_sbuffer_destroy(&sb);
+		len = th_read_frame(fd, buf, sizeof buf, 10000);
+		T_ASSERTF(len > 0 && len <= 4 << 20, "a reply of %zd bytes",
+		    len);
+		page_seqs(buf, (size_t)len, 0, seqs, &n, &next, &more);
+		T_ASSERT(n > 0 && next == seqs[n - 1]);
+		since = next;
+		pages++;
+	} while (more);
+	T_EQ_INT(n, 10);
+	T_EQ_INT(pages, 3);
+	for (i = 0; i < 10; i++)
+		T_EQ_U64(seqs[i], (uint64_t)i + 1);
+
+	/* subscribe: the same pages as notifications. */
+	params_begin(&sb, &pk, 1);
+	mp_pack_kv_uint(&pk, "since", 0);
+	T_OK(th_send_request(fd, 200, "subscribe", sb.data, sb.size));
+	msgpack_sbuffer_destroy(&sb);
+	T_ASSERT(th_read_frame(fd, buf, sizeof buf, 10000) > 0);
+	n = 0;
+	while (n < 10) {
+		len = th_read_frame(fd, buf, sizeof buf, 10000);
+		T_ASSERTF(len > 0 && len <= 4 << 20, "a notification of %zd "
+		    "bytes", len);
+		page_seqs(buf, (size_t)len, 1, seqs, &n, &next, &more);
+	}
+	for (i = 0; i < 10; i++)
+		T_EQ_U64(seqs[i], (uint64_t)i + 1);
+	close(fd);
+	T_EQ_INT(th_daemon_stop(&d), 0);
+
+	/*
+	 * With --max-frame 1M each record is larger than the budget: one a
+	 * page, and annals changes (with and without --follow) gets them
+	 * all through libannals.
+	 */
+	T_OK(th_daemon_start(&d, small));
+	T_ASSERT((fd = th_raw_connect(d.sock)) != -1);
+	params_begin(&sb, &pk, 1);
+	mp_pack_kv_uint(&pk, "since", 3);
+	n = 0;
+	T_OK(th_send_request(fd, 1, "changes", sb.data, sb.size));
+	msgpack_sbuffer_destroy(&sb);
+	T_ASSERT((len = th_read_frame(fd, buf, sizeof buf, 10000)) > 0);
+	page_seqs(buf, (size_t)len, 0, seqs, &n, &next, &more);
+	T_EQ_INT(n, 1);
+	T_EQ_U64(seqs[0], 4);
+	T_EQ_U64(next, 4);
+	T_ASSERT(more);
+	close(fd);
+	/* run() leaves the output in t_dir()/out. */
+	snprintf(path, sizeof path, "%s/out", t_dir());
+	snprintf(cmd, sizeof cmd, "%s/annals -s %s --format jsonl changes",
+	    t_bindir(), d.sock);
+	T_EQ_INT(run(cmd, out, sizeof out), 0);
+	T_EQ_INT(count_lines(path), 10);
+	snprintf(cmd, sizeof cmd, "%s/annals -s %s --format jsonl changes "
+	    "--follow --limit 10", t_bindir(), d.sock);
+	T_EQ_INT(run(cmd, out, sizeof out), 0);
+	T_EQ_INT(count_lines(path), 10);
+	T_EQ_INT(th_daemon_stop(&d), 0);
+}
+
+/* Open an event stream of the changes after 0 on the HTTP port. */
+static int
+sse_open(int port, int rcvbuf)
+{
+	const char	*req = "GET /v1/changes?since=0 HTTP/1.1\r\n"
+			    "Host: localhost\r\nAccept: text/event-stream\r\n\r\n";
+	int		 fd;
+
+	T_ASSERT((fd = socket(AF_INET, SOCK_STREAM, 0)) != -1);
+	if (rcvbuf > 0)
+		T_OK(setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf,
+		    sizeof rcvbuf));
+	close(fd);
+	T_ASSERT((fd = th_tcp_connect(port)) != -1);
+	if (rcvbuf > 0)
+		T_OK(setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf,
+		    sizeof rcvbuf));
+	T_OK(th_send_all(fd, req, strlen(req)));
+	return (fd);
+}
+
+/*
+ * Read an event stream until the change with id last; return the last
+ * id seen.  Every id must follow the one before (the first is 0, the
+ * stream's start).
+ */
+static int
+sse_read_ids(int fd, int last)
+{
+	static char	 buf[1 << 16];
+	char		 line[32];
+	size_t		 len = 0;
+	ssize_t		 r, i;
+	int		 want = 0, id = -1;
+
+	while (id < last) {
+		struct pollfd pfd = { fd, POLLIN, 0 };
+
+		T_ASSERT(poll(&pfd, 1, 10000) == 1);
+		T_ASSERT((r = read(fd, buf, sizeof buf)) > 0);
+		for (i = 0; i < r; i++) {
+			if (buf[i] != '\n') {
+				if (len < sizeof line - 1)
+					line[len++] = buf[i];
+				continue;
+			}
+			line[len] = '\0';
+			len = 0;
+			if (strncmp(line, "id: ", 4) != 0)
+				continue;
+			id = atoi(line + 4);
+			T_EQ_INT(id, want);
+			want++;
+		}
+	}
+	return (id);
+}
+
+/*
+ * Issue #15 item 3, HTTP: event streams to clients that never read held
+ * a page of 256 changes each, however large; and GET /v1/changes made
+ * one body of every change up to its limit.
+ */
+TEST(issue_15_sse_pages_cut_in_bytes)
+{
+	struct th_daemon	 d;
+	const char		*extra[] = { "--max-frame", "4M", "--http",
+				    NULL, NULL };
+	const char		*get = "GET /v1/changes?since=0 HTTP/1.1\r\n"
+				    "Host: localhost\r\nConnection: close\r\n\r\n";
+	static char		 buf[32 << 20];
+	char			 listen[64], *p;
+	size_t			 got;
+	ssize_t			 r;
+	long			 before, after;
+	int			 fd, sse[8], port, i, ids;
+
+	port = th_free_port();
+	snprintf(listen, sizeof listen, "127.0.0.1:%d", port);
+	extra[3] = listen;
+	T_OK(th_daemon_start(&d, extra));
+	T_ASSERT((fd = th_raw_connect(d.sock)) != -1);
+	for (i = 0; i < 24; i++)
+		put_big(fd, (uint32_t)i + 1, 1, 1000000);
+	close(fd);
+
+	before = vm_hwm(d.pid);
+	for (i = 0; i < 8; i++)
+		sse[i] = sse_open(port, 4096);
+	/* Let the daemon write to them what it will. */
+	usleep(1500000);
+	after = vm_hwm(d.pid);
+	printf("8 event streams of 24 MB that are not read: VmHWM %ld -> "
+	    "%ld KiB\n", before, after);
+	T_ASSERTF(after - before < 64 * 1024, "VmHWM grew by %ld KiB",
+	    after - before);
+
+	/* A stream that reads gets every change, in order. */
+	fd = sse_open(port, 0);
+	T_EQ_INT(sse_read_ids(fd, 24), 24);
+	close(fd);
+
+	/* GET /v1/changes: a page of about 4 MB too (plus one change). */
+	T_ASSERT((fd = th_tcp_connect(port)) != -1);
+	T_OK(th_send_all(fd, get, strlen(get)));
+	for (got = 0; got < sizeof buf - 1; got += (size_t)r) {
+		struct pollfd pfd = { fd, POLLIN, 0 };
+
+		T_ASSERT(poll(&pfd, 1, 10000) == 1);
+		if ((r = read(fd, buf + got, sizeof buf - 1 - got)) <= 0)
+			break;
+	}
+	buf[got] = '\0';
+	for (ids = 0, p = buf; (p = strstr(p, "{\"seq\":")) != NULL; p++)
+		ids++;
+	printf("GET /v1/changes: %d changes in %zu bytes\n", ids, got);
+	T_ASSERT(ids == 5 && strstr(buf, "\"more\":true") != NULL);
+	close(fd);
+	for (i = 0; i < 8; i++)
+		close(sse[i]);
 	T_EQ_INT(th_daemon_stop(&d), 0);
 }
