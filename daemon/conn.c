@@ -17,16 +17,15 @@
  *
  * Back-pressure (P1, P2): past the output high mark no further request is
  * read; the EV_WRITE low-watermark callback resumes.  Past the hard mark
- * the client is dropped.
- *
- * Before authentication (with --auth-file) a client may only say hello:
- * a frame prefix over CONN_PREAUTH_FRAME is refused before any of the
- * body is buffered, reads and the output high mark are small, and the
- * bytes in the buffers of all such clients are counted together
- * (evbuffer callbacks); past --max-preauth the one holding most is
- * dropped.  Closing flushes what was written, then frees
+ * the client is dropped.  Closing flushes what was written, then frees
  * from the write callback (P3).  The struct itself lives until the last
  * reference (a queued write) lets go (P4).
+ *
+ * Without a token (with --auth-file) a client may only say hello: a
+ * frame prefix over CONN_PREAUTH_FRAME is refused before any of the body
+ * is buffered, reads and the output high mark are small, and the bytes
+ * in the buffers of all such clients are counted together (evbuffer
+ * callbacks); past --max-preauth the one holding most is dropped.
  */
 #include <sys/queue.h>
 
@@ -147,6 +146,24 @@ conn_count_cb(struct evbuffer *buf, const struct evbuffer_cb_info *info,
 	(void)buf; (void)arg;
 	preauth_bytes += info->n_added;
 	preauth_bytes -= info->n_deleted;
+}
+
+/* The client has no token: count its bytes, read a little at a time. */
+static void
+conn_preauth_begin(struct conn *c)
+{
+	struct evbuffer	*in = bufferevent_get_input(c->bev);
+	struct evbuffer	*out = bufferevent_get_output(c->bev);
+
+	if (c->count_in != NULL)
+		return;
+	preauth_bytes += evbuffer_get_length(in) + evbuffer_get_length(out);
+	c->count_in = evbuffer_add_cb(in, conn_count_cb, NULL);
+	c->count_out = evbuffer_add_cb(out, conn_count_cb, NULL);
+	if (c->count_in == NULL || c->count_out == NULL)
+		fatalx("evbuffer_add_cb failed");
+	bufferevent_set_max_single_read(c->bev, PROTO_FRAME_HEADER +
+	    CONN_PREAUTH_FRAME);
 }
 
 /* The client has a token, or is going: stop counting its bytes. */
@@ -376,16 +393,8 @@ conn_new(int fd, const char *peer)
 		bufferevent_set_timeouts(c->bev, &tv, NULL);
 	}
 	c->scope = auth_enabled() ? AUTH_NONE : AUTH_WRITE;
-	if (c->scope == AUTH_NONE) {
-		c->count_in = evbuffer_add_cb(bufferevent_get_input(c->bev),
-		    conn_count_cb, NULL);
-		c->count_out = evbuffer_add_cb(bufferevent_get_output(c->bev),
-		    conn_count_cb, NULL);
-		if (c->count_in == NULL || c->count_out == NULL)
-			fatalx("evbuffer_add_cb failed");
-		bufferevent_set_max_single_read(c->bev, PROTO_FRAME_HEADER +
-		    CONN_PREAUTH_FRAME);
-	}
+	if (c->scope == AUTH_NONE)
+		conn_preauth_begin(c);
 	/* A new bufferevent has EV_WRITE on; conn_flush() writes. */
 	bufferevent_disable(c->bev, EV_WRITE);
 	bufferevent_enable(c->bev, EV_READ);
@@ -518,6 +527,8 @@ conn_set_scope(struct conn *c, int scope)
 	c->failures = 0;
 	if (scope != AUTH_NONE)
 		conn_preauth_end(c);
+	else if (!conn_dead(c))
+		conn_preauth_begin(c);
 }
 
 const char *
