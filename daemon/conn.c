@@ -76,7 +76,7 @@ static TAILQ_HEAD(, conn)	conns = TAILQ_HEAD_INITIALIZER(conns);
 static TAILQ_HEAD(, conn)	flushq = TAILQ_HEAD_INITIALIZER(flushq);
 static struct event		*flush_ev;	/* active while flushq is not empty */
 static uint64_t			next_conn_id = 1;
-static size_t			preauth_bytes;	/* held by clients without a token */
+static size_t			preauth_bytes;	/* of clients without a token */
 
 static void	conn_process(struct conn *);
 static void	conn_destroy(struct conn *);
@@ -725,7 +725,8 @@ conn_process(struct conn *c)
 		    CONN_PREAUTH_FRAME : server->cfg->max_frame, &len,
 		    &err) != 1) {
 			if (c->count_in != NULL && err.code == AERR_LIMIT)
-				aerr_prefix(&err, "before hello with a token: ");
+				aerr_prefix(&err, "before hello with a "
+				    "token: ");
 			/* The frame boundary is lost: reply, then hang up. */
 			conn_reply_error(c, 0, err.code, err.msg);
 			conn_close(c, err.msg);

@@ -556,7 +556,8 @@ static int
 sse_open(int port, int rcvbuf)
 {
 	const char	*req = "GET /v1/changes?since=0 HTTP/1.1\r\n"
-			    "Host: localhost\r\nAccept: text/event-stream\r\n\r\n";
+			    "Host: localhost\r\n"
+			    "Accept: text/event-stream\r\n\r\n";
 	int		 fd;
 
 	T_ASSERT((fd = socket(AF_INET, SOCK_STREAM, 0)) != -1);
@@ -619,8 +620,9 @@ TEST(issue_15_sse_pages_cut_in_bytes)
 	struct th_daemon	 d;
 	const char		*extra[] = { "--max-frame", "4M", "--http",
 				    NULL, NULL };
-	const char		*get = "GET /v1/changes?since=0 HTTP/1.1\r\n"
-				    "Host: localhost\r\nConnection: close\r\n\r\n";
+	const char		*get = "GET /v1/changes?since=0 "
+				    "HTTP/1.1\r\nHost: localhost\r\n"
+				    "Connection: close\r\n\r\n";
 	static char		 buf[32 << 20];
 	char			 listen[64], *p;
 	size_t			 got;
