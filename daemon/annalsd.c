@@ -29,6 +29,7 @@
 #define OPT_CORS	1002
 #define OPT_WEB		1003
 #define OPT_READERS	1004
+#define OPT_PREAUTH	1005
 
 /* More reader threads than this only contend for the same cores. */
 #define MAX_READ_THREADS	256
@@ -57,6 +58,8 @@ usage(FILE *f)
 "                          loop (default: one per CPU; 0: none)\n"
 "      --out-high SIZE     output that pauses a client (default 8M)\n"
 "      --out-hard SIZE     output that drops a client (default 256M)\n"
+"      --max-preauth SIZE  bytes all clients without a token may hold\n"
+"                          together, with --auth-file (default 16M)\n"
 "      --check             check the store's integrity and exit\n"
 "      --http HOST:PORT    serve the HTTP/JSON API and the timeline page\n"
 "                          (loopback only, unless --auth-file is given)\n"
@@ -215,6 +218,7 @@ main(int argc, char **argv)
 		{ "out-hard", required_argument, NULL, 'H' },
 		{ "changes-keep", required_argument, NULL, 'K' },
 		{ "read-threads", required_argument, NULL, OPT_READERS },
+		{ "max-preauth", required_argument, NULL, OPT_PREAUTH },
 		{ "check", no_argument, NULL, 'c' },
 		{ "http", required_argument, NULL, OPT_HTTP },
 		{ "cors", required_argument, NULL, OPT_CORS },
@@ -247,6 +251,7 @@ main(int argc, char **argv)
 	cfg.max_inflight = 64;
 	cfg.out_high = (size_t)8 << 20;
 	cfg.out_hard = (size_t)256 << 20;
+	cfg.max_preauth = (size_t)16 << 20;
 	cfg.changes_keep_days = 30;
 	memset(&hcfg, 0, sizeof hcfg);
 	cfg.socket_mode = 0660;
@@ -332,6 +337,7 @@ main(int argc, char **argv)
 		case 'O':
 		case 'H':
 		case 'K':
+		case OPT_PREAUTH:
 			if (parse_size(optarg, &n) != 0) {
 				fprintf(stderr, "annalsd: bad value \"%s\" "
 				    "for an option\n", optarg);
@@ -351,6 +357,8 @@ main(int argc, char **argv)
 				cfg.out_high = n;
 			else if (ch == 'K')
 				cfg.changes_keep_days = n;
+			else if (ch == OPT_PREAUTH)
+				cfg.max_preauth = n;
 			else
 				cfg.out_hard = n;
 			break;

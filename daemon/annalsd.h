@@ -111,6 +111,7 @@ struct store_change {
 	size_t		 len;
 };
 typedef int (*store_change_cb)(void *, const struct store_change *);
+#define STORE_PAGE_FULL	1	/* from a store_change_cb: end the page */
 
 #define STORE_MAX_SCANS	100000	/* index ranges one query may merge */
 
@@ -192,6 +193,7 @@ struct config {
 	size_t		 max_inflight;	/* requests read ahead per client */
 	size_t		 out_high;	/* output bytes that pause a client */
 	size_t		 out_hard;	/* output bytes that drop a client */
+	size_t		 max_preauth;	/* held by clients without a token */
 	size_t		 changes_keep_days;
 	size_t		 read_threads;	/* 0: answer reads on the loop */
 };
@@ -277,6 +279,7 @@ int	 dispatch_check_params(const struct request *, const char *const *,
 	     struct aerr *);
 void	 dispatch_error(struct request *, const struct aerr *);
 msgpack_packer *dispatch_reply_begin(struct request *);
+size_t	 dispatch_page_budget(void);
 void	 dispatch_reply_end(struct request *);
 int	 range_exec(struct request *, int);
 

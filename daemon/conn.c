@@ -20,6 +20,12 @@
  * the client is dropped.  Closing flushes what was written, then frees
  * from the write callback (P3).  The struct itself lives until the last
  * reference (a queued write) lets go (P4).
+ *
+ * Without a token (with --auth-file) a client may only say hello: a
+ * frame prefix over CONN_PREAUTH_FRAME is refused before any of the body
+ * is buffered, reads and the output high mark are small, and the bytes
+ * in the buffers of all such clients are counted together (evbuffer
+ * callbacks); past --max-preauth the one holding most is dropped.
  */
 #include <sys/queue.h>
 
@@ -50,6 +56,8 @@ struct conn {
 	int			 reading;	/* on a reader thread */
 	unsigned		 failures;	/* wrong tokens so far */
 	struct event		*penalty;	/* reading resumes when it fires */
+	struct evbuffer_cb_entry *count_in;	/* unauthenticated: counted */
+	struct evbuffer_cb_entry *count_out;
 	msgpack_sbuffer		 sbuf;
 	msgpack_packer		 pk;
 	char			 peer[64];
@@ -59,11 +67,16 @@ struct conn {
 
 /* Bytes read from a client in one go; a large batch is about 300 KiB. */
 #define CONN_READ_MAX	(1u << 20)
+/* Before authentication: the largest frame body (a hello is ~300 bytes). */
+#define CONN_PREAUTH_FRAME	4096
+/* Before authentication: the output that pauses a client. */
+#define CONN_PREAUTH_OUT	(64u * 1024)
 
 static TAILQ_HEAD(, conn)	conns = TAILQ_HEAD_INITIALIZER(conns);
 static TAILQ_HEAD(, conn)	flushq = TAILQ_HEAD_INITIALIZER(flushq);
 static struct event		*flush_ev;	/* active while flushq is not empty */
 static uint64_t			next_conn_id = 1;
+static size_t			preauth_bytes;	/* of clients without a token */
 
 static void	conn_process(struct conn *);
 static void	conn_destroy(struct conn *);
@@ -125,11 +138,105 @@ conn_unref(struct conn *c)
 	free(c);
 }
 
+/* Count what the buffers of a client without a token gain and lose. */
+static void
+conn_count_cb(struct evbuffer *buf, const struct evbuffer_cb_info *info,
+    void *arg)
+{
+	(void)buf; (void)arg;
+	preauth_bytes += info->n_added;
+	preauth_bytes -= info->n_deleted;
+}
+
+/* The client has no token: count its bytes, read a little at a time. */
+static void
+conn_preauth_begin(struct conn *c)
+{
+	struct evbuffer	*in = bufferevent_get_input(c->bev);
+	struct evbuffer	*out = bufferevent_get_output(c->bev);
+
+	if (c->count_in != NULL)
+		return;
+	preauth_bytes += evbuffer_get_length(in) + evbuffer_get_length(out);
+	c->count_in = evbuffer_add_cb(in, conn_count_cb, NULL);
+	c->count_out = evbuffer_add_cb(out, conn_count_cb, NULL);
+	if (c->count_in == NULL || c->count_out == NULL)
+		fatalx("evbuffer_add_cb failed");
+	bufferevent_set_max_single_read(c->bev, PROTO_FRAME_HEADER +
+	    CONN_PREAUTH_FRAME);
+}
+
+/* The client has a token, or is going: stop counting its bytes. */
+static void
+conn_preauth_end(struct conn *c)
+{
+	if (c->count_in == NULL)
+		return;
+	preauth_bytes -= evbuffer_get_length(bufferevent_get_input(c->bev)) +
+	    evbuffer_get_length(bufferevent_get_output(c->bev));
+	evbuffer_remove_cb_entry(bufferevent_get_input(c->bev), c->count_in);
+	evbuffer_remove_cb_entry(bufferevent_get_output(c->bev),
+	    c->count_out);
+	c->count_in = c->count_out = NULL;
+	bufferevent_set_max_single_read(c->bev, CONN_READ_MAX);
+}
+
+/*
+ * Clients without a token hold more than --max-preauth together: drop
+ * the ones holding most until they do not.  Whoever has not said hello
+ * and holds a lot is not reading its replies.
+ */
+static void
+conn_preauth_shed(void)
+{
+	struct conn	*c, *big;
+	size_t		 held, most;
+
+	while (preauth_bytes > server->cfg->max_preauth) {
+		big = NULL;
+		most = 0;
+		TAILQ_FOREACH(c, &conns, entry) {
+			if (c->count_in == NULL)
+				continue;
+			held = evbuffer_get_length(bufferevent_get_input(
+			    c->bev)) + evbuffer_get_length(
+			    bufferevent_get_output(c->bev));
+			if (big == NULL || held > most) {
+				big = c;
+				most = held;
+			}
+		}
+		if (big == NULL)
+			fatalx("%zu bytes counted for no client",
+			    preauth_bytes);
+		log_notice("conn %llu: dropped: it holds %zu bytes, and "
+		    "clients without a token hold %zu, over --max-preauth "
+		    "%zu", (unsigned long long)big->id, most, preauth_bytes,
+		    server->cfg->max_preauth);
+		conn_destroy(big);
+	}
+}
+
 static void
 conn_read_cb(struct bufferevent *bev, void *arg)
 {
+	struct conn	*c = arg;
+
 	(void)bev;
-	conn_process(arg);
+	conn_ref(c);
+	if (c->count_in != NULL)
+		conn_preauth_shed();
+	if (!conn_dead(c))
+		conn_process(c);
+	conn_unref(c);
+}
+
+/* The output that pauses c. */
+static size_t
+conn_out_high(const struct conn *c)
+{
+	return (c->count_in != NULL ? CONN_PREAUTH_OUT :
+	    server->cfg->out_high);
 }
 
 /*
@@ -286,6 +393,8 @@ conn_new(int fd, const char *peer)
 		bufferevent_set_timeouts(c->bev, &tv, NULL);
 	}
 	c->scope = auth_enabled() ? AUTH_NONE : AUTH_WRITE;
+	if (c->scope == AUTH_NONE)
+		conn_preauth_begin(c);
 	/* A new bufferevent has EV_WRITE on; conn_flush() writes. */
 	bufferevent_disable(c->bev, EV_WRITE);
 	bufferevent_enable(c->bev, EV_READ);
@@ -310,6 +419,7 @@ conn_destroy(struct conn *c)
 		event_free(c->penalty);
 		c->penalty = NULL;
 	}
+	conn_preauth_end(c);
 	bufferevent_free(c->bev);
 	c->bev = NULL;
 	log_debug("conn %llu: closed", (unsigned long long)c->id);
@@ -394,7 +504,7 @@ conn_output_full(struct conn *c)
 	if (conn_dead(c))
 		return (1);
 	return (evbuffer_get_length(bufferevent_get_output(c->bev)) >
-	    server->cfg->out_high);
+	    conn_out_high(c));
 }
 
 /* Have fn called when the output drains below half the high mark. */
@@ -415,6 +525,10 @@ conn_set_scope(struct conn *c, int scope)
 {
 	c->scope = scope;
 	c->failures = 0;
+	if (scope != AUTH_NONE)
+		conn_preauth_end(c);
+	else if (!conn_dead(c))
+		conn_preauth_begin(c);
 }
 
 const char *
@@ -595,7 +709,7 @@ conn_process(struct conn *c)
 	conn_ref(c);
 	while (!conn_dead(c)) {
 		if (evbuffer_get_length(bufferevent_get_output(c->bev)) >
-		    server->cfg->out_high) {
+		    conn_out_high(c)) {
 			c->flags |= CONN_PAUSED;
 			bufferevent_disable(c->bev, EV_READ);
 			break;
@@ -607,8 +721,12 @@ conn_process(struct conn *c)
 		if (avail < PROTO_FRAME_HEADER)
 			break;
 		evbuffer_copyout(in, hdr, sizeof hdr);
-		if (frame_peek(hdr, sizeof hdr, server->cfg->max_frame, &len,
+		if (frame_peek(hdr, sizeof hdr, c->count_in != NULL ?
+		    CONN_PREAUTH_FRAME : server->cfg->max_frame, &len,
 		    &err) != 1) {
+			if (c->count_in != NULL && err.code == AERR_LIMIT)
+				aerr_prefix(&err, "before hello with a "
+				    "token: ");
 			/* The frame boundary is lost: reply, then hang up. */
 			conn_reply_error(c, 0, err.code, err.msg);
 			conn_close(c, err.msg);

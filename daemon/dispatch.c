@@ -13,6 +13,9 @@ static const struct method *const methods[] = {
 };
 #undef METHOD_ENTRY
 
+/* Room kept in a frame for everything but the records of a page. */
+#define DISPATCH_FRAME_SLACK	(64u * 1024)
+
 const struct method *
 dispatch_find(const char *name, size_t len)
 {
@@ -67,6 +70,21 @@ dispatch_reply_begin(struct request *req)
 	msgpack_packer_init(&req->pk, req->sbuf, msgpack_sbuffer_write);
 	msg_pack_response_ok(&req->pk, req->msgid);
 	return (&req->pk);
+}
+
+/*
+ * The bytes of records one page of results may carry: a page stops
+ * short of the frame limit, whatever its length in records, leaving
+ * room for everything but the records themselves.  A record larger than
+ * this still goes out, alone on its page, so that paging always moves.
+ */
+size_t
+dispatch_page_budget(void)
+{
+	size_t	frame = server->cfg->max_frame;
+
+	return (frame > 4 * DISPATCH_FRAME_SLACK ?
+	    frame - DISPATCH_FRAME_SLACK : frame / 2);
 }
 
 /* On a reader thread the loop sends the reply once the job is back. */

@@ -940,6 +940,9 @@ api_change_one(void *arg, const struct store_change *ch)
 {
 	struct changes_ctx	*c = arg;
 
+	/* A page as large as the protocol's, give or take one change. */
+	if (c->n > 0 && evbuffer_get_length(c->out) >= dispatch_page_budget())
+		return (STORE_PAGE_FULL);
 	evbuffer_add_printf(c->out, "%s{\"seq\":%llu,\"op\":\"%s\","
 	    "\"id\":%llu", c->n++ ? "," : "", (unsigned long long)ch->seq,
 	    ch->op == STORE_OP_PUT ? "put" : "delete",

@@ -11,7 +11,11 @@
  * commit the group commit calls us (changes_listen) and every stream
  * reads what it has not sent yet from the log, a page at a time; the
  * next page is read only once the last one was written, so a slow
- * reader costs one page of memory, not the whole log.
+ * reader costs one page of memory, not the whole log.  A page ends at
+ * SSE_PAGE changes or once it holds SSE_PAGE_BYTES, so it is at most that
+ * plus one change (issue #15: 256 changes of 2 MB each made pages of
+ * half a gigabyte).  A client that takes none of it is dropped by the
+ * HTTP write timeout and reconnects with Last-Event-ID.
  */
 #include <sys/queue.h>
 
@@ -26,8 +30,9 @@
 #include "annalsd.h"
 #include "http.h"
 
-/* Changes read from the log at a time for one stream. */
+/* Changes read from the log at a time for one stream, and their bytes. */
 #define SSE_PAGE	256
+#define SSE_PAGE_BYTES	(1u << 20)
 /* Seconds between comments that keep idle streams (and proxies) open. */
 #define SSE_BEAT	15
 
@@ -104,6 +109,9 @@ sse_change(void *arg, const struct store_change *ch)
 {
 	struct evbuffer	*b = arg;
 
+	/* The JSON's size is known only once written: stop after, not at. */
+	if (evbuffer_get_length(b) >= SSE_PAGE_BYTES)
+		return (STORE_PAGE_FULL);
 	evbuffer_add_printf(b, "id: %llu\nevent: %s\ndata: {\"seq\":%llu,"
 	    "\"op\":\"%s\",\"id\":%llu", (unsigned long long)ch->seq,
 	    ch->op == STORE_OP_PUT ? "put" : "delete",

@@ -2,7 +2,9 @@
  * changes, subscribe, unsubscribe: the change feed.  changes pages
  * through the log after a sequence number; a subscribed connection is
  * sent the same pages as notifications [2, "changes", [page]], first the
- * backlog, then after every commit, as fast as it reads them.
+ * backlog, then after every commit, as fast as it reads them.  A page
+ * ends at its limit of changes or at the byte budget of range's pages,
+ * whichever comes first, but always holds at least one change.
  */
 #include <sys/queue.h>
 
@@ -14,6 +16,7 @@ struct page {
 	msgpack_sbuffer	 items;		/* the packed change maps */
 	msgpack_packer	 pk;
 	size_t		 n;
+	size_t		 bytes;		/* counted against the budget */
 	uint64_t	 next;
 	uint64_t	 last_seq;
 	int		 more;
@@ -29,12 +32,18 @@ static TAILQ_HEAD(, sub)	subs = TAILQ_HEAD_INITIALIZER(subs);
 static int			listening;
 
 #define CHANGES_PUSH_PAGE	1000
+/* The most a change's map takes besides its record (seq, op, id keys). */
+#define CHANGES_ENTRY_BYTES	48
 
 static int
 page_add(void *arg, const struct store_change *ch)
 {
 	struct page	*p = arg;
+	size_t		 size = CHANGES_ENTRY_BYTES + ch->len;
 
+	if (p->n > 0 && p->bytes + size > dispatch_page_budget())
+		return (STORE_PAGE_FULL);
+	p->bytes += size;
 	msgpack_pack_map(&p->pk, ch->op == STORE_OP_PUT ? 4 : 3);
 	mp_pack_kv_uint(&p->pk, "seq", ch->seq);
 	mp_pack_kv_str(&p->pk, "op", ch->op == STORE_OP_PUT ? "put" :
@@ -54,6 +63,7 @@ page_read(struct page *p, uint64_t since, uint32_t limit, struct aerr *err)
 	msgpack_sbuffer_init(&p->items);
 	msgpack_packer_init(&p->pk, &p->items, msgpack_sbuffer_write);
 	p->n = 0;
+	p->bytes = 0;
 	if (store_changes(server->store, since, limit, page_add, p, &p->next,
 	    &p->more, &p->last_seq, err) != 0) {
 		msgpack_sbuffer_destroy(&p->items);

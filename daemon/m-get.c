@@ -6,6 +6,7 @@
 struct get_ctx {
 	msgpack_packer	*pk;
 	msgpack_sbuffer	*sbuf;
+	struct aerr	*err;
 };
 
 static int
@@ -13,7 +14,17 @@ method_get_one(void *arg, size_t i, const void *data, size_t len)
 {
 	struct get_ctx	*g = arg;
 
-	(void)i;
+	/*
+	 * Stop at the first record that would not fit: 10,000 ids of a
+	 * large record would otherwise build gigabytes only to refuse them.
+	 */
+	if (g->sbuf->size + (data == NULL ? 1 : len) >
+	    server->cfg->max_frame) {
+		aerr_set(g->err, AERR_LIMIT, "result exceeds the frame limit "
+		    "of %zu bytes at ids[%zu]; ask for fewer ids",
+		    server->cfg->max_frame, i);
+		return (-1);
+	}
 	if (data == NULL)
 		msgpack_pack_nil(g->pk);
 	else
@@ -54,6 +65,7 @@ method_get_exec(struct request *req)
 		}
 	}
 	g.sbuf = req->sbuf;
+	g.err = &err;
 	g.pk = dispatch_reply_begin(req);
 	msgpack_pack_map(g.pk, 1);
 	mp_pack_str(g.pk, "events");
@@ -64,12 +76,6 @@ method_get_exec(struct request *req)
 		goto fail;
 	}
 	free(list);
-	if (req->sbuf->size > server->cfg->max_frame) {
-		aerr_set(&err, AERR_LIMIT, "result of %zu bytes exceeds the "
-		    "frame limit of %zu; ask for fewer ids",
-		    req->sbuf->size, server->cfg->max_frame);
-		goto fail;
-	}
 	dispatch_reply_end(req);
 	return;
 fail:

@@ -11,9 +11,6 @@ struct page_ctx {
 	const struct query	*q;
 };
 
-/* Room kept in a frame for everything but the records themselves. */
-#define RANGE_FRAME_SLACK	(64u * 1024)
-
 static int
 range_page(void *arg, const struct store_page *page)
 {
@@ -23,7 +20,7 @@ range_page(void *arg, const struct store_page *page)
 	size_t		 n, bytes = 0, budget, i;
 	int		 more = page->more;
 
-	budget = server->cfg->max_frame - RANGE_FRAME_SLACK;
+	budget = dispatch_page_budget();
 	for (n = 0; n < page->nhits; n++) {
 		if (n > 0 && bytes + page->hits[n].len > budget) {
 			more = 1;

@@ -309,7 +309,9 @@ check_days(struct check *c)
 	uint64_t	 have;
 	int		 rc;
 
-	qsort(c->days, c->ndays, sizeof *c->days, day_cmp);
+	/* An empty store has no days, and qsort(NULL, 0) is undefined. */
+	if (c->ndays > 0)
+		qsort(c->days, c->ndays, sizeof *c->days, day_cmp);
 	if (mdb_cursor_open(c->txn, c->st->days, &cur) != 0)
 		return;
 	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;

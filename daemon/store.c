@@ -1510,7 +1510,8 @@ store_prune_soon(struct store *st)
 /*
  * Hand cb the changes after since, in order, at most limit of them, each
  * put with its current record.  *next is where to continue; *more says
- * whether more changes follow.
+ * whether more changes follow.  cb returns STORE_PAGE_FULL to end the
+ * page before the change it was given (a page cut at a byte budget).
  */
 int
 store_changes(struct store *st, uint64_t since, uint32_t limit,
@@ -1568,7 +1569,11 @@ store_changes(struct store *st, uint64_t since, uint32_t limit,
 			ch.data = ev.mv_data;
 			ch.len = ev.mv_size;
 		}
-		ret = cb(arg, &ch);
+		if ((ret = cb(arg, &ch)) == STORE_PAGE_FULL) {
+			ret = 0;
+			*more = 1;
+			break;
+		}
 		*next = ch.seq;
 		n++;
 	}
