@@ -202,6 +202,7 @@ struct server {
 	const struct config	*cfg;
 	uint64_t		 started;	/* ms since the epoch */
 	size_t			 nconns;
+	size_t			 http_conns;	/* kept by http.c */
 	int			 shutting_down;
 };
 
@@ -211,6 +212,7 @@ uint64_t now_ms(void);
 int	 server_start(struct server *, struct aerr *);
 void	 server_shutdown(void);
 void	 server_conn_gone(struct conn *);
+void	 server_check_done(void);
 void	 server_free(void);
 void	 server_when_readable(int, void (*)(void *), void *);
 

@@ -10,6 +10,7 @@
  * unless tokens are required (--auth-file); then every /v1 request must
  * carry one as "Authorization: Bearer TOKEN", a write one for writes.
  */
+#include <sys/queue.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 
@@ -26,6 +27,7 @@
 #include <unistd.h>
 
 #include <event2/buffer.h>
+#include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
@@ -42,11 +44,46 @@
 /* Largest static file served. */
 #define HTTP_MAX_FILE		(32u << 20)
 
+/*
+ * Our side of an HTTP connection, which evhttp keeps to itself.  It is
+ * made when evhttp asks for the connection's bufferevent (bevcb), tied to
+ * the evhttp_connection once that exists (on the next loop turn, or at
+ * its first request), and goes in the connection's close callback, the
+ * one place that sees every connection go.  It knows whether a request
+ * is under way, so a drain closes idle connections at once and lets the
+ * others finish their request first (issue 15).
+ */
+struct http_conn {
+	struct bufferevent	 *bev;
+	struct evhttp_connection *evcon;	/* NULL until tied */
+	struct evbuffer_cb_entry *incb;		/* watches the input */
+	void			(*gone)(struct evhttp_connection *, void *);
+	void			 *gone_arg;
+	int			  state;
+#define HTTP_CONN_IDLE		0	/* between requests */
+#define HTTP_CONN_READING	1	/* a request is arriving */
+#define HTTP_CONN_ANSWERING	2	/* delivered, not yet answered */
+	int			  closing;	/* draining: no further request */
+	int			  fresh;	/* on freshq, holding a bev ref */
+	TAILQ_ENTRY(http_conn)	  entry;
+	TAILQ_ENTRY(http_conn)	  fresh_entry;
+	struct http_conn	 *hnext;	/* in its hash bucket */
+};
+
+/* Buckets of the bufferevent -> http_conn hash; a power of two. */
+#define HTTP_CONN_HASH		1024
+
 static struct evhttp		*http;
 static struct evhttp_bound_socket *bound;
 static struct http_config	 hcfg;
 static char			 web_dir[PATH_MAX];
 static int			 have_web;
+static int			 draining;
+static TAILQ_HEAD(, http_conn)	 hconns = TAILQ_HEAD_INITIALIZER(hconns);
+static TAILQ_HEAD(, http_conn)	 freshq = TAILQ_HEAD_INITIALIZER(freshq);
+static struct http_conn		*hhash[HTTP_CONN_HASH];
+static struct event		*fresh_ev;	/* ties new connections */
+static struct event		*sweep_ev;	/* closes idle ones, draining */
 
 const struct http_config *
 http_config(void)
@@ -216,6 +253,16 @@ http_gzip(struct evbuffer *body)
 	return (0);
 }
 
+/* Send an answer; while draining, each is its connection's last. */
+static void
+http_reply(struct evhttp_request *req, int status, struct evbuffer *body)
+{
+	if (draining)
+		evhttp_add_header(evhttp_request_get_output_headers(req),
+		    "Connection", "close");
+	evhttp_send_reply(req, status, http_reason(status), body);
+}
+
 /* Send body with status; compress it when worth it and accepted. */
 static void
 http_send(struct evhttp_request *req, int status, const char *type,
@@ -228,7 +275,7 @@ http_send(struct evhttp_request *req, int status, const char *type,
 	if (evbuffer_get_length(body) >= HTTP_GZIP_MIN &&
 	    http_accepts_gzip(req) && http_gzip(body) == 0)
 		evhttp_add_header(out, "Content-Encoding", "gzip");
-	evhttp_send_reply(req, status, http_reason(status), body);
+	http_reply(req, status, body);
 }
 
 void
@@ -300,7 +347,7 @@ http_not_modified(struct evhttp_request *req)
 	    strcmp(inm, "*") != 0))
 		return (0);
 	http_headers(req);
-	evhttp_send_reply(req, 304, http_reason(304), NULL);
+	http_reply(req, 304, NULL);
 	return (1);
 }
 
@@ -386,7 +433,7 @@ http_static(struct evhttp_request *req, const char *path)
 	    "If-None-Match");
 	if (inm != NULL && strstr(inm, etag) != NULL) {
 		close(fd);
-		evhttp_send_reply(req, 304, http_reason(304), NULL);
+		http_reply(req, 304, NULL);
 		return;
 	}
 	b = evbuffer_new();
@@ -416,7 +463,7 @@ http_options(struct evhttp_request *req)
 		    "Content-Type, If-None-Match, Last-Event-ID");
 		evhttp_add_header(out, "Access-Control-Max-Age", "600");
 	}
-	evhttp_send_reply(req, 204, http_reason(204), NULL);
+	http_reply(req, 204, NULL);
 }
 
 /* Whether req may go on: with tokens required, it must have one. */
@@ -449,18 +496,229 @@ http_auth(struct evhttp_request *req, int cmd)
 	return (1);
 }
 
+static size_t
+http_conn_bucket(const struct bufferevent *bev)
+{
+	uint64_t	h = (uint64_t)(uintptr_t)bev * 0x9e3779b97f4a7c15ULL;
+
+	return ((size_t)(h >> 32) & (HTTP_CONN_HASH - 1));
+}
+
+static struct http_conn *
+http_conn_find(struct bufferevent *bev)
+{
+	struct http_conn	*hc;
+
+	for (hc = hhash[http_conn_bucket(bev)]; hc != NULL; hc = hc->hnext) {
+		if (hc->bev == bev)
+			return (hc);
+	}
+	return (NULL);
+}
+
+/* Unlink hc and free it; the bufferevent is evhttp's, or going. */
+static void
+http_conn_free(struct http_conn *hc)
+{
+	struct http_conn	**pp;
+
+	for (pp = &hhash[http_conn_bucket(hc->bev)]; *pp != hc;
+	    pp = &(*pp)->hnext)
+		;
+	*pp = hc->hnext;
+	TAILQ_REMOVE(&hconns, hc, entry);
+	evbuffer_remove_cb_entry(bufferevent_get_input(hc->bev), hc->incb);
+	if (hc->fresh) {
+		TAILQ_REMOVE(&freshq, hc, fresh_entry);
+		bufferevent_decref(hc->bev);
+	}
+	free(hc);
+	server->http_conns--;
+	server_check_done();
+}
+
+/* evhttp frees the connection: tell who waits on it, then forget it. */
+static void
+http_conn_gone(struct evhttp_connection *evcon, void *arg)
+{
+	struct http_conn	*hc = arg;
+
+	if (hc->gone != NULL)
+		hc->gone(evcon, hc->gone_arg);
+	http_conn_free(hc);
+}
+
+static void
+http_conn_tie(struct http_conn *hc, struct evhttp_connection *evcon)
+{
+	hc->evcon = evcon;
+	evhttp_connection_set_closecb(evcon, http_conn_gone, hc);
+	if (hc->fresh) {
+		hc->fresh = 0;
+		TAILQ_REMOVE(&freshq, hc, fresh_entry);
+		bufferevent_decref(hc->bev);
+	}
+}
+
+/* Bytes came in on an idle connection: a request is under way. */
+static void
+http_conn_input(struct evbuffer *b, const struct evbuffer_cb_info *info,
+    void *arg)
+{
+	struct http_conn	*hc = arg;
+
+	(void)b;
+	if (info->n_added > 0 && hc->state == HTTP_CONN_IDLE)
+		hc->state = HTTP_CONN_READING;
+}
+
+/*
+ * evhttp wants a bufferevent for a connection it accepted: make it as
+ * evhttp would (no BEV_OPT_CLOSE_ON_FREE: evhttp closes the socket), and
+ * our http_conn with it.  The evhttp_connection does not exist yet; a
+ * reference keeps the bufferevent until http_conn_fresh() ties the two.
+ */
+static struct bufferevent *
+http_conn_new(struct event_base *base, void *arg)
+{
+	struct http_conn	*hc;
+	size_t			 b;
+
+	(void)arg;
+	hc = xcalloc(1, sizeof *hc);
+	if ((hc->bev = bufferevent_socket_new(base, -1, 0)) == NULL)
+		fatalx("bufferevent_socket_new failed");
+	hc->incb = evbuffer_add_cb(bufferevent_get_input(hc->bev),
+	    http_conn_input, hc);
+	if (hc->incb == NULL)
+		fatalx("evbuffer_add_cb failed");
+	bufferevent_incref(hc->bev);
+	hc->fresh = 1;
+	TAILQ_INSERT_TAIL(&freshq, hc, fresh_entry);
+	TAILQ_INSERT_TAIL(&hconns, hc, entry);
+	b = http_conn_bucket(hc->bev);
+	hc->hnext = hhash[b];
+	hhash[b] = hc;
+	server->http_conns++;
+	event_active(fresh_ev, EV_TIMEOUT, 0);
+	return (hc->bev);
+}
+
+/* Tie the connections accepted since the last turn to their evcons. */
+static void
+http_conn_fresh(evutil_socket_t fd, short what, void *arg)
+{
+	struct http_conn	*hc;
+	bufferevent_data_cb	 rcb;
+	void			*cbarg;
+
+	(void)fd; (void)what; (void)arg;
+	while ((hc = TAILQ_FIRST(&freshq)) != NULL) {
+		/* A bufferevent evhttp has freed has lost its callbacks. */
+		bufferevent_getcb(hc->bev, &rcb, NULL, NULL, &cbarg);
+		if (rcb == NULL)
+			http_conn_free(hc);
+		else
+			http_conn_tie(hc, cbarg);
+	}
+	if (draining)
+		event_active(sweep_ev, EV_TIMEOUT, 0);
+}
+
+/*
+ * Draining: close every connection that is between requests.  One whose
+ * request waits in the socket, not yet read, is sending it: it stays.
+ */
+static void
+http_conn_sweep(evutil_socket_t fd, short what, void *arg)
+{
+	struct http_conn	*hc, *next;
+	char			 c;
+
+	(void)fd; (void)what; (void)arg;
+	for (hc = TAILQ_FIRST(&hconns); hc != NULL; hc = next) {
+		next = TAILQ_NEXT(hc, entry);
+		if (hc->evcon == NULL || hc->state != HTTP_CONN_IDLE)
+			continue;
+		if (!hc->closing && recv(bufferevent_getfd(hc->bev), &c, 1,
+		    MSG_PEEK | MSG_DONTWAIT) == 1) {
+			hc->state = HTTP_CONN_READING;
+			continue;
+		}
+		evhttp_connection_free(hc->evcon);
+	}
+}
+
+/* The answer has been written in full. */
+static void
+http_conn_done(struct evhttp_request *req, void *arg)
+{
+	struct http_conn	*hc = arg;
+
+	(void)req;
+	if (draining) {
+		/* It came before the drain; anything after it does not. */
+		hc->closing = 1;
+		hc->state = HTTP_CONN_IDLE;
+		event_active(sweep_ev, EV_TIMEOUT, 0);
+		return;
+	}
+	hc->state = evbuffer_get_length(bufferevent_get_input(hc->bev)) > 0 ?
+	    HTTP_CONN_READING : HTTP_CONN_IDLE;
+}
+
+/* A request has come in full on hc: it is ours to answer now. */
+static void
+http_conn_request(struct http_conn *hc, struct evhttp_request *req)
+{
+	if (hc->evcon == NULL)
+		http_conn_tie(hc, evhttp_request_get_connection(req));
+	hc->state = HTTP_CONN_ANSWERING;
+	evhttp_request_set_on_complete_cb(req, http_conn_done, hc);
+}
+
+/*
+ * Have fn(evcon, arg) called when the connection goes, or no longer with
+ * fn NULL.  evhttp has one close callback per connection, and it is
+ * ours (http_conn_gone): it is how every connection's end is seen.
+ */
+void
+http_set_closecb(struct evhttp_connection *evcon,
+    void (*fn)(struct evhttp_connection *, void *), void *arg)
+{
+	struct http_conn	*hc;
+
+	if ((hc = http_conn_find(evhttp_connection_get_bufferevent(
+	    evcon))) == NULL)
+		fatalx("http: a connection that was never made");
+	if (hc->evcon == NULL)
+		http_conn_tie(hc, evcon);
+	hc->gone = fn;
+	hc->gone_arg = arg;
+}
+
 static void
 http_request(struct evhttp_request *req, void *arg)
 {
 	const struct evhttp_uri	*uri = evhttp_request_get_evhttp_uri(req);
 	const char		*path = evhttp_uri_get_path(uri);
+	struct http_conn	*hc;
 	int			 cmd = evhttp_request_get_command(req);
 
 	(void)arg;
 	if (path == NULL || *path == '\0')
 		path = "/";
 	log_debug("http %d %s", cmd, evhttp_request_get_uri(req));
-	if (server->shutting_down) {
+	hc = http_conn_find(evhttp_connection_get_bufferevent(
+	    evhttp_request_get_connection(req)));
+	if (hc != NULL)
+		http_conn_request(hc, req);
+	/*
+	 * A request that was arriving when the drain began is answered; one
+	 * after an answer given while draining, or a stream, is not.
+	 */
+	if ((hc != NULL && hc->closing) || (draining &&
+	    http_sse_wanted(req))) {
 		http_problem_status(req, 503, "unavailable",
 		    "server is shutting down");
 		return;
@@ -583,6 +841,11 @@ http_start(const struct http_config *cfg, struct aerr *err)
 	    EVHTTP_REQ_OPTIONS | EVHTTP_REQ_PATCH);
 	evhttp_set_timeout(http, HTTP_TIMEOUT);
 	evhttp_set_gencb(http, http_request, NULL);
+	evhttp_set_bevcb(http, http_conn_new, NULL);
+	fresh_ev = event_new(server->base, -1, 0, http_conn_fresh, NULL);
+	sweep_ev = event_new(server->base, -1, 0, http_conn_sweep, NULL);
+	if (fresh_ev == NULL || sweep_ev == NULL)
+		fatalx("event_new failed");
 	http_find_web();
 
 	slen = sizeof ss;
@@ -603,22 +866,40 @@ http_start(const struct http_config *cfg, struct aerr *err)
 	return (0);
 }
 
-/* Stop taking connections and end the event streams (shutdown). */
+/*
+ * Drain (shutdown): take no new connection, end the event streams, close
+ * connections between requests; the others get the answer to the request
+ * they were sending, marked as their last.  The loop ends when the last
+ * connection has gone (server_check_done()).
+ */
 void
 http_stop(void)
 {
-	if (http != NULL && bound != NULL) {
+	if (http == NULL)
+		return;
+	if (bound != NULL) {
 		evhttp_del_accept_socket(http, bound);
 		bound = NULL;
 	}
 	http_sse_free();
+	draining = 1;
+	event_active(sweep_ev, EV_TIMEOUT, 0);
 }
 
 void
 http_free(void)
 {
+	struct http_conn	*hc;
+
+	if (http == NULL)
+		return;
 	http_stop();
-	if (http != NULL)
-		evhttp_free(http);
+	/* Each connection's close callback frees its http_conn. */
+	evhttp_free(http);
 	http = NULL;
+	while ((hc = TAILQ_FIRST(&freshq)) != NULL)
+		http_conn_free(hc);
+	event_free(fresh_ev);
+	event_free(sweep_ev);
+	fresh_ev = sweep_ev = NULL;
 }

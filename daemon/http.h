@@ -16,6 +16,7 @@
 
 #include "annalsd.h"
 
+struct evhttp_connection;
 struct evhttp_request;
 struct evbuffer;
 struct evkeyvalq;
@@ -44,6 +45,8 @@ int	 http_status_of(int);
 void	 http_send_json(struct evhttp_request *, int, struct evbuffer *,
 	     int);
 int	 http_not_modified(struct evhttp_request *);
+void	 http_set_closecb(struct evhttp_connection *,
+	     void (*)(struct evhttp_connection *, void *), void *);
 
 /* http-json.c */
 void	 hjson_str(struct evbuffer *, const char *, size_t);

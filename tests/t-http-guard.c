@@ -1,0 +1,291 @@
+/*
+ * The HTTP face under stress and abuse (issue 15): a drain that answers
+ * what was in flight, cross-site writes, oversized or endless requests,
+ * running out of descriptors, and guessing tokens.  Requests are written
+ * by hand on raw sockets with deadlines, so what is checked is what goes
+ * over the wire, and every wait is bounded.
+ */
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "harness.h"
+#include "test.h"
+
+struct hg {
+	struct th_daemon	d;
+	int			port;
+	char			portarg[32];
+};
+
+/* One answer as read off the wire. */
+struct hg_resp {
+	int	 status;	/* -1: closed or timed out before one came */
+	char	*head;
+	char	*body;
+	size_t	 len;
+};
+
+static double
+hg_now(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (ts.tv_sec + ts.tv_nsec / 1e9);
+}
+
+/* Start annalsd with --http on a free loopback port, plus extra. */
+static void
+hg_start(struct hg *h, const char *const *extra)
+{
+	const char	*argv[32];
+	size_t		 i = 0;
+
+	memset(h, 0, sizeof *h);
+	T_ASSERT((h->port = th_free_port()) > 0);
+	snprintf(h->portarg, sizeof h->portarg, "127.0.0.1:%d", h->port);
+	argv[i++] = "--http";
+	argv[i++] = h->portarg;
+	while (extra != NULL && *extra != NULL && i < 30)
+		argv[i++] = *extra++;
+	argv[i] = NULL;
+	T_OK(th_daemon_start(&h->d, argv));
+}
+
+static int
+hg_connect(const struct hg *h)
+{
+	int	fd;
+
+	T_ASSERTF((fd = th_tcp_connect(h->port)) != -1, "connect %d: %s",
+	    h->port, strerror(errno));
+	return (fd);
+}
+
+/* The value of header name in head, or NULL; valid until the next call. */
+static const char *
+hg_header(const char *head, const char *name)
+{
+	static char	 val[1024];
+	const char	*p = head;
+	size_t		 n = strlen(name);
+
+	while (p != NULL && (p = strstr(p, "\r\n")) != NULL) {
+		p += 2;
+		if (strncasecmp(p, name, n) == 0 && p[n] == ':') {
+			p += n + 1;
+			p += strspn(p, " ");
+			snprintf(val, sizeof val, "%.*s", (int)strcspn(p, "\r"),
+			    p);
+			return (val);
+		}
+	}
+	return (NULL);
+}
+
+/*
+ * Read one answer from fd within ms: its head, and its body by
+ * Content-Length (chunked bodies are kept as sent).
+ */
+static void
+hg_read(int fd, int ms, struct hg_resp *r)
+{
+	struct pollfd	 pfd = { fd, POLLIN, 0 };
+	double		 end = hg_now() + ms / 1000.0;
+	char		*buf = NULL, *sep;
+	const char	*cl;
+	size_t		 n = 0, cap = 0, need = (size_t)-1, hlen;
+	ssize_t		 got;
+	int		 left;
+
+	memset(r, 0, sizeof *r);
+	r->status = -1;
+	for (;;) {
+		if (cap - n < 65536) {
+			cap = cap ? cap * 2 : 131072;
+			buf = realloc(buf, cap + 1);
+		}
+		buf[n] = '\0';
+		if (need == (size_t)-1 && (sep = strstr(buf, "\r\n\r\n")) !=
+		    NULL) {
+			hlen = (size_t)(sep - buf);
+			r->head = strndup(buf, hlen);
+			cl = hg_header(r->head, "Content-Length");
+			need = hlen + 4 + (cl != NULL ? strtoul(cl, NULL, 10) :
+			    0);
+			if (cl == NULL && hg_header(r->head,
+			    "Transfer-Encoding") != NULL)
+				need = (size_t)-2;	/* to the end */
+		}
+		if (need < (size_t)-2 && n >= need)
+			break;
+		left = (int)((end - hg_now()) * 1000);
+		if (left <= 0 || poll(&pfd, 1, left) != 1)
+			break;
+		if ((got = read(fd, buf + n, cap - n)) <= 0)
+			break;
+		n += (size_t)got;
+	}
+	if (r->head != NULL && (need == (size_t)-2 || n >= need)) {
+		sscanf(r->head, "HTTP/1.%*d %d", &r->status);
+		hlen = strlen(r->head) + 4;
+		r->len = n - hlen;
+		r->body = malloc(r->len + 1);
+		memcpy(r->body, buf + hlen, r->len);
+		r->body[r->len] = '\0';
+	}
+	free(buf);
+}
+
+static void
+hg_free(struct hg_resp *r)
+{
+	free(r->head);
+	free(r->body);
+	memset(r, 0, sizeof *r);
+}
+
+/* Send a whole request: method, path, extra header lines, a body. */
+static void
+hg_send(int fd, const char *method, const char *path, const char *headers,
+    const char *body, size_t blen)
+{
+	char	head[8192];
+
+	snprintf(head, sizeof head, "%s %s HTTP/1.1\r\n%s", method, path,
+	    headers != NULL ? headers : "");
+	if (body != NULL)
+		snprintf(head + strlen(head), sizeof head - strlen(head),
+		    "Content-Length: %zu\r\n", blen);
+	strcat(head, "\r\n");
+	T_OK(th_send_all(fd, head, strlen(head)));
+	if (body != NULL && blen > 0)
+		T_OK(th_send_all(fd, body, blen));
+}
+
+/* Wait up to ms for pid to exit; its exit status, or -1. */
+static int
+hg_wait_exit(pid_t pid, int ms)
+{
+	int	status, waited;
+
+	for (waited = 0; waited < ms; waited += 10) {
+		if (waitpid(pid, &status, WNOHANG) == pid)
+			return (WIFEXITED(status) ? WEXITSTATUS(status) :
+			    128 + WTERMSIG(status));
+		usleep(10000);
+	}
+	return (-1);
+}
+
+/* Whether the daemon's log has text within ms. */
+static int
+hg_log_has(const struct hg *h, const char *text, int ms)
+{
+	char	 buf[65536];
+	size_t	 n;
+	FILE	*f;
+	int	 waited;
+
+	for (waited = 0; waited < ms; waited += 20) {
+		if ((f = fopen(h->d.log, "r")) != NULL) {
+			n = fread(buf, 1, sizeof buf - 1, f);
+			fclose(f);
+			buf[n] = '\0';
+			if (strstr(buf, text) != NULL)
+				return (1);
+		}
+		usleep(20000);
+	}
+	return (0);
+}
+
+/* A JSON array of n events, as one POST body. */
+static char *
+hg_events(int n, size_t *len)
+{
+	size_t	 cap = (size_t)n * 160 + 16, l = 0;
+	char	*b = malloc(cap);
+	int	 i;
+
+	b[l++] = '[';
+	for (i = 0; i < n; i++)
+		l += (size_t)snprintf(b + l, cap - l, "%s{\"start\":"
+		    "\"2015-%02d-%02d\",\"actors\":[\"SYRGOV\",\"RUS\"],"
+		    "\"title\":\"drained event\",\"source\":\"drain\","
+		    "\"key\":\"d-%d\"}", i ? "," : "", i % 12 + 1, i % 28 + 1,
+		    i);
+	b[l++] = ']';
+	b[l] = '\0';
+	*len = l;
+	return (b);
+}
+
+#define HG_JSON	"Host: 127.0.0.1\r\nContent-Type: application/json\r\n"
+
+/*
+ * Issue 15 item 2: SIGTERM while a big POST is on its way (half the body
+ * sent), and again once it is all sent: the client gets the whole
+ * answer, idle keep-alive connections are closed, no new connection is
+ * taken, and the daemon exits 0 afterwards.
+ */
+TEST(issue_15_drain_answers_post_in_flight)
+{
+	struct hg	 h;
+	struct hg_resp	 r;
+	char		*body, head[256];
+	size_t		 len;
+	int		 trial, fd, idle, added;
+	const char	*p;
+
+	body = hg_events(10000, &len);
+	for (trial = 0; trial < 2; trial++) {
+		hg_start(&h, NULL);
+		idle = hg_connect(&h);
+		hg_send(idle, "GET", "/v1/stats", "Host: 127.0.0.1\r\n", NULL,
+		    0);
+		hg_read(idle, 10000, &r);
+		T_EQ_INT(r.status, 200);
+		hg_free(&r);
+
+		fd = hg_connect(&h);
+		snprintf(head, sizeof head, "POST /v1/events HTTP/1.1\r\n"
+		    HG_JSON "Content-Length: %zu\r\n\r\n", len);
+		T_OK(th_send_all(fd, head, strlen(head)));
+		T_OK(th_send_all(fd, body, trial == 0 ? len / 2 : len));
+		T_OK(kill(h.d.pid, SIGTERM));
+		if (trial == 0) {
+			T_ASSERT(hg_log_has(&h, "shutting down", 5000));
+			/* Draining: no new connection, idle ones closed. */
+			T_ASSERT(th_tcp_connect(h.port) == -1);
+			T_ASSERT(th_wait_closed(idle, 5000));
+			T_OK(th_send_all(fd, body + len / 2, len - len / 2));
+		}
+		hg_read(fd, 30000, &r);
+		T_ASSERTF(r.status == 200, "trial %d: status %d: %.300s",
+		    trial, r.status, r.body);
+		T_EQ_STR(hg_header(r.head, "Connection"), "close");
+		/* Trial 1 writes the same keys again: "unchanged". */
+		for (added = 0, p = r.body; (p = strstr(p, trial == 0 ?
+		    "\"added\"" : "\"unchanged\"")) != NULL; p++)
+			added++;
+		T_ASSERTF(added == 10000, "%d added: %.300s", added, r.body);
+		hg_free(&r);
+		T_ASSERT(th_wait_closed(fd, 5000));
+		T_EQ_INT(hg_wait_exit(h.d.pid, 20000), 0);
+		close(fd);
+		close(idle);
+		h.d.pid = 0;
+	}
+	free(body);
+}
