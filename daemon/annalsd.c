@@ -29,6 +29,7 @@
 #define OPT_CORS	1002
 #define OPT_WEB		1003
 #define OPT_READERS	1004
+#define OPT_HTTP_HOST	1005
 
 /* More reader threads than this only contend for the same cores. */
 #define MAX_READ_THREADS	256
@@ -61,6 +62,9 @@ usage(FILE *f)
 "      --http HOST:PORT    serve the HTTP/JSON API and the timeline page\n"
 "                          (loopback only, unless --auth-file is given)\n"
 "      --cors ORIGIN       let pages from ORIGIN (or *) call the HTTP API;\n"
+"                          repeatable\n"
+"      --http-host NAME    a name (NAME or NAME:PORT) clients may use for\n"
+"                          the HTTP listener besides its address;\n"
 "                          repeatable\n"
 "      --web DIR           serve the timeline page from DIR\n"
 "      --changes-keep DAYS deletions stay in the change log this long\n"
@@ -218,6 +222,7 @@ main(int argc, char **argv)
 		{ "check", no_argument, NULL, 'c' },
 		{ "http", required_argument, NULL, OPT_HTTP },
 		{ "cors", required_argument, NULL, OPT_CORS },
+		{ "http-host", required_argument, NULL, OPT_HTTP_HOST },
 		{ "web", required_argument, NULL, OPT_WEB },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "quiet", no_argument, NULL, 'q' },
@@ -308,6 +313,14 @@ main(int argc, char **argv)
 				return (2);
 			}
 			hcfg.cors[hcfg.ncors++] = optarg;
+			break;
+		case OPT_HTTP_HOST:
+			if (hcfg.nhosts == HTTP_MAX_HOSTS) {
+				fprintf(stderr, "annalsd: more than %d "
+				    "--http-host names\n", HTTP_MAX_HOSTS);
+				return (2);
+			}
+			hcfg.hosts[hcfg.nhosts++] = optarg;
 			break;
 		case OPT_WEB:
 			hcfg.web_dir = optarg;

@@ -79,6 +79,10 @@ static struct http_config	 hcfg;
 static char			 web_dir[PATH_MAX];
 static int			 have_web;
 static int			 draining;
+static char			 listen_host[INET6_ADDRSTRLEN + 2];
+static unsigned			 listen_port;
+static int			 listen_loop;	/* bound to loopback */
+static int			 listen_any;	/* bound to 0.0.0.0 or :: */
 static TAILQ_HEAD(, http_conn)	 hconns = TAILQ_HEAD_INITIALIZER(hconns);
 static TAILQ_HEAD(, http_conn)	 freshq = TAILQ_HEAD_INITIALIZER(freshq);
 static struct http_conn		*hhash[HTTP_CONN_HASH];
@@ -146,6 +150,8 @@ http_reason(int status)
 		return ("Content Too Large");
 	case 415:
 		return ("Unsupported Media Type");
+	case 421:
+		return ("Misdirected Request");
 	case 503:
 		return ("Service Unavailable");
 	case 507:
@@ -466,6 +472,120 @@ http_options(struct evhttp_request *req)
 	http_reply(req, 204, NULL);
 }
 
+/* Whether s (n bytes) is an IP address literal: a.b.c.d or [v6]. */
+static int
+http_ip_literal(const char *s, size_t n)
+{
+	struct in6_addr	a6;
+	struct in_addr	a4;
+	char		buf[INET6_ADDRSTRLEN + 2];
+
+	if (n == 0 || n >= sizeof buf)
+		return (0);
+	if (s[0] == '[') {
+		if (n < 3 || s[n - 1] != ']')
+			return (0);
+		memcpy(buf, s + 1, n - 2);
+		buf[n - 2] = '\0';
+		return (inet_pton(AF_INET6, buf, &a6) == 1);
+	}
+	memcpy(buf, s, n);
+	buf[n] = '\0';
+	return (inet_pton(AF_INET, buf, &a4) == 1);
+}
+
+/*
+ * Whether the Host header names this listener: its own address, localhost
+ * when it is loopback, any address literal when it is bound to all, or a
+ * --http-host name.  A port, when given, must be ours (or the one given
+ * with the name).  A page on another name that resolves here (DNS
+ * rebinding) is refused: it sends its own name (issue 15).
+ */
+static int
+http_host_ok(const char *host)
+{
+	const char	*colon, *want;
+	char		 port[16];
+	size_t		 n, i, wn;
+
+	if (host == NULL)
+		return (0);
+	if (host[0] == '[')
+		colon = strchr(host, ']') != NULL ? strchr(strchr(host, ']'),
+		    ':') : NULL;
+	else
+		colon = strchr(host, ':');
+	n = colon != NULL ? (size_t)(colon - host) : strlen(host);
+	snprintf(port, sizeof port, "%u", listen_port);
+	for (i = 0; i < hcfg.nhosts; i++) {
+		want = hcfg.hosts[i];
+		if (strcasecmp(want, host) == 0)
+			return (1);
+		if (strchr(want, ':') != NULL && want[0] != '[')
+			continue;
+		if ((wn = strlen(want)) == n &&
+		    strncasecmp(want, host, n) == 0)
+			goto port;
+	}
+	if ((strlen(listen_host) == n && strncmp(listen_host, host, n) == 0) ||
+	    (listen_loop && n == 9 && strncasecmp(host, "localhost", 9) == 0) ||
+	    (listen_any && http_ip_literal(host, n)))
+		goto port;
+	return (0);
+port:
+	/* No port: a client that leaves out the port it connected to. */
+	return (colon == NULL || strcmp(colon + 1, port) == 0);
+}
+
+/*
+ * Whether a write may come from the page that sent it: no Origin (not a
+ * browser), an origin --cors admits, or the page's own (the timeline
+ * page posting to the server that served it).  Browsers send Origin on
+ * every cross-site POST, no-cors ones included.
+ */
+static int
+http_origin_ok(struct evhttp_request *req)
+{
+	struct evkeyvalq	*in = evhttp_request_get_input_headers(req);
+	const char		*origin, *host;
+
+	if ((origin = evhttp_find_header(in, "Origin")) == NULL ||
+	    http_cors_match(origin) != NULL)
+		return (1);
+	host = evhttp_find_header(in, "Host");
+	return (host != NULL && strncasecmp(origin, "http://", 7) == 0 &&
+	    strcasecmp(origin + 7, host) == 0);
+}
+
+/*
+ * Whether a body is declared JSON: the media type exactly
+ * application/json, parameters (charset) allowed.  A form or a no-cors
+ * fetch cannot send that type without a preflight.
+ */
+static int
+http_json_type(struct evhttp_request *req)
+{
+	const char	*ct;
+	size_t		 n;
+
+	ct = evhttp_find_header(evhttp_request_get_input_headers(req),
+	    "Content-Type");
+	if (ct == NULL)
+		return (0);
+	ct += strspn(ct, " \t");
+	n = strcspn(ct, ";");
+	while (n > 0 && (ct[n - 1] == ' ' || ct[n - 1] == '\t'))
+		n--;
+	return (n == 16 && strncasecmp(ct, "application/json", 16) == 0);
+}
+
+static int
+http_unsafe(int cmd)
+{
+	return (cmd == EVHTTP_REQ_POST || cmd == EVHTTP_REQ_PUT ||
+	    cmd == EVHTTP_REQ_PATCH || cmd == EVHTTP_REQ_DELETE);
+}
+
 /* Whether req may go on: with tokens required, it must have one. */
 static int
 http_auth(struct evhttp_request *req, int cmd)
@@ -702,7 +822,9 @@ http_request(struct evhttp_request *req, void *arg)
 {
 	const struct evhttp_uri	*uri = evhttp_request_get_evhttp_uri(req);
 	const char		*path = evhttp_uri_get_path(uri);
+	const char		*host, *origin;
 	struct http_conn	*hc;
+	char			 detail[256], esc[96];
 	int			 cmd = evhttp_request_get_command(req);
 
 	(void)arg;
@@ -723,13 +845,38 @@ http_request(struct evhttp_request *req, void *arg)
 		    "server is shutting down");
 		return;
 	}
+	host = evhttp_find_header(evhttp_request_get_input_headers(req),
+	    "Host");
+	if (!http_host_ok(host)) {
+		snprintf(detail, sizeof detail, "Host %s is not served here; "
+		    "annalsd --http-host names others", host == NULL ?
+		    "(none)" : log_escape(host, strlen(host), esc, sizeof esc));
+		http_problem_status(req, 421, "invalid", detail);
+		return;
+	}
+	if (http_unsafe(cmd) && !http_origin_ok(req)) {
+		origin = evhttp_find_header(
+		    evhttp_request_get_input_headers(req), "Origin");
+		snprintf(detail, sizeof detail, "writes from %s are not "
+		    "allowed; annalsd --cors admits an origin", log_escape(
+		    origin, strlen(origin), esc, sizeof esc));
+		http_problem_status(req, 403, "unauthorized", detail);
+		return;
+	}
 	if (cmd == EVHTTP_REQ_OPTIONS) {
 		http_options(req);
 		return;
 	}
 	if (strcmp(path, "/v1") == 0 || strncmp(path, "/v1/", 4) == 0) {
-		if (http_auth(req, cmd))
-			http_api(req, path);
+		if (!http_auth(req, cmd))
+			return;
+		if (evbuffer_get_length(evhttp_request_get_input_buffer(
+		    req)) > 0 && !http_json_type(req)) {
+			http_problem_status(req, 415, "invalid", "Content-Type "
+			    "must be application/json");
+			return;
+		}
+		http_api(req, path);
 		return;
 	}
 	if (cmd != EVHTTP_REQ_GET && cmd != EVHTTP_REQ_HEAD) {
@@ -850,16 +997,25 @@ http_start(const struct http_config *cfg, struct aerr *err)
 
 	slen = sizeof ss;
 	getsockname(fd, (struct sockaddr *)&ss, &slen);
+	listen_loop = loop;
 	if (ss.ss_family == AF_INET6) {
 		inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr,
 		    addr, sizeof addr);
 		port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+		listen_port = port;
+		snprintf(listen_host, sizeof listen_host, "[%s]", addr);
+		listen_any = IN6_IS_ADDR_UNSPECIFIED(
+		    &((struct sockaddr_in6 *)&ss)->sin6_addr);
 		log_notice("http on [%s]:%u%s%s", addr, port,
 		    have_web ? ", page from " : "", have_web ? web_dir : "");
 	} else {
 		inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr,
 		    addr, sizeof addr);
 		port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
+		listen_port = port;
+		snprintf(listen_host, sizeof listen_host, "%s", addr);
+		listen_any = ((struct sockaddr_in *)&ss)->sin_addr.s_addr ==
+		    htonl(INADDR_ANY);
 		log_notice("http on %s:%u%s%s", addr, port,
 		    have_web ? ", page from " : "", have_web ? web_dir : "");
 	}

@@ -22,12 +22,15 @@ struct evbuffer;
 struct evkeyvalq;
 
 #define HTTP_MAX_CORS	16
+#define HTTP_MAX_HOSTS	16
 
 struct http_config {
 	const char	*listen;	/* host:port */
 	int		 allow_remote;
 	const char	*cors[HTTP_MAX_CORS];	/* origins, or "*" */
 	size_t		 ncors;
+	const char	*hosts[HTTP_MAX_HOSTS];	/* --http-host NAME[:PORT] */
+	size_t		 nhosts;
 	const char	*web_dir;	/* NULL: found next to the binary */
 	size_t		 max_body;	/* request bodies, bytes */
 };

@@ -289,3 +289,129 @@ TEST(issue_15_drain_answers_post_in_flight)
 	}
 	free(body);
 }
+
+/* One request on its own connection; the answer's status. */
+static int
+hg_status(const struct hg *h, const char *method, const char *path,
+    const char *headers, const char *body, char **out)
+{
+	struct hg_resp	r;
+	int		fd, status;
+
+	fd = hg_connect(h);
+	hg_send(fd, method, path, headers, body, body ? strlen(body) : 0);
+	hg_read(fd, 10000, &r);
+	close(fd);
+	status = r.status;
+	if (out != NULL)
+		*out = r.body != NULL ? strdup(r.body) : NULL;
+	hg_free(&r);
+	return (status);
+}
+
+/* Expect status with a problem body whose code is code. */
+static void
+hg_expect_problem(const struct hg *h, const char *method, const char *path,
+    const char *headers, const char *body, int status, const char *code)
+{
+	char	*b = NULL, want[64];
+	int	 got;
+
+	got = hg_status(h, method, path, headers, body, &b);
+	T_ASSERTF(got == status, "%s %s: %d, want %d: %s", method, path, got,
+	    status, b ? b : "");
+	snprintf(want, sizeof want, "\"code\":\"%s\"", code);
+	T_ASSERTF(b != NULL && strstr(b, want) != NULL, "%s", b ? b : "");
+	free(b);
+}
+
+#define HG_EVENT "{\"start\":\"2015-03-01\",\"actors\":[\"A\"],\"title\":\"x\"}"
+
+/*
+ * Issue 15 item 7: a page elsewhere cannot write (no-cors POST without a
+ * JSON type, a foreign Origin) nor read through a name that resolves
+ * here (DNS rebinding: a foreign Host); the server's own page, --cors
+ * origins and --http-host names still can.
+ */
+TEST(issue_15_cross_site_writes_refused)
+{
+	const char	*extra[] = { "--cors", "https://app.example",
+	    "--http-host", "annals.lan", NULL };
+	struct hg	 h;
+	char		 hdr[512], *b;
+	int		 stored = 0;
+
+	hg_start(&h, extra);
+	/* The issue's request: no type, a foreign Origin and Host. */
+	snprintf(hdr, sizeof hdr, "Host: evil.example:%d\r\n"
+	    "Origin: https://evil.example\r\n", h.port);
+	hg_expect_problem(&h, "POST", "/v1/events", hdr, HG_EVENT, 421,
+	    "invalid");
+	/* Rebinding reads: a foreign name, or ours on another port. */
+	snprintf(hdr, sizeof hdr, "Host: evil.example:%d\r\n", h.port);
+	hg_expect_problem(&h, "GET", "/v1/stats", hdr, NULL, 421, "invalid");
+	hg_expect_problem(&h, "GET", "/v1/stats", "Host: 127.0.0.1:1\r\n",
+	    NULL, 421, "invalid");
+	hg_expect_problem(&h, "GET", "/", "", NULL, 421, "invalid");
+	/* Our names. */
+	snprintf(hdr, sizeof hdr, "Host: 127.0.0.1:%d\r\n", h.port);
+	T_EQ_INT(hg_status(&h, "GET", "/v1/stats", hdr, NULL, NULL), 200);
+	snprintf(hdr, sizeof hdr, "Host: LocalHost:%d\r\n", h.port);
+	T_EQ_INT(hg_status(&h, "GET", "/v1/stats", hdr, NULL, NULL), 200);
+	snprintf(hdr, sizeof hdr, "Host: annals.lan:%d\r\n", h.port);
+	T_EQ_INT(hg_status(&h, "GET", "/v1/stats", hdr, NULL, NULL), 200);
+	T_EQ_INT(hg_status(&h, "GET", "/v1/stats", "Host: annals.lan\r\n",
+	    NULL, NULL), 200);
+
+	/* Bodies must be declared JSON, exactly. */
+	snprintf(hdr, sizeof hdr, "Host: 127.0.0.1:%d\r\n", h.port);
+	hg_expect_problem(&h, "POST", "/v1/events", hdr, HG_EVENT, 415,
+	    "invalid");
+	snprintf(hdr, sizeof hdr, "Host: 127.0.0.1:%d\r\n"
+	    "Content-Type: text/plain\r\n", h.port);
+	hg_expect_problem(&h, "POST", "/v1/events", hdr, HG_EVENT, 415,
+	    "invalid");
+	snprintf(hdr, sizeof hdr, "Host: 127.0.0.1:%d\r\n"
+	    "Content-Type: application/jsonfoo\r\n", h.port);
+	hg_expect_problem(&h, "POST", "/v1/events", hdr, HG_EVENT, 415,
+	    "invalid");
+	snprintf(hdr, sizeof hdr, "Host: 127.0.0.1:%d\r\n"
+	    "Content-Type: application/json ; charset=utf-8\r\n", h.port);
+	T_EQ_INT(hg_status(&h, "POST", "/v1/events", hdr, HG_EVENT, NULL),
+	    201);
+	stored++;
+
+	/* A foreign Origin may not write, even with the right type. */
+	snprintf(hdr, sizeof hdr, "Host: 127.0.0.1:%d\r\n"
+	    "Content-Type: application/json\r\n"
+	    "Origin: https://evil.example\r\n", h.port);
+	hg_expect_problem(&h, "POST", "/v1/events", hdr, HG_EVENT, 403,
+	    "unauthorized");
+	hg_expect_problem(&h, "DELETE", "/v1/events/1", hdr, NULL, 403,
+	    "unauthorized");
+	snprintf(hdr, sizeof hdr, "Host: 127.0.0.1:%d\r\n"
+	    "Content-Type: application/json\r\nOrigin: null\r\n", h.port);
+	hg_expect_problem(&h, "POST", "/v1/events", hdr, HG_EVENT, 403,
+	    "unauthorized");
+	/* The page's own origin, and one --cors admits, may. */
+	snprintf(hdr, sizeof hdr, "Host: 127.0.0.1:%d\r\n"
+	    "Content-Type: application/json\r\n"
+	    "Origin: http://127.0.0.1:%d\r\n", h.port, h.port);
+	T_EQ_INT(hg_status(&h, "POST", "/v1/events", hdr, HG_EVENT, NULL),
+	    201);
+	stored++;
+	snprintf(hdr, sizeof hdr, "Host: 127.0.0.1:%d\r\n"
+	    "Content-Type: application/json\r\n"
+	    "Origin: https://app.example\r\n", h.port);
+	T_EQ_INT(hg_status(&h, "POST", "/v1/events", hdr, HG_EVENT, NULL),
+	    201);
+	stored++;
+	/* Reads from elsewhere are still answered (CORS hides them). */
+	snprintf(hdr, sizeof hdr, "Host: 127.0.0.1:%d\r\n"
+	    "Origin: https://evil.example\r\n", h.port);
+	T_EQ_INT(hg_status(&h, "GET", "/v1/stats", hdr, NULL, &b), 200);
+	snprintf(hdr, sizeof hdr, "\"events\":%d", stored);
+	T_ASSERTF(strstr(b, hdr) != NULL, "want %s: %s", hdr, b);
+	free(b);
+	T_EQ_INT(th_daemon_stop(&h.d), 0);
+}
