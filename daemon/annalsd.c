@@ -30,6 +30,7 @@
 #define OPT_WEB		1003
 #define OPT_READERS	1004
 #define OPT_HTTP_HOST	1005
+#define OPT_HTTP_TIMEOUT 1006
 
 /* More reader threads than this only contend for the same cores. */
 #define MAX_READ_THREADS	256
@@ -63,6 +64,9 @@ usage(FILE *f)
 "                          (loopback only, unless --auth-file is given)\n"
 "      --cors ORIGIN       let pages from ORIGIN (or *) call the HTTP API;\n"
 "                          repeatable\n"
+"      --http-timeout SECS HTTP connections idle this long, or requests\n"
+"                          not received in full this long, are closed\n"
+"                          (default 120)\n"
 "      --http-host NAME    a name (NAME or NAME:PORT) clients may use for\n"
 "                          the HTTP listener besides its address;\n"
 "                          repeatable\n"
@@ -223,6 +227,7 @@ main(int argc, char **argv)
 		{ "http", required_argument, NULL, OPT_HTTP },
 		{ "cors", required_argument, NULL, OPT_CORS },
 		{ "http-host", required_argument, NULL, OPT_HTTP_HOST },
+		{ "http-timeout", required_argument, NULL, OPT_HTTP_TIMEOUT },
 		{ "web", required_argument, NULL, OPT_WEB },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "quiet", no_argument, NULL, 'q' },
@@ -254,6 +259,7 @@ main(int argc, char **argv)
 	cfg.out_hard = (size_t)256 << 20;
 	cfg.changes_keep_days = 30;
 	memset(&hcfg, 0, sizeof hcfg);
+	hcfg.timeout = HTTP_TIMEOUT;
 	cfg.socket_mode = 0660;
 	cfg.idle_timeout = 600;
 	ncpu = sysconf(_SC_NPROCESSORS_ONLN);
@@ -321,6 +327,18 @@ main(int argc, char **argv)
 				return (2);
 			}
 			hcfg.hosts[hcfg.nhosts++] = optarg;
+			break;
+		case OPT_HTTP_TIMEOUT:
+			errno = 0;
+			hcfg.timeout = (unsigned)strtoul(optarg, &end, 10);
+			if (errno != 0 || *end != '\0' ||
+			    !isdigit((unsigned char)*optarg) ||
+			    hcfg.timeout == 0 || hcfg.timeout > 86400) {
+				fprintf(stderr, "annalsd: --http-timeout %s: not "
+				    "a number of seconds from 1 to 86400\n",
+				    optarg);
+				return (2);
+			}
 			break;
 		case OPT_WEB:
 			hcfg.web_dir = optarg;

@@ -23,6 +23,8 @@ struct evkeyvalq;
 
 #define HTTP_MAX_CORS	16
 #define HTTP_MAX_HOSTS	16
+/* Default --http-timeout, seconds. */
+#define HTTP_TIMEOUT	120
 
 struct http_config {
 	const char	*listen;	/* host:port */
@@ -33,6 +35,7 @@ struct http_config {
 	size_t		 nhosts;
 	const char	*web_dir;	/* NULL: found next to the binary */
 	size_t		 max_body;	/* request bodies, bytes */
+	unsigned	 timeout;	/* seconds idle, or for one request */
 };
 
 /* http.c */
