@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/buffer.h>
@@ -31,6 +32,7 @@
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
+#include <event2/listener.h>
 #include <event2/util.h>
 #include <zlib.h>
 
@@ -70,6 +72,7 @@ struct http_conn {
 #define HTTP_CONN_ANSWERING	2	/* delivered, not yet answered */
 	int			  closing;	/* draining: no further request */
 	int			  fresh;	/* on freshq, holding a bev ref */
+	int			  refuse;	/* over --max-conns: 503, close */
 	TAILQ_ENTRY(http_conn)	  entry;
 	TAILQ_ENTRY(http_conn)	  fresh_entry;
 	struct http_conn	 *hnext;	/* in its hash bucket */
@@ -93,6 +96,8 @@ static TAILQ_HEAD(, http_conn)	 freshq = TAILQ_HEAD_INITIALIZER(freshq);
 static struct http_conn		*hhash[HTTP_CONN_HASH];
 static struct event		*fresh_ev;	/* ties new connections */
 static struct event		*sweep_ev;	/* closes idle ones, draining */
+static struct event		*resume_ev;	/* accepts again after EMFILE */
+static time_t			 last_full_log;
 
 const struct http_config *
 http_config(void)
@@ -764,6 +769,7 @@ http_conn_new(struct event_base *base, void *arg)
 		fatalx("evbuffer_add_cb failed");
 	bufferevent_incref(hc->bev);
 	hc->fresh = 1;
+	hc->refuse = server->http_conns >= server->cfg->max_conns;
 	TAILQ_INSERT_TAIL(&freshq, hc, fresh_entry);
 	TAILQ_INSERT_TAIL(&hconns, hc, entry);
 	b = http_conn_bucket(hc->bev);
@@ -772,6 +778,35 @@ http_conn_new(struct event_base *base, void *arg)
 	server->http_conns++;
 	event_active(fresh_ev, EV_TIMEOUT, 0);
 	return (hc->bev);
+}
+
+/*
+ * A connection over --max-conns: say why and hang up, as the socket does
+ * (best effort: a fresh socket's buffer takes this whole).
+ */
+static void
+http_conn_refuse(struct http_conn *hc)
+{
+	char	body[256], msg[512];
+	time_t	now = time(NULL);
+	int	n;
+
+	if (now - last_full_log >= 60) {
+		log_warn("http: refusing connections: limit of %zu reached",
+		    server->cfg->max_conns);
+		last_full_log = now;
+	}
+	n = snprintf(body, sizeof body, "{\"type\":\"urn:annals:error:limit\","
+	    "\"title\":\"Service Unavailable\",\"status\":503,\"detail\":"
+	    "\"max-conns: the server has its limit of %zu HTTP connections\","
+	    "\"code\":\"limit\"}", server->cfg->max_conns);
+	n = snprintf(msg, sizeof msg, "HTTP/1.1 503 Service Unavailable\r\n"
+	    "Content-Type: application/problem+json\r\nConnection: close\r\n"
+	    "Retry-After: 1\r\nContent-Length: %d\r\n\r\n%s", n, body);
+	if (send(bufferevent_getfd(hc->bev), msg, (size_t)n, MSG_NOSIGNAL |
+	    MSG_DONTWAIT) == -1)
+		log_debug("http: refusing a connection: %s", strerror(errno));
+	evhttp_connection_free(hc->evcon);
 }
 
 /* Tie the connections accepted since the last turn to their evcons. */
@@ -788,8 +823,11 @@ http_conn_fresh(evutil_socket_t fd, short what, void *arg)
 		bufferevent_getcb(hc->bev, &rcb, NULL, NULL, &cbarg);
 		if (rcb == NULL)
 			http_conn_free(hc);
-		else
+		else {
 			http_conn_tie(hc, cbarg);
+			if (hc->refuse)
+				http_conn_refuse(hc);
+		}
 	}
 	if (draining)
 		event_active(sweep_ev, EV_TIMEOUT, 0);
@@ -817,6 +855,36 @@ http_conn_sweep(evutil_socket_t fd, short what, void *arg)
 		}
 		evhttp_connection_free(hc->evcon);
 	}
+}
+
+static void
+http_accept_resume(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd; (void)what; (void)arg;
+	if (bound != NULL)
+		evconnlistener_enable(evhttp_bound_socket_get_listener(bound));
+}
+
+/*
+ * accept() failed, for lack of descriptors (EMFILE, ENFILE) most
+ * likely.  The listener stays readable, so without this the loop spins
+ * (issue 15): pause it for a second, as server.c pauses the socket's.
+ */
+static void
+http_accept_error(struct evconnlistener *l, void *arg)
+{
+	struct timeval	tv = { 1, 0 };
+	int		err = EVUTIL_SOCKET_ERROR();
+	time_t		now = time(NULL);
+
+	(void)arg;
+	if (now - last_full_log >= 60) {
+		log_warn("http: accept: %s; pausing for a second",
+		    evutil_socket_error_to_string(err));
+		last_full_log = now;
+	}
+	evconnlistener_disable(l);
+	evtimer_add(resume_ev, &tv);
 }
 
 /* The answer has been written in full. */
@@ -1050,8 +1118,11 @@ http_start(const struct http_config *cfg, struct aerr *err)
 	evhttp_set_bevcb(http, http_conn_new, NULL);
 	fresh_ev = event_new(server->base, -1, 0, http_conn_fresh, NULL);
 	sweep_ev = event_new(server->base, -1, 0, http_conn_sweep, NULL);
-	if (fresh_ev == NULL || sweep_ev == NULL)
+	resume_ev = evtimer_new(server->base, http_accept_resume, NULL);
+	if (fresh_ev == NULL || sweep_ev == NULL || resume_ev == NULL)
 		fatalx("event_new failed");
+	evconnlistener_set_error_cb(evhttp_bound_socket_get_listener(bound),
+	    http_accept_error);
 	http_find_web();
 
 	slen = sizeof ss;
@@ -1116,5 +1187,6 @@ http_free(void)
 		http_conn_free(hc);
 	event_free(fresh_ev);
 	event_free(sweep_ev);
-	fresh_ev = sweep_ev = NULL;
+	event_free(resume_ev);
+	fresh_ev = sweep_ev = resume_ev = NULL;
 }

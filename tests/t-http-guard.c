@@ -5,6 +5,8 @@
  * by hand on raw sockets with deadlines, so what is checked is what goes
  * over the wire, and every wait is bounded.
  */
+/* For prlimit(2), to starve the daemon of descriptors. */
+#define _GNU_SOURCE
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -508,5 +510,89 @@ TEST(issue_15_request_head_bounded_and_timed)
 	snprintf(hdr, sizeof hdr, "Host: 127.0.0.1:%d\r\n", h.port);
 	T_EQ_INT(hg_status(&h, "GET", "/v1/stats", hdr, NULL, NULL), 200);
 	free(chunk);
+	T_EQ_INT(th_daemon_stop(&h.d), 0);
+}
+
+/* Whether a ping on the daemon's Unix socket is answered within ms. */
+static int
+hg_ping(const struct hg *h, int ms)
+{
+	unsigned char	buf[256];
+	int		fd, ok;
+
+	if ((fd = th_raw_connect(h->d.sock)) == -1)
+		return (0);
+	ok = th_send_request(fd, 1, "ping", NULL, 0) == 0 &&
+	    th_read_frame(fd, buf, sizeof buf, ms) > 0;
+	close(fd);
+	return (ok);
+}
+
+static void
+hg_nofile(pid_t pid, rlim_t n)
+{
+	struct rlimit	rl = { n, n };
+
+	T_OK(prlimit(pid, RLIMIT_NOFILE, &rl, NULL));
+}
+
+#define HG_NCONN	200
+
+/*
+ * Issue 15 item 5: out of descriptors (prlimit --nofile=64), 200 HTTP
+ * connections used to spin the loop at 100% CPU; the listener now backs
+ * off, and serves again once they are gone.  Under --max-conns, HTTP
+ * connections past the limit are refused with a 503 problem while the
+ * socket still answers.
+ */
+TEST(issue_15_http_conn_limit_and_emfile)
+{
+	const char	*extra[] = { "--max-conns", "8", NULL };
+	struct hg	 h;
+	struct hg_resp	 r;
+	unsigned long	 t0, t1;
+	char		 hdr[64];
+	int		 fds[HG_NCONN], i, refused;
+
+	hg_start(&h, NULL);
+	hg_nofile(h.d.pid, 64);
+	for (i = 0; i < HG_NCONN; i++)
+		fds[i] = hg_connect(&h);
+	usleep(300000);
+	t0 = th_process_ticks(h.d.pid);
+	usleep(2000000);
+	t1 = th_process_ticks(h.d.pid);
+	fprintf(stderr, "out of descriptors: %lu ticks in 2 s\n", t1 - t0);
+	T_ASSERTF(t1 - t0 < 20, "%lu ticks of CPU in 2 s", t1 - t0);
+	for (i = 0; i < HG_NCONN; i++)
+		close(fds[i]);
+	/* The back-off ends within a second or two. */
+	snprintf(hdr, sizeof hdr, "Host: 127.0.0.1:%d\r\n", h.port);
+	for (i = 0; i < 50 && !hg_ping(&h, 500); i++)
+		usleep(100000);
+	T_ASSERT(i < 50);
+	T_EQ_INT(hg_status(&h, "GET", "/v1/stats", hdr, NULL, NULL), 200);
+	T_EQ_INT(th_daemon_stop(&h.d), 0);
+
+	hg_start(&h, extra);
+	hg_nofile(h.d.pid, 64);
+	for (i = 0; i < HG_NCONN; i++)
+		fds[i] = hg_connect(&h);
+	T_ASSERT(hg_ping(&h, 3000));
+	for (i = 0, refused = 0; i < HG_NCONN; i++) {
+		hg_read(fds[i], i < 8 ? 50 : 3000, &r);
+		if (r.status == 503) {
+			T_EQ_STR(hg_header(r.head, "Content-Type"),
+			    "application/problem+json");
+			refused++;
+		}
+		hg_free(&r);
+	}
+	T_EQ_INT(refused, HG_NCONN - 8);
+	for (i = 0; i < HG_NCONN; i++)
+		close(fds[i]);
+	usleep(200000);
+	snprintf(hdr, sizeof hdr, "Host: 127.0.0.1:%d\r\n", h.port);
+	T_EQ_INT(hg_status(&h, "GET", "/v1/stats", hdr, NULL, NULL), 200);
 	T_EQ_INT(th_daemon_stop(&h.d), 0);
 }
