@@ -770,6 +770,14 @@ http_conn_new(struct event_base *base, void *arg)
 	bufferevent_incref(hc->bev);
 	hc->fresh = 1;
 	hc->refuse = server->http_conns >= server->cfg->max_conns;
+	/*
+	 * Accept no more this turn: each refused connection holds a
+	 * descriptor until http_conn_fresh() answers it, and a burst of
+	 * them would starve the Unix socket of descriptors.
+	 */
+	if (hc->refuse && bound != NULL)
+		evconnlistener_disable(evhttp_bound_socket_get_listener(
+		    bound));
 	TAILQ_INSERT_TAIL(&freshq, hc, fresh_entry);
 	TAILQ_INSERT_TAIL(&hconns, hc, entry);
 	b = http_conn_bucket(hc->bev);
@@ -829,6 +837,8 @@ http_conn_fresh(evutil_socket_t fd, short what, void *arg)
 				http_conn_refuse(hc);
 		}
 	}
+	if (bound != NULL && !evtimer_pending(resume_ev, NULL))
+		evconnlistener_enable(evhttp_bound_socket_get_listener(bound));
 	if (draining)
 		event_active(sweep_ev, EV_TIMEOUT, 0);
 }
