@@ -329,6 +329,11 @@ void	 subs_free(void);
 int	 auth_load(const char *, struct aerr *);
 int	 auth_enabled(void);
 int	 auth_check(const char *, size_t);
+#define AUTH_PEER_KEY	64	/* room for a peer's key */
+void	 auth_peer_key(int, char *, size_t);
+uint64_t auth_failed(const char *);
+uint64_t auth_wait(const char *);
+uint64_t auth_failures(void);
 void	 auth_free(void);
 
 /* notify.c */

@@ -73,6 +73,10 @@ struct http_conn {
 	int			  closing;	/* draining: no further request */
 	int			  fresh;	/* on freshq, holding a bev ref */
 	int			  refuse;	/* over --max-conns: 503, close */
+	struct evhttp_request	 *held;		/* until its peer's penalty ends */
+	int			  held_refused;	/* then answer it 401 */
+	struct event		 *penalty;
+	char			  peer[AUTH_PEER_KEY];	/* auth.c's key */
 	TAILQ_ENTRY(http_conn)	  entry;
 	TAILQ_ENTRY(http_conn)	  fresh_entry;
 	struct http_conn	 *hnext;	/* in its hash bucket */
@@ -596,24 +600,84 @@ http_unsafe(int cmd)
 	    cmd == EVHTTP_REQ_PATCH || cmd == EVHTTP_REQ_DELETE);
 }
 
-/* Whether req may go on: with tokens required, it must have one. */
+static void	http_request(struct evhttp_request *, void *);
+
+static void
+http_unauthorized(struct evhttp_request *req, const char *detail)
+{
+	evhttp_add_header(evhttp_request_get_output_headers(req),
+	    "WWW-Authenticate", "Bearer realm=\"annals\"");
+	http_problem_status(req, 401, "unauthorized", detail);
+}
+
+/* The peer's penalty is over: answer the held request, or run it now. */
+static void
+http_conn_unhold(evutil_socket_t fd, short what, void *arg)
+{
+	struct http_conn	*hc = arg;
+	struct evhttp_request	*req = hc->held;
+
+	(void)fd; (void)what;
+	hc->held = NULL;
+	if (hc->held_refused) {
+		hc->held_refused = 0;
+		http_unauthorized(req, "the token is not valid");
+	} else
+		http_request(req, NULL);
+}
+
+/* Go on with req (or refuse it) only after ms: its peer is penalised. */
+static void
+http_conn_hold(struct http_conn *hc, struct evhttp_request *req,
+    uint64_t ms, int refused)
+{
+	struct timeval	tv;
+
+	tv.tv_sec = (time_t)(ms / 1000);
+	tv.tv_usec = (suseconds_t)(ms % 1000) * 1000;
+	hc->held = req;
+	hc->held_refused = refused;
+	if (hc->penalty == NULL && (hc->penalty = evtimer_new(server->base,
+	    http_conn_unhold, hc)) == NULL)
+		fatalx("evtimer_new failed");
+	evtimer_add(hc->penalty, &tv);
+}
+
+/*
+ * Whether req may go on: with tokens required, it must have one.  A
+ * wrong one penalises its peer (auth.c), and the peer's requests, on
+ * any connection and on the socket too, wait out the penalty; so does
+ * the answer to the wrong token itself.
+ */
 static int
-http_auth(struct evhttp_request *req, int cmd)
+http_auth(struct evhttp_request *req, int cmd, struct http_conn *hc)
 {
 	const char	*h;
+	uint64_t	 ms;
 	int		 scope;
 
 	if (!auth_enabled())
 		return (1);
+	if (hc != NULL && (ms = auth_wait(hc->peer)) > 0) {
+		http_conn_hold(hc, req, ms, 0);
+		return (0);
+	}
 	h = evhttp_find_header(evhttp_request_get_input_headers(req),
 	    "Authorization");
-	if (h == NULL || strncmp(h, "Bearer ", 7) != 0 ||
-	    (scope = auth_check(h + 7, strlen(h + 7))) == AUTH_NONE) {
-		evhttp_add_header(evhttp_request_get_output_headers(req),
-		    "WWW-Authenticate", "Bearer realm=\"annals\"");
-		http_problem_status(req, 401, "unauthorized", h == NULL ?
-		    "a token is required: Authorization: Bearer TOKEN" :
-		    "the token is not valid");
+	if (h == NULL || strncmp(h, "Bearer ", 7) != 0) {
+		http_unauthorized(req, "a token is required: Authorization: "
+		    "Bearer TOKEN");
+		return (0);
+	}
+	if ((scope = auth_check(h + 7, strlen(h + 7))) == AUTH_NONE) {
+		if (hc == NULL) {
+			http_unauthorized(req, "the token is not valid");
+			return (0);
+		}
+		ms = auth_failed(hc->peer);
+		log_warn("http: wrong token from %s; its answers wait %llu s",
+		    hc->peer, (unsigned long long)ms / 1000);
+		http_conn_hold(hc, req, ms, 1);
 		return (0);
 	}
 	if ((cmd == EVHTTP_REQ_POST || cmd == EVHTTP_REQ_DELETE ||
@@ -660,6 +724,8 @@ http_conn_free(struct http_conn *hc)
 	evbuffer_remove_cb_entry(bufferevent_get_input(hc->bev), hc->incb);
 	if (hc->deadline != NULL)
 		event_free(hc->deadline);
+	if (hc->penalty != NULL)
+		event_free(hc->penalty);
 	if (hc->fresh) {
 		TAILQ_REMOVE(&freshq, hc, fresh_entry);
 		bufferevent_decref(hc->bev);
@@ -677,6 +743,10 @@ http_conn_gone(struct evhttp_connection *evcon, void *arg)
 
 	if (hc->gone != NULL)
 		hc->gone(evcon, hc->gone_arg);
+	/* A held request libevent let go of (the client left) is ours. */
+	if (hc->held != NULL && evhttp_request_get_connection(hc->held) ==
+	    NULL)
+		evhttp_request_free(hc->held);
 	http_conn_free(hc);
 }
 
@@ -685,6 +755,7 @@ http_conn_tie(struct http_conn *hc, struct evhttp_connection *evcon)
 {
 	hc->evcon = evcon;
 	evhttp_connection_set_closecb(evcon, http_conn_gone, hc);
+	auth_peer_key(bufferevent_getfd(hc->bev), hc->peer, sizeof hc->peer);
 	if (hc->fresh) {
 		hc->fresh = 0;
 		TAILQ_REMOVE(&freshq, hc, fresh_entry);
@@ -1000,7 +1071,7 @@ http_request(struct evhttp_request *req, void *arg)
 		return;
 	}
 	if (strcmp(path, "/v1") == 0 || strncmp(path, "/v1/", 4) == 0) {
-		if (!http_auth(req, cmd))
+		if (!http_auth(req, cmd, hc))
 			return;
 		if (evbuffer_get_length(evhttp_request_get_input_buffer(
 		    req)) > 0 && !http_json_type(req)) {

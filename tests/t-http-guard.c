@@ -596,3 +596,117 @@ TEST(issue_15_http_conn_limit_and_emfile)
 	T_EQ_INT(hg_status(&h, "GET", "/v1/stats", hdr, NULL, NULL), 200);
 	T_EQ_INT(th_daemon_stop(&h.d), 0);
 }
+
+/* A msgpack map {"token": tok} for hello (tok under 32 bytes). */
+static size_t
+hg_hello_params(unsigned char *buf, const char *tok)
+{
+	size_t	n = strlen(tok);
+
+	buf[0] = 0x81;
+	buf[1] = 0xa5;
+	memcpy(buf + 2, "token", 5);
+	buf[7] = (unsigned char)(0xa0 | n);
+	memcpy(buf + 8, tok, n);
+	return (8 + n);
+}
+
+/* hello with tok on the TCP socket port; whether it was accepted. */
+static int
+hg_hello(int port, const char *tok, double *took)
+{
+	unsigned char	p[64], buf[512];
+	double		start = hg_now();
+	ssize_t		n;
+	int		fd;
+
+	T_ASSERT((fd = th_tcp_connect(port)) != -1);
+	T_OK(th_send_request(fd, 1, "hello", p, hg_hello_params(p, tok)));
+	n = th_read_frame(fd, buf, sizeof buf, 20000);
+	*took = hg_now() - start;
+	close(fd);
+	T_ASSERT(n > 4);
+	/* [1, msgid, error, result]: a nil error is success. */
+	return (buf[3] == 0xc0);
+}
+
+#define HG_WTOKEN	"write-token-0123456789"
+#define HG_WRONG	"wrong-token-0123456789"
+
+/*
+ * Issue 15 item 11: guessing tokens is slowed per peer, across
+ * connections and both listeners, and logged for HTTP too; a token is
+ * compared whole, so a 255-character one followed by anything is
+ * refused.  Penalties are seen as lower bounds on elapsed time.
+ */
+TEST(issue_15_token_guessing_slowed)
+{
+	struct hg	 h;
+	struct hg_resp	 r;
+	char		 path[256], lport[32], longtok[256], hdr[600];
+	const char	*extra[8];
+	double		 start, took;
+	FILE		*f;
+	int		 a, b, tport;
+
+	memset(longtok, 'L', 255);
+	longtok[255] = '\0';
+	snprintf(path, sizeof path, "%s/tokens", t_dir());
+	T_ASSERT((f = fopen(path, "w")) != NULL);
+	fprintf(f, "%s write\n%s read\n", HG_WTOKEN, longtok);
+	fclose(f);
+	T_ASSERT((tport = th_free_port()) > 0);
+	snprintf(lport, sizeof lport, "127.0.0.1:%d", tport);
+	extra[0] = "--auth-file";
+	extra[1] = path;
+	extra[2] = "--listen";
+	extra[3] = lport;
+	extra[4] = NULL;
+	hg_start(&h, extra);
+
+	/* The long token itself is good. */
+	snprintf(hdr, sizeof hdr, "Host: 127.0.0.1:%d\r\n"
+	    "Authorization: Bearer %s\r\n", h.port, longtok);
+	T_EQ_INT(hg_status(&h, "GET", "/v1/stats", hdr, NULL, NULL), 200);
+
+	/*
+	 * It with one more character is wrong: its answer waits a second,
+	 * and so does a right token's sent meanwhile on another connection.
+	 */
+	start = hg_now();
+	a = hg_connect(&h);
+	snprintf(hdr, sizeof hdr, "Host: 127.0.0.1:%d\r\n"
+	    "Authorization: Bearer %sx\r\n", h.port, longtok);
+	hg_send(a, "GET", "/v1/stats", hdr, NULL, 0);
+	usleep(100000);
+	b = hg_connect(&h);
+	snprintf(hdr, sizeof hdr, "Host: 127.0.0.1:%d\r\n"
+	    "Authorization: Bearer " HG_WTOKEN "\r\n", h.port);
+	hg_send(b, "GET", "/v1/stats", hdr, NULL, 0);
+	hg_read(b, 20000, &r);
+	T_EQ_INT(r.status, 200);
+	T_ASSERTF(hg_now() - start > 0.8, "right token answered after "
+	    "%.2f s", hg_now() - start);
+	hg_free(&r);
+	hg_read(a, 20000, &r);
+	T_EQ_INT(r.status, 401);
+	T_ASSERTF(hg_now() - start > 0.8, "wrong token answered after "
+	    "%.2f s", hg_now() - start);
+	hg_free(&r);
+	close(a);
+	close(b);
+	T_ASSERT(hg_log_has(&h, "http: wrong token from 127.0.0.1", 2000));
+
+	/*
+	 * The socket counts on: a wrong hello (the second failure) and a
+	 * right one on a new connection waits two seconds.
+	 */
+	T_ASSERT(!hg_hello(tport, HG_WRONG, &took));
+	T_ASSERTF(took < 1, "wrong hello answered after %.2f s", took);
+	T_ASSERT(hg_hello(tport, HG_WTOKEN, &took));
+	T_ASSERTF(took > 1.6, "right hello answered after %.2f s", took);
+	/* The penalty over, a right token is answered at once. */
+	T_ASSERT(hg_hello(tport, HG_WTOKEN, &took));
+	T_ASSERTF(took < 1, "right hello answered after %.2f s", took);
+	T_EQ_INT(th_daemon_stop(&h.d), 0);
+}
