@@ -333,7 +333,6 @@ int	 auth_check(const char *, size_t);
 void	 auth_peer_key(int, char *, size_t);
 uint64_t auth_failed(const char *);
 uint64_t auth_wait(const char *);
-uint64_t auth_failures(void);
 void	 auth_free(void);
 
 /* notify.c */

@@ -45,7 +45,6 @@ struct auth_peer {
 };
 
 static struct auth_peer	 peers[AUTH_PEERS];
-static uint64_t		 nfailures;
 
 struct token {
 	unsigned char	 text[AUTH_MAX_TOKEN];
@@ -206,7 +205,6 @@ auth_failed(const char *key)
 	uint64_t		 now = now_ms(), delay;
 	size_t			 i;
 
-	nfailures++;
 	if ((p = auth_peer_find(key)) == NULL) {
 		/* An empty slot, else the one that failed longest ago. */
 		p = &peers[0];
@@ -241,13 +239,6 @@ auth_wait(const char *key)
 	if ((p = auth_peer_find(key)) == NULL || p->until <= now)
 		return (0);
 	return (p->until - now);
-}
-
-/* Wrong tokens since the start, for stats. */
-uint64_t
-auth_failures(void)
-{
-	return (nfailures);
 }
 
 void
