@@ -30,6 +30,8 @@
 #define OPT_WEB		1003
 #define OPT_READERS	1004
 #define OPT_PREAUTH	1005
+#define OPT_HTTP_HOST	1006
+#define OPT_HTTP_TIMEOUT 1007
 
 /* More reader threads than this only contend for the same cores. */
 #define MAX_READ_THREADS	256
@@ -64,6 +66,12 @@ usage(FILE *f)
 "      --http HOST:PORT    serve the HTTP/JSON API and the timeline page\n"
 "                          (loopback only, unless --auth-file is given)\n"
 "      --cors ORIGIN       let pages from ORIGIN (or *) call the HTTP API;\n"
+"                          repeatable\n"
+"      --http-timeout SECS HTTP connections idle this long, or requests\n"
+"                          not received in full this long, are closed\n"
+"                          (default 120)\n"
+"      --http-host NAME    a name (NAME or NAME:PORT) clients may use for\n"
+"                          the HTTP listener besides its address;\n"
 "                          repeatable\n"
 "      --web DIR           serve the timeline page from DIR\n"
 "      --changes-keep DAYS deletions stay in the change log this long\n"
@@ -222,6 +230,8 @@ main(int argc, char **argv)
 		{ "check", no_argument, NULL, 'c' },
 		{ "http", required_argument, NULL, OPT_HTTP },
 		{ "cors", required_argument, NULL, OPT_CORS },
+		{ "http-host", required_argument, NULL, OPT_HTTP_HOST },
+		{ "http-timeout", required_argument, NULL, OPT_HTTP_TIMEOUT },
 		{ "web", required_argument, NULL, OPT_WEB },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "quiet", no_argument, NULL, 'q' },
@@ -254,6 +264,7 @@ main(int argc, char **argv)
 	cfg.max_preauth = (size_t)16 << 20;
 	cfg.changes_keep_days = 30;
 	memset(&hcfg, 0, sizeof hcfg);
+	hcfg.timeout = HTTP_TIMEOUT;
 	cfg.socket_mode = 0660;
 	cfg.idle_timeout = 600;
 	ncpu = sysconf(_SC_NPROCESSORS_ONLN);
@@ -313,6 +324,26 @@ main(int argc, char **argv)
 				return (2);
 			}
 			hcfg.cors[hcfg.ncors++] = optarg;
+			break;
+		case OPT_HTTP_HOST:
+			if (hcfg.nhosts == HTTP_MAX_HOSTS) {
+				fprintf(stderr, "annalsd: more than %d "
+				    "--http-host names\n", HTTP_MAX_HOSTS);
+				return (2);
+			}
+			hcfg.hosts[hcfg.nhosts++] = optarg;
+			break;
+		case OPT_HTTP_TIMEOUT:
+			errno = 0;
+			hcfg.timeout = (unsigned)strtoul(optarg, &end, 10);
+			if (errno != 0 || *end != '\0' ||
+			    !isdigit((unsigned char)*optarg) ||
+			    hcfg.timeout == 0 || hcfg.timeout > 86400) {
+				fprintf(stderr, "annalsd: --http-timeout %s: not "
+				    "a number of seconds from 1 to 86400\n",
+				    optarg);
+				return (2);
+			}
 			break;
 		case OPT_WEB:
 			hcfg.web_dir = optarg;

@@ -204,6 +204,7 @@ struct server {
 	const struct config	*cfg;
 	uint64_t		 started;	/* ms since the epoch */
 	size_t			 nconns;
+	size_t			 http_conns;	/* kept by http.c */
 	int			 shutting_down;
 };
 
@@ -213,6 +214,7 @@ uint64_t now_ms(void);
 int	 server_start(struct server *, struct aerr *);
 void	 server_shutdown(void);
 void	 server_conn_gone(struct conn *);
+void	 server_check_done(void);
 void	 server_free(void);
 void	 server_when_readable(int, void (*)(void *), void *);
 
@@ -330,6 +332,10 @@ void	 subs_free(void);
 int	 auth_load(const char *, struct aerr *);
 int	 auth_enabled(void);
 int	 auth_check(const char *, size_t);
+#define AUTH_PEER_KEY	64	/* room for a peer's key */
+void	 auth_peer_key(int, char *, size_t);
+uint64_t auth_failed(const char *);
+uint64_t auth_wait(const char *);
 void	 auth_free(void);
 
 /* notify.c */

@@ -54,10 +54,10 @@ struct conn {
 	int			 scope;		/* AUTH_*, once it has a token */
 	int			 held;		/* a reply outstanding: wait */
 	int			 reading;	/* on a reader thread */
-	unsigned		 failures;	/* wrong tokens so far */
 	struct event		*penalty;	/* reading resumes when it fires */
 	struct evbuffer_cb_entry *count_in;	/* unauthenticated: counted */
 	struct evbuffer_cb_entry *count_out;
+	char			 authkey[AUTH_PEER_KEY];	/* auth.c's peer */
 	msgpack_sbuffer		 sbuf;
 	msgpack_packer		 pk;
 	char			 peer[64];
@@ -370,6 +370,7 @@ conn_new(int fd, const char *peer)
 	c->id = next_conn_id++;
 	c->refs = 1;
 	snprintf(c->peer, sizeof c->peer, "%s", peer);
+	auth_peer_key(fd, c->authkey, sizeof c->authkey);
 	msgpack_sbuffer_init(&c->sbuf);
 	c->bev = bufferevent_socket_new(server->base, fd,
 	    BEV_OPT_CLOSE_ON_FREE);
@@ -524,7 +525,6 @@ void
 conn_set_scope(struct conn *c, int scope)
 {
 	c->scope = scope;
-	c->failures = 0;
 	if (scope != AUTH_NONE)
 		conn_preauth_end(c);
 	else if (!conn_dead(c))
@@ -550,22 +550,28 @@ conn_penalty_over(evutil_socket_t fd, short what, void *arg)
 	conn_process(c);
 }
 
-/*
- * A wrong token: stop reading from this client for a while, twice as long
- * after each failure (1 s up to 32 s), so guessing is slow.
- */
-void
-conn_auth_failed(struct conn *c)
+/* Read nothing more from c for ms, then go on. */
+static void
+conn_penalise(struct conn *c, uint64_t ms)
 {
-	struct timeval	tv = { 1, 0 };
+	struct timeval	tv;
 
-	if (c->failures < 5)
-		c->failures++;
-	tv.tv_sec = (time_t)1 << (c->failures - 1);
+	tv.tv_sec = (time_t)(ms / 1000);
+	tv.tv_usec = (suseconds_t)(ms % 1000) * 1000;
 	if (c->penalty == NULL)
 		c->penalty = evtimer_new(server->base, conn_penalty_over, c);
 	bufferevent_disable(c->bev, EV_READ);
 	evtimer_add(c->penalty, &tv);
+}
+
+/*
+ * A wrong token: its peer waits (auth.c, longer after each failure, on
+ * every connection it has or makes), and so does this connection.
+ */
+void
+conn_auth_failed(struct conn *c)
+{
+	conn_penalise(c, auth_failed(c->authkey));
 }
 
 msgpack_sbuffer *
@@ -778,6 +784,16 @@ conn_process(struct conn *c)
 			aerr_set(&err, AERR_UNAUTHORIZED, "%s needs a token "
 			    "with the write scope", m->name);
 			goto bad;
+		}
+		/* A peer serving a penalty waits to say hello again. */
+		if (m == &method_hello && auth_enabled()) {
+			uint64_t	ms = auth_wait(c->authkey);
+
+			if (ms > 0) {
+				msgpack_unpacked_destroy(&u);
+				conn_penalise(c, ms);
+				break;
+			}
 		}
 		req.conn = c;
 		req.msgid = msg.msgid;

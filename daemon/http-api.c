@@ -395,7 +395,7 @@ api_job_start(struct api_job *j, void (*work)(void *), void (*done)(void *))
 {
 	if (readers_call(work, done, j) == 0) {
 		j->evcon = evhttp_request_get_connection(j->req);
-		evhttp_connection_set_closecb(j->evcon, request_gone, &j->req);
+		http_set_closecb(j->evcon, request_gone, &j->req);
 		return;
 	}
 	work(j);
@@ -409,7 +409,7 @@ api_job_answerable(struct api_job *j)
 	if (j->req == NULL)
 		return (0);
 	if (j->evcon != NULL)
-		evhttp_connection_set_closecb(j->evcon, NULL, NULL);
+		http_set_closecb(j->evcon, NULL, NULL);
 	return (1);
 }
 
@@ -570,7 +570,7 @@ write_done(void *arg, const struct store_op *ops, size_t n,
 		free(w);
 		return;
 	}
-	evhttp_connection_set_closecb(w->evcon, NULL, NULL);
+	http_set_closecb(w->evcon, NULL, NULL);
 	if (err != NULL) {
 		http_problem(w->req, err->code == AERR_LIMIT ? 413 : 0, err);
 		free(w);
@@ -623,7 +623,7 @@ write_enqueue(struct evhttp_request *req, int kind, int array,
 	w->kind = kind;
 	w->array = array;
 	/* The client may leave before the commit: then drop the answer. */
-	evhttp_connection_set_closecb(w->evcon, request_gone, &w->req);
+	http_set_closecb(w->evcon, request_gone, &w->req);
 	commit_enqueue_cb(kind, ops, nops, evs, nevs, write_done, w);
 }
 

@@ -99,7 +99,7 @@ sse_gone(struct evhttp_connection *evcon, void *arg)
 static void
 sse_end(struct sse *s)
 {
-	evhttp_connection_set_closecb(s->evcon, NULL, NULL);
+	http_set_closecb(s->evcon, NULL, NULL);
 	evhttp_send_reply_end(s->req);
 	sse_free(s);
 }
@@ -226,7 +226,7 @@ http_sse_start(struct evhttp_request *req, uint64_t since, int have_since)
 		changes_listen(sse_committed, NULL);
 		listening = 1;
 	}
-	evhttp_connection_set_closecb(s->evcon, sse_gone, s);
+	http_set_closecb(s->evcon, sse_gone, s);
 
 	http_headers(req);
 	evhttp_add_header(out, "Content-Type", "text/event-stream");

@@ -10,6 +10,7 @@
  * unless tokens are required (--auth-file); then every /v1 request must
  * carry one as "Authorization: Bearer TOKEN", a write one for writes.
  */
+#include <sys/queue.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 
@@ -23,12 +24,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/buffer.h>
+#include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
+#include <event2/listener.h>
 #include <event2/util.h>
 #include <zlib.h>
 
@@ -37,18 +41,69 @@
 
 /* Bodies above this are compressed when the client accepts gzip. */
 #define HTTP_GZIP_MIN		512
-/* Seconds an idle connection is kept. */
-#define HTTP_TIMEOUT		120
+/*
+ * The request line and headers together.  evhttp rescans its whole input
+ * for each line end, so without a bound a line that never ends costs
+ * memory and CPU without limit (issue 15).
+ */
+#define HTTP_MAX_HEAD		(64u << 10)
 /* Largest static file served. */
 #define HTTP_MAX_FILE		(32u << 20)
 /* Where index.html takes the list of a window's events (http_page_send). */
 #define HTTP_PAGE_LIST		"<ol id=\"event-list\">"
+
+/*
+ * Our side of an HTTP connection, which evhttp keeps to itself.  It is
+ * made when evhttp asks for the connection's bufferevent (bevcb), tied to
+ * the evhttp_connection once that exists (on the next loop turn, or at
+ * its first request), and goes in the connection's close callback, the
+ * one place that sees every connection go.  It knows whether a request
+ * is under way, so a drain closes idle connections at once and lets the
+ * others finish their request first (issue 15).
+ */
+struct http_conn {
+	struct bufferevent	 *bev;
+	struct evhttp_connection *evcon;	/* NULL until tied */
+	struct evbuffer_cb_entry *incb;		/* watches the input */
+	struct event		 *deadline;	/* of the request arriving */
+	void			(*gone)(struct evhttp_connection *, void *);
+	void			 *gone_arg;
+	int			  state;
+#define HTTP_CONN_IDLE		0	/* between requests */
+#define HTTP_CONN_READING	1	/* a request is arriving */
+#define HTTP_CONN_ANSWERING	2	/* delivered, not yet answered */
+	int			  closing;	/* draining: no further request */
+	int			  fresh;	/* on freshq, holding a bev ref */
+	int			  refuse;	/* over --max-conns: 503, close */
+	struct evhttp_request	 *held;		/* until its peer's penalty ends */
+	int			  held_refused;	/* then answer it 401 */
+	struct event		 *penalty;
+	char			  peer[AUTH_PEER_KEY];	/* auth.c's key */
+	TAILQ_ENTRY(http_conn)	  entry;
+	TAILQ_ENTRY(http_conn)	  fresh_entry;
+	struct http_conn	 *hnext;	/* in its hash bucket */
+};
+
+/* Buckets of the bufferevent -> http_conn hash; a power of two. */
+#define HTTP_CONN_HASH		1024
 
 static struct evhttp		*http;
 static struct evhttp_bound_socket *bound;
 static struct http_config	 hcfg;
 static char			 web_dir[PATH_MAX];
 static int			 have_web;
+static int			 draining;
+static char			 listen_host[INET6_ADDRSTRLEN + 2];
+static unsigned			 listen_port;
+static int			 listen_loop;	/* bound to loopback */
+static int			 listen_any;	/* bound to 0.0.0.0 or :: */
+static TAILQ_HEAD(, http_conn)	 hconns = TAILQ_HEAD_INITIALIZER(hconns);
+static TAILQ_HEAD(, http_conn)	 freshq = TAILQ_HEAD_INITIALIZER(freshq);
+static struct http_conn		*hhash[HTTP_CONN_HASH];
+static struct event		*fresh_ev;	/* ties new connections */
+static struct event		*sweep_ev;	/* closes idle ones, draining */
+static struct event		*resume_ev;	/* accepts again after EMFILE */
+static time_t			 last_full_log;
 
 const struct http_config *
 http_config(void)
@@ -111,6 +166,8 @@ http_reason(int status)
 		return ("Content Too Large");
 	case 415:
 		return ("Unsupported Media Type");
+	case 421:
+		return ("Misdirected Request");
 	case 503:
 		return ("Service Unavailable");
 	case 507:
@@ -218,6 +275,16 @@ http_gzip(struct evbuffer *body)
 	return (0);
 }
 
+/* Send an answer; while draining, each is its connection's last. */
+static void
+http_reply(struct evhttp_request *req, int status, struct evbuffer *body)
+{
+	if (draining)
+		evhttp_add_header(evhttp_request_get_output_headers(req),
+		    "Connection", "close");
+	evhttp_send_reply(req, status, http_reason(status), body);
+}
+
 /* Send body with status; compress it when worth it and accepted. */
 static void
 http_send(struct evhttp_request *req, int status, const char *type,
@@ -230,7 +297,7 @@ http_send(struct evhttp_request *req, int status, const char *type,
 	if (evbuffer_get_length(body) >= HTTP_GZIP_MIN &&
 	    http_accepts_gzip(req) && http_gzip(body) == 0)
 		evhttp_add_header(out, "Content-Encoding", "gzip");
-	evhttp_send_reply(req, status, http_reason(status), body);
+	http_reply(req, status, body);
 }
 
 void
@@ -302,7 +369,7 @@ http_not_modified(struct evhttp_request *req)
 	    strcmp(inm, "*") != 0))
 		return (0);
 	http_headers(req);
-	evhttp_send_reply(req, 304, http_reason(304), NULL);
+	http_reply(req, 304, NULL);
 	return (1);
 }
 
@@ -392,7 +459,7 @@ http_static(struct evhttp_request *req, const char *path)
 	    "If-None-Match");
 	if (inm != NULL && strstr(inm, etag) != NULL) {
 		close(fd);
-		evhttp_send_reply(req, 304, http_reason(304), NULL);
+		http_reply(req, 304, NULL);
 		return;
 	}
 	b = evbuffer_new();
@@ -469,27 +536,201 @@ http_options(struct evhttp_request *req)
 		    "Content-Type, If-None-Match, Last-Event-ID");
 		evhttp_add_header(out, "Access-Control-Max-Age", "600");
 	}
-	evhttp_send_reply(req, 204, http_reason(204), NULL);
+	http_reply(req, 204, NULL);
 }
 
-/* Whether req may go on: with tokens required, it must have one. */
+/* Whether s (n bytes) is an IP address literal: a.b.c.d or [v6]. */
 static int
-http_auth(struct evhttp_request *req, int cmd)
+http_ip_literal(const char *s, size_t n)
+{
+	struct in6_addr	a6;
+	struct in_addr	a4;
+	char		buf[INET6_ADDRSTRLEN + 2];
+
+	if (n == 0 || n >= sizeof buf)
+		return (0);
+	if (s[0] == '[') {
+		if (n < 3 || s[n - 1] != ']')
+			return (0);
+		memcpy(buf, s + 1, n - 2);
+		buf[n - 2] = '\0';
+		return (inet_pton(AF_INET6, buf, &a6) == 1);
+	}
+	memcpy(buf, s, n);
+	buf[n] = '\0';
+	return (inet_pton(AF_INET, buf, &a4) == 1);
+}
+
+/*
+ * Whether the Host header names this listener: its own address, localhost
+ * when it is loopback, any address literal when it is bound to all, or a
+ * --http-host name.  A port, when given, must be ours (or the one given
+ * with the name).  A page on another name that resolves here (DNS
+ * rebinding) is refused: it sends its own name (issue 15).
+ */
+static int
+http_host_ok(const char *host)
+{
+	const char	*colon, *want;
+	char		 port[16];
+	size_t		 n, i, wn;
+
+	if (host == NULL)
+		return (0);
+	if (host[0] == '[')
+		colon = strchr(host, ']') != NULL ? strchr(strchr(host, ']'),
+		    ':') : NULL;
+	else
+		colon = strchr(host, ':');
+	n = colon != NULL ? (size_t)(colon - host) : strlen(host);
+	snprintf(port, sizeof port, "%u", listen_port);
+	for (i = 0; i < hcfg.nhosts; i++) {
+		want = hcfg.hosts[i];
+		if (strcasecmp(want, host) == 0)
+			return (1);
+		if (strchr(want, ':') != NULL && want[0] != '[')
+			continue;
+		if ((wn = strlen(want)) == n &&
+		    strncasecmp(want, host, n) == 0)
+			goto port;
+	}
+	if ((strlen(listen_host) == n && strncmp(listen_host, host, n) == 0) ||
+	    (listen_loop && n == 9 && strncasecmp(host, "localhost", 9) == 0) ||
+	    (listen_any && http_ip_literal(host, n)))
+		goto port;
+	return (0);
+port:
+	/* No port: a client that leaves out the port it connected to. */
+	return (colon == NULL || strcmp(colon + 1, port) == 0);
+}
+
+/*
+ * Whether a write may come from the page that sent it: no Origin (not a
+ * browser), an origin --cors admits, or the page's own (the timeline
+ * page posting to the server that served it).  Browsers send Origin on
+ * every cross-site POST, no-cors ones included.
+ */
+static int
+http_origin_ok(struct evhttp_request *req)
+{
+	struct evkeyvalq	*in = evhttp_request_get_input_headers(req);
+	const char		*origin, *host;
+
+	if ((origin = evhttp_find_header(in, "Origin")) == NULL ||
+	    http_cors_match(origin) != NULL)
+		return (1);
+	host = evhttp_find_header(in, "Host");
+	return (host != NULL && strncasecmp(origin, "http://", 7) == 0 &&
+	    strcasecmp(origin + 7, host) == 0);
+}
+
+/*
+ * Whether a body is declared JSON: the media type exactly
+ * application/json, parameters (charset) allowed.  A form or a no-cors
+ * fetch cannot send that type without a preflight.
+ */
+static int
+http_json_type(struct evhttp_request *req)
+{
+	const char	*ct;
+	size_t		 n;
+
+	ct = evhttp_find_header(evhttp_request_get_input_headers(req),
+	    "Content-Type");
+	if (ct == NULL)
+		return (0);
+	ct += strspn(ct, " \t");
+	n = strcspn(ct, ";");
+	while (n > 0 && (ct[n - 1] == ' ' || ct[n - 1] == '\t'))
+		n--;
+	return (n == 16 && strncasecmp(ct, "application/json", 16) == 0);
+}
+
+static int
+http_unsafe(int cmd)
+{
+	return (cmd == EVHTTP_REQ_POST || cmd == EVHTTP_REQ_PUT ||
+	    cmd == EVHTTP_REQ_PATCH || cmd == EVHTTP_REQ_DELETE);
+}
+
+static void	http_request(struct evhttp_request *, void *);
+
+static void
+http_unauthorized(struct evhttp_request *req, const char *detail)
+{
+	evhttp_add_header(evhttp_request_get_output_headers(req),
+	    "WWW-Authenticate", "Bearer realm=\"annals\"");
+	http_problem_status(req, 401, "unauthorized", detail);
+}
+
+/* The peer's penalty is over: answer the held request, or run it now. */
+static void
+http_conn_unhold(evutil_socket_t fd, short what, void *arg)
+{
+	struct http_conn	*hc = arg;
+	struct evhttp_request	*req = hc->held;
+
+	(void)fd; (void)what;
+	hc->held = NULL;
+	if (hc->held_refused) {
+		hc->held_refused = 0;
+		http_unauthorized(req, "the token is not valid");
+	} else
+		http_request(req, NULL);
+}
+
+/* Go on with req (or refuse it) only after ms: its peer is penalised. */
+static void
+http_conn_hold(struct http_conn *hc, struct evhttp_request *req,
+    uint64_t ms, int refused)
+{
+	struct timeval	tv;
+
+	tv.tv_sec = (time_t)(ms / 1000);
+	tv.tv_usec = (suseconds_t)(ms % 1000) * 1000;
+	hc->held = req;
+	hc->held_refused = refused;
+	if (hc->penalty == NULL && (hc->penalty = evtimer_new(server->base,
+	    http_conn_unhold, hc)) == NULL)
+		fatalx("evtimer_new failed");
+	evtimer_add(hc->penalty, &tv);
+}
+
+/*
+ * Whether req may go on: with tokens required, it must have one.  A
+ * wrong one penalises its peer (auth.c), and the peer's requests, on
+ * any connection and on the socket too, wait out the penalty; so does
+ * the answer to the wrong token itself.
+ */
+static int
+http_auth(struct evhttp_request *req, int cmd, struct http_conn *hc)
 {
 	const char	*h;
+	uint64_t	 ms;
 	int		 scope;
 
 	if (!auth_enabled())
 		return (1);
+	if (hc != NULL && (ms = auth_wait(hc->peer)) > 0) {
+		http_conn_hold(hc, req, ms, 0);
+		return (0);
+	}
 	h = evhttp_find_header(evhttp_request_get_input_headers(req),
 	    "Authorization");
-	if (h == NULL || strncmp(h, "Bearer ", 7) != 0 ||
-	    (scope = auth_check(h + 7, strlen(h + 7))) == AUTH_NONE) {
-		evhttp_add_header(evhttp_request_get_output_headers(req),
-		    "WWW-Authenticate", "Bearer realm=\"annals\"");
-		http_problem_status(req, 401, "unauthorized", h == NULL ?
-		    "a token is required: Authorization: Bearer TOKEN" :
-		    "the token is not valid");
+	if (h == NULL || strncmp(h, "Bearer ", 7) != 0) {
+		http_unauthorized(req, "a token is required: Authorization: "
+		    "Bearer TOKEN");
+		return (0);
+	}
+	if ((scope = auth_check(h + 7, strlen(h + 7))) == AUTH_NONE) {
+		if (hc == NULL) {
+			http_unauthorized(req, "the token is not valid");
+			return (0);
+		}
+		ms = auth_failed(hc->peer);
+		log_warn("http: wrong token from %s; its answers wait %llu s",
+		    hc->peer, (unsigned long long)ms / 1000);
+		http_conn_hold(hc, req, ms, 1);
 		return (0);
 	}
 	if ((cmd == EVHTTP_REQ_POST || cmd == EVHTTP_REQ_DELETE ||
@@ -502,20 +743,380 @@ http_auth(struct evhttp_request *req, int cmd)
 	return (1);
 }
 
+static size_t
+http_conn_bucket(const struct bufferevent *bev)
+{
+	uint64_t	h = (uint64_t)(uintptr_t)bev * 0x9e3779b97f4a7c15ULL;
+
+	return ((size_t)(h >> 32) & (HTTP_CONN_HASH - 1));
+}
+
+static struct http_conn *
+http_conn_find(struct bufferevent *bev)
+{
+	struct http_conn	*hc;
+
+	for (hc = hhash[http_conn_bucket(bev)]; hc != NULL; hc = hc->hnext) {
+		if (hc->bev == bev)
+			return (hc);
+	}
+	return (NULL);
+}
+
+/* Unlink hc and free it; the bufferevent is evhttp's, or going. */
+static void
+http_conn_free(struct http_conn *hc)
+{
+	struct http_conn	**pp;
+
+	for (pp = &hhash[http_conn_bucket(hc->bev)]; *pp != hc;
+	    pp = &(*pp)->hnext)
+		;
+	*pp = hc->hnext;
+	TAILQ_REMOVE(&hconns, hc, entry);
+	evbuffer_remove_cb_entry(bufferevent_get_input(hc->bev), hc->incb);
+	if (hc->deadline != NULL)
+		event_free(hc->deadline);
+	if (hc->penalty != NULL)
+		event_free(hc->penalty);
+	if (hc->fresh) {
+		TAILQ_REMOVE(&freshq, hc, fresh_entry);
+		bufferevent_decref(hc->bev);
+	}
+	free(hc);
+	server->http_conns--;
+	server_check_done();
+}
+
+/* evhttp frees the connection: tell who waits on it, then forget it. */
+static void
+http_conn_gone(struct evhttp_connection *evcon, void *arg)
+{
+	struct http_conn	*hc = arg;
+
+	if (hc->gone != NULL)
+		hc->gone(evcon, hc->gone_arg);
+	/* A held request libevent let go of (the client left) is ours. */
+	if (hc->held != NULL && evhttp_request_get_connection(hc->held) ==
+	    NULL)
+		evhttp_request_free(hc->held);
+	http_conn_free(hc);
+}
+
+static void
+http_conn_tie(struct http_conn *hc, struct evhttp_connection *evcon)
+{
+	hc->evcon = evcon;
+	evhttp_connection_set_closecb(evcon, http_conn_gone, hc);
+	auth_peer_key(bufferevent_getfd(hc->bev), hc->peer, sizeof hc->peer);
+	if (hc->fresh) {
+		hc->fresh = 0;
+		TAILQ_REMOVE(&freshq, hc, fresh_entry);
+		bufferevent_decref(hc->bev);
+	}
+}
+
+/*
+ * A request took longer than --http-timeout to arrive in full.  evhttp's
+ * own timeout only measures silence, which a client sending a byte now
+ * and then never lets happen.  Say so (best effort: a fresh answer on a
+ * socket that has been writing nothing fits its buffer) and hang up.
+ */
+static void
+http_conn_expire(evutil_socket_t fd, short what, void *arg)
+{
+	struct http_conn	*hc = arg;
+	char			 body[256], msg[512];
+	int			 n;
+
+	(void)fd; (void)what;
+	if (hc->evcon == NULL || hc->state != HTTP_CONN_READING)
+		return;
+	n = snprintf(body, sizeof body, "{\"type\":\"urn:annals:error:limit\","
+	    "\"title\":\"Request Timeout\",\"status\":408,\"detail\":"
+	    "\"the request did not arrive in full within %u seconds\","
+	    "\"code\":\"limit\"}", hcfg.timeout);
+	n = snprintf(msg, sizeof msg, "HTTP/1.1 408 Request Timeout\r\n"
+	    "Content-Type: application/problem+json\r\nConnection: close\r\n"
+	    "Content-Length: %d\r\n\r\n%s", n, body);
+	if (send(bufferevent_getfd(hc->bev), msg, (size_t)n, MSG_NOSIGNAL |
+	    MSG_DONTWAIT) == -1)
+		log_debug("http: answering a timeout: %s", strerror(errno));
+	log_info("http: a request took over %u seconds to arrive; closing",
+	    hcfg.timeout);
+	evhttp_connection_free(hc->evcon);
+}
+
+/* Bytes came in on an idle connection: a request is under way. */
+static void
+http_conn_reading(struct http_conn *hc)
+{
+	struct timeval	tv = { hcfg.timeout, 0 };
+
+	hc->state = HTTP_CONN_READING;
+	if (hc->deadline == NULL && (hc->deadline = evtimer_new(server->base,
+	    http_conn_expire, hc)) == NULL)
+		fatalx("evtimer_new failed");
+	evtimer_add(hc->deadline, &tv);
+}
+
+static void
+http_conn_input(struct evbuffer *b, const struct evbuffer_cb_info *info,
+    void *arg)
+{
+	struct http_conn	*hc = arg;
+
+	(void)b;
+	if (info->n_added > 0 && hc->state == HTTP_CONN_IDLE)
+		http_conn_reading(hc);
+}
+
+/*
+ * evhttp wants a bufferevent for a connection it accepted: make it as
+ * evhttp would (no BEV_OPT_CLOSE_ON_FREE: evhttp closes the socket), and
+ * our http_conn with it.  The evhttp_connection does not exist yet; a
+ * reference keeps the bufferevent until http_conn_fresh() ties the two.
+ */
+static struct bufferevent *
+http_conn_new(struct event_base *base, void *arg)
+{
+	struct http_conn	*hc;
+	size_t			 b;
+
+	(void)arg;
+	hc = xcalloc(1, sizeof *hc);
+	if ((hc->bev = bufferevent_socket_new(base, -1, 0)) == NULL)
+		fatalx("bufferevent_socket_new failed");
+	hc->incb = evbuffer_add_cb(bufferevent_get_input(hc->bev),
+	    http_conn_input, hc);
+	if (hc->incb == NULL)
+		fatalx("evbuffer_add_cb failed");
+	bufferevent_incref(hc->bev);
+	hc->fresh = 1;
+	hc->refuse = server->http_conns >= server->cfg->max_conns;
+	/*
+	 * Accept no more this turn: each refused connection holds a
+	 * descriptor until http_conn_fresh() answers it, and a burst of
+	 * them would starve the Unix socket of descriptors.
+	 */
+	if (hc->refuse && bound != NULL)
+		evconnlistener_disable(evhttp_bound_socket_get_listener(
+		    bound));
+	TAILQ_INSERT_TAIL(&freshq, hc, fresh_entry);
+	TAILQ_INSERT_TAIL(&hconns, hc, entry);
+	b = http_conn_bucket(hc->bev);
+	hc->hnext = hhash[b];
+	hhash[b] = hc;
+	server->http_conns++;
+	event_active(fresh_ev, EV_TIMEOUT, 0);
+	return (hc->bev);
+}
+
+/*
+ * A connection over --max-conns: say why and hang up, as the socket does
+ * (best effort: a fresh socket's buffer takes this whole).
+ */
+static void
+http_conn_refuse(struct http_conn *hc)
+{
+	char	body[256], msg[512];
+	time_t	now = time(NULL);
+	int	n;
+
+	if (now - last_full_log >= 60) {
+		log_warn("http: refusing connections: limit of %zu reached",
+		    server->cfg->max_conns);
+		last_full_log = now;
+	}
+	n = snprintf(body, sizeof body, "{\"type\":\"urn:annals:error:limit\","
+	    "\"title\":\"Service Unavailable\",\"status\":503,\"detail\":"
+	    "\"max-conns: the server has its limit of %zu HTTP connections\","
+	    "\"code\":\"limit\"}", server->cfg->max_conns);
+	n = snprintf(msg, sizeof msg, "HTTP/1.1 503 Service Unavailable\r\n"
+	    "Content-Type: application/problem+json\r\nConnection: close\r\n"
+	    "Retry-After: 1\r\nContent-Length: %d\r\n\r\n%s", n, body);
+	if (send(bufferevent_getfd(hc->bev), msg, (size_t)n, MSG_NOSIGNAL |
+	    MSG_DONTWAIT) == -1)
+		log_debug("http: refusing a connection: %s", strerror(errno));
+	evhttp_connection_free(hc->evcon);
+}
+
+/* Tie the connections accepted since the last turn to their evcons. */
+static void
+http_conn_fresh(evutil_socket_t fd, short what, void *arg)
+{
+	struct http_conn	*hc;
+	bufferevent_data_cb	 rcb;
+	void			*cbarg;
+
+	(void)fd; (void)what; (void)arg;
+	while ((hc = TAILQ_FIRST(&freshq)) != NULL) {
+		/* A bufferevent evhttp has freed has lost its callbacks. */
+		bufferevent_getcb(hc->bev, &rcb, NULL, NULL, &cbarg);
+		if (rcb == NULL)
+			http_conn_free(hc);
+		else {
+			http_conn_tie(hc, cbarg);
+			if (hc->refuse)
+				http_conn_refuse(hc);
+		}
+	}
+	if (bound != NULL && !evtimer_pending(resume_ev, NULL))
+		evconnlistener_enable(evhttp_bound_socket_get_listener(bound));
+	if (draining)
+		event_active(sweep_ev, EV_TIMEOUT, 0);
+}
+
+/*
+ * Draining: close every connection that is between requests.  One whose
+ * request waits in the socket, not yet read, is sending it: it stays.
+ */
+static void
+http_conn_sweep(evutil_socket_t fd, short what, void *arg)
+{
+	struct http_conn	*hc, *next;
+	char			 c;
+
+	(void)fd; (void)what; (void)arg;
+	for (hc = TAILQ_FIRST(&hconns); hc != NULL; hc = next) {
+		next = TAILQ_NEXT(hc, entry);
+		if (hc->evcon == NULL || hc->state != HTTP_CONN_IDLE)
+			continue;
+		if (!hc->closing && recv(bufferevent_getfd(hc->bev), &c, 1,
+		    MSG_PEEK | MSG_DONTWAIT) == 1) {
+			http_conn_reading(hc);
+			continue;
+		}
+		evhttp_connection_free(hc->evcon);
+	}
+}
+
+static void
+http_accept_resume(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd; (void)what; (void)arg;
+	if (bound != NULL)
+		evconnlistener_enable(evhttp_bound_socket_get_listener(bound));
+}
+
+/*
+ * accept() failed, for lack of descriptors (EMFILE, ENFILE) most
+ * likely.  The listener stays readable, so without this the loop spins
+ * (issue 15): pause it for a second, as server.c pauses the socket's.
+ */
+static void
+http_accept_error(struct evconnlistener *l, void *arg)
+{
+	struct timeval	tv = { 1, 0 };
+	int		err = EVUTIL_SOCKET_ERROR();
+	time_t		now = time(NULL);
+
+	(void)arg;
+	if (now - last_full_log >= 60) {
+		log_warn("http: accept: %s; pausing for a second",
+		    evutil_socket_error_to_string(err));
+		last_full_log = now;
+	}
+	evconnlistener_disable(l);
+	evtimer_add(resume_ev, &tv);
+}
+
+/* The answer has been written in full. */
+static void
+http_conn_done(struct evhttp_request *req, void *arg)
+{
+	struct http_conn	*hc = arg;
+
+	(void)req;
+	if (draining) {
+		/* It came before the drain; anything after it does not. */
+		hc->closing = 1;
+		hc->state = HTTP_CONN_IDLE;
+		event_active(sweep_ev, EV_TIMEOUT, 0);
+		return;
+	}
+	hc->state = HTTP_CONN_IDLE;
+	/* The next request, pipelined, is already arriving. */
+	if (evbuffer_get_length(bufferevent_get_input(hc->bev)) > 0)
+		http_conn_reading(hc);
+}
+
+/* A request has come in full on hc: it is ours to answer now. */
+static void
+http_conn_request(struct http_conn *hc, struct evhttp_request *req)
+{
+	if (hc->evcon == NULL)
+		http_conn_tie(hc, evhttp_request_get_connection(req));
+	hc->state = HTTP_CONN_ANSWERING;
+	if (hc->deadline != NULL)
+		evtimer_del(hc->deadline);
+	evhttp_request_set_on_complete_cb(req, http_conn_done, hc);
+}
+
+/*
+ * Have fn(evcon, arg) called when the connection goes, or no longer with
+ * fn NULL.  evhttp has one close callback per connection, and it is
+ * ours (http_conn_gone): it is how every connection's end is seen.
+ */
+void
+http_set_closecb(struct evhttp_connection *evcon,
+    void (*fn)(struct evhttp_connection *, void *), void *arg)
+{
+	struct http_conn	*hc;
+
+	if ((hc = http_conn_find(evhttp_connection_get_bufferevent(
+	    evcon))) == NULL)
+		fatalx("http: a connection that was never made");
+	if (hc->evcon == NULL)
+		http_conn_tie(hc, evcon);
+	hc->gone = fn;
+	hc->gone_arg = arg;
+}
+
 static void
 http_request(struct evhttp_request *req, void *arg)
 {
 	const struct evhttp_uri	*uri = evhttp_request_get_evhttp_uri(req);
 	const char		*path = evhttp_uri_get_path(uri);
+	const char		*host, *origin;
+	struct http_conn	*hc;
+	char			 detail[256], esc[96];
 	int			 cmd = evhttp_request_get_command(req);
 
 	(void)arg;
 	if (path == NULL || *path == '\0')
 		path = "/";
 	log_debug("http %d %s", cmd, evhttp_request_get_uri(req));
-	if (server->shutting_down) {
+	hc = http_conn_find(evhttp_connection_get_bufferevent(
+	    evhttp_request_get_connection(req)));
+	if (hc != NULL)
+		http_conn_request(hc, req);
+	/*
+	 * A request that was arriving when the drain began is answered; one
+	 * after an answer given while draining, or a stream, is not.
+	 */
+	if ((hc != NULL && hc->closing) || (draining &&
+	    http_sse_wanted(req))) {
 		http_problem_status(req, 503, "unavailable",
 		    "server is shutting down");
+		return;
+	}
+	host = evhttp_find_header(evhttp_request_get_input_headers(req),
+	    "Host");
+	if (!http_host_ok(host)) {
+		snprintf(detail, sizeof detail, "Host %s is not served here; "
+		    "annalsd --http-host names others", host == NULL ?
+		    "(none)" : log_escape(host, strlen(host), esc, sizeof esc));
+		http_problem_status(req, 421, "invalid", detail);
+		return;
+	}
+	if (http_unsafe(cmd) && !http_origin_ok(req)) {
+		origin = evhttp_find_header(
+		    evhttp_request_get_input_headers(req), "Origin");
+		snprintf(detail, sizeof detail, "writes from %s are not "
+		    "allowed; annalsd --cors admits an origin", log_escape(
+		    origin, strlen(origin), esc, sizeof esc));
+		http_problem_status(req, 403, "unauthorized", detail);
 		return;
 	}
 	if (cmd == EVHTTP_REQ_OPTIONS) {
@@ -523,8 +1124,15 @@ http_request(struct evhttp_request *req, void *arg)
 		return;
 	}
 	if (strcmp(path, "/v1") == 0 || strncmp(path, "/v1/", 4) == 0) {
-		if (http_auth(req, cmd))
-			http_api(req, path);
+		if (!http_auth(req, cmd, hc))
+			return;
+		if (evbuffer_get_length(evhttp_request_get_input_buffer(
+		    req)) > 0 && !http_json_type(req)) {
+			http_problem_status(req, 415, "invalid", "Content-Type "
+			    "must be application/json");
+			return;
+		}
+		http_api(req, path);
 		return;
 	}
 	if (cmd != EVHTTP_REQ_GET && cmd != EVHTTP_REQ_HEAD) {
@@ -631,47 +1239,88 @@ http_start(const struct http_config *cfg, struct aerr *err)
 	 * itself refuses (with its own page) only what is far larger.
 	 */
 	evhttp_set_max_body_size(http, (ev_ssize_t)cfg->max_body * 4);
+	/*
+	 * Over it libevent answers a bare text/html 400 and closes: 2.1 has
+	 * no hook to make that a problem body or a 431.
+	 */
+	evhttp_set_max_headers_size(http, HTTP_MAX_HEAD);
 	evhttp_set_allowed_methods(http, EVHTTP_REQ_GET | EVHTTP_REQ_POST |
 	    EVHTTP_REQ_HEAD | EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
 	    EVHTTP_REQ_OPTIONS | EVHTTP_REQ_PATCH);
-	evhttp_set_timeout(http, HTTP_TIMEOUT);
+	evhttp_set_timeout(http, (int)cfg->timeout);
 	evhttp_set_gencb(http, http_request, NULL);
+	evhttp_set_bevcb(http, http_conn_new, NULL);
+	fresh_ev = event_new(server->base, -1, 0, http_conn_fresh, NULL);
+	sweep_ev = event_new(server->base, -1, 0, http_conn_sweep, NULL);
+	resume_ev = evtimer_new(server->base, http_accept_resume, NULL);
+	if (fresh_ev == NULL || sweep_ev == NULL || resume_ev == NULL)
+		fatalx("event_new failed");
+	evconnlistener_set_error_cb(evhttp_bound_socket_get_listener(bound),
+	    http_accept_error);
 	http_find_web();
 
 	slen = sizeof ss;
 	getsockname(fd, (struct sockaddr *)&ss, &slen);
+	listen_loop = loop;
 	if (ss.ss_family == AF_INET6) {
 		inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr,
 		    addr, sizeof addr);
 		port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+		listen_port = port;
+		snprintf(listen_host, sizeof listen_host, "[%s]", addr);
+		listen_any = IN6_IS_ADDR_UNSPECIFIED(
+		    &((struct sockaddr_in6 *)&ss)->sin6_addr);
 		log_notice("http on [%s]:%u%s%s", addr, port,
 		    have_web ? ", page from " : "", have_web ? web_dir : "");
 	} else {
 		inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr,
 		    addr, sizeof addr);
 		port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
+		listen_port = port;
+		snprintf(listen_host, sizeof listen_host, "%s", addr);
+		listen_any = ((struct sockaddr_in *)&ss)->sin_addr.s_addr ==
+		    htonl(INADDR_ANY);
 		log_notice("http on %s:%u%s%s", addr, port,
 		    have_web ? ", page from " : "", have_web ? web_dir : "");
 	}
 	return (0);
 }
 
-/* Stop taking connections and end the event streams (shutdown). */
+/*
+ * Drain (shutdown): take no new connection, end the event streams, close
+ * connections between requests; the others get the answer to the request
+ * they were sending, marked as their last.  The loop ends when the last
+ * connection has gone (server_check_done()).
+ */
 void
 http_stop(void)
 {
-	if (http != NULL && bound != NULL) {
+	if (http == NULL)
+		return;
+	if (bound != NULL) {
 		evhttp_del_accept_socket(http, bound);
 		bound = NULL;
 	}
 	http_sse_free();
+	draining = 1;
+	event_active(sweep_ev, EV_TIMEOUT, 0);
 }
 
 void
 http_free(void)
 {
+	struct http_conn	*hc;
+
+	if (http == NULL)
+		return;
 	http_stop();
-	if (http != NULL)
-		evhttp_free(http);
+	/* Each connection's close callback frees its http_conn. */
+	evhttp_free(http);
 	http = NULL;
+	while ((hc = TAILQ_FIRST(&freshq)) != NULL)
+		http_conn_free(hc);
+	event_free(fresh_ev);
+	event_free(sweep_ev);
+	event_free(resume_ev);
+	fresh_ev = sweep_ev = resume_ev = NULL;
 }

@@ -16,19 +16,26 @@
 
 #include "annalsd.h"
 
+struct evhttp_connection;
 struct evhttp_request;
 struct evbuffer;
 struct evkeyvalq;
 
 #define HTTP_MAX_CORS	16
+#define HTTP_MAX_HOSTS	16
+/* Default --http-timeout, seconds. */
+#define HTTP_TIMEOUT	120
 
 struct http_config {
 	const char	*listen;	/* host:port */
 	int		 allow_remote;
 	const char	*cors[HTTP_MAX_CORS];	/* origins, or "*" */
 	size_t		 ncors;
+	const char	*hosts[HTTP_MAX_HOSTS];	/* --http-host NAME[:PORT] */
+	size_t		 nhosts;
 	const char	*web_dir;	/* NULL: found next to the binary */
 	size_t		 max_body;	/* request bodies, bytes */
+	unsigned	 timeout;	/* seconds idle, or for one request */
 };
 
 /* http.c */
@@ -45,6 +52,8 @@ void	 http_send_json(struct evhttp_request *, int, struct evbuffer *,
 	     int);
 int	 http_not_modified(struct evhttp_request *);
 void	 http_page_send(struct evhttp_request *, struct evbuffer *);
+void	 http_set_closecb(struct evhttp_connection *,
+	     void (*)(struct evhttp_connection *, void *), void *);
 
 /* http-json.c */
 void	 hjson_str(struct evbuffer *, const char *, size_t);

@@ -303,8 +303,7 @@ server_shutdown(void)
 	commit_drain();
 	readers_drain();
 	conn_shutdown_all();
-	if (server->nconns == 0)
-		event_base_loopexit(server->base, NULL);
+	server_check_done();
 }
 
 void
@@ -312,7 +311,15 @@ server_conn_gone(struct conn *c)
 {
 	(void)c;
 	server->nconns--;
-	if (server->shutting_down && server->nconns == 0)
+	server_check_done();
+}
+
+/* Leave the loop once a shutdown has no client left to answer. */
+void
+server_check_done(void)
+{
+	if (server->shutting_down && server->nconns == 0 &&
+	    server->http_conns == 0)
 		event_base_loopexit(server->base, NULL);
 }
 

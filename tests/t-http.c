@@ -876,10 +876,10 @@ TEST(http_event_stream_delivers_socket_put)
 	struct annals_put_result res;
 	struct hd		 h;
 	char			 buf[65536], want[64];
-	const char		*req = "GET /v1/changes HTTP/1.1\r\nHost: x\r\n"
+	const char		*req = "GET /v1/changes HTTP/1.1\r\nHost: 127.0.0.1\r\n"
 	    "Accept: text/event-stream\r\n\r\n";
 	const char		*back = "GET /v1/changes?since=77 HTTP/1.1\r\n"
-	    "Host: x\r\nAccept: text/event-stream\r\n\r\n";
+	    "Host: 127.0.0.1\r\nAccept: text/event-stream\r\n\r\n";
 	size_t			 len = 0;
 	json_t			*j;
 	int			 fd, fd2;
