@@ -1067,7 +1067,8 @@ tl_event(struct evbuffer *b, const void *data, size_t len)
 	memset(&ev, 0, sizeof ev);
 	msgpack_unpacked_init(&up);
 	if (msgpack_unpack_next(&up, data, len, NULL) !=
-	    MSGPACK_UNPACK_SUCCESS || record_decode(&up.data, &ev, &err) != 0) {
+	    MSGPACK_UNPACK_SUCCESS ||
+	    record_decode_stored(&up.data, &ev, &err) != 0) {
 		msgpack_unpacked_destroy(&up);
 		evbuffer_add(b, "null", 4);
 		return;

@@ -317,7 +317,7 @@ store_unpack(const void *data, size_t len, struct event *ev)
 	msgpack_unpacked_init(&u);
 	if (msgpack_unpack_next(&u, data, len, NULL) != MSGPACK_UNPACK_SUCCESS)
 		goto out;
-	if (record_decode(&u.data, ev, &err) != 0) {
+	if (record_decode_stored(&u.data, ev, &err) != 0) {
 		log_err("stored record does not decode: %s", err.msg);
 		goto out;
 	}

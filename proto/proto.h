@@ -223,6 +223,8 @@ struct event {
 };
 
 int	 record_decode(const msgpack_object *, struct event *, struct aerr *);
+int	 record_decode_stored(const msgpack_object *, struct event *,
+	     struct aerr *);
 int	 record_validate(struct event *, struct aerr *);
 void	 record_pack(msgpack_packer *, const struct event *);
 void	 record_clear(struct event *);

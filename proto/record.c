@@ -798,10 +798,12 @@ record_copy_actors(const struct record_view *v, struct event *ev,
  * left cleared.  A field given as nil counts as absent.  The shape is
  * checked as for a reply (record_shape()); then what a stored record
  * must also be: UTF-8 strings, attrs of allowed values only, dates that
- * parse.
+ * parse.  A new record (strict) must also have actors, which is checked
+ * last.
  */
-int
-record_decode(const msgpack_object *obj, struct event *ev, struct aerr *err)
+static int
+record_decode_any(const msgpack_object *obj, int strict, struct event *ev,
+    struct aerr *err)
 {
 	struct record_view	v;
 
@@ -837,7 +839,32 @@ record_decode(const msgpack_object *obj, struct event *ev, struct aerr *err)
 		record_clear(ev);
 		return (-1);
 	}
+	/* Last, so that a record with other faults is told about those. */
+	if (strict && ev->nactors == 0) {
+		record_clear(ev);
+		aerr_set(err, AERR_INVALID, "actors: required");
+		return (-1);
+	}
 	return (0);
+}
+
+/* Decode a record a client sends, to be stored: see above. */
+int
+record_decode(const msgpack_object *obj, struct event *ev, struct aerr *err)
+{
+	return (record_decode_any(obj, 1, ev, err));
+}
+
+/*
+ * Decode a stored record.  Daemons before issue #14 stored records
+ * without actors; they stay readable, and a put replacing them needs
+ * actors like any other.
+ */
+int
+record_decode_stored(const msgpack_object *obj, struct event *ev,
+    struct aerr *err)
+{
+	return (record_decode_any(obj, 0, ev, err));
 }
 
 static void

@@ -270,6 +270,40 @@ TEST(daemon_errors_name_the_problem)
 	T_EQ_INT(th_daemon_stop(&d), 0);
 }
 
+/* Issue #14: a put without actors, or with nil, is refused. */
+TEST(issue_14_socket_put_needs_actors)
+{
+	static const struct {
+		const char	*params;
+		size_t		 len;
+	} puts[] = {
+		/* {"records": [{"start": "2015"}]} */
+		{ "\x81\xa7records\x91\x81\xa5start\xa4" "2015", 22 },
+		/* {"records": [{"start": "2015", "actors": nil}]} */
+		{ "\x81\xa7records\x91\x82\xa5start\xa4" "2015"
+		    "\xa6" "actors\xc0", 30 },
+	};
+	struct th_daemon	 d;
+	msgpack_unpacked	 u;
+	const struct msg	*m;
+	char			 text[256];
+	size_t			 i;
+	int			 fd;
+
+	T_OK(th_daemon_start(&d, NULL));
+	T_ASSERT((fd = th_raw_connect(d.sock)) >= 0);
+	for (i = 0; i < sizeof puts / sizeof puts[0]; i++) {
+		T_OK(th_send_request(fd, 1 + i, "put", puts[i].params,
+		    puts[i].len));
+		m = read_response(fd, 1 + i, &u);
+		T_EQ_INT(response_code(m, text, sizeof text), AERR_INVALID);
+		T_EQ_STR(text, "records[0]: actors: required");
+		msgpack_unpacked_destroy(&u);
+	}
+	close(fd);
+	T_EQ_INT(th_daemon_stop(&d), 0);
+}
+
 TEST(daemon_survives_malformed_frames)
 {
 	static const struct {

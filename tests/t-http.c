@@ -554,6 +554,12 @@ TEST(http_event_crud_and_errors)
 	    "invalid", "records[1]: start: 2015-02-30 is not a date");
 	ht_problem(&h, "POST", "/v1/events", "{\"start\":\"2015\",\"colour\""
 	    ":\"red\"}", 400, "invalid", "record: unknown field \"colour\"");
+	/* Issue #14: actors are required on this path too. */
+	ht_problem(&h, "POST", "/v1/events", "{\"start\":\"2015\"}", 400,
+	    "invalid", "record: actors: required");
+	ht_problem(&h, "POST", "/v1/events", "[{\"start\":\"2015\","
+	    "\"actors\":null}]", 400, "invalid",
+	    "records[0]: actors: required");
 	ht_problem(&h, "GET", "/v1/histogram?to=2015", NULL, 400, "invalid",
 	    "from: required for a histogram");
 	ht_problem(&h, "GET", "/v1/histogram?from=1000&to=2015&by=day", NULL,

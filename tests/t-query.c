@@ -358,8 +358,8 @@ event(const char *json, struct event *ev)
 	struct aerr	err;
 
 	aerr_clear(&err);
-	T_ASSERTF(record_decode(mpobj_json(&o, json), ev, &err) == 0, "%s: %s",
-	    json, err.msg);
+	T_ASSERTF(record_decode_stored(mpobj_json(&o, json), ev, &err) == 0,
+	    "%s: %s", json, err.msg);
 	mpobj_free(&o);
 }
 
