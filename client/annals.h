@@ -498,7 +498,9 @@ ANNALS_API int		 annals_changes(annals_ctx *ctx, uint64_t since,
  * that annals_notification_next() hands out.  Other calls keep working
  * on a subscribed context: notifications that arrive while a call waits
  * for its answer are kept for annals_notification_next().  *next, if
- * next is not NULL, is set to since.
+ * next is not NULL, is set to since.  A context subscribes once
+ * (ANNALS_EINVALID for a second call before annals_unsubscribe()), and
+ * since may not be past the daemon's last change (ANNALS_EINVALID).
  *
  * Errors: ANNALS_EUNKNOWNMETHOD, ANNALS_EINVALID, ANNALS_EIO,
  * ANNALS_EPROTOCOL.

@@ -414,7 +414,9 @@ void
 conn_set_scope(struct conn *c, int scope)
 {
 	c->scope = scope;
-	c->failures = 0;
+	/* Only a good token ends the growing penalty for wrong ones. */
+	if (scope != AUTH_NONE)
+		c->failures = 0;
 }
 
 const char *

@@ -1540,6 +1540,18 @@ store_changes(struct store *st, uint64_t since, uint32_t limit,
 		    (unsigned long long)horizon);
 		return (-1);
 	}
+	/*
+	 * Issue #14: answering next = since would let a client that stores
+	 * next skip every change up to it.  Its position belongs to another
+	 * store, or to this one before a restore from backup.
+	 */
+	if (since > *last_seq) {
+		mdb_txn_abort(txn);
+		aerr_set(err, AERR_INVALID, "since: %llu is past the last "
+		    "change, %llu", (unsigned long long)since,
+		    (unsigned long long)*last_seq);
+		return (-1);
+	}
 	if ((rc = mdb_cursor_open(txn, st->changes, &cur)) != 0) {
 		mdb_txn_abort(txn);
 		return (store_error(err, rc, "mdb_cursor_open"));

@@ -62,6 +62,9 @@ msg_parse(const msgpack_object *obj, struct msg *msg, struct aerr *err)
 
 	if (v[i].type != MSGPACK_OBJECT_STR)
 		return (msg_fail(err, "method must be a string"));
+	/* Part of the envelope, like the msgid: a bad message, not value. */
+	if (!utf8_valid(v[i].via.str.ptr, v[i].via.str.size))
+		return (msg_fail(err, "method must be UTF-8"));
 	/* msgpack-c leaves ptr NULL for "": callers need a string. */
 	msg->method = v[i].via.str.size != 0 ? v[i].via.str.ptr : "";
 	msg->method_len = v[i].via.str.size;

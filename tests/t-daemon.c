@@ -528,6 +528,82 @@ TEST(daemon_sigterm_keeps_acknowledged_writes)
 	T_EQ_INT(th_daemon_stop(&d), 0);
 }
 
+/* Send method with params bytes as msgid; expect code and text. */
+static void
+expect_error(int fd, uint32_t msgid, const char *method, const void *params,
+    size_t len, int code, const char *text)
+{
+	msgpack_unpacked	 u;
+	const struct msg	*m;
+	char			 got[256];
+
+	T_OK(th_send_request(fd, msgid, method, params, len));
+	m = read_response(fd, msgid, &u);
+	T_EQ_INT(response_code(m, got, sizeof got), code);
+	T_EQ_STR(got, text);
+	msgpack_unpacked_destroy(&u);
+}
+
+/*
+ * Issue #14: a since past the last change is refused, by changes and by
+ * subscribe, rather than answered with next = since; a connection
+ * subscribes once.
+ */
+TEST(issue_14_since_past_the_end_is_refused)
+{
+	struct th_daemon	 d;
+	msgpack_unpacked	 u;
+	const struct msg	*m;
+	struct aerr		 err;
+	uint64_t		 v;
+	int			 fd;
+
+	T_OK(th_daemon_start(&d, NULL));
+	fd = th_raw_connect(d.sock);
+	put_ok(fd, 1, "2015", "RUS", NULL);
+	put_ok(fd, 2, "2016", "USA", NULL);
+	/* {"since": 1000000000000} */
+	expect_error(fd, 3, "changes", "\x81\xa5since\xcf\x00\x00\x00\xe8"
+	    "\xd4\xa5\x10\x00", 16, AERR_INVALID,
+	    "since: 1000000000000 is past the last change, 2");
+	expect_error(fd, 4, "subscribe", "\x81\xa5since\x03", 8,
+	    AERR_INVALID, "since: 3 is past the last change, 2");
+	/* The last change itself is a fine place to be. */
+	T_OK(th_send_request(fd, 5, "changes", "\x81\xa5since\x02", 8));
+	m = read_response(fd, 5, &u);
+	T_EQ_INT(response_code(m, NULL, 0), AERR_OK);
+	T_OK(mp_uint(mp_get(m->result, "next"), "next", &v, &err));
+	T_EQ_U64(v, 2);
+	msgpack_unpacked_destroy(&u);
+	T_OK(th_send_request(fd, 6, "subscribe", "\x81\xa5since\x02", 8));
+	m = read_response(fd, 6, &u);
+	T_EQ_INT(response_code(m, NULL, 0), AERR_OK);
+	T_OK(mp_uint(mp_get(m->result, "next"), "next", &v, &err));
+	T_EQ_U64(v, 2);
+	msgpack_unpacked_destroy(&u);
+	expect_error(fd, 7, "subscribe", NULL, 0, AERR_INVALID,
+	    "already subscribed: unsubscribe first");
+	close(fd);
+	T_EQ_INT(th_daemon_stop(&d), 0);
+}
+
+/* Issue #14: a method name that is not UTF-8 is a malformed message. */
+TEST(issue_14_method_not_utf8_is_malformed)
+{
+	struct th_daemon	 d;
+	int			 fd;
+
+	T_OK(th_daemon_start(&d, NULL));
+	fd = th_raw_connect(d.sock);
+	expect_error(fd, 1, "p\xffng", NULL, 0, AERR_MALFORMED,
+	    "method must be UTF-8");
+	expect_error(fd, 2, "p\xc3\xafng", NULL, 0, AERR_UNKNOWN_METHOD,
+	    "unknown method \"p\\xc3\\xafng\"");
+	close(fd);
+	expect_ping(d.sock);
+	T_EQ_INT(th_daemon_stop(&d), 0);
+}
+
 TEST(daemon_changes_and_subscribe)
 {
 	struct th_daemon	 d;

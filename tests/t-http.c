@@ -566,6 +566,8 @@ TEST(http_event_crud_and_errors)
 	    400, "limit", NULL);
 	ht_problem(&h, "GET", "/v1/changes?limit=20000", NULL, 400, "limit",
 	    NULL);
+	ht_problem(&h, "GET", "/v1/changes?since=1000000000000", NULL, 400,
+	    "invalid", NULL);
 	/* 20 MB of JSON: over the 16 MB body limit. */
 	big = malloc(20 << 20);
 	memset(big, ' ', 20 << 20);

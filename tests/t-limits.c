@@ -283,6 +283,12 @@ TEST(auth_tokens_and_scopes)
 	T_EQ_INT(hello(fd, 9, "writer-token-abcdefghijkl", NULL, 0), 0);
 	T_EQ_INT(put(fd, 10, 1, "yes", NULL, 0), 0);
 	T_EQ_INT(call(fd, 11, "check", NULL, NULL, 0), 0);
+	/* Issue #14: a wrong token leaves no scope behind. */
+	T_EQ_INT(hello(fd, 12, "writer-token-abcdefghijkX", NULL, 0),
+	    AERR_UNAUTHORIZED);
+	T_EQ_INT(call(fd, 13, "range", NULL, msg, sizeof msg),
+	    AERR_UNAUTHORIZED);
+	T_EQ_STR(msg, "range needs a token: send one in hello first");
 	close(fd);
 	T_EQ_INT(th_daemon_stop(&d), 0);
 
