@@ -464,7 +464,10 @@ annals_request(annals_ctx *ctx, const char *method, uint32_t *msgid)
 	ctx->wfail = 0;
 	memset(hdr, 0, sizeof hdr);
 	annals_write_cb(ctx, (const char *)hdr, sizeof hdr);
-	*msgid = ++ctx->msgid;
+	/* msgid 0 is the daemon's, for errors about the connection. */
+	if (++ctx->msgid == 0)
+		ctx->msgid = 1;
+	*msgid = ctx->msgid;
 	msg_pack_request(&ctx->pk, *msgid, method);
 	return (&ctx->pk);
 }
@@ -592,6 +595,16 @@ annals_recv(annals_ctx *ctx, uint32_t msgid, struct annals_reply *r)
 	if (r->msg.type != MSG_RESPONSE) {
 		aerr_set(&err, AERR_PROTOCOL, "a request from annalsd");
 		goto bad;
+	}
+	if (r->msg.msgid == 0 && msgid != 0 &&
+	    msg_error(r->msg.error, &err) == -1 && err.code != AERR_PROTOCOL) {
+		/*
+		 * No request of ours has msgid 0: the daemon speaks of the
+		 * connection (a frame over its limit) and hangs up after it.
+		 */
+		annals_reply_free(r);
+		annals_break(ctx, err.code, "%s", err.msg);
+		return (-1);
 	}
 	if (r->msg.msgid != msgid) {
 		aerr_set(&err, AERR_PROTOCOL, "answers request %u, expected %u",

@@ -119,6 +119,7 @@ struct msg {
 
 /* proto/msg.c */
 int	 msg_parse(const msgpack_object *, struct msg *, struct aerr *);
+uint32_t msg_peek_msgid(const unsigned char *, size_t);
 void	 msg_pack_request(msgpack_packer *, uint32_t, const char *);
 void	 msg_pack_response_ok(msgpack_packer *, uint32_t);
 void	 msg_pack_response_error(msgpack_packer *, uint32_t, int,

@@ -304,6 +304,58 @@ TEST(issue_14_socket_put_needs_actors)
 	T_EQ_INT(th_daemon_stop(&d), 0);
 }
 
+/* Issue #14: a malformed request whose msgid can be read gets it back. */
+TEST(issue_14_malformed_requests_get_their_msgid)
+{
+	static const struct {
+		const char	*name;
+		const char	*body;
+		size_t		 len;
+		uint32_t	 msgid;
+	} cases[] = {
+		{ "trailing bytes", "\x94\x00\x05\xa4ping\x90\xc0", 10, 5 },
+		{ "array of 3", "\x93\x00\x0d\xa4ping", 8, 13 },
+		{ "msgid as uint32", "\x93\x00\xce\x00\x01\x00\x00\xa4ping",
+		    12, 65536 },
+		{ "msgid as int8", "\x92\x00\xd0\x09", 4, 9 },
+		{ "response", "\x94\x01\x06\xc0\xc0\xc0", 6, 6 },
+		{ "msgid too large", "\x93\x00\xcf\x00\x00\x00\x01\x00\x00"
+		    "\x00\x00\xa4ping", 16, 0 },
+		{ "negative msgid", "\x93\x00\xff\xa4ping", 8, 0 },
+		{ "notification", "\x93\x02\xa4ping\x90", 8, 0 },
+	};
+	struct th_daemon	 d;
+	msgpack_unpacked	 u;
+	const struct msg	*m;
+	unsigned char		 hdr[PROTO_FRAME_HEADER], deep[64];
+	size_t			 i;
+	int			 fd;
+
+	T_OK(th_daemon_start(&d, NULL));
+	fd = th_raw_connect(d.sock);
+	for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		frame_header(hdr, (uint32_t)cases[i].len);
+		T_OK(th_send_all(fd, hdr, sizeof hdr));
+		T_OK(th_send_all(fd, cases[i].body, cases[i].len));
+		m = read_response(fd, cases[i].msgid, &u);
+		T_ASSERTF(response_code(m, NULL, 0) == AERR_MALFORMED, "%s",
+		    cases[i].name);
+		msgpack_unpacked_destroy(&u);
+	}
+	/* Params nested 17 deep: [0, 7, "ping", [[[...]]]]. */
+	memcpy(deep, "\x94\x00\x07\xa4ping", 8);
+	memset(deep + 8, 0x91, 15);
+	deep[23] = 0x90;
+	frame_header(hdr, 24);
+	T_OK(th_send_all(fd, hdr, sizeof hdr));
+	T_OK(th_send_all(fd, deep, 24));
+	m = read_response(fd, 7, &u);
+	T_EQ_INT(response_code(m, NULL, 0), AERR_MALFORMED);
+	msgpack_unpacked_destroy(&u);
+	close(fd);
+	T_EQ_INT(th_daemon_stop(&d), 0);
+}
+
 TEST(daemon_survives_malformed_frames)
 {
 	static const struct {
