@@ -285,7 +285,7 @@ annals_connect(const char *address)
 	if (address == NULL) {
 		env = getenv("ANNALS_SOCKET");
 		address = env != NULL && *env != '\0' ? env :
-		    ANNALS_DEFAULT_SOCKET;
+		    PROTO_DEFAULT_SOCKET;
 	}
 	if (strchr(address, '/') != NULL || strchr(address, ':') == NULL)
 		annals_connect_unix(ctx, address);

@@ -18,6 +18,15 @@
 
 #include "version.h"
 
+/*
+ * Where the daemon listens and the client connects when told nothing
+ * else; client/annals.h repeats it as ANNALS_DEFAULT_SOCKET (t-client
+ * checks that they agree).  One path for root and other users alike: a
+ * per-user default ($XDG_RUNTIME_DIR) would make a CLI run under sudo
+ * or by a service look elsewhere than the daemon it means.
+ */
+#define PROTO_DEFAULT_SOCKET	"/run/annals/annalsd.sock"
+
 /* Limits; PROTOCOL.md gives the same numbers. */
 #define PROTO_FRAME_HEADER	5		/* 0xce + uint32 big-endian */
 #define PROTO_MAX_FRAME		(16u << 20)	/* default, --max-frame */

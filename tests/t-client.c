@@ -19,6 +19,7 @@
 #include "test.h"
 #include "../client/annals.h"
 #include "../client/cli.h"
+#include "../proto/proto.h"
 
 static annals_ctx *
 client_connect(struct th_daemon *d)
@@ -93,6 +94,8 @@ TEST(client_connect_uses_environment)
 	ctx = annals_connect(NULL);
 	T_ASSERT(strstr(annals_errmsg(ctx), ANNALS_DEFAULT_SOCKET) != NULL);
 	annals_free(ctx);
+	/* The daemon listens where the public header says (issue #14). */
+	T_EQ_STR(ANNALS_DEFAULT_SOCKET, PROTO_DEFAULT_SOCKET);
 }
 
 TEST(client_free_null_and_strerror)

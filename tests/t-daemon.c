@@ -5,6 +5,7 @@
  * stored was lost.
  */
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 #include <fcntl.h>
@@ -354,6 +355,126 @@ TEST(issue_14_malformed_requests_get_their_msgid)
 	msgpack_unpacked_destroy(&u);
 	close(fd);
 	T_EQ_INT(th_daemon_stop(&d), 0);
+}
+
+/* Run annalsd with args until it exits; err gets its stderr. */
+static int
+run_annalsd(const char **args, char *err, size_t size)
+{
+	const char	*argv[32];
+	char		 bin[4200], log[256];
+	pid_t		 pid;
+	FILE		*fp;
+	size_t		 n;
+	int		 i = 0, status, fd;
+
+	snprintf(bin, sizeof bin, "%s/annalsd", t_bindir());
+	snprintf(log, sizeof log, "%s/run.err", t_dir());
+	argv[i++] = bin;
+	while (*args != NULL && i < 31)
+		argv[i++] = *args++;
+	argv[i] = NULL;
+	T_ASSERT((pid = fork()) != -1);
+	if (pid == 0) {
+		fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+		dup2(fd, 2);
+		execv(bin, (char **)argv);
+		_exit(127);
+	}
+	T_EQ_INT(waitpid(pid, &status, 0), pid);
+	T_ASSERT((fp = fopen(log, "r")) != NULL);
+	n = fread(err, 1, size - 1, fp);
+	err[n] = '\0';
+	fclose(fp);
+	return (WIFEXITED(status) ? WEXITSTATUS(status) : 128);
+}
+
+/* Issue #14: every bad option value names the option and its range. */
+TEST(issue_14_option_errors_name_the_option_and_range)
+{
+	static const struct {
+		const char	*opt, *val, *msg;
+	} cases[] = {
+		{ "--changes-keep", "0",
+		    "--changes-keep 0: not a number of days from 1 to 36500" },
+		{ "--max-frame", "1K",
+		    "--max-frame 1K: not a size from 4K to 4294967295" },
+		{ "--max-frame", "4G",
+		    "--max-frame 4G: not a size from 4K to 4294967295" },
+		{ "--max-conns", "x",
+		    "--max-conns x: not a number from 1 to 1000000" },
+		{ "--max-inflight", "-1",
+		    "--max-inflight -1: not a number from 1 to 65536" },
+		{ "--map-size", "99999999999999999G",
+		    "--map-size 99999999999999999G: not a size from 64K to 16T" },
+		{ "--out-high", "0",
+		    "--out-high 0: not a size from 1K to 64G" },
+		{ "--idle-timeout", "-5", "--idle-timeout -5: not a number of "
+		    "seconds from 0 to 31536000" },
+		{ "--read-threads", "x",
+		    "--read-threads x: not a number from 0 to 256" },
+		{ "--socket-mode", "9", "--socket-mode 9: not an octal mode "
+		    "from 0 to 0777" },
+	};
+	const char	*args[8];
+	char		 err[1024], want[256], data[256], sock[256];
+	size_t		 i;
+
+	snprintf(data, sizeof data, "%s/data", t_dir());
+	snprintf(sock, sizeof sock, "%s/s.sock", t_dir());
+	for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		args[0] = "--data";
+		args[1] = data;
+		args[2] = "--socket";
+		args[3] = sock;
+		args[4] = cases[i].opt;
+		args[5] = cases[i].val;
+		args[6] = NULL;
+		T_EQ_INT(run_annalsd(args, err, sizeof err), 2);
+		snprintf(want, sizeof want, "annalsd: %s\n", cases[i].msg);
+		T_EQ_STR(err, want);
+	}
+}
+
+/*
+ * Issue #14: the socket's directory is created when missing, and when
+ * it cannot be, the error says which option to give.
+ */
+TEST(issue_14_socket_directory_is_created_or_explained)
+{
+	struct th_daemon	 d;
+	const char		*extra[] = { "--socket", NULL, NULL };
+	const char		*args[5];
+	char			 sock[108], file[512], err[1024];
+	struct stat		 sb;
+	int			 fd;
+
+	/* A parent that does not exist yet: made, mode 0755. */
+	snprintf(sock, sizeof sock, "%s/run/a/annalsd.sock", t_dir());
+	extra[1] = sock;
+	T_OK(th_daemon_start(&d, extra));
+	expect_ping(sock);
+	snprintf(file, sizeof file, "%s/run/a", t_dir());
+	T_OK(stat(file, &sb));
+	T_ASSERT(S_ISDIR(sb.st_mode));
+	T_EQ_INT(sb.st_mode & 0777, 0755);
+	T_EQ_INT(th_daemon_stop(&d), 0);
+
+	/* A parent that cannot be made: under a plain file. */
+	snprintf(file, sizeof file, "%s/file", t_dir());
+	T_ASSERT((fd = open(file, O_WRONLY | O_CREAT, 0600)) != -1);
+	close(fd);
+	snprintf(sock, sizeof sock, "%s/file/sub/annalsd.sock", t_dir());
+	args[0] = "--data";
+	args[1] = d.data;
+	args[2] = "--socket";
+	args[3] = sock;
+	args[4] = NULL;
+	T_EQ_INT(run_annalsd(args, err, sizeof err), 1);
+	snprintf(file, sizeof file, "cannot create %s/file/sub: Not a "
+	    "directory; give --socket PATH (and set ANNALS_SOCKET for the "
+	    "CLI)\n", t_dir());
+	T_ASSERTF(strstr(err, file) != NULL, "%s", err);
 }
 
 TEST(daemon_survives_malformed_frames)
