@@ -870,12 +870,13 @@ annals_put_send(annals_ctx *ctx, const struct annals_event *events,
 	size_t		 i;
 
 	if (n == 0) {
-		annals_fail(ctx, ANNALS_EINVALID, "records: no events to put");
+		annals_fail(ctx, ANNALS_EINVALID, "records: 0 given, at least 1 "
+		    "required");
 		return (-1);
 	}
 	if (n > ctx->max_batch) {
-		annals_fail(ctx, ANNALS_ELIMIT, "records: %zu records exceed "
-		    "limit %u", n, ctx->max_batch);
+		annals_fail(ctx, ANNALS_EINVALID, "records: %zu given, at most "
+		    "%u allowed", n, ctx->max_batch);
 		return (-1);
 	}
 	pk = annals_request(ctx, "put", msgid);
@@ -1265,9 +1266,14 @@ annals_delete(annals_ctx *ctx, const uint64_t *ids, size_t n, int *deleted)
 
 	if (annals_enter(ctx) == -1)
 		return (-1);
-	if (n == 0 || n > PROTO_MAX_IDS) {
-		annals_fail(ctx, n == 0 ? ANNALS_EINVALID : ANNALS_ELIMIT,
-		    "ids: %zu ids, must be 1 to %d", n, PROTO_MAX_IDS);
+	if (n == 0) {
+		annals_fail(ctx, ANNALS_EINVALID, "ids: 0 given, at least 1 "
+		    "required");
+		return (-1);
+	}
+	if (n > PROTO_MAX_IDS) {
+		annals_fail(ctx, ANNALS_EINVALID, "ids: %zu given, at most %d "
+		    "allowed", n, PROTO_MAX_IDS);
 		return (-1);
 	}
 	pk = annals_request(ctx, "delete", &msgid);

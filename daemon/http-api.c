@@ -715,9 +715,8 @@ api_events_post(struct evhttp_request *req)
 		goto fail;
 	}
 	if (n > PROTO_MAX_BATCH) {
-		aerr_set(&err, AERR_LIMIT, "records: %zu given, at most %d "
+		aerr_set(&err, AERR_INVALID, "records: %zu given, at most %d "
 		    "allowed", n, PROTO_MAX_BATCH);
-		status = 413;
 		goto fail;
 	}
 	evs = xcalloc(n, sizeof *evs);
@@ -793,7 +792,7 @@ api_actors(struct evhttp_request *req)
 	if ((o = mp_get(h.params, "limit")) != NULL) {
 		limit = o->via.u64;
 		if (limit == 0 || limit > PROTO_MAX_PAGE) {
-			aerr_set(&err, AERR_LIMIT, "limit: %llu is outside 1 "
+			aerr_set(&err, AERR_INVALID, "limit: %llu is outside 1 "
 			    "to %d", (unsigned long long)limit,
 			    PROTO_MAX_PAGE);
 			goto fail;
@@ -970,7 +969,7 @@ api_changes(struct evhttp_request *req)
 	if ((o = mp_get(h.params, "limit")) != NULL)
 		limit = o->via.u64;
 	if (limit == 0 || limit > PROTO_MAX_PAGE) {
-		aerr_set(&err, AERR_LIMIT, "limit: %llu is outside 1 to %d",
+		aerr_set(&err, AERR_INVALID, "limit: %llu is outside 1 to %d",
 		    (unsigned long long)limit, PROTO_MAX_PAGE);
 		goto fail;
 	}

@@ -564,8 +564,8 @@ TEST(http_event_crud_and_errors)
 	    "from: required for a histogram");
 	ht_problem(&h, "GET", "/v1/histogram?from=1000&to=2015&by=day", NULL,
 	    400, "limit", NULL);
-	ht_problem(&h, "GET", "/v1/changes?limit=20000", NULL, 400, "limit",
-	    NULL);
+	ht_problem(&h, "GET", "/v1/changes?limit=20000", NULL, 400, "invalid",
+	    "limit: 20000 is outside 1 to 10000");
 	ht_problem(&h, "GET", "/v1/changes?since=1000000000000", NULL, 400,
 	    "invalid", NULL);
 	/* 20 MB of JSON: over the 16 MB body limit. */
