@@ -353,10 +353,13 @@ view_str(const msgpack_object *o, const char *field, int64_t i, size_t max,
 		    len, max));
 	if (len == 0 && nonempty)
 		return (view_fail(err, field, i, "must not be empty"));
+	/* Issue #14: an empty value is an absent one, in every field. */
+	if (len == 0)
+		return (0);
 	/* A C string would end at the NUL and hide the rest. */
-	if (len != 0 && memchr(o->via.str.ptr, '\0', len) != NULL)
+	if (memchr(o->via.str.ptr, '\0', len) != NULL)
 		return (view_fail(err, field, i, "contains a NUL byte"));
-	out->ptr = len != 0 ? o->via.str.ptr : "";
+	out->ptr = o->via.str.ptr;
 	out->len = len;
 	v->str_bytes += len + 1;
 	return (0);

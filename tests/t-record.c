@@ -268,6 +268,10 @@ TEST(record_minimal_and_absent_fields)
 		    "'place':{'lon':-180,'lat':90}}",
 		    "{'start':'2015','actors':[{'name':'A'}],"
 		    "'place':{'lat':90.0,'lon':-180.0}}" },
+		/* issue #14: an empty string is an absent value too */
+		{ "{'start':'2015','actors':['A'],'type':'','title':'',"
+		    "'text':'','end':'','place':{'name':'','country':''}}",
+		    "{'start':'2015','actors':[{'name':'A'}]}" },
 		/* without an id, rev, created and updated do not go out */
 		{ "{'rev':4,'start':'2015','created':5}", "{'start':'2015'}" },
 		{ "{'start':'2015-03?','end':'..'}",
