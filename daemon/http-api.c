@@ -44,6 +44,11 @@ static const struct hparam hp_events[] = {
 	HP_RANGE_FILTERS, { "limit", HP_UINT }, { "cursor", HP_CURSOR },
 	{ "order", HP_STR }, { "span", HP_LOCAL }, { NULL, 0 }
 };
+/* TimelineJS has no paging: one document of at most limit events. */
+static const struct hparam hp_timelinejs[] = {
+	HP_RANGE_FILTERS, { "limit", HP_UINT }, { "order", HP_STR },
+	{ NULL, 0 }
+};
 static const struct hparam hp_histogram[] = {
 	HP_RANGE_FILTERS, { "by", HP_STR }, { "count", HP_STR }, { NULL, 0 }
 };
@@ -177,7 +182,8 @@ hreq_parse(struct hreq *h, struct evhttp_request *req,
 		case HP_UINT:
 			if (hreq_uint(kv->value, &u) != 0) {
 				aerr_set(err, AERR_INVALID, "%s: \"%.32s\" is "
-				    "not a number", kv->key, kv->value);
+				    "not an unsigned integer", kv->key,
+				    kv->value);
 				return (-1);
 			}
 			msgpack_pack_uint64(&pk, u);
@@ -450,7 +456,8 @@ api_events(struct evhttp_request *req, int timelinejs)
 	struct events_job	*j = xcalloc(1, sizeof *j);
 
 	aerr_clear(&j->a.err);
-	if (hreq_parse(&j->a.h, req, hp_events, &j->a.err) != 0 ||
+	if (hreq_parse(&j->a.h, req, timelinejs ? hp_timelinejs : hp_events,
+	    &j->a.err) != 0 ||
 	    query_decode(j->a.h.params, QUERY_RANGE, &j->q, &j->a.err) != 0) {
 		http_problem(req, 0, &j->a.err);
 		hreq_free(&j->a.h);
@@ -655,7 +662,8 @@ api_events_post(struct evhttp_request *req)
 	ct = evhttp_find_header(evhttp_request_get_input_headers(req),
 	    "Content-Type");
 	if (ct != NULL && strncmp(ct, "application/json", 16) != 0) {
-		http_problem_status(req, 415, "invalid", "Content-Type must be "
+		http_problem_status(req, 415, "unsupported_media_type",
+		    "Content-Type must be "
 		    "application/json");
 		return;
 	}
@@ -1114,8 +1122,19 @@ tl_event(struct evbuffer *b, const void *data, size_t len)
 static void
 api_index(struct evhttp_request *req)
 {
-	struct evbuffer	*out = evbuffer_new();
+	struct evbuffer	*out;
+	struct hreq	 h;
+	struct aerr	 err;
 
+	/* It takes no parameters, and says so like every endpoint. */
+	aerr_clear(&err);
+	if (hreq_parse(&h, req, hp_none, &err) != 0) {
+		http_problem(req, 0, &err);
+		hreq_free(&h);
+		return;
+	}
+	hreq_free(&h);
+	out = evbuffer_new();
 	evbuffer_add_printf(out, "{\"server\":\"annalsd\",\"version\":\"%s\","
 	    "\"endpoints\":[\"/v1/events\",\"/v1/events/{id}\","
 	    "\"/v1/actors\",\"/v1/histogram\",\"/v1/top\",\"/v1/co-actors\","
@@ -1133,7 +1152,7 @@ api_method_not_allowed(struct evhttp_request *req, const char *allow)
 	evhttp_add_header(evhttp_request_get_output_headers(req), "Allow",
 	    allow);
 	snprintf(detail, sizeof detail, "this resource takes %s", allow);
-	http_problem_status(req, 405, "invalid", detail);
+	http_problem_status(req, 405, "method_not_allowed", detail);
 }
 
 void

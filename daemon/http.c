@@ -257,6 +257,8 @@ http_problem_status(struct evhttp_request *req, int status, const char *name,
 	hjson_str(b, detail, strlen(detail));
 	evbuffer_add_printf(b, ",\"code\":\"%s\"}", name);
 	http_headers(req);
+	/* An error is not a version of the resource (issue #14). */
+	evhttp_remove_header(evhttp_request_get_output_headers(req), "ETag");
 	evhttp_add_header(evhttp_request_get_output_headers(req),
 	    "Cache-Control", "no-store");
 	http_send(req, status, "application/problem+json", b);
@@ -477,8 +479,8 @@ http_request(struct evhttp_request *req, void *arg)
 	if (cmd != EVHTTP_REQ_GET && cmd != EVHTTP_REQ_HEAD) {
 		evhttp_add_header(evhttp_request_get_output_headers(req),
 		    "Allow", "GET, HEAD, OPTIONS");
-		http_problem_status(req, 405, "invalid", "files are only read "
-		    "with GET and HEAD");
+		http_problem_status(req, 405, "method_not_allowed", "files are "
+		    "only read with GET and HEAD");
 		return;
 	}
 	http_static(req, path);
