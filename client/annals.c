@@ -870,8 +870,8 @@ annals_put_send(annals_ctx *ctx, const struct annals_event *events,
 	size_t		 i;
 
 	if (n == 0) {
-		annals_fail(ctx, ANNALS_EINVALID, "records: 0 given, at least 1 "
-		    "required");
+		annals_fail(ctx, ANNALS_EINVALID, "records: 0 given, at least "
+		    "1 required");
 		return (-1);
 	}
 	if (n > ctx->max_batch) {

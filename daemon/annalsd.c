@@ -83,7 +83,7 @@ static const struct {
 	int		 ch;
 	const char	*name;
 	unsigned long long min, max;
-	const char	*range;		/* how the error message says it */
+	const char	*range;		/* as the error message says it */
 } numeric_opts[] = {
 	{ 'm', "map-size", 64ULL << 10, 16ULL << 40, "a size from 64K to 16T" },
 	{ 'M', "max-map-size", 64ULL << 10, 16ULL << 40,
@@ -342,8 +342,8 @@ main(int argc, char **argv)
 			    !isdigit((unsigned char)*optarg) ||
 			    ul > MAX_IDLE_TIMEOUT) {
 				fprintf(stderr, "annalsd: --idle-timeout %s: not "
-				    "a number of seconds from 0 to %d\n", optarg,
-				    MAX_IDLE_TIMEOUT);
+				    "a number of seconds from 0 to %d\n",
+				    optarg, MAX_IDLE_TIMEOUT);
 				return (2);
 			}
 			cfg.idle_timeout = (unsigned)ul;

@@ -405,8 +405,8 @@ TEST(issue_14_option_errors_name_the_option_and_range)
 		    "--max-conns x: not a number from 1 to 1000000" },
 		{ "--max-inflight", "-1",
 		    "--max-inflight -1: not a number from 1 to 65536" },
-		{ "--map-size", "99999999999999999G",
-		    "--map-size 99999999999999999G: not a size from 64K to 16T" },
+		{ "--map-size", "99999999999999999G", "--map-size "
+		    "99999999999999999G: not a size from 64K to 16T" },
 		{ "--out-high", "0",
 		    "--out-high 0: not a size from 1K to 64G" },
 		{ "--idle-timeout", "-5", "--idle-timeout -5: not a number of "

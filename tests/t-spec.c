@@ -25,13 +25,13 @@
 #define SPEC_RECORDS	1	/* put of n minimal records */
 #define SPEC_BADUTF8	2	/* put of a record whose title is \xff */
 #define SPEC_FRAME	3	/* a prefix announcing 20 MiB */
-#define SPEC_ELSEWHERE	4	/* needs another daemon: see the test named */
+#define SPEC_ELSEWHERE	4	/* needs another daemon: in the test named */
 
 struct spec_msg {
 	const char	*message;
 	int		 kind;
 	const char	*method;
-	const char	*json;		/* params, or the test that checks it */
+	const char	*json;		/* params, or the test checking it */
 	size_t		 n;
 };
 
