@@ -404,14 +404,10 @@ view_actor_map(const msgpack_object *o, const msgpack_object **name,
 			*name = &kv->val;
 		else if (view_key_is(&kv->key, "role", 4) &&
 		    role->ptr == NULL) {
+			/* An empty role is no role: view_str() leaves it out. */
 			if (view_str(&kv->val, "role", -1, EVENT_MAX_ROLE, 0,
 			    role, v, err) != 0)
 				return (-1);
-			/* An empty role is no role, as when omitted. */
-			if (role->len == 0) {
-				role->ptr = NULL;
-				v->str_bytes--;
-			}
 		} else if (view_key_is(&kv->key, "name", 4) ||
 		    view_key_is(&kv->key, "role", 4)) {
 			aerr_set(err, AERR_INVALID, "duplicate field \"%.*s\"",
