@@ -285,7 +285,7 @@ annals_connect(const char *address)
 	if (address == NULL) {
 		env = getenv("ANNALS_SOCKET");
 		address = env != NULL && *env != '\0' ? env :
-		    ANNALS_DEFAULT_SOCKET;
+		    PROTO_DEFAULT_SOCKET;
 	}
 	if (strchr(address, '/') != NULL || strchr(address, ':') == NULL)
 		annals_connect_unix(ctx, address);
@@ -464,7 +464,10 @@ annals_request(annals_ctx *ctx, const char *method, uint32_t *msgid)
 	ctx->wfail = 0;
 	memset(hdr, 0, sizeof hdr);
 	annals_write_cb(ctx, (const char *)hdr, sizeof hdr);
-	*msgid = ++ctx->msgid;
+	/* msgid 0 is the daemon's, for errors about the connection. */
+	if (++ctx->msgid == 0)
+		ctx->msgid = 1;
+	*msgid = ctx->msgid;
 	msg_pack_request(&ctx->pk, *msgid, method);
 	return (&ctx->pk);
 }
@@ -606,6 +609,16 @@ annals_recv(annals_ctx *ctx, uint32_t msgid, struct annals_reply *r)
 	if (r->msg.type != MSG_RESPONSE) {
 		aerr_set(&err, AERR_PROTOCOL, "a request from annalsd");
 		goto bad;
+	}
+	if (r->msg.msgid == 0 && msgid != 0 &&
+	    msg_error(r->msg.error, &err) == -1 && err.code != AERR_PROTOCOL) {
+		/*
+		 * No request of ours has msgid 0: the daemon speaks of the
+		 * connection (a frame over its limit) and hangs up after it.
+		 */
+		annals_reply_free(r);
+		annals_break(ctx, err.code, "%s", err.msg);
+		return (-1);
 	}
 	if (r->msg.msgid != msgid) {
 		aerr_set(&err, AERR_PROTOCOL, "answers request %u, expected %u",
@@ -871,12 +884,13 @@ annals_put_send(annals_ctx *ctx, const struct annals_event *events,
 	size_t		 i;
 
 	if (n == 0) {
-		annals_fail(ctx, ANNALS_EINVALID, "records: no events to put");
+		annals_fail(ctx, ANNALS_EINVALID, "records: 0 given, at least "
+		    "1 required");
 		return (-1);
 	}
 	if (n > ctx->max_batch) {
-		annals_fail(ctx, ANNALS_ELIMIT, "records: %zu records exceed "
-		    "limit %u", n, ctx->max_batch);
+		annals_fail(ctx, ANNALS_EINVALID, "records: %zu given, at most "
+		    "%u allowed", n, ctx->max_batch);
 		return (-1);
 	}
 	pk = annals_request(ctx, "put", msgid);
@@ -1266,9 +1280,14 @@ annals_delete(annals_ctx *ctx, const uint64_t *ids, size_t n, int *deleted)
 
 	if (annals_enter(ctx) == -1)
 		return (-1);
-	if (n == 0 || n > PROTO_MAX_IDS) {
-		annals_fail(ctx, n == 0 ? ANNALS_EINVALID : ANNALS_ELIMIT,
-		    "ids: %zu ids, must be 1 to %d", n, PROTO_MAX_IDS);
+	if (n == 0) {
+		annals_fail(ctx, ANNALS_EINVALID, "ids: 0 given, at least 1 "
+		    "required");
+		return (-1);
+	}
+	if (n > PROTO_MAX_IDS) {
+		annals_fail(ctx, ANNALS_EINVALID, "ids: %zu given, at most %d "
+		    "allowed", n, PROTO_MAX_IDS);
 		return (-1);
 	}
 	pk = annals_request(ctx, "delete", &msgid);

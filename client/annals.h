@@ -267,9 +267,10 @@ ANNALS_API int		 annals_ping(annals_ctx *ctx);
  * disk.
  *
  * Errors: ANNALS_EINVALID (the message starts "records[i]: " with the
- * index of the first bad event), ANNALS_ENOTFOUND (an id that does not
- * exist), ANNALS_ELIMIT (too many events, or a batch larger than a
- * message may be), ANNALS_EDISKFULL, ANNALS_EIO, ANNALS_EPROTOCOL,
+ * index of the first bad event; also n of 0 or over 10000),
+ * ANNALS_ENOTFOUND (an id that does not exist), ANNALS_ELIMIT (a batch
+ * larger than a message may be), ANNALS_EDISKFULL, ANNALS_EIO,
+ * ANNALS_EPROTOCOL,
  * ANNALS_ENOMEM.
  */
 ANNALS_API int		 annals_put(annals_ctx *ctx,
@@ -325,8 +326,8 @@ ANNALS_API void		 annals_event_free(struct annals_event *ev);
  * ints and receives 1 for each id that existed and 0 for each that did
  * not; an id that did not exist is not an error.
  *
- * Errors: ANNALS_EINVALID, ANNALS_ELIMIT, ANNALS_EDISKFULL, ANNALS_EIO,
- * ANNALS_EPROTOCOL, ANNALS_ENOMEM.
+ * Errors: ANNALS_EINVALID (also n of 0 or over 10000), ANNALS_EDISKFULL,
+ * ANNALS_EIO, ANNALS_EPROTOCOL, ANNALS_ENOMEM.
  */
 ANNALS_API int		 annals_delete(annals_ctx *ctx, const uint64_t *ids,
 			    size_t n, int *deleted);
@@ -483,8 +484,9 @@ struct annals_feed {
  * feed->more says whether to do so at once.
  *
  * Errors: ANNALS_EEXPIRED (since is older than the oldest deletion the
- * log still remembers: start again from an export), ANNALS_ELIMIT,
- * ANNALS_EINVALID, ANNALS_EUNKNOWNMETHOD (a daemon without a change
+ * log still remembers: start again from an export), ANNALS_EINVALID
+ * (a limit over 10000, a since past the last change: start again from
+ * an export too), ANNALS_EUNKNOWNMETHOD (a daemon without a change
  * feed), ANNALS_EIO, ANNALS_EPROTOCOL, ANNALS_ENOMEM.
  */
 ANNALS_API int		 annals_changes(annals_ctx *ctx, uint64_t since,
@@ -498,7 +500,9 @@ ANNALS_API int		 annals_changes(annals_ctx *ctx, uint64_t since,
  * that annals_notification_next() hands out.  Other calls keep working
  * on a subscribed context: notifications that arrive while a call waits
  * for its answer are kept for annals_notification_next().  *next, if
- * next is not NULL, is set to since.
+ * next is not NULL, is set to since.  A context subscribes once
+ * (ANNALS_EINVALID for a second call before annals_unsubscribe()), and
+ * since may not be past the daemon's last change (ANNALS_EINVALID).
  *
  * Errors: ANNALS_EUNKNOWNMETHOD, ANNALS_EINVALID, ANNALS_EIO,
  * ANNALS_EPROTOCOL.

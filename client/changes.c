@@ -116,7 +116,8 @@ annals_changes(annals_ctx *ctx, uint64_t since, uint32_t limit,
 	if (limit == 0)
 		limit = PROTO_DEFAULT_PAGE;
 	if (limit > PROTO_MAX_PAGE) {
-		annals_fail(ctx, ANNALS_ELIMIT, "limit: %u exceeds limit %d",
+		annals_fail(ctx, ANNALS_EINVALID, "limit: %u is outside 1 to "
+		    "%d",
 		    limit, PROTO_MAX_PAGE);
 		return (-1);
 	}

@@ -8,6 +8,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <grp.h>
 #include <pwd.h>
 #include <signal.h>
@@ -22,7 +23,6 @@
 #include "http.h"
 
 #define DEFAULT_DATA	"/var/lib/annals"
-#define DEFAULT_SOCKET	"/run/annals/annalsd.sock"
 
 /* Long options without a letter (the HTTP server's). */
 #define OPT_HTTP	1001
@@ -33,6 +33,9 @@
 #define OPT_HTTP_HOST	1006
 #define OPT_HTTP_TIMEOUT 1007
 
+/* A year: longer is a mistake, not a wish. */
+#define MAX_IDLE_TIMEOUT	31536000
+
 /* More reader threads than this only contend for the same cores. */
 #define MAX_READ_THREADS	256
 
@@ -42,7 +45,7 @@ usage(FILE *f)
 	fprintf(f,
 "usage: annalsd [options]\n"
 "  -d, --data DIR          data directory (default " DEFAULT_DATA ")\n"
-"  -s, --socket PATH       Unix socket (default " DEFAULT_SOCKET ")\n"
+"  -s, --socket PATH       Unix socket (default " PROTO_DEFAULT_SOCKET ")\n"
 "  -l, --listen HOST:PORT  also listen on TCP (loopback only, unless\n"
 "                          --auth-file is given)\n"
 "      --socket-mode MODE  permissions of the Unix socket (default 0660)\n"
@@ -83,25 +86,53 @@ usage(FILE *f)
 "SIZE takes a K, M or G suffix.\n");
 }
 
-static int
-parse_size(const char *s, size_t *out)
-{
-	char		*end;
-	unsigned long long v;
+/*
+ * The options taking a size or a count, with the range each allows:
+ * every error names the option and the range (issue #14).
+ */
+static const struct {
+	int		 ch;
+	const char	*name;
+	unsigned long long min, max;
+	const char	*range;		/* as the error message says it */
+} numeric_opts[] = {
+	{ 'm', "map-size", 64ULL << 10, 16ULL << 40, "a size from 64K to 16T" },
+	{ 'M', "max-map-size", 64ULL << 10, 16ULL << 40,
+	    "a size from 64K to 16T" },
+	{ 'F', "max-frame", 4ULL << 10, UINT32_MAX,
+	    "a size from 4K to 4294967295" },
+	{ 'C', "max-conns", 1, 1000000, "a number from 1 to 1000000" },
+	{ 'I', "max-inflight", 1, 65536, "a number from 1 to 65536" },
+	{ 'O', "out-high", 1ULL << 10, 64ULL << 30, "a size from 1K to 64G" },
+	{ 'H', "out-hard", 1ULL << 10, 64ULL << 30, "a size from 1K to 64G" },
+	{ 'K', "changes-keep", 1, 36500, "a number of days from 1 to 36500" },
+	{ OPT_PREAUTH, "max-preauth", 4ULL << 10, 64ULL << 30,
+	    "a size from 4K to 64G" },
+};
 
+/* A number with an optional K, M or G suffix (powers of 1024). */
+static int
+parse_size(const char *s, unsigned long long *out)
+{
+	char			*end;
+	unsigned long long	 v;
+	int			 shift = 0;
+
+	if (!isdigit((unsigned char)*s))
+		return (-1);
 	errno = 0;
 	v = strtoull(s, &end, 10);
 	if (errno != 0 || end == s)
 		return (-1);
 	switch (toupper((unsigned char)*end)) {
 	case 'G':
-		v <<= 10;
+		shift += 10;
 		/* FALLTHROUGH */
 	case 'M':
-		v <<= 10;
+		shift += 10;
 		/* FALLTHROUGH */
 	case 'K':
-		v <<= 10;
+		shift += 10;
 		end++;
 		break;
 	case '\0':
@@ -109,8 +140,27 @@ parse_size(const char *s, size_t *out)
 	default:
 		return (-1);
 	}
-	if (*end != '\0' || v == 0)
+	if (*end != '\0' || (shift != 0 && v > ULLONG_MAX >> shift))
 		return (-1);
+	*out = v << shift;
+	return (0);
+}
+
+/* Parse the value of numeric option ch into *out, or say what it takes. */
+static int
+parse_numeric(int ch, const char *arg, size_t *out)
+{
+	unsigned long long	v;
+	size_t			i;
+
+	for (i = 0; numeric_opts[i].ch != ch; i++)
+		;
+	if (parse_size(arg, &v) != 0 || v < numeric_opts[i].min ||
+	    v > numeric_opts[i].max || v > SIZE_MAX) {
+		fprintf(stderr, "annalsd: --%s %s: not %s\n",
+		    numeric_opts[i].name, arg, numeric_opts[i].range);
+		return (-1);
+	}
 	*out = (size_t)v;
 	return (0);
 }
@@ -246,6 +296,7 @@ main(int argc, char **argv)
 	struct http_config	 hcfg;
 	struct aerr		 err;
 	size_t			 n;
+	unsigned long		 ul;
 	long			 ncpu;
 	int			 ch, level = LOG_NOTICE_LVL;
 	int			 check = 0;
@@ -253,7 +304,7 @@ main(int argc, char **argv)
 
 	memset(&cfg, 0, sizeof cfg);
 	cfg.data_dir = DEFAULT_DATA;
-	cfg.socket_path = DEFAULT_SOCKET;
+	cfg.socket_path = PROTO_DEFAULT_SOCKET;
 	cfg.map_size = (size_t)1 << 30;
 	cfg.max_map_size = (size_t)64 << 30;
 	cfg.max_frame = PROTO_MAX_FRAME;
@@ -289,7 +340,7 @@ main(int argc, char **argv)
 			if (errno != 0 || *end != '\0' || *optarg == '\0' ||
 			    cfg.socket_mode > 0777) {
 				fprintf(stderr, "annalsd: --socket-mode %s: not "
-				    "an octal mode\n", optarg);
+				    "an octal mode from 0 to 0777\n", optarg);
 				return (2);
 			}
 			break;
@@ -304,12 +355,16 @@ main(int argc, char **argv)
 			break;
 		case 'T':
 			errno = 0;
-			cfg.idle_timeout = (unsigned)strtoul(optarg, &end, 10);
-			if (errno != 0 || *end != '\0' || *optarg == '\0') {
+			ul = strtoul(optarg, &end, 10);
+			if (errno != 0 || *end != '\0' ||
+			    !isdigit((unsigned char)*optarg) ||
+			    ul > MAX_IDLE_TIMEOUT) {
 				fprintf(stderr, "annalsd: --idle-timeout %s: not "
-				    "a number of seconds\n", optarg);
+				    "a number of seconds from 0 to %d\n",
+				    optarg, MAX_IDLE_TIMEOUT);
 				return (2);
 			}
+			cfg.idle_timeout = (unsigned)ul;
 			break;
 		case 'c':
 			check = 1;
@@ -369,11 +424,8 @@ main(int argc, char **argv)
 		case 'H':
 		case 'K':
 		case OPT_PREAUTH:
-			if (parse_size(optarg, &n) != 0) {
-				fprintf(stderr, "annalsd: bad value \"%s\" "
-				    "for an option\n", optarg);
+			if (parse_numeric(ch, optarg, &n) != 0)
 				return (2);
-			}
 			if (ch == 'm')
 				cfg.map_size = n;
 			else if (ch == 'M')
@@ -413,10 +465,6 @@ main(int argc, char **argv)
 	}
 	if (optind != argc) {
 		usage(stderr);
-		return (2);
-	}
-	if (cfg.max_frame > UINT32_MAX || cfg.max_frame < 4096) {
-		fprintf(stderr, "annalsd: --max-frame must be from 4K to 4G\n");
 		return (2);
 	}
 	if (cfg.max_map_size < cfg.map_size)

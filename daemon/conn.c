@@ -819,7 +819,10 @@ bad:
 			msgpack_unpacked_destroy(&u);
 			break;
 		}
-		conn_reply_error(c, msg.msgid, err.code, err.msg);
+		/* Echo the msgid whenever the first bytes hold one. */
+		conn_reply_error(c, msg.msgid != 0 ? msg.msgid :
+		    msg_peek_msgid(frame + PROTO_FRAME_HEADER, len), err.code,
+		    err.msg);
 		msgpack_unpacked_destroy(&u);
 		if ((c->flags & CONN_DEAD) == 0)
 			evbuffer_drain(in, PROTO_FRAME_HEADER + (size_t)len);

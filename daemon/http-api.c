@@ -45,6 +45,11 @@ static const struct hparam hp_events[] = {
 	HP_RANGE_FILTERS, { "limit", HP_UINT }, { "cursor", HP_CURSOR },
 	{ "order", HP_STR }, { "span", HP_LOCAL }, { NULL, 0 }
 };
+/* TimelineJS has no paging: one document of at most limit events. */
+static const struct hparam hp_timelinejs[] = {
+	HP_RANGE_FILTERS, { "limit", HP_UINT }, { "order", HP_STR },
+	{ NULL, 0 }
+};
 static const struct hparam hp_histogram[] = {
 	HP_RANGE_FILTERS, { "by", HP_STR }, { "count", HP_STR }, { NULL, 0 }
 };
@@ -183,7 +188,8 @@ hreq_parse(struct hreq *h, struct evhttp_request *req,
 		case HP_UINT:
 			if (hreq_uint(kv->value, &u) != 0) {
 				aerr_set(err, AERR_INVALID, "%s: \"%.32s\" is "
-				    "not a number", kv->key, kv->value);
+				    "not an unsigned integer", kv->key,
+				    kv->value);
 				return (-1);
 			}
 			msgpack_pack_uint64(&pk, u);
@@ -456,7 +462,8 @@ api_events(struct evhttp_request *req, int timelinejs)
 	struct events_job	*j = xcalloc(1, sizeof *j);
 
 	aerr_clear(&j->a.err);
-	if (hreq_parse(&j->a.h, req, hp_events, &j->a.err) != 0 ||
+	if (hreq_parse(&j->a.h, req, timelinejs ? hp_timelinejs : hp_events,
+	    &j->a.err) != 0 ||
 	    query_decode(j->a.h.params, QUERY_RANGE, &j->q, &j->a.err) != 0) {
 		http_problem(req, 0, &j->a.err);
 		hreq_free(&j->a.h);
@@ -646,7 +653,6 @@ static void
 api_events_post(struct evhttp_request *req)
 {
 	struct evbuffer		*in = evhttp_request_get_input_buffer(req);
-	const char		*ct;
 	const msgpack_object	*recs;
 	msgpack_sbuffer		 sb;
 	msgpack_packer		 pk;
@@ -658,13 +664,6 @@ api_events_post(struct evhttp_request *req)
 	int			 array = 0, status = 0;
 
 	aerr_clear(&err);
-	ct = evhttp_find_header(evhttp_request_get_input_headers(req),
-	    "Content-Type");
-	if (ct != NULL && strncmp(ct, "application/json", 16) != 0) {
-		http_problem_status(req, 415, "invalid", "Content-Type must be "
-		    "application/json");
-		return;
-	}
 	if (len > http_config()->max_body) {
 		aerr_set(&err, AERR_LIMIT, "body: %zu bytes exceed limit %zu",
 		    len, http_config()->max_body);
@@ -721,9 +720,8 @@ api_events_post(struct evhttp_request *req)
 		goto fail;
 	}
 	if (n > PROTO_MAX_BATCH) {
-		aerr_set(&err, AERR_LIMIT, "records: %zu given, at most %d "
+		aerr_set(&err, AERR_INVALID, "records: %zu given, at most %d "
 		    "allowed", n, PROTO_MAX_BATCH);
-		status = 413;
 		goto fail;
 	}
 	evs = xcalloc(n, sizeof *evs);
@@ -799,7 +797,7 @@ api_actors(struct evhttp_request *req)
 	if ((o = mp_get(h.params, "limit")) != NULL) {
 		limit = o->via.u64;
 		if (limit == 0 || limit > PROTO_MAX_PAGE) {
-			aerr_set(&err, AERR_LIMIT, "limit: %llu is outside 1 "
+			aerr_set(&err, AERR_INVALID, "limit: %llu is outside 1 "
 			    "to %d", (unsigned long long)limit,
 			    PROTO_MAX_PAGE);
 			goto fail;
@@ -979,7 +977,7 @@ api_changes(struct evhttp_request *req)
 	if ((o = mp_get(h.params, "limit")) != NULL)
 		limit = o->via.u64;
 	if (limit == 0 || limit > PROTO_MAX_PAGE) {
-		aerr_set(&err, AERR_LIMIT, "limit: %llu is outside 1 to %d",
+		aerr_set(&err, AERR_INVALID, "limit: %llu is outside 1 to %d",
 		    (unsigned long long)limit, PROTO_MAX_PAGE);
 		goto fail;
 	}
@@ -1076,7 +1074,8 @@ tl_event(struct evbuffer *b, const void *data, size_t len)
 	memset(&ev, 0, sizeof ev);
 	msgpack_unpacked_init(&up);
 	if (msgpack_unpack_next(&up, data, len, NULL) !=
-	    MSGPACK_UNPACK_SUCCESS || record_decode(&up.data, &ev, &err) != 0) {
+	    MSGPACK_UNPACK_SUCCESS ||
+	    record_decode_stored(&up.data, &ev, &err) != 0) {
 		msgpack_unpacked_destroy(&up);
 		evbuffer_add(b, "null", 4);
 		return;
@@ -1254,8 +1253,19 @@ http_api_page(struct evhttp_request *req)
 static void
 api_index(struct evhttp_request *req)
 {
-	struct evbuffer	*out = evbuffer_new();
+	struct evbuffer	*out;
+	struct hreq	 h;
+	struct aerr	 err;
 
+	/* It takes no parameters, and says so like every endpoint. */
+	aerr_clear(&err);
+	if (hreq_parse(&h, req, hp_none, &err) != 0) {
+		http_problem(req, 0, &err);
+		hreq_free(&h);
+		return;
+	}
+	hreq_free(&h);
+	out = evbuffer_new();
 	evbuffer_add_printf(out, "{\"server\":\"annalsd\",\"version\":\"%s\","
 	    "\"endpoints\":[\"/v1/events\",\"/v1/events/{id}\","
 	    "\"/v1/actors\",\"/v1/histogram\",\"/v1/top\",\"/v1/co-actors\","
@@ -1273,7 +1283,7 @@ api_method_not_allowed(struct evhttp_request *req, const char *allow)
 	evhttp_add_header(evhttp_request_get_output_headers(req), "Allow",
 	    allow);
 	snprintf(detail, sizeof detail, "this resource takes %s", allow);
-	http_problem_status(req, 405, "invalid", detail);
+	http_problem_status(req, 405, "method_not_allowed", detail);
 }
 
 void

@@ -326,6 +326,8 @@ http_problem_status(struct evhttp_request *req, int status, const char *name,
 	hjson_str(b, detail, strlen(detail));
 	evbuffer_add_printf(b, ",\"code\":\"%s\"}", name);
 	http_headers(req);
+	/* An error is not a version of the resource (issue #14). */
+	evhttp_remove_header(evhttp_request_get_output_headers(req), "ETag");
 	evhttp_add_header(evhttp_request_get_output_headers(req),
 	    "Cache-Control", "no-store");
 	http_send(req, status, "application/problem+json", b);
@@ -1107,7 +1109,7 @@ http_request(struct evhttp_request *req, void *arg)
 		snprintf(detail, sizeof detail, "Host %s is not served here; "
 		    "annalsd --http-host names others", host == NULL ?
 		    "(none)" : log_escape(host, strlen(host), esc, sizeof esc));
-		http_problem_status(req, 421, "invalid", detail);
+		http_problem_status(req, 421, "misdirected_request", detail);
 		return;
 	}
 	if (http_unsafe(cmd) && !http_origin_ok(req)) {
@@ -1128,8 +1130,8 @@ http_request(struct evhttp_request *req, void *arg)
 			return;
 		if (evbuffer_get_length(evhttp_request_get_input_buffer(
 		    req)) > 0 && !http_json_type(req)) {
-			http_problem_status(req, 415, "invalid", "Content-Type "
-			    "must be application/json");
+			http_problem_status(req, 415, "unsupported_media_type",
+			    "Content-Type must be application/json");
 			return;
 		}
 		http_api(req, path);
@@ -1138,8 +1140,8 @@ http_request(struct evhttp_request *req, void *arg)
 	if (cmd != EVHTTP_REQ_GET && cmd != EVHTTP_REQ_HEAD) {
 		evhttp_add_header(evhttp_request_get_output_headers(req),
 		    "Allow", "GET, HEAD, OPTIONS");
-		http_problem_status(req, 405, "invalid", "files are only read "
-		    "with GET and HEAD");
+		http_problem_status(req, 405, "method_not_allowed", "files are "
+		    "only read with GET and HEAD");
 		return;
 	}
 	http_static(req, path);

@@ -56,7 +56,7 @@ method_actors_exec(struct request *req)
 	    mp_uint(o, "limit", &limit, &err) != 0)
 		goto fail;
 	if (limit == 0 || limit > PROTO_MAX_PAGE) {
-		aerr_set(&err, AERR_LIMIT, "limit: %llu is outside 1 to %d",
+		aerr_set(&err, AERR_INVALID, "limit: %llu is outside 1 to %d",
 		    (unsigned long long)limit, PROTO_MAX_PAGE);
 		goto fail;
 	}

@@ -118,7 +118,7 @@ method_changes_exec(struct request *req)
 	    mp_uint(o, "limit", &limit, &err) != 0)
 		goto fail;
 	if (limit == 0 || limit > PROTO_MAX_PAGE) {
-		aerr_set(&err, AERR_LIMIT, "limit: %llu is outside 1 to %d",
+		aerr_set(&err, AERR_INVALID, "limit: %llu is outside 1 to %d",
 		    (unsigned long long)limit, PROTO_MAX_PAGE);
 		goto fail;
 	}
@@ -229,13 +229,28 @@ method_subscribe_exec(struct request *req)
 		dispatch_error(req, &err);
 		return;
 	}
-	if ((s = sub_find(req->conn)) == NULL) {
-		s = xcalloc(1, sizeof *s);
-		s->conn = req->conn;
-		conn_ref(s->conn);
-		TAILQ_INSERT_TAIL(&subs, s, entry);
-		conn_set_drain(s->conn, sub_drained);
+	/*
+	 * Moving a subscription would leave pages of the old position in
+	 * flight behind the reply: one subscription per connection.
+	 */
+	if (sub_find(req->conn) != NULL) {
+		aerr_set(&err, AERR_INVALID, "already subscribed: unsubscribe "
+		    "first");
+		dispatch_error(req, &err);
+		return;
 	}
+	if (since > store_last_seq(server->store)) {
+		aerr_set(&err, AERR_INVALID, "since: %llu is past the last "
+		    "change, %llu", (unsigned long long)since,
+		    (unsigned long long)store_last_seq(server->store));
+		dispatch_error(req, &err);
+		return;
+	}
+	s = xcalloc(1, sizeof *s);
+	s->conn = req->conn;
+	conn_ref(s->conn);
+	TAILQ_INSERT_TAIL(&subs, s, entry);
+	conn_set_drain(s->conn, sub_drained);
 	s->next = since;
 	if (!listening) {
 		changes_listen(subs_committed, NULL);

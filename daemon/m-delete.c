@@ -1,4 +1,5 @@
 /* delete: remove events by id; deleting what is not there is no error. */
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "annalsd.h"
@@ -12,6 +13,7 @@ method_delete_exec(struct request *req)
 	struct aerr		 err;
 	uint64_t		 id;
 	size_t			 n, i;
+	char			 field[32];
 
 	if (dispatch_check_params(req, params, &err) != 0)
 		goto fail;
@@ -21,15 +23,20 @@ method_delete_exec(struct request *req)
 		goto fail;
 	}
 	n = ids->via.array.size;
-	if (n == 0 || n > PROTO_MAX_IDS) {
-		aerr_set(&err, n ? AERR_LIMIT : AERR_INVALID, "ids: %zu "
-		    "given, from 1 to %d allowed", n, PROTO_MAX_IDS);
+	if (n == 0) {
+		aerr_set(&err, AERR_INVALID, "ids: 0 given, at least 1 "
+		    "required");
+		goto fail;
+	}
+	if (n > PROTO_MAX_IDS) {
+		aerr_set(&err, AERR_INVALID, "ids: %zu given, at most %d "
+		    "allowed", n, PROTO_MAX_IDS);
 		goto fail;
 	}
 	ops = xcalloc(n, sizeof *ops);
 	for (i = 0; i < n; i++) {
-		if (mp_uint(&ids->via.array.ptr[i], "ids", &id, &err) != 0) {
-			aerr_prefix(&err, "[%zu] ", i);
+		snprintf(field, sizeof field, "ids[%zu]", i);
+		if (mp_uint(&ids->via.array.ptr[i], field, &id, &err) != 0) {
 			free(ops);
 			goto fail;
 		}

@@ -26,6 +26,11 @@ method_hello_exec(struct request *req)
 			log_warn("conn %llu: wrong token from %s",
 			    (unsigned long long)conn_id(req->conn),
 			    conn_peer(req->conn));
+			/*
+			 * Whatever an earlier token allowed ends here: a
+			 * connection that guesses keeps nothing.
+			 */
+			conn_set_scope(req->conn, AUTH_NONE);
 			aerr_set(&err, AERR_UNAUTHORIZED, "token not "
 			    "accepted");
 			dispatch_error(req, &err);

@@ -71,7 +71,7 @@ agg_limit(const msgpack_object *params, uint32_t *limit, struct aerr *err)
 	if (mp_uint(o, "limit", &v, err) != 0)
 		return (-1);
 	if (v == 0 || v > PROTO_MAX_PAGE) {
-		aerr_set(err, v ? AERR_LIMIT : AERR_INVALID, "limit: %llu is "
+		aerr_set(err, AERR_INVALID, "limit: %llu is "
 		    "outside 1 to %d", (unsigned long long)v, PROTO_MAX_PAGE);
 		return (-1);
 	}

@@ -44,7 +44,7 @@ method_put_exec(struct request *req)
 			goto fail;
 		}
 		if (n > PROTO_MAX_BATCH) {
-			aerr_set(&err, AERR_LIMIT, "records: %zu given, at "
+			aerr_set(&err, AERR_INVALID, "records: %zu given, at "
 			    "most %d allowed", n, PROTO_MAX_BATCH);
 			goto fail;
 		}

@@ -150,6 +150,44 @@ server_tidy(evutil_socket_t fd, short what, void *arg)
 	store_prune_soon(server->store);
 }
 
+/*
+ * The hint for a socket path the daemon cannot use: the CLI and
+ * libannals look for the socket where ANNALS_SOCKET says.
+ */
+#define SERVER_SOCKET_HINT	"give --socket PATH (and set ANNALS_SOCKET " \
+				"for the CLI)"
+
+/*
+ * Create the directories above the socket path, as mkdir -p would, so
+ * that "annalsd --data DIR" works without a tmpfiles entry.  0755: the
+ * socket's own mode and group decide who may connect.
+ */
+static int
+server_socket_dir(const char *path, struct aerr *err)
+{
+	char	 dir[sizeof ((struct sockaddr_un *)0)->sun_path], *p;
+	int	 saved;
+
+	snprintf(dir, sizeof dir, "%s", path);
+	if ((p = strrchr(dir, '/')) == NULL || p == dir)
+		return (0);
+	*p = '\0';
+	for (p = dir + 1; ; p++) {
+		if (*p != '/' && *p != '\0')
+			continue;
+		saved = *p;
+		*p = '\0';
+		if (mkdir(dir, 0755) == -1 && errno != EEXIST) {
+			aerr_set(err, AERR_INVALID, "cannot create %s: %s; "
+			    SERVER_SOCKET_HINT, dir, strerror(errno));
+			return (-1);
+		}
+		if ((*p = (char)saved) == '\0')
+			break;
+	}
+	return (0);
+}
+
 static int
 listen_unix(const char *path, struct aerr *err)
 {
@@ -165,6 +203,8 @@ listen_unix(const char *path, struct aerr *err)
 		return (-1);
 	}
 	memcpy(sun.sun_path, path, strlen(path));
+	if (server_socket_dir(path, err) != 0)
+		return (-1);
 	/* A socket left by a daemon that died; a live one answers. */
 	if (lstat(path, &sb) == 0 && S_ISSOCK(sb.st_mode)) {
 		if ((fd = socket(AF_UNIX, SOCK_STREAM, 0)) != -1) {
@@ -183,8 +223,12 @@ listen_unix(const char *path, struct aerr *err)
 	    bind(fd, (struct sockaddr *)&sun, sizeof sun) == -1 ||
 	    chmod(path, server->cfg->socket_mode) == -1 ||
 	    listen(fd, 511) == -1) {
-		aerr_set(err, AERR_INTERNAL, "listen %s: %s", path,
-		    strerror(errno));
+		if (errno == EACCES || errno == EROFS || errno == ENOTDIR)
+			aerr_set(err, AERR_INTERNAL, "listen %s: %s; "
+			    SERVER_SOCKET_HINT, path, strerror(errno));
+		else
+			aerr_set(err, AERR_INTERNAL, "listen %s: %s", path,
+			    strerror(errno));
 		if (fd != -1)
 			close(fd);
 		return (-1);

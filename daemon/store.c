@@ -144,6 +144,55 @@ store_set_compare(struct store *st, MDB_txn *txn)
 }
 
 /*
+ * Once per store: rewrite the records that daemons before issue #14
+ * stored with empty strings ("title": ""), which the protocol says are
+ * omitted.  store_unpack() leaves them out; the record is packed again.
+ * No index holds those fields, so only the record changes.
+ */
+static int
+store_drop_empty(struct store *st, MDB_txn *txn)
+{
+	msgpack_sbuffer	 sbuf;
+	msgpack_packer	 pk;
+	struct event	 ev;
+	MDB_cursor	*cur;
+	MDB_val		 k, v;
+	size_t		 fixed = 0;
+	int		 rc;
+
+	if (store_meta_get(txn, st->meta, "no_empty", 0) != 0)
+		return (0);
+	if ((rc = mdb_cursor_open(txn, st->events, &cur)) != 0)
+		return (rc);
+	msgpack_sbuffer_init(&sbuf);
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
+	    rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		if (store_unpack(v.mv_data, v.mv_size, &ev) != 0)
+			continue;	/* store-check's business */
+		msgpack_sbuffer_clear(&sbuf);
+		msgpack_packer_init(&pk, &sbuf, msgpack_sbuffer_write);
+		record_pack(&pk, &ev);
+		record_clear(&ev);
+		if (sbuf.size == v.mv_size &&
+		    memcmp(sbuf.data, v.mv_data, v.mv_size) == 0)
+			continue;
+		v.mv_size = sbuf.size;
+		v.mv_data = sbuf.data;
+		if ((rc = mdb_cursor_put(cur, &k, &v, MDB_CURRENT)) != 0)
+			break;
+		fixed++;
+	}
+	mdb_cursor_close(cur);
+	msgpack_sbuffer_destroy(&sbuf);
+	if (rc != MDB_NOTFOUND)
+		return (rc);
+	if (fixed > 0)
+		log_notice("dropped empty strings from %zu stored records",
+		    fixed);
+	return (meta_put(txn, st->meta, "no_empty", 1));
+}
+
+/*
  * Refuse a data directory whose index encodings are not ours: reading it
  * would answer wrongly, not fail.  Directories written before the format
  * was recorded hold format 1 (49-byte spans in every index entry).
@@ -242,6 +291,10 @@ store_open(const struct store_config *cfg, struct aerr *err)
 		free(st);
 		return (NULL);
 	}
+	if ((rc = store_drop_empty(st, txn)) != 0) {
+		mdb_txn_abort(txn);
+		goto fail;
+	}
 	st->last_seq = store_meta_get(txn, st->meta, "next_seq", 1) - 1;
 	st->keep_ms = cfg->changes_keep_ms;
 	if ((rc = mdb_txn_commit(txn)) != 0)
@@ -317,7 +370,7 @@ store_unpack(const void *data, size_t len, struct event *ev)
 	msgpack_unpacked_init(&u);
 	if (msgpack_unpack_next(&u, data, len, NULL) != MSGPACK_UNPACK_SUCCESS)
 		goto out;
-	if (record_decode(&u.data, ev, &err) != 0) {
+	if (record_decode_stored(&u.data, ev, &err) != 0) {
 		log_err("stored record does not decode: %s", err.msg);
 		goto out;
 	}
@@ -1539,6 +1592,18 @@ store_changes(struct store *st, uint64_t since, uint32_t limit,
 		    "change log, which has dropped deletions up to %llu; "
 		    "resynchronise from an export", (unsigned long long)since,
 		    (unsigned long long)horizon);
+		return (-1);
+	}
+	/*
+	 * Issue #14: answering next = since would let a client that stores
+	 * next skip every change up to it.  Its position belongs to another
+	 * store, or to this one before a restore from backup.
+	 */
+	if (since > *last_seq) {
+		mdb_txn_abort(txn);
+		aerr_set(err, AERR_INVALID, "since: %llu is past the last "
+		    "change, %llu", (unsigned long long)since,
+		    (unsigned long long)*last_seq);
 		return (-1);
 	}
 	if ((rc = mdb_cursor_open(txn, st->changes, &cur)) != 0) {

@@ -62,6 +62,9 @@ msg_parse(const msgpack_object *obj, struct msg *msg, struct aerr *err)
 
 	if (v[i].type != MSGPACK_OBJECT_STR)
 		return (msg_fail(err, "method must be a string"));
+	/* Part of the envelope, like the msgid: a bad message, not value. */
+	if (!utf8_valid(v[i].via.str.ptr, v[i].via.str.size))
+		return (msg_fail(err, "method must be UTF-8"));
 	/* msgpack-c leaves ptr NULL for "": callers need a string. */
 	msg->method = v[i].via.str.size != 0 ? v[i].via.str.ptr : "";
 	msg->method_len = v[i].via.str.size;
@@ -78,6 +81,72 @@ msg_parse(const msgpack_object *obj, struct msg *msg, struct aerr *err)
 	if (params->via.array.size == 1)
 		msg->params = &params->via.array.ptr[0];
 	return (0);
+}
+
+/* Read a msgpack integer >= 0 at p + *off and step over it; -1: none. */
+static int
+msg_raw_uint(const unsigned char *p, size_t len, size_t *off, uint64_t *v)
+{
+	size_t	n, i;
+	int	sign = 0;
+
+	if (*off >= len)
+		return (-1);
+	if (p[*off] <= 0x7f) {
+		*v = p[(*off)++];
+		return (0);
+	}
+	switch (p[*off]) {
+	case 0xcc: case 0xcd: case 0xce: case 0xcf:
+		n = (size_t)1 << (p[*off] - 0xcc);
+		break;
+	case 0xd0: case 0xd1: case 0xd2: case 0xd3:
+		n = (size_t)1 << (p[*off] - 0xd0);
+		sign = 1;
+		break;
+	default:
+		return (-1);
+	}
+	if (len - *off - 1 < n)
+		return (-1);
+	if (sign && (p[*off + 1] & 0x80))
+		return (-1);
+	*v = 0;
+	for (i = 0; i < n; i++)
+		*v = *v << 8 | p[*off + 1 + i];
+	*off += 1 + n;
+	return (0);
+}
+
+/*
+ * The msgid of a request or response body, len bytes, that is not a
+ * well-formed message: read from its first bytes, [type, msgid, ...],
+ * whatever follows them (trailing bytes, nesting too deep, a wrong
+ * count).  0 when even those cannot be read.
+ */
+uint32_t
+msg_peek_msgid(const unsigned char *p, size_t len)
+{
+	uint64_t	n, type, msgid;
+	size_t		off;
+
+	if (len >= 1 && p[0] >= 0x90 && p[0] <= 0x9f) {
+		n = p[0] & 0x0f;
+		off = 1;
+	} else if (len >= 3 && p[0] == 0xdc) {
+		n = (uint64_t)p[1] << 8 | p[2];
+		off = 3;
+	} else if (len >= 5 && p[0] == 0xdd) {
+		n = (uint64_t)p[1] << 24 | (uint64_t)p[2] << 16 |
+		    (uint64_t)p[3] << 8 | p[4];
+		off = 5;
+	} else
+		return (0);
+	if (n < 2 || msg_raw_uint(p, len, &off, &type) != 0 ||
+	    (type != MSG_REQUEST && type != MSG_RESPONSE) ||
+	    msg_raw_uint(p, len, &off, &msgid) != 0 || msgid > UINT32_MAX)
+		return (0);
+	return ((uint32_t)msgid);
 }
 
 /* Pack [0, msgid, method, and leave the params array to the caller. */

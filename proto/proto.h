@@ -18,6 +18,15 @@
 
 #include "version.h"
 
+/*
+ * Where the daemon listens and the client connects when told nothing
+ * else; client/annals.h repeats it as ANNALS_DEFAULT_SOCKET (t-client
+ * checks that they agree).  One path for root and other users alike: a
+ * per-user default ($XDG_RUNTIME_DIR) would make a CLI run under sudo
+ * or by a service look elsewhere than the daemon it means.
+ */
+#define PROTO_DEFAULT_SOCKET	"/run/annals/annalsd.sock"
+
 /* Limits; PROTOCOL.md gives the same numbers. */
 #define PROTO_FRAME_HEADER	5		/* 0xce + uint32 big-endian */
 #define PROTO_MAX_FRAME		(16u << 20)	/* default, --max-frame */
@@ -119,6 +128,7 @@ struct msg {
 
 /* proto/msg.c */
 int	 msg_parse(const msgpack_object *, struct msg *, struct aerr *);
+uint32_t msg_peek_msgid(const unsigned char *, size_t);
 void	 msg_pack_request(msgpack_packer *, uint32_t, const char *);
 void	 msg_pack_response_ok(msgpack_packer *, uint32_t);
 void	 msg_pack_response_error(msgpack_packer *, uint32_t, int,
@@ -223,6 +233,8 @@ struct event {
 };
 
 int	 record_decode(const msgpack_object *, struct event *, struct aerr *);
+int	 record_decode_stored(const msgpack_object *, struct event *,
+	     struct aerr *);
 int	 record_validate(struct event *, struct aerr *);
 void	 record_pack(msgpack_packer *, const struct event *);
 void	 record_clear(struct event *);

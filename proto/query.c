@@ -247,14 +247,9 @@ query_param(int idx, const msgpack_object *val, struct query *q,
 	case QUERY_P_LIMIT:
 		if (mp_uint(val, "limit", &u, err) != 0)
 			return (-1);
-		if (u == 0) {
-			aerr_set(err, AERR_INVALID,
-			    "limit: must be at least 1");
-			return (-1);
-		}
-		if (u > PROTO_MAX_PAGE) {
-			aerr_set(err, AERR_LIMIT, "limit: %" PRIu64 " exceeds "
-			    "limit %d", u, PROTO_MAX_PAGE);
+		if (u == 0 || u > PROTO_MAX_PAGE) {
+			aerr_set(err, AERR_INVALID, "limit: %" PRIu64 " is "
+			    "outside 1 to %d", u, PROTO_MAX_PAGE);
 			return (-1);
 		}
 		q->limit = (uint32_t)u;

@@ -353,10 +353,13 @@ view_str(const msgpack_object *o, const char *field, int64_t i, size_t max,
 		    len, max));
 	if (len == 0 && nonempty)
 		return (view_fail(err, field, i, "must not be empty"));
+	/* Issue #14: an empty value is an absent one, in every field. */
+	if (len == 0)
+		return (0);
 	/* A C string would end at the NUL and hide the rest. */
-	if (len != 0 && memchr(o->via.str.ptr, '\0', len) != NULL)
+	if (memchr(o->via.str.ptr, '\0', len) != NULL)
 		return (view_fail(err, field, i, "contains a NUL byte"));
-	out->ptr = len != 0 ? o->via.str.ptr : "";
+	out->ptr = o->via.str.ptr;
 	out->len = len;
 	v->str_bytes += len + 1;
 	return (0);
@@ -401,14 +404,10 @@ view_actor_map(const msgpack_object *o, const msgpack_object **name,
 			*name = &kv->val;
 		else if (view_key_is(&kv->key, "role", 4) &&
 		    role->ptr == NULL) {
+			/* An empty role is no role: view_str() leaves it out. */
 			if (view_str(&kv->val, "role", -1, EVENT_MAX_ROLE, 0,
 			    role, v, err) != 0)
 				return (-1);
-			/* An empty role is no role, as when omitted. */
-			if (role->len == 0) {
-				role->ptr = NULL;
-				v->str_bytes--;
-			}
 		} else if (view_key_is(&kv->key, "name", 4) ||
 		    view_key_is(&kv->key, "role", 4)) {
 			aerr_set(err, AERR_INVALID, "duplicate field \"%.*s\"",
@@ -798,10 +797,12 @@ record_copy_actors(const struct record_view *v, struct event *ev,
  * left cleared.  A field given as nil counts as absent.  The shape is
  * checked as for a reply (record_shape()); then what a stored record
  * must also be: UTF-8 strings, attrs of allowed values only, dates that
- * parse.
+ * parse.  A new record (strict) must also have actors, which is checked
+ * last.
  */
-int
-record_decode(const msgpack_object *obj, struct event *ev, struct aerr *err)
+static int
+record_decode_any(const msgpack_object *obj, int strict, struct event *ev,
+    struct aerr *err)
 {
 	struct record_view	v;
 
@@ -837,7 +838,32 @@ record_decode(const msgpack_object *obj, struct event *ev, struct aerr *err)
 		record_clear(ev);
 		return (-1);
 	}
+	/* Last, so that a record with other faults is told about those. */
+	if (strict && ev->nactors == 0) {
+		record_clear(ev);
+		aerr_set(err, AERR_INVALID, "actors: required");
+		return (-1);
+	}
 	return (0);
+}
+
+/* Decode a record a client sends, to be stored: see above. */
+int
+record_decode(const msgpack_object *obj, struct event *ev, struct aerr *err)
+{
+	return (record_decode_any(obj, 1, ev, err));
+}
+
+/*
+ * Decode a stored record.  Daemons before issue #14 stored records
+ * without actors; they stay readable, and a put replacing them needs
+ * actors like any other.
+ */
+int
+record_decode_stored(const msgpack_object *obj, struct event *ev,
+    struct aerr *err)
+{
+	return (record_decode_any(obj, 0, ev, err));
 }
 
 static void

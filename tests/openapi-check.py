@@ -8,7 +8,8 @@ Every path of the spec must list x-checks; each check is one request
 names, that status must be documented for the operation, and the JSON
 body must fit the documented schema: the required keys present, no key
 the schema does not list, and the same one level down for arrays of
-objects.  Prints one line per check and ends with "N passed, N failed".
+objects.  Then every GET must take exactly the query parameters it
+documents.  Prints one line per check and ends with "N passed, N failed".
 """
 import json
 import sys
@@ -123,8 +124,49 @@ def main():
                 else:
                     print("ok   " + what)
                     passed += 1
+    p, f = check_parameters(spec, base)
+    passed += p
+    failed += f
     print("%d passed, %d failed" % (passed, failed))
     return 1 if failed else 0
+
+
+def check_parameters(spec, base):
+    """Every GET takes exactly the query parameters it documents.
+
+    Each name documented anywhere is sent, empty, to every GET path: the
+    server must refuse it as unknown exactly where it is not documented.
+    An empty value counts as absent, so a known name changes nothing.
+    """
+    names = set()
+    documented = {}
+    for path, item in spec["paths"].items():
+        if "get" not in item or "{" in path:
+            continue
+        params = [resolve(spec, x) for x in item["get"].get("parameters", [])]
+        documented[path] = {x["name"] for x in params if x["in"] == "query"}
+        names |= documented[path]
+    passed = failed = 0
+    for path, mine in sorted(documented.items()):
+        for name in sorted(names):
+            status, _, raw = request(base, "GET", "%s?%s=" % (path, name),
+                                     None)
+            try:
+                detail = json.loads(raw).get("detail", "")
+            except (ValueError, AttributeError):
+                detail = ""
+            unknown = detail == 'unknown parameter "%s"' % name
+            what = "GET %s?%s=" % (path, name)
+            if name in mine and unknown:
+                print("FAIL %s: documented, refused as unknown" % what)
+                failed += 1
+            elif name not in mine and not unknown:
+                print("FAIL %s: taken (%d), not documented" % (what, status))
+                failed += 1
+            else:
+                passed += 1
+    print("ok   query parameters of %d paths" % len(documented))
+    return passed, failed
 
 
 if __name__ == "__main__":

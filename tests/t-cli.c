@@ -295,6 +295,25 @@ TEST(cli_add_get_range_and_rm)
 	T_EQ_INT(th_daemon_stop(&d), 0);
 }
 
+/* Issue #14: add - refuses a record without actors, as the daemon does. */
+TEST(issue_14_cli_add_needs_actors)
+{
+	struct th_daemon	 d;
+	struct cli_run		 r;
+
+	T_OK(th_daemon_start(&d, NULL));
+	cli_run(&r, d.sock, "{\"start\": \"2015\", \"title\": \"x\"}\n",
+	    (const char *[]){ "add", "-", NULL });
+	T_ASSERTF(r.status != 0, "exit 0: %s", r.out);
+	T_ASSERTF(strstr(r.err, "actors: required") != NULL, "%s", r.err);
+	cli_run_free(&r);
+	CLI_RUN(&r, d.sock, NULL, 0, "--format", "jsonl", "range", "2015",
+	    "2015");
+	T_EQ_STR(r.out, "");
+	cli_run_free(&r);
+	T_EQ_INT(th_daemon_stop(&d), 0);
+}
+
 TEST(cli_add_from_stdin_in_batches)
 {
 	struct th_daemon	 d;

@@ -19,6 +19,7 @@
 #include "test.h"
 #include "../client/annals.h"
 #include "../client/cli.h"
+#include "../proto/proto.h"
 
 static annals_ctx *
 client_connect(struct th_daemon *d)
@@ -93,6 +94,8 @@ TEST(client_connect_uses_environment)
 	ctx = annals_connect(NULL);
 	T_ASSERT(strstr(annals_errmsg(ctx), ANNALS_DEFAULT_SOCKET) != NULL);
 	annals_free(ctx);
+	/* The daemon listens where the public header says (issue #14). */
+	T_EQ_STR(ANNALS_DEFAULT_SOCKET, PROTO_DEFAULT_SOCKET);
 }
 
 TEST(client_free_null_and_strerror)
@@ -511,6 +514,40 @@ TEST(client_connection_errors_are_sticky)
 	T_EQ_STR(annals_errmsg(ctx), msg);
 	T_EQ_INT(annals_set_timeout(ctx, 100), -1);
 	annals_free(ctx);
+}
+
+/*
+ * Issue #14: an error the daemon sends with msgid 0 about the whole
+ * connection reaches the caller with its code and text, not as a reply
+ * to the wrong request.
+ */
+TEST(issue_14_client_reports_a_connection_error_as_sent)
+{
+	static const struct annals_actor a = { "RUS", NULL };
+	const char		*extra[] = { "--max-frame", "4096", NULL };
+	struct annals_event	 ev;
+	struct th_daemon	 d;
+	struct annals_put_result res;
+	annals_ctx		*ctx;
+	char			*title;
+
+	T_OK(th_daemon_start(&d, extra));
+	ctx = annals_connect(d.sock);
+	T_ASSERT(ctx != NULL && annals_errcode(ctx) == 0);
+	T_ASSERT((title = malloc(8000)) != NULL);
+	memset(title, 'x', 7999);
+	title[7999] = '\0';
+	ev = client_event("2015", &a, title);
+	T_EQ_INT(annals_put(ctx, &ev, 1, &res), -1);
+	T_EQ_INT(annals_errcode(ctx), ANNALS_ELIMIT);
+	T_ASSERTF(strstr(annals_errmsg(ctx), "exceeds limit 4096") != NULL,
+	    "%s", annals_errmsg(ctx));
+	/* The daemon hung up: the context stays broken. */
+	T_EQ_INT(annals_ping(ctx), -1);
+	T_EQ_INT(annals_errcode(ctx), ANNALS_ELIMIT);
+	free(title);
+	annals_free(ctx);
+	T_EQ_INT(th_daemon_stop(&d), 0);
 }
 
 #define CLIENT_BIG	50000

@@ -5,6 +5,7 @@
  * stored was lost.
  */
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 #include <fcntl.h>
@@ -270,6 +271,212 @@ TEST(daemon_errors_name_the_problem)
 	T_EQ_INT(th_daemon_stop(&d), 0);
 }
 
+/* Issue #14: a put without actors, or with nil, is refused. */
+TEST(issue_14_socket_put_needs_actors)
+{
+	static const struct {
+		const char	*params;
+		size_t		 len;
+	} puts[] = {
+		/* {"records": [{"start": "2015"}]} */
+		{ "\x81\xa7records\x91\x81\xa5start\xa4" "2015", 22 },
+		/* {"records": [{"start": "2015", "actors": nil}]} */
+		{ "\x81\xa7records\x91\x82\xa5start\xa4" "2015"
+		    "\xa6" "actors\xc0", 30 },
+	};
+	struct th_daemon	 d;
+	msgpack_unpacked	 u;
+	const struct msg	*m;
+	char			 text[256];
+	size_t			 i;
+	int			 fd;
+
+	T_OK(th_daemon_start(&d, NULL));
+	T_ASSERT((fd = th_raw_connect(d.sock)) >= 0);
+	for (i = 0; i < sizeof puts / sizeof puts[0]; i++) {
+		T_OK(th_send_request(fd, 1 + i, "put", puts[i].params,
+		    puts[i].len));
+		m = read_response(fd, 1 + i, &u);
+		T_EQ_INT(response_code(m, text, sizeof text), AERR_INVALID);
+		T_EQ_STR(text, "records[0]: actors: required");
+		msgpack_unpacked_destroy(&u);
+	}
+	close(fd);
+	T_EQ_INT(th_daemon_stop(&d), 0);
+}
+
+/* Issue #14: a malformed request whose msgid can be read gets it back. */
+TEST(issue_14_malformed_requests_get_their_msgid)
+{
+	static const struct {
+		const char	*name;
+		const char	*body;
+		size_t		 len;
+		uint32_t	 msgid;
+	} cases[] = {
+		{ "trailing bytes", "\x94\x00\x05\xa4ping\x90\xc0", 10, 5 },
+		{ "array of 3", "\x93\x00\x0d\xa4ping", 8, 13 },
+		{ "msgid as uint32", "\x93\x00\xce\x00\x01\x00\x00\xa4ping",
+		    12, 65536 },
+		{ "msgid as int8", "\x92\x00\xd0\x09", 4, 9 },
+		{ "response", "\x94\x01\x06\xc0\xc0\xc0", 6, 6 },
+		{ "msgid too large", "\x93\x00\xcf\x00\x00\x00\x01\x00\x00"
+		    "\x00\x00\xa4ping", 16, 0 },
+		{ "negative msgid", "\x93\x00\xff\xa4ping", 8, 0 },
+		{ "notification", "\x93\x02\xa4ping\x90", 8, 0 },
+	};
+	struct th_daemon	 d;
+	msgpack_unpacked	 u;
+	const struct msg	*m;
+	unsigned char		 hdr[PROTO_FRAME_HEADER], deep[64];
+	size_t			 i;
+	int			 fd;
+
+	T_OK(th_daemon_start(&d, NULL));
+	fd = th_raw_connect(d.sock);
+	for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		frame_header(hdr, (uint32_t)cases[i].len);
+		T_OK(th_send_all(fd, hdr, sizeof hdr));
+		T_OK(th_send_all(fd, cases[i].body, cases[i].len));
+		m = read_response(fd, cases[i].msgid, &u);
+		T_ASSERTF(response_code(m, NULL, 0) == AERR_MALFORMED, "%s",
+		    cases[i].name);
+		msgpack_unpacked_destroy(&u);
+	}
+	/* Params nested 17 deep: [0, 7, "ping", [[[...]]]]. */
+	memcpy(deep, "\x94\x00\x07\xa4ping", 8);
+	memset(deep + 8, 0x91, 15);
+	deep[23] = 0x90;
+	frame_header(hdr, 24);
+	T_OK(th_send_all(fd, hdr, sizeof hdr));
+	T_OK(th_send_all(fd, deep, 24));
+	m = read_response(fd, 7, &u);
+	T_EQ_INT(response_code(m, NULL, 0), AERR_MALFORMED);
+	msgpack_unpacked_destroy(&u);
+	close(fd);
+	T_EQ_INT(th_daemon_stop(&d), 0);
+}
+
+/* Run annalsd with args until it exits; err gets its stderr. */
+static int
+run_annalsd(const char **args, char *err, size_t size)
+{
+	const char	*argv[32];
+	char		 bin[4200], log[256];
+	pid_t		 pid;
+	FILE		*fp;
+	size_t		 n;
+	int		 i = 0, status, fd;
+
+	snprintf(bin, sizeof bin, "%s/annalsd", t_bindir());
+	snprintf(log, sizeof log, "%s/run.err", t_dir());
+	argv[i++] = bin;
+	while (*args != NULL && i < 31)
+		argv[i++] = *args++;
+	argv[i] = NULL;
+	T_ASSERT((pid = fork()) != -1);
+	if (pid == 0) {
+		fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+		dup2(fd, 2);
+		execv(bin, (char **)argv);
+		_exit(127);
+	}
+	T_EQ_INT(waitpid(pid, &status, 0), pid);
+	T_ASSERT((fp = fopen(log, "r")) != NULL);
+	n = fread(err, 1, size - 1, fp);
+	err[n] = '\0';
+	fclose(fp);
+	return (WIFEXITED(status) ? WEXITSTATUS(status) : 128);
+}
+
+/* Issue #14: every bad option value names the option and its range. */
+TEST(issue_14_option_errors_name_the_option_and_range)
+{
+	static const struct {
+		const char	*opt, *val, *msg;
+	} cases[] = {
+		{ "--changes-keep", "0",
+		    "--changes-keep 0: not a number of days from 1 to 36500" },
+		{ "--max-frame", "1K",
+		    "--max-frame 1K: not a size from 4K to 4294967295" },
+		{ "--max-frame", "4G",
+		    "--max-frame 4G: not a size from 4K to 4294967295" },
+		{ "--max-conns", "x",
+		    "--max-conns x: not a number from 1 to 1000000" },
+		{ "--max-inflight", "-1",
+		    "--max-inflight -1: not a number from 1 to 65536" },
+		{ "--map-size", "99999999999999999G", "--map-size "
+		    "99999999999999999G: not a size from 64K to 16T" },
+		{ "--out-high", "0",
+		    "--out-high 0: not a size from 1K to 64G" },
+		{ "--idle-timeout", "-5", "--idle-timeout -5: not a number of "
+		    "seconds from 0 to 31536000" },
+		{ "--read-threads", "x",
+		    "--read-threads x: not a number from 0 to 256" },
+		{ "--socket-mode", "9", "--socket-mode 9: not an octal mode "
+		    "from 0 to 0777" },
+	};
+	const char	*args[8];
+	char		 err[1024], want[256], data[256], sock[256];
+	size_t		 i;
+
+	snprintf(data, sizeof data, "%s/data", t_dir());
+	snprintf(sock, sizeof sock, "%s/s.sock", t_dir());
+	for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		args[0] = "--data";
+		args[1] = data;
+		args[2] = "--socket";
+		args[3] = sock;
+		args[4] = cases[i].opt;
+		args[5] = cases[i].val;
+		args[6] = NULL;
+		T_EQ_INT(run_annalsd(args, err, sizeof err), 2);
+		snprintf(want, sizeof want, "annalsd: %s\n", cases[i].msg);
+		T_EQ_STR(err, want);
+	}
+}
+
+/*
+ * Issue #14: the socket's directory is created when missing, and when
+ * it cannot be, the error says which option to give.
+ */
+TEST(issue_14_socket_directory_is_created_or_explained)
+{
+	struct th_daemon	 d;
+	const char		*extra[] = { "--socket", NULL, NULL };
+	const char		*args[5];
+	char			 sock[108], file[512], err[1024];
+	struct stat		 sb;
+	int			 fd;
+
+	/* A parent that does not exist yet: made, mode 0755. */
+	snprintf(sock, sizeof sock, "%s/run/a/annalsd.sock", t_dir());
+	extra[1] = sock;
+	T_OK(th_daemon_start(&d, extra));
+	expect_ping(sock);
+	snprintf(file, sizeof file, "%s/run/a", t_dir());
+	T_OK(stat(file, &sb));
+	T_ASSERT(S_ISDIR(sb.st_mode));
+	T_EQ_INT(sb.st_mode & 0777, 0755);
+	T_EQ_INT(th_daemon_stop(&d), 0);
+
+	/* A parent that cannot be made: under a plain file. */
+	snprintf(file, sizeof file, "%s/file", t_dir());
+	T_ASSERT((fd = open(file, O_WRONLY | O_CREAT, 0600)) != -1);
+	close(fd);
+	snprintf(sock, sizeof sock, "%s/file/sub/annalsd.sock", t_dir());
+	args[0] = "--data";
+	args[1] = d.data;
+	args[2] = "--socket";
+	args[3] = sock;
+	args[4] = NULL;
+	T_EQ_INT(run_annalsd(args, err, sizeof err), 1);
+	snprintf(file, sizeof file, "cannot create %s/file/sub: Not a "
+	    "directory; give --socket PATH (and set ANNALS_SOCKET for the "
+	    "CLI)\n", t_dir());
+	T_ASSERTF(strstr(err, file) != NULL, "%s", err);
+}
+
 TEST(daemon_survives_malformed_frames)
 {
 	static const struct {
@@ -491,6 +698,82 @@ TEST(daemon_sigterm_keeps_acknowledged_writes)
 
 	T_OK(th_daemon_start(&d, NULL));
 	T_ASSERT((int)count_events(d.sock) >= acked);
+	T_EQ_INT(th_daemon_stop(&d), 0);
+}
+
+/* Send method with params bytes as msgid; expect code and text. */
+static void
+expect_error(int fd, uint32_t msgid, const char *method, const void *params,
+    size_t len, int code, const char *text)
+{
+	msgpack_unpacked	 u;
+	const struct msg	*m;
+	char			 got[256];
+
+	T_OK(th_send_request(fd, msgid, method, params, len));
+	m = read_response(fd, msgid, &u);
+	T_EQ_INT(response_code(m, got, sizeof got), code);
+	T_EQ_STR(got, text);
+	msgpack_unpacked_destroy(&u);
+}
+
+/*
+ * Issue #14: a since past the last change is refused, by changes and by
+ * subscribe, rather than answered with next = since; a connection
+ * subscribes once.
+ */
+TEST(issue_14_since_past_the_end_is_refused)
+{
+	struct th_daemon	 d;
+	msgpack_unpacked	 u;
+	const struct msg	*m;
+	struct aerr		 err;
+	uint64_t		 v;
+	int			 fd;
+
+	T_OK(th_daemon_start(&d, NULL));
+	fd = th_raw_connect(d.sock);
+	put_ok(fd, 1, "2015", "RUS", NULL);
+	put_ok(fd, 2, "2016", "USA", NULL);
+	/* {"since": 1000000000000} */
+	expect_error(fd, 3, "changes", "\x81\xa5since\xcf\x00\x00\x00\xe8"
+	    "\xd4\xa5\x10\x00", 16, AERR_INVALID,
+	    "since: 1000000000000 is past the last change, 2");
+	expect_error(fd, 4, "subscribe", "\x81\xa5since\x03", 8,
+	    AERR_INVALID, "since: 3 is past the last change, 2");
+	/* The last change itself is a fine place to be. */
+	T_OK(th_send_request(fd, 5, "changes", "\x81\xa5since\x02", 8));
+	m = read_response(fd, 5, &u);
+	T_EQ_INT(response_code(m, NULL, 0), AERR_OK);
+	T_OK(mp_uint(mp_get(m->result, "next"), "next", &v, &err));
+	T_EQ_U64(v, 2);
+	msgpack_unpacked_destroy(&u);
+	T_OK(th_send_request(fd, 6, "subscribe", "\x81\xa5since\x02", 8));
+	m = read_response(fd, 6, &u);
+	T_EQ_INT(response_code(m, NULL, 0), AERR_OK);
+	T_OK(mp_uint(mp_get(m->result, "next"), "next", &v, &err));
+	T_EQ_U64(v, 2);
+	msgpack_unpacked_destroy(&u);
+	expect_error(fd, 7, "subscribe", NULL, 0, AERR_INVALID,
+	    "already subscribed: unsubscribe first");
+	close(fd);
+	T_EQ_INT(th_daemon_stop(&d), 0);
+}
+
+/* Issue #14: a method name that is not UTF-8 is a malformed message. */
+TEST(issue_14_method_not_utf8_is_malformed)
+{
+	struct th_daemon	 d;
+	int			 fd;
+
+	T_OK(th_daemon_start(&d, NULL));
+	fd = th_raw_connect(d.sock);
+	expect_error(fd, 1, "p\xffng", NULL, 0, AERR_MALFORMED,
+	    "method must be UTF-8");
+	expect_error(fd, 2, "p\xc3\xafng", NULL, 0, AERR_UNKNOWN_METHOD,
+	    "unknown method \"p\\xc3\\xafng\"");
+	close(fd);
+	expect_ping(d.sock);
 	T_EQ_INT(th_daemon_stop(&d), 0);
 }
 

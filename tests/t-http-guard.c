@@ -351,10 +351,11 @@ TEST(issue_15_cross_site_writes_refused)
 	    "invalid");
 	/* Rebinding reads: a foreign name, or ours on another port. */
 	snprintf(hdr, sizeof hdr, "Host: evil.example:%d\r\n", h.port);
-	hg_expect_problem(&h, "GET", "/v1/stats", hdr, NULL, 421, "invalid");
+	hg_expect_problem(&h, "GET", "/v1/stats", hdr, NULL, 421,
+	    "misdirected_request");
 	hg_expect_problem(&h, "GET", "/v1/stats", "Host: 127.0.0.1:1\r\n",
-	    NULL, 421, "invalid");
-	hg_expect_problem(&h, "GET", "/", "", NULL, 421, "invalid");
+	    NULL, 421, "misdirected_request");
+	hg_expect_problem(&h, "GET", "/", "", NULL, 421, "misdirected_request");
 	/* Our names. */
 	snprintf(hdr, sizeof hdr, "Host: 127.0.0.1:%d\r\n", h.port);
 	T_EQ_INT(hg_status(&h, "GET", "/v1/stats", hdr, NULL, NULL), 200);
@@ -368,15 +369,15 @@ TEST(issue_15_cross_site_writes_refused)
 	/* Bodies must be declared JSON, exactly. */
 	snprintf(hdr, sizeof hdr, "Host: 127.0.0.1:%d\r\n", h.port);
 	hg_expect_problem(&h, "POST", "/v1/events", hdr, HG_EVENT, 415,
-	    "invalid");
+	    "unsupported_media_type");
 	snprintf(hdr, sizeof hdr, "Host: 127.0.0.1:%d\r\n"
 	    "Content-Type: text/plain\r\n", h.port);
 	hg_expect_problem(&h, "POST", "/v1/events", hdr, HG_EVENT, 415,
-	    "invalid");
+	    "unsupported_media_type");
 	snprintf(hdr, sizeof hdr, "Host: 127.0.0.1:%d\r\n"
 	    "Content-Type: application/jsonfoo\r\n", h.port);
 	hg_expect_problem(&h, "POST", "/v1/events", hdr, HG_EVENT, 415,
-	    "invalid");
+	    "unsupported_media_type");
 	snprintf(hdr, sizeof hdr, "Host: 127.0.0.1:%d\r\n"
 	    "Content-Type: application/json ; charset=utf-8\r\n", h.port);
 	T_EQ_INT(hg_status(&h, "POST", "/v1/events", hdr, HG_EVENT, NULL),

@@ -194,6 +194,9 @@ ht_problem(struct hd *h, const char *method, const char *path,
 	T_ASSERTF(r.status == status, "%s %s: %d, want %d: %.300s", method,
 	    path, r.status, status, r.body);
 	T_EQ_STR(ht_header(&r, "Content-Type"), "application/problem+json");
+	/* Issue #14: an error never carries an ETag. */
+	T_ASSERTF(ht_header(&r, "ETag") == NULL, "%s %s: ETag %s", method,
+	    path, ht_header(&r, "ETag"));
 	j = ht_json(&r);
 	T_EQ_INT(json_integer_value(json_object_get(j, "status")), status);
 	T_EQ_STR(json_string_value(json_object_get(j, "code")), code);
@@ -530,7 +533,12 @@ TEST(http_event_crud_and_errors)
 	ht_problem(&h, "GET", "/v1/events?limit=0", NULL, 400, "invalid",
 	    NULL);
 	ht_problem(&h, "GET", "/v1/events?limit=x", NULL, 400, "invalid",
-	    "limit: \"x\" is not a number");
+	    "limit: \"x\" is not an unsigned integer");
+	ht_problem(&h, "GET", "/v1/top?limit=-1", NULL, 400, "invalid",
+	    "limit: \"-1\" is not an unsigned integer");
+	/* Issue #14: no paging in a TimelineJS document, so no cursor. */
+	ht_problem(&h, "GET", "/v1/timelinejs?cursor=AAAA", NULL, 400,
+	    "invalid", "unknown parameter \"cursor\"");
 	ht_problem(&h, "GET", "/v1/events?certain=maybe", NULL, 400,
 	    "invalid", NULL);
 	ht_problem(&h, "GET", "/v1/events?colour=red", NULL, 400, "invalid",
@@ -544,8 +552,10 @@ TEST(http_event_crud_and_errors)
 	ht_problem(&h, "GET", "/no/such/file.html", NULL, 404, "not_found",
 	    NULL);
 	ht_problem(&h, "GET", "/../etc/passwd", NULL, 404, "not_found", NULL);
-	ht_problem(&h, "PUT", "/v1/events", NULL, 405, "invalid", NULL);
-	ht_problem(&h, "POST", "/v1/stats", NULL, 405, "invalid", NULL);
+	ht_problem(&h, "PUT", "/v1/events", NULL, 405, "method_not_allowed",
+	    NULL);
+	ht_problem(&h, "POST", "/v1/stats", NULL, 405, "method_not_allowed",
+	    NULL);
 	ht_problem(&h, "POST", "/v1/events", "nope", 400, "invalid", NULL);
 	ht_problem(&h, "POST", "/v1/events", "[]", 400, "invalid",
 	    "records: 0 given, at least 1 required");
@@ -554,12 +564,20 @@ TEST(http_event_crud_and_errors)
 	    "invalid", "records[1]: start: 2015-02-30 is not a date");
 	ht_problem(&h, "POST", "/v1/events", "{\"start\":\"2015\",\"colour\""
 	    ":\"red\"}", 400, "invalid", "record: unknown field \"colour\"");
+	/* Issue #14: actors are required on this path too. */
+	ht_problem(&h, "POST", "/v1/events", "{\"start\":\"2015\"}", 400,
+	    "invalid", "record: actors: required");
+	ht_problem(&h, "POST", "/v1/events", "[{\"start\":\"2015\","
+	    "\"actors\":null}]", 400, "invalid",
+	    "records[0]: actors: required");
 	ht_problem(&h, "GET", "/v1/histogram?to=2015", NULL, 400, "invalid",
 	    "from: required for a histogram");
 	ht_problem(&h, "GET", "/v1/histogram?from=1000&to=2015&by=day", NULL,
 	    400, "limit", NULL);
-	ht_problem(&h, "GET", "/v1/changes?limit=20000", NULL, 400, "limit",
-	    NULL);
+	ht_problem(&h, "GET", "/v1/changes?limit=20000", NULL, 400, "invalid",
+	    "limit: 20000 is outside 1 to 10000");
+	ht_problem(&h, "GET", "/v1/changes?since=1000000000000", NULL, 400,
+	    "invalid", NULL);
 	/* 20 MB of JSON: over the 16 MB body limit. */
 	big = malloc(20 << 20);
 	memset(big, ' ', 20 << 20);
@@ -575,6 +593,8 @@ TEST(http_event_crud_and_errors)
 	ht_request(h.port, "POST", "/v1/events", "Content-Type: text/plain\r\n",
 	    "{\"start\":\"2020\",\"actors\":[\"X\"]}", 0, &r);
 	T_EQ_INT(r.status, 415);
+	T_ASSERT(strstr(r.body, "\"code\":\"unsupported_media_type\"") !=
+	    NULL);
 	ht_free(&r);
 	ht_stop(&h);
 }

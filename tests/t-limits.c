@@ -109,13 +109,14 @@ TEST(limits_batch_page_and_frame)
 	fd = th_raw_connect(d.sock);
 	other = th_raw_connect(d.sock);
 
-	T_EQ_INT(put(fd, 1, 10001, "x", msg, sizeof msg), AERR_LIMIT);
+	/* Counts outside their documented range are invalid (issue #14). */
+	T_EQ_INT(put(fd, 1, 10001, "x", msg, sizeof msg), AERR_INVALID);
 	T_EQ_STR(msg, "records: 10001 given, at most 10000 allowed");
 
 	params_begin(&sb, &pk, 1);
 	mp_pack_kv_uint(&pk, "limit", 20000);
-	T_EQ_INT(call(fd, 2, "range", &sb, msg, sizeof msg), AERR_LIMIT);
-	T_ASSERTF(strstr(msg, "limit") != NULL, "%s", msg);
+	T_EQ_INT(call(fd, 2, "range", &sb, msg, sizeof msg), AERR_INVALID);
+	T_EQ_STR(msg, "limit: 20000 is outside 1 to 10000");
 	msgpack_sbuffer_destroy(&sb);
 
 	/* A frame over --max-frame: an error naming it, then hang-up. */
@@ -283,6 +284,12 @@ TEST(auth_tokens_and_scopes)
 	T_EQ_INT(hello(fd, 9, "writer-token-abcdefghijkl", NULL, 0), 0);
 	T_EQ_INT(put(fd, 10, 1, "yes", NULL, 0), 0);
 	T_EQ_INT(call(fd, 11, "check", NULL, NULL, 0), 0);
+	/* Issue #14: a wrong token leaves no scope behind. */
+	T_EQ_INT(hello(fd, 12, "writer-token-abcdefghijkX", NULL, 0),
+	    AERR_UNAUTHORIZED);
+	T_EQ_INT(call(fd, 13, "range", NULL, msg, sizeof msg),
+	    AERR_UNAUTHORIZED);
+	T_EQ_STR(msg, "range needs a token: send one in hello first");
 	close(fd);
 	T_EQ_INT(th_daemon_stop(&d), 0);
 

@@ -120,12 +120,13 @@ TEST(query_decode_rejects_bad_params)
 		{ "{'ids':[1]}", QUERY_ACTOR, AERR_INVALID,
 		    "unknown parameter \"ids\"" },
 		{ "[]", QUERY_RANGE, AERR_INVALID, "params must be a map" },
-		{ "{'limit':20000}", QUERY_RANGE, AERR_LIMIT,
-		    "limit: 20000 exceeds limit 10000" },
-		{ "{'limit':10001}", QUERY_RANGE, AERR_LIMIT,
-		    "limit: 10001 exceeds limit 10000" },
+		/* Issue #14: outside the documented range is invalid. */
+		{ "{'limit':20000}", QUERY_RANGE, AERR_INVALID,
+		    "limit: 20000 is outside 1 to 10000" },
+		{ "{'limit':10001}", QUERY_RANGE, AERR_INVALID,
+		    "limit: 10001 is outside 1 to 10000" },
 		{ "{'limit':0}", QUERY_RANGE, AERR_INVALID,
-		    "limit: must be at least 1" },
+		    "limit: 0 is outside 1 to 10000" },
 		{ "{'limit':-1}", QUERY_RANGE, AERR_INVALID,
 		    "limit: -1 is negative" },
 		{ "{'limit':'10'}", QUERY_RANGE, AERR_INVALID,
@@ -358,8 +359,8 @@ event(const char *json, struct event *ev)
 	struct aerr	err;
 
 	aerr_clear(&err);
-	T_ASSERTF(record_decode(mpobj_json(&o, json), ev, &err) == 0, "%s: %s",
-	    json, err.msg);
+	T_ASSERTF(record_decode_stored(mpobj_json(&o, json), ev, &err) == 0,
+	    "%s: %s", json, err.msg);
 	mpobj_free(&o);
 }
 

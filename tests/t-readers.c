@@ -618,11 +618,14 @@ rt_leaver(const char *sock, int port, int c)
 		rt_params(&put, &pk, 1);
 		mp_pack_str(&pk, "records");
 		msgpack_pack_array(&pk, 1);
-		msgpack_pack_map(&pk, 4);
+		msgpack_pack_map(&pk, 5);
 		mp_pack_kv_str(&pk, "source", "leave");
 		mp_pack_kv_str(&pk, "key", key);
 		mp_pack_kv_str(&pk, "start", "2016");
 		mp_pack_kv_str(&pk, "title", "left");
+		mp_pack_str(&pk, "actors");
+		msgpack_pack_array(&pk, 1);
+		mp_pack_str(&pk, "LEAVER");
 		for (i = 0; i < 4; i++)
 			rt_send(fd, i, i == 1 ? "put" : "range",
 			    i == 1 ? &put : &sb);

@@ -268,6 +268,10 @@ TEST(record_minimal_and_absent_fields)
 		    "'place':{'lon':-180,'lat':90}}",
 		    "{'start':'2015','actors':[{'name':'A'}],"
 		    "'place':{'lat':90.0,'lon':-180.0}}" },
+		/* issue #14: an empty string is an absent value too */
+		{ "{'start':'2015','actors':['A'],'type':'','title':'',"
+		    "'text':'','end':'','place':{'name':'','country':''}}",
+		    "{'start':'2015','actors':[{'name':'A'}]}" },
 		/* without an id, rev, created and updated do not go out */
 		{ "{'rev':4,'start':'2015','created':5}", "{'start':'2015'}" },
 		{ "{'start':'2015-03?','end':'..'}",
@@ -280,8 +284,8 @@ TEST(record_minimal_and_absent_fields)
 
 	for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		aerr_clear(&err);
-		T_ASSERTF(record_decode(mpobj_json(&in, cases[i][0]), &ev,
-		    &err) == 0, "%s: %s", cases[i][0], err.msg);
+		T_ASSERTF(record_decode_stored(mpobj_json(&in, cases[i][0]),
+		    &ev, &err) == 0, "%s: %s", cases[i][0], err.msg);
 		record_pack(mpobj_begin(&got), &ev);
 		mpobj_json(&want, cases[i][1]);
 		T_ASSERTF(got.sbuf.size == want.sbuf.size &&
@@ -309,6 +313,30 @@ expect_bad(const msgpack_object *obj, const char *msg, const char *what)
 	T_ASSERTF(strcmp(err.msg, msg) == 0, "%s: \"%s\", expected \"%s\"",
 	    what, err.msg, msg);
 	T_ASSERT(memcmp(&ev, &zero, sizeof ev) == 0);
+}
+
+/* Issue #14: a new record has 1 to 64 actors, however it leaves them out. */
+TEST(issue_14_record_needs_actors)
+{
+	struct mpobj	 o;
+	struct event	 ev;
+	struct aerr	 err;
+
+	expect_bad(mpobj_json(&o, "{'start':'2015'}"), "actors: required",
+	    "no actors");
+	mpobj_free(&o);
+	expect_bad(mpobj_json(&o, "{'start':'2015','actors':null}"),
+	    "actors: required", "nil actors");
+	mpobj_free(&o);
+	expect_bad(mpobj_json(&o, "{'start':'2015','actors':[]}"),
+	    "actors: 0 given, at least 1 required", "[] actors");
+	mpobj_free(&o);
+	/* What older daemons stored stays readable. */
+	T_OK(record_decode_stored(mpobj_json(&o, "{'start':'2015'}"), &ev,
+	    &err));
+	T_EQ_INT(ev.nactors, 0);
+	record_clear(&ev);
+	mpobj_free(&o);
 }
 
 TEST(record_rejects_bad_records)
@@ -415,8 +443,8 @@ TEST(record_enforces_every_limit)
 	for (i = 0; i < sizeof limits / sizeof limits[0]; i++) {
 		snprintf(json, sizeof json, "%s%s%s", limits[i].head,
 		    repeat(0, 'x', limits[i].ok), limits[i].tail);
-		T_ASSERTF(record_decode(mpobj_json(&o, json), &ev, &err) == 0,
-		    "%s", err.msg);
+		T_ASSERTF(record_decode_stored(mpobj_json(&o, json), &ev,
+		    &err) == 0, "%s", err.msg);
 		record_clear(&ev);
 		mpobj_free(&o);
 		snprintf(json, sizeof json, "%s%s%s", limits[i].head,
@@ -472,7 +500,7 @@ TEST(record_limits_list_lengths)
 	    "actors: 65 given, at most 64 allowed", "65 actors");
 	mpobj_free(&o);
 
-	T_OK(record_decode(obj_list(&o, "urls", 256), &ev, &err));
+	T_OK(record_decode_stored(obj_list(&o, "urls", 256), &ev, &err));
 	T_EQ_INT(ev.nurls, 256);
 	record_clear(&ev);
 	mpobj_free(&o);
@@ -625,7 +653,8 @@ TEST(record_limits_attrs_size)
 	mp_pack_str(pk, "k");
 	msgpack_pack_str(pk, n);
 	msgpack_pack_str_body(pk, big, n);
-	T_ASSERTF(record_decode(mpobj_end(&o), &ev, &err) == 0, "%s", err.msg);
+	T_ASSERTF(record_decode_stored(mpobj_end(&o), &ev, &err) == 0, "%s",
+	    err.msg);
 	T_EQ_U64(ev.attrs_len, EVENT_MAX_ATTRS);
 	record_clear(&ev);
 	mpobj_free(&o);

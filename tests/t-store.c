@@ -1215,6 +1215,75 @@ TEST(store_span_encoding_round_trips)
 }
 
 /* A directory written with another index encoding is refused by name. */
+/* Count the empty strings a stored record holds at the top level. */
+static int
+count_empty(void *arg, size_t i, const void *data, size_t len)
+{
+	msgpack_unpacked	 u;
+	const msgpack_object	*o;
+	uint32_t		 j;
+	int			*n = arg;
+
+	(void)i;
+	T_ASSERT(data != NULL);
+	msgpack_unpacked_init(&u);
+	T_ASSERT(msgpack_unpack_next(&u, data, len, NULL) ==
+	    MSGPACK_UNPACK_SUCCESS);
+	o = &u.data;
+	for (j = 0; j < o->via.map.size; j++) {
+		if (o->via.map.ptr[j].val.type == MSGPACK_OBJECT_STR &&
+		    o->via.map.ptr[j].val.via.str.size == 0)
+			(*n)++;
+	}
+	msgpack_unpacked_destroy(&u);
+	return (0);
+}
+
+/*
+ * Issue #14: records older daemons stored with "" come back without the
+ * key once the store has been opened by this one.
+ */
+TEST(issue_14_store_drops_stored_empty_strings)
+{
+	struct store	*st;
+	struct event	 ev;
+	struct aerr	 err;
+	MDB_env		*env;
+	MDB_txn		*txn;
+	MDB_dbi		 meta;
+	MDB_val		 k = { 8, (void *)"no_empty" };
+	struct store_check check;
+	uint64_t	 id;
+	int		 n = 0;
+
+	st = open_store((size_t)1 << 20);
+	mkev(&ev, "2015-01-26", NULL, "RUS", NULL, NULL, NULL);
+	/* What record_decode() let through before: "" kept as a value. */
+	free(ev.title);
+	ev.title = strdup("");
+	ev.type = strdup("");
+	ev.text = strdup("");
+	id = put1(st, &ev, NULL);
+	record_clear(&ev);
+	T_OK(store_get(st, &id, 1, count_empty, &n, &err));
+	T_EQ_INT(n, 3);
+	store_close(st);
+
+	/* As an older daemon left it: not yet cleaned. */
+	txn = raw_begin(&env);
+	T_OK(mdb_dbi_open(txn, "meta", 0, &meta));
+	T_OK(mdb_del(txn, meta, &k, NULL));
+	raw_commit(env, txn);
+
+	st = open_store((size_t)1 << 20);
+	n = 0;
+	T_OK(store_get(st, &id, 1, count_empty, &n, &err));
+	T_EQ_INT(n, 0);
+	T_OK(store_check(st, &check, &err));
+	T_EQ_U64(check.nproblems, 0);
+	store_close(st);
+}
+
 TEST(store_refuses_another_format)
 {
 	struct store_config	 cfg;

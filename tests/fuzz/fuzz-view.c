@@ -90,7 +90,7 @@ fuzz_view(const uint8_t *data, size_t size)
 		fuzz_check_error(&err, 1);
 	else
 		view_check_frame(v, buf, size);
-	decoded = record_decode(&u.data, &ev, &err) == 0;
+	decoded = record_decode_stored(&u.data, &ev, &err) == 0;
 	if (decoded) {
 		FUZZ_CHECK(viewed);
 		FUZZ_CHECK(v->id == ev.id && v->rev == ev.rev &&
