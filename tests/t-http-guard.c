@@ -348,7 +348,7 @@ TEST(issue_15_cross_site_writes_refused)
 	snprintf(hdr, sizeof hdr, "Host: evil.example:%d\r\n"
 	    "Origin: https://evil.example\r\n", h.port);
 	hg_expect_problem(&h, "POST", "/v1/events", hdr, HG_EVENT, 421,
-	    "invalid");
+	    "misdirected_request");
 	/* Rebinding reads: a foreign name, or ours on another port. */
 	snprintf(hdr, sizeof hdr, "Host: evil.example:%d\r\n", h.port);
 	hg_expect_problem(&h, "GET", "/v1/stats", hdr, NULL, 421,

@@ -72,6 +72,12 @@ static const struct spec_msg spec_msgs[] = {
 	    "{'since':312}", 0 },
 	{ "range needs a token: send one in hello first", SPEC_ELSEWHERE,
 	    NULL, "t-limits: auth_tokens_and_scopes", 0 },
+	{ "before hello with a token: frame of 16777216 bytes exceeds limit "
+	    "4096", SPEC_ELSEWHERE, NULL,
+	    "t-bounds: issue_15_preauth_frames_refused_at_the_prefix", 0 },
+	{ "result exceeds the frame limit of 16777216 bytes at ids[31]; ask "
+	    "for fewer ids", SPEC_ELSEWHERE, NULL,
+	    "t-bounds: issue_15_get_stops_at_the_frame_limit", 0 },
 };
 
 /* The messages PROTOCOL.md quotes, whitespace runs made one space. */
