@@ -78,6 +78,7 @@ struct http_conn {
 	struct evhttp_request	 *held;		/* until its peer's penalty ends */
 	int			  held_refused;	/* then answer it 401 */
 	struct event		 *penalty;
+	int			  spoke;	/* its first bytes came */
 	char			  peer[AUTH_PEER_KEY];	/* auth.c's key */
 	TAILQ_ENTRY(http_conn)	  entry;
 	TAILQ_ENTRY(http_conn)	  fresh_entry;
@@ -862,13 +863,48 @@ http_conn_reading(struct http_conn *hc)
 	evtimer_add(hc->deadline, &tv);
 }
 
+/*
+ * A client of the msgpack protocol pointed at this port (annals -H with
+ * the --http address): evhttp would wait for a request line that never
+ * comes.  Say in HTTP what happened, which libannals reports as "the
+ * server answered in HTTP", and hang up; evhttp frees the connection at
+ * the end of the stream.
+ */
+static void
+http_conn_protocol(struct http_conn *hc)
+{
+	static const char	body[] = "{\"type\":\"urn:annals:error:"
+	    "malformed\",\"title\":\"Bad Request\",\"status\":400,"
+	    "\"detail\":\"this is annalsd's HTTP port; the msgpack protocol "
+	    "is on its --socket or --listen address\",\"code\":\"malformed\"}";
+	char			msg[512];
+	int			n, fd = bufferevent_getfd(hc->bev);
+
+	n = snprintf(msg, sizeof msg, "HTTP/1.1 400 Bad Request\r\n"
+	    "Content-Type: application/problem+json\r\nConnection: close\r\n"
+	    "Content-Length: %zu\r\n\r\n%s", sizeof body - 1, body);
+	if (send(fd, msg, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT) == -1)
+		log_debug("http: answering a protocol client: %s",
+		    strerror(errno));
+	log_info("http: a msgpack protocol client on the HTTP port; closing");
+	shutdown(fd, SHUT_RDWR);
+}
+
 static void
 http_conn_input(struct evbuffer *b, const struct evbuffer_cb_info *info,
     void *arg)
 {
 	struct http_conn	*hc = arg;
+	unsigned char		 first;
 
-	(void)b;
+	if (info->n_added > 0 && !hc->spoke) {
+		hc->spoke = 1;
+		if (evbuffer_copyout(b, &first, 1) == 1 &&
+		    first == PROTO_FRAME_PREFIX) {
+			http_conn_protocol(hc);
+			return;
+		}
+	}
 	if (info->n_added > 0 && hc->state == HTTP_CONN_IDLE)
 		http_conn_reading(hc);
 }

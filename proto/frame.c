@@ -16,8 +16,6 @@
 
 #include "proto.h"
 
-#define FRAME_PREFIX	0xce
-
 #define FRAME_SCALAR	0	/* everything in the head */
 #define FRAME_RAW	1	/* str, bin, ext: n payload bytes follow */
 #define FRAME_ARRAY	2	/* n objects follow */
@@ -37,7 +35,7 @@ struct frame_item {
 void
 frame_header(unsigned char hdr[PROTO_FRAME_HEADER], uint32_t len)
 {
-	hdr[0] = FRAME_PREFIX;
+	hdr[0] = PROTO_FRAME_PREFIX;
 	hdr[1] = (len >> 24) & 0xff;
 	hdr[2] = (len >> 16) & 0xff;
 	hdr[3] = (len >> 8) & 0xff;
@@ -58,9 +56,9 @@ frame_peek(const unsigned char *buf, size_t avail, size_t max, uint32_t *len,
 
 	if (avail == 0)
 		return (0);
-	if (buf[0] != FRAME_PREFIX) {
+	if (buf[0] != PROTO_FRAME_PREFIX) {
 		aerr_set(err, AERR_MALFORMED,
-		    "frame must start with 0x%02x, got 0x%02x", FRAME_PREFIX,
+		    "frame must start with 0x%02x, got 0x%02x", PROTO_FRAME_PREFIX,
 		    buf[0]);
 		return (-1);
 	}

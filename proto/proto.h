@@ -29,6 +29,7 @@
 
 /* Limits; PROTOCOL.md gives the same numbers. */
 #define PROTO_FRAME_HEADER	5		/* 0xce + uint32 big-endian */
+#define PROTO_FRAME_PREFIX	0xce		/* msgpack's uint32 marker */
 #define PROTO_MAX_FRAME		(16u << 20)	/* default, --max-frame */
 #define PROTO_MAX_DEPTH		16		/* nesting of arrays/maps */
 #define PROTO_MAX_BATCH		10000		/* records in one put */

@@ -711,3 +711,35 @@ TEST(issue_15_token_guessing_slowed)
 	T_ASSERTF(took < 1, "right hello answered after %.2f s", took);
 	T_EQ_INT(th_daemon_stop(&h.d), 0);
 }
+
+/*
+ * annals -H pointed at the --http port (issue 14): the frame is answered
+ * at once with a 400 that names the ports, which the CLI reports as an
+ * HTTP answer, instead of evhttp waiting --http-timeout for a request
+ * line.  The port goes on serving HTTP.
+ */
+TEST(issue_14_protocol_client_on_the_http_port_is_told_at_once)
+{
+	struct hg	 h;
+	char		 cmd[512], out[1024], hdr[64];
+	double		 t0;
+	FILE		*p;
+	size_t		 n;
+	int		 st;
+
+	hg_start(&h, NULL);
+	snprintf(cmd, sizeof cmd, "%s/annals -H 127.0.0.1:%d ping 2>&1",
+	    t_bindir(), h.port);
+	t0 = hg_now();
+	T_ASSERT((p = popen(cmd, "r")) != NULL);
+	n = fread(out, 1, sizeof out - 1, p);
+	out[n] = '\0';
+	st = pclose(p);
+	T_ASSERTF(hg_now() - t0 < 10, "took %.1f s: %s", hg_now() - t0, out);
+	T_ASSERTF(WIFEXITED(st) && WEXITSTATUS(st) != 0, "%s", out);
+	T_ASSERTF(strstr(out, "the server answered in HTTP") != NULL, "%s",
+	    out);
+	snprintf(hdr, sizeof hdr, "Host: 127.0.0.1:%d\r\n", h.port);
+	T_EQ_INT(hg_status(&h, "GET", "/v1/stats", hdr, NULL, NULL), 200);
+	T_EQ_INT(th_daemon_stop(&h.d), 0);
+}
