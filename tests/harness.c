@@ -14,8 +14,10 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <poll.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +29,8 @@
 #include "harness.h"
 #include "test.h"
 #include "../proto/proto.h"
+
+extern char **environ;
 
 static int
 bind_notify(const char *path)
@@ -60,6 +64,84 @@ th_daemon_dump_log(const struct th_daemon *d)
 	while ((n = fread(buf, 1, sizeof buf, f)) > 0)
 		fwrite(buf, 1, n, stderr);
 	fclose(f);
+}
+
+char *
+th_slurp(const char *path, size_t *lenp)
+{
+	FILE	*fp;
+	char	*buf;
+	long	 len;
+
+	T_ASSERTF((fp = fopen(path, "r")) != NULL, "%s", path);
+	T_OK(fseek(fp, 0, SEEK_END));
+	len = ftell(fp);
+	rewind(fp);
+	T_ASSERT((buf = malloc(len + 1)) != NULL);
+	T_EQ_INT(fread(buf, 1, len, fp), len);
+	buf[len] = '\0';
+	fclose(fp);
+	if (lenp != NULL)
+		*lenp = len;
+	return (buf);
+}
+
+void
+th_write(const char *path, const void *data, size_t len)
+{
+	FILE	*fp;
+
+	T_ASSERT((fp = fopen(path, "w")) != NULL);
+	T_EQ_INT(fwrite(data, 1, len, fp), len);
+	T_OK(fclose(fp));
+}
+
+void
+th_annals(struct th_run *r, const char *sock, const char *in,
+    const char **args)
+{
+	posix_spawn_file_actions_t	 fa;
+	const char			*argv[64], *p;
+	char				 bin[4200], out[256], err[256];
+	pid_t				 pid;
+	int				 i = 0, status;
+
+	memset(r, 0, sizeof *r);
+	snprintf(bin, sizeof bin, "%s/annals", t_bindir());
+	snprintf(out, sizeof out, "%s/annals.out", t_dir());
+	snprintf(err, sizeof err, "%s/annals.err", t_dir());
+	argv[i++] = bin;
+	argv[i++] = "-s";
+	argv[i++] = sock;
+	while (*args != NULL && i < 63)
+		argv[i++] = *args++;
+	argv[i] = NULL;
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_addopen(&fa, 0, in != NULL ? in :
+	    "/dev/null", O_RDONLY, 0);
+	posix_spawn_file_actions_addopen(&fa, 1, out,
+	    O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	posix_spawn_file_actions_addopen(&fa, 2, err,
+	    O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	T_EQ_INT(posix_spawn(&pid, bin, &fa, NULL, (char **)argv, environ),
+	    0);
+	posix_spawn_file_actions_destroy(&fa);
+	T_EQ_INT(waitpid(pid, &status, 0), pid);
+	r->status = WIFEXITED(status) ? WEXITSTATUS(status) :
+	    128 + WTERMSIG(status);
+	r->out = th_slurp(out, NULL);
+	r->err = th_slurp(err, NULL);
+	if ((p = strstr(r->err, "added ")) != NULL)
+		sscanf(p, "added %" SCNu64 ", updated %" SCNu64 ", unchanged %"
+		    SCNu64 ", rejected %" SCNu64 " (%" SCNu64, &r->added,
+		    &r->updated, &r->unchanged, &r->rejected, &r->rows);
+}
+
+void
+th_run_free(struct th_run *r)
+{
+	free(r->out);
+	free(r->err);
 }
 
 int

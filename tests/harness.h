@@ -27,6 +27,23 @@ void	 th_daemon_kill(struct th_daemon *);
 /* Print the daemon's log to stderr (shown when the test fails). */
 void	 th_daemon_dump_log(const struct th_daemon *);
 
+/* What one run of annals printed, and how it ended. */
+struct th_run {
+	int		 status;	/* exit status, or 128 + signal */
+	char		*out;
+	char		*err;
+	/* import's summary line, when it printed one */
+	uint64_t	 added, updated, unchanged, rejected, rows;
+};
+
+/* Run annals -s SOCK ARGS... with stdin from in (or /dev/null). */
+void	 th_annals(struct th_run *, const char *, const char *,
+	     const char **);
+void	 th_run_free(struct th_run *);
+/* A file's bytes, NUL-terminated; *lenp gets the length. */
+char	*th_slurp(const char *, size_t *);
+void	 th_write(const char *, const void *, size_t);
+
 int	 th_raw_connect(const char *);
 int	 th_free_port(void);
 int	 th_tcp_connect(int);

@@ -8,7 +8,6 @@
 #include <sys/wait.h>
 
 #include <fcntl.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,44 +23,6 @@
 #include "harness.h"
 #include "test.h"
 
-extern char	**environ;
-
-struct edge_run {
-	int		 status;
-	char		*out;
-	char		*err;
-	uint64_t	 added, updated, unchanged, rejected, rows;
-};
-
-static char *
-edge_slurp(const char *path, size_t *lenp)
-{
-	FILE	*fp;
-	char	*buf;
-	long	 len;
-
-	T_ASSERTF((fp = fopen(path, "r")) != NULL, "%s", path);
-	T_OK(fseek(fp, 0, SEEK_END));
-	len = ftell(fp);
-	rewind(fp);
-	T_ASSERT((buf = malloc(len + 1)) != NULL);
-	T_EQ_INT(fread(buf, 1, len, fp), len);
-	buf[len] = '\0';
-	fclose(fp);
-	if (lenp != NULL)
-		*lenp = len;
-	return (buf);
-}
-
-static void
-edge_write(const char *path, const void *data, size_t len)
-{
-	FILE	*fp;
-
-	T_ASSERT((fp = fopen(path, "w")) != NULL);
-	T_EQ_INT(fwrite(data, 1, len, fp), len);
-	T_OK(fclose(fp));
-}
 
 static const char *
 edge_fixture(const char *file)
@@ -75,58 +36,9 @@ edge_fixture(const char *file)
 	return (p);
 }
 
-/* Run annals -s sock ARGS, stdin from in (or /dev/null). */
-static void
-edge_run(struct edge_run *r, const char *sock, const char *in,
-    const char **args)
-{
-	posix_spawn_file_actions_t	 fa;
-	const char			*argv[64], *p;
-	char				 bin[4200], out[256], err[256];
-	pid_t				 pid;
-	int				 i = 0, status;
-
-	memset(r, 0, sizeof *r);
-	snprintf(bin, sizeof bin, "%s/annals", t_bindir());
-	snprintf(out, sizeof out, "%s/edge.out", t_dir());
-	snprintf(err, sizeof err, "%s/edge.err", t_dir());
-	argv[i++] = bin;
-	argv[i++] = "-s";
-	argv[i++] = sock;
-	while (*args != NULL && i < 63)
-		argv[i++] = *args++;
-	argv[i] = NULL;
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_addopen(&fa, 0, in != NULL ? in :
-	    "/dev/null", O_RDONLY, 0);
-	posix_spawn_file_actions_addopen(&fa, 1, out,
-	    O_WRONLY | O_CREAT | O_TRUNC, 0600);
-	posix_spawn_file_actions_addopen(&fa, 2, err,
-	    O_WRONLY | O_CREAT | O_TRUNC, 0600);
-	T_EQ_INT(posix_spawn(&pid, bin, &fa, NULL, (char **)argv, environ),
-	    0);
-	posix_spawn_file_actions_destroy(&fa);
-	T_EQ_INT(waitpid(pid, &status, 0), pid);
-	r->status = WIFEXITED(status) ? WEXITSTATUS(status) :
-	    128 + WTERMSIG(status);
-	r->out = edge_slurp(out, NULL);
-	r->err = edge_slurp(err, NULL);
-	if ((p = strstr(r->err, "added ")) != NULL)
-		sscanf(p, "added %" SCNu64 ", updated %" SCNu64 ", unchanged %"
-		    SCNu64 ", rejected %" SCNu64 " (%" SCNu64, &r->added,
-		    &r->updated, &r->unchanged, &r->rejected, &r->rows);
-}
-
-static void
-edge_run_free(struct edge_run *r)
-{
-	free(r->out);
-	free(r->err);
-}
-
 #define EDGE_RUN(r, sock, in, want, ...) do {				\
 	const char *edge_args_[] = { __VA_ARGS__, NULL };		\
-	edge_run((r), (sock), (in), edge_args_);			\
+	th_annals((r), (sock), (in), edge_args_);			\
 	T_ASSERTF((r)->status == (want), "exit %d, wanted %d; "		\
 	    "stderr: %s", (r)->status, (want), (r)->err);		\
 } while (0)
@@ -166,7 +78,7 @@ edge_gunzip(const char *path, size_t *lenp)
 static json_t *
 edge_export(const char *sock, const char *source)
 {
-	struct edge_run	 r;
+	struct th_run	 r;
 	json_t		*all, *o;
 	const char	*p, *nl;
 
@@ -177,7 +89,7 @@ edge_export(const char *sock, const char *source)
 		T_ASSERT((o = json_loadb(p, nl - p, 0, NULL)) != NULL);
 		T_OK(json_array_append_new(all, o));
 	}
-	edge_run_free(&r);
+	th_run_free(&r);
 	return (all);
 }
 
@@ -247,16 +159,16 @@ edge_gdelt_same(const char *sock, const char *source, const char *orig,
 TEST(import_edge_gz_cut_anywhere_is_an_error_keeping_whole_rows)
 {
 	struct th_daemon	 d;
-	struct edge_run		 r;
+	struct th_run		 r;
 	char			 gz[256], cut[256], source[32], want[128];
 	char			*src, *zdata, *part;
 	size_t			 len, zlen, partlen, at[12], i, n = 0, k, lines;
 	json_t			*evs;
 
-	src = edge_slurp(edge_fixture("sync-gdelt2.tsv"), &len);
+	src = th_slurp(edge_fixture("sync-gdelt2.tsv"), &len);
 	snprintf(gz, sizeof gz, "%s/whole.gz", t_dir());
 	edge_gzip(gz, src, len);
-	zdata = edge_slurp(gz, &zlen);
+	zdata = th_slurp(gz, &zlen);
 	T_ASSERT(zlen > 1000);
 	/* In the header, through the deflate data, in the trailer. */
 	at[n++] = 5;
@@ -268,7 +180,7 @@ TEST(import_edge_gz_cut_anywhere_is_an_error_keeping_whole_rows)
 	T_OK(th_daemon_start(&d, NULL));
 	snprintf(cut, sizeof cut, "%s/20191024143000.export.CSV.gz", t_dir());
 	for (i = 0; i < n; i++) {
-		edge_write(cut, zdata, at[i]);
+		th_write(cut, zdata, at[i]);
 		part = edge_gunzip(cut, &partlen);
 		for (lines = 0, k = 0; k < partlen; k++)
 			lines += part[k] == '\n';
@@ -282,22 +194,22 @@ TEST(import_edge_gz_cut_anywhere_is_an_error_keeping_whole_rows)
 		    at[i], r.err);
 		T_EQ_U64(r.rejected, 0);
 		T_EQ_U64(r.added, lines);
-		edge_run_free(&r);
+		th_run_free(&r);
 		edge_gdelt_same(d.sock, source, src, part, partlen);
 		free(part);
 	}
 
 	/* On stdin, and --strict sends nothing. */
-	edge_write(cut, zdata, zlen / 2);
+	th_write(cut, zdata, zlen / 2);
 	EDGE_RUN(&r, d.sock, cut, 4, "import", "--format", "gdelt",
 	    "--source", "stdin", "-");
 	T_ASSERTF(strstr(r.err, "stdin:") != NULL &&
 	    strstr(r.err, "the file is truncated") != NULL, "%s", r.err);
-	edge_run_free(&r);
+	th_run_free(&r);
 	EDGE_RUN(&r, d.sock, NULL, 4, "import", "--strict", "--source",
 	    "strict", cut);
 	T_ASSERT(strstr(r.err, "--strict: nothing imported") != NULL);
-	edge_run_free(&r);
+	th_run_free(&r);
 	evs = edge_export(d.sock, "strict");
 	T_EQ_INT(json_array_size(evs), 0);
 	json_decref(evs);
@@ -310,21 +222,21 @@ TEST(import_edge_gz_cut_anywhere_is_an_error_keeping_whole_rows)
 TEST(import_edge_whole_files_import_with_or_without_a_last_newline)
 {
 	struct th_daemon	 d;
-	struct edge_run		 r;
+	struct th_run		 r;
 	char			 path[256], *src, *two;
 	size_t			 len;
 	gzFile			 g;
 
-	src = edge_slurp(edge_fixture("sync-gdelt2.tsv"), &len);
+	src = th_slurp(edge_fixture("sync-gdelt2.tsv"), &len);
 	T_ASSERT(src[len - 1] == '\n');
 	T_OK(th_daemon_start(&d, NULL));
 
 	/* Plain, the last line without its newline: 150 rows, all whole. */
 	snprintf(path, sizeof path, "%s/plain.export.CSV", t_dir());
-	edge_write(path, src, len - 1);
+	th_write(path, src, len - 1);
 	EDGE_RUN(&r, d.sock, NULL, 0, "import", "--source", "plain", path);
 	T_EQ_U64(r.added, 150);
-	edge_run_free(&r);
+	th_run_free(&r);
 	edge_gdelt_same(d.sock, "plain", src, src, len);
 
 	/* gzip, whole, with and without the last newline. */
@@ -332,12 +244,12 @@ TEST(import_edge_whole_files_import_with_or_without_a_last_newline)
 	edge_gzip(path, src, len);
 	EDGE_RUN(&r, d.sock, NULL, 0, "import", "--source", "gz", path);
 	T_EQ_U64(r.added, 150);
-	edge_run_free(&r);
+	th_run_free(&r);
 	edge_gdelt_same(d.sock, "gz", src, src, len);
 	edge_gzip(path, src, len - 1);
 	EDGE_RUN(&r, d.sock, NULL, 0, "import", "--source", "gznl", path);
 	T_EQ_U64(r.added, 150);
-	edge_run_free(&r);
+	th_run_free(&r);
 	edge_gdelt_same(d.sock, "gznl", src, src, len);
 
 	/* Two gzip members one after the other are one stream. */
@@ -351,7 +263,7 @@ TEST(import_edge_whole_files_import_with_or_without_a_last_newline)
 	T_EQ_INT(gzclose(g), Z_OK);
 	EDGE_RUN(&r, d.sock, NULL, 0, "import", "--source", "two", path);
 	T_EQ_U64(r.added, 150);
-	edge_run_free(&r);
+	th_run_free(&r);
 	edge_gdelt_same(d.sock, "two", src, src, len);
 
 	free(src);
@@ -512,13 +424,13 @@ TEST(import_edge_csv_quoted_fields_across_lines)
 TEST(import_edge_csv_stray_quote_costs_one_row)
 {
 	struct th_daemon	 d;
-	struct edge_run		 r;
+	struct th_run		 r;
 	char			 path[256], row[512], *hdr, *p;
 	size_t			 n, rows, bytes = 0;
 	json_t			*evs;
 	FILE			*fp;
 
-	hdr = edge_slurp(edge_fixture("import-acled-bad.csv"), NULL);
+	hdr = th_slurp(edge_fixture("import-acled-bad.csv"), NULL);
 	T_ASSERT((p = strchr(hdr, '\n')) != NULL);
 	p[1] = '\0';
 	snprintf(path, sizeof path, "%s/stray.csv", t_dir());
@@ -542,7 +454,7 @@ TEST(import_edge_csv_stray_quote_costs_one_row)
 	T_EQ_U64(r.rejected, 1);
 	T_EQ_U64(r.added, rows - 1);
 	T_EQ_U64(r.rows, rows);
-	edge_run_free(&r);
+	th_run_free(&r);
 
 	/* A quote that opens on the record's second line, never closed. */
 	T_ASSERT((fp = fopen(path, "w")) != NULL);
@@ -561,7 +473,7 @@ TEST(import_edge_csv_stray_quote_costs_one_row)
 	T_ASSERTF(strstr(r.err, "stray.csv:3: column 1: quote inside an "
 	    "unquoted field\n") != NULL, "%s", r.err);
 	T_EQ_U64(r.added, 1);
-	edge_run_free(&r);
+	th_run_free(&r);
 	evs = edge_export(d.sock, "late");
 	T_EQ_INT(json_array_size(evs), 1);
 	T_EQ_STR(json_string_value(json_object_get(json_array_get(evs, 0),
@@ -717,7 +629,7 @@ TEST(import_edge_export_import_round_trip_is_lossless)
 	struct annals_event			 put[EDGE_RT_N];
 	struct annals_event			*orig[EDGE_RT_N], *got;
 	struct th_daemon			 d;
-	struct edge_run				 r;
+	struct th_run				 r;
 	msgpack_sbuffer				 sb[2];
 	annals_ctx				*ctx;
 	char					 dump[2][256];
@@ -766,8 +678,8 @@ TEST(import_edge_export_import_round_trip_is_lossless)
 		snprintf(dump[k], sizeof dump[k], "%s/rt.%s", t_dir(),
 		    how[k]);
 		EDGE_RUN(&r, d.sock, NULL, 0, "export", "--format", how[k]);
-		edge_write(dump[k], r.out, strlen(r.out));
-		edge_run_free(&r);
+		th_write(dump[k], r.out, strlen(r.out));
+		th_run_free(&r);
 	}
 
 	for (k = 0; k < sizeof how / sizeof how[0]; k++) {
@@ -775,7 +687,7 @@ TEST(import_edge_export_import_round_trip_is_lossless)
 		edge_fresh_daemon(&d, keep);
 		EDGE_RUN(&r, d.sock, NULL, 0, "import", dump[k]);
 		T_EQ_U64(r.added, EDGE_RT_N);
-		edge_run_free(&r);
+		th_run_free(&r);
 		T_ASSERT((ctx = annals_connect(d.sock)) != NULL);
 		for (i = 0; i < EDGE_RT_N; i++) {
 			T_OK(annals_get_by_key(ctx, "rt", keys[i], &got));
@@ -913,13 +825,13 @@ edge_cmp(const void *a, const void *b)
 TEST(import_edge_csv_crlf_file_is_the_lf_file)
 {
 	struct th_daemon	 d;
-	struct edge_run		 r;
+	struct th_run		 r;
 	char			 path[256], *src, *crlf, *a[16], *b[16];
 	const char		*text;
 	size_t			 len, i, n = 0;
 	json_t			*lf, *cr, *ev;
 
-	src = edge_slurp(edge_fixture("import-acled.csv"), &len);
+	src = th_slurp(edge_fixture("import-acled.csv"), &len);
 	T_ASSERT((crlf = malloc(2 * len + 1)) != NULL);
 	for (i = 0; i < len; i++) {
 		if (src[i] == '\n')
@@ -927,16 +839,16 @@ TEST(import_edge_csv_crlf_file_is_the_lf_file)
 		crlf[n++] = src[i];
 	}
 	snprintf(path, sizeof path, "%s/crlf.csv", t_dir());
-	edge_write(path, crlf, n);
+	th_write(path, crlf, n);
 
 	T_OK(th_daemon_start(&d, NULL));
 	EDGE_RUN(&r, d.sock, NULL, 0, "import", "--source", "lf",
 	    edge_fixture("import-acled.csv"));
 	T_EQ_U64(r.added, 3);
-	edge_run_free(&r);
+	th_run_free(&r);
 	EDGE_RUN(&r, d.sock, NULL, 0, "import", "--source", "crlf", path);
 	T_EQ_U64(r.added, 3);
-	edge_run_free(&r);
+	th_run_free(&r);
 	lf = edge_export(d.sock, "lf");
 	cr = edge_export(d.sock, "crlf");
 	T_EQ_INT(json_array_size(lf), 3);

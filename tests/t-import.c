@@ -13,7 +13,6 @@
 #include <sys/wait.h>
 
 #include <fcntl.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,7 +27,6 @@
 #include "harness.h"
 #include "test.h"
 
-extern char	**environ;
 
 /* A sample file and the number of rows the importer must report. */
 struct imp_sample {
@@ -60,97 +58,9 @@ static const char *const imp_fixture_samples[IMP_NSAMPLES] = {
 	"import-acled-2020.csv",
 };
 
-struct imp_run {
-	int		 status;
-	char		*out;
-	char		*err;
-	/* The summary line. */
-	uint64_t	 added, updated, unchanged, rejected, rows;
-};
-
-static char *
-imp_slurp(const char *path, size_t *lenp)
-{
-	FILE	*fp;
-	char	*buf;
-	long	 len;
-
-	T_ASSERTF((fp = fopen(path, "r")) != NULL, "%s", path);
-	fseek(fp, 0, SEEK_END);
-	len = ftell(fp);
-	rewind(fp);
-	T_ASSERT((buf = malloc(len + 1)) != NULL);
-	T_EQ_INT(fread(buf, 1, len, fp), len);
-	buf[len] = '\0';
-	fclose(fp);
-	if (lenp != NULL)
-		*lenp = len;
-	return (buf);
-}
-
-static void
-imp_write(const char *path, const char *data, size_t len)
-{
-	FILE	*fp;
-
-	T_ASSERT((fp = fopen(path, "w")) != NULL);
-	T_EQ_INT(fwrite(data, 1, len, fp), len);
-	T_OK(fclose(fp));
-}
-
-/* Run annals -s sock ARGS with stdin from in (or /dev/null). */
-static void
-imp_run(struct imp_run *r, const char *sock, const char *in,
-    const char **args)
-{
-	posix_spawn_file_actions_t	 fa;
-	const char			*argv[64];
-	char				 bin[4200], out[256], err[256];
-	const char			*p;
-	pid_t				 pid;
-	int				 i = 0, status;
-
-	memset(r, 0, sizeof *r);
-	snprintf(bin, sizeof bin, "%s/annals", t_bindir());
-	snprintf(out, sizeof out, "%s/imp.out", t_dir());
-	snprintf(err, sizeof err, "%s/imp.err", t_dir());
-	argv[i++] = bin;
-	argv[i++] = "-s";
-	argv[i++] = sock;
-	while (*args != NULL && i < 63)
-		argv[i++] = *args++;
-	argv[i] = NULL;
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_addopen(&fa, 0, in != NULL ? in :
-	    "/dev/null", O_RDONLY, 0);
-	posix_spawn_file_actions_addopen(&fa, 1, out,
-	    O_WRONLY | O_CREAT | O_TRUNC, 0600);
-	posix_spawn_file_actions_addopen(&fa, 2, err,
-	    O_WRONLY | O_CREAT | O_TRUNC, 0600);
-	T_EQ_INT(posix_spawn(&pid, bin, &fa, NULL, (char **)argv, environ),
-	    0);
-	posix_spawn_file_actions_destroy(&fa);
-	T_EQ_INT(waitpid(pid, &status, 0), pid);
-	r->status = WIFEXITED(status) ? WEXITSTATUS(status) :
-	    128 + WTERMSIG(status);
-	r->out = imp_slurp(out, NULL);
-	r->err = imp_slurp(err, NULL);
-	if ((p = strstr(r->err, "added ")) != NULL)
-		sscanf(p, "added %" SCNu64 ", updated %" SCNu64 ", unchanged %"
-		    SCNu64 ", rejected %" SCNu64 " (%" SCNu64, &r->added,
-		    &r->updated, &r->unchanged, &r->rejected, &r->rows);
-}
-
-static void
-imp_run_free(struct imp_run *r)
-{
-	free(r->out);
-	free(r->err);
-}
-
 #define IMP_RUN(r, sock, in, want, ...) do {				\
 	const char *imp_args_[] = { __VA_ARGS__, NULL };		\
-	imp_run((r), (sock), (in), imp_args_);				\
+	th_annals((r), (sock), (in), imp_args_);				\
 	T_ASSERTF((r)->status == (want), "exit %d, wanted %d; "		\
 	    "stderr: %s", (r)->status, (want), (r)->err);		\
 } while (0)
@@ -189,7 +99,7 @@ imp_records(const char *path, int csv, int header)
 	uint64_t	 n = 0;
 	int		 quoted = 0;
 
-	buf = imp_slurp(path, NULL);
+	buf = th_slurp(path, NULL);
 	for (p = buf; *p != '\0'; p++) {
 		if (csv && *p == '"')
 			quoted = !quoted;
@@ -210,7 +120,7 @@ imp_rows_with(const char *path, int col, const char *value)
 	uint64_t	 n = 0;
 	int		 i;
 
-	buf = imp_slurp(path, NULL);
+	buf = th_slurp(path, NULL);
 	for (line = strtok_r(buf, "\n", &save); line != NULL;
 	    line = strtok_r(NULL, "\n", &save)) {
 		for (p = line, i = 0; p != NULL && i < col; i++) {
@@ -267,7 +177,7 @@ imp_count(const char *sock)
 static json_t *
 imp_get(const char *sock, const char *source, const char *key)
 {
-	struct imp_run	 r;
+	struct th_run	 r;
 	json_t		*o;
 
 	IMP_RUN(&r, sock, NULL, 0, "export", "--source", source);
@@ -289,7 +199,7 @@ imp_get(const char *sock, const char *source, const char *key)
 			json_decref(v);
 		}
 	}
-	imp_run_free(&r);
+	th_run_free(&r);
 	return (o);
 }
 
@@ -297,7 +207,7 @@ static void
 imp_check_counts(const struct imp_sample *s)
 {
 	struct th_daemon	d;
-	struct imp_run		r;
+	struct th_run		r;
 	uint64_t		total = 0;
 	size_t			i;
 
@@ -311,14 +221,14 @@ imp_check_counts(const struct imp_sample *s)
 		T_ASSERTF(strncmp(r.err, "added ", 6) == 0 &&
 		    strchr(r.err, '\r') == NULL, "%s", r.err);
 		total += s[i].rows;
-		imp_run_free(&r);
+		th_run_free(&r);
 	}
 	T_EQ_U64(imp_count(d.sock), total);
 	for (i = 0; i < IMP_NSAMPLES; i++) {
 		IMP_RUN(&r, d.sock, NULL, 0, "import", s[i].path);
 		T_ASSERTF(r.unchanged == s[i].rows && r.added == 0 &&
 		    r.updated == 0, "%s: %s", s[i].path, r.err);
-		imp_run_free(&r);
+		th_run_free(&r);
 	}
 	T_EQ_U64(imp_count(d.sock), total);
 	T_OK(th_daemon_stop(&d));
@@ -348,7 +258,7 @@ imp_gdelt_names(const char *path, char **names, size_t max)
 	size_t	 n = 0;
 	int	 first = 1;
 
-	buf = imp_slurp(path, NULL);
+	buf = th_slurp(path, NULL);
 	for (line = strtok_r(buf, "\n", &save); line != NULL && n < max;
 	    line = strtok_r(NULL, "\n", &save)) {
 		if (first) {
@@ -422,7 +332,7 @@ static uint64_t
 imp_check_gdelt(const char *sock, const char *path, char **names,
     size_t nnames)
 {
-	struct imp_run	 r;
+	struct th_run	 r;
 	json_t		*all, *ev;
 	char		*buf, *line, *save = NULL, *f[64], *p, num[32];
 	const char	*key;
@@ -437,9 +347,9 @@ imp_check_gdelt(const char *sock, const char *path, char **names,
 		key = json_string_value(json_object_get(ev, "key"));
 		json_object_set_new(all, key, ev);
 	}
-	imp_run_free(&r);
+	th_run_free(&r);
 
-	buf = imp_slurp(path, NULL);
+	buf = th_slurp(path, NULL);
 	for (line = strtok_r(buf, "\n", &save); line != NULL;
 	    line = strtok_r(NULL, "\n", &save)) {
 		for (n = 0, p = line; n < 64; n++) {
@@ -473,7 +383,7 @@ imp_check_columns(const struct imp_sample *s, char **v1, size_t n1,
     char **v2, size_t n2)
 {
 	struct th_daemon	 d;
-	struct imp_run		 r;
+	struct th_run		 r;
 	size_t			 i;
 
 	T_EQ_INT(n1, 58);
@@ -481,7 +391,7 @@ imp_check_columns(const struct imp_sample *s, char **v1, size_t n1,
 	T_OK(th_daemon_start(&d, NULL));
 	IMP_RUN(&r, d.sock, NULL, 0, "import", s[0].path, s[1].path);
 	T_EQ_U64(r.added, s[0].rows + s[1].rows);
-	imp_run_free(&r);
+	th_run_free(&r);
 	T_EQ_U64(imp_check_gdelt(d.sock, s[0].path, v1, n1), s[0].rows);
 	T_EQ_U64(imp_check_gdelt(d.sock, s[1].path, v2, n2), s[1].rows);
 	for (i = 0; i < n1; i++)
@@ -518,14 +428,14 @@ TEST(import_shared_gdelt_every_column_reads_back)
 TEST(import_gdelt_mixed_fixture_maps_fields)
 {
 	struct th_daemon	 d;
-	struct imp_run		 r;
+	struct th_run		 r;
 	json_t			*ev, *a;
 
 	T_OK(th_daemon_start(&d, NULL));
 	IMP_RUN(&r, d.sock, NULL, 0, "import",
 	    imp_fixture("import-gdelt-mixed.tsv"));
 	T_EQ_U64(r.added, 9);
-	imp_run_free(&r);
+	th_run_free(&r);
 	/* A 2.0 row: the day, the actors by code, the place, the URL. */
 	ev = imp_get(d.sock, "gdelt", "881990833");
 	T_ASSERT(ev != NULL);
@@ -562,13 +472,13 @@ TEST(import_gdelt_mixed_fixture_maps_fields)
 TEST(import_icews_key_and_na)
 {
 	struct th_daemon	 d;
-	struct imp_run		 r;
+	struct th_run		 r;
 	json_t			*ev, *attrs;
 
 	T_OK(th_daemon_start(&d, NULL));
 	IMP_RUN(&r, d.sock, NULL, 0, "import", imp_fixture("import-icews.tsv"));
 	T_EQ_U64(r.added, 3);
-	imp_run_free(&r);
+	th_run_free(&r);
 	ev = imp_get(d.sock, "icews", "32889836/2018-06-01");
 	T_ASSERT(ev != NULL);
 	T_EQ_STR(json_string_value(json_object_get(ev, "title")), "Consult");
@@ -587,14 +497,14 @@ TEST(import_icews_key_and_na)
 TEST(import_acled_both_formats_dates_and_actors)
 {
 	struct th_daemon	 d;
-	struct imp_run		 r;
+	struct th_run		 r;
 	json_t			*ev, *a;
 
 	T_OK(th_daemon_start(&d, NULL));
 	IMP_RUN(&r, d.sock, NULL, 0, "import", imp_fixture("import-acled.csv"),
 	    imp_fixture("import-acled-2020.csv"));
 	T_EQ_U64(r.added, 5);
-	imp_run_free(&r);
+	th_run_free(&r);
 
 	ev = imp_get(d.sock, "acled", "TST1");
 	T_ASSERT(ev != NULL);
@@ -652,7 +562,7 @@ TEST(import_acled_both_formats_dates_and_actors)
 TEST(import_bad_rows_reported_good_rows_land)
 {
 	struct th_daemon	 d;
-	struct imp_run		 r;
+	struct th_run		 r;
 	char			 path[256], *src, *nl, *bad;
 	const char		*f;
 	size_t			 len;
@@ -676,7 +586,7 @@ TEST(import_bad_rows_reported_good_rows_land)
 	    "after the closing quote") != NULL);
 	T_ASSERT(strstr(r.err, "import-acled-bad.csv:9: time_precision") !=
 	    NULL);
-	imp_run_free(&r);
+	th_run_free(&r);
 	/* The row after the unclosed quote was read again and landed. */
 	T_ASSERT((ev = imp_get(d.sock, "acled", "TST34")) != NULL);
 	json_decref(ev);
@@ -684,7 +594,7 @@ TEST(import_bad_rows_reported_good_rows_land)
 	json_decref(ev);
 
 	/* GDELT: a short row, an impossible day, invalid UTF-8. */
-	src = imp_slurp(imp_fixture("import-gdelt-mixed.tsv"), &len);
+	src = th_slurp(imp_fixture("import-gdelt-mixed.tsv"), &len);
 	snprintf(path, sizeof path, "%s/bad.export.CSV", t_dir());
 	T_ASSERT((fp = fopen(path, "w")) != NULL);
 	nl = strchr(src, '\n');
@@ -723,7 +633,7 @@ TEST(import_bad_rows_reported_good_rows_land)
 	T_EQ_U64(r.rejected, 3);
 	T_EQ_U64(r.rows, 11);
 	T_EQ_U64(r.added, 8);
-	imp_run_free(&r);
+	th_run_free(&r);
 	free(src);
 	T_OK(th_daemon_stop(&d));
 }
@@ -731,13 +641,13 @@ TEST(import_bad_rows_reported_good_rows_land)
 TEST(import_strict_changes_nothing_on_a_bad_row)
 {
 	struct th_daemon	 d;
-	struct imp_run		 r;
+	struct th_run		 r;
 	uint64_t		 before;
 	json_t			*ev;
 
 	T_OK(th_daemon_start(&d, NULL));
 	IMP_RUN(&r, d.sock, NULL, 0, "import", imp_fixture("import-icews.tsv"));
-	imp_run_free(&r);
+	th_run_free(&r);
 	before = imp_count(d.sock);
 	/* The good rows of the bad file come first: none may land. */
 	IMP_RUN(&r, d.sock, NULL, 1, "import", "--strict",
@@ -747,7 +657,7 @@ TEST(import_strict_changes_nothing_on_a_bad_row)
 	T_ASSERT(strstr(r.err, "--strict: nothing imported") != NULL);
 	/* The first bad row ends the check. */
 	T_ASSERT(strstr(r.err, "import-acled-bad.csv:4: ") == NULL);
-	imp_run_free(&r);
+	th_run_free(&r);
 	T_EQ_U64(imp_count(d.sock), before);
 	T_ASSERT(imp_get(d.sock, "acled", "TST30") == NULL);
 	T_ASSERT(imp_get(d.sock, "acled", "TST1") == NULL);
@@ -755,12 +665,12 @@ TEST(import_strict_changes_nothing_on_a_bad_row)
 	/* From stdin too, which is read once into a spool. */
 	IMP_RUN(&r, d.sock, imp_fixture("import-acled-bad.csv"), 1, "import",
 	    "--strict", "-");
-	imp_run_free(&r);
+	th_run_free(&r);
 	T_EQ_U64(imp_count(d.sock), before);
 	IMP_RUN(&r, d.sock, imp_fixture("import-acled.csv"), 0, "import",
 	    "--strict", "-");
 	T_EQ_U64(r.added, 3);
-	imp_run_free(&r);
+	th_run_free(&r);
 	T_ASSERT((ev = imp_get(d.sock, "acled", "TST1")) != NULL);
 	json_decref(ev);
 	T_OK(th_daemon_stop(&d));
@@ -769,14 +679,14 @@ TEST(import_strict_changes_nothing_on_a_bad_row)
 TEST(import_reads_gz_and_zip)
 {
 	struct th_daemon	 d;
-	struct imp_run		 r;
+	struct th_run		 r;
 	struct archive		*ar;
 	struct archive_entry	*ent;
 	char			 gz[256], zip[256], *src;
 	size_t			 len;
 	gzFile			 g;
 
-	src = imp_slurp(imp_fixture("import-gdelt-mixed.tsv"), &len);
+	src = th_slurp(imp_fixture("import-gdelt-mixed.tsv"), &len);
 	snprintf(gz, sizeof gz, "%s/events.tsv.gz", t_dir());
 	T_ASSERT((g = gzopen(gz, "wb")) != NULL);
 	T_EQ_INT(gzwrite(g, src, len), len);
@@ -801,14 +711,14 @@ TEST(import_reads_gz_and_zip)
 	T_OK(th_daemon_start(&d, NULL));
 	IMP_RUN(&r, d.sock, NULL, 0, "import", gz);
 	T_EQ_U64(r.added, 9);
-	imp_run_free(&r);
+	th_run_free(&r);
 	IMP_RUN(&r, d.sock, NULL, 0, "import", zip);
 	T_EQ_U64(r.unchanged, 9);
-	imp_run_free(&r);
+	th_run_free(&r);
 	/* gzip on stdin as well. */
 	IMP_RUN(&r, d.sock, gz, 0, "import", "--format", "gdelt", "-");
 	T_EQ_U64(r.unchanged, 9);
-	imp_run_free(&r);
+	th_run_free(&r);
 	T_EQ_U64(imp_count(d.sock), 9);
 	T_OK(th_daemon_stop(&d));
 }
@@ -850,7 +760,7 @@ static void
 imp_check_roundtrip(const struct imp_sample *s, uint64_t day_rows)
 {
 	struct th_daemon	  d;
-	struct imp_run		  r;
+	struct th_run		  r;
 	char			  dump[256], moved[256], **a, **b;
 	uint64_t		  total = 0;
 	size_t			  na, nb, i;
@@ -858,15 +768,15 @@ imp_check_roundtrip(const struct imp_sample *s, uint64_t day_rows)
 	T_OK(th_daemon_start(&d, NULL));
 	for (i = 0; i < IMP_NSAMPLES; i++) {
 		IMP_RUN(&r, d.sock, NULL, 0, "import", s[i].path);
-		imp_run_free(&r);
+		th_run_free(&r);
 		total += s[i].rows;
 	}
 	IMP_RUN(&r, d.sock, NULL, 0, "export");
 	snprintf(dump, sizeof dump, "%s/a.jsonl", t_dir());
-	imp_write(dump, r.out, strlen(r.out));
+	th_write(dump, r.out, strlen(r.out));
 	a = imp_normal(r.out, &na);
 	T_EQ_U64(na, total);
-	imp_run_free(&r);
+	th_run_free(&r);
 	T_OK(th_daemon_stop(&d));
 
 	/* Daemon B: a fresh data directory. */
@@ -877,10 +787,10 @@ imp_check_roundtrip(const struct imp_sample *s, uint64_t day_rows)
 	T_EQ_U64(imp_count(d.sock), 0);
 	IMP_RUN(&r, d.sock, dump, 0, "import", "-");
 	T_EQ_U64(r.added, total);
-	imp_run_free(&r);
+	th_run_free(&r);
 	IMP_RUN(&r, d.sock, NULL, 0, "export");
 	b = imp_normal(r.out, &nb);
-	imp_run_free(&r);
+	th_run_free(&r);
 	T_EQ_INT(na, nb);
 	for (i = 0; i < na; i++)
 		T_EQ_STR(a[i], b[i]);
@@ -888,11 +798,11 @@ imp_check_roundtrip(const struct imp_sample *s, uint64_t day_rows)
 	/* CSV goes back as well: every row unchanged. */
 	IMP_RUN(&r, d.sock, NULL, 0, "export", "--format", "csv");
 	snprintf(dump, sizeof dump, "%s/a.csv", t_dir());
-	imp_write(dump, r.out, strlen(r.out));
-	imp_run_free(&r);
+	th_write(dump, r.out, strlen(r.out));
+	th_run_free(&r);
 	IMP_RUN(&r, d.sock, NULL, 0, "import", dump);
 	T_EQ_U64(r.unchanged, total);
-	imp_run_free(&r);
+	th_run_free(&r);
 
 	/* A filtered export: one source, one range. */
 	IMP_RUN(&r, d.sock, NULL, 0, "export", "2018-06-02", "2018-06-02",
@@ -900,7 +810,7 @@ imp_check_roundtrip(const struct imp_sample *s, uint64_t day_rows)
 	for (nb = 0, i = 0; r.out[i] != '\0'; i++)
 		nb += r.out[i] == '\n';
 	T_EQ_U64(nb, day_rows);
-	imp_run_free(&r);
+	th_run_free(&r);
 	for (i = 0; i < na; i++) {
 		free(a[i]);
 		free(b[i]);
