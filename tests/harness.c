@@ -145,6 +145,33 @@ th_run_free(struct th_run *r)
 }
 
 int
+th_call(int fd, uint32_t msgid, const char *method, const void *params,
+    size_t plen, unsigned char *buf, size_t size, int ms, char *msg,
+    size_t msgsize)
+{
+	msgpack_unpacked	u;
+	struct msg		m;
+	struct aerr		err;
+	ssize_t			n;
+	int			code;
+
+	T_OK(th_send_request(fd, msgid, method, params, plen));
+	n = th_read_frame(fd, buf, size, ms);
+	T_ASSERTF(n > 0, "%s: no response", method);
+	msgpack_unpacked_init(&u);
+	T_ASSERT(msgpack_unpack_next(&u, (const char *)buf, (size_t)n, NULL) ==
+	    MSGPACK_UNPACK_SUCCESS);
+	T_OK(msg_parse(&u.data, &m, &err));
+	T_EQ_INT(m.msgid, msgid);
+	aerr_clear(&err);
+	code = msg_error(m.error, &err) == 0 ? 0 : err.code;
+	if (msg != NULL)
+		snprintf(msg, msgsize, "%s", err.msg);
+	msgpack_unpacked_destroy(&u);
+	return (code);
+}
+
+int
 th_daemon_start(struct th_daemon *d, const char **extra)
 {
 	char		 bin[4200], notify[96], buf[256];

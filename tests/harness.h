@@ -52,6 +52,13 @@ int	 th_send_all(int, const void *, size_t);
 ssize_t	 th_read_frame(int, unsigned char *, size_t, int);
 /* Send a framed request [0, msgid, method, [params map bytes]]. */
 int	 th_send_request(int, uint32_t, const char *, const void *, size_t);
+/*
+ * Send a request with params (a packed map, or NULL) and read its answer
+ * into buf within ms; returns its error code (0: a result), with the
+ * message in msg.
+ */
+int	 th_call(int, uint32_t, const char *, const void *, size_t,
+	     unsigned char *, size_t, int, char *, size_t);
 /* Whether the peer closed within ms. */
 int	 th_wait_closed(int, int);
 unsigned long th_process_ticks(pid_t);

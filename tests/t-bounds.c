@@ -39,35 +39,13 @@ vm_hwm(pid_t pid)
 	return (kb);
 }
 
-/*
- * Send a request and read its response into buf; return the error code
- * (0: ok), the message in msg.
- */
+/* Send a request and read its answer into buf: th_call(), 30 s. */
 static int
 call(int fd, uint32_t msgid, const char *method, const msgpack_sbuffer *p,
     unsigned char *buf, size_t size, char *msg, size_t msgsize)
 {
-	msgpack_unpacked	u;
-	struct msg		m;
-	struct aerr		err;
-	ssize_t			n;
-	int			code;
-
-	T_OK(th_send_request(fd, msgid, method, p ? p->data : NULL,
-	    p ? p->size : 0));
-	n = th_read_frame(fd, buf, size, 30000);
-	T_ASSERTF(n > 0, "%s: no response", method);
-	msgpack_unpacked_init(&u);
-	T_ASSERT(msgpack_unpack_next(&u, (const char *)buf, (size_t)n, NULL) ==
-	    MSGPACK_UNPACK_SUCCESS);
-	T_OK(msg_parse(&u.data, &m, &err));
-	T_EQ_INT(m.msgid, msgid);
-	aerr_clear(&err);
-	code = msg_error(m.error, &err) == 0 ? 0 : err.code;
-	if (msg != NULL)
-		snprintf(msg, msgsize, "%s", err.msg);
-	msgpack_unpacked_destroy(&u);
-	return (code);
+	return (th_call(fd, msgid, method, p ? p->data : NULL,
+	    p ? p->size : 0, buf, size, 30000, msg, msgsize));
 }
 
 static void

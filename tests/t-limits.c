@@ -32,27 +32,8 @@ static int
 call(int fd, uint32_t msgid, const char *method, msgpack_sbuffer *params,
     char *msg, size_t size)
 {
-	msgpack_unpacked	u;
-	struct msg		m;
-	struct aerr		err;
-	ssize_t			n;
-	int			code;
-
-	T_OK(th_send_request(fd, msgid, method, params ? params->data : NULL,
-	    params ? params->size : 0));
-	n = th_read_frame(fd, buf, sizeof buf, 10000);
-	T_ASSERTF(n > 0, "%s: no response", method);
-	msgpack_unpacked_init(&u);
-	T_ASSERT(msgpack_unpack_next(&u, (const char *)buf, (size_t)n, NULL) ==
-	    MSGPACK_UNPACK_SUCCESS);
-	T_OK(msg_parse(&u.data, &m, &err));
-	T_EQ_INT(m.msgid, msgid);
-	aerr_clear(&err);
-	code = msg_error(m.error, &err) == 0 ? 0 : err.code;
-	if (msg != NULL)
-		snprintf(msg, size, "%s", err.msg);
-	msgpack_unpacked_destroy(&u);
-	return (code);
+	return (th_call(fd, msgid, method, params ? params->data : NULL,
+	    params ? params->size : 0, buf, sizeof buf, 10000, msg, size));
 }
 
 static void
