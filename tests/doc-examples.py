@@ -149,6 +149,12 @@ def pkg_config_dir(bindir, repo, home):
         version = re.search(r'ANNALS_VERSION_STRING "([^"]+)"', f.read())
     with open(os.path.join(repo, "client/annals.pc.in")) as f:
         pc = f.read()
+    # A sanitizer build's library needs programs built the same way.
+    with open(os.path.join(bindir, "libannals.so"), "rb") as f:
+        if b"libasan.so" in f.read():
+            pc = re.sub(r"^(Libs|Cflags): (.*)$",
+                        r"\1: \2 -fsanitize=address,undefined", pc,
+                        flags=re.M)
     for key, value in (("@PREFIX@", home), ("@LIBDIR@", bindir),
                        ("@INCDIR@", os.path.join(repo, "client")),
                        ("@VERSION@", version.group(1))):
