@@ -166,6 +166,21 @@ def pkg_config_dir(bindir, repo, home):
     return path
 
 
+def screen_line(raw):
+    """What a terminal shows of a line: \\r returns to its start and
+    ESC [ K erases to its end, as import's progress line uses them."""
+    shown, col = [], 0
+    for part in re.split(r"(\r|\x1b\[K)", raw):
+        if part == "\r":
+            col = 0
+        elif part == "\x1b[K":
+            del shown[col:]
+        else:
+            shown[col:col + len(part)] = list(part)
+            col += len(part)
+    return "".join(shown)
+
+
 def line_pattern(line):
     parts = [re.escape(p) for p in line.split("...")]
     return re.compile("^" + ".*".join(parts) + "$")
@@ -310,7 +325,7 @@ def run_file(bindir, repo, path):
             out, status = shell.run(real, interrupt)
             if cmd.rstrip().endswith("&"):
                 time.sleep(1)
-            got = [line.rstrip() for line in out.split("\n")]
+            got = [screen_line(line).rstrip() for line in out.split("\n")]
             while got and got[-1] == "":
                 got.pop()
             ran += 1
