@@ -534,8 +534,10 @@ http_options(struct evhttp_request *req)
 	    evhttp_request_get_input_headers(req), "Origin")) != NULL) {
 		evhttp_add_header(out, "Access-Control-Allow-Methods",
 		    "GET, HEAD, POST, DELETE, OPTIONS");
+		/* Authorization: a page may call when tokens are required. */
 		evhttp_add_header(out, "Access-Control-Allow-Headers",
-		    "Content-Type, If-None-Match, Last-Event-ID");
+		    "Authorization, Content-Type, If-None-Match, "
+		    "Last-Event-ID");
 		evhttp_add_header(out, "Access-Control-Max-Age", "600");
 	}
 	http_reply(req, 204, NULL);

@@ -785,6 +785,14 @@ TEST(http_etag_gzip_cors)
 	T_ASSERT(strstr(ht_header(&r, "Access-Control-Allow-Methods"),
 	    "POST") != NULL);
 	ht_free(&r);
+	/* A page sending a token is let through the preflight (issue 15). */
+	ht_request(h.port, "OPTIONS", "/v1/events", "Origin: http://dash."
+	    "example\r\nAccess-Control-Request-Method: GET\r\n"
+	    "Access-Control-Request-Headers: authorization\r\n", NULL, 0, &r);
+	T_EQ_INT(r.status, 204);
+	T_ASSERT(strstr(ht_header(&r, "Access-Control-Allow-Headers"),
+	    "Authorization") != NULL);
+	ht_free(&r);
 	ht_stop(&h);
 }
 
