@@ -1,7 +1,7 @@
 // The timeline page against annalsd --auth-file in a real browser (make
 // test-browser): the page asks for a token when the API answers 401,
-// keeps it for the session, says when it is refused, and reads with a
-// read-only one.
+// keeps it for the session, says when it is refused, reads with a
+// read-only one, and follows the change stream with a ticket.
 //
 //   node tests/t-browser-auth.mjs BUILD_DIR
 //
@@ -164,6 +164,41 @@ async function main() {
 		    local: localStorage.length }));
 		ok(kept.session === READ && kept.local === 0, 'the token is ' +
 		    'kept in sessionStorage, not localStorage');
+
+		// The change stream opens with a ticket, and an event added
+		// with the CLI appears without a reload.
+		await until('the live stream', () => page.evaluate(() =>
+		    window.annals.stream &&
+		    window.annals.stream.readyState === 1));
+		await page.evaluate(() => { window.notReloaded = true; });
+		annals(['add', '--start', '2015-01-20', '--actor',
+		    'SYROPP:source', '--type', '040', '--title',
+		    'Added while the page holds a read token']);
+		await until('the new event on the timeline', async () =>
+		    (await itemTitles(page)).includes(
+		    'Added while the page holds a read token'), 10000);
+		ok(await page.evaluate(() => window.notReloaded === true) &&
+		    sent.some((u) => /\/v1\/changes\?ticket=[\w-]{43}$/.test(u)),
+		    'the stream opens with a ticket and an event added through ' +
+		    'the CLI appears without reloading');
+
+		// A stream that breaks is opened again with a new ticket.
+		const before = sent.filter((u) => u.includes('ticket=')).length;
+		await page.evaluate(() => window.annals.stream.onerror());
+		await until('the stream again', () => page.evaluate(() =>
+		    window.annals.stream &&
+		    window.annals.stream.readyState === 1));
+		const tickets = sent.filter((u) => u.includes('ticket='));
+		ok(tickets.length === before + 1 && new Set(tickets).size ===
+		    tickets.length, 'after an error the stream is opened ' +
+		    'again with a new ticket');
+		annals(['add', '--start', '2015-01-21', '--actor',
+		    'SYROPP:source', '--type', '040', '--title',
+		    'Added after the stream was opened again']);
+		await until('the second new event', async () =>
+		    (await itemTitles(page)).includes(
+		    'Added after the stream was opened again'), 10000);
+		ok(true, 'and changes keep coming through it');
 
 		// It is kept for the session: a reload asks no more.
 		await page.reload({ waitUntil: 'load' });

@@ -82,6 +82,7 @@
 			return;
 		sessionStorage.removeItem(TOKEN);
 		asking = true;
+		clearTimeout(relisten);
 		if (window.annals.stream)
 			window.annals.stream.close();
 		$('live').classList.remove('on');
@@ -554,13 +555,49 @@
 
 	/* ---- live updates ---- */
 
-	function listen() {
+	/*
+	 * An EventSource cannot send the token: with one, the stream is
+	 * opened with a ticket from POST /v1/tickets, good for one opening
+	 * within a minute.  So on an error the page does not let the
+	 * EventSource retry with its used ticket; it gets a new one and
+	 * goes on after the last change it saw.
+	 */
+	let lastSeq = null;
+	let relisten = null;
+
+	async function listen() {
+		clearTimeout(relisten);
 		if (window.annals.stream)
 			window.annals.stream.close();
-		const es = new EventSource('/v1/changes');
+		window.annals.stream = null;
+		let url = '/v1/changes';
+		const token = sessionStorage.getItem(TOKEN);
+		if (token) {
+			let t;
+			try {
+				t = await api('/v1/tickets', 'POST');
+			} catch (e) {
+				if (!asking)
+					relisten = setTimeout(listen, 5000);
+				return;
+			}
+			url += '?ticket=' + encodeURIComponent(t.ticket);
+			if (lastSeq !== null)
+				url += '&since=' + encodeURIComponent(lastSeq);
+		}
+		const es = new EventSource(url);
 		es.onopen = () => $('live').classList.add('on');
-		es.onerror = () => $('live').classList.remove('on');
-		const changed = () => {
+		es.onerror = () => {
+			$('live').classList.remove('on');
+			if (!token || es !== window.annals.stream)
+				return;
+			es.close();
+			if (!asking)
+				relisten = setTimeout(listen, 1000);
+		};
+		const changed = (e) => {
+			if (e.lastEventId)
+				lastSeq = e.lastEventId;
 			state.changes++;
 			loadSoon(150);
 		};
