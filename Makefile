@@ -366,5 +366,6 @@ $(B)/.browser-deps: | $(B)/.deps
 test-browser: $(PROGS) $(B)/.browser-deps
 	cd contrib/web/vendor && sha256sum -c --quiet SHA256SUMS
 	node tests/t-browser.mjs $(B)
+	node tests/t-browser-auth.mjs $(B)
 
 -include $(shell find $(B) $(FUZZ_B) -name '*.d' 2>/dev/null)

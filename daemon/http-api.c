@@ -66,8 +66,10 @@ static const struct hparam hp_actors[] = {
 	{ "prefix", HP_STR }, { "limit", HP_UINT }, { "cursor", HP_STR },
 	{ NULL, 0 }
 };
+/* A ticket is taken (or refused) by http_auth() before we see it. */
 static const struct hparam hp_changes[] = {
-	{ "since", HP_UINT }, { "limit", HP_UINT }, { NULL, 0 }
+	{ "since", HP_UINT }, { "limit", HP_UINT }, { "ticket", HP_PAGE },
+	{ NULL, 0 }
 };
 static const struct hparam hp_none[] = { { NULL, 0 } };
 /* The timeline page's address: its window and filters, its own rest. */
@@ -1269,7 +1271,8 @@ api_index(struct evhttp_request *req)
 	evbuffer_add_printf(out, "{\"server\":\"annalsd\",\"version\":\"%s\","
 	    "\"endpoints\":[\"/v1/events\",\"/v1/events/{id}\","
 	    "\"/v1/actors\",\"/v1/histogram\",\"/v1/top\",\"/v1/co-actors\","
-	    "\"/v1/stats\",\"/v1/changes\",\"/v1/timelinejs\"]}",
+	    "\"/v1/stats\",\"/v1/changes\",\"/v1/tickets\","
+	    "\"/v1/timelinejs\"]}",
 	    ANNALS_VERSION_STRING);
 	http_send_json(req, 200, out, 0);
 	evbuffer_free(out);
@@ -1284,6 +1287,37 @@ api_method_not_allowed(struct evhttp_request *req, const char *allow)
 	    allow);
 	snprintf(detail, sizeof detail, "this resource takes %s", allow);
 	http_problem_status(req, 405, "method_not_allowed", detail);
+}
+
+/*
+ * POST /v1/tickets: a ticket that opens the change stream once, for a
+ * page whose EventSource cannot send its token (http-ticket.c).
+ */
+static void
+api_tickets(struct evhttp_request *req)
+{
+	struct evbuffer	*out;
+	struct hreq	 h;
+	struct aerr	 err;
+	char		 ticket[HTTP_TICKET_SIZE];
+	uint64_t	 expires;
+
+	aerr_clear(&err);
+	if (hreq_parse(&h, req, hp_none, &err) != 0 ||
+	    http_ticket_new(ticket, sizeof ticket, &expires, &err) != 0) {
+		http_problem(req, 0, &err);
+		hreq_free(&h);
+		return;
+	}
+	hreq_free(&h);
+	out = evbuffer_new();
+	evbuffer_add_printf(out, "{\"ticket\":\"%s\",\"expires\":%llu}",
+	    ticket, (unsigned long long)expires);
+	explicit_bzero(ticket, sizeof ticket);
+	evhttp_add_header(evhttp_request_get_output_headers(req),
+	    "Cache-Control", "no-store");
+	http_send_json(req, 200, out, 0);
+	evbuffer_free(out);
 }
 
 void
@@ -1314,6 +1348,13 @@ http_api(struct evhttp_request *req, const char *path)
 			api_event_delete(req, id);
 		else
 			api_method_not_allowed(req, "GET, HEAD, DELETE");
+		return;
+	}
+	if (strcmp(path, "/v1/tickets") == 0) {
+		if (cmd == EVHTTP_REQ_POST)
+			api_tickets(req);
+		else
+			api_method_not_allowed(req, "POST");
 		return;
 	}
 	if (!get) {

@@ -535,8 +535,10 @@ http_options(struct evhttp_request *req)
 	    evhttp_request_get_input_headers(req), "Origin")) != NULL) {
 		evhttp_add_header(out, "Access-Control-Allow-Methods",
 		    "GET, HEAD, POST, DELETE, OPTIONS");
+		/* Authorization: a page may call when tokens are required. */
 		evhttp_add_header(out, "Access-Control-Allow-Headers",
-		    "Content-Type, If-None-Match, Last-Event-ID");
+		    "Authorization, Content-Type, If-None-Match, "
+		    "Last-Event-ID");
 		evhttp_add_header(out, "Access-Control-Max-Age", "600");
 	}
 	http_reply(req, 204, NULL);
@@ -700,17 +702,47 @@ http_conn_hold(struct http_conn *hc, struct evhttp_request *req,
 }
 
 /*
- * Whether req may go on: with tokens required, it must have one.  A
- * wrong one penalises its peer (auth.c), and the peer's requests, on
- * any connection and on the socket too, wait out the penalty; so does
- * the answer to the wrong token itself.
+ * A request without a token that carries ?ticket=: it may open the
+ * change stream, and nothing else, with a live ticket (http-ticket.c),
+ * which it uses up.  A wrong ticket is not penalised like a wrong token:
+ * 256 random bits are not guessed, and an EventSource retries with the
+ * ticket it was given, used or not.
  */
 static int
-http_auth(struct evhttp_request *req, int cmd, struct http_conn *hc)
+http_auth_ticket(struct evhttp_request *req, const char *path,
+    const char *ticket)
 {
-	const char	*h;
-	uint64_t	 ms;
-	int		 scope;
+	if (strcmp(path, "/v1/changes") != 0 ||
+	    evhttp_request_get_command(req) != EVHTTP_REQ_GET ||
+	    !http_sse_wanted(req)) {
+		http_unauthorized(req, "a ticket opens only the event stream "
+		    "of /v1/changes; send the token: Authorization: Bearer "
+		    "TOKEN");
+		return (0);
+	}
+	if (!http_ticket_take(ticket, strlen(ticket))) {
+		http_unauthorized(req, "the ticket is not valid: it was used "
+		    "or is over a minute old; POST /v1/tickets gives another");
+		return (0);
+	}
+	return (1);
+}
+
+/*
+ * Whether req may go on: with tokens required, it must have one, or a
+ * ticket for the change stream.  A wrong token penalises its peer
+ * (auth.c), and the peer's requests, on any connection and on the socket
+ * too, wait out the penalty; so does the answer to the wrong token
+ * itself.  A read token may ask for tickets, though that is a POST.
+ */
+static int
+http_auth(struct evhttp_request *req, const char *path, int cmd,
+    struct http_conn *hc)
+{
+	struct evkeyvalq	 q;
+	const char		*h, *query, *ticket;
+	uint64_t		 ms;
+	int			 scope, ok;
 
 	if (!auth_enabled())
 		return (1);
@@ -720,6 +752,17 @@ http_auth(struct evhttp_request *req, int cmd, struct http_conn *hc)
 	}
 	h = evhttp_find_header(evhttp_request_get_input_headers(req),
 	    "Authorization");
+	query = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req));
+	if (h == NULL && query != NULL && strstr(query, "ticket=") != NULL &&
+	    evhttp_parse_query_str(query, &q) == 0) {
+		ticket = evhttp_find_header(&q, "ticket");
+		ok = -1;
+		if (ticket != NULL && *ticket != '\0')
+			ok = http_auth_ticket(req, path, ticket);
+		evhttp_clear_headers(&q);
+		if (ok != -1)
+			return (ok);
+	}
 	if (h == NULL || strncmp(h, "Bearer ", 7) != 0) {
 		http_unauthorized(req, "a token is required: Authorization: "
 		    "Bearer TOKEN");
@@ -736,9 +779,8 @@ http_auth(struct evhttp_request *req, int cmd, struct http_conn *hc)
 		http_conn_hold(hc, req, ms, 1);
 		return (0);
 	}
-	if ((cmd == EVHTTP_REQ_POST || cmd == EVHTTP_REQ_DELETE ||
-	    cmd == EVHTTP_REQ_PUT || cmd == EVHTTP_REQ_PATCH) &&
-	    scope != AUTH_WRITE) {
+	if (http_unsafe(cmd) && scope != AUTH_WRITE &&
+	    strcmp(path, "/v1/tickets") != 0) {
 		http_problem_status(req, 403, "unauthorized", "the token only "
 		    "allows reading");
 		return (0);
@@ -1124,7 +1166,11 @@ http_request(struct evhttp_request *req, void *arg)
 	(void)arg;
 	if (path == NULL || *path == '\0')
 		path = "/";
-	log_debug("http %d %s", cmd, evhttp_request_get_uri(req));
+	/* A ticket in the address is a credential: it is not logged. */
+	if (strstr(evhttp_request_get_uri(req), "ticket=") != NULL)
+		log_debug("http %d %s?(withheld: it has a ticket)", cmd, path);
+	else
+		log_debug("http %d %s", cmd, evhttp_request_get_uri(req));
 	hc = http_conn_find(evhttp_connection_get_bufferevent(
 	    evhttp_request_get_connection(req)));
 	if (hc != NULL)
@@ -1162,7 +1208,7 @@ http_request(struct evhttp_request *req, void *arg)
 		return;
 	}
 	if (strcmp(path, "/v1") == 0 || strncmp(path, "/v1/", 4) == 0) {
-		if (!http_auth(req, cmd, hc))
+		if (!http_auth(req, path, cmd, hc))
 			return;
 		if (evbuffer_get_length(evhttp_request_get_input_buffer(
 		    req)) > 0 && !http_json_type(req)) {
@@ -1352,6 +1398,7 @@ http_free(void)
 	if (http == NULL)
 		return;
 	http_stop();
+	http_ticket_free();
 	/* Each connection's close callback frees its http_conn. */
 	evhttp_free(http);
 	http = NULL;

@@ -7,6 +7,7 @@
  *	http-json.c	msgpack <-> JSON, base64url
  *	http-api.c	the /v1 endpoints
  *	http-sse.c	the live change stream (server-sent events)
+ *	http-ticket.c	single-use tickets that open it from a browser
  */
 #ifndef ANNALSD_HTTP_H
 #define ANNALSD_HTTP_H
@@ -69,6 +70,16 @@ int	 b64url_decode(const char *, unsigned char *, size_t, size_t *);
 /* http-api.c */
 void	 http_api(struct evhttp_request *, const char *);
 int	 http_api_page(struct evhttp_request *);
+
+/* http-ticket.c */
+/* Live tickets at most, and how long one may wait to be used (ms). */
+#define HTTP_TICKETS		64
+#define HTTP_TICKET_TTL		60000
+/* Room for a ticket and its NUL. */
+#define HTTP_TICKET_SIZE	48
+int	 http_ticket_new(char *, size_t, uint64_t *, struct aerr *);
+int	 http_ticket_take(const char *, size_t);
+void	 http_ticket_free(void);
 
 /* http-sse.c */
 int	 http_sse_wanted(struct evhttp_request *);

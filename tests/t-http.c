@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <jansson.h>
@@ -785,6 +786,14 @@ TEST(http_etag_gzip_cors)
 	T_ASSERT(strstr(ht_header(&r, "Access-Control-Allow-Methods"),
 	    "POST") != NULL);
 	ht_free(&r);
+	/* A page sending a token is let through the preflight (issue 15). */
+	ht_request(h.port, "OPTIONS", "/v1/events", "Origin: http://dash."
+	    "example\r\nAccess-Control-Request-Method: GET\r\n"
+	    "Access-Control-Request-Headers: authorization\r\n", NULL, 0, &r);
+	T_EQ_INT(r.status, 204);
+	T_ASSERT(strstr(ht_header(&r, "Access-Control-Allow-Headers"),
+	    "Authorization") != NULL);
+	ht_free(&r);
 	ht_stop(&h);
 }
 
@@ -991,6 +1000,130 @@ TEST(http_tokens_and_loopback)
 	T_EQ_INT(r.status, 201);
 	ht_free(&r);
 	ht_stop(&h);
+}
+
+/* POST /v1/tickets with the read token: the ticket it answers. */
+static void
+ht_ticket(struct hd *h, char *ticket, size_t size)
+{
+	struct hresp	 r;
+	json_t		*j;
+	long long	 expires, now = (long long)time(NULL) * 1000;
+
+	ht_request(h->port, "POST", "/v1/tickets", "Authorization: Bearer "
+	    "reader-0123456789abcdef\r\n", NULL, 0, &r);
+	T_EQ_INT(r.status, 200);
+	T_EQ_STR(ht_header(&r, "Cache-Control"), "no-store");
+	T_ASSERT((j = json_loads(r.body, 0, NULL)) != NULL);
+	T_EQ_INT(strlen(json_string_value(json_object_get(j, "ticket"))), 43);
+	snprintf(ticket, size, "%s", json_string_value(json_object_get(j,
+	    "ticket")));
+	expires = json_integer_value(json_object_get(j, "expires"));
+	T_ASSERTF(expires > now + 55000 && expires < now + 65000,
+	    "expires %lld, now %lld", expires, now);
+	json_decref(j);
+	ht_free(&r);
+}
+
+/* GET /v1/changes?ticket=ticket as an EventSource: the status. */
+static int
+ht_ticket_stream(struct hd *h, const char *ticket, int *fdp)
+{
+	char	 req[512], buf[4096];
+	size_t	 len = 0;
+	int	 fd, status;
+
+	snprintf(req, sizeof req, "GET /v1/changes?ticket=%s HTTP/1.1\r\n"
+	    "Host: 127.0.0.1\r\nAccept: text/event-stream\r\n\r\n", ticket);
+	T_ASSERT((fd = th_tcp_connect(h->port)) != -1);
+	T_OK(th_send_all(fd, req, strlen(req)));
+	buf[0] = '\0';
+	ht_sse_wait(fd, buf, sizeof buf, &len, "\r\n\r\n");
+	T_ASSERT(sscanf(buf, "HTTP/1.1 %d", &status) == 1);
+	if (status == 200)
+		ht_sse_wait(fd, buf, sizeof buf, &len, ": annals changes");
+	if (fdp != NULL)
+		*fdp = fd;
+	else
+		close(fd);
+	return (status);
+}
+
+/*
+ * Issue 15: an EventSource cannot send a token, so a token buys a
+ * ticket that opens the change stream once, within a minute, and opens
+ * nothing else; a read token may buy one; the table of them is bounded.
+ */
+TEST(http_tickets_open_the_event_stream_once)
+{
+	const char	*auth[] = { "-vv", "--auth-file", NULL, NULL };
+	struct annals_actor	 a = { "TICKET", NULL };
+	struct annals_event	 ev;
+	struct annals_put_result res;
+	struct hd	 h;
+	struct hresp	 r;
+	char		 file[256], t[64], first[64], path[128], buf[65536];
+	size_t		 len = 0;
+	int		 i, fd;
+	FILE		*f;
+
+	snprintf(file, sizeof file, "%s/tokens", t_dir());
+	T_ASSERT((f = fopen(file, "w")) != NULL);
+	fprintf(f, "reader-0123456789abcdef read\n"
+	    "writer-0123456789abcdef write\n");
+	fclose(f);
+	auth[2] = file;
+	ht_start(&h, auth, 0);
+	ht_problem(&h, "POST", "/v1/tickets", NULL, 401, "unauthorized", NULL);
+	ht_problem(&h, "GET", "/v1/tickets", NULL, 401, "unauthorized", NULL);
+
+	/* The stream opens with the ticket, and gets the changes. */
+	ht_ticket(&h, t, sizeof t);
+	T_EQ_INT(ht_ticket_stream(&h, t, &fd), 200);
+	/* The socket with the write token (each test is its own process). */
+	annals_free(h.ctx);
+	setenv("ANNALS_TOKEN", "writer-0123456789abcdef", 1);
+	h.ctx = annals_connect(h.d.sock);
+	T_ASSERTF(annals_errcode(h.ctx) == 0, "%s", annals_errmsg(h.ctx));
+	memset(&ev, 0, sizeof ev);
+	ev.start = "2021-02-03";
+	ev.actors = &a;
+	ev.nactors = 1;
+	ev.title = "seen through a ticket";
+	T_OK(annals_put(h.ctx, &ev, 1, &res));
+	buf[0] = '\0';
+	ht_sse_wait(fd, buf, sizeof buf, &len, "seen through a ticket");
+	close(fd);
+	/* Once. */
+	T_EQ_INT(ht_ticket_stream(&h, t, NULL), 401);
+	T_EQ_INT(ht_ticket_stream(&h, "not-a-ticket", NULL), 401);
+
+	/* Nothing but the stream: not a page of changes, not events. */
+	ht_ticket(&h, t, sizeof t);
+	snprintf(path, sizeof path, "/v1/changes?ticket=%s", t);
+	ht_problem(&h, "GET", path, NULL, 401, "unauthorized", NULL);
+	snprintf(path, sizeof path, "/v1/events?ticket=%s", t);
+	ht_problem(&h, "GET", path, NULL, 401, "unauthorized", NULL);
+	/* A wrong ticket is not a wrong token: no penalty follows it. */
+	ht_request(h.port, "GET", "/v1/stats", "Authorization: Bearer "
+	    "reader-0123456789abcdef\r\n", NULL, 0, &r);
+	T_EQ_INT(r.status, 200);
+	ht_free(&r);
+
+	/* Bounded: past 64 live tickets the first issued is gone. */
+	ht_ticket(&h, first, sizeof first);
+	for (i = 0; i < 64; i++)
+		ht_ticket(&h, t, sizeof t);
+	T_EQ_INT(ht_ticket_stream(&h, first, NULL), 401);
+	T_EQ_INT(ht_ticket_stream(&h, t, NULL), 200);
+	ht_stop(&h);
+	/* Requests are logged at debug level, but not their tickets. */
+	T_ASSERT((f = fopen(h.d.log, "r")) != NULL);
+	len = fread(buf, 1, sizeof buf - 1, f);
+	buf[len] = '\0';
+	fclose(f);
+	T_ASSERT(strstr(buf, "http 1 /v1/changes?(withheld") != NULL);
+	T_ASSERT(strstr(buf, first) == NULL && strstr(buf, t) == NULL);
 }
 
 TEST(http_openapi_description_matches_server)

@@ -61,9 +61,46 @@
 		return t.getTime();
 	}
 
-	async function api(path) {
-		const r = await fetch(path, { headers: { Accept: 'application/json' } });
+	/*
+	 * The token, when the server requires one (annalsd --auth-file):
+	 * asked for when a call answers 401, kept for this tab's session
+	 * only (sessionStorage, never localStorage), sent as a header.
+	 */
+	const TOKEN = 'annals.token';
+	let asking = false;
+
+	function headers(token) {
+		const h = { Accept: 'application/json' };
+		if (token)
+			h.Authorization = 'Bearer ' + token;
+		return h;
+	}
+
+	/* Show the token field, saying why: none given, or had refused. */
+	function askToken(had, detail) {
+		if (asking)
+			return;
+		sessionStorage.removeItem(TOKEN);
+		asking = true;
+		clearTimeout(relisten);
+		if (window.annals.stream)
+			window.annals.stream.close();
+		$('live').classList.remove('on');
+		$('token-msg').textContent = had ?
+		    'The token was refused: ' + detail + '.' :
+		    'This server needs a token to show its events.';
+		$('token-form').hidden = false;
+		$('token').focus();
+	}
+
+	async function api(path, method) {
+		const token = sessionStorage.getItem(TOKEN);
+		const r = await fetch(path, { method: method || 'GET',
+		    headers: headers(token) });
 		const body = await r.json();
+		/* A late answer to a token since replaced is not asking. */
+		if (r.status === 401 && token === sessionStorage.getItem(TOKEN))
+			askToken(token !== null, body.detail || r.statusText);
 		if (!r.ok)
 			throw new Error(body.detail || r.statusText);
 		return body;
@@ -518,11 +555,49 @@
 
 	/* ---- live updates ---- */
 
-	function listen() {
-		const es = new EventSource('/v1/changes');
+	/*
+	 * An EventSource cannot send the token: with one, the stream is
+	 * opened with a ticket from POST /v1/tickets, good for one opening
+	 * within a minute.  So on an error the page does not let the
+	 * EventSource retry with its used ticket; it gets a new one and
+	 * goes on after the last change it saw.
+	 */
+	let lastSeq = null;
+	let relisten = null;
+
+	async function listen() {
+		clearTimeout(relisten);
+		if (window.annals.stream)
+			window.annals.stream.close();
+		window.annals.stream = null;
+		let url = '/v1/changes';
+		const token = sessionStorage.getItem(TOKEN);
+		if (token) {
+			let t;
+			try {
+				t = await api('/v1/tickets', 'POST');
+			} catch (e) {
+				if (!asking)
+					relisten = setTimeout(listen, 5000);
+				return;
+			}
+			url += '?ticket=' + encodeURIComponent(t.ticket);
+			if (lastSeq !== null)
+				url += '&since=' + encodeURIComponent(lastSeq);
+		}
+		const es = new EventSource(url);
 		es.onopen = () => $('live').classList.add('on');
-		es.onerror = () => $('live').classList.remove('on');
-		const changed = () => {
+		es.onerror = () => {
+			$('live').classList.remove('on');
+			if (!token || es !== window.annals.stream)
+				return;
+			es.close();
+			if (!asking)
+				relisten = setTimeout(listen, 1000);
+		};
+		const changed = (e) => {
+			if (e.lastEventId)
+				lastSeq = e.lastEventId;
 			state.changes++;
 			loadSoon(150);
 		};
@@ -530,6 +605,18 @@
 		es.addEventListener('delete', changed);
 		window.annals.stream = es;
 	}
+
+	$('token-form').addEventListener('submit', (e) => {
+		e.preventDefault();
+		const t = $('token').value.trim();
+		if (!t)
+			return;
+		sessionStorage.setItem(TOKEN, t);
+		$('token').value = '';
+		$('token-form').hidden = true;
+		asking = false;
+		start();
+	});
 
 	/* ---- start ---- */
 
@@ -571,6 +658,8 @@
 		state.to = t;
 		timeline.setWindow(f, t, { animation: false });
 		await load();
+		if (asking)
+			return;
 		if (state.sel !== null)
 			select(state.sel);
 		listen();
