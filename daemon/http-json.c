@@ -338,6 +338,55 @@ hjson_count(const char *text, size_t len)
 	return (any ? commas + 1 : 0);
 }
 
+/*
+ * Whether the value at the start of text is more than a record can be,
+ * told from its text alone before jansson builds it: jansson takes some
+ * hundreds of bytes for each value, 1.3 GB for 16 MiB of empty maps.
+ * A value's '{', '[', ',' and ':' number at most twice the bytes of its
+ * packed form, and a record packs its attrs in EVENT_MAX_ATTRS bytes at
+ * most and the rest in a few thousand values; so a value with more of
+ * them than HJSON_MAX_MARKS is refused, as put would refuse it anyway.
+ */
+#define HJSON_MAX_MARKS	(2 * EVENT_MAX_ATTRS + 8192)
+
+static int
+hjson_too_big(const char *text, size_t len)
+{
+	size_t	i, depth = 0, marks = 0;
+
+	for (i = 0; i < len; i++) {
+		switch (text[i]) {
+		case '"':
+			for (i++; i < len && text[i] != '"'; i++) {
+				if (text[i] == '\\')
+					i++;
+			}
+			break;
+		case '[':
+		case '{':
+			depth++;
+			marks++;
+			break;
+		case ']':
+		case '}':
+			if (depth == 0 || --depth == 0)
+				return (0);
+			break;
+		case ',':
+			if (depth == 0)
+				return (0);
+			marks++;
+			break;
+		case ':':
+			marks++;
+			break;
+		}
+		if (marks > HJSON_MAX_MARKS)
+			return (1);
+	}
+	return (0);
+}
+
 /* Line and column (in characters, as jansson counts) of text[off]. */
 static void
 hjson_where(const char *text, size_t off, int *line, int *column)
@@ -419,6 +468,11 @@ hjson_to_mp(const char *text, size_t len, msgpack_packer *pk, int *is_array,
 			off++;
 		for (i = 0; i < n; i++) {
 			off = hjson_skip(text, len, off);
+			if (hjson_too_big(text + off, len - off)) {
+				aerr_set(err, AERR_INVALID, "records[%zu]: more "
+				    "values than a record holds", i);
+				return (-1);
+			}
 			v = json_loadb(text + off, len - off,
 			    JSON_DISABLE_EOF_CHECK | JSON_DECODE_ANY |
 			    JSON_REJECT_DUPLICATES, &jerr);
@@ -448,6 +502,11 @@ hjson_to_mp(const char *text, size_t len, msgpack_packer *pk, int *is_array,
 		return (0);
 	}
 
+	if (hjson_too_big(text + off, len - off)) {
+		aerr_set(err, AERR_INVALID, "record: more values than a record "
+		    "holds");
+		return (-1);
+	}
 	v = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
 	if (v == NULL) {
 		aerr_set(err, AERR_INVALID, "body: not JSON: %s at line %d "

@@ -815,6 +815,33 @@ TEST(issue_15_large_json_post_bounded)
 	    after - before);
 	T_ASSERTF(worst < 1, "a ping took %.3f s", worst);
 
+	/* One record of as many empty maps in attrs: over what put takes. */
+	len = (16u << 20) - 64;
+	body = malloc(len);
+	n = (size_t)sprintf(body, "{\"start\":\"2015\",\"actors\":[\"A\"],"
+	    "\"attrs\":{\"x\":[{}");
+	while (n + 3 + 3 <= len) {
+		memcpy(body + n, ",{}", 3);
+		n += 3;
+	}
+	memcpy(body + n, "]}}", 3);
+	len = n + 3;
+	t0 = th_process_ticks(h.d.pid);
+	hg_post_big(&h, body, len, &r, &worst);
+	free(body);
+	t1 = th_process_ticks(h.d.pid);
+	after = hg_hwm_kb(h.d.pid);
+	printf("one record of 16 MiB of {}: status %d, VmHWM %ld -> %ld KiB, "
+	    "%lu ticks, slowest ping %.3f s\n%s\n", r.status, before, after,
+	    t1 - t0, worst, r.body != NULL ? r.body : "");
+	T_EQ_INT(r.status, 400);
+	T_ASSERT(r.body != NULL && strstr(r.body,
+	    "record: more values than a record holds") != NULL);
+	hg_free(&r);
+	T_ASSERTF(after - before < 200 * 1024, "VmHWM grew by %ld KiB",
+	    after - before);
+	T_ASSERTF(worst < 1, "a ping took %.3f s", worst);
+
 	/* As many records as one put takes still go in. */
 	body = hg_events(10000, &len);
 	hg_post_big(&h, body, len, &r, &worst);
@@ -850,5 +877,6 @@ TEST(issue_15_large_json_post_bounded)
 	T_EQ_INT(hg_count(r.body, "\"added\""), 10000);
 	hg_free(&r);
 	T_ASSERTF(worst < 1, "a ping took %.3f s", worst);
+	printf("VmHWM at the end: %ld KiB\n", hg_hwm_kb(h.d.pid));
 	T_EQ_INT(th_daemon_stop(&h.d), 0);
 }
