@@ -628,11 +628,13 @@ write_enqueue(struct evhttp_request *req, int kind, int array,
 	struct write_ctx	*w = xcalloc(1, sizeof *w);
 
 	w->req = req;
-	w->evcon = evhttp_request_get_connection(req);
 	w->kind = kind;
 	w->array = array;
 	/* The client may leave before the commit: then drop the answer. */
-	http_set_closecb(w->evcon, request_gone, &w->req);
+	if (req != NULL) {
+		w->evcon = evhttp_request_get_connection(req);
+		http_set_closecb(w->evcon, request_gone, &w->req);
+	}
 	commit_enqueue_cb(kind, ops, nops, evs, nevs, write_done, w);
 }
 
@@ -649,29 +651,35 @@ api_event_delete(struct evhttp_request *req, uint64_t id)
 
 /*
  * POST /v1/events: a record or an array of them.  The JSON is packed as
- * the put request a socket client would send, and checked as one.
+ * the put request a socket client would send, and checked as one.  The
+ * parse and the checks run on a reader thread (readers_call): a body of
+ * 16 MiB takes a while, and the loop answers everyone else meanwhile.
+ * The job owns the body, moved out of the request's buffer, so that the
+ * thread never touches the request; the loop enqueues the write after.
  */
-static void
-api_events_post(struct evhttp_request *req)
+struct post_job {
+	struct api_job	 a;		/* first: the job is an api_job */
+	struct evbuffer	*body;		/* freed on the thread */
+	struct event	*evs;		/* to the commit queue, if decoded */
+	struct store_op	*ops;
+	size_t		 n;
+	int		 array;
+};
+
+/* On a reader thread: turn the body into events, or say why not. */
+static int
+post_decode(struct post_job *j)
 {
-	struct evbuffer		*in = evhttp_request_get_input_buffer(req);
 	const msgpack_object	*recs;
 	msgpack_sbuffer		 sb;
 	msgpack_packer		 pk;
 	msgpack_unpacked	 up;
 	struct event		*evs;
 	struct store_op		*ops;
-	struct aerr		 err;
-	size_t			 len = evbuffer_get_length(in), n, i;
-	int			 array = 0, status = 0;
+	struct aerr		*err = &j->a.err;
+	size_t			 len = evbuffer_get_length(j->body), n, i;
+	int			 rc = -1;
 
-	aerr_clear(&err);
-	if (len > http_config()->max_body) {
-		aerr_set(&err, AERR_LIMIT, "body: %zu bytes exceed limit %zu",
-		    len, http_config()->max_body);
-		http_problem(req, 413, &err);
-		return;
-	}
 	msgpack_sbuffer_init(&sb);
 	msgpack_unpacked_init(&up);
 	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
@@ -683,10 +691,13 @@ api_events_post(struct evhttp_request *req)
 	msgpack_pack_array(&pk, 1);
 	msgpack_pack_map(&pk, 1);
 	mp_pack_str(&pk, "records");
-	if (hjson_to_mp((const char *)evbuffer_pullup(in, -1), len, &pk,
-	    &array, &err) != 0)
-		goto fail;
-	if (!array) {
+	if (hjson_to_mp((const char *)evbuffer_pullup(j->body, -1), len, &pk,
+	    &j->array, err) != 0)
+		goto out;
+	/* The text is not needed any more; the packed form is. */
+	evbuffer_free(j->body);
+	j->body = NULL;
+	if (!j->array) {
 		/* One record: make it a batch of one after all. */
 		msgpack_sbuffer	one;
 		msgpack_packer	opk;
@@ -707,37 +718,37 @@ api_events_post(struct evhttp_request *req)
 		msgpack_sbuffer_destroy(&sb);
 		sb = one;
 	}
-	if (frame_check((const unsigned char *)sb.data, sb.size, &err) != 0 ||
+	if (frame_check((const unsigned char *)sb.data, sb.size, err) != 0 ||
 	    msgpack_unpack_next(&up, sb.data, sb.size, NULL) !=
 	    MSGPACK_UNPACK_SUCCESS) {
-		if (err.code == 0)
-			aerr_set(&err, AERR_INVALID, "body: cannot be packed");
-		goto fail;
+		if (err->code == 0)
+			aerr_set(err, AERR_INVALID, "body: cannot be packed");
+		goto out;
 	}
 	recs = mp_get(&up.data.via.array.ptr[3].via.array.ptr[0], "records");
 	n = recs->via.array.size;
 	if (n == 0) {
-		aerr_set(&err, AERR_INVALID, "records: 0 given, at least 1 "
+		aerr_set(err, AERR_INVALID, "records: 0 given, at least 1 "
 		    "required");
-		goto fail;
+		goto out;
 	}
 	if (n > PROTO_MAX_BATCH) {
-		aerr_set(&err, AERR_INVALID, "records: %zu given, at most %d "
+		aerr_set(err, AERR_INVALID, "records: %zu given, at most %d "
 		    "allowed", n, PROTO_MAX_BATCH);
-		goto fail;
+		goto out;
 	}
 	evs = xcalloc(n, sizeof *evs);
 	for (i = 0; i < n; i++) {
 		if (record_decode(&recs->via.array.ptr[i], &evs[i],
-		    &err) != 0) {
-			if (array)
-				aerr_prefix(&err, "records[%zu]: ", i);
+		    err) != 0) {
+			if (j->array)
+				aerr_prefix(err, "records[%zu]: ", i);
 			else
-				aerr_prefix(&err, "record: ");
+				aerr_prefix(err, "record: ");
 			while (i-- > 0)
 				record_clear(&evs[i]);
 			free(evs);
-			goto fail;
+			goto out;
 		}
 	}
 	ops = xcalloc(n, sizeof *ops);
@@ -745,14 +756,68 @@ api_events_post(struct evhttp_request *req)
 		ops[i].kind = STORE_OP_PUT;
 		ops[i].ev = &evs[i];
 	}
-	write_enqueue(req, COMMIT_PUT, array, ops, n, evs, n);
+	j->evs = evs;
+	j->ops = ops;
+	j->n = n;
+	rc = 0;
+out:
 	msgpack_unpacked_destroy(&up);
 	msgpack_sbuffer_destroy(&sb);
-	return;
-fail:
-	http_problem(req, status, &err);
-	msgpack_unpacked_destroy(&up);
-	msgpack_sbuffer_destroy(&sb);
+	return (rc);
+}
+
+static void
+post_run(void *arg)
+{
+	struct post_job	*j = arg;
+
+	j->a.rc = post_decode(j);
+	if (j->body != NULL)
+		evbuffer_free(j->body);
+	j->body = NULL;
+}
+
+static void
+post_done(void *arg)
+{
+	struct post_job	*j = arg;
+
+	if (!api_job_answerable(&j->a))
+		j->a.req = NULL;
+	if (j->a.rc == 0) {
+		/*
+		 * A write whose client left still commits, as on the socket;
+		 * the commit queue owns ops and evs from here on.
+		 */
+		write_enqueue(j->a.req, COMMIT_PUT, j->array, j->ops, j->n,
+		    j->evs, j->n);
+	} else if (j->a.req != NULL)
+		http_problem(j->a.req, 0, &j->a.err);
+	free(j);
+}
+
+static void
+api_events_post(struct evhttp_request *req)
+{
+	struct evbuffer	*in = evhttp_request_get_input_buffer(req);
+	struct post_job	*j;
+	struct aerr	 err;
+	size_t		 len = evbuffer_get_length(in);
+
+	if (len > http_config()->max_body) {
+		aerr_set(&err, AERR_LIMIT, "body: %zu bytes exceed limit %zu",
+		    len, http_config()->max_body);
+		http_problem(req, 413, &err);
+		return;
+	}
+	j = xcalloc(1, sizeof *j);
+	j->a.req = req;
+	aerr_clear(&j->a.err);
+	/* Moved, not copied: the request's buffer is left empty. */
+	if ((j->body = evbuffer_new()) == NULL ||
+	    evbuffer_add_buffer(j->body, in) != 0)
+		fatalx("cannot take a body of %zu bytes", len);
+	api_job_start(&j->a, post_run, post_done);
 }
 
 struct actors_ctx {

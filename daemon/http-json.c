@@ -278,9 +278,171 @@ hjson_pack(msgpack_packer *pk, json_t *v, struct aerr *err)
 	return (-1);
 }
 
+/* The offset of the first byte at or after off that is not blank. */
+static size_t
+hjson_skip(const char *text, size_t len, size_t off)
+{
+	while (off < len && (text[off] == ' ' || text[off] == '\t' ||
+	    text[off] == '\n' || text[off] == '\r'))
+		off++;
+	return (off);
+}
+
+/*
+ * Count the elements of the array whose '[' is just before text, by its
+ * commas outside strings and nested values: nothing is built, so a body
+ * of millions of tiny elements is refused before it costs memory.  Only
+ * valid JSON is counted right; the parse that follows finds the rest.
+ */
+static size_t
+hjson_count(const char *text, size_t len)
+{
+	size_t	i, depth = 0, commas = 0;
+	int	any = 0;
+
+	for (i = 0; i < len; i++) {
+		switch (text[i]) {
+		case '"':
+			any = 1;
+			for (i++; i < len && text[i] != '"'; i++) {
+				if (text[i] == '\\')
+					i++;
+			}
+			break;
+		case '[':
+		case '{':
+			any = 1;
+			depth++;
+			break;
+		case ']':
+		case '}':
+			if (depth == 0)
+				return (any ? commas + 1 : 0);
+			depth--;
+			break;
+		case ',':
+			any = 1;
+			if (depth == 0)
+				commas++;
+			break;
+		case ' ':
+		case '\t':
+		case '\n':
+		case '\r':
+			break;
+		default:
+			any = 1;
+			break;
+		}
+	}
+	return (any ? commas + 1 : 0);
+}
+
+/*
+ * Whether the value at the start of text is more than a record can be,
+ * told from its text alone before jansson builds it: jansson takes some
+ * hundreds of bytes for each value, 1.3 GB for 16 MiB of empty maps.
+ * A value's '{', '[', ',' and ':' number at most twice the bytes of its
+ * packed form, and a record packs its attrs in EVENT_MAX_ATTRS bytes at
+ * most and the rest in a few thousand values; so a value with more of
+ * them than HJSON_MAX_MARKS is refused, as put would refuse it anyway.
+ */
+#define HJSON_MAX_MARKS	(2 * EVENT_MAX_ATTRS + 8192)
+
+static int
+hjson_too_big(const char *text, size_t len)
+{
+	size_t	i, depth = 0, marks = 0;
+
+	for (i = 0; i < len; i++) {
+		switch (text[i]) {
+		case '"':
+			for (i++; i < len && text[i] != '"'; i++) {
+				if (text[i] == '\\')
+					i++;
+			}
+			break;
+		case '[':
+		case '{':
+			depth++;
+			marks++;
+			break;
+		case ']':
+		case '}':
+			if (depth == 0 || --depth == 0)
+				return (0);
+			break;
+		case ',':
+			if (depth == 0)
+				return (0);
+			marks++;
+			break;
+		case ':':
+			marks++;
+			break;
+		}
+		if (marks > HJSON_MAX_MARKS)
+			return (1);
+	}
+	return (0);
+}
+
+/* Line and column (in characters, as jansson counts) of text[off]. */
+static void
+hjson_where(const char *text, size_t off, int *line, int *column)
+{
+	size_t	i;
+
+	*line = 1;
+	*column = 0;
+	for (i = 0; i < off; i++) {
+		if (text[i] == '\n') {
+			(*line)++;
+			*column = 0;
+		} else if (((unsigned char)text[i] & 0xc0) != 0x80)
+			(*column)++;
+	}
+}
+
+/* A problem jansson found in the element that starts at text[off]. */
+static void
+hjson_element_error(const char *text, size_t off, const json_error_t *jerr,
+    struct aerr *err)
+{
+	int	line, column;
+
+	hjson_where(text, off, &line, &column);
+	if (jerr->line <= 1)
+		column += jerr->column;
+	else
+		column = jerr->column;
+	line += jerr->line > 1 ? jerr->line - 1 : 0;
+	aerr_set(err, AERR_INVALID, "body: not JSON: %s at line %d column %d",
+	    jerr->text, line, column);
+}
+
+/* A problem between the elements of the array, at text[off]. */
+static void
+hjson_array_error(const char *text, size_t len, size_t off, const char *what,
+    struct aerr *err)
+{
+	int	line, column;
+
+	hjson_where(text, off, &line, &column);
+	if (off < len)
+		aerr_set(err, AERR_INVALID, "body: not JSON: %s near '%c' at "
+		    "line %d column %d", what, text[off], line, column + 1);
+	else
+		aerr_set(err, AERR_INVALID, "body: not JSON: %s near end of "
+		    "file at line %d column %d", what, line, column);
+}
+
 /*
  * Parse a JSON text and pack it as msgpack; *is_array says whether it
- * was an array (of records) rather than one object.
+ * was an array (of records) rather than one object.  An array is counted
+ * first and refused, as the socket's put refuses it, when it holds more
+ * records than a put takes; then its elements are parsed and packed one
+ * at a time, so that jansson holds one record's tree, not the body's.
  */
 int
 hjson_to_mp(const char *text, size_t len, msgpack_packer *pk, int *is_array,
@@ -288,21 +450,76 @@ hjson_to_mp(const char *text, size_t len, msgpack_packer *pk, int *is_array,
 {
 	json_error_t	 jerr;
 	json_t		*v;
+	size_t		 off, n, i;
 	int		 rc;
 
+	off = hjson_skip(text, len, 0);
+	if (off < len && text[off] == '[') {
+		*is_array = 1;
+		n = hjson_count(text + off + 1, len - off - 1);
+		if (n > PROTO_MAX_BATCH) {
+			aerr_set(err, AERR_INVALID, "records: %zu given, at "
+			    "most %d allowed", n, PROTO_MAX_BATCH);
+			return (-1);
+		}
+		msgpack_pack_array(pk, n);
+		off = hjson_skip(text, len, off + 1);
+		if (n == 0 && off < len && text[off] == ']')
+			off++;
+		for (i = 0; i < n; i++) {
+			off = hjson_skip(text, len, off);
+			if (hjson_too_big(text + off, len - off)) {
+				aerr_set(err, AERR_INVALID, "records[%zu]: more "
+				    "values than a record holds", i);
+				return (-1);
+			}
+			v = json_loadb(text + off, len - off,
+			    JSON_DISABLE_EOF_CHECK | JSON_DECODE_ANY |
+			    JSON_REJECT_DUPLICATES, &jerr);
+			if (v == NULL) {
+				hjson_element_error(text, off, &jerr, err);
+				return (-1);
+			}
+			rc = hjson_pack(pk, v, err);
+			json_decref(v);
+			if (rc != 0)
+				return (-1);
+			off = hjson_skip(text, len, off + jerr.position);
+			if (off < len && text[off] == (i + 1 < n ? ',' : ']'))
+				off++;
+			else {
+				hjson_array_error(text, len, off, i + 1 < n ?
+				    "',' expected" : "']' expected", err);
+				return (-1);
+			}
+		}
+		off = hjson_skip(text, len, off);
+		if (off != len) {
+			hjson_array_error(text, len, off, "end of file "
+			    "expected", err);
+			return (-1);
+		}
+		return (0);
+	}
+
+	if (hjson_too_big(text + off, len - off)) {
+		aerr_set(err, AERR_INVALID, "record: more values than a record "
+		    "holds");
+		return (-1);
+	}
 	v = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
 	if (v == NULL) {
 		aerr_set(err, AERR_INVALID, "body: not JSON: %s at line %d "
 		    "column %d", jerr.text, jerr.line, jerr.column);
 		return (-1);
 	}
-	if (!json_is_object(v) && !json_is_array(v)) {
+	if (!json_is_object(v)) {
 		json_decref(v);
 		aerr_set(err, AERR_INVALID, "body: must be a record or an "
 		    "array of records");
 		return (-1);
 	}
-	*is_array = json_is_array(v);
+	*is_array = 0;
 	rc = hjson_pack(pk, v, err);
 	json_decref(v);
 	return (rc);

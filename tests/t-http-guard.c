@@ -743,3 +743,172 @@ TEST(issue_14_protocol_client_on_the_http_port_is_told_at_once)
 	T_EQ_INT(hg_status(&h, "GET", "/v1/stats", hdr, NULL, NULL), 200);
 	T_EQ_INT(th_daemon_stop(&h.d), 0);
 }
+
+/* The peak resident set (VmHWM) of pid, in KiB. */
+static long
+hg_hwm_kb(pid_t pid)
+{
+	char	 path[64], line[256];
+	long	 kb = -1;
+	FILE	*f;
+
+	snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+	T_ASSERT((f = fopen(path, "r")) != NULL);
+	while (fgets(line, sizeof line, f) != NULL)
+		if (sscanf(line, "VmHWM: %ld", &kb) == 1)
+			break;
+	fclose(f);
+	return (kb);
+}
+
+/* How many times what is in s. */
+static size_t
+hg_count(const char *s, const char *what)
+{
+	size_t	n = 0;
+
+	while (s != NULL && (s = strstr(s, what)) != NULL) {
+		n++;
+		s++;
+	}
+	return (n);
+}
+
+/*
+ * POST body to /v1/events and ping the socket until the answer is
+ * there; *worst is the slowest ping's time in seconds.
+ */
+static void
+hg_post_big(const struct hg *h, const char *body, size_t len,
+    struct hg_resp *r, double *worst)
+{
+	struct pollfd	pfd;
+	double		t;
+	int		fd;
+
+	fd = hg_connect(h);
+	hg_send(fd, "POST", "/v1/events", HG_JSON, body, len);
+	pfd.fd = fd;
+	pfd.events = POLLIN;
+	*worst = 0;
+	do {
+		t = hg_now();
+		T_ASSERT(hg_ping(h, 30000));
+		t = hg_now() - t;
+		if (t > *worst)
+			*worst = t;
+	} while (poll(&pfd, 1, 20) == 0);
+	hg_read(fd, 60000, r);
+	close(fd);
+}
+
+/*
+ * Issue 15 item 9: a POST of 16 MiB of [{},{},...] (5.6 million records)
+ * took 1.29 GB and held the loop for seconds while jansson built the
+ * whole tree.  Now it is refused as the socket's put refuses too many
+ * records, with little memory, while pings on the socket are answered;
+ * a POST of as many records as a put takes is still stored.
+ */
+TEST(issue_15_large_json_post_bounded)
+{
+	struct hg	 h;
+	struct hg_resp	 r;
+	unsigned long	 t0, t1;
+	double		 worst;
+	char		 want[96], *body;
+	size_t		 len, n, i;
+	long		 before, after;
+
+	hg_start(&h, NULL);
+	n = ((16u << 20) - 1) / 3;		/* "{}," each, and "[" */
+	len = 1 + n * 3;
+	body = malloc(len);
+	body[0] = '[';
+	for (i = 0; i < n; i++)
+		memcpy(body + 1 + i * 3, "{},", 3);
+	body[len - 1] = ']';
+	before = hg_hwm_kb(h.d.pid);
+	t0 = th_process_ticks(h.d.pid);
+	hg_post_big(&h, body, len, &r, &worst);
+	free(body);
+	t1 = th_process_ticks(h.d.pid);
+	after = hg_hwm_kb(h.d.pid);
+	printf("16 MiB of {}: status %d, VmHWM %ld -> %ld KiB, %lu ticks, "
+	    "slowest ping %.3f s\n%s\n", r.status, before, after, t1 - t0,
+	    worst, r.body != NULL ? r.body : "");
+	T_EQ_INT(r.status, 400);
+	T_EQ_STR(hg_header(r.head, "Content-Type"), "application/problem+json");
+	snprintf(want, sizeof want, "records: %zu given, at most %d allowed",
+	    n, 10000);
+	T_ASSERTF(r.body != NULL && strstr(r.body, want) != NULL,
+	    "no \"%s\" in %s", want, r.body);
+	hg_free(&r);
+	T_ASSERTF(after - before < 200 * 1024, "VmHWM grew by %ld KiB",
+	    after - before);
+	T_ASSERTF(worst < 1, "a ping took %.3f s", worst);
+
+	/* One record of as many empty maps in attrs: over what put takes. */
+	len = (16u << 20) - 64;
+	body = malloc(len);
+	n = (size_t)sprintf(body, "{\"start\":\"2015\",\"actors\":[\"A\"],"
+	    "\"attrs\":{\"x\":[{}");
+	while (n + 3 + 3 <= len) {
+		memcpy(body + n, ",{}", 3);
+		n += 3;
+	}
+	memcpy(body + n, "]}}", 3);
+	len = n + 3;
+	t0 = th_process_ticks(h.d.pid);
+	hg_post_big(&h, body, len, &r, &worst);
+	free(body);
+	t1 = th_process_ticks(h.d.pid);
+	after = hg_hwm_kb(h.d.pid);
+	printf("one record of 16 MiB of {}: status %d, VmHWM %ld -> %ld KiB, "
+	    "%lu ticks, slowest ping %.3f s\n%s\n", r.status, before, after,
+	    t1 - t0, worst, r.body != NULL ? r.body : "");
+	T_EQ_INT(r.status, 400);
+	T_ASSERT(r.body != NULL && strstr(r.body,
+	    "record: more values than a record holds") != NULL);
+	hg_free(&r);
+	T_ASSERTF(after - before < 200 * 1024, "VmHWM grew by %ld KiB",
+	    after - before);
+	T_ASSERTF(worst < 1, "a ping took %.3f s", worst);
+
+	/* As many records as one put takes still go in. */
+	body = hg_events(10000, &len);
+	hg_post_big(&h, body, len, &r, &worst);
+	free(body);
+	T_EQ_INT(r.status, 200);
+	T_EQ_INT(hg_count(r.body, "\"added\""), 10000);
+	hg_free(&r);
+
+	/*
+	 * As many records of 500 empty maps each in attrs: they are valid,
+	 * and millions of values to parse; the loop goes on meanwhile.
+	 */
+	len = 0;
+	body = malloc(16u << 20);
+	body[len++] = '[';
+	for (i = 0; i < 10000; i++) {
+		len += (size_t)sprintf(body + len, "%s{\"start\":\"2015\","
+		    "\"actors\":[\"A\"],\"source\":\"big\",\"key\":\"k%zu\","
+		    "\"attrs\":{\"x\":[{}", i ? "," : "", i);
+		for (n = 1; n < 500; n++)
+			len += (size_t)sprintf(body + len, ",{}");
+		len += (size_t)sprintf(body + len, "]}}");
+	}
+	body[len++] = ']';
+	T_ASSERT(len <= 16u << 20);
+	t0 = th_process_ticks(h.d.pid);
+	hg_post_big(&h, body, len, &r, &worst);
+	free(body);
+	t1 = th_process_ticks(h.d.pid);
+	printf("10000 records of 500 {} each: status %d, %lu ticks, slowest "
+	    "ping %.3f s\n", r.status, t1 - t0, worst);
+	T_EQ_INT(r.status, 200);
+	T_EQ_INT(hg_count(r.body, "\"added\""), 10000);
+	hg_free(&r);
+	T_ASSERTF(worst < 1, "a ping took %.3f s", worst);
+	printf("VmHWM at the end: %ld KiB\n", hg_hwm_kb(h.d.pid));
+	T_EQ_INT(th_daemon_stop(&h.d), 0);
+}
