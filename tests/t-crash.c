@@ -187,21 +187,56 @@ http_reply(int fd, char *buf, size_t size, char **body)
 	return (status);
 }
 
-/* One HTTP writer: puts over one keep-alive connection until it fails. */
+/*
+ * Send one request and read its answer; returns the status, -1 when the
+ * daemon went away.
+ */
+static int
+http_call(int hfd, const char *req, size_t len, char *buf, size_t size,
+    char **reply)
+{
+	if (th_send_all(hfd, req, len) != 0)
+		return (-1);
+	memset(buf, 0, size);
+	return (http_reply(hfd, buf, size, reply));
+}
+
+/*
+ * One HTTP writer: random POSTs and DELETEs on its keys over one
+ * keep-alive connection until it fails.
+ */
 static void
 http_writer(int port, int cycle, int w, const char *logpath,
     unsigned seed)
 {
-	char			 req[1024], body[512], buf[4096], *reply, *p;
-	unsigned long long	 rev;
-	int			 fd, hfd, k, v = cycle * CRASH_VERSIONS, i, st, n;
+	char			 req[1024], body[512], buf[4096];
+	char			*reply, *p;
+	unsigned long long	 ids[CRASH_KEYS], rev;
+	int			 fd, hfd, k, i, st, n;
+	int			 v = cycle * CRASH_VERSIONS;
 
+	memset(ids, 0, sizeof ids);
 	if ((fd = open(logpath, O_WRONLY | O_CREAT | O_TRUNC, 0644)) == -1)
 		_exit(2);
 	if ((hfd = th_tcp_connect(port)) == -1)
 		_exit(0);
 	for (i = 0; i < CRASH_VERSIONS - 1; i++) {
 		k = (int)(rand_r(&seed) % CRASH_KEYS);
+		if (ids[k] != 0 && rand_r(&seed) % 4 == 0) {
+			n = snprintf(req, sizeof req, "DELETE /v1/events/%llu "
+			    "HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+			    "Content-Length: 0\r\n\r\n", ids[k]);
+			log_line(fd, 'T', k, -1, 0);
+			if ((st = http_call(hfd, req, (size_t)n, buf,
+			    sizeof buf, &reply)) == -1)
+				break;
+			if (st != 200 || strstr(reply, "\"deleted\":true") ==
+			    NULL)
+				goto bad;
+			log_line(fd, 'A', k, -1, 0);
+			ids[k] = 0;
+			continue;
+		}
 		v++;
 		snprintf(body, sizeof body, "[{\"source\":\"crash\","
 		    "\"key\":\"w%d-k%d\",\"start\":\"%s\",\"actors\":"
@@ -211,23 +246,23 @@ http_writer(int port, int cycle, int w, const char *logpath,
 		    "Host: 127.0.0.1\r\nContent-Type: application/json\r\n"
 		    "Content-Length: %zu\r\n\r\n%s", strlen(body), body);
 		log_line(fd, 'T', k, v, 0);
-		if (th_send_all(hfd, req, (size_t)n) != 0)
+		if ((st = http_call(hfd, req, (size_t)n, buf, sizeof buf,
+		    &reply)) == -1)
 			break;
-		memset(buf, 0, sizeof buf);
-		if ((st = http_reply(hfd, buf, sizeof buf, &reply)) == -1)
-			break;
-		/* Anything but a result is the daemon's fault: say so. */
-		if (st != 200 || (p = strstr(reply, "\"rev\":")) == NULL ||
-		    sscanf(p + 6, "%llu", &rev) != 1) {
-			fprintf(stderr, "http writer %d: %d %s\n", w, st,
-			    reply);
-			_exit(4);
-		}
+		if (st != 200 || (p = strstr(reply, "\"id\":")) == NULL ||
+		    sscanf(p + 5, "%llu", &ids[k]) != 1 ||
+		    (p = strstr(reply, "\"rev\":")) == NULL ||
+		    sscanf(p + 6, "%llu", &rev) != 1)
+			goto bad;
 		log_line(fd, 'A', k, v, rev);
 	}
 	close(hfd);
 	close(fd);
 	_exit(0);
+bad:
+	/* Anything but a result is the daemon's fault: say so. */
+	fprintf(stderr, "http writer %d: %d %s\n", w, st, reply);
+	_exit(4);
 }
 
 /* Fold a writer's log into its keys' states; returns acked writes. */
