@@ -201,9 +201,11 @@ test-san:
 	$(MAKE) SAN=1 test
 
 # Many kill -9 cycles; make test runs a few.
+# The kill -9 cycles of tests/t-crash.c; the runner's limit is the 20
+# minutes issue #15 allows the 1,000 of them.
 test-crash: all
-	ANNALS_CRASH_CYCLES=$${ANNALS_CRASH_CYCLES:-50} $(B)/runner -v -t 1800 \
-	    crash_kill9
+	ANNALS_CRASH_CYCLES=$${ANNALS_CRASH_CYCLES:-1000} $(B)/runner -v \
+	    -t 1200 crash_kill9
 
 check: test
 
