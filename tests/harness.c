@@ -452,6 +452,25 @@ th_stat_ticks(const char *path)
 	return (ut + st);
 }
 
+long
+th_status_kb(pid_t pid, const char *field)
+{
+	char	 path[64], line[256];
+	size_t	 len = strlen(field);
+	long	 kb = -1;
+	FILE	*f;
+
+	snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+	T_ASSERTF((f = fopen(path, "r")) != NULL, "%s", path);
+	while (fgets(line, sizeof line, f) != NULL) {
+		if (strncmp(line, field, len) == 0 && line[len] == ':')
+			kb = strtol(line + len + 1, NULL, 10);
+	}
+	fclose(f);
+	T_ASSERTF(kb > 0, "%s: no %s", path, field);
+	return (kb);
+}
+
 /* CPU ticks the whole of process pid used so far. */
 unsigned long
 th_process_ticks(pid_t pid)

@@ -62,6 +62,8 @@ int	 th_call(int, uint32_t, const char *, const void *, size_t,
 /* Whether the peer closed within ms. */
 int	 th_wait_closed(int, int);
 unsigned long th_process_ticks(pid_t);
+/* A size of /proc/PID/status in KiB, such as "VmRSS" or "VmHWM". */
+long	 th_status_kb(pid_t, const char *);
 unsigned long th_thread_ticks(pid_t, const char *, int *);
 
 #endif

@@ -58,20 +58,8 @@ static unsigned char	*abuse_rbuf;
 static void
 abuse_rss(pid_t pid, long *rss, long *hwm)
 {
-	char	 path[64], line[256];
-	FILE	*f;
-
-	*rss = *hwm = -1;
-	snprintf(path, sizeof path, "/proc/%ld/status", (long)pid);
-	T_ASSERTF((f = fopen(path, "r")) != NULL, "%s", path);
-	while (fgets(line, sizeof line, f) != NULL) {
-		if (strncmp(line, "VmRSS:", 6) == 0)
-			*rss = strtol(line + 6, NULL, 10);
-		else if (strncmp(line, "VmHWM:", 6) == 0)
-			*hwm = strtol(line + 6, NULL, 10);
-	}
-	fclose(f);
-	T_ASSERT(*rss > 0 && *hwm > 0);
+	*rss = th_status_kb(pid, "VmRSS");
+	*hwm = th_status_kb(pid, "VmHWM");
 }
 
 /* An error's message goes as a str: it must be UTF-8 (PROTOCOL.md 2). */

@@ -20,25 +20,6 @@
 #include "test.h"
 #include "../proto/proto.h"
 
-/* The daemon's peak resident memory, in KiB. */
-static long
-vm_hwm(pid_t pid)
-{
-	char	 path[64], line[256];
-	long	 kb = -1;
-	FILE	*f;
-
-	snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
-	T_ASSERT((f = fopen(path, "r")) != NULL);
-	while (fgets(line, sizeof line, f) != NULL) {
-		if (strncmp(line, "VmHWM:", 6) == 0)
-			kb = strtol(line + 6, NULL, 10);
-	}
-	fclose(f);
-	T_ASSERT(kb > 0);
-	return (kb);
-}
-
 /* Send a request and read its answer into buf: th_call(), 30 s. */
 static int
 call(int fd, uint32_t msgid, const char *method, const msgpack_sbuffer *p,
@@ -165,10 +146,10 @@ TEST(issue_15_get_stops_at_the_frame_limit)
 	msgpack_pack_array(&pk, 64);
 	for (i = 0; i < 64; i++)
 		msgpack_pack_uint64(&pk, 1);
-	before = vm_hwm(d.pid);
+	before = th_status_kb(d.pid, "VmHWM");
 	T_EQ_INT(call(fd, 2, "get", &sb, buf, sizeof buf, msg, sizeof msg),
 	    AERR_LIMIT);
-	after = vm_hwm(d.pid);
+	after = th_status_kb(d.pid, "VmHWM");
 	msgpack_sbuffer_destroy(&sb);
 	printf("get of 64 x 1 MB: VmHWM %ld -> %ld KiB: %s\n", before, after,
 	    msg);
@@ -262,7 +243,7 @@ TEST(issue_15_preauth_frames_refused_at_the_prefix)
 
 	extra[1] = token_file();
 	T_OK(th_daemon_start(&d, extra));
-	before = vm_hwm(d.pid);
+	before = th_status_kb(d.pid, "VmHWM");
 
 	/* Frames of 4 MiB announced, 64 KiB of them sent: refused. */
 	memset(body, 0xc0, sizeof body);
@@ -296,7 +277,7 @@ TEST(issue_15_preauth_frames_refused_at_the_prefix)
 	T_EQ_INT(next_error(fd[0], msg, sizeof msg), AERR_LIMIT);
 	T_ASSERT(th_wait_closed(fd[0], 5000));
 	close(fd[0]);
-	after = vm_hwm(d.pid);
+	after = th_status_kb(d.pid, "VmHWM");
 	printf("10 x 4 MiB frames and 1 MiB of nils before hello: VmHWM "
 	    "%ld -> %ld KiB\n", before, after);
 	T_ASSERTF(after - before < 8 * 1024, "VmHWM grew by %ld KiB",
@@ -332,7 +313,7 @@ TEST(issue_15_preauth_bytes_bounded_together)
 
 	extra[1] = token_file();
 	T_OK(th_daemon_start(&d, extra));
-	before = vm_hwm(d.pid);
+	before = th_status_kb(d.pid, "VmHWM");
 	memset(hdr, 0, sizeof hdr);
 	/* 4,000 pings in a row, about 60 KB, sent over and over. */
 	msgpack_sbuffer_init(&sb);
@@ -374,7 +355,7 @@ TEST(issue_15_preauth_bytes_bounded_together)
 				closed++;
 		}
 	}
-	after = vm_hwm(d.pid);
+	after = th_status_kb(d.pid, "VmHWM");
 	printf("40 clients without a token piling up pongs: %d dropped, "
 	    "VmHWM %ld -> %ld KiB\n", closed, before, after);
 	T_ASSERT(closed > 0 && closed < 40);
@@ -617,12 +598,12 @@ TEST(issue_15_sse_pages_cut_in_bytes)
 		put_big(fd, (uint32_t)i + 1, 1, 1000000);
 	close(fd);
 
-	before = vm_hwm(d.pid);
+	before = th_status_kb(d.pid, "VmHWM");
 	for (i = 0; i < 8; i++)
 		sse[i] = sse_open(port, 4096);
 	/* Let the daemon write to them what it will. */
 	usleep(1500000);
-	after = vm_hwm(d.pid);
+	after = th_status_kb(d.pid, "VmHWM");
 	printf("8 event streams of 24 MB that are not read: VmHWM %ld -> "
 	    "%ld KiB\n", before, after);
 	T_ASSERTF(after - before < 64 * 1024, "VmHWM grew by %ld KiB",

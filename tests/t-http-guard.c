@@ -419,23 +419,6 @@ TEST(issue_15_cross_site_writes_refused)
 	T_EQ_INT(th_daemon_stop(&h.d), 0);
 }
 
-/* The resident set of pid, in KiB. */
-static long
-hg_rss_kb(pid_t pid)
-{
-	char	 path[64], line[256];
-	long	 kb = -1;
-	FILE	*f;
-
-	snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
-	T_ASSERT((f = fopen(path, "r")) != NULL);
-	while (fgets(line, sizeof line, f) != NULL)
-		if (sscanf(line, "VmRSS: %ld", &kb) == 1)
-			break;
-	fclose(f);
-	return (kb);
-}
-
 /*
  * Issue 15 item 1: a request line that never ends is cut off at the
  * head limit (libevent's 400) instead of growing the daemon byte for
@@ -458,7 +441,7 @@ TEST(issue_15_request_head_bounded_and_timed)
 	hg_start(&h, extra);
 	chunk = malloc(65536);
 	memset(chunk, 'a', 65536);
-	rss0 = hg_rss_kb(h.d.pid);
+	rss0 = th_status_kb(h.d.pid, "VmRSS");
 	t0 = th_process_ticks(h.d.pid);
 
 	/* 8 MiB of query string: the daemon hangs up long before. */
@@ -468,7 +451,7 @@ TEST(issue_15_request_head_bounded_and_timed)
 		sent += 65536;
 	T_ASSERT(th_wait_closed(fd, 5000));
 	close(fd);
-	rss1 = hg_rss_kb(h.d.pid);
+	rss1 = th_status_kb(h.d.pid, "VmRSS");
 	t1 = th_process_ticks(h.d.pid);
 	fprintf(stderr, "sent %zu bytes; RSS %ld -> %ld KiB; %lu ticks\n",
 	    sent, rss0, rss1, t1 - t0);
@@ -744,23 +727,6 @@ TEST(issue_14_protocol_client_on_the_http_port_is_told_at_once)
 	T_EQ_INT(th_daemon_stop(&h.d), 0);
 }
 
-/* The peak resident set (VmHWM) of pid, in KiB. */
-static long
-hg_hwm_kb(pid_t pid)
-{
-	char	 path[64], line[256];
-	long	 kb = -1;
-	FILE	*f;
-
-	snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
-	T_ASSERT((f = fopen(path, "r")) != NULL);
-	while (fgets(line, sizeof line, f) != NULL)
-		if (sscanf(line, "VmHWM: %ld", &kb) == 1)
-			break;
-	fclose(f);
-	return (kb);
-}
-
 /* How many times what is in s. */
 static size_t
 hg_count(const char *s, const char *what)
@@ -827,12 +793,12 @@ TEST(issue_15_large_json_post_bounded)
 	for (i = 0; i < n; i++)
 		memcpy(body + 1 + i * 3, "{},", 3);
 	body[len - 1] = ']';
-	before = hg_hwm_kb(h.d.pid);
+	before = th_status_kb(h.d.pid, "VmHWM");
 	t0 = th_process_ticks(h.d.pid);
 	hg_post_big(&h, body, len, &r, &worst);
 	free(body);
 	t1 = th_process_ticks(h.d.pid);
-	after = hg_hwm_kb(h.d.pid);
+	after = th_status_kb(h.d.pid, "VmHWM");
 	printf("16 MiB of {}: status %d, VmHWM %ld -> %ld KiB, %lu ticks, "
 	    "slowest ping %.3f s\n%s\n", r.status, before, after, t1 - t0,
 	    worst, r.body != NULL ? r.body : "");
@@ -862,7 +828,7 @@ TEST(issue_15_large_json_post_bounded)
 	hg_post_big(&h, body, len, &r, &worst);
 	free(body);
 	t1 = th_process_ticks(h.d.pid);
-	after = hg_hwm_kb(h.d.pid);
+	after = th_status_kb(h.d.pid, "VmHWM");
 	printf("one record of 16 MiB of {}: status %d, VmHWM %ld -> %ld KiB, "
 	    "%lu ticks, slowest ping %.3f s\n%s\n", r.status, before, after,
 	    t1 - t0, worst, r.body != NULL ? r.body : "");
@@ -909,6 +875,6 @@ TEST(issue_15_large_json_post_bounded)
 	T_EQ_INT(hg_count(r.body, "\"added\""), 10000);
 	hg_free(&r);
 	T_ASSERTF(worst < 1, "a ping took %.3f s", worst);
-	printf("VmHWM at the end: %ld KiB\n", hg_hwm_kb(h.d.pid));
+	printf("VmHWM at the end: %ld KiB\n", th_status_kb(h.d.pid, "VmHWM"));
 	T_EQ_INT(th_daemon_stop(&h.d), 0);
 }
