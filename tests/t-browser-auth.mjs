@@ -6,74 +6,26 @@
 //   node tests/t-browser-auth.mjs BUILD_DIR
 //
 // It ends with "N passed, N failed".
-import { spawn, execFileSync } from 'node:child_process';
-import { createRequire } from 'node:module';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-const require = createRequire(path.join(here, 'browser', 'package.json'));
-const puppeteer = require('puppeteer-core');
+import { bin, finish, itemTitles, launch, ok, startDaemon, tally, until }
+    from './browser-common.mjs';
 
-const root = path.resolve(here, '..');
-const bin = path.resolve(process.argv[2] || 'build');
-const chromium = process.env.CHROMIUM || '/usr/bin/chromium';
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'annals-browser-auth-'));
 const sock = path.join(tmp, 'annalsd.sock');
 const READ = 'reader-0123456789abcdef0123';
 const WRITE = 'writer-0123456789abcdef0123';
 
-let passed = 0, failed = 0;
-const problems = [];
-
-function ok(cond, what) {
-	if (cond) {
-		passed++;
-		console.log('ok   ' + what);
-	} else {
-		failed++;
-		console.log('FAIL ' + what);
-	}
-	return cond;
-}
-
-function freePort() {
-	return new Promise((resolve) => {
-		const s = net.createServer();
-		s.listen(0, '127.0.0.1', () => {
-			const port = s.address().port;
-			s.close(() => resolve(port));
-		});
-	});
-}
+const problems = tally.problems;
 
 /* The CLI with the write token. */
 function annals(args, input) {
 	return execFileSync(path.join(bin, 'annals'), ['-s', sock, ...args],
 	    { input, encoding: 'utf8', env: { ...process.env,
 	    ANNALS_TOKEN: WRITE } });
-}
-
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-async function until(what, fn, ms = 15000) {
-	const end = Date.now() + ms;
-	for (;;) {
-		const v = await fn();
-		if (v)
-			return v;
-		if (Date.now() > end)
-			throw new Error('timed out waiting for ' + what);
-		await sleep(100);
-	}
-}
-
-async function itemTitles(page) {
-	return page.$$eval('#timeline .vis-item .vis-item-content',
-	    (els) => els.map((e) => e.textContent));
 }
 
 const tokenShown = (page) => page.evaluate(() =>
@@ -86,40 +38,14 @@ async function enterToken(page, token) {
 }
 
 async function main() {
-	const port = await freePort();
-	const base = 'http://127.0.0.1:' + port;
 	const tokens = path.join(tmp, 'tokens');
 	fs.writeFileSync(tokens, READ + ' read\n' + WRITE + ' write\n',
 	    { mode: 0o600 });
-	const daemon = spawn(path.join(bin, 'annalsd'), ['--data',
-	    path.join(tmp, 'data'), '--socket', sock, '--http',
-	    '127.0.0.1:' + port, '--web', path.join(root, 'contrib', 'web'),
-	    '--auth-file', tokens, '--map-size', '64M'],
-	    { stdio: ['ignore', 'ignore', 'pipe'] });
-	let log = '';
-	daemon.stderr.on('data', (d) => { log += d; });
-	let browser = null;
+	let d = null, browser = null;
 	try {
-		await until('annalsd', () => {
-			try {
-				annals(['ping']);
-				return true;
-			} catch (e) {
-				return false;
-			}
-		}, 10000);
-		annals(['add', '-'], fs.readFileSync(path.join(root, 'contrib',
-		    'demo', 'events.jsonl')));
-
-		browser = await puppeteer.launch({
-			executablePath: chromium,
-			headless: true,
-			args: ['--headless', '--no-sandbox', '--disable-gpu',
-			    '--disable-quic', '--no-first-run',
-			    '--disable-background-networking',
-			    '--disable-component-update', '--disable-sync',
-			    '--user-data-dir=' + path.join(tmp, 'profile')]
-		});
+		d = await startDaemon(tmp, sock, ['--auth-file', tokens], annals);
+		const base = d.base;
+		browser = await launch(tmp);
 		const page = await browser.newPage();
 		await page.setViewport({ width: 1280, height: 800 });
 		/* Chromium logs every 401 it gets; those are expected. */
@@ -213,17 +139,10 @@ async function main() {
 		    (problems.length ? ': ' + problems.join('; ') : ''));
 	} catch (e) {
 		ok(false, String(e && e.stack || e));
-		if (log)
-			console.log('--- annalsd log ---\n' + log);
-	} finally {
-		if (browser)
-			await browser.close();
-		daemon.kill('SIGTERM');
-		await new Promise((r) => daemon.on('exit', r));
-		fs.rmSync(tmp, { recursive: true, force: true });
+		if (d && d.log())
+			console.log('--- annalsd log ---\n' + d.log());
 	}
-	console.log(passed + ' passed, ' + failed + ' failed');
-	process.exit(failed ? 1 : 0);
+	await finish(d, browser, tmp);
 }
 
 main();

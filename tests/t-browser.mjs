@@ -7,56 +7,25 @@
 // It ends with "N passed, N failed" and leaves screenshots in
 // BUILD_DIR/browser/ (overview.png, timeline.png); with
 // ANNALS_SCREENSHOT=path it copies the overview there too.
-import { spawn, execFile, execFileSync } from 'node:child_process';
-import { createRequire } from 'node:module';
+import { execFile, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-const require = createRequire(path.join(here, 'browser', 'package.json'));
-const puppeteer = require('puppeteer-core');
+import { bin, chromium, finish, itemTitles, launch, ok, sleep, startDaemon,
+    tally, until } from './browser-common.mjs';
 
-const root = path.resolve(here, '..');
-const bin = path.resolve(process.argv[2] || 'build');
-const chromium = process.env.CHROMIUM || '/usr/bin/chromium';
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'annals-browser-'));
 const sock = path.join(tmp, 'annalsd.sock');
 const artifacts = path.join(bin, 'browser');
 fs.mkdirSync(artifacts, { recursive: true });
 
-let passed = 0, failed = 0;
-const problems = [];
-
-function ok(cond, what) {
-	if (cond) {
-		passed++;
-		console.log('ok   ' + what);
-	} else {
-		failed++;
-		console.log('FAIL ' + what);
-	}
-	return cond;
-}
-
-function freePort() {
-	return new Promise((resolve) => {
-		const s = net.createServer();
-		s.listen(0, '127.0.0.1', () => {
-			const port = s.address().port;
-			s.close(() => resolve(port));
-		});
-	});
-}
+const problems = tally.problems;
 
 function annals(args, input) {
 	return execFileSync(path.join(bin, 'annals'), ['-s', sock, ...args],
 	    { input, encoding: 'utf8' });
 }
-
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 /* Text as the DOM serializer writes it in an element. */
 const html = (s) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;')
@@ -79,18 +48,6 @@ function dumpDom(url) {
 	});
 }
 
-async function until(what, fn, ms = 15000) {
-	const end = Date.now() + ms;
-	for (;;) {
-		const v = await fn();
-		if (v)
-			return v;
-		if (Date.now() > end)
-			throw new Error('timed out waiting for ' + what);
-		await sleep(100);
-	}
-}
-
 /* The page has loaded what its view asks for and is quiet. */
 async function settled(page) {
 	await until('the page to load', () => page.evaluate(() =>
@@ -99,11 +56,6 @@ async function settled(page) {
 	await sleep(400);
 	await until('the page to settle', () => page.evaluate(() =>
 	    window.annals.idle));
-}
-
-async function itemTitles(page) {
-	return page.$$eval('#timeline .vis-item .vis-item-content',
-	    (els) => els.map((e) => e.textContent));
 }
 
 /*
@@ -142,36 +94,11 @@ async function cueCounts(page) {
 }
 
 async function main() {
-	const port = await freePort();
-	const base = 'http://127.0.0.1:' + port;
-	const daemon = spawn(path.join(bin, 'annalsd'), ['--data',
-	    path.join(tmp, 'data'), '--socket', sock, '--http',
-	    '127.0.0.1:' + port, '--web', path.join(root, 'contrib', 'web'),
-	    '--map-size', '64M'], { stdio: ['ignore', 'ignore', 'pipe'] });
-	let log = '';
-	daemon.stderr.on('data', (d) => { log += d; });
-	let browser = null;
+	let d = null, browser = null;
 	try {
-		await until('annalsd', () => {
-			try {
-				annals(['ping']);
-				return true;
-			} catch (e) {
-				return false;
-			}
-		}, 10000);
-		annals(['add', '-'], fs.readFileSync(path.join(root, 'contrib',
-		    'demo', 'events.jsonl')));
-
-		browser = await puppeteer.launch({
-			executablePath: chromium,
-			headless: true,
-			args: ['--headless', '--no-sandbox', '--disable-gpu',
-			    '--disable-quic', '--no-first-run',
-			    '--disable-background-networking',
-			    '--disable-component-update', '--disable-sync',
-			    '--user-data-dir=' + path.join(tmp, 'profile')]
-		});
+		d = await startDaemon(tmp, sock, [], annals);
+		const base = d.base;
+		browser = await launch(tmp);
 		const page = await browser.newPage();
 		await page.setViewport({ width: 1280, height: 800 });
 		page.on('console', (m) => {
@@ -361,17 +288,10 @@ async function main() {
 		    (problems.length ? ': ' + problems.join('; ') : ''));
 	} catch (e) {
 		ok(false, String(e && e.stack || e));
-		if (log)
-			console.log('--- annalsd log ---\n' + log);
-	} finally {
-		if (browser)
-			await browser.close();
-		daemon.kill('SIGTERM');
-		await new Promise((r) => daemon.on('exit', r));
-		fs.rmSync(tmp, { recursive: true, force: true });
+		if (d && d.log())
+			console.log('--- annalsd log ---\n' + d.log());
 	}
-	console.log(passed + ' passed, ' + failed + ' failed');
-	process.exit(failed ? 1 : 0);
+	await finish(d, browser, tmp);
 }
 
 main();
