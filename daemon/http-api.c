@@ -1107,22 +1107,34 @@ tl_date(struct evbuffer *b, int64_t t, int prec, const char *display,
 	evbuffer_add(b, "}", 1);
 }
 
+/*
+ * s as HTML text; with quotes, also fit for an attribute's value.  The
+ * page's event list and TimelineJS (which renders HTML) both take it.
+ */
+static void
+html_text(struct evbuffer *b, const char *s, int quotes)
+{
+	for (; *s != '\0'; s++) {
+		if (*s == '<')
+			evbuffer_add(b, "&lt;", 4);
+		else if (*s == '>')
+			evbuffer_add(b, "&gt;", 4);
+		else if (*s == '&')
+			evbuffer_add(b, "&amp;", 5);
+		else if (*s == '"' && quotes)
+			evbuffer_add(b, "&quot;", 6);
+		else
+			evbuffer_add(b, s, 1);
+	}
+}
+
 /* Text for TimelineJS, which renders HTML: escape what HTML reads. */
 static void
 tl_text(struct evbuffer *b, const char *s)
 {
 	struct evbuffer	*t = evbuffer_new();
 
-	for (; *s != '\0'; s++) {
-		if (*s == '<')
-			evbuffer_add(t, "&lt;", 4);
-		else if (*s == '>')
-			evbuffer_add(t, "&gt;", 4);
-		else if (*s == '&')
-			evbuffer_add(t, "&amp;", 5);
-		else
-			evbuffer_add(t, s, 1);
-	}
+	html_text(t, s, 0);
 	hjson_str(b, (const char *)evbuffer_pullup(t, -1),
 	    evbuffer_get_length(t));
 	evbuffer_free(t);
@@ -1198,23 +1210,6 @@ struct page_job {
 	struct evbuffer	*list;
 };
 
-static void
-page_html(struct evbuffer *b, const char *s)
-{
-	for (; *s != '\0'; s++) {
-		if (*s == '<')
-			evbuffer_add(b, "&lt;", 4);
-		else if (*s == '>')
-			evbuffer_add(b, "&gt;", 4);
-		else if (*s == '&')
-			evbuffer_add(b, "&amp;", 5);
-		else if (*s == '"')
-			evbuffer_add(b, "&quot;", 6);
-		else
-			evbuffer_add(b, s, 1);
-	}
-}
-
 /* One event as the page lists it: <li data-id><time>when</time> label. */
 static void
 page_item(struct evbuffer *b, const void *data, size_t len)
@@ -1234,15 +1229,15 @@ page_item(struct evbuffer *b, const void *data, size_t len)
 	msgpack_unpacked_destroy(&up);
 	evbuffer_add_printf(b, "<li data-id=\"%llu\"><time>",
 	    (unsigned long long)ev.id);
-	page_html(b, ev.start);
+	html_text(b, ev.start, 1);
 	if (ev.end != NULL) {
 		evbuffer_add(b, " / ", 3);
-		page_html(b, ev.end);
+		html_text(b, ev.end, 1);
 	}
 	evbuffer_add(b, "</time> ", 8);
 	snprintf(label, sizeof label, "event %llu", (unsigned long long)ev.id);
-	page_html(b, ev.title != NULL ? ev.title : ev.type != NULL ? ev.type :
-	    label);
+	html_text(b, ev.title != NULL ? ev.title : ev.type != NULL ? ev.type :
+	    label, 1);
 	evbuffer_add(b, "</li>\n", 6);
 	record_clear(&ev);
 }
