@@ -145,6 +145,7 @@ void	 store_inject_commit_error(struct store *, int, int);
 /* store-backup.c */
 int	 store_backup_start(struct store *, const char *, int, struct aerr *);
 int	 store_backup_finish(struct store *, uint64_t *, struct aerr *);
+int	 store_backup_running(struct store *);
 
 /* store-check.c */
 #define STORE_CHECK_KEEP	32	/* problems described in full */
@@ -303,6 +304,7 @@ void	 commit_enqueue_cb(int, struct store_op *, size_t, struct event *,
 	     size_t, commit_done_cb, void *);
 void	 commit_flush(void);
 void	 commit_drain(void);
+void	 commit_backup_ended(void);
 size_t	 commit_pending(void);
 
 /* readers.c */

@@ -11,7 +11,10 @@
  * The loop and the writer share only the group being committed (handed
  * over under the mutex) and a pipe that wakes the loop when it is done.
  * The map is grown by the loop, between commits, when no read
- * transaction is open (P9): the reader threads are paused for it.
+ * transaction is open (P9): the reader threads are paused for it.  A
+ * running backup holds a read transaction for as long as its copy takes,
+ * so a group that needs a larger map then waits, parked, until the
+ * backup has ended (commit_backup_ended); reads go on meanwhile.
  */
 #include <sys/queue.h>
 
@@ -54,6 +57,8 @@ static struct pendings		 group = TAILQ_HEAD_INITIALIZER(group);
 static struct store_batch	*batches;
 static size_t			 nbatches;
 static int			 busy;
+static int			 parked;	/* a grow waits for the backup */
+static int			 draining;	/* parking not allowed */
 
 static pthread_t		 writer;
 static pthread_mutex_t		 lock = PTHREAD_MUTEX_INITIALIZER;
@@ -332,6 +337,19 @@ commit_finish(void)
 
 	if (result == STORE_NEED_GROW) {
 		/*
+		 * Growing now would join the backup's thread on the loop
+		 * and freeze every client for the rest of the copy.  At
+		 * shutdown there is nothing better to do than wait.
+		 */
+		if (!draining && store_backup_running(server->store)) {
+			if (!parked)
+				log_notice("map full during a backup: writes "
+				    "wait for the backup to end");
+			parked = 1;
+			return;
+		}
+		parked = 0;
+		/*
 		 * The writer is idle and the loop holds no transaction; the
 		 * readers finish theirs and wait.
 		 */
@@ -379,19 +397,30 @@ commit_finish(void)
 	commit_flush();
 }
 
+/* The backup has ended: a group parked for a grow goes on. */
+void
+commit_backup_ended(void)
+{
+	if (parked)
+		commit_finish();
+}
+
 /* Commit and acknowledge everything queued, waiting for the writer. */
 void
 commit_drain(void)
 {
+	draining = 1;
 	for (;;) {
 		if (busy) {
-			commit_wait();
+			if (!parked)
+				commit_wait();
 			commit_finish();
 		} else if (!TAILQ_EMPTY(&queue))
 			commit_start();
 		else
 			break;
 	}
+	draining = 0;
 }
 
 /*

@@ -42,6 +42,7 @@ method_backup_done(void *arg)
 	}
 	close(b->fds[0]);
 	close(b->fds[1]);
+	commit_backup_ended();
 	if (!conn_dead(b->conn))
 		conn_release(b->conn);
 	conn_unref(b->conn);

@@ -4,7 +4,9 @@
  * The copy holds everything committed when it began.
  *
  * The map must not be resized while the copy's read transaction is open
- * (P9): grow_map() waits for a running backup first (store_backup_wait).
+ * (P9).  The group commit parks a grow until the backup has ended
+ * (store_backup_running); grow_map() still waits for a running backup
+ * first (store_backup_wait), for callers with nothing else to do.
  */
 #include <sys/stat.h>
 
@@ -119,6 +121,13 @@ store_backup_finish(struct store *st, uint64_t *bytes, struct aerr *err)
 		return (-1);
 	}
 	return (0);
+}
+
+/* Whether a copy started and store_backup_finish() has not been called. */
+int
+store_backup_running(struct store *st)
+{
+	return (st->backup != NULL && !st->backup->joined);
 }
 
 /* Block until a running copy has ended (its result is kept). */

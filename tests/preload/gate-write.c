@@ -1,0 +1,63 @@
+/*
+ * A preload library for tests that need a slow disk at one place: a
+ * write(2) to a file whose path contains "/gated/" announces itself by
+ * creating $ANNALS_GATE/entered, then waits until $ANNALS_GATE/open
+ * exists (60 s at most, so that a failed test cannot hang the daemon).
+ * LMDB's backup copy writes with write(2) from a thread of its own, so
+ * this holds a backup open for as long as a test wants, on any disk.
+ */
+#define _GNU_SOURCE
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include <dlfcn.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static ssize_t (*real_write)(int, const void *, size_t);
+
+static int
+gated(int fd)
+{
+	char	link[64], path[4096];
+	ssize_t	n;
+
+	if (fd <= 2)
+		return (0);
+	snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
+	if ((n = readlink(link, path, sizeof path - 1)) <= 0)
+		return (0);
+	path[n] = '\0';
+	return (strstr(path, "/gated/") != NULL);
+}
+
+static void
+wait_at_gate(const char *gate)
+{
+	char		path[4096];
+	struct stat	sb;
+	int		fd, i;
+
+	snprintf(path, sizeof path, "%s/entered", gate);
+	if ((fd = open(path, O_WRONLY | O_CREAT, 0644)) != -1)
+		close(fd);
+	snprintf(path, sizeof path, "%s/open", gate);
+	for (i = 0; i < 6000 && stat(path, &sb) == -1; i++)
+		usleep(10000);
+}
+
+ssize_t
+write(int fd, const void *buf, size_t len)
+{
+	const char	*gate = getenv("ANNALS_GATE");
+
+	if (real_write == NULL)
+		real_write = (ssize_t (*)(int, const void *, size_t))
+		    dlsym(RTLD_NEXT, "write");
+	if (gate != NULL && gated(fd))
+		wait_at_gate(gate);
+	return (real_write(fd, buf, len));
+}
