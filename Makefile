@@ -66,6 +66,8 @@ TEST_SUPPORT	:= $(filter-out tests/runner.c,$(filter-out $(TEST_SRC),\
 
 obj = $(patsubst %.c,$(B)/%.o,$(1))
 PROTO_OBJ	:= $(call obj,$(PROTO_SRC))
+# JSON (jansson's) is for annalsd and annals: libannals goes without.
+PROTO_LIB_OBJ	:= $(filter-out %/proto/json.o %/proto/timelinejs.o,$(PROTO_OBJ))
 DAEMON_OBJ	:= $(call obj,$(DAEMON_SRC))
 LIB_OBJ		:= $(call obj,$(LIB_SRC))
 CLI_OBJ		:= $(call obj,$(filter-out client/cli.c,$(CLI_SRC)))
@@ -118,11 +120,11 @@ $(B)/%.o: %.c | $(B)/.deps
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(PKG_CFLAGS) -c -o $@ $<
 
-$(B)/libannals.a: $(LIB_OBJ) $(PROTO_OBJ)
+$(B)/libannals.a: $(LIB_OBJ) $(PROTO_LIB_OBJ)
 	rm -f $@
 	$(AR) rcs $@ $^
 
-$(B)/libannals.so: $(LIB_OBJ) $(PROTO_OBJ)
+$(B)/libannals.so: $(LIB_OBJ) $(PROTO_LIB_OBJ)
 	$(CC) $(LDFLAGS) -shared -Wl,-soname,libannals.so.$(SOMAJOR) \
 	    -o $@.$(VERSION) $^ $(PKG_LIBS)
 	ln -sf libannals.so.$(VERSION) $(B)/libannals.so.$(SOMAJOR)
@@ -279,7 +281,7 @@ fuzz: $(addprefix $(FUZZ_B)/fuzz-,$(FUZZ_NAMES))
 SOAK_SECONDS	?= 600
 
 $(B)/soak: $(B)/tests/soak/soak.o $(B)/tests/harness.o $(LIB_OBJ) \
-    $(PROTO_OBJ)
+    $(PROTO_LIB_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
 soak: all $(B)/soak
@@ -320,10 +322,10 @@ $(B)/.bench-deps: | $(B)/.deps
 
 $(BENCH_PEER_OBJ): | $(B)/.bench-deps
 
-$(B)/bench: $(BENCH_OBJ) $(B)/tests/bench/nopeers.o $(LIB_OBJ) $(PROTO_OBJ)
+$(B)/bench: $(BENCH_OBJ) $(B)/tests/bench/nopeers.o $(LIB_OBJ) $(PROTO_LIB_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
-$(B)/bench-peers: $(BENCH_OBJ) $(BENCH_PEER_OBJ) $(LIB_OBJ) $(PROTO_OBJ)
+$(B)/bench-peers: $(BENCH_OBJ) $(BENCH_PEER_OBJ) $(LIB_OBJ) $(PROTO_LIB_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) \
 	    $$(pkg-config --libs hiredis sqlite3)
 

@@ -186,7 +186,7 @@ cli_add_stdin(struct cli *cli)
 		lineno++;
 		if (strspn(line, " \t\r\n") == (size_t)len)
 			continue;
-		if ((obj = json_record_load(line, len, JSON_REJECT_DUPLICATES,
+		if ((obj = json_load_u64(line, len, JSON_REJECT_DUPLICATES,
 		    &jerr)) == NULL) {
 			cli_common_warn("stdin:%zu: %s", lineno, jerr.text);
 			st->rc = CLI_EXIT_ERROR;
@@ -274,7 +274,7 @@ cli_add_attr(json_t *attrs, const char *arg)
 		return (-1);
 	if ((name = strndup(arg, eq - arg)) == NULL)
 		return (-1);
-	if ((v = json_record_load(eq + 1, strlen(eq + 1), JSON_DECODE_ANY,
+	if ((v = json_load_u64(eq + 1, strlen(eq + 1), JSON_DECODE_ANY,
 	    NULL)) == NULL)
 		v = json_string(eq + 1);
 	json_object_set_new(attrs, name, v);

@@ -226,7 +226,7 @@ cli_edit_load(const char *path, json_error_t *jerr)
 		fclose(fp);
 	}
 	if (ok)
-		rec = json_record_load(buf, have, JSON_REJECT_DUPLICATES, jerr);
+		rec = json_load_u64(buf, have, JSON_REJECT_DUPLICATES, jerr);
 	else
 		snprintf(jerr->text, sizeof jerr->text, "%s", strerror(errno));
 	free(buf);

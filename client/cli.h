@@ -11,6 +11,7 @@
 #include <msgpack.h>
 
 #include "annals.h"
+#include "../proto/json.h"
 
 /* Exit statuses, documented in annals(1). */
 #define CLI_EXIT_OK		0
@@ -145,6 +146,5 @@ void		 json_record_clear(struct json_record *);
 int		 json_record_attrs(json_t *, msgpack_sbuffer *, char *, size_t);
 int		 json_record_write(FILE *, json_t *);
 int		 json_record_write_pretty(FILE *, json_t *);
-json_t		*json_record_load(const char *, size_t, size_t, json_error_t *);
 
 #endif

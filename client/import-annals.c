@@ -102,7 +102,7 @@ jsonl_row_parse(const char *line, size_t len, const char *source,
 	int			 rc;
 
 	memset(ev, 0, sizeof *ev);
-	if ((obj = json_record_load(line, len, JSON_REJECT_DUPLICATES,
+	if ((obj = json_load_u64(line, len, JSON_REJECT_DUPLICATES,
 	    &jerr)) == NULL) {
 		aerr_set(err, AERR_INVALID, "%s", jerr.text);
 		return (-1);
@@ -243,7 +243,7 @@ csv_row_parse(const struct import_header *h, const char *const *f,
 	    annals_csv_list(v, &ev->tags, &ev->ntags, err) != 0)
 		return (import_row_fail(ev));
 	if ((v = import_row_value(h, f, IMPORT_R_ATTRS)) != NULL) {
-		if ((attrs = json_record_load(v, strlen(v),
+		if ((attrs = json_load_u64(v, strlen(v),
 		    JSON_REJECT_DUPLICATES, &jerr)) == NULL) {
 			aerr_set(err, AERR_INVALID, "attrs: %s", jerr.text);
 			return (import_row_fail(ev));

@@ -4,22 +4,16 @@
  * a line "annals add -" accepts.
  *
  * attrs convert both ways without loss: msgpack integers become JSON
- * integers and floats become JSON reals, which json_record_write()
- * prints with a decimal point or exponent (and jansson reads back as
- * reals), using the shortest digits that read back to the same double.
- * Integers above INT64_MAX, which jansson cannot hold, go through
- * json_uint() both ways.
+ * integers and floats become JSON reals; proto/json.c writes reals so
+ * that they read back as reals, and carries integers above INT64_MAX,
+ * which jansson cannot hold, both ways (json_u64).
  */
-#include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
-
-/* Attribute values nest no deeper than a frame allows (PROTOCOL.md). */
-#define JSON_MAX_DEPTH	16
 
 static void	json_fail(char *, size_t, const char *, ...)
 		    __attribute__((format(printf, 3, 4)));
@@ -34,125 +28,6 @@ json_fail(char *err, size_t errlen, const char *fmt, ...)
 	va_end(ap);
 }
 
-/*
- * jansson's integers are json_int_t, int64, and it refuses a larger one
- * in text ("too big integer"); attrs hold uint64, and an export turned
- * 18446744073709551615 into the float 1.8446744073709552e+19 (issue
- * #15).  Such a value lives in a json_t as a string that only this file
- * makes: a NUL, "u64:" and the digits.  No attribute can be a string
- * with a NUL (json_pack_value() refuses it), so it is never text:
- * json_write_value() prints the digits bare and json_pack_value() packs
- * a uint64 again.
- */
-#define JSON_UINT_TAG		"\0u64:"
-#define JSON_UINT_TAGLEN	5
-
-static json_t *
-json_uint(uint64_t v)
-{
-	char	buf[JSON_UINT_TAGLEN + 24];
-	int	n;
-
-	if (v <= INT64_MAX)
-		return (json_integer((json_int_t)v));
-	memcpy(buf, JSON_UINT_TAG, JSON_UINT_TAGLEN);
-	n = snprintf(buf + JSON_UINT_TAGLEN, sizeof buf - JSON_UINT_TAGLEN,
-	    "%" PRIu64, v);
-	return (json_stringn(buf, JSON_UINT_TAGLEN + n));
-}
-
-/* Whether v is one of json_uint()'s strings; its value in *u. */
-static int
-json_uint_value(json_t *v, uint64_t *u)
-{
-	const char	*s;
-
-	if (!json_is_string(v) || json_string_length(v) <= JSON_UINT_TAGLEN)
-		return (0);
-	s = json_string_value(v);
-	if (memcmp(s, JSON_UINT_TAG, JSON_UINT_TAGLEN) != 0)
-		return (0);
-	*u = strtoull(s + JSON_UINT_TAGLEN, NULL, 10);
-	return (1);
-}
-
-/*
- * json_loadb() that also reads integers from INT64_MAX + 1 to
- * UINT64_MAX: they are rewritten into json_uint()'s strings first,
- * "\u0000u64:DIGITS", which JSON_ALLOW_NUL lets jansson read.  Text
- * with a \u0000 of its own is left as it is, for jansson to refuse
- * (JSON_ALLOW_NUL in flags is ignored).  Positions in error are those
- * of the rewritten text.
- */
-json_t *
-json_record_load(const char *buf, size_t len, size_t flags,
-    json_error_t *error)
-{
-	const char		*p, *end = buf + len, *tok, *from = buf;
-	char			*copy = NULL, *o = NULL, *e, num[24];
-	unsigned long long	 v;
-	size_t			 ndig;
-	json_t			*j;
-	int			 instr = 0, real;
-
-	for (p = buf; p < end; p++) {
-		if (instr) {
-			if (*p == '"')
-				instr = 0;
-			else if (*p == '\\') {
-				if (end - p >= 6 &&
-				    memcmp(p, "\\u0000", 6) == 0)
-					goto plain;
-				p++;
-			}
-			continue;
-		}
-		if (*p == '"')
-			instr = 1;
-		if (*p < '0' || *p > '9')
-			continue;
-		/* A number: its digits, then any fraction or exponent. */
-		for (tok = p; p < end && *p >= '0' && *p <= '9'; p++)
-			continue;
-		ndig = p - tok;
-		for (real = 0; p < end && (*p == '.' || *p == 'e' ||
-		    *p == 'E' || *p == '+' || *p == '-' ||
-		    (*p >= '0' && *p <= '9')); p++)
-			real = 1;
-		if (real || (tok > buf && tok[-1] == '-') || *tok == '0' ||
-		    ndig < 19 || ndig > 20) {
-			p--;
-			continue;
-		}
-		memcpy(num, tok, ndig);
-		num[ndig] = '\0';
-		errno = 0;
-		v = strtoull(num, &e, 10);
-		if (errno != 0 || v <= INT64_MAX) {
-			p--;
-			continue;
-		}
-		/* 19 or 20 digits become 12 bytes more: 2 * len will do. */
-		if (copy == NULL && (copy = o = malloc(2 * len + 1)) == NULL)
-			goto plain;
-		memcpy(o, from, tok - from);
-		o += tok - from;
-		o += sprintf(o, "\"\\u0000u64:%llu\"", v);
-		from = p--;
-	}
-	if (copy == NULL)
-		goto plain;
-	memcpy(o, from, end - from);
-	o += end - from;
-	j = json_loadb(copy, o - copy, flags | JSON_ALLOW_NUL, error);
-	free(copy);
-	return (j);
-plain:
-	free(copy);
-	/* A NUL of the text's own could pass for json_uint()'s tag. */
-	return (json_loadb(buf, len, flags & ~JSON_ALLOW_NUL, error));
-}
-
 /* Add key: a string of s when s is not NULL. */
 static int
 json_set_str(json_t *obj, const char *key, const char *s)
@@ -165,7 +40,7 @@ json_set_str(json_t *obj, const char *key, const char *s)
 static int
 json_set_uint(json_t *obj, const char *key, uint64_t v)
 {
-	return (json_object_set_new(obj, key, json_uint(v)));
+	return (json_object_set_new(obj, key, json_u64(v)));
 }
 
 static json_t *
@@ -182,7 +57,7 @@ json_from_mp(const msgpack_object *o, char *err, size_t errlen)
 	case MSGPACK_OBJECT_BOOLEAN:
 		return (json_boolean(o->via.boolean));
 	case MSGPACK_OBJECT_POSITIVE_INTEGER:
-		return (json_uint(o->via.u64));
+		return (json_u64(o->via.u64));
 	case MSGPACK_OBJECT_NEGATIVE_INTEGER:
 		return (json_integer(o->via.i64));
 	case MSGPACK_OBJECT_FLOAT32:
@@ -341,79 +216,22 @@ json_record_encode(const struct annals_event *ev, int with_match, char *err,
 	return (o);
 }
 
-static int
-json_pack_value(msgpack_packer *pk, json_t *v, int depth, char *err,
-    size_t errlen)
-{
-	const char	*key;
-	json_t		*item;
-	uint64_t	 u;
-	size_t		 i, len;
-
-	if (depth > JSON_MAX_DEPTH) {
-		json_fail(err, errlen, "nested deeper than %d", JSON_MAX_DEPTH);
-		return (-1);
-	}
-	switch (json_typeof(v)) {
-	case JSON_NULL:
-		return (msgpack_pack_nil(pk));
-	case JSON_TRUE:
-		return (msgpack_pack_true(pk));
-	case JSON_FALSE:
-		return (msgpack_pack_false(pk));
-	case JSON_INTEGER:
-		return (msgpack_pack_int64(pk, json_integer_value(v)));
-	case JSON_REAL:
-		return (msgpack_pack_double(pk, json_real_value(v)));
-	case JSON_STRING:
-		if (json_uint_value(v, &u))
-			return (msgpack_pack_uint64(pk, u));
-		len = json_string_length(v);
-		if (memchr(json_string_value(v), '\0', len) != NULL) {
-			json_fail(err, errlen, "string contains a NUL byte");
-			return (-1);
-		}
-		msgpack_pack_str(pk, len);
-		return (msgpack_pack_str_body(pk, json_string_value(v), len));
-	case JSON_ARRAY:
-		msgpack_pack_array(pk, json_array_size(v));
-		json_array_foreach(v, i, item) {
-			if (json_pack_value(pk, item, depth + 1, err, errlen))
-				return (-1);
-		}
-		return (0);
-	case JSON_OBJECT:
-		msgpack_pack_map(pk, json_object_size(v));
-		json_object_foreach(v, key, item) {
-			len = strlen(key);
-			msgpack_pack_str(pk, len);
-			msgpack_pack_str_body(pk, key, len);
-			if (json_pack_value(pk, item, depth + 1, err,
-			    errlen) != 0) {
-				return (-1);
-			}
-		}
-		return (0);
-	}
-	return (-1);
-}
-
 /* Pack a JSON object of attributes into sb, which the caller set up. */
 int
 json_record_attrs(json_t *attrs, msgpack_sbuffer *sb, char *err,
     size_t errlen)
 {
 	msgpack_packer	pk;
+	struct aerr	ae;
 
 	if (!json_is_object(attrs)) {
 		json_fail(err, errlen, "attrs: must be an object");
 		return (-1);
 	}
 	msgpack_packer_init(&pk, sb, msgpack_sbuffer_write);
-	err[0] = '\0';
-	if (json_pack_value(&pk, attrs, 1, err, errlen) != 0) {
-		if (err[0] == '\0')
-			json_fail(err, errlen, "out of memory");
+	aerr_set(&ae, AERR_INVALID, "out of memory");
+	if (json_to_mp(&pk, attrs, PROTO_RECORD_DEPTH + 1, &ae) != 0) {
+		json_fail(err, errlen, "attrs: %s", ae.msg);
 		return (-1);
 	}
 	return (0);
@@ -649,73 +467,10 @@ json_record_clear(struct json_record *r)
 	memset(r, 0, sizeof *r);
 }
 
-/* Write s as a JSON string: UTF-8 as it is, controls escaped. */
 static void
-json_write_str(FILE *fp, const char *s, size_t len)
+json_file_write(void *arg, const void *buf, size_t len)
 {
-	size_t	i;
-	int	c;
-
-	putc('"', fp);
-	for (i = 0; i < len; i++) {
-		c = (unsigned char)s[i];
-		switch (c) {
-		case '"':
-			fputs("\\\"", fp);
-			break;
-		case '\\':
-			fputs("\\\\", fp);
-			break;
-		case '\n':
-			fputs("\\n", fp);
-			break;
-		case '\r':
-			fputs("\\r", fp);
-			break;
-		case '\t':
-			fputs("\\t", fp);
-			break;
-		default:
-			if (c < 0x20 || c == 0x7f)
-				fprintf(fp, "\\u%04x", c);
-			else
-				putc(c, fp);
-		}
-	}
-	putc('"', fp);
-}
-
-/* The shortest decimal form of d that reads back as d, always a real. */
-static void
-json_write_real(FILE *fp, double d)
-{
-	char	buf[64], fixed[64], *e;
-	double	a = d < 0 ? -d : d;
-	int	prec, exp, decimals;
-
-	for (prec = 1; prec <= 17; prec++) {
-		snprintf(buf, sizeof buf, "%.*g", prec, d);
-		if (strtod(buf, NULL) == d)
-			break;
-	}
-	/*
-	 * %g takes an exponent as soon as its digits stop short of the
-	 * point (10 is "1e+01"); people read and edit 10.0, so between
-	 * 1e-4 and 1e16 write the same digits without one.
-	 */
-	if (a >= 1e-4 && a < 1e16) {
-		snprintf(fixed, sizeof fixed, "%.*e", prec - 1, d);
-		if ((e = strchr(fixed, 'e')) != NULL) {
-			exp = atoi(e + 1);
-			decimals = prec - 1 - exp > 0 ? prec - 1 - exp : 1;
-			snprintf(fixed, sizeof fixed, "%.*f", decimals, d);
-			if (strtod(fixed, NULL) == d)
-				memcpy(buf, fixed, sizeof buf);
-		}
-	}
-	if (strpbrk(buf, ".eEni") == NULL)
-		strncat(buf, ".0", sizeof buf - strlen(buf) - 1);
-	fputs(buf, fp);
+	fwrite(buf, 1, len, arg);
 }
 
 /*
@@ -727,6 +482,7 @@ json_write_real(FILE *fp, double d)
 static void
 json_write_value(FILE *fp, json_t *v, int expand, int depth)
 {
+	const struct json_out	 out = { json_file_write, fp };
 	const char	*key, *sep;
 	json_t		*item;
 	uint64_t	 u;
@@ -749,7 +505,7 @@ json_write_value(FILE *fp, json_t *v, int expand, int depth)
 				if (nl)
 					fprintf(fp, "\n%*s", 2 * (depth + 1),
 					    "");
-				json_write_str(fp, key, strlen(key));
+				json_out_str(&out, key, strlen(key));
 				fputs(expand < 0 ? ":" : ": ", fp);
 				json_write_value(fp, item, expand > 0 ?
 				    expand - 1 : expand, depth + 1);
@@ -770,17 +526,17 @@ json_write_value(FILE *fp, json_t *v, int expand, int depth)
 		putc(json_is_object(v) ? '}' : ']', fp);
 		break;
 	case JSON_STRING:
-		if (json_uint_value(v, &u))
+		if (json_u64_value(v, &u))
 			fprintf(fp, "%" PRIu64, u);
 		else
-			json_write_str(fp, json_string_value(v),
+			json_out_str(&out, json_string_value(v),
 			    json_string_length(v));
 		break;
 	case JSON_INTEGER:
 		fprintf(fp, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
 		break;
 	case JSON_REAL:
-		json_write_real(fp, json_real_value(v));
+		json_out_real(&out, json_real_value(v));
 		break;
 	case JSON_TRUE:
 		fputs("true", fp);

@@ -21,6 +21,7 @@
 #include "annalsd.h"
 #include "agg.h"
 #include "http.h"
+#include "../proto/json.h"
 
 /* How a query parameter is packed. */
 #define HP_STR		0
@@ -1080,37 +1081,7 @@ out:
 	hreq_free(&h);
 }
 
-/* A TimelineJS date object: as many fields as the precision has. */
-static void
-tl_date(struct evbuffer *b, int64_t t, int prec, const char *display,
-    size_t dlen)
-{
-	int64_t		days, secs, y;
-	unsigned	m, d;
-
-	days = t / 86400 - (t % 86400 < 0);
-	secs = t - days * 86400;
-	date_civil_from_days(days, &y, &m, &d);
-	evbuffer_add_printf(b, "{\"year\":%lld", (long long)y);
-	if (prec >= DATE_PREC_SEASON)
-		evbuffer_add_printf(b, ",\"month\":%u", m);
-	if (prec >= DATE_PREC_DAY)
-		evbuffer_add_printf(b, ",\"day\":%u", d);
-	if (prec >= DATE_PREC_TIME)
-		evbuffer_add_printf(b, ",\"hour\":%d,\"minute\":%d,"
-		    "\"second\":%d", (int)(secs / 3600), (int)(secs / 60 % 60),
-		    (int)(secs % 60));
-	if (dlen > 0) {
-		evbuffer_add_printf(b, ",\"display_date\":");
-		hjson_str(b, display, dlen);
-	}
-	evbuffer_add(b, "}", 1);
-}
-
-/*
- * s as HTML text; with quotes, also fit for an attribute's value.  The
- * page's event list and TimelineJS (which renders HTML) both take it.
- */
+/* s as HTML text; with quotes, also fit for an attribute's value. */
 static void
 html_text(struct evbuffer *b, const char *s, int quotes)
 {
@@ -1128,27 +1099,20 @@ html_text(struct evbuffer *b, const char *s, int quotes)
 	}
 }
 
-/* Text for TimelineJS, which renders HTML: escape what HTML reads. */
 static void
-tl_text(struct evbuffer *b, const char *s)
+tl_write(void *arg, const void *data, size_t len)
 {
-	struct evbuffer	*t = evbuffer_new();
-
-	html_text(t, s, 0);
-	hjson_str(b, (const char *)evbuffer_pullup(t, -1),
-	    evbuffer_get_length(t));
-	evbuffer_free(t);
+	evbuffer_add(arg, data, len);
 }
 
-/* One event as a TimelineJS slide. */
+/* One event as a TimelineJS slide (null if the record is unreadable). */
 static void
 tl_event(struct evbuffer *b, const void *data, size_t len)
 {
-	msgpack_unpacked up;
-	struct event	 ev;
-	struct aerr	 err;
-	const char	*slash, *end = NULL;
-	char		 head[64];
+	const struct json_out	 out = { tl_write, b };
+	msgpack_unpacked	 up;
+	struct event		 ev;
+	struct aerr		 err;
 
 	memset(&ev, 0, sizeof ev);
 	msgpack_unpacked_init(&up);
@@ -1160,40 +1124,9 @@ tl_event(struct evbuffer *b, const void *data, size_t len)
 		return;
 	}
 	msgpack_unpacked_destroy(&up);
-	evbuffer_add_printf(b, "{\"unique_id\":\"annals-%llu\","
-	    "\"start_date\":", (unsigned long long)ev.id);
-	slash = strchr(ev.start, '/');
-	/* An open start ("../2015") has no first day: show its end. */
-	tl_date(b, ev.span.lo != DATE_NEG_INF ? ev.span.lo :
-	    ev.span.hi != DATE_POS_INF ? ev.span.hi : 0,
-	    ev.span.prec, ev.start, slash != NULL ? (size_t)(slash - ev.start) :
-	    strlen(ev.start));
-	if (ev.end != NULL)
-		end = ev.end;
-	else if (slash != NULL)
-		end = slash + 1;
-	if (end != NULL && ev.span.hi != DATE_POS_INF) {
-		evbuffer_add_printf(b, ",\"end_date\":");
-		tl_date(b, ev.span.hi, ev.span.prec, end, strlen(end));
-	}
-	evbuffer_add_printf(b, ",\"text\":{\"headline\":");
-	if (ev.title != NULL)
-		tl_text(b, ev.title);
-	else {
-		snprintf(head, sizeof head, "event %llu",
-		    (unsigned long long)ev.id);
-		tl_text(b, head);
-	}
-	if (ev.text != NULL) {
-		evbuffer_add_printf(b, ",\"text\":");
-		tl_text(b, ev.text);
-	}
-	evbuffer_add(b, "}", 1);
-	if (ev.type != NULL) {
-		evbuffer_add_printf(b, ",\"group\":");
-		hjson_str(b, ev.type, strlen(ev.type));
-	}
-	evbuffer_add(b, "}", 1);
+	if (timelinejs_slide(&out, ev.id, ev.start, ev.end, &ev.span,
+	    ev.title, ev.text, ev.type) != 0)
+		fatalx("out of memory");
 	record_clear(&ev);
 }
 

@@ -4,12 +4,8 @@
  * objects, keys in their stored order, without an intermediate tree.
  * Request bodies are parsed with jansson and packed as msgpack, so that
  * the socket's own checks (frame_check, record_decode) judge them.
- *
- * Floats are written with the fewest digits that read back as the same
- * double and always with a decimal point or exponent, so that a float
- * stays a float on the way back in; integers stay integers.
+ * Strings, reals and the packing follow proto/json.c, as annals(1) does.
  */
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,87 +15,24 @@
 
 #include "annalsd.h"
 #include "http.h"
+#include "../proto/json.h"
 
 /* Nesting of JSON values: jansson refuses deeper input anyway. */
 #define HJSON_MAX_DEPTH	64
+
+static void
+hjson_write(void *arg, const void *data, size_t len)
+{
+	evbuffer_add(arg, data, len);
+}
 
 /* Write s as a JSON string; bytes that are not UTF-8 become U+FFFD. */
 void
 hjson_str(struct evbuffer *b, const char *s, size_t len)
 {
-	static const char	 hex[] = "0123456789abcdef";
-	const unsigned char	*p = (const unsigned char *)s;
-	size_t			 i, run, n;
-	char			 esc[7];
+	const struct json_out	out = { hjson_write, b };
 
-	evbuffer_add(b, "\"", 1);
-	for (i = 0; i < len; i = run) {
-		/* Copy the longest run that needs no escaping at once. */
-		for (run = i; run < len && p[run] >= 0x20 && p[run] < 0x80 &&
-		    p[run] != '"' && p[run] != '\\'; run++)
-			;
-		if (run > i) {
-			evbuffer_add(b, p + i, run - i);
-			continue;
-		}
-		if (p[i] >= 0x80) {
-			n = (p[i] & 0xe0) == 0xc0 ? 2 : (p[i] & 0xf0) == 0xe0 ?
-			    3 : (p[i] & 0xf8) == 0xf0 ? 4 : 0;
-			if (n != 0 && i + n <= len &&
-			    utf8_valid((const char *)p + i, n))
-				evbuffer_add(b, p + i, n);
-			else {
-				evbuffer_add(b, "\xef\xbf\xbd", 3);
-				n = 1;
-			}
-			run = i + n;
-			continue;
-		}
-		switch (p[i]) {
-		case '"':
-			evbuffer_add(b, "\\\"", 2);
-			break;
-		case '\\':
-			evbuffer_add(b, "\\\\", 2);
-			break;
-		case '\n':
-			evbuffer_add(b, "\\n", 2);
-			break;
-		case '\r':
-			evbuffer_add(b, "\\r", 2);
-			break;
-		case '\t':
-			evbuffer_add(b, "\\t", 2);
-			break;
-		default:
-			memcpy(esc, "\\u00", 4);
-			esc[4] = hex[p[i] >> 4];
-			esc[5] = hex[p[i] & 0xf];
-			evbuffer_add(b, esc, 6);
-		}
-		run = i + 1;
-	}
-	evbuffer_add(b, "\"", 1);
-}
-
-static void
-hjson_real(struct evbuffer *b, double d)
-{
-	char	buf[64];
-	int	prec;
-
-	if (!isfinite(d)) {
-		evbuffer_add(b, "null", 4);
-		return;
-	}
-	for (prec = 1; prec <= 17; prec++) {
-		snprintf(buf, sizeof buf, "%.*g", prec, d);
-		if (strtod(buf, NULL) == d)
-			break;
-	}
-	if (strpbrk(buf, ".e") == NULL)
-		strncat(buf, ".0", sizeof buf - strlen(buf) - 1);
-	evbuffer_add(b, buf, strlen(buf));
+	json_out_str(&out, s, len);
 }
 
 static int
@@ -127,9 +60,12 @@ hjson_value(struct evbuffer *b, const msgpack_object *o, int depth)
 		evbuffer_add_printf(b, "%lld", (long long)o->via.i64);
 		break;
 	case MSGPACK_OBJECT_FLOAT32:
-	case MSGPACK_OBJECT_FLOAT64:
-		hjson_real(b, o->via.f64);
+	case MSGPACK_OBJECT_FLOAT64: {
+		const struct json_out	out = { hjson_write, b };
+
+		json_out_real(&out, o->via.f64);
 		break;
+	}
 	case MSGPACK_OBJECT_STR:
 		hjson_str(b, o->via.str.ptr, o->via.str.size);
 		break;
@@ -234,50 +170,6 @@ hjson_result(struct evbuffer *b, const msgpack_sbuffer *sb)
 	return (rc);
 }
 
-static int
-hjson_pack(msgpack_packer *pk, json_t *v, struct aerr *err)
-{
-	const char	*key;
-	json_t		*item;
-	size_t		 i, len;
-
-	switch (json_typeof(v)) {
-	case JSON_NULL:
-		return (msgpack_pack_nil(pk));
-	case JSON_TRUE:
-		return (msgpack_pack_true(pk));
-	case JSON_FALSE:
-		return (msgpack_pack_false(pk));
-	case JSON_INTEGER:
-		return (msgpack_pack_int64(pk, json_integer_value(v)));
-	case JSON_REAL:
-		return (msgpack_pack_double(pk, json_real_value(v)));
-	case JSON_STRING:
-		len = json_string_length(v);
-		msgpack_pack_str(pk, len);
-		return (msgpack_pack_str_body(pk, json_string_value(v), len));
-	case JSON_ARRAY:
-		msgpack_pack_array(pk, json_array_size(v));
-		json_array_foreach(v, i, item) {
-			if (hjson_pack(pk, item, err) != 0)
-				return (-1);
-		}
-		return (0);
-	case JSON_OBJECT:
-		msgpack_pack_map(pk, json_object_size(v));
-		json_object_foreach(v, key, item) {
-			len = strlen(key);
-			msgpack_pack_str(pk, len);
-			msgpack_pack_str_body(pk, key, len);
-			if (hjson_pack(pk, item, err) != 0)
-				return (-1);
-		}
-		return (0);
-	}
-	aerr_set(err, AERR_INVALID, "body: a value of unknown type");
-	return (-1);
-}
-
 /* The offset of the first byte at or after off that is not blank. */
 static size_t
 hjson_skip(const char *text, size_t len, size_t off)
@@ -339,18 +231,20 @@ hjson_count(const char *text, size_t len)
 }
 
 /*
- * Whether the value at the start of text is more than a record can be,
- * told from its text alone before jansson builds it: jansson takes some
- * hundreds of bytes for each value, 1.3 GB for 16 MiB of empty maps.
- * A value's '{', '[', ',' and ':' number at most twice the bytes of its
- * packed form, and a record packs its attrs in EVENT_MAX_ATTRS bytes at
- * most and the rest in a few thousand values; so a value with more of
- * them than HJSON_MAX_MARKS is refused, as put would refuse it anyway.
+ * Find the end of the value at the start of text, and whether it is more
+ * than a record can be, told from its text alone before jansson builds
+ * it: jansson takes some hundreds of bytes for each value, 1.3 GB for
+ * 16 MiB of empty maps.  A value's '{', '[', ',' and ':' number at most
+ * twice the bytes of its packed form, and a record packs its attrs in
+ * EVENT_MAX_ATTRS bytes at most and the rest in a few thousand values;
+ * so a value with more of them than HJSON_MAX_MARKS is refused, as put
+ * would refuse it anyway.  Only valid JSON is measured right; jansson
+ * finds the rest.
  */
 #define HJSON_MAX_MARKS	(2 * EVENT_MAX_ATTRS + 8192)
 
 static int
-hjson_too_big(const char *text, size_t len)
+hjson_scan(const char *text, size_t len, size_t *end)
 {
 	size_t	i, depth = 0, marks = 0;
 
@@ -369,13 +263,26 @@ hjson_too_big(const char *text, size_t len)
 			break;
 		case ']':
 		case '}':
-			if (depth == 0 || --depth == 0)
+			if (depth == 0) {
+				*end = i;
 				return (0);
+			}
+			if (--depth == 0) {
+				*end = i + 1;
+				return (0);
+			}
 			break;
 		case ',':
-			if (depth == 0)
+		case ' ':
+		case '\t':
+		case '\n':
+		case '\r':
+			if (depth == 0) {
+				*end = i;
 				return (0);
-			marks++;
+			}
+			if (text[i] == ',')
+				marks++;
 			break;
 		case ':':
 			marks++;
@@ -384,6 +291,7 @@ hjson_too_big(const char *text, size_t len)
 		if (marks > HJSON_MAX_MARKS)
 			return (1);
 	}
+	*end = len;
 	return (0);
 }
 
@@ -450,7 +358,7 @@ hjson_to_mp(const char *text, size_t len, msgpack_packer *pk, int *is_array,
 {
 	json_error_t	 jerr;
 	json_t		*v;
-	size_t		 off, n, i;
+	size_t		 off, n, i, end;
 	int		 rc;
 
 	off = hjson_skip(text, len, 0);
@@ -468,23 +376,24 @@ hjson_to_mp(const char *text, size_t len, msgpack_packer *pk, int *is_array,
 			off++;
 		for (i = 0; i < n; i++) {
 			off = hjson_skip(text, len, off);
-			if (hjson_too_big(text + off, len - off)) {
+			if (hjson_scan(text + off, len - off, &end)) {
 				aerr_set(err, AERR_INVALID, "records[%zu]: more "
 				    "values than a record holds", i);
 				return (-1);
 			}
-			v = json_loadb(text + off, len - off,
-			    JSON_DISABLE_EOF_CHECK | JSON_DECODE_ANY |
+			v = json_load_u64(text + off, end, JSON_DECODE_ANY |
 			    JSON_REJECT_DUPLICATES, &jerr);
 			if (v == NULL) {
 				hjson_element_error(text, off, &jerr, err);
 				return (-1);
 			}
-			rc = hjson_pack(pk, v, err);
+			rc = json_to_mp(pk, v, PROTO_RECORD_DEPTH, err);
 			json_decref(v);
-			if (rc != 0)
+			if (rc != 0) {
+				aerr_prefix(err, "records[%zu]: ", i);
 				return (-1);
-			off = hjson_skip(text, len, off + jerr.position);
+			}
+			off = hjson_skip(text, len, off + end);
 			if (off < len && text[off] == (i + 1 < n ? ',' : ']'))
 				off++;
 			else {
@@ -502,12 +411,12 @@ hjson_to_mp(const char *text, size_t len, msgpack_packer *pk, int *is_array,
 		return (0);
 	}
 
-	if (hjson_too_big(text + off, len - off)) {
+	if (hjson_scan(text + off, len - off, &end)) {
 		aerr_set(err, AERR_INVALID, "record: more values than a record "
 		    "holds");
 		return (-1);
 	}
-	v = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+	v = json_load_u64(text, len, JSON_REJECT_DUPLICATES, &jerr);
 	if (v == NULL) {
 		aerr_set(err, AERR_INVALID, "body: not JSON: %s at line %d "
 		    "column %d", jerr.text, jerr.line, jerr.column);
@@ -520,8 +429,10 @@ hjson_to_mp(const char *text, size_t len, msgpack_packer *pk, int *is_array,
 		return (-1);
 	}
 	*is_array = 0;
-	rc = hjson_pack(pk, v, err);
+	rc = json_to_mp(pk, v, PROTO_RECORD_DEPTH, err);
 	json_decref(v);
+	if (rc != 0)
+		aerr_prefix(err, "record: ");
 	return (rc);
 }
 

@@ -32,6 +32,8 @@
 #define PROTO_FRAME_PREFIX	0xce		/* msgpack's uint32 marker */
 #define PROTO_MAX_FRAME		(16u << 20)	/* default, --max-frame */
 #define PROTO_MAX_DEPTH		16		/* nesting of arrays/maps */
+/* A record's level in a put frame: [0, msgid, "put", [{"records": [{}]}]] */
+#define PROTO_RECORD_DEPTH	5
 #define PROTO_MAX_BATCH		10000		/* records in one put */
 #define PROTO_MAX_IDS		10000		/* ids in one get/delete */
 #define PROTO_MAX_PAGE		10000		/* events in one page */

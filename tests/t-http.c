@@ -1210,3 +1210,118 @@ TEST(http_grafana_dashboard_queries_answer)
 	json_decref(dash);
 	ht_stop(&h);
 }
+
+/* The "attrs":{...} text of a one-line JSON record, as a new string. */
+static char *
+ht_attrs_text(const char *rec)
+{
+	const char	*p = strstr(rec, "\"attrs\":{");
+	int		 depth = 0;
+	size_t		 i;
+
+	T_ASSERTF(p != NULL, "no attrs in %.300s", rec);
+	for (i = 8; p[i] != '\0'; i++) {
+		if (p[i] == '{')
+			depth++;
+		else if (p[i] == '}' && --depth == 0)
+			return (strndup(p, i + 1));
+	}
+	T_FAIL("attrs not closed in %.300s", rec);
+}
+
+/*
+ * HTTP and annals(1) convert JSON with one set of rules (proto/json.c):
+ * integers up to UINT64_MAX go in over HTTP (jansson alone refuses them),
+ * both print the same attrs text for the same record, and a record nested
+ * deeper than a frame allows is refused naming the record.
+ */
+TEST(http_json_rules_are_the_cli_rules)
+{
+	static const char	 rec[] = "{\"start\":\"2015\",\"actors\":"
+	    "[\"RUS\"],\"title\":\"numbers\",\"attrs\":{\"max\":"
+	    "18446744073709551615,\"neg\":-9223372036854775808,\"big\":1e15,"
+	    "\"tiny\":1e-07,\"tenth\":0.1,\"ten\":10.0,\"del\":\"a\\u007fb\"}}";
+	const char	*argv[] = { "--format", "jsonl", "get", NULL, NULL };
+	struct th_run	 run;
+	struct hresp	 r;
+	struct hd	 h;
+	json_t		*j;
+	char		 path[64], id[24], deep[400], *a, *b;
+	int		 i, k, n;
+
+	ht_start(&h, NULL, 0);
+	ht_request(h.port, "POST", "/v1/events", NULL, rec, 0, &r);
+	T_ASSERTF(r.status == 201, "%d %s", r.status, r.body);
+	j = ht_json(&r);
+	snprintf(id, sizeof id, "%lld",
+	    (long long)json_integer_value(json_object_get(j, "id")));
+	json_decref(j);
+	ht_free(&r);
+	snprintf(path, sizeof path, "/v1/events/%s", id);
+	ht_request(h.port, "GET", path, NULL, NULL, 0, &r);
+	T_EQ_INT(r.status, 200);
+	a = ht_attrs_text(r.body);
+	T_EQ_STR(a, "\"attrs\":{\"max\":18446744073709551615,\"neg\":"
+	    "-9223372036854775808,\"big\":1000000000000000.0,\"tiny\":1e-07,"
+	    "\"tenth\":0.1,\"ten\":10.0,\"del\":\"a\\u007fb\"}");
+	ht_free(&r);
+	argv[3] = id;
+	th_annals(&run, h.d.sock, NULL, argv);
+	T_EQ_INT(run.status, 0);
+	b = ht_attrs_text(run.out);
+	T_EQ_STR(b, a);
+	th_run_free(&run);
+	free(a);
+	free(b);
+
+	/* 10 maps below attrs fill the frame's 16 levels; 11 do not fit. */
+	for (n = 10; n <= 11; n++) {
+		i = snprintf(deep, sizeof deep, "[{\"start\":\"2015\",\"actors\":"
+		    "[\"RUS\"],\"title\":\"deep\",\"attrs\":{\"d\":");
+		for (k = 0; k < n; k++)
+			i += snprintf(deep + i, sizeof deep - (size_t)i,
+			    "{\"k\":");
+		i += snprintf(deep + i, sizeof deep - (size_t)i, "1");
+		for (k = 0; k < n + 2; k++)
+			deep[i++] = '}';
+		deep[i++] = ']';
+		deep[i] = '\0';
+		if (n == 10) {
+			ht_request(h.port, "POST", "/v1/events", NULL, deep, 0,
+			    &r);
+			T_ASSERTF(r.status == 200, "%d %s", r.status, r.body);
+			ht_free(&r);
+		} else
+			ht_problem(&h, "POST", "/v1/events", deep, 400,
+			    "invalid", "records[0]: nesting deeper than 16");
+	}
+	annals_free(h.ctx);
+	T_EQ_INT(th_daemon_stop(&h.d), 0);
+}
+
+/* /v1/timelinejs and annals export --format timelinejs: the same slides. */
+TEST(http_timelinejs_is_the_cli_export)
+{
+	const char	*argv[] = { "export", "2015-01-20", "2015-02-10",
+			    "--format", "timelinejs", NULL };
+	struct th_run	 run;
+	struct hd	 h;
+	json_t		*web, *cli;
+
+	ht_start(&h, NULL, 1);
+	web = ht_get(&h, "/v1/timelinejs?from=2015-01-20&to=2015-02-10&"
+	    "limit=1000", 200);
+	th_annals(&run, h.d.sock, NULL, argv);
+	T_EQ_INT(run.status, 0);
+	T_ASSERTF((cli = json_loads(run.out, 0, NULL)) != NULL, "%.300s",
+	    run.out);
+	T_ASSERT(json_array_size(json_object_get(web, "events")) >= 5);
+	T_ASSERTF(json_equal(json_object_get(web, "events"),
+	    json_object_get(cli, "events")), "web %.300s\ncli %.300s",
+	    json_dumps(web, JSON_COMPACT), run.out);
+	json_decref(web);
+	json_decref(cli);
+	th_run_free(&run);
+	annals_free(h.ctx);
+	T_EQ_INT(th_daemon_stop(&h.d), 0);
+}

@@ -703,7 +703,7 @@ TEST(import_edge_export_import_round_trip_is_lossless)
 	msgpack_sbuffer_destroy(&sb[1]);
 }
 
-/* JSON text to msgpack attrs through json_record_load(), and back. */
+/* JSON text to msgpack attrs through json_load_u64(), and back. */
 TEST(import_edge_json_integers_beyond_int64)
 {
 	static const char	 in[] = "{\"a\":18446744073709551615,"
@@ -721,7 +721,7 @@ TEST(import_edge_json_integers_beyond_int64)
 	size_t			 off = 0, size;
 	FILE			*mem;
 
-	T_ASSERTF((j = json_record_load(in, sizeof in - 1, 0, &jerr)) != NULL,
+	T_ASSERTF((j = json_load_u64(in, sizeof in - 1, 0, &jerr)) != NULL,
 	    "%s", jerr.text);
 	msgpack_sbuffer_init(&sb);
 	T_OK(json_record_attrs(j, &sb, err, sizeof err));
@@ -763,26 +763,26 @@ TEST(import_edge_json_integers_beyond_int64)
 
 	/* Beyond uint64 and int64, and a NUL of the text's own: refused. */
 	t = "[18446744073709551616]";
-	T_ASSERT(json_record_load(t, strlen(t), 0, &jerr) == NULL);
+	T_ASSERT(json_load_u64(t, strlen(t), 0, &jerr) == NULL);
 	T_ASSERTF(strncmp(jerr.text, "too big integer", 15) == 0, "%s",
 	    jerr.text);
 	t = "[-9223372036854775809]";
-	T_ASSERT(json_record_load(t, strlen(t), 0, &jerr) == NULL);
+	T_ASSERT(json_load_u64(t, strlen(t), 0, &jerr) == NULL);
 	T_ASSERTF(strncmp(jerr.text, "too big negative integer", 24) == 0,
 	    "%s", jerr.text);
 	t = "[\"\\u0000\",18446744073709551615]";
-	T_ASSERT(json_record_load(t, strlen(t), 0, &jerr) == NULL);
+	T_ASSERT(json_load_u64(t, strlen(t), 0, &jerr) == NULL);
 	T_ASSERTF(strstr(jerr.text, "\\u0000 is not allowed") != NULL, "%s",
 	    jerr.text);
 	/* JSON has no leading zeros, however large the number. */
 	t = "[09223372036854775808]";
-	T_ASSERT(json_record_load(t, strlen(t), 0, &jerr) == NULL);
+	T_ASSERT(json_load_u64(t, strlen(t), 0, &jerr) == NULL);
 	/* Nor can the text forge the tag of such an integer. */
 	t = "{\"a\":\"\\u0000u64:1\"}";
 	T_ASSERT((j = json_loadb(t, strlen(t), JSON_ALLOW_NUL, NULL)) !=
 	    NULL);
 	json_decref(j);
-	T_ASSERT(json_record_load(t, strlen(t), JSON_ALLOW_NUL, &jerr) ==
+	T_ASSERT(json_load_u64(t, strlen(t), JSON_ALLOW_NUL, &jerr) ==
 	    NULL);
 	T_ASSERTF(strstr(jerr.text, "\\u0000 is not allowed") != NULL, "%s",
 	    jerr.text);
