@@ -873,10 +873,13 @@ annals_borrow(annals_ctx *ctx, size_t i, const struct annals_event *in,
 	return (0);
 }
 
-/* Pack and send a put of n events; *msgid is the request's. */
+/*
+ * Pack and send a put of n events; *msgid is the request's.  With
+ * check_rev, each event's rev goes along as the one it must still have.
+ */
 static int
 annals_put_send(annals_ctx *ctx, const struct annals_event *events,
-    size_t n, uint32_t *msgid)
+    size_t n, int check_rev, uint32_t *msgid)
 {
 	struct actor	 actors[EVENT_MAX_ACTORS];
 	struct event	 ev;
@@ -895,12 +898,18 @@ annals_put_send(annals_ctx *ctx, const struct annals_event *events,
 	}
 	pk = annals_request(ctx, "put", msgid);
 	msgpack_pack_array(pk, 1);
-	msgpack_pack_map(pk, 1);
+	msgpack_pack_map(pk, check_rev ? 2 : 1);
+	if (check_rev) {
+		mp_pack_str(pk, "check_rev");
+		msgpack_pack_true(pk);
+	}
 	mp_pack_str(pk, "records");
 	msgpack_pack_array(pk, (uint32_t)n);
 	for (i = 0; i < n && ctx->wfail == 0; i++) {
 		if (annals_borrow(ctx, i, &events[i], &ev, actors) == -1)
 			return (-1);
+		if (check_rev)
+			ev.rev = events[i].rev;
 		record_pack(pk, &ev);
 	}
 	return (annals_send(ctx));
@@ -962,7 +971,23 @@ annals_put(annals_ctx *ctx, const struct annals_event *events, size_t n,
 
 	if (annals_enter(ctx) == -1)
 		return (-1);
-	if (annals_put_send(ctx, events, n, &msgid) == -1)
+	if (annals_put_send(ctx, events, n, 0, &msgid) == -1)
+		return (-1);
+	if (annals_recv(ctx, msgid, &r) == -1)
+		return (-1);
+	return (annals_put_results(ctx, &r, n, results));
+}
+
+int
+annals_put_checked(annals_ctx *ctx, const struct annals_event *events,
+    size_t n, struct annals_put_result *results)
+{
+	struct annals_reply	r;
+	uint32_t		msgid;
+
+	if (annals_enter(ctx) == -1)
+		return (-1);
+	if (annals_put_send(ctx, events, n, 1, &msgid) == -1)
 		return (-1);
 	if (annals_recv(ctx, msgid, &r) == -1)
 		return (-1);
@@ -985,7 +1010,7 @@ annals_put_append(annals_ctx *ctx, const struct annals_event *events,
 		    "pending", ANNALS_MAX_PENDING);
 		return (-1);
 	}
-	if (annals_put_send(ctx, events, n, &msgid) == -1)
+	if (annals_put_send(ctx, events, n, 0, &msgid) == -1)
 		return (-1);
 	slot = (ctx->phead + ctx->npending) % ANNALS_MAX_PENDING;
 	ctx->pending[slot].msgid = msgid;

@@ -88,6 +88,7 @@ extern "C" {
 #define ANNALS_EUNAUTHORIZED	9	/* token missing or wrong */
 #define ANNALS_EINTERNAL	10	/* daemon bug or storage failure */
 #define ANNALS_EEXPIRED		11	/* change log no longer reaches back to that seq */
+#define ANNALS_ECONFLICT	12	/* the event changed since it was read */
 #define ANNALS_EIO		20	/* connect, read, write, timeout; sticky */
 #define ANNALS_EPROTOCOL	21	/* the daemon's answer made no sense; sticky */
 #define ANNALS_ENOMEM		22	/* out of memory */
@@ -274,6 +275,21 @@ ANNALS_API int		 annals_ping(annals_ctx *ctx);
  * ANNALS_ENOMEM.
  */
 ANNALS_API int		 annals_put(annals_ctx *ctx,
+			    const struct annals_event *events, size_t n,
+			    struct annals_put_result *results);
+
+/*
+ * annals_put() on a condition, for read-modify-write: each event's rev
+ * is the rev the stored event must still have, or 0 for one that must
+ * not exist yet (named by source and key).  If any event's rev moved,
+ * nothing is written and the call fails with ANNALS_ECONFLICT, whose
+ * message names the event and its rev now: read it again and redo the
+ * change.  A rev other than 0 on an event with neither id nor source
+ * and key is ANNALS_EINVALID.
+ *
+ * Errors: those of annals_put(), and ANNALS_ECONFLICT.
+ */
+ANNALS_API int		 annals_put_checked(annals_ctx *ctx,
 			    const struct annals_event *events, size_t n,
 			    struct annals_put_result *results);
 

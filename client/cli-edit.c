@@ -3,10 +3,10 @@
  * changed.  annals set (cli-set.c) changes fields from options instead;
  * both end in cli_edit_put().
  *
- * put has no condition on rev (PROTOCOL.md), so edit reads the event
- * again after the editor exits and refuses when its rev moved while the
- * editor was open.  A change landing between that read and the put is
- * still overwritten; the window is one round trip, not minutes of typing.
+ * The put is conditional on the rev that was read (check_rev), so a
+ * change made meanwhile by someone else is never overwritten.  edit also
+ * reads the event again after the editor exits, to tell that it changed
+ * or was deleted before trying.
  */
 #include <sys/wait.h>
 
@@ -36,8 +36,9 @@ const struct cli_command cli_edit_command = {
 /*
  * Put rec, event id's record after a change, unless it equals orig, the
  * record as it was read.  Prints what output_put() prints of an update
- * ("updated ID (rev N)" in a table) and returns the exit status; on a refusal the daemon's
- * message is printed and the status is not 0.
+ * ("updated ID (rev N)" in a table) and returns the exit status; on a
+ * refusal the daemon's message is printed and the status is not 0.  The
+ * put is refused when the event moved from orig's rev.
  */
 int
 cli_edit_put(struct cli *cli, uint64_t id, json_t *orig, json_t *rec)
@@ -62,12 +63,17 @@ cli_edit_put(struct cli *cli, uint64_t id, json_t *orig, json_t *rec)
 		return (CLI_EXIT_ERROR);
 	}
 	r.ev.id = id;
-	if (annals_put(cli->ctx, &r.ev, 1, &res) == -1) {
+	r.ev.rev = (uint64_t)json_integer_value(json_object_get(orig, "rev"));
+	if (annals_put_checked(cli->ctx, &r.ev, 1, &res) == -1) {
 		/* One record: "records[0]: " says nothing. */
 		msg = annals_errmsg(cli->ctx);
 		if (strncmp(msg, "records[0]: ", 12) == 0)
 			msg += 12;
-		cli_common_warn("%s", msg);
+		if (annals_errcode(cli->ctx) == ANNALS_ECONFLICT)
+			cli_common_warn("event %llu changed since it was read "
+			    "(%s); not saved", (unsigned long long)id, msg);
+		else
+			cli_common_warn("%s", msg);
 		rc = cli_common_exit(annals_errcode(cli->ctx));
 	} else {
 		output_put(cli->format, stdout, 1, &res);

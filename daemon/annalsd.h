@@ -59,6 +59,8 @@ struct store_op {
 	int		 kind;		/* STORE_OP_* */
 	struct event	*ev;		/* put: validated record, not owned */
 	uint64_t	 id;		/* delete: the event */
+	int		 check_rev;	/* put: only over rev if_rev */
+	uint64_t	 if_rev;	/* 0: only if the event is new */
 	int		 status;	/* put: STORE_*; delete: 1 if gone */
 	uint64_t	 out_id;
 	uint64_t	 out_rev;

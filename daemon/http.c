@@ -132,6 +132,8 @@ http_status_of(int code)
 		return (503);
 	case AERR_EXPIRED:
 		return (410);
+	case AERR_CONFLICT:
+		return (409);
 	default:
 		return (500);
 	}
@@ -161,6 +163,8 @@ http_reason(int status)
 		return ("Method Not Allowed");
 	case 406:
 		return ("Not Acceptable");
+	case 409:
+		return ("Conflict");
 	case 410:
 		return ("Gone");
 	case 413:

@@ -10,14 +10,20 @@
 static void
 method_put_exec(struct request *req)
 {
-	static const char *const params[] = { "records", "record", NULL };
-	const msgpack_object	*recs, *one, *list;
+	static const char *const params[] = { "records", "record",
+	    "check_rev", NULL };
+	const msgpack_object	*recs, *one, *list, *check;
 	struct event		*evs = NULL;
 	struct store_op		*ops;
 	struct aerr		 err;
 	size_t			 n, i;
+	int			 check_rev = 0;
 
 	if (dispatch_check_params(req, params, &err) != 0)
+		goto fail;
+	check = mp_get(req->params, "check_rev");
+	if (check != NULL && check->type != MSGPACK_OBJECT_NIL &&
+	    mp_bool(check, "check_rev", &check_rev, &err) != 0)
 		goto fail;
 	recs = mp_get(req->params, "records");
 	one = mp_get(req->params, "record");
@@ -70,6 +76,8 @@ method_put_exec(struct request *req)
 	for (i = 0; i < n; i++) {
 		ops[i].kind = STORE_OP_PUT;
 		ops[i].ev = &evs[i];
+		ops[i].check_rev = check_rev;
+		ops[i].if_rev = evs[i].rev;
 	}
 	/* The commit queue owns ops and evs from here on. */
 	commit_enqueue(req->conn, req->msgid, COMMIT_PUT, ops, n, evs, n);

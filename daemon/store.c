@@ -731,6 +731,17 @@ apply_put(struct wctx *w, struct store_op *op, struct aerr *err)
 	if (target == 0)
 		target = keyed;
 
+	if (target == 0 && op->check_rev && op->if_rev != 0) {
+		if (ev->source != NULL)
+			aerr_set(err, AERR_CONFLICT, "no event has source %s "
+			    "and key %s (expected at rev %llu)", ev->source,
+			    ev->key, (unsigned long long)op->if_rev);
+		else
+			aerr_set(err, AERR_INVALID, "rev %llu given for a new "
+			    "event: name it by id or by source and key",
+			    (unsigned long long)op->if_rev);
+		return (-1);
+	}
 	if (target == 0) {
 		ev->id = w->c.next_id++;
 		ev->rev = 1;
@@ -757,6 +768,14 @@ apply_put(struct wctx *w, struct store_op *op, struct aerr *err)
 	if (store_unpack(v.mv_data, v.mv_size, &old) != 0) {
 		aerr_set(err, AERR_INTERNAL, "event %llu is damaged",
 		    (unsigned long long)target);
+		return (-1);
+	}
+	if (op->check_rev && old.rev != op->if_rev) {
+		aerr_set(err, AERR_CONFLICT, "event %llu is at rev %llu, not "
+		    "%llu", (unsigned long long)target,
+		    (unsigned long long)old.rev,
+		    (unsigned long long)op->if_rev);
+		record_clear(&old);
 		return (-1);
 	}
 

@@ -67,6 +67,7 @@
 	X(UNAUTHORIZED,	  9, "unauthorized",	"not authorized")	\
 	X(INTERNAL,	 10, "internal",	"internal error")	\
 	X(EXPIRED,	 11, "expired",	"change log no longer reaches back there") \
+	X(CONFLICT,	 12, "conflict",	"the event changed since it was read") \
 	X(IO,		 20, "io",		"connection error")	\
 	X(PROTOCOL,	 21, "protocol",	"protocol error")	\
 	X(NOMEM,	 22, "nomem",		"out of memory")

@@ -912,7 +912,8 @@ record_pack(msgpack_packer *pk, const struct event *ev)
 
 	has_place = p->name != NULL || p->country != NULL || p->has_lat ||
 	    p->has_lon;
-	n = (ev->id != 0) * 4 + (ev->source != NULL) + (ev->key != NULL) +
+	n = (ev->id != 0) * 4 + (ev->id == 0 && ev->rev != 0) +
+	    (ev->source != NULL) + (ev->key != NULL) +
 	    (ev->start != NULL) + (ev->end != NULL) + (ev->nactors != 0) +
 	    (ev->type != NULL) + (ev->title != NULL) + (ev->text != NULL) +
 	    has_place + (ev->nurls != 0) + (ev->ntags != 0) +
@@ -924,7 +925,9 @@ record_pack(msgpack_packer *pk, const struct event *ev)
 		mp_pack_kv_uint(pk, "rev", ev->rev);
 		mp_pack_kv_uint(pk, "created", ev->created);
 		mp_pack_kv_uint(pk, "updated", ev->updated);
-	}
+	} else if (ev->rev != 0)
+		/* A conditional put's rev, for a record named by its key. */
+		mp_pack_kv_uint(pk, "rev", ev->rev);
 	if (ev->source != NULL)
 		mp_pack_kv_str(pk, "source", ev->source);
 	if (ev->key != NULL)

@@ -819,3 +819,97 @@ TEST(client_an_http_answer_is_named)
 	annals_free(ctx);
 	T_EQ_INT(waitpid(pid, &status, 0), pid);
 }
+
+/* The title of event id, as stored now (a static buffer). */
+static const char *
+client_title(annals_ctx *ctx, uint64_t id, uint64_t *rev)
+{
+	static char		 title[256];
+	struct annals_event	*ev;
+
+	T_ASSERTF(annals_get(ctx, id, &ev) == 0, "%s", annals_errmsg(ctx));
+	snprintf(title, sizeof title, "%s", ev->title);
+	*rev = ev->rev;
+	annals_event_free(ev);
+	return (title);
+}
+
+/*
+ * A conditional put writes only over the rev that was read: a moved rev
+ * refuses the whole batch with conflict, naming the event and its rev
+ * now; rev 0 by source and key means "only if new".
+ */
+TEST(client_put_checked_writes_only_over_the_rev_read)
+{
+	struct annals_actor	 rus = { "RUS", "source" };
+	struct annals_event	 ev[2];
+	struct annals_put_result res[2];
+	struct th_daemon	 d;
+	annals_ctx		*ctx = client_connect(&d);
+	uint64_t		 a, rev;
+	char			 want[200];
+
+	ev[0] = client_event("2015-01-26", &rus, "first");
+	ev[1] = client_event("2015-01-27", &rus, "keyed");
+	ev[1].source = "feed";
+	ev[1].key = "k1";
+	T_ASSERTF(annals_put(ctx, ev, 2, res) == 0, "%s", annals_errmsg(ctx));
+	a = res[0].id;
+
+	/* Over the rev read: written, rev 2. */
+	ev[0].id = a;
+	ev[0].rev = 1;
+	ev[0].title = "second";
+	T_ASSERTF(annals_put_checked(ctx, ev, 1, res) == 0, "%s",
+	    annals_errmsg(ctx));
+	T_EQ_U64(res[0].rev, 2);
+	/* The same rev again is stale now: nothing written. */
+	ev[0].title = "lost update";
+	T_EQ_INT(annals_put_checked(ctx, ev, 1, res), -1);
+	T_EQ_INT(annals_errcode(ctx), ANNALS_ECONFLICT);
+	snprintf(want, sizeof want, "records[0]: event %llu is at rev 2, "
+	    "not 1",
+	    (unsigned long long)a);
+	T_EQ_STR(annals_errmsg(ctx), want);
+	T_EQ_STR(client_title(ctx, a, &rev), "second");
+	T_EQ_U64(rev, 2);
+
+	/* One stale record in a batch: none is written. */
+	ev[0].rev = 2;
+	ev[0].title = "third";
+	ev[1].rev = 5;
+	T_EQ_INT(annals_put_checked(ctx, ev, 2, res), -1);
+	T_EQ_INT(annals_errcode(ctx), ANNALS_ECONFLICT);
+	T_ASSERT(strncmp(annals_errmsg(ctx), "records[1]: event ", 18) == 0 &&
+	    strstr(annals_errmsg(ctx), " is at rev 1, not 5") != NULL);
+	T_EQ_STR(client_title(ctx, a, &rev), "second");
+	ev[1].rev = 1;
+	T_ASSERTF(annals_put_checked(ctx, ev, 2, res) == 0, "%s",
+	    annals_errmsg(ctx));
+	T_EQ_STR(client_title(ctx, a, &rev), "third");
+
+	/* rev 0 by source and key: only if there is no such event yet. */
+	ev[1].rev = 0;
+	T_EQ_INT(annals_put_checked(ctx, &ev[1], 1, res), -1);
+	T_EQ_INT(annals_errcode(ctx), ANNALS_ECONFLICT);
+	ev[1].key = "k2";
+	T_ASSERTF(annals_put_checked(ctx, &ev[1], 1, res) == 0, "%s",
+	    annals_errmsg(ctx));
+	T_EQ_INT(res[0].status, ANNALS_ADDED);
+	ev[1].key = "k3";
+	ev[1].rev = 4;
+	T_EQ_INT(annals_put_checked(ctx, &ev[1], 1, res), -1);
+	T_EQ_INT(annals_errcode(ctx), ANNALS_ECONFLICT);
+	T_EQ_STR(annals_errmsg(ctx), "records[0]: no event has source feed "
+	    "and key k3 (expected at rev 4)");
+	/* A rev for a record that names no event is a mistake. */
+	ev[1].source = ev[1].key = NULL;
+	T_EQ_INT(annals_put_checked(ctx, &ev[1], 1, res), -1);
+	T_EQ_INT(annals_errcode(ctx), ANNALS_EINVALID);
+	/* The plain put still ignores rev. */
+	ev[0].rev = 99;
+	ev[0].title = "fourth";
+	T_ASSERTF(annals_put(ctx, ev, 1, res) == 0, "%s", annals_errmsg(ctx));
+	T_EQ_STR(client_title(ctx, a, &rev), "fourth");
+	client_done(&d, ctx);
+}

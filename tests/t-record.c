@@ -272,8 +272,13 @@ TEST(record_minimal_and_absent_fields)
 		{ "{'start':'2015','actors':['A'],'type':'','title':'',"
 		    "'text':'','end':'','place':{'name':'','country':''}}",
 		    "{'start':'2015','actors':[{'name':'A'}]}" },
-		/* without an id, rev, created and updated do not go out */
-		{ "{'rev':4,'start':'2015','created':5}", "{'start':'2015'}" },
+		/*
+		 * without an id, created and updated do not go out; rev
+		 * does, for a conditional put by source and key
+		 */
+		{ "{'rev':4,'start':'2015','created':5}",
+		    "{'rev':4,'start':'2015'}" },
+		{ "{'rev':0,'start':'2015','updated':5}", "{'start':'2015'}" },
 		{ "{'start':'2015-03?','end':'..'}",
 		    "{'start':'2015-03?','end':'..'}" },
 	};

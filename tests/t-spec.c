@@ -68,6 +68,9 @@ static const struct spec_msg spec_msgs[] = {
 	/* After a put of 312 records (SPEC_RECORDS below): last seq 312. */
 	{ "since: 1000000000000 is past the last change, 312", SPEC_JSON,
 	    "changes", "{'since':1000000000000}", 0 },
+	{ "records[0]: event 12 is at rev 1, not 2", SPEC_JSON, "put",
+	    "{'check_rev':true,'records':[{'id':12,'rev':2,'start':'2015',"
+	    "'actors':['A']}]}", 0 },
 	{ "already subscribed: unsubscribe first", SPEC_JSON, "subscribe",
 	    "{'since':312}", 0 },
 	{ "range needs a token: send one in hello first", SPEC_ELSEWHERE,
