@@ -48,6 +48,12 @@ PKGS	:= lmdb:liblmdb-dev libevent:libevent-dev msgpack:libmsgpack-dev \
 PKG_NAMES := $(foreach p,$(PKGS),$(firstword $(subst :, ,$(p))))
 DEBS	:= pkg-config $(foreach p,$(PKGS),$(lastword $(subst :, ,$(p))))
 
+# Python module -> Debian package, for Debian's /usr/bin/python3: the
+# doc and spec checkers, and the Python client (contrib/python) and its
+# tests.
+PYMODS	:= yaml:python3-yaml msgpack:python3-msgpack pytest:python3-pytest \
+	pandas:python3-pandas setuptools:python3-setuptools pip:python3-pip
+
 # Expanded when a recipe runs, which is after the deps step.
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKG_NAMES))
 PKG_LIBS = $(shell pkg-config --libs $(PKG_NAMES)) -lpthread
@@ -87,7 +93,8 @@ all: $(PROGS) $(LIBS) $(B)/runner
 
 # The deps step: one stamp per build directory.
 deps: $(B)/.deps
-$(B)/.deps:
+# Again when the Makefile changes, as it may name a new package.
+$(B)/.deps: Makefile
 	@missing=""; \
 	command -v pkg-config >/dev/null 2>&1 || missing="pkg-config"; \
 	for p in $(PKGS); do \
@@ -95,8 +102,10 @@ $(B)/.deps:
 		command -v pkg-config >/dev/null 2>&1 && \
 		    pkg-config --exists $$pc || missing="$$missing $$deb"; \
 	done; \
-	/usr/bin/python3 -c "import yaml" 2>/dev/null || \
-	    missing="$$missing python3-yaml"; \
+	for m in $(PYMODS); do \
+		/usr/bin/python3 -c "import $${m%%:*}" 2>/dev/null || \
+		    missing="$$missing $${m#*:}"; \
+	done; \
 	command -v curl >/dev/null 2>&1 || missing="$$missing curl"; \
 	case "$(CC)" in clang*) command -v $(CC) >/dev/null 2>&1 || \
 	    missing="$$missing clang";; esac; \
