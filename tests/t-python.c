@@ -50,3 +50,23 @@ TEST(python_client_calls_and_errors)
 {
 	python_run("test_client.py");
 }
+
+TEST(python_bulk_put_and_paging)
+{
+	python_run("test_bulk.py");
+}
+
+TEST(python_dates_match_the_daemon)
+{
+	python_run("test_dates.py");
+}
+
+TEST(python_subscribe_and_resume)
+{
+	python_run("test_subscribe.py");
+}
+
+TEST(python_frames_near_the_limit)
+{
+	python_run("test_frames.py");
+}

@@ -157,9 +157,26 @@ class Client:
         try:
             self._sock.sendall(_PREFIX.pack(0xCE, len(body)) + body)
         except OSError as e:
-            raise self._broken(f"send: {e}") from e
+            raise self._last_words() or self._broken(f"send: {e}") from e
         self._pending.append(self._msgid)
         return self._msgid
+
+    def _last_words(self) -> Optional[Error]:
+        """The error the daemon sent for the whole connection before it
+        closed it while we were sending (a frame over its limit)."""
+        try:
+            assert self._sock is not None
+            self._sock.settimeout(1.0)
+            while True:
+                msg = self._frame()
+                if isinstance(msg, list) and len(msg) == 4 and \
+                        msg[0] == 1 and msg[1] == 0 and msg[2] is not None:
+                    exc = from_wire(msg[2])
+                    exc.fatal = True
+                    self.close()
+                    return exc
+        except Error:
+            return None
 
     def _fill(self, need: int) -> None:
         assert self._sock is not None
