@@ -70,3 +70,18 @@ TEST(python_frames_near_the_limit)
 {
 	python_run("test_frames.py");
 }
+
+TEST(python_dataframes)
+{
+	python_run("test_dataframe.py");
+}
+
+TEST(python_readme_tour_runs)
+{
+	python_run("test_readme.py");
+}
+
+TEST(python_pip_install)
+{
+	python_run("test_install.py");
+}
