@@ -35,7 +35,9 @@ python_run(const char *file)
 		setenv("PYTHONDONTWRITEBYTECODE", "1", 1);
 		/* The daemons' directories go where the test's does. */
 		setenv("TMPDIR", t_dir(), 1);
-		execl("/usr/bin/python3", "python3", "-m", "pytest", "-q",
+		/* The full path as argv[0] too, or sys.executable (used
+		 * by the tests to run pip) is looked up on PATH. */
+		execl("/usr/bin/python3", "/usr/bin/python3", "-m", "pytest", "-q",
 		    "-p", "no:cacheprovider", "--rootdir", root, path,
 		    (char *)NULL);
 		fprintf(stderr, "/usr/bin/python3: %s\n", strerror(errno));

@@ -168,30 +168,44 @@ class Client:
             assert self._sock is not None
             self._sock.settimeout(1.0)
             while True:
-                msg = self._frame()
-                if isinstance(msg, list) and len(msg) == 4 and \
-                        msg[0] == 1 and msg[1] == 0 and msg[2] is not None:
-                    exc = from_wire(msg[2])
-                    exc.fatal = True
-                    self.close()
+                exc = self._connection_error(self._frame())
+                if exc is not None:
                     return exc
         except Error:
             return None
 
-    def _fill(self, need: int) -> None:
+    def _connection_error(self, msg: Any) -> Optional[Error]:
+        """The error of a response with msgid 0, by which the daemon gives
+        up on the connection (it closes it right after), or None."""
+        if isinstance(msg, list) and len(msg) == 4 and msg[0] == 1 and \
+                msg[1] == 0 and msg[2] is not None:
+            exc = from_wire(msg[2])
+            exc.fatal = True
+            self.close()
+            return exc
+        return None
+
+    def _recv(self, size: int) -> None:
+        """Read once into the buffer; a timeout is the caller's."""
         assert self._sock is not None
+        try:
+            chunk = self._sock.recv(size)
+        except socket.timeout:
+            raise
+        except OSError as e:
+            raise self._broken(f"receive: {e}") from e
+        if not chunk:
+            raise self._broken("the daemon closed the connection")
+        self._rbuf += chunk
+
+    def _fill(self, need: int) -> None:
         while len(self._rbuf) < need:
             try:
-                chunk = self._sock.recv(max(need - len(self._rbuf), 262144))
+                self._recv(max(need - len(self._rbuf), 262144))
             except socket.timeout:
                 raise self._broken(
                     f"no answer from the daemon in {self.timeout} s") \
                     from None
-            except OSError as e:
-                raise self._broken(f"receive: {e}") from e
-            if not chunk:
-                raise self._broken("the daemon closed the connection")
-            self._rbuf += chunk
 
     def _frame(self) -> Any:
         """The next message from the daemon."""
@@ -225,13 +239,10 @@ class Client:
                 continue
             if msg[0] != 1 or len(msg) != 4:
                 raise self._broken(f"not a response: {msg!r}", ProtocolError)
-            _, msgid, error, result = msg
-            if msgid == 0 and error is not None:
-                # The daemon gave up on the connection and closes it.
-                exc = from_wire(error)
-                exc.fatal = True
-                self.close()
+            exc = self._connection_error(msg)
+            if exc is not None:
                 raise exc
+            _, msgid, error, result = msg
             want = self._pending.popleft()
             if msgid != want:
                 raise self._broken(f"answer to {msgid} while waiting for "
@@ -526,14 +537,9 @@ class Client:
         assert self._sock is not None
         if len(self._rbuf) < 5:
             try:
-                chunk = self._sock.recv(262144)
+                self._recv(262144)
             except socket.timeout:
                 return None
-            except OSError as e:
-                raise self._broken(f"receive: {e}") from e
-            if not chunk:
-                raise self._broken("the daemon closed the connection")
-            self._rbuf += chunk
             if len(self._rbuf) < 5:
                 return True
         self._sock.settimeout(self.timeout)
@@ -542,11 +548,8 @@ class Client:
             if msg[1] == "changes" and isinstance(msg[2], list) and msg[2]:
                 self._notes.append(msg[2][0])
             return True
-        if isinstance(msg, list) and len(msg) == 4 and msg[0] == 1 and \
-                msg[1] == 0 and msg[2] is not None:
-            exc = from_wire(msg[2])
-            exc.fatal = True
-            self.close()
+        exc = self._connection_error(msg)
+        if exc is not None:
             raise exc
         raise self._broken(f"unexpected message {msg!r}", ProtocolError)
 

@@ -120,7 +120,8 @@ def _scan(s: str) -> Tuple[dict, int]:
     """The fields of a date and where reading stopped."""
     sc = _Scanner(s)
     f: dict = {"digits": 0, "years": 1, "month": "unset", "day": "unset",
-               "hour": None, "min": None, "sec": None, "zm": 0, "zmin": 0, "qual": 0}
+               "hour": None, "min": None, "sec": None, "zm": 0, "zmin": 0,
+               "qual": 0}
     if sc.take("Y"):
         neg = sc.take("-")
         if not sc.peek("123456789"):
@@ -388,23 +389,21 @@ def span(start: str, end: Optional[str] = None) -> Span:
     return _combine(a, b)
 
 
+def _query_side(s: str, field: str) -> Span:
+    _check_len(s, field)
+    try:
+        return parse(s)
+    except InvalidError as e:
+        raise _prefixed(field, e) from None
+
+
 def query_bounds(frm: Optional[str] = None,
                  to: Optional[str] = None) -> Tuple[int, int]:
     """The seconds a query covers: from the start of ``frm`` to the end
     of ``to``; None or ``..`` is open."""
-    qlo, qhi = NEG_INF, POS_INF
-    if frm is not None and frm != "..":
-        _check_len(frm, "from")
-        try:
-            qlo = parse(frm).lo
-        except InvalidError as e:
-            raise _prefixed("from", e) from None
-    if to is not None and to != "..":
-        _check_len(to, "to")
-        try:
-            qhi = parse(to).hi
-        except InvalidError as e:
-            raise _prefixed("to", e) from None
+    qlo = _query_side(frm, "from").lo if frm not in (None, "..") \
+        else NEG_INF
+    qhi = _query_side(to, "to").hi if to not in (None, "..") else POS_INF
     if qhi < qlo:
         raise InvalidError("to before from")
     return qlo, qhi
