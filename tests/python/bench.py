@@ -15,7 +15,6 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from conftest import BUILD, Daemon  # noqa: E402
 
-import annals  # noqa: E402
 
 N = int(os.environ.get("BENCH_PY_N", "200000"))
 QUERIES = int(os.environ.get("BENCH_PY_QUERIES", "240"))

@@ -4,7 +4,6 @@ of the protocol as its exception with the daemon's message."""
 from __future__ import annotations
 
 import os
-import time
 
 import msgpack
 import pytest

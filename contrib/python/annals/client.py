@@ -13,8 +13,8 @@ from typing import (TYPE_CHECKING, Any, Deque, Dict, Iterable, Iterator,
 
 import msgpack
 
-from .errors import (ConnectionLost, Error, Expired, InvalidError,
-                     ProtocolError, from_wire)
+from .errors import (ConnectionLost, Error, InvalidError, ProtocolError,
+                     from_wire)
 from .query import params
 
 if TYPE_CHECKING:
@@ -109,8 +109,12 @@ class Client:
         try:
             if family == socket.AF_UNIX:
                 sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-                sock.settimeout(self.timeout)
-                sock.connect(addr)
+                try:
+                    sock.settimeout(self.timeout)
+                    sock.connect(addr)
+                except OSError:
+                    sock.close()
+                    raise
             else:
                 sock = socket.create_connection(addr, self.timeout)
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -504,10 +508,6 @@ class Client:
                 if not reconnect or (retries is not None and
                                      failures >= retries):
                     raise
-            except Expired as e:
-                if e.fatal:
-                    self.close()
-                raise
             failures += 1
             time.sleep(retry if failures > 1 else 0)
             try:
@@ -518,7 +518,6 @@ class Client:
 
     def _next_note(self, idle: Optional[float]) -> Optional[Dict[str, Any]]:
         """The next notification, or None after ``idle`` quiet seconds."""
-        assert self._sock is not None or not self._notes
         while not self._notes:
             if self._sock is None:
                 raise ConnectionLost("not connected: call reconnect()")
