@@ -10,6 +10,7 @@
 #   make soak       SOAK_SECONDS of 8 clients against a real annalsd
 #   make bench      annalsd's figures at BENCH_N records (tests/bench/)
 #   make bench-peers  the same run against Redis and SQLite too
+#   make bench-python the Python client's rates next to libannals'
 #   make install    PREFIX=/usr/local DESTDIR= (BASHCOMPDIR for the
 #                   bash completion, default $PREFIX/share/bash-completion/
 #                   completions)
@@ -48,6 +49,13 @@ PKGS	:= lmdb:liblmdb-dev libevent:libevent-dev msgpack:libmsgpack-dev \
 PKG_NAMES := $(foreach p,$(PKGS),$(firstword $(subst :, ,$(p))))
 DEBS	:= pkg-config $(foreach p,$(PKGS),$(lastword $(subst :, ,$(p))))
 
+# Python module -> Debian package, for Debian's /usr/bin/python3: the
+# doc and spec checkers, and the Python client (contrib/python) and its
+# tests.
+PYMODS	:= yaml:python3-yaml msgpack:python3-msgpack pytest:python3-pytest \
+	pandas:python3-pandas setuptools:python3-setuptools pip:python3-pip \
+	wheel:python3-wheel
+
 # Expanded when a recipe runs, which is after the deps step.
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKG_NAMES))
 PKG_LIBS = $(shell pkg-config --libs $(PKG_NAMES)) -lpthread
@@ -83,13 +91,14 @@ LIBS	:= $(if $(LIB_SRC),$(B)/libannals.a $(B)/libannals.so)
 
 .PHONY: all deps run test test-san test-crash check bench install uninstall \
 	clean test-browser \
-	bench-peers bench-check \
+	bench-peers bench-check bench-python \
 	fuzz soak
 all: $(PROGS) $(LIBS) $(B)/runner
 
 # The deps step: one stamp per build directory.
 deps: $(B)/.deps
-$(B)/.deps:
+# Again when the Makefile changes, as it may name a new package.
+$(B)/.deps: Makefile
 	@missing=""; \
 	command -v pkg-config >/dev/null 2>&1 || missing="pkg-config"; \
 	for p in $(PKGS); do \
@@ -97,8 +106,10 @@ $(B)/.deps:
 		command -v pkg-config >/dev/null 2>&1 && \
 		    pkg-config --exists $$pc || missing="$$missing $$deb"; \
 	done; \
-	/usr/bin/python3 -c "import yaml" 2>/dev/null || \
-	    missing="$$missing python3-yaml"; \
+	for m in $(PYMODS); do \
+		/usr/bin/python3 -c "import $${m%%:*}" 2>/dev/null || \
+		    missing="$$missing $${m#*:}"; \
+	done; \
 	command -v curl >/dev/null 2>&1 || missing="$$missing curl"; \
 	case "$(CC)" in clang*) command -v $(CC) >/dev/null 2>&1 || \
 	    missing="$$missing clang";; esac; \
@@ -343,6 +354,17 @@ bench: bench-check $(B)/annalsd $(B)/bench $(B)/bench-echo
 
 bench-peers: bench-check $(B)/annalsd $(B)/bench-peers $(B)/bench-echo
 	BENCH_N=$(BENCH_N) $(B)/bench-peers --peers
+
+# make bench-python: the Python client (contrib/python) next to
+# libannals on the same daemon and records (tests/python/bench.py).
+BENCH_PY_N	?= 200000
+
+$(B)/rate-c: $(B)/tests/python/rate.o $(LIB_OBJ) $(PROTO_OBJ)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+bench-python: bench-check $(B)/annalsd $(B)/rate-c
+	BENCH_PY_N=$(BENCH_PY_N) ANNALS_BUILD=$(B) /usr/bin/python3 \
+	    tests/python/bench.py
 
 # The timeline page (contrib/web/, served by annalsd --http) in a real
 # browser: Debian's chromium driven by puppeteer-core from the npm
