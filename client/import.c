@@ -13,7 +13,7 @@
  * Reading: an input is a stream of bytes (zlib reads plain and gzip
  * files alike, libarchive the entries of a zip), cut into lines.  A CSV
  * record whose quoted field spans lines is split as its lines come
- * (import-csv.c); when it turns out broken, it is reported and the lines
+ * (import-split.c); when it turns out broken, it is reported and the lines
  * after its first are read again, so that one stray quote costs one
  * row.
  */
@@ -726,7 +726,7 @@ static int
 import_detect(struct import_run *run, struct import_src *s, const char *line,
     size_t len, struct import_kind *k, struct aerr *err)
 {
-	struct import_csv	 csv;
+	struct import_split	 csv;
 	const char		*p, *hint = s->hint;
 	char			 base[4096];
 	size_t			 n;
@@ -750,14 +750,14 @@ import_detect(struct import_run *run, struct import_src *s, const char *line,
 	memset(&csv, 0, sizeof csv);
 	csv.delim = k->delim;
 	csv.quoted = k->delim == ',';
-	r = import_csv_feed(&csv, line, len, err);
+	r = import_split_feed(&csv, line, len, err);
 	if (r == -1) {
-		import_csv_free(&csv);
+		import_split_free(&csv);
 		aerr_prefix(err, "first line: ");
 		return (-1);
 	}
 	/* An open quote on the first line: one field, which says little. */
-	n = r == IMPORT_CSV_DONE ? csv.nfields : 0;
+	n = r == IMPORT_SPLIT_DONE ? csv.nfields : 0;
 	if (k->format == IMPORT_AUTO) {
 		if (import_header_is(IMPORT_ACLED, csv.fields, n))
 			k->format = IMPORT_ACLED;
@@ -775,7 +775,7 @@ import_detect(struct import_run *run, struct import_src *s, const char *line,
 	}
 	if (k->format != IMPORT_AUTO)
 		k->header = import_header_is(k->format, csv.fields, n);
-	import_csv_free(&csv);
+	import_split_free(&csv);
 	if (k->format == IMPORT_AUTO) {
 		aerr_set(err, AERR_INVALID, "cannot tell the format from the "
 		    "name or the first line (%zu columns); use --format", n);
@@ -795,7 +795,7 @@ import_detect(struct import_run *run, struct import_src *s, const char *line,
 /* Turn one split record into an event and hand it on. */
 static void
 import_record(struct import_run *run, struct import_src *s, size_t line,
-    int format, const struct import_header *h, struct import_csv *csv)
+    int format, const struct import_header *h, struct import_split *csv)
 {
 	struct event	ev;
 	struct aerr	err;
@@ -859,7 +859,7 @@ import_source(struct import_run *run, struct import_src *s)
 	struct import_header	 hdr, gd[3];
 	struct import_header	*h;
 	struct import_kind	 k;
-	struct import_csv	 csv;
+	struct import_split	 csv;
 	struct event		 ev;
 	struct aerr		 err;
 	const char		*why = NULL;
@@ -922,8 +922,8 @@ import_source(struct import_run *run, struct import_src *s)
 			break;
 		}
 		aerr_clear(&err);
-		r = import_csv_feed(&csv, line, len, &err);
-		while (r == IMPORT_CSV_MORE) {
+		r = import_split_feed(&csv, line, len, &err);
+		while (r == IMPORT_SPLIT_MORE) {
 			if ((r = import_src_line(s, &line, &len, &why)) != 1) {
 				if (r == -1)
 					goto end;
@@ -938,7 +938,7 @@ import_source(struct import_run *run, struct import_src *s)
 				why = "out of memory";
 				goto end;
 			}
-			r = import_csv_feed(&csv, line, len, &err);
+			r = import_split_feed(&csv, line, len, &err);
 		}
 		/* An unclosed quote is reported where it opened. */
 		bad = first;
@@ -949,7 +949,7 @@ import_source(struct import_run *run, struct import_src *s)
 			    "row from line %zu)", first);
 		}
 		if (r == -1)
-			import_csv_reset(&csv);
+			import_split_reset(&csv);
 
 		if (!have_header && k.header) {
 			have_header = 1;
@@ -1005,7 +1005,7 @@ end:
 	import_header_clear(&gd[0]);
 	import_header_clear(&gd[1]);
 	import_header_clear(&gd[2]);
-	import_csv_free(&csv);
+	import_split_free(&csv);
 	free(rec);
 	run->cur = NULL;
 }

@@ -146,18 +146,18 @@ int	 import_gdelt_layout(size_t, const char *const **, struct aerr *);
 extern const char *const import_icews_columns[];
 
 /*
- * import-csv.c: splitting records of CSV (RFC 4180, quoted) or TSV (no
+ * import-split.c: splitting records of CSV (RFC 4180, quoted) or TSV (no
  * quoting at all, as GDELT and ICEWS write it), fed one physical line at
  * a time, without its '\n' but with the CR of a CRLF, which is text
- * inside quotes.  import_csv_feed() returns IMPORT_CSV_MORE while a quoted
- * field is open at the end of the line: the next line continues it
- * (after a '\n').  When a feed fails, or the input ends inside quotes,
+ * inside quotes.  import_split_feed() returns IMPORT_SPLIT_MORE while a
+ * quoted field is open at the end of the line: the next line continues
+ * it (after a '\n').  When a feed fails, or the input ends inside quotes,
  * open says whether a quoted field was still open and quote_line on
  * which of the record's lines (0: the first) it began; call
- * import_csv_reset() before the next record.  examined counts the bytes
+ * import_split_reset() before the next record.  examined counts the bytes
  * the splitter looked at, so that tests can hold it to linear work.
  */
-struct import_csv {
+struct import_split {
 	int		  delim;	/* ',' or '\t' */
 	int		  quoted;	/* RFC 4180 quotes */
 	char		 *buf;		/* the fields, NUL-terminated */
@@ -173,11 +173,11 @@ struct import_csv {
 	int		  open;		/* a quoted field goes on */
 	uint64_t	  examined;	/* bytes looked at, in all */
 };
-#define IMPORT_CSV_DONE		0	/* a whole record */
-#define IMPORT_CSV_MORE		1	/* a quoted field goes on: add a line */
-int	 import_csv_feed(struct import_csv *, const char *, size_t,
+#define IMPORT_SPLIT_DONE	0	/* a whole record */
+#define IMPORT_SPLIT_MORE	1	/* a quoted field goes on: add a line */
+int	 import_split_feed(struct import_split *, const char *, size_t,
 	     struct aerr *);
-void	 import_csv_reset(struct import_csv *);
-void	 import_csv_free(struct import_csv *);
+void	 import_split_reset(struct import_split *);
+void	 import_split_free(struct import_split *);
 
 #endif

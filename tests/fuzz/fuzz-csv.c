@@ -1,5 +1,5 @@
 /*
- * The reader of annals' own CSV (import_csv_feed() and
+ * The reader of annals' own CSV (import_split_feed() and
  * import_csv_row()): a quoted header line, then one record.
  * See tests/fuzz/import.c for how the input is cut and what is checked.
  */
