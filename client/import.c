@@ -43,6 +43,7 @@
 #define IMPORT_MAX_PENDING	8
 #define IMPORT_CHUNK		65536
 #define IMPORT_TICK		0.25		/* seconds between progress */
+#define IMPORT_MAX_LAYOUTS	3		/* of one format, in one file */
 
 static int	import_exec(struct cli *, int, char **);
 
@@ -93,7 +94,7 @@ struct import_batch {
 
 struct import_run {
 	struct cli		*cli;
-	int			 format;	/* --format, or IMPORT_AUTO */
+	const struct import_format *format;	/* --format, or NULL */
 	const char		*source;
 	int			 strict;
 	int			 check_only;	/* the first pass of --strict */
@@ -693,31 +694,23 @@ import_take(struct import_run *run, struct import_src *s, size_t line,
 
 /* Formats. */
 
-/* Whether name ends with suffix, ignoring case. */
-static int
-import_suffix(const char *name, const char *suffix)
-{
-	size_t	n = strlen(name), k = strlen(suffix);
-
-	return (n >= k && strcasecmp(name + n - k, suffix) == 0);
-}
-
-/* Whether name contains word, ignoring case. */
-static int
-import_contains(const char *name, const char *word)
-{
-	size_t	k = strlen(word);
-
-	for (; *name != '\0'; name++) {
-		if (strncasecmp(name, word, k) == 0)
-			return (1);
-	}
-	return (0);
-}
+/*
+ * The formats, in the order detection tries them: a header line names
+ * the first whose mark column it has; a file without one goes to the
+ * first format that its name and column count fit.
+ */
+static const struct import_format *const import_formats[] = {
+	&import_jsonl_format,
+	&import_acled_format,
+	&import_icews_format,
+	&import_gdelt_format,
+	&import_csv_format,
+};
+#define IMPORT_NFORMATS	(sizeof import_formats / sizeof import_formats[0])
 
 /* How a source is read, decided from its first line and its name. */
 struct import_kind {
-	int	format;
+	const struct import_format *fmt;
 	int	delim;
 	int	header;		/* the first record is a header */
 };
@@ -729,21 +722,21 @@ import_detect(struct import_run *run, struct import_src *s, const char *line,
 	struct import_split	 csv;
 	const char		*p, *hint = s->hint;
 	char			 base[4096];
-	size_t			 n;
+	size_t			 n, i;
 	int			 r;
 
 	memset(k, 0, sizeof *k);
 	snprintf(base, sizeof base, "%s", hint);
-	if (import_suffix(base, ".gz"))
+	if (import_name_ends(base, ".gz"))
 		base[strlen(base) - 3] = '\0';
-	k->format = run->format;
+	k->fmt = run->format;
 	for (p = line; *p == ' ' || *p == '\t'; p++)
 		continue;
-	if (k->format == IMPORT_AUTO && (*p == '{' ||
-	    import_suffix(base, ".jsonl") || import_suffix(base, ".ndjson") ||
-	    import_suffix(base, ".json")))
-		k->format = IMPORT_JSONL;
-	if (k->format == IMPORT_JSONL)
+	if (k->fmt == NULL && (*p == '{' || import_name_ends(base, ".jsonl") ||
+	    import_name_ends(base, ".ndjson") ||
+	    import_name_ends(base, ".json")))
+		k->fmt = &import_jsonl_format;
+	if (k->fmt == &import_jsonl_format)
 		return (0);
 	k->delim = memchr(line, '\t', len) != NULL ? '\t' : ',';
 
@@ -758,36 +751,27 @@ import_detect(struct import_run *run, struct import_src *s, const char *line,
 	}
 	/* An open quote on the first line: one field, which says little. */
 	n = r == IMPORT_SPLIT_DONE ? csv.nfields : 0;
-	if (k->format == IMPORT_AUTO) {
-		if (import_header_is(IMPORT_ACLED, csv.fields, n))
-			k->format = IMPORT_ACLED;
-		else if (import_header_is(IMPORT_ICEWS, csv.fields, n))
-			k->format = IMPORT_ICEWS;
-		else if (import_header_is(IMPORT_GDELT, csv.fields, n))
-			k->format = IMPORT_GDELT;
-		else if (import_header_is(IMPORT_CSV, csv.fields, n))
-			k->format = IMPORT_CSV;
-		else if (import_suffix(base, ".export.csv") || n == 57 ||
-		    n == 58 || n == 61)
-			k->format = IMPORT_GDELT;
-		else if (import_contains(base, "icews") && n == 20)
-			k->format = IMPORT_ICEWS;
+	for (i = 0; k->fmt == NULL && i < IMPORT_NFORMATS; i++) {
+		if (import_header_is(import_formats[i], csv.fields, n))
+			k->fmt = import_formats[i];
 	}
-	if (k->format != IMPORT_AUTO)
-		k->header = import_header_is(k->format, csv.fields, n);
+	for (i = 0; k->fmt == NULL && i < IMPORT_NFORMATS; i++) {
+		if (import_formats[i]->guess != NULL &&
+		    import_formats[i]->guess(base, n))
+			k->fmt = import_formats[i];
+	}
+	if (k->fmt != NULL)
+		k->header = import_header_is(k->fmt, csv.fields, n);
 	import_split_free(&csv);
-	if (k->format == IMPORT_AUTO) {
+	if (k->fmt == NULL) {
 		aerr_set(err, AERR_INVALID, "cannot tell the format from the "
 		    "name or the first line (%zu columns); use --format", n);
 		return (-1);
 	}
-	if (k->format == IMPORT_CSV || k->format == IMPORT_ACLED) {
-		if (!k->header) {
-			aerr_set(err, AERR_INVALID, "no header line: %s is "
-			    "read by column name", k->format == IMPORT_CSV ?
-			    "csv" : "acled");
-			return (-1);
-		}
+	if (!k->header && k->fmt->layout == NULL) {
+		aerr_set(err, AERR_INVALID, "no header line: %s is read by "
+		    "column name", k->fmt->name);
+		return (-1);
 	}
 	return (0);
 }
@@ -795,32 +779,14 @@ import_detect(struct import_run *run, struct import_src *s, const char *line,
 /* Turn one split record into an event and hand it on. */
 static void
 import_record(struct import_run *run, struct import_src *s, size_t line,
-    int format, const struct import_header *h, struct import_split *csv)
+    const struct import_header *h, struct import_split *csv)
 {
 	struct event	ev;
 	struct aerr	err;
-	int		rc = -1;
 
 	aerr_clear(&err);
-	switch (format) {
-	case IMPORT_GDELT:
-		rc = import_gdelt_row(h, csv->fields, csv->nfields,
-		    run->source, &ev, &err);
-		break;
-	case IMPORT_ACLED:
-		rc = import_acled_row(h, csv->fields, csv->nfields,
-		    run->source, &ev, &err);
-		break;
-	case IMPORT_ICEWS:
-		rc = import_icews_row(h, csv->fields, csv->nfields,
-		    run->source, &ev, &err);
-		break;
-	case IMPORT_CSV:
-		rc = import_csv_row(h, csv->fields, csv->nfields,
-		    run->source, &ev, &err);
-		break;
-	}
-	if (rc != 0) {
+	if (import_row(h, csv->fields, csv->nfields, run->source, &ev,
+	    &err) != 0) {
 		import_reject(run, s->name, line, err.msg);
 		return;
 	}
@@ -852,24 +818,48 @@ import_append(char **buf, size_t *len, size_t *size, const char *p,
 	return (0);
 }
 
+/*
+ * The header of a row of n columns in a file without a header line: its
+ * format's layout of that many columns, built the first time a row has
+ * them (a file of mixed origin changes layout from row to row).
+ */
+static struct import_header *
+import_layout(struct import_header *lay, const struct import_format *fmt,
+    size_t n, struct aerr *err)
+{
+	size_t	i;
+
+	for (i = 0; i < IMPORT_MAX_LAYOUTS; i++) {
+		if (lay[i].ncols == n)
+			return (&lay[i]);
+		if (lay[i].ncols == 0)
+			break;
+	}
+	/* More layouts than a format has: rebuild the last. */
+	if (i == IMPORT_MAX_LAYOUTS)
+		import_header_clear(&lay[--i]);
+	if (import_header_init(&lay[i], fmt, NULL, n, err) != 0)
+		return (NULL);
+	return (&lay[i]);
+}
+
 /* Read every row of one source. */
 static void
 import_source(struct import_run *run, struct import_src *s)
 {
-	struct import_header	 hdr, gd[3];
+	struct import_header	 hdr, lay[IMPORT_MAX_LAYOUTS];
 	struct import_header	*h;
 	struct import_kind	 k;
 	struct import_split	 csv;
 	struct event		 ev;
 	struct aerr		 err;
 	const char		*why = NULL;
-	const char *const	*names;
 	char			*line, *rec = NULL;
 	size_t			 len, reclen = 0, recsize = 0, first, bad, n;
 	int			 r, have_header = 0, nlines;
 
 	memset(&hdr, 0, sizeof hdr);
-	memset(gd, 0, sizeof gd);
+	memset(lay, 0, sizeof lay);
 	memset(&csv, 0, sizeof csv);
 	s->first = 1;
 	run->cur = s;
@@ -898,7 +888,7 @@ import_source(struct import_run *run, struct import_src *s)
 		if (len == 0 || strspn(line, " \r") == len)
 			continue;
 		first = s->lineno;
-		if (k.format == IMPORT_JSONL) {
+		if (k.fmt == &import_jsonl_format) {
 			run->rows++;
 			aerr_clear(&err);
 			if (import_jsonl_row(line, len, run->source, &ev,
@@ -953,7 +943,7 @@ import_source(struct import_run *run, struct import_src *s)
 
 		if (!have_header && k.header) {
 			have_header = 1;
-			if (r == 0 && import_header_init(&hdr, k.format,
+			if (r == 0 && import_header_init(&hdr, k.fmt,
 			    csv.fields, csv.nfields, &err) == 0)
 				continue;
 			import_warn(run, "%s:%zu: %s", s->name, bad, err.msg);
@@ -962,19 +952,11 @@ import_source(struct import_run *run, struct import_src *s)
 		}
 		run->rows++;
 
-		/* The header or the GDELT layout of this many columns. */
+		/* The header, or the layout of this many columns. */
 		h = &hdr;
-		if (r == 0 && k.format == IMPORT_GDELT && !k.header) {
-			h = csv.nfields == 57 ? &gd[0] :
-			    csv.nfields == 58 ? &gd[1] : &gd[2];
-			if (csv.nfields != 57 && csv.nfields != 58 &&
-			    csv.nfields != 61) {
-				import_gdelt_layout(csv.nfields, &names, &err);
-				r = -1;
-			} else if (h->ncols == 0 && import_header_init(h,
-			    k.format, NULL, csv.nfields, &err) != 0)
-				r = -1;
-		}
+		if (r == 0 && !k.header && (h = import_layout(lay, k.fmt,
+		    csv.nfields, &err)) == NULL)
+			r = -1;
 		if (r == 0 && csv.nfields != h->ncols && nlines > 1) {
 			aerr_set(&err, AERR_INVALID, "%zu columns, expected "
 			    "%zu", csv.nfields, h->ncols);
@@ -993,7 +975,7 @@ import_source(struct import_run *run, struct import_src *s)
 			}
 			continue;
 		}
-		import_record(run, s, first, k.format, h, &csv);
+		import_record(run, s, first, h, &csv);
 		import_progress(run, 0);
 	}
 end:
@@ -1002,9 +984,8 @@ end:
 		import_fail(run, CLI_EXIT_ERROR);
 	}
 	import_header_clear(&hdr);
-	import_header_clear(&gd[0]);
-	import_header_clear(&gd[1]);
-	import_header_clear(&gd[2]);
+	for (n = 0; n < IMPORT_MAX_LAYOUTS; n++)
+		import_header_clear(&lay[n]);
 	import_split_free(&csv);
 	free(rec);
 	run->cur = NULL;
@@ -1019,7 +1000,7 @@ import_is_zip(const char *path)
 	unsigned char	magic[4];
 	int		fd, zip = 0;
 
-	if (import_suffix(path, ".zip"))
+	if (import_name_ends(path, ".zip"))
 		return (1);
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
 		return (0);
@@ -1196,8 +1177,6 @@ import_pass(struct import_run *run, int argc, char **argv, int spool)
 static int
 import_args(struct import_run *run, int argc, char **argv)
 {
-	static const char		*formats[] = { "jsonl", "csv",
-	    "gdelt", "acled", "icews" };
 	const struct cli_command	*cmd = &cli_import_command;
 	char				*end;
 	unsigned long			 n;
@@ -1208,17 +1187,15 @@ import_args(struct import_run *run, int argc, char **argv)
 	    NULL)) != -1) {
 		switch (ch) {
 		case 'f':
-			for (i = 0; i < sizeof formats / sizeof formats[0];
-			    i++) {
-				if (strcmp(optarg, formats[i]) == 0)
+			for (i = 0; i < IMPORT_NFORMATS; i++) {
+				if (strcmp(optarg, import_formats[i]->name) == 0)
 					break;
 			}
-			if (i == sizeof formats / sizeof formats[0])
+			if (i == IMPORT_NFORMATS)
 				return (cli_common_usage(cmd, "--format %s: not "
 				    "jsonl, csv, gdelt, acled or icews",
 				    optarg));
-			/* IMPORT_JSONL (1) to IMPORT_ICEWS (5), in order. */
-			run->format = IMPORT_JSONL + (int)i;
+			run->format = import_formats[i];
 			break;
 		case 's':
 			if (*optarg == '\0' ||

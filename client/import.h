@@ -15,14 +15,6 @@
 
 #include "../proto/proto.h"
 
-/* Input formats; IMPORT_AUTO asks the driver to detect one. */
-#define IMPORT_AUTO	0
-#define IMPORT_JSONL	1	/* records as annals export writes them */
-#define IMPORT_CSV	2	/* annals' own CSV (annals export --format csv) */
-#define IMPORT_GDELT	3	/* GDELT 1.0 (57, 58 columns) and 2.0 (61) */
-#define IMPORT_ACLED	4	/* ACLED, current and 2020 export formats */
-#define IMPORT_ICEWS	5	/* ICEWS coded events, TSV with header */
-
 /* Columns and bytes of one row we accept; more is an error. */
 #define IMPORT_MAX_COLS		1024
 #define IMPORT_MAX_ROW		(4u << 20)
@@ -59,25 +51,47 @@ enum import_role {
 	IMPORT_NROLES
 };
 
+struct import_header;
+
 /*
- * What a format knows about its columns.  Each import-FORMAT.c defines
- * one; import_header_init() applies it to a header line.
+ * What a format knows: its columns, how a file of it is told apart from
+ * others, and its row parser.  Each import-FORMAT.c defines one; the
+ * driver (import.c) keeps them in one table, in the order detection
+ * tries them.
  */
 struct import_format {
-	int		  format;		/* IMPORT_* */
+	const char	 *name;			/* as --format names it */
 	const char	 *source;		/* the default source name */
 	const char	 *roles[IMPORT_NROLES];	/* column name of each role */
 	unsigned	  required;		/* roles that must have a column */
 	unsigned	  core;			/* roles kept as is by a field */
 	const char *const *ints;		/* count columns, NULL-ended */
 	const char	 *missing;		/* text meaning no value: "NA" */
+	/* The role whose column name marks a header line (the id's). */
+	enum import_role  mark;
+	/* Whether a column name is one of the format's; NULL: any is. */
+	int		(*known)(const char *);
+	/*
+	 * Whether a file without a header line, by its name (without .gz)
+	 * and the columns of its first line, is of this format.
+	 */
+	int		(*guess)(const char *, size_t);
+	/*
+	 * The column names of a row of n columns in a file without a
+	 * header line; NULL: the format is read by column name only.
+	 */
+	int		(*layout)(size_t, const char *const **, struct aerr *);
+	/* The row parser: see import_row(). */
+	int		(*row)(const struct import_header *, const char *const *,
+			    size_t, const char *, struct event *, struct aerr *);
 };
 #define IMPORT_ROLE(r)	(1u << (r))
 
+extern const struct import_format import_jsonl_format;
+extern const struct import_format import_csv_format;
 extern const struct import_format import_gdelt_format;
 extern const struct import_format import_acled_format;
 extern const struct import_format import_icews_format;
-extern const struct import_format import_csv_format;
 
 /*
  * The columns of a file: from its header line or from the format's
@@ -94,11 +108,14 @@ struct import_header {
 };
 
 /* import-row.c: headers and the helpers every parser uses. */
-const struct import_format *import_format_of(int);
-int	 import_header_init(struct import_header *, int,
-	     const char *const *, size_t, struct aerr *);
+int	 import_header_init(struct import_header *,
+	     const struct import_format *, const char *const *, size_t,
+	     struct aerr *);
 void	 import_header_clear(struct import_header *);
-int	 import_header_is(int, const char *const *, size_t);
+int	 import_header_is(const struct import_format *, const char *const *,
+	     size_t);
+int	 import_name_ends(const char *, const char *);
+int	 import_name_has(const char *, const char *);
 const char *import_row_value(const struct import_header *,
 	     const char *const *, enum import_role);
 int	 import_row_actor(struct event *, const char *, size_t,
@@ -122,28 +139,17 @@ void	 import_row_clean(struct aerr *);
 int	 import_row_int(const char *, int64_t *);
 
 /*
- * The parsers, one per format.  h describes the columns; f holds n
- * fields, NUL-terminated; source, when not NULL, replaces the dataset's
- * own source name ("gdelt", "acled", "icews").
+ * One row of a column format: h, from the header or the layout, names
+ * the columns and its format's parser reads f, n fields, NUL-terminated;
+ * source, when not NULL, replaces the dataset's own source name
+ * ("gdelt", "acled", "icews").
  */
-int	 import_gdelt_row(const struct import_header *, const char *const *,
+int	 import_row(const struct import_header *, const char *const *,
 	     size_t, const char *, struct event *, struct aerr *);
-int	 import_acled_row(const struct import_header *, const char *const *,
-	     size_t, const char *, struct event *, struct aerr *);
-int	 import_icews_row(const struct import_header *, const char *const *,
-	     size_t, const char *, struct event *, struct aerr *);
-int	 import_csv_row(const struct import_header *, const char *const *,
-	     size_t, const char *, struct event *, struct aerr *);
-/* One line of JSON (len bytes, no newline needed) into an event. */
+
+/* import-annals.c: one line of JSON (len bytes) into an event. */
 int	 import_jsonl_row(const char *, size_t, const char *, struct event *,
 	     struct aerr *);
-
-/* import-annals.c: whether a column of annals' CSV is known. */
-int	 import_annals_known(const char *);
-
-/* import-gdelt.c: the fixed layouts of files without a header. */
-int	 import_gdelt_layout(size_t, const char *const **, struct aerr *);
-extern const char *const import_icews_columns[];
 
 /*
  * import-split.c: splitting records of CSV (RFC 4180, quoted) or TSV (no

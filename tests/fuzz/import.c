@@ -48,8 +48,8 @@ fuzz_import_split(struct import_split *c, const char *rec, size_t avail,
 }
 
 void
-fuzz_import(int format, int delim, int quoted, int header,
-    const uint8_t *data, size_t size)
+fuzz_import(const struct import_format *format, int delim, int quoted,
+    int header, const uint8_t *data, size_t size)
 {
 	static const struct event	 zero;
 	struct import_split		 hc, rc;
@@ -96,24 +96,7 @@ fuzz_import(int format, int delim, int quoted, int header,
 		goto out;
 	}
 
-	switch (format) {
-	case IMPORT_GDELT:
-		ok = import_gdelt_row(&h, rc.fields, rc.nfields, NULL, &ev,
-		    &err);
-		break;
-	case IMPORT_ACLED:
-		ok = import_acled_row(&h, rc.fields, rc.nfields, NULL, &ev,
-		    &err);
-		break;
-	case IMPORT_ICEWS:
-		ok = import_icews_row(&h, rc.fields, rc.nfields, NULL, &ev,
-		    &err);
-		break;
-	default:
-		ok = import_csv_row(&h, rc.fields, rc.nfields, NULL, &ev,
-		    &err);
-		break;
-	}
+	ok = import_row(&h, rc.fields, rc.nfields, NULL, &ev, &err);
 	if (ok != 0) {
 		fuzz_check_error(&err, utf8);
 		FUZZ_CHECK(memcmp(&ev, &zero, sizeof ev) == 0);
