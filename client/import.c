@@ -10,12 +10,11 @@
  * skipped while the good ones land; --strict checks every file first
  * and sends nothing when a row is bad.
  *
- * Reading: an input is a stream of bytes (zlib reads plain and gzip
- * files alike, libarchive the entries of a zip), cut into lines.  A CSV
- * record whose quoted field spans lines is split as its lines come
- * (import-split.c); when it turns out broken, it is reported and the lines
- * after its first are read again, so that one stray quote costs one
- * row.
+ * Reading: an input is a stream of bytes cut into lines (import-src.c).
+ * A CSV record whose quoted field spans lines is split as its lines come
+ * (import-split.c); when it turns out broken, it is reported and the
+ * lines after its first are read again, so that one stray quote costs
+ * one row.
  */
 #include <sys/stat.h>
 
@@ -30,10 +29,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <archive.h>
-#include <archive_entry.h>
-#include <zlib.h>
-
 #include "cli.h"
 #include "import.h"
 
@@ -41,7 +36,6 @@
 #define IMPORT_BATCH_BYTES	(8u << 20)	/* also ends a batch */
 #define IMPORT_PENDING_ROWS	16000		/* rows in flight at most */
 #define IMPORT_MAX_PENDING	8
-#define IMPORT_CHUNK		65536
 #define IMPORT_TICK		0.25		/* seconds between progress */
 #define IMPORT_MAX_LAYOUTS	3		/* of one format, in one file */
 
@@ -62,24 +56,6 @@ const struct cli_command cli_import_command = {
 	"             [--strict] [--batch N] FILE...|-",
 	import_exec,
 	import_longopts
-};
-
-/* One stream of text: a file, stdin, or an entry of a zip. */
-struct import_src {
-	const char	*name;		/* for messages; owned by the run */
-	const char	*hint;		/* the name that tells the format */
-	gzFile		 gz;
-	struct archive	*ar;
-	int		 zip_end;	/* no more entries */
-
-	unsigned char	*buf;
-	size_t		 off, len, size;
-	int		 eof;
-
-	char		*pend;		/* lines given back, read first */
-	size_t		 pendoff, pendlen;
-	size_t		 lineno;	/* of the last line returned */
-	int		 first;		/* no line read yet */
 };
 
 /* A batch of checked events and where each came from. */
@@ -138,18 +114,9 @@ import_elapsed(const struct import_run *run)
 static off_t
 import_position(const struct import_run *run)
 {
-	struct import_src	*s = run->cur;
-	off_t			 pos = 0;
-
-	if (s == NULL)
+	if (run->cur == NULL)
 		return (run->done_bytes);
-	if (s->gz != NULL)
-		pos = gzoffset(s->gz);
-	else if (s->ar != NULL)
-		pos = archive_filter_bytes(s->ar, -1);
-	if (pos < 0)
-		pos = 0;
-	return (run->done_bytes + pos);
+	return (run->done_bytes + import_src_offset(run->cur));
 }
 
 static void
@@ -242,178 +209,6 @@ import_name(struct import_run *run, const char *a, const char *b)
 		snprintf(s, len, "%s:%s", a, b);
 	run->names[run->nnames++] = s;
 	return (s);
-}
-
-/* Sources. */
-
-static void	import_src_trim(struct import_src *);
-
-static ssize_t
-import_src_fill(struct import_src *s, unsigned char *p, size_t n,
-    const char **why)
-{
-	la_ssize_t	r;
-	int		e, zerr;
-
-	if (s->gz != NULL) {
-		if ((e = gzread(s->gz, p, (unsigned)n)) < 0) {
-			*why = gzerror(s->gz, &zerr);
-			if (zerr == Z_ERRNO)
-				*why = strerror(errno);
-			return (-1);
-		}
-		/*
-		 * A stream cut short (an interrupted download) ends like a
-		 * whole one; only gzerror() tells them apart, and the line
-		 * being read must not be taken for a row.
-		 */
-		if (e == 0) {
-			gzerror(s->gz, &zerr);
-			if (zerr == Z_BUF_ERROR) {
-				*why = "gzip data ends early: the file is "
-				    "truncated";
-				return (-1);
-			}
-		}
-		return (e);
-	}
-	if ((r = archive_read_data(s->ar, p, n)) < 0) {
-		*why = archive_error_string(s->ar);
-		return (-1);
-	}
-	return (r);
-}
-
-/*
- * The next line, without its newline; *line is valid until the next
- * call.  A CR before the newline stays: inside a quoted CSV field it is
- * text, and only the splitter knows where a field ends.  Returns 1, 0 at
- * the end, -1 when reading failed (*why says why).
- */
-static int
-import_src_line(struct import_src *s, char **line, size_t *len,
-    const char **why)
-{
-	unsigned char	*nl, *nb;
-	size_t		 avail, nsize;
-	ssize_t		 r;
-
-	/* The last line given back was returned before: drop them. */
-	if (s->pend != NULL && s->pendoff >= s->pendlen)
-		import_src_trim(s);
-	if (s->pend != NULL) {
-		*line = s->pend + s->pendoff;
-		nl = memchr(*line, '\n', s->pendlen - s->pendoff);
-		*len = nl != NULL ? (size_t)((char *)nl - *line) :
-		    s->pendlen - s->pendoff;
-		s->pendoff += *len + 1;
-		if (s->pendoff >= s->pendlen) {
-			/* The line stays readable: keep pend until later. */
-			s->pendoff = s->pendlen;
-		}
-		s->lineno++;
-		goto done;
-	}
-	for (;;) {
-		avail = s->len - s->off;
-		nl = avail > 0 ? memchr(s->buf + s->off, '\n', avail) : NULL;
-		if (nl != NULL || (s->eof && avail > 0)) {
-			*line = (char *)s->buf + s->off;
-			*len = nl != NULL ? (size_t)(nl - (s->buf + s->off)) :
-			    avail;
-			s->off += *len + (nl != NULL);
-			s->lineno++;
-			break;
-		}
-		if (s->eof)
-			return (0);
-		if (s->off > 0) {
-			memmove(s->buf, s->buf + s->off, avail);
-			s->len = avail;
-			s->off = 0;
-		}
-		if (s->size - s->len < IMPORT_CHUNK) {
-			nsize = s->size == 0 ? 4 * IMPORT_CHUNK : s->size * 2;
-			if (nsize > IMPORT_MAX_ROW + 4 * IMPORT_CHUNK) {
-				*why = "line longer than 4 MiB";
-				return (-1);
-			}
-			if ((nb = realloc(s->buf, nsize)) == NULL) {
-				*why = "out of memory";
-				return (-1);
-			}
-			s->buf = nb;
-			s->size = nsize;
-		}
-		if ((r = import_src_fill(s, s->buf + s->len, s->size - s->len,
-		    why)) < 0)
-			return (-1);
-		if (r == 0)
-			s->eof = 1;
-		s->len += r;
-	}
-done:
-	if (s->first) {
-		s->first = 0;
-		/* A byte order mark is not part of the first field. */
-		if (*len >= 3 && memcmp(*line, "\xef\xbb\xbf", 3) == 0) {
-			*line += 3;
-			*len -= 3;
-		}
-	}
-	(*line)[*len] = '\0';
-	return (1);
-}
-
-/*
- * Give back len bytes of lines (joined by '\n') to be read again, the
- * first of them being line number lineno.
- */
-static int
-import_src_unread(struct import_src *s, const char *text, size_t len,
-    size_t lineno)
-{
-	char	*p, *old = s->pend;
-	size_t	 rest = 0;
-
-	if (old != NULL)
-		rest = s->pendlen - s->pendoff;
-	if ((p = malloc(len + 1 + rest + 1)) == NULL)
-		return (-1);
-	memcpy(p, text, len);
-	p[len] = '\n';
-	if (rest > 0)
-		memcpy(p + len + 1, old + s->pendoff, rest);
-	p[len + 1 + rest] = '\0';
-	free(old);
-	s->pend = p;
-	s->pendoff = 0;
-	s->pendlen = len + 1 + rest;
-	s->lineno = lineno - 1;
-	return (0);
-}
-
-/* Drop given-back text once it has all been read. */
-static void
-import_src_trim(struct import_src *s)
-{
-	if (s->pend != NULL && s->pendoff >= s->pendlen) {
-		free(s->pend);
-		s->pend = NULL;
-		s->pendoff = s->pendlen = 0;
-	}
-}
-
-static void
-import_src_reset(struct import_src *s)
-{
-	free(s->pend);
-	s->pend = NULL;
-	s->pendoff = s->pendlen = 0;
-	s->off = s->len = 0;
-	s->eof = 0;
-	s->lineno = 0;
-	s->first = 1;
 }
 
 /* Batches. */
@@ -993,71 +788,38 @@ end:
 
 /* Files. */
 
-/* Whether the file starts like a zip archive. */
-static int
-import_is_zip(const char *path)
-{
-	unsigned char	magic[4];
-	int		fd, zip = 0;
-
-	if (import_name_ends(path, ".zip"))
-		return (1);
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
-		return (0);
-	if (read(fd, magic, 4) == 4 && memcmp(magic, "PK\003\004", 4) == 0)
-		zip = 1;
-	close(fd);
-	return (zip);
-}
-
 static void
 import_zip(struct import_run *run, const char *path)
 {
 	struct archive		*ar;
-	struct archive_entry	*ent;
 	struct import_src	 s;
-	const char		*entry;
+	struct aerr		 err;
 	int			 r;
 
-	if ((ar = archive_read_new()) == NULL) {
-		import_warn(run, "%s: out of memory", path);
+	aerr_clear(&err);
+	if ((ar = import_src_zip_open(path, &err)) == NULL) {
+		import_warn(run, "%s: %s", path, err.msg);
 		import_fail(run, CLI_EXIT_ERROR);
-		return;
-	}
-	archive_read_support_format_zip(ar);
-	if (archive_read_open_filename(ar, path, IMPORT_CHUNK) !=
-	    ARCHIVE_OK) {
-		import_warn(run, "%s: %s", path, archive_error_string(ar));
-		import_fail(run, CLI_EXIT_ERROR);
-		archive_read_free(ar);
 		return;
 	}
 	while (!run->stop) {
-		r = archive_read_next_header(ar, &ent);
-		if (r == ARCHIVE_EOF)
+		if ((r = import_src_zip_next(ar, &s, &err)) == 0)
 			break;
-		if (r != ARCHIVE_OK && r != ARCHIVE_WARN) {
-			import_warn(run, "%s: %s", path,
-			    archive_error_string(ar));
+		if (r == -1) {
+			import_warn(run, "%s: %s", path, err.msg);
 			import_fail(run, CLI_EXIT_ERROR);
 			break;
 		}
-		if (archive_entry_filetype(ent) != AE_IFREG)
-			continue;
-		entry = archive_entry_pathname(ent);
-		memset(&s, 0, sizeof s);
-		s.ar = ar;
-		if ((s.name = import_name(run, path, entry)) == NULL) {
+		if ((s.name = import_name(run, path, s.hint)) == NULL) {
 			import_warn(run, "out of memory");
 			import_fail(run, CLI_EXIT_ERROR);
+			import_src_close(&s);
 			break;
 		}
-		s.hint = entry;
 		import_source(run, &s);
-		import_src_reset(&s);
-		free(s.buf);
+		import_src_close(&s);
 	}
-	archive_read_free(ar);
+	import_src_zip_close(ar);
 }
 
 /* One FILE argument ("-" is stdin, or its spool under --strict). */
@@ -1067,9 +829,8 @@ import_file(struct import_run *run, const char *path, int fd)
 	struct import_src	s;
 	struct stat		st;
 
-	memset(&s, 0, sizeof s);
 	run->cur_total = 0;
-	if (fd == -1 && import_is_zip(path)) {
+	if (fd == -1 && import_src_is_zip(path)) {
 		if (stat(path, &st) == 0)
 			run->cur_total = st.st_size;
 		import_zip(run, path);
@@ -1086,13 +847,11 @@ import_file(struct import_run *run, const char *path, int fd)
 	}
 	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode))
 		run->cur_total = st.st_size;
-	if ((s.gz = gzdopen(fd, "rb")) == NULL) {
-		close(fd);
+	if (import_src_open(&s, fd) == -1) {
 		import_warn(run, "%s: out of memory", path);
 		import_fail(run, CLI_EXIT_ERROR);
 		return;
 	}
-	gzbuffer(s.gz, IMPORT_CHUNK);
 	s.name = import_name(run, strcmp(path, "-") == 0 ? "stdin" : path,
 	    NULL);
 	s.hint = path;
@@ -1101,9 +860,7 @@ import_file(struct import_run *run, const char *path, int fd)
 		import_fail(run, CLI_EXIT_ERROR);
 	} else
 		import_source(run, &s);
-	gzclose(s.gz);
-	import_src_reset(&s);
-	free(s.buf);
+	import_src_close(&s);
 done:
 	run->done_bytes += run->cur_total;
 }

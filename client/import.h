@@ -10,6 +10,8 @@
 #ifndef ANNALS_IMPORT_H
 #define ANNALS_IMPORT_H
 
+#include <sys/types.h>
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -185,5 +187,47 @@ int	 import_split_feed(struct import_split *, const char *, size_t,
 	     struct aerr *);
 void	 import_split_reset(struct import_split *);
 void	 import_split_free(struct import_split *);
+
+/*
+ * import-src.c: one stream of text, a file, stdin or an entry of a zip,
+ * read IMPORT_CHUNK bytes at a time and cut into lines.
+ * import_src_line() returns the next line without its '\n' (a CR before
+ * it stays: inside a quoted CSV field it is text), valid until the next
+ * call: 1, 0 at the end, -1 when reading failed (*why says why).
+ * import_src_unread() gives back lines (joined by '\n') to be read
+ * again, the first of them numbered lineno.
+ */
+#define IMPORT_CHUNK	65536
+
+struct gzFile_s;
+struct archive;
+
+struct import_src {
+	const char	*name;		/* for messages; owned by the run */
+	const char	*hint;		/* the name that tells the format */
+	struct gzFile_s	*gz;		/* zlib's gzFile */
+	struct archive	*ar;
+
+	unsigned char	*buf;
+	size_t		 off, len, size;
+	int		 eof;
+
+	char		*pend;		/* lines given back, read first */
+	size_t		 pendoff, pendlen;
+	size_t		 lineno;	/* of the last line returned */
+	int		 first;		/* no line read yet */
+};
+
+int	 import_src_open(struct import_src *, int);
+void	 import_src_close(struct import_src *);
+int	 import_src_line(struct import_src *, char **, size_t *,
+	     const char **);
+int	 import_src_unread(struct import_src *, const char *, size_t, size_t);
+off_t	 import_src_offset(const struct import_src *);
+int	 import_src_is_zip(const char *);
+struct archive *import_src_zip_open(const char *, struct aerr *);
+int	 import_src_zip_next(struct archive *, struct import_src *,
+	     struct aerr *);
+void	 import_src_zip_close(struct archive *);
 
 #endif
