@@ -13,6 +13,10 @@
 struct store;
 struct conn;
 
+/* annalsd.c */
+extern struct server	*server;
+uint64_t now_ms(void);
+
 /* log.c */
 #define LOG_ERR_LVL	0
 #define LOG_WARN_LVL	1
@@ -209,9 +213,6 @@ struct server {
 	int			 shutting_down;
 };
 
-extern struct server	*server;
-
-uint64_t now_ms(void);
 int	 server_start(struct server *, struct aerr *);
 void	 server_shutdown(void);
 void	 server_conn_gone(struct conn *);
