@@ -233,9 +233,13 @@ msgpack_packer	*conn_reply_begin(struct conn *, uint32_t);
 void		 conn_reply_end(struct conn *);
 void		 conn_reply_error(struct conn *, uint32_t, int, const char *);
 msgpack_sbuffer	*conn_sbuf(struct conn *);
-void		 conn_write_done(struct conn *);
 void		 conn_hold(struct conn *);
 void		 conn_release(struct conn *);
+void		 conn_write_begin(struct conn *);
+void		 conn_read_begin(struct conn *);
+void		 conn_done(struct conn *, msgpack_sbuffer *);
+size_t		 conn_pending(const struct conn *);
+int		 conn_hello_waits(struct conn *);
 void		 conn_shutdown_all(void);
 msgpack_packer	*conn_notify_begin(struct conn *, const char *);
 int		 conn_output_full(struct conn *);
@@ -245,7 +249,6 @@ void		 conn_set_scope(struct conn *, int);
 void		 conn_auth_failed(struct conn *);
 const char	*conn_peer(const struct conn *);
 size_t		 conn_count(void);
-void		 conn_read_done(struct conn *, msgpack_sbuffer *);
 
 /* dispatch.c */
 #define METHOD_WRITE	0x1		/* goes through the group commit */
@@ -278,6 +281,10 @@ struct method {
 	int		 (*cheap)(const msgpack_object *);
 };
 
+#define DISPATCH_WAIT		0	/* leave it: earlier replies first */
+#define DISPATCH_RAN		1	/* run, or handed on */
+#define DISPATCH_REFUSED	2	/* answered with an error */
+int	 dispatch_request(struct conn *, const unsigned char *, uint32_t);
 const struct method *dispatch_find(const char *, size_t);
 int	 dispatch_check_params(const struct request *, const char *const *,
 	     struct aerr *);
