@@ -24,8 +24,7 @@ static const char *const acled_ints[] = {
 	"timestamp", NULL
 };
 
-static int	acled_row(const struct import_header *, const char *const *,
-		    size_t, const char *, struct event *, struct aerr *);
+static import_row_fn	acled_row;
 
 const struct import_format import_acled_format = {
 	.name = "acled",

@@ -17,9 +17,8 @@
 #include "cli.h"
 #include "import.h"
 
-static int	annals_known(const char *);
-static int	csv_row(const struct import_header *, const char *const *,
-		    size_t, const char *, struct event *, struct aerr *);
+static int		annals_known(const char *);
+static import_row_fn	csv_row;
 
 /* Records, one JSON object a line: no columns, read by import.c. */
 const struct import_format import_jsonl_format = {
@@ -239,10 +238,7 @@ csv_row(const struct import_header *h, const char *const *f,
 	if ((v = import_row_value(h, f, IMPORT_R_ACTORS)) != NULL &&
 	    annals_csv_actors(v, ev, err) != 0)
 		return (import_row_fail(ev));
-	if (import_row_coord(h, f, IMPORT_R_LAT, &ev->place.lat,
-	    &ev->place.has_lat, err) != 0 ||
-	    import_row_coord(h, f, IMPORT_R_LON, &ev->place.lon,
-	    &ev->place.has_lon, err) != 0)
+	if (import_row_latlon(h, f, ev, err) != 0)
 		return (import_row_fail(ev));
 	if ((v = import_row_value(h, f, IMPORT_R_URL)) != NULL &&
 	    annals_csv_list(v, &ev->urls, &ev->nurls, err) != 0)

@@ -65,10 +65,9 @@ static const char *const gdelt_ints[] = {
 	"ActionGeo_Type", NULL
 };
 
-static int	gdelt_guess(const char *, size_t);
-static int	gdelt_layout(size_t, const char *const **, struct aerr *);
-static int	gdelt_row(const struct import_header *, const char *const *,
-		    size_t, const char *, struct event *, struct aerr *);
+static import_guess_fn	gdelt_guess;
+static import_layout_fn	gdelt_layout;
+static import_row_fn	gdelt_row;
 
 const struct import_format import_gdelt_format = {
 	.name = "gdelt",

@@ -25,10 +25,9 @@ static const char *const icews_ints[] = {
 	"Event ID", "Story ID", "Sentence Number", NULL
 };
 
-static int	icews_guess(const char *, size_t);
-static int	icews_layout(size_t, const char *const **, struct aerr *);
-static int	icews_row(const struct import_header *, const char *const *,
-		    size_t, const char *, struct event *, struct aerr *);
+static import_guess_fn	icews_guess;
+static import_layout_fn	icews_layout;
+static import_row_fn	icews_row;
 
 const struct import_format import_icews_format = {
 	.name = "icews",

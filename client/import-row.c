@@ -305,7 +305,7 @@ import_row_assoc(struct event *ev, const char *list, const char *role,
 }
 
 /* A coordinate column: absent or a number, which the finish checks. */
-int
+static int
 import_row_coord(const struct import_header *h, const char *const *f,
     enum import_role r, double *out, int *has, struct aerr *err)
 {
@@ -323,6 +323,19 @@ import_row_coord(const struct import_header *h, const char *const *f,
 		return (-1);
 	}
 	*has = 1;
+	return (0);
+}
+
+/* The place's latitude and longitude columns. */
+int
+import_row_latlon(const struct import_header *h, const char *const *f,
+    struct event *ev, struct aerr *err)
+{
+	if (import_row_coord(h, f, IMPORT_R_LAT, &ev->place.lat,
+	    &ev->place.has_lat, err) != 0 ||
+	    import_row_coord(h, f, IMPORT_R_LON, &ev->place.lon,
+	    &ev->place.has_lon, err) != 0)
+		return (-1);
 	return (0);
 }
 
@@ -490,10 +503,7 @@ import_row_rest(const struct import_header *h, const char *const *f,
 		    err) != 0)
 			return (import_row_fail(ev));
 	}
-	if (import_row_coord(h, f, IMPORT_R_LAT, &ev->place.lat,
-	    &ev->place.has_lat, err) != 0 ||
-	    import_row_coord(h, f, IMPORT_R_LON, &ev->place.lon,
-	    &ev->place.has_lon, err) != 0)
+	if (import_row_latlon(h, f, ev, err) != 0)
 		return (import_row_fail(ev));
 	if ((v = import_row_value(h, f, IMPORT_R_URL)) != NULL) {
 		if ((ev->urls = calloc(1, sizeof *ev->urls)) == NULL) {

@@ -55,6 +55,12 @@ enum import_role {
 
 struct import_header;
 
+/* What a format supplies; see struct import_format. */
+typedef int	import_guess_fn(const char *, size_t);
+typedef int	import_layout_fn(size_t, const char *const **, struct aerr *);
+typedef int	import_row_fn(const struct import_header *, const char *const *,
+		    size_t, const char *, struct event *, struct aerr *);
+
 /*
  * What a format knows: its columns, how a file of it is told apart from
  * others, and its row parser.  Each import-FORMAT.c defines one; the
@@ -77,15 +83,14 @@ struct import_format {
 	 * Whether a file without a header line, by its name (without .gz)
 	 * and the columns of its first line, is of this format.
 	 */
-	int		(*guess)(const char *, size_t);
+	import_guess_fn	 *guess;
 	/*
 	 * The column names of a row of n columns in a file without a
 	 * header line; NULL: the format is read by column name only.
 	 */
-	int		(*layout)(size_t, const char *const **, struct aerr *);
+	import_layout_fn *layout;
 	/* The row parser: see import_row(). */
-	int		(*row)(const struct import_header *, const char *const *,
-			    size_t, const char *, struct event *, struct aerr *);
+	import_row_fn	 *row;
 };
 #define IMPORT_ROLE(r)	(1u << (r))
 
@@ -125,8 +130,8 @@ int	 import_row_actor(struct event *, const char *, size_t,
 int	 import_row_assoc(struct event *, const char *, const char *,
 	     struct aerr *);
 int	 import_row_str(char **, const char *, struct aerr *);
-int	 import_row_coord(const struct import_header *, const char *const *,
-	     enum import_role, double *, int *, struct aerr *);
+int	 import_row_latlon(const struct import_header *, const char *const *,
+	     struct event *, struct aerr *);
 int	 import_row_attrs(const struct import_header *, const char *const *,
 	     struct event *, struct aerr *);
 int	 import_row_begin(const struct import_header *, size_t,
