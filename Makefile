@@ -152,8 +152,14 @@ $(B)/annals: $(B)/client/cli.o $(CLI_OBJ) $(LIB_OBJ) $(PROTO_OBJ)
 $(B)/tests/list.c: $(TEST_OBJ) tests/gen-list.sh
 	sh tests/gen-list.sh $(TEST_OBJ) > $@
 
+# The runner tests parts of the daemon (the store) without annalsd.c,
+# which holds its globals: an archive links in only what they need.
+$(B)/daemon.a: $(DAEMON_OBJ)
+	rm -f $@
+	$(AR) rcs $@ $^
+
 $(B)/runner: $(B)/tests/runner.o $(B)/tests/list.o $(TEST_OBJ) \
-    $(SUPPORT_OBJ) $(FUZZ_OBJ) $(DAEMON_OBJ) $(LIB_OBJ) $(CLI_OBJ) \
+    $(SUPPORT_OBJ) $(FUZZ_OBJ) $(B)/daemon.a $(LIB_OBJ) $(CLI_OBJ) \
     $(PROTO_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
@@ -250,10 +256,12 @@ FUZZ_CFLAGS	:= -O1 -g -fno-omit-frame-pointer -std=c11 -D_DEFAULT_SOURCE \
 FUZZ_LIB_OBJ	:= $(patsubst %.c,$(FUZZ_B)/obj/%.o,$(PROTO_SRC) \
 		    tests/fuzz/common.c)
 # The import row parsers' harnesses also need the parsers (not the
-# driver, client/import.c) and the JSON code they use.
+# driver, client/import.c, nor its byte sources) and the JSON code they
+# use.
 FUZZ_IMPORT	:= $(filter gdelt acled icews csv jsonl,$(FUZZ_NAMES))
 FUZZ_IMPORT_OBJ	:= $(patsubst %.c,$(FUZZ_B)/obj/%.o,tests/fuzz/import.c \
-		    $(filter client/import-%.c,$(CLI_SRC)) client/json.c)
+		    $(filter-out client/import-src.c,\
+		    $(filter client/import-%.c,$(CLI_SRC))) client/json.c)
 
 $(FUZZ_B)/.fuzz-deps: $(B)/.deps
 	@rt=$$($(FUZZ_CC) --print-runtime-dir 2>/dev/null); \

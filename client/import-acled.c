@@ -24,10 +24,12 @@ static const char *const acled_ints[] = {
 	"timestamp", NULL
 };
 
+static import_row_fn	acled_row;
+
 const struct import_format import_acled_format = {
-	IMPORT_ACLED,
-	"acled",
-	{
+	.name = "acled",
+	.source = "acled",
+	.roles = {
 		[IMPORT_R_ID] = "event_id_cnty",
 		[IMPORT_R_DATE] = "event_date",
 		[IMPORT_R_PRECISION] = "time_precision",
@@ -42,12 +44,12 @@ const struct import_format import_acled_format = {
 		[IMPORT_R_LAT] = "latitude",
 		[IMPORT_R_LON] = "longitude",
 	},
-	IMPORT_ROLE(IMPORT_R_ID) | IMPORT_ROLE(IMPORT_R_DATE),
-	IMPORT_ROLE(IMPORT_R_ID) | IMPORT_ROLE(IMPORT_R_TYPE) |
+	.required = IMPORT_ROLE(IMPORT_R_ID) | IMPORT_ROLE(IMPORT_R_DATE),
+	.core = IMPORT_ROLE(IMPORT_R_ID) | IMPORT_ROLE(IMPORT_R_TYPE) |
 	    IMPORT_ROLE(IMPORT_R_TEXT) | IMPORT_ROLE(IMPORT_R_PLACE) |
 	    IMPORT_ROLE(IMPORT_R_COUNTRY),
-	acled_ints,
-	NULL
+	.ints = acled_ints,
+	.row = acled_row
 };
 
 static const char *const acled_months[] = {
@@ -93,7 +95,7 @@ acled_day(const char *v, char *day, size_t size)
 }
 
 static int
-acled_row_parse(const struct import_header *h, const char *const *f,
+acled_row(const struct import_header *h, const char *const *f,
     size_t n, const char *source, struct event *ev, struct aerr *err)
 {
 	const char	*v, *prec;
@@ -140,14 +142,4 @@ acled_row_parse(const struct import_header *h, const char *const *f,
 		return (import_row_fail(ev));
 
 	return (import_row_rest(h, f, ev, err));
-}
-
-int
-import_acled_row(const struct import_header *h, const char *const *f,
-    size_t n, const char *source, struct event *ev, struct aerr *err)
-{
-	if (acled_row_parse(h, f, n, source, ev, err) == 0)
-		return (0);
-	import_row_clean(err);
-	return (-1);
 }

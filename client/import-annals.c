@@ -17,10 +17,17 @@
 #include "cli.h"
 #include "import.h"
 
+static int		annals_known(const char *);
+static import_row_fn	csv_row;
+
+/* Records, one JSON object a line: no columns, read by import.c. */
+const struct import_format import_jsonl_format = {
+	.name = "jsonl"
+};
+
 const struct import_format import_csv_format = {
-	IMPORT_CSV,
-	NULL,
-	{
+	.name = "csv",
+	.roles = {
 		[IMPORT_R_SOURCE] = "source",
 		[IMPORT_R_KEY] = "key",
 		[IMPORT_R_DATE] = "start",
@@ -37,10 +44,10 @@ const struct import_format import_csv_format = {
 		[IMPORT_R_TAGS] = "tags",
 		[IMPORT_R_ATTRS] = "attrs",
 	},
-	IMPORT_ROLE(IMPORT_R_DATE),
-	0,
-	NULL,
-	NULL
+	.required = IMPORT_ROLE(IMPORT_R_DATE),
+	.mark = IMPORT_R_DATE,
+	.known = annals_known,
+	.row = csv_row
 };
 
 /* Columns of annals' CSV that an import passes over. */
@@ -49,8 +56,8 @@ static const char *const annals_ignored[] = {
 };
 
 /* Whether a column of annals' CSV is one we know. */
-int
-import_annals_known(const char *name)
+static int
+annals_known(const char *name)
 {
 	const char *const	*p;
 	int			 r;
@@ -190,7 +197,7 @@ annals_csv_actors(const char *s, struct event *ev, struct aerr *err)
 
 /* A row of annals' CSV. */
 static int
-csv_row_parse(const struct import_header *h, const char *const *f,
+csv_row(const struct import_header *h, const char *const *f,
     size_t n, const char *source, struct event *ev, struct aerr *err)
 {
 	static const struct {
@@ -231,10 +238,7 @@ csv_row_parse(const struct import_header *h, const char *const *f,
 	if ((v = import_row_value(h, f, IMPORT_R_ACTORS)) != NULL &&
 	    annals_csv_actors(v, ev, err) != 0)
 		return (import_row_fail(ev));
-	if (import_row_coord(h, f, IMPORT_R_LAT, &ev->place.lat,
-	    &ev->place.has_lat, err) != 0 ||
-	    import_row_coord(h, f, IMPORT_R_LON, &ev->place.lon,
-	    &ev->place.has_lon, err) != 0)
+	if (import_row_latlon(h, f, ev, err) != 0)
 		return (import_row_fail(ev));
 	if ((v = import_row_value(h, f, IMPORT_R_URL)) != NULL &&
 	    annals_csv_list(v, &ev->urls, &ev->nurls, err) != 0)
@@ -264,16 +268,6 @@ csv_row_parse(const struct import_header *h, const char *const *f,
 		msgpack_sbuffer_destroy(&sb);
 	}
 	return (import_row_finish(ev, err));
-}
-
-int
-import_csv_row(const struct import_header *h, const char *const *f,
-    size_t n, const char *source, struct event *ev, struct aerr *err)
-{
-	if (csv_row_parse(h, f, n, source, ev, err) == 0)
-		return (0);
-	import_row_clean(err);
-	return (-1);
 }
 
 int

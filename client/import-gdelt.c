@@ -65,10 +65,14 @@ static const char *const gdelt_ints[] = {
 	"ActionGeo_Type", NULL
 };
 
+static import_guess_fn	gdelt_guess;
+static import_layout_fn	gdelt_layout;
+static import_row_fn	gdelt_row;
+
 const struct import_format import_gdelt_format = {
-	IMPORT_GDELT,
-	"gdelt",
-	{
+	.name = "gdelt",
+	.source = "gdelt",
+	.roles = {
 		[IMPORT_R_ID] = "GLOBALEVENTID",
 		[IMPORT_R_DATE] = "SQLDATE",
 		[IMPORT_R_ACTOR1] = "Actor1Code",
@@ -82,17 +86,27 @@ const struct import_format import_gdelt_format = {
 		[IMPORT_R_LON] = "ActionGeo_Long",
 		[IMPORT_R_URL] = "SOURCEURL",
 	},
-	IMPORT_ROLE(IMPORT_R_ID) | IMPORT_ROLE(IMPORT_R_DATE),
-	IMPORT_ROLE(IMPORT_R_ID) | IMPORT_ROLE(IMPORT_R_TYPE) |
+	.required = IMPORT_ROLE(IMPORT_R_ID) | IMPORT_ROLE(IMPORT_R_DATE),
+	.core = IMPORT_ROLE(IMPORT_R_ID) | IMPORT_ROLE(IMPORT_R_TYPE) |
 	    IMPORT_ROLE(IMPORT_R_PLACE) | IMPORT_ROLE(IMPORT_R_COUNTRY) |
 	    IMPORT_ROLE(IMPORT_R_URL),
-	gdelt_ints,
-	NULL
+	.ints = gdelt_ints,
+	.guess = gdelt_guess,
+	.layout = gdelt_layout,
+	.row = gdelt_row
 };
 
+/* GDELT's own file names, or the column count of one of its layouts. */
+static int
+gdelt_guess(const char *name, size_t n)
+{
+	return (import_name_ends(name, ".export.csv") || n == 57 || n == 58 ||
+	    n == 61);
+}
+
 /* The column names of a file without a header, by column count. */
-int
-import_gdelt_layout(size_t n, const char *const **names, struct aerr *err)
+static int
+gdelt_layout(size_t n, const char *const **names, struct aerr *err)
 {
 	switch (n) {
 	case 57:
@@ -123,7 +137,7 @@ gdelt_actor(const struct import_header *h, const char *const *f,
 }
 
 static int
-gdelt_row_parse(const struct import_header *h, const char *const *f,
+gdelt_row(const struct import_header *h, const char *const *f,
     size_t n, const char *source, struct event *ev, struct aerr *err)
 {
 	const char	*v;
@@ -152,14 +166,4 @@ gdelt_row_parse(const struct import_header *h, const char *const *f,
 	    ev, err) != 0)
 		return (import_row_fail(ev));
 	return (import_row_rest(h, f, ev, err));
-}
-
-int
-import_gdelt_row(const struct import_header *h, const char *const *f,
-    size_t n, const char *source, struct event *ev, struct aerr *err)
-{
-	if (gdelt_row_parse(h, f, n, source, ev, err) == 0)
-		return (0);
-	import_row_clean(err);
-	return (-1);
 }

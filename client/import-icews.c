@@ -13,7 +13,7 @@
 #include "import.h"
 
 /* The columns of a file whose header line is missing. */
-const char *const import_icews_columns[] = {
+static const char *const icews_columns[] = {
 	"Event ID", "Event Date", "Source Name", "Source Sectors",
 	"Source Country", "Event Text", "CAMEO Code", "Intensity",
 	"Target Name", "Target Sectors", "Target Country", "Story ID",
@@ -25,10 +25,14 @@ static const char *const icews_ints[] = {
 	"Event ID", "Story ID", "Sentence Number", NULL
 };
 
+static import_guess_fn	icews_guess;
+static import_layout_fn	icews_layout;
+static import_row_fn	icews_row;
+
 const struct import_format import_icews_format = {
-	IMPORT_ICEWS,
-	"icews",
-	{
+	.name = "icews",
+	.source = "icews",
+	.roles = {
 		[IMPORT_R_ID] = "Event ID",
 		[IMPORT_R_DATE] = "Event Date",
 		[IMPORT_R_ACTOR1] = "Source Name",
@@ -40,15 +44,39 @@ const struct import_format import_icews_format = {
 		[IMPORT_R_LAT] = "Latitude",
 		[IMPORT_R_LON] = "Longitude",
 	},
-	IMPORT_ROLE(IMPORT_R_ID) | IMPORT_ROLE(IMPORT_R_DATE),
-	IMPORT_ROLE(IMPORT_R_TYPE) | IMPORT_ROLE(IMPORT_R_TITLE) |
+	.required = IMPORT_ROLE(IMPORT_R_ID) | IMPORT_ROLE(IMPORT_R_DATE),
+	.core = IMPORT_ROLE(IMPORT_R_TYPE) | IMPORT_ROLE(IMPORT_R_TITLE) |
 	    IMPORT_ROLE(IMPORT_R_PLACE) | IMPORT_ROLE(IMPORT_R_COUNTRY),
-	icews_ints,
-	"NA"
+	.ints = icews_ints,
+	.missing = "NA",
+	.guess = icews_guess,
+	.layout = icews_layout,
+	.row = icews_row
 };
 
+#define ICEWS_NCOLUMNS	(sizeof icews_columns / sizeof icews_columns[0])
+
+/* A file named for ICEWS with its column count. */
 static int
-icews_row_parse(const struct import_header *h, const char *const *f,
+icews_guess(const char *name, size_t n)
+{
+	return (import_name_has(name, "icews") && n == ICEWS_NCOLUMNS);
+}
+
+static int
+icews_layout(size_t n, const char *const **names, struct aerr *err)
+{
+	if (n != ICEWS_NCOLUMNS) {
+		aerr_set(err, AERR_INVALID, "no header line, and %zu columns "
+		    "are no layout of icews", n);
+		return (-1);
+	}
+	*names = icews_columns;
+	return (0);
+}
+
+static int
+icews_row(const struct import_header *h, const char *const *f,
     size_t n, const char *source, struct event *ev, struct aerr *err)
 {
 	const char	*v, *date;
@@ -72,14 +100,4 @@ icews_row_parse(const struct import_header *h, const char *const *f,
 	    import_row_actor(ev, v, strlen(v), "target", err) != 0)
 		return (import_row_fail(ev));
 	return (import_row_rest(h, f, ev, err));
-}
-
-int
-import_icews_row(const struct import_header *h, const char *const *f,
-    size_t n, const char *source, struct event *ev, struct aerr *err)
-{
-	if (icews_row_parse(h, f, n, source, ev, err) == 0)
-		return (0);
-	import_row_clean(err);
-	return (-1);
 }

@@ -17,24 +17,9 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "import.h"
-
-const struct import_format *
-import_format_of(int format)
-{
-	switch (format) {
-	case IMPORT_GDELT:
-		return (&import_gdelt_format);
-	case IMPORT_ACLED:
-		return (&import_acled_format);
-	case IMPORT_ICEWS:
-		return (&import_icews_format);
-	case IMPORT_CSV:
-		return (&import_csv_format);
-	}
-	return (NULL);
-}
 
 static int
 import_row_is_int_column(const struct import_format *fmt, const char *name)
@@ -65,36 +50,28 @@ import_header_clear(struct import_header *h)
 }
 
 /*
- * Build h for format from the names of a header line, or, when names is
+ * Build h for fmt from the names of a header line, or, when names is
  * NULL, from the format's fixed layout for n columns.
  */
 int
-import_header_init(struct import_header *h, int format,
+import_header_init(struct import_header *h, const struct import_format *fmt,
     const char *const *names, size_t n, struct aerr *err)
 {
-	const struct import_format	*fmt;
-	size_t				 i, j;
-	int				 r;
+	size_t	i, j;
+	int	r;
 
 	memset(h, 0, sizeof *h);
 	for (r = 0; r < IMPORT_NROLES; r++)
 		h->col[r] = -1;
-	if ((fmt = import_format_of(format)) == NULL) {
-		aerr_set(err, AERR_INVALID, "format %d has no columns", format);
-		return (-1);
-	}
 	h->fmt = fmt;
 	if (names == NULL) {
-		if (format == IMPORT_GDELT) {
-			if (import_gdelt_layout(n, &names, err) != 0)
-				return (-1);
-		} else if (format == IMPORT_ICEWS && n == 20)
-			names = import_icews_columns;
-		else {
-			aerr_set(err, AERR_INVALID, "no header line, and %zu "
-			    "columns are no layout of %s", n, fmt->source);
+		if (fmt->layout == NULL) {
+			aerr_set(err, AERR_INVALID, "no header line: %s is "
+			    "read by column name", fmt->name);
 			return (-1);
 		}
+		if (fmt->layout(n, &names, err) != 0)
+			return (-1);
 	}
 	if (n == 0 || n > IMPORT_MAX_COLS) {
 		aerr_set(err, AERR_INVALID, "header: %zu columns, must be 1 "
@@ -118,7 +95,7 @@ import_header_init(struct import_header *h, int format,
 				goto fail;
 			}
 		}
-		if (format == IMPORT_CSV && !import_annals_known(names[i])) {
+		if (fmt->known != NULL && !fmt->known(names[i])) {
 			aerr_set(err, AERR_INVALID, "header: unknown column "
 			    "\"%.64s\"", names[i]);
 			goto fail;
@@ -153,23 +130,55 @@ fail:
 	return (-1);
 }
 
-/* Whether fields look like a header line of format: its id column. */
+/* Whether fields look like a header line of fmt: its mark column. */
 int
-import_header_is(int format, const char *const *f, size_t n)
+import_header_is(const struct import_format *fmt, const char *const *f,
+    size_t n)
 {
-	const struct import_format	*fmt;
-	size_t				 i;
+	const char	*mark = fmt->roles[fmt->mark];
+	size_t		 i;
 
-	if ((fmt = import_format_of(format)) == NULL)
-		return (0);
-	for (i = 0; i < n; i++) {
-		if (fmt->roles[IMPORT_R_ID] != NULL &&
-		    strcmp(f[i], fmt->roles[IMPORT_R_ID]) == 0)
-			return (1);
-		if (format == IMPORT_CSV && strcmp(f[i], "start") == 0)
+	for (i = 0; mark != NULL && i < n; i++) {
+		if (strcmp(f[i], mark) == 0)
 			return (1);
 	}
 	return (0);
+}
+
+/* Whether a file name ends with suffix, ignoring case. */
+int
+import_name_ends(const char *name, const char *suffix)
+{
+	size_t	n = strlen(name), k = strlen(suffix);
+
+	return (n >= k && strcasecmp(name + n - k, suffix) == 0);
+}
+
+/* Whether a file name contains word, ignoring case. */
+int
+import_name_has(const char *name, const char *word)
+{
+	size_t	k = strlen(word);
+
+	for (; *name != '\0'; name++) {
+		if (strncasecmp(name, word, k) == 0)
+			return (1);
+	}
+	return (0);
+}
+
+/*
+ * The row parser of h's format, with err made fit to show: a value
+ * quoted in it may have been cut inside a character.
+ */
+int
+import_row(const struct import_header *h, const char *const *f, size_t n,
+    const char *source, struct event *ev, struct aerr *err)
+{
+	if (h->fmt->row(h, f, n, source, ev, err) == 0)
+		return (0);
+	import_row_clean(err);
+	return (-1);
 }
 
 /* The value of a role's column, or NULL when it has none or is empty. */
@@ -296,7 +305,7 @@ import_row_assoc(struct event *ev, const char *list, const char *role,
 }
 
 /* A coordinate column: absent or a number, which the finish checks. */
-int
+static int
 import_row_coord(const struct import_header *h, const char *const *f,
     enum import_role r, double *out, int *has, struct aerr *err)
 {
@@ -314,6 +323,19 @@ import_row_coord(const struct import_header *h, const char *const *f,
 		return (-1);
 	}
 	*has = 1;
+	return (0);
+}
+
+/* The place's latitude and longitude columns. */
+int
+import_row_latlon(const struct import_header *h, const char *const *f,
+    struct event *ev, struct aerr *err)
+{
+	if (import_row_coord(h, f, IMPORT_R_LAT, &ev->place.lat,
+	    &ev->place.has_lat, err) != 0 ||
+	    import_row_coord(h, f, IMPORT_R_LON, &ev->place.lon,
+	    &ev->place.has_lon, err) != 0)
+		return (-1);
 	return (0);
 }
 
@@ -481,10 +503,7 @@ import_row_rest(const struct import_header *h, const char *const *f,
 		    err) != 0)
 			return (import_row_fail(ev));
 	}
-	if (import_row_coord(h, f, IMPORT_R_LAT, &ev->place.lat,
-	    &ev->place.has_lat, err) != 0 ||
-	    import_row_coord(h, f, IMPORT_R_LON, &ev->place.lon,
-	    &ev->place.has_lon, err) != 0)
+	if (import_row_latlon(h, f, ev, err) != 0)
 		return (import_row_fail(ev));
 	if ((v = import_row_value(h, f, IMPORT_R_URL)) != NULL) {
 		if ((ev->urls = calloc(1, sizeof *ev->urls)) == NULL) {

@@ -10,12 +10,11 @@
  * skipped while the good ones land; --strict checks every file first
  * and sends nothing when a row is bad.
  *
- * Reading: an input is a stream of bytes (zlib reads plain and gzip
- * files alike, libarchive the entries of a zip), cut into lines.  A CSV
- * record whose quoted field spans lines is split as its lines come
- * (import-csv.c); when it turns out broken, it is reported and the lines
- * after its first are read again, so that one stray quote costs one
- * row.
+ * Reading: an input is a stream of bytes cut into lines (import-src.c).
+ * A CSV record whose quoted field spans lines is split as its lines come
+ * (import-split.c); when it turns out broken, it is reported and the
+ * lines after its first are read again, so that one stray quote costs
+ * one row.
  */
 #include <sys/stat.h>
 
@@ -30,10 +29,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <archive.h>
-#include <archive_entry.h>
-#include <zlib.h>
-
 #include "cli.h"
 #include "import.h"
 
@@ -41,8 +36,8 @@
 #define IMPORT_BATCH_BYTES	(8u << 20)	/* also ends a batch */
 #define IMPORT_PENDING_ROWS	16000		/* rows in flight at most */
 #define IMPORT_MAX_PENDING	8
-#define IMPORT_CHUNK		65536
 #define IMPORT_TICK		0.25		/* seconds between progress */
+#define IMPORT_MAX_LAYOUTS	3		/* of one format, in one file */
 
 static int	import_exec(struct cli *, int, char **);
 
@@ -63,24 +58,6 @@ const struct cli_command cli_import_command = {
 	import_longopts
 };
 
-/* One stream of text: a file, stdin, or an entry of a zip. */
-struct import_src {
-	const char	*name;		/* for messages; owned by the run */
-	const char	*hint;		/* the name that tells the format */
-	gzFile		 gz;
-	struct archive	*ar;
-	int		 zip_end;	/* no more entries */
-
-	unsigned char	*buf;
-	size_t		 off, len, size;
-	int		 eof;
-
-	char		*pend;		/* lines given back, read first */
-	size_t		 pendoff, pendlen;
-	size_t		 lineno;	/* of the last line returned */
-	int		 first;		/* no line read yet */
-};
-
 /* A batch of checked events and where each came from. */
 struct import_batch {
 	struct event		*evs;
@@ -93,7 +70,7 @@ struct import_batch {
 
 struct import_run {
 	struct cli		*cli;
-	int			 format;	/* --format, or IMPORT_AUTO */
+	const struct import_format *format;	/* --format, or NULL */
 	const char		*source;
 	int			 strict;
 	int			 check_only;	/* the first pass of --strict */
@@ -137,18 +114,9 @@ import_elapsed(const struct import_run *run)
 static off_t
 import_position(const struct import_run *run)
 {
-	struct import_src	*s = run->cur;
-	off_t			 pos = 0;
-
-	if (s == NULL)
+	if (run->cur == NULL)
 		return (run->done_bytes);
-	if (s->gz != NULL)
-		pos = gzoffset(s->gz);
-	else if (s->ar != NULL)
-		pos = archive_filter_bytes(s->ar, -1);
-	if (pos < 0)
-		pos = 0;
-	return (run->done_bytes + pos);
+	return (run->done_bytes + import_src_offset(run->cur));
 }
 
 static void
@@ -241,178 +209,6 @@ import_name(struct import_run *run, const char *a, const char *b)
 		snprintf(s, len, "%s:%s", a, b);
 	run->names[run->nnames++] = s;
 	return (s);
-}
-
-/* Sources. */
-
-static void	import_src_trim(struct import_src *);
-
-static ssize_t
-import_src_fill(struct import_src *s, unsigned char *p, size_t n,
-    const char **why)
-{
-	la_ssize_t	r;
-	int		e, zerr;
-
-	if (s->gz != NULL) {
-		if ((e = gzread(s->gz, p, (unsigned)n)) < 0) {
-			*why = gzerror(s->gz, &zerr);
-			if (zerr == Z_ERRNO)
-				*why = strerror(errno);
-			return (-1);
-		}
-		/*
-		 * A stream cut short (an interrupted download) ends like a
-		 * whole one; only gzerror() tells them apart, and the line
-		 * being read must not be taken for a row.
-		 */
-		if (e == 0) {
-			gzerror(s->gz, &zerr);
-			if (zerr == Z_BUF_ERROR) {
-				*why = "gzip data ends early: the file is "
-				    "truncated";
-				return (-1);
-			}
-		}
-		return (e);
-	}
-	if ((r = archive_read_data(s->ar, p, n)) < 0) {
-		*why = archive_error_string(s->ar);
-		return (-1);
-	}
-	return (r);
-}
-
-/*
- * The next line, without its newline; *line is valid until the next
- * call.  A CR before the newline stays: inside a quoted CSV field it is
- * text, and only the splitter knows where a field ends.  Returns 1, 0 at
- * the end, -1 when reading failed (*why says why).
- */
-static int
-import_src_line(struct import_src *s, char **line, size_t *len,
-    const char **why)
-{
-	unsigned char	*nl, *nb;
-	size_t		 avail, nsize;
-	ssize_t		 r;
-
-	/* The last line given back was returned before: drop them. */
-	if (s->pend != NULL && s->pendoff >= s->pendlen)
-		import_src_trim(s);
-	if (s->pend != NULL) {
-		*line = s->pend + s->pendoff;
-		nl = memchr(*line, '\n', s->pendlen - s->pendoff);
-		*len = nl != NULL ? (size_t)((char *)nl - *line) :
-		    s->pendlen - s->pendoff;
-		s->pendoff += *len + 1;
-		if (s->pendoff >= s->pendlen) {
-			/* The line stays readable: keep pend until later. */
-			s->pendoff = s->pendlen;
-		}
-		s->lineno++;
-		goto done;
-	}
-	for (;;) {
-		avail = s->len - s->off;
-		nl = avail > 0 ? memchr(s->buf + s->off, '\n', avail) : NULL;
-		if (nl != NULL || (s->eof && avail > 0)) {
-			*line = (char *)s->buf + s->off;
-			*len = nl != NULL ? (size_t)(nl - (s->buf + s->off)) :
-			    avail;
-			s->off += *len + (nl != NULL);
-			s->lineno++;
-			break;
-		}
-		if (s->eof)
-			return (0);
-		if (s->off > 0) {
-			memmove(s->buf, s->buf + s->off, avail);
-			s->len = avail;
-			s->off = 0;
-		}
-		if (s->size - s->len < IMPORT_CHUNK) {
-			nsize = s->size == 0 ? 4 * IMPORT_CHUNK : s->size * 2;
-			if (nsize > IMPORT_MAX_ROW + 4 * IMPORT_CHUNK) {
-				*why = "line longer than 4 MiB";
-				return (-1);
-			}
-			if ((nb = realloc(s->buf, nsize)) == NULL) {
-				*why = "out of memory";
-				return (-1);
-			}
-			s->buf = nb;
-			s->size = nsize;
-		}
-		if ((r = import_src_fill(s, s->buf + s->len, s->size - s->len,
-		    why)) < 0)
-			return (-1);
-		if (r == 0)
-			s->eof = 1;
-		s->len += r;
-	}
-done:
-	if (s->first) {
-		s->first = 0;
-		/* A byte order mark is not part of the first field. */
-		if (*len >= 3 && memcmp(*line, "\xef\xbb\xbf", 3) == 0) {
-			*line += 3;
-			*len -= 3;
-		}
-	}
-	(*line)[*len] = '\0';
-	return (1);
-}
-
-/*
- * Give back len bytes of lines (joined by '\n') to be read again, the
- * first of them being line number lineno.
- */
-static int
-import_src_unread(struct import_src *s, const char *text, size_t len,
-    size_t lineno)
-{
-	char	*p, *old = s->pend;
-	size_t	 rest = 0;
-
-	if (old != NULL)
-		rest = s->pendlen - s->pendoff;
-	if ((p = malloc(len + 1 + rest + 1)) == NULL)
-		return (-1);
-	memcpy(p, text, len);
-	p[len] = '\n';
-	if (rest > 0)
-		memcpy(p + len + 1, old + s->pendoff, rest);
-	p[len + 1 + rest] = '\0';
-	free(old);
-	s->pend = p;
-	s->pendoff = 0;
-	s->pendlen = len + 1 + rest;
-	s->lineno = lineno - 1;
-	return (0);
-}
-
-/* Drop given-back text once it has all been read. */
-static void
-import_src_trim(struct import_src *s)
-{
-	if (s->pend != NULL && s->pendoff >= s->pendlen) {
-		free(s->pend);
-		s->pend = NULL;
-		s->pendoff = s->pendlen = 0;
-	}
-}
-
-static void
-import_src_reset(struct import_src *s)
-{
-	free(s->pend);
-	s->pend = NULL;
-	s->pendoff = s->pendlen = 0;
-	s->off = s->len = 0;
-	s->eof = 0;
-	s->lineno = 0;
-	s->first = 1;
 }
 
 /* Batches. */
@@ -693,31 +489,23 @@ import_take(struct import_run *run, struct import_src *s, size_t line,
 
 /* Formats. */
 
-/* Whether name ends with suffix, ignoring case. */
-static int
-import_suffix(const char *name, const char *suffix)
-{
-	size_t	n = strlen(name), k = strlen(suffix);
-
-	return (n >= k && strcasecmp(name + n - k, suffix) == 0);
-}
-
-/* Whether name contains word, ignoring case. */
-static int
-import_contains(const char *name, const char *word)
-{
-	size_t	k = strlen(word);
-
-	for (; *name != '\0'; name++) {
-		if (strncasecmp(name, word, k) == 0)
-			return (1);
-	}
-	return (0);
-}
+/*
+ * The formats, in the order detection tries them: a header line names
+ * the first whose mark column it has; a file without one goes to the
+ * first format that its name and column count fit.
+ */
+static const struct import_format *const import_formats[] = {
+	&import_jsonl_format,
+	&import_acled_format,
+	&import_icews_format,
+	&import_gdelt_format,
+	&import_csv_format,
+};
+#define IMPORT_NFORMATS	(sizeof import_formats / sizeof import_formats[0])
 
 /* How a source is read, decided from its first line and its name. */
 struct import_kind {
-	int	format;
+	const struct import_format *fmt;
 	int	delim;
 	int	header;		/* the first record is a header */
 };
@@ -726,68 +514,59 @@ static int
 import_detect(struct import_run *run, struct import_src *s, const char *line,
     size_t len, struct import_kind *k, struct aerr *err)
 {
-	struct import_csv	 csv;
+	struct import_split	 csv;
 	const char		*p, *hint = s->hint;
 	char			 base[4096];
-	size_t			 n;
+	size_t			 n, i;
 	int			 r;
 
 	memset(k, 0, sizeof *k);
 	snprintf(base, sizeof base, "%s", hint);
-	if (import_suffix(base, ".gz"))
+	if (import_name_ends(base, ".gz"))
 		base[strlen(base) - 3] = '\0';
-	k->format = run->format;
+	k->fmt = run->format;
 	for (p = line; *p == ' ' || *p == '\t'; p++)
 		continue;
-	if (k->format == IMPORT_AUTO && (*p == '{' ||
-	    import_suffix(base, ".jsonl") || import_suffix(base, ".ndjson") ||
-	    import_suffix(base, ".json")))
-		k->format = IMPORT_JSONL;
-	if (k->format == IMPORT_JSONL)
+	if (k->fmt == NULL && (*p == '{' || import_name_ends(base, ".jsonl") ||
+	    import_name_ends(base, ".ndjson") ||
+	    import_name_ends(base, ".json")))
+		k->fmt = &import_jsonl_format;
+	if (k->fmt == &import_jsonl_format)
 		return (0);
 	k->delim = memchr(line, '\t', len) != NULL ? '\t' : ',';
 
 	memset(&csv, 0, sizeof csv);
 	csv.delim = k->delim;
 	csv.quoted = k->delim == ',';
-	r = import_csv_feed(&csv, line, len, err);
+	r = import_split_feed(&csv, line, len, err);
 	if (r == -1) {
-		import_csv_free(&csv);
+		import_split_free(&csv);
 		aerr_prefix(err, "first line: ");
 		return (-1);
 	}
 	/* An open quote on the first line: one field, which says little. */
-	n = r == IMPORT_CSV_DONE ? csv.nfields : 0;
-	if (k->format == IMPORT_AUTO) {
-		if (import_header_is(IMPORT_ACLED, csv.fields, n))
-			k->format = IMPORT_ACLED;
-		else if (import_header_is(IMPORT_ICEWS, csv.fields, n))
-			k->format = IMPORT_ICEWS;
-		else if (import_header_is(IMPORT_GDELT, csv.fields, n))
-			k->format = IMPORT_GDELT;
-		else if (import_header_is(IMPORT_CSV, csv.fields, n))
-			k->format = IMPORT_CSV;
-		else if (import_suffix(base, ".export.csv") || n == 57 ||
-		    n == 58 || n == 61)
-			k->format = IMPORT_GDELT;
-		else if (import_contains(base, "icews") && n == 20)
-			k->format = IMPORT_ICEWS;
+	n = r == IMPORT_SPLIT_DONE ? csv.nfields : 0;
+	for (i = 0; k->fmt == NULL && i < IMPORT_NFORMATS; i++) {
+		if (import_header_is(import_formats[i], csv.fields, n))
+			k->fmt = import_formats[i];
 	}
-	if (k->format != IMPORT_AUTO)
-		k->header = import_header_is(k->format, csv.fields, n);
-	import_csv_free(&csv);
-	if (k->format == IMPORT_AUTO) {
+	for (i = 0; k->fmt == NULL && i < IMPORT_NFORMATS; i++) {
+		if (import_formats[i]->guess != NULL &&
+		    import_formats[i]->guess(base, n))
+			k->fmt = import_formats[i];
+	}
+	if (k->fmt != NULL)
+		k->header = import_header_is(k->fmt, csv.fields, n);
+	import_split_free(&csv);
+	if (k->fmt == NULL) {
 		aerr_set(err, AERR_INVALID, "cannot tell the format from the "
 		    "name or the first line (%zu columns); use --format", n);
 		return (-1);
 	}
-	if (k->format == IMPORT_CSV || k->format == IMPORT_ACLED) {
-		if (!k->header) {
-			aerr_set(err, AERR_INVALID, "no header line: %s is "
-			    "read by column name", k->format == IMPORT_CSV ?
-			    "csv" : "acled");
-			return (-1);
-		}
+	if (!k->header && k->fmt->layout == NULL) {
+		aerr_set(err, AERR_INVALID, "no header line: %s is read by "
+		    "column name", k->fmt->name);
+		return (-1);
 	}
 	return (0);
 }
@@ -795,32 +574,14 @@ import_detect(struct import_run *run, struct import_src *s, const char *line,
 /* Turn one split record into an event and hand it on. */
 static void
 import_record(struct import_run *run, struct import_src *s, size_t line,
-    int format, const struct import_header *h, struct import_csv *csv)
+    const struct import_header *h, struct import_split *csv)
 {
 	struct event	ev;
 	struct aerr	err;
-	int		rc = -1;
 
 	aerr_clear(&err);
-	switch (format) {
-	case IMPORT_GDELT:
-		rc = import_gdelt_row(h, csv->fields, csv->nfields,
-		    run->source, &ev, &err);
-		break;
-	case IMPORT_ACLED:
-		rc = import_acled_row(h, csv->fields, csv->nfields,
-		    run->source, &ev, &err);
-		break;
-	case IMPORT_ICEWS:
-		rc = import_icews_row(h, csv->fields, csv->nfields,
-		    run->source, &ev, &err);
-		break;
-	case IMPORT_CSV:
-		rc = import_csv_row(h, csv->fields, csv->nfields,
-		    run->source, &ev, &err);
-		break;
-	}
-	if (rc != 0) {
+	if (import_row(h, csv->fields, csv->nfields, run->source, &ev,
+	    &err) != 0) {
 		import_reject(run, s->name, line, err.msg);
 		return;
 	}
@@ -852,24 +613,48 @@ import_append(char **buf, size_t *len, size_t *size, const char *p,
 	return (0);
 }
 
+/*
+ * The header of a row of n columns in a file without a header line: its
+ * format's layout of that many columns, built the first time a row has
+ * them (a file of mixed origin changes layout from row to row).
+ */
+static struct import_header *
+import_layout(struct import_header *lay, const struct import_format *fmt,
+    size_t n, struct aerr *err)
+{
+	size_t	i;
+
+	for (i = 0; i < IMPORT_MAX_LAYOUTS; i++) {
+		if (lay[i].ncols == n)
+			return (&lay[i]);
+		if (lay[i].ncols == 0)
+			break;
+	}
+	/* More layouts than a format has: rebuild the last. */
+	if (i == IMPORT_MAX_LAYOUTS)
+		import_header_clear(&lay[--i]);
+	if (import_header_init(&lay[i], fmt, NULL, n, err) != 0)
+		return (NULL);
+	return (&lay[i]);
+}
+
 /* Read every row of one source. */
 static void
 import_source(struct import_run *run, struct import_src *s)
 {
-	struct import_header	 hdr, gd[3];
+	struct import_header	 hdr, lay[IMPORT_MAX_LAYOUTS];
 	struct import_header	*h;
 	struct import_kind	 k;
-	struct import_csv	 csv;
+	struct import_split	 csv;
 	struct event		 ev;
 	struct aerr		 err;
 	const char		*why = NULL;
-	const char *const	*names;
 	char			*line, *rec = NULL;
 	size_t			 len, reclen = 0, recsize = 0, first, bad, n;
 	int			 r, have_header = 0, nlines;
 
 	memset(&hdr, 0, sizeof hdr);
-	memset(gd, 0, sizeof gd);
+	memset(lay, 0, sizeof lay);
 	memset(&csv, 0, sizeof csv);
 	s->first = 1;
 	run->cur = s;
@@ -898,7 +683,7 @@ import_source(struct import_run *run, struct import_src *s)
 		if (len == 0 || strspn(line, " \r") == len)
 			continue;
 		first = s->lineno;
-		if (k.format == IMPORT_JSONL) {
+		if (k.fmt == &import_jsonl_format) {
 			run->rows++;
 			aerr_clear(&err);
 			if (import_jsonl_row(line, len, run->source, &ev,
@@ -922,8 +707,8 @@ import_source(struct import_run *run, struct import_src *s)
 			break;
 		}
 		aerr_clear(&err);
-		r = import_csv_feed(&csv, line, len, &err);
-		while (r == IMPORT_CSV_MORE) {
+		r = import_split_feed(&csv, line, len, &err);
+		while (r == IMPORT_SPLIT_MORE) {
 			if ((r = import_src_line(s, &line, &len, &why)) != 1) {
 				if (r == -1)
 					goto end;
@@ -938,7 +723,7 @@ import_source(struct import_run *run, struct import_src *s)
 				why = "out of memory";
 				goto end;
 			}
-			r = import_csv_feed(&csv, line, len, &err);
+			r = import_split_feed(&csv, line, len, &err);
 		}
 		/* An unclosed quote is reported where it opened. */
 		bad = first;
@@ -949,11 +734,11 @@ import_source(struct import_run *run, struct import_src *s)
 			    "row from line %zu)", first);
 		}
 		if (r == -1)
-			import_csv_reset(&csv);
+			import_split_reset(&csv);
 
 		if (!have_header && k.header) {
 			have_header = 1;
-			if (r == 0 && import_header_init(&hdr, k.format,
+			if (r == 0 && import_header_init(&hdr, k.fmt,
 			    csv.fields, csv.nfields, &err) == 0)
 				continue;
 			import_warn(run, "%s:%zu: %s", s->name, bad, err.msg);
@@ -962,19 +747,11 @@ import_source(struct import_run *run, struct import_src *s)
 		}
 		run->rows++;
 
-		/* The header or the GDELT layout of this many columns. */
+		/* The header, or the layout of this many columns. */
 		h = &hdr;
-		if (r == 0 && k.format == IMPORT_GDELT && !k.header) {
-			h = csv.nfields == 57 ? &gd[0] :
-			    csv.nfields == 58 ? &gd[1] : &gd[2];
-			if (csv.nfields != 57 && csv.nfields != 58 &&
-			    csv.nfields != 61) {
-				import_gdelt_layout(csv.nfields, &names, &err);
-				r = -1;
-			} else if (h->ncols == 0 && import_header_init(h,
-			    k.format, NULL, csv.nfields, &err) != 0)
-				r = -1;
-		}
+		if (r == 0 && !k.header && (h = import_layout(lay, k.fmt,
+		    csv.nfields, &err)) == NULL)
+			r = -1;
 		if (r == 0 && csv.nfields != h->ncols && nlines > 1) {
 			aerr_set(&err, AERR_INVALID, "%zu columns, expected "
 			    "%zu", csv.nfields, h->ncols);
@@ -993,7 +770,7 @@ import_source(struct import_run *run, struct import_src *s)
 			}
 			continue;
 		}
-		import_record(run, s, first, k.format, h, &csv);
+		import_record(run, s, first, h, &csv);
 		import_progress(run, 0);
 	}
 end:
@@ -1002,81 +779,47 @@ end:
 		import_fail(run, CLI_EXIT_ERROR);
 	}
 	import_header_clear(&hdr);
-	import_header_clear(&gd[0]);
-	import_header_clear(&gd[1]);
-	import_header_clear(&gd[2]);
-	import_csv_free(&csv);
+	for (n = 0; n < IMPORT_MAX_LAYOUTS; n++)
+		import_header_clear(&lay[n]);
+	import_split_free(&csv);
 	free(rec);
 	run->cur = NULL;
 }
 
 /* Files. */
 
-/* Whether the file starts like a zip archive. */
-static int
-import_is_zip(const char *path)
-{
-	unsigned char	magic[4];
-	int		fd, zip = 0;
-
-	if (import_suffix(path, ".zip"))
-		return (1);
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
-		return (0);
-	if (read(fd, magic, 4) == 4 && memcmp(magic, "PK\003\004", 4) == 0)
-		zip = 1;
-	close(fd);
-	return (zip);
-}
-
 static void
 import_zip(struct import_run *run, const char *path)
 {
 	struct archive		*ar;
-	struct archive_entry	*ent;
 	struct import_src	 s;
-	const char		*entry;
+	struct aerr		 err;
 	int			 r;
 
-	if ((ar = archive_read_new()) == NULL) {
-		import_warn(run, "%s: out of memory", path);
+	aerr_clear(&err);
+	if ((ar = import_src_zip_open(path, &err)) == NULL) {
+		import_warn(run, "%s: %s", path, err.msg);
 		import_fail(run, CLI_EXIT_ERROR);
-		return;
-	}
-	archive_read_support_format_zip(ar);
-	if (archive_read_open_filename(ar, path, IMPORT_CHUNK) !=
-	    ARCHIVE_OK) {
-		import_warn(run, "%s: %s", path, archive_error_string(ar));
-		import_fail(run, CLI_EXIT_ERROR);
-		archive_read_free(ar);
 		return;
 	}
 	while (!run->stop) {
-		r = archive_read_next_header(ar, &ent);
-		if (r == ARCHIVE_EOF)
+		if ((r = import_src_zip_next(ar, &s, &err)) == 0)
 			break;
-		if (r != ARCHIVE_OK && r != ARCHIVE_WARN) {
-			import_warn(run, "%s: %s", path,
-			    archive_error_string(ar));
+		if (r == -1) {
+			import_warn(run, "%s: %s", path, err.msg);
 			import_fail(run, CLI_EXIT_ERROR);
 			break;
 		}
-		if (archive_entry_filetype(ent) != AE_IFREG)
-			continue;
-		entry = archive_entry_pathname(ent);
-		memset(&s, 0, sizeof s);
-		s.ar = ar;
-		if ((s.name = import_name(run, path, entry)) == NULL) {
+		if ((s.name = import_name(run, path, s.hint)) == NULL) {
 			import_warn(run, "out of memory");
 			import_fail(run, CLI_EXIT_ERROR);
+			import_src_close(&s);
 			break;
 		}
-		s.hint = entry;
 		import_source(run, &s);
-		import_src_reset(&s);
-		free(s.buf);
+		import_src_close(&s);
 	}
-	archive_read_free(ar);
+	import_src_zip_close(ar);
 }
 
 /* One FILE argument ("-" is stdin, or its spool under --strict). */
@@ -1086,9 +829,8 @@ import_file(struct import_run *run, const char *path, int fd)
 	struct import_src	s;
 	struct stat		st;
 
-	memset(&s, 0, sizeof s);
 	run->cur_total = 0;
-	if (fd == -1 && import_is_zip(path)) {
+	if (fd == -1 && import_src_is_zip(path)) {
 		if (stat(path, &st) == 0)
 			run->cur_total = st.st_size;
 		import_zip(run, path);
@@ -1105,13 +847,11 @@ import_file(struct import_run *run, const char *path, int fd)
 	}
 	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode))
 		run->cur_total = st.st_size;
-	if ((s.gz = gzdopen(fd, "rb")) == NULL) {
-		close(fd);
+	if (import_src_open(&s, fd) == -1) {
 		import_warn(run, "%s: out of memory", path);
 		import_fail(run, CLI_EXIT_ERROR);
 		return;
 	}
-	gzbuffer(s.gz, IMPORT_CHUNK);
 	s.name = import_name(run, strcmp(path, "-") == 0 ? "stdin" : path,
 	    NULL);
 	s.hint = path;
@@ -1120,9 +860,7 @@ import_file(struct import_run *run, const char *path, int fd)
 		import_fail(run, CLI_EXIT_ERROR);
 	} else
 		import_source(run, &s);
-	gzclose(s.gz);
-	import_src_reset(&s);
-	free(s.buf);
+	import_src_close(&s);
 done:
 	run->done_bytes += run->cur_total;
 }
@@ -1196,8 +934,6 @@ import_pass(struct import_run *run, int argc, char **argv, int spool)
 static int
 import_args(struct import_run *run, int argc, char **argv)
 {
-	static const char		*formats[] = { "jsonl", "csv",
-	    "gdelt", "acled", "icews" };
 	const struct cli_command	*cmd = &cli_import_command;
 	char				*end;
 	unsigned long			 n;
@@ -1208,17 +944,15 @@ import_args(struct import_run *run, int argc, char **argv)
 	    NULL)) != -1) {
 		switch (ch) {
 		case 'f':
-			for (i = 0; i < sizeof formats / sizeof formats[0];
-			    i++) {
-				if (strcmp(optarg, formats[i]) == 0)
+			for (i = 0; i < IMPORT_NFORMATS; i++) {
+				if (strcmp(optarg, import_formats[i]->name) == 0)
 					break;
 			}
-			if (i == sizeof formats / sizeof formats[0])
+			if (i == IMPORT_NFORMATS)
 				return (cli_common_usage(cmd, "--format %s: not "
 				    "jsonl, csv, gdelt, acled or icews",
 				    optarg));
-			/* IMPORT_JSONL (1) to IMPORT_ICEWS (5), in order. */
-			run->format = IMPORT_JSONL + (int)i;
+			run->format = import_formats[i];
 			break;
 		case 's':
 			if (*optarg == '\0' ||

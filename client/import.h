@@ -10,18 +10,12 @@
 #ifndef ANNALS_IMPORT_H
 #define ANNALS_IMPORT_H
 
+#include <sys/types.h>
+
 #include <stddef.h>
 #include <stdint.h>
 
 #include "../proto/proto.h"
-
-/* Input formats; IMPORT_AUTO asks the driver to detect one. */
-#define IMPORT_AUTO	0
-#define IMPORT_JSONL	1	/* records as annals export writes them */
-#define IMPORT_CSV	2	/* annals' own CSV (annals export --format csv) */
-#define IMPORT_GDELT	3	/* GDELT 1.0 (57, 58 columns) and 2.0 (61) */
-#define IMPORT_ACLED	4	/* ACLED, current and 2020 export formats */
-#define IMPORT_ICEWS	5	/* ICEWS coded events, TSV with header */
 
 /* Columns and bytes of one row we accept; more is an error. */
 #define IMPORT_MAX_COLS		1024
@@ -59,25 +53,52 @@ enum import_role {
 	IMPORT_NROLES
 };
 
+struct import_header;
+
+/* What a format supplies; see struct import_format. */
+typedef int	import_guess_fn(const char *, size_t);
+typedef int	import_layout_fn(size_t, const char *const **, struct aerr *);
+typedef int	import_row_fn(const struct import_header *, const char *const *,
+		    size_t, const char *, struct event *, struct aerr *);
+
 /*
- * What a format knows about its columns.  Each import-FORMAT.c defines
- * one; import_header_init() applies it to a header line.
+ * What a format knows: its columns, how a file of it is told apart from
+ * others, and its row parser.  Each import-FORMAT.c defines one; the
+ * driver (import.c) keeps them in one table, in the order detection
+ * tries them.
  */
 struct import_format {
-	int		  format;		/* IMPORT_* */
+	const char	 *name;			/* as --format names it */
 	const char	 *source;		/* the default source name */
 	const char	 *roles[IMPORT_NROLES];	/* column name of each role */
 	unsigned	  required;		/* roles that must have a column */
 	unsigned	  core;			/* roles kept as is by a field */
 	const char *const *ints;		/* count columns, NULL-ended */
 	const char	 *missing;		/* text meaning no value: "NA" */
+	/* The role whose column name marks a header line (the id's). */
+	enum import_role  mark;
+	/* Whether a column name is one of the format's; NULL: any is. */
+	int		(*known)(const char *);
+	/*
+	 * Whether a file without a header line, by its name (without .gz)
+	 * and the columns of its first line, is of this format.
+	 */
+	import_guess_fn	 *guess;
+	/*
+	 * The column names of a row of n columns in a file without a
+	 * header line; NULL: the format is read by column name only.
+	 */
+	import_layout_fn *layout;
+	/* The row parser: see import_row(). */
+	import_row_fn	 *row;
 };
 #define IMPORT_ROLE(r)	(1u << (r))
 
+extern const struct import_format import_jsonl_format;
+extern const struct import_format import_csv_format;
 extern const struct import_format import_gdelt_format;
 extern const struct import_format import_acled_format;
 extern const struct import_format import_icews_format;
-extern const struct import_format import_csv_format;
 
 /*
  * The columns of a file: from its header line or from the format's
@@ -94,11 +115,14 @@ struct import_header {
 };
 
 /* import-row.c: headers and the helpers every parser uses. */
-const struct import_format *import_format_of(int);
-int	 import_header_init(struct import_header *, int,
-	     const char *const *, size_t, struct aerr *);
+int	 import_header_init(struct import_header *,
+	     const struct import_format *, const char *const *, size_t,
+	     struct aerr *);
 void	 import_header_clear(struct import_header *);
-int	 import_header_is(int, const char *const *, size_t);
+int	 import_header_is(const struct import_format *, const char *const *,
+	     size_t);
+int	 import_name_ends(const char *, const char *);
+int	 import_name_has(const char *, const char *);
 const char *import_row_value(const struct import_header *,
 	     const char *const *, enum import_role);
 int	 import_row_actor(struct event *, const char *, size_t,
@@ -106,8 +130,8 @@ int	 import_row_actor(struct event *, const char *, size_t,
 int	 import_row_assoc(struct event *, const char *, const char *,
 	     struct aerr *);
 int	 import_row_str(char **, const char *, struct aerr *);
-int	 import_row_coord(const struct import_header *, const char *const *,
-	     enum import_role, double *, int *, struct aerr *);
+int	 import_row_latlon(const struct import_header *, const char *const *,
+	     struct event *, struct aerr *);
 int	 import_row_attrs(const struct import_header *, const char *const *,
 	     struct event *, struct aerr *);
 int	 import_row_begin(const struct import_header *, size_t,
@@ -122,42 +146,31 @@ void	 import_row_clean(struct aerr *);
 int	 import_row_int(const char *, int64_t *);
 
 /*
- * The parsers, one per format.  h describes the columns; f holds n
- * fields, NUL-terminated; source, when not NULL, replaces the dataset's
- * own source name ("gdelt", "acled", "icews").
+ * One row of a column format: h, from the header or the layout, names
+ * the columns and its format's parser reads f, n fields, NUL-terminated;
+ * source, when not NULL, replaces the dataset's own source name
+ * ("gdelt", "acled", "icews").
  */
-int	 import_gdelt_row(const struct import_header *, const char *const *,
+int	 import_row(const struct import_header *, const char *const *,
 	     size_t, const char *, struct event *, struct aerr *);
-int	 import_acled_row(const struct import_header *, const char *const *,
-	     size_t, const char *, struct event *, struct aerr *);
-int	 import_icews_row(const struct import_header *, const char *const *,
-	     size_t, const char *, struct event *, struct aerr *);
-int	 import_csv_row(const struct import_header *, const char *const *,
-	     size_t, const char *, struct event *, struct aerr *);
-/* One line of JSON (len bytes, no newline needed) into an event. */
+
+/* import-annals.c: one line of JSON (len bytes) into an event. */
 int	 import_jsonl_row(const char *, size_t, const char *, struct event *,
 	     struct aerr *);
 
-/* import-annals.c: whether a column of annals' CSV is known. */
-int	 import_annals_known(const char *);
-
-/* import-gdelt.c: the fixed layouts of files without a header. */
-int	 import_gdelt_layout(size_t, const char *const **, struct aerr *);
-extern const char *const import_icews_columns[];
-
 /*
- * import-csv.c: splitting records of CSV (RFC 4180, quoted) or TSV (no
+ * import-split.c: splitting records of CSV (RFC 4180, quoted) or TSV (no
  * quoting at all, as GDELT and ICEWS write it), fed one physical line at
  * a time, without its '\n' but with the CR of a CRLF, which is text
- * inside quotes.  import_csv_feed() returns IMPORT_CSV_MORE while a quoted
- * field is open at the end of the line: the next line continues it
- * (after a '\n').  When a feed fails, or the input ends inside quotes,
+ * inside quotes.  import_split_feed() returns IMPORT_SPLIT_MORE while a
+ * quoted field is open at the end of the line: the next line continues
+ * it (after a '\n').  When a feed fails, or the input ends inside quotes,
  * open says whether a quoted field was still open and quote_line on
  * which of the record's lines (0: the first) it began; call
- * import_csv_reset() before the next record.  examined counts the bytes
+ * import_split_reset() before the next record.  examined counts the bytes
  * the splitter looked at, so that tests can hold it to linear work.
  */
-struct import_csv {
+struct import_split {
 	int		  delim;	/* ',' or '\t' */
 	int		  quoted;	/* RFC 4180 quotes */
 	char		 *buf;		/* the fields, NUL-terminated */
@@ -173,11 +186,53 @@ struct import_csv {
 	int		  open;		/* a quoted field goes on */
 	uint64_t	  examined;	/* bytes looked at, in all */
 };
-#define IMPORT_CSV_DONE		0	/* a whole record */
-#define IMPORT_CSV_MORE		1	/* a quoted field goes on: add a line */
-int	 import_csv_feed(struct import_csv *, const char *, size_t,
+#define IMPORT_SPLIT_DONE	0	/* a whole record */
+#define IMPORT_SPLIT_MORE	1	/* a quoted field goes on: add a line */
+int	 import_split_feed(struct import_split *, const char *, size_t,
 	     struct aerr *);
-void	 import_csv_reset(struct import_csv *);
-void	 import_csv_free(struct import_csv *);
+void	 import_split_reset(struct import_split *);
+void	 import_split_free(struct import_split *);
+
+/*
+ * import-src.c: one stream of text, a file, stdin or an entry of a zip,
+ * read IMPORT_CHUNK bytes at a time and cut into lines.
+ * import_src_line() returns the next line without its '\n' (a CR before
+ * it stays: inside a quoted CSV field it is text), valid until the next
+ * call: 1, 0 at the end, -1 when reading failed (*why says why).
+ * import_src_unread() gives back lines (joined by '\n') to be read
+ * again, the first of them numbered lineno.
+ */
+#define IMPORT_CHUNK	65536
+
+struct gzFile_s;
+struct archive;
+
+struct import_src {
+	const char	*name;		/* for messages; owned by the run */
+	const char	*hint;		/* the name that tells the format */
+	struct gzFile_s	*gz;		/* zlib's gzFile */
+	struct archive	*ar;
+
+	unsigned char	*buf;
+	size_t		 off, len, size;
+	int		 eof;
+
+	char		*pend;		/* lines given back, read first */
+	size_t		 pendoff, pendlen;
+	size_t		 lineno;	/* of the last line returned */
+	int		 first;		/* no line read yet */
+};
+
+int	 import_src_open(struct import_src *, int);
+void	 import_src_close(struct import_src *);
+int	 import_src_line(struct import_src *, char **, size_t *,
+	     const char **);
+int	 import_src_unread(struct import_src *, const char *, size_t, size_t);
+off_t	 import_src_offset(const struct import_src *);
+int	 import_src_is_zip(const char *);
+struct archive *import_src_zip_open(const char *, struct aerr *);
+int	 import_src_zip_next(struct archive *, struct import_src *,
+	     struct aerr *);
+void	 import_src_zip_close(struct archive *);
 
 #endif

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -38,6 +39,19 @@
 
 /* More reader threads than this only contend for the same cores. */
 #define MAX_READ_THREADS	256
+
+/* The one server, set up by main(). */
+struct server	*server;
+
+/* The time of day, in milliseconds since the epoch. */
+uint64_t
+now_ms(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return ((uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000);
+}
 
 static void
 usage(FILE *f)
@@ -475,6 +489,7 @@ main(int argc, char **argv)
 	event_set_log_callback(libevent_log);
 
 	memset(&srv, 0, sizeof srv);
+	server = &srv;
 	srv.cfg = &cfg;
 	srv.started = now_ms();
 	if ((srv.base = event_base_new()) == NULL)

@@ -13,6 +13,10 @@
 struct store;
 struct conn;
 
+/* annalsd.c */
+extern struct server	*server;
+uint64_t now_ms(void);
+
 /* log.c */
 #define LOG_ERR_LVL	0
 #define LOG_WARN_LVL	1
@@ -211,9 +215,6 @@ struct server {
 	int			 shutting_down;
 };
 
-extern struct server	*server;
-
-uint64_t now_ms(void);
 int	 server_start(struct server *, struct aerr *);
 void	 server_shutdown(void);
 void	 server_conn_gone(struct conn *);
@@ -234,9 +235,13 @@ msgpack_packer	*conn_reply_begin(struct conn *, uint32_t);
 void		 conn_reply_end(struct conn *);
 void		 conn_reply_error(struct conn *, uint32_t, int, const char *);
 msgpack_sbuffer	*conn_sbuf(struct conn *);
-void		 conn_write_done(struct conn *);
 void		 conn_hold(struct conn *);
 void		 conn_release(struct conn *);
+void		 conn_write_begin(struct conn *);
+void		 conn_read_begin(struct conn *);
+void		 conn_done(struct conn *, msgpack_sbuffer *);
+size_t		 conn_pending(const struct conn *);
+int		 conn_hello_waits(struct conn *);
 void		 conn_shutdown_all(void);
 msgpack_packer	*conn_notify_begin(struct conn *, const char *);
 int		 conn_output_full(struct conn *);
@@ -246,7 +251,6 @@ void		 conn_set_scope(struct conn *, int);
 void		 conn_auth_failed(struct conn *);
 const char	*conn_peer(const struct conn *);
 size_t		 conn_count(void);
-void		 conn_read_done(struct conn *, msgpack_sbuffer *);
 
 /* dispatch.c */
 #define METHOD_WRITE	0x1		/* goes through the group commit */
@@ -279,6 +283,10 @@ struct method {
 	int		 (*cheap)(const msgpack_object *);
 };
 
+#define DISPATCH_WAIT		0	/* leave it: earlier replies first */
+#define DISPATCH_RAN		1	/* run, or handed on */
+#define DISPATCH_REFUSED	2	/* answered with an error */
+int	 dispatch_request(struct conn *, const unsigned char *, uint32_t);
 const struct method *dispatch_find(const char *, size_t);
 int	 dispatch_check_params(const struct request *, const char *const *,
 	     struct aerr *);

@@ -226,19 +226,23 @@ status_name(int status)
 	}
 }
 
+/* Answer a connection's write; conn_done() lets it read on. */
 static void
 commit_reply(struct pending *p, const struct store_batch *b)
 {
-	msgpack_packer	*pk;
+	msgpack_sbuffer	 sb;
+	msgpack_packer	 packer, *pk = &packer;
 	size_t		 i;
 
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(pk, &sb, msgpack_sbuffer_write);
 	if (p->failed || (b != NULL && b->failed)) {
 		const struct aerr *err = p->failed ? &p->err : &b->err;
 
-		conn_reply_error(p->conn, p->msgid, err->code, err->msg);
-		return;
+		msg_pack_response_error(pk, p->msgid, err->code, err->msg);
+		goto done;
 	}
-	pk = conn_reply_begin(p->conn, p->msgid);
+	msg_pack_response_ok(pk, p->msgid);
 	msgpack_pack_map(pk, 1);
 	if (p->kind == COMMIT_PUT) {
 		mp_pack_str(pk, "results");
@@ -260,7 +264,9 @@ commit_reply(struct pending *p, const struct store_batch *b)
 				msgpack_pack_false(pk);
 		}
 	}
-	conn_reply_end(p->conn);
+done:
+	conn_done(p->conn, &sb);
+	msgpack_sbuffer_destroy(&sb);
 }
 
 static void	commit_done(struct pending *, const struct store_batch *);
@@ -382,10 +388,6 @@ commit_finish(void)
 			commit_reply(p, p->failed ? NULL : &batches[i]);
 		if (!p->failed)
 			i++;
-		if (p->conn != NULL) {
-			conn_write_done(p->conn);
-			conn_unref(p->conn);
-		}
 		pending_free(p);
 	}
 	free(batches);

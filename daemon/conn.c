@@ -1,12 +1,11 @@
 /*
  * One client connection: reassembles frames from its bufferevent, hands
- * each request to its method, and writes replies in request order.
+ * each request to dispatch, and writes replies in request order.
  *
- * Order: reads are answered at once or on a reader thread, writes after
- * the group commit; so while a connection has writes waiting, the next
- * request that is not a write stays in the input buffer until they are
- * acknowledged, and while a read is on a reader thread every request
- * does (readers.c).
+ * Order: dispatch decides where a request runs and when it must wait
+ * (dispatch.c); a request handed on, to a reader thread or the group
+ * commit, comes back through conn_done().  While a read is on a reader
+ * thread no further request is read (readers.c).
  *
  * Writing: replies are written once the loop has run everything that was
  * ready in this turn, straight from the output buffer, so a request costs
@@ -79,6 +78,7 @@ static uint64_t			next_conn_id = 1;
 static size_t			preauth_bytes;	/* of clients without a token */
 
 static void	conn_process(struct conn *);
+static void	conn_write_done(struct conn *);
 static void	conn_destroy(struct conn *);
 static void	conn_flush_close(struct conn *);
 static void	conn_flush_cb(evutil_socket_t, short, void *);
@@ -444,7 +444,7 @@ conn_close(struct conn *c, const char *reason)
 	bufferevent_disable(c->bev, EV_READ);
 	/*
 	 * A read answered on the loop was in the output already: one on a
-	 * reader thread is sent too (conn_read_done finishes the close).
+	 * reader thread is sent too (conn_done finishes the close).
 	 */
 	if (!c->reading)
 		conn_flush_close(c);
@@ -641,18 +641,28 @@ conn_reply_end(struct conn *c)
 }
 
 /*
- * A request answered on a reader thread: send its reply (taking reply's
- * memory), unless the client is gone, and go on with the next.
+ * A request handed on, to a reader thread or the group commit, is
+ * answered: send its reply (taking reply's memory) unless the client
+ * is gone, go on with the next request, and drop the reference taken
+ * when it was handed on.
  */
 void
-conn_read_done(struct conn *c, msgpack_sbuffer *reply)
+conn_done(struct conn *c, msgpack_sbuffer *reply)
 {
-	c->reading = 0;
-	if ((c->flags & CONN_DEAD) == 0 && reply->size > 0)
-		conn_send(c, reply, 1);
-	if ((c->flags & (CONN_DEAD | CONN_CLOSING)) == CONN_CLOSING)
-		conn_flush_close(c);
-	conn_release(c);
+	if (c->reading) {
+		/* A close waited for this reply (conn_close). */
+		c->reading = 0;
+		if ((c->flags & CONN_DEAD) == 0 && reply->size > 0)
+			conn_send(c, reply, 1);
+		if ((c->flags & (CONN_DEAD | CONN_CLOSING)) == CONN_CLOSING)
+			conn_flush_close(c);
+		conn_release(c);
+	} else {
+		if (!conn_dead(c) && reply->size > 0)
+			conn_send(c, reply, 1);
+		conn_write_done(c);
+	}
+	conn_unref(c);
 }
 
 void
@@ -682,8 +692,45 @@ conn_release(struct conn *c)
 	conn_write_done(c);
 }
 
-/* A write of this connection was acknowledged: go on reading. */
+/* A write goes to the group commit: conn_done() follows its commit. */
 void
+conn_write_begin(struct conn *c)
+{
+	c->pending++;
+}
+
+/* A read went to a reader thread: nothing more is read until conn_done(). */
+void
+conn_read_begin(struct conn *c)
+{
+	c->reading = 1;
+	conn_hold(c);
+}
+
+/* Requests of c still to be answered, in order: writes, a held reply. */
+size_t
+conn_pending(const struct conn *c)
+{
+	return (c->pending);
+}
+
+/*
+ * Whether c's peer, serving a penalty for wrong tokens, must wait to say
+ * hello again; then c reads nothing until the penalty is over.
+ */
+int
+conn_hello_waits(struct conn *c)
+{
+	uint64_t	ms = auth_wait(c->authkey);
+
+	if (ms == 0)
+		return (0);
+	conn_penalise(c, ms);
+	return (1);
+}
+
+/* A write of this connection was acknowledged: go on reading. */
+static void
 conn_write_done(struct conn *c)
 {
 	if (c->pending > 0)
@@ -693,23 +740,18 @@ conn_write_done(struct conn *c)
 }
 
 /*
- * Handle every complete frame in the input, as far as order and
- * back-pressure allow.
+ * Hand every complete frame in the input to dispatch, as far as
+ * back-pressure, the in-flight cap and dispatch's order allow.
  */
 static void
 conn_process(struct conn *c)
 {
-	const struct method	*m;
 	struct evbuffer		*in;
-	struct request		 req;
-	struct msg		 msg;
 	struct aerr		 err;
-	msgpack_unpacked	 u;
 	unsigned char		 hdr[PROTO_FRAME_HEADER], *frame;
 	uint32_t		 len;
 	size_t			 avail;
-	char			 name[96];
-	int			 rc;
+	int			 r;
 
 	/* A method may close the connection under us. */
 	conn_ref(c);
@@ -741,91 +783,14 @@ conn_process(struct conn *c)
 		if (avail < PROTO_FRAME_HEADER + (size_t)len)
 			break;
 		frame = evbuffer_pullup(in, PROTO_FRAME_HEADER + (size_t)len);
-		memset(&msg, 0, sizeof msg);
-		msgpack_unpacked_init(&u);
-		if (frame_check(frame + PROTO_FRAME_HEADER, len, &err) != 0)
-			goto bad;
-		rc = msgpack_unpack_next(&u, (const char *)frame +
-		    PROTO_FRAME_HEADER, len, NULL);
-		if (rc != MSGPACK_UNPACK_SUCCESS) {
-			aerr_set(&err, AERR_MALFORMED, "message does not "
-			    "decode as msgpack");
-			goto bad;
-		}
-		if (msg_parse(&u.data, &msg, &err) != 0)
-			goto bad;
-		if (msg.type != MSG_REQUEST) {
-			aerr_set(&err, AERR_MALFORMED, "only requests (type 0) "
-			    "are accepted");
-			goto bad;
-		}
-		if ((m = dispatch_find(msg.method, msg.method_len)) == NULL) {
-			aerr_set(&err, AERR_UNKNOWN_METHOD,
-			    "unknown method \"%s\"", log_escape(msg.method,
-			    msg.method_len, name, sizeof name));
-			goto bad;
-		}
-		if (c->pending > 0 && (m->flags & METHOD_WRITE) == 0) {
-			msgpack_unpacked_destroy(&u);
+		r = dispatch_request(c, frame + PROTO_FRAME_HEADER, len);
+		if (r == DISPATCH_WAIT)
 			break;
-		}
-		if (server->shutting_down) {
-			aerr_set(&err, AERR_UNAVAILABLE, "server is shutting "
-			    "down");
-			goto bad;
-		}
-		if (c->scope == AUTH_NONE && (m->flags & METHOD_OPEN) == 0) {
-			aerr_set(&err, AERR_UNAUTHORIZED, "%s needs a token: "
-			    "send one in hello first", m->name);
-			goto bad;
-		}
-		if (c->scope != AUTH_WRITE &&
-		    (m->flags & (METHOD_WRITE | METHOD_ADMIN)) != 0) {
-			aerr_set(&err, AERR_UNAUTHORIZED, "%s needs a token "
-			    "with the write scope", m->name);
-			goto bad;
-		}
-		/* A peer serving a penalty waits to say hello again. */
-		if (m == &method_hello && auth_enabled()) {
-			uint64_t	ms = auth_wait(c->authkey);
-
-			if (ms > 0) {
-				msgpack_unpacked_destroy(&u);
-				conn_penalise(c, ms);
-				break;
-			}
-		}
-		req.conn = c;
-		req.msgid = msg.msgid;
-		req.params = msg.params;
-		req.sbuf = &c->sbuf;
-		if (m->flags & METHOD_WRITE)
-			c->pending++;
-		if (readers_offer(c, m, msg.msgid, msg.params,
-		    frame + PROTO_FRAME_HEADER, len)) {
-			c->reading = 1;
-			conn_hold(c);
-		} else
-			m->exec(&req);
-		msgpack_unpacked_destroy(&u);
 		if ((c->flags & CONN_DEAD) == 0)
 			evbuffer_drain(in, PROTO_FRAME_HEADER + (size_t)len);
-		if (c->penalty != NULL && evtimer_pending(c->penalty, NULL))
+		if (r == DISPATCH_RAN && c->penalty != NULL &&
+		    evtimer_pending(c->penalty, NULL))
 			break;
-		continue;
-bad:
-		if (c->pending > 0) {
-			/* Answer it after the acknowledgements before it. */
-			msgpack_unpacked_destroy(&u);
-			break;
-		}
-		/* Echo the msgid whenever the first bytes hold one. */
-		conn_reply_error(c, msg.msgid != 0 ? msg.msgid :
-		    msg_peek_msgid(frame + PROTO_FRAME_HEADER, len), err.code,
-		    err.msg);
-		msgpack_unpacked_destroy(&u);
-		if ((c->flags & CONN_DEAD) == 0)
-			evbuffer_drain(in, PROTO_FRAME_HEADER + (size_t)len);
 	}
 	/* A client that shut its side has had every reply it can get. */
 	if ((c->flags & (CONN_EOF | CONN_PAUSED)) == CONN_EOF &&

@@ -1,7 +1,19 @@
 /*
  * The method table: each method lives in its own m-<name>.c and exports
- * one struct method; this file finds them by name and holds what every
- * method needs for its parameters and errors.
+ * one struct method; this file finds them by name, admits a request and
+ * decides where it runs, and holds what every method needs for its
+ * parameters and errors.
+ *
+ * Admission, in this order: the frame decodes as a request of a known
+ * method; a request that is not a write waits while writes of its
+ * connection await the commit, so that a read sees them and replies
+ * keep their order; the server is not shutting down; the connection's
+ * token allows the method (auth.c); a peer serving a penalty waits to
+ * say hello again.  A refused request waits for the acknowledgements
+ * before it too, then gets its error.
+ *
+ * Where it runs: a write goes to the group commit (commit.c), a read to
+ * a reader thread when readers.c takes it, anything else on the loop.
  */
 #include <string.h>
 
@@ -15,6 +27,91 @@ static const struct method *const methods[] = {
 
 /* Room kept in a frame for everything but the records of a page. */
 #define DISPATCH_FRAME_SLACK	(64u * 1024)
+
+/*
+ * One request: body is a whole frame's, len bytes.  Returns
+ * DISPATCH_WAIT to leave it in the input for now, DISPATCH_RAN when it
+ * ran or was handed on, DISPATCH_REFUSED when it was answered with an
+ * error.
+ */
+int
+dispatch_request(struct conn *c, const unsigned char *body, uint32_t len)
+{
+	const struct method	*m;
+	struct request		 req;
+	struct msg		 msg;
+	struct aerr		 err;
+	msgpack_unpacked	 u;
+	char			 name[96];
+	int			 rc = DISPATCH_WAIT;
+
+	memset(&msg, 0, sizeof msg);
+	msgpack_unpacked_init(&u);
+	if (frame_check(body, len, &err) != 0)
+		goto bad;
+	if (msgpack_unpack_next(&u, (const char *)body, len, NULL) !=
+	    MSGPACK_UNPACK_SUCCESS) {
+		aerr_set(&err, AERR_MALFORMED, "message does not decode as "
+		    "msgpack");
+		goto bad;
+	}
+	if (msg_parse(&u.data, &msg, &err) != 0)
+		goto bad;
+	if (msg.type != MSG_REQUEST) {
+		aerr_set(&err, AERR_MALFORMED, "only requests (type 0) are "
+		    "accepted");
+		goto bad;
+	}
+	if ((m = dispatch_find(msg.method, msg.method_len)) == NULL) {
+		aerr_set(&err, AERR_UNKNOWN_METHOD, "unknown method \"%s\"",
+		    log_escape(msg.method, msg.method_len, name, sizeof name));
+		goto bad;
+	}
+	if (conn_pending(c) > 0 && (m->flags & METHOD_WRITE) == 0)
+		goto out;
+	if (server->shutting_down) {
+		aerr_set(&err, AERR_UNAVAILABLE, "server is shutting down");
+		goto bad;
+	}
+	if (conn_scope(c) == AUTH_NONE && (m->flags & METHOD_OPEN) == 0) {
+		aerr_set(&err, AERR_UNAUTHORIZED, "%s needs a token: send one "
+		    "in hello first", m->name);
+		goto bad;
+	}
+	if (conn_scope(c) != AUTH_WRITE &&
+	    (m->flags & (METHOD_WRITE | METHOD_ADMIN)) != 0) {
+		aerr_set(&err, AERR_UNAUTHORIZED, "%s needs a token with the "
+		    "write scope", m->name);
+		goto bad;
+	}
+	if (m == &method_hello && auth_enabled() && conn_hello_waits(c))
+		goto out;
+
+	req.conn = c;
+	req.msgid = msg.msgid;
+	req.params = msg.params;
+	req.sbuf = conn_sbuf(c);
+	if (m->flags & METHOD_WRITE)
+		conn_write_begin(c);
+	if (readers_offer(c, m, msg.msgid, msg.params, body, len))
+		conn_read_begin(c);
+	else
+		m->exec(&req);
+	rc = DISPATCH_RAN;
+	goto out;
+
+bad:
+	/* Answer it after the acknowledgements before it. */
+	if (conn_pending(c) > 0)
+		goto out;
+	/* Echo the msgid whenever the first bytes hold one. */
+	conn_reply_error(c, msg.msgid != 0 ? msg.msgid :
+	    msg_peek_msgid(body, len), err.code, err.msg);
+	rc = DISPATCH_REFUSED;
+out:
+	msgpack_unpacked_destroy(&u);
+	return (rc);
+}
 
 const struct method *
 dispatch_find(const char *name, size_t len)

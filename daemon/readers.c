@@ -15,7 +15,7 @@
  *
  * A job owns a copy of its frame, since its params must outlive the input
  * buffer, and packs its reply into a buffer of its own; the loop hands
- * that to the connection (conn_read_done), which reads no further request
+ * that to the connection (conn_done), which reads no further request
  * until then, so replies keep their order and a later write cannot
  * overtake the read.  The job holds a reference on the connection, which
  * may close meanwhile; only the loop touches connections.  Finished jobs
@@ -118,8 +118,7 @@ readers_job_done(struct reader_job *j)
 	if (j->done != NULL)
 		j->done(j->arg);
 	else {
-		conn_read_done(j->conn, &j->reply);
-		conn_unref(j->conn);
+		conn_done(j->conn, &j->reply);
 	}
 	readers_job_free(j);
 }
@@ -333,7 +332,7 @@ readers_others_active(const struct conn *c)
 /*
  * Offer a request of c about to run: a reader thread takes it (returning
  * 1) when the method may run there and the rule above says so.  Then the
- * caller reads nothing more from c until conn_read_done().  params are
+ * caller reads nothing more from c until conn_done().  params are
  * the request's, frame is its body, len its length; frame is copied.
  */
 int

@@ -27,22 +27,11 @@
 
 #include "annalsd.h"
 
-struct server		*server;
-
 static struct evconnlistener	*listeners[2];
 static size_t			 nlisteners;
 static struct event		*resume_ev;
 static struct event		*tidy_ev;
 static time_t			 last_full_log;
-
-uint64_t
-now_ms(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return ((uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000);
-}
 
 /* Tell a client over the connection limit why, then hang up. */
 static void
@@ -304,7 +293,6 @@ server_start(struct server *srv, struct aerr *err)
 {
 	struct timeval	hour = { 3600, 0 };
 
-	server = srv;
 	conn_init(srv->base);
 	resume_ev = evtimer_new(srv->base, server_resume, NULL);
 	tidy_ev = event_new(srv->base, -1, EV_PERSIST, server_tidy, NULL);

@@ -289,7 +289,7 @@ edge_acled_row(char *buf, size_t size, size_t n, int quote)
  */
 TEST(import_edge_csv_stray_quote_costs_linear_work_and_a_bound)
 {
-	struct import_csv	c;
+	struct import_split	c;
 	struct aerr		err;
 	char			row[512];
 	uint64_t		fed = 0;
@@ -300,14 +300,14 @@ TEST(import_edge_csv_stray_quote_costs_linear_work_and_a_bound)
 	c.delim = ',';
 	c.quoted = 1;
 	len = edge_acled_row(row, sizeof row, 0, 1);
-	T_EQ_INT(import_csv_feed(&c, row, len - 1, &err), IMPORT_CSV_MORE);
+	T_EQ_INT(import_split_feed(&c, row, len - 1, &err), IMPORT_SPLIT_MORE);
 	fed += len - 1;
 	for (n = 1;; n++) {
 		len = edge_acled_row(row, sizeof row, n, 0) - 1;
 		fed += len;
 		aerr_clear(&err);
-		rc = import_csv_feed(&c, row, len, &err);
-		if (rc != IMPORT_CSV_MORE)
+		rc = import_split_feed(&c, row, len, &err);
+		if (rc != IMPORT_SPLIT_MORE)
 			break;
 		T_ASSERT(n < 2 * IMPORT_MAX_ROW / len);
 	}
@@ -321,14 +321,14 @@ TEST(import_edge_csv_stray_quote_costs_linear_work_and_a_bound)
 	T_ASSERTF(c.examined <= fed, "%" PRIu64 " bytes examined for %"
 	    PRIu64, c.examined, fed);
 	T_ASSERTF(c.bufsize <= 2 * (IMPORT_MAX_ROW + len), "%zu", c.bufsize);
-	import_csv_reset(&c);
+	import_split_reset(&c);
 
 	/* The next record starts afresh. */
 	len = edge_acled_row(row, sizeof row, 1, 0) - 1;
-	T_EQ_INT(import_csv_feed(&c, row, len, &err), IMPORT_CSV_DONE);
+	T_EQ_INT(import_split_feed(&c, row, len, &err), IMPORT_SPLIT_DONE);
 	T_EQ_INT(c.nfields, 31);
 	T_EQ_STR(c.fields[0], "TST1");
-	import_csv_free(&c);
+	import_split_free(&c);
 }
 
 /*
@@ -338,7 +338,7 @@ TEST(import_edge_csv_stray_quote_costs_linear_work_and_a_bound)
  */
 TEST(import_edge_csv_quoted_fields_across_lines)
 {
-	struct import_csv	 c;
+	struct import_split	 c;
 	struct aerr		 err;
 	char			*big;
 	size_t			 i, n;
@@ -346,17 +346,17 @@ TEST(import_edge_csv_quoted_fields_across_lines)
 	memset(&c, 0, sizeof c);
 	c.delim = ',';
 	c.quoted = 1;
-	T_EQ_INT(import_csv_feed(&c, "a,\"b, \"\"c\"\"\",", 13, &err),
-	    IMPORT_CSV_DONE);
+	T_EQ_INT(import_split_feed(&c, "a,\"b, \"\"c\"\"\",", 13, &err),
+	    IMPORT_SPLIT_DONE);
 	T_EQ_INT(c.nfields, 3);
 	T_EQ_STR(c.fields[1], "b, \"c\"");
 	T_EQ_STR(c.fields[2], "");
-	T_EQ_INT(import_csv_feed(&c, "x,\"one", 6, &err), IMPORT_CSV_MORE);
-	T_EQ_INT(import_csv_feed(&c, "", 0, &err), IMPORT_CSV_MORE);
-	T_EQ_INT(import_csv_feed(&c, "two\",\"th", 8, &err), IMPORT_CSV_MORE);
+	T_EQ_INT(import_split_feed(&c, "x,\"one", 6, &err), IMPORT_SPLIT_MORE);
+	T_EQ_INT(import_split_feed(&c, "", 0, &err), IMPORT_SPLIT_MORE);
+	T_EQ_INT(import_split_feed(&c, "two\",\"th", 8, &err), IMPORT_SPLIT_MORE);
 	T_EQ_INT(c.quote_line, 2);
-	T_EQ_INT(import_csv_feed(&c, "ree\"\"\",y", 8, &err),
-	    IMPORT_CSV_DONE);
+	T_EQ_INT(import_split_feed(&c, "ree\"\"\",y", 8, &err),
+	    IMPORT_SPLIT_DONE);
 	T_EQ_INT(c.nfields, 4);
 	T_EQ_STR(c.fields[0], "x");
 	T_EQ_STR(c.fields[1], "one\n\ntwo");
@@ -365,23 +365,23 @@ TEST(import_edge_csv_quoted_fields_across_lines)
 	T_EQ_INT(c.lines, 4);
 
 	/* Errors name the column; the next record starts afresh. */
-	T_EQ_INT(import_csv_feed(&c, "a,\"b\"c", 6, &err), -1);
+	T_EQ_INT(import_split_feed(&c, "a,\"b\"c", 6, &err), -1);
 	T_EQ_STR(err.msg, "column 2: text after the closing quote");
-	import_csv_reset(&c);
-	T_EQ_INT(import_csv_feed(&c, "a,b\"c", 5, &err), -1);
+	import_split_reset(&c);
+	T_EQ_INT(import_split_feed(&c, "a,b\"c", 5, &err), -1);
 	T_EQ_STR(err.msg, "column 2: quote inside an unquoted field");
-	import_csv_reset(&c);
+	import_split_reset(&c);
 
 	/* A quoted field of 4 MiB less a little, over 64 KiB lines. */
 	T_ASSERT((big = malloc(65536)) != NULL);
 	memset(big, 'x', 65536);
 	big[0] = '"';
-	T_EQ_INT(import_csv_feed(&c, big, 65536, &err), IMPORT_CSV_MORE);
+	T_EQ_INT(import_split_feed(&c, big, 65536, &err), IMPORT_SPLIT_MORE);
 	n = IMPORT_MAX_ROW / 65537 - 1;
 	for (i = 1; i < n; i++)
-		T_EQ_INT(import_csv_feed(&c, big + 1, 65535, &err),
-		    IMPORT_CSV_MORE);
-	T_EQ_INT(import_csv_feed(&c, "end\",z", 6, &err), IMPORT_CSV_DONE);
+		T_EQ_INT(import_split_feed(&c, big + 1, 65535, &err),
+		    IMPORT_SPLIT_MORE);
+	T_EQ_INT(import_split_feed(&c, "end\",z", 6, &err), IMPORT_SPLIT_DONE);
 	T_EQ_INT(c.nfields, 2);
 	/* n lines of 65535 x and their newlines, then "end". */
 	T_EQ_INT(strlen(c.fields[0]), n * 65536 + 3);
@@ -392,29 +392,29 @@ TEST(import_edge_csv_quoted_fields_across_lines)
 	 * A CR ending a line is its line break's, unless a quote is open:
 	 * then CRLF is text, like a lone CR anywhere.
 	 */
-	T_EQ_INT(import_csv_feed(&c, "a,\"b\r", 5, &err), IMPORT_CSV_MORE);
-	T_EQ_INT(import_csv_feed(&c, "c\rd\"\"\r", 6, &err),
-	    IMPORT_CSV_MORE);
-	T_EQ_INT(import_csv_feed(&c, "\",\"e\"\r", 6, &err), IMPORT_CSV_DONE);
+	T_EQ_INT(import_split_feed(&c, "a,\"b\r", 5, &err), IMPORT_SPLIT_MORE);
+	T_EQ_INT(import_split_feed(&c, "c\rd\"\"\r", 6, &err),
+	    IMPORT_SPLIT_MORE);
+	T_EQ_INT(import_split_feed(&c, "\",\"e\"\r", 6, &err), IMPORT_SPLIT_DONE);
 	T_EQ_INT(c.nfields, 3);
 	T_EQ_STR(c.fields[1], "b\r\nc\rd\"\r\n");
 	T_EQ_STR(c.fields[2], "e");
-	T_EQ_INT(import_csv_feed(&c, "x,y\r", 4, &err), IMPORT_CSV_DONE);
+	T_EQ_INT(import_split_feed(&c, "x,y\r", 4, &err), IMPORT_SPLIT_DONE);
 	T_EQ_STR(c.fields[1], "y");
-	T_EQ_INT(import_csv_feed(&c, "\r", 1, &err), IMPORT_CSV_DONE);
+	T_EQ_INT(import_split_feed(&c, "\r", 1, &err), IMPORT_SPLIT_DONE);
 	T_EQ_INT(c.nfields, 1);
 	T_EQ_STR(c.fields[0], "");
 
 	/* TSV: a quote is a character. */
 	c.delim = '\t';
 	c.quoted = 0;
-	T_EQ_INT(import_csv_feed(&c, "\"a\tb\"c", 6, &err), IMPORT_CSV_DONE);
+	T_EQ_INT(import_split_feed(&c, "\"a\tb\"c", 6, &err), IMPORT_SPLIT_DONE);
 	T_EQ_INT(c.nfields, 2);
 	T_EQ_STR(c.fields[0], "\"a");
 	T_EQ_STR(c.fields[1], "b\"c");
-	T_EQ_INT(import_csv_feed(&c, "a\tb\r", 4, &err), IMPORT_CSV_DONE);
+	T_EQ_INT(import_split_feed(&c, "a\tb\r", 4, &err), IMPORT_SPLIT_DONE);
 	T_EQ_STR(c.fields[1], "b");
-	import_csv_free(&c);
+	import_split_free(&c);
 }
 
 /*

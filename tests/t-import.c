@@ -494,6 +494,35 @@ TEST(import_icews_key_and_na)
 	T_OK(th_daemon_stop(&d));
 }
 
+/* A file without its header line is read by ICEWS's fixed layout. */
+TEST(import_icews_without_header_uses_the_layout)
+{
+	struct th_daemon	 d;
+	struct th_run		 r;
+	FILE			*in, *out;
+	char			 path[1024], line[8192];
+	json_t			*ev;
+
+	snprintf(path, sizeof path, "%s/events-icews.tsv", t_dir());
+	T_ASSERT((in = fopen(imp_fixture("import-icews.tsv"), "r")) != NULL);
+	T_ASSERT((out = fopen(path, "w")) != NULL);
+	T_ASSERT(fgets(line, sizeof line, in) != NULL);	/* the header */
+	while (fgets(line, sizeof line, in) != NULL)
+		T_ASSERT(fputs(line, out) >= 0);
+	fclose(in);
+	T_OK(fclose(out));
+
+	T_OK(th_daemon_start(&d, NULL));
+	IMP_RUN(&r, d.sock, NULL, 0, "import", path);
+	T_EQ_U64(r.added, 3);
+	th_run_free(&r);
+	ev = imp_get(d.sock, "icews", "32889836/2018-06-01");
+	T_ASSERT(ev != NULL);
+	T_EQ_STR(json_string_value(json_object_get(ev, "type")), "040");
+	json_decref(ev);
+	T_OK(th_daemon_stop(&d));
+}
+
 TEST(import_acled_both_formats_dates_and_actors)
 {
 	struct th_daemon	 d;

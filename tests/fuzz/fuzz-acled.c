@@ -1,6 +1,6 @@
 /*
- * The ACLED row parser (import_acled_row()): a quoted CSV header line,
- * then one record.
+ * The ACLED row parser (import_acled_format.row): a quoted CSV header
+ * line, then one record.
  * See tests/fuzz/import.c for how the input is cut and what is checked.
  */
 #include "../../client/import.h"
@@ -9,7 +9,7 @@
 void
 fuzz_acled(const uint8_t *data, size_t size)
 {
-	fuzz_import(IMPORT_ACLED, ',', 1, 1, data, size);
+	fuzz_import(&import_acled_format, ',', 1, 1, data, size);
 }
 
 FUZZ_ENTRY(acled)

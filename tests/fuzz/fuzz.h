@@ -45,7 +45,9 @@ void	 fuzz_check_span(const struct date_span *);
 int	 fuzz_span_eq(const struct date_span *, const struct date_span *);
 void	 fuzz_check_event(const struct event *);
 /* tests/fuzz/import.c: one row of an import format (client/import.h). */
-void	 fuzz_import(int, int, int, int, const uint8_t *, size_t);
+struct import_format;
+void	 fuzz_import(const struct import_format *, int, int, int,
+	     const uint8_t *, size_t);
 
 #ifdef FUZZ_LIBFUZZER
 int	 LLVMFuzzerTestOneInput(const uint8_t *, size_t);

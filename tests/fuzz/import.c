@@ -2,7 +2,7 @@
  * What the harnesses of the import row parsers share: the input cut as
  * client/import.c cuts a file (a header line first when the format has
  * one, then one record, which for quoted CSV may run over several
- * physical lines), split with import_csv_feed(), the header built with
+ * physical lines), split with import_split_feed(), the header built with
  * import_header_init() and the row given to the format's parser.
  *
  * Promises checked: a parsed row is an event the daemon accepts as it is
@@ -24,7 +24,7 @@
  * without the newline, or -1.
  */
 static ssize_t
-fuzz_import_split(struct import_csv *c, const char *rec, size_t avail,
+fuzz_import_split(struct import_split *c, const char *rec, size_t avail,
     struct aerr *err)
 {
 	const char	*line = rec, *nl;
@@ -34,12 +34,12 @@ fuzz_import_split(struct import_csv *c, const char *rec, size_t avail,
 	for (;;) {
 		nl = memchr(line, '\n', avail - (line - rec));
 		len = nl == NULL ? avail - (line - rec) : (size_t)(nl - line);
-		rc = import_csv_feed(c, line, len, err);
+		rc = import_split_feed(c, line, len, err);
 		if (rc == -1)
 			return (-1);
-		if (rc == IMPORT_CSV_DONE)
+		if (rc == IMPORT_SPLIT_DONE)
 			return (line + len - rec);
-		FUZZ_CHECK(rc == IMPORT_CSV_MORE);
+		FUZZ_CHECK(rc == IMPORT_SPLIT_MORE);
 		FUZZ_CHECK(c->quoted && c->open);
 		if (nl == NULL)
 			return (-1);	/* the file ends inside quotes */
@@ -48,11 +48,11 @@ fuzz_import_split(struct import_csv *c, const char *rec, size_t avail,
 }
 
 void
-fuzz_import(int format, int delim, int quoted, int header,
-    const uint8_t *data, size_t size)
+fuzz_import(const struct import_format *format, int delim, int quoted,
+    int header, const uint8_t *data, size_t size)
 {
 	static const struct event	 zero;
-	struct import_csv		 hc, rc;
+	struct import_split		 hc, rc;
 	struct import_header		 h;
 	struct event			 ev;
 	struct aerr			 err;
@@ -96,24 +96,7 @@ fuzz_import(int format, int delim, int quoted, int header,
 		goto out;
 	}
 
-	switch (format) {
-	case IMPORT_GDELT:
-		ok = import_gdelt_row(&h, rc.fields, rc.nfields, NULL, &ev,
-		    &err);
-		break;
-	case IMPORT_ACLED:
-		ok = import_acled_row(&h, rc.fields, rc.nfields, NULL, &ev,
-		    &err);
-		break;
-	case IMPORT_ICEWS:
-		ok = import_icews_row(&h, rc.fields, rc.nfields, NULL, &ev,
-		    &err);
-		break;
-	default:
-		ok = import_csv_row(&h, rc.fields, rc.nfields, NULL, &ev,
-		    &err);
-		break;
-	}
+	ok = import_row(&h, rc.fields, rc.nfields, NULL, &ev, &err);
 	if (ok != 0) {
 		fuzz_check_error(&err, utf8);
 		FUZZ_CHECK(memcmp(&ev, &zero, sizeof ev) == 0);
@@ -126,7 +109,7 @@ fuzz_import(int format, int delim, int quoted, int header,
 	record_clear(&ev);
 out:
 	import_header_clear(&h);
-	import_csv_free(&hc);
-	import_csv_free(&rc);
+	import_split_free(&hc);
+	import_split_free(&rc);
 	free(in);
 }

@@ -28,7 +28,7 @@
 #include "import.h"
 
 void
-import_csv_free(struct import_csv *c)
+import_split_free(struct import_split *c)
 {
 	free(c->buf);
 	free(c->fields);
@@ -38,12 +38,12 @@ import_csv_free(struct import_csv *c)
 	c->starts = NULL;
 	c->bufsize = 0;
 	c->maxfields = 0;
-	import_csv_reset(c);
+	import_split_reset(c);
 }
 
 /* Forget a record, finished or not: the next line starts a new one. */
 void
-import_csv_reset(struct import_csv *c)
+import_split_reset(struct import_split *c)
 {
 	c->used = 0;
 	c->nfields = 0;
@@ -55,7 +55,7 @@ import_csv_reset(struct import_csv *c)
 
 /* Room for one more field, starting at offset off of buf. */
 static int
-import_csv_field(struct import_csv *c, size_t off, struct aerr *err)
+import_split_field(struct import_split *c, size_t off, struct aerr *err)
 {
 	const char	**nf;
 	size_t		 *ns, n;
@@ -85,7 +85,7 @@ import_csv_field(struct import_csv *c, size_t off, struct aerr *err)
 
 /* Room for n more bytes in buf, doubling so that a record costs O(n). */
 static int
-import_csv_room(struct import_csv *c, size_t n, struct aerr *err)
+import_split_room(struct import_split *c, size_t n, struct aerr *err)
 {
 	char	*nb;
 	size_t	 nsize;
@@ -105,7 +105,7 @@ import_csv_room(struct import_csv *c, size_t n, struct aerr *err)
 }
 
 int
-import_csv_feed(struct import_csv *c, const char *line, size_t len,
+import_split_feed(struct import_split *c, const char *line, size_t len,
     struct aerr *err)
 {
 	const char	*p = line, *end = line + len;
@@ -114,7 +114,7 @@ import_csv_feed(struct import_csv *c, const char *line, size_t len,
 	int		 inq = c->open, cr = 0;
 
 	if (!c->open)
-		import_csv_reset(c);
+		import_split_reset(c);
 	c->examined += len;
 	c->reclen += len + (c->open ? 1 : 0);
 	c->lines++;
@@ -140,14 +140,14 @@ import_csv_feed(struct import_csv *c, const char *line, size_t len,
 	 * Fields lose their delimiter and gain a NUL, and a line that goes
 	 * on gains its newline: len + 2 is enough.
 	 */
-	if (import_csv_room(c, len + 2, err) != 0)
+	if (import_split_room(c, len + 2, err) != 0)
 		return (-1);
 	o = c->buf + c->used;
 	if (inq)
 		*o++ = '\n';
 	for (;;) {
 		if (!inq) {
-			if (import_csv_field(c, o - c->buf, err) != 0)
+			if (import_split_field(c, o - c->buf, err) != 0)
 				return (-1);
 			if (!c->quoted || p == end || *p != '"') {
 				while (p < end && *p != c->delim) {
@@ -183,7 +183,7 @@ import_csv_feed(struct import_csv *c, const char *line, size_t len,
 				*o++ = '\r';
 			c->used = o - c->buf;
 			c->open = 1;
-			return (IMPORT_CSV_MORE);
+			return (IMPORT_SPLIT_MORE);
 		}
 		inq = 0;
 		p++;
@@ -200,5 +200,5 @@ import_csv_feed(struct import_csv *c, const char *line, size_t len,
 	c->used = o - c->buf;
 	for (i = 0; i < c->nfields; i++)
 		c->fields[i] = c->buf + c->starts[i];
-	return (IMPORT_CSV_DONE);
+	return (IMPORT_SPLIT_DONE);
 }
