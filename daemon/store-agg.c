@@ -385,39 +385,24 @@ agg_walk(MDB_txn *txn, MDB_dbi index, MDB_dbi stage, const char *name,
 	return (ret);
 }
 
-/*
- * Walk the part of an actor or type index (and its stage) of each name
- * in names that is name, or with prefix starts with it.
- */
-static int
-agg_walk_names(MDB_txn *txn, MDB_dbi names, MDB_dbi index, MDB_dbi stage,
-    const char *name, int prefix, const struct query *q, agg_entry_cb fn,
-    void *arg, struct aerr *err)
-{
-	MDB_cursor	*cur;
-	MDB_val		 k, v;
-	uint64_t	 mask;
-	size_t		 len = strlen(name);
-	int		 rc, ret = 0;
+/* What agg_walk_name walks for each name. */
+struct agg_names {
+	MDB_txn			*txn;
+	MDB_dbi			 index, stage;
+	const struct query	*q;
+	agg_entry_cb		 fn;
+	void			*arg;
+	struct aerr		*err;
+};
 
-	if ((rc = mdb_cursor_open(txn, names, &cur)) != 0)
-		return (store_error(err, rc, "mdb_cursor_open"));
-	k.mv_size = len;
-	k.mv_data = (void *)name;
-	rc = mdb_cursor_get(cur, &k, &v, prefix ? MDB_SET_RANGE : MDB_SET_KEY);
-	for (; rc == 0 && ret == 0;
-	    rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-		if (k.mv_size < len || memcmp(k.mv_data, name, len) != 0)
-			break;
-		mask = v.mv_size == 16 ?
-		    skey_get_be64((const unsigned char *)v.mv_data + 8) : 0;
-		ret = agg_walk(txn, index, stage, k.mv_data, k.mv_size, mask,
-		    q->qlo, q->qhi, fn, arg, err);
-		if (!prefix)
-			break;
-	}
-	mdb_cursor_close(cur);
-	return (ret);
+/* Walk one actor's or type's part of its index and of its stage. */
+static int
+agg_walk_name(void *arg, const void *name, size_t len, uint64_t mask)
+{
+	struct agg_names	*an = arg;
+
+	return (agg_walk(an->txn, an->index, an->stage, name, len, mask,
+	    an->q->qlo, an->q->qhi, an->fn, an->arg, an->err));
 }
 
 /* What every aggregation's entry callback needs. */
@@ -448,12 +433,14 @@ agg_walk_query(struct agg_ctx *a, agg_entry_cb fn, void *arg,
 {
 	struct store		*st = a->st;
 	const struct query	*q = a->q;
+	struct agg_names	 an = { a->txn, st->type, st->type_new, q, fn,
+				    arg, err };
 	uint64_t		 mask;
 
 	if (q->actor == NULL && q->type != NULL) {
 		a->type_known = 1;
-		return (agg_walk_names(a->txn, st->types, st->type,
-		    st->type_new, q->type, 1, q, fn, arg, err));
+		return (store_names_each(a->txn, st->types, q->type, 1,
+		    agg_walk_name, &an, err));
 	}
 	if (q->type != NULL) {
 		if (store_type_names(st, a->txn, q->type, TYPE_PROBE_MAX,
@@ -461,10 +448,12 @@ agg_walk_query(struct agg_ctx *a, agg_entry_cb fn, void *arg,
 			return (-1);
 		a->probe = a->type_known = a->tn.n <= TYPE_PROBE_MAX;
 	}
-	if (q->actor != NULL)
-		return (agg_walk_names(a->txn, st->actors, st->actor,
-		    st->actor_new, q->actor, q->actor_prefix, q, fn, arg,
-		    err));
+	if (q->actor != NULL) {
+		an.index = st->actor;
+		an.stage = st->actor_new;
+		return (store_names_each(a->txn, st->actors, q->actor,
+		    q->actor_prefix, agg_walk_name, &an, err));
+	}
 	mask = store_meta_get(a->txn, st->meta, "classes", 0);
 	return (agg_walk(a->txn, st->time, st->time_new, NULL, 0, mask,
 	    q->qlo, q->qhi, fn, arg, err));

@@ -81,6 +81,9 @@ int	 store_unpack(const void *, size_t, struct event *);
 int64_t	 store_day(int64_t);
 int	 store_index_del(struct wctx *, MDB_dbi, MDB_dbi, MDB_val *);
 int	 store_name_count(struct wctx *, MDB_dbi, const char *, int, int);
+typedef int (*store_name_fn)(void *, const void *, size_t, uint64_t);
+int	 store_names_each(MDB_txn *, MDB_dbi, const char *, int,
+	     store_name_fn, void *, struct aerr *);
 
 /* store-type.c */
 /* The stored types with a prefix (store_type_names). */
@@ -92,6 +95,8 @@ struct type_names {
 };
 /* Type filters with at most this many types are checked in the index. */
 #define TYPE_PROBE_MAX	8
+/* A range query walks the type index for at most this many types. */
+#define TYPE_WALK_MAX	1024
 
 int	 store_type_index(struct wctx *, const struct event *, int);
 int	 store_type_open(struct store *, MDB_txn *);

@@ -10,7 +10,7 @@
  *	types	type -> event count, mask of classes used
  *	keys	source NUL key -> id
  *	changes	seq -> op, id			(one per put or delete)
- *	meta	next_id, next_seq, classes of the time index
+ *	meta	next_id, next_seq, classes of the time index, typed_to
  *
  * Invariants: every index changes in the same write transaction as its
  * record; exactly one function (write_once) opens write transactions; no
@@ -441,6 +441,40 @@ store_name_count(struct wctx *w, MDB_dbi names, const char *name, int delta,
 	v.mv_size = 16;
 	v.mv_data = buf;
 	return (mdb_put(w->txn, names, &k, &v, 0));
+}
+
+/*
+ * Call fn with each name in names that is name (or with prefix, starts
+ * with it) and the mask of classes it is used with, until fn returns
+ * other than 0, which is returned.
+ */
+int
+store_names_each(MDB_txn *txn, MDB_dbi names, const char *name, int prefix,
+    store_name_fn fn, void *arg, struct aerr *err)
+{
+	MDB_cursor	*cur;
+	MDB_val		 k, v;
+	uint64_t	 mask;
+	size_t		 len = strlen(name);
+	int		 rc, ret = 0;
+
+	if ((rc = mdb_cursor_open(txn, names, &cur)) != 0)
+		return (store_error(err, rc, "mdb_cursor_open"));
+	k.mv_size = len;
+	k.mv_data = (void *)name;
+	rc = mdb_cursor_get(cur, &k, &v, prefix ? MDB_SET_RANGE : MDB_SET_KEY);
+	for (; rc == 0 && ret == 0;
+	    rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		if (k.mv_size < len || memcmp(k.mv_data, name, len) != 0)
+			break;
+		mask = v.mv_size == 16 ?
+		    skey_get_be64((const unsigned char *)v.mv_data + 8) : 0;
+		ret = fn(arg, k.mv_data, k.mv_size, mask);
+		if (!prefix)
+			break;
+	}
+	mdb_cursor_close(cur);
+	return (ret);
 }
 
 /* The day a time falls on, counted from the epoch. */
@@ -1264,45 +1298,29 @@ plan_free(struct plan *p)
 	free(p->heap);
 }
 
-/*
- * Plan the scans of each name in names that is name (or with prefix,
- * starts with it): each class it is used with, in index and its stage.
- */
-static int
-plan_names(MDB_txn *txn, MDB_dbi names, MDB_dbi index, MDB_dbi stage,
-    const char *name, int prefix, const struct query *q, struct plan *p,
-    struct aerr *err)
-{
-	MDB_cursor	*cur;
-	MDB_val		 k, v;
-	uint64_t	 mask;
-	size_t		 len = strlen(name);
-	int		 class, rc, ret = 0;
+/* Where plan_name puts the scans of a name. */
+struct plan_dest {
+	struct plan		*p;
+	MDB_dbi			 index, stage;
+	const struct query	*q;
+	struct aerr		*err;
+};
 
-	if ((rc = mdb_cursor_open(txn, names, &cur)) != 0)
-		return (store_error(err, rc, "mdb_cursor_open"));
-	k.mv_size = len;
-	k.mv_data = (void *)name;
-	rc = mdb_cursor_get(cur, &k, &v, prefix ? MDB_SET_RANGE : MDB_SET_KEY);
-	for (; rc == 0 && ret == 0;
-	    rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-		if (k.mv_size < len || memcmp(k.mv_data, name, len) != 0)
-			break;
-		mask = v.mv_size == 16 ?
-		    skey_get_be64((const unsigned char *)v.mv_data + 8) : 0;
-		for (class = 0; class <= SKEY_CLASS_INF && ret == 0; class++) {
-			if ((mask & (UINT64_C(1) << class)) == 0)
-				continue;
-			ret = plan_add(p, index, k.mv_data, k.mv_size, class, q,
-			    err);
-			if (ret == 0)
-				ret = plan_add(p, stage, k.mv_data, k.mv_size,
-				    class, q, err);
-		}
-		if (!prefix)
-			break;
+/* Plan the scans of one actor or type: each class it is used with. */
+static int
+plan_name(void *arg, const void *name, size_t len, uint64_t mask)
+{
+	struct plan_dest	*d = arg;
+	int			 class, ret = 0;
+
+	for (class = 0; class <= SKEY_CLASS_INF && ret == 0; class++) {
+		if ((mask & (UINT64_C(1) << class)) == 0)
+			continue;
+		ret = plan_add(d->p, d->index, name, len, class, d->q, d->err);
+		if (ret == 0)
+			ret = plan_add(d->p, d->stage, name, len, class, d->q,
+			    d->err);
 	}
-	mdb_cursor_close(cur);
 	return (ret);
 }
 
@@ -1315,15 +1333,19 @@ static int
 plan_build(struct store *st, MDB_txn *txn, const struct query *q,
     int by_type, struct plan *p, struct aerr *err)
 {
+	struct plan_dest d = { p, st->actor, st->actor_new, q, err };
 	uint64_t	 mask;
 	int		 class;
 
 	if (q->actor != NULL)
-		return (plan_names(txn, st->actors, st->actor, st->actor_new,
-		    q->actor, q->actor_prefix, q, p, err));
-	if (by_type)
-		return (plan_names(txn, st->types, st->type, st->type_new,
-		    q->type, 1, q, p, err));
+		return (store_names_each(txn, st->actors, q->actor,
+		    q->actor_prefix, plan_name, &d, err));
+	if (by_type) {
+		d.index = st->type;
+		d.stage = st->type_new;
+		return (store_names_each(txn, st->types, q->type, 1, plan_name,
+		    &d, err));
+	}
 	mask = store_meta_get(txn, st->meta, "classes", 0);
 	for (class = 0; class <= SKEY_CLASS_INF; class++) {
 		if ((mask & (UINT64_C(1) << class)) &&
@@ -1337,7 +1359,8 @@ plan_build(struct store *st, MDB_txn *txn, const struct query *q,
 /*
  * How a type filter is met: by walking the type index (1) when no actor
  * drives the query and the types hold at most a quarter of the events,
- * since beyond that the time index finds a page's events sooner; by
+ * since beyond that the time index finds a page's events sooner (and
+ * are not so many that their scans would pass STORE_MAX_SCANS); by
  * looking each event up in it (2, tn filled) when there are few types;
  * or by the record (0).
  */
@@ -1358,7 +1381,8 @@ plan_type(struct store *st, MDB_txn *txn, const struct query *q,
 			store_type_names_free(tn);
 			return (store_error(err, rc, "mdb_stat"));
 		}
-		if (tn->events <= ms.ms_entries / 4) {
+		if (tn->events <= ms.ms_entries / 4 &&
+		    tn->n <= TYPE_WALK_MAX) {
 			store_type_names_free(tn);
 			return (1);
 		}
