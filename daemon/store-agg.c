@@ -6,7 +6,9 @@
  * walked one after the other, not merged.  Each time or actor index
  * entry carries the event's span, so a histogram without record filters
  * reads only the index and never decodes a record: the cost is one
- * cursor step per event in the range.  Filters on type, tag, source or
+ * cursor step per event in the range.  A type filter walks the type
+ * index instead of the time index (store-type.c), or with an actor
+ * looks each of the actor's events up in it.  Filters on tag, source or
  * role fetch the record and look at those fields in its msgpack form,
  * unpacked into one reused zone, without building a struct event.  A
  * histogram of starts without filters between whole days needs no walk:
@@ -367,61 +369,40 @@ agg_walk_dbi(MDB_txn *txn, MDB_dbi dbi, const char *name, size_t nlen,
 	return (ret);
 }
 
-/* The same in the index and in its stage (see store_sweep). */
+/* The same in an index and in its stage (see store_sweep). */
 static int
-agg_walk(struct store *st, MDB_txn *txn, const char *name, size_t nlen,
-    uint64_t mask, int64_t qlo, int64_t qhi, agg_entry_cb fn, void *arg,
-    struct aerr *err)
+agg_walk(MDB_txn *txn, MDB_dbi index, MDB_dbi stage, const char *name,
+    size_t nlen, uint64_t mask, int64_t qlo, int64_t qhi, agg_entry_cb fn,
+    void *arg, struct aerr *err)
 {
 	int	ret;
 
-	ret = agg_walk_dbi(txn, name != NULL ? st->actor : st->time, name,
-	    nlen, mask, qlo, qhi, fn, arg, err);
+	ret = agg_walk_dbi(txn, index, name, nlen, mask, qlo, qhi, fn, arg,
+	    err);
 	if (ret == 0)
-		ret = agg_walk_dbi(txn, name != NULL ? st->actor_new :
-		    st->time_new, name, nlen, mask, qlo, qhi, fn, arg, err);
+		ret = agg_walk_dbi(txn, stage, name, nlen, mask, qlo, qhi, fn,
+		    arg, err);
 	return (ret);
 }
 
-/*
- * Walk every index entry a query's events can be found under: the time
- * index, or the actor index of its actor or of each name with its prefix.
- */
-static int
-agg_walk_query(struct store *st, MDB_txn *txn, const struct query *q,
-    agg_entry_cb fn, void *arg, struct aerr *err)
-{
-	MDB_cursor	*cur;
-	MDB_val		 k, v;
-	uint64_t	 mask;
-	size_t		 alen;
-	int		 rc, ret = 0;
+/* What agg_walk_name walks for each name. */
+struct agg_names {
+	MDB_txn			*txn;
+	MDB_dbi			 index, stage;
+	const struct query	*q;
+	agg_entry_cb		 fn;
+	void			*arg;
+	struct aerr		*err;
+};
 
-	if (q->actor == NULL) {
-		mask = store_meta_get(txn, st->meta, "classes", 0);
-		return (agg_walk(st, txn, NULL, 0, mask, q->qlo, q->qhi, fn,
-		    arg, err));
-	}
-	alen = strlen(q->actor);
-	if ((rc = mdb_cursor_open(txn, st->actors, &cur)) != 0)
-		return (store_error(err, rc, "mdb_cursor_open"));
-	k.mv_size = alen;
-	k.mv_data = q->actor;
-	rc = mdb_cursor_get(cur, &k, &v, q->actor_prefix ? MDB_SET_RANGE :
-	    MDB_SET_KEY);
-	for (; rc == 0 && ret == 0;
-	    rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-		if (k.mv_size < alen || memcmp(k.mv_data, q->actor, alen) != 0)
-			break;
-		mask = v.mv_size == 16 ?
-		    skey_get_be64((const unsigned char *)v.mv_data + 8) : 0;
-		ret = agg_walk(st, txn, k.mv_data, k.mv_size, mask, q->qlo,
-		    q->qhi, fn, arg, err);
-		if (!q->actor_prefix)
-			break;
-	}
-	mdb_cursor_close(cur);
-	return (ret);
+/* Walk one actor's or type's part of its index and of its stage. */
+static int
+agg_walk_name(void *arg, const void *name, size_t len, uint64_t mask)
+{
+	struct agg_names	*an = arg;
+
+	return (agg_walk(an->txn, an->index, an->stage, name, len, mask,
+	    an->q->qlo, an->q->qhi, an->fn, an->arg, an->err));
 }
 
 /* What every aggregation's entry callback needs. */
@@ -433,8 +414,50 @@ struct agg_ctx {
 	msgpack_zone		 zone;		/* for rec, reused */
 	int			 have_zone;
 	msgpack_object		 rec;		/* the record, when fetched */
+	int			 type_known;	/* the walk meets q's type */
+	int			 probe;		/* look events up in tn */
+	struct type_names	 tn;
 	struct aerr		*err;
 };
+
+/*
+ * Walk every index entry a query's events can be found under: the time
+ * index, the actor index of its actor or of each name with its prefix,
+ * or the type index of each type with its type prefix.  A type filter
+ * that the walk does not meet is checked in the type index when it has
+ * few types (a->probe), and by the record otherwise.
+ */
+static int
+agg_walk_query(struct agg_ctx *a, agg_entry_cb fn, void *arg,
+    struct aerr *err)
+{
+	struct store		*st = a->st;
+	const struct query	*q = a->q;
+	struct agg_names	 an = { a->txn, st->type, st->type_new, q, fn,
+				    arg, err };
+	uint64_t		 mask;
+
+	if (q->actor == NULL && q->type != NULL) {
+		a->type_known = 1;
+		return (store_names_each(a->txn, st->types, q->type, 1,
+		    agg_walk_name, &an, err));
+	}
+	if (q->type != NULL) {
+		if (store_type_names(st, a->txn, q->type, TYPE_PROBE_MAX,
+		    &a->tn, err) != 0)
+			return (-1);
+		a->probe = a->type_known = a->tn.n <= TYPE_PROBE_MAX;
+	}
+	if (q->actor != NULL) {
+		an.index = st->actor;
+		an.stage = st->actor_new;
+		return (store_names_each(a->txn, st->actors, q->actor,
+		    q->actor_prefix, agg_walk_name, &an, err));
+	}
+	mask = store_meta_get(a->txn, st->meta, "classes", 0);
+	return (agg_walk(a->txn, st->time, st->time_new, NULL, 0, mask,
+	    q->qlo, q->qhi, fn, arg, err));
+}
 
 /* Whether o is the str s (len bytes). */
 static int
@@ -524,6 +547,16 @@ agg_needs_record(const struct query *q)
 	    q->source != NULL);
 }
 
+/* The same, once the walk (or the type index) has met the type filter. */
+static int
+agg_walk_needs_record(const struct agg_ctx *a)
+{
+	const struct query	*q = a->q;
+
+	return (q->role != NULL || (q->type != NULL && !a->type_known) ||
+	    q->tag != NULL || q->source != NULL);
+}
+
 /*
  * Whether the event of an index entry passes the query: its span, then
  * (once per event) its record when the filters need it, which is left in
@@ -546,6 +579,8 @@ agg_pass(struct agg_ctx *a, uint64_t id, const struct date_span *span,
 	    span->prec < q->min_prec)
 		return (0);
 	if (q->actor_prefix && agg_ids_add(&a->seen, id))
+		return (0);
+	if (a->probe && !store_type_has(a->st, a->txn, &a->tn, span, id))
 		return (0);
 	if (!need_record)
 		return (1);
@@ -572,6 +607,7 @@ agg_ctx_done(struct agg_ctx *a)
 	a->have_zone = 0;
 	free(a->seen.slots);
 	memset(&a->seen, 0, sizeof a->seen);
+	store_type_names_free(&a->tn);
 }
 
 struct hist_ctx {
@@ -598,7 +634,7 @@ hist_entry(void *arg, uint64_t id, const struct date_span *s)
 	int			 by = hc->h->by;
 	int64_t			 a, b, blo, bhi;
 
-	if (!agg_pass(&hc->a, id, s, agg_needs_record(q)))
+	if (!agg_pass(&hc->a, id, s, agg_walk_needs_record(&hc->a)))
 		return (0);
 	if (hc->h->mode == AGG_COUNT_START) {
 		if (s->lo < q->qlo || s->lo > q->qhi)
@@ -746,8 +782,8 @@ hist_crossers(struct store *st, MDB_txn *txn, const struct query *q,
 			continue;
 		/* Open ends reach everything: agg_walk takes the class whole. */
 		if (class == SKEY_CLASS_INF) {
-			rc = agg_walk(st, txn, NULL, 0, bit, q->qlo, q->qhi,
-			    hist_crosser, hc, err);
+			rc = agg_walk(txn, st->time, st->time_new, NULL, 0,
+			    bit, q->qlo, q->qhi, hist_crosser, hc, err);
 			continue;
 		}
 		reach = skey_class_reach(class);
@@ -756,15 +792,16 @@ hist_crossers(struct store *st, MDB_txn *txn, const struct query *q,
 			t = i < h->n ? agg_bucket_start(h->by,
 			    h->first + (int64_t)i) : q->qhi + 1;
 			if ((uint64_t)(t - prev) > 2 * (uint64_t)reach) {
-				rc = agg_walk(st, txn, NULL, 0, bit, lo, prev,
-				    hist_crosser, hc, err);
+				rc = agg_walk(txn, st->time, st->time_new,
+				    NULL, 0, bit, lo, prev, hist_crosser, hc,
+				    err);
 				lo = t;
 			}
 			prev = t;
 		}
 		if (rc == 0)
-			rc = agg_walk(st, txn, NULL, 0, bit, lo, prev,
-			    hist_crosser, hc, err);
+			rc = agg_walk(txn, st->time, st->time_new, NULL, 0,
+			    bit, lo, prev, hist_crosser, hc, err);
 	}
 	return (rc);
 }
@@ -814,7 +851,7 @@ store_histogram(struct store *st, const struct query *q, struct agg_hist *h,
 		if (rc == 0 && h->mode == AGG_COUNT_OVERLAP)
 			rc = hist_crossers(st, txn, q, &hc, err);
 	} else
-		rc = agg_walk_query(st, txn, q, hist_entry, &hc, err);
+		rc = agg_walk_query(&hc.a, hist_entry, &hc, err);
 	agg_ctx_done(&hc.a);
 	mdb_txn_abort(txn);
 	if (rc != 0) {
@@ -925,7 +962,7 @@ store_top_actors(struct store *st, const struct query *q, const char *prefix,
 	ac.a.err = err;
 	ac.prefix = prefix;
 	if (agg_needs_record(q)) {
-		ret = agg_walk_query(st, txn, q, actors_decoded, &ac, err);
+		ret = agg_walk_query(&ac.a, actors_decoded, &ac, err);
 		goto done;
 	}
 	if ((rc = mdb_cursor_open(txn, st->actors, &cur)) != 0) {
@@ -944,8 +981,8 @@ store_top_actors(struct store *st, const struct query *q, const char *prefix,
 		mask = v.mv_size == 16 ?
 		    skey_get_be64((const unsigned char *)v.mv_data + 8) : 0;
 		ac.count = 0;
-		ret = agg_walk(st, txn, k.mv_data, k.mv_size, mask, q->qlo,
-		    q->qhi, actors_one, &ac, err);
+		ret = agg_walk(txn, st->actor, st->actor_new, k.mv_data,
+		    k.mv_size, mask, q->qlo, q->qhi, actors_one, &ac, err);
 		if (ret == 0 && ac.count > 0)
 			agg_map_add(&ac.map, k.mv_data, k.mv_size, ac.count);
 	}
@@ -983,7 +1020,7 @@ store_co_actors(struct store *st, const struct query *q, uint32_t limit,
 	ac.a.q = q;
 	ac.a.err = err;
 	ac.self = q->actor;
-	ret = agg_walk_query(st, txn, q, actors_decoded, &ac, err);
+	ret = agg_walk_query(&ac.a, actors_decoded, &ac, err);
 	agg_ctx_done(&ac.a);
 	mdb_txn_abort(txn);
 	agg_map_top(&ac.map, ret == 0 ? limit : 0, out);

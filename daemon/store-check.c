@@ -3,11 +3,12 @@
  * verifies that the indexes and the records say the same thing.
  *
  *	each record is in the time index, in the actor index once per
- *	distinct actor, in the (source, key) index, and in the change log;
+ *	distinct actor, in the type index when it has a type, in the
+ *	(source, key) index, and in the change log;
  *	each index entry points to a record that says the same (class,
- *	start, span, actor, source and key);
- *	actor counts equal the actor index; (source, key) -> id is a
- *	bijection with the records that have a source;
+ *	start, span, actor, type, source and key);
+ *	actor and type counts equal their indexes; (source, key) -> id is
+ *	a bijection with the records that have a source;
  *	the change log holds one entry per id, puts for live events and
  *	deletes for gone ones, all below next_seq; ids below next_id.
  */
@@ -18,6 +19,13 @@
 
 #include "annalsd.h"
 #include "store-int.h"
+
+/* An index of names (actors, types): its counts and what a record says. */
+struct names_index {
+	const char	*what;		/* "actor", "type" */
+	MDB_dbi		 index, stage, counts;
+	int		 (*has)(const struct event *, const void *, size_t);
+};
 
 struct check {
 	struct store_check	*out;
@@ -96,6 +104,19 @@ actor_seen_before(const struct event *ev, uint32_t i)
 	return (0);
 }
 
+static int
+has_actor(const struct event *ev, const void *name, size_t len)
+{
+	return (record_has_actor(ev, name, len, NULL));
+}
+
+static int
+has_type(const struct event *ev, const void *name, size_t len)
+{
+	return (ev->type != NULL && strlen(ev->type) == len &&
+	    memcmp(ev->type, name, len) == 0);
+}
+
 /* Every record, and what the indexes must hold for it. */
 static void
 check_records(struct check *c, uint64_t next_id, uint64_t next_seq)
@@ -157,6 +178,12 @@ check_records(struct check *c, uint64_t next_id, uint64_t next_seq)
 				    "actor index under %.64s",
 				    (unsigned long long)id, ev.actors[i].name);
 		}
+		if (ev.type != NULL && *ev.type != '\0' &&
+		    !has_indexed(c, c->st->type,
+		    c->st->type_new, key, skey_actor_key(key, ev.type,
+		    strlen(ev.type), class, ev.span.lo, id), span, slen))
+			problem(c, "event %llu: missing from the type index "
+			    "under %.64s", (unsigned long long)id, ev.type);
 		skey_be64(idbuf, id);
 		if (ev.source != NULL && !has_entry(c, c->st->keys, skey,
 		    skey_source_key(skey, ev.source, ev.key), idbuf, 8))
@@ -188,18 +215,20 @@ check_records(struct check *c, uint64_t next_id, uint64_t next_seq)
 }
 
 /*
- * Each time or actor index entry points to a record that agrees, and a
- * staged one is not also in other, the index of the stage.
+ * Each entry of the time index (ni NULL) or of an index of names points
+ * to a record that agrees, and a staged one is not also in other, the
+ * index of the stage.
  */
 static void
 check_index(struct check *c, MDB_dbi dbi, const MDB_dbi *other,
-    int is_actor)
+    const struct names_index *ni)
 {
 	struct date_span	 span;
 	struct event		 ev;
 	MDB_cursor		*cur;
 	MDB_val			 k, v;
 	const unsigned char	*p;
+	const char		*what = ni != NULL ? ni->what : "time";
 	char			 last[EVENT_MAX_ACTOR + 1] = "";
 	size_t			 nlen = 0;
 	uint64_t		 id;
@@ -210,19 +239,19 @@ check_index(struct check *c, MDB_dbi dbi, const MDB_dbi *other,
 	while (mdb_cursor_get(cur, &k, &v, MDB_NEXT) == 0) {
 		c->out->index_entries++;
 		p = k.mv_data;
-		if (is_actor) {
+		if (ni != NULL) {
 			nlen = strnlen((const char *)p, k.mv_size);
 			p += nlen + 1;
 		}
-		if (k.mv_size != (is_actor ? nlen + 1 : 0) + SKEY_TIME_LEN) {
-			problem(c, "%s index: key of %zu bytes",
-			    is_actor ? "actor" : "time", k.mv_size);
+		if (k.mv_size != (ni != NULL ? nlen + 1 : 0) + SKEY_TIME_LEN) {
+			problem(c, "%s index: key of %zu bytes", what,
+			    k.mv_size);
 			continue;
 		}
 		if (skey_get_span(v.mv_data, v.mv_size, skey_get_time(p + 1),
 		    &span) != 0) {
 			problem(c, "%s index: span of %zu bytes does not "
-			    "decode", is_actor ? "actor" : "time", v.mv_size);
+			    "decode", what, v.mv_size);
 			continue;
 		}
 		class = p[0];
@@ -230,41 +259,37 @@ check_index(struct check *c, MDB_dbi dbi, const MDB_dbi *other,
 		if (other != NULL &&
 		    has_entry(c, *other, k.mv_data, k.mv_size, NULL, 0))
 			problem(c, "%s index: event %llu is staged and indexed "
-			    "at once", is_actor ? "actor" : "time",
-			    (unsigned long long)id);
+			    "at once", what, (unsigned long long)id);
 		/* Each name in the index has its count, checked once. */
-		if (is_actor && nlen <= EVENT_MAX_ACTOR &&
+		if (ni != NULL && nlen <= EVENT_MAX_ACTOR &&
 		    (strlen(last) != nlen || memcmp(last, k.mv_data, nlen))) {
 			memcpy(last, k.mv_data, nlen);
 			last[nlen] = '\0';
-			if (!has_entry(c, c->st->actors, last, nlen, NULL, 0))
-				problem(c, "actor %.64s: in the %s but not "
-				    "counted", last, other != NULL ? "stage" :
-				    "index");
+			if (!has_entry(c, ni->counts, last, nlen, NULL, 0))
+				problem(c, "%s %.64s: in the %s but not "
+				    "counted", what, last, other != NULL ?
+				    "stage" : "index");
 		}
 		if (get_event(c, id, &ev) != 0) {
 			problem(c, "%s index: entry for missing event %llu",
-			    is_actor ? "actor" : "time",
-			    (unsigned long long)id);
+			    what, (unsigned long long)id);
 			continue;
 		}
 		if (!span_equal(&span, &ev.span) ||
 		    skey_get_time(p + 1) != ev.span.lo ||
 		    class != skey_class(&ev.span))
 			problem(c, "%s index: entry for event %llu disagrees "
-			    "with its dates", is_actor ? "actor" : "time",
-			    (unsigned long long)id);
-		if (is_actor && !record_has_actor(&ev, k.mv_data, nlen, NULL))
-			problem(c, "actor index: event %llu has no actor "
-			    "%.64s", (unsigned long long)id,
+			    "with its dates", what, (unsigned long long)id);
+		if (ni != NULL && !ni->has(&ev, k.mv_data, nlen))
+			problem(c, "%s index: event %llu has no %s %.64s",
+			    what, (unsigned long long)id, what,
 			    (const char *)k.mv_data);
 		record_clear(&ev);
 	}
 	mdb_cursor_close(cur);
 }
 
-/* Actor counts equal the number of actor index entries per name. */
-/* The number of entries under name NUL in an actor index or stage. */
+/* The number of entries under name NUL in an actor or type index. */
 static uint64_t
 count_entries(struct check *c, MDB_dbi dbi, const void *name, size_t len)
 {
@@ -345,22 +370,24 @@ check_days(struct check *c)
 	}
 }
 
+/* The counts of an index of names equal its entries per name. */
 static void
-check_actor_counts(struct check *c)
+check_counts(struct check *c, const struct names_index *ni)
 {
 	MDB_cursor	*cur;
 	MDB_val		 k, v;
 	uint64_t	 want, have;
 
-	if (mdb_cursor_open(c->txn, c->st->actors, &cur) != 0)
+	if (mdb_cursor_open(c->txn, ni->counts, &cur) != 0)
 		return;
 	while (mdb_cursor_get(cur, &k, &v, MDB_NEXT) == 0) {
 		want = v.mv_size == 16 ? skey_get_be64(v.mv_data) : 0;
-		have = count_entries(c, c->st->actor, k.mv_data, k.mv_size) +
-		    count_entries(c, c->st->actor_new, k.mv_data, k.mv_size);
+		have = count_entries(c, ni->index, k.mv_data, k.mv_size) +
+		    count_entries(c, ni->stage, k.mv_data, k.mv_size);
 		if (have != want)
-			problem(c, "actor %.64s: count %llu, but %llu index "
-			    "entries", (const char *)k.mv_data,
+			problem(c, "%s %.*s: count %llu, but %llu index "
+			    "entries", ni->what, (int)(k.mv_size < 64 ?
+			    k.mv_size : 64), (const char *)k.mv_data,
 			    (unsigned long long)want,
 			    (unsigned long long)have);
 	}
@@ -453,8 +480,12 @@ check_changes(struct check *c, uint64_t next_seq)
 int
 store_check(struct store *st, struct store_check *out, struct aerr *err)
 {
-	struct check	c;
-	uint64_t	next_id, next_seq;
+	struct check		c;
+	struct names_index	actors = { "actor", st->actor, st->actor_new,
+				    st->actors, has_actor };
+	struct names_index	types = { "type", st->type, st->type_new,
+				    st->types, has_type };
+	uint64_t		next_id, next_seq;
 
 	memset(out, 0, sizeof *out);
 	memset(&c, 0, sizeof c);
@@ -467,11 +498,14 @@ store_check(struct store *st, struct store_check *out, struct aerr *err)
 	check_records(&c, next_id, next_seq);
 	check_days(&c);
 	free(c.days);
-	check_index(&c, st->time, NULL, 0);
-	check_index(&c, st->time_new, &st->time, 0);
-	check_index(&c, st->actor, NULL, 1);
-	check_index(&c, st->actor_new, &st->actor, 1);
-	check_actor_counts(&c);
+	check_index(&c, st->time, NULL, NULL);
+	check_index(&c, st->time_new, &st->time, NULL);
+	check_index(&c, st->actor, NULL, &actors);
+	check_index(&c, st->actor_new, &st->actor, &actors);
+	check_counts(&c, &actors);
+	check_index(&c, st->type, NULL, &types);
+	check_index(&c, st->type_new, &st->type, &types);
+	check_counts(&c, &types);
 	check_keys(&c);
 	check_changes(&c, next_seq);
 	mdb_txn_abort(c.txn);

@@ -20,12 +20,13 @@ struct store {
 	MDB_dbi		 time_new;	/* staged time entries (store_sweep) */
 	MDB_dbi		 actor_new;	/* staged actor entries */
 	MDB_dbi		 days;		/* day of a start -> events (store_day) */
+	MDB_dbi		 type, type_new, types;	/* store-type.c */
 	size_t		 stage_time;	/* entries a stage holds at most */
 	size_t		 stage_actor;
 	struct sweep {			/* the writer's place in a stage */
 		unsigned char	key[ACTOR_KEY_MAX];
 		size_t		len;
-	}		 sweep_time, sweep_actor;
+	}		 sweep_time, sweep_actor, sweep_type;
 	_Atomic uint64_t last_seq;	/* of the last commit */
 	uint64_t	 keep_ms;	/* deletes stay in the log this long */
 	_Atomic int	 prune_due;	/* set by the loop, read by the writer */
@@ -78,5 +79,31 @@ int	 store_error(struct aerr *, int, const char *);
 uint64_t store_meta_get(MDB_txn *, MDB_dbi, const char *, uint64_t);
 int	 store_unpack(const void *, size_t, struct event *);
 int64_t	 store_day(int64_t);
+int	 store_index_del(struct wctx *, MDB_dbi, MDB_dbi, MDB_val *);
+int	 store_name_count(struct wctx *, MDB_dbi, const char *, int, int);
+typedef int (*store_name_fn)(void *, const void *, size_t, uint64_t);
+int	 store_names_each(MDB_txn *, MDB_dbi, const char *, int,
+	     store_name_fn, void *, struct aerr *);
+
+/* store-type.c */
+/* The stored types with a prefix (store_type_names). */
+struct type_names {
+	char		**names;	/* the first nnames of them */
+	size_t		  nnames;
+	size_t		  n;		/* how many there are */
+	uint64_t	  events;	/* and their events */
+};
+/* Type filters with at most this many types are checked in the index. */
+#define TYPE_PROBE_MAX	8
+/* A range query walks the type index for at most this many types. */
+#define TYPE_WALK_MAX	1024
+
+int	 store_type_index(struct wctx *, const struct event *, int);
+int	 store_type_open(struct store *, MDB_txn *);
+int	 store_type_names(struct store *, MDB_txn *, const char *, size_t,
+	     struct type_names *, struct aerr *);
+void	 store_type_names_free(struct type_names *);
+int	 store_type_has(struct store *, MDB_txn *, const struct type_names *,
+	     const struct date_span *, uint64_t);
 
 #endif

@@ -6,9 +6,11 @@
  *	time	class start id -> span		(store-key.c)
  *	actor	name NUL class start id -> span
  *	actors	name -> event count, mask of classes used
+ *	type	type NUL class start id -> span	(store-type.c)
+ *	types	type -> event count, mask of classes used
  *	keys	source NUL key -> id
  *	changes	seq -> op, id			(one per put or delete)
- *	meta	next_id, next_seq, classes of the time index
+ *	meta	next_id, next_seq, classes of the time index, typed_to
  *
  * Invariants: every index changes in the same write transaction as its
  * record; exactly one function (write_once) opens write transactions; no
@@ -136,7 +138,7 @@ store_set_compare(struct store *st, MDB_txn *txn)
 	const MDB_dbi	dbis[] = { st->events, st->time, st->actor,
 			    st->actors, st->keys, st->changes, st->meta,
 			    st->chid, st->tombs, st->time_new, st->actor_new,
-			    st->days };
+			    st->days, st->type, st->type_new, st->types };
 	size_t		i;
 
 	for (i = 0; i < sizeof dbis / sizeof dbis[0]; i++)
@@ -249,7 +251,7 @@ store_open(const struct store_config *cfg, struct aerr *err)
 	st->stage_actor = st->stage_time * 3;
 	if ((rc = mdb_env_create(&st->env)) != 0)
 		goto fail;
-	mdb_env_set_maxdbs(st->env, 16);
+	mdb_env_set_maxdbs(st->env, 32);
 	mdb_env_set_maxreaders(st->env, 1024);
 	mdb_env_set_mapsize(st->env, cfg->map_size);
 	/* NOTLS: a read txn is not tied to a thread (P12). */
@@ -280,7 +282,11 @@ store_open(const struct store_config *cfg, struct aerr *err)
 	    &st->time_new)) ||
 	    (rc = mdb_dbi_open(txn, "actor_new", MDB_CREATE,
 	    &st->actor_new)) ||
-	    (rc = mdb_dbi_open(txn, "days", MDB_CREATE, &st->days))) {
+	    (rc = mdb_dbi_open(txn, "days", MDB_CREATE, &st->days)) ||
+	    (rc = mdb_dbi_open(txn, "type", MDB_CREATE, &st->type)) ||
+	    (rc = mdb_dbi_open(txn, "type_new", MDB_CREATE,
+	    &st->type_new)) ||
+	    (rc = mdb_dbi_open(txn, "types", MDB_CREATE, &st->types))) {
 		mdb_txn_abort(txn);
 		goto fail;
 	}
@@ -291,7 +297,11 @@ store_open(const struct store_config *cfg, struct aerr *err)
 		free(st);
 		return (NULL);
 	}
-	if ((rc = store_drop_empty(st, txn)) != 0) {
+	if ((rc = store_drop_empty(st, txn)) == 0 &&
+	    (rc = store_type_open(st, txn)) == 1)
+		rc = meta_put(txn, st->meta, "typed_to",
+		    store_meta_get(txn, st->meta, "next_seq", 1));
+	if (rc != 0) {
 		mdb_txn_abort(txn);
 		goto fail;
 	}
@@ -402,23 +412,27 @@ actor_seen(const struct event *ev, uint32_t i)
 	return (0);
 }
 
-/* Add delta to an actor's count, recording the class it is used with. */
-static int
-actor_count(struct wctx *w, const char *name, int delta, int class)
+/*
+ * Add delta to the count of an actor (or type) in names, recording the
+ * class it is used with.
+ */
+int
+store_name_count(struct wctx *w, MDB_dbi names, const char *name, int delta,
+    int class)
 {
 	MDB_val		k = { strlen(name), (void *)name }, v;
 	unsigned char	buf[16];
 	uint64_t	count = 0, mask = 0;
 	int		rc;
 
-	rc = mdb_get(w->txn, w->st->actors, &k, &v);
+	rc = mdb_get(w->txn, names, &k, &v);
 	if (rc == 0 && v.mv_size == 16) {
 		count = skey_get_be64(v.mv_data);
 		mask = skey_get_be64((const unsigned char *)v.mv_data + 8);
 	} else if (rc != 0 && rc != MDB_NOTFOUND)
 		return (rc);
 	if (delta < 0 && count <= 1)
-		return (mdb_del(w->txn, w->st->actors, &k, NULL));
+		return (mdb_del(w->txn, names, &k, NULL));
 	count += delta;
 	/* The mask only grows: a stale bit costs one empty seek. */
 	mask |= UINT64_C(1) << class;
@@ -426,7 +440,41 @@ actor_count(struct wctx *w, const char *name, int delta, int class)
 	skey_be64(buf + 8, mask);
 	v.mv_size = 16;
 	v.mv_data = buf;
-	return (mdb_put(w->txn, w->st->actors, &k, &v, 0));
+	return (mdb_put(w->txn, names, &k, &v, 0));
+}
+
+/*
+ * Call fn with each name in names that is name (or with prefix, starts
+ * with it) and the mask of classes it is used with, until fn returns
+ * other than 0, which is returned.
+ */
+int
+store_names_each(MDB_txn *txn, MDB_dbi names, const char *name, int prefix,
+    store_name_fn fn, void *arg, struct aerr *err)
+{
+	MDB_cursor	*cur;
+	MDB_val		 k, v;
+	uint64_t	 mask;
+	size_t		 len = strlen(name);
+	int		 rc, ret = 0;
+
+	if ((rc = mdb_cursor_open(txn, names, &cur)) != 0)
+		return (store_error(err, rc, "mdb_cursor_open"));
+	k.mv_size = len;
+	k.mv_data = (void *)name;
+	rc = mdb_cursor_get(cur, &k, &v, prefix ? MDB_SET_RANGE : MDB_SET_KEY);
+	for (; rc == 0 && ret == 0;
+	    rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		if (k.mv_size < len || memcmp(k.mv_data, name, len) != 0)
+			break;
+		mask = v.mv_size == 16 ?
+		    skey_get_be64((const unsigned char *)v.mv_data + 8) : 0;
+		ret = fn(arg, k.mv_data, k.mv_size, mask);
+		if (!prefix)
+			break;
+	}
+	mdb_cursor_close(cur);
+	return (ret);
 }
 
 /* The day a time falls on, counted from the epoch. */
@@ -466,8 +514,8 @@ day_count(struct wctx *w, int64_t lo, int delta)
 }
 
 /* Remove an index entry, which is in the stage or in the index. */
-static int
-index_del(struct wctx *w, MDB_dbi stage, MDB_dbi index, MDB_val *k)
+int
+store_index_del(struct wctx *w, MDB_dbi stage, MDB_dbi index, MDB_val *k)
 {
 	int	rc;
 
@@ -494,9 +542,10 @@ index_event(struct wctx *w, const struct event *ev, int del)
 	v.mv_data = span;
 	k.mv_data = key;
 	k.mv_size = skey_time_key(key, class, ev->span.lo, ev->id);
-	rc = del ? index_del(w, w->st->time_new, w->st->time, &k) :
+	rc = del ? store_index_del(w, w->st->time_new, w->st->time, &k) :
 	    mdb_put(w->txn, w->st->time_new, &k, &v, 0);
-	if (rc != 0 || (rc = day_count(w, ev->span.lo, del ? -1 : 1)) != 0)
+	if (rc != 0 || (rc = day_count(w, ev->span.lo, del ? -1 : 1)) != 0 ||
+	    (rc = store_type_index(w, ev, del)) != 0)
 		return (rc);
 	if (!del)
 		w->c.classes |= UINT64_C(1) << class;
@@ -506,12 +555,13 @@ index_event(struct wctx *w, const struct event *ev, int del)
 			continue;
 		k.mv_size = skey_actor_key(key, ev->actors[i].name,
 		    strlen(ev->actors[i].name), class, ev->span.lo, ev->id);
-		rc = del ? index_del(w, w->st->actor_new, w->st->actor, &k) :
+		rc = del ? store_index_del(w, w->st->actor_new, w->st->actor,
+		    &k) :
 		    mdb_put(w->txn, w->st->actor_new, &k, &v, 0);
 		if (rc != 0)
 			return (rc);
-		if ((rc = actor_count(w, ev->actors[i].name, del ? -1 : 1,
-		    class)) != 0)
+		if ((rc = store_name_count(w, w->st->actors,
+		    ev->actors[i].name, del ? -1 : 1, class)) != 0)
 			return (rc);
 	}
 
@@ -941,10 +991,13 @@ write_once(struct store *st, struct store_batch *batches, size_t n,
 	if ((rc = store_sweep(&w, st->time_new, st->time, st->stage_time,
 	    &st->sweep_time)) != 0 ||
 	    (rc = store_sweep(&w, st->actor_new, st->actor, st->stage_actor,
-	    &st->sweep_actor)) != 0)
+	    &st->sweep_actor)) != 0 ||
+	    (rc = store_sweep(&w, st->type_new, st->type, st->stage_time,
+	    &st->sweep_type)) != 0)
 		goto abort;
 	if ((rc = meta_put(w.txn, st->meta, "next_id", w.c.next_id)) ||
 	    (rc = meta_put(w.txn, st->meta, "next_seq", w.c.next_seq)) ||
+	    (rc = meta_put(w.txn, st->meta, "typed_to", w.c.next_seq)) ||
 	    (rc = meta_put(w.txn, st->meta, "classes", w.c.classes)))
 		goto abort;
 	msgpack_sbuffer_destroy(&w.sbuf);
@@ -1264,63 +1317,108 @@ plan_free(struct plan *p)
 	free(p->heap);
 }
 
-/* Plan the scans: each class of the time index, or of each actor. */
+/* Where plan_name puts the scans of a name. */
+struct plan_dest {
+	struct plan		*p;
+	MDB_dbi			 index, stage;
+	const struct query	*q;
+	struct aerr		*err;
+};
+
+/* Plan the scans of one actor or type: each class it is used with. */
+static int
+plan_name(void *arg, const void *name, size_t len, uint64_t mask)
+{
+	struct plan_dest	*d = arg;
+	int			 class, ret = 0;
+
+	for (class = 0; class <= SKEY_CLASS_INF && ret == 0; class++) {
+		if ((mask & (UINT64_C(1) << class)) == 0)
+			continue;
+		ret = plan_add(d->p, d->index, name, len, class, d->q, d->err);
+		if (ret == 0)
+			ret = plan_add(d->p, d->stage, name, len, class, d->q,
+			    d->err);
+	}
+	return (ret);
+}
+
+/*
+ * Plan the scans: each class of the time index, of the actor's part of
+ * the actor index (or of each actor with its prefix), or with by_type of
+ * each type with the query's type prefix in the type index.
+ */
 static int
 plan_build(struct store *st, MDB_txn *txn, const struct query *q,
-    struct plan *p, struct aerr *err)
+    int by_type, struct plan *p, struct aerr *err)
 {
-	MDB_cursor	*cur;
-	MDB_val		 k, v;
+	struct plan_dest d = { p, st->actor, st->actor_new, q, err };
 	uint64_t	 mask;
-	size_t		 alen;
-	int		 class, rc;
+	int		 class;
 
-	if (q->actor == NULL) {
-		mask = store_meta_get(txn, st->meta, "classes", 0);
-		for (class = 0; class <= SKEY_CLASS_INF; class++) {
-			if ((mask & (UINT64_C(1) << class)) &&
-			    (plan_add(p, st->time, NULL, 0, class, q, err) ||
-			    plan_add(p, st->time_new, NULL, 0, class, q, err)))
-				return (-1);
-		}
-		return (0);
+	if (q->actor != NULL)
+		return (store_names_each(txn, st->actors, q->actor,
+		    q->actor_prefix, plan_name, &d, err));
+	if (by_type) {
+		d.index = st->type;
+		d.stage = st->type_new;
+		return (store_names_each(txn, st->types, q->type, 1, plan_name,
+		    &d, err));
 	}
-	alen = strlen(q->actor);
-	if ((rc = mdb_cursor_open(txn, st->actors, &cur)) != 0)
-		return (store_error(err, rc, "mdb_cursor_open"));
-	k.mv_size = alen;
-	k.mv_data = q->actor;
-	rc = mdb_cursor_get(cur, &k, &v, q->actor_prefix ? MDB_SET_RANGE :
-	    MDB_SET_KEY);
-	for (; rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-		if (k.mv_size < alen || memcmp(k.mv_data, q->actor, alen) != 0)
-			break;
-		mask = v.mv_size == 16 ?
-		    skey_get_be64((const unsigned char *)v.mv_data + 8) : 0;
-		for (class = 0; class <= SKEY_CLASS_INF; class++) {
-			if ((mask & (UINT64_C(1) << class)) == 0)
-				continue;
-			if (plan_add(p, st->actor, k.mv_data, k.mv_size,
-			    class, q, err) != 0 ||
-			    plan_add(p, st->actor_new, k.mv_data, k.mv_size,
-			    class, q, err) != 0) {
-				mdb_cursor_close(cur);
-				return (-1);
-			}
-		}
-		if (!q->actor_prefix)
-			break;
+	mask = store_meta_get(txn, st->meta, "classes", 0);
+	for (class = 0; class <= SKEY_CLASS_INF; class++) {
+		if ((mask & (UINT64_C(1) << class)) &&
+		    (plan_add(p, st->time, NULL, 0, class, q, err) ||
+		    plan_add(p, st->time_new, NULL, 0, class, q, err)))
+			return (-1);
 	}
-	mdb_cursor_close(cur);
 	return (0);
 }
 
-/* Whether the query asks about more than the span in the index says. */
+/*
+ * How a type filter is met: by walking the type index (1) when no actor
+ * drives the query and the types hold at most a quarter of the events,
+ * since beyond that the time index finds a page's events sooner (and
+ * are not so many that their scans would pass STORE_MAX_SCANS); by
+ * looking each event up in it (2, tn filled) when there are few types;
+ * or by the record (0).
+ */
 static int
-needs_record(const struct query *q)
+plan_type(struct store *st, MDB_txn *txn, const struct query *q,
+    struct type_names *tn, struct aerr *err)
 {
-	return (q->actor_prefix || q->role != NULL || q->type != NULL ||
-	    q->tag != NULL || q->source != NULL);
+	MDB_stat	ms;
+	int		rc;
+
+	memset(tn, 0, sizeof *tn);
+	if (q->type == NULL)
+		return (0);
+	if (store_type_names(st, txn, q->type, TYPE_PROBE_MAX, tn, err) != 0)
+		return (-1);
+	if (q->actor == NULL) {
+		if ((rc = mdb_stat(txn, st->events, &ms)) != 0) {
+			store_type_names_free(tn);
+			return (store_error(err, rc, "mdb_stat"));
+		}
+		if (tn->events <= ms.ms_entries / 4 &&
+		    tn->n <= TYPE_WALK_MAX) {
+			store_type_names_free(tn);
+			return (1);
+		}
+	}
+	if (tn->n <= TYPE_PROBE_MAX)
+		return (2);
+	store_type_names_free(tn);
+	return (0);
+}
+
+/* Whether the query asks about more than the indexes say. */
+static int
+needs_record(const struct query *q, int type_known)
+{
+	return (q->actor_prefix || q->role != NULL ||
+	    (q->type != NULL && !type_known) || q->tag != NULL ||
+	    q->source != NULL);
 }
 
 /*
@@ -1334,6 +1432,7 @@ store_query(struct store *st, const struct query *q, store_page_cb cb,
 {
 	struct plan		 p;
 	struct store_page	 page;
+	struct type_names	 tn;
 	struct date_span	 span;
 	struct scan		*s;
 	struct event		 ev;
@@ -1341,14 +1440,16 @@ store_query(struct store *st, const struct query *q, store_page_cb cb,
 	MDB_val			 k, v;
 	unsigned char		 last[16], idbuf[8];
 	size_t			 i;
-	int			 rc, m, have_last = 0, ok, ret = -1;
+	int			 rc, m, have_last = 0, ok, ret = -1, by;
 
 	memset(&p, 0, sizeof p);
 	memset(&page, 0, sizeof page);
+	memset(&tn, 0, sizeof tn);
 	p.desc = q->desc;
 	if (store_read_begin(st, &txn, err) != 0)
 		return (-1);
-	if (plan_build(st, txn, q, &p, err) != 0)
+	if ((by = plan_type(st, txn, q, &tn, err)) == -1 ||
+	    plan_build(st, txn, q, by == 1, &p, err) != 0)
 		goto out;
 	p.heap = xcalloc(p.n, sizeof *p.heap);
 	for (i = 0; i < p.n; i++) {
@@ -1389,6 +1490,9 @@ store_query(struct store *st, const struct query *q, store_page_cb cb,
 		    span.prec < q->min_prec)
 			continue;
 
+		if (by == 2 && !store_type_has(st, txn, &tn, &span,
+		    skey_get_be64(last + 8)))
+			continue;
 		memcpy(idbuf, last + 8, 8);
 		k.mv_size = 8;
 		k.mv_data = idbuf;
@@ -1397,7 +1501,7 @@ store_query(struct store *st, const struct query *q, store_page_cb cb,
 			    (unsigned long long)skey_get_be64(idbuf));
 			continue;
 		}
-		if (needs_record(q)) {
+		if (needs_record(q, by != 0)) {
 			memset(&ev, 0, sizeof ev);
 			if (store_unpack(v.mv_data, v.mv_size, &ev) != 0)
 				continue;
@@ -1423,6 +1527,7 @@ store_query(struct store *st, const struct query *q, store_page_cb cb,
 out:
 	free(page.hits);
 	plan_free(&p);
+	store_type_names_free(&tn);
 	mdb_txn_abort(txn);
 	return (ret);
 }

@@ -818,6 +818,7 @@ struct model_ev {
 	char			 start[32];
 	char			 actors[3][8];
 	int			 nactors;
+	char			 type[8];	/* "": none */
 	struct date_span	 span;
 };
 
@@ -827,6 +828,10 @@ random_event(unsigned *seed, struct model_ev *m, struct event *ev)
 	static const char *const codes[] = { "RUS", "SYR", "SYRGOV",
 	    "SYRREB", "USA", "IRN", "TUR" };
 	static const char *const quals[] = { "", "", "", "~", "?", "%" };
+	/* CAMEO-like codes, a literal '*', and no type at all. */
+	static const char *const types[] = { "036", "0361", "03", "030",
+	    "031", "032", "033", "037", "04", "042", "190", "19", "1", "03*",
+	    "" };
 	char		actors[64];
 	int64_t		y, y2;
 	unsigned	mo, d, mo2, d2;
@@ -859,7 +864,10 @@ random_event(unsigned *seed, struct model_ev *m, struct event *ev)
 			strcat(actors, ",");
 		strcat(actors, m->actors[i]);
 	}
-	mkev(ev, m->start, NULL, actors, "036", NULL, NULL);
+	snprintf(m->type, sizeof m->type, "%s", types[rand_r(seed) %
+	    (sizeof types / sizeof types[0])]);
+	mkev(ev, m->start, NULL, actors, *m->type ? m->type : NULL, NULL,
+	    NULL);
 	m->span = ev->span;
 }
 
@@ -874,6 +882,53 @@ model_has_actor(const struct model_ev *m, const char *actor, int prefix)
 			return (1);
 	}
 	return (0);
+}
+
+/* Whether m passes a query over [lo, hi] with these filters (or NULL). */
+static int
+model_passes(const struct model_ev *m, int64_t lo, int64_t hi,
+    const char *type, const char *actor, int prefix)
+{
+	if (!m->live || date_match(&m->span, lo, hi) == DATE_MATCH_NONE)
+		return (0);
+	if (type != NULL && strncmp(m->type, type, strlen(type)) != 0)
+		return (0);
+	return (actor == NULL || model_has_actor(m, actor, prefix));
+}
+
+/* Random puts, updates and deletes, in the store and in the model. */
+static size_t
+model_fill(struct store *st, unsigned *seed, struct model_ev *model,
+    int rounds)
+{
+	struct event	ev;
+	size_t		n = 0, k;
+	int		round, op, status;
+
+	for (round = 0; round < rounds; round++) {
+		op = rand_r(seed) % 10;
+		if (op < 6 || n == 0) {
+			random_event(seed, &model[n], &ev);
+			model[n].id = put1(st, &ev, &status);
+			T_EQ_INT(status, STORE_ADDED);
+			model[n].live = 1;
+			record_clear(&ev);
+			n++;
+		} else if (op < 8) {
+			k = rand_r(seed) % n;
+			if (!model[k].live)
+				continue;
+			random_event(seed, &model[k], &ev);
+			ev.id = model[k].id;
+			T_EQ_U64(put1(st, &ev, &status), model[k].id);
+			record_clear(&ev);
+		} else {
+			k = rand_r(seed) % n;
+			T_EQ_INT(del1(st, model[k].id), model[k].live);
+			model[k].live = 0;
+		}
+	}
+	return (n);
 }
 
 static int
@@ -893,41 +948,18 @@ TEST(store_randomized_against_model)
 	    "IRN", "S*", NULL };
 	struct store		*st = open_store(16 << 20);
 	struct model_ev		*model, **expect;
-	struct event		 ev;
 	struct found		 f;
 	struct query		 q;
 	struct store_check	*check;
 	struct aerr		 err;
 	char			 from[16], to[16];
 	unsigned		 seed = t_seed();
-	size_t			 n = 0, i, k, cap = 4000;
-	int			 round, op, status, qi;
+	size_t			 n, i, cap = 4000;
+	int			 qi;
 
 	model = calloc(cap, sizeof *model);
 	expect = calloc(cap, sizeof *expect);
-	for (round = 0; round < 3000; round++) {
-		op = rand_r(&seed) % 10;
-		if (op < 6 || n == 0) {
-			random_event(&seed, &model[n], &ev);
-			model[n].id = put1(st, &ev, &status);
-			T_EQ_INT(status, STORE_ADDED);
-			model[n].live = 1;
-			record_clear(&ev);
-			n++;
-		} else if (op < 8) {
-			k = rand_r(&seed) % n;
-			if (!model[k].live)
-				continue;
-			random_event(&seed, &model[k], &ev);
-			ev.id = model[k].id;
-			T_EQ_U64(put1(st, &ev, &status), model[k].id);
-			record_clear(&ev);
-		} else {
-			k = rand_r(&seed) % n;
-			T_EQ_INT(del1(st, model[k].id), model[k].live);
-			model[k].live = 0;
-		}
-	}
+	n = model_fill(st, &seed, model, 3000);
 
 	for (qi = 0; qi < 300; qi++) {
 		int		y = 1989 + rand_r(&seed) % 36;
@@ -957,13 +989,9 @@ TEST(store_randomized_against_model)
 			}
 		}
 		for (i = 0; i < n; i++) {
-			if (!model[i].live || date_match(&model[i].span,
-			    q.qlo, q.qhi) == DATE_MATCH_NONE)
-				continue;
-			if (actor != NULL &&
-			    !model_has_actor(&model[i], abuf, prefix))
-				continue;
-			expect[ne++] = &model[i];
+			if (model_passes(&model[i], q.qlo, q.qhi, NULL,
+			    actor != NULL ? abuf : NULL, prefix))
+				expect[ne++] = &model[i];
 		}
 		qsort(expect, ne, sizeof *expect, model_cmp);
 		T_ASSERTF(f.n == ne, "%s..%s actor %s: got %zu, expected %zu",
@@ -987,6 +1015,234 @@ TEST(store_randomized_against_model)
 	free(model);
 	free(expect);
 	store_close(st);
+}
+
+/* Actors and their event counts, as top_actors and co_actors order them. */
+struct tally {
+	char		 name[8];
+	uint64_t	 count;
+};
+
+static int
+tally_cmp(const void *a, const void *b)
+{
+	const struct tally	*x = a, *y = b;
+
+	if (x->count != y->count)
+		return (x->count > y->count ? -1 : 1);
+	return (strcmp(x->name, y->name));
+}
+
+/*
+ * Count the actors of the model's events passing the filters, leaving
+ * out those the actor filter names (co_actors); returns how many.
+ */
+static size_t
+model_tally(const struct model_ev *model, size_t n, const struct query *q,
+    const char *type, const char *actor, int prefix, struct tally *t,
+    uint64_t *events)
+{
+	size_t	i, j, nt = 0;
+	int	a, b;
+
+	*events = 0;
+	for (i = 0; i < n; i++) {
+		if (!model_passes(&model[i], q->qlo, q->qhi, type, actor,
+		    prefix))
+			continue;
+		(*events)++;
+		for (a = 0; a < model[i].nactors; a++) {
+			const char *name = model[i].actors[a];
+
+			for (b = 0; b < a; b++) {
+				if (strcmp(model[i].actors[b], name) == 0)
+					break;
+			}
+			if (b < a || (actor != NULL && (prefix ?
+			    strncmp(name, actor, strlen(actor)) == 0 :
+			    strcmp(name, actor) == 0)))
+				continue;
+			for (j = 0; j < nt && strcmp(t[j].name, name); j++)
+				;
+			if (j == nt) {
+				snprintf(t[nt].name, sizeof t[nt].name, "%s",
+				    name);
+				t[nt++].count = 0;
+			}
+			t[j].count++;
+		}
+	}
+	qsort(t, nt, sizeof *t, tally_cmp);
+	return (nt);
+}
+
+/* Histograms, top and co-actors of q (with type) against the model. */
+static void
+type_check_aggs(struct store *st, const struct model_ev *model, size_t n,
+    struct query *q, const char *type, const char *actor, int prefix)
+{
+	struct agg_hist	 h;
+	struct agg_list	 l;
+	struct tally	 t[16];
+	struct aerr	 err;
+	int64_t		 lo, hi;
+	uint64_t	 want, events;
+	size_t		 b, i, nt;
+	int		 mode;
+
+	for (mode = 0; mode < 2; mode++) {
+		memset(&h, 0, sizeof h);
+		h.by = mode ? AGG_BY_MONTH : AGG_BY_YEAR;
+		h.mode = mode ? AGG_COUNT_START : AGG_COUNT_OVERLAP;
+		T_ASSERTF(store_histogram(st, q, &h, &err) == 0, "%s",
+		    err.msg);
+		for (b = 0; b < h.n; b++) {
+			lo = agg_bucket_start(h.by, h.first + (int64_t)b);
+			hi = agg_bucket_start(h.by, h.first + (int64_t)b + 1) -
+			    1;
+			lo = lo > q->qlo ? lo : q->qlo;
+			hi = hi < q->qhi ? hi : q->qhi;
+			for (want = 0, i = 0; i < n; i++) {
+				if (!model_passes(&model[i], lo, hi, type,
+				    actor, prefix))
+					continue;
+				if (h.mode == AGG_COUNT_OVERLAP ||
+				    (model[i].span.lo >= lo &&
+				    model[i].span.lo <= hi))
+					want++;
+			}
+			T_ASSERTF(h.counts[b] == want, "type %s actor %s mode "
+			    "%d bucket %zu: %llu, expected %llu", type,
+			    actor ? actor : "-", h.mode, b,
+			    (unsigned long long)h.counts[b],
+			    (unsigned long long)want);
+		}
+		agg_hist_free(&h);
+	}
+
+	nt = model_tally(model, n, q, type, actor, prefix, t, &events);
+	memset(&l, 0, sizeof l);
+	if (actor == NULL)
+		T_OK(store_top_actors(st, q, NULL, 100, &l, &err));
+	else {
+		T_OK(store_co_actors(st, q, 100, &l, &err));
+		T_EQ_U64(l.events, events);
+	}
+	T_ASSERTF(l.n == nt, "type %s actor %s: %zu actors, expected %zu",
+	    type, actor ? actor : "-", l.n, nt);
+	for (i = 0; i < nt; i++) {
+		T_ASSERTF(strcmp(l.items[i].name, t[i].name) == 0 &&
+		    l.items[i].count == t[i].count, "type %s actor %s: %s %llu,"
+		    " expected %s %llu", type, actor ? actor : "-",
+		    l.items[i].name, (unsigned long long)l.items[i].count,
+		    t[i].name, (unsigned long long)t[i].count);
+	}
+	agg_list_free(&l);
+}
+
+/*
+ * Type filters answered from the type index (issue #16) give what a
+ * filter on every record gives: range and actor pages, histograms, top
+ * and co-actors, over random puts, updates and deletes with a stage of a
+ * few entries; then the same once the index is rebuilt on opening a
+ * store written without it.
+ */
+TEST(store_type_index_against_model)
+{
+	static const char *const types[] = { "0", "03", "036", "0361",
+	    "03*", "1", "19", "190", "04", "2" };
+	static const char *const actors[] = { "RUS", "SYR*", "USA", "S*" };
+	static const char *const dbis[] = { "type", "type_new", "types" };
+	struct store		*st = open_store(16 << 20);
+	struct model_ev		*model, **expect;
+	struct store_check	*check = calloc(1, sizeof *check);
+	struct found		 f;
+	struct query		 q;
+	struct aerr		 err;
+	MDB_env			*env;
+	MDB_txn			*txn;
+	MDB_dbi			 dbi;
+	MDB_val			 k = { 8, (void *)"typed_to" };
+	char			 from[16], to[16], abuf[16];
+	unsigned		 seed = t_seed();
+	size_t			 n, i, ne, d;
+	int			 pass, qi, y, prefix;
+
+	model = calloc(3000, sizeof *model);
+	expect = calloc(3000, sizeof *expect);
+	n = model_fill(st, &seed, model, 2500);
+	for (pass = 0; pass < 2; pass++) {
+		for (qi = 0; qi < 120; qi++) {
+			const char	*type = types[rand_r(&seed) % 10];
+			const char	*actor = rand_r(&seed) % 2 ? NULL :
+					    actors[rand_r(&seed) % 4];
+
+			y = 1989 + rand_r(&seed) % 36;
+			snprintf(from, sizeof from, "%d-%02d", y,
+			    1 + rand_r(&seed) % 12);
+			snprintf(to, sizeof to, "%d-12", y + rand_r(&seed) % 3);
+			mkquery(&q, from, to, actor);
+			q.type = strdup(type);
+			q.limit = 1 + rand_r(&seed) % 50;
+			q.desc = rand_r(&seed) % 2;
+			query_all(st, &q, &f);
+			prefix = q.actor_prefix;
+			if (actor != NULL)
+				snprintf(abuf, sizeof abuf, "%s", q.actor);
+			for (ne = 0, i = 0; i < n; i++) {
+				if (model_passes(&model[i], q.qlo, q.qhi, type,
+				    actor ? abuf : NULL, prefix))
+					expect[ne++] = &model[i];
+			}
+			qsort(expect, ne, sizeof *expect, model_cmp);
+			T_ASSERTF(f.n == ne, "%s..%s type %s actor %s: got %zu,"
+			    " expected %zu", from, to, type, actor ? actor :
+			    "-", f.n, ne);
+			for (i = 0; i < ne; i++)
+				T_EQ_U64(f.ids[i],
+				    expect[q.desc ? ne - 1 - i : i]->id);
+			found_free(&f);
+			type_check_aggs(st, model, n, &q, type, actor ? abuf :
+			    NULL, prefix);
+			query_clear(&q);
+		}
+		T_OK(store_check(st, check, &err));
+		T_ASSERTF(check->nproblems == 0, "%s", check->problems[0]);
+		store_close(st);
+		if (pass == 1)
+			break;
+		/* As a daemon before the type index left the store. */
+		txn = raw_begin(&env);
+		for (d = 0; d < 3; d++) {
+			T_OK(mdb_dbi_open(txn, dbis[d], 0, &dbi));
+			T_OK(mdb_drop(txn, dbi, 1));
+		}
+		T_OK(mdb_dbi_open(txn, "meta", 0, &dbi));
+		T_OK(mdb_del(txn, dbi, &k, NULL));
+		raw_commit(env, txn);
+		st = open_store(16 << 20);
+	}
+	/* An entry gone from the type index is found by the check. */
+	txn = raw_begin(&env);
+	T_OK(mdb_dbi_open(txn, "type", 0, &dbi));
+	{
+		MDB_cursor	*cur;
+		MDB_val		 ck, cv;
+
+		T_OK(mdb_cursor_open(txn, dbi, &cur));
+		T_OK(mdb_cursor_get(cur, &ck, &cv, MDB_FIRST));
+		T_OK(mdb_cursor_del(cur, 0));
+		mdb_cursor_close(cur);
+	}
+	raw_commit(env, txn);
+	st = open_store(16 << 20);
+	T_OK(store_check(st, check, &err));
+	T_ASSERT(check->nproblems >= 2);	/* the record, the count */
+	T_ASSERT(strstr(check->problems[0], "type") != NULL);
+	store_close(st);
+	free(check);
+	free(model);
+	free(expect);
 }
 
 struct change_list {

@@ -145,7 +145,7 @@ b_annals_ingest(annals_ctx *ctx, const struct bench_task *t,
 		if (i < end && pending < depth) {
 			n = end - i < t->batch ? (size_t)(end - i) : t->batch;
 			for (k = 0; k < n; k++) {
-				gen_record(i + k, &recs[k]);
+				gen_record(bench_rec(t, i + k), &recs[k]);
 				b_annals_fill(&recs[k], &evs[k],
 				    acts + k * GEN_MAX_ACTORS);
 			}
@@ -233,8 +233,9 @@ b_annals_actor_once(annals_ctx *ctx, annals_query *q, uint64_t *seed,
 }
 
 /*
- * Ten years by month over every event: by start month (the question the
- * peers answer too), or in every month an event overlaps.
+ * Ten years by month over every event (or those of q's type): by start
+ * month (the question the peers answer too), or in every month an event
+ * overlaps.
  */
 static int
 b_annals_histogram_once(annals_ctx *ctx, annals_query *q, int mode,
@@ -307,6 +308,12 @@ b_annals_run(void *conn, const struct bench_task *t, struct bench_out *out,
 		snprintf(prefix, sizeof prefix, "%s*", gen_prefix());
 		annals_query_set_actor(q, prefix, NULL);
 	}
+	if (t->kind == W_HIST_TYPE &&
+	    annals_query_set_type(q, HIST_TYPE) != 0) {
+		bench_fail(out, "set_type: out of memory");
+		annals_query_free(q);
+		return (-1);
+	}
 	if (t->kind == W_PING_RAW || t->kind == W_PING_PIPE) {
 		if ((fd = bench_unix_connect(b_annals_sock)) == -1) {
 			bench_fail(out, "connect %s", b_annals_sock);
@@ -350,6 +357,7 @@ b_annals_run(void *conn, const struct bench_task *t, struct bench_out *out,
 			out->ops += t->kind == W_PING_RAW ? 0 : t->depth - 1;
 			break;
 		case W_HISTOGRAM:
+		case W_HIST_TYPE:
 			rc = b_annals_histogram_once(ctx, q, ANNALS_COUNT_START,
 			    out);
 			break;
@@ -393,7 +401,8 @@ b_annals_run(void *conn, const struct bench_task *t, struct bench_out *out,
 static int
 b_annals_supports(int kind)
 {
-	if (kind == W_HISTOGRAM || kind == W_HIST_OVERLAP)
+	if (kind == W_HISTOGRAM || kind == W_HIST_OVERLAP ||
+	    kind == W_HIST_TYPE)
 		return (b_annals_has_method("histogram"));
 	return (1);
 }

@@ -287,8 +287,8 @@ b_redis_ingest(struct b_redis_conn *rc, const struct bench_task *t,
 		if (i < end && pending < depth) {
 			n = end - i < t->batch ? (size_t)(end - i) : t->batch;
 			for (c = 0, k = 0; k < n; k++)
-				c += b_redis_append_record(rc->c, i + k, &rec,
-				    buf, 65536);
+				c += b_redis_append_record(rc->c,
+				    bench_rec(t, i + k), &rec, buf, 65536);
 			slot = (head + pending) % B_REDIS_MAX_DEPTH;
 			cmds[slot] = c;
 			nrec[slot] = (int)n;
@@ -495,10 +495,11 @@ b_redis_run(void *conn, const struct bench_task *t, struct bench_out *out,
 	return (ret);
 }
 
+/* Records are opaque blobs to Redis: it has no type to count by. */
 static int
 b_redis_supports(int kind)
 {
-	return (kind != W_HIST_OVERLAP);
+	return (kind != W_HIST_OVERLAP && kind != W_HIST_TYPE);
 }
 
 static int

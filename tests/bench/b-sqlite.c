@@ -40,6 +40,7 @@ struct b_sqlite_conn {
 	sqlite3		*db;
 	sqlite3_stmt	*ins_ev, *ins_act, *begin, *commit, *rollback;
 	sqlite3_stmt	*range, *actor, *prefix, *get, *count, *rbegin;
+	sqlite3_stmt	*count_type;
 };
 
 static int
@@ -92,6 +93,7 @@ b_sqlite_disconnect(void *conn)
 	sqlite3_finalize(sc->prefix);
 	sqlite3_finalize(sc->get);
 	sqlite3_finalize(sc->count);
+	sqlite3_finalize(sc->count_type);
 	sqlite3_finalize(sc->rbegin);
 	sqlite3_close(sc->db);
 	free(sc);
@@ -169,8 +171,12 @@ b_sqlite_connect(char *err, size_t len)
 	    b_sqlite_cols);
 	if (b_sqlite_prep(sc, &sc->get, sql, err, len) != 0)
 		goto fail;
+	/* Its schema has no type index: the start index, then the rows. */
 	if (b_sqlite_prep(sc, &sc->count, "SELECT count(*) FROM events WHERE "
 	    "start_day >= ?1 AND start_day < ?2", err, len) != 0 ||
+	    b_sqlite_prep(sc, &sc->count_type, "SELECT count(*) FROM events "
+	    "WHERE start_day >= ?1 AND start_day < ?2 AND type >= ?3 AND "
+	    "type < ?4", err, len) != 0 ||
 	    b_sqlite_prep(sc, &sc->rbegin, "BEGIN", err, len) != 0)
 		goto fail;
 	return (sc);
@@ -233,17 +239,17 @@ b_sqlite_insert(struct b_sqlite_conn *sc, uint64_t idx, struct bench_out *out)
 	return (0);
 }
 
-/* Insert records [idx, idx + n) in one transaction. */
+/* Insert the records of places [idx, idx + n) in one transaction. */
 static int
-b_sqlite_batch(struct b_sqlite_conn *sc, uint64_t idx, size_t n,
-    struct bench_out *out)
+b_sqlite_batch(struct b_sqlite_conn *sc, const struct bench_task *t,
+    uint64_t idx, size_t n, struct bench_out *out)
 {
 	size_t	k;
 
 	if (b_sqlite_step_done(sc, sc->begin, out) != 0)
 		return (-1);
 	for (k = 0; k < n; k++) {
-		if (b_sqlite_insert(sc, idx + k, out) != 0) {
+		if (b_sqlite_insert(sc, bench_rec(t, idx + k), out) != 0) {
 			sqlite3_step(sc->rollback);
 			sqlite3_reset(sc->rollback);
 			return (-1);
@@ -264,7 +270,7 @@ b_sqlite_ingest(struct b_sqlite_conn *sc, const struct bench_task *t,
 	for (i = first; i < end; i += n) {
 		n = end - i < t->batch ? (size_t)(end - i) : t->batch;
 		t0 = bench_now();
-		if (b_sqlite_batch(sc, i, n, out) != 0)
+		if (b_sqlite_batch(sc, t, i, n, out) != 0)
 			return (-1);
 		bench_lat_add(lat, bench_now() - t0);
 		out->ops++;
@@ -327,24 +333,32 @@ b_sqlite_actor_once(struct b_sqlite_conn *sc, uint64_t *seed, uint32_t limit,
  * read transaction (faster than GROUP BY on a computed month).
  */
 static int
-b_sqlite_hist_once(struct b_sqlite_conn *sc, struct bench_out *out)
+b_sqlite_hist_once(struct b_sqlite_conn *sc, int typed, struct bench_out *out)
 {
-	int	i, rc = 0;
+	sqlite3_stmt	*st = typed ? sc->count_type : sc->count;
+	char		 hi[8];
+	int		 i, rc = 0;
 
+	/* The type prefix as a key range: [03, 04). */
+	snprintf(hi, sizeof hi, "%s", HIST_TYPE);
+	hi[strlen(hi) - 1]++;
 	if (b_sqlite_step_done(sc, sc->rbegin, out) != 0)
 		return (-1);
 	for (i = 0; i < HIST_MONTHS && rc == 0; i++) {
-		sqlite3_bind_int(sc->count, 1, gen_days(HIST_FIRST_YEAR +
+		sqlite3_bind_int(st, 1, gen_days(HIST_FIRST_YEAR +
 		    i / 12, 1 + i % 12, 1));
-		sqlite3_bind_int(sc->count, 2, gen_days(HIST_FIRST_YEAR +
+		sqlite3_bind_int(st, 2, gen_days(HIST_FIRST_YEAR +
 		    (i + 1) / 12, 1 + (i + 1) % 12, 1));
-		if (sqlite3_step(sc->count) != SQLITE_ROW) {
+		if (typed) {
+			sqlite3_bind_text(st, 3, HIST_TYPE, -1, SQLITE_STATIC);
+			sqlite3_bind_text(st, 4, hi, -1, SQLITE_TRANSIENT);
+		}
+		if (sqlite3_step(st) != SQLITE_ROW) {
 			bench_fail(out, "sqlite: %s", sqlite3_errmsg(sc->db));
 			rc = -1;
 		} else
-			b_sqlite_sink += (size_t)sqlite3_column_int64(sc->count,
-			    0);
-		sqlite3_reset(sc->count);
+			b_sqlite_sink += (size_t)sqlite3_column_int64(st, 0);
+		sqlite3_reset(st);
 	}
 	if (b_sqlite_step_done(sc, sc->commit, out) != 0)
 		return (-1);
@@ -389,7 +403,9 @@ b_sqlite_run(void *conn, const struct bench_task *t, struct bench_out *out,
 			ret = b_sqlite_rows(sc, sc->prefix, out);
 			break;
 		case W_HISTOGRAM:
-			ret = b_sqlite_hist_once(sc, out);
+		case W_HIST_TYPE:
+			ret = b_sqlite_hist_once(sc, t->kind == W_HIST_TYPE,
+			    out);
 			break;
 		case W_GET:
 			sqlite3_bind_int64(sc->get, 1, (sqlite3_int64)(1 +
@@ -399,7 +415,7 @@ b_sqlite_run(void *conn, const struct bench_task *t, struct bench_out *out,
 		case W_MIXED:
 			if (gen_rand(&seed) % 10 == 0) {
 				put = 1;
-				ret = b_sqlite_batch(sc, t->put_base +
+				ret = b_sqlite_batch(sc, t, t->put_base +
 				    (uint64_t)t->client * 100000000 + puts++,
 				    1, out);
 			} else if (gen_rand(&seed) & 1)

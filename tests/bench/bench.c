@@ -2,11 +2,13 @@
  * The benchmark runner: `bench` measures annalsd and the echo floor,
  * `bench --peers` also Redis and SQLite, in one run on the same records.
  *
- * For each system in turn: start it on a fresh directory, load the first
- * half of the records with one client and the second half with four
- * (pipelined batches acknowledged after commit), then run each timed
- * workload for BENCH_SECS seconds with 1 or 8 client processes, then
- * stop it.  Clients are forked, connect, wait at a barrier and run until
+ * For each system in turn: start it on a fresh directory and load the
+ * records in feed order (days ascending, as a feed or an import sends
+ * them), the first half with one client and the second half with four
+ * (pipelined batches acknowledged after commit), note its size and stop
+ * it; then start it on another directory, load the same records in
+ * random order the same way, note its size, run each timed workload for
+ * BENCH_SECS seconds with 1 or 8 client processes, and stop it.  Clients are forked, connect, wait at a barrier and run until
  * a shared deadline; their latencies go to shared memory and are merged
  * here.  Only one system runs at a time.
  *
@@ -82,6 +84,7 @@ static const struct bench_work bench_works[] = {
 	{ "ping-pipe-1c",	W_PING_PIPE,	1, 64 },
 	{ "histogram-1c",	W_HISTOGRAM,	1, 0 },
 	{ "histogram-ovl-1c", W_HIST_OVERLAP, 1, 0 },
+	{ "histogram-type-1c", W_HIST_TYPE,	1, 0 },
 	{ "mixed-8c",		W_MIXED,	8, 0 },
 };
 
@@ -117,6 +120,7 @@ struct bench_res {
 struct bench_size {
 	char		 dataset[8];
 	char		 sys[24];
+	const char	*order;		/* "feed" or "random" */
 	uint64_t	 events;
 	uint64_t	 db;
 	char		 db_note[160];
@@ -156,6 +160,13 @@ bench_lat_add(struct bench_lat *l, uint64_t ns)
 		return;
 	ns /= 100;
 	l->v[l->n++] = ns > UINT32_MAX ? UINT32_MAX : (uint32_t)ns;
+}
+
+/* The record to load at place i of an ingest. */
+uint64_t
+bench_rec(const struct bench_task *t, uint64_t i)
+{
+	return (t->order != NULL ? t->order[i] : i);
 }
 
 /* Count one finished request since t0: a mixed workload's put, or not. */
@@ -857,7 +868,7 @@ bench_header(void)
 /* Note sys's bytes on disk for n records, just after they were loaded. */
 static struct bench_size *
 bench_footprint(const struct bench_sys *sys, const char *dataset,
-    uint64_t events)
+    const char *order, uint64_t events)
 {
 	struct bench_size	*s;
 
@@ -868,6 +879,7 @@ bench_footprint(const struct bench_sys *sys, const char *dataset,
 	memset(s, 0, sizeof *s);
 	snprintf(s->dataset, sizeof s->dataset, "%s", dataset);
 	snprintf(s->sys, sizeof s->sys, "%s", sys->name);
+	s->order = order;
 	s->events = events;
 	s->db = sys->db_bytes(s->db_note, sizeof s->db_note);
 	return (s);
@@ -889,9 +901,100 @@ bench_memory(const struct bench_sys *sys, struct bench_size *s,
 	}
 }
 
+/* A row saying sys could not start on dir. */
+static void
+bench_start_failed(const struct bench_sys *sys, const char *dataset,
+    uint64_t n, const char *dir)
+{
+	struct bench_res	*r;
+
+	r = bench_add();
+	memset(r, 0, sizeof *r);
+	snprintf(r->dataset, sizeof r->dataset, "%s", dataset);
+	snprintf(r->sys, sizeof r->sys, "%s", sys->name);
+	snprintf(r->work, sizeof r->work, "start");
+	r->events = n;
+	if (snprintf(r->note, sizeof r->note, "could not start; see %s",
+	    dir) >= (int)sizeof r->note)
+		snprintf(r->note, sizeof r->note, "could not start");
+	bench_row(r);
+}
+
 /*
- * Load n records into sys (half with one client, half with four), then
- * run the timed workloads.
+ * Load n records into the running sys, the first half with one client
+ * and the second half with four, in feed order when order is not NULL;
+ * returns the footprint noted after.
+ */
+static struct bench_size *
+bench_load(const struct bench_sys *sys, const char *dataset, uint64_t n,
+    const uint32_t *order)
+{
+	struct bench_task	 t;
+	struct bench_res	*r;
+	uint64_t		 half = n / 2;
+
+	memset(&t, 0, sizeof t);
+	t.kind = W_INGEST;
+	t.nevents = n;
+	t.batch = bench_batch;
+	t.depth = 4;
+	t.limit = 100;
+	t.seed = gen_hash(0x1e57);
+	t.order = order;
+	t.first = 0;
+	t.count = half;
+	r = bench_add();
+	bench_run(sys, dataset, order ? "ingest-feed-1c" : "ingest-1c", &t, 1,
+	    r);
+	bench_row(r);
+	t.first = half;
+	t.count = n - half;
+	r = bench_add();
+	bench_run(sys, dataset, order ? "ingest-feed-4c" : "ingest-4c", &t, 4,
+	    r);
+	bench_row(r);
+	return (bench_footprint(sys, dataset, order ? "feed" : "random", n));
+}
+
+static int
+bench_day_cmp(const void *a, const void *b)
+{
+	const uint64_t	x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return (x < y ? -1 : x > y);
+}
+
+/*
+ * The records 0..n-1 in feed order: by start day, and in generated order
+ * within a day, as a feed sends a day's events together.
+ */
+static uint32_t *
+bench_feed_order(uint64_t n)
+{
+	uint64_t	*keys;
+	uint32_t	*order;
+	uint64_t	 i;
+
+	if (n > UINT32_MAX || (keys = calloc(n, sizeof *keys)) == NULL ||
+	    (order = calloc(n, sizeof *order)) == NULL) {
+		fprintf(stderr, "bench: feed order of %llu records: out of "
+		    "memory\n", (unsigned long long)n);
+		exit(1);
+	}
+	/* Days since 1970 fit 31 bits with the sign flipped to sort. */
+	for (i = 0; i < n; i++)
+		keys[i] = (uint64_t)((uint32_t)gen_record_day(i) ^
+		    UINT32_C(0x80000000)) << 32 | i;
+	qsort(keys, n, sizeof *keys, bench_day_cmp);
+	for (i = 0; i < n; i++)
+		order[i] = (uint32_t)keys[i];
+	free(keys);
+	return (order);
+}
+
+/*
+ * Load n records into sys in feed order and note its size; then load
+ * them in random order on a fresh directory and run the timed workloads.
  */
 static void
 bench_system(const struct bench_sys *sys, const char *dataset, uint64_t n,
@@ -900,46 +1003,38 @@ bench_system(const struct bench_sys *sys, const char *dataset, uint64_t n,
 	struct bench_task	 t;
 	struct bench_res	*r;
 	struct bench_size	*size = NULL;
-	uint64_t		 rss_inproc = 0, half = n / 2;
+	uint32_t		*order;
+	uint64_t		 rss_inproc = 0;
 	size_t			 i;
 	char			 dir[PATH_MAX + 64];
 
+	if (sys->supports(W_INGEST)) {
+		snprintf(dir, sizeof dir, "%s/%s-%s-feed", bench_dir, dataset,
+		    sys->name);
+		if (mkdir(dir, 0755) == -1 || sys->start(dir) != 0) {
+			bench_start_failed(sys, dataset, n, dir);
+			return;
+		}
+		bench_running = sys;
+		order = bench_feed_order(n);
+		if ((size = bench_load(sys, dataset, n, order)) != NULL)
+			snprintf(size->rss_note, sizeof size->rss_note,
+			    "not measured after a load alone");
+		free(order);
+		sys->stop();
+		bench_running = NULL;
+		/* Room on the disk for the next load. */
+		if (getenv("BENCH_KEEP") == NULL)
+			nftw(dir, bench_rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+	}
 	snprintf(dir, sizeof dir, "%s/%s-%s", bench_dir, dataset, sys->name);
 	if (mkdir(dir, 0755) == -1 || sys->start(dir) != 0) {
-		r = bench_add();
-		memset(r, 0, sizeof *r);
-		snprintf(r->dataset, sizeof r->dataset, "%s", dataset);
-		snprintf(r->sys, sizeof r->sys, "%s", sys->name);
-		snprintf(r->work, sizeof r->work, "start");
-		r->events = n;
-		if (snprintf(r->note, sizeof r->note, "could not start; see "
-		    "%s", dir) >= (int)sizeof r->note)
-			snprintf(r->note, sizeof r->note, "could not start");
-		bench_row(r);
+		bench_start_failed(sys, dataset, n, dir);
 		return;
 	}
 	bench_running = sys;
-
-	if (sys->supports(W_INGEST)) {
-		memset(&t, 0, sizeof t);
-		t.kind = W_INGEST;
-		t.nevents = n;
-		t.batch = bench_batch;
-		t.depth = 4;
-		t.limit = 100;
-		t.seed = gen_hash(0x1e57);
-		t.first = 0;
-		t.count = half;
-		r = bench_add();
-		bench_run(sys, dataset, "ingest-1c", &t, 1, r);
-		bench_row(r);
-		t.first = half;
-		t.count = n - half;
-		r = bench_add();
-		bench_run(sys, dataset, "ingest-4c", &t, 4, r);
-		bench_row(r);
-		size = bench_footprint(sys, dataset, n);
-	}
+	if (sys->supports(W_INGEST))
+		size = bench_load(sys, dataset, n, NULL);
 
 	for (i = 0; i < nworks; i++) {
 		if (bench_only != NULL && !bench_listed(bench_only,
@@ -947,7 +1042,8 @@ bench_system(const struct bench_sys *sys, const char *dataset, uint64_t n,
 			continue;
 		if (!sys->supports(works[i].kind)) {
 			if ((works[i].kind != W_HISTOGRAM &&
-			    works[i].kind != W_HIST_OVERLAP) ||
+			    works[i].kind != W_HIST_OVERLAP &&
+			    works[i].kind != W_HIST_TYPE) ||
 			    strcmp(sys->name, "annals") != 0)
 				continue;
 			r = bench_add();
@@ -1017,13 +1113,15 @@ static void
 bench_ratios(int peers)
 {
 	static const char *works[] = {
-		"ingest-1c", "ingest-4c", "range-1c", "range-8c", "actor-1c",
-		"actor-8c", "prefix-1c", "prefix-8c", "get-1c", "get-8c",
-		"ping-1c", "ping-8c", "ping-raw-1c", "ping-pipe-1c",
-		"histogram-1c", "mixed-8c",
+		"ingest-feed-1c", "ingest-feed-4c", "ingest-1c", "ingest-4c",
+		"range-1c", "range-8c", "actor-1c", "actor-8c", "prefix-1c",
+		"prefix-8c", "get-1c", "get-8c", "ping-1c", "ping-8c",
+		"ping-raw-1c", "ping-pipe-1c", "histogram-1c",
+		"histogram-type-1c", "mixed-8c",
 	};
 	static const char *gworks[] = {
-		"ingest-1c", "ingest-4c", "range-1c", "actor-1c", "get-1c",
+		"ingest-feed-1c", "ingest-feed-4c", "ingest-1c", "ingest-4c",
+		"range-1c", "actor-1c", "get-1c",
 	};
 	const struct bench_size	*a, *p;
 	size_t			 i, j;
@@ -1059,11 +1157,13 @@ bench_ratios(int peers)
 		for (j = 0; j < bench_nsizes; j++) {
 			p = &bench_sizes[j];
 			if (strcmp(p->dataset, a->dataset) != 0 ||
+			    strcmp(p->order, a->order) != 0 ||
 			    strcmp(p->sys, "annals") == 0 ||
 			    strcmp(p->sys, "echo") == 0 || p->db == 0)
 				continue;
-			printf("RATIO %sdb-bytes annals/%s %.2f\n",
+			printf("RATIO %sdb-bytes%s annals/%s %.2f\n",
 			    strcmp(a->dataset, "synth") == 0 ? "" : "gdelt-",
+			    strcmp(a->order, "feed") == 0 ? "-feed" : "",
 			    p->sys, (double)p->db / (double)a->db);
 		}
 	}
@@ -1075,12 +1175,14 @@ bench_print_sizes(void)
 	const struct bench_size	*s;
 	size_t			 i;
 
-	printf("\n%-6s %-15s %10s %14s %9s %12s  %s\n", "data", "system",
-	    "events", "db bytes", "B/event", "rss MiB", "what is counted");
+	printf("\n%-6s %-15s %-6s %10s %14s %9s %12s  %s\n", "data",
+	    "system", "load", "events", "db bytes", "B/event", "rss MiB",
+	    "what is counted");
 	for (i = 0; i < bench_nsizes; i++) {
 		s = &bench_sizes[i];
-		printf("%-6s %-15s %10llu %14llu %9.0f %12.1f  %s; rss: %s\n",
-		    s->dataset, s->sys, (unsigned long long)s->events,
+		printf("%-6s %-15s %-6s %10llu %14llu %9.0f %12.1f  %s; rss: "
+		    "%s\n", s->dataset, s->sys, s->order,
+		    (unsigned long long)s->events,
 		    (unsigned long long)s->db,
 		    s->events ? (double)s->db / (double)s->events : 0,
 		    s->rss / 1048576.0, s->db_note, s->rss_note);
@@ -1138,17 +1240,20 @@ bench_write_tsv(const char *path, const char *stamp)
 		}
 	}
 	for (i = 0; i < bench_nsizes; i++) {
-		const char	*r_ds, *r_sys;
+		const char	*r_ds, *r_sys, *w;
 		uint64_t	 r_n;
 
 		s = &bench_sizes[i];
 		r_ds = s->dataset;
 		r_sys = s->sys;
 		r_n = s->events;
-		TSV("footprint", 0, "db_bytes", s->db);
-		TSV("footprint", 0, "db_bytes_per_event",
+		w = strcmp(s->order, "feed") == 0 ? "footprint-feed" :
+		    "footprint";
+		TSV(w, 0, "db_bytes", s->db);
+		TSV(w, 0, "db_bytes_per_event",
 		    s->events ? (double)s->db / (double)s->events : 0);
-		TSV("footprint", 0, "rss_bytes", s->rss);
+		if (s->rss > 0)
+			TSV(w, 0, "rss_bytes", s->rss);
 	}
 #undef TSV
 	fclose(f);
@@ -1314,7 +1419,9 @@ main(int argc, char **argv)
 	printf("data directory: %s (filesystem type 0x%lx, not tmpfs)\n",
 	    bench_dir, (unsigned long)sfs.f_type);
 	printf("ingest: pipelined batches of %u, 4 in flight, acknowledged "
-	    "after commit; first half 1 client, second half 4 clients\n",
+	    "after commit; first half 1 client, second half 4 clients; "
+	    "ingest-feed loads days ascending into a store of its own, "
+	    "ingest in random order into the store the queries run on\n",
 	    bench_batch);
 	printf("queries: limit 100, whole records; range = random 30-day "
 	    "windows, actor = Zipf-drawn actor newest first, prefix = "

@@ -40,6 +40,7 @@ int		 gen_init(int, const char *);
 int		 gen_kind(void);
 size_t		 gen_nrows(void);
 void		 gen_record(uint64_t, struct gen_rec *);
+int32_t		 gen_record_day(uint64_t);
 const char	*gen_query_actor(uint64_t *);
 int32_t		 gen_query_day(uint64_t *, int32_t);
 size_t		 gen_pack(const struct gen_rec *, unsigned char *, size_t);
@@ -87,10 +88,13 @@ uint64_t bench_now(void);
 #define W_HISTOGRAM	8
 #define W_PING_RAW	9	/* a hand-made ping frame, no libannals */
 #define W_HIST_OVERLAP	10	/* histogram counting every month spanned */
+#define W_HIST_TYPE	11	/* histogram of the events of one type prefix */
 
 /* The histogram: 10 years by month, counting events by start month. */
 #define HIST_FIRST_YEAR	2016
 #define HIST_MONTHS	120
+/* The type prefix of histogram-type: a CAMEO root, a tenth of 20 roots. */
+#define HIST_TYPE	"03"
 
 /* What a client is asked to do. */
 struct bench_task {
@@ -98,6 +102,8 @@ struct bench_task {
 	int		 client;	/* 0 .. nclients-1 */
 	int		 nclients;
 	uint64_t	 first, count;	/* ingest: [first, first + count) */
+	const uint32_t	*order;		/* ingest: the record at each place,
+					   or NULL for gen_record's order */
 	uint64_t	 nevents;	/* records in the store (ids 1..n) */
 	uint64_t	 deadline;	/* timed workloads: bench_now() value */
 	uint64_t	 seed;
@@ -132,6 +138,8 @@ struct bench_sys {
 	/* How the data file's mappings end, left out of in-process RSS. */
 	const char	*map_suffix;
 };
+
+uint64_t bench_rec(const struct bench_task *, uint64_t);
 
 extern const struct bench_sys	 bench_annals;
 extern const struct bench_sys	 bench_echo;

@@ -417,6 +417,14 @@ gen_title(uint64_t *s, char *buf, size_t len)
 	buf[0] = buf[0] - 'a' + 'A';
 }
 
+/* The start day of synthetic record i: the first draw of its stream. */
+static int32_t
+gen_synth_day(uint64_t *s)
+{
+	return (gen_min_day + (int32_t)(gen_rand(s) %
+	    (uint64_t)(gen_max_day - gen_min_day + 1)));
+}
+
 static void
 gen_synth(uint64_t i, struct gen_rec *r)
 {
@@ -426,8 +434,7 @@ gen_synth(uint64_t i, struct gen_rec *r)
 	size_t		k, want, j, idx[GEN_MAX_ACTORS];
 	int		dup;
 
-	r->sday = gen_min_day + (int32_t)(gen_rand(&s) %
-	    (uint64_t)(gen_max_day - gen_min_day + 1));
+	r->sday = gen_synth_day(&s);
 	u = gen_unit(&s);
 	if (u < 0.001)
 		r->eday = r->sday + 365 + (int32_t)(gen_rand(&s) % (4 * 365));
@@ -512,6 +519,17 @@ gen_record(uint64_t i, struct gen_rec *r)
 		gen_gdelt(i, r);
 	else
 		gen_synth(i, r);
+}
+
+/* The start day of record i, without generating the rest of it. */
+int32_t
+gen_record_day(uint64_t i)
+{
+	uint64_t	s = gen_hash(GEN_SEED ^ i);
+
+	if (gen_which == GEN_GDELT)
+		return (gen_rows[i % gen_nrow].day);
+	return (gen_synth_day(&s));
 }
 
 /* An actor to ask about: as often as actors occur in the records. */
