@@ -57,7 +57,8 @@ int		 annals_roundtrip(annals_ctx *, uint32_t,
 void		 annals_reply_free(struct annals_reply *);
 int		 annals_owned_set(struct annals_owned *,
 		     const struct annals_reply *, const msgpack_object *,
-		     struct aerr *);
+		     uint32_t, struct aerr *);
+int		 annals_fields(annals_ctx *, const char *, uint32_t *);
 void		 annals_owned_clear(struct annals_owned *);
 
 #endif

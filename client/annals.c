@@ -1072,7 +1072,7 @@ annals_owned_list(char **p, const char **out, const msgpack_object *list,
  */
 int
 annals_owned_set(struct annals_owned *o, const struct annals_reply *r,
-    const msgpack_object *rec, struct aerr *err)
+    const msgpack_object *rec, uint32_t fields, struct aerr *err)
 {
 	struct record_view	 v;
 	struct annals_event	*pub = &o->pub;
@@ -1083,7 +1083,7 @@ annals_owned_set(struct annals_owned *o, const struct annals_reply *r,
 	size_t			 need;
 	uint32_t		 i;
 
-	if (record_view(rec, r->buf, r->len, &v, err) == -1)
+	if (record_view_fields(rec, r->buf, r->len, fields, &v, err) == -1)
 		return (-1);
 	/* Pointers first, for their alignment; every count is bounded. */
 	need = v.nactors * sizeof *actors + (v.nurls + (size_t)v.ntags) *
@@ -1151,7 +1151,7 @@ annals_owned_clear(struct annals_owned *o)
 /* Turn one record of a reply into a new event for the caller. */
 static int
 annals_event_new(annals_ctx *ctx, const char *method,
-    const struct annals_reply *r, const msgpack_object *rec,
+    const struct annals_reply *r, const msgpack_object *rec, uint32_t fields,
     struct annals_event **out)
 {
 	struct annals_owned	*o;
@@ -1162,7 +1162,7 @@ annals_event_new(annals_ctx *ctx, const char *method,
 		return (-1);
 	}
 	aerr_clear(&err);
-	if (annals_owned_set(o, r, rec, &err) == -1) {
+	if (annals_owned_set(o, r, rec, fields, &err) == -1) {
 		annals_owned_clear(o);
 		free(o);
 		if (err.code == AERR_NOMEM)
@@ -1176,24 +1176,52 @@ annals_event_new(annals_ctx *ctx, const char *method,
 	return (0);
 }
 
+/*
+ * The set of keys named by fields ("id,start,title"; NULL or "": all),
+ * or -1 with ANNALS_EINVALID on ctx.
+ */
+int
+annals_fields(annals_ctx *ctx, const char *fields, uint32_t *set)
+{
+	struct aerr	err;
+
+	aerr_clear(&err);
+	if (fields_parse(fields, set, &err) != 0) {
+		annals_fail(ctx, ANNALS_EINVALID, "%s", err.msg);
+		return (-1);
+	}
+	return (0);
+}
+
 int
 annals_get(annals_ctx *ctx, uint64_t id, struct annals_event **out)
+{
+	return (annals_get_fields(ctx, id, NULL, out));
+}
+
+int
+annals_get_fields(annals_ctx *ctx, uint64_t id, const char *fields,
+    struct annals_event **out)
 {
 	struct annals_reply	 r;
 	const msgpack_object	*map, *list;
 	msgpack_packer		*pk;
-	uint32_t		 msgid;
+	uint32_t		 msgid, set;
 	int			 rc;
 
 	*out = NULL;
-	if (annals_enter(ctx) == -1)
+	if (annals_enter(ctx) == -1 || annals_fields(ctx, fields, &set) == -1)
 		return (-1);
 	pk = annals_request(ctx, "get", &msgid);
 	msgpack_pack_array(pk, 1);
-	msgpack_pack_map(pk, 1);
+	msgpack_pack_map(pk, 1 + (set != RECORD_FIELDS_ALL));
 	mp_pack_str(pk, "ids");
 	msgpack_pack_array(pk, 1);
 	msgpack_pack_uint64(pk, id);
+	if (set != RECORD_FIELDS_ALL) {
+		mp_pack_str(pk, "fields");
+		fields_pack(pk, set);
+	}
 	if (annals_roundtrip(ctx, msgid, &r) == -1)
 		return (-1);
 	if ((map = annals_result_map(ctx, &r, "get")) == NULL)
@@ -1212,7 +1240,8 @@ annals_get(annals_ctx *ctx, uint64_t id, struct annals_event **out)
 		    (unsigned long long)id);
 		return (-1);
 	}
-	rc = annals_event_new(ctx, "get", &r, &list->via.array.ptr[0], out);
+	rc = annals_event_new(ctx, "get", &r, &list->via.array.ptr[0], set,
+	    out);
 	annals_reply_free(&r);
 	return (rc);
 }
@@ -1251,7 +1280,8 @@ annals_get_by_key(annals_ctx *ctx, const char *source, const char *key,
 		    "and key %s", source, key);
 		return (-1);
 	}
-	rc = annals_event_new(ctx, "get_by_key", &r, rec, out);
+	rc = annals_event_new(ctx, "get_by_key", &r, rec, RECORD_FIELDS_ALL,
+	    out);
 	annals_reply_free(&r);
 	return (rc);
 }

@@ -161,7 +161,7 @@ reply_set(struct annals_owned *o, const struct mpobj *m,
 	r.buf = (unsigned char *)m->sbuf.data;
 	r.len = m->sbuf.size;
 	aerr_clear(err);
-	return (annals_owned_set(o, &r, obj, err));
+	return (annals_owned_set(o, &r, obj, RECORD_FIELDS_ALL, err));
 }
 
 /* Both decoders must accept the record of m and agree on it. */
@@ -928,7 +928,8 @@ TEST(reply_survives_mutated_records)
 		memset(&r, 0, sizeof r);
 		r.buf = buf;
 		r.len = len;
-		rv = annals_owned_set(&o, &r, &u.data, &err);
+		rv = annals_owned_set(&o, &r, &u.data, RECORD_FIELDS_ALL,
+		    &err);
 		if (rv != 0) {
 			T_EQ_INT(err.code, AERR_PROTOCOL);
 			T_ASSERT(err.msg[0] != '\0');
