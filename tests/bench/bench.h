@@ -87,6 +87,10 @@ uint64_t bench_now(void);
 #define W_HISTOGRAM	8
 #define W_PING_RAW	9	/* a hand-made ping frame, no libannals */
 #define W_HIST_OVERLAP	10	/* histogram counting every month spanned */
+#define W_RANGE_FIELDS	11	/* range for a list: RANGE_FIELDS only */
+
+/* The keys a list of events shows, which range-fields-1c asks for. */
+#define RANGE_FIELDS	"id,start,end,title,actors"
 
 /* The histogram: 10 years by month, counting events by start month. */
 #define HIST_FIRST_YEAR	2016
