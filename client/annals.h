@@ -129,7 +129,14 @@ struct annals_actor {
  *
  * Events returned by the library are views: every pointer points into
  * memory the library owns, valid as long as the event is (see the call
- * that returned it).  Events you pass to annals_put() are only read
+ * that returned it).  Their strings and attrs are where the daemon's
+ * reply brought them, made C strings in place: an event from
+ * annals_get() keeps its reply until annals_event_free(), one from an
+ * iterator or a change callback points into a page the library frees
+ * when it says so.  Copy what you keep longer.  The records of a reply
+ * that passed the frame check are checked for shape (types, lengths,
+ * counts, limits) but trusted for what annalsd checked when it stored
+ * them (UTF-8, dates, attrs), so nothing is re-validated or re-packed.  Events you pass to annals_put() are only read
  * during the call.  A string that is absent is NULL; a list that is
  * absent has a count of 0 (and may be NULL).
  *

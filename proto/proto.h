@@ -299,6 +299,7 @@ int	 record_view(const msgpack_object *, const unsigned char *, size_t,
 	     struct record_view *, struct aerr *);
 int	 record_view_fields(const msgpack_object *, const unsigned char *,
 	     size_t, uint32_t, struct record_view *, struct aerr *);
+void	 record_view_terminate(const struct record_view *, unsigned char *);
 
 /*
  * A range or actor query (proto/query.c).  Decoded from a request's

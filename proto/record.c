@@ -756,6 +756,53 @@ record_view_fields(const msgpack_object *obj, const unsigned char *frame,
 	return (-1);
 }
 
+/* One string of a view as a C string, in place (see below). */
+static void
+record_terminate(const struct record_str *s, unsigned char *frame)
+{
+	const unsigned char	*p = (const unsigned char *)s->ptr;
+
+	if (p != NULL)
+		frame[(p - frame) + s->len] = '\0';
+}
+
+/*
+ * Make every string of v, a view of a record in frame, a C string in
+ * place, so that a client hands out views into its reply rather than
+ * copies.  frame must have one spare byte past the len given to
+ * record_view().  The byte after a string is the first of the next
+ * object (a key, an array's next entry, whatever follows the record) or
+ * that spare byte: msgpack_unpack_next() read it before, nothing reads
+ * it after, and it is never inside attrs, whose bytes start after their
+ * key and are handed out as they are.  Strings inside attrs are not
+ * touched.
+ */
+void
+record_view_terminate(const struct record_view *v, unsigned char *frame)
+{
+	uint32_t	i;
+
+	record_terminate(&v->source, frame);
+	record_terminate(&v->key, frame);
+	record_terminate(&v->start, frame);
+	record_terminate(&v->end, frame);
+	record_terminate(&v->type, frame);
+	record_terminate(&v->title, frame);
+	record_terminate(&v->text, frame);
+	record_terminate(&v->place_name, frame);
+	record_terminate(&v->place_country, frame);
+	for (i = 0; i < v->nactors; i++) {
+		record_terminate(&v->actors[i].name, frame);
+		record_terminate(&v->actors[i].role, frame);
+	}
+	for (i = 0; i < v->nurls; i++)
+		frame[(const unsigned char *)v->urls[i].via.str.ptr - frame +
+		    v->urls[i].via.str.size] = '\0';
+	for (i = 0; i < v->ntags; i++)
+		frame[(const unsigned char *)v->tags[i].via.str.ptr - frame +
+		    v->tags[i].via.str.size] = '\0';
+}
+
 int
 record_view(const msgpack_object *obj, const unsigned char *frame,
     size_t len, struct record_view *v, struct aerr *err)

@@ -912,8 +912,11 @@ TEST(reply_survives_mutated_records)
 	memset(&o, 0, sizeof o);
 	for (i = 0; i < REPLY_MUTANTS; i++) {
 		reply_rand_event(&s, b, &m);
-		/* Exactly len bytes, so that ASan sees a read past them. */
-		T_ASSERT((buf = malloc(m.sbuf.size)) != NULL);
+		/*
+		 * Exactly len bytes and the spare one of a reply, so that
+		 * ASan sees a read or write past them.
+		 */
+		T_ASSERT((buf = malloc(m.sbuf.size + 1)) != NULL);
 		memcpy(buf, m.sbuf.data, m.sbuf.size);
 		len = reply_mutate(&s, buf, m.sbuf.size);
 		mpobj_free(&m);
@@ -934,9 +937,17 @@ TEST(reply_survives_mutated_records)
 			T_EQ_INT(err.code, AERR_PROTOCOL);
 			T_ASSERT(err.msg[0] != '\0');
 		} else {
-			/* Every string ends, attrs are one packed map. */
-			for (j = 0; j < o.pub.nactors; j++)
+			/*
+			 * Every string ends, inside the frame and its
+			 * spare byte; attrs are one packed map.
+			 */
+			for (j = 0; j < o.pub.nactors; j++) {
 				T_ASSERT(strlen(o.pub.actors[j].name) > 0);
+				T_ASSERT((const unsigned char *)
+				    o.pub.actors[j].name > buf &&
+				    (const unsigned char *)o.pub.actors[j].name +
+				    strlen(o.pub.actors[j].name) <= buf + len);
+			}
 			if (o.pub.attrs_len != 0)
 				T_OK(frame_check(o.pub.attrs, o.pub.attrs_len,
 				    &err));
