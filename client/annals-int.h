@@ -9,7 +9,10 @@
 #include "annals.h"
 #include "../proto/proto.h"
 
-/* A response taken apart; msg points into up, which points into buf. */
+/*
+ * A response taken apart; msg points into up, which points into buf.
+ * buf has a spare byte past the frame, for annals_owned_set().
+ */
 struct annals_reply {
 	unsigned char		*buf;
 	size_t			 len;		/* of the frame body in buf */
@@ -20,14 +23,18 @@ struct annals_reply {
 
 /*
  * An event returned to the caller: the public view first, so that a
- * pointer to it is a pointer to the whole, then the one block holding
- * everything the view points to (actors, lists, attrs, strings), which
- * annals_owned_set() reuses when it is large enough.
+ * pointer to it is a pointer to the whole, then the block of its lists
+ * of pointers (actors, urls, tags), which annals_owned_set() reuses when
+ * it is large enough.  Strings and attrs are views into the reply's
+ * frame, which frame holds when the event outlives the reply (one of
+ * annals_get()), and NULL when the reply is kept elsewhere (an
+ * iterator's page, a page of changes).
  */
 struct annals_owned {
 	struct annals_event	 pub;
 	unsigned char		*mem;
 	size_t			 size;
+	unsigned char		*frame;
 };
 
 /* A query: the settings, as the daemon decodes them (iter.c, annals.c). */
@@ -57,7 +64,8 @@ int		 annals_roundtrip(annals_ctx *, uint32_t,
 void		 annals_reply_free(struct annals_reply *);
 int		 annals_owned_set(struct annals_owned *,
 		     const struct annals_reply *, const msgpack_object *,
-		     struct aerr *);
+		     uint32_t, struct aerr *);
+int		 annals_fields(annals_ctx *, const char *, uint32_t *);
 void		 annals_owned_clear(struct annals_owned *);
 
 #endif

@@ -87,6 +87,9 @@ _annals_value()
 	CODE* | PREFIX*)
 		_annals_actors "$cur"
 		;;
+	KEY,*)
+		_annals_keys "$cur"
+		;;
 	FILE* | SOCKET*)
 		mapfile -t COMPREPLY < <(compgen -f -- "$cur")
 		;;
@@ -94,6 +97,25 @@ _annals_value()
 		mapfile -t COMPREPLY < <(compgen -d -- "$cur")
 		;;
 	esac
+}
+
+# --fields: the keys of an event (PROTOCOL.md, section 6) after the
+# last comma of cur, the keys before it kept and not offered again.
+_annals_keys()
+{
+	local cur=$1 head= k
+	local keys="id rev created updated source key start end actors type"
+	keys+=" title text place urls tags attrs"
+
+	if [[ $cur == *,* ]]; then
+		head=${cur%,*},
+		cur=${cur##*,}
+	fi
+	for k in $keys; do
+		[[ ,$head == *,$k,* ]] && continue
+		[[ $k == "$cur"* ]] && COMPREPLY+=("$head$k")
+	done
+	compopt -o nospace 2>/dev/null
 }
 
 # The actor names starting with cur, from the daemon; names with spaces

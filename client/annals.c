@@ -549,7 +549,8 @@ annals_next_frame(annals_ctx *ctx, struct annals_reply *r, size_t *len)
 		    annals_read(ctx, want, 0) == -1)
 			return (-1);
 	}
-	if ((r->buf = malloc(n == 0 ? 1 : n)) == NULL) {
+	/* One spare byte: the NUL of a string that ends the frame. */
+	if ((r->buf = malloc((size_t)n + 1)) == NULL) {
 		annals_break(ctx, ANNALS_ENOMEM, "out of memory for a response "
 		    "of %u bytes", n);
 		return (-1);
@@ -1054,35 +1055,14 @@ annals_put_pending(const annals_ctx *ctx)
 	return (ctx->npending);
 }
 
-/* Copy s into *p as a C string and move *p past it; absent is NULL. */
-static const char *
-annals_owned_str(char **p, const struct record_str *s)
-{
-	char	*out = *p;
-
-	if (s->ptr == NULL)
-		return (NULL);
-	memcpy(out, s->ptr, s->len);
-	out[s->len] = '\0';
-	*p += s->len + 1;
-	return (out);
-}
-
-/* The same for each of the n checked strs of list, into out. */
+/* The n checked strs of list, made C strings, into out. */
 static void
-annals_owned_list(char **p, const char **out, const msgpack_object *list,
-    uint32_t n)
+annals_view_list(const char **out, const msgpack_object *list, uint32_t n)
 {
 	uint32_t	i;
-	size_t		len;
 
-	for (i = 0; i < n; i++) {
-		len = list[i].via.str.size;
-		out[i] = *p;
-		memcpy(*p, list[i].via.str.ptr, len);
-		(*p)[len] = '\0';
-		*p += len + 1;
-	}
+	for (i = 0; i < n; i++)
+		out[i] = list[i].via.str.ptr;
 }
 
 /*
@@ -1091,28 +1071,27 @@ annals_owned_list(char **p, const char **out, const msgpack_object *list,
  * large enough.  err says why not.
  *
  * The daemon checked the record when it stored it, so only its shape is
- * checked here (record_view()), and everything the event points to is
- * copied into one block: the actors, the urls and tags, the attrs bytes
- * as the daemon sent them, then every string.
+ * checked here (record_view()), and the event is a view into r's frame:
+ * its strings and attrs are where the daemon sent them, and only the
+ * lists of pointers (actors, urls, tags) take a block of o's.  The
+ * event is valid as long as r's buffer is: the caller keeps the reply
+ * (an iterator's page) or hands its buffer to o (o->frame).
  */
 int
 annals_owned_set(struct annals_owned *o, const struct annals_reply *r,
-    const msgpack_object *rec, struct aerr *err)
+    const msgpack_object *rec, uint32_t fields, struct aerr *err)
 {
 	struct record_view	 v;
 	struct annals_event	*pub = &o->pub;
 	struct annals_actor	*actors;
 	const char		**urls, **tags;
-	unsigned char		*attrs;
-	char			*p;
 	size_t			 need;
 	uint32_t		 i;
 
-	if (record_view(rec, r->buf, r->len, &v, err) == -1)
+	if (record_view_fields(rec, r->buf, r->len, fields, &v, err) == -1)
 		return (-1);
-	/* Pointers first, for their alignment; every count is bounded. */
 	need = v.nactors * sizeof *actors + (v.nurls + (size_t)v.ntags) *
-	    sizeof *urls + v.attrs_len + v.str_bytes;
+	    sizeof *urls;
 	if (need > o->size) {
 		free(o->mem);
 		o->size = 0;
@@ -1125,33 +1104,30 @@ annals_owned_set(struct annals_owned *o, const struct annals_reply *r,
 	actors = (struct annals_actor *)o->mem;
 	urls = (const char **)(actors + v.nactors);
 	tags = urls + v.nurls;
-	attrs = (unsigned char *)(tags + v.ntags);
-	p = (char *)(attrs + v.attrs_len);
 
+	record_view_terminate(&v, r->buf);
 	for (i = 0; i < v.nactors; i++) {
-		actors[i].name = annals_owned_str(&p, &v.actors[i].name);
-		actors[i].role = annals_owned_str(&p, &v.actors[i].role);
+		actors[i].name = v.actors[i].name.ptr;
+		actors[i].role = v.actors[i].role.ptr;
 	}
-	annals_owned_list(&p, urls, v.urls, v.nurls);
-	annals_owned_list(&p, tags, v.tags, v.ntags);
-	if (v.attrs_len != 0)
-		memcpy(attrs, v.attrs, v.attrs_len);
+	annals_view_list(urls, v.urls, v.nurls);
+	annals_view_list(tags, v.tags, v.ntags);
 	/* Every field is set: pub may hold the last event of an iterator. */
 	pub->id = v.id;
 	pub->rev = v.rev;
 	pub->created = v.created;
 	pub->updated = v.updated;
-	pub->source = annals_owned_str(&p, &v.source);
-	pub->key = annals_owned_str(&p, &v.key);
-	pub->start = annals_owned_str(&p, &v.start);
-	pub->end = annals_owned_str(&p, &v.end);
+	pub->source = v.source.ptr;
+	pub->key = v.key.ptr;
+	pub->start = v.start.ptr;
+	pub->end = v.end.ptr;
 	pub->actors = v.nactors != 0 ? actors : NULL;
 	pub->nactors = v.nactors;
-	pub->type = annals_owned_str(&p, &v.type);
-	pub->title = annals_owned_str(&p, &v.title);
-	pub->text = annals_owned_str(&p, &v.text);
-	pub->place_name = annals_owned_str(&p, &v.place_name);
-	pub->place_country = annals_owned_str(&p, &v.place_country);
+	pub->type = v.type.ptr;
+	pub->title = v.title.ptr;
+	pub->text = v.text.ptr;
+	pub->place_name = v.place_name.ptr;
+	pub->place_country = v.place_country.ptr;
 	pub->lat = v.lat;
 	pub->lon = v.lon;
 	pub->has_lat = v.has_lat;
@@ -1160,7 +1136,7 @@ annals_owned_set(struct annals_owned *o, const struct annals_reply *r,
 	pub->nurls = v.nurls;
 	pub->tags = v.ntags != 0 ? tags : NULL;
 	pub->ntags = v.ntags;
-	pub->attrs = v.attrs_len != 0 ? attrs : NULL;
+	pub->attrs = v.attrs_len != 0 ? v.attrs : NULL;
 	pub->attrs_len = v.attrs_len;
 	pub->match = 0;
 	return (0);
@@ -1170,13 +1146,17 @@ void
 annals_owned_clear(struct annals_owned *o)
 {
 	free(o->mem);
+	free(o->frame);
 	memset(o, 0, sizeof *o);
 }
 
-/* Turn one record of a reply into a new event for the caller. */
+/*
+ * Turn one record of a reply into a new event for the caller, which
+ * takes r's buffer (annals_reply_free() still frees the rest of r).
+ */
 static int
 annals_event_new(annals_ctx *ctx, const char *method,
-    const struct annals_reply *r, const msgpack_object *rec,
+    struct annals_reply *r, const msgpack_object *rec, uint32_t fields,
     struct annals_event **out)
 {
 	struct annals_owned	*o;
@@ -1187,7 +1167,7 @@ annals_event_new(annals_ctx *ctx, const char *method,
 		return (-1);
 	}
 	aerr_clear(&err);
-	if (annals_owned_set(o, r, rec, &err) == -1) {
+	if (annals_owned_set(o, r, rec, fields, &err) == -1) {
 		annals_owned_clear(o);
 		free(o);
 		if (err.code == AERR_NOMEM)
@@ -1197,28 +1177,59 @@ annals_event_new(annals_ctx *ctx, const char *method,
 			    method, err.msg);
 		return (-1);
 	}
+	/* The event is a view into the frame: it keeps it. */
+	o->frame = r->buf;
+	r->buf = NULL;
 	*out = &o->pub;
+	return (0);
+}
+
+/*
+ * The set of keys named by fields ("id,start,title"; NULL or "": all),
+ * or -1 with ANNALS_EINVALID on ctx.
+ */
+int
+annals_fields(annals_ctx *ctx, const char *fields, uint32_t *set)
+{
+	struct aerr	err;
+
+	aerr_clear(&err);
+	if (fields_parse(fields, set, &err) != 0) {
+		annals_fail(ctx, ANNALS_EINVALID, "%s", err.msg);
+		return (-1);
+	}
 	return (0);
 }
 
 int
 annals_get(annals_ctx *ctx, uint64_t id, struct annals_event **out)
 {
+	return (annals_get_fields(ctx, id, NULL, out));
+}
+
+int
+annals_get_fields(annals_ctx *ctx, uint64_t id, const char *fields,
+    struct annals_event **out)
+{
 	struct annals_reply	 r;
 	const msgpack_object	*map, *list;
 	msgpack_packer		*pk;
-	uint32_t		 msgid;
+	uint32_t		 msgid, set;
 	int			 rc;
 
 	*out = NULL;
-	if (annals_enter(ctx) == -1)
+	if (annals_enter(ctx) == -1 || annals_fields(ctx, fields, &set) == -1)
 		return (-1);
 	pk = annals_request(ctx, "get", &msgid);
 	msgpack_pack_array(pk, 1);
-	msgpack_pack_map(pk, 1);
+	msgpack_pack_map(pk, 1 + (set != RECORD_FIELDS_ALL));
 	mp_pack_str(pk, "ids");
 	msgpack_pack_array(pk, 1);
 	msgpack_pack_uint64(pk, id);
+	if (set != RECORD_FIELDS_ALL) {
+		mp_pack_str(pk, "fields");
+		fields_pack(pk, set);
+	}
 	if (annals_roundtrip(ctx, msgid, &r) == -1)
 		return (-1);
 	if ((map = annals_result_map(ctx, &r, "get")) == NULL)
@@ -1237,7 +1248,8 @@ annals_get(annals_ctx *ctx, uint64_t id, struct annals_event **out)
 		    (unsigned long long)id);
 		return (-1);
 	}
-	rc = annals_event_new(ctx, "get", &r, &list->via.array.ptr[0], out);
+	rc = annals_event_new(ctx, "get", &r, &list->via.array.ptr[0], set,
+	    out);
 	annals_reply_free(&r);
 	return (rc);
 }
@@ -1276,7 +1288,8 @@ annals_get_by_key(annals_ctx *ctx, const char *source, const char *key,
 		    "and key %s", source, key);
 		return (-1);
 	}
-	rc = annals_event_new(ctx, "get_by_key", &r, rec, out);
+	rc = annals_event_new(ctx, "get_by_key", &r, rec, RECORD_FIELDS_ALL,
+	    out);
 	annals_reply_free(&r);
 	return (rc);
 }

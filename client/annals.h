@@ -130,9 +130,23 @@ struct annals_actor {
  *
  * Events returned by the library are views: every pointer points into
  * memory the library owns, valid as long as the event is (see the call
- * that returned it).  Events you pass to annals_put() are only read
+ * that returned it).  Their strings and attrs are where the daemon's
+ * reply brought them, made C strings in place: an event from
+ * annals_get() keeps its reply until annals_event_free(), one from an
+ * iterator or a change callback points into a page the library frees
+ * when it says so.  Copy what you keep longer.  The records of a reply
+ * that passed the frame check are checked for shape (types, lengths,
+ * counts, limits) but trusted for what annalsd checked when it stored
+ * them (UTF-8, dates, attrs), so nothing is re-validated or re-packed.  Events you pass to annals_put() are only read
  * during the call.  A string that is absent is NULL; a list that is
  * absent has a count of 0 (and may be NULL).
+ *
+ * Fields.  The calls that fetch events (annals_get_fields(),
+ * annals_query_set_fields(), annals_changes_fields()) can ask for some
+ * keys only, named as in PROTOCOL.md by a comma list such as
+ * "id,start,title" (NULL or "" for whole events).  The id always comes
+ * back; a key that was not asked for is absent as above, with rev,
+ * created and updated 0 and start NULL, however the event is stored.
  */
 struct annals_event {
 	uint64_t			 id;	/* 0: not stored yet */
@@ -329,6 +343,15 @@ ANNALS_API size_t	 annals_put_pending(const annals_ctx *ctx);
 ANNALS_API int		 annals_get(annals_ctx *ctx, uint64_t id,
 			    struct annals_event **out);
 
+/*
+ * annals_get() with only the keys in fields (see Fields above), e.g.
+ * "id,start,title"; NULL or "" is annals_get().  Errors: as
+ * annals_get(); ANNALS_EINVALID for an unknown or repeated key, with
+ * the message naming it ("fields[1]: unknown field \"titel\"").
+ */
+ANNALS_API int		 annals_get_fields(annals_ctx *ctx, uint64_t id,
+			    const char *fields, struct annals_event **out);
+
 /* The same by source and key.  Errors: as annals_get(), ANNALS_EINVALID. */
 ANNALS_API int		 annals_get_by_key(annals_ctx *ctx,
 			    const char *source, const char *key,
@@ -392,6 +415,15 @@ ANNALS_API int		 annals_query_set_desc(annals_query *q, int on);
  */
 ANNALS_API int		 annals_query_set_page_size(annals_query *q,
 			    uint32_t n);
+/*
+ * Fetch only the keys in fields for each event, e.g. "id,start,title"
+ * (see Fields above; NULL or "": whole events, the default).  This
+ * changes what of each event comes back, never which events.  Returns
+ * ANNALS_EINVALID for an unknown or repeated key, and then leaves q as
+ * it was.
+ */
+ANNALS_API int		 annals_query_set_fields(annals_query *q,
+			    const char *fields);
 
 /*
  * Run a query: annals_range() as a range query, annals_actor() as an
@@ -507,6 +539,17 @@ struct annals_feed {
  */
 ANNALS_API int		 annals_changes(annals_ctx *ctx, uint64_t since,
 			    uint32_t limit, int (*fn)(
+			    const struct annals_change *ch, void *arg),
+			    void *arg, struct annals_feed *feed);
+/*
+ * annals_changes() with only the keys in fields of each put's event
+ * (see Fields above; NULL or "": whole events).  Errors: as
+ * annals_changes(), ANNALS_EINVALID also for an unknown or repeated
+ * key.  Notifications of a subscription always carry whole events.
+ */
+ANNALS_API int		 annals_changes_fields(annals_ctx *ctx,
+			    uint64_t since, uint32_t limit,
+			    const char *fields, int (*fn)(
 			    const struct annals_change *ch, void *arg),
 			    void *arg, struct annals_feed *feed);
 

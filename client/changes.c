@@ -16,7 +16,7 @@
  */
 static int
 changes_page(annals_ctx *ctx, const char *what,
-    const struct annals_reply *r, const msgpack_object *page,
+    const struct annals_reply *r, const msgpack_object *page, uint32_t fields,
     int (*fn)(const struct annals_change *, void *), void *arg,
     struct annals_feed *feed)
 {
@@ -73,7 +73,7 @@ changes_page(annals_ctx *ctx, const char *what,
 				    what, i);
 				goto fail;
 			}
-			if (annals_owned_set(&o, r, v, &err) != 0) {
+			if (annals_owned_set(&o, r, v, fields, &err) != 0) {
 				if (err.code == AERR_NOMEM)
 					annals_fail(ctx, ANNALS_ENOMEM, "%s",
 					    err.msg);
@@ -106,12 +106,21 @@ annals_changes(annals_ctx *ctx, uint64_t since, uint32_t limit,
     int (*fn)(const struct annals_change *, void *), void *arg,
     struct annals_feed *feed)
 {
+	return (annals_changes_fields(ctx, since, limit, NULL, fn, arg,
+	    feed));
+}
+
+int
+annals_changes_fields(annals_ctx *ctx, uint64_t since, uint32_t limit,
+    const char *fields, int (*fn)(const struct annals_change *, void *),
+    void *arg, struct annals_feed *feed)
+{
 	struct annals_reply	 r;
 	msgpack_packer		*pk;
-	uint32_t		 msgid;
+	uint32_t		 msgid, set;
 	int			 rc;
 
-	if (annals_enter(ctx) == -1)
+	if (annals_enter(ctx) == -1 || annals_fields(ctx, fields, &set) == -1)
 		return (-1);
 	if (limit == 0)
 		limit = PROTO_DEFAULT_PAGE;
@@ -123,12 +132,17 @@ annals_changes(annals_ctx *ctx, uint64_t since, uint32_t limit,
 	}
 	pk = annals_request(ctx, "changes", &msgid);
 	msgpack_pack_array(pk, 1);
-	msgpack_pack_map(pk, 2);
+	msgpack_pack_map(pk, 2 + (set != RECORD_FIELDS_ALL));
 	mp_pack_kv_uint(pk, "since", since);
 	mp_pack_kv_uint(pk, "limit", limit);
+	if (set != RECORD_FIELDS_ALL) {
+		mp_pack_str(pk, "fields");
+		fields_pack(pk, set);
+	}
 	if (annals_roundtrip(ctx, msgid, &r) == -1)
 		return (-1);
-	rc = changes_page(ctx, "changes", &r, r.msg.result, fn, arg, feed);
+	rc = changes_page(ctx, "changes", &r, r.msg.result, set, fn, arg,
+	    feed);
 	annals_reply_free(&r);
 	return (rc);
 }
@@ -190,8 +204,8 @@ annals_notification_next(annals_ctx *ctx, int timeout_ms,
 		annals_fail(ctx, err.code, "subscription: %s", err.msg);
 		return (-1);
 	}
-	rc = changes_page(ctx, "notification", &r, r.msg.params, fn, arg,
-	    feed);
+	rc = changes_page(ctx, "notification", &r, r.msg.params,
+	    RECORD_FIELDS_ALL, fn, arg, feed);
 	annals_reply_free(&r);
 	return (rc == 0 ? 1 : -1);
 }

@@ -19,13 +19,14 @@ static const struct option cli_changes_longopts[] = {
 	{ "since",	required_argument,	NULL, 's' },
 	{ "limit",	required_argument,	NULL, 'l' },
 	{ "follow",	no_argument,		NULL, 'f' },
+	{ "fields",	required_argument,	NULL, 'F' },
 	{ "help",	no_argument,		NULL, 'h' },
 	{ NULL,		0,			NULL, 0 }
 };
 
 const struct cli_command cli_changes_command = {
 	"changes",
-	"[--since SEQ] [--limit N] [--follow]",
+	"[--since SEQ] [--limit N] [--follow | --fields KEY,...]",
 	cli_changes_exec,
 	cli_changes_longopts
 };
@@ -193,6 +194,7 @@ cli_changes_exec(struct cli *cli, int argc, char **argv)
 	struct annals_feed		 feed;
 	unsigned long long		 v;
 	uint64_t			 since = 0;
+	const char			*fields = NULL;
 	char				*end;
 	int				 ch, follow = 0, r;
 
@@ -218,6 +220,9 @@ cli_changes_exec(struct cli *cli, int argc, char **argv)
 		case 'f':
 			follow = 1;
 			break;
+		case 'F':
+			fields = optarg;
+			break;
 		case 'h':
 			return (cli_common_help(cmd));
 		default:
@@ -227,13 +232,17 @@ cli_changes_exec(struct cli *cli, int argc, char **argv)
 	if (optind != argc)
 		return (cli_common_usage(cmd, "unexpected argument \"%s\"",
 		    argv[optind]));
+	/* Notifications carry whole events (PROTOCOL.md, subscribe). */
+	if (follow && fields != NULL)
+		return (cli_common_usage(cmd, "--fields and --follow exclude "
+		    "each other"));
 	if ((r = cli_common_connect(cli)) != 0)
 		return (r);
 
 	if (!follow) {
 		/* Page through to the end of the log as it is now. */
 		for (;;) {
-			if (annals_changes(cli->ctx, since, 0,
+			if (annals_changes_fields(cli->ctx, since, 0, fields,
 			    cli_changes_print, &st, &feed) == -1)
 				return (cli_common_fail(cli, NULL));
 			if (st.failed)

@@ -6,13 +6,14 @@
 static int	cli_get_exec(struct cli *, int, char **);
 
 static const struct option cli_get_longopts[] = {
-	{ "help",	no_argument,	NULL, 'h' },
-	{ NULL,		0,		NULL, 0 }
+	{ "fields",	required_argument,	NULL, 'F' },
+	{ "help",	no_argument,		NULL, 'h' },
+	{ NULL,		0,			NULL, 0 }
 };
 
 const struct cli_command cli_get_command = {
 	"get",
-	"ID...",
+	"[--fields KEY,...] ID...",
 	cli_get_exec,
 	cli_get_longopts
 };
@@ -23,11 +24,16 @@ cli_get_exec(struct cli *cli, int argc, char **argv)
 	const struct cli_command	*cmd = &cli_get_command;
 	struct annals_event		*ev;
 	struct output			*out;
+	const char			*fields = NULL;
 	uint64_t			 id;
 	int				 ch, i, rc;
 
 	while ((ch = getopt_long(argc, argv, "h", cli_get_longopts,
 	    NULL)) != -1) {
+		if (ch == 'F') {
+			fields = optarg;
+			continue;
+		}
 		if (ch == 'h')
 			return (cli_common_help(cmd));
 		return (cli_common_badopt(cmd));
@@ -47,9 +53,10 @@ cli_get_exec(struct cli *cli, int argc, char **argv)
 		cli_common_warn("out of memory");
 		return (CLI_EXIT_ERROR);
 	}
+	output_fields(out, fields);
 	for (i = 0; i < argc && rc != CLI_EXIT_CONNECT; i++) {
 		cli_common_id(argv[i], &id);
-		if (annals_get(cli->ctx, id, &ev) == -1) {
+		if (annals_get_fields(cli->ctx, id, fields, &ev) == -1) {
 			/* Go on after a missing event; stop on the rest. */
 			if (annals_errcode(cli->ctx) != ANNALS_ENOTFOUND) {
 				rc = cli_common_fail(cli, NULL);

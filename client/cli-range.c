@@ -21,7 +21,7 @@ static int	cli_range_exec(struct cli *, int, char **);
 	"[--certain | --within]\n"					\
 	"             [--precision year|season|month|day|time] [--role ROLE]\n" \
 	"             [--type PREFIX] [--tag T] [--source S]\n"		\
-	"             [--limit N | --all] [--desc]"
+	"             [--limit N | --all] [--desc] [--fields KEY,...]"
 
 static const struct option cli_range_longopts[] = {
 	{ "certain",	no_argument,		NULL, 'c' },
@@ -35,6 +35,7 @@ static const struct option cli_range_longopts[] = {
 	{ "limit",	required_argument,	NULL, 'l' },
 	{ "all",	no_argument,		NULL, 'A' },
 	{ "desc",	no_argument,		NULL, 'd' },
+	{ "fields",	required_argument,	NULL, 'F' },
 	{ "help",	no_argument,		NULL, 'h' },
 	{ NULL,		0,			NULL, 0 }
 };
@@ -67,7 +68,7 @@ cli_range_set(const struct cli_command *cmd, int code, const char *what)
 /* Print the events of the query, at most limit of them (0: all). */
 static int
 cli_range_run(struct cli *cli, const struct cli_command *cmd,
-    annals_query *q, unsigned long long limit)
+    annals_query *q, unsigned long long limit, const char *fields)
 {
 	const struct annals_event	*ev;
 	struct output			*out;
@@ -88,6 +89,7 @@ cli_range_run(struct cli *cli, const struct cli_command *cmd,
 		cli_common_warn("out of memory");
 		return (CLI_EXIT_ERROR);
 	}
+	output_fields(out, fields);
 	while ((limit == 0 || n < limit) &&
 	    (ev = annals_iter_next(it)) != NULL) {
 		if (output_event(out, ev) == -1) {
@@ -114,7 +116,7 @@ cli_range_run(struct cli *cli, const struct cli_command *cmd,
 /* Parse the options and arguments of range or actor into q and limit. */
 static int
 cli_range_args(struct cli *cli, int argc, char **argv, annals_query *q,
-    unsigned long long *limit)
+    unsigned long long *limit, const char **fields)
 {
 	const struct cli_command	*cmd = cli->cmd;
 	const char			*actor = NULL, *role = NULL;
@@ -155,6 +157,13 @@ cli_range_args(struct cli *cli, int argc, char **argv, annals_query *q,
 			break;
 		case 'd':
 			code = annals_query_set_desc(q, 1);
+			break;
+		case 'F':
+			if (annals_query_set_fields(q, optarg) != 0)
+				return (cli_common_usage(cmd, "--fields %s: "
+				    "not a list of distinct keys of an event",
+				    optarg));
+			*fields = optarg;
 			break;
 		case 'h':
 			cli_common_help(cmd);
@@ -209,6 +218,7 @@ cli_range_exec(struct cli *cli, int argc, char **argv)
 	const struct cli_command	*cmd;
 	annals_query			*q;
 	unsigned long long		 limit;
+	const char			*fields = NULL;
 	int				 rc;
 
 	cmd = cli->cmd;
@@ -216,9 +226,9 @@ cli_range_exec(struct cli *cli, int argc, char **argv)
 		cli_common_warn("out of memory");
 		return (CLI_EXIT_ERROR);
 	}
-	rc = cli_range_args(cli, argc, argv, q, &limit);
+	rc = cli_range_args(cli, argc, argv, q, &limit, &fields);
 	if (rc == 0)
-		rc = cli_range_run(cli, cmd, q, limit);
+		rc = cli_range_run(cli, cmd, q, limit, fields);
 	else if (rc == -1)
 		rc = CLI_EXIT_OK;
 	annals_query_free(q);

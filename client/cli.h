@@ -121,6 +121,7 @@ int		 cli_common_cut(struct cli *, unsigned long long, const char *,
 struct output;
 int		 output_format(const char *, int *);
 struct output	*output_new(int, FILE *, int);
+void		 output_fields(struct output *, const char *);
 int		 output_event(struct output *, const struct annals_event *);
 int		 output_end(struct output *);
 void		 output_free(struct output *);

@@ -42,6 +42,7 @@ annals_query_new(void)
 	if ((q = calloc(1, sizeof *q)) == NULL)
 		return (NULL);
 	q->q.kind = QUERY_RANGE;
+	q->q.fields = RECORD_FIELDS_ALL;
 	return (q);
 }
 
@@ -164,6 +165,18 @@ annals_query_set_page_size(annals_query *q, uint32_t n)
 	if (n == 0 || n > PROTO_MAX_PAGE)
 		return (ANNALS_EINVALID);
 	q->q.limit = n;
+	return (0);
+}
+
+int
+annals_query_set_fields(annals_query *q, const char *fields)
+{
+	struct aerr	err;
+	uint32_t	set;
+
+	if (fields_parse(fields, &set, &err) != 0)
+		return (ANNALS_EINVALID);
+	q->q.fields = set;
 	return (0);
 }
 
@@ -324,7 +337,7 @@ annals_iter_next(annals_iter *it)
 	}
 	aerr_clear(&err);
 	if (annals_owned_set(&it->cur, &it->page,
-	    &it->events->via.array.ptr[it->next], &err) == -1) {
+	    &it->events->via.array.ptr[it->next], it->q.fields, &err) == -1) {
 		if (err.code == AERR_NOMEM)
 			annals_fail(it->ctx, ANNALS_ENOMEM, "%s", err.msg);
 		else

@@ -151,12 +151,15 @@ json_record_encode(const struct annals_event *ev, int with_match, char *err,
 	json_fail(err, errlen, "out of memory");
 	if ((o = json_object()) == NULL)
 		return (NULL);
-	if (ev->id != 0) {
+	/* A stored event has all four, unless --fields left them out. */
+	if (ev->id != 0)
 		bad |= json_set_uint(o, "id", ev->id);
+	if (ev->id != 0 && ev->rev != 0)
 		bad |= json_set_uint(o, "rev", ev->rev);
+	if (ev->id != 0 && ev->created != 0)
 		bad |= json_set_uint(o, "created", ev->created);
+	if (ev->id != 0 && ev->updated != 0)
 		bad |= json_set_uint(o, "updated", ev->updated);
-	}
 	bad |= json_set_str(o, "source", ev->source);
 	bad |= json_set_str(o, "key", ev->key);
 	bad |= json_set_str(o, "start", ev->start);

@@ -20,6 +20,10 @@ enum {
 static const char *output_heads[OUTPUT_NCOLS] = {
 	"ID", "?", "START", "END", "ACTORS", "TYPE", "TITLE"
 };
+/* The record key each column shows; NULL: always shown. */
+static const char *output_keys[OUTPUT_NCOLS] = {
+	NULL, NULL, "start", "end", "actors", "type", "title"
+};
 /* Widest a column other than the last may get; longer text is cut. */
 #define OUTPUT_MAX_WIDTH	32
 
@@ -27,6 +31,7 @@ struct output {
 	int		  format;	/* OUTPUT_* */
 	FILE		 *fp;
 	int		  with_match;
+	int		  hidden[OUTPUT_NCOLS];	/* table: left out by --fields */
 	int		  started;	/* CSV header written */
 	int		  failed;
 
@@ -62,6 +67,40 @@ output_new(int format, FILE *fp, int with_match)
 	out->fp = fp;
 	out->with_match = with_match;
 	return (out);
+}
+
+/* Whether the comma list has name as one of its entries. */
+static int
+output_listed(const char *list, const char *name)
+{
+	size_t		 len = strlen(name);
+	const char	*p;
+
+	for (p = list; p != NULL; p = strchr(p, ',')) {
+		if (*p == ',')
+			p++;
+		if (strncmp(p, name, len) == 0 &&
+		    (p[len] == ',' || p[len] == '\0'))
+			return (1);
+	}
+	return (0);
+}
+
+/*
+ * The events come with only the keys of --fields (a comma list, NULL
+ * for all): a table shows the columns of those keys only.  CSV keeps
+ * its columns, the others empty, so that its header does not change
+ * with the options; JSON lines have the keys that came.
+ */
+void
+output_fields(struct output *out, const char *fields)
+{
+	int	i;
+
+	for (i = 0; i < OUTPUT_NCOLS; i++)
+		out->hidden[i] = fields != NULL && *fields != '\0' &&
+		    output_keys[i] != NULL && !output_listed(fields,
+		    output_keys[i]);
 }
 
 void
@@ -175,12 +214,16 @@ output_table_row(struct output *out, const struct annals_event *ev)
 static void
 output_table_print(struct output *out)
 {
-	size_t		 width[OUTPUT_NCOLS], r, i, w;
+	size_t		 width[OUTPUT_NCOLS], r, i, w, end;
 	const char	*s;
 	int		 last;
 
 	for (i = 0; i < OUTPUT_NCOLS; i++)
 		width[i] = strlen(output_heads[i]);
+	/* The last column shown is not padded. */
+	for (end = OUTPUT_NCOLS; end > 1 && (out->hidden[end - 1] ||
+	    (end - 1 == OUTPUT_MATCH && !out->with_match)); end--)
+		;
 	for (r = 0; r < out->nrows; r++) {
 		for (i = 0; i < OUTPUT_NCOLS; i++) {
 			w = output_width(out->cells[r * OUTPUT_NCOLS + i]);
@@ -189,12 +232,13 @@ output_table_print(struct output *out)
 		}
 	}
 	for (r = 0; r <= out->nrows; r++) {
-		for (i = 0; i < OUTPUT_NCOLS; i++) {
-			if (i == OUTPUT_MATCH && !out->with_match)
+		for (i = 0; i < end; i++) {
+			if ((i == OUTPUT_MATCH && !out->with_match) ||
+			    out->hidden[i])
 				continue;
 			s = r == 0 ? output_heads[i] :
 			    out->cells[(r - 1) * OUTPUT_NCOLS + i];
-			last = i == OUTPUT_NCOLS - 1;
+			last = i == end - 1;
 			if (i == OUTPUT_ID)
 				fprintf(out->fp, "%*s", (int)width[i], s);
 			else
@@ -249,6 +293,16 @@ output_csv_list(FILE *fp, const char *const *list, size_t n)
 	free(buf);
 }
 
+/* ",N", or "," alone for 0. */
+static void
+output_csv_uint(FILE *fp, uint64_t v)
+{
+	if (v != 0)
+		fprintf(fp, ",%llu", (unsigned long long)v);
+	else
+		putc(',', fp);
+}
+
 /* The shortest decimal form of d that reads back as d. */
 static void
 output_real(char *buf, size_t size, double d)
@@ -284,9 +338,11 @@ output_csv_row(struct output *out, const struct annals_event *ev)
 	FILE	*mem;
 
 	output_csv_header(out);
-	fprintf(fp, "%llu,%llu,%llu,%llu", (unsigned long long)ev->id,
-	    (unsigned long long)ev->rev, (unsigned long long)ev->created,
-	    (unsigned long long)ev->updated);
+	fprintf(fp, "%llu", (unsigned long long)ev->id);
+	/* 0 is a key --fields left out: stored events have all three. */
+	output_csv_uint(fp, ev->rev);
+	output_csv_uint(fp, ev->created);
+	output_csv_uint(fp, ev->updated);
 	output_csv_field(fp, ev->source, 0);
 	output_csv_field(fp, ev->key, 0);
 	output_csv_field(fp, ev->start, 0);

@@ -30,6 +30,7 @@
 #define HP_CURSOR	3	/* base64url -> bin */
 #define HP_LOCAL	4	/* a bool for the endpoint itself, not packed */
 #define HP_PAGE		5	/* the page's own: neither checked nor packed */
+#define HP_LIST		6	/* "a,b,c" -> an array of str */
 
 struct hparam {
 	const char	*name;
@@ -44,7 +45,8 @@ struct hparam {
 
 static const struct hparam hp_events[] = {
 	HP_RANGE_FILTERS, { "limit", HP_UINT }, { "cursor", HP_CURSOR },
-	{ "order", HP_STR }, { "span", HP_LOCAL }, { NULL, 0 }
+	{ "order", HP_STR }, { "span", HP_LOCAL }, { "fields", HP_LIST },
+	{ NULL, 0 }
 };
 /* TimelineJS has no paging: one document of at most limit events. */
 static const struct hparam hp_timelinejs[] = {
@@ -70,8 +72,9 @@ static const struct hparam hp_actors[] = {
 /* A ticket is taken (or refused) by http_auth() before we see it. */
 static const struct hparam hp_changes[] = {
 	{ "since", HP_UINT }, { "limit", HP_UINT }, { "ticket", HP_PAGE },
-	{ NULL, 0 }
+	{ "fields", HP_LIST }, { NULL, 0 }
 };
+static const struct hparam hp_get[] = { { "fields", HP_LIST }, { NULL, 0 } };
 static const struct hparam hp_none[] = { { NULL, 0 } };
 /* The timeline page's address: its window and filters, its own rest. */
 static const struct hparam hp_page[] = {
@@ -120,6 +123,26 @@ hreq_uint(const char *v, uint64_t *out)
 		return (-1);
 	*out = strtoull(v, &end, 10);
 	return (*end == '\0' ? 0 : -1);
+}
+
+/* Pack "a,b,c" as ["a", "b", "c"]; the decoder judges the names. */
+static void
+hreq_list(msgpack_packer *pk, const char *v)
+{
+	const char	*p, *comma;
+	uint32_t	 n = 1;
+
+	for (p = v; (p = strchr(p, ',')) != NULL; p++)
+		n++;
+	msgpack_pack_array(pk, n);
+	for (p = v;; p = comma + 1) {
+		if ((comma = strchr(p, ',')) == NULL)
+			comma = p + strlen(p);
+		msgpack_pack_str(pk, (size_t)(comma - p));
+		msgpack_pack_str_body(pk, p, (size_t)(comma - p));
+		if (*comma == '\0')
+			break;
+	}
 }
 
 /*
@@ -217,6 +240,9 @@ hreq_parse(struct hreq *h, struct evhttp_request *req,
 			}
 			msgpack_pack_bin(&pk, blen);
 			msgpack_pack_bin_body(&pk, bin, blen);
+			break;
+		case HP_LIST:
+			hreq_list(&pk, kv->value);
 			break;
 		default:
 			mp_pack_str(&pk, kv->value);
@@ -344,7 +370,8 @@ events_page(void *arg, const struct store_page *page)
 				span_json(span, sizeof span,
 				    page->hits[i].data, page->hits[i].len);
 			if (hjson_record(ec->out, page->hits[i].data,
-			    page->hits[i].len, page->hits[i].match ==
+			    page->hits[i].len, ec->q->fields,
+			    page->hits[i].match ==
 			    DATE_MATCH_CERTAIN ? "certain" : "possible",
 			    ec->span ? span : NULL) != 0)
 				evbuffer_add(ec->out, "null", 4);
@@ -501,6 +528,7 @@ api_id(const char *s)
 
 struct get_ctx {
 	struct evbuffer	*out;
+	uint32_t	 fields;
 	int		 found;
 };
 
@@ -510,7 +538,8 @@ api_get_one(void *arg, size_t i, const void *data, size_t len)
 	struct get_ctx	*g = arg;
 
 	(void)i;
-	if (data != NULL && hjson_record(g->out, data, len, NULL, NULL) == 0)
+	if (data != NULL && hjson_record(g->out, data, len, g->fields, NULL,
+	    NULL) == 0)
 		g->found = 1;
 	return (0);
 }
@@ -523,7 +552,8 @@ api_event_get(struct evhttp_request *req, uint64_t id)
 	struct aerr	err;
 
 	aerr_clear(&err);
-	if (hreq_parse(&h, req, hp_none, &err) != 0) {
+	if (hreq_parse(&h, req, hp_get, &err) != 0 ||
+	    fields_param(h.params, &g.fields, &err) != 0) {
 		http_problem(req, 0, &err);
 		hreq_free(&h);
 		return;
@@ -999,6 +1029,7 @@ api_stats(struct evhttp_request *req)
 struct changes_ctx {
 	struct evbuffer	*out;
 	size_t		 n;
+	uint32_t	 fields;
 };
 
 static int
@@ -1015,7 +1046,8 @@ api_change_one(void *arg, const struct store_change *ch)
 	    (unsigned long long)ch->id);
 	if (ch->op == STORE_OP_PUT) {
 		evbuffer_add_printf(c->out, ",\"event\":");
-		if (hjson_record(c->out, ch->data, ch->len, NULL, NULL) != 0)
+		if (hjson_record(c->out, ch->data, ch->len, c->fields, NULL,
+		    NULL) != 0)
 			evbuffer_add(c->out, "null", 4);
 	}
 	evbuffer_add(c->out, "}", 1);
@@ -1049,7 +1081,14 @@ api_changes(struct evhttp_request *req)
 		    (unsigned long long)limit, PROTO_MAX_PAGE);
 		goto fail;
 	}
+	if (fields_param(h.params, &c.fields, &err) != 0)
+		goto fail;
 	if (http_sse_wanted(req)) {
+		if (c.fields != RECORD_FIELDS_ALL) {
+			aerr_set(&err, AERR_INVALID, "fields: the event "
+			    "stream sends whole records");
+			goto fail;
+		}
 		/* A reconnecting EventSource says where it stopped. */
 		lei = evhttp_find_header(evhttp_request_get_input_headers(req),
 		    "Last-Event-ID");

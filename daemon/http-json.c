@@ -112,18 +112,19 @@ hjson_from_mp(struct evbuffer *b, const msgpack_object *o)
 }
 
 /*
- * Write a stored record as a JSON object; match, when not NULL, is added
- * as "match" last, the way annals --format jsonl prints range results,
- * and extra, when not NULL, is more "key":value text to add.
+ * Write a stored record as a JSON object with the keys of fields (a
+ * RECORD_FIELD() set); match, when not NULL, is added as "match" last,
+ * the way annals --format jsonl prints range results, and extra, when
+ * not NULL, is more "key":value text to add.
  */
 int
 hjson_record(struct evbuffer *b, const void *data, size_t len,
-    const char *match, const char *extra)
+    uint32_t fields, const char *match, const char *extra)
 {
 	msgpack_unpacked	 up;
-	const msgpack_object	*o = &up.data;
+	const msgpack_object	*o = &up.data, *k;
 	uint32_t		 i;
-	int			 rc = -1;
+	int			 rc = -1, idx, n = 0;
 
 	msgpack_unpacked_init(&up);
 	if (msgpack_unpack_next(&up, data, len, NULL) !=
@@ -131,21 +132,23 @@ hjson_record(struct evbuffer *b, const void *data, size_t len,
 		goto out;
 	evbuffer_add(b, "{", 1);
 	for (i = 0; i < o->via.map.size; i++) {
-		if (o->via.map.ptr[i].key.type != MSGPACK_OBJECT_STR)
+		k = &o->via.map.ptr[i].key;
+		if (k->type != MSGPACK_OBJECT_STR)
 			goto out;
-		if (i > 0)
+		idx = record_field_index(k->via.str.ptr, k->via.str.size);
+		if (fields != RECORD_FIELDS_ALL &&
+		    (idx == -1 || !(fields & RECORD_FIELD(idx))))
+			continue;
+		if (n++ > 0)
 			evbuffer_add(b, ",", 1);
-		hjson_str(b, o->via.map.ptr[i].key.via.str.ptr,
-		    o->via.map.ptr[i].key.via.str.size);
+		hjson_str(b, k->via.str.ptr, k->via.str.size);
 		evbuffer_add(b, ":", 1);
 		if (hjson_value(b, &o->via.map.ptr[i].val, 1) != 0)
 			goto out;
 	}
-	if (match != NULL) {
-		if (o->via.map.size > 0)
-			evbuffer_add(b, ",", 1);
-		evbuffer_add_printf(b, "\"match\":\"%s\"", match);
-	}
+	if (match != NULL)
+		evbuffer_add_printf(b, "%s\"match\":\"%s\"", n > 0 ? "," : "",
+		    match);
 	if (extra != NULL && *extra != '\0')
 		evbuffer_add_printf(b, ",%s", extra);
 	evbuffer_add(b, "}", 1);

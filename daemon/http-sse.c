@@ -120,7 +120,8 @@ sse_change(void *arg, const struct store_change *ch)
 	    (unsigned long long)ch->id);
 	if (ch->op == STORE_OP_PUT) {
 		evbuffer_add_printf(b, ",\"event\":");
-		if (hjson_record(b, ch->data, ch->len, NULL, NULL) != 0)
+		if (hjson_record(b, ch->data, ch->len, RECORD_FIELDS_ALL, NULL,
+		    NULL) != 0)
 			evbuffer_add(b, "null", 4);
 	}
 	evbuffer_add(b, "}\n\n", 3);

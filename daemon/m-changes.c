@@ -17,6 +17,7 @@ struct page {
 	msgpack_packer	 pk;
 	size_t		 n;
 	size_t		 bytes;		/* counted against the budget */
+	uint32_t	 fields;	/* of each event */
 	uint64_t	 next;
 	uint64_t	 last_seq;
 	int		 more;
@@ -41,6 +42,7 @@ page_add(void *arg, const struct store_change *ch)
 	struct page	*p = arg;
 	size_t		 size = CHANGES_ENTRY_BYTES + ch->len;
 
+	/* A projected event is counted whole: the page only gets shorter. */
 	if (p->n > 0 && p->bytes + size > dispatch_page_budget())
 		return (STORE_PAGE_FULL);
 	p->bytes += size;
@@ -51,15 +53,17 @@ page_add(void *arg, const struct store_change *ch)
 	mp_pack_kv_uint(&p->pk, "id", ch->id);
 	if (ch->op == STORE_OP_PUT) {
 		mp_pack_str(&p->pk, "event");
-		msgpack_sbuffer_write(&p->items, ch->data, ch->len);
+		fields_write(&p->items, ch->data, ch->len, p->fields);
 	}
 	p->n++;
 	return (0);
 }
 
 static int
-page_read(struct page *p, uint64_t since, uint32_t limit, struct aerr *err)
+page_read(struct page *p, uint64_t since, uint32_t limit, uint32_t fields,
+    struct aerr *err)
 {
+	p->fields = fields;
 	msgpack_sbuffer_init(&p->items);
 	msgpack_packer_init(&p->pk, &p->items, msgpack_sbuffer_write);
 	p->n = 0;
@@ -105,14 +109,17 @@ read_since(const struct request *req, uint64_t *since, struct aerr *err)
 static void
 method_changes_exec(struct request *req)
 {
-	static const char *const params[] = { "since", "limit", NULL };
+	static const char *const params[] = { "since", "limit", "fields",
+	    NULL };
 	const msgpack_object	*o;
 	struct page		 p;
 	struct aerr		 err;
 	uint64_t		 since, limit = PROTO_DEFAULT_PAGE;
+	uint32_t		 fields;
 
 	if (dispatch_check_params(req, params, &err) != 0 ||
-	    read_since(req, &since, &err) != 0)
+	    read_since(req, &since, &err) != 0 ||
+	    fields_param(req->params, &fields, &err) != 0)
 		goto fail;
 	if ((o = mp_get(req->params, "limit")) != NULL &&
 	    mp_uint(o, "limit", &limit, &err) != 0)
@@ -122,7 +129,7 @@ method_changes_exec(struct request *req)
 		    (unsigned long long)limit, PROTO_MAX_PAGE);
 		goto fail;
 	}
-	if (page_read(&p, since, (uint32_t)limit, &err) != 0)
+	if (page_read(&p, since, (uint32_t)limit, fields, &err) != 0)
 		goto fail;
 	page_pack(req->conn, conn_reply_begin(req->conn, req->msgid), &p);
 	conn_reply_end(req->conn);
@@ -152,7 +159,8 @@ sub_push(struct sub *s)
 	struct aerr	err;
 
 	while (!conn_output_full(s->conn)) {
-		if (page_read(&p, s->next, CHANGES_PUSH_PAGE, &err) != 0) {
+		if (page_read(&p, s->next, CHANGES_PUSH_PAGE,
+		    RECORD_FIELDS_ALL, &err) != 0) {
 			/* Its place in the log was pruned away. */
 			conn_reply_error(s->conn, 0, err.code, err.msg);
 			conn_close(s->conn, err.msg);

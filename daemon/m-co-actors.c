@@ -13,7 +13,8 @@ co_actors_run(const msgpack_object *params, msgpack_packer *pk,
     struct aerr *err)
 {
 	static const char *const own[] = { "limit", NULL };
-	static const char *const refused[] = { "order", "cursor", NULL };
+	static const char *const refused[] = { "order", "cursor", "fields",
+	    NULL };
 	msgpack_object		 qp;
 	struct query		 q;
 	struct agg_list		 l;

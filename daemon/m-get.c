@@ -7,6 +7,7 @@
 struct get_ctx {
 	msgpack_packer	*pk;
 	msgpack_sbuffer	*sbuf;
+	uint32_t	 fields;
 	struct aerr	*err;
 };
 
@@ -14,29 +15,30 @@ static int
 method_get_one(void *arg, size_t i, const void *data, size_t len)
 {
 	struct get_ctx	*g = arg;
+	size_t		 mark = g->sbuf->size;
 
+	if (data == NULL)
+		msgpack_pack_nil(g->pk);
+	else
+		fields_write(g->sbuf, data, len, g->fields);
 	/*
-	 * Stop at the first record that would not fit: 10,000 ids of a
+	 * Stop at the first record that does not fit: 10,000 ids of a
 	 * large record would otherwise build gigabytes only to refuse them.
 	 */
-	if (g->sbuf->size + (data == NULL ? 1 : len) >
-	    server->cfg->max_frame) {
+	if (g->sbuf->size > server->cfg->max_frame) {
+		g->sbuf->size = mark;
 		aerr_set(g->err, AERR_LIMIT, "result exceeds the frame limit "
 		    "of %zu bytes at ids[%zu]; ask for fewer ids",
 		    server->cfg->max_frame, i);
 		return (-1);
 	}
-	if (data == NULL)
-		msgpack_pack_nil(g->pk);
-	else
-		msgpack_sbuffer_write(g->sbuf, data, len);
 	return (0);
 }
 
 static void
 method_get_exec(struct request *req)
 {
-	static const char *const params[] = { "ids", NULL };
+	static const char *const params[] = { "ids", "fields", NULL };
 	const msgpack_object	*ids;
 	struct get_ctx		 g;
 	struct aerr		 err;
@@ -44,7 +46,8 @@ method_get_exec(struct request *req)
 	size_t			 n, i;
 	char			 field[32];
 
-	if (dispatch_check_params(req, params, &err) != 0)
+	if (dispatch_check_params(req, params, &err) != 0 ||
+	    fields_param(req->params, &g.fields, &err) != 0)
 		goto fail;
 	if ((ids = mp_get(req->params, "ids")) == NULL ||
 	    ids->type != MSGPACK_OBJECT_ARRAY) {

@@ -126,7 +126,7 @@ histogram_run(const msgpack_object *params, msgpack_packer *pk,
 {
 	static const char *const own[] = { "by", "count", NULL };
 	static const char *const refused[] = { "limit", "order", "cursor",
-	    NULL };
+	    "fields", NULL };
 	msgpack_object	 qp;
 	struct query	 q;
 	struct agg_hist	 h;

@@ -16,25 +16,42 @@ range_page(void *arg, const struct store_page *page)
 {
 	struct page_ctx	*ctx = arg;
 	msgpack_packer	*pk;
+	msgpack_sbuffer	 cut;		/* the projected records */
 	unsigned char	 cursor[QUERY_CURSOR_LEN];
-	size_t		 n, bytes = 0, budget, i;
-	int		 more = page->more;
+	size_t		 n, bytes = 0, budget, i, len, mark = 0;
+	int		 more = page->more, project;
 
+	/* The page's array counts what fits, so its records come first. */
+	project = ctx->q->fields != RECORD_FIELDS_ALL;
+	msgpack_sbuffer_init(&cut);
 	budget = dispatch_page_budget();
 	for (n = 0; n < page->nhits; n++) {
-		if (n > 0 && bytes + page->hits[n].len > budget) {
+		len = page->hits[n].len;
+		if (project) {
+			mark = cut.size;
+			fields_write(&cut, page->hits[n].data, len,
+			    ctx->q->fields);
+			len = cut.size - mark;
+		}
+		if (n > 0 && bytes + len > budget) {
+			cut.size = mark;
 			more = 1;
 			break;
 		}
-		bytes += page->hits[n].len;
+		bytes += len;
 	}
 	pk = dispatch_reply_begin(ctx->req);
 	msgpack_pack_map(pk, 3);
 	mp_pack_str(pk, "events");
 	msgpack_pack_array(pk, n);
-	for (i = 0; i < n; i++)
-		msgpack_sbuffer_write(ctx->req->sbuf, page->hits[i].data,
-		    page->hits[i].len);
+	if (project)
+		msgpack_sbuffer_write(ctx->req->sbuf, cut.data, cut.size);
+	else {
+		for (i = 0; i < n; i++)
+			msgpack_sbuffer_write(ctx->req->sbuf,
+			    page->hits[i].data, page->hits[i].len);
+	}
+	msgpack_sbuffer_destroy(&cut);
 	mp_pack_str(pk, "matches");
 	msgpack_pack_array(pk, n);
 	for (i = 0; i < n; i++)

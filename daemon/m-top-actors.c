@@ -25,7 +25,7 @@ top_actors_run(const msgpack_object *params, msgpack_packer *pk,
 {
 	static const char *const own[] = { "limit", "prefix", NULL };
 	static const char *const refused[] = { "actor", "role", "order",
-	    "cursor", NULL };
+	    "cursor", "fields", NULL };
 	const msgpack_object	*o;
 	msgpack_object		 qp;
 	struct query		 q;

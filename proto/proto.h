@@ -236,6 +236,27 @@ struct event {
 	size_t		 attrs_len;
 };
 
+/*
+ * Field projection (proto/fields.c): a set of the record's keys as a
+ * bitmask, bit i for the i-th key of PROTOCOL.md's table (id first,
+ * attrs last).  id is always in a set: a projected record still says
+ * which event it is.
+ */
+#define RECORD_NFIELDS		16
+#define RECORD_FIELD(i)		((uint32_t)1 << (i))
+#define RECORD_FIELDS_ALL	(RECORD_FIELD(RECORD_NFIELDS) - 1)
+#define RECORD_FIELD_ID		RECORD_FIELD(0)
+#define RECORD_FIELDS_MAX_LIST	256	/* bytes of "id,start,..." */
+
+int	 record_field_index(const char *, size_t);
+const char *record_field_name(int);
+int	 fields_decode(const msgpack_object *, uint32_t *, struct aerr *);
+int	 fields_parse(const char *, uint32_t *, struct aerr *);
+void	 fields_pack(msgpack_packer *, uint32_t);
+int	 fields_param(const msgpack_object *, uint32_t *, struct aerr *);
+int	 fields_project(const void *, size_t, uint32_t, msgpack_sbuffer *);
+void	 fields_write(msgpack_sbuffer *, const void *, size_t, uint32_t);
+
 int	 record_decode(const msgpack_object *, struct event *, struct aerr *);
 int	 record_decode_stored(const msgpack_object *, struct event *,
 	     struct aerr *);
@@ -279,6 +300,9 @@ struct record_view {
 
 int	 record_view(const msgpack_object *, const unsigned char *, size_t,
 	     struct record_view *, struct aerr *);
+int	 record_view_fields(const msgpack_object *, const unsigned char *,
+	     size_t, uint32_t, struct record_view *, struct aerr *);
+void	 record_view_terminate(const struct record_view *, unsigned char *);
 
 /*
  * A range or actor query (proto/query.c).  Decoded from a request's
@@ -303,6 +327,7 @@ struct query {
 	int		 within;	/* events wholly inside */
 	int		 desc;
 	uint32_t	 limit;		/* page size */
+	uint32_t	 fields;	/* RECORD_FIELD() set; 0 or all: whole */
 	int		 has_cursor;
 	int64_t		 cur_start;	/* resume after (start, id) */
 	uint64_t	 cur_id;

@@ -8,7 +8,8 @@
  * and an FNV-1a hash of the parameters that define the query (all but
  * limit and cursor), which is how a cursor from another query is told
  * apart.  The hash only guards against mistakes; a forged cursor can do
- * no more than start a page elsewhere.
+ * no more than start a page elsewhere.  fields is not hashed: it says
+ * what of each event comes back, not which events.
  */
 #include <inttypes.h>
 #include <stdlib.h>
@@ -24,13 +25,13 @@
 
 static const char *query_params[] = {
 	"from", "to", "actor", "role", "type", "tag", "source", "precision",
-	"certain", "within", "order", "limit", "cursor"
+	"certain", "within", "order", "limit", "cursor", "fields"
 };
 enum {
 	QUERY_P_FROM, QUERY_P_TO, QUERY_P_ACTOR, QUERY_P_ROLE, QUERY_P_TYPE,
 	QUERY_P_TAG, QUERY_P_SOURCE, QUERY_P_PRECISION, QUERY_P_CERTAIN,
 	QUERY_P_WITHIN, QUERY_P_ORDER, QUERY_P_LIMIT, QUERY_P_CURSOR,
-	QUERY_NPARAMS
+	QUERY_P_FIELDS, QUERY_NPARAMS
 };
 
 static uint64_t
@@ -254,6 +255,8 @@ query_param(int idx, const msgpack_object *val, struct query *q,
 		}
 		q->limit = (uint32_t)u;
 		return (0);
+	case QUERY_P_FIELDS:
+		return (fields_decode(val, &q->fields, err));
 	}
 	aerr_set(err, AERR_INTERNAL, "query parameter %d has no decoder",
 	    idx);
@@ -279,6 +282,7 @@ query_decode(const msgpack_object *params, int kind, struct query *q,
 	memset(q, 0, sizeof *q);
 	q->kind = kind;
 	q->limit = PROTO_DEFAULT_PAGE;
+	q->fields = RECORD_FIELDS_ALL;
 	if (params != NULL && params->type != MSGPACK_OBJECT_MAP) {
 		aerr_set(err, AERR_INVALID, "params must be a map");
 		goto fail;
@@ -329,6 +333,13 @@ fail:
 	return (-1);
 }
 
+/* Whether q asks for less than whole records (0 is whole, as is all). */
+static int
+query_projects(const struct query *q)
+{
+	return (q->fields != 0 && q->fields != RECORD_FIELDS_ALL);
+}
+
 /*
  * Pack the params map of q, for a client: only the fields that are set,
  * the actor with its '*' when a prefix, and cursor (cursor_len bytes) as
@@ -345,7 +356,7 @@ query_pack(msgpack_packer *pk, const struct query *q, const void *cursor,
 	    (q->role != NULL) + (q->type != NULL) + (q->tag != NULL) +
 	    (q->source != NULL) + (q->min_prec != DATE_PREC_NONE) +
 	    (q->certain != 0) + (q->within != 0) + (q->desc != 0) +
-	    (q->limit != 0) + (cursor != NULL);
+	    (q->limit != 0) + (cursor != NULL) + query_projects(q);
 	msgpack_pack_map(pk, n);
 	if (q->from != NULL)
 		mp_pack_kv_str(pk, "from", q->from);
@@ -385,6 +396,10 @@ query_pack(msgpack_packer *pk, const struct query *q, const void *cursor,
 		mp_pack_str(pk, "cursor");
 		msgpack_pack_bin(pk, cursor_len);
 		msgpack_pack_bin_body(pk, cursor, cursor_len);
+	}
+	if (query_projects(q)) {
+		mp_pack_str(pk, "fields");
+		fields_pack(pk, q->fields);
 	}
 }
 

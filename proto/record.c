@@ -49,6 +49,9 @@ enum {
 
 static int	record_attrs_value(const msgpack_object *, int, struct aerr *);
 
+/* RECORD_FIELDS_ALL in proto.h has a bit for each key. */
+_Static_assert(RECORD_NKEYS == RECORD_NFIELDS, "record keys and fields");
+
 /*
  * Whether the len bytes at p are the key s of as many bytes.  Keys are
  * short: up to 8 bytes, two overlapping 4-byte words cover them for
@@ -99,6 +102,26 @@ record_key_index(const msgpack_object *key, int from)
 			return (i);
 	}
 	return (-1);
+}
+
+/* The index of the record key of len bytes at p, or -1; for fields.c. */
+int
+record_field_index(const char *p, size_t len)
+{
+	int	i;
+
+	for (i = 0; i < RECORD_NKEYS; i++) {
+		if (len == record_keys[i].len &&
+		    record_key_eq(p, record_keys[i].name, len))
+			return (i);
+	}
+	return (-1);
+}
+
+const char *
+record_field_name(int i)
+{
+	return (i >= 0 && i < RECORD_NKEYS ? record_keys[i].name : NULL);
 }
 
 static int
@@ -664,12 +687,15 @@ view_field(int idx, const msgpack_object_kv *kv, const unsigned char *frame,
 /*
  * Take a record apart into v, checking its shape: what record_view()
  * checks.  For record_decode() (decoding), attrs are left as an object
- * (attrs_obj), not found in a frame.  On failure err says why, with
- * AERR_INVALID.
+ * (attrs_obj), not found in a frame.  fields (RECORD_FIELDS_ALL but for
+ * a projected reply) says which keys the record was asked for: a key
+ * that was not asked for is not required.  On failure err says why,
+ * with AERR_INVALID.
  */
 static int
 record_shape(const msgpack_object *obj, const unsigned char *frame,
-    size_t len, int decoding, struct record_view *v, struct aerr *err)
+    size_t len, int decoding, uint32_t fields, struct record_view *v,
+    struct aerr *err)
 {
 	const msgpack_object_kv	*kv;
 	uint32_t		 i, seen = 0;
@@ -695,11 +721,13 @@ record_shape(const msgpack_object *obj, const unsigned char *frame,
 		if (view_field(idx, kv, frame, len, decoding, v, err) != 0)
 			return (-1);
 	}
-	if (v->start.ptr == NULL) {
+	if (v->start.ptr == NULL && (fields & RECORD_FIELD(RECORD_START))) {
 		aerr_set(err, AERR_INVALID, "start: required");
 		return (-1);
 	}
-	if ((v->source.ptr == NULL) != (v->key.ptr == NULL)) {
+	if ((v->source.ptr == NULL) != (v->key.ptr == NULL) &&
+	    (fields & RECORD_FIELD(RECORD_SOURCE)) &&
+	    (fields & RECORD_FIELD(RECORD_KEY))) {
 		aerr_set(err, AERR_INVALID, "%s: required with %s",
 		    v->key.ptr == NULL ? "key" : "source",
 		    v->key.ptr == NULL ? "source" : "key");
@@ -711,20 +739,76 @@ record_shape(const msgpack_object *obj, const unsigned char *frame,
 /*
  * Take a record of a reply apart into v, checking its shape only (see
  * above).  obj must have been unpacked from frame, len bytes, by
- * msgpack_unpack_next(); every pointer in v points into frame.  On
+ * msgpack_unpack_next(); every pointer in v points into frame.  fields
+ * is what the request asked for (RECORD_FIELDS_ALL: whole records).  On
  * failure err has AERR_PROTOCOL and a message naming the field, and v
  * holds nothing to free.
  */
 int
-record_view(const msgpack_object *obj, const unsigned char *frame,
-    size_t len, struct record_view *v, struct aerr *err)
+record_view_fields(const msgpack_object *obj, const unsigned char *frame,
+    size_t len, uint32_t fields, struct record_view *v, struct aerr *err)
 {
-	if (record_shape(obj, frame, len, 0, v, err) == 0)
+	if (record_shape(obj, frame, len, 0, fields, v, err) == 0)
 		return (0);
 	/* A bad reply is the daemon's fault, not the caller's. */
 	if (err->code != AERR_NOMEM)
 		err->code = AERR_PROTOCOL;
 	return (-1);
+}
+
+/* One string of a view as a C string, in place (see below). */
+static void
+record_terminate(const struct record_str *s, unsigned char *frame)
+{
+	const unsigned char	*p = (const unsigned char *)s->ptr;
+
+	if (p != NULL)
+		frame[(p - frame) + s->len] = '\0';
+}
+
+/*
+ * Make every string of v, a view of a record in frame, a C string in
+ * place, so that a client hands out views into its reply rather than
+ * copies.  frame must have one spare byte past the len given to
+ * record_view().  The byte after a string is the first of the next
+ * object (a key, an array's next entry, whatever follows the record) or
+ * that spare byte: msgpack_unpack_next() read it before, nothing reads
+ * it after, and it is never inside attrs, whose bytes start after their
+ * key and are handed out as they are.  Strings inside attrs are not
+ * touched.
+ */
+void
+record_view_terminate(const struct record_view *v, unsigned char *frame)
+{
+	uint32_t	i;
+
+	record_terminate(&v->source, frame);
+	record_terminate(&v->key, frame);
+	record_terminate(&v->start, frame);
+	record_terminate(&v->end, frame);
+	record_terminate(&v->type, frame);
+	record_terminate(&v->title, frame);
+	record_terminate(&v->text, frame);
+	record_terminate(&v->place_name, frame);
+	record_terminate(&v->place_country, frame);
+	for (i = 0; i < v->nactors; i++) {
+		record_terminate(&v->actors[i].name, frame);
+		record_terminate(&v->actors[i].role, frame);
+	}
+	for (i = 0; i < v->nurls; i++)
+		frame[(const unsigned char *)v->urls[i].via.str.ptr - frame +
+		    v->urls[i].via.str.size] = '\0';
+	for (i = 0; i < v->ntags; i++)
+		frame[(const unsigned char *)v->tags[i].via.str.ptr - frame +
+		    v->tags[i].via.str.size] = '\0';
+}
+
+int
+record_view(const msgpack_object *obj, const unsigned char *frame,
+    size_t len, struct record_view *v, struct aerr *err)
+{
+	return (record_view_fields(obj, frame, len, RECORD_FIELDS_ALL, v,
+	    err));
 }
 
 /* Copy a string the shape check found, checking that it is UTF-8. */
@@ -807,7 +891,7 @@ record_decode_any(const msgpack_object *obj, int strict, struct event *ev,
 	struct record_view	v;
 
 	memset(ev, 0, sizeof *ev);
-	if (record_shape(obj, NULL, 0, 1, &v, err) != 0)
+	if (record_shape(obj, NULL, 0, 1, RECORD_FIELDS_ALL, &v, err) != 0)
 		return (-1);
 	ev->id = v.id;
 	ev->rev = v.rev;

@@ -26,6 +26,9 @@ mpobj_end(struct mpobj *o)
 
 	T_ASSERTF(frame_check((unsigned char *)o->sbuf.data, o->sbuf.size,
 	    &err) == 0, "%s", err.msg);
+	/* A spare byte past the frame, as libannals keeps for its replies. */
+	msgpack_sbuffer_write(&o->sbuf, "", 1);
+	o->sbuf.size--;
 	T_EQ_INT(msgpack_unpack_next(&o->u, o->sbuf.data, o->sbuf.size, &off),
 	    MSGPACK_UNPACK_SUCCESS);
 	return (&o->u.data);

@@ -132,6 +132,15 @@ async function main() {
 			    .textContent, 10),
 			titles: [...window.annals.state.events.values()]
 			    .map((e) => e.title) }));
+		// It asks only for the keys it draws (fields=, issue #16).
+		const extra = await page.evaluate(() => [...new Set(
+		    [...window.annals.state.events.values()]
+		    .flatMap((e) => Object.keys(e)))].filter((k) => ![
+		    'id', 'start', 'end', 'type', 'title', 'text', 'place',
+		    'actors', 'match', 'span'].includes(k)));
+		ok(counted.titles.length > 0 && extra.length === 0,
+		    'the page fetches only the keys it draws' +
+		    (extra.length ? '; also ' + extra.join(', ') : ''));
 		let seen = await titlesInView(page);
 		const unseen = counted.titles.filter((t) => !seen.includes(t));
 		ok(counted.summary === 16 && counted.titles.length === 16 &&

@@ -127,6 +127,13 @@ TEST(complete_commands_and_options_from_the_help)
 	/* A free value or an id offers nothing rather than options. */
 	T_EQ_STR(CC_COMPLETE(a, "set", "1", "--title", ""), "");
 	T_EQ_STR(CC_COMPLETE(a, "get", ""), "");
+	/* --fields: record keys after the last comma, none twice. */
+	T_EQ_STR(CC_COMPLETE(a, "range", "2015", "2016", "--fields", "t"),
+	    "type title text tags");
+	T_EQ_STR(CC_COMPLETE(a, "get", "--fields", "id,start,t"),
+	    "id,start,type id,start,title id,start,text id,start,tags");
+	T_EQ_STR(CC_COMPLETE(a, "changes", "--fields", "title,ti"), "");
+	T_EQ_STR(CC_COMPLETE(a, "get", "--fields", "start", ""), "");
 }
 
 TEST(complete_actor_codes_from_the_daemon)

@@ -1161,9 +1161,11 @@ TEST(http_grafana_dashboard_queries_answer)
 {
 	struct hd	 h;
 	json_error_t	 jerr;
-	json_t		*dash, *panel, *target, *col, *body, *rows, *row;
+	json_t		*dash, *panel, *target, *col, *body, *rows, *row, *val;
+	const char	*key;
 	char		 file[4096], url[4096], base[64];
 	size_t		 i, j, k, n = 0;
+	int		 drawn;
 
 	/* Each Infinity query of the dashboard, as Grafana would make it. */
 	ht_start(&h, NULL, 1);
@@ -1201,6 +1203,18 @@ TEST(http_grafana_dashboard_queries_answer)
 				    json_object_get(col, "selector"))) != NULL,
 				    "%s: no %s", url, json_string_value(
 				    json_object_get(col, "selector")));
+			}
+			/* An event list asks for the columns it draws only. */
+			json_object_foreach(row, key, val) {
+				if (strstr(url, "/v1/events?") == NULL)
+					break;
+				drawn = 0;
+				json_array_foreach(json_object_get(target,
+				    "columns"), k, col)
+					drawn |= strcmp(key, json_string_value(
+					    json_object_get(col, "selector"))) == 0;
+				T_ASSERTF(drawn, "%s: %s is fetched, not drawn",
+				    url, key);
 			}
 			json_decref(body);
 			n++;

@@ -161,7 +161,7 @@ reply_set(struct annals_owned *o, const struct mpobj *m,
 	r.buf = (unsigned char *)m->sbuf.data;
 	r.len = m->sbuf.size;
 	aerr_clear(err);
-	return (annals_owned_set(o, &r, obj, err));
+	return (annals_owned_set(o, &r, obj, RECORD_FIELDS_ALL, err));
 }
 
 /* Both decoders must accept the record of m and agree on it. */
@@ -754,15 +754,18 @@ TEST(reply_trusts_text_dates_and_attrs_contents)
 
 	memset(&o, 0, sizeof o);
 	for (i = 0; i < sizeof trusted / sizeof trusted[0]; i++) {
+		/* The event is a view into its message: free the one before. */
+		if (i > 0)
+			mpobj_free(&m);
 		mpobj_json(&m, trusted[i]);
 		aerr_clear(&err);
 		T_ASSERTF(record_decode(&m.u.data, &ev, &err) == -1, "%s",
 		    trusted[i]);
 		T_ASSERTF(reply_set(&o, &m, &m.u.data, &err) == 0, "%s: %s",
 		    trusted[i], err.msg);
-		mpobj_free(&m);
 	}
 	T_EQ_STR(o.pub.start, "not a date");
+	mpobj_free(&m);
 
 	/* Invalid UTF-8 and bin inside attrs: handed out as sent. */
 	pk = mpobj_begin(&m);
@@ -912,8 +915,11 @@ TEST(reply_survives_mutated_records)
 	memset(&o, 0, sizeof o);
 	for (i = 0; i < REPLY_MUTANTS; i++) {
 		reply_rand_event(&s, b, &m);
-		/* Exactly len bytes, so that ASan sees a read past them. */
-		T_ASSERT((buf = malloc(m.sbuf.size)) != NULL);
+		/*
+		 * Exactly len bytes and the spare one of a reply, so that
+		 * ASan sees a read or write past them.
+		 */
+		T_ASSERT((buf = malloc(m.sbuf.size + 1)) != NULL);
 		memcpy(buf, m.sbuf.data, m.sbuf.size);
 		len = reply_mutate(&s, buf, m.sbuf.size);
 		mpobj_free(&m);
@@ -928,14 +934,23 @@ TEST(reply_survives_mutated_records)
 		memset(&r, 0, sizeof r);
 		r.buf = buf;
 		r.len = len;
-		rv = annals_owned_set(&o, &r, &u.data, &err);
+		rv = annals_owned_set(&o, &r, &u.data, RECORD_FIELDS_ALL,
+		    &err);
 		if (rv != 0) {
 			T_EQ_INT(err.code, AERR_PROTOCOL);
 			T_ASSERT(err.msg[0] != '\0');
 		} else {
-			/* Every string ends, attrs are one packed map. */
-			for (j = 0; j < o.pub.nactors; j++)
+			/*
+			 * Every string ends, inside the frame and its
+			 * spare byte; attrs are one packed map.
+			 */
+			for (j = 0; j < o.pub.nactors; j++) {
 				T_ASSERT(strlen(o.pub.actors[j].name) > 0);
+				T_ASSERT((const unsigned char *)
+				    o.pub.actors[j].name > buf &&
+				    (const unsigned char *)o.pub.actors[j].name +
+				    strlen(o.pub.actors[j].name) <= buf + len);
+			}
 			if (o.pub.attrs_len != 0)
 				T_OK(frame_check(o.pub.attrs, o.pub.attrs_len,
 				    &err));

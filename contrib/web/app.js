@@ -9,6 +9,12 @@
 (function () {
 	const DAY = 86400000;
 	const PAGE = 1000;
+	/*
+	 * The keys of an event the timeline, the list and the text filter
+	 * use (label, item, listItem, matchesText); the details panel gets
+	 * the whole event by itself.
+	 */
+	const DRAWN = 'id,start,end,type,title,text,place,actors';
 
 	const $ = (id) => document.getElementById(id);
 	const state = {
@@ -386,6 +392,7 @@
 		hp.set('by', bucketSize(state.to - state.from));
 		p.set('limit', PAGE);
 		p.set('span', 'true');
+		p.set('fields', DRAWN);
 		try {
 			const [evs, h] = await Promise.all([
 			    api('/v1/events?' + p.toString()),
@@ -637,6 +644,8 @@
 			p.set('order', 'desc');
 			p.set('limit', '40');
 			p.set('span', 'true');
+			/* Only the spans are wanted, which come with any fields. */
+			p.set('fields', 'start');
 			const r = await api('/v1/events?' + p.toString())
 			    .catch(() => ({ events: [] }));
 			const starts = r.events.map((e) => e.span &&

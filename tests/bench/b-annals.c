@@ -302,6 +302,12 @@ b_annals_run(void *conn, const struct bench_task *t, struct bench_out *out,
 	}
 	if (t->kind == W_ACTOR || t->kind == W_PREFIX)
 		annals_query_set_desc(q, 1);
+	if (t->kind == W_RANGE_FIELDS &&
+	    annals_query_set_fields(q, RANGE_FIELDS) != 0) {
+		bench_fail(out, "set_fields %s", RANGE_FIELDS);
+		annals_query_free(q);
+		return (-1);
+	}
 	if (t->kind == W_PREFIX) {
 		char	prefix[16];
 
@@ -326,6 +332,7 @@ b_annals_run(void *conn, const struct bench_task *t, struct bench_out *out,
 		put = 0;
 		switch (t->kind) {
 		case W_RANGE:
+		case W_RANGE_FIELDS:
 			rc = b_annals_range_once(ctx, q, &seed, t->limit, out);
 			break;
 		case W_ACTOR:

@@ -499,7 +499,8 @@ b_redis_run(void *conn, const struct bench_task *t, struct bench_out *out,
 static int
 b_redis_supports(int kind)
 {
-	return (kind != W_HIST_OVERLAP && kind != W_HIST_TYPE);
+	return (kind != W_HIST_OVERLAP && kind != W_HIST_TYPE &&
+	    kind != W_RANGE_FIELDS);
 }
 
 static int

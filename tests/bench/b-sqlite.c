@@ -441,8 +441,8 @@ static int
 b_sqlite_supports(int kind)
 {
 	/* In-process: there is no round trip to measure. */
-	return (kind != W_HIST_OVERLAP && kind != W_PING &&
-	    kind != W_PING_RAW && kind != W_PING_PIPE);
+	return (kind != W_HIST_OVERLAP && kind != W_RANGE_FIELDS &&
+	    kind != W_PING && kind != W_PING_RAW && kind != W_PING_PIPE);
 }
 
 static uint64_t

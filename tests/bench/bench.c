@@ -72,6 +72,7 @@ struct bench_work {
 static const struct bench_work bench_works[] = {
 	{ "range-1c",		W_RANGE,	1, 0 },
 	{ "range-8c",		W_RANGE,	8, 0 },
+	{ "range-fields-1c",	W_RANGE_FIELDS,	1, 0 },
 	{ "actor-1c",		W_ACTOR,	1, 0 },
 	{ "actor-8c",		W_ACTOR,	8, 0 },
 	{ "prefix-1c",		W_PREFIX,	1, 0 },
@@ -90,6 +91,7 @@ static const struct bench_work bench_works[] = {
 
 static const struct bench_work bench_gdelt_works[] = {
 	{ "range-1c",		W_RANGE,	1, 0 },
+	{ "range-fields-1c",	W_RANGE_FIELDS,	1, 0 },
 	{ "actor-1c",		W_ACTOR,	1, 0 },
 	{ "get-1c",		W_GET,		1, 0 },
 };
@@ -1141,6 +1143,13 @@ bench_ratios(int peers)
 			    works[i], "redis-everysec");
 		bench_ratio("synth", works[i], "sqlite", works[i], "sqlite");
 	}
+	/*
+	 * A list's keys from annalsd against the peers' whole records: the
+	 * peers have no projection, and that is what it is for.
+	 */
+	bench_ratio("synth", "range-fields-1c", "redis", "range-1c", "redis");
+	bench_ratio("synth", "range-fields-1c", "sqlite", "range-1c",
+	    "sqlite");
 	/* annalsd serving 8 clients against SQLite's single thread. */
 	bench_ratio("synth", "range-8c", "sqlite", "range-1c", "sqlite-1c");
 	bench_ratio("synth", "actor-8c", "sqlite", "actor-1c", "sqlite-1c");
@@ -1149,6 +1158,9 @@ bench_ratios(int peers)
 		bench_ratio("gdelt", gworks[i], "redis", gworks[i], "redis");
 		bench_ratio("gdelt", gworks[i], "sqlite", gworks[i], "sqlite");
 	}
+	bench_ratio("gdelt", "range-fields-1c", "redis", "range-1c", "redis");
+	bench_ratio("gdelt", "range-fields-1c", "sqlite", "range-1c",
+	    "sqlite");
 	/* Footprint: the peer's bytes over annalsd's. */
 	for (i = 0; i < bench_nsizes; i++) {
 		a = &bench_sizes[i];

@@ -89,6 +89,10 @@ uint64_t bench_now(void);
 #define W_PING_RAW	9	/* a hand-made ping frame, no libannals */
 #define W_HIST_OVERLAP	10	/* histogram counting every month spanned */
 #define W_HIST_TYPE	11	/* histogram of the events of one type prefix */
+#define W_RANGE_FIELDS	12	/* range for a list: RANGE_FIELDS only */
+
+/* The keys a list of events shows, which range-fields-1c asks for. */
+#define RANGE_FIELDS	"id,start,end,title,actors"
 
 /* The histogram: 10 years by month, counting events by start month. */
 #define HIST_FIRST_YEAR	2016

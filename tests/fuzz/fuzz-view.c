@@ -6,7 +6,10 @@
  * the attrs bytes it hands out lie inside it); whatever record_decode()
  * accepts, it accepts too, with the same fields; the attrs bytes are one
  * msgpack map that unpacks on its own, as long as they say; a refusal
- * comes with an error fit for the wire.
+ * comes with an error fit for the wire.  And record_view_terminate(),
+ * with which libannals hands the strings out in place as C strings:
+ * each ends where the view says, and no other byte a view hands out
+ * (the other strings, the attrs) changes.
  */
 #include <stddef.h>
 #include <stdlib.h>
@@ -67,6 +70,65 @@ view_check_frame(const struct record_view *v, const unsigned char *buf,
 	msgpack_unpacked_destroy(&u);
 }
 
+/* A string of a terminated view: a C string of its length, unchanged. */
+static int
+view_cstr(const struct record_str *t, const struct record_str *s)
+{
+	if (s->ptr == NULL)
+		return (t->ptr == NULL);
+	return (t->ptr != NULL && t->len == s->len &&
+	    t->ptr[t->len] == '\0' && strlen(t->ptr) == t->len &&
+	    memcmp(t->ptr, s->ptr, s->len) == 0);
+}
+
+/*
+ * View the record again in a copy of the frame with a reply's spare
+ * byte, terminate its strings there and compare with v, from buf.
+ */
+static void
+view_check_terminate(const struct record_view *v, const uint8_t *data,
+    size_t size)
+{
+	struct record_view	*t;
+	msgpack_unpacked	 u;
+	struct aerr		 err;
+	unsigned char		*copy;
+	uint32_t		 i;
+
+	if ((copy = malloc(size + 1)) == NULL ||
+	    (t = malloc(sizeof *t)) == NULL)
+		abort();
+	memcpy(copy, data, size);
+	msgpack_unpacked_init(&u);
+	FUZZ_CHECK(msgpack_unpack_next(&u, (const char *)copy, size, NULL) ==
+	    MSGPACK_UNPACK_SUCCESS);
+	FUZZ_CHECK(record_view(&u.data, copy, size, t, &err) == 0);
+	record_view_terminate(t, copy);
+	FUZZ_CHECK(view_cstr(&t->source, &v->source) &&
+	    view_cstr(&t->key, &v->key) && view_cstr(&t->start, &v->start) &&
+	    view_cstr(&t->end, &v->end) && view_cstr(&t->type, &v->type) &&
+	    view_cstr(&t->title, &v->title) && view_cstr(&t->text, &v->text) &&
+	    view_cstr(&t->place_name, &v->place_name) &&
+	    view_cstr(&t->place_country, &v->place_country));
+	FUZZ_CHECK(t->nactors == v->nactors && t->nurls == v->nurls &&
+	    t->ntags == v->ntags);
+	for (i = 0; i < t->nactors; i++)
+		FUZZ_CHECK(view_cstr(&t->actors[i].name, &v->actors[i].name) &&
+		    view_cstr(&t->actors[i].role, &v->actors[i].role));
+	for (i = 0; i < t->nurls; i++)
+		FUZZ_CHECK(strlen(t->urls[i].via.str.ptr) ==
+		    t->urls[i].via.str.size);
+	for (i = 0; i < t->ntags; i++)
+		FUZZ_CHECK(strlen(t->tags[i].via.str.ptr) ==
+		    t->tags[i].via.str.size);
+	FUZZ_CHECK(t->attrs_len == v->attrs_len && (t->attrs_len == 0 ||
+	    memcmp(t->attrs, v->attrs, t->attrs_len) == 0));
+	view_check_frame(t, copy, size);
+	msgpack_unpacked_destroy(&u);
+	free(t);
+	free(copy);
+}
+
 void
 fuzz_view(const uint8_t *data, size_t size)
 {
@@ -88,8 +150,10 @@ fuzz_view(const uint8_t *data, size_t size)
 	viewed = record_view(&u.data, buf, size, v, &err) == 0;
 	if (!viewed)
 		fuzz_check_error(&err, 1);
-	else
+	else {
 		view_check_frame(v, buf, size);
+		view_check_terminate(v, data, size);
+	}
 	decoded = record_decode_stored(&u.data, &ev, &err) == 0;
 	if (decoded) {
 		FUZZ_CHECK(viewed);
