@@ -56,6 +56,19 @@ def test_put_get_delete_and_keys(db):
     assert ei.value.code == "not_found" and ei.value.message
 
 
+def test_put_check_rev_refuses_a_moved_rev(db):
+    e = db.get([db.put([MOSCOW])[0]["id"]])[0]
+    first = db.put([dict(e, title="Mine")], check_rev=True)[0]
+    assert first["rev"] == e["rev"] + 1
+    with pytest.raises(annals.Conflict) as ei:
+        db.put([dict(e, title="Stale")], check_rev=True)
+    assert ei.value.message == (f"records[0]: event {e['id']} is at rev "
+                                f"{first['rev']}, not {e['rev']}")
+    assert db.get([e["id"]])[0]["title"] == "Mine"
+    # Without check_rev, rev is ignored.
+    assert db.put([dict(e, title="Theirs")])[0]["status"] == "updated"
+
+
 def test_range_actor_filters(db):
     db.put([MOSCOW, event(2, start="2015", actors=["RUS"], type="042",
                          tags=["x"], source="other"),
@@ -246,7 +259,7 @@ def test_every_error_code_maps_to_its_exception(daemon_factory, db,
     assert set(annals.ERRORS) == {
         "invalid", "not_found", "malformed", "unknown_method", "limit",
         "bad_cursor", "disk_full", "unavailable", "unauthorized",
-        "internal", "expired"}
+        "internal", "expired", "conflict"}
 
 
 def test_tcp(daemon_factory):

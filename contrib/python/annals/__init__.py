@@ -17,7 +17,7 @@ connection, after which :meth:`Client.reconnect` makes the client usable.
 from .client import DEFAULT_SOCKET, PROTOCOL, Client, Event, connect
 from .dates import NEG_INF, POS_INF, Span, format_seconds, query_bounds, span
 from .dataframe import from_dataframe, to_dataframe
-from .errors import (ERRORS, BadCursor, ConnectionLost, DiskFull, Error,
+from .errors import (ERRORS, BadCursor, Conflict, ConnectionLost, DiskFull, Error,
                      Expired, InternalError, InvalidError, LimitError,
                      MalformedError, NotFound, ProtocolError, Unauthorized,
                      Unavailable, UnknownMethod)
@@ -31,5 +31,5 @@ __all__ = [
     "to_dataframe", "from_dataframe",
     "Error", "InvalidError", "NotFound", "MalformedError", "UnknownMethod",
     "LimitError", "BadCursor", "DiskFull", "Unavailable", "Unauthorized",
-    "InternalError", "Expired", "ConnectionLost", "ProtocolError", "ERRORS",
+    "InternalError", "Expired", "Conflict", "ConnectionLost", "ProtocolError", "ERRORS",
 ]

@@ -282,9 +282,18 @@ class Client:
         """``"pong"``, from the daemon."""
         return self.call("ping")
 
-    def put(self, records: Sequence[Event]) -> List[Dict[str, Any]]:
+    def put(self, records: Sequence[Event], *,
+            check_rev: bool = False) -> List[Dict[str, Any]]:
         """Add or replace a batch of events atomically (at most
-        ``max_batch``); one ``{"id", "rev", "status"}`` per record."""
+        ``max_batch``); one ``{"id", "rev", "status"}`` per record.
+
+        With ``check_rev`` each record's ``rev`` is the rev its stored
+        event must still have (0 or none, by source and key: it must not
+        exist yet); otherwise nothing is written and :class:`Conflict` is
+        raised."""
+        if check_rev:
+            return self.call("put", records=list(records),
+                             check_rev=True)["results"]
         return self.call("put", records=list(records))["results"]
 
     def put_bulk(self, records: Iterable[Event], *,

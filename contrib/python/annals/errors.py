@@ -77,6 +77,12 @@ class Expired(Error):
     code = "expired"
 
 
+class Conflict(Error):
+    """A ``put`` with ``check_rev`` found an event at another rev than
+    the one given: read it again and redo the change."""
+    code = "conflict"
+
+
 class ConnectionLost(Error, ConnectionError):
     """The connection broke, timed out or could not be made.  Nothing is
     known of the requests that had no answer; :meth:`Client.reconnect`
@@ -95,7 +101,7 @@ ERRORS: Dict[str, Type[Error]] = {
     cls.code: cls for cls in (
         InvalidError, NotFound, MalformedError, UnknownMethod, LimitError,
         BadCursor, DiskFull, Unavailable, Unauthorized, InternalError,
-        Expired)
+        Expired, Conflict)
 }
 
 
