@@ -69,6 +69,19 @@ def test_put_check_rev_refuses_a_moved_rev(db):
     assert db.put([dict(e, title="Theirs")])[0]["status"] == "updated"
 
 
+def test_fields_bring_only_the_keys_asked_for(db):
+    rid = db.put([MOSCOW])[0]["id"]
+    assert [set(e) for e in db.range("2015", fields=["title"])] == \
+        [{"id", "title", "match"}]
+    assert db.get([rid], fields=["start", "title"]) == \
+        [{"id": rid, "start": "2015-01-26", "title": "Talks in Moscow"}]
+    ch = db.changes(0, fields=["title"])["changes"]
+    assert set(ch[-1]["event"]) == {"id", "title"}
+    with pytest.raises(annals.InvalidError) as ei:
+        list(db.range(fields=["titel"]))
+    assert "unknown field" in ei.value.message
+
+
 def test_range_actor_filters(db):
     db.put([MOSCOW, event(2, start="2015", actors=["RUS"], type="042",
                          tags=["x"], source="other"),

@@ -362,12 +362,15 @@ class Client:
             raise first_error
         return results  # type: ignore[return-value]
 
-    def get(self, ids: Iterable[int]) -> List[Optional[Event]]:
-        """The events with these ids, None where there is none."""
+    def get(self, ids: Iterable[int], *,
+            fields: Optional[List[str]] = None) -> List[Optional[Event]]:
+        """The events with these ids, None where there is none; with
+        ``fields``, only those keys of each (``id`` always)."""
         ids = list(ids)
         out: List[Optional[Event]] = []
         for i in range(0, len(ids), _MAX_IDS):
-            out += self.call("get", ids=ids[i:i + _MAX_IDS])["events"]
+            out += self.call("get", ids=ids[i:i + _MAX_IDS],
+                             fields=fields)["events"]
         return out
 
     def get_by_key(self, source: str, key: str) -> Event:
@@ -459,11 +462,11 @@ class Client:
         """The daemon's counters: events, actors, db_bytes, last_seq..."""
         return self.call("stats")
 
-    def changes(self, since: int = 0, *,
-                limit: Optional[int] = None) -> Dict[str, Any]:
+    def changes(self, since: int = 0, *, limit: Optional[int] = None,
+                fields: Optional[List[str]] = None) -> Dict[str, Any]:
         """One page of the change log after ``since``: ``{"changes",
-        "next", "more", "last_seq"}``."""
-        return self.call("changes", since=since, limit=limit)
+        "next", "more", "last_seq"}``; ``fields`` as for :meth:`get`."""
+        return self.call("changes", since=since, limit=limit, fields=fields)
 
     def iter_changes(self, since: int = 0) -> Iterator[Dict[str, Any]]:
         """Every change after ``since`` up to now, page after page."""

@@ -8,7 +8,7 @@ parameter is one line there.
 
 from __future__ import annotations
 
-from typing import Any, Dict, Optional
+from typing import Any, Dict, List, Optional
 
 try:
     from typing import TypedDict
@@ -30,6 +30,7 @@ class Filters(TypedDict, total=False):
     within: bool      #: only events lying wholly inside the interval
     order: str        #: "asc" (default) or "desc"
     desc: bool        #: the client's shorthand for order="desc"
+    fields: List[str]  #: only these keys of each event (id always)
 
 
 def params(frm: Optional[str] = None, to: Optional[str] = None,
