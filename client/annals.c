@@ -963,16 +963,16 @@ annals_put_results(annals_ctx *ctx, struct annals_reply *r, size_t n,
 	return (0);
 }
 
-int
-annals_put(annals_ctx *ctx, const struct annals_event *events, size_t n,
-    struct annals_put_result *results)
+static int
+annals_put_call(annals_ctx *ctx, const struct annals_event *events,
+    size_t n, int check_rev, struct annals_put_result *results)
 {
 	struct annals_reply	r;
 	uint32_t		msgid;
 
 	if (annals_enter(ctx) == -1)
 		return (-1);
-	if (annals_put_send(ctx, events, n, 0, &msgid) == -1)
+	if (annals_put_send(ctx, events, n, check_rev, &msgid) == -1)
 		return (-1);
 	if (annals_recv(ctx, msgid, &r) == -1)
 		return (-1);
@@ -980,19 +980,17 @@ annals_put(annals_ctx *ctx, const struct annals_event *events, size_t n,
 }
 
 int
+annals_put(annals_ctx *ctx, const struct annals_event *events, size_t n,
+    struct annals_put_result *results)
+{
+	return (annals_put_call(ctx, events, n, 0, results));
+}
+
+int
 annals_put_checked(annals_ctx *ctx, const struct annals_event *events,
     size_t n, struct annals_put_result *results)
 {
-	struct annals_reply	r;
-	uint32_t		msgid;
-
-	if (annals_enter(ctx) == -1)
-		return (-1);
-	if (annals_put_send(ctx, events, n, 1, &msgid) == -1)
-		return (-1);
-	if (annals_recv(ctx, msgid, &r) == -1)
-		return (-1);
-	return (annals_put_results(ctx, &r, n, results));
+	return (annals_put_call(ctx, events, n, 1, results));
 }
 
 int
