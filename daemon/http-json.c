@@ -183,6 +183,17 @@ hjson_skip(const char *text, size_t len, size_t off)
 	return (off);
 }
 
+/* The offset of the '"' that closes the string opening at text[i]. */
+static size_t
+hjson_string_end(const char *text, size_t len, size_t i)
+{
+	for (i++; i < len && text[i] != '"'; i++) {
+		if (text[i] == '\\')
+			i++;
+	}
+	return (i);
+}
+
 /*
  * Count the elements of the array whose '[' is just before text, by its
  * commas outside strings and nested values: nothing is built, so a body
@@ -199,10 +210,7 @@ hjson_count(const char *text, size_t len)
 		switch (text[i]) {
 		case '"':
 			any = 1;
-			for (i++; i < len && text[i] != '"'; i++) {
-				if (text[i] == '\\')
-					i++;
-			}
+			i = hjson_string_end(text, len, i);
 			break;
 		case '[':
 		case '{':
@@ -254,10 +262,7 @@ hjson_scan(const char *text, size_t len, size_t *end)
 	for (i = 0; i < len; i++) {
 		switch (text[i]) {
 		case '"':
-			for (i++; i < len && text[i] != '"'; i++) {
-				if (text[i] == '\\')
-					i++;
-			}
+			i = hjson_string_end(text, len, i);
 			break;
 		case '[':
 		case '{':
