@@ -76,7 +76,9 @@ obj = $(patsubst %.c,$(B)/%.o,$(1))
 PROTO_OBJ	:= $(call obj,$(PROTO_SRC))
 # JSON (jansson's) is for annalsd and annals: libannals goes without.
 PROTO_LIB_OBJ	:= $(filter-out %/proto/json.o %/proto/timelinejs.o,$(PROTO_OBJ))
-DAEMON_OBJ	:= $(call obj,$(DAEMON_SRC))
+# The CAMEO tables, made C from daemon/cameo/*.tsv (daemon/cameo.c).
+CAMEO_OBJ	:= $(B)/gen/cameo-data.o
+DAEMON_OBJ	:= $(call obj,$(DAEMON_SRC)) $(CAMEO_OBJ)
 LIB_OBJ		:= $(call obj,$(LIB_SRC))
 CLI_OBJ		:= $(call obj,$(filter-out client/cli.c,$(CLI_SRC)))
 TEST_OBJ	:= $(call obj,$(TEST_SRC))
@@ -148,6 +150,15 @@ $(B)/annalsd: $(B)/daemon/annalsd.o $(DAEMON_OBJ) $(PROTO_OBJ)
 $(B)/annals: $(B)/client/cli.o $(CLI_OBJ) $(LIB_OBJ) $(PROTO_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 	$(if $(filter build,$(B)),ln -sf $(B)/annals annals)
+
+$(B)/gen/cameo-data.c: daemon/cameo-gen.awk daemon/cameo/countrycodes.tsv \
+    daemon/cameo/typecodes.tsv
+	@mkdir -p $(dir $@)
+	LC_ALL=C awk -f daemon/cameo-gen.awk daemon/cameo/countrycodes.tsv \
+	    daemon/cameo/typecodes.tsv > $@
+
+$(CAMEO_OBJ): $(B)/gen/cameo-data.c | $(B)/.deps
+	$(CC) $(CFLAGS) -Idaemon -c -o $@ $<
 
 $(B)/tests/list.c: $(TEST_OBJ) tests/gen-list.sh
 	sh tests/gen-list.sh $(TEST_OBJ) > $@

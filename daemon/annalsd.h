@@ -53,10 +53,13 @@ struct store_config {
 
 #define STORE_OP_PUT	0
 #define STORE_OP_DELETE	1
+#define STORE_OP_DICT_PUT 2		/* store-dict.c */
+#define STORE_OP_DICT_DELETE 3
 
 #define STORE_ADDED	1
 #define STORE_UPDATED	2
 #define STORE_UNCHANGED	3
+#define STORE_KEPT	4		/* a dict put with only_new */
 
 /* One write: a put of ev, or a delete of id, and its outcome. */
 struct store_op {
@@ -65,6 +68,8 @@ struct store_op {
 	uint64_t	 id;		/* delete: the event */
 	int		 check_rev;	/* put: only over rev if_rev */
 	uint64_t	 if_rev;	/* 0: only if the event is new */
+	struct dict_entry *dict;	/* dict ops: the entry, or its key */
+	int		 only_new;	/* dict put: not over an entry */
 	int		 status;	/* put: STORE_*; delete: 1 if gone */
 	uint64_t	 out_id;
 	uint64_t	 out_rev;
@@ -108,16 +113,25 @@ typedef int (*store_page_cb)(void *, const struct store_page *);
 typedef int (*store_get_cb)(void *, size_t, const void *, size_t);
 typedef int (*store_actor_cb)(void *, const char *, size_t, uint64_t);
 
-/* One entry of the change log; data is the record of a put. */
+/*
+ * One entry of the change log; data is the record of a put, or the
+ * packed entry of a dictionary put.
+ */
 struct store_change {
 	uint64_t	 seq;
-	int		 op;		/* STORE_OP_PUT or STORE_OP_DELETE */
+	int		 op;		/* STORE_OP_* */
 	uint64_t	 id;
 	const void	*data;
 	size_t		 len;
+	int		 dict_kind;	/* dictionary changes: DICT_* */
+	const char	*dict_key;	/* and the key, not NUL-terminated */
+	size_t		 dict_keylen;
 };
 typedef int (*store_change_cb)(void *, const struct store_change *);
 #define STORE_PAGE_FULL	1	/* from a store_change_cb: end the page */
+#define STORE_CHANGE_SKIP 2	/* from a store_change_cb: not for it */
+#define STORE_CHANGE_IS_DICT(ch) \
+	((ch)->op == STORE_OP_DICT_PUT || (ch)->op == STORE_OP_DICT_DELETE)
 
 #define STORE_MAX_SCANS	100000	/* index ranges one query may merge */
 
@@ -152,6 +166,29 @@ void	 store_inject_commit_error(struct store *, int, int);
 int	 store_backup_start(struct store *, const char *, int, struct aerr *);
 int	 store_backup_finish(struct store *, uint64_t *, struct aerr *);
 int	 store_backup_running(struct store *);
+
+/* store-dict.c */
+int	 store_dict_lookup(struct store *, int, const char *const *, size_t,
+	     store_get_cb, void *, struct aerr *);
+int	 store_dict_list(struct store *, int, const char *, const char *,
+	     uint32_t, store_get_cb, void *, int *, struct aerr *);
+
+/* names.c */
+#define NAMES_NONE	0
+#define NAMES_USER	1
+#define NAMES_CAMEO	2
+struct names_label {
+	char	*label;			/* NULL: none */
+	int	 from;			/* NAMES_* */
+};
+int	 names_unpack(const void *, size_t, struct dict_entry *);
+int	 names_resolve(struct query *, struct aerr *);
+int	 names_labels(const char *const *, size_t, struct names_label *,
+	     struct aerr *);
+void	 names_labels_free(struct names_label *, size_t);
+char	*names_cameo(const char *);
+const char *names_from_name(int);
+void	 names_pack_label(msgpack_packer *, const struct names_label *);
 
 /* store-check.c */
 #define STORE_CHECK_KEEP	32	/* problems described in full */
@@ -303,10 +340,13 @@ PROTO_METHODS(METHOD_DECLARE)
 /* commit.c */
 #define COMMIT_PUT	0
 #define COMMIT_DELETE	1
+#define COMMIT_DICT	2		/* dict_put, dict_delete */
 void	 commit_init(void);
 void	 commit_free(void);
 void	 commit_enqueue(struct conn *, uint32_t, int, struct store_op *,
 	     size_t, struct event *, size_t);
+void	 commit_enqueue_dict(struct conn *, uint32_t, struct store_op *,
+	     struct dict_entry *, size_t);
 void	 commit_enqueue_error(struct conn *, uint32_t, const struct aerr *);
 typedef void (*commit_done_cb)(void *, const struct store_op *, size_t,
 	     const struct aerr *);

@@ -36,6 +36,7 @@ struct pending {
 	size_t			 nops;
 	struct event		*events;	/* what ops point into */
 	size_t			 nevents;
+	struct dict_entry	*dicts;		/* COMMIT_DICT: nops entries */
 	int			 failed;
 	struct aerr		 err;
 	commit_done_cb		 done;		/* instead of a reply to conn */
@@ -204,6 +205,19 @@ commit_enqueue(struct conn *c, uint32_t msgid, int kind,
 	p->nevents = nevents;
 }
 
+/* Queue dictionary ops; the queue takes ops and entries. */
+void
+commit_enqueue_dict(struct conn *c, uint32_t msgid, struct store_op *ops,
+    struct dict_entry *entries, size_t n)
+{
+	struct pending	*p = commit_add(c, msgid);
+
+	p->kind = COMMIT_DICT;
+	p->ops = ops;
+	p->nops = n;
+	p->dicts = entries;
+}
+
 void
 commit_enqueue_error(struct conn *c, uint32_t msgid, const struct aerr *err)
 {
@@ -221,6 +235,8 @@ status_name(int status)
 		return ("added");
 	case STORE_UPDATED:
 		return ("updated");
+	case STORE_KEPT:
+		return ("kept");
 	default:
 		return ("unchanged");
 	}
@@ -244,7 +260,15 @@ commit_reply(struct pending *p, const struct store_batch *b)
 	}
 	msg_pack_response_ok(pk, p->msgid);
 	msgpack_pack_map(pk, 1);
-	if (p->kind == COMMIT_PUT) {
+	if (p->kind == COMMIT_DICT && p->ops[0].kind == STORE_OP_DICT_PUT) {
+		mp_pack_str(pk, "results");
+		msgpack_pack_array(pk, p->nops);
+		for (i = 0; i < p->nops; i++) {
+			msgpack_pack_map(pk, 1);
+			mp_pack_kv_str(pk, "status",
+			    status_name(p->ops[i].status));
+		}
+	} else if (p->kind == COMMIT_PUT) {
 		mp_pack_str(pk, "results");
 		msgpack_pack_array(pk, p->nops);
 		for (i = 0; i < p->nops; i++) {
@@ -279,6 +303,9 @@ pending_free(struct pending *p)
 	for (i = 0; i < p->nevents; i++)
 		record_clear(&p->events[i]);
 	free(p->events);
+	for (i = 0; p->dicts != NULL && i < p->nops; i++)
+		dict_clear(&p->dicts[i]);
+	free(p->dicts);
 	free(p->ops);
 	free(p);
 }

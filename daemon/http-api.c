@@ -1037,6 +1037,8 @@ api_change_one(void *arg, const struct store_change *ch)
 {
 	struct changes_ctx	*c = arg;
 
+	if (STORE_CHANGE_IS_DICT(ch))
+		return (STORE_CHANGE_SKIP);	/* events only over HTTP */
 	/* A page as large as the protocol's, give or take one change. */
 	if (c->n > 0 && evbuffer_get_length(c->out) >= dispatch_page_budget())
 		return (STORE_PAGE_FULL);

@@ -1,4 +1,7 @@
-/* actors: known actors with their event counts, by name, paged. */
+/*
+ * actors: known actors with their event counts, by name, paged, each
+ * with the label it is shown with (names.c).
+ */
 #include <stdlib.h>
 #include <string.h>
 
@@ -34,6 +37,8 @@ method_actors_exec(struct request *req)
 	    NULL };
 	const msgpack_object	*o;
 	struct actors_ctx	 a;
+	struct names_label	*labels = NULL;
+	char			**codes = NULL;
 	msgpack_packer		*pk;
 	struct aerr		 err;
 	char			*prefix = NULL, *after = NULL;
@@ -64,14 +69,21 @@ method_actors_exec(struct request *req)
 	if (store_actors(server->store, prefix, after, (uint32_t)limit,
 	    method_actors_one, &a, &more, &err) != 0)
 		goto fail;
+	codes = xcalloc(a.n + 1, sizeof *codes);
+	labels = xcalloc(a.n + 1, sizeof *labels);
+	for (i = 0; i < a.n; i++)
+		codes[i] = a.rows[i].name;
+	if (names_labels((const char *const *)codes, a.n, labels, &err) != 0)
+		goto fail;
 	pk = dispatch_reply_begin(req);
 	msgpack_pack_map(pk, 2);
 	mp_pack_str(pk, "actors");
 	msgpack_pack_array(pk, a.n);
 	for (i = 0; i < a.n; i++) {
-		msgpack_pack_map(pk, 2);
+		msgpack_pack_map(pk, labels[i].label != NULL ? 4 : 2);
 		mp_pack_kv_str(pk, "name", a.rows[i].name);
 		mp_pack_kv_uint(pk, "count", a.rows[i].count);
+		names_pack_label(pk, &labels[i]);
 	}
 	mp_pack_str(pk, "cursor");
 	if (more && a.n > 0)
@@ -79,6 +91,7 @@ method_actors_exec(struct request *req)
 	else
 		msgpack_pack_nil(pk);
 	dispatch_reply_end(req);
+	names_labels_free(labels, a.n);
 	goto out;
 fail:
 	dispatch_error(req, &err);
@@ -86,6 +99,8 @@ out:
 	for (i = 0; i < a.n; i++)
 		free(a.rows[i].name);
 	free(a.rows);
+	free(codes);
+	free(labels);
 	free(prefix);
 	free(after);
 }

@@ -21,6 +21,7 @@ struct store {
 	MDB_dbi		 actor_new;	/* staged actor entries */
 	MDB_dbi		 days;		/* day of a start -> events (store_day) */
 	MDB_dbi		 type, type_new, types;	/* store-type.c */
+	MDB_dbi		 dict, dictch;	/* store-dict.c */
 	size_t		 stage_time;	/* entries a stage holds at most */
 	size_t		 stage_actor;
 	struct sweep {			/* the writer's place in a stage */
@@ -62,6 +63,8 @@ struct wctx {
 
 #define CHANGE_PUT	1
 #define CHANGE_DELETE	2
+#define CHANGE_DICT_PUT	3		/* store-dict.c */
+#define CHANGE_DICT_DELETE 4
 #define PRUNE_BATCH	10000	/* tombstones dropped per commit */
 /*
  * Staged time entries (store_sweep); actors get three times as many.  A
@@ -105,5 +108,14 @@ int	 store_type_names(struct store *, MDB_txn *, const char *, size_t,
 void	 store_type_names_free(struct type_names *);
 int	 store_type_has(struct store *, MDB_txn *, const struct type_names *,
 	     const struct date_span *, uint64_t);
+
+/* store-dict.c */
+int	 store_dict_open(struct store *, MDB_txn *);
+int	 store_dict_apply(struct wctx *, struct store_op *);
+int	 store_dict_prune(struct wctx *, const unsigned char *);
+int	 store_dict_change(struct store *, MDB_txn *, const MDB_val *,
+	     struct store_change *);
+int	 store_dict_check_change(struct store *, MDB_txn *, uint64_t,
+	     const MDB_val *);
 
 #endif

@@ -11,6 +11,7 @@
  *	keys	source NUL key -> id
  *	changes	seq -> op, id			(one per put or delete)
  *	meta	next_id, next_seq, classes of the time index, typed_to
+ *	dict, dictch	the actor dictionary	(store-dict.c)
  *
  * Invariants: every index changes in the same write transaction as its
  * record; exactly one function (write_once) opens write transactions; no
@@ -138,7 +139,8 @@ store_set_compare(struct store *st, MDB_txn *txn)
 	const MDB_dbi	dbis[] = { st->events, st->time, st->actor,
 			    st->actors, st->keys, st->changes, st->meta,
 			    st->chid, st->tombs, st->time_new, st->actor_new,
-			    st->days, st->type, st->type_new, st->types };
+			    st->days, st->type, st->type_new, st->types,
+			    st->dict, st->dictch };
 	size_t		i;
 
 	for (i = 0; i < sizeof dbis / sizeof dbis[0]; i++)
@@ -286,7 +288,8 @@ store_open(const struct store_config *cfg, struct aerr *err)
 	    (rc = mdb_dbi_open(txn, "type", MDB_CREATE, &st->type)) ||
 	    (rc = mdb_dbi_open(txn, "type_new", MDB_CREATE,
 	    &st->type_new)) ||
-	    (rc = mdb_dbi_open(txn, "types", MDB_CREATE, &st->types))) {
+	    (rc = mdb_dbi_open(txn, "types", MDB_CREATE, &st->types)) ||
+	    (rc = store_dict_open(st, txn))) {
 		mdb_txn_abort(txn);
 		goto fail;
 	}
@@ -638,7 +641,7 @@ prune_tombs(struct wctx *w)
 	MDB_val		 k, v, ck;
 	uint64_t	 horizon = 0, cutoff;
 	unsigned char	 kbuf[8], idbuf[8];
-	int		 rc, n = 0;
+	int		 rc, n = 0, dict;
 
 	if (w->now < w->st->keep_ms)
 		return (0);
@@ -647,13 +650,23 @@ prune_tombs(struct wctx *w)
 		return (rc);
 	while ((rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST)) == 0 &&
 	    n < PRUNE_BATCH) {
-		if (v.mv_size != 16 || skey_get_be64(v.mv_data) >= cutoff)
+		/* An event's tomb has its id; a dictionary entry's not. */
+		if ((v.mv_size != 16 && v.mv_size != 8) ||
+		    skey_get_be64(v.mv_data) >= cutoff)
 			break;
 		memcpy(kbuf, k.mv_data, 8);
-		memcpy(idbuf, (unsigned char *)v.mv_data + 8, 8);
+		dict = v.mv_size == 8;
+		if (!dict)
+			memcpy(idbuf, (unsigned char *)v.mv_data + 8, 8);
 		horizon = skey_get_be64(kbuf);
 		if ((rc = mdb_cursor_del(cur, 0)) != 0)
 			break;
+		if (dict) {
+			if ((rc = store_dict_prune(w, kbuf)) != 0)
+				break;
+			n++;
+			continue;
+		}
 		ck.mv_size = 8;
 		ck.mv_data = kbuf;
 		if ((rc = mdb_del(w->txn, w->st->changes, &ck, NULL)) != 0 &&
@@ -894,6 +907,19 @@ apply_delete(struct wctx *w, struct store_op *op, struct aerr *err)
 	return (0);
 }
 
+static int
+apply_op(struct wctx *w, struct store_op *op, struct aerr *err)
+{
+	switch (op->kind) {
+	case STORE_OP_PUT:
+		return (apply_put(w, op, err));
+	case STORE_OP_DELETE:
+		return (apply_delete(w, op, err));
+	default:
+		return (store_dict_apply(w, op));
+	}
+}
+
 /* Apply one request's ops in a nested transaction: all or none. */
 static int
 apply_batch(struct wctx *w, struct store_batch *b)
@@ -913,10 +939,7 @@ apply_batch(struct wctx *w, struct store_batch *b)
 	 */
 	if (!w->nested) {
 		for (i = 0; i < b->nops; i++) {
-			if (b->ops[i].kind == STORE_OP_PUT)
-				rc = apply_put(w, &b->ops[i], &b->err);
-			else
-				rc = apply_delete(w, &b->ops[i], &b->err);
+			rc = apply_op(w, &b->ops[i], &b->err);
 			if (rc == -1)
 				return (STORE_RETRY_NESTED);
 			if (rc != 0)
@@ -929,11 +952,7 @@ apply_batch(struct wctx *w, struct store_batch *b)
 		return (rc);
 	}
 	for (i = 0; i < b->nops; i++) {
-		if (b->ops[i].kind == STORE_OP_PUT)
-			rc = apply_put(w, &b->ops[i], &b->err);
-		else
-			rc = apply_delete(w, &b->ops[i], &b->err);
-		if (rc != 0)
+		if ((rc = apply_op(w, &b->ops[i], &b->err)) != 0)
 			break;
 	}
 	if (rc == 0)
@@ -1354,8 +1373,16 @@ plan_build(struct store *st, MDB_txn *txn, const struct query *q,
 {
 	struct plan_dest d = { p, st->actor, st->actor_new, q, err };
 	uint64_t	 mask;
+	uint32_t	 i;
 	int		 class;
 
+	for (i = 0; i < q->ncodes; i++) {
+		if (store_names_each(txn, st->actors, q->codes[i], 0,
+		    plan_name, &d, err) != 0)
+			return (-1);
+	}
+	if (q->ncodes > 0)
+		return (0);
 	if (q->actor != NULL)
 		return (store_names_each(txn, st->actors, q->actor,
 		    q->actor_prefix, plan_name, &d, err));
@@ -1473,7 +1500,7 @@ store_query(struct store *st, const struct query *q, store_page_cb cb,
 			p.heap[0] = p.heap[--p.nheap];
 		heap_down(&p, 0);
 
-		/* A prefix query meets an event once per matching actor. */
+		/* A prefix or alias query meets an event once per actor. */
 		if (have_last && memcmp(last, (unsigned char *)k.mv_data +
 		    k.mv_size - 16, 16) == 0)
 			continue;
@@ -1483,7 +1510,8 @@ store_query(struct store *st, const struct query *q, store_page_cb cb,
 		if (skey_get_span(v.mv_data, v.mv_size, skey_get_time(last),
 		    &span) != 0)
 			continue;
-		m = date_match(&span, q->qlo, q->qhi);
+		m = query_alias_match(q, &span,
+		    date_match(&span, q->qlo, q->qhi));
 		if (m == DATE_MATCH_NONE ||
 		    (q->certain && m != DATE_MATCH_CERTAIN) ||
 		    (q->within && !date_within(&span, q->qlo, q->qhi)) ||
@@ -1702,7 +1730,7 @@ store_changes(struct store *st, uint64_t since, uint32_t limit,
 	unsigned char		 kbuf[8];
 	uint64_t		 horizon;
 	uint32_t		 n = 0;
-	int			 rc, ret = 0;
+	int			 rc, ret = 0, op;
 
 	*next = since;
 	*more = 0;
@@ -1739,7 +1767,7 @@ store_changes(struct store *st, uint64_t since, uint32_t limit,
 	k.mv_data = kbuf;
 	for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
 	    rc == 0 && ret == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-		if (k.mv_size != 8 || v.mv_size < 9)
+		if (k.mv_size != 8 || v.mv_size < 3)
 			continue;
 		if (n == limit) {
 			*more = 1;
@@ -1747,9 +1775,16 @@ store_changes(struct store *st, uint64_t since, uint32_t limit,
 		}
 		memset(&ch, 0, sizeof ch);
 		ch.seq = skey_get_be64(k.mv_data);
+		op = ((unsigned char *)v.mv_data)[0];
+		if (op == CHANGE_DICT_PUT || op == CHANGE_DICT_DELETE) {
+			if (store_dict_change(st, txn, &v, &ch) != 0)
+				continue;
+			goto deliver;
+		}
+		if (v.mv_size < 9)
+			continue;
 		ch.id = skey_get_be64((unsigned char *)v.mv_data + 1);
-		ch.op = ((unsigned char *)v.mv_data)[0] == CHANGE_DELETE ?
-		    STORE_OP_DELETE : STORE_OP_PUT;
+		ch.op = op == CHANGE_DELETE ? STORE_OP_DELETE : STORE_OP_PUT;
 		if (ch.op == STORE_OP_PUT) {
 			ek.mv_size = 8;
 			ek.mv_data = (unsigned char *)v.mv_data + 1;
@@ -1758,12 +1793,17 @@ store_changes(struct store *st, uint64_t since, uint32_t limit,
 			ch.data = ev.mv_data;
 			ch.len = ev.mv_size;
 		}
+deliver:
 		if ((ret = cb(arg, &ch)) == STORE_PAGE_FULL) {
 			ret = 0;
 			*more = 1;
 			break;
 		}
 		*next = ch.seq;
+		if (ret == STORE_CHANGE_SKIP) {
+			ret = 0;
+			continue;
+		}
 		n++;
 	}
 	mdb_cursor_close(cur);

@@ -130,9 +130,11 @@ def test_aggregates(db):
     co = db.co_actors("RUS")
     assert co["actor"] == "RUS" and co["events"] == 2
     assert {a["name"] for a in co["actors"]} == {"EGY", "SYR"}
-    assert list(db.actors()) == [{"name": "EGY", "count": 1},
-                                 {"name": "RUS", "count": 2},
-                                 {"name": "SYR", "count": 2}]
+    # Each code with the label it is shown with: CAMEO's country names.
+    assert list(db.actors()) == [
+        {"name": "EGY", "count": 1, "label": "Egypt", "label_from": "cameo"},
+        {"name": "RUS", "count": 2, "label": "Russia", "label_from": "cameo"},
+        {"name": "SYR", "count": 2, "label": "Syria", "label_from": "cameo"}]
     assert [a["name"] for a in db.actors(page=1)] == ["EGY", "RUS", "SYR"]
     assert [a["name"] for a in db.actors("S")] == ["SYR"]
 

@@ -1,0 +1,893 @@
+/*
+ * The actor dictionary: CAMEO's names for every actor code of the
+ * samples, the dict_* methods against the real daemon (and their bad
+ * input), dictionary changes in the change feed, and queries by alias
+ * against a brute-force model over random dictionaries and events.
+ */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "harness.h"
+#include "mpobj.h"
+#include "test.h"
+#include "../client/annals.h"
+#include "../daemon/cameo.h"
+#include "../proto/proto.h"
+
+/* A msgpack object as JSON (maps with str keys, no bin). */
+static json_t *
+dt_json(const msgpack_object *o)
+{
+	json_t		*j;
+	uint32_t	 i;
+	char		*k;
+
+	switch (o->type) {
+	case MSGPACK_OBJECT_NIL:
+		return (json_null());
+	case MSGPACK_OBJECT_BOOLEAN:
+		return (json_boolean(o->via.boolean));
+	case MSGPACK_OBJECT_POSITIVE_INTEGER:
+		return (json_integer((json_int_t)o->via.u64));
+	case MSGPACK_OBJECT_NEGATIVE_INTEGER:
+		return (json_integer(o->via.i64));
+	case MSGPACK_OBJECT_STR:
+		return (json_stringn(o->via.str.ptr, o->via.str.size));
+	case MSGPACK_OBJECT_ARRAY:
+		j = json_array();
+		for (i = 0; i < o->via.array.size; i++)
+			json_array_append_new(j, dt_json(&o->via.array.ptr[i]));
+		return (j);
+	case MSGPACK_OBJECT_MAP:
+		j = json_object();
+		for (i = 0; i < o->via.map.size; i++) {
+			const msgpack_object *key = &o->via.map.ptr[i].key;
+
+			if (key->type != MSGPACK_OBJECT_STR)
+				continue;
+			k = strndup(key->via.str.ptr, key->via.str.size);
+			json_object_set_new(j, k, dt_json(&o->via.map.ptr[i].val));
+			free(k);
+		}
+		return (j);
+	default:
+		return (json_string("?"));
+	}
+}
+
+/*
+ * Call method with params written as JSON; returns the result as JSON,
+ * or NULL with the error code in *code (and the message in ctx).
+ */
+static json_t *
+dt_call(annals_ctx *ctx, const char *method, const char *params, int *code)
+{
+	struct mpobj		 p;
+	msgpack_unpacked	 u;
+	void			*res;
+	size_t			 len;
+	json_t			*j = NULL;
+
+	mpobj_json(&p, params);
+	*code = 0;
+	if (annals_call(ctx, method, p.sbuf.data, p.sbuf.size, &res,
+	    &len) != 0) {
+		*code = annals_errcode(ctx);
+		mpobj_free(&p);
+		return (NULL);
+	}
+	mpobj_free(&p);
+	msgpack_unpacked_init(&u);
+	if (msgpack_unpack_next(&u, res, len, NULL) == MSGPACK_UNPACK_SUCCESS)
+		j = dt_json(&u.data);
+	msgpack_unpacked_destroy(&u);
+	annals_buf_free(res);
+	return (j);
+}
+
+/* A call that must succeed. */
+static json_t *
+dt_ok(annals_ctx *ctx, const char *method, const char *params)
+{
+	json_t	*j;
+	int	 code;
+
+	j = dt_call(ctx, method, params, &code);
+	T_ASSERTF(j != NULL, "%s %s: %s", method, params, annals_errmsg(ctx));
+	return (j);
+}
+
+/* A call that must fail with code and a message holding what. */
+static void
+dt_fails(annals_ctx *ctx, const char *method, const char *params, int code,
+    const char *what)
+{
+	json_t	*j;
+	int	 got;
+
+	j = dt_call(ctx, method, params, &got);
+	T_ASSERTF(j == NULL, "%s %s succeeded", method, params);
+	T_EQ_INT(got, code);
+	T_ASSERTF(strstr(annals_errmsg(ctx), what) != NULL,
+	    "%s %s: \"%s\" lacks \"%s\"", method, params, annals_errmsg(ctx),
+	    what);
+}
+
+/* --- CAMEO names, checked against the tables read here --- */
+
+/* Each row as "XXX<TAB>label". */
+struct dt_table {
+	char	row[300][72];
+	size_t	n;
+};
+
+static void
+dt_table_read(struct dt_table *t, const char *file)
+{
+	char	 path[512], line[256], *tab;
+	FILE	*f;
+
+	snprintf(path, sizeof path, "%s/../daemon/cameo/%s", t_bindir(), file);
+	T_ASSERTF((f = fopen(path, "r")) != NULL, "%s", path);
+	t->n = 0;
+	T_ASSERT(fgets(line, sizeof line, f) != NULL);	/* the header */
+	while (fgets(line, sizeof line, f) != NULL) {
+		line[strcspn(line, "\r\n")] = '\0';
+		if ((tab = strchr(line, '\t')) == NULL)
+			continue;
+		*tab = '\0';
+		T_ASSERT(t->n < 300 && strlen(line) == 3);
+		snprintf(t->row[t->n], sizeof t->row[0], "%.3s\t%.64s", line,
+		    tab + 1);
+		t->n++;
+	}
+	fclose(f);
+}
+
+/* The first label of a code in t, or NULL. */
+static const char *
+dt_table_find(const struct dt_table *t, const char *part)
+{
+	size_t	i;
+
+	for (i = 0; i < t->n; i++) {
+		if (strncmp(t->row[i], part, 3) == 0)
+			return (t->row[i] + 4);
+	}
+	return (NULL);
+}
+
+/*
+ * The name as cameo.c's comment defines it, by a plain walk: the first
+ * part a country (else a type), the others types, lower-cased but for
+ * the four organisations.
+ */
+static int
+dt_expected(const struct dt_table *countries, const struct dt_table *types,
+    const char *code, char *out, size_t size)
+{
+	size_t		 len = strlen(code), i, j, o;
+	const char	*l;
+	char		 part[4];
+
+	out[0] = '\0';
+	if (len == 0 || len % 3 != 0 || len > 18)
+		return (0);
+	for (i = 0; i < len; i++) {
+		if (!isupper((unsigned char)code[i]))
+			return (0);
+	}
+	for (i = 0; i < len; i += 3) {
+		memcpy(part, code + i, 3);
+		part[3] = '\0';
+		l = i == 0 ? dt_table_find(countries, part) : NULL;
+		if (l == NULL)
+			l = dt_table_find(types, part);
+		if (l == NULL) {
+			out[0] = '\0';
+			return (0);
+		}
+		o = strlen(out);
+		snprintf(out + o, size - o, "%s", i == 0 ? "" : i == 3 ? ": " :
+		    ", ");
+		o = strlen(out);
+		snprintf(out + o, size - o, "%s", l);
+		if (i > 0 && strcmp(part, "AMN") && strcmp(part, "IRC") &&
+		    strcmp(part, "GRP") && strcmp(part, "UNO")) {
+			for (j = o; out[j] != '\0'; j++)
+				out[j] = (char)tolower((unsigned char)out[j]);
+		}
+	}
+	return (1);
+}
+
+/*
+ * Check cameo_name() on every Actor1Code and Actor2Code (columns 6 and
+ * 16) of a GDELT file; counts codes and named codes.
+ */
+static void
+dt_cameo_file(const char *path, size_t *codes, size_t *named)
+{
+	static struct dt_table	 countries, types;
+	char			 line[65536], *f[20], *p, want[CAMEO_MAX_NAME];
+	char			 got[CAMEO_MAX_NAME];
+	FILE			*fp;
+	int			 n, c, w, g;
+
+	dt_table_read(&countries, "countrycodes.tsv");
+	dt_table_read(&types, "typecodes.tsv");
+	T_ASSERTF((fp = fopen(path, "r")) != NULL, "%s", path);
+	while (fgets(line, sizeof line, fp) != NULL) {
+		for (n = 0, p = line; n < 20 && p != NULL; n++) {
+			f[n] = p;
+			if ((p = strchr(p, '\t')) != NULL)
+				*p++ = '\0';
+		}
+		T_ASSERT(n == 20);
+		for (c = 5; c <= 15; c += 10) {
+			if (f[c][0] == '\0')
+				continue;
+			w = dt_expected(&countries, &types, f[c], want,
+			    sizeof want);
+			g = cameo_name(f[c], strlen(f[c]), got, sizeof got);
+			T_EQ_INT(g, w);
+			T_EQ_STR(got, want);
+			(*codes)++;
+			*named += g;
+		}
+	}
+	fclose(fp);
+}
+
+TEST(dict_cameo_names_of_every_sample_code)
+{
+	char	path[512], buf[CAMEO_MAX_NAME];
+	size_t	codes = 0, named = 0;
+
+	snprintf(path, sizeof path, "%s/../tests/data/sample-gdelt1.tsv",
+	    t_bindir());
+	dt_cameo_file(path, &codes, &named);
+	snprintf(path, sizeof path, "%s/../tests/data/sync-gdelt2.tsv",
+	    t_bindir());
+	dt_cameo_file(path, &codes, &named);
+	T_ASSERT(codes > 200);
+	/* Most codes are a country and types: a name for most of them. */
+	T_ASSERTF(named * 10 > codes * 7, "%zu of %zu named", named, codes);
+	/* The example, and the three ways a code gets none. */
+	T_ASSERT(cameo_name("SYRGOV", 6, buf, sizeof buf));
+	T_EQ_STR(buf, "Syria: government");
+	T_ASSERT(cameo_name("IGOUNO", 6, buf, sizeof buf));
+	T_EQ_STR(buf, "Inter-Governmental Organization: United Nations");
+	T_ASSERT(!cameo_name("idgCOP", 6, buf, sizeof buf));
+	T_ASSERT(!cameo_name("SYRGO", 5, buf, sizeof buf));
+	T_ASSERT(!cameo_name("TWNGOV", 6, buf, sizeof buf));
+}
+
+TEST(dict_cameo_names_of_every_shared_sample_code)
+{
+	const char	*dir = t_shared_data_or_skip();
+	char		 path[512];
+	size_t		 codes = 0, named = 0;
+
+	snprintf(path, sizeof path, "%s/gdelt1-events-sample.tsv", dir);
+	dt_cameo_file(path, &codes, &named);
+	snprintf(path, sizeof path, "%s/gdelt2-events-sample.tsv", dir);
+	dt_cameo_file(path, &codes, &named);
+	T_ASSERT(codes > 3000);
+	T_ASSERTF(named * 10 > codes * 7, "%zu of %zu named", named, codes);
+}
+
+/* --- the methods --- */
+
+TEST(dict_methods_put_get_list_delete)
+{
+	struct th_daemon	 d;
+	annals_ctx		*ctx;
+	json_t			*r, *e;
+
+	T_OK(th_daemon_start(&d, NULL));
+	T_ASSERT((ctx = annals_connect(d.sock)) != NULL);
+
+	/* A code nobody named shows CAMEO's name. */
+	r = dt_ok(ctx, "dict_get", "{\"code\": \"SYRGOV\"}");
+	T_EQ_STR(json_string_value(json_object_get(r, "label")),
+	    "Syria: government");
+	T_EQ_STR(json_string_value(json_object_get(r, "label_from")),
+	    "cameo");
+	json_decref(r);
+
+	r = dt_ok(ctx, "dict_put", "{\"entries\": ["
+	    "{\"kind\": \"name\", \"code\": \"SYRGOV\", "
+	    "\"name\": \"Syrian government\"},"
+	    "{\"kind\": \"alias\", \"alias\": \"Bashar al-Assad\", "
+	    "\"codes\": [\"SYRGOV\"], \"during\": \"2000-07-17/2024-12-08\"},"
+	    "{\"kind\": \"alias\", \"alias\": \"ISIS\", "
+	    "\"codes\": [\"IMGMOSISI\", \"SYRREB\"]}]}");
+	e = json_object_get(r, "results");
+	T_EQ_INT(json_array_size(e), 3);
+	T_EQ_STR(json_string_value(json_object_get(json_array_get(e, 0),
+	    "status")), "added");
+	json_decref(r);
+
+	/* The user's name wins; CAMEO's is still told. */
+	r = dt_ok(ctx, "dict_get", "{\"code\": \"SYRGOV\"}");
+	T_EQ_STR(json_string_value(json_object_get(r, "label")),
+	    "Syrian government");
+	T_EQ_STR(json_string_value(json_object_get(r, "label_from")), "user");
+	T_EQ_STR(json_string_value(json_object_get(r, "cameo")),
+	    "Syria: government");
+	e = json_object_get(r, "aliases");
+	T_EQ_INT(json_array_size(e), 1);
+	T_EQ_STR(json_string_value(json_object_get(json_array_get(e, 0),
+	    "alias")), "Bashar al-Assad");
+	json_decref(r);
+
+	/* only_new keeps what is there; the same entry is unchanged. */
+	r = dt_ok(ctx, "dict_put", "{\"only_new\": true, \"entries\": ["
+	    "{\"kind\": \"name\", \"code\": \"SYRGOV\", \"name\": \"x\"},"
+	    "{\"kind\": \"name\", \"code\": \"RUSGOV\", \"name\": \"Kremlin\"}"
+	    "]}");
+	e = json_object_get(r, "results");
+	T_EQ_STR(json_string_value(json_object_get(json_array_get(e, 0),
+	    "status")), "kept");
+	T_EQ_STR(json_string_value(json_object_get(json_array_get(e, 1),
+	    "status")), "added");
+	json_decref(r);
+	r = dt_ok(ctx, "dict_put", "{\"entries\": [{\"kind\": \"name\", "
+	    "\"code\": \"RUSGOV\", \"name\": \"Kremlin\"}]}");
+	T_EQ_STR(json_string_value(json_object_get(json_array_get(
+	    json_object_get(r, "results"), 0), "status")), "unchanged");
+	json_decref(r);
+
+	r = dt_ok(ctx, "dict_get", "{\"alias\": \"ISIS\"}");
+	e = json_object_get(r, "entry");
+	T_EQ_INT(json_array_size(json_object_get(e, "codes")), 2);
+	T_ASSERT(json_object_get(e, "during") == NULL);
+	json_decref(r);
+	dt_fails(ctx, "dict_get", "{\"alias\": \"Daesh\"}", ANNALS_ENOTFOUND,
+	    "no alias Daesh");
+
+	/* Lists by key, in pages, by prefix, by code. */
+	r = dt_ok(ctx, "dict_list", "{\"kind\": \"name\", \"limit\": 1}");
+	T_EQ_INT(json_array_size(json_object_get(r, "entries")), 1);
+	T_EQ_STR(json_string_value(json_object_get(json_array_get(
+	    json_object_get(r, "entries"), 0), "code")), "RUSGOV");
+	T_EQ_STR(json_string_value(json_object_get(r, "cursor")), "RUSGOV");
+	json_decref(r);
+	r = dt_ok(ctx, "dict_list", "{\"kind\": \"name\", \"limit\": 1, "
+	    "\"cursor\": \"RUSGOV\"}");
+	T_EQ_STR(json_string_value(json_object_get(json_array_get(
+	    json_object_get(r, "entries"), 0), "code")), "SYRGOV");
+	T_ASSERT(json_is_null(json_object_get(r, "cursor")));
+	json_decref(r);
+	r = dt_ok(ctx, "dict_list", "{\"kind\": \"alias\", \"prefix\": \"B\"}");
+	T_EQ_INT(json_array_size(json_object_get(r, "entries")), 1);
+	json_decref(r);
+	r = dt_ok(ctx, "dict_list", "{\"kind\": \"alias\", \"code\": "
+	    "\"SYRREB\"}");
+	T_EQ_INT(json_array_size(json_object_get(r, "entries")), 1);
+	T_EQ_STR(json_string_value(json_object_get(json_array_get(
+	    json_object_get(r, "entries"), 0), "alias")), "ISIS");
+	json_decref(r);
+
+	r = dt_ok(ctx, "dict_delete", "{\"keys\": [{\"kind\": \"name\", "
+	    "\"code\": \"SYRGOV\"}, {\"kind\": \"alias\", \"alias\": \"nope\"}]}");
+	T_ASSERT(json_is_true(json_array_get(json_object_get(r, "deleted"),
+	    0)));
+	T_ASSERT(json_is_false(json_array_get(json_object_get(r, "deleted"),
+	    1)));
+	json_decref(r);
+	r = dt_ok(ctx, "dict_get", "{\"code\": \"SYRGOV\"}");
+	T_EQ_STR(json_string_value(json_object_get(r, "label_from")),
+	    "cameo");
+	json_decref(r);
+
+	annals_free(ctx);
+	T_EQ_INT(th_daemon_stop(&d), 0);
+}
+
+TEST(dict_bad_input_gets_clear_errors)
+{
+	struct th_daemon	 d;
+	annals_ctx		*ctx;
+	char			 params[1024], big[300];
+
+	T_OK(th_daemon_start(&d, NULL));
+	T_ASSERT((ctx = annals_connect(d.sock)) != NULL);
+	dt_fails(ctx, "dict_put", "{\"entries\": [{\"kind\": \"alias\", "
+	    "\"alias\": \"A\", \"codes\": [\"SYR\"], \"during\": "
+	    "\"2015-02-30/2016\"}]}", ANNALS_EINVALID,
+	    "entries[0]: during: 2015-02-30 is not a date");
+	dt_fails(ctx, "dict_put", "{\"entries\": [{\"kind\": \"alias\", "
+	    "\"alias\": \"A\", \"codes\": [\"SYR\"], \"during\": "
+	    "\"2016/2015\"}]}", ANNALS_EINVALID, "during: 2016/2015");
+	dt_fails(ctx, "dict_put", "{\"entries\": [{\"kind\": \"alias\", "
+	    "\"alias\": \"\", \"codes\": [\"SYR\"]}]}", ANNALS_EINVALID,
+	    "entries[0]: alias: empty");
+	dt_fails(ctx, "dict_put", "{\"entries\": [{\"kind\": \"alias\", "
+	    "\"alias\": \"A*\", \"codes\": [\"SYR\"]}]}", ANNALS_EINVALID,
+	    "may not end in '*'");
+	dt_fails(ctx, "dict_put", "{\"entries\": [{\"kind\": \"alias\", "
+	    "\"alias\": \"A\", \"codes\": []}]}", ANNALS_EINVALID,
+	    "codes: 0 given, 1 to 64 allowed");
+	dt_fails(ctx, "dict_put", "{\"entries\": [{\"kind\": \"alias\", "
+	    "\"alias\": \"A\", \"codes\": [\"X\", \"X\"]}]}", ANNALS_EINVALID,
+	    "codes[1]: X given twice");
+	memset(big, 'n', 257);
+	big[257] = '\0';
+	snprintf(params, sizeof params, "{\"entries\": [{\"kind\": \"name\", "
+	    "\"code\": \"SYR\", \"name\": \"%s\"}]}", big);
+	dt_fails(ctx, "dict_put", params, ANNALS_EINVALID,
+	    "name: 257 bytes exceeds limit 256");
+	snprintf(params, sizeof params, "{\"entries\": [{\"kind\": \"alias\", "
+	    "\"alias\": \"%.129s\", \"codes\": [\"SYR\"]}]}", big);
+	dt_fails(ctx, "dict_put", params, ANNALS_EINVALID,
+	    "alias: 129 bytes exceeds limit 128");
+	dt_fails(ctx, "dict_put", "{\"entries\": [{\"kind\": \"name\", "
+	    "\"code\": \"SYR\", \"name\": \"\"}]}", ANNALS_EINVALID,
+	    "name: empty");
+	dt_fails(ctx, "dict_put", "{\"entries\": [{\"kind\": \"place\"}]}",
+	    ANNALS_EINVALID, "kind: required, \"name\" or \"alias\"");
+	dt_fails(ctx, "dict_put", "{\"entries\": [{\"kind\": \"name\", "
+	    "\"code\": \"SYR\", \"name\": \"S\", \"codes\": []}]}",
+	    ANNALS_EINVALID, "unknown key");
+	dt_fails(ctx, "dict_put", "{\"entries\": []}", ANNALS_EINVALID,
+	    "entries: 0 given");
+	dt_fails(ctx, "dict_delete", "{\"keys\": [{\"kind\": \"name\", "
+	    "\"code\": \"SYR\", \"name\": \"S\"}]}", ANNALS_EINVALID,
+	    "keys[0]: unknown key");
+	dt_fails(ctx, "dict_get", "{}", ANNALS_EINVALID, "give code or alias");
+	dt_fails(ctx, "dict_list", "{\"kind\": \"name\", \"code\": \"X\"}",
+	    ANNALS_EINVALID, "code: only with kind alias");
+	/* A batch with one bad entry writes none. */
+	dt_fails(ctx, "dict_put", "{\"entries\": [{\"kind\": \"name\", "
+	    "\"code\": \"SYR\", \"name\": \"S\"}, {\"kind\": \"name\"}]}",
+	    ANNALS_EINVALID, "entries[1]: code: required");
+	{
+		json_t	*r = dt_ok(ctx, "dict_list", "{\"kind\": \"name\"}");
+
+		T_EQ_INT(json_array_size(json_object_get(r, "entries")), 0);
+		json_decref(r);
+	}
+	annals_free(ctx);
+	T_EQ_INT(th_daemon_stop(&d), 0);
+}
+
+/* --- the change feed --- */
+
+TEST(dict_changes_in_the_feed_only_when_asked)
+{
+	struct th_daemon	 d;
+	annals_ctx		*ctx;
+	json_t			*r, *chs, *c;
+	struct annals_event	 ev;
+	struct annals_actor	 a = { "SYRGOV", NULL };
+	size_t			 i, dict = 0, events = 0;
+
+	T_OK(th_daemon_start(&d, NULL));
+	T_ASSERT((ctx = annals_connect(d.sock)) != NULL);
+	memset(&ev, 0, sizeof ev);
+	ev.start = "2015-01-28";
+	ev.actors = &a;
+	ev.nactors = 1;
+	T_OK(annals_put(ctx, &ev, 1, NULL));
+	json_decref(dt_ok(ctx, "dict_put", "{\"entries\": ["
+	    "{\"kind\": \"name\", \"code\": \"SYRGOV\", \"name\": \"one\"},"
+	    "{\"kind\": \"alias\", \"alias\": \"ISIL\", \"codes\": [\"X\"]}]}"));
+	/* Compacted per key: only the latest of SYRGOV's name stays. */
+	json_decref(dt_ok(ctx, "dict_put", "{\"entries\": ["
+	    "{\"kind\": \"name\", \"code\": \"SYRGOV\", \"name\": \"two\"}]}"));
+	json_decref(dt_ok(ctx, "dict_delete", "{\"keys\": ["
+	    "{\"kind\": \"alias\", \"alias\": \"ISIL\"}]}"));
+	T_OK(annals_put(ctx, &ev, 1, NULL));
+
+	/* An old client's view: events only, and next past everything. */
+	r = dt_ok(ctx, "changes", "{}");
+	chs = json_object_get(r, "changes");
+	T_EQ_INT(json_array_size(chs), 2);
+	for (i = 0; i < json_array_size(chs); i++)
+		T_EQ_STR(json_string_value(json_object_get(json_array_get(chs,
+		    i), "op")), "put");
+	T_EQ_INT(json_integer_value(json_object_get(r, "next")), 6);
+	json_decref(r);
+
+	r = dt_ok(ctx, "changes", "{\"dictionary\": true}");
+	chs = json_object_get(r, "changes");
+	for (i = 0; i < json_array_size(chs); i++) {
+		const char *op;
+
+		c = json_array_get(chs, i);
+		op = json_string_value(json_object_get(c, "op"));
+		if (strcmp(op, "put") == 0) {
+			events++;
+			continue;
+		}
+		dict++;
+		if (strcmp(op, "dict_put") == 0) {
+			T_EQ_STR(json_string_value(json_object_get(
+			    json_object_get(c, "entry"), "name")), "two");
+			T_EQ_STR(json_string_value(json_object_get(
+			    json_object_get(c, "entry"), "kind")), "name");
+		} else {
+			T_EQ_STR(op, "dict_delete");
+			T_EQ_STR(json_string_value(json_object_get(
+			    json_object_get(c, "entry"), "alias")), "ISIL");
+			T_EQ_STR(json_string_value(json_object_get(
+			    json_object_get(c, "entry"), "kind")), "alias");
+			T_EQ_INT(json_object_size(json_object_get(c, "entry")),
+			    2);
+		}
+	}
+	T_EQ_INT(events, 2);
+	T_EQ_INT(dict, 2);
+	json_decref(r);
+
+	/* The checker agrees with the log. */
+	r = dt_ok(ctx, "check", "{}");
+	T_ASSERTF(json_is_true(json_object_get(r, "ok")), "%s",
+	    json_dumps(r, 0));
+	json_decref(r);
+	annals_free(ctx);
+	T_EQ_INT(th_daemon_stop(&d), 0);
+}
+
+/* --- queries by alias against a model --- */
+
+#define DT_CODES	6
+#define DT_EVENTS	300
+#define DT_ALIASES	8
+
+static const char *const dt_codes[DT_CODES] = {
+	"AAA", "BBB", "CCC", "DDD", "EEE", "FFF"
+};
+
+struct dt_event {
+	char		 start[32], end[32];
+	int		 codes[3];
+	int		 ncodes;
+	struct date_span span;
+	uint64_t	 id;
+};
+
+struct dt_alias {
+	char		 name[16];
+	int		 codes[3];
+	int		 ncodes;
+	char		 during[64];	/* "": always */
+	int64_t		 lo, hi, flo, fhi;
+};
+
+static unsigned	dt_rand_state;
+static struct dt_event dt_evs[DT_EVENTS];
+
+static unsigned
+dt_rand(unsigned n)
+{
+	dt_rand_state = dt_rand_state * 1103515245u + 12345u;
+	return ((dt_rand_state >> 8) % n);
+}
+
+/* A random date between 2000 and 2009, at a random precision. */
+static void
+dt_date(char *buf, size_t size)
+{
+	static const char *const quals[] = { "", "", "", "", "?", "~" };
+	unsigned	y = 2000 + dt_rand(10), m = 1 + dt_rand(12);
+	unsigned	dd = 1 + dt_rand(28);
+
+	switch (dt_rand(3)) {
+	case 0:
+		snprintf(buf, size, "%u%s", y, quals[dt_rand(6)]);
+		break;
+	case 1:
+		snprintf(buf, size, "%u-%02u%s", y, m, quals[dt_rand(6)]);
+		break;
+	default:
+		snprintf(buf, size, "%u-%02u-%02u%s", y, m, dd,
+		    quals[dt_rand(6)]);
+	}
+}
+
+/* An interval a <= b, or a date, or one with an open or unknown end. */
+static void
+dt_interval(char *buf, size_t size)
+{
+	struct aerr		err;
+	struct date_span	s;
+	char			a[32], b[32];
+
+	for (;;) {
+		dt_date(a, sizeof a);
+		dt_date(b, sizeof b);
+		switch (dt_rand(6)) {
+		case 0:
+			snprintf(buf, size, "%s", a);
+			break;
+		case 1:
+			snprintf(buf, size, "%s/..", a);
+			break;
+		case 2:
+			snprintf(buf, size, "%s/", a);
+			break;
+		case 3:
+			snprintf(buf, size, "../%s", b);
+			break;
+		default:
+			snprintf(buf, size, "%s/%s", a, b);
+		}
+		if (date_parse(buf, strlen(buf), &s, &err) == 0)
+			return;
+	}
+}
+
+static int
+dt_has(const struct dt_event *e, int code)
+{
+	int	i;
+
+	for (i = 0; i < e->ncodes; i++) {
+		if (e->codes[i] == code)
+			return (1);
+	}
+	return (0);
+}
+
+/*
+ * The model: what an alias query must return for each event, by the
+ * rules of PROTOCOL.md "Aliases in queries", event by event.  Returns
+ * DATE_MATCH_*; *via gets the first of the alias's codes it has.
+ */
+static int
+dt_model(const struct dt_event *e, const struct dt_alias *al, int64_t qlo,
+    int64_t qhi, int certain, int *via)
+{
+	int64_t	lo, hi;
+	int	i, m;
+
+	for (i = 0; i < al->ncodes && !dt_has(e, al->codes[i]); i++)
+		;
+	if (i == al->ncodes)
+		return (DATE_MATCH_NONE);
+	*via = al->codes[i];
+	lo = qlo > al->flo ? qlo : al->flo;
+	hi = qhi < al->fhi ? qhi : al->fhi;
+	if (lo > hi || (m = date_match(&e->span, lo, hi)) == DATE_MATCH_NONE)
+		return (DATE_MATCH_NONE);
+	lo = qlo > al->lo ? qlo : al->lo;
+	hi = qhi < al->hi ? qhi : al->hi;
+	if (m == DATE_MATCH_CERTAIN && (lo > hi ||
+	    date_match(&e->span, lo, hi) != DATE_MATCH_CERTAIN))
+		m = DATE_MATCH_POSSIBLE;
+	if (certain && m != DATE_MATCH_CERTAIN)
+		return (DATE_MATCH_NONE);
+	return (m);
+}
+
+static void
+dt_put_events(annals_ctx *ctx, struct dt_event *evs, int n)
+{
+	struct annals_event		 ev[DT_EVENTS];
+	struct annals_actor		 acts[DT_EVENTS][3];
+	struct annals_put_result	 res[DT_EVENTS];
+	struct aerr			 err;
+	int				 i, j;
+
+	memset(ev, 0, sizeof ev);
+	for (i = 0; i < n; i++) {
+		struct dt_event *e = &evs[i];
+
+		dt_date(e->start, sizeof e->start);
+		e->end[0] = '\0';
+		if (dt_rand(3) == 0) {
+			dt_date(e->end, sizeof e->end);
+			if (date_event_span(e->start, e->end, &e->span,
+			    &err) != 0)
+				e->end[0] = '\0';
+		}
+		T_OK(date_event_span(e->start, e->end[0] ? e->end : NULL,
+		    &e->span, &err));
+		e->ncodes = 1 + (int)dt_rand(3);
+		for (j = 0; j < e->ncodes; j++) {
+			do
+				e->codes[j] = (int)dt_rand(DT_CODES);
+			while (j > 0 && (e->codes[j] == e->codes[0] ||
+			    (j == 2 && e->codes[2] == e->codes[1])));
+			acts[i][j].name = dt_codes[e->codes[j]];
+			acts[i][j].role = NULL;
+		}
+		ev[i].start = e->start;
+		ev[i].end = e->end[0] ? e->end : NULL;
+		ev[i].actors = acts[i];
+		ev[i].nactors = (size_t)e->ncodes;
+	}
+	T_ASSERTF(annals_put(ctx, ev, (size_t)n, res) == 0, "%s",
+	    annals_errmsg(ctx));
+	for (i = 0; i < n; i++)
+		evs[i].id = res[i].id;
+}
+
+static void
+dt_put_aliases(annals_ctx *ctx, struct dt_alias *als, int n)
+{
+	struct date_span	 s;
+	struct aerr		 err;
+	char			 params[8192];
+	size_t			 len = 0;
+	int			 i, j;
+
+	len += (size_t)snprintf(params + len, sizeof params - len,
+	    "{\"entries\": [");
+	for (i = 0; i < n; i++) {
+		struct dt_alias *al = &als[i];
+
+		snprintf(al->name, sizeof al->name, "alias %d", i);
+		al->ncodes = 1 + (int)dt_rand(3);
+		for (j = 0; j < al->ncodes; j++) {
+			do
+				al->codes[j] = (int)dt_rand(DT_CODES);
+			while ((j > 0 && al->codes[j] == al->codes[0]) ||
+			    (j == 2 && al->codes[2] == al->codes[1]));
+		}
+		al->during[0] = '\0';
+		al->lo = al->flo = DATE_NEG_INF;
+		al->hi = al->fhi = DATE_POS_INF;
+		if (dt_rand(4) != 0) {
+			dt_interval(al->during, sizeof al->during);
+			T_OK(date_parse(al->during, strlen(al->during), &s,
+			    &err));
+			al->lo = s.lo;
+			al->hi = s.hi;
+			al->flo = s.flo;
+			al->fhi = s.fhi;
+		}
+		len += (size_t)snprintf(params + len, sizeof params - len,
+		    "%s{\"kind\": \"alias\", \"alias\": \"%s\", \"codes\": [",
+		    i ? "," : "", al->name);
+		for (j = 0; j < al->ncodes; j++)
+			len += (size_t)snprintf(params + len,
+			    sizeof params - len, "%s\"%s\"", j ? "," : "",
+			    dt_codes[al->codes[j]]);
+		len += (size_t)snprintf(params + len, sizeof params - len, "]");
+		if (al->during[0] != '\0')
+			len += (size_t)snprintf(params + len,
+			    sizeof params - len, ", \"during\": \"%s\"",
+			    al->during);
+		len += (size_t)snprintf(params + len, sizeof params - len, "}");
+	}
+	snprintf(params + len, sizeof params - len, "]}");
+	json_decref(dt_ok(ctx, "dict_put", params));
+}
+
+/*
+ * Run the alias query through libannals' iterator in small pages; each
+ * event it returns must be one of found.  Returns how many it returned.
+ */
+static int
+dt_paged(annals_ctx *ctx, const char *alias, const char *from,
+    const char *to, int certain, const int *found)
+{
+	const struct annals_event	*ev;
+	annals_query			*q;
+	annals_iter			*it;
+	int				 n = 0, k;
+
+	T_ASSERT((q = annals_query_new()) != NULL);
+	T_OK(annals_query_set_actor(q, alias, NULL));
+	T_OK(annals_query_set_range(q, from[0] ? from : NULL,
+	    to[0] ? to : NULL));
+	T_OK(annals_query_set_certain(q, certain));
+	T_OK(annals_query_set_page_size(q, 7));
+	T_ASSERTF((it = annals_actor(ctx, q)) != NULL, "%s",
+	    annals_errmsg(ctx));
+	while ((ev = annals_iter_next(it)) != NULL) {
+		for (k = 0; k < DT_EVENTS && dt_evs[k].id != ev->id; k++)
+			;
+		T_ASSERT(k < DT_EVENTS && found[k]);
+		n++;
+	}
+	T_EQ_INT(annals_iter_error(it), 0);
+	annals_iter_free(it);
+	annals_query_free(q);
+	return (n);
+}
+
+TEST(dict_alias_queries_match_a_brute_force_model)
+{
+	struct dt_event		*evs = dt_evs;
+	struct dt_alias		 als[DT_ALIASES];
+	struct th_daemon	 d;
+	annals_ctx		*ctx;
+	struct aerr		 err;
+	char			 params[512], from[32], to[32], q[64];
+	json_t			*r, *list, *matches, *via;
+	int64_t			 qlo, qhi;
+	int			 round, i, n, want, got, certain, v, nfound;
+	int			 found[DT_EVENTS];
+
+	dt_rand_state = t_seed();
+	T_OK(th_daemon_start(&d, NULL));
+	T_ASSERT((ctx = annals_connect(d.sock)) != NULL);
+	dt_put_events(ctx, evs, DT_EVENTS);
+	dt_put_aliases(ctx, als, DT_ALIASES);
+
+	for (round = 0; round < 60; round++) {
+		struct dt_alias *al = &als[dt_rand(DT_ALIASES)];
+
+		from[0] = to[0] = '\0';
+		if (dt_rand(2))
+			dt_date(from, sizeof from);
+		if (dt_rand(2))
+			dt_date(to, sizeof to);
+		if (date_query_bounds(from[0] ? from : NULL,
+		    to[0] ? to : NULL, &qlo, &qhi, &err) != 0)
+			continue;
+		certain = dt_rand(4) == 0;
+		memset(found, 0, sizeof found);
+		n = snprintf(params, sizeof params, "{\"actor\": \"%s\", "
+		    "\"limit\": 10000%s", al->name,
+		    certain ? ", \"certain\": true" : "");
+		if (from[0])
+			n += snprintf(params + n, sizeof params - (size_t)n,
+			    ", \"from\": \"%s\"", from);
+		if (to[0])
+			n += snprintf(params + n, sizeof params - (size_t)n,
+			    ", \"to\": \"%s\"", to);
+		snprintf(params + n, sizeof params - (size_t)n, "}");
+		r = dt_ok(ctx, "actor", params);
+		list = json_object_get(r, "events");
+		matches = json_object_get(r, "matches");
+		via = json_object_get(r, "via");
+		T_EQ_INT(json_array_size(via), json_array_size(list));
+		T_ASSERT(json_is_null(json_object_get(r, "cursor")));
+		for (i = 0; i < (int)json_array_size(list); i++) {
+			uint64_t id = (uint64_t)json_integer_value(
+			    json_object_get(json_array_get(list, i), "id"));
+			int k;
+
+			for (k = 0; k < DT_EVENTS && evs[k].id != id; k++)
+				;
+			T_ASSERT(k < DT_EVENTS);
+			T_ASSERTF(!found[k], "event %llu twice",
+			    (unsigned long long)id);
+			want = dt_model(&evs[k], al, qlo, qhi, certain, &v);
+			got = strcmp(json_string_value(json_array_get(matches,
+			    i)), "certain") == 0 ? DATE_MATCH_CERTAIN :
+			    DATE_MATCH_POSSIBLE;
+			T_ASSERTF(want == got, "%s during %s, from %s to %s: "
+			    "event %s/%s is %d, model says %d", al->name,
+			    al->during, from, to, evs[k].start, evs[k].end,
+			    got, want);
+			T_EQ_STR(json_string_value(json_object_get(
+			    json_array_get(via, i), "alias")), al->name);
+			T_EQ_STR(json_string_value(json_object_get(
+			    json_array_get(via, i), "code")), dt_codes[v]);
+			found[k] = 1;
+		}
+		/* Pages of the iterator give the same events. */
+		nfound = dt_paged(ctx, al->name, from, to, certain, found);
+		T_EQ_INT(nfound, (int)json_array_size(list));
+		json_decref(r);
+		for (i = 0; i < DT_EVENTS; i++) {
+			if (found[i])
+				continue;
+			want = dt_model(&evs[i], al, qlo, qhi, certain, &v);
+			T_ASSERTF(want == DATE_MATCH_NONE, "%s during %s, from "
+			    "%s to %s: event %s/%s missing (model: %d)",
+			    al->name, al->during, from, to, evs[i].start,
+			    evs[i].end, want);
+		}
+	}
+	/* alias: false asks for the code of that name instead. */
+	snprintf(q, sizeof q, "{\"actor\": \"%s\", \"alias\": false}",
+	    als[0].name);
+	r = dt_ok(ctx, "actor", q);
+	T_EQ_INT(json_array_size(json_object_get(r, "events")), 0);
+	T_ASSERT(json_object_get(r, "via") == NULL);
+	json_decref(r);
+	annals_free(ctx);
+	T_EQ_INT(th_daemon_stop(&d), 0);
+}
