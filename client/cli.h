@@ -57,6 +57,8 @@ extern const struct cli_command cli_get_command;
 extern const struct cli_command cli_range_command;
 extern const struct cli_command cli_actor_command;
 extern const struct cli_command cli_actors_command;
+extern const struct cli_command cli_actor_name_command;
+extern const struct cli_command cli_alias_command;
 extern const struct cli_command cli_rm_command;
 extern const struct cli_command cli_stats_command;
 extern const struct cli_command cli_ping_command;
@@ -131,6 +133,7 @@ int		 output_put(int, FILE *, int, const struct annals_put_result *);
 int		 output_deleted(int, FILE *, int, uint64_t, int);
 
 /* json.c */
+json_t		*json_from_mp(const msgpack_object *, char *, size_t);
 struct json_record {
 	struct annals_event	 ev;	/* strings point into json */
 	json_t			*json;	/* a reference, kept while ev lives */

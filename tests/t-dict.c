@@ -891,3 +891,69 @@ TEST(dict_alias_queries_match_a_brute_force_model)
 	annals_free(ctx);
 	T_EQ_INT(th_daemon_stop(&d), 0);
 }
+
+/* --- annals actor-name and annals alias --- */
+
+static void
+dt_cli(struct th_daemon *d, struct th_run *r, const char **argv)
+{
+	th_annals(r, d->sock, NULL, argv);
+	T_ASSERTF(r->status == 0, "annals %s: %s", argv[0], r->err);
+}
+
+TEST(dict_cli_actor_name_and_alias)
+{
+	struct th_daemon	 d;
+	struct th_run		 r;
+	const char		*get[] = { "actor-name", "SYRGOV", NULL };
+	const char		*set[] = { "actor-name", "SYRGOV", "Damascus",
+				    NULL };
+	const char		*rm[] = { "actor-name", "--rm", "SYRGOV",
+				    NULL };
+	const char		*aset[] = { "alias", "set", "Bashar al-Assad",
+				    "SYRGOV,SYRMIL", "2000-07-17/2024-12-08",
+				    NULL };
+	const char		*abad[] = { "alias", "set", "B", "SYR",
+				    "2016/2015", NULL };
+	const char		*aget[] = { "alias", "get", "Bashar al-Assad",
+				    NULL };
+	const char		*alist[] = { "alias", "list", "Bash", NULL };
+	const char		*arm[] = { "alias", "rm", "Bashar al-Assad",
+				    NULL };
+
+	T_OK(th_daemon_start(&d, NULL));
+	dt_cli(&d, &r, get);
+	T_ASSERTF(strstr(r.out, "\"label\":\"Syria: government\"") != NULL,
+	    "%s", r.out);
+	th_run_free(&r);
+	dt_cli(&d, &r, set);
+	T_EQ_STR(r.out, "{\"status\":\"added\"}\n");
+	th_run_free(&r);
+	dt_cli(&d, &r, get);
+	T_ASSERTF(strstr(r.out, "\"label\":\"Damascus\"") != NULL &&
+	    strstr(r.out, "\"label_from\":\"user\"") != NULL, "%s", r.out);
+	th_run_free(&r);
+	dt_cli(&d, &r, rm);
+	T_EQ_STR(r.out, "true\n");
+	th_run_free(&r);
+
+	dt_cli(&d, &r, aset);
+	T_EQ_STR(r.out, "{\"status\":\"added\"}\n");
+	th_run_free(&r);
+	dt_cli(&d, &r, aget);
+	T_ASSERTF(strstr(r.out, "\"codes\":[\"SYRGOV\",\"SYRMIL\"]") != NULL &&
+	    strstr(r.out, "\"during\":\"2000-07-17/2024-12-08\"") != NULL,
+	    "%s", r.out);
+	th_run_free(&r);
+	dt_cli(&d, &r, alist);
+	T_ASSERTF(strstr(r.out, "Bashar al-Assad") != NULL, "%s", r.out);
+	th_run_free(&r);
+	th_annals(&r, d.sock, NULL, abad);
+	T_ASSERT(r.status != 0);
+	T_ASSERTF(strstr(r.err, "during: 2016/2015") != NULL, "%s", r.err);
+	th_run_free(&r);
+	dt_cli(&d, &r, arm);
+	T_EQ_STR(r.out, "true\n");
+	th_run_free(&r);
+	T_EQ_INT(th_daemon_stop(&d), 0);
+}
