@@ -315,3 +315,29 @@ def test_pipelined_sends_answer_in_order(db):
     ids = [db.send("ping") for _ in range(50)]
     assert len(set(ids)) == 50
     assert [db.receive() for _ in ids] == ["pong"] * 50
+
+
+def test_actor_dictionary(db):
+    db.put([event(1, start="2012-03-15", actors=["SYRGOV"]),
+            event(2, start="1999", actors=["SYRGOV"])])
+    assert db.actor_info("SYRGOV")["label"] == "Syria: government"
+    assert db.set_name("SYRGOV", "Damascus") == "added"
+    assert db.set_name("SYRGOV", "other", only_new=True) == "kept"
+    info = db.actor_info("SYRGOV")
+    assert (info["label"], info["label_from"], info["cameo"]) == \
+        ("Damascus", "user", "Syria: government")
+    assert db.set_alias("Bashar al-Assad", ["SYRGOV"],
+                        "2000-07-17/2024-12-08") == "added"
+    assert db.alias("Bashar al-Assad")["codes"] == ["SYRGOV"]
+    assert [a["alias"] for a in db.dictionary("alias", code="SYRGOV")] \
+        == ["Bashar al-Assad"]
+    hits = db.call("actor", actor="Bashar al-Assad")
+    assert [e["start"] for e in hits["events"]] == ["2012-03-15"]
+    assert hits["via"] == [{"alias": "Bashar al-Assad", "code": "SYRGOV"}]
+    with pytest.raises(annals.InvalidError, match="during: 2016/2015"):
+        db.set_alias("x", ["SYR"], "2016/2015")
+    assert db.delete_alias("Bashar al-Assad") is True
+    with pytest.raises(annals.NotFound):
+        db.alias("Bashar al-Assad")
+    assert db.delete_name("SYRGOV") is True
+    assert [n["code"] for n in db.dictionary("name")] == []
