@@ -470,6 +470,19 @@ ANNALS_API void		 annals_iter_free(annals_iter *it);
 ANNALS_API int		 annals_actors(annals_ctx *ctx, const char *prefix,
 			    int (*fn)(const char *name, uint64_t count,
 			    void *arg), void *arg);
+/*
+ * As annals_actors(), with each actor's label: the name the actor
+ * dictionary shows it with (a user's name, else the one composed from
+ * the CAMEO tables, such as "Syria: government" for SYRGOV), or NULL
+ * when it has none (or the daemon predates the dictionary).  label is
+ * valid during the callback only.
+ *
+ * Errors: as annals_actors().
+ */
+ANNALS_API int		 annals_actors_labeled(annals_ctx *ctx,
+			    const char *prefix, int (*fn)(const char *name,
+			    uint64_t count, const char *label, void *arg),
+			    void *arg);
 
 /* Fill out with the daemon's statistics.  Errors: ANNALS_EIO, ... */
 ANNALS_API int		 annals_stats(annals_ctx *ctx,

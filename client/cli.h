@@ -127,7 +127,8 @@ void		 output_fields(struct output *, const char *);
 int		 output_event(struct output *, const struct annals_event *);
 int		 output_end(struct output *);
 void		 output_free(struct output *);
-int		 output_actor(int, FILE *, int, const char *, uint64_t);
+int		 output_actor(int, FILE *, int, const char *, uint64_t,
+		     const char *);
 int		 output_stats(int, FILE *, const struct annals_stats *);
 int		 output_put(int, FILE *, int, const struct annals_put_result *);
 int		 output_deleted(int, FILE *, int, uint64_t, int);
