@@ -42,7 +42,7 @@ method_actors_exec(struct request *req)
 	msgpack_packer		*pk;
 	struct aerr		 err;
 	char			*prefix = NULL, *after = NULL;
-	uint64_t		 limit = PROTO_DEFAULT_PAGE;
+	uint32_t		 limit;
 	size_t			 i;
 	int			 more;
 
@@ -57,16 +57,10 @@ method_actors_exec(struct request *req)
 	    o->type != MSGPACK_OBJECT_NIL &&
 	    mp_str(o, "cursor", EVENT_MAX_ACTOR, &after, &err) != 0)
 		goto fail;
-	if ((o = mp_get(req->params, "limit")) != NULL &&
-	    mp_uint(o, "limit", &limit, &err) != 0)
+	if (dispatch_page_limit(req, &limit, &err) != 0)
 		goto fail;
-	if (limit == 0 || limit > PROTO_MAX_PAGE) {
-		aerr_set(&err, AERR_INVALID, "limit: %llu is outside 1 to %d",
-		    (unsigned long long)limit, PROTO_MAX_PAGE);
-		goto fail;
-	}
 	a.rows = xcalloc(limit, sizeof *a.rows);
-	if (store_actors(server->store, prefix, after, (uint32_t)limit,
+	if (store_actors(server->store, prefix, after, limit,
 	    method_actors_one, &a, &more, &err) != 0)
 		goto fail;
 	codes = xcalloc(a.n + 1, sizeof *codes);

@@ -142,10 +142,10 @@ method_changes_exec(struct request *req)
 {
 	static const char *const params[] = { "since", "limit", "fields",
 	    "dictionary", NULL };
-	const msgpack_object	*o;
 	struct page		 p;
 	struct aerr		 err;
-	uint64_t		 since, limit = PROTO_DEFAULT_PAGE;
+	uint64_t		 since;
+	uint32_t		 limit;
 	uint32_t		 fields;
 	int			 dict;
 
@@ -153,15 +153,9 @@ method_changes_exec(struct request *req)
 	    read_since(req, &since, &dict, &err) != 0 ||
 	    fields_param(req->params, &fields, &err) != 0)
 		goto fail;
-	if ((o = mp_get(req->params, "limit")) != NULL &&
-	    mp_uint(o, "limit", &limit, &err) != 0)
+	if (dispatch_page_limit(req, &limit, &err) != 0)
 		goto fail;
-	if (limit == 0 || limit > PROTO_MAX_PAGE) {
-		aerr_set(&err, AERR_INVALID, "limit: %llu is outside 1 to %d",
-		    (unsigned long long)limit, PROTO_MAX_PAGE);
-		goto fail;
-	}
-	if (page_read(&p, since, (uint32_t)limit, fields, dict, &err) != 0)
+	if (page_read(&p, since, limit, fields, dict, &err) != 0)
 		goto fail;
 	page_pack(req->conn, conn_reply_begin(req->conn, req->msgid), &p);
 	conn_reply_end(req->conn);

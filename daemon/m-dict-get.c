@@ -210,7 +210,7 @@ method_dict_list_exec(struct request *req)
 	msgpack_packer		*pk;
 	struct aerr		 err;
 	char			*prefix = NULL, *code = NULL, *after = NULL;
-	uint64_t		 limit = PROTO_DEFAULT_PAGE;
+	uint32_t		 limit;
 	int			 kind, more;
 
 	memset(&c, 0, sizeof c);
@@ -231,16 +231,10 @@ method_dict_list_exec(struct request *req)
 		aerr_set(&err, AERR_INVALID, "code: only with kind alias");
 		goto fail;
 	}
-	if ((o = mp_get(req->params, "limit")) != NULL &&
-	    mp_uint(o, "limit", &limit, &err) != 0)
+	if (dispatch_page_limit(req, &limit, &err) != 0)
 		goto fail;
-	if (limit == 0 || limit > PROTO_MAX_PAGE) {
-		aerr_set(&err, AERR_INVALID, "limit: %llu is outside 1 to %d",
-		    (unsigned long long)limit, PROTO_MAX_PAGE);
-		goto fail;
-	}
 	c.code = code;
-	if (list_read(&c, kind, prefix, after, (uint32_t)limit, &more,
+	if (list_read(&c, kind, prefix, after, limit, &more,
 	    &err) != 0)
 		goto fail;
 	pk = dispatch_reply_begin(req);

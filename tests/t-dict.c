@@ -18,46 +18,8 @@
 #include "../daemon/cameo.h"
 #include "../proto/proto.h"
 
-/* A msgpack object as JSON (maps with str keys, no bin). */
-static json_t *
-dt_json(const msgpack_object *o)
-{
-	json_t		*j;
-	uint32_t	 i;
-	char		*k;
-
-	switch (o->type) {
-	case MSGPACK_OBJECT_NIL:
-		return (json_null());
-	case MSGPACK_OBJECT_BOOLEAN:
-		return (json_boolean(o->via.boolean));
-	case MSGPACK_OBJECT_POSITIVE_INTEGER:
-		return (json_integer((json_int_t)o->via.u64));
-	case MSGPACK_OBJECT_NEGATIVE_INTEGER:
-		return (json_integer(o->via.i64));
-	case MSGPACK_OBJECT_STR:
-		return (json_stringn(o->via.str.ptr, o->via.str.size));
-	case MSGPACK_OBJECT_ARRAY:
-		j = json_array();
-		for (i = 0; i < o->via.array.size; i++)
-			json_array_append_new(j, dt_json(&o->via.array.ptr[i]));
-		return (j);
-	case MSGPACK_OBJECT_MAP:
-		j = json_object();
-		for (i = 0; i < o->via.map.size; i++) {
-			const msgpack_object *key = &o->via.map.ptr[i].key;
-
-			if (key->type != MSGPACK_OBJECT_STR)
-				continue;
-			k = strndup(key->via.str.ptr, key->via.str.size);
-			json_object_set_new(j, k, dt_json(&o->via.map.ptr[i].val));
-			free(k);
-		}
-		return (j);
-	default:
-		return (json_string("?"));
-	}
-}
+/* annals(1)'s conversion, client/json.c. */
+json_t	*json_from_mp(const msgpack_object *, char *, size_t);
 
 /*
  * Call method with params written as JSON; returns the result as JSON,
@@ -71,6 +33,7 @@ dt_call(annals_ctx *ctx, const char *method, const char *params, int *code)
 	void			*res;
 	size_t			 len;
 	json_t			*j = NULL;
+	char			 jerr[256];
 
 	mpobj_json(&p, params);
 	*code = 0;
@@ -83,7 +46,7 @@ dt_call(annals_ctx *ctx, const char *method, const char *params, int *code)
 	mpobj_free(&p);
 	msgpack_unpacked_init(&u);
 	if (msgpack_unpack_next(&u, res, len, NULL) == MSGPACK_UNPACK_SUCCESS)
-		j = dt_json(&u.data);
+		j = json_from_mp(&u.data, jerr, sizeof jerr);
 	msgpack_unpacked_destroy(&u);
 	annals_buf_free(res);
 	return (j);
