@@ -190,6 +190,9 @@ char	*names_cameo(const char *);
 const char *names_from_name(int);
 void	 names_pack_label(msgpack_packer *, const struct names_label *);
 
+/* m-dict-get.c */
+int	 dict_get_code(const char *, msgpack_sbuffer *, struct aerr *);
+
 /* store-check.c */
 #define STORE_CHECK_KEEP	32	/* problems described in full */
 struct store_check {

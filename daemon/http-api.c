@@ -1304,7 +1304,7 @@ api_index(struct evhttp_request *req)
 	out = evbuffer_new();
 	evbuffer_add_printf(out, "{\"server\":\"annalsd\",\"version\":\"%s\","
 	    "\"endpoints\":[\"/v1/events\",\"/v1/events/{id}\","
-	    "\"/v1/actors\",\"/v1/histogram\",\"/v1/top\",\"/v1/co-actors\","
+	    "\"/v1/actors\",\"/v1/actors/{code}\",\"/v1/histogram\",\"/v1/top\",\"/v1/co-actors\","
 	    "\"/v1/stats\",\"/v1/changes\",\"/v1/tickets\","
 	    "\"/v1/timelinejs\"]}",
 	    ANNALS_VERSION_STRING);
@@ -1382,6 +1382,13 @@ http_api(struct evhttp_request *req, const char *path)
 			api_event_delete(req, id);
 		else
 			api_method_not_allowed(req, "GET, HEAD, DELETE");
+		return;
+	}
+	if (strncmp(path, "/v1/actors/", 11) == 0) {
+		if (get)
+			http_actor_get(req, path + 11);	/* http-actor.c */
+		else
+			api_method_not_allowed(req, "GET, HEAD");
 		return;
 	}
 	if (strcmp(path, "/v1/tickets") == 0) {

@@ -59,6 +59,9 @@ void	 http_set_closecb(struct evhttp_connection *,
 /* http-json.c */
 void	 hjson_str(struct evbuffer *, const char *, size_t);
 int	 hjson_from_mp(struct evbuffer *, const msgpack_object *);
+
+/* http-actor.c */
+void	 http_actor_get(struct evhttp_request *, const char *);
 int	 hjson_record(struct evbuffer *, const void *, size_t, uint32_t,
 	     const char *, const char *);
 int	 hjson_result(struct evbuffer *, const msgpack_sbuffer *);

@@ -70,10 +70,10 @@ list_read(struct list_ctx *c, int kind, const char *prefix,
 }
 
 static void
-list_pack(struct request *req, msgpack_packer *pk, struct list_ctx *c)
+list_pack(msgpack_sbuffer *sb, msgpack_packer *pk, struct list_ctx *c)
 {
 	msgpack_pack_array(pk, c->n);
-	msgpack_sbuffer_write(req->sbuf, c->items.data, c->items.size);
+	msgpack_sbuffer_write(sb, c->items.data, c->items.size);
 	msgpack_sbuffer_destroy(&c->items);
 }
 
@@ -91,12 +91,16 @@ opt_str(const struct request *req, const char *name, size_t max,
 	return (mp_str(o, name, max, out, err));
 }
 
-static int
-get_code(struct request *req, const char *code, struct aerr *err)
+/*
+ * Pack what dict_get says of a code into out (initialised), for the
+ * method and for GET /v1/actors/{code}.
+ */
+int
+dict_get_code(const char *code, msgpack_sbuffer *out, struct aerr *err)
 {
 	struct names_label	 l;
 	struct list_ctx		 c;
-	msgpack_packer		*pk;
+	msgpack_packer		 packer, *pk = &packer;
 	const char		*key = code;
 	char			*cameo;
 	int			 more;
@@ -110,7 +114,7 @@ get_code(struct request *req, const char *code, struct aerr *err)
 		names_labels_free(&l, 1);
 		return (-1);
 	}
-	pk = dispatch_reply_begin(req);
+	msgpack_packer_init(pk, out, msgpack_sbuffer_write);
 	msgpack_pack_map(pk, 5);
 	mp_pack_kv_str(pk, "code", code);
 	mp_pack_str(pk, "label");
@@ -127,10 +131,26 @@ get_code(struct request *req, const char *code, struct aerr *err)
 		msgpack_pack_nil(pk);
 	free(cameo);
 	mp_pack_str(pk, "aliases");
-	list_pack(req, pk, &c);
+	list_pack(out, pk, &c);
 	free(c.last);
-	dispatch_reply_end(req);
 	names_labels_free(&l, 1);
+	return (0);
+}
+
+static int
+get_code(struct request *req, const char *code, struct aerr *err)
+{
+	msgpack_sbuffer	sb;
+
+	msgpack_sbuffer_init(&sb);
+	if (dict_get_code(code, &sb, err) != 0) {
+		msgpack_sbuffer_destroy(&sb);
+		return (-1);
+	}
+	dispatch_reply_begin(req);
+	msgpack_sbuffer_write(req->sbuf, sb.data, sb.size);
+	dispatch_reply_end(req);
+	msgpack_sbuffer_destroy(&sb);
 	return (0);
 }
 
@@ -240,7 +260,7 @@ method_dict_list_exec(struct request *req)
 	pk = dispatch_reply_begin(req);
 	msgpack_pack_map(pk, 2);
 	mp_pack_str(pk, "entries");
-	list_pack(req, pk, &c);
+	list_pack(req->sbuf, pk, &c);
 	mp_pack_str(pk, "cursor");
 	if (more && c.last != NULL)
 		mp_pack_str(pk, c.last);
