@@ -517,7 +517,7 @@ struct dt_event {
 };
 
 struct dt_alias {
-	char		 name[16];
+	char		 name[24];
 	int		 codes[3];
 	int		 ncodes;
 	char		 during[64];	/* "": always */
