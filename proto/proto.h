@@ -343,6 +343,7 @@ struct query {
 	char		**codes;
 	uint32_t	 ncodes;
 	int64_t		 alo, ahi;
+	int64_t		 olo, ohi;	/* qlo, qhi before the narrowing */
 };
 
 int	 query_decode(const msgpack_object *, int, struct query *,

@@ -533,6 +533,8 @@ query_set_alias(struct query *q, const struct dict_entry *e)
 			return (-1);
 		q->ncodes++;
 	}
+	q->olo = q->qlo;
+	q->ohi = q->qhi;
 	q->alo = q->qlo > e->lo ? q->qlo : e->lo;
 	q->ahi = q->qhi < e->hi ? q->qhi : e->hi;
 	if (e->flo > q->qlo)

@@ -1,8 +1,9 @@
 /*
  * The actor dictionary: CAMEO's names for every actor code of the
  * samples, the dict_* methods against the real daemon (and their bad
- * input), dictionary changes in the change feed, and queries by alias
- * against a brute-force model over random dictionaries and events.
+ * input), dictionary changes in the change feed, and queries and
+ * aggregations by alias against a brute-force model over random
+ * dictionaries and events.
  */
 #include <ctype.h>
 #include <stdio.h>
@@ -851,6 +852,177 @@ TEST(dict_alias_queries_match_a_brute_force_model)
 	T_EQ_INT(json_array_size(json_object_get(r, "events")), 0);
 	T_ASSERT(json_object_get(r, "via") == NULL);
 	json_decref(r);
+	annals_free(ctx);
+	T_EQ_INT(th_daemon_stop(&d), 0);
+}
+
+/*
+ * An aggregation's query by alias: "actor" the alias, from and to (when
+ * given), certain; more is the method's own, after a comma.
+ */
+static void
+dt_agg_params(char *buf, size_t size, const struct dt_alias *al,
+    const char *from, const char *to, int certain, const char *more)
+{
+	int	n;
+
+	n = snprintf(buf, size, "{\"actor\": \"%s\"%s", al->name,
+	    certain ? ", \"certain\": true" : "");
+	if (from[0])
+		n += snprintf(buf + n, size - (size_t)n, ", \"from\": \"%s\"",
+		    from);
+	if (to[0])
+		n += snprintf(buf + n, size - (size_t)n, ", \"to\": \"%s\"", to);
+	snprintf(buf + n, size - (size_t)n, ", %s}", more);
+}
+
+/*
+ * A histogram by alias against the model: each bucket counts the events
+ * a query by the alias over that bucket returns ("overlap"), or those
+ * the query over the whole range returns, in the bucket of their start
+ * ("start").
+ */
+static void
+dt_check_histogram(annals_ctx *ctx, const struct dt_alias *al,
+    const char *from, const char *to, int certain, int start)
+{
+	char		 params[512];
+	json_t		*r, *buckets, *b;
+	int64_t		 qlo, qhi, blo, bhi;
+	struct aerr	 err;
+	uint64_t	 want, total = 0;
+	size_t		 i, nb;
+	int		 k, v;
+
+	T_OK(date_query_bounds(from, to, &qlo, &qhi, &err));
+	dt_agg_params(params, sizeof params, al, from, to, certain,
+	    start ? "\"by\": \"year\", \"count\": \"start\"" :
+	    "\"by\": \"year\"");
+	r = dt_ok(ctx, "histogram", params);
+	buckets = json_object_get(r, "buckets");
+	nb = json_array_size(buckets);
+	T_ASSERT(nb > 0);
+	for (i = 0; i < nb; i++) {
+		b = json_array_get(buckets, i);
+		blo = json_integer_value(json_object_get(b, "time")) / 1000;
+		bhi = i + 1 < nb ? json_integer_value(json_object_get(
+		    json_array_get(buckets, i + 1), "time")) / 1000 - 1 : qhi;
+		blo = blo > qlo ? blo : qlo;
+		for (want = 0, k = 0; k < DT_EVENTS; k++) {
+			if (start)
+				want += dt_evs[k].span.lo >= blo &&
+				    dt_evs[k].span.lo <= bhi &&
+				    dt_model(&dt_evs[k], al, qlo, qhi, certain,
+				    &v) != DATE_MATCH_NONE;
+			else
+				want += dt_model(&dt_evs[k], al, blo, bhi,
+				    certain, &v) != DATE_MATCH_NONE;
+		}
+		T_ASSERTF((uint64_t)json_integer_value(json_object_get(b,
+		    "count")) == want, "%s during %s, %s%s from %s to %s: "
+		    "bucket %s counts %lld, model says %llu", al->name,
+		    al->during, start ? "start" : "overlap",
+		    certain ? " certain" : "", from, to,
+		    json_string_value(json_object_get(b, "start")),
+		    (long long)json_integer_value(json_object_get(b, "count")),
+		    (unsigned long long)want);
+	}
+	for (k = 0; k < DT_EVENTS; k++)
+		total += dt_model(&dt_evs[k], al, qlo, qhi, certain, &v) !=
+		    DATE_MATCH_NONE && (!start || (dt_evs[k].span.lo >= qlo &&
+		    dt_evs[k].span.lo <= qhi));
+	T_EQ_INT((long long)json_integer_value(json_object_get(r, "total")),
+	    (long long)total);
+	json_decref(r);
+}
+
+/*
+ * co_actors by alias against the model: the events the query by the
+ * alias returns, and for each code not of the alias, how many of them
+ * have it.
+ */
+static void
+dt_check_co_actors(annals_ctx *ctx, const struct dt_alias *al,
+    const char *from, const char *to, int certain)
+{
+	char		 params[512];
+	json_t		*r, *list, *a = NULL;
+	int64_t		 qlo, qhi;
+	struct aerr	 err;
+	uint64_t	 events = 0, counts[DT_CODES] = { 0 };
+	size_t		 i, nlisted = 0;
+	int		 k, c, v, own;
+
+	T_OK(date_query_bounds(from[0] ? from : NULL, to[0] ? to : NULL,
+	    &qlo, &qhi, &err));
+	dt_agg_params(params, sizeof params, al, from, to, certain,
+	    "\"limit\": 100");
+	r = dt_ok(ctx, "co_actors", params);
+	for (k = 0; k < DT_EVENTS; k++) {
+		if (dt_model(&dt_evs[k], al, qlo, qhi, certain, &v) ==
+		    DATE_MATCH_NONE)
+			continue;
+		events++;
+		for (c = 0; c < dt_evs[k].ncodes; c++)
+			counts[dt_evs[k].codes[c]]++;
+	}
+	T_EQ_STR(json_string_value(json_object_get(r, "actor")), al->name);
+	T_EQ_INT((long long)json_integer_value(json_object_get(r, "events")),
+	    (long long)events);
+	list = json_object_get(r, "actors");
+	for (c = 0; c < DT_CODES; c++) {
+		for (k = 0, own = 0; k < al->ncodes; k++)
+			own |= al->codes[k] == c;
+		if (own || counts[c] == 0)
+			continue;
+		nlisted++;
+		for (i = 0; i < json_array_size(list); i++) {
+			a = json_array_get(list, i);
+			if (strcmp(json_string_value(json_object_get(a, "name")),
+			    dt_codes[c]) == 0)
+				break;
+		}
+		T_ASSERTF(i < json_array_size(list), "%s during %s: co-actor "
+		    "%s missing", al->name, al->during, dt_codes[c]);
+		T_EQ_INT((long long)json_integer_value(json_object_get(a,
+		    "count")), (long long)counts[c]);
+	}
+	T_EQ_INT((long long)json_array_size(list), (long long)nlisted);
+	json_decref(r);
+}
+
+TEST(dict_alias_aggregations_match_a_brute_force_model)
+{
+	struct dt_alias		 als[DT_ALIASES];
+	struct th_daemon	 d;
+	annals_ctx		*ctx;
+	struct aerr		 err;
+	char			 from[32], to[32];
+	int64_t			 qlo, qhi;
+	int			 round;
+
+	dt_rand_state = t_seed();
+	T_OK(th_daemon_start(&d, NULL));
+	T_ASSERT((ctx = annals_connect(d.sock)) != NULL);
+	dt_put_events(ctx, dt_evs, DT_EVENTS);
+	dt_put_aliases(ctx, als, DT_ALIASES);
+	for (round = 0; round < 200; round++) {
+		struct dt_alias *al = &als[dt_rand(DT_ALIASES)];
+		int certain = dt_rand(2);
+
+		/* A histogram needs both ends. */
+		dt_date(from, sizeof from);
+		dt_date(to, sizeof to);
+		if (date_query_bounds(from, to, &qlo, &qhi, &err) != 0)
+			continue;
+		dt_check_histogram(ctx, al, from, to, certain, 0);
+		dt_check_histogram(ctx, al, from, to, certain, 1);
+		if (dt_rand(2))
+			from[0] = '\0';
+		if (dt_rand(2))
+			to[0] = '\0';
+		dt_check_co_actors(ctx, al, from, to, certain);
+	}
 	annals_free(ctx);
 	T_EQ_INT(th_daemon_stop(&d), 0);
 }
