@@ -267,11 +267,11 @@ FUZZ_CFLAGS	:= -O1 -g -fno-omit-frame-pointer -std=c11 -D_DEFAULT_SOURCE \
 FUZZ_LIB_OBJ	:= $(patsubst %.c,$(FUZZ_B)/obj/%.o,$(PROTO_SRC) \
 		    tests/fuzz/common.c)
 # The import row parsers' harnesses also need the parsers (not the
-# driver, client/import.c, nor its byte sources) and the JSON code they
-# use.
+# driver, client/import.c, its byte sources, nor what it sends to the
+# dictionary) and the JSON code they use.
 FUZZ_IMPORT	:= $(filter gdelt acled icews csv jsonl,$(FUZZ_NAMES))
 FUZZ_IMPORT_OBJ	:= $(patsubst %.c,$(FUZZ_B)/obj/%.o,tests/fuzz/import.c \
-		    $(filter-out client/import-src.c,\
+		    $(filter-out client/import-src.c client/import-names.c,\
 		    $(filter client/import-%.c,$(CLI_SRC))) client/json.c)
 
 $(FUZZ_B)/.fuzz-deps: $(B)/.deps

@@ -40,18 +40,15 @@ dict_key_field(int kind)
 }
 
 /*
- * Whether s can be the key of an entry of this kind.  An alias ending in
- * '*' could never be asked for (the actor parameter's '*' makes a
- * prefix), and leading or trailing blanks would make two aliases look
- * the same.
+ * What keys and names share: 1 to max bytes of UTF-8 without a control
+ * character, and no blank at either end, which would make two of them
+ * look the same.
  */
-int
-dict_check_key(int kind, const char *s, size_t len, struct aerr *err)
+static int
+dict_check_text(const char *field, const char *s, size_t len, size_t max,
+    struct aerr *err)
 {
-	const char	*field = dict_key_field(kind);
-	size_t		 max = kind == DICT_ALIAS ? DICT_MAX_ALIAS :
-			    EVENT_MAX_ACTOR;
-	size_t		 i;
+	size_t	i;
 
 	if (len == 0) {
 		aerr_set(err, AERR_INVALID, "%s: empty", field);
@@ -78,12 +75,33 @@ dict_check_key(int kind, const char *s, size_t len, struct aerr *err)
 		    field);
 		return (-1);
 	}
+	return (0);
+}
+
+/*
+ * Whether s can be the key of an entry of this kind.  An alias ending in
+ * '*' could never be asked for: the actor parameter's '*' makes a
+ * prefix.
+ */
+int
+dict_check_key(int kind, const char *s, size_t len, struct aerr *err)
+{
+	if (dict_check_text(dict_key_field(kind), s, len, kind == DICT_ALIAS ?
+	    DICT_MAX_ALIAS : EVENT_MAX_ACTOR, err) != 0)
+		return (-1);
 	if (kind == DICT_ALIAS && s[len - 1] == '*') {
 		aerr_set(err, AERR_INVALID, "alias: may not end in '*', "
 		    "which makes an actor query a prefix");
 		return (-1);
 	}
 	return (0);
+}
+
+/* Whether s can be the name of a code. */
+int
+dict_check_name(const char *s, size_t len, struct aerr *err)
+{
+	return (dict_check_text("name", s, len, DICT_MAX_NAME, err));
 }
 
 /*
@@ -237,12 +255,9 @@ dict_decode(const msgpack_object *obj, struct dict_entry *e,
 		return (-1);
 	if (e->kind == DICT_NAME) {
 		if (mp_str(mp_get(obj, "name"), "name", DICT_MAX_NAME,
-		    &e->name, err) != 0)
+		    &e->name, err) != 0 ||
+		    dict_check_name(e->name, strlen(e->name), err) != 0)
 			goto fail;
-		if (e->name[0] == '\0') {
-			aerr_set(err, AERR_INVALID, "name: empty");
-			goto fail;
-		}
 	} else if (dict_decode_alias(obj, e, err) != 0)
 		goto fail;
 	return (0);

@@ -387,6 +387,7 @@ int	 dict_kind_parse(const char *, size_t);
 const char *dict_kind_name(int);
 const char *dict_key_field(int);
 int	 dict_check_key(int, const char *, size_t, struct aerr *);
+int	 dict_check_name(const char *, size_t, struct aerr *);
 int	 dict_during(const char *, struct dict_entry *, struct aerr *);
 int	 dict_decode(const msgpack_object *, struct dict_entry *,
 	     struct aerr *);

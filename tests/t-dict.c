@@ -394,6 +394,12 @@ TEST(dict_bad_input_gets_clear_errors)
 	dt_fails(ctx, "dict_put", "{\"entries\": [{\"kind\": \"name\", "
 	    "\"code\": \"SYR\", \"name\": \"\"}]}", ANNALS_EINVALID,
 	    "name: empty");
+	dt_fails(ctx, "dict_put", "{\"entries\": [{\"kind\": \"name\", "
+	    "\"code\": \"SYR\", \"name\": \"Syria \"}]}", ANNALS_EINVALID,
+	    "name: begins or ends with a space");
+	dt_fails(ctx, "dict_put", "{\"entries\": [{\"kind\": \"name\", "
+	    "\"code\": \"SYR\", \"name\": \"a\\tb\"}]}", ANNALS_EINVALID,
+	    "name: contains a control character");
 	dt_fails(ctx, "dict_put", "{\"entries\": [{\"kind\": \"place\"}]}",
 	    ANNALS_EINVALID, "kind: required, \"name\" or \"alias\"");
 	dt_fails(ctx, "dict_put", "{\"entries\": [{\"kind\": \"name\", "
@@ -1023,6 +1029,129 @@ TEST(dict_alias_aggregations_match_a_brute_force_model)
 			to[0] = '\0';
 		dt_check_co_actors(ctx, al, from, to, certain);
 	}
+	annals_free(ctx);
+	T_EQ_INT(th_daemon_stop(&d), 0);
+}
+
+/* --- names from imported rows --- */
+
+#define DT_IMPORT_CODES	256
+
+/* Each code of a GDELT 1.0 sample with the first name a row gives it. */
+struct dt_named {
+	char	code[EVENT_MAX_ACTOR + 1];
+	char	name[DICT_MAX_NAME + 1];
+};
+
+static size_t
+dt_gdelt_names(const char *path, struct dt_named *out, size_t max)
+{
+	static const int	cols[][2] = { { 5, 6 }, { 15, 16 } };
+	char			*data, *line, *next, *f[64], *p;
+	size_t			 n = 0, nf, i, k;
+
+	T_ASSERT((data = th_slurp(path, NULL)) != NULL);
+	for (line = data; line != NULL && *line != '\0'; line = next) {
+		if ((next = strchr(line, '\n')) != NULL)
+			*next++ = '\0';
+		for (nf = 0, p = line; nf < 64; nf++) {
+			f[nf] = p;
+			if ((p = strchr(p, '\t')) == NULL) {
+				nf++;
+				break;
+			}
+			*p++ = '\0';
+		}
+		T_ASSERT(nf >= 57);
+		for (i = 0; i < 2; i++) {
+			const char *code = f[cols[i][0]], *name = f[cols[i][1]];
+
+			if (*code == '\0' || *name == '\0')
+				continue;
+			for (k = 0; k < n && strcmp(out[k].code, code) != 0; k++)
+				;
+			if (k < n)
+				continue;
+			T_ASSERT(n < max);
+			snprintf(out[n].code, sizeof out[n].code, "%s", code);
+			snprintf(out[n].name, sizeof out[n].name, "%s", name);
+			n++;
+		}
+	}
+	free(data);
+	return (n);
+}
+
+/* The dictionary changes after seq since; *next gets the feed's next. */
+static size_t
+dt_dict_changes(annals_ctx *ctx, int64_t since, int64_t *next)
+{
+	char	 params[96];
+	json_t	*r, *chs;
+	size_t	 i, n = 0;
+
+	snprintf(params, sizeof params, "{\"since\": %lld, \"dictionary\": "
+	    "true, \"limit\": 10000}", (long long)since);
+	r = dt_ok(ctx, "changes", params);
+	chs = json_object_get(r, "changes");
+	for (i = 0; i < json_array_size(chs); i++)
+		n += strncmp(json_string_value(json_object_get(
+		    json_array_get(chs, i), "op")), "dict_", 5) == 0;
+	*next = json_integer_value(json_object_get(r, "next"));
+	json_decref(r);
+	return (n);
+}
+
+TEST(dict_import_fills_names_from_gdelt_rows)
+{
+	static struct dt_named	 want[DT_IMPORT_CODES];
+	struct th_daemon	 d;
+	struct th_run		 r;
+	annals_ctx		*ctx;
+	char			 path[512], params[256];
+	const char		*argv[] = { "import", path, NULL };
+	json_t			*got;
+	int64_t			 next, next2;
+	size_t			 n, i, users = 0;
+
+	snprintf(path, sizeof path, "%s/../tests/data/sample-gdelt1.tsv",
+	    t_bindir());
+	n = dt_gdelt_names(path, want, DT_IMPORT_CODES);
+	T_ASSERT(n > 10);
+	T_OK(th_daemon_start(&d, NULL));
+	T_ASSERT((ctx = annals_connect(d.sock)) != NULL);
+	/* A name a user gave beforehand stays. */
+	snprintf(params, sizeof params, "{\"entries\": [{\"kind\": \"name\", "
+	    "\"code\": \"%.128s\", \"name\": \"Named by hand\"}]}",
+	    want[0].code);
+	json_decref(dt_ok(ctx, "dict_put", params));
+	T_EQ_INT(dt_dict_changes(ctx, 0, &next), 1);
+
+	th_annals(&r, d.sock, NULL, argv);
+	T_ASSERTF(r.status == 0, "import: %s", r.err);
+	T_ASSERT(r.added > 0);
+	th_run_free(&r);
+	for (i = 0; i < n; i++) {
+		snprintf(params, sizeof params, "{\"code\": \"%.128s\"}",
+		    want[i].code);
+		got = dt_ok(ctx, "dict_get", params);
+		T_EQ_STR(json_string_value(json_object_get(got, "label_from")),
+		    "user");
+		T_EQ_STR(json_string_value(json_object_get(got, "label")),
+		    i == 0 ? "Named by hand" : want[i].name);
+		users += i > 0;
+		json_decref(got);
+	}
+	/* One change per code named, none per row. */
+	T_EQ_INT(dt_dict_changes(ctx, next, &next), users);
+
+	/* Importing again writes no name and logs nothing. */
+	th_annals(&r, d.sock, NULL, argv);
+	T_ASSERTF(r.status == 0, "import: %s", r.err);
+	T_EQ_INT(r.added, 0);
+	th_run_free(&r);
+	T_EQ_INT(dt_dict_changes(ctx, next, &next2), 0);
+	T_EQ_INT(next2, next);
 	annals_free(ctx);
 	T_EQ_INT(th_daemon_stop(&d), 0);
 }
