@@ -190,6 +190,21 @@ char	*names_cameo(const char *);
 const char *names_from_name(int);
 void	 names_pack_label(msgpack_packer *, const struct names_label *);
 
+/* m-actors.c */
+struct actor_row {
+	char		*name;
+	uint64_t	 count;
+};
+struct actors_page {
+	struct actor_row	*rows;
+	struct names_label	*labels;	/* parallel to rows */
+	size_t			 n;
+	int			 more;
+};
+int	 actors_page(const char *, const char *, const char *, uint32_t,
+	     struct actors_page *, struct aerr *);
+void	 actors_page_free(struct actors_page *);
+
 /* m-dict-get.c */
 int	 dict_get_code(const char *, msgpack_sbuffer *, struct aerr *);
 

@@ -67,7 +67,7 @@ static const struct hparam hp_co[] = {
 };
 static const struct hparam hp_actors[] = {
 	{ "prefix", HP_STR }, { "limit", HP_UINT }, { "cursor", HP_STR },
-	{ NULL, 0 }
+	{ "match", HP_STR }, { NULL, 0 }
 };
 /* A ticket is taken (or refused) by http_auth() before we see it. */
 static const struct hparam hp_changes[] = {
@@ -851,47 +851,29 @@ api_events_post(struct evhttp_request *req)
 	api_job_start(&j->a, post_run, post_done);
 }
 
-struct actors_ctx {
-	struct evbuffer	*out;
-	size_t		 n;
-	char		 last[EVENT_MAX_ACTOR + 1];
-};
-
-static int
-api_actor_one(void *arg, const char *name, size_t len, uint64_t count)
-{
-	struct actors_ctx	*a = arg;
-
-	evbuffer_add_printf(a->out, "%s{\"name\":", a->n++ ? "," : "");
-	hjson_str(a->out, name, len);
-	evbuffer_add_printf(a->out, ",\"count\":%llu}",
-	    (unsigned long long)count);
-	snprintf(a->last, sizeof a->last, "%.*s", (int)len, name);
-	return (0);
-}
-
-/* GET /v1/actors: names with a prefix, for completion. */
+/* GET /v1/actors: names with a prefix, or labels with a match. */
 static void
 api_actors(struct evhttp_request *req)
 {
+	static const char *const strs[] = { "prefix", "cursor", "match" };
 	const msgpack_object	*o;
-	struct actors_ctx	 a;
+	struct actors_page	 a;
+	struct evbuffer		*out;
 	struct hreq		 h;
 	struct aerr		 err;
-	char			*prefix = NULL, *after = NULL, *enc;
+	char			*s[3] = { NULL, NULL, NULL }, *enc;
 	uint64_t		 limit = 100;
-	int			 more;
+	size_t			 i;
 
 	aerr_clear(&err);
-	memset(&a, 0, sizeof a);
 	if (hreq_parse(&h, req, hp_actors, &err) != 0)
 		goto fail;
-	if ((o = mp_get(h.params, "prefix")) != NULL &&
-	    mp_str(o, "prefix", EVENT_MAX_ACTOR, &prefix, &err) != 0)
-		goto fail;
-	if ((o = mp_get(h.params, "cursor")) != NULL &&
-	    mp_str(o, "cursor", EVENT_MAX_ACTOR, &after, &err) != 0)
-		goto fail;
+	for (i = 0; i < 3; i++) {
+		if ((o = mp_get(h.params, strs[i])) != NULL &&
+		    mp_str(o, strs[i], i == 2 ? DICT_MAX_NAME :
+		    EVENT_MAX_ACTOR, &s[i], &err) != 0)
+			goto fail;
+	}
 	if ((o = mp_get(h.params, "limit")) != NULL) {
 		limit = o->via.u64;
 		if (limit == 0 || limit > PROTO_MAX_PAGE) {
@@ -903,30 +885,44 @@ api_actors(struct evhttp_request *req)
 	}
 	if (http_not_modified(req))
 		goto out;
-	a.out = evbuffer_new();
-	evbuffer_add_printf(a.out, "{\"actors\":[");
-	if (store_actors(server->store, prefix, after, (uint32_t)limit,
-	    api_actor_one, &a, &more, &err) != 0) {
-		evbuffer_free(a.out);
+	if (actors_page(s[0], s[1], s[2] != NULL && *s[2] != '\0' ? s[2] :
+	    NULL, (uint32_t)limit, &a, &err) != 0)
 		goto fail;
+	out = evbuffer_new();
+	evbuffer_add_printf(out, "{\"actors\":[");
+	for (i = 0; i < a.n; i++) {
+		evbuffer_add_printf(out, "%s{\"name\":", i ? "," : "");
+		hjson_str(out, a.rows[i].name, strlen(a.rows[i].name));
+		evbuffer_add_printf(out, ",\"count\":%llu",
+		    (unsigned long long)a.rows[i].count);
+		if (a.labels[i].label != NULL) {
+			evbuffer_add_printf(out, ",\"label\":");
+			hjson_str(out, a.labels[i].label,
+			    strlen(a.labels[i].label));
+			evbuffer_add_printf(out, ",\"label_from\":\"%s\"",
+			    names_from_name(a.labels[i].from));
+		}
+		evbuffer_add(out, "}", 1);
 	}
-	if (more && a.n > 0) {
-		evbuffer_add_printf(a.out, "],\"next\":");
-		hjson_str(a.out, a.last, strlen(a.last));
-		evbuffer_add(a.out, "}", 1);
-		enc = evhttp_encode_uri(a.last);
+	if (a.more && a.n > 0) {
+		evbuffer_add_printf(out, "],\"next\":");
+		hjson_str(out, a.rows[a.n - 1].name,
+		    strlen(a.rows[a.n - 1].name));
+		evbuffer_add(out, "}", 1);
+		enc = evhttp_encode_uri(a.rows[a.n - 1].name);
 		hreq_link_next(&h, "/v1/actors", enc);
 		free(enc);
 	} else
-		evbuffer_add_printf(a.out, "],\"next\":null}");
-	http_send_json(req, 200, a.out, 1);
-	evbuffer_free(a.out);
+		evbuffer_add_printf(out, "],\"next\":null}");
+	http_send_json(req, 200, out, 1);
+	evbuffer_free(out);
+	actors_page_free(&a);
 	goto out;
 fail:
 	http_problem(req, 0, &err);
 out:
-	free(prefix);
-	free(after);
+	for (i = 0; i < 3; i++)
+		free(s[i]);
 	hreq_free(&h);
 }
 

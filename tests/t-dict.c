@@ -1033,6 +1033,61 @@ TEST(dict_alias_aggregations_match_a_brute_force_model)
 	T_EQ_INT(th_daemon_stop(&d), 0);
 }
 
+/* --- completion on names: actors with match --- */
+
+TEST(dict_actors_match_labels_page_by_page)
+{
+	static const char *const codes[] = { "RUSGOV", "SYRGOV", "SYROPP",
+	    "XYZ", "ZZZ" };
+	struct annals_actor	 acts[5];
+	struct annals_event	 ev;
+	struct th_daemon	 d;
+	annals_ctx		*ctx;
+	json_t			*r, *list;
+	size_t			 i;
+
+	T_OK(th_daemon_start(&d, NULL));
+	T_ASSERT((ctx = annals_connect(d.sock)) != NULL);
+	memset(&ev, 0, sizeof ev);
+	for (i = 0; i < 5; i++) {
+		acts[i].name = codes[i];
+		acts[i].role = NULL;
+	}
+	ev.start = "2015";
+	ev.actors = acts;
+	ev.nactors = 5;
+	T_OK(annals_put(ctx, &ev, 1, NULL));
+	json_decref(dt_ok(ctx, "dict_put", "{\"entries\": ["
+	    "{\"kind\": \"name\", \"code\": \"XYZ\", \"name\": \"a SYRIAN "
+	    "group\"}]}"));
+
+	/* CAMEO's labels and a user's, in either case, two a page. */
+	r = dt_ok(ctx, "actors", "{\"match\": \"syria\", \"limit\": 2}");
+	list = json_object_get(r, "actors");
+	T_EQ_INT(json_array_size(list), 2);
+	T_EQ_STR(json_string_value(json_object_get(json_array_get(list, 0),
+	    "name")), "SYRGOV");
+	T_EQ_STR(json_string_value(json_object_get(json_array_get(list, 1),
+	    "label")), "Syria: political opposition");
+	T_EQ_STR(json_string_value(json_object_get(r, "cursor")), "SYROPP");
+	json_decref(r);
+	r = dt_ok(ctx, "actors", "{\"match\": \"syria\", \"limit\": 2, "
+	    "\"cursor\": \"SYROPP\"}");
+	list = json_object_get(r, "actors");
+	T_EQ_INT(json_array_size(list), 1);
+	T_EQ_STR(json_string_value(json_object_get(json_array_get(list, 0),
+	    "name")), "XYZ");
+	T_EQ_STR(json_string_value(json_object_get(json_array_get(list, 0),
+	    "label_from")), "user");
+	T_ASSERT(json_is_null(json_object_get(r, "cursor")));
+	json_decref(r);
+	r = dt_ok(ctx, "actors", "{\"match\": \"nothing like it\"}");
+	T_EQ_INT(json_array_size(json_object_get(r, "actors")), 0);
+	json_decref(r);
+	annals_free(ctx);
+	T_EQ_INT(th_daemon_stop(&d), 0);
+}
+
 /* --- names from imported rows --- */
 
 #define DT_IMPORT_CODES	256
