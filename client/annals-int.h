@@ -62,6 +62,8 @@ int		 annals_recv(annals_ctx *, uint32_t, struct annals_reply *);
 int		 annals_roundtrip(annals_ctx *, uint32_t,
 		     struct annals_reply *);
 void		 annals_reply_free(struct annals_reply *);
+const msgpack_object *annals_result_map(annals_ctx *, struct annals_reply *,
+		     const char *);
 int		 annals_owned_set(struct annals_owned *,
 		     const struct annals_reply *, const msgpack_object *,
 		     uint32_t, struct aerr *);

@@ -655,7 +655,7 @@ annals_roundtrip(annals_ctx *ctx, uint32_t msgid, struct annals_reply *r)
 }
 
 /* The result map of a reply; a result of another shape breaks ctx. */
-static const msgpack_object *
+const msgpack_object *
 annals_result_map(annals_ctx *ctx, struct annals_reply *r,
     const char *method)
 {

@@ -12,8 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <msgpack.h>
-
 #include "annals.h"
 #include "import.h"
 
@@ -150,57 +148,43 @@ import_names_pending(const struct import_names *nm)
 /*
  * Send the waiting names in dict_puts of up to DICT_MAX_ENTRIES, only
  * where the dictionary has none; *added counts those it took.  No put
- * may be in flight on ctx.  Returns -1 with the error on ctx.
+ * may be in flight on ctx.  Returns 0, -1 with the error on ctx, or -2
+ * when out of memory.
  */
 int
 import_names_send(struct import_names *nm, annals_ctx *ctx, uint64_t *added)
 {
-	msgpack_sbuffer		 sb;
-	msgpack_packer		 pk;
-	msgpack_unpacked	 u;
-	const msgpack_object	*list, *st;
+	struct annals_dict_entry *e;
 	const char		*code;
-	void			*res;
-	size_t			 len, i, n, off = 0;
-	int			 rc = 0;
+	size_t			 i, n, off = 0;
+	int			*st, rc = 0;
 
-	msgpack_sbuffer_init(&sb);
+	n = nm->npending < DICT_MAX_ENTRIES ? nm->npending : DICT_MAX_ENTRIES;
+	e = calloc(n + 1, sizeof *e);
+	st = calloc(n + 1, sizeof *st);
+	if (e == NULL || st == NULL) {
+		free(e);
+		free(st);
+		return (-2);
+	}
 	while (off < nm->npending && rc == 0) {
 		n = nm->npending - off;
 		if (n > DICT_MAX_ENTRIES)
 			n = DICT_MAX_ENTRIES;
-		msgpack_sbuffer_clear(&sb);
-		msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-		msgpack_pack_map(&pk, 2);
-		mp_pack_str(&pk, "only_new");
-		msgpack_pack_true(&pk);
-		mp_pack_str(&pk, "entries");
-		msgpack_pack_array(&pk, n);
 		for (i = 0; i < n; i++) {
 			code = nm->pending[off + i];
-			msgpack_pack_map(&pk, 3);
-			mp_pack_kv_str(&pk, "kind", "name");
-			mp_pack_kv_str(&pk, "code", code);
-			mp_pack_kv_str(&pk, "name", code + strlen(code) + 1);
+			e[i].kind = ANNALS_DICT_NAME;
+			e[i].key = code;
+			e[i].name = code + strlen(code) + 1;
 		}
-		if ((rc = annals_call(ctx, "dict_put", sb.data, sb.size, &res,
-		    &len)) != 0)
+		if ((rc = annals_dict_put(ctx, e, n, 1, st)) != 0)
 			break;
-		msgpack_unpacked_init(&u);
-		if (msgpack_unpack_next(&u, res, len, NULL) ==
-		    MSGPACK_UNPACK_SUCCESS &&
-		    (list = mp_get(&u.data, "results")) != NULL &&
-		    list->type == MSGPACK_OBJECT_ARRAY) {
-			for (i = 0; i < list->via.array.size; i++) {
-				st = mp_get(&list->via.array.ptr[i], "status");
-				*added += mp_key_is(st, "added");
-			}
-		}
-		msgpack_unpacked_destroy(&u);
-		annals_buf_free(res);
+		for (i = 0; i < n; i++)
+			*added += st[i] == ANNALS_ADDED;
 		off += n;
 	}
-	msgpack_sbuffer_destroy(&sb);
+	free(e);
+	free(st);
 	memmove(nm->pending, nm->pending + off,
 	    (nm->npending - off) * sizeof *nm->pending);
 	nm->npending -= off;

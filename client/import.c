@@ -587,11 +587,19 @@ import_names_flush(struct import_run *run)
 		import_collect(run);
 	if (run->stop || import_names_pending(run->dict) == 0)
 		return;
-	if (import_names_send(run->dict, ctx, &run->named) != 0) {
+	switch (import_names_send(run->dict, ctx, &run->named)) {
+	case 0:
+		return;
+	case -1:
 		import_warn(run, "actor names: %s", annals_errmsg(ctx));
 		import_fail(run, cli_common_exit(annals_errcode(ctx)));
-		run->stop = 1;
+		break;
+	default:
+		import_warn(run, "actor names: out of memory");
+		import_fail(run, CLI_EXIT_ERROR);
+		break;
 	}
+	run->stop = 1;
 }
 
 /* Turn one split record into an event and hand it on. */

@@ -1088,6 +1088,120 @@ TEST(dict_actors_match_labels_page_by_page)
 	T_EQ_INT(th_daemon_stop(&d), 0);
 }
 
+/* --- libannals' typed calls --- */
+
+struct dt_seen {
+	char	keys[8][64];
+	char	during[8][64];
+	size_t	n;
+};
+
+static int
+dt_seen_one(const struct annals_dict_entry *e, void *arg)
+{
+	struct dt_seen	*s = arg;
+
+	T_ASSERT(s->n < 8);
+	snprintf(s->keys[s->n], sizeof s->keys[0], "%s", e->key);
+	snprintf(s->during[s->n], sizeof s->during[0], "%s",
+	    e->during != NULL ? e->during : "");
+	s->n++;
+	return (0);
+}
+
+struct dt_info {
+	char	label[64], from[16], cameo[64], alias[64];
+	size_t	naliases;
+};
+
+static void
+dt_info_one(const struct annals_actor_info *i, void *arg)
+{
+	struct dt_info	*d = arg;
+
+	snprintf(d->label, sizeof d->label, "%s", i->label ? i->label : "");
+	snprintf(d->from, sizeof d->from, "%s", i->label_from);
+	snprintf(d->cameo, sizeof d->cameo, "%s", i->cameo ? i->cameo : "");
+	d->naliases = i->naliases;
+	if (i->naliases > 0)
+		snprintf(d->alias, sizeof d->alias, "%s %s %s",
+		    i->aliases[0].key, i->aliases[0].codes[0],
+		    i->aliases[0].during);
+}
+
+TEST(dict_libannals_typed_calls)
+{
+	static const char *const assad[] = { "SYRGOV" };
+	static const char *const isil[] = { "IMGSYRMOS", "IMGIRQMOS" };
+	struct annals_dict_entry e[3] = {
+		{ ANNALS_DICT_NAME, "SYRGOV", "the Syrian government", NULL,
+		    0, NULL },
+		{ ANNALS_DICT_ALIAS, "Bashar al-Assad", NULL, assad, 1,
+		    "2000-07-17/2024-12-08" },
+		{ ANNALS_DICT_ALIAS, "ISIL", NULL, isil, 2, NULL },
+	};
+	struct annals_dict_entry bad = { 0, "X", NULL, NULL, 0, NULL };
+	struct annals_dict_entry other = { ANNALS_DICT_NAME, "SYRGOV",
+	    "another name", NULL, 0, NULL };
+	struct th_daemon	 d;
+	struct dt_seen		 seen;
+	struct dt_info		 info;
+	annals_ctx		*ctx;
+	int			 st[3], del[2];
+
+	T_OK(th_daemon_start(&d, NULL));
+	T_ASSERT((ctx = annals_connect(d.sock)) != NULL);
+	T_ASSERTF(annals_dict_put(ctx, e, 3, 0, st) == 0, "%s",
+	    annals_errmsg(ctx));
+	T_EQ_INT(st[0], ANNALS_ADDED);
+	T_EQ_INT(st[2], ANNALS_ADDED);
+	T_OK(annals_dict_put(ctx, e, 3, 0, st));
+	T_EQ_INT(st[1], ANNALS_UNCHANGED);
+	T_OK(annals_dict_put(ctx, &other, 1, 1, st));
+	T_EQ_INT(st[0], ANNALS_KEPT);
+
+	memset(&info, 0, sizeof info);
+	T_ASSERTF(annals_actor_info(ctx, "SYRGOV", dt_info_one, &info) == 0,
+	    "%s", annals_errmsg(ctx));
+	T_EQ_STR(info.label, "the Syrian government");
+	T_EQ_STR(info.from, "user");
+	T_EQ_STR(info.cameo, "Syria: government");
+	T_EQ_INT(info.naliases, 1);
+	T_EQ_STR(info.alias, "Bashar al-Assad SYRGOV 2000-07-17/2024-12-08");
+
+	memset(&seen, 0, sizeof seen);
+	T_OK(annals_dict_list(ctx, ANNALS_DICT_ALIAS, NULL, NULL, dt_seen_one,
+	    &seen));
+	T_EQ_INT(seen.n, 2);
+	T_EQ_STR(seen.keys[0], "Bashar al-Assad");
+	T_EQ_STR(seen.keys[1], "ISIL");
+	T_EQ_STR(seen.during[1], "");
+	memset(&seen, 0, sizeof seen);
+	T_OK(annals_dict_list(ctx, ANNALS_DICT_ALIAS, NULL, "IMGIRQMOS",
+	    dt_seen_one, &seen));
+	T_EQ_INT(seen.n, 1);
+	T_EQ_STR(seen.keys[0], "ISIL");
+
+	/* Refused before anything is sent; the context goes on. */
+	T_EQ_INT(annals_dict_put(ctx, &bad, 1, 0, NULL), -1);
+	T_EQ_INT(annals_errcode(ctx), ANNALS_EINVALID);
+	T_EQ_INT(annals_dict_put(ctx, e, 0, 0, NULL), -1);
+	T_EQ_INT(annals_errcode(ctx), ANNALS_EINVALID);
+
+	T_OK(annals_dict_delete(ctx, &e[1], 2, del));
+	T_EQ_INT(del[0], 1);
+	T_EQ_INT(del[1], 1);
+	T_OK(annals_dict_delete(ctx, &e[2], 1, del));
+	T_EQ_INT(del[0], 0);
+	memset(&seen, 0, sizeof seen);
+	T_OK(annals_dict_list(ctx, ANNALS_DICT_NAME, "SYR", NULL, dt_seen_one,
+	    &seen));
+	T_EQ_INT(seen.n, 1);
+	T_EQ_STR(seen.keys[0], "SYRGOV");
+	annals_free(ctx);
+	T_EQ_INT(th_daemon_stop(&d), 0);
+}
+
 /* --- names from imported rows --- */
 
 #define DT_IMPORT_CODES	256
