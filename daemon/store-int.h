@@ -77,6 +77,7 @@ void	 store_backup_wait(struct store *);
 int	 store_read_begin(struct store *, MDB_txn **, struct aerr *);
 int	 store_error(struct aerr *, int, const char *);
 uint64_t store_meta_get(MDB_txn *, MDB_dbi, const char *, uint64_t);
+int	 store_meta_put(MDB_txn *, MDB_dbi, const char *, uint64_t);
 int	 store_unpack(const void *, size_t, struct event *);
 int64_t	 store_day(int64_t);
 int	 store_index_del(struct wctx *, MDB_dbi, MDB_dbi, MDB_val *);
