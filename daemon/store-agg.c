@@ -288,27 +288,10 @@ agg_hist_free(struct agg_hist *h)
 	h->counts = NULL;
 }
 
-static int64_t
-agg_sat_add(int64_t a, int64_t b)
-{
-	if (a == DATE_POS_INF || b == DATE_POS_INF || a > INT64_MAX - b)
-		return (DATE_POS_INF);
-	return (a + b);
-}
-
-static int64_t
-agg_sat_sub(int64_t a, int64_t b)
-{
-	if (a == DATE_NEG_INF || b == DATE_POS_INF || a < INT64_MIN + b)
-		return (DATE_NEG_INF);
-	return (a - b);
-}
-
 /*
  * Call fn for every entry of the time index (name NULL) or of one
- * actor's part of the actor index whose event can reach [qlo, qhi]: for
- * each class in mask, the starts from qlo minus the class's reach to qhi
- * plus it (see store-key.c).  fn returns 0 to go on.
+ * actor's part of the actor index whose event can reach [qlo, qhi], for
+ * each class in mask (store_scan_bounds).  fn returns 0 to go on.
  */
 static int
 agg_walk_dbi(MDB_txn *txn, MDB_dbi dbi, const char *name, size_t nlen,
@@ -320,7 +303,6 @@ agg_walk_dbi(MDB_txn *txn, MDB_dbi dbi, const char *name, size_t nlen,
 	MDB_cursor		*cur;
 	MDB_val			 k, v;
 	size_t			 klen, cmp;
-	int64_t			 reach, a, b;
 	int			 class, rc, ret = 0;
 
 	rc = mdb_cursor_open(txn, dbi, &cur);
@@ -329,20 +311,7 @@ agg_walk_dbi(MDB_txn *txn, MDB_dbi dbi, const char *name, size_t nlen,
 	for (class = 0; class <= SKEY_CLASS_INF && ret == 0; class++) {
 		if ((mask & (UINT64_C(1) << class)) == 0)
 			continue;
-		reach = skey_class_reach(class);
-		a = agg_sat_sub(qlo, reach);
-		b = agg_sat_add(qhi, reach);
-		if (class == SKEY_CLASS_INF) {
-			a = DATE_NEG_INF;
-			b = DATE_POS_INF;
-		}
-		if (name != NULL) {
-			klen = skey_actor_key(lo, name, nlen, class, a, 0);
-			skey_actor_key(hi, name, nlen, class, b, UINT64_MAX);
-		} else {
-			klen = skey_time_key(lo, class, a, 0);
-			skey_time_key(hi, class, b, UINT64_MAX);
-		}
+		klen = store_scan_bounds(name, nlen, class, qlo, qhi, lo, hi);
 		k.mv_size = klen;
 		k.mv_data = lo;
 		rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
@@ -459,104 +428,6 @@ agg_walk_query(struct agg_ctx *a, agg_entry_cb fn, void *arg,
 	    q->qlo, q->qhi, fn, arg, err));
 }
 
-/* Whether o is the str s (len bytes). */
-static int
-agg_str_is(const msgpack_object *o, const char *s, size_t len)
-{
-	return (o != NULL && o->type == MSGPACK_OBJECT_STR &&
-	    o->via.str.size == len && memcmp(o->via.str.ptr, s, len) == 0);
-}
-
-/* An actor entry's name (and role): a map as stored, or a plain str. */
-static int
-agg_actor(const msgpack_object *a, const msgpack_object **name,
-    const msgpack_object **role)
-{
-	*role = NULL;
-	if (a->type == MSGPACK_OBJECT_STR) {
-		*name = a;
-		return (0);
-	}
-	if (a->type != MSGPACK_OBJECT_MAP ||
-	    (*name = mp_get(a, "name")) == NULL ||
-	    (*name)->type != MSGPACK_OBJECT_STR)
-		return (-1);
-	*role = mp_get(a, "role");
-	return (0);
-}
-
-/*
- * The filters of query_matches() that need the record, on its msgpack
- * form: type prefix, tag, source, and the actor (or prefix) in a role.
- */
-static int
-agg_record_matches(const struct query *q, const msgpack_object *rec)
-{
-	const msgpack_object	*o, *name, *role;
-	size_t			 len;
-	uint32_t		 i;
-	int			 found;
-
-	if (q->type != NULL) {
-		len = strlen(q->type);
-		o = mp_get(rec, "type");
-		if (o == NULL || o->type != MSGPACK_OBJECT_STR ||
-		    o->via.str.size < len ||
-		    memcmp(o->via.str.ptr, q->type, len) != 0)
-			return (0);
-	}
-	if (q->source != NULL && !agg_str_is(mp_get(rec, "source"), q->source,
-	    strlen(q->source)))
-		return (0);
-	if (q->tag != NULL) {
-		o = mp_get(rec, "tags");
-		found = 0;
-		for (i = 0; o != NULL && o->type == MSGPACK_OBJECT_ARRAY &&
-		    i < o->via.array.size && !found; i++)
-			found = agg_str_is(&o->via.array.ptr[i], q->tag,
-			    strlen(q->tag));
-		if (!found)
-			return (0);
-	}
-	if (q->actor != NULL) {
-		o = mp_get(rec, "actors");
-		len = strlen(q->actor);
-		found = 0;
-		for (i = 0; o != NULL && o->type == MSGPACK_OBJECT_ARRAY &&
-		    i < o->via.array.size && !found; i++) {
-			if (agg_actor(&o->via.array.ptr[i], &name, &role) != 0)
-				continue;
-			if (q->actor_prefix ? name->via.str.size < len ||
-			    memcmp(name->via.str.ptr, q->actor, len) != 0 :
-			    !agg_str_is(name, q->actor, len))
-				continue;
-			found = q->role == NULL || agg_str_is(role, q->role,
-			    strlen(q->role));
-		}
-		if (!found)
-			return (0);
-	}
-	return (1);
-}
-
-/* Whether the query asks about more than the index span says. */
-static int
-agg_needs_record(const struct query *q)
-{
-	return (q->role != NULL || q->type != NULL || q->tag != NULL ||
-	    q->source != NULL);
-}
-
-/* The same, once the walk (or the type index) has met the type filter. */
-static int
-agg_walk_needs_record(const struct agg_ctx *a)
-{
-	const struct query	*q = a->q;
-
-	return (q->role != NULL || (q->type != NULL && !a->type_known) ||
-	    q->tag != NULL || q->source != NULL);
-}
-
 /*
  * Whether the event of an index entry passes the query: its span, then
  * (once per event) its record when the filters need it, which is left in
@@ -572,11 +443,7 @@ agg_pass(struct agg_ctx *a, uint64_t id, const struct date_span *span,
 	size_t			 off = 0;
 	int			 m;
 
-	m = date_match(span, q->qlo, q->qhi);
-	if (m == DATE_MATCH_NONE ||
-	    (q->certain && m != DATE_MATCH_CERTAIN) ||
-	    (q->within && !date_within(span, q->qlo, q->qhi)) ||
-	    span->prec < q->min_prec)
+	if (!store_span_passes(q, span, &m))
 		return (0);
 	if (q->actor_prefix && agg_ids_add(&a->seen, id))
 		return (0);
@@ -596,7 +463,7 @@ agg_pass(struct agg_ctx *a, uint64_t id, const struct date_span *span,
 	    &a->rec) != MSGPACK_UNPACK_SUCCESS ||
 	    a->rec.type != MSGPACK_OBJECT_MAP)
 		return (0);
-	return (agg_record_matches(q, &a->rec));
+	return (store_record_matches(q, &a->rec));
 }
 
 static void
@@ -634,7 +501,7 @@ hist_entry(void *arg, uint64_t id, const struct date_span *s)
 	int			 by = hc->h->by;
 	int64_t			 a, b, blo, bhi;
 
-	if (!agg_pass(&hc->a, id, s, agg_walk_needs_record(&hc->a)))
+	if (!agg_pass(&hc->a, id, s, store_needs_record(hc->a.q, hc->a.type_known)))
 		return (0);
 	if (hc->h->mode == AGG_COUNT_START) {
 		if (s->lo < q->qlo || s->lo > q->qhi)
@@ -685,7 +552,7 @@ static int
 hist_by_days(const struct query *q)
 {
 	return (q->actor == NULL &&
-	    !agg_needs_record(q) && !q->certain && !q->within &&
+	    !store_needs_record(q, 0) && !q->certain && !q->within &&
 	    q->min_prec == DATE_PREC_NONE &&
 	    q->qlo == store_day(q->qlo) * AGG_DAY &&
 	    q->qhi == store_day(q->qhi) * AGG_DAY + AGG_DAY - 1);
@@ -894,7 +761,7 @@ actors_is_self(const struct query *q, const msgpack_object *name)
 	if (q->actor_prefix)
 		return (name->via.str.size >= len &&
 		    memcmp(name->via.str.ptr, q->actor, len) == 0);
-	return (agg_str_is(name, q->actor, len));
+	return (store_str_is(name, q->actor, len));
 }
 
 /* Count each distinct actor of a fetched event that passes. */
@@ -914,11 +781,11 @@ actors_decoded(void *arg, uint64_t id, const struct date_span *s)
 		return (0);
 	plen = ac->prefix != NULL ? strlen(ac->prefix) : 0;
 	for (i = 0; i < list->via.array.size; i++) {
-		if (agg_actor(&list->via.array.ptr[i], &name, &role) != 0)
+		if (store_rec_actor(&list->via.array.ptr[i], &name, &role) != 0)
 			continue;
 		for (j = 0; j < i; j++) {
-			if (agg_actor(&list->via.array.ptr[j], &other,
-			    &role) == 0 && agg_str_is(other, name->via.str.ptr,
+			if (store_rec_actor(&list->via.array.ptr[j], &other,
+			    &role) == 0 && store_str_is(other, name->via.str.ptr,
 			    name->via.str.size))
 				break;
 		}
@@ -961,7 +828,7 @@ store_top_actors(struct store *st, const struct query *q, const char *prefix,
 	ac.a.q = q;
 	ac.a.err = err;
 	ac.prefix = prefix;
-	if (agg_needs_record(q)) {
+	if (store_needs_record(q, 0)) {
 		ret = agg_walk_query(&ac.a, actors_decoded, &ac, err);
 		goto done;
 	}

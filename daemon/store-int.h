@@ -86,6 +86,17 @@ typedef int (*store_name_fn)(void *, const void *, size_t, uint64_t);
 int	 store_names_each(MDB_txn *, MDB_dbi, const char *, int,
 	     store_name_fn, void *, struct aerr *);
 
+/* store-query.c: the one filter of queries and aggregations */
+size_t	 store_scan_bounds(const char *, size_t, int, int64_t, int64_t,
+	     unsigned char *, unsigned char *);
+int	 store_span_passes(const struct query *, const struct date_span *,
+	     int *);
+int	 store_needs_record(const struct query *, int);
+int	 store_record_matches(const struct query *, const msgpack_object *);
+int	 store_str_is(const msgpack_object *, const char *, size_t);
+int	 store_rec_actor(const msgpack_object *, const msgpack_object **,
+	     const msgpack_object **);
+
 /* store-type.c */
 /* The stored types with a prefix (store_type_names). */
 struct type_names {

@@ -81,14 +81,37 @@ sat_sub(int64_t a, int64_t b)
 	return (a - b);
 }
 
+/*
+ * The first and last key of the time index (name NULL) or of one name's
+ * part of the actor or type index under which an event of the class can
+ * reach [qlo, qhi]: the starts from qlo less the class's reach to qhi
+ * plus it (see store-key.c).  Returns the length of both.
+ */
+size_t
+store_scan_bounds(const char *name, size_t nlen, int class, int64_t qlo,
+    int64_t qhi, unsigned char *lo, unsigned char *hi)
+{
+	int64_t	reach = skey_class_reach(class);
+	int64_t	a = sat_sub(qlo, reach), b = sat_add(qhi, reach);
+
+	if (class == SKEY_CLASS_INF) {
+		a = DATE_NEG_INF;
+		b = DATE_POS_INF;
+	}
+	if (name != NULL) {
+		skey_actor_key(hi, name, nlen, class, b, UINT64_MAX);
+		return (skey_actor_key(lo, name, nlen, class, a, 0));
+	}
+	skey_time_key(hi, class, b, UINT64_MAX);
+	return (skey_time_key(lo, class, a, 0));
+}
+
 /* Add the scan of one (prefix, class) for events reaching [qlo, qhi]. */
 static int
 plan_add(struct plan *p, MDB_dbi dbi, const char *name, size_t nlen,
     int class, const struct query *q, struct aerr *err)
 {
 	struct scan	*s;
-	int64_t		 reach = skey_class_reach(class);
-	int64_t		 lo = sat_sub(q->qlo, reach), hi = sat_add(q->qhi, reach);
 
 	if (p->n == STORE_MAX_SCANS) {
 		aerr_set(err, AERR_LIMIT, "query needs more than %d index "
@@ -102,17 +125,8 @@ plan_add(struct plan *p, MDB_dbi dbi, const char *name, size_t nlen,
 	s = &p->scans[p->n++];
 	memset(s, 0, sizeof *s);
 	s->dbi = dbi;
-	if (class == SKEY_CLASS_INF) {
-		lo = DATE_NEG_INF;
-		hi = DATE_POS_INF;
-	}
-	if (name != NULL) {
-		s->klen = skey_actor_key(s->lo, name, nlen, class, lo, 0);
-		skey_actor_key(s->hi, name, nlen, class, hi, UINT64_MAX);
-	} else {
-		s->klen = skey_time_key(s->lo, class, lo, 0);
-		skey_time_key(s->hi, class, hi, UINT64_MAX);
-	}
+	s->klen = store_scan_bounds(name, nlen, class, q->qlo, q->qhi, s->lo,
+	    s->hi);
 	return (0);
 }
 
@@ -321,13 +335,117 @@ plan_type(struct store *st, MDB_txn *txn, const struct query *q,
 	return (0);
 }
 
-/* Whether the query asks about more than the indexes say. */
-static int
-needs_record(const struct query *q, int type_known)
+/*
+ * Whether an index entry's span passes the query's date filters; *match
+ * is then DATE_MATCH_CERTAIN or DATE_MATCH_POSSIBLE.
+ */
+int
+store_span_passes(const struct query *q, const struct date_span *span,
+    int *match)
 {
-	return (q->actor_prefix || q->role != NULL ||
-	    (q->type != NULL && !type_known) || q->tag != NULL ||
-	    q->source != NULL);
+	int	m;
+
+	m = date_match(span, q->qlo, q->qhi);
+	if (m == DATE_MATCH_NONE ||
+	    (q->certain && m != DATE_MATCH_CERTAIN) ||
+	    (q->within && !date_within(span, q->qlo, q->qhi)) ||
+	    span->prec < q->min_prec)
+		return (0);
+	*match = m;
+	return (1);
+}
+
+/*
+ * Whether the query asks about more than the index entries say, once
+ * the scan (or the type index) has met the type filter when type_known:
+ * the actor of an actor scan is in its entry, but not its role.
+ */
+int
+store_needs_record(const struct query *q, int type_known)
+{
+	return (q->role != NULL || (q->type != NULL && !type_known) ||
+	    q->tag != NULL || q->source != NULL);
+}
+
+/* Whether o is the str s (len bytes). */
+int
+store_str_is(const msgpack_object *o, const char *s, size_t len)
+{
+	return (o != NULL && o->type == MSGPACK_OBJECT_STR &&
+	    o->via.str.size == len && memcmp(o->via.str.ptr, s, len) == 0);
+}
+
+/* An actor entry's name (and role): a map as stored, or a plain str. */
+int
+store_rec_actor(const msgpack_object *a, const msgpack_object **name,
+    const msgpack_object **role)
+{
+	*role = NULL;
+	if (a->type == MSGPACK_OBJECT_STR) {
+		*name = a;
+		return (0);
+	}
+	if (a->type != MSGPACK_OBJECT_MAP ||
+	    (*name = mp_get(a, "name")) == NULL ||
+	    (*name)->type != MSGPACK_OBJECT_STR)
+		return (-1);
+	*role = mp_get(a, "role");
+	return (0);
+}
+
+/*
+ * The filters of query_matches() that need the record, on its msgpack
+ * form: type prefix, tag, source, and the actor (or prefix) in a role.
+ * Range and actor queries and every aggregation filter with this one.
+ */
+int
+store_record_matches(const struct query *q, const msgpack_object *rec)
+{
+	const msgpack_object	*o, *name, *role;
+	size_t			 len;
+	uint32_t		 i;
+	int			 found;
+
+	if (q->type != NULL) {
+		len = strlen(q->type);
+		o = mp_get(rec, "type");
+		if (o == NULL || o->type != MSGPACK_OBJECT_STR ||
+		    o->via.str.size < len ||
+		    memcmp(o->via.str.ptr, q->type, len) != 0)
+			return (0);
+	}
+	if (q->source != NULL && !store_str_is(mp_get(rec, "source"), q->source,
+	    strlen(q->source)))
+		return (0);
+	if (q->tag != NULL) {
+		o = mp_get(rec, "tags");
+		found = 0;
+		for (i = 0; o != NULL && o->type == MSGPACK_OBJECT_ARRAY &&
+		    i < o->via.array.size && !found; i++)
+			found = store_str_is(&o->via.array.ptr[i], q->tag,
+			    strlen(q->tag));
+		if (!found)
+			return (0);
+	}
+	if (q->actor != NULL) {
+		o = mp_get(rec, "actors");
+		len = strlen(q->actor);
+		found = 0;
+		for (i = 0; o != NULL && o->type == MSGPACK_OBJECT_ARRAY &&
+		    i < o->via.array.size && !found; i++) {
+			if (store_rec_actor(&o->via.array.ptr[i], &name, &role) != 0)
+				continue;
+			if (q->actor_prefix ? name->via.str.size < len ||
+			    memcmp(name->via.str.ptr, q->actor, len) != 0 :
+			    !store_str_is(name, q->actor, len))
+				continue;
+			found = q->role == NULL || store_str_is(role, q->role,
+			    strlen(q->role));
+		}
+		if (!found)
+			return (0);
+	}
+	return (1);
 }
 
 /*
@@ -344,12 +462,14 @@ store_query(struct store *st, const struct query *q, store_page_cb cb,
 	struct type_names	 tn;
 	struct date_span	 span;
 	struct scan		*s;
-	struct event		 ev;
+	msgpack_zone		 zone;
+	msgpack_object		 rec;
 	MDB_txn			*txn;
 	MDB_val			 k, v;
 	unsigned char		 last[16], idbuf[8];
-	size_t			 i;
-	int			 rc, m, have_last = 0, ok, ret = -1, by;
+	size_t			 i, off;
+	int			 rc, m, have_last = 0, ret = -1, by;
+	int			 need_record;
 
 	memset(&p, 0, sizeof p);
 	memset(&page, 0, sizeof page);
@@ -357,9 +477,11 @@ store_query(struct store *st, const struct query *q, store_page_cb cb,
 	p.desc = q->desc;
 	if (store_read_begin(st, &txn, err) != 0)
 		return (-1);
+	msgpack_zone_init(&zone, 8192);
 	if ((by = plan_type(st, txn, q, &tn, err)) == -1 ||
 	    plan_build(st, txn, q, by == 1, &p, err) != 0)
 		goto out;
+	need_record = store_needs_record(q, by != 0);
 	p.heap = xcalloc(p.n, sizeof *p.heap);
 	for (i = 0; i < p.n; i++) {
 		s = &p.scans[i];
@@ -392,11 +514,7 @@ store_query(struct store *st, const struct query *q, store_page_cb cb,
 		if (skey_get_span(v.mv_data, v.mv_size, skey_get_time(last),
 		    &span) != 0)
 			continue;
-		m = date_match(&span, q->qlo, q->qhi);
-		if (m == DATE_MATCH_NONE ||
-		    (q->certain && m != DATE_MATCH_CERTAIN) ||
-		    (q->within && !date_within(&span, q->qlo, q->qhi)) ||
-		    span.prec < q->min_prec)
+		if (!store_span_passes(q, &span, &m))
 			continue;
 
 		if (by == 2 && !store_type_has(st, txn, &tn, &span,
@@ -410,13 +528,13 @@ store_query(struct store *st, const struct query *q, store_page_cb cb,
 			    (unsigned long long)skey_get_be64(idbuf));
 			continue;
 		}
-		if (needs_record(q, by != 0)) {
-			memset(&ev, 0, sizeof ev);
-			if (store_unpack(v.mv_data, v.mv_size, &ev) != 0)
-				continue;
-			ok = query_matches(q, &ev, &m);
-			record_clear(&ev);
-			if (!ok)
+		if (need_record) {
+			msgpack_zone_clear(&zone);
+			off = 0;
+			if (msgpack_unpack(v.mv_data, v.mv_size, &off, &zone,
+			    &rec) != MSGPACK_UNPACK_SUCCESS ||
+			    rec.type != MSGPACK_OBJECT_MAP ||
+			    !store_record_matches(q, &rec))
 				continue;
 		}
 		if (page.nhits == q->limit) {
@@ -434,6 +552,7 @@ store_query(struct store *st, const struct query *q, store_page_cb cb,
 	}
 	ret = cb(arg, &page);
 out:
+	msgpack_zone_destroy(&zone);
 	free(page.hits);
 	plan_free(&p);
 	store_type_names_free(&tn);
