@@ -454,6 +454,7 @@ agg_pass(struct agg_ctx *a, uint64_t id, const struct date_span *span,
 	skey_be64(kbuf, id);
 	if (mdb_get(a->txn, a->st->events, &k, &v) != 0)
 		return (0);
+	store_rec_split(&v);
 	if (!a->have_zone) {
 		msgpack_zone_init(&a->zone, 8192);
 		a->have_zone = 1;

@@ -15,7 +15,6 @@
 struct store {
 	MDB_env		*env;
 	MDB_dbi		 events, time, actor, actors, keys, changes, meta;
-	MDB_dbi		 chid;		/* id -> its one change-log seq */
 	MDB_dbi		 tombs;		/* seq -> time, id of each delete */
 	MDB_dbi		 time_new;	/* staged time entries (store_sweep) */
 	MDB_dbi		 actor_new;	/* staged actor entries */
@@ -57,8 +56,13 @@ struct wctx {
 /* write_once's request to be run again with nested transactions. */
 #define STORE_RETRY_NESTED	(-2)
 
-/* The encoding of keys and values (store-key.c); see store_format. */
-#define STORE_FORMAT	2
+/*
+ * The encoding of keys and values (store-key.c); see store_format.  In
+ * format 3 a record is followed by the 8-byte seq of its change, which
+ * format 2 kept in a database of its own (chid).
+ */
+#define STORE_FORMAT	3
+#define STORE_SEQ_LEN	8
 
 #define CHANGE_PUT	1
 #define CHANGE_DELETE	2
@@ -79,6 +83,7 @@ int	 store_error(struct aerr *, int, const char *);
 uint64_t store_meta_get(MDB_txn *, MDB_dbi, const char *, uint64_t);
 int	 store_meta_put(MDB_txn *, MDB_dbi, const char *, uint64_t);
 int	 store_unpack(const void *, size_t, struct event *);
+uint64_t store_rec_split(MDB_val *);
 int64_t	 store_day(int64_t);
 int	 store_index_del(struct wctx *, MDB_dbi, MDB_dbi, MDB_val *);
 int	 store_name_count(struct wctx *, MDB_dbi, const char *, int, int);

@@ -528,6 +528,7 @@ store_query(struct store *st, const struct query *q, store_page_cb cb,
 			    (unsigned long long)skey_get_be64(idbuf));
 			continue;
 		}
+		store_rec_split(&v);
 		if (need_record) {
 			msgpack_zone_clear(&zone);
 			off = 0;

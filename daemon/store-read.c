@@ -29,9 +29,10 @@ store_get(struct store *st, const uint64_t *ids, size_t n, store_get_cb cb,
 		k.mv_size = 8;
 		k.mv_data = kbuf;
 		rc = mdb_get(txn, st->events, &k, &v);
-		if (rc == 0)
+		if (rc == 0) {
+			store_rec_split(&v);
 			ret = cb(arg, i, v.mv_data, v.mv_size);
-		else if (rc == MDB_NOTFOUND)
+		} else if (rc == MDB_NOTFOUND)
 			ret = cb(arg, i, NULL, 0);
 		else
 			ret = store_error(err, rc, "mdb_get");
@@ -61,7 +62,8 @@ store_get_by_key(struct store *st, const char *source, const char *key,
 	rc = mdb_get(txn, st->keys, &k, &v);
 	if (rc == 0 && v.mv_size == 8) {
 		k = v;
-		rc = mdb_get(txn, st->events, &k, &v);
+		if ((rc = mdb_get(txn, st->events, &k, &v)) == 0)
+			store_rec_split(&v);
 	}
 	if (rc == MDB_NOTFOUND) {
 		aerr_set(err, AERR_NOT_FOUND, "no event with that source "
@@ -196,6 +198,7 @@ store_changes(struct store *st, uint64_t since, uint32_t limit,
 			ek.mv_data = (unsigned char *)v.mv_data + 1;
 			if (mdb_get(txn, st->events, &ek, &ev) != 0)
 				continue;
+			store_rec_split(&ev);
 			ch.data = ev.mv_data;
 			ch.len = ev.mv_size;
 		}

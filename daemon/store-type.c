@@ -77,6 +77,7 @@ type_build(struct store *st, MDB_txn *txn)
 	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
 	    rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
 		memset(&ev, 0, sizeof ev);
+		store_rec_split(&v);
 		if (store_unpack(v.mv_data, v.mv_size, &ev) != 0)
 			continue;	/* store-check's business */
 		if (ev.type != NULL && *ev.type != '\0') {

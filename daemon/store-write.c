@@ -177,37 +177,31 @@ index_event(struct wctx *w, const struct event *ev, int del)
 }
 
 /*
- * Record a change of id.  The log keeps one entry per id, its latest, so
- * replaying it from the start rebuilds the database however often events
- * were updated; deletions are also listed in tombs so that they can be
- * dropped after the retention time without walking the whole log.
+ * Record a change of id, whose previous change was old (0: none), and
+ * set *seq to its number, which its record keeps (store_rec_split).  The
+ * log keeps one entry per id, its latest, so replaying it from the start
+ * rebuilds the database however often events were updated; deletions
+ * are also listed in tombs so that they can be dropped after the
+ * retention time without walking the whole log.
  */
 static int
-log_change(struct wctx *w, int op, uint64_t id)
+log_change(struct wctx *w, int op, uint64_t id, uint64_t old, uint64_t *seq)
 {
-	unsigned char	kbuf[8], vbuf[16], idbuf[8];
-	MDB_val		k = { 8, kbuf }, v = { 9, vbuf }, ik = { 8, idbuf }, iv;
-	uint64_t	seq = w->c.next_seq++;
+	unsigned char	kbuf[8], vbuf[16];
+	MDB_val		k = { 8, kbuf }, v = { 9, vbuf };
 	int		rc;
 
-	skey_be64(idbuf, id);
-	rc = mdb_get(w->txn, w->st->chid, &ik, &iv);
-	if (rc == 0 && iv.mv_size == 8) {
-		k.mv_data = iv.mv_data;
+	*seq = w->c.next_seq++;
+	if (old != 0) {
+		skey_be64(kbuf, old);
 		if ((rc = mdb_del(w->txn, w->st->changes, &k, NULL)) != 0 &&
 		    rc != MDB_NOTFOUND)
 			return (rc);
-		k.mv_data = kbuf;
-	} else if (rc != 0 && rc != MDB_NOTFOUND)
-		return (rc);
-	skey_be64(kbuf, seq);
+	}
+	skey_be64(kbuf, *seq);
 	vbuf[0] = (unsigned char)op;
 	skey_be64(vbuf + 1, id);
 	if ((rc = mdb_put(w->txn, w->st->changes, &k, &v, MDB_APPEND)) != 0)
-		return (rc);
-	iv.mv_size = 8;
-	iv.mv_data = kbuf;
-	if ((rc = mdb_put(w->txn, w->st->chid, &ik, &iv, 0)) != 0)
 		return (rc);
 	if (op == CHANGE_DELETE) {
 		skey_be64(vbuf, w->now);
@@ -232,7 +226,7 @@ prune_tombs(struct wctx *w)
 	MDB_cursor	*cur;
 	MDB_val		 k, v, ck;
 	uint64_t	 horizon = 0, cutoff;
-	unsigned char	 kbuf[8], idbuf[8];
+	unsigned char	 kbuf[8];
 	int		 rc, n = 0;
 
 	if (w->now < w->st->keep_ms)
@@ -245,17 +239,12 @@ prune_tombs(struct wctx *w)
 		if (v.mv_size != 16 || skey_get_be64(v.mv_data) >= cutoff)
 			break;
 		memcpy(kbuf, k.mv_data, 8);
-		memcpy(idbuf, (unsigned char *)v.mv_data + 8, 8);
 		horizon = skey_get_be64(kbuf);
 		if ((rc = mdb_cursor_del(cur, 0)) != 0)
 			break;
 		ck.mv_size = 8;
 		ck.mv_data = kbuf;
 		if ((rc = mdb_del(w->txn, w->st->changes, &ck, NULL)) != 0 &&
-		    rc != MDB_NOTFOUND)
-			break;
-		ck.mv_data = idbuf;
-		if ((rc = mdb_del(w->txn, w->st->chid, &ck, NULL)) != 0 &&
 		    rc != MDB_NOTFOUND)
 			break;
 		n++;
@@ -328,16 +317,23 @@ store_sweep(struct wctx *w, MDB_dbi stage, MDB_dbi index, size_t max,
 	return (rc == MDB_NOTFOUND || moved == n ? 0 : rc);
 }
 
+/* Log a put of ev, whose previous change was old, and store its record. */
 static int
-put_record(struct wctx *w, const struct event *ev)
+put_record(struct wctx *w, const struct event *ev, uint64_t old)
 {
 	msgpack_packer	pk;
-	unsigned char	kbuf[8];
+	unsigned char	kbuf[8], seqbuf[8];
 	MDB_val		k = { 8, kbuf }, v;
+	uint64_t	seq;
+	int		rc;
 
+	if ((rc = log_change(w, CHANGE_PUT, ev->id, old, &seq)) != 0)
+		return (rc);
 	msgpack_sbuffer_clear(&w->sbuf);
 	msgpack_packer_init(&pk, &w->sbuf, msgpack_sbuffer_write);
 	record_pack(&pk, ev);
+	skey_be64(seqbuf, seq);
+	msgpack_sbuffer_write(&w->sbuf, (const char *)seqbuf, 8);
 	skey_be64(kbuf, ev->id);
 	v.mv_size = w->sbuf.size;
 	v.mv_data = w->sbuf.data;
@@ -354,7 +350,7 @@ apply_put(struct wctx *w, struct store_op *op, struct aerr *err)
 	struct event	*ev = op->ev, old;
 	unsigned char	 skey[SOURCE_KEY_MAX], kbuf[8];
 	MDB_val		 k, v;
-	uint64_t	 target = op->id, keyed = 0;
+	uint64_t	 target = op->id, keyed = 0, oldseq;
 	int		 rc;
 
 	ev->id = op->id;
@@ -391,9 +387,8 @@ apply_put(struct wctx *w, struct store_op *op, struct aerr *err)
 		ev->id = w->c.next_id++;
 		ev->rev = 1;
 		ev->created = ev->updated = w->now;
-		if ((rc = put_record(w, ev)) != 0 ||
-		    (rc = index_event(w, ev, 0)) != 0 ||
-		    (rc = log_change(w, CHANGE_PUT, ev->id)) != 0)
+		if ((rc = put_record(w, ev, 0)) != 0 ||
+		    (rc = index_event(w, ev, 0)) != 0)
 			return (rc);
 		op->status = STORE_ADDED;
 		goto done;
@@ -410,6 +405,7 @@ apply_put(struct wctx *w, struct store_op *op, struct aerr *err)
 	} else if (rc != 0)
 		return (rc);
 	memset(&old, 0, sizeof old);
+	oldseq = store_rec_split(&v);
 	if (store_unpack(v.mv_data, v.mv_size, &old) != 0) {
 		aerr_set(err, AERR_INTERNAL, "event %llu is damaged",
 		    (unsigned long long)target);
@@ -446,9 +442,8 @@ apply_put(struct wctx *w, struct store_op *op, struct aerr *err)
 	ev->updated = w->now;
 	rc = index_event(w, &old, 1);
 	record_clear(&old);
-	if (rc != 0 || (rc = put_record(w, ev)) != 0 ||
-	    (rc = index_event(w, ev, 0)) != 0 ||
-	    (rc = log_change(w, CHANGE_PUT, ev->id)) != 0)
+	if (rc != 0 || (rc = put_record(w, ev, oldseq)) != 0 ||
+	    (rc = index_event(w, ev, 0)) != 0)
 		return (rc);
 	op->status = STORE_UPDATED;
 done:
@@ -463,6 +458,7 @@ apply_delete(struct wctx *w, struct store_op *op, struct aerr *err)
 	struct event	old;
 	unsigned char	kbuf[8];
 	MDB_val		k = { 8, kbuf }, v;
+	uint64_t	oldseq, seq;
 	int		rc;
 
 	skey_be64(kbuf, op->id);
@@ -473,6 +469,7 @@ apply_delete(struct wctx *w, struct store_op *op, struct aerr *err)
 	} else if (rc != 0)
 		return (rc);
 	memset(&old, 0, sizeof old);
+	oldseq = store_rec_split(&v);
 	if (store_unpack(v.mv_data, v.mv_size, &old) != 0) {
 		aerr_set(err, AERR_INTERNAL, "event %llu is damaged",
 		    (unsigned long long)op->id);
@@ -482,7 +479,7 @@ apply_delete(struct wctx *w, struct store_op *op, struct aerr *err)
 	rc = index_event(w, &old, 1);
 	record_clear(&old);
 	if (rc != 0 || (rc = mdb_del(w->txn, w->st->events, &k, NULL)) != 0 ||
-	    (rc = log_change(w, CHANGE_DELETE, op->id)) != 0)
+	    (rc = log_change(w, CHANGE_DELETE, op->id, oldseq, &seq)) != 0)
 		return (rc);
 	op->status = 1;
 	op->out_id = op->id;

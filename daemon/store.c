@@ -7,7 +7,8 @@
  * that include <lmdb.h> (through store-int.h).
  *
  * Databases in one environment:
- *	events	  id -> packed record (the wire encoding, server fields set)
+ *	events	  id -> packed record (the wire encoding, server fields set),
+ *		  then the seq of its change in changes (8 bytes)
  *	time	  class start id -> span	(store-key.c)
  *	time_new  the same, staged		(store_sweep)
  *	actor	  name NUL class start id -> span
@@ -19,7 +20,6 @@
  *	days	  day of a start -> events starting that day
  *	keys	  source NUL key -> id
  *	changes	  seq -> op, id			(one per live id or delete)
- *	chid	  id -> its seq in changes
  *	tombs	  seq -> time, id of each delete	(prune_tombs)
  *	meta	  format, next_id, next_seq, classes, typed_to, horizon
  *
@@ -135,7 +135,7 @@ store_set_compare(struct store *st, MDB_txn *txn)
 {
 	const MDB_dbi	dbis[] = { st->events, st->time, st->actor,
 			    st->actors, st->keys, st->changes, st->meta,
-			    st->chid, st->tombs, st->time_new, st->actor_new,
+			    st->tombs, st->time_new, st->actor_new,
 			    st->days, st->type, st->type_new, st->types };
 	size_t		i;
 
@@ -157,6 +157,7 @@ store_drop_empty(struct store *st, MDB_txn *txn)
 	struct event	 ev;
 	MDB_cursor	*cur;
 	MDB_val		 k, v;
+	unsigned char	 seq[STORE_SEQ_LEN];
 	size_t		 fixed = 0;
 	int		 rc;
 
@@ -167,6 +168,7 @@ store_drop_empty(struct store *st, MDB_txn *txn)
 	msgpack_sbuffer_init(&sbuf);
 	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
 	    rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		skey_be64(seq, store_rec_split(&v));
 		if (store_unpack(v.mv_data, v.mv_size, &ev) != 0)
 			continue;	/* store-check's business */
 		msgpack_sbuffer_clear(&sbuf);
@@ -176,6 +178,7 @@ store_drop_empty(struct store *st, MDB_txn *txn)
 		if (sbuf.size == v.mv_size &&
 		    memcmp(sbuf.data, v.mv_data, v.mv_size) == 0)
 			continue;
+		msgpack_sbuffer_write(&sbuf, (const char *)seq, STORE_SEQ_LEN);
 		v.mv_size = sbuf.size;
 		v.mv_data = sbuf.data;
 		if ((rc = mdb_cursor_put(cur, &k, &v, MDB_CURRENT)) != 0)
@@ -193,9 +196,82 @@ store_drop_empty(struct store *st, MDB_txn *txn)
 }
 
 /*
+ * Format 2 to 3, in the transaction that opens the store: each record
+ * gets the seq of its change from chid, which is then dropped (19 bytes
+ * an event at 1M).  A record chid does not know gets seq 0, which
+ * store_check reports.
+ */
+static int
+store_upgrade_2(struct store *st, MDB_txn *txn, const char *path)
+{
+	msgpack_sbuffer	 sbuf;
+	MDB_cursor	*cur;
+	MDB_dbi		 chid;
+	MDB_val		 k, v, cv;
+	unsigned char	 seq[STORE_SEQ_LEN], idbuf[8];
+	size_t		 n = 0;
+	int		 rc, chid_rc;
+
+	log_notice("%s: upgrading the store from format 2 to %d",
+	    path, STORE_FORMAT);
+	if ((chid_rc = mdb_dbi_open(txn, "chid", 0, &chid)) != 0 &&
+	    chid_rc != MDB_NOTFOUND)
+		return (chid_rc);
+	if (chid_rc == 0)
+		mdb_set_compare(txn, chid, store_cmp);
+	if ((rc = mdb_cursor_open(txn, st->events, &cur)) != 0)
+		return (rc);
+	msgpack_sbuffer_init(&sbuf);
+	/*
+	 * A put that makes a record longer may split its page, so the
+	 * cursor is placed again after each one, past the id just done.
+	 */
+	k.mv_size = sizeof idbuf;
+	k.mv_data = idbuf;
+	memset(idbuf, 0, sizeof idbuf);
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0;
+	    rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE)) {
+		if (k.mv_size != sizeof idbuf) {
+			rc = MDB_CORRUPTED;
+			break;
+		}
+		memcpy(idbuf, k.mv_data, sizeof idbuf);
+		memset(seq, 0, sizeof seq);
+		if (chid_rc == 0 && mdb_get(txn, chid, &k, &cv) == 0 &&
+		    cv.mv_size == STORE_SEQ_LEN)
+			memcpy(seq, cv.mv_data, STORE_SEQ_LEN);
+		msgpack_sbuffer_clear(&sbuf);
+		msgpack_sbuffer_write(&sbuf, v.mv_data, v.mv_size);
+		msgpack_sbuffer_write(&sbuf, (const char *)seq, sizeof seq);
+		k.mv_data = idbuf;
+		v.mv_size = sbuf.size;
+		v.mv_data = sbuf.data;
+		if ((rc = mdb_put(txn, st->events, &k, &v, 0)) != 0)
+			break;
+		n++;
+		skey_be64(idbuf, skey_get_be64(idbuf) + 1);
+		if (skey_get_be64(idbuf) == 0) {
+			rc = MDB_NOTFOUND;
+			break;
+		}
+	}
+	mdb_cursor_close(cur);
+	msgpack_sbuffer_destroy(&sbuf);
+	if (rc != MDB_NOTFOUND)
+		return (rc);
+	if ((chid_rc == 0 && (rc = mdb_drop(txn, chid, 1)) != 0) ||
+	    (rc = store_meta_put(txn, st->meta, "format", STORE_FORMAT)) != 0)
+		return (rc);
+	log_notice("%s: upgraded %zu records to store format %d", path, n,
+	    STORE_FORMAT);
+	return (0);
+}
+
+/*
  * Refuse a data directory whose index encodings are not ours: reading it
  * would answer wrongly, not fail.  Directories written before the format
- * was recorded hold format 1 (49-byte spans in every index entry).
+ * was recorded hold format 1 (49-byte spans in every index entry); those
+ * of format 2 are upgraded in place.
  */
 static int
 store_format(struct store *st, MDB_txn *txn, const char *path,
@@ -217,7 +293,9 @@ store_format(struct store *st, MDB_txn *txn, const char *path,
 		}
 		format = 1;
 	}
-	if (format != STORE_FORMAT) {
+	if (format == 2 && (rc = store_upgrade_2(st, txn, path)) != 0)
+		return (store_error(err, rc, "upgrading the store"));
+	if (format != 2 && format != STORE_FORMAT) {
 		aerr_set(err, AERR_INTERNAL, "%s holds store format %llu and "
 		    "this annalsd reads format %d: export it with the annalsd "
 		    "that wrote it (annals export) and import it here", path,
@@ -274,7 +352,6 @@ store_open(const struct store_config *cfg, struct aerr *err)
 	    (rc = mdb_dbi_open(txn, "keys", MDB_CREATE, &st->keys)) ||
 	    (rc = mdb_dbi_open(txn, "changes", MDB_CREATE, &st->changes)) ||
 	    (rc = mdb_dbi_open(txn, "meta", MDB_CREATE, &st->meta)) ||
-	    (rc = mdb_dbi_open(txn, "chid", MDB_CREATE, &st->chid)) ||
 	    (rc = mdb_dbi_open(txn, "tombs", MDB_CREATE, &st->tombs)) ||
 	    (rc = mdb_dbi_open(txn, "time_new", MDB_CREATE,
 	    &st->time_new)) ||
@@ -364,6 +441,20 @@ store_read_begin(struct store *st, MDB_txn **txn, struct aerr *err)
 	if (rc != 0)
 		return (store_error(err, rc, "mdb_txn_begin"));
 	return (0);
+}
+
+/*
+ * Cut the seq of its change off a stored record (v then holds its wire
+ * form) and return it; 0 for a record too short to have one.
+ */
+uint64_t
+store_rec_split(MDB_val *v)
+{
+	if (v->mv_size < STORE_SEQ_LEN)
+		return (0);
+	v->mv_size -= STORE_SEQ_LEN;
+	return (skey_get_be64((const unsigned char *)v->mv_data +
+	    v->mv_size));
 }
 
 /* Decode a stored record, with the server fields record_decode skips. */

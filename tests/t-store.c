@@ -1550,7 +1550,7 @@ TEST(store_refuses_another_format)
 	MDB_txn			*txn;
 	MDB_dbi			 meta;
 	MDB_val			 k = { 6, (void *)"format" }, v;
-	unsigned char		 three[8] = { 0, 0, 0, 0, 0, 0, 0, 3 };
+	unsigned char		 four[8] = { 0, 0, 0, 0, 0, 0, 0, 4 };
 	char			 path[128];
 	int			 status;
 
@@ -1574,16 +1574,16 @@ TEST(store_refuses_another_format)
 	cfg.max_map_size = (size_t)1 << 20;
 	T_ASSERT(store_open(&cfg, &err) == NULL);
 	T_ASSERTF(strstr(err.msg, "holds store format 1 and this annalsd "
-	    "reads format 2") != NULL, "%s", err.msg);
+	    "reads format 3") != NULL, "%s", err.msg);
 
 	txn = raw_begin(&env);
 	T_OK(mdb_dbi_open(txn, "meta", 0, &meta));
 	v.mv_size = 8;
-	v.mv_data = three;
+	v.mv_data = four;
 	T_OK(mdb_put(txn, meta, &k, &v, 0));
 	raw_commit(env, txn);
 	T_ASSERT(store_open(&cfg, &err) == NULL);
-	T_ASSERTF(strstr(err.msg, "format 3") != NULL, "%s", err.msg);
+	T_ASSERTF(strstr(err.msg, "format 4") != NULL, "%s", err.msg);
 }
 
 /*
