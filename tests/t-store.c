@@ -2,10 +2,13 @@
  * The store on a temporary LMDB environment: writes, indexes, queries,
  * paging, and a randomized comparison with a plain in-memory model.
  */
+#include <sys/stat.h>
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "test.h"
 #include <lmdb.h>
@@ -1682,4 +1685,87 @@ TEST(store_histogram_start_counts_follow_writes)
 	}
 	free(check);
 	store_close(st);
+}
+
+/*
+ * A backup rewrites every database in key order, so its pages are full:
+ * after a load in random date order it is smaller than LMDB's own
+ * compacting copy of the same store, and it is a whole store.
+ */
+TEST(store_backup_fills_pages)
+{
+	enum { NBATCH = 20, PER = 500 };
+	static const char *const actors[] = { "RUS,SYRGOV", "USA,CHN:target",
+	    "UNO,ARL,SYR", "TUR,IRN" };
+	struct store_op		 ops[PER];
+	struct event		 evs[PER];
+	struct store_batch	 b;
+	struct store_check	 check;
+	struct store_stats	 stats;
+	struct store_config	 cfg;
+	struct store		*st, *copy;
+	struct aerr		 err;
+	struct stat		 sb;
+	MDB_env			*env;
+	char			 start[32], ours[160], lmdbs[160], file[200];
+	uint64_t		 bytes, r = 12345;
+	int			 fds[2], i, j;
+	char			 one;
+
+	st = open_store((size_t)64 << 20);
+	for (i = 0; i < NBATCH; i++) {
+		for (j = 0; j < PER; j++) {
+			r = r * 6364136223846793005ULL + 1442695040888963407ULL;
+			snprintf(start, sizeof start, "%04d-%02d-%02d",
+			    1950 + (int)((r >> 33) % 70),
+			    1 + (int)((r >> 20) % 12), 1 + (int)((r >> 40) % 28));
+			mkev(&evs[j], start, NULL, actors[(r >> 50) % 4],
+			    "042", NULL, NULL);
+			memset(&ops[j], 0, sizeof ops[j]);
+			ops[j].kind = STORE_OP_PUT;
+			ops[j].ev = &evs[j];
+		}
+		memset(&b, 0, sizeof b);
+		b.ops = ops;
+		b.nops = PER;
+		T_ASSERTF(store_write(st, &b, 1, 1000, &err) == 0, "%s",
+		    err.msg);
+		T_ASSERT(!b.failed);
+		for (j = 0; j < PER; j++)
+			record_clear(&evs[j]);
+	}
+
+	snprintf(ours, sizeof ours, "%s/ours", t_dir());
+	T_OK(pipe(fds));
+	T_OK(store_backup_start(st, ours, fds[1], &err));
+	T_ASSERT(read(fds[0], &one, 1) == 1);
+	T_ASSERTF(store_backup_finish(st, &bytes, &err) == 0, "%s", err.msg);
+	close(fds[0]);
+	close(fds[1]);
+	T_OK(store_stats(st, &stats, &err));
+	store_close(st);
+
+	snprintf(lmdbs, sizeof lmdbs, "%s/lmdbs", t_dir());
+	T_OK(mkdir(lmdbs, 0750));
+	snprintf(file, sizeof file, "%s/db", t_dir());
+	T_OK(mdb_env_create(&env));
+	T_OK(mdb_env_open(env, file, MDB_RDONLY, 0644));
+	T_OK(mdb_env_copy2(env, lmdbs, MDB_CP_COMPACT));
+	mdb_env_close(env);
+	snprintf(file, sizeof file, "%s/data.mdb", lmdbs);
+	T_OK(stat(file, &sb));
+	T_ASSERTF(bytes * 10 < (uint64_t)sb.st_size * 9, "backup %llu bytes, "
+	    "LMDB's compact copy %lld", (unsigned long long)bytes,
+	    (long long)sb.st_size);
+
+	memset(&cfg, 0, sizeof cfg);
+	cfg.path = ours;
+	cfg.map_size = (size_t)64 << 20;
+	cfg.max_map_size = (size_t)64 << 20;
+	copy = store_open(&cfg, &err);
+	T_ASSERTF(copy != NULL, "%s", err.msg);
+	T_OK(store_check(copy, &check, &err));
+	T_EQ_U64(check.nproblems, 0);
+	T_EQ_U64(check.events, (uint64_t)NBATCH * PER);
+	store_close(copy);
 }
