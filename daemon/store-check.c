@@ -94,18 +94,6 @@ get_event(struct check *c, uint64_t id, struct event *ev)
 }
 
 static int
-actor_seen_before(const struct event *ev, uint32_t i)
-{
-	uint32_t	j;
-
-	for (j = 0; j < i; j++) {
-		if (strcmp(ev->actors[j].name, ev->actors[i].name) == 0)
-			return (1);
-	}
-	return (0);
-}
-
-static int
 has_actor(const struct event *ev, const void *name, size_t len)
 {
 	return (record_has_actor(ev, name, len, NULL));
@@ -171,7 +159,7 @@ check_records(struct check *c, uint64_t next_id, uint64_t next_seq)
 			problem(c, "event %llu: missing from the time index",
 			    (unsigned long long)id);
 		for (i = 0; i < ev.nactors; i++) {
-			if (actor_seen_before(&ev, i))
+			if (store_actor_seen(&ev, i))
 				continue;
 			if (!has_indexed(c, c->st->actor, c->st->actor_new,
 			    key, skey_actor_key(key, ev.actors[i].name,

@@ -85,6 +85,7 @@ int	 store_meta_put(MDB_txn *, MDB_dbi, const char *, uint64_t);
 int	 store_unpack(const void *, size_t, struct event *);
 uint64_t store_rec_split(MDB_val *);
 int64_t	 store_day(int64_t);
+int	 store_actor_seen(const struct event *, uint32_t);
 int	 store_index_del(struct wctx *, MDB_dbi, MDB_dbi, MDB_val *);
 int	 store_name_count(struct wctx *, MDB_dbi, const char *, int, int);
 typedef int (*store_name_fn)(void *, const void *, size_t, uint64_t);

@@ -29,8 +29,8 @@ disk_nearly_full(struct store *st)
 }
 
 /* Whether actor i's name already appeared earlier in the list. */
-static int
-actor_seen(const struct event *ev, uint32_t i)
+int
+store_actor_seen(const struct event *ev, uint32_t i)
 {
 	uint32_t	j;
 
@@ -146,7 +146,7 @@ index_event(struct wctx *w, const struct event *ev, int del)
 		w->c.classes |= UINT64_C(1) << class;
 
 	for (i = 0; i < ev->nactors; i++) {
-		if (actor_seen(ev, i))
+		if (store_actor_seen(ev, i))
 			continue;
 		k.mv_size = skey_actor_key(key, ev->actors[i].name,
 		    strlen(ev->actors[i].name), class, ev->span.lo, ev->id);
@@ -341,6 +341,31 @@ put_record(struct wctx *w, const struct event *ev, uint64_t old)
 }
 
 /*
+ * The stored record of id: *v its wire form, *old decoded, *seq its
+ * change.  Returns 0, an LMDB error (MDB_NOTFOUND), or -1 with err set.
+ */
+static int
+get_old(struct wctx *w, uint64_t id, MDB_val *v, struct event *old,
+    uint64_t *seq, struct aerr *err)
+{
+	unsigned char	kbuf[8];
+	MDB_val		k = { 8, kbuf };
+	int		rc;
+
+	skey_be64(kbuf, id);
+	if ((rc = mdb_get(w->txn, w->st->events, &k, v)) != 0)
+		return (rc);
+	memset(old, 0, sizeof *old);
+	*seq = store_rec_split(v);
+	if (store_unpack(v->mv_data, v->mv_size, old) != 0) {
+		aerr_set(err, AERR_INTERNAL, "event %llu is damaged",
+		    (unsigned long long)id);
+		return (-1);
+	}
+	return (0);
+}
+
+/*
  * Put one record: update the event its id or its (source, key) names, or
  * add a new one.  Returns 0, an LMDB error, or -1 with err set.
  */
@@ -348,7 +373,7 @@ static int
 apply_put(struct wctx *w, struct store_op *op, struct aerr *err)
 {
 	struct event	*ev = op->ev, old;
-	unsigned char	 skey[SOURCE_KEY_MAX], kbuf[8];
+	unsigned char	 skey[SOURCE_KEY_MAX];
 	MDB_val		 k, v;
 	uint64_t	 target = op->id, keyed = 0, oldseq;
 	int		 rc;
@@ -394,23 +419,13 @@ apply_put(struct wctx *w, struct store_op *op, struct aerr *err)
 		goto done;
 	}
 
-	skey_be64(kbuf, target);
-	k.mv_data = kbuf;
-	k.mv_size = 8;
-	rc = mdb_get(w->txn, w->st->events, &k, &v);
+	rc = get_old(w, target, &v, &old, &oldseq, err);
 	if (rc == MDB_NOTFOUND) {
 		aerr_set(err, AERR_NOT_FOUND, "event %llu not found",
 		    (unsigned long long)target);
 		return (-1);
 	} else if (rc != 0)
 		return (rc);
-	memset(&old, 0, sizeof old);
-	oldseq = store_rec_split(&v);
-	if (store_unpack(v.mv_data, v.mv_size, &old) != 0) {
-		aerr_set(err, AERR_INTERNAL, "event %llu is damaged",
-		    (unsigned long long)target);
-		return (-1);
-	}
 	if (op->check_rev && old.rev != op->if_rev) {
 		aerr_set(err, AERR_CONFLICT, "event %llu is at rev %llu, not "
 		    "%llu", (unsigned long long)target,
@@ -462,19 +477,12 @@ apply_delete(struct wctx *w, struct store_op *op, struct aerr *err)
 	int		rc;
 
 	skey_be64(kbuf, op->id);
-	rc = mdb_get(w->txn, w->st->events, &k, &v);
+	rc = get_old(w, op->id, &v, &old, &oldseq, err);
 	if (rc == MDB_NOTFOUND) {
 		op->status = 0;
 		return (0);
 	} else if (rc != 0)
 		return (rc);
-	memset(&old, 0, sizeof old);
-	oldseq = store_rec_split(&v);
-	if (store_unpack(v.mv_data, v.mv_size, &old) != 0) {
-		aerr_set(err, AERR_INTERNAL, "event %llu is damaged",
-		    (unsigned long long)op->id);
-		return (-1);
-	}
 	old.id = op->id;
 	rc = index_event(w, &old, 1);
 	record_clear(&old);
