@@ -45,7 +45,8 @@ override CFLAGS += -std=c11 -D_DEFAULT_SOURCE -fPIC -fvisibility=hidden \
 
 # pkg-config name -> Debian package, for the deps step.
 PKGS	:= lmdb:liblmdb-dev libevent:libevent-dev msgpack:libmsgpack-dev \
-	jansson:libjansson-dev zlib:zlib1g-dev libarchive:libarchive-dev
+	jansson:libjansson-dev zlib:zlib1g-dev libarchive:libarchive-dev \
+	icu-uc:libicu-dev
 PKG_NAMES := $(foreach p,$(PKGS),$(firstword $(subst :, ,$(p))))
 DEBS	:= pkg-config $(foreach p,$(PKGS),$(lastword $(subst :, ,$(p))))
 
@@ -58,7 +59,11 @@ PYMODS	:= yaml:python3-yaml msgpack:python3-msgpack pytest:python3-pytest \
 
 # Expanded when a recipe runs, which is after the deps step.
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKG_NAMES))
-PKG_LIBS = $(shell pkg-config --libs $(PKG_NAMES)) -lpthread
+PKG_LIBS = $(shell pkg-config --libs $(filter-out icu-uc,$(PKG_NAMES))) \
+	-lpthread
+# ICU splits and folds words for the text index (daemon/words.c): only
+# annalsd and the test runner link it, not libannals.
+ICU_LIBS = $(shell pkg-config --libs icu-uc)
 
 VERSION	:= $(shell sed -n 's/^\#define ANNALS_VERSION_STRING "\(.*\)"/\1/p' proto/version.h)
 SOMAJOR	:= $(shell sed -n 's/^\#define ANNALS_VERSION_MAJOR //p' proto/version.h)
@@ -142,7 +147,7 @@ $(B)/libannals.so: $(LIB_OBJ) $(PROTO_LIB_OBJ)
 	ln -sf libannals.so.$(VERSION) $@
 
 $(B)/annalsd: $(B)/daemon/annalsd.o $(DAEMON_OBJ) $(PROTO_OBJ)
-	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(ICU_LIBS)
 	$(if $(filter build,$(B)),ln -sf $(B)/annalsd annalsd)
 
 $(B)/annals: $(B)/client/cli.o $(CLI_OBJ) $(LIB_OBJ) $(PROTO_OBJ)
@@ -161,7 +166,7 @@ $(B)/daemon.a: $(DAEMON_OBJ)
 $(B)/runner: $(B)/tests/runner.o $(B)/tests/list.o $(TEST_OBJ) \
     $(SUPPORT_OBJ) $(FUZZ_OBJ) $(B)/daemon.a $(LIB_OBJ) $(CLI_OBJ) \
     $(PROTO_OBJ)
-	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(ICU_LIBS)
 
 $(B)/tests/list.o: $(B)/tests/list.c
 	$(CC) $(CFLAGS) -Itests -c -o $@ $<
@@ -357,8 +362,13 @@ bench-check:
 		exit 1; \
 	fi
 
-bench: bench-check $(B)/annalsd $(B)/bench $(B)/bench-echo
+bench: bench-check $(B)/annalsd $(B)/bench $(B)/bench-echo $(B)/bench-text
 	BENCH_N=$(BENCH_N) $(B)/bench
+	BENCH_N=$(BENCH_N) $(B)/bench-text
+
+# The word index's figures (issue #20), on the store without a daemon.
+$(B)/bench-text: $(B)/tests/bench/text.o $(B)/daemon.a $(PROTO_OBJ)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(ICU_LIBS)
 
 bench-peers: bench-check $(B)/annalsd $(B)/bench-peers $(B)/bench-echo
 	BENCH_N=$(BENCH_N) $(B)/bench-peers --peers

@@ -400,6 +400,13 @@ ANNALS_API int		 annals_query_set_tag(annals_query *q,
 			    const char *tag);
 ANNALS_API int		 annals_query_set_source(annals_query *q,
 			    const char *source);
+/*
+ * Only events whose title or text holds every word of text: a word
+ * ending in '*' is a prefix, words in double quotes a phrase (the rules
+ * are in PROTOCOL.md, "Text search").
+ */
+ANNALS_API int		 annals_query_set_text(annals_query *q,
+			    const char *text);
 /* Only events dated at least this precisely; ANNALS_PREC_NONE: all. */
 ANNALS_API int		 annals_query_set_precision(annals_query *q,
 			    int prec);

@@ -19,7 +19,7 @@ static int	cli_histogram_exec(struct cli *, int, char **);
 #define CLI_AGG_FILTERS							\
 	"[--certain | --within]\n"					\
 	"             [--precision year|season|month|day|time] [--role ROLE]\n" \
-	"             [--type PREFIX] [--tag T] [--source S]"
+	"             [--type PREFIX] [--tag T] [--source S] [--text WORDS]"
 
 static const struct option cli_histogram_longopts[] = {
 	{ "by",		required_argument,	NULL, 'b' },
@@ -32,6 +32,7 @@ static const struct option cli_histogram_longopts[] = {
 	{ "type",	required_argument,	NULL, 't' },
 	{ "tag",	required_argument,	NULL, 'g' },
 	{ "source",	required_argument,	NULL, 's' },
+	{ "text",	required_argument,	NULL, 'q' },
 	{ "limit",	required_argument,	NULL, 'l' },
 	{ "prefix",	required_argument,	NULL, 'P' },
 	{ "help",	no_argument,		NULL, 'h' },
@@ -131,7 +132,7 @@ cli_agg_args(struct cli *cli, int argc, char **argv, annals_query *q,
 				    "overlap or start", optarg));
 			break;
 		case 'c': case 'w': case 'p': case 'a':
-		case 'r': case 't': case 'g': case 's':
+		case 'r': case 't': case 'g': case 's': case 'q':
 			if ((code = cli_common_filter(cmd, q, ch, optarg, &f)) == -1)
 				return (CLI_EXIT_USAGE);
 			break;

@@ -49,6 +49,7 @@ struct store_config {
 	size_t		 map_size;	/* initial map size */
 	size_t		 max_map_size;	/* growth stops here */
 	size_t		 stage_entries;	/* time stage size; 0: the default */
+	int		 no_text_index;	/* benchmarks: ingest without it */
 };
 
 #define STORE_OP_PUT	0
@@ -102,6 +103,8 @@ struct store_stats {
 	uint64_t	 map_bytes;
 	uint64_t	 last_seq;
 	uint64_t	 map_grows;
+	uint64_t	 records_bytes;	/* pages of the records */
+	uint64_t	 text_bytes;	/* pages of the word index */
 };
 
 typedef int (*store_page_cb)(void *, const struct store_page *);

@@ -31,6 +31,7 @@
 #define HP_LOCAL	4	/* a bool for the endpoint itself, not packed */
 #define HP_PAGE		5	/* the page's own: neither checked nor packed */
 #define HP_LIST		6	/* "a,b,c" -> an array of str */
+#define HP_TEXT		7	/* q: the str of the text filter */
 
 struct hparam {
 	const char	*name;
@@ -41,7 +42,7 @@ struct hparam {
 	{ "from", HP_STR }, { "to", HP_STR }, { "actor", HP_STR },	\
 	{ "role", HP_STR }, { "type", HP_STR }, { "tag", HP_STR },	\
 	{ "source", HP_STR }, { "precision", HP_STR },			\
-	{ "certain", HP_BOOL }, { "within", HP_BOOL }
+	{ "certain", HP_BOOL }, { "within", HP_BOOL }, { "q", HP_TEXT }
 
 static const struct hparam hp_events[] = {
 	HP_RANGE_FILTERS, { "limit", HP_UINT }, { "cursor", HP_CURSOR },
@@ -60,7 +61,7 @@ static const struct hparam hp_top[] = {
 	{ "from", HP_STR }, { "to", HP_STR }, { "type", HP_STR },
 	{ "tag", HP_STR }, { "source", HP_STR }, { "precision", HP_STR },
 	{ "certain", HP_BOOL }, { "within", HP_BOOL }, { "limit", HP_UINT },
-	{ "prefix", HP_STR }, { NULL, 0 }
+	{ "prefix", HP_STR }, { "q", HP_TEXT }, { NULL, 0 }
 };
 static const struct hparam hp_co[] = {
 	HP_RANGE_FILTERS, { "limit", HP_UINT }, { NULL, 0 }
@@ -209,7 +210,7 @@ hreq_parse(struct hreq *h, struct evhttp_request *req,
 			;
 		if (spec[i].type == HP_LOCAL || spec[i].type == HP_PAGE)
 			continue;
-		mp_pack_str(&pk, kv->key);
+		mp_pack_str(&pk, spec[i].type == HP_TEXT ? "text" : kv->key);
 		switch (spec[i].type) {
 		case HP_UINT:
 			if (hreq_uint(kv->value, &u) != 0) {

@@ -8,6 +8,8 @@
  *	actors	name -> event count, mask of classes used
  *	type	type NUL class start id -> span	(store-type.c)
  *	types	type -> event count, mask of classes used
+ *	text	word NUL class start id -> block of postings (store-text.c)
+ *	words	word -> postings, mask of classes used
  *	keys	source NUL key -> id
  *	changes	seq -> op, id			(one per put or delete)
  *	meta	next_id, next_seq, classes of the time index, typed_to
@@ -138,7 +140,8 @@ store_set_compare(struct store *st, MDB_txn *txn)
 	const MDB_dbi	dbis[] = { st->events, st->time, st->actor,
 			    st->actors, st->keys, st->changes, st->meta,
 			    st->chid, st->tombs, st->time_new, st->actor_new,
-			    st->days, st->type, st->type_new, st->types };
+			    st->days, st->type, st->type_new, st->types,
+			    st->text, st->text_new, st->words };
 	size_t		i;
 
 	for (i = 0; i < sizeof dbis / sizeof dbis[0]; i++)
@@ -249,6 +252,9 @@ store_open(const struct store_config *cfg, struct aerr *err)
 	    STAGE_TIME_ENTRIES;
 	/* Events have two to three actors: stage as many events. */
 	st->stage_actor = st->stage_time * 3;
+	/* Titles have ten-odd words: stage as many events. */
+	st->stage_text = st->stage_time * 1;
+	st->no_text = cfg->no_text_index;
 	if ((rc = mdb_env_create(&st->env)) != 0)
 		goto fail;
 	mdb_env_set_maxdbs(st->env, 32);
@@ -286,7 +292,11 @@ store_open(const struct store_config *cfg, struct aerr *err)
 	    (rc = mdb_dbi_open(txn, "type", MDB_CREATE, &st->type)) ||
 	    (rc = mdb_dbi_open(txn, "type_new", MDB_CREATE,
 	    &st->type_new)) ||
-	    (rc = mdb_dbi_open(txn, "types", MDB_CREATE, &st->types))) {
+	    (rc = mdb_dbi_open(txn, "types", MDB_CREATE, &st->types)) ||
+	    (rc = mdb_dbi_open(txn, "text", MDB_CREATE, &st->text)) ||
+	    (rc = mdb_dbi_open(txn, "text_new", MDB_CREATE,
+	    &st->text_new)) ||
+	    (rc = mdb_dbi_open(txn, "words", MDB_CREATE, &st->words))) {
 		mdb_txn_abort(txn);
 		goto fail;
 	}
@@ -300,6 +310,9 @@ store_open(const struct store_config *cfg, struct aerr *err)
 	if ((rc = store_drop_empty(st, txn)) == 0 &&
 	    (rc = store_type_open(st, txn)) == 1)
 		rc = meta_put(txn, st->meta, "typed_to",
+		    store_meta_get(txn, st->meta, "next_seq", 1));
+	if (rc == 0 && (rc = store_text_open(st, txn)) == 1)
+		rc = meta_put(txn, st->meta, "texted_to",
 		    store_meta_get(txn, st->meta, "next_seq", 1));
 	if (rc != 0) {
 		mdb_txn_abort(txn);
@@ -545,7 +558,8 @@ index_event(struct wctx *w, const struct event *ev, int del)
 	rc = del ? store_index_del(w, w->st->time_new, w->st->time, &k) :
 	    mdb_put(w->txn, w->st->time_new, &k, &v, 0);
 	if (rc != 0 || (rc = day_count(w, ev->span.lo, del ? -1 : 1)) != 0 ||
-	    (rc = store_type_index(w, ev, del)) != 0)
+	    (rc = store_type_index(w, ev, del)) != 0 ||
+	    (rc = store_text_index(w, ev, del)) != 0)
 		return (rc);
 	if (!del)
 		w->c.classes |= UINT64_C(1) << class;
@@ -993,11 +1007,13 @@ write_once(struct store *st, struct store_batch *batches, size_t n,
 	    (rc = store_sweep(&w, st->actor_new, st->actor, st->stage_actor,
 	    &st->sweep_actor)) != 0 ||
 	    (rc = store_sweep(&w, st->type_new, st->type, st->stage_time,
-	    &st->sweep_type)) != 0)
+	    &st->sweep_type)) != 0 ||
+	    (rc = store_text_sweep(&w)) != 0)
 		goto abort;
 	if ((rc = meta_put(w.txn, st->meta, "next_id", w.c.next_id)) ||
 	    (rc = meta_put(w.txn, st->meta, "next_seq", w.c.next_seq)) ||
 	    (rc = meta_put(w.txn, st->meta, "typed_to", w.c.next_seq)) ||
+	    (rc = meta_put(w.txn, st->meta, "texted_to", w.c.next_seq)) ||
 	    (rc = meta_put(w.txn, st->meta, "classes", w.c.classes)))
 		goto abort;
 	msgpack_sbuffer_destroy(&w.sbuf);
@@ -1395,7 +1411,7 @@ plan_type(struct store *st, MDB_txn *txn, const struct query *q,
 		return (0);
 	if (store_type_names(st, txn, q->type, TYPE_PROBE_MAX, tn, err) != 0)
 		return (-1);
-	if (q->actor == NULL) {
+	if (q->actor == NULL && q->text == NULL) {
 		if ((rc = mdb_stat(txn, st->events, &ms)) != 0) {
 			store_type_names_free(tn);
 			return (store_error(err, rc, "mdb_stat"));
@@ -1412,19 +1428,44 @@ plan_type(struct store *st, MDB_txn *txn, const struct query *q,
 	return (0);
 }
 
-/* Whether the query asks about more than the indexes say. */
+/*
+ * Whether the query asks about more than the indexes say.  The word
+ * index drives a text query, so its actor is checked on the record.
+ */
 static int
 needs_record(const struct query *q, int type_known)
 {
 	return (q->actor_prefix || q->role != NULL ||
+	    (q->text != NULL && q->actor != NULL) ||
 	    (q->type != NULL && !type_known) || q->tag != NULL ||
 	    q->source != NULL);
 }
 
+/* The next index entry of a query: from the scans, or the word index. */
+static int
+plan_next(struct plan *p, struct text_iter *text, int desc, MDB_val *k,
+    MDB_val *v, struct aerr *err)
+{
+	struct scan	*s;
+
+	if (text != NULL)
+		return (store_text_next(text, k, v, err));
+	if (p->nheap == 0)
+		return (0);
+	s = p->heap[0];
+	*k = s->k;
+	*v = s->v;
+	if (!scan_step(s, desc))
+		p->heap[0] = p->heap[--p->nheap];
+	heap_down(p, 0);
+	return (1);
+}
+
 /*
  * Answer a range or actor query: merge the planned scans in (start, id)
- * order, drop what the filters reject, and hand at most q->limit hits to
- * cb while the read transaction is still open.
+ * order (or take the events holding the words of q->text), drop what the
+ * filters reject, and hand at most q->limit hits to cb while the read
+ * transaction is still open.
  */
 int
 store_query(struct store *st, const struct query *q, store_page_cb cb,
@@ -1436,6 +1477,7 @@ store_query(struct store *st, const struct query *q, store_page_cb cb,
 	struct date_span	 span;
 	struct scan		*s;
 	struct event		 ev;
+	struct text_iter	*text = NULL;
 	MDB_txn			*txn;
 	MDB_val			 k, v;
 	unsigned char		 last[16], idbuf[8];
@@ -1448,7 +1490,9 @@ store_query(struct store *st, const struct query *q, store_page_cb cb,
 	p.desc = q->desc;
 	if (store_read_begin(st, &txn, err) != 0)
 		return (-1);
-	if ((by = plan_type(st, txn, q, &tn, err)) == -1 ||
+	if ((by = plan_type(st, txn, q, &tn, err)) == -1)
+		goto out;
+	if (q->text != NULL ? store_text_begin(st, txn, q, &text, err) != 0 :
 	    plan_build(st, txn, q, by == 1, &p, err) != 0)
 		goto out;
 	p.heap = xcalloc(p.n, sizeof *p.heap);
@@ -1465,13 +1509,7 @@ store_query(struct store *st, const struct query *q, store_page_cb cb,
 		heap_down(&p, i);
 
 	page.hits = xcalloc(q->limit + 1, sizeof *page.hits);
-	while (p.nheap > 0) {
-		s = p.heap[0];
-		k = s->k;
-		v = s->v;
-		if (!scan_step(s, q->desc))
-			p.heap[0] = p.heap[--p.nheap];
-		heap_down(&p, 0);
+	while ((rc = plan_next(&p, text, q->desc, &k, &v, err)) == 1) {
 
 		/* A prefix query meets an event once per matching actor. */
 		if (have_last && memcmp(last, (unsigned char *)k.mv_data +
@@ -1501,11 +1539,15 @@ store_query(struct store *st, const struct query *q, store_page_cb cb,
 			    (unsigned long long)skey_get_be64(idbuf));
 			continue;
 		}
-		if (needs_record(q, by != 0)) {
+		if (needs_record(q, by != 0) ||
+		    (text != NULL && store_text_needs_record(text))) {
 			memset(&ev, 0, sizeof ev);
 			if (store_unpack(v.mv_data, v.mv_size, &ev) != 0)
 				continue;
-			ok = query_matches(q, &ev, &m);
+			ok = query_matches(q, &ev, &m) && (text == NULL ||
+			    store_text_match(text, ev.title, ev.title ?
+			    strlen(ev.title) : 0, ev.text, ev.text ?
+			    strlen(ev.text) : 0));
 			record_clear(&ev);
 			if (!ok)
 				continue;
@@ -1523,8 +1565,10 @@ store_query(struct store *st, const struct query *q, store_page_cb cb,
 		page.next_id = page.hits[page.nhits].id;
 		page.nhits++;
 	}
-	ret = cb(arg, &page);
+	if (rc != -1)
+		ret = cb(arg, &page);
 out:
+	store_text_end(text);
 	free(page.hits);
 	plan_free(&p);
 	store_type_names_free(&tn);
@@ -1660,6 +1704,7 @@ store_stats(struct store *st, struct store_stats *out, struct aerr *err)
 		out->events = ms.ms_entries;
 	if (mdb_stat(txn, st->actors, &ms) == 0)
 		out->actors = ms.ms_entries;
+	store_text_sizes(st, txn, &out->records_bytes, &out->text_bytes);
 	out->last_seq = store_meta_get(txn, st->meta, "next_seq", 1) - 1;
 	mdb_txn_abort(txn);
 	mdb_env_info(st->env, &info);

@@ -322,6 +322,7 @@ struct query {
 	char		*type;		/* a prefix */
 	char		*tag;
 	char		*source;
+	char		*text;		/* words to find (PROTOCOL.md) */
 	int		 min_prec;	/* DATE_PREC_* */
 	int		 certain;	/* certain matches only */
 	int		 within;	/* events wholly inside */
@@ -342,5 +343,6 @@ int	 query_matches(const struct query *, const struct event *, int *);
 size_t	 query_cursor_encode(const struct query *, int64_t, uint64_t,
 	     unsigned char *, size_t);
 #define QUERY_CURSOR_LEN 25
+#define QUERY_MAX_TEXT	1024		/* bytes of a text filter */
 
 #endif

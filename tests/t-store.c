@@ -12,6 +12,7 @@
 
 #include "../daemon/annalsd.h"
 #include "../daemon/agg.h"
+#include "../daemon/words.h"
 
 static struct store *
 open_store(size_t map)
@@ -1682,4 +1683,315 @@ TEST(store_histogram_start_counts_follow_writes)
 	}
 	free(check);
 	store_close(st);
+}
+
+/*
+ * The text filter (daemon/store-text.c, words.c).  Words are written in
+ * several spellings that fold to one: accents, case, Arabic vowels.
+ */
+static const char *const text_vocab[][3] = {
+	{ "geneve", "Genève", "GENÈVE" },
+	{ "paix", "Paix", "PAIX" },
+	{ "negociations", "négociations", "NÉGOCIATIONS" },
+	{ "переговоры", "Переговоры", "ПЕРЕГОВОРЫ" },
+	{ "елка", "Ёлка", "ёлка" },
+	{ "مفاوضات", "مُفَاوَضَات", "مفاوضات" },
+	{ "talks", "Talks", "TALKS" },
+	{ "talk", "Talk", "talk" },
+	{ "talking", "talking", "Talking" },
+	{ "peace", "Peace", "PEACE" },
+	{ "the", "The", "the" },
+	{ "in", "in", "IN" },
+};
+#define TEXT_NVOCAB	(sizeof text_vocab / sizeof text_vocab[0])
+
+struct text_ev {
+	struct model_ev	 m;
+	int		 w[2][6];	/* title, text: vocabulary indexes */
+	int		 nw[2];
+};
+
+/* Write words as an event's title or text, in random spellings. */
+static char *
+text_field(unsigned *seed, const int *w, int n)
+{
+	static const char *const seps[] = { " ", ", ", " — ", "; " };
+	char	buf[512];
+	int	i;
+
+	buf[0] = '\0';
+	for (i = 0; i < n; i++) {
+		if (i > 0)
+			strcat(buf, seps[rand_r(seed) % 4]);
+		strcat(buf, text_vocab[w[i]][rand_r(seed) % 3]);
+	}
+	return (strdup(buf));
+}
+
+static void
+text_random(unsigned *seed, struct text_ev *t, struct event *ev)
+{
+	int	f, i;
+
+	random_event(seed, &t->m, ev);
+	free(ev->title);
+	ev->title = NULL;
+	for (f = 0; f < 2; f++) {
+		t->nw[f] = f == 0 ? 1 + rand_r(seed) % 6 :
+		    rand_r(seed) % 3 == 0 ? 1 + rand_r(seed) % 6 : 0;
+		for (i = 0; i < t->nw[f]; i++)
+			t->w[f][i] = rand_r(seed) % TEXT_NVOCAB;
+		if (t->nw[f] > 0)
+			*(f == 0 ? &ev->title : &ev->text) =
+			    text_field(seed, t->w[f], t->nw[f]);
+	}
+}
+
+/* A query term of the model: a word, or a prefix of words. */
+struct text_mterm {
+	char	 s[64];
+	int	 prefix;
+};
+
+static int
+text_has_term(const struct text_ev *t, const struct text_mterm *q)
+{
+	int	f, i;
+
+	for (f = 0; f < 2; f++) {
+		for (i = 0; i < t->nw[f]; i++) {
+			const char *w = text_vocab[t->w[f][i]][0];
+
+			if (q->prefix ? strncmp(w, q->s, strlen(q->s)) == 0 :
+			    strcmp(w, q->s) == 0)
+				return (1);
+		}
+	}
+	return (0);
+}
+
+static int
+text_has_phrase(const struct text_ev *t, int a, int b)
+{
+	int	f, i;
+
+	for (f = 0; f < 2; f++) {
+		for (i = 0; i + 1 < t->nw[f]; i++) {
+			if (t->w[f][i] == a && t->w[f][i + 1] == b)
+				return (1);
+		}
+	}
+	return (0);
+}
+
+static void
+text_check_queries(struct store *st, struct text_ev *tev, size_t n,
+    unsigned *seed)
+{
+	static const char *const prefixes[] = { "tal", "neg", "пере", "ge",
+	    "pea", "t" };
+	struct model_ev	**expect = calloc(n + 1, sizeof *expect);
+	struct text_mterm terms[3];
+	struct found	 f;
+	struct query	 q;
+	char		 text[512], from[16], to[16];
+	size_t		 i, ne;
+	int		 qi, nt, k, v, phrase, pa = 0, pb = 0, ok, y;
+
+	for (qi = 0; qi < 150; qi++) {
+		text[0] = '\0';
+		nt = 1 + rand_r(seed) % 3;
+		for (k = 0; k < nt; k++) {
+			terms[k].prefix = rand_r(seed) % 4 == 0;
+			if (terms[k].prefix) {
+				snprintf(terms[k].s, sizeof terms[k].s, "%s",
+				    prefixes[rand_r(seed) % 6]);
+				strcat(text, terms[k].s);
+				strcat(text, "* ");
+			} else {
+				v = rand_r(seed) % TEXT_NVOCAB;
+				snprintf(terms[k].s, sizeof terms[k].s, "%s",
+				    text_vocab[v][0]);
+				strcat(text, text_vocab[v][rand_r(seed) % 3]);
+				strcat(text, " ");
+			}
+		}
+		phrase = rand_r(seed) % 3 == 0;
+		if (phrase) {
+			/* Two words one event holds in a row, or not. */
+			struct text_ev *t = &tev[rand_r(seed) % n];
+
+			pa = t->w[0][0];
+			pb = t->nw[0] > 1 ? t->w[0][1] :
+			    (int)(rand_r(seed) % TEXT_NVOCAB);
+			snprintf(text + strlen(text), sizeof text -
+			    strlen(text), "\"%s %s\"", text_vocab[pa][1],
+			    text_vocab[pb][2]);
+		}
+		y = 1989 + rand_r(seed) % 36;
+		if (rand_r(seed) % 2) {
+			snprintf(from, sizeof from, "%d", y);
+			snprintf(to, sizeof to, "%d", y + rand_r(seed) % 8);
+			mkquery(&q, from, to, NULL);
+		} else
+			mkquery(&q, NULL, NULL, NULL);
+		q.text = strdup(text);
+		q.limit = 1 + rand_r(seed) % 40;
+		q.desc = rand_r(seed) % 2;
+		query_all(st, &q, &f);
+		for (ne = 0, i = 0; i < n; i++) {
+			if (!tev[i].m.live || date_match(&tev[i].m.span, q.qlo,
+			    q.qhi) == DATE_MATCH_NONE)
+				continue;
+			for (ok = 1, k = 0; k < nt && ok; k++)
+				ok = text_has_term(&tev[i], &terms[k]);
+			if (ok && phrase)
+				ok = text_has_phrase(&tev[i], pa, pb);
+			if (ok)
+				expect[ne++] = &tev[i].m;
+		}
+		qsort(expect, ne, sizeof *expect, model_cmp);
+		T_ASSERTF(f.n == ne, "text %s: got %zu, expected %zu", text,
+		    f.n, ne);
+		for (i = 0; i < ne; i++)
+			T_EQ_U64(f.ids[i], expect[q.desc ? ne - 1 - i : i]->id);
+		found_free(&f);
+		if (q.from != NULL && qi % 5 == 0) {
+			struct agg_hist	h;
+			struct aerr	err;
+
+			q.desc = 0;
+			/* Counted by start: never more than overlap. */
+			T_ASSERTF(store_histogram(st, &q, &h, &err) == 0, "%s",
+			    err.msg);
+			T_ASSERT(h.total <= ne);
+			agg_hist_free(&h);
+			free(q.text);
+			q.text = strdup("zzz");
+			T_ASSERTF(store_histogram(st, &q, &h, &err) == 0, "%s",
+			    err.msg);
+			T_EQ_U64(h.total, 0);
+			agg_hist_free(&h);
+		}
+		query_clear(&q);
+	}
+	free(expect);
+}
+
+TEST(store_text_words_fold)
+{
+	struct text_query	tq;
+	struct words		w;
+	char			msg[128];
+	static const char *const cases[][2] = {
+		{ "Négociations de PAIX à Genève",
+		  "negociations de paix a geneve" },
+		{ "Переговоры в Женеве: Ёлка", "переговоры в женеве елка" },
+		{ "مُفَاوَضَات السلام في جنيف", "مفاوضات السلام في جنيف" },
+		{ "U.S. talks don't stall; 3.5% growth", "u.s talks don't "
+		  "stall 3.5 growth" },
+		{ "Œuvre ﬁnale, Straße — İstanbul", "œuvre finale strasse "
+		  "istanbul" },
+		{ "  ,;! ", "" },
+	};
+	char	got[256];
+	size_t	i, j;
+
+	words_init(&w);
+	for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		words_reset(&w);
+		T_OK(words_split(&w, cases[i][0], strlen(cases[i][0])));
+		got[0] = '\0';
+		for (j = 0; j < w.n; j++) {
+			if (j > 0)
+				strcat(got, " ");
+			strcat(got, words_at(&w, j));
+		}
+		T_EQ_STR(got, cases[i][1]);
+	}
+	words_free(&w);
+
+	T_OK(text_query_parse("negotiat* \"Peace TALKS\" Genève talks", &tq,
+	    msg, sizeof msg));
+	T_EQ_INT((int)tq.nterms, 4);
+	T_EQ_STR(tq.terms[0].word, "negotiat");
+	T_EQ_INT(tq.terms[0].prefix, 1);
+	T_EQ_STR(tq.terms[1].word, "peace");
+	T_EQ_INT(tq.terms[1].prefix, 0);
+	T_EQ_STR(tq.terms[3].word, "geneve");
+	T_EQ_INT((int)tq.nphrases, 1);
+	T_EQ_INT((int)tq.phrases[0].n, 2);
+	text_query_free(&tq);
+	T_ASSERT(text_query_parse(" ,; \"\" ", &tq, msg, sizeof msg) == -1);
+	T_ASSERT(strstr(msg, "no word") != NULL);
+	T_ASSERT(text_query_parse("a b c d e f g h i j k l m n o p q", &tq,
+	    msg, sizeof msg) == -1);
+}
+
+TEST(store_text_against_model)
+{
+	static const char *const dbis[] = { "text", "text_new", "words" };
+	struct store	*st = open_store(32 << 20);
+	struct text_ev	*tev = calloc(1500, sizeof *tev);
+	struct event	 ev;
+	struct query	 q;
+	struct found	 f;
+	struct aerr	 err;
+	MDB_env		*env;
+	MDB_txn		*txn;
+	MDB_dbi		 dbi;
+	MDB_val		 k = { 9, (void *)"texted_to" };
+	unsigned	 seed = t_seed();
+	size_t		 n = 0, i, d;
+	int		 round, status;
+
+	for (round = 0; round < 1200; round++) {
+		int op = rand_r(&seed) % 10;
+
+		if (op < 7 || n == 0) {
+			text_random(&seed, &tev[n], &ev);
+			tev[n].m.id = put1(st, &ev, &status);
+			tev[n].m.live = 1;
+			record_clear(&ev);
+			n++;
+			continue;
+		}
+		i = rand_r(&seed) % n;
+		if (!tev[i].m.live)
+			continue;
+		if (op < 9) {
+			/* A new title, and maybe a new date. */
+			text_random(&seed, &tev[i], &ev);
+			ev.id = tev[i].m.id;
+			put1(st, &ev, &status);
+			T_EQ_INT(status, STORE_UPDATED);
+			record_clear(&ev);
+		} else {
+			T_EQ_INT(del1(st, tev[i].m.id), 1);
+			tev[i].m.live = 0;
+		}
+	}
+	text_check_queries(st, tev, n, &seed);
+
+	/* A bad query is refused with a reason. */
+	mkquery(&q, NULL, NULL, NULL);
+	q.text = strdup("\"\"");
+	T_ASSERT(store_query(st, &q, collect, &f, &err) == -1);
+	T_ASSERT(strstr(err.msg, "no word") != NULL);
+	query_clear(&q);
+
+	/* As a daemon before the word index left the store: rebuilt. */
+	store_close(st);
+	txn = raw_begin(&env);
+	for (d = 0; d < 3; d++) {
+		T_OK(mdb_dbi_open(txn, dbis[d], 0, &dbi));
+		T_OK(mdb_drop(txn, dbi, 1));
+	}
+	T_OK(mdb_dbi_open(txn, "meta", 0, &dbi));
+	T_OK(mdb_del(txn, dbi, &k, NULL));
+	raw_commit(env, txn);
+	st = open_store(32 << 20);
+	text_check_queries(st, tev, n, &seed);
+	store_close(st);
+	free(tev);
 }

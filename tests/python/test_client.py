@@ -137,6 +137,24 @@ def test_aggregates(db):
     assert [a["name"] for a in db.actors("S")] == ["SYR"]
 
 
+def test_text_filter(db):
+    db.put([MOSCOW, event(2, start="2015-02", actors=["RUS", "SYR"],
+                         title="Négociations de paix à Genève"),
+            event(3, start="2014-12", actors=["SYR"],
+                  title="Переговоры в Женеве")])
+    assert [e["start"] for e in db.range(text="MOSCOW talks")] == \
+        ["2015-01-26"]
+    assert [e["start"] for e in db.range(text="negociation* geneve")] == \
+        ["2015-02"]
+    assert [e["start"] for e in db.range(text="женеве")] == ["2014-12"]
+    assert list(db.range(text='"moscow talks"')) == []
+    assert db.histogram("2014", "2015", text="geneve")["total"] == 1
+    assert db.top_actors(text="женеве") == [{"name": "SYR", "count": 1}]
+    assert db.co_actors("RUS", text="talks")["events"] == 1
+    with pytest.raises(annals.InvalidError, match="no word"):
+        list(db.range(text="--"))
+
+
 def test_changes_backup_check(db, daemon):
     ids = [r["id"] for r in db.put([event(i) for i in range(5)])]
     db.delete(ids[:1])
