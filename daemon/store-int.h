@@ -29,7 +29,7 @@ struct store {
 	struct sweep {			/* the writer's place in a stage */
 		unsigned char	key[ACTOR_KEY_MAX];
 		size_t		len;
-	}		 sweep_time, sweep_actor, sweep_type, sweep_text;
+	}		 sweep_time, sweep_actor, sweep_type;
 	_Atomic uint64_t last_seq;	/* of the last commit */
 	uint64_t	 keep_ms;	/* deletes stay in the log this long */
 	_Atomic int	 prune_due;	/* set by the loop, read by the writer */

@@ -4,26 +4,32 @@
  * search", has the rules).
  *
  *	text	 word NUL class start id -> block
- *	text_new word NUL class start id -> ""		(the stage)
+ *	text_new start id -> class, the event's words	(the stage)
  *	words	 word -> postings in text, mask of classes used
  *
  * A posting is an event's (start, id) in the list of one word and class,
  * in the order queries return events.  Storing each posting as an LMDB
  * entry of its own costs a key of 20-odd bytes and a node header for a
  * few bytes of information, and puts a title's ten words at ten random
- * places of a large tree.  So new postings go to the stage, and commits
- * move its oldest part (store_sweep's walk, in key order) into blocks:
- * one value holds the postings of one word and class that follow the
- * first, which is in the key, as varints of their distance from the one
- * before (days when the distance is whole days, as most are), up to
- * TEXT_BLOCK_BYTES.  A block that overflows splits in two halves, or
- * when the new postings all come after it (a feed in date order) into a
- * full block and the rest.  Queries read blocks and stage alike.
+ * places of a large tree.  So the postings are kept in blocks: one value
+ * holds the postings of one word and class that follow the first, which
+ * is in the key, as varints of their distance from the one before (days
+ * when the distance is whole days, as most are), up to TEXT_BLOCK_BYTES.
+ * A block that overflows splits in two halves, or when the new postings
+ * all come after it (a feed in date order) into full blocks.
  *
- * Deletes and updates remove the event's postings, from the stage or by
- * rewriting the block that holds each, so the index never offers an
- * event that no longer holds the word: a query needs no record to check
- * its words, and only reads the record for a phrase (positions are not
+ * A new event is staged as one entry holding its words, one put at one
+ * place (the end, for a feed).  When the stage holds more than
+ * stage_text events, a commit moves all of them (text_sweep_all): their
+ * postings, grouped by word, are merged into each list's blocks at once,
+ * so that a word's last block is written once per sweep rather than once
+ * per commit.  A query reads the whole stage into memory beside the
+ * blocks, which is why the stage stays small.
+ *
+ * Deletes and updates remove the event's postings: its stage entry, or
+ * from the block that holds each, so the index never offers an event
+ * that no longer holds the word: a query needs no record to check its
+ * words, and only reads the record for a phrase (positions are not
  * indexed) or for filters the indexes cannot answer.
  *
  * A query takes each word's postings over the classes (from the start
@@ -46,8 +52,6 @@
 
 /* A block's encoded postings (after its first) stay under this. */
 #define TEXT_BLOCK_BYTES	1024
-/* Postings of a word a sweep merges at once, at most. */
-#define TEXT_RUN_MAX		4096
 /* Words a prefix may stand for. */
 #define TEXT_PREFIX_WORDS	256
 #define TEXT_KEY_MAX		(WORDS_MAX_BYTES + 1 + SKEY_TIME_LEN)
@@ -343,112 +347,181 @@ merge_run(struct wctx *w, const unsigned char *prefix, size_t plen,
 	return (rc);
 }
 
-/* A run of staged postings of one list, on its way to the blocks. */
-struct run {
-	unsigned char	 prefix[TEXT_KEY_MAX];
-	size_t		 plen;
-	struct posting	 p[TEXT_RUN_MAX];
-	size_t		 n;
+/* One staged posting of a word, on its way to the blocks. */
+struct staged {
+	uint32_t	 word;		/* its number: equal words, equal */
+	int		 class;
+	struct posting	 p;
+	size_t		 off;		/* of the word in the sweep's copy */
 };
 
-/* Count a run's postings under its word, then merge them. */
+/* Within one word: by class, then posting. */
 static int
-run_flush(struct wctx *w, struct run *r)
+staged_cmp(const void *a, const void *b)
 {
-	char	word[WORDS_MAX_BYTES + 1];
-	int	rc;
+	const struct staged	*x = a, *y = b;
 
-	if (r->n == 0)
-		return (0);
-	memcpy(word, r->prefix, r->plen - 2);
-	word[r->plen - 2] = '\0';
-	rc = merge_run(w, r->prefix, r->plen, r->p, r->n);
-	if (rc == 0)
-		rc = store_name_count(w, w->st->words, word, (int)r->n,
-		    r->prefix[r->plen - 1]);
-	r->n = 0;
-	return (rc);
+	if (x->class != y->class)
+		return (x->class < y->class ? -1 : 1);
+	return (posting_cmp(&x->p, &y->p));
 }
 
 /*
- * Move the staged postings beyond max into the blocks, going on in key
- * order from where the last sweep stopped (see store_sweep).
+ * Group the postings by word number, keeping their order (the stage's,
+ * by posting): a counting sort.  A word met in several classes has its
+ * group sorted by class.  The runs need no order among themselves.
  */
-static int
-text_sweep_max(struct wctx *w, size_t max)
+static struct staged *
+staged_group(struct staged *sp, size_t n, uint32_t nwords)
 {
-	struct store	*st = w->st;
-	struct sweep	*pos = &st->sweep_text;
-	struct run	*r;
-	MDB_cursor	*cur;
-	MDB_stat	 ms;
-	MDB_val		 k, v;
-	size_t		 n, moved = 0, wrapped = 0, plen;
-	int		 rc;
+	struct staged	*out = xreallocarray(NULL, n ? n : 1, sizeof *out);
+	size_t		*at = xcalloc((size_t)nwords + 1, sizeof *at);
+	size_t		 i, j;
 
-	if ((rc = mdb_stat(w->txn, st->text_new, &ms)) != 0)
-		return (rc);
-	if (ms.ms_entries <= max)
-		return (0);
-	n = ms.ms_entries - max;
-	if ((rc = mdb_cursor_open(w->txn, st->text_new, &cur)) != 0)
-		return (rc);
-	r = xmalloc(sizeof *r);
-	r->n = 0;
-	r->plen = 0;
-	k.mv_size = pos->len;
-	k.mv_data = pos->key;
-	rc = mdb_cursor_get(cur, &k, &v, pos->len != 0 ? MDB_SET_RANGE :
-	    MDB_FIRST);
-	/* Whole runs: a word's postings are merged in one go. */
-	while (moved < n || r->n > 0) {
-		if (rc == MDB_NOTFOUND && !wrapped++ && moved < n) {
-			if ((rc = run_flush(w, r)) != 0)
+	for (i = 0; i < n; i++)
+		at[sp[i].word + 1]++;
+	for (i = 1; i <= nwords; i++)
+		at[i] += at[i - 1];
+	for (i = 0; i < n; i++)
+		out[at[sp[i].word]++] = sp[i];
+	free(at);
+	for (i = 0; i < n; i = j) {
+		for (j = i + 1; j < n && out[j].word == out[i].word; j++)
+			;
+		for (size_t k = i + 1; k < j; k++) {
+			if (out[k].class != out[i].class) {
+				qsort(out + i, j - i, sizeof *out, staged_cmp);
 				break;
-			rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
-		}
-		if (rc != 0)
-			break;
-		if (k.mv_size < 18 || k.mv_size > TEXT_KEY_MAX) {
-			rc = MDB_CORRUPTED;
-			break;
-		}
-		plen = k.mv_size - 16;
-		if (r->n > 0 && (plen != r->plen || r->n == TEXT_RUN_MAX ||
-		    memcmp(k.mv_data, r->prefix, plen) != 0)) {
-			if ((rc = run_flush(w, r)) != 0 || moved >= n)
-				break;
-		}
-		memcpy(r->prefix, k.mv_data, plen);
-		r->plen = plen;
-		key_posting(&k, &r->p[r->n++]);
-		memcpy(pos->key, k.mv_data, k.mv_size);
-		pos->len = k.mv_size;
-		if ((rc = mdb_cursor_del(cur, 0)) != 0)
-			break;
-		moved++;
-		rc = mdb_cursor_get(cur, &k, &v, MDB_GET_CURRENT);
-		if (rc == EINVAL)
-			rc = MDB_NOTFOUND;
-		if (rc == MDB_NOTFOUND && r->n > 0) {
-			if ((rc = run_flush(w, r)) != 0)
-				break;
-			rc = MDB_NOTFOUND;
-			if (wrapped || moved >= n)
-				break;
+			}
 		}
 	}
-	if (rc == 0 || rc == MDB_NOTFOUND)
-		rc = run_flush(w, r);
+	free(sp);
+	return (out);
+}
+
+/* Numbers for the words of a sweep: open addressing on their offsets. */
+struct word_nums {
+	size_t		*slot;		/* offset + 1 of a word; 0: free */
+	uint32_t	*num;
+	size_t		 mask;
+	uint32_t	 next;
+};
+
+static uint32_t
+word_num(struct word_nums *wn, const char *copy, size_t off)
+{
+	const unsigned char	*p = (const unsigned char *)copy + off;
+	uint64_t		 h = UINT64_C(0xcbf29ce484222325);
+	size_t			 i;
+
+	for (; *p != '\0'; p++)
+		h = (h ^ *p) * UINT64_C(0x100000001b3);
+	for (i = h & wn->mask; wn->slot[i] != 0; i = (i + 1) & wn->mask) {
+		if (strcmp(copy + wn->slot[i] - 1, copy + off) == 0)
+			return (wn->num[i]);
+	}
+	wn->slot[i] = off + 1;
+	return (wn->num[i] = wn->next++);
+}
+
+/*
+ * Move every staged event's postings into the blocks: read the stage,
+ * sort its postings by word, class and posting, merge each list's run
+ * in one go (merge_run) and empty the stage.  Done when the stage holds
+ * more than stage_text events, so that the blocks of a word are written
+ * once for many events, not once per commit.
+ */
+static int
+text_sweep_all(struct wctx *w, size_t events)
+{
+	struct store	*st = w->st;
+	struct staged	*sp = NULL;
+	struct posting	*run = NULL;
+	struct word_nums wn;
+	MDB_cursor	*cur;
+	MDB_val		 k, v;
+	unsigned char	 prefix[WORDS_MAX_BYTES + 2];
+	char		*copy = NULL, *e;
+	size_t		 n = 0, cap = 0, clen = 0, ccap = 0, i, j, len, off;
+	int		 rc;
+
+	if ((rc = mdb_cursor_open(w->txn, st->text_new, &cur)) != 0)
+		return (rc);
+	/* Room for titles of ten-odd words, grown if need be. */
+	ccap = events * 96 + 1024;
+	copy = xreallocarray(NULL, ccap, 1);
+	cap = events * 12 + 64;
+	sp = xreallocarray(NULL, cap, sizeof *sp);
+	/* Copied: the writes below may move the pages they point into. */
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
+	    rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		if (k.mv_size != 16 || v.mv_size < 1)
+			continue;
+		if (clen + v.mv_size + 1 > ccap) {
+			ccap = (clen + v.mv_size + 1) * 2;
+			copy = xreallocarray(copy, ccap, 1);
+		}
+		memcpy(copy + clen, v.mv_data, v.mv_size);
+		copy[clen + v.mv_size] = '\0';
+		for (off = clen + 1, e = copy + clen + v.mv_size;
+		    copy + off < e; off += len + 1) {
+			len = strlen(copy + off);
+			if (n == cap) {
+				cap = cap ? cap * 2 : 4096;
+				sp = xreallocarray(sp, cap, sizeof *sp);
+			}
+			sp[n].off = off;
+			sp[n].class = (unsigned char)copy[clen];
+			key_posting(&k, &sp[n].p);
+			n++;
+		}
+		clen += v.mv_size + 1;
+	}
 	mdb_cursor_close(cur);
-	free(r);
-	return (rc);
+	if (rc != MDB_NOTFOUND)
+		goto out;
+	for (wn.mask = 1023; wn.mask < 2 * n; wn.mask = wn.mask * 2 + 1)
+		;
+	wn.slot = xcalloc(wn.mask + 1, sizeof *wn.slot);
+	wn.num = xcalloc(wn.mask + 1, sizeof *wn.num);
+	wn.next = 0;
+	for (i = 0; i < n; i++)
+		sp[i].word = word_num(&wn, copy, sp[i].off);
+	free(wn.slot);
+	free(wn.num);
+	sp = staged_group(sp, n, wn.next);
+	run = xreallocarray(NULL, n ? n : 1, sizeof *run);
+	for (i = 0, rc = 0; i < n && rc == 0; i = j) {
+		for (j = i; j < n && sp[j].class == sp[i].class &&
+		    sp[j].word == sp[i].word; j++)
+			run[j - i] = sp[j].p;
+		len = strlen(copy + sp[i].off);
+		memcpy(prefix, copy + sp[i].off, len + 1);
+		prefix[len + 1] = (unsigned char)sp[i].class;
+		if ((rc = merge_run(w, prefix, len + 2, run, j - i)) == 0)
+			rc = store_name_count(w, st->words, copy + sp[i].off,
+			    (int)(j - i), sp[i].class);
+	}
+	if (rc == 0)
+		rc = mdb_drop(w->txn, st->text_new, 0);
+out:
+	free(sp);
+	free(run);
+	free(copy);
+	return (rc == MDB_NOTFOUND ? 0 : rc);
 }
 
 int
 store_text_sweep(struct wctx *w)
 {
-	return (text_sweep_max(w, w->st->stage_text));
+	MDB_stat	ms;
+	int		rc;
+
+	if ((rc = mdb_stat(w->txn, w->st->text_new, &ms)) != 0)
+		return (rc);
+	if (ms.ms_entries <= w->st->stage_text)
+		return (0);
+	return (text_sweep_all(w, ms.ms_entries));
 }
 
 /* The words of an event's title and text, each once. */
@@ -464,22 +537,18 @@ event_words(const struct event *ev, struct words *ws)
 	return (0);
 }
 
-/* Remove one posting from the stage, or from the block holding it. */
+/* Remove one posting from the block holding it. */
 static int
 posting_del(struct wctx *w, const unsigned char *prefix, size_t plen,
     const struct posting *p)
 {
 	struct block_buf b = { NULL, 0, 0 };
-	unsigned char	 key[TEXT_KEY_MAX], word[WORDS_MAX_BYTES + 1];
+	char		 word[WORDS_MAX_BYTES + 1];
 	MDB_cursor	*cur;
-	MDB_val		 k = { 0, key }, v;
+	MDB_val		 k, v;
 	size_t		 i;
 	int		 rc;
 
-	k.mv_size = text_key(key, prefix, plen, p);
-	if ((rc = mdb_del(w->txn, w->st->text_new, &k, NULL)) !=
-	    MDB_NOTFOUND)
-		return (rc);
 	if ((rc = mdb_cursor_open(w->txn, w->st->text, &cur)) != 0)
 		return (rc);
 	rc = block_find(cur, prefix, plen, p, &k, &v);
@@ -498,7 +567,7 @@ posting_del(struct wctx *w, const unsigned char *prefix, size_t plen,
 		memcpy(word, prefix, plen - 2);
 		word[plen - 2] = '\0';
 		if (rc == 0)
-			rc = store_name_count(w, w->st->words, (char *)word, -1,
+			rc = store_name_count(w, w->st->words, word, -1,
 			    prefix[plen - 1]);
 	} else if (rc == 0 || rc == MDB_NOTFOUND) {
 		log_err("word index: no posting of event %llu",
@@ -510,35 +579,57 @@ posting_del(struct wctx *w, const unsigned char *prefix, size_t plen,
 	return (rc);
 }
 
-/* Add (del 0) or remove (del 1) the postings of an event's words. */
+/*
+ * Add (del 0) or remove (del 1) the postings of an event's words.  The
+ * stage holds an event's words in one entry, keyed by its (start, id),
+ * its class and the words after it: one put per event, at one place of
+ * the stage (the end, for a feed in date order).
+ */
 int
 store_text_index(struct wctx *w, const struct event *ev, int del)
 {
 	struct words	 ws;
 	struct posting	 p = { ev->span.lo, ev->id };
-	unsigned char	 key[TEXT_KEY_MAX];
-	MDB_val		 k = { 0, key }, v = { 0, key };
+	unsigned char	 key[16], prefix[WORDS_MAX_BYTES + 2];
+	MDB_val		 k = { 16, key }, v;
 	size_t		 i, len;
 	int		 class = skey_class(&ev->span), rc = 0;
 
 	if ((ev->title == NULL && ev->text == NULL) || w->st->no_text)
 		return (0);
+	skey_time(key, p.start);
+	skey_be64(key + 8, p.id);
+	if (del && (rc = mdb_del(w->txn, w->st->text_new, &k, NULL)) !=
+	    MDB_NOTFOUND)
+		return (rc);
+	rc = 0;
 	words_init(&ws);
-	if (event_words(ev, &ws) != 0) {
+	if (event_words(ev, &ws) != 0 || ws.n == 0) {
 		words_free(&ws);
-		return (0);	/* not UTF-8: nothing indexed */
+		return (0);	/* not UTF-8, or no words: nothing indexed */
 	}
-	for (i = 0; i < ws.n && rc == 0; i++) {
-		len = strlen(words_at(&ws, i));
-		memcpy(key, words_at(&ws, i), len);
-		key[len] = '\0';
-		key[len + 1] = (unsigned char)class;
-		if (del)
-			rc = posting_del(w, key, len + 2, &p);
-		else {
-			k.mv_size = text_key(key, key, len + 2, &p);
-			rc = mdb_put(w->txn, w->st->text_new, &k, &v, 0);
+	if (!del) {
+		/* words_unique kept the words, in buf, at their offsets. */
+		v.mv_size = 1;
+		for (i = 0; i < ws.n; i++)
+			v.mv_size += strlen(words_at(&ws, i)) + 1;
+		if ((rc = mdb_put(w->txn, w->st->text_new, &k, &v,
+		    MDB_RESERVE)) == 0) {
+			unsigned char	*o = v.mv_data;
+
+			*o++ = (unsigned char)class;
+			for (i = 0; i < ws.n; i++) {
+				len = strlen(words_at(&ws, i)) + 1;
+				memcpy(o, words_at(&ws, i), len);
+				o += len;
+			}
 		}
+	}
+	for (i = 0; del && i < ws.n && rc == 0; i++) {
+		len = strlen(words_at(&ws, i));
+		memcpy(prefix, words_at(&ws, i), len + 1);
+		prefix[len + 1] = (unsigned char)class;
+		rc = posting_del(w, prefix, len + 2, &p);
 	}
 	words_free(&ws);
 	return (rc);
@@ -554,7 +645,6 @@ text_build(struct store *st, MDB_txn *txn)
 	struct wctx	 w;
 	struct event	 ev;
 	MDB_cursor	*cur;
-	MDB_stat	 ms;
 	MDB_val		 k, v;
 	size_t		 n = 0;
 	int		 rc;
@@ -568,7 +658,6 @@ text_build(struct store *st, MDB_txn *txn)
 	memset(&w, 0, sizeof w);
 	w.st = st;
 	w.txn = txn;
-	st->sweep_text.len = 0;
 	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
 	    rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
 		memset(&ev, 0, sizeof ev);
@@ -580,17 +669,15 @@ text_build(struct store *st, MDB_txn *txn)
 			n++;
 		}
 		record_clear(&ev);
-		if (rc == 0 && n % 65536 == 0 &&
-		    (rc = mdb_stat(txn, st->text_new, &ms)) == 0 &&
-		    ms.ms_entries > 1000000)
-			rc = text_sweep_max(&w, 0);
+		if (rc == 0 && n % 65536 == 0)
+			rc = text_sweep_all(&w, 65536);
 		if (rc != 0)
 			break;
 	}
 	mdb_cursor_close(cur);
 	if (rc != MDB_NOTFOUND)
 		return (rc);
-	if ((rc = text_sweep_max(&w, 0)) != 0)
+	if ((rc = text_sweep_all(&w, n % 65536)) != 0)
 		return (rc);
 	if (n > 0)
 		log_notice("indexed the words of %zu stored events", n);
@@ -613,12 +700,13 @@ store_text_open(struct store *st, MDB_txn *txn)
 
 /*
  * Queries.  A source is one list (a word's postings of one class) in
- * the blocks or in the stage, where each entry is a block of one; a
- * term is the union of its sources (one word over its classes, or every
- * word of a prefix), in the query's order.
+ * the blocks, or the staged postings of a term and class, read into
+ * memory when the query starts; a term is the union of its sources (one
+ * word over its classes, or every word of a prefix), in the query's
+ * order.
  */
 struct text_src {
-	MDB_cursor	*cur;
+	MDB_cursor	*cur;		/* NULL: staged, all in p */
 	int		 staged;
 	unsigned char	 prefix[WORDS_MAX_BYTES + 2];
 	size_t		 plen;
@@ -700,6 +788,8 @@ src_step(struct text_src *s, int desc)
 		s->i += desc ? -1 : 1;
 		return (src_check(s, 0, desc));
 	}
+	if (s->staged)
+		return (src_check(s, MDB_NOTFOUND, desc));
 	rc = mdb_cursor_get(s->cur, &k, &v, desc ? MDB_PREV : MDB_NEXT);
 	if (rc == 0)
 		rc = src_load(s, &k, &v, desc);
@@ -751,6 +841,8 @@ src_seek(struct text_src *s, const struct posting *t, int desc)
 		return (0);
 	if (desc ? posting_cmp(t, &s->p[0]) < 0 :
 	    posting_cmp(t, &s->p[s->n - 1]) > 0) {
+		if (s->staged)
+			return (src_check(s, MDB_NOTFOUND, desc));
 		rc = block_find(s->cur, s->prefix, s->plen, t, &k, &v);
 		if (rc == 0)
 			rc = src_load(s, &k, &v, desc);
@@ -768,6 +860,11 @@ src_start(struct text_src *s, int desc)
 	MDB_val			 k, v;
 	int			 rc;
 
+	if (s->staged) {
+		if (s->n == 0)
+			return (src_check(s, MDB_NOTFOUND, desc));
+		return (src_place(s, t, desc));
+	}
 	rc = block_find(s->cur, s->prefix, s->plen, t, &k, &v);
 	if (rc == 0)
 		rc = src_load(s, &k, &v, desc);
@@ -833,10 +930,10 @@ term_add(struct text_iter *it, struct text_termit *t, const char *word,
 				s->lo = c;
 		}
 	}
-	if (posting_cmp(&s->lo, &s->hi) > 0) {
+	if (posting_cmp(&s->lo, &s->hi) > 0)
 		s->done = 1;
+	if (s->done || staged)
 		return (0);
-	}
 	rc = mdb_cursor_open(it->txn, staged ? it->st->text_new :
 	    it->st->text, &s->cur);
 	if (rc != 0) {
@@ -879,55 +976,83 @@ term_word(void *arg, const void *word, size_t len, uint64_t mask)
 	return (0);
 }
 
-/* Add the staged words (with prefix, those beginning with word). */
+/* Whether word is term's word, or begins with it for a prefix. */
 static int
-term_staged(struct term_dest *d, const char *word, int prefix)
+term_is(const struct text_term *t, const char *word)
 {
-	struct text_iter	*it = d->it;
-	unsigned char		 key[TEXT_KEY_MAX];
-	MDB_cursor		*cur;
-	MDB_val			 k, v;
-	size_t			 wlen = strlen(word), len;
-	int			 rc, class, ret = 0;
-
-	if ((rc = mdb_cursor_open(it->txn, it->st->text_new, &cur)) != 0)
-		return (store_error(d->err, rc, "mdb_cursor_open"));
-	memcpy(key, word, wlen);
-	k.mv_data = key;
-	k.mv_size = wlen;
-	for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0 &&
-	    ret == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE)) {
-		if (k.mv_size < wlen + 18 ||
-		    memcmp(k.mv_data, word, wlen) != 0)
-			break;
-		len = strnlen(k.mv_data, k.mv_size);
-		if (len != k.mv_size - 18 || (!prefix && len != wlen))
-			break;
-		memcpy(key, k.mv_data, len);
-		for (class = 0; class <= SKEY_CLASS_INF && ret == 0; class++) {
-			if (it->classes & (UINT64_C(1) << class))
-				ret = term_add(it, d->t, (char *)key, len,
-				    class, 1, d->err);
-		}
-		if (++d->nwords > TEXT_PREFIX_WORDS && ret == 0) {
-			aerr_set(d->err, AERR_LIMIT, "text: a prefix stands "
-			    "for more than %d words; make it longer",
-			    TEXT_PREFIX_WORDS);
-			ret = -1;
-		}
-		/* On to the next word: past every key of this one. */
-		key[len] = '\x01';
-		k.mv_data = key;
-		k.mv_size = len + 1;
-		if (!prefix)
-			break;
-	}
-	mdb_cursor_close(cur);
-	if (rc != 0 && rc != MDB_NOTFOUND && ret == 0)
-		ret = store_error(d->err, rc, "mdb_cursor_get");
-	return (ret);
+	return (t->prefix ? strncmp(word, t->word, strlen(t->word)) == 0 :
+	    strcmp(word, t->word) == 0);
 }
 
+/* Add a staged posting to the term's source of its class. */
+static int
+term_stage_add(struct text_iter *it, struct text_termit *t,
+    const char *word, int class, const struct posting *p, struct aerr *err)
+{
+	struct text_src	*s = NULL;
+	size_t		 i;
+
+	for (i = 0; i < t->nsrc; i++) {
+		if (t->src[i].staged && t->src[i].prefix[t->src[i].plen - 1] ==
+		    (unsigned char)class) {
+			s = &t->src[i];
+			break;
+		}
+	}
+	if (s == NULL) {
+		if (term_add(it, t, word, strlen(word), class, 1, err) != 0)
+			return (-1);
+		s = &t->src[t->nsrc - 1];
+	}
+	if (s->n == s->cap) {
+		s->cap = s->cap ? s->cap * 2 : 64;
+		s->p = xreallocarray(s->p, s->cap, sizeof *s->p);
+	}
+	s->p[s->n++] = *p;
+	return (0);
+}
+
+/*
+ * Read the stage: each staged event, in (start, id) order, goes to the
+ * terms whose words it holds.  The stage is small (stage_text events).
+ */
+static int
+text_read_stage(struct text_iter *it, struct aerr *err)
+{
+	MDB_cursor	*cur;
+	MDB_val		 k, v;
+	struct posting	 p;
+	const char	*w, *end;
+	size_t		 i;
+	int		 rc, hit;
+
+	if ((rc = mdb_cursor_open(it->txn, it->st->text_new, &cur)) != 0)
+		return (store_error(err, rc, "mdb_cursor_open"));
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
+	    rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		if (k.mv_size != 16 || v.mv_size < 2 ||
+		    ((const char *)v.mv_data)[v.mv_size - 1] != '\0')
+			continue;
+		key_posting(&k, &p);
+		end = (const char *)v.mv_data + v.mv_size;
+		for (i = 0; i < it->nterms; i++) {
+			hit = 0;
+			for (w = (const char *)v.mv_data + 1; w < end && !hit;
+			    w += strlen(w) + 1)
+				hit = term_is(&it->tq.terms[i], w);
+			if (hit && term_stage_add(it, &it->terms[i],
+			    it->tq.terms[i].word, *(const unsigned char *)
+			    v.mv_data, &p, err) != 0) {
+				mdb_cursor_close(cur);
+				return (-1);
+			}
+		}
+	}
+	mdb_cursor_close(cur);
+	if (rc != MDB_NOTFOUND)
+		return (store_error(err, rc, "mdb_cursor_get"));
+	return (0);
+}
 
 /* The current posting of a term: the first of its sources'. */
 static void
@@ -1002,7 +1127,8 @@ store_text_end(struct text_iter *it)
 		return;
 	for (i = 0; i < it->nterms; i++) {
 		for (j = 0; j < it->terms[i].nsrc; j++) {
-			mdb_cursor_close(it->terms[i].src[j].cur);
+			if (it->terms[i].src[j].cur != NULL)
+				mdb_cursor_close(it->terms[i].src[j].cur);
 			free(it->terms[i].src[j].p);
 		}
 		free(it->terms[i].src);
@@ -1045,11 +1171,11 @@ store_text_begin(struct store *st, MDB_txn *txn, const struct query *q,
 		d.err = err;
 		d.nwords = 0;
 		if (store_names_each(txn, st->words, it->tq.terms[i].word,
-		    it->tq.terms[i].prefix, term_word, &d, err) != 0 ||
-		    term_staged(&d, it->tq.terms[i].word,
-		    it->tq.terms[i].prefix) != 0)
+		    it->tq.terms[i].prefix, term_word, &d, err) != 0)
 			goto fail;
 	}
+	if (text_read_stage(it, err) != 0)
+		goto fail;
 	qsort(it->terms, it->nterms, sizeof *it->terms, termit_cmp);
 	*out = it;
 	return (0);

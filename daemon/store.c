@@ -9,6 +9,7 @@
  *	type	type NUL class start id -> span	(store-type.c)
  *	types	type -> event count, mask of classes used
  *	text	word NUL class start id -> block of postings (store-text.c)
+ *	text_new start id -> class, words	(staged events)
  *	words	word -> postings, mask of classes used
  *	keys	source NUL key -> id
  *	changes	seq -> op, id			(one per put or delete)
@@ -252,8 +253,8 @@ store_open(const struct store_config *cfg, struct aerr *err)
 	    STAGE_TIME_ENTRIES;
 	/* Events have two to three actors: stage as many events. */
 	st->stage_actor = st->stage_time * 3;
-	/* Titles have ten-odd words: stage as many events. */
-	st->stage_text = st->stage_time * 1;
+	/* Staged events (store-text.c): a query reads them all. */
+	st->stage_text = st->stage_time / 4 + 1;
 	st->no_text = cfg->no_text_index;
 	if ((rc = mdb_env_create(&st->env)) != 0)
 		goto fail;

@@ -194,8 +194,7 @@ words_split16(struct words *w, const UChar *s, int32_t n, words_end_fn fn,
 		if (fn != NULL)
 			fn(arg, s, n, b);
 	}
-	/* The iterator must not keep pointing at the caller's text. */
-	ubrk_setText(t->brk, NULL, 0, &status);
+	/* It still points at s, the thread's buffer: set before each use. */
 	return (0);
 }
 
@@ -252,32 +251,29 @@ words_has_seq(const struct words *hay, const struct words *needle,
 	return (0);
 }
 
-static int
-words_cmp(const void *a, const void *b)
-{
-	return (strcmp(*(char *const *)a, *(char *const *)b));
-}
-
-/* Sort the words and drop repeats (their offsets; buf keeps them). */
+/*
+ * Sort the words and drop repeats (their offsets; buf keeps them).  A
+ * title has ten-odd words: sorted by insertion, in place.
+ */
 void
 words_unique(struct words *w)
 {
-	const char	**p;
-	size_t		  i, n = 0;
+	uint32_t	o;
+	size_t		i, j, n = 0;
 
-	if (w->n < 2)
-		return;
-	p = xreallocarray(NULL, w->n, sizeof *p);
-	for (i = 0; i < w->n; i++)
-		p[i] = words_at(w, i);
-	qsort(p, w->n, sizeof *p, words_cmp);
+	for (i = 1; i < w->n; i++) {
+		o = w->off[i];
+		for (j = i; j > 0 && strcmp(w->buf + w->off[j - 1],
+		    w->buf + o) > 0; j--)
+			w->off[j] = w->off[j - 1];
+		w->off[j] = o;
+	}
 	for (i = 0; i < w->n; i++) {
-		if (n > 0 && strcmp(p[i], words_at(w, n - 1)) == 0)
+		if (n > 0 && strcmp(words_at(w, i), words_at(w, n - 1)) == 0)
 			continue;
-		w->off[n++] = (uint32_t)(p[i] - w->buf);
+		w->off[n++] = w->off[i];
 	}
 	w->n = n;
-	free(p);
 }
 
 /* The query parser's place while splitting an unquoted run. */
