@@ -336,34 +336,44 @@ struct ht_filter {
 	const char	*qs;		/* the HTTP query string */
 	const char	*from, *to, *actor, *role, *type, *tag, *source;
 	int		 prec, certain, within, desc;
+	const char	*text;
 };
 
 TEST(http_events_filters_and_paging_match_socket)
 {
 	static const struct ht_filter	 f[] = {
-		{ "", NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0, 0, 0, 0 },
+		{ "", NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0, 0, 0, 0,
+		    NULL },
 		{ "from=2015-01&to=2015-01", "2015-01", "2015-01", NULL, NULL,
-		    NULL, NULL, NULL, 0, 0, 0, 0 },
+		    NULL, NULL, NULL, 0, 0, 0, 0, NULL },
 		{ "from=2014&to=2015&order=desc", "2014", "2015", NULL, NULL,
-		    NULL, NULL, NULL, 0, 0, 0, 1 },
+		    NULL, NULL, NULL, 0, 0, 0, 1, NULL },
 		{ "actor=RUS", NULL, NULL, "RUS", NULL, NULL, NULL, NULL, 0, 0,
-		    0, 0 },
+		    0, 0, NULL },
 		{ "actor=SYR*&from=2015", "2015", NULL, "SYR*", NULL, NULL,
-		    NULL, NULL, 0, 0, 0, 0 },
+		    NULL, NULL, 0, 0, 0, 0, NULL },
 		{ "actor=RUS&role=source", NULL, NULL, "RUS", "source", NULL,
-		    NULL, NULL, 0, 0, 0, 0 },
+		    NULL, NULL, 0, 0, 0, 0, NULL },
 		{ "type=03", NULL, NULL, NULL, NULL, "03", NULL, NULL, 0, 0, 0,
-		    0 },
+		    0, NULL },
 		{ "tag=moscow-talks", NULL, NULL, NULL, NULL, NULL,
-		    "moscow-talks", NULL, 0, 0, 0, 0 },
+		    "moscow-talks", NULL, 0, 0, 0, 0, NULL },
 		{ "source=demo&from=2016", "2016", NULL, NULL, NULL, NULL, NULL,
-		    "demo", 0, 0, 0, 0 },
+		    "demo", 0, 0, 0, 0, NULL },
 		{ "precision=day&from=2015&to=2015", "2015", "2015", NULL, NULL,
-		    NULL, NULL, NULL, ANNALS_PREC_DAY, 0, 0, 0 },
+		    NULL, NULL, NULL, ANNALS_PREC_DAY, 0, 0, 0, NULL },
 		{ "certain=true&from=2015-01-28&to=2015-01-28", "2015-01-28",
-		    "2015-01-28", NULL, NULL, NULL, NULL, NULL, 0, 1, 0, 0 },
+		    "2015-01-28", NULL, NULL, NULL, NULL, NULL, 0, 1, 0, 0,
+		    NULL },
 		{ "within=1&from=2015-01&to=2015-02", "2015-01", "2015-02",
-		    NULL, NULL, NULL, NULL, NULL, 0, 0, 1, 0 },
+		    NULL, NULL, NULL, NULL, NULL, 0, 0, 1, 0, NULL },
+		{ "q=TALKS%20moscow", NULL, NULL, NULL, NULL, NULL, NULL,
+		    NULL, 0, 0, 0, 0, "talks Moscow" },
+		{ "q=%22the%20moscow%20talks%22&actor=SYR*", NULL, NULL,
+		    "SYR*", NULL, NULL, NULL, NULL, 0, 0, 0, 0,
+		    "\"The Moscow talks\"" },
+		{ "q=genev*&order=desc", NULL, NULL, NULL, NULL, NULL, NULL,
+		    NULL, 0, 0, 0, 1, "GENEV*" },
 	};
 	struct hd	 h;
 	annals_query	*q;
@@ -378,6 +388,7 @@ TEST(http_events_filters_and_paging_match_socket)
 		T_OK(annals_query_set_type(q, f[i].type));
 		T_OK(annals_query_set_tag(q, f[i].tag));
 		T_OK(annals_query_set_source(q, f[i].source));
+		T_OK(annals_query_set_text(q, f[i].text));
 		T_OK(annals_query_set_precision(q, f[i].prec));
 		T_OK(annals_query_set_certain(q, f[i].certain));
 		T_OK(annals_query_set_within(q, f[i].within));
