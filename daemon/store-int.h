@@ -103,6 +103,10 @@ struct type_names {
 
 int	 store_type_index(struct wctx *, const struct event *, int);
 int	 store_type_open(struct store *, MDB_txn *);
+int	 store_index_open(struct store *, MDB_txn *, const char *,
+	     int (*)(struct store *, MDB_txn *));
+int	 store_records_each(struct store *, MDB_txn *,
+	     int (*)(void *, const struct event *), void *);
 int	 store_type_names(struct store *, MDB_txn *, const char *, size_t,
 	     struct type_names *, struct aerr *);
 void	 store_type_names_free(struct type_names *);

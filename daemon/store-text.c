@@ -635,52 +635,47 @@ store_text_index(struct wctx *w, const struct event *ev, int del)
 	return (rc);
 }
 
+/* What text_build's walk needs. */
+struct text_build {
+	struct wctx	w;
+	size_t		n;
+};
+
+static int
+text_build_one(void *arg, const struct event *ev)
+{
+	struct text_build	*b = arg;
+	int			 rc;
+
+	if (ev->title == NULL && ev->text == NULL)
+		return (0);
+	if ((rc = store_text_index(&b->w, ev, 0)) == 0 && ++b->n % 65536 == 0)
+		rc = text_sweep_all(&b->w, 65536);
+	return (rc);
+}
+
 /*
  * Index every stored record into an emptied index (see type_build):
- * through the stage, swept whole every so many postings.
+ * through the stage, swept whole every so many events.
  */
 static int
 text_build(struct store *st, MDB_txn *txn)
 {
-	struct wctx	 w;
-	struct event	 ev;
-	MDB_cursor	*cur;
-	MDB_val		 k, v;
-	size_t		 n = 0;
-	int		 rc;
+	struct text_build	b;
+	int			rc;
 
 	if ((rc = mdb_drop(txn, st->text, 0)) != 0 ||
 	    (rc = mdb_drop(txn, st->text_new, 0)) != 0 ||
 	    (rc = mdb_drop(txn, st->words, 0)) != 0)
 		return (rc);
-	if ((rc = mdb_cursor_open(txn, st->events, &cur)) != 0)
+	memset(&b, 0, sizeof b);
+	b.w.st = st;
+	b.w.txn = txn;
+	if ((rc = store_records_each(st, txn, text_build_one, &b)) != 0 ||
+	    (rc = text_sweep_all(&b.w, b.n % 65536)) != 0)
 		return (rc);
-	memset(&w, 0, sizeof w);
-	w.st = st;
-	w.txn = txn;
-	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
-	    rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-		memset(&ev, 0, sizeof ev);
-		if (store_unpack(v.mv_data, v.mv_size, &ev) != 0)
-			continue;	/* store-check's business */
-		ev.id = skey_get_be64(k.mv_data);
-		if (ev.title != NULL || ev.text != NULL) {
-			rc = store_text_index(&w, &ev, 0);
-			n++;
-		}
-		record_clear(&ev);
-		if (rc == 0 && n % 65536 == 0)
-			rc = text_sweep_all(&w, 65536);
-		if (rc != 0)
-			break;
-	}
-	mdb_cursor_close(cur);
-	if (rc != MDB_NOTFOUND)
-		return (rc);
-	if ((rc = text_sweep_all(&w, n % 65536)) != 0)
-		return (rc);
-	if (n > 0)
-		log_notice("indexed the words of %zu stored events", n);
+	if (b.n > 0)
+		log_notice("indexed the words of %zu stored events", b.n);
 	return (0);
 }
 
@@ -688,14 +683,7 @@ text_build(struct store *st, MDB_txn *txn)
 int
 store_text_open(struct store *st, MDB_txn *txn)
 {
-	int	rc;
-
-	if (store_meta_get(txn, st->meta, "texted_to", 0) ==
-	    store_meta_get(txn, st->meta, "next_seq", 1))
-		return (0);
-	if ((rc = text_build(st, txn)) != 0)
-		return (rc);
-	return (1);
+	return (store_index_open(st, txn, "texted_to", text_build));
 }
 
 /*
@@ -830,25 +818,32 @@ src_place(struct text_src *s, const struct posting *t, int desc)
 	return (src_check(s, 0, desc));
 }
 
-/* Move s on to t (see src_place), in its block when t falls in it. */
+/* Load the block of s that would hold t, and place s there. */
 static int
-src_seek(struct text_src *s, const struct posting *t, int desc)
+src_jump(struct text_src *s, const struct posting *t, int desc)
 {
 	MDB_val	k, v;
 	int	rc;
 
+	rc = block_find(s->cur, s->prefix, s->plen, t, &k, &v);
+	if (rc == 0)
+		rc = src_load(s, &k, &v, desc);
+	if (rc != 0)
+		return (src_check(s, rc, desc));
+	return (src_place(s, t, desc));
+}
+
+/* Move s on to t (see src_place), in its block when t falls in it. */
+static int
+src_seek(struct text_src *s, const struct posting *t, int desc)
+{
+
 	if (s->done || !before(&s->p[s->i], t, desc))
 		return (0);
 	if (desc ? posting_cmp(t, &s->p[0]) < 0 :
-	    posting_cmp(t, &s->p[s->n - 1]) > 0) {
-		if (s->staged)
-			return (src_check(s, MDB_NOTFOUND, desc));
-		rc = block_find(s->cur, s->prefix, s->plen, t, &k, &v);
-		if (rc == 0)
-			rc = src_load(s, &k, &v, desc);
-		if (rc != 0)
-			return (src_check(s, rc, desc));
-	}
+	    posting_cmp(t, &s->p[s->n - 1]) > 0)
+		return (s->staged ? src_check(s, MDB_NOTFOUND, desc) :
+		    src_jump(s, t, desc));
 	return (src_place(s, t, desc));
 }
 
@@ -857,20 +852,11 @@ static int
 src_start(struct text_src *s, int desc)
 {
 	const struct posting	*t = desc ? &s->hi : &s->lo;
-	MDB_val			 k, v;
-	int			 rc;
 
-	if (s->staged) {
-		if (s->n == 0)
-			return (src_check(s, MDB_NOTFOUND, desc));
-		return (src_place(s, t, desc));
-	}
-	rc = block_find(s->cur, s->prefix, s->plen, t, &k, &v);
-	if (rc == 0)
-		rc = src_load(s, &k, &v, desc);
-	if (rc != 0)
-		return (src_check(s, rc, desc));
-	return (src_place(s, t, desc));
+	if (s->staged)
+		return (s->n == 0 ? src_check(s, MDB_NOTFOUND, desc) :
+		    src_place(s, t, desc));
+	return (src_jump(s, t, desc));
 }
 
 static int64_t

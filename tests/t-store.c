@@ -56,6 +56,28 @@ raw_commit(MDB_env *env, MDB_txn *txn)
 	mdb_env_close(env);
 }
 
+/*
+ * Leave the store as a daemon without an index would: its 3 databases
+ * gone, and meta's word that it was complete.
+ */
+static void
+drop_index(const char *const *dbis, const char *done)
+{
+	MDB_env		*env;
+	MDB_txn		*txn = raw_begin(&env);
+	MDB_dbi		 dbi;
+	MDB_val		 k = { strlen(done), (void *)done };
+	int		 d;
+
+	for (d = 0; d < 3; d++) {
+		T_OK(mdb_dbi_open(txn, dbis[d], 0, &dbi));
+		T_OK(mdb_drop(txn, dbi, 1));
+	}
+	T_OK(mdb_dbi_open(txn, "meta", 0, &dbi));
+	T_OK(mdb_del(txn, dbi, &k, NULL));
+	raw_commit(env, txn);
+}
+
 /* Fill ev: actors is "RUS:source,SYRGOV"; NULLs leave fields out. */
 static void
 mkev(struct event *ev, const char *start, const char *end,
@@ -1163,10 +1185,9 @@ TEST(store_type_index_against_model)
 	MDB_env			*env;
 	MDB_txn			*txn;
 	MDB_dbi			 dbi;
-	MDB_val			 k = { 8, (void *)"typed_to" };
 	char			 from[16], to[16], abuf[16];
 	unsigned		 seed = t_seed();
-	size_t			 n, i, ne, d;
+	size_t			 n, i, ne;
 	int			 pass, qi, y, prefix;
 
 	model = calloc(3000, sizeof *model);
@@ -1213,14 +1234,7 @@ TEST(store_type_index_against_model)
 		if (pass == 1)
 			break;
 		/* As a daemon before the type index left the store. */
-		txn = raw_begin(&env);
-		for (d = 0; d < 3; d++) {
-			T_OK(mdb_dbi_open(txn, dbis[d], 0, &dbi));
-			T_OK(mdb_drop(txn, dbi, 1));
-		}
-		T_OK(mdb_dbi_open(txn, "meta", 0, &dbi));
-		T_OK(mdb_del(txn, dbi, &k, NULL));
-		raw_commit(env, txn);
+		drop_index(dbis, "typed_to");
 		st = open_store(16 << 20);
 	}
 	/* An entry gone from the type index is found by the check. */
@@ -1937,12 +1951,8 @@ TEST(store_text_against_model)
 	struct query	 q;
 	struct found	 f;
 	struct aerr	 err;
-	MDB_env		*env;
-	MDB_txn		*txn;
-	MDB_dbi		 dbi;
-	MDB_val		 k = { 9, (void *)"texted_to" };
 	unsigned	 seed = t_seed();
-	size_t		 n = 0, i, d;
+	size_t		 n = 0, i;
 	int		 round, status;
 
 	for (round = 0; round < 1200; round++) {
@@ -1982,14 +1992,7 @@ TEST(store_text_against_model)
 
 	/* As a daemon before the word index left the store: rebuilt. */
 	store_close(st);
-	txn = raw_begin(&env);
-	for (d = 0; d < 3; d++) {
-		T_OK(mdb_dbi_open(txn, dbis[d], 0, &dbi));
-		T_OK(mdb_drop(txn, dbi, 1));
-	}
-	T_OK(mdb_dbi_open(txn, "meta", 0, &dbi));
-	T_OK(mdb_del(txn, dbi, &k, NULL));
-	raw_commit(env, txn);
+	drop_index(dbis, "texted_to");
 	st = open_store(32 << 20);
 	text_check_queries(st, tev, n, &seed);
 	store_close(st);
