@@ -985,61 +985,88 @@ sync_list_line(FILE *fp, const char *www, int port, const char *name,
 	    (long long)sync_size(path), md5 != NULL ? md5 : real, port, name);
 }
 
+static const char *const sync_gdelt_names[] = {
+	"20191024143000.export.CSV.zip",
+	"20191024144500.export.CSV.zip",
+	"20191024150000.export.CSV.zip",
+	"20191024151500.export.CSV.zip",
+	"20191024153000.export.CSV.zip"
+};
+
+/*
+ * A GDELT server on loopback: www holds the first three exports, a
+ * fourth that repeats rows of the first, and a mentions file that is not
+ * a zip.  list is its master file list (url), local a list on disk.
+ */
+struct sync_gdelt_site {
+	struct th_daemon	d;
+	struct sync_http	h;
+	char			www[512], state[512], list[PATH_MAX];
+	char			local[PATH_MAX], url[128];
+};
+
+static void
+sync_gdelt_site_start(struct sync_gdelt_site *g)
+{
+	char	path[PATH_MAX];
+	size_t	i;
+
+	snprintf(g->www, sizeof g->www, "%s/www", t_dir());
+	T_OK(mkdir(g->www, 0700));
+	for (i = 0; i < 3; i++)
+		sync_export(g->www, sync_gdelt_names[i], i * SYNC_GDELT_PART,
+		    (i + 1) * SYNC_GDELT_PART);
+	/* The fourth file repeats rows of the first. */
+	sync_export(g->www, sync_gdelt_names[3], 0, 10);
+	snprintf(path, sizeof path, "%s/20191024143000.mentions.CSV.zip",
+	    g->www);
+	sync_write(path, "not a zip\n", 10);
+	sync_http_start(&g->h, g->www);
+	snprintf(g->list, sizeof g->list, "%s/masterfilelist.txt", g->www);
+	snprintf(g->url, sizeof g->url,
+	    "http://127.0.0.1:%d/masterfilelist.txt", g->h.port);
+	snprintf(g->local, sizeof g->local, "%s/lastupdate.txt", t_dir());
+	snprintf(g->state, sizeof g->state, "%s/state.json", t_dir());
+	T_OK(th_daemon_start(&g->d, NULL));
+}
+
+static void
+sync_gdelt_site_stop(struct sync_gdelt_site *g)
+{
+	sync_http_stop(&g->h);
+	T_OK(th_daemon_stop(&g->d));
+}
+
 TEST(sync_gdelt_list_over_http_retries_only_failures)
 {
-	static const char *const names[] = {
-		"20191024143000.export.CSV.zip",
-		"20191024144500.export.CSV.zip",
-		"20191024150000.export.CSV.zip",
-		"20191024151500.export.CSV.zip",
-		"20191024153000.export.CSV.zip"
-	};
-	struct th_daemon	 d;
-	struct sync_http	 h;
+	const char *const	*names = sync_gdelt_names;
+	struct sync_gdelt_site	 g;
 	struct sync_run		 r;
 	json_t			*doc;
 	json_int_t		 added = 0;
 	FILE			*fp;
-	char			 www[512], state[512], list[PATH_MAX];
-	char			 local[PATH_MAX], url[128], path[PATH_MAX];
-	char			 hidden[PATH_MAX], want[512], *log;
+	char			 path[PATH_MAX], hidden[PATH_MAX], want[512];
+	char			*log;
 	size_t			 i;
 
-	snprintf(www, sizeof www, "%s/www", t_dir());
-	T_OK(mkdir(www, 0700));
-	for (i = 0; i < 3; i++)
-		sync_export(www, names[i], i * SYNC_GDELT_PART,
-		    (i + 1) * SYNC_GDELT_PART);
-	/* The fourth file repeats rows of the first. */
-	sync_export(www, names[3], 0, 10);
-	snprintf(path, sizeof path, "%s/20191024143000.mentions.CSV.zip",
-	    www);
-	sync_write(path, "not a zip\n", 10);
-	sync_http_start(&h, www);
-	snprintf(list, sizeof list, "%s/masterfilelist.txt", www);
-	snprintf(url, sizeof url, "http://127.0.0.1:%d/masterfilelist.txt",
-	    h.port);
-	snprintf(local, sizeof local, "%s/lastupdate.txt", t_dir());
-	snprintf(state, sizeof state, "%s/state.json", t_dir());
-
+	sync_gdelt_site_start(&g);
 	/*
 	 * The second file's MD5 is wrong and the third is listed but not
 	 * on the server yet; the mentions file is never fetched.
 	 */
-	T_ASSERT((fp = fopen(list, "w")) != NULL);
-	sync_list_line(fp, www, h.port, names[0], NULL);
-	sync_list_line(fp, www, h.port, "20191024143000.mentions.CSV.zip",
-	    NULL);
-	sync_list_line(fp, www, h.port, names[1],
+	T_ASSERT((fp = fopen(g.list, "w")) != NULL);
+	sync_list_line(fp, g.www, g.h.port, names[0], NULL);
+	sync_list_line(fp, g.www, g.h.port,
+	    "20191024143000.mentions.CSV.zip", NULL);
+	sync_list_line(fp, g.www, g.h.port, names[1],
 	    "0123456789abcdef0123456789abcdef");
-	sync_list_line(fp, www, h.port, names[2], NULL);
+	sync_list_line(fp, g.www, g.h.port, names[2], NULL);
 	T_OK(fclose(fp));
-	snprintf(path, sizeof path, "%s/%s", www, names[2]);
+	snprintf(path, sizeof path, "%s/%s", g.www, names[2]);
 	snprintf(hidden, sizeof hidden, "%s/hidden.zip", t_dir());
 	T_OK(rename(path, hidden));
-	T_OK(th_daemon_start(&d, NULL));
 
-	SYNC_RUN(&r, &d, "gdelt-sync", 1, "--state", state, url);
+	SYNC_RUN(&r, &g.d, "gdelt-sync", 1, "--state", g.state, g.url);
 	snprintf(want, sizeof want, "%s: added ", names[0]);
 	SYNC_HAS(r.out, want);
 	SYNC_HAS(r.out, "gdelt-sync: 1 imported, 0 already done, 2 failed\n");
@@ -1048,117 +1075,128 @@ TEST(sync_gdelt_list_over_http_retries_only_failures)
 	SYNC_HAS(r.err, "the list says 0123456789abcdef0123456789abcdef");
 	SYNC_HAS(r.err, "HTTP 404");
 	sync_run_free(&r);
-	log = sync_http_log(&h);
+	log = sync_http_log(&g.h);
 	snprintf(want, sizeof want, "/masterfilelist.txt 200\n/%s 200\n"
 	    "/%s 200\n/%s 404\n", names[0], names[1], names[2]);
 	T_EQ_STR(log, want);
 	free(log);
-	doc = sync_state(state);
+	doc = sync_state(g.state);
 	T_EQ_INT(json_object_size(json_object_get(doc, "files")), 1);
 	T_EQ_INT(json_object_size(json_object_get(doc, "pending")), 2);
-	snprintf(path, sizeof path, "%s/%s", www, names[0]);
+	snprintf(path, sizeof path, "%s/%s", g.www, names[0]);
 	added += sync_state_check(doc, names[0], path, SYNC_GDELT_PART);
 	json_decref(doc);
 	/* Nothing of the failed files went in. */
-	T_EQ_U64(sync_events(&d), added);
+	T_EQ_U64(sync_events(&g.d), added);
 
 	/*
 	 * The third file appears.  A lastupdate.txt read from disk names
 	 * only the fourth, beside mentions and GKG files: the failed files
 	 * are tried again all the same, and the second fails again.
 	 */
-	snprintf(path, sizeof path, "%s/%s", www, names[2]);
+	snprintf(path, sizeof path, "%s/%s", g.www, names[2]);
 	T_OK(rename(hidden, path));
-	T_ASSERT((fp = fopen(local, "w")) != NULL);
-	sync_list_line(fp, www, h.port, names[3], NULL);
+	T_ASSERT((fp = fopen(g.local, "w")) != NULL);
+	sync_list_line(fp, g.www, g.h.port, names[3], NULL);
 	fprintf(fp, "10 0123456789abcdef0123456789abcdef "
-	    "http://127.0.0.1:%d/20191024151500.mentions.CSV.zip\n", h.port);
+	    "http://127.0.0.1:%d/20191024151500.mentions.CSV.zip\n",
+	    g.h.port);
 	fprintf(fp, "10 0123456789abcdef0123456789abcdef "
-	    "http://127.0.0.1:%d/20191024151500.gkg.csv.zip\n", h.port);
+	    "http://127.0.0.1:%d/20191024151500.gkg.csv.zip\n", g.h.port);
 	T_OK(fclose(fp));
-	SYNC_RUN(&r, &d, "gdelt-sync", 1, "--state", state, local);
+	SYNC_RUN(&r, &g.d, "gdelt-sync", 1, "--state", g.state, g.local);
 	SYNC_HAS(r.out, "gdelt-sync: 2 imported, 0 already done, 1 failed\n");
 	sync_run_free(&r);
-	log = sync_http_log(&h);
+	log = sync_http_log(&g.h);
 	snprintf(want, sizeof want, "/%s 200\n/%s 200\n/%s 200\n", names[1],
 	    names[2], names[3]);
 	T_EQ_STR(log, want);
 	free(log);
-	doc = sync_state(state);
+	doc = sync_state(g.state);
 	T_EQ_INT(json_object_size(json_object_get(doc, "files")), 3);
 	T_EQ_INT(json_object_size(json_object_get(doc, "pending")), 1);
-	snprintf(path, sizeof path, "%s/%s", www, names[2]);
+	snprintf(path, sizeof path, "%s/%s", g.www, names[2]);
 	added += sync_state_check(doc, names[2], path, SYNC_GDELT_PART);
 	/* Its rows were all there already. */
-	snprintf(path, sizeof path, "%s/%s", www, names[3]);
+	snprintf(path, sizeof path, "%s/%s", g.www, names[3]);
 	sync_state_check(doc, names[3], path, 10);
 	T_EQ_INT(sync_state_count(doc, names[3], "added"), 0);
 	json_decref(doc);
-	T_EQ_U64(sync_events(&d), added);
+	T_EQ_U64(sync_events(&g.d), added);
 
 	/* The list is fixed: only the second file is fetched. */
-	T_ASSERT((fp = fopen(list, "w")) != NULL);
+	T_ASSERT((fp = fopen(g.list, "w")) != NULL);
 	for (i = 0; i < 3; i++)
-		sync_list_line(fp, www, h.port, names[i], NULL);
+		sync_list_line(fp, g.www, g.h.port, names[i], NULL);
 	T_OK(fclose(fp));
-	SYNC_RUN(&r, &d, "gdelt-sync", 0, "--state", state, url);
+	SYNC_RUN(&r, &g.d, "gdelt-sync", 0, "--state", g.state, g.url);
 	T_EQ_STR(r.err, "");
 	SYNC_HAS(r.out, "gdelt-sync: 1 imported, 2 already done, 0 failed\n");
 	sync_run_free(&r);
-	log = sync_http_log(&h);
+	log = sync_http_log(&g.h);
 	snprintf(want, sizeof want, "/masterfilelist.txt 200\n/%s 200\n",
 	    names[1]);
 	T_EQ_STR(log, want);
 	free(log);
-	doc = sync_state(state);
+	doc = sync_state(g.state);
 	T_EQ_INT(json_object_size(json_object_get(doc, "files")), 4);
 	T_ASSERT(json_object_get(doc, "pending") == NULL);
-	snprintf(path, sizeof path, "%s/%s", www, names[1]);
+	snprintf(path, sizeof path, "%s/%s", g.www, names[1]);
 	added += sync_state_check(doc, names[1], path, SYNC_GDELT_PART);
 	json_decref(doc);
-	T_EQ_U64(sync_events(&d), added);
+	T_EQ_U64(sync_events(&g.d), added);
 	T_ASSERT(added > SYNC_GDELT_ROWS / 2);
 
 	/* Once more: the list is fetched and nothing else. */
-	SYNC_RUN(&r, &d, "gdelt-sync", 0, "--state", state, url);
+	SYNC_RUN(&r, &g.d, "gdelt-sync", 0, "--state", g.state, g.url);
 	T_EQ_STR(r.out, "gdelt-sync: 0 imported, 3 already done, 0 failed\n");
 	sync_run_free(&r);
-	log = sync_http_log(&h);
+	log = sync_http_log(&g.h);
 	T_EQ_STR(log, "/masterfilelist.txt 200\n");
 	free(log);
+	sync_gdelt_site_stop(&g);
+}
 
-	/* A file that never comes is given up after --retry-hours. */
-	T_ASSERT((fp = fopen(local, "w")) != NULL);
+TEST(sync_gdelt_gives_up_on_a_file_after_retry_hours)
+{
+	const char		*never = sync_gdelt_names[4];
+	struct sync_gdelt_site	 g;
+	struct sync_run		 r;
+	json_t			*doc;
+	FILE			*fp;
+	char			 want[512], *log;
+
+	sync_gdelt_site_start(&g);
+	T_ASSERT((fp = fopen(g.local, "w")) != NULL);
 	fprintf(fp, "10 0123456789abcdef0123456789abcdef "
-	    "http://127.0.0.1:%d/%s\n", h.port, names[4]);
+	    "http://127.0.0.1:%d/%s\n", g.h.port, never);
 	T_OK(fclose(fp));
-	SYNC_RUN(&r, &d, "gdelt-sync", 1, "--state", state, local);
+	SYNC_RUN(&r, &g.d, "gdelt-sync", 1, "--state", g.state, g.local);
 	SYNC_HAS(r.err, "HTTP 404");
 	sync_run_free(&r);
-	sync_write(local, "", 0);
-	SYNC_RUN(&r, &d, "gdelt-sync", 1, "--state", state, local);
+	/* Still pending when the list no longer names it. */
+	sync_write(g.local, "", 0);
+	SYNC_RUN(&r, &g.d, "gdelt-sync", 1, "--state", g.state, g.local);
 	SYNC_HAS(r.err, "HTTP 404");
 	sync_run_free(&r);
-	SYNC_RUN(&r, &d, "gdelt-sync", 1, "--state", state, "--retry-hours",
-	    "0", local);
-	snprintf(want, sizeof want, "%s: failing since ", names[4]);
+	SYNC_RUN(&r, &g.d, "gdelt-sync", 1, "--state", g.state,
+	    "--retry-hours", "0", g.local);
+	snprintf(want, sizeof want, "%s: failing since ", never);
 	SYNC_HAS(r.err, want);
 	SYNC_HAS(r.err, "given up, not imported");
 	sync_run_free(&r);
-	SYNC_RUN(&r, &d, "gdelt-sync", 0, "--state", state, local);
+	SYNC_RUN(&r, &g.d, "gdelt-sync", 0, "--state", g.state, g.local);
 	T_EQ_STR(r.out, "gdelt-sync: 0 imported, 0 already done, 0 failed\n");
 	sync_run_free(&r);
-	log = sync_http_log(&h);
-	snprintf(want, sizeof want, "/%s 404\n/%s 404\n", names[4],
-	    names[4]);
+	log = sync_http_log(&g.h);
+	snprintf(want, sizeof want, "/%s 404\n/%s 404\n", never, never);
 	T_EQ_STR(log, want);
 	free(log);
-	doc = sync_state(state);
-	T_ASSERT(json_object_get(json_object_get(doc, "files"), names[4]) ==
+	doc = sync_state(g.state);
+	T_ASSERT(json_object_get(json_object_get(doc, "files"), never) ==
 	    NULL);
 	T_ASSERT(json_object_get(doc, "pending") == NULL);
 	json_decref(doc);
-
-	sync_http_stop(&h);
-	T_OK(th_daemon_stop(&d));
+	T_EQ_U64(sync_events(&g.d), 0);
+	sync_gdelt_site_stop(&g);
 }
