@@ -53,6 +53,67 @@ now_ms(void)
 	return ((uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000);
 }
 
+/*
+ * Stop: no new connections or requests, commit what is queued, flush
+ * every reply, then leave the loop (annalsd_check_done()).
+ */
+void
+annalsd_shutdown(void)
+{
+	if (server->shutting_down)
+		return;
+	server->shutting_down = 1;
+	log_notice("shutting down: %zu connections, %zu writes queued",
+	    conn_count(), commit_pending());
+	notify_send("STOPPING=1");
+	server_stop_listening();
+	/* Answer what is in flight before the connections go. */
+	commit_drain();
+	readers_drain();
+	conn_shutdown_all();
+	annalsd_check_done();
+}
+
+/*
+ * Leave the loop once a shutdown has no client left to answer: called
+ * when a client of either face has gone.
+ */
+void
+annalsd_check_done(void)
+{
+	if (server->shutting_down && conn_count() == 0 &&
+	    server->http_conns == 0)
+		event_base_loopexit(server->base, NULL);
+}
+
+struct readable {
+	void	(*fn)(void *);
+	void	 *arg;
+};
+
+static void
+readable_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct readable	r = *(struct readable *)arg;
+
+	(void)fd; (void)what;
+	free(arg);
+	r.fn(r.arg);
+}
+
+/* Call fn(arg) once, from the loop, when fd becomes readable. */
+void
+annalsd_when_readable(int fd, void (*fn)(void *), void *arg)
+{
+	struct readable	*r = xmalloc(sizeof *r);
+
+	r->fn = fn;
+	r->arg = arg;
+	if (event_base_once(server->base, fd, EV_READ, readable_cb, r,
+	    NULL) != 0)
+		fatalx("event_base_once failed");
+}
+
 static void
 usage(FILE *f)
 {
@@ -300,7 +361,7 @@ on_signal(evutil_socket_t sig, short what, void *arg)
 	(void)what; (void)arg;
 	log_notice("received %s", sig == SIGTERM ? "SIGTERM" : "SIGINT");
 	http_stop();
-	server_shutdown();
+	annalsd_shutdown();
 }
 
 static void

@@ -16,6 +16,9 @@ struct conn;
 /* annalsd.c */
 extern struct server	*server;
 uint64_t now_ms(void);
+void	 annalsd_shutdown(void);
+void	 annalsd_check_done(void);
+void	 annalsd_when_readable(int, void (*)(void *), void *);
 
 /* log.c */
 #define LOG_ERR_LVL	0
@@ -210,17 +213,13 @@ struct server {
 	struct store		*store;
 	const struct config	*cfg;
 	uint64_t		 started;	/* ms since the epoch */
-	size_t			 nconns;
 	size_t			 http_conns;	/* kept by http.c */
 	int			 shutting_down;
 };
 
 int	 server_start(struct server *, struct aerr *);
-void	 server_shutdown(void);
-void	 server_conn_gone(struct conn *);
-void	 server_check_done(void);
+void	 server_stop_listening(void);
 void	 server_free(void);
-void	 server_when_readable(int, void (*)(void *), void *);
 
 /* conn.c */
 void		 conn_init(struct event_base *);

@@ -834,7 +834,7 @@ http_conn_free(struct http_conn *hc)
 	}
 	free(hc);
 	server->http_conns--;
-	server_check_done();
+	annalsd_check_done();
 }
 
 /* evhttp frees the connection: tell who waits on it, then forget it. */
@@ -1378,7 +1378,7 @@ http_start(const struct http_config *cfg, struct aerr *err)
  * Drain (shutdown): take no new connection, end the event streams, close
  * connections between requests; the others get the answer to the request
  * they were sending, marked as their last.  The loop ends when the last
- * connection has gone (server_check_done()).
+ * connection has gone (annalsd_check_done()).
  */
 void
 http_stop(void)
