@@ -36,6 +36,15 @@ struct th_run {
 	uint64_t	 added, updated, unchanged, rejected, rows;
 };
 
+/*
+ * Run argv (NULL-terminated; argv[0] a path, or looked up on PATH) with
+ * stdin from in (NULL: /dev/null) and its output in the files out and
+ * err (with merge, stderr goes to out and err stays empty), so that a
+ * large output cannot block it.  Returns its exit status, or 128 + the
+ * signal that ended it.
+ */
+int	 th_spawn(const char *const *, const char *, const char *,
+	     const char *, int);
 /* Run annals -s SOCK ARGS... with stdin from in (or /dev/null). */
 void	 th_annals(struct th_run *, const char *, const char *,
 	     const char **);

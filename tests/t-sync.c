@@ -66,36 +66,6 @@ sync_root(void)
 	return (root);
 }
 
-static char *
-sync_slurp(const char *path)
-{
-	FILE	*fp;
-	char	*buf;
-	long	 len;
-
-	T_ASSERTF((fp = fopen(path, "r")) != NULL, "%s: %s", path,
-	    strerror(errno));
-	fseek(fp, 0, SEEK_END);
-	len = ftell(fp);
-	rewind(fp);
-	T_ASSERT((buf = malloc(len + 1)) != NULL);
-	T_EQ_INT(fread(buf, 1, len, fp), len);
-	buf[len] = '\0';
-	fclose(fp);
-	return (buf);
-}
-
-static void
-sync_write(const char *path, const char *data, size_t len)
-{
-	FILE	*fp;
-
-	T_ASSERTF((fp = fopen(path, "w")) != NULL, "%s: %s", path,
-	    strerror(errno));
-	T_EQ_INT(fwrite(data, 1, len, fp), len);
-	T_OK(fclose(fp));
-}
-
 /*
  * Run argv (NULL-terminated; argv[0] looked up on PATH) with stdin from
  * /dev/null and its output in files, so that a large output cannot block.
@@ -104,10 +74,7 @@ sync_write(const char *path, const char *data, size_t len)
 static void
 sync_spawn(struct sync_run *r, const char *const *argv)
 {
-	posix_spawn_file_actions_t	 fa;
-	char				 out[PATH_MAX], err[PATH_MAX];
-	pid_t				 pid;
-	int				 status;
+	char	out[PATH_MAX], err[PATH_MAX];
 
 	unsetenv("http_proxy");
 	unsetenv("HTTP_PROXY");
@@ -119,20 +86,9 @@ sync_spawn(struct sync_run *r, const char *const *argv)
 	unsetenv("ANNALS_SOCKET");
 	snprintf(out, sizeof out, "%s/run.out", t_dir());
 	snprintf(err, sizeof err, "%s/run.err", t_dir());
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-	posix_spawn_file_actions_addopen(&fa, 1, out,
-	    O_WRONLY | O_CREAT | O_TRUNC, 0600);
-	posix_spawn_file_actions_addopen(&fa, 2, err,
-	    O_WRONLY | O_CREAT | O_TRUNC, 0600);
-	T_EQ_INT(posix_spawnp(&pid, argv[0], &fa, NULL, (char **)argv,
-	    environ), 0);
-	posix_spawn_file_actions_destroy(&fa);
-	T_EQ_INT(waitpid(pid, &status, 0), pid);
-	r->status = WIFEXITED(status) ? WEXITSTATUS(status) :
-	    128 + WTERMSIG(status);
-	r->out = sync_slurp(out);
-	r->err = sync_slurp(err);
+	r->status = th_spawn(argv, NULL, out, err, 0);
+	r->out = th_slurp(out, NULL);
+	r->err = th_slurp(err, NULL);
 }
 
 static void
@@ -287,7 +243,7 @@ sync_http_log(struct sync_http *h)
 
 	if (access(h->log, F_OK) == -1)
 		return (strdup(""));
-	s = sync_slurp(h->log);
+	s = th_slurp(h->log, NULL);
 	T_OK(unlink(h->log));
 	return (s);
 }
@@ -497,10 +453,10 @@ TEST(sync_rss_twice_adds_nothing_the_second_time)
 	T_EQ_INT(annals_errcode(ctx), ANNALS_ENOTFOUND);
 
 	/* The feed changes one title: that event is updated, in place. */
-	s = sync_slurp(feed);
+	s = th_slurp(feed, NULL);
 	p = sync_replace(s, "without a joint", "with a joint");
 	snprintf(copy, sizeof copy, "%s/feed.rss", t_dir());
-	sync_write(copy, p, strlen(p));
+	th_write(copy, p, strlen(p));
 	free(p);
 	free(s);
 	SYNC_RUN(&r, &d, "rss-sync", 0, "--via", "add", "--actor-map", map,
@@ -569,9 +525,9 @@ TEST(sync_rss_atom_over_http)
 	sync_data(src, sizeof src, "sync-feed.atom");
 	snprintf(dst, sizeof dst, "%s/www", t_dir());
 	T_OK(mkdir(dst, 0700));
-	s = sync_slurp(src);
+	s = th_slurp(src, NULL);
 	snprintf(dst, sizeof dst, "%s/www/notes.atom", t_dir());
-	sync_write(dst, s, strlen(s));
+	th_write(dst, s, strlen(s));
 	free(s);
 	snprintf(dst, sizeof dst, "%s/www", t_dir());
 	sync_http_start(&h, dst);
@@ -680,10 +636,10 @@ TEST(sync_rss_through_annals_import_counts_the_same)
 	sync_run_free(&r);
 	T_EQ_U64(sync_events(&d), 5);
 
-	s = sync_slurp(feed);
+	s = th_slurp(feed, NULL);
 	p = sync_replace(s, "without a joint", "with a joint");
 	snprintf(copy, sizeof copy, "%s/feed.rss", t_dir());
-	sync_write(copy, p, strlen(p));
+	th_write(copy, p, strlen(p));
 	free(p);
 	free(s);
 	SYNC_RUN(&r, &d, "rss-sync", 0, "--via", "import", "--actor-map",
@@ -738,7 +694,7 @@ sync_rows(int from, int to)
 	int	 i;
 
 	sync_data(path, sizeof path, "sync-gdelt2.tsv");
-	all = sync_slurp(path);
+	all = th_slurp(path, NULL);
 	for (i = 0, p = all; i < to; i++) {
 		if (i == from)
 			start = p;
@@ -774,7 +730,7 @@ sync_export(const char *dir, const char *name, int from, int to)
 		/* The member is the name without .zip, as GDELT has it. */
 		snprintf(member, sizeof member, "%s/%.*s", t_dir(),
 		    (int)(ext - name), name);
-		sync_write(member, rows, len);
+		th_write(member, rows, len);
 		{
 			const char *argv[] = { "python3", "-m", "zipfile",
 			    "-c", path, member, NULL };
@@ -785,7 +741,7 @@ sync_export(const char *dir, const char *name, int from, int to)
 		}
 		T_OK(unlink(member));
 	} else
-		sync_write(path, rows, len);
+		th_write(path, rows, len);
 	free(rows);
 }
 
@@ -870,9 +826,9 @@ TEST(sync_gdelt_directory_twice_imports_once)
 		    (i + 1) * SYNC_GDELT_PART);
 	/* Not event files: importing them would fail the run. */
 	snprintf(path, sizeof path, "%s/20191024143000.mentions.CSV", dir);
-	sync_write(path, "not\tan\tevent\n", 13);
+	th_write(path, "not\tan\tevent\n", 13);
 	snprintf(path, sizeof path, "%s/README.txt", dir);
-	sync_write(path, "notes\n", 6);
+	th_write(path, "notes\n", 6);
 	snprintf(state, sizeof state, "%s/state.json", t_dir());
 	T_OK(th_daemon_start(&d, NULL));
 
@@ -918,12 +874,12 @@ TEST(sync_gdelt_directory_twice_imports_once)
 	annals_free(ctx);
 
 	/* Again: nothing to do, and the state is left as it was. */
-	before = sync_slurp(state);
+	before = th_slurp(state, NULL);
 	SYNC_RUN(&r, &d, "gdelt-sync", 0, "--state", state, dir);
 	T_EQ_STR(r.out, "gdelt-sync: 0 imported, 3 already done, 0 failed\n");
 	T_EQ_STR(r.err, "");
 	sync_run_free(&r);
-	after = sync_slurp(state);
+	after = th_slurp(state, NULL);
 	T_EQ_STR(after, before);
 	free(after);
 	T_EQ_U64(sync_events(&d), events);
@@ -955,7 +911,7 @@ TEST(sync_gdelt_directory_twice_imports_once)
 	rows = sync_rows(0, 2);
 	row = sync_replace(rows, "\t20181024\t", "\t20150230\t");
 	snprintf(path, sizeof path, "%s/20191024153000.export.CSV", dir);
-	sync_write(path, row, strlen(row));
+	th_write(path, row, strlen(row));
 	free(row);
 	free(rows);
 	SYNC_RUN(&r, &d, "gdelt-sync", 3, "--state", state, dir);
@@ -1020,7 +976,7 @@ sync_gdelt_site_start(struct sync_gdelt_site *g)
 	sync_export(g->www, sync_gdelt_names[3], 0, 10);
 	snprintf(path, sizeof path, "%s/20191024143000.mentions.CSV.zip",
 	    g->www);
-	sync_write(path, "not a zip\n", 10);
+	th_write(path, "not a zip\n", 10);
 	sync_http_start(&g->h, g->www);
 	snprintf(g->list, sizeof g->list, "%s/masterfilelist.txt", g->www);
 	snprintf(g->url, sizeof g->url,
@@ -1175,7 +1131,7 @@ TEST(sync_gdelt_gives_up_on_a_file_after_retry_hours)
 	SYNC_HAS(r.err, "HTTP 404");
 	sync_run_free(&r);
 	/* Still pending when the list no longer names it. */
-	sync_write(g.local, "", 0);
+	th_write(g.local, "", 0);
 	SYNC_RUN(&r, &g.d, "gdelt-sync", 1, "--state", g.state, g.local);
 	SYNC_HAS(r.err, "HTTP 404");
 	sync_run_free(&r);
