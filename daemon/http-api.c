@@ -145,13 +145,25 @@ hreq_list(msgpack_packer *pk, const char *v)
 	}
 }
 
+static void
+hreq_init(struct hreq *h, struct evhttp_request *req)
+{
+	memset(h, 0, sizeof *h);
+	h->req = req;
+	TAILQ_INIT(&h->kv);
+	msgpack_sbuffer_init(&h->sb);
+	msgpack_unpacked_init(&h->up);
+}
+
 /*
- * Parse the query string against spec into h->params.  An empty value
- * counts as absent, as HTML forms and dashboard variables send them.
+ * Parse the query string against spec into h->params, with "ids": [id]
+ * first when id is not 0; spec NULL leaves the query string unread.  An
+ * empty value counts as absent, as HTML forms and dashboard variables
+ * send them.
  */
 static int
-hreq_parse(struct hreq *h, struct evhttp_request *req,
-    const struct hparam *spec, struct aerr *err)
+hreq_parse_ids(struct hreq *h, struct evhttp_request *req,
+    const struct hparam *spec, uint64_t id, struct aerr *err)
 {
 	const char		*qs;
 	struct evkeyval		*kv, *k2;
@@ -162,13 +174,10 @@ hreq_parse(struct hreq *h, struct evhttp_request *req,
 	uint32_t		 n = 0;
 	int			 b;
 
-	memset(h, 0, sizeof *h);
-	h->req = req;
-	TAILQ_INIT(&h->kv);
-	msgpack_sbuffer_init(&h->sb);
-	msgpack_unpacked_init(&h->up);
+	hreq_init(h, req);
 	qs = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req));
-	if (qs != NULL && evhttp_parse_query_str(qs, &h->kv) != 0) {
+	if (spec != NULL && qs != NULL &&
+	    evhttp_parse_query_str(qs, &h->kv) != 0) {
 		aerr_set(err, AERR_INVALID, "the query string is malformed");
 		return (-1);
 	}
@@ -200,8 +209,15 @@ hreq_parse(struct hreq *h, struct evhttp_request *req,
 		} else if (spec[i].type != HP_PAGE && *kv->value != '\0')
 			n++;
 	}
+	if (id != 0)
+		n++;
 	msgpack_packer_init(&pk, &h->sb, msgpack_sbuffer_write);
 	msgpack_pack_map(&pk, n);
+	if (id != 0) {
+		mp_pack_str(&pk, "ids");
+		msgpack_pack_array(&pk, 1);
+		msgpack_pack_uint64(&pk, id);
+	}
 	TAILQ_FOREACH(kv, &h->kv, next) {
 		if (*kv->value == '\0')
 			continue;
@@ -255,6 +271,13 @@ hreq_parse(struct hreq *h, struct evhttp_request *req,
 	}
 	h->params = n > 0 ? &h->up.data : NULL;
 	return (0);
+}
+
+static int
+hreq_parse(struct hreq *h, struct evhttp_request *req,
+    const struct hparam *spec, struct aerr *err)
+{
+	return (hreq_parse_ids(h, req, spec, 0, err));
 }
 
 /* Add a Link rel="next" header: this request with cursor replaced. */
@@ -526,324 +549,322 @@ api_id(const char *s)
 	return (id);
 }
 
-struct get_ctx {
-	struct evbuffer	*out;
-	uint32_t	 fields;
-	int		 found;
+/*
+ * A request that a method answers (dispatch_local): its params packed
+ * from the request, the same m-*.c code as the socket's runs them, and
+ * answer turns the method's result into the HTTP answer.  The client may
+ * leave meanwhile: then the answer is dropped, and a write still
+ * commits, as on the socket.
+ */
+struct method_job {
+	struct api_job	 a;		/* first: the job is an api_job */
+	void		(*answer)(struct method_job *, const msgpack_object *);
+	uint64_t	 id;		/* of /v1/events/{id} */
+	int		 array;		/* POST of an array */
+	int		 write;		/* 413 for the store's limits */
+	int		 have_rev;	/* POST with If-Match */
+	uint64_t	 rev;
+	struct evbuffer	*body;		/* POST, until packed */
 };
 
-static int
-api_get_one(void *arg, size_t i, const void *data, size_t len)
+static void
+method_done(void *arg, const msgpack_object *result, const struct aerr *err)
 {
-	struct get_ctx	*g = arg;
+	struct method_job	*j = arg;
 
-	(void)i;
-	if (data != NULL && hjson_record(g->out, data, len, g->fields, NULL,
-	    NULL) == 0)
-		g->found = 1;
-	return (0);
+	if (api_job_answerable(&j->a)) {
+		/* A write the store refused for its size is too large. */
+		if (err != NULL)
+			http_problem(j->a.req, err->code == AERR_LIMIT &&
+			    j->write ? 413 : 0, err);
+		else
+			j->answer(j, result);
+	}
+	hreq_free(&j->a.h);
+	free(j);
 }
 
+static void
+method_start(struct method_job *j, const struct method *m)
+{
+	if (j->a.req != NULL) {
+		j->a.evcon = evhttp_request_get_connection(j->a.req);
+		http_set_closecb(j->a.evcon, request_gone, &j->a.req);
+	}
+	dispatch_local(m, j->a.h.params, method_done, j);
+}
+
+/* The one element of the array result[key], or NULL. */
+static const msgpack_object *
+method_first(const msgpack_object *result, const char *key)
+{
+	const msgpack_object	*o = mp_get(result, key);
+
+	if (o == NULL || o->type != MSGPACK_OBJECT_ARRAY ||
+	    o->via.array.size == 0)
+		return (NULL);
+	return (&o->via.array.ptr[0]);
+}
+
+static void
+method_send(struct method_job *j, int status, const msgpack_object *o,
+    int cache)
+{
+	struct evbuffer	*out = evbuffer_new();
+	struct aerr	 err;
+
+	if (hjson_from_mp(out, o) != 0) {
+		aerr_set(&err, AERR_INTERNAL, "result has no JSON form");
+		http_problem(j->a.req, 0, &err);
+	} else
+		http_send_json(j->a.req, status, out, cache);
+	evbuffer_free(out);
+}
+
+static void
+method_not_found(struct method_job *j)
+{
+	struct aerr	err;
+
+	aerr_set(&err, AERR_NOT_FOUND, "event %llu not found",
+	    (unsigned long long)j->id);
+	http_problem(j->a.req, 0, &err);
+}
+
+static void
+get_answer(struct method_job *j, const msgpack_object *result)
+{
+	const msgpack_object	*ev = method_first(result, "events");
+
+	if (ev == NULL || ev->type == MSGPACK_OBJECT_NIL)
+		method_not_found(j);
+	else
+		method_send(j, 200, ev, 1);
+}
+
+static struct method_job *
+method_job_new(struct evhttp_request *req, uint64_t id,
+    void (*answer)(struct method_job *, const msgpack_object *))
+{
+	struct method_job	*j = xcalloc(1, sizeof *j);
+
+	hreq_init(&j->a.h, req);
+	aerr_clear(&j->a.err);
+	j->a.req = req;
+	j->id = id;
+	j->answer = answer;
+	return (j);
+}
+
+static void
+method_job_fail(struct method_job *j)
+{
+	http_problem(j->a.req, 0, &j->a.err);
+	hreq_free(&j->a.h);
+	free(j);
+}
+
+/* GET /v1/events/{id}: the get method with one id. */
 static void
 api_event_get(struct evhttp_request *req, uint64_t id)
 {
-	struct get_ctx	g;
-	struct hreq	h;
-	struct aerr	err;
+	struct method_job	*j = method_job_new(req, id, get_answer);
+	uint32_t		 fields;
 
-	aerr_clear(&err);
-	if (hreq_parse(&h, req, hp_get, &err) != 0 ||
-	    fields_param(h.params, &g.fields, &err) != 0) {
-		http_problem(req, 0, &err);
-		hreq_free(&h);
+	/* Checked before the ETag: a bad request is not a version. */
+	if (hreq_parse_ids(&j->a.h, req, hp_get, id, &j->a.err) != 0 ||
+	    fields_param(j->a.h.params, &fields, &j->a.err) != 0) {
+		method_job_fail(j);
 		return;
 	}
-	hreq_free(&h);
-	if (http_not_modified(req))
+	if (http_not_modified(req)) {
+		hreq_free(&j->a.h);
+		free(j);
 		return;
-	g.out = evbuffer_new();
-	g.found = 0;
-	if (store_get(server->store, &id, 1, api_get_one, &g, &err) != 0)
-		http_problem(req, 0, &err);
-	else if (!g.found) {
-		aerr_set(&err, AERR_NOT_FOUND, "event %llu not found",
-		    (unsigned long long)id);
-		http_problem(req, 0, &err);
-	} else
-		http_send_json(req, 200, g.out, 1);
-	evbuffer_free(g.out);
-}
-
-/* A write waiting for the group commit on behalf of a request. */
-struct write_ctx {
-	struct evhttp_request	*req;		/* NULL once it went away */
-	struct evhttp_connection *evcon;
-	int			 kind;		/* COMMIT_* */
-	int			 array;		/* POST of an array */
-};
-
-static const char *
-write_status(int status)
-{
-	switch (status) {
-	case STORE_ADDED:
-		return ("added");
-	case STORE_UPDATED:
-		return ("updated");
-	default:
-		return ("unchanged");
 	}
+	method_start(j, &method_get);
 }
 
 static void
-write_done(void *arg, const struct store_op *ops, size_t n,
-    const struct aerr *err)
+delete_answer(struct method_job *j, const msgpack_object *result)
 {
-	struct write_ctx	*w = arg;
-	struct evbuffer		*b;
-	struct aerr		 nf;
-	char			 loc[64];
-	size_t			 i;
-	int			 status = 200;
+	const msgpack_object	*done = method_first(result, "deleted");
+	struct evbuffer		*out;
 
-	if (w->req == NULL) {
-		free(w);
+	if (done == NULL || done->type != MSGPACK_OBJECT_BOOLEAN ||
+	    !done->via.boolean) {
+		method_not_found(j);
 		return;
 	}
-	http_set_closecb(w->evcon, NULL, NULL);
-	if (err != NULL) {
-		http_problem(w->req, err->code == AERR_LIMIT ? 413 : 0, err);
-		free(w);
-		return;
-	}
-	b = evbuffer_new();
-	if (w->kind == COMMIT_DELETE) {
-		if (!ops[0].status) {
-			aerr_set(&nf, AERR_NOT_FOUND, "event %llu not found",
-			    (unsigned long long)ops[0].id);
-			http_problem(w->req, 0, &nf);
-			evbuffer_free(b);
-			free(w);
-			return;
-		}
-		evbuffer_add_printf(b, "{\"id\":%llu,\"deleted\":true}",
-		    (unsigned long long)ops[0].id);
-	} else {
-		if (w->array)
-			evbuffer_add_printf(b, "{\"results\":[");
-		for (i = 0; i < n; i++)
-			evbuffer_add_printf(b, "%s{\"id\":%llu,\"rev\":%llu,"
-			    "\"status\":\"%s\"}", i ? "," : "",
-			    (unsigned long long)ops[i].out_id,
-			    (unsigned long long)ops[i].out_rev,
-			    write_status(ops[i].status));
-		if (w->array)
-			evbuffer_add_printf(b, "]}");
-		else if (ops[0].status == STORE_ADDED) {
-			status = 201;
-			snprintf(loc, sizeof loc, "/v1/events/%llu",
-			    (unsigned long long)ops[0].out_id);
-			evhttp_add_header(evhttp_request_get_output_headers(
-			    w->req), "Location", loc);
-		}
-	}
-	http_send_json(w->req, status, b, 0);
-	evbuffer_free(b);
-	free(w);
+	out = evbuffer_new();
+	evbuffer_add_printf(out, "{\"id\":%llu,\"deleted\":true}",
+	    (unsigned long long)j->id);
+	http_send_json(j->a.req, 200, out, 0);
+	evbuffer_free(out);
 }
 
-static void
-write_enqueue(struct evhttp_request *req, int kind, int array,
-    struct store_op *ops, size_t nops, struct event *evs, size_t nevs)
-{
-	struct write_ctx	*w = xcalloc(1, sizeof *w);
-
-	w->req = req;
-	w->kind = kind;
-	w->array = array;
-	/* The client may leave before the commit: then drop the answer. */
-	if (req != NULL) {
-		w->evcon = evhttp_request_get_connection(req);
-		http_set_closecb(w->evcon, request_gone, &w->req);
-	}
-	commit_enqueue_cb(kind, ops, nops, evs, nevs, write_done, w);
-}
-
+/* DELETE /v1/events/{id}: the delete method with one id. */
 static void
 api_event_delete(struct evhttp_request *req, uint64_t id)
 {
-	struct store_op	*op;
+	struct method_job	*j = method_job_new(req, id, delete_answer);
 
-	op = xcalloc(1, sizeof *op);
-	op->kind = STORE_OP_DELETE;
-	op->id = id;
-	write_enqueue(req, COMMIT_DELETE, 0, op, 1, NULL, 0);
-}
-
-/*
- * POST /v1/events: a record or an array of them.  The JSON is packed as
- * the put request a socket client would send, and checked as one.  The
- * parse and the checks run on a reader thread (readers_call): a body of
- * 16 MiB takes a while, and the loop answers everyone else meanwhile.
- * The job owns the body, moved out of the request's buffer, so that the
- * thread never touches the request; the loop enqueues the write after.
- */
-struct post_job {
-	struct api_job	 a;		/* first: the job is an api_job */
-	struct evbuffer	*body;		/* freed on the thread */
-	struct event	*evs;		/* to the commit queue, if decoded */
-	struct store_op	*ops;
-	size_t		 n;
-	int		 array;
-};
-
-/* On a reader thread: turn the body into events, or say why not. */
-static int
-post_decode(struct post_job *j)
-{
-	const msgpack_object	*recs;
-	msgpack_sbuffer		 sb;
-	msgpack_packer		 pk;
-	msgpack_unpacked	 up;
-	struct event		*evs;
-	struct store_op		*ops;
-	struct aerr		*err = &j->a.err;
-	size_t			 len = evbuffer_get_length(j->body), n, i;
-	int			 rc = -1;
-
-	msgpack_sbuffer_init(&sb);
-	msgpack_unpacked_init(&up);
-	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-	/* [0, 0, "put", [{"records": body}]], as on the socket. */
-	msgpack_pack_array(&pk, 4);
-	msgpack_pack_uint8(&pk, MSG_REQUEST);
-	msgpack_pack_uint8(&pk, 0);
-	mp_pack_str(&pk, "put");
-	msgpack_pack_array(&pk, 1);
-	msgpack_pack_map(&pk, 1);
-	mp_pack_str(&pk, "records");
-	if (hjson_to_mp((const char *)evbuffer_pullup(j->body, -1), len, &pk,
-	    &j->array, err) != 0)
-		goto out;
-	/* The text is not needed any more; the packed form is. */
-	evbuffer_free(j->body);
-	j->body = NULL;
-	if (!j->array) {
-		/* One record: make it a batch of one after all. */
-		msgpack_sbuffer	one;
-		msgpack_packer	opk;
-		size_t		hdr;
-
-		msgpack_sbuffer_init(&one);
-		msgpack_packer_init(&opk, &one, msgpack_sbuffer_write);
-		msgpack_pack_array(&opk, 4);
-		msgpack_pack_uint8(&opk, MSG_REQUEST);
-		msgpack_pack_uint8(&opk, 0);
-		mp_pack_str(&opk, "put");
-		msgpack_pack_array(&opk, 1);
-		msgpack_pack_map(&opk, 1);
-		mp_pack_str(&opk, "records");
-		hdr = one.size;
-		msgpack_pack_array(&opk, 1);
-		msgpack_sbuffer_write(&one, sb.data + hdr, sb.size - hdr);
-		msgpack_sbuffer_destroy(&sb);
-		sb = one;
+	j->write = 1;
+	/* It takes no parameters, and never looked at the query string. */
+	if (hreq_parse_ids(&j->a.h, req, NULL, id, &j->a.err) != 0) {
+		method_job_fail(j);
+		return;
 	}
-	if (frame_check((const unsigned char *)sb.data, sb.size, err) != 0 ||
-	    msgpack_unpack_next(&up, sb.data, sb.size, NULL) !=
-	    MSGPACK_UNPACK_SUCCESS) {
-		if (err->code == 0)
-			aerr_set(err, AERR_INVALID, "body: cannot be packed");
-		goto out;
-	}
-	recs = mp_get(&up.data.via.array.ptr[3].via.array.ptr[0], "records");
-	n = recs->via.array.size;
-	if (n == 0) {
-		aerr_set(err, AERR_INVALID, "records: 0 given, at least 1 "
-		    "required");
-		goto out;
-	}
-	if (n > PROTO_MAX_BATCH) {
-		aerr_set(err, AERR_INVALID, "records: %zu given, at most %d "
-		    "allowed", n, PROTO_MAX_BATCH);
-		goto out;
-	}
-	evs = xcalloc(n, sizeof *evs);
-	for (i = 0; i < n; i++) {
-		if (record_decode(&recs->via.array.ptr[i], &evs[i],
-		    err) != 0) {
-			if (j->array)
-				aerr_prefix(err, "records[%zu]: ", i);
-			else
-				aerr_prefix(err, "record: ");
-			while (i-- > 0)
-				record_clear(&evs[i]);
-			free(evs);
-			goto out;
-		}
-	}
-	ops = xcalloc(n, sizeof *ops);
-	for (i = 0; i < n; i++) {
-		ops[i].kind = STORE_OP_PUT;
-		ops[i].ev = &evs[i];
-	}
-	j->evs = evs;
-	j->ops = ops;
-	j->n = n;
-	rc = 0;
-out:
-	msgpack_unpacked_destroy(&up);
-	msgpack_sbuffer_destroy(&sb);
-	return (rc);
+	method_start(j, &method_delete);
 }
 
 static void
+put_answer(struct method_job *j, const msgpack_object *result)
+{
+	const msgpack_object	*one, *id, *status;
+	char			 loc[64];
+
+	if (j->array) {
+		method_send(j, 200, result, 0);
+		return;
+	}
+	/* One record: its own result, and where a new one is. */
+	one = method_first(result, "results");
+	if (one == NULL || (id = mp_get(one, "id")) == NULL ||
+	    (status = mp_get(one, "status")) == NULL) {
+		method_send(j, 200, result, 0);
+		return;
+	}
+	if (!mp_key_is(status, "added")) {
+		method_send(j, 200, one, 0);
+		return;
+	}
+	snprintf(loc, sizeof loc, "/v1/events/%llu",
+	    (unsigned long long)id->via.u64);
+	evhttp_add_header(evhttp_request_get_output_headers(j->a.req),
+	    "Location", loc);
+	method_send(j, 201, one, 0);
+}
+
+/*
+ * On a reader thread: the body as the put method's params, {"records":
+ * [...]} for an array, {"record": {...}} for one, checked as a socket
+ * frame would be (frame_check); record_decode judges the rest in put.
+ */
+static void
 post_run(void *arg)
 {
-	struct post_job	*j = arg;
+	struct method_job	*j = arg;
+	struct hreq		*h = &j->a.h;
+	msgpack_sbuffer		 recs;
+	msgpack_packer		 pk;
+	size_t			 len = evbuffer_get_length(j->body);
 
-	j->a.rc = post_decode(j);
-	if (j->body != NULL)
-		evbuffer_free(j->body);
+	j->a.rc = -1;
+	msgpack_sbuffer_init(&recs);
+	msgpack_packer_init(&pk, &recs, msgpack_sbuffer_write);
+	if (hjson_to_mp((const char *)evbuffer_pullup(j->body, -1), len, &pk,
+	    &j->array, j->have_rev ? &j->rev : NULL, &j->a.err) != 0)
+		goto out;
+	msgpack_packer_init(&pk, &h->sb, msgpack_sbuffer_write);
+	msgpack_pack_map(&pk, j->have_rev ? 2 : 1);
+	mp_pack_str(&pk, j->array ? "records" : "record");
+	msgpack_sbuffer_write(&h->sb, recs.data, recs.size);
+	if (j->have_rev) {
+		mp_pack_str(&pk, "check_rev");
+		msgpack_pack_true(&pk);
+	}
+	if (frame_check((const unsigned char *)h->sb.data, h->sb.size,
+	    &j->a.err) != 0 || msgpack_unpack_next(&h->up, h->sb.data,
+	    h->sb.size, NULL) != MSGPACK_UNPACK_SUCCESS) {
+		if (j->a.err.code == 0)
+			aerr_set(&j->a.err, AERR_INVALID, "body: cannot be "
+			    "packed");
+		goto out;
+	}
+	h->params = &h->up.data;
+	j->a.rc = 0;
+out:
+	msgpack_sbuffer_destroy(&recs);
+	/* The text is not needed any more; the packed form is. */
+	evbuffer_free(j->body);
 	j->body = NULL;
 }
 
 static void
 post_done(void *arg)
 {
-	struct post_job	*j = arg;
+	struct method_job	*j = arg;
 
 	if (!api_job_answerable(&j->a))
 		j->a.req = NULL;
 	if (j->a.rc == 0) {
-		/*
-		 * A write whose client left still commits, as on the socket;
-		 * the commit queue owns ops and evs from here on.
-		 */
-		write_enqueue(j->a.req, COMMIT_PUT, j->array, j->ops, j->n,
-		    j->evs, j->n);
-	} else if (j->a.req != NULL)
+		method_start(j, &method_put);
+		return;
+	}
+	if (j->a.req != NULL)
 		http_problem(j->a.req, 0, &j->a.err);
+	hreq_free(&j->a.h);
 	free(j);
 }
 
+/*
+ * If-Match: "rev" (or rev) makes a POST of one record conditional, as
+ * put's check_rev: 1 if there is one, 0 if not, -1 if it is not one.
+ */
+static int
+post_if_match(struct evhttp_request *req, uint64_t *rev, struct aerr *err)
+{
+	const char	*v;
+	char		 digits[24];
+	size_t		 n;
+
+	v = evhttp_find_header(evhttp_request_get_input_headers(req),
+	    "If-Match");
+	if (v == NULL)
+		return (0);
+	n = strlen(v);
+	if (n >= 2 && v[0] == '"' && v[n - 1] == '"') {
+		v++;
+		n -= 2;
+	}
+	snprintf(digits, sizeof digits, "%.*s", (int)n, v);
+	if (n >= sizeof digits || hreq_uint(digits, rev) != 0) {
+		aerr_set(err, AERR_INVALID, "If-Match: \"%.32s\" is not a "
+		    "rev", v);
+		return (-1);
+	}
+	return (1);
+}
+
+/*
+ * POST /v1/events: a record or an array of them, the put method's.  The
+ * JSON is parsed on a reader thread (readers_call): a body of 16 MiB
+ * takes a while, and the loop answers everyone else meanwhile.  The job
+ * owns the body, moved out of the request's buffer, so that the thread
+ * never touches the request.
+ */
 static void
 api_events_post(struct evhttp_request *req)
 {
-	struct evbuffer	*in = evhttp_request_get_input_buffer(req);
-	struct post_job	*j;
-	struct aerr	 err;
-	size_t		 len = evbuffer_get_length(in);
+	struct evbuffer		*in = evhttp_request_get_input_buffer(req);
+	struct method_job	*j;
+	size_t			 len = evbuffer_get_length(in);
 
+	j = method_job_new(req, 0, put_answer);
+	j->write = 1;
 	if (len > http_config()->max_body) {
-		aerr_set(&err, AERR_LIMIT, "body: %zu bytes exceed limit %zu",
-		    len, http_config()->max_body);
-		http_problem(req, 413, &err);
+		aerr_set(&j->a.err, AERR_LIMIT, "body: %zu bytes exceed "
+		    "limit %zu", len, http_config()->max_body);
+		http_problem(req, 413, &j->a.err);
+		hreq_free(&j->a.h);
+		free(j);
 		return;
 	}
-	j = xcalloc(1, sizeof *j);
-	j->a.req = req;
-	aerr_clear(&j->a.err);
+	if ((j->have_rev = post_if_match(req, &j->rev, &j->a.err)) == -1) {
+		method_job_fail(j);
+		return;
+	}
 	/* Moved, not copied: the request's buffer is left empty. */
 	if ((j->body = evbuffer_new()) == NULL ||
 	    evbuffer_add_buffer(j->body, in) != 0)

@@ -541,7 +541,7 @@ http_options(struct evhttp_request *req)
 		    "GET, HEAD, POST, DELETE, OPTIONS");
 		/* Authorization: a page may call when tokens are required. */
 		evhttp_add_header(out, "Access-Control-Allow-Headers",
-		    "Authorization, Content-Type, If-None-Match, "
+		    "Authorization, Content-Type, If-Match, If-None-Match, "
 		    "Last-Event-ID");
 		evhttp_add_header(out, "Access-Control-Max-Age", "600");
 	}

@@ -63,7 +63,7 @@ int	 hjson_record(struct evbuffer *, const void *, size_t, uint32_t,
 	     const char *, const char *);
 int	 hjson_result(struct evbuffer *, const msgpack_sbuffer *);
 int	 hjson_to_mp(const char *, size_t, msgpack_packer *, int *,
-	     struct aerr *);
+	     const uint64_t *, struct aerr *);
 size_t	 b64url_encode(const unsigned char *, size_t, char *, size_t);
 int	 b64url_decode(const char *, unsigned char *, size_t, size_t *);
 

@@ -43,10 +43,10 @@ method_delete_exec(struct request *req)
 		ops[i].kind = STORE_OP_DELETE;
 		ops[i].id = id;
 	}
-	commit_enqueue(req->conn, req->msgid, COMMIT_DELETE, ops, n, NULL, 0);
+	commit_enqueue(req, COMMIT_DELETE, ops, n, NULL, 0);
 	return;
 fail:
-	commit_enqueue_error(req->conn, req->msgid, &err);
+	commit_enqueue_error(req, &err);
 }
 
 const struct method method_delete = { "delete", METHOD_WRITE,
