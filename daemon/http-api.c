@@ -69,6 +69,16 @@ static const struct hparam hp_actors[] = {
 	{ "prefix", HP_STR }, { "limit", HP_UINT }, { "cursor", HP_STR },
 	{ NULL, 0 }
 };
+/* Where an endpoint's default differs from its method's. */
+static const struct {
+	const struct hparam	*spec;
+	const char		*name;
+	uint64_t		 value;
+} hp_defaults[] = {
+	{ hp_actors, "limit", 100 },	/* actors pages by 1000 */
+};
+#define HP_NDEFAULTS	(sizeof hp_defaults / sizeof hp_defaults[0])
+
 /* A ticket is taken (or refused) by http_auth() before we see it. */
 static const struct hparam hp_changes[] = {
 	{ "since", HP_UINT }, { "limit", HP_UINT }, { "ticket", HP_PAGE },
@@ -155,6 +165,15 @@ hreq_init(struct hreq *h, struct evhttp_request *req)
 	msgpack_unpacked_init(&h->up);
 }
 
+/* The value of parameter name, NULL when absent or empty. */
+static const char *
+hreq_value(struct hreq *h, const char *name)
+{
+	const char	*v = evhttp_find_header(&h->kv, name);
+
+	return (v != NULL && *v != '\0' ? v : NULL);
+}
+
 /*
  * Parse the query string against spec into h->params, with "ids": [id]
  * first when id is not 0; spec NULL leaves the query string unread.  An
@@ -211,12 +230,23 @@ hreq_parse_ids(struct hreq *h, struct evhttp_request *req,
 	}
 	if (id != 0)
 		n++;
+	for (i = 0; i < HP_NDEFAULTS; i++) {
+		if (hp_defaults[i].spec == spec &&
+		    hreq_value(h, hp_defaults[i].name) == NULL)
+			n++;
+	}
 	msgpack_packer_init(&pk, &h->sb, msgpack_sbuffer_write);
 	msgpack_pack_map(&pk, n);
 	if (id != 0) {
 		mp_pack_str(&pk, "ids");
 		msgpack_pack_array(&pk, 1);
 		msgpack_pack_uint64(&pk, id);
+	}
+	for (i = 0; i < HP_NDEFAULTS; i++) {
+		if (hp_defaults[i].spec == spec &&
+		    hreq_value(h, hp_defaults[i].name) == NULL)
+			mp_pack_kv_uint(&pk, hp_defaults[i].name,
+			    hp_defaults[i].value);
 	}
 	TAILQ_FOREACH(kv, &h->kv, next) {
 		if (*kv->value == '\0')
@@ -872,83 +902,49 @@ api_events_post(struct evhttp_request *req)
 	api_job_start(&j->a, post_run, post_done);
 }
 
-struct actors_ctx {
-	struct evbuffer	*out;
-	size_t		 n;
-	char		 last[EVENT_MAX_ACTOR + 1];
-};
-
-static int
-api_actor_one(void *arg, const char *name, size_t len, uint64_t count)
+static void
+actors_answer(struct method_job *j, const msgpack_object *result)
 {
-	struct actors_ctx	*a = arg;
+	const msgpack_object	*names = mp_get(result, "actors");
+	const msgpack_object	*cursor = mp_get(result, "cursor");
+	struct evbuffer		*out = evbuffer_new();
+	char			*enc, last[EVENT_MAX_ACTOR + 1];
 
-	evbuffer_add_printf(a->out, "%s{\"name\":", a->n++ ? "," : "");
-	hjson_str(a->out, name, len);
-	evbuffer_add_printf(a->out, ",\"count\":%llu}",
-	    (unsigned long long)count);
-	snprintf(a->last, sizeof a->last, "%.*s", (int)len, name);
-	return (0);
+	evbuffer_add_printf(out, "{\"actors\":");
+	if (names == NULL || hjson_from_mp(out, names) != 0)
+		evbuffer_add(out, "[]", 2);
+	/* The cursor is the last name given, or nil after the last page. */
+	if (cursor != NULL && cursor->type == MSGPACK_OBJECT_STR) {
+		evbuffer_add_printf(out, ",\"next\":");
+		hjson_str(out, cursor->via.str.ptr, cursor->via.str.size);
+		evbuffer_add(out, "}", 1);
+		snprintf(last, sizeof last, "%.*s", (int)cursor->via.str.size,
+		    cursor->via.str.ptr);
+		enc = evhttp_encode_uri(last);
+		hreq_link_next(&j->a.h, "/v1/actors", enc);
+		free(enc);
+	} else
+		evbuffer_add_printf(out, ",\"next\":null}");
+	http_send_json(j->a.req, 200, out, 1);
+	evbuffer_free(out);
 }
 
-/* GET /v1/actors: names with a prefix, for completion. */
+/* GET /v1/actors: names with a prefix, for completion (actors). */
 static void
 api_actors(struct evhttp_request *req)
 {
-	const msgpack_object	*o;
-	struct actors_ctx	 a;
-	struct hreq		 h;
-	struct aerr		 err;
-	char			*prefix = NULL, *after = NULL, *enc;
-	uint64_t		 limit = 100;
-	int			 more;
+	struct method_job	*j = method_job_new(req, 0, actors_answer);
 
-	aerr_clear(&err);
-	memset(&a, 0, sizeof a);
-	if (hreq_parse(&h, req, hp_actors, &err) != 0)
-		goto fail;
-	if ((o = mp_get(h.params, "prefix")) != NULL &&
-	    mp_str(o, "prefix", EVENT_MAX_ACTOR, &prefix, &err) != 0)
-		goto fail;
-	if ((o = mp_get(h.params, "cursor")) != NULL &&
-	    mp_str(o, "cursor", EVENT_MAX_ACTOR, &after, &err) != 0)
-		goto fail;
-	if ((o = mp_get(h.params, "limit")) != NULL) {
-		limit = o->via.u64;
-		if (limit == 0 || limit > PROTO_MAX_PAGE) {
-			aerr_set(&err, AERR_INVALID, "limit: %llu is outside 1 "
-			    "to %d", (unsigned long long)limit,
-			    PROTO_MAX_PAGE);
-			goto fail;
-		}
+	if (hreq_parse(&j->a.h, req, hp_actors, &j->a.err) != 0) {
+		method_job_fail(j);
+		return;
 	}
-	if (http_not_modified(req))
-		goto out;
-	a.out = evbuffer_new();
-	evbuffer_add_printf(a.out, "{\"actors\":[");
-	if (store_actors(server->store, prefix, after, (uint32_t)limit,
-	    api_actor_one, &a, &more, &err) != 0) {
-		evbuffer_free(a.out);
-		goto fail;
+	if (http_not_modified(req)) {
+		hreq_free(&j->a.h);
+		free(j);
+		return;
 	}
-	if (more && a.n > 0) {
-		evbuffer_add_printf(a.out, "],\"next\":");
-		hjson_str(a.out, a.last, strlen(a.last));
-		evbuffer_add(a.out, "}", 1);
-		enc = evhttp_encode_uri(a.last);
-		hreq_link_next(&h, "/v1/actors", enc);
-		free(enc);
-	} else
-		evbuffer_add_printf(a.out, "],\"next\":null}");
-	http_send_json(req, 200, a.out, 1);
-	evbuffer_free(a.out);
-	goto out;
-fail:
-	http_problem(req, 0, &err);
-out:
-	free(prefix);
-	free(after);
-	hreq_free(&h);
+	method_start(j, &method_actors);
 }
 
 struct agg_job {
