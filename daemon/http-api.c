@@ -19,7 +19,6 @@
 #include <event2/keyvalq_struct.h>
 
 #include "annalsd.h"
-#include "agg.h"
 #include "http.h"
 #include "../proto/json.h"
 
@@ -694,16 +693,18 @@ method_job_fail(struct method_job *j)
 	free(j);
 }
 
-/* GET /v1/events/{id}: the get method with one id. */
+/*
+ * A GET that method m answers: its query string checked against spec
+ * and packed, with "ids": [id] when id is not 0.
+ */
 static void
-api_event_get(struct evhttp_request *req, uint64_t id)
+api_method_get(struct evhttp_request *req, const struct hparam *spec,
+    uint64_t id, const struct method *m,
+    void (*answer)(struct method_job *, const msgpack_object *))
 {
-	struct method_job	*j = method_job_new(req, id, get_answer);
-	uint32_t		 fields;
+	struct method_job	*j = method_job_new(req, id, answer);
 
-	/* Checked before the ETag: a bad request is not a version. */
-	if (hreq_parse_ids(&j->a.h, req, hp_get, id, &j->a.err) != 0 ||
-	    fields_param(j->a.h.params, &fields, &j->a.err) != 0) {
+	if (hreq_parse_ids(&j->a.h, req, spec, id, &j->a.err) != 0) {
 		method_job_fail(j);
 		return;
 	}
@@ -712,7 +713,7 @@ api_event_get(struct evhttp_request *req, uint64_t id)
 		free(j);
 		return;
 	}
-	method_start(j, &method_get);
+	method_start(j, m);
 }
 
 static void
@@ -929,87 +930,11 @@ actors_answer(struct method_job *j, const msgpack_object *result)
 	evbuffer_free(out);
 }
 
-/* GET /v1/actors: names with a prefix, for completion (actors). */
+/* GET /v1/histogram, /v1/top, /v1/co-actors: the result as it is. */
 static void
-api_actors(struct evhttp_request *req)
+agg_answer(struct method_job *j, const msgpack_object *result)
 {
-	struct method_job	*j = method_job_new(req, 0, actors_answer);
-
-	if (hreq_parse(&j->a.h, req, hp_actors, &j->a.err) != 0) {
-		method_job_fail(j);
-		return;
-	}
-	if (http_not_modified(req)) {
-		hreq_free(&j->a.h);
-		free(j);
-		return;
-	}
-	method_start(j, &method_actors);
-}
-
-struct agg_job {
-	struct api_job		 a;		/* first: the job is an api_job */
-	int			(*run)(const msgpack_object *, msgpack_packer *,
-				    struct aerr *);
-	msgpack_sbuffer		 sb;
-	struct evbuffer		*out;
-};
-
-static void
-agg_run(void *arg)
-{
-	struct agg_job	*j = arg;
-	msgpack_packer	 pk;
-
-	msgpack_packer_init(&pk, &j->sb, msgpack_sbuffer_write);
-	if ((j->a.rc = j->run(j->a.h.params, &pk, &j->a.err)) == 0 &&
-	    hjson_result(j->out, &j->sb) != 0) {
-		aerr_set(&j->a.err, AERR_INTERNAL, "result has no JSON form");
-		j->a.rc = -1;
-	}
-}
-
-static void
-agg_done(void *arg)
-{
-	struct agg_job	*j = arg;
-
-	if (api_job_answerable(&j->a)) {
-		if (j->a.rc != 0)
-			http_problem(j->a.req, 0, &j->a.err);
-		else
-			http_send_json(j->a.req, 200, j->out, 1);
-	}
-	evbuffer_free(j->out);
-	msgpack_sbuffer_destroy(&j->sb);
-	hreq_free(&j->a.h);
-	free(j);
-}
-
-/* GET /v1/histogram, /v1/top, /v1/co-actors: an aggregation's result. */
-static void
-api_agg(struct evhttp_request *req, const struct hparam *spec,
-    int (*run)(const msgpack_object *, msgpack_packer *, struct aerr *))
-{
-	struct agg_job	*j = xcalloc(1, sizeof *j);
-
-	aerr_clear(&j->a.err);
-	if (hreq_parse(&j->a.h, req, spec, &j->a.err) != 0) {
-		http_problem(req, 0, &j->a.err);
-		hreq_free(&j->a.h);
-		free(j);
-		return;
-	}
-	if (http_not_modified(req)) {
-		hreq_free(&j->a.h);
-		free(j);
-		return;
-	}
-	j->a.req = req;
-	j->run = run;
-	msgpack_sbuffer_init(&j->sb);
-	j->out = evbuffer_new();
-	api_job_start(&j->a, agg_run, agg_done);
+	method_send(j, 200, result, 1);
 }
 
 static void
@@ -1392,7 +1317,8 @@ http_api(struct evhttp_request *req, const char *path)
 			    "id", path + 11);
 			http_problem_status(req, 404, "not_found", detail);
 		} else if (get)
-			api_event_get(req, id);
+			api_method_get(req, hp_get, id, &method_get,
+			    get_answer);
 		else if (cmd == EVHTTP_REQ_DELETE)
 			api_event_delete(req, id);
 		else
@@ -1422,16 +1348,20 @@ http_api(struct evhttp_request *req, const char *path)
 		api_index(req);
 		return;
 	} else if (strcmp(path, "/v1/actors") == 0) {
-		api_actors(req);
+		api_method_get(req, hp_actors, 0, &method_actors,
+		    actors_answer);
 		return;
 	} else if (strcmp(path, "/v1/histogram") == 0) {
-		api_agg(req, hp_histogram, histogram_run);
+		api_method_get(req, hp_histogram, 0, &method_histogram,
+		    agg_answer);
 		return;
 	} else if (strcmp(path, "/v1/top") == 0) {
-		api_agg(req, hp_top, top_actors_run);
+		api_method_get(req, hp_top, 0, &method_top_actors,
+		    agg_answer);
 		return;
 	} else if (strcmp(path, "/v1/co-actors") == 0) {
-		api_agg(req, hp_co, co_actors_run);
+		api_method_get(req, hp_co, 0, &method_co_actors,
+		    agg_answer);
 		return;
 	} else if (strcmp(path, "/v1/stats") == 0) {
 		api_stats(req);
