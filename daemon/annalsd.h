@@ -315,6 +315,12 @@ int	 range_exec(struct request *, int);
 PROTO_METHODS(METHOD_DECLARE)
 #undef METHOD_DECLARE
 
+/* m-put.c */
+struct put_batch;
+int	 put_decode(const msgpack_object *, struct put_batch **,
+	     struct aerr *);
+void	 put_local(struct put_batch *, dispatch_local_cb, void *);
+
 /* commit.c */
 #define COMMIT_PUT	0
 #define COMMIT_DELETE	1

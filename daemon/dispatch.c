@@ -14,6 +14,8 @@
  *
  * Where it runs: a write goes to the group commit (commit.c), a read to
  * a reader thread when readers.c takes it, anything else on the loop.
+ * dispatch_local() runs a method for a caller that is no connection
+ * (the HTTP API) by the same rules, and hands it the result.
  */
 #include <stdlib.h>
 #include <string.h>

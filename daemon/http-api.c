@@ -1,9 +1,12 @@
 /*
- * The /v1 endpoints of the HTTP API.  Query parameters are turned into
- * the same msgpack params map a socket client sends and handed to the
- * same decoders (query_decode, the aggregations' *_run), so both faces
- * of the daemon accept and refuse the same things with the same
- * messages.  Writes go through the group commit like the socket's.
+ * The /v1 endpoints of the HTTP API, an adapter over the methods.  The
+ * query string (or the body) is turned into the msgpack params a socket
+ * client sends, the same m-*.c method runs them (dispatch_local), and
+ * its result is written as JSON: both faces of the daemon accept and
+ * refuse the same things with the same messages, and a write goes
+ * through the group commit like the socket's.  Range pages, the change
+ * log's pages and the timeline page are still cut here, on the JSON
+ * they write, and read the store through the same query_decode.
  *
  * Paging: a page carries "next", the cursor of the following page as
  * base64url, and a Link header with rel="next"; null means the end.
@@ -594,6 +597,7 @@ struct method_job {
 	int		 have_rev;	/* POST with If-Match */
 	uint64_t	 rev;
 	struct evbuffer	*body;		/* POST, until packed */
+	struct put_batch *batch;	/* POST, decoded */
 };
 
 static void
@@ -613,13 +617,20 @@ method_done(void *arg, const msgpack_object *result, const struct aerr *err)
 	free(j);
 }
 
+/* The answer comes later: drop it if the client leaves meanwhile. */
 static void
-method_start(struct method_job *j, const struct method *m)
+method_wait(struct method_job *j)
 {
 	if (j->a.req != NULL) {
 		j->a.evcon = evhttp_request_get_connection(j->a.req);
 		http_set_closecb(j->a.evcon, request_gone, &j->a.req);
 	}
+}
+
+static void
+method_start(struct method_job *j, const struct method *m)
+{
+	method_wait(j);
 	dispatch_local(m, j->a.h.params, method_done, j);
 }
 
@@ -780,7 +791,7 @@ put_answer(struct method_job *j, const msgpack_object *result)
 /*
  * On a reader thread: the body as the put method's params, {"records":
  * [...]} for an array, {"record": {...}} for one, checked as a socket
- * frame would be (frame_check); record_decode judges the rest in put.
+ * frame would be (frame_check), and decoded by put (put_decode).
  */
 static void
 post_run(void *arg)
@@ -814,6 +825,8 @@ post_run(void *arg)
 		goto out;
 	}
 	h->params = &h->up.data;
+	if (put_decode(h->params, &j->batch, &j->a.err) != 0)
+		goto out;
 	j->a.rc = 0;
 out:
 	msgpack_sbuffer_destroy(&recs);
@@ -830,7 +843,9 @@ post_done(void *arg)
 	if (!api_job_answerable(&j->a))
 		j->a.req = NULL;
 	if (j->a.rc == 0) {
-		method_start(j, &method_put);
+		/* A client that left still has its write committed. */
+		method_wait(j);
+		put_local(j->batch, method_done, j);
 		return;
 	}
 	if (j->a.req != NULL)

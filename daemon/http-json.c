@@ -158,21 +158,6 @@ out:
 	return (rc);
 }
 
-/* Write a packed result (one msgpack object) as JSON. */
-int
-hjson_result(struct evbuffer *b, const msgpack_sbuffer *sb)
-{
-	msgpack_unpacked	up;
-	int			rc = -1;
-
-	msgpack_unpacked_init(&up);
-	if (msgpack_unpack_next(&up, sb->data, sb->size, NULL) ==
-	    MSGPACK_UNPACK_SUCCESS)
-		rc = hjson_value(b, &up.data, 0);
-	msgpack_unpacked_destroy(&up);
-	return (rc);
-}
-
 /* The offset of the first byte at or after off that is not blank. */
 static size_t
 hjson_skip(const char *text, size_t len, size_t off)

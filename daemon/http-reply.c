@@ -25,6 +25,8 @@
 
 /* Bodies above this are compressed when the client accepts gzip. */
 #define HTTP_GZIP_MIN		512
+/* Largest static file served. */
+#define HTTP_MAX_FILE		(32u << 20)
 /* Where index.html takes the list of a window's events (http_page_send). */
 #define HTTP_PAGE_LIST		"<ol id=\"event-list\">"
 /* Buckets of the connection -> waiter hash; a power of two. */
@@ -341,6 +343,41 @@ http_not_modified(struct evhttp_request *req)
 }
 
 /*
+ * Open a file of the web directory to serve, and fstat it into sb; -1,
+ * having answered 404, when it is not a regular file of at most
+ * HTTP_MAX_FILE bytes.
+ */
+int
+http_file_open(struct evhttp_request *req, const char *file, struct stat *sb)
+{
+	int	fd;
+
+	if ((fd = open(file, O_RDONLY | O_CLOEXEC)) == -1 ||
+	    fstat(fd, sb) == -1 || !S_ISREG(sb->st_mode) ||
+	    sb->st_size > HTTP_MAX_FILE) {
+		if (fd != -1)
+			close(fd);
+		http_problem_status(req, 404, "not_found", "no such file");
+		return (-1);
+	}
+	return (fd);
+}
+
+/* The file opened by http_file_open(); NULL, having answered, if unread. */
+struct evbuffer *
+http_file_body(struct evhttp_request *req, int fd, const struct stat *sb)
+{
+	struct evbuffer	*b = evbuffer_new();
+
+	if (evbuffer_add_file(b, fd, 0, sb->st_size) != 0) {
+		evbuffer_free(b);
+		http_problem_status(req, 500, "internal", "cannot read file");
+		return (NULL);
+	}
+	return (b);
+}
+
+/*
  * Send index.html with list (the <li> of a window's events, from
  * http-api.c) inside its HTTP_PAGE_LIST element; as it is when it has
  * no such element.  The answer is made for this address: no ETag.
@@ -356,20 +393,10 @@ http_page_send(struct evhttp_request *req, struct evbuffer *list)
 	int			 fd;
 
 	snprintf(file, sizeof file, "%s/index.html", web_dir);
-	if ((fd = open(file, O_RDONLY | O_CLOEXEC)) == -1 ||
-	    fstat(fd, &sb) == -1 || !S_ISREG(sb.st_mode) ||
-	    sb.st_size > HTTP_MAX_FILE) {
-		if (fd != -1)
-			close(fd);
-		http_problem_status(req, 404, "not_found", "no such file");
+	if ((fd = http_file_open(req, file, &sb)) == -1)
 		return;
-	}
-	b = evbuffer_new();
-	if (evbuffer_add_file(b, fd, 0, sb.st_size) != 0) {
-		evbuffer_free(b);
-		http_problem_status(req, 500, "internal", "cannot read file");
+	if ((b = http_file_body(req, fd, &sb)) == NULL)
 		return;
-	}
 	at = evbuffer_search(b, HTTP_PAGE_LIST, strlen(HTTP_PAGE_LIST), NULL);
 	if (at.pos != -1) {
 		struct evbuffer	*rest = evbuffer_new();

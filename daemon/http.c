@@ -163,14 +163,8 @@ http_static(struct evhttp_request *req, const char *path)
 		return;
 	}
 	snprintf(file, sizeof file, "%s%s", web_dir, path);
-	if ((fd = open(file, O_RDONLY | O_CLOEXEC)) == -1 ||
-	    fstat(fd, &sb) == -1 || !S_ISREG(sb.st_mode) ||
-	    sb.st_size > HTTP_MAX_FILE) {
-		if (fd != -1)
-			close(fd);
-		http_problem_status(req, 404, "not_found", "no such file");
+	if ((fd = http_file_open(req, file, &sb)) == -1)
 		return;
-	}
 	snprintf(etag, sizeof etag, "\"%llx-%llx-%llx\"",
 	    (unsigned long long)sb.st_ino, (unsigned long long)sb.st_size,
 	    (unsigned long long)sb.st_mtime);
@@ -184,12 +178,8 @@ http_static(struct evhttp_request *req, const char *path)
 		http_reply(req, 304, NULL);
 		return;
 	}
-	b = evbuffer_new();
-	if (evbuffer_add_file(b, fd, 0, sb.st_size) != 0) {
-		evbuffer_free(b);
-		http_problem_status(req, 500, "internal", "cannot read file");
+	if ((b = http_file_body(req, fd, &sb)) == NULL)
 		return;
-	}
 	http_headers(req);
 	http_send(req, 200, http_mime(path), b);
 	evbuffer_free(b);

@@ -23,13 +23,12 @@ struct evhttp_connection;
 struct evhttp_request;
 struct evbuffer;
 struct evkeyvalq;
+struct stat;
 
 #define HTTP_MAX_CORS	16
 #define HTTP_MAX_HOSTS	16
 /* Default --http-timeout, seconds. */
 #define HTTP_TIMEOUT	120
-/* Largest static file served. */
-#define HTTP_MAX_FILE	(32u << 20)
 
 struct http_config {
 	const char	*listen;	/* host:port */
@@ -64,6 +63,9 @@ void	 http_problem(struct evhttp_request *, int, const struct aerr *);
 void	 http_problem_status(struct evhttp_request *, int, const char *,
 	     const char *);
 int	 http_not_modified(struct evhttp_request *);
+int	 http_file_open(struct evhttp_request *, const char *, struct stat *);
+struct evbuffer *http_file_body(struct evhttp_request *, int,
+	     const struct stat *);
 void	 http_page_send(struct evhttp_request *, struct evbuffer *);
 void	 http_set_closecb(struct evhttp_connection *,
 	     void (*)(struct evhttp_connection *, void *), void *);
@@ -74,7 +76,6 @@ void	 hjson_str(struct evbuffer *, const char *, size_t);
 int	 hjson_from_mp(struct evbuffer *, const msgpack_object *);
 int	 hjson_record(struct evbuffer *, const void *, size_t, uint32_t,
 	     const char *, const char *);
-int	 hjson_result(struct evbuffer *, const msgpack_sbuffer *);
 int	 hjson_to_mp(const char *, size_t, msgpack_packer *, int *,
 	     const uint64_t *, struct aerr *);
 size_t	 b64url_encode(const unsigned char *, size_t, char *, size_t);
