@@ -177,31 +177,16 @@ hreq_value(struct hreq *h, const char *name)
 }
 
 /*
- * Parse the query string against spec into h->params, with "ids": [id]
- * first when id is not 0; spec NULL leaves the query string unread.  An
- * empty value counts as absent, as HTML forms and dashboard variables
- * send them.
+ * Check the query string's names against spec: each known, none twice.
+ * Returns how many go into the params map, or -1.
  */
 static int
-hreq_parse_ids(struct hreq *h, struct evhttp_request *req,
-    const struct hparam *spec, uint64_t id, struct aerr *err)
+hreq_check(struct hreq *h, const struct hparam *spec, struct aerr *err)
 {
-	const char		*qs;
-	struct evkeyval		*kv, *k2;
-	msgpack_packer		 pk;
-	unsigned char		 bin[64];
-	uint64_t		 u;
-	size_t			 i, blen;
-	uint32_t		 n = 0;
-	int			 b;
+	struct evkeyval	*kv, *k2;
+	size_t		 i;
+	int		 n = 0;
 
-	hreq_init(h, req);
-	qs = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req));
-	if (spec != NULL && qs != NULL &&
-	    evhttp_parse_query_str(qs, &h->kv) != 0) {
-		aerr_set(err, AERR_INVALID, "the query string is malformed");
-		return (-1);
-	}
 	TAILQ_FOREACH(kv, &h->kv, next) {
 		for (i = 0; spec[i].name != NULL; i++) {
 			if (strcmp(spec[i].name, kv->key) == 0)
@@ -230,6 +215,81 @@ hreq_parse_ids(struct hreq *h, struct evhttp_request *req,
 		} else if (spec[i].type != HP_PAGE && *kv->value != '\0')
 			n++;
 	}
+	return (n);
+}
+
+/* Pack the value of kv as its type says. */
+static int
+hreq_pack(msgpack_packer *pk, int type, const struct evkeyval *kv,
+    struct aerr *err)
+{
+	unsigned char	bin[64];
+	uint64_t	u;
+	size_t		blen;
+	int		b;
+
+	switch (type) {
+	case HP_UINT:
+		if (hreq_uint(kv->value, &u) != 0) {
+			aerr_set(err, AERR_INVALID, "%s: \"%.32s\" is not an "
+			    "unsigned integer", kv->key, kv->value);
+			return (-1);
+		}
+		msgpack_pack_uint64(pk, u);
+		break;
+	case HP_BOOL:
+		if (hreq_bool(kv->value, &b) != 0) {
+			aerr_set(err, AERR_INVALID, "%s: \"%.32s\" is not true "
+			    "or false", kv->key, kv->value);
+			return (-1);
+		}
+		if (b)
+			msgpack_pack_true(pk);
+		else
+			msgpack_pack_false(pk);
+		break;
+	case HP_CURSOR:
+		if (b64url_decode(kv->value, bin, sizeof bin, &blen) != 0) {
+			aerr_set(err, AERR_BAD_CURSOR, "cursor is malformed");
+			return (-1);
+		}
+		msgpack_pack_bin(pk, blen);
+		msgpack_pack_bin_body(pk, bin, blen);
+		break;
+	case HP_LIST:
+		hreq_list(pk, kv->value);
+		break;
+	default:
+		mp_pack_str(pk, kv->value);
+	}
+	return (0);
+}
+
+/*
+ * Parse the query string against spec into h->params, with "ids": [id]
+ * first when id is not 0, and the endpoint's defaults (hp_defaults);
+ * spec NULL leaves the query string unread.  An empty value counts as
+ * absent, as HTML forms and dashboard variables send them.
+ */
+static int
+hreq_parse_ids(struct hreq *h, struct evhttp_request *req,
+    const struct hparam *spec, uint64_t id, struct aerr *err)
+{
+	const char		*qs;
+	struct evkeyval		*kv;
+	msgpack_packer		 pk;
+	size_t			 i;
+	int			 n = 0;
+
+	hreq_init(h, req);
+	qs = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req));
+	if (spec != NULL && qs != NULL &&
+	    evhttp_parse_query_str(qs, &h->kv) != 0) {
+		aerr_set(err, AERR_INVALID, "the query string is malformed");
+		return (-1);
+	}
+	if (spec != NULL && (n = hreq_check(h, spec, err)) == -1)
+		return (-1);
 	if (id != 0)
 		n++;
 	for (i = 0; i < HP_NDEFAULTS; i++) {
@@ -238,7 +298,7 @@ hreq_parse_ids(struct hreq *h, struct evhttp_request *req,
 			n++;
 	}
 	msgpack_packer_init(&pk, &h->sb, msgpack_sbuffer_write);
-	msgpack_pack_map(&pk, n);
+	msgpack_pack_map(&pk, (uint32_t)n);
 	if (id != 0) {
 		mp_pack_str(&pk, "ids");
 		msgpack_pack_array(&pk, 1);
@@ -258,43 +318,8 @@ hreq_parse_ids(struct hreq *h, struct evhttp_request *req,
 		if (spec[i].type == HP_LOCAL || spec[i].type == HP_PAGE)
 			continue;
 		mp_pack_str(&pk, kv->key);
-		switch (spec[i].type) {
-		case HP_UINT:
-			if (hreq_uint(kv->value, &u) != 0) {
-				aerr_set(err, AERR_INVALID, "%s: \"%.32s\" is "
-				    "not an unsigned integer", kv->key,
-				    kv->value);
-				return (-1);
-			}
-			msgpack_pack_uint64(&pk, u);
-			break;
-		case HP_BOOL:
-			if (hreq_bool(kv->value, &b) != 0) {
-				aerr_set(err, AERR_INVALID, "%s: \"%.32s\" is "
-				    "not true or false", kv->key, kv->value);
-				return (-1);
-			}
-			if (b)
-				msgpack_pack_true(&pk);
-			else
-				msgpack_pack_false(&pk);
-			break;
-		case HP_CURSOR:
-			if (b64url_decode(kv->value, bin, sizeof bin,
-			    &blen) != 0) {
-				aerr_set(err, AERR_BAD_CURSOR, "cursor is "
-				    "malformed");
-				return (-1);
-			}
-			msgpack_pack_bin(&pk, blen);
-			msgpack_pack_bin_body(&pk, bin, blen);
-			break;
-		case HP_LIST:
-			hreq_list(&pk, kv->value);
-			break;
-		default:
-			mp_pack_str(&pk, kv->value);
-		}
+		if (hreq_pack(&pk, spec[i].type, kv, err) != 0)
+			return (-1);
 	}
 	if (msgpack_unpack_next(&h->up, h->sb.data, h->sb.size, NULL) !=
 	    MSGPACK_UNPACK_SUCCESS) {
@@ -829,6 +854,12 @@ post_run(void *arg)
 		goto out;
 	j->a.rc = 0;
 out:
+	/*
+	 * The batch holds copies: free the packed body here, not on the
+	 * loop (millions of objects for a large one).
+	 */
+	hreq_free(h);
+	hreq_init(h, h->req);
 	msgpack_sbuffer_destroy(&recs);
 	/* The text is not needed any more; the packed form is. */
 	evbuffer_free(j->body);
