@@ -301,6 +301,8 @@ int	 dispatch_request(struct conn *, const unsigned char *, uint32_t);
 const struct method *dispatch_find(const char *, size_t);
 int	 dispatch_check_params(const struct request *, const char *const *,
 	     struct aerr *);
+int	 dispatch_ids(const msgpack_object *, uint64_t **, size_t *,
+	     struct aerr *);
 void	 dispatch_error(struct request *, const struct aerr *);
 msgpack_packer *dispatch_reply_begin(struct request *);
 size_t	 dispatch_page_budget(void);

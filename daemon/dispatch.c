@@ -17,6 +17,7 @@
  * dispatch_local() runs a method for a caller that is no connection
  * (the HTTP API) by the same rules, and hands it the result.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -159,6 +160,46 @@ dispatch_check_params(const struct request *req, const char *const *allowed,
 			    "strings");
 		return (-1);
 	}
+	return (0);
+}
+
+/* The "ids" parameter: 1 to PROTO_MAX_IDS of them, into a new array. */
+int
+dispatch_ids(const msgpack_object *params, uint64_t **out, size_t *np,
+    struct aerr *err)
+{
+	const msgpack_object	*ids;
+	uint64_t		*list;
+	size_t			 n, i;
+	char			 field[32];
+
+	if ((ids = mp_get(params, "ids")) == NULL ||
+	    ids->type != MSGPACK_OBJECT_ARRAY) {
+		aerr_set(err, AERR_INVALID, "ids: required, an array of ids");
+		return (-1);
+	}
+	n = ids->via.array.size;
+	if (n == 0) {
+		aerr_set(err, AERR_INVALID, "ids: 0 given, at least 1 "
+		    "required");
+		return (-1);
+	}
+	if (n > PROTO_MAX_IDS) {
+		aerr_set(err, AERR_INVALID, "ids: %zu given, at most %d "
+		    "allowed", n, PROTO_MAX_IDS);
+		return (-1);
+	}
+	list = xcalloc(n, sizeof *list);
+	for (i = 0; i < n; i++) {
+		snprintf(field, sizeof field, "ids[%zu]", i);
+		if (mp_uint(&ids->via.array.ptr[i], field, &list[i],
+		    err) != 0) {
+			free(list);
+			return (-1);
+		}
+	}
+	*out = list;
+	*np = n;
 	return (0);
 }
 
