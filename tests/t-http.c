@@ -898,6 +898,38 @@ ht_sse_wait(int fd, char *buf, size_t size, size_t *len, const char *want)
 	    want, buf);
 }
 
+/* /v1/actors pages by 100 when no limit is given, the socket by 1000. */
+TEST(http_actors_default_page)
+{
+	struct hd	 h;
+	struct hresp	 r;
+	json_t		*j;
+	char		*body;
+	size_t		 len = 0, i;
+
+	ht_start(&h, NULL, 0);
+	body = malloc(150 * 64 + 2);
+	body[len++] = '[';
+	for (i = 0; i < 150; i++)
+		len += (size_t)sprintf(body + len, "%s{\"start\":\"2015\","
+		    "\"actors\":[\"P%03zu\"]}", i > 0 ? "," : "", i);
+	body[len++] = ']';
+	body[len] = '\0';
+	ht_request(h.port, "POST", "/v1/events", NULL, body, len, &r);
+	T_ASSERTF(r.status == 200, "%d %.200s", r.status, r.body);
+	ht_free(&r);
+	free(body);
+	j = ht_get(&h, "/v1/actors?prefix=P", 200);
+	T_EQ_U64(json_array_size(json_object_get(j, "actors")), 100);
+	T_EQ_STR(json_string_value(json_object_get(j, "next")), "P099");
+	json_decref(j);
+	j = ht_get(&h, "/v1/actors?prefix=P&limit=150", 200);
+	T_EQ_U64(json_array_size(json_object_get(j, "actors")), 150);
+	T_ASSERT(json_is_null(json_object_get(j, "next")));
+	json_decref(j);
+	ht_stop(&h);
+}
+
 /* If-Match on a POST of one record is put's check_rev: 409 when stale. */
 TEST(http_if_match_is_put_check_rev)
 {
