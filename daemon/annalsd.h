@@ -259,9 +259,18 @@ size_t		 conn_count(void);
 #define METHOD_LONG	0x10		/* always there: it takes seconds */
 
 /*
+ * What dispatch_local() hands back: the method's result, or err (result
+ * NULL).  Both live only for the call.
+ */
+typedef void (*dispatch_local_cb)(void *, const msgpack_object *,
+	     const struct aerr *);
+
+/*
  * A method packs its reply into sbuf with dispatch_reply_begin() and
  * dispatch_reply_end(); on a reader thread conn is NULL and sbuf the
- * job's own, so such a method uses nothing else of the connection.
+ * job's own, so such a method uses nothing else of the connection.  A
+ * request run by dispatch_local() has no conn either, and local set:
+ * a write's acknowledgement goes there (commit.c).
  */
 struct request {
 	struct conn		*conn;
@@ -269,6 +278,8 @@ struct request {
 	const msgpack_object	*params;	/* a map, or NULL */
 	msgpack_sbuffer		*sbuf;
 	msgpack_packer		 pk;
+	dispatch_local_cb	 local;
+	void			*local_arg;
 };
 
 struct method {
@@ -289,28 +300,36 @@ int	 dispatch_request(struct conn *, const unsigned char *, uint32_t);
 const struct method *dispatch_find(const char *, size_t);
 int	 dispatch_check_params(const struct request *, const char *const *,
 	     struct aerr *);
+int	 dispatch_ids(const msgpack_object *, uint64_t **, size_t *,
+	     struct aerr *);
 void	 dispatch_error(struct request *, const struct aerr *);
 msgpack_packer *dispatch_reply_begin(struct request *);
 size_t	 dispatch_page_budget(void);
 void	 dispatch_reply_end(struct request *);
+void	 dispatch_local(const struct method *, const msgpack_object *,
+	     dispatch_local_cb, void *);
+void	 dispatch_local_reply(dispatch_local_cb, void *,
+	     const msgpack_sbuffer *);
 int	 range_exec(struct request *, int);
 
 #define METHOD_DECLARE(name) extern const struct method method_##name;
 PROTO_METHODS(METHOD_DECLARE)
 #undef METHOD_DECLARE
 
+/* m-put.c */
+struct put_batch;
+int	 put_decode(const msgpack_object *, struct put_batch **,
+	     struct aerr *);
+void	 put_local(struct put_batch *, dispatch_local_cb, void *);
+
 /* commit.c */
 #define COMMIT_PUT	0
 #define COMMIT_DELETE	1
 void	 commit_init(void);
 void	 commit_free(void);
-void	 commit_enqueue(struct conn *, uint32_t, int, struct store_op *,
+void	 commit_enqueue(const struct request *, int, struct store_op *,
 	     size_t, struct event *, size_t);
-void	 commit_enqueue_error(struct conn *, uint32_t, const struct aerr *);
-typedef void (*commit_done_cb)(void *, const struct store_op *, size_t,
-	     const struct aerr *);
-void	 commit_enqueue_cb(int, struct store_op *, size_t, struct event *,
-	     size_t, commit_done_cb, void *);
+void	 commit_enqueue_error(const struct request *, const struct aerr *);
 void	 commit_flush(void);
 void	 commit_drain(void);
 void	 commit_backup_ended(void);
