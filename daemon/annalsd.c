@@ -33,6 +33,9 @@
 #define OPT_PREAUTH	1005
 #define OPT_HTTP_HOST	1006
 #define OPT_HTTP_TIMEOUT 1007
+#define OPT_FOLLOW	1008
+#define OPT_STREAM	1009
+#define OPT_DURABLE	1010
 
 /* A year: longer is a mistake, not a wish. */
 #define MAX_IDLE_TIMEOUT	31536000
@@ -93,6 +96,13 @@ usage(FILE *f)
 "      --web DIR           serve the timeline page from DIR\n"
 "      --changes-keep DAYS deletions stay in the change log this long\n"
 "                          (default 30)\n"
+"      --follow URL        be a read replica of the NATS JetStream stream\n"
+"                          --stream NAME on the server at URL\n"
+"                          (nats://HOST:PORT, comma-separated for a\n"
+"                          cluster); writes are refused\n"
+"      --stream NAME       the stream to follow\n"
+"      --durable NAME      the replica's consumer (default: annalsd-UUID\n"
+"                          of the store)\n"
 "  -v, --verbose           more logging (repeat for debug)\n"
 "  -q, --quiet             only warnings and errors\n"
 "  -V, --version           print the version and exit\n"
@@ -258,6 +268,8 @@ on_signal(evutil_socket_t sig, short what, void *arg)
 {
 	(void)what; (void)arg;
 	log_notice("received %s", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+	/* No more batches from the stream while the writes drain. */
+	replica_stop();
 	http_stop();
 	server_shutdown();
 }
@@ -297,6 +309,9 @@ main(int argc, char **argv)
 		{ "http-host", required_argument, NULL, OPT_HTTP_HOST },
 		{ "http-timeout", required_argument, NULL, OPT_HTTP_TIMEOUT },
 		{ "web", required_argument, NULL, OPT_WEB },
+		{ "follow", required_argument, NULL, OPT_FOLLOW },
+		{ "stream", required_argument, NULL, OPT_STREAM },
+		{ "durable", required_argument, NULL, OPT_DURABLE },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "version", no_argument, NULL, 'V' },
@@ -315,6 +330,8 @@ main(int argc, char **argv)
 	int			 ch, level = LOG_NOTICE_LVL;
 	int			 check = 0;
 	char			*end;
+	const char		*follow = NULL, *stream = NULL;
+	const char		*durable = NULL;
 
 	memset(&cfg, 0, sizeof cfg);
 	cfg.data_dir = DEFAULT_DATA;
@@ -417,6 +434,15 @@ main(int argc, char **argv)
 		case OPT_WEB:
 			hcfg.web_dir = optarg;
 			break;
+		case OPT_FOLLOW:
+			follow = optarg;
+			break;
+		case OPT_STREAM:
+			stream = optarg;
+			break;
+		case OPT_DURABLE:
+			durable = optarg;
+			break;
 		case OPT_READERS:
 			errno = 0;
 			cfg.read_threads = strtoul(optarg, &end, 10);
@@ -481,6 +507,12 @@ main(int argc, char **argv)
 		usage(stderr);
 		return (2);
 	}
+	if ((follow == NULL) != (stream == NULL) ||
+	    (durable != NULL && follow == NULL)) {
+		fprintf(stderr, "annalsd: --follow and --stream go together "
+		    "(and --durable with them)\n");
+		return (2);
+	}
 	if (cfg.max_map_size < cfg.map_size)
 		cfg.max_map_size = cfg.map_size;
 	log_set_level(level > LOG_DEBUG_LVL ? LOG_DEBUG_LVL : level);
@@ -524,11 +556,21 @@ main(int argc, char **argv)
 		return (1);
 	}
 	commit_init();
+	if (follow != NULL && replica_start(follow, stream, durable,
+	    &err) != 0) {
+		log_err("%s", err.msg);
+		commit_free();
+		server_free();
+		store_close(srv.store);
+		event_base_free(srv.base);
+		return (1);
+	}
 	hcfg.allow_remote = cfg.allow_remote;
 	hcfg.max_body = cfg.max_frame;
 	if (hcfg.listen != NULL && http_start(&hcfg, &err) != 0) {
 		log_err("%s", err.msg);
 		http_free();
+		replica_stop();
 		commit_free();
 		server_free();
 		store_close(srv.store);
@@ -555,6 +597,7 @@ main(int argc, char **argv)
 	event_base_dispatch(srv.base);
 
 	http_free();
+	replica_stop();
 	readers_free();
 	commit_free();
 	subs_free();

@@ -1,0 +1,717 @@
+/*
+ * Scale-out on NATS JetStream (issue #17, contrib/nats/README.md): a
+ * primary, annals-nats publish, and replicas (annalsd --follow), against
+ * a nats-server -js each test starts on loopback ports with its store in
+ * the test's directory.  Without libnats or nats-server they skip.
+ *
+ * The load is mixed: batches of new events, updates of live ones by id,
+ * deletions.  ANNALS_NATS_N sets how many records it touches in the
+ * first test (default 50000, as the issue asks); the others use fewer.
+ */
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include <netinet/in.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <msgpack.h>
+
+#include "../client/annals.h"
+#include "../proto/proto.h"
+#include "harness.h"
+#include "runner.h"
+#include "test.h"
+
+struct nsrv {
+	pid_t	pid;
+	int	port;
+	int	cport;		/* cluster port, or 0 */
+	char	dir[128];
+	char	name[16];
+	char	routes[256];
+};
+
+static void
+need_nats(void)
+{
+#ifndef HAVE_NATS
+	T_SKIP("built without libnats: the NATS parts are not built "
+	    "(install libnats-dev and nats-server, or run make deps as root)");
+#endif
+	if (system("command -v nats-server >/dev/null 2>&1") != 0)
+		T_SKIP("no nats-server on PATH (Debian package nats-server)");
+}
+
+static pid_t
+spawn(const char *log, const char *const *argv)
+{
+	pid_t	pid;
+	int	fd;
+
+	T_ASSERT((pid = fork()) != -1);
+	if (pid == 0) {
+		fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+		if (fd != -1) {
+			dup2(fd, 1);
+			dup2(fd, 2);
+			close(fd);
+		}
+		execvp(argv[0], (char *const *)argv);
+		_exit(127);
+	}
+	return (pid);
+}
+
+static int
+port_open(int port)
+{
+	int	fd = th_tcp_connect(port);
+
+	if (fd == -1)
+		return (0);
+	close(fd);
+	return (1);
+}
+
+static void
+nats_start(struct nsrv *s)
+{
+	char		 port[16], cluster[64], log[160];
+	const char	*argv[20];
+	int		 i = 0, waited;
+
+	snprintf(port, sizeof port, "%d", s->port);
+	snprintf(log, sizeof log, "%s.log", s->dir);
+	argv[i++] = "nats-server";
+	argv[i++] = "-js";
+	argv[i++] = "-a";
+	argv[i++] = "127.0.0.1";
+	argv[i++] = "-p";
+	argv[i++] = port;
+	argv[i++] = "-sd";
+	argv[i++] = s->dir;
+	if (s->cport != 0) {
+		snprintf(cluster, sizeof cluster, "nats://127.0.0.1:%d",
+		    s->cport);
+		argv[i++] = "-n";
+		argv[i++] = s->name;
+		argv[i++] = "--cluster_name";
+		argv[i++] = "annals";
+		argv[i++] = "--cluster";
+		argv[i++] = cluster;
+		argv[i++] = "--routes";
+		argv[i++] = s->routes;
+	}
+	argv[i] = NULL;
+	s->pid = spawn(log, argv);
+	for (waited = 0; waited < 10000 && !port_open(s->port); waited += 20)
+		usleep(20000);
+	T_ASSERTF(port_open(s->port), "nats-server on %d did not start",
+	    s->port);
+}
+
+static void
+proc_stop(pid_t *pid, int sig)
+{
+	int	status, waited;
+
+	if (*pid <= 0)
+		return;
+	kill(*pid, sig);
+	for (waited = 0; waited < 15000; waited += 10) {
+		if (waitpid(*pid, &status, WNOHANG) == *pid) {
+			*pid = 0;
+			return;
+		}
+		usleep(10000);
+	}
+	kill(*pid, SIGKILL);
+	waitpid(*pid, &status, 0);
+	*pid = 0;
+}
+
+static void
+nats_one(struct nsrv *s, const char *name)
+{
+	memset(s, 0, sizeof *s);
+	s->port = th_free_port();
+	snprintf(s->dir, sizeof s->dir, "%s/%s", t_dir(), name);
+}
+
+/* Run annals-nats ARGS to its end; its exit status. */
+static int
+annals_nats(const char *log, const char *const *args)
+{
+	char		 bin[4200];
+	const char	*argv[24];
+	int		 i = 0, status;
+	pid_t		 pid;
+
+	snprintf(bin, sizeof bin, "%s/annals-nats", t_bindir());
+	argv[i++] = bin;
+	while (*args != NULL && i < 23)
+		argv[i++] = *args++;
+	argv[i] = NULL;
+	pid = spawn(log, argv);
+	T_EQ_INT(waitpid(pid, &status, 0), pid);
+	return (WIFEXITED(status) ? WEXITSTATUS(status) : 128 +
+	    WTERMSIG(status));
+}
+
+static pid_t
+publisher_start(const char *url, const char *stream, const char *sock)
+{
+	char		 bin[4200], log[160];
+	const char	*argv[] = { bin, "publish", "--server", url,
+	    "--stream", stream, "--annals", sock, NULL };
+
+	snprintf(bin, sizeof bin, "%s/annals-nats", t_bindir());
+	snprintf(log, sizeof log, "%s/publish.log", t_dir());
+	return (spawn(log, argv));
+}
+
+static void
+stream_init(const char *url, const char *stream, const char *extra1,
+    const char *extra2)
+{
+	char		 log[160];
+	const char	*argv[] = { "init", "--server", url, "--stream", stream,
+	    "--quiet", extra1, extra2, NULL };
+	int		 i, rc = -1;
+
+	snprintf(log, sizeof log, "%s/init.log", t_dir());
+	/* A cluster elects its JetStream leader a moment after it starts. */
+	for (i = 0; i < 100 && rc != 0; i++) {
+		if ((rc = annals_nats(log, argv)) != 0)
+			usleep(100000);
+	}
+	T_ASSERTF(rc == 0, "annals-nats init: %s", th_slurp(log, NULL));
+}
+
+static void
+replica_start(struct th_daemon *d, const char *name, const char *url,
+    const char *stream)
+{
+	char		 dir[128];
+	const char	*extra[] = { "--follow", url, "--stream", stream, NULL };
+
+	snprintf(dir, sizeof dir, "%s/%s", t_dir(), name);
+	mkdir(dir, 0700);
+	T_OK(th_daemon_start_in(d, dir, extra));
+}
+
+/* The raw stats map of the daemon at sock, unpacked into u. */
+static int
+stats_of(const char *sock, msgpack_unpacked *u, void **buf)
+{
+	annals_ctx	*ctx = annals_connect(sock);
+	size_t		 len = 0;
+	int		 rc = -1;
+
+	*buf = NULL;
+	if (ctx != NULL && annals_errcode(ctx) == 0 &&
+	    annals_call(ctx, "stats", NULL, 0, buf, &len) == 0 &&
+	    msgpack_unpack_next(u, *buf, len, NULL) == MSGPACK_UNPACK_SUCCESS)
+		rc = 0;
+	annals_free(ctx);
+	return (rc);
+}
+
+static uint64_t
+stat_u64(const msgpack_object *map, const char *key)
+{
+	const msgpack_object	*v = mp_get(map, key);
+
+	return (v != NULL && v->type == MSGPACK_OBJECT_POSITIVE_INTEGER ?
+	    v->via.u64 : UINT64_MAX);
+}
+
+static uint64_t
+last_seq_of(const char *sock)
+{
+	msgpack_unpacked	 u;
+	void			*buf;
+	uint64_t		 seq = UINT64_MAX;
+
+	msgpack_unpacked_init(&u);
+	if (stats_of(sock, &u, &buf) == 0)
+		seq = stat_u64(&u.data, "last_seq");
+	msgpack_unpacked_destroy(&u);
+	annals_buf_free(buf);
+	return (seq);
+}
+
+/* Wait (bounded) until the replica at sock has applied up to seq. */
+static void
+wait_applied(const struct th_daemon *r, uint64_t seq, int seconds)
+{
+	uint64_t	got = 0;
+	int		waited;
+
+	for (waited = 0; waited < seconds * 1000; waited += 50) {
+		if ((got = last_seq_of(r->sock)) == seq)
+			return;
+		usleep(50000);
+	}
+	th_daemon_dump_log(r);
+	T_FAIL("replica %s applied up to %llu, not %llu within %d s",
+	    r->dir, (unsigned long long)got, (unsigned long long)seq,
+	    seconds);
+}
+
+static char *
+export_of(const char *sock)
+{
+	const char	*args[] = { "export", NULL };
+	struct th_run	 r;
+	char		*out;
+
+	th_annals(&r, sock, NULL, args);
+	T_EQ_INT(r.status, 0);
+	out = r.out;
+	r.out = NULL;
+	th_run_free(&r);
+	return (out);
+}
+
+static void
+assert_same_export(const char *primary, const char *replica)
+{
+	char	*a = export_of(primary), *b = export_of(replica);
+
+	T_ASSERT(a != NULL && b != NULL);
+	T_ASSERTF(strlen(a) > 0, "the primary exported nothing");
+	T_ASSERTF(strcmp(a, b) == 0, "%s differs from the primary's export "
+	    "(%zu and %zu bytes)", replica, strlen(b), strlen(a));
+	free(a);
+	free(b);
+}
+
+/* The mixed load: n records touched in batches on ctx. */
+struct load {
+	annals_ctx	*ctx;
+	uint64_t	*live;
+	size_t		 nlive, cap;
+	unsigned	 rnd;
+	uint64_t	 done;
+};
+
+static unsigned
+load_rand(struct load *l)
+{
+	l->rnd = l->rnd * 1103515245u + 12345u;
+	return (l->rnd >> 8);
+}
+
+static void
+load_batch(struct load *l)
+{
+	struct annals_event	 ev[100];
+	struct annals_put_result res[100];
+	struct annals_actor	 actors[2] = { { "AAA", NULL }, { "BBB", "x" } };
+	char			 start[100][16], title[100][32];
+	uint64_t		 del[10];
+	size_t			 i, k, n, pick;
+	unsigned		 kind = load_rand(l) % 10;
+
+	memset(ev, 0, sizeof ev);
+	if (kind < 5 || l->nlive < 200) {
+		/* New events. */
+		n = 100;
+		for (i = 0; i < n; i++) {
+			snprintf(start[i], sizeof start[i], "%04u-%02u-%02u",
+			    1990 + load_rand(l) % 30, 1 + load_rand(l) % 12,
+			    1 + load_rand(l) % 28);
+			snprintf(title[i], sizeof title[i], "new %u",
+			    load_rand(l));
+			ev[i].start = start[i];
+			ev[i].title = title[i];
+			ev[i].actors = actors;
+			ev[i].nactors = 1 + load_rand(l) % 2;
+		}
+		T_ASSERTF(annals_put(l->ctx, ev, n, res) == 0, "put: %s",
+		    annals_errmsg(l->ctx));
+		for (i = 0; i < n; i++) {
+			if (l->nlive == l->cap) {
+				l->cap = l->cap ? l->cap * 2 : 1024;
+				l->live = realloc(l->live, l->cap *
+				    sizeof *l->live);
+				T_ASSERT(l->live != NULL);
+			}
+			l->live[l->nlive++] = res[i].id;
+		}
+	} else if (kind < 9) {
+		/* Updates of live events, by id. */
+		n = 50;
+		for (i = 0; i < n; i++) {
+			ev[i].id = l->live[load_rand(l) % l->nlive];
+			for (k = 0; k < i; k++)
+				if (ev[k].id == ev[i].id)
+					ev[i].id = 0;
+			if (ev[i].id == 0) {
+				i--;
+				n--;
+				continue;
+			}
+			snprintf(start[i], sizeof start[i], "%04u-%02u",
+			    1990 + load_rand(l) % 30, 1 + load_rand(l) % 12);
+			snprintf(title[i], sizeof title[i], "upd %u",
+			    load_rand(l));
+			ev[i].start = start[i];
+			ev[i].title = title[i];
+			ev[i].actors = actors + load_rand(l) % 2;
+			ev[i].nactors = 1;
+		}
+		T_ASSERTF(annals_put(l->ctx, ev, n, res) == 0, "update: %s",
+		    annals_errmsg(l->ctx));
+	} else {
+		n = 10;
+		for (i = 0; i < n; i++) {
+			pick = load_rand(l) % l->nlive;
+			del[i] = l->live[pick];
+			l->live[pick] = l->live[--l->nlive];
+		}
+		T_ASSERTF(annals_delete(l->ctx, del, n, NULL) == 0,
+		    "delete: %s", annals_errmsg(l->ctx));
+	}
+	l->done += n;
+}
+
+static void
+load_run(struct load *l, uint64_t n)
+{
+	uint64_t	until = l->done + n;
+
+	while (l->done < until)
+		load_batch(l);
+}
+
+static void
+load_open(struct load *l, const char *sock, unsigned seed)
+{
+	memset(l, 0, sizeof *l);
+	l->ctx = annals_connect(sock);
+	T_ASSERT(l->ctx != NULL && annals_errcode(l->ctx) == 0);
+	l->rnd = seed;
+}
+
+static void
+load_close(struct load *l)
+{
+	annals_free(l->ctx);
+	free(l->live);
+}
+
+static void
+verify_stream(const char *url, const char *stream, const char *sock)
+{
+	char		 log[160], *out;
+	const char	*argv[] = { "verify", "--server", url, "--stream",
+	    stream, "--annals", sock, NULL };
+	int		 rc;
+
+	snprintf(log, sizeof log, "%s/verify.log", t_dir());
+	unlink(log);
+	rc = annals_nats(log, argv);
+	out = th_slurp(log, NULL);
+	T_ASSERTF(rc == 0, "annals-nats verify: %s", out);
+	T_ASSERT(strstr(out, " 0 faults") != NULL);
+	T_ASSERT(strstr(out, ", 0 not on the stream") != NULL);
+	free(out);
+}
+
+static size_t
+env_count(const char *name, size_t dflt)
+{
+	const char	*v = getenv(name);
+
+	return (v != NULL && atol(v) > 0 ? (size_t)atol(v) : dflt);
+}
+
+TEST(nats_two_replicas_follow_a_mixed_load)
+{
+	struct nsrv		 ns;
+	struct th_daemon	 p, r1, r2;
+	struct load		 l;
+	msgpack_unpacked	 u;
+	const msgpack_object	*rep;
+	struct annals_event	 ev;
+	struct annals_actor	 a = { "X", NULL };
+	annals_ctx		*ctx;
+	void			*buf;
+	char			 url[64];
+	pid_t			 pub;
+	uint64_t		 last;
+
+	need_nats();
+	nats_one(&ns, "js");
+	nats_start(&ns);
+	snprintf(url, sizeof url, "nats://127.0.0.1:%d", ns.port);
+	mkdir("p", 0700);
+	T_OK(th_daemon_start_in(&p, "p", NULL));
+	stream_init(url, "MIX", NULL, NULL);
+	pub = publisher_start(url, "MIX", p.sock);
+	replica_start(&r1, "r1", url, "MIX");
+	load_open(&l, p.sock, 1);
+	load_run(&l, env_count("ANNALS_NATS_N", 50000) / 2);
+	/* The second replica starts empty half-way and catches up. */
+	replica_start(&r2, "r2", url, "MIX");
+	load_run(&l, env_count("ANNALS_NATS_N", 50000) / 2);
+	last = last_seq_of(p.sock);
+	wait_applied(&r1, last, 60);
+	wait_applied(&r2, last, 60);
+	assert_same_export(p.sock, r1.sock);
+	assert_same_export(p.sock, r2.sock);
+	verify_stream(url, "MIX", p.sock);
+
+	/* Its stats name the stream; caught up, the lag is nil. */
+	msgpack_unpacked_init(&u);
+	T_OK(stats_of(r1.sock, &u, &buf));
+	rep = mp_get(&u.data, "replica");
+	T_ASSERT(rep != NULL && rep->type == MSGPACK_OBJECT_MAP);
+	T_ASSERT(mp_key_is(mp_get(rep, "stream"), "MIX"));
+	T_EQ_U64(stat_u64(rep, "applied_seq"), last);
+	T_EQ_U64(stat_u64(rep, "lag_changes"), 0);
+	T_ASSERT(mp_get(rep, "lag_seconds") != NULL);
+	T_ASSERT(mp_get(rep, "error") == NULL);
+	msgpack_unpacked_destroy(&u);
+	annals_buf_free(buf);
+
+	/* Writes are refused, naming the stream. */
+	ctx = annals_connect(r1.sock);
+	memset(&ev, 0, sizeof ev);
+	ev.start = "2020";
+	ev.actors = &a;
+	ev.nactors = 1;
+	T_EQ_INT(annals_put(ctx, &ev, 1, NULL), -1);
+	T_EQ_INT(annals_errcode(ctx), ANNALS_EREADONLY);
+	T_ASSERT(strstr(annals_errmsg(ctx), "stream MIX") != NULL);
+	T_EQ_INT(annals_delete(ctx, &last, 1, NULL), -1);
+	T_EQ_INT(annals_errcode(ctx), ANNALS_EREADONLY);
+	annals_free(ctx);
+
+	load_close(&l);
+	proc_stop(&pub, SIGTERM);
+	T_EQ_INT(th_daemon_stop(&r1), 0);
+	T_EQ_INT(th_daemon_stop(&r2), 0);
+	T_EQ_INT(th_daemon_stop(&p), 0);
+	proc_stop(&ns.pid, SIGTERM);
+}
+
+TEST(nats_kill9_of_publisher_and_replica_loses_nothing)
+{
+	struct nsrv		 ns;
+	struct th_daemon	 p, r1;
+	struct load		 l;
+	char			 url[64];
+	pid_t			 pub;
+	uint64_t		 last;
+	int			 i;
+
+	need_nats();
+	nats_one(&ns, "js");
+	nats_start(&ns);
+	snprintf(url, sizeof url, "nats://127.0.0.1:%d", ns.port);
+	mkdir("p", 0700);
+	T_OK(th_daemon_start_in(&p, "p", NULL));
+	stream_init(url, "K9", NULL, NULL);
+	pub = publisher_start(url, "K9", p.sock);
+	replica_start(&r1, "r1", url, "K9");
+	load_open(&l, p.sock, 2);
+	for (i = 0; i < 4; i++) {
+		load_run(&l, 2000);
+		/* Mid-stream: the publisher is busy with what came before. */
+		if (i % 2 == 0) {
+			proc_stop(&pub, SIGKILL);
+			load_run(&l, 1000);
+			pub = publisher_start(url, "K9", p.sock);
+		} else {
+			th_daemon_kill(&r1);
+			load_run(&l, 1000);
+			replica_start(&r1, "r1", url, "K9");
+		}
+	}
+	last = last_seq_of(p.sock);
+	wait_applied(&r1, last, 60);
+	assert_same_export(p.sock, r1.sock);
+	verify_stream(url, "K9", p.sock);
+	load_close(&l);
+	proc_stop(&pub, SIGTERM);
+	T_EQ_INT(th_daemon_stop(&r1), 0);
+	T_EQ_INT(th_daemon_stop(&p), 0);
+	proc_stop(&ns.pid, SIGTERM);
+}
+
+TEST(nats_server_restart_under_load)
+{
+	struct nsrv		 ns;
+	struct th_daemon	 p, r1;
+	struct load		 l;
+	char			 url[64];
+	pid_t			 pub;
+	uint64_t		 last;
+
+	need_nats();
+	nats_one(&ns, "js");
+	nats_start(&ns);
+	snprintf(url, sizeof url, "nats://127.0.0.1:%d", ns.port);
+	mkdir("p", 0700);
+	T_OK(th_daemon_start_in(&p, "p", NULL));
+	stream_init(url, "RS", NULL, NULL);
+	pub = publisher_start(url, "RS", p.sock);
+	replica_start(&r1, "r1", url, "RS");
+	load_open(&l, p.sock, 3);
+	load_run(&l, 3000);
+	proc_stop(&ns.pid, SIGTERM);
+	/* The primary takes writes while NATS is away. */
+	load_run(&l, 3000);
+	nats_start(&ns);
+	load_run(&l, 3000);
+	last = last_seq_of(p.sock);
+	wait_applied(&r1, last, 60);
+	assert_same_export(p.sock, r1.sock);
+	verify_stream(url, "RS", p.sock);
+	T_ASSERT(pub > 0 && kill(pub, 0) == 0);
+	load_close(&l);
+	proc_stop(&pub, SIGTERM);
+	T_EQ_INT(th_daemon_stop(&r1), 0);
+	T_EQ_INT(th_daemon_stop(&p), 0);
+	proc_stop(&ns.pid, SIGTERM);
+}
+
+TEST(nats_cluster_of_three_loses_a_server)
+{
+	struct nsrv		 ns[3];
+	struct th_daemon	 p, r1;
+	struct load		 l;
+	char			 url[256];
+	pid_t			 pub;
+	uint64_t		 last;
+	int			 i;
+
+	need_nats();
+	for (i = 0; i < 3; i++) {
+		nats_one(&ns[i], i == 0 ? "n0" : i == 1 ? "n1" : "n2");
+		ns[i].cport = th_free_port();
+		snprintf(ns[i].name, sizeof ns[i].name, "n%d", i);
+	}
+	for (i = 0; i < 3; i++)
+		snprintf(ns[i].routes, sizeof ns[i].routes,
+		    "nats://127.0.0.1:%d,nats://127.0.0.1:%d",
+		    ns[(i + 1) % 3].cport, ns[(i + 2) % 3].cport);
+	for (i = 0; i < 3; i++)
+		nats_start(&ns[i]);
+	snprintf(url, sizeof url, "nats://127.0.0.1:%d,nats://127.0.0.1:%d,"
+	    "nats://127.0.0.1:%d", ns[0].port, ns[1].port, ns[2].port);
+	mkdir("p", 0700);
+	T_OK(th_daemon_start_in(&p, "p", NULL));
+	stream_init(url, "CL", "--replicas", "3");
+	pub = publisher_start(url, "CL", p.sock);
+	replica_start(&r1, "r1", url, "CL");
+	load_open(&l, p.sock, 4);
+	load_run(&l, 3000);
+	proc_stop(&ns[1].pid, SIGKILL);
+	load_run(&l, 3000);
+	last = last_seq_of(p.sock);
+	wait_applied(&r1, last, 60);
+	assert_same_export(p.sock, r1.sock);
+	verify_stream(url, "CL", p.sock);
+	load_close(&l);
+	proc_stop(&pub, SIGTERM);
+	T_EQ_INT(th_daemon_stop(&r1), 0);
+	T_EQ_INT(th_daemon_stop(&p), 0);
+	proc_stop(&ns[0].pid, SIGTERM);
+	proc_stop(&ns[2].pid, SIGTERM);
+}
+
+TEST(nats_replica_of_a_stream_without_its_start_says_so)
+{
+	struct nsrv		 ns;
+	struct th_daemon	 p, r1;
+	struct load		 l;
+	msgpack_unpacked	 u;
+	const msgpack_object	*rep, *err;
+	annals_ctx		*ctx;
+	annals_query		*q;
+	char			 url[64], why[512], want[128];
+	char			*out = NULL;
+	void			*buf;
+	pid_t			 pub;
+	int			 waited;
+
+	need_nats();
+	nats_one(&ns, "js");
+	nats_start(&ns);
+	snprintf(url, sizeof url, "nats://127.0.0.1:%d", ns.port);
+	mkdir("p", 0700);
+	T_OK(th_daemon_start_in(&p, "p", NULL));
+	/* A stream that keeps only its last 50 messages. */
+	stream_init(url, "SHORT", "--max-msgs", "50");
+	pub = publisher_start(url, "SHORT", p.sock);
+	load_open(&l, p.sock, 5);
+	load_run(&l, 1000);
+	/* Until the publisher has put the last change on the stream. */
+	snprintf(want, sizeof want, " to %llu, 0 faults",
+	    (unsigned long long)last_seq_of(p.sock));
+	for (waited = 0; waited < 20000; waited += 100) {
+		char		 log[160];
+		const char	*argv[] = { "verify", "--server", url,
+		    "--stream", "SHORT", NULL };
+
+		snprintf(log, sizeof log, "%s/verify.log", t_dir());
+		unlink(log);
+		annals_nats(log, argv);
+		free(out);
+		out = th_slurp(log, NULL);
+		if (strstr(out, want) != NULL)
+			break;
+		usleep(100000);
+	}
+	T_ASSERTF(strstr(out, want) != NULL &&
+	    strstr(out, ": 50 messages,") != NULL, "%s", out);
+	free(out);
+	replica_start(&r1, "r1", url, "SHORT");
+	rep = err = NULL;
+	msgpack_unpacked_init(&u);
+	for (waited = 0; waited < 10000 && err == NULL; waited += 50) {
+		buf = NULL;
+		T_OK(stats_of(r1.sock, &u, &buf));
+		rep = mp_get(&u.data, "replica");
+		T_ASSERT(rep != NULL);
+		if ((err = mp_get(rep, "error")) == NULL) {
+			annals_buf_free(buf);
+			usleep(50000);
+		}
+	}
+	T_ASSERTF(err != NULL && err->type == MSGPACK_OBJECT_STR,
+	    "no error in the replica's stats");
+	snprintf(why, sizeof why, "%.*s", (int)err->via.str.size,
+	    err->via.str.ptr);
+	T_ASSERTF(strstr(why, "no longer holds") != NULL, "%s", why);
+	T_EQ_U64(stat_u64(rep, "applied_seq"), 0);
+	msgpack_unpacked_destroy(&u);
+	annals_buf_free(buf);
+
+	/* It does not serve what it does not have. */
+	ctx = annals_connect(r1.sock);
+	q = annals_query_new();
+	T_ASSERT(annals_range(ctx, q) == NULL);
+	T_EQ_INT(annals_errcode(ctx), ANNALS_EUNAVAILABLE);
+	T_ASSERT(strstr(annals_errmsg(ctx), "no longer holds") != NULL);
+	annals_query_free(q);
+	annals_free(ctx);
+
+	load_close(&l);
+	proc_stop(&pub, SIGTERM);
+	T_EQ_INT(th_daemon_stop(&r1), 0);
+	T_EQ_INT(th_daemon_stop(&p), 0);
+	proc_stop(&ns.pid, SIGTERM);
+}
