@@ -58,6 +58,8 @@ static struct replica_state	 state;		/* under lock */
 #define REPLICA_FETCH_MS	500
 /* The pause between attempts when NATS cannot be reached (ms). */
 #define REPLICA_RETRY_MS	250
+/* Failed fetches in a row before the consumer is made anew. */
+#define REPLICA_FAILURES	40
 
 /* A batch handed from the thread to the loop and its outcome back. */
 struct handoff {
@@ -530,13 +532,16 @@ replica_main(void *arg)
 			continue;
 		}
 		/*
-		 * The server went away, or the consumer with it (a cluster
-		 * that lost the consumer's leader): after a few failures in
-		 * a row, make the consumer again from the store's place.
+		 * The server went away (libnats reconnects), or a cluster
+		 * elects the consumer's new leader: keep the consumer, which
+		 * is on every server of the stream.  Make it again from the
+		 * store's place only when it is gone, or nothing worked for
+		 * a long while.
 		 */
 		log_info("replica: fetch: %s (%d)", natsStatus_GetText(s),
 		    (int)jerr);
-		if (++failures >= 4) {
+		if (jerr == JSConsumerNotFoundErr ||
+		    ++failures >= REPLICA_FAILURES) {
 			natsSubscription_Destroy(sub);
 			sub = NULL;
 		}

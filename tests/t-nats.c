@@ -197,15 +197,36 @@ stream_init(const char *url, const char *stream, const char *extra1,
 }
 
 static void
-replica_start(struct th_daemon *d, const char *name, const char *url,
-    const char *stream)
+replica_start_http(struct th_daemon *d, const char *name, const char *url,
+    const char *stream, const char *http)
 {
 	char		 dir[128];
-	const char	*extra[] = { "--follow", url, "--stream", stream, NULL };
+	const char	*extra[] = { "--follow", url, "--stream", stream,
+	    http != NULL ? "--http" : NULL, http, NULL };
 
 	snprintf(dir, sizeof dir, "%s/%s", t_dir(), name);
 	mkdir(dir, 0700);
 	T_OK(th_daemon_start_in(d, dir, extra));
+}
+
+static void
+replica_start(struct th_daemon *d, const char *name, const char *url,
+    const char *stream)
+{
+	replica_start_http(d, name, url, stream, NULL);
+}
+
+/* What curl ARGS printed (the body, then the status code). */
+static char *
+curl(const char *args)
+{
+	char	cmd[512], out[160];
+
+	snprintf(out, sizeof out, "%s/curl.out", t_dir());
+	snprintf(cmd, sizeof cmd, "curl -s -w ' %%{http_code}' %s > %s", args,
+	    out);
+	T_EQ_INT(system(cmd), 0);
+	return (th_slurp(out, NULL));
 }
 
 /* The raw stats map of the daemon at sock, unpacked into u. */
@@ -447,7 +468,7 @@ TEST(nats_two_replicas_follow_a_mixed_load)
 	struct annals_actor	 a = { "X", NULL };
 	annals_ctx		*ctx;
 	void			*buf;
-	char			 url[64];
+	char			 url[64], http[32], args[128], *out;
 	pid_t			 pub;
 	uint64_t		 last;
 
@@ -455,6 +476,7 @@ TEST(nats_two_replicas_follow_a_mixed_load)
 	nats_one(&ns, "js");
 	nats_start(&ns);
 	snprintf(url, sizeof url, "nats://127.0.0.1:%d", ns.port);
+	snprintf(http, sizeof http, "127.0.0.1:%d", th_free_port());
 	mkdir("p", 0700);
 	T_OK(th_daemon_start_in(&p, "p", NULL));
 	stream_init(url, "MIX", NULL, NULL);
@@ -463,7 +485,7 @@ TEST(nats_two_replicas_follow_a_mixed_load)
 	load_open(&l, p.sock, 1);
 	load_run(&l, env_count("ANNALS_NATS_N", 50000) / 2);
 	/* The second replica starts empty half-way and catches up. */
-	replica_start(&r2, "r2", url, "MIX");
+	replica_start_http(&r2, "r2", url, "MIX", http);
 	load_run(&l, env_count("ANNALS_NATS_N", 50000) / 2);
 	last = last_seq_of(p.sock);
 	wait_applied(&r1, last, 60);
@@ -497,6 +519,20 @@ TEST(nats_two_replicas_follow_a_mixed_load)
 	T_EQ_INT(annals_delete(ctx, &last, 1, NULL), -1);
 	T_EQ_INT(annals_errcode(ctx), ANNALS_EREADONLY);
 	annals_free(ctx);
+
+	/* The same over HTTP. */
+	snprintf(args, sizeof args, "http://%s/v1/stats", http);
+	out = curl(args);
+	T_ASSERTF(strstr(out, "\"replica\":{\"server\":") != NULL &&
+	    strstr(out, "\"stream\":\"MIX\"") != NULL &&
+	    strstr(out, "\"lag_changes\":0") != NULL, "%s", out);
+	free(out);
+	snprintf(args, sizeof args, "-X DELETE http://%s/v1/events/%llu",
+	    http, (unsigned long long)l.live[0]);
+	out = curl(args);
+	T_ASSERTF(strstr(out, "\"code\":\"read_only\"") != NULL &&
+	    strstr(out, " 403") != NULL, "%s", out);
+	free(out);
 
 	load_close(&l);
 	proc_stop(&pub, SIGTERM);

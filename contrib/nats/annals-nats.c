@@ -42,7 +42,7 @@
 #define HDR_STORE	"Annals-Store"
 #define MSGID_MAX	96
 /* Milliseconds a publish waits for JetStream's acknowledgement. */
-#define ACK_WAIT_MS	10000
+#define ACK_WAIT_MS	2000
 #define RETRY_MS	250
 
 struct opts {
