@@ -11,6 +11,7 @@
 #   make bench      annalsd's figures at BENCH_N records (tests/bench/)
 #   make bench-peers  the same run against Redis and SQLite too
 #   make bench-python the Python client's rates next to libannals'
+#   make bench-replica  replication lag and rates through NATS JetStream
 #   make install    PREFIX=/usr/local DESTDIR= (BASHCOMPDIR for the
 #                   bash completion, default $PREFIX/share/bash-completion/
 #                   completions)
@@ -103,7 +104,7 @@ LIBS	:= $(if $(LIB_SRC),$(B)/libannals.a $(B)/libannals.so)
 
 .PHONY: all deps run test test-san test-crash check bench install uninstall \
 	clean test-browser \
-	bench-peers bench-check bench-python \
+	bench-peers bench-check bench-python bench-replica \
 	fuzz soak
 all: $(PROGS) $(LIBS) $(B)/runner
 
@@ -399,6 +400,17 @@ bench-check:
 
 bench: bench-check $(B)/annalsd $(B)/bench $(B)/bench-echo
 	BENCH_N=$(BENCH_N) $(B)/bench
+
+# make bench-replica: replication through NATS JetStream, a primary,
+# annals-nats publish and a replica on this machine (tests/bench/replica.c;
+# contrib/nats/README.md).  Needs libnats and nats-server (the deps step).
+$(B)/bench-replica: $(B)/tests/bench/replica.o $(B)/tests/nats.o \
+    $(B)/tests/harness.o $(LIB_OBJ) $(PROTO_LIB_OBJ)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+bench-replica: bench-check $(B)/annalsd $(B)/annals-nats $(B)/annals \
+    $(B)/bench-replica
+	$(B)/bench-replica
 
 bench-peers: bench-check $(B)/annalsd $(B)/bench-peers $(B)/bench-echo
 	BENCH_N=$(BENCH_N) $(B)/bench-peers --peers
