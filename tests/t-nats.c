@@ -199,6 +199,58 @@ verify_stream(const char *url, const char *stream, const char *sock)
 	free(out);
 }
 
+/*
+ * What each test has: NATS (one server, or the cluster's URLs), a
+ * primary in p/, a stream and its publisher.
+ */
+struct rig {
+	struct nsrv		 ns;
+	struct th_daemon	 p;
+	pid_t			 pub;
+	const char		*stream;
+	char			 url[256];
+};
+
+/* One nats-server; then rig_primary(). */
+static void
+rig_one_server(struct rig *g)
+{
+	need_nats();
+	memset(g, 0, sizeof *g);
+	nats_one(&g->ns, "js");
+	nats_start(&g->ns);
+	snprintf(g->url, sizeof g->url, "nats://127.0.0.1:%d", g->ns.port);
+}
+
+/* The primary, the stream (with an init option) and the publisher. */
+static void
+rig_primary(struct rig *g, const char *stream, const char *opt,
+    const char *val)
+{
+	g->stream = stream;
+	mkdir("p", 0700);
+	T_OK(th_daemon_start_in(&g->p, "p", NULL));
+	stream_init(g->url, stream, opt, val);
+	g->pub = publisher_start(g->url, stream, g->p.sock);
+}
+
+/* Once the load is done: the replica is the primary, and so the stream. */
+static void
+rig_check(struct rig *g, const struct th_daemon *r)
+{
+	wait_applied(r, last_seq_of(g->p.sock), 60);
+	assert_same_export(g->p.sock, r->sock);
+	verify_stream(g->url, g->stream, g->p.sock);
+}
+
+static void
+rig_stop(struct rig *g)
+{
+	proc_stop(&g->pub, SIGTERM);
+	T_EQ_INT(th_daemon_stop(&g->p), 0);
+	proc_stop(&g->ns.pid, SIGTERM);
+}
+
 static size_t
 env_count(const char *name, size_t dflt)
 {
@@ -209,8 +261,8 @@ env_count(const char *name, size_t dflt)
 
 TEST(nats_two_replicas_follow_a_mixed_load)
 {
-	struct nsrv		 ns;
-	struct th_daemon	 p, r1, r2;
+	struct rig		 g;
+	struct th_daemon	 r1, r2;
 	struct load		 l;
 	msgpack_unpacked	 u;
 	const msgpack_object	*rep;
@@ -218,31 +270,21 @@ TEST(nats_two_replicas_follow_a_mixed_load)
 	struct annals_actor	 a = { "X", NULL };
 	annals_ctx		*ctx;
 	void			*buf;
-	char			 url[64], http[32], args[128], *out;
-	pid_t			 pub;
+	char			 http[32], args[128], *out;
 	uint64_t		 last;
 
-	need_nats();
-	nats_one(&ns, "js");
-	nats_start(&ns);
-	snprintf(url, sizeof url, "nats://127.0.0.1:%d", ns.port);
+	rig_one_server(&g);
 	snprintf(http, sizeof http, "127.0.0.1:%d", th_free_port());
-	mkdir("p", 0700);
-	T_OK(th_daemon_start_in(&p, "p", NULL));
-	stream_init(url, "MIX", NULL, NULL);
-	pub = publisher_start(url, "MIX", p.sock);
-	replica_start(&r1, "r1", url, "MIX");
-	load_open(&l, p.sock, 1);
+	rig_primary(&g, "MIX", NULL, NULL);
+	replica_start(&r1, "r1", g.url, "MIX");
+	load_open(&l, g.p.sock, 1);
 	load_run(&l, env_count("ANNALS_NATS_N", 50000) / 2);
 	/* The second replica starts empty half-way and catches up. */
-	replica_start_http(&r2, "r2", url, "MIX", http);
+	replica_start_http(&r2, "r2", g.url, "MIX", http);
 	load_run(&l, env_count("ANNALS_NATS_N", 50000) / 2);
-	last = last_seq_of(p.sock);
-	wait_applied(&r1, last, 60);
-	wait_applied(&r2, last, 60);
-	assert_same_export(p.sock, r1.sock);
-	assert_same_export(p.sock, r2.sock);
-	verify_stream(url, "MIX", p.sock);
+	rig_check(&g, &r1);
+	rig_check(&g, &r2);
+	last = last_seq_of(g.p.sock);
 
 	/* Its stats name the stream; caught up, the lag is nil. */
 	msgpack_unpacked_init(&u);
@@ -285,105 +327,74 @@ TEST(nats_two_replicas_follow_a_mixed_load)
 	free(out);
 
 	load_close(&l);
-	proc_stop(&pub, SIGTERM);
 	T_EQ_INT(th_daemon_stop(&r1), 0);
 	T_EQ_INT(th_daemon_stop(&r2), 0);
-	T_EQ_INT(th_daemon_stop(&p), 0);
-	proc_stop(&ns.pid, SIGTERM);
+	rig_stop(&g);
 }
 
 TEST(nats_kill9_of_publisher_and_replica_loses_nothing)
 {
-	struct nsrv		 ns;
-	struct th_daemon	 p, r1;
+	struct rig		 g;
+	struct th_daemon	 r1;
 	struct load		 l;
-	char			 url[64];
-	pid_t			 pub;
-	uint64_t		 last;
 	int			 i;
 
-	need_nats();
-	nats_one(&ns, "js");
-	nats_start(&ns);
-	snprintf(url, sizeof url, "nats://127.0.0.1:%d", ns.port);
-	mkdir("p", 0700);
-	T_OK(th_daemon_start_in(&p, "p", NULL));
-	stream_init(url, "K9", NULL, NULL);
-	pub = publisher_start(url, "K9", p.sock);
-	replica_start(&r1, "r1", url, "K9");
-	load_open(&l, p.sock, 2);
+	rig_one_server(&g);
+	rig_primary(&g, "K9", NULL, NULL);
+	replica_start(&r1, "r1", g.url, "K9");
+	load_open(&l, g.p.sock, 2);
 	for (i = 0; i < 4; i++) {
 		load_run(&l, 2000);
 		/* Mid-stream: the publisher is busy with what came before. */
 		if (i % 2 == 0) {
-			proc_stop(&pub, SIGKILL);
+			proc_stop(&g.pub, SIGKILL);
 			load_run(&l, 1000);
-			pub = publisher_start(url, "K9", p.sock);
+			g.pub = publisher_start(g.url, "K9", g.p.sock);
 		} else {
 			th_daemon_kill(&r1);
 			load_run(&l, 1000);
-			replica_start(&r1, "r1", url, "K9");
+			replica_start(&r1, "r1", g.url, "K9");
 		}
 	}
-	last = last_seq_of(p.sock);
-	wait_applied(&r1, last, 60);
-	assert_same_export(p.sock, r1.sock);
-	verify_stream(url, "K9", p.sock);
+	rig_check(&g, &r1);
 	load_close(&l);
-	proc_stop(&pub, SIGTERM);
 	T_EQ_INT(th_daemon_stop(&r1), 0);
-	T_EQ_INT(th_daemon_stop(&p), 0);
-	proc_stop(&ns.pid, SIGTERM);
+	rig_stop(&g);
 }
 
 TEST(nats_server_restart_under_load)
 {
-	struct nsrv		 ns;
-	struct th_daemon	 p, r1;
+	struct rig		 g;
+	struct th_daemon	 r1;
 	struct load		 l;
-	char			 url[64];
-	pid_t			 pub;
-	uint64_t		 last;
 
-	need_nats();
-	nats_one(&ns, "js");
-	nats_start(&ns);
-	snprintf(url, sizeof url, "nats://127.0.0.1:%d", ns.port);
-	mkdir("p", 0700);
-	T_OK(th_daemon_start_in(&p, "p", NULL));
-	stream_init(url, "RS", NULL, NULL);
-	pub = publisher_start(url, "RS", p.sock);
-	replica_start(&r1, "r1", url, "RS");
-	load_open(&l, p.sock, 3);
+	rig_one_server(&g);
+	rig_primary(&g, "RS", NULL, NULL);
+	replica_start(&r1, "r1", g.url, "RS");
+	load_open(&l, g.p.sock, 3);
 	load_run(&l, 3000);
-	proc_stop(&ns.pid, SIGTERM);
+	proc_stop(&g.ns.pid, SIGTERM);
 	/* The primary takes writes while NATS is away. */
 	load_run(&l, 3000);
-	nats_start(&ns);
+	nats_start(&g.ns);
 	load_run(&l, 3000);
-	last = last_seq_of(p.sock);
-	wait_applied(&r1, last, 60);
-	assert_same_export(p.sock, r1.sock);
-	verify_stream(url, "RS", p.sock);
-	T_ASSERT(pub > 0 && kill(pub, 0) == 0);
+	rig_check(&g, &r1);
+	T_ASSERT(g.pub > 0 && kill(g.pub, 0) == 0);
 	load_close(&l);
-	proc_stop(&pub, SIGTERM);
 	T_EQ_INT(th_daemon_stop(&r1), 0);
-	T_EQ_INT(th_daemon_stop(&p), 0);
-	proc_stop(&ns.pid, SIGTERM);
+	rig_stop(&g);
 }
 
 TEST(nats_cluster_of_three_loses_a_server)
 {
 	struct nsrv		 ns[3];
-	struct th_daemon	 p, r1;
+	struct rig		 g;
+	struct th_daemon	 r1;
 	struct load		 l;
-	char			 url[256];
-	pid_t			 pub;
-	uint64_t		 last;
 	int			 i;
 
 	need_nats();
+	memset(&g, 0, sizeof g);
 	for (i = 0; i < 3; i++) {
 		nats_one(&ns[i], i == 0 ? "n0" : i == 1 ? "n1" : "n2");
 		ns[i].cport = th_free_port();
@@ -395,61 +406,49 @@ TEST(nats_cluster_of_three_loses_a_server)
 		    ns[(i + 1) % 3].cport, ns[(i + 2) % 3].cport);
 	for (i = 0; i < 3; i++)
 		nats_start(&ns[i]);
-	snprintf(url, sizeof url, "nats://127.0.0.1:%d,nats://127.0.0.1:%d,"
-	    "nats://127.0.0.1:%d", ns[0].port, ns[1].port, ns[2].port);
-	mkdir("p", 0700);
-	T_OK(th_daemon_start_in(&p, "p", NULL));
-	stream_init(url, "CL", "--replicas", "3");
-	pub = publisher_start(url, "CL", p.sock);
-	replica_start(&r1, "r1", url, "CL");
-	load_open(&l, p.sock, 4);
+	snprintf(g.url, sizeof g.url, "nats://127.0.0.1:%d,"
+	    "nats://127.0.0.1:%d,nats://127.0.0.1:%d", ns[0].port, ns[1].port,
+	    ns[2].port);
+	rig_primary(&g, "CL", "--replicas", "3");
+	replica_start(&r1, "r1", g.url, "CL");
+	load_open(&l, g.p.sock, 4);
 	load_run(&l, 3000);
 	proc_stop(&ns[1].pid, SIGKILL);
 	load_run(&l, 3000);
-	last = last_seq_of(p.sock);
-	wait_applied(&r1, last, 60);
-	assert_same_export(p.sock, r1.sock);
-	verify_stream(url, "CL", p.sock);
+	rig_check(&g, &r1);
 	load_close(&l);
-	proc_stop(&pub, SIGTERM);
 	T_EQ_INT(th_daemon_stop(&r1), 0);
-	T_EQ_INT(th_daemon_stop(&p), 0);
-	proc_stop(&ns[0].pid, SIGTERM);
+	/* rig_stop stops one server: the rig's, the first. */
+	g.ns = ns[0];
+	rig_stop(&g);
 	proc_stop(&ns[2].pid, SIGTERM);
 }
 
 TEST(nats_replica_of_a_stream_without_its_start_says_so)
 {
-	struct nsrv		 ns;
-	struct th_daemon	 p, r1;
+	struct rig		 g;
+	struct th_daemon	 r1;
 	struct load		 l;
 	msgpack_unpacked	 u;
 	const msgpack_object	*rep, *err;
 	annals_ctx		*ctx;
 	annals_query		*q;
-	char			 url[64], why[512], want[128];
+	char			 why[512], want[128];
 	char			*out = NULL;
 	void			*buf;
-	pid_t			 pub;
 	int			 waited;
 
-	need_nats();
-	nats_one(&ns, "js");
-	nats_start(&ns);
-	snprintf(url, sizeof url, "nats://127.0.0.1:%d", ns.port);
-	mkdir("p", 0700);
-	T_OK(th_daemon_start_in(&p, "p", NULL));
+	rig_one_server(&g);
 	/* A stream that keeps only its last 50 messages. */
-	stream_init(url, "SHORT", "--max-msgs", "50");
-	pub = publisher_start(url, "SHORT", p.sock);
-	load_open(&l, p.sock, 5);
+	rig_primary(&g, "SHORT", "--max-msgs", "50");
+	load_open(&l, g.p.sock, 5);
 	load_run(&l, 1000);
 	/* Until the publisher has put the last change on the stream. */
 	snprintf(want, sizeof want, " to %llu, 0 faults",
-	    (unsigned long long)last_seq_of(p.sock));
+	    (unsigned long long)last_seq_of(g.p.sock));
 	for (waited = 0; waited < 20000; waited += 100) {
 		char		 log[160];
-		const char	*argv[] = { "verify", "--server", url,
+		const char	*argv[] = { "verify", "--server", g.url,
 		    "--stream", "SHORT", NULL };
 
 		snprintf(log, sizeof log, "%s/verify.log", t_dir());
@@ -464,7 +463,7 @@ TEST(nats_replica_of_a_stream_without_its_start_says_so)
 	T_ASSERTF(strstr(out, want) != NULL &&
 	    strstr(out, ": 50 messages,") != NULL, "%s", out);
 	free(out);
-	replica_start(&r1, "r1", url, "SHORT");
+	replica_start(&r1, "r1", g.url, "SHORT");
 	rep = err = NULL;
 	msgpack_unpacked_init(&u);
 	for (waited = 0; waited < 10000 && err == NULL; waited += 50) {
@@ -496,8 +495,6 @@ TEST(nats_replica_of_a_stream_without_its_start_says_so)
 	annals_free(ctx);
 
 	load_close(&l);
-	proc_stop(&pub, SIGTERM);
 	T_EQ_INT(th_daemon_stop(&r1), 0);
-	T_EQ_INT(th_daemon_stop(&p), 0);
-	proc_stop(&ns.pid, SIGTERM);
+	rig_stop(&g);
 }
