@@ -238,7 +238,7 @@ replica_decode(natsMsg *m, struct store_op *op, struct event *ev,
 			mp_quote(kind, name, sizeof name);
 		else
 			snprintf(name, sizeof name, "(none)");
-		aerr_set(err, AERR_PROTOCOL, "change kind %s is not one this "
+		aerr_set(err, AERR_PROTOCOL, "change kind \"%s\" is not one this "
 		    "annalsd applies (put, delete): upgrade the replica", name);
 	}
 out:

@@ -498,3 +498,75 @@ TEST(nats_replica_of_a_stream_without_its_start_says_so)
 	T_EQ_INT(th_daemon_stop(&r1), 0);
 	rig_stop(&g);
 }
+
+#ifdef HAVE_NATS
+#include <nats/nats.h>
+
+/* Put one change map on the stream's subject, as a publisher would. */
+static void
+publish_raw(const char *url, const char *subject, const char *op,
+    uint64_t seq)
+{
+	natsConnection	*nc = NULL;
+	jsCtx		*js = NULL;
+	msgpack_sbuffer	 sb;
+	msgpack_packer	 pk;
+
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	msgpack_pack_map(&pk, 3);
+	mp_pack_kv_uint(&pk, "seq", seq);
+	mp_pack_kv_str(&pk, "op", op);
+	mp_pack_kv_uint(&pk, "id", 1);
+	T_EQ_INT(natsConnection_ConnectTo(&nc, url), NATS_OK);
+	T_EQ_INT(natsConnection_JetStream(&js, nc, NULL), NATS_OK);
+	T_EQ_INT(js_Publish(NULL, js, subject, sb.data, (int)sb.size, NULL,
+	    NULL), NATS_OK);
+	jsCtx_Destroy(js);
+	natsConnection_Destroy(nc);
+	msgpack_sbuffer_destroy(&sb);
+}
+#endif
+
+TEST(nats_replica_stops_at_a_kind_of_change_it_does_not_apply)
+{
+	struct rig		 g;
+	struct th_daemon	 r1;
+	struct load		 l;
+	msgpack_unpacked	 u;
+	const msgpack_object	*rep = NULL, *err = NULL;
+	char			 why[512];
+	void			*buf = NULL;
+	int			 waited;
+
+	rig_one_server(&g);
+	rig_primary(&g, "KIND", NULL, NULL);
+	replica_start(&r1, "r1", g.url, "KIND");
+	load_open(&l, g.p.sock, 6);
+	load_run(&l, 500);
+	rig_check(&g, &r1);
+	/* What a newer primary could send: the replica must not drop it. */
+	proc_stop(&g.pub, SIGTERM);
+#ifdef HAVE_NATS
+	publish_raw(g.url, "annals.KIND.changes", "rename",
+	    last_seq_of(g.p.sock) + 1);
+#endif
+	msgpack_unpacked_init(&u);
+	for (waited = 0; waited < 10000 && err == NULL; waited += 50) {
+		annals_buf_free(buf);
+		T_OK(stats_of(r1.sock, &u, &buf));
+		rep = mp_get(&u.data, "replica");
+		if ((err = mp_get(rep, "error")) == NULL)
+			usleep(50000);
+	}
+	T_ASSERTF(err != NULL && err->type == MSGPACK_OBJECT_STR,
+	    "no error in the replica's stats");
+	snprintf(why, sizeof why, "%.*s", (int)err->via.str.size,
+	    err->via.str.ptr);
+	T_ASSERTF(strstr(why, "change kind \"rename\"") != NULL, "%s", why);
+	msgpack_unpacked_destroy(&u);
+	annals_buf_free(buf);
+	load_close(&l);
+	T_EQ_INT(th_daemon_stop(&r1), 0);
+	rig_stop(&g);
+}
