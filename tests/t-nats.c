@@ -270,7 +270,7 @@ TEST(nats_two_replicas_follow_a_mixed_load)
 	struct annals_actor	 a = { "X", NULL };
 	annals_ctx		*ctx;
 	void			*buf;
-	char			 http[32], args[128], *out;
+	char			 http[32], args[128], want[64], *out;
 	uint64_t		 last;
 
 	rig_one_server(&g);
@@ -318,6 +318,14 @@ TEST(nats_two_replicas_follow_a_mixed_load)
 	T_ASSERTF(strstr(out, "\"replica\":{\"server\":") != NULL &&
 	    strstr(out, "\"stream\":\"MIX\"") != NULL &&
 	    strstr(out, "\"lag_changes\":0") != NULL, "%s", out);
+	free(out);
+	/* Reads over HTTP, the change log with the primary's seqs. */
+	snprintf(args, sizeof args, "'http://%s/v1/changes?since=%llu'",
+	    http, (unsigned long long)last - 1);
+	out = curl(args);
+	snprintf(want, sizeof want, "\"seq\":%llu,", (unsigned long long)last);
+	T_ASSERTF(strstr(out, want) != NULL && strstr(out, " 200") != NULL,
+	    "%s", out);
 	free(out);
 	snprintf(args, sizeof args, "-X DELETE http://%s/v1/events/%llu",
 	    http, (unsigned long long)l.live[0]);
