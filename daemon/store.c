@@ -610,8 +610,18 @@ index_event(struct wctx *w, const struct event *ev, int del)
 		skey_be64(idbuf, ev->id);
 		v.mv_data = idbuf;
 		v.mv_size = 8;
-		rc = del ? mdb_del(w->txn, w->st->keys, &k, NULL) :
-		    mdb_put(w->txn, w->st->keys, &k, &v, 0);
+		if (!del)
+			rc = mdb_put(w->txn, w->st->keys, &k, &v, 0);
+		/*
+		 * Only its own: a replica applying a compacted feed may get
+		 * the event that took the key over before the change of the
+		 * event that gave it up (apply_given_put).
+		 */
+		else if ((rc = mdb_get(w->txn, w->st->keys, &k, &v)) == 0 &&
+		    v.mv_size == 8 && skey_get_be64(v.mv_data) == ev->id)
+			rc = mdb_del(w->txn, w->st->keys, &k, NULL);
+		else if (rc == 0 || rc == MDB_NOTFOUND)
+			rc = 0;
 		if (rc != 0)
 			return (rc);
 	}
@@ -1080,6 +1090,7 @@ write_once(struct store *st, struct store_batch *batches, size_t n,
 	w.c.next_id = store_meta_get(w.txn, st->meta, "next_id", 1);
 	w.c.next_seq = store_meta_get(w.txn, st->meta, "next_seq", 1);
 	w.c.classes = store_meta_get(w.txn, st->meta, "classes", 0);
+	w.c.stream_seq = st->stream_seq;
 	for (i = 0; i < n; i++) {
 		if ((rc = apply_batch(&w, &batches[i])) != 0)
 			goto abort;
