@@ -37,7 +37,8 @@ struct replica_state {
 	int		 following;
 	char		 url[256];
 	char		 stream[128];
-	char		 durable[64];
+	char		 durable[64];	/* its consumers are durable-HEX */
+	char		 consumer[96];	/* the one in use */
 	int		 connected;
 	uint64_t	 lag_changes;
 	uint64_t	 behind_since;	/* ms: oldest unapplied message, or 0 */
@@ -389,42 +390,117 @@ replica_check_stream(jsCtx *js, uint64_t applied)
 	return (1);
 }
 
-/* Make the durable consumer anew, starting after applied. */
+/* Whether name is one of this replica's consumers: durable-HEX. */
+static int
+replica_own(const char *name)
+{
+	size_t	n = strlen(state.durable);
+
+	if (strncmp(name, state.durable, n) != 0 || name[n] != '-' ||
+	    name[n + 1] == '\0')
+		return (0);
+	return (strspn(name + n + 1, "0123456789abcdef") ==
+	    strlen(name + n + 1));
+}
+
+/*
+ * A consumer of this replica's that stands exactly at applied with
+ * nothing in flight (it stopped cleanly), bound to; or NULL.
+ */
+static natsSubscription *
+replica_bind(jsCtx *js, const jsConsumerNamesList *names, uint64_t applied,
+    char *name, size_t size)
+{
+	natsSubscription	*sub = NULL;
+	jsConsumerInfo		*ci;
+	jsSubOptions		 so;
+	int			 i, keep;
+
+	for (i = 0; names != NULL && i < names->Count && sub == NULL; i++) {
+		ci = NULL;
+		if (!replica_own(names->List[i]) ||
+		    js_GetConsumerInfo(&ci, js, state.stream, names->List[i],
+		    NULL, NULL) != NATS_OK)
+			continue;
+		keep = ci->Delivered.Stream == applied &&
+		    ci->AckFloor.Stream == applied &&
+		    ci->Config->AckPolicy == js_AckAll;
+		jsConsumerInfo_Destroy(ci);
+		jsSubOptions_Init(&so);
+		so.Stream = state.stream;
+		so.Consumer = names->List[i];
+		if (keep && js_PullSubscribe(&sub, js, subject, names->List[i],
+		    NULL, &so, NULL) == NATS_OK)
+			snprintf(name, size, "%s", names->List[i]);
+		else
+			sub = NULL;
+	}
+	return (sub);
+}
+
+/*
+ * The durable consumer, going on after applied: one of this replica's
+ * that stopped exactly there, or else a new one from the store's place
+ * (after a crash messages were delivered that the store may not have;
+ * after a restore from a backup the old one is ahead).  The new one is
+ * made before the old ones are deleted, so that a stream with interest
+ * retention never finds nobody wanting the messages after applied.
+ */
 static natsSubscription *
 replica_subscribe(jsCtx *js, uint64_t applied)
 {
-	natsSubscription	*sub = NULL;
+	natsSubscription	*sub;
+	jsConsumerNamesList	*names = NULL;
 	jsSubOptions		 so;
-	jsErrCode		 jerr = 0;
 	natsStatus		 s;
+	char			 name[sizeof state.consumer];
+	const char		*how = "kept";
+	int			 i;
 
-	/* Its place on the server may be behind or ahead of the store's. */
-	s = js_DeleteConsumer(js, state.stream, state.durable, NULL, &jerr);
-	if (s != NATS_OK && s != NATS_NOT_FOUND &&
-	    jerr != JSConsumerNotFoundErr)
-		log_info("replica: delete consumer %s: %s", state.durable,
-		    natsStatus_GetText(s));
-	jsSubOptions_Init(&so);
-	so.Stream = state.stream;
-	so.Config.Durable = state.durable;
-	so.Config.AckPolicy = js_AckAll;
-	so.Config.AckWait = (int64_t)30 * 1000000000;
-	so.Config.MaxAckPending = REPLICA_BATCH * 4;
-	if (applied == 0)
-		so.Config.DeliverPolicy = js_DeliverAll;
-	else {
-		so.Config.DeliverPolicy = js_DeliverByStartSequence;
-		so.Config.OptStartSeq = applied + 1;
+	if (js_ConsumerNames(&names, js, state.stream, NULL, NULL) != NATS_OK)
+		names = NULL;
+	if ((sub = replica_bind(js, names, applied, name,
+	    sizeof name)) == NULL) {
+		how = "new";
+		snprintf(name, sizeof name, "%s-%llx", state.durable,
+		    (unsigned long long)now_ms());
+		jsSubOptions_Init(&so);
+		so.Stream = state.stream;
+		so.Config.Durable = name;
+		so.Config.AckPolicy = js_AckAll;
+		so.Config.AckWait = (int64_t)30 * 1000000000;
+		so.Config.MaxAckPending = REPLICA_BATCH * 4;
+		if (applied == 0)
+			so.Config.DeliverPolicy = js_DeliverAll;
+		else {
+			so.Config.DeliverPolicy = js_DeliverByStartSequence;
+			so.Config.OptStartSeq = applied + 1;
+		}
+		if ((s = js_PullSubscribe(&sub, js, subject, name, NULL, &so,
+		    NULL)) != NATS_OK) {
+			log_warn("replica: consumer %s on stream %s: %s", name,
+			    state.stream, nats_GetLastError(NULL));
+			if (names != NULL)
+				jsConsumerNamesList_Destroy(names);
+			return (NULL);
+		}
 	}
-	jerr = 0;
-	if ((s = js_PullSubscribe(&sub, js, subject, state.durable, NULL, &so,
-	    &jerr)) != NATS_OK) {
-		log_warn("replica: consumer %s on stream %s: %s",
-		    state.durable, state.stream, nats_GetLastError(NULL));
-		return (NULL);
+	for (i = 0; names != NULL && i < names->Count; i++) {
+		if (replica_own(names->List[i]) &&
+		    strcmp(names->List[i], name) != 0 &&
+		    js_DeleteConsumer(js, state.stream, names->List[i], NULL,
+		    NULL) != NATS_OK)
+			log_info("replica: delete consumer %s: %s",
+			    names->List[i], nats_GetLastError(NULL));
 	}
-	log_notice("replica: following stream %s from message %llu",
-	    state.stream, (unsigned long long)applied + 1);
+	if (names != NULL)
+		jsConsumerNamesList_Destroy(names);
+	pthread_mutex_lock(&lock);
+	snprintf(state.consumer, sizeof state.consumer, "%s", name);
+	pthread_mutex_unlock(&lock);
+	log_notice("replica: following stream %s from message %llu with "
+	    "consumer %s (%s)", state.stream, (unsigned long long)applied + 1,
+	    name, how);
 	return (sub);
 }
 
@@ -701,7 +777,7 @@ replica_pack_stats(msgpack_packer *pk)
 	msgpack_pack_map(pk, 8 + (s.error[0] != '\0'));
 	mp_pack_kv_str(pk, "server", s.url);
 	mp_pack_kv_str(pk, "stream", s.stream);
-	mp_pack_kv_str(pk, "consumer", s.durable);
+	mp_pack_kv_str(pk, "consumer", s.consumer);
 	mp_pack_str(pk, "connected");
 	if (s.connected)
 		msgpack_pack_true(pk);

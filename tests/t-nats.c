@@ -345,6 +345,7 @@ TEST(nats_kill9_of_publisher_and_replica_loses_nothing)
 	struct rig		 g;
 	struct th_daemon	 r1;
 	struct load		 l;
+	char			*log;
 	int			 i;
 
 	rig_one_server(&g);
@@ -365,6 +366,14 @@ TEST(nats_kill9_of_publisher_and_replica_loses_nothing)
 		}
 	}
 	rig_check(&g, &r1);
+	/* After a clean stop, caught up, it goes on with its consumer. */
+	T_EQ_INT(th_daemon_stop(&r1), 0);
+	replica_start(&r1, "r1", g.url, "K9");
+	load_run(&l, 1000);
+	rig_check(&g, &r1);
+	log = th_slurp(r1.log, NULL);
+	T_ASSERTF(strstr(log, "(kept)") != NULL, "%s", log);
+	free(log);
 	load_close(&l);
 	T_EQ_INT(th_daemon_stop(&r1), 0);
 	rig_stop(&g);
