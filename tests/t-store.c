@@ -92,22 +92,30 @@ add_tag(struct event *ev, const char *tag)
 	ev->tags[ev->ntags++] = strdup(tag);
 }
 
+/* Write one op at time now; it must apply. */
+static void
+write1(struct store *st, struct store_op *op, uint64_t now)
+{
+	struct store_batch	b;
+	struct aerr		err;
+
+	memset(&b, 0, sizeof b);
+	b.ops = op;
+	b.nops = 1;
+	T_ASSERTF(store_write(st, &b, 1, now, &err) == 0, "%s", err.msg);
+	T_ASSERTF(!b.failed, "%s", b.err.msg);
+}
+
 /* Put one event; returns its id and sets *status. */
 static uint64_t
 put1(struct store *st, struct event *ev, int *status)
 {
 	struct store_op		op;
-	struct store_batch	b;
-	struct aerr		err;
 
 	memset(&op, 0, sizeof op);
 	op.kind = STORE_OP_PUT;
 	op.ev = ev;
-	memset(&b, 0, sizeof b);
-	b.ops = &op;
-	b.nops = 1;
-	T_ASSERTF(store_write(st, &b, 1, 1000, &err) == 0, "%s", err.msg);
-	T_ASSERTF(!b.failed, "%s", b.err.msg);
+	write1(st, &op, 1000);
 	if (status != NULL)
 		*status = op.status;
 	return (op.out_id);
@@ -117,16 +125,11 @@ static int
 del1(struct store *st, uint64_t id)
 {
 	struct store_op		op;
-	struct store_batch	b;
-	struct aerr		err;
 
 	memset(&op, 0, sizeof op);
 	op.kind = STORE_OP_DELETE;
 	op.id = id;
-	memset(&b, 0, sizeof b);
-	b.ops = &op;
-	b.nops = 1;
-	T_ASSERTF(store_write(st, &b, 1, 2000, &err) == 0, "%s", err.msg);
+	write1(st, &op, 2000);
 	return (op.status);
 }
 
@@ -1690,8 +1693,6 @@ put_given(struct store *st, struct event *ev, uint64_t id, uint64_t rev,
     uint64_t seq, uint64_t stream_seq)
 {
 	struct store_op		op;
-	struct store_batch	b;
-	struct aerr		err;
 
 	ev->id = id;
 	ev->rev = rev;
@@ -1703,11 +1704,7 @@ put_given(struct store *st, struct event *ev, uint64_t id, uint64_t rev,
 	op.id = id;
 	op.seq = seq;
 	op.stream_seq = stream_seq;
-	memset(&b, 0, sizeof b);
-	b.ops = &op;
-	b.nops = 1;
-	T_ASSERTF(store_write(st, &b, 1, 5000, &err) == 0, "%s", err.msg);
-	T_ASSERTF(!b.failed, "%s", b.err.msg);
+	write1(st, &op, 5000);
 }
 
 static int
