@@ -33,6 +33,9 @@
 #define OPT_PREAUTH	1005
 #define OPT_HTTP_HOST	1006
 #define OPT_HTTP_TIMEOUT 1007
+#define OPT_FOLLOW	1008
+#define OPT_STREAM	1009
+#define OPT_DURABLE	1010
 
 /* A year: longer is a mistake, not a wish. */
 #define MAX_IDLE_TIMEOUT	31536000
@@ -154,6 +157,13 @@ usage(FILE *f)
 "      --web DIR           serve the timeline page from DIR\n"
 "      --changes-keep DAYS deletions stay in the change log this long\n"
 "                          (default 30)\n"
+"      --follow URL        be a read replica of the NATS JetStream stream\n"
+"                          --stream NAME on the server at URL\n"
+"                          (nats://HOST:PORT, comma-separated for a\n"
+"                          cluster); writes are refused\n"
+"      --stream NAME       the stream to follow\n"
+"      --durable NAME      the replica's consumer (default: annalsd-UUID\n"
+"                          of the store)\n"
 "  -v, --verbose           more logging (repeat for debug)\n"
 "  -q, --quiet             only warnings and errors\n"
 "  -V, --version           print the version and exit\n"
@@ -360,6 +370,8 @@ on_signal(evutil_socket_t sig, short what, void *arg)
 {
 	(void)what; (void)arg;
 	log_notice("received %s", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+	/* No more batches from the stream while the writes drain. */
+	replica_stop();
 	http_stop();
 	annalsd_shutdown();
 }
@@ -396,6 +408,9 @@ static const struct option longopts[] = {
 	{ "http-host", required_argument, NULL, OPT_HTTP_HOST },
 	{ "http-timeout", required_argument, NULL, OPT_HTTP_TIMEOUT },
 	{ "web", required_argument, NULL, OPT_WEB },
+	{ "follow", required_argument, NULL, OPT_FOLLOW },
+	{ "stream", required_argument, NULL, OPT_STREAM },
+	{ "durable", required_argument, NULL, OPT_DURABLE },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "version", no_argument, NULL, 'V' },
@@ -409,6 +424,9 @@ struct options {
 	struct http_config	http;
 	int			check;		/* --check: check and exit */
 	int			log_level;
+	const char		*follow;	/* --follow: a read replica */
+	const char		*stream;
+	const char		*durable;
 };
 
 static void
@@ -554,6 +572,15 @@ options_set(struct options *o, int ch, const char *arg)
 	case 'c':
 		o->check = 1;
 		break;
+	case OPT_FOLLOW:
+		o->follow = arg;
+		break;
+	case OPT_STREAM:
+		o->stream = arg;
+		break;
+	case OPT_DURABLE:
+		o->durable = arg;
+		break;
 	case OPT_HTTP:
 	case OPT_CORS:
 	case OPT_HTTP_HOST:
@@ -603,6 +630,12 @@ options_parse(struct options *o, int argc, char **argv)
 		usage(stderr);
 		return (2);
 	}
+	if ((o->follow == NULL) != (o->stream == NULL) ||
+	    (o->durable != NULL && o->follow == NULL)) {
+		fprintf(stderr, "annalsd: --follow and --stream go together "
+		    "(and --durable with them)\n");
+		return (2);
+	}
 	if (o->cfg.max_map_size < o->cfg.map_size)
 		o->cfg.max_map_size = o->cfg.map_size;
 	if (o->log_level > LOG_DEBUG_LVL)
@@ -649,11 +682,21 @@ main_start(struct options *o, struct server *srv)
 		return (1);
 	}
 	commit_init();
+	if (o->follow != NULL && replica_start(o->follow, o->stream,
+	    o->durable, &err) != 0) {
+		log_err("%s", err.msg);
+		commit_free();
+		server_free();
+		store_close(srv->store);
+		event_base_free(srv->base);
+		return (1);
+	}
 	o->http.allow_remote = cfg->allow_remote;
 	o->http.max_body = cfg->max_frame;
 	if (o->http.listen != NULL && http_start(&o->http, &err) != 0) {
 		log_err("%s", err.msg);
 		http_free();
+		replica_stop();
 		commit_free();
 		server_free();
 		store_close(srv->store);
@@ -693,6 +736,7 @@ static void
 main_stop(struct server *srv)
 {
 	http_free();
+	replica_stop();
 	readers_free();
 	commit_free();
 	subs_free();

@@ -66,6 +66,14 @@ struct store_op {
 	int		 kind;		/* STORE_OP_* */
 	struct event	*ev;		/* put: validated record, not owned */
 	uint64_t	 id;		/* delete: the event */
+	/*
+	 * A change of a primary's feed (a replica, replica.c), stored as
+	 * given: the put's id, rev and times, under this change seq; 0: a
+	 * client's write.  stream_seq is where it came from, kept in the
+	 * same transaction (store_stream_seq).
+	 */
+	uint64_t	 seq;
+	uint64_t	 stream_seq;
 	int		 check_rev;	/* put: only over rev if_rev */
 	uint64_t	 if_rev;	/* 0: only if the event is new */
 	int		 status;	/* put: STORE_*; delete: 1 if gone */
@@ -146,6 +154,8 @@ void	 store_reader_check(struct store *);
 int	 store_changes(struct store *, uint64_t, uint32_t, store_change_cb,
 	     void *, uint64_t *, int *, uint64_t *, struct aerr *);
 uint64_t store_last_seq(const struct store *);
+uint64_t store_stream_seq(const struct store *);
+const char *store_uuid(const struct store *);
 void	 store_prune_soon(struct store *);
 const char *store_lmdb_version(void);
 /* Failure injection for tests: make the next n commits fail with errno. */
@@ -352,6 +362,9 @@ void	 changes_unlisten(changes_cb, void *);
 void	 changes_committed(void);
 void	 changes_free(void);
 
+/* m-stats.c */
+int	 stats_pack(msgpack_packer *, long, struct aerr *);
+
 /* m-changes.c */
 void	 subs_free(void);
 
@@ -367,6 +380,14 @@ void	 auth_peer_key(int, char *, size_t);
 uint64_t auth_failed(const char *);
 uint64_t auth_wait(const char *);
 void	 auth_free(void);
+
+/* replica.c */
+int	 replica_start(const char *, const char *, const char *,
+	     struct aerr *);
+void	 replica_stop(void);
+int	 replica_following(void);
+int	 replica_refuse(const char *, int, struct aerr *);
+int	 replica_pack_stats(msgpack_packer *);
 
 /* notify.c */
 void	 notify_init(void);

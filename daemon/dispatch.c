@@ -88,6 +88,9 @@ dispatch_request(struct conn *c, const unsigned char *body, uint32_t len)
 		    "write scope", m->name);
 		goto bad;
 	}
+	if ((m->flags & METHOD_OPEN) == 0 && m != &method_stats &&
+	    replica_refuse(m->name, (m->flags & METHOD_WRITE) != 0, &err))
+		goto bad;
 	if (m == &method_hello && auth_enabled() && conn_hello_waits(c))
 		goto out;
 

@@ -986,30 +986,26 @@ agg_answer(struct method_job *j, const msgpack_object *result)
 static void
 api_stats(struct evhttp_request *req)
 {
-	struct store_stats	 st;
 	struct evbuffer		*out;
+	msgpack_sbuffer		 sb;
+	msgpack_packer		 pk;
 	struct hreq		 h;
 	struct aerr		 err;
 
 	aerr_clear(&err);
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
 	if (hreq_parse(&h, req, hp_none, &err) != 0 ||
-	    store_stats(server->store, &st, &err) != 0) {
+	    stats_pack(&pk, (long)http_sse_count(), &err) != 0) {
 		http_problem(req, 0, &err);
 		hreq_free(&h);
+		msgpack_sbuffer_destroy(&sb);
 		return;
 	}
 	hreq_free(&h);
 	out = evbuffer_new();
-	evbuffer_add_printf(out, "{\"events\":%llu,\"actors\":%llu,"
-	    "\"db_bytes\":%llu,\"map_bytes\":%llu,\"map_grows\":%llu,"
-	    "\"last_seq\":%llu,\"uptime\":%llu,\"connections\":%zu,"
-	    "\"streams\":%zu,\"version\":\"%s\",\"protocol\":%d}",
-	    (unsigned long long)st.events, (unsigned long long)st.actors,
-	    (unsigned long long)st.db_bytes, (unsigned long long)st.map_bytes,
-	    (unsigned long long)st.map_grows, (unsigned long long)st.last_seq,
-	    (unsigned long long)((now_ms() - server->started) / 1000),
-	    conn_count(), http_sse_count(), ANNALS_VERSION_STRING,
-	    ANNALS_PROTO_VERSION);
+	hjson_result(out, &sb);
+	msgpack_sbuffer_destroy(&sb);
 	http_send_json(req, 200, out, 0);
 	evbuffer_free(out);
 }
@@ -1347,7 +1343,15 @@ http_api(struct evhttp_request *req, const char *path)
 	int		 get = cmd == EVHTTP_REQ_GET || cmd == EVHTTP_REQ_HEAD;
 	uint64_t	 id;
 	char		 detail[128];
+	struct aerr	 err;
 
+	/* A replica: writes go to the primary (and tickets are no write). */
+	if (strcmp(path, "/v1/stats") != 0 &&
+	    strcmp(path, "/v1/tickets") != 0 && replica_refuse(path,
+	    cmd == EVHTTP_REQ_POST || cmd == EVHTTP_REQ_DELETE, &err)) {
+		http_problem(req, 0, &err);
+		return;
+	}
 	if (strcmp(path, "/v1/events") == 0) {
 		if (get)
 			api_events(req, 0);

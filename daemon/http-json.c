@@ -111,6 +111,21 @@ hjson_from_mp(struct evbuffer *b, const msgpack_object *o)
 	return (hjson_value(b, o, 0));
 }
 
+/* Write a packed result (one msgpack object) as JSON. */
+int
+hjson_result(struct evbuffer *b, const msgpack_sbuffer *sb)
+{
+	msgpack_unpacked	up;
+	int			rc = -1;
+
+	msgpack_unpacked_init(&up);
+	if (msgpack_unpack_next(&up, sb->data, sb->size, NULL) ==
+	    MSGPACK_UNPACK_SUCCESS)
+		rc = hjson_value(b, &up.data, 0);
+	msgpack_unpacked_destroy(&up);
+	return (rc);
+}
+
 /*
  * Write a stored record as a JSON object with the keys of fields (a
  * RECORD_FIELD() set); match, when not NULL, is added as "match" last,

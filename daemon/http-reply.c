@@ -96,6 +96,8 @@ http_status_of(int code)
 		return (410);
 	case AERR_CONFLICT:
 		return (409);
+	case AERR_READ_ONLY:
+		return (403);
 	default:
 		return (500);
 	}

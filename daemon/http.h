@@ -74,6 +74,7 @@ void	 http_reply_gone(struct evhttp_connection *);
 /* http-json.c */
 void	 hjson_str(struct evbuffer *, const char *, size_t);
 int	 hjson_from_mp(struct evbuffer *, const msgpack_object *);
+int	 hjson_result(struct evbuffer *, const msgpack_sbuffer *);
 int	 hjson_record(struct evbuffer *, const void *, size_t, uint32_t,
 	     const char *, const char *);
 int	 hjson_to_mp(const char *, size_t, msgpack_packer *, int *,

@@ -187,6 +187,12 @@ th_call(int fd, uint32_t msgid, const char *method, const void *params,
 int
 th_daemon_start(struct th_daemon *d, const char **extra)
 {
+	return (th_daemon_start_in(d, t_dir(), extra));
+}
+
+int
+th_daemon_start_in(struct th_daemon *d, const char *dir, const char **extra)
+{
 	char		 bin[4200], notify[96], buf[256];
 	const char	*argv[64];
 	struct pollfd	 pfd;
@@ -194,7 +200,7 @@ th_daemon_start(struct th_daemon *d, const char **extra)
 	ssize_t		 n;
 
 	memset(d, 0, sizeof *d);
-	snprintf(d->dir, sizeof d->dir, "%s", t_dir());
+	snprintf(d->dir, sizeof d->dir, "%s", dir);
 	snprintf(d->data, sizeof d->data, "%s/data", d->dir);
 	snprintf(d->sock, sizeof d->sock, "%s/annalsd.sock", d->dir);
 	snprintf(d->log, sizeof d->log, "%s/annalsd.log", d->dir);

@@ -20,6 +20,8 @@ struct th_daemon {
 
 /* Start annalsd on dir/ (the test's t_dir()); wait for READY=1. */
 int	 th_daemon_start(struct th_daemon *, const char **);
+/* The same in dir, which exists: several daemons in one test. */
+int	 th_daemon_start_in(struct th_daemon *, const char *, const char **);
 /* SIGTERM, wait, return the exit status (0 when it stopped cleanly). */
 int	 th_daemon_stop(struct th_daemon *);
 /* SIGKILL, for crash tests. */
