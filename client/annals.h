@@ -89,6 +89,7 @@ extern "C" {
 #define ANNALS_EINTERNAL	10	/* daemon bug or storage failure */
 #define ANNALS_EEXPIRED		11	/* change log no longer reaches back to that seq */
 #define ANNALS_ECONFLICT	12	/* the event changed since it was read */
+#define ANNALS_EREADONLY	13	/* a read replica: write to its primary */
 #define ANNALS_EIO		20	/* connect, read, write, timeout; sticky */
 #define ANNALS_EPROTOCOL	21	/* the daemon's answer made no sense; sticky */
 #define ANNALS_ENOMEM		22	/* out of memory */

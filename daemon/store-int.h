@@ -31,6 +31,8 @@ struct store {
 		size_t		len;
 	}		 sweep_time, sweep_actor, sweep_type;
 	_Atomic uint64_t last_seq;	/* of the last commit */
+	_Atomic uint64_t stream_seq;	/* a replica's place in its stream */
+	char		 uuid[37];	/* this store's, made once */
 	uint64_t	 keep_ms;	/* deletes stay in the log this long */
 	_Atomic int	 prune_due;	/* set by the loop, read by the writer */
 	struct backup	*backup;	/* running, or NULL */
@@ -46,6 +48,7 @@ struct counters {
 	uint64_t	next_id;
 	uint64_t	next_seq;
 	uint64_t	classes;
+	uint64_t	stream_seq;	/* of the last replicated op applied */
 };
 
 struct wctx {

@@ -68,6 +68,7 @@
 	X(INTERNAL,	 10, "internal",	"internal error")	\
 	X(EXPIRED,	 11, "expired",	"change log no longer reaches back there") \
 	X(CONFLICT,	 12, "conflict",	"the event changed since it was read") \
+	X(READ_ONLY,	 13, "read_only",	"this server is a read replica") \
 	X(IO,		 20, "io",		"connection error")	\
 	X(PROTOCOL,	 21, "protocol",	"protocol error")	\
 	X(NOMEM,	 22, "nomem",		"out of memory")

@@ -115,22 +115,30 @@ add_tag(struct event *ev, const char *tag)
 	ev->tags[ev->ntags++] = strdup(tag);
 }
 
+/* Write one op at time now; it must apply. */
+static void
+write1(struct store *st, struct store_op *op, uint64_t now)
+{
+	struct store_batch	b;
+	struct aerr		err;
+
+	memset(&b, 0, sizeof b);
+	b.ops = op;
+	b.nops = 1;
+	T_ASSERTF(store_write(st, &b, 1, now, &err) == 0, "%s", err.msg);
+	T_ASSERTF(!b.failed, "%s", b.err.msg);
+}
+
 /* Put one event; returns its id and sets *status. */
 static uint64_t
 put1(struct store *st, struct event *ev, int *status)
 {
 	struct store_op		op;
-	struct store_batch	b;
-	struct aerr		err;
 
 	memset(&op, 0, sizeof op);
 	op.kind = STORE_OP_PUT;
 	op.ev = ev;
-	memset(&b, 0, sizeof b);
-	b.ops = &op;
-	b.nops = 1;
-	T_ASSERTF(store_write(st, &b, 1, 1000, &err) == 0, "%s", err.msg);
-	T_ASSERTF(!b.failed, "%s", b.err.msg);
+	write1(st, &op, 1000);
 	if (status != NULL)
 		*status = op.status;
 	return (op.out_id);
@@ -140,16 +148,11 @@ static int
 del1(struct store *st, uint64_t id)
 {
 	struct store_op		op;
-	struct store_batch	b;
-	struct aerr		err;
 
 	memset(&op, 0, sizeof op);
 	op.kind = STORE_OP_DELETE;
 	op.id = id;
-	memset(&b, 0, sizeof b);
-	b.ops = &op;
-	b.nops = 1;
-	T_ASSERTF(store_write(st, &b, 1, 2000, &err) == 0, "%s", err.msg);
+	write1(st, &op, 2000);
 	return (op.status);
 }
 
@@ -1997,4 +2000,89 @@ TEST(store_text_against_model)
 	text_check_queries(st, tev, n, &seed);
 	store_close(st);
 	free(tev);
+}
+
+/* A replica's write: ev as the primary stored it, under change seq. */
+static void
+put_given(struct store *st, struct event *ev, uint64_t id, uint64_t rev,
+    uint64_t seq, uint64_t stream_seq)
+{
+	struct store_op		op;
+
+	ev->id = id;
+	ev->rev = rev;
+	ev->created = 111;
+	ev->updated = 222 + rev;
+	memset(&op, 0, sizeof op);
+	op.kind = STORE_OP_PUT;
+	op.ev = ev;
+	op.id = id;
+	op.seq = seq;
+	op.stream_seq = stream_seq;
+	write1(st, &op, 5000);
+}
+
+static int
+change_seq(void *arg, const struct store_change *ch)
+{
+	uint64_t	*seqs = arg;
+
+	seqs[seqs[0]++ + 1] = ch->seq;
+	return (0);
+}
+
+TEST(store_given_puts_keep_ids_revs_times_and_seqs)
+{
+	struct store	*st = open_store(1 << 20);
+	struct event	 a, b, a2;
+	struct got	 g;
+	struct aerr	 err;
+	uint64_t	 seqs[8] = { 0 }, next, last;
+	int		 more;
+
+	T_EQ_U64(store_last_seq(st), 0);
+	T_EQ_U64(store_stream_seq(st), 0);
+	mkev(&a, "2018-06-01", NULL, "IRN", NULL, "src", "k");
+	put_given(st, &a, 7, 1, 3, 1);
+	/*
+	 * A compacted feed: b took key k (seq 10) before a's last change,
+	 * which gave it up (seq 12), comes in.
+	 */
+	mkev(&b, "2018-06-02", NULL, "USA", NULL, "src", "k");
+	put_given(st, &b, 9, 1, 10, 2);
+	mkev(&a2, "2018-06-03", NULL, "IRN", NULL, "src", "k2");
+	put_given(st, &a2, 7, 3, 12, 3);
+	/* A message delivered again is skipped. */
+	put_given(st, &b, 9, 1, 10, 2);
+
+	memset(&g, 0, sizeof g);
+	T_OK(store_get_by_key(st, "src", "k", got_one, &g, &err));
+	T_ASSERT(g.found);
+	T_EQ_U64(g.ev.id, 9);
+	record_clear(&g.ev);
+	memset(&g, 0, sizeof g);
+	T_OK(store_get(st, &a2.id, 1, got_one, &g, &err));
+	T_ASSERT(g.found);
+	T_EQ_U64(g.ev.rev, 3);
+	T_EQ_U64(g.ev.created, 111);
+	T_EQ_U64(g.ev.updated, 225);
+	record_clear(&g.ev);
+
+	T_EQ_U64(store_last_seq(st), 12);
+	T_EQ_U64(store_stream_seq(st), 3);
+	T_OK(store_changes(st, 0, 100, change_seq, seqs, &next, &more, &last,
+	    &err));
+	T_EQ_U64(seqs[0], 2);
+	T_EQ_U64(seqs[1], 10);
+	T_EQ_U64(seqs[2], 12);
+	record_clear(&a);
+	record_clear(&b);
+	record_clear(&a2);
+	store_close(st);
+
+	/* Both are read back from the store when it is opened again. */
+	st = open_store(1 << 20);
+	T_EQ_U64(store_last_seq(st), 12);
+	T_EQ_U64(store_stream_seq(st), 3);
+	store_close(st);
 }

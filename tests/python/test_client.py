@@ -281,16 +281,18 @@ def test_every_error_code_maps_to_its_exception(daemon_factory, db,
     # --changes-keep, at least a day) and unavailable (a request read
     # while the daemon stops) cannot be caused on cue from here: their
     # wire names, and a code this client does not know, from the wire.
+    # read_only comes from a replica (tests/t-nats.c), which needs NATS.
     for code, cls in [("internal", annals.InternalError),
                       ("expired", annals.Expired),
                       ("unavailable", annals.Unavailable),
+                      ("read_only", annals.ReadOnly),
                       ("brand_new", annals.InternalError)]:
         exc = annals.errors.from_wire({"code": code, "message": "m"})
         assert type(exc) is cls and exc.message.endswith("m")
     assert set(annals.ERRORS) == {
         "invalid", "not_found", "malformed", "unknown_method", "limit",
         "bad_cursor", "disk_full", "unavailable", "unauthorized",
-        "internal", "expired", "conflict"}
+        "internal", "expired", "conflict", "read_only"}
 
 
 def test_tcp(daemon_factory):
