@@ -49,6 +49,7 @@ int		 annals_is_subscribed(const annals_ctx *);
 int		 annals_note_keep(annals_ctx *, struct annals_reply *,
 		     uint32_t);
 int		 annals_note_wait(annals_ctx *, int, struct annals_reply *);
+int		 annals_note_next(annals_ctx *, int, struct annals_reply *);
 
 /* annals.c */
 void		 annals_fail(annals_ctx *, int, const char *, ...)

@@ -386,15 +386,38 @@ struct agg_ctx {
 	int			 type_known;	/* the walk meets q's type */
 	int			 probe;		/* look events up in tn */
 	struct type_names	 tn;
+	struct text_iter	*text;		/* q->text's words */
 	struct aerr		*err;
 };
+
+/* Call fn for each event holding the words of a text query. */
+static int
+agg_walk_text(struct agg_ctx *a, agg_entry_cb fn, void *arg,
+    struct aerr *err)
+{
+	struct date_span	span;
+	MDB_val			k, v;
+	int			rc, ret = 0;
+
+	if (store_text_begin(a->st, a->txn, a->q, &a->text, err) != 0)
+		return (-1);
+	while (ret == 0 && (rc = store_text_next(a->text, &k, &v, err)) == 1) {
+		if (skey_get_span(v.mv_data, v.mv_size,
+		    skey_get_time(k.mv_data), &span) != 0)
+			continue;
+		ret = fn(arg, skey_get_be64((const unsigned char *)k.mv_data +
+		    8), &span);
+	}
+	return (ret != 0 ? ret : rc == -1 ? -1 : 0);
+}
 
 /*
  * Walk every index entry a query's events can be found under: the time
  * index, the actor index of its actor or of each name with its prefix,
  * or the type index of each type with its type prefix.  A type filter
  * that the walk does not meet is checked in the type index when it has
- * few types (a->probe), and by the record otherwise.
+ * few types (a->probe), and by the record otherwise.  A text query walks
+ * the events holding its words.
  */
 static int
 agg_walk_query(struct agg_ctx *a, agg_entry_cb fn, void *arg,
@@ -406,6 +429,8 @@ agg_walk_query(struct agg_ctx *a, agg_entry_cb fn, void *arg,
 				    arg, err };
 	uint64_t		 mask;
 
+	if (q->text != NULL)
+		return (agg_walk_text(a, fn, arg, err));
 	if (q->actor == NULL && q->type != NULL) {
 		a->type_known = 1;
 		return (store_names_each(a->txn, st->types, q->type, 1,
@@ -464,7 +489,7 @@ agg_pass(struct agg_ctx *a, uint64_t id, const struct date_span *span,
 	    &a->rec) != MSGPACK_UNPACK_SUCCESS ||
 	    a->rec.type != MSGPACK_OBJECT_MAP)
 		return (0);
-	return (store_record_matches(q, &a->rec));
+	return (store_record_matches(q, &a->rec, a->text));
 }
 
 static void
@@ -476,6 +501,8 @@ agg_ctx_done(struct agg_ctx *a)
 	free(a->seen.slots);
 	memset(&a->seen, 0, sizeof a->seen);
 	store_type_names_free(&a->tn);
+	store_text_end(a->text);
+	a->text = NULL;
 }
 
 struct hist_ctx {
@@ -502,7 +529,8 @@ hist_entry(void *arg, uint64_t id, const struct date_span *s)
 	int			 by = hc->h->by;
 	int64_t			 a, b, blo, bhi;
 
-	if (!agg_pass(&hc->a, id, s, store_needs_record(hc->a.q, hc->a.type_known)))
+	if (!agg_pass(&hc->a, id, s, store_needs_record(hc->a.q,
+	    hc->a.type_known, hc->a.text)))
 		return (0);
 	if (hc->h->mode == AGG_COUNT_START) {
 		if (s->lo < q->qlo || s->lo > q->qhi)
@@ -553,7 +581,7 @@ static int
 hist_by_days(const struct query *q)
 {
 	return (q->actor == NULL &&
-	    !store_needs_record(q, 0) && !q->certain && !q->within &&
+	    !store_needs_record(q, 0, NULL) && !q->certain && !q->within &&
 	    q->min_prec == DATE_PREC_NONE &&
 	    q->qlo == store_day(q->qlo) * AGG_DAY &&
 	    q->qhi == store_day(q->qhi) * AGG_DAY + AGG_DAY - 1);
@@ -829,7 +857,7 @@ store_top_actors(struct store *st, const struct query *q, const char *prefix,
 	ac.a.q = q;
 	ac.a.err = err;
 	ac.prefix = prefix;
-	if (store_needs_record(q, 0)) {
+	if (store_needs_record(q, 0, NULL)) {
 		ret = agg_walk_query(&ac.a, actors_decoded, &ac, err);
 		goto done;
 	}

@@ -318,7 +318,7 @@ plan_type(struct store *st, MDB_txn *txn, const struct query *q,
 		return (0);
 	if (store_type_names(st, txn, q->type, TYPE_PROBE_MAX, tn, err) != 0)
 		return (-1);
-	if (q->actor == NULL) {
+	if (q->actor == NULL && q->text == NULL) {
 		if ((rc = mdb_stat(txn, st->events, &ms)) != 0) {
 			store_type_names_free(tn);
 			return (store_error(err, rc, "mdb_stat"));
@@ -358,13 +358,19 @@ store_span_passes(const struct query *q, const struct date_span *span,
 /*
  * Whether the query asks about more than the index entries say, once
  * the scan (or the type index) has met the type filter when type_known:
- * the actor of an actor scan is in its entry, but not its role.
+ * the actor of an actor scan is in its entry, but not its role.  The
+ * word index (text, once begun) drives a text query, so its actor is
+ * checked on the record, as are its phrases; before the words are read
+ * (text NULL) a text query needs the record.
  */
 int
-store_needs_record(const struct query *q, int type_known)
+store_needs_record(const struct query *q, int type_known,
+    const struct text_iter *text)
 {
 	return (q->role != NULL || (q->type != NULL && !type_known) ||
-	    q->tag != NULL || q->source != NULL);
+	    q->tag != NULL || q->source != NULL || (q->text != NULL &&
+	    (text == NULL || q->actor != NULL ||
+	    store_text_needs_record(text))));
 }
 
 /* Whether o is the str s (len bytes). */
@@ -393,18 +399,39 @@ store_rec_actor(const msgpack_object *a, const msgpack_object **name,
 	return (0);
 }
 
+/* Whether the record holds the phrases of a text query. */
+static int
+text_matches(struct text_iter *text, const msgpack_object *rec)
+{
+	const msgpack_object	*t = mp_get(rec, "title"), *x;
+
+	x = mp_get(rec, "text");
+	if (t != NULL && t->type != MSGPACK_OBJECT_STR)
+		t = NULL;
+	if (x != NULL && x->type != MSGPACK_OBJECT_STR)
+		x = NULL;
+	return (store_text_match(text, t ? t->via.str.ptr : NULL,
+	    t ? t->via.str.size : 0, x ? x->via.str.ptr : NULL,
+	    x ? x->via.str.size : 0));
+}
+
 /*
  * The filters of query_matches() that need the record, on its msgpack
- * form: type prefix, tag, source, and the actor (or prefix) in a role.
- * Range and actor queries and every aggregation filter with this one.
+ * form: type prefix, tag, source, the actor (or prefix) in a role, and
+ * the phrases of q->text (text, the query's words, or NULL).  Range and
+ * actor queries and every aggregation filter with this one.
  */
 int
-store_record_matches(const struct query *q, const msgpack_object *rec)
+store_record_matches(const struct query *q, const msgpack_object *rec,
+    struct text_iter *text)
 {
 	const msgpack_object	*o, *name, *role;
 	size_t			 len;
 	uint32_t		 i;
 	int			 found;
+
+	if (text != NULL && !text_matches(text, rec))
+		return (0);
 
 	if (q->type != NULL) {
 		len = strlen(q->type);
@@ -448,10 +475,31 @@ store_record_matches(const struct query *q, const msgpack_object *rec)
 	return (1);
 }
 
+/* The next index entry of a query: from the scans, or the word index. */
+static int
+plan_next(struct plan *p, struct text_iter *text, int desc, MDB_val *k,
+    MDB_val *v, struct aerr *err)
+{
+	struct scan	*s;
+
+	if (text != NULL)
+		return (store_text_next(text, k, v, err));
+	if (p->nheap == 0)
+		return (0);
+	s = p->heap[0];
+	*k = s->k;
+	*v = s->v;
+	if (!scan_step(s, desc))
+		p->heap[0] = p->heap[--p->nheap];
+	heap_down(p, 0);
+	return (1);
+}
+
 /*
  * Answer a range or actor query: merge the planned scans in (start, id)
- * order, drop what the filters reject, and hand at most q->limit hits to
- * cb while the read transaction is still open.
+ * order (or take the events holding the words of q->text), drop what the
+ * filters reject, and hand at most q->limit hits to cb while the read
+ * transaction is still open.
  */
 int
 store_query(struct store *st, const struct query *q, store_page_cb cb,
@@ -464,6 +512,7 @@ store_query(struct store *st, const struct query *q, store_page_cb cb,
 	struct scan		*s;
 	msgpack_zone		 zone;
 	msgpack_object		 rec;
+	struct text_iter	*text = NULL;
 	MDB_txn			*txn;
 	MDB_val			 k, v;
 	unsigned char		 last[16], idbuf[8];
@@ -478,10 +527,12 @@ store_query(struct store *st, const struct query *q, store_page_cb cb,
 	if (store_read_begin(st, &txn, err) != 0)
 		return (-1);
 	msgpack_zone_init(&zone, 8192);
-	if ((by = plan_type(st, txn, q, &tn, err)) == -1 ||
+	if ((by = plan_type(st, txn, q, &tn, err)) == -1)
+		goto out;
+	if (q->text != NULL ? store_text_begin(st, txn, q, &text, err) != 0 :
 	    plan_build(st, txn, q, by == 1, &p, err) != 0)
 		goto out;
-	need_record = store_needs_record(q, by != 0);
+	need_record = store_needs_record(q, by != 0, text);
 	p.heap = xcalloc(p.n, sizeof *p.heap);
 	for (i = 0; i < p.n; i++) {
 		s = &p.scans[i];
@@ -496,13 +547,7 @@ store_query(struct store *st, const struct query *q, store_page_cb cb,
 		heap_down(&p, i);
 
 	page.hits = xcalloc(q->limit + 1, sizeof *page.hits);
-	while (p.nheap > 0) {
-		s = p.heap[0];
-		k = s->k;
-		v = s->v;
-		if (!scan_step(s, q->desc))
-			p.heap[0] = p.heap[--p.nheap];
-		heap_down(&p, 0);
+	while ((rc = plan_next(&p, text, q->desc, &k, &v, err)) == 1) {
 
 		/* A prefix query meets an event once per matching actor. */
 		if (have_last && memcmp(last, (unsigned char *)k.mv_data +
@@ -535,7 +580,7 @@ store_query(struct store *st, const struct query *q, store_page_cb cb,
 			if (msgpack_unpack(v.mv_data, v.mv_size, &off, &zone,
 			    &rec) != MSGPACK_UNPACK_SUCCESS ||
 			    rec.type != MSGPACK_OBJECT_MAP ||
-			    !store_record_matches(q, &rec))
+			    !store_record_matches(q, &rec, text))
 				continue;
 		}
 		if (page.nhits == q->limit) {
@@ -551,8 +596,10 @@ store_query(struct store *st, const struct query *q, store_page_cb cb,
 		page.next_id = page.hits[page.nhits].id;
 		page.nhits++;
 	}
-	ret = cb(arg, &page);
+	if (rc != -1)
+		ret = cb(arg, &page);
 out:
+	store_text_end(text);
 	msgpack_zone_destroy(&zone);
 	free(page.hits);
 	plan_free(&p);

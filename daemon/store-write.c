@@ -140,7 +140,8 @@ index_event(struct wctx *w, const struct event *ev, int del)
 	rc = del ? store_index_del(w, w->st->time_new, w->st->time, &k) :
 	    mdb_put(w->txn, w->st->time_new, &k, &v, 0);
 	if (rc != 0 || (rc = day_count(w, ev->span.lo, del ? -1 : 1)) != 0 ||
-	    (rc = store_type_index(w, ev, del)) != 0)
+	    (rc = store_type_index(w, ev, del)) != 0 ||
+	    (rc = store_text_index(w, ev, del)) != 0)
 		return (rc);
 	if (!del)
 		w->c.classes |= UINT64_C(1) << class;
@@ -168,8 +169,18 @@ index_event(struct wctx *w, const struct event *ev, int del)
 		skey_be64(idbuf, ev->id);
 		v.mv_data = idbuf;
 		v.mv_size = 8;
-		rc = del ? mdb_del(w->txn, w->st->keys, &k, NULL) :
-		    mdb_put(w->txn, w->st->keys, &k, &v, 0);
+		if (!del)
+			rc = mdb_put(w->txn, w->st->keys, &k, &v, 0);
+		/*
+		 * Only its own: a replica applying a compacted feed may get
+		 * the event that took the key over before the change of the
+		 * event that gave it up (apply_given_put).
+		 */
+		else if ((rc = mdb_get(w->txn, w->st->keys, &k, &v)) == 0 &&
+		    v.mv_size == 8 && skey_get_be64(v.mv_data) == ev->id)
+			rc = mdb_del(w->txn, w->st->keys, &k, NULL);
+		else if (rc == 0 || rc == MDB_NOTFOUND)
+			rc = 0;
 		if (rc != 0)
 			return (rc);
 	}
@@ -467,31 +478,103 @@ done:
 	return (0);
 }
 
+/*
+ * Take the stored event id out of the indexes; *found says whether there
+ * was one, *oldseq is the seq of its change.  Returns 0, an LMDB error,
+ * or -1 with err set.
+ */
+static int
+unindex_stored(struct wctx *w, uint64_t id, int *found, uint64_t *oldseq,
+    struct aerr *err)
+{
+	struct event	old;
+	MDB_val		v;
+	int		rc;
+
+	*found = 0;
+	*oldseq = 0;
+	rc = get_old(w, id, &v, &old, oldseq, err);
+	if (rc == MDB_NOTFOUND)
+		return (0);
+	else if (rc != 0)
+		return (rc);
+	old.id = id;
+	rc = index_event(w, &old, 1);
+	record_clear(&old);
+	*found = 1;
+	return (rc);
+}
+
 static int
 apply_delete(struct wctx *w, struct store_op *op, struct aerr *err)
 {
-	struct event	old;
 	unsigned char	kbuf[8];
-	MDB_val		k = { 8, kbuf }, v;
+	MDB_val		k = { 8, kbuf };
 	uint64_t	oldseq, seq;
-	int		rc;
+	int		rc, found;
 
-	skey_be64(kbuf, op->id);
-	rc = get_old(w, op->id, &v, &old, &oldseq, err);
-	if (rc == MDB_NOTFOUND) {
-		op->status = 0;
-		return (0);
-	} else if (rc != 0)
+	op->status = 0;
+	if ((rc = unindex_stored(w, op->id, &found, &oldseq, err)) != 0 ||
+	    !found)
 		return (rc);
-	old.id = op->id;
-	rc = index_event(w, &old, 1);
-	record_clear(&old);
-	if (rc != 0 || (rc = mdb_del(w->txn, w->st->events, &k, NULL)) != 0 ||
+	skey_be64(kbuf, op->id);
+	if ((rc = mdb_del(w->txn, w->st->events, &k, NULL)) != 0 ||
 	    (rc = log_change(w, CHANGE_DELETE, op->id, oldseq, &seq)) != 0)
 		return (rc);
 	op->status = 1;
 	op->out_id = op->id;
 	return (0);
+}
+
+/*
+ * A primary's put, as given (struct store_op's seq): its record keeps
+ * the primary's seq, as the primary's record does.
+ */
+static int
+apply_given_put(struct wctx *w, struct store_op *op, struct aerr *err)
+{
+	struct event	*ev = op->ev;
+	uint64_t	 oldseq;
+	int		 rc, found;
+
+	if ((rc = unindex_stored(w, ev->id, &found, &oldseq, err)) != 0 ||
+	    (rc = put_record(w, ev, oldseq)) != 0 ||
+	    (rc = index_event(w, ev, 0)) != 0)
+		return (rc);
+	if (ev->id >= w->c.next_id)
+		w->c.next_id = ev->id + 1;
+	op->status = found ? STORE_UPDATED : STORE_ADDED;
+	op->out_id = ev->id;
+	op->out_rev = ev->rev;
+	return (0);
+}
+
+/*
+ * One op.  A replicated one takes the seq it had on the primary; one at
+ * or below the last applied was applied before (a message delivered
+ * again after a crash between the commit and its acknowledgement) and
+ * is skipped.
+ */
+static int
+apply_op(struct wctx *w, struct store_op *op, struct aerr *err)
+{
+	int	rc;
+
+	if (op->seq == 0)
+		return (op->kind == STORE_OP_PUT ? apply_put(w, op, err) :
+		    apply_delete(w, op, err));
+	if (op->seq < w->c.next_seq) {
+		op->status = STORE_UNCHANGED;
+		rc = 0;
+	} else {
+		w->c.next_seq = op->seq;
+		rc = op->kind == STORE_OP_PUT ? apply_given_put(w, op, err) :
+		    apply_delete(w, op, err);
+		w->c.next_seq = op->seq + 1;
+	}
+	if (rc == 0 && op->stream_seq > w->c.stream_seq)
+		w->c.stream_seq = op->stream_seq;
+	return (rc);
 }
 
 /* Apply one request's ops in a nested transaction: all or none. */
@@ -513,10 +596,7 @@ apply_batch(struct wctx *w, struct store_batch *b)
 	 */
 	if (!w->nested) {
 		for (i = 0; i < b->nops; i++) {
-			if (b->ops[i].kind == STORE_OP_PUT)
-				rc = apply_put(w, &b->ops[i], &b->err);
-			else
-				rc = apply_delete(w, &b->ops[i], &b->err);
+			rc = apply_op(w, &b->ops[i], &b->err);
 			if (rc == -1)
 				return (STORE_RETRY_NESTED);
 			if (rc != 0)
@@ -529,10 +609,7 @@ apply_batch(struct wctx *w, struct store_batch *b)
 		return (rc);
 	}
 	for (i = 0; i < b->nops; i++) {
-		if (b->ops[i].kind == STORE_OP_PUT)
-			rc = apply_put(w, &b->ops[i], &b->err);
-		else
-			rc = apply_delete(w, &b->ops[i], &b->err);
+		rc = apply_op(w, &b->ops[i], &b->err);
 		if (rc != 0)
 			break;
 	}
@@ -582,6 +659,7 @@ write_once(struct store *st, struct store_batch *batches, size_t n,
 	w.c.next_id = store_meta_get(w.txn, st->meta, "next_id", 1);
 	w.c.next_seq = store_meta_get(w.txn, st->meta, "next_seq", 1);
 	w.c.classes = store_meta_get(w.txn, st->meta, "classes", 0);
+	w.c.stream_seq = st->stream_seq;
 	for (i = 0; i < n; i++) {
 		if ((rc = apply_batch(&w, &batches[i])) != 0)
 			goto abort;
@@ -593,12 +671,17 @@ write_once(struct store *st, struct store_batch *batches, size_t n,
 	    (rc = store_sweep(&w, st->actor_new, st->actor, st->stage_actor,
 	    &st->sweep_actor)) != 0 ||
 	    (rc = store_sweep(&w, st->type_new, st->type, st->stage_time,
-	    &st->sweep_type)) != 0)
+	    &st->sweep_type)) != 0 ||
+	    (rc = store_text_sweep(&w)) != 0)
 		goto abort;
 	if ((rc = store_meta_put(w.txn, st->meta, "next_id", w.c.next_id)) ||
 	    (rc = store_meta_put(w.txn, st->meta, "next_seq", w.c.next_seq)) ||
 	    (rc = store_meta_put(w.txn, st->meta, "typed_to", w.c.next_seq)) ||
-	    (rc = store_meta_put(w.txn, st->meta, "classes", w.c.classes)))
+	    (rc = store_meta_put(w.txn, st->meta, "texted_to",
+	    w.c.next_seq)) ||
+	    (rc = store_meta_put(w.txn, st->meta, "classes", w.c.classes)) ||
+	    (w.c.stream_seq != 0 && (rc = store_meta_put(w.txn, st->meta,
+	    "stream_seq", w.c.stream_seq)) != 0))
 		goto abort;
 	msgpack_sbuffer_destroy(&w.sbuf);
 	if (st->inject_count > 0) {
@@ -609,6 +692,8 @@ write_once(struct store *st, struct store_batch *batches, size_t n,
 	/* The handle is gone after a failed commit too (P14). */
 	if ((rc = mdb_txn_commit(w.txn)) == 0) {
 		st->last_seq = w.c.next_seq - 1;
+		if (w.c.stream_seq != 0)
+			st->stream_seq = w.c.stream_seq;
 		st->prune_due = 0;
 	}
 	return (rc);

@@ -17,17 +17,22 @@
  *	type	  type NUL class start id -> span	(store-type.c)
  *	type_new  the same, staged
  *	types	  type -> event count, mask of classes used
+ *	text	  word NUL class start id -> block of postings (store-text.c)
+ *	text_new  start id -> class, words	(the stage)
+ *	words	  word -> postings, mask of classes used
  *	days	  day of a start -> events starting that day
  *	keys	  source NUL key -> id
  *	changes	  seq -> op, id			(one per live id or delete)
  *	tombs	  seq -> time, id of each delete	(prune_tombs)
- *	meta	  format, next_id, next_seq, classes, typed_to, horizon
+ *	meta	  format, uuid, next_id, next_seq, classes, typed_to,
+ *		  texted_to, no_empty, stream_seq (a replica's), horizon
  *
  * Invariants: every index changes in the same write transaction as its
  * record; exactly one function (write_once) opens write transactions; no
  * read transaction outlives the call that opened it, so the map can be
  * resized between calls (P8, P9, P10).
  */
+#include <sys/random.h>
 #include <sys/stat.h>
 
 #include <endian.h>
@@ -73,6 +78,40 @@ store_meta_put(MDB_txn *txn, MDB_dbi dbi, const char *name, uint64_t value)
 
 	skey_be64(buf, value);
 	return (mdb_put(txn, dbi, &k, &v, 0));
+}
+
+/*
+ * The store's uuid, made from getrandom(2) the first time the store is
+ * opened and kept in meta: it names the store in the message ids its
+ * changes get on a NATS stream (contrib/nats), so that a store restored
+ * elsewhere or made anew is not taken for another.
+ */
+static int
+store_uuid_load(struct store *st, MDB_txn *txn)
+{
+	unsigned char	 raw[16];
+	MDB_val		 k = { 4, (void *)"uuid" }, v;
+	int		 rc;
+
+	if ((rc = mdb_get(txn, st->meta, &k, &v)) == 0 && v.mv_size == 16)
+		memcpy(raw, v.mv_data, 16);
+	else if (rc != 0 && rc != MDB_NOTFOUND)
+		return (rc);
+	else {
+		if (getrandom(raw, sizeof raw, 0) != (ssize_t)sizeof raw)
+			return (errno);
+		raw[6] = (raw[6] & 0x0f) | 0x40;	/* version 4 */
+		raw[8] = (raw[8] & 0x3f) | 0x80;	/* RFC 4122 variant */
+		v.mv_size = 16;
+		v.mv_data = raw;
+		if ((rc = mdb_put(txn, st->meta, &k, &v, 0)) != 0)
+			return (rc);
+	}
+	snprintf(st->uuid, sizeof st->uuid, "%02x%02x%02x%02x-%02x%02x-"
+	    "%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", raw[0], raw[1],
+	    raw[2], raw[3], raw[4], raw[5], raw[6], raw[7], raw[8], raw[9],
+	    raw[10], raw[11], raw[12], raw[13], raw[14], raw[15]);
+	return (0);
 }
 
 /* Create a directory and any missing parents, like mkdir -p. */
@@ -136,7 +175,8 @@ store_set_compare(struct store *st, MDB_txn *txn)
 	const MDB_dbi	dbis[] = { st->events, st->time, st->actor,
 			    st->actors, st->keys, st->changes, st->meta,
 			    st->tombs, st->time_new, st->actor_new,
-			    st->days, st->type, st->type_new, st->types };
+			    st->days, st->type, st->type_new, st->types,
+			    st->text, st->text_new, st->words };
 	size_t		i;
 
 	for (i = 0; i < sizeof dbis / sizeof dbis[0]; i++)
@@ -325,6 +365,9 @@ store_open(const struct store_config *cfg, struct aerr *err)
 	    STAGE_TIME_ENTRIES;
 	/* Events have two to three actors: stage as many events. */
 	st->stage_actor = st->stage_time * 3;
+	/* Staged events (store-text.c): a query reads them all. */
+	st->stage_text = st->stage_time / 4 + 1;
+	st->no_text = cfg->no_text_index;
 	if ((rc = mdb_env_create(&st->env)) != 0)
 		goto fail;
 	mdb_env_set_maxdbs(st->env, 32);
@@ -361,7 +404,11 @@ store_open(const struct store_config *cfg, struct aerr *err)
 	    (rc = mdb_dbi_open(txn, "type", MDB_CREATE, &st->type)) ||
 	    (rc = mdb_dbi_open(txn, "type_new", MDB_CREATE,
 	    &st->type_new)) ||
-	    (rc = mdb_dbi_open(txn, "types", MDB_CREATE, &st->types))) {
+	    (rc = mdb_dbi_open(txn, "types", MDB_CREATE, &st->types)) ||
+	    (rc = mdb_dbi_open(txn, "text", MDB_CREATE, &st->text)) ||
+	    (rc = mdb_dbi_open(txn, "text_new", MDB_CREATE,
+	    &st->text_new)) ||
+	    (rc = mdb_dbi_open(txn, "words", MDB_CREATE, &st->words))) {
 		mdb_txn_abort(txn);
 		goto fail;
 	}
@@ -372,15 +419,20 @@ store_open(const struct store_config *cfg, struct aerr *err)
 		free(st);
 		return (NULL);
 	}
-	if ((rc = store_drop_empty(st, txn)) == 0 &&
+	if ((rc = store_uuid_load(st, txn)) == 0 &&
+	    (rc = store_drop_empty(st, txn)) == 0 &&
 	    (rc = store_type_open(st, txn)) == 1)
 		rc = store_meta_put(txn, st->meta, "typed_to",
+		    store_meta_get(txn, st->meta, "next_seq", 1));
+	if (rc == 0 && (rc = store_text_open(st, txn)) == 1)
+		rc = store_meta_put(txn, st->meta, "texted_to",
 		    store_meta_get(txn, st->meta, "next_seq", 1));
 	if (rc != 0) {
 		mdb_txn_abort(txn);
 		goto fail;
 	}
 	st->last_seq = store_meta_get(txn, st->meta, "next_seq", 1) - 1;
+	st->stream_seq = store_meta_get(txn, st->meta, "stream_seq", 0);
 	st->keep_ms = cfg->changes_keep_ms;
 	if ((rc = mdb_txn_commit(txn)) != 0)
 		goto fail;
@@ -535,6 +587,7 @@ store_stats(struct store *st, struct store_stats *out, struct aerr *err)
 		out->events = ms.ms_entries;
 	if (mdb_stat(txn, st->actors, &ms) == 0)
 		out->actors = ms.ms_entries;
+	store_text_sizes(st, txn, &out->records_bytes, &out->text_bytes);
 	out->last_seq = store_meta_get(txn, st->meta, "next_seq", 1) - 1;
 	mdb_txn_abort(txn);
 	mdb_env_info(st->env, &info);
@@ -550,6 +603,19 @@ uint64_t
 store_last_seq(const struct store *st)
 {
 	return (st->last_seq);
+}
+
+/* A replica's place in its stream: the last message applied, or 0. */
+uint64_t
+store_stream_seq(const struct store *st)
+{
+	return (st->stream_seq);
+}
+
+const char *
+store_uuid(const struct store *st)
+{
+	return (st->uuid);
 }
 
 /* Ask the next write to drop deletions past the retention time. */

@@ -73,6 +73,46 @@ upgrade_answers(const struct th_daemon *d)
 	return (out);
 }
 
+/* Lines of s before a "# stderr" line, those holding word if not NULL. */
+static size_t
+upgrade_lines(const char *s, const char *word)
+{
+	char	*line;
+	size_t	 n = 0, len;
+
+	while (*s != '\0' && strncmp(s, "# stderr", 8) != 0) {
+		len = strcspn(s, "\n");
+		line = strndup(s, len);
+		T_ASSERT(line != NULL);
+		n += word == NULL || strstr(line, word) != NULL;
+		free(line);
+		s += len + (s[len] == '\n');
+	}
+	return (n);
+}
+
+/*
+ * The word index built when the upgraded store is opened finds the
+ * events whose title or text name Daraa: those of the first answer (the
+ * range over every event) that hold the word.
+ */
+static void
+upgrade_text_matches(const struct th_daemon *d, const char *answers)
+{
+	const char	*argv[] = { "--format", "jsonl", "range", "1900",
+	    "2100", "--all", "--text", "daraa", NULL };
+	struct th_run	 r;
+	size_t		 want;
+
+	want = upgrade_lines(answers, "Daraa");
+	T_ASSERT(want > 0);
+	th_annals(&r, d->sock, NULL, argv);
+	T_ASSERTF(r.status == 0, "%s", r.err);
+	T_EQ_U64(upgrade_lines(r.out, NULL), want);
+	T_EQ_U64(upgrade_lines(r.out, "Daraa"), want);
+	th_run_free(&r);
+}
+
 TEST(upgrade_format2_store_answers_as_before)
 {
 	const char	*check[] = { "check", NULL };
@@ -108,6 +148,7 @@ TEST(upgrade_format2_store_answers_as_before)
 	}
 	T_ASSERTF(strcmp(got, expect) == 0, "answers differ from "
 	    "expect.txt: see upgrade-answers.txt in %s", t_dir());
+	upgrade_text_matches(&d, got);
 	free(got);
 	free(expect);
 
@@ -131,6 +172,9 @@ TEST(upgrade_format2_store_answers_as_before)
 	T_ASSERT(log != NULL);
 	T_ASSERTF(strstr(log, "upgrading the store from format 2 to 3") !=
 	    NULL && strstr(log, "upgraded 77 records") != NULL, "%s", log);
+	/* Format 2 had no word index: it is built after the upgrade. */
+	T_ASSERTF(strstr(log, "indexed the words of 77 stored events") !=
+	    NULL, "%s", log);
 	free(log);
 
 	/* Opened again, it is not upgraded twice. */
