@@ -781,6 +781,22 @@ actors_one(void *arg, uint64_t id, const struct date_span *s)
 	return (0);
 }
 
+/* Count the events of one actor of the actors index that pass. */
+static int
+actors_name(void *arg, const void *name, size_t len, uint64_t mask)
+{
+	struct actors_ctx	*ac = arg;
+	const struct query	*q = ac->a.q;
+	int			 ret;
+
+	ac->count = 0;
+	ret = agg_walk(ac->a.txn, ac->a.st->actor, ac->a.st->actor_new, name,
+	    len, mask, q->qlo, q->qhi, actors_one, ac, ac->a.err);
+	if (ret == 0 && ac->count > 0)
+		agg_map_add(&ac->map, name, len, ac->count);
+	return (ret);
+}
+
 /* Whether name is the actor (or has the prefix) co_actors asks about. */
 static int
 actors_is_self(const struct query *q, const msgpack_object *name)
@@ -842,11 +858,7 @@ store_top_actors(struct store *st, const struct query *q, const char *prefix,
 {
 	struct actors_ctx	 ac;
 	MDB_txn			*txn;
-	MDB_cursor		*cur;
-	MDB_val			 k, v;
-	size_t			 plen = prefix != NULL ? strlen(prefix) : 0;
-	uint64_t		 mask;
-	int			 rc, ret = 0;
+	int			 ret;
 
 	memset(out, 0, sizeof *out);
 	memset(&ac, 0, sizeof ac);
@@ -857,33 +869,11 @@ store_top_actors(struct store *st, const struct query *q, const char *prefix,
 	ac.a.q = q;
 	ac.a.err = err;
 	ac.prefix = prefix;
-	if (store_needs_record(q, 0, NULL)) {
+	if (store_needs_record(q, 0, NULL))
 		ret = agg_walk_query(&ac.a, actors_decoded, &ac, err);
-		goto done;
-	}
-	if ((rc = mdb_cursor_open(txn, st->actors, &cur)) != 0) {
-		ret = store_error(err, rc, "mdb_cursor_open");
-		goto done;
-	}
-	k.mv_size = plen;
-	k.mv_data = (void *)(prefix != NULL ? prefix : "");
-	rc = plen ? mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE) :
-	    mdb_cursor_get(cur, &k, &v, MDB_FIRST);
-	for (; rc == 0 && ret == 0;
-	    rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-		if (plen > 0 && (k.mv_size < plen ||
-		    memcmp(k.mv_data, prefix, plen) != 0))
-			break;
-		mask = v.mv_size == 16 ?
-		    skey_get_be64((const unsigned char *)v.mv_data + 8) : 0;
-		ac.count = 0;
-		ret = agg_walk(txn, st->actor, st->actor_new, k.mv_data,
-		    k.mv_size, mask, q->qlo, q->qhi, actors_one, &ac, err);
-		if (ret == 0 && ac.count > 0)
-			agg_map_add(&ac.map, k.mv_data, k.mv_size, ac.count);
-	}
-	mdb_cursor_close(cur);
-done:
+	else
+		ret = store_names_each(txn, st->actors, prefix != NULL ?
+		    prefix : "", 1, actors_name, &ac, err);
 	agg_ctx_done(&ac.a);
 	mdb_txn_abort(txn);
 	agg_map_top(&ac.map, ret == 0 ? limit : 0, out);

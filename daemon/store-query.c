@@ -15,8 +15,8 @@
 
 /*
  * Call fn with each name in names that is name (or with prefix, starts
- * with it) and the mask of classes it is used with, until fn returns
- * other than 0, which is returned.
+ * with it: every name for "") and the mask of classes it is used with,
+ * until fn returns other than 0, which is returned.
  */
 int
 store_names_each(MDB_txn *txn, MDB_dbi names, const char *name, int prefix,
@@ -32,7 +32,9 @@ store_names_each(MDB_txn *txn, MDB_dbi names, const char *name, int prefix,
 		return (store_error(err, rc, "mdb_cursor_open"));
 	k.mv_size = len;
 	k.mv_data = (void *)name;
-	rc = mdb_cursor_get(cur, &k, &v, prefix ? MDB_SET_RANGE : MDB_SET_KEY);
+	/* LMDB takes no empty key to seek to. */
+	rc = mdb_cursor_get(cur, &k, &v, len == 0 && prefix ? MDB_FIRST :
+	    prefix ? MDB_SET_RANGE : MDB_SET_KEY);
 	for (; rc == 0 && ret == 0;
 	    rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
 		if (k.mv_size < len || memcmp(k.mv_data, name, len) != 0)
