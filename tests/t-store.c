@@ -2143,6 +2143,7 @@ TEST(store_given_puts_keep_ids_revs_times_and_seqs)
 {
 	struct store	*st = open_store(1 << 20);
 	struct event	 a, b, a2;
+	struct store_check check;
 	struct got	 g;
 	struct aerr	 err;
 	uint64_t	 seqs[8] = { 0 }, next, last;
@@ -2183,6 +2184,10 @@ TEST(store_given_puts_keep_ids_revs_times_and_seqs)
 	T_EQ_U64(seqs[0], 2);
 	T_EQ_U64(seqs[1], 10);
 	T_EQ_U64(seqs[2], 12);
+	/* Each record keeps the primary's seq of its change (format 3). */
+	T_OK(store_check(st, &check, &err));
+	T_ASSERTF(check.nproblems == 0, "%llu problems",
+	    (unsigned long long)check.nproblems);
 	record_clear(&a);
 	record_clear(&b);
 	record_clear(&a2);
