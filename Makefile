@@ -113,9 +113,15 @@ $(B)/%.o: %.c | $(B)/.deps
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(PKG_CFLAGS) -c -o $@ $<
 
-$(B)/libannals.a: $(LIB_OBJ) $(PROTO_LIB_OBJ)
+# The archive holds one object, linked from all of them, whose hidden
+# symbols (the proto/ code: date_parse, msg_parse, mp_* ...) are made
+# local, so that only annals_* names can meet a user's own; the .so
+# hides them by -fvisibility=hidden.  tests/exports.sh checks both.
+$(B)/libannals.a: $(LIB_OBJ) $(PROTO_LIB_OBJ) Makefile
 	rm -f $@
-	$(AR) rcs $@ $^
+	$(LD) -r -o $(B)/libannals.o $(filter %.o,$^)
+	objcopy --localize-hidden $(B)/libannals.o
+	$(AR) rcs $@ $(B)/libannals.o
 
 $(B)/libannals.so: $(LIB_OBJ) $(PROTO_LIB_OBJ)
 	$(CC) $(LDFLAGS) -shared -Wl,-soname,libannals.so.$(SOMAJOR) \
@@ -149,6 +155,7 @@ $(B)/tests/list.o: $(B)/tests/list.c
 	$(CC) $(CFLAGS) -Itests -c -o $@ $<
 
 test: all $(B)/gate-write.so
+	sh tests/exports.sh $(B)/libannals.a $(B)/libannals.so
 	$(B)/runner -j 2
 
 # Preloaded into annalsd by tests (t-backup): built without the
