@@ -117,7 +117,6 @@ int
 annals_histogram(annals_ctx *ctx, const annals_query *q, int by, int mode,
     struct annals_histogram **out)
 {
-	static const char *const bys[] = { "day", "week", "month", "year" };
 	struct annals_histogram	*h = NULL;
 	struct annals_reply	 r;
 	const msgpack_object	*map, *list, *b, *t;
@@ -138,7 +137,7 @@ annals_histogram(annals_ctx *ctx, const annals_query *q, int by, int mode,
 	}
 	msgpack_sbuffer_init(&extra);
 	msgpack_packer_init(&epk, &extra, msgpack_sbuffer_write);
-	mp_pack_kv_str(&epk, "by", bys[by]);
+	mp_pack_kv_str(&epk, "by", date_by_name(by));
 	mp_pack_kv_str(&epk, "count", mode == ANNALS_COUNT_START ? "start" :
 	    "overlap");
 	rc = annals_agg_request(ctx, "histogram", q, &extra, 2, &msgid);

@@ -37,6 +37,9 @@ _Static_assert(ANNALS_MATCH_CERTAIN == DATE_MATCH_CERTAIN, "match codes");
 _Static_assert(ANNALS_MATCH_POSSIBLE == DATE_MATCH_POSSIBLE, "match codes");
 _Static_assert(ANNALS_PREC_TIME == DATE_PREC_TIME, "precisions");
 _Static_assert(ANNALS_PREC_YEAR == DATE_PREC_YEAR, "precisions");
+_Static_assert(ANNALS_BY_DAY == DATE_BY_DAY && ANNALS_BY_WEEK == DATE_BY_WEEK &&
+    ANNALS_BY_MONTH == DATE_BY_MONTH && ANNALS_BY_YEAR == DATE_BY_YEAR,
+    "buckets");
 
 
 static void	annals_vset(annals_ctx *, int, const char *, va_list)

@@ -86,14 +86,11 @@ cli_agg_args(struct cli *cli, int argc, char **argv, annals_query *q,
     struct cli_agg_args *a)
 {
 	const struct cli_command	*cmd = cli->cmd;
-	static const char *const	 bys[] = { "day", "week", "month",
-	    "year" };
 	const char			*actor = NULL, *role = NULL;
 	struct cli_filter		 f;
 	static char			 star[136];
 	char				*end;
 	unsigned long			 v;
-	size_t				 i;
 	int				 ch, code;
 
 	a->by = ANNALS_BY_MONTH;
@@ -114,12 +111,9 @@ cli_agg_args(struct cli *cli, int argc, char **argv, annals_query *q,
 			    "%s", argv[optind - 1], cmd->name));
 		switch (ch) {
 		case 'b':
-			for (i = 0; i < 4 && strcmp(optarg, bys[i]) != 0; i++)
-				;
-			if (i == 4)
+			if (date_by_parse(optarg, &a->by) != 0)
 				return (cli_common_usage(cmd, "--by %s: not "
 				    "day, week, month or year", optarg));
-			a->by = ANNALS_BY_DAY + (int)i;
 			break;
 		case 'n':
 			if (strcmp(optarg, "overlap") == 0)

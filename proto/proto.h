@@ -189,6 +189,14 @@ int	 date_query_bounds(const char *, const char *, int64_t *, int64_t *,
 int	 date_prec_parse(const char *, int *);
 const char *date_prec_name(int);
 
+/* Histogram buckets: "by" on the wire, ANNALS_BY_* in annals.h. */
+#define DATE_BY_DAY	0
+#define DATE_BY_WEEK	1		/* ISO weeks, from Monday */
+#define DATE_BY_MONTH	2
+#define DATE_BY_YEAR	3
+int	 date_by_parse(const char *, int *);
+const char *date_by_name(int);
+
 #define DATE_MATCH_NONE		0
 #define DATE_MATCH_POSSIBLE	1
 #define DATE_MATCH_CERTAIN	2

@@ -1092,7 +1092,7 @@ type_check_aggs(struct store *st, const struct model_ev *model, size_t n,
 
 	for (mode = 0; mode < 2; mode++) {
 		memset(&h, 0, sizeof h);
-		h.by = mode ? AGG_BY_MONTH : AGG_BY_YEAR;
+		h.by = mode ? DATE_BY_MONTH : DATE_BY_YEAR;
 		h.mode = mode ? AGG_COUNT_START : AGG_COUNT_OVERLAP;
 		T_ASSERTF(store_histogram(st, q, &h, &err) == 0, "%s",
 		    err.msg);
@@ -1597,8 +1597,8 @@ TEST(store_histogram_start_counts_follow_writes)
 	static const char *const starts[] = { "2015-01-26", "2015-01",
 	    "2015", "2015-01-31/2015-02-02", "2014-12-31T23:00:00Z",
 	    "2016-02-29", "2015-01-26~", "-0044-03-15" };
-	static const int	 bys[] = { AGG_BY_DAY, AGG_BY_WEEK,
-	    AGG_BY_MONTH, AGG_BY_YEAR };
+	static const int	 bys[] = { DATE_BY_DAY, DATE_BY_WEEK,
+	    DATE_BY_MONTH, DATE_BY_YEAR };
 	struct store		*st = open_store(8 << 20);
 	struct store_check	*check = calloc(1, sizeof *check);
 	struct agg_hist		 h;
