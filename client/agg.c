@@ -100,6 +100,33 @@ annals_agg_array(annals_ctx *ctx, const char *method,
 	return (v);
 }
 
+/*
+ * Send an aggregation with the nextra pairs packed in extra, which it
+ * destroys, and wait: 0 with r holding the response, *map its result
+ * and *list the array under key; -1 otherwise, with r freed.
+ */
+static int
+annals_agg_call(annals_ctx *ctx, const char *method, const annals_query *q,
+    msgpack_sbuffer *extra, uint32_t nextra, const char *key,
+    struct annals_reply *r, const msgpack_object **map,
+    const msgpack_object **list)
+{
+	uint32_t	msgid;
+	int		rc;
+
+	rc = annals_agg_request(ctx, method, q, extra, nextra, &msgid);
+	msgpack_sbuffer_destroy(extra);
+	if (rc == -1 || annals_roundtrip(ctx, msgid, r) == -1)
+		return (-1);
+	if ((*map = annals_result_map(ctx, r, method)) == NULL)
+		return (-1);
+	if ((*list = annals_agg_array(ctx, method, *map, key)) == NULL) {
+		annals_reply_free(r);
+		return (-1);
+	}
+	return (0);
+}
+
 void
 annals_histogram_free(struct annals_histogram *h)
 {
@@ -122,9 +149,7 @@ annals_histogram(annals_ctx *ctx, const annals_query *q, int by, int mode,
 	const msgpack_object	*map, *list, *b, *t;
 	msgpack_sbuffer		 extra;
 	msgpack_packer		 epk;
-	uint32_t		 msgid;
 	size_t			 i;
-	int			 rc;
 
 	*out = NULL;
 	if (annals_enter(ctx) == -1)
@@ -140,15 +165,9 @@ annals_histogram(annals_ctx *ctx, const annals_query *q, int by, int mode,
 	mp_pack_kv_str(&epk, "by", date_by_name(by));
 	mp_pack_kv_str(&epk, "count", mode == ANNALS_COUNT_START ? "start" :
 	    "overlap");
-	rc = annals_agg_request(ctx, "histogram", q, &extra, 2, &msgid);
-	msgpack_sbuffer_destroy(&extra);
-	if (rc == -1 || annals_roundtrip(ctx, msgid, &r) == -1)
+	if (annals_agg_call(ctx, "histogram", q, &extra, 2, "buckets", &r,
+	    &map, &list) == -1)
 		return (-1);
-	if ((map = annals_result_map(ctx, &r, "histogram")) == NULL)
-		return (-1);
-	if ((list = annals_agg_array(ctx, "histogram", map,
-	    "buckets")) == NULL)
-		goto fail;
 	if ((h = calloc(1, sizeof *h)) == NULL ||
 	    (list->via.array.size > 0 && (h->buckets = calloc(
 	    list->via.array.size, sizeof *h->buckets)) == NULL)) {
@@ -210,9 +229,7 @@ annals_agg_actors(annals_ctx *ctx, const char *method, const annals_query *q,
 	const msgpack_object	*map, *list, *a;
 	msgpack_sbuffer		 extra;
 	msgpack_packer		 epk;
-	uint32_t		 msgid;
 	size_t			 i;
-	int			 rc;
 
 	*out = NULL;
 	if (annals_enter(ctx) == -1)
@@ -225,14 +242,9 @@ annals_agg_actors(annals_ctx *ctx, const char *method, const annals_query *q,
 	msgpack_sbuffer_init(&extra);
 	msgpack_packer_init(&epk, &extra, msgpack_sbuffer_write);
 	mp_pack_kv_uint(&epk, "limit", limit);
-	rc = annals_agg_request(ctx, method, q, &extra, 1, &msgid);
-	msgpack_sbuffer_destroy(&extra);
-	if (rc == -1 || annals_roundtrip(ctx, msgid, &r) == -1)
+	if (annals_agg_call(ctx, method, q, &extra, 1, "actors", &r, &map,
+	    &list) == -1)
 		return (-1);
-	if ((map = annals_result_map(ctx, &r, method)) == NULL)
-		return (-1);
-	if ((list = annals_agg_array(ctx, method, map, "actors")) == NULL)
-		goto fail;
 	if ((c = calloc(1, sizeof *c)) == NULL ||
 	    (list->via.array.size > 0 && (c->actors = calloc(
 	    list->via.array.size, sizeof *c->actors)) == NULL)) {
