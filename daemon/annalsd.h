@@ -51,6 +51,7 @@ struct store_config {
 	size_t		 stage_entries;	/* time stage size; 0: the default */
 };
 
+/* What a write does: the kind of a store_op and of a commit batch. */
 #define STORE_OP_PUT	0
 #define STORE_OP_DELETE	1
 
@@ -300,9 +301,7 @@ int	 range_exec(struct request *, int);
 PROTO_METHODS(METHOD_DECLARE)
 #undef METHOD_DECLARE
 
-/* commit.c */
-#define COMMIT_PUT	0
-#define COMMIT_DELETE	1
+/* commit.c: a batch is of one kind, STORE_OP_PUT or STORE_OP_DELETE. */
 void	 commit_init(void);
 void	 commit_free(void);
 void	 commit_enqueue(struct conn *, uint32_t, int, struct store_op *,

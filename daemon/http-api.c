@@ -578,7 +578,7 @@ api_event_get(struct evhttp_request *req, uint64_t id)
 struct write_ctx {
 	struct evhttp_request	*req;		/* NULL once it went away */
 	struct evhttp_connection *evcon;
-	int			 kind;		/* COMMIT_* */
+	int			 kind;		/* STORE_OP_* */
 	int			 array;		/* POST of an array */
 };
 
@@ -617,7 +617,7 @@ write_done(void *arg, const struct store_op *ops, size_t n,
 		return;
 	}
 	b = evbuffer_new();
-	if (w->kind == COMMIT_DELETE) {
+	if (w->kind == STORE_OP_DELETE) {
 		if (!ops[0].status) {
 			aerr_set(&nf, AERR_NOT_FOUND, "event %llu not found",
 			    (unsigned long long)ops[0].id);
@@ -677,7 +677,7 @@ api_event_delete(struct evhttp_request *req, uint64_t id)
 	op = xcalloc(1, sizeof *op);
 	op->kind = STORE_OP_DELETE;
 	op->id = id;
-	write_enqueue(req, COMMIT_DELETE, 0, op, 1, NULL, 0);
+	write_enqueue(req, STORE_OP_DELETE, 0, op, 1, NULL, 0);
 }
 
 /*
@@ -820,7 +820,7 @@ post_done(void *arg)
 		 * A write whose client left still commits, as on the socket;
 		 * the commit queue owns ops and evs from here on.
 		 */
-		write_enqueue(j->a.req, COMMIT_PUT, j->array, j->ops, j->n,
+		write_enqueue(j->a.req, STORE_OP_PUT, j->array, j->ops, j->n,
 		    j->evs, j->n);
 	} else if (j->a.req != NULL)
 		http_problem(j->a.req, 0, &j->a.err);

@@ -43,7 +43,7 @@ method_delete_exec(struct request *req)
 		ops[i].kind = STORE_OP_DELETE;
 		ops[i].id = id;
 	}
-	commit_enqueue(req->conn, req->msgid, COMMIT_DELETE, ops, n, NULL, 0);
+	commit_enqueue(req->conn, req->msgid, STORE_OP_DELETE, ops, n, NULL, 0);
 	return;
 fail:
 	commit_enqueue_error(req->conn, req->msgid, &err);

@@ -80,7 +80,7 @@ method_put_exec(struct request *req)
 		ops[i].if_rev = evs[i].rev;
 	}
 	/* The commit queue owns ops and evs from here on. */
-	commit_enqueue(req->conn, req->msgid, COMMIT_PUT, ops, n, evs, n);
+	commit_enqueue(req->conn, req->msgid, STORE_OP_PUT, ops, n, evs, n);
 	return;
 fail:
 	commit_enqueue_error(req->conn, req->msgid, &err);
