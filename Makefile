@@ -11,6 +11,7 @@
 #   make bench      annalsd's figures at BENCH_N records (tests/bench/)
 #   make bench-peers  the same run against Redis and SQLite too
 #   make bench-python the Python client's rates next to libannals'
+#   make bench-replica  replication lag and rates through NATS JetStream
 #   make install    PREFIX=/usr/local DESTDIR= (BASHCOMPDIR for the
 #                   bash completion, default $PREFIX/share/bash-completion/
 #                   completions)
@@ -26,6 +27,7 @@ INCDIR	?= $(PREFIX)/include
 MANDIR	?= $(PREFIX)/share/man
 WEBDIR	?= $(PREFIX)/share/annals/web
 BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+UNITDIR	?= $(LIBDIR)/systemd/system
 CFLAGS	?= -O2 -g
 SAN	?=
 
@@ -45,7 +47,8 @@ override CFLAGS += -std=c11 -D_DEFAULT_SOURCE -fPIC -fvisibility=hidden \
 
 # pkg-config name -> Debian package, for the deps step.
 PKGS	:= lmdb:liblmdb-dev libevent:libevent-dev msgpack:libmsgpack-dev \
-	jansson:libjansson-dev zlib:zlib1g-dev libarchive:libarchive-dev
+	jansson:libjansson-dev zlib:zlib1g-dev libarchive:libarchive-dev \
+	icu-uc:libicu-dev
 PKG_NAMES := $(foreach p,$(PKGS),$(firstword $(subst :, ,$(p))))
 
 # Python module -> Debian package, for Debian's /usr/bin/python3: the
@@ -63,9 +66,24 @@ DEP_CHECKS = $(addprefix cmd:,$(CMDS)) $(addprefix pc:,$(PKGS)) \
 	$(addprefix py:,$(PYMODS)) \
 	$(if $(filter clang%,$(CC)),cmd:$(CC):clang)
 
+# The NATS JetStream parts (the replica in annalsd, annals-nats and
+# their tests; contrib/nats/README.md) are built when libnats is there:
+# the deps step installs these when root, and otherwise only says they
+# are missing, since Annals builds and tests without them.
+NATS_PKG	:= libnats
+NATS_CHECKS	:= pc:$(NATS_PKG):libnats-dev cmd:nats-server:nats-server
+
 # Expanded when a recipe runs, which is after the deps step.
-PKG_CFLAGS = $(shell pkg-config --cflags $(PKG_NAMES))
-PKG_LIBS = $(shell pkg-config --libs $(PKG_NAMES)) -lpthread
+HAVE_NATS = $(shell pkg-config --exists $(NATS_PKG) && echo 1)
+NATS_CFLAGS = $(if $(HAVE_NATS),-DHAVE_NATS $(shell pkg-config --cflags \
+	$(NATS_PKG)))
+NATS_LIBS = $(if $(HAVE_NATS),$(shell pkg-config --libs $(NATS_PKG)))
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKG_NAMES)) $(NATS_CFLAGS)
+PKG_LIBS = $(shell pkg-config --libs $(filter-out icu-uc,$(PKG_NAMES))) \
+	-lpthread
+# ICU splits and folds words for the text index (daemon/words.c): only
+# annalsd and the test runner link it, not libannals.
+ICU_LIBS = $(shell pkg-config --libs icu-uc)
 
 VERSION	:= $(shell sed -n 's/^\#define ANNALS_VERSION_STRING "\(.*\)"/\1/p' proto/version.h)
 SOMAJOR	:= $(shell sed -n 's/^\#define ANNALS_VERSION_MAJOR //p' proto/version.h)
@@ -93,12 +111,12 @@ FUZZ_SRC	:= $(wildcard tests/fuzz/*.c)
 FUZZ_OBJ	:= $(call obj,$(FUZZ_SRC))
 
 PROGS	:= $(if $(wildcard daemon/annalsd.c),$(B)/annalsd) \
-	   $(if $(wildcard client/cli.c),$(B)/annals)
+	   $(if $(wildcard client/cli.c),$(B)/annals) $(B)/annals-nats
 LIBS	:= $(if $(LIB_SRC),$(B)/libannals.a $(B)/libannals.so)
 
 .PHONY: all deps run test test-san test-crash check bench install uninstall \
 	clean test-browser \
-	bench-peers bench-check bench-python \
+	bench-peers bench-check bench-python bench-replica \
 	fuzz soak
 all: $(PROGS) $(LIBS) $(B)/runner
 
@@ -107,6 +125,8 @@ deps: $(B)/.deps
 # Again when the Makefile changes, as it may name a new package.
 $(B)/.deps: Makefile tests/deps.sh
 	@sh tests/deps.sh deps "missing build dependencies" $(DEP_CHECKS)
+	@sh tests/deps.sh -o deps "the NATS parts are not built without them" \
+	    $(NATS_CHECKS)
 	@mkdir -p $(B) && touch $@
 
 $(B)/%.o: %.c | $(B)/.deps
@@ -130,12 +150,16 @@ $(B)/libannals.so: $(LIB_OBJ) $(PROTO_LIB_OBJ)
 	ln -sf libannals.so.$(VERSION) $@
 
 $(B)/annalsd: $(B)/daemon/annalsd.o $(DAEMON_OBJ) $(PROTO_OBJ)
-	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(ICU_LIBS) $(NATS_LIBS)
 	$(if $(filter build,$(B)),ln -sf $(B)/annalsd annalsd)
 
 $(B)/annals: $(B)/client/cli.o $(CLI_OBJ) $(LIB_OBJ) $(PROTO_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 	$(if $(filter build,$(B)),ln -sf $(B)/annals annals)
+
+# The publisher of contrib/nats: without libnats it only says so.
+$(B)/annals-nats: $(B)/contrib/nats/annals-nats.o $(LIB_OBJ) $(PROTO_LIB_OBJ)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(NATS_LIBS)
 
 $(B)/tests/list.c: $(TEST_OBJ) tests/gen-list.sh
 	sh tests/gen-list.sh $(TEST_OBJ) > $@
@@ -149,7 +173,7 @@ $(B)/daemon.a: $(DAEMON_OBJ)
 $(B)/runner: $(B)/tests/runner.o $(B)/tests/list.o $(TEST_OBJ) \
     $(SUPPORT_OBJ) $(FUZZ_OBJ) $(B)/daemon.a $(LIB_OBJ) $(CLI_OBJ) \
     $(PROTO_OBJ)
-	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(ICU_LIBS) $(NATS_LIBS)
 
 $(B)/tests/list.o: $(B)/tests/list.c
 	$(CC) $(CFLAGS) -Itests -c -o $@ $<
@@ -178,6 +202,12 @@ install: all $(B)/annals.pc
 	    $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(BASHCOMPDIR)
 	install -m 755 $(B)/annalsd $(DESTDIR)$(SBINDIR)/annalsd
 	install -m 755 $(B)/annals $(DESTDIR)$(BINDIR)/annals
+	install -m 755 $(B)/annals-nats $(DESTDIR)$(BINDIR)/annals-nats
+	install -d $(DESTDIR)$(UNITDIR)
+	sed 's|/usr/local/sbin/|$(SBINDIR)/|' \
+	    contrib/systemd/annalsd-replica@.service \
+	    > $(DESTDIR)$(UNITDIR)/annalsd-replica@.service
+	chmod 644 $(DESTDIR)$(UNITDIR)/annalsd-replica@.service
 	install -m 644 client/annals.bash $(DESTDIR)$(BASHCOMPDIR)/annals
 	install -m 644 $(B)/libannals.a $(DESTDIR)$(LIBDIR)/libannals.a
 	install -m 755 $(B)/libannals.so.$(VERSION) $(DESTDIR)$(LIBDIR)/
@@ -199,6 +229,8 @@ install: all $(B)/annals.pc
 
 uninstall:
 	rm -f $(DESTDIR)$(SBINDIR)/annalsd $(DESTDIR)$(BINDIR)/annals \
+	    $(DESTDIR)$(BINDIR)/annals-nats \
+	    $(DESTDIR)$(UNITDIR)/annalsd-replica@.service \
 	    $(DESTDIR)$(LIBDIR)/libannals.a \
 	    $(DESTDIR)$(LIBDIR)/libannals.so.$(VERSION) \
 	    $(DESTDIR)$(LIBDIR)/libannals.so.$(SOMAJOR) \
@@ -320,8 +352,24 @@ bench-check:
 		exit 1; \
 	fi
 
-bench: bench-check $(B)/annalsd $(B)/bench $(B)/bench-echo
+bench: bench-check $(B)/annalsd $(B)/bench $(B)/bench-echo $(B)/bench-text
 	BENCH_N=$(BENCH_N) $(B)/bench
+	BENCH_N=$(BENCH_N) $(B)/bench-text
+
+# The word index's figures (issue #20), on the store without a daemon.
+$(B)/bench-text: $(B)/tests/bench/text.o $(B)/daemon.a $(PROTO_OBJ)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(ICU_LIBS) $(NATS_LIBS)
+
+# make bench-replica: replication through NATS JetStream, a primary,
+# annals-nats publish and a replica on this machine (tests/bench/replica.c;
+# contrib/nats/README.md).  Needs libnats and nats-server (the deps step).
+$(B)/bench-replica: $(B)/tests/bench/replica.o $(B)/tests/nats.o \
+    $(B)/tests/harness.o $(LIB_OBJ) $(PROTO_LIB_OBJ)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+bench-replica: bench-check $(B)/annalsd $(B)/annals-nats $(B)/annals \
+    $(B)/bench-replica
+	$(B)/bench-replica
 
 bench-peers: bench-check $(B)/annalsd $(B)/bench-peers $(B)/bench-echo
 	BENCH_N=$(BENCH_N) $(B)/bench-peers --peers

@@ -130,5 +130,6 @@ int		 annals_fields(annals_ctx *, const char *, uint32_t *);
 void		 annals_notes_clear(annals_ctx *);
 int		 annals_note_keep(annals_ctx *, struct annals_reply *,
 		     uint32_t);
+int		 annals_note_next(annals_ctx *, int, struct annals_reply *);
 
 #endif

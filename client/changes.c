@@ -328,14 +328,17 @@ annals_subscribe(annals_ctx *ctx, uint64_t since, uint64_t *next)
 	return (0);
 }
 
+/*
+ * The next notification of a subscription, undecoded: 1 with r holding
+ * it (r.msg.params is the page), 0 when none came within timeout_ms, -1
+ * on an error.  For annals_notification_next() and for annals-nats,
+ * which passes the changes on as the daemon encoded them.
+ */
 int
-annals_notification_next(annals_ctx *ctx, int timeout_ms,
-    int (*fn)(const struct annals_change *, void *), void *arg,
-    struct annals_feed *feed)
+annals_note_next(annals_ctx *ctx, int timeout_ms, struct annals_reply *r)
 {
-	struct annals_reply	 r;
-	struct aerr		 err;
-	int			 rc;
+	struct aerr	err;
+	int		rc;
 
 	if (annals_enter(ctx) == -1)
 		return (-1);
@@ -344,19 +347,32 @@ annals_notification_next(annals_ctx *ctx, int timeout_ms,
 		    "annals_subscribe first");
 		return (-1);
 	}
-	if ((rc = annals_note_wait(ctx, timeout_ms, &r)) != 1)
+	if ((rc = annals_note_wait(ctx, timeout_ms, r)) != 1)
 		return (rc);
-	if (r.msg.type == MSG_RESPONSE) {
+	if (r->msg.type == MSG_RESPONSE) {
 		/* The daemon gave up on the subscription and says why. */
 		aerr_clear(&err);
-		if (msg_error(r.msg.error, &err) == 0)
+		if (msg_error(r->msg.error, &err) == 0)
 			aerr_set(&err, AERR_PROTOCOL, "a response to no "
 			    "request");
-		annals_reply_free(&r);
+		annals_reply_free(r);
 		annals_set_subscribed(ctx, 0);
 		annals_fail(ctx, err.code, "subscription: %s", err.msg);
 		return (-1);
 	}
+	return (1);
+}
+
+int
+annals_notification_next(annals_ctx *ctx, int timeout_ms,
+    int (*fn)(const struct annals_change *, void *), void *arg,
+    struct annals_feed *feed)
+{
+	struct annals_reply	 r;
+	int			 rc;
+
+	if ((rc = annals_note_next(ctx, timeout_ms, &r)) != 1)
+		return (rc);
 	rc = changes_page(ctx, "notification", &r, r.msg.params,
 	    RECORD_FIELDS_ALL, fn, arg, feed);
 	annals_reply_free(&r);

@@ -1,8 +1,8 @@
 /*
  * Aggregations answered inside the daemon (histogram, top_actors,
  * co_actors): the store side in store-agg.c, the methods in m-*.c.  The
- * HTTP API calls the same *_run() functions as the socket methods, so
- * both give the same answer to the same parameters.
+ * HTTP API runs the same methods (dispatch_local), so both give the same
+ * answer to the same parameters.
  */
 #ifndef ANNALSD_AGG_H
 #define ANNALSD_AGG_H
@@ -55,12 +55,6 @@ void	 agg_bucket_label(int, int64_t, char *, size_t);
 int	 agg_params(const msgpack_object *, const char *const *,
 	     const char *const *, msgpack_object *, struct aerr *);
 int	 agg_limit(const msgpack_object *, uint32_t *, struct aerr *);
-int	 histogram_run(const msgpack_object *, msgpack_packer *,
-	     struct aerr *);
-int	 top_actors_run(const msgpack_object *, msgpack_packer *,
-	     struct aerr *);
-int	 co_actors_run(const msgpack_object *, msgpack_packer *,
-	     struct aerr *);
 void	 agg_pack_actors(msgpack_packer *, const struct agg_list *);
 void	 agg_reply(struct request *, int (*)(const msgpack_object *,
 	     msgpack_packer *, struct aerr *));

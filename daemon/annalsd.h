@@ -16,6 +16,9 @@ struct conn;
 /* annalsd.c */
 extern struct server	*server;
 uint64_t now_ms(void);
+void	 annalsd_shutdown(void);
+void	 annalsd_check_done(void);
+void	 annalsd_when_readable(int, void (*)(void *), void *);
 
 /* log.c */
 #define LOG_ERR_LVL	0
@@ -49,6 +52,7 @@ struct store_config {
 	size_t		 map_size;	/* initial map size */
 	size_t		 max_map_size;	/* growth stops here */
 	size_t		 stage_entries;	/* time stage size; 0: the default */
+	int		 no_text_index;	/* benchmarks: ingest without it */
 };
 
 /* What a write does: the kind of a store_op and of a commit batch. */
@@ -64,6 +68,14 @@ struct store_op {
 	int		 kind;		/* STORE_OP_* */
 	struct event	*ev;		/* put: validated record, not owned */
 	uint64_t	 id;		/* delete: the event */
+	/*
+	 * A change of a primary's feed (a replica, replica.c), stored as
+	 * given: the put's id, rev and times, under this change seq; 0: a
+	 * client's write.  stream_seq is where it came from, kept in the
+	 * same transaction (store_stream_seq).
+	 */
+	uint64_t	 seq;
+	uint64_t	 stream_seq;
 	int		 check_rev;	/* put: only over rev if_rev */
 	uint64_t	 if_rev;	/* 0: only if the event is new */
 	int		 status;	/* put: STORE_*; delete: 1 if gone */
@@ -103,6 +115,8 @@ struct store_stats {
 	uint64_t	 map_bytes;
 	uint64_t	 last_seq;
 	uint64_t	 map_grows;
+	uint64_t	 records_bytes;	/* pages of the records */
+	uint64_t	 text_bytes;	/* pages of the word index */
 };
 
 typedef int (*store_page_cb)(void *, const struct store_page *);
@@ -144,6 +158,8 @@ void	 store_reader_check(struct store *);
 int	 store_changes(struct store *, uint64_t, uint32_t, store_change_cb,
 	     void *, uint64_t *, int *, uint64_t *, struct aerr *);
 uint64_t store_last_seq(const struct store *);
+uint64_t store_stream_seq(const struct store *);
+const char *store_uuid(const struct store *);
 void	 store_prune_soon(struct store *);
 const char *store_lmdb_version(void);
 /* Failure injection for tests: make the next n commits fail with errno. */
@@ -211,17 +227,13 @@ struct server {
 	struct store		*store;
 	const struct config	*cfg;
 	uint64_t		 started;	/* ms since the epoch */
-	size_t			 nconns;
 	size_t			 http_conns;	/* kept by http.c */
 	int			 shutting_down;
 };
 
 int	 server_start(struct server *, struct aerr *);
-void	 server_shutdown(void);
-void	 server_conn_gone(struct conn *);
-void	 server_check_done(void);
+void	 server_stop_listening(void);
 void	 server_free(void);
-void	 server_when_readable(int, void (*)(void *), void *);
 
 /* conn.c */
 void		 conn_init(struct event_base *);
@@ -261,9 +273,18 @@ size_t		 conn_count(void);
 #define METHOD_LONG	0x10		/* always there: it takes seconds */
 
 /*
+ * What dispatch_local() hands back: the method's result, or err (result
+ * NULL).  Both live only for the call.
+ */
+typedef void (*dispatch_local_cb)(void *, const msgpack_object *,
+	     const struct aerr *);
+
+/*
  * A method packs its reply into sbuf with dispatch_reply_begin() and
  * dispatch_reply_end(); on a reader thread conn is NULL and sbuf the
- * job's own, so such a method uses nothing else of the connection.
+ * job's own, so such a method uses nothing else of the connection.  A
+ * request run by dispatch_local() has no conn either, and local set:
+ * a write's acknowledgement goes there (commit.c).
  */
 struct request {
 	struct conn		*conn;
@@ -271,6 +292,8 @@ struct request {
 	const msgpack_object	*params;	/* a map, or NULL */
 	msgpack_sbuffer		*sbuf;
 	msgpack_packer		 pk;
+	dispatch_local_cb	 local;
+	void			*local_arg;
 };
 
 struct method {
@@ -291,26 +314,34 @@ int	 dispatch_request(struct conn *, const unsigned char *, uint32_t);
 const struct method *dispatch_find(const char *, size_t);
 int	 dispatch_check_params(const struct request *, const char *const *,
 	     struct aerr *);
+int	 dispatch_ids(const msgpack_object *, uint64_t **, size_t *,
+	     struct aerr *);
 void	 dispatch_error(struct request *, const struct aerr *);
 msgpack_packer *dispatch_reply_begin(struct request *);
 size_t	 dispatch_page_budget(void);
 void	 dispatch_reply_end(struct request *);
+void	 dispatch_local(const struct method *, const msgpack_object *,
+	     dispatch_local_cb, void *);
+void	 dispatch_local_reply(dispatch_local_cb, void *,
+	     const msgpack_sbuffer *);
 int	 range_exec(struct request *, int);
 
 #define METHOD_DECLARE(name) extern const struct method method_##name;
 PROTO_METHODS(METHOD_DECLARE)
 #undef METHOD_DECLARE
 
+/* m-put.c */
+struct put_batch;
+int	 put_decode(const msgpack_object *, struct put_batch **,
+	     struct aerr *);
+void	 put_local(struct put_batch *, dispatch_local_cb, void *);
+
 /* commit.c: a batch is of one kind, STORE_OP_PUT or STORE_OP_DELETE. */
 void	 commit_init(void);
 void	 commit_free(void);
-void	 commit_enqueue(struct conn *, uint32_t, int, struct store_op *,
+void	 commit_enqueue(const struct request *, int, struct store_op *,
 	     size_t, struct event *, size_t);
-void	 commit_enqueue_error(struct conn *, uint32_t, const struct aerr *);
-typedef void (*commit_done_cb)(void *, const struct store_op *, size_t,
-	     const struct aerr *);
-void	 commit_enqueue_cb(int, struct store_op *, size_t, struct event *,
-	     size_t, commit_done_cb, void *);
+void	 commit_enqueue_error(const struct request *, const struct aerr *);
 void	 commit_flush(void);
 void	 commit_drain(void);
 void	 commit_backup_ended(void);
@@ -333,6 +364,9 @@ void	 changes_unlisten(changes_cb, void *);
 void	 changes_committed(void);
 void	 changes_free(void);
 
+/* m-stats.c */
+int	 stats_pack(msgpack_packer *, long, struct aerr *);
+
 /* m-changes.c */
 void	 subs_free(void);
 
@@ -348,6 +382,14 @@ void	 auth_peer_key(int, char *, size_t);
 uint64_t auth_failed(const char *);
 uint64_t auth_wait(const char *);
 void	 auth_free(void);
+
+/* replica.c */
+int	 replica_start(const char *, const char *, const char *,
+	     struct aerr *);
+void	 replica_stop(void);
+int	 replica_following(void);
+int	 replica_refuse(const char *, int, struct aerr *);
+int	 replica_pack_stats(msgpack_packer *);
 
 /* notify.c */
 void	 notify_init(void);

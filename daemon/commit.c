@@ -38,8 +38,8 @@ struct pending {
 	size_t			 nevents;
 	int			 failed;
 	struct aerr		 err;
-	commit_done_cb		 done;		/* instead of a reply to conn */
-	void			*done_arg;
+	dispatch_local_cb	 local;		/* conn NULL: answer here */
+	void			*local_arg;
 	TAILQ_ENTRY(pending)	 entry;
 };
 
@@ -173,15 +173,17 @@ commit_pending(void)
 }
 
 static struct pending *
-commit_add(struct conn *c, uint32_t msgid)
+commit_add(const struct request *req)
 {
 	struct pending	*p;
 
 	p = xcalloc(1, sizeof *p);
-	p->conn = c;
-	if (c != NULL)
-		conn_ref(c);
-	p->msgid = msgid;
+	p->conn = req->conn;
+	if (p->conn != NULL)
+		conn_ref(p->conn);
+	p->msgid = req->msgid;
+	p->local = req->local;
+	p->local_arg = req->local_arg;
 	TAILQ_INSERT_TAIL(&queue, p, entry);
 	queued++;
 	/* Runs after every callback already active in this turn. */
@@ -192,10 +194,10 @@ commit_add(struct conn *c, uint32_t msgid)
 
 /* Queue a write; the queue takes ops and events (and what they own). */
 void
-commit_enqueue(struct conn *c, uint32_t msgid, int kind,
-    struct store_op *ops, size_t nops, struct event *events, size_t nevents)
+commit_enqueue(const struct request *req, int kind, struct store_op *ops,
+    size_t nops, struct event *events, size_t nevents)
 {
-	struct pending	*p = commit_add(c, msgid);
+	struct pending	*p = commit_add(req);
 
 	p->kind = kind;
 	p->ops = ops;
@@ -205,9 +207,9 @@ commit_enqueue(struct conn *c, uint32_t msgid, int kind,
 }
 
 void
-commit_enqueue_error(struct conn *c, uint32_t msgid, const struct aerr *err)
+commit_enqueue_error(const struct request *req, const struct aerr *err)
 {
-	struct pending	*p = commit_add(c, msgid);
+	struct pending	*p = commit_add(req);
 
 	p->failed = 1;
 	p->err = *err;
@@ -226,7 +228,10 @@ status_name(int status)
 	}
 }
 
-/* Answer a connection's write; conn_done() lets it read on. */
+/*
+ * Answer a write: a connection's through conn_done(), which lets it read
+ * on, a local request's through its callback.
+ */
 static void
 commit_reply(struct pending *p, const struct store_batch *b)
 {
@@ -265,11 +270,12 @@ commit_reply(struct pending *p, const struct store_batch *b)
 		}
 	}
 done:
-	conn_done(p->conn, &sb);
+	if (p->conn != NULL)
+		conn_done(p->conn, &sb);
+	else
+		dispatch_local_reply(p->local, p->local_arg, &sb);
 	msgpack_sbuffer_destroy(&sb);
 }
-
-static void	commit_done(struct pending *, const struct store_batch *);
 
 static void
 pending_free(struct pending *p)
@@ -382,10 +388,7 @@ commit_finish(void)
 	i = 0;
 	while ((p = TAILQ_FIRST(&group)) != NULL) {
 		TAILQ_REMOVE(&group, p, entry);
-		if (p->done != NULL)
-			commit_done(p, p->failed ? NULL : &batches[i]);
-		else
-			commit_reply(p, p->failed ? NULL : &batches[i]);
+		commit_reply(p, p->failed ? NULL : &batches[i]);
 		if (!p->failed)
 			i++;
 		pending_free(p);
@@ -423,37 +426,4 @@ commit_drain(void)
 			break;
 	}
 	draining = 0;
-}
-
-/*
- * Writes that answer something other than a connection (the HTTP API):
- * they join the same group commit, and done is called with the outcome
- * (err NULL on success) where a connection would get its reply.  The
- * queue owns ops and events as with commit_enqueue().
- */
-void
-commit_enqueue_cb(int kind, struct store_op *ops, size_t nops,
-    struct event *events, size_t nevents, commit_done_cb done, void *arg)
-{
-	struct pending	*p = commit_add(NULL, 0);
-
-	p->kind = kind;
-	p->ops = ops;
-	p->nops = nops;
-	p->events = events;
-	p->nevents = nevents;
-	p->done = done;
-	p->done_arg = arg;
-}
-
-static void
-commit_done(struct pending *p, const struct store_batch *b)
-{
-	const struct aerr	*err = NULL;
-
-	if (p->failed)
-		err = &p->err;
-	else if (b != NULL && b->failed)
-		err = &b->err;
-	p->done(p->done_arg, p->ops, p->nops, err);
 }

@@ -120,7 +120,7 @@ histogram_word(const msgpack_object *params, const char *name, char *buf,
 	return (0);
 }
 
-int
+static int
 histogram_run(const msgpack_object *params, msgpack_packer *pk,
     struct aerr *err)
 {

@@ -393,15 +393,38 @@ struct agg_ctx {
 	int			 type_known;	/* the walk meets q's type */
 	int			 probe;		/* look events up in tn */
 	struct type_names	 tn;
+	struct text_iter	*text;		/* q->text's words */
 	struct aerr		*err;
 };
+
+/* Call fn for each event holding the words of a text query. */
+static int
+agg_walk_text(struct agg_ctx *a, agg_entry_cb fn, void *arg,
+    struct aerr *err)
+{
+	struct date_span	span;
+	MDB_val			k, v;
+	int			rc, ret = 0;
+
+	if (store_text_begin(a->st, a->txn, a->q, &a->text, err) != 0)
+		return (-1);
+	while (ret == 0 && (rc = store_text_next(a->text, &k, &v, err)) == 1) {
+		if (skey_get_span(v.mv_data, v.mv_size,
+		    skey_get_time(k.mv_data), &span) != 0)
+			continue;
+		ret = fn(arg, skey_get_be64((const unsigned char *)k.mv_data +
+		    8), &span);
+	}
+	return (ret != 0 ? ret : rc == -1 ? -1 : 0);
+}
 
 /*
  * Walk every index entry a query's events can be found under: the time
  * index, the actor index of its actor or of each name with its prefix,
  * or the type index of each type with its type prefix.  A type filter
  * that the walk does not meet is checked in the type index when it has
- * few types (a->probe), and by the record otherwise.
+ * few types (a->probe), and by the record otherwise.  A text query walks
+ * the events holding its words.
  */
 static int
 agg_walk_query(struct agg_ctx *a, agg_entry_cb fn, void *arg,
@@ -413,6 +436,8 @@ agg_walk_query(struct agg_ctx *a, agg_entry_cb fn, void *arg,
 				    arg, err };
 	uint64_t		 mask;
 
+	if (q->text != NULL)
+		return (agg_walk_text(a, fn, arg, err));
 	if (q->actor == NULL && q->type != NULL) {
 		a->type_known = 1;
 		return (store_names_each(a->txn, st->types, q->type, 1,
@@ -515,12 +540,28 @@ agg_record_matches(const struct query *q, const msgpack_object *rec)
 	return (1);
 }
 
+/* Whether the record holds the phrases of a text query. */
+static int
+agg_text_matches(struct text_iter *text, const msgpack_object *rec)
+{
+	const msgpack_object	*t = mp_get(rec, "title"), *x;
+
+	x = mp_get(rec, "text");
+	if (t != NULL && t->type != MSGPACK_OBJECT_STR)
+		t = NULL;
+	if (x != NULL && x->type != MSGPACK_OBJECT_STR)
+		x = NULL;
+	return (store_text_match(text, t ? t->via.str.ptr : NULL,
+	    t ? t->via.str.size : 0, x ? x->via.str.ptr : NULL,
+	    x ? x->via.str.size : 0));
+}
+
 /* Whether the query asks about more than the index span says. */
 static int
 agg_needs_record(const struct query *q)
 {
 	return (q->role != NULL || q->type != NULL || q->tag != NULL ||
-	    q->source != NULL);
+	    q->source != NULL || q->text != NULL);
 }
 
 /* The same, once the walk (or the type index) has met the type filter. */
@@ -530,7 +571,8 @@ agg_walk_needs_record(const struct agg_ctx *a)
 	const struct query	*q = a->q;
 
 	return (q->role != NULL || (q->type != NULL && !a->type_known) ||
-	    q->tag != NULL || q->source != NULL);
+	    q->tag != NULL || q->source != NULL || (q->text != NULL &&
+	    (q->actor != NULL || store_text_needs_record(a->text))));
 }
 
 /*
@@ -572,6 +614,8 @@ agg_pass(struct agg_ctx *a, uint64_t id, const struct date_span *span,
 	    &a->rec) != MSGPACK_UNPACK_SUCCESS ||
 	    a->rec.type != MSGPACK_OBJECT_MAP)
 		return (0);
+	if (a->text != NULL && !agg_text_matches(a->text, &a->rec))
+		return (0);
 	return (agg_record_matches(q, &a->rec));
 }
 
@@ -584,6 +628,8 @@ agg_ctx_done(struct agg_ctx *a)
 	free(a->seen.slots);
 	memset(&a->seen, 0, sizeof a->seen);
 	store_type_names_free(&a->tn);
+	store_text_end(a->text);
+	a->text = NULL;
 }
 
 struct hist_ctx {

@@ -21,13 +21,18 @@ struct store {
 	MDB_dbi		 actor_new;	/* staged actor entries */
 	MDB_dbi		 days;		/* day of a start -> events (store_day) */
 	MDB_dbi		 type, type_new, types;	/* store-type.c */
+	MDB_dbi		 text, text_new, words;	/* store-text.c */
 	size_t		 stage_time;	/* entries a stage holds at most */
 	size_t		 stage_actor;
+	size_t		 stage_text;
+	int		 no_text;	/* store_config.no_text_index */
 	struct sweep {			/* the writer's place in a stage */
 		unsigned char	key[ACTOR_KEY_MAX];
 		size_t		len;
 	}		 sweep_time, sweep_actor, sweep_type;
 	_Atomic uint64_t last_seq;	/* of the last commit */
+	_Atomic uint64_t stream_seq;	/* a replica's place in its stream */
+	char		 uuid[37];	/* this store's, made once */
 	uint64_t	 keep_ms;	/* deletes stay in the log this long */
 	_Atomic int	 prune_due;	/* set by the loop, read by the writer */
 	struct backup	*backup;	/* running, or NULL */
@@ -43,6 +48,7 @@ struct counters {
 	uint64_t	next_id;
 	uint64_t	next_seq;
 	uint64_t	classes;
+	uint64_t	stream_seq;	/* of the last replicated op applied */
 };
 
 struct wctx {
@@ -100,10 +106,29 @@ struct type_names {
 
 int	 store_type_index(struct wctx *, const struct event *, int);
 int	 store_type_open(struct store *, MDB_txn *);
+int	 store_index_open(struct store *, MDB_txn *, const char *,
+	     int (*)(struct store *, MDB_txn *));
+int	 store_records_each(struct store *, MDB_txn *,
+	     int (*)(void *, const struct event *), void *);
 int	 store_type_names(struct store *, MDB_txn *, const char *, size_t,
 	     struct type_names *, struct aerr *);
 void	 store_type_names_free(struct type_names *);
 int	 store_type_has(struct store *, MDB_txn *, const struct type_names *,
 	     const struct date_span *, uint64_t);
+
+/* store-text.c */
+struct text_iter;
+int	 store_text_index(struct wctx *, const struct event *, int);
+int	 store_text_sweep(struct wctx *);
+int	 store_text_open(struct store *, MDB_txn *);
+int	 store_text_begin(struct store *, MDB_txn *, const struct query *,
+	     struct text_iter **, struct aerr *);
+int	 store_text_next(struct text_iter *, MDB_val *, MDB_val *,
+	     struct aerr *);
+int	 store_text_needs_record(const struct text_iter *);
+int	 store_text_match(struct text_iter *, const char *, size_t,
+	     const char *, size_t);
+void	 store_text_end(struct text_iter *);
+int	 store_text_sizes(struct store *, MDB_txn *, uint64_t *, uint64_t *);
 
 #endif

@@ -8,6 +8,9 @@
  *	actors	name -> event count, mask of classes used
  *	type	type NUL class start id -> span	(store-type.c)
  *	types	type -> event count, mask of classes used
+ *	text	word NUL class start id -> block of postings (store-text.c)
+ *	text_new start id -> class, words	(staged events)
+ *	words	word -> postings, mask of classes used
  *	keys	source NUL key -> id
  *	changes	seq -> op, id			(one per put or delete)
  *	meta	next_id, next_seq, classes of the time index, typed_to
@@ -17,6 +20,7 @@
  * read transaction outlives the call that opened it, so the map can be
  * resized between calls (P8, P9, P10).
  */
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 
@@ -75,6 +79,40 @@ meta_put(MDB_txn *txn, MDB_dbi dbi, const char *name, uint64_t value)
 
 	skey_be64(buf, value);
 	return (mdb_put(txn, dbi, &k, &v, 0));
+}
+
+/*
+ * The store's uuid, made from getrandom(2) the first time the store is
+ * opened and kept in meta: it names the store in the message ids its
+ * changes get on a NATS stream (contrib/nats), so that a store restored
+ * elsewhere or made anew is not taken for another.
+ */
+static int
+store_uuid_load(struct store *st, MDB_txn *txn)
+{
+	unsigned char	 raw[16];
+	MDB_val		 k = { 4, (void *)"uuid" }, v;
+	int		 rc;
+
+	if ((rc = mdb_get(txn, st->meta, &k, &v)) == 0 && v.mv_size == 16)
+		memcpy(raw, v.mv_data, 16);
+	else if (rc != 0 && rc != MDB_NOTFOUND)
+		return (rc);
+	else {
+		if (getrandom(raw, sizeof raw, 0) != (ssize_t)sizeof raw)
+			return (errno);
+		raw[6] = (raw[6] & 0x0f) | 0x40;	/* version 4 */
+		raw[8] = (raw[8] & 0x3f) | 0x80;	/* RFC 4122 variant */
+		v.mv_size = 16;
+		v.mv_data = raw;
+		if ((rc = mdb_put(txn, st->meta, &k, &v, 0)) != 0)
+			return (rc);
+	}
+	snprintf(st->uuid, sizeof st->uuid, "%02x%02x%02x%02x-%02x%02x-"
+	    "%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", raw[0], raw[1],
+	    raw[2], raw[3], raw[4], raw[5], raw[6], raw[7], raw[8], raw[9],
+	    raw[10], raw[11], raw[12], raw[13], raw[14], raw[15]);
+	return (0);
 }
 
 /* Create a directory and any missing parents, like mkdir -p. */
@@ -138,7 +176,8 @@ store_set_compare(struct store *st, MDB_txn *txn)
 	const MDB_dbi	dbis[] = { st->events, st->time, st->actor,
 			    st->actors, st->keys, st->changes, st->meta,
 			    st->chid, st->tombs, st->time_new, st->actor_new,
-			    st->days, st->type, st->type_new, st->types };
+			    st->days, st->type, st->type_new, st->types,
+			    st->text, st->text_new, st->words };
 	size_t		i;
 
 	for (i = 0; i < sizeof dbis / sizeof dbis[0]; i++)
@@ -249,6 +288,9 @@ store_open(const struct store_config *cfg, struct aerr *err)
 	    STAGE_TIME_ENTRIES;
 	/* Events have two to three actors: stage as many events. */
 	st->stage_actor = st->stage_time * 3;
+	/* Staged events (store-text.c): a query reads them all. */
+	st->stage_text = st->stage_time / 4 + 1;
+	st->no_text = cfg->no_text_index;
 	if ((rc = mdb_env_create(&st->env)) != 0)
 		goto fail;
 	mdb_env_set_maxdbs(st->env, 32);
@@ -286,7 +328,11 @@ store_open(const struct store_config *cfg, struct aerr *err)
 	    (rc = mdb_dbi_open(txn, "type", MDB_CREATE, &st->type)) ||
 	    (rc = mdb_dbi_open(txn, "type_new", MDB_CREATE,
 	    &st->type_new)) ||
-	    (rc = mdb_dbi_open(txn, "types", MDB_CREATE, &st->types))) {
+	    (rc = mdb_dbi_open(txn, "types", MDB_CREATE, &st->types)) ||
+	    (rc = mdb_dbi_open(txn, "text", MDB_CREATE, &st->text)) ||
+	    (rc = mdb_dbi_open(txn, "text_new", MDB_CREATE,
+	    &st->text_new)) ||
+	    (rc = mdb_dbi_open(txn, "words", MDB_CREATE, &st->words))) {
 		mdb_txn_abort(txn);
 		goto fail;
 	}
@@ -297,15 +343,20 @@ store_open(const struct store_config *cfg, struct aerr *err)
 		free(st);
 		return (NULL);
 	}
-	if ((rc = store_drop_empty(st, txn)) == 0 &&
+	if ((rc = store_uuid_load(st, txn)) == 0 &&
+	    (rc = store_drop_empty(st, txn)) == 0 &&
 	    (rc = store_type_open(st, txn)) == 1)
 		rc = meta_put(txn, st->meta, "typed_to",
+		    store_meta_get(txn, st->meta, "next_seq", 1));
+	if (rc == 0 && (rc = store_text_open(st, txn)) == 1)
+		rc = meta_put(txn, st->meta, "texted_to",
 		    store_meta_get(txn, st->meta, "next_seq", 1));
 	if (rc != 0) {
 		mdb_txn_abort(txn);
 		goto fail;
 	}
 	st->last_seq = store_meta_get(txn, st->meta, "next_seq", 1) - 1;
+	st->stream_seq = store_meta_get(txn, st->meta, "stream_seq", 0);
 	st->keep_ms = cfg->changes_keep_ms;
 	if ((rc = mdb_txn_commit(txn)) != 0)
 		goto fail;
@@ -545,7 +596,8 @@ index_event(struct wctx *w, const struct event *ev, int del)
 	rc = del ? store_index_del(w, w->st->time_new, w->st->time, &k) :
 	    mdb_put(w->txn, w->st->time_new, &k, &v, 0);
 	if (rc != 0 || (rc = day_count(w, ev->span.lo, del ? -1 : 1)) != 0 ||
-	    (rc = store_type_index(w, ev, del)) != 0)
+	    (rc = store_type_index(w, ev, del)) != 0 ||
+	    (rc = store_text_index(w, ev, del)) != 0)
 		return (rc);
 	if (!del)
 		w->c.classes |= UINT64_C(1) << class;
@@ -573,8 +625,18 @@ index_event(struct wctx *w, const struct event *ev, int del)
 		skey_be64(idbuf, ev->id);
 		v.mv_data = idbuf;
 		v.mv_size = 8;
-		rc = del ? mdb_del(w->txn, w->st->keys, &k, NULL) :
-		    mdb_put(w->txn, w->st->keys, &k, &v, 0);
+		if (!del)
+			rc = mdb_put(w->txn, w->st->keys, &k, &v, 0);
+		/*
+		 * Only its own: a replica applying a compacted feed may get
+		 * the event that took the key over before the change of the
+		 * event that gave it up (apply_given_put).
+		 */
+		else if ((rc = mdb_get(w->txn, w->st->keys, &k, &v)) == 0 &&
+		    v.mv_size == 8 && skey_get_be64(v.mv_data) == ev->id)
+			rc = mdb_del(w->txn, w->st->keys, &k, NULL);
+		else if (rc == 0 || rc == MDB_NOTFOUND)
+			rc = 0;
 		if (rc != 0)
 			return (rc);
 	}
@@ -862,36 +924,103 @@ done:
 	return (0);
 }
 
+/*
+ * Take the stored event id out of the indexes; *found says whether there
+ * was one.  Returns 0, an LMDB error, or -1 with err set.
+ */
 static int
-apply_delete(struct wctx *w, struct store_op *op, struct aerr *err)
+unindex_stored(struct wctx *w, uint64_t id, int *found, struct aerr *err)
 {
 	struct event	old;
 	unsigned char	kbuf[8];
 	MDB_val		k = { 8, kbuf }, v;
 	int		rc;
 
-	skey_be64(kbuf, op->id);
+	*found = 0;
+	skey_be64(kbuf, id);
 	rc = mdb_get(w->txn, w->st->events, &k, &v);
-	if (rc == MDB_NOTFOUND) {
-		op->status = 0;
+	if (rc == MDB_NOTFOUND)
 		return (0);
-	} else if (rc != 0)
+	else if (rc != 0)
 		return (rc);
 	memset(&old, 0, sizeof old);
 	if (store_unpack(v.mv_data, v.mv_size, &old) != 0) {
 		aerr_set(err, AERR_INTERNAL, "event %llu is damaged",
-		    (unsigned long long)op->id);
+		    (unsigned long long)id);
 		return (-1);
 	}
-	old.id = op->id;
+	old.id = id;
 	rc = index_event(w, &old, 1);
 	record_clear(&old);
-	if (rc != 0 || (rc = mdb_del(w->txn, w->st->events, &k, NULL)) != 0 ||
+	*found = 1;
+	return (rc);
+}
+
+static int
+apply_delete(struct wctx *w, struct store_op *op, struct aerr *err)
+{
+	unsigned char	kbuf[8];
+	MDB_val		k = { 8, kbuf };
+	int		rc, found;
+
+	op->status = 0;
+	if ((rc = unindex_stored(w, op->id, &found, err)) != 0 || !found)
+		return (rc);
+	skey_be64(kbuf, op->id);
+	if ((rc = mdb_del(w->txn, w->st->events, &k, NULL)) != 0 ||
 	    (rc = log_change(w, CHANGE_DELETE, op->id)) != 0)
 		return (rc);
 	op->status = 1;
 	op->out_id = op->id;
 	return (0);
+}
+
+/* A primary's put, as given (struct store_op's seq). */
+static int
+apply_given_put(struct wctx *w, struct store_op *op, struct aerr *err)
+{
+	struct event	*ev = op->ev;
+	int		 rc, found;
+
+	if ((rc = unindex_stored(w, ev->id, &found, err)) != 0 ||
+	    (rc = put_record(w, ev)) != 0 ||
+	    (rc = index_event(w, ev, 0)) != 0 ||
+	    (rc = log_change(w, CHANGE_PUT, ev->id)) != 0)
+		return (rc);
+	if (ev->id >= w->c.next_id)
+		w->c.next_id = ev->id + 1;
+	op->status = found ? STORE_UPDATED : STORE_ADDED;
+	op->out_id = ev->id;
+	op->out_rev = ev->rev;
+	return (0);
+}
+
+/*
+ * One op.  A replicated one takes the seq it had on the primary; one at
+ * or below the last applied was applied before (a message delivered
+ * again after a crash between the commit and its acknowledgement) and
+ * is skipped.
+ */
+static int
+apply_op(struct wctx *w, struct store_op *op, struct aerr *err)
+{
+	int	rc;
+
+	if (op->seq == 0)
+		return (op->kind == STORE_OP_PUT ? apply_put(w, op, err) :
+		    apply_delete(w, op, err));
+	if (op->seq < w->c.next_seq) {
+		op->status = STORE_UNCHANGED;
+		rc = 0;
+	} else {
+		w->c.next_seq = op->seq;
+		rc = op->kind == STORE_OP_PUT ? apply_given_put(w, op, err) :
+		    apply_delete(w, op, err);
+		w->c.next_seq = op->seq + 1;
+	}
+	if (rc == 0 && op->stream_seq > w->c.stream_seq)
+		w->c.stream_seq = op->stream_seq;
+	return (rc);
 }
 
 /* Apply one request's ops in a nested transaction: all or none. */
@@ -913,10 +1042,7 @@ apply_batch(struct wctx *w, struct store_batch *b)
 	 */
 	if (!w->nested) {
 		for (i = 0; i < b->nops; i++) {
-			if (b->ops[i].kind == STORE_OP_PUT)
-				rc = apply_put(w, &b->ops[i], &b->err);
-			else
-				rc = apply_delete(w, &b->ops[i], &b->err);
+			rc = apply_op(w, &b->ops[i], &b->err);
 			if (rc == -1)
 				return (STORE_RETRY_NESTED);
 			if (rc != 0)
@@ -929,10 +1055,7 @@ apply_batch(struct wctx *w, struct store_batch *b)
 		return (rc);
 	}
 	for (i = 0; i < b->nops; i++) {
-		if (b->ops[i].kind == STORE_OP_PUT)
-			rc = apply_put(w, &b->ops[i], &b->err);
-		else
-			rc = apply_delete(w, &b->ops[i], &b->err);
+		rc = apply_op(w, &b->ops[i], &b->err);
 		if (rc != 0)
 			break;
 	}
@@ -982,6 +1105,7 @@ write_once(struct store *st, struct store_batch *batches, size_t n,
 	w.c.next_id = store_meta_get(w.txn, st->meta, "next_id", 1);
 	w.c.next_seq = store_meta_get(w.txn, st->meta, "next_seq", 1);
 	w.c.classes = store_meta_get(w.txn, st->meta, "classes", 0);
+	w.c.stream_seq = st->stream_seq;
 	for (i = 0; i < n; i++) {
 		if ((rc = apply_batch(&w, &batches[i])) != 0)
 			goto abort;
@@ -993,12 +1117,16 @@ write_once(struct store *st, struct store_batch *batches, size_t n,
 	    (rc = store_sweep(&w, st->actor_new, st->actor, st->stage_actor,
 	    &st->sweep_actor)) != 0 ||
 	    (rc = store_sweep(&w, st->type_new, st->type, st->stage_time,
-	    &st->sweep_type)) != 0)
+	    &st->sweep_type)) != 0 ||
+	    (rc = store_text_sweep(&w)) != 0)
 		goto abort;
 	if ((rc = meta_put(w.txn, st->meta, "next_id", w.c.next_id)) ||
 	    (rc = meta_put(w.txn, st->meta, "next_seq", w.c.next_seq)) ||
 	    (rc = meta_put(w.txn, st->meta, "typed_to", w.c.next_seq)) ||
-	    (rc = meta_put(w.txn, st->meta, "classes", w.c.classes)))
+	    (rc = meta_put(w.txn, st->meta, "texted_to", w.c.next_seq)) ||
+	    (rc = meta_put(w.txn, st->meta, "classes", w.c.classes)) ||
+	    (w.c.stream_seq != 0 && (rc = meta_put(w.txn, st->meta,
+	    "stream_seq", w.c.stream_seq)) != 0))
 		goto abort;
 	msgpack_sbuffer_destroy(&w.sbuf);
 	if (st->inject_count > 0) {
@@ -1009,6 +1137,8 @@ write_once(struct store *st, struct store_batch *batches, size_t n,
 	/* The handle is gone after a failed commit too (P14). */
 	if ((rc = mdb_txn_commit(w.txn)) == 0) {
 		st->last_seq = w.c.next_seq - 1;
+		if (w.c.stream_seq != 0)
+			st->stream_seq = w.c.stream_seq;
 		st->prune_due = 0;
 	}
 	return (rc);
@@ -1395,7 +1525,7 @@ plan_type(struct store *st, MDB_txn *txn, const struct query *q,
 		return (0);
 	if (store_type_names(st, txn, q->type, TYPE_PROBE_MAX, tn, err) != 0)
 		return (-1);
-	if (q->actor == NULL) {
+	if (q->actor == NULL && q->text == NULL) {
 		if ((rc = mdb_stat(txn, st->events, &ms)) != 0) {
 			store_type_names_free(tn);
 			return (store_error(err, rc, "mdb_stat"));
@@ -1412,19 +1542,44 @@ plan_type(struct store *st, MDB_txn *txn, const struct query *q,
 	return (0);
 }
 
-/* Whether the query asks about more than the indexes say. */
+/*
+ * Whether the query asks about more than the indexes say.  The word
+ * index drives a text query, so its actor is checked on the record.
+ */
 static int
 needs_record(const struct query *q, int type_known)
 {
 	return (q->actor_prefix || q->role != NULL ||
+	    (q->text != NULL && q->actor != NULL) ||
 	    (q->type != NULL && !type_known) || q->tag != NULL ||
 	    q->source != NULL);
 }
 
+/* The next index entry of a query: from the scans, or the word index. */
+static int
+plan_next(struct plan *p, struct text_iter *text, int desc, MDB_val *k,
+    MDB_val *v, struct aerr *err)
+{
+	struct scan	*s;
+
+	if (text != NULL)
+		return (store_text_next(text, k, v, err));
+	if (p->nheap == 0)
+		return (0);
+	s = p->heap[0];
+	*k = s->k;
+	*v = s->v;
+	if (!scan_step(s, desc))
+		p->heap[0] = p->heap[--p->nheap];
+	heap_down(p, 0);
+	return (1);
+}
+
 /*
  * Answer a range or actor query: merge the planned scans in (start, id)
- * order, drop what the filters reject, and hand at most q->limit hits to
- * cb while the read transaction is still open.
+ * order (or take the events holding the words of q->text), drop what the
+ * filters reject, and hand at most q->limit hits to cb while the read
+ * transaction is still open.
  */
 int
 store_query(struct store *st, const struct query *q, store_page_cb cb,
@@ -1436,6 +1591,7 @@ store_query(struct store *st, const struct query *q, store_page_cb cb,
 	struct date_span	 span;
 	struct scan		*s;
 	struct event		 ev;
+	struct text_iter	*text = NULL;
 	MDB_txn			*txn;
 	MDB_val			 k, v;
 	unsigned char		 last[16], idbuf[8];
@@ -1448,7 +1604,9 @@ store_query(struct store *st, const struct query *q, store_page_cb cb,
 	p.desc = q->desc;
 	if (store_read_begin(st, &txn, err) != 0)
 		return (-1);
-	if ((by = plan_type(st, txn, q, &tn, err)) == -1 ||
+	if ((by = plan_type(st, txn, q, &tn, err)) == -1)
+		goto out;
+	if (q->text != NULL ? store_text_begin(st, txn, q, &text, err) != 0 :
 	    plan_build(st, txn, q, by == 1, &p, err) != 0)
 		goto out;
 	p.heap = xcalloc(p.n, sizeof *p.heap);
@@ -1465,13 +1623,7 @@ store_query(struct store *st, const struct query *q, store_page_cb cb,
 		heap_down(&p, i);
 
 	page.hits = xcalloc(q->limit + 1, sizeof *page.hits);
-	while (p.nheap > 0) {
-		s = p.heap[0];
-		k = s->k;
-		v = s->v;
-		if (!scan_step(s, q->desc))
-			p.heap[0] = p.heap[--p.nheap];
-		heap_down(&p, 0);
+	while ((rc = plan_next(&p, text, q->desc, &k, &v, err)) == 1) {
 
 		/* A prefix query meets an event once per matching actor. */
 		if (have_last && memcmp(last, (unsigned char *)k.mv_data +
@@ -1501,11 +1653,15 @@ store_query(struct store *st, const struct query *q, store_page_cb cb,
 			    (unsigned long long)skey_get_be64(idbuf));
 			continue;
 		}
-		if (needs_record(q, by != 0)) {
+		if (needs_record(q, by != 0) ||
+		    (text != NULL && store_text_needs_record(text))) {
 			memset(&ev, 0, sizeof ev);
 			if (store_unpack(v.mv_data, v.mv_size, &ev) != 0)
 				continue;
-			ok = query_matches(q, &ev, &m);
+			ok = query_matches(q, &ev, &m) && (text == NULL ||
+			    store_text_match(text, ev.title, ev.title ?
+			    strlen(ev.title) : 0, ev.text, ev.text ?
+			    strlen(ev.text) : 0));
 			record_clear(&ev);
 			if (!ok)
 				continue;
@@ -1523,8 +1679,10 @@ store_query(struct store *st, const struct query *q, store_page_cb cb,
 		page.next_id = page.hits[page.nhits].id;
 		page.nhits++;
 	}
-	ret = cb(arg, &page);
+	if (rc != -1)
+		ret = cb(arg, &page);
 out:
+	store_text_end(text);
 	free(page.hits);
 	plan_free(&p);
 	store_type_names_free(&tn);
@@ -1660,6 +1818,7 @@ store_stats(struct store *st, struct store_stats *out, struct aerr *err)
 		out->events = ms.ms_entries;
 	if (mdb_stat(txn, st->actors, &ms) == 0)
 		out->actors = ms.ms_entries;
+	store_text_sizes(st, txn, &out->records_bytes, &out->text_bytes);
 	out->last_seq = store_meta_get(txn, st->meta, "next_seq", 1) - 1;
 	mdb_txn_abort(txn);
 	mdb_env_info(st->env, &info);
@@ -1675,6 +1834,19 @@ uint64_t
 store_last_seq(const struct store *st)
 {
 	return (st->last_seq);
+}
+
+/* A replica's place in its stream: the last message applied, or 0. */
+uint64_t
+store_stream_seq(const struct store *st)
+{
+	return (st->stream_seq);
+}
+
+const char *
+store_uuid(const struct store *st)
+{
+	return (st->uuid);
 }
 
 /* Ask the next write to drop deletions past the retention time. */

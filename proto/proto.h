@@ -68,6 +68,7 @@
 	X(INTERNAL,	 10, "internal",	"internal error")	\
 	X(EXPIRED,	 11, "expired",	"change log no longer reaches back there") \
 	X(CONFLICT,	 12, "conflict",	"the event changed since it was read") \
+	X(READ_ONLY,	 13, "read_only",	"this server is a read replica") \
 	X(IO,		 20, "io",		"connection error")	\
 	X(PROTOCOL,	 21, "protocol",	"protocol error")	\
 	X(NOMEM,	 22, "nomem",		"out of memory")
@@ -330,6 +331,7 @@ struct query {
 	char		*type;		/* a prefix */
 	char		*tag;
 	char		*source;
+	char		*text;		/* words to find (PROTOCOL.md) */
 	int		 min_prec;	/* DATE_PREC_* */
 	int		 certain;	/* certain matches only */
 	int		 within;	/* events wholly inside */
@@ -350,5 +352,6 @@ int	 query_matches(const struct query *, const struct event *, int *);
 size_t	 query_cursor_encode(const struct query *, int64_t, uint64_t,
 	     unsigned char *, size_t);
 #define QUERY_CURSOR_LEN 25
+#define QUERY_MAX_TEXT	1024		/* bytes of a text filter */
 
 #endif
