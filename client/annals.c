@@ -42,6 +42,8 @@ _Static_assert(ANNALS_PREC_YEAR == DATE_PREC_YEAR, "precisions");
 _Static_assert(ANNALS_BY_DAY == DATE_BY_DAY && ANNALS_BY_WEEK == DATE_BY_WEEK &&
     ANNALS_BY_MONTH == DATE_BY_MONTH && ANNALS_BY_YEAR == DATE_BY_YEAR,
     "buckets");
+_Static_assert(ANNALS_CHANGE_PUT == CHANGE_PUT &&
+    ANNALS_CHANGE_DELETE == CHANGE_DELETE, "change ops");
 
 
 static void	annals_vset(annals_ctx *, int, const char *, va_list)

@@ -209,12 +209,7 @@ changes_page(annals_ctx *ctx, const char *what,
 			    "%s", what, i, err.msg);
 			goto fail;
 		}
-		v = mp_get(c, "op");
-		if (mp_key_is(v, "put"))
-			ch.op = ANNALS_CHANGE_PUT;
-		else if (mp_key_is(v, "delete"))
-			ch.op = ANNALS_CHANGE_DELETE;
-		else {
+		if ((ch.op = change_op_parse(mp_get(c, "op"))) == -1) {
 			annals_break(ctx, ANNALS_EPROTOCOL, "%s: changes[%u]: "
 			    "op is not put or delete", what, i);
 			goto fail;

@@ -66,8 +66,6 @@ struct wctx {
 /* The encoding of keys and values (store-key.c); see store_format. */
 #define STORE_FORMAT	2
 
-#define CHANGE_PUT	1
-#define CHANGE_DELETE	2
 #define PRUNE_BATCH	10000	/* tombstones dropped per commit */
 /*
  * Staged time entries (store_sweep); actors get three times as many.  A

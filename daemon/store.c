@@ -1007,14 +1007,14 @@ apply_op(struct wctx *w, struct store_op *op, struct aerr *err)
 	int	rc;
 
 	if (op->seq == 0)
-		return (op->kind == STORE_OP_PUT ? apply_put(w, op, err) :
+		return (op->kind == CHANGE_PUT ? apply_put(w, op, err) :
 		    apply_delete(w, op, err));
 	if (op->seq < w->c.next_seq) {
 		op->status = STORE_UNCHANGED;
 		rc = 0;
 	} else {
 		w->c.next_seq = op->seq;
-		rc = op->kind == STORE_OP_PUT ? apply_given_put(w, op, err) :
+		rc = op->kind == CHANGE_PUT ? apply_given_put(w, op, err) :
 		    apply_delete(w, op, err);
 		w->c.next_seq = op->seq + 1;
 	}
@@ -1180,7 +1180,7 @@ store_write_prepare(struct store_batch *batches, size_t n)
 
 	for (i = 0; i < n; i++) {
 		for (j = 0; j < batches[i].nops; j++) {
-			if (batches[i].ops[j].kind == STORE_OP_PUT)
+			if (batches[i].ops[j].kind == CHANGE_PUT)
 				batches[i].ops[j].id = batches[i].ops[j].ev->id;
 		}
 	}
@@ -1226,7 +1226,7 @@ store_write_try(struct store *st, struct store_batch *batches, size_t n,
 		/* Nothing was written: the records are as they were given. */
 		for (i = 0; i < n; i++) {
 			for (j = 0; j < batches[i].nops; j++) {
-				if (batches[i].ops[j].kind == STORE_OP_PUT)
+				if (batches[i].ops[j].kind == CHANGE_PUT)
 					batches[i].ops[j].ev->id =
 					    batches[i].ops[j].id;
 			}
@@ -1921,8 +1921,8 @@ store_changes(struct store *st, uint64_t since, uint32_t limit,
 		ch.seq = skey_get_be64(k.mv_data);
 		ch.id = skey_get_be64((unsigned char *)v.mv_data + 1);
 		ch.op = ((unsigned char *)v.mv_data)[0] == CHANGE_DELETE ?
-		    STORE_OP_DELETE : STORE_OP_PUT;
-		if (ch.op == STORE_OP_PUT) {
+		    CHANGE_DELETE : CHANGE_PUT;
+		if (ch.op == CHANGE_PUT) {
 			ek.mv_size = 8;
 			ek.mv_data = (unsigned char *)v.mv_data + 1;
 			if (mdb_get(txn, st->events, &ek, &ev) != 0)

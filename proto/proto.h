@@ -140,6 +140,17 @@ void	 msg_pack_response_error(msgpack_packer *, uint32_t, int,
 	     const char *);
 int	 msg_error(const msgpack_object *, struct aerr *);
 
+/*
+ * What a change did, one list for both sides: the kind of the daemon's
+ * writes, the byte its change log stores (so changing a value changes
+ * STORE_FORMAT), and ANNALS_CHANGE_* in annals.h (annals.c asserts they
+ * are equal).  The wire carries the names, change_op_name() (msg.c).
+ */
+#define CHANGE_PUT	1
+#define CHANGE_DELETE	2
+int	 change_op_parse(const msgpack_object *);
+const char *change_op_name(int);
+
 /* proto/mp.c: reading typed values out of decoded msgpack maps. */
 const msgpack_object *mp_get(const msgpack_object *, const char *);
 int	 mp_key_is(const msgpack_object *, const char *);

@@ -136,7 +136,7 @@ put1(struct store *st, struct event *ev, int *status)
 	struct store_op		op;
 
 	memset(&op, 0, sizeof op);
-	op.kind = STORE_OP_PUT;
+	op.kind = CHANGE_PUT;
 	op.ev = ev;
 	write1(st, &op, 1000);
 	if (status != NULL)
@@ -150,7 +150,7 @@ del1(struct store *st, uint64_t id)
 	struct store_op		op;
 
 	memset(&op, 0, sizeof op);
-	op.kind = STORE_OP_DELETE;
+	op.kind = CHANGE_DELETE;
 	op.id = id;
 	write1(st, &op, 2000);
 	return (op.status);
@@ -346,7 +346,7 @@ TEST(store_put_get_update_delete)
 		mkev(&ev, "2016", NULL, "RUS", NULL, NULL, NULL);
 		ev.id = 999;
 		memset(&op, 0, sizeof op);
-		op.kind = STORE_OP_PUT;
+		op.kind = CHANGE_PUT;
 		op.ev = &ev;
 		memset(&b, 0, sizeof b);
 		b.ops = &op;
@@ -739,7 +739,7 @@ TEST(store_map_full_grows_and_replays)
 	for (i = 0; i < n; i++) {
 		snprintf(key, sizeof key, "k%d", i);
 		mkev(&evs[i], "2015-01-14", NULL, "USA,RUS", "010", "t", key);
-		ops[i].kind = STORE_OP_PUT;
+		ops[i].kind = CHANGE_PUT;
 		ops[i].ev = &evs[i];
 	}
 	memset(&b, 0, sizeof b);
@@ -800,7 +800,7 @@ TEST(store_paging_equals_one_shot)
 		    "%04lld-%02u", (long long)y, mo, d);
 		mkev(&evs[i], date, NULL, i % 3 ? "RUS" : "USA,RUS", "036",
 		    NULL, NULL);
-		ops[i].kind = STORE_OP_PUT;
+		ops[i].kind = CHANGE_PUT;
 		ops[i].ev = &evs[i];
 	}
 	memset(&b, 0, sizeof b);
@@ -1278,7 +1278,7 @@ change_one(void *arg, const struct store_change *ch)
 	l->seq[l->n] = ch->seq;
 	l->id[l->n] = ch->id;
 	l->op[l->n] = ch->op;
-	if (ch->op == STORE_OP_PUT)
+	if (ch->op == CHANGE_PUT)
 		T_EQ_U64(record_id(ch->data, ch->len, NULL), ch->id);
 	else
 		T_ASSERT(ch->data == NULL);
@@ -1331,7 +1331,7 @@ TEST(store_change_log_is_compacted_and_pruned)
 	T_EQ_U64(l.id[1], a);
 	T_EQ_U64(l.seq[2], 5);
 	T_EQ_U64(l.id[2], b);
-	T_EQ_INT(l.op[2], STORE_OP_DELETE);
+	T_EQ_INT(l.op[2], CHANGE_DELETE);
 	T_EQ_U64(next, 5);
 	T_EQ_U64(last, 5);
 	T_EQ_INT(more, 0);
@@ -1352,7 +1352,7 @@ TEST(store_change_log_is_compacted_and_pruned)
 
 		mkev(&ev, "2018", NULL, "TUR", NULL, NULL, NULL);
 		memset(&op, 0, sizeof op);
-		op.kind = STORE_OP_PUT;
+		op.kind = CHANGE_PUT;
 		op.ev = &ev;
 		memset(&bt, 0, sizeof bt);
 		bt.ops = &op;
@@ -2014,7 +2014,7 @@ put_given(struct store *st, struct event *ev, uint64_t id, uint64_t rev,
 	ev->created = 111;
 	ev->updated = 222 + rev;
 	memset(&op, 0, sizeof op);
-	op.kind = STORE_OP_PUT;
+	op.kind = CHANGE_PUT;
 	op.ev = ev;
 	op.id = id;
 	op.seq = seq;
