@@ -11,6 +11,7 @@
 #   make bench      annalsd's figures at BENCH_N records (tests/bench/)
 #   make bench-peers  the same run against Redis and SQLite too
 #   make bench-python the Python client's rates next to libannals'
+#   make bench-replica  replication lag and rates through NATS JetStream
 #   make install    PREFIX=/usr/local DESTDIR= (BASHCOMPDIR for the
 #                   bash completion, default $PREFIX/share/bash-completion/
 #                   completions)
@@ -26,6 +27,7 @@ INCDIR	?= $(PREFIX)/include
 MANDIR	?= $(PREFIX)/share/man
 WEBDIR	?= $(PREFIX)/share/annals/web
 BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+UNITDIR	?= $(LIBDIR)/systemd/system
 CFLAGS	?= -O2 -g
 SAN	?=
 
@@ -45,9 +47,9 @@ override CFLAGS += -std=c11 -D_DEFAULT_SOURCE -fPIC -fvisibility=hidden \
 
 # pkg-config name -> Debian package, for the deps step.
 PKGS	:= lmdb:liblmdb-dev libevent:libevent-dev msgpack:libmsgpack-dev \
-	jansson:libjansson-dev zlib:zlib1g-dev libarchive:libarchive-dev
+	jansson:libjansson-dev zlib:zlib1g-dev libarchive:libarchive-dev \
+	icu-uc:libicu-dev
 PKG_NAMES := $(foreach p,$(PKGS),$(firstword $(subst :, ,$(p))))
-DEBS	:= pkg-config $(foreach p,$(PKGS),$(lastword $(subst :, ,$(p))))
 
 # Python module -> Debian package, for Debian's /usr/bin/python3: the
 # doc and spec checkers, and the Python client (contrib/python) and its
@@ -56,9 +58,32 @@ PYMODS	:= yaml:python3-yaml msgpack:python3-msgpack pytest:python3-pytest \
 	pandas:python3-pandas setuptools:python3-setuptools pip:python3-pip \
 	wheel:python3-wheel
 
+# Command -> Debian package.
+CMDS	:= pkg-config:pkg-config curl:curl
+
+# What the deps step checks (tests/deps.sh); clang when CC is clang.
+DEP_CHECKS = $(addprefix cmd:,$(CMDS)) $(addprefix pc:,$(PKGS)) \
+	$(addprefix py:,$(PYMODS)) \
+	$(if $(filter clang%,$(CC)),cmd:$(CC):clang)
+
+# The NATS JetStream parts (the replica in annalsd, annals-nats and
+# their tests; contrib/nats/README.md) are built when libnats is there:
+# the deps step installs these when root, and otherwise only says they
+# are missing, since Annals builds and tests without them.
+NATS_PKG	:= libnats
+NATS_CHECKS	:= pc:$(NATS_PKG):libnats-dev cmd:nats-server:nats-server
+
 # Expanded when a recipe runs, which is after the deps step.
-PKG_CFLAGS = $(shell pkg-config --cflags $(PKG_NAMES))
-PKG_LIBS = $(shell pkg-config --libs $(PKG_NAMES)) -lpthread
+HAVE_NATS = $(shell pkg-config --exists $(NATS_PKG) && echo 1)
+NATS_CFLAGS = $(if $(HAVE_NATS),-DHAVE_NATS $(shell pkg-config --cflags \
+	$(NATS_PKG)))
+NATS_LIBS = $(if $(HAVE_NATS),$(shell pkg-config --libs $(NATS_PKG)))
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKG_NAMES)) $(NATS_CFLAGS)
+PKG_LIBS = $(shell pkg-config --libs $(filter-out icu-uc,$(PKG_NAMES))) \
+	-lpthread
+# ICU splits and folds words for the text index (daemon/words.c): only
+# annalsd and the test runner link it, not libannals.
+ICU_LIBS = $(shell pkg-config --libs icu-uc)
 
 VERSION	:= $(shell sed -n 's/^\#define ANNALS_VERSION_STRING "\(.*\)"/\1/p' proto/version.h)
 SOMAJOR	:= $(shell sed -n 's/^\#define ANNALS_VERSION_MAJOR //p' proto/version.h)
@@ -88,54 +113,37 @@ FUZZ_SRC	:= $(wildcard tests/fuzz/*.c)
 FUZZ_OBJ	:= $(call obj,$(FUZZ_SRC))
 
 PROGS	:= $(if $(wildcard daemon/annalsd.c),$(B)/annalsd) \
-	   $(if $(wildcard client/cli.c),$(B)/annals)
+	   $(if $(wildcard client/cli.c),$(B)/annals) $(B)/annals-nats
 LIBS	:= $(if $(LIB_SRC),$(B)/libannals.a $(B)/libannals.so)
 
 .PHONY: all deps run test test-san test-crash check bench install uninstall \
 	clean test-browser \
-	bench-peers bench-check bench-python \
+	bench-peers bench-check bench-python bench-replica \
 	fuzz soak
 all: $(PROGS) $(LIBS) $(B)/runner
 
 # The deps step: one stamp per build directory.
 deps: $(B)/.deps
 # Again when the Makefile changes, as it may name a new package.
-$(B)/.deps: Makefile
-	@missing=""; \
-	command -v pkg-config >/dev/null 2>&1 || missing="pkg-config"; \
-	for p in $(PKGS); do \
-		pc=$${p%%:*}; deb=$${p#*:}; \
-		command -v pkg-config >/dev/null 2>&1 && \
-		    pkg-config --exists $$pc || missing="$$missing $$deb"; \
-	done; \
-	for m in $(PYMODS); do \
-		/usr/bin/python3 -c "import $${m%%:*}" 2>/dev/null || \
-		    missing="$$missing $${m#*:}"; \
-	done; \
-	command -v curl >/dev/null 2>&1 || missing="$$missing curl"; \
-	case "$(CC)" in clang*) command -v $(CC) >/dev/null 2>&1 || \
-	    missing="$$missing clang";; esac; \
-	if [ -n "$$missing" ]; then \
-		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-			echo "deps: installing$$missing"; \
-			apt-get update -qq && \
-			DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
-			    $$missing >/dev/null || exit 1; \
-		else \
-			echo "missing build dependencies; install them with:" >&2; \
-			echo "  sudo apt-get install$$missing" >&2; \
-			exit 1; \
-		fi; \
-	fi
+$(B)/.deps: Makefile tests/deps.sh
+	@sh tests/deps.sh deps "missing build dependencies" $(DEP_CHECKS)
+	@sh tests/deps.sh -o deps "the NATS parts are not built without them" \
+	    $(NATS_CHECKS)
 	@mkdir -p $(B) && touch $@
 
 $(B)/%.o: %.c | $(B)/.deps
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(PKG_CFLAGS) -c -o $@ $<
 
-$(B)/libannals.a: $(LIB_OBJ) $(PROTO_LIB_OBJ)
+# The archive holds one object, linked from all of them, whose hidden
+# symbols (the proto/ code: date_parse, msg_parse, mp_* ...) are made
+# local, so that only annals_* names can meet a user's own; the .so
+# hides them by -fvisibility=hidden.  tests/exports.sh checks both.
+$(B)/libannals.a: $(LIB_OBJ) $(PROTO_LIB_OBJ) Makefile
 	rm -f $@
-	$(AR) rcs $@ $^
+	$(LD) -r -o $(B)/libannals.o $(filter %.o,$^)
+	objcopy --localize-hidden $(B)/libannals.o
+	$(AR) rcs $@ $(B)/libannals.o
 
 $(B)/libannals.so: $(LIB_OBJ) $(PROTO_LIB_OBJ)
 	$(CC) $(LDFLAGS) -shared -Wl,-soname,libannals.so.$(SOMAJOR) \
@@ -144,7 +152,7 @@ $(B)/libannals.so: $(LIB_OBJ) $(PROTO_LIB_OBJ)
 	ln -sf libannals.so.$(VERSION) $@
 
 $(B)/annalsd: $(B)/daemon/annalsd.o $(DAEMON_OBJ) $(PROTO_OBJ)
-	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(ICU_LIBS) $(NATS_LIBS)
 	$(if $(filter build,$(B)),ln -sf $(B)/annalsd annalsd)
 
 $(B)/annals: $(B)/client/cli.o $(CLI_OBJ) $(LIB_OBJ) $(PROTO_OBJ)
@@ -160,6 +168,10 @@ $(B)/gen/cameo-data.c: daemon/cameo-gen.awk daemon/cameo/countrycodes.tsv \
 $(CAMEO_OBJ): $(B)/gen/cameo-data.c | $(B)/.deps
 	$(CC) $(CFLAGS) -Idaemon -c -o $@ $<
 
+# The publisher of contrib/nats: without libnats it only says so.
+$(B)/annals-nats: $(B)/contrib/nats/annals-nats.o $(LIB_OBJ) $(PROTO_LIB_OBJ)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(NATS_LIBS)
+
 $(B)/tests/list.c: $(TEST_OBJ) tests/gen-list.sh
 	sh tests/gen-list.sh $(TEST_OBJ) > $@
 
@@ -172,12 +184,13 @@ $(B)/daemon.a: $(DAEMON_OBJ)
 $(B)/runner: $(B)/tests/runner.o $(B)/tests/list.o $(TEST_OBJ) \
     $(SUPPORT_OBJ) $(FUZZ_OBJ) $(B)/daemon.a $(LIB_OBJ) $(CLI_OBJ) \
     $(PROTO_OBJ)
-	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(ICU_LIBS) $(NATS_LIBS)
 
 $(B)/tests/list.o: $(B)/tests/list.c
 	$(CC) $(CFLAGS) -Itests -c -o $@ $<
 
 test: all $(B)/gate-write.so
+	sh tests/exports.sh $(B)/libannals.a $(B)/libannals.so
 	$(B)/runner -j 2
 
 # Preloaded into annalsd by tests (t-backup): built without the
@@ -200,6 +213,12 @@ install: all $(B)/annals.pc
 	    $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(BASHCOMPDIR)
 	install -m 755 $(B)/annalsd $(DESTDIR)$(SBINDIR)/annalsd
 	install -m 755 $(B)/annals $(DESTDIR)$(BINDIR)/annals
+	install -m 755 $(B)/annals-nats $(DESTDIR)$(BINDIR)/annals-nats
+	install -d $(DESTDIR)$(UNITDIR)
+	sed 's|/usr/local/sbin/|$(SBINDIR)/|' \
+	    contrib/systemd/annalsd-replica@.service \
+	    > $(DESTDIR)$(UNITDIR)/annalsd-replica@.service
+	chmod 644 $(DESTDIR)$(UNITDIR)/annalsd-replica@.service
 	install -m 644 client/annals.bash $(DESTDIR)$(BASHCOMPDIR)/annals
 	install -m 644 $(B)/libannals.a $(DESTDIR)$(LIBDIR)/libannals.a
 	install -m 755 $(B)/libannals.so.$(VERSION) $(DESTDIR)$(LIBDIR)/
@@ -221,6 +240,8 @@ install: all $(B)/annals.pc
 
 uninstall:
 	rm -f $(DESTDIR)$(SBINDIR)/annalsd $(DESTDIR)$(BINDIR)/annals \
+	    $(DESTDIR)$(BINDIR)/annals-nats \
+	    $(DESTDIR)$(UNITDIR)/annalsd-replica@.service \
 	    $(DESTDIR)$(LIBDIR)/libannals.a \
 	    $(DESTDIR)$(LIBDIR)/libannals.so.$(VERSION) \
 	    $(DESTDIR)$(LIBDIR)/libannals.so.$(SOMAJOR) \
@@ -274,21 +295,9 @@ FUZZ_IMPORT_OBJ	:= $(patsubst %.c,$(FUZZ_B)/obj/%.o,tests/fuzz/import.c \
 		    $(filter-out client/import-src.c client/import-names.c,\
 		    $(filter client/import-%.c,$(CLI_SRC))) client/json.c)
 
-$(FUZZ_B)/.fuzz-deps: $(B)/.deps
-	@rt=$$($(FUZZ_CC) --print-runtime-dir 2>/dev/null); \
-	if [ -z "$$rt" ] || \
-	    [ ! -f "$$rt/libclang_rt.fuzzer-$$(uname -m).a" ]; then \
-		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-			echo "deps: installing $(FUZZ_DEBS)"; \
-			apt-get update -qq && \
-			DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
-			    $(FUZZ_DEBS) >/dev/null || exit 1; \
-		else \
-			echo "make fuzz needs clang's libFuzzer; install:" >&2; \
-			echo "  sudo apt-get install $(FUZZ_DEBS)" >&2; \
-			exit 1; \
-		fi; \
-	fi
+$(FUZZ_B)/.fuzz-deps: $(B)/.deps tests/deps.sh
+	@sh tests/deps.sh fuzz-deps "make fuzz needs clang's libFuzzer" \
+	    $(foreach d,$(FUZZ_DEBS),fuzzer:$(FUZZ_CC):$(d))
 	@mkdir -p $(FUZZ_B) && touch $@
 
 $(FUZZ_B)/obj/%.o: %.c | $(FUZZ_B)/.fuzz-deps
@@ -324,30 +333,16 @@ soak: all $(B)/soak
 # step only, so that make test does not need them.  Neither is part of
 # make test; both print a table, RATIO lines and the path of a TSV file.
 BENCH_N		?= 1000000
-BENCH_DEBS	:= redis-server libhiredis-dev libsqlite3-dev
+BENCH_CHECKS	:= cmd:redis-server:redis-server pc:hiredis:libhiredis-dev \
+		    pc:sqlite3:libsqlite3-dev
 BENCH_OBJ	:= $(call obj,tests/bench/bench.c tests/bench/gen.c \
 		    tests/bench/b-annals.c tests/bench/b-echo.c)
 BENCH_PEER_OBJ	:= $(call obj,tests/bench/peers.c tests/bench/b-redis.c \
 		    tests/bench/b-sqlite.c)
 
-$(B)/.bench-deps: | $(B)/.deps
-	@missing=""; \
-	command -v redis-server >/dev/null 2>&1 || missing="redis-server"; \
-	pkg-config --exists hiredis || missing="$$missing libhiredis-dev"; \
-	pkg-config --exists sqlite3 || missing="$$missing libsqlite3-dev"; \
-	if [ -n "$$missing" ]; then \
-		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-			echo "bench-deps: installing$$missing"; \
-			apt-get update -qq && \
-			DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
-			    $$missing >/dev/null || exit 1; \
-		else \
-			echo "make bench-peers needs Redis and SQLite; " \
-			    "install them with:" >&2; \
-			echo "  sudo apt-get install$$missing" >&2; \
-			exit 1; \
-		fi; \
-	fi
+$(B)/.bench-deps: tests/deps.sh | $(B)/.deps
+	@sh tests/deps.sh bench-deps "make bench-peers needs Redis and SQLite" \
+	    $(BENCH_CHECKS)
 	@touch $@
 
 $(BENCH_PEER_OBJ): | $(B)/.bench-deps
@@ -368,8 +363,24 @@ bench-check:
 		exit 1; \
 	fi
 
-bench: bench-check $(B)/annalsd $(B)/bench $(B)/bench-echo
+bench: bench-check $(B)/annalsd $(B)/bench $(B)/bench-echo $(B)/bench-text
 	BENCH_N=$(BENCH_N) $(B)/bench
+	BENCH_N=$(BENCH_N) $(B)/bench-text
+
+# The word index's figures (issue #20), on the store without a daemon.
+$(B)/bench-text: $(B)/tests/bench/text.o $(B)/daemon.a $(PROTO_OBJ)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(ICU_LIBS) $(NATS_LIBS)
+
+# make bench-replica: replication through NATS JetStream, a primary,
+# annals-nats publish and a replica on this machine (tests/bench/replica.c;
+# contrib/nats/README.md).  Needs libnats and nats-server (the deps step).
+$(B)/bench-replica: $(B)/tests/bench/replica.o $(B)/tests/nats.o \
+    $(B)/tests/harness.o $(LIB_OBJ) $(PROTO_LIB_OBJ)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+bench-replica: bench-check $(B)/annalsd $(B)/annals-nats $(B)/annals \
+    $(B)/bench-replica
+	$(B)/bench-replica
 
 bench-peers: bench-check $(B)/annalsd $(B)/bench-peers $(B)/bench-echo
 	BENCH_N=$(BENCH_N) $(B)/bench-peers --peers
@@ -392,25 +403,11 @@ bench-python: bench-check $(B)/annalsd $(B)/rate-c
 # them; the vendored libraries are checked against their recorded sums.
 WEB_FILES	:= contrib/web/index.html contrib/web/app.js \
 		    contrib/web/style.css
-BROWSER_DEBS	:= chromium nodejs npm
+BROWSER_CHECKS	:= cmd:chromium:chromium cmd:node:nodejs cmd:npm:npm
 
-$(B)/.browser-deps: | $(B)/.deps
-	@missing=""; \
-	command -v chromium >/dev/null 2>&1 || missing="chromium"; \
-	command -v node >/dev/null 2>&1 || missing="$$missing nodejs"; \
-	command -v npm >/dev/null 2>&1 || missing="$$missing npm"; \
-	if [ -n "$$missing" ]; then \
-		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-			echo "browser-deps: installing$$missing"; \
-			apt-get update -qq && \
-			DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
-			    $$missing >/dev/null || exit 1; \
-		else \
-			echo "make test-browser needs:$$missing; install " \
-			    "them with apt-get" >&2; \
-			exit 1; \
-		fi; \
-	fi
+$(B)/.browser-deps: tests/deps.sh | $(B)/.deps
+	@sh tests/deps.sh browser-deps \
+	    "make test-browser needs chromium, node and npm" $(BROWSER_CHECKS)
 	cd tests/browser && npm ci --no-audit --no-fund --silent
 	@touch $@
 

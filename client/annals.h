@@ -56,7 +56,12 @@
 extern "C" {
 #endif
 
-/* The release of this header and of the wire protocol it speaks. */
+/*
+ * The release of this header and of the wire protocol it speaks.  They
+ * are proto/version.h's, repeated so that this installed header stands
+ * alone; every file of libannals includes both, so a value that differs
+ * fails the build ("redefined", with -Werror).
+ */
 #define ANNALS_VERSION_MAJOR 0
 #define ANNALS_VERSION_MINOR 1
 #define ANNALS_VERSION_PATCH 0
@@ -89,6 +94,7 @@ extern "C" {
 #define ANNALS_EINTERNAL	10	/* daemon bug or storage failure */
 #define ANNALS_EEXPIRED		11	/* change log no longer reaches back to that seq */
 #define ANNALS_ECONFLICT	12	/* the event changed since it was read */
+#define ANNALS_EREADONLY	13	/* a read replica: write to its primary */
 #define ANNALS_EIO		20	/* connect, read, write, timeout; sticky */
 #define ANNALS_EPROTOCOL	21	/* the daemon's answer made no sense; sticky */
 #define ANNALS_ENOMEM		22	/* out of memory */
@@ -400,6 +406,13 @@ ANNALS_API int		 annals_query_set_tag(annals_query *q,
 			    const char *tag);
 ANNALS_API int		 annals_query_set_source(annals_query *q,
 			    const char *source);
+/*
+ * Only events whose title or text holds every word of text: a word
+ * ending in '*' is a prefix, words in double quotes a phrase (the rules
+ * are in PROTOCOL.md, "Text search").
+ */
+ANNALS_API int		 annals_query_set_text(annals_query *q,
+			    const char *text);
 /* Only events dated at least this precisely; ANNALS_PREC_NONE: all. */
 ANNALS_API int		 annals_query_set_precision(annals_query *q,
 			    int prec);

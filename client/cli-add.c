@@ -308,6 +308,83 @@ cli_add_number(const char *s, double *d)
 	return (errno != 0 || end == s || *end != '\0' ? -1 : 0);
 }
 
+/* The options that set one string of the record, or of its place. */
+static const struct {
+	int		 ch;
+	int		 in_place;
+	const char	*key;
+} cli_add_strings[] = {
+	{ 's', 0, "start" },
+	{ 'e', 0, "end" },
+	{ 'y', 0, "type" },
+	{ 't', 0, "title" },
+	{ 'x', 0, "text" },
+	{ 'S', 0, "source" },
+	{ 'k', 0, "key" },
+	{ 'p', 1, "name" },
+	{ 'c', 1, "country" },
+};
+
+/* Set the string option ch to arg: -1 if ch is not one. */
+static int
+cli_add_string(json_t *rec, json_t *place, int ch, const char *arg)
+{
+	size_t	i;
+
+	for (i = 0; i < sizeof cli_add_strings / sizeof cli_add_strings[0];
+	    i++) {
+		if (cli_add_strings[i].ch == ch) {
+			json_object_set_new(cli_add_strings[i].in_place ?
+			    place : rec, cli_add_strings[i].key,
+			    json_string(arg));
+			return (0);
+		}
+	}
+	return (-1);
+}
+
+/* The options that must be given, or given together. */
+static int
+cli_add_check(json_t *rec, json_t *place)
+{
+	const struct cli_command	*cmd = &cli_add_command;
+
+	if (json_object_get(rec, "start") == NULL)
+		return (cli_common_usage(cmd, "--start is required"));
+	if (json_array_size(json_object_get(rec, "actors")) == 0)
+		return (cli_common_usage(cmd, "at least one --actor is "
+		    "required"));
+	if (json_object_get(rec, "title") == NULL)
+		return (cli_common_usage(cmd, "--title is required"));
+	if ((json_object_get(rec, "source") == NULL) !=
+	    (json_object_get(rec, "key") == NULL))
+		return (cli_common_usage(cmd, "--source and --key go "
+		    "together"));
+	if (json_object_get(place, "lat") != json_object_get(place, "lon") &&
+	    (json_object_get(place, "lat") == NULL ||
+	    json_object_get(place, "lon") == NULL))
+		return (cli_common_usage(cmd, "--lat and --lon go together"));
+	return (0);
+}
+
+/* Empty lists and maps are absent, as on the wire. */
+static void
+cli_add_drop_empty(json_t *rec)
+{
+	static const char *const	 names[] = {
+		"place", "urls", "tags", "attrs"
+	};
+	json_t				*v;
+	size_t				 i;
+
+	for (i = 0; i < sizeof names / sizeof names[0]; i++) {
+		v = json_object_get(rec, names[i]);
+		if (json_is_object(v) ? json_object_size(v) == 0 :
+		    json_array_size(v) == 0)
+			json_object_del(rec, names[i]);
+	}
+}
+
 /* Build the record of the options into rec, or return a usage error. */
 static int
 cli_add_options(int argc, char **argv, json_t *rec)
@@ -315,7 +392,7 @@ cli_add_options(int argc, char **argv, json_t *rec)
 	const struct cli_command	*cmd = &cli_add_command;
 	json_t				*actors, *urls, *tags, *place, *attrs;
 	double				 d;
-	int				 ch;
+	int				 ch, rc;
 
 	actors = json_array();
 	urls = json_array();
@@ -329,31 +406,11 @@ cli_add_options(int argc, char **argv, json_t *rec)
 	json_object_set_new(rec, "attrs", attrs);
 	while ((ch = getopt_long(argc, argv, "h", cli_add_longopts,
 	    NULL)) != -1) {
+		if (cli_add_string(rec, place, ch, optarg) == 0)
+			continue;
 		switch (ch) {
-		case 's':
-			json_object_set_new(rec, "start", json_string(optarg));
-			break;
-		case 'e':
-			json_object_set_new(rec, "end", json_string(optarg));
-			break;
 		case 'a':
 			json_array_append_new(actors, cli_add_actor(optarg));
-			break;
-		case 'y':
-			json_object_set_new(rec, "type", json_string(optarg));
-			break;
-		case 't':
-			json_object_set_new(rec, "title", json_string(optarg));
-			break;
-		case 'x':
-			json_object_set_new(rec, "text", json_string(optarg));
-			break;
-		case 'p':
-			json_object_set_new(place, "name", json_string(optarg));
-			break;
-		case 'c':
-			json_object_set_new(place, "country",
-			    json_string(optarg));
 			break;
 		case 'L':
 		case 'O':
@@ -370,12 +427,6 @@ cli_add_options(int argc, char **argv, json_t *rec)
 		case 'g':
 			json_array_append_new(tags, json_string(optarg));
 			break;
-		case 'S':
-			json_object_set_new(rec, "source", json_string(optarg));
-			break;
-		case 'k':
-			json_object_set_new(rec, "key", json_string(optarg));
-			break;
 		case 'A':
 			if (cli_add_attr(attrs, optarg) == -1)
 				return (cli_common_usage(cmd, "--attr %s: not "
@@ -391,30 +442,9 @@ cli_add_options(int argc, char **argv, json_t *rec)
 	if (optind != argc)
 		return (cli_common_usage(cmd, "unexpected argument \"%s\"",
 		    argv[optind]));
-	if (json_object_get(rec, "start") == NULL)
-		return (cli_common_usage(cmd, "--start is required"));
-	if (json_array_size(actors) == 0)
-		return (cli_common_usage(cmd, "at least one --actor is "
-		    "required"));
-	if (json_object_get(rec, "title") == NULL)
-		return (cli_common_usage(cmd, "--title is required"));
-	if ((json_object_get(rec, "source") == NULL) !=
-	    (json_object_get(rec, "key") == NULL))
-		return (cli_common_usage(cmd, "--source and --key go "
-		    "together"));
-	if (json_object_get(place, "lat") != json_object_get(place, "lon") &&
-	    (json_object_get(place, "lat") == NULL ||
-	    json_object_get(place, "lon") == NULL))
-		return (cli_common_usage(cmd, "--lat and --lon go together"));
-	/* Empty lists and maps are absent, as on the wire. */
-	if (json_object_size(place) == 0)
-		json_object_del(rec, "place");
-	if (json_array_size(urls) == 0)
-		json_object_del(rec, "urls");
-	if (json_array_size(tags) == 0)
-		json_object_del(rec, "tags");
-	if (json_object_size(attrs) == 0)
-		json_object_del(rec, "attrs");
+	if ((rc = cli_add_check(rec, place)) != 0)
+		return (rc);
+	cli_add_drop_empty(rec);
 	return (0);
 }
 

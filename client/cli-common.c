@@ -189,7 +189,7 @@ cli_common_cut(struct cli *cli, unsigned long long limit, const char *things,
 /*
  * Apply one of the filter options that range, actor, export and the
  * aggregations share: --certain --within --precision --actor --role
- * --type --tag --source (getopt letters c w p a r t g s).  Returns the
+ * --type --tag --source --text (getopt letters c w p a r t g s q).  Returns the
  * setter's ANNALS_E* code (0: done), or -1 after printing a usage error.
  * --actor and --role are kept in f until the caller knows the actor.
  */
@@ -240,6 +240,8 @@ cli_common_filter(const struct cli_command *cmd, annals_query *q, int ch,
 		return (annals_query_set_tag(q, arg));
 	case 's':
 		return (annals_query_set_source(q, arg));
+	case 'q':
+		return (annals_query_set_text(q, arg));
 	}
 	return (0);
 }

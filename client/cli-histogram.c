@@ -19,7 +19,7 @@ static int	cli_histogram_exec(struct cli *, int, char **);
 #define CLI_AGG_FILTERS							\
 	"[--certain | --within]\n"					\
 	"             [--precision year|season|month|day|time] [--role ROLE]\n" \
-	"             [--type PREFIX] [--tag T] [--source S]"
+	"             [--type PREFIX] [--tag T] [--source S] [--text WORDS]"
 
 static const struct option cli_histogram_longopts[] = {
 	{ "by",		required_argument,	NULL, 'b' },
@@ -32,6 +32,7 @@ static const struct option cli_histogram_longopts[] = {
 	{ "type",	required_argument,	NULL, 't' },
 	{ "tag",	required_argument,	NULL, 'g' },
 	{ "source",	required_argument,	NULL, 's' },
+	{ "text",	required_argument,	NULL, 'q' },
 	{ "limit",	required_argument,	NULL, 'l' },
 	{ "prefix",	required_argument,	NULL, 'P' },
 	{ "help",	no_argument,		NULL, 'h' },
@@ -80,86 +81,77 @@ cli_agg_set(const struct cli_command *cmd, int code, const char *what)
 	return (cli_common_usage(cmd, "%s: %s", what, annals_strerror(code)));
 }
 
-/* Parse options and arguments into q and a; -1 after --help. */
+/*
+ * Take one option into q, a and f.  Returns 0 to go on, -1 after --help,
+ * or the status to exit with; opt is the option as written.
+ */
 static int
-cli_agg_args(struct cli *cli, int argc, char **argv, annals_query *q,
-    struct cli_agg_args *a)
+cli_agg_option(const struct cli_command *cmd, int ch, const char *opt,
+    annals_query *q, struct cli_agg_args *a, struct cli_filter *f)
 {
-	const struct cli_command	*cmd = cli->cmd;
-	static const char *const	 bys[] = { "day", "week", "month",
-	    "year" };
-	const char			*actor = NULL, *role = NULL;
-	struct cli_filter		 f;
-	static char			 star[136];
 	char				*end;
 	unsigned long			 v;
-	size_t				 i;
-	int				 ch, code;
+	int				 code = 0;
 
-	a->by = ANNALS_BY_MONTH;
-	a->mode = ANNALS_COUNT_OVERLAP;
-	a->limit = 10;
-	a->prefix = NULL;
-	memset(&f, 0, sizeof f);
-	while ((ch = getopt_long(argc, argv, "h", cli_histogram_longopts,
-	    NULL)) != -1) {
-		code = 0;
-		/* Each command takes only its own options. */
-		if ((cmd != &cli_histogram_command &&
-		    (ch == 'b' || ch == 'n' || ch == 'a')) ||
-		    (cmd == &cli_histogram_command && ch == 'l') ||
-		    (cmd != &cli_top_command && ch == 'P') ||
-		    (cmd == &cli_top_command && ch == 'r'))
-			return (cli_common_usage(cmd, "%s: not an option of "
-			    "%s", argv[optind - 1], cmd->name));
-		switch (ch) {
-		case 'b':
-			for (i = 0; i < 4 && strcmp(optarg, bys[i]) != 0; i++)
-				;
-			if (i == 4)
-				return (cli_common_usage(cmd, "--by %s: not "
-				    "day, week, month or year", optarg));
-			a->by = ANNALS_BY_DAY + (int)i;
-			break;
-		case 'n':
-			if (strcmp(optarg, "overlap") == 0)
-				a->mode = ANNALS_COUNT_OVERLAP;
-			else if (strcmp(optarg, "start") == 0)
-				a->mode = ANNALS_COUNT_START;
-			else
-				return (cli_common_usage(cmd, "--count %s: not "
-				    "overlap or start", optarg));
-			break;
-		case 'c': case 'w': case 'p': case 'a':
-		case 'r': case 't': case 'g': case 's':
-			if ((code = cli_common_filter(cmd, q, ch, optarg, &f)) == -1)
-				return (CLI_EXIT_USAGE);
-			break;
-		case 'l':
-			errno = 0;
-			v = strtoul(optarg, &end, 10);
-			if (errno != 0 || *end != '\0' || v == 0 ||
-			    v > 10000 || optarg[0] < '0' || optarg[0] > '9')
-				return (cli_common_usage(cmd, "--limit %s: not "
-				    "a number from 1 to 10000", optarg));
-			a->limit = (uint32_t)v;
-			break;
-		case 'P':
-			a->prefix = optarg;
-			break;
-		case 'h':
-			cli_common_help(cmd);
-			return (-1);
-		default:
-			return (cli_common_badopt(cmd));
-		}
-		if (code != 0)
-			return (cli_agg_set(cmd, code, argv[optind - 1]));
+	/* Each command takes only its own options. */
+	if ((cmd != &cli_histogram_command &&
+	    (ch == 'b' || ch == 'n' || ch == 'a')) ||
+	    (cmd == &cli_histogram_command && ch == 'l') ||
+	    (cmd != &cli_top_command && ch == 'P') ||
+	    (cmd == &cli_top_command && ch == 'r'))
+		return (cli_common_usage(cmd, "%s: not an option of %s", opt,
+		    cmd->name));
+	switch (ch) {
+	case 'b':
+		if (date_by_parse(optarg, &a->by) != 0)
+			return (cli_common_usage(cmd, "--by %s: not day, "
+			    "week, month or year", optarg));
+		break;
+	case 'n':
+		if (strcmp(optarg, "overlap") == 0)
+			a->mode = ANNALS_COUNT_OVERLAP;
+		else if (strcmp(optarg, "start") == 0)
+			a->mode = ANNALS_COUNT_START;
+		else
+			return (cli_common_usage(cmd, "--count %s: not "
+			    "overlap or start", optarg));
+		break;
+	case 'c': case 'w': case 'p': case 'a':
+	case 'r': case 't': case 'g': case 's': case 'q':
+		if ((code = cli_common_filter(cmd, q, ch, optarg, f)) == -1)
+			return (CLI_EXIT_USAGE);
+		break;
+	case 'l':
+		errno = 0;
+		v = strtoul(optarg, &end, 10);
+		if (errno != 0 || *end != '\0' || v == 0 || v > 10000 ||
+		    optarg[0] < '0' || optarg[0] > '9')
+			return (cli_common_usage(cmd, "--limit %s: not a "
+			    "number from 1 to 10000", optarg));
+		a->limit = (uint32_t)v;
+		break;
+	case 'P':
+		a->prefix = optarg;
+		break;
+	case 'h':
+		cli_common_help(cmd);
+		return (-1);
+	default:
+		return (cli_common_badopt(cmd));
 	}
-	actor = f.actor;
-	role = f.role;
-	argc -= optind;
-	argv += optind;
+	return (code != 0 ? cli_agg_set(cmd, code, opt) : 0);
+}
+
+/* The operands ([CODE] FROM TO) and the actor the options leave in f. */
+static int
+cli_agg_operands(struct cli *cli, int argc, char **argv, annals_query *q,
+    struct cli_agg_args *a, const struct cli_filter *f)
+{
+	const struct cli_command	*cmd = cli->cmd;
+	const char			*actor = f->actor, *role = f->role;
+	static char			 star[136];
+	int				 code;
+
 	if (cmd == &cli_co_actors_command) {
 		if (argc != 3)
 			return (cli_common_usage(cmd, "expected CODE, FROM and "
@@ -185,6 +177,29 @@ cli_agg_args(struct cli *cli, int argc, char **argv, annals_query *q,
 	    (code = annals_query_set_actor(q, actor, role)) != 0)
 		return (cli_agg_set(cmd, code, "query"));
 	return (0);
+}
+
+/* Parse options and arguments into q and a; -1 after --help. */
+static int
+cli_agg_args(struct cli *cli, int argc, char **argv, annals_query *q,
+    struct cli_agg_args *a)
+{
+	struct cli_filter	f;
+	int			ch, rc;
+
+	a->by = ANNALS_BY_MONTH;
+	a->mode = ANNALS_COUNT_OVERLAP;
+	a->limit = 10;
+	a->prefix = NULL;
+	memset(&f, 0, sizeof f);
+	while ((ch = getopt_long(argc, argv, "h", cli_histogram_longopts,
+	    NULL)) != -1) {
+		if ((rc = cli_agg_option(cli->cmd, ch, argv[optind - 1], q, a,
+		    &f)) != 0)
+			return (rc);
+	}
+	return (cli_agg_operands(cli, argc - optind, argv + optind, q, a,
+	    &f));
 }
 
 /* Write s as one CSV field. */

@@ -20,7 +20,7 @@ static int	cli_range_exec(struct cli *, int, char **);
 #define CLI_RANGE_FILTERS						\
 	"[--certain | --within]\n"					\
 	"             [--precision year|season|month|day|time] [--role ROLE]\n" \
-	"             [--type PREFIX] [--tag T] [--source S]\n"		\
+	"             [--type PREFIX] [--tag T] [--source S] [--text WORDS]\n" \
 	"             [--limit N | --all] [--desc] [--fields KEY,...]"
 
 static const struct option cli_range_longopts[] = {
@@ -32,6 +32,7 @@ static const struct option cli_range_longopts[] = {
 	{ "type",	required_argument,	NULL, 't' },
 	{ "tag",	required_argument,	NULL, 'g' },
 	{ "source",	required_argument,	NULL, 's' },
+	{ "text",	required_argument,	NULL, 'q' },
 	{ "limit",	required_argument,	NULL, 'l' },
 	{ "all",	no_argument,		NULL, 'A' },
 	{ "desc",	no_argument,		NULL, 'd' },
@@ -139,7 +140,7 @@ cli_range_args(struct cli *cli, int argc, char **argv, annals_query *q,
 			f.actor = optarg;
 			break;
 		case 'c': case 'w': case 'p':
-		case 'r': case 't': case 'g': case 's':
+		case 'r': case 't': case 'g': case 's': case 'q':
 			if ((code = cli_common_filter(cmd, q, ch, optarg, &f)) == -1)
 				return (CLI_EXIT_USAGE);
 			break;

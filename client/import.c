@@ -680,151 +680,212 @@ import_layout(struct import_header *lay, const struct import_format *fmt,
 	return (&lay[i]);
 }
 
+/*
+ * One source as it is read: its format, the CSV splitter, the header or
+ * layouts, and the lines of the record at hand.
+ */
+struct import_pass {
+	struct import_run	*run;
+	struct import_src	*src;
+	struct import_kind	 k;
+	struct import_split	 csv;
+	struct import_header	 hdr, lay[IMPORT_MAX_LAYOUTS];
+	int			 have_header;
+	char			*rec;		/* the record's lines */
+	size_t			 reclen, recsize;
+	int			 nlines;
+	size_t			 first;		/* the record's first line */
+	size_t			 bad;		/* where to say it is broken */
+	struct aerr		 err;
+	const char		*why;		/* what stops the source */
+};
+
+/*
+ * Gather the record that starts with line: one line, or more while a
+ * quote is open.  The splitter keeps its place between lines; rec keeps
+ * the lines, to be read again if the record turns out broken.  Returns 0
+ * with the fields in p->csv, -1 for a broken record (p->err says why,
+ * p->bad where), or -2 when the source cannot go on (p->why).
+ */
+static int
+import_pass_gather(struct import_pass *p, char *line, size_t len)
+{
+	struct import_src	*s = p->src;
+	size_t			 n;
+	int			 r;
+
+	p->first = s->lineno;
+	p->reclen = 0;
+	p->nlines = 1;
+	if (import_append(&p->rec, &p->reclen, &p->recsize, line, len,
+	    0) == -1) {
+		p->why = "out of memory";
+		return (-2);
+	}
+	aerr_clear(&p->err);
+	r = import_split_feed(&p->csv, line, len, &p->err);
+	while (r == IMPORT_SPLIT_MORE) {
+		if ((r = import_src_line(s, &line, &len, &p->why)) != 1) {
+			if (r == -1)
+				return (-2);
+			aerr_set(&p->err, AERR_INVALID, "quoted field not "
+			    "closed at the end of the input");
+			r = -1;
+			break;
+		}
+		p->nlines++;
+		if (import_append(&p->rec, &p->reclen, &p->recsize, line,
+		    len, 1) == -1) {
+			p->why = "out of memory";
+			return (-2);
+		}
+		r = import_split_feed(&p->csv, line, len, &p->err);
+	}
+	/* An unclosed quote is reported where it opened. */
+	p->bad = p->first;
+	if (r == -1 && p->csv.open && p->csv.quote_line > 0) {
+		p->bad = p->first + p->csv.quote_line;
+		n = strlen(p->err.msg);
+		snprintf(p->err.msg + n, sizeof p->err.msg - n, " (in the "
+		    "row from line %zu)", p->first);
+	}
+	if (r == -1)
+		import_split_reset(&p->csv);
+	return (r);
+}
+
+/*
+ * Take the record gathered with result r: the header, an event, or a
+ * rejected row whose lines after the first are read again as rows.
+ * Returns -1 when the source cannot go on.
+ */
+static int
+import_pass_take(struct import_pass *p, int r)
+{
+	struct import_run	*run = p->run;
+	struct import_src	*s = p->src;
+	struct import_header	*h;
+	char			*nl;
+
+	if (!p->have_header && p->k.header) {
+		p->have_header = 1;
+		if (r == 0 && import_header_init(&p->hdr, p->k.fmt,
+		    p->csv.fields, p->csv.nfields, &p->err) == 0)
+			return (0);
+		import_warn(run, "%s:%zu: %s", s->name, p->bad, p->err.msg);
+		import_fail(run, CLI_EXIT_ERROR);
+		return (-1);
+	}
+	run->rows++;
+
+	/* The header, or the layout of this many columns. */
+	h = &p->hdr;
+	if (r == 0 && !p->k.header && (h = import_layout(p->lay, p->k.fmt,
+	    p->csv.nfields, &p->err)) == NULL)
+		r = -1;
+	if (r == 0 && p->csv.nfields != h->ncols && p->nlines > 1) {
+		aerr_set(&p->err, AERR_INVALID, "%zu columns, expected %zu",
+		    p->csv.nfields, h->ncols);
+		r = -1;
+	}
+	if (r != 0) {
+		import_reject(run, s->name, p->bad, p->err.msg);
+		if (p->nlines > 1) {
+			nl = memchr(p->rec, '\n', p->reclen);
+			if (import_src_unread(s, nl + 1,
+			    p->reclen - (nl + 1 - p->rec), p->first + 1) == -1) {
+				p->why = "out of memory";
+				return (-1);
+			}
+		}
+		return (0);
+	}
+	import_record(run, s, p->first, h, &p->csv);
+	import_progress(run, 0);
+	return (0);
+}
+
+/* One line of JSON Lines: one event. */
+static void
+import_pass_jsonl(struct import_pass *p, const char *line, size_t len)
+{
+	struct event	ev;
+	size_t		first = p->src->lineno;
+
+	p->run->rows++;
+	aerr_clear(&p->err);
+	if (import_jsonl_row(line, len, p->run->source, &ev, &p->err) != 0)
+		import_reject(p->run, p->src->name, first, p->err.msg);
+	else
+		import_take(p->run, p->src, first, &ev);
+	import_progress(p->run, 0);
+}
+
+/* The first line that is not blank tells the format: -1 if it cannot. */
+static int
+import_pass_detect(struct import_pass *p)
+{
+	char	*line;
+	size_t	 len;
+
+	do {
+		if (import_src_line(p->src, &line, &len, &p->why) != 1)
+			return (-1);
+	} while (strspn(line, " \r\t") == len);
+	aerr_clear(&p->err);
+	if (import_detect(p->run, p->src, line, len, &p->k, &p->err) != 0) {
+		import_warn(p->run, "%s: %s", p->src->name, p->err.msg);
+		import_fail(p->run, CLI_EXIT_ERROR);
+		return (-1);
+	}
+	if (import_src_unread(p->src, line, len, p->src->lineno) == -1) {
+		p->why = "out of memory";
+		return (-1);
+	}
+	p->csv.delim = p->k.delim;
+	p->csv.quoted = p->k.delim == ',';
+	return (0);
+}
+
 /* Read every row of one source. */
 static void
 import_source(struct import_run *run, struct import_src *s)
 {
-	struct import_header	 hdr, lay[IMPORT_MAX_LAYOUTS];
-	struct import_header	*h;
-	struct import_kind	 k;
-	struct import_split	 csv;
-	struct event		 ev;
-	struct aerr		 err;
-	const char		*why = NULL;
-	char			*line, *rec = NULL;
-	size_t			 len, reclen = 0, recsize = 0, first, bad, n;
-	int			 r, have_header = 0, nlines;
+	struct import_pass	 pass, *p = &pass;
+	char			*line;
+	size_t			 len, i;
+	int			 r;
 
-	memset(&hdr, 0, sizeof hdr);
-	memset(lay, 0, sizeof lay);
-	memset(&csv, 0, sizeof csv);
+	memset(p, 0, sizeof *p);
+	p->run = run;
+	p->src = s;
 	s->first = 1;
 	run->cur = s;
 
-	/* The first line that is not blank tells the format. */
-	do {
-		if ((r = import_src_line(s, &line, &len, &why)) != 1)
-			goto end;
-	} while (strspn(line, " \r\t") == len);
-	aerr_clear(&err);
-	if (import_detect(run, s, line, len, &k, &err) != 0) {
-		import_warn(run, "%s: %s", s->name, err.msg);
-		import_fail(run, CLI_EXIT_ERROR);
-		goto end;
-	}
-	if (import_src_unread(s, line, len, s->lineno) == -1) {
-		why = "out of memory";
-		goto end;
-	}
-	csv.delim = k.delim;
-	csv.quoted = k.delim == ',';
-
-	while (!run->stop) {
-		if ((r = import_src_line(s, &line, &len, &why)) != 1)
-			break;
-		if (len == 0 || strspn(line, " \r") == len)
-			continue;
-		first = s->lineno;
-		if (k.fmt == &import_jsonl_format) {
-			run->rows++;
-			aerr_clear(&err);
-			if (import_jsonl_row(line, len, run->source, &ev,
-			    &err) != 0)
-				import_reject(run, s->name, first, err.msg);
-			else
-				import_take(run, s, first, &ev);
-			import_progress(run, 0);
-			continue;
-		}
-
-		/*
-		 * A record: one line, or more while a quote is open.  The
-		 * splitter keeps its place between lines; rec keeps the
-		 * lines, to be read again if the record turns out broken.
-		 */
-		reclen = 0;
-		nlines = 1;
-		if (import_append(&rec, &reclen, &recsize, line, len, 0) == -1) {
-			why = "out of memory";
-			break;
-		}
-		aerr_clear(&err);
-		r = import_split_feed(&csv, line, len, &err);
-		while (r == IMPORT_SPLIT_MORE) {
-			if ((r = import_src_line(s, &line, &len, &why)) != 1) {
-				if (r == -1)
-					goto end;
-				aerr_set(&err, AERR_INVALID, "quoted field not "
-				    "closed at the end of the input");
-				r = -1;
+	if (import_pass_detect(p) == 0) {
+		while (!run->stop) {
+			if (import_src_line(s, &line, &len, &p->why) != 1)
 				break;
-			}
-			nlines++;
-			if (import_append(&rec, &reclen, &recsize, line, len,
-			    1) == -1) {
-				why = "out of memory";
-				goto end;
-			}
-			r = import_split_feed(&csv, line, len, &err);
-		}
-		/* An unclosed quote is reported where it opened. */
-		bad = first;
-		if (r == -1 && csv.open && csv.quote_line > 0) {
-			bad = first + csv.quote_line;
-			n = strlen(err.msg);
-			snprintf(err.msg + n, sizeof err.msg - n, " (in the "
-			    "row from line %zu)", first);
-		}
-		if (r == -1)
-			import_split_reset(&csv);
-
-		if (!have_header && k.header) {
-			have_header = 1;
-			if (r == 0 && import_header_init(&hdr, k.fmt,
-			    csv.fields, csv.nfields, &err) == 0)
+			if (len == 0 || strspn(line, " \r") == len)
 				continue;
-			import_warn(run, "%s:%zu: %s", s->name, bad, err.msg);
-			import_fail(run, CLI_EXIT_ERROR);
-			goto end;
-		}
-		run->rows++;
-
-		/* The header, or the layout of this many columns. */
-		h = &hdr;
-		if (r == 0 && !k.header && (h = import_layout(lay, k.fmt,
-		    csv.nfields, &err)) == NULL)
-			r = -1;
-		if (r == 0 && csv.nfields != h->ncols && nlines > 1) {
-			aerr_set(&err, AERR_INVALID, "%zu columns, expected "
-			    "%zu", csv.nfields, h->ncols);
-			r = -1;
-		}
-		if (r != 0) {
-			import_reject(run, s->name, bad, err.msg);
-			/* Read the lines after the first again, as rows. */
-			if (nlines > 1) {
-				line = memchr(rec, '\n', reclen);
-				if (import_src_unread(s, line + 1,
-				    reclen - (line + 1 - rec), first + 1) == -1) {
-					why = "out of memory";
-					break;
-				}
+			if (p->k.fmt == &import_jsonl_format) {
+				import_pass_jsonl(p, line, len);
+				continue;
 			}
-			continue;
+			if ((r = import_pass_gather(p, line, len)) == -2 ||
+			    import_pass_take(p, r) != 0)
+				break;
 		}
-		import_record(run, s, first, h, &csv);
-		import_progress(run, 0);
 	}
-end:
-	if (why != NULL) {
-		import_warn(run, "%s:%zu: %s", s->name, s->lineno + 1, why);
+	if (p->why != NULL) {
+		import_warn(run, "%s:%zu: %s", s->name, s->lineno + 1, p->why);
 		import_fail(run, CLI_EXIT_ERROR);
 	}
-	import_header_clear(&hdr);
-	for (n = 0; n < IMPORT_MAX_LAYOUTS; n++)
-		import_header_clear(&lay[n]);
-	import_split_free(&csv);
-	free(rec);
+	import_header_clear(&p->hdr);
+	for (i = 0; i < IMPORT_MAX_LAYOUTS; i++)
+		import_header_clear(&p->lay[i]);
+	import_split_free(&p->csv);
+	free(p->rec);
 	run->cur = NULL;
 }
 

@@ -130,6 +130,12 @@ annals_query_set_source(annals_query *q, const char *source)
 }
 
 int
+annals_query_set_text(annals_query *q, const char *text)
+{
+	return (iter_set_str(&q->q.text, text));
+}
+
+int
 annals_query_set_precision(annals_query *q, int prec)
 {
 	if (prec < ANNALS_PREC_NONE || prec > ANNALS_PREC_TIME)
@@ -186,14 +192,15 @@ iter_query_copy(struct query *dst, const struct query *src)
 {
 	*dst = *src;
 	dst->from = dst->to = dst->actor = dst->role = NULL;
-	dst->type = dst->tag = dst->source = NULL;
+	dst->type = dst->tag = dst->source = dst->text = NULL;
 	if (iter_set_str(&dst->from, src->from) != 0 ||
 	    iter_set_str(&dst->to, src->to) != 0 ||
 	    iter_set_str(&dst->actor, src->actor) != 0 ||
 	    iter_set_str(&dst->role, src->role) != 0 ||
 	    iter_set_str(&dst->type, src->type) != 0 ||
 	    iter_set_str(&dst->tag, src->tag) != 0 ||
-	    iter_set_str(&dst->source, src->source) != 0) {
+	    iter_set_str(&dst->source, src->source) != 0 ||
+	    iter_set_str(&dst->text, src->text) != 0) {
 		query_clear(dst);
 		return (-1);
 	}

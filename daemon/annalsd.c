@@ -33,6 +33,9 @@
 #define OPT_PREAUTH	1005
 #define OPT_HTTP_HOST	1006
 #define OPT_HTTP_TIMEOUT 1007
+#define OPT_FOLLOW	1008
+#define OPT_STREAM	1009
+#define OPT_DURABLE	1010
 
 /* A year: longer is a mistake, not a wish. */
 #define MAX_IDLE_TIMEOUT	31536000
@@ -51,6 +54,67 @@ now_ms(void)
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return ((uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000);
+}
+
+/*
+ * Stop: no new connections or requests, commit what is queued, flush
+ * every reply, then leave the loop (annalsd_check_done()).
+ */
+void
+annalsd_shutdown(void)
+{
+	if (server->shutting_down)
+		return;
+	server->shutting_down = 1;
+	log_notice("shutting down: %zu connections, %zu writes queued",
+	    conn_count(), commit_pending());
+	notify_send("STOPPING=1");
+	server_stop_listening();
+	/* Answer what is in flight before the connections go. */
+	commit_drain();
+	readers_drain();
+	conn_shutdown_all();
+	annalsd_check_done();
+}
+
+/*
+ * Leave the loop once a shutdown has no client left to answer: called
+ * when a client of either face has gone.
+ */
+void
+annalsd_check_done(void)
+{
+	if (server->shutting_down && conn_count() == 0 &&
+	    server->http_conns == 0)
+		event_base_loopexit(server->base, NULL);
+}
+
+struct readable {
+	void	(*fn)(void *);
+	void	 *arg;
+};
+
+static void
+readable_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct readable	r = *(struct readable *)arg;
+
+	(void)fd; (void)what;
+	free(arg);
+	r.fn(r.arg);
+}
+
+/* Call fn(arg) once, from the loop, when fd becomes readable. */
+void
+annalsd_when_readable(int fd, void (*fn)(void *), void *arg)
+{
+	struct readable	*r = xmalloc(sizeof *r);
+
+	r->fn = fn;
+	r->arg = arg;
+	if (event_base_once(server->base, fd, EV_READ, readable_cb, r,
+	    NULL) != 0)
+		fatalx("event_base_once failed");
 }
 
 static void
@@ -93,6 +157,13 @@ usage(FILE *f)
 "      --web DIR           serve the timeline page from DIR\n"
 "      --changes-keep DAYS deletions stay in the change log this long\n"
 "                          (default 30)\n"
+"      --follow URL        be a read replica of the NATS JetStream stream\n"
+"                          --stream NAME on the server at URL\n"
+"                          (nats://HOST:PORT, comma-separated for a\n"
+"                          cluster); writes are refused\n"
+"      --stream NAME       the stream to follow\n"
+"      --durable NAME      the replica's consumer (default: annalsd-UUID\n"
+"                          of the store)\n"
 "  -v, --verbose           more logging (repeat for debug)\n"
 "  -q, --quiet             only warnings and errors\n"
 "  -V, --version           print the version and exit\n"
@@ -101,32 +172,49 @@ usage(FILE *f)
 }
 
 /*
- * The options taking a size or a count, with the range each allows:
- * every error names the option and the range (issue #14).
+ * The options taking a size, a count or a number of seconds, with the
+ * range each allows: every error names the option and the range (issue
+ * #14).  A size takes a K, M or G suffix; a count of seconds or threads
+ * does not.
  */
 static const struct {
 	int		 ch;
 	const char	*name;
 	unsigned long long min, max;
 	const char	*range;		/* as the error message says it */
+	int		 digits_only;	/* no K, M or G suffix */
 } numeric_opts[] = {
-	{ 'm', "map-size", 64ULL << 10, 16ULL << 40, "a size from 64K to 16T" },
+	{ 'm', "map-size", 64ULL << 10, 16ULL << 40, "a size from 64K to 16T",
+	    0 },
 	{ 'M', "max-map-size", 64ULL << 10, 16ULL << 40,
-	    "a size from 64K to 16T" },
+	    "a size from 64K to 16T", 0 },
 	{ 'F', "max-frame", 4ULL << 10, UINT32_MAX,
-	    "a size from 4K to 4294967295" },
-	{ 'C', "max-conns", 1, 1000000, "a number from 1 to 1000000" },
-	{ 'I', "max-inflight", 1, 65536, "a number from 1 to 65536" },
-	{ 'O', "out-high", 1ULL << 10, 64ULL << 30, "a size from 1K to 64G" },
-	{ 'H', "out-hard", 1ULL << 10, 64ULL << 30, "a size from 1K to 64G" },
-	{ 'K', "changes-keep", 1, 36500, "a number of days from 1 to 36500" },
+	    "a size from 4K to 4294967295", 0 },
+	{ 'C', "max-conns", 1, 1000000, "a number from 1 to 1000000", 0 },
+	{ 'I', "max-inflight", 1, 65536, "a number from 1 to 65536", 0 },
+	{ 'O', "out-high", 1ULL << 10, 64ULL << 30, "a size from 1K to 64G",
+	    0 },
+	{ 'H', "out-hard", 1ULL << 10, 64ULL << 30, "a size from 1K to 64G",
+	    0 },
+	{ 'K', "changes-keep", 1, 36500, "a number of days from 1 to 36500",
+	    0 },
 	{ OPT_PREAUTH, "max-preauth", 4ULL << 10, 64ULL << 30,
-	    "a size from 4K to 64G" },
+	    "a size from 4K to 64G", 0 },
+	{ 'T', "idle-timeout", 0, MAX_IDLE_TIMEOUT,
+	    "a number of seconds from 0 to 31536000", 1 },
+	{ OPT_HTTP_TIMEOUT, "http-timeout", 1, 86400,
+	    "a number of seconds from 1 to 86400", 1 },
+	{ OPT_READERS, "read-threads", 0, MAX_READ_THREADS,
+	    "a number from 0 to 256", 1 },
 };
+#define NNUMERIC_OPTS (sizeof numeric_opts / sizeof numeric_opts[0])
 
-/* A number with an optional K, M or G suffix (powers of 1024). */
+/*
+ * A number with an optional K, M or G suffix (powers of 1024), or with
+ * digits_only, a plain number.
+ */
 static int
-parse_size(const char *s, unsigned long long *out)
+parse_size(const char *s, int digits_only, unsigned long long *out)
 {
 	char			*end;
 	unsigned long long	 v;
@@ -136,7 +224,7 @@ parse_size(const char *s, unsigned long long *out)
 		return (-1);
 	errno = 0;
 	v = strtoull(s, &end, 10);
-	if (errno != 0 || end == s)
+	if (errno != 0 || end == s || (digits_only && *end != '\0'))
 		return (-1);
 	switch (toupper((unsigned char)*end)) {
 	case 'G':
@@ -160,17 +248,23 @@ parse_size(const char *s, unsigned long long *out)
 	return (0);
 }
 
-/* Parse the value of numeric option ch into *out, or say what it takes. */
+/*
+ * Parse the value of numeric option ch into *out, or say what it takes.
+ * Returns 1 if ch is not a numeric option.
+ */
 static int
 parse_numeric(int ch, const char *arg, size_t *out)
 {
 	unsigned long long	v;
 	size_t			i;
 
-	for (i = 0; numeric_opts[i].ch != ch; i++)
+	for (i = 0; i < NNUMERIC_OPTS && numeric_opts[i].ch != ch; i++)
 		;
-	if (parse_size(arg, &v) != 0 || v < numeric_opts[i].min ||
-	    v > numeric_opts[i].max || v > SIZE_MAX) {
+	if (i == NNUMERIC_OPTS)
+		return (1);
+	if (parse_size(arg, numeric_opts[i].digits_only, &v) != 0 ||
+	    v < numeric_opts[i].min || v > numeric_opts[i].max ||
+	    v > SIZE_MAX) {
 		fprintf(stderr, "annalsd: --%s %s: not %s\n",
 		    numeric_opts[i].name, arg, numeric_opts[i].range);
 		return (-1);
@@ -223,24 +317,42 @@ drop_privileges(const struct config *cfg, struct aerr *err)
 	return (0);
 }
 
+/* The store's settings, from the daemon's. */
+static void
+store_config_of(const struct config *cfg, struct store_config *scfg)
+{
+	memset(scfg, 0, sizeof *scfg);
+	scfg->path = cfg->data_dir;
+	scfg->map_size = cfg->map_size;
+	scfg->max_map_size = cfg->max_map_size;
+	scfg->changes_keep_ms = (uint64_t)cfg->changes_keep_days * 86400000;
+}
+
 /* annalsd --check: report on the store and exit 0 only if it is sound. */
 static int
-run_check(struct store *st, const char *dir)
+run_check(const struct config *cfg)
 {
+	struct store_config	 scfg;
+	struct store		*st;
 	struct store_check	*c;
 	struct aerr		 err;
 	uint64_t		 i;
 	int			 rc;
 
+	store_config_of(cfg, &scfg);
+	if ((st = store_open(&scfg, &err)) == NULL) {
+		log_err("%s", err.msg);
+		return (2);
+	}
 	c = xcalloc(1, sizeof *c);
 	if (store_check(st, c, &err) != 0) {
-		log_err("check %s: %s", dir, err.msg);
+		log_err("check %s: %s", cfg->data_dir, err.msg);
 		rc = 2;
 	} else {
 		for (i = 0; i < c->nproblems && i < STORE_CHECK_KEEP; i++)
 			printf("%s\n", c->problems[i]);
 		printf("check %s: %llu events, %llu index entries, %llu "
-		    "changes: %s%llu problems\n", dir,
+		    "changes: %s%llu problems\n", cfg->data_dir,
 		    (unsigned long long)c->events,
 		    (unsigned long long)c->index_entries,
 		    (unsigned long long)c->changes,
@@ -258,8 +370,10 @@ on_signal(evutil_socket_t sig, short what, void *arg)
 {
 	(void)what; (void)arg;
 	log_notice("received %s", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+	/* No more batches from the stream while the writes drain. */
+	replica_stop();
 	http_stop();
-	server_shutdown();
+	annalsd_shutdown();
 }
 
 static void
@@ -269,302 +383,392 @@ libevent_log(int severity, const char *msg)
 	log_debug("libevent: %s", msg);
 }
 
-int
-main(int argc, char **argv)
+static const struct option longopts[] = {
+	{ "data", required_argument, NULL, 'd' },
+	{ "socket", required_argument, NULL, 's' },
+	{ "listen", required_argument, NULL, 'l' },
+	{ "socket-mode", required_argument, NULL, 'P' },
+	{ "socket-group", required_argument, NULL, 'G' },
+	{ "auth-file", required_argument, NULL, 'A' },
+	{ "user", required_argument, NULL, 'u' },
+	{ "idle-timeout", required_argument, NULL, 'T' },
+	{ "map-size", required_argument, NULL, 'm' },
+	{ "max-map-size", required_argument, NULL, 'M' },
+	{ "max-frame", required_argument, NULL, 'F' },
+	{ "max-conns", required_argument, NULL, 'C' },
+	{ "max-inflight", required_argument, NULL, 'I' },
+	{ "out-high", required_argument, NULL, 'O' },
+	{ "out-hard", required_argument, NULL, 'H' },
+	{ "changes-keep", required_argument, NULL, 'K' },
+	{ "read-threads", required_argument, NULL, OPT_READERS },
+	{ "max-preauth", required_argument, NULL, OPT_PREAUTH },
+	{ "check", no_argument, NULL, 'c' },
+	{ "http", required_argument, NULL, OPT_HTTP },
+	{ "cors", required_argument, NULL, OPT_CORS },
+	{ "http-host", required_argument, NULL, OPT_HTTP_HOST },
+	{ "http-timeout", required_argument, NULL, OPT_HTTP_TIMEOUT },
+	{ "web", required_argument, NULL, OPT_WEB },
+	{ "follow", required_argument, NULL, OPT_FOLLOW },
+	{ "stream", required_argument, NULL, OPT_STREAM },
+	{ "durable", required_argument, NULL, OPT_DURABLE },
+	{ "verbose", no_argument, NULL, 'v' },
+	{ "quiet", no_argument, NULL, 'q' },
+	{ "version", no_argument, NULL, 'V' },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 }
+};
+
+/* What the command line asks for, before anything is set up. */
+struct options {
+	struct config		cfg;
+	struct http_config	http;
+	int			check;		/* --check: check and exit */
+	int			log_level;
+	const char		*follow;	/* --follow: a read replica */
+	const char		*stream;
+	const char		*durable;
+};
+
+static void
+options_default(struct options *o)
 {
-	static const struct option longopts[] = {
-		{ "data", required_argument, NULL, 'd' },
-		{ "socket", required_argument, NULL, 's' },
-		{ "listen", required_argument, NULL, 'l' },
-		{ "socket-mode", required_argument, NULL, 'P' },
-		{ "socket-group", required_argument, NULL, 'G' },
-		{ "auth-file", required_argument, NULL, 'A' },
-		{ "user", required_argument, NULL, 'u' },
-		{ "idle-timeout", required_argument, NULL, 'T' },
-		{ "map-size", required_argument, NULL, 'm' },
-		{ "max-map-size", required_argument, NULL, 'M' },
-		{ "max-frame", required_argument, NULL, 'F' },
-		{ "max-conns", required_argument, NULL, 'C' },
-		{ "max-inflight", required_argument, NULL, 'I' },
-		{ "out-high", required_argument, NULL, 'O' },
-		{ "out-hard", required_argument, NULL, 'H' },
-		{ "changes-keep", required_argument, NULL, 'K' },
-		{ "read-threads", required_argument, NULL, OPT_READERS },
-		{ "max-preauth", required_argument, NULL, OPT_PREAUTH },
-		{ "check", no_argument, NULL, 'c' },
-		{ "http", required_argument, NULL, OPT_HTTP },
-		{ "cors", required_argument, NULL, OPT_CORS },
-		{ "http-host", required_argument, NULL, OPT_HTTP_HOST },
-		{ "http-timeout", required_argument, NULL, OPT_HTTP_TIMEOUT },
-		{ "web", required_argument, NULL, OPT_WEB },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "quiet", no_argument, NULL, 'q' },
-		{ "version", no_argument, NULL, 'V' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 }
-	};
-	struct config		 cfg;
-	struct store_config	 scfg;
-	struct server		 srv;
-	struct event		*sigterm, *sigint;
-	struct http_config	 hcfg;
-	struct aerr		 err;
-	size_t			 n;
-	unsigned long		 ul;
-	long			 ncpu;
-	int			 ch, level = LOG_NOTICE_LVL;
-	int			 check = 0;
-	char			*end;
+	long	ncpu;
 
-	memset(&cfg, 0, sizeof cfg);
-	cfg.data_dir = DEFAULT_DATA;
-	cfg.socket_path = PROTO_DEFAULT_SOCKET;
-	cfg.map_size = (size_t)1 << 30;
-	cfg.max_map_size = (size_t)64 << 30;
-	cfg.max_frame = PROTO_MAX_FRAME;
-	cfg.max_conns = 4096;
-	cfg.max_inflight = 64;
-	cfg.out_high = (size_t)8 << 20;
-	cfg.out_hard = (size_t)256 << 20;
-	cfg.max_preauth = (size_t)16 << 20;
-	cfg.changes_keep_days = 30;
-	memset(&hcfg, 0, sizeof hcfg);
-	hcfg.timeout = HTTP_TIMEOUT;
-	cfg.socket_mode = 0660;
-	cfg.idle_timeout = 600;
+	memset(o, 0, sizeof *o);
+	o->cfg.data_dir = DEFAULT_DATA;
+	o->cfg.socket_path = PROTO_DEFAULT_SOCKET;
+	o->cfg.map_size = (size_t)1 << 30;
+	o->cfg.max_map_size = (size_t)64 << 30;
+	o->cfg.max_frame = PROTO_MAX_FRAME;
+	o->cfg.max_conns = 4096;
+	o->cfg.max_inflight = 64;
+	o->cfg.out_high = (size_t)8 << 20;
+	o->cfg.out_hard = (size_t)256 << 20;
+	o->cfg.max_preauth = (size_t)16 << 20;
+	o->cfg.changes_keep_days = 30;
+	o->cfg.socket_mode = 0660;
+	o->cfg.idle_timeout = 600;
 	ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-	cfg.read_threads = ncpu < 1 ? 1 : ncpu > MAX_READ_THREADS ?
+	o->cfg.read_threads = ncpu < 1 ? 1 : ncpu > MAX_READ_THREADS ?
 	    MAX_READ_THREADS : (size_t)ncpu;
+	o->http.timeout = HTTP_TIMEOUT;
+	o->log_level = LOG_NOTICE_LVL;
+}
 
-	while ((ch = getopt_long(argc, argv, "d:s:l:vqVh", longopts,
-	    NULL)) != -1) {
-		switch (ch) {
-		case 'd':
-			cfg.data_dir = optarg;
-			break;
-		case 's':
-			cfg.socket_path = optarg;
-			break;
-		case 'l':
-			cfg.listen = optarg;
-			break;
-		case 'P':
-			errno = 0;
-			cfg.socket_mode = (unsigned)strtoul(optarg, &end, 8);
-			if (errno != 0 || *end != '\0' || *optarg == '\0' ||
-			    cfg.socket_mode > 0777) {
-				fprintf(stderr, "annalsd: --socket-mode %s: not "
-				    "an octal mode from 0 to 0777\n", optarg);
-				return (2);
-			}
-			break;
-		case 'G':
-			cfg.socket_group = optarg;
-			break;
-		case 'A':
-			cfg.auth_file = optarg;
-			break;
-		case 'u':
-			cfg.user = optarg;
-			break;
-		case 'T':
-			errno = 0;
-			ul = strtoul(optarg, &end, 10);
-			if (errno != 0 || *end != '\0' ||
-			    !isdigit((unsigned char)*optarg) ||
-			    ul > MAX_IDLE_TIMEOUT) {
-				fprintf(stderr, "annalsd: --idle-timeout %s: not "
-				    "a number of seconds from 0 to %d\n",
-				    optarg, MAX_IDLE_TIMEOUT);
-				return (2);
-			}
-			cfg.idle_timeout = (unsigned)ul;
-			break;
-		case 'c':
-			check = 1;
-			break;
-		case OPT_HTTP:
-			hcfg.listen = optarg;
-			break;
-		case OPT_CORS:
-			if (hcfg.ncors == HTTP_MAX_CORS) {
-				fprintf(stderr, "annalsd: more than %d --cors "
-				    "origins\n", HTTP_MAX_CORS);
-				return (2);
-			}
-			hcfg.cors[hcfg.ncors++] = optarg;
-			break;
-		case OPT_HTTP_HOST:
-			if (hcfg.nhosts == HTTP_MAX_HOSTS) {
-				fprintf(stderr, "annalsd: more than %d "
-				    "--http-host names\n", HTTP_MAX_HOSTS);
-				return (2);
-			}
-			hcfg.hosts[hcfg.nhosts++] = optarg;
-			break;
-		case OPT_HTTP_TIMEOUT:
-			errno = 0;
-			hcfg.timeout = (unsigned)strtoul(optarg, &end, 10);
-			if (errno != 0 || *end != '\0' ||
-			    !isdigit((unsigned char)*optarg) ||
-			    hcfg.timeout == 0 || hcfg.timeout > 86400) {
-				fprintf(stderr, "annalsd: --http-timeout %s: not "
-				    "a number of seconds from 1 to 86400\n",
-				    optarg);
-				return (2);
-			}
-			break;
-		case OPT_WEB:
-			hcfg.web_dir = optarg;
-			break;
-		case OPT_READERS:
-			errno = 0;
-			cfg.read_threads = strtoul(optarg, &end, 10);
-			if (errno != 0 || *end != '\0' ||
-			    !isdigit((unsigned char)*optarg) ||
-			    cfg.read_threads > MAX_READ_THREADS) {
-				fprintf(stderr, "annalsd: --read-threads %s: "
-				    "not a number from 0 to %d\n", optarg,
-				    MAX_READ_THREADS);
-				return (2);
-			}
-			break;
-		case 'm':
-		case 'M':
-		case 'F':
-		case 'C':
-		case 'I':
-		case 'O':
-		case 'H':
-		case 'K':
-		case OPT_PREAUTH:
-			if (parse_numeric(ch, optarg, &n) != 0)
-				return (2);
-			if (ch == 'm')
-				cfg.map_size = n;
-			else if (ch == 'M')
-				cfg.max_map_size = n;
-			else if (ch == 'F')
-				cfg.max_frame = n;
-			else if (ch == 'C')
-				cfg.max_conns = n;
-			else if (ch == 'I')
-				cfg.max_inflight = n;
-			else if (ch == 'O')
-				cfg.out_high = n;
-			else if (ch == 'K')
-				cfg.changes_keep_days = n;
-			else if (ch == OPT_PREAUTH)
-				cfg.max_preauth = n;
-			else
-				cfg.out_hard = n;
-			break;
-		case 'v':
-			level++;
-			break;
-		case 'q':
-			level = LOG_WARN_LVL;
-			break;
-		case 'V':
-			printf("annalsd %s (protocol %d)\n",
-			    ANNALS_VERSION_STRING, ANNALS_PROTO_VERSION);
-			return (0);
-		case 'h':
-			usage(stdout);
-			return (0);
-		default:
-			usage(stderr);
+/* Store the value of a numeric option, parsed by parse_numeric. */
+static void
+options_set_number(struct options *o, int ch, size_t n)
+{
+	switch (ch) {
+	case 'm':
+		o->cfg.map_size = n;
+		break;
+	case 'M':
+		o->cfg.max_map_size = n;
+		break;
+	case 'F':
+		o->cfg.max_frame = n;
+		break;
+	case 'C':
+		o->cfg.max_conns = n;
+		break;
+	case 'I':
+		o->cfg.max_inflight = n;
+		break;
+	case 'O':
+		o->cfg.out_high = n;
+		break;
+	case 'H':
+		o->cfg.out_hard = n;
+		break;
+	case 'K':
+		o->cfg.changes_keep_days = n;
+		break;
+	case OPT_PREAUTH:
+		o->cfg.max_preauth = n;
+		break;
+	case 'T':
+		o->cfg.idle_timeout = (unsigned)n;
+		break;
+	case OPT_HTTP_TIMEOUT:
+		o->http.timeout = (unsigned)n;
+		break;
+	case OPT_READERS:
+		o->cfg.read_threads = n;
+		break;
+	}
+}
+
+/* Take one of the HTTP server's options, as options_set() does. */
+static int
+options_set_http(struct http_config *http, int ch, const char *arg)
+{
+	switch (ch) {
+	case OPT_HTTP:
+		http->listen = arg;
+		break;
+	case OPT_CORS:
+		if (http->ncors == HTTP_MAX_CORS) {
+			fprintf(stderr, "annalsd: more than %d --cors "
+			    "origins\n", HTTP_MAX_CORS);
 			return (2);
 		}
+		http->cors[http->ncors++] = arg;
+		break;
+	case OPT_HTTP_HOST:
+		if (http->nhosts == HTTP_MAX_HOSTS) {
+			fprintf(stderr, "annalsd: more than %d --http-host "
+			    "names\n", HTTP_MAX_HOSTS);
+			return (2);
+		}
+		http->hosts[http->nhosts++] = arg;
+		break;
+	case OPT_WEB:
+		http->web_dir = arg;
+		break;
+	}
+	return (-1);
+}
+
+/*
+ * Take one option.  Returns -1 to go on, or the status to exit with
+ * (after --version, --help or a bad value).
+ */
+static int
+options_set(struct options *o, int ch, const char *arg)
+{
+	char	*end;
+	size_t	 n;
+
+	switch (ch) {
+	case 'd':
+		o->cfg.data_dir = arg;
+		break;
+	case 's':
+		o->cfg.socket_path = arg;
+		break;
+	case 'l':
+		o->cfg.listen = arg;
+		break;
+	case 'P':
+		errno = 0;
+		o->cfg.socket_mode = (unsigned)strtoul(arg, &end, 8);
+		if (errno != 0 || *end != '\0' || *arg == '\0' ||
+		    o->cfg.socket_mode > 0777) {
+			fprintf(stderr, "annalsd: --socket-mode %s: not an "
+			    "octal mode from 0 to 0777\n", arg);
+			return (2);
+		}
+		break;
+	case 'G':
+		o->cfg.socket_group = arg;
+		break;
+	case 'A':
+		o->cfg.auth_file = arg;
+		break;
+	case 'u':
+		o->cfg.user = arg;
+		break;
+	case 'c':
+		o->check = 1;
+		break;
+	case OPT_FOLLOW:
+		o->follow = arg;
+		break;
+	case OPT_STREAM:
+		o->stream = arg;
+		break;
+	case OPT_DURABLE:
+		o->durable = arg;
+		break;
+	case OPT_HTTP:
+	case OPT_CORS:
+	case OPT_HTTP_HOST:
+	case OPT_WEB:
+		return (options_set_http(&o->http, ch, arg));
+	case 'v':
+		o->log_level++;
+		break;
+	case 'q':
+		o->log_level = LOG_WARN_LVL;
+		break;
+	case 'V':
+		printf("annalsd %s (protocol %d)\n", ANNALS_VERSION_STRING,
+		    ANNALS_PROTO_VERSION);
+		return (0);
+	case 'h':
+		usage(stdout);
+		return (0);
+	default:
+		switch (parse_numeric(ch, arg, &n)) {
+		case 0:
+			options_set_number(o, ch, n);
+			break;
+		case 1:
+			usage(stderr);
+			return (2);
+		default:
+			return (2);
+		}
+	}
+	return (-1);
+}
+
+/* Parse the command line: -1 to go on, or the status to exit with. */
+static int
+options_parse(struct options *o, int argc, char **argv)
+{
+	int	ch, rc;
+
+	options_default(o);
+	while ((ch = getopt_long(argc, argv, "d:s:l:vqVh", longopts,
+	    NULL)) != -1) {
+		if ((rc = options_set(o, ch, optarg)) != -1)
+			return (rc);
 	}
 	if (optind != argc) {
 		usage(stderr);
 		return (2);
 	}
-	if (cfg.max_map_size < cfg.map_size)
-		cfg.max_map_size = cfg.map_size;
-	log_set_level(level > LOG_DEBUG_LVL ? LOG_DEBUG_LVL : level);
-	/* libevent writes with writev and cannot pass MSG_NOSIGNAL (P7). */
-	signal(SIGPIPE, SIG_IGN);
-	event_set_log_callback(libevent_log);
-
-	memset(&srv, 0, sizeof srv);
-	server = &srv;
-	srv.cfg = &cfg;
-	srv.started = now_ms();
-	if ((srv.base = event_base_new()) == NULL)
-		fatalx("event_base_new failed");
-	memset(&scfg, 0, sizeof scfg);
-	scfg.path = cfg.data_dir;
-	scfg.map_size = cfg.map_size;
-	scfg.max_map_size = cfg.max_map_size;
-	scfg.changes_keep_ms = (uint64_t)cfg.changes_keep_days * 86400000;
-	if (check) {
-		event_base_free(srv.base);
-		if ((srv.store = store_open(&scfg, &err)) == NULL) {
-			log_err("%s", err.msg);
-			return (2);
-		}
-		return (run_check(srv.store, cfg.data_dir));
+	if ((o->follow == NULL) != (o->stream == NULL) ||
+	    (o->durable != NULL && o->follow == NULL)) {
+		fprintf(stderr, "annalsd: --follow and --stream go together "
+		    "(and --durable with them)\n");
+		return (2);
 	}
-	if (cfg.auth_file != NULL && auth_load(cfg.auth_file, &err) != 0) {
+	if (o->cfg.max_map_size < o->cfg.map_size)
+		o->cfg.max_map_size = o->cfg.map_size;
+	if (o->log_level > LOG_DEBUG_LVL)
+		o->log_level = LOG_DEBUG_LVL;
+	return (-1);
+}
+
+/* The signals that stop the daemon, set up by main_start(). */
+static struct event	*sigterm_event, *sigint_event;
+
+/*
+ * Set up the server: tokens, sockets, privileges, store, group commit,
+ * HTTP, signals and reader threads.  Returns 0, or the status to exit
+ * with, having undone what it did.
+ */
+static int
+main_start(struct options *o, struct server *srv)
+{
+	struct config		*cfg = &o->cfg;
+	struct store_config	 scfg;
+	struct aerr		 err;
+
+	memset(srv, 0, sizeof *srv);
+	server = srv;
+	srv->cfg = cfg;
+	srv->started = now_ms();
+	if ((srv->base = event_base_new()) == NULL)
+		fatalx("event_base_new failed");
+	if (cfg->auth_file != NULL && auth_load(cfg->auth_file, &err) != 0) {
 		log_err("%s", err.msg);
-		event_base_free(srv.base);
+		event_base_free(srv->base);
 		return (1);
 	}
-	cfg.allow_remote = auth_enabled();
+	cfg->allow_remote = auth_enabled();
 	notify_init();
+	store_config_of(cfg, &scfg);
 	/* Bind as who we start as; open the store as who we run as. */
-	if (server_start(&srv, &err) != 0 || drop_privileges(&cfg, &err) != 0 ||
-	    (srv.store = store_open(&scfg, &err)) == NULL) {
+	if (server_start(srv, &err) != 0 || drop_privileges(cfg, &err) != 0 ||
+	    (srv->store = store_open(&scfg, &err)) == NULL) {
 		log_err("%s", err.msg);
 		server_free();
 		auth_free();
-		event_base_free(srv.base);
+		event_base_free(srv->base);
 		return (1);
 	}
 	commit_init();
-	hcfg.allow_remote = cfg.allow_remote;
-	hcfg.max_body = cfg.max_frame;
-	if (hcfg.listen != NULL && http_start(&hcfg, &err) != 0) {
+	if (o->follow != NULL && replica_start(o->follow, o->stream,
+	    o->durable, &err) != 0) {
 		log_err("%s", err.msg);
-		http_free();
 		commit_free();
 		server_free();
-		store_close(srv.store);
-		event_base_free(srv.base);
+		store_close(srv->store);
+		event_base_free(srv->base);
 		return (1);
 	}
-	sigterm = evsignal_new(srv.base, SIGTERM, on_signal, NULL);
-	sigint = evsignal_new(srv.base, SIGINT, on_signal, NULL);
-	evsignal_add(sigterm, NULL);
-	evsignal_add(sigint, NULL);
-	readers_init(cfg.read_threads);
+	o->http.allow_remote = cfg->allow_remote;
+	o->http.max_body = cfg->max_frame;
+	if (o->http.listen != NULL && http_start(&o->http, &err) != 0) {
+		log_err("%s", err.msg);
+		http_free();
+		replica_stop();
+		commit_free();
+		server_free();
+		store_close(srv->store);
+		event_base_free(srv->base);
+		return (1);
+	}
+	sigterm_event = evsignal_new(srv->base, SIGTERM, on_signal, NULL);
+	sigint_event = evsignal_new(srv->base, SIGINT, on_signal, NULL);
+	evsignal_add(sigterm_event, NULL);
+	evsignal_add(sigint_event, NULL);
+	readers_init(cfg->read_threads);
+	return (0);
+}
+
+/* Say what is running, tell systemd, and serve until the drain ends. */
+static void
+main_run(struct server *srv)
+{
+	const struct config	*cfg = srv->cfg;
 
 	log_notice("annalsd %s (protocol %d) on %s: libevent %s (%s), "
 	    "%s, msgpack-c %s", ANNALS_VERSION_STRING,
-	    ANNALS_PROTO_VERSION, cfg.socket_path, event_get_version(),
-	    event_base_get_method(srv.base), store_lmdb_version(),
+	    ANNALS_PROTO_VERSION, cfg->socket_path, event_get_version(),
+	    event_base_get_method(srv->base), store_lmdb_version(),
 	    msgpack_version());
-	log_info("data %s, map %zu bytes (max %zu)", cfg.data_dir,
-	    cfg.map_size, cfg.max_map_size);
-	if (cfg.listen != NULL)
-		log_notice("also listening on %s", cfg.listen);
+	log_info("data %s, map %zu bytes (max %zu)", cfg->data_dir,
+	    cfg->map_size, cfg->max_map_size);
+	if (cfg->listen != NULL)
+		log_notice("also listening on %s", cfg->listen);
 	notify_send("READY=1");
 
-	event_base_dispatch(srv.base);
+	event_base_dispatch(srv->base);
+}
 
+/* Undo main_start(), in reverse. */
+static void
+main_stop(struct server *srv)
+{
 	http_free();
+	replica_stop();
 	readers_free();
 	commit_free();
 	subs_free();
 	changes_free();
 	server_free();
 	auth_free();
-	event_free(sigterm);
-	event_free(sigint);
-	store_close(srv.store);
-	event_base_free(srv.base);
+	event_free(sigterm_event);
+	event_free(sigint_event);
+	store_close(srv->store);
+	event_base_free(srv->base);
 	log_notice("stopped");
+}
+
+int
+main(int argc, char **argv)
+{
+	struct options	opts;
+	struct server	srv;
+	int		rc;
+
+	if ((rc = options_parse(&opts, argc, argv)) != -1)
+		return (rc);
+	log_set_level(opts.log_level);
+	/* libevent writes with writev and cannot pass MSG_NOSIGNAL (P7). */
+	signal(SIGPIPE, SIG_IGN);
+	event_set_log_callback(libevent_log);
+
+	if (opts.check)
+		return (run_check(&opts.cfg));
+	if ((rc = main_start(&opts, &srv)) != 0)
+		return (rc);
+	main_run(&srv);
+	main_stop(&srv);
 	return (0);
 }

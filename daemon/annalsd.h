@@ -16,6 +16,9 @@ struct conn;
 /* annalsd.c */
 extern struct server	*server;
 uint64_t now_ms(void);
+void	 annalsd_shutdown(void);
+void	 annalsd_check_done(void);
+void	 annalsd_when_readable(int, void (*)(void *), void *);
 
 /* log.c */
 #define LOG_ERR_LVL	0
@@ -49,12 +52,8 @@ struct store_config {
 	size_t		 map_size;	/* initial map size */
 	size_t		 max_map_size;	/* growth stops here */
 	size_t		 stage_entries;	/* time stage size; 0: the default */
+	int		 no_text_index;	/* benchmarks: ingest without it */
 };
-
-#define STORE_OP_PUT	0
-#define STORE_OP_DELETE	1
-#define STORE_OP_DICT_PUT 2		/* store-dict.c */
-#define STORE_OP_DICT_DELETE 3
 
 #define STORE_ADDED	1
 #define STORE_UPDATED	2
@@ -63,9 +62,17 @@ struct store_config {
 
 /* One write: a put of ev, or a delete of id, and its outcome. */
 struct store_op {
-	int		 kind;		/* STORE_OP_* */
+	int		 kind;		/* CHANGE_* */
 	struct event	*ev;		/* put: validated record, not owned */
 	uint64_t	 id;		/* delete: the event */
+	/*
+	 * A change of a primary's feed (a replica, replica.c), stored as
+	 * given: the put's id, rev and times, under this change seq; 0: a
+	 * client's write.  stream_seq is where it came from, kept in the
+	 * same transaction (store_stream_seq).
+	 */
+	uint64_t	 seq;
+	uint64_t	 stream_seq;
 	int		 check_rev;	/* put: only over rev if_rev */
 	uint64_t	 if_rev;	/* 0: only if the event is new */
 	struct dict_entry *dict;	/* dict ops: the entry, or its key */
@@ -107,6 +114,8 @@ struct store_stats {
 	uint64_t	 map_bytes;
 	uint64_t	 last_seq;
 	uint64_t	 map_grows;
+	uint64_t	 records_bytes;	/* pages of the records */
+	uint64_t	 text_bytes;	/* pages of the word index */
 };
 
 typedef int (*store_page_cb)(void *, const struct store_page *);
@@ -119,7 +128,7 @@ typedef int (*store_actor_cb)(void *, const char *, size_t, uint64_t);
  */
 struct store_change {
 	uint64_t	 seq;
-	int		 op;		/* STORE_OP_* */
+	int		 op;		/* CHANGE_* */
 	uint64_t	 id;
 	const void	*data;
 	size_t		 len;
@@ -131,7 +140,7 @@ typedef int (*store_change_cb)(void *, const struct store_change *);
 #define STORE_PAGE_FULL	1	/* from a store_change_cb: end the page */
 #define STORE_CHANGE_SKIP 2	/* from a store_change_cb: not for it */
 #define STORE_CHANGE_IS_DICT(ch) \
-	((ch)->op == STORE_OP_DICT_PUT || (ch)->op == STORE_OP_DICT_DELETE)
+	((ch)->op == CHANGE_DICT_PUT || (ch)->op == CHANGE_DICT_DELETE)
 
 #define STORE_MAX_SCANS	100000	/* index ranges one query may merge */
 
@@ -157,6 +166,8 @@ void	 store_reader_check(struct store *);
 int	 store_changes(struct store *, uint64_t, uint32_t, store_change_cb,
 	     void *, uint64_t *, int *, uint64_t *, struct aerr *);
 uint64_t store_last_seq(const struct store *);
+uint64_t store_stream_seq(const struct store *);
+const char *store_uuid(const struct store *);
 void	 store_prune_soon(struct store *);
 const char *store_lmdb_version(void);
 /* Failure injection for tests: make the next n commits fail with errno. */
@@ -189,21 +200,6 @@ void	 names_labels_free(struct names_label *, size_t);
 char	*names_cameo(const char *);
 const char *names_from_name(int);
 void	 names_pack_label(msgpack_packer *, const struct names_label *);
-
-/* m-actors.c */
-struct actor_row {
-	char		*name;
-	uint64_t	 count;
-};
-struct actors_page {
-	struct actor_row	*rows;
-	struct names_label	*labels;	/* parallel to rows */
-	size_t			 n;
-	int			 more;
-};
-int	 actors_page(const char *, const char *, const char *, uint32_t,
-	     struct actors_page *, struct aerr *);
-void	 actors_page_free(struct actors_page *);
 
 /* m-dict-get.c */
 int	 dict_get_code(const char *, msgpack_sbuffer *, struct aerr *);
@@ -265,17 +261,13 @@ struct server {
 	struct store		*store;
 	const struct config	*cfg;
 	uint64_t		 started;	/* ms since the epoch */
-	size_t			 nconns;
 	size_t			 http_conns;	/* kept by http.c */
 	int			 shutting_down;
 };
 
 int	 server_start(struct server *, struct aerr *);
-void	 server_shutdown(void);
-void	 server_conn_gone(struct conn *);
-void	 server_check_done(void);
+void	 server_stop_listening(void);
 void	 server_free(void);
-void	 server_when_readable(int, void (*)(void *), void *);
 
 /* conn.c */
 void		 conn_init(struct event_base *);
@@ -315,9 +307,18 @@ size_t		 conn_count(void);
 #define METHOD_LONG	0x10		/* always there: it takes seconds */
 
 /*
+ * What dispatch_local() hands back: the method's result, or err (result
+ * NULL).  Both live only for the call.
+ */
+typedef void (*dispatch_local_cb)(void *, const msgpack_object *,
+	     const struct aerr *);
+
+/*
  * A method packs its reply into sbuf with dispatch_reply_begin() and
  * dispatch_reply_end(); on a reader thread conn is NULL and sbuf the
- * job's own, so such a method uses nothing else of the connection.
+ * job's own, so such a method uses nothing else of the connection.  A
+ * request run by dispatch_local() has no conn either, and local set:
+ * a write's acknowledgement goes there (commit.c).
  */
 struct request {
 	struct conn		*conn;
@@ -325,6 +326,8 @@ struct request {
 	const msgpack_object	*params;	/* a map, or NULL */
 	msgpack_sbuffer		*sbuf;
 	msgpack_packer		 pk;
+	dispatch_local_cb	 local;
+	void			*local_arg;
 };
 
 struct method {
@@ -347,31 +350,42 @@ int	 dispatch_check_params(const struct request *, const char *const *,
 	     struct aerr *);
 int	 dispatch_page_limit(const struct request *, uint32_t *,
 	     struct aerr *);
+int	 dispatch_ids(const msgpack_object *, uint64_t **, size_t *,
+	     struct aerr *);
 void	 dispatch_error(struct request *, const struct aerr *);
 msgpack_packer *dispatch_reply_begin(struct request *);
 size_t	 dispatch_page_budget(void);
 void	 dispatch_reply_end(struct request *);
+void	 dispatch_local(const struct method *, const msgpack_object *,
+	     dispatch_local_cb, void *);
+void	 dispatch_local_reply(dispatch_local_cb, void *,
+	     const msgpack_sbuffer *);
 int	 range_exec(struct request *, int);
 
 #define METHOD_DECLARE(name) extern const struct method method_##name;
 PROTO_METHODS(METHOD_DECLARE)
 #undef METHOD_DECLARE
 
-/* commit.c */
-#define COMMIT_PUT	0
-#define COMMIT_DELETE	1
-#define COMMIT_DICT	2		/* dict_put, dict_delete */
+/* m-put.c */
+struct put_batch;
+int	 put_decode(const msgpack_object *, struct put_batch **,
+	     struct aerr *);
+void	 put_local(struct put_batch *, dispatch_local_cb, void *);
+
+/*
+ * commit.c: a batch is of one kind, CHANGE_PUT or CHANGE_DELETE; a
+ * dictionary batch (commit_enqueue_dict) of CHANGE_DICT_PUT or
+ * CHANGE_DICT_DELETE, and owns its entries.
+ */
 void	 commit_init(void);
 void	 commit_free(void);
-void	 commit_enqueue(struct conn *, uint32_t, int, struct store_op *,
+void	 commit_enqueue(const struct request *, int, struct store_op *,
 	     size_t, struct event *, size_t);
-void	 commit_enqueue_dict(struct conn *, uint32_t, struct store_op *,
+void	 commit_enqueue_error(const struct request *, const struct aerr *);
+void	 commit_enqueue_dict(const struct request *, struct store_op *,
 	     struct dict_entry *, size_t);
-void	 commit_enqueue_error(struct conn *, uint32_t, const struct aerr *);
-typedef void (*commit_done_cb)(void *, const struct store_op *, size_t,
-	     const struct aerr *);
-void	 commit_enqueue_cb(int, struct store_op *, size_t, struct event *,
-	     size_t, commit_done_cb, void *);
+void	 commit_enqueue_given(const struct request *, struct store_op *,
+	     size_t, struct event *, struct dict_entry *);
 void	 commit_flush(void);
 void	 commit_drain(void);
 void	 commit_backup_ended(void);
@@ -394,6 +408,9 @@ void	 changes_unlisten(changes_cb, void *);
 void	 changes_committed(void);
 void	 changes_free(void);
 
+/* m-stats.c */
+int	 stats_pack(msgpack_packer *, long, struct aerr *);
+
 /* m-changes.c */
 void	 subs_free(void);
 
@@ -409,6 +426,14 @@ void	 auth_peer_key(int, char *, size_t);
 uint64_t auth_failed(const char *);
 uint64_t auth_wait(const char *);
 void	 auth_free(void);
+
+/* replica.c */
+int	 replica_start(const char *, const char *, const char *,
+	     struct aerr *);
+void	 replica_stop(void);
+int	 replica_following(void);
+int	 replica_refuse(const char *, int, struct aerr *);
+int	 replica_pack_stats(msgpack_packer *);
 
 /* notify.c */
 void	 notify_init(void);

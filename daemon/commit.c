@@ -31,16 +31,16 @@
 struct pending {
 	struct conn		*conn;		/* holds a reference */
 	uint32_t		 msgid;
-	int			 kind;		/* COMMIT_* */
+	int			 kind;		/* CHANGE_* */
 	struct store_op		*ops;
 	size_t			 nops;
 	struct event		*events;	/* what ops point into */
 	size_t			 nevents;
-	struct dict_entry	*dicts;		/* COMMIT_DICT: nops entries */
+	struct dict_entry	*dicts;		/* dictionary ops' entries */
 	int			 failed;
 	struct aerr		 err;
-	commit_done_cb		 done;		/* instead of a reply to conn */
-	void			*done_arg;
+	dispatch_local_cb	 local;		/* conn NULL: answer here */
+	void			*local_arg;
 	TAILQ_ENTRY(pending)	 entry;
 };
 
@@ -174,15 +174,17 @@ commit_pending(void)
 }
 
 static struct pending *
-commit_add(struct conn *c, uint32_t msgid)
+commit_add(const struct request *req)
 {
 	struct pending	*p;
 
 	p = xcalloc(1, sizeof *p);
-	p->conn = c;
-	if (c != NULL)
-		conn_ref(c);
-	p->msgid = msgid;
+	p->conn = req->conn;
+	if (p->conn != NULL)
+		conn_ref(p->conn);
+	p->msgid = req->msgid;
+	p->local = req->local;
+	p->local_arg = req->local_arg;
 	TAILQ_INSERT_TAIL(&queue, p, entry);
 	queued++;
 	/* Runs after every callback already active in this turn. */
@@ -191,37 +193,56 @@ commit_add(struct conn *c, uint32_t msgid)
 	return (p);
 }
 
-/* Queue a write; the queue takes ops and events (and what they own). */
-void
-commit_enqueue(struct conn *c, uint32_t msgid, int kind,
-    struct store_op *ops, size_t nops, struct event *events, size_t nevents)
+static void
+commit_queue(const struct request *req, int kind, struct store_op *ops,
+    size_t nops, struct event *events, size_t nevents,
+    struct dict_entry *dicts)
 {
-	struct pending	*p = commit_add(c, msgid);
+	struct pending	*p = commit_add(req);
 
 	p->kind = kind;
 	p->ops = ops;
 	p->nops = nops;
 	p->events = events;
 	p->nevents = nevents;
+	p->dicts = dicts;
 }
 
-/* Queue dictionary ops; the queue takes ops and entries. */
+/* Queue a write; the queue takes ops and events (and what they own). */
 void
-commit_enqueue_dict(struct conn *c, uint32_t msgid, struct store_op *ops,
+commit_enqueue(const struct request *req, int kind, struct store_op *ops,
+    size_t nops, struct event *events, size_t nevents)
+{
+	commit_queue(req, kind, ops, nops, events, nevents, NULL);
+}
+
+/*
+ * Queue dictionary ops, all CHANGE_DICT_PUT or all CHANGE_DICT_DELETE;
+ * the queue takes ops and entries.
+ */
+void
+commit_enqueue_dict(const struct request *req, struct store_op *ops,
     struct dict_entry *entries, size_t n)
 {
-	struct pending	*p = commit_add(c, msgid);
+	commit_queue(req, ops[0].kind, ops, n, NULL, 0, entries);
+}
 
-	p->kind = COMMIT_DICT;
-	p->ops = ops;
-	p->nops = n;
-	p->dicts = entries;
+/*
+ * Queue a replica's batch of changes of any kind: ops[i] points into
+ * events[i] or dicts[i] (n each, zeroed where unused), which the queue
+ * takes with ops.  Its answer has the shape of a put's.
+ */
+void
+commit_enqueue_given(const struct request *req, struct store_op *ops,
+    size_t n, struct event *events, struct dict_entry *dicts)
+{
+	commit_queue(req, CHANGE_PUT, ops, n, events, n, dicts);
 }
 
 void
-commit_enqueue_error(struct conn *c, uint32_t msgid, const struct aerr *err)
+commit_enqueue_error(const struct request *req, const struct aerr *err)
 {
-	struct pending	*p = commit_add(c, msgid);
+	struct pending	*p = commit_add(req);
 
 	p->failed = 1;
 	p->err = *err;
@@ -242,7 +263,10 @@ status_name(int status)
 	}
 }
 
-/* Answer a connection's write; conn_done() lets it read on. */
+/*
+ * Answer a write: a connection's through conn_done(), which lets it read
+ * on, a local request's through its callback.
+ */
 static void
 commit_reply(struct pending *p, const struct store_batch *b)
 {
@@ -260,7 +284,7 @@ commit_reply(struct pending *p, const struct store_batch *b)
 	}
 	msg_pack_response_ok(pk, p->msgid);
 	msgpack_pack_map(pk, 1);
-	if (p->kind == COMMIT_DICT && p->ops[0].kind == STORE_OP_DICT_PUT) {
+	if (p->kind == CHANGE_DICT_PUT) {
 		mp_pack_str(pk, "results");
 		msgpack_pack_array(pk, p->nops);
 		for (i = 0; i < p->nops; i++) {
@@ -268,7 +292,7 @@ commit_reply(struct pending *p, const struct store_batch *b)
 			mp_pack_kv_str(pk, "status",
 			    status_name(p->ops[i].status));
 		}
-	} else if (p->kind == COMMIT_PUT) {
+	} else if (p->kind == CHANGE_PUT) {
 		mp_pack_str(pk, "results");
 		msgpack_pack_array(pk, p->nops);
 		for (i = 0; i < p->nops; i++) {
@@ -289,11 +313,12 @@ commit_reply(struct pending *p, const struct store_batch *b)
 		}
 	}
 done:
-	conn_done(p->conn, &sb);
+	if (p->conn != NULL)
+		conn_done(p->conn, &sb);
+	else
+		dispatch_local_reply(p->local, p->local_arg, &sb);
 	msgpack_sbuffer_destroy(&sb);
 }
-
-static void	commit_done(struct pending *, const struct store_batch *);
 
 static void
 pending_free(struct pending *p)
@@ -409,10 +434,7 @@ commit_finish(void)
 	i = 0;
 	while ((p = TAILQ_FIRST(&group)) != NULL) {
 		TAILQ_REMOVE(&group, p, entry);
-		if (p->done != NULL)
-			commit_done(p, p->failed ? NULL : &batches[i]);
-		else
-			commit_reply(p, p->failed ? NULL : &batches[i]);
+		commit_reply(p, p->failed ? NULL : &batches[i]);
 		if (!p->failed)
 			i++;
 		pending_free(p);
@@ -450,37 +472,4 @@ commit_drain(void)
 			break;
 	}
 	draining = 0;
-}
-
-/*
- * Writes that answer something other than a connection (the HTTP API):
- * they join the same group commit, and done is called with the outcome
- * (err NULL on success) where a connection would get its reply.  The
- * queue owns ops and events as with commit_enqueue().
- */
-void
-commit_enqueue_cb(int kind, struct store_op *ops, size_t nops,
-    struct event *events, size_t nevents, commit_done_cb done, void *arg)
-{
-	struct pending	*p = commit_add(NULL, 0);
-
-	p->kind = kind;
-	p->ops = ops;
-	p->nops = nops;
-	p->events = events;
-	p->nevents = nevents;
-	p->done = done;
-	p->done_arg = arg;
-}
-
-static void
-commit_done(struct pending *p, const struct store_batch *b)
-{
-	const struct aerr	*err = NULL;
-
-	if (p->failed)
-		err = &p->err;
-	else if (b != NULL && b->failed)
-		err = &b->err;
-	p->done(p->done_arg, p->ops, p->nops, err);
 }

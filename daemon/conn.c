@@ -73,6 +73,7 @@ struct conn {
 
 static TAILQ_HEAD(, conn)	conns = TAILQ_HEAD_INITIALIZER(conns);
 static TAILQ_HEAD(, conn)	flushq = TAILQ_HEAD_INITIALIZER(flushq);
+static size_t			nconns;		/* in conns */
 static struct event		*flush_ev;	/* active while flushq is not empty */
 static uint64_t			next_conn_id = 1;
 static size_t			preauth_bytes;	/* of clients without a token */
@@ -112,15 +113,11 @@ conn_dead(const struct conn *c)
 	return ((c->flags & (CONN_DEAD | CONN_CLOSING)) != 0);
 }
 
+/* The clients connected now, alive or closing. */
 size_t
 conn_count(void)
 {
-	size_t		 n = 0;
-	struct conn	*c;
-
-	TAILQ_FOREACH(c, &conns, entry)
-		n++;
-	return (n);
+	return (nconns);
 }
 
 void
@@ -400,6 +397,7 @@ conn_new(int fd, const char *peer)
 	bufferevent_disable(c->bev, EV_WRITE);
 	bufferevent_enable(c->bev, EV_READ);
 	TAILQ_INSERT_TAIL(&conns, c, entry);
+	nconns++;
 	log_debug("conn %llu: connected from %s", (unsigned long long)c->id,
 	    peer);
 	return (c);
@@ -424,7 +422,8 @@ conn_destroy(struct conn *c)
 	bufferevent_free(c->bev);
 	c->bev = NULL;
 	log_debug("conn %llu: closed", (unsigned long long)c->id);
-	server_conn_gone(c);
+	nconns--;
+	annalsd_check_done();
 	conn_unref(c);
 }
 

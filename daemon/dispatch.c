@@ -14,7 +14,11 @@
  *
  * Where it runs: a write goes to the group commit (commit.c), a read to
  * a reader thread when readers.c takes it, anything else on the loop.
+ * dispatch_local() runs a method for a caller that is no connection
+ * (the HTTP API) by the same rules, and hands it the result.
  */
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "annalsd.h"
@@ -84,6 +88,9 @@ dispatch_request(struct conn *c, const unsigned char *body, uint32_t len)
 		    "write scope", m->name);
 		goto bad;
 	}
+	if ((m->flags & METHOD_OPEN) == 0 && m != &method_stats &&
+	    replica_refuse(m->name, (m->flags & METHOD_WRITE) != 0, &err))
+		goto bad;
 	if (m == &method_hello && auth_enabled() && conn_hello_waits(c))
 		goto out;
 
@@ -182,6 +189,46 @@ dispatch_check_params(const struct request *req, const char *const *allowed,
 	return (0);
 }
 
+/* The "ids" parameter: 1 to PROTO_MAX_IDS of them, into a new array. */
+int
+dispatch_ids(const msgpack_object *params, uint64_t **out, size_t *np,
+    struct aerr *err)
+{
+	const msgpack_object	*ids;
+	uint64_t		*list;
+	size_t			 n, i;
+	char			 field[32];
+
+	if ((ids = mp_get(params, "ids")) == NULL ||
+	    ids->type != MSGPACK_OBJECT_ARRAY) {
+		aerr_set(err, AERR_INVALID, "ids: required, an array of ids");
+		return (-1);
+	}
+	n = ids->via.array.size;
+	if (n == 0) {
+		aerr_set(err, AERR_INVALID, "ids: 0 given, at least 1 "
+		    "required");
+		return (-1);
+	}
+	if (n > PROTO_MAX_IDS) {
+		aerr_set(err, AERR_INVALID, "ids: %zu given, at most %d "
+		    "allowed", n, PROTO_MAX_IDS);
+		return (-1);
+	}
+	list = xcalloc(n, sizeof *list);
+	for (i = 0; i < n; i++) {
+		snprintf(field, sizeof field, "ids[%zu]", i);
+		if (mp_uint(&ids->via.array.ptr[i], field, &list[i],
+		    err) != 0) {
+			free(list);
+			return (-1);
+		}
+	}
+	*out = list;
+	*np = n;
+	return (0);
+}
+
 /* Start a successful reply; the caller packs the result, then ends it. */
 msgpack_packer *
 dispatch_reply_begin(struct request *req)
@@ -223,4 +270,89 @@ dispatch_error(struct request *req, const struct aerr *err)
 	msgpack_packer_init(&req->pk, req->sbuf, msgpack_sbuffer_write);
 	msg_pack_response_error(&req->pk, req->msgid, err->code, err->msg);
 	dispatch_reply_end(req);
+}
+
+/*
+ * A request that is no connection's (the HTTP API), run by
+ * dispatch_local(): its params, and the reply the method packs.
+ */
+struct local_job {
+	const struct method	*method;
+	struct request		 req;
+	msgpack_sbuffer		 reply;
+};
+
+static void
+dispatch_local_run(void *arg)
+{
+	struct local_job	*j = arg;
+
+	j->method->exec(&j->req);
+}
+
+static void
+dispatch_local_done(void *arg)
+{
+	struct local_job	*j = arg;
+
+	dispatch_local_reply(j->req.local, j->req.local_arg, &j->reply);
+	msgpack_sbuffer_destroy(&j->reply);
+	free(j);
+}
+
+/*
+ * Run method m with params as a socket request would run, for a caller
+ * that is not a connection: the same checks, the same code, and the
+ * same admission of where it runs (a reader thread when the method may
+ * and the request is not cheap, the group commit for a write).  done
+ * gets the result or the error on the loop, once; params must live
+ * until then.  Authentication and shutdown are the caller's to check.
+ */
+void
+dispatch_local(const struct method *m, const msgpack_object *params,
+    dispatch_local_cb done, void *arg)
+{
+	struct local_job	*j = xcalloc(1, sizeof *j);
+
+	j->method = m;
+	j->req.params = params;
+	j->req.local = done;
+	j->req.local_arg = arg;
+	msgpack_sbuffer_init(&j->reply);
+	j->req.sbuf = &j->reply;
+	if (m->flags & METHOD_WRITE) {
+		/* The commit answers it (commit_reply). */
+		m->exec(&j->req);
+		msgpack_sbuffer_destroy(&j->reply);
+		free(j);
+		return;
+	}
+	if ((m->flags & METHOD_READER) != 0 &&
+	    (m->cheap == NULL || !m->cheap(params)) &&
+	    readers_call(dispatch_local_run, dispatch_local_done, j) == 0)
+		return;
+	dispatch_local_run(j);
+	dispatch_local_done(j);
+}
+
+/* Hand a packed reply (a response frame's body) to a local caller. */
+void
+dispatch_local_reply(dispatch_local_cb done, void *arg,
+    const msgpack_sbuffer *reply)
+{
+	msgpack_unpacked	 u;
+	struct msg		 msg;
+	struct aerr		 err;
+
+	msgpack_unpacked_init(&u);
+	if (reply->size == 0 || msgpack_unpack_next(&u, reply->data,
+	    reply->size, NULL) != MSGPACK_UNPACK_SUCCESS ||
+	    msg_parse(&u.data, &msg, &err) != 0) {
+		aerr_set(&err, AERR_INTERNAL, "the method sent no reply");
+		done(arg, NULL, &err);
+	} else if (msg_error(msg.error, &err) != 0)
+		done(arg, NULL, &err);
+	else
+		done(arg, msg.result, NULL);
+	msgpack_unpacked_destroy(&u);
 }

@@ -1,9 +1,12 @@
 /*
- * The /v1 endpoints of the HTTP API.  Query parameters are turned into
- * the same msgpack params map a socket client sends and handed to the
- * same decoders (query_decode, the aggregations' *_run), so both faces
- * of the daemon accept and refuse the same things with the same
- * messages.  Writes go through the group commit like the socket's.
+ * The /v1 endpoints of the HTTP API, an adapter over the methods.  The
+ * query string (or the body) is turned into the msgpack params a socket
+ * client sends, the same m-*.c method runs them (dispatch_local), and
+ * its result is written as JSON: both faces of the daemon accept and
+ * refuse the same things with the same messages, and a write goes
+ * through the group commit like the socket's.  Range pages, the change
+ * log's pages and the timeline page are still cut here, on the JSON
+ * they write, and read the store through the same query_decode.
  *
  * Paging: a page carries "next", the cursor of the following page as
  * base64url, and a Link header with rel="next"; null means the end.
@@ -19,7 +22,6 @@
 #include <event2/keyvalq_struct.h>
 
 #include "annalsd.h"
-#include "agg.h"
 #include "http.h"
 #include "../proto/json.h"
 
@@ -31,6 +33,7 @@
 #define HP_LOCAL	4	/* a bool for the endpoint itself, not packed */
 #define HP_PAGE		5	/* the page's own: neither checked nor packed */
 #define HP_LIST		6	/* "a,b,c" -> an array of str */
+#define HP_TEXT		7	/* q: the str of the text filter */
 
 struct hparam {
 	const char	*name;
@@ -41,7 +44,7 @@ struct hparam {
 	{ "from", HP_STR }, { "to", HP_STR }, { "actor", HP_STR },	\
 	{ "role", HP_STR }, { "type", HP_STR }, { "tag", HP_STR },	\
 	{ "source", HP_STR }, { "precision", HP_STR },			\
-	{ "certain", HP_BOOL }, { "within", HP_BOOL }
+	{ "certain", HP_BOOL }, { "within", HP_BOOL }, { "q", HP_TEXT }
 
 static const struct hparam hp_events[] = {
 	HP_RANGE_FILTERS, { "limit", HP_UINT }, { "cursor", HP_CURSOR },
@@ -60,7 +63,7 @@ static const struct hparam hp_top[] = {
 	{ "from", HP_STR }, { "to", HP_STR }, { "type", HP_STR },
 	{ "tag", HP_STR }, { "source", HP_STR }, { "precision", HP_STR },
 	{ "certain", HP_BOOL }, { "within", HP_BOOL }, { "limit", HP_UINT },
-	{ "prefix", HP_STR }, { NULL, 0 }
+	{ "prefix", HP_STR }, { "q", HP_TEXT }, { NULL, 0 }
 };
 static const struct hparam hp_co[] = {
 	HP_RANGE_FILTERS, { "limit", HP_UINT }, { NULL, 0 }
@@ -69,6 +72,16 @@ static const struct hparam hp_actors[] = {
 	{ "prefix", HP_STR }, { "limit", HP_UINT }, { "cursor", HP_STR },
 	{ "match", HP_STR }, { NULL, 0 }
 };
+/* Where an endpoint's default differs from its method's. */
+static const struct {
+	const struct hparam	*spec;
+	const char		*name;
+	uint64_t		 value;
+} hp_defaults[] = {
+	{ hp_actors, "limit", 100 },	/* actors pages by 1000 */
+};
+#define HP_NDEFAULTS	(sizeof hp_defaults / sizeof hp_defaults[0])
+
 /* A ticket is taken (or refused) by http_auth() before we see it. */
 static const struct hparam hp_changes[] = {
 	{ "since", HP_UINT }, { "limit", HP_UINT }, { "ticket", HP_PAGE },
@@ -145,33 +158,36 @@ hreq_list(msgpack_packer *pk, const char *v)
 	}
 }
 
-/*
- * Parse the query string against spec into h->params.  An empty value
- * counts as absent, as HTML forms and dashboard variables send them.
- */
-static int
-hreq_parse(struct hreq *h, struct evhttp_request *req,
-    const struct hparam *spec, struct aerr *err)
+static void
+hreq_init(struct hreq *h, struct evhttp_request *req)
 {
-	const char		*qs;
-	struct evkeyval		*kv, *k2;
-	msgpack_packer		 pk;
-	unsigned char		 bin[64];
-	uint64_t		 u;
-	size_t			 i, blen;
-	uint32_t		 n = 0;
-	int			 b;
-
 	memset(h, 0, sizeof *h);
 	h->req = req;
 	TAILQ_INIT(&h->kv);
 	msgpack_sbuffer_init(&h->sb);
 	msgpack_unpacked_init(&h->up);
-	qs = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req));
-	if (qs != NULL && evhttp_parse_query_str(qs, &h->kv) != 0) {
-		aerr_set(err, AERR_INVALID, "the query string is malformed");
-		return (-1);
-	}
+}
+
+/* The value of parameter name, NULL when absent or empty. */
+static const char *
+hreq_value(struct hreq *h, const char *name)
+{
+	const char	*v = evhttp_find_header(&h->kv, name);
+
+	return (v != NULL && *v != '\0' ? v : NULL);
+}
+
+/*
+ * Check the query string's names against spec: each known, none twice.
+ * Returns how many go into the params map, or -1.
+ */
+static int
+hreq_check(struct hreq *h, const struct hparam *spec, struct aerr *err)
+{
+	struct evkeyval	*kv, *k2;
+	size_t		 i;
+	int		 n = 0;
+
 	TAILQ_FOREACH(kv, &h->kv, next) {
 		for (i = 0; spec[i].name != NULL; i++) {
 			if (strcmp(spec[i].name, kv->key) == 0)
@@ -200,8 +216,101 @@ hreq_parse(struct hreq *h, struct evhttp_request *req,
 		} else if (spec[i].type != HP_PAGE && *kv->value != '\0')
 			n++;
 	}
+	return (n);
+}
+
+/* Pack the value of kv as its type says. */
+static int
+hreq_pack(msgpack_packer *pk, int type, const struct evkeyval *kv,
+    struct aerr *err)
+{
+	unsigned char	bin[64];
+	uint64_t	u;
+	size_t		blen;
+	int		b;
+
+	switch (type) {
+	case HP_UINT:
+		if (hreq_uint(kv->value, &u) != 0) {
+			aerr_set(err, AERR_INVALID, "%s: \"%.32s\" is not an "
+			    "unsigned integer", kv->key, kv->value);
+			return (-1);
+		}
+		msgpack_pack_uint64(pk, u);
+		break;
+	case HP_BOOL:
+		if (hreq_bool(kv->value, &b) != 0) {
+			aerr_set(err, AERR_INVALID, "%s: \"%.32s\" is not true "
+			    "or false", kv->key, kv->value);
+			return (-1);
+		}
+		if (b)
+			msgpack_pack_true(pk);
+		else
+			msgpack_pack_false(pk);
+		break;
+	case HP_CURSOR:
+		if (b64url_decode(kv->value, bin, sizeof bin, &blen) != 0) {
+			aerr_set(err, AERR_BAD_CURSOR, "cursor is malformed");
+			return (-1);
+		}
+		msgpack_pack_bin(pk, blen);
+		msgpack_pack_bin_body(pk, bin, blen);
+		break;
+	case HP_LIST:
+		hreq_list(pk, kv->value);
+		break;
+	default:
+		mp_pack_str(pk, kv->value);
+	}
+	return (0);
+}
+
+/*
+ * Parse the query string against spec into h->params, with "ids": [id]
+ * first when id is not 0, and the endpoint's defaults (hp_defaults);
+ * spec NULL leaves the query string unread.  An empty value counts as
+ * absent, as HTML forms and dashboard variables send them.
+ */
+static int
+hreq_parse_ids(struct hreq *h, struct evhttp_request *req,
+    const struct hparam *spec, uint64_t id, struct aerr *err)
+{
+	const char		*qs;
+	struct evkeyval		*kv;
+	msgpack_packer		 pk;
+	size_t			 i;
+	int			 n = 0;
+
+	hreq_init(h, req);
+	qs = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req));
+	if (spec != NULL && qs != NULL &&
+	    evhttp_parse_query_str(qs, &h->kv) != 0) {
+		aerr_set(err, AERR_INVALID, "the query string is malformed");
+		return (-1);
+	}
+	if (spec != NULL && (n = hreq_check(h, spec, err)) == -1)
+		return (-1);
+	if (id != 0)
+		n++;
+	for (i = 0; i < HP_NDEFAULTS; i++) {
+		if (hp_defaults[i].spec == spec &&
+		    hreq_value(h, hp_defaults[i].name) == NULL)
+			n++;
+	}
 	msgpack_packer_init(&pk, &h->sb, msgpack_sbuffer_write);
-	msgpack_pack_map(&pk, n);
+	msgpack_pack_map(&pk, (uint32_t)n);
+	if (id != 0) {
+		mp_pack_str(&pk, "ids");
+		msgpack_pack_array(&pk, 1);
+		msgpack_pack_uint64(&pk, id);
+	}
+	for (i = 0; i < HP_NDEFAULTS; i++) {
+		if (hp_defaults[i].spec == spec &&
+		    hreq_value(h, hp_defaults[i].name) == NULL)
+			mp_pack_kv_uint(&pk, hp_defaults[i].name,
+			    hp_defaults[i].value);
+	}
 	TAILQ_FOREACH(kv, &h->kv, next) {
 		if (*kv->value == '\0')
 			continue;
@@ -209,44 +318,9 @@ hreq_parse(struct hreq *h, struct evhttp_request *req,
 			;
 		if (spec[i].type == HP_LOCAL || spec[i].type == HP_PAGE)
 			continue;
-		mp_pack_str(&pk, kv->key);
-		switch (spec[i].type) {
-		case HP_UINT:
-			if (hreq_uint(kv->value, &u) != 0) {
-				aerr_set(err, AERR_INVALID, "%s: \"%.32s\" is "
-				    "not an unsigned integer", kv->key,
-				    kv->value);
-				return (-1);
-			}
-			msgpack_pack_uint64(&pk, u);
-			break;
-		case HP_BOOL:
-			if (hreq_bool(kv->value, &b) != 0) {
-				aerr_set(err, AERR_INVALID, "%s: \"%.32s\" is "
-				    "not true or false", kv->key, kv->value);
-				return (-1);
-			}
-			if (b)
-				msgpack_pack_true(&pk);
-			else
-				msgpack_pack_false(&pk);
-			break;
-		case HP_CURSOR:
-			if (b64url_decode(kv->value, bin, sizeof bin,
-			    &blen) != 0) {
-				aerr_set(err, AERR_BAD_CURSOR, "cursor is "
-				    "malformed");
-				return (-1);
-			}
-			msgpack_pack_bin(&pk, blen);
-			msgpack_pack_bin_body(&pk, bin, blen);
-			break;
-		case HP_LIST:
-			hreq_list(&pk, kv->value);
-			break;
-		default:
-			mp_pack_str(&pk, kv->value);
-		}
+		mp_pack_str(&pk, spec[i].type == HP_TEXT ? "text" : kv->key);
+		if (hreq_pack(&pk, spec[i].type, kv, err) != 0)
+			return (-1);
 	}
 	if (msgpack_unpack_next(&h->up, h->sb.data, h->sb.size, NULL) !=
 	    MSGPACK_UNPACK_SUCCESS) {
@@ -255,6 +329,13 @@ hreq_parse(struct hreq *h, struct evhttp_request *req,
 	}
 	h->params = n > 0 ? &h->up.data : NULL;
 	return (0);
+}
+
+static int
+hreq_parse(struct hreq *h, struct evhttp_request *req,
+    const struct hparam *spec, struct aerr *err)
+{
+	return (hreq_parse_ids(h, req, spec, 0, err));
 }
 
 /* Add a Link rel="next" header: this request with cursor replaced. */
@@ -526,457 +607,142 @@ api_id(const char *s)
 	return (id);
 }
 
-struct get_ctx {
-	struct evbuffer	*out;
-	uint32_t	 fields;
-	int		 found;
-};
-
-static int
-api_get_one(void *arg, size_t i, const void *data, size_t len)
-{
-	struct get_ctx	*g = arg;
-
-	(void)i;
-	if (data != NULL && hjson_record(g->out, data, len, g->fields, NULL,
-	    NULL) == 0)
-		g->found = 1;
-	return (0);
-}
-
-static void
-api_event_get(struct evhttp_request *req, uint64_t id)
-{
-	struct get_ctx	g;
-	struct hreq	h;
-	struct aerr	err;
-
-	aerr_clear(&err);
-	if (hreq_parse(&h, req, hp_get, &err) != 0 ||
-	    fields_param(h.params, &g.fields, &err) != 0) {
-		http_problem(req, 0, &err);
-		hreq_free(&h);
-		return;
-	}
-	hreq_free(&h);
-	if (http_not_modified(req))
-		return;
-	g.out = evbuffer_new();
-	g.found = 0;
-	if (store_get(server->store, &id, 1, api_get_one, &g, &err) != 0)
-		http_problem(req, 0, &err);
-	else if (!g.found) {
-		aerr_set(&err, AERR_NOT_FOUND, "event %llu not found",
-		    (unsigned long long)id);
-		http_problem(req, 0, &err);
-	} else
-		http_send_json(req, 200, g.out, 1);
-	evbuffer_free(g.out);
-}
-
-/* A write waiting for the group commit on behalf of a request. */
-struct write_ctx {
-	struct evhttp_request	*req;		/* NULL once it went away */
-	struct evhttp_connection *evcon;
-	int			 kind;		/* COMMIT_* */
-	int			 array;		/* POST of an array */
-};
-
-static const char *
-write_status(int status)
-{
-	switch (status) {
-	case STORE_ADDED:
-		return ("added");
-	case STORE_UPDATED:
-		return ("updated");
-	default:
-		return ("unchanged");
-	}
-}
-
-static void
-write_done(void *arg, const struct store_op *ops, size_t n,
-    const struct aerr *err)
-{
-	struct write_ctx	*w = arg;
-	struct evbuffer		*b;
-	struct aerr		 nf;
-	char			 loc[64];
-	size_t			 i;
-	int			 status = 200;
-
-	if (w->req == NULL) {
-		free(w);
-		return;
-	}
-	http_set_closecb(w->evcon, NULL, NULL);
-	if (err != NULL) {
-		http_problem(w->req, err->code == AERR_LIMIT ? 413 : 0, err);
-		free(w);
-		return;
-	}
-	b = evbuffer_new();
-	if (w->kind == COMMIT_DELETE) {
-		if (!ops[0].status) {
-			aerr_set(&nf, AERR_NOT_FOUND, "event %llu not found",
-			    (unsigned long long)ops[0].id);
-			http_problem(w->req, 0, &nf);
-			evbuffer_free(b);
-			free(w);
-			return;
-		}
-		evbuffer_add_printf(b, "{\"id\":%llu,\"deleted\":true}",
-		    (unsigned long long)ops[0].id);
-	} else {
-		if (w->array)
-			evbuffer_add_printf(b, "{\"results\":[");
-		for (i = 0; i < n; i++)
-			evbuffer_add_printf(b, "%s{\"id\":%llu,\"rev\":%llu,"
-			    "\"status\":\"%s\"}", i ? "," : "",
-			    (unsigned long long)ops[i].out_id,
-			    (unsigned long long)ops[i].out_rev,
-			    write_status(ops[i].status));
-		if (w->array)
-			evbuffer_add_printf(b, "]}");
-		else if (ops[0].status == STORE_ADDED) {
-			status = 201;
-			snprintf(loc, sizeof loc, "/v1/events/%llu",
-			    (unsigned long long)ops[0].out_id);
-			evhttp_add_header(evhttp_request_get_output_headers(
-			    w->req), "Location", loc);
-		}
-	}
-	http_send_json(w->req, status, b, 0);
-	evbuffer_free(b);
-	free(w);
-}
-
-static void
-write_enqueue(struct evhttp_request *req, int kind, int array,
-    struct store_op *ops, size_t nops, struct event *evs, size_t nevs)
-{
-	struct write_ctx	*w = xcalloc(1, sizeof *w);
-
-	w->req = req;
-	w->kind = kind;
-	w->array = array;
-	/* The client may leave before the commit: then drop the answer. */
-	if (req != NULL) {
-		w->evcon = evhttp_request_get_connection(req);
-		http_set_closecb(w->evcon, request_gone, &w->req);
-	}
-	commit_enqueue_cb(kind, ops, nops, evs, nevs, write_done, w);
-}
-
-static void
-api_event_delete(struct evhttp_request *req, uint64_t id)
-{
-	struct store_op	*op;
-
-	op = xcalloc(1, sizeof *op);
-	op->kind = STORE_OP_DELETE;
-	op->id = id;
-	write_enqueue(req, COMMIT_DELETE, 0, op, 1, NULL, 0);
-}
-
 /*
- * POST /v1/events: a record or an array of them.  The JSON is packed as
- * the put request a socket client would send, and checked as one.  The
- * parse and the checks run on a reader thread (readers_call): a body of
- * 16 MiB takes a while, and the loop answers everyone else meanwhile.
- * The job owns the body, moved out of the request's buffer, so that the
- * thread never touches the request; the loop enqueues the write after.
+ * A request that a method answers (dispatch_local): its params packed
+ * from the request, the same m-*.c code as the socket's runs them, and
+ * answer turns the method's result into the HTTP answer.  The client may
+ * leave meanwhile: then the answer is dropped, and a write still
+ * commits, as on the socket.
  */
-struct post_job {
+struct method_job {
 	struct api_job	 a;		/* first: the job is an api_job */
-	struct evbuffer	*body;		/* freed on the thread */
-	struct event	*evs;		/* to the commit queue, if decoded */
-	struct store_op	*ops;
-	size_t		 n;
-	int		 array;
-};
-
-/* On a reader thread: turn the body into events, or say why not. */
-static int
-post_decode(struct post_job *j)
-{
-	const msgpack_object	*recs;
-	msgpack_sbuffer		 sb;
-	msgpack_packer		 pk;
-	msgpack_unpacked	 up;
-	struct event		*evs;
-	struct store_op		*ops;
-	struct aerr		*err = &j->a.err;
-	size_t			 len = evbuffer_get_length(j->body), n, i;
-	int			 rc = -1;
-
-	msgpack_sbuffer_init(&sb);
-	msgpack_unpacked_init(&up);
-	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-	/* [0, 0, "put", [{"records": body}]], as on the socket. */
-	msgpack_pack_array(&pk, 4);
-	msgpack_pack_uint8(&pk, MSG_REQUEST);
-	msgpack_pack_uint8(&pk, 0);
-	mp_pack_str(&pk, "put");
-	msgpack_pack_array(&pk, 1);
-	msgpack_pack_map(&pk, 1);
-	mp_pack_str(&pk, "records");
-	if (hjson_to_mp((const char *)evbuffer_pullup(j->body, -1), len, &pk,
-	    &j->array, err) != 0)
-		goto out;
-	/* The text is not needed any more; the packed form is. */
-	evbuffer_free(j->body);
-	j->body = NULL;
-	if (!j->array) {
-		/* One record: make it a batch of one after all. */
-		msgpack_sbuffer	one;
-		msgpack_packer	opk;
-		size_t		hdr;
-
-		msgpack_sbuffer_init(&one);
-		msgpack_packer_init(&opk, &one, msgpack_sbuffer_write);
-		msgpack_pack_array(&opk, 4);
-		msgpack_pack_uint8(&opk, MSG_REQUEST);
-		msgpack_pack_uint8(&opk, 0);
-		mp_pack_str(&opk, "put");
-		msgpack_pack_array(&opk, 1);
-		msgpack_pack_map(&opk, 1);
-		mp_pack_str(&opk, "records");
-		hdr = one.size;
-		msgpack_pack_array(&opk, 1);
-		msgpack_sbuffer_write(&one, sb.data + hdr, sb.size - hdr);
-		msgpack_sbuffer_destroy(&sb);
-		sb = one;
-	}
-	if (frame_check((const unsigned char *)sb.data, sb.size, err) != 0 ||
-	    msgpack_unpack_next(&up, sb.data, sb.size, NULL) !=
-	    MSGPACK_UNPACK_SUCCESS) {
-		if (err->code == 0)
-			aerr_set(err, AERR_INVALID, "body: cannot be packed");
-		goto out;
-	}
-	recs = mp_get(&up.data.via.array.ptr[3].via.array.ptr[0], "records");
-	n = recs->via.array.size;
-	if (n == 0) {
-		aerr_set(err, AERR_INVALID, "records: 0 given, at least 1 "
-		    "required");
-		goto out;
-	}
-	if (n > PROTO_MAX_BATCH) {
-		aerr_set(err, AERR_INVALID, "records: %zu given, at most %d "
-		    "allowed", n, PROTO_MAX_BATCH);
-		goto out;
-	}
-	evs = xcalloc(n, sizeof *evs);
-	for (i = 0; i < n; i++) {
-		if (record_decode(&recs->via.array.ptr[i], &evs[i],
-		    err) != 0) {
-			if (j->array)
-				aerr_prefix(err, "records[%zu]: ", i);
-			else
-				aerr_prefix(err, "record: ");
-			while (i-- > 0)
-				record_clear(&evs[i]);
-			free(evs);
-			goto out;
-		}
-	}
-	ops = xcalloc(n, sizeof *ops);
-	for (i = 0; i < n; i++) {
-		ops[i].kind = STORE_OP_PUT;
-		ops[i].ev = &evs[i];
-	}
-	j->evs = evs;
-	j->ops = ops;
-	j->n = n;
-	rc = 0;
-out:
-	msgpack_unpacked_destroy(&up);
-	msgpack_sbuffer_destroy(&sb);
-	return (rc);
-}
-
-static void
-post_run(void *arg)
-{
-	struct post_job	*j = arg;
-
-	j->a.rc = post_decode(j);
-	if (j->body != NULL)
-		evbuffer_free(j->body);
-	j->body = NULL;
-}
-
-static void
-post_done(void *arg)
-{
-	struct post_job	*j = arg;
-
-	if (!api_job_answerable(&j->a))
-		j->a.req = NULL;
-	if (j->a.rc == 0) {
-		/*
-		 * A write whose client left still commits, as on the socket;
-		 * the commit queue owns ops and evs from here on.
-		 */
-		write_enqueue(j->a.req, COMMIT_PUT, j->array, j->ops, j->n,
-		    j->evs, j->n);
-	} else if (j->a.req != NULL)
-		http_problem(j->a.req, 0, &j->a.err);
-	free(j);
-}
-
-static void
-api_events_post(struct evhttp_request *req)
-{
-	struct evbuffer	*in = evhttp_request_get_input_buffer(req);
-	struct post_job	*j;
-	struct aerr	 err;
-	size_t		 len = evbuffer_get_length(in);
-
-	if (len > http_config()->max_body) {
-		aerr_set(&err, AERR_LIMIT, "body: %zu bytes exceed limit %zu",
-		    len, http_config()->max_body);
-		http_problem(req, 413, &err);
-		return;
-	}
-	j = xcalloc(1, sizeof *j);
-	j->a.req = req;
-	aerr_clear(&j->a.err);
-	/* Moved, not copied: the request's buffer is left empty. */
-	if ((j->body = evbuffer_new()) == NULL ||
-	    evbuffer_add_buffer(j->body, in) != 0)
-		fatalx("cannot take a body of %zu bytes", len);
-	api_job_start(&j->a, post_run, post_done);
-}
-
-/* GET /v1/actors: names with a prefix, or labels with a match. */
-static void
-api_actors(struct evhttp_request *req)
-{
-	static const char *const strs[] = { "prefix", "cursor", "match" };
-	const msgpack_object	*o;
-	struct actors_page	 a;
-	struct evbuffer		*out;
-	struct hreq		 h;
-	struct aerr		 err;
-	char			*s[3] = { NULL, NULL, NULL }, *enc;
-	uint64_t		 limit = 100;
-	size_t			 i;
-
-	aerr_clear(&err);
-	if (hreq_parse(&h, req, hp_actors, &err) != 0)
-		goto fail;
-	for (i = 0; i < 3; i++) {
-		if ((o = mp_get(h.params, strs[i])) != NULL &&
-		    mp_str(o, strs[i], i == 2 ? DICT_MAX_NAME :
-		    EVENT_MAX_ACTOR, &s[i], &err) != 0)
-			goto fail;
-	}
-	if ((o = mp_get(h.params, "limit")) != NULL) {
-		limit = o->via.u64;
-		if (limit == 0 || limit > PROTO_MAX_PAGE) {
-			aerr_set(&err, AERR_INVALID, "limit: %llu is outside 1 "
-			    "to %d", (unsigned long long)limit,
-			    PROTO_MAX_PAGE);
-			goto fail;
-		}
-	}
-	if (http_not_modified(req))
-		goto out;
-	if (actors_page(s[0], s[1], s[2] != NULL && *s[2] != '\0' ? s[2] :
-	    NULL, (uint32_t)limit, &a, &err) != 0)
-		goto fail;
-	out = evbuffer_new();
-	evbuffer_add_printf(out, "{\"actors\":[");
-	for (i = 0; i < a.n; i++) {
-		evbuffer_add_printf(out, "%s{\"name\":", i ? "," : "");
-		hjson_str(out, a.rows[i].name, strlen(a.rows[i].name));
-		evbuffer_add_printf(out, ",\"count\":%llu",
-		    (unsigned long long)a.rows[i].count);
-		if (a.labels[i].label != NULL) {
-			evbuffer_add_printf(out, ",\"label\":");
-			hjson_str(out, a.labels[i].label,
-			    strlen(a.labels[i].label));
-			evbuffer_add_printf(out, ",\"label_from\":\"%s\"",
-			    names_from_name(a.labels[i].from));
-		}
-		evbuffer_add(out, "}", 1);
-	}
-	if (a.more && a.n > 0) {
-		evbuffer_add_printf(out, "],\"next\":");
-		hjson_str(out, a.rows[a.n - 1].name,
-		    strlen(a.rows[a.n - 1].name));
-		evbuffer_add(out, "}", 1);
-		enc = evhttp_encode_uri(a.rows[a.n - 1].name);
-		hreq_link_next(&h, "/v1/actors", enc);
-		free(enc);
-	} else
-		evbuffer_add_printf(out, "],\"next\":null}");
-	http_send_json(req, 200, out, 1);
-	evbuffer_free(out);
-	actors_page_free(&a);
-	goto out;
-fail:
-	http_problem(req, 0, &err);
-out:
-	for (i = 0; i < 3; i++)
-		free(s[i]);
-	hreq_free(&h);
-}
-
-struct agg_job {
-	struct api_job		 a;		/* first: the job is an api_job */
-	int			(*run)(const msgpack_object *, msgpack_packer *,
-				    struct aerr *);
-	msgpack_sbuffer		 sb;
-	struct evbuffer		*out;
+	void		(*answer)(struct method_job *, const msgpack_object *);
+	uint64_t	 id;		/* of /v1/events/{id} */
+	int		 array;		/* POST of an array */
+	int		 write;		/* 413 for the store's limits */
+	int		 have_rev;	/* POST with If-Match */
+	uint64_t	 rev;
+	struct evbuffer	*body;		/* POST, until packed */
+	struct put_batch *batch;	/* POST, decoded */
 };
 
 static void
-agg_run(void *arg)
+method_done(void *arg, const msgpack_object *result, const struct aerr *err)
 {
-	struct agg_job	*j = arg;
-	msgpack_packer	 pk;
-
-	msgpack_packer_init(&pk, &j->sb, msgpack_sbuffer_write);
-	if ((j->a.rc = j->run(j->a.h.params, &pk, &j->a.err)) == 0 &&
-	    hjson_result(j->out, &j->sb) != 0) {
-		aerr_set(&j->a.err, AERR_INTERNAL, "result has no JSON form");
-		j->a.rc = -1;
-	}
-}
-
-static void
-agg_done(void *arg)
-{
-	struct agg_job	*j = arg;
+	struct method_job	*j = arg;
 
 	if (api_job_answerable(&j->a)) {
-		if (j->a.rc != 0)
-			http_problem(j->a.req, 0, &j->a.err);
+		/* A write the store refused for its size is too large. */
+		if (err != NULL)
+			http_problem(j->a.req, err->code == AERR_LIMIT &&
+			    j->write ? 413 : 0, err);
 		else
-			http_send_json(j->a.req, 200, j->out, 1);
+			j->answer(j, result);
 	}
-	evbuffer_free(j->out);
-	msgpack_sbuffer_destroy(&j->sb);
 	hreq_free(&j->a.h);
 	free(j);
 }
 
-/* GET /v1/histogram, /v1/top, /v1/co-actors: an aggregation's result. */
+/* The answer comes later: drop it if the client leaves meanwhile. */
 static void
-api_agg(struct evhttp_request *req, const struct hparam *spec,
-    int (*run)(const msgpack_object *, msgpack_packer *, struct aerr *))
+method_wait(struct method_job *j)
 {
-	struct agg_job	*j = xcalloc(1, sizeof *j);
+	if (j->a.req != NULL) {
+		j->a.evcon = evhttp_request_get_connection(j->a.req);
+		http_set_closecb(j->a.evcon, request_gone, &j->a.req);
+	}
+}
 
+static void
+method_start(struct method_job *j, const struct method *m)
+{
+	method_wait(j);
+	dispatch_local(m, j->a.h.params, method_done, j);
+}
+
+/* The one element of the array result[key], or NULL. */
+static const msgpack_object *
+method_first(const msgpack_object *result, const char *key)
+{
+	const msgpack_object	*o = mp_get(result, key);
+
+	if (o == NULL || o->type != MSGPACK_OBJECT_ARRAY ||
+	    o->via.array.size == 0)
+		return (NULL);
+	return (&o->via.array.ptr[0]);
+}
+
+static void
+method_send(struct method_job *j, int status, const msgpack_object *o,
+    int cache)
+{
+	struct evbuffer	*out = evbuffer_new();
+	struct aerr	 err;
+
+	if (hjson_from_mp(out, o) != 0) {
+		aerr_set(&err, AERR_INTERNAL, "result has no JSON form");
+		http_problem(j->a.req, 0, &err);
+	} else
+		http_send_json(j->a.req, status, out, cache);
+	evbuffer_free(out);
+}
+
+static void
+method_not_found(struct method_job *j)
+{
+	struct aerr	err;
+
+	aerr_set(&err, AERR_NOT_FOUND, "event %llu not found",
+	    (unsigned long long)j->id);
+	http_problem(j->a.req, 0, &err);
+}
+
+static void
+get_answer(struct method_job *j, const msgpack_object *result)
+{
+	const msgpack_object	*ev = method_first(result, "events");
+
+	if (ev == NULL || ev->type == MSGPACK_OBJECT_NIL)
+		method_not_found(j);
+	else
+		method_send(j, 200, ev, 1);
+}
+
+static struct method_job *
+method_job_new(struct evhttp_request *req, uint64_t id,
+    void (*answer)(struct method_job *, const msgpack_object *))
+{
+	struct method_job	*j = xcalloc(1, sizeof *j);
+
+	hreq_init(&j->a.h, req);
 	aerr_clear(&j->a.err);
-	if (hreq_parse(&j->a.h, req, spec, &j->a.err) != 0) {
-		http_problem(req, 0, &j->a.err);
-		hreq_free(&j->a.h);
-		free(j);
+	j->a.req = req;
+	j->id = id;
+	j->answer = answer;
+	return (j);
+}
+
+static void
+method_job_fail(struct method_job *j)
+{
+	http_problem(j->a.req, 0, &j->a.err);
+	hreq_free(&j->a.h);
+	free(j);
+}
+
+/*
+ * A GET that method m answers: its query string checked against spec
+ * and packed, with "ids": [id] when id is not 0.
+ */
+static void
+api_method_get(struct evhttp_request *req, const struct hparam *spec,
+    uint64_t id, const struct method *m,
+    void (*answer)(struct method_job *, const msgpack_object *))
+{
+	struct method_job	*j = method_job_new(req, id, answer);
+
+	if (hreq_parse_ids(&j->a.h, req, spec, id, &j->a.err) != 0) {
+		method_job_fail(j);
 		return;
 	}
 	if (http_not_modified(req)) {
@@ -984,40 +750,263 @@ api_agg(struct evhttp_request *req, const struct hparam *spec,
 		free(j);
 		return;
 	}
-	j->a.req = req;
-	j->run = run;
-	msgpack_sbuffer_init(&j->sb);
-	j->out = evbuffer_new();
-	api_job_start(&j->a, agg_run, agg_done);
+	method_start(j, m);
+}
+
+static void
+delete_answer(struct method_job *j, const msgpack_object *result)
+{
+	const msgpack_object	*done = method_first(result, "deleted");
+	struct evbuffer		*out;
+
+	if (done == NULL || done->type != MSGPACK_OBJECT_BOOLEAN ||
+	    !done->via.boolean) {
+		method_not_found(j);
+		return;
+	}
+	out = evbuffer_new();
+	evbuffer_add_printf(out, "{\"id\":%llu,\"deleted\":true}",
+	    (unsigned long long)j->id);
+	http_send_json(j->a.req, 200, out, 0);
+	evbuffer_free(out);
+}
+
+/* DELETE /v1/events/{id}: the delete method with one id. */
+static void
+api_event_delete(struct evhttp_request *req, uint64_t id)
+{
+	struct method_job	*j = method_job_new(req, id, delete_answer);
+
+	j->write = 1;
+	/* It takes no parameters, and never looked at the query string. */
+	if (hreq_parse_ids(&j->a.h, req, NULL, id, &j->a.err) != 0) {
+		method_job_fail(j);
+		return;
+	}
+	method_start(j, &method_delete);
+}
+
+static void
+put_answer(struct method_job *j, const msgpack_object *result)
+{
+	const msgpack_object	*one, *id, *status;
+	char			 loc[64];
+
+	if (j->array) {
+		method_send(j, 200, result, 0);
+		return;
+	}
+	/* One record: its own result, and where a new one is. */
+	one = method_first(result, "results");
+	if (one == NULL || (id = mp_get(one, "id")) == NULL ||
+	    (status = mp_get(one, "status")) == NULL) {
+		method_send(j, 200, result, 0);
+		return;
+	}
+	if (!mp_key_is(status, "added")) {
+		method_send(j, 200, one, 0);
+		return;
+	}
+	snprintf(loc, sizeof loc, "/v1/events/%llu",
+	    (unsigned long long)id->via.u64);
+	evhttp_add_header(evhttp_request_get_output_headers(j->a.req),
+	    "Location", loc);
+	method_send(j, 201, one, 0);
+}
+
+/*
+ * On a reader thread: the body as the put method's params, {"records":
+ * [...]} for an array, {"record": {...}} for one, checked as a socket
+ * frame would be (frame_check), and decoded by put (put_decode).
+ */
+static void
+post_run(void *arg)
+{
+	struct method_job	*j = arg;
+	struct hreq		*h = &j->a.h;
+	msgpack_sbuffer		 recs;
+	msgpack_packer		 pk;
+	size_t			 len = evbuffer_get_length(j->body);
+
+	j->a.rc = -1;
+	msgpack_sbuffer_init(&recs);
+	msgpack_packer_init(&pk, &recs, msgpack_sbuffer_write);
+	if (hjson_to_mp((const char *)evbuffer_pullup(j->body, -1), len, &pk,
+	    &j->array, j->have_rev ? &j->rev : NULL, &j->a.err) != 0)
+		goto out;
+	msgpack_packer_init(&pk, &h->sb, msgpack_sbuffer_write);
+	msgpack_pack_map(&pk, j->have_rev ? 2 : 1);
+	mp_pack_str(&pk, j->array ? "records" : "record");
+	msgpack_sbuffer_write(&h->sb, recs.data, recs.size);
+	if (j->have_rev) {
+		mp_pack_str(&pk, "check_rev");
+		msgpack_pack_true(&pk);
+	}
+	if (frame_check((const unsigned char *)h->sb.data, h->sb.size,
+	    &j->a.err) != 0 || msgpack_unpack_next(&h->up, h->sb.data,
+	    h->sb.size, NULL) != MSGPACK_UNPACK_SUCCESS) {
+		if (j->a.err.code == 0)
+			aerr_set(&j->a.err, AERR_INVALID, "body: cannot be "
+			    "packed");
+		goto out;
+	}
+	h->params = &h->up.data;
+	if (put_decode(h->params, &j->batch, &j->a.err) != 0)
+		goto out;
+	j->a.rc = 0;
+out:
+	/*
+	 * The batch holds copies: free the packed body here, not on the
+	 * loop (millions of objects for a large one).
+	 */
+	hreq_free(h);
+	hreq_init(h, h->req);
+	msgpack_sbuffer_destroy(&recs);
+	/* The text is not needed any more; the packed form is. */
+	evbuffer_free(j->body);
+	j->body = NULL;
+}
+
+static void
+post_done(void *arg)
+{
+	struct method_job	*j = arg;
+
+	if (!api_job_answerable(&j->a))
+		j->a.req = NULL;
+	if (j->a.rc == 0) {
+		/* A client that left still has its write committed. */
+		method_wait(j);
+		put_local(j->batch, method_done, j);
+		return;
+	}
+	if (j->a.req != NULL)
+		http_problem(j->a.req, 0, &j->a.err);
+	hreq_free(&j->a.h);
+	free(j);
+}
+
+/*
+ * If-Match: "rev" (or rev) makes a POST of one record conditional, as
+ * put's check_rev: 1 if there is one, 0 if not, -1 if it is not one.
+ */
+static int
+post_if_match(struct evhttp_request *req, uint64_t *rev, struct aerr *err)
+{
+	const char	*v;
+	char		 digits[24];
+	size_t		 n;
+
+	v = evhttp_find_header(evhttp_request_get_input_headers(req),
+	    "If-Match");
+	if (v == NULL)
+		return (0);
+	n = strlen(v);
+	if (n >= 2 && v[0] == '"' && v[n - 1] == '"') {
+		v++;
+		n -= 2;
+	}
+	snprintf(digits, sizeof digits, "%.*s", (int)n, v);
+	if (n >= sizeof digits || hreq_uint(digits, rev) != 0) {
+		aerr_set(err, AERR_INVALID, "If-Match: \"%.32s\" is not a "
+		    "rev", v);
+		return (-1);
+	}
+	return (1);
+}
+
+/*
+ * POST /v1/events: a record or an array of them, the put method's.  The
+ * JSON is parsed on a reader thread (readers_call): a body of 16 MiB
+ * takes a while, and the loop answers everyone else meanwhile.  The job
+ * owns the body, moved out of the request's buffer, so that the thread
+ * never touches the request.
+ */
+static void
+api_events_post(struct evhttp_request *req)
+{
+	struct evbuffer		*in = evhttp_request_get_input_buffer(req);
+	struct method_job	*j;
+	size_t			 len = evbuffer_get_length(in);
+
+	j = method_job_new(req, 0, put_answer);
+	j->write = 1;
+	if (len > http_config()->max_body) {
+		aerr_set(&j->a.err, AERR_LIMIT, "body: %zu bytes exceed "
+		    "limit %zu", len, http_config()->max_body);
+		http_problem(req, 413, &j->a.err);
+		hreq_free(&j->a.h);
+		free(j);
+		return;
+	}
+	if ((j->have_rev = post_if_match(req, &j->rev, &j->a.err)) == -1) {
+		method_job_fail(j);
+		return;
+	}
+	/* Moved, not copied: the request's buffer is left empty. */
+	if ((j->body = evbuffer_new()) == NULL ||
+	    evbuffer_add_buffer(j->body, in) != 0)
+		fatalx("cannot take a body of %zu bytes", len);
+	api_job_start(&j->a, post_run, post_done);
+}
+
+static void
+actors_answer(struct method_job *j, const msgpack_object *result)
+{
+	const msgpack_object	*names = mp_get(result, "actors");
+	const msgpack_object	*cursor = mp_get(result, "cursor");
+	struct evbuffer		*out = evbuffer_new();
+	char			*enc, last[EVENT_MAX_ACTOR + 1];
+
+	evbuffer_add_printf(out, "{\"actors\":");
+	if (names == NULL || hjson_from_mp(out, names) != 0)
+		evbuffer_add(out, "[]", 2);
+	/* The cursor is the last name given, or nil after the last page. */
+	if (cursor != NULL && cursor->type == MSGPACK_OBJECT_STR) {
+		evbuffer_add_printf(out, ",\"next\":");
+		hjson_str(out, cursor->via.str.ptr, cursor->via.str.size);
+		evbuffer_add(out, "}", 1);
+		snprintf(last, sizeof last, "%.*s", (int)cursor->via.str.size,
+		    cursor->via.str.ptr);
+		enc = evhttp_encode_uri(last);
+		hreq_link_next(&j->a.h, "/v1/actors", enc);
+		free(enc);
+	} else
+		evbuffer_add_printf(out, ",\"next\":null}");
+	http_send_json(j->a.req, 200, out, 1);
+	evbuffer_free(out);
+}
+
+/* GET /v1/histogram, /v1/top, /v1/co-actors: the result as it is. */
+static void
+agg_answer(struct method_job *j, const msgpack_object *result)
+{
+	method_send(j, 200, result, 1);
 }
 
 static void
 api_stats(struct evhttp_request *req)
 {
-	struct store_stats	 st;
 	struct evbuffer		*out;
+	msgpack_sbuffer		 sb;
+	msgpack_packer		 pk;
 	struct hreq		 h;
 	struct aerr		 err;
 
 	aerr_clear(&err);
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
 	if (hreq_parse(&h, req, hp_none, &err) != 0 ||
-	    store_stats(server->store, &st, &err) != 0) {
+	    stats_pack(&pk, (long)http_sse_count(), &err) != 0) {
 		http_problem(req, 0, &err);
 		hreq_free(&h);
+		msgpack_sbuffer_destroy(&sb);
 		return;
 	}
 	hreq_free(&h);
 	out = evbuffer_new();
-	evbuffer_add_printf(out, "{\"events\":%llu,\"actors\":%llu,"
-	    "\"db_bytes\":%llu,\"map_bytes\":%llu,\"map_grows\":%llu,"
-	    "\"last_seq\":%llu,\"uptime\":%llu,\"connections\":%zu,"
-	    "\"streams\":%zu,\"version\":\"%s\",\"protocol\":%d}",
-	    (unsigned long long)st.events, (unsigned long long)st.actors,
-	    (unsigned long long)st.db_bytes, (unsigned long long)st.map_bytes,
-	    (unsigned long long)st.map_grows, (unsigned long long)st.last_seq,
-	    (unsigned long long)((now_ms() - server->started) / 1000),
-	    conn_count(), http_sse_count(), ANNALS_VERSION_STRING,
-	    ANNALS_PROTO_VERSION);
+	hjson_result(out, &sb);
+	msgpack_sbuffer_destroy(&sb);
 	http_send_json(req, 200, out, 0);
 	evbuffer_free(out);
 }
@@ -1040,9 +1029,8 @@ api_change_one(void *arg, const struct store_change *ch)
 		return (STORE_PAGE_FULL);
 	evbuffer_add_printf(c->out, "%s{\"seq\":%llu,\"op\":\"%s\","
 	    "\"id\":%llu", c->n++ ? "," : "", (unsigned long long)ch->seq,
-	    ch->op == STORE_OP_PUT ? "put" : "delete",
-	    (unsigned long long)ch->id);
-	if (ch->op == STORE_OP_PUT) {
+	    change_op_name(ch->op), (unsigned long long)ch->id);
+	if (ch->op == CHANGE_PUT) {
 		evbuffer_add_printf(c->out, ",\"event\":");
 		if (hjson_record(c->out, ch->data, ch->len, c->fields, NULL,
 		    NULL) != 0)
@@ -1357,7 +1345,15 @@ http_api(struct evhttp_request *req, const char *path)
 	int		 get = cmd == EVHTTP_REQ_GET || cmd == EVHTTP_REQ_HEAD;
 	uint64_t	 id;
 	char		 detail[128];
+	struct aerr	 err;
 
+	/* A replica: writes go to the primary (and tickets are no write). */
+	if (strcmp(path, "/v1/stats") != 0 &&
+	    strcmp(path, "/v1/tickets") != 0 && replica_refuse(path,
+	    cmd == EVHTTP_REQ_POST || cmd == EVHTTP_REQ_DELETE, &err)) {
+		http_problem(req, 0, &err);
+		return;
+	}
 	if (strcmp(path, "/v1/events") == 0) {
 		if (get)
 			api_events(req, 0);
@@ -1373,7 +1369,8 @@ http_api(struct evhttp_request *req, const char *path)
 			    "id", path + 11);
 			http_problem_status(req, 404, "not_found", detail);
 		} else if (get)
-			api_event_get(req, id);
+			api_method_get(req, hp_get, id, &method_get,
+			    get_answer);
 		else if (cmd == EVHTTP_REQ_DELETE)
 			api_event_delete(req, id);
 		else
@@ -1410,16 +1407,20 @@ http_api(struct evhttp_request *req, const char *path)
 		api_index(req);
 		return;
 	} else if (strcmp(path, "/v1/actors") == 0) {
-		api_actors(req);
+		api_method_get(req, hp_actors, 0, &method_actors,
+		    actors_answer);
 		return;
 	} else if (strcmp(path, "/v1/histogram") == 0) {
-		api_agg(req, hp_histogram, histogram_run);
+		api_method_get(req, hp_histogram, 0, &method_histogram,
+		    agg_answer);
 		return;
 	} else if (strcmp(path, "/v1/top") == 0) {
-		api_agg(req, hp_top, top_actors_run);
+		api_method_get(req, hp_top, 0, &method_top_actors,
+		    agg_answer);
 		return;
 	} else if (strcmp(path, "/v1/co-actors") == 0) {
-		api_agg(req, hp_co, co_actors_run);
+		api_method_get(req, hp_co, 0, &method_co_actors,
+		    agg_answer);
 		return;
 	} else if (strcmp(path, "/v1/stats") == 0) {
 		api_stats(req);

@@ -111,6 +111,21 @@ hjson_from_mp(struct evbuffer *b, const msgpack_object *o)
 	return (hjson_value(b, o, 0));
 }
 
+/* Write a packed result (one msgpack object) as JSON. */
+int
+hjson_result(struct evbuffer *b, const msgpack_sbuffer *sb)
+{
+	msgpack_unpacked	up;
+	int			rc = -1;
+
+	msgpack_unpacked_init(&up);
+	if (msgpack_unpack_next(&up, sb->data, sb->size, NULL) ==
+	    MSGPACK_UNPACK_SUCCESS)
+		rc = hjson_value(b, &up.data, 0);
+	msgpack_unpacked_destroy(&up);
+	return (rc);
+}
+
 /*
  * Write a stored record as a JSON object with the keys of fields (a
  * RECORD_FIELD() set); match, when not NULL, is added as "match" last,
@@ -154,21 +169,6 @@ hjson_record(struct evbuffer *b, const void *data, size_t len,
 	evbuffer_add(b, "}", 1);
 	rc = 0;
 out:
-	msgpack_unpacked_destroy(&up);
-	return (rc);
-}
-
-/* Write a packed result (one msgpack object) as JSON. */
-int
-hjson_result(struct evbuffer *b, const msgpack_sbuffer *sb)
-{
-	msgpack_unpacked	up;
-	int			rc = -1;
-
-	msgpack_unpacked_init(&up);
-	if (msgpack_unpack_next(&up, sb->data, sb->size, NULL) ==
-	    MSGPACK_UNPACK_SUCCESS)
-		rc = hjson_value(b, &up.data, 0);
 	msgpack_unpacked_destroy(&up);
 	return (rc);
 }
@@ -359,10 +359,11 @@ hjson_array_error(const char *text, size_t len, size_t off, const char *what,
  * first and refused, as the socket's put refuses it, when it holds more
  * records than a put takes; then its elements are parsed and packed one
  * at a time, so that jansson holds one record's tree, not the body's.
+ * rev, when not NULL, replaces the rev of the one record (If-Match).
  */
 int
 hjson_to_mp(const char *text, size_t len, msgpack_packer *pk, int *is_array,
-    struct aerr *err)
+    const uint64_t *rev, struct aerr *err)
 {
 	json_error_t	 jerr;
 	json_t		*v;
@@ -372,6 +373,11 @@ hjson_to_mp(const char *text, size_t len, msgpack_packer *pk, int *is_array,
 	off = hjson_skip(text, len, 0);
 	if (off < len && text[off] == '[') {
 		*is_array = 1;
+		if (rev != NULL) {
+			aerr_set(err, AERR_INVALID, "If-Match: takes one "
+			    "record, not an array");
+			return (-1);
+		}
 		n = hjson_count(text + off + 1, len - off - 1);
 		if (n > PROTO_MAX_BATCH) {
 			aerr_set(err, AERR_INVALID, "records: %zu given, at "
@@ -437,6 +443,8 @@ hjson_to_mp(const char *text, size_t len, msgpack_packer *pk, int *is_array,
 		return (-1);
 	}
 	*is_array = 0;
+	if (rev != NULL && json_object_set_new(v, "rev", json_u64(*rev)) != 0)
+		fatalx("out of memory");
 	rc = json_to_mp(pk, v, PROTO_RECORD_DEPTH, err);
 	json_decref(v);
 	if (rc != 0)

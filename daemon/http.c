@@ -1,14 +1,12 @@
 /*
- * The HTTP server: libevent's evhttp on the daemon's event loop.  It
- * answers /v1/... from http-api.c, the change stream from http-sse.c,
- * and serves the timeline page's files from the web directory.
- *
- * Every answer goes through here: CORS headers for the configured
- * origins, RFC 7807 problem bodies for errors, weak ETags made of the
- * store's last change sequence number and the request, and gzip when
- * the client accepts it.  Like --listen, the address must be loopback
- * unless tokens are required (--auth-file); then every /v1 request must
- * carry one as "Authorization: Bearer TOKEN", a write one for writes.
+ * The HTTP server: libevent's evhttp on the daemon's event loop, its
+ * connections, and the router.  It admits a request (Host, Origin,
+ * tokens), then hands /v1/... to http-api.c and the change stream to
+ * http-sse.c, and serves the timeline page's files from the web
+ * directory; every answer goes out through http-reply.c.  Like
+ * --listen, the address must be loopback unless tokens are required
+ * (--auth-file); then every /v1 request must carry one as
+ * "Authorization: Bearer TOKEN", a write one for writes.
  */
 #include <sys/queue.h>
 #include <sys/socket.h>
@@ -34,23 +32,16 @@
 #include <event2/keyvalq_struct.h>
 #include <event2/listener.h>
 #include <event2/util.h>
-#include <zlib.h>
 
 #include "annalsd.h"
 #include "http.h"
 
-/* Bodies above this are compressed when the client accepts gzip. */
-#define HTTP_GZIP_MIN		512
 /*
  * The request line and headers together.  evhttp rescans its whole input
  * for each line end, so without a bound a line that never ends costs
  * memory and CPU without limit (issue 15).
  */
 #define HTTP_MAX_HEAD		(64u << 10)
-/* Largest static file served. */
-#define HTTP_MAX_FILE		(32u << 20)
-/* Where index.html takes the list of a window's events (http_page_send). */
-#define HTTP_PAGE_LIST		"<ol id=\"event-list\">"
 
 /*
  * Our side of an HTTP connection, which evhttp keeps to itself.  It is
@@ -66,8 +57,6 @@ struct http_conn {
 	struct evhttp_connection *evcon;	/* NULL until tied */
 	struct evbuffer_cb_entry *incb;		/* watches the input */
 	struct event		 *deadline;	/* of the request arriving */
-	void			(*gone)(struct evhttp_connection *, void *);
-	void			 *gone_arg;
 	int			  state;
 #define HTTP_CONN_IDLE		0	/* between requests */
 #define HTTP_CONN_READING	1	/* a request is arriving */
@@ -105,280 +94,6 @@ static struct event		*fresh_ev;	/* ties new connections */
 static struct event		*sweep_ev;	/* closes idle ones, draining */
 static struct event		*resume_ev;	/* accepts again after EMFILE */
 static time_t			 last_full_log;
-
-const struct http_config *
-http_config(void)
-{
-	return (&hcfg);
-}
-
-/* The HTTP status of an error code (PROTOCOL.md section 4). */
-int
-http_status_of(int code)
-{
-	switch (code) {
-	case AERR_INVALID:
-	case AERR_MALFORMED:
-	case AERR_BAD_CURSOR:
-	case AERR_LIMIT:
-		return (400);
-	case AERR_NOT_FOUND:
-		return (404);
-	case AERR_UNAUTHORIZED:
-		return (401);
-	case AERR_DISK_FULL:
-		return (507);
-	case AERR_UNAVAILABLE:
-		return (503);
-	case AERR_EXPIRED:
-		return (410);
-	case AERR_CONFLICT:
-		return (409);
-	default:
-		return (500);
-	}
-}
-
-static const char *
-http_reason(int status)
-{
-	switch (status) {
-	case 200:
-		return ("OK");
-	case 201:
-		return ("Created");
-	case 204:
-		return ("No Content");
-	case 304:
-		return ("Not Modified");
-	case 400:
-		return ("Bad Request");
-	case 401:
-		return ("Unauthorized");
-	case 403:
-		return ("Forbidden");
-	case 404:
-		return ("Not Found");
-	case 405:
-		return ("Method Not Allowed");
-	case 406:
-		return ("Not Acceptable");
-	case 409:
-		return ("Conflict");
-	case 410:
-		return ("Gone");
-	case 413:
-		return ("Content Too Large");
-	case 415:
-		return ("Unsupported Media Type");
-	case 421:
-		return ("Misdirected Request");
-	case 503:
-		return ("Service Unavailable");
-	case 507:
-		return ("Insufficient Storage");
-	default:
-		return ("Internal Server Error");
-	}
-}
-
-/* The configured origin that admits origin, or NULL. */
-static const char *
-http_cors_match(const char *origin)
-{
-	size_t	i;
-
-	if (origin == NULL)
-		return (NULL);
-	for (i = 0; i < hcfg.ncors; i++) {
-		if (strcmp(hcfg.cors[i], "*") == 0)
-			return ("*");
-		if (strcmp(hcfg.cors[i], origin) == 0)
-			return (origin);
-	}
-	return (NULL);
-}
-
-/* Headers every answer carries: CORS for an admitted origin. */
-void
-http_headers(struct evhttp_request *req)
-{
-	struct evkeyvalq	*in = evhttp_request_get_input_headers(req);
-	struct evkeyvalq	*out = evhttp_request_get_output_headers(req);
-	const char		*allow;
-
-	if ((allow = http_cors_match(evhttp_find_header(in,
-	    "Origin"))) == NULL)
-		return;
-	evhttp_add_header(out, "Access-Control-Allow-Origin", allow);
-	evhttp_add_header(out, "Access-Control-Expose-Headers",
-	    "ETag, Link, Location");
-	if (strcmp(allow, "*") != 0)
-		evhttp_add_header(out, "Vary", "Origin");
-}
-
-/* Whether the client takes gzip (and not with q=0). */
-static int
-http_accepts_gzip(struct evhttp_request *req)
-{
-	const char	*ae, *p;
-
-	ae = evhttp_find_header(evhttp_request_get_input_headers(req),
-	    "Accept-Encoding");
-	if (ae == NULL || (p = strstr(ae, "gzip")) == NULL)
-		return (0);
-	p += 4;
-	while (*p == ' ')
-		p++;
-	if (strncmp(p, ";q=0", 4) == 0 && strspn(p + 4, ".0") ==
-	    strcspn(p + 4, ", "))
-		return (0);
-	return (1);
-}
-
-/* Replace body with its gzip form; 0 when done. */
-static int
-http_gzip(struct evbuffer *body)
-{
-	struct evbuffer		*out;
-	struct evbuffer_iovec	 v;
-	z_stream		 zs;
-	unsigned char		*in;
-	size_t			 len = evbuffer_get_length(body);
-	int			 rc;
-
-	if ((in = evbuffer_pullup(body, -1)) == NULL)
-		return (-1);
-	memset(&zs, 0, sizeof zs);
-	/* 16 + 15: a gzip wrapper around a 32K window. */
-	if (deflateInit2(&zs, 1, Z_DEFLATED, 16 + 15, 8,
-	    Z_DEFAULT_STRATEGY) != Z_OK)
-		return (-1);
-	out = evbuffer_new();
-	zs.next_in = in;
-	zs.avail_in = (uInt)len;
-	do {
-		if (evbuffer_reserve_space(out, deflateBound(&zs, len) + 64,
-		    &v, 1) != 1) {
-			rc = Z_MEM_ERROR;
-			break;
-		}
-		zs.next_out = v.iov_base;
-		zs.avail_out = (uInt)v.iov_len;
-		rc = deflate(&zs, Z_FINISH);
-		v.iov_len -= zs.avail_out;
-		evbuffer_commit_space(out, &v, 1);
-	} while (rc == Z_OK);
-	deflateEnd(&zs);
-	if (rc != Z_STREAM_END) {
-		evbuffer_free(out);
-		return (-1);
-	}
-	evbuffer_drain(body, len);
-	evbuffer_add_buffer(body, out);
-	evbuffer_free(out);
-	return (0);
-}
-
-/* Send an answer; while draining, each is its connection's last. */
-static void
-http_reply(struct evhttp_request *req, int status, struct evbuffer *body)
-{
-	if (draining)
-		evhttp_add_header(evhttp_request_get_output_headers(req),
-		    "Connection", "close");
-	evhttp_send_reply(req, status, http_reason(status), body);
-}
-
-/* Send body with status; compress it when worth it and accepted. */
-static void
-http_send(struct evhttp_request *req, int status, const char *type,
-    struct evbuffer *body)
-{
-	struct evkeyvalq	*out = evhttp_request_get_output_headers(req);
-
-	evhttp_add_header(out, "Content-Type", type);
-	evhttp_add_header(out, "Vary", "Accept-Encoding");
-	if (evbuffer_get_length(body) >= HTTP_GZIP_MIN &&
-	    http_accepts_gzip(req) && http_gzip(body) == 0)
-		evhttp_add_header(out, "Content-Encoding", "gzip");
-	http_reply(req, status, body);
-}
-
-void
-http_send_json(struct evhttp_request *req, int status, struct evbuffer *body,
-    int cache)
-{
-	struct evkeyvalq	*out = evhttp_request_get_output_headers(req);
-
-	http_headers(req);
-	if (!cache)
-		evhttp_add_header(out, "Cache-Control", "no-store");
-	http_send(req, status, "application/json", body);
-}
-
-/* An RFC 7807 problem: type names the error, detail says what failed. */
-void
-http_problem_status(struct evhttp_request *req, int status, const char *name,
-    const char *detail)
-{
-	struct evbuffer	*b = evbuffer_new();
-
-	evbuffer_add_printf(b, "{\"type\":\"urn:annals:error:%s\","
-	    "\"title\":", name);
-	hjson_str(b, http_reason(status), strlen(http_reason(status)));
-	evbuffer_add_printf(b, ",\"status\":%d,\"detail\":", status);
-	hjson_str(b, detail, strlen(detail));
-	evbuffer_add_printf(b, ",\"code\":\"%s\"}", name);
-	http_headers(req);
-	/* An error is not a version of the resource (issue #14). */
-	evhttp_remove_header(evhttp_request_get_output_headers(req), "ETag");
-	evhttp_add_header(evhttp_request_get_output_headers(req),
-	    "Cache-Control", "no-store");
-	http_send(req, status, "application/problem+json", b);
-	evbuffer_free(b);
-}
-
-void
-http_problem(struct evhttp_request *req, int status, const struct aerr *err)
-{
-	if (status == 0)
-		status = http_status_of(err->code);
-	http_problem_status(req, status, aerr_name(err->code), err->msg);
-}
-
-/*
- * Set a weak ETag made of the store's last change and the request line;
- * answer 304 and return 1 when the client already has it.
- */
-int
-http_not_modified(struct evhttp_request *req)
-{
-	const char	*uri = evhttp_request_get_uri(req), *inm;
-	uint64_t	 h = 0xcbf29ce484222325ULL;
-	char		 etag[64];
-
-	for (; *uri != '\0'; uri++) {
-		h ^= (unsigned char)*uri;
-		h *= 0x100000001b3ULL;
-	}
-	snprintf(etag, sizeof etag, "W/\"%llx-%llx\"",
-	    (unsigned long long)store_last_seq(server->store),
-	    (unsigned long long)h);
-	evhttp_add_header(evhttp_request_get_output_headers(req), "ETag",
-	    etag);
-	evhttp_add_header(evhttp_request_get_output_headers(req),
-	    "Cache-Control", "no-cache");
-	inm = evhttp_find_header(evhttp_request_get_input_headers(req),
-	    "If-None-Match");
-	/* Weak comparison: W/"x" matches W/"x" and "x". */
-	if (inm == NULL || (strstr(inm, etag + 2) == NULL &&
-	    strcmp(inm, "*") != 0))
-		return (0);
-	http_headers(req);
-	http_reply(req, 304, NULL);
-	return (1);
-}
 
 static const char *
 http_mime(const char *path)
@@ -448,14 +163,8 @@ http_static(struct evhttp_request *req, const char *path)
 		return;
 	}
 	snprintf(file, sizeof file, "%s%s", web_dir, path);
-	if ((fd = open(file, O_RDONLY | O_CLOEXEC)) == -1 ||
-	    fstat(fd, &sb) == -1 || !S_ISREG(sb.st_mode) ||
-	    sb.st_size > HTTP_MAX_FILE) {
-		if (fd != -1)
-			close(fd);
-		http_problem_status(req, 404, "not_found", "no such file");
+	if ((fd = http_file_open(req, file, &sb)) == -1)
 		return;
-	}
 	snprintf(etag, sizeof etag, "\"%llx-%llx-%llx\"",
 	    (unsigned long long)sb.st_ino, (unsigned long long)sb.st_size,
 	    (unsigned long long)sb.st_mtime);
@@ -469,61 +178,10 @@ http_static(struct evhttp_request *req, const char *path)
 		http_reply(req, 304, NULL);
 		return;
 	}
-	b = evbuffer_new();
-	if (evbuffer_add_file(b, fd, 0, sb.st_size) != 0) {
-		evbuffer_free(b);
-		http_problem_status(req, 500, "internal", "cannot read file");
+	if ((b = http_file_body(req, fd, &sb)) == NULL)
 		return;
-	}
 	http_headers(req);
 	http_send(req, 200, http_mime(path), b);
-	evbuffer_free(b);
-}
-
-/*
- * Send index.html with list (the <li> of a window's events, from
- * http-api.c) inside its HTTP_PAGE_LIST element; as it is when it has
- * no such element.  The answer is made for this address: no ETag.
- */
-void
-http_page_send(struct evhttp_request *req, struct evbuffer *list)
-{
-	struct evkeyvalq	*out = evhttp_request_get_output_headers(req);
-	struct evbuffer		*b;
-	struct evbuffer_ptr	 at;
-	struct stat		 sb;
-	char			 file[PATH_MAX + 32];
-	int			 fd;
-
-	snprintf(file, sizeof file, "%s/index.html", web_dir);
-	if ((fd = open(file, O_RDONLY | O_CLOEXEC)) == -1 ||
-	    fstat(fd, &sb) == -1 || !S_ISREG(sb.st_mode) ||
-	    sb.st_size > HTTP_MAX_FILE) {
-		if (fd != -1)
-			close(fd);
-		http_problem_status(req, 404, "not_found", "no such file");
-		return;
-	}
-	b = evbuffer_new();
-	if (evbuffer_add_file(b, fd, 0, sb.st_size) != 0) {
-		evbuffer_free(b);
-		http_problem_status(req, 500, "internal", "cannot read file");
-		return;
-	}
-	at = evbuffer_search(b, HTTP_PAGE_LIST, strlen(HTTP_PAGE_LIST), NULL);
-	if (at.pos != -1) {
-		struct evbuffer	*rest = evbuffer_new();
-
-		evbuffer_remove_buffer(b, rest, at.pos + strlen(HTTP_PAGE_LIST));
-		evbuffer_add_buffer(rest, list);
-		evbuffer_add_buffer(rest, b);
-		evbuffer_free(b);
-		b = rest;
-	}
-	evhttp_add_header(out, "Cache-Control", "no-cache");
-	evhttp_add_header(out, "X-Content-Type-Options", "nosniff");
-	http_headers(req);
-	http_send(req, 200, "text/html; charset=utf-8", b);
 	evbuffer_free(b);
 }
 
@@ -541,7 +199,7 @@ http_options(struct evhttp_request *req)
 		    "GET, HEAD, POST, DELETE, OPTIONS");
 		/* Authorization: a page may call when tokens are required. */
 		evhttp_add_header(out, "Access-Control-Allow-Headers",
-		    "Authorization, Content-Type, If-None-Match, "
+		    "Authorization, Content-Type, If-Match, If-None-Match, "
 		    "Last-Event-ID");
 		evhttp_add_header(out, "Access-Control-Max-Age", "600");
 	}
@@ -834,7 +492,7 @@ http_conn_free(struct http_conn *hc)
 	}
 	free(hc);
 	server->http_conns--;
-	server_check_done();
+	annalsd_check_done();
 }
 
 /* evhttp frees the connection: tell who waits on it, then forget it. */
@@ -843,8 +501,7 @@ http_conn_gone(struct evhttp_connection *evcon, void *arg)
 {
 	struct http_conn	*hc = arg;
 
-	if (hc->gone != NULL)
-		hc->gone(evcon, hc->gone_arg);
+	http_reply_gone(evcon);
 	/* A held request libevent let go of (the client left) is ours. */
 	if (hc->held != NULL && evhttp_request_get_connection(hc->held) ==
 	    NULL)
@@ -1137,26 +794,6 @@ http_conn_request(struct http_conn *hc, struct evhttp_request *req)
 	evhttp_request_set_on_complete_cb(req, http_conn_done, hc);
 }
 
-/*
- * Have fn(evcon, arg) called when the connection goes, or no longer with
- * fn NULL.  evhttp has one close callback per connection, and it is
- * ours (http_conn_gone): it is how every connection's end is seen.
- */
-void
-http_set_closecb(struct evhttp_connection *evcon,
-    void (*fn)(struct evhttp_connection *, void *), void *arg)
-{
-	struct http_conn	*hc;
-
-	if ((hc = http_conn_find(evhttp_connection_get_bufferevent(
-	    evcon))) == NULL)
-		fatalx("http: a connection that was never made");
-	if (hc->evcon == NULL)
-		http_conn_tie(hc, evcon);
-	hc->gone = fn;
-	hc->gone_arg = arg;
-}
-
 static void
 http_request(struct evhttp_request *req, void *arg)
 {
@@ -1280,6 +917,7 @@ http_start(const struct http_config *cfg, struct aerr *err)
 	unsigned		 port;
 
 	hcfg = *cfg;
+	http_reply_init(&hcfg, web_dir);
 	memset(&ss, 0, sizeof ss);
 	if (evutil_parse_sockaddr_port(cfg->listen, (struct sockaddr *)&ss,
 	    &len) != 0) {
@@ -1378,7 +1016,7 @@ http_start(const struct http_config *cfg, struct aerr *err)
  * Drain (shutdown): take no new connection, end the event streams, close
  * connections between requests; the others get the answer to the request
  * they were sending, marked as their last.  The loop ends when the last
- * connection has gone (server_check_done()).
+ * connection has gone (annalsd_check_done()).
  */
 void
 http_stop(void)
@@ -1391,6 +1029,7 @@ http_stop(void)
 	}
 	http_sse_free();
 	draining = 1;
+	http_reply_drain();
 	event_active(sweep_ev, EV_TIMEOUT, 0);
 }
 

@@ -2,8 +2,10 @@
  * The HTTP/JSON API and the timeline page: libevent's evhttp on the
  * daemon's own event loop and store, beside the msgpack socket.
  *
- *	http.c		listening, routing, the common response path
- *			(problem bodies, ETag, gzip, CORS), static files
+ *	http.c		listening, connections, admission, routing,
+ *			static files
+ *	http-reply.c	the common response path (problem bodies, ETag,
+ *			gzip, CORS), answers given later
  *	http-json.c	msgpack <-> JSON, base64url
  *	http-api.c	the /v1 endpoints
  *	http-sse.c	the live change stream (server-sent events)
@@ -21,6 +23,7 @@ struct evhttp_connection;
 struct evhttp_request;
 struct evbuffer;
 struct evkeyvalq;
+struct stat;
 
 #define HTTP_MAX_CORS	16
 #define HTTP_MAX_HOSTS	16
@@ -43,32 +46,44 @@ struct http_config {
 int	 http_start(const struct http_config *, struct aerr *);
 void	 http_stop(void);
 void	 http_free(void);
+
+/* http-reply.c */
+void	 http_reply_init(const struct http_config *, const char *);
+void	 http_reply_drain(void);
 const struct http_config *http_config(void);
+int	 http_status_of(int);
+const char *http_cors_match(const char *);
 void	 http_headers(struct evhttp_request *);
+void	 http_reply(struct evhttp_request *, int, struct evbuffer *);
+void	 http_send(struct evhttp_request *, int, const char *,
+	     struct evbuffer *);
+void	 http_send_json(struct evhttp_request *, int, struct evbuffer *,
+	     int);
 void	 http_problem(struct evhttp_request *, int, const struct aerr *);
 void	 http_problem_status(struct evhttp_request *, int, const char *,
 	     const char *);
-int	 http_status_of(int);
-void	 http_send_json(struct evhttp_request *, int, struct evbuffer *,
-	     int);
 int	 http_not_modified(struct evhttp_request *);
+int	 http_file_open(struct evhttp_request *, const char *, struct stat *);
+struct evbuffer *http_file_body(struct evhttp_request *, int,
+	     const struct stat *);
 void	 http_page_send(struct evhttp_request *, struct evbuffer *);
 void	 http_set_closecb(struct evhttp_connection *,
 	     void (*)(struct evhttp_connection *, void *), void *);
+void	 http_reply_gone(struct evhttp_connection *);
 
 /* http-json.c */
 void	 hjson_str(struct evbuffer *, const char *, size_t);
 int	 hjson_from_mp(struct evbuffer *, const msgpack_object *);
+int	 hjson_result(struct evbuffer *, const msgpack_sbuffer *);
+int	 hjson_record(struct evbuffer *, const void *, size_t, uint32_t,
+	     const char *, const char *);
+int	 hjson_to_mp(const char *, size_t, msgpack_packer *, int *,
+	     const uint64_t *, struct aerr *);
+size_t	 b64url_encode(const unsigned char *, size_t, char *, size_t);
+int	 b64url_decode(const char *, unsigned char *, size_t, size_t *);
 
 /* http-actor.c */
 void	 http_actor_get(struct evhttp_request *, const char *);
-int	 hjson_record(struct evbuffer *, const void *, size_t, uint32_t,
-	     const char *, const char *);
-int	 hjson_result(struct evbuffer *, const msgpack_sbuffer *);
-int	 hjson_to_mp(const char *, size_t, msgpack_packer *, int *,
-	     struct aerr *);
-size_t	 b64url_encode(const unsigned char *, size_t, char *, size_t);
-int	 b64url_decode(const char *, unsigned char *, size_t, size_t *);
 
 /* http-api.c */
 void	 http_api(struct evhttp_request *, const char *);

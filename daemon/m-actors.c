@@ -1,8 +1,7 @@
 /*
  * actors: known actors with their event counts, by name, paged, each
  * with the label it is shown with (names.c); with match, only those
- * whose label holds it, for completion on names.  GET /v1/actors pages
- * the same way (actors_page()).
+ * whose label holds it, for completion on names.
  */
 #include <ctype.h>
 #include <stdlib.h>
@@ -12,6 +11,21 @@
 
 /* Codes looked at per walk of the store when matching labels. */
 #define ACTORS_MATCH_STEP	1000
+
+struct actor_row {
+	char		*name;
+	uint64_t	 count;
+};
+
+/* A page of actors and their labels. */
+struct actors_page {
+	struct actor_row	*rows;
+	struct names_label	*labels;	/* parallel to rows */
+	size_t			 n;
+	int			 more;
+};
+
+static void	actors_page_free(struct actors_page *);
 
 static int
 actors_page_one(void *arg, const char *name, size_t len, uint64_t count)
@@ -81,7 +95,7 @@ actors_page_label(struct actors_page *a, size_t from, const char *match,
  * match, looking at as many codes as it takes.  a->more says whether
  * more may follow the last row.  Free with actors_page_free().
  */
-int
+static int
 actors_page(const char *prefix, const char *after, const char *match,
     uint32_t limit, struct actors_page *a, struct aerr *err)
 {
@@ -121,7 +135,7 @@ actors_page(const char *prefix, const char *after, const char *match,
 	return (rc);
 }
 
-void
+static void
 actors_page_free(struct actors_page *a)
 {
 	size_t	i;
@@ -186,5 +200,21 @@ out:
 		free(s[i]);
 }
 
+/*
+ * A page of a hundred names (the HTTP API's default page) is a short
+ * walk of one index: less than the hop to a reader thread and back.
+ */
+#define ACTORS_CHEAP_NAMES	100
+
+static int
+method_actors_cheap(const msgpack_object *params)
+{
+	const msgpack_object	*limit = mp_get(params, "limit");
+
+	return (limit != NULL && limit->type ==
+	    MSGPACK_OBJECT_POSITIVE_INTEGER &&
+	    limit->via.u64 <= ACTORS_CHEAP_NAMES);
+}
+
 const struct method method_actors = { "actors", METHOD_READER,
-    method_actors_exec, NULL };
+    method_actors_exec, method_actors_cheap };

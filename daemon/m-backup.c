@@ -80,7 +80,7 @@ method_backup_exec(struct request *req)
 	b->msgid = req->msgid;
 	b->path = path;
 	conn_hold(b->conn);
-	server_when_readable(b->fds[0], method_backup_done, b);
+	annalsd_when_readable(b->fds[0], method_backup_done, b);
 }
 
 const struct method method_backup = { "backup", METHOD_ADMIN,

@@ -53,33 +53,29 @@ page_add(void *arg, const struct store_change *ch)
 	if (p->n > 0 && p->bytes + size > dispatch_page_budget())
 		return (STORE_PAGE_FULL);
 	p->bytes += size;
-	p->n++;
-	if (ch->op == STORE_OP_DICT_PUT) {
+	if (STORE_CHANGE_IS_DICT(ch)) {
+		/* The entry, or (a delete) the key that names it. */
 		msgpack_pack_map(&p->pk, 3);
 		mp_pack_kv_uint(&p->pk, "seq", ch->seq);
-		mp_pack_kv_str(&p->pk, "op", "dict_put");
+		mp_pack_kv_str(&p->pk, "op", change_op_name(ch->op));
 		mp_pack_str(&p->pk, "entry");
-		msgpack_sbuffer_write(&p->items, ch->data, ch->len);
+		if (ch->op == CHANGE_DICT_PUT)
+			msgpack_sbuffer_write(&p->items, ch->data, ch->len);
+		else
+			dict_pack_key(&p->pk, ch->dict_kind, ch->dict_key,
+			    ch->dict_keylen);
+		p->n++;
 		return (0);
 	}
-	if (ch->op == STORE_OP_DICT_DELETE) {
-		msgpack_pack_map(&p->pk, 3);
-		mp_pack_kv_uint(&p->pk, "seq", ch->seq);
-		mp_pack_kv_str(&p->pk, "op", "dict_delete");
-		mp_pack_str(&p->pk, "entry");
-		dict_pack_key(&p->pk, ch->dict_kind, ch->dict_key,
-		    ch->dict_keylen);
-		return (0);
-	}
-	msgpack_pack_map(&p->pk, ch->op == STORE_OP_PUT ? 4 : 3);
+	msgpack_pack_map(&p->pk, ch->op == CHANGE_PUT ? 4 : 3);
 	mp_pack_kv_uint(&p->pk, "seq", ch->seq);
-	mp_pack_kv_str(&p->pk, "op", ch->op == STORE_OP_PUT ? "put" :
-	    "delete");
+	mp_pack_kv_str(&p->pk, "op", change_op_name(ch->op));
 	mp_pack_kv_uint(&p->pk, "id", ch->id);
-	if (ch->op == STORE_OP_PUT) {
+	if (ch->op == CHANGE_PUT) {
 		mp_pack_str(&p->pk, "event");
 		fields_write(&p->items, ch->data, ch->len, p->fields);
 	}
+	p->n++;
 	return (0);
 }
 

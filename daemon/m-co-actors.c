@@ -8,7 +8,7 @@
 #include "annalsd.h"
 #include "agg.h"
 
-int
+static int
 co_actors_run(const msgpack_object *params, msgpack_packer *pk,
     struct aerr *err)
 {

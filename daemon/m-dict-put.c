@@ -50,7 +50,7 @@ dict_write(struct request *req, const char *param, int kind,
 		ops[i].dict = &entries[i];
 		ops[i].only_new = only_new;
 	}
-	commit_enqueue_dict(req->conn, req->msgid, ops, entries, n);
+	commit_enqueue_dict(req, ops, entries, n);
 	return (0);
 }
 
@@ -68,11 +68,11 @@ method_dict_put_exec(struct request *req)
 	    o->type != MSGPACK_OBJECT_NIL &&
 	    mp_bool(o, "only_new", &only_new, &err) != 0)
 		goto fail;
-	if (dict_write(req, "entries", STORE_OP_DICT_PUT, dict_decode,
+	if (dict_write(req, "entries", CHANGE_DICT_PUT, dict_decode,
 	    only_new, &err) == 0)
 		return;
 fail:
-	commit_enqueue_error(req->conn, req->msgid, &err);
+	commit_enqueue_error(req, &err);
 }
 
 static void
@@ -82,10 +82,10 @@ method_dict_delete_exec(struct request *req)
 	struct aerr	err;
 
 	if (dispatch_check_params(req, params, &err) == 0 &&
-	    dict_write(req, "keys", STORE_OP_DICT_DELETE, dict_decode_key, 0,
+	    dict_write(req, "keys", CHANGE_DICT_DELETE, dict_decode_key, 0,
 	    &err) == 0)
 		return;
-	commit_enqueue_error(req->conn, req->msgid, &err);
+	commit_enqueue_error(req, &err);
 }
 
 const struct method method_dict_put = { "dict_put", METHOD_WRITE,

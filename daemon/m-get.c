@@ -1,5 +1,4 @@
 /* get: records by id, nil for an id that is not stored. */
-#include <stdio.h>
 #include <stdlib.h>
 
 #include "annalsd.h"
@@ -39,41 +38,15 @@ static void
 method_get_exec(struct request *req)
 {
 	static const char *const params[] = { "ids", "fields", NULL };
-	const msgpack_object	*ids;
 	struct get_ctx		 g;
 	struct aerr		 err;
 	uint64_t		*list;
-	size_t			 n, i;
-	char			 field[32];
+	size_t			 n;
 
 	if (dispatch_check_params(req, params, &err) != 0 ||
-	    fields_param(req->params, &g.fields, &err) != 0)
+	    fields_param(req->params, &g.fields, &err) != 0 ||
+	    dispatch_ids(req->params, &list, &n, &err) != 0)
 		goto fail;
-	if ((ids = mp_get(req->params, "ids")) == NULL ||
-	    ids->type != MSGPACK_OBJECT_ARRAY) {
-		aerr_set(&err, AERR_INVALID, "ids: required, an array of ids");
-		goto fail;
-	}
-	n = ids->via.array.size;
-	if (n == 0) {
-		aerr_set(&err, AERR_INVALID, "ids: 0 given, at least 1 "
-		    "required");
-		goto fail;
-	}
-	if (n > PROTO_MAX_IDS) {
-		aerr_set(&err, AERR_INVALID, "ids: %zu given, at most %d "
-		    "allowed", n, PROTO_MAX_IDS);
-		goto fail;
-	}
-	list = xcalloc(n, sizeof *list);
-	for (i = 0; i < n; i++) {
-		snprintf(field, sizeof field, "ids[%zu]", i);
-		if (mp_uint(&ids->via.array.ptr[i], field, &list[i],
-		    &err) != 0) {
-			free(list);
-			goto fail;
-		}
-	}
 	g.sbuf = req->sbuf;
 	g.err = &err;
 	g.pk = dispatch_reply_begin(req);

@@ -1,21 +1,19 @@
 /* stats: counts and sizes of the store, and the server's own state. */
 #include "annalsd.h"
 
-static void
-method_stats_exec(struct request *req)
+/*
+ * The stats map, for the socket's stats and HTTP's /v1/stats; streams
+ * is the number of open event streams, or -1 to leave it out (the
+ * socket).
+ */
+int
+stats_pack(msgpack_packer *pk, long streams, struct aerr *err)
 {
-	static const char *const params[] = { NULL };
-	struct store_stats	 st;
-	msgpack_packer		*pk;
-	struct aerr		 err;
+	struct store_stats	st;
 
-	if (dispatch_check_params(req, params, &err) != 0 ||
-	    store_stats(server->store, &st, &err) != 0) {
-		dispatch_error(req, &err);
-		return;
-	}
-	pk = conn_reply_begin(req->conn, req->msgid);
-	msgpack_pack_map(pk, 10);
+	if (store_stats(server->store, &st, err) != 0)
+		return (-1);
+	msgpack_pack_map(pk, 11 + (streams >= 0) + replica_following());
 	mp_pack_kv_uint(pk, "events", st.events);
 	mp_pack_kv_uint(pk, "actors", st.actors);
 	mp_pack_kv_uint(pk, "db_bytes", st.db_bytes);
@@ -24,9 +22,36 @@ method_stats_exec(struct request *req)
 	mp_pack_kv_uint(pk, "last_seq", st.last_seq);
 	mp_pack_kv_uint(pk, "uptime", (now_ms() - server->started) / 1000);
 	mp_pack_kv_uint(pk, "connections", conn_count());
+	if (streams >= 0)
+		mp_pack_kv_uint(pk, "streams", (uint64_t)streams);
 	mp_pack_kv_str(pk, "version", ANNALS_VERSION_STRING);
 	mp_pack_kv_uint(pk, "protocol", ANNALS_PROTO_VERSION);
+	mp_pack_kv_str(pk, "uuid", store_uuid(server->store));
+	replica_pack_stats(pk);
+	return (0);
+}
+
+static void
+method_stats_exec(struct request *req)
+{
+	static const char *const params[] = { NULL };
+	msgpack_sbuffer		 sb;
+	msgpack_packer		 spk, *pk;
+	struct aerr		 err;
+
+	/* Packed aside first: an error must not leave half a reply. */
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&spk, &sb, msgpack_sbuffer_write);
+	if (dispatch_check_params(req, params, &err) != 0 ||
+	    stats_pack(&spk, -1, &err) != 0) {
+		msgpack_sbuffer_destroy(&sb);
+		dispatch_error(req, &err);
+		return;
+	}
+	pk = conn_reply_begin(req->conn, req->msgid);
+	pk->callback(pk->data, sb.data, sb.size);
 	conn_reply_end(req->conn);
+	msgpack_sbuffer_destroy(&sb);
 }
 
 const struct method method_stats = { "stats", 0, method_stats_exec,

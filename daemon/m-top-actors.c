@@ -19,7 +19,7 @@ agg_pack_actors(msgpack_packer *pk, const struct agg_list *l)
 	}
 }
 
-int
+static int
 top_actors_run(const msgpack_object *params, msgpack_packer *pk,
     struct aerr *err)
 {

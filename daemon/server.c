@@ -72,7 +72,7 @@ server_accept(struct evconnlistener *l, evutil_socket_t fd,
 		close(fd);
 		return;
 	}
-	if (server->nconns >= server->cfg->max_conns) {
+	if (conn_count() >= server->cfg->max_conns) {
 		now = time(NULL);
 		if (now - last_full_log >= 60) {
 			log_warn("refusing connections: limit of %zu reached",
@@ -97,7 +97,6 @@ server_accept(struct evconnlistener *l, evutil_socket_t fd,
 	} else
 		snprintf(peer, sizeof peer, "unix");
 	evutil_make_socket_nonblocking(fd);
-	server->nconns++;
 	conn_new(fd, peer);
 }
 
@@ -317,42 +316,12 @@ server_close_listeners(void)
 		unlink(server->cfg->socket_path);
 }
 
-/*
- * Stop: no new connections or requests, commit what is queued, flush
- * every reply, then leave the loop.
- */
+/* Take no new connections: close the listeners (at shutdown). */
 void
-server_shutdown(void)
+server_stop_listening(void)
 {
-	if (server->shutting_down)
-		return;
-	server->shutting_down = 1;
-	log_notice("shutting down: %zu connections, %zu writes queued",
-	    server->nconns, commit_pending());
-	notify_send("STOPPING=1");
-	server_close_listeners();
-	/* Answer what is in flight before the connections go. */
-	commit_drain();
-	readers_drain();
-	conn_shutdown_all();
-	server_check_done();
-}
-
-void
-server_conn_gone(struct conn *c)
-{
-	(void)c;
-	server->nconns--;
-	server_check_done();
-}
-
-/* Leave the loop once a shutdown has no client left to answer. */
-void
-server_check_done(void)
-{
-	if (server->shutting_down && server->nconns == 0 &&
-	    server->http_conns == 0)
-		event_base_loopexit(server->base, NULL);
+	if (nlisteners > 0)
+		server_close_listeners();
 }
 
 /* Free what the server holds (after the loop has ended). */
@@ -367,32 +336,4 @@ server_free(void)
 		event_free(tidy_ev);
 	resume_ev = tidy_ev = NULL;
 	conn_fini();
-}
-
-struct readable {
-	void	(*fn)(void *);
-	void	 *arg;
-};
-
-static void
-server_readable_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct readable	r = *(struct readable *)arg;
-
-	(void)fd; (void)what;
-	free(arg);
-	r.fn(r.arg);
-}
-
-/* Call fn(arg) once, from the loop, when fd becomes readable. */
-void
-server_when_readable(int fd, void (*fn)(void *), void *arg)
-{
-	struct readable	*r = xmalloc(sizeof *r);
-
-	r->fn = fn;
-	r->arg = arg;
-	if (event_base_once(server->base, fd, EV_READ, server_readable_cb, r,
-	    NULL) != 0)
-		fatalx("event_base_once failed");
 }

@@ -88,7 +88,7 @@ store_dict_apply(struct wctx *w, struct store_op *op)
 	int			 rc;
 
 	k.mv_size = dict_key(kbuf, e->kind, e->key, strlen(e->key));
-	if (op->kind == STORE_OP_DICT_DELETE) {
+	if (op->kind == CHANGE_DICT_DELETE) {
 		rc = mdb_del(w->txn, w->st->dict, &k, NULL);
 		if (rc == MDB_NOTFOUND) {
 			op->status = 0;
@@ -171,10 +171,10 @@ store_dict_change(struct store *st, MDB_txn *txn, const MDB_val *v,
 	ch->dict_key = (const char *)p + 2;
 	ch->dict_keylen = v->mv_size - 2;
 	if (p[0] == CHANGE_DICT_DELETE) {
-		ch->op = STORE_OP_DICT_DELETE;
+		ch->op = CHANGE_DICT_DELETE;
 		return (0);
 	}
-	ch->op = STORE_OP_DICT_PUT;
+	ch->op = CHANGE_DICT_PUT;
 	k.mv_size = v->mv_size - 1;
 	k.mv_data = (void *)(p + 1);
 	if (mdb_get(txn, st->dict, &k, &e) != 0)

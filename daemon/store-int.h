@@ -15,20 +15,24 @@
 struct store {
 	MDB_env		*env;
 	MDB_dbi		 events, time, actor, actors, keys, changes, meta;
-	MDB_dbi		 chid;		/* id -> its one change-log seq */
 	MDB_dbi		 tombs;		/* seq -> time, id of each delete */
 	MDB_dbi		 time_new;	/* staged time entries (store_sweep) */
 	MDB_dbi		 actor_new;	/* staged actor entries */
 	MDB_dbi		 days;		/* day of a start -> events (store_day) */
 	MDB_dbi		 type, type_new, types;	/* store-type.c */
+	MDB_dbi		 text, text_new, words;	/* store-text.c */
 	MDB_dbi		 dict, dictch;	/* store-dict.c */
 	size_t		 stage_time;	/* entries a stage holds at most */
 	size_t		 stage_actor;
+	size_t		 stage_text;
+	int		 no_text;	/* store_config.no_text_index */
 	struct sweep {			/* the writer's place in a stage */
 		unsigned char	key[ACTOR_KEY_MAX];
 		size_t		len;
 	}		 sweep_time, sweep_actor, sweep_type;
 	_Atomic uint64_t last_seq;	/* of the last commit */
+	_Atomic uint64_t stream_seq;	/* a replica's place in its stream */
+	char		 uuid[37];	/* this store's, made once */
 	uint64_t	 keep_ms;	/* deletes stay in the log this long */
 	_Atomic int	 prune_due;	/* set by the loop, read by the writer */
 	struct backup	*backup;	/* running, or NULL */
@@ -44,6 +48,7 @@ struct counters {
 	uint64_t	next_id;
 	uint64_t	next_seq;
 	uint64_t	classes;
+	uint64_t	stream_seq;	/* of the last replicated op applied */
 };
 
 struct wctx {
@@ -58,13 +63,14 @@ struct wctx {
 /* write_once's request to be run again with nested transactions. */
 #define STORE_RETRY_NESTED	(-2)
 
-/* The encoding of keys and values (store-key.c); see store_format. */
-#define STORE_FORMAT	2
+/*
+ * The encoding of keys and values (store-key.c); see store_format.  In
+ * format 3 a record is followed by the 8-byte seq of its change, which
+ * format 2 kept in a database of its own (chid).
+ */
+#define STORE_FORMAT	3
+#define STORE_SEQ_LEN	8
 
-#define CHANGE_PUT	1
-#define CHANGE_DELETE	2
-#define CHANGE_DICT_PUT	3		/* store-dict.c */
-#define CHANGE_DICT_DELETE 4
 #define PRUNE_BATCH	10000	/* tombstones dropped per commit */
 /*
  * Staged time entries (store_sweep); actors get three times as many.  A
@@ -80,13 +86,30 @@ void	 store_backup_wait(struct store *);
 int	 store_read_begin(struct store *, MDB_txn **, struct aerr *);
 int	 store_error(struct aerr *, int, const char *);
 uint64_t store_meta_get(MDB_txn *, MDB_dbi, const char *, uint64_t);
+int	 store_meta_put(MDB_txn *, MDB_dbi, const char *, uint64_t);
 int	 store_unpack(const void *, size_t, struct event *);
+uint64_t store_rec_split(MDB_val *);
 int64_t	 store_day(int64_t);
+int	 store_actor_seen(const struct event *, uint32_t);
 int	 store_index_del(struct wctx *, MDB_dbi, MDB_dbi, MDB_val *);
 int	 store_name_count(struct wctx *, MDB_dbi, const char *, int, int);
 typedef int (*store_name_fn)(void *, const void *, size_t, uint64_t);
 int	 store_names_each(MDB_txn *, MDB_dbi, const char *, int,
 	     store_name_fn, void *, struct aerr *);
+
+/* store-query.c: the one filter of queries and aggregations */
+size_t	 store_scan_bounds(const char *, size_t, int, int64_t, int64_t,
+	     unsigned char *, unsigned char *);
+int	 store_span_passes(const struct query *, const struct date_span *,
+	     int *);
+struct text_iter;
+int	 store_needs_record(const struct query *, int,
+	     const struct text_iter *);
+int	 store_record_matches(const struct query *, const msgpack_object *,
+	     struct text_iter *);
+int	 store_str_is(const msgpack_object *, const char *, size_t);
+int	 store_rec_actor(const msgpack_object *, const msgpack_object **,
+	     const msgpack_object **);
 
 /* store-type.c */
 /* The stored types with a prefix (store_type_names). */
@@ -103,11 +126,29 @@ struct type_names {
 
 int	 store_type_index(struct wctx *, const struct event *, int);
 int	 store_type_open(struct store *, MDB_txn *);
+int	 store_index_open(struct store *, MDB_txn *, const char *,
+	     int (*)(struct store *, MDB_txn *));
+int	 store_records_each(struct store *, MDB_txn *,
+	     int (*)(void *, const struct event *), void *);
 int	 store_type_names(struct store *, MDB_txn *, const char *, size_t,
 	     struct type_names *, struct aerr *);
 void	 store_type_names_free(struct type_names *);
 int	 store_type_has(struct store *, MDB_txn *, const struct type_names *,
 	     const struct date_span *, uint64_t);
+
+/* store-text.c */
+int	 store_text_index(struct wctx *, const struct event *, int);
+int	 store_text_sweep(struct wctx *);
+int	 store_text_open(struct store *, MDB_txn *);
+int	 store_text_begin(struct store *, MDB_txn *, const struct query *,
+	     struct text_iter **, struct aerr *);
+int	 store_text_next(struct text_iter *, MDB_val *, MDB_val *,
+	     struct aerr *);
+int	 store_text_needs_record(const struct text_iter *);
+int	 store_text_match(struct text_iter *, const char *, size_t,
+	     const char *, size_t);
+void	 store_text_end(struct text_iter *);
+int	 store_text_sizes(struct store *, MDB_txn *, uint64_t *, uint64_t *);
 
 /* store-dict.c */
 int	 store_dict_open(struct store *, MDB_txn *);

@@ -48,6 +48,56 @@ store_type_index(struct wctx *w, const struct event *ev, int del)
 }
 
 /*
+ * Call fn with each stored record that decodes, its id set, until fn
+ * returns other than 0: the walk of an index's one-time build.  Returns
+ * 0, or what fn or LMDB returned.
+ */
+int
+store_records_each(struct store *st, MDB_txn *txn,
+    int (*fn)(void *, const struct event *), void *arg)
+{
+	struct event	 ev;
+	MDB_cursor	*cur;
+	MDB_val		 k, v;
+	int		 rc, ret = 0;
+
+	if ((rc = mdb_cursor_open(txn, st->events, &cur)) != 0)
+		return (rc);
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0 &&
+	    ret == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		memset(&ev, 0, sizeof ev);
+		store_rec_split(&v);
+		if (k.mv_size != 8 ||
+		    store_unpack(v.mv_data, v.mv_size, &ev) != 0)
+			continue;	/* store-check's business */
+		ev.id = skey_get_be64(k.mv_data);
+		ret = fn(arg, &ev);
+		record_clear(&ev);
+	}
+	mdb_cursor_close(cur);
+	if (ret != 0)
+		return (ret);
+	return (rc == MDB_NOTFOUND ? 0 : rc);
+}
+
+/* What a build's walk needs: the write context, and events indexed. */
+struct build {
+	struct wctx	w;
+	size_t		n;
+};
+
+static int
+type_build_one(void *arg, const struct event *ev)
+{
+	struct build	*b = arg;
+
+	if (ev->type == NULL || *ev->type == '\0')
+		return (0);
+	b->n++;
+	return (store_type_index(&b->w, ev, 0));
+}
+
+/*
  * Index every stored record into an emptied index: the one-time build
  * for a store that has none, or whose index fell behind its records.
  * The entries go straight to the index, not to the stage, which would
@@ -56,43 +106,24 @@ store_type_index(struct wctx *w, const struct event *ev, int del)
 static int
 type_build(struct store *st, MDB_txn *txn)
 {
-	struct wctx	 w;
-	struct event	 ev;
-	MDB_cursor	*cur;
-	MDB_val		 k, v;
+	struct build	 b;
 	MDB_dbi		 stage = st->type_new;
-	size_t		 n = 0;
 	int		 rc;
 
 	if ((rc = mdb_drop(txn, st->type, 0)) != 0 ||
 	    (rc = mdb_drop(txn, st->type_new, 0)) != 0 ||
 	    (rc = mdb_drop(txn, st->types, 0)) != 0)
 		return (rc);
-	if ((rc = mdb_cursor_open(txn, st->events, &cur)) != 0)
-		return (rc);
-	memset(&w, 0, sizeof w);
-	w.st = st;
-	w.txn = txn;
+	memset(&b, 0, sizeof b);
+	b.w.st = st;
+	b.w.txn = txn;
 	st->type_new = st->type;
-	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
-	    rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-		memset(&ev, 0, sizeof ev);
-		if (store_unpack(v.mv_data, v.mv_size, &ev) != 0)
-			continue;	/* store-check's business */
-		if (ev.type != NULL && *ev.type != '\0') {
-			rc = store_type_index(&w, &ev, 0);
-			n++;
-		}
-		record_clear(&ev);
-		if (rc != 0)
-			break;
-	}
+	rc = store_records_each(st, txn, type_build_one, &b);
 	st->type_new = stage;
-	mdb_cursor_close(cur);
-	if (rc != MDB_NOTFOUND)
+	if (rc != 0)
 		return (rc);
-	if (n > 0)
-		log_notice("indexed the types of %zu stored events", n);
+	if (b.n > 0)
+		log_notice("indexed the types of %zu stored events", b.n);
 	return (0);
 }
 
@@ -104,12 +135,23 @@ type_build(struct store *st, MDB_txn *txn)
 int
 store_type_open(struct store *st, MDB_txn *txn)
 {
+	return (store_index_open(st, txn, "typed_to", type_build));
+}
+
+/*
+ * Build an index with build unless meta `done` says it is complete up
+ * to the store's last change; returns as store_type_open.
+ */
+int
+store_index_open(struct store *st, MDB_txn *txn, const char *done,
+    int (*build)(struct store *, MDB_txn *))
+{
 	int	rc;
 
-	if (store_meta_get(txn, st->meta, "typed_to", 0) ==
+	if (store_meta_get(txn, st->meta, done, 0) ==
 	    store_meta_get(txn, st->meta, "next_seq", 1))
 		return (0);
-	if ((rc = type_build(st, txn)) != 0)
+	if ((rc = build(st, txn)) != 0)
 		return (rc);
 	return (1);
 }

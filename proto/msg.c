@@ -218,3 +218,29 @@ msg_error(const msgpack_object *error, struct aerr *err)
 	aerr_set(err, c, "%.*s", (int)len, message->via.str.ptr);
 	return (-1);
 }
+
+/* The CHANGE_* a change's "op" names, or -1 for none this side knows. */
+int
+change_op_parse(const msgpack_object *o)
+{
+	if (mp_key_is(o, "put"))
+		return (CHANGE_PUT);
+	if (mp_key_is(o, "delete"))
+		return (CHANGE_DELETE);
+	if (mp_key_is(o, "dict_put"))
+		return (CHANGE_DICT_PUT);
+	if (mp_key_is(o, "dict_delete"))
+		return (CHANGE_DICT_DELETE);
+	return (-1);
+}
+
+/* A CHANGE_* as the wire names it. */
+const char *
+change_op_name(int op)
+{
+	static const char *const names[] = { "put", "delete", "dict_put",
+	    "dict_delete" };
+
+	return (op >= CHANGE_PUT && op <= CHANGE_DICT_DELETE ?
+	    names[op - CHANGE_PUT] : "delete");
+}

@@ -68,6 +68,7 @@
 	X(INTERNAL,	 10, "internal",	"internal error")	\
 	X(EXPIRED,	 11, "expired",	"change log no longer reaches back there") \
 	X(CONFLICT,	 12, "conflict",	"the event changed since it was read") \
+	X(READ_ONLY,	 13, "read_only",	"this server is a read replica") \
 	X(IO,		 20, "io",		"connection error")	\
 	X(PROTOCOL,	 21, "protocol",	"protocol error")	\
 	X(NOMEM,	 22, "nomem",		"out of memory")
@@ -140,6 +141,19 @@ void	 msg_pack_response_error(msgpack_packer *, uint32_t, int,
 	     const char *);
 int	 msg_error(const msgpack_object *, struct aerr *);
 
+/*
+ * What a change did, one list for both sides: the kind of the daemon's
+ * writes, the byte its change log stores (so changing a value changes
+ * STORE_FORMAT), and ANNALS_CHANGE_* in annals.h (annals.c asserts they
+ * are equal).  The wire carries the names, change_op_name() (msg.c).
+ */
+#define CHANGE_PUT	1
+#define CHANGE_DELETE	2
+#define CHANGE_DICT_PUT	3	/* the actor dictionary's, on request */
+#define CHANGE_DICT_DELETE 4
+int	 change_op_parse(const msgpack_object *);
+const char *change_op_name(int);
+
 /* proto/mp.c: reading typed values out of decoded msgpack maps. */
 const msgpack_object *mp_get(const msgpack_object *, const char *);
 int	 mp_key_is(const msgpack_object *, const char *);
@@ -189,6 +203,14 @@ int	 date_query_bounds(const char *, const char *, int64_t *, int64_t *,
 	     struct aerr *);
 int	 date_prec_parse(const char *, int *);
 const char *date_prec_name(int);
+
+/* Histogram buckets: "by" on the wire, ANNALS_BY_* in annals.h. */
+#define DATE_BY_DAY	0
+#define DATE_BY_WEEK	1		/* ISO weeks, from Monday */
+#define DATE_BY_MONTH	2
+#define DATE_BY_YEAR	3
+int	 date_by_parse(const char *, int *);
+const char *date_by_name(int);
 
 #define DATE_MATCH_NONE		0
 #define DATE_MATCH_POSSIBLE	1
@@ -325,6 +347,7 @@ struct query {
 	char		*type;		/* a prefix */
 	char		*tag;
 	char		*source;
+	char		*text;		/* words to find (PROTOCOL.md) */
 	int		 min_prec;	/* DATE_PREC_* */
 	int		 certain;	/* certain matches only */
 	int		 within;	/* events wholly inside */
@@ -359,6 +382,7 @@ const char *query_alias_code(const struct query *, const msgpack_object *);
 size_t	 query_cursor_encode(const struct query *, int64_t, uint64_t,
 	     unsigned char *, size_t);
 #define QUERY_CURSOR_LEN 25
+#define QUERY_MAX_TEXT	1024		/* bytes of a text filter */
 
 /*
  * The actor dictionary (proto/dict.c, PROTOCOL.md "The actor

@@ -25,13 +25,14 @@
 
 static const char *query_params[] = {
 	"from", "to", "actor", "role", "type", "tag", "source", "precision",
-	"certain", "within", "order", "limit", "cursor", "fields", "alias"
+	"certain", "within", "order", "limit", "cursor", "fields", "text",
+	"alias"
 };
 enum {
 	QUERY_P_FROM, QUERY_P_TO, QUERY_P_ACTOR, QUERY_P_ROLE, QUERY_P_TYPE,
 	QUERY_P_TAG, QUERY_P_SOURCE, QUERY_P_PRECISION, QUERY_P_CERTAIN,
 	QUERY_P_WITHIN, QUERY_P_ORDER, QUERY_P_LIMIT, QUERY_P_CURSOR,
-	QUERY_P_FIELDS, QUERY_P_ALIAS, QUERY_NPARAMS
+	QUERY_P_FIELDS, QUERY_P_TEXT, QUERY_P_ALIAS, QUERY_NPARAMS
 };
 
 static uint64_t
@@ -92,6 +93,9 @@ query_hash(const struct query *q)
 	h = query_fnv_int(h, q->certain);
 	h = query_fnv_int(h, q->within);
 	h = query_fnv_int(h, q->desc);
+	/* Hashed only when given, so that older cursors stay good. */
+	if (q->text != NULL)
+		h = query_fnv_str(h, q->text);
 	return (h);
 }
 
@@ -259,6 +263,8 @@ query_param(int idx, const msgpack_object *val, struct query *q,
 		return (0);
 	case QUERY_P_FIELDS:
 		return (fields_decode(val, &q->fields, err));
+	case QUERY_P_TEXT:
+		return (query_str(val, "text", QUERY_MAX_TEXT, &q->text, err));
 	case QUERY_P_ALIAS:
 		if (mp_bool(val, "alias", &rc, err) != 0)
 			return (-1);
@@ -364,7 +370,7 @@ query_pack(msgpack_packer *pk, const struct query *q, const void *cursor,
 	    (q->source != NULL) + (q->min_prec != DATE_PREC_NONE) +
 	    (q->certain != 0) + (q->within != 0) + (q->desc != 0) +
 	    (q->limit != 0) + (cursor != NULL) + query_projects(q) +
-	    (q->no_alias != 0);
+	    (q->text != NULL) + (q->no_alias != 0);
 	msgpack_pack_map(pk, n);
 	if (q->from != NULL)
 		mp_pack_kv_str(pk, "from", q->from);
@@ -386,6 +392,8 @@ query_pack(msgpack_packer *pk, const struct query *q, const void *cursor,
 		mp_pack_kv_str(pk, "tag", q->tag);
 	if (q->source != NULL)
 		mp_pack_kv_str(pk, "source", q->source);
+	if (q->text != NULL)
+		mp_pack_kv_str(pk, "text", q->text);
 	if (q->min_prec != DATE_PREC_NONE)
 		mp_pack_kv_str(pk, "precision", date_prec_name(q->min_prec));
 	if (q->certain) {
@@ -428,6 +436,7 @@ query_clear(struct query *q)
 	free(q->type);
 	free(q->tag);
 	free(q->source);
+	free(q->text);
 	for (i = 0; i < q->ncodes; i++)
 		free(q->codes[i]);
 	free(q->codes);

@@ -73,7 +73,8 @@ th_slurp(const char *path, size_t *lenp)
 	char	*buf;
 	long	 len;
 
-	T_ASSERTF((fp = fopen(path, "r")) != NULL, "%s", path);
+	T_ASSERTF((fp = fopen(path, "r")) != NULL, "%s: %s", path,
+	    strerror(errno));
 	T_OK(fseek(fp, 0, SEEK_END));
 	len = ftell(fp);
 	rewind(fp);
@@ -91,20 +92,44 @@ th_write(const char *path, const void *data, size_t len)
 {
 	FILE	*fp;
 
-	T_ASSERT((fp = fopen(path, "w")) != NULL);
+	T_ASSERTF((fp = fopen(path, "w")) != NULL, "%s: %s", path,
+	    strerror(errno));
 	T_EQ_INT(fwrite(data, 1, len, fp), len);
 	T_OK(fclose(fp));
+}
+
+int
+th_spawn(const char *const *argv, const char *in, const char *out,
+    const char *err, int merge)
+{
+	posix_spawn_file_actions_t	 fa;
+	pid_t				 pid;
+	int				 status;
+
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_addopen(&fa, 0, in != NULL ? in :
+	    "/dev/null", O_RDONLY, 0);
+	posix_spawn_file_actions_addopen(&fa, 1, out,
+	    O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	posix_spawn_file_actions_addopen(&fa, 2, err,
+	    O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	if (merge)
+		posix_spawn_file_actions_adddup2(&fa, 1, 2);
+	T_EQ_INT(posix_spawnp(&pid, argv[0], &fa, NULL, (char **)argv,
+	    environ), 0);
+	posix_spawn_file_actions_destroy(&fa);
+	T_EQ_INT(waitpid(pid, &status, 0), pid);
+	return (WIFEXITED(status) ? WEXITSTATUS(status) :
+	    128 + WTERMSIG(status));
 }
 
 void
 th_annals(struct th_run *r, const char *sock, const char *in,
     const char **args)
 {
-	posix_spawn_file_actions_t	 fa;
-	const char			*argv[64], *p;
-	char				 bin[4200], out[256], err[256];
-	pid_t				 pid;
-	int				 i = 0, status;
+	const char	*argv[64], *p;
+	char		 bin[4200], out[256], err[256];
+	int		 i = 0;
 
 	memset(r, 0, sizeof *r);
 	snprintf(bin, sizeof bin, "%s/annals", t_bindir());
@@ -116,19 +141,7 @@ th_annals(struct th_run *r, const char *sock, const char *in,
 	while (*args != NULL && i < 63)
 		argv[i++] = *args++;
 	argv[i] = NULL;
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_addopen(&fa, 0, in != NULL ? in :
-	    "/dev/null", O_RDONLY, 0);
-	posix_spawn_file_actions_addopen(&fa, 1, out,
-	    O_WRONLY | O_CREAT | O_TRUNC, 0600);
-	posix_spawn_file_actions_addopen(&fa, 2, err,
-	    O_WRONLY | O_CREAT | O_TRUNC, 0600);
-	T_EQ_INT(posix_spawn(&pid, bin, &fa, NULL, (char **)argv, environ),
-	    0);
-	posix_spawn_file_actions_destroy(&fa);
-	T_EQ_INT(waitpid(pid, &status, 0), pid);
-	r->status = WIFEXITED(status) ? WEXITSTATUS(status) :
-	    128 + WTERMSIG(status);
+	r->status = th_spawn(argv, in, out, err, 0);
 	r->out = th_slurp(out, NULL);
 	r->err = th_slurp(err, NULL);
 	if ((p = strstr(r->err, "added ")) != NULL)
@@ -174,6 +187,12 @@ th_call(int fd, uint32_t msgid, const char *method, const void *params,
 int
 th_daemon_start(struct th_daemon *d, const char **extra)
 {
+	return (th_daemon_start_in(d, t_dir(), extra));
+}
+
+int
+th_daemon_start_in(struct th_daemon *d, const char *dir, const char **extra)
+{
 	char		 bin[4200], notify[96], buf[256];
 	const char	*argv[64];
 	struct pollfd	 pfd;
@@ -181,7 +200,7 @@ th_daemon_start(struct th_daemon *d, const char **extra)
 	ssize_t		 n;
 
 	memset(d, 0, sizeof *d);
-	snprintf(d->dir, sizeof d->dir, "%s", t_dir());
+	snprintf(d->dir, sizeof d->dir, "%s", dir);
 	snprintf(d->data, sizeof d->data, "%s/data", d->dir);
 	snprintf(d->sock, sizeof d->sock, "%s/annalsd.sock", d->dir);
 	snprintf(d->log, sizeof d->log, "%s/annalsd.log", d->dir);

@@ -20,6 +20,8 @@ struct th_daemon {
 
 /* Start annalsd on dir/ (the test's t_dir()); wait for READY=1. */
 int	 th_daemon_start(struct th_daemon *, const char **);
+/* The same in dir, which exists: several daemons in one test. */
+int	 th_daemon_start_in(struct th_daemon *, const char *, const char **);
 /* SIGTERM, wait, return the exit status (0 when it stopped cleanly). */
 int	 th_daemon_stop(struct th_daemon *);
 /* SIGKILL, for crash tests. */
@@ -36,6 +38,15 @@ struct th_run {
 	uint64_t	 added, updated, unchanged, rejected, rows;
 };
 
+/*
+ * Run argv (NULL-terminated; argv[0] a path, or looked up on PATH) with
+ * stdin from in (NULL: /dev/null) and its output in the files out and
+ * err (with merge, stderr goes to out and err stays empty), so that a
+ * large output cannot block it.  Returns its exit status, or 128 + the
+ * signal that ended it.
+ */
+int	 th_spawn(const char *const *, const char *, const char *,
+	     const char *, int);
 /* Run annals -s SOCK ARGS... with stdin from in (or /dev/null). */
 void	 th_annals(struct th_run *, const char *, const char *,
 	     const char **);

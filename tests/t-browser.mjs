@@ -256,6 +256,29 @@ async function main() {
 		await page.click('#actor', { clickCount: 3 });
 		await page.type('#actor', 'SYROPP');
 
+		// The Text box asks the server (q=), which finds words without
+		// regard to case, in the title or the text.
+		await page.click('#text', { clickCount: 3 });
+		await page.type('#text', 'TALKS moscow');
+		await page.click('#filters button[type=submit]');
+		await settled(page);
+		const texted = await page.evaluate(() =>
+		    window.annals.state.events.size);
+		const byServer = await page.evaluate(async () => (await (await
+		    fetch('/v1/events?actor=SYROPP&q=talks%20MOSCOW&' +
+		    'from=2014-12-01&to=2015-02-28')).json()).events.length);
+		titles = await itemTitles(page);
+		ok(texted > 0 && texted < narrowed.n && texted === byServer &&
+		    titles.length === byServer, 'the Text box asks the server: ' +
+		    titles.length + ' of ' + narrowed.n + ' events hold "talks" ' +
+		    'and "moscow"');
+		ok(new URL(page.url()).searchParams.get('q') === 'TALKS moscow',
+		    'the words are in the URL');
+		await page.click('#text', { clickCount: 3 });
+		await page.keyboard.press('Backspace');
+		await page.click('#filters button[type=submit]');
+		await settled(page);
+
 		// An event added with the CLI appears without a reload.
 		await page.evaluate(() => { window.notReloaded = true; });
 		annals(['add', '--start', '2015-01-20', '--actor',

@@ -314,24 +314,6 @@ chg_spawn(const char *sock, const char *out, const char **args)
 	return (pid);
 }
 
-static char *
-chg_slurp(const char *path)
-{
-	FILE	*fp;
-	char	*buf;
-	long	 len;
-
-	T_ASSERT((fp = fopen(path, "r")) != NULL);
-	fseek(fp, 0, SEEK_END);
-	len = ftell(fp);
-	rewind(fp);
-	T_ASSERT((buf = malloc(len + 1)) != NULL);
-	T_EQ_INT(fread(buf, 1, len, fp), len);
-	buf[len] = '\0';
-	fclose(fp);
-	return (buf);
-}
-
 TEST(changes_cli_follow_prints_another_clients_put)
 {
 	const char		*follow[] = { "changes", "--since", "1",
@@ -359,7 +341,7 @@ TEST(changes_cli_follow_prints_another_clients_put)
 		usleep(50000);
 	T_ASSERTF(i < 100, "annals changes --follow did not end");
 	T_ASSERT(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-	text = chg_slurp(out);
+	text = th_slurp(out, NULL);
 	T_ASSERT((nl = strchr(text, '\n')) != NULL);
 	T_ASSERT((o = json_loadb(text, nl - text, 0, NULL)) != NULL);
 	T_EQ_INT(json_integer_value(json_object_get(o, "seq")), 2);
@@ -377,7 +359,7 @@ TEST(changes_cli_follow_prints_another_clients_put)
 	pid = chg_spawn(d.sock, out, all);
 	T_EQ_INT(waitpid(pid, &status, 0), pid);
 	T_ASSERT(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-	text = chg_slurp(out);
+	text = th_slurp(out, NULL);
 	T_ASSERTF(strncmp(text, "seq,op,id,rev,", 14) == 0, "%s", text);
 	T_ASSERT(strstr(text, "\n2,put,2,1,") != NULL);
 	T_ASSERT(strstr(text, "\n3,delete,1,") != NULL);

@@ -29,24 +29,6 @@ struct cli_run {
 	char	*err;
 };
 
-static char *
-cli_slurp(const char *path)
-{
-	FILE	*fp;
-	char	*buf;
-	long	 len;
-
-	T_ASSERT((fp = fopen(path, "r")) != NULL);
-	fseek(fp, 0, SEEK_END);
-	len = ftell(fp);
-	rewind(fp);
-	T_ASSERT((buf = malloc(len + 1)) != NULL);
-	T_EQ_INT(fread(buf, 1, len, fp), len);
-	buf[len] = '\0';
-	fclose(fp);
-	return (buf);
-}
-
 /*
  * Run build/annals with args (NULL-terminated) and input on stdin,
  * against sock when not NULL.  Output is captured through files so that
@@ -56,12 +38,10 @@ static void
 cli_run(struct cli_run *r, const char *sock, const char *input,
     const char **args)
 {
-	posix_spawn_file_actions_t	 fa;
-	const char			*argv[64];
-	char				 bin[4200], in[256], out[256], err[256];
-	pid_t				 pid;
-	FILE				*fp;
-	int				 i = 0, status;
+	const char	*argv[64];
+	char		 bin[4200], in[256], out[256], err[256];
+	FILE		*fp;
+	int		 i = 0;
 
 	snprintf(bin, sizeof bin, "%s/annals", t_bindir());
 	snprintf(in, sizeof in, "%s/cli.in", t_dir());
@@ -80,22 +60,9 @@ cli_run(struct cli_run *r, const char *sock, const char *input,
 	while (*args != NULL && i < 63)
 		argv[i++] = *args++;
 	argv[i] = NULL;
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_addopen(&fa, 0, in, O_RDONLY, 0);
-	posix_spawn_file_actions_addopen(&fa, 1, out,
-	    O_WRONLY | O_CREAT | O_TRUNC, 0600);
-	posix_spawn_file_actions_addopen(&fa, 2, err,
-	    O_WRONLY | O_CREAT | O_TRUNC, 0600);
-	if (cli_merge_stderr)
-		posix_spawn_file_actions_adddup2(&fa, 1, 2);
-	T_EQ_INT(posix_spawn(&pid, bin, &fa, NULL, (char **)argv, environ),
-	    0);
-	posix_spawn_file_actions_destroy(&fa);
-	T_EQ_INT(waitpid(pid, &status, 0), pid);
-	r->status = WIFEXITED(status) ? WEXITSTATUS(status) :
-	    128 + WTERMSIG(status);
-	r->out = cli_slurp(out);
-	r->err = cli_slurp(err);
+	r->status = th_spawn(argv, in, out, err, cli_merge_stderr);
+	r->out = th_slurp(out, NULL);
+	r->err = th_slurp(err, NULL);
 }
 
 static void
@@ -259,6 +226,19 @@ TEST(cli_add_get_range_and_rm)
 	v = cli_lines(r.out, &n);
 	T_EQ_INT(n, 1);
 	cli_lines_free(v, n);
+	cli_run_free(&r);
+
+	/* --text: words of the title, whatever their case. */
+	CLI_RUN(&r, d.sock, NULL, 0, "--format", "jsonl", "range", "2015-01",
+	    "2015-03", "--text", "MOSCOW tal*");
+	v = cli_lines(r.out, &n);
+	T_EQ_INT(n, 1);
+	T_EQ_STR(cli_str(v[0], "title"), "Talks in Moscow");
+	cli_lines_free(v, n);
+	cli_run_free(&r);
+	CLI_RUN(&r, d.sock, NULL, 0, "--format", "jsonl", "range", "2015",
+	    "2015", "--text", "\"moscow talks\"");
+	T_EQ_STR(r.out, "");
 	cli_run_free(&r);
 
 	/* The table marks the possible match with "?". */

@@ -307,25 +307,55 @@ client_stop_at_first(const char *name, uint64_t count, void *arg)
 	return (1);
 }
 
-TEST(client_every_call)
-{
-	static const struct annals_actor rus = { "RUS", "host" };
-	static const struct annals_actor syr = { "SYR", NULL };
-	struct th_daemon		 d;
-	struct annals_server		 srv;
-	struct annals_stats		 st;
-	struct annals_put_result	 res[2];
-	struct annals_event		 evs[2], *got;
-	const struct annals_event	*e;
+/*
+ * A daemon holding two events: "Talks" (RUS as host, source manual, key
+ * k1, every kind of attr) put, put again unchanged and retitled "Talks,
+ * again"; and "Year" (2016, SYR).  The put results are kept for the
+ * test of put itself.
+ */
+struct client_two {
+	struct th_daemon		d;
 	annals_ctx			*ctx;
-	annals_query			*q;
-	annals_iter			*it;
-	msgpack_sbuffer			 sb;
-	uint64_t			 ids[3];
-	int				 deleted[3], stopped = 0;
-	char				 actors[256] = "";
-	void				*result;
-	size_t				 len;
+	msgpack_sbuffer			sb;	/* the attrs of Talks */
+	struct annals_put_result	first[2], again, retitled;
+	uint64_t			talks;	/* the id of Talks */
+};
+
+static const struct annals_actor client_rus = { "RUS", "host" };
+static const struct annals_actor client_syr = { "SYR", NULL };
+
+static void
+client_two_start(struct client_two *t)
+{
+	struct annals_event	evs[2];
+
+	t->ctx = client_connect(&t->d);
+	client_pack_attrs(&t->sb);
+	evs[0] = client_event("2015-01-26", &client_rus, "Talks");
+	evs[0].source = "manual";
+	evs[0].key = "k1";
+	evs[0].attrs = t->sb.data;
+	evs[0].attrs_len = t->sb.size;
+	evs[1] = client_event("2016", &client_syr, "Year");
+	T_OK(annals_put(t->ctx, evs, 2, t->first));
+	T_OK(annals_put(t->ctx, evs, 1, &t->again));
+	evs[0].title = "Talks, again";
+	T_OK(annals_put(t->ctx, evs, 1, &t->retitled));
+	t->talks = t->retitled.id;
+}
+
+static void
+client_two_stop(struct client_two *t)
+{
+	msgpack_sbuffer_destroy(&t->sb);
+	client_done(&t->d, t->ctx);
+}
+
+TEST(client_hello_and_ping_report_the_server)
+{
+	struct th_daemon	 d;
+	struct annals_server	 srv;
+	annals_ctx		*ctx;
 
 	ctx = client_connect(&d);
 	T_OK(annals_hello(ctx, "t-client", NULL, &srv));
@@ -336,58 +366,80 @@ TEST(client_every_call)
 	T_OK(annals_ping(ctx));
 	T_EQ_INT(annals_errcode(ctx), 0);
 	T_EQ_STR(annals_errmsg(ctx), "");
+	client_done(&d, ctx);
+}
 
-	client_pack_attrs(&sb);
-	evs[0] = client_event("2015-01-26", &rus, "Talks");
-	evs[0].source = "manual";
-	evs[0].key = "k1";
-	evs[0].attrs = sb.data;
-	evs[0].attrs_len = sb.size;
-	evs[1] = client_event("2016", &syr, "Year");
-	T_OK(annals_put(ctx, evs, 2, res));
-	T_EQ_INT(res[0].status, ANNALS_ADDED);
-	T_EQ_INT(res[1].status, ANNALS_ADDED);
-	T_EQ_U64(res[0].rev, 1);
-	T_ASSERT(res[0].id != res[1].id);
+TEST(client_put_adds_then_unchanged_then_updated)
+{
+	struct client_two	t;
+
+	client_two_start(&t);
+	T_EQ_INT(t.first[0].status, ANNALS_ADDED);
+	T_EQ_INT(t.first[1].status, ANNALS_ADDED);
+	T_EQ_U64(t.first[0].rev, 1);
+	T_ASSERT(t.first[0].id != t.first[1].id);
 	/* The same again changes nothing; a new title is an update. */
-	T_OK(annals_put(ctx, evs, 1, res));
-	T_EQ_INT(res[0].status, ANNALS_UNCHANGED);
-	T_EQ_U64(res[0].rev, 1);
-	evs[0].title = "Talks, again";
-	T_OK(annals_put(ctx, evs, 1, res));
-	T_EQ_INT(res[0].status, ANNALS_UPDATED);
-	T_EQ_U64(res[0].rev, 2);
-	ids[0] = res[0].id;
+	T_EQ_INT(t.again.status, ANNALS_UNCHANGED);
+	T_EQ_U64(t.again.rev, 1);
+	T_EQ_INT(t.retitled.status, ANNALS_UPDATED);
+	T_EQ_U64(t.retitled.rev, 2);
+	T_EQ_U64(t.retitled.id, t.first[0].id);
+	client_two_stop(&t);
+}
 
-	T_OK(annals_get(ctx, ids[0], &got));
-	T_EQ_U64(got->id, ids[0]);
+TEST(client_get_returns_the_stored_event)
+{
+	struct client_two	 t;
+	struct annals_event	*got;
+
+	client_two_start(&t);
+	T_OK(annals_get(t.ctx, t.talks, &got));
+	T_EQ_U64(got->id, t.talks);
 	T_EQ_U64(got->rev, 2);
 	T_ASSERT(got->created != 0 && got->updated >= got->created);
 	T_EQ_STR(got->title, "Talks, again");
 	T_EQ_STR(got->actors[0].name, "RUS");
 	T_EQ_STR(got->actors[0].role, "host");
 	T_EQ_INT(got->match, 0);
-	T_EQ_INT(got->attrs_len, sb.size);
-	T_ASSERT(memcmp(got->attrs, sb.data, sb.size) == 0);
+	T_EQ_INT(got->attrs_len, t.sb.size);
+	T_ASSERT(memcmp(got->attrs, t.sb.data, t.sb.size) == 0);
 	annals_event_free(got);
-
-	T_OK(annals_get_by_key(ctx, "manual", "k1", &got));
-	T_EQ_U64(got->id, ids[0]);
-	annals_event_free(got);
-	T_EQ_INT(annals_get_by_key(ctx, "manual", "nope", &got), -1);
-	T_EQ_INT(annals_errcode(ctx), ANNALS_ENOTFOUND);
-	T_ASSERT(got == NULL);
 
 	/* A missing event is an error of that call only. */
-	T_EQ_INT(annals_get(ctx, 999999, &got), -1);
-	T_EQ_INT(annals_errcode(ctx), ANNALS_ENOTFOUND);
-	T_EQ_STR(annals_errmsg(ctx), "event 999999 not found");
-	T_OK(annals_ping(ctx));
-	T_EQ_INT(annals_errcode(ctx), 0);
+	T_EQ_INT(annals_get(t.ctx, 999999, &got), -1);
+	T_EQ_INT(annals_errcode(t.ctx), ANNALS_ENOTFOUND);
+	T_EQ_STR(annals_errmsg(t.ctx), "event 999999 not found");
+	T_OK(annals_ping(t.ctx));
+	T_EQ_INT(annals_errcode(t.ctx), 0);
+	client_two_stop(&t);
+}
 
+TEST(client_get_by_key_finds_source_and_key)
+{
+	struct client_two	 t;
+	struct annals_event	*got;
+
+	client_two_start(&t);
+	T_OK(annals_get_by_key(t.ctx, "manual", "k1", &got));
+	T_EQ_U64(got->id, t.talks);
+	annals_event_free(got);
+	T_EQ_INT(annals_get_by_key(t.ctx, "manual", "nope", &got), -1);
+	T_EQ_INT(annals_errcode(t.ctx), ANNALS_ENOTFOUND);
+	T_ASSERT(got == NULL);
+	client_two_stop(&t);
+}
+
+TEST(client_range_iterates_certain_then_possible)
+{
+	struct client_two		 t;
+	const struct annals_event	*e;
+	annals_query			*q;
+	annals_iter			*it;
+
+	client_two_start(&t);
 	T_ASSERT((q = annals_query_new()) != NULL);
 	T_OK(annals_query_set_range(q, "2015-01", "2016-06"));
-	T_ASSERT((it = annals_range(ctx, q)) != NULL);
+	T_ASSERT((it = annals_range(t.ctx, q)) != NULL);
 	T_ASSERT((e = annals_iter_next(it)) != NULL);
 	T_EQ_STR(e->start, "2015-01-26");
 	T_EQ_INT(e->match, ANNALS_MATCH_CERTAIN);
@@ -398,31 +450,69 @@ TEST(client_every_call)
 	T_EQ_INT(annals_iter_error(it), 0);
 	T_ASSERT(annals_iter_next(it) == NULL);
 	annals_iter_free(it);
+	annals_query_free(q);
+	client_two_stop(&t);
+}
 
-	T_OK(annals_query_set_range(q, NULL, NULL));
+TEST(client_actor_query_matches_a_prefix)
+{
+	struct client_two		 t;
+	const struct annals_event	*e;
+	annals_query			*q;
+	annals_iter			*it;
+
+	client_two_start(&t);
+	T_ASSERT((q = annals_query_new()) != NULL);
 	T_OK(annals_query_set_actor(q, "SY*", NULL));
-	T_ASSERT((it = annals_actor(ctx, q)) != NULL);
+	T_ASSERT((it = annals_actor(t.ctx, q)) != NULL);
 	T_ASSERT((e = annals_iter_next(it)) != NULL);
 	T_EQ_STR(e->actors[0].name, "SYR");
 	T_ASSERT(annals_iter_next(it) == NULL);
 	annals_iter_free(it);
 	annals_query_free(q);
+	client_two_stop(&t);
+}
 
-	T_OK(annals_actors(ctx, NULL, client_count_actor, actors));
+TEST(client_actors_counts_names_and_stops_when_asked)
+{
+	struct client_two	t;
+	char			actors[256] = "";
+	int			stopped = 0;
+
+	client_two_start(&t);
+	T_OK(annals_actors(t.ctx, NULL, client_count_actor, actors));
 	T_EQ_STR(actors, "RUS=1 SYR=1 ");
 	actors[0] = '\0';
-	T_OK(annals_actors(ctx, "S", client_count_actor, actors));
+	T_OK(annals_actors(t.ctx, "S", client_count_actor, actors));
 	T_EQ_STR(actors, "SYR=1 ");
-	T_OK(annals_actors(ctx, "", client_stop_at_first, &stopped));
+	T_OK(annals_actors(t.ctx, "", client_stop_at_first, &stopped));
 	T_EQ_INT(stopped, 1);
+	client_two_stop(&t);
+}
 
-	T_OK(annals_stats(ctx, &st));
+TEST(client_stats_counts_events_and_actors)
+{
+	struct client_two	t;
+	struct annals_stats	st;
+
+	client_two_start(&t);
+	T_OK(annals_stats(t.ctx, &st));
 	T_EQ_U64(st.events, 2);
 	T_EQ_U64(st.actors, 2);
 	T_EQ_INT(st.protocol, ANNALS_PROTO_VERSION);
 	T_EQ_STR(st.version, ANNALS_VERSION_STRING);
+	client_two_stop(&t);
+}
 
-	/* The raw call: "pong" packed is a5 'p' 'o' 'n' 'g'. */
+TEST(client_call_returns_the_raw_result_or_the_error)
+{
+	struct th_daemon	 d;
+	annals_ctx		*ctx;
+	void			*result;
+	size_t			 len;
+
+	ctx = client_connect(&d);
+	/* "pong" packed is a4 'p' 'o' 'n' 'g'. */
 	T_OK(annals_call(ctx, "ping", NULL, 0, &result, &len));
 	T_EQ_INT(len, 5);
 	T_ASSERT(memcmp(result, "\xa4pong", 5) == 0);
@@ -432,19 +522,27 @@ TEST(client_every_call)
 	T_ASSERT(result == NULL);
 	T_EQ_INT(annals_call(ctx, "ping", "\x93", 1, &result, &len), -1);
 	T_EQ_INT(annals_errcode(ctx), ANNALS_EINVALID);
+	client_done(&d, ctx);
+}
 
+TEST(client_delete_says_which_ids_it_deleted)
+{
+	struct client_two	 t;
+	struct annals_event	*got;
+	uint64_t		 ids[2];
+	int			 deleted[2];
+
+	client_two_start(&t);
+	ids[0] = t.talks;
 	ids[1] = 424242;
-	ids[2] = ids[0];
-	T_OK(annals_delete(ctx, ids, 2, deleted));
+	T_OK(annals_delete(t.ctx, ids, 2, deleted));
 	T_EQ_INT(deleted[0], 1);
 	T_EQ_INT(deleted[1], 0);
-	T_EQ_INT(annals_get(ctx, ids[0], &got), -1);
-	T_EQ_INT(annals_errcode(ctx), ANNALS_ENOTFOUND);
-	T_EQ_INT(annals_delete(ctx, ids, 0, NULL), -1);
-	T_EQ_INT(annals_errcode(ctx), ANNALS_EINVALID);
-
-	msgpack_sbuffer_destroy(&sb);
-	client_done(&d, ctx);
+	T_EQ_INT(annals_get(t.ctx, t.talks, &got), -1);
+	T_EQ_INT(annals_errcode(t.ctx), ANNALS_ENOTFOUND);
+	T_EQ_INT(annals_delete(t.ctx, ids, 0, NULL), -1);
+	T_EQ_INT(annals_errcode(t.ctx), ANNALS_EINVALID);
+	client_two_stop(&t);
 }
 
 TEST(client_daemon_errors_leave_the_context_usable)

@@ -336,34 +336,44 @@ struct ht_filter {
 	const char	*qs;		/* the HTTP query string */
 	const char	*from, *to, *actor, *role, *type, *tag, *source;
 	int		 prec, certain, within, desc;
+	const char	*text;
 };
 
 TEST(http_events_filters_and_paging_match_socket)
 {
 	static const struct ht_filter	 f[] = {
-		{ "", NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0, 0, 0, 0 },
+		{ "", NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0, 0, 0, 0,
+		    NULL },
 		{ "from=2015-01&to=2015-01", "2015-01", "2015-01", NULL, NULL,
-		    NULL, NULL, NULL, 0, 0, 0, 0 },
+		    NULL, NULL, NULL, 0, 0, 0, 0, NULL },
 		{ "from=2014&to=2015&order=desc", "2014", "2015", NULL, NULL,
-		    NULL, NULL, NULL, 0, 0, 0, 1 },
+		    NULL, NULL, NULL, 0, 0, 0, 1, NULL },
 		{ "actor=RUS", NULL, NULL, "RUS", NULL, NULL, NULL, NULL, 0, 0,
-		    0, 0 },
+		    0, 0, NULL },
 		{ "actor=SYR*&from=2015", "2015", NULL, "SYR*", NULL, NULL,
-		    NULL, NULL, 0, 0, 0, 0 },
+		    NULL, NULL, 0, 0, 0, 0, NULL },
 		{ "actor=RUS&role=source", NULL, NULL, "RUS", "source", NULL,
-		    NULL, NULL, 0, 0, 0, 0 },
+		    NULL, NULL, 0, 0, 0, 0, NULL },
 		{ "type=03", NULL, NULL, NULL, NULL, "03", NULL, NULL, 0, 0, 0,
-		    0 },
+		    0, NULL },
 		{ "tag=moscow-talks", NULL, NULL, NULL, NULL, NULL,
-		    "moscow-talks", NULL, 0, 0, 0, 0 },
+		    "moscow-talks", NULL, 0, 0, 0, 0, NULL },
 		{ "source=demo&from=2016", "2016", NULL, NULL, NULL, NULL, NULL,
-		    "demo", 0, 0, 0, 0 },
+		    "demo", 0, 0, 0, 0, NULL },
 		{ "precision=day&from=2015&to=2015", "2015", "2015", NULL, NULL,
-		    NULL, NULL, NULL, ANNALS_PREC_DAY, 0, 0, 0 },
+		    NULL, NULL, NULL, ANNALS_PREC_DAY, 0, 0, 0, NULL },
 		{ "certain=true&from=2015-01-28&to=2015-01-28", "2015-01-28",
-		    "2015-01-28", NULL, NULL, NULL, NULL, NULL, 0, 1, 0, 0 },
+		    "2015-01-28", NULL, NULL, NULL, NULL, NULL, 0, 1, 0, 0,
+		    NULL },
 		{ "within=1&from=2015-01&to=2015-02", "2015-01", "2015-02",
-		    NULL, NULL, NULL, NULL, NULL, 0, 0, 1, 0 },
+		    NULL, NULL, NULL, NULL, NULL, 0, 0, 1, 0, NULL },
+		{ "q=TALKS%20moscow", NULL, NULL, NULL, NULL, NULL, NULL,
+		    NULL, 0, 0, 0, 0, "talks Moscow" },
+		{ "q=%22the%20moscow%20talks%22&actor=SYR*", NULL, NULL,
+		    "SYR*", NULL, NULL, NULL, NULL, 0, 0, 0, 0,
+		    "\"The Moscow talks\"" },
+		{ "q=genev*&order=desc", NULL, NULL, NULL, NULL, NULL, NULL,
+		    NULL, 0, 0, 0, 1, "GENEV*" },
 	};
 	struct hd	 h;
 	annals_query	*q;
@@ -378,6 +388,7 @@ TEST(http_events_filters_and_paging_match_socket)
 		T_OK(annals_query_set_type(q, f[i].type));
 		T_OK(annals_query_set_tag(q, f[i].tag));
 		T_OK(annals_query_set_source(q, f[i].source));
+		T_OK(annals_query_set_text(q, f[i].text));
 		T_OK(annals_query_set_precision(q, f[i].prec));
 		T_OK(annals_query_set_certain(q, f[i].certain));
 		T_OK(annals_query_set_within(q, f[i].within));
@@ -896,6 +907,109 @@ ht_sse_wait(int fd, char *buf, size_t size, size_t *len, const char *want)
 	}
 	T_ASSERTF(strstr(buf, want) != NULL, "no \"%s\" in the stream: %s",
 	    want, buf);
+}
+
+/* /v1/actors pages by 100 when no limit is given, the socket by 1000. */
+TEST(http_actors_default_page)
+{
+	struct hd	 h;
+	struct hresp	 r;
+	json_t		*j;
+	char		*body;
+	size_t		 len = 0, i;
+
+	ht_start(&h, NULL, 0);
+	body = malloc(150 * 64 + 2);
+	body[len++] = '[';
+	for (i = 0; i < 150; i++)
+		len += (size_t)sprintf(body + len, "%s{\"start\":\"2015\","
+		    "\"actors\":[\"P%03zu\"]}", i > 0 ? "," : "", i);
+	body[len++] = ']';
+	body[len] = '\0';
+	ht_request(h.port, "POST", "/v1/events", NULL, body, len, &r);
+	T_ASSERTF(r.status == 200, "%d %.200s", r.status, r.body);
+	ht_free(&r);
+	free(body);
+	j = ht_get(&h, "/v1/actors?prefix=P", 200);
+	T_EQ_U64(json_array_size(json_object_get(j, "actors")), 100);
+	T_EQ_STR(json_string_value(json_object_get(j, "next")), "P099");
+	json_decref(j);
+	j = ht_get(&h, "/v1/actors?prefix=P&limit=150", 200);
+	T_EQ_U64(json_array_size(json_object_get(j, "actors")), 150);
+	T_ASSERT(json_is_null(json_object_get(j, "next")));
+	json_decref(j);
+	ht_stop(&h);
+}
+
+/* If-Match on a POST of one record is put's check_rev: 409 when stale. */
+TEST(http_if_match_is_put_check_rev)
+{
+	static const char rec[] = "{\"start\":\"2015-01-27\",\"actors\":"
+	    "[\"RUS\"],\"title\":\"%s\",\"source\":\"t\",\"key\":\"%s\"}";
+	struct hd	 h;
+	struct hresp	 r;
+	json_t		*j;
+	char		 body[256], path[64];
+	json_int_t	 id;
+
+	ht_start(&h, NULL, 0);
+	snprintf(body, sizeof body, rec, "one", "k1");
+	ht_request(h.port, "POST", "/v1/events", NULL, body, 0, &r);
+	T_ASSERTF(r.status == 201, "%d %s", r.status, r.body);
+	j = ht_json(&r);
+	id = json_integer_value(json_object_get(j, "id"));
+	T_EQ_INT(json_integer_value(json_object_get(j, "rev")), 1);
+	json_decref(j);
+	ht_free(&r);
+
+	/* At the rev it names: updated. */
+	snprintf(body, sizeof body, rec, "two", "k1");
+	ht_request(h.port, "POST", "/v1/events", "If-Match: \"1\"\r\n", body,
+	    0, &r);
+	T_ASSERTF(r.status == 200, "%d %s", r.status, r.body);
+	j = ht_json(&r);
+	T_EQ_STR(json_string_value(json_object_get(j, "status")), "updated");
+	T_EQ_INT(json_integer_value(json_object_get(j, "rev")), 2);
+	json_decref(j);
+	ht_free(&r);
+
+	/* Stale: 409 and nothing written, whatever rev the body says. */
+	ht_request(h.port, "POST", "/v1/events", "If-Match: 1\r\n", "{\"rev\":"
+	    "2,\"start\":\"2015\",\"actors\":[\"RUS\"],\"title\":\"three\","
+	    "\"source\":\"t\",\"key\":\"k1\"}", 0, &r);
+	T_ASSERTF(r.status == 409, "%d %s", r.status, r.body);
+	T_ASSERTF(strstr(r.body, "is at rev 2, not 1") != NULL, "%s", r.body);
+	T_EQ_STR(ht_header(&r, "Content-Type"), "application/problem+json");
+	ht_free(&r);
+	snprintf(path, sizeof path, "/v1/events/%lld", (long long)id);
+	j = ht_get(&h, path, 200);
+	T_EQ_STR(json_string_value(json_object_get(j, "title")), "two");
+	json_decref(j);
+
+	/* 0: the source and key must not be taken yet. */
+	snprintf(body, sizeof body, rec, "new", "k2");
+	ht_request(h.port, "POST", "/v1/events", "If-Match: 0\r\n", body, 0,
+	    &r);
+	T_ASSERTF(r.status == 201, "%d %s", r.status, r.body);
+	ht_free(&r);
+	ht_request(h.port, "POST", "/v1/events", "If-Match: 0\r\n", body, 0,
+	    &r);
+	T_ASSERTF(r.status == 409, "%d %s", r.status, r.body);
+	ht_free(&r);
+
+	/* Only one record, and only a rev. */
+	ht_request(h.port, "POST", "/v1/events", "If-Match: 1\r\n", "[{}]", 0,
+	    &r);
+	T_EQ_INT(r.status, 400);
+	T_ASSERTF(strstr(r.body, "If-Match: takes one record") != NULL, "%s",
+	    r.body);
+	ht_free(&r);
+	ht_request(h.port, "POST", "/v1/events", "If-Match: *\r\n", body, 0,
+	    &r);
+	T_EQ_INT(r.status, 400);
+	T_ASSERTF(strstr(r.body, "is not a rev") != NULL, "%s", r.body);
+	ht_free(&r);
+	ht_stop(&h);
 }
 
 TEST(http_event_stream_delivers_socket_put)

@@ -48,6 +48,9 @@ TEST(install_then_build_against_it)
 	T_EQ_INT(run(cmd), 0);
 	T_ASSERT(exists(root, "/usr/sbin/annalsd"));
 	T_ASSERT(exists(root, "/usr/bin/annals"));
+	T_ASSERT(exists(root, "/usr/bin/annals-nats"));
+	T_ASSERT(exists(root,
+	    "/usr/lib/systemd/system/annalsd-replica@.service"));
 	T_ASSERT(exists(root, "/usr/include/annals.h"));
 	T_ASSERT(exists(root, "/usr/lib/libannals.a"));
 	T_ASSERT(exists(root, "/usr/lib/libannals.so.0"));
@@ -94,6 +97,7 @@ TEST(install_then_build_against_it)
 	    "DESTDIR=%s uninstall >&2", repo, build, *san ? "SAN=1" : "", root);
 	T_EQ_INT(run(cmd), 0);
 	T_ASSERT(!exists(root, "/usr/sbin/annalsd"));
+	T_ASSERT(!exists(root, "/usr/bin/annals-nats"));
 	T_ASSERT(!exists(root, "/usr/lib/libannals.so"));
 	T_ASSERT(!exists(root, "/usr/include/annals.h"));
 	T_ASSERT(!exists(root,

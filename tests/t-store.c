@@ -2,16 +2,20 @@
  * The store on a temporary LMDB environment: writes, indexes, queries,
  * paging, and a randomized comparison with a plain in-memory model.
  */
+#include <sys/stat.h>
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "test.h"
 #include <lmdb.h>
 
 #include "../daemon/annalsd.h"
 #include "../daemon/agg.h"
+#include "../daemon/words.h"
 
 static struct store *
 open_store(size_t map)
@@ -55,6 +59,28 @@ raw_commit(MDB_env *env, MDB_txn *txn)
 	mdb_env_close(env);
 }
 
+/*
+ * Leave the store as a daemon without an index would: its 3 databases
+ * gone, and meta's word that it was complete.
+ */
+static void
+drop_index(const char *const *dbis, const char *done)
+{
+	MDB_env		*env;
+	MDB_txn		*txn = raw_begin(&env);
+	MDB_dbi		 dbi;
+	MDB_val		 k = { strlen(done), (void *)done };
+	int		 d;
+
+	for (d = 0; d < 3; d++) {
+		T_OK(mdb_dbi_open(txn, dbis[d], 0, &dbi));
+		T_OK(mdb_drop(txn, dbi, 1));
+	}
+	T_OK(mdb_dbi_open(txn, "meta", 0, &dbi));
+	T_OK(mdb_del(txn, dbi, &k, NULL));
+	raw_commit(env, txn);
+}
+
 /* Fill ev: actors is "RUS:source,SYRGOV"; NULLs leave fields out. */
 static void
 mkev(struct event *ev, const char *start, const char *end,
@@ -92,22 +118,30 @@ add_tag(struct event *ev, const char *tag)
 	ev->tags[ev->ntags++] = strdup(tag);
 }
 
+/* Write one op at time now; it must apply. */
+static void
+write1(struct store *st, struct store_op *op, uint64_t now)
+{
+	struct store_batch	b;
+	struct aerr		err;
+
+	memset(&b, 0, sizeof b);
+	b.ops = op;
+	b.nops = 1;
+	T_ASSERTF(store_write(st, &b, 1, now, &err) == 0, "%s", err.msg);
+	T_ASSERTF(!b.failed, "%s", b.err.msg);
+}
+
 /* Put one event; returns its id and sets *status. */
 static uint64_t
 put1(struct store *st, struct event *ev, int *status)
 {
 	struct store_op		op;
-	struct store_batch	b;
-	struct aerr		err;
 
 	memset(&op, 0, sizeof op);
-	op.kind = STORE_OP_PUT;
+	op.kind = CHANGE_PUT;
 	op.ev = ev;
-	memset(&b, 0, sizeof b);
-	b.ops = &op;
-	b.nops = 1;
-	T_ASSERTF(store_write(st, &b, 1, 1000, &err) == 0, "%s", err.msg);
-	T_ASSERTF(!b.failed, "%s", b.err.msg);
+	write1(st, &op, 1000);
 	if (status != NULL)
 		*status = op.status;
 	return (op.out_id);
@@ -117,16 +151,11 @@ static int
 del1(struct store *st, uint64_t id)
 {
 	struct store_op		op;
-	struct store_batch	b;
-	struct aerr		err;
 
 	memset(&op, 0, sizeof op);
-	op.kind = STORE_OP_DELETE;
+	op.kind = CHANGE_DELETE;
 	op.id = id;
-	memset(&b, 0, sizeof b);
-	b.ops = &op;
-	b.nops = 1;
-	T_ASSERTF(store_write(st, &b, 1, 2000, &err) == 0, "%s", err.msg);
+	write1(st, &op, 2000);
 	return (op.status);
 }
 
@@ -320,7 +349,7 @@ TEST(store_put_get_update_delete)
 		mkev(&ev, "2016", NULL, "RUS", NULL, NULL, NULL);
 		ev.id = 999;
 		memset(&op, 0, sizeof op);
-		op.kind = STORE_OP_PUT;
+		op.kind = CHANGE_PUT;
 		op.ev = &ev;
 		memset(&b, 0, sizeof b);
 		b.ops = &op;
@@ -713,7 +742,7 @@ TEST(store_map_full_grows_and_replays)
 	for (i = 0; i < n; i++) {
 		snprintf(key, sizeof key, "k%d", i);
 		mkev(&evs[i], "2015-01-14", NULL, "USA,RUS", "010", "t", key);
-		ops[i].kind = STORE_OP_PUT;
+		ops[i].kind = CHANGE_PUT;
 		ops[i].ev = &evs[i];
 	}
 	memset(&b, 0, sizeof b);
@@ -774,7 +803,7 @@ TEST(store_paging_equals_one_shot)
 		    "%04lld-%02u", (long long)y, mo, d);
 		mkev(&evs[i], date, NULL, i % 3 ? "RUS" : "USA,RUS", "036",
 		    NULL, NULL);
-		ops[i].kind = STORE_OP_PUT;
+		ops[i].kind = CHANGE_PUT;
 		ops[i].ev = &evs[i];
 	}
 	memset(&b, 0, sizeof b);
@@ -1092,7 +1121,7 @@ type_check_aggs(struct store *st, const struct model_ev *model, size_t n,
 
 	for (mode = 0; mode < 2; mode++) {
 		memset(&h, 0, sizeof h);
-		h.by = mode ? AGG_BY_MONTH : AGG_BY_YEAR;
+		h.by = mode ? DATE_BY_MONTH : DATE_BY_YEAR;
 		h.mode = mode ? AGG_COUNT_START : AGG_COUNT_OVERLAP;
 		T_ASSERTF(store_histogram(st, q, &h, &err) == 0, "%s",
 		    err.msg);
@@ -1162,10 +1191,9 @@ TEST(store_type_index_against_model)
 	MDB_env			*env;
 	MDB_txn			*txn;
 	MDB_dbi			 dbi;
-	MDB_val			 k = { 8, (void *)"typed_to" };
 	char			 from[16], to[16], abuf[16];
 	unsigned		 seed = t_seed();
-	size_t			 n, i, ne, d;
+	size_t			 n, i, ne;
 	int			 pass, qi, y, prefix;
 
 	model = calloc(3000, sizeof *model);
@@ -1212,14 +1240,7 @@ TEST(store_type_index_against_model)
 		if (pass == 1)
 			break;
 		/* As a daemon before the type index left the store. */
-		txn = raw_begin(&env);
-		for (d = 0; d < 3; d++) {
-			T_OK(mdb_dbi_open(txn, dbis[d], 0, &dbi));
-			T_OK(mdb_drop(txn, dbi, 1));
-		}
-		T_OK(mdb_dbi_open(txn, "meta", 0, &dbi));
-		T_OK(mdb_del(txn, dbi, &k, NULL));
-		raw_commit(env, txn);
+		drop_index(dbis, "typed_to");
 		st = open_store(16 << 20);
 	}
 	/* An entry gone from the type index is found by the check. */
@@ -1260,7 +1281,7 @@ change_one(void *arg, const struct store_change *ch)
 	l->seq[l->n] = ch->seq;
 	l->id[l->n] = ch->id;
 	l->op[l->n] = ch->op;
-	if (ch->op == STORE_OP_PUT)
+	if (ch->op == CHANGE_PUT)
 		T_EQ_U64(record_id(ch->data, ch->len, NULL), ch->id);
 	else
 		T_ASSERT(ch->data == NULL);
@@ -1313,7 +1334,7 @@ TEST(store_change_log_is_compacted_and_pruned)
 	T_EQ_U64(l.id[1], a);
 	T_EQ_U64(l.seq[2], 5);
 	T_EQ_U64(l.id[2], b);
-	T_EQ_INT(l.op[2], STORE_OP_DELETE);
+	T_EQ_INT(l.op[2], CHANGE_DELETE);
 	T_EQ_U64(next, 5);
 	T_EQ_U64(last, 5);
 	T_EQ_INT(more, 0);
@@ -1334,7 +1355,7 @@ TEST(store_change_log_is_compacted_and_pruned)
 
 		mkev(&ev, "2018", NULL, "TUR", NULL, NULL, NULL);
 		memset(&op, 0, sizeof op);
-		op.kind = STORE_OP_PUT;
+		op.kind = CHANGE_PUT;
 		op.ev = &ev;
 		memset(&bt, 0, sizeof bt);
 		bt.ops = &op;
@@ -1550,7 +1571,7 @@ TEST(store_refuses_another_format)
 	MDB_txn			*txn;
 	MDB_dbi			 meta;
 	MDB_val			 k = { 6, (void *)"format" }, v;
-	unsigned char		 three[8] = { 0, 0, 0, 0, 0, 0, 0, 3 };
+	unsigned char		 four[8] = { 0, 0, 0, 0, 0, 0, 0, 4 };
 	char			 path[128];
 	int			 status;
 
@@ -1574,16 +1595,16 @@ TEST(store_refuses_another_format)
 	cfg.max_map_size = (size_t)1 << 20;
 	T_ASSERT(store_open(&cfg, &err) == NULL);
 	T_ASSERTF(strstr(err.msg, "holds store format 1 and this annalsd "
-	    "reads format 2") != NULL, "%s", err.msg);
+	    "reads format 3") != NULL, "%s", err.msg);
 
 	txn = raw_begin(&env);
 	T_OK(mdb_dbi_open(txn, "meta", 0, &meta));
 	v.mv_size = 8;
-	v.mv_data = three;
+	v.mv_data = four;
 	T_OK(mdb_put(txn, meta, &k, &v, 0));
 	raw_commit(env, txn);
 	T_ASSERT(store_open(&cfg, &err) == NULL);
-	T_ASSERTF(strstr(err.msg, "format 3") != NULL, "%s", err.msg);
+	T_ASSERTF(strstr(err.msg, "format 4") != NULL, "%s", err.msg);
 }
 
 /*
@@ -1597,8 +1618,8 @@ TEST(store_histogram_start_counts_follow_writes)
 	static const char *const starts[] = { "2015-01-26", "2015-01",
 	    "2015", "2015-01-31/2015-02-02", "2014-12-31T23:00:00Z",
 	    "2016-02-29", "2015-01-26~", "-0044-03-15" };
-	static const int	 bys[] = { AGG_BY_DAY, AGG_BY_WEEK,
-	    AGG_BY_MONTH, AGG_BY_YEAR };
+	static const int	 bys[] = { DATE_BY_DAY, DATE_BY_WEEK,
+	    DATE_BY_MONTH, DATE_BY_YEAR };
 	struct store		*st = open_store(8 << 20);
 	struct store_check	*check = calloc(1, sizeof *check);
 	struct agg_hist		 h;
@@ -1681,5 +1702,500 @@ TEST(store_histogram_start_counts_follow_writes)
 		free(want);
 	}
 	free(check);
+	store_close(st);
+}
+
+/*
+ * A backup rewrites every database in key order, so its pages are full:
+ * after a load in random date order it is smaller than LMDB's own
+ * compacting copy of the same store, and it is a whole store: its uuid
+ * (meta), and a word index that answers as the store's did.
+ */
+TEST(store_backup_fills_pages)
+{
+	enum { NBATCH = 20, PER = 500 };
+	static const char *const actors[] = { "RUS,SYRGOV", "USA,CHN:target",
+	    "UNO,ARL,SYR", "TUR,IRN" };
+	struct store_op		 ops[PER];
+	struct event		 evs[PER];
+	struct store_batch	 b;
+	struct store_check	 check;
+	struct store_stats	 stats;
+	struct store_config	 cfg;
+	struct store		*st, *copy;
+	struct aerr		 err;
+	struct stat		 sb;
+	MDB_env			*env;
+	struct query		 q;
+	struct found		 f;
+	char			 start[32], ours[160], lmdbs[160], file[200];
+	char			 uuid[40];
+	uint64_t		 bytes, r = 12345, geneva = 0, rus = 0;
+	int			 fds[2], i, j;
+	char			 one;
+
+	st = open_store((size_t)64 << 20);
+	for (i = 0; i < NBATCH; i++) {
+		for (j = 0; j < PER; j++) {
+			r = r * 6364136223846793005ULL + 1442695040888963407ULL;
+			snprintf(start, sizeof start, "%04d-%02d-%02d",
+			    1950 + (int)((r >> 33) % 70),
+			    1 + (int)((r >> 20) % 12), 1 + (int)((r >> 40) % 28));
+			mkev(&evs[j], start, NULL, actors[(r >> 50) % 4],
+			    "042", NULL, NULL);
+			if ((r >> 44) % 5 == 0) {
+				free(evs[j].title);
+				evs[j].title = strdup("Talks in Geneva");
+				geneva++;
+				rus += (r >> 50) % 4 == 0;
+			}
+			memset(&ops[j], 0, sizeof ops[j]);
+			ops[j].kind = CHANGE_PUT;
+			ops[j].ev = &evs[j];
+		}
+		memset(&b, 0, sizeof b);
+		b.ops = ops;
+		b.nops = PER;
+		T_ASSERTF(store_write(st, &b, 1, 1000, &err) == 0, "%s",
+		    err.msg);
+		T_ASSERT(!b.failed);
+		for (j = 0; j < PER; j++)
+			record_clear(&evs[j]);
+	}
+
+	snprintf(ours, sizeof ours, "%s/ours", t_dir());
+	T_OK(pipe(fds));
+	T_OK(store_backup_start(st, ours, fds[1], &err));
+	T_ASSERT(read(fds[0], &one, 1) == 1);
+	T_ASSERTF(store_backup_finish(st, &bytes, &err) == 0, "%s", err.msg);
+	close(fds[0]);
+	close(fds[1]);
+	T_OK(store_stats(st, &stats, &err));
+	snprintf(uuid, sizeof uuid, "%s", store_uuid(st));
+	store_close(st);
+
+	snprintf(lmdbs, sizeof lmdbs, "%s/lmdbs", t_dir());
+	T_OK(mkdir(lmdbs, 0750));
+	snprintf(file, sizeof file, "%s/db", t_dir());
+	T_OK(mdb_env_create(&env));
+	T_OK(mdb_env_open(env, file, MDB_RDONLY, 0644));
+	T_OK(mdb_env_copy2(env, lmdbs, MDB_CP_COMPACT));
+	mdb_env_close(env);
+	snprintf(file, sizeof file, "%s/data.mdb", lmdbs);
+	T_OK(stat(file, &sb));
+	T_ASSERTF(bytes * 10 < (uint64_t)sb.st_size * 9, "backup %llu bytes, "
+	    "LMDB's compact copy %lld", (unsigned long long)bytes,
+	    (long long)sb.st_size);
+
+	memset(&cfg, 0, sizeof cfg);
+	cfg.path = ours;
+	cfg.map_size = (size_t)64 << 20;
+	cfg.max_map_size = (size_t)64 << 20;
+	copy = store_open(&cfg, &err);
+	T_ASSERTF(copy != NULL, "%s", err.msg);
+	T_OK(store_check(copy, &check, &err));
+	T_EQ_U64(check.nproblems, 0);
+	T_EQ_U64(check.events, (uint64_t)NBATCH * PER);
+	T_ASSERTF(strcmp(store_uuid(copy), uuid) == 0, "%s, not %s",
+	    store_uuid(copy), uuid);
+	for (i = 0; i < 2; i++) {
+		mkquery(&q, NULL, NULL, i == 0 ? NULL : "RUS");
+		q.text = strdup(i == 0 ? "geneva" : "\"talks in\"");
+		query_all(copy, &q, &f);
+		T_ASSERT((i == 0 ? geneva : rus) > 0);
+		T_EQ_U64(f.n, i == 0 ? geneva : rus);
+		found_free(&f);
+		query_clear(&q);
+	}
+	store_close(copy);
+}
+
+/*
+ * The text filter (daemon/store-text.c, words.c).  Words are written in
+ * several spellings that fold to one: accents, case, Arabic vowels.
+ */
+static const char *const text_vocab[][3] = {
+	{ "geneve", "Genève", "GENÈVE" },
+	{ "paix", "Paix", "PAIX" },
+	{ "negociations", "négociations", "NÉGOCIATIONS" },
+	{ "переговоры", "Переговоры", "ПЕРЕГОВОРЫ" },
+	{ "елка", "Ёлка", "ёлка" },
+	{ "مفاوضات", "مُفَاوَضَات", "مفاوضات" },
+	{ "talks", "Talks", "TALKS" },
+	{ "talk", "Talk", "talk" },
+	{ "talking", "talking", "Talking" },
+	{ "peace", "Peace", "PEACE" },
+	{ "the", "The", "the" },
+	{ "in", "in", "IN" },
+};
+#define TEXT_NVOCAB	(sizeof text_vocab / sizeof text_vocab[0])
+
+struct text_ev {
+	struct model_ev	 m;
+	int		 w[2][6];	/* title, text: vocabulary indexes */
+	int		 nw[2];
+};
+
+/* Write words as an event's title or text, in random spellings. */
+static char *
+text_field(unsigned *seed, const int *w, int n)
+{
+	static const char *const seps[] = { " ", ", ", " — ", "; " };
+	char	buf[512];
+	int	i;
+
+	buf[0] = '\0';
+	for (i = 0; i < n; i++) {
+		if (i > 0)
+			strcat(buf, seps[rand_r(seed) % 4]);
+		strcat(buf, text_vocab[w[i]][rand_r(seed) % 3]);
+	}
+	return (strdup(buf));
+}
+
+static void
+text_random(unsigned *seed, struct text_ev *t, struct event *ev)
+{
+	int	f, i;
+
+	random_event(seed, &t->m, ev);
+	free(ev->title);
+	ev->title = NULL;
+	for (f = 0; f < 2; f++) {
+		t->nw[f] = f == 0 ? 1 + rand_r(seed) % 6 :
+		    rand_r(seed) % 3 == 0 ? 1 + rand_r(seed) % 6 : 0;
+		for (i = 0; i < t->nw[f]; i++)
+			t->w[f][i] = rand_r(seed) % TEXT_NVOCAB;
+		if (t->nw[f] > 0)
+			*(f == 0 ? &ev->title : &ev->text) =
+			    text_field(seed, t->w[f], t->nw[f]);
+	}
+}
+
+/* A query term of the model: a word, or a prefix of words. */
+struct text_mterm {
+	char	 s[64];
+	int	 prefix;
+};
+
+static int
+text_has_term(const struct text_ev *t, const struct text_mterm *q)
+{
+	int	f, i;
+
+	for (f = 0; f < 2; f++) {
+		for (i = 0; i < t->nw[f]; i++) {
+			const char *w = text_vocab[t->w[f][i]][0];
+
+			if (q->prefix ? strncmp(w, q->s, strlen(q->s)) == 0 :
+			    strcmp(w, q->s) == 0)
+				return (1);
+		}
+	}
+	return (0);
+}
+
+static int
+text_has_phrase(const struct text_ev *t, int a, int b)
+{
+	int	f, i;
+
+	for (f = 0; f < 2; f++) {
+		for (i = 0; i + 1 < t->nw[f]; i++) {
+			if (t->w[f][i] == a && t->w[f][i + 1] == b)
+				return (1);
+		}
+	}
+	return (0);
+}
+
+static void
+text_check_queries(struct store *st, struct text_ev *tev, size_t n,
+    unsigned *seed)
+{
+	static const char *const prefixes[] = { "tal", "neg", "пере", "ge",
+	    "pea", "t" };
+	struct model_ev	**expect = calloc(n + 1, sizeof *expect);
+	struct text_mterm terms[3];
+	struct found	 f;
+	struct query	 q;
+	char		 text[512], from[16], to[16];
+	size_t		 i, ne;
+	int		 qi, nt, k, v, phrase, pa = 0, pb = 0, ok, y;
+
+	for (qi = 0; qi < 150; qi++) {
+		text[0] = '\0';
+		nt = 1 + rand_r(seed) % 3;
+		for (k = 0; k < nt; k++) {
+			terms[k].prefix = rand_r(seed) % 4 == 0;
+			if (terms[k].prefix) {
+				snprintf(terms[k].s, sizeof terms[k].s, "%s",
+				    prefixes[rand_r(seed) % 6]);
+				strcat(text, terms[k].s);
+				strcat(text, "* ");
+			} else {
+				v = rand_r(seed) % TEXT_NVOCAB;
+				snprintf(terms[k].s, sizeof terms[k].s, "%s",
+				    text_vocab[v][0]);
+				strcat(text, text_vocab[v][rand_r(seed) % 3]);
+				strcat(text, " ");
+			}
+		}
+		phrase = rand_r(seed) % 3 == 0;
+		if (phrase) {
+			/* Two words one event holds in a row, or not. */
+			struct text_ev *t = &tev[rand_r(seed) % n];
+
+			pa = t->w[0][0];
+			pb = t->nw[0] > 1 ? t->w[0][1] :
+			    (int)(rand_r(seed) % TEXT_NVOCAB);
+			snprintf(text + strlen(text), sizeof text -
+			    strlen(text), "\"%s %s\"", text_vocab[pa][1],
+			    text_vocab[pb][2]);
+		}
+		y = 1989 + rand_r(seed) % 36;
+		if (rand_r(seed) % 2) {
+			snprintf(from, sizeof from, "%d", y);
+			snprintf(to, sizeof to, "%d", y + rand_r(seed) % 8);
+			mkquery(&q, from, to, NULL);
+		} else
+			mkquery(&q, NULL, NULL, NULL);
+		q.text = strdup(text);
+		q.limit = 1 + rand_r(seed) % 40;
+		q.desc = rand_r(seed) % 2;
+		query_all(st, &q, &f);
+		for (ne = 0, i = 0; i < n; i++) {
+			if (!tev[i].m.live || date_match(&tev[i].m.span, q.qlo,
+			    q.qhi) == DATE_MATCH_NONE)
+				continue;
+			for (ok = 1, k = 0; k < nt && ok; k++)
+				ok = text_has_term(&tev[i], &terms[k]);
+			if (ok && phrase)
+				ok = text_has_phrase(&tev[i], pa, pb);
+			if (ok)
+				expect[ne++] = &tev[i].m;
+		}
+		qsort(expect, ne, sizeof *expect, model_cmp);
+		T_ASSERTF(f.n == ne, "text %s: got %zu, expected %zu", text,
+		    f.n, ne);
+		for (i = 0; i < ne; i++)
+			T_EQ_U64(f.ids[i], expect[q.desc ? ne - 1 - i : i]->id);
+		found_free(&f);
+		if (q.from != NULL && qi % 5 == 0) {
+			struct agg_hist	h;
+			struct aerr	err;
+
+			q.desc = 0;
+			/* Counted by start: never more than overlap. */
+			T_ASSERTF(store_histogram(st, &q, &h, &err) == 0, "%s",
+			    err.msg);
+			T_ASSERT(h.total <= ne);
+			agg_hist_free(&h);
+			free(q.text);
+			q.text = strdup("zzz");
+			T_ASSERTF(store_histogram(st, &q, &h, &err) == 0, "%s",
+			    err.msg);
+			T_EQ_U64(h.total, 0);
+			agg_hist_free(&h);
+		}
+		query_clear(&q);
+	}
+	free(expect);
+}
+
+TEST(store_text_words_fold)
+{
+	struct text_query	tq;
+	struct words		w;
+	char			msg[128];
+	static const char *const cases[][2] = {
+		{ "Négociations de PAIX à Genève",
+		  "negociations de paix a geneve" },
+		{ "Переговоры в Женеве: Ёлка", "переговоры в женеве елка" },
+		{ "مُفَاوَضَات السلام في جنيف", "مفاوضات السلام في جنيف" },
+		{ "U.S. talks don't stall; 3.5% growth", "u.s talks don't "
+		  "stall 3.5 growth" },
+		{ "Œuvre ﬁnale, Straße — İstanbul", "œuvre finale strasse "
+		  "istanbul" },
+		{ "  ,;! ", "" },
+	};
+	char	got[256];
+	size_t	i, j;
+
+	words_init(&w);
+	for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		words_reset(&w);
+		T_OK(words_split(&w, cases[i][0], strlen(cases[i][0])));
+		got[0] = '\0';
+		for (j = 0; j < w.n; j++) {
+			if (j > 0)
+				strcat(got, " ");
+			strcat(got, words_at(&w, j));
+		}
+		T_EQ_STR(got, cases[i][1]);
+	}
+	words_free(&w);
+
+	T_OK(text_query_parse("negotiat* \"Peace TALKS\" Genève talks", &tq,
+	    msg, sizeof msg));
+	T_EQ_INT((int)tq.nterms, 4);
+	T_EQ_STR(tq.terms[0].word, "negotiat");
+	T_EQ_INT(tq.terms[0].prefix, 1);
+	T_EQ_STR(tq.terms[1].word, "peace");
+	T_EQ_INT(tq.terms[1].prefix, 0);
+	T_EQ_STR(tq.terms[3].word, "geneve");
+	T_EQ_INT((int)tq.nphrases, 1);
+	T_EQ_INT((int)tq.phrases[0].n, 2);
+	text_query_free(&tq);
+	T_ASSERT(text_query_parse(" ,; \"\" ", &tq, msg, sizeof msg) == -1);
+	T_ASSERT(strstr(msg, "no word") != NULL);
+	T_ASSERT(text_query_parse("a b c d e f g h i j k l m n o p q", &tq,
+	    msg, sizeof msg) == -1);
+}
+
+TEST(store_text_against_model)
+{
+	static const char *const dbis[] = { "text", "text_new", "words" };
+	struct store	*st = open_store(32 << 20);
+	struct text_ev	*tev = calloc(1500, sizeof *tev);
+	struct event	 ev;
+	struct query	 q;
+	struct found	 f;
+	struct aerr	 err;
+	unsigned	 seed = t_seed();
+	size_t		 n = 0, i;
+	int		 round, status;
+
+	for (round = 0; round < 1200; round++) {
+		int op = rand_r(&seed) % 10;
+
+		if (op < 7 || n == 0) {
+			text_random(&seed, &tev[n], &ev);
+			tev[n].m.id = put1(st, &ev, &status);
+			tev[n].m.live = 1;
+			record_clear(&ev);
+			n++;
+			continue;
+		}
+		i = rand_r(&seed) % n;
+		if (!tev[i].m.live)
+			continue;
+		if (op < 9) {
+			/* A new title, and maybe a new date. */
+			text_random(&seed, &tev[i], &ev);
+			ev.id = tev[i].m.id;
+			put1(st, &ev, &status);
+			T_EQ_INT(status, STORE_UPDATED);
+			record_clear(&ev);
+		} else {
+			T_EQ_INT(del1(st, tev[i].m.id), 1);
+			tev[i].m.live = 0;
+		}
+	}
+	text_check_queries(st, tev, n, &seed);
+
+	/* A bad query is refused with a reason. */
+	mkquery(&q, NULL, NULL, NULL);
+	q.text = strdup("\"\"");
+	T_ASSERT(store_query(st, &q, collect, &f, &err) == -1);
+	T_ASSERT(strstr(err.msg, "no word") != NULL);
+	query_clear(&q);
+
+	/* As a daemon before the word index left the store: rebuilt. */
+	store_close(st);
+	drop_index(dbis, "texted_to");
+	st = open_store(32 << 20);
+	text_check_queries(st, tev, n, &seed);
+	store_close(st);
+	free(tev);
+}
+
+/* A replica's write: ev as the primary stored it, under change seq. */
+static void
+put_given(struct store *st, struct event *ev, uint64_t id, uint64_t rev,
+    uint64_t seq, uint64_t stream_seq)
+{
+	struct store_op		op;
+
+	ev->id = id;
+	ev->rev = rev;
+	ev->created = 111;
+	ev->updated = 222 + rev;
+	memset(&op, 0, sizeof op);
+	op.kind = CHANGE_PUT;
+	op.ev = ev;
+	op.id = id;
+	op.seq = seq;
+	op.stream_seq = stream_seq;
+	write1(st, &op, 5000);
+}
+
+static int
+change_seq(void *arg, const struct store_change *ch)
+{
+	uint64_t	*seqs = arg;
+
+	seqs[seqs[0]++ + 1] = ch->seq;
+	return (0);
+}
+
+TEST(store_given_puts_keep_ids_revs_times_and_seqs)
+{
+	struct store	*st = open_store(1 << 20);
+	struct event	 a, b, a2;
+	struct store_check check;
+	struct got	 g;
+	struct aerr	 err;
+	uint64_t	 seqs[8] = { 0 }, next, last;
+	int		 more;
+
+	T_EQ_U64(store_last_seq(st), 0);
+	T_EQ_U64(store_stream_seq(st), 0);
+	mkev(&a, "2018-06-01", NULL, "IRN", NULL, "src", "k");
+	put_given(st, &a, 7, 1, 3, 1);
+	/*
+	 * A compacted feed: b took key k (seq 10) before a's last change,
+	 * which gave it up (seq 12), comes in.
+	 */
+	mkev(&b, "2018-06-02", NULL, "USA", NULL, "src", "k");
+	put_given(st, &b, 9, 1, 10, 2);
+	mkev(&a2, "2018-06-03", NULL, "IRN", NULL, "src", "k2");
+	put_given(st, &a2, 7, 3, 12, 3);
+	/* A message delivered again is skipped. */
+	put_given(st, &b, 9, 1, 10, 2);
+
+	memset(&g, 0, sizeof g);
+	T_OK(store_get_by_key(st, "src", "k", got_one, &g, &err));
+	T_ASSERT(g.found);
+	T_EQ_U64(g.ev.id, 9);
+	record_clear(&g.ev);
+	memset(&g, 0, sizeof g);
+	T_OK(store_get(st, &a2.id, 1, got_one, &g, &err));
+	T_ASSERT(g.found);
+	T_EQ_U64(g.ev.rev, 3);
+	T_EQ_U64(g.ev.created, 111);
+	T_EQ_U64(g.ev.updated, 225);
+	record_clear(&g.ev);
+
+	T_EQ_U64(store_last_seq(st), 12);
+	T_EQ_U64(store_stream_seq(st), 3);
+	T_OK(store_changes(st, 0, 100, change_seq, seqs, &next, &more, &last,
+	    &err));
+	T_EQ_U64(seqs[0], 2);
+	T_EQ_U64(seqs[1], 10);
+	T_EQ_U64(seqs[2], 12);
+	/* Each record keeps the primary's seq of its change (format 3). */
+	T_OK(store_check(st, &check, &err));
+	T_ASSERTF(check.nproblems == 0, "%llu problems",
+	    (unsigned long long)check.nproblems);
+	record_clear(&a);
+	record_clear(&b);
+	record_clear(&a2);
+	store_close(st);
+
+	/* Both are read back from the store when it is opened again. */
+	st = open_store(1 << 20);
+	T_EQ_U64(store_last_seq(st), 12);
+	T_EQ_U64(store_stream_seq(st), 3);
 	store_close(st);
 }

@@ -66,36 +66,6 @@ sync_root(void)
 	return (root);
 }
 
-static char *
-sync_slurp(const char *path)
-{
-	FILE	*fp;
-	char	*buf;
-	long	 len;
-
-	T_ASSERTF((fp = fopen(path, "r")) != NULL, "%s: %s", path,
-	    strerror(errno));
-	fseek(fp, 0, SEEK_END);
-	len = ftell(fp);
-	rewind(fp);
-	T_ASSERT((buf = malloc(len + 1)) != NULL);
-	T_EQ_INT(fread(buf, 1, len, fp), len);
-	buf[len] = '\0';
-	fclose(fp);
-	return (buf);
-}
-
-static void
-sync_write(const char *path, const char *data, size_t len)
-{
-	FILE	*fp;
-
-	T_ASSERTF((fp = fopen(path, "w")) != NULL, "%s: %s", path,
-	    strerror(errno));
-	T_EQ_INT(fwrite(data, 1, len, fp), len);
-	T_OK(fclose(fp));
-}
-
 /*
  * Run argv (NULL-terminated; argv[0] looked up on PATH) with stdin from
  * /dev/null and its output in files, so that a large output cannot block.
@@ -104,10 +74,7 @@ sync_write(const char *path, const char *data, size_t len)
 static void
 sync_spawn(struct sync_run *r, const char *const *argv)
 {
-	posix_spawn_file_actions_t	 fa;
-	char				 out[PATH_MAX], err[PATH_MAX];
-	pid_t				 pid;
-	int				 status;
+	char	out[PATH_MAX], err[PATH_MAX];
 
 	unsetenv("http_proxy");
 	unsetenv("HTTP_PROXY");
@@ -119,20 +86,9 @@ sync_spawn(struct sync_run *r, const char *const *argv)
 	unsetenv("ANNALS_SOCKET");
 	snprintf(out, sizeof out, "%s/run.out", t_dir());
 	snprintf(err, sizeof err, "%s/run.err", t_dir());
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-	posix_spawn_file_actions_addopen(&fa, 1, out,
-	    O_WRONLY | O_CREAT | O_TRUNC, 0600);
-	posix_spawn_file_actions_addopen(&fa, 2, err,
-	    O_WRONLY | O_CREAT | O_TRUNC, 0600);
-	T_EQ_INT(posix_spawnp(&pid, argv[0], &fa, NULL, (char **)argv,
-	    environ), 0);
-	posix_spawn_file_actions_destroy(&fa);
-	T_EQ_INT(waitpid(pid, &status, 0), pid);
-	r->status = WIFEXITED(status) ? WEXITSTATUS(status) :
-	    128 + WTERMSIG(status);
-	r->out = sync_slurp(out);
-	r->err = sync_slurp(err);
+	r->status = th_spawn(argv, NULL, out, err, 0);
+	r->out = th_slurp(out, NULL);
+	r->err = th_slurp(err, NULL);
 }
 
 static void
@@ -287,7 +243,7 @@ sync_http_log(struct sync_http *h)
 
 	if (access(h->log, F_OK) == -1)
 		return (strdup(""));
-	s = sync_slurp(h->log);
+	s = th_slurp(h->log, NULL);
 	T_OK(unlink(h->log));
 	return (s);
 }
@@ -497,10 +453,10 @@ TEST(sync_rss_twice_adds_nothing_the_second_time)
 	T_EQ_INT(annals_errcode(ctx), ANNALS_ENOTFOUND);
 
 	/* The feed changes one title: that event is updated, in place. */
-	s = sync_slurp(feed);
+	s = th_slurp(feed, NULL);
 	p = sync_replace(s, "without a joint", "with a joint");
 	snprintf(copy, sizeof copy, "%s/feed.rss", t_dir());
-	sync_write(copy, p, strlen(p));
+	th_write(copy, p, strlen(p));
 	free(p);
 	free(s);
 	SYNC_RUN(&r, &d, "rss-sync", 0, "--via", "add", "--actor-map", map,
@@ -569,9 +525,9 @@ TEST(sync_rss_atom_over_http)
 	sync_data(src, sizeof src, "sync-feed.atom");
 	snprintf(dst, sizeof dst, "%s/www", t_dir());
 	T_OK(mkdir(dst, 0700));
-	s = sync_slurp(src);
+	s = th_slurp(src, NULL);
 	snprintf(dst, sizeof dst, "%s/www/notes.atom", t_dir());
-	sync_write(dst, s, strlen(s));
+	th_write(dst, s, strlen(s));
 	free(s);
 	snprintf(dst, sizeof dst, "%s/www", t_dir());
 	sync_http_start(&h, dst);
@@ -680,10 +636,10 @@ TEST(sync_rss_through_annals_import_counts_the_same)
 	sync_run_free(&r);
 	T_EQ_U64(sync_events(&d), 5);
 
-	s = sync_slurp(feed);
+	s = th_slurp(feed, NULL);
 	p = sync_replace(s, "without a joint", "with a joint");
 	snprintf(copy, sizeof copy, "%s/feed.rss", t_dir());
-	sync_write(copy, p, strlen(p));
+	th_write(copy, p, strlen(p));
 	free(p);
 	free(s);
 	SYNC_RUN(&r, &d, "rss-sync", 0, "--via", "import", "--actor-map",
@@ -738,7 +694,7 @@ sync_rows(int from, int to)
 	int	 i;
 
 	sync_data(path, sizeof path, "sync-gdelt2.tsv");
-	all = sync_slurp(path);
+	all = th_slurp(path, NULL);
 	for (i = 0, p = all; i < to; i++) {
 		if (i == from)
 			start = p;
@@ -774,7 +730,7 @@ sync_export(const char *dir, const char *name, int from, int to)
 		/* The member is the name without .zip, as GDELT has it. */
 		snprintf(member, sizeof member, "%s/%.*s", t_dir(),
 		    (int)(ext - name), name);
-		sync_write(member, rows, len);
+		th_write(member, rows, len);
 		{
 			const char *argv[] = { "python3", "-m", "zipfile",
 			    "-c", path, member, NULL };
@@ -785,7 +741,7 @@ sync_export(const char *dir, const char *name, int from, int to)
 		}
 		T_OK(unlink(member));
 	} else
-		sync_write(path, rows, len);
+		th_write(path, rows, len);
 	free(rows);
 }
 
@@ -870,9 +826,9 @@ TEST(sync_gdelt_directory_twice_imports_once)
 		    (i + 1) * SYNC_GDELT_PART);
 	/* Not event files: importing them would fail the run. */
 	snprintf(path, sizeof path, "%s/20191024143000.mentions.CSV", dir);
-	sync_write(path, "not\tan\tevent\n", 13);
+	th_write(path, "not\tan\tevent\n", 13);
 	snprintf(path, sizeof path, "%s/README.txt", dir);
-	sync_write(path, "notes\n", 6);
+	th_write(path, "notes\n", 6);
 	snprintf(state, sizeof state, "%s/state.json", t_dir());
 	T_OK(th_daemon_start(&d, NULL));
 
@@ -918,12 +874,12 @@ TEST(sync_gdelt_directory_twice_imports_once)
 	annals_free(ctx);
 
 	/* Again: nothing to do, and the state is left as it was. */
-	before = sync_slurp(state);
+	before = th_slurp(state, NULL);
 	SYNC_RUN(&r, &d, "gdelt-sync", 0, "--state", state, dir);
 	T_EQ_STR(r.out, "gdelt-sync: 0 imported, 3 already done, 0 failed\n");
 	T_EQ_STR(r.err, "");
 	sync_run_free(&r);
-	after = sync_slurp(state);
+	after = th_slurp(state, NULL);
 	T_EQ_STR(after, before);
 	free(after);
 	T_EQ_U64(sync_events(&d), events);
@@ -955,7 +911,7 @@ TEST(sync_gdelt_directory_twice_imports_once)
 	rows = sync_rows(0, 2);
 	row = sync_replace(rows, "\t20181024\t", "\t20150230\t");
 	snprintf(path, sizeof path, "%s/20191024153000.export.CSV", dir);
-	sync_write(path, row, strlen(row));
+	th_write(path, row, strlen(row));
 	free(row);
 	free(rows);
 	SYNC_RUN(&r, &d, "gdelt-sync", 3, "--state", state, dir);
@@ -985,61 +941,88 @@ sync_list_line(FILE *fp, const char *www, int port, const char *name,
 	    (long long)sync_size(path), md5 != NULL ? md5 : real, port, name);
 }
 
+static const char *const sync_gdelt_names[] = {
+	"20191024143000.export.CSV.zip",
+	"20191024144500.export.CSV.zip",
+	"20191024150000.export.CSV.zip",
+	"20191024151500.export.CSV.zip",
+	"20191024153000.export.CSV.zip"
+};
+
+/*
+ * A GDELT server on loopback: www holds the first three exports, a
+ * fourth that repeats rows of the first, and a mentions file that is not
+ * a zip.  list is its master file list (url), local a list on disk.
+ */
+struct sync_gdelt_site {
+	struct th_daemon	d;
+	struct sync_http	h;
+	char			www[512], state[512], list[PATH_MAX];
+	char			local[PATH_MAX], url[128];
+};
+
+static void
+sync_gdelt_site_start(struct sync_gdelt_site *g)
+{
+	char	path[PATH_MAX];
+	size_t	i;
+
+	snprintf(g->www, sizeof g->www, "%s/www", t_dir());
+	T_OK(mkdir(g->www, 0700));
+	for (i = 0; i < 3; i++)
+		sync_export(g->www, sync_gdelt_names[i], i * SYNC_GDELT_PART,
+		    (i + 1) * SYNC_GDELT_PART);
+	/* The fourth file repeats rows of the first. */
+	sync_export(g->www, sync_gdelt_names[3], 0, 10);
+	snprintf(path, sizeof path, "%s/20191024143000.mentions.CSV.zip",
+	    g->www);
+	th_write(path, "not a zip\n", 10);
+	sync_http_start(&g->h, g->www);
+	snprintf(g->list, sizeof g->list, "%s/masterfilelist.txt", g->www);
+	snprintf(g->url, sizeof g->url,
+	    "http://127.0.0.1:%d/masterfilelist.txt", g->h.port);
+	snprintf(g->local, sizeof g->local, "%s/lastupdate.txt", t_dir());
+	snprintf(g->state, sizeof g->state, "%s/state.json", t_dir());
+	T_OK(th_daemon_start(&g->d, NULL));
+}
+
+static void
+sync_gdelt_site_stop(struct sync_gdelt_site *g)
+{
+	sync_http_stop(&g->h);
+	T_OK(th_daemon_stop(&g->d));
+}
+
 TEST(sync_gdelt_list_over_http_retries_only_failures)
 {
-	static const char *const names[] = {
-		"20191024143000.export.CSV.zip",
-		"20191024144500.export.CSV.zip",
-		"20191024150000.export.CSV.zip",
-		"20191024151500.export.CSV.zip",
-		"20191024153000.export.CSV.zip"
-	};
-	struct th_daemon	 d;
-	struct sync_http	 h;
+	const char *const	*names = sync_gdelt_names;
+	struct sync_gdelt_site	 g;
 	struct sync_run		 r;
 	json_t			*doc;
 	json_int_t		 added = 0;
 	FILE			*fp;
-	char			 www[512], state[512], list[PATH_MAX];
-	char			 local[PATH_MAX], url[128], path[PATH_MAX];
-	char			 hidden[PATH_MAX], want[512], *log;
+	char			 path[PATH_MAX], hidden[PATH_MAX], want[512];
+	char			*log;
 	size_t			 i;
 
-	snprintf(www, sizeof www, "%s/www", t_dir());
-	T_OK(mkdir(www, 0700));
-	for (i = 0; i < 3; i++)
-		sync_export(www, names[i], i * SYNC_GDELT_PART,
-		    (i + 1) * SYNC_GDELT_PART);
-	/* The fourth file repeats rows of the first. */
-	sync_export(www, names[3], 0, 10);
-	snprintf(path, sizeof path, "%s/20191024143000.mentions.CSV.zip",
-	    www);
-	sync_write(path, "not a zip\n", 10);
-	sync_http_start(&h, www);
-	snprintf(list, sizeof list, "%s/masterfilelist.txt", www);
-	snprintf(url, sizeof url, "http://127.0.0.1:%d/masterfilelist.txt",
-	    h.port);
-	snprintf(local, sizeof local, "%s/lastupdate.txt", t_dir());
-	snprintf(state, sizeof state, "%s/state.json", t_dir());
-
+	sync_gdelt_site_start(&g);
 	/*
 	 * The second file's MD5 is wrong and the third is listed but not
 	 * on the server yet; the mentions file is never fetched.
 	 */
-	T_ASSERT((fp = fopen(list, "w")) != NULL);
-	sync_list_line(fp, www, h.port, names[0], NULL);
-	sync_list_line(fp, www, h.port, "20191024143000.mentions.CSV.zip",
-	    NULL);
-	sync_list_line(fp, www, h.port, names[1],
+	T_ASSERT((fp = fopen(g.list, "w")) != NULL);
+	sync_list_line(fp, g.www, g.h.port, names[0], NULL);
+	sync_list_line(fp, g.www, g.h.port,
+	    "20191024143000.mentions.CSV.zip", NULL);
+	sync_list_line(fp, g.www, g.h.port, names[1],
 	    "0123456789abcdef0123456789abcdef");
-	sync_list_line(fp, www, h.port, names[2], NULL);
+	sync_list_line(fp, g.www, g.h.port, names[2], NULL);
 	T_OK(fclose(fp));
-	snprintf(path, sizeof path, "%s/%s", www, names[2]);
+	snprintf(path, sizeof path, "%s/%s", g.www, names[2]);
 	snprintf(hidden, sizeof hidden, "%s/hidden.zip", t_dir());
 	T_OK(rename(path, hidden));
-	T_OK(th_daemon_start(&d, NULL));
 
-	SYNC_RUN(&r, &d, "gdelt-sync", 1, "--state", state, url);
+	SYNC_RUN(&r, &g.d, "gdelt-sync", 1, "--state", g.state, g.url);
 	snprintf(want, sizeof want, "%s: added ", names[0]);
 	SYNC_HAS(r.out, want);
 	SYNC_HAS(r.out, "gdelt-sync: 1 imported, 0 already done, 2 failed\n");
@@ -1048,117 +1031,128 @@ TEST(sync_gdelt_list_over_http_retries_only_failures)
 	SYNC_HAS(r.err, "the list says 0123456789abcdef0123456789abcdef");
 	SYNC_HAS(r.err, "HTTP 404");
 	sync_run_free(&r);
-	log = sync_http_log(&h);
+	log = sync_http_log(&g.h);
 	snprintf(want, sizeof want, "/masterfilelist.txt 200\n/%s 200\n"
 	    "/%s 200\n/%s 404\n", names[0], names[1], names[2]);
 	T_EQ_STR(log, want);
 	free(log);
-	doc = sync_state(state);
+	doc = sync_state(g.state);
 	T_EQ_INT(json_object_size(json_object_get(doc, "files")), 1);
 	T_EQ_INT(json_object_size(json_object_get(doc, "pending")), 2);
-	snprintf(path, sizeof path, "%s/%s", www, names[0]);
+	snprintf(path, sizeof path, "%s/%s", g.www, names[0]);
 	added += sync_state_check(doc, names[0], path, SYNC_GDELT_PART);
 	json_decref(doc);
 	/* Nothing of the failed files went in. */
-	T_EQ_U64(sync_events(&d), added);
+	T_EQ_U64(sync_events(&g.d), added);
 
 	/*
 	 * The third file appears.  A lastupdate.txt read from disk names
 	 * only the fourth, beside mentions and GKG files: the failed files
 	 * are tried again all the same, and the second fails again.
 	 */
-	snprintf(path, sizeof path, "%s/%s", www, names[2]);
+	snprintf(path, sizeof path, "%s/%s", g.www, names[2]);
 	T_OK(rename(hidden, path));
-	T_ASSERT((fp = fopen(local, "w")) != NULL);
-	sync_list_line(fp, www, h.port, names[3], NULL);
+	T_ASSERT((fp = fopen(g.local, "w")) != NULL);
+	sync_list_line(fp, g.www, g.h.port, names[3], NULL);
 	fprintf(fp, "10 0123456789abcdef0123456789abcdef "
-	    "http://127.0.0.1:%d/20191024151500.mentions.CSV.zip\n", h.port);
+	    "http://127.0.0.1:%d/20191024151500.mentions.CSV.zip\n",
+	    g.h.port);
 	fprintf(fp, "10 0123456789abcdef0123456789abcdef "
-	    "http://127.0.0.1:%d/20191024151500.gkg.csv.zip\n", h.port);
+	    "http://127.0.0.1:%d/20191024151500.gkg.csv.zip\n", g.h.port);
 	T_OK(fclose(fp));
-	SYNC_RUN(&r, &d, "gdelt-sync", 1, "--state", state, local);
+	SYNC_RUN(&r, &g.d, "gdelt-sync", 1, "--state", g.state, g.local);
 	SYNC_HAS(r.out, "gdelt-sync: 2 imported, 0 already done, 1 failed\n");
 	sync_run_free(&r);
-	log = sync_http_log(&h);
+	log = sync_http_log(&g.h);
 	snprintf(want, sizeof want, "/%s 200\n/%s 200\n/%s 200\n", names[1],
 	    names[2], names[3]);
 	T_EQ_STR(log, want);
 	free(log);
-	doc = sync_state(state);
+	doc = sync_state(g.state);
 	T_EQ_INT(json_object_size(json_object_get(doc, "files")), 3);
 	T_EQ_INT(json_object_size(json_object_get(doc, "pending")), 1);
-	snprintf(path, sizeof path, "%s/%s", www, names[2]);
+	snprintf(path, sizeof path, "%s/%s", g.www, names[2]);
 	added += sync_state_check(doc, names[2], path, SYNC_GDELT_PART);
 	/* Its rows were all there already. */
-	snprintf(path, sizeof path, "%s/%s", www, names[3]);
+	snprintf(path, sizeof path, "%s/%s", g.www, names[3]);
 	sync_state_check(doc, names[3], path, 10);
 	T_EQ_INT(sync_state_count(doc, names[3], "added"), 0);
 	json_decref(doc);
-	T_EQ_U64(sync_events(&d), added);
+	T_EQ_U64(sync_events(&g.d), added);
 
 	/* The list is fixed: only the second file is fetched. */
-	T_ASSERT((fp = fopen(list, "w")) != NULL);
+	T_ASSERT((fp = fopen(g.list, "w")) != NULL);
 	for (i = 0; i < 3; i++)
-		sync_list_line(fp, www, h.port, names[i], NULL);
+		sync_list_line(fp, g.www, g.h.port, names[i], NULL);
 	T_OK(fclose(fp));
-	SYNC_RUN(&r, &d, "gdelt-sync", 0, "--state", state, url);
+	SYNC_RUN(&r, &g.d, "gdelt-sync", 0, "--state", g.state, g.url);
 	T_EQ_STR(r.err, "");
 	SYNC_HAS(r.out, "gdelt-sync: 1 imported, 2 already done, 0 failed\n");
 	sync_run_free(&r);
-	log = sync_http_log(&h);
+	log = sync_http_log(&g.h);
 	snprintf(want, sizeof want, "/masterfilelist.txt 200\n/%s 200\n",
 	    names[1]);
 	T_EQ_STR(log, want);
 	free(log);
-	doc = sync_state(state);
+	doc = sync_state(g.state);
 	T_EQ_INT(json_object_size(json_object_get(doc, "files")), 4);
 	T_ASSERT(json_object_get(doc, "pending") == NULL);
-	snprintf(path, sizeof path, "%s/%s", www, names[1]);
+	snprintf(path, sizeof path, "%s/%s", g.www, names[1]);
 	added += sync_state_check(doc, names[1], path, SYNC_GDELT_PART);
 	json_decref(doc);
-	T_EQ_U64(sync_events(&d), added);
+	T_EQ_U64(sync_events(&g.d), added);
 	T_ASSERT(added > SYNC_GDELT_ROWS / 2);
 
 	/* Once more: the list is fetched and nothing else. */
-	SYNC_RUN(&r, &d, "gdelt-sync", 0, "--state", state, url);
+	SYNC_RUN(&r, &g.d, "gdelt-sync", 0, "--state", g.state, g.url);
 	T_EQ_STR(r.out, "gdelt-sync: 0 imported, 3 already done, 0 failed\n");
 	sync_run_free(&r);
-	log = sync_http_log(&h);
+	log = sync_http_log(&g.h);
 	T_EQ_STR(log, "/masterfilelist.txt 200\n");
 	free(log);
+	sync_gdelt_site_stop(&g);
+}
 
-	/* A file that never comes is given up after --retry-hours. */
-	T_ASSERT((fp = fopen(local, "w")) != NULL);
+TEST(sync_gdelt_gives_up_on_a_file_after_retry_hours)
+{
+	const char		*never = sync_gdelt_names[4];
+	struct sync_gdelt_site	 g;
+	struct sync_run		 r;
+	json_t			*doc;
+	FILE			*fp;
+	char			 want[512], *log;
+
+	sync_gdelt_site_start(&g);
+	T_ASSERT((fp = fopen(g.local, "w")) != NULL);
 	fprintf(fp, "10 0123456789abcdef0123456789abcdef "
-	    "http://127.0.0.1:%d/%s\n", h.port, names[4]);
+	    "http://127.0.0.1:%d/%s\n", g.h.port, never);
 	T_OK(fclose(fp));
-	SYNC_RUN(&r, &d, "gdelt-sync", 1, "--state", state, local);
+	SYNC_RUN(&r, &g.d, "gdelt-sync", 1, "--state", g.state, g.local);
 	SYNC_HAS(r.err, "HTTP 404");
 	sync_run_free(&r);
-	sync_write(local, "", 0);
-	SYNC_RUN(&r, &d, "gdelt-sync", 1, "--state", state, local);
+	/* Still pending when the list no longer names it. */
+	th_write(g.local, "", 0);
+	SYNC_RUN(&r, &g.d, "gdelt-sync", 1, "--state", g.state, g.local);
 	SYNC_HAS(r.err, "HTTP 404");
 	sync_run_free(&r);
-	SYNC_RUN(&r, &d, "gdelt-sync", 1, "--state", state, "--retry-hours",
-	    "0", local);
-	snprintf(want, sizeof want, "%s: failing since ", names[4]);
+	SYNC_RUN(&r, &g.d, "gdelt-sync", 1, "--state", g.state,
+	    "--retry-hours", "0", g.local);
+	snprintf(want, sizeof want, "%s: failing since ", never);
 	SYNC_HAS(r.err, want);
 	SYNC_HAS(r.err, "given up, not imported");
 	sync_run_free(&r);
-	SYNC_RUN(&r, &d, "gdelt-sync", 0, "--state", state, local);
+	SYNC_RUN(&r, &g.d, "gdelt-sync", 0, "--state", g.state, g.local);
 	T_EQ_STR(r.out, "gdelt-sync: 0 imported, 0 already done, 0 failed\n");
 	sync_run_free(&r);
-	log = sync_http_log(&h);
-	snprintf(want, sizeof want, "/%s 404\n/%s 404\n", names[4],
-	    names[4]);
+	log = sync_http_log(&g.h);
+	snprintf(want, sizeof want, "/%s 404\n/%s 404\n", never, never);
 	T_EQ_STR(log, want);
 	free(log);
-	doc = sync_state(state);
-	T_ASSERT(json_object_get(json_object_get(doc, "files"), names[4]) ==
+	doc = sync_state(g.state);
+	T_ASSERT(json_object_get(json_object_get(doc, "files"), never) ==
 	    NULL);
 	T_ASSERT(json_object_get(doc, "pending") == NULL);
 	json_decref(doc);
-
-	sync_http_stop(&h);
-	T_OK(th_daemon_stop(&d));
+	T_EQ_U64(sync_events(&g.d), 0);
+	sync_gdelt_site_stop(&g);
 }

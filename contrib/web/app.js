@@ -119,6 +119,8 @@
 			p.set('actor', state.actor);
 		if (state.type)
 			p.set('type', state.type);
+		if (state.text)
+			p.set('q', state.text);
 		return p;
 	}
 
@@ -127,8 +129,6 @@
 		const p = filterParams();
 		p.set('from', day(state.from));
 		p.set('to', day(state.to - 1));
-		if (state.text)
-			p.set('q', state.text);
 		if (state.sel !== null)
 			p.set('sel', state.sel);
 		history.replaceState(null, '', '?' + p.toString());
@@ -276,20 +276,9 @@
 		return it;
 	}
 
-	function matchesText(ev) {
-		if (!state.text)
-			return true;
-		const t = state.text.toLowerCase();
-		return [ev.title, ev.text, ev.type, ev.place && ev.place.name]
-		    .concat((ev.actors || []).map((a) => a.name))
-		    .some((s) => s && String(s).toLowerCase().includes(t));
-	}
-
 	function drawItems() {
 		const shown = [], lis = [];
 		state.events.forEach((ev) => {
-			if (!matchesText(ev))
-				return;
 			shown.push(item(ev));
 			lis.push(listItem(ev));
 		});
@@ -412,8 +401,8 @@
 			    ' from ' +
 			    day(state.from) + ' to ' + day(state.to - 1) +
 			    (state.more ? '; the first ' + PAGE + ' are drawn' : '') +
-			    (state.text ? '; ' + shown + ' with \u201c' +
-			    state.text + '\u201d' : '') +
+			    (state.text ? ' holding \u201c' + state.text +
+			    '\u201d (' + shown + ' drawn)' : '') +
 			    '. Click a bar or Ctrl+wheel to zoom, an event ' +
 			    'for details.';
 		} catch (e) {
@@ -571,10 +560,10 @@
 		}
 		loadSoon(0);
 	});
+	/* The server finds the words (q=): its index, not the page's. */
 	$('text').addEventListener('input', () => {
 		state.text = $('text').value.trim();
-		drawItems();
-		saveView();
+		loadSoon(300);
 	});
 
 	/*

@@ -139,6 +139,24 @@ def test_aggregates(db):
     assert [a["name"] for a in db.actors("S")] == ["SYR"]
 
 
+def test_text_filter(db):
+    db.put([MOSCOW, event(2, start="2015-02", actors=["RUS", "SYR"],
+                         title="Négociations de paix à Genève"),
+            event(3, start="2014-12", actors=["SYR"],
+                  title="Переговоры в Женеве")])
+    assert [e["start"] for e in db.range(text="MOSCOW talks")] == \
+        ["2015-01-26"]
+    assert [e["start"] for e in db.range(text="negociation* geneve")] == \
+        ["2015-02"]
+    assert [e["start"] for e in db.range(text="женеве")] == ["2014-12"]
+    assert list(db.range(text='"moscow talks"')) == []
+    assert db.histogram("2014", "2015", text="geneve")["total"] == 1
+    assert db.top_actors(text="женеве") == [{"name": "SYR", "count": 1}]
+    assert db.co_actors("RUS", text="talks")["events"] == 1
+    with pytest.raises(annals.InvalidError, match="no word"):
+        list(db.range(text="--"))
+
+
 def test_changes_backup_check(db, daemon):
     ids = [r["id"] for r in db.put([event(i) for i in range(5)])]
     db.delete(ids[:1])
@@ -265,16 +283,18 @@ def test_every_error_code_maps_to_its_exception(daemon_factory, db,
     # --changes-keep, at least a day) and unavailable (a request read
     # while the daemon stops) cannot be caused on cue from here: their
     # wire names, and a code this client does not know, from the wire.
+    # read_only comes from a replica (tests/t-nats.c), which needs NATS.
     for code, cls in [("internal", annals.InternalError),
                       ("expired", annals.Expired),
                       ("unavailable", annals.Unavailable),
+                      ("read_only", annals.ReadOnly),
                       ("brand_new", annals.InternalError)]:
         exc = annals.errors.from_wire({"code": code, "message": "m"})
         assert type(exc) is cls and exc.message.endswith("m")
     assert set(annals.ERRORS) == {
         "invalid", "not_found", "malformed", "unknown_method", "limit",
         "bad_cursor", "disk_full", "unavailable", "unauthorized",
-        "internal", "expired", "conflict"}
+        "internal", "expired", "conflict", "read_only"}
 
 
 def test_tcp(daemon_factory):

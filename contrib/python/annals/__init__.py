@@ -19,7 +19,8 @@ from .dates import NEG_INF, POS_INF, Span, format_seconds, query_bounds, span
 from .dataframe import from_dataframe, to_dataframe
 from .errors import (ERRORS, BadCursor, Conflict, ConnectionLost, DiskFull, Error,
                      Expired, InternalError, InvalidError, LimitError,
-                     MalformedError, NotFound, ProtocolError, Unauthorized,
+                     MalformedError, NotFound, ProtocolError, ReadOnly,
+                     Unauthorized,
                      Unavailable, UnknownMethod)
 from .query import Filters
 
@@ -31,5 +32,5 @@ __all__ = [
     "to_dataframe", "from_dataframe",
     "Error", "InvalidError", "NotFound", "MalformedError", "UnknownMethod",
     "LimitError", "BadCursor", "DiskFull", "Unavailable", "Unauthorized",
-    "InternalError", "Expired", "Conflict", "ConnectionLost", "ProtocolError", "ERRORS",
+    "InternalError", "Expired", "Conflict", "ReadOnly", "ConnectionLost", "ProtocolError", "ERRORS",
 ]

@@ -83,6 +83,12 @@ class Conflict(Error):
     code = "conflict"
 
 
+class ReadOnly(Error):
+    """The daemon is a read replica (``annalsd --follow``): send writes
+    to its primary, which the message names."""
+    code = "read_only"
+
+
 class ConnectionLost(Error, ConnectionError):
     """The connection broke, timed out or could not be made.  Nothing is
     known of the requests that had no answer; :meth:`Client.reconnect`
@@ -101,7 +107,7 @@ ERRORS: Dict[str, Type[Error]] = {
     cls.code: cls for cls in (
         InvalidError, NotFound, MalformedError, UnknownMethod, LimitError,
         BadCursor, DiskFull, Unavailable, Unauthorized, InternalError,
-        Expired, Conflict)
+        Expired, Conflict, ReadOnly)
 }
 
 

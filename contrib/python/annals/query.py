@@ -25,6 +25,7 @@ class Filters(TypedDict, total=False):
     type: str         #: a prefix of the event type ("04" matches "042")
     tag: str          #: only events with this tag
     source: str       #: only events from this source
+    text: str         #: words of title or text ("negotiat*", "\"a b\"")
     precision: str    #: "year", "season", "month", "day" or "time"
     certain: bool     #: only certain matches
     within: bool      #: only events lying wholly inside the interval

@@ -1,0 +1,1311 @@
+/*
+ * The word index: the events whose title or text hold a word, for the
+ * `text` filter (words.c splits and folds; proto/PROTOCOL.md, "Text
+ * search", has the rules).
+ *
+ *	text	 word NUL class start id -> block
+ *	text_new start id -> class, the event's words	(the stage)
+ *	words	 word -> postings in text, mask of classes used
+ *
+ * A posting is an event's (start, id) in the list of one word and class,
+ * in the order queries return events.  Storing each posting as an LMDB
+ * entry of its own costs a key of 20-odd bytes and a node header for a
+ * few bytes of information, and puts a title's ten words at ten random
+ * places of a large tree.  So the postings are kept in blocks: one value
+ * holds the postings of one word and class that follow the first, which
+ * is in the key, as varints of their distance from the one before (days
+ * when the distance is whole days, as most are), up to TEXT_BLOCK_BYTES.
+ * A block that overflows splits in two halves, or when the new postings
+ * all come after it (a feed in date order) into full blocks.
+ *
+ * A new event is staged as one entry holding its words, one put at one
+ * place (the end, for a feed).  When the stage holds more than
+ * stage_text events, a commit moves all of them (text_sweep_all): their
+ * postings, grouped by word, are merged into each list's blocks at once,
+ * so that a word's last block is written once per sweep rather than once
+ * per commit.  A query reads the whole stage into memory beside the
+ * blocks, which is why the stage stays small.
+ *
+ * Deletes and updates remove the event's postings: its stage entry, or
+ * from the block that holds each, so the index never offers an event
+ * that no longer holds the word: a query needs no record to check its
+ * words, and only reads the record for a phrase (positions are not
+ * indexed) or for filters the indexes cannot answer.
+ *
+ * A query takes each word's postings over the classes (from the start
+ * minus the class's reach, as the time index) and the stage in (start,
+ * id) order, and intersects the words starting from the one with the
+ * fewest postings: every other word seeks to its candidate, and where
+ * one is past it the candidate moves there.  A prefix ("negotiat*") is
+ * the union of the words it begins.
+ *
+ * The index is complete up to the change sequence number in meta
+ * "texted_to"; a store without it is indexed when opened.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "annalsd.h"
+#include "store-int.h"
+#include "words.h"
+
+/* A block's encoded postings (after its first) stay under this. */
+#define TEXT_BLOCK_BYTES	1024
+/* Words a prefix may stand for. */
+#define TEXT_PREFIX_WORDS	256
+#define TEXT_KEY_MAX		(WORDS_MAX_BYTES + 1 + SKEY_TIME_LEN)
+#define DAY			86400
+
+struct posting {
+	int64_t		start;
+	uint64_t	id;
+};
+
+static int
+posting_cmp(const struct posting *a, const struct posting *b)
+{
+	if (a->start != b->start)
+		return (a->start < b->start ? -1 : 1);
+	if (a->id != b->id)
+		return (a->id < b->id ? -1 : 1);
+	return (0);
+}
+
+static size_t
+varint_put(unsigned char *p, uint64_t v)
+{
+	size_t	n = 0;
+
+	while (v >= 0x80) {
+		p[n++] = (unsigned char)(v | 0x80);
+		v >>= 7;
+	}
+	p[n++] = (unsigned char)v;
+	return (n);
+}
+
+static int
+varint_get(const unsigned char **pp, const unsigned char *end, uint64_t *v)
+{
+	const unsigned char	*p = *pp;
+	int			 shift;
+
+	*v = 0;
+	for (shift = 0; shift < 64 && p < end; shift += 7) {
+		*v |= (uint64_t)(*p & 0x7f) << shift;
+		if ((*p++ & 0x80) == 0) {
+			*pp = p;
+			return (0);
+		}
+	}
+	return (-1);
+}
+
+/*
+ * Encode posting b after a: the start's distance d as 2 * d / DAY when
+ * whole days, else 2 * d + 1 (1 then the plain distance when that would
+ * overflow); the id as its distance less one after the same start, else
+ * zigzagged.  At most 21 bytes.
+ */
+static size_t
+posting_put(unsigned char *p, const struct posting *a,
+    const struct posting *b)
+{
+	uint64_t	d = (uint64_t)b->start - (uint64_t)a->start, x;
+	size_t		n;
+
+	if (d % DAY == 0)
+		n = varint_put(p, d / DAY << 1);
+	else if (d < UINT64_C(1) << 62)
+		n = varint_put(p, d << 1 | 1);
+	else {
+		n = varint_put(p, 1);
+		n += varint_put(p + n, d);
+	}
+	if (d == 0)
+		return (n + varint_put(p + n, b->id - a->id - 1));
+	x = b->id - a->id;
+	return (n + varint_put(p + n, x << 1 ^ (uint64_t)-(int64_t)(x >> 63)));
+}
+
+/* Decode the postings of a block whose first is p[0] into p[1..]. */
+static int
+block_decode(const unsigned char *v, size_t len, struct posting **p,
+    size_t *cap, size_t *n)
+{
+	const unsigned char	*end = v + len;
+	uint64_t		 d, x;
+
+	*n = 1;
+	while (v < end) {
+		if (varint_get(&v, end, &d) != 0)
+			return (-1);
+		if (d == 1) {
+			if (varint_get(&v, end, &d) != 0)
+				return (-1);
+		} else
+			d = d & 1 ? d >> 1 : (d >> 1) * DAY;
+		if (varint_get(&v, end, &x) != 0)
+			return (-1);
+		if (*n == *cap) {
+			*cap *= 2;
+			*p = xreallocarray(*p, *cap, sizeof **p);
+		}
+		(*p)[*n].start = (int64_t)((uint64_t)(*p)[*n - 1].start + d);
+		(*p)[*n].id = d == 0 ? (*p)[*n - 1].id + x + 1 :
+		    (*p)[*n - 1].id + ((x >> 1) ^ (uint64_t)-(int64_t)(x & 1));
+		(*n)++;
+	}
+	return (0);
+}
+
+/* The key of posting p of a word and class (prefix: word NUL class). */
+static size_t
+text_key(unsigned char *key, const unsigned char *prefix, size_t plen,
+    const struct posting *p)
+{
+	memcpy(key, prefix, plen);
+	skey_time(key + plen, p->start);
+	skey_be64(key + plen + 8, p->id);
+	return (plen + 16);
+}
+
+static void
+key_posting(const MDB_val *k, struct posting *p)
+{
+	const unsigned char	*e = (const unsigned char *)k->mv_data +
+				    k->mv_size - 16;
+
+	p->start = skey_get_time(e);
+	p->id = skey_get_be64(e + 8);
+}
+
+/* Whether k is a key of the list prefix (plen bytes). */
+static int
+key_in(const MDB_val *k, const unsigned char *prefix, size_t plen)
+{
+	return (k->mv_size == plen + 16 &&
+	    memcmp(k->mv_data, prefix, plen) == 0);
+}
+
+/*
+ * Write postings p[0..n) of a list as blocks: full ones when append,
+ * else halves of what does not fit in one.
+ */
+static int
+blocks_put(struct wctx *w, const unsigned char *prefix, size_t plen,
+    const struct posting *p, size_t n, int append)
+{
+	unsigned char	 key[TEXT_KEY_MAX], *buf;
+	MDB_val		 k, v;
+	size_t		 i, first, len, total = 0, target;
+	int		 rc = 0;
+
+	buf = xmalloc(TEXT_BLOCK_BYTES + 32);
+	for (i = 1; i < n; i++)
+		total += posting_put(buf, &p[i - 1], &p[i]);
+	target = TEXT_BLOCK_BYTES;
+	if (!append && total > TEXT_BLOCK_BYTES)
+		target = total / ((total + TEXT_BLOCK_BYTES - 1) /
+		    TEXT_BLOCK_BYTES) + 24;
+	if (target > TEXT_BLOCK_BYTES)
+		target = TEXT_BLOCK_BYTES;
+	for (first = 0; first < n && rc == 0; first = i) {
+		len = 0;
+		for (i = first + 1; i < n; i++) {
+			if (len + 21 > target)
+				break;
+			len += posting_put(buf + len, &p[i - 1], &p[i]);
+		}
+		k.mv_data = key;
+		k.mv_size = text_key(key, prefix, plen, &p[first]);
+		v.mv_data = buf;
+		v.mv_size = len;
+		rc = mdb_put(w->txn, w->st->text, &k, &v, 0);
+	}
+	free(buf);
+	return (rc);
+}
+
+/*
+ * Position cur on the block of a list that would hold posting at: the
+ * last whose first posting is not after it, else the list's first.
+ * Returns 0 with k, v set, MDB_NOTFOUND when the list is empty.
+ */
+static int
+block_find(MDB_cursor *cur, const unsigned char *prefix, size_t plen,
+    const struct posting *at, MDB_val *k, MDB_val *v)
+{
+	unsigned char	key[TEXT_KEY_MAX];
+	int		rc, rc2;
+
+	k->mv_data = key;
+	k->mv_size = text_key(key, prefix, plen, at);
+	rc = mdb_cursor_get(cur, k, v, MDB_SET_RANGE);
+	if (rc == 0 && k->mv_size == plen + 16 &&
+	    memcmp(k->mv_data, key, plen + 16) == 0)
+		return (0);
+	if (rc != 0 && rc != MDB_NOTFOUND)
+		return (rc);
+	rc2 = mdb_cursor_get(cur, k, v, rc == 0 ? MDB_PREV : MDB_LAST);
+	if (rc2 == 0 && key_in(k, prefix, plen))
+		return (0);
+	if (rc2 != 0 && rc2 != MDB_NOTFOUND)
+		return (rc2);
+	if (rc != 0)
+		return (MDB_NOTFOUND);
+	/* None before it: the list's first block, if it has one. */
+	k->mv_data = key;
+	k->mv_size = text_key(key, prefix, plen, at);
+	rc = mdb_cursor_get(cur, k, v, MDB_SET_RANGE);
+	if (rc == 0 && !key_in(k, prefix, plen))
+		rc = MDB_NOTFOUND;
+	return (rc);
+}
+
+/* Postings of one block being rewritten. */
+struct block_buf {
+	struct posting	*p;
+	size_t		 n, cap;
+};
+
+/* Read the block cur stands on (k, v) into b; a copy, as puts follow. */
+static int
+block_read(const MDB_val *k, const MDB_val *v, struct block_buf *b)
+{
+	if (b->cap == 0) {
+		b->cap = 256;
+		b->p = xreallocarray(NULL, b->cap, sizeof *b->p);
+	}
+	key_posting(k, &b->p[0]);
+	return (block_decode(v->mv_data, v->mv_size, &b->p, &b->cap, &b->n));
+}
+
+/*
+ * Merge the sorted postings p[0..n) of one list into its blocks: each
+ * goes to the block that would hold it (block_find), which is rewritten
+ * once with all of them that fall before the next block.
+ */
+static int
+merge_run(struct wctx *w, const unsigned char *prefix, size_t plen,
+    const struct posting *p, size_t n)
+{
+	struct block_buf	 b = { NULL, 0, 0 };
+	struct posting		*m = NULL, next;
+	MDB_cursor		*cur;
+	MDB_val			 k, v;
+	size_t			 i = 0, j, a, c, mcap = 0, nm;
+	int			 rc, has_next, append;
+
+	if ((rc = mdb_cursor_open(w->txn, w->st->text, &cur)) != 0)
+		return (rc);
+	while (i < n && rc == 0) {
+		rc = block_find(cur, prefix, plen, &p[i], &k, &v);
+		b.n = 0;
+		if (rc == 0 && (rc = block_read(&k, &v, &b)) != 0)
+			rc = MDB_CORRUPTED;
+		if (rc == MDB_NOTFOUND)
+			rc = 0;
+		if (rc != 0)
+			break;
+		has_next = 0;
+		if (b.n > 0) {
+			if ((rc = mdb_cursor_del(cur, 0)) != 0)
+				break;
+			/* After a delete the cursor stands on the next. */
+			rc = mdb_cursor_get(cur, &k, &v, MDB_GET_CURRENT);
+			if (rc == 0 && key_in(&k, prefix, plen)) {
+				key_posting(&k, &next);
+				has_next = 1;
+			}
+			rc = 0;
+		}
+		for (j = i; j < n && (!has_next ||
+		    posting_cmp(&p[j], &next) < 0); j++)
+			;
+		if (b.n + (j - i) > mcap) {
+			mcap = b.n + (j - i);
+			m = xreallocarray(m, mcap, sizeof *m);
+		}
+		append = b.n == 0 || posting_cmp(&p[i], &b.p[b.n - 1]) > 0;
+		for (a = 0, c = i, nm = 0; a < b.n || c < j;) {
+			if (c == j || (a < b.n &&
+			    posting_cmp(&b.p[a], &p[c]) < 0))
+				m[nm++] = b.p[a++];
+			else if (a < b.n && posting_cmp(&b.p[a], &p[c]) == 0)
+				c++;	/* there already */
+			else
+				m[nm++] = p[c++];
+		}
+		rc = blocks_put(w, prefix, plen, m, nm, append);
+		i = j;
+	}
+	mdb_cursor_close(cur);
+	free(b.p);
+	free(m);
+	return (rc);
+}
+
+/* One staged posting of a word, on its way to the blocks. */
+struct staged {
+	uint32_t	 word;		/* its number: equal words, equal */
+	int		 class;
+	struct posting	 p;
+	size_t		 off;		/* of the word in the sweep's copy */
+};
+
+/* Within one word: by class, then posting. */
+static int
+staged_cmp(const void *a, const void *b)
+{
+	const struct staged	*x = a, *y = b;
+
+	if (x->class != y->class)
+		return (x->class < y->class ? -1 : 1);
+	return (posting_cmp(&x->p, &y->p));
+}
+
+/*
+ * Group the postings by word number, keeping their order (the stage's,
+ * by posting): a counting sort.  A word met in several classes has its
+ * group sorted by class.  The runs need no order among themselves.
+ */
+static struct staged *
+staged_group(struct staged *sp, size_t n, uint32_t nwords)
+{
+	struct staged	*out = xreallocarray(NULL, n ? n : 1, sizeof *out);
+	size_t		*at = xcalloc((size_t)nwords + 1, sizeof *at);
+	size_t		 i, j;
+
+	for (i = 0; i < n; i++)
+		at[sp[i].word + 1]++;
+	for (i = 1; i <= nwords; i++)
+		at[i] += at[i - 1];
+	for (i = 0; i < n; i++)
+		out[at[sp[i].word]++] = sp[i];
+	free(at);
+	for (i = 0; i < n; i = j) {
+		for (j = i + 1; j < n && out[j].word == out[i].word; j++)
+			;
+		for (size_t k = i + 1; k < j; k++) {
+			if (out[k].class != out[i].class) {
+				qsort(out + i, j - i, sizeof *out, staged_cmp);
+				break;
+			}
+		}
+	}
+	free(sp);
+	return (out);
+}
+
+/* Numbers for the words of a sweep: open addressing on their offsets. */
+struct word_nums {
+	size_t		*slot;		/* offset + 1 of a word; 0: free */
+	uint32_t	*num;
+	size_t		 mask;
+	uint32_t	 next;
+};
+
+static uint32_t
+word_num(struct word_nums *wn, const char *copy, size_t off)
+{
+	const unsigned char	*p = (const unsigned char *)copy + off;
+	uint64_t		 h = UINT64_C(0xcbf29ce484222325);
+	size_t			 i;
+
+	for (; *p != '\0'; p++)
+		h = (h ^ *p) * UINT64_C(0x100000001b3);
+	for (i = h & wn->mask; wn->slot[i] != 0; i = (i + 1) & wn->mask) {
+		if (strcmp(copy + wn->slot[i] - 1, copy + off) == 0)
+			return (wn->num[i]);
+	}
+	wn->slot[i] = off + 1;
+	return (wn->num[i] = wn->next++);
+}
+
+/*
+ * Move every staged event's postings into the blocks: read the stage,
+ * sort its postings by word, class and posting, merge each list's run
+ * in one go (merge_run) and empty the stage.  Done when the stage holds
+ * more than stage_text events, so that the blocks of a word are written
+ * once for many events, not once per commit.
+ */
+static int
+text_sweep_all(struct wctx *w, size_t events)
+{
+	struct store	*st = w->st;
+	struct staged	*sp = NULL;
+	struct posting	*run = NULL;
+	struct word_nums wn;
+	MDB_cursor	*cur;
+	MDB_val		 k, v;
+	unsigned char	 prefix[WORDS_MAX_BYTES + 2];
+	char		*copy = NULL, *e;
+	size_t		 n = 0, cap = 0, clen = 0, ccap = 0, i, j, len, off;
+	int		 rc;
+
+	if ((rc = mdb_cursor_open(w->txn, st->text_new, &cur)) != 0)
+		return (rc);
+	/* Room for titles of ten-odd words, grown if need be. */
+	ccap = events * 96 + 1024;
+	copy = xreallocarray(NULL, ccap, 1);
+	cap = events * 12 + 64;
+	sp = xreallocarray(NULL, cap, sizeof *sp);
+	/* Copied: the writes below may move the pages they point into. */
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
+	    rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		if (k.mv_size != 16 || v.mv_size < 1)
+			continue;
+		if (clen + v.mv_size + 1 > ccap) {
+			ccap = (clen + v.mv_size + 1) * 2;
+			copy = xreallocarray(copy, ccap, 1);
+		}
+		memcpy(copy + clen, v.mv_data, v.mv_size);
+		copy[clen + v.mv_size] = '\0';
+		for (off = clen + 1, e = copy + clen + v.mv_size;
+		    copy + off < e; off += len + 1) {
+			len = strlen(copy + off);
+			if (n == cap) {
+				cap = cap ? cap * 2 : 4096;
+				sp = xreallocarray(sp, cap, sizeof *sp);
+			}
+			sp[n].off = off;
+			sp[n].class = (unsigned char)copy[clen];
+			key_posting(&k, &sp[n].p);
+			n++;
+		}
+		clen += v.mv_size + 1;
+	}
+	mdb_cursor_close(cur);
+	if (rc != MDB_NOTFOUND)
+		goto out;
+	for (wn.mask = 1023; wn.mask < 2 * n; wn.mask = wn.mask * 2 + 1)
+		;
+	wn.slot = xcalloc(wn.mask + 1, sizeof *wn.slot);
+	wn.num = xcalloc(wn.mask + 1, sizeof *wn.num);
+	wn.next = 0;
+	for (i = 0; i < n; i++)
+		sp[i].word = word_num(&wn, copy, sp[i].off);
+	free(wn.slot);
+	free(wn.num);
+	sp = staged_group(sp, n, wn.next);
+	run = xreallocarray(NULL, n ? n : 1, sizeof *run);
+	for (i = 0, rc = 0; i < n && rc == 0; i = j) {
+		for (j = i; j < n && sp[j].class == sp[i].class &&
+		    sp[j].word == sp[i].word; j++)
+			run[j - i] = sp[j].p;
+		len = strlen(copy + sp[i].off);
+		memcpy(prefix, copy + sp[i].off, len + 1);
+		prefix[len + 1] = (unsigned char)sp[i].class;
+		if ((rc = merge_run(w, prefix, len + 2, run, j - i)) == 0)
+			rc = store_name_count(w, st->words, copy + sp[i].off,
+			    (int)(j - i), sp[i].class);
+	}
+	if (rc == 0)
+		rc = mdb_drop(w->txn, st->text_new, 0);
+out:
+	free(sp);
+	free(run);
+	free(copy);
+	return (rc == MDB_NOTFOUND ? 0 : rc);
+}
+
+int
+store_text_sweep(struct wctx *w)
+{
+	MDB_stat	ms;
+	int		rc;
+
+	if ((rc = mdb_stat(w->txn, w->st->text_new, &ms)) != 0)
+		return (rc);
+	if (ms.ms_entries <= w->st->stage_text)
+		return (0);
+	return (text_sweep_all(w, ms.ms_entries));
+}
+
+/* The words of an event's title and text, each once. */
+static int
+event_words(const struct event *ev, struct words *ws)
+{
+	if ((ev->title != NULL &&
+	    words_split(ws, ev->title, strlen(ev->title)) != 0) ||
+	    (ev->text != NULL &&
+	    words_split(ws, ev->text, strlen(ev->text)) != 0))
+		return (-1);
+	words_unique(ws);
+	return (0);
+}
+
+/* Remove one posting from the block holding it. */
+static int
+posting_del(struct wctx *w, const unsigned char *prefix, size_t plen,
+    const struct posting *p)
+{
+	struct block_buf b = { NULL, 0, 0 };
+	char		 word[WORDS_MAX_BYTES + 1];
+	MDB_cursor	*cur;
+	MDB_val		 k, v;
+	size_t		 i;
+	int		 rc;
+
+	if ((rc = mdb_cursor_open(w->txn, w->st->text, &cur)) != 0)
+		return (rc);
+	rc = block_find(cur, prefix, plen, p, &k, &v);
+	if (rc == 0 && block_read(&k, &v, &b) != 0)
+		rc = MDB_CORRUPTED;
+	for (i = 0; rc == 0 && i < b.n; i++) {
+		if (posting_cmp(&b.p[i], p) == 0)
+			break;
+	}
+	if (rc == 0 && i < b.n) {
+		memmove(b.p + i, b.p + i + 1, (b.n - i - 1) * sizeof *b.p);
+		b.n--;
+		rc = mdb_cursor_del(cur, 0);
+		if (rc == 0 && b.n > 0)
+			rc = blocks_put(w, prefix, plen, b.p, b.n, 0);
+		memcpy(word, prefix, plen - 2);
+		word[plen - 2] = '\0';
+		if (rc == 0)
+			rc = store_name_count(w, w->st->words, word, -1,
+			    prefix[plen - 1]);
+	} else if (rc == 0 || rc == MDB_NOTFOUND) {
+		log_err("word index: no posting of event %llu",
+		    (unsigned long long)p->id);
+		rc = 0;
+	}
+	mdb_cursor_close(cur);
+	free(b.p);
+	return (rc);
+}
+
+/*
+ * Add (del 0) or remove (del 1) the postings of an event's words.  The
+ * stage holds an event's words in one entry, keyed by its (start, id),
+ * its class and the words after it: one put per event, at one place of
+ * the stage (the end, for a feed in date order).
+ */
+int
+store_text_index(struct wctx *w, const struct event *ev, int del)
+{
+	struct words	 ws;
+	struct posting	 p = { ev->span.lo, ev->id };
+	unsigned char	 key[16], prefix[WORDS_MAX_BYTES + 2];
+	MDB_val		 k = { 16, key }, v;
+	size_t		 i, len;
+	int		 class = skey_class(&ev->span), rc = 0;
+
+	if ((ev->title == NULL && ev->text == NULL) || w->st->no_text)
+		return (0);
+	skey_time(key, p.start);
+	skey_be64(key + 8, p.id);
+	if (del && (rc = mdb_del(w->txn, w->st->text_new, &k, NULL)) !=
+	    MDB_NOTFOUND)
+		return (rc);
+	rc = 0;
+	words_init(&ws);
+	if (event_words(ev, &ws) != 0 || ws.n == 0) {
+		words_free(&ws);
+		return (0);	/* not UTF-8, or no words: nothing indexed */
+	}
+	if (!del) {
+		/* words_unique kept the words, in buf, at their offsets. */
+		v.mv_size = 1;
+		for (i = 0; i < ws.n; i++)
+			v.mv_size += strlen(words_at(&ws, i)) + 1;
+		if ((rc = mdb_put(w->txn, w->st->text_new, &k, &v,
+		    MDB_RESERVE)) == 0) {
+			unsigned char	*o = v.mv_data;
+
+			*o++ = (unsigned char)class;
+			for (i = 0; i < ws.n; i++) {
+				len = strlen(words_at(&ws, i)) + 1;
+				memcpy(o, words_at(&ws, i), len);
+				o += len;
+			}
+		}
+	}
+	for (i = 0; del && i < ws.n && rc == 0; i++) {
+		len = strlen(words_at(&ws, i));
+		memcpy(prefix, words_at(&ws, i), len + 1);
+		prefix[len + 1] = (unsigned char)class;
+		rc = posting_del(w, prefix, len + 2, &p);
+	}
+	words_free(&ws);
+	return (rc);
+}
+
+/* What text_build's walk needs. */
+struct text_build {
+	struct wctx	w;
+	size_t		n;
+};
+
+static int
+text_build_one(void *arg, const struct event *ev)
+{
+	struct text_build	*b = arg;
+	int			 rc;
+
+	if (ev->title == NULL && ev->text == NULL)
+		return (0);
+	if ((rc = store_text_index(&b->w, ev, 0)) == 0 && ++b->n % 65536 == 0)
+		rc = text_sweep_all(&b->w, 65536);
+	return (rc);
+}
+
+/*
+ * Index every stored record into an emptied index (see type_build):
+ * through the stage, swept whole every so many events.
+ */
+static int
+text_build(struct store *st, MDB_txn *txn)
+{
+	struct text_build	b;
+	int			rc;
+
+	if ((rc = mdb_drop(txn, st->text, 0)) != 0 ||
+	    (rc = mdb_drop(txn, st->text_new, 0)) != 0 ||
+	    (rc = mdb_drop(txn, st->words, 0)) != 0)
+		return (rc);
+	memset(&b, 0, sizeof b);
+	b.w.st = st;
+	b.w.txn = txn;
+	if ((rc = store_records_each(st, txn, text_build_one, &b)) != 0 ||
+	    (rc = text_sweep_all(&b.w, b.n % 65536)) != 0)
+		return (rc);
+	if (b.n > 0)
+		log_notice("indexed the words of %zu stored events", b.n);
+	return (0);
+}
+
+/* As store_type_open, for the word index and meta "texted_to". */
+int
+store_text_open(struct store *st, MDB_txn *txn)
+{
+	return (store_index_open(st, txn, "texted_to", text_build));
+}
+
+/*
+ * Queries.  A source is one list (a word's postings of one class) in
+ * the blocks, or the staged postings of a term and class, read into
+ * memory when the query starts; a term is the union of its sources (one
+ * word over its classes, or every word of a prefix), in the query's
+ * order.
+ */
+struct text_src {
+	MDB_cursor	*cur;		/* NULL: staged, all in p */
+	int		 staged;
+	unsigned char	 prefix[WORDS_MAX_BYTES + 2];
+	size_t		 plen;
+	struct posting	 lo, hi;	/* the postings in range */
+	struct posting	*p;		/* the current block */
+	size_t		 n, cap, i;
+	int		 done;
+};
+
+struct text_termit {
+	struct text_src	*src;
+	size_t		 nsrc, cap;
+	uint64_t	 count;		/* postings in blocks: the cost */
+	struct text_src	*at;		/* the source of the current */
+	int		 done;
+};
+
+struct text_iter {
+	struct store		*st;
+	MDB_txn			*txn;
+	const struct query	*q;
+	struct text_query	 tq;
+	struct text_termit	*terms;
+	size_t			 nterms;
+	uint64_t		 classes;	/* of the stage */
+	int			 started;
+	unsigned char		 span[SKEY_SPAN_MAX];
+	unsigned char		 last[16];
+	struct words		 hay;		/* phrase checks */
+};
+
+/* Whether a comes before b in order desc. */
+static int
+before(const struct posting *a, const struct posting *b, int desc)
+{
+	int	c = posting_cmp(a, b);
+
+	return (desc ? c > 0 : c < 0);
+}
+
+static int
+src_load(struct text_src *s, const MDB_val *k, const MDB_val *v, int desc)
+{
+	if (!key_in(k, s->prefix, s->plen))
+		return (MDB_NOTFOUND);
+	if (s->cap == 0) {
+		s->cap = s->staged ? 1 : 256;
+		s->p = xreallocarray(NULL, s->cap, sizeof *s->p);
+	}
+	key_posting(k, &s->p[0]);
+	s->n = 1;
+	if (!s->staged && block_decode(v->mv_data, v->mv_size, &s->p,
+	    &s->cap, &s->n) != 0)
+		return (MDB_CORRUPTED);
+	s->i = desc ? s->n - 1 : 0;
+	return (0);
+}
+
+/* Mark s done when its posting left the range. */
+static int
+src_check(struct text_src *s, int rc, int desc)
+{
+	if (rc == MDB_NOTFOUND || (rc == 0 && (desc ?
+	    posting_cmp(&s->p[s->i], &s->lo) < 0 :
+	    posting_cmp(&s->p[s->i], &s->hi) > 0))) {
+		s->done = 1;
+		return (0);
+	}
+	return (rc);
+}
+
+static int
+src_step(struct text_src *s, int desc)
+{
+	MDB_val	k, v;
+	int	rc;
+
+	if (desc ? s->i > 0 : s->i + 1 < s->n) {
+		s->i += desc ? -1 : 1;
+		return (src_check(s, 0, desc));
+	}
+	if (s->staged)
+		return (src_check(s, MDB_NOTFOUND, desc));
+	rc = mdb_cursor_get(s->cur, &k, &v, desc ? MDB_PREV : MDB_NEXT);
+	if (rc == 0)
+		rc = src_load(s, &k, &v, desc);
+	return (src_check(s, rc, desc));
+}
+
+/*
+ * With a block of s loaded that block_find chose for t, place s on its
+ * first posting at or after t in the order (desc: at or before it).
+ */
+static int
+src_place(struct text_src *s, const struct posting *t, int desc)
+{
+	size_t	lo = 0, hi = s->n, mid;
+
+	while (lo < hi) {
+		mid = (lo + hi) / 2;
+		if (desc ? posting_cmp(&s->p[mid], t) <= 0 :
+		    posting_cmp(&s->p[mid], t) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (desc) {
+		/* All after t: block_find found no block before it. */
+		if (lo == 0) {
+			s->done = 1;
+			return (0);
+		}
+		s->i = lo - 1;
+		return (src_check(s, 0, desc));
+	}
+	if (lo == s->n) {
+		s->i = s->n - 1;
+		return (src_step(s, desc));
+	}
+	s->i = lo;
+	return (src_check(s, 0, desc));
+}
+
+/* Load the block of s that would hold t, and place s there. */
+static int
+src_jump(struct text_src *s, const struct posting *t, int desc)
+{
+	MDB_val	k, v;
+	int	rc;
+
+	rc = block_find(s->cur, s->prefix, s->plen, t, &k, &v);
+	if (rc == 0)
+		rc = src_load(s, &k, &v, desc);
+	if (rc != 0)
+		return (src_check(s, rc, desc));
+	return (src_place(s, t, desc));
+}
+
+/* Move s on to t (see src_place), in its block when t falls in it. */
+static int
+src_seek(struct text_src *s, const struct posting *t, int desc)
+{
+
+	if (s->done || !before(&s->p[s->i], t, desc))
+		return (0);
+	if (desc ? posting_cmp(t, &s->p[0]) < 0 :
+	    posting_cmp(t, &s->p[s->n - 1]) > 0)
+		return (s->staged ? src_check(s, MDB_NOTFOUND, desc) :
+		    src_jump(s, t, desc));
+	return (src_place(s, t, desc));
+}
+
+/* Start s at the first posting in range in the order. */
+static int
+src_start(struct text_src *s, int desc)
+{
+	const struct posting	*t = desc ? &s->hi : &s->lo;
+
+	if (s->staged)
+		return (s->n == 0 ? src_check(s, MDB_NOTFOUND, desc) :
+		    src_place(s, t, desc));
+	return (src_jump(s, t, desc));
+}
+
+static int64_t
+sat(int64_t a, int64_t b)
+{
+	if (b > 0 && a > INT64_MAX - b)
+		return (INT64_MAX);
+	if (b < 0 && a < INT64_MIN - b)
+		return (INT64_MIN);
+	return (a + b);
+}
+
+/* Add the source of one word and class to a term. */
+static int
+term_add(struct text_iter *it, struct text_termit *t, const char *word,
+    size_t len, int class, int staged, struct aerr *err)
+{
+	const struct query	*q = it->q;
+	struct text_src		*s;
+	int64_t			 reach = skey_class_reach(class), lo, hi;
+	int			 rc;
+
+	if (t->nsrc == t->cap) {
+		t->cap = t->cap ? t->cap * 2 : 16;
+		t->src = xreallocarray(t->src, t->cap, sizeof *t->src);
+	}
+	s = &t->src[t->nsrc++];
+	memset(s, 0, sizeof *s);
+	s->staged = staged;
+	memcpy(s->prefix, word, len);
+	s->prefix[len] = '\0';
+	s->prefix[len + 1] = (unsigned char)class;
+	s->plen = len + 2;
+	lo = class == SKEY_CLASS_INF ? INT64_MIN : sat(q->qlo, -reach);
+	hi = class == SKEY_CLASS_INF ? INT64_MAX : sat(q->qhi, reach);
+	s->lo.start = lo;
+	s->lo.id = 0;
+	s->hi.start = hi;
+	s->hi.id = UINT64_MAX;
+	if (q->has_cursor) {
+		/* Resume after the cursor's event. */
+		struct posting c = { q->cur_start, q->cur_id };
+
+		if (q->desc) {
+			if (c.id-- == 0) {
+				c.start--;
+				c.id = UINT64_MAX;
+			}
+			if (posting_cmp(&c, &s->hi) < 0)
+				s->hi = c;
+		} else {
+			if (c.id++ == UINT64_MAX) {
+				c.start++;
+				c.id = 0;
+			}
+			if (posting_cmp(&c, &s->lo) > 0)
+				s->lo = c;
+		}
+	}
+	if (posting_cmp(&s->lo, &s->hi) > 0)
+		s->done = 1;
+	if (s->done || staged)
+		return (0);
+	rc = mdb_cursor_open(it->txn, staged ? it->st->text_new :
+	    it->st->text, &s->cur);
+	if (rc != 0) {
+		t->nsrc--;
+		return (store_error(err, rc, "mdb_cursor_open"));
+	}
+	return (0);
+}
+
+/* What term_word needs to add a word's sources to a term. */
+struct term_dest {
+	struct text_iter	*it;
+	struct text_termit	*t;
+	struct aerr		*err;
+	size_t			 nwords;
+};
+
+/* store_name_fn: a word in the blocks, with its classes. */
+static int
+term_word(void *arg, const void *word, size_t len, uint64_t mask)
+{
+	struct term_dest	*d = arg;
+	MDB_val			 k = { len, (void *)word }, v;
+	int			 class;
+
+	/* The cost of the term: the postings of its words. */
+	if (mdb_get(d->it->txn, d->it->st->words, &k, &v) == 0 &&
+	    v.mv_size == 16)
+		d->t->count += skey_get_be64(v.mv_data);
+	if (++d->nwords > TEXT_PREFIX_WORDS) {
+		aerr_set(d->err, AERR_LIMIT, "text: a prefix stands for more "
+		    "than %d words; make it longer", TEXT_PREFIX_WORDS);
+		return (-1);
+	}
+	for (class = 0; class <= SKEY_CLASS_INF; class++) {
+		if ((mask & (UINT64_C(1) << class)) &&
+		    term_add(d->it, d->t, word, len, class, 0, d->err) != 0)
+			return (-1);
+	}
+	return (0);
+}
+
+/* Whether word is term's word, or begins with it for a prefix. */
+static int
+term_is(const struct text_term *t, const char *word)
+{
+	return (t->prefix ? strncmp(word, t->word, strlen(t->word)) == 0 :
+	    strcmp(word, t->word) == 0);
+}
+
+/* Add a staged posting to the term's source of its class. */
+static int
+term_stage_add(struct text_iter *it, struct text_termit *t,
+    const char *word, int class, const struct posting *p, struct aerr *err)
+{
+	struct text_src	*s = NULL;
+	size_t		 i;
+
+	for (i = 0; i < t->nsrc; i++) {
+		if (t->src[i].staged && t->src[i].prefix[t->src[i].plen - 1] ==
+		    (unsigned char)class) {
+			s = &t->src[i];
+			break;
+		}
+	}
+	if (s == NULL) {
+		if (term_add(it, t, word, strlen(word), class, 1, err) != 0)
+			return (-1);
+		s = &t->src[t->nsrc - 1];
+	}
+	if (s->n == s->cap) {
+		s->cap = s->cap ? s->cap * 2 : 64;
+		s->p = xreallocarray(s->p, s->cap, sizeof *s->p);
+	}
+	s->p[s->n++] = *p;
+	return (0);
+}
+
+/*
+ * Read the stage: each staged event, in (start, id) order, goes to the
+ * terms whose words it holds.  The stage is small (stage_text events).
+ */
+static int
+text_read_stage(struct text_iter *it, struct aerr *err)
+{
+	MDB_cursor	*cur;
+	MDB_val		 k, v;
+	struct posting	 p;
+	const char	*w, *end;
+	size_t		 i;
+	int		 rc, hit;
+
+	if ((rc = mdb_cursor_open(it->txn, it->st->text_new, &cur)) != 0)
+		return (store_error(err, rc, "mdb_cursor_open"));
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
+	    rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		if (k.mv_size != 16 || v.mv_size < 2 ||
+		    ((const char *)v.mv_data)[v.mv_size - 1] != '\0')
+			continue;
+		key_posting(&k, &p);
+		end = (const char *)v.mv_data + v.mv_size;
+		for (i = 0; i < it->nterms; i++) {
+			hit = 0;
+			for (w = (const char *)v.mv_data + 1; w < end && !hit;
+			    w += strlen(w) + 1)
+				hit = term_is(&it->tq.terms[i], w);
+			if (hit && term_stage_add(it, &it->terms[i],
+			    it->tq.terms[i].word, *(const unsigned char *)
+			    v.mv_data, &p, err) != 0) {
+				mdb_cursor_close(cur);
+				return (-1);
+			}
+		}
+	}
+	mdb_cursor_close(cur);
+	if (rc != MDB_NOTFOUND)
+		return (store_error(err, rc, "mdb_cursor_get"));
+	return (0);
+}
+
+/* The current posting of a term: the first of its sources'. */
+static void
+term_pick(struct text_termit *t, int desc)
+{
+	size_t	i;
+
+	t->at = NULL;
+	for (i = 0; i < t->nsrc; i++) {
+		if (t->src[i].done)
+			continue;
+		if (t->at == NULL || before(&t->src[i].p[t->src[i].i],
+		    &t->at->p[t->at->i], desc))
+			t->at = &t->src[i];
+	}
+	t->done = t->at == NULL;
+}
+
+static const struct posting *
+term_cur(const struct text_termit *t)
+{
+	return (&t->at->p[t->at->i]);
+}
+
+static int
+term_seek(struct text_termit *t, const struct posting *p, int desc)
+{
+	size_t	i;
+	int	rc;
+
+	for (i = 0; i < t->nsrc; i++) {
+		if ((rc = src_seek(&t->src[i], p, desc)) != 0)
+			return (rc);
+	}
+	term_pick(t, desc);
+	return (0);
+}
+
+/* Step past the current posting (in every source that has it). */
+static int
+term_step(struct text_termit *t, int desc)
+{
+	struct posting	cur = *term_cur(t);
+	size_t		i;
+	int		rc;
+
+	for (i = 0; i < t->nsrc; i++) {
+		if (!t->src[i].done &&
+		    posting_cmp(&t->src[i].p[t->src[i].i], &cur) == 0 &&
+		    (rc = src_step(&t->src[i], desc)) != 0)
+			return (rc);
+	}
+	term_pick(t, desc);
+	return (0);
+}
+
+static int
+termit_cmp(const void *a, const void *b)
+{
+	const struct text_termit *x = a, *y = b;
+
+	return (x->count < y->count ? -1 : x->count > y->count);
+}
+
+
+void
+store_text_end(struct text_iter *it)
+{
+	size_t	i, j;
+
+	if (it == NULL)
+		return;
+	for (i = 0; i < it->nterms; i++) {
+		for (j = 0; j < it->terms[i].nsrc; j++) {
+			if (it->terms[i].src[j].cur != NULL)
+				mdb_cursor_close(it->terms[i].src[j].cur);
+			free(it->terms[i].src[j].p);
+		}
+		free(it->terms[i].src);
+	}
+	free(it->terms);
+	text_query_free(&it->tq);
+	words_free(&it->hay);
+	free(it);
+}
+
+/*
+ * Parse q->text and open the sources of its words.  Returns 0 with *out
+ * set, or -1 with err.
+ */
+int
+store_text_begin(struct store *st, MDB_txn *txn, const struct query *q,
+    struct text_iter **out, struct aerr *err)
+{
+	struct text_iter	*it;
+	struct text_termit	*t;
+	struct term_dest	 d;
+	char			 msg[128];
+	size_t			 i;
+
+	it = xcalloc(1, sizeof *it);
+	it->st = st;
+	it->txn = txn;
+	it->q = q;
+	if (text_query_parse(q->text, &it->tq, msg, sizeof msg) != 0) {
+		aerr_set(err, AERR_INVALID, "%s", msg);
+		free(it);
+		return (-1);
+	}
+	it->classes = store_meta_get(txn, st->meta, "classes", 0);
+	it->terms = xcalloc(it->tq.nterms, sizeof *it->terms);
+	for (i = 0; i < it->tq.nterms; i++) {
+		t = &it->terms[it->nterms++];
+		d.it = it;
+		d.t = t;
+		d.err = err;
+		d.nwords = 0;
+		if (store_names_each(txn, st->words, it->tq.terms[i].word,
+		    it->tq.terms[i].prefix, term_word, &d, err) != 0)
+			goto fail;
+	}
+	if (text_read_stage(it, err) != 0)
+		goto fail;
+	qsort(it->terms, it->nterms, sizeof *it->terms, termit_cmp);
+	*out = it;
+	return (0);
+fail:
+	store_text_end(it);
+	return (-1);
+}
+
+/* Look the span of an event up in the time index (or its stage). */
+static int
+text_span(struct text_iter *it, int class, const struct posting *p,
+    MDB_val *v, struct aerr *err)
+{
+	unsigned char	key[SKEY_TIME_LEN];
+	MDB_val		k = { 0, key };
+	int		rc;
+
+	k.mv_size = skey_time_key(key, class, p->start, p->id);
+	rc = mdb_get(it->txn, it->st->time_new, &k, v);
+	if (rc == MDB_NOTFOUND)
+		rc = mdb_get(it->txn, it->st->time, &k, v);
+	if (rc != 0 && rc != MDB_NOTFOUND)
+		return (store_error(err, rc, "mdb_get"));
+	return (rc);
+}
+
+/*
+ * The next event holding every word, in the query's order: its (start,
+ * id) as the 16 bytes of k, its span as v.  Returns 1, 0 at the end, or
+ * -1 with err.
+ */
+int
+store_text_next(struct text_iter *it, MDB_val *k, MDB_val *v,
+    struct aerr *err)
+{
+	struct text_termit	*drive = &it->terms[0];
+	struct posting		 c;
+	size_t			 i, j;
+	int			 desc = it->q->desc, rc, moved;
+
+	if (!it->started) {
+		it->started = 1;
+		for (i = 0; i < it->nterms; i++) {
+			for (j = 0; j < it->terms[i].nsrc; j++) {
+				if (!it->terms[i].src[j].done &&
+				    (rc = src_start(&it->terms[i].src[j],
+				    desc)) != 0)
+					return (store_error(err, rc, "text"));
+			}
+			term_pick(&it->terms[i], desc);
+		}
+	} else if (!drive->done && (rc = term_step(drive, desc)) != 0)
+		return (store_error(err, rc, "text"));
+	for (;;) {
+		if (drive->done)
+			return (0);
+		c = *term_cur(drive);
+		moved = 0;
+		for (i = 1; i < it->nterms && !moved; i++) {
+			if ((rc = term_seek(&it->terms[i], &c, desc)) != 0)
+				return (store_error(err, rc, "text"));
+			if (it->terms[i].done)
+				return (0);
+			if (posting_cmp(term_cur(&it->terms[i]), &c) != 0) {
+				c = *term_cur(&it->terms[i]);
+				moved = 1;
+			}
+		}
+		if (moved) {
+			if ((rc = term_seek(drive, &c, desc)) != 0)
+				return (store_error(err, rc, "text"));
+			continue;
+		}
+		rc = text_span(it, drive->at->prefix[drive->at->plen - 1], &c,
+		    v, err);
+		if (rc == -1)
+			return (-1);
+		if (rc == 0)
+			break;
+		log_err("word index: event %llu is not in the time index",
+		    (unsigned long long)c.id);
+		if ((rc = term_step(drive, desc)) != 0)
+			return (store_error(err, rc, "text"));
+	}
+	skey_time(it->last, c.start);
+	skey_be64(it->last + 8, c.id);
+	k->mv_data = it->last;
+	k->mv_size = 16;
+	return (1);
+}
+
+/* Whether the record must be read: for phrases, which are not indexed. */
+int
+store_text_needs_record(const struct text_iter *it)
+{
+	return (it->tq.nphrases > 0);
+}
+
+/* Whether a title and text hold the query's phrases. */
+int
+store_text_match(struct text_iter *it, const char *title, size_t tlen,
+    const char *text, size_t xlen)
+{
+	struct words	*all = &it->tq.all;
+	size_t		 i, f;
+	int		 ok;
+
+	for (i = 0; i < it->tq.nphrases; i++) {
+		ok = 0;
+		for (f = 0; f < 2 && !ok; f++) {
+			words_reset(&it->hay);
+			if (f == 0 ? title == NULL : text == NULL)
+				continue;
+			if (words_split(&it->hay, f == 0 ? title : text,
+			    f == 0 ? tlen : xlen) != 0)
+				continue;
+			ok = words_has_seq(&it->hay, all,
+			    it->tq.phrases[i].first, it->tq.phrases[i].n);
+		}
+		if (!ok)
+			return (0);
+	}
+	return (1);
+}
+
+/* The bytes of the records and of the word index, for stats. */
+int
+store_text_sizes(struct store *st, MDB_txn *txn, uint64_t *records,
+    uint64_t *index)
+{
+	const MDB_dbi	dbis[] = { st->text, st->text_new, st->words };
+	MDB_stat	ms;
+	size_t		i;
+
+	*records = *index = 0;
+	if (mdb_stat(txn, st->events, &ms) != 0)
+		return (-1);
+	*records = (uint64_t)(ms.ms_branch_pages + ms.ms_leaf_pages +
+	    ms.ms_overflow_pages) * ms.ms_psize;
+	for (i = 0; i < sizeof dbis / sizeof dbis[0]; i++) {
+		if (mdb_stat(txn, dbis[i], &ms) != 0)
+			return (-1);
+		*index += (uint64_t)(ms.ms_branch_pages + ms.ms_leaf_pages +
+		    ms.ms_overflow_pages) * ms.ms_psize;
+	}
+	return (0);
+}

@@ -1,0 +1,377 @@
+/*
+ * Splitting text into folded words with ICU: its word break iterator
+ * finds the words (UAX #29: letters, digits, kana and ideographs; not
+ * spaces or punctuation), then each word is case folded and decomposed
+ * (NFKD) and its combining marks dropped, so that "Négociations",
+ * "NEGOCIATIONS" and "négociations" are one word, as are "Ёлка" and
+ * "елка", or Arabic with and without its short vowels.
+ *
+ * A break iterator is costly to open, so each thread keeps one and
+ * gives it new text; it is closed when the thread ends.  Words of ASCII
+ * letters and digits, most words of most feeds, skip the folding calls:
+ * lowercase is all that folding and decomposing would do to them.
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <unicode/ubrk.h>
+#include <unicode/uchar.h>
+#include <unicode/unorm2.h>
+#include <unicode/ustring.h>
+#include <unicode/utf16.h>
+#include <unicode/utf8.h>
+
+#include "annalsd.h"
+#include "words.h"
+
+static pthread_key_t	words_key;
+static pthread_once_t	words_once = PTHREAD_ONCE_INIT;
+
+/* One thread's break iterator and buffers. */
+struct words_tls {
+	UBreakIterator	*brk;
+	UChar		*text;		/* the UTF-16 of the text split */
+	int32_t		 tcap;
+};
+
+static void
+words_tls_free(void *p)
+{
+	struct words_tls	*t = p;
+
+	if (t == NULL)
+		return;
+	if (t->brk != NULL)
+		ubrk_close(t->brk);
+	free(t->text);
+	free(t);
+}
+
+static void
+words_key_init(void)
+{
+	if (pthread_key_create(&words_key, words_tls_free) != 0)
+		fatalx("pthread_key_create");
+}
+
+static struct words_tls *
+words_tls(void)
+{
+	struct words_tls	*t;
+	UErrorCode		 status = U_ZERO_ERROR;
+
+	pthread_once(&words_once, words_key_init);
+	if ((t = pthread_getspecific(words_key)) != NULL)
+		return (t);
+	t = xcalloc(1, sizeof *t);
+	t->brk = ubrk_open(UBRK_WORD, "", NULL, 0, &status);
+	if (U_FAILURE(status))
+		fatalx("ubrk_open: %s", u_errorName(status));
+	if (pthread_setspecific(words_key, t) != 0)
+		fatalx("pthread_setspecific");
+	return (t);
+}
+
+void
+words_init(struct words *w)
+{
+	memset(w, 0, sizeof *w);
+}
+
+void
+words_free(struct words *w)
+{
+	free(w->buf);
+	free(w->off);
+	memset(w, 0, sizeof *w);
+}
+
+void
+words_reset(struct words *w)
+{
+	w->len = 0;
+	w->n = 0;
+}
+
+const char *
+words_at(const struct words *w, size_t i)
+{
+	return (w->buf + w->off[i]);
+}
+
+/* Append a word of len bytes, cut to WORDS_MAX_BYTES whole characters. */
+static void
+words_add(struct words *w, const char *s, size_t len)
+{
+	size_t	cut;
+
+	if (len > WORDS_MAX_BYTES) {
+		/* Back up over continuation bytes to a character's start. */
+		for (cut = WORDS_MAX_BYTES; cut > 0 &&
+		    ((unsigned char)s[cut] & 0xc0) == 0x80; cut--)
+			;
+		len = cut;
+	}
+	if (len == 0)
+		return;
+	if (w->len + len + 1 > w->cap) {
+		w->cap = (w->len + len + 1) * 2;
+		w->buf = xreallocarray(w->buf, w->cap, 1);
+	}
+	if (w->n == w->ncap) {
+		w->ncap = w->ncap ? w->ncap * 2 : 16;
+		w->off = xreallocarray(w->off, w->ncap, sizeof *w->off);
+	}
+	w->off[w->n++] = (uint32_t)w->len;
+	memcpy(w->buf + w->len, s, len);
+	w->len += len;
+	w->buf[w->len++] = '\0';
+}
+
+/* Fold the word s[0..n) (UTF-16) and append it. */
+static void
+words_fold(struct words *w, const UChar *s, int32_t n)
+{
+	UChar		 fold[WORDS_MAX_BYTES * 2], norm[WORDS_MAX_BYTES * 4];
+	char		 out[WORDS_MAX_BYTES * 4 + 4], ascii[WORDS_MAX_BYTES];
+	const UNormalizer2 *nfkd;
+	UErrorCode	 status = U_ZERO_ERROR;
+	UChar32		 c;
+	int32_t		 i, nf, nn, no = 0;
+
+	/* Longer words are cut: no need to fold beyond what is kept. */
+	if (n > WORDS_MAX_BYTES)
+		n = WORDS_MAX_BYTES;
+	for (i = 0; i < n && s[i] < 0x80; i++)
+		ascii[i] = (char)(s[i] >= 'A' && s[i] <= 'Z' ? s[i] + 32 :
+		    s[i]);
+	if (i == n) {
+		words_add(w, ascii, (size_t)n);
+		return;
+	}
+	nf = u_strFoldCase(fold, (int32_t)(sizeof fold / sizeof *fold), s, n,
+	    U_FOLD_CASE_DEFAULT, &status);
+	nfkd = unorm2_getNFKDInstance(&status);
+	if (U_FAILURE(status))
+		return;
+	nn = unorm2_normalize(nfkd, fold, nf, norm,
+	    (int32_t)(sizeof norm / sizeof *norm), &status);
+	if (U_FAILURE(status))
+		return;
+	for (i = 0; i < nn && no < (int32_t)sizeof out - 4;) {
+		U16_NEXT(norm, i, nn, c);
+		if (u_charType(c) == U_NON_SPACING_MARK)
+			continue;
+		U8_APPEND_UNSAFE(out, no, c);
+	}
+	words_add(w, out, (size_t)no);
+}
+
+/*
+ * Split the UTF-16 text s[0..n) into words; for each, call fn with the
+ * index of the UTF-16 unit after it, after appending it to w.
+ */
+typedef void (*words_end_fn)(void *, const UChar *, int32_t, int32_t);
+
+static int
+words_split16(struct words *w, const UChar *s, int32_t n, words_end_fn fn,
+    void *arg)
+{
+	struct words_tls	*t = words_tls();
+	UErrorCode		 status = U_ZERO_ERROR;
+	int32_t			 a, b;
+
+	ubrk_setText(t->brk, s, n, &status);
+	if (U_FAILURE(status))
+		return (-1);
+	for (a = ubrk_first(t->brk); (b = ubrk_next(t->brk)) != UBRK_DONE;
+	    a = b) {
+		if (ubrk_getRuleStatus(t->brk) < UBRK_WORD_NONE_LIMIT)
+			continue;
+		words_fold(w, s + a, b - a);
+		if (fn != NULL)
+			fn(arg, s, n, b);
+	}
+	/* It still points at s, the thread's buffer: set before each use. */
+	return (0);
+}
+
+/* UTF-8 to UTF-16 in the thread's buffer; invalid bytes become U+FFFD. */
+static UChar *
+words_utf16(const char *s, size_t len, int32_t *n)
+{
+	struct words_tls	*t = words_tls();
+	UErrorCode		 status = U_ZERO_ERROR;
+	int32_t			 need;
+
+	need = (int32_t)len + 1;
+	if (need > t->tcap) {
+		t->tcap = need;
+		t->text = xreallocarray(t->text, (size_t)need, sizeof *t->text);
+	}
+	u_strFromUTF8WithSub(t->text, t->tcap, n, s, (int32_t)len, 0xfffd,
+	    NULL, &status);
+	if (U_FAILURE(status))
+		return (NULL);
+	return (t->text);
+}
+
+/* Append the words of the UTF-8 text s (len bytes) to w. */
+int
+words_split(struct words *w, const char *s, size_t len)
+{
+	UChar	*u;
+	int32_t	 n;
+
+	if (len == 0)
+		return (0);
+	if ((u = words_utf16(s, len, &n)) == NULL)
+		return (-1);
+	return (words_split16(w, u, n, NULL, NULL));
+}
+
+/* Whether hay holds the words of needle first..first+n in a row. */
+int
+words_has_seq(const struct words *hay, const struct words *needle,
+    size_t first, size_t n)
+{
+	size_t	i, j;
+
+	for (i = 0; i + n <= hay->n; i++) {
+		for (j = 0; j < n; j++) {
+			if (strcmp(words_at(hay, i + j),
+			    words_at(needle, first + j)) != 0)
+				break;
+		}
+		if (j == n)
+			return (1);
+	}
+	return (0);
+}
+
+/*
+ * Sort the words and drop repeats (their offsets; buf keeps them).  A
+ * title has ten-odd words: sorted by insertion, in place.
+ */
+void
+words_unique(struct words *w)
+{
+	uint32_t	o;
+	size_t		i, j, n = 0;
+
+	for (i = 1; i < w->n; i++) {
+		o = w->off[i];
+		for (j = i; j > 0 && strcmp(w->buf + w->off[j - 1],
+		    w->buf + o) > 0; j--)
+			w->off[j] = w->off[j - 1];
+		w->off[j] = o;
+	}
+	for (i = 0; i < w->n; i++) {
+		if (n > 0 && strcmp(words_at(w, i), words_at(w, n - 1)) == 0)
+			continue;
+		w->off[n++] = w->off[i];
+	}
+	w->n = n;
+}
+
+/* The query parser's place while splitting an unquoted run. */
+struct words_query_pos {
+	struct text_query	*tq;
+	int			 quoted;
+};
+
+/* After a word of the query: a term, a prefix when '*' follows. */
+static void
+words_query_word(void *arg, const UChar *s, int32_t n, int32_t end)
+{
+	struct words_query_pos	*qp = arg;
+	struct text_query	*tq = qp->tq;
+	struct text_term	*t;
+	const char		*word = words_at(&tq->all, tq->all.n - 1);
+	int			 prefix = !qp->quoted && end < n &&
+				    s[end] == '*';
+	size_t			 i;
+
+	for (i = 0; i < tq->nterms; i++) {
+		t = &tq->terms[i];
+		if (strcmp(t->word, word) == 0) {
+			/* "talk talk*": the word itself is asked for. */
+			t->prefix &= prefix;
+			return;
+		}
+	}
+	if (tq->nterms == WORDS_QUERY_MAX) {
+		tq->nterms++;		/* too many: the caller says so */
+		return;
+	}
+	t = &tq->terms[tq->nterms++];
+	snprintf(t->word, sizeof t->word, "%s", word);
+	t->prefix = prefix;
+}
+
+/*
+ * Parse a text query: words, each of which an event must hold, a word
+ * ending in '*' for any word it begins, and phrases in double quotes,
+ * whose words must also stand in that order.  Returns 0, or -1 with a
+ * reason in msg.
+ */
+int
+text_query_parse(const char *q, struct text_query *tq, char *msg,
+    size_t msglen)
+{
+	struct words_query_pos	 qp = { tq, 0 };
+	const char		*p = q, *e;
+	UChar			*u;
+	int32_t			 n;
+	size_t			 before;
+
+	memset(tq, 0, sizeof *tq);
+	while (*p != '\0') {
+		qp.quoted = *p == '"';
+		if (qp.quoted) {
+			p++;
+			if ((e = strchr(p, '"')) == NULL)
+				e = p + strlen(p);
+		} else if ((e = strchr(p, '"')) == NULL)
+			e = p + strlen(p);
+		before = tq->all.n;
+		if (e > p && ((u = words_utf16(p, (size_t)(e - p), &n)) ==
+		    NULL || words_split16(&tq->all, u, n, words_query_word,
+		    &qp) != 0)) {
+			snprintf(msg, msglen, "text: not valid UTF-8");
+			goto fail;
+		}
+		if (tq->nterms > WORDS_QUERY_MAX) {
+			snprintf(msg, msglen, "text: more than %d words",
+			    WORDS_QUERY_MAX);
+			goto fail;
+		}
+		if (qp.quoted && tq->all.n - before > 1) {
+			if (tq->nphrases == WORDS_QUERY_MAX) {
+				snprintf(msg, msglen, "text: more than %d "
+				    "phrases", WORDS_QUERY_MAX);
+				goto fail;
+			}
+			tq->phrases[tq->nphrases].first = before;
+			tq->phrases[tq->nphrases++].n = tq->all.n - before;
+		}
+		p = qp.quoted && *e == '"' ? e + 1 : e;
+	}
+	if (tq->nterms == 0) {
+		snprintf(msg, msglen, "text: holds no word");
+		goto fail;
+	}
+	return (0);
+fail:
+	text_query_free(tq);
+	return (-1);
+}
+
+void
+text_query_free(struct text_query *tq)
+{
+	words_free(&tq->all);
+	memset(tq, 0, sizeof *tq);
+}

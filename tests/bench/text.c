@@ -1,0 +1,310 @@
+/*
+ * The word index's figures (issue #20), on the store itself: BENCH_N
+ * events loaded in feed order (days ascending, batches of 1000) into a
+ * store without the word index and into one with it, in the same run,
+ * then text queries on the second.  Titles are 6 to 14 words drawn
+ * Zipf-like (s = 1) from a news vocabulary, as headlines have them: a
+ * few words ("the", "in", "talks") in most titles, most words rare.
+ *
+ * Prints the ingest rates and their ratio, the word index's bytes as a
+ * share of the records', and the p50 of a one-word query of the most
+ * common content word and of a two-word query, limit 100.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../../daemon/annalsd.h"
+
+static const char *const text_vocab[] = {
+	"the", "in", "of", "to", "on", "and", "for", "after", "with", "talks",
+	"says", "over", "minister", "president", "government", "forces",
+	"peace", "police", "attack", "killed", "foreign", "security", "army",
+	"new", "state", "border", "rebels", "protest", "election", "deal",
+	"ceasefire", "sanctions", "meeting", "visit", "summit", "war", "aid",
+	"opposition", "officials", "military", "crisis", "trade", "leader",
+	"troops", "council", "court", "agreement", "talk", "urges", "warns",
+	"calls", "meets", "rejects", "accuses", "signs", "condemns", "vote",
+	"oil", "gas", "energy", "refugees", "human", "rights", "united",
+	"nations", "envoy", "delegation", "capital", "city", "region",
+	"north", "south", "east", "west", "syria", "russia", "china", "iran",
+	"israel", "turkey", "ukraine", "egypt", "iraq", "india", "pakistan",
+	"france", "britain", "germany", "japan", "korea", "libya", "yemen",
+	"lebanon", "jordan", "saudi", "afghanistan", "nigeria", "sudan",
+	"moscow", "beijing", "tehran", "cairo", "ankara", "kyiv", "geneva",
+	"negotiations", "negotiators", "nuclear", "missile", "strike",
+	"bombing", "clashes", "withdrawal", "humanitarian", "convoy",
+	"observers", "mission", "resolution", "pipeline", "economy",
+	"inflation", "budget", "reform", "parliament", "coalition", "party",
+	"protesters", "demonstration", "arrested", "released", "prisoners",
+	"hostages", "talks", "dialogue", "mediation", "accord", "treaty",
+	"alliance", "embassy", "ambassador", "spokesman", "statement",
+	"report", "investigation", "charges", "trial", "verdict", "border",
+	"crossing", "shelling", "airstrike", "drone", "navy", "coast",
+	"guard", "fishermen", "migrants", "camp", "displaced", "famine",
+	"drought", "flood", "earthquake", "relief", "donors", "loan",
+	"imf", "bank", "currency", "exports", "imports", "tariffs",
+	"negotiation", "negotiating", "negotiated", "renewed", "fresh",
+	"fragile", "stalled", "resumed", "collapsed", "breakthrough",
+};
+#define NVOCAB	(sizeof text_vocab / sizeof text_vocab[0])
+
+static double	cdf[NVOCAB];
+
+static uint64_t
+rnd(uint64_t *s)
+{
+	uint64_t	x;
+
+	*s += UINT64_C(0x9e3779b97f4a7c15);
+	x = *s;
+	x = (x ^ (x >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
+	x = (x ^ (x >> 27)) * UINT64_C(0x94d049bb133111eb);
+	return (x ^ (x >> 31));
+}
+
+static size_t
+zipf(uint64_t *s)
+{
+	double	u = (rnd(s) >> 11) * (1.0 / 9007199254740992.0);
+	size_t	lo = 0, hi = NVOCAB - 1, mid;
+
+	while (lo < hi) {
+		mid = (lo + hi) / 2;
+		if (cdf[mid] < u)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return (lo);
+}
+
+static double
+now_s(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (ts.tv_sec + ts.tv_nsec / 1e9);
+}
+
+static double
+cpu_s(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+	return (ts.tv_sec + ts.tv_nsec / 1e9);
+}
+
+/* The bytes this process caused to be written to storage. */
+static double
+written(void)
+{
+	FILE		*f = fopen("/proc/self/io", "r");
+	char		 line[128];
+	unsigned long long v = 0;
+
+	while (f != NULL && fgets(line, sizeof line, f) != NULL) {
+		if (sscanf(line, "write_bytes: %llu", &v) == 1)
+			break;
+	}
+	if (f != NULL)
+		fclose(f);
+	return ((double)v);
+}
+
+/* What loading cost: wall and CPU seconds, bytes written. */
+struct cost {
+	double	wall, cpu, bytes;
+};
+
+static void
+mkevent(uint64_t i, uint64_t n, struct event *ev, char *title, char *date)
+{
+	uint64_t	s = i * 7919 + 1;
+	struct aerr	err;
+	int		k, nw = 6 + (int)(rnd(&s) % 9);
+	int64_t		day = (int64_t)(i * 16800 / n);
+	int64_t		y;
+	unsigned	m, d;
+
+	title[0] = '\0';
+	for (k = 0; k < nw; k++) {
+		if (k > 0)
+			strcat(title, " ");
+		strcat(title, text_vocab[zipf(&s)]);
+	}
+	title[0] -= title[0] >= 'a' && title[0] <= 'z' ? 32 : 0;
+	date_civil_from_days(date_days_from_civil(1979, 1, 1) + day, &y, &m,
+	    &d);
+	snprintf(date, 16, "%04lld-%02u-%02u", (long long)y, m, d);
+	memset(ev, 0, sizeof *ev);
+	ev->start = date;
+	ev->title = title;
+	ev->actors = calloc(1, sizeof *ev->actors);
+	ev->actors[0].name = (char *)"SYRGOV";
+	ev->nactors = 1;
+	ev->type = (char *)"036";
+	if (record_validate(ev, &err) != 0) {
+		fprintf(stderr, "bench-text: %s\n", err.msg);
+		exit(1);
+	}
+}
+
+/* Load n events: the cost of the writes alone. */
+static void
+load(const char *dir, int no_text, uint64_t n, struct store **out,
+    struct cost *c)
+{
+	struct store_config	 cfg;
+	struct store_batch	 b;
+	struct store_op		*ops = calloc(1000, sizeof *ops);
+	struct event		*evs = calloc(1000, sizeof *evs);
+	struct aerr		 err;
+	char			(*titles)[256] = calloc(1000, 256);
+	char			(*dates)[16] = calloc(1000, 16);
+	struct store		*st;
+	uint64_t		 i, j, k;
+	double			 t0, c0, w0 = written();
+
+	memset(&cfg, 0, sizeof cfg);
+	cfg.path = dir;
+	cfg.map_size = (size_t)1 << 30;
+	cfg.max_map_size = (size_t)64 << 30;
+	cfg.no_text_index = no_text;
+	if ((st = store_open(&cfg, &err)) == NULL) {
+		fprintf(stderr, "bench-text: %s\n", err.msg);
+		exit(1);
+	}
+	for (i = 0; i < n; i += 1000) {
+		for (j = 0, k = i; j < 1000 && k < n; j++, k++) {
+			mkevent(k, n, &evs[j], titles[j], dates[j]);
+			memset(&ops[j], 0, sizeof ops[j]);
+			ops[j].kind = CHANGE_PUT;
+			ops[j].ev = &evs[j];
+		}
+		memset(&b, 0, sizeof b);
+		b.ops = ops;
+		b.nops = j;
+		t0 = now_s();
+		c0 = cpu_s();
+		if (store_write(st, &b, 1, 1000, &err) != 0 || b.failed) {
+			fprintf(stderr, "bench-text: %s\n", err.msg);
+			exit(1);
+		}
+		c->wall += now_s() - t0;
+		c->cpu += cpu_s() - c0;
+		for (j = 0; j < b.nops; j++)
+			free(evs[j].actors);
+	}
+	free(ops);
+	free(evs);
+	free(titles);
+	free(dates);
+	*out = st;
+	c->bytes = written() - w0;
+}
+
+static int
+count_page(void *arg, const struct store_page *page)
+{
+	*(size_t *)arg += page->nhits;
+	return (0);
+}
+
+static int
+dcmp(const void *a, const void *b)
+{
+	double	x = *(const double *)a, y = *(const double *)b;
+
+	return (x < y ? -1 : x > y);
+}
+
+/* The median time of a text query, limit 100, over ranges of years. */
+static double
+query_p50(struct store *st, const char *text, size_t *hits)
+{
+	struct query	q;
+	struct aerr	err;
+	double		t[201], t0;
+	char		from[8];
+	int		i;
+
+	for (i = 0; i < 201; i++) {
+		memset(&q, 0, sizeof q);
+		snprintf(from, sizeof from, "%d", 1979 + i % 40);
+		q.from = from;
+		q.text = (char *)text;
+		q.limit = 100;
+		q.desc = i % 2;
+		if (date_query_bounds(q.from, NULL, &q.qlo, &q.qhi, &err) != 0)
+			exit(1);
+		*hits = 0;
+		t0 = now_s();
+		if (store_query(st, &q, count_page, hits, &err) != 0) {
+			fprintf(stderr, "bench-text: %s\n", err.msg);
+			exit(1);
+		}
+		t[i] = now_s() - t0;
+	}
+	qsort(t, 201, sizeof *t, dcmp);
+	return (t[100] * 1e3);
+}
+
+int
+main(void)
+{
+	struct store_stats	 ss;
+	struct store		*st;
+	struct aerr		 err;
+	const char		*env = getenv("BENCH_N");
+	uint64_t		 n = env ? strtoull(env, NULL, 10) : 1000000;
+	char			 dir[] = "/var/tmp/bench-text.XXXXXX", path[128];
+	struct cost		 without = { 0, 0, 0 }, with = { 0, 0, 0 };
+	double			 sum = 0, p1, p2;
+	size_t			 i, h1, h2;
+
+	for (i = 0; i < NVOCAB; i++) {
+		sum += 1.0 / (double)(i + 1);
+		cdf[i] = sum;
+	}
+	for (i = 0; i < NVOCAB; i++)
+		cdf[i] /= sum;
+	log_set_level(LOG_WARN_LVL);
+	if (mkdtemp(dir) == NULL)
+		return (1);
+	snprintf(path, sizeof path, "%s/without", dir);
+	load(path, 1, n, &st, &without);
+	store_close(st);
+	snprintf(path, sizeof path, "%s/with", dir);
+	load(path, 0, n, &st, &with);
+	if (store_stats(st, &ss, &err) != 0)
+		return (1);
+	p1 = query_p50(st, "talks", &h1);
+	p2 = query_p50(st, "peace minister", &h2);
+	printf("text: %llu events with titles of 6-14 Zipf-drawn words\n",
+	    (unsigned long long)n);
+	printf("text: ingest without the word index %.0f events/s, with it "
+	    "%.0f (slowdown %.1f%%, target <= 25%%)\n", n / without.wall,
+	    n / with.wall, (with.wall / without.wall - 1) * 100);
+	printf("text: ingest CPU %.2f us/event without, %.2f with (%.1f%% "
+	    "more); written %.0f bytes/event without, %.0f with\n",
+	    without.cpu * 1e6 / n, with.cpu * 1e6 / n,
+	    (with.cpu / without.cpu - 1) * 100, without.bytes / n,
+	    with.bytes / n);
+	printf("text: word index %.1f MB = %.1f%% of the records' %.1f MB "
+	    "(target <= 35%%)\n", ss.text_bytes / 1e6,
+	    100.0 * ss.text_bytes / ss.records_bytes, ss.records_bytes / 1e6);
+	printf("text: one word (\"talks\") limit 100 p50 %.3f ms, %zu hits "
+	    "(target <= 2 ms)\n", p1, h1);
+	printf("text: two words (\"peace minister\") limit 100 p50 %.3f ms, "
+	    "%zu hits (target <= 5 ms)\n", p2, h2);
+	printf("RATIO text-ingest with/without %.2f\n",
+	    without.wall / with.wall);
+	store_close(st);
+	snprintf(path, sizeof path, "rm -rf %s", dir);
+	return (system(path) == 0 ? 0 : 1);
+}
