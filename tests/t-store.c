@@ -1993,6 +1993,51 @@ TEST(store_text_words_fold)
 	    msg, sizeof msg) == -1);
 }
 
+/*
+ * ASCII text is split without ICU (words.c): on random ASCII, the same
+ * words as ICU gives, which it does when the text holds one non-ASCII
+ * character (an "\xc3\xa9 " put before it, split off as the word "e").
+ */
+TEST(store_text_ascii_words_as_icu)
+{
+	static const char alpha[] = "aZq09_.',;:- \t\n\r\v\f\"!?()/@#$%&*+<=>[]"
+	    "\\^`{|}~\x01\x7f";
+	struct words	 fast, icu;
+	char		 text[40], both[48];
+	unsigned	 seed = t_seed();
+	size_t		 i, j, len;
+	int		 round;
+
+	words_init(&fast);
+	words_init(&icu);
+	for (round = 0; round < 100000; round++) {
+		len = rand_r(&seed) % 12;
+		for (i = 0; i < len; i++)
+			text[i] = alpha[rand_r(&seed) % (sizeof alpha - 1)];
+		text[len] = '\0';
+		snprintf(both, sizeof both, "\xc3\xa9 %s", text);
+		words_reset(&fast);
+		words_reset(&icu);
+		T_OK(words_split(&fast, text, len));
+		T_OK(words_split(&icu, both, strlen(both)));
+		T_ASSERT(icu.n >= 1 && strcmp(words_at(&icu, 0), "e") == 0);
+		T_ASSERTF(fast.n + 1 == icu.n, "\"%s\": %zu words, ICU %zu",
+		    text, fast.n, icu.n - 1);
+		for (j = 0; j < fast.n; j++)
+			T_ASSERTF(strcmp(words_at(&fast, j),
+			    words_at(&icu, j + 1)) == 0, "\"%s\": %s, ICU %s",
+			    text, words_at(&fast, j), words_at(&icu, j + 1));
+	}
+	/* Cut to WORDS_MAX_BYTES as ICU's words are. */
+	memset(text, 'A', sizeof text - 1);
+	text[sizeof text - 1] = '\0';
+	words_reset(&fast);
+	T_OK(words_split(&fast, text, strlen(text)));
+	T_EQ_INT((int)fast.n, 1);
+	words_free(&fast);
+	words_free(&icu);
+}
+
 TEST(store_text_against_model)
 {
 	static const char *const dbis[] = { "text", "text_new", "words" };
