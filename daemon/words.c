@@ -34,6 +34,7 @@ struct words_tls {
 	UBreakIterator	*brk;
 	UChar		*text;		/* the UTF-16 of the text split */
 	int32_t		 tcap;
+	struct words	 scratch;	/* words_scratch() */
 };
 
 static void
@@ -46,6 +47,7 @@ words_tls_free(void *p)
 	if (t->brk != NULL)
 		ubrk_close(t->brk);
 	free(t->text);
+	words_free(&t->scratch);
 	free(t);
 }
 
@@ -93,6 +95,19 @@ words_reset(struct words *w)
 {
 	w->len = 0;
 	w->n = 0;
+}
+
+/*
+ * The calling thread's own list, emptied: for a writer that splits one
+ * event after another, so that its buffers are allocated once.
+ */
+struct words *
+words_scratch(void)
+{
+	struct words_tls	*t = words_tls();
+
+	words_reset(&t->scratch);
+	return (&t->scratch);
 }
 
 const char *
@@ -227,52 +242,64 @@ words_utf16(const char *s, size_t len, int32_t *n)
  * as every other character.
  */
 enum { WA_OTHER, WA_LETTER, WA_DIGIT, WA_EXTEND, WA_MIDNUMLET, WA_MIDNUM };
+/* Whether a class makes words (not a joiner, not other). */
+#define WA_WORD(c)	((c) >= WA_LETTER && (c) <= WA_EXTEND)
 
-static int
-words_ascii_class(unsigned char c)
+static unsigned char	words_ascii[128];
+static pthread_once_t	words_ascii_once = PTHREAD_ONCE_INIT;
+
+static void
+words_ascii_init(void)
 {
-	if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '@')
-		return (WA_LETTER);
-	if (c >= '0' && c <= '9')
-		return (WA_DIGIT);
-	switch (c) {
-	case '_':
-		return (WA_EXTEND);
-	case '.':
-	case '\'':
-		return (WA_MIDNUMLET);
-	case ',':
-	case ';':
-		return (WA_MIDNUM);
+	int	c;
+
+	for (c = 0; c < 128; c++) {
+		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		    c == '@')
+			words_ascii[c] = WA_LETTER;
+		else if (c >= '0' && c <= '9')
+			words_ascii[c] = WA_DIGIT;
 	}
-	return (WA_OTHER);
+	words_ascii['_'] = WA_EXTEND;
+	words_ascii['.'] = words_ascii['\''] = WA_MIDNUMLET;
+	words_ascii[','] = words_ascii[';'] = WA_MIDNUM;
 }
 
 /*
  * Split ASCII text as ICU would (tests/t-store.c compares the two on
  * random text), without its break iterator and the UTF-16 copy: most
  * titles of most feeds are ASCII, and the iterator is most of what
- * indexing a title costs.  Folding ASCII is lowering it.
+ * indexing a title costs.  Folding ASCII is lowering it.  Returns -1,
+ * having added nothing, when the text is not all ASCII.
  */
-static void
+static int
 words_split_ascii(struct words *w, const unsigned char *s, size_t len)
 {
-	char	word[WORDS_MAX_BYTES];
-	size_t	i = 0, start, n;
+	size_t	i = 0, start, n, len0 = w->len, n0 = w->n;
+	char	*o;
 	int	c, next, only_extend;
 
+	pthread_once(&words_ascii_once, words_ascii_init);
+	/* Room for every word, lowered in place, and its NUL. */
+	if (w->len + 2 * len + 1 > w->cap) {
+		w->cap = (w->len + 2 * len + 1) * 2;
+		w->buf = xreallocarray(w->buf, w->cap, 1);
+	}
 	while (i < len) {
-		c = words_ascii_class(s[i]);
-		if (c != WA_LETTER && c != WA_DIGIT && c != WA_EXTEND) {
+		if (s[i] >= 0x80)
+			goto not_ascii;
+		c = words_ascii[s[i]];
+		if (!WA_WORD(c)) {
 			i++;
 			continue;
 		}
 		start = i;
 		only_extend = c == WA_EXTEND;
 		for (i++; i < len; i++) {
-			next = words_ascii_class(s[i]);
-			if (next == WA_LETTER || next == WA_DIGIT ||
-			    next == WA_EXTEND) {
+			if (s[i] >= 0x80)
+				goto not_ascii;
+			next = words_ascii[s[i]];
+			if (WA_WORD(next)) {
 				only_extend &= next == WA_EXTEND;
 				c = next;
 				continue;
@@ -280,8 +307,7 @@ words_split_ascii(struct words *w, const unsigned char *s, size_t len)
 			/* WB6, WB7, WB11, WB12: a joiner between two alike. */
 			if (i + 1 < len && (c == WA_LETTER || c == WA_DIGIT) &&
 			    (next == WA_MIDNUMLET || (next == WA_MIDNUM &&
-			    c == WA_DIGIT)) &&
-			    words_ascii_class(s[i + 1]) == c) {
+			    c == WA_DIGIT)) && words_ascii[s[i + 1]] == c) {
 				i++;
 				continue;
 			}
@@ -289,12 +315,25 @@ words_split_ascii(struct words *w, const unsigned char *s, size_t len)
 		}
 		if (only_extend && i - start == 1)
 			continue;
+		if (w->n == w->ncap) {
+			w->ncap = w->ncap ? w->ncap * 2 : 16;
+			w->off = xreallocarray(w->off, w->ncap,
+			    sizeof *w->off);
+		}
+		w->off[w->n++] = (uint32_t)w->len;
+		o = w->buf + w->len;
 		for (n = 0; n < i - start && n < WORDS_MAX_BYTES; n++)
-			word[n] = (char)(s[start + n] >= 'A' &&
+			o[n] = (char)(s[start + n] >= 'A' &&
 			    s[start + n] <= 'Z' ? s[start + n] + 32 :
 			    s[start + n]);
-		words_add(w, word, n);
+		o[n] = '\0';
+		w->len += n + 1;
 	}
+	return (0);
+not_ascii:
+	w->len = len0;
+	w->n = n0;
+	return (-1);
 }
 
 /* Append the words of the UTF-8 text s (len bytes) to w. */
@@ -303,16 +342,10 @@ words_split(struct words *w, const char *s, size_t len)
 {
 	UChar	*u;
 	int32_t	 n;
-	size_t	 i;
 
-	if (len == 0)
+	if (len == 0 || words_split_ascii(w, (const unsigned char *)s,
+	    len) == 0)
 		return (0);
-	for (i = 0; i < len && (unsigned char)s[i] < 0x80; i++)
-		;
-	if (i == len) {
-		words_split_ascii(w, (const unsigned char *)s, len);
-		return (0);
-	}
 	if ((u = words_utf16(s, len, &n)) == NULL)
 		return (-1);
 	return (words_split16(w, u, n, NULL, NULL));
@@ -337,27 +370,52 @@ words_has_seq(const struct words *hay, const struct words *needle,
 	return (0);
 }
 
+static int
+words_sort_cmp(const void *a, const void *b)
+{
+	return (strcmp(*(const char *const *)a, *(const char *const *)b));
+}
+
 /*
- * Sort the words and drop repeats (their offsets; buf keeps them).  A
- * title has ten-odd words: sorted by insertion, in place.
+ * Drop repeated words (their offsets; buf keeps them).  A title has
+ * ten-odd words: each is compared with the ones kept, by a hash first,
+ * and the first of each stays in place.  A long text is sorted instead.
  */
 void
 words_unique(struct words *w)
 {
-	uint32_t	o;
-	size_t		i, j, n = 0;
+	uint32_t	 hash[32], h;
+	const char	*a;
+	size_t		 i, j, n = 0;
 
-	for (i = 1; i < w->n; i++) {
-		o = w->off[i];
-		for (j = i; j > 0 && strcmp(w->buf + w->off[j - 1],
-		    w->buf + o) > 0; j--)
-			w->off[j] = w->off[j - 1];
-		w->off[j] = o;
+	if (w->n > 32) {
+		const char	**sorted = xreallocarray(NULL, w->n,
+				    sizeof *sorted);
+
+		for (i = 0; i < w->n; i++)
+			sorted[i] = words_at(w, i);
+		qsort(sorted, w->n, sizeof *sorted, words_sort_cmp);
+		for (i = 0; i < w->n; i++) {
+			if (n == 0 || strcmp(sorted[i], words_at(w, n - 1)))
+				w->off[n++] = (uint32_t)(sorted[i] - w->buf);
+		}
+		free(sorted);
+		w->n = n;
+		return;
 	}
 	for (i = 0; i < w->n; i++) {
-		if (n > 0 && strcmp(words_at(w, i), words_at(w, n - 1)) == 0)
-			continue;
-		w->off[n++] = w->off[i];
+		a = words_at(w, i);
+		for (h = 2166136261u; *a != '\0'; a++)
+			h = (h ^ (unsigned char)*a) * 16777619u;
+		for (j = 0; j < n; j++) {
+			if (hash[j] == h && strcmp(words_at(w, j),
+			    words_at(w, i)) == 0)
+				break;
+		}
+		if (j == n) {
+			hash[n] = h;
+			w->off[n++] = w->off[i];
+		}
 	}
 	w->n = n;
 }

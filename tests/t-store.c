@@ -1974,6 +1974,20 @@ TEST(store_text_words_fold)
 		}
 		T_EQ_STR(got, cases[i][1]);
 	}
+
+	/* Repeats go, the first of each staying, in short and long lists. */
+	for (i = 0; i < 2; i++) {
+		words_reset(&w);
+		for (j = 0; j < (i ? 200 : 12); j++) {
+			snprintf(got, sizeof got, "a%zu B%zu", j % 7, j % 5);
+			T_OK(words_split(&w, got, strlen(got)));
+		}
+		words_unique(&w);
+		T_EQ_INT((int)w.n, 7 + 5);
+		for (j = 0; j < w.n; j++)
+			T_ASSERT(j == 0 || strcmp(words_at(&w, j),
+			    words_at(&w, j - 1)) != 0);
+	}
 	words_free(&w);
 
 	T_OK(text_query_parse("negotiat* \"Peace TALKS\" Genève talks", &tq,
