@@ -1102,6 +1102,35 @@ model_tally(const struct model_ev *model, size_t n, const struct query *q,
 	return (nt);
 }
 
+/*
+ * Make q's histogram as the model checks it: by year counting overlaps
+ * (mode 0), or by month counting starts (mode 1).
+ */
+static void
+model_hist(struct store *st, const struct query *q, int mode,
+    struct agg_hist *h)
+{
+	struct aerr	err;
+
+	memset(h, 0, sizeof *h);
+	h->by = mode ? AGG_BY_MONTH : AGG_BY_YEAR;
+	h->mode = mode ? AGG_COUNT_START : AGG_COUNT_OVERLAP;
+	T_ASSERTF(store_histogram(st, q, h, &err) == 0, "%s", err.msg);
+}
+
+/* Bucket b of h, clipped to q's range as the histogram clips it. */
+static void
+model_bucket(const struct agg_hist *h, const struct query *q, size_t b,
+    int64_t *lo, int64_t *hi)
+{
+	*lo = agg_bucket_start(h->by, h->first + (int64_t)b);
+	*hi = agg_bucket_start(h->by, h->first + (int64_t)b + 1) - 1;
+	if (*lo < q->qlo)
+		*lo = q->qlo;
+	if (*hi > q->qhi)
+		*hi = q->qhi;
+}
+
 /* Histograms, top and co-actors of q (with type) against the model. */
 static void
 type_check_aggs(struct store *st, const struct model_ev *model, size_t n,
@@ -1117,17 +1146,9 @@ type_check_aggs(struct store *st, const struct model_ev *model, size_t n,
 	int		 mode;
 
 	for (mode = 0; mode < 2; mode++) {
-		memset(&h, 0, sizeof h);
-		h.by = mode ? AGG_BY_MONTH : AGG_BY_YEAR;
-		h.mode = mode ? AGG_COUNT_START : AGG_COUNT_OVERLAP;
-		T_ASSERTF(store_histogram(st, q, &h, &err) == 0, "%s",
-		    err.msg);
+		model_hist(st, q, mode, &h);
 		for (b = 0; b < h.n; b++) {
-			lo = agg_bucket_start(h.by, h.first + (int64_t)b);
-			hi = agg_bucket_start(h.by, h.first + (int64_t)b + 1) -
-			    1;
-			lo = lo > q->qlo ? lo : q->qlo;
-			hi = hi < q->qhi ? hi : q->qhi;
+			model_bucket(&h, q, b, &lo, &hi);
 			for (want = 0, i = 0; i < n; i++) {
 				if (!model_passes(&model[i], lo, hi, type,
 				    actor, prefix))
@@ -1819,11 +1840,7 @@ text_check_hist(struct store *st, struct query *q, struct model_ev **expect,
 
 	q->desc = 0;
 	for (mode = 0; mode < 2; mode++) {
-		memset(&h, 0, sizeof h);
-		h.by = mode ? AGG_BY_MONTH : AGG_BY_YEAR;
-		h.mode = mode ? AGG_COUNT_START : AGG_COUNT_OVERLAP;
-		T_ASSERTF(store_histogram(st, q, &h, &err) == 0, "%s",
-		    err.msg);
+		model_hist(st, q, mode, &h);
 		for (total = 0, i = 0; i < ne; i++) {
 			if (mode == AGG_COUNT_OVERLAP ||
 			    (expect[i]->span.lo >= q->qlo &&
@@ -1834,11 +1851,7 @@ text_check_hist(struct store *st, struct query *q, struct model_ev **expect,
 		    "expected %llu", q->text, mode,
 		    (unsigned long long)h.total, (unsigned long long)total);
 		for (b = 0; b < h.n; b++) {
-			lo = agg_bucket_start(h.by, h.first + (int64_t)b);
-			hi = agg_bucket_start(h.by, h.first + (int64_t)b + 1) -
-			    1;
-			lo = lo > q->qlo ? lo : q->qlo;
-			hi = hi < q->qhi ? hi : q->qhi;
+			model_bucket(&h, q, b, &lo, &hi);
 			for (want = 0, i = 0; i < ne; i++) {
 				if (mode == AGG_COUNT_OVERLAP ?
 				    date_match(&expect[i]->span, lo, hi) !=
