@@ -465,15 +465,18 @@ struct word_nums {
 	uint32_t	 next;
 };
 
+/* A hash of a word of len bytes: its first and last eight, its length. */
 static uint64_t
-word_hash(const char *s)
+word_hash(const char *s, size_t len)
 {
-	const unsigned char	*p = (const unsigned char *)s;
-	uint64_t		 h = UINT64_C(0xcbf29ce484222325);
+	uint64_t	a = 0, b = 0, h;
 
-	for (; *p != '\0'; p++)
-		h = (h ^ *p) * UINT64_C(0x100000001b3);
-	return (h);
+	memcpy(&a, s, len < 8 ? len : 8);
+	if (len > 8)
+		memcpy(&b, s + len - 8, 8);
+	h = (a ^ (b * UINT64_C(0x9e3779b97f4a7c15)) ^ len) *
+	    UINT64_C(0xff51afd7ed558ccd);
+	return (h ^ h >> 29);
 }
 
 static void
@@ -481,6 +484,7 @@ word_nums_grow(struct word_nums *wn, const char *copy)
 {
 	size_t		*slot = wn->slot, mask = wn->mask, i, j;
 	uint32_t	*num = wn->num;
+	const char	*word;
 
 	wn->mask = mask ? mask * 2 + 1 : 1023;
 	wn->slot = xcalloc(wn->mask + 1, sizeof *wn->slot);
@@ -488,7 +492,8 @@ word_nums_grow(struct word_nums *wn, const char *copy)
 	for (i = 0; mask != 0 && i <= mask; i++) {
 		if (slot[i] == 0)
 			continue;
-		for (j = word_hash(copy + slot[i] - 1) & wn->mask;
+		word = copy + slot[i] - 1;
+		for (j = word_hash(word, strlen(word)) & wn->mask;
 		    wn->slot[j] != 0; j = (j + 1) & wn->mask)
 			;
 		wn->slot[j] = slot[i];
@@ -498,16 +503,21 @@ word_nums_grow(struct word_nums *wn, const char *copy)
 	free(num);
 }
 
+/*
+ * The number of the word at off (len bytes) in the sweep's copy.  Words
+ * met before are earlier in the copy, so comparing len + 1 bytes (with
+ * the NUL) stays inside it.
+ */
 static uint32_t
-word_num(struct word_nums *wn, const char *copy, size_t off)
+word_num(struct word_nums *wn, const char *copy, size_t off, size_t len)
 {
 	size_t	i;
 
 	if (2 * (size_t)wn->next >= wn->mask)
 		word_nums_grow(wn, copy);
-	for (i = word_hash(copy + off) & wn->mask; wn->slot[i] != 0;
+	for (i = word_hash(copy + off, len) & wn->mask; wn->slot[i] != 0;
 	    i = (i + 1) & wn->mask) {
-		if (strcmp(copy + wn->slot[i] - 1, copy + off) == 0)
+		if (memcmp(copy + wn->slot[i] - 1, copy + off, len + 1) == 0)
 			return (wn->num[i]);
 	}
 	wn->slot[i] = off + 1;
@@ -542,6 +552,7 @@ text_sweep_all(struct wctx *w, size_t events)
 	copy = xreallocarray(NULL, ccap, 1);
 	cap = events * 12 + 64;
 	sp = xreallocarray(NULL, cap, sizeof *sp);
+	memset(&wn, 0, sizeof wn);
 	/* Copied: the writes below may move the pages they point into. */
 	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
 	    rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
@@ -564,18 +575,16 @@ text_sweep_all(struct wctx *w, size_t events)
 			sp[n].off = off;
 			sp[n].class = (unsigned char)copy[clen];
 			sp[n].p = at;
+			sp[n].word = word_num(&wn, copy, off, len);
 			n++;
 		}
 		clen += v.mv_size + 1;
 	}
 	mdb_cursor_close(cur);
-	if (rc != MDB_NOTFOUND)
-		goto out;
-	memset(&wn, 0, sizeof wn);
-	for (i = 0; i < n; i++)
-		sp[i].word = word_num(&wn, copy, sp[i].off);
 	free(wn.slot);
 	free(wn.num);
+	if (rc != MDB_NOTFOUND)
+		goto out;
 	sp = staged_group(sp, n, wn.next);
 	run = xreallocarray(NULL, n ? n : 1, sizeof *run);
 	for (i = 0, rc = 0; i < n && rc == 0; i = j) {

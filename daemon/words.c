@@ -377,15 +377,15 @@ words_sort_cmp(const void *a, const void *b)
 }
 
 /*
- * Drop repeated words (their offsets; buf keeps them).  A title has
- * ten-odd words: each is compared with the ones kept, by a hash first,
- * and the first of each stays in place.  A long text is sorted instead.
+ * Drop repeated words (their offsets; buf keeps them), the list being as
+ * words_split leaves it: each word after the one before in buf.  A title
+ * has ten-odd words: each is compared with the ones kept, by its length
+ * first, and the first of each stays in place.  A long text is sorted.
  */
 void
 words_unique(struct words *w)
 {
-	uint32_t	 hash[32], h;
-	const char	*a;
+	uint32_t	 len[32], l;
 	size_t		 i, j, n = 0;
 
 	if (w->n > 32) {
@@ -404,16 +404,16 @@ words_unique(struct words *w)
 		return;
 	}
 	for (i = 0; i < w->n; i++) {
-		a = words_at(w, i);
-		for (h = 2166136261u; *a != '\0'; a++)
-			h = (h ^ (unsigned char)*a) * 16777619u;
+		/* With its NUL; kept words sit at or before i. */
+		l = (uint32_t)(i + 1 < w->n ? w->off[i + 1] : w->len) -
+		    w->off[i];
 		for (j = 0; j < n; j++) {
-			if (hash[j] == h && strcmp(words_at(w, j),
-			    words_at(w, i)) == 0)
+			if (len[j] == l && memcmp(w->buf + w->off[j],
+			    w->buf + w->off[i], l) == 0)
 				break;
 		}
 		if (j == n) {
-			hash[n] = h;
+			len[n] = l;
 			w->off[n++] = w->off[i];
 		}
 	}
