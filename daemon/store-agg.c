@@ -288,27 +288,10 @@ agg_hist_free(struct agg_hist *h)
 	h->counts = NULL;
 }
 
-static int64_t
-agg_sat_add(int64_t a, int64_t b)
-{
-	if (a == DATE_POS_INF || b == DATE_POS_INF || a > INT64_MAX - b)
-		return (DATE_POS_INF);
-	return (a + b);
-}
-
-static int64_t
-agg_sat_sub(int64_t a, int64_t b)
-{
-	if (a == DATE_NEG_INF || b == DATE_POS_INF || a < INT64_MIN + b)
-		return (DATE_NEG_INF);
-	return (a - b);
-}
-
 /*
  * Call fn for every entry of the time index (name NULL) or of one
- * actor's part of the actor index whose event can reach [qlo, qhi]: for
- * each class in mask, the starts from qlo minus the class's reach to qhi
- * plus it (see store-key.c).  fn returns 0 to go on.
+ * actor's part of the actor index whose event can reach [qlo, qhi], for
+ * each class in mask (store_scan_bounds).  fn returns 0 to go on.
  */
 static int
 agg_walk_dbi(MDB_txn *txn, MDB_dbi dbi, const char *name, size_t nlen,
@@ -320,7 +303,6 @@ agg_walk_dbi(MDB_txn *txn, MDB_dbi dbi, const char *name, size_t nlen,
 	MDB_cursor		*cur;
 	MDB_val			 k, v;
 	size_t			 klen, cmp;
-	int64_t			 reach, a, b;
 	int			 class, rc, ret = 0;
 
 	rc = mdb_cursor_open(txn, dbi, &cur);
@@ -329,20 +311,7 @@ agg_walk_dbi(MDB_txn *txn, MDB_dbi dbi, const char *name, size_t nlen,
 	for (class = 0; class <= SKEY_CLASS_INF && ret == 0; class++) {
 		if ((mask & (UINT64_C(1) << class)) == 0)
 			continue;
-		reach = skey_class_reach(class);
-		a = agg_sat_sub(qlo, reach);
-		b = agg_sat_add(qhi, reach);
-		if (class == SKEY_CLASS_INF) {
-			a = DATE_NEG_INF;
-			b = DATE_POS_INF;
-		}
-		if (name != NULL) {
-			klen = skey_actor_key(lo, name, nlen, class, a, 0);
-			skey_actor_key(hi, name, nlen, class, b, UINT64_MAX);
-		} else {
-			klen = skey_time_key(lo, class, a, 0);
-			skey_time_key(hi, class, b, UINT64_MAX);
-		}
+		klen = store_scan_bounds(name, nlen, class, qlo, qhi, lo, hi);
 		k.mv_size = klen;
 		k.mv_data = lo;
 		rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
@@ -484,121 +453,6 @@ agg_walk_query(struct agg_ctx *a, agg_entry_cb fn, void *arg,
 	    q->qlo, q->qhi, fn, arg, err));
 }
 
-/* Whether o is the str s (len bytes). */
-static int
-agg_str_is(const msgpack_object *o, const char *s, size_t len)
-{
-	return (o != NULL && o->type == MSGPACK_OBJECT_STR &&
-	    o->via.str.size == len && memcmp(o->via.str.ptr, s, len) == 0);
-}
-
-/* An actor entry's name (and role): a map as stored, or a plain str. */
-static int
-agg_actor(const msgpack_object *a, const msgpack_object **name,
-    const msgpack_object **role)
-{
-	*role = NULL;
-	if (a->type == MSGPACK_OBJECT_STR) {
-		*name = a;
-		return (0);
-	}
-	if (a->type != MSGPACK_OBJECT_MAP ||
-	    (*name = mp_get(a, "name")) == NULL ||
-	    (*name)->type != MSGPACK_OBJECT_STR)
-		return (-1);
-	*role = mp_get(a, "role");
-	return (0);
-}
-
-/*
- * The filters of query_matches() that need the record, on its msgpack
- * form: type prefix, tag, source, and the actor (or prefix) in a role.
- */
-static int
-agg_record_matches(const struct query *q, const msgpack_object *rec)
-{
-	const msgpack_object	*o, *name, *role;
-	size_t			 len;
-	uint32_t		 i;
-	int			 found;
-
-	if (q->type != NULL) {
-		len = strlen(q->type);
-		o = mp_get(rec, "type");
-		if (o == NULL || o->type != MSGPACK_OBJECT_STR ||
-		    o->via.str.size < len ||
-		    memcmp(o->via.str.ptr, q->type, len) != 0)
-			return (0);
-	}
-	if (q->source != NULL && !agg_str_is(mp_get(rec, "source"), q->source,
-	    strlen(q->source)))
-		return (0);
-	if (q->tag != NULL) {
-		o = mp_get(rec, "tags");
-		found = 0;
-		for (i = 0; o != NULL && o->type == MSGPACK_OBJECT_ARRAY &&
-		    i < o->via.array.size && !found; i++)
-			found = agg_str_is(&o->via.array.ptr[i], q->tag,
-			    strlen(q->tag));
-		if (!found)
-			return (0);
-	}
-	if (q->actor != NULL) {
-		o = mp_get(rec, "actors");
-		len = strlen(q->actor);
-		found = 0;
-		for (i = 0; o != NULL && o->type == MSGPACK_OBJECT_ARRAY &&
-		    i < o->via.array.size && !found; i++) {
-			if (agg_actor(&o->via.array.ptr[i], &name, &role) != 0)
-				continue;
-			if (q->actor_prefix ? name->via.str.size < len ||
-			    memcmp(name->via.str.ptr, q->actor, len) != 0 :
-			    !agg_str_is(name, q->actor, len))
-				continue;
-			found = q->role == NULL || agg_str_is(role, q->role,
-			    strlen(q->role));
-		}
-		if (!found)
-			return (0);
-	}
-	return (1);
-}
-
-/* Whether the record holds the phrases of a text query. */
-static int
-agg_text_matches(struct text_iter *text, const msgpack_object *rec)
-{
-	const msgpack_object	*t = mp_get(rec, "title"), *x;
-
-	x = mp_get(rec, "text");
-	if (t != NULL && t->type != MSGPACK_OBJECT_STR)
-		t = NULL;
-	if (x != NULL && x->type != MSGPACK_OBJECT_STR)
-		x = NULL;
-	return (store_text_match(text, t ? t->via.str.ptr : NULL,
-	    t ? t->via.str.size : 0, x ? x->via.str.ptr : NULL,
-	    x ? x->via.str.size : 0));
-}
-
-/* Whether the query asks about more than the index span says. */
-static int
-agg_needs_record(const struct query *q)
-{
-	return (q->role != NULL || q->type != NULL || q->tag != NULL ||
-	    q->source != NULL || q->text != NULL);
-}
-
-/* The same, once the walk (or the type index) has met the type filter. */
-static int
-agg_walk_needs_record(const struct agg_ctx *a)
-{
-	const struct query	*q = a->q;
-
-	return (q->role != NULL || (q->type != NULL && !a->type_known) ||
-	    q->tag != NULL || q->source != NULL || (q->text != NULL &&
-	    (q->actor != NULL || store_text_needs_record(a->text))));
-}
-
 /*
  * Whether the event of an index entry passes the query: its span, then
  * (once per event) its record when the filters need it, which is left in
@@ -614,11 +468,7 @@ agg_pass(struct agg_ctx *a, uint64_t id, const struct date_span *span,
 	size_t			 off = 0;
 	int			 m;
 
-	m = date_match(span, q->qlo, q->qhi);
-	if (m == DATE_MATCH_NONE ||
-	    (q->certain && m != DATE_MATCH_CERTAIN) ||
-	    (q->within && !date_within(span, q->qlo, q->qhi)) ||
-	    span->prec < q->min_prec)
+	if (!store_span_passes(q, span, &m))
 		return (0);
 	if (q->actor_prefix && agg_ids_add(&a->seen, id))
 		return (0);
@@ -629,6 +479,7 @@ agg_pass(struct agg_ctx *a, uint64_t id, const struct date_span *span,
 	skey_be64(kbuf, id);
 	if (mdb_get(a->txn, a->st->events, &k, &v) != 0)
 		return (0);
+	store_rec_split(&v);
 	if (!a->have_zone) {
 		msgpack_zone_init(&a->zone, 8192);
 		a->have_zone = 1;
@@ -638,9 +489,7 @@ agg_pass(struct agg_ctx *a, uint64_t id, const struct date_span *span,
 	    &a->rec) != MSGPACK_UNPACK_SUCCESS ||
 	    a->rec.type != MSGPACK_OBJECT_MAP)
 		return (0);
-	if (a->text != NULL && !agg_text_matches(a->text, &a->rec))
-		return (0);
-	return (agg_record_matches(q, &a->rec));
+	return (store_record_matches(q, &a->rec, a->text));
 }
 
 static void
@@ -680,7 +529,8 @@ hist_entry(void *arg, uint64_t id, const struct date_span *s)
 	int			 by = hc->h->by;
 	int64_t			 a, b, blo, bhi;
 
-	if (!agg_pass(&hc->a, id, s, agg_walk_needs_record(&hc->a)))
+	if (!agg_pass(&hc->a, id, s, store_needs_record(hc->a.q,
+	    hc->a.type_known, hc->a.text)))
 		return (0);
 	if (hc->h->mode == AGG_COUNT_START) {
 		if (s->lo < q->qlo || s->lo > q->qhi)
@@ -731,7 +581,7 @@ static int
 hist_by_days(const struct query *q)
 {
 	return (q->actor == NULL &&
-	    !agg_needs_record(q) && !q->certain && !q->within &&
+	    !store_needs_record(q, 0, NULL) && !q->certain && !q->within &&
 	    q->min_prec == DATE_PREC_NONE &&
 	    q->qlo == store_day(q->qlo) * AGG_DAY &&
 	    q->qhi == store_day(q->qhi) * AGG_DAY + AGG_DAY - 1);
@@ -931,6 +781,22 @@ actors_one(void *arg, uint64_t id, const struct date_span *s)
 	return (0);
 }
 
+/* Count the events of one actor of the actors index that pass. */
+static int
+actors_name(void *arg, const void *name, size_t len, uint64_t mask)
+{
+	struct actors_ctx	*ac = arg;
+	const struct query	*q = ac->a.q;
+	int			 ret;
+
+	ac->count = 0;
+	ret = agg_walk(ac->a.txn, ac->a.st->actor, ac->a.st->actor_new, name,
+	    len, mask, q->qlo, q->qhi, actors_one, ac, ac->a.err);
+	if (ret == 0 && ac->count > 0)
+		agg_map_add(&ac->map, name, len, ac->count);
+	return (ret);
+}
+
 /* Whether name is the actor (or has the prefix) co_actors asks about. */
 static int
 actors_is_self(const struct query *q, const msgpack_object *name)
@@ -940,7 +806,7 @@ actors_is_self(const struct query *q, const msgpack_object *name)
 	if (q->actor_prefix)
 		return (name->via.str.size >= len &&
 		    memcmp(name->via.str.ptr, q->actor, len) == 0);
-	return (agg_str_is(name, q->actor, len));
+	return (store_str_is(name, q->actor, len));
 }
 
 /* Count each distinct actor of a fetched event that passes. */
@@ -960,11 +826,11 @@ actors_decoded(void *arg, uint64_t id, const struct date_span *s)
 		return (0);
 	plen = ac->prefix != NULL ? strlen(ac->prefix) : 0;
 	for (i = 0; i < list->via.array.size; i++) {
-		if (agg_actor(&list->via.array.ptr[i], &name, &role) != 0)
+		if (store_rec_actor(&list->via.array.ptr[i], &name, &role) != 0)
 			continue;
 		for (j = 0; j < i; j++) {
-			if (agg_actor(&list->via.array.ptr[j], &other,
-			    &role) == 0 && agg_str_is(other, name->via.str.ptr,
+			if (store_rec_actor(&list->via.array.ptr[j], &other,
+			    &role) == 0 && store_str_is(other, name->via.str.ptr,
 			    name->via.str.size))
 				break;
 		}
@@ -992,11 +858,7 @@ store_top_actors(struct store *st, const struct query *q, const char *prefix,
 {
 	struct actors_ctx	 ac;
 	MDB_txn			*txn;
-	MDB_cursor		*cur;
-	MDB_val			 k, v;
-	size_t			 plen = prefix != NULL ? strlen(prefix) : 0;
-	uint64_t		 mask;
-	int			 rc, ret = 0;
+	int			 ret;
 
 	memset(out, 0, sizeof *out);
 	memset(&ac, 0, sizeof ac);
@@ -1007,33 +869,11 @@ store_top_actors(struct store *st, const struct query *q, const char *prefix,
 	ac.a.q = q;
 	ac.a.err = err;
 	ac.prefix = prefix;
-	if (agg_needs_record(q)) {
+	if (store_needs_record(q, 0, NULL))
 		ret = agg_walk_query(&ac.a, actors_decoded, &ac, err);
-		goto done;
-	}
-	if ((rc = mdb_cursor_open(txn, st->actors, &cur)) != 0) {
-		ret = store_error(err, rc, "mdb_cursor_open");
-		goto done;
-	}
-	k.mv_size = plen;
-	k.mv_data = (void *)(prefix != NULL ? prefix : "");
-	rc = plen ? mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE) :
-	    mdb_cursor_get(cur, &k, &v, MDB_FIRST);
-	for (; rc == 0 && ret == 0;
-	    rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-		if (plen > 0 && (k.mv_size < plen ||
-		    memcmp(k.mv_data, prefix, plen) != 0))
-			break;
-		mask = v.mv_size == 16 ?
-		    skey_get_be64((const unsigned char *)v.mv_data + 8) : 0;
-		ac.count = 0;
-		ret = agg_walk(txn, st->actor, st->actor_new, k.mv_data,
-		    k.mv_size, mask, q->qlo, q->qhi, actors_one, &ac, err);
-		if (ret == 0 && ac.count > 0)
-			agg_map_add(&ac.map, k.mv_data, k.mv_size, ac.count);
-	}
-	mdb_cursor_close(cur);
-done:
+	else
+		ret = store_names_each(txn, st->actors, prefix != NULL ?
+		    prefix : "", 1, actors_name, &ac, err);
 	agg_ctx_done(&ac.a);
 	mdb_txn_abort(txn);
 	agg_map_top(&ac.map, ret == 0 ? limit : 0, out);

@@ -88,20 +88,9 @@ get_event(struct check *c, uint64_t id, struct event *ev)
 	skey_be64(kbuf, id);
 	if (mdb_get(c->txn, c->st->events, &k, &v) != 0)
 		return (-1);
+	store_rec_split(&v);
 	memset(ev, 0, sizeof *ev);
 	return (store_unpack(v.mv_data, v.mv_size, ev));
-}
-
-static int
-actor_seen_before(const struct event *ev, uint32_t i)
-{
-	uint32_t	j;
-
-	for (j = 0; j < i; j++) {
-		if (strcmp(ev->actors[j].name, ev->actors[i].name) == 0)
-			return (1);
-	}
-	return (0);
 }
 
 static int
@@ -122,6 +111,7 @@ static void
 check_records(struct check *c, uint64_t next_id, uint64_t next_seq)
 {
 	unsigned char	 key[ACTOR_KEY_MAX], span[SKEY_SPAN_MAX], idbuf[8];
+	unsigned char	 seqbuf[8];
 	unsigned char	 skey[SOURCE_KEY_MAX];
 	struct event	 ev;
 	MDB_cursor	*cur;
@@ -141,6 +131,7 @@ check_records(struct check *c, uint64_t next_id, uint64_t next_seq)
 		}
 		id = skey_get_be64(k.mv_data);
 		memset(&ev, 0, sizeof ev);
+		seq = store_rec_split(&v);
 		if (store_unpack(v.mv_data, v.mv_size, &ev) != 0) {
 			problem(c, "event %llu: record does not decode",
 			    (unsigned long long)id);
@@ -168,7 +159,7 @@ check_records(struct check *c, uint64_t next_id, uint64_t next_seq)
 			problem(c, "event %llu: missing from the time index",
 			    (unsigned long long)id);
 		for (i = 0; i < ev.nactors; i++) {
-			if (actor_seen_before(&ev, i))
+			if (store_actor_seen(&ev, i))
 				continue;
 			if (!has_indexed(c, c->st->actor, c->st->actor_new,
 			    key, skey_actor_key(key, ev.actors[i].name,
@@ -190,17 +181,17 @@ check_records(struct check *c, uint64_t next_id, uint64_t next_seq)
 			problem(c, "event %llu: (source, key) does not map to "
 			    "it", (unsigned long long)id);
 		ck.mv_size = 8;
-		ck.mv_data = idbuf;
-		if (mdb_get(c->txn, c->st->chid, &ck, &cv) != 0 ||
-		    cv.mv_size != 8)
+		ck.mv_data = seqbuf;
+		skey_be64(seqbuf, seq);
+		if (seq == 0)
 			problem(c, "event %llu: not in the change log",
 			    (unsigned long long)id);
 		else {
-			seq = skey_get_be64(cv.mv_data);
-			ck.mv_data = cv.mv_data;
 			if (mdb_get(c->txn, c->st->changes, &ck, &cv) != 0 ||
 			    cv.mv_size < 9 ||
-			    ((unsigned char *)cv.mv_data)[0] != CHANGE_PUT)
+			    ((unsigned char *)cv.mv_data)[0] != CHANGE_PUT ||
+			    memcmp((unsigned char *)cv.mv_data + 1, idbuf,
+			    8) != 0)
 				problem(c, "event %llu: change %llu is not its "
 				    "put", (unsigned long long)id,
 				    (unsigned long long)seq);
@@ -464,8 +455,7 @@ check_changes(struct check *c, uint64_t next_seq)
 			    "%s", (unsigned long long)seq, op == CHANGE_PUT ?
 			    "puts" : "deletes", (unsigned long long)id,
 			    live ? "stored" : "gone");
-		if (mdb_get(c->txn, c->st->chid, &ek, &ev) != 0 ||
-		    ev.mv_size != 8 || skey_get_be64(ev.mv_data) != seq)
+		else if (live && store_rec_split(&ev) != seq)
 			problem(c, "changes: seq %llu is not event %llu's "
 			    "latest", (unsigned long long)seq,
 			    (unsigned long long)id);

@@ -15,7 +15,6 @@
 struct store {
 	MDB_env		*env;
 	MDB_dbi		 events, time, actor, actors, keys, changes, meta;
-	MDB_dbi		 chid;		/* id -> its one change-log seq */
 	MDB_dbi		 tombs;		/* seq -> time, id of each delete */
 	MDB_dbi		 time_new;	/* staged time entries (store_sweep) */
 	MDB_dbi		 actor_new;	/* staged actor entries */
@@ -63,8 +62,13 @@ struct wctx {
 /* write_once's request to be run again with nested transactions. */
 #define STORE_RETRY_NESTED	(-2)
 
-/* The encoding of keys and values (store-key.c); see store_format. */
-#define STORE_FORMAT	2
+/*
+ * The encoding of keys and values (store-key.c); see store_format.  In
+ * format 3 a record is followed by the 8-byte seq of its change, which
+ * format 2 kept in a database of its own (chid).
+ */
+#define STORE_FORMAT	3
+#define STORE_SEQ_LEN	8
 
 #define CHANGE_PUT	1
 #define CHANGE_DELETE	2
@@ -83,13 +87,30 @@ void	 store_backup_wait(struct store *);
 int	 store_read_begin(struct store *, MDB_txn **, struct aerr *);
 int	 store_error(struct aerr *, int, const char *);
 uint64_t store_meta_get(MDB_txn *, MDB_dbi, const char *, uint64_t);
+int	 store_meta_put(MDB_txn *, MDB_dbi, const char *, uint64_t);
 int	 store_unpack(const void *, size_t, struct event *);
+uint64_t store_rec_split(MDB_val *);
 int64_t	 store_day(int64_t);
+int	 store_actor_seen(const struct event *, uint32_t);
 int	 store_index_del(struct wctx *, MDB_dbi, MDB_dbi, MDB_val *);
 int	 store_name_count(struct wctx *, MDB_dbi, const char *, int, int);
 typedef int (*store_name_fn)(void *, const void *, size_t, uint64_t);
 int	 store_names_each(MDB_txn *, MDB_dbi, const char *, int,
 	     store_name_fn, void *, struct aerr *);
+
+/* store-query.c: the one filter of queries and aggregations */
+size_t	 store_scan_bounds(const char *, size_t, int, int64_t, int64_t,
+	     unsigned char *, unsigned char *);
+int	 store_span_passes(const struct query *, const struct date_span *,
+	     int *);
+struct text_iter;
+int	 store_needs_record(const struct query *, int,
+	     const struct text_iter *);
+int	 store_record_matches(const struct query *, const msgpack_object *,
+	     struct text_iter *);
+int	 store_str_is(const msgpack_object *, const char *, size_t);
+int	 store_rec_actor(const msgpack_object *, const msgpack_object **,
+	     const msgpack_object **);
 
 /* store-type.c */
 /* The stored types with a prefix (store_type_names). */
@@ -117,7 +138,6 @@ int	 store_type_has(struct store *, MDB_txn *, const struct type_names *,
 	     const struct date_span *, uint64_t);
 
 /* store-text.c */
-struct text_iter;
 int	 store_text_index(struct wctx *, const struct event *, int);
 int	 store_text_sweep(struct wctx *);
 int	 store_text_open(struct store *, MDB_txn *);

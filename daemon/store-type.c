@@ -66,6 +66,7 @@ store_records_each(struct store *st, MDB_txn *txn,
 	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0 &&
 	    ret == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
 		memset(&ev, 0, sizeof ev);
+		store_rec_split(&v);
 		if (k.mv_size != 8 ||
 		    store_unpack(v.mv_data, v.mv_size, &ev) != 0)
 			continue;	/* store-check's business */

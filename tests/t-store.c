@@ -2,10 +2,13 @@
  * The store on a temporary LMDB environment: writes, indexes, queries,
  * paging, and a randomized comparison with a plain in-memory model.
  */
+#include <sys/stat.h>
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "test.h"
 #include <lmdb.h>
@@ -1589,7 +1592,7 @@ TEST(store_refuses_another_format)
 	MDB_txn			*txn;
 	MDB_dbi			 meta;
 	MDB_val			 k = { 6, (void *)"format" }, v;
-	unsigned char		 three[8] = { 0, 0, 0, 0, 0, 0, 0, 3 };
+	unsigned char		 four[8] = { 0, 0, 0, 0, 0, 0, 0, 4 };
 	char			 path[128];
 	int			 status;
 
@@ -1613,16 +1616,16 @@ TEST(store_refuses_another_format)
 	cfg.max_map_size = (size_t)1 << 20;
 	T_ASSERT(store_open(&cfg, &err) == NULL);
 	T_ASSERTF(strstr(err.msg, "holds store format 1 and this annalsd "
-	    "reads format 2") != NULL, "%s", err.msg);
+	    "reads format 3") != NULL, "%s", err.msg);
 
 	txn = raw_begin(&env);
 	T_OK(mdb_dbi_open(txn, "meta", 0, &meta));
 	v.mv_size = 8;
-	v.mv_data = three;
+	v.mv_data = four;
 	T_OK(mdb_put(txn, meta, &k, &v, 0));
 	raw_commit(env, txn);
 	T_ASSERT(store_open(&cfg, &err) == NULL);
-	T_ASSERTF(strstr(err.msg, "format 3") != NULL, "%s", err.msg);
+	T_ASSERTF(strstr(err.msg, "format 4") != NULL, "%s", err.msg);
 }
 
 /*
@@ -1721,6 +1724,111 @@ TEST(store_histogram_start_counts_follow_writes)
 	}
 	free(check);
 	store_close(st);
+}
+
+/*
+ * A backup rewrites every database in key order, so its pages are full:
+ * after a load in random date order it is smaller than LMDB's own
+ * compacting copy of the same store, and it is a whole store: its uuid
+ * (meta), and a word index that answers as the store's did.
+ */
+TEST(store_backup_fills_pages)
+{
+	enum { NBATCH = 20, PER = 500 };
+	static const char *const actors[] = { "RUS,SYRGOV", "USA,CHN:target",
+	    "UNO,ARL,SYR", "TUR,IRN" };
+	struct store_op		 ops[PER];
+	struct event		 evs[PER];
+	struct store_batch	 b;
+	struct store_check	 check;
+	struct store_stats	 stats;
+	struct store_config	 cfg;
+	struct store		*st, *copy;
+	struct aerr		 err;
+	struct stat		 sb;
+	MDB_env			*env;
+	struct query		 q;
+	struct found		 f;
+	char			 start[32], ours[160], lmdbs[160], file[200];
+	char			 uuid[40];
+	uint64_t		 bytes, r = 12345, geneva = 0, rus = 0;
+	int			 fds[2], i, j;
+	char			 one;
+
+	st = open_store((size_t)64 << 20);
+	for (i = 0; i < NBATCH; i++) {
+		for (j = 0; j < PER; j++) {
+			r = r * 6364136223846793005ULL + 1442695040888963407ULL;
+			snprintf(start, sizeof start, "%04d-%02d-%02d",
+			    1950 + (int)((r >> 33) % 70),
+			    1 + (int)((r >> 20) % 12), 1 + (int)((r >> 40) % 28));
+			mkev(&evs[j], start, NULL, actors[(r >> 50) % 4],
+			    "042", NULL, NULL);
+			if ((r >> 44) % 5 == 0) {
+				free(evs[j].title);
+				evs[j].title = strdup("Talks in Geneva");
+				geneva++;
+				rus += (r >> 50) % 4 == 0;
+			}
+			memset(&ops[j], 0, sizeof ops[j]);
+			ops[j].kind = STORE_OP_PUT;
+			ops[j].ev = &evs[j];
+		}
+		memset(&b, 0, sizeof b);
+		b.ops = ops;
+		b.nops = PER;
+		T_ASSERTF(store_write(st, &b, 1, 1000, &err) == 0, "%s",
+		    err.msg);
+		T_ASSERT(!b.failed);
+		for (j = 0; j < PER; j++)
+			record_clear(&evs[j]);
+	}
+
+	snprintf(ours, sizeof ours, "%s/ours", t_dir());
+	T_OK(pipe(fds));
+	T_OK(store_backup_start(st, ours, fds[1], &err));
+	T_ASSERT(read(fds[0], &one, 1) == 1);
+	T_ASSERTF(store_backup_finish(st, &bytes, &err) == 0, "%s", err.msg);
+	close(fds[0]);
+	close(fds[1]);
+	T_OK(store_stats(st, &stats, &err));
+	snprintf(uuid, sizeof uuid, "%s", store_uuid(st));
+	store_close(st);
+
+	snprintf(lmdbs, sizeof lmdbs, "%s/lmdbs", t_dir());
+	T_OK(mkdir(lmdbs, 0750));
+	snprintf(file, sizeof file, "%s/db", t_dir());
+	T_OK(mdb_env_create(&env));
+	T_OK(mdb_env_open(env, file, MDB_RDONLY, 0644));
+	T_OK(mdb_env_copy2(env, lmdbs, MDB_CP_COMPACT));
+	mdb_env_close(env);
+	snprintf(file, sizeof file, "%s/data.mdb", lmdbs);
+	T_OK(stat(file, &sb));
+	T_ASSERTF(bytes * 10 < (uint64_t)sb.st_size * 9, "backup %llu bytes, "
+	    "LMDB's compact copy %lld", (unsigned long long)bytes,
+	    (long long)sb.st_size);
+
+	memset(&cfg, 0, sizeof cfg);
+	cfg.path = ours;
+	cfg.map_size = (size_t)64 << 20;
+	cfg.max_map_size = (size_t)64 << 20;
+	copy = store_open(&cfg, &err);
+	T_ASSERTF(copy != NULL, "%s", err.msg);
+	T_OK(store_check(copy, &check, &err));
+	T_EQ_U64(check.nproblems, 0);
+	T_EQ_U64(check.events, (uint64_t)NBATCH * PER);
+	T_ASSERTF(strcmp(store_uuid(copy), uuid) == 0, "%s, not %s",
+	    store_uuid(copy), uuid);
+	for (i = 0; i < 2; i++) {
+		mkquery(&q, NULL, NULL, i == 0 ? NULL : "RUS");
+		q.text = strdup(i == 0 ? "geneva" : "\"talks in\"");
+		query_all(copy, &q, &f);
+		T_ASSERT((i == 0 ? geneva : rus) > 0);
+		T_EQ_U64(f.n, i == 0 ? geneva : rus);
+		found_free(&f);
+		query_clear(&q);
+	}
+	store_close(copy);
 }
 
 /*
@@ -2155,6 +2263,7 @@ TEST(store_given_puts_keep_ids_revs_times_and_seqs)
 {
 	struct store	*st = open_store(1 << 20);
 	struct event	 a, b, a2;
+	struct store_check check;
 	struct got	 g;
 	struct aerr	 err;
 	uint64_t	 seqs[8] = { 0 }, next, last;
@@ -2195,6 +2304,10 @@ TEST(store_given_puts_keep_ids_revs_times_and_seqs)
 	T_EQ_U64(seqs[0], 2);
 	T_EQ_U64(seqs[1], 10);
 	T_EQ_U64(seqs[2], 12);
+	/* Each record keeps the primary's seq of its change (format 3). */
+	T_OK(store_check(st, &check, &err));
+	T_ASSERTF(check.nproblems == 0, "%llu problems",
+	    (unsigned long long)check.nproblems);
 	record_clear(&a);
 	record_clear(&b);
 	record_clear(&a2);

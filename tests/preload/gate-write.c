@@ -3,12 +3,14 @@
  * write(2) to a file whose path contains "/gated/" announces itself by
  * creating $ANNALS_GATE/entered, then waits until $ANNALS_GATE/open
  * exists (60 s at most, so that a failed test cannot hang the daemon).
- * LMDB's backup copy writes with write(2) from a thread of its own, so
- * this holds a backup open for as long as a test wants, on any disk.
+ * The backup copy is written from a thread of its own (by LMDB's write
+ * transactions: pwrite(2) and writev(2)), so this holds a backup open
+ * for as long as a test wants, on any disk.
  */
 #define _GNU_SOURCE
 #include <sys/stat.h>
 #include <sys/types.h>
+#include <sys/uio.h>
 
 #include <dlfcn.h>
 #include <fcntl.h>
@@ -18,6 +20,8 @@
 #include <unistd.h>
 
 static ssize_t (*real_write)(int, const void *, size_t);
+static ssize_t (*real_pwrite)(int, const void *, size_t, off_t);
+static ssize_t (*real_writev)(int, const struct iovec *, int);
 
 static int
 gated(int fd)
@@ -60,4 +64,30 @@ write(int fd, const void *buf, size_t len)
 	if (gate != NULL && gated(fd))
 		wait_at_gate(gate);
 	return (real_write(fd, buf, len));
+}
+
+ssize_t
+pwrite(int fd, const void *buf, size_t len, off_t off)
+{
+	const char	*gate = getenv("ANNALS_GATE");
+
+	if (real_pwrite == NULL)
+		real_pwrite = (ssize_t (*)(int, const void *, size_t, off_t))
+		    dlsym(RTLD_NEXT, "pwrite");
+	if (gate != NULL && gated(fd))
+		wait_at_gate(gate);
+	return (real_pwrite(fd, buf, len, off));
+}
+
+ssize_t
+writev(int fd, const struct iovec *iov, int n)
+{
+	const char	*gate = getenv("ANNALS_GATE");
+
+	if (real_writev == NULL)
+		real_writev = (ssize_t (*)(int, const struct iovec *, int))
+		    dlsym(RTLD_NEXT, "writev");
+	if (gate != NULL && gated(fd))
+		wait_at_gate(gate);
+	return (real_writev(fd, iov, n));
 }

@@ -1,0 +1,216 @@
+/*
+ * Reads that need no planning: records by id and by (source, key), the
+ * actor list, and the change log.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <lmdb.h>
+
+#include "annalsd.h"
+#include "store-int.h"
+
+/* Hand cb each requested record, or NULL for an id not stored. */
+int
+store_get(struct store *st, const uint64_t *ids, size_t n, store_get_cb cb,
+    void *arg, struct aerr *err)
+{
+	MDB_txn		*txn;
+	MDB_val		 k, v;
+	unsigned char	 kbuf[8];
+	size_t		 i;
+	int		 rc, ret = 0;
+
+	if (store_read_begin(st, &txn, err) != 0)
+		return (-1);
+	for (i = 0; i < n && ret == 0; i++) {
+		skey_be64(kbuf, ids[i]);
+		k.mv_size = 8;
+		k.mv_data = kbuf;
+		rc = mdb_get(txn, st->events, &k, &v);
+		if (rc == 0) {
+			store_rec_split(&v);
+			ret = cb(arg, i, v.mv_data, v.mv_size);
+		} else if (rc == MDB_NOTFOUND)
+			ret = cb(arg, i, NULL, 0);
+		else
+			ret = store_error(err, rc, "mdb_get");
+	}
+	mdb_txn_abort(txn);
+	return (ret);
+}
+
+int
+store_get_by_key(struct store *st, const char *source, const char *key,
+    store_get_cb cb, void *arg, struct aerr *err)
+{
+	unsigned char	 skey[SOURCE_KEY_MAX];
+	MDB_txn		*txn;
+	MDB_val		 k, v;
+	int		 rc, ret;
+
+	if (strlen(source) > EVENT_MAX_SOURCE || strlen(key) > EVENT_MAX_KEY) {
+		aerr_set(err, AERR_NOT_FOUND, "no event with that source "
+		    "and key");
+		return (-1);
+	}
+	if (store_read_begin(st, &txn, err) != 0)
+		return (-1);
+	k.mv_data = skey;
+	k.mv_size = skey_source_key(skey, source, key);
+	rc = mdb_get(txn, st->keys, &k, &v);
+	if (rc == 0 && v.mv_size == 8) {
+		k = v;
+		if ((rc = mdb_get(txn, st->events, &k, &v)) == 0)
+			store_rec_split(&v);
+	}
+	if (rc == MDB_NOTFOUND) {
+		aerr_set(err, AERR_NOT_FOUND, "no event with that source "
+		    "and key");
+		ret = -1;
+	} else if (rc != 0)
+		ret = store_error(err, rc, "mdb_get");
+	else
+		ret = cb(arg, 0, v.mv_data, v.mv_size);
+	mdb_txn_abort(txn);
+	return (ret);
+}
+
+/* List actors with prefix, in name order, after the name `after`. */
+int
+store_actors(struct store *st, const char *prefix, const char *after,
+    uint32_t limit, store_actor_cb cb, void *arg, int *more,
+    struct aerr *err)
+{
+	MDB_txn		*txn;
+	MDB_cursor	*cur;
+	MDB_val		 k, v;
+	size_t		 plen = prefix ? strlen(prefix) : 0;
+	uint32_t	 n = 0;
+	int		 rc, ret = 0;
+
+	*more = 0;
+	if (store_read_begin(st, &txn, err) != 0)
+		return (-1);
+	if ((rc = mdb_cursor_open(txn, st->actors, &cur)) != 0) {
+		mdb_txn_abort(txn);
+		return (store_error(err, rc, "mdb_cursor_open"));
+	}
+	if (after != NULL && (prefix == NULL || strcmp(after, prefix) >= 0)) {
+		k.mv_size = strlen(after);
+		k.mv_data = (void *)after;
+	} else {
+		k.mv_size = plen;
+		k.mv_data = (void *)(prefix ? prefix : "");
+	}
+	rc = k.mv_size ? mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE) :
+	    mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+	for (; rc == 0 && ret == 0;
+	    rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		if (plen > 0 && (k.mv_size < plen ||
+		    memcmp(k.mv_data, prefix, plen) != 0))
+			break;
+		if (after != NULL && k.mv_size == strlen(after) &&
+		    memcmp(k.mv_data, after, k.mv_size) == 0)
+			continue;
+		if (n == limit) {
+			*more = 1;
+			break;
+		}
+		ret = cb(arg, k.mv_data, k.mv_size, v.mv_size == 16 ?
+		    skey_get_be64(v.mv_data) : 0);
+		n++;
+	}
+	mdb_cursor_close(cur);
+	mdb_txn_abort(txn);
+	return (ret);
+}
+
+/*
+ * Hand cb the changes after since, in order, at most limit of them, each
+ * put with its current record.  *next is where to continue; *more says
+ * whether more changes follow.  cb returns STORE_PAGE_FULL to end the
+ * page before the change it was given (a page cut at a byte budget).
+ */
+int
+store_changes(struct store *st, uint64_t since, uint32_t limit,
+    store_change_cb cb, void *arg, uint64_t *next, int *more,
+    uint64_t *last_seq, struct aerr *err)
+{
+	struct store_change	 ch;
+	MDB_txn			*txn;
+	MDB_cursor		*cur;
+	MDB_val			 k, v, ek, ev;
+	unsigned char		 kbuf[8];
+	uint64_t		 horizon;
+	uint32_t		 n = 0;
+	int			 rc, ret = 0;
+
+	*next = since;
+	*more = 0;
+	if (store_read_begin(st, &txn, err) != 0)
+		return (-1);
+	*last_seq = store_meta_get(txn, st->meta, "next_seq", 1) - 1;
+	horizon = store_meta_get(txn, st->meta, "horizon", 0);
+	if (since < horizon) {
+		mdb_txn_abort(txn);
+		aerr_set(err, AERR_EXPIRED, "since: %llu is older than the "
+		    "change log, which has dropped deletions up to %llu; "
+		    "resynchronise from an export", (unsigned long long)since,
+		    (unsigned long long)horizon);
+		return (-1);
+	}
+	/*
+	 * Issue #14: answering next = since would let a client that stores
+	 * next skip every change up to it.  Its position belongs to another
+	 * store, or to this one before a restore from backup.
+	 */
+	if (since > *last_seq) {
+		mdb_txn_abort(txn);
+		aerr_set(err, AERR_INVALID, "since: %llu is past the last "
+		    "change, %llu", (unsigned long long)since,
+		    (unsigned long long)*last_seq);
+		return (-1);
+	}
+	if ((rc = mdb_cursor_open(txn, st->changes, &cur)) != 0) {
+		mdb_txn_abort(txn);
+		return (store_error(err, rc, "mdb_cursor_open"));
+	}
+	skey_be64(kbuf, since == UINT64_MAX ? since : since + 1);
+	k.mv_size = 8;
+	k.mv_data = kbuf;
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+	    rc == 0 && ret == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		if (k.mv_size != 8 || v.mv_size < 9)
+			continue;
+		if (n == limit) {
+			*more = 1;
+			break;
+		}
+		memset(&ch, 0, sizeof ch);
+		ch.seq = skey_get_be64(k.mv_data);
+		ch.id = skey_get_be64((unsigned char *)v.mv_data + 1);
+		ch.op = ((unsigned char *)v.mv_data)[0] == CHANGE_DELETE ?
+		    STORE_OP_DELETE : STORE_OP_PUT;
+		if (ch.op == STORE_OP_PUT) {
+			ek.mv_size = 8;
+			ek.mv_data = (unsigned char *)v.mv_data + 1;
+			if (mdb_get(txn, st->events, &ek, &ev) != 0)
+				continue;
+			store_rec_split(&ev);
+			ch.data = ev.mv_data;
+			ch.len = ev.mv_size;
+		}
+		if ((ret = cb(arg, &ch)) == STORE_PAGE_FULL) {
+			ret = 0;
+			*more = 1;
+			break;
+		}
+		*next = ch.seq;
+		n++;
+	}
+	mdb_cursor_close(cur);
+	mdb_txn_abort(txn);
+	return (ret);
+}
