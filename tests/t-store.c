@@ -2138,7 +2138,7 @@ TEST(store_text_ascii_words_as_icu)
 	static const char alpha[] = "aZq09_.',;:- \t\n\r\v\f\"!?()/@#$%&*+<=>[]"
 	    "\\^`{|}~\x01\x7f";
 	struct words	 fast, icu;
-	char		 text[40], both[48];
+	char		 text[WORDS_MAX_BYTES + 40], both[WORDS_MAX_BYTES + 43];
 	unsigned	 seed = t_seed();
 	size_t		 i, j, len;
 	int		 round;
@@ -2163,12 +2163,18 @@ TEST(store_text_ascii_words_as_icu)
 			    words_at(&icu, j + 1)) == 0, "\"%s\": %s, ICU %s",
 			    text, words_at(&fast, j), words_at(&icu, j + 1));
 	}
-	/* Cut to WORDS_MAX_BYTES as ICU's words are. */
-	memset(text, 'A', sizeof text - 1);
-	text[sizeof text - 1] = '\0';
+	/* A long word is cut to WORDS_MAX_BYTES as ICU's words are. */
+	memset(both, 'A', sizeof both);
+	memcpy(both, "\xc3\xa9 ", 3);
+	memset(text, 'A', sizeof text);
 	words_reset(&fast);
-	T_OK(words_split(&fast, text, strlen(text)));
+	words_reset(&icu);
+	T_OK(words_split(&fast, text, sizeof text));
+	T_OK(words_split(&icu, both, sizeof both));
 	T_EQ_INT((int)fast.n, 1);
+	T_EQ_INT((int)icu.n, 2);
+	T_EQ_INT((int)strlen(words_at(&fast, 0)), WORDS_MAX_BYTES);
+	T_EQ_STR(words_at(&fast, 0), words_at(&icu, 1));
 	words_free(&fast);
 	words_free(&icu);
 }
