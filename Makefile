@@ -50,7 +50,6 @@ PKGS	:= lmdb:liblmdb-dev libevent:libevent-dev msgpack:libmsgpack-dev \
 	jansson:libjansson-dev zlib:zlib1g-dev libarchive:libarchive-dev \
 	icu-uc:libicu-dev
 PKG_NAMES := $(foreach p,$(PKGS),$(firstword $(subst :, ,$(p))))
-DEBS	:= pkg-config $(foreach p,$(PKGS),$(lastword $(subst :, ,$(p))))
 
 # Python module -> Debian package, for Debian's /usr/bin/python3: the
 # doc and spec checkers, and the Python client (contrib/python) and its
@@ -59,12 +58,20 @@ PYMODS	:= yaml:python3-yaml msgpack:python3-msgpack pytest:python3-pytest \
 	pandas:python3-pandas setuptools:python3-setuptools pip:python3-pip \
 	wheel:python3-wheel
 
+# Command -> Debian package.
+CMDS	:= pkg-config:pkg-config curl:curl
+
+# What the deps step checks (tests/deps.sh); clang when CC is clang.
+DEP_CHECKS = $(addprefix cmd:,$(CMDS)) $(addprefix pc:,$(PKGS)) \
+	$(addprefix py:,$(PYMODS)) \
+	$(if $(filter clang%,$(CC)),cmd:$(CC):clang)
+
 # The NATS JetStream parts (the replica in annalsd, annals-nats and
 # their tests; contrib/nats/README.md) are built when libnats is there:
 # the deps step installs these when root, and otherwise only says they
 # are missing, since Annals builds and tests without them.
 NATS_PKG	:= libnats
-NATS_DEBS	:= libnats-dev nats-server
+NATS_CHECKS	:= pc:$(NATS_PKG):libnats-dev cmd:nats-server:nats-server
 
 # Expanded when a recipe runs, which is after the deps step.
 HAVE_NATS = $(shell pkg-config --exists $(NATS_PKG) && echo 1)
@@ -116,58 +123,25 @@ all: $(PROGS) $(LIBS) $(B)/runner
 # The deps step: one stamp per build directory.
 deps: $(B)/.deps
 # Again when the Makefile changes, as it may name a new package.
-$(B)/.deps: Makefile
-	@missing=""; \
-	command -v pkg-config >/dev/null 2>&1 || missing="pkg-config"; \
-	for p in $(PKGS); do \
-		pc=$${p%%:*}; deb=$${p#*:}; \
-		command -v pkg-config >/dev/null 2>&1 && \
-		    pkg-config --exists $$pc || missing="$$missing $$deb"; \
-	done; \
-	for m in $(PYMODS); do \
-		/usr/bin/python3 -c "import $${m%%:*}" 2>/dev/null || \
-		    missing="$$missing $${m#*:}"; \
-	done; \
-	command -v curl >/dev/null 2>&1 || missing="$$missing curl"; \
-	case "$(CC)" in clang*) command -v $(CC) >/dev/null 2>&1 || \
-	    missing="$$missing clang";; esac; \
-	if [ -n "$$missing" ]; then \
-		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-			echo "deps: installing$$missing"; \
-			apt-get update -qq && \
-			DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
-			    $$missing >/dev/null || exit 1; \
-		else \
-			echo "missing build dependencies; install them with:" >&2; \
-			echo "  sudo apt-get install$$missing" >&2; \
-			exit 1; \
-		fi; \
-	fi
-	@missing=""; \
-	pkg-config --exists $(NATS_PKG) || missing="libnats-dev"; \
-	command -v nats-server >/dev/null 2>&1 || \
-	    missing="$$missing nats-server"; \
-	if [ -n "$$missing" ]; then \
-		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-			echo "deps: installing $$missing"; \
-			apt-get update -qq && \
-			DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
-			    $$missing >/dev/null || \
-			    echo "deps: no $$missing: building without NATS"; \
-		else \
-			echo "deps: without$$missing the NATS parts are not" \
-			    "built (sudo apt-get install$$missing)" >&2; \
-		fi; \
-	fi
+$(B)/.deps: Makefile tests/deps.sh
+	@sh tests/deps.sh deps "missing build dependencies" $(DEP_CHECKS)
+	@sh tests/deps.sh -o deps "the NATS parts are not built without them" \
+	    $(NATS_CHECKS)
 	@mkdir -p $(B) && touch $@
 
 $(B)/%.o: %.c | $(B)/.deps
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(PKG_CFLAGS) -c -o $@ $<
 
-$(B)/libannals.a: $(LIB_OBJ) $(PROTO_LIB_OBJ)
+# The archive holds one object, linked from all of them, whose hidden
+# symbols (the proto/ code: date_parse, msg_parse, mp_* ...) are made
+# local, so that only annals_* names can meet a user's own; the .so
+# hides them by -fvisibility=hidden.  tests/exports.sh checks both.
+$(B)/libannals.a: $(LIB_OBJ) $(PROTO_LIB_OBJ) Makefile
 	rm -f $@
-	$(AR) rcs $@ $^
+	$(LD) -r -o $(B)/libannals.o $(filter %.o,$^)
+	objcopy --localize-hidden $(B)/libannals.o
+	$(AR) rcs $@ $(B)/libannals.o
 
 $(B)/libannals.so: $(LIB_OBJ) $(PROTO_LIB_OBJ)
 	$(CC) $(LDFLAGS) -shared -Wl,-soname,libannals.so.$(SOMAJOR) \
@@ -205,6 +179,7 @@ $(B)/tests/list.o: $(B)/tests/list.c
 	$(CC) $(CFLAGS) -Itests -c -o $@ $<
 
 test: all $(B)/gate-write.so
+	sh tests/exports.sh $(B)/libannals.a $(B)/libannals.so
 	$(B)/runner -j 2
 
 # Preloaded into annalsd by tests (t-backup): built without the
@@ -309,21 +284,9 @@ FUZZ_IMPORT_OBJ	:= $(patsubst %.c,$(FUZZ_B)/obj/%.o,tests/fuzz/import.c \
 		    $(filter-out client/import-src.c,\
 		    $(filter client/import-%.c,$(CLI_SRC))) client/json.c)
 
-$(FUZZ_B)/.fuzz-deps: $(B)/.deps
-	@rt=$$($(FUZZ_CC) --print-runtime-dir 2>/dev/null); \
-	if [ -z "$$rt" ] || \
-	    [ ! -f "$$rt/libclang_rt.fuzzer-$$(uname -m).a" ]; then \
-		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-			echo "deps: installing $(FUZZ_DEBS)"; \
-			apt-get update -qq && \
-			DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
-			    $(FUZZ_DEBS) >/dev/null || exit 1; \
-		else \
-			echo "make fuzz needs clang's libFuzzer; install:" >&2; \
-			echo "  sudo apt-get install $(FUZZ_DEBS)" >&2; \
-			exit 1; \
-		fi; \
-	fi
+$(FUZZ_B)/.fuzz-deps: $(B)/.deps tests/deps.sh
+	@sh tests/deps.sh fuzz-deps "make fuzz needs clang's libFuzzer" \
+	    $(foreach d,$(FUZZ_DEBS),fuzzer:$(FUZZ_CC):$(d))
 	@mkdir -p $(FUZZ_B) && touch $@
 
 $(FUZZ_B)/obj/%.o: %.c | $(FUZZ_B)/.fuzz-deps
@@ -359,30 +322,16 @@ soak: all $(B)/soak
 # step only, so that make test does not need them.  Neither is part of
 # make test; both print a table, RATIO lines and the path of a TSV file.
 BENCH_N		?= 1000000
-BENCH_DEBS	:= redis-server libhiredis-dev libsqlite3-dev
+BENCH_CHECKS	:= cmd:redis-server:redis-server pc:hiredis:libhiredis-dev \
+		    pc:sqlite3:libsqlite3-dev
 BENCH_OBJ	:= $(call obj,tests/bench/bench.c tests/bench/gen.c \
 		    tests/bench/b-annals.c tests/bench/b-echo.c)
 BENCH_PEER_OBJ	:= $(call obj,tests/bench/peers.c tests/bench/b-redis.c \
 		    tests/bench/b-sqlite.c)
 
-$(B)/.bench-deps: | $(B)/.deps
-	@missing=""; \
-	command -v redis-server >/dev/null 2>&1 || missing="redis-server"; \
-	pkg-config --exists hiredis || missing="$$missing libhiredis-dev"; \
-	pkg-config --exists sqlite3 || missing="$$missing libsqlite3-dev"; \
-	if [ -n "$$missing" ]; then \
-		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-			echo "bench-deps: installing$$missing"; \
-			apt-get update -qq && \
-			DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
-			    $$missing >/dev/null || exit 1; \
-		else \
-			echo "make bench-peers needs Redis and SQLite; " \
-			    "install them with:" >&2; \
-			echo "  sudo apt-get install$$missing" >&2; \
-			exit 1; \
-		fi; \
-	fi
+$(B)/.bench-deps: tests/deps.sh | $(B)/.deps
+	@sh tests/deps.sh bench-deps "make bench-peers needs Redis and SQLite" \
+	    $(BENCH_CHECKS)
 	@touch $@
 
 $(BENCH_PEER_OBJ): | $(B)/.bench-deps
@@ -443,25 +392,11 @@ bench-python: bench-check $(B)/annalsd $(B)/rate-c
 # them; the vendored libraries are checked against their recorded sums.
 WEB_FILES	:= contrib/web/index.html contrib/web/app.js \
 		    contrib/web/style.css
-BROWSER_DEBS	:= chromium nodejs npm
+BROWSER_CHECKS	:= cmd:chromium:chromium cmd:node:nodejs cmd:npm:npm
 
-$(B)/.browser-deps: | $(B)/.deps
-	@missing=""; \
-	command -v chromium >/dev/null 2>&1 || missing="chromium"; \
-	command -v node >/dev/null 2>&1 || missing="$$missing nodejs"; \
-	command -v npm >/dev/null 2>&1 || missing="$$missing npm"; \
-	if [ -n "$$missing" ]; then \
-		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-			echo "browser-deps: installing$$missing"; \
-			apt-get update -qq && \
-			DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
-			    $$missing >/dev/null || exit 1; \
-		else \
-			echo "make test-browser needs:$$missing; install " \
-			    "them with apt-get" >&2; \
-			exit 1; \
-		fi; \
-	fi
+$(B)/.browser-deps: tests/deps.sh | $(B)/.deps
+	@sh tests/deps.sh browser-deps \
+	    "make test-browser needs chromium, node and npm" $(BROWSER_CHECKS)
 	cd tests/browser && npm ci --no-audit --no-fund --silent
 	@touch $@
 

@@ -1,13 +1,63 @@
 /*
- * What annals.c and iter.c share inside libannals; not installed.  The
- * functions here are hidden by -fvisibility=hidden: only ANNALS_API ones
- * leave the library.
+ * What the files of libannals share (annals.c lists them); not
+ * installed.  The functions here are hidden by -fvisibility=hidden:
+ * only ANNALS_API ones leave the library.
  */
 #ifndef ANNALS_INT_H
 #define ANNALS_INT_H
 
 #include "annals.h"
 #include "../proto/proto.h"
+
+/* The largest response we accept: a page may exceed a request's limit. */
+#define ANNALS_MAX_REPLY	(256u << 20)
+
+struct annals_note;
+
+/*
+ * A connection and the state of its calls.  An error concerns the last
+ * call only, unless broken: then the socket is closed and every call
+ * fails (annals_break()).
+ */
+struct annals_ctx {
+	int		 fd;		/* -1 once broken */
+	int		 broken;
+	int		 code;		/* ANNALS_E*, 0: none */
+	char		 msg[256];
+	int		 timeout;	/* ms; <= 0 waits forever */
+	uint32_t	 msgid;		/* of the last request */
+
+	/* The daemon's limits, from hello or the defaults. */
+	uint32_t	 max_frame;
+	uint32_t	 max_batch;
+	uint32_t	 max_page;
+
+	/* The request being packed; wfail says why packing stopped. */
+	msgpack_packer	 pk;
+	unsigned char	*wbuf;
+	size_t		 wlen;
+	size_t		 wsize;
+	int		 wfail;
+
+	/* Bytes received; those before roff are consumed. */
+	unsigned char	*rbuf;
+	size_t		 roff;
+	size_t		 rlen;
+	size_t		 rsize;
+
+	/* Put batches sent and not yet collected, oldest at phead. */
+	struct {
+		uint32_t	 msgid;
+		size_t		 n;
+	}		 pending[ANNALS_MAX_PENDING];
+	size_t		 phead;
+	size_t		 npending;
+
+	/* Change notifications read while waiting for a response. */
+	int			 subscribed;
+	struct annals_note	*notes;		/* oldest first */
+	struct annals_note	**notes_tail;
+};
 
 /*
  * A response taken apart; msg points into up, which points into buf.
@@ -37,19 +87,10 @@ struct annals_owned {
 	unsigned char		*frame;
 };
 
-/* A query: the settings, as the daemon decodes them (iter.c, annals.c). */
+/* A query: the settings, as the daemon decodes them (iter.c, agg.c). */
 struct annals_query {
 	struct query	 q;
 };
-
-/* annals.c: change notifications, for changes.c */
-void		 annals_notes_clear(annals_ctx *);
-void		 annals_set_subscribed(annals_ctx *, int);
-int		 annals_is_subscribed(const annals_ctx *);
-int		 annals_note_keep(annals_ctx *, struct annals_reply *,
-		     uint32_t);
-int		 annals_note_wait(annals_ctx *, int, struct annals_reply *);
-int		 annals_note_next(annals_ctx *, int, struct annals_reply *);
 
 /* annals.c */
 void		 annals_fail(annals_ctx *, int, const char *, ...)
@@ -57,16 +98,38 @@ void		 annals_fail(annals_ctx *, int, const char *, ...)
 void		 annals_break(annals_ctx *, int, const char *, ...)
 		     __attribute__((format(printf, 3, 4)));
 int		 annals_enter(annals_ctx *);
+
+/* net.c */
+void		 annals_connect_unix(annals_ctx *, const char *);
+void		 annals_connect_tcp(annals_ctx *, const char *);
+int		 annals_read(annals_ctx *, size_t, int);
+int		 annals_fill(annals_ctx *, size_t);
+int		 annals_write_all(annals_ctx *, const unsigned char *, size_t);
+
+/* wire.c */
+int		 annals_write_cb(void *, const char *, size_t);
 msgpack_packer	*annals_request(annals_ctx *, const char *, uint32_t *);
 int		 annals_send(annals_ctx *);
 int		 annals_recv(annals_ctx *, uint32_t, struct annals_reply *);
 int		 annals_roundtrip(annals_ctx *, uint32_t,
 		     struct annals_reply *);
 void		 annals_reply_free(struct annals_reply *);
+const msgpack_object *annals_result_map(annals_ctx *, struct annals_reply *,
+		     const char *);
+int		 annals_result_uint(annals_ctx *, const msgpack_object *,
+		     const char *, uint64_t *);
+
+/* event.c */
 int		 annals_owned_set(struct annals_owned *,
 		     const struct annals_reply *, const msgpack_object *,
 		     uint32_t, struct aerr *);
-int		 annals_fields(annals_ctx *, const char *, uint32_t *);
 void		 annals_owned_clear(struct annals_owned *);
+int		 annals_fields(annals_ctx *, const char *, uint32_t *);
+
+/* changes.c: the queue of change notifications */
+void		 annals_notes_clear(annals_ctx *);
+int		 annals_note_keep(annals_ctx *, struct annals_reply *,
+		     uint32_t);
+int		 annals_note_next(annals_ctx *, int, struct annals_reply *);
 
 #endif

@@ -56,7 +56,12 @@
 extern "C" {
 #endif
 
-/* The release of this header and of the wire protocol it speaks. */
+/*
+ * The release of this header and of the wire protocol it speaks.  They
+ * are proto/version.h's, repeated so that this installed header stands
+ * alone; every file of libannals includes both, so a value that differs
+ * fails the build ("redefined", with -Werror).
+ */
 #define ANNALS_VERSION_MAJOR 0
 #define ANNALS_VERSION_MINOR 1
 #define ANNALS_VERSION_PATCH 0

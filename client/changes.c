@@ -1,14 +1,167 @@
 /*
  * libannals: the change feed.  annals_changes() reads a page on request;
  * a subscription has the daemon push the same pages as notifications,
- * which annals.c keeps in order until annals_notification_next() takes
- * them.  Both hand each change to a callback with the record decoded
- * into a view that lives for the call.
+ * which wait in a queue on the context (annals_recv() keeps those that
+ * arrive before the response it waits for) until
+ * annals_notification_next() takes them.  Both hand each change to a
+ * callback with the record decoded into a view that lives for the call.
  */
+#include <errno.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "annals-int.h"
+
+/*
+ * The queue of change notifications.  While a connection is
+ * subscribed, the daemon may send a page of changes at any time, also
+ * between a request and its response: annals_recv() queues what comes
+ * before the response it waits for, and annals_note_wait() hands the
+ * queue out in order.
+ */
+
+struct annals_note {
+	struct annals_reply	 r;
+	struct annals_note	*next;
+};
+
+void
+annals_notes_clear(annals_ctx *ctx)
+{
+	struct annals_note	*n;
+
+	while ((n = ctx->notes) != NULL) {
+		ctx->notes = n->next;
+		annals_reply_free(&n->r);
+		free(n);
+	}
+	ctx->notes_tail = &ctx->notes;
+}
+
+static void
+annals_set_subscribed(annals_ctx *ctx, int on)
+{
+	ctx->subscribed = on;
+	if (!on)
+		annals_notes_clear(ctx);
+}
+
+static int
+annals_is_subscribed(const annals_ctx *ctx)
+{
+	return (ctx->subscribed);
+}
+
+/*
+ * Keep r for later if it is a notification or, on a subscribed
+ * connection, an error the daemon sent about the subscription (msgid 0).
+ * Returns 1 when r was taken (and emptied), 0 when it is the caller's,
+ * -1 when memory ran out (ctx is broken).
+ */
+int
+annals_note_keep(annals_ctx *ctx, struct annals_reply *r, uint32_t msgid)
+{
+	struct annals_note	*n;
+
+	if (r->msg.type == MSG_RESPONSE && (msgid == r->msg.msgid ||
+	    r->msg.msgid != 0 || !ctx->subscribed))
+		return (0);
+	if (r->msg.type != MSG_NOTIFY && r->msg.type != MSG_RESPONSE)
+		return (0);
+	if (!ctx->subscribed || (r->msg.type == MSG_NOTIFY &&
+	    (r->msg.method_len != 7 ||
+	    memcmp(r->msg.method, "changes", 7) != 0))) {
+		/* Not for us: a client ignores what it does not know. */
+		annals_reply_free(r);
+		return (1);
+	}
+	if ((n = calloc(1, sizeof *n)) == NULL) {
+		annals_reply_free(r);
+		annals_break(ctx, ANNALS_ENOMEM, "out of memory keeping a "
+		    "notification");
+		return (-1);
+	}
+	n->r = *r;
+	/* The note owns the frame now. */
+	memset(r, 0, sizeof *r);
+	if (ctx->notes_tail == NULL)
+		ctx->notes_tail = &ctx->notes;
+	*ctx->notes_tail = n;
+	ctx->notes_tail = &n->next;
+	return (1);
+}
+
+/*
+ * The next note, waiting up to timeout_ms for one (< 0: forever).
+ * Returns 1 with r holding it, 0 when the time ran out, -1 on an error.
+ * A time-out here does not break the context.
+ */
+static int
+annals_note_wait(annals_ctx *ctx, int timeout_ms, struct annals_reply *r)
+{
+	struct annals_note	*n;
+	struct annals_reply	 tmp;
+	struct pollfd		 pfd;
+	struct timespec		 t0, now;
+	struct aerr		 err;
+	uint32_t		 len;
+	long			 left;
+	int			 ready, rc;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	memset(r, 0, sizeof *r);
+	for (;;) {
+		if ((n = ctx->notes) != NULL) {
+			if ((ctx->notes = n->next) == NULL)
+				ctx->notes_tail = &ctx->notes;
+			*r = n->r;
+			free(n);
+			return (1);
+		}
+		if (ctx->broken)
+			return (-1);
+		aerr_clear(&err);
+		ready = frame_peek(ctx->rbuf + ctx->roff, ctx->rlen - ctx->roff,
+		    ANNALS_MAX_REPLY, &len, &err);
+		if (ready == 1 && ctx->rlen - ctx->roff - PROTO_FRAME_HEADER >=
+		    len) {
+			/* A whole frame: annals_recv() takes it at once. */
+			if (annals_recv(ctx, 0, &tmp) == -1)
+				return (-1);
+			if (tmp.live || tmp.buf != NULL) {
+				annals_reply_free(&tmp);
+				annals_break(ctx, ANNALS_EPROTOCOL, "response "
+				    "to no request");
+				return (-1);
+			}
+			continue;
+		}
+		left = -1;
+		if (timeout_ms >= 0) {
+			clock_gettime(CLOCK_MONOTONIC, &now);
+			left = timeout_ms - ((now.tv_sec - t0.tv_sec) * 1000 +
+			    (now.tv_nsec - t0.tv_nsec) / 1000000);
+			if (left < 0)
+				left = 0;
+		}
+		pfd.fd = ctx->fd;
+		pfd.events = POLLIN;
+		pfd.revents = 0;
+		rc = poll(&pfd, 1, (int)left);
+		if (rc == -1 && errno != EINTR) {
+			annals_break(ctx, ANNALS_EIO, "poll: %s",
+			    strerror(errno));
+			return (-1);
+		}
+		if (rc == 0)
+			return (0);
+		if (rc > 0 && annals_read(ctx, ready == 1 ?
+		    (size_t)PROTO_FRAME_HEADER + len : 0, 0) == -1)
+			return (-1);
+	}
+}
 
 /*
  * Call fn for each change of a page map, which is in reply r, and fill
@@ -56,12 +209,7 @@ changes_page(annals_ctx *ctx, const char *what,
 			    "%s", what, i, err.msg);
 			goto fail;
 		}
-		v = mp_get(c, "op");
-		if (mp_key_is(v, "put"))
-			ch.op = ANNALS_CHANGE_PUT;
-		else if (mp_key_is(v, "delete"))
-			ch.op = ANNALS_CHANGE_DELETE;
-		else {
+		if ((ch.op = change_op_parse(mp_get(c, "op"))) == -1) {
 			annals_break(ctx, ANNALS_EPROTOCOL, "%s: changes[%u]: "
 			    "op is not put or delete", what, i);
 			goto fail;

@@ -117,7 +117,7 @@ cli_changes_print(const struct annals_change *ch, void *arg)
 		st->cut = 1;
 		return (1);
 	}
-	op = ch->op == ANNALS_CHANGE_PUT ? "put" : "delete";
+	op = change_op_name(ch->op);
 	memset(&none, 0, sizeof none);
 	none.id = ch->id;
 	if (cli_changes_header(st) == -1)

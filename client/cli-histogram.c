@@ -89,11 +89,8 @@ static int
 cli_agg_option(const struct cli_command *cmd, int ch, const char *opt,
     annals_query *q, struct cli_agg_args *a, struct cli_filter *f)
 {
-	static const char *const	 bys[] = { "day", "week", "month",
-	    "year" };
 	char				*end;
 	unsigned long			 v;
-	size_t				 i;
 	int				 code = 0;
 
 	/* Each command takes only its own options. */
@@ -106,12 +103,9 @@ cli_agg_option(const struct cli_command *cmd, int ch, const char *opt,
 		    cmd->name));
 	switch (ch) {
 	case 'b':
-		for (i = 0; i < 4 && strcmp(optarg, bys[i]) != 0; i++)
-			;
-		if (i == 4)
+		if (date_by_parse(optarg, &a->by) != 0)
 			return (cli_common_usage(cmd, "--by %s: not day, "
 			    "week, month or year", optarg));
-		a->by = ANNALS_BY_DAY + (int)i;
 		break;
 	case 'n':
 		if (strcmp(optarg, "overlap") == 0)

@@ -126,7 +126,7 @@ int		 output_event(struct output *, const struct annals_event *);
 int		 output_end(struct output *);
 void		 output_free(struct output *);
 int		 output_actor(int, FILE *, int, const char *, uint64_t);
-int		 output_stats(int, FILE *, const struct annals_stats *);
+int		 output_stats(int, FILE *, const msgpack_object *);
 int		 output_put(int, FILE *, int, const struct annals_put_result *);
 int		 output_deleted(int, FILE *, int, uint64_t, int);
 
@@ -139,6 +139,7 @@ struct json_record {
 	const char		**tags;
 	msgpack_sbuffer		 attrs;
 };
+json_t		*json_from_mp(const msgpack_object *, char *, size_t);
 json_t		*json_record_encode(const struct annals_event *, int, char *,
 		     size_t);
 int		 json_record_decode(json_t *, struct json_record *, char *,

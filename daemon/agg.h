@@ -12,11 +12,6 @@
 
 #include "annalsd.h"
 
-#define AGG_BY_DAY	0
-#define AGG_BY_WEEK	1		/* ISO weeks, from Monday */
-#define AGG_BY_MONTH	2
-#define AGG_BY_YEAR	3
-
 #define AGG_COUNT_OVERLAP 0		/* every bucket its span meets */
 #define AGG_COUNT_START	1		/* the bucket of its start */
 
@@ -24,7 +19,7 @@
 #define AGG_DEFAULT_ACTORS 10
 
 struct agg_hist {
-	int		 by;		/* AGG_BY_* */
+	int		 by;		/* DATE_BY_* */
 	int		 mode;		/* AGG_COUNT_* */
 	int64_t		 first;		/* absolute number of bucket 0 */
 	size_t		 n;
@@ -55,8 +50,6 @@ void	 agg_hist_free(struct agg_hist *);
 int64_t	 agg_bucket_of(int, int64_t);
 int64_t	 agg_bucket_start(int, int64_t);
 void	 agg_bucket_label(int, int64_t, char *, size_t);
-int	 agg_by_parse(const char *, int *);
-const char *agg_by_name(int);
 
 /* m-histogram.c, m-top-actors.c, m-co-actors.c */
 int	 agg_params(const msgpack_object *, const char *const *,

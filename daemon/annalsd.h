@@ -55,16 +55,13 @@ struct store_config {
 	int		 no_text_index;	/* benchmarks: ingest without it */
 };
 
-#define STORE_OP_PUT	0
-#define STORE_OP_DELETE	1
-
 #define STORE_ADDED	1
 #define STORE_UPDATED	2
 #define STORE_UNCHANGED	3
 
 /* One write: a put of ev, or a delete of id, and its outcome. */
 struct store_op {
-	int		 kind;		/* STORE_OP_* */
+	int		 kind;		/* CHANGE_* */
 	struct event	*ev;		/* put: validated record, not owned */
 	uint64_t	 id;		/* delete: the event */
 	/*
@@ -125,7 +122,7 @@ typedef int (*store_actor_cb)(void *, const char *, size_t, uint64_t);
 /* One entry of the change log; data is the record of a put. */
 struct store_change {
 	uint64_t	 seq;
-	int		 op;		/* STORE_OP_PUT or STORE_OP_DELETE */
+	int		 op;		/* CHANGE_PUT or CHANGE_DELETE */
 	uint64_t	 id;
 	const void	*data;
 	size_t		 len;
@@ -335,9 +332,7 @@ int	 put_decode(const msgpack_object *, struct put_batch **,
 	     struct aerr *);
 void	 put_local(struct put_batch *, dispatch_local_cb, void *);
 
-/* commit.c */
-#define COMMIT_PUT	0
-#define COMMIT_DELETE	1
+/* commit.c: a batch is of one kind, CHANGE_PUT or CHANGE_DELETE. */
 void	 commit_init(void);
 void	 commit_free(void);
 void	 commit_enqueue(const struct request *, int, struct store_op *,

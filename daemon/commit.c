@@ -31,7 +31,7 @@
 struct pending {
 	struct conn		*conn;		/* holds a reference */
 	uint32_t		 msgid;
-	int			 kind;		/* COMMIT_* */
+	int			 kind;		/* CHANGE_* */
 	struct store_op		*ops;
 	size_t			 nops;
 	struct event		*events;	/* what ops point into */
@@ -249,7 +249,7 @@ commit_reply(struct pending *p, const struct store_batch *b)
 	}
 	msg_pack_response_ok(pk, p->msgid);
 	msgpack_pack_map(pk, 1);
-	if (p->kind == COMMIT_PUT) {
+	if (p->kind == CHANGE_PUT) {
 		mp_pack_str(pk, "results");
 		msgpack_pack_array(pk, p->nops);
 		for (i = 0; i < p->nops; i++) {

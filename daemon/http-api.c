@@ -1027,9 +1027,8 @@ api_change_one(void *arg, const struct store_change *ch)
 		return (STORE_PAGE_FULL);
 	evbuffer_add_printf(c->out, "%s{\"seq\":%llu,\"op\":\"%s\","
 	    "\"id\":%llu", c->n++ ? "," : "", (unsigned long long)ch->seq,
-	    ch->op == STORE_OP_PUT ? "put" : "delete",
-	    (unsigned long long)ch->id);
-	if (ch->op == STORE_OP_PUT) {
+	    change_op_name(ch->op), (unsigned long long)ch->id);
+	if (ch->op == CHANGE_PUT) {
 		evbuffer_add_printf(c->out, ",\"event\":");
 		if (hjson_record(c->out, ch->data, ch->len, c->fields, NULL,
 		    NULL) != 0)

@@ -114,11 +114,10 @@ sse_change(void *arg, const struct store_change *ch)
 		return (STORE_PAGE_FULL);
 	evbuffer_add_printf(b, "id: %llu\nevent: %s\ndata: {\"seq\":%llu,"
 	    "\"op\":\"%s\",\"id\":%llu", (unsigned long long)ch->seq,
-	    ch->op == STORE_OP_PUT ? "put" : "delete",
-	    (unsigned long long)ch->seq,
-	    ch->op == STORE_OP_PUT ? "put" : "delete",
+	    change_op_name(ch->op), (unsigned long long)ch->seq,
+	    change_op_name(ch->op),
 	    (unsigned long long)ch->id);
-	if (ch->op == STORE_OP_PUT) {
+	if (ch->op == CHANGE_PUT) {
 		evbuffer_add_printf(b, ",\"event\":");
 		if (hjson_record(b, ch->data, ch->len, RECORD_FIELDS_ALL, NULL,
 		    NULL) != 0)

@@ -46,12 +46,11 @@ page_add(void *arg, const struct store_change *ch)
 	if (p->n > 0 && p->bytes + size > dispatch_page_budget())
 		return (STORE_PAGE_FULL);
 	p->bytes += size;
-	msgpack_pack_map(&p->pk, ch->op == STORE_OP_PUT ? 4 : 3);
+	msgpack_pack_map(&p->pk, ch->op == CHANGE_PUT ? 4 : 3);
 	mp_pack_kv_uint(&p->pk, "seq", ch->seq);
-	mp_pack_kv_str(&p->pk, "op", ch->op == STORE_OP_PUT ? "put" :
-	    "delete");
+	mp_pack_kv_str(&p->pk, "op", change_op_name(ch->op));
 	mp_pack_kv_uint(&p->pk, "id", ch->id);
-	if (ch->op == STORE_OP_PUT) {
+	if (ch->op == CHANGE_PUT) {
 		mp_pack_str(&p->pk, "event");
 		fields_write(&p->items, ch->data, ch->len, p->fields);
 	}

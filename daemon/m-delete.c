@@ -17,11 +17,11 @@ method_delete_exec(struct request *req)
 		goto fail;
 	ops = xcalloc(n, sizeof *ops);
 	for (i = 0; i < n; i++) {
-		ops[i].kind = STORE_OP_DELETE;
+		ops[i].kind = CHANGE_DELETE;
 		ops[i].id = ids[i];
 	}
 	free(ids);
-	commit_enqueue(req, COMMIT_DELETE, ops, n, NULL, 0);
+	commit_enqueue(req, CHANGE_DELETE, ops, n, NULL, 0);
 	return;
 fail:
 	commit_enqueue_error(req, &err);

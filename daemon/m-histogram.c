@@ -140,7 +140,7 @@ histogram_run(const msgpack_object *params, msgpack_packer *pk,
 	    histogram_word(params, "count", mode, sizeof mode, "overlap",
 	    err) != 0)
 		return (-1);
-	if (agg_by_parse(by, &h.by) != 0) {
+	if (date_by_parse(by, &h.by) != 0) {
 		aerr_set(err, AERR_INVALID, "by: %s is not day, week, month "
 		    "or year", by);
 		return (-1);

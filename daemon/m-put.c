@@ -87,7 +87,7 @@ put_decode(const msgpack_object *params, struct put_batch **out,
 	b->n = n;
 	b->ops = xcalloc(n, sizeof *b->ops);
 	for (i = 0; i < n; i++) {
-		b->ops[i].kind = STORE_OP_PUT;
+		b->ops[i].kind = CHANGE_PUT;
 		b->ops[i].ev = &evs[i];
 		b->ops[i].check_rev = check_rev;
 		b->ops[i].if_rev = evs[i].rev;
@@ -100,7 +100,7 @@ put_decode(const msgpack_object *params, struct put_batch **out,
 static void
 put_enqueue(const struct request *req, struct put_batch *b)
 {
-	commit_enqueue(req, COMMIT_PUT, b->ops, b->n, b->evs, b->n);
+	commit_enqueue(req, CHANGE_PUT, b->ops, b->n, b->evs, b->n);
 	free(b);
 }
 

@@ -177,7 +177,7 @@ replica_hand_cb(evutil_socket_t fd, short what, void *arg)
 		/* No connection: the commit answers through replica_done. */
 		memset(&req, 0, sizeof req);
 		req.local = replica_done;
-		commit_enqueue(&req, COMMIT_PUT, ops, n, events, n);
+		commit_enqueue(&req, CHANGE_PUT, ops, n, events, n);
 	}
 }
 
@@ -212,11 +212,10 @@ replica_decode(natsMsg *m, struct store_op *op, struct event *ev,
 		goto out;
 	}
 	kind = mp_get(o, "op");
-	if (mp_key_is(kind, "delete")) {
-		op->kind = STORE_OP_DELETE;
+	op->kind = change_op_parse(kind);
+	if (op->kind == CHANGE_DELETE)
 		rc = 0;
-	} else if (mp_key_is(kind, "put")) {
-		op->kind = STORE_OP_PUT;
+	else if (op->kind == CHANGE_PUT) {
 		if (mp_get(o, "event") == NULL) {
 			aerr_set(err, AERR_PROTOCOL, "a put without its "
 			    "event");
@@ -284,7 +283,7 @@ replica_apply(natsMsgList *list)
 		 * lost to it.
 		 */
 		if (rc == 0 && meta->Sequence.Stream > prev + 1) {
-			if (ops[i].kind == STORE_OP_PUT)
+			if (ops[i].kind == CHANGE_PUT)
 				record_clear(&events[i]);
 			aerr_set(&err, AERR_INTERNAL, "the stream no longer "
 			    "holds messages %llu to %llu, which this replica "

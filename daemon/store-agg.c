@@ -56,30 +56,6 @@ agg_floor_div(int64_t a, int64_t b)
 	return (q);
 }
 
-int
-agg_by_parse(const char *s, int *by)
-{
-	if (strcmp(s, "day") == 0)
-		*by = AGG_BY_DAY;
-	else if (strcmp(s, "week") == 0)
-		*by = AGG_BY_WEEK;
-	else if (strcmp(s, "month") == 0)
-		*by = AGG_BY_MONTH;
-	else if (strcmp(s, "year") == 0)
-		*by = AGG_BY_YEAR;
-	else
-		return (-1);
-	return (0);
-}
-
-const char *
-agg_by_name(int by)
-{
-	static const char *const names[] = { "day", "week", "month", "year" };
-
-	return (by >= 0 && by <= AGG_BY_YEAR ? names[by] : "?");
-}
-
 /*
  * The absolute number of the bucket holding t: days and weeks count from
  * the epoch (weeks from Monday 1969-12-29), months are year * 12 + month
@@ -92,13 +68,13 @@ agg_bucket_of(int by, int64_t t)
 	unsigned	m, d;
 
 	switch (by) {
-	case AGG_BY_DAY:
+	case DATE_BY_DAY:
 		return (days);
-	case AGG_BY_WEEK:
+	case DATE_BY_WEEK:
 		return (agg_floor_div(days + 3, 7));
 	default:
 		date_civil_from_days(days, &y, &m, &d);
-		return (by == AGG_BY_YEAR ? y : y * 12 + (int64_t)m - 1);
+		return (by == DATE_BY_YEAR ? y : y * 12 + (int64_t)m - 1);
 	}
 }
 
@@ -109,11 +85,11 @@ agg_bucket_start(int by, int64_t b)
 	int64_t	y;
 
 	switch (by) {
-	case AGG_BY_DAY:
+	case DATE_BY_DAY:
 		return (b * AGG_DAY);
-	case AGG_BY_WEEK:
+	case DATE_BY_WEEK:
 		return ((b * 7 - 3) * AGG_DAY);
-	case AGG_BY_MONTH:
+	case DATE_BY_MONTH:
 		y = agg_floor_div(b, 12);
 		return (date_days_from_civil(y, (unsigned)(b - y * 12 + 1), 1) *
 		    AGG_DAY);
@@ -131,7 +107,7 @@ agg_bucket_label(int by, int64_t b, char *buf, size_t size)
 	const char	*sign;
 
 	days = agg_floor_div(agg_bucket_start(by, b), AGG_DAY);
-	if (by == AGG_BY_WEEK) {
+	if (by == DATE_BY_WEEK) {
 		/* An ISO week belongs to the year of its Thursday. */
 		thu = days + 3;
 		date_civil_from_days(thu, &y, &m, &d);
@@ -143,10 +119,10 @@ agg_bucket_label(int by, int64_t b, char *buf, size_t size)
 	}
 	date_civil_from_days(days, &y, &m, &d);
 	sign = y < 0 ? "-" : "";
-	if (by == AGG_BY_YEAR)
+	if (by == DATE_BY_YEAR)
 		snprintf(buf, size, "%s%04lld", sign,
 		    (long long)(y < 0 ? -y : y));
-	else if (by == AGG_BY_MONTH)
+	else if (by == DATE_BY_MONTH)
 		snprintf(buf, size, "%s%04lld-%02u", sign,
 		    (long long)(y < 0 ? -y : y), m);
 	else
@@ -729,7 +705,7 @@ store_histogram(struct store *st, const struct query *q, struct agg_hist *h,
 	if (last - h->first >= AGG_MAX_BUCKETS) {
 		aerr_set(err, AERR_LIMIT, "histogram: %lld %s buckets exceed "
 		    "limit %d", (long long)(last - h->first + 1),
-		    agg_by_name(h->by), AGG_MAX_BUCKETS);
+		    date_by_name(h->by), AGG_MAX_BUCKETS);
 		return (-1);
 	}
 	h->n = (size_t)(last - h->first + 1);

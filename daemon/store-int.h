@@ -70,8 +70,6 @@ struct wctx {
 #define STORE_FORMAT	3
 #define STORE_SEQ_LEN	8
 
-#define CHANGE_PUT	1
-#define CHANGE_DELETE	2
 #define PRUNE_BATCH	10000	/* tombstones dropped per commit */
 /*
  * Staged time entries (store_sweep); actors get three times as many.  A

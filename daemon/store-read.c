@@ -192,8 +192,8 @@ store_changes(struct store *st, uint64_t since, uint32_t limit,
 		ch.seq = skey_get_be64(k.mv_data);
 		ch.id = skey_get_be64((unsigned char *)v.mv_data + 1);
 		ch.op = ((unsigned char *)v.mv_data)[0] == CHANGE_DELETE ?
-		    STORE_OP_DELETE : STORE_OP_PUT;
-		if (ch.op == STORE_OP_PUT) {
+		    CHANGE_DELETE : CHANGE_PUT;
+		if (ch.op == CHANGE_PUT) {
 			ek.mv_size = 8;
 			ek.mv_data = (unsigned char *)v.mv_data + 1;
 			if (mdb_get(txn, st->events, &ek, &ev) != 0)

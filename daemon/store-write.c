@@ -561,14 +561,14 @@ apply_op(struct wctx *w, struct store_op *op, struct aerr *err)
 	int	rc;
 
 	if (op->seq == 0)
-		return (op->kind == STORE_OP_PUT ? apply_put(w, op, err) :
+		return (op->kind == CHANGE_PUT ? apply_put(w, op, err) :
 		    apply_delete(w, op, err));
 	if (op->seq < w->c.next_seq) {
 		op->status = STORE_UNCHANGED;
 		rc = 0;
 	} else {
 		w->c.next_seq = op->seq;
-		rc = op->kind == STORE_OP_PUT ? apply_given_put(w, op, err) :
+		rc = op->kind == CHANGE_PUT ? apply_given_put(w, op, err) :
 		    apply_delete(w, op, err);
 		w->c.next_seq = op->seq + 1;
 	}
@@ -713,7 +713,7 @@ store_write_prepare(struct store_batch *batches, size_t n)
 
 	for (i = 0; i < n; i++) {
 		for (j = 0; j < batches[i].nops; j++) {
-			if (batches[i].ops[j].kind == STORE_OP_PUT)
+			if (batches[i].ops[j].kind == CHANGE_PUT)
 				batches[i].ops[j].id = batches[i].ops[j].ev->id;
 		}
 	}
@@ -759,7 +759,7 @@ store_write_try(struct store *st, struct store_batch *batches, size_t n,
 		/* Nothing was written: the records are as they were given. */
 		for (i = 0; i < n; i++) {
 			for (j = 0; j < batches[i].nops; j++) {
-				if (batches[i].ops[j].kind == STORE_OP_PUT)
+				if (batches[i].ops[j].kind == CHANGE_PUT)
 					batches[i].ops[j].ev->id =
 					    batches[i].ops[j].id;
 			}

@@ -45,6 +45,11 @@ static const char *date_prec_names[] = {
 	"none", "year", "season", "month", "day", "time"
 };
 
+/* Indexed by DATE_BY_*. */
+static const char *const date_by_names[] = {
+	"day", "week", "month", "year"
+};
+
 /* Round towards minus infinity, which C's division does not. */
 static int64_t
 date_floor_div(int64_t a, int64_t b)
@@ -726,4 +731,27 @@ date_format(int64_t t, char *buf, size_t size)
 	snprintf(buf, size, "%s%04lld-%02u-%02uT%02d:%02d:%02dZ",
 	    y < 0 ? "-" : "", (long long)(y < 0 ? -y : y), m, d,
 	    (int)(secs / 3600), (int)(secs / 60 % 60), (int)(secs % 60));
+}
+
+/* The DATE_BY_* of a bucket's name: 0, or -1 when s names none. */
+int
+date_by_parse(const char *s, int *by)
+{
+	int	i;
+
+	for (i = DATE_BY_DAY; i <= DATE_BY_YEAR; i++) {
+		if (strcmp(s, date_by_names[i]) == 0) {
+			*by = i;
+			return (0);
+		}
+	}
+	return (-1);
+}
+
+/* The name of a DATE_BY_*; "?" for anything else. */
+const char *
+date_by_name(int by)
+{
+	return (by >= DATE_BY_DAY && by <= DATE_BY_YEAR ? date_by_names[by] :
+	    "?");
 }

@@ -218,3 +218,21 @@ msg_error(const msgpack_object *error, struct aerr *err)
 	aerr_set(err, c, "%.*s", (int)len, message->via.str.ptr);
 	return (-1);
 }
+
+/* The CHANGE_* a change's "op" names, or -1 for none this side knows. */
+int
+change_op_parse(const msgpack_object *o)
+{
+	if (mp_key_is(o, "put"))
+		return (CHANGE_PUT);
+	if (mp_key_is(o, "delete"))
+		return (CHANGE_DELETE);
+	return (-1);
+}
+
+/* A CHANGE_* as the wire names it. */
+const char *
+change_op_name(int op)
+{
+	return (op == CHANGE_PUT ? "put" : "delete");
+}

@@ -140,6 +140,17 @@ void	 msg_pack_response_error(msgpack_packer *, uint32_t, int,
 	     const char *);
 int	 msg_error(const msgpack_object *, struct aerr *);
 
+/*
+ * What a change did, one list for both sides: the kind of the daemon's
+ * writes, the byte its change log stores (so changing a value changes
+ * STORE_FORMAT), and ANNALS_CHANGE_* in annals.h (annals.c asserts they
+ * are equal).  The wire carries the names, change_op_name() (msg.c).
+ */
+#define CHANGE_PUT	1
+#define CHANGE_DELETE	2
+int	 change_op_parse(const msgpack_object *);
+const char *change_op_name(int);
+
 /* proto/mp.c: reading typed values out of decoded msgpack maps. */
 const msgpack_object *mp_get(const msgpack_object *, const char *);
 int	 mp_key_is(const msgpack_object *, const char *);
@@ -189,6 +200,14 @@ int	 date_query_bounds(const char *, const char *, int64_t *, int64_t *,
 	     struct aerr *);
 int	 date_prec_parse(const char *, int *);
 const char *date_prec_name(int);
+
+/* Histogram buckets: "by" on the wire, ANNALS_BY_* in annals.h. */
+#define DATE_BY_DAY	0
+#define DATE_BY_WEEK	1		/* ISO weeks, from Monday */
+#define DATE_BY_MONTH	2
+#define DATE_BY_YEAR	3
+int	 date_by_parse(const char *, int *);
+const char *date_by_name(int);
 
 #define DATE_MATCH_NONE		0
 #define DATE_MATCH_POSSIBLE	1

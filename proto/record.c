@@ -26,26 +26,28 @@
 
 #define RECORD_PATH_MAX	160	/* of an attrs error message */
 
-/* The record's keys, in the order record_pack() writes them. */
-#define RECORD_KEY(s)	{ s, sizeof(s) - 1 }
+/*
+ * The record's keys, in the order record_pack() writes them: one list,
+ * from which both the RECORD_* indexes and record_keys[] are made.
+ */
+#define RECORD_KEYS(X)							\
+	X(ID, "id") X(REV, "rev") X(CREATED, "created")			\
+	X(UPDATED, "updated") X(SOURCE, "source") X(KEY, "key")		\
+	X(START, "start") X(END, "end") X(ACTORS, "actors")		\
+	X(TYPE, "type") X(TITLE, "title") X(TEXT, "text")		\
+	X(PLACE, "place") X(URLS, "urls") X(TAGS, "tags")		\
+	X(ATTRS, "attrs")
+
+#define RECORD_KEY_INDEX(e, s)	RECORD_##e,
+enum { RECORD_KEYS(RECORD_KEY_INDEX) RECORD_NKEYS };
+#undef RECORD_KEY_INDEX
+
+#define RECORD_KEY_NAME(e, s)	{ s, sizeof(s) - 1 },
 static const struct {
 	const char	*name;
 	size_t		 len;
-} record_keys[] = {
-	RECORD_KEY("id"), RECORD_KEY("rev"), RECORD_KEY("created"),
-	RECORD_KEY("updated"), RECORD_KEY("source"), RECORD_KEY("key"),
-	RECORD_KEY("start"), RECORD_KEY("end"), RECORD_KEY("actors"),
-	RECORD_KEY("type"), RECORD_KEY("title"), RECORD_KEY("text"),
-	RECORD_KEY("place"), RECORD_KEY("urls"), RECORD_KEY("tags"),
-	RECORD_KEY("attrs")
-};
-#undef RECORD_KEY
-enum {
-	RECORD_ID, RECORD_REV, RECORD_CREATED, RECORD_UPDATED, RECORD_SOURCE,
-	RECORD_KEY, RECORD_START, RECORD_END, RECORD_ACTORS, RECORD_TYPE,
-	RECORD_TITLE, RECORD_TEXT, RECORD_PLACE, RECORD_URLS, RECORD_TAGS,
-	RECORD_ATTRS, RECORD_NKEYS
-};
+} record_keys[] = { RECORD_KEYS(RECORD_KEY_NAME) };
+#undef RECORD_KEY_NAME
 
 static int	record_attrs_value(const msgpack_object *, int, struct aerr *);
 

@@ -139,7 +139,7 @@ put1(struct store *st, struct event *ev, int *status)
 	struct store_op		op;
 
 	memset(&op, 0, sizeof op);
-	op.kind = STORE_OP_PUT;
+	op.kind = CHANGE_PUT;
 	op.ev = ev;
 	write1(st, &op, 1000);
 	if (status != NULL)
@@ -153,7 +153,7 @@ del1(struct store *st, uint64_t id)
 	struct store_op		op;
 
 	memset(&op, 0, sizeof op);
-	op.kind = STORE_OP_DELETE;
+	op.kind = CHANGE_DELETE;
 	op.id = id;
 	write1(st, &op, 2000);
 	return (op.status);
@@ -349,7 +349,7 @@ TEST(store_put_get_update_delete)
 		mkev(&ev, "2016", NULL, "RUS", NULL, NULL, NULL);
 		ev.id = 999;
 		memset(&op, 0, sizeof op);
-		op.kind = STORE_OP_PUT;
+		op.kind = CHANGE_PUT;
 		op.ev = &ev;
 		memset(&b, 0, sizeof b);
 		b.ops = &op;
@@ -742,7 +742,7 @@ TEST(store_map_full_grows_and_replays)
 	for (i = 0; i < n; i++) {
 		snprintf(key, sizeof key, "k%d", i);
 		mkev(&evs[i], "2015-01-14", NULL, "USA,RUS", "010", "t", key);
-		ops[i].kind = STORE_OP_PUT;
+		ops[i].kind = CHANGE_PUT;
 		ops[i].ev = &evs[i];
 	}
 	memset(&b, 0, sizeof b);
@@ -803,7 +803,7 @@ TEST(store_paging_equals_one_shot)
 		    "%04lld-%02u", (long long)y, mo, d);
 		mkev(&evs[i], date, NULL, i % 3 ? "RUS" : "USA,RUS", "036",
 		    NULL, NULL);
-		ops[i].kind = STORE_OP_PUT;
+		ops[i].kind = CHANGE_PUT;
 		ops[i].ev = &evs[i];
 	}
 	memset(&b, 0, sizeof b);
@@ -1116,7 +1116,7 @@ model_hist(struct store *st, const struct query *q, int mode,
 	struct aerr	err;
 
 	memset(h, 0, sizeof *h);
-	h->by = mode ? AGG_BY_MONTH : AGG_BY_YEAR;
+	h->by = mode ? DATE_BY_MONTH : DATE_BY_YEAR;
 	h->mode = mode ? AGG_COUNT_START : AGG_COUNT_OVERLAP;
 	T_ASSERTF(store_histogram(st, q, h, &err) == 0, "%s", err.msg);
 }
@@ -1302,7 +1302,7 @@ change_one(void *arg, const struct store_change *ch)
 	l->seq[l->n] = ch->seq;
 	l->id[l->n] = ch->id;
 	l->op[l->n] = ch->op;
-	if (ch->op == STORE_OP_PUT)
+	if (ch->op == CHANGE_PUT)
 		T_EQ_U64(record_id(ch->data, ch->len, NULL), ch->id);
 	else
 		T_ASSERT(ch->data == NULL);
@@ -1355,7 +1355,7 @@ TEST(store_change_log_is_compacted_and_pruned)
 	T_EQ_U64(l.id[1], a);
 	T_EQ_U64(l.seq[2], 5);
 	T_EQ_U64(l.id[2], b);
-	T_EQ_INT(l.op[2], STORE_OP_DELETE);
+	T_EQ_INT(l.op[2], CHANGE_DELETE);
 	T_EQ_U64(next, 5);
 	T_EQ_U64(last, 5);
 	T_EQ_INT(more, 0);
@@ -1376,7 +1376,7 @@ TEST(store_change_log_is_compacted_and_pruned)
 
 		mkev(&ev, "2018", NULL, "TUR", NULL, NULL, NULL);
 		memset(&op, 0, sizeof op);
-		op.kind = STORE_OP_PUT;
+		op.kind = CHANGE_PUT;
 		op.ev = &ev;
 		memset(&bt, 0, sizeof bt);
 		bt.ops = &op;
@@ -1639,8 +1639,8 @@ TEST(store_histogram_start_counts_follow_writes)
 	static const char *const starts[] = { "2015-01-26", "2015-01",
 	    "2015", "2015-01-31/2015-02-02", "2014-12-31T23:00:00Z",
 	    "2016-02-29", "2015-01-26~", "-0044-03-15" };
-	static const int	 bys[] = { AGG_BY_DAY, AGG_BY_WEEK,
-	    AGG_BY_MONTH, AGG_BY_YEAR };
+	static const int	 bys[] = { DATE_BY_DAY, DATE_BY_WEEK,
+	    DATE_BY_MONTH, DATE_BY_YEAR };
 	struct store		*st = open_store(8 << 20);
 	struct store_check	*check = calloc(1, sizeof *check);
 	struct agg_hist		 h;
@@ -1771,7 +1771,7 @@ TEST(store_backup_fills_pages)
 				rus += (r >> 50) % 4 == 0;
 			}
 			memset(&ops[j], 0, sizeof ops[j]);
-			ops[j].kind = STORE_OP_PUT;
+			ops[j].kind = CHANGE_PUT;
 			ops[j].ev = &evs[j];
 		}
 		memset(&b, 0, sizeof b);
@@ -2248,7 +2248,7 @@ put_given(struct store *st, struct event *ev, uint64_t id, uint64_t rev,
 	ev->created = 111;
 	ev->updated = 222 + rev;
 	memset(&op, 0, sizeof op);
-	op.kind = STORE_OP_PUT;
+	op.kind = CHANGE_PUT;
 	op.ev = ev;
 	op.id = id;
 	op.seq = seq;

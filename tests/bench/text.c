@@ -194,7 +194,7 @@ load(const char *dir, int no_text, uint64_t n, struct store **out,
 		for (j = 0, k = i; j < 1000 && k < n; j++, k++) {
 			mkevent(k, n, &evs[j], titles[j], dates[j]);
 			memset(&ops[j], 0, sizeof ops[j]);
-			ops[j].kind = STORE_OP_PUT;
+			ops[j].kind = CHANGE_PUT;
 			ops[j].ev = &evs[j];
 		}
 		memset(&b, 0, sizeof b);
