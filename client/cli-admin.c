@@ -1,6 +1,8 @@
 /*
- * annals backup and annals check: the operator's commands, sent with the
- * raw annals_call() since their results are small maps.
+ * annals backup, check, stats and ping: the operator's commands, sent with
+ * the raw annals_call() since their results are small maps.  stats prints
+ * the whole map, so whatever the daemon reports (the store's uuid, a
+ * replica's lag) shows without a new library call.
  */
 #include <getopt.h>
 #include <limits.h>
@@ -12,6 +14,8 @@
 
 static int	cli_backup_exec(struct cli *, int, char **);
 static int	cli_check_exec(struct cli *, int, char **);
+static int	cli_stats_exec(struct cli *, int, char **);
+static int	cli_ping_exec(struct cli *, int, char **);
 
 static const struct option cli_admin_longopts[] = {
 	{ "help",	no_argument,	NULL, 'h' },
@@ -29,6 +33,20 @@ const struct cli_command cli_check_command = {
 	"check",
 	"",
 	cli_check_exec,
+	cli_admin_longopts
+};
+
+const struct cli_command cli_stats_command = {
+	"stats",
+	"",
+	cli_stats_exec,
+	cli_admin_longopts
+};
+
+const struct cli_command cli_ping_command = {
+	"ping",
+	"",
+	cli_ping_exec,
 	cli_admin_longopts
 };
 
@@ -187,4 +205,51 @@ cli_check_exec(struct cli *cli, int argc, char **argv)
 	    n ? "" : "ok, ", (unsigned long long)n);
 	cli_admin_done(cli, &u);
 	return (n ? CLI_EXIT_NOTFOUND : CLI_EXIT_OK);
+}
+
+static int
+cli_stats_exec(struct cli *cli, int argc, char **argv)
+{
+	msgpack_unpacked	u;
+	int			rc;
+
+	if ((rc = cli_admin_options(&cli_stats_command, &argc, &argv)) != -1)
+		return (rc);
+	if (argc != 0)
+		return (cli_common_usage(&cli_stats_command,
+		    "unexpected argument \"%s\"", argv[0]));
+	if ((rc = cli_admin_call(cli, "stats", NULL, &u)) != 0)
+		return (rc);
+	rc = output_stats(cli->format, stdout, &u.data);
+	cli_admin_done(cli, &u);
+	return (rc == -1 ? CLI_EXIT_ERROR : CLI_EXIT_OK);
+}
+
+static int
+cli_ping_exec(struct cli *cli, int argc, char **argv)
+{
+	int	rc;
+
+	if ((rc = cli_admin_options(&cli_ping_command, &argc, &argv)) != -1)
+		return (rc);
+	if (argc != 0)
+		return (cli_common_usage(&cli_ping_command,
+		    "unexpected argument \"%s\"", argv[0]));
+	if ((rc = cli_common_connect(cli)) != 0)
+		return (rc);
+	if (annals_ping(cli->ctx) == -1)
+		return (cli_common_fail(cli, "ping"));
+	/* Whatever the format, a script reads it as it reads the others. */
+	switch (cli->format) {
+	case OUTPUT_JSONL:
+		printf("{\"pong\":true}\n");
+		break;
+	case OUTPUT_CSV:
+		printf("pong\ntrue\n");
+		break;
+	default:
+		printf("pong\n");
+		break;
+	}
+	return (CLI_EXIT_OK);
 }

@@ -129,12 +129,11 @@ int		 output_end(struct output *);
 void		 output_free(struct output *);
 int		 output_actor(int, FILE *, int, const char *, uint64_t,
 		     const char *);
-int		 output_stats(int, FILE *, const struct annals_stats *);
+int		 output_stats(int, FILE *, const msgpack_object *);
 int		 output_put(int, FILE *, int, const struct annals_put_result *);
 int		 output_deleted(int, FILE *, int, uint64_t, int);
 
 /* json.c */
-json_t		*json_from_mp(const msgpack_object *, char *, size_t);
 struct json_record {
 	struct annals_event	 ev;	/* strings point into json */
 	json_t			*json;	/* a reference, kept while ev lives */
@@ -143,6 +142,7 @@ struct json_record {
 	const char		**tags;
 	msgpack_sbuffer		 attrs;
 };
+json_t		*json_from_mp(const msgpack_object *, char *, size_t);
 json_t		*json_record_encode(const struct annals_event *, int, char *,
 		     size_t);
 int		 json_record_decode(json_t *, struct json_record *, char *,

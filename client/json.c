@@ -43,6 +43,7 @@ json_set_uint(json_t *obj, const char *key, uint64_t v)
 	return (json_object_set_new(obj, key, json_u64(v)));
 }
 
+/* A msgpack value as JSON; NULL with err set for bin and ext values. */
 json_t *
 json_from_mp(const msgpack_object *o, char *err, size_t errlen)
 {

@@ -480,48 +480,121 @@ output_actor(int format, FILE *fp, int first, const char *name,
 	return (ferror(fp) ? -1 : 0);
 }
 
-int
-output_stats(int format, FILE *fp, const struct annals_stats *st)
-{
-	static const char	*names[] = { "events", "actors", "db_bytes",
-	    "map_bytes", "uptime", "connections" };
-	uint64_t		 v[6];
-	json_t			*o;
-	size_t			 i;
-	int			 rc;
+/* One figure of the stats map; "replica.lag_seconds" for a nested one. */
+struct output_stat {
+	char			 name[64];
+	const msgpack_object	*value;
+};
 
-	v[0] = st->events;
-	v[1] = st->actors;
-	v[2] = st->db_bytes;
-	v[3] = st->map_bytes;
-	v[4] = st->uptime;
-	v[5] = st->connections;
-	switch (format) {
-	case OUTPUT_TABLE:
-		for (i = 0; i < 6; i++)
-			fprintf(fp, "%-12s %llu\n", names[i],
-			    (unsigned long long)v[i]);
-		fprintf(fp, "%-12s %s\n%-12s %u\n", "version", st->version,
-		    "protocol", st->protocol);
+#define OUTPUT_STATS_MAX	64
+
+/* Flatten the stats map one level deep, in the daemon's order. */
+static size_t
+output_stats_flatten(const msgpack_object *map, struct output_stat *out)
+{
+	const msgpack_object_kv	*kv, *in;
+	size_t			 n = 0;
+	uint32_t		 i, j;
+
+	for (i = 0; i < map->via.map.size && n < OUTPUT_STATS_MAX; i++) {
+		kv = &map->via.map.ptr[i];
+		if (kv->key.type != MSGPACK_OBJECT_STR)
+			continue;
+		if (kv->val.type != MSGPACK_OBJECT_MAP) {
+			snprintf(out[n].name, sizeof out[n].name, "%.*s",
+			    (int)kv->key.via.str.size, kv->key.via.str.ptr);
+			out[n++].value = &kv->val;
+			continue;
+		}
+		for (j = 0; j < kv->val.via.map.size &&
+		    n < OUTPUT_STATS_MAX; j++) {
+			in = &kv->val.via.map.ptr[j];
+			if (in->key.type != MSGPACK_OBJECT_STR)
+				continue;
+			snprintf(out[n].name, sizeof out[n].name, "%.*s.%.*s",
+			    (int)kv->key.via.str.size, kv->key.via.str.ptr,
+			    (int)in->key.via.str.size, in->key.via.str.ptr);
+			out[n++].value = &in->val;
+		}
+	}
+	return (n);
+}
+
+/* A figure as text; nil (and anything that is no scalar) as nothing. */
+static void
+output_stats_scalar(FILE *fp, const msgpack_object *v, int csv)
+{
+	char	*s;
+
+	switch (v->type) {
+	case MSGPACK_OBJECT_POSITIVE_INTEGER:
+		fprintf(fp, "%llu", (unsigned long long)v->via.u64);
 		break;
-	case OUTPUT_CSV:
-		for (i = 0; i < 6; i++)
-			fprintf(fp, "%s,", names[i]);
-		fputs("version,protocol\n", fp);
-		for (i = 0; i < 6; i++)
-			fprintf(fp, "%llu,", (unsigned long long)v[i]);
-		output_csv_field(fp, st->version, 1);
-		fprintf(fp, ",%u\n", st->protocol);
+	case MSGPACK_OBJECT_NEGATIVE_INTEGER:
+		fprintf(fp, "%lld", (long long)v->via.i64);
+		break;
+	case MSGPACK_OBJECT_FLOAT32:
+	case MSGPACK_OBJECT_FLOAT64:
+		fprintf(fp, "%.3f", v->via.f64);
+		break;
+	case MSGPACK_OBJECT_BOOLEAN:
+		fputs(v->via.boolean ? "true" : "false", fp);
+		break;
+	case MSGPACK_OBJECT_STR:
+		if ((s = strndup(v->via.str.ptr, v->via.str.size)) == NULL)
+			break;
+		if (csv)
+			output_csv_field(fp, s, 1);
+		else
+			fputs(s, fp);
+		free(s);
 		break;
 	default:
-		if ((o = json_object()) == NULL)
+		break;
+	}
+}
+
+/*
+ * The daemon's stats map as it came: a "name value" table, a CSV header
+ * and row, or the map itself as one JSON line.
+ */
+int
+output_stats(int format, FILE *fp, const msgpack_object *map)
+{
+	struct output_stat	 st[OUTPUT_STATS_MAX];
+	json_t			*o;
+	char			 err[256];
+	size_t			 i, n;
+	int			 rc;
+
+	if (map->type != MSGPACK_OBJECT_MAP)
+		return (-1);
+	switch (format) {
+	case OUTPUT_TABLE:
+		n = output_stats_flatten(map, st);
+		for (i = 0; i < n; i++) {
+			fprintf(fp, "%-12s ", st[i].name);
+			output_stats_scalar(fp, st[i].value, 0);
+			putc('\n', fp);
+		}
+		break;
+	case OUTPUT_CSV:
+		n = output_stats_flatten(map, st);
+		for (i = 0; i < n; i++)
+			output_csv_field(fp, st[i].name, i == 0);
+		putc('\n', fp);
+		for (i = 0; i < n; i++) {
+			if (i > 0)
+				putc(',', fp);
+			output_stats_scalar(fp, st[i].value, 1);
+		}
+		putc('\n', fp);
+		break;
+	default:
+		if ((o = json_from_mp(map, err, sizeof err)) == NULL) {
+			cli_common_warn("stats: %s", err);
 			return (-1);
-		for (i = 0; i < 6; i++)
-			json_object_set_new(o, names[i],
-			    json_integer((json_int_t)v[i]));
-		json_object_set_new(o, "version", json_string(st->version));
-		json_object_set_new(o, "protocol",
-		    json_integer(st->protocol));
+		}
 		rc = json_record_write(fp, o);
 		json_decref(o);
 		return (rc);

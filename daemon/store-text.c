@@ -203,14 +203,16 @@ blocks_put(struct wctx *w, const unsigned char *prefix, size_t plen,
 	int		 rc = 0;
 
 	buf = xmalloc(TEXT_BLOCK_BYTES + 32);
-	for (i = 1; i < n; i++)
-		total += posting_put(buf, &p[i - 1], &p[i]);
 	target = TEXT_BLOCK_BYTES;
-	if (!append && total > TEXT_BLOCK_BYTES)
-		target = total / ((total + TEXT_BLOCK_BYTES - 1) /
-		    TEXT_BLOCK_BYTES) + 24;
-	if (target > TEXT_BLOCK_BYTES)
-		target = TEXT_BLOCK_BYTES;
+	if (!append) {
+		for (i = 1; i < n; i++)
+			total += posting_put(buf, &p[i - 1], &p[i]);
+		if (total > TEXT_BLOCK_BYTES)
+			target = total / ((total + TEXT_BLOCK_BYTES - 1) /
+			    TEXT_BLOCK_BYTES) + 24;
+		if (target > TEXT_BLOCK_BYTES)
+			target = TEXT_BLOCK_BYTES;
+	}
 	for (first = 0; first < n && rc == 0; first = i) {
 		len = 0;
 		for (i = first + 1; i < n; i++) {
@@ -283,6 +285,52 @@ block_read(const MDB_val *k, const MDB_val *v, struct block_buf *b)
 }
 
 /*
+ * Postings p[0..n) that come after the last of the block cur stands on
+ * (k, v; decoded in b), as a feed's do: their encoding goes after its
+ * bytes, up to a block's size, and the rest that come before the list's
+ * next block into full blocks, so the postings already there are neither
+ * decoded again nor rewritten one by one.  *used says how many went.
+ */
+static int
+block_append(struct wctx *w, MDB_cursor *cur, const unsigned char *prefix,
+    size_t plen, const struct block_buf *b, const MDB_val *v,
+    const struct posting *p, size_t n, size_t *used)
+{
+	unsigned char	 buf[TEXT_BLOCK_BYTES + 32], key[TEXT_KEY_MAX];
+	const struct posting *prev = &b->p[b->n - 1];
+	struct posting	 next;
+	MDB_val		 nk, nv;
+	size_t		 len = v->mv_size, c = 0, j = n;
+	int		 rc;
+
+	if (len + 21 <= TEXT_BLOCK_BYTES)
+		memcpy(buf, v->mv_data, len);
+	rc = mdb_cursor_get(cur, &nk, &nv, MDB_NEXT);
+	if (rc == 0 && key_in(&nk, prefix, plen)) {
+		key_posting(&nk, &next);
+		for (j = 0; j < n && posting_cmp(&p[j], &next) < 0; j++)
+			;
+	} else if (rc != 0 && rc != MDB_NOTFOUND)
+		return (rc);
+	if (j == 0)
+		return (MDB_CORRUPTED);		/* block_find chose wrong */
+	for (; c < j && len + 21 <= TEXT_BLOCK_BYTES; prev = &p[c++])
+		len += posting_put(buf + len, prev, &p[c]);
+	rc = 0;
+	if (c > 0) {
+		nk.mv_data = key;
+		nk.mv_size = text_key(key, prefix, plen, &b->p[0]);
+		nv.mv_data = buf;
+		nv.mv_size = len;
+		rc = mdb_put(w->txn, w->st->text, &nk, &nv, 0);
+	}
+	if (rc == 0 && c < j)
+		rc = blocks_put(w, prefix, plen, p + c, j - c, 1);
+	*used = j;
+	return (rc);
+}
+
+/*
  * Merge the sorted postings p[0..n) of one list into its blocks: each
  * goes to the block that would hold it (block_find), which is rewritten
  * once with all of them that fall before the next block.
@@ -309,6 +357,12 @@ merge_run(struct wctx *w, const unsigned char *prefix, size_t plen,
 			rc = 0;
 		if (rc != 0)
 			break;
+		if (b.n > 0 && posting_cmp(&p[i], &b.p[b.n - 1]) > 0) {
+			rc = block_append(w, cur, prefix, plen, &b, &v, p + i,
+			    n - i, &j);
+			i += j;
+			continue;
+		}
 		has_next = 0;
 		if (b.n > 0) {
 			if ((rc = mdb_cursor_del(cur, 0)) != 0)
@@ -328,7 +382,7 @@ merge_run(struct wctx *w, const unsigned char *prefix, size_t plen,
 			mcap = b.n + (j - i);
 			m = xreallocarray(m, mcap, sizeof *m);
 		}
-		append = b.n == 0 || posting_cmp(&p[i], &b.p[b.n - 1]) > 0;
+		append = b.n == 0;
 		for (a = 0, c = i, nm = 0; a < b.n || c < j;) {
 			if (c == j || (a < b.n &&
 			    posting_cmp(&b.p[a], &p[c]) < 0))
@@ -399,7 +453,11 @@ staged_group(struct staged *sp, size_t n, uint32_t nwords)
 	return (out);
 }
 
-/* Numbers for the words of a sweep: open addressing on their offsets. */
+/*
+ * Numbers for the words of a sweep: open addressing on their offsets in
+ * the sweep's copy.  A sweep meets many postings of few words (a
+ * vocabulary), so the table starts small and doubles at half full.
+ */
 struct word_nums {
 	size_t		*slot;		/* offset + 1 of a word; 0: free */
 	uint32_t	*num;
@@ -407,17 +465,59 @@ struct word_nums {
 	uint32_t	 next;
 };
 
-static uint32_t
-word_num(struct word_nums *wn, const char *copy, size_t off)
+/* A hash of a word of len bytes: its first and last eight, its length. */
+static uint64_t
+word_hash(const char *s, size_t len)
 {
-	const unsigned char	*p = (const unsigned char *)copy + off;
-	uint64_t		 h = UINT64_C(0xcbf29ce484222325);
-	size_t			 i;
+	uint64_t	a = 0, b = 0, h;
 
-	for (; *p != '\0'; p++)
-		h = (h ^ *p) * UINT64_C(0x100000001b3);
-	for (i = h & wn->mask; wn->slot[i] != 0; i = (i + 1) & wn->mask) {
-		if (strcmp(copy + wn->slot[i] - 1, copy + off) == 0)
+	memcpy(&a, s, len < 8 ? len : 8);
+	if (len > 8)
+		memcpy(&b, s + len - 8, 8);
+	h = (a ^ (b * UINT64_C(0x9e3779b97f4a7c15)) ^ len) *
+	    UINT64_C(0xff51afd7ed558ccd);
+	return (h ^ h >> 29);
+}
+
+static void
+word_nums_grow(struct word_nums *wn, const char *copy)
+{
+	size_t		*slot = wn->slot, mask = wn->mask, i, j;
+	uint32_t	*num = wn->num;
+	const char	*word;
+
+	wn->mask = mask ? mask * 2 + 1 : 1023;
+	wn->slot = xcalloc(wn->mask + 1, sizeof *wn->slot);
+	wn->num = xcalloc(wn->mask + 1, sizeof *wn->num);
+	for (i = 0; mask != 0 && i <= mask; i++) {
+		if (slot[i] == 0)
+			continue;
+		word = copy + slot[i] - 1;
+		for (j = word_hash(word, strlen(word)) & wn->mask;
+		    wn->slot[j] != 0; j = (j + 1) & wn->mask)
+			;
+		wn->slot[j] = slot[i];
+		wn->num[j] = num[i];
+	}
+	free(slot);
+	free(num);
+}
+
+/*
+ * The number of the word at off (len bytes) in the sweep's copy.  Words
+ * met before are earlier in the copy, so comparing len + 1 bytes (with
+ * the NUL) stays inside it.
+ */
+static uint32_t
+word_num(struct word_nums *wn, const char *copy, size_t off, size_t len)
+{
+	size_t	i;
+
+	if (2 * (size_t)wn->next >= wn->mask)
+		word_nums_grow(wn, copy);
+	for (i = word_hash(copy + off, len) & wn->mask; wn->slot[i] != 0;
+	    i = (i + 1) & wn->mask) {
+		if (memcmp(copy + wn->slot[i] - 1, copy + off, len + 1) == 0)
 			return (wn->num[i]);
 	}
 	wn->slot[i] = off + 1;
@@ -436,7 +536,7 @@ text_sweep_all(struct wctx *w, size_t events)
 {
 	struct store	*st = w->st;
 	struct staged	*sp = NULL;
-	struct posting	*run = NULL;
+	struct posting	*run = NULL, at;
 	struct word_nums wn;
 	MDB_cursor	*cur;
 	MDB_val		 k, v;
@@ -452,6 +552,7 @@ text_sweep_all(struct wctx *w, size_t events)
 	copy = xreallocarray(NULL, ccap, 1);
 	cap = events * 12 + 64;
 	sp = xreallocarray(NULL, cap, sizeof *sp);
+	memset(&wn, 0, sizeof wn);
 	/* Copied: the writes below may move the pages they point into. */
 	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
 	    rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
@@ -463,6 +564,7 @@ text_sweep_all(struct wctx *w, size_t events)
 		}
 		memcpy(copy + clen, v.mv_data, v.mv_size);
 		copy[clen + v.mv_size] = '\0';
+		key_posting(&k, &at);
 		for (off = clen + 1, e = copy + clen + v.mv_size;
 		    copy + off < e; off += len + 1) {
 			len = strlen(copy + off);
@@ -472,23 +574,17 @@ text_sweep_all(struct wctx *w, size_t events)
 			}
 			sp[n].off = off;
 			sp[n].class = (unsigned char)copy[clen];
-			key_posting(&k, &sp[n].p);
+			sp[n].p = at;
+			sp[n].word = word_num(&wn, copy, off, len);
 			n++;
 		}
 		clen += v.mv_size + 1;
 	}
 	mdb_cursor_close(cur);
-	if (rc != MDB_NOTFOUND)
-		goto out;
-	for (wn.mask = 1023; wn.mask < 2 * n; wn.mask = wn.mask * 2 + 1)
-		;
-	wn.slot = xcalloc(wn.mask + 1, sizeof *wn.slot);
-	wn.num = xcalloc(wn.mask + 1, sizeof *wn.num);
-	wn.next = 0;
-	for (i = 0; i < n; i++)
-		sp[i].word = word_num(&wn, copy, sp[i].off);
 	free(wn.slot);
 	free(wn.num);
+	if (rc != MDB_NOTFOUND)
+		goto out;
 	sp = staged_group(sp, n, wn.next);
 	run = xreallocarray(NULL, n ? n : 1, sizeof *run);
 	for (i = 0, rc = 0; i < n && rc == 0; i = j) {
@@ -588,7 +684,7 @@ posting_del(struct wctx *w, const unsigned char *prefix, size_t plen,
 int
 store_text_index(struct wctx *w, const struct event *ev, int del)
 {
-	struct words	 ws;
+	struct words	*ws;
 	struct posting	 p = { ev->span.lo, ev->id };
 	unsigned char	 key[16], prefix[WORDS_MAX_BYTES + 2];
 	MDB_val		 k = { 16, key }, v;
@@ -603,35 +699,32 @@ store_text_index(struct wctx *w, const struct event *ev, int del)
 	    MDB_NOTFOUND)
 		return (rc);
 	rc = 0;
-	words_init(&ws);
-	if (event_words(ev, &ws) != 0 || ws.n == 0) {
-		words_free(&ws);
+	ws = words_scratch();
+	if (event_words(ev, ws) != 0 || ws->n == 0)
 		return (0);	/* not UTF-8, or no words: nothing indexed */
-	}
 	if (!del) {
 		/* words_unique kept the words, in buf, at their offsets. */
 		v.mv_size = 1;
-		for (i = 0; i < ws.n; i++)
-			v.mv_size += strlen(words_at(&ws, i)) + 1;
+		for (i = 0; i < ws->n; i++)
+			v.mv_size += strlen(words_at(ws, i)) + 1;
 		if ((rc = mdb_put(w->txn, w->st->text_new, &k, &v,
 		    MDB_RESERVE)) == 0) {
 			unsigned char	*o = v.mv_data;
 
 			*o++ = (unsigned char)class;
-			for (i = 0; i < ws.n; i++) {
-				len = strlen(words_at(&ws, i)) + 1;
-				memcpy(o, words_at(&ws, i), len);
+			for (i = 0; i < ws->n; i++) {
+				len = strlen(words_at(ws, i)) + 1;
+				memcpy(o, words_at(ws, i), len);
 				o += len;
 			}
 		}
 	}
-	for (i = 0; del && i < ws.n && rc == 0; i++) {
-		len = strlen(words_at(&ws, i));
-		memcpy(prefix, words_at(&ws, i), len + 1);
+	for (i = 0; del && i < ws->n && rc == 0; i++) {
+		len = strlen(words_at(ws, i));
+		memcpy(prefix, words_at(ws, i), len + 1);
 		prefix[len + 1] = (unsigned char)class;
 		rc = posting_del(w, prefix, len + 2, &p);
 	}
-	words_free(&ws);
 	return (rc);
 }
 

@@ -9,7 +9,9 @@
  * A break iterator is costly to open, so each thread keeps one and
  * gives it new text; it is closed when the thread ends.  Words of ASCII
  * letters and digits, most words of most feeds, skip the folding calls:
- * lowercase is all that folding and decomposing would do to them.
+ * lowercase is all that folding and decomposing would do to them.  Text
+ * that is all ASCII, most titles, skips ICU altogether: for ASCII, word
+ * boundaries come down to a few rules (words_split_ascii).
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -34,6 +36,7 @@ struct words_tls {
 	UBreakIterator	*brk;
 	UChar		*text;		/* the UTF-16 of the text split */
 	int32_t		 tcap;
+	struct words	 scratch;	/* words_scratch() */
 };
 
 static void
@@ -46,6 +49,7 @@ words_tls_free(void *p)
 	if (t->brk != NULL)
 		ubrk_close(t->brk);
 	free(t->text);
+	words_free(&t->scratch);
 	free(t);
 }
 
@@ -93,6 +97,19 @@ words_reset(struct words *w)
 {
 	w->len = 0;
 	w->n = 0;
+}
+
+/*
+ * The calling thread's own list, emptied: for a writer that splits one
+ * event after another, so that its buffers are allocated once.
+ */
+struct words *
+words_scratch(void)
+{
+	struct words_tls	*t = words_tls();
+
+	words_reset(&t->scratch);
+	return (&t->scratch);
 }
 
 const char *
@@ -218,6 +235,109 @@ words_utf16(const char *s, size_t len, int32_t *n)
 	return (t->text);
 }
 
+/*
+ * What UAX #29 makes of an ASCII character, as ICU's word rules have it:
+ * letters, digits and '_' (ExtendNumLet) make words; '.' and '\'' join
+ * letters to letters and digits to digits, ',' and ';' digits to digits
+ * ("U.S", "don't", "3.5", "1,000").  ICU counts '@' as a letter (for
+ * addresses) and takes ':' out of MidLetter, so that ':' joins nothing,
+ * as every other character.
+ */
+enum { WA_OTHER, WA_LETTER, WA_DIGIT, WA_EXTEND, WA_MIDNUMLET, WA_MIDNUM };
+/* Whether a class makes words (not a joiner, not other). */
+#define WA_WORD(c)	((c) >= WA_LETTER && (c) <= WA_EXTEND)
+
+static unsigned char	words_ascii[128];
+static pthread_once_t	words_ascii_once = PTHREAD_ONCE_INIT;
+
+static void
+words_ascii_init(void)
+{
+	int	c;
+
+	for (c = 0; c < 128; c++) {
+		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		    c == '@')
+			words_ascii[c] = WA_LETTER;
+		else if (c >= '0' && c <= '9')
+			words_ascii[c] = WA_DIGIT;
+	}
+	words_ascii['_'] = WA_EXTEND;
+	words_ascii['.'] = words_ascii['\''] = WA_MIDNUMLET;
+	words_ascii[','] = words_ascii[';'] = WA_MIDNUM;
+}
+
+/*
+ * Split ASCII text as ICU would (tests/t-store.c compares the two on
+ * random text), without its break iterator and the UTF-16 copy: most
+ * titles of most feeds are ASCII, and the iterator is most of what
+ * indexing a title costs.  Folding ASCII is lowering it.  Returns -1,
+ * having added nothing, when the text is not all ASCII.
+ */
+static int
+words_split_ascii(struct words *w, const unsigned char *s, size_t len)
+{
+	size_t	i = 0, start, n, len0 = w->len, n0 = w->n;
+	char	*o;
+	int	c, next, only_extend;
+
+	pthread_once(&words_ascii_once, words_ascii_init);
+	/* Room for every word, lowered in place, and its NUL. */
+	if (w->len + 2 * len + 1 > w->cap) {
+		w->cap = (w->len + 2 * len + 1) * 2;
+		w->buf = xreallocarray(w->buf, w->cap, 1);
+	}
+	while (i < len) {
+		if (s[i] >= 0x80)
+			goto not_ascii;
+		c = words_ascii[s[i]];
+		if (!WA_WORD(c)) {
+			i++;
+			continue;
+		}
+		start = i;
+		only_extend = c == WA_EXTEND;
+		for (i++; i < len; i++) {
+			if (s[i] >= 0x80)
+				goto not_ascii;
+			next = words_ascii[s[i]];
+			if (WA_WORD(next)) {
+				only_extend &= next == WA_EXTEND;
+				c = next;
+				continue;
+			}
+			/* WB6, WB7, WB11, WB12: a joiner between two alike. */
+			if (i + 1 < len && (c == WA_LETTER || c == WA_DIGIT) &&
+			    (next == WA_MIDNUMLET || (next == WA_MIDNUM &&
+			    c == WA_DIGIT)) && words_ascii[s[i + 1]] == c) {
+				i++;
+				continue;
+			}
+			break;
+		}
+		if (only_extend && i - start == 1)
+			continue;
+		if (w->n == w->ncap) {
+			w->ncap = w->ncap ? w->ncap * 2 : 16;
+			w->off = xreallocarray(w->off, w->ncap,
+			    sizeof *w->off);
+		}
+		w->off[w->n++] = (uint32_t)w->len;
+		o = w->buf + w->len;
+		for (n = 0; n < i - start && n < WORDS_MAX_BYTES; n++)
+			o[n] = (char)(s[start + n] >= 'A' &&
+			    s[start + n] <= 'Z' ? s[start + n] + 32 :
+			    s[start + n]);
+		o[n] = '\0';
+		w->len += n + 1;
+	}
+	return (0);
+not_ascii:
+	w->len = len0;
+	w->n = n0;
+	return (-1);
+}
+
 /* Append the words of the UTF-8 text s (len bytes) to w. */
 int
 words_split(struct words *w, const char *s, size_t len)
@@ -225,7 +345,8 @@ words_split(struct words *w, const char *s, size_t len)
 	UChar	*u;
 	int32_t	 n;
 
-	if (len == 0)
+	if (len == 0 || words_split_ascii(w, (const unsigned char *)s,
+	    len) == 0)
 		return (0);
 	if ((u = words_utf16(s, len, &n)) == NULL)
 		return (-1);
@@ -251,27 +372,52 @@ words_has_seq(const struct words *hay, const struct words *needle,
 	return (0);
 }
 
+static int
+words_sort_cmp(const void *a, const void *b)
+{
+	return (strcmp(*(const char *const *)a, *(const char *const *)b));
+}
+
 /*
- * Sort the words and drop repeats (their offsets; buf keeps them).  A
- * title has ten-odd words: sorted by insertion, in place.
+ * Drop repeated words (their offsets; buf keeps them), the list being as
+ * words_split leaves it: each word after the one before in buf.  A title
+ * has ten-odd words: each is compared with the ones kept, by its length
+ * first, and the first of each stays in place.  A long text is sorted.
  */
 void
 words_unique(struct words *w)
 {
-	uint32_t	o;
-	size_t		i, j, n = 0;
+	uint32_t	 len[32], l;
+	size_t		 i, j, n = 0;
 
-	for (i = 1; i < w->n; i++) {
-		o = w->off[i];
-		for (j = i; j > 0 && strcmp(w->buf + w->off[j - 1],
-		    w->buf + o) > 0; j--)
-			w->off[j] = w->off[j - 1];
-		w->off[j] = o;
+	if (w->n > 32) {
+		const char	**sorted = xreallocarray(NULL, w->n,
+				    sizeof *sorted);
+
+		for (i = 0; i < w->n; i++)
+			sorted[i] = words_at(w, i);
+		qsort(sorted, w->n, sizeof *sorted, words_sort_cmp);
+		for (i = 0; i < w->n; i++) {
+			if (n == 0 || strcmp(sorted[i], words_at(w, n - 1)))
+				w->off[n++] = (uint32_t)(sorted[i] - w->buf);
+		}
+		free(sorted);
+		w->n = n;
+		return;
 	}
 	for (i = 0; i < w->n; i++) {
-		if (n > 0 && strcmp(words_at(w, i), words_at(w, n - 1)) == 0)
-			continue;
-		w->off[n++] = w->off[i];
+		/* With its NUL; kept words sit at or before i. */
+		l = (uint32_t)(i + 1 < w->n ? w->off[i + 1] : w->len) -
+		    w->off[i];
+		for (j = 0; j < n; j++) {
+			if (len[j] == l && memcmp(w->buf + w->off[j],
+			    w->buf + w->off[i], l) == 0)
+				break;
+		}
+		if (j == n) {
+			len[n] = l;
+			w->off[n++] = w->off[i];
+		}
 	}
 	w->n = n;
 }

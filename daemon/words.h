@@ -26,6 +26,7 @@ struct words {
 void	 words_init(struct words *);
 void	 words_free(struct words *);
 void	 words_reset(struct words *);
+struct words *words_scratch(void);
 int	 words_split(struct words *, const char *, size_t);
 const char *words_at(const struct words *, size_t);
 int	 words_has_seq(const struct words *, const struct words *, size_t,

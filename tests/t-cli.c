@@ -430,8 +430,12 @@ TEST(cli_actor_actors_limit_and_ping)
 	T_EQ_STR(r.out, "{\"pong\":true}\n");
 	cli_run_free(&r);
 	CLI_RUN(&r, d.sock, NULL, 0, "--format", "table", "stats");
-	T_ASSERTF(strstr(r.out, "events") != NULL && strstr(r.out, "300"),
-	    "%s", r.out);
+	T_ASSERTF(strstr(r.out, "events       300\n") != NULL &&
+	    strstr(r.out, "\nuuid         ") != NULL, "%s", r.out);
+	cli_run_free(&r);
+	CLI_RUN(&r, d.sock, NULL, 0, "--format", "csv", "stats");
+	T_ASSERTF(strncmp(r.out, "events,actors,", 14) == 0 &&
+	    strstr(r.out, "\n300,3,") != NULL, "%s", r.out);
 	cli_run_free(&r);
 	free(input);
 	T_EQ_INT(th_daemon_stop(&d), 0);

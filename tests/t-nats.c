@@ -298,6 +298,19 @@ TEST(nats_two_replicas_follow_a_mixed_load)
 	T_ASSERT(mp_get(rep, "error") == NULL);
 	msgpack_unpacked_destroy(&u);
 	annals_buf_free(buf);
+	/* annals stats shows the replica's figures beside the store's. */
+	{
+		const char	*cli_args[] = { "--format", "table", "stats",
+		    NULL };
+		struct th_run	 r;
+
+		th_annals(&r, r1.sock, NULL, cli_args);
+		T_EQ_INT(r.status, 0);
+		T_ASSERTF(strstr(r.out, "\nreplica.stream MIX\n") != NULL &&
+		    strstr(r.out, "\nreplica.lag_changes 0\n") != NULL &&
+		    strstr(r.out, "\nuuid ") != NULL, "%s", r.out);
+		th_run_free(&r);
+	}
 
 	/* Writes are refused, naming the stream. */
 	ctx = annals_connect(r1.sock);

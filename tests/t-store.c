@@ -1105,6 +1105,35 @@ model_tally(const struct model_ev *model, size_t n, const struct query *q,
 	return (nt);
 }
 
+/*
+ * Make q's histogram as the model checks it: by year counting overlaps
+ * (mode 0), or by month counting starts (mode 1).
+ */
+static void
+model_hist(struct store *st, const struct query *q, int mode,
+    struct agg_hist *h)
+{
+	struct aerr	err;
+
+	memset(h, 0, sizeof *h);
+	h->by = mode ? DATE_BY_MONTH : DATE_BY_YEAR;
+	h->mode = mode ? AGG_COUNT_START : AGG_COUNT_OVERLAP;
+	T_ASSERTF(store_histogram(st, q, h, &err) == 0, "%s", err.msg);
+}
+
+/* Bucket b of h, clipped to q's range as the histogram clips it. */
+static void
+model_bucket(const struct agg_hist *h, const struct query *q, size_t b,
+    int64_t *lo, int64_t *hi)
+{
+	*lo = agg_bucket_start(h->by, h->first + (int64_t)b);
+	*hi = agg_bucket_start(h->by, h->first + (int64_t)b + 1) - 1;
+	if (*lo < q->qlo)
+		*lo = q->qlo;
+	if (*hi > q->qhi)
+		*hi = q->qhi;
+}
+
 /* Histograms, top and co-actors of q (with type) against the model. */
 static void
 type_check_aggs(struct store *st, const struct model_ev *model, size_t n,
@@ -1120,17 +1149,9 @@ type_check_aggs(struct store *st, const struct model_ev *model, size_t n,
 	int		 mode;
 
 	for (mode = 0; mode < 2; mode++) {
-		memset(&h, 0, sizeof h);
-		h.by = mode ? DATE_BY_MONTH : DATE_BY_YEAR;
-		h.mode = mode ? AGG_COUNT_START : AGG_COUNT_OVERLAP;
-		T_ASSERTF(store_histogram(st, q, &h, &err) == 0, "%s",
-		    err.msg);
+		model_hist(st, q, mode, &h);
 		for (b = 0; b < h.n; b++) {
-			lo = agg_bucket_start(h.by, h.first + (int64_t)b);
-			hi = agg_bucket_start(h.by, h.first + (int64_t)b + 1) -
-			    1;
-			lo = lo > q->qlo ? lo : q->qlo;
-			hi = hi < q->qhi ? hi : q->qhi;
+			model_bucket(&h, q, b, &lo, &hi);
 			for (want = 0, i = 0; i < n; i++) {
 				if (!model_passes(&model[i], lo, hi, type,
 				    actor, prefix))
@@ -1909,6 +1930,60 @@ text_has_phrase(const struct text_ev *t, int a, int b)
 	return (0);
 }
 
+/*
+ * A histogram with q's text filter against the events the model found
+ * for q (expect, ne of them): in each bucket, those a range over it
+ * returns, or those starting in it; in all, the distinct ones.
+ */
+static void
+text_check_hist(struct store *st, struct query *q, struct model_ev **expect,
+    size_t ne)
+{
+	struct agg_hist	 h;
+	struct aerr	 err;
+	int64_t		 lo, hi;
+	uint64_t	 want, total;
+	size_t		 b, i;
+	int		 mode;
+
+	q->desc = 0;
+	for (mode = 0; mode < 2; mode++) {
+		model_hist(st, q, mode, &h);
+		for (total = 0, i = 0; i < ne; i++) {
+			if (mode == AGG_COUNT_OVERLAP ||
+			    (expect[i]->span.lo >= q->qlo &&
+			    expect[i]->span.lo <= q->qhi))
+				total++;
+		}
+		T_ASSERTF(h.total == total, "text %s mode %d: total %llu, "
+		    "expected %llu", q->text, mode,
+		    (unsigned long long)h.total, (unsigned long long)total);
+		for (b = 0; b < h.n; b++) {
+			model_bucket(&h, q, b, &lo, &hi);
+			for (want = 0, i = 0; i < ne; i++) {
+				if (mode == AGG_COUNT_OVERLAP ?
+				    date_match(&expect[i]->span, lo, hi) !=
+				    DATE_MATCH_NONE :
+				    expect[i]->span.lo >= lo &&
+				    expect[i]->span.lo <= hi)
+					want++;
+			}
+			T_ASSERTF(h.counts[b] == want, "text %s mode %d bucket "
+			    "%zu: %llu, expected %llu", q->text, mode, b,
+			    (unsigned long long)h.counts[b],
+			    (unsigned long long)want);
+		}
+		agg_hist_free(&h);
+	}
+	/* A word no event holds: nothing. */
+	memset(&h, 0, sizeof h);
+	free(q->text);
+	q->text = strdup("zzz");
+	T_ASSERTF(store_histogram(st, q, &h, &err) == 0, "%s", err.msg);
+	T_EQ_U64(h.total, 0);
+	agg_hist_free(&h);
+}
+
 static void
 text_check_queries(struct store *st, struct text_ev *tev, size_t n,
     unsigned *seed)
@@ -1961,7 +2036,8 @@ text_check_queries(struct store *st, struct text_ev *tev, size_t n,
 		} else
 			mkquery(&q, NULL, NULL, NULL);
 		q.text = strdup(text);
-		q.limit = 1 + rand_r(seed) % 40;
+		/* Short pages resume from cursors; long ones walk on. */
+		q.limit = rand_r(seed) % 4 == 0 ? 5000 : 1 + rand_r(seed) % 40;
 		q.desc = rand_r(seed) % 2;
 		query_all(st, &q, &f);
 		for (ne = 0, i = 0; i < n; i++) {
@@ -1981,23 +2057,8 @@ text_check_queries(struct store *st, struct text_ev *tev, size_t n,
 		for (i = 0; i < ne; i++)
 			T_EQ_U64(f.ids[i], expect[q.desc ? ne - 1 - i : i]->id);
 		found_free(&f);
-		if (q.from != NULL && qi % 5 == 0) {
-			struct agg_hist	h;
-			struct aerr	err;
-
-			q.desc = 0;
-			/* Counted by start: never more than overlap. */
-			T_ASSERTF(store_histogram(st, &q, &h, &err) == 0, "%s",
-			    err.msg);
-			T_ASSERT(h.total <= ne);
-			agg_hist_free(&h);
-			free(q.text);
-			q.text = strdup("zzz");
-			T_ASSERTF(store_histogram(st, &q, &h, &err) == 0, "%s",
-			    err.msg);
-			T_EQ_U64(h.total, 0);
-			agg_hist_free(&h);
-		}
+		if (q.from != NULL)
+			text_check_hist(st, &q, expect, ne);
 		query_clear(&q);
 	}
 	free(expect);
@@ -2034,6 +2095,20 @@ TEST(store_text_words_fold)
 		}
 		T_EQ_STR(got, cases[i][1]);
 	}
+
+	/* Repeats go, the first of each staying, in short and long lists. */
+	for (i = 0; i < 2; i++) {
+		words_reset(&w);
+		for (j = 0; j < (i ? 200 : 12); j++) {
+			snprintf(got, sizeof got, "a%zu B%zu", j % 7, j % 5);
+			T_OK(words_split(&w, got, strlen(got)));
+		}
+		words_unique(&w);
+		T_EQ_INT((int)w.n, 7 + 5);
+		for (j = 0; j < w.n; j++)
+			T_ASSERT(j == 0 || strcmp(words_at(&w, j),
+			    words_at(&w, j - 1)) != 0);
+	}
 	words_free(&w);
 
 	T_OK(text_query_parse("negotiat* \"Peace TALKS\" Genève talks", &tq,
@@ -2051,6 +2126,57 @@ TEST(store_text_words_fold)
 	T_ASSERT(strstr(msg, "no word") != NULL);
 	T_ASSERT(text_query_parse("a b c d e f g h i j k l m n o p q", &tq,
 	    msg, sizeof msg) == -1);
+}
+
+/*
+ * ASCII text is split without ICU (words.c): on random ASCII, the same
+ * words as ICU gives, which it does when the text holds one non-ASCII
+ * character (an "\xc3\xa9 " put before it, split off as the word "e").
+ */
+TEST(store_text_ascii_words_as_icu)
+{
+	static const char alpha[] = "aZq09_.',;:- \t\n\r\v\f\"!?()/@#$%&*+<=>[]"
+	    "\\^`{|}~\x01\x7f";
+	struct words	 fast, icu;
+	char		 text[WORDS_MAX_BYTES + 40], both[WORDS_MAX_BYTES + 43];
+	unsigned	 seed = t_seed();
+	size_t		 i, j, len;
+	int		 round;
+
+	words_init(&fast);
+	words_init(&icu);
+	for (round = 0; round < 100000; round++) {
+		len = rand_r(&seed) % 12;
+		for (i = 0; i < len; i++)
+			text[i] = alpha[rand_r(&seed) % (sizeof alpha - 1)];
+		text[len] = '\0';
+		snprintf(both, sizeof both, "\xc3\xa9 %s", text);
+		words_reset(&fast);
+		words_reset(&icu);
+		T_OK(words_split(&fast, text, len));
+		T_OK(words_split(&icu, both, strlen(both)));
+		T_ASSERT(icu.n >= 1 && strcmp(words_at(&icu, 0), "e") == 0);
+		T_ASSERTF(fast.n + 1 == icu.n, "\"%s\": %zu words, ICU %zu",
+		    text, fast.n, icu.n - 1);
+		for (j = 0; j < fast.n; j++)
+			T_ASSERTF(strcmp(words_at(&fast, j),
+			    words_at(&icu, j + 1)) == 0, "\"%s\": %s, ICU %s",
+			    text, words_at(&fast, j), words_at(&icu, j + 1));
+	}
+	/* A long word is cut to WORDS_MAX_BYTES as ICU's words are. */
+	memset(both, 'A', sizeof both);
+	memcpy(both, "\xc3\xa9 ", 3);
+	memset(text, 'A', sizeof text);
+	words_reset(&fast);
+	words_reset(&icu);
+	T_OK(words_split(&fast, text, sizeof text));
+	T_OK(words_split(&icu, both, sizeof both));
+	T_EQ_INT((int)fast.n, 1);
+	T_EQ_INT((int)icu.n, 2);
+	T_EQ_INT((int)strlen(words_at(&fast, 0)), WORDS_MAX_BYTES);
+	T_EQ_STR(words_at(&fast, 0), words_at(&icu, 1));
+	words_free(&fast);
+	words_free(&icu);
 }
 
 TEST(store_text_against_model)
