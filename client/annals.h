@@ -516,6 +516,9 @@ struct annals_dict_entry {
 	size_t			 ncodes;
 	const char		*during;	/* an alias: a date or EDTF
 						   interval; NULL: always */
+	int			 imported;	/* a name: an importer's, from
+						   raw rows; shown only where
+						   CAMEO composes none */
 };
 
 /* What annals_dict_put() did with an entry, besides ANNALS_ADDED ... */

@@ -23,6 +23,7 @@ dict_view(const struct dict_entry *e, struct annals_dict_entry *v)
 	v->codes = (const char *const *)e->codes;
 	v->ncodes = e->ncodes;
 	v->during = e->during;
+	v->imported = e->imported;
 }
 
 /* Check an entry (only its kind and key with key_only) before packing. */
@@ -61,31 +62,29 @@ dict_check_entry(annals_ctx *ctx, const struct annals_dict_entry *e,
 	return (0);
 }
 
-/* Pack an entry, or with key_only what names it. */
+/*
+ * Pack an entry, or with key_only what names it, with the daemon's own
+ * packer: the caller's strings are only read through the view.
+ */
 static void
 dict_pack_entry(msgpack_packer *pk, const struct annals_dict_entry *e,
     int key_only)
 {
-	size_t	j;
+	struct dict_entry	d;
 
-	if (key_only)
+	if (key_only) {
 		dict_pack_key(pk, e->kind, e->key, strlen(e->key));
-	else if (e->kind == ANNALS_DICT_NAME) {
-		msgpack_pack_map(pk, 3);
-		mp_pack_kv_str(pk, "kind", "name");
-		mp_pack_kv_str(pk, "code", e->key);
-		mp_pack_kv_str(pk, "name", e->name);
-	} else {
-		msgpack_pack_map(pk, e->during != NULL ? 4 : 3);
-		mp_pack_kv_str(pk, "kind", "alias");
-		mp_pack_kv_str(pk, "alias", e->key);
-		mp_pack_str(pk, "codes");
-		msgpack_pack_array(pk, (uint32_t)e->ncodes);
-		for (j = 0; j < e->ncodes; j++)
-			mp_pack_str(pk, e->codes[j]);
-		if (e->during != NULL)
-			mp_pack_kv_str(pk, "during", e->during);
+		return;
 	}
+	memset(&d, 0, sizeof d);
+	d.kind = e->kind;
+	d.key = (char *)e->key;
+	d.name = (char *)e->name;
+	d.imported = e->kind == ANNALS_DICT_NAME && e->imported;
+	d.codes = (char **)e->codes;
+	d.ncodes = (uint32_t)e->ncodes;
+	d.during = (char *)e->during;
+	dict_pack(pk, &d);
 }
 
 /*

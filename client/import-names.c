@@ -6,8 +6,11 @@
  * and sent with the others in one dict_put of up to DICT_MAX_ENTRIES
  * entries, with only_new: a code that already has a name (a user's, or
  * one an earlier import gave) keeps it.  So importing a file again
- * writes nothing, and the change feed gets no new entries.  ACLED and
- * ICEWS rows name their actors without codes: nothing to pair.
+ * writes nothing, and the change feed gets no new entries.  The names
+ * go marked imported: they are spelled as the feed spells them
+ * ("UNITED STATES"), so the daemon shows one only for a code CAMEO
+ * gives no name.  ACLED and ICEWS rows name their actors without codes:
+ * nothing to pair.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -176,6 +179,7 @@ import_names_send(struct import_names *nm, annals_ctx *ctx, uint64_t *added)
 			e[i].kind = ANNALS_DICT_NAME;
 			e[i].key = code;
 			e[i].name = code + strlen(code) + 1;
+			e[i].imported = 1;
 		}
 		if ((rc = annals_dict_put(ctx, e, n, 1, st)) != 0)
 			break;

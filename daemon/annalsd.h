@@ -188,6 +188,7 @@ int	 store_dict_list(struct store *, int, const char *, const char *,
 #define NAMES_NONE	0
 #define NAMES_USER	1
 #define NAMES_CAMEO	2
+#define NAMES_IMPORT	3		/* an importer's, below CAMEO's */
 struct names_label {
 	char	*label;			/* NULL: none */
 	int	 from;			/* NAMES_* */

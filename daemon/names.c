@@ -1,7 +1,10 @@
 /*
  * What the methods ask of the actor dictionary: the label an actor code
- * is shown with (the name a user gave it, else the one CAMEO composes),
- * and the alias an actor query may name.
+ * is shown with (the name a user gave it, else the one CAMEO composes,
+ * else the one an importer took from raw rows), and the alias an actor
+ * query may name.  An importer's name ranks below CAMEO's because it is
+ * whatever a feed's rows spelled ("UNITED STATES"), where CAMEO's is
+ * written for reading.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -77,7 +80,7 @@ names_label_one(void *arg, size_t i, const void *data, size_t len)
 	if (data == NULL || names_unpack(data, len, &e) != 0)
 		return (0);
 	c->out[i].label = e.name;
-	c->out[i].from = NAMES_USER;
+	c->out[i].from = e.imported ? NAMES_IMPORT : NAMES_USER;
 	e.name = NULL;
 	dict_clear(&e);
 	return (0);
@@ -85,13 +88,15 @@ names_label_one(void *arg, size_t i, const void *data, size_t len)
 
 /*
  * The labels of n codes: out[i] gets the user's name for codes[i], else
- * CAMEO's, else none (from NAMES_NONE).  Free with names_labels_free().
+ * CAMEO's, else an importer's, else none (from NAMES_NONE).  Free with
+ * names_labels_free().
  */
 int
 names_labels(const char *const *codes, size_t n, struct names_label *out,
     struct aerr *err)
 {
 	struct label_ctx	c = { out };
+	char			*cameo;
 	size_t			i;
 
 	memset(out, 0, n * sizeof *out);
@@ -101,9 +106,12 @@ names_labels(const char *const *codes, size_t n, struct names_label *out,
 		return (-1);
 	}
 	for (i = 0; i < n; i++) {
-		if (out[i].label == NULL &&
-		    (out[i].label = names_cameo(codes[i])) != NULL)
-			out[i].from = NAMES_CAMEO;
+		if (out[i].from == NAMES_USER ||
+		    (cameo = names_cameo(codes[i])) == NULL)
+			continue;
+		free(out[i].label);
+		out[i].label = cameo;
+		out[i].from = NAMES_CAMEO;
 	}
 	return (0);
 }
@@ -131,8 +139,16 @@ names_labels_free(struct names_label *l, size_t n)
 const char *
 names_from_name(int from)
 {
-	return (from == NAMES_USER ? "user" : from == NAMES_CAMEO ? "cameo" :
-	    "none");
+	switch (from) {
+	case NAMES_USER:
+		return ("user");
+	case NAMES_CAMEO:
+		return ("cameo");
+	case NAMES_IMPORT:
+		return ("import");
+	default:
+		return ("none");
+	}
 }
 
 /* Pack "label" and "label_from" for a label, when there is one. */

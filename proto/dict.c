@@ -189,7 +189,7 @@ dict_decode_head(const msgpack_object *obj, struct dict_entry *e,
     int key_only, struct aerr *err)
 {
 	static const char *const name_keys[] = { "kind", "code", "name",
-	    NULL };
+	    "imported", NULL };
 	static const char *const alias_keys[] = { "kind", "alias", "codes",
 	    "during", NULL };
 	const char *const	*keys;
@@ -251,12 +251,17 @@ int
 dict_decode(const msgpack_object *obj, struct dict_entry *e,
     struct aerr *err)
 {
+	const msgpack_object	*o;
+
 	if (dict_decode_head(obj, e, 0, err) != 0)
 		return (-1);
 	if (e->kind == DICT_NAME) {
 		if (mp_str(mp_get(obj, "name"), "name", DICT_MAX_NAME,
 		    &e->name, err) != 0 ||
 		    dict_check_name(e->name, strlen(e->name), err) != 0)
+			goto fail;
+		if ((o = mp_get(obj, "imported")) != NULL &&
+		    mp_bool(o, "imported", &e->imported, err) != 0)
 			goto fail;
 	} else if (dict_decode_alias(obj, e, err) != 0)
 		goto fail;
@@ -272,10 +277,14 @@ dict_pack(msgpack_packer *pk, const struct dict_entry *e)
 	uint32_t	i;
 
 	if (e->kind == DICT_NAME) {
-		msgpack_pack_map(pk, 3);
+		msgpack_pack_map(pk, e->imported ? 4 : 3);
 		mp_pack_kv_str(pk, "kind", "name");
 		mp_pack_kv_str(pk, "code", e->key);
 		mp_pack_kv_str(pk, "name", e->name);
+		if (e->imported) {
+			mp_pack_str(pk, "imported");
+			msgpack_pack_true(pk);
+		}
 		return;
 	}
 	msgpack_pack_map(pk, e->during != NULL ? 4 : 3);

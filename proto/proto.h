@@ -400,6 +400,7 @@ struct dict_entry {
 	int		 kind;		/* DICT_* */
 	char		*key;		/* the code, or the alias */
 	char		*name;		/* DICT_NAME */
+	int		 imported;	/* DICT_NAME: an importer's, from raw rows */
 	char		**codes;	/* DICT_ALIAS: 1 to DICT_MAX_CODES */
 	uint32_t	 ncodes;
 	char		*during;	/* DICT_ALIAS: EDTF; NULL: always */

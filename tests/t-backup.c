@@ -82,8 +82,8 @@ TEST(backup_while_writing_restores_everything_acknowledged)
 	size_t			 reslen = 0;
 	pid_t			 pid;
 	int			 before, i, status, plen;
-	struct annals_dict_entry name = { ANNALS_DICT_NAME, "SYRGOV",
-	    "named before the backup", NULL, 0, NULL };
+	struct annals_dict_entry name = { .kind = ANNALS_DICT_NAME,
+	    .key = "SYRGOV", .name = "named before the backup" };
 	char			 label[64] = "";
 
 	T_OK(th_daemon_start(&d, NULL));

@@ -354,6 +354,73 @@ TEST(dict_methods_put_get_list_delete)
 	T_EQ_INT(th_daemon_stop(&d), 0);
 }
 
+/* Label and label_from of a code, by dict_get. */
+static void
+dt_label(annals_ctx *ctx, const char *code, const char *label,
+    const char *from)
+{
+	char	 params[160];
+	json_t	*r;
+
+	snprintf(params, sizeof params, "{\"code\": \"%.128s\"}", code);
+	r = dt_ok(ctx, "dict_get", params);
+	T_EQ_STR(json_string_value(json_object_get(r, "label")), label);
+	T_EQ_STR(json_string_value(json_object_get(r, "label_from")), from);
+	json_decref(r);
+}
+
+TEST(dict_imported_names_give_way_to_cameo)
+{
+	struct th_daemon	 d;
+	annals_ctx		*ctx;
+	json_t			*r, *e;
+
+	T_OK(th_daemon_start(&d, NULL));
+	T_ASSERT((ctx = annals_connect(d.sock)) != NULL);
+	r = dt_ok(ctx, "dict_put", "{\"entries\": ["
+	    "{\"kind\": \"name\", \"code\": \"USA\", "
+	    "\"name\": \"UNITED STATES\", \"imported\": true},"
+	    "{\"kind\": \"name\", \"code\": \"ACME\", "
+	    "\"name\": \"ACME CORP\", \"imported\": true}]}");
+	json_decref(r);
+	/* CAMEO names USA, so the row's spelling stays out of sight. */
+	dt_label(ctx, "USA", "United States", "cameo");
+	/* Where CAMEO has nothing, the imported name is better than none. */
+	dt_label(ctx, "ACME", "ACME CORP", "import");
+	/* The entry keeps its name and its mark. */
+	r = dt_ok(ctx, "dict_list", "{\"kind\": \"name\", \"prefix\": "
+	    "\"USA\"}");
+	e = json_array_get(json_object_get(r, "entries"), 0);
+	T_EQ_STR(json_string_value(json_object_get(e, "name")),
+	    "UNITED STATES");
+	T_ASSERT(json_is_true(json_object_get(e, "imported")));
+	json_decref(r);
+
+	/* A user's name over the imported one replaces it, and wins. */
+	r = dt_ok(ctx, "dict_put", "{\"entries\": [{\"kind\": \"name\", "
+	    "\"code\": \"USA\", \"name\": \"UNITED STATES\"}]}");
+	T_EQ_STR(json_string_value(json_object_get(json_array_get(
+	    json_object_get(r, "results"), 0), "status")), "updated");
+	json_decref(r);
+	dt_label(ctx, "USA", "UNITED STATES", "user");
+	/* And an importer's only_new put leaves it. */
+	r = dt_ok(ctx, "dict_put", "{\"only_new\": true, \"entries\": ["
+	    "{\"kind\": \"name\", \"code\": \"USA\", "
+	    "\"name\": \"US\", \"imported\": true}]}");
+	T_EQ_STR(json_string_value(json_object_get(json_array_get(
+	    json_object_get(r, "results"), 0), "status")), "kept");
+	json_decref(r);
+	dt_label(ctx, "USA", "UNITED STATES", "user");
+	dt_fails(ctx, "dict_put", "{\"entries\": [{\"kind\": \"name\", "
+	    "\"code\": \"USA\", \"name\": \"U\", \"imported\": 1}]}",
+	    ANNALS_EINVALID, "entries[0]: imported: ");
+	dt_fails(ctx, "dict_put", "{\"entries\": [{\"kind\": \"alias\", "
+	    "\"alias\": \"U\", \"codes\": [\"USA\"], \"imported\": "
+	    "true}]}", ANNALS_EINVALID, "unknown key");
+	annals_free(ctx);
+	T_EQ_INT(th_daemon_stop(&d), 0);
+}
+
 TEST(dict_bad_input_gets_clear_errors)
 {
 	struct th_daemon	 d;
@@ -1134,15 +1201,17 @@ TEST(dict_libannals_typed_calls)
 	static const char *const assad[] = { "SYRGOV" };
 	static const char *const isil[] = { "IMGSYRMOS", "IMGIRQMOS" };
 	struct annals_dict_entry e[3] = {
-		{ ANNALS_DICT_NAME, "SYRGOV", "the Syrian government", NULL,
-		    0, NULL },
-		{ ANNALS_DICT_ALIAS, "Bashar al-Assad", NULL, assad, 1,
-		    "2000-07-17/2024-12-08" },
-		{ ANNALS_DICT_ALIAS, "ISIL", NULL, isil, 2, NULL },
+		{ .kind = ANNALS_DICT_NAME, .key = "SYRGOV",
+		    .name = "the Syrian government" },
+		{ .kind = ANNALS_DICT_ALIAS, .key = "Bashar al-Assad",
+		    .codes = assad, .ncodes = 1,
+		    .during = "2000-07-17/2024-12-08" },
+		{ .kind = ANNALS_DICT_ALIAS, .key = "ISIL", .codes = isil,
+		    .ncodes = 2 },
 	};
-	struct annals_dict_entry bad = { 0, "X", NULL, NULL, 0, NULL };
-	struct annals_dict_entry other = { ANNALS_DICT_NAME, "SYRGOV",
-	    "another name", NULL, 0, NULL };
+	struct annals_dict_entry bad = { .kind = 0, .key = "X" };
+	struct annals_dict_entry other = { .kind = ANNALS_DICT_NAME,
+	    .key = "SYRGOV", .name = "another name" };
 	struct th_daemon	 d;
 	struct dt_seen		 seen;
 	struct dt_info		 info;
@@ -1279,9 +1348,10 @@ TEST(dict_import_fills_names_from_gdelt_rows)
 	annals_ctx		*ctx;
 	char			 path[512], params[256];
 	const char		*argv[] = { "import", path, NULL };
-	json_t			*got;
+	json_t			*got, *e;
+	const char		*cameo;
 	int64_t			 next, next2;
-	size_t			 n, i, users = 0;
+	size_t			 n, i, hidden = 0, shown = 0;
 
 	snprintf(path, sizeof path, "%s/../tests/data/sample-gdelt1.tsv",
 	    t_bindir());
@@ -1300,19 +1370,40 @@ TEST(dict_import_fills_names_from_gdelt_rows)
 	T_ASSERTF(r.status == 0, "import: %s", r.err);
 	T_ASSERT(r.added > 0);
 	th_run_free(&r);
+	/*
+	 * The hand-given name wins over all; an imported one shows only
+	 * where CAMEO composes none, and the sample has codes of both.
+	 */
 	for (i = 0; i < n; i++) {
 		snprintf(params, sizeof params, "{\"code\": \"%.128s\"}",
 		    want[i].code);
 		got = dt_ok(ctx, "dict_get", params);
-		T_EQ_STR(json_string_value(json_object_get(got, "label_from")),
-		    "user");
-		T_EQ_STR(json_string_value(json_object_get(got, "label")),
-		    i == 0 ? "Named by hand" : want[i].name);
-		users += i > 0;
+		cameo = json_string_value(json_object_get(got, "cameo"));
+		if (i == 0)
+			dt_label(ctx, want[i].code, "Named by hand", "user");
+		else if (cameo != NULL) {
+			dt_label(ctx, want[i].code, cameo, "cameo");
+			hidden++;
+		} else {
+			dt_label(ctx, want[i].code, want[i].name, "import");
+			shown++;
+		}
+		json_decref(got);
+		if (i == 0)
+			continue;
+		snprintf(params, sizeof params, "{\"kind\": \"name\", "
+		    "\"prefix\": \"%.128s\", \"limit\": 1}", want[i].code);
+		got = dt_ok(ctx, "dict_list", params);
+		e = json_array_get(json_object_get(got, "entries"), 0);
+		T_EQ_STR(json_string_value(json_object_get(e, "name")),
+		    want[i].name);
+		T_ASSERT(json_is_true(json_object_get(e, "imported")));
 		json_decref(got);
 	}
+	T_ASSERTF(hidden > 0 && shown > 0, "%zu under CAMEO's, %zu shown",
+	    hidden, shown);
 	/* One change per code named, none per row. */
-	T_EQ_INT(dt_dict_changes(ctx, next, &next), users);
+	T_EQ_INT(dt_dict_changes(ctx, next, &next), hidden + shown);
 
 	/* Importing again writes no name and logs nothing. */
 	th_annals(&r, d.sock, NULL, argv);

@@ -403,9 +403,10 @@ TEST(nats_dictionary_changes_reach_a_replica)
 {
 	static const char *const both[] = { "AAA", "BBB" };
 	struct annals_dict_entry e[3] = {
-		{ ANNALS_DICT_NAME, "AAA", "Alpha", NULL, 0, NULL },
-		{ ANNALS_DICT_NAME, "BBB", "Beta", NULL, 0, NULL },
-		{ ANNALS_DICT_ALIAS, "Both", NULL, both, 2, "1995/2005" },
+		{ .kind = ANNALS_DICT_NAME, .key = "AAA", .name = "Alpha" },
+		{ .kind = ANNALS_DICT_NAME, .key = "BBB", .name = "Beta" },
+		{ .kind = ANNALS_DICT_ALIAS, .key = "Both", .codes = both,
+		    .ncodes = 2, .during = "1995/2005" },
 	};
 	struct rig		 g;
 	struct th_daemon	 r1;
