@@ -215,17 +215,39 @@ dict_str(annals_ctx *ctx, const msgpack_object *o, const char *what,
 }
 
 /*
- * Decode the entries of an array into e and their views into v (n
- * each); returns -1 with ctx broken when one is not an entry.
+ * Decode the entries of the array under key of a reply's map into *ep
+ * (owned, *np of them, to free with dict_entries_free() whatever the
+ * outcome) and their views into *vp; -1 with ctx's error, broken when
+ * the array is missing or holds something that is no entry.
  */
 static int
-dict_entries(annals_ctx *ctx, const char *method, const msgpack_object *list,
-    struct dict_entry *e, struct annals_dict_entry *v)
+dict_entries(annals_ctx *ctx, const char *method, const msgpack_object *map,
+    const char *key, struct dict_entry **ep, struct annals_dict_entry **vp,
+    uint32_t *np)
 {
-	struct aerr	err;
-	uint32_t	i;
+	const msgpack_object	*list = mp_get(map, key);
+	struct dict_entry	*e;
+	struct annals_dict_entry *v;
+	struct aerr		 err;
+	uint32_t		 i, n;
 
-	for (i = 0; i < list->via.array.size; i++) {
+	*ep = NULL;
+	*vp = NULL;
+	*np = 0;
+	if (list == NULL || list->type != MSGPACK_OBJECT_ARRAY) {
+		annals_break(ctx, ANNALS_EPROTOCOL, "%s: result: no %s",
+		    method, key);
+		return (-1);
+	}
+	n = list->via.array.size;
+	*ep = e = calloc(n + 1, sizeof *e);
+	*vp = v = calloc(n + 1, sizeof *v);
+	if (e == NULL || v == NULL) {
+		annals_fail(ctx, ANNALS_ENOMEM, "out of memory");
+		return (-1);
+	}
+	*np = n;
+	for (i = 0; i < n; i++) {
 		if (dict_decode(&list->via.array.ptr[i], &e[i], &err) != 0) {
 			annals_break(ctx, ANNALS_EPROTOCOL, "%s: result: "
 			    "entry %u: %s", method, i, err.msg);
@@ -254,7 +276,7 @@ annals_actor_info(annals_ctx *ctx, const char *code,
 	struct annals_dict_entry *views = NULL;
 	struct dict_entry	*entries = NULL;
 	struct annals_reply	 r;
-	const msgpack_object	*map, *list;
+	const msgpack_object	*map;
 	msgpack_packer		*pk;
 	char			*s[4] = { NULL, NULL, NULL, NULL };
 	uint32_t		 msgid, n = 0, i;
@@ -273,19 +295,9 @@ annals_actor_info(annals_ctx *ctx, const char *code,
 	if (annals_roundtrip(ctx, msgid, &r) == -1 ||
 	    (map = annals_result_map(ctx, &r, "dict_get")) == NULL)
 		return (-1);
-	list = mp_get(map, "aliases");
-	if (list == NULL || list->type != MSGPACK_OBJECT_ARRAY) {
-		annals_break(ctx, ANNALS_EPROTOCOL, "dict_get: result: no "
-		    "aliases");
+	if (dict_entries(ctx, "dict_get", map, "aliases", &entries, &views,
+	    &n) != 0)
 		goto out;
-	}
-	n = list->via.array.size;
-	entries = calloc(n + 1, sizeof *entries);
-	views = calloc(n + 1, sizeof *views);
-	if (entries == NULL || views == NULL) {
-		annals_fail(ctx, ANNALS_ENOMEM, "out of memory");
-		goto out;
-	}
 	for (i = 0; i < 4; i++) {
 		static const char *const keys[] = { "code", "label",
 		    "label_from", "cameo" };
@@ -298,8 +310,6 @@ annals_actor_info(annals_ctx *ctx, const char *code,
 		    "code or label_from");
 		goto out;
 	}
-	if (dict_entries(ctx, "dict_get", list, entries, views) != 0)
-		goto out;
 	info.code = s[0];
 	info.label = s[1];
 	info.label_from = s[2];
@@ -322,10 +332,10 @@ annals_dict_list(annals_ctx *ctx, int kind, const char *prefix,
     const char *code, int (*fn)(const struct annals_dict_entry *, void *),
     void *arg)
 {
-	struct annals_dict_entry *views = NULL;
-	struct dict_entry	*entries = NULL;
+	struct annals_dict_entry *views;
+	struct dict_entry	*entries;
 	struct annals_reply	 r;
-	const msgpack_object	*map, *list, *cur;
+	const msgpack_object	*map;
 	msgpack_packer		*pk;
 	char			*cursor = NULL;
 	uint32_t		 msgid, n, i;
@@ -359,30 +369,15 @@ annals_dict_list(annals_ctx *ctx, int kind, const char *prefix,
 		if (annals_roundtrip(ctx, msgid, &r) == -1 ||
 		    (map = annals_result_map(ctx, &r, "dict_list")) == NULL)
 			goto fail;
-		list = mp_get(map, "entries");
-		cur = mp_get(map, "cursor");
-		if (list == NULL || list->type != MSGPACK_OBJECT_ARRAY) {
-			annals_reply_free(&r);
-			annals_break(ctx, ANNALS_EPROTOCOL, "dict_list: "
-			    "result: no entries");
-			goto fail;
-		}
-		n = list->via.array.size;
-		entries = calloc(n + 1, sizeof *entries);
-		views = calloc(n + 1, sizeof *views);
-		rc = entries == NULL || views == NULL ? -1 :
-		    dict_entries(ctx, "dict_list", list, entries, views);
-		if (entries == NULL || views == NULL)
-			annals_fail(ctx, ANNALS_ENOMEM, "out of memory");
+		rc = dict_entries(ctx, "dict_list", map, "entries", &entries,
+		    &views, &n);
 		for (i = 0; rc == 0 && i < n && !stop; i++)
 			stop = fn(&views[i], arg) != 0;
-		if (rc == 0 && !stop && dict_str(ctx, cur, "cursor",
-		    &cursor) != 0)
+		if (rc == 0 && !stop && dict_str(ctx, mp_get(map, "cursor"),
+		    "cursor", &cursor) != 0)
 			rc = -1;
 		dict_entries_free(entries, n);
 		free(views);
-		entries = NULL;
-		views = NULL;
 		annals_reply_free(&r);
 		if (rc != 0)
 			goto fail;

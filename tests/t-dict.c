@@ -247,6 +247,21 @@ TEST(dict_cameo_names_of_every_shared_sample_code)
 
 /* --- the methods --- */
 
+/* Label and label_from of a code, by dict_get. */
+static void
+dt_label(annals_ctx *ctx, const char *code, const char *label,
+    const char *from)
+{
+	char	 params[160];
+	json_t	*r;
+
+	snprintf(params, sizeof params, "{\"code\": \"%.128s\"}", code);
+	r = dt_ok(ctx, "dict_get", params);
+	T_EQ_STR(json_string_value(json_object_get(r, "label")), label);
+	T_EQ_STR(json_string_value(json_object_get(r, "label_from")), from);
+	json_decref(r);
+}
+
 TEST(dict_methods_put_get_list_delete)
 {
 	struct th_daemon	 d;
@@ -257,12 +272,7 @@ TEST(dict_methods_put_get_list_delete)
 	T_ASSERT((ctx = annals_connect(d.sock)) != NULL);
 
 	/* A code nobody named shows CAMEO's name. */
-	r = dt_ok(ctx, "dict_get", "{\"code\": \"SYRGOV\"}");
-	T_EQ_STR(json_string_value(json_object_get(r, "label")),
-	    "Syria: government");
-	T_EQ_STR(json_string_value(json_object_get(r, "label_from")),
-	    "cameo");
-	json_decref(r);
+	dt_label(ctx, "SYRGOV", "Syria: government", "cameo");
 
 	r = dt_ok(ctx, "dict_put", "{\"entries\": ["
 	    "{\"kind\": \"name\", \"code\": \"SYRGOV\", "
@@ -345,28 +355,10 @@ TEST(dict_methods_put_get_list_delete)
 	T_ASSERT(json_is_false(json_array_get(json_object_get(r, "deleted"),
 	    1)));
 	json_decref(r);
-	r = dt_ok(ctx, "dict_get", "{\"code\": \"SYRGOV\"}");
-	T_EQ_STR(json_string_value(json_object_get(r, "label_from")),
-	    "cameo");
-	json_decref(r);
+	dt_label(ctx, "SYRGOV", "Syria: government", "cameo");
 
 	annals_free(ctx);
 	T_EQ_INT(th_daemon_stop(&d), 0);
-}
-
-/* Label and label_from of a code, by dict_get. */
-static void
-dt_label(annals_ctx *ctx, const char *code, const char *label,
-    const char *from)
-{
-	char	 params[160];
-	json_t	*r;
-
-	snprintf(params, sizeof params, "{\"code\": \"%.128s\"}", code);
-	r = dt_ok(ctx, "dict_get", params);
-	T_EQ_STR(json_string_value(json_object_get(r, "label")), label);
-	T_EQ_STR(json_string_value(json_object_get(r, "label_from")), from);
-	json_decref(r);
 }
 
 TEST(dict_imported_names_give_way_to_cameo)
