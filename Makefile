@@ -101,7 +101,9 @@ obj = $(patsubst %.c,$(B)/%.o,$(1))
 PROTO_OBJ	:= $(call obj,$(PROTO_SRC))
 # JSON (jansson's) is for annalsd and annals: libannals goes without.
 PROTO_LIB_OBJ	:= $(filter-out %/proto/json.o %/proto/timelinejs.o,$(PROTO_OBJ))
-DAEMON_OBJ	:= $(call obj,$(DAEMON_SRC))
+# The CAMEO tables, made C from daemon/cameo/*.tsv (daemon/cameo.c).
+CAMEO_OBJ	:= $(B)/gen/cameo-data.o
+DAEMON_OBJ	:= $(call obj,$(DAEMON_SRC)) $(CAMEO_OBJ)
 LIB_OBJ		:= $(call obj,$(LIB_SRC))
 CLI_OBJ		:= $(call obj,$(filter-out client/cli.c,$(CLI_SRC)))
 TEST_OBJ	:= $(call obj,$(TEST_SRC))
@@ -156,6 +158,15 @@ $(B)/annalsd: $(B)/daemon/annalsd.o $(DAEMON_OBJ) $(PROTO_OBJ)
 $(B)/annals: $(B)/client/cli.o $(CLI_OBJ) $(LIB_OBJ) $(PROTO_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 	$(if $(filter build,$(B)),ln -sf $(B)/annals annals)
+
+$(B)/gen/cameo-data.c: daemon/cameo-gen.awk daemon/cameo/countrycodes.tsv \
+    daemon/cameo/typecodes.tsv
+	@mkdir -p $(dir $@)
+	LC_ALL=C awk -f daemon/cameo-gen.awk daemon/cameo/countrycodes.tsv \
+	    daemon/cameo/typecodes.tsv > $@
+
+$(CAMEO_OBJ): $(B)/gen/cameo-data.c | $(B)/.deps
+	$(CC) $(CFLAGS) -Idaemon -c -o $@ $<
 
 # The publisher of contrib/nats: without libnats it only says so.
 $(B)/annals-nats: $(B)/contrib/nats/annals-nats.o $(LIB_OBJ) $(PROTO_LIB_OBJ)
@@ -277,11 +288,11 @@ FUZZ_CFLAGS	:= -O1 -g -fno-omit-frame-pointer -std=c11 -D_DEFAULT_SOURCE \
 FUZZ_LIB_OBJ	:= $(patsubst %.c,$(FUZZ_B)/obj/%.o,$(PROTO_SRC) \
 		    tests/fuzz/common.c)
 # The import row parsers' harnesses also need the parsers (not the
-# driver, client/import.c, nor its byte sources) and the JSON code they
-# use.
+# driver, client/import.c, its byte sources, nor what it sends to the
+# dictionary) and the JSON code they use.
 FUZZ_IMPORT	:= $(filter gdelt acled icews csv jsonl,$(FUZZ_NAMES))
 FUZZ_IMPORT_OBJ	:= $(patsubst %.c,$(FUZZ_B)/obj/%.o,tests/fuzz/import.c \
-		    $(filter-out client/import-src.c,\
+		    $(filter-out client/import-src.c client/import-names.c,\
 		    $(filter client/import-%.c,$(CLI_SRC))) client/json.c)
 
 $(FUZZ_B)/.fuzz-deps: $(B)/.deps tests/deps.sh

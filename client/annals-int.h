@@ -131,5 +131,6 @@ void		 annals_notes_clear(annals_ctx *);
 int		 annals_note_keep(annals_ctx *, struct annals_reply *,
 		     uint32_t);
 int		 annals_note_next(annals_ctx *, int, struct annals_reply *);
+int		 annals_subscribe_feed(annals_ctx *, uint64_t, int);
 
 #endif

@@ -483,6 +483,103 @@ ANNALS_API void		 annals_iter_free(annals_iter *it);
 ANNALS_API int		 annals_actors(annals_ctx *ctx, const char *prefix,
 			    int (*fn)(const char *name, uint64_t count,
 			    void *arg), void *arg);
+/*
+ * As annals_actors(), with each actor's label: the name the actor
+ * dictionary shows it with (a user's name, else the one composed from
+ * the CAMEO tables, such as "Syria: government" for SYRGOV), or NULL
+ * when it has none (or the daemon predates the dictionary).  label is
+ * valid during the callback only.
+ *
+ * Errors: as annals_actors().
+ */
+ANNALS_API int		 annals_actors_labeled(annals_ctx *ctx,
+			    const char *prefix, int (*fn)(const char *name,
+			    uint64_t count, const char *label, void *arg),
+			    void *arg);
+
+/*
+ * The actor dictionary (PROTOCOL.md, "The actor dictionary"): names for
+ * actor codes, which win over the names composed from the CAMEO tables,
+ * and aliases that stand for one or more codes during an interval, so
+ * that a query by the alias finds the events of its codes within it.
+ * An entry is a name or an alias; kind and key alone name one (to
+ * delete it).
+ */
+#define ANNALS_DICT_NAME	1
+#define ANNALS_DICT_ALIAS	2
+
+struct annals_dict_entry {
+	int			 kind;		/* ANNALS_DICT_* */
+	const char		*key;		/* the code, or the alias */
+	const char		*name;		/* a name: the code's name */
+	const char *const	*codes;		/* an alias: 1 to 64 codes */
+	size_t			 ncodes;
+	const char		*during;	/* an alias: a date or EDTF
+						   interval; NULL: always */
+	int			 imported;	/* a name: an importer's, from
+						   raw rows; shown only where
+						   CAMEO composes none */
+};
+
+/* What annals_dict_put() did with an entry, besides ANNALS_ADDED ... */
+#define ANNALS_KEPT		4	/* only_new, and there was one */
+
+/*
+ * Put n entries (1 to 10000), all or none: each replaces the entry with
+ * its kind and key, or with only_new leaves an existing one as it is.
+ * When statuses is not NULL, statuses[i] gets ANNALS_ADDED,
+ * ANNALS_UPDATED, ANNALS_UNCHANGED or ANNALS_KEPT.  Returns once the
+ * daemon has the entries on disk.
+ *
+ * Errors: ANNALS_EINVALID ("entries[1]: during: 2015-02-30 is not a
+ * date"), ANNALS_EUNAUTHORIZED, ANNALS_EDISKFULL, ANNALS_EIO, ...
+ */
+ANNALS_API int		 annals_dict_put(annals_ctx *ctx,
+			    const struct annals_dict_entry *entries,
+			    size_t n, int only_new, int *statuses);
+
+/*
+ * Delete the n entries named by the kind and key of keys[] (1 to
+ * 10000); when deleted is not NULL, deleted[i] is 1 if keys[i] was
+ * there.  Errors: as annals_dict_put().
+ */
+ANNALS_API int		 annals_dict_delete(annals_ctx *ctx,
+			    const struct annals_dict_entry *keys, size_t n,
+			    int *deleted);
+
+/* How the dictionary shows a code (annals_actor_info()). */
+struct annals_actor_info {
+	const char			*code;
+	const char			*label;	/* NULL: none */
+	const char			*label_from; /* "user", "cameo", "none" */
+	const char			*cameo;	/* CAMEO's name, or NULL */
+	const struct annals_dict_entry	*aliases; /* those with the code */
+	size_t				 naliases;
+};
+
+/*
+ * Call fn once with how the dictionary shows code: its label (a user's
+ * name, else CAMEO's), CAMEO's name, and the aliases standing for it.
+ * Everything fn is given is valid during the call only; fn must not
+ * make calls on ctx.  Errors: ANNALS_EINVALID, ANNALS_EIO, ...
+ */
+ANNALS_API int		 annals_actor_info(annals_ctx *ctx, const char *code,
+			    void (*fn)(const struct annals_actor_info *info,
+			    void *arg), void *arg);
+
+/*
+ * Call fn for the entries of one kind whose keys start with prefix
+ * (NULL: all), by key; for aliases, only those with code among their
+ * codes when code is not NULL.  Pages are fetched as needed.  Each entry
+ * is valid during its call only; fn must not make calls on ctx and
+ * returns 0 to go on, anything else to stop (annals_dict_list() then
+ * returns 0).  To get one alias, list with it as the prefix and compare
+ * the keys.  Errors: ANNALS_EINVALID, ANNALS_EIO, ...
+ */
+ANNALS_API int		 annals_dict_list(annals_ctx *ctx, int kind,
+			    const char *prefix, const char *code,
+			    int (*fn)(const struct annals_dict_entry *entry,
+			    void *arg), void *arg);
 
 /* Fill out with the daemon's statistics.  Errors: ANNALS_EIO, ... */
 ANNALS_API int		 annals_stats(annals_ctx *ctx,

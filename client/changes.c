@@ -209,7 +209,9 @@ changes_page(annals_ctx *ctx, const char *what,
 			    "%s", what, i, err.msg);
 			goto fail;
 		}
-		if ((ch.op = change_op_parse(mp_get(c, "op"))) == -1) {
+		/* Dictionary changes come only to those who ask. */
+		if ((ch.op = change_op_parse(mp_get(c, "op"))) != CHANGE_PUT &&
+		    ch.op != CHANGE_DELETE) {
 			annals_break(ctx, ANNALS_EPROTOCOL, "%s: changes[%u]: "
 			    "op is not put or delete", what, i);
 			goto fail;
@@ -295,8 +297,13 @@ annals_changes_fields(annals_ctx *ctx, uint64_t since, uint32_t limit,
 	return (rc);
 }
 
+/*
+ * Subscribe after since; with dict, to the actor dictionary's changes
+ * too (only annals-nats asks: a replica must apply them, and pages of
+ * them go undecoded, through annals_note_next()).
+ */
 int
-annals_subscribe(annals_ctx *ctx, uint64_t since, uint64_t *next)
+annals_subscribe_feed(annals_ctx *ctx, uint64_t since, int dict)
 {
 	struct annals_reply	 r;
 	msgpack_packer		*pk;
@@ -307,8 +314,12 @@ annals_subscribe(annals_ctx *ctx, uint64_t since, uint64_t *next)
 		return (-1);
 	pk = annals_request(ctx, "subscribe", &msgid);
 	msgpack_pack_array(pk, 1);
-	msgpack_pack_map(pk, 1);
+	msgpack_pack_map(pk, dict ? 2 : 1);
 	mp_pack_kv_uint(pk, "since", since);
+	if (dict) {
+		mp_pack_str(pk, "dictionary");
+		msgpack_pack_true(pk);
+	}
 	/* Pages may follow the answer closely: keep them from the start. */
 	was = annals_is_subscribed(ctx);
 	annals_set_subscribed(ctx, 1);
@@ -318,6 +329,14 @@ annals_subscribe(annals_ctx *ctx, uint64_t since, uint64_t *next)
 		return (-1);
 	}
 	annals_reply_free(&r);
+	return (0);
+}
+
+int
+annals_subscribe(annals_ctx *ctx, uint64_t since, uint64_t *next)
+{
+	if (annals_subscribe_feed(ctx, since, 0) != 0)
+		return (-1);
 	if (next != NULL)
 		*next = since;
 	return (0);

@@ -24,11 +24,13 @@ struct cli_actors_state {
 };
 
 static int
-cli_actors_print(const char *name, uint64_t count, void *arg)
+cli_actors_print(const char *name, uint64_t count, const char *label,
+    void *arg)
 {
 	struct cli_actors_state	*st = arg;
 
-	if (output_actor(st->format, stdout, st->first, name, count) == -1) {
+	if (output_actor(st->format, stdout, st->first, name, count,
+	    label) == -1) {
 		st->failed = 1;
 		return (1);
 	}
@@ -59,11 +61,11 @@ cli_actors_exec(struct cli *cli, int argc, char **argv)
 	st.format = cli->format;
 	st.first = 1;
 	st.failed = 0;
-	if (annals_actors(cli->ctx, argc == 1 ? argv[0] : NULL,
+	if (annals_actors_labeled(cli->ctx, argc == 1 ? argv[0] : NULL,
 	    cli_actors_print, &st) == -1)
 		return (cli_common_fail(cli, "actors"));
 	if (!st.failed && output_actor(st.format, stdout, st.first, NULL,
-	    0) == -1)
+	    0, NULL) == -1)
 		st.failed = 1;
 	return (st.failed ? CLI_EXIT_ERROR : CLI_EXIT_OK);
 }

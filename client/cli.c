@@ -19,6 +19,8 @@ static const struct cli_command *cli_commands[] = {
 	&cli_range_command,
 	&cli_actor_command,
 	&cli_actors_command,
+	&cli_actor_name_command,
+	&cli_alias_command,
 	&cli_rm_command,
 	&cli_stats_command,
 	&cli_ping_command,

@@ -57,6 +57,8 @@ extern const struct cli_command cli_get_command;
 extern const struct cli_command cli_range_command;
 extern const struct cli_command cli_actor_command;
 extern const struct cli_command cli_actors_command;
+extern const struct cli_command cli_actor_name_command;
+extern const struct cli_command cli_alias_command;
 extern const struct cli_command cli_rm_command;
 extern const struct cli_command cli_stats_command;
 extern const struct cli_command cli_ping_command;
@@ -146,7 +148,8 @@ void		 output_fields(struct output *, const char *);
 int		 output_event(struct output *, const struct annals_event *);
 int		 output_end(struct output *);
 void		 output_free(struct output *);
-int		 output_actor(int, FILE *, int, const char *, uint64_t);
+int		 output_actor(int, FILE *, int, const char *, uint64_t,
+		     const char *);
 int		 output_stats(int, FILE *, const msgpack_object *);
 int		 output_put(int, FILE *, int, const struct annals_put_result *);
 int		 output_deleted(int, FILE *, int, uint64_t, int);

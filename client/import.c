@@ -98,6 +98,9 @@ struct import_run {
 	size_t			 head, npending;
 	struct import_batch	*spare;
 	struct annals_put_result *results;
+
+	struct import_names	*dict;		/* names rows give codes */
+	uint64_t		 named;		/* of them, new to it */
 };
 
 static double
@@ -571,6 +574,34 @@ import_detect(struct import_run *run, struct import_src *s, const char *line,
 	return (0);
 }
 
+/*
+ * Send the names gathered for the dictionary, once the puts in flight
+ * are answered (a call waits for its own reply).
+ */
+static void
+import_names_flush(struct import_run *run)
+{
+	annals_ctx	*ctx = run->cli->ctx;
+
+	while (run->npending > 0)
+		import_collect(run);
+	if (run->stop || import_names_pending(run->dict) == 0)
+		return;
+	switch (import_names_send(run->dict, ctx, &run->named)) {
+	case 0:
+		return;
+	case -1:
+		import_warn(run, "actor names: %s", annals_errmsg(ctx));
+		import_fail(run, cli_common_exit(annals_errcode(ctx)));
+		break;
+	default:
+		import_warn(run, "actor names: out of memory");
+		import_fail(run, CLI_EXIT_ERROR);
+		break;
+	}
+	run->stop = 1;
+}
+
 /* Turn one split record into an event and hand it on. */
 static void
 import_record(struct import_run *run, struct import_src *s, size_t line,
@@ -584,6 +615,17 @@ import_record(struct import_run *run, struct import_src *s, size_t line,
 	    &err) != 0) {
 		import_reject(run, s->name, line, err.msg);
 		return;
+	}
+	if (!run->check_only) {
+		if (import_names_row(run->dict, h, csv->fields) != 0) {
+			record_clear(&ev);
+			import_warn(run, "out of memory");
+			import_fail(run, CLI_EXIT_ERROR);
+			run->stop = 1;
+			return;
+		}
+		if (import_names_pending(run->dict) >= DICT_MAX_ENTRIES)
+			import_names_flush(run);
 	}
 	import_take(run, s, line, &ev);
 }
@@ -1070,7 +1112,9 @@ import_exec(struct cli *cli, int argc, char **argv)
 	run.tty = isatty(STDERR_FILENO);
 	clock_gettime(CLOCK_MONOTONIC, &run.t0);
 
-	if ((run.results = calloc(run.batch, sizeof *run.results)) == NULL) {
+	if ((run.results = calloc(run.batch, sizeof *run.results)) == NULL ||
+	    (run.dict = import_names_new()) == NULL) {
+		free(run.results);
 		cli_common_warn("out of memory");
 		return (CLI_EXIT_ERROR);
 	}
@@ -1079,6 +1123,7 @@ import_exec(struct cli *cli, int argc, char **argv)
 			if (strcmp(argv[i], "-") == 0 && spool == -1 &&
 			    (spool = import_spool(&run)) == -1) {
 				free(run.results);
+				import_names_free(run.dict);
 				return (CLI_EXIT_ERROR);
 			}
 		}
@@ -1097,8 +1142,7 @@ import_exec(struct cli *cli, int argc, char **argv)
 	else if (!run.stop) {
 		import_pass(&run, argc, argv, spool);
 		import_flush(&run);
-		while (run.npending > 0)
-			import_collect(&run);
+		import_names_flush(&run);
 	}
 	if (spool != -1)
 		close(spool);
@@ -1118,6 +1162,7 @@ import_exec(struct cli *cli, int argc, char **argv)
 		free(run.names[i]);
 	free(run.names);
 	free(run.results);
+	import_names_free(run.dict);
 	if (run.rc != CLI_EXIT_OK)
 		return (run.rc);
 	return (run.rejected != 0 ? CLI_EXIT_REJECTED : CLI_EXIT_OK);

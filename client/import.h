@@ -235,4 +235,19 @@ int	 import_src_zip_next(struct archive *, struct import_src *,
 	     struct aerr *);
 void	 import_src_zip_close(struct archive *);
 
+/*
+ * import-names.c: the names rows give their actor codes (GDELT's
+ * Actor1Name beside Actor1Code), gathered once per code and sent to the
+ * actor dictionary where it has none.
+ */
+struct import_names;
+struct annals_ctx;
+struct import_names *import_names_new(void);
+void	 import_names_free(struct import_names *);
+int	 import_names_row(struct import_names *, const struct import_header *,
+	     const char *const *);
+size_t	 import_names_pending(const struct import_names *);
+int	 import_names_send(struct import_names *, struct annals_ctx *,
+	     uint64_t *);
+
 #endif

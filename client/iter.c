@@ -388,14 +388,15 @@ annals_iter_free(annals_iter *it)
 	free(it);
 }
 
+typedef int (*iter_actor_fn)(const char *, uint64_t, const char *, void *);
+
 /* One page of actors: call fn for each; *cursor is the name to go on from. */
 static int
 iter_actors_page(annals_ctx *ctx, const struct annals_reply *r,
-    int (*fn)(const char *, uint64_t, void *), void *arg, char **cursor,
-    int *stop)
+    iter_actor_fn fn, void *arg, char **cursor, int *stop)
 {
-	const msgpack_object	*list, *o, *name, *count, *cur;
-	char			*s;
+	const msgpack_object	*list, *o, *name, *count, *cur, *label;
+	char			*s, *l;
 	uint32_t		 i;
 
 	list = mp_get(r->msg.result, "actors");
@@ -418,13 +419,19 @@ iter_actors_page(annals_ctx *ctx, const struct annals_reply *r,
 			    "actors[%u] is not {name, count}", i);
 			return (-1);
 		}
+		label = mp_get(o, "label");
+		l = NULL;
 		if ((s = strndup(name->via.str.ptr, name->via.str.size)) ==
-		    NULL) {
+		    NULL || (label != NULL && label->type ==
+		    MSGPACK_OBJECT_STR && (l = strndup(label->via.str.ptr,
+		    label->via.str.size)) == NULL)) {
+			free(s);
 			annals_fail(ctx, ANNALS_ENOMEM, "out of memory");
 			return (-1);
 		}
-		*stop = fn(s, count->via.u64, arg) != 0;
+		*stop = fn(s, count->via.u64, l, arg) != 0;
 		free(s);
+		free(l);
 	}
 	free(*cursor);
 	*cursor = NULL;
@@ -438,9 +445,33 @@ iter_actors_page(annals_ctx *ctx, const struct annals_reply *r,
 	return (0);
 }
 
+struct iter_unlabeled {
+	int	(*fn)(const char *, uint64_t, void *);
+	void	*arg;
+};
+
+static int
+iter_unlabeled(const char *name, uint64_t count, const char *label,
+    void *arg)
+{
+	struct iter_unlabeled	*u = arg;
+
+	(void)label;
+	return (u->fn(name, count, u->arg));
+}
+
 int
 annals_actors(annals_ctx *ctx, const char *prefix,
     int (*fn)(const char *, uint64_t, void *), void *arg)
+{
+	struct iter_unlabeled	u = { fn, arg };
+
+	return (annals_actors_labeled(ctx, prefix, iter_unlabeled, &u));
+}
+
+int
+annals_actors_labeled(annals_ctx *ctx, const char *prefix,
+    int (*fn)(const char *, uint64_t, const char *, void *), void *arg)
 {
 	struct annals_reply	 r;
 	msgpack_packer		*pk;

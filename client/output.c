@@ -437,7 +437,7 @@ output_end(struct output *out)
  */
 int
 output_actor(int format, FILE *fp, int first, const char *name,
-    uint64_t count)
+    uint64_t count, const char *label)
 {
 	json_t	*o;
 	int	 rc;
@@ -452,8 +452,9 @@ output_actor(int format, FILE *fp, int first, const char *name,
 		if (name == NULL)
 			fputs("no actors\n", fp);
 		else
-			fprintf(fp, "%10llu  %s\n", (unsigned long long)count,
-			    name);
+			fprintf(fp, "%10llu  %s%s%s\n",
+			    (unsigned long long)count, name,
+			    label != NULL ? "  " : "", label != NULL ? label : "");
 		break;
 	case OUTPUT_CSV:
 		if (first)
@@ -470,6 +471,8 @@ output_actor(int format, FILE *fp, int first, const char *name,
 		    (json_int_t)count);
 		if (o == NULL)
 			return (-1);
+		if (label != NULL)
+			json_object_set_new(o, "label", json_string(label));
 		rc = json_record_write(fp, o);
 		json_decref(o);
 		return (rc);

@@ -58,6 +58,7 @@ struct store_config {
 #define STORE_ADDED	1
 #define STORE_UPDATED	2
 #define STORE_UNCHANGED	3
+#define STORE_KEPT	4		/* a dict put with only_new */
 
 /* One write: a put of ev, or a delete of id, and its outcome. */
 struct store_op {
@@ -74,6 +75,8 @@ struct store_op {
 	uint64_t	 stream_seq;
 	int		 check_rev;	/* put: only over rev if_rev */
 	uint64_t	 if_rev;	/* 0: only if the event is new */
+	struct dict_entry *dict;	/* dict ops: the entry, or its key */
+	int		 only_new;	/* dict put: not over an entry */
 	int		 status;	/* put: STORE_*; delete: 1 if gone */
 	uint64_t	 out_id;
 	uint64_t	 out_rev;
@@ -119,16 +122,25 @@ typedef int (*store_page_cb)(void *, const struct store_page *);
 typedef int (*store_get_cb)(void *, size_t, const void *, size_t);
 typedef int (*store_actor_cb)(void *, const char *, size_t, uint64_t);
 
-/* One entry of the change log; data is the record of a put. */
+/*
+ * One entry of the change log; data is the record of a put, or the
+ * packed entry of a dictionary put.
+ */
 struct store_change {
 	uint64_t	 seq;
-	int		 op;		/* CHANGE_PUT or CHANGE_DELETE */
+	int		 op;		/* CHANGE_* */
 	uint64_t	 id;
 	const void	*data;
 	size_t		 len;
+	int		 dict_kind;	/* dictionary changes: DICT_* */
+	const char	*dict_key;	/* and the key, not NUL-terminated */
+	size_t		 dict_keylen;
 };
 typedef int (*store_change_cb)(void *, const struct store_change *);
 #define STORE_PAGE_FULL	1	/* from a store_change_cb: end the page */
+#define STORE_CHANGE_SKIP 2	/* from a store_change_cb: not for it */
+#define STORE_CHANGE_IS_DICT(ch) \
+	((ch)->op == CHANGE_DICT_PUT || (ch)->op == CHANGE_DICT_DELETE)
 
 #define STORE_MAX_SCANS	100000	/* index ranges one query may merge */
 
@@ -165,6 +177,33 @@ void	 store_inject_commit_error(struct store *, int, int);
 int	 store_backup_start(struct store *, const char *, int, struct aerr *);
 int	 store_backup_finish(struct store *, uint64_t *, struct aerr *);
 int	 store_backup_running(struct store *);
+
+/* store-dict.c */
+int	 store_dict_lookup(struct store *, int, const char *const *, size_t,
+	     store_get_cb, void *, struct aerr *);
+int	 store_dict_list(struct store *, int, const char *, const char *,
+	     uint32_t, store_get_cb, void *, int *, struct aerr *);
+
+/* names.c */
+#define NAMES_NONE	0
+#define NAMES_USER	1
+#define NAMES_CAMEO	2
+#define NAMES_IMPORT	3		/* an importer's, below CAMEO's */
+struct names_label {
+	char	*label;			/* NULL: none */
+	int	 from;			/* NAMES_* */
+};
+int	 names_unpack(const void *, size_t, struct dict_entry *);
+int	 names_resolve(struct query *, struct aerr *);
+int	 names_labels(const char *const *, size_t, struct names_label *,
+	     struct aerr *);
+void	 names_labels_free(struct names_label *, size_t);
+char	*names_cameo(const char *);
+const char *names_from_name(int);
+void	 names_pack_label(msgpack_packer *, const struct names_label *);
+
+/* m-dict-get.c */
+int	 dict_get_code(const char *, msgpack_sbuffer *, struct aerr *);
 
 /* store-check.c */
 #define STORE_CHECK_KEEP	32	/* problems described in full */
@@ -310,6 +349,8 @@ int	 dispatch_request(struct conn *, const unsigned char *, uint32_t);
 const struct method *dispatch_find(const char *, size_t);
 int	 dispatch_check_params(const struct request *, const char *const *,
 	     struct aerr *);
+int	 dispatch_page_limit(const struct request *, uint32_t *,
+	     struct aerr *);
 int	 dispatch_ids(const msgpack_object *, uint64_t **, size_t *,
 	     struct aerr *);
 void	 dispatch_error(struct request *, const struct aerr *);
@@ -332,12 +373,20 @@ int	 put_decode(const msgpack_object *, struct put_batch **,
 	     struct aerr *);
 void	 put_local(struct put_batch *, dispatch_local_cb, void *);
 
-/* commit.c: a batch is of one kind, CHANGE_PUT or CHANGE_DELETE. */
+/*
+ * commit.c: a batch is of one kind, CHANGE_PUT or CHANGE_DELETE; a
+ * dictionary batch (commit_enqueue_dict) of CHANGE_DICT_PUT or
+ * CHANGE_DICT_DELETE, and owns its entries.
+ */
 void	 commit_init(void);
 void	 commit_free(void);
 void	 commit_enqueue(const struct request *, int, struct store_op *,
 	     size_t, struct event *, size_t);
 void	 commit_enqueue_error(const struct request *, const struct aerr *);
+void	 commit_enqueue_dict(const struct request *, struct store_op *,
+	     struct dict_entry *, size_t);
+void	 commit_enqueue_given(const struct request *, struct store_op *,
+	     size_t, struct event *, struct dict_entry *);
 void	 commit_flush(void);
 void	 commit_drain(void);
 void	 commit_backup_ended(void);

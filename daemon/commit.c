@@ -36,6 +36,7 @@ struct pending {
 	size_t			 nops;
 	struct event		*events;	/* what ops point into */
 	size_t			 nevents;
+	struct dict_entry	*dicts;		/* dictionary ops' entries */
 	int			 failed;
 	struct aerr		 err;
 	dispatch_local_cb	 local;		/* conn NULL: answer here */
@@ -192,10 +193,10 @@ commit_add(const struct request *req)
 	return (p);
 }
 
-/* Queue a write; the queue takes ops and events (and what they own). */
-void
-commit_enqueue(const struct request *req, int kind, struct store_op *ops,
-    size_t nops, struct event *events, size_t nevents)
+static void
+commit_queue(const struct request *req, int kind, struct store_op *ops,
+    size_t nops, struct event *events, size_t nevents,
+    struct dict_entry *dicts)
 {
 	struct pending	*p = commit_add(req);
 
@@ -204,6 +205,38 @@ commit_enqueue(const struct request *req, int kind, struct store_op *ops,
 	p->nops = nops;
 	p->events = events;
 	p->nevents = nevents;
+	p->dicts = dicts;
+}
+
+/* Queue a write; the queue takes ops and events (and what they own). */
+void
+commit_enqueue(const struct request *req, int kind, struct store_op *ops,
+    size_t nops, struct event *events, size_t nevents)
+{
+	commit_queue(req, kind, ops, nops, events, nevents, NULL);
+}
+
+/*
+ * Queue dictionary ops, all CHANGE_DICT_PUT or all CHANGE_DICT_DELETE;
+ * the queue takes ops and entries.
+ */
+void
+commit_enqueue_dict(const struct request *req, struct store_op *ops,
+    struct dict_entry *entries, size_t n)
+{
+	commit_queue(req, ops[0].kind, ops, n, NULL, 0, entries);
+}
+
+/*
+ * Queue a replica's batch of changes of any kind: ops[i] points into
+ * events[i] or dicts[i] (n each, zeroed where unused), which the queue
+ * takes with ops.  Its answer has the shape of a put's.
+ */
+void
+commit_enqueue_given(const struct request *req, struct store_op *ops,
+    size_t n, struct event *events, struct dict_entry *dicts)
+{
+	commit_queue(req, CHANGE_PUT, ops, n, events, n, dicts);
 }
 
 void
@@ -223,6 +256,8 @@ status_name(int status)
 		return ("added");
 	case STORE_UPDATED:
 		return ("updated");
+	case STORE_KEPT:
+		return ("kept");
 	default:
 		return ("unchanged");
 	}
@@ -249,7 +284,15 @@ commit_reply(struct pending *p, const struct store_batch *b)
 	}
 	msg_pack_response_ok(pk, p->msgid);
 	msgpack_pack_map(pk, 1);
-	if (p->kind == CHANGE_PUT) {
+	if (p->kind == CHANGE_DICT_PUT) {
+		mp_pack_str(pk, "results");
+		msgpack_pack_array(pk, p->nops);
+		for (i = 0; i < p->nops; i++) {
+			msgpack_pack_map(pk, 1);
+			mp_pack_kv_str(pk, "status",
+			    status_name(p->ops[i].status));
+		}
+	} else if (p->kind == CHANGE_PUT) {
 		mp_pack_str(pk, "results");
 		msgpack_pack_array(pk, p->nops);
 		for (i = 0; i < p->nops; i++) {
@@ -285,6 +328,9 @@ pending_free(struct pending *p)
 	for (i = 0; i < p->nevents; i++)
 		record_clear(&p->events[i]);
 	free(p->events);
+	for (i = 0; p->dicts != NULL && i < p->nops; i++)
+		dict_clear(&p->dicts[i]);
+	free(p->dicts);
 	free(p->ops);
 	free(p);
 }

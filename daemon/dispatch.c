@@ -134,6 +134,29 @@ dispatch_find(const char *name, size_t len)
 }
 
 /* Refuse a parameter the method does not know; allowed ends in NULL. */
+/*
+ * The limit param of a paged method: 1 to PROTO_MAX_PAGE, default
+ * PROTO_DEFAULT_PAGE.
+ */
+int
+dispatch_page_limit(const struct request *req, uint32_t *limit,
+    struct aerr *err)
+{
+	const msgpack_object	*o;
+	uint64_t		 v = PROTO_DEFAULT_PAGE;
+
+	if ((o = mp_get(req->params, "limit")) != NULL &&
+	    mp_uint(o, "limit", &v, err) != 0)
+		return (-1);
+	if (v == 0 || v > PROTO_MAX_PAGE) {
+		aerr_set(err, AERR_INVALID, "limit: %llu is outside 1 to %d",
+		    (unsigned long long)v, PROTO_MAX_PAGE);
+		return (-1);
+	}
+	*limit = (uint32_t)v;
+	return (0);
+}
+
 int
 dispatch_check_params(const struct request *req, const char *const *allowed,
     struct aerr *err)

@@ -70,7 +70,7 @@ static const struct hparam hp_co[] = {
 };
 static const struct hparam hp_actors[] = {
 	{ "prefix", HP_STR }, { "limit", HP_UINT }, { "cursor", HP_STR },
-	{ NULL, 0 }
+	{ "match", HP_STR }, { NULL, 0 }
 };
 /* Where an endpoint's default differs from its method's. */
 static const struct {
@@ -1022,6 +1022,8 @@ api_change_one(void *arg, const struct store_change *ch)
 {
 	struct changes_ctx	*c = arg;
 
+	if (STORE_CHANGE_IS_DICT(ch))
+		return (STORE_CHANGE_SKIP);	/* events only over HTTP */
 	/* A page as large as the protocol's, give or take one change. */
 	if (c->n > 0 && evbuffer_get_length(c->out) >= dispatch_page_budget())
 		return (STORE_PAGE_FULL);
@@ -1286,7 +1288,7 @@ api_index(struct evhttp_request *req)
 	out = evbuffer_new();
 	evbuffer_add_printf(out, "{\"server\":\"annalsd\",\"version\":\"%s\","
 	    "\"endpoints\":[\"/v1/events\",\"/v1/events/{id}\","
-	    "\"/v1/actors\",\"/v1/histogram\",\"/v1/top\",\"/v1/co-actors\","
+	    "\"/v1/actors\",\"/v1/actors/{code}\",\"/v1/histogram\",\"/v1/top\",\"/v1/co-actors\","
 	    "\"/v1/stats\",\"/v1/changes\",\"/v1/tickets\","
 	    "\"/v1/timelinejs\"]}",
 	    ANNALS_VERSION_STRING);
@@ -1373,6 +1375,13 @@ http_api(struct evhttp_request *req, const char *path)
 			api_event_delete(req, id);
 		else
 			api_method_not_allowed(req, "GET, HEAD, DELETE");
+		return;
+	}
+	if (strncmp(path, "/v1/actors/", 11) == 0) {
+		if (get)
+			http_actor_get(req, path + 11);	/* http-actor.c */
+		else
+			api_method_not_allowed(req, "GET, HEAD");
 		return;
 	}
 	if (strcmp(path, "/v1/tickets") == 0) {

@@ -109,6 +109,8 @@ sse_change(void *arg, const struct store_change *ch)
 {
 	struct evbuffer	*b = arg;
 
+	if (STORE_CHANGE_IS_DICT(ch))
+		return (STORE_CHANGE_SKIP);	/* events only over HTTP */
 	/* The JSON's size is known only once written: stop after, not at. */
 	if (evbuffer_get_length(b) >= SSE_PAGE_BYTES)
 		return (STORE_PAGE_FULL);

@@ -82,6 +82,9 @@ int	 hjson_to_mp(const char *, size_t, msgpack_packer *, int *,
 size_t	 b64url_encode(const unsigned char *, size_t, char *, size_t);
 int	 b64url_decode(const char *, unsigned char *, size_t, size_t *);
 
+/* http-actor.c */
+void	 http_actor_get(struct evhttp_request *, const char *);
+
 /* http-api.c */
 void	 http_api(struct evhttp_request *, const char *);
 int	 http_api_page(struct evhttp_request *);

@@ -18,6 +18,7 @@ struct page {
 	size_t		 n;
 	size_t		 bytes;		/* counted against the budget */
 	uint32_t	 fields;	/* of each event */
+	int		 dict;		/* with the dictionary's changes */
 	uint64_t	 next;
 	uint64_t	 last_seq;
 	int		 more;
@@ -26,6 +27,7 @@ struct page {
 struct sub {
 	struct conn		*conn;		/* holds a reference */
 	uint64_t		 next;
+	int			 dict;		/* "dictionary": true */
 	TAILQ_ENTRY(sub)	 entry;
 };
 
@@ -42,10 +44,29 @@ page_add(void *arg, const struct store_change *ch)
 	struct page	*p = arg;
 	size_t		 size = CHANGES_ENTRY_BYTES + ch->len;
 
+	if (STORE_CHANGE_IS_DICT(ch)) {
+		if (!p->dict)
+			return (STORE_CHANGE_SKIP);
+		size += ch->dict_keylen;
+	}
 	/* A projected event is counted whole: the page only gets shorter. */
 	if (p->n > 0 && p->bytes + size > dispatch_page_budget())
 		return (STORE_PAGE_FULL);
 	p->bytes += size;
+	if (STORE_CHANGE_IS_DICT(ch)) {
+		/* The entry, or (a delete) the key that names it. */
+		msgpack_pack_map(&p->pk, 3);
+		mp_pack_kv_uint(&p->pk, "seq", ch->seq);
+		mp_pack_kv_str(&p->pk, "op", change_op_name(ch->op));
+		mp_pack_str(&p->pk, "entry");
+		if (ch->op == CHANGE_DICT_PUT)
+			msgpack_sbuffer_write(&p->items, ch->data, ch->len);
+		else
+			dict_pack_key(&p->pk, ch->dict_kind, ch->dict_key,
+			    ch->dict_keylen);
+		p->n++;
+		return (0);
+	}
 	msgpack_pack_map(&p->pk, ch->op == CHANGE_PUT ? 4 : 3);
 	mp_pack_kv_uint(&p->pk, "seq", ch->seq);
 	mp_pack_kv_str(&p->pk, "op", change_op_name(ch->op));
@@ -60,9 +81,10 @@ page_add(void *arg, const struct store_change *ch)
 
 static int
 page_read(struct page *p, uint64_t since, uint32_t limit, uint32_t fields,
-    struct aerr *err)
+    int dict, struct aerr *err)
 {
 	p->fields = fields;
+	p->dict = dict;
 	msgpack_sbuffer_init(&p->items);
 	msgpack_packer_init(&p->pk, &p->items, msgpack_sbuffer_write);
 	p->n = 0;
@@ -94,13 +116,19 @@ page_pack(struct conn *c, msgpack_packer *pk, struct page *p)
 }
 
 static int
-read_since(const struct request *req, uint64_t *since, struct aerr *err)
+read_since(const struct request *req, uint64_t *since, int *dict,
+    struct aerr *err)
 {
 	const msgpack_object	*o;
 
 	*since = 0;
+	*dict = 0;
 	if ((o = mp_get(req->params, "since")) != NULL &&
 	    mp_uint(o, "since", since, err) != 0)
+		return (-1);
+	if ((o = mp_get(req->params, "dictionary")) != NULL &&
+	    o->type != MSGPACK_OBJECT_NIL &&
+	    mp_bool(o, "dictionary", dict, err) != 0)
 		return (-1);
 	return (0);
 }
@@ -109,26 +137,21 @@ static void
 method_changes_exec(struct request *req)
 {
 	static const char *const params[] = { "since", "limit", "fields",
-	    NULL };
-	const msgpack_object	*o;
+	    "dictionary", NULL };
 	struct page		 p;
 	struct aerr		 err;
-	uint64_t		 since, limit = PROTO_DEFAULT_PAGE;
+	uint64_t		 since;
+	uint32_t		 limit;
 	uint32_t		 fields;
+	int			 dict;
 
 	if (dispatch_check_params(req, params, &err) != 0 ||
-	    read_since(req, &since, &err) != 0 ||
+	    read_since(req, &since, &dict, &err) != 0 ||
 	    fields_param(req->params, &fields, &err) != 0)
 		goto fail;
-	if ((o = mp_get(req->params, "limit")) != NULL &&
-	    mp_uint(o, "limit", &limit, &err) != 0)
+	if (dispatch_page_limit(req, &limit, &err) != 0)
 		goto fail;
-	if (limit == 0 || limit > PROTO_MAX_PAGE) {
-		aerr_set(&err, AERR_INVALID, "limit: %llu is outside 1 to %d",
-		    (unsigned long long)limit, PROTO_MAX_PAGE);
-		goto fail;
-	}
-	if (page_read(&p, since, (uint32_t)limit, fields, &err) != 0)
+	if (page_read(&p, since, limit, fields, dict, &err) != 0)
 		goto fail;
 	page_pack(req->conn, conn_reply_begin(req->conn, req->msgid), &p);
 	conn_reply_end(req->conn);
@@ -159,13 +182,15 @@ sub_push(struct sub *s)
 
 	while (!conn_output_full(s->conn)) {
 		if (page_read(&p, s->next, CHANGES_PUSH_PAGE,
-		    RECORD_FIELDS_ALL, &err) != 0) {
+		    RECORD_FIELDS_ALL, s->dict, &err) != 0) {
 			/* Its place in the log was pruned away. */
 			conn_reply_error(s->conn, 0, err.code, err.msg);
 			conn_close(s->conn, err.msg);
 			return;
 		}
 		if (p.n == 0) {
+			/* Past what it skipped, if anything. */
+			s->next = p.next;
 			msgpack_sbuffer_destroy(&p.items);
 			return;
 		}
@@ -225,14 +250,15 @@ subs_free(void)
 static void
 method_subscribe_exec(struct request *req)
 {
-	static const char *const params[] = { "since", NULL };
+	static const char *const params[] = { "since", "dictionary", NULL };
 	struct sub	*s;
 	struct aerr	 err;
 	uint64_t	 since;
 	msgpack_packer	*pk;
+	int		 dict;
 
 	if (dispatch_check_params(req, params, &err) != 0 ||
-	    read_since(req, &since, &err) != 0) {
+	    read_since(req, &since, &dict, &err) != 0) {
 		dispatch_error(req, &err);
 		return;
 	}
@@ -259,6 +285,7 @@ method_subscribe_exec(struct request *req)
 	TAILQ_INSERT_TAIL(&subs, s, entry);
 	conn_set_drain(s->conn, sub_drained);
 	s->next = since;
+	s->dict = dict;
 	if (!listening) {
 		changes_listen(subs_committed, NULL);
 		listening = 1;

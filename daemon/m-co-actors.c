@@ -28,6 +28,10 @@ co_actors_run(const msgpack_object *params, msgpack_packer *pk,
 	free(qp.via.map.ptr);
 	if (rc != 0)
 		return (-1);
+	if (names_resolve(&q, err) != 0) {
+		query_clear(&q);
+		return (-1);
+	}
 	rc = store_co_actors(server->store, &q, limit, &l, err);
 	if (rc != 0) {
 		query_clear(&q);

@@ -160,6 +160,10 @@ histogram_run(const msgpack_object *params, msgpack_packer *pk,
 	free(qp.via.map.ptr);
 	if (rc != 0)
 		return (-1);
+	if (names_resolve(&q, err) != 0) {
+		query_clear(&q);
+		return (-1);
+	}
 	rc = store_histogram(server->store, &q, &h, err);
 	query_clear(&q);
 	if (rc != 0)

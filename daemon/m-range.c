@@ -2,7 +2,8 @@
  * range and actor: one page of the events that overlap a time range,
  * optionally of one actor or actor prefix, in (start, id) order.  Hits
  * are copied from the map into the reply as stored, without decoding;
- * a page also stops short of the frame limit, whatever its length.
+ * a page also stops short of the frame limit, whatever its length.  A
+ * query by an alias says, for each hit, which of its codes it was.
  */
 #include "annalsd.h"
 
@@ -10,6 +11,27 @@ struct page_ctx {
 	struct request		*req;
 	const struct query	*q;
 };
+
+/* The via of an alias query's hit: the alias and the code it holds. */
+static void
+range_via(msgpack_packer *pk, const struct query *q,
+    const struct store_hit *hit)
+{
+	msgpack_unpacked	 u;
+	const char		*code = NULL;
+
+	msgpack_unpacked_init(&u);
+	if (msgpack_unpack_next(&u, hit->data, hit->len, NULL) ==
+	    MSGPACK_UNPACK_SUCCESS)
+		code = query_alias_code(q, mp_get(&u.data, "actors"));
+	msgpack_pack_map(pk, 2);
+	mp_pack_kv_str(pk, "alias", q->actor);
+	if (code != NULL)
+		mp_pack_kv_str(pk, "code", code);
+	else
+		mp_pack_kv_str(pk, "code", "");
+	msgpack_unpacked_destroy(&u);
+}
 
 static int
 range_page(void *arg, const struct store_page *page)
@@ -41,7 +63,7 @@ range_page(void *arg, const struct store_page *page)
 		bytes += len;
 	}
 	pk = dispatch_reply_begin(ctx->req);
-	msgpack_pack_map(pk, 3);
+	msgpack_pack_map(pk, ctx->q->ncodes > 0 ? 4 : 3);
 	mp_pack_str(pk, "events");
 	msgpack_pack_array(pk, n);
 	if (project)
@@ -57,6 +79,12 @@ range_page(void *arg, const struct store_page *page)
 	for (i = 0; i < n; i++)
 		mp_pack_str(pk, page->hits[i].match == DATE_MATCH_CERTAIN ?
 		    "certain" : "possible");
+	if (ctx->q->ncodes > 0) {
+		mp_pack_str(pk, "via");
+		msgpack_pack_array(pk, n);
+		for (i = 0; i < n; i++)
+			range_via(pk, ctx->q, &page->hits[i]);
+	}
 	mp_pack_str(pk, "cursor");
 	if (more && n > 0) {
 		query_cursor_encode(ctx->q, page->hits[n - 1].start,
@@ -78,6 +106,11 @@ range_exec(struct request *req, int kind)
 
 	if (query_decode(req->params, kind, &q, &err) != 0) {
 		dispatch_error(req, &err);
+		return (-1);
+	}
+	if (names_resolve(&q, &err) != 0) {
+		dispatch_error(req, &err);
+		query_clear(&q);
 		return (-1);
 	}
 	ctx.req = req;

@@ -65,7 +65,8 @@ static struct replica_state	 state;		/* under lock */
 /* A batch handed from the thread to the loop and its outcome back. */
 struct handoff {
 	struct store_op	*ops;
-	struct event	*events;
+	struct event	*events;	/* n each: what ops point into */
+	struct dict_entry *dicts;
 	size_t		 n;
 	int		 ready;		/* the loop may take it */
 	int		 done;		/* committed or failed */
@@ -156,6 +157,7 @@ replica_hand_cb(evutil_socket_t fd, short what, void *arg)
 	char		 buf[64];
 	struct store_op	*ops = NULL;
 	struct event	*events = NULL;
+	struct dict_entry *dicts = NULL;
 	struct request	 req;
 	size_t		 n = 0;
 
@@ -166,29 +168,72 @@ replica_hand_cb(evutil_socket_t fd, short what, void *arg)
 	if (hand.ready) {
 		ops = hand.ops;
 		events = hand.events;
+		dicts = hand.dicts;
 		n = hand.n;
 		hand.ready = 0;
 		hand.ops = NULL;
 		hand.events = NULL;
+		hand.dicts = NULL;
 	}
 	pthread_mutex_unlock(&lock);
-	/* The commit owns ops and events from here on. */
+	/* The commit owns ops, events and entries from here on. */
 	if (ops != NULL) {
 		/* No connection: the commit answers through replica_done. */
 		memset(&req, 0, sizeof req);
 		req.local = replica_done;
-		commit_enqueue(&req, CHANGE_PUT, ops, n, events, n);
+		commit_enqueue_given(&req, ops, n, events, dicts);
 	}
 }
 
+/* Free a batch the commit did not take: n ops and what they point into. */
+static void
+replica_batch_free(struct store_op *ops, struct event *events,
+    struct dict_entry *dicts, size_t n)
+{
+	size_t	i;
+
+	for (i = 0; i < n; i++) {
+		record_clear(&events[i]);
+		dict_clear(&dicts[i]);
+	}
+	free(ops);
+	free(events);
+	free(dicts);
+}
+
 /*
- * Decode one message into op (and ev for a put).  A kind of change this
- * replica does not know stops it: dropping the change would leave the
- * store different from the primary's without a word.
+ * A change of the actor dictionary: its entry, or (a delete) the key
+ * that names it, into de.
+ */
+static int
+replica_decode_dict(const msgpack_object *o, struct store_op *op,
+    struct dict_entry *de, struct aerr *err)
+{
+	const msgpack_object	*entry = mp_get(o, "entry");
+
+	if (entry == NULL) {
+		aerr_set(err, AERR_PROTOCOL, "a dictionary change without its "
+		    "entry");
+		return (-1);
+	}
+	if ((op->kind == CHANGE_DICT_PUT ? dict_decode(entry, de, err) :
+	    dict_decode_key(entry, de, err)) != 0) {
+		aerr_prefix(err, "entry: ");
+		return (-1);
+	}
+	op->dict = de;
+	return (0);
+}
+
+/*
+ * Decode one message into op (and ev for a put, de for a change of the
+ * dictionary).  A kind of change this replica does not know stops it:
+ * dropping the change would leave the store different from the
+ * primary's without a word.
  */
 static int
 replica_decode(natsMsg *m, struct store_op *op, struct event *ev,
-    struct aerr *err)
+    struct dict_entry *de, struct aerr *err)
 {
 	msgpack_unpacked	 u;
 	const msgpack_object	*o, *kind;
@@ -204,15 +249,23 @@ replica_decode(natsMsg *m, struct store_op *op, struct event *ev,
 		goto out;
 	}
 	o = &u.data;
-	if (mp_uint(mp_get(o, "seq"), "seq", &op->seq, err) != 0 ||
-	    mp_uint(mp_get(o, "id"), "id", &op->id, err) != 0)
+	kind = mp_get(o, "op");
+	op->kind = change_op_parse(kind);
+	if (mp_uint(mp_get(o, "seq"), "seq", &op->seq, err) != 0)
+		goto out;
+	if (op->kind == CHANGE_DICT_PUT || op->kind == CHANGE_DICT_DELETE) {
+		if (op->seq == 0)
+			aerr_set(err, AERR_PROTOCOL, "seq must not be 0");
+		else
+			rc = replica_decode_dict(o, op, de, err);
+		goto out;
+	}
+	if (mp_uint(mp_get(o, "id"), "id", &op->id, err) != 0)
 		goto out;
 	if (op->seq == 0 || op->id == 0) {
 		aerr_set(err, AERR_PROTOCOL, "seq and id must not be 0");
 		goto out;
 	}
-	kind = mp_get(o, "op");
-	op->kind = change_op_parse(kind);
 	if (op->kind == CHANGE_DELETE)
 		rc = 0;
 	else if (op->kind == CHANGE_PUT) {
@@ -242,7 +295,8 @@ replica_decode(natsMsg *m, struct store_op *op, struct event *ev,
 		else
 			snprintf(name, sizeof name, "(none)");
 		aerr_set(err, AERR_PROTOCOL, "change kind \"%s\" is not one this "
-		    "annalsd applies (put, delete): upgrade the replica", name);
+		    "annalsd applies (put, delete, dict_put, dict_delete): "
+		    "upgrade the replica", name);
 	}
 out:
 	msgpack_unpacked_destroy(&u);
@@ -259,6 +313,7 @@ replica_apply(natsMsgList *list)
 {
 	struct store_op	*ops;
 	struct event	*events;
+	struct dict_entry *dicts;
 	struct aerr	 err;
 	jsMsgMetaData	*meta = NULL;
 	uint64_t	 prev = store_stream_seq(server->store);
@@ -267,6 +322,7 @@ replica_apply(natsMsgList *list)
 
 	ops = xcalloc(n, sizeof *ops);
 	events = xcalloc(n, sizeof *events);
+	dicts = xcalloc(n, sizeof *dicts);
 	for (i = 0; i < n; i++) {
 		aerr_clear(&err);
 		if (natsMsg_GetMetaData(&meta, list->Msgs[i]) != NATS_OK) {
@@ -274,7 +330,7 @@ replica_apply(natsMsgList *list)
 			rc = -1;
 		} else {
 			rc = replica_decode(list->Msgs[i], &ops[i], &events[i],
-			    &err);
+			    &dicts[i], &err);
 			ops[i].stream_seq = meta->Sequence.Stream;
 		}
 		/*
@@ -283,8 +339,6 @@ replica_apply(natsMsgList *list)
 		 * lost to it.
 		 */
 		if (rc == 0 && meta->Sequence.Stream > prev + 1) {
-			if (ops[i].kind == CHANGE_PUT)
-				record_clear(&events[i]);
 			aerr_set(&err, AERR_INTERNAL, "the stream no longer "
 			    "holds messages %llu to %llu, which this replica "
 			    "needs: rebuild it from a backup of another "
@@ -301,10 +355,7 @@ replica_apply(natsMsgList *list)
 			    (unsigned long long)meta->Sequence.Stream : 0ULL,
 			    err.msg);
 			jsMsgMetaData_Destroy(meta);
-			while (i-- > 0)
-				record_clear(&events[i]);
-			free(ops);
-			free(events);
+			replica_batch_free(ops, events, dicts, i + 1);
 			return (-1);
 		}
 		if (i == n - 1) {
@@ -320,6 +371,7 @@ replica_apply(natsMsgList *list)
 	pthread_mutex_lock(&lock);
 	hand.ops = ops;
 	hand.events = events;
+	hand.dicts = dicts;
 	hand.n = n;
 	hand.ready = 1;
 	hand.done = 0;
@@ -683,7 +735,6 @@ replica_start(const char *url, const char *stream, const char *durable,
 void
 replica_stop(void)
 {
-	size_t	i;
 
 	if (!running)
 		return;
@@ -694,10 +745,7 @@ replica_stop(void)
 	pthread_join(thread, NULL);
 	running = 0;
 	if (hand.ready) {
-		for (i = 0; i < hand.n; i++)
-			record_clear(&hand.events[i]);
-		free(hand.ops);
-		free(hand.events);
+		replica_batch_free(hand.ops, hand.events, hand.dicts, hand.n);
 		hand.ready = 0;
 	}
 	event_free(hand_ev);

@@ -355,7 +355,7 @@ struct agg_ctx {
 	struct store		*st;
 	MDB_txn			*txn;
 	const struct query	*q;
-	struct agg_ids		 seen;		/* prefix queries only */
+	struct agg_ids		 seen;		/* prefix and alias queries */
 	msgpack_zone		 zone;		/* for rec, reused */
 	int			 have_zone;
 	msgpack_object		 rec;		/* the record, when fetched */
@@ -389,8 +389,8 @@ agg_walk_text(struct agg_ctx *a, agg_entry_cb fn, void *arg,
 
 /*
  * Walk every index entry a query's events can be found under: the time
- * index, the actor index of its actor or of each name with its prefix,
- * or the type index of each type with its type prefix.  A type filter
+ * index, the actor index of its actor, of each name with its prefix or
+ * of each code of its alias, or the type index of each type with its type prefix.  A type filter
  * that the walk does not meet is checked in the type index when it has
  * few types (a->probe), and by the record otherwise.  A text query walks
  * the events holding its words.
@@ -404,6 +404,8 @@ agg_walk_query(struct agg_ctx *a, agg_entry_cb fn, void *arg,
 	struct agg_names	 an = { a->txn, st->type, st->type_new, q, fn,
 				    arg, err };
 	uint64_t		 mask;
+	uint32_t		 i;
+	int			 rc;
 
 	if (q->text != NULL)
 		return (agg_walk_text(a, fn, arg, err));
@@ -421,6 +423,13 @@ agg_walk_query(struct agg_ctx *a, agg_entry_cb fn, void *arg,
 	if (q->actor != NULL) {
 		an.index = st->actor;
 		an.stage = st->actor_new;
+		for (i = 0; i < q->ncodes; i++) {
+			if ((rc = store_names_each(a->txn, st->actors,
+			    q->codes[i], 0, agg_walk_name, &an, err)) != 0)
+				return (rc);
+		}
+		if (q->ncodes > 0)
+			return (0);
 		return (store_names_each(a->txn, st->actors, q->actor,
 		    q->actor_prefix, agg_walk_name, &an, err));
 	}
@@ -446,7 +455,7 @@ agg_pass(struct agg_ctx *a, uint64_t id, const struct date_span *span,
 
 	if (!store_span_passes(q, span, &m))
 		return (0);
-	if (q->actor_prefix && agg_ids_add(&a->seen, id))
+	if ((q->actor_prefix || q->ncodes > 1) && agg_ids_add(&a->seen, id))
 		return (0);
 	if (a->probe && !store_type_has(a->st, a->txn, &a->tn, span, id))
 		return (0);
@@ -485,6 +494,7 @@ struct hist_ctx {
 	struct agg_ctx	 a;
 	struct agg_hist	*h;
 	int64_t		*diff;		/* n + 1 deltas */
+	int64_t		 lo, hi;	/* the range asked (q->olo, q->ohi) */
 };
 
 /* Count buckets i0..i1 (absolute numbers) once more. */
@@ -497,19 +507,34 @@ hist_add(struct hist_ctx *hc, int64_t b0, int64_t b1)
 	hc->diff[b1 - first + 1]--;
 }
 
+/*
+ * Whether s is a certain match of bucket b clipped to [clo, chi]: inside
+ * it, or its inner range meets it.
+ */
+static int
+hist_certain_in(const struct hist_ctx *hc, const struct date_span *s,
+    int64_t b, int64_t clo, int64_t chi)
+{
+	int64_t	lo = agg_bucket_start(hc->h->by, b);
+	int64_t	hi = agg_bucket_start(hc->h->by, b + 1) - 1;
+
+	return (date_match(s, lo > clo ? lo : clo, hi < chi ? hi : chi) ==
+	    DATE_MATCH_CERTAIN);
+}
+
 static int
 hist_entry(void *arg, uint64_t id, const struct date_span *s)
 {
 	struct hist_ctx		*hc = arg;
 	const struct query	*q = hc->a.q;
-	int			 by = hc->h->by;
-	int64_t			 a, b, blo, bhi;
+	int			 by = hc->h->by, one;
+	int64_t			 a, b, blo, bhi, clo, chi;
 
 	if (!agg_pass(&hc->a, id, s, store_needs_record(hc->a.q,
 	    hc->a.type_known, hc->a.text)))
 		return (0);
 	if (hc->h->mode == AGG_COUNT_START) {
-		if (s->lo < q->qlo || s->lo > q->qhi)
+		if (s->lo < hc->lo || s->lo > hc->hi)
 			return (0);
 		blo = agg_bucket_of(by, s->lo);
 		hist_add(hc, blo, blo);
@@ -517,21 +542,31 @@ hist_entry(void *arg, uint64_t id, const struct date_span *s)
 		return (0);
 	}
 	hc->h->total++;
-	/* Wholly inside one (clipped) bucket: certain there. */
-	if (s->lo >= q->qlo && s->hi <= q->qhi &&
-	    (blo = agg_bucket_of(by, s->lo)) == agg_bucket_of(by, s->hi)) {
-		if (q->certain || q->within) {
+	/*
+	 * Certain where the range is sure: for an alias, the part of it
+	 * the alias surely covers (PROTOCOL.md, "Aliases in queries").
+	 */
+	clo = q->ncodes > 0 ? q->alo : q->qlo;
+	chi = q->ncodes > 0 ? q->ahi : q->qhi;
+	blo = agg_bucket_of(by, s->lo);
+	one = blo == agg_bucket_of(by, s->hi);
+	if (q->within) {
+		/* Wholly inside one (clipped) bucket. */
+		if (s->lo >= q->qlo && s->hi <= q->qhi && one &&
+		    (!q->certain || hist_certain_in(hc, s, blo, clo, chi)))
+			hist_add(hc, blo, blo);
+		return (0);
+	}
+	if (q->certain) {
+		if (s->lo >= clo && s->hi <= chi && one) {
 			hist_add(hc, blo, blo);
 			return (0);
 		}
-	} else if (q->within)
-		return (0);
-	else if (q->certain) {
 		/* Certain in every bucket its inner range meets. */
 		if (s->ilo > s->ihi)
 			return (0);
-		a = s->ilo > q->qlo ? s->ilo : q->qlo;
-		b = s->ihi < q->qhi ? s->ihi : q->qhi;
+		a = s->ilo > clo ? s->ilo : clo;
+		b = s->ihi < chi ? s->ihi : chi;
 		if (a <= b)
 			hist_add(hc, agg_bucket_of(by, a), agg_bucket_of(by, b));
 		return (0);
@@ -689,19 +724,22 @@ store_histogram(struct store *st, const struct query *q, struct agg_hist *h,
 {
 	struct hist_ctx	hc;
 	MDB_txn		*txn;
-	int64_t		 last, run;
+	int64_t		 lo, hi, last, run;
 	size_t		 i;
 	int		 rc;
 
 	h->counts = NULL;
 	h->total = 0;
-	if (q->qlo == DATE_NEG_INF || q->qhi == DATE_POS_INF) {
+	/* An alias narrowed q's range; the buckets are those asked for. */
+	lo = q->ncodes > 0 ? q->olo : q->qlo;
+	hi = q->ncodes > 0 ? q->ohi : q->qhi;
+	if (lo == DATE_NEG_INF || hi == DATE_POS_INF) {
 		aerr_set(err, AERR_INVALID, "%s: required for a histogram",
-		    q->qlo == DATE_NEG_INF ? "from" : "to");
+		    lo == DATE_NEG_INF ? "from" : "to");
 		return (-1);
 	}
-	h->first = agg_bucket_of(h->by, q->qlo);
-	last = agg_bucket_of(h->by, q->qhi);
+	h->first = agg_bucket_of(h->by, lo);
+	last = agg_bucket_of(h->by, hi);
 	if (last - h->first >= AGG_MAX_BUCKETS) {
 		aerr_set(err, AERR_LIMIT, "histogram: %lld %s buckets exceed "
 		    "limit %d", (long long)(last - h->first + 1),
@@ -717,6 +755,8 @@ store_histogram(struct store *st, const struct query *q, struct agg_hist *h,
 	hc.a.q = q;
 	hc.a.err = err;
 	hc.h = h;
+	hc.lo = lo;
+	hc.hi = hi;
 	hc.diff = xcalloc(h->n + 1, sizeof *hc.diff);
 	if (hist_by_days(q)) {
 		rc = hist_days(st, txn, q, &hc, err);
@@ -773,12 +813,22 @@ actors_name(void *arg, const void *name, size_t len, uint64_t mask)
 	return (ret);
 }
 
-/* Whether name is the actor (or has the prefix) co_actors asks about. */
+/*
+ * Whether name is the actor (or has the prefix, or is one of the alias's
+ * codes) co_actors asks about.
+ */
 static int
 actors_is_self(const struct query *q, const msgpack_object *name)
 {
-	size_t	len = strlen(q->actor);
+	size_t		len = strlen(q->actor);
+	uint32_t	i;
 
+	for (i = 0; i < q->ncodes; i++) {
+		if (store_str_is(name, q->codes[i], strlen(q->codes[i])))
+			return (1);
+	}
+	if (q->ncodes > 0)
+		return (0);
 	if (q->actor_prefix)
 		return (name->via.str.size >= len &&
 		    memcmp(name->via.str.ptr, q->actor, len) == 0);
@@ -858,7 +908,7 @@ store_top_actors(struct store *st, const struct query *q, const char *prefix,
 
 /*
  * The limit actors that share most of q's events with q's actor (or any
- * actor with its prefix), which are left out; out->events is how many
+ * actor with its prefix, or any code of its alias), which are left out; out->events is how many
  * events of the actor passed the query.
  */
 int

@@ -436,6 +436,17 @@ check_changes(struct check *c, uint64_t next_seq)
 		return;
 	while (mdb_cursor_get(cur, &k, &v, MDB_NEXT) == 0) {
 		c->out->changes++;
+		if (k.mv_size == 8 && v.mv_size >= 3 &&
+		    (((unsigned char *)v.mv_data)[0] == CHANGE_DICT_PUT ||
+		    ((unsigned char *)v.mv_data)[0] == CHANGE_DICT_DELETE)) {
+			seq = skey_get_be64(k.mv_data);
+			if (seq >= next_seq ||
+			    store_dict_check_change(c->st, c->txn, seq, &v) != 0)
+				problem(c, "changes: seq %llu is not the latest "
+				    "change of its dictionary entry",
+				    (unsigned long long)seq);
+			continue;
+		}
 		if (k.mv_size != 8 || v.mv_size != 9) {
 			problem(c, "changes: entry of %zu bytes", v.mv_size);
 			continue;

@@ -21,6 +21,7 @@ struct store {
 	MDB_dbi		 days;		/* day of a start -> events (store_day) */
 	MDB_dbi		 type, type_new, types;	/* store-type.c */
 	MDB_dbi		 text, text_new, words;	/* store-text.c */
+	MDB_dbi		 dict, dictch;	/* store-dict.c */
 	size_t		 stage_time;	/* entries a stage holds at most */
 	size_t		 stage_actor;
 	size_t		 stage_text;
@@ -148,5 +149,14 @@ int	 store_text_match(struct text_iter *, const char *, size_t,
 	     const char *, size_t);
 void	 store_text_end(struct text_iter *);
 int	 store_text_sizes(struct store *, MDB_txn *, uint64_t *, uint64_t *);
+
+/* store-dict.c */
+int	 store_dict_open(struct store *, MDB_txn *);
+int	 store_dict_apply(struct wctx *, struct store_op *);
+int	 store_dict_prune(struct wctx *, const unsigned char *);
+int	 store_dict_change(struct store *, MDB_txn *, const MDB_val *,
+	     struct store_change *);
+int	 store_dict_check_change(struct store *, MDB_txn *, uint64_t,
+	     const MDB_val *);
 
 #endif

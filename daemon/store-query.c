@@ -270,7 +270,8 @@ plan_name(void *arg, const void *name, size_t len, uint64_t mask)
 
 /*
  * Plan the scans: each class of the time index, of the actor's part of
- * the actor index (or of each actor with its prefix), or with by_type of
+ * the actor index (or of each actor with its prefix, or of each code of
+ * its alias), or with by_type of
  * each type with the query's type prefix in the type index.
  */
 static int
@@ -279,8 +280,16 @@ plan_build(struct store *st, MDB_txn *txn, const struct query *q,
 {
 	struct plan_dest d = { p, st->actor, st->actor_new, q, err };
 	uint64_t	 mask;
+	uint32_t	 i;
 	int		 class;
 
+	for (i = 0; i < q->ncodes; i++) {
+		if (store_names_each(txn, st->actors, q->codes[i], 0,
+		    plan_name, &d, err) != 0)
+			return (-1);
+	}
+	if (q->ncodes > 0)
+		return (0);
 	if (q->actor != NULL)
 		return (store_names_each(txn, st->actors, q->actor,
 		    q->actor_prefix, plan_name, &d, err));
@@ -338,8 +347,9 @@ plan_type(struct store *st, MDB_txn *txn, const struct query *q,
 }
 
 /*
- * Whether an index entry's span passes the query's date filters; *match
- * is then DATE_MATCH_CERTAIN or DATE_MATCH_POSSIBLE.
+ * Whether an index entry's span passes the query's date filters (and an
+ * alias's interval); *match is then DATE_MATCH_CERTAIN or
+ * DATE_MATCH_POSSIBLE.
  */
 int
 store_span_passes(const struct query *q, const struct date_span *span,
@@ -347,7 +357,7 @@ store_span_passes(const struct query *q, const struct date_span *span,
 {
 	int	m;
 
-	m = date_match(span, q->qlo, q->qhi);
+	m = query_alias_match(q, span, date_match(span, q->qlo, q->qhi));
 	if (m == DATE_MATCH_NONE ||
 	    (q->certain && m != DATE_MATCH_CERTAIN) ||
 	    (q->within && !date_within(span, q->qlo, q->qhi)) ||
@@ -419,7 +429,8 @@ text_matches(struct text_iter *text, const msgpack_object *rec)
 
 /*
  * The filters of query_matches() that need the record, on its msgpack
- * form: type prefix, tag, source, the actor (or prefix) in a role, and
+ * form: type prefix, tag, source, the actor (or prefix, or one of an
+ * alias's codes) in a role, and
  * the phrases of q->text (text, the query's words, or NULL).  Range and
  * actor queries and every aggregation filter with this one.
  */
@@ -456,7 +467,10 @@ store_record_matches(const struct query *q, const msgpack_object *rec,
 		if (!found)
 			return (0);
 	}
-	if (q->actor != NULL) {
+	if (q->ncodes > 0) {
+		if (query_alias_code(q, mp_get(rec, "actors")) == NULL)
+			return (0);
+	} else if (q->actor != NULL) {
 		o = mp_get(rec, "actors");
 		len = strlen(q->actor);
 		found = 0;
@@ -551,7 +565,7 @@ store_query(struct store *st, const struct query *q, store_page_cb cb,
 	page.hits = xcalloc(q->limit + 1, sizeof *page.hits);
 	while ((rc = plan_next(&p, text, q->desc, &k, &v, err)) == 1) {
 
-		/* A prefix query meets an event once per matching actor. */
+		/* A prefix or alias query meets an event once per actor. */
 		if (have_last && memcmp(last, (unsigned char *)k.mv_data +
 		    k.mv_size - 16, 16) == 0)
 			continue;

@@ -145,7 +145,7 @@ store_changes(struct store *st, uint64_t since, uint32_t limit,
 	unsigned char		 kbuf[8];
 	uint64_t		 horizon;
 	uint32_t		 n = 0;
-	int			 rc, ret = 0;
+	int			 rc, ret = 0, op;
 
 	*next = since;
 	*more = 0;
@@ -182,7 +182,7 @@ store_changes(struct store *st, uint64_t since, uint32_t limit,
 	k.mv_data = kbuf;
 	for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
 	    rc == 0 && ret == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-		if (k.mv_size != 8 || v.mv_size < 9)
+		if (k.mv_size != 8 || v.mv_size < 3)
 			continue;
 		if (n == limit) {
 			*more = 1;
@@ -190,9 +190,16 @@ store_changes(struct store *st, uint64_t since, uint32_t limit,
 		}
 		memset(&ch, 0, sizeof ch);
 		ch.seq = skey_get_be64(k.mv_data);
+		op = ((unsigned char *)v.mv_data)[0];
+		if (op == CHANGE_DICT_PUT || op == CHANGE_DICT_DELETE) {
+			if (store_dict_change(st, txn, &v, &ch) != 0)
+				continue;
+			goto deliver;
+		}
+		if (v.mv_size < 9)
+			continue;
 		ch.id = skey_get_be64((unsigned char *)v.mv_data + 1);
-		ch.op = ((unsigned char *)v.mv_data)[0] == CHANGE_DELETE ?
-		    CHANGE_DELETE : CHANGE_PUT;
+		ch.op = op == CHANGE_DELETE ? CHANGE_DELETE : CHANGE_PUT;
 		if (ch.op == CHANGE_PUT) {
 			ek.mv_size = 8;
 			ek.mv_data = (unsigned char *)v.mv_data + 1;
@@ -202,12 +209,17 @@ store_changes(struct store *st, uint64_t since, uint32_t limit,
 			ch.data = ev.mv_data;
 			ch.len = ev.mv_size;
 		}
+deliver:
 		if ((ret = cb(arg, &ch)) == STORE_PAGE_FULL) {
 			ret = 0;
 			*more = 1;
 			break;
 		}
 		*next = ch.seq;
+		if (ret == STORE_CHANGE_SKIP) {
+			ret = 0;
+			continue;
+		}
 		n++;
 	}
 	mdb_cursor_close(cur);

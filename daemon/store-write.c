@@ -238,7 +238,7 @@ prune_tombs(struct wctx *w)
 	MDB_val		 k, v, ck;
 	uint64_t	 horizon = 0, cutoff;
 	unsigned char	 kbuf[8];
-	int		 rc, n = 0;
+	int		 rc, n = 0, dict;
 
 	if (w->now < w->st->keep_ms)
 		return (0);
@@ -247,12 +247,21 @@ prune_tombs(struct wctx *w)
 		return (rc);
 	while ((rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST)) == 0 &&
 	    n < PRUNE_BATCH) {
-		if (v.mv_size != 16 || skey_get_be64(v.mv_data) >= cutoff)
+		/* An event's tomb has its id; a dictionary entry's not. */
+		if ((v.mv_size != 16 && v.mv_size != 8) ||
+		    skey_get_be64(v.mv_data) >= cutoff)
 			break;
 		memcpy(kbuf, k.mv_data, 8);
+		dict = v.mv_size == 8;
 		horizon = skey_get_be64(kbuf);
 		if ((rc = mdb_cursor_del(cur, 0)) != 0)
 			break;
+		if (dict) {
+			if ((rc = store_dict_prune(w, kbuf)) != 0)
+				break;
+			n++;
+			continue;
+		}
 		ck.mv_size = 8;
 		ck.mv_data = kbuf;
 		if ((rc = mdb_del(w->txn, w->st->changes, &ck, NULL)) != 0 &&
@@ -549,6 +558,21 @@ apply_given_put(struct wctx *w, struct store_op *op, struct aerr *err)
 	return (0);
 }
 
+/* One op of its kind: a client's, or one given by a primary (seq). */
+static int
+apply_kind(struct wctx *w, struct store_op *op, struct aerr *err)
+{
+	switch (op->kind) {
+	case CHANGE_PUT:
+		return (op->seq == 0 ? apply_put(w, op, err) :
+		    apply_given_put(w, op, err));
+	case CHANGE_DELETE:
+		return (apply_delete(w, op, err));
+	default:
+		return (store_dict_apply(w, op));
+	}
+}
+
 /*
  * One op.  A replicated one takes the seq it had on the primary; one at
  * or below the last applied was applied before (a message delivered
@@ -561,15 +585,13 @@ apply_op(struct wctx *w, struct store_op *op, struct aerr *err)
 	int	rc;
 
 	if (op->seq == 0)
-		return (op->kind == CHANGE_PUT ? apply_put(w, op, err) :
-		    apply_delete(w, op, err));
+		return (apply_kind(w, op, err));
 	if (op->seq < w->c.next_seq) {
 		op->status = STORE_UNCHANGED;
 		rc = 0;
 	} else {
 		w->c.next_seq = op->seq;
-		rc = op->kind == CHANGE_PUT ? apply_given_put(w, op, err) :
-		    apply_delete(w, op, err);
+		rc = apply_kind(w, op, err);
 		w->c.next_seq = op->seq + 1;
 	}
 	if (rc == 0 && op->stream_seq > w->c.stream_seq)

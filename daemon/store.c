@@ -22,10 +22,13 @@
  *	words	  word -> postings, mask of classes used
  *	days	  day of a start -> events starting that day
  *	keys	  source NUL key -> id
- *	changes	  seq -> op, id			(one per live id or delete)
- *	tombs	  seq -> time, id of each delete	(prune_tombs)
+ *	changes	  seq -> op, id			(one per live id or delete), or
+ *		  op, kind, key of the dictionary's
+ *	tombs	  seq -> time, id of each delete	(prune_tombs); time alone
+ *		  for the dictionary's
  *	meta	  format, uuid, next_id, next_seq, classes, typed_to,
  *		  texted_to, no_empty, stream_seq (a replica's), horizon
+ *	dict, dictch the actor dictionary	(store-dict.c)
  *
  * Invariants: every index changes in the same write transaction as its
  * record; exactly one function (write_once) opens write transactions; no
@@ -176,7 +179,8 @@ store_set_compare(struct store *st, MDB_txn *txn)
 			    st->actors, st->keys, st->changes, st->meta,
 			    st->tombs, st->time_new, st->actor_new,
 			    st->days, st->type, st->type_new, st->types,
-			    st->text, st->text_new, st->words };
+			    st->text, st->text_new, st->words,
+			    st->dict, st->dictch };
 	size_t		i;
 
 	for (i = 0; i < sizeof dbis / sizeof dbis[0]; i++)
@@ -408,7 +412,8 @@ store_open(const struct store_config *cfg, struct aerr *err)
 	    (rc = mdb_dbi_open(txn, "text", MDB_CREATE, &st->text)) ||
 	    (rc = mdb_dbi_open(txn, "text_new", MDB_CREATE,
 	    &st->text_new)) ||
-	    (rc = mdb_dbi_open(txn, "words", MDB_CREATE, &st->words))) {
+	    (rc = mdb_dbi_open(txn, "words", MDB_CREATE, &st->words)) ||
+	    (rc = store_dict_open(st, txn))) {
 		mdb_txn_abort(txn);
 		goto fail;
 	}

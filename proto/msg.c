@@ -227,6 +227,10 @@ change_op_parse(const msgpack_object *o)
 		return (CHANGE_PUT);
 	if (mp_key_is(o, "delete"))
 		return (CHANGE_DELETE);
+	if (mp_key_is(o, "dict_put"))
+		return (CHANGE_DICT_PUT);
+	if (mp_key_is(o, "dict_delete"))
+		return (CHANGE_DICT_DELETE);
 	return (-1);
 }
 
@@ -234,5 +238,9 @@ change_op_parse(const msgpack_object *o)
 const char *
 change_op_name(int op)
 {
-	return (op == CHANGE_PUT ? "put" : "delete");
+	static const char *const names[] = { "put", "delete", "dict_put",
+	    "dict_delete" };
+
+	return (op >= CHANGE_PUT && op <= CHANGE_DICT_DELETE ?
+	    names[op - CHANGE_PUT] : "delete");
 }

@@ -103,7 +103,8 @@ int		 aerr_from_name(const char *, size_t);
 	X(hello) X(ping) X(put) X(get) X(get_by_key) X(delete)		\
 	X(range) X(actor) X(actors) X(stats) X(changes) X(subscribe)	\
 	X(unsubscribe) X(check) X(backup)				\
-	X(histogram) X(top_actors) X(co_actors)
+	X(histogram) X(top_actors) X(co_actors)				\
+	X(dict_put) X(dict_get) X(dict_delete) X(dict_list)
 
 /* Message types of msgpack-RPC. */
 #define MSG_REQUEST	0
@@ -148,6 +149,8 @@ int	 msg_error(const msgpack_object *, struct aerr *);
  */
 #define CHANGE_PUT	1
 #define CHANGE_DELETE	2
+#define CHANGE_DICT_PUT	3	/* the actor dictionary's, on request */
+#define CHANGE_DICT_DELETE 4
 int	 change_op_parse(const msgpack_object *);
 const char *change_op_name(int);
 
@@ -324,6 +327,8 @@ int	 record_view_fields(const msgpack_object *, const unsigned char *,
 	     size_t, uint32_t, struct record_view *, struct aerr *);
 void	 record_view_terminate(const struct record_view *, unsigned char *);
 
+struct dict_entry;
+
 /*
  * A range or actor query (proto/query.c).  Decoded from a request's
  * params by the daemon, packed into one by the client.
@@ -352,6 +357,16 @@ struct query {
 	int		 has_cursor;
 	int64_t		 cur_start;	/* resume after (start, id) */
 	uint64_t	 cur_id;
+	int		 no_alias;	/* "alias": false, actor is a code */
+	/*
+	 * Set by query_set_alias() when actor names an alias: its codes,
+	 * and the query's range within its strict interval (qlo, qhi are
+	 * narrowed to its widened one).
+	 */
+	char		**codes;
+	uint32_t	 ncodes;
+	int64_t		 alo, ahi;
+	int64_t		 olo, ohi;	/* qlo, qhi before the narrowing */
 };
 
 int	 query_decode(const msgpack_object *, int, struct query *,
@@ -360,9 +375,51 @@ void	 query_pack(msgpack_packer *, const struct query *,
 	     const void *, size_t);
 void	 query_clear(struct query *);
 int	 query_matches(const struct query *, const struct event *, int *);
+int	 query_set_alias(struct query *, const struct dict_entry *);
+int	 query_alias_match(const struct query *, const struct date_span *,
+	     int);
+const char *query_alias_code(const struct query *, const msgpack_object *);
 size_t	 query_cursor_encode(const struct query *, int64_t, uint64_t,
 	     unsigned char *, size_t);
 #define QUERY_CURSOR_LEN 25
 #define QUERY_MAX_TEXT	1024		/* bytes of a text filter */
+
+/*
+ * The actor dictionary (proto/dict.c, PROTOCOL.md "The actor
+ * dictionary"): a name for a code, or an alias that stands for one or
+ * more codes during an EDTF interval.
+ */
+#define DICT_NAME		1
+#define DICT_ALIAS		2
+#define DICT_MAX_NAME		256		/* bytes of a name */
+#define DICT_MAX_ALIAS		EVENT_MAX_ACTOR	/* an actor query names it */
+#define DICT_MAX_CODES		64
+#define DICT_MAX_ENTRIES	PROTO_MAX_BATCH	/* in one dict_put */
+
+struct dict_entry {
+	int		 kind;		/* DICT_* */
+	char		*key;		/* the code, or the alias */
+	char		*name;		/* DICT_NAME */
+	int		 imported;	/* DICT_NAME: an importer's, from raw rows */
+	char		**codes;	/* DICT_ALIAS: 1 to DICT_MAX_CODES */
+	uint32_t	 ncodes;
+	char		*during;	/* DICT_ALIAS: EDTF; NULL: always */
+	int64_t		 lo, hi;	/* during's strict bounds */
+	int64_t		 flo, fhi;	/* and its widened ones */
+};
+
+int	 dict_kind_parse(const char *, size_t);
+const char *dict_kind_name(int);
+const char *dict_key_field(int);
+int	 dict_check_key(int, const char *, size_t, struct aerr *);
+int	 dict_check_name(const char *, size_t, struct aerr *);
+int	 dict_during(const char *, struct dict_entry *, struct aerr *);
+int	 dict_decode(const msgpack_object *, struct dict_entry *,
+	     struct aerr *);
+int	 dict_decode_key(const msgpack_object *, struct dict_entry *,
+	     struct aerr *);
+void	 dict_pack(msgpack_packer *, const struct dict_entry *);
+void	 dict_pack_key(msgpack_packer *, int, const char *, size_t);
+void	 dict_clear(struct dict_entry *);
 
 #endif

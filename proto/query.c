@@ -25,13 +25,14 @@
 
 static const char *query_params[] = {
 	"from", "to", "actor", "role", "type", "tag", "source", "precision",
-	"certain", "within", "order", "limit", "cursor", "fields", "text"
+	"certain", "within", "order", "limit", "cursor", "fields", "text",
+	"alias"
 };
 enum {
 	QUERY_P_FROM, QUERY_P_TO, QUERY_P_ACTOR, QUERY_P_ROLE, QUERY_P_TYPE,
 	QUERY_P_TAG, QUERY_P_SOURCE, QUERY_P_PRECISION, QUERY_P_CERTAIN,
 	QUERY_P_WITHIN, QUERY_P_ORDER, QUERY_P_LIMIT, QUERY_P_CURSOR,
-	QUERY_P_FIELDS, QUERY_P_TEXT, QUERY_NPARAMS
+	QUERY_P_FIELDS, QUERY_P_TEXT, QUERY_P_ALIAS, QUERY_NPARAMS
 };
 
 static uint64_t
@@ -82,6 +83,8 @@ query_hash(const struct query *q)
 	h = query_fnv_str(h, q->to);
 	h = query_fnv_str(h, q->actor);
 	h = query_fnv_int(h, q->actor_prefix);
+	if (q->no_alias)	/* cursors given out before it stay good */
+		h = query_fnv_int(h, q->no_alias);
 	h = query_fnv_str(h, q->role);
 	h = query_fnv_str(h, q->type);
 	h = query_fnv_str(h, q->tag);
@@ -262,6 +265,11 @@ query_param(int idx, const msgpack_object *val, struct query *q,
 		return (fields_decode(val, &q->fields, err));
 	case QUERY_P_TEXT:
 		return (query_str(val, "text", QUERY_MAX_TEXT, &q->text, err));
+	case QUERY_P_ALIAS:
+		if (mp_bool(val, "alias", &rc, err) != 0)
+			return (-1);
+		q->no_alias = !rc;
+		return (0);
 	}
 	aerr_set(err, AERR_INTERNAL, "query parameter %d has no decoder",
 	    idx);
@@ -362,7 +370,7 @@ query_pack(msgpack_packer *pk, const struct query *q, const void *cursor,
 	    (q->source != NULL) + (q->min_prec != DATE_PREC_NONE) +
 	    (q->certain != 0) + (q->within != 0) + (q->desc != 0) +
 	    (q->limit != 0) + (cursor != NULL) + query_projects(q) +
-	    (q->text != NULL);
+	    (q->text != NULL) + (q->no_alias != 0);
 	msgpack_pack_map(pk, n);
 	if (q->from != NULL)
 		mp_pack_kv_str(pk, "from", q->from);
@@ -409,12 +417,18 @@ query_pack(msgpack_packer *pk, const struct query *q, const void *cursor,
 		mp_pack_str(pk, "fields");
 		fields_pack(pk, q->fields);
 	}
+	if (q->no_alias) {
+		mp_pack_str(pk, "alias");
+		msgpack_pack_false(pk);
+	}
 }
 
 /* Free what q owns and zero it; safe to call again. */
 void
 query_clear(struct query *q)
 {
+	uint32_t	i;
+
 	free(q->from);
 	free(q->to);
 	free(q->actor);
@@ -423,6 +437,9 @@ query_clear(struct query *q)
 	free(q->tag);
 	free(q->source);
 	free(q->text);
+	for (i = 0; i < q->ncodes; i++)
+		free(q->codes[i]);
+	free(q->codes);
 	memset(q, 0, sizeof *q);
 }
 
@@ -467,7 +484,8 @@ query_has_actor_prefix(const struct event *ev, const char *prefix,
 int
 query_matches(const struct query *q, const struct event *ev, int *match)
 {
-	int	m;
+	uint32_t	i;
+	int		m;
 
 	m = date_match(&ev->span, q->qlo, q->qhi);
 	if (m == DATE_MATCH_NONE)
@@ -486,7 +504,18 @@ query_matches(const struct query *q, const struct event *ev, int *match)
 	if (q->source != NULL &&
 	    (ev->source == NULL || strcmp(ev->source, q->source) != 0))
 		return (0);
-	if (q->actor != NULL) {
+	if ((m = query_alias_match(q, &ev->span, m)) != DATE_MATCH_CERTAIN &&
+	    q->certain)
+		return (0);
+	if (q->ncodes > 0) {
+		for (i = 0; i < q->ncodes; i++) {
+			if (record_has_actor(ev, q->codes[i],
+			    strlen(q->codes[i]), q->role))
+				break;
+		}
+		if (i == q->ncodes)
+			return (0);
+	} else if (q->actor != NULL) {
 		if (q->actor_prefix ?
 		    !query_has_actor_prefix(ev, q->actor, q->role) :
 		    !record_has_actor(ev, q->actor, strlen(q->actor), q->role))
@@ -494,4 +523,83 @@ query_matches(const struct query *q, const struct event *ev, int *match)
 	}
 	*match = m;
 	return (1);
+}
+
+/*
+ * Make q a query by the alias e (PROTOCOL.md, "Aliases in queries"): the
+ * events of any of its codes, within the query's range narrowed to the
+ * alias's widened interval.  Returns 0, or -1 when out of memory.
+ */
+int
+query_set_alias(struct query *q, const struct dict_entry *e)
+{
+	uint32_t	i;
+
+	if ((q->codes = calloc(e->ncodes, sizeof *q->codes)) == NULL)
+		return (-1);
+	for (i = 0; i < e->ncodes; i++) {
+		if ((q->codes[i] = strdup(e->codes[i])) == NULL)
+			return (-1);
+		q->ncodes++;
+	}
+	q->olo = q->qlo;
+	q->ohi = q->qhi;
+	q->alo = q->qlo > e->lo ? q->qlo : e->lo;
+	q->ahi = q->qhi < e->hi ? q->qhi : e->hi;
+	if (e->flo > q->qlo)
+		q->qlo = e->flo;
+	if (e->fhi < q->qhi)
+		q->qhi = e->fhi;
+	return (0);
+}
+
+/*
+ * The match of an event found through an alias: m (its match on the
+ * narrowed range) stays certain only when it is certain on the range
+ * the alias surely covers too.
+ */
+int
+query_alias_match(const struct query *q, const struct date_span *s, int m)
+{
+	if (q->ncodes == 0)
+		return (m);
+	/* The query's range and the alias's interval do not meet. */
+	if (q->qlo > q->qhi)
+		return (DATE_MATCH_NONE);
+	if (m != DATE_MATCH_CERTAIN)
+		return (m);
+	if (q->alo > q->ahi ||
+	    date_match(s, q->alo, q->ahi) != DATE_MATCH_CERTAIN)
+		return (DATE_MATCH_POSSIBLE);
+	return (m);
+}
+
+/*
+ * Which of an alias query's codes a packed record's actors array
+ * (stored form: maps with name and role, or strs) holds, in the role
+ * asked for; NULL when none.
+ */
+const char *
+query_alias_code(const struct query *q, const msgpack_object *actors)
+{
+	const msgpack_object	*a, *name, *role;
+	uint32_t		 i, j;
+
+	if (actors == NULL || actors->type != MSGPACK_OBJECT_ARRAY)
+		return (NULL);
+	for (i = 0; i < q->ncodes; i++) {
+		for (j = 0; j < actors->via.array.size; j++) {
+			a = &actors->via.array.ptr[j];
+			name = a->type == MSGPACK_OBJECT_STR ? a :
+			    mp_get(a, "name");
+			role = a->type == MSGPACK_OBJECT_MAP ?
+			    mp_get(a, "role") : NULL;
+			if (!mp_key_is(name, q->codes[i]))
+				continue;
+			if (q->role != NULL && !mp_key_is(role, q->role))
+				continue;
+			return (q->codes[i]);
+		}
+	}
+	return (NULL);
 }

@@ -89,7 +89,8 @@ def main():
                 print("FAIL %s %s: no x-checks" % (method.upper(), path))
                 failed += 1
             for c in checks:
-                url = path.replace("{id}", str(c.get("id", "")))
+                url = path.replace("{id}", str(c.get("id", ""))).replace(
+                    "{code}", str(c.get("code", "")))
                 if "query" in c:
                     url += "?" + c["query"]
                 status, ctype, raw = request(base, method.upper(), url,

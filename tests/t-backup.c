@@ -64,6 +64,12 @@ batches_acked(const char *path)
 	return (n);
 }
 
+static void
+backup_label(const struct annals_actor_info *info, void *arg)
+{
+	snprintf(arg, 64, "%s", info->label != NULL ? info->label : "");
+}
+
 TEST(backup_while_writing_restores_everything_acknowledged)
 {
 	struct th_daemon	 d;
@@ -76,6 +82,9 @@ TEST(backup_while_writing_restores_everything_acknowledged)
 	size_t			 reslen = 0;
 	pid_t			 pid;
 	int			 before, i, status, plen;
+	struct annals_dict_entry name = { .kind = ANNALS_DICT_NAME,
+	    .key = "SYRGOV", .name = "named before the backup" };
+	char			 label[64] = "";
 
 	T_OK(th_daemon_start(&d, NULL));
 	snprintf(logpath, sizeof logpath, "%s/acked", t_dir());
@@ -88,6 +97,8 @@ TEST(backup_while_writing_restores_everything_acknowledged)
 	before = batches_acked(logpath);
 	ctx = annals_connect(d.sock);
 	T_ASSERT(ctx != NULL && annals_errcode(ctx) == 0);
+	/* The actor dictionary is copied too. */
+	T_OK(annals_dict_put(ctx, &name, 1, 0, NULL));
 	/* {"path": copy} by hand: a fixmap of one str key, str8 value. */
 	plen = snprintf(params, sizeof params, "\x81\xa4path\xd9%c%s",
 	    (char)strlen(copy), copy);
@@ -125,6 +136,8 @@ TEST(backup_while_writing_restores_everything_acknowledged)
 		    "%s: %s", key, annals_errmsg(ctx));
 		annals_event_free(ev);
 	}
+	T_OK(annals_actor_info(ctx, "SYRGOV", backup_label, label));
+	T_EQ_STR(label, "named before the backup");
 	annals_free(ctx);
 	T_EQ_INT(th_daemon_stop(&d), 0);
 }

@@ -220,6 +220,41 @@ async function main() {
 		    ' events to ' + titles.length + ' of SYROPP');
 		ok(new URL(page.url()).searchParams.get('actor') === 'SYROPP',
 		    'the filter is in the URL');
+		const summary = await page.$eval('#summary', (e) =>
+		    e.textContent);
+		ok(summary.includes('of SYROPP \u2014 Syria: political ' +
+		    'opposition'), 'the summary names the actor: ' + summary);
+
+		// Completion on names: a name a user gave, and CAMEO's.
+		annals(['actor-name', 'HNC', 'High Negotiations Committee']);
+		const completions = async (typed) => {
+			await page.click('#actor', { clickCount: 3 });
+			await page.type('#actor', typed);
+			await until('completions for ' + typed, () =>
+			    page.evaluate((t) => window.annals.state
+			    .completed === t, typed));
+			return page.$$eval('#actor-list option', (os) =>
+			    os.map((o) => ({ value: o.value, label: o.label })));
+		};
+		let opts = await completions('negotiations');
+		ok(opts.some((o) => o.value === 'HNC' && o.label.startsWith(
+		    'HNC \u2014 High Negotiations Committee (')),
+		    'typing a name a user gave offers its code: ' +
+		    JSON.stringify(opts));
+		opts = await completions('political opp');
+		ok(opts.length > 0 && opts.some((o) => o.value === 'SYROPP' &&
+		    o.label.includes('Syria: political opposition')) &&
+		    opts.every((o) => o.label.toLowerCase().includes(
+		    'political opp')),
+		    'typing a CAMEO name offers the codes it names: ' +
+		    JSON.stringify(opts));
+		opts = await completions('SYR');
+		ok(opts.some((o) => o.value === 'SYRGOV' &&
+		    o.label.includes('Syria: government')),
+		    'codes by their start come with their names: ' +
+		    JSON.stringify(opts.slice(0, 3)));
+		await page.click('#actor', { clickCount: 3 });
+		await page.type('#actor', 'SYROPP');
 
 		// The Text box asks the server (q=), which finds words without
 		// regard to case, in the title or the text.
@@ -261,9 +296,14 @@ async function main() {
 		await el.click();
 		await until('the details panel', () => page.evaluate(() =>
 		    !document.getElementById('details').hidden));
-		const detail = await page.$eval('#details', (e) => e.innerText);
+		const detail = await until('the actor names in the details',
+		    async () => {
+			const t = await page.$eval('#details', (e) =>
+			    e.innerText);
+			return t.includes('SYROPP \u2014 Syria: political ' +
+			    'opposition (source)') ? t : null;
+		});
 		ok(detail.includes('Added from the command line') &&
-		    detail.includes('SYROPP (source)') &&
 		    detail.includes('2015-01-20'), 'the details panel shows ' +
 		    'the selected event');
 		ok(new URL(page.url()).searchParams.get('sel') !== null,

@@ -101,7 +101,8 @@ TEST(complete_commands_and_options_from_the_help)
 	const char	*a = cc_annals();
 
 	/* Every command of the table, in its order. */
-	T_EQ_STR(CC_COMPLETE(a, ""), "add get edit set range actor actors rm "
+	T_EQ_STR(CC_COMPLETE(a, ""), "add get edit set range actor actors "
+	    "actor-name alias rm "
 	    "stats ping histogram top co-actors import export changes backup "
 	    "check");
 	T_EQ_STR(CC_COMPLETE(a, "ra"), "range");

@@ -431,9 +431,10 @@ TEST(cli_actor_actors_limit_and_ping)
 	cli_run_free(&r);
 
 	CLI_RUN(&r, d.sock, NULL, 0, "--format", "jsonl", "actors");
+	/* With CAMEO's names beside the codes it knows. */
 	T_EQ_STR(r.out, "{\"name\":\"RUM\",\"count\":100}\n"
-	    "{\"name\":\"RUS\",\"count\":100}\n"
-	    "{\"name\":\"SYR\",\"count\":100}\n");
+	    "{\"name\":\"RUS\",\"count\":100,\"label\":\"Russia\"}\n"
+	    "{\"name\":\"SYR\",\"count\":100,\"label\":\"Syria\"}\n");
 	cli_run_free(&r);
 	CLI_RUN(&r, d.sock, NULL, 0, "--format", "csv", "actors", "S");
 	T_EQ_STR(r.out, "name,count\nSYR,100\n");
@@ -697,7 +698,7 @@ TEST(cli_an_empty_result_says_so_in_a_table)
 	    "SYR", "--title", "t");
 	cli_run_free(&r);
 	CLI_RUN(&r, d.sock, NULL, 0, "--format", "table", "actors");
-	T_EQ_STR(r.out, "    EVENTS  ACTOR\n         1  SYR\n");
+	T_EQ_STR(r.out, "    EVENTS  ACTOR\n         1  SYR  Syria\n");
 	cli_run_free(&r);
 	T_EQ_INT(th_daemon_stop(&d), 0);
 }

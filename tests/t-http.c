@@ -1453,3 +1453,45 @@ TEST(http_timelinejs_is_the_cli_export)
 	annals_free(h.ctx);
 	T_EQ_INT(th_daemon_stop(&h.d), 0);
 }
+
+/* GET /v1/actors/{code}: the dictionary's view of a code. */
+TEST(http_actor_code_shows_its_label)
+{
+	struct hd	 h;
+	json_t		*j;
+	char		 params[256];
+	void		*res;
+	size_t		 len;
+	int		 n;
+
+	ht_start(&h, NULL, 0);
+	j = ht_get(&h, "/v1/actors/SYRGOV", 200);
+	T_EQ_STR(json_string_value(json_object_get(j, "code")), "SYRGOV");
+	T_EQ_STR(json_string_value(json_object_get(j, "label")),
+	    "Syria: government");
+	T_EQ_STR(json_string_value(json_object_get(j, "label_from")),
+	    "cameo");
+	json_decref(j);
+	/* A user's name, and an alias, set over the socket. */
+	n = snprintf(params, sizeof params, "%s", "\x81\xa7" "entries\x92"
+	    "\x83\xa4kind\xa4name\xa4" "code\xa6SYRGOV\xa4name\xa5" "Assad"
+	    "\x83\xa4kind\xa5" "alias\xa5" "alias\xa4" "ISIS\xa5" "codes\x91"
+	    "\xa6SYRGOV");
+	T_OK(annals_call(h.ctx, "dict_put", params, (size_t)n, &res, &len));
+	annals_buf_free(res);
+	j = ht_get(&h, "/v1/actors/SYRGOV", 200);
+	T_EQ_STR(json_string_value(json_object_get(j, "label")), "Assad");
+	T_EQ_STR(json_string_value(json_object_get(j, "cameo")),
+	    "Syria: government");
+	T_EQ_STR(json_string_value(json_object_get(json_array_get(
+	    json_object_get(j, "aliases"), 0), "alias")), "ISIS");
+	json_decref(j);
+	/* Percent-escaped, and a code nobody named nor CAMEO knows. */
+	j = ht_get(&h, "/v1/actors/a%20b", 200);
+	T_EQ_STR(json_string_value(json_object_get(j, "code")), "a b");
+	T_ASSERT(json_is_null(json_object_get(j, "label")));
+	json_decref(j);
+	ht_problem(&h, "POST", "/v1/actors/SYR", "{}", 405,
+	    "method_not_allowed", NULL);
+	ht_stop(&h);
+}

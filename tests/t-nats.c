@@ -353,6 +353,107 @@ TEST(nats_two_replicas_follow_a_mixed_load)
 	rig_stop(&g);
 }
 
+/* How many events an actor query for actor finds on sock. */
+static int
+events_of(const char *sock, const char *actor)
+{
+	annals_ctx	*ctx;
+	annals_query	*q;
+	annals_iter	*it;
+	int		 n = 0;
+
+	T_ASSERT((ctx = annals_connect(sock)) != NULL);
+	T_ASSERT((q = annals_query_new()) != NULL);
+	T_OK(annals_query_set_actor(q, actor, NULL));
+	T_ASSERTF((it = annals_actor(ctx, q)) != NULL, "%s",
+	    annals_errmsg(ctx));
+	while (annals_iter_next(it) != NULL)
+		n++;
+	T_EQ_INT(annals_iter_error(it), 0);
+	annals_iter_free(it);
+	annals_query_free(q);
+	annals_free(ctx);
+	return (n);
+}
+
+struct dict_seen {
+	char	label[64], from[16];
+};
+
+static void
+dict_seen_info(const struct annals_actor_info *i, void *arg)
+{
+	struct dict_seen	*d = arg;
+
+	snprintf(d->label, sizeof d->label, "%s", i->label ? i->label : "");
+	snprintf(d->from, sizeof d->from, "%s", i->label_from);
+}
+
+static int
+dict_seen_alias(const struct annals_dict_entry *e, void *arg)
+{
+	struct dict_seen	*d = arg;
+
+	snprintf(d->label, sizeof d->label, "%s %zu %s", e->key, e->ncodes,
+	    e->during != NULL ? e->during : "");
+	return (0);
+}
+
+TEST(nats_dictionary_changes_reach_a_replica)
+{
+	static const char *const both[] = { "AAA", "BBB" };
+	struct annals_dict_entry e[3] = {
+		{ .kind = ANNALS_DICT_NAME, .key = "AAA", .name = "Alpha" },
+		{ .kind = ANNALS_DICT_NAME, .key = "BBB", .name = "Beta" },
+		{ .kind = ANNALS_DICT_ALIAS, .key = "Both", .codes = both,
+		    .ncodes = 2, .during = "1995/2005" },
+	};
+	struct rig		 g;
+	struct th_daemon	 r1;
+	struct load		 l;
+	struct dict_seen	 seen;
+	annals_ctx		*ctx;
+	int			 n;
+
+	rig_one_server(&g);
+	rig_primary(&g, "DICT", NULL, NULL);
+	replica_start(&r1, "r1", g.url, "DICT");
+	load_open(&l, g.p.sock, 7);
+	load_run(&l, 300);
+	ctx = annals_connect(g.p.sock);
+	T_ASSERTF(annals_dict_put(ctx, e, 3, 0, NULL) == 0, "%s",
+	    annals_errmsg(ctx));
+	load_run(&l, 100);
+	/* The last change of the primary is a dictionary delete. */
+	T_OK(annals_dict_delete(ctx, &e[1], 1, NULL));
+	annals_free(ctx);
+	rig_check(&g, &r1);
+
+	memset(&seen, 0, sizeof seen);
+	ctx = annals_connect(r1.sock);
+	T_OK(annals_actor_info(ctx, "AAA", dict_seen_info, &seen));
+	T_EQ_STR(seen.label, "Alpha");
+	T_EQ_STR(seen.from, "user");
+	T_OK(annals_actor_info(ctx, "BBB", dict_seen_info, &seen));
+	T_EQ_STR(seen.from, "none");
+	memset(&seen, 0, sizeof seen);
+	T_OK(annals_dict_list(ctx, ANNALS_DICT_ALIAS, NULL, NULL,
+	    dict_seen_alias, &seen));
+	T_EQ_STR(seen.label, "Both 2 1995/2005");
+	/* The replica answers queries by the alias as the primary does. */
+	n = events_of(g.p.sock, "Both");
+	T_ASSERT(n > 0);
+	T_EQ_INT(events_of(r1.sock, "Both"), n);
+	/* And refuses dictionary writes as it refuses puts. */
+	T_EQ_INT(annals_dict_put(ctx, e, 1, 0, NULL), -1);
+	T_EQ_INT(annals_errcode(ctx), ANNALS_EREADONLY);
+	annals_free(ctx);
+
+	load_close(&l);
+	T_EQ_INT(th_daemon_stop(&r1), 0);
+	rig_stop(&g);
+}
+
 TEST(nats_kill9_of_publisher_and_replica_loses_nothing)
 {
 	struct rig		 g;

@@ -36,6 +36,13 @@ struct spec_msg {
 };
 
 static const struct spec_msg spec_msgs[] = {
+	{ "entries[0]: during: 2015-02-30 is not a date", SPEC_JSON,
+	    "dict_put", "{'entries':[{'kind':'alias','alias':'A',"
+	    "'codes':['SYR'],'during':'2015-02-30/2016'}]}", 0 },
+	{ "entries[1]: alias: empty", SPEC_JSON, "dict_put",
+	    "{'entries':[{'kind':'name','code':'SYR','name':'S'},"
+	    "{'kind':'alias','alias':'','codes':['SYR']}]}", 0 },
+	{ "no alias Daesh", SPEC_JSON, "dict_get", "{'alias':'Daesh'}", 0 },
 	{ "method must be UTF-8", SPEC_JSON, "p\xffng", NULL, 0 },
 	{ "records[0]: title: invalid UTF-8", SPEC_BADUTF8, "put", NULL, 1 },
 	{ "records[3]: start: 2015-02-30 is not a date", SPEC_JSON, "put",

@@ -458,7 +458,8 @@ cmd_publish(const struct opts *o)
 			ret = EXIT_FATAL;
 			break;
 		}
-		if (annals_subscribe(ctx, since, NULL) != 0) {
+		/* The dictionary's changes too: replicas apply them. */
+		if (annals_subscribe_feed(ctx, since, 1) != 0) {
 			if (annals_errcode(ctx) == ANNALS_EEXPIRED)
 				goto expired;
 			say("subscribe after %" PRIu64 ": %s", since,

@@ -26,7 +26,8 @@
 		histogram: null,		/* {params, buckets, total} */
 		busy: 0,
 		loads: 0,
-		changes: 0			/* changes seen on the stream */
+		changes: 0,			/* changes seen on the stream */
+		completed: null			/* what the completions are for */
 	};
 	/* For people poking around and for the browser test. */
 	window.annals = { state: state, idle: false };
@@ -393,7 +394,11 @@
 			const shown = drawItems();
 			drawHistogram(h);
 			timeline.setOptions({ maxHeight: maxHeight() });
-			$('summary').textContent = h.total + ' events from ' +
+			if (state.actor && !state.actor.endsWith('*'))
+				await learnLabels([state.actor]);
+			$('summary').textContent = h.total + ' events' +
+			    (state.actor ? ' of ' + named(state.actor) : '') +
+			    ' from ' +
 			    day(state.from) + ' to ' + day(state.to - 1) +
 			    (state.more ? '; the first ' + PAGE + ' are drawn' : '') +
 			    (state.text ? ' holding \u201c' + state.text +
@@ -426,6 +431,33 @@
 
 	/* ---- details ---- */
 
+	/* ---- actor names, from the actor dictionary ---- */
+
+	/* code -> its label ("Syria: government"), or null: none. */
+	const labels = new Map();
+
+	/* Learn the labels of codes not known yet, from /v1/actors/{code}. */
+	async function learnLabels(codes) {
+		const want = [...new Set(codes)].filter((c) => c &&
+		    !labels.has(c));
+		await Promise.all(want.map(async (c) => {
+			const r = await api('/v1/actors/' +
+			    encodeURIComponent(c)).catch(() => null);
+			labels.set(c, r && r.label ? r.label : null);
+		}));
+	}
+
+	/* A code with its label beside it, when it has one. */
+	function named(code) {
+		const l = labels.get(code);
+		return l ? code + ' \u2014 ' + l : code;
+	}
+
+	function actorsText(ev) {
+		return (ev.actors || []).map((a) => named(a.name) +
+		    (a.role ? ' (' + a.role + ')' : '')).join(', ');
+	}
+
 	function row(dl, name, value, html) {
 		if (value === undefined || value === null || value === '')
 			return;
@@ -449,8 +481,15 @@
 		if (ev.span)
 			row(dl, 'Precision', ev.span.precision +
 			    (uncertain(ev) ? ', uncertain' : ''));
-		row(dl, 'Actors', (ev.actors || []).map((a) => a.name +
-		    (a.role ? ' (' + a.role + ')' : '')).join(', '));
+		if (ev.actors && ev.actors.length) {
+			const span = document.createElement('span');
+			span.className = 'actors';
+			span.textContent = actorsText(ev);
+			row(dl, 'Actors', span, true);
+			learnLabels(ev.actors.map((a) => a.name)).then(() => {
+				span.textContent = actorsText(ev);
+			});
+		}
 		row(dl, 'Type', ev.type);
 		if (ev.place)
 			row(dl, 'Place', [ev.place.name, ev.place.country]
@@ -527,7 +566,11 @@
 		loadSoon(300);
 	});
 
-	/* Actor completion from the names in the store. */
+	/*
+	 * Actor completion: the codes starting with what is typed, and
+	 * those whose label (a user's name, or CAMEO's) holds it, each
+	 * shown with its label.
+	 */
 	let completing = null;
 	$('actor').addEventListener('input', () => {
 		const prefix = $('actor').value.replace(/\*$/, '').trim();
@@ -535,17 +578,23 @@
 		if (!prefix)
 			return;
 		completing = setTimeout(async () => {
-			const r = await api('/v1/actors?limit=20&prefix=' +
-			    encodeURIComponent(prefix)).catch(() => null);
-			if (!r)
-				return;
+			const q = encodeURIComponent(prefix);
+			const pages = await Promise.all(['prefix', 'match'].map(
+			    (k) => api('/v1/actors?limit=20&' + k + '=' + q)
+			    .catch(() => null)));
+			const found = new Map();
+			pages.forEach((r) => r && r.actors.forEach((a) => {
+				labels.set(a.name, a.label || null);
+				found.set(a.name, a);
+			}));
 			const list = $('actor-list');
-			list.replaceChildren(...r.actors.map((a) => {
+			list.replaceChildren(...[...found.values()].map((a) => {
 				const o = document.createElement('option');
 				o.value = a.name;
-				o.label = a.name + ' (' + a.count + ')';
+				o.label = named(a.name) + ' (' + a.count + ')';
 				return o;
 			}));
+			state.completed = prefix;
 		}, 150);
 	});
 

@@ -130,9 +130,11 @@ def test_aggregates(db):
     co = db.co_actors("RUS")
     assert co["actor"] == "RUS" and co["events"] == 2
     assert {a["name"] for a in co["actors"]} == {"EGY", "SYR"}
-    assert list(db.actors()) == [{"name": "EGY", "count": 1},
-                                 {"name": "RUS", "count": 2},
-                                 {"name": "SYR", "count": 2}]
+    # Each code with the label it is shown with: CAMEO's country names.
+    assert list(db.actors()) == [
+        {"name": "EGY", "count": 1, "label": "Egypt", "label_from": "cameo"},
+        {"name": "RUS", "count": 2, "label": "Russia", "label_from": "cameo"},
+        {"name": "SYR", "count": 2, "label": "Syria", "label_from": "cameo"}]
     assert [a["name"] for a in db.actors(page=1)] == ["EGY", "RUS", "SYR"]
     assert [a["name"] for a in db.actors("S")] == ["SYR"]
 
@@ -333,3 +335,29 @@ def test_pipelined_sends_answer_in_order(db):
     ids = [db.send("ping") for _ in range(50)]
     assert len(set(ids)) == 50
     assert [db.receive() for _ in ids] == ["pong"] * 50
+
+
+def test_actor_dictionary(db):
+    db.put([event(1, start="2012-03-15", actors=["SYRGOV"]),
+            event(2, start="1999", actors=["SYRGOV"])])
+    assert db.actor_info("SYRGOV")["label"] == "Syria: government"
+    assert db.set_name("SYRGOV", "Damascus") == "added"
+    assert db.set_name("SYRGOV", "other", only_new=True) == "kept"
+    info = db.actor_info("SYRGOV")
+    assert (info["label"], info["label_from"], info["cameo"]) == \
+        ("Damascus", "user", "Syria: government")
+    assert db.set_alias("Bashar al-Assad", ["SYRGOV"],
+                        "2000-07-17/2024-12-08") == "added"
+    assert db.alias("Bashar al-Assad")["codes"] == ["SYRGOV"]
+    assert [a["alias"] for a in db.dictionary("alias", code="SYRGOV")] \
+        == ["Bashar al-Assad"]
+    hits = db.call("actor", actor="Bashar al-Assad")
+    assert [e["start"] for e in hits["events"]] == ["2012-03-15"]
+    assert hits["via"] == [{"alias": "Bashar al-Assad", "code": "SYRGOV"}]
+    with pytest.raises(annals.InvalidError, match="during: 2016/2015"):
+        db.set_alias("x", ["SYR"], "2016/2015")
+    assert db.delete_alias("Bashar al-Assad") is True
+    with pytest.raises(annals.NotFound):
+        db.alias("Bashar al-Assad")
+    assert db.delete_name("SYRGOV") is True
+    assert [n["code"] for n in db.dictionary("name")] == []

@@ -458,6 +458,59 @@ class Client:
                 return
             args["cursor"] = result["cursor"]
 
+    # -- the actor dictionary (PROTOCOL.md, "The actor dictionary") ------
+
+    def set_name(self, code: str, name: str, *,
+                 only_new: bool = False) -> str:
+        """Give ``code`` a name, which wins over CAMEO's; returns the
+        status (``"added"``, ``"updated"``, ``"unchanged"``, or with
+        ``only_new`` over an existing name ``"kept"``)."""
+        return self.call("dict_put", entries=[
+            {"kind": "name", "code": code, "name": name}],
+            only_new=only_new or None)["results"][0]["status"]
+
+    def set_alias(self, alias: str, codes: List[str],
+                  during: Optional[str] = None) -> str:
+        """Make ``alias`` stand for ``codes`` during the EDTF interval
+        ``during`` (None: always); returns the status."""
+        entry: Dict[str, Any] = {"kind": "alias", "alias": alias,
+                                 "codes": list(codes)}
+        if during is not None:
+            entry["during"] = during
+        return self.call("dict_put", entries=[entry])["results"][0]["status"]
+
+    def actor_info(self, code: str) -> Dict[str, Any]:
+        """How ``code`` is shown: ``{"code", "label", "label_from",
+        "cameo", "aliases"}``."""
+        return self.call("dict_get", code=code)
+
+    def alias(self, alias: str) -> Dict[str, Any]:
+        """The alias entry ``{"kind", "alias", "codes", "during"?}``;
+        raises NotFound when there is none."""
+        return self.call("dict_get", alias=alias)["entry"]
+
+    def delete_name(self, code: str) -> bool:
+        """Drop the user's name of ``code``; whether there was one."""
+        return self.call("dict_delete", keys=[
+            {"kind": "name", "code": code}])["deleted"][0]
+
+    def delete_alias(self, alias: str) -> bool:
+        """Drop an alias; whether there was one."""
+        return self.call("dict_delete", keys=[
+            {"kind": "alias", "alias": alias}])["deleted"][0]
+
+    def dictionary(self, kind: str, prefix: Optional[str] = None, *,
+                   code: Optional[str] = None) -> Iterator[Dict[str, Any]]:
+        """Every entry of ``kind`` (``"name"`` or ``"alias"``) whose key
+        starts with ``prefix``, by key; aliases only of ``code``."""
+        args = params(kind=kind, prefix=prefix, code=code)
+        while True:
+            result = self.call("dict_list", **args)
+            yield from result["entries"]
+            if result.get("cursor") is None:
+                return
+            args["cursor"] = result["cursor"]
+
     def stats(self) -> Dict[str, Any]:
         """The daemon's counters: events, actors, db_bytes, last_seq..."""
         return self.call("stats")
