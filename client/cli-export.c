@@ -16,14 +16,7 @@
 static int	cli_export_exec(struct cli *, int, char **);
 
 static const struct option cli_export_longopts[] = {
-	{ "certain",	no_argument,		NULL, 'c' },
-	{ "within",	no_argument,		NULL, 'w' },
-	{ "precision",	required_argument,	NULL, 'p' },
-	{ "actor",	required_argument,	NULL, 'a' },
-	{ "role",	required_argument,	NULL, 'r' },
-	{ "type",	required_argument,	NULL, 't' },
-	{ "tag",	required_argument,	NULL, 'g' },
-	{ "source",	required_argument,	NULL, 's' },
+	CLI_FILTER_OPTIONS,
 	{ "format",	required_argument,	NULL, 'f' },
 	{ "help",	no_argument,		NULL, 'h' },
 	{ NULL,		0,			NULL, 0 }
@@ -31,9 +24,8 @@ static const struct option cli_export_longopts[] = {
 
 const struct cli_command cli_export_command = {
 	"export",
-	"[FROM TO] [--actor CODE [--role ROLE]] [--type PREFIX] [--tag T]\n"
-	"             [--source S] [--precision year|season|month|day|time]\n"
-	"             [--certain | --within] [--format jsonl|csv|timelinejs]",
+	"[FROM TO] [--actor CODE] " CLI_FILTER_USAGE "\n"
+	"             [--format jsonl|csv|timelinejs]",
 	cli_export_exec,
 	cli_export_longopts
 };
@@ -53,8 +45,8 @@ cli_export_args(struct cli *cli, int argc, char **argv, annals_query *q,
 	    NULL)) != -1) {
 		code = 0;
 		switch (ch) {
-		case 'c': case 'w': case 'p': case 'a':
-		case 'r': case 't': case 'g': case 's':
+		case 'a':
+		CLI_FILTER_CASES:
 			if ((code = cli_common_filter(cmd, q, ch, optarg, &f)) == -1)
 				return (CLI_EXIT_USAGE);
 			break;

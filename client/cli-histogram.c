@@ -16,23 +16,10 @@
 
 static int	cli_histogram_exec(struct cli *, int, char **);
 
-#define CLI_AGG_FILTERS							\
-	"[--certain | --within]\n"					\
-	"             [--precision year|season|month|day|time] [--role ROLE]\n" \
-	"             [--type PREFIX] [--tag T] [--source S] [--text WORDS]"
-
 static const struct option cli_histogram_longopts[] = {
 	{ "by",		required_argument,	NULL, 'b' },
 	{ "count",	required_argument,	NULL, 'n' },
-	{ "certain",	no_argument,		NULL, 'c' },
-	{ "within",	no_argument,		NULL, 'w' },
-	{ "precision",	required_argument,	NULL, 'p' },
-	{ "actor",	required_argument,	NULL, 'a' },
-	{ "role",	required_argument,	NULL, 'r' },
-	{ "type",	required_argument,	NULL, 't' },
-	{ "tag",	required_argument,	NULL, 'g' },
-	{ "source",	required_argument,	NULL, 's' },
-	{ "text",	required_argument,	NULL, 'q' },
+	CLI_FILTER_OPTIONS,
 	{ "limit",	required_argument,	NULL, 'l' },
 	{ "prefix",	required_argument,	NULL, 'P' },
 	{ "help",	no_argument,		NULL, 'h' },
@@ -42,21 +29,21 @@ static const struct option cli_histogram_longopts[] = {
 const struct cli_command cli_histogram_command = {
 	"histogram",
 	"FROM TO [--by day|week|month|year] [--count overlap|start]\n"
-	"             [--actor CODE] " CLI_AGG_FILTERS,
+	"             [--actor CODE] " CLI_FILTER_USAGE,
 	cli_histogram_exec,
 	cli_histogram_longopts
 };
 
 const struct cli_command cli_top_command = {
 	"top",
-	"FROM TO [--limit N] [--prefix P] " CLI_AGG_FILTERS,
+	"FROM TO [--limit N] [--prefix P] " CLI_FILTER_USAGE,
 	cli_histogram_exec,
 	cli_histogram_longopts
 };
 
 const struct cli_command cli_co_actors_command = {
 	"co-actors",
-	"CODE FROM TO [--limit N] " CLI_AGG_FILTERS,
+	"CODE FROM TO [--limit N] " CLI_FILTER_USAGE,
 	cli_histogram_exec,
 	cli_histogram_longopts
 };
@@ -116,8 +103,8 @@ cli_agg_option(const struct cli_command *cmd, int ch, const char *opt,
 			return (cli_common_usage(cmd, "--count %s: not "
 			    "overlap or start", optarg));
 		break;
-	case 'c': case 'w': case 'p': case 'a':
-	case 'r': case 't': case 'g': case 's': case 'q':
+	case 'a':
+	CLI_FILTER_CASES:
 		if ((code = cli_common_filter(cmd, q, ch, optarg, f)) == -1)
 			return (CLI_EXIT_USAGE);
 		break;

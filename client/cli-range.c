@@ -18,21 +18,11 @@
 static int	cli_range_exec(struct cli *, int, char **);
 
 #define CLI_RANGE_FILTERS						\
-	"[--certain | --within]\n"					\
-	"             [--precision year|season|month|day|time] [--role ROLE]\n" \
-	"             [--type PREFIX] [--tag T] [--source S] [--text WORDS]\n" \
+	CLI_FILTER_USAGE "\n"						\
 	"             [--limit N | --all] [--desc] [--fields KEY,...]"
 
 static const struct option cli_range_longopts[] = {
-	{ "certain",	no_argument,		NULL, 'c' },
-	{ "within",	no_argument,		NULL, 'w' },
-	{ "precision",	required_argument,	NULL, 'p' },
-	{ "actor",	required_argument,	NULL, 'a' },
-	{ "role",	required_argument,	NULL, 'r' },
-	{ "type",	required_argument,	NULL, 't' },
-	{ "tag",	required_argument,	NULL, 'g' },
-	{ "source",	required_argument,	NULL, 's' },
-	{ "text",	required_argument,	NULL, 'q' },
+	CLI_FILTER_OPTIONS,
 	{ "limit",	required_argument,	NULL, 'l' },
 	{ "all",	no_argument,		NULL, 'A' },
 	{ "desc",	no_argument,		NULL, 'd' },
@@ -139,8 +129,7 @@ cli_range_args(struct cli *cli, int argc, char **argv, annals_query *q,
 				    "CODE, not --actor"));
 			f.actor = optarg;
 			break;
-		case 'c': case 'w': case 'p':
-		case 'r': case 't': case 'g': case 's': case 'q':
+		CLI_FILTER_CASES:
 			if ((code = cli_common_filter(cmd, q, ch, optarg, &f)) == -1)
 				return (CLI_EXIT_USAGE);
 			break;

@@ -71,7 +71,28 @@ struct timelinejs *timelinejs_new(FILE *);
 int		 timelinejs_event(struct timelinejs *, const struct annals_event *);
 int		 timelinejs_end(struct timelinejs *);
 
-/* The filters of range, actor, export and the aggregations. */
+/*
+ * The filters of range, actor, export and the aggregations: one option
+ * table (getopt letters c w p a r t g s q), one usage text and the case
+ * labels of cli_common_filter(), which applies them.
+ */
+#define CLI_FILTER_OPTIONS						\
+	{ "certain",	no_argument,		NULL, 'c' },		\
+	{ "within",	no_argument,		NULL, 'w' },		\
+	{ "precision",	required_argument,	NULL, 'p' },		\
+	{ "actor",	required_argument,	NULL, 'a' },		\
+	{ "role",	required_argument,	NULL, 'r' },		\
+	{ "type",	required_argument,	NULL, 't' },		\
+	{ "tag",	required_argument,	NULL, 'g' },		\
+	{ "source",	required_argument,	NULL, 's' },		\
+	{ "text",	required_argument,	NULL, 'q' }
+#define CLI_FILTER_USAGE						\
+	"[--certain | --within]\n"					\
+	"             [--precision year|season|month|day|time] [--role ROLE]\n" \
+	"             [--type PREFIX] [--tag T] [--source S] [--text WORDS]"
+#define CLI_FILTER_CASES						\
+	case 'c': case 'w': case 'p': case 'r':				\
+	case 't': case 'g': case 's': case 'q'
 struct cli_filter {
 	const char	*actor;
 	const char	*role;

@@ -240,6 +240,20 @@ TEST(cli_add_get_range_and_rm)
 	    "2015", "--text", "\"moscow talks\"");
 	T_EQ_STR(r.out, "");
 	cli_run_free(&r);
+	/* export takes the same filters, --text too, with or without dates. */
+	CLI_RUN(&r, d.sock, NULL, 0, "export", "--text", "moscow");
+	v = cli_lines(r.out, &n);
+	T_EQ_INT(n, 1);
+	T_EQ_STR(cli_str(v[0], "title"), "Talks in Moscow");
+	cli_lines_free(v, n);
+	cli_run_free(&r);
+	CLI_RUN(&r, d.sock, NULL, 0, "export", "2015", "2015", "--text",
+	    "year");
+	v = cli_lines(r.out, &n);
+	T_EQ_INT(n, 1);
+	T_EQ_STR(cli_str(v[0], "title"), "Year only");
+	cli_lines_free(v, n);
+	cli_run_free(&r);
 
 	/* The table marks the possible match with "?". */
 	CLI_RUN(&r, d.sock, NULL, 0, "--format", "table", "range", "2015-01",
