@@ -20,7 +20,7 @@ struct store {
 	MDB_dbi		 actor_new;	/* staged actor entries */
 	MDB_dbi		 days;		/* day of a start -> events (store_day) */
 	MDB_dbi		 type, type_new, types;	/* store-type.c */
-	MDB_dbi		 text, text_new, words;	/* store-text.c */
+	MDB_dbi		 text, text_tail, text_new, words; /* store-text.c */
 	MDB_dbi		 dict, dictch;	/* store-dict.c */
 	size_t		 stage_time;	/* entries a stage holds at most */
 	size_t		 stage_actor;

@@ -3,9 +3,10 @@
  * `text` filter (words.c splits and folds; proto/PROTOCOL.md, "Text
  * search", has the rules).
  *
- *	text	 word NUL class start id -> block
- *	text_new start id -> class, the event's words	(the stage)
- *	words	 word -> postings in text, mask of classes used
+ *	text	  word NUL class start id -> block	(sealed)
+ *	text_tail word NUL class -> the list's last block, still growing
+ *	text_new  start id -> class, the event's words	(the stage)
+ *	words	  word -> postings in text, mask of classes used
  *
  * A posting is an event's (start, id) in the list of one word and class,
  * in the order queries return events.  Storing each posting as an LMDB
@@ -15,8 +16,11 @@
  * holds the postings of one word and class that follow the first, which
  * is in the key, as varints of their distance from the one before (days
  * when the distance is whole days, as most are), up to TEXT_BLOCK_BYTES.
- * A block that overflows splits in two halves, or when the new postings
- * all come after it (a feed in date order) into full blocks.
+ * A block that overflows splits in two halves.  New postings after the
+ * others of their list (a feed in date order) go to its tail, kept in a
+ * small database of its own: a sweep rewrites the tails there, a few to
+ * a page, and puts a block into the large text only when a tail fills
+ * and is sealed, instead of rewriting a page of text for every list.
  *
  * A new event is staged as one entry holding its words, one put at one
  * place (the end, for a feed).  When the stage holds more than
@@ -40,7 +44,8 @@
  * the union of the words it begins.
  *
  * The index is complete up to the change sequence number in meta
- * "texted_to"; a store without it is indexed when opened.
+ * "texted_to"; a store without it, or without meta "text_tails" (an
+ * index from before the tails), is indexed when opened.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -160,25 +165,35 @@ block_decode(const unsigned char *v, size_t len, struct posting **p,
 	return (0);
 }
 
+/* A posting as 16 bytes in key order: start, id. */
+static void
+posting_enc(unsigned char *e, const struct posting *p)
+{
+	skey_time(e, p->start);
+	skey_be64(e + 8, p->id);
+}
+
+static void
+posting_dec(const unsigned char *e, struct posting *p)
+{
+	p->start = skey_get_time(e);
+	p->id = skey_get_be64(e + 8);
+}
+
 /* The key of posting p of a word and class (prefix: word NUL class). */
 static size_t
 text_key(unsigned char *key, const unsigned char *prefix, size_t plen,
     const struct posting *p)
 {
 	memcpy(key, prefix, plen);
-	skey_time(key + plen, p->start);
-	skey_be64(key + plen + 8, p->id);
+	posting_enc(key + plen, p);
 	return (plen + 16);
 }
 
 static void
 key_posting(const MDB_val *k, struct posting *p)
 {
-	const unsigned char	*e = (const unsigned char *)k->mv_data +
-				    k->mv_size - 16;
-
-	p->start = skey_get_time(e);
-	p->id = skey_get_be64(e + 8);
+	posting_dec((const unsigned char *)k->mv_data + k->mv_size - 16, p);
 }
 
 /* Whether k is a key of the list prefix (plen bytes). */
@@ -331,6 +346,31 @@ block_append(struct wctx *w, MDB_cursor *cur, const unsigned char *prefix,
 }
 
 /*
+ * Merge the sorted postings a[0..na) and b[0..nb) into *m (of *mcap,
+ * grown to fit), each once; returns how many there are.
+ */
+static size_t
+postings_merge(const struct posting *a, size_t na, const struct posting *b,
+    size_t nb, struct posting **m, size_t *mcap)
+{
+	size_t	i = 0, j = 0, n = 0;
+
+	if (na + nb > *mcap) {
+		*mcap = na + nb;
+		*m = xreallocarray(*m, *mcap, sizeof **m);
+	}
+	while (i < na || j < nb) {
+		if (j == nb || (i < na && posting_cmp(&a[i], &b[j]) < 0))
+			(*m)[n++] = a[i++];
+		else if (i < na && posting_cmp(&a[i], &b[j]) == 0)
+			j++;	/* there already */
+		else
+			(*m)[n++] = b[j++];
+	}
+	return (n);
+}
+
+/*
  * Merge the sorted postings p[0..n) of one list into its blocks: each
  * goes to the block that would hold it (block_find), which is rewritten
  * once with all of them that fall before the next block.
@@ -343,7 +383,7 @@ merge_run(struct wctx *w, const unsigned char *prefix, size_t plen,
 	struct posting		*m = NULL, next;
 	MDB_cursor		*cur;
 	MDB_val			 k, v;
-	size_t			 i = 0, j, a, c, mcap = 0, nm;
+	size_t			 i = 0, j = 0, mcap = 0, nm;
 	int			 rc, has_next, append;
 
 	if ((rc = mdb_cursor_open(w->txn, w->st->text, &cur)) != 0)
@@ -378,24 +418,163 @@ merge_run(struct wctx *w, const unsigned char *prefix, size_t plen,
 		for (j = i; j < n && (!has_next ||
 		    posting_cmp(&p[j], &next) < 0); j++)
 			;
-		if (b.n + (j - i) > mcap) {
-			mcap = b.n + (j - i);
-			m = xreallocarray(m, mcap, sizeof *m);
-		}
 		append = b.n == 0;
-		for (a = 0, c = i, nm = 0; a < b.n || c < j;) {
-			if (c == j || (a < b.n &&
-			    posting_cmp(&b.p[a], &p[c]) < 0))
-				m[nm++] = b.p[a++];
-			else if (a < b.n && posting_cmp(&b.p[a], &p[c]) == 0)
-				c++;	/* there already */
-			else
-				m[nm++] = p[c++];
-		}
+		nm = postings_merge(b.p, b.n, p + i, j - i, &m, &mcap);
 		rc = blocks_put(w, prefix, plen, m, nm, append);
 		i = j;
 	}
 	mdb_cursor_close(cur);
+	free(b.p);
+	free(m);
+	return (rc);
+}
+
+/*
+ * The tail of a list, in text_tail: the block its new postings go to,
+ * which stays there until it fills and is sealed into text.  Its value
+ * is its first and last postings (16 bytes each, as in keys), then those
+ * after the first encoded as in a block, so that postings after the last
+ * are appended without decoding it.  Every posting of a tail comes after
+ * every posting of the list's sealed blocks, and a list with postings
+ * has a tail.
+ */
+#define TAIL_HEAD	32
+
+struct tail_buf {
+	struct posting	first, last;
+	size_t		len;		/* of the encoded postings */
+	int		has;		/* 0: empty */
+	unsigned char	buf[TAIL_HEAD + TEXT_BLOCK_BYTES + 32];
+};
+
+/* Read the tail of list k into tb: 0, MDB_NOTFOUND or an error. */
+static int
+tail_get(struct wctx *w, MDB_val *k, struct tail_buf *tb)
+{
+	MDB_val	v;
+	int	rc;
+
+	tb->has = 0;
+	tb->len = 0;
+	if ((rc = mdb_get(w->txn, w->st->text_tail, k, &v)) != 0)
+		return (rc);
+	if (v.mv_size < TAIL_HEAD || v.mv_size > sizeof tb->buf)
+		return (MDB_CORRUPTED);
+	memcpy(tb->buf, v.mv_data, v.mv_size);
+	posting_dec(tb->buf, &tb->first);
+	posting_dec(tb->buf + 16, &tb->last);
+	tb->len = v.mv_size - TAIL_HEAD;
+	tb->has = 1;
+	return (0);
+}
+
+/* The postings of tail tb into b. */
+static int
+tail_decode(const struct tail_buf *tb, struct block_buf *b)
+{
+	if (b->cap == 0) {
+		b->cap = 256;
+		b->p = xreallocarray(NULL, b->cap, sizeof *b->p);
+	}
+	b->p[0] = tb->first;
+	if (block_decode(tb->buf + TAIL_HEAD, tb->len, &b->p, &b->cap,
+	    &b->n) != 0)
+		return (MDB_CORRUPTED);
+	return (0);
+}
+
+/*
+ * Add the sorted postings p[0..n), all after the last of tail tb, to it;
+ * each time it fills, its postings go to text as a sealed block, put
+ * once, and the tail starts again.
+ */
+static int
+tail_fill(struct wctx *w, const unsigned char *prefix, size_t plen,
+    struct tail_buf *tb, const struct posting *p, size_t n)
+{
+	unsigned char	key[TEXT_KEY_MAX];
+	MDB_val		k, v;
+	size_t		i;
+	int		rc = 0;
+
+	for (i = 0; i < n && rc == 0; i++) {
+		if (tb->has && tb->len + 21 > TEXT_BLOCK_BYTES) {
+			k.mv_data = key;
+			k.mv_size = text_key(key, prefix, plen, &tb->first);
+			v.mv_data = tb->buf + TAIL_HEAD;
+			v.mv_size = tb->len;
+			rc = mdb_put(w->txn, w->st->text, &k, &v, 0);
+			tb->has = 0;
+			tb->len = 0;
+		}
+		if (tb->has)
+			tb->len += posting_put(tb->buf + TAIL_HEAD + tb->len,
+			    &tb->last, &p[i]);
+		else
+			tb->first = p[i];
+		tb->has = 1;
+		tb->last = p[i];
+	}
+	return (rc);
+}
+
+/* Store tail tb of list k, or delete it when empty. */
+static int
+tail_put(struct wctx *w, MDB_val *k, struct tail_buf *tb)
+{
+	MDB_val	v;
+	int	rc;
+
+	if (!tb->has) {
+		rc = mdb_del(w->txn, w->st->text_tail, k, NULL);
+		return (rc == MDB_NOTFOUND ? 0 : rc);
+	}
+	posting_enc(tb->buf, &tb->first);
+	posting_enc(tb->buf + 16, &tb->last);
+	v.mv_data = tb->buf;
+	v.mv_size = TAIL_HEAD + tb->len;
+	return (mdb_put(w->txn, w->st->text_tail, k, &v, 0));
+}
+
+/*
+ * Merge the sorted postings p[0..n) of one list: those before its tail
+ * into the sealed blocks (merge_run), the others into the tail.  A sweep
+ * so rewrites a list's tail, in the small text_tail, and puts the blocks
+ * it sealed, instead of rewriting a page of the large text per list.
+ */
+static int
+list_merge(struct wctx *w, const unsigned char *prefix, size_t plen,
+    const struct posting *p, size_t n)
+{
+	struct tail_buf		 tb;
+	struct block_buf	 b = { NULL, 0, 0 };
+	struct posting		*m = NULL;
+	MDB_val			 k = { plen, (void *)prefix };
+	size_t			 before = 0, mcap = 0, nm;
+	int			 rc;
+
+	rc = tail_get(w, &k, &tb);
+	if (rc != 0 && rc != MDB_NOTFOUND)
+		return (rc);
+	while (tb.has && before < n && posting_cmp(&p[before], &tb.first) < 0)
+		before++;
+	if (before > 0 && (rc = merge_run(w, prefix, plen, p, before)) != 0)
+		return (rc);
+	p += before;
+	n -= before;
+	if (n == 0)
+		return (0);
+	if (!tb.has || posting_cmp(&p[0], &tb.last) > 0)
+		rc = tail_fill(w, prefix, plen, &tb, p, n);
+	else if ((rc = tail_decode(&tb, &b)) == 0) {
+		/* Some fall inside it: the tail is filled again. */
+		nm = postings_merge(b.p, b.n, p, n, &m, &mcap);
+		tb.has = 0;
+		tb.len = 0;
+		rc = tail_fill(w, prefix, plen, &tb, m, nm);
+	}
+	if (rc == 0)
+		rc = tail_put(w, &k, &tb);
 	free(b.p);
 	free(m);
 	return (rc);
@@ -594,7 +773,7 @@ text_sweep_all(struct wctx *w, size_t events)
 		len = strlen(copy + sp[i].off);
 		memcpy(prefix, copy + sp[i].off, len + 1);
 		prefix[len + 1] = (unsigned char)sp[i].class;
-		if ((rc = merge_run(w, prefix, len + 2, run, j - i)) == 0)
+		if ((rc = list_merge(w, prefix, len + 2, run, j - i)) == 0)
 			rc = store_name_count(w, st->words, copy + sp[i].off,
 			    (int)(j - i), sp[i].class);
 	}
@@ -633,38 +812,100 @@ event_words(const struct event *ev, struct words *ws)
 	return (0);
 }
 
+/* Remove posting p from b, which holds it at i: whether b is empty. */
+static int
+block_buf_cut(struct block_buf *b, size_t i)
+{
+	memmove(b->p + i, b->p + i + 1, (b->n - i - 1) * sizeof *b->p);
+	return (--b->n == 0);
+}
+
+/* Where p is in b, or b->n. */
+static size_t
+block_buf_find(const struct block_buf *b, const struct posting *p)
+{
+	size_t	i;
+
+	for (i = 0; i < b->n && posting_cmp(&b->p[i], p) != 0; i++)
+		;
+	return (i);
+}
+
+/*
+ * Remove posting p from the tail tb of list k, which would hold it.  A
+ * tail left empty takes the last sealed block's postings, so that a list
+ * with postings keeps a tail.  Sets *found.
+ */
+static int
+tail_del(struct wctx *w, MDB_cursor *cur, MDB_val *k, struct tail_buf *tb,
+    const struct posting *p, int *found)
+{
+	const unsigned char *prefix = k->mv_data;
+	struct block_buf b = { NULL, 0, 0 };
+	struct posting	 first = tb->first;
+	MDB_val		 bk, bv;
+	size_t		 i;
+	int		 rc;
+
+	if ((rc = tail_decode(tb, &b)) != 0 ||
+	    (i = block_buf_find(&b, p)) == b.n)
+		goto out;
+	*found = 1;
+	tb->has = 0;
+	tb->len = 0;
+	if (block_buf_cut(&b, i)) {
+		rc = block_find(cur, prefix, k->mv_size, &first, &bk, &bv);
+		if (rc == 0 && block_read(&bk, &bv, &b) != 0)
+			rc = MDB_CORRUPTED;
+		if (rc == 0)
+			rc = mdb_cursor_del(cur, 0);
+		if (rc == MDB_NOTFOUND)
+			rc = 0;		/* the list's last posting */
+	}
+	if (rc == 0)
+		rc = tail_fill(w, prefix, k->mv_size, tb, b.p, b.n);
+	if (rc == 0)
+		rc = tail_put(w, k, tb);
+out:
+	free(b.p);
+	return (rc);
+}
+
 /* Remove one posting from the block holding it. */
 static int
 posting_del(struct wctx *w, const unsigned char *prefix, size_t plen,
     const struct posting *p)
 {
 	struct block_buf b = { NULL, 0, 0 };
+	struct tail_buf	 tb;
 	char		 word[WORDS_MAX_BYTES + 1];
 	MDB_cursor	*cur;
-	MDB_val		 k, v;
+	MDB_val		 k, v, tk = { plen, (void *)prefix };
 	size_t		 i;
-	int		 rc;
+	int		 rc, found = 0;
 
 	if ((rc = mdb_cursor_open(w->txn, w->st->text, &cur)) != 0)
 		return (rc);
-	rc = block_find(cur, prefix, plen, p, &k, &v);
-	if (rc == 0 && block_read(&k, &v, &b) != 0)
-		rc = MDB_CORRUPTED;
-	for (i = 0; rc == 0 && i < b.n; i++) {
-		if (posting_cmp(&b.p[i], p) == 0)
-			break;
+	rc = tail_get(w, &tk, &tb);
+	if (rc == 0 && posting_cmp(p, &tb.first) >= 0)
+		rc = tail_del(w, cur, &tk, &tb, p, &found);
+	else if (rc == 0 || rc == MDB_NOTFOUND) {
+		rc = block_find(cur, prefix, plen, p, &k, &v);
+		if (rc == 0 && block_read(&k, &v, &b) != 0)
+			rc = MDB_CORRUPTED;
+		if (rc == 0 && (i = block_buf_find(&b, p)) < b.n) {
+			found = 1;
+			block_buf_cut(&b, i);
+			rc = mdb_cursor_del(cur, 0);
+			if (rc == 0 && b.n > 0)
+				rc = blocks_put(w, prefix, plen, b.p, b.n, 0);
+		}
 	}
-	if (rc == 0 && i < b.n) {
-		memmove(b.p + i, b.p + i + 1, (b.n - i - 1) * sizeof *b.p);
-		b.n--;
-		rc = mdb_cursor_del(cur, 0);
-		if (rc == 0 && b.n > 0)
-			rc = blocks_put(w, prefix, plen, b.p, b.n, 0);
+	if (rc == 0 && found) {
 		memcpy(word, prefix, plen - 2);
 		word[plen - 2] = '\0';
-		if (rc == 0)
-			rc = store_name_count(w, w->st->words, word, -1,
-			    prefix[plen - 1]);
+		rc = store_name_count(w, w->st->words, word, -1,
+		    prefix[plen - 1]);
 	} else if (rc == 0 || rc == MDB_NOTFOUND) {
 		log_err("word index: no posting of event %llu",
 		    (unsigned long long)p->id);
@@ -758,6 +999,7 @@ text_build(struct store *st, MDB_txn *txn)
 	int			rc;
 
 	if ((rc = mdb_drop(txn, st->text, 0)) != 0 ||
+	    (rc = mdb_drop(txn, st->text_tail, 0)) != 0 ||
 	    (rc = mdb_drop(txn, st->text_new, 0)) != 0 ||
 	    (rc = mdb_drop(txn, st->words, 0)) != 0)
 		return (rc);
@@ -765,17 +1007,26 @@ text_build(struct store *st, MDB_txn *txn)
 	b.w.st = st;
 	b.w.txn = txn;
 	if ((rc = store_records_each(st, txn, text_build_one, &b)) != 0 ||
-	    (rc = text_sweep_all(&b.w, b.n % 65536)) != 0)
+	    (rc = text_sweep_all(&b.w, b.n % 65536)) != 0 ||
+	    (rc = store_meta_put(txn, st->meta, "text_tails", 1)) != 0)
 		return (rc);
 	if (b.n > 0)
 		log_notice("indexed the words of %zu stored events", b.n);
 	return (0);
 }
 
-/* As store_type_open, for the word index and meta "texted_to". */
+/*
+ * As store_type_open, for the word index and meta "texted_to".  An index
+ * from before the tails (meta "text_tails") is built again: its lists
+ * end in blocks of text that the sweep would not append to.
+ */
 int
 store_text_open(struct store *st, MDB_txn *txn)
 {
+	int	rc;
+
+	if (store_meta_get(txn, st->meta, "text_tails", 0) != 1)
+		return ((rc = text_build(st, txn)) != 0 ? rc : 1);
 	return (store_index_open(st, txn, "texted_to", text_build));
 }
 
@@ -792,6 +1043,9 @@ struct text_src {
 	unsigned char	 prefix[WORDS_MAX_BYTES + 2];
 	size_t		 plen;
 	struct posting	 lo, hi;	/* the postings in range */
+	MDB_val		 tail;		/* the list's; mv_size 0: none */
+	struct posting	 tail_first;
+	int		 in_tail;	/* the current block is the tail */
 	struct posting	*p;		/* the current block */
 	size_t		 n, cap, i;
 	int		 done;
@@ -828,22 +1082,46 @@ before(const struct posting *a, const struct posting *b, int desc)
 	return (desc ? c > 0 : c < 0);
 }
 
+/* Make the block of first posting first, then len bytes at v, current. */
 static int
-src_load(struct text_src *s, const MDB_val *k, const MDB_val *v, int desc)
+src_block(struct text_src *s, const struct posting *first, const void *v,
+    size_t len, int desc)
 {
-	if (!key_in(k, s->prefix, s->plen))
-		return (MDB_NOTFOUND);
 	if (s->cap == 0) {
-		s->cap = s->staged ? 1 : 256;
+		s->cap = 256;
 		s->p = xreallocarray(NULL, s->cap, sizeof *s->p);
 	}
-	key_posting(k, &s->p[0]);
+	s->p[0] = *first;
 	s->n = 1;
-	if (!s->staged && block_decode(v->mv_data, v->mv_size, &s->p,
-	    &s->cap, &s->n) != 0)
+	if (block_decode(v, len, &s->p, &s->cap, &s->n) != 0)
 		return (MDB_CORRUPTED);
 	s->i = desc ? s->n - 1 : 0;
 	return (0);
+}
+
+/* Make the sealed block at k, v current, if it is of the list of s. */
+static int
+src_load(struct text_src *s, const MDB_val *k, const MDB_val *v, int desc)
+{
+	struct posting	first;
+
+	if (!key_in(k, s->prefix, s->plen))
+		return (MDB_NOTFOUND);
+	key_posting(k, &first);
+	s->in_tail = 0;
+	return (src_block(s, &first, v->mv_data, v->mv_size, desc));
+}
+
+/* Make the tail of the list of s current. */
+static int
+src_load_tail(struct text_src *s, int desc)
+{
+	if (s->tail.mv_size == 0)
+		return (MDB_NOTFOUND);
+	s->in_tail = 1;
+	return (src_block(s, &s->tail_first,
+	    (const unsigned char *)s->tail.mv_data + TAIL_HEAD,
+	    s->tail.mv_size - TAIL_HEAD, desc));
 }
 
 /* Mark s done when its posting left the range. */
@@ -869,11 +1147,18 @@ src_step(struct text_src *s, int desc)
 		s->i += desc ? -1 : 1;
 		return (src_check(s, 0, desc));
 	}
-	if (s->staged)
+	if (s->staged || (s->in_tail && !desc))
 		return (src_check(s, MDB_NOTFOUND, desc));
-	rc = mdb_cursor_get(s->cur, &k, &v, desc ? MDB_PREV : MDB_NEXT);
+	if (s->in_tail)		/* before it: the last sealed block */
+		rc = block_find(s->cur, s->prefix, s->plen, &s->tail_first,
+		    &k, &v);
+	else
+		rc = mdb_cursor_get(s->cur, &k, &v, desc ? MDB_PREV :
+		    MDB_NEXT);
 	if (rc == 0)
 		rc = src_load(s, &k, &v, desc);
+	if (rc == MDB_NOTFOUND && !desc && !s->in_tail)
+		rc = src_load_tail(s, desc);
 	return (src_check(s, rc, desc));
 }
 
@@ -911,16 +1196,23 @@ src_place(struct text_src *s, const struct posting *t, int desc)
 	return (src_check(s, 0, desc));
 }
 
-/* Load the block of s that would hold t, and place s there. */
+/*
+ * Load the block of s that would hold t (the tail from its first on,
+ * else a sealed one, else the tail again), and place s there.
+ */
 static int
 src_jump(struct text_src *s, const struct posting *t, int desc)
 {
 	MDB_val	k, v;
-	int	rc;
+	int	rc = MDB_NOTFOUND;
 
-	rc = block_find(s->cur, s->prefix, s->plen, t, &k, &v);
-	if (rc == 0)
-		rc = src_load(s, &k, &v, desc);
+	if (s->tail.mv_size == 0 || posting_cmp(t, &s->tail_first) < 0) {
+		rc = block_find(s->cur, s->prefix, s->plen, t, &k, &v);
+		if (rc == 0)
+			rc = src_load(s, &k, &v, desc);
+	}
+	if (rc == MDB_NOTFOUND)
+		rc = src_load_tail(s, desc);
 	if (rc != 0)
 		return (src_check(s, rc, desc));
 	return (src_place(s, t, desc));
@@ -969,6 +1261,7 @@ term_add(struct text_iter *it, struct text_termit *t, const char *word,
 {
 	const struct query	*q = it->q;
 	struct text_src		*s;
+	MDB_val			 k;
 	int64_t			 reach = skey_class_reach(class), lo, hi;
 	int			 rc;
 
@@ -1013,8 +1306,20 @@ term_add(struct text_iter *it, struct text_termit *t, const char *word,
 		s->done = 1;
 	if (s->done || staged)
 		return (0);
-	rc = mdb_cursor_open(it->txn, staged ? it->st->text_new :
-	    it->st->text, &s->cur);
+	k.mv_size = s->plen;
+	k.mv_data = s->prefix;
+	rc = mdb_get(it->txn, it->st->text_tail, &k, &s->tail);
+	if (rc == 0 && s->tail.mv_size < TAIL_HEAD)
+		rc = MDB_CORRUPTED;
+	if (rc == 0)
+		posting_dec(s->tail.mv_data, &s->tail_first);
+	else if (rc == MDB_NOTFOUND)
+		s->tail.mv_size = 0;
+	else {
+		t->nsrc--;
+		return (store_error(err, rc, "text_tail"));
+	}
+	rc = mdb_cursor_open(it->txn, it->st->text, &s->cur);
 	if (rc != 0) {
 		t->nsrc--;
 		return (store_error(err, rc, "mdb_cursor_open"));
@@ -1385,7 +1690,8 @@ int
 store_text_sizes(struct store *st, MDB_txn *txn, uint64_t *records,
     uint64_t *index)
 {
-	const MDB_dbi	dbis[] = { st->text, st->text_new, st->words };
+	const MDB_dbi	dbis[] = { st->text, st->text_tail, st->text_new,
+			    st->words };
 	MDB_stat	ms;
 	size_t		i;
 

@@ -18,6 +18,7 @@
  *	type_new  the same, staged
  *	types	  type -> event count, mask of classes used
  *	text	  word NUL class start id -> block of postings (store-text.c)
+ *	text_tail word NUL class -> the list's last block, still growing
  *	text_new  start id -> class, words	(the stage)
  *	words	  word -> postings, mask of classes used
  *	days	  day of a start -> events starting that day
@@ -27,7 +28,8 @@
  *	tombs	  seq -> time, id of each delete	(prune_tombs); time alone
  *		  for the dictionary's
  *	meta	  format, uuid, next_id, next_seq, classes, typed_to,
- *		  texted_to, no_empty, stream_seq (a replica's), horizon
+ *		  texted_to, text_tails, no_empty, stream_seq (a replica's),
+ *		  horizon
  *	dict, dictch the actor dictionary	(store-dict.c)
  *
  * Invariants: every index changes in the same write transaction as its
@@ -179,8 +181,8 @@ store_set_compare(struct store *st, MDB_txn *txn)
 			    st->actors, st->keys, st->changes, st->meta,
 			    st->tombs, st->time_new, st->actor_new,
 			    st->days, st->type, st->type_new, st->types,
-			    st->text, st->text_new, st->words,
-			    st->dict, st->dictch };
+			    st->text, st->text_tail, st->text_new,
+			    st->words, st->dict, st->dictch };
 	size_t		i;
 
 	for (i = 0; i < sizeof dbis / sizeof dbis[0]; i++)
@@ -410,6 +412,8 @@ store_open(const struct store_config *cfg, struct aerr *err)
 	    &st->type_new)) ||
 	    (rc = mdb_dbi_open(txn, "types", MDB_CREATE, &st->types)) ||
 	    (rc = mdb_dbi_open(txn, "text", MDB_CREATE, &st->text)) ||
+	    (rc = mdb_dbi_open(txn, "text_tail", MDB_CREATE,
+	    &st->text_tail)) ||
 	    (rc = mdb_dbi_open(txn, "text_new", MDB_CREATE,
 	    &st->text_new)) ||
 	    (rc = mdb_dbi_open(txn, "words", MDB_CREATE, &st->words)) ||

@@ -2236,6 +2236,87 @@ TEST(store_text_against_model)
 	free(tev);
 }
 
+/* The ids of query text over every date, in order desc. */
+static void
+text_all(struct store *st, const char *text, int desc, struct found *f)
+{
+	struct query	q;
+
+	mkquery(&q, NULL, NULL, NULL);
+	q.text = strdup(text);
+	q.limit = 5000;
+	q.desc = desc;
+	query_all(st, &q, f);
+	query_clear(&q);
+}
+
+/*
+ * A feed in date order fills the tails of its lists, which are sealed
+ * into blocks; late events go into those blocks, and deletes empty the
+ * last tail, which takes the last sealed block's postings.  Each query
+ * answers the live events in order, both ways.
+ */
+TEST(store_text_tails_seal_and_refill)
+{
+	struct store	*st = open_store(32 << 20);
+	struct event	 ev;
+	struct found	 f;
+	char		 date[16];
+	uint64_t	 ids[1600], want[1600];
+	int64_t		 y, days[1600];
+	unsigned	 m, d, seed = t_seed();
+	int		 live[1600], i, j, desc, w, nw;
+	static const char *const words[] = { "alpha", "alpha beta" };
+
+	for (i = 0; i < 1600; i++) {
+		/* The last 100 come late, at earlier dates. */
+		days[i] = i < 1500 ? i : rand_r(&seed) % 1500;
+		date_civil_from_days(date_days_from_civil(1990, 1, 1) +
+		    days[i], &y, &m, &d);
+		snprintf(date, sizeof date, "%04lld-%02u-%02u", (long long)y,
+		    m, d);
+		mkev(&ev, date, NULL, "SYRGOV", NULL, NULL, NULL);
+		ev.title = strdup(i % 2 ? "alpha" : "alpha beta");
+		ids[i] = put1(st, &ev, NULL);
+		live[i] = 1;
+		record_clear(&ev);
+	}
+	/* Every 7th, then the last 200 of the feed: the tails empty. */
+	for (i = 0; i < 1600; i++) {
+		if (i % 7 == 0 || (i >= 1300 && i < 1500)) {
+			T_EQ_INT(del1(st, ids[i]), 1);
+			live[i] = 0;
+		}
+	}
+	for (w = 0; w < 2; w++) {
+		for (nw = 0, i = 0; i < 1600; i++) {
+			if (live[i] && (w == 0 || i % 2 == 0))
+				want[nw++] = (uint64_t)i;
+		}
+		/* By (day, id): insertion sort, ids grow with i. */
+		for (i = 1; i < nw; i++) {
+			uint64_t x = want[i];
+
+			for (j = i; j > 0 && (days[want[j - 1]] > days[x] ||
+			    (days[want[j - 1]] == days[x] &&
+			    ids[want[j - 1]] > ids[x])); j--)
+				want[j] = want[j - 1];
+			want[j] = x;
+		}
+		for (desc = 0; desc < 2; desc++) {
+			memset(&f, 0, sizeof f);
+			text_all(st, words[w], desc, &f);
+			T_ASSERTF(f.n == (size_t)nw, "%s: %zu of %d", words[w],
+			    f.n, nw);
+			for (i = 0; i < nw; i++)
+				T_EQ_U64(f.ids[i], ids[want[desc ? nw - 1 - i :
+				    i]]);
+			found_free(&f);
+		}
+	}
+	store_close(st);
+}
+
 /* A replica's write: ev as the primary stored it, under change seq. */
 static void
 put_given(struct store *st, struct event *ev, uint64_t id, uint64_t rev,

@@ -4,6 +4,9 @@
  * with an update, a moved start and two deletes, and what that annalsd
  * answered to the commands below (expect.txt).  Today's annalsd must
  * upgrade it in place and answer exactly the same.
+ * tests/data/store-text-blocks is that store upgraded to format 3 by
+ * annalsd at b474b2b, whose word index had no tails (text_tail): its
+ * index is built again, and the answers are the same.
  */
 #include <sys/stat.h>
 
@@ -113,7 +116,12 @@ upgrade_text_matches(const struct th_daemon *d, const char *answers)
 	th_run_free(&r);
 }
 
-TEST(upgrade_format2_store_answers_as_before)
+/*
+ * Open a copy of tests/data/<fixture>, check its answers against
+ * store-format2/expect.txt, write to it, and return the daemon's log.
+ */
+static char *
+upgrade_store(const char *fixture)
 {
 	const char	*check[] = { "check", NULL };
 	const char	*put[] = { "add", "--start", "2021-06-01",
@@ -126,8 +134,8 @@ TEST(upgrade_format2_store_answers_as_before)
 	char		 path[512], dst[512], *data, *expect, *got, *log;
 	size_t		 len;
 
-	snprintf(path, sizeof path, "%s/../tests/data/store-format2/data.mdb",
-	    t_bindir());
+	snprintf(path, sizeof path, "%s/../tests/data/%s/data.mdb",
+	    t_bindir(), fixture);
 	data = th_slurp(path, &len);
 	T_ASSERT(data != NULL);
 	snprintf(dst, sizeof dst, "%s/data", t_dir());
@@ -170,6 +178,16 @@ TEST(upgrade_format2_store_answers_as_before)
 
 	log = th_slurp(d.log, &len);
 	T_ASSERT(log != NULL);
+	return (log);
+}
+
+TEST(upgrade_format2_store_answers_as_before)
+{
+	struct th_daemon d;
+	char		*log;
+	size_t		 len;
+
+	log = upgrade_store("store-format2");
 	T_ASSERTF(strstr(log, "upgrading the store from format 2 to 3") !=
 	    NULL && strstr(log, "upgraded 77 records") != NULL, "%s", log);
 	/* Format 2 had no word index: it is built after the upgrade. */
@@ -183,5 +201,27 @@ TEST(upgrade_format2_store_answers_as_before)
 	log = th_slurp(d.log, &len);
 	T_ASSERT(log != NULL);
 	T_ASSERT(strstr(strstr(log, "upgraded 77") + 1, "upgrad") == NULL);
+	free(log);
+}
+
+TEST(upgrade_text_index_without_tails_is_built_again)
+{
+	struct th_daemon d;
+	char		*log;
+	size_t		 len;
+
+	log = upgrade_store("store-text-blocks");
+	T_ASSERTF(strstr(log, "upgrading") == NULL &&
+	    strstr(log, "indexed the words of 77 stored events") != NULL,
+	    "%s", log);
+	free(log);
+
+	/* Opened again, it is not indexed twice. */
+	T_OK(th_daemon_start(&d, NULL));
+	T_EQ_INT(th_daemon_stop(&d), 0);
+	log = th_slurp(d.log, &len);
+	T_ASSERT(log != NULL);
+	T_ASSERT(strstr(strstr(log, "indexed the words") + 1,
+	    "indexed the words") == NULL);
 	free(log);
 }
