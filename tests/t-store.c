@@ -2276,6 +2276,7 @@ TEST(store_text_tails_seal_and_refill)
 		snprintf(date, sizeof date, "%04lld-%02u-%02u", (long long)y,
 		    m, d);
 		mkev(&ev, date, NULL, "SYRGOV", NULL, NULL, NULL);
+		free(ev.title);
 		ev.title = strdup(i % 2 ? "alpha" : "alpha beta");
 		ids[i] = put1(st, &ev, NULL);
 		live[i] = 1;
