@@ -10,7 +10,10 @@
  *	actor and type counts equal their indexes; (source, key) -> id is
  *	a bijection with the records that have a source;
  *	the change log holds one entry per id, puts for live events and
- *	deletes for gone ones, all below next_seq; ids below next_id.
+ *	deletes for gone ones, all below next_seq; ids below next_id;
+ *	the word index lists each event under each of its words once,
+ *	in a sealed block, a tail or the stage, and nothing else, in
+ *	order, and words counts its lists (store_text_check_end).
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -31,23 +34,27 @@ struct check {
 	struct store_check	*out;
 	MDB_txn			*txn;
 	struct store		*st;
+	struct text_check	*text;		/* NULL: no word index */
 	int64_t			*days;		/* of each record's start */
 	size_t			 ndays, capdays;
 };
 
-static void __attribute__((format(printf, 2, 3)))
-problem(struct check *c, const char *fmt, ...)
+/* Note a problem in out; the first STORE_CHECK_KEEP are described. */
+void
+store_check_problem(struct store_check *out, const char *fmt, ...)
 {
 	va_list	ap;
 
-	if (c->out->nproblems < STORE_CHECK_KEEP) {
+	if (out->nproblems < STORE_CHECK_KEEP) {
 		va_start(ap, fmt);
-		vsnprintf(c->out->problems[c->out->nproblems],
-		    sizeof c->out->problems[0], fmt, ap);
+		vsnprintf(out->problems[out->nproblems],
+		    sizeof out->problems[0], fmt, ap);
 		va_end(ap);
 	}
-	c->out->nproblems++;
+	out->nproblems++;
 }
+
+#define problem(c, ...)	store_check_problem((c)->out, __VA_ARGS__)
 
 static int
 span_equal(const struct date_span *a, const struct date_span *b)
@@ -200,6 +207,7 @@ check_records(struct check *c, uint64_t next_id, uint64_t next_seq)
 				    "next_seq", (unsigned long long)id,
 				    (unsigned long long)seq);
 		}
+		store_text_check_event(c->text, &ev);
 		record_clear(&ev);
 	}
 	mdb_cursor_close(cur);
@@ -496,7 +504,9 @@ store_check(struct store *st, struct store_check *out, struct aerr *err)
 		return (-1);
 	next_id = store_meta_get(c.txn, st->meta, "next_id", 1);
 	next_seq = store_meta_get(c.txn, st->meta, "next_seq", 1);
+	c.text = store_text_check_begin(st, c.txn, out);
 	check_records(&c, next_id, next_seq);
+	store_text_check_end(c.text, st);
 	check_days(&c);
 	free(c.days);
 	check_index(&c, st->time, NULL, NULL);

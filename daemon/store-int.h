@@ -149,6 +149,15 @@ int	 store_text_match(struct text_iter *, const char *, size_t,
 	     const char *, size_t);
 void	 store_text_end(struct text_iter *);
 int	 store_text_sizes(struct store *, MDB_txn *, uint64_t *, uint64_t *);
+struct text_check;
+struct text_check *store_text_check_begin(struct store *, MDB_txn *,
+	     struct store_check *);
+void	 store_text_check_event(struct text_check *, const struct event *);
+void	 store_text_check_end(struct text_check *, struct store *);
+
+/* store-check.c */
+void	 store_check_problem(struct store_check *, const char *, ...)
+	     __attribute__((format(printf, 2, 3)));
 
 /* store-dict.c */
 int	 store_dict_open(struct store *, MDB_txn *);

@@ -1708,3 +1708,513 @@ store_text_sizes(struct store *st, MDB_txn *txn, uint64_t *records,
 	}
 	return (0);
 }
+
+/*
+ * The check of the word index (store_check), in one read transaction.
+ * The records are walked first (store_text_check_event): each keeps its
+ * (start, id), class and a hash of each of its words, the top bit of
+ * which marks the word found.  Then every posting of the sealed blocks,
+ * of the tails and of the stage must find its event, at its start and
+ * class, holding its word, and mark it once; a word left unmarked is
+ * missing from the index.  The lists' postings, counted on the way, must
+ * equal the counts of words.  This holds 8 bytes a word and 32 an event
+ * (about 110 MB at a million titles of ten words).
+ */
+struct tcheck_ev {
+	uint64_t	id;
+	int64_t		start;
+	uint32_t	first;		/* its hashes in text_check.hash */
+	uint32_t	n;
+	unsigned char	class;
+};
+
+/* The postings of one list (a word and class), for the count of words. */
+struct tcheck_list {
+	char		word[WORDS_MAX_BYTES + 1];
+	int		class;
+	uint64_t	n;
+};
+
+struct text_check {
+	struct store_check *out;
+	MDB_txn		 *txn;
+	struct tcheck_ev *ev;
+	size_t		  nev, capev;
+	uint64_t	 *hash;
+	size_t		  nhash, caphash;
+	struct tcheck_list *list;
+	size_t		  nlist, caplist;
+	struct block_buf  b;
+};
+
+#define TCHECK_SEEN	(UINT64_C(1) << 63)
+
+/* A word's hash, without the seen bit. */
+static uint64_t
+tcheck_hash(const void *word, size_t len)
+{
+	const unsigned char	*p = word;
+	uint64_t		 h = UINT64_C(0xcbf29ce484222325);
+	size_t			 i;
+
+	for (i = 0; i < len; i++)
+		h = (h ^ p[i]) * UINT64_C(0x100000001b3);
+	return ((h ^ h >> 31) & ~TCHECK_SEEN);
+}
+
+static int
+u64_cmp(const void *a, const void *b)
+{
+	uint64_t	x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return (x < y ? -1 : x > y);
+}
+
+/* Begin the check of the word index; NULL when the store keeps none. */
+struct text_check *
+store_text_check_begin(struct store *st, MDB_txn *txn,
+    struct store_check *out)
+{
+	struct text_check	*tc;
+
+	if (st->no_text)
+		return (NULL);
+	tc = xcalloc(1, sizeof *tc);
+	tc->out = out;
+	tc->txn = txn;
+	return (tc);
+}
+
+/* Note a record's words; records come in id order. */
+void
+store_text_check_event(struct text_check *tc, const struct event *ev)
+{
+	struct words	*ws;
+	struct tcheck_ev *e;
+	size_t		 i;
+
+	if (tc == NULL || (ev->title == NULL && ev->text == NULL))
+		return;
+	ws = words_scratch();
+	if (event_words(ev, ws) != 0 || ws->n == 0)
+		return;
+	if (tc->nev == tc->capev) {
+		tc->capev = tc->capev ? tc->capev * 2 : 1024;
+		tc->ev = xreallocarray(tc->ev, tc->capev, sizeof *tc->ev);
+	}
+	if (tc->nhash + ws->n > tc->caphash) {
+		tc->caphash = (tc->nhash + ws->n) * 2;
+		tc->hash = xreallocarray(tc->hash, tc->caphash,
+		    sizeof *tc->hash);
+	}
+	e = &tc->ev[tc->nev++];
+	e->id = ev->id;
+	e->start = ev->span.lo;
+	e->class = (unsigned char)skey_class(&ev->span);
+	e->first = (uint32_t)tc->nhash;
+	e->n = (uint32_t)ws->n;
+	for (i = 0; i < e->n; i++)
+		tc->hash[tc->nhash + i] = tcheck_hash(words_at(ws, i),
+		    strlen(words_at(ws, i)));
+	qsort(tc->hash + tc->nhash, e->n, sizeof *tc->hash, u64_cmp);
+	tc->nhash += e->n;
+}
+
+static struct tcheck_ev *
+tcheck_find(struct text_check *tc, uint64_t id)
+{
+	size_t	lo = 0, hi = tc->nev, mid;
+
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (tc->ev[mid].id < id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return (lo < tc->nev && tc->ev[lo].id == id ? &tc->ev[lo] : NULL);
+}
+
+/* A posting of word (len bytes) and class: its event holds the word. */
+static void
+tcheck_posting(struct text_check *tc, const char *where, const char *word,
+    size_t len, int class, const struct posting *p)
+{
+	struct tcheck_ev *e = tcheck_find(tc, p->id);
+	uint64_t	  h = tcheck_hash(word, len), *hp;
+	size_t		  lo, hi, mid;
+
+	if (e == NULL) {
+		store_check_problem(tc->out, "word index: %s of %.*s lists "
+		    "missing event %llu", where, (int)len, word,
+		    (unsigned long long)p->id);
+		return;
+	}
+	if (e->start != p->start || e->class != class) {
+		store_check_problem(tc->out, "word index: %s of %.*s lists "
+		    "event %llu at another start or class", where, (int)len,
+		    word, (unsigned long long)p->id);
+		return;
+	}
+	hp = tc->hash + e->first;
+	for (lo = 0, hi = e->n; lo < hi;) {
+		mid = lo + (hi - lo) / 2;
+		if ((hp[mid] & ~TCHECK_SEEN) < h)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo == e->n || (hp[lo] & ~TCHECK_SEEN) != h)
+		store_check_problem(tc->out, "word index: %s of %.*s lists "
+		    "event %llu, which has no such word", where, (int)len,
+		    word, (unsigned long long)p->id);
+	else if (hp[lo] & TCHECK_SEEN)
+		store_check_problem(tc->out, "word index: event %llu is "
+		    "under %.*s twice (%s)", (unsigned long long)p->id,
+		    (int)len, word, where);
+	else
+		hp[lo] |= TCHECK_SEEN;
+}
+
+/*
+ * The word and class of a key of text (extra 16) or text_tail (what
+ * says which): the word's length, or 0 when the key is not one, which
+ * is noted.
+ */
+static size_t
+tcheck_key(struct text_check *tc, const MDB_val *k, size_t extra,
+    const char *what)
+{
+	size_t	len = strnlen(k->mv_data, k->mv_size);
+
+	if (len == 0 || len > WORDS_MAX_BYTES ||
+	    k->mv_size != len + 2 + extra) {
+		store_check_problem(tc->out, "word index: %s key of %zu bytes",
+		    what, k->mv_size);
+		return (0);
+	}
+	return (len);
+}
+
+/* Count n postings for the list prefix (word NUL class). */
+static void
+tcheck_count(struct text_check *tc, const unsigned char *prefix,
+    size_t len, uint64_t n)
+{
+	struct tcheck_list	*l = tc->nlist ? &tc->list[tc->nlist - 1] :
+				    NULL;
+
+	if (l != NULL && l->class == prefix[len + 1] &&
+	    strcmp(l->word, (const char *)prefix) == 0) {
+		l->n += n;
+		return;
+	}
+	if (tc->nlist == tc->caplist) {
+		tc->caplist = tc->caplist ? tc->caplist * 2 : 256;
+		tc->list = xreallocarray(tc->list, tc->caplist,
+		    sizeof *tc->list);
+	}
+	l = &tc->list[tc->nlist++];
+	memcpy(l->word, prefix, len + 1);
+	l->class = prefix[len + 1];
+	l->n = n;
+}
+
+/*
+ * Postings b->p[0..n) of a block or tail of list prefix, after last
+ * (when *has): in order, each on its event.
+ */
+static void
+tcheck_postings(struct text_check *tc, const char *where,
+    const unsigned char *prefix, size_t len, struct posting *last, int *has)
+{
+	struct block_buf	*b = &tc->b;
+	size_t			 i;
+
+	for (i = 0; i < b->n; i++) {
+		if (*has && posting_cmp(&b->p[i], last) <= 0)
+			store_check_problem(tc->out, "word index: %s of %.*s "
+			    "out of order at event %llu", where, (int)len,
+			    (const char *)prefix,
+			    (unsigned long long)b->p[i].id);
+		tcheck_posting(tc, where, (const char *)prefix, len,
+		    prefix[len + 1], &b->p[i]);
+		*last = b->p[i];
+		*has = 1;
+	}
+	tcheck_count(tc, prefix, len, b->n);
+}
+
+/* A list whose sealed blocks end at last has a tail after it. */
+static void
+tcheck_list_end(struct text_check *tc, struct store *st,
+    const unsigned char *prefix, size_t len, const struct posting *last)
+{
+	MDB_val	k = { len + 2, (void *)prefix }, v;
+
+	if (mdb_get(tc->txn, st->text_tail, &k, &v) != 0 ||
+	    v.mv_size < TAIL_HEAD) {
+		store_check_problem(tc->out, "word index: %.*s has sealed "
+		    "blocks but no tail", (int)len, (const char *)prefix);
+		return;
+	}
+	{
+		struct posting	first;
+
+		posting_dec(v.mv_data, &first);
+		if (posting_cmp(&first, last) <= 0)
+			store_check_problem(tc->out, "word index: the tail of "
+			    "%.*s does not follow its blocks", (int)len,
+			    (const char *)prefix);
+	}
+}
+
+/* The sealed blocks, list by list. */
+static void
+tcheck_blocks(struct text_check *tc, struct store *st)
+{
+	unsigned char	 prefix[WORDS_MAX_BYTES + 2];
+	struct posting	 last;
+	MDB_cursor	*cur;
+	MDB_val		 k, v;
+	size_t		 len, plen = 0;
+	int		 has = 0;
+
+	if (mdb_cursor_open(tc->txn, st->text, &cur) != 0)
+		return;
+	while (mdb_cursor_get(cur, &k, &v, MDB_NEXT) == 0) {
+		tc->out->index_entries++;
+		if ((len = tcheck_key(tc, &k, 16, "block")) == 0)
+			continue;
+		if (plen != len + 2 || memcmp(prefix, k.mv_data, plen) != 0) {
+			if (plen > 0)
+				tcheck_list_end(tc, st, prefix, plen - 2,
+				    &last);
+			plen = len + 2;
+			memcpy(prefix, k.mv_data, plen);
+			has = 0;
+		}
+		tc->b.n = 0;
+		if (v.mv_size > TEXT_BLOCK_BYTES ||
+		    block_read(&k, &v, &tc->b) != 0) {
+			store_check_problem(tc->out, "word index: a block of "
+			    "%.*s (%zu bytes) does not decode", (int)len,
+			    (const char *)prefix, v.mv_size);
+			continue;
+		}
+		tcheck_postings(tc, "a block", prefix, len, &last, &has);
+	}
+	if (plen > 0)
+		tcheck_list_end(tc, st, prefix, plen - 2, &last);
+	mdb_cursor_close(cur);
+}
+
+/* The tails: each decodes, ends at its last, holds its postings. */
+static void
+tcheck_tails(struct text_check *tc, struct store *st)
+{
+	struct tail_buf	 tb;
+	struct posting	 last;
+	MDB_cursor	*cur;
+	MDB_val		 k, v;
+	size_t		 len;
+	int		 has;
+
+	if (mdb_cursor_open(tc->txn, st->text_tail, &cur) != 0)
+		return;
+	while (mdb_cursor_get(cur, &k, &v, MDB_NEXT) == 0) {
+		tc->out->index_entries++;
+		if ((len = tcheck_key(tc, &k, 0, "tail")) == 0)
+			continue;
+		tc->b.n = 0;
+		if (v.mv_size < TAIL_HEAD ||
+		    v.mv_size > TAIL_HEAD + TEXT_BLOCK_BYTES) {
+			store_check_problem(tc->out, "word index: the tail of "
+			    "%.*s has %zu bytes", (int)len,
+			    (const char *)k.mv_data, v.mv_size);
+			continue;
+		}
+		memcpy(tb.buf, v.mv_data, v.mv_size);
+		posting_dec(tb.buf, &tb.first);
+		posting_dec(tb.buf + 16, &tb.last);
+		tb.len = v.mv_size - TAIL_HEAD;
+		if (tail_decode(&tb, &tc->b) != 0) {
+			store_check_problem(tc->out, "word index: the tail of "
+			    "%.*s does not decode", (int)len,
+			    (const char *)k.mv_data);
+			continue;
+		}
+		if (posting_cmp(&tc->b.p[tc->b.n - 1], &tb.last) != 0)
+			store_check_problem(tc->out, "word index: the tail of "
+			    "%.*s does not end at its last", (int)len,
+			    (const char *)k.mv_data);
+		has = 0;
+		tcheck_postings(tc, "the tail", k.mv_data, len, &last, &has);
+	}
+	mdb_cursor_close(cur);
+}
+
+/* The stage: each staged event's words, at its start and class. */
+static void
+tcheck_stage(struct text_check *tc, struct store *st)
+{
+	struct posting	 p;
+	MDB_cursor	*cur;
+	MDB_val		 k, v;
+	const char	*w, *end;
+	size_t		 len;
+
+	if (mdb_cursor_open(tc->txn, st->text_new, &cur) != 0)
+		return;
+	while (mdb_cursor_get(cur, &k, &v, MDB_NEXT) == 0) {
+		tc->out->index_entries++;
+		if (k.mv_size != 16 || v.mv_size < 2 ||
+		    ((const char *)v.mv_data)[v.mv_size - 1] != '\0') {
+			store_check_problem(tc->out, "word index: staged entry "
+			    "of %zu and %zu bytes", k.mv_size, v.mv_size);
+			continue;
+		}
+		key_posting(&k, &p);
+		w = (const char *)v.mv_data + 1;
+		for (end = w + v.mv_size - 1; w < end; w += len + 1) {
+			len = strlen(w);
+			tcheck_posting(tc, "the stage", w, len,
+			    *(const unsigned char *)v.mv_data, &p);
+		}
+	}
+	mdb_cursor_close(cur);
+}
+
+static int
+tcheck_list_cmp(const void *a, const void *b)
+{
+	const struct tcheck_list *x = a, *y = b;
+
+	return (strcmp(x->word, y->word));
+}
+
+/*
+ * The counts of words against the lists' postings, word by word: both
+ * in the order of the words' bytes.
+ */
+static void
+tcheck_words(struct text_check *tc, struct store *st)
+{
+	MDB_cursor	*cur;
+	MDB_val		 k, v;
+	uint64_t	 count, mask, have, classes;
+	size_t		 i = 0, j, len;
+	const char	*word;
+	int		 rc, c;
+
+	/* The blocks' lists then the tails': one word's are apart. */
+	if (tc->nlist > 0)
+		qsort(tc->list, tc->nlist, sizeof *tc->list, tcheck_list_cmp);
+	if (mdb_cursor_open(tc->txn, st->words, &cur) != 0)
+		return;
+	rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+	while (rc == 0 || i < tc->nlist) {
+		word = i < tc->nlist ? tc->list[i].word : NULL;
+		len = word != NULL ? strlen(word) : 0;
+		c = rc != 0 ? 1 : word == NULL ? -1 : memcmp(k.mv_data, word,
+		    k.mv_size < len ? k.mv_size : len);
+		if (c == 0 && k.mv_size != len)
+			c = k.mv_size < len ? -1 : 1;
+		if (c < 0) {
+			store_check_problem(tc->out, "word index: %.*s is "
+			    "counted but has no postings", (int)(k.mv_size <
+			    64 ? k.mv_size : 64), (const char *)k.mv_data);
+			rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+			continue;
+		}
+		for (have = 0, classes = 0, j = i; j < tc->nlist &&
+		    strcmp(tc->list[j].word, word) == 0; j++) {
+			have += tc->list[j].n;
+			classes |= UINT64_C(1) << (tc->list[j].class & 63);
+		}
+		i = j;
+		if (c > 0) {
+			store_check_problem(tc->out, "word index: %.64s has "
+			    "%llu postings but no count", word,
+			    (unsigned long long)have);
+			continue;
+		}
+		count = v.mv_size == 16 ? skey_get_be64(v.mv_data) : 0;
+		mask = v.mv_size == 16 ? skey_get_be64((const unsigned char *)
+		    v.mv_data + 8) : 0;
+		if (count != have)
+			store_check_problem(tc->out, "word index: %.64s counts "
+			    "%llu postings, its lists hold %llu", word,
+			    (unsigned long long)count,
+			    (unsigned long long)have);
+		if ((classes & ~mask) != 0)
+			store_check_problem(tc->out, "word index: %.64s has "
+			    "postings of classes its count's mask lacks",
+			    word);
+		rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+	}
+	mdb_cursor_close(cur);
+}
+
+/* Name the words of event e missing from the index (rereads it). */
+static void
+tcheck_missing(struct text_check *tc, struct store *st,
+    const struct tcheck_ev *e)
+{
+	struct event	 ev;
+	struct words	*ws;
+	unsigned char	 kbuf[8];
+	MDB_val		 k = { 8, kbuf }, v;
+	uint64_t	 h, *hp = tc->hash + e->first;
+	size_t		 i, j;
+
+	skey_be64(kbuf, e->id);
+	memset(&ev, 0, sizeof ev);
+	if (mdb_get(tc->txn, st->events, &k, &v) != 0)
+		return;
+	store_rec_split(&v);
+	if (store_unpack(v.mv_data, v.mv_size, &ev) != 0)
+		return;
+	ws = words_scratch();
+	if (event_words(&ev, ws) == 0) {
+		for (i = 0; i < ws->n; i++) {
+			h = tcheck_hash(words_at(ws, i),
+			    strlen(words_at(ws, i)));
+			for (j = 0; j < e->n && (hp[j] & ~TCHECK_SEEN) != h;)
+				j++;
+			if (j < e->n && !(hp[j] & TCHECK_SEEN))
+				store_check_problem(tc->out, "event %llu: "
+				    "missing from the word index under %.64s",
+				    (unsigned long long)e->id,
+				    words_at(ws, i));
+		}
+	}
+	record_clear(&ev);
+}
+
+/* Walk the word index against the records noted; free tc. */
+void
+store_text_check_end(struct text_check *tc, struct store *st)
+{
+	size_t	i, j;
+
+	if (tc == NULL)
+		return;
+	tcheck_blocks(tc, st);
+	tcheck_tails(tc, st);
+	tcheck_words(tc, st);
+	tcheck_stage(tc, st);
+	for (i = 0; i < tc->nev; i++) {
+		for (j = 0; j < tc->ev[i].n; j++) {
+			if (!(tc->hash[tc->ev[i].first + j] & TCHECK_SEEN)) {
+				tcheck_missing(tc, st, &tc->ev[i]);
+				break;
+			}
+		}
+	}
+	free(tc->ev);
+	free(tc->hash);
+	free(tc->list);
+	free(tc->b.p);
+	free(tc);
+}

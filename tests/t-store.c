@@ -2183,6 +2183,7 @@ TEST(store_text_against_model)
 {
 	static const char *const dbis[] = { "text", "text_new", "words" };
 	struct store	*st = open_store(32 << 20);
+	struct store_check *check;
 	struct text_ev	*tev = calloc(1500, sizeof *tev);
 	struct event	 ev;
 	struct query	 q;
@@ -2219,6 +2220,10 @@ TEST(store_text_against_model)
 		}
 	}
 	text_check_queries(st, tev, n, &seed);
+	check = calloc(1, sizeof *check);
+	T_OK(store_check(st, check, &err));
+	T_ASSERTF(check->nproblems == 0, "%s", check->problems[0]);
+	free(check);
 
 	/* A bad query is refused with a reason. */
 	mkquery(&q, NULL, NULL, NULL);
@@ -2234,6 +2239,30 @@ TEST(store_text_against_model)
 	text_check_queries(st, tev, n, &seed);
 	store_close(st);
 	free(tev);
+}
+
+/* Whether one of the problems check described holds what. */
+static int
+check_says(const struct store_check *c, const char *what)
+{
+	uint64_t	i;
+
+	for (i = 0; i < c->nproblems && i < STORE_CHECK_KEEP; i++) {
+		if (strstr(c->problems[i], what) != NULL)
+			return (1);
+	}
+	return (0);
+}
+
+/* The check of a store open at the test's path: its problems in c. */
+static void
+check_store(struct store_check *c)
+{
+	struct store	*st = open_store(32 << 20);
+	struct aerr	 err;
+
+	T_OK(store_check(st, c, &err));
+	store_close(st);
 }
 
 /* The ids of query text over every date, in order desc. */
@@ -2259,6 +2288,7 @@ text_all(struct store *st, const char *text, int desc, struct found *f)
 TEST(store_text_tails_seal_and_refill)
 {
 	struct store	*st = open_store(32 << 20);
+	struct store_check *check;
 	struct event	 ev;
 	struct found	 f;
 	char		 date[16];
@@ -2316,6 +2346,106 @@ TEST(store_text_tails_seal_and_refill)
 		}
 	}
 	store_close(st);
+	/* Sealed blocks, refilled tails: the check finds them sound. */
+	check = calloc(1, sizeof *check);
+	check_store(check);
+	T_ASSERTF(check->nproblems == 0, "%s", check->problems[0]);
+	free(check);
+}
+
+/*
+ * The check of the word index: clean with events staged and not yet
+ * swept into the tails (and one updated, one deleted there); then each
+ * damage done behind the store's back is reported: a staged word the
+ * event does not hold, a word's count gone, a list's tail gone.
+ */
+TEST(store_check_word_index)
+{
+	struct store		*st = open_store(32 << 20);
+	struct store_check	*c = calloc(1, sizeof *c);
+	struct event		 ev;
+	struct aerr		 err;
+	char			 date[24];
+	uint64_t		 ids[11];
+	MDB_env			*env;
+	MDB_txn			*txn;
+	MDB_dbi			 dbi;
+	MDB_cursor		*cur;
+	MDB_val			 k, v;
+	unsigned char		 val[64];
+	int			 i;
+
+	/* A stage of 5 sweeps past 2 events: 11 puts leave 2 staged. */
+	for (i = 0; i < 11; i++) {
+		snprintf(date, sizeof date, "2001-01-%02d", i + 1);
+		mkev(&ev, date, NULL, "SYRGOV", NULL, NULL, NULL);
+		free(ev.title);
+		ev.title = strdup(i % 2 ? "Alpha beta" : "alpha GAMMA");
+		ids[i] = put1(st, &ev, NULL);
+		record_clear(&ev);
+	}
+	T_OK(store_check(st, c, &err));
+	T_ASSERTF(c->nproblems == 0, "%s", c->problems[0]);
+	/* The last one, staged, takes other words; one swept goes. */
+	mkev(&ev, "2001-01-11", NULL, "SYRGOV", NULL, NULL, NULL);
+	free(ev.title);
+	ev.title = strdup("alpha delta");
+	ev.id = ids[10];
+	put1(st, &ev, NULL);
+	record_clear(&ev);
+	T_EQ_INT(del1(st, ids[3]), 1);
+	T_OK(store_check(st, c, &err));
+	T_ASSERTF(c->nproblems == 0, "%s", c->problems[0]);
+	store_close(st);
+
+	/* Staged events there were: one is said to hold "zeta" too. */
+	txn = raw_begin(&env);
+	T_OK(mdb_dbi_open(txn, "text_new", 0, &dbi));
+	T_OK(mdb_cursor_open(txn, dbi, &cur));
+	T_OK(mdb_cursor_get(cur, &k, &v, MDB_LAST));
+	T_ASSERT(v.mv_size + 5 <= sizeof val);
+	memcpy(val, v.mv_data, v.mv_size);
+	memcpy(val + v.mv_size, "zeta", 5);
+	v.mv_data = val;
+	v.mv_size += 5;
+	T_OK(mdb_cursor_put(cur, &k, &v, MDB_CURRENT));
+	mdb_cursor_close(cur);
+	raw_commit(env, txn);
+	check_store(c);
+	T_ASSERTF(c->nproblems == 1 && check_says(c, "the stage of zeta "
+	    "lists event"), "%llu: %s", (unsigned long long)c->nproblems,
+	    c->problems[0]);
+
+	/* "beta" loses its count: 2, 6 and 8 are swept (4 is gone). */
+	txn = raw_begin(&env);
+	T_OK(mdb_dbi_open(txn, "words", 0, &dbi));
+	k.mv_data = (void *)"beta";
+	k.mv_size = 4;
+	T_OK(mdb_del(txn, dbi, &k, NULL));
+	raw_commit(env, txn);
+	check_store(c);
+	T_ASSERTF(c->nproblems == 2 && check_says(c, "beta has 3 postings "
+	    "but no count"), "%s / %s", c->problems[0], c->problems[1]);
+
+	/* "gamma" loses its tail: its swept events are missing. */
+	txn = raw_begin(&env);
+	T_OK(mdb_dbi_open(txn, "text_tail", 0, &dbi));
+	T_OK(mdb_cursor_open(txn, dbi, &cur));
+	k.mv_data = (void *)"gamma";
+	k.mv_size = 6;
+	T_OK(mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE));
+	T_ASSERT(k.mv_size == 7 && memcmp(k.mv_data, "gamma", 6) == 0);
+	T_OK(mdb_cursor_del(cur, 0));
+	mdb_cursor_close(cur);
+	raw_commit(env, txn);
+	check_store(c);
+	T_ASSERTF(check_says(c, "gamma is counted but has no postings") &&
+	    check_says(c, "event 1: missing from the word index under "
+	    "gamma"), "%llu: %s", (unsigned long long)c->nproblems,
+	    c->problems[2]);
+	/* 1, 3, 5, 7, 9 had gamma; 11 was staged. */
+	T_EQ_U64(c->nproblems, 2 + 1 + 5);
+	free(c);
 }
 
 /* A replica's write: ev as the primary stored it, under change seq. */
