@@ -799,7 +799,10 @@ store_text_sweep(struct wctx *w)
 	return (text_sweep_all(w, ms.ms_entries));
 }
 
-/* The words of an event's title and text, each once. */
+/*
+ * The words of an event's title and text, each once, one after the
+ * other in ws->buf (words_unique).
+ */
 static int
 event_words(const struct event *ev, struct words *ws)
 {
@@ -930,7 +933,7 @@ store_text_index(struct wctx *w, const struct event *ev, int del)
 	unsigned char	 key[16], prefix[WORDS_MAX_BYTES + 2];
 	MDB_val		 k = { 16, key }, v;
 	size_t		 i, len;
-	int		 class = skey_class(&ev->span), rc = 0;
+	int		 class, rc = 0;
 
 	if ((ev->title == NULL && ev->text == NULL) || w->st->no_text)
 		return (0);
@@ -940,24 +943,24 @@ store_text_index(struct wctx *w, const struct event *ev, int del)
 	    MDB_NOTFOUND)
 		return (rc);
 	rc = 0;
+	class = skey_class(&ev->span);
 	ws = words_scratch();
 	if (event_words(ev, ws) != 0 || ws->n == 0)
 		return (0);	/* not UTF-8, or no words: nothing indexed */
 	if (!del) {
-		/* words_unique kept the words, in buf, at their offsets. */
-		v.mv_size = 1;
-		for (i = 0; i < ws->n; i++)
-			v.mv_size += strlen(words_at(ws, i)) + 1;
-		if ((rc = mdb_put(w->txn, w->st->text_new, &k, &v,
-		    MDB_RESERVE)) == 0) {
-			unsigned char	*o = v.mv_data;
-
-			*o++ = (unsigned char)class;
-			for (i = 0; i < ws->n; i++) {
-				len = strlen(words_at(ws, i)) + 1;
-				memcpy(o, words_at(ws, i), len);
-				o += len;
-			}
+		/*
+		 * A feed's events come after those staged: appended, the
+		 * stage's pages fill and split without moving entries.
+		 */
+		v.mv_size = 1 + ws->len;
+		rc = mdb_put(w->txn, w->st->text_new, &k, &v,
+		    MDB_RESERVE | MDB_APPEND);
+		if (rc == MDB_KEYEXIST)
+			rc = mdb_put(w->txn, w->st->text_new, &k, &v,
+			    MDB_RESERVE);
+		if (rc == 0) {
+			*(unsigned char *)v.mv_data = (unsigned char)class;
+			memcpy((char *)v.mv_data + 1, ws->buf, ws->len);
 		}
 	}
 	for (i = 0; del && i < ws->n && rc == 0; i++) {

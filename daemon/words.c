@@ -243,11 +243,13 @@ words_utf16(const char *s, size_t len, int32_t *n)
  * addresses) and takes ':' out of MidLetter, so that ':' joins nothing,
  * as every other character.
  */
-enum { WA_OTHER, WA_LETTER, WA_DIGIT, WA_EXTEND, WA_MIDNUMLET, WA_MIDNUM };
+enum { WA_OTHER, WA_LETTER, WA_DIGIT, WA_EXTEND, WA_MIDNUMLET, WA_MIDNUM,
+    WA_HIGH };
 /* Whether a class makes words (not a joiner, not other). */
 #define WA_WORD(c)	((c) >= WA_LETTER && (c) <= WA_EXTEND)
 
-static unsigned char	words_ascii[128];
+/* Each byte's class (WA_HIGH: not ASCII), and its folded self. */
+static unsigned char	words_ascii[256], words_lower[128];
 static pthread_once_t	words_ascii_once = PTHREAD_ONCE_INIT;
 
 static void
@@ -255,12 +257,17 @@ words_ascii_init(void)
 {
 	int	c;
 
-	for (c = 0; c < 128; c++) {
+	for (c = 0; c < 256; c++) {
 		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
 		    c == '@')
 			words_ascii[c] = WA_LETTER;
 		else if (c >= '0' && c <= '9')
 			words_ascii[c] = WA_DIGIT;
+		else if (c >= 0x80)
+			words_ascii[c] = WA_HIGH;
+		if (c < 128)
+			words_lower[c] = (unsigned char)(c >= 'A' && c <= 'Z' ?
+			    c + 32 : c);
 	}
 	words_ascii['_'] = WA_EXTEND;
 	words_ascii['.'] = words_ascii['\''] = WA_MIDNUMLET;
@@ -271,64 +278,63 @@ words_ascii_init(void)
  * Split ASCII text as ICU would (tests/t-store.c compares the two on
  * random text), without its break iterator and the UTF-16 copy: most
  * titles of most feeds are ASCII, and the iterator is most of what
- * indexing a title costs.  Folding ASCII is lowering it.  Returns -1,
- * having added nothing, when the text is not all ASCII.
+ * indexing a title costs.  Folding ASCII is lowering it, done as each
+ * byte is read: one pass, as indexing a title runs for every event.
+ * Returns -1, having added nothing, when the text is not all ASCII.
  */
 static int
 words_split_ascii(struct words *w, const unsigned char *s, size_t len)
 {
-	size_t	i = 0, start, n, len0 = w->len, n0 = w->n;
-	char	*o;
-	int	c, next, only_extend;
+	const unsigned char	*end = s + len;
+	size_t			 len0 = w->len, n0 = w->n, n;
+	char			*o;
+	int			 c, next;
 
 	pthread_once(&words_ascii_once, words_ascii_init);
-	/* Room for every word, lowered in place, and its NUL. */
+	/* Room for every word, lowered, and its NUL. */
 	if (w->len + 2 * len + 1 > w->cap) {
 		w->cap = (w->len + 2 * len + 1) * 2;
 		w->buf = xreallocarray(w->buf, w->cap, 1);
 	}
-	while (i < len) {
-		if (s[i] >= 0x80)
-			goto not_ascii;
-		c = words_ascii[s[i]];
+	while (s < end) {
+		c = words_ascii[*s];
 		if (!WA_WORD(c)) {
-			i++;
-			continue;
-		}
-		start = i;
-		only_extend = c == WA_EXTEND;
-		for (i++; i < len; i++) {
-			if (s[i] >= 0x80)
+			if (c == WA_HIGH)
 				goto not_ascii;
-			next = words_ascii[s[i]];
-			if (WA_WORD(next)) {
-				only_extend &= next == WA_EXTEND;
-				c = next;
-				continue;
-			}
-			/* WB6, WB7, WB11, WB12: a joiner between two alike. */
-			if (i + 1 < len && (c == WA_LETTER || c == WA_DIGIT) &&
-			    (next == WA_MIDNUMLET || (next == WA_MIDNUM &&
-			    c == WA_DIGIT)) && words_ascii[s[i + 1]] == c) {
-				i++;
-				continue;
-			}
-			break;
-		}
-		if (only_extend && i - start == 1)
+			s++;
 			continue;
+		}
+		o = w->buf + w->len;
+		o[0] = (char)words_lower[*s];
+		for (n = 1, s++; s < end; s++) {
+			next = words_ascii[*s];
+			if (WA_WORD(next))
+				c = next;
+			else if (s + 1 < end && (c == WA_LETTER ||
+			    c == WA_DIGIT) && (next == WA_MIDNUMLET ||
+			    (next == WA_MIDNUM && c == WA_DIGIT)) &&
+			    words_ascii[s[1]] == c) {
+				/* WB6, WB7, WB11, WB12: a joiner between two
+				 * alike. */
+				o[n++] = (char)*s++;
+			} else if (next == WA_HIGH)
+				goto not_ascii;
+			else
+				break;
+			o[n++] = (char)words_lower[*s];
+		}
+		/* A lone '_' is no word; ASCII is cut anywhere. */
+		if (n == 1 && words_ascii[(unsigned char)o[0]] == WA_EXTEND)
+			continue;
+		if (n > WORDS_MAX_BYTES)
+			n = WORDS_MAX_BYTES;
 		if (w->n == w->ncap) {
 			w->ncap = w->ncap ? w->ncap * 2 : 16;
 			w->off = xreallocarray(w->off, w->ncap,
 			    sizeof *w->off);
 		}
-		w->off[w->n++] = (uint32_t)w->len;
-		o = w->buf + w->len;
-		for (n = 0; n < i - start && n < WORDS_MAX_BYTES; n++)
-			o[n] = (char)(s[start + n] >= 'A' &&
-			    s[start + n] <= 'Z' ? s[start + n] + 32 :
-			    s[start + n]);
 		o[n] = '\0';
+		w->off[w->n++] = (uint32_t)w->len;
 		w->len += n + 1;
 	}
 	return (0);
@@ -379,46 +385,66 @@ words_sort_cmp(const void *a, const void *b)
 }
 
 /*
- * Drop repeated words (their offsets; buf keeps them), the list being as
- * words_split leaves it: each word after the one before in buf.  A title
- * has ten-odd words: each is compared with the ones kept, by its length
- * first, and the first of each stays in place.  A long text is sorted.
+ * Drop repeated words, the list being as words_split leaves it: each
+ * word after the one before in buf.  buf then holds the words kept, one
+ * after the other, and len their bytes, so that the index stages them
+ * with one copy.  A title has ten-odd words: each is compared with the
+ * ones kept, by its length and first and last bytes first (many words
+ * have a length in common), and the first of each stays.  A long text
+ * is sorted.
  */
 void
 words_unique(struct words *w)
 {
-	uint32_t	 len[32], l;
+	uint32_t	 key[32], l, k, at = 0;
 	size_t		 i, j, n = 0;
+	const unsigned char *p;
 
 	if (w->n > 32) {
 		const char	**sorted = xreallocarray(NULL, w->n,
 				    sizeof *sorted);
+		char		 *buf = xreallocarray(NULL, w->len + 1, 1);
 
 		for (i = 0; i < w->n; i++)
 			sorted[i] = words_at(w, i);
 		qsort(sorted, w->n, sizeof *sorted, words_sort_cmp);
 		for (i = 0; i < w->n; i++) {
-			if (n == 0 || strcmp(sorted[i], words_at(w, n - 1)))
-				w->off[n++] = (uint32_t)(sorted[i] - w->buf);
+			if (n > 0 &&
+			    strcmp(sorted[i], buf + w->off[n - 1]) == 0)
+				continue;
+			l = (uint32_t)strlen(sorted[i]) + 1;
+			memcpy(buf + at, sorted[i], l);
+			w->off[n++] = at;
+			at += l;
 		}
 		free(sorted);
+		free(w->buf);
+		w->buf = buf;
+		w->cap = w->len + 1;
+		w->len = at;
 		w->n = n;
 		return;
 	}
 	for (i = 0; i < w->n; i++) {
-		/* With its NUL; kept words sit at or before i. */
+		/* With its NUL; kept words sit before at, at or before i. */
 		l = (uint32_t)(i + 1 < w->n ? w->off[i + 1] : w->len) -
 		    w->off[i];
+		p = (const unsigned char *)w->buf + w->off[i];
+		k = (l & 0xff) | (uint32_t)p[0] << 8 | (uint32_t)p[l - 2] << 16;
 		for (j = 0; j < n; j++) {
-			if (len[j] == l && memcmp(w->buf + w->off[j],
-			    w->buf + w->off[i], l) == 0)
+			if (key[j] == k &&
+			    memcmp(w->buf + w->off[j], p, l) == 0)
 				break;
 		}
-		if (j == n) {
-			len[n] = l;
-			w->off[n++] = w->off[i];
-		}
+		if (j < n)
+			continue;
+		key[n] = k;
+		if (at != w->off[i])
+			memmove(w->buf + at, p, l);
+		w->off[n++] = at;
+		at += l;
 	}
+	w->len = at;
 	w->n = n;
 }
 
