@@ -580,149 +580,137 @@ list_merge(struct wctx *w, const unsigned char *prefix, size_t plen,
 	return (rc);
 }
 
-/* One staged posting of a word, on its way to the blocks. */
+/*
+ * The lists of a sweep: each word and class met in the stage gets a
+ * number, by open addressing on a hash of both.  A sweep meets many
+ * postings of few lists (a vocabulary), so the table starts small and
+ * doubles at half full.
+ */
+struct sweep_list {
+	uint64_t	hash;
+	size_t		off;		/* of the word in the sweep's copy */
+	unsigned char	len, class;
+};
+
+struct sweep_lists {
+	uint32_t		*slot;	/* number + 1; 0: free */
+	size_t			 mask;
+	struct sweep_list	*l;
+	uint32_t		 n, cap;
+};
+
+/* One staged posting on its way to the blocks: its list's number. */
 struct staged {
-	uint32_t	 word;		/* its number: equal words, equal */
-	int		 class;
-	struct posting	 p;
-	size_t		 off;		/* of the word in the sweep's copy */
+	struct posting	p;
+	uint32_t	list;
 };
 
-/* Within one word: by class, then posting. */
-static int
-staged_cmp(const void *a, const void *b)
-{
-	const struct staged	*x = a, *y = b;
-
-	if (x->class != y->class)
-		return (x->class < y->class ? -1 : 1);
-	return (posting_cmp(&x->p, &y->p));
-}
-
 /*
- * Group the postings by word number, keeping their order (the stage's,
- * by posting): a counting sort.  A word met in several classes has its
- * group sorted by class.  The runs need no order among themselves.
+ * A hash of the word of len bytes at s (which has 8 bytes readable from
+ * its start) and of its class: its first and last eight bytes.
  */
-static struct staged *
-staged_group(struct staged *sp, size_t n, uint32_t nwords)
-{
-	struct staged	*out = xreallocarray(NULL, n ? n : 1, sizeof *out);
-	size_t		*at = xcalloc((size_t)nwords + 1, sizeof *at);
-	size_t		 i, j;
-
-	for (i = 0; i < n; i++)
-		at[sp[i].word + 1]++;
-	for (i = 1; i <= nwords; i++)
-		at[i] += at[i - 1];
-	for (i = 0; i < n; i++)
-		out[at[sp[i].word]++] = sp[i];
-	free(at);
-	for (i = 0; i < n; i = j) {
-		for (j = i + 1; j < n && out[j].word == out[i].word; j++)
-			;
-		for (size_t k = i + 1; k < j; k++) {
-			if (out[k].class != out[i].class) {
-				qsort(out + i, j - i, sizeof *out, staged_cmp);
-				break;
-			}
-		}
-	}
-	free(sp);
-	return (out);
-}
-
-/*
- * Numbers for the words of a sweep: open addressing on their offsets in
- * the sweep's copy.  A sweep meets many postings of few words (a
- * vocabulary), so the table starts small and doubles at half full.
- */
-struct word_nums {
-	size_t		*slot;		/* offset + 1 of a word; 0: free */
-	uint32_t	*num;
-	size_t		 mask;
-	uint32_t	 next;
-};
-
-/* A hash of a word of len bytes: its first and last eight, its length. */
 static uint64_t
-word_hash(const char *s, size_t len)
+sweep_hash(const char *s, size_t len, int class)
 {
-	uint64_t	a = 0, b = 0, h;
+	uint64_t	a, b = 0, h;
 
-	memcpy(&a, s, len < 8 ? len : 8);
-	if (len > 8)
+	memcpy(&a, s, 8);
+	if (len < 8)
+		a &= (UINT64_C(1) << (len * 8)) - 1;
+	else if (len > 8)
 		memcpy(&b, s + len - 8, 8);
-	h = (a ^ (b * UINT64_C(0x9e3779b97f4a7c15)) ^ len) *
-	    UINT64_C(0xff51afd7ed558ccd);
+	h = (a ^ (b * UINT64_C(0x9e3779b97f4a7c15)) ^ (len | (uint64_t)class <<
+	    8)) * UINT64_C(0xff51afd7ed558ccd);
 	return (h ^ h >> 29);
 }
 
 static void
-word_nums_grow(struct word_nums *wn, const char *copy)
+sweep_lists_grow(struct sweep_lists *sl)
 {
-	size_t		*slot = wn->slot, mask = wn->mask, i, j;
-	uint32_t	*num = wn->num;
-	const char	*word;
+	uint32_t	i;
+	size_t		j;
 
-	wn->mask = mask ? mask * 2 + 1 : 1023;
-	wn->slot = xcalloc(wn->mask + 1, sizeof *wn->slot);
-	wn->num = xcalloc(wn->mask + 1, sizeof *wn->num);
-	for (i = 0; mask != 0 && i <= mask; i++) {
-		if (slot[i] == 0)
-			continue;
-		word = copy + slot[i] - 1;
-		for (j = word_hash(word, strlen(word)) & wn->mask;
-		    wn->slot[j] != 0; j = (j + 1) & wn->mask)
+	free(sl->slot);
+	sl->mask = sl->mask ? sl->mask * 2 + 1 : 1023;
+	sl->slot = xcalloc(sl->mask + 1, sizeof *sl->slot);
+	for (i = 0; i < sl->n; i++) {
+		for (j = sl->l[i].hash & sl->mask; sl->slot[j] != 0;
+		    j = (j + 1) & sl->mask)
 			;
-		wn->slot[j] = slot[i];
-		wn->num[j] = num[i];
+		sl->slot[j] = i + 1;
 	}
-	free(slot);
-	free(num);
 }
 
 /*
- * The number of the word at off (len bytes) in the sweep's copy.  Words
- * met before are earlier in the copy, so comparing len + 1 bytes (with
- * the NUL) stays inside it.
+ * Whether the words of len bytes at a and b are the same; both have 8
+ * bytes readable from their start, and most words are shorter.
  */
-static uint32_t
-word_num(struct word_nums *wn, const char *copy, size_t off, size_t len)
+static int
+sweep_word_eq(const char *a, const char *b, size_t len)
 {
-	size_t	i;
+	uint64_t	x, y;
 
-	if (2 * (size_t)wn->next >= wn->mask)
-		word_nums_grow(wn, copy);
-	for (i = word_hash(copy + off, len) & wn->mask; wn->slot[i] != 0;
-	    i = (i + 1) & wn->mask) {
-		if (memcmp(copy + wn->slot[i] - 1, copy + off, len + 1) == 0)
-			return (wn->num[i]);
+	if (len > 8)
+		return (memcmp(a, b, len) == 0);
+	memcpy(&x, a, 8);
+	memcpy(&y, b, 8);
+	x ^= y;
+	return ((len == 8 ? x : x & ((UINT64_C(1) << (len * 8)) - 1)) == 0);
+}
+
+/* The number of the list of the word at off (len bytes) and class. */
+static uint32_t
+sweep_list_num(struct sweep_lists *sl, const char *copy, size_t off,
+    size_t len, int class)
+{
+	struct sweep_list	*l;
+	uint64_t		 h = sweep_hash(copy + off, len, class);
+	size_t			 i;
+
+	for (i = h & sl->mask; sl->slot[i] != 0; i = (i + 1) & sl->mask) {
+		l = &sl->l[sl->slot[i] - 1];
+		if (l->hash == h && l->len == len && l->class == class &&
+		    sweep_word_eq(copy + l->off, copy + off, len))
+			return (sl->slot[i] - 1);
 	}
-	wn->slot[i] = off + 1;
-	return (wn->num[i] = wn->next++);
+	if (sl->n == sl->cap) {
+		sl->cap = sl->cap ? sl->cap * 2 : 1024;
+		sl->l = xreallocarray(sl->l, sl->cap, sizeof *sl->l);
+	}
+	l = &sl->l[sl->n];
+	l->hash = h;
+	l->off = off;
+	l->len = (unsigned char)len;
+	l->class = (unsigned char)class;
+	sl->slot[i] = sl->n + 1;
+	if (2 * (size_t)++sl->n >= sl->mask)
+		sweep_lists_grow(sl);
+	return (sl->n - 1);
 }
 
 /*
  * Move every staged event's postings into the blocks: read the stage,
- * sort its postings by word, class and posting, merge each list's run
- * in one go (merge_run) and empty the stage.  Done when the stage holds
- * more than stage_text events, so that the blocks of a word are written
- * once for many events, not once per commit.
+ * number its lists (word and class), put each list's postings together
+ * in the stage's order, which is theirs (a counting sort), merge each
+ * list's run in one go (list_merge) and empty the stage.  Done when the
+ * stage holds more than stage_text events, so that the blocks of a word
+ * are written once for many events, not once per commit.
  */
 static int
 text_sweep_all(struct wctx *w, size_t events)
 {
-	struct store	*st = w->st;
-	struct staged	*sp = NULL;
-	struct posting	*run = NULL, at;
-	struct word_nums wn;
-	MDB_cursor	*cur;
-	MDB_val		 k, v;
-	unsigned char	 prefix[WORDS_MAX_BYTES + 2];
-	char		*copy = NULL, *e;
-	size_t		 n = 0, cap = 0, clen = 0, ccap = 0, i, j, len, off;
-	int		 rc;
+	struct store		*st = w->st;
+	struct staged		*sp = NULL;
+	struct posting		*run = NULL, at;
+	struct sweep_lists	 sl;
+	struct sweep_list	*l;
+	MDB_cursor		*cur;
+	MDB_val			 k, v;
+	unsigned char		 prefix[WORDS_MAX_BYTES + 2];
+	char			*copy = NULL, *e;
+	size_t			 n = 0, cap = 0, clen = 0, ccap = 0, i, len, off;
+	size_t			*start = NULL;
+	int			 rc, class;
 
 	if ((rc = mdb_cursor_open(w->txn, st->text_new, &cur)) != 0)
 		return (rc);
@@ -731,55 +719,67 @@ text_sweep_all(struct wctx *w, size_t events)
 	copy = xreallocarray(NULL, ccap, 1);
 	cap = events * 12 + 64;
 	sp = xreallocarray(NULL, cap, sizeof *sp);
-	memset(&wn, 0, sizeof wn);
+	memset(&sl, 0, sizeof sl);
+	sweep_lists_grow(&sl);
 	/* Copied: the writes below may move the pages they point into. */
 	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
 	    rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
 		if (k.mv_size != 16 || v.mv_size < 1)
 			continue;
-		if (clen + v.mv_size + 1 > ccap) {
-			ccap = (clen + v.mv_size + 1) * 2;
+		/* 8 bytes over, for sweep_hash's reads. */
+		if (clen + v.mv_size + 9 > ccap) {
+			ccap = (clen + v.mv_size + 9) * 2;
 			copy = xreallocarray(copy, ccap, 1);
 		}
 		memcpy(copy + clen, v.mv_data, v.mv_size);
 		copy[clen + v.mv_size] = '\0';
 		key_posting(&k, &at);
+		class = (unsigned char)copy[clen];
 		for (off = clen + 1, e = copy + clen + v.mv_size;
 		    copy + off < e; off += len + 1) {
 			len = strlen(copy + off);
+			if (len == 0 || len > WORDS_MAX_BYTES)
+				continue;	/* store-check's business */
 			if (n == cap) {
 				cap = cap ? cap * 2 : 4096;
 				sp = xreallocarray(sp, cap, sizeof *sp);
 			}
-			sp[n].off = off;
-			sp[n].class = (unsigned char)copy[clen];
 			sp[n].p = at;
-			sp[n].word = word_num(&wn, copy, off, len);
+			sp[n].list = sweep_list_num(&sl, copy, off, len,
+			    class);
 			n++;
 		}
 		clen += v.mv_size + 1;
 	}
 	mdb_cursor_close(cur);
-	free(wn.slot);
-	free(wn.num);
 	if (rc != MDB_NOTFOUND)
 		goto out;
-	sp = staged_group(sp, n, wn.next);
+	/* Each list's postings from start[list] on, in the stage's order. */
+	start = xcalloc((size_t)sl.n + 1, sizeof *start);
 	run = xreallocarray(NULL, n ? n : 1, sizeof *run);
-	for (i = 0, rc = 0; i < n && rc == 0; i = j) {
-		for (j = i; j < n && sp[j].class == sp[i].class &&
-		    sp[j].word == sp[i].word; j++)
-			run[j - i] = sp[j].p;
-		len = strlen(copy + sp[i].off);
-		memcpy(prefix, copy + sp[i].off, len + 1);
-		prefix[len + 1] = (unsigned char)sp[i].class;
-		if ((rc = list_merge(w, prefix, len + 2, run, j - i)) == 0)
-			rc = store_name_count(w, st->words, copy + sp[i].off,
-			    (int)(j - i), sp[i].class);
+	for (i = 0; i < n; i++)
+		start[sp[i].list + 1]++;
+	for (i = 1; i <= sl.n; i++)
+		start[i] += start[i - 1];
+	for (i = 0; i < n; i++)
+		run[start[sp[i].list]++] = sp[i].p;
+	/* start[i] is now where list i ends, and list i + 1 begins. */
+	for (i = 0, rc = 0; i < sl.n && rc == 0; i++) {
+		l = &sl.l[i];
+		off = i ? start[i - 1] : 0;
+		memcpy(prefix, copy + l->off, l->len + 1);
+		prefix[l->len + 1] = l->class;
+		if ((rc = list_merge(w, prefix, l->len + 2, run + off,
+		    start[i] - off)) == 0)
+			rc = store_name_count(w, st->words, copy + l->off,
+			    (int)(start[i] - off), l->class);
 	}
 	if (rc == 0)
 		rc = mdb_drop(w->txn, st->text_new, 0);
 out:
+	free(sl.slot);
+	free(sl.l);
+	free(start);
 	free(sp);
 	free(run);
 	free(copy);
