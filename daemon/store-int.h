@@ -58,6 +58,13 @@ struct wctx {
 	uint64_t	 now;
 	int		 nested;	/* a child transaction per batch */
 	msgpack_sbuffer	 sbuf;
+	/*
+	 * A cursor on text_new in txn, or NULL: staged events are appended
+	 * through it (store_text_index).  LMDB frees it when txn ends, so a
+	 * child transaction's end clears it.
+	 */
+	MDB_cursor	*stage_cur;
+	MDB_txn		*stage_txn;
 };
 
 /* write_once's request to be run again with nested transactions. */

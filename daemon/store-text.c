@@ -950,13 +950,23 @@ store_text_index(struct wctx *w, const struct event *ev, int del)
 	if (!del) {
 		/*
 		 * A feed's events come after those staged: appended, the
-		 * stage's pages fill and split without moving entries.
+		 * stage's pages fill and split without moving entries, and
+		 * through a cursor kept for the transaction, which stays on
+		 * the last page instead of descending from the root.
 		 */
+		if (w->stage_cur == NULL || w->stage_txn != w->txn) {
+			if ((rc = mdb_cursor_open(w->txn, w->st->text_new,
+			    &w->stage_cur)) != 0) {
+				w->stage_cur = NULL;
+				return (rc);
+			}
+			w->stage_txn = w->txn;
+		}
 		v.mv_size = 1 + ws->len;
-		rc = mdb_put(w->txn, w->st->text_new, &k, &v,
+		rc = mdb_cursor_put(w->stage_cur, &k, &v,
 		    MDB_RESERVE | MDB_APPEND);
 		if (rc == MDB_KEYEXIST)
-			rc = mdb_put(w->txn, w->st->text_new, &k, &v,
+			rc = mdb_cursor_put(w->stage_cur, &k, &v,
 			    MDB_RESERVE);
 		if (rc == 0) {
 			*(unsigned char *)v.mv_data = (unsigned char)class;

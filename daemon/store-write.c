@@ -640,6 +640,7 @@ apply_batch(struct wctx *w, struct store_batch *b)
 	else
 		mdb_txn_abort(w->txn);
 	w->txn = parent;
+	w->stage_cur = NULL;		/* freed with the child */
 	if (rc == 0)
 		return (0);
 	w->c = saved;

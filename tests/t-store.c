@@ -2367,6 +2367,9 @@ TEST(store_check_word_index)
 	struct aerr		 err;
 	char			 date[24];
 	uint64_t		 ids[11];
+	struct store_op		 ops[3];
+	struct store_batch	 b;
+	struct event		 evs[2];
 	MDB_env			*env;
 	MDB_txn			*txn;
 	MDB_dbi			 dbi;
@@ -2394,6 +2397,32 @@ TEST(store_check_word_index)
 	put1(st, &ev, NULL);
 	record_clear(&ev);
 	T_EQ_INT(del1(st, ids[3]), 1);
+	T_OK(store_check(st, c, &err));
+	T_ASSERTF(c->nproblems == 0, "%s", c->problems[0]);
+
+	/*
+	 * One transaction appends to the stage, deletes from it and puts
+	 * into it before its last: the stage stays as the records say.
+	 */
+	memset(ops, 0, sizeof ops);
+	mkev(&evs[0], "2001-03-01", NULL, "SYRGOV", NULL, NULL, NULL);
+	ops[0].kind = CHANGE_PUT;
+	ops[0].ev = &evs[0];
+	ops[1].kind = CHANGE_DELETE;
+	ops[1].id = ids[9];
+	mkev(&evs[1], "2001-01-05", NULL, "SYRGOV", NULL, NULL, NULL);
+	free(evs[1].title);
+	evs[1].title = strdup("alpha beta epsilon");
+	evs[1].id = ids[10];
+	ops[2].kind = CHANGE_PUT;
+	ops[2].ev = &evs[1];
+	memset(&b, 0, sizeof b);
+	b.ops = ops;
+	b.nops = 3;
+	T_ASSERTF(store_write(st, &b, 1, 3000, &err) == 0, "%s", err.msg);
+	T_ASSERTF(!b.failed, "%s", b.err.msg);
+	record_clear(&evs[0]);
+	record_clear(&evs[1]);
 	T_OK(store_check(st, c, &err));
 	T_ASSERTF(c->nproblems == 0, "%s", c->problems[0]);
 	store_close(st);
