@@ -43,20 +43,35 @@
 #include "annalsd.h"
 #include "store-int.h"
 
+/*
+ * Room a packed name takes in a slot, and what the copies of
+ * store_attrs_expand() may write past the bytes they add.
+ */
+#define ATTR_SLACK	(2 + ATTR_NAME_MAX)
+
+/* A name as readers take it: packed (str header, bytes), by id. */
+struct attr_slot {
+	uint8_t			 plen;
+	unsigned char		 packed[ATTR_SLACK];
+};
+
+/* A name in the writer's table of names; its bytes are in its slot. */
 struct attr_name {
 	struct attr_name	*next;		/* in its hash bucket */
 	uint32_t		 hash;
 	uint32_t		 id;
-	uint8_t			 len;		/* of the name */
-	uint8_t			 plen;		/* of packed */
-	unsigned char		 packed[2 + ATTR_NAME_MAX];
 };
 
+/*
+ * The slots are one array, ATTR_IDS_MAX long, so that a name is a fixed
+ * offset away from the next and the names of a record share a few cache
+ * lines; its pages are touched only as ids are given.
+ */
 struct attr_dict {
-	struct attr_name	**byid;		/* ATTR_IDS_MAX slots */
-	_Atomic uint32_t	  committed;	/* ids readers take from byid */
+	struct attr_slot	 *slots;
+	_Atomic uint32_t	  committed;	/* ids readers take */
 	uint32_t		  n;		/* ids given, the writer's */
-	struct attr_name	**buckets;	/* name -> entry, the writer's */
+	struct attr_name	**buckets;	/* name -> id, the writer's */
 	uint32_t		  nbuckets;	/* a power of 2 */
 };
 
@@ -113,20 +128,29 @@ attr_grow(struct attr_dict *d)
 	free(old);
 }
 
+/* The name of slot sl and its length. */
+static const unsigned char *
+attr_slot_name(const struct attr_slot *sl, size_t *len)
+{
+	size_t	h = sl->packed[0] == 0xd9 ? 2 : 1;
+
+	*len = sl->plen - h;
+	return (sl->packed + h);
+}
+
 /* Put name (len bytes) into the cache under id, which is d->n. */
 static void
 attr_add(struct attr_dict *d, const void *name, size_t len, uint32_t id)
 {
 	struct attr_name	*e = xcalloc(1, sizeof *e);
+	struct attr_slot	*sl = &d->slots[id];
 	size_t			 h;
 
+	h = attr_str_head(sl->packed, len);
+	memcpy(sl->packed + h, name, len);
+	sl->plen = (uint8_t)(h + len);
 	e->id = id;
-	e->len = (uint8_t)len;
-	h = attr_str_head(e->packed, len);
-	memcpy(e->packed + h, name, len);
-	e->plen = (uint8_t)(h + len);
 	e->hash = attr_hash(name, len);
-	d->byid[id] = e;
 	d->n = id + 1;
 	attr_grow(d);
 	attr_bucket_add(d, e);
@@ -136,14 +160,92 @@ static struct attr_name *
 attr_find(const struct attr_dict *d, const unsigned char *name, size_t len)
 {
 	struct attr_name	*e;
+	const unsigned char	*p;
 	uint32_t		 h = attr_hash(name, len);
+	size_t			 n;
 
 	for (e = d->buckets[h & (d->nbuckets - 1)]; e != NULL; e = e->next) {
-		if (e->hash == h && e->len == len &&
-		    memcmp(e->packed + e->plen - len, name, len) == 0)
+		if (e->hash != h)
+			continue;
+		p = attr_slot_name(&d->slots[e->id], &n);
+		if (n == len && memcmp(p, name, len) == 0)
 			return (e);
 	}
 	return (NULL);
+}
+
+/*
+ * The length of each msgpack object its first byte says all of: fixint,
+ * fixstr, nil, booleans, floats and sized ints; 0 for the rest.  Filled
+ * by mp_len_init() before the store opens.
+ */
+static uint8_t	mp_fixed[256];
+
+static void
+mp_len_init(void)
+{
+	unsigned	b;
+
+	for (b = 0; b < 256; b++) {
+		if (b <= 0x7f || b >= 0xe0 || b == 0xc0 || b == 0xc2 ||
+		    b == 0xc3)
+			mp_fixed[b] = 1;
+		else if (b >= 0xa0 && b <= 0xbf)
+			mp_fixed[b] = (uint8_t)(1 + (b & 0x1f));
+		else if (b == 0xcc || b == 0xd0)
+			mp_fixed[b] = 2;
+		else if (b == 0xcd || b == 0xd1)
+			mp_fixed[b] = 3;
+		else if (b == 0xca || b == 0xce || b == 0xd2)
+			mp_fixed[b] = 5;
+		else if (b == 0xcb || b == 0xcf || b == 0xd3)
+			mp_fixed[b] = 9;
+	}
+}
+
+/*
+ * mp_len() of the objects whose first byte does not say their length.
+ * A record's actors, place, urls and tags are small arrays and maps of
+ * such objects, walked here to a depth of 2; anything else by
+ * frame_object().
+ */
+static size_t
+mp_len_walk(const unsigned char *p, size_t n, int depth)
+{
+	struct aerr	err;
+	size_t		len, k, items;
+	unsigned char	b = p[0];
+
+	if (b == 0xd9)
+		len = n >= 2 ? 2 + (size_t)p[1] : n + 1;
+	else if ((b & 0xe0) == 0x80 && depth < 2) {
+		items = (size_t)(b & 0x0f) << ((b & 0x10) == 0);
+		for (len = 1; items > 0 && len < n; items--, len += k) {
+			if ((k = mp_fixed[p[len]]) == 0 &&
+			    (k = mp_len_walk(p + len, n - len, depth + 1)) == 0)
+				return (0);
+		}
+		if (items > 0)
+			return (0);
+	} else if (frame_object(p, n, &len, &err) != 0)
+		return (0);
+	return (len <= n ? len : 0);
+}
+
+/*
+ * The length of the msgpack object at p, of at most n bytes; 0 when it
+ * does not fit.
+ */
+static inline size_t
+mp_len(const unsigned char *p, size_t n)
+{
+	size_t	len;
+
+	if (n == 0)
+		return (0);
+	if ((len = mp_fixed[p[0]]) == 0)
+		return (mp_len_walk(p, n, 0));
+	return (len <= n ? len : 0);
 }
 
 /*
@@ -159,8 +261,10 @@ store_attrs_load(struct store *st, MDB_txn *txn)
 	uint32_t		 id;
 	int			 rc;
 
+	if (mp_fixed[0] == 0)
+		mp_len_init();
 	d = xcalloc(1, sizeof *d);
-	d->byid = xcalloc(ATTR_IDS_MAX, sizeof *d->byid);
+	d->slots = xcalloc(ATTR_IDS_MAX, sizeof *d->slots);
 	d->nbuckets = 256;
 	d->buckets = xcalloc(d->nbuckets, sizeof *d->buckets);
 	st->attrs = d;
@@ -192,13 +296,18 @@ void
 store_attrs_close(struct store *st)
 {
 	struct attr_dict	*d = st->attrs;
+	struct attr_name	*e, *next;
 	uint32_t		 i;
 
 	if (d == NULL)
 		return;
-	for (i = 0; i < ATTR_IDS_MAX; i++)
-		free(d->byid[i]);
-	free(d->byid);
+	for (i = 0; i < d->nbuckets; i++) {
+		for (e = d->buckets[i]; e != NULL; e = next) {
+			next = e->next;
+			free(e);
+		}
+	}
+	free(d->slots);
 	free(d->buckets);
 	free(d);
 	st->attrs = NULL;
@@ -217,18 +326,20 @@ store_attrs_rollback(struct store *st, uint32_t mark)
 {
 	struct attr_dict	*d = st->attrs;
 	struct attr_name	*e, **p;
+	const unsigned char	*name;
+	size_t			 len;
 
 	while (d->n > mark && d->n > atomic_load_explicit(&d->committed,
 	    memory_order_relaxed)) {
-		e = d->byid[--d->n];
-		d->byid[d->n] = NULL;
-		if (e == NULL)
-			continue;
-		for (p = &d->buckets[e->hash & (d->nbuckets - 1)]; *p != e;
-		    p = &(*p)->next)
+		d->n--;
+		name = attr_slot_name(&d->slots[d->n], &len);
+		for (p = &d->buckets[attr_hash(name, len) &
+		    (d->nbuckets - 1)]; (*p)->id != d->n; p = &(*p)->next)
 			;
+		e = *p;
 		*p = e->next;
 		free(e);
+		memset(&d->slots[d->n], 0, sizeof d->slots[d->n]);
 	}
 }
 
@@ -277,44 +388,6 @@ attr_id(struct wctx *w, const unsigned char *name, size_t len, int give,
 	*id = d->n;
 	attr_add(d, name, len, d->n);
 	return (0);
-}
-
-/*
- * The length of the msgpack object at p, of at most n bytes; 0 when it
- * does not fit.  The scalars and strings of attrs inline, the rest
- * walked by frame_object().
- */
-static size_t
-mp_len(const unsigned char *p, size_t n)
-{
-	struct aerr	err;
-	size_t		len;
-	unsigned char	b;
-
-	if (n == 0)
-		return (0);
-	b = p[0];
-	if (b <= 0x7f || b >= 0xe0 || b == 0xc0 || b == 0xc2 || b == 0xc3)
-		len = 1;
-	else if (b >= 0xa0 && b <= 0xbf)
-		len = 1 + (size_t)(b & 0x1f);
-	else if (b == 0xd9 && n >= 2)
-		len = 2 + (size_t)p[1];
-	else if (b == 0xda && n >= 3)
-		len = 3 + ((size_t)p[1] << 8 | p[2]);
-	else if (b == 0xcb)
-		len = 9;
-	else if (b == 0xca || b == 0xce || b == 0xd2)
-		len = 5;
-	else if (b == 0xcc || b == 0xd0)
-		len = 2;
-	else if (b == 0xcd || b == 0xd1)
-		len = 3;
-	else if (b == 0xcf || b == 0xd3)
-		len = 9;
-	else if (frame_object(p, n, &len, &err) != 0)
-		return (0);
-	return (len <= n ? len : 0);
 }
 
 /* A map header at p: its count and length; -1 when p is no map. */
@@ -441,28 +514,87 @@ store_attrs_pack(struct wctx *w, const unsigned char *attrs, size_t len,
 	return (0);
 }
 
-/* Append the packed name of id to out; -1 when the dictionary lacks it. */
-static int
-attr_name_put(struct store *st, MDB_txn *txn, uint32_t committed,
-    uint32_t id, msgpack_sbuffer *out)
+/*
+ * Room for need more bytes at the end of out, and ATTR_SLACK beyond: the
+ * copies below move whole words and may write past what they add.
+ */
+static void
+attr_grow_out(msgpack_sbuffer *out, size_t need)
 {
-	const struct attr_name	*e;
+	size_t	size = out->alloc ? out->alloc : 4096;
+
+	while (size - out->size < need + ATTR_SLACK)
+		size *= 2;
+	out->data = xreallocarray(out->data, size, 1);
+	out->alloc = size;
+}
+
+static inline unsigned char *
+attr_room(msgpack_sbuffer *out, size_t need)
+{
+	if (out->alloc - out->size < need + ATTR_SLACK)
+		attr_grow_out(out, need);
+	return ((unsigned char *)out->data + out->size);
+}
+
+/*
+ * Copy n bytes from p to o, which has ATTR_SLACK bytes of room past them;
+ * p must be readable for 32 bytes when n is at most 32 and pend says so.
+ * Most runs are a short value and most names short: a copy of a constant
+ * size is a few moves where memcpy of n would be a call.
+ */
+static inline void
+attr_copy(unsigned char *o, const unsigned char *p, size_t n, int readable)
+{
+	if (n <= 32 && readable)
+		memcpy(o, p, 32);
+	else
+		memcpy(o, p, n);
+}
+
+/*
+ * Copy a packed name of plen bytes from p (ATTR_SLACK bytes long) to o,
+ * in constant sizes: one of variable size became a slow rep movs.
+ */
+static inline void
+attr_copy_name(unsigned char *o, const unsigned char *p, size_t plen)
+{
+	memcpy(o, p, 32);
+	if (plen > 32) {
+		memcpy(o + 32, p + 32, 32);
+		memcpy(o + 64, p + 64, ATTR_SLACK - 64);
+	}
+}
+
+/*
+ * The packed name of an id past what the cache holds for readers (a
+ * snapshot newer than the cache, or the writer's own), read from txn
+ * into buf; "#<id>" when the dictionary lacks it, so that the record
+ * still decodes.
+ */
+static const unsigned char *
+attr_name_of(struct store *st, MDB_txn *txn, uint32_t id, unsigned char *buf,
+    size_t *plen)
+{
 	unsigned char		 ib[2];
 	MDB_val			 k = { 2, ib }, v;
+	size_t			 h;
 
-	if (id < committed && (e = st->attrs->byid[id]) != NULL) {
-		msgpack_sbuffer_write(out, (const char *)e->packed, e->plen);
-		return (0);
-	}
 	ib[0] = (unsigned char)(id >> 8);
 	ib[1] = (unsigned char)id;
-	if (mdb_get(txn, st->attr_names, &k, &v) != 0 || v.mv_size == 0 ||
-	    v.mv_size > ATTR_NAME_MAX)
-		return (-1);
-	msgpack_sbuffer_write(out, (const char *)ib, attr_str_head(ib,
-	    v.mv_size));
-	msgpack_sbuffer_write(out, v.mv_data, v.mv_size);
-	return (0);
+	if (id >= ATTR_IDS_MAX || mdb_get(txn, st->attr_names, &k, &v) != 0 ||
+	    v.mv_size == 0 || v.mv_size > ATTR_NAME_MAX) {
+		/* "#<id>", so that the record still decodes. */
+		h = (size_t)snprintf((char *)buf + 1, 2 + ATTR_NAME_MAX - 1,
+		    "#%u", id);
+		buf[0] = (unsigned char)(0xa0 | h);
+		*plen = h + 1;
+		return (buf);
+	}
+	h = attr_str_head(buf, v.mv_size);
+	memcpy(buf + h, v.mv_data, v.mv_size);
+	*plen = h + v.mv_size;
+	return (buf);
 }
 
 /*
@@ -470,37 +602,48 @@ attr_name_put(struct store *st, MDB_txn *txn, uint32_t committed,
  * when it names attrs by id, and return 1; return 0, appending nothing,
  * when it is its own wire form.  An id the dictionary lacks (a damaged
  * store, which store_check reports) comes out as the name "#<id>", so
- * that the record still decodes.
+ * that the record still decodes.  This runs for every record a query
+ * hands out: bytes are copied in runs, between the id keys, and names
+ * from their packed copies in the cache.
  */
 int
 store_attrs_expand(struct store *st, MDB_txn *txn, const void *data,
     size_t len, msgpack_sbuffer *out)
 {
-	const unsigned char	*rec = data;
-	unsigned char		 miss[16];
+	const struct attr_slot	*slots = st->attrs->slots;
+	const unsigned char	*rec = data, *name;
+	unsigned char		*o, *base = (unsigned char *)out->data;
+	unsigned char		 buf[ATTR_SLACK];
 	uint32_t		 count, i, id, committed;
-	size_t			 off, from = 0, n, k;
+	size_t			 off, from = 0, n, k, plen, size = out->size;
+	size_t			 alloc = out->alloc;
 	ssize_t			 at;
-	int			 any = 0;
 
 	if ((at = attrs_find(rec, len)) <= 0 ||
 	    mp_map(rec + at, len - (size_t)at, &count, &off) != 0)
 		return (0);
 	committed = atomic_load_explicit(&st->attrs->committed,
 	    memory_order_acquire);
+	/* Locals, not out's fields, which the copies might alias. */
 	for (off += (size_t)at, i = 0; i < count && off < len; i++) {
 		if ((k = mp_id(rec + off, len - off, &id)) != 0) {
-			msgpack_sbuffer_write(out, (const char *)rec + from,
-			    off - from);
-			if (attr_name_put(st, txn, committed, id, out) != 0) {
-				n = (size_t)snprintf((char *)miss + 1,
-				    sizeof miss - 1, "#%u", id);
-				miss[0] = (unsigned char)(0xa0 | n);
-				msgpack_sbuffer_write(out, (const char *)miss,
-				    n + 1);
+			if (id < committed) {
+				name = slots[id].packed;
+				plen = slots[id].plen;
+			} else
+				name = attr_name_of(st, txn, id, buf, &plen);
+			n = off - from;
+			if (alloc - size < n + plen + ATTR_SLACK) {
+				out->size = size;
+				attr_grow_out(out, n + plen);
+				base = (unsigned char *)out->data;
+				alloc = out->alloc;
 			}
+			o = base + size;
+			attr_copy(o, rec + from, n, from + 32 <= len);
+			attr_copy_name(o + n, name, plen);
+			size += n + plen;
 			from = off + k;
-			any = 1;
 		} else if ((k = mp_len(rec + off, len - off)) == 0)
 			break;
 		off += k;
@@ -508,9 +651,13 @@ store_attrs_expand(struct store *st, MDB_txn *txn, const void *data,
 			break;
 		off += n;
 	}
-	if (!any)
+	if (from == 0)
 		return (0);
-	msgpack_sbuffer_write(out, (const char *)rec + from, len - from);
+	out->size = size;
+	n = len - from;
+	o = attr_room(out, n);
+	memcpy(o, rec + from, n);
+	out->size += n;
 	return (1);
 }
 
