@@ -2416,6 +2416,7 @@ TEST(store_given_puts_keep_ids_revs_times_and_seqs)
  * whose own keys stay strings.
  */
 #define AT_MAX		128
+#define AT_IDS_MAX	65536		/* ATTR_IDS_MAX, daemon/store-int.h */
 
 struct at_set {
 	struct event	 ev[AT_MAX];
@@ -2954,6 +2955,56 @@ TEST(store_attrs_of_format3_records_read_as_stored)
 	s->wantlen[1] = sbuf.size;
 	at_read_all(st, s);
 	at_check_ok(st);
+	store_close(st);
+	at_free(s);
+}
+
+/*
+ * Ids run out at AT_IDS_MAX: the names past them stay strings, in the
+ * record that first met the limit and in later ones, and read back the
+ * same.
+ */
+TEST(store_attrs_past_the_last_id_stay_strings)
+{
+	struct store	*st = open_store((size_t)1 << 26);
+	struct at_set	*s = calloc(1, sizeof *s);
+	msgpack_sbuffer	 sbuf;
+	msgpack_packer	 pk;
+	char		 name[16], names[64];
+	size_t		 i, n = AT_IDS_MAX + 100, count;
+	int		 k;
+
+	for (k = 0; k < 2; k++) {
+		mkev(&s->ev[k], "2016-07-28", NULL, "USA", NULL, NULL, NULL);
+		msgpack_sbuffer_init(&sbuf);
+		msgpack_packer_init(&pk, &sbuf, msgpack_sbuffer_write);
+		/* The first: n names; the second: one old, one new. */
+		msgpack_pack_map(&pk, k == 0 ? n : 2);
+		for (i = 0; i < (k == 0 ? n : 2); i++) {
+			snprintf(name, sizeof name, k == 0 ? "a%05zu" :
+			    i == 0 ? "a00007" : "past", i);
+			at_pack_str(&pk, name, strlen(name));
+			msgpack_pack_nil(&pk);
+		}
+		s->ev[k].attrs_len = sbuf.size;
+		s->ev[k].attrs = (unsigned char *)msgpack_sbuffer_release(
+		    &sbuf);
+		T_EQ_U64(put1(st, &s->ev[k], NULL), k + 1);
+		msgpack_sbuffer_init(&sbuf);
+		msgpack_packer_init(&pk, &sbuf, msgpack_sbuffer_write);
+		record_pack(&pk, &s->ev[k]);
+		s->want[k + 1] = sbuf.data;
+		s->wantlen[k + 1] = sbuf.size;
+		s->n++;
+	}
+	at_read_all(st, s);
+	at_check_ok(st);
+	store_close(st);
+	at_names(names, sizeof names, &count);
+	T_EQ_U64(count, AT_IDS_MAX);
+	T_ASSERTF(strncmp(names, "a00000,a00001,", 14) == 0, "%s", names);
+	st = open_store((size_t)1 << 26);
+	at_read_all(st, s);
 	store_close(st);
 	at_free(s);
 }
