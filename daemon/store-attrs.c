@@ -712,11 +712,3 @@ store_attrs_each_id(const void *data, size_t len,
 	}
 	return (0);
 }
-
-/* The names the cache holds for readers, for store_check. */
-uint32_t
-store_attrs_committed(const struct store *st)
-{
-	return (atomic_load_explicit(&st->attrs->committed,
-	    memory_order_acquire));
-}

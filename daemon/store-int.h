@@ -180,6 +180,5 @@ void	 store_rec_wire(struct store *, MDB_txn *, MDB_val *,
 	     msgpack_sbuffer *);
 int	 store_attrs_each_id(const void *, size_t, int (*)(void *, uint32_t),
 	     void *);
-uint32_t store_attrs_committed(const struct store *);
 
 #endif

@@ -377,7 +377,7 @@ put_record(struct wctx *w, const struct event *ev, uint64_t old)
 }
 
 /*
- * The stored record of id: *v its wire form, *old decoded, *seq its
+ * The stored record of id: *v as stored, *old decoded, *seq its
  * change.  Returns 0, an LMDB error (MDB_NOTFOUND), or -1 with err set.
  */
 static int

@@ -7,8 +7,9 @@
  * that include <lmdb.h> (through store-int.h).
  *
  * Databases in one environment:
- *	events	  id -> packed record (the wire encoding, server fields set),
- *		  then the seq of its change in changes (8 bytes)
+ *	events	  id -> packed record (the wire encoding, server fields set,
+ *		  top-level attrs names by id: store-attrs.c), then the seq
+ *		  of its change in changes (8 bytes)
  *	time	  class start id -> span	(store-key.c)
  *	time_new  the same, staged		(store_sweep)
  *	actor	  name NUL class start id -> span
@@ -524,8 +525,9 @@ store_read_begin(struct store *st, MDB_txn **txn, struct aerr *err)
 }
 
 /*
- * Cut the seq of its change off a stored record (v then holds its wire
- * form) and return it; 0 for a record too short to have one.
+ * Cut the seq of its change off a stored record (v then holds the record,
+ * whose attrs store_rec_wire() names) and return it; 0 for a record too
+ * short to have one.
  */
 uint64_t
 store_rec_split(MDB_val *v)

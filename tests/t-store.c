@@ -2688,23 +2688,31 @@ TEST(store_attrs_by_id_read_back_as_put)
 	at_free(s);
 }
 
-/* Put one event with one attr (a name and an int); ev is cleared. */
-static uint64_t
-at_put_attr(struct store *st, const char *name, int val)
+/* Fill ev with one attr: a name and an int. */
+static void
+at_ev(struct event *ev, const char *name, int val)
 {
 	msgpack_sbuffer	sbuf;
 	msgpack_packer	pk;
-	struct event	ev;
-	uint64_t	id;
 
-	mkev(&ev, "2016-07-28", NULL, "USA", NULL, NULL, NULL);
+	mkev(ev, "2016-07-28", NULL, "USA", NULL, NULL, NULL);
 	msgpack_sbuffer_init(&sbuf);
 	msgpack_packer_init(&pk, &sbuf, msgpack_sbuffer_write);
 	msgpack_pack_map(&pk, 1);
 	at_pack_str(&pk, name, strlen(name));
 	msgpack_pack_int(&pk, val);
-	ev.attrs_len = sbuf.size;
-	ev.attrs = (unsigned char *)msgpack_sbuffer_release(&sbuf);
+	ev->attrs_len = sbuf.size;
+	ev->attrs = (unsigned char *)msgpack_sbuffer_release(&sbuf);
+}
+
+/* Put one event with one attr; returns its id. */
+static uint64_t
+at_put_attr(struct store *st, const char *name, int val)
+{
+	struct event	ev;
+	uint64_t	id;
+
+	at_ev(&ev, name, val);
 	id = put1(st, &ev, NULL);
 	record_clear(&ev);
 	return (id);
@@ -2748,8 +2756,6 @@ TEST(store_attrs_of_failed_writes_are_forgotten)
 	struct store_op		 ops[2];
 	struct event		 ev;
 	struct aerr		 err;
-	msgpack_sbuffer		 sbuf;
-	msgpack_packer		 pk;
 	uint64_t		 kept, other, lost, after, gone;
 	char			 names[256];
 	size_t			 count;
@@ -2757,14 +2763,7 @@ TEST(store_attrs_of_failed_writes_are_forgotten)
 	kept = at_put_attr(st, "kept", 1);
 
 	/* A batch whose second put conflicts: the first's name goes too. */
-	mkev(&ev, "2016-07-29", NULL, "USA", NULL, NULL, NULL);
-	msgpack_sbuffer_init(&sbuf);
-	msgpack_packer_init(&pk, &sbuf, msgpack_sbuffer_write);
-	msgpack_pack_map(&pk, 1);
-	at_pack_str(&pk, "lost", 4);
-	msgpack_pack_int(&pk, 2);
-	ev.attrs_len = sbuf.size;
-	ev.attrs = (unsigned char *)msgpack_sbuffer_release(&sbuf);
+	at_ev(&ev, "lost", 2);
 	memset(ops, 0, sizeof ops);
 	memset(&b, 0, sizeof b);
 	ops[0].kind = CHANGE_PUT;
@@ -2786,14 +2785,7 @@ TEST(store_attrs_of_failed_writes_are_forgotten)
 
 	/* A commit that fails. */
 	store_inject_commit_error(st, EIO, 1);
-	mkev(&ev, "2016-07-29", NULL, "USA", NULL, NULL, NULL);
-	msgpack_sbuffer_init(&sbuf);
-	msgpack_packer_init(&pk, &sbuf, msgpack_sbuffer_write);
-	msgpack_pack_map(&pk, 1);
-	at_pack_str(&pk, "gone", 4);
-	msgpack_pack_int(&pk, 3);
-	ev.attrs_len = sbuf.size;
-	ev.attrs = (unsigned char *)msgpack_sbuffer_release(&sbuf);
+	at_ev(&ev, "gone", 3);
 	memset(ops, 0, sizeof ops);
 	ops[0].kind = CHANGE_PUT;
 	ops[0].ev = &ev;
