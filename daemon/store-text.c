@@ -2186,7 +2186,7 @@ tcheck_missing(struct text_check *tc, struct store *st,
 	if (mdb_get(tc->txn, st->events, &k, &v) != 0)
 		return;
 	store_rec_split(&v);
-	if (store_unpack(v.mv_data, v.mv_size, &ev) != 0)
+	if (store_unpack(st, tc->txn, v.mv_data, v.mv_size, &ev) != 0)
 		return;
 	ws = words_scratch();
 	if (event_words(&ev, ws) == 0) {
