@@ -398,6 +398,7 @@ void	 readers_drain(void);
 void	 readers_free(void);
 void	 readers_pause(void);
 void	 readers_resume(void);
+uint64_t readers_jobs(void);
 int	 readers_call(void (*)(void *), void (*)(void *), void *);
 int	 readers_offer(struct conn *, const struct method *, uint32_t,
 	     const msgpack_object *, const void *, size_t);
