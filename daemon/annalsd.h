@@ -199,6 +199,7 @@ int	 names_labels(const char *const *, size_t, struct names_label *,
 	     struct aerr *);
 void	 names_labels_free(struct names_label *, size_t);
 char	*names_cameo(const char *);
+int	 names_imported(const char *, char **, struct aerr *);
 const char *names_from_name(int);
 void	 names_pack_label(msgpack_packer *, const struct names_label *);
 

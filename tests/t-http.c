@@ -1489,6 +1489,19 @@ TEST(http_actor_code_shows_its_label)
 	    "Syria: government");
 	T_EQ_STR(json_string_value(json_object_get(j, "label_from")),
 	    "cameo");
+	T_ASSERT(json_is_null(json_object_get(j, "imported")));
+	json_decref(j);
+	/* An importer's name shows beside CAMEO's, which wins the label. */
+	n = snprintf(params, sizeof params, "%s", "\x81\xa7" "entries\x91"
+	    "\x84\xa4kind\xa4name\xa4" "code\xa3USA\xa4name\xad"
+	    "UNITED STATES\xa8" "imported\xc3");
+	T_OK(annals_call(h.ctx, "dict_put", params, (size_t)n, &res, &len));
+	annals_buf_free(res);
+	j = ht_get(&h, "/v1/actors/USA", 200);
+	T_EQ_STR(json_string_value(json_object_get(j, "label")),
+	    "United States");
+	T_EQ_STR(json_string_value(json_object_get(j, "imported")),
+	    "UNITED STATES");
 	json_decref(j);
 	/* A user's name, and an alias, set over the socket. */
 	n = snprintf(params, sizeof params, "%s", "\x81\xa7" "entries\x92"
