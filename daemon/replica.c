@@ -345,14 +345,16 @@ replica_wait_commit(natsSubscription *sub)
 
 /*
  * Apply a fetched batch: decode it, hand it to the loop, wait for its
- * commit.  Returns 0 when committed, -1 to give up (stopping, a bad
- * message, a failed commit: the reason is set).
+ * commit.  Returns 0 when committed, 1 to make the consumer anew (a gap
+ * in the stream sequence, unless again: the last batch had one too), -1
+ * to give up (stopping, a bad message, a failed commit: the reason is
+ * set).
  *
  * Until the commit is done the batch counts in the lag as much as what
  * the consumer has yet to deliver: the store does not have it.
  */
 static int
-replica_apply(natsSubscription *sub, natsMsgList *list)
+replica_apply(natsSubscription *sub, natsMsgList *list, int again)
 {
 	struct store_op	*ops;
 	struct event	*events;
@@ -378,10 +380,25 @@ replica_apply(natsSubscription *sub, natsMsgList *list)
 			ops[i].stream_seq = meta->Sequence.Stream;
 		}
 		/*
-		 * The consumer passes over messages the stream dropped (its
-		 * limits) while this replica was behind: a gap is changes
-		 * lost to it.
+		 * A gap: the messages between were delivered in a fetch
+		 * whose reply was lost (the server went away), and come
+		 * again only after the ack wait; or the stream dropped them
+		 * (its limits) while this replica was behind, and they are
+		 * lost to it.  The first time, follow again from the store's
+		 * place with a new consumer, which tells the two apart
+		 * (replica_check_stream); a gap again is a loss.
 		 */
+		if (rc == 0 && meta->Sequence.Stream > prev + 1 && !again) {
+			log_warn("replica: stream %s: message %llu came after "
+			    "%llu: following again from %llu", state.stream,
+			    (unsigned long long)meta->Sequence.Stream,
+			    (unsigned long long)prev,
+			    (unsigned long long)store_stream_seq(
+			    server->store) + 1);
+			jsMsgMetaData_Destroy(meta);
+			replica_batch_free(ops, events, dicts, i + 1);
+			return (1);
+		}
 		if (rc == 0 && meta->Sequence.Stream > prev + 1) {
 			aerr_set(&err, AERR_INTERNAL, "the stream no longer "
 			    "holds messages %llu to %llu, which this replica "
@@ -660,7 +677,7 @@ replica_main(void *arg)
 	natsMsgList		 list;
 	jsErrCode		 jerr;
 	natsStatus		 s;
-	int			 rc, failures = 0;
+	int			 rc, failures = 0, gap = 0;
 
 	(void)arg;
 	while (!replica_stopping()) {
@@ -691,12 +708,16 @@ replica_main(void *arg)
 		s = natsSubscription_Fetch(&list, sub, REPLICA_BATCH,
 		    REPLICA_FETCH_MS, &jerr);
 		if (s == NATS_OK && list.Count > 0) {
-			rc = replica_apply(sub, &list);
+			rc = replica_apply(sub, &list, gap);
 			if (rc == 0)
 				natsMsg_Ack(list.Msgs[list.Count - 1], NULL);
 			natsMsgList_Destroy(&list);
-			if (rc != 0)
+			if (rc == -1)
 				break;
+			if ((gap = rc == 1)) {
+				natsSubscription_Destroy(sub);
+				sub = NULL;
+			}
 			failures = 0;
 			continue;
 		}
