@@ -10,7 +10,9 @@
  *	actor and type counts equal their indexes; (source, key) -> id is
  *	a bijection with the records that have a source;
  *	the change log holds one entry per id, puts for live events and
- *	deletes for gone ones, all below next_seq; ids below next_id.
+ *	deletes for gone ones, all below next_seq; ids below next_id;
+ *	the attribute names by id and by name mirror each other, and
+ *	every id a record's attrs hold is one of them.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -33,6 +35,7 @@ struct check {
 	struct store		*st;
 	int64_t			*days;		/* of each record's start */
 	size_t			 ndays, capdays;
+	uint64_t		 id;		/* of the record checked */
 };
 
 static void __attribute__((format(printf, 2, 3)))
@@ -90,7 +93,7 @@ get_event(struct check *c, uint64_t id, struct event *ev)
 		return (-1);
 	store_rec_split(&v);
 	memset(ev, 0, sizeof *ev);
-	return (store_unpack(v.mv_data, v.mv_size, ev));
+	return (store_unpack(c->st, c->txn, v.mv_data, v.mv_size, ev));
 }
 
 static int
@@ -104,6 +107,67 @@ has_type(const struct event *ev, const void *name, size_t len)
 {
 	return (ev->type != NULL && strlen(ev->type) == len &&
 	    memcmp(ev->type, name, len) == 0);
+}
+
+/* An attr id of record c->id is in the dictionary. */
+static int
+check_attr_id(void *arg, uint32_t id)
+{
+	struct check	*c = arg;
+	unsigned char	 ib[2] = { (unsigned char)(id >> 8),
+			     (unsigned char)id };
+
+	if (id >= ATTR_IDS_MAX || !has_entry(c, c->st->attr_names, ib, 2,
+	    NULL, 0))
+		problem(c, "event %llu: attribute id %u is not in attr_names",
+		    (unsigned long long)c->id, id);
+	return (0);
+}
+
+/*
+ * The dictionary of attribute names: attr_names holds the ids from 0
+ * without gaps, each a name of 1 to ATTR_NAME_MAX bytes, and attr_ids
+ * is its mirror image.
+ */
+static void
+check_attrs(struct check *c)
+{
+	MDB_cursor	*cur;
+	MDB_val		 k, v;
+	uint32_t	 n = 0, id;
+
+	if (mdb_cursor_open(c->txn, c->st->attr_names, &cur) != 0)
+		return;
+	while (mdb_cursor_get(cur, &k, &v, MDB_NEXT) == 0) {
+		if (k.mv_size != 2) {
+			problem(c, "attr_names: key of %zu bytes", k.mv_size);
+			continue;
+		}
+		id = (uint32_t)((unsigned char *)k.mv_data)[0] << 8 |
+		    ((unsigned char *)k.mv_data)[1];
+		if (id != n)
+			problem(c, "attr_names: id %u where %u was due", id, n);
+		n = id + 1;
+		if (v.mv_size == 0 || v.mv_size > ATTR_NAME_MAX)
+			problem(c, "attr_names: id %u names %zu bytes", id,
+			    v.mv_size);
+		if (!has_entry(c, c->st->attr_ids, v.mv_data, v.mv_size,
+		    k.mv_data, 2))
+			problem(c, "attr_names: id %u: attr_ids does not map "
+			    "%.*s to it", id, (int)(v.mv_size > 64 ? 64 :
+			    v.mv_size), (const char *)v.mv_data);
+	}
+	mdb_cursor_close(cur);
+	if (mdb_cursor_open(c->txn, c->st->attr_ids, &cur) != 0)
+		return;
+	while (mdb_cursor_get(cur, &k, &v, MDB_NEXT) == 0) {
+		if (v.mv_size != 2 || !has_entry(c, c->st->attr_names,
+		    v.mv_data, 2, k.mv_data, k.mv_size))
+			problem(c, "attr_ids: %.*s: attr_names does not "
+			    "map its id to it", (int)(k.mv_size > 64 ? 64 :
+			    k.mv_size), (const char *)k.mv_data);
+	}
+	mdb_cursor_close(cur);
 }
 
 /* Every record, and what the indexes must hold for it. */
@@ -132,7 +196,13 @@ check_records(struct check *c, uint64_t next_id, uint64_t next_seq)
 		id = skey_get_be64(k.mv_data);
 		memset(&ev, 0, sizeof ev);
 		seq = store_rec_split(&v);
-		if (store_unpack(v.mv_data, v.mv_size, &ev) != 0) {
+		c->id = id;
+		if (store_attrs_each_id(v.mv_data, v.mv_size, check_attr_id,
+		    c) != 0)
+			problem(c, "event %llu: attrs do not decode",
+			    (unsigned long long)id);
+		if (store_unpack(c->st, c->txn, v.mv_data, v.mv_size,
+		    &ev) != 0) {
 			problem(c, "event %llu: record does not decode",
 			    (unsigned long long)id);
 			continue;
@@ -496,6 +566,7 @@ store_check(struct store *st, struct store_check *out, struct aerr *err)
 		return (-1);
 	next_id = store_meta_get(c.txn, st->meta, "next_id", 1);
 	next_seq = store_meta_get(c.txn, st->meta, "next_seq", 1);
+	check_attrs(&c);
 	check_records(&c, next_id, next_seq);
 	check_days(&c);
 	free(c.days);

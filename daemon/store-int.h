@@ -22,6 +22,8 @@ struct store {
 	MDB_dbi		 type, type_new, types;	/* store-type.c */
 	MDB_dbi		 text, text_tail, text_new, words; /* store-text.c */
 	MDB_dbi		 dict, dictch;	/* store-dict.c */
+	MDB_dbi		 attr_ids, attr_names; /* store-attrs.c */
+	struct attr_dict *attrs;	/* their cache */
 	size_t		 stage_time;	/* entries a stage holds at most */
 	size_t		 stage_actor;
 	size_t		 stage_text;
@@ -66,9 +68,11 @@ struct wctx {
 /*
  * The encoding of keys and values (store-key.c); see store_format.  In
  * format 3 a record is followed by the 8-byte seq of its change, which
- * format 2 kept in a database of its own (chid).
+ * format 2 kept in a database of its own (chid).  In format 4 the keys
+ * of a record's attrs may be ids of attr_names (store-attrs.c); a record
+ * of format 3 is one of format 4 that names none by id.
  */
-#define STORE_FORMAT	3
+#define STORE_FORMAT	4
 #define STORE_SEQ_LEN	8
 
 #define PRUNE_BATCH	10000	/* tombstones dropped per commit */
@@ -87,7 +91,8 @@ int	 store_read_begin(struct store *, MDB_txn **, struct aerr *);
 int	 store_error(struct aerr *, int, const char *);
 uint64_t store_meta_get(MDB_txn *, MDB_dbi, const char *, uint64_t);
 int	 store_meta_put(MDB_txn *, MDB_dbi, const char *, uint64_t);
-int	 store_unpack(const void *, size_t, struct event *);
+int	 store_unpack(struct store *, MDB_txn *, const void *, size_t,
+	     struct event *);
 uint64_t store_rec_split(MDB_val *);
 int64_t	 store_day(int64_t);
 int	 store_actor_seen(const struct event *, uint32_t);
@@ -158,5 +163,22 @@ int	 store_dict_change(struct store *, MDB_txn *, const MDB_val *,
 	     struct store_change *);
 int	 store_dict_check_change(struct store *, MDB_txn *, uint64_t,
 	     const MDB_val *);
+
+/* store-attrs.c: the dictionary of attribute names */
+#define ATTR_NAME_MAX	64		/* bytes of a name with an id */
+#define ATTR_IDS_MAX	65536		/* ids of a store, never freed */
+int	 store_attrs_load(struct store *, MDB_txn *);
+void	 store_attrs_close(struct store *);
+int	 store_attrs_pack(struct wctx *, const unsigned char *, size_t,
+	     int);
+uint32_t store_attrs_mark(const struct store *);
+void	 store_attrs_rollback(struct store *, uint32_t);
+void	 store_attrs_commit(struct store *);
+int	 store_attrs_expand(struct store *, MDB_txn *, const void *, size_t,
+	     msgpack_sbuffer *);
+void	 store_rec_wire(struct store *, MDB_txn *, MDB_val *,
+	     msgpack_sbuffer *);
+int	 store_attrs_each_id(const void *, size_t, int (*)(void *, uint32_t),
+	     void *);
 
 #endif

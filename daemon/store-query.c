@@ -532,7 +532,8 @@ store_query(struct store *st, const struct query *q, store_page_cb cb,
 	MDB_txn			*txn;
 	MDB_val			 k, v;
 	unsigned char		 last[16], idbuf[8];
-	size_t			 i, off;
+	msgpack_sbuffer		 wire;
+	size_t			 i, off, end;
 	int			 rc, m, have_last = 0, ret = -1, by;
 	int			 need_record;
 
@@ -542,6 +543,7 @@ store_query(struct store *st, const struct query *q, store_page_cb cb,
 	p.desc = q->desc;
 	if (store_read_begin(st, &txn, err) != 0)
 		return (-1);
+	msgpack_sbuffer_init(&wire);
 	msgpack_zone_init(&zone, 8192);
 	if ((by = plan_type(st, txn, q, &tn, err)) == -1)
 		goto out;
@@ -603,8 +605,19 @@ store_query(struct store *st, const struct query *q, store_page_cb cb,
 			page.more = 1;
 			break;
 		}
-		page.hits[page.nhits].data = v.mv_data;
-		page.hits[page.nhits].len = v.mv_size;
+		/*
+		 * A record naming attrs by id is expanded at the end of
+		 * wire, its offset kept in len meanwhile (wire moves).
+		 */
+		off = wire.size;
+		if (store_attrs_expand(st, txn, v.mv_data, v.mv_size,
+		    &wire) == 1) {
+			page.hits[page.nhits].data = NULL;
+			page.hits[page.nhits].len = off;
+		} else {
+			page.hits[page.nhits].data = v.mv_data;
+			page.hits[page.nhits].len = v.mv_size;
+		}
 		page.hits[page.nhits].match = m;
 		page.hits[page.nhits].start = skey_get_time(last);
 		page.hits[page.nhits].id = skey_get_be64(last + 8);
@@ -612,9 +625,18 @@ store_query(struct store *st, const struct query *q, store_page_cb cb,
 		page.next_id = page.hits[page.nhits].id;
 		page.nhits++;
 	}
+	for (i = page.nhits, end = wire.size; i-- > 0;) {
+		if (page.hits[i].data != NULL)
+			continue;
+		off = page.hits[i].len;
+		page.hits[i].data = wire.data + off;
+		page.hits[i].len = end - off;
+		end = off;
+	}
 	if (rc != -1)
 		ret = cb(arg, &page);
 out:
+	msgpack_sbuffer_destroy(&wire);
 	store_text_end(text);
 	msgpack_zone_destroy(&zone);
 	free(page.hits);

@@ -16,6 +16,7 @@ int
 store_get(struct store *st, const uint64_t *ids, size_t n, store_get_cb cb,
     void *arg, struct aerr *err)
 {
+	msgpack_sbuffer	 wire;
 	MDB_txn		*txn;
 	MDB_val		 k, v;
 	unsigned char	 kbuf[8];
@@ -24,6 +25,7 @@ store_get(struct store *st, const uint64_t *ids, size_t n, store_get_cb cb,
 
 	if (store_read_begin(st, &txn, err) != 0)
 		return (-1);
+	msgpack_sbuffer_init(&wire);
 	for (i = 0; i < n && ret == 0; i++) {
 		skey_be64(kbuf, ids[i]);
 		k.mv_size = 8;
@@ -31,6 +33,7 @@ store_get(struct store *st, const uint64_t *ids, size_t n, store_get_cb cb,
 		rc = mdb_get(txn, st->events, &k, &v);
 		if (rc == 0) {
 			store_rec_split(&v);
+			store_rec_wire(st, txn, &v, &wire);
 			ret = cb(arg, i, v.mv_data, v.mv_size);
 		} else if (rc == MDB_NOTFOUND)
 			ret = cb(arg, i, NULL, 0);
@@ -38,6 +41,7 @@ store_get(struct store *st, const uint64_t *ids, size_t n, store_get_cb cb,
 			ret = store_error(err, rc, "mdb_get");
 	}
 	mdb_txn_abort(txn);
+	msgpack_sbuffer_destroy(&wire);
 	return (ret);
 }
 
@@ -46,6 +50,7 @@ store_get_by_key(struct store *st, const char *source, const char *key,
     store_get_cb cb, void *arg, struct aerr *err)
 {
 	unsigned char	 skey[SOURCE_KEY_MAX];
+	msgpack_sbuffer	 wire;
 	MDB_txn		*txn;
 	MDB_val		 k, v;
 	int		 rc, ret;
@@ -71,8 +76,12 @@ store_get_by_key(struct store *st, const char *source, const char *key,
 		ret = -1;
 	} else if (rc != 0)
 		ret = store_error(err, rc, "mdb_get");
-	else
+	else {
+		msgpack_sbuffer_init(&wire);
+		store_rec_wire(st, txn, &v, &wire);
 		ret = cb(arg, 0, v.mv_data, v.mv_size);
+		msgpack_sbuffer_destroy(&wire);
+	}
 	mdb_txn_abort(txn);
 	return (ret);
 }
@@ -139,6 +148,7 @@ store_changes(struct store *st, uint64_t since, uint32_t limit,
     uint64_t *last_seq, struct aerr *err)
 {
 	struct store_change	 ch;
+	msgpack_sbuffer		 wire;
 	MDB_txn			*txn;
 	MDB_cursor		*cur;
 	MDB_val			 k, v, ek, ev;
@@ -177,6 +187,7 @@ store_changes(struct store *st, uint64_t since, uint32_t limit,
 		mdb_txn_abort(txn);
 		return (store_error(err, rc, "mdb_cursor_open"));
 	}
+	msgpack_sbuffer_init(&wire);
 	skey_be64(kbuf, since == UINT64_MAX ? since : since + 1);
 	k.mv_size = 8;
 	k.mv_data = kbuf;
@@ -206,6 +217,7 @@ store_changes(struct store *st, uint64_t since, uint32_t limit,
 			if (mdb_get(txn, st->events, &ek, &ev) != 0)
 				continue;
 			store_rec_split(&ev);
+			store_rec_wire(st, txn, &ev, &wire);
 			ch.data = ev.mv_data;
 			ch.len = ev.mv_size;
 		}
@@ -224,5 +236,6 @@ deliver:
 	}
 	mdb_cursor_close(cur);
 	mdb_txn_abort(txn);
+	msgpack_sbuffer_destroy(&wire);
 	return (ret);
 }

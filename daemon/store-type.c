@@ -68,7 +68,7 @@ store_records_each(struct store *st, MDB_txn *txn,
 		memset(&ev, 0, sizeof ev);
 		store_rec_split(&v);
 		if (k.mv_size != 8 ||
-		    store_unpack(v.mv_data, v.mv_size, &ev) != 0)
+		    store_unpack(st, txn, v.mv_data, v.mv_size, &ev) != 0)
 			continue;	/* store-check's business */
 		ev.id = skey_get_be64(k.mv_data);
 		ret = fn(arg, &ev);

@@ -337,21 +337,37 @@ store_sweep(struct wctx *w, MDB_dbi stage, MDB_dbi index, size_t max,
 	return (rc == MDB_NOTFOUND || moved == n ? 0 : rc);
 }
 
+/*
+ * Pack ev into w->sbuf as it is stored: its attrs, which record_pack()
+ * appends last as they are, by id (store-attrs.c), new names given ids
+ * when give says so.  Returns 0 or an LMDB error.
+ */
+static int
+pack_stored(struct wctx *w, const struct event *ev, int give)
+{
+	msgpack_packer	pk;
+
+	msgpack_sbuffer_clear(&w->sbuf);
+	msgpack_packer_init(&pk, &w->sbuf, msgpack_sbuffer_write);
+	record_pack(&pk, ev);
+	if (ev->attrs == NULL)
+		return (0);
+	w->sbuf.size -= ev->attrs_len;
+	return (store_attrs_pack(w, ev->attrs, ev->attrs_len, give));
+}
+
 /* Log a put of ev, whose previous change was old, and store its record. */
 static int
 put_record(struct wctx *w, const struct event *ev, uint64_t old)
 {
-	msgpack_packer	pk;
 	unsigned char	kbuf[8], seqbuf[8];
 	MDB_val		k = { 8, kbuf }, v;
 	uint64_t	seq;
 	int		rc;
 
-	if ((rc = log_change(w, CHANGE_PUT, ev->id, old, &seq)) != 0)
+	if ((rc = log_change(w, CHANGE_PUT, ev->id, old, &seq)) != 0 ||
+	    (rc = pack_stored(w, ev, 1)) != 0)
 		return (rc);
-	msgpack_sbuffer_clear(&w->sbuf);
-	msgpack_packer_init(&pk, &w->sbuf, msgpack_sbuffer_write);
-	record_pack(&pk, ev);
 	skey_be64(seqbuf, seq);
 	msgpack_sbuffer_write(&w->sbuf, (const char *)seqbuf, 8);
 	skey_be64(kbuf, ev->id);
@@ -361,7 +377,7 @@ put_record(struct wctx *w, const struct event *ev, uint64_t old)
 }
 
 /*
- * The stored record of id: *v its wire form, *old decoded, *seq its
+ * The stored record of id: *v as stored, *old decoded, *seq its
  * change.  Returns 0, an LMDB error (MDB_NOTFOUND), or -1 with err set.
  */
 static int
@@ -377,7 +393,7 @@ get_old(struct wctx *w, uint64_t id, MDB_val *v, struct event *old,
 		return (rc);
 	memset(old, 0, sizeof *old);
 	*seq = store_rec_split(v);
-	if (store_unpack(v->mv_data, v->mv_size, old) != 0) {
+	if (store_unpack(w->st, w->txn, v->mv_data, v->mv_size, old) != 0) {
 		aerr_set(err, AERR_INTERNAL, "event %llu is damaged",
 		    (unsigned long long)id);
 		return (-1);
@@ -455,15 +471,26 @@ apply_put(struct wctx *w, struct store_op *op, struct aerr *err)
 		return (-1);
 	}
 
-	/* Unchanged when it packs to the same bytes with the same stamps. */
+	/*
+	 * Unchanged when it packs to the same bytes with the same stamps,
+	 * as it is stored now or as a record of format 3 was (attrs named
+	 * by their strings), so that putting the same again changes
+	 * nothing in an older store either.  No name is given an id here:
+	 * a write would move the bytes of v.
+	 */
 	ev->id = target;
 	ev->rev = old.rev;
 	ev->created = old.created;
 	ev->updated = old.updated;
-	msgpack_sbuffer_clear(&w->sbuf);
-	{
+	if ((rc = pack_stored(w, ev, 0)) != 0) {
+		record_clear(&old);
+		return (rc);
+	}
+	if (w->sbuf.size != v.mv_size ||
+	    memcmp(w->sbuf.data, v.mv_data, v.mv_size) != 0) {
 		msgpack_packer	pk;
 
+		msgpack_sbuffer_clear(&w->sbuf);
 		msgpack_packer_init(&pk, &w->sbuf, msgpack_sbuffer_write);
 		record_pack(&pk, ev);
 	}
@@ -606,6 +633,7 @@ apply_batch(struct wctx *w, struct store_batch *b)
 	MDB_txn		*parent = w->txn;
 	struct counters	 saved = w->c;
 	size_t		 i;
+	uint32_t	 mark;
 	int		 rc;
 
 	b->failed = 0;
@@ -626,6 +654,7 @@ apply_batch(struct wctx *w, struct store_batch *b)
 		}
 		return (0);
 	}
+	mark = store_attrs_mark(w->st);
 	if ((rc = mdb_txn_begin(w->st->env, parent, 0, &w->txn)) != 0) {
 		w->txn = parent;
 		return (rc);
@@ -643,6 +672,7 @@ apply_batch(struct wctx *w, struct store_batch *b)
 	if (rc == 0)
 		return (0);
 	w->c = saved;
+	store_attrs_rollback(w->st, mark);
 	if (rc == -1) {
 		aerr_prefix(&b->err, "records[%zu]: ", i);
 		b->failed = 1;
@@ -709,20 +739,24 @@ write_once(struct store *st, struct store_batch *batches, size_t n,
 	if (st->inject_count > 0) {
 		st->inject_count--;
 		mdb_txn_abort(w.txn);
+		store_attrs_rollback(st, 0);
 		return (st->inject_errno);
 	}
 	/* The handle is gone after a failed commit too (P14). */
 	if ((rc = mdb_txn_commit(w.txn)) == 0) {
+		store_attrs_commit(st);
 		st->last_seq = w.c.next_seq - 1;
 		if (w.c.stream_seq != 0)
 			st->stream_seq = w.c.stream_seq;
 		st->prune_due = 0;
-	}
+	} else
+		store_attrs_rollback(st, 0);
 	return (rc);
 
 abort:
 	msgpack_sbuffer_destroy(&w.sbuf);
 	mdb_txn_abort(w.txn);
+	store_attrs_rollback(st, 0);
 	(void)err;
 	return (rc);
 }

@@ -7,8 +7,9 @@
  * that include <lmdb.h> (through store-int.h).
  *
  * Databases in one environment:
- *	events	  id -> packed record (the wire encoding, server fields set),
- *		  then the seq of its change in changes (8 bytes)
+ *	events	  id -> packed record (the wire encoding, server fields set,
+ *		  top-level attrs names by id: store-attrs.c), then the seq
+ *		  of its change in changes (8 bytes)
  *	time	  class start id -> span	(store-key.c)
  *	time_new  the same, staged		(store_sweep)
  *	actor	  name NUL class start id -> span
@@ -31,6 +32,7 @@
  *		  texted_to, text_tails, no_empty, stream_seq (a replica's),
  *		  horizon
  *	dict, dictch the actor dictionary	(store-dict.c)
+ *	attr_ids, attr_names  attribute name <-> id	(store-attrs.c)
  *
  * Invariants: every index changes in the same write transaction as its
  * record; exactly one function (write_once) opens write transactions; no
@@ -182,7 +184,8 @@ store_set_compare(struct store *st, MDB_txn *txn)
 			    st->tombs, st->time_new, st->actor_new,
 			    st->days, st->type, st->type_new, st->types,
 			    st->text, st->text_tail, st->text_new,
-			    st->words, st->dict, st->dictch };
+			    st->words, st->dict, st->dictch, st->attr_ids,
+			    st->attr_names };
 	size_t		i;
 
 	for (i = 0; i < sizeof dbis / sizeof dbis[0]; i++)
@@ -215,7 +218,7 @@ store_drop_empty(struct store *st, MDB_txn *txn)
 	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
 	    rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
 		skey_be64(seq, store_rec_split(&v));
-		if (store_unpack(v.mv_data, v.mv_size, &ev) != 0)
+		if (store_unpack(st, txn, v.mv_data, v.mv_size, &ev) != 0)
 			continue;	/* store-check's business */
 		msgpack_sbuffer_clear(&sbuf);
 		msgpack_packer_init(&pk, &sbuf, msgpack_sbuffer_write);
@@ -317,7 +320,10 @@ store_upgrade_2(struct store *st, MDB_txn *txn, const char *path)
  * Refuse a data directory whose index encodings are not ours: reading it
  * would answer wrongly, not fail.  Directories written before the format
  * was recorded hold format 1 (49-byte spans in every index entry); those
- * of format 2 are upgraded in place.
+ * of format 2 are upgraded in place.  Those of format 3 are marked 4 and
+ * left as they are: their records name no attrs by id, which format 4
+ * reads the same, and the mark keeps an annalsd of format 3 from then
+ * handing out the ids of later records as keys.
  */
 static int
 store_format(struct store *st, MDB_txn *txn, const char *path,
@@ -341,7 +347,14 @@ store_format(struct store *st, MDB_txn *txn, const char *path,
 	}
 	if (format == 2 && (rc = store_upgrade_2(st, txn, path)) != 0)
 		return (store_error(err, rc, "upgrading the store"));
-	if (format != 2 && format != STORE_FORMAT) {
+	if (format == 3) {
+		if ((rc = store_meta_put(txn, st->meta, "format",
+		    STORE_FORMAT)) != 0)
+			return (store_error(err, rc, "mdb_put"));
+		log_notice("%s: store format 3 is now %d: new records name "
+		    "their attributes by id", path, STORE_FORMAT);
+	}
+	if (format != 2 && format != 3 && format != STORE_FORMAT) {
 		aerr_set(err, AERR_INTERNAL, "%s holds store format %llu and "
 		    "this annalsd reads format %d: export it with the annalsd "
 		    "that wrote it (annals export) and import it here", path,
@@ -417,6 +430,10 @@ store_open(const struct store_config *cfg, struct aerr *err)
 	    (rc = mdb_dbi_open(txn, "text_new", MDB_CREATE,
 	    &st->text_new)) ||
 	    (rc = mdb_dbi_open(txn, "words", MDB_CREATE, &st->words)) ||
+	    (rc = mdb_dbi_open(txn, "attr_ids", MDB_CREATE,
+	    &st->attr_ids)) ||
+	    (rc = mdb_dbi_open(txn, "attr_names", MDB_CREATE,
+	    &st->attr_names)) ||
 	    (rc = store_dict_open(st, txn))) {
 		mdb_txn_abort(txn);
 		goto fail;
@@ -428,7 +445,8 @@ store_open(const struct store_config *cfg, struct aerr *err)
 		free(st);
 		return (NULL);
 	}
-	if ((rc = store_uuid_load(st, txn)) == 0 &&
+	if ((rc = store_attrs_load(st, txn)) == 0 &&
+	    (rc = store_uuid_load(st, txn)) == 0 &&
 	    (rc = store_drop_empty(st, txn)) == 0 &&
 	    (rc = store_type_open(st, txn)) == 1)
 		rc = store_meta_put(txn, st->meta, "typed_to",
@@ -452,6 +470,7 @@ fail:
 	    "mdb_env_open %s: %s", cfg->path, mdb_strerror(rc));
 	if (st->env != NULL)
 		mdb_env_close(st->env);
+	store_attrs_close(st);
 	free(st);
 	return (NULL);
 }
@@ -468,6 +487,7 @@ store_close(struct store *st)
 	if (st->backup != NULL && store_backup_finish(st, &bytes, &err) != 0)
 		log_warn("%s", err.msg);
 	mdb_env_close(st->env);
+	store_attrs_close(st);
 	free(st);
 }
 
@@ -505,8 +525,9 @@ store_read_begin(struct store *st, MDB_txn **txn, struct aerr *err)
 }
 
 /*
- * Cut the seq of its change off a stored record (v then holds its wire
- * form) and return it; 0 for a record too short to have one.
+ * Cut the seq of its change off a stored record (v then holds the record,
+ * whose attrs store_rec_wire() names) and return it; 0 for a record too
+ * short to have one.
  */
 uint64_t
 store_rec_split(MDB_val *v)
@@ -518,16 +539,26 @@ store_rec_split(MDB_val *v)
 	    v->mv_size));
 }
 
-/* Decode a stored record, with the server fields record_decode skips. */
+/*
+ * Decode a stored record (of txn), with the server fields record_decode
+ * skips and its attrs named.
+ */
 int
-store_unpack(const void *data, size_t len, struct event *ev)
+store_unpack(struct store *st, MDB_txn *txn, const void *data, size_t len,
+    struct event *ev)
 {
 	msgpack_unpacked	 u;
+	msgpack_sbuffer		 wire;
 	struct aerr		 err;
 	uint64_t		 v;
 	int			 rc = -1;
 
 	msgpack_unpacked_init(&u);
+	msgpack_sbuffer_init(&wire);
+	if (store_attrs_expand(st, txn, data, len, &wire) == 1) {
+		data = wire.data;
+		len = wire.size;
+	}
 	if (msgpack_unpack_next(&u, data, len, NULL) != MSGPACK_UNPACK_SUCCESS)
 		goto out;
 	if (record_decode_stored(&u.data, ev, &err) != 0) {
@@ -546,6 +577,7 @@ store_unpack(const void *data, size_t len, struct event *ev)
 	rc = 0;
 out:
 	msgpack_unpacked_destroy(&u);
+	msgpack_sbuffer_destroy(&wire);
 	return (rc);
 }
 

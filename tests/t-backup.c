@@ -1,7 +1,8 @@
 /*
  * Backup while writing: a writer keeps putting events while the daemon
  * copies itself; the copy passes the integrity check and holds every
- * event acknowledged before the backup began.
+ * event acknowledged before the backup began, with the names of its
+ * attrs.
  */
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -40,6 +41,9 @@ writer(const char *sock, const char *logpath)
 			ev[j].actors = &actor;
 			ev[j].nactors = 1;
 			ev[j].title = "written during a backup";
+			/* {"written": "during"}: a name by id, to restore. */
+			ev[j].attrs = "\x81\xa7" "written" "\xa6" "during";
+			ev[j].attrs_len = 16;
 		}
 		if (annals_put(ctx, ev, 10, NULL) != 0)
 			break;
@@ -134,6 +138,9 @@ TEST(backup_while_writing_restores_everything_acknowledged)
 		ev = NULL;
 		T_ASSERTF(annals_get_by_key(ctx, "backup", key, &ev) == 0,
 		    "%s: %s", key, annals_errmsg(ctx));
+		/* The copy has the names of attrs (store-attrs.c). */
+		T_ASSERT(ev->attrs_len == 16 && memcmp(ev->attrs,
+		    "\x81\xa7" "written" "\xa6" "during", 16) == 0);
 		annals_event_free(ev);
 	}
 	T_OK(annals_actor_info(ctx, "SYRGOV", backup_label, label));

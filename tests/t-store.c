@@ -4,6 +4,7 @@
  */
 #include <sys/stat.h>
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1592,7 +1593,7 @@ TEST(store_refuses_another_format)
 	MDB_txn			*txn;
 	MDB_dbi			 meta;
 	MDB_val			 k = { 6, (void *)"format" }, v;
-	unsigned char		 four[8] = { 0, 0, 0, 0, 0, 0, 0, 4 };
+	unsigned char		 five[8] = { 0, 0, 0, 0, 0, 0, 0, 5 };
 	char			 path[128];
 	int			 status;
 
@@ -1616,16 +1617,16 @@ TEST(store_refuses_another_format)
 	cfg.max_map_size = (size_t)1 << 20;
 	T_ASSERT(store_open(&cfg, &err) == NULL);
 	T_ASSERTF(strstr(err.msg, "holds store format 1 and this annalsd "
-	    "reads format 3") != NULL, "%s", err.msg);
+	    "reads format 4") != NULL, "%s", err.msg);
 
 	txn = raw_begin(&env);
 	T_OK(mdb_dbi_open(txn, "meta", 0, &meta));
 	v.mv_size = 8;
-	v.mv_data = four;
+	v.mv_data = five;
 	T_OK(mdb_put(txn, meta, &k, &v, 0));
 	raw_commit(env, txn);
 	T_ASSERT(store_open(&cfg, &err) == NULL);
-	T_ASSERTF(strstr(err.msg, "format 4") != NULL, "%s", err.msg);
+	T_ASSERTF(strstr(err.msg, "format 5") != NULL, "%s", err.msg);
 }
 
 /*
@@ -2406,4 +2407,596 @@ TEST(store_given_puts_keep_ids_revs_times_and_seqs)
 	T_EQ_U64(store_last_seq(st), 12);
 	T_EQ_U64(store_stream_seq(st), 3);
 	store_close(st);
+}
+
+/*
+ * Attribute names by id (store-attrs.c).  The events: the GDELT 1.0 rows
+ * of tests/data, attrs the row's columns by name, each with a name of 64
+ * bytes (the longest given an id), one of 65 (kept a string) and a map
+ * whose own keys stay strings.
+ */
+#define AT_MAX		128
+#define AT_IDS_MAX	65536		/* ATTR_IDS_MAX, daemon/store-int.h */
+
+struct at_set {
+	struct event	 ev[AT_MAX];
+	char		*want[AT_MAX + 1];	/* by id: the wire record */
+	size_t		 wantlen[AT_MAX + 1];
+	char		*got[AT_MAX + 1];
+	size_t		 gotlen[AT_MAX + 1];
+	size_t		 n;
+};
+
+static void
+at_pack_str(msgpack_packer *pk, const char *s, size_t len)
+{
+	msgpack_pack_str(pk, len);
+	msgpack_pack_str_body(pk, s, len);
+}
+
+/* attrs of ev: a map of n names and string values, and three more. */
+static void
+at_attrs(struct event *ev, char names[][64], char **vals, size_t n)
+{
+	msgpack_sbuffer	sbuf;
+	msgpack_packer	pk;
+	char		name[66];
+	size_t		i;
+
+	msgpack_sbuffer_init(&sbuf);
+	msgpack_packer_init(&pk, &sbuf, msgpack_sbuffer_write);
+	msgpack_pack_map(&pk, n + 3);
+	for (i = 0; i < n; i++) {
+		at_pack_str(&pk, names[i], strlen(names[i]));
+		at_pack_str(&pk, vals[i], strlen(vals[i]));
+	}
+	memset(name, 'n', sizeof name);
+	at_pack_str(&pk, name, 64);
+	msgpack_pack_int(&pk, 64);
+	at_pack_str(&pk, name, 65);
+	msgpack_pack_int(&pk, 65);
+	at_pack_str(&pk, "nested", 6);
+	msgpack_pack_map(&pk, 1);
+	at_pack_str(&pk, names[1], strlen(names[1]));
+	msgpack_pack_true(&pk);
+	ev->attrs_len = sbuf.size;
+	ev->attrs = (unsigned char *)msgpack_sbuffer_release(&sbuf);
+}
+
+/* The GDELT 1.0 rows of tests/data as events, put. */
+static void
+at_load(struct store *st, struct at_set *s)
+{
+	static char	 names[64][64];
+	msgpack_sbuffer	 sbuf;
+	msgpack_packer	 pk;
+	FILE		*f;
+	char		 path[512], line[8192], key[16], *vals[64], *p;
+	size_t		 nnames = 0, n;
+
+	snprintf(path, sizeof path, "%s/../tests/data/"
+	    "sample-gdelt1-columns.txt", t_bindir());
+	T_ASSERT((f = fopen(path, "r")) != NULL);
+	T_ASSERT(fgets(line, sizeof line, f) != NULL);	/* tableId */
+	while (nnames < 64 && fgets(line, sizeof line, f) != NULL) {
+		line[strcspn(line, "\r\n")] = '\0';
+		T_ASSERT(strlen(line) < sizeof names[0]);
+		memcpy(names[nnames++], line, strlen(line) + 1);
+	}
+	fclose(f);
+	snprintf(path, sizeof path, "%s/../tests/data/sample-gdelt1.tsv",
+	    t_bindir());
+	T_ASSERT((f = fopen(path, "r")) != NULL);
+	msgpack_sbuffer_init(&sbuf);
+	while (s->n < AT_MAX && fgets(line, sizeof line, f) != NULL) {
+		line[strcspn(line, "\r\n")] = '\0';
+		for (n = 0, p = line; n < nnames; n++) {
+			vals[n] = p;
+			if ((p = strchr(p, '\t')) == NULL) {
+				n++;
+				break;
+			}
+			*p++ = '\0';
+		}
+		snprintf(key, sizeof key, "%zu", s->n);
+		mkev(&s->ev[s->n], "2016-07-28", NULL, "USA", "010", "gdelt",
+		    key);
+		at_attrs(&s->ev[s->n], names, vals, n);
+		/* put1 gives it its id, rev and times: its wire form. */
+		T_EQ_U64(put1(st, &s->ev[s->n], NULL), s->n + 1);
+		msgpack_sbuffer_clear(&sbuf);
+		msgpack_packer_init(&pk, &sbuf, msgpack_sbuffer_write);
+		record_pack(&pk, &s->ev[s->n]);
+		s->want[s->n + 1] = malloc(sbuf.size);
+		memcpy(s->want[s->n + 1], sbuf.data, sbuf.size);
+		s->wantlen[s->n + 1] = sbuf.size;
+		s->n++;
+	}
+	fclose(f);
+	msgpack_sbuffer_destroy(&sbuf);
+	T_ASSERT(s->n >= 80);
+}
+
+static void
+at_got(struct at_set *s, uint64_t id, const void *data, size_t len)
+{
+	T_ASSERT(id >= 1 && id <= s->n && data != NULL);
+	free(s->got[id]);
+	s->got[id] = malloc(len);
+	memcpy(s->got[id], data, len);
+	s->gotlen[id] = len;
+}
+
+static int
+at_get_one(void *arg, size_t i, const void *data, size_t len)
+{
+	at_got(arg, i + 1, data, len);
+	return (0);
+}
+
+static int
+at_page(void *arg, const struct store_page *page)
+{
+	size_t	i;
+
+	for (i = 0; i < page->nhits; i++)
+		at_got(arg, page->hits[i].id, page->hits[i].data,
+		    page->hits[i].len);
+	return (0);
+}
+
+static int
+at_change(void *arg, const struct store_change *ch)
+{
+	if (ch->op == CHANGE_PUT)
+		at_got(arg, ch->id, ch->data, ch->len);
+	return (0);
+}
+
+/* Each way of reading hands out every record as it was put, byte for byte. */
+static void
+at_read_all(struct store *st, struct at_set *s)
+{
+	struct query	q;
+	struct aerr	err;
+	uint64_t	ids[AT_MAX], next, last;
+	size_t		i, id;
+	int		way, more;
+
+	for (i = 0; i < s->n; i++)
+		ids[i] = i + 1;
+	for (way = 0; way < 3; way++) {
+		for (id = 1; id <= s->n; id++) {
+			free(s->got[id]);
+			s->got[id] = NULL;
+		}
+		if (way == 0)
+			T_OK(store_get(st, ids, s->n, at_get_one, s, &err));
+		else if (way == 1) {
+			mkquery(&q, "2016", "2016", NULL);
+			T_OK(store_query(st, &q, at_page, s, &err));
+			query_clear(&q);
+		} else
+			T_OK(store_changes(st, 0, 1000, at_change, s, &next,
+			    &more, &last, &err));
+		for (id = 1; id <= s->n; id++)
+			T_ASSERTF(s->gotlen[id] == s->wantlen[id] &&
+			    memcmp(s->got[id], s->want[id],
+			    s->wantlen[id]) == 0, "way %d, event %zu: %zu "
+			    "bytes where %zu were put", way, id,
+			    s->gotlen[id], s->wantlen[id]);
+	}
+}
+
+static void
+at_free(struct at_set *s)
+{
+	size_t	i;
+
+	for (i = 0; i < s->n; i++)
+		record_clear(&s->ev[i]);
+	for (i = 0; i <= AT_MAX; i++) {
+		free(s->want[i]);
+		free(s->got[i]);
+	}
+	free(s);
+}
+
+static void
+at_check_ok(struct store *st)
+{
+	struct store_check	*check = calloc(1, sizeof *check);
+	struct aerr		 err;
+
+	T_OK(store_check(st, check, &err));
+	T_ASSERTF(check->nproblems == 0, "%s", check->problems[0]);
+	free(check);
+}
+
+/* The names of attr_names, in id order, joined by commas. */
+static void
+at_names(char *out, size_t size, size_t *count)
+{
+	MDB_env		*env;
+	MDB_txn		*txn = raw_begin(&env);
+	MDB_cursor	*cur;
+	MDB_dbi		 dbi;
+	MDB_val		 k, v;
+	size_t		 len = 0;
+
+	*out = '\0';
+	*count = 0;
+	T_OK(mdb_dbi_open(txn, "attr_names", 0, &dbi));
+	T_OK(mdb_cursor_open(txn, dbi, &cur));
+	while (mdb_cursor_get(cur, &k, &v, MDB_NEXT) == 0) {
+		T_EQ_U64(k.mv_size, 2);
+		T_EQ_U64((size_t)((unsigned char *)k.mv_data)[0] << 8 |
+		    ((unsigned char *)k.mv_data)[1], *count);
+		if (len + v.mv_size + 2 < size)
+			len += (size_t)snprintf(out + len, size - len, "%s%.*s",
+			    len ? "," : "", (int)v.mv_size,
+			    (char *)v.mv_data);
+		(*count)++;
+	}
+	mdb_cursor_close(cur);
+	raw_commit(env, txn);
+}
+
+TEST(store_attrs_by_id_read_back_as_put)
+{
+	struct store	*st = open_store((size_t)1 << 24);
+	struct at_set	*s = calloc(1, sizeof *s);
+	MDB_env		*env;
+	MDB_txn		*txn;
+	MDB_dbi		 dbi;
+	MDB_val		 k, v;
+	unsigned char	 kbuf[8];
+	char		 names[8192];
+	size_t		 i, stored = 0, wire = 0, count;
+
+	at_load(st, s);
+	at_read_all(st, s);
+	at_check_ok(st);
+	store_close(st);
+
+	/* 58 columns, the 64-byte name and "nested": none of the rest. */
+	at_names(names, sizeof names, &count);
+	T_EQ_U64(count, 60);
+	T_ASSERTF(strncmp(names, "GLOBALEVENTID,SQLDATE,", 22) == 0 &&
+	    strstr(names, ",nested") != NULL, "%s", names);
+	/* Stored, each record is shorter by most of its names. */
+	txn = raw_begin(&env);
+	T_OK(mdb_dbi_open(txn, "events", 0, &dbi));
+	for (i = 1; i <= s->n; i++) {
+		skey_be64(kbuf, i);
+		k.mv_size = 8;
+		k.mv_data = kbuf;
+		T_OK(mdb_get(txn, dbi, &k, &v));
+		T_ASSERT(v.mv_size - 8 < s->wantlen[i]);
+		stored += v.mv_size - 8;
+		wire += s->wantlen[i];
+	}
+	raw_commit(env, txn);
+	T_ASSERTF(stored * 10 < wire * 8, "%zu bytes stored of %zu", stored,
+	    wire);
+
+	/* Opened again, the names come from the store. */
+	st = open_store((size_t)1 << 24);
+	at_read_all(st, s);
+	at_check_ok(st);
+	store_close(st);
+	at_free(s);
+}
+
+/* Fill ev with one attr: a name and an int. */
+static void
+at_ev(struct event *ev, const char *name, int val)
+{
+	msgpack_sbuffer	sbuf;
+	msgpack_packer	pk;
+
+	mkev(ev, "2016-07-28", NULL, "USA", NULL, NULL, NULL);
+	msgpack_sbuffer_init(&sbuf);
+	msgpack_packer_init(&pk, &sbuf, msgpack_sbuffer_write);
+	msgpack_pack_map(&pk, 1);
+	at_pack_str(&pk, name, strlen(name));
+	msgpack_pack_int(&pk, val);
+	ev->attrs_len = sbuf.size;
+	ev->attrs = (unsigned char *)msgpack_sbuffer_release(&sbuf);
+}
+
+/* Put one event with one attr; returns its id. */
+static uint64_t
+at_put_attr(struct store *st, const char *name, int val)
+{
+	struct event	ev;
+	uint64_t	id;
+
+	at_ev(&ev, name, val);
+	id = put1(st, &ev, NULL);
+	record_clear(&ev);
+	return (id);
+}
+
+/* The one attr's name of event id. */
+static void
+at_attr_is(struct store *st, uint64_t id, const char *name)
+{
+	struct got		g;
+	struct aerr		err;
+	msgpack_unpacked	u;
+
+	memset(&g, 0, sizeof g);
+	T_OK(store_get(st, &id, 1, got_one, &g, &err));
+	T_ASSERT(g.found && g.ev.attrs != NULL);
+	msgpack_unpacked_init(&u);
+	T_ASSERT(msgpack_unpack_next(&u, (const char *)g.ev.attrs,
+	    g.ev.attrs_len, NULL) == MSGPACK_UNPACK_SUCCESS);
+	T_ASSERT(u.data.type == MSGPACK_OBJECT_MAP &&
+	    u.data.via.map.size == 1);
+	T_ASSERTF(u.data.via.map.ptr[0].key.type == MSGPACK_OBJECT_STR &&
+	    u.data.via.map.ptr[0].key.via.str.size == strlen(name) &&
+	    memcmp(u.data.via.map.ptr[0].key.via.str.ptr, name,
+	    strlen(name)) == 0,
+	    "event %llu: attr %.*s, not %s", (unsigned long long)id,
+	    (int)u.data.via.map.ptr[0].key.via.str.size,
+	    u.data.via.map.ptr[0].key.via.str.ptr, name);
+	msgpack_unpacked_destroy(&u);
+	record_clear(&g.ev);
+}
+
+/*
+ * A name given an id in a transaction that does not commit is not kept:
+ * neither in the store nor in the cache, whose next id is that one again.
+ */
+TEST(store_attrs_of_failed_writes_are_forgotten)
+{
+	struct store		*st = open_store((size_t)1 << 22);
+	struct store_batch	 b;
+	struct store_op		 ops[2];
+	struct event		 ev;
+	struct aerr		 err;
+	uint64_t		 kept, other, lost, after, gone;
+	char			 names[256];
+	size_t			 count;
+
+	kept = at_put_attr(st, "kept", 1);
+
+	/* A batch whose second put conflicts: the first's name goes too. */
+	at_ev(&ev, "lost", 2);
+	memset(ops, 0, sizeof ops);
+	memset(&b, 0, sizeof b);
+	ops[0].kind = CHANGE_PUT;
+	ops[0].ev = &ev;
+	ops[1].kind = CHANGE_PUT;
+	ops[1].ev = calloc(1, sizeof *ops[1].ev);
+	mkev(ops[1].ev, "2016-07-30", NULL, "USA", NULL, NULL, NULL);
+	ops[1].ev->id = kept;
+	ops[1].check_rev = 1;
+	ops[1].if_rev = 7;
+	b.ops = ops;
+	b.nops = 2;
+	T_OK(store_write(st, &b, 1, 1000, &err));
+	T_ASSERTF(b.failed && strstr(b.err.msg, "not 7") != NULL, "%s",
+	    b.err.msg);
+	record_clear(&ev);
+	record_clear(ops[1].ev);
+	free(ops[1].ev);
+
+	/* A commit that fails. */
+	store_inject_commit_error(st, EIO, 1);
+	at_ev(&ev, "gone", 3);
+	memset(ops, 0, sizeof ops);
+	ops[0].kind = CHANGE_PUT;
+	ops[0].ev = &ev;
+	b.nops = 1;
+	T_ASSERT(store_write(st, &b, 1, 1000, &err) == -1);
+	record_clear(&ev);
+
+	/* Their ids go to the next names; theirs come after. */
+	other = at_put_attr(st, "other", 4);
+	after = at_put_attr(st, "after", 5);
+	lost = at_put_attr(st, "lost", 6);
+	gone = at_put_attr(st, "gone", 7);
+	at_attr_is(st, kept, "kept");
+	at_attr_is(st, other, "other");
+	at_attr_is(st, after, "after");
+	at_attr_is(st, lost, "lost");
+	at_attr_is(st, gone, "gone");
+	at_check_ok(st);
+	store_close(st);
+	at_names(names, sizeof names, &count);
+	T_ASSERTF(strcmp(names, "kept,other,after,lost,gone") == 0, "%s",
+	    names);
+
+	st = open_store((size_t)1 << 22);
+	at_attr_is(st, lost, "lost");
+	at_attr_is(st, gone, "gone");
+	store_close(st);
+}
+
+/* store_check finds an id no name has, and dictionaries out of step. */
+TEST(store_check_finds_attr_dictionary_damage)
+{
+	struct store		*st = open_store((size_t)1 << 22);
+	struct store_check	*check = calloc(1, sizeof *check);
+	struct aerr		 err;
+	MDB_env			*env;
+	MDB_txn			*txn;
+	MDB_dbi			 dbi;
+	unsigned char		 one[2] = { 0, 1 };
+	MDB_val			 k = { 2, one }, v = { 2, (void *)"zz" };
+	uint64_t		 id;
+	uint64_t		 i;
+	int			 missing = 0, names = 0, ids = 0;
+
+	at_put_attr(st, "a1", 1);
+	id = at_put_attr(st, "a2", 2);
+	store_close(st);
+
+	/* a2's id (1) loses its name. */
+	txn = raw_begin(&env);
+	T_OK(mdb_dbi_open(txn, "attr_names", 0, &dbi));
+	T_OK(mdb_del(txn, dbi, &k, NULL));
+	raw_commit(env, txn);
+	st = open_store((size_t)1 << 22);
+	/* Still a record that decodes, the name standing in. */
+	at_attr_is(st, id, "#1");
+	T_OK(store_check(st, check, &err));
+	for (i = 0; i < check->nproblems && i < STORE_CHECK_KEEP; i++) {
+		if (strstr(check->problems[i], "attribute id 1 is not in "
+		    "attr_names") != NULL)
+			missing++;
+		if (strstr(check->problems[i], "attr_ids: a2: attr_names "
+		    "does not map") != NULL)
+			ids++;
+	}
+	T_ASSERTF(missing == 1 && ids == 1 && check->nproblems == 2, "%s",
+	    check->problems[0]);
+	store_close(st);
+
+	/* Given another name, the two no longer mirror each other. */
+	txn = raw_begin(&env);
+	T_OK(mdb_dbi_open(txn, "attr_names", 0, &dbi));
+	T_OK(mdb_put(txn, dbi, &k, &v, 0));
+	raw_commit(env, txn);
+	st = open_store((size_t)1 << 22);
+	at_attr_is(st, id, "zz");
+	memset(check, 0, sizeof *check);
+	T_OK(store_check(st, check, &err));
+	ids = 0;
+	for (i = 0; i < check->nproblems && i < STORE_CHECK_KEEP; i++) {
+		if (strstr(check->problems[i], "attr_names: id 1: attr_ids "
+		    "does not map zz to it") != NULL)
+			names++;
+		if (strstr(check->problems[i], "attr_ids: a2: attr_names "
+		    "does not map") != NULL)
+			ids++;
+	}
+	T_ASSERTF(names == 1 && ids == 1 && check->nproblems == 2, "%s",
+	    check->problems[0]);
+	free(check);
+	store_close(st);
+}
+
+/*
+ * A record of format 3, its attrs named by strings, reads as it was
+ * stored, and putting it again changes nothing; its update names them
+ * by id.
+ */
+TEST(store_attrs_of_format3_records_read_as_stored)
+{
+	struct store		*st = open_store((size_t)1 << 22);
+	struct at_set		*s = calloc(1, sizeof *s);
+	msgpack_sbuffer		 sbuf;
+	msgpack_packer		 pk;
+	struct store_op		 op;
+	MDB_env			*env;
+	MDB_txn			*txn;
+	MDB_dbi			 dbi;
+	MDB_val			 k, v;
+	unsigned char		 kbuf[8], seq[8];
+	char			*title;
+	size_t			 i;
+
+	at_load(st, s);
+	store_close(st);
+	/* Each record as format 3 stored it: the wire form, then its seq. */
+	txn = raw_begin(&env);
+	T_OK(mdb_dbi_open(txn, "events", 0, &dbi));
+	msgpack_sbuffer_init(&sbuf);
+	for (i = 1; i <= s->n; i++) {
+		skey_be64(kbuf, i);
+		k.mv_size = 8;
+		k.mv_data = kbuf;
+		T_OK(mdb_get(txn, dbi, &k, &v));
+		memcpy(seq, (char *)v.mv_data + v.mv_size - 8, 8);
+		msgpack_sbuffer_clear(&sbuf);
+		msgpack_sbuffer_write(&sbuf, s->want[i], s->wantlen[i]);
+		msgpack_sbuffer_write(&sbuf, (const char *)seq, 8);
+		v.mv_size = sbuf.size;
+		v.mv_data = sbuf.data;
+		T_OK(mdb_put(txn, dbi, &k, &v, 0));
+	}
+	msgpack_sbuffer_destroy(&sbuf);
+	raw_commit(env, txn);
+
+	st = open_store((size_t)1 << 22);
+	at_read_all(st, s);
+	at_check_ok(st);
+	/* The same again: unchanged, at the same rev. */
+	memset(&op, 0, sizeof op);
+	op.kind = CHANGE_PUT;
+	op.ev = &s->ev[0];
+	op.ev->id = 0;
+	write1(st, &op, 5000);
+	T_EQ_INT(op.status, STORE_UNCHANGED);
+	T_EQ_U64(op.out_rev, 1);
+	/* Updated, it is stored by id and reads back as put. */
+	title = s->ev[0].title;
+	s->ev[0].title = strdup("another title");
+	free(title);
+	op.ev->id = 0;
+	write1(st, &op, 6000);
+	T_EQ_INT(op.status, STORE_UPDATED);
+	msgpack_sbuffer_init(&sbuf);
+	msgpack_packer_init(&pk, &sbuf, msgpack_sbuffer_write);
+	record_pack(&pk, &s->ev[0]);
+	free(s->want[1]);
+	s->want[1] = sbuf.data;
+	s->wantlen[1] = sbuf.size;
+	at_read_all(st, s);
+	at_check_ok(st);
+	store_close(st);
+	at_free(s);
+}
+
+/*
+ * Ids run out at AT_IDS_MAX: the names past them stay strings, in the
+ * record that first met the limit and in later ones, and read back the
+ * same.
+ */
+TEST(store_attrs_past_the_last_id_stay_strings)
+{
+	struct store	*st = open_store((size_t)1 << 26);
+	struct at_set	*s = calloc(1, sizeof *s);
+	msgpack_sbuffer	 sbuf;
+	msgpack_packer	 pk;
+	char		 name[16], names[64];
+	size_t		 i, n = AT_IDS_MAX + 100, count;
+	int		 k;
+
+	for (k = 0; k < 2; k++) {
+		mkev(&s->ev[k], "2016-07-28", NULL, "USA", NULL, NULL, NULL);
+		msgpack_sbuffer_init(&sbuf);
+		msgpack_packer_init(&pk, &sbuf, msgpack_sbuffer_write);
+		/* The first: n names; the second: one old, one new. */
+		msgpack_pack_map(&pk, k == 0 ? n : 2);
+		for (i = 0; i < (k == 0 ? n : 2); i++) {
+			snprintf(name, sizeof name, k == 0 ? "a%05zu" :
+			    i == 0 ? "a00007" : "past", i);
+			at_pack_str(&pk, name, strlen(name));
+			msgpack_pack_nil(&pk);
+		}
+		s->ev[k].attrs_len = sbuf.size;
+		s->ev[k].attrs = (unsigned char *)msgpack_sbuffer_release(
+		    &sbuf);
+		T_EQ_U64(put1(st, &s->ev[k], NULL), k + 1);
+		msgpack_sbuffer_init(&sbuf);
+		msgpack_packer_init(&pk, &sbuf, msgpack_sbuffer_write);
+		record_pack(&pk, &s->ev[k]);
+		s->want[k + 1] = sbuf.data;
+		s->wantlen[k + 1] = sbuf.size;
+		s->n++;
+	}
+	at_read_all(st, s);
+	at_check_ok(st);
+	store_close(st);
+	at_names(names, sizeof names, &count);
+	T_EQ_U64(count, AT_IDS_MAX);
+	T_ASSERTF(strncmp(names, "a00000,a00001,", 14) == 0, "%s", names);
+	st = open_store((size_t)1 << 26);
+	at_read_all(st, s);
+	store_close(st);
+	at_free(s);
 }

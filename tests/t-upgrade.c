@@ -6,7 +6,8 @@
  * upgrade it in place and answer exactly the same.
  * tests/data/store-text-blocks is that store upgraded to format 3 by
  * annalsd at b474b2b, whose word index had no tails (text_tail): its
- * index is built again, and the answers are the same.
+ * index is built again, and the answers are the same, its records
+ * naming their attrs by string as format 3 did.
  */
 #include <sys/stat.h>
 
@@ -188,7 +189,7 @@ TEST(upgrade_format2_store_answers_as_before)
 	size_t		 len;
 
 	log = upgrade_store("store-format2");
-	T_ASSERTF(strstr(log, "upgrading the store from format 2 to 3") !=
+	T_ASSERTF(strstr(log, "upgrading the store from format 2 to 4") !=
 	    NULL && strstr(log, "upgraded 77 records") != NULL, "%s", log);
 	/* Format 2 had no word index: it is built after the upgrade. */
 	T_ASSERTF(strstr(log, "indexed the words of 77 stored events") !=
@@ -214,6 +215,8 @@ TEST(upgrade_text_index_without_tails_is_built_again)
 	T_ASSERTF(strstr(log, "upgrading") == NULL &&
 	    strstr(log, "indexed the words of 77 stored events") != NULL,
 	    "%s", log);
+	/* Format 3 is read as it is: its attrs keep their names. */
+	T_ASSERTF(strstr(log, "store format 3 is now 4") != NULL, "%s", log);
 	free(log);
 
 	/* Opened again, it is not indexed twice. */
