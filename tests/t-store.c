@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -3197,4 +3198,341 @@ TEST(store_attrs_gap_in_names_reads_names_past_it)
 	at_attr_is(st, id4, "a4");
 	at_attr_is(st, id3, "a3");
 	store_close(st);
+}
+
+/*
+ * Review: the word index and attr ids when one write transaction holds
+ * many ops (the stage's cursor is kept across them): a batch puts events,
+ * updates and deletes some of them again, and gives attr names ids; a
+ * group of batches where one fails runs them nested.  The check finds
+ * the store sound, the text queries answer as the model, and the attrs
+ * read back.
+ */
+static void
+many_ops(size_t map)
+{
+	struct store		*st = open_store(map);
+	struct store_stats	 ss;
+	char			*hasattr = calloc(4000, 1);
+	struct store_check	*check;
+	struct text_ev		*tev = calloc(4000, sizeof *tev);
+	struct store_batch	 b[3];
+	struct store_op		 ops[3][13];
+	struct event		 evs[3][13];
+	struct aerr		 err;
+	msgpack_sbuffer		 sb;
+	msgpack_packer		 pk;
+	char			 name[32];
+	unsigned		 seed = t_seed();
+	size_t			 n = 0, i, j, nb, nop, base, t;
+	size_t			 slot[3][13];
+	int			 kind[3][13];	/* 0 new, 1 update, 2 delete */
+	int			 round, fail, op;
+
+	for (round = 0; round < 150; round++) {
+		nb = 1 + (size_t)rand_r(&seed) % 3;
+		fail = rand_r(&seed) % 4 == 0 ? rand_r(&seed) % (int)nb : -1;
+		memset(b, 0, sizeof b);
+		memset(ops, 0, sizeof ops);
+		memset(evs, 0, sizeof evs);
+		base = n;
+		for (i = 0; i < nb; i++) {
+			nop = 0;
+			for (j = 0; j < 12; j++) {
+				op = rand_r(&seed) % 10;
+				if (op < 6 || base == 0) {
+					t = n++;
+					text_random(&seed, &tev[t], &evs[i][j]);
+					snprintf(name, sizeof name, "r%zu",
+					    t % 97);
+					msgpack_sbuffer_init(&sb);
+					msgpack_packer_init(&pk, &sb,
+					    msgpack_sbuffer_write);
+					msgpack_pack_map(&pk, 1);
+					at_pack_str(&pk, name, strlen(name));
+					msgpack_pack_int(&pk, (int)t);
+					evs[i][j].attrs_len = sb.size;
+					evs[i][j].attrs = (unsigned char *)
+					    msgpack_sbuffer_release(&sb);
+					ops[i][nop].kind = CHANGE_PUT;
+					ops[i][nop].ev = &evs[i][j];
+					kind[i][nop] = 0;
+				} else {
+					t = (size_t)rand_r(&seed) % base;
+					if (!tev[t].m.live)
+						continue;
+					if (op < 9) {
+						text_random(&seed, &tev[t],
+						    &evs[i][j]);
+						evs[i][j].id = tev[t].m.id;
+						ops[i][nop].kind = CHANGE_PUT;
+						ops[i][nop].ev = &evs[i][j];
+						kind[i][nop] = 1;
+					} else {
+						ops[i][nop].kind =
+						    CHANGE_DELETE;
+						ops[i][nop].id = tev[t].m.id;
+						kind[i][nop] = 2;
+						tev[t].m.live = 0;
+					}
+				}
+				slot[i][nop++] = t;
+			}
+			if ((int)i == fail) {
+				/* A rev given for a new event: refused. */
+				mkev(&evs[i][12], "2016-01-01", NULL, "USA",
+				    NULL, NULL, NULL);
+				ops[i][nop].kind = CHANGE_PUT;
+				ops[i][nop].ev = &evs[i][12];
+				ops[i][nop].check_rev = 1;
+				ops[i][nop].if_rev = 1;
+				kind[i][nop] = 3;
+				slot[i][nop++] = SIZE_MAX;
+			}
+			b[i].ops = ops[i];
+			b[i].nops = nop;
+		}
+		T_ASSERTF(store_write(st, b, nb, 1000 + (uint64_t)round,
+		    &err) == 0, "%s", err.msg);
+		for (i = 0; i < nb; i++) {
+			T_ASSERTF(b[i].failed == ((int)i == fail), "%s",
+			    b[i].err.msg);
+			for (j = 0; j < b[i].nops; j++) {
+				t = slot[i][j];
+				if (kind[i][j] == 3)
+					continue;
+				if (b[i].failed) {
+					if (kind[i][j] == 2)
+						tev[t].m.live = 1;
+					else if (kind[i][j] == 0)
+						tev[t].m.live = 0;
+					continue;
+				}
+				if (kind[i][j] == 0) {
+					tev[t].m.id = ops[i][j].out_id;
+					tev[t].m.live = 1;
+					hasattr[t] = 1;
+				} else
+					hasattr[t] = 0;
+			}
+		}
+		for (i = 0; i < 3; i++)
+			for (j = 0; j < 13; j++)
+				record_clear(&evs[i][j]);
+		if (round % 50 == 49) {
+			check = calloc(1, sizeof *check);
+			T_OK(store_check(st, check, &err));
+			T_ASSERTF(check->nproblems == 0, "round %d: %s",
+			    round, check->problems[0]);
+			free(check);
+		}
+	}
+	T_OK(store_stats(st, &ss, &err));
+	T_ASSERT(map >= (1 << 20) || ss.map_grows > 0);
+	for (t = 0; t < n; t++) {
+		if (!tev[t].m.live || !hasattr[t])
+			continue;
+		snprintf(name, sizeof name, "r%zu", t % 97);
+		at_attr_is(st, tev[t].m.id, name);
+	}
+	store_close(st);
+	free(tev);
+	free(hasattr);
+}
+
+TEST(store_text_many_ops_per_transaction)
+{
+	many_ops(32 << 20);
+}
+
+/* The same from a map so small that writes grow it and are replayed. */
+TEST(store_text_many_ops_map_full_replays)
+{
+	many_ops(64 << 10);
+}
+
+/*
+ * Review: readers on threads of their own read records while the writer
+ * gives new names ids (store-attrs.c: readers take the cache below
+ * `committed`, the rest from their snapshot).  Event k (id k + 1) has
+ * the one attr "n<k>": every record a reader finds names its own.
+ */
+#define RA_N	800
+
+struct ra_reader {
+	struct store	*st;
+	volatile int	*done;
+	size_t		 seen, bad;
+	char		 why[300];
+};
+
+static int
+ra_one(void *arg, size_t i, const void *data, size_t len)
+{
+	struct ra_reader	*r = arg;
+	msgpack_unpacked	 u;
+	const msgpack_object	*a;
+	char			 want[32];
+
+	(void)i;
+	if (data == NULL)
+		return (0);
+	msgpack_unpacked_init(&u);
+	if (msgpack_unpack_next(&u, data, len, NULL) !=
+	    MSGPACK_UNPACK_SUCCESS || u.data.type != MSGPACK_OBJECT_MAP ||
+	    (a = mp_get(&u.data, "attrs")) == NULL ||
+	    a->type != MSGPACK_OBJECT_MAP || a->via.map.size != 1 ||
+	    a->via.map.ptr[0].key.type != MSGPACK_OBJECT_STR ||
+	    mp_get(&u.data, "id") == NULL) {
+		r->bad++;
+		snprintf(r->why, sizeof r->why, "a record does not decode");
+	} else {
+		snprintf(want, sizeof want, "n%llu", (unsigned long long)
+		    mp_get(&u.data, "id")->via.u64 - 1);
+		if (a->via.map.ptr[0].key.via.str.size != strlen(want) ||
+		    memcmp(a->via.map.ptr[0].key.via.str.ptr, want,
+		    strlen(want)) != 0) {
+			r->bad++;
+			snprintf(r->why, sizeof r->why, "%s named %.*s", want,
+			    (int)a->via.map.ptr[0].key.via.str.size,
+			    a->via.map.ptr[0].key.via.str.ptr);
+		}
+	}
+	r->seen++;
+	msgpack_unpacked_destroy(&u);
+	return (0);
+}
+
+static void *
+ra_read(void *arg)
+{
+	struct ra_reader	*r = arg;
+	struct aerr		 err;
+	uint64_t		 ids[64];
+	size_t			 k;
+	unsigned		 seed = (unsigned)(uintptr_t)arg;
+
+	while (!*r->done) {
+		for (k = 0; k < 64; k++)
+			ids[k] = 1 + (uint64_t)(rand_r(&seed) % RA_N);
+		/* The newest ones too, just committed. */
+		ids[0] = store_last_seq(r->st);
+		ids[1] = ids[0] + 1;
+		if (store_get(r->st, ids, 64, ra_one, r, &err) != 0) {
+			r->bad++;
+			snprintf(r->why, sizeof r->why, "%s", err.msg);
+		}
+	}
+	return (NULL);
+}
+
+TEST(store_attrs_readers_beside_the_writer)
+{
+	struct store		*st = open_store((size_t)1 << 24);
+	struct ra_reader	 r[3];
+	pthread_t		 th[3];
+	volatile int		 done = 0;
+	char			 name[32];
+	size_t			 k;
+	int			 t;
+
+	for (t = 0; t < 3; t++) {
+		memset(&r[t], 0, sizeof r[t]);
+		r[t].st = st;
+		r[t].done = &done;
+		T_OK(pthread_create(&th[t], NULL, ra_read, &r[t]));
+	}
+	for (k = 0; k < RA_N; k++) {
+		snprintf(name, sizeof name, "n%zu", k);
+		T_EQ_U64(at_put_attr(st, name, (int)k), k + 1);
+	}
+	done = 1;
+	for (t = 0; t < 3; t++) {
+		T_OK(pthread_join(th[t], NULL));
+		T_ASSERTF(r[t].bad == 0, "%zu bad of %zu: %s", r[t].bad,
+		    r[t].seen, r[t].why);
+		T_ASSERT(r[t].seen > 0);
+	}
+	store_close(st);
+}
+
+/*
+ * Review: attrs at the edges read back byte for byte, by every way of
+ * reading, and putting them again changes nothing: names of 31, 32, 63,
+ * 64 and 65 bytes (the fixstr and str8 headers, the longest with an id),
+ * a multibyte name cut nowhere, duplicate keys, a name like "#0", a
+ * nested map with the same names, and more than 15 keys (a map16).
+ */
+TEST(store_attrs_edge_names_round_trip)
+{
+	struct store	*st = open_store((size_t)1 << 22);
+	struct at_set	*s = calloc(1, sizeof *s);
+	msgpack_sbuffer	 sbuf;
+	msgpack_packer	 pk;
+	struct store_op	 op;
+	char		 name[80];
+	static const size_t lens[] = { 1, 31, 32, 63, 64, 65, 200 };
+	size_t		 i, k, nk;
+	int		 round;
+
+	for (k = 0; k < 6; k++) {
+		mkev(&s->ev[k], "2016-07-28", NULL, "USA", NULL, NULL, NULL);
+		msgpack_sbuffer_init(&sbuf);
+		msgpack_packer_init(&pk, &sbuf, msgpack_sbuffer_write);
+		nk = k == 5 ? 40 : 7 + 4;
+		msgpack_pack_map(&pk, nk);
+		if (k == 5) {
+			for (i = 0; i < nk; i++) {
+				snprintf(name, sizeof name, "k%zu", i);
+				at_pack_str(&pk, name, strlen(name));
+				msgpack_pack_uint64(&pk, i * 1000);
+			}
+		} else {
+			for (i = 0; i < 7; i++) {
+				memset(name, 'a' + (int)k, lens[i]);
+				at_pack_str(&pk, name, lens[i]);
+				msgpack_pack_int(&pk, (int)i);
+			}
+			/* "é" is 2 bytes: 32 of them, 64 bytes. */
+			for (i = 0; i < 64; i += 2)
+				memcpy(name + i, "\xc3\xa9", 2);
+			at_pack_str(&pk, name, 64);
+			msgpack_pack_nil(&pk);
+			at_pack_str(&pk, "dup", 3);
+			msgpack_pack_int(&pk, 1);
+			at_pack_str(&pk, "dup", 3);
+			msgpack_pack_int(&pk, 2);
+			at_pack_str(&pk, "#0", 2);
+			msgpack_pack_map(&pk, 2);
+			at_pack_str(&pk, "dup", 3);
+			msgpack_pack_true(&pk);
+			at_pack_str(&pk, "#0", 2);
+			msgpack_pack_array(&pk, 0);
+		}
+		s->ev[k].attrs_len = sbuf.size;
+		s->ev[k].attrs = (unsigned char *)msgpack_sbuffer_release(
+		    &sbuf);
+		T_EQ_U64(put1(st, &s->ev[k], NULL), k + 1);
+		msgpack_sbuffer_init(&sbuf);
+		msgpack_packer_init(&pk, &sbuf, msgpack_sbuffer_write);
+		record_pack(&pk, &s->ev[k]);
+		s->want[k + 1] = sbuf.data;
+		s->wantlen[k + 1] = sbuf.size;
+		s->n++;
+	}
+	for (round = 0; round < 2; round++) {
+		at_read_all(st, s);
+		at_check_ok(st);
+		for (k = 0; k < 6; k++) {
+			memset(&op, 0, sizeof op);
+			op.kind = CHANGE_PUT;
+			op.ev = &s->ev[k];
+			write1(st, &op, 9000);
+			T_EQ_INT(op.status, STORE_UNCHANGED);
+		}
+		store_close(st);
+		st = open_store((size_t)1 << 22);
+	}
+	store_close(st);
+	at_free(s);
 }
