@@ -3536,3 +3536,61 @@ TEST(store_attrs_edge_names_round_trip)
 	store_close(st);
 	at_free(s);
 }
+
+/*
+ * Review: the word index built again on opening (text_build) over more
+ * than one sweep's 65,536 events, so that the stage's kept cursor
+ * outlives a sweep's drop of the stage; the check finds it sound.
+ */
+TEST(store_text_build_past_one_sweep)
+{
+	static const char *const dbis[] = { "text", "text_new", "words" };
+	static const char *const vocab[] = { "alpha", "beta", "gamma",
+	    "delta", "epsilon", "zeta", "eta", "theta" };
+	struct store		*st = open_store((size_t)1 << 26);
+	struct store_check	*check;
+	struct store_batch	 b;
+	struct store_op		*ops = calloc(10000, sizeof *ops);
+	struct event		*evs = calloc(10000, sizeof *evs);
+	struct aerr		 err;
+	struct found		 f;
+	char			 date[16], title[64];
+	size_t			 i, r, n = 0, want = 0;
+
+	for (r = 0; r < 7; r++) {
+		for (i = 0; i < 10000; i++, n++) {
+			snprintf(date, sizeof date, "%04zu-%02zu-%02zu",
+			    1990 + n % 30, 1 + n % 12, 1 + n % 28);
+			mkev(&evs[i], date, NULL, "USA", NULL, NULL, NULL);
+			free(evs[i].title);
+			snprintf(title, sizeof title, "%s %s w%zu",
+			    vocab[n % 8], vocab[(n / 8) % 8], n % 1000);
+			evs[i].title = strdup(title);
+			want += n % 8 == 3 || (n / 8) % 8 == 3;
+			memset(&ops[i], 0, sizeof ops[i]);
+			ops[i].kind = CHANGE_PUT;
+			ops[i].ev = &evs[i];
+		}
+		memset(&b, 0, sizeof b);
+		b.ops = ops;
+		b.nops = 10000;
+		T_ASSERTF(store_write(st, &b, 1, 5, &err) == 0, "%s",
+		    err.msg);
+		T_ASSERT(!b.failed);
+		for (i = 0; i < 10000; i++)
+			record_clear(&evs[i]);
+	}
+	store_close(st);
+	drop_index(dbis, "texted_to");
+	st = open_store((size_t)1 << 26);
+	check = calloc(1, sizeof *check);
+	T_OK(store_check(st, check, &err));
+	T_ASSERTF(check->nproblems == 0, "%s", check->problems[0]);
+	free(check);
+	text_all(st, "delta", 0, &f);
+	T_EQ_U64(f.n, want);
+	found_free(&f);
+	store_close(st);
+	free(ops);
+	free(evs);
+}
