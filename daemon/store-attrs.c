@@ -71,6 +71,7 @@ struct attr_dict {
 	struct attr_slot	 *slots;
 	_Atomic uint32_t	  committed;	/* ids readers take */
 	uint32_t		  n;		/* ids given, the writer's */
+	int			  stuck;	/* out of step: no new ids */
 	struct attr_name	**buckets;	/* name -> id, the writer's */
 	uint32_t		  nbuckets;	/* a power of 2 */
 };
@@ -275,12 +276,17 @@ store_attrs_load(struct store *st, MDB_txn *txn)
 		id = k.mv_size != 2 ? UINT32_MAX :
 		    (uint32_t)((const unsigned char *)k.mv_data)[0] << 8 |
 		    ((const unsigned char *)k.mv_data)[1];
-		/* Out of step: store_check's to report; no more ids. */
+		/*
+		 * Out of step: store_check's to report; no more ids.  The
+		 * ids past the ones loaded are read from attr_names, as
+		 * readers read those past `committed`: the cache's slots
+		 * for them are empty.
+		 */
 		if (id != d->n || v.mv_size == 0 ||
 		    v.mv_size > ATTR_NAME_MAX) {
 			log_err("attr_names: entry %u out of step; no new "
 			    "attribute ids until the store is checked", d->n);
-			d->n = ATTR_IDS_MAX;
+			d->stuck = 1;
 			break;
 		}
 		attr_add(d, v.mv_data, v.mv_size, id);
@@ -368,7 +374,7 @@ attr_id(struct wctx *w, const unsigned char *name, size_t len, int give,
 		*id = e->id;
 		return (0);
 	}
-	if (!give || d->n >= ATTR_IDS_MAX)
+	if (!give || d->stuck || d->n >= ATTR_IDS_MAX)
 		return (-1);
 	ib[0] = (unsigned char)(d->n >> 8);
 	ib[1] = (unsigned char)d->n;

@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -3158,4 +3159,438 @@ TEST(store_attrs_past_the_last_id_stay_strings)
 	at_read_all(st, s);
 	store_close(st);
 	at_free(s);
+}
+
+/*
+ * Review: attr_names with a gap in its ids (a damaged store).  Loading
+ * stops at the gap; the ids it did not load, before or after the gap,
+ * must still read as their names from the store, or as "#<id>" when the
+ * store lacks them, never as an empty slot of the cache (which drops the
+ * key and leaves a map short of one).
+ */
+TEST(store_attrs_gap_in_names_reads_names_past_it)
+{
+	struct store	*st = open_store((size_t)1 << 22);
+	MDB_env		*env;
+	MDB_txn		*txn;
+	MDB_dbi		 dbi;
+	unsigned char	 one[2] = { 0, 1 };
+	MDB_val		 k = { 2, one };
+	uint64_t	 id1, id2, id3, id4;
+
+	id1 = at_put_attr(st, "a1", 1);
+	id2 = at_put_attr(st, "a2", 2);
+	id3 = at_put_attr(st, "a3", 3);
+	store_close(st);
+
+	/* a2's id (1) loses its name: attr_names holds 0 and 2. */
+	txn = raw_begin(&env);
+	T_OK(mdb_dbi_open(txn, "attr_names", 0, &dbi));
+	T_OK(mdb_del(txn, dbi, &k, NULL));
+	raw_commit(env, txn);
+
+	st = open_store((size_t)1 << 22);
+	at_attr_is(st, id1, "a1");
+	at_attr_is(st, id2, "#1");
+	at_attr_is(st, id3, "a3");
+	/* No new ids until checked: a new name stays a string. */
+	id4 = at_put_attr(st, "a4", 4);
+	at_attr_is(st, id4, "a4");
+	at_attr_is(st, id3, "a3");
+	store_close(st);
+}
+
+/*
+ * Review: the word index and attr ids when one write transaction holds
+ * many ops (the stage's cursor is kept across them): a batch puts events,
+ * updates and deletes some of them again, and gives attr names ids; a
+ * group of batches where one fails runs them nested.  The check finds
+ * the store sound, the text queries answer as the model, and the attrs
+ * read back.
+ */
+static void
+many_ops(size_t map)
+{
+	struct store		*st = open_store(map);
+	struct store_stats	 ss;
+	char			*hasattr = calloc(4000, 1);
+	struct store_check	*check;
+	struct text_ev		*tev = calloc(4000, sizeof *tev);
+	struct store_batch	 b[3];
+	struct store_op		 ops[3][13];
+	struct event		 evs[3][13];
+	struct aerr		 err;
+	msgpack_sbuffer		 sb;
+	msgpack_packer		 pk;
+	char			 name[32];
+	unsigned		 seed = t_seed();
+	size_t			 n = 0, i, j, nb, nop, base, t;
+	size_t			 slot[3][13];
+	int			 kind[3][13];	/* 0 new, 1 update, 2 delete */
+	int			 round, fail, op;
+
+	for (round = 0; round < 150; round++) {
+		nb = 1 + (size_t)rand_r(&seed) % 3;
+		fail = rand_r(&seed) % 4 == 0 ? rand_r(&seed) % (int)nb : -1;
+		memset(b, 0, sizeof b);
+		memset(ops, 0, sizeof ops);
+		memset(evs, 0, sizeof evs);
+		base = n;
+		for (i = 0; i < nb; i++) {
+			nop = 0;
+			for (j = 0; j < 12; j++) {
+				op = rand_r(&seed) % 10;
+				if (op < 6 || base == 0) {
+					t = n++;
+					text_random(&seed, &tev[t], &evs[i][j]);
+					snprintf(name, sizeof name, "r%zu",
+					    t % 97);
+					msgpack_sbuffer_init(&sb);
+					msgpack_packer_init(&pk, &sb,
+					    msgpack_sbuffer_write);
+					msgpack_pack_map(&pk, 1);
+					at_pack_str(&pk, name, strlen(name));
+					msgpack_pack_int(&pk, (int)t);
+					evs[i][j].attrs_len = sb.size;
+					evs[i][j].attrs = (unsigned char *)
+					    msgpack_sbuffer_release(&sb);
+					ops[i][nop].kind = CHANGE_PUT;
+					ops[i][nop].ev = &evs[i][j];
+					kind[i][nop] = 0;
+				} else {
+					t = (size_t)rand_r(&seed) % base;
+					if (!tev[t].m.live)
+						continue;
+					if (op < 9) {
+						text_random(&seed, &tev[t],
+						    &evs[i][j]);
+						evs[i][j].id = tev[t].m.id;
+						ops[i][nop].kind = CHANGE_PUT;
+						ops[i][nop].ev = &evs[i][j];
+						kind[i][nop] = 1;
+					} else {
+						ops[i][nop].kind =
+						    CHANGE_DELETE;
+						ops[i][nop].id = tev[t].m.id;
+						kind[i][nop] = 2;
+						tev[t].m.live = 0;
+					}
+				}
+				slot[i][nop++] = t;
+			}
+			if ((int)i == fail) {
+				/* A rev given for a new event: refused. */
+				mkev(&evs[i][12], "2016-01-01", NULL, "USA",
+				    NULL, NULL, NULL);
+				ops[i][nop].kind = CHANGE_PUT;
+				ops[i][nop].ev = &evs[i][12];
+				ops[i][nop].check_rev = 1;
+				ops[i][nop].if_rev = 1;
+				kind[i][nop] = 3;
+				slot[i][nop++] = SIZE_MAX;
+			}
+			b[i].ops = ops[i];
+			b[i].nops = nop;
+		}
+		T_ASSERTF(store_write(st, b, nb, 1000 + (uint64_t)round,
+		    &err) == 0, "%s", err.msg);
+		for (i = 0; i < nb; i++) {
+			T_ASSERTF(b[i].failed == ((int)i == fail), "%s",
+			    b[i].err.msg);
+			for (j = 0; j < b[i].nops; j++) {
+				t = slot[i][j];
+				if (kind[i][j] == 3)
+					continue;
+				if (b[i].failed) {
+					if (kind[i][j] == 2)
+						tev[t].m.live = 1;
+					else if (kind[i][j] == 0)
+						tev[t].m.live = 0;
+					continue;
+				}
+				if (kind[i][j] == 0) {
+					tev[t].m.id = ops[i][j].out_id;
+					tev[t].m.live = 1;
+					hasattr[t] = 1;
+				} else
+					hasattr[t] = 0;
+			}
+		}
+		for (i = 0; i < 3; i++)
+			for (j = 0; j < 13; j++)
+				record_clear(&evs[i][j]);
+		if (round % 50 == 49) {
+			check = calloc(1, sizeof *check);
+			T_OK(store_check(st, check, &err));
+			T_ASSERTF(check->nproblems == 0, "round %d: %s",
+			    round, check->problems[0]);
+			free(check);
+		}
+	}
+	T_OK(store_stats(st, &ss, &err));
+	T_ASSERT(map >= (1 << 20) || ss.map_grows > 0);
+	for (t = 0; t < n; t++) {
+		if (!tev[t].m.live || !hasattr[t])
+			continue;
+		snprintf(name, sizeof name, "r%zu", t % 97);
+		at_attr_is(st, tev[t].m.id, name);
+	}
+	store_close(st);
+	free(tev);
+	free(hasattr);
+}
+
+TEST(store_text_many_ops_per_transaction)
+{
+	many_ops(32 << 20);
+}
+
+/* The same from a map so small that writes grow it and are replayed. */
+TEST(store_text_many_ops_map_full_replays)
+{
+	many_ops(64 << 10);
+}
+
+/*
+ * Review: readers on threads of their own read records while the writer
+ * gives new names ids (store-attrs.c: readers take the cache below
+ * `committed`, the rest from their snapshot).  Event k (id k + 1) has
+ * the one attr "n<k>": every record a reader finds names its own.
+ */
+#define RA_N	800
+
+struct ra_reader {
+	struct store	*st;
+	volatile int	*done;
+	size_t		 seen, bad;
+	char		 why[300];
+};
+
+static int
+ra_one(void *arg, size_t i, const void *data, size_t len)
+{
+	struct ra_reader	*r = arg;
+	msgpack_unpacked	 u;
+	const msgpack_object	*a;
+	char			 want[32];
+
+	(void)i;
+	if (data == NULL)
+		return (0);
+	msgpack_unpacked_init(&u);
+	if (msgpack_unpack_next(&u, data, len, NULL) !=
+	    MSGPACK_UNPACK_SUCCESS || u.data.type != MSGPACK_OBJECT_MAP ||
+	    (a = mp_get(&u.data, "attrs")) == NULL ||
+	    a->type != MSGPACK_OBJECT_MAP || a->via.map.size != 1 ||
+	    a->via.map.ptr[0].key.type != MSGPACK_OBJECT_STR ||
+	    mp_get(&u.data, "id") == NULL) {
+		r->bad++;
+		snprintf(r->why, sizeof r->why, "a record does not decode");
+	} else {
+		snprintf(want, sizeof want, "n%llu", (unsigned long long)
+		    mp_get(&u.data, "id")->via.u64 - 1);
+		if (a->via.map.ptr[0].key.via.str.size != strlen(want) ||
+		    memcmp(a->via.map.ptr[0].key.via.str.ptr, want,
+		    strlen(want)) != 0) {
+			r->bad++;
+			snprintf(r->why, sizeof r->why, "%s named %.*s", want,
+			    (int)a->via.map.ptr[0].key.via.str.size,
+			    a->via.map.ptr[0].key.via.str.ptr);
+		}
+	}
+	r->seen++;
+	msgpack_unpacked_destroy(&u);
+	return (0);
+}
+
+static void *
+ra_read(void *arg)
+{
+	struct ra_reader	*r = arg;
+	struct aerr		 err;
+	uint64_t		 ids[64];
+	size_t			 k;
+	unsigned		 seed = (unsigned)(uintptr_t)arg;
+
+	while (!*r->done) {
+		for (k = 0; k < 64; k++)
+			ids[k] = 1 + (uint64_t)(rand_r(&seed) % RA_N);
+		/* The newest ones too, just committed. */
+		ids[0] = store_last_seq(r->st);
+		ids[1] = ids[0] + 1;
+		if (store_get(r->st, ids, 64, ra_one, r, &err) != 0) {
+			r->bad++;
+			snprintf(r->why, sizeof r->why, "%s", err.msg);
+		}
+	}
+	return (NULL);
+}
+
+TEST(store_attrs_readers_beside_the_writer)
+{
+	struct store		*st = open_store((size_t)1 << 24);
+	struct ra_reader	 r[3];
+	pthread_t		 th[3];
+	volatile int		 done = 0;
+	char			 name[32];
+	size_t			 k;
+	int			 t;
+
+	for (t = 0; t < 3; t++) {
+		memset(&r[t], 0, sizeof r[t]);
+		r[t].st = st;
+		r[t].done = &done;
+		T_OK(pthread_create(&th[t], NULL, ra_read, &r[t]));
+	}
+	for (k = 0; k < RA_N; k++) {
+		snprintf(name, sizeof name, "n%zu", k);
+		T_EQ_U64(at_put_attr(st, name, (int)k), k + 1);
+	}
+	done = 1;
+	for (t = 0; t < 3; t++) {
+		T_OK(pthread_join(th[t], NULL));
+		T_ASSERTF(r[t].bad == 0, "%zu bad of %zu: %s", r[t].bad,
+		    r[t].seen, r[t].why);
+		T_ASSERT(r[t].seen > 0);
+	}
+	store_close(st);
+}
+
+/*
+ * Review: attrs at the edges read back byte for byte, by every way of
+ * reading, and putting them again changes nothing: names of 31, 32, 63,
+ * 64 and 65 bytes (the fixstr and str8 headers, the longest with an id),
+ * a multibyte name cut nowhere, duplicate keys, a name like "#0", a
+ * nested map with the same names, and more than 15 keys (a map16).
+ */
+TEST(store_attrs_edge_names_round_trip)
+{
+	struct store	*st = open_store((size_t)1 << 22);
+	struct at_set	*s = calloc(1, sizeof *s);
+	msgpack_sbuffer	 sbuf;
+	msgpack_packer	 pk;
+	struct store_op	 op;
+	char		 name[80];
+	static const size_t lens[] = { 1, 31, 32, 63, 64, 65, 200 };
+	size_t		 i, k, nk;
+	int		 round;
+
+	for (k = 0; k < 6; k++) {
+		mkev(&s->ev[k], "2016-07-28", NULL, "USA", NULL, NULL, NULL);
+		msgpack_sbuffer_init(&sbuf);
+		msgpack_packer_init(&pk, &sbuf, msgpack_sbuffer_write);
+		nk = k == 5 ? 40 : 7 + 4;
+		msgpack_pack_map(&pk, nk);
+		if (k == 5) {
+			for (i = 0; i < nk; i++) {
+				snprintf(name, sizeof name, "k%zu", i);
+				at_pack_str(&pk, name, strlen(name));
+				msgpack_pack_uint64(&pk, i * 1000);
+			}
+		} else {
+			for (i = 0; i < 7; i++) {
+				memset(name, 'a' + (int)k, lens[i]);
+				at_pack_str(&pk, name, lens[i]);
+				msgpack_pack_int(&pk, (int)i);
+			}
+			/* "é" is 2 bytes: 32 of them, 64 bytes. */
+			for (i = 0; i < 64; i += 2)
+				memcpy(name + i, "\xc3\xa9", 2);
+			at_pack_str(&pk, name, 64);
+			msgpack_pack_nil(&pk);
+			at_pack_str(&pk, "dup", 3);
+			msgpack_pack_int(&pk, 1);
+			at_pack_str(&pk, "dup", 3);
+			msgpack_pack_int(&pk, 2);
+			at_pack_str(&pk, "#0", 2);
+			msgpack_pack_map(&pk, 2);
+			at_pack_str(&pk, "dup", 3);
+			msgpack_pack_true(&pk);
+			at_pack_str(&pk, "#0", 2);
+			msgpack_pack_array(&pk, 0);
+		}
+		s->ev[k].attrs_len = sbuf.size;
+		s->ev[k].attrs = (unsigned char *)msgpack_sbuffer_release(
+		    &sbuf);
+		T_EQ_U64(put1(st, &s->ev[k], NULL), k + 1);
+		msgpack_sbuffer_init(&sbuf);
+		msgpack_packer_init(&pk, &sbuf, msgpack_sbuffer_write);
+		record_pack(&pk, &s->ev[k]);
+		s->want[k + 1] = sbuf.data;
+		s->wantlen[k + 1] = sbuf.size;
+		s->n++;
+	}
+	for (round = 0; round < 2; round++) {
+		at_read_all(st, s);
+		at_check_ok(st);
+		for (k = 0; k < 6; k++) {
+			memset(&op, 0, sizeof op);
+			op.kind = CHANGE_PUT;
+			op.ev = &s->ev[k];
+			write1(st, &op, 9000);
+			T_EQ_INT(op.status, STORE_UNCHANGED);
+		}
+		store_close(st);
+		st = open_store((size_t)1 << 22);
+	}
+	store_close(st);
+	at_free(s);
+}
+
+/*
+ * Review: the word index built again on opening (text_build) over more
+ * than one sweep's 65,536 events, so that the stage's kept cursor
+ * outlives a sweep's drop of the stage; the check finds it sound.
+ */
+TEST(store_text_build_past_one_sweep)
+{
+	static const char *const dbis[] = { "text", "text_new", "words" };
+	static const char *const vocab[] = { "alpha", "beta", "gamma",
+	    "delta", "epsilon", "zeta", "eta", "theta" };
+	struct store		*st = open_store((size_t)1 << 26);
+	struct store_check	*check;
+	struct store_batch	 b;
+	struct store_op		*ops = calloc(10000, sizeof *ops);
+	struct event		*evs = calloc(10000, sizeof *evs);
+	struct aerr		 err;
+	struct found		 f;
+	char			 date[16], title[64];
+	size_t			 i, r, n = 0, want = 0;
+
+	for (r = 0; r < 7; r++) {
+		for (i = 0; i < 10000; i++, n++) {
+			snprintf(date, sizeof date, "%04zu-%02zu-%02zu",
+			    1990 + n % 30, 1 + n % 12, 1 + n % 28);
+			mkev(&evs[i], date, NULL, "USA", NULL, NULL, NULL);
+			free(evs[i].title);
+			snprintf(title, sizeof title, "%s %s w%zu",
+			    vocab[n % 8], vocab[(n / 8) % 8], n % 1000);
+			evs[i].title = strdup(title);
+			want += n % 8 == 3 || (n / 8) % 8 == 3;
+			memset(&ops[i], 0, sizeof ops[i]);
+			ops[i].kind = CHANGE_PUT;
+			ops[i].ev = &evs[i];
+		}
+		memset(&b, 0, sizeof b);
+		b.ops = ops;
+		b.nops = 10000;
+		T_ASSERTF(store_write(st, &b, 1, 5, &err) == 0, "%s",
+		    err.msg);
+		T_ASSERT(!b.failed);
+		for (i = 0; i < 10000; i++)
+			record_clear(&evs[i]);
+	}
+	store_close(st);
+	drop_index(dbis, "texted_to");
+	st = open_store((size_t)1 << 26);
+	check = calloc(1, sizeof *check);
+	T_OK(store_check(st, check, &err));
+	T_ASSERTF(check->nproblems == 0, "%s", check->problems[0]);
+	free(check);
+	text_all(st, "delta", 0, &f);
+	T_EQ_U64(f.n, want);
+	found_free(&f);
+	store_close(st);
+	free(ops);
+	free(evs);
 }
