@@ -258,6 +258,7 @@ store_attrs_load(struct store *st, MDB_txn *txn)
 {
 	struct attr_dict	*d;
 	MDB_cursor		*cur;
+	MDB_stat		 ms;
 	MDB_val			 k, v;
 	uint32_t		 id;
 	int			 rc;
@@ -294,6 +295,18 @@ store_attrs_load(struct store *st, MDB_txn *txn)
 	mdb_cursor_close(cur);
 	if (rc != 0 && rc != MDB_NOTFOUND)
 		return (rc);
+	/*
+	 * A name in attr_ids whose id attr_names lost would be given a
+	 * second id, or its id given to another name: no new ids either.
+	 */
+	if (!d->stuck && ((rc = mdb_stat(txn, st->attr_ids, &ms)) != 0 ||
+	    ms.ms_entries != d->n)) {
+		if (rc != 0)
+			return (rc);
+		log_err("attr_ids: %zu names for %u ids; no new attribute "
+		    "ids until the store is checked", ms.ms_entries, d->n);
+		d->stuck = 1;
+	}
 	atomic_store_explicit(&d->committed, d->n, memory_order_release);
 	return (0);
 }
@@ -380,8 +393,10 @@ attr_id(struct wctx *w, const unsigned char *name, size_t len, int give,
 	ib[1] = (unsigned char)d->n;
 	/* Stored but not cached: out of step (store_check); a string. */
 	if ((*rc = mdb_put(w->txn, w->st->attr_ids, &k, &v,
-	    MDB_NOOVERWRITE)) == MDB_KEYEXIST)
+	    MDB_NOOVERWRITE)) == MDB_KEYEXIST) {
 		*rc = 0;
+		return (-1);
+	}
 	if (*rc != 0)
 		return (-1);
 	k.mv_size = 2;

@@ -3201,6 +3201,43 @@ TEST(store_attrs_gap_in_names_reads_names_past_it)
 }
 
 /*
+ * The last id lost its name but attr_ids still holds the name: giving
+ * that id to a new name would rename the attr of every record using it.
+ * No new ids until the store is checked.
+ */
+TEST(store_attrs_lost_last_name_is_not_given_again)
+{
+	struct store	*st = open_store((size_t)1 << 22);
+	MDB_env		*env;
+	MDB_txn		*txn;
+	MDB_dbi		 dbi;
+	unsigned char	 one[2] = { 0, 1 };
+	MDB_val		 k = { 2, one };
+	uint64_t	 id1, id2, id3;
+	char		 names[64];
+	size_t		 count;
+
+	id1 = at_put_attr(st, "a1", 1);
+	id2 = at_put_attr(st, "a2", 2);
+	store_close(st);
+
+	txn = raw_begin(&env);
+	T_OK(mdb_dbi_open(txn, "attr_names", 0, &dbi));
+	T_OK(mdb_del(txn, dbi, &k, NULL));
+	raw_commit(env, txn);
+
+	st = open_store((size_t)1 << 22);
+	id3 = at_put_attr(st, "a3", 3);
+	at_attr_is(st, id1, "a1");
+	at_attr_is(st, id2, "#1");
+	at_attr_is(st, id3, "a3");
+	store_close(st);
+	at_names(names, sizeof names, &count);
+	T_EQ_U64(count, 1);
+	T_EQ_STR(names, "a1");
+}
+
+/*
  * Review: the word index and attr ids when one write transaction holds
  * many ops (the stage's cursor is kept across them): a batch puts events,
  * updates and deletes some of them again, and gives attr names ids; a
