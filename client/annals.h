@@ -551,15 +551,21 @@ ANNALS_API int		 annals_dict_delete(annals_ctx *ctx,
 struct annals_actor_info {
 	const char			*code;
 	const char			*label;	/* NULL: none */
-	const char			*label_from; /* "user", "cameo", "none" */
+	const char			*label_from; /* "user", "cameo",
+							"import", "none" */
 	const char			*cameo;	/* CAMEO's name, or NULL */
 	const struct annals_dict_entry	*aliases; /* those with the code */
 	size_t				 naliases;
+	const char			*imported; /* an importer's name, even
+						      where CAMEO's wins, or
+						      NULL (a user's name, or
+						      none, or an old daemon) */
 };
 
 /*
  * Call fn once with how the dictionary shows code: its label (a user's
- * name, else CAMEO's), CAMEO's name, and the aliases standing for it.
+ * name, else CAMEO's, else an importer's), CAMEO's name, the importer's
+ * name, and the aliases standing for it.
  * Everything fn is given is valid during the call only; fn must not
  * make calls on ctx.  Errors: ANNALS_EINVALID, ANNALS_EIO, ...
  */

@@ -278,7 +278,7 @@ annals_actor_info(annals_ctx *ctx, const char *code,
 	struct annals_reply	 r;
 	const msgpack_object	*map;
 	msgpack_packer		*pk;
-	char			*s[4] = { NULL, NULL, NULL, NULL };
+	char			*s[5] = { NULL, NULL, NULL, NULL, NULL };
 	uint32_t		 msgid, n = 0, i;
 	int			 rc = -1;
 
@@ -298,9 +298,9 @@ annals_actor_info(annals_ctx *ctx, const char *code,
 	if (dict_entries(ctx, "dict_get", map, "aliases", &entries, &views,
 	    &n) != 0)
 		goto out;
-	for (i = 0; i < 4; i++) {
+	for (i = 0; i < 5; i++) {
 		static const char *const keys[] = { "code", "label",
-		    "label_from", "cameo" };
+		    "label_from", "cameo", "imported" };
 
 		if (dict_str(ctx, mp_get(map, keys[i]), keys[i], &s[i]) != 0)
 			goto out;
@@ -316,10 +316,11 @@ annals_actor_info(annals_ctx *ctx, const char *code,
 	info.cameo = s[3];
 	info.aliases = views;
 	info.naliases = n;
+	info.imported = s[4];
 	fn(&info, arg);
 	rc = 0;
 out:
-	for (i = 0; i < 4; i++)
+	for (i = 0; i < 5; i++)
 		free(s[i]);
 	dict_entries_free(entries, n);
 	free(views);

@@ -199,6 +199,7 @@ int	 names_labels(const char *const *, size_t, struct names_label *,
 	     struct aerr *);
 void	 names_labels_free(struct names_label *, size_t);
 char	*names_cameo(const char *);
+int	 names_imported(const char *, char **, struct aerr *);
 const char *names_from_name(int);
 void	 names_pack_label(msgpack_packer *, const struct names_label *);
 
@@ -398,6 +399,7 @@ void	 readers_drain(void);
 void	 readers_free(void);
 void	 readers_pause(void);
 void	 readers_resume(void);
+uint64_t readers_jobs(void);
 int	 readers_call(void (*)(void *), void (*)(void *), void *);
 int	 readers_offer(struct conn *, const struct method *, uint32_t,
 	     const msgpack_object *, const void *, size_t);

@@ -1,7 +1,8 @@
 /*
  * dict_get, dict_list: read the actor dictionary.  dict_get of a code
- * says how it is shown (the user's name, else CAMEO's) and which aliases
- * stand for it; dict_list pages through the entries of a kind by key.
+ * says how it is shown (the user's name, else CAMEO's, else an
+ * importer's), the name an importer gave it, and which aliases stand
+ * for it; dict_list pages through the entries of a kind by key.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -102,20 +103,25 @@ dict_get_code(const char *code, msgpack_sbuffer *out, struct aerr *err)
 	struct list_ctx		 c;
 	msgpack_packer		 packer, *pk = &packer;
 	const char		*key = code;
-	char			*cameo;
+	char			*cameo, *imported;
 	int			 more;
 
 	memset(&c, 0, sizeof c);
 	c.code = code;
 	if (names_labels(&key, 1, &l, err) != 0)
 		return (-1);
+	if (names_imported(code, &imported, err) != 0) {
+		names_labels_free(&l, 1);
+		return (-1);
+	}
 	if (list_read(&c, DICT_ALIAS, NULL, NULL, DICT_GET_ALIASES, &more,
 	    err) != 0) {
+		free(imported);
 		names_labels_free(&l, 1);
 		return (-1);
 	}
 	msgpack_packer_init(pk, out, msgpack_sbuffer_write);
-	msgpack_pack_map(pk, 5);
+	msgpack_pack_map(pk, 6);
 	mp_pack_kv_str(pk, "code", code);
 	mp_pack_str(pk, "label");
 	if (l.label != NULL)
@@ -130,6 +136,13 @@ dict_get_code(const char *code, msgpack_sbuffer *out, struct aerr *err)
 	else
 		msgpack_pack_nil(pk);
 	free(cameo);
+	/* An importer's name even where CAMEO's wins. */
+	mp_pack_str(pk, "imported");
+	if (imported != NULL)
+		mp_pack_str(pk, imported);
+	else
+		msgpack_pack_nil(pk);
+	free(imported);
 	mp_pack_str(pk, "aliases");
 	list_pack(out, pk, &c);
 	free(c.last);

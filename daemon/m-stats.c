@@ -13,7 +13,7 @@ stats_pack(msgpack_packer *pk, long streams, struct aerr *err)
 
 	if (store_stats(server->store, &st, err) != 0)
 		return (-1);
-	msgpack_pack_map(pk, 11 + (streams >= 0) + replica_following());
+	msgpack_pack_map(pk, 12 + (streams >= 0) + replica_following());
 	mp_pack_kv_uint(pk, "events", st.events);
 	mp_pack_kv_uint(pk, "actors", st.actors);
 	mp_pack_kv_uint(pk, "db_bytes", st.db_bytes);
@@ -22,6 +22,7 @@ stats_pack(msgpack_packer *pk, long streams, struct aerr *err)
 	mp_pack_kv_uint(pk, "last_seq", st.last_seq);
 	mp_pack_kv_uint(pk, "uptime", (now_ms() - server->started) / 1000);
 	mp_pack_kv_uint(pk, "connections", conn_count());
+	mp_pack_kv_uint(pk, "reader_jobs", readers_jobs());
 	if (streams >= 0)
 		mp_pack_kv_uint(pk, "streams", (uint64_t)streams);
 	mp_pack_kv_str(pk, "version", ANNALS_VERSION_STRING);

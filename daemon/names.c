@@ -116,6 +116,36 @@ names_labels(const char *const *codes, size_t n, struct names_label *out,
 	return (0);
 }
 
+static int
+names_imported_one(void *arg, size_t i, const void *data, size_t len)
+{
+	char			**out = arg;
+	struct dict_entry	  e;
+
+	(void)i;
+	if (data == NULL || names_unpack(data, len, &e) != 0)
+		return (0);
+	if (e.imported) {
+		*out = e.name;
+		e.name = NULL;
+	}
+	dict_clear(&e);
+	return (0);
+}
+
+/*
+ * The name an importer gave code, into *out (owned by the caller), or
+ * NULL when its name is a user's or it has none: dict_get tells it even
+ * where CAMEO's outranks it, so that the feed's spelling can be seen.
+ */
+int
+names_imported(const char *code, char **out, struct aerr *err)
+{
+	*out = NULL;
+	return (store_dict_lookup(server->store, DICT_NAME, &code, 1,
+	    names_imported_one, out, err));
+}
+
 /* CAMEO's name for a code, owned by the caller, or NULL. */
 char *
 names_cameo(const char *code)

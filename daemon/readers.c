@@ -68,6 +68,7 @@ static size_t			 busy;		/* queued or running */
 static size_t			 running;
 static int			 paused;
 static int			 stopping;
+static uint64_t			 jobs_run;	/* by the threads, for stats */
 static int			 wake_pipe[2] = { -1, -1 };
 static struct event		*wake_ev;
 
@@ -160,6 +161,7 @@ readers_main(void *arg)
 		readers_run(j);
 
 		pthread_mutex_lock(&lock);
+		jobs_run++;
 		running--;
 		busy--;
 		first = TAILQ_EMPTY(&done);
@@ -280,6 +282,18 @@ readers_free(void)
 	close(wake_pipe[0]);
 	close(wake_pipe[1]);
 	wake_pipe[0] = wake_pipe[1] = -1;
+}
+
+/* The jobs the reader threads ran since the start (stats reader_jobs). */
+uint64_t
+readers_jobs(void)
+{
+	uint64_t	n;
+
+	pthread_mutex_lock(&lock);
+	n = jobs_run;
+	pthread_mutex_unlock(&lock);
+	return (n);
 }
 
 /* No job runs from here to readers_resume(): the map may be grown. */

@@ -40,7 +40,8 @@ struct replica_state {
 	char		 durable[64];	/* its consumers are durable-HEX */
 	char		 consumer[96];	/* the one in use */
 	int		 connected;
-	uint64_t	 lag_changes;
+	uint64_t	 pending;	/* messages the consumer has yet to deliver */
+	uint64_t	 fetched;	/* delivered, their commit not yet done */
 	uint64_t	 behind_since;	/* ms: oldest unapplied message, or 0 */
 	char		 error[256];	/* why it stopped following */
 };
@@ -57,6 +58,8 @@ static struct replica_state	 state;		/* under lock */
 #define REPLICA_BATCH		1000
 /* How long one fetch waits for a first message (ms). */
 #define REPLICA_FETCH_MS	500
+/* How often a long commit asks the consumer what is still to come (ms). */
+#define REPLICA_PENDING_MS	500
 /* The pause between attempts when NATS cannot be reached (ms). */
 #define REPLICA_RETRY_MS	250
 /* Failed fetches in a row before the consumer is made anew. */
@@ -94,19 +97,26 @@ replica_stopping(void)
 	return (s);
 }
 
+/* ts: ms from now, for pthread_cond_timedwait. */
+static void
+replica_deadline(struct timespec *ts, int ms)
+{
+	clock_gettime(CLOCK_REALTIME, ts);
+	ts->tv_sec += ms / 1000;
+	ts->tv_nsec += (long)(ms % 1000) * 1000000;
+	if (ts->tv_nsec >= 1000000000) {
+		ts->tv_sec++;
+		ts->tv_nsec -= 1000000000;
+	}
+}
+
 /* Sleep ms, or less when asked to stop. */
 static void
 replica_pause(int ms)
 {
 	struct timespec	ts;
 
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_sec += ms / 1000;
-	ts.tv_nsec += (long)(ms % 1000) * 1000000;
-	if (ts.tv_nsec >= 1000000000) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000;
-	}
+	replica_deadline(&ts, ms);
 	pthread_mutex_lock(&lock);
 	if (!stopping)
 		pthread_cond_timedwait(&wake, &lock, &ts);
@@ -304,12 +314,47 @@ out:
 }
 
 /*
+ * Wait, under lock, for the loop to say the batch committed.  A commit
+ * can take long (a slow disk, a grown map): meanwhile the consumer is
+ * asked now and then how much more waits, so that the lag in stats
+ * counts what was published since the fetch.
+ */
+static void
+replica_wait_commit(natsSubscription *sub)
+{
+	struct timespec	 ts;
+	jsConsumerInfo	*ci;
+
+	while (!hand.done && !stopping) {
+		replica_deadline(&ts, REPLICA_PENDING_MS);
+		if (pthread_cond_timedwait(&wake, &lock, &ts) != ETIMEDOUT ||
+		    hand.done || stopping)
+			continue;
+		pthread_mutex_unlock(&lock);
+		ci = NULL;
+		if (natsSubscription_GetConsumerInfo(&ci, sub, NULL, NULL) !=
+		    NATS_OK)
+			ci = NULL;
+		pthread_mutex_lock(&lock);
+		if (ci != NULL) {
+			state.pending = ci->NumPending;
+			jsConsumerInfo_Destroy(ci);
+		}
+	}
+}
+
+/*
  * Apply a fetched batch: decode it, hand it to the loop, wait for its
- * commit.  Returns 0 when committed, -1 to give up (stopping, a bad
- * message, a failed commit: the reason is set).
+ * commit.  Returns 0 when committed, 1 to make the consumer anew (a gap
+ * in the stream sequence, unless again: the last batch had one too), -1
+ * to give up (stopping, a bad message, a failed commit: the reason is
+ * set).
+ *
+ * Until the commit is done the batch counts in the lag as much as what
+ * the consumer has yet to deliver: the store does not have it.
  */
 static int
-replica_apply(natsMsgList *list)
+replica_apply(natsSubscription *sub, natsMsgList *list, int again)
 {
 	struct store_op	*ops;
 	struct event	*events;
@@ -317,6 +362,7 @@ replica_apply(natsMsgList *list)
 	struct aerr	 err;
 	jsMsgMetaData	*meta = NULL;
 	uint64_t	 prev = store_stream_seq(server->store);
+	uint64_t	 pending = 0, first_ms = 0, last_ms = 0;
 	size_t		 i, n = (size_t)list->Count;
 	int		 rc;
 
@@ -334,10 +380,25 @@ replica_apply(natsMsgList *list)
 			ops[i].stream_seq = meta->Sequence.Stream;
 		}
 		/*
-		 * The consumer passes over messages the stream dropped (its
-		 * limits) while this replica was behind: a gap is changes
-		 * lost to it.
+		 * A gap: the messages between were delivered in a fetch
+		 * whose reply was lost (the server went away), and come
+		 * again only after the ack wait; or the stream dropped them
+		 * (its limits) while this replica was behind, and they are
+		 * lost to it.  The first time, follow again from the store's
+		 * place with a new consumer, which tells the two apart
+		 * (replica_check_stream); a gap again is a loss.
 		 */
+		if (rc == 0 && meta->Sequence.Stream > prev + 1 && !again) {
+			log_warn("replica: stream %s: message %llu came after "
+			    "%llu: following again from %llu", state.stream,
+			    (unsigned long long)meta->Sequence.Stream,
+			    (unsigned long long)prev,
+			    (unsigned long long)store_stream_seq(
+			    server->store) + 1);
+			jsMsgMetaData_Destroy(meta);
+			replica_batch_free(ops, events, dicts, i + 1);
+			return (1);
+		}
 		if (rc == 0 && meta->Sequence.Stream > prev + 1) {
 			aerr_set(&err, AERR_INTERNAL, "the stream no longer "
 			    "holds messages %llu to %llu, which this replica "
@@ -358,17 +419,17 @@ replica_apply(natsMsgList *list)
 			replica_batch_free(ops, events, dicts, i + 1);
 			return (-1);
 		}
-		if (i == n - 1) {
-			pthread_mutex_lock(&lock);
-			state.lag_changes = meta->NumPending;
-			state.behind_since = meta->NumPending == 0 ? 0 :
-			    (uint64_t)(meta->Timestamp / 1000000);
-			pthread_mutex_unlock(&lock);
-		}
+		if (i == 0)
+			first_ms = (uint64_t)(meta->Timestamp / 1000000);
+		last_ms = (uint64_t)(meta->Timestamp / 1000000);
+		pending = meta->NumPending;
 		jsMsgMetaData_Destroy(meta);
 		meta = NULL;
 	}
 	pthread_mutex_lock(&lock);
+	state.pending = pending;
+	state.fetched = n;
+	state.behind_since = first_ms;
 	hand.ops = ops;
 	hand.events = events;
 	hand.dicts = dicts;
@@ -379,9 +440,13 @@ replica_apply(natsMsgList *list)
 	if (write(hand_pipe[1], "", 1) == -1 && errno != EAGAIN)
 		log_warn("replica: wake the loop: %s", strerror(errno));
 	pthread_mutex_lock(&lock);
-	while (!hand.done && !stopping)
-		pthread_cond_wait(&wake, &lock);
+	replica_wait_commit(sub);
 	rc = hand.done && !hand.failed ? 0 : -1;
+	if (rc == 0) {
+		state.fetched = 0;
+		/* The next message is no older than the last committed. */
+		state.behind_since = state.pending == 0 ? 0 : last_ms;
+	}
 	if (hand.done && hand.failed) {
 		pthread_mutex_unlock(&lock);
 		replica_give_up("applying stream %s: %s", state.stream,
@@ -612,7 +677,7 @@ replica_main(void *arg)
 	natsMsgList		 list;
 	jsErrCode		 jerr;
 	natsStatus		 s;
-	int			 rc, failures = 0;
+	int			 rc, failures = 0, gap = 0;
 
 	(void)arg;
 	while (!replica_stopping()) {
@@ -643,12 +708,16 @@ replica_main(void *arg)
 		s = natsSubscription_Fetch(&list, sub, REPLICA_BATCH,
 		    REPLICA_FETCH_MS, &jerr);
 		if (s == NATS_OK && list.Count > 0) {
-			rc = replica_apply(&list);
+			rc = replica_apply(sub, &list, gap);
 			if (rc == 0)
 				natsMsg_Ack(list.Msgs[list.Count - 1], NULL);
 			natsMsgList_Destroy(&list);
-			if (rc != 0)
+			if (rc == -1)
 				break;
+			if ((gap = rc == 1)) {
+				natsSubscription_Destroy(sub);
+				sub = NULL;
+			}
 			failures = 0;
 			continue;
 		}
@@ -656,7 +725,7 @@ replica_main(void *arg)
 		if (s == NATS_TIMEOUT) {
 			/* Nothing new: caught up. */
 			pthread_mutex_lock(&lock);
-			state.lag_changes = 0;
+			state.pending = 0;
 			state.behind_since = 0;
 			pthread_mutex_unlock(&lock);
 			continue;
@@ -835,7 +904,7 @@ replica_pack_stats(msgpack_packer *pk)
 		msgpack_pack_false(pk);
 	mp_pack_kv_uint(pk, "applied_seq", store_last_seq(server->store));
 	mp_pack_kv_uint(pk, "stream_seq", store_stream_seq(server->store));
-	mp_pack_kv_uint(pk, "lag_changes", s.lag_changes);
+	mp_pack_kv_uint(pk, "lag_changes", s.pending + s.fetched);
 	mp_pack_str(pk, "lag_seconds");
 	msgpack_pack_double(pk, s.behind_since == 0 || s.behind_since > now ?
 	    0.0 : (double)(now - s.behind_since) / 1000.0);

@@ -191,6 +191,37 @@ th_daemon_start(struct th_daemon *d, const char **extra)
 }
 
 int
+th_daemon_start_gated(struct th_daemon *d, const char *dir, const char *gate,
+    const char **extra)
+{
+	char		 preload[4200], asan[600];
+	const char	*old_asan = getenv("ASAN_OPTIONS");
+	struct stat	 sb;
+	int		 rc;
+
+	snprintf(preload, sizeof preload, "%s/gate-write.so", t_bindir());
+	if (stat(preload, &sb) != 0) {
+		fprintf(stderr, "harness: %s is not built\n", preload);
+		return (-1);
+	}
+	/* The shim is not instrumented; ASan must not insist on going
+	 * first in the sanitizer build. */
+	snprintf(asan, sizeof asan, "%s%sverify_asan_link_order=0",
+	    old_asan != NULL ? old_asan : "", old_asan != NULL ? ":" : "");
+	setenv("ANNALS_GATE", gate, 1);
+	setenv("LD_PRELOAD", preload, 1);
+	setenv("ASAN_OPTIONS", asan, 1);
+	rc = th_daemon_start_in(d, dir, extra);
+	unsetenv("LD_PRELOAD");
+	unsetenv("ANNALS_GATE");
+	if (old_asan != NULL)
+		setenv("ASAN_OPTIONS", old_asan, 1);
+	else
+		unsetenv("ASAN_OPTIONS");
+	return (rc);
+}
+
+int
 th_daemon_start_in(struct th_daemon *d, const char *dir, const char **extra)
 {
 	char		 bin[4200], notify[96], buf[256];

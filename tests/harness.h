@@ -22,6 +22,13 @@ struct th_daemon {
 int	 th_daemon_start(struct th_daemon *, const char **);
 /* The same in dir, which exists: several daemons in one test. */
 int	 th_daemon_start_in(struct th_daemon *, const char *, const char **);
+/*
+ * th_daemon_start_in with the write gate preloaded (tests/preload/
+ * gate-write.c): writes to files under a "/gated/" path wait at gate,
+ * a directory, until gate/open exists.
+ */
+int	 th_daemon_start_gated(struct th_daemon *, const char *,
+	     const char *, const char **);
 /* SIGTERM, wait, return the exit status (0 when it stopped cleanly). */
 int	 th_daemon_stop(struct th_daemon *);
 /* SIGKILL, for crash tests. */

@@ -207,34 +207,17 @@ backup_during_growth(int stop)
 	struct stat		 sb;
 	annals_ctx		*ctx;
 	unsigned char		 buf[4096];
-	char			 gate[128], copy[160], preload[4200];
-	char			 asan[600], params[300], file[200], cmd[512];
-	const char		*old_asan = getenv("ASAN_OPTIONS");
+	char			 gate[128], copy[160];
+	char			 params[300], file[200], cmd[512];
 	uint64_t		 id;
 	ssize_t			 n;
 	pid_t			 pid;
 	int			 fd, i, plen, status;
 
-	snprintf(preload, sizeof preload, "%s/gate-write.so", t_bindir());
-	T_ASSERTF(stat(preload, &sb) == 0, "%s is not built", preload);
 	snprintf(gate, sizeof gate, "%s/gate", t_dir());
 	snprintf(copy, sizeof copy, "%s/gated", t_dir());
 	T_OK(mkdir(gate, 0755));
-	/* The shim is not instrumented; ASan must not insist on going
-	 * first in the sanitizer build. */
-	snprintf(asan, sizeof asan, "%s%sverify_asan_link_order=0",
-	    old_asan != NULL ? old_asan : "", old_asan != NULL ? ":" : "");
-	setenv("ANNALS_GATE", gate, 1);
-	setenv("LD_PRELOAD", preload, 1);
-	setenv("ASAN_OPTIONS", asan, 1);
-	i = th_daemon_start(&d, extra);
-	unsetenv("LD_PRELOAD");
-	unsetenv("ANNALS_GATE");
-	if (old_asan != NULL)
-		setenv("ASAN_OPTIONS", old_asan, 1);
-	else
-		unsetenv("ASAN_OPTIONS");
-	T_OK(i);
+	T_OK(th_daemon_start_gated(&d, t_dir(), gate, extra));
 
 	ctx = annals_connect(d.sock);
 	T_ASSERT(ctx != NULL && annals_errcode(ctx) == 0);

@@ -361,6 +361,39 @@ TEST(dict_methods_put_get_list_delete)
 	T_EQ_INT(th_daemon_stop(&d), 0);
 }
 
+static void
+dt_imported_one(const struct annals_actor_info *i, void *arg)
+{
+	char	*out = arg;
+
+	snprintf(out, 64, "%s", i->imported != NULL ? i->imported : "(null)");
+}
+
+/*
+ * dict_get's imported name of code, want or NULL for none, over the
+ * raw call and through annals_actor_info().
+ */
+static void
+dt_imported(annals_ctx *ctx, const char *code, const char *want)
+{
+	char		 params[160], got[64];
+	json_t		*r, *v;
+
+	snprintf(params, sizeof params, "{\"code\": \"%.128s\"}", code);
+	r = dt_ok(ctx, "dict_get", params);
+	v = json_object_get(r, "imported");
+	T_ASSERTF(v != NULL, "dict_get %s: no imported", code);
+	if (want == NULL)
+		T_ASSERTF(json_is_null(v), "dict_get %s: imported is not nil",
+		    code);
+	else
+		T_EQ_STR(json_string_value(v), want);
+	json_decref(r);
+	T_ASSERTF(annals_actor_info(ctx, code, dt_imported_one, got) == 0,
+	    "%s", annals_errmsg(ctx));
+	T_EQ_STR(got, want != NULL ? want : "(null)");
+}
+
 TEST(dict_imported_names_give_way_to_cameo)
 {
 	struct th_daemon	 d;
@@ -375,10 +408,15 @@ TEST(dict_imported_names_give_way_to_cameo)
 	    "{\"kind\": \"name\", \"code\": \"ACME\", "
 	    "\"name\": \"ACME CORP\", \"imported\": true}]}");
 	json_decref(r);
-	/* CAMEO names USA, so the row's spelling stays out of sight. */
+	/* CAMEO names USA, so the row's spelling is not the label ... */
 	dt_label(ctx, "USA", "United States", "cameo");
+	/* ... but dict_get tells it. */
+	dt_imported(ctx, "USA", "UNITED STATES");
 	/* Where CAMEO has nothing, the imported name is better than none. */
 	dt_label(ctx, "ACME", "ACME CORP", "import");
+	dt_imported(ctx, "ACME", "ACME CORP");
+	/* A code with no name has no imported one. */
+	dt_imported(ctx, "SYRGOV", NULL);
 	/* The entry keeps its name and its mark. */
 	r = dt_ok(ctx, "dict_list", "{\"kind\": \"name\", \"prefix\": "
 	    "\"USA\"}");
@@ -395,6 +433,7 @@ TEST(dict_imported_names_give_way_to_cameo)
 	    json_object_get(r, "results"), 0), "status")), "updated");
 	json_decref(r);
 	dt_label(ctx, "USA", "UNITED STATES", "user");
+	dt_imported(ctx, "USA", NULL);
 	/* And an importer's only_new put leaves it. */
 	r = dt_ok(ctx, "dict_put", "{\"only_new\": true, \"entries\": ["
 	    "{\"kind\": \"name\", \"code\": \"USA\", "

@@ -140,7 +140,9 @@ TEST(limits_max_conns_names_the_limit)
 	for (i = 0; i < 100; i++) {
 		/* Until the daemon has seen the other one go. */
 		fds[0] = th_raw_connect(d.sock);
-		T_OK(th_send_request(fds[0], 2, "stats", NULL, 0));
+		/* Refused, it may have hung up before the request, which
+		 * then fails (EPIPE); its answer is still there to read. */
+		(void)th_send_request(fds[0], 2, "stats", NULL, 0);
 		n = th_read_frame(fds[0], buf, sizeof buf, 5000);
 		T_ASSERT(n > 0);
 		if (memmem(buf, (size_t)n, "max-conns", 9) == NULL)

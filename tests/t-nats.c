@@ -701,3 +701,102 @@ TEST(nats_replica_stops_at_a_kind_of_change_it_does_not_apply)
 	T_EQ_INT(th_daemon_stop(&r1), 0);
 	rig_stop(&g);
 }
+
+/* The replica's lag_changes, stream_seq and lag_seconds from its stats. */
+static void
+lag_of(const char *sock, uint64_t *lag, uint64_t *seq, double *secs)
+{
+	msgpack_unpacked	 u;
+	const msgpack_object	*rep, *s;
+	void			*buf = NULL;
+
+	msgpack_unpacked_init(&u);
+	T_OK(stats_of(sock, &u, &buf));
+	rep = mp_get(&u.data, "replica");
+	T_ASSERT(rep != NULL);
+	*lag = stat_u64(rep, "lag_changes");
+	*seq = stat_u64(rep, "stream_seq");
+	s = mp_get(rep, "lag_seconds");
+	T_ASSERT(s != NULL && s->type == MSGPACK_OBJECT_FLOAT64);
+	*secs = s->via.f64;
+	msgpack_unpacked_destroy(&u);
+	annals_buf_free(buf);
+}
+
+/*
+ * lag_changes is what the store does not have: the messages still on
+ * the stream for the consumer, and those fetched but not yet committed.
+ * The replica's store is behind a write gate (tests/preload/
+ * gate-write.c), so a fetched batch waits in its commit for as long as
+ * the test needs; the stream holds every change of the primary, one
+ * message each, so what the replica lacks is the primary's last seq
+ * less the replica's stream_seq.
+ */
+TEST(nats_replica_lag_is_what_is_not_yet_committed)
+{
+	struct rig		 g;
+	struct th_daemon	 r1;
+	struct load		 l;
+	struct stat		 sb;
+	char			 dir[128], gate[128], data[160], file[200];
+	const char		*extra[] = { "--follow", NULL, "--stream", "LAG",
+	    "--data", data, NULL };
+	uint64_t		 lag = 0, seq = 0, want = 0;
+	double			 secs = 0;
+	int			 waited;
+
+	rig_one_server(&g);
+	rig_primary(&g, "LAG", NULL, NULL);
+	extra[1] = g.url;
+	snprintf(dir, sizeof dir, "%s/r1", t_dir());
+	snprintf(gate, sizeof gate, "%s/gate", t_dir());
+	snprintf(data, sizeof data, "%s/gated/data", dir);
+	T_OK(mkdir(dir, 0700));
+	T_OK(mkdir(gate, 0700));
+	/* Open while it starts and catches up with a first load. */
+	snprintf(file, sizeof file, "%s/open", gate);
+	th_write(file, "", 0);
+	T_OK(th_daemon_start_gated(&r1, dir, gate, extra));
+	load_open(&l, g.p.sock, 8);
+	load_run(&l, 200);
+	wait_applied(&r1, last_seq_of(g.p.sock), 60);
+
+	/* Shut: the next batch the replica fetches stays in its commit. */
+	T_OK(unlink(file));
+	snprintf(file, sizeof file, "%s/entered", gate);
+	unlink(file);
+	load_run(&l, 300);
+	for (waited = 0; waited < 20000 && stat(file, &sb) != 0; waited += 50)
+		usleep(50000);
+	T_ASSERTF(stat(file, &sb) == 0, "the replica's commit never reached "
+	    "the gate");
+	want = last_seq_of(g.p.sock);
+	for (waited = 0; waited < 20000; waited += 100) {
+		lag_of(r1.sock, &lag, &seq, &secs);
+		if (lag == want - seq)
+			break;
+		usleep(100000);
+	}
+	T_ASSERTF(seq < want, "the replica committed up to %llu behind its "
+	    "gate", (unsigned long long)seq);
+	T_ASSERTF(lag == want - seq, "lag_changes %llu while the store has "
+	    "stream messages up to %llu of %llu", (unsigned long long)lag,
+	    (unsigned long long)seq, (unsigned long long)want);
+	T_ASSERTF(secs > 0, "lag_seconds %g while a batch waits", secs);
+
+	/* Open: it commits, catches up, and lags no more. */
+	snprintf(file, sizeof file, "%s/open", gate);
+	th_write(file, "", 0);
+	rig_check(&g, &r1);
+	for (waited = 0; waited < 10000; waited += 100) {
+		lag_of(r1.sock, &lag, &seq, &secs);
+		if (lag == 0)
+			break;
+		usleep(100000);
+	}
+	T_EQ_U64(lag, 0);
+	T_EQ_U64(seq, want);
+	load_close(&l);
+	T_EQ_INT(th_daemon_stop(&r1), 0);
+	rig_stop(&g);
+}

@@ -361,3 +361,23 @@ def test_actor_dictionary(db):
         db.alias("Bashar al-Assad")
     assert db.delete_name("SYRGOV") is True
     assert [n["code"] for n in db.dictionary("name")] == []
+
+
+def test_imported_names(db):
+    # A feed's spelling: CAMEO's name is the label, the feed's is told.
+    assert db.set_name("USA", "UNITED STATES", imported=True) == "added"
+    info = db.actor_info("USA")
+    assert (info["label"], info["label_from"], info["imported"]) == \
+        ("United States", "cameo", "UNITED STATES")
+    assert [n.get("imported") for n in db.dictionary("name", "USA")] \
+        == [True]
+    # Where CAMEO names nothing the imported name is the label.
+    assert db.set_name("ACME", "ACME CORP", imported=True) == "added"
+    info = db.actor_info("ACME")
+    assert (info["label"], info["label_from"], info["imported"]) == \
+        ("ACME CORP", "import", "ACME CORP")
+    # A user's name replaces it: no imported name any more.
+    assert db.set_name("USA", "UNITED STATES") == "updated"
+    info = db.actor_info("USA")
+    assert (info["label"], info["label_from"], info["imported"]) == \
+        ("UNITED STATES", "user", None)

@@ -461,13 +461,18 @@ class Client:
     # -- the actor dictionary (PROTOCOL.md, "The actor dictionary") ------
 
     def set_name(self, code: str, name: str, *,
-                 only_new: bool = False) -> str:
+                 only_new: bool = False, imported: bool = False) -> str:
         """Give ``code`` a name, which wins over CAMEO's; returns the
         status (``"added"``, ``"updated"``, ``"unchanged"``, or with
-        ``only_new`` over an existing name ``"kept"``)."""
-        return self.call("dict_put", entries=[
-            {"kind": "name", "code": code, "name": name}],
-            only_new=only_new or None)["results"][0]["status"]
+        ``only_new`` over an existing name ``"kept"``).  With
+        ``imported`` the name is marked as one an importer took from a
+        feed's rows: it is the label only where CAMEO names nothing, and
+        ``actor_info`` gives it as ``"imported"``."""
+        entry: Dict[str, Any] = {"kind": "name", "code": code, "name": name}
+        if imported:
+            entry["imported"] = True
+        return self.call("dict_put", entries=[entry],
+                         only_new=only_new or None)["results"][0]["status"]
 
     def set_alias(self, alias: str, codes: List[str],
                   during: Optional[str] = None) -> str:
@@ -481,7 +486,8 @@ class Client:
 
     def actor_info(self, code: str) -> Dict[str, Any]:
         """How ``code`` is shown: ``{"code", "label", "label_from",
-        "cameo", "aliases"}``."""
+        "cameo", "imported", "aliases"}`` (``imported``: an importer's
+        name, even where CAMEO's is the label, or None)."""
         return self.call("dict_get", code=code)
 
     def alias(self, alias: str) -> Dict[str, Any]:
