@@ -848,7 +848,8 @@ sweep_read(struct wctx *w, struct sweep_in *in)
 	mdb_cursor_close(cur);
 	if (rc != MDB_NOTFOUND)
 		return (rc);
-	sweep_take(in, w->text_pend, w->text_plen);
+	if (w->text_plen > 0)
+		sweep_take(in, w->text_pend, w->text_plen);
 	return (0);
 }
 
