@@ -61,12 +61,13 @@ struct wctx {
 	int		 nested;	/* a child transaction per batch */
 	msgpack_sbuffer	 sbuf;
 	/*
-	 * A cursor on text_new in txn, or NULL: staged events are appended
-	 * through it (store_text_index).  LMDB frees it when txn ends, so a
-	 * child transaction's end clears it.
+	 * The entries of the events staged since the last flush to text_new
+	 * (store-text.c), as one batch: its bytes, its events and the
+	 * smallest seq of their records, the batch's key.
 	 */
-	MDB_cursor	*stage_cur;
-	MDB_txn		*stage_txn;
+	char		*text_pend;
+	size_t		 text_plen, text_pcap, text_pn;
+	uint64_t	 text_pmin;
 };
 
 /* write_once's request to be run again with nested transactions. */
@@ -149,8 +150,10 @@ int	 store_type_has(struct store *, MDB_txn *, const struct type_names *,
 	     const struct date_span *, uint64_t);
 
 /* store-text.c */
-int	 store_text_index(struct wctx *, const struct event *, int);
+int	 store_text_index(struct wctx *, const struct event *, int, uint64_t);
 int	 store_text_sweep(struct wctx *);
+int	 store_text_flush(struct wctx *);
+void	 store_text_discard(struct wctx *);
 int	 store_text_open(struct store *, MDB_txn *);
 int	 store_text_begin(struct store *, MDB_txn *, const struct query *,
 	     struct text_iter **, struct aerr *);

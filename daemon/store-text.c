@@ -5,7 +5,7 @@
  *
  *	text	  word NUL class start id -> block	(sealed)
  *	text_tail word NUL class -> the list's last block, still growing
- *	text_new  start id -> class, the event's words	(the stage)
+ *	text_new  batch -> entries: start id class words	(the stage)
  *	words	  word -> postings in text, mask of classes used
  *
  * A posting is an event's (start, id) in the list of one word and class,
@@ -22,18 +22,19 @@
  * a page, and puts a block into the large text only when a tail fills
  * and is sealed, instead of rewriting a page of text for every list.
  *
- * A new event is staged as one entry holding its words, one put at one
- * place (the end, for a feed).  When the stage holds more than
- * stage_text events, a commit moves all of them (text_sweep_all): their
- * postings, grouped by word, are merged into each list's blocks at once,
- * so that a word's last block is written once per sweep rather than once
- * per commit.  A query reads the whole stage into memory beside the
- * blocks, which is why the stage stays small.
+ * A new event is staged as an entry holding its words, and the entries
+ * of one commit go into the stage as one value (a batch), one put at
+ * the end.  When the stage holds more than stage_text events, a commit
+ * moves all of them (text_sweep_all): their postings, grouped by word,
+ * are merged into each list's blocks at once, so that a word's last
+ * block is written once per sweep rather than once per commit.  A query
+ * reads the whole stage into memory beside the blocks, which is why the
+ * stage stays small.
  *
- * Deletes and updates remove the event's postings: its stage entry, or
- * from the block that holds each, so the index never offers an event
- * that no longer holds the word: a query needs no record to check its
- * words, and only reads the record for a phrase (positions are not
+ * Deletes and updates remove the event's postings: its entry in the
+ * stage, or from the block that holds each, so the index never offers
+ * an event that no longer holds the word: a query needs no record to
+ * check its words, and only reads the record for a phrase (positions are not
  * indexed) or for filters the indexes cannot answer.
  *
  * A query takes each word's postings over the classes (from the start
@@ -163,6 +164,13 @@ block_decode(const unsigned char *v, size_t len, struct posting **p,
 		(*n)++;
 	}
 	return (0);
+}
+
+/* posting_cmp for qsort. */
+static int
+posting_qcmp(const void *a, const void *b)
+{
+	return (posting_cmp(a, b));
 }
 
 /* A posting as 16 bytes in key order: start, id. */
@@ -689,114 +697,298 @@ sweep_list_num(struct sweep_lists *sl, const char *copy, size_t off,
 }
 
 /*
+ * The stage holds, under the 8-byte big-endian key of a batch, the
+ * entries of the events one write transaction (or one nested batch of
+ * it) indexed, one after the other:
+ *
+ *	start id (16 bytes, as in a block's key)  class  word NUL ... NUL
+ *
+ * each word ending in NUL and the last followed by one more.  One value
+ * per commit, instead of an entry per event, spares each event a node,
+ * a key and a descent of text_new, and fills its pages.  A batch's key
+ * is the smallest seq of the changes of its events' records, which
+ * store_text_index uses to skip the stage when it deletes an event
+ * swept long ago.  Meta "text_staged" counts the staged events.
+ * Stores from before batches kept one entry per event (key start id,
+ * value class and words): text_stage_upgrade sweeps them when opened.
+ */
+#define STAGE_HEAD	17
+
+/* The length of the entry at e, before end, or 0 if it is cut short. */
+static size_t
+stage_entry(const char *e, const char *end)
+{
+	const char	*p = e + STAGE_HEAD;
+	size_t		 len;
+
+	if (end - e < STAGE_HEAD + 1)
+		return (0);
+	while (*p != '\0') {
+		len = strnlen(p, (size_t)(end - p));
+		if (len == (size_t)(end - p) || p + len + 1 == end)
+			return (0);
+		p += len + 1;
+	}
+	return ((size_t)(p + 1 - e));
+}
+
+/* The entry of the posting enc (16 bytes) in buf, its length in *elen. */
+static char *
+stage_find(char *buf, size_t len, const unsigned char *enc, size_t *elen)
+{
+	char	*e, *end = buf + len;
+
+	for (e = buf; e < end; e += *elen) {
+		if ((*elen = stage_entry(e, end)) == 0)
+			return (NULL);
+		if (memcmp(e, enc, 16) == 0)
+			return (e);
+	}
+	return (NULL);
+}
+
+static int
+stage_count(struct wctx *w, int64_t by)
+{
+	uint64_t	n = store_meta_get(w->txn, w->st->meta, "text_staged", 0);
+
+	if (by < 0 && n < (uint64_t)-by)
+		n = 0;
+	else
+		n += (uint64_t)by;
+	return (store_meta_put(w->txn, w->st->meta, "text_staged", n));
+}
+
+/*
+ * What a sweep reads: the stage's entries, copied (the writes of the
+ * sweep may move the pages they are in), and a posting of each of their
+ * words, numbered by list.
+ */
+struct sweep_in {
+	char			*copy;
+	size_t			 clen, ccap;
+	struct staged		*sp;
+	size_t			 n, cap;
+	struct sweep_lists	 sl;
+};
+
+/*
+ * Append len bytes of entries at v to the copy and take the postings of
+ * their words, up to an entry cut short.  Two NULs after the copy stop
+ * strlen in one, and 8 bytes are readable past it for sweep_hash.
+ */
+static void
+sweep_take(struct sweep_in *in, const void *v, size_t len)
+{
+	struct posting	 at;
+	char		*e, *p, *end;
+	size_t		 n0, wlen;
+	int		 class;
+
+	if (in->clen + len + 10 > in->ccap) {
+		in->ccap = (in->clen + len + 10) * 2;
+		in->copy = xreallocarray(in->copy, in->ccap, 1);
+	}
+	memcpy(in->copy + in->clen, v, len);
+	end = in->copy + in->clen + len;
+	end[0] = end[1] = '\0';
+	for (e = in->copy + in->clen; end - e >= STAGE_HEAD + 1; e = p + 1) {
+		posting_dec((const unsigned char *)e, &at);
+		class = (unsigned char)e[16];
+		n0 = in->n;
+		for (p = e + STAGE_HEAD; *p != '\0'; p += wlen + 1) {
+			wlen = strlen(p);
+			if (wlen > WORDS_MAX_BYTES)
+				continue;	/* store-check's business */
+			if (in->n == in->cap) {
+				in->cap = in->cap ? in->cap * 2 : 4096;
+				in->sp = xreallocarray(in->sp, in->cap,
+				    sizeof *in->sp);
+			}
+			in->sp[in->n].p = at;
+			in->sp[in->n++].list = sweep_list_num(&in->sl,
+			    in->copy, (size_t)(p - in->copy), wlen, class);
+		}
+		if (p >= end) {
+			in->n = n0;	/* cut short: store-check's too */
+			break;
+		}
+	}
+	in->clen = (size_t)(e - in->copy);
+}
+
+/*
+ * Read the stage (and the events of w not yet put there) into in.  An
+ * entry of a stage from before batches is made one of a batch.
+ */
+static int
+sweep_read(struct wctx *w, struct sweep_in *in)
+{
+	MDB_cursor	*cur;
+	MDB_val		 k, v;
+	char		*old;
+	int		 rc;
+
+	if ((rc = mdb_cursor_open(w->txn, w->st->text_new, &cur)) != 0)
+		return (rc);
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
+	    rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		if (k.mv_size == 8)
+			sweep_take(in, v.mv_data, v.mv_size);
+		else if (k.mv_size == 16 && v.mv_size >= 1 &&
+		    ((const char *)v.mv_data)[v.mv_size - 1] == '\0') {
+			old = xmalloc(16 + v.mv_size + 1);
+			memcpy(old, k.mv_data, 16);
+			memcpy(old + 16, v.mv_data, v.mv_size);
+			old[16 + v.mv_size] = '\0';
+			sweep_take(in, old, 16 + v.mv_size + 1);
+			free(old);
+		}
+	}
+	mdb_cursor_close(cur);
+	if (rc != MDB_NOTFOUND)
+		return (rc);
+	if (w->text_plen > 0)
+		sweep_take(in, w->text_pend, w->text_plen);
+	return (0);
+}
+
+/*
  * Move every staged event's postings into the blocks: read the stage,
  * number its lists (word and class), put each list's postings together
- * in the stage's order, which is theirs (a counting sort), merge each
- * list's run in one go (list_merge) and empty the stage.  Done when the
- * stage holds more than stage_text events, so that the blocks of a word
- * are written once for many events, not once per commit.
+ * in the stage's order (a counting sort), which is theirs for a feed
+ * (else the list's run is sorted), merge each list's run in one go
+ * (list_merge) and empty the stage.  Done when the stage holds more
+ * than stage_text events, so that the blocks of a word are written once
+ * for many events, not once per commit.
  */
 static int
 text_sweep_all(struct wctx *w, size_t events)
 {
 	struct store		*st = w->st;
-	struct staged		*sp = NULL;
-	struct posting		*run = NULL, at;
-	struct sweep_lists	 sl;
+	struct posting		*run = NULL;
 	struct sweep_list	*l;
-	MDB_cursor		*cur;
-	MDB_val			 k, v;
+	struct sweep_in		 in;
 	unsigned char		 prefix[WORDS_MAX_BYTES + 2];
-	char			*copy = NULL, *e;
-	size_t			 n = 0, cap = 0, clen = 0, ccap = 0, i, len, off;
+	size_t			 i, j, off;
 	size_t			*start = NULL;
-	int			 rc, class;
+	int			 rc;
 
-	if ((rc = mdb_cursor_open(w->txn, st->text_new, &cur)) != 0)
-		return (rc);
+	memset(&in, 0, sizeof in);
 	/* Room for titles of ten-odd words, grown if need be. */
-	ccap = events * 96 + 1024;
-	copy = xreallocarray(NULL, ccap, 1);
-	cap = events * 12 + 64;
-	sp = xreallocarray(NULL, cap, sizeof *sp);
-	memset(&sl, 0, sizeof sl);
-	sweep_lists_grow(&sl);
-	/* Copied: the writes below may move the pages they point into. */
-	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
-	    rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-		if (k.mv_size != 16 || v.mv_size < 1)
-			continue;
-		/* 8 bytes over, for sweep_hash's reads. */
-		if (clen + v.mv_size + 9 > ccap) {
-			ccap = (clen + v.mv_size + 9) * 2;
-			copy = xreallocarray(copy, ccap, 1);
-		}
-		memcpy(copy + clen, v.mv_data, v.mv_size);
-		copy[clen + v.mv_size] = '\0';
-		key_posting(&k, &at);
-		class = (unsigned char)copy[clen];
-		for (off = clen + 1, e = copy + clen + v.mv_size;
-		    copy + off < e; off += len + 1) {
-			len = strlen(copy + off);
-			if (len == 0 || len > WORDS_MAX_BYTES)
-				continue;	/* store-check's business */
-			if (n == cap) {
-				cap = cap ? cap * 2 : 4096;
-				sp = xreallocarray(sp, cap, sizeof *sp);
-			}
-			sp[n].p = at;
-			sp[n].list = sweep_list_num(&sl, copy, off, len,
-			    class);
-			n++;
-		}
-		clen += v.mv_size + 1;
-	}
-	mdb_cursor_close(cur);
-	if (rc != MDB_NOTFOUND)
+	in.ccap = events * 112 + 1024;
+	in.copy = xreallocarray(NULL, in.ccap, 1);
+	in.cap = events * 12 + 64;
+	in.sp = xreallocarray(NULL, in.cap, sizeof *in.sp);
+	sweep_lists_grow(&in.sl);
+	if ((rc = sweep_read(w, &in)) != 0)
 		goto out;
 	/* Each list's postings from start[list] on, in the stage's order. */
-	start = xcalloc((size_t)sl.n + 1, sizeof *start);
-	run = xreallocarray(NULL, n ? n : 1, sizeof *run);
-	for (i = 0; i < n; i++)
-		start[sp[i].list + 1]++;
-	for (i = 1; i <= sl.n; i++)
+	start = xcalloc((size_t)in.sl.n + 1, sizeof *start);
+	run = xreallocarray(NULL, in.n ? in.n : 1, sizeof *run);
+	for (i = 0; i < in.n; i++)
+		start[in.sp[i].list + 1]++;
+	for (i = 1; i <= in.sl.n; i++)
 		start[i] += start[i - 1];
-	for (i = 0; i < n; i++)
-		run[start[sp[i].list]++] = sp[i].p;
+	for (i = 0; i < in.n; i++)
+		run[start[in.sp[i].list]++] = in.sp[i].p;
 	/* start[i] is now where list i ends, and list i + 1 begins. */
-	for (i = 0, rc = 0; i < sl.n && rc == 0; i++) {
-		l = &sl.l[i];
+	for (i = 0, rc = 0; i < in.sl.n && rc == 0; i++) {
+		l = &in.sl.l[i];
 		off = i ? start[i - 1] : 0;
-		memcpy(prefix, copy + l->off, l->len + 1);
+		for (j = off + 1; j < start[i] &&
+		    posting_cmp(&run[j - 1], &run[j]) < 0; j++)
+			;
+		if (j < start[i])
+			qsort(run + off, start[i] - off, sizeof *run,
+			    posting_qcmp);
+		memcpy(prefix, in.copy + l->off, l->len + 1);
 		prefix[l->len + 1] = l->class;
 		if ((rc = list_merge(w, prefix, l->len + 2, run + off,
 		    start[i] - off)) == 0)
-			rc = store_name_count(w, st->words, copy + l->off,
+			rc = store_name_count(w, st->words, in.copy + l->off,
 			    (int)(start[i] - off), l->class);
 	}
-	if (rc == 0)
-		rc = mdb_drop(w->txn, st->text_new, 0);
+	if (rc == 0 && (rc = mdb_drop(w->txn, st->text_new, 0)) == 0 &&
+	    store_meta_get(w->txn, st->meta, "text_staged", 0) != 0)
+		rc = store_meta_put(w->txn, st->meta, "text_staged", 0);
+	w->text_plen = w->text_pn = 0;
 out:
-	free(sl.slot);
-	free(sl.l);
+	free(in.sl.slot);
+	free(in.sl.l);
 	free(start);
-	free(sp);
+	free(in.sp);
 	free(run);
-	free(copy);
-	return (rc == MDB_NOTFOUND ? 0 : rc);
+	free(in.copy);
+	return (rc);
 }
 
+/*
+ * Put the events staged by w into text_new as one batch.  Its key, the
+ * smallest seq of theirs, is past the stage's last but for a replica
+ * given older changes: then it joins a batch of that key, if any.
+ */
+int
+store_text_flush(struct wctx *w)
+{
+	unsigned char	 kb[8];
+	MDB_val		 k = { 8, kb }, v = { w->text_plen, w->text_pend }, o;
+	char		*both;
+	int		 rc;
+
+	if (w->text_pn == 0) {
+		w->text_plen = 0;
+		return (0);
+	}
+	skey_be64(kb, w->text_pmin);
+	rc = mdb_put(w->txn, w->st->text_new, &k, &v, MDB_APPEND);
+	if (rc == MDB_KEYEXIST) {
+		rc = mdb_get(w->txn, w->st->text_new, &k, &o);
+		if (rc == 0) {
+			both = xmalloc(o.mv_size + v.mv_size);
+			memcpy(both, o.mv_data, o.mv_size);
+			memcpy(both + o.mv_size, v.mv_data, v.mv_size);
+			o.mv_data = both;
+			o.mv_size += v.mv_size;
+			rc = mdb_put(w->txn, w->st->text_new, &k, &o, 0);
+			free(both);
+		} else if (rc == MDB_NOTFOUND)
+			rc = mdb_put(w->txn, w->st->text_new, &k, &v, 0);
+	}
+	if (rc == 0)
+		rc = stage_count(w, (int64_t)w->text_pn);
+	w->text_plen = w->text_pn = 0;
+	return (rc);
+}
+
+/* Forget the events staged by w and not yet put into text_new. */
+void
+store_text_discard(struct wctx *w)
+{
+	free(w->text_pend);
+	w->text_pend = NULL;
+	w->text_plen = w->text_pcap = w->text_pn = 0;
+}
+
+/*
+ * At the end of a write transaction: its staged events go to the stage
+ * as one batch, or, if the stage then holds more than stage_text
+ * events, all are swept into the lists.
+ */
 int
 store_text_sweep(struct wctx *w)
 {
-	MDB_stat	ms;
-	int		rc;
+	uint64_t	staged;
+	int		rc = 0;
 
-	if ((rc = mdb_stat(w->txn, w->st->text_new, &ms)) != 0)
-		return (rc);
-	if (ms.ms_entries <= w->st->stage_text)
-		return (0);
-	return (text_sweep_all(w, ms.ms_entries));
+	if (w->text_pn > 0) {
+		staged = store_meta_get(w->txn, w->st->meta, "text_staged",
+		    0) + w->text_pn;
+		rc = staged <= w->st->stage_text ? store_text_flush(w) :
+		    text_sweep_all(w, staged);
+	}
+	store_text_discard(w);
+	return (rc);
 }
 
 /*
@@ -920,60 +1112,110 @@ posting_del(struct wctx *w, const unsigned char *prefix, size_t plen,
 }
 
 /*
- * Add (del 0) or remove (del 1) the postings of an event's words.  The
- * stage holds an event's words in one entry, keyed by its (start, id),
- * its class and the words after it: one put per event, at one place of
- * the stage (the end, for a feed in date order).
+ * Take the staged entry of the posting enc, whose record's change is
+ * seq, out of text_new, or return MDB_NOTFOUND.  A batch's key is the
+ * smallest seq of its events' records, and a staged event's record
+ * keeps its seq until it is updated or deleted, which takes the entry
+ * out here: so only the batches keyed at or below seq may hold it, and
+ * a delete of an event swept before the stage's first batch reads one
+ * key.  This costs a delete of a recent event a read of part of the
+ * stage (as a query reads it all), where a tombstone in the batch would
+ * have every query and the sweep apply it against the blocks as well.
+ */
+static int
+stage_del(struct wctx *w, const unsigned char *enc, uint64_t seq)
+{
+	MDB_cursor	*cur;
+	MDB_val		 k, v;
+	unsigned char	 kb[8];
+	char		*e = NULL, *buf;
+	size_t		 elen = 0, off;
+	int		 rc;
+
+	if ((rc = mdb_cursor_open(w->txn, w->st->text_new, &cur)) != 0)
+		return (rc);
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
+	    rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		if (k.mv_size != 8 || skey_get_be64(k.mv_data) > seq) {
+			rc = MDB_NOTFOUND;
+			break;
+		}
+		if ((e = stage_find(v.mv_data, v.mv_size, enc, &elen)) != NULL)
+			break;
+	}
+	mdb_cursor_close(cur);
+	if (rc != 0)
+		return (rc);
+	memcpy(kb, k.mv_data, 8);
+	k.mv_data = kb;
+	if (elen == v.mv_size)
+		rc = mdb_del(w->txn, w->st->text_new, &k, NULL);
+	else {
+		/* Copied: the put may reuse the pages v points into. */
+		off = (size_t)(e - (char *)v.mv_data);
+		buf = xmalloc(v.mv_size - elen);
+		memcpy(buf, v.mv_data, off);
+		memcpy(buf + off, e + elen, v.mv_size - off - elen);
+		v.mv_data = buf;
+		v.mv_size -= elen;
+		rc = mdb_put(w->txn, w->st->text_new, &k, &v, 0);
+		free(buf);
+	}
+	return (rc != 0 ? rc : stage_count(w, -1));
+}
+
+/*
+ * Add (del 0) or remove (del 1) the postings of an event's words; seq
+ * is that of its record's change.  A new event's entry is appended to
+ * w's batch (store_text_flush puts it); a removed one is taken from the
+ * batch or the stage if there, else from the blocks.
  */
 int
-store_text_index(struct wctx *w, const struct event *ev, int del)
+store_text_index(struct wctx *w, const struct event *ev, int del,
+    uint64_t seq)
 {
 	struct words	*ws;
 	struct posting	 p = { ev->span.lo, ev->id };
-	unsigned char	 key[16], prefix[WORDS_MAX_BYTES + 2];
-	MDB_val		 k = { 16, key }, v;
-	size_t		 i, len;
+	unsigned char	 enc[16], prefix[WORDS_MAX_BYTES + 2];
+	char		*e;
+	size_t		 i, len, need;
 	int		 class, rc = 0;
 
 	if ((ev->title == NULL && ev->text == NULL) || w->st->no_text)
 		return (0);
-	skey_time(key, p.start);
-	skey_be64(key + 8, p.id);
-	if (del && (rc = mdb_del(w->txn, w->st->text_new, &k, NULL)) !=
-	    MDB_NOTFOUND)
-		return (rc);
-	rc = 0;
 	class = skey_class(&ev->span);
 	ws = words_scratch();
 	if (event_words(ev, ws) != 0 || ws->n == 0)
 		return (0);	/* not UTF-8, or no words: nothing indexed */
+	posting_enc(enc, &p);
 	if (!del) {
-		/*
-		 * A feed's events come after those staged: appended, the
-		 * stage's pages fill and split without moving entries, and
-		 * through a cursor kept for the transaction, which stays on
-		 * the last page instead of descending from the root.
-		 */
-		if (w->stage_cur == NULL || w->stage_txn != w->txn) {
-			if ((rc = mdb_cursor_open(w->txn, w->st->text_new,
-			    &w->stage_cur)) != 0) {
-				w->stage_cur = NULL;
-				return (rc);
-			}
-			w->stage_txn = w->txn;
+		need = STAGE_HEAD + ws->len + 1;
+		if (w->text_plen + need > w->text_pcap) {
+			w->text_pcap = (w->text_plen + need) * 2 + 4096;
+			w->text_pend = xreallocarray(w->text_pend,
+			    w->text_pcap, 1);
 		}
-		v.mv_size = 1 + ws->len;
-		rc = mdb_cursor_put(w->stage_cur, &k, &v,
-		    MDB_RESERVE | MDB_APPEND);
-		if (rc == MDB_KEYEXIST)
-			rc = mdb_cursor_put(w->stage_cur, &k, &v,
-			    MDB_RESERVE);
-		if (rc == 0) {
-			*(unsigned char *)v.mv_data = (unsigned char)class;
-			memcpy((char *)v.mv_data + 1, ws->buf, ws->len);
-		}
+		e = w->text_pend + w->text_plen;
+		memcpy(e, enc, 16);
+		e[16] = (char)class;
+		memcpy(e + STAGE_HEAD, ws->buf, ws->len);
+		e[STAGE_HEAD + ws->len] = '\0';
+		w->text_plen += need;
+		if (w->text_pn++ == 0 || seq < w->text_pmin)
+			w->text_pmin = seq;
+		return (0);
 	}
-	for (i = 0; del && i < ws->n && rc == 0; i++) {
+	if ((e = stage_find(w->text_pend, w->text_plen, enc, &len)) != NULL) {
+		memmove(e, e + len, w->text_plen - (size_t)(e -
+		    w->text_pend) - len);
+		w->text_plen -= len;
+		w->text_pn--;
+		return (0);
+	}
+	if ((rc = stage_del(w, enc, seq)) != MDB_NOTFOUND)
+		return (rc);
+	rc = 0;
+	for (i = 0; i < ws->n && rc == 0; i++) {
 		len = strlen(words_at(ws, i));
 		memcpy(prefix, words_at(ws, i), len + 1);
 		prefix[len + 1] = (unsigned char)class;
@@ -996,7 +1238,8 @@ text_build_one(void *arg, const struct event *ev)
 
 	if (ev->title == NULL && ev->text == NULL)
 		return (0);
-	if ((rc = store_text_index(&b->w, ev, 0)) == 0 && ++b->n % 65536 == 0)
+	if ((rc = store_text_index(&b->w, ev, 0, 0)) == 0 &&
+	    ++b->n % 65536 == 0)
 		rc = text_sweep_all(&b->w, 65536);
 	return (rc);
 }
@@ -1019,13 +1262,47 @@ text_build(struct store *st, MDB_txn *txn)
 	memset(&b, 0, sizeof b);
 	b.w.st = st;
 	b.w.txn = txn;
-	if ((rc = store_records_each(st, txn, text_build_one, &b)) != 0 ||
-	    (rc = text_sweep_all(&b.w, b.n % 65536)) != 0 ||
+	rc = store_records_each(st, txn, text_build_one, &b);
+	if (rc == 0)
+		rc = text_sweep_all(&b.w, b.n % 65536);
+	store_text_discard(&b.w);
+	if (rc != 0 ||
 	    (rc = store_meta_put(txn, st->meta, "text_tails", 1)) != 0)
 		return (rc);
 	if (b.n > 0)
 		log_notice("indexed the words of %zu stored events", b.n);
 	return (0);
+}
+
+/*
+ * Sweep a stage from before batches, one entry per event, keyed by its
+ * 16-byte (start, id): the writes append batches, and the rest read
+ * only those.
+ */
+static int
+text_stage_upgrade(struct store *st, MDB_txn *txn)
+{
+	struct wctx	 w;
+	MDB_cursor	*cur;
+	MDB_stat	 ms;
+	MDB_val		 k, v;
+	int		 rc;
+
+	if ((rc = mdb_cursor_open(txn, st->text_new, &cur)) != 0)
+		return (rc);
+	rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+	mdb_cursor_close(cur);
+	if (rc == MDB_NOTFOUND || (rc == 0 && k.mv_size != 16))
+		return (0);
+	if (rc != 0 || (rc = mdb_stat(txn, st->text_new, &ms)) != 0)
+		return (rc);
+	memset(&w, 0, sizeof w);
+	w.st = st;
+	w.txn = txn;
+	if ((rc = text_sweep_all(&w, ms.ms_entries)) == 0)
+		log_notice("swept %zu events staged one entry each",
+		    ms.ms_entries);
+	return (rc);
 }
 
 /*
@@ -1040,7 +1317,9 @@ store_text_open(struct store *st, MDB_txn *txn)
 
 	if (store_meta_get(txn, st->meta, "text_tails", 0) != 1)
 		return ((rc = text_build(st, txn)) != 0 ? rc : 1);
-	return (store_index_open(st, txn, "texted_to", text_build));
+	if ((rc = store_index_open(st, txn, "texted_to", text_build)) != 0)
+		return (rc);
+	return (text_stage_upgrade(st, txn));
 }
 
 /*
@@ -1410,8 +1689,10 @@ term_stage_add(struct text_iter *it, struct text_termit *t,
 }
 
 /*
- * Read the stage: each staged event, in (start, id) order, goes to the
- * terms whose words it holds.  The stage is small (stage_text events).
+ * Read the stage: each staged event goes to the terms whose words it
+ * holds; then each staged source is put in (start, id) order, which a
+ * feed's batches mostly have already.  The stage is small (stage_text
+ * events).
  */
 static int
 text_read_stage(struct text_iter *it, struct aerr *err)
@@ -1419,35 +1700,46 @@ text_read_stage(struct text_iter *it, struct aerr *err)
 	MDB_cursor	*cur;
 	MDB_val		 k, v;
 	struct posting	 p;
-	const char	*w, *end;
-	size_t		 i;
+	struct text_src	*s;
+	const char	*e, *w, *end;
+	size_t		 i, j, elen;
 	int		 rc, hit;
 
 	if ((rc = mdb_cursor_open(it->txn, it->st->text_new, &cur)) != 0)
 		return (store_error(err, rc, "mdb_cursor_open"));
 	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
 	    rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-		if (k.mv_size != 16 || v.mv_size < 2 ||
-		    ((const char *)v.mv_data)[v.mv_size - 1] != '\0')
+		if (k.mv_size != 8)
 			continue;
-		key_posting(&k, &p);
 		end = (const char *)v.mv_data + v.mv_size;
-		for (i = 0; i < it->nterms; i++) {
-			hit = 0;
-			for (w = (const char *)v.mv_data + 1; w < end && !hit;
-			    w += strlen(w) + 1)
-				hit = term_is(&it->tq.terms[i], w);
-			if (hit && term_stage_add(it, &it->terms[i],
-			    it->tq.terms[i].word, *(const unsigned char *)
-			    v.mv_data, &p, err) != 0) {
-				mdb_cursor_close(cur);
-				return (-1);
+		for (e = v.mv_data; e < end; e += elen) {
+			if ((elen = stage_entry(e, end)) == 0)
+				break;
+			posting_dec((const unsigned char *)e, &p);
+			for (i = 0; i < it->nterms; i++) {
+				hit = 0;
+				for (w = e + STAGE_HEAD; *w != '\0' && !hit;
+				    w += strlen(w) + 1)
+					hit = term_is(&it->tq.terms[i], w);
+				if (hit && term_stage_add(it, &it->terms[i],
+				    it->tq.terms[i].word,
+				    (unsigned char)e[16], &p, err) != 0) {
+					mdb_cursor_close(cur);
+					return (-1);
+				}
 			}
 		}
 	}
 	mdb_cursor_close(cur);
 	if (rc != MDB_NOTFOUND)
 		return (store_error(err, rc, "mdb_cursor_get"));
+	for (i = 0; i < it->nterms; i++) {
+		for (j = 0; j < it->terms[i].nsrc; j++) {
+			s = &it->terms[i].src[j];
+			if (s->staged && s->n > 1)
+				qsort(s->p, s->n, sizeof *s->p, posting_qcmp);
+		}
+	}
 	return (0);
 }
 
@@ -2067,35 +2359,54 @@ tcheck_tails(struct text_check *tc, struct store *st)
 	mdb_cursor_close(cur);
 }
 
-/* The stage: each staged event's words, at its start and class. */
+/*
+ * The stage: each staged event's words, at its start and class, and as
+ * many events as meta "text_staged" says.
+ */
 static void
 tcheck_stage(struct text_check *tc, struct store *st)
 {
 	struct posting	 p;
 	MDB_cursor	*cur;
 	MDB_val		 k, v;
-	const char	*w, *end;
-	size_t		 len;
+	const char	*e, *w, *end;
+	size_t		 len, elen;
+	uint64_t	 n = 0, said;
 
 	if (mdb_cursor_open(tc->txn, st->text_new, &cur) != 0)
 		return;
 	while (mdb_cursor_get(cur, &k, &v, MDB_NEXT) == 0) {
-		tc->out->index_entries++;
-		if (k.mv_size != 16 || v.mv_size < 2 ||
-		    ((const char *)v.mv_data)[v.mv_size - 1] != '\0') {
+		if (k.mv_size != 8) {
 			store_check_problem(tc->out, "word index: staged entry "
 			    "of %zu and %zu bytes", k.mv_size, v.mv_size);
 			continue;
 		}
-		key_posting(&k, &p);
-		w = (const char *)v.mv_data + 1;
-		for (end = w + v.mv_size - 1; w < end; w += len + 1) {
-			len = strlen(w);
-			tcheck_posting(tc, "the stage", w, len,
-			    *(const unsigned char *)v.mv_data, &p);
+		end = (const char *)v.mv_data + v.mv_size;
+		for (e = v.mv_data; e < end; e += elen) {
+			if ((elen = stage_entry(e, end)) == 0) {
+				store_check_problem(tc->out, "word index: "
+				    "staged batch %llu is cut short after "
+				    "%zu bytes", (unsigned long long)
+				    skey_get_be64(k.mv_data), (size_t)(e -
+				    (const char *)v.mv_data));
+				break;
+			}
+			tc->out->index_entries++;
+			n++;
+			posting_dec((const unsigned char *)e, &p);
+			for (w = e + STAGE_HEAD; *w != '\0'; w += len + 1) {
+				len = strlen(w);
+				tcheck_posting(tc, "the stage", w, len,
+				    (unsigned char)e[16], &p);
+			}
 		}
 	}
 	mdb_cursor_close(cur);
+	said = store_meta_get(tc->txn, st->meta, "text_staged", 0);
+	if (n != said)
+		store_check_problem(tc->out, "word index: %llu events staged, "
+		    "meta text_staged says %llu", (unsigned long long)n,
+		    (unsigned long long)said);
 }
 
 static int

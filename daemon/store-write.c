@@ -123,10 +123,12 @@ store_index_del(struct wctx *w, MDB_dbi stage, MDB_dbi index, MDB_val *k)
 /*
  * Add (or with del, remove) the index entries of an event.  New time and
  * actor entries go to their stage, a small index that store_sweep()
- * empties into the large one in key order (see there).
+ * empties into the large one in key order (see there).  seq is that of
+ * the record's change (put_record): the word index's stage tells by it
+ * whether the event may still be staged.
  */
 static int
-index_event(struct wctx *w, const struct event *ev, int del)
+index_event(struct wctx *w, const struct event *ev, int del, uint64_t seq)
 {
 	unsigned char	key[ACTOR_KEY_MAX], span[SKEY_SPAN_MAX];
 	MDB_val		k, v;
@@ -141,7 +143,7 @@ index_event(struct wctx *w, const struct event *ev, int del)
 	    mdb_put(w->txn, w->st->time_new, &k, &v, 0);
 	if (rc != 0 || (rc = day_count(w, ev->span.lo, del ? -1 : 1)) != 0 ||
 	    (rc = store_type_index(w, ev, del)) != 0 ||
-	    (rc = store_text_index(w, ev, del)) != 0)
+	    (rc = store_text_index(w, ev, del, seq)) != 0)
 		return (rc);
 	if (!del)
 		w->c.classes |= UINT64_C(1) << class;
@@ -449,7 +451,7 @@ apply_put(struct wctx *w, struct store_op *op, struct aerr *err)
 		ev->rev = 1;
 		ev->created = ev->updated = w->now;
 		if ((rc = put_record(w, ev, 0)) != 0 ||
-		    (rc = index_event(w, ev, 0)) != 0)
+		    (rc = index_event(w, ev, 0, w->c.next_seq - 1)) != 0)
 			return (rc);
 		op->status = STORE_ADDED;
 		goto done;
@@ -502,10 +504,10 @@ apply_put(struct wctx *w, struct store_op *op, struct aerr *err)
 	}
 	ev->rev = old.rev + 1;
 	ev->updated = w->now;
-	rc = index_event(w, &old, 1);
+	rc = index_event(w, &old, 1, oldseq);
 	record_clear(&old);
 	if (rc != 0 || (rc = put_record(w, ev, oldseq)) != 0 ||
-	    (rc = index_event(w, ev, 0)) != 0)
+	    (rc = index_event(w, ev, 0, w->c.next_seq - 1)) != 0)
 		return (rc);
 	op->status = STORE_UPDATED;
 done:
@@ -535,7 +537,7 @@ unindex_stored(struct wctx *w, uint64_t id, int *found, uint64_t *oldseq,
 	else if (rc != 0)
 		return (rc);
 	old.id = id;
-	rc = index_event(w, &old, 1);
+	rc = index_event(w, &old, 1, *oldseq);
 	record_clear(&old);
 	*found = 1;
 	return (rc);
@@ -575,7 +577,7 @@ apply_given_put(struct wctx *w, struct store_op *op, struct aerr *err)
 
 	if ((rc = unindex_stored(w, ev->id, &found, &oldseq, err)) != 0 ||
 	    (rc = put_record(w, ev, oldseq)) != 0 ||
-	    (rc = index_event(w, ev, 0)) != 0)
+	    (rc = index_event(w, ev, 0, w->c.next_seq - 1)) != 0)
 		return (rc);
 	if (ev->id >= w->c.next_id)
 		w->c.next_id = ev->id + 1;
@@ -664,12 +666,14 @@ apply_batch(struct wctx *w, struct store_batch *b)
 		if (rc != 0)
 			break;
 	}
-	if (rc == 0)
+	/* The child's staged events go with it, or are forgotten. */
+	if (rc == 0 && (rc = store_text_flush(w)) == 0)
 		rc = mdb_txn_commit(w->txn);
-	else
+	else {
+		store_text_discard(w);
 		mdb_txn_abort(w->txn);
+	}
 	w->txn = parent;
-	w->stage_cur = NULL;		/* freed with the child */
 	if (rc == 0)
 		return (0);
 	w->c = saved;
@@ -756,6 +760,7 @@ write_once(struct store *st, struct store_batch *batches, size_t n,
 
 abort:
 	msgpack_sbuffer_destroy(&w.sbuf);
+	store_text_discard(&w);
 	mdb_txn_abort(w.txn);
 	store_attrs_rollback(st, 0);
 	(void)err;

@@ -20,7 +20,7 @@
  *	types	  type -> event count, mask of classes used
  *	text	  word NUL class start id -> block of postings (store-text.c)
  *	text_tail word NUL class -> the list's last block, still growing
- *	text_new  start id -> class, words	(the stage)
+ *	text_new  batch -> start id class words, ...	(the stage)
  *	words	  word -> postings, mask of classes used
  *	days	  day of a start -> events starting that day
  *	keys	  source NUL key -> id

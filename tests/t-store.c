@@ -2377,7 +2377,7 @@ TEST(store_check_word_index)
 	MDB_dbi			 dbi;
 	MDB_cursor		*cur;
 	MDB_val			 k, v;
-	unsigned char		 val[64];
+	unsigned char		 val[512];
 	int			 i;
 
 	/* A stage of 5 sweeps past 2 events: 11 puts leave 2 staged. */
@@ -2429,14 +2429,17 @@ TEST(store_check_word_index)
 	T_ASSERTF(c->nproblems == 0, "%s", c->problems[0]);
 	store_close(st);
 
-	/* Staged events there were: one is said to hold "zeta" too. */
+	/*
+	 * Staged events there were: the last of the last batch is said to
+	 * hold "zeta" too, before the NUL that ends its words.
+	 */
 	txn = raw_begin(&env);
 	T_OK(mdb_dbi_open(txn, "text_new", 0, &dbi));
 	T_OK(mdb_cursor_open(txn, dbi, &cur));
 	T_OK(mdb_cursor_get(cur, &k, &v, MDB_LAST));
 	T_ASSERT(v.mv_size + 5 <= sizeof val);
-	memcpy(val, v.mv_data, v.mv_size);
-	memcpy(val + v.mv_size, "zeta", 5);
+	memcpy(val, v.mv_data, v.mv_size - 1);
+	memcpy(val + v.mv_size - 1, "zeta\0", 6);
 	v.mv_data = val;
 	v.mv_size += 5;
 	T_OK(mdb_cursor_put(cur, &k, &v, MDB_CURRENT));
@@ -2476,6 +2479,100 @@ TEST(store_check_word_index)
 	    c->problems[2]);
 	/* 1, 3, 5, 7, 9 had gamma; 11 was staged. */
 	T_EQ_U64(c->nproblems, 2 + 1 + 5);
+	free(c);
+}
+
+/*
+ * A stage from before batches, one entry per event keyed by its (start,
+ * id): opened, it is swept into the lists, where queries find its
+ * events in order, and the check finds it all in place.
+ */
+TEST(store_text_stage_of_entries_is_swept_when_opened)
+{
+	struct store		*st = open_store(32 << 20);
+	struct store_check	*c = calloc(1, sizeof *c);
+	struct event		 ev;
+	struct found		 f;
+	struct aerr		 err;
+	MDB_env			*env;
+	MDB_txn			*txn;
+	MDB_dbi			 dbi, meta;
+	MDB_cursor		*cur;
+	MDB_stat		 ms;
+	MDB_val			 k, v, ok, ov;
+	uint64_t		 late, early;
+	char			 batch[512];
+	size_t			 len, off, elen;
+
+	/* Two puts stay staged (a stage of 5 sweeps past 2 events). */
+	mkev(&ev, "2001-01-05", NULL, "SYRGOV", NULL, NULL, NULL);
+	free(ev.title);
+	ev.title = strdup("alpha beta");
+	late = put1(st, &ev, NULL);
+	record_clear(&ev);
+	mkev(&ev, "2001-01-02", NULL, "SYRGOV", NULL, NULL, NULL);
+	free(ev.title);
+	ev.title = strdup("alpha gamma");
+	early = put1(st, &ev, NULL);
+	record_clear(&ev);
+	store_close(st);
+
+	/* Each batch's entries made entries of their own, as before. */
+	txn = raw_begin(&env);
+	T_OK(mdb_dbi_open(txn, "text_new", 0, &dbi));
+	T_OK(mdb_dbi_open(txn, "meta", 0, &meta));
+	T_OK(mdb_cursor_open(txn, dbi, &cur));
+	for (len = 0; mdb_cursor_get(cur, &k, &v, MDB_FIRST) == 0;
+	    len += v.mv_size) {
+		T_EQ_INT((int)k.mv_size, 8);
+		T_ASSERT(len + v.mv_size <= sizeof batch);
+		memcpy(batch + len, v.mv_data, v.mv_size);
+		T_OK(mdb_cursor_del(cur, 0));
+	}
+	mdb_cursor_close(cur);
+	for (off = 0; off < len; off += elen + 1) {
+		/* start id class words, up to the NUL that ends them */
+		for (elen = 17; batch[off + elen] != '\0';
+		    elen += strlen(batch + off + elen) + 1)
+			;
+		ok.mv_size = 16;
+		ok.mv_data = batch + off;
+		ov.mv_size = elen - 16;
+		ov.mv_data = batch + off + 16;
+		T_OK(mdb_put(txn, dbi, &ok, &ov, 0));
+	}
+	T_OK(mdb_stat(txn, dbi, &ms));
+	T_EQ_INT((int)ms.ms_entries, 2);
+	k.mv_data = (void *)"text_staged";
+	k.mv_size = strlen("text_staged");
+	T_OK(mdb_del(txn, meta, &k, NULL));
+	raw_commit(env, txn);
+
+	st = open_store(32 << 20);
+	text_all(st, "alpha", 0, &f);
+	T_EQ_INT((int)f.n, 2);
+	T_EQ_U64(f.ids[0], early);
+	T_EQ_U64(f.ids[1], late);
+	found_free(&f);
+	text_all(st, "gamma", 1, &f);
+	T_EQ_INT((int)f.n, 1);
+	T_EQ_U64(f.ids[0], early);
+	found_free(&f);
+	/* Swept, the early one is deleted from the lists. */
+	T_EQ_INT(del1(st, early), 1);
+	text_all(st, "alpha", 0, &f);
+	T_EQ_INT((int)f.n, 1);
+	T_EQ_U64(f.ids[0], late);
+	found_free(&f);
+	T_OK(store_check(st, c, &err));
+	T_ASSERTF(c->nproblems == 0, "%s", c->problems[0]);
+	store_close(st);
+
+	txn = raw_begin(&env);
+	T_OK(mdb_dbi_open(txn, "text_new", 0, &dbi));
+	T_OK(mdb_stat(txn, dbi, &ms));
+	T_EQ_INT((int)ms.ms_entries, 0);
+	raw_commit(env, txn);
 	free(c);
 }
 
