@@ -981,12 +981,16 @@ store_text_sweep(struct wctx *w)
 	uint64_t	staged;
 	int		rc = 0;
 
-	if (w->text_pn > 0) {
-		staged = store_meta_get(w->txn, w->st->meta, "text_staged",
-		    0) + w->text_pn;
-		rc = staged <= w->st->stage_text ? store_text_flush(w) :
-		    text_sweep_all(w, staged);
-	}
+	/*
+	 * Also with no events of w's own: nested batches flushed theirs,
+	 * and a stage past stage_text is swept whoever filled it.
+	 */
+	staged = store_meta_get(w->txn, w->st->meta, "text_staged", 0) +
+	    w->text_pn;
+	if (staged > w->st->stage_text)
+		rc = text_sweep_all(w, staged);
+	else if (w->text_pn > 0)
+		rc = store_text_flush(w);
 	store_text_discard(w);
 	return (rc);
 }

@@ -3728,3 +3728,51 @@ TEST(store_text_build_past_one_sweep)
 	free(ops);
 	free(evs);
 }
+
+/*
+ * Review: groups of batches where one fails run nested, each child
+ * flushing its own batch to the stage: store_text_sweep then sees no
+ * events of w's own (text_pn 0) and never sweeps, so the stage grows
+ * past stage_text (2 here) for as long as writes go nested.
+ */
+TEST(store_text_nested_writes_sweep_the_stage)
+{
+	struct store		*st = open_store(32 << 20);
+	struct store_batch	 b[2];
+	struct store_op		 ops[2];
+	struct event		 evs[2];
+	struct aerr		 err;
+	MDB_env			*env;
+	MDB_txn			*txn;
+	MDB_dbi			 dbi;
+	MDB_stat		 ms;
+	int			 round;
+
+	for (round = 0; round < 20; round++) {
+		memset(b, 0, sizeof b);
+		memset(ops, 0, sizeof ops);
+		mkev(&evs[0], "2001-01-05", NULL, "SYRGOV", NULL, NULL, NULL);
+		mkev(&evs[1], "2001-01-06", NULL, "SYRGOV", NULL, NULL, NULL);
+		ops[0].kind = ops[1].kind = CHANGE_PUT;
+		ops[0].ev = &evs[0];
+		ops[1].ev = &evs[1];
+		ops[1].check_rev = 1;	/* a rev for a new event: refused */
+		ops[1].if_rev = 1;
+		b[0].ops = &ops[0];
+		b[0].nops = 1;
+		b[1].ops = &ops[1];
+		b[1].nops = 1;
+		T_ASSERTF(store_write(st, b, 2, 1000, &err) == 0, "%s",
+		    err.msg);
+		T_ASSERT(!b[0].failed && b[1].failed);
+		record_clear(&evs[0]);
+		record_clear(&evs[1]);
+	}
+	store_close(st);
+	txn = raw_begin(&env);
+	T_OK(mdb_dbi_open(txn, "text_new", 0, &dbi));
+	T_OK(mdb_stat(txn, dbi, &ms));
+	T_ASSERTF(ms.ms_entries <= 3, "%zu batches staged",
+	    (size_t)ms.ms_entries);
+	raw_commit(env, txn);
+}
