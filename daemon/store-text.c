@@ -896,6 +896,12 @@ text_sweep_all(struct wctx *w, size_t events)
 	for (i = 0, rc = 0; i < in.sl.n && rc == 0; i++) {
 		l = &in.sl.l[i];
 		off = i ? start[i - 1] : 0;
+		/*
+		 * None: the list was numbered by an entry cut short, whose
+		 * bytes the next batch's may have overwritten in the copy.
+		 */
+		if (start[i] == off)
+			continue;
 		for (j = off + 1; j < start[i] &&
 		    posting_cmp(&run[j - 1], &run[j]) < 0; j++)
 			;
