@@ -875,7 +875,12 @@ text_sweep_all(struct wctx *w, size_t events)
 	int			 rc;
 
 	memset(&in, 0, sizeof in);
-	/* Room for titles of ten-odd words, grown if need be. */
+	/*
+	 * Room for titles of ten-odd words, grown if need be; events is a
+	 * hint (a damaged text_staged must not size the allocation).
+	 */
+	if (events > 65536)
+		events = 65536;
 	in.ccap = events * 112 + 1024;
 	in.copy = xreallocarray(NULL, in.ccap, 1);
 	in.cap = events * 12 + 64;

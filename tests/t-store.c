@@ -3839,3 +3839,50 @@ TEST(store_text_sweep_of_cut_batch_counts_no_words)
 	    (unsigned long long)skey_get_be64(v.mv_data) : 0ULL);
 	raw_commit(env, txn);
 }
+
+/*
+ * A damaged count of staged events (meta text_staged) sizes nothing: the
+ * next commit sweeps the stage and counts from the truth.
+ */
+TEST(store_text_sweep_of_a_damaged_count_sizes_nothing)
+{
+	struct store		*st = open_store(32 << 20);
+	struct event		 ev;
+	MDB_env			*env;
+	MDB_txn			*txn;
+	MDB_dbi			 meta, stage;
+	MDB_cursor		*cur;
+	MDB_val			 k = { 11, (void *)"text_staged" }, v;
+	unsigned char		 huge[8];
+
+	mkev(&ev, "2001-01-05", NULL, "SYRGOV", NULL, NULL, NULL);
+	put1(st, &ev, NULL);
+	record_clear(&ev);
+	store_close(st);
+
+	txn = raw_begin(&env);
+	T_OK(mdb_dbi_open(txn, "meta", 0, &meta));
+	skey_be64(huge, (uint64_t)1 << 61);
+	v.mv_size = 8;
+	v.mv_data = huge;
+	T_OK(mdb_put(txn, meta, &k, &v, 0));
+	raw_commit(env, txn);
+
+	st = open_store(32 << 20);
+	mkev(&ev, "2001-02-05", NULL, "SYRGOV", NULL, NULL, NULL);
+	put1(st, &ev, NULL);
+	record_clear(&ev);
+	store_close(st);
+
+	txn = raw_begin(&env);
+	T_OK(mdb_dbi_open(txn, "text_new", 0, &stage));
+	T_OK(mdb_dbi_open(txn, "meta", 0, &meta));
+	T_OK(mdb_cursor_open(txn, stage, &cur));
+	T_ASSERT(mdb_cursor_get(cur, &k, &v, MDB_FIRST) == MDB_NOTFOUND);
+	mdb_cursor_close(cur);
+	k.mv_size = 11;
+	k.mv_data = (void *)"text_staged";
+	T_OK(mdb_get(txn, meta, &k, &v));
+	T_EQ_U64(skey_get_be64(v.mv_data), 0);
+	raw_commit(env, txn);
+}
