@@ -3604,7 +3604,7 @@ TEST(store_attrs_edge_names_round_trip)
 	msgpack_sbuffer	 sbuf;
 	msgpack_packer	 pk;
 	struct store_op	 op;
-	char		 name[80];
+	char		 name[256];
 	static const size_t lens[] = { 1, 31, 32, 63, 64, 65, 200 };
 	size_t		 i, k, nk;
 	int		 round;
