@@ -448,8 +448,7 @@ agg_pass(struct agg_ctx *a, uint64_t id, const struct date_span *span,
     int need_record)
 {
 	const struct query	*q = a->q;
-	unsigned char		 kbuf[8];
-	MDB_val			 k = { 8, kbuf }, v;
+	MDB_val			 v;
 	size_t			 off = 0;
 	int			 m;
 
@@ -461,8 +460,7 @@ agg_pass(struct agg_ctx *a, uint64_t id, const struct date_span *span,
 		return (0);
 	if (!need_record)
 		return (1);
-	skey_be64(kbuf, id);
-	if (mdb_get(a->txn, a->st->events, &k, &v) != 0)
+	if (store_rec_at(a->txn, a->st, span->lo, id, &v) != 0)
 		return (0);
 	store_rec_split(&v);
 	if (!a->have_zone) {

@@ -92,11 +92,9 @@ has_indexed(struct check *c, MDB_dbi index, MDB_dbi stage, const void *k,
 static int
 get_event(struct check *c, uint64_t id, struct event *ev)
 {
-	unsigned char	kbuf[8];
-	MDB_val		k = { 8, kbuf }, v;
+	MDB_val	v;
 
-	skey_be64(kbuf, id);
-	if (mdb_get(c->txn, c->st->events, &k, &v) != 0)
+	if (store_rec_get(c->txn, c->st, id, &v) != 0)
 		return (-1);
 	store_rec_split(&v);
 	memset(ev, 0, sizeof *ev);
@@ -188,6 +186,7 @@ check_records(struct check *c, uint64_t next_id, uint64_t next_seq)
 	MDB_cursor	*cur;
 	MDB_val		 k, v, ck, cv;
 	uint64_t	 id, seq;
+	int64_t		 start, mapped;
 	size_t		 slen;
 	uint32_t	 i;
 	int		 class;
@@ -196,11 +195,16 @@ check_records(struct check *c, uint64_t next_id, uint64_t next_seq)
 		return;
 	while (mdb_cursor_get(cur, &k, &v, MDB_NEXT) == 0) {
 		c->out->events++;
-		if (k.mv_size != 8) {
+		if (k.mv_size != SKEY_REC_LEN) {
 			problem(c, "events: key of %zu bytes", k.mv_size);
 			continue;
 		}
-		id = skey_get_be64(k.mv_data);
+		start = skey_get_time(k.mv_data);
+		id = skey_get_be64((unsigned char *)k.mv_data + 8);
+		if (store_rec_start(c->txn, c->st, id, &mapped) != 0 ||
+		    mapped != start)
+			problem(c, "event %llu: ids does not map it to its "
+			    "record's start", (unsigned long long)id);
 		memset(&ev, 0, sizeof ev);
 		seq = store_rec_split(&v);
 		c->id = id;
@@ -222,6 +226,10 @@ check_records(struct check *c, uint64_t next_id, uint64_t next_seq)
 			problem(c, "event %llu: id not below next_id %llu",
 			    (unsigned long long)id,
 			    (unsigned long long)next_id);
+		if (ev.span.lo != start)
+			problem(c, "event %llu: kept under start %lld, not "
+			    "its own %lld", (unsigned long long)id,
+			    (long long)start, (long long)ev.span.lo);
 		if (c->ndays == c->capdays) {
 			c->capdays = c->capdays ? c->capdays * 2 : 1024;
 			c->days = xreallocarray(c->days, c->capdays,
@@ -279,6 +287,30 @@ check_records(struct check *c, uint64_t next_id, uint64_t next_seq)
 		}
 		store_text_check_event(c->text, &ev);
 		record_clear(&ev);
+	}
+	mdb_cursor_close(cur);
+}
+
+/* Each entry of ids leads to a record (check_records: and back). */
+static void
+check_ids(struct check *c)
+{
+	MDB_cursor	*cur;
+	MDB_val		 k, v, rv;
+
+	if (mdb_cursor_open(c->txn, c->st->ids, &cur) != 0)
+		return;
+	while (mdb_cursor_get(cur, &k, &v, MDB_NEXT) == 0) {
+		if (k.mv_size != 8 || v.mv_size != 8) {
+			problem(c, "ids: entry of %zu and %zu bytes",
+			    k.mv_size, v.mv_size);
+			continue;
+		}
+		if (store_rec_at(c->txn, c->st, skey_get_time(v.mv_data),
+		    skey_get_be64(k.mv_data), &rv) != 0)
+			problem(c, "ids: event %llu has no record at start "
+			    "%lld", (unsigned long long)skey_get_be64(
+			    k.mv_data), (long long)skey_get_time(v.mv_data));
 	}
 	mdb_cursor_close(cur);
 }
@@ -505,8 +537,7 @@ static void
 check_changes(struct check *c, uint64_t next_seq)
 {
 	MDB_cursor	*cur;
-	MDB_val		 k, v, ek, ev;
-	unsigned char	 idbuf[8];
+	MDB_val		 k, v, ev;
 	uint64_t	 seq, id;
 	int		 op, live;
 
@@ -535,10 +566,7 @@ check_changes(struct check *c, uint64_t next_seq)
 		if (seq >= next_seq)
 			problem(c, "changes: seq %llu not below next_seq",
 			    (unsigned long long)seq);
-		skey_be64(idbuf, id);
-		ek.mv_size = 8;
-		ek.mv_data = idbuf;
-		live = mdb_get(c->txn, c->st->events, &ek, &ev) == 0;
+		live = store_rec_get(c->txn, c->st, id, &ev) == 0;
 		if ((op == CHANGE_PUT) != live)
 			problem(c, "changes: seq %llu %s event %llu, which is "
 			    "%s", (unsigned long long)seq, op == CHANGE_PUT ?
@@ -577,6 +605,7 @@ store_check(struct store *st, struct store_check *out, struct aerr *err)
 	check_attrs(&c);
 	c.text = store_text_check_begin(st, c.txn, out);
 	check_records(&c, next_id, next_seq);
+	check_ids(&c);
 	store_text_check_end(c.text, st);
 	check_days(&c);
 	free(c.days);

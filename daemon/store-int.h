@@ -15,6 +15,7 @@
 struct store {
 	MDB_env		*env;
 	MDB_dbi		 events, time, actor, actors, keys, changes, meta;
+	MDB_dbi		 ids;		/* id -> start of its record's key */
 	MDB_dbi		 tombs;		/* seq -> time, id of each delete */
 	MDB_dbi		 time_new;	/* staged time entries (store_sweep) */
 	MDB_dbi		 actor_new;	/* staged actor entries */
@@ -78,9 +79,11 @@ struct wctx {
  * format 3 a record is followed by the 8-byte seq of its change, which
  * format 2 kept in a database of its own (chid).  In format 4 the keys
  * of a record's attrs may be ids of attr_names (store-attrs.c); a record
- * of format 3 is one of format 4 that names none by id.
+ * of format 3 is one of format 4 that names none by id.  Format 5 keys
+ * records by (start, id) instead of id (store-rec.c), their bytes the
+ * same.
  */
-#define STORE_FORMAT	4
+#define STORE_FORMAT	5
 #define STORE_SEQ_LEN	8
 
 #define PRUNE_BATCH	10000	/* tombstones dropped per commit */
@@ -102,6 +105,16 @@ int	 store_meta_put(MDB_txn *, MDB_dbi, const char *, uint64_t);
 int	 store_unpack(struct store *, MDB_txn *, const void *, size_t,
 	     struct event *);
 uint64_t store_rec_split(MDB_val *);
+
+/* store-rec.c: records by (start, id), and ids */
+int	 store_rec_start(MDB_txn *, struct store *, uint64_t, int64_t *);
+int	 store_rec_at(MDB_txn *, struct store *, int64_t, uint64_t,
+	     MDB_val *);
+int	 store_rec_get(MDB_txn *, struct store *, uint64_t, MDB_val *);
+int	 store_rec_put(MDB_txn *, struct store *, int64_t, uint64_t,
+	     MDB_val *);
+int	 store_rec_del(MDB_txn *, struct store *, uint64_t);
+int	 store_upgrade_4(struct store *, const char *, struct aerr *);
 int64_t	 store_day(int64_t);
 int	 store_actor_seen(const struct event *, uint32_t);
 int	 store_index_del(struct wctx *, MDB_dbi, MDB_dbi, MDB_val *);

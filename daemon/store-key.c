@@ -3,6 +3,7 @@
  * big-endian so that LMDB's memcmp order is numeric order; signed times
  * have their sign bit flipped so that negative years sort first.
  *
+ * records:	start(8) id(8)				-> record, seq(8)
  * time index:	class(1) start(8) id(8)			-> span(4..51)
  * actor index:	name NUL class(1) start(8) id(8)	-> span(4..51)
  * source index: source NUL key				-> id(8)
@@ -87,6 +88,19 @@ skey_time_key(unsigned char *p, int class, int64_t start, uint64_t id)
 	skey_time(p + 1, start);
 	skey_be64(p + 9, id);
 	return (SKEY_TIME_LEN);
+}
+
+/*
+ * A record's key: the start and id of the time index's, without its
+ * class, so that the records of events starting close together are
+ * close in the file whatever their reach.
+ */
+size_t
+skey_rec_key(unsigned char *p, int64_t start, uint64_t id)
+{
+	skey_time(p, start);
+	skey_be64(p + 8, id);
+	return (SKEY_REC_LEN);
 }
 
 size_t

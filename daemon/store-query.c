@@ -531,7 +531,7 @@ store_query(struct store *st, const struct query *q, store_page_cb cb,
 	struct text_iter	*text = NULL;
 	MDB_txn			*txn;
 	MDB_val			 k, v;
-	unsigned char		 last[16], idbuf[8];
+	unsigned char		 last[16];
 	msgpack_sbuffer		 wire;
 	size_t			 i, off, end;
 	int			 rc, m, have_last = 0, ret = -1, by;
@@ -583,12 +583,12 @@ store_query(struct store *st, const struct query *q, store_page_cb cb,
 		if (by == 2 && !store_type_has(st, txn, &tn, &span,
 		    skey_get_be64(last + 8)))
 			continue;
-		memcpy(idbuf, last + 8, 8);
-		k.mv_size = 8;
-		k.mv_data = idbuf;
+		/* The entry's start and id are the record's key. */
+		k.mv_size = SKEY_REC_LEN;
+		k.mv_data = last;
 		if ((rc = mdb_get(txn, st->events, &k, &v)) != 0) {
 			log_err("index entry for missing event %llu",
-			    (unsigned long long)skey_get_be64(idbuf));
+			    (unsigned long long)skey_get_be64(last + 8));
 			continue;
 		}
 		store_rec_split(&v);

@@ -18,8 +18,7 @@ store_get(struct store *st, const uint64_t *ids, size_t n, store_get_cb cb,
 {
 	msgpack_sbuffer	 wire;
 	MDB_txn		*txn;
-	MDB_val		 k, v;
-	unsigned char	 kbuf[8];
+	MDB_val		 v;
 	size_t		 i;
 	int		 rc, ret = 0;
 
@@ -27,10 +26,7 @@ store_get(struct store *st, const uint64_t *ids, size_t n, store_get_cb cb,
 		return (-1);
 	msgpack_sbuffer_init(&wire);
 	for (i = 0; i < n && ret == 0; i++) {
-		skey_be64(kbuf, ids[i]);
-		k.mv_size = 8;
-		k.mv_data = kbuf;
-		rc = mdb_get(txn, st->events, &k, &v);
+		rc = store_rec_get(txn, st, ids[i], &v);
 		if (rc == 0) {
 			store_rec_split(&v);
 			store_rec_wire(st, txn, &v, &wire);
@@ -65,11 +61,9 @@ store_get_by_key(struct store *st, const char *source, const char *key,
 	k.mv_data = skey;
 	k.mv_size = skey_source_key(skey, source, key);
 	rc = mdb_get(txn, st->keys, &k, &v);
-	if (rc == 0 && v.mv_size == 8) {
-		k = v;
-		if ((rc = mdb_get(txn, st->events, &k, &v)) == 0)
-			store_rec_split(&v);
-	}
+	if (rc == 0 && v.mv_size == 8 && (rc = store_rec_get(txn, st,
+	    skey_get_be64(v.mv_data), &v)) == 0)
+		store_rec_split(&v);
 	if (rc == MDB_NOTFOUND) {
 		aerr_set(err, AERR_NOT_FOUND, "no event with that source "
 		    "and key");
@@ -151,7 +145,7 @@ store_changes(struct store *st, uint64_t since, uint32_t limit,
 	msgpack_sbuffer		 wire;
 	MDB_txn			*txn;
 	MDB_cursor		*cur;
-	MDB_val			 k, v, ek, ev;
+	MDB_val			 k, v, ev;
 	unsigned char		 kbuf[8];
 	uint64_t		 horizon;
 	uint32_t		 n = 0;
@@ -212,9 +206,7 @@ store_changes(struct store *st, uint64_t since, uint32_t limit,
 		ch.id = skey_get_be64((unsigned char *)v.mv_data + 1);
 		ch.op = op == CHANGE_DELETE ? CHANGE_DELETE : CHANGE_PUT;
 		if (ch.op == CHANGE_PUT) {
-			ek.mv_size = 8;
-			ek.mv_data = (unsigned char *)v.mv_data + 1;
-			if (mdb_get(txn, st->events, &ek, &ev) != 0)
+			if (store_rec_get(txn, st, ch.id, &ev) != 0)
 				continue;
 			store_rec_split(&ev);
 			store_rec_wire(st, txn, &ev, &wire);

@@ -2105,7 +2105,7 @@ store_text_check_begin(struct store *st, MDB_txn *txn,
 	return (tc);
 }
 
-/* Note a record's words; records come in id order. */
+/* Note a record's words (store_text_check_end sorts them by id). */
 void
 store_text_check_event(struct text_check *tc, const struct event *ev)
 {
@@ -2138,6 +2138,14 @@ store_text_check_event(struct text_check *tc, const struct event *ev)
 		    strlen(words_at(ws, i)));
 	qsort(tc->hash + tc->nhash, e->n, sizeof *tc->hash, u64_cmp);
 	tc->nhash += e->n;
+}
+
+static int
+tcheck_ev_cmp(const void *a, const void *b)
+{
+	const struct tcheck_ev	*x = a, *y = b;
+
+	return (x->id < y->id ? -1 : x->id > y->id);
 }
 
 static struct tcheck_ev *
@@ -2502,14 +2510,12 @@ tcheck_missing(struct text_check *tc, struct store *st,
 {
 	struct event	 ev;
 	struct words	*ws;
-	unsigned char	 kbuf[8];
-	MDB_val		 k = { 8, kbuf }, v;
+	MDB_val		 v;
 	uint64_t	 h, *hp = tc->hash + e->first;
 	size_t		 i, j;
 
-	skey_be64(kbuf, e->id);
 	memset(&ev, 0, sizeof ev);
-	if (mdb_get(tc->txn, st->events, &k, &v) != 0)
+	if (store_rec_get(tc->txn, st, e->id, &v) != 0)
 		return;
 	store_rec_split(&v);
 	if (store_unpack(st, tc->txn, v.mv_data, v.mv_size, &ev) != 0)
@@ -2539,6 +2545,8 @@ store_text_check_end(struct text_check *tc, struct store *st)
 
 	if (tc == NULL)
 		return;
+	/* Records come in time order (store-rec.c); postings are found by id. */
+	qsort(tc->ev, tc->nev, sizeof *tc->ev, tcheck_ev_cmp);
 	tcheck_blocks(tc, st);
 	tcheck_tails(tc, st);
 	tcheck_words(tc, st);

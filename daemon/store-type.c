@@ -67,10 +67,10 @@ store_records_each(struct store *st, MDB_txn *txn,
 	    ret == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
 		memset(&ev, 0, sizeof ev);
 		store_rec_split(&v);
-		if (k.mv_size != 8 ||
+		if (k.mv_size != SKEY_REC_LEN ||
 		    store_unpack(st, txn, v.mv_data, v.mv_size, &ev) != 0)
 			continue;	/* store-check's business */
-		ev.id = skey_get_be64(k.mv_data);
+		ev.id = skey_get_be64((unsigned char *)k.mv_data + 8);
 		ret = fn(arg, &ev);
 		record_clear(&ev);
 	}

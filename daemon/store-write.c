@@ -358,12 +358,15 @@ pack_stored(struct wctx *w, const struct event *ev, int give)
 	return (store_attrs_pack(w, ev->attrs, ev->attrs_len, give));
 }
 
-/* Log a put of ev, whose previous change was old, and store its record. */
+/*
+ * Log a put of ev, whose previous change was old, and store its record,
+ * which moves if its start did.
+ */
 static int
 put_record(struct wctx *w, const struct event *ev, uint64_t old)
 {
-	unsigned char	kbuf[8], seqbuf[8];
-	MDB_val		k = { 8, kbuf }, v;
+	unsigned char	seqbuf[8];
+	MDB_val		v;
 	uint64_t	seq;
 	int		rc;
 
@@ -372,10 +375,9 @@ put_record(struct wctx *w, const struct event *ev, uint64_t old)
 		return (rc);
 	skey_be64(seqbuf, seq);
 	msgpack_sbuffer_write(&w->sbuf, (const char *)seqbuf, 8);
-	skey_be64(kbuf, ev->id);
 	v.mv_size = w->sbuf.size;
 	v.mv_data = w->sbuf.data;
-	return (mdb_put(w->txn, w->st->events, &k, &v, 0));
+	return (store_rec_put(w->txn, w->st, ev->span.lo, ev->id, &v));
 }
 
 /*
@@ -386,12 +388,9 @@ static int
 get_old(struct wctx *w, uint64_t id, MDB_val *v, struct event *old,
     uint64_t *seq, struct aerr *err)
 {
-	unsigned char	kbuf[8];
-	MDB_val		k = { 8, kbuf };
-	int		rc;
+	int	rc;
 
-	skey_be64(kbuf, id);
-	if ((rc = mdb_get(w->txn, w->st->events, &k, v)) != 0)
+	if ((rc = store_rec_get(w->txn, w->st, id, v)) != 0)
 		return (rc);
 	memset(old, 0, sizeof *old);
 	*seq = store_rec_split(v);
@@ -546,8 +545,6 @@ unindex_stored(struct wctx *w, uint64_t id, int *found, uint64_t *oldseq,
 static int
 apply_delete(struct wctx *w, struct store_op *op, struct aerr *err)
 {
-	unsigned char	kbuf[8];
-	MDB_val		k = { 8, kbuf };
 	uint64_t	oldseq, seq;
 	int		rc, found;
 
@@ -555,8 +552,7 @@ apply_delete(struct wctx *w, struct store_op *op, struct aerr *err)
 	if ((rc = unindex_stored(w, op->id, &found, &oldseq, err)) != 0 ||
 	    !found)
 		return (rc);
-	skey_be64(kbuf, op->id);
-	if ((rc = mdb_del(w->txn, w->st->events, &k, NULL)) != 0 ||
+	if ((rc = store_rec_del(w->txn, w->st, op->id)) != 0 ||
 	    (rc = log_change(w, CHANGE_DELETE, op->id, oldseq, &seq)) != 0)
 		return (rc);
 	op->status = 1;

@@ -7,9 +7,12 @@
  * that include <lmdb.h> (through store-int.h).
  *
  * Databases in one environment:
- *	events	  id -> packed record (the wire encoding, server fields set,
- *		  top-level attrs names by id: store-attrs.c), then the seq
- *		  of its change in changes (8 bytes)
+ *	events	  start id -> packed record (the wire encoding, server
+ *		  fields set, top-level attrs names by id: store-attrs.c),
+ *		  then the seq of its change in changes (8 bytes); start as
+ *		  the time index has it, so records lie in time order
+ *		  (store-rec.c)
+ *	ids	  id -> start of its record's key
  *	time	  class start id -> span	(store-key.c)
  *	time_new  the same, staged		(store_sweep)
  *	actor	  name NUL class start id -> span
@@ -179,7 +182,7 @@ store_cmp(const MDB_val *a, const MDB_val *b)
 static void
 store_set_compare(struct store *st, MDB_txn *txn)
 {
-	const MDB_dbi	dbis[] = { st->events, st->time, st->actor,
+	const MDB_dbi	dbis[] = { st->events, st->ids, st->time, st->actor,
 			    st->actors, st->keys, st->changes, st->meta,
 			    st->tombs, st->time_new, st->actor_new,
 			    st->days, st->type, st->type_new, st->types,
@@ -245,10 +248,10 @@ store_drop_empty(struct store *st, MDB_txn *txn)
 }
 
 /*
- * Format 2 to 3, in the transaction that opens the store: each record
+ * Format 2 to 4, in the transaction that opens the store: each record
  * gets the seq of its change from chid, which is then dropped (19 bytes
  * an event at 1M).  A record chid does not know gets seq 0, which
- * store_check reports.
+ * store_check reports.  store_upgrade_4 goes on from there.
  */
 static int
 store_upgrade_2(struct store *st, MDB_txn *txn, const char *path)
@@ -261,8 +264,6 @@ store_upgrade_2(struct store *st, MDB_txn *txn, const char *path)
 	size_t		 n = 0;
 	int		 rc, chid_rc;
 
-	log_notice("%s: upgrading the store from format 2 to %d",
-	    path, STORE_FORMAT);
 	if ((chid_rc = mdb_dbi_open(txn, "chid", 0, &chid)) != 0 &&
 	    chid_rc != MDB_NOTFOUND)
 		return (chid_rc);
@@ -309,30 +310,31 @@ store_upgrade_2(struct store *st, MDB_txn *txn, const char *path)
 	if (rc != MDB_NOTFOUND)
 		return (rc);
 	if ((chid_rc == 0 && (rc = mdb_drop(txn, chid, 1)) != 0) ||
-	    (rc = store_meta_put(txn, st->meta, "format", STORE_FORMAT)) != 0)
+	    (rc = store_meta_put(txn, st->meta, "format", 4)) != 0)
 		return (rc);
-	log_notice("%s: upgraded %zu records to store format %d", path, n,
-	    STORE_FORMAT);
+	log_notice("%s: gave %zu records the seq of their change", path, n);
 	return (0);
 }
 
 /*
  * Refuse a data directory whose index encodings are not ours: reading it
  * would answer wrongly, not fail.  Directories written before the format
- * was recorded hold format 1 (49-byte spans in every index entry); those
- * of format 2 are upgraded in place.  Those of format 3 are marked 4 and
- * left as they are: their records name no attrs by id, which format 4
- * reads the same, and the mark keeps an annalsd of format 3 from then
- * handing out the ids of later records as keys.
+ * was recorded hold format 1 (49-byte spans in every index entry).
+ * Those of formats 2 to 4 are upgraded in place: format 2 to 4 here, in
+ * the transaction that opens the store; format 3 is marked 4, its
+ * records naming no attrs by id, which format 4 reads the same (the mark
+ * keeps an annalsd of format 3 from then handing out the ids of later
+ * records as keys); *upgrade then asks for store_upgrade_4.
  */
 static int
-store_format(struct store *st, MDB_txn *txn, const char *path,
+store_format(struct store *st, MDB_txn *txn, const char *path, int *upgrade,
     struct aerr *err)
 {
 	MDB_stat	ms;
 	uint64_t	format;
 	int		rc;
 
+	*upgrade = 0;
 	format = store_meta_get(txn, st->meta, "format", 0);
 	if (format == 0) {
 		if ((rc = mdb_stat(txn, st->events, &ms)) != 0)
@@ -345,22 +347,23 @@ store_format(struct store *st, MDB_txn *txn, const char *path,
 		}
 		format = 1;
 	}
-	if (format == 2 && (rc = store_upgrade_2(st, txn, path)) != 0)
-		return (store_error(err, rc, "upgrading the store"));
-	if (format == 3) {
-		if ((rc = store_meta_put(txn, st->meta, "format",
-		    STORE_FORMAT)) != 0)
-			return (store_error(err, rc, "mdb_put"));
-		log_notice("%s: store format 3 is now %d: new records name "
-		    "their attributes by id", path, STORE_FORMAT);
-	}
-	if (format != 2 && format != 3 && format != STORE_FORMAT) {
+	if (format == STORE_FORMAT)
+		return (0);
+	if (format < 2 || format > STORE_FORMAT) {
 		aerr_set(err, AERR_INTERNAL, "%s holds store format %llu and "
 		    "this annalsd reads format %d: export it with the annalsd "
 		    "that wrote it (annals export) and import it here", path,
 		    (unsigned long long)format, STORE_FORMAT);
 		return (-1);
 	}
+	log_notice("%s: upgrading the store from format %llu to %d", path,
+	    (unsigned long long)format, STORE_FORMAT);
+	if (format == 2 && (rc = store_upgrade_2(st, txn, path)) != 0)
+		return (store_error(err, rc, "upgrading the store"));
+	if (format == 3 &&
+	    (rc = store_meta_put(txn, st->meta, "format", 4)) != 0)
+		return (store_error(err, rc, "mdb_put"));
+	*upgrade = 1;
 	return (0);
 }
 
@@ -371,7 +374,7 @@ store_open(const struct store_config *cfg, struct aerr *err)
 	struct store	*st;
 	MDB_txn		*txn;
 	MDB_envinfo	 info;
-	int		 rc, dead;
+	int		 rc, dead, upgrade;
 
 	if (mkdir_parents(cfg->path) != 0) {
 		aerr_set(err, AERR_INTERNAL, "mkdir %s: %s", cfg->path,
@@ -408,6 +411,7 @@ store_open(const struct store_config *cfg, struct aerr *err)
 	if ((rc = mdb_txn_begin(st->env, NULL, 0, &txn)) != 0)
 		goto fail;
 	if ((rc = mdb_dbi_open(txn, "events", MDB_CREATE, &st->events)) ||
+	    (rc = mdb_dbi_open(txn, "ids", MDB_CREATE, &st->ids)) ||
 	    (rc = mdb_dbi_open(txn, "time", MDB_CREATE, &st->time)) ||
 	    (rc = mdb_dbi_open(txn, "actor", MDB_CREATE, &st->actor)) ||
 	    (rc = mdb_dbi_open(txn, "actors", MDB_CREATE, &st->actors)) ||
@@ -439,14 +443,30 @@ store_open(const struct store_config *cfg, struct aerr *err)
 		goto fail;
 	}
 	store_set_compare(st, txn);
-	if (store_format(st, txn, cfg->path, err) != 0) {
+	if (store_format(st, txn, cfg->path, &upgrade, err) != 0) {
 		mdb_txn_abort(txn);
 		mdb_env_close(st->env);
 		free(st);
 		return (NULL);
 	}
-	if ((rc = store_attrs_load(st, txn)) == 0 &&
-	    (rc = store_uuid_load(st, txn)) == 0 &&
+	if ((rc = store_attrs_load(st, txn)) != 0) {
+		mdb_txn_abort(txn);
+		goto fail;
+	}
+	/* Its batches commit as they go: what is before them, first. */
+	if (upgrade) {
+		if ((rc = mdb_txn_commit(txn)) != 0)
+			goto fail;
+		if (store_upgrade_4(st, cfg->path, err) != 0) {
+			mdb_env_close(st->env);
+			store_attrs_close(st);
+			free(st);
+			return (NULL);
+		}
+		if ((rc = mdb_txn_begin(st->env, NULL, 0, &txn)) != 0)
+			goto fail;
+	}
+	if ((rc = store_uuid_load(st, txn)) == 0 &&
 	    (rc = store_drop_empty(st, txn)) == 0 &&
 	    (rc = store_type_open(st, txn)) == 1)
 		rc = store_meta_put(txn, st->meta, "typed_to",

@@ -54,6 +54,24 @@ raw_begin(MDB_env **env)
 	return (txn);
 }
 
+/* The key of id's record (start, id): its start is in ids. */
+static void
+raw_rec_key(MDB_txn *txn, uint64_t id, unsigned char *key, MDB_val *k)
+{
+	MDB_dbi	ids;
+	MDB_val	v;
+
+	T_OK(mdb_dbi_open(txn, "ids", 0, &ids));
+	skey_be64(key + 8, id);
+	k->mv_size = 8;
+	k->mv_data = key + 8;
+	T_OK(mdb_get(txn, ids, k, &v));
+	T_EQ_U64(v.mv_size, 8);
+	memcpy(key, v.mv_data, 8);
+	k->mv_size = SKEY_REC_LEN;
+	k->mv_data = key;
+}
+
 static void
 raw_commit(MDB_env *env, MDB_txn *txn)
 {
@@ -1467,6 +1485,36 @@ TEST(store_check_passes_then_finds_damage)
 			break;
 	}
 	T_ASSERTF(i < (int)c->nproblems, "%s", c->problems[0]);
+	store_close(st);
+
+	/* ids and the records mirror each other: one gone, one made up. */
+	txn = raw_begin(&env);
+	T_OK(mdb_dbi_open(txn, "ids", 0, &dbi));
+	T_OK(mdb_cursor_open(txn, dbi, &cur));
+	T_OK(mdb_cursor_get(cur, &k, &v, MDB_FIRST));
+	T_OK(mdb_cursor_del(cur, 0));
+	mdb_cursor_close(cur);
+	memcpy(key, "\0\0\0\0\0\0\x03\xe7", 8);	/* 999 */
+	k.mv_size = 8;
+	k.mv_data = key;
+	v.mv_size = 8;
+	v.mv_data = key + 8;
+	memset(key + 8, 0x80, 8);
+	T_OK(mdb_put(txn, dbi, &k, &v, 0));
+	raw_commit(env, txn);
+
+	st = open_store(4 << 20);
+	T_OK(store_check(st, c, &err));
+	for (i = 0; i < (int)c->nproblems && i < STORE_CHECK_KEEP; i++) {
+		if (strstr(c->problems[i], "event 2: ids does not map it"))
+			break;
+	}
+	T_ASSERTF(i < (int)c->nproblems, "%s", c->problems[0]);
+	for (i = 0; i < (int)c->nproblems && i < STORE_CHECK_KEEP; i++) {
+		if (strstr(c->problems[i], "ids: event 999 has no record"))
+			break;
+	}
+	T_ASSERTF(i < (int)c->nproblems, "%s", c->problems[0]);
 	free(c);
 	store_close(st);
 }
@@ -1594,7 +1642,7 @@ TEST(store_refuses_another_format)
 	MDB_txn			*txn;
 	MDB_dbi			 meta;
 	MDB_val			 k = { 6, (void *)"format" }, v;
-	unsigned char		 five[8] = { 0, 0, 0, 0, 0, 0, 0, 5 };
+	unsigned char		 six[8] = { 0, 0, 0, 0, 0, 0, 0, 6 };
 	char			 path[128];
 	int			 status;
 
@@ -1618,16 +1666,16 @@ TEST(store_refuses_another_format)
 	cfg.max_map_size = (size_t)1 << 20;
 	T_ASSERT(store_open(&cfg, &err) == NULL);
 	T_ASSERTF(strstr(err.msg, "holds store format 1 and this annalsd "
-	    "reads format 4") != NULL, "%s", err.msg);
+	    "reads format 5") != NULL, "%s", err.msg);
 
 	txn = raw_begin(&env);
 	T_OK(mdb_dbi_open(txn, "meta", 0, &meta));
 	v.mv_size = 8;
-	v.mv_data = five;
+	v.mv_data = six;
 	T_OK(mdb_put(txn, meta, &k, &v, 0));
 	raw_commit(env, txn);
 	T_ASSERT(store_open(&cfg, &err) == NULL);
-	T_ASSERTF(strstr(err.msg, "format 5") != NULL, "%s", err.msg);
+	T_ASSERTF(strstr(err.msg, "format 6") != NULL, "%s", err.msg);
 }
 
 /*
@@ -2907,7 +2955,7 @@ TEST(store_attrs_by_id_read_back_as_put)
 	MDB_txn		*txn;
 	MDB_dbi		 dbi;
 	MDB_val		 k, v;
-	unsigned char	 kbuf[8];
+	unsigned char	 kbuf[SKEY_REC_LEN];
 	char		 names[8192];
 	size_t		 i, stored = 0, wire = 0, count;
 
@@ -2925,9 +2973,7 @@ TEST(store_attrs_by_id_read_back_as_put)
 	txn = raw_begin(&env);
 	T_OK(mdb_dbi_open(txn, "events", 0, &dbi));
 	for (i = 1; i <= s->n; i++) {
-		skey_be64(kbuf, i);
-		k.mv_size = 8;
-		k.mv_data = kbuf;
+		raw_rec_key(txn, i, kbuf, &k);
 		T_OK(mdb_get(txn, dbi, &k, &v));
 		T_ASSERT(v.mv_size - 8 < s->wantlen[i]);
 		stored += v.mv_size - 8;
@@ -3152,7 +3198,7 @@ TEST(store_attrs_of_format3_records_read_as_stored)
 	MDB_txn			*txn;
 	MDB_dbi			 dbi;
 	MDB_val			 k, v;
-	unsigned char		 kbuf[8], seq[8];
+	unsigned char		 kbuf[SKEY_REC_LEN], seq[8];
 	char			*title;
 	size_t			 i;
 
@@ -3163,9 +3209,7 @@ TEST(store_attrs_of_format3_records_read_as_stored)
 	T_OK(mdb_dbi_open(txn, "events", 0, &dbi));
 	msgpack_sbuffer_init(&sbuf);
 	for (i = 1; i <= s->n; i++) {
-		skey_be64(kbuf, i);
-		k.mv_size = 8;
-		k.mv_data = kbuf;
+		raw_rec_key(txn, i, kbuf, &k);
 		T_OK(mdb_get(txn, dbi, &k, &v));
 		memcpy(seq, (char *)v.mv_data + v.mv_size - 8, 8);
 		msgpack_sbuffer_clear(&sbuf);

@@ -8,6 +8,9 @@
  * annalsd at b474b2b, whose word index had no tails (text_tail): its
  * index is built again, and the answers are the same, its records
  * naming their attrs by string as format 3 did.
+ * tests/data/store-format4 holds a store of format 4 (records keyed by
+ * id, attrs named by id) made by annalsd at 2c8fe42, and its answers to
+ * upgrade_cmds4: its records are moved to time order on open.
  */
 #include <sys/stat.h>
 
@@ -15,11 +18,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <lmdb.h>
+
 #include "harness.h"
 #include "test.h"
 
-/* The commands of expect.txt, each ending with NULL. */
-static const char *const upgrade_cmds[][12] = {
+typedef const char *const upgrade_cmd[12];
+
+/* The commands of store-format2/expect.txt, each ending with NULL. */
+static upgrade_cmd upgrade_cmds[] = {
 	{ "range", "1900", "2100", "--all", NULL },
 	{ "range", "1900", "2100", "--all", "--desc", "--type", "1", NULL },
 	{ "actor", "SYRGOV", "--all", NULL },
@@ -30,6 +37,21 @@ static const char *const upgrade_cmds[][12] = {
 	{ "histogram", "2011-01-01", "2013-12-31", "--by", "month", "--type",
 	    "1", NULL },
 	{ "top", "1900", "2100", "--limit", "10", NULL },
+	{ NULL },
+};
+
+/* Those of store-format4/expect.txt: attrs named by id, and words. */
+static upgrade_cmd upgrade_cmds4[] = {
+	{ "range", "1900", "2100", "--all", NULL },
+	{ "range", "1900", "2100", "--all", "--desc", "--type", "1", NULL },
+	{ "actor", "SYRGOV", "--all", NULL },
+	{ "actors", NULL },
+	{ "get", "1", "3", "5", "7", "11", "79", NULL },
+	{ "changes", "--limit", "1000", NULL },
+	{ "range", "1900", "2100", "--all", "--text", "daraa", NULL },
+	{ "histogram", "1990", "2030", "--by", "year", NULL },
+	{ "top", "1900", "2100", "--limit", "10", NULL },
+	{ NULL },
 };
 
 /* Append s to the buffer *b of *len bytes. */
@@ -46,7 +68,7 @@ upgrade_cat(char **b, size_t *len, const char *s)
 
 /* Run the commands as expect.txt was made: the same lines, in order. */
 static char *
-upgrade_answers(const struct th_daemon *d)
+upgrade_answers(const struct th_daemon *d, const upgrade_cmd *cmds)
 {
 	const char	*argv[16];
 	struct th_run	 r;
@@ -54,14 +76,14 @@ upgrade_answers(const struct th_daemon *d)
 	size_t		 len = 0, i, j;
 
 	upgrade_cat(&out, &len, "");
-	for (i = 0; i < sizeof upgrade_cmds / sizeof upgrade_cmds[0]; i++) {
+	for (i = 0; cmds[i][0] != NULL; i++) {
 		argv[0] = "--format";
 		argv[1] = "jsonl";
 		snprintf(line, sizeof line, "# annals");
-		for (j = 0; upgrade_cmds[i][j] != NULL; j++) {
-			argv[2 + j] = upgrade_cmds[i][j];
+		for (j = 0; cmds[i][j] != NULL; j++) {
+			argv[2 + j] = cmds[i][j];
 			strcat(line, " ");
-			strcat(line, upgrade_cmds[i][j]);
+			strcat(line, cmds[i][j]);
 		}
 		argv[2 + j] = NULL;
 		strcat(line, "\n");
@@ -117,23 +139,25 @@ upgrade_text_matches(const struct th_daemon *d, const char *answers)
 	th_run_free(&r);
 }
 
-/*
- * Open a copy of tests/data/<fixture>, check its answers against
- * store-format2/expect.txt, write to it, and return the daemon's log.
- */
-static char *
-upgrade_store(const char *fixture)
+/* annals check on d finds nothing wrong. */
+static void
+upgrade_check(const struct th_daemon *d)
 {
 	const char	*check[] = { "check", NULL };
-	const char	*put[] = { "add", "--start", "2021-06-01",
-	    "--actor", "SYRGOV", "--title", "after the upgrade", NULL };
-	const char	*set[] = { "set", "3", "--start", "1800",
-	    NULL };
-	const char	*rm[] = { "rm", "5", NULL };
-	struct th_daemon d;
 	struct th_run	 r;
-	char		 path[512], dst[512], *data, *expect, *got, *log;
-	size_t		 len;
+
+	th_annals(&r, d->sock, NULL, check);
+	T_ASSERTF(r.status == 0 && strstr(r.out, "ok, 0 problems") != NULL,
+	    "%s%s", r.out, r.err);
+	th_run_free(&r);
+}
+
+/* Copy tests/data/<fixture>/data.mdb to the test's data directory. */
+static void
+upgrade_copy(const char *fixture)
+{
+	char	 path[512], dst[512], *data;
+	size_t	 len;
 
 	snprintf(path, sizeof path, "%s/../tests/data/%s/data.mdb",
 	    t_bindir(), fixture);
@@ -144,13 +168,33 @@ upgrade_store(const char *fixture)
 	snprintf(dst, sizeof dst, "%s/data/data.mdb", t_dir());
 	th_write(dst, data, len);
 	free(data);
-	snprintf(path, sizeof path, "%s/../tests/data/store-format2/expect.txt",
-	    t_bindir());
+}
+
+/*
+ * Open the store in the test's data directory, check its answers to
+ * cmds against tests/data/<answers>/expect.txt, write to it, and return
+ * the daemon's log.
+ */
+static char *
+upgrade_open(const char *answers, const upgrade_cmd *cmds)
+{
+	const char	*put[] = { "add", "--start", "2021-06-01",
+	    "--actor", "SYRGOV", "--title", "after the upgrade", NULL };
+	const char	*set[] = { "set", "3", "--start", "1800",
+	    NULL };
+	const char	*rm[] = { "rm", "5", NULL };
+	struct th_daemon d;
+	struct th_run	 r;
+	char		 path[512], *expect, *got, *log;
+	size_t		 len;
+
+	snprintf(path, sizeof path, "%s/../tests/data/%s/expect.txt",
+	    t_bindir(), answers);
 	expect = th_slurp(path, &len);
 	T_ASSERT(expect != NULL);
 
 	T_OK(th_daemon_start(&d, NULL));
-	got = upgrade_answers(&d);
+	got = upgrade_answers(&d, cmds);
 	if (strcmp(got, expect) != 0) {
 		snprintf(path, sizeof path, "%s/upgrade-answers.txt", t_dir());
 		th_write(path, got, strlen(got));
@@ -160,6 +204,7 @@ upgrade_store(const char *fixture)
 	upgrade_text_matches(&d, got);
 	free(got);
 	free(expect);
+	upgrade_check(&d);
 
 	/* Writes after the upgrade keep the store whole. */
 	th_annals(&r, d.sock, NULL, put);
@@ -171,10 +216,7 @@ upgrade_store(const char *fixture)
 	th_annals(&r, d.sock, NULL, rm);
 	T_EQ_INT(r.status, 0);
 	th_run_free(&r);
-	th_annals(&r, d.sock, NULL, check);
-	T_ASSERTF(r.status == 0 && strstr(r.out, "ok, 0 problems") != NULL,
-	    "%s%s", r.out, r.err);
-	th_run_free(&r);
+	upgrade_check(&d);
 	T_EQ_INT(th_daemon_stop(&d), 0);
 
 	log = th_slurp(d.log, &len);
@@ -188,9 +230,11 @@ TEST(upgrade_format2_store_answers_as_before)
 	char		*log;
 	size_t		 len;
 
-	log = upgrade_store("store-format2");
-	T_ASSERTF(strstr(log, "upgrading the store from format 2 to 4") !=
-	    NULL && strstr(log, "upgraded 77 records") != NULL, "%s", log);
+	upgrade_copy("store-format2");
+	log = upgrade_open("store-format2", upgrade_cmds);
+	T_ASSERTF(strstr(log, "upgrading the store from format 2 to 5") !=
+	    NULL && strstr(log, "gave 77 records the seq") != NULL &&
+	    strstr(log, "upgraded 77 records") != NULL, "%s", log);
 	/* Format 2 had no word index: it is built after the upgrade. */
 	T_ASSERTF(strstr(log, "indexed the words of 77 stored events") !=
 	    NULL, "%s", log);
@@ -211,12 +255,13 @@ TEST(upgrade_text_index_without_tails_is_built_again)
 	char		*log;
 	size_t		 len;
 
-	log = upgrade_store("store-text-blocks");
-	T_ASSERTF(strstr(log, "upgrading") == NULL &&
-	    strstr(log, "indexed the words of 77 stored events") != NULL,
-	    "%s", log);
-	/* Format 3 is read as it is: its attrs keep their names. */
-	T_ASSERTF(strstr(log, "store format 3 is now 4") != NULL, "%s", log);
+	upgrade_copy("store-text-blocks");
+	log = upgrade_open("store-format2", upgrade_cmds);
+	T_ASSERTF(strstr(log, "indexed the words of 77 stored events") !=
+	    NULL, "%s", log);
+	/* Format 3's records are moved as they are: attrs keep names. */
+	T_ASSERTF(strstr(log, "upgrading the store from format 3 to 5") !=
+	    NULL && strstr(log, "upgraded 77 records") != NULL, "%s", log);
 	free(log);
 
 	/* Opened again, it is not indexed twice. */
@@ -226,5 +271,116 @@ TEST(upgrade_text_index_without_tails_is_built_again)
 	T_ASSERT(log != NULL);
 	T_ASSERT(strstr(strstr(log, "indexed the words") + 1,
 	    "indexed the words") == NULL);
+	free(log);
+}
+
+TEST(upgrade_format4_store_moves_records_to_time_order)
+{
+	struct th_daemon d;
+	char		*log;
+	size_t		 len;
+
+	upgrade_copy("store-format4");
+	log = upgrade_open("store-format4", upgrade_cmds4);
+	T_ASSERTF(strstr(log, "upgrading the store from format 4 to 5") !=
+	    NULL && strstr(log, "upgraded 77 records to store format 5") !=
+	    NULL, "%s", log);
+	free(log);
+
+	/* Opened again, it is not upgraded twice. */
+	T_OK(th_daemon_start(&d, NULL));
+	T_EQ_INT(th_daemon_stop(&d), 0);
+	log = th_slurp(d.log, &len);
+	T_ASSERT(log != NULL);
+	T_ASSERT(strstr(strstr(log, "upgraded 77") + 1, "upgrad") == NULL);
+	free(log);
+}
+
+/*
+ * Move the records of odd ids the entries of index (class, start, id)
+ * name to their (start, id) keys, and put them in ids, as the upgrade
+ * does; returns how many.
+ */
+static int
+upgrade_move_odd(MDB_txn *txn, MDB_dbi index, MDB_dbi events, MDB_dbi ids)
+{
+	MDB_cursor	*cur;
+	MDB_val		 k, v, ek, ev, ik, iv;
+	unsigned char	 key[16], *rec;
+	uint64_t	 id;
+	int		 i, moved = 0;
+
+	T_OK(mdb_cursor_open(txn, index, &cur));
+	while (mdb_cursor_get(cur, &k, &v, MDB_NEXT) == 0) {
+		T_EQ_U64(k.mv_size, 17);
+		memcpy(key, (unsigned char *)k.mv_data + 1, 16);
+		for (id = 0, i = 8; i < 16; i++)
+			id = id << 8 | key[i];
+		if (id % 2 == 0)
+			continue;
+		ek.mv_size = 8;
+		ek.mv_data = key + 8;
+		T_OK(mdb_get(txn, events, &ek, &ev));
+		rec = malloc(ev.mv_size);
+		T_ASSERT(rec != NULL);
+		memcpy(rec, ev.mv_data, ev.mv_size);
+		ev.mv_data = rec;
+		T_OK(mdb_del(txn, events, &ek, NULL));
+		ek.mv_size = 16;
+		ek.mv_data = key;
+		T_OK(mdb_put(txn, events, &ek, &ev, 0));
+		free(rec);
+		ik.mv_size = 8;
+		ik.mv_data = key + 8;
+		iv.mv_size = 8;
+		iv.mv_data = key;
+		T_OK(mdb_put(txn, ids, &ik, &iv, 0));
+		moved++;
+	}
+	mdb_cursor_close(cur);
+	return (moved);
+}
+
+/*
+ * Leave the store in the test's data directory as an upgrade cut short
+ * would: the records of odd ids moved, the rest still keyed by id, the
+ * format still 4.  The starts are the time index's, staged or not.
+ */
+static void
+upgrade_half_done(void)
+{
+	MDB_env		*env;
+	MDB_txn		*txn;
+	MDB_dbi		 events, time, time_new, ids;
+	char		 path[512];
+	int		 moved;
+
+	snprintf(path, sizeof path, "%s/data", t_dir());
+	T_OK(mdb_env_create(&env));
+	T_OK(mdb_env_set_maxdbs(env, 32));
+	T_OK(mdb_env_set_mapsize(env, 64 << 20));
+	T_OK(mdb_env_open(env, path, 0, 0640));
+	T_OK(mdb_txn_begin(env, NULL, 0, &txn));
+	T_OK(mdb_dbi_open(txn, "events", 0, &events));
+	T_OK(mdb_dbi_open(txn, "time", 0, &time));
+	T_OK(mdb_dbi_open(txn, "time_new", 0, &time_new));
+	T_OK(mdb_dbi_open(txn, "ids", MDB_CREATE, &ids));
+	moved = upgrade_move_odd(txn, time, events, ids) +
+	    upgrade_move_odd(txn, time_new, events, ids);
+	T_EQ_INT(moved, 38);
+	T_OK(mdb_txn_commit(txn));
+	mdb_env_close(env);
+}
+
+TEST(upgrade_cut_short_is_finished_on_open)
+{
+	char	*log;
+
+	upgrade_copy("store-format4");
+	upgrade_half_done();
+	log = upgrade_open("store-format4", upgrade_cmds4);
+	T_ASSERTF(strstr(log, "upgrading the store from format 4 to 5") !=
+	    NULL && strstr(log, "upgraded 39 records to store format 5") !=
+	    NULL, "%s", log);
 	free(log);
 }
