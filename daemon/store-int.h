@@ -112,7 +112,7 @@ int	 store_rec_at(MDB_txn *, struct store *, int64_t, uint64_t,
 	     MDB_val *);
 int	 store_rec_get(MDB_txn *, struct store *, uint64_t, MDB_val *);
 int	 store_rec_put(MDB_txn *, struct store *, int64_t, uint64_t,
-	     MDB_val *);
+	     MDB_val *, int);
 int	 store_rec_del(MDB_txn *, struct store *, uint64_t);
 int	 store_upgrade_4(struct store *, const char *, struct aerr *);
 int64_t	 store_day(int64_t);

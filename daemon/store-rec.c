@@ -64,20 +64,39 @@ store_rec_get(MDB_txn *txn, struct store *st, uint64_t id, MDB_val *v)
 }
 
 /*
+ * A put that sorts after every key of its database is appended, which
+ * fills the last page instead of splitting it in half: loads in feed
+ * order (start ascending) and new ids do that.  LMDB refuses an append
+ * that would not be last (MDB_KEYEXIST) before changing anything.
+ */
+static int
+put_last(MDB_txn *txn, MDB_dbi dbi, MDB_val *k, MDB_val *v)
+{
+	int	rc;
+
+	rc = mdb_put(txn, dbi, k, v, MDB_APPEND);
+	if (rc == MDB_KEYEXIST)
+		rc = mdb_put(txn, dbi, k, v, 0);
+	return (rc);
+}
+
+/*
  * Store v as the record of id, which starts at start: the record moves
- * when its start did.
+ * when its start did.  fresh says that id has no record, as for an id
+ * just given out, which spares looking for one.
  */
 int
 store_rec_put(MDB_txn *txn, struct store *st, int64_t start, uint64_t id,
-    MDB_val *v)
+    MDB_val *v, int fresh)
 {
 	unsigned char	kbuf[SKEY_REC_LEN], ibuf[8];
 	MDB_val		k = { SKEY_REC_LEN, kbuf }, ik = { 8, ibuf };
 	MDB_val		iv = { 8, kbuf };
 	int64_t		old;
-	int		rc;
+	int		rc = MDB_NOTFOUND;
 
-	rc = store_rec_start(txn, st, id, &old);
+	if (!fresh)
+		rc = store_rec_start(txn, st, id, &old);
 	if (rc == 0 && old != start) {
 		skey_rec_key(kbuf, old, id);
 		if ((rc = mdb_del(txn, st->events, &k, NULL)) != 0 &&
@@ -89,10 +108,10 @@ store_rec_put(MDB_txn *txn, struct store *st, int64_t start, uint64_t id,
 	skey_rec_key(kbuf, start, id);
 	if (rc == MDB_NOTFOUND) {
 		skey_be64(ibuf, id);
-		if ((rc = mdb_put(txn, st->ids, &ik, &iv, 0)) != 0)
+		if ((rc = put_last(txn, st->ids, &ik, &iv)) != 0)
 			return (rc);
 	}
-	return (mdb_put(txn, st->events, &k, v, 0));
+	return (put_last(txn, st->events, &k, v));
 }
 
 /* Drop the record of id: 0, MDB_NOTFOUND or an LMDB error. */
@@ -178,7 +197,7 @@ upgrade_batch(struct store *st, MDB_txn *txn, uint64_t *next, size_t *n)
 		k.mv_data = kbuf;
 		skey_be64(kbuf, id);
 		if ((rc = mdb_del(txn, st->events, &k, NULL)) != 0 ||
-		    (rc = store_rec_put(txn, st, start, id, &v)) != 0)
+		    (rc = store_rec_put(txn, st, start, id, &v, 1)) != 0)
 			break;
 		done++;
 		if (id == UINT64_MAX) {

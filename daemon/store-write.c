@@ -360,10 +360,10 @@ pack_stored(struct wctx *w, const struct event *ev, int give)
 
 /*
  * Log a put of ev, whose previous change was old, and store its record,
- * which moves if its start did.
+ * which moves if its start did; fresh: ev->id has none yet.
  */
 static int
-put_record(struct wctx *w, const struct event *ev, uint64_t old)
+put_record(struct wctx *w, const struct event *ev, uint64_t old, int fresh)
 {
 	unsigned char	seqbuf[8];
 	MDB_val		v;
@@ -377,7 +377,7 @@ put_record(struct wctx *w, const struct event *ev, uint64_t old)
 	msgpack_sbuffer_write(&w->sbuf, (const char *)seqbuf, 8);
 	v.mv_size = w->sbuf.size;
 	v.mv_data = w->sbuf.data;
-	return (store_rec_put(w->txn, w->st, ev->span.lo, ev->id, &v));
+	return (store_rec_put(w->txn, w->st, ev->span.lo, ev->id, &v, fresh));
 }
 
 /*
@@ -449,7 +449,7 @@ apply_put(struct wctx *w, struct store_op *op, struct aerr *err)
 		ev->id = w->c.next_id++;
 		ev->rev = 1;
 		ev->created = ev->updated = w->now;
-		if ((rc = put_record(w, ev, 0)) != 0 ||
+		if ((rc = put_record(w, ev, 0, 1)) != 0 ||
 		    (rc = index_event(w, ev, 0, w->c.next_seq - 1)) != 0)
 			return (rc);
 		op->status = STORE_ADDED;
@@ -505,7 +505,7 @@ apply_put(struct wctx *w, struct store_op *op, struct aerr *err)
 	ev->updated = w->now;
 	rc = index_event(w, &old, 1, oldseq);
 	record_clear(&old);
-	if (rc != 0 || (rc = put_record(w, ev, oldseq)) != 0 ||
+	if (rc != 0 || (rc = put_record(w, ev, oldseq, 0)) != 0 ||
 	    (rc = index_event(w, ev, 0, w->c.next_seq - 1)) != 0)
 		return (rc);
 	op->status = STORE_UPDATED;
@@ -572,7 +572,7 @@ apply_given_put(struct wctx *w, struct store_op *op, struct aerr *err)
 	int		 rc, found;
 
 	if ((rc = unindex_stored(w, ev->id, &found, &oldseq, err)) != 0 ||
-	    (rc = put_record(w, ev, oldseq)) != 0 ||
+	    (rc = put_record(w, ev, oldseq, !found)) != 0 ||
 	    (rc = index_event(w, ev, 0, w->c.next_seq - 1)) != 0)
 		return (rc);
 	if (ev->id >= w->c.next_id)
