@@ -1415,6 +1415,19 @@ TEST(store_change_log_is_compacted_and_pruned)
 	store_close(st);
 }
 
+/* Whether one of the problems check described holds what. */
+static int
+check_says(const struct store_check *c, const char *what)
+{
+	uint64_t	i;
+
+	for (i = 0; i < c->nproblems && i < STORE_CHECK_KEEP; i++) {
+		if (strstr(c->problems[i], what) != NULL)
+			return (1);
+	}
+	return (0);
+}
+
 TEST(store_check_passes_then_finds_damage)
 {
 	struct store		*st = open_store(4 << 20);
@@ -1480,11 +1493,8 @@ TEST(store_check_passes_then_finds_damage)
 	T_OK(store_check(st, c, &err));
 	T_ASSERTF(c->nproblems >= 4, "%llu problems",
 	    (unsigned long long)c->nproblems);
-	for (i = 0; i < (int)c->nproblems && i < STORE_CHECK_KEEP; i++) {
-		if (strstr(c->problems[i], "staged and indexed at once"))
-			break;
-	}
-	T_ASSERTF(i < (int)c->nproblems, "%s", c->problems[0]);
+	T_ASSERTF(check_says(c, "staged and indexed at once"), "%s",
+	    c->problems[0]);
 	store_close(st);
 
 	/* ids and the records mirror each other: one gone, one made up. */
@@ -1505,16 +1515,9 @@ TEST(store_check_passes_then_finds_damage)
 
 	st = open_store(4 << 20);
 	T_OK(store_check(st, c, &err));
-	for (i = 0; i < (int)c->nproblems && i < STORE_CHECK_KEEP; i++) {
-		if (strstr(c->problems[i], "event 2: ids does not map it"))
-			break;
-	}
-	T_ASSERTF(i < (int)c->nproblems, "%s", c->problems[0]);
-	for (i = 0; i < (int)c->nproblems && i < STORE_CHECK_KEEP; i++) {
-		if (strstr(c->problems[i], "ids: event 999 has no record"))
-			break;
-	}
-	T_ASSERTF(i < (int)c->nproblems, "%s", c->problems[0]);
+	T_ASSERTF(check_says(c, "event 2: ids does not map it") &&
+	    check_says(c, "ids: event 999 has no record"), "%s",
+	    c->problems[0]);
 	free(c);
 	store_close(st);
 }
@@ -2289,19 +2292,6 @@ TEST(store_text_against_model)
 	text_check_queries(st, tev, n, &seed);
 	store_close(st);
 	free(tev);
-}
-
-/* Whether one of the problems check described holds what. */
-static int
-check_says(const struct store_check *c, const char *what)
-{
-	uint64_t	i;
-
-	for (i = 0; i < c->nproblems && i < STORE_CHECK_KEEP; i++) {
-		if (strstr(c->problems[i], what) != NULL)
-			return (1);
-	}
-	return (0);
 }
 
 /* The check of a store open at the test's path: its problems in c. */

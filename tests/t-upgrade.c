@@ -224,11 +224,25 @@ upgrade_open(const char *answers, const upgrade_cmd *cmds)
 	return (log);
 }
 
-TEST(upgrade_format2_store_answers_as_before)
+/* Opened again, the store upgraded before is not upgraded twice. */
+static void
+upgrade_not_twice(void)
 {
 	struct th_daemon d;
 	char		*log;
 	size_t		 len;
+
+	T_OK(th_daemon_start(&d, NULL));
+	T_EQ_INT(th_daemon_stop(&d), 0);
+	log = th_slurp(d.log, &len);
+	T_ASSERT(log != NULL);
+	T_ASSERT(strstr(strstr(log, "upgraded 77") + 1, "upgrad") == NULL);
+	free(log);
+}
+
+TEST(upgrade_format2_store_answers_as_before)
+{
+	char	*log;
 
 	upgrade_copy("store-format2");
 	log = upgrade_open("store-format2", upgrade_cmds);
@@ -240,13 +254,7 @@ TEST(upgrade_format2_store_answers_as_before)
 	    NULL, "%s", log);
 	free(log);
 
-	/* Opened again, it is not upgraded twice. */
-	T_OK(th_daemon_start(&d, NULL));
-	T_EQ_INT(th_daemon_stop(&d), 0);
-	log = th_slurp(d.log, &len);
-	T_ASSERT(log != NULL);
-	T_ASSERT(strstr(strstr(log, "upgraded 77") + 1, "upgrad") == NULL);
-	free(log);
+	upgrade_not_twice();
 }
 
 TEST(upgrade_text_index_without_tails_is_built_again)
@@ -276,9 +284,7 @@ TEST(upgrade_text_index_without_tails_is_built_again)
 
 TEST(upgrade_format4_store_moves_records_to_time_order)
 {
-	struct th_daemon d;
-	char		*log;
-	size_t		 len;
+	char	*log;
 
 	upgrade_copy("store-format4");
 	log = upgrade_open("store-format4", upgrade_cmds4);
@@ -287,13 +293,7 @@ TEST(upgrade_format4_store_moves_records_to_time_order)
 	    NULL, "%s", log);
 	free(log);
 
-	/* Opened again, it is not upgraded twice. */
-	T_OK(th_daemon_start(&d, NULL));
-	T_EQ_INT(th_daemon_stop(&d), 0);
-	log = th_slurp(d.log, &len);
-	T_ASSERT(log != NULL);
-	T_ASSERT(strstr(strstr(log, "upgraded 77") + 1, "upgrad") == NULL);
-	free(log);
+	upgrade_not_twice();
 }
 
 /*
