@@ -712,6 +712,7 @@ write_once(struct store *st, struct store_batch *batches, size_t n,
 	w.nested = nested;
 	if ((rc = mdb_txn_begin(st->env, NULL, 0, &w.txn)) != 0)
 		return (rc);
+	store_text_write_begin(&w);
 	msgpack_sbuffer_init(&w.sbuf);
 	w.c.next_id = store_meta_get(w.txn, st->meta, "next_id", 1);
 	w.c.next_seq = store_meta_get(w.txn, st->meta, "next_seq", 1);
@@ -747,6 +748,7 @@ write_once(struct store *st, struct store_batch *batches, size_t n,
 		store_attrs_rollback(st, 0);
 		return (st->inject_errno);
 	}
+	store_text_write_end(&w);
 	/* The handle is gone after a failed commit too (P14). */
 	if ((rc = mdb_txn_commit(w.txn)) == 0) {
 		store_attrs_commit(st);

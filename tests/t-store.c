@@ -34,6 +34,8 @@ open_store(size_t map)
 	cfg.max_map_size = (size_t)1 << 32;
 	/* A stage of a few entries: every test also sweeps it. */
 	cfg.stage_entries = 5;
+	/* And each sweep checks the stage it kept in memory. */
+	cfg.text_mirror_check = 1;
 	st = store_open(&cfg, &err);
 	T_ASSERTF(st != NULL, "%s", err.msg);
 	return (st);
