@@ -1673,12 +1673,18 @@ text_stage_upgrade(struct store *st, MDB_txn *txn)
 /*
  * As store_type_open, for the word index and meta "texted_to".  An index
  * from before the tails (meta "text_tails") is built again: its lists
- * end in blocks of text that the sweep would not append to.
+ * end in blocks of text that the sweep would not append to.  A store
+ * opened without the index (no_text_index) leaves it as it is, and its
+ * writes leave "texted_to" behind, so that it is built when the store
+ * is next opened with it.
  */
 int
 store_text_open(struct store *st, MDB_txn *txn)
 {
 	int	rc;
+
+	if (st->no_text)
+		return (0);
 
 	if (store_meta_get(txn, st->meta, "text_tails", 0) != 1)
 		return ((rc = text_build(st, txn)) != 0 ? rc : 1);

@@ -735,8 +735,9 @@ write_once(struct store *st, struct store_batch *batches, size_t n,
 	if ((rc = store_meta_put(w.txn, st->meta, "next_id", w.c.next_id)) ||
 	    (rc = store_meta_put(w.txn, st->meta, "next_seq", w.c.next_seq)) ||
 	    (rc = store_meta_put(w.txn, st->meta, "typed_to", w.c.next_seq)) ||
-	    (rc = store_meta_put(w.txn, st->meta, "texted_to",
-	    w.c.next_seq)) ||
+	    /* Without the word index, the store does not claim it. */
+	    (!st->no_text && (rc = store_meta_put(w.txn, st->meta,
+	    "texted_to", w.c.next_seq)) != 0) ||
 	    (rc = store_meta_put(w.txn, st->meta, "classes", w.c.classes)) ||
 	    (w.c.stream_seq != 0 && (rc = store_meta_put(w.txn, st->meta,
 	    "stream_seq", w.c.stream_seq)) != 0))

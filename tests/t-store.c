@@ -20,7 +20,7 @@
 #include "../daemon/words.h"
 
 static struct store *
-open_store(size_t map)
+open_store_with(size_t map, int no_text_index)
 {
 	struct store_config	 cfg;
 	struct store		*st;
@@ -36,9 +36,16 @@ open_store(size_t map)
 	cfg.stage_entries = 5;
 	/* And each sweep checks the stage it kept in memory. */
 	cfg.text_mirror_check = 1;
+	cfg.no_text_index = no_text_index;
 	st = store_open(&cfg, &err);
 	T_ASSERTF(st != NULL, "%s", err.msg);
 	return (st);
+}
+
+static struct store *
+open_store(size_t map)
+{
+	return (open_store_with(map, 0));
 }
 
 /* A write transaction on the test's store, behind the store's back. */
@@ -3729,6 +3736,44 @@ TEST(store_text_build_past_one_sweep)
 	store_close(st);
 	free(ops);
 	free(evs);
+}
+
+/*
+ * A store written without the word index (bench-text's) does not claim
+ * one: opened with it, its events are indexed.
+ */
+TEST(store_text_store_written_without_index_is_indexed_when_opened)
+{
+	struct store		*st = open_store_with(1 << 24, 1);
+	struct store_check	*check;
+	struct event		 ev;
+	struct aerr		 err;
+	struct found		 f;
+	char			 date[16];
+	int			 i, status;
+
+	for (i = 0; i < 7; i++) {
+		snprintf(date, sizeof date, "2001-01-%02d", i + 1);
+		mkev(&ev, date, NULL, "USA", NULL, NULL, NULL);
+		free(ev.title);
+		ev.title = strdup(i % 2 ? "Peace talks resume" : "Talks");
+		put1(st, &ev, &status);
+		T_EQ_INT(status, STORE_ADDED);
+		record_clear(&ev);
+	}
+	store_close(st);
+	st = open_store(1 << 24);
+	text_all(st, "talks", 0, &f);
+	T_EQ_U64(f.n, 7);
+	found_free(&f);
+	text_all(st, "peace", 1, &f);
+	T_EQ_U64(f.n, 3);
+	found_free(&f);
+	check = calloc(1, sizeof *check);
+	T_OK(store_check(st, check, &err));
+	T_ASSERTF(check->nproblems == 0, "%s", check->problems[0]);
+	free(check);
+	store_close(st);
 }
 
 /*
