@@ -153,7 +153,8 @@ int	 store_type_has(struct store *, MDB_txn *, const struct type_names *,
 	     const struct date_span *, uint64_t);
 
 /* store-text.c */
-int	 store_text_index(struct wctx *, const struct event *, int, uint64_t);
+int	 store_text_index(struct wctx *, const struct event *, int, int,
+	     uint64_t);
 int	 store_text_sweep(struct wctx *);
 int	 store_text_flush(struct wctx *);
 void	 store_text_discard(struct wctx *);

@@ -1522,25 +1522,25 @@ stage_del(struct wctx *w, const unsigned char *enc, uint64_t seq)
 }
 
 /*
- * Add (del 0) or remove (del 1) the postings of an event's words; seq
- * is that of its record's change.  A new event's entry is appended to
+ * Add (del 0) or remove (del 1) the postings of an event's words; class
+ * is its span's (skey_class), seq that of its record's change.  A new
+ * event's entry is appended to
  * w's batch (store_text_flush puts it); a removed one is taken from the
  * batch or the stage if there, else from the blocks.
  */
 int
-store_text_index(struct wctx *w, const struct event *ev, int del,
-    uint64_t seq)
+store_text_index(struct wctx *w, const struct event *ev, int class,
+    int del, uint64_t seq)
 {
 	struct words	*ws;
 	struct posting	 p = { ev->span.lo, ev->id };
 	unsigned char	 enc[16], prefix[WORDS_MAX_BYTES + 2];
 	char		*e;
 	size_t		 i, len, need;
-	int		 class, rc = 0;
+	int		 rc = 0;
 
 	if ((ev->title == NULL && ev->text == NULL) || w->st->no_text)
 		return (0);
-	class = skey_class(&ev->span);
 	if (!del && w->text_mirror == TEXT_MIRROR_ON)
 		return (mirror_stage(w, ev, class, seq));
 	ws = words_scratch();
@@ -1603,7 +1603,8 @@ text_build_one(void *arg, const struct event *ev)
 
 	if (ev->title == NULL && ev->text == NULL)
 		return (0);
-	if ((rc = store_text_index(&b->w, ev, 0, 0)) == 0 &&
+	if ((rc = store_text_index(&b->w, ev,
+	    skey_class(&ev->span), 0, 0)) == 0 &&
 	    ++b->n % 65536 == 0)
 		rc = text_sweep_all(&b->w, 65536);
 	return (rc);

@@ -143,7 +143,7 @@ index_event(struct wctx *w, const struct event *ev, int del, uint64_t seq)
 	    mdb_put(w->txn, w->st->time_new, &k, &v, 0);
 	if (rc != 0 || (rc = day_count(w, ev->span.lo, del ? -1 : 1)) != 0 ||
 	    (rc = store_type_index(w, ev, del)) != 0 ||
-	    (rc = store_text_index(w, ev, del, seq)) != 0)
+	    (rc = store_text_index(w, ev, class, del, seq)) != 0)
 		return (rc);
 	if (!del)
 		w->c.classes |= UINT64_C(1) << class;
