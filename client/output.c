@@ -480,44 +480,89 @@ output_actor(int format, FILE *fp, int first, const char *name,
 	return (ferror(fp) ? -1 : 0);
 }
 
-/* One figure of the stats map; "replica.lag_seconds" for a nested one. */
+/*
+ * One figure of the stats map: "replica.lag_seconds" for a nested one,
+ * "databases.events.bytes" for one nested twice.
+ */
 struct output_stat {
-	char			 name[64];
+	char			 name[96];
 	const msgpack_object	*value;
 };
 
-#define OUTPUT_STATS_MAX	64
+#define OUTPUT_STATS_MAX	160
 
-/* Flatten the stats map one level deep, in the daemon's order. */
-static size_t
-output_stats_flatten(const msgpack_object *map, struct output_stat *out)
+/*
+ * Flatten map into out from *n on, its names after prefix, in the
+ * daemon's order; maps within maps only when deep says so.
+ */
+static void
+output_stats_flatten(const msgpack_object *map, const char *prefix,
+    int deep, struct output_stat *out, size_t *n)
 {
-	const msgpack_object_kv	*kv, *in;
-	size_t			 n = 0;
-	uint32_t		 i, j;
+	const msgpack_object_kv	*kv;
+	char			 name[sizeof out->name];
+	uint32_t		 i;
 
-	for (i = 0; i < map->via.map.size && n < OUTPUT_STATS_MAX; i++) {
+	for (i = 0; i < map->via.map.size && *n < OUTPUT_STATS_MAX; i++) {
 		kv = &map->via.map.ptr[i];
 		if (kv->key.type != MSGPACK_OBJECT_STR)
 			continue;
+		snprintf(name, sizeof name, "%s%.*s", prefix,
+		    (int)kv->key.via.str.size, kv->key.via.str.ptr);
 		if (kv->val.type != MSGPACK_OBJECT_MAP) {
-			snprintf(out[n].name, sizeof out[n].name, "%.*s",
-			    (int)kv->key.via.str.size, kv->key.via.str.ptr);
-			out[n++].value = &kv->val;
-			continue;
-		}
-		for (j = 0; j < kv->val.via.map.size &&
-		    n < OUTPUT_STATS_MAX; j++) {
-			in = &kv->val.via.map.ptr[j];
-			if (in->key.type != MSGPACK_OBJECT_STR)
-				continue;
-			snprintf(out[n].name, sizeof out[n].name, "%.*s.%.*s",
-			    (int)kv->key.via.str.size, kv->key.via.str.ptr,
-			    (int)in->key.via.str.size, in->key.via.str.ptr);
-			out[n++].value = &in->val;
+			memcpy(out[*n].name, name, sizeof name);
+			out[(*n)++].value = &kv->val;
+		} else if (deep > 0) {
+			strncat(name, ".", sizeof name - strlen(name) - 1);
+			output_stats_flatten(&kv->val, name, deep - 1, out, n);
 		}
 	}
-	return (n);
+}
+
+/*
+ * A map of maps in the stats map (databases) as a table of its own:
+ * a row for each, a column for each figure of the first.
+ */
+static void
+output_stats_table(FILE *fp, const msgpack_object_kv *kv)
+{
+	const msgpack_object	*row, *first = &kv->val.via.map.ptr[0].val;
+	const msgpack_object	*name;
+	uint32_t		 i, j;
+
+	fprintf(fp, "\n%-12.*s", (int)kv->key.via.str.size,
+	    kv->key.via.str.ptr);
+	for (j = 0; j < first->via.map.size; j++) {
+		name = &first->via.map.ptr[j].key;
+		fprintf(fp, " %12.*s", (int)name->via.str.size,
+		    name->via.str.ptr);
+	}
+	putc('\n', fp);
+	for (i = 0; i < kv->val.via.map.size; i++) {
+		name = &kv->val.via.map.ptr[i].key;
+		row = &kv->val.via.map.ptr[i].val;
+		if (name->type != MSGPACK_OBJECT_STR ||
+		    row->type != MSGPACK_OBJECT_MAP)
+			continue;
+		fprintf(fp, "%-12.*s", (int)name->via.str.size,
+		    name->via.str.ptr);
+		for (j = 0; j < row->via.map.size; j++) {
+			if (row->via.map.ptr[j].val.type ==
+			    MSGPACK_OBJECT_POSITIVE_INTEGER)
+				fprintf(fp, " %12llu", (unsigned long long)
+				    row->via.map.ptr[j].val.via.u64);
+		}
+		putc('\n', fp);
+	}
+}
+
+/* Whether v is a map whose first value is a map: a table. */
+static int
+output_stats_is_table(const msgpack_object *v)
+{
+	return (v->type == MSGPACK_OBJECT_MAP && v->via.map.size > 0 &&
+	    v->via.map.ptr[0].val.type == MSGPACK_OBJECT_MAP &&
+	    v->via.map.ptr[0].val.via.map.size > 0);
 }
 
 /* A figure as text; nil (and anything that is no scalar) as nothing. */
@@ -569,17 +614,22 @@ output_stats(int format, FILE *fp, const msgpack_object *map)
 
 	if (map->type != MSGPACK_OBJECT_MAP)
 		return (-1);
+	n = 0;
 	switch (format) {
 	case OUTPUT_TABLE:
-		n = output_stats_flatten(map, st);
+		output_stats_flatten(map, "", 1, st, &n);
 		for (i = 0; i < n; i++) {
 			fprintf(fp, "%-12s ", st[i].name);
 			output_stats_scalar(fp, st[i].value, 0);
 			putc('\n', fp);
 		}
+		for (i = 0; i < map->via.map.size; i++)
+			if (map->via.map.ptr[i].key.type == MSGPACK_OBJECT_STR &&
+			    output_stats_is_table(&map->via.map.ptr[i].val))
+				output_stats_table(fp, &map->via.map.ptr[i]);
 		break;
 	case OUTPUT_CSV:
-		n = output_stats_flatten(map, st);
+		output_stats_flatten(map, "", 2, st, &n);
 		for (i = 0; i < n; i++)
 			output_csv_field(fp, st[i].name, i == 0);
 		putc('\n', fp);

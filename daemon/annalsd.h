@@ -108,6 +108,8 @@ struct store_page {
 	uint64_t	 next_id;
 };
 
+#define STORE_DBS_MAX	32	/* databases of a store, at most */
+
 struct store_stats {
 	uint64_t	 events;
 	uint64_t	 actors;
@@ -117,6 +119,12 @@ struct store_stats {
 	uint64_t	 map_grows;
 	uint64_t	 records_bytes;	/* pages of the records */
 	uint64_t	 text_bytes;	/* pages of the word index */
+	struct store_db_size {		/* each database of the store */
+		const char	*name;
+		uint64_t	 entries;
+		uint64_t	 bytes;		/* its pages */
+	}		 dbs[STORE_DBS_MAX];
+	size_t		 ndbs;
 };
 
 typedef int (*store_page_cb)(void *, const struct store_page *);

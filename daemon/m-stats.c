@@ -10,10 +10,11 @@ int
 stats_pack(msgpack_packer *pk, long streams, struct aerr *err)
 {
 	struct store_stats	st;
+	size_t			i;
 
 	if (store_stats(server->store, &st, err) != 0)
 		return (-1);
-	msgpack_pack_map(pk, 12 + (streams >= 0) + replica_following());
+	msgpack_pack_map(pk, 13 + (streams >= 0) + replica_following());
 	mp_pack_kv_uint(pk, "events", st.events);
 	mp_pack_kv_uint(pk, "actors", st.actors);
 	mp_pack_kv_uint(pk, "db_bytes", st.db_bytes);
@@ -28,6 +29,14 @@ stats_pack(msgpack_packer *pk, long streams, struct aerr *err)
 	mp_pack_kv_str(pk, "version", ANNALS_VERSION_STRING);
 	mp_pack_kv_uint(pk, "protocol", ANNALS_PROTO_VERSION);
 	mp_pack_kv_str(pk, "uuid", store_uuid(server->store));
+	mp_pack_str(pk, "databases");
+	msgpack_pack_map(pk, st.ndbs);
+	for (i = 0; i < st.ndbs; i++) {
+		mp_pack_str(pk, st.dbs[i].name);
+		msgpack_pack_map(pk, 2);
+		mp_pack_kv_uint(pk, "entries", st.dbs[i].entries);
+		mp_pack_kv_uint(pk, "bytes", st.dbs[i].bytes);
+	}
 	replica_pack_stats(pk);
 	return (0);
 }

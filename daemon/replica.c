@@ -386,7 +386,8 @@ replica_apply(natsSubscription *sub, natsMsgList *list, int again)
 		 * (its limits) while this replica was behind, and they are
 		 * lost to it.  The first time, follow again from the store's
 		 * place with a new consumer, which tells the two apart
-		 * (replica_check_stream); a gap again is a loss.
+		 * (replica_check_stream); a gap again, with no empty or
+		 * failed fetch between (replica_main), is a loss.
 		 */
 		if (rc == 0 && meta->Sequence.Stream > prev + 1 && !again) {
 			log_warn("replica: stream %s: message %llu came after "
@@ -722,6 +723,11 @@ replica_main(void *arg)
 			continue;
 		}
 		natsMsgList_Destroy(&list);
+		/*
+		 * A fetch that brought nothing may be one whose reply was
+		 * lost: a gap after it is no loss until seen twice again.
+		 */
+		gap = 0;
 		if (s == NATS_TIMEOUT) {
 			/* Nothing new: caught up. */
 			pthread_mutex_lock(&lock);

@@ -7,8 +7,11 @@
  *	attr_ids   name -> id (2 bytes, big-endian)
  *	attr_names id (2 bytes, big-endian) -> name
  *
- * both written in the write transaction of the record that first uses a
- * name.  An id is a msgpack positive integer key of the attrs map (fixint
+ * both written in the write transaction of a record that uses a name
+ * the second time the writer sees it (struct attr_dict's seen), and at
+ * most ATTR_NEW_PER_RECORD new names per record: a feed whose keys are
+ * unique to each row (dates, uuids as keys) would otherwise spend the
+ * store's ids, which are never freed, on names no other record shares.  An id is a msgpack positive integer key of the attrs map (fixint
  * below 128, uint8, uint16): a client's attrs keys are always strings
  * (record_attrs checks them), so an integer key can only be an id, and a
  * record holding string keys, as every record did before format 4, reads
@@ -49,6 +52,9 @@
  */
 #define ATTR_SLACK	(2 + ATTR_NAME_MAX)
 
+#define ATTR_SEEN	8192		/* names remembered as seen, at most */
+#define ATTR_NEW_PER_RECORD 256		/* ids one record may be given */
+
 /* A name as readers take it: packed (str header, bytes), by id. */
 struct attr_slot {
 	uint8_t			 plen;
@@ -74,6 +80,13 @@ struct attr_dict {
 	int			  stuck;	/* out of step: no new ids */
 	struct attr_name	**buckets;	/* name -> id, the writer's */
 	uint32_t		  nbuckets;	/* a power of 2 */
+	/*
+	 * Hashes of the names seen without ids, the writer's: an open
+	 * table, emptied when three quarters full.  Two names of one hash
+	 * count as one, which at worst gives an id a sighting early.
+	 */
+	uint32_t		  seen[ATTR_SEEN];
+	uint32_t		  nseen;
 };
 
 /* FNV-1a: names are short and the table is rebuilt rarely. */
@@ -370,13 +383,37 @@ store_attrs_commit(struct store *st)
 	    memory_order_release);
 }
 
+/* Whether a name of hash h was seen before; remembered from now if not. */
+static int
+attr_seen(struct attr_dict *d, uint32_t h)
+{
+	uint32_t	i;
+
+	if (h == 0)
+		h = 1;		/* 0 is an empty slot */
+	for (i = h & (ATTR_SEEN - 1); d->seen[i] != 0;
+	    i = (i + 1) & (ATTR_SEEN - 1))
+		if (d->seen[i] == h)
+			return (1);
+	if (d->nseen >= ATTR_SEEN / 4 * 3) {
+		memset(d->seen, 0, sizeof d->seen);
+		d->nseen = 0;
+		i = h & (ATTR_SEEN - 1);
+	}
+	d->seen[i] = h;
+	d->nseen++;
+	return (0);
+}
+
 /*
- * The id of name for w, given now if it has none and give says so; -1
- * when there is none (*rc says why when LMDB failed).
+ * The id of name for w; -1 when it has none (*rc says why when LMDB
+ * failed).  A name without one is given one now when *give (the ids
+ * this record may still be given) is above 0 and the name was seen
+ * before.
  */
 static int
-attr_id(struct wctx *w, const unsigned char *name, size_t len, int give,
-    uint32_t *id, int *rc)
+attr_id(struct wctx *w, const unsigned char *name, size_t len,
+    uint32_t *give, uint32_t *id, int *rc)
 {
 	struct attr_dict	*d = w->st->attrs;
 	struct attr_name	*e;
@@ -387,7 +424,9 @@ attr_id(struct wctx *w, const unsigned char *name, size_t len, int give,
 		*id = e->id;
 		return (0);
 	}
-	if (!give || d->stuck || d->n >= ATTR_IDS_MAX)
+	if (*give == 0 || d->stuck || d->n >= ATTR_IDS_MAX)
+		return (-1);
+	if (!attr_seen(d, attr_hash(name, len)))
 		return (-1);
 	ib[0] = (unsigned char)(d->n >> 8);
 	ib[1] = (unsigned char)d->n;
@@ -408,6 +447,7 @@ attr_id(struct wctx *w, const unsigned char *name, size_t len, int give,
 		return (-1);
 	*id = d->n;
 	attr_add(d, name, len, d->n);
+	(*give)--;
 	return (0);
 }
 
@@ -480,9 +520,9 @@ attrs_find(const unsigned char *rec, size_t len)
 /*
  * Pack attrs, a packed map as record_pack() appends it, onto w->sbuf with
  * the names of its keys by id.  Without give, a name that has no id yet
- * stays a string and nothing is written to the store: what the record
- * would be, to compare with a stored one whose bytes an update would
- * move.  Returns 0 or an LMDB error.
+ * stays a string and nothing is written to the store, nor remembered as
+ * seen: what the record would be, to compare with a stored one whose
+ * bytes an update would move.  Returns 0 or an LMDB error.
  */
 int
 store_attrs_pack(struct wctx *w, const unsigned char *attrs, size_t len,
@@ -490,9 +530,11 @@ store_attrs_pack(struct wctx *w, const unsigned char *attrs, size_t len,
 {
 	msgpack_sbuffer	*out = &w->sbuf;
 	unsigned char	 ib[3];
-	uint32_t	 count, i, id;
+	uint32_t	 count, i, id, budget;
 	size_t		 off, from = 0, klen, h, n;
 	int		 rc = 0;
+
+	budget = give ? ATTR_NEW_PER_RECORD : 0;
 
 	if (mp_map(attrs, len, &count, &off) != 0) {
 		msgpack_sbuffer_write(out, (const char *)attrs, len);
@@ -506,7 +548,7 @@ store_attrs_pack(struct wctx *w, const unsigned char *attrs, size_t len,
 		/* Canonical str keys of 1..ATTR_NAME_MAX bytes only. */
 		if (n >= 1 && n <= ATTR_NAME_MAX && h + n == klen &&
 		    memcmp(ib, attrs + off, h) == 0 &&
-		    attr_id(w, attrs + off + h, n, give, &id, &rc) == 0) {
+		    attr_id(w, attrs + off + h, n, &budget, &id, &rc) == 0) {
 			msgpack_sbuffer_write(out, (const char *)attrs + from,
 			    off - from);
 			if (id < 0x80) {

@@ -28,17 +28,6 @@ dict_key(unsigned char *buf, int kind, const char *key, size_t len)
 	return (len + 1);
 }
 
-int
-store_dict_open(struct store *st, MDB_txn *txn)
-{
-	int	rc;
-
-	if ((rc = mdb_dbi_open(txn, "dict", MDB_CREATE, &st->dict)) != 0 ||
-	    (rc = mdb_dbi_open(txn, "dictch", MDB_CREATE, &st->dictch)) != 0)
-		return (rc);
-	return (0);
-}
-
 /* Log a change of the entry under k: the latest one per key stays. */
 static int
 dict_log(struct wctx *w, int op, MDB_val *k)

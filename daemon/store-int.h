@@ -182,7 +182,6 @@ void	 store_check_problem(struct store_check *, const char *, ...)
 	     __attribute__((format(printf, 2, 3)));
 
 /* store-dict.c */
-int	 store_dict_open(struct store *, MDB_txn *);
 int	 store_dict_apply(struct wctx *, struct store_op *);
 int	 store_dict_prune(struct wctx *, const unsigned char *);
 int	 store_dict_change(struct store *, MDB_txn *, const MDB_val *,

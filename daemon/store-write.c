@@ -358,6 +358,35 @@ pack_stored(struct wctx *w, const struct event *ev, int give)
 	return (store_attrs_pack(w, ev->attrs, ev->attrs_len, give));
 }
 
+/*
+ * Whether ev packs to the bytes of stored, a record, once both name
+ * their attrs by strings.  A record keeps the mix of ids and strings
+ * its names had when it was written (format 3 had no ids; a name gets
+ * one only when seen again, store-attrs.c), so the same event may pack
+ * by ids now where it was stored by strings.
+ */
+static int
+same_by_names(struct wctx *w, const struct event *ev, const MDB_val *stored)
+{
+	msgpack_sbuffer	 named;
+	msgpack_packer	 pk;
+	int		 same;
+
+	msgpack_sbuffer_clear(&w->sbuf);
+	msgpack_packer_init(&pk, &w->sbuf, msgpack_sbuffer_write);
+	record_pack(&pk, ev);
+	msgpack_sbuffer_init(&named);
+	if (store_attrs_expand(w->st, w->txn, stored->mv_data,
+	    stored->mv_size, &named) == 0)
+		same = w->sbuf.size == stored->mv_size &&
+		    memcmp(w->sbuf.data, stored->mv_data, stored->mv_size) == 0;
+	else
+		same = w->sbuf.size == named.size &&
+		    memcmp(w->sbuf.data, named.data, named.size) == 0;
+	msgpack_sbuffer_destroy(&named);
+	return (same);
+}
+
 /* Log a put of ev, whose previous change was old, and store its record. */
 static int
 put_record(struct wctx *w, const struct event *ev, uint64_t old)
@@ -475,10 +504,8 @@ apply_put(struct wctx *w, struct store_op *op, struct aerr *err)
 
 	/*
 	 * Unchanged when it packs to the same bytes with the same stamps,
-	 * as it is stored now or as a record of format 3 was (attrs named
-	 * by their strings), so that putting the same again changes
-	 * nothing in an older store either.  No name is given an id here:
-	 * a write would move the bytes of v.
+	 * so that putting the same again changes nothing.  No name is
+	 * given an id here: a write would move the bytes of v.
 	 */
 	ev->id = target;
 	ev->rev = old.rev;
@@ -488,16 +515,9 @@ apply_put(struct wctx *w, struct store_op *op, struct aerr *err)
 		record_clear(&old);
 		return (rc);
 	}
-	if (w->sbuf.size != v.mv_size ||
-	    memcmp(w->sbuf.data, v.mv_data, v.mv_size) != 0) {
-		msgpack_packer	pk;
-
-		msgpack_sbuffer_clear(&w->sbuf);
-		msgpack_packer_init(&pk, &w->sbuf, msgpack_sbuffer_write);
-		record_pack(&pk, ev);
-	}
-	if (w->sbuf.size == v.mv_size &&
-	    memcmp(w->sbuf.data, v.mv_data, v.mv_size) == 0) {
+	if ((w->sbuf.size == v.mv_size &&
+	    memcmp(w->sbuf.data, v.mv_data, v.mv_size) == 0) ||
+	    same_by_names(w, ev, &v)) {
 		op->status = STORE_UNCHANGED;
 		record_clear(&old);
 		goto done;

@@ -43,6 +43,7 @@
 #include <sys/stat.h>
 
 #include <endian.h>
+#include <stddef.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -364,6 +365,46 @@ store_format(struct store *st, MDB_txn *txn, const char *path,
 	return (0);
 }
 
+/*
+ * The databases of the environment (the head comment says what each
+ * holds): every one is opened, created if missing, when the store is,
+ * and stats tells the size of each.
+ */
+#define STORE_DB(name)	{ #name, offsetof(struct store, name) }
+static const struct store_db {
+	const char	*name;
+	size_t		 off;		/* of its handle in struct store */
+} store_dbs[] = {
+	STORE_DB(events), STORE_DB(time), STORE_DB(actor), STORE_DB(actors),
+	STORE_DB(keys), STORE_DB(changes), STORE_DB(meta), STORE_DB(tombs),
+	STORE_DB(time_new), STORE_DB(actor_new), STORE_DB(days),
+	STORE_DB(type), STORE_DB(type_new), STORE_DB(types), STORE_DB(text),
+	STORE_DB(text_tail), STORE_DB(text_new), STORE_DB(words),
+	STORE_DB(dict), STORE_DB(dictch), STORE_DB(attr_ids),
+	STORE_DB(attr_names),
+};
+_Static_assert(sizeof store_dbs / sizeof store_dbs[0] <= STORE_DBS_MAX,
+    "struct store_stats has room for every database");
+
+static MDB_dbi *
+store_db_handle(struct store *st, const struct store_db *db)
+{
+	return ((MDB_dbi *)(void *)((char *)st + db->off));
+}
+
+static int
+store_dbs_open(struct store *st, MDB_txn *txn)
+{
+	size_t	i;
+	int	rc;
+
+	for (i = 0; i < sizeof store_dbs / sizeof store_dbs[0]; i++)
+		if ((rc = mdb_dbi_open(txn, store_dbs[i].name, MDB_CREATE,
+		    store_db_handle(st, &store_dbs[i]))) != 0)
+			return (rc);
+	return (0);
+}
+
 /* Open the environment in path, creating it and its databases. */
 struct store *
 store_open(const struct store_config *cfg, struct aerr *err)
@@ -408,34 +449,7 @@ store_open(const struct store_config *cfg, struct aerr *err)
 
 	if ((rc = mdb_txn_begin(st->env, NULL, 0, &txn)) != 0)
 		goto fail;
-	if ((rc = mdb_dbi_open(txn, "events", MDB_CREATE, &st->events)) ||
-	    (rc = mdb_dbi_open(txn, "time", MDB_CREATE, &st->time)) ||
-	    (rc = mdb_dbi_open(txn, "actor", MDB_CREATE, &st->actor)) ||
-	    (rc = mdb_dbi_open(txn, "actors", MDB_CREATE, &st->actors)) ||
-	    (rc = mdb_dbi_open(txn, "keys", MDB_CREATE, &st->keys)) ||
-	    (rc = mdb_dbi_open(txn, "changes", MDB_CREATE, &st->changes)) ||
-	    (rc = mdb_dbi_open(txn, "meta", MDB_CREATE, &st->meta)) ||
-	    (rc = mdb_dbi_open(txn, "tombs", MDB_CREATE, &st->tombs)) ||
-	    (rc = mdb_dbi_open(txn, "time_new", MDB_CREATE,
-	    &st->time_new)) ||
-	    (rc = mdb_dbi_open(txn, "actor_new", MDB_CREATE,
-	    &st->actor_new)) ||
-	    (rc = mdb_dbi_open(txn, "days", MDB_CREATE, &st->days)) ||
-	    (rc = mdb_dbi_open(txn, "type", MDB_CREATE, &st->type)) ||
-	    (rc = mdb_dbi_open(txn, "type_new", MDB_CREATE,
-	    &st->type_new)) ||
-	    (rc = mdb_dbi_open(txn, "types", MDB_CREATE, &st->types)) ||
-	    (rc = mdb_dbi_open(txn, "text", MDB_CREATE, &st->text)) ||
-	    (rc = mdb_dbi_open(txn, "text_tail", MDB_CREATE,
-	    &st->text_tail)) ||
-	    (rc = mdb_dbi_open(txn, "text_new", MDB_CREATE,
-	    &st->text_new)) ||
-	    (rc = mdb_dbi_open(txn, "words", MDB_CREATE, &st->words)) ||
-	    (rc = mdb_dbi_open(txn, "attr_ids", MDB_CREATE,
-	    &st->attr_ids)) ||
-	    (rc = mdb_dbi_open(txn, "attr_names", MDB_CREATE,
-	    &st->attr_names)) ||
-	    (rc = store_dict_open(st, txn))) {
+	if ((rc = store_dbs_open(st, txn)) != 0) {
 		mdb_txn_abort(txn);
 		goto fail;
 	}
@@ -622,6 +636,8 @@ store_stats(struct store *st, struct store_stats *out, struct aerr *err)
 	MDB_txn		*txn;
 	MDB_stat	 ms;
 	MDB_envinfo	 info;
+	struct store_db_size *db;
+	size_t		 i;
 
 	memset(out, 0, sizeof *out);
 	if (store_read_begin(st, &txn, err) != 0)
@@ -631,6 +647,16 @@ store_stats(struct store *st, struct store_stats *out, struct aerr *err)
 	if (mdb_stat(txn, st->actors, &ms) == 0)
 		out->actors = ms.ms_entries;
 	store_text_sizes(st, txn, &out->records_bytes, &out->text_bytes);
+	for (i = 0; i < sizeof store_dbs / sizeof store_dbs[0]; i++) {
+		if (mdb_stat(txn, *store_db_handle(st, &store_dbs[i]),
+		    &ms) != 0)
+			continue;
+		db = &out->dbs[out->ndbs++];
+		db->name = store_dbs[i].name;
+		db->entries = ms.ms_entries;
+		db->bytes = (uint64_t)ms.ms_psize * (ms.ms_branch_pages +
+		    ms.ms_leaf_pages + ms.ms_overflow_pages);
+	}
 	out->last_seq = store_meta_get(txn, st->meta, "next_seq", 1) - 1;
 	mdb_txn_abort(txn);
 	mdb_env_info(st->env, &info);

@@ -95,8 +95,15 @@ TEST(backup_while_writing_restores_everything_acknowledged)
 	snprintf(copy, sizeof copy, "%s/copy", t_dir());
 	if ((pid = fork()) == 0)
 		writer(d.sock, logpath);
-	while (batches_acked(logpath) < 50)
+	/* The writer may have died (a failed put ends it): not forever. */
+	for (i = 0; i < 6000 && batches_acked(logpath) < 50 &&
+	    waitpid(pid, &status, WNOHANG) == 0; i++)
 		usleep(10000);
+	if (batches_acked(logpath) < 50)
+		kill(pid, SIGKILL);
+	T_ASSERTF(batches_acked(logpath) >= 50, "the writer acknowledged "
+	    "%d batches of 10 before the backup (exited or 60 s passed)",
+	    batches_acked(logpath));
 
 	before = batches_acked(logpath);
 	ctx = annals_connect(d.sock);

@@ -446,10 +446,16 @@ TEST(cli_actor_actors_limit_and_ping)
 	CLI_RUN(&r, d.sock, NULL, 0, "--format", "table", "stats");
 	T_ASSERTF(strstr(r.out, "events       300\n") != NULL &&
 	    strstr(r.out, "\nuuid         ") != NULL, "%s", r.out);
+	/* The databases as a table of their own, a row each. */
+	T_ASSERTF(strstr(r.out, "\n\ndatabases         entries        "
+	    "bytes\nevents                300 ") != NULL &&
+	    strstr(r.out, "\nattr_names ") != NULL, "%s", r.out);
 	cli_run_free(&r);
 	CLI_RUN(&r, d.sock, NULL, 0, "--format", "csv", "stats");
 	T_ASSERTF(strncmp(r.out, "events,actors,", 14) == 0 &&
-	    strstr(r.out, "\n300,3,") != NULL, "%s", r.out);
+	    strstr(r.out, ",databases.events.entries,databases.events."
+	    "bytes,") != NULL && strstr(r.out, "\n300,3,") != NULL, "%s",
+	    r.out);
 	cli_run_free(&r);
 	free(input);
 	T_EQ_INT(th_daemon_stop(&d), 0);

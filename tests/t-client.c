@@ -504,6 +504,68 @@ TEST(client_stats_counts_events_and_actors)
 	client_two_stop(&t);
 }
 
+/* The value of key in map, or NULL. */
+static const msgpack_object *
+client_map_get(const msgpack_object *map, const char *key)
+{
+	uint32_t	i;
+
+	if (map == NULL || map->type != MSGPACK_OBJECT_MAP)
+		return (NULL);
+	for (i = 0; i < map->via.map.size; i++)
+		if (map->via.map.ptr[i].key.type == MSGPACK_OBJECT_STR &&
+		    map->via.map.ptr[i].key.via.str.size == strlen(key) &&
+		    memcmp(map->via.map.ptr[i].key.via.str.ptr, key,
+		    strlen(key)) == 0)
+			return (&map->via.map.ptr[i].val);
+	return (NULL);
+}
+
+/*
+ * stats tells each database's entries and bytes: the records' entries
+ * are the events, and the bytes of all of them are within db_bytes.
+ */
+TEST(client_stats_gives_each_database_size)
+{
+	struct client_two	 t;
+	const msgpack_object	*dbs, *db, *v;
+	msgpack_unpacked	 u;
+	void			*res;
+	size_t			 len;
+	uint64_t		 sum = 0;
+	uint32_t		 i;
+
+	client_two_start(&t);
+	T_OK(annals_call(t.ctx, "stats", NULL, 0, &res, &len));
+	msgpack_unpacked_init(&u);
+	T_ASSERT(msgpack_unpack_next(&u, res, len, NULL) ==
+	    MSGPACK_UNPACK_SUCCESS);
+	dbs = client_map_get(&u.data, "databases");
+	T_ASSERT(dbs != NULL && dbs->type == MSGPACK_OBJECT_MAP);
+	T_ASSERTF(dbs->via.map.size >= 20, "%u databases",
+	    dbs->via.map.size);
+	for (i = 0; i < dbs->via.map.size; i++) {
+		db = &dbs->via.map.ptr[i].val;
+		T_ASSERT((v = client_map_get(db, "entries")) != NULL &&
+		    v->type == MSGPACK_OBJECT_POSITIVE_INTEGER);
+		T_ASSERT((v = client_map_get(db, "bytes")) != NULL &&
+		    v->type == MSGPACK_OBJECT_POSITIVE_INTEGER);
+		sum += v->via.u64;
+	}
+	db = client_map_get(dbs, "events");
+	T_EQ_U64(client_map_get(db, "entries")->via.u64, 2);
+	T_ASSERT(client_map_get(db, "bytes")->via.u64 >= 4096);
+	T_EQ_U64(client_map_get(client_map_get(dbs, "actors"),
+	    "entries")->via.u64, 2);
+	T_ASSERT(client_map_get(dbs, "attr_names") != NULL);
+	T_ASSERTF(sum > 0 && sum <= client_map_get(&u.data,
+	    "db_bytes")->via.u64, "%llu bytes of databases",
+	    (unsigned long long)sum);
+	msgpack_unpacked_destroy(&u);
+	annals_buf_free(res);
+	client_two_stop(&t);
+}
+
 TEST(client_call_returns_the_raw_result_or_the_error)
 {
 	struct th_daemon	 d;

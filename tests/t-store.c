@@ -2681,7 +2681,7 @@ TEST(store_given_puts_keep_ids_revs_times_and_seqs)
  * bytes (the longest given an id), one of 65 (kept a string) and a map
  * whose own keys stay strings.
  */
-#define AT_MAX		128
+#define AT_MAX		1024
 #define AT_IDS_MAX	65536		/* ATTR_IDS_MAX, daemon/store-int.h */
 
 struct at_set {
@@ -2930,10 +2930,13 @@ TEST(store_attrs_by_id_read_back_as_put)
 	T_EQ_U64(count, 60);
 	T_ASSERTF(strncmp(names, "GLOBALEVENTID,SQLDATE,", 22) == 0 &&
 	    strstr(names, ",nested") != NULL, "%s", names);
-	/* Stored, each record is shorter by most of its names. */
+	/*
+	 * Stored, each record is shorter by most of its names, but the
+	 * first: its names were seen for the first time.
+	 */
 	txn = raw_begin(&env);
 	T_OK(mdb_dbi_open(txn, "events", 0, &dbi));
-	for (i = 1; i <= s->n; i++) {
+	for (i = 2; i <= s->n; i++) {
 		skey_be64(kbuf, i);
 		k.mv_size = 8;
 		k.mv_data = kbuf;
@@ -2973,7 +2976,7 @@ at_ev(struct event *ev, const char *name, int val)
 
 /* Put one event with one attr; returns its id. */
 static uint64_t
-at_put_attr(struct store *st, const char *name, int val)
+at_put_once(struct store *st, const char *name, int val)
 {
 	struct event	ev;
 	uint64_t	id;
@@ -2982,6 +2985,17 @@ at_put_attr(struct store *st, const char *name, int val)
 	id = put1(st, &ev, NULL);
 	record_clear(&ev);
 	return (id);
+}
+
+/*
+ * Put two events with one attr, so that its name has an id (a name gets
+ * one when seen again); returns the second's id.
+ */
+static uint64_t
+at_put_attr(struct store *st, const char *name, int val)
+{
+	at_put_once(st, name, val);
+	return (at_put_once(st, name, val));
 }
 
 /* The one attr's name of event id. */
@@ -3029,6 +3043,7 @@ TEST(store_attrs_of_failed_writes_are_forgotten)
 	kept = at_put_attr(st, "kept", 1);
 
 	/* A batch whose second put conflicts: the first's name goes too. */
+	at_put_once(st, "lost", 0);
 	at_ev(&ev, "lost", 2);
 	memset(ops, 0, sizeof ops);
 	memset(&b, 0, sizeof b);
@@ -3050,6 +3065,7 @@ TEST(store_attrs_of_failed_writes_are_forgotten)
 	free(ops[1].ev);
 
 	/* A commit that fails. */
+	at_put_once(st, "gone", 0);
 	store_inject_commit_error(st, EIO, 1);
 	at_ev(&ev, "gone", 3);
 	memset(ops, 0, sizeof ops);
@@ -3219,42 +3235,63 @@ TEST(store_attrs_of_format3_records_read_as_stored)
 
 /*
  * Ids run out at AT_IDS_MAX: the names past them stay strings, in the
- * record that first met the limit and in later ones, and read back the
- * same.
+ * records that met the limit and in later ones, and read back the same.
+ * Each record holds ATTR_NEW_PER_RECORD names and is put three times:
+ * the first sees them, the second gives them ids, the third gives those
+ * the table of seen names forgot when it was emptied during the first.
  */
+#define AT_PER_RECORD	256		/* ATTR_NEW_PER_RECORD */
+
+static void
+at_names_ev(struct at_set *s, struct store *st, size_t from, size_t n,
+    const char *last)
+{
+	struct event	*ev = &s->ev[s->n];
+	msgpack_sbuffer	 sbuf;
+	msgpack_packer	 pk;
+	char		 name[16];
+	size_t		 i;
+
+	T_ASSERT(s->n < AT_MAX);
+	mkev(ev, "2016-07-28", NULL, "USA", NULL, NULL, NULL);
+	msgpack_sbuffer_init(&sbuf);
+	msgpack_packer_init(&pk, &sbuf, msgpack_sbuffer_write);
+	msgpack_pack_map(&pk, n + (last != NULL));
+	for (i = from; i < from + n; i++) {
+		snprintf(name, sizeof name, "a%05zu", i);
+		at_pack_str(&pk, name, strlen(name));
+		msgpack_pack_nil(&pk);
+	}
+	if (last != NULL) {
+		at_pack_str(&pk, last, strlen(last));
+		msgpack_pack_nil(&pk);
+	}
+	ev->attrs_len = sbuf.size;
+	ev->attrs = (unsigned char *)msgpack_sbuffer_release(&sbuf);
+	T_EQ_U64(put1(st, ev, NULL), s->n + 1);
+	msgpack_sbuffer_init(&sbuf);
+	msgpack_packer_init(&pk, &sbuf, msgpack_sbuffer_write);
+	record_pack(&pk, ev);
+	s->want[s->n + 1] = sbuf.data;
+	s->wantlen[s->n + 1] = sbuf.size;
+	s->n++;
+}
+
 TEST(store_attrs_past_the_last_id_stay_strings)
 {
 	struct store	*st = open_store((size_t)1 << 26);
 	struct at_set	*s = calloc(1, sizeof *s);
-	msgpack_sbuffer	 sbuf;
-	msgpack_packer	 pk;
-	char		 name[16], names[64];
-	size_t		 i, n = AT_IDS_MAX + 100, count;
+	char		 names[64];
+	size_t		 from, n = AT_IDS_MAX + 100, count;
 	int		 k;
 
-	for (k = 0; k < 2; k++) {
-		mkev(&s->ev[k], "2016-07-28", NULL, "USA", NULL, NULL, NULL);
-		msgpack_sbuffer_init(&sbuf);
-		msgpack_packer_init(&pk, &sbuf, msgpack_sbuffer_write);
-		/* The first: n names; the second: one old, one new. */
-		msgpack_pack_map(&pk, k == 0 ? n : 2);
-		for (i = 0; i < (k == 0 ? n : 2); i++) {
-			snprintf(name, sizeof name, k == 0 ? "a%05zu" :
-			    i == 0 ? "a00007" : "past", i);
-			at_pack_str(&pk, name, strlen(name));
-			msgpack_pack_nil(&pk);
-		}
-		s->ev[k].attrs_len = sbuf.size;
-		s->ev[k].attrs = (unsigned char *)msgpack_sbuffer_release(
-		    &sbuf);
-		T_EQ_U64(put1(st, &s->ev[k], NULL), k + 1);
-		msgpack_sbuffer_init(&sbuf);
-		msgpack_packer_init(&pk, &sbuf, msgpack_sbuffer_write);
-		record_pack(&pk, &s->ev[k]);
-		s->want[k + 1] = sbuf.data;
-		s->wantlen[k + 1] = sbuf.size;
-		s->n++;
-	}
+	for (from = 0; from < n; from += AT_PER_RECORD)
+		for (k = 0; k < 3; k++)
+			at_names_ev(s, st, from, from + AT_PER_RECORD > n ?
+			    n - from : AT_PER_RECORD, NULL);
+	/* One old name, one new, twice. */
+	at_names_ev(s, st, 7, 1, "past");
+	at_names_ev(s, st, 7, 1, "past");
 	at_read_all(st, s);
 	at_check_ok(st);
 	store_close(st);
@@ -3265,6 +3302,83 @@ TEST(store_attrs_past_the_last_id_stay_strings)
 	at_read_all(st, s);
 	store_close(st);
 	at_free(s);
+}
+
+/*
+ * A feed whose keys are unique to each row (here, a date as the key)
+ * gives none of them an id, and leaves the ids to names rows share; a
+ * record of new names gives at most AT_PER_RECORD of them ids.
+ */
+TEST(store_attrs_unique_names_get_no_ids)
+{
+	struct store	*st = open_store((size_t)1 << 26);
+	struct at_set	*s = calloc(1, sizeof *s);
+	char		 names[4096], name[32];
+	size_t		 count, i, len;
+
+	/* 1000 new names in one record, put twice: 256 of them get ids. */
+	at_names_ev(s, st, 0, 1000, NULL);
+	at_names_ev(s, st, 0, 1000, NULL);
+	at_read_all(st, s);
+	for (i = 0; i < 300; i++) {
+		snprintf(name, sizeof name, "2015-%02zu-%02zu", i / 28 + 1,
+		    i % 28 + 1);
+		at_put_once(st, name, (int)i);
+		at_put_once(st, "shared", (int)i);
+	}
+	store_close(st);
+	at_names(names, sizeof names, &count);
+	T_EQ_U64(count, AT_PER_RECORD + 1);
+	len = strlen(names);
+	T_ASSERTF(strncmp(names, "a00000,a00001,", 14) == 0 && len > 7 &&
+	    strcmp(names + len - 7, ",shared") == 0, "%s", names);
+	at_free(s);
+}
+
+/*
+ * A record keeps the mix of ids and strings its names had when it was
+ * written: here "a" by id and "b", seen for the first time, by string.
+ * Once "b" has an id, putting the same event again still changes
+ * nothing (a sync run again must not make new revs and changes).
+ */
+TEST(store_attrs_same_event_again_after_a_name_got_its_id)
+{
+	struct store	*st = open_store((size_t)1 << 22);
+	struct store_op	 op;
+	struct event	 ev;
+	msgpack_sbuffer	 sbuf;
+	msgpack_packer	 pk;
+	uint64_t	 id, seq;
+	int		 status;
+
+	at_put_attr(st, "a", 1);
+	mkev(&ev, "2016-07-28", NULL, "USA", NULL, "feed", "row-1");
+	msgpack_sbuffer_init(&sbuf);
+	msgpack_packer_init(&pk, &sbuf, msgpack_sbuffer_write);
+	msgpack_pack_map(&pk, 2);
+	at_pack_str(&pk, "a", 1);
+	msgpack_pack_int(&pk, 1);
+	at_pack_str(&pk, "b", 1);
+	msgpack_pack_int(&pk, 2);
+	ev.attrs_len = sbuf.size;
+	ev.attrs = (unsigned char *)msgpack_sbuffer_release(&sbuf);
+	id = put1(st, &ev, &status);
+	T_EQ_INT(status, STORE_ADDED);
+	at_put_once(st, "b", 3);	/* seen again: "b" gets its id */
+	seq = store_last_seq(st);
+
+	memset(&op, 0, sizeof op);
+	op.kind = CHANGE_PUT;
+	op.ev = &ev;
+	ev.id = 0;
+	write1(st, &op, 9000);
+	T_EQ_INT(op.status, STORE_UNCHANGED);
+	T_EQ_U64(op.out_id, id);
+	T_EQ_U64(op.out_rev, 1);
+	T_EQ_U64(store_last_seq(st), seq);
+	at_check_ok(st);
+	record_clear(&ev);
+	store_close(st);
 }
 
 /*
@@ -3497,8 +3611,9 @@ TEST(store_text_many_ops_map_full_replays)
 /*
  * Review: readers on threads of their own read records while the writer
  * gives new names ids (store-attrs.c: readers take the cache below
- * `committed`, the rest from their snapshot).  Event k (id k + 1) has
- * the one attr "n<k>": every record a reader finds names its own.
+ * `committed`, the rest from their snapshot).  Events 2k + 1 and 2k + 2
+ * have the one attr "n<k>" (its second use gives it an id): every record
+ * a reader finds names its own.
  */
 #define RA_N	800
 
@@ -3531,7 +3646,7 @@ ra_one(void *arg, size_t i, const void *data, size_t len)
 		snprintf(r->why, sizeof r->why, "a record does not decode");
 	} else {
 		snprintf(want, sizeof want, "n%llu", (unsigned long long)
-		    mp_get(&u.data, "id")->via.u64 - 1);
+		    (mp_get(&u.data, "id")->via.u64 - 1) / 2);
 		if (a->via.map.ptr[0].key.via.str.size != strlen(want) ||
 		    memcmp(a->via.map.ptr[0].key.via.str.ptr, want,
 		    strlen(want)) != 0) {
@@ -3557,7 +3672,7 @@ ra_read(void *arg)
 
 	while (!*r->done) {
 		for (k = 0; k < 64; k++)
-			ids[k] = 1 + (uint64_t)(rand_r(&seed) % RA_N);
+			ids[k] = 1 + (uint64_t)(rand_r(&seed) % (2 * RA_N));
 		/* The newest ones too, just committed. */
 		ids[0] = store_last_seq(r->st);
 		ids[1] = ids[0] + 1;
@@ -3587,7 +3702,7 @@ TEST(store_attrs_readers_beside_the_writer)
 	}
 	for (k = 0; k < RA_N; k++) {
 		snprintf(name, sizeof name, "n%zu", k);
-		T_EQ_U64(at_put_attr(st, name, (int)k), k + 1);
+		T_EQ_U64(at_put_attr(st, name, (int)k), 2 * k + 2);
 	}
 	done = 1;
 	for (t = 0; t < 3; t++) {

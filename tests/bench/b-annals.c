@@ -414,6 +414,60 @@ b_annals_supports(int kind)
 	return (1);
 }
 
+static int
+b_annals_db_cmp(const void *a, const void *b)
+{
+	const msgpack_object_kv	*x = a, *y = b;
+	const msgpack_object	*xb, *yb;
+
+	xb = mp_get(&x->val, "bytes");
+	yb = mp_get(&y->val, "bytes");
+	if (xb == NULL || yb == NULL)
+		return ((xb == NULL) - (yb == NULL));
+	return ((xb->via.u64 < yb->via.u64) - (xb->via.u64 > yb->via.u64));
+}
+
+/*
+ * Where the bytes went: each database's share per event, largest first,
+ * from stats (a line of the bench's output, for the size figures).
+ */
+static void
+b_annals_db_shares(annals_ctx *ctx)
+{
+	msgpack_unpacked	 u;
+	msgpack_object		*dbs;
+	const msgpack_object	*ev, *b;
+	void			*res = NULL;
+	size_t			 len = 0;
+	uint32_t		 i;
+
+	if (annals_call(ctx, "stats", NULL, 0, &res, &len) != 0)
+		return;
+	msgpack_unpacked_init(&u);
+	if (msgpack_unpack_next(&u, res, len, NULL) ==
+	    MSGPACK_UNPACK_SUCCESS && (ev = mp_get(&u.data, "events")) !=
+	    NULL && ev->type == MSGPACK_OBJECT_POSITIVE_INTEGER &&
+	    ev->via.u64 > 0 && (dbs = (msgpack_object *)mp_get(&u.data,
+	    "databases")) != NULL && dbs->type == MSGPACK_OBJECT_MAP) {
+		qsort(dbs->via.map.ptr, dbs->via.map.size,
+		    sizeof *dbs->via.map.ptr, b_annals_db_cmp);
+		printf("annals B/event by database:");
+		for (i = 0; i < dbs->via.map.size; i++) {
+			b = mp_get(&dbs->via.map.ptr[i].val, "bytes");
+			if (b == NULL || b->via.u64 == 0 ||
+			    dbs->via.map.ptr[i].key.type != MSGPACK_OBJECT_STR)
+				continue;
+			printf(" %.*s %.0f",
+			    (int)dbs->via.map.ptr[i].key.via.str.size,
+			    dbs->via.map.ptr[i].key.via.str.ptr,
+			    (double)b->via.u64 / (double)ev->via.u64);
+		}
+		printf("\n");
+	}
+	msgpack_unpacked_destroy(&u);
+	annals_buf_free(res);
+}
+
 static uint64_t
 b_annals_db_bytes(char *note, size_t len)
 {
@@ -425,11 +479,12 @@ b_annals_db_bytes(char *note, size_t len)
 	snprintf(path, sizeof path, "%s/data.mdb", b_annals_data);
 	file = bench_file_bytes(path);
 	ctx = annals_connect(b_annals_sock);
-	if (ctx != NULL && annals_stats(ctx, &st) == 0)
+	if (ctx != NULL && annals_stats(ctx, &st) == 0) {
 		snprintf(note, len, "data.mdb on disk; %llu bytes in use, "
 		    "map %llu", (unsigned long long)st.db_bytes,
 		    (unsigned long long)st.map_bytes);
-	else
+		b_annals_db_shares(ctx);
+	} else
 		snprintf(note, len, "data.mdb on disk");
 	annals_free(ctx);
 	return (file);
