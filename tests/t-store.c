@@ -3869,7 +3869,7 @@ TEST(store_text_store_written_without_index_is_indexed_when_opened)
 	struct store		*st = open_store_with(1 << 24, 1);
 	struct event		 ev;
 	struct found		 f;
-	char			 date[16];
+	char			 date[32];
 	int			 i, status;
 
 	for (i = 0; i < 7; i++) {
