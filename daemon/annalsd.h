@@ -53,6 +53,7 @@ struct store_config {
 	size_t		 max_map_size;	/* growth stops here */
 	size_t		 stage_entries;	/* time stage size; 0: the default */
 	int		 no_text_index;	/* benchmarks: ingest without it */
+	int		 text_mirror_check; /* tests: sweeps check their memory */
 };
 
 #define STORE_ADDED	1

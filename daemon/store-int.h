@@ -29,6 +29,8 @@ struct store {
 	size_t		 stage_actor;
 	size_t		 stage_text;
 	int		 no_text;	/* store_config.no_text_index */
+	int		 text_mirror_check;	/* store_config's */
+	struct text_mirror *text_mirror; /* the stage in memory (store-text.c) */
 	struct sweep {			/* the writer's place in a stage */
 		unsigned char	key[ACTOR_KEY_MAX];
 		size_t		len;
@@ -69,6 +71,7 @@ struct wctx {
 	char		*text_pend;
 	size_t		 text_plen, text_pcap, text_pn;
 	uint64_t	 text_pmin;
+	int		 text_mirror;	/* TEXT_MIRROR_*: the stage in memory */
 };
 
 /* write_once's request to be run again with nested transactions. */
@@ -163,10 +166,14 @@ int	 store_type_has(struct store *, MDB_txn *, const struct type_names *,
 	     const struct date_span *, uint64_t);
 
 /* store-text.c */
-int	 store_text_index(struct wctx *, const struct event *, int, uint64_t);
+int	 store_text_index(struct wctx *, const struct event *, int, int,
+	     uint64_t);
 int	 store_text_sweep(struct wctx *);
 int	 store_text_flush(struct wctx *);
 void	 store_text_discard(struct wctx *);
+void	 store_text_write_begin(struct wctx *);
+void	 store_text_write_end(struct wctx *);
+void	 store_text_close(struct store *);
 int	 store_text_open(struct store *, MDB_txn *);
 int	 store_text_begin(struct store *, MDB_txn *, const struct query *,
 	     struct text_iter **, struct aerr *);

@@ -29,7 +29,9 @@
  * are merged into each list's blocks at once, so that a word's last
  * block is written once per sweep rather than once per commit.  A query
  * reads the whole stage into memory beside the blocks, which is why the
- * stage stays small.
+ * stage stays small.  The writer keeps the stage in memory too, its
+ * words numbered by list as they were staged (struct text_mirror), so
+ * that a sweep need not read and number them again.
  *
  * Deletes and updates remove the event's postings: its entry in the
  * stage, or from the block that holds each, so the index never offers
@@ -114,13 +116,19 @@ varint_get(const unsigned char **pp, const unsigned char *end, uint64_t *v)
  * overflow); the id as its distance less one after the same start, else
  * zigzagged.  At most 21 bytes.
  */
-static size_t
+static inline size_t
 posting_put(unsigned char *p, const struct posting *a,
     const struct posting *b)
 {
 	uint64_t	d = (uint64_t)b->start - (uint64_t)a->start, x;
 	size_t		n;
 
+	/* The same start and a near id, as a feed's events mostly are. */
+	if (d == 0 && b->id - a->id - 1 < 0x80) {
+		p[0] = 0;
+		p[1] = (unsigned char)(b->id - a->id - 1);
+		return (2);
+	}
 	if (d % DAY == 0)
 		n = varint_put(p, d / DAY << 1);
 	else if (d < UINT64_C(1) << 62)
@@ -500,30 +508,38 @@ static int
 tail_fill(struct wctx *w, const unsigned char *prefix, size_t plen,
     struct tail_buf *tb, const struct posting *p, size_t n)
 {
-	unsigned char	key[TEXT_KEY_MAX];
-	MDB_val		k, v;
-	size_t		i;
-	int		rc = 0;
+	unsigned char	 key[TEXT_KEY_MAX], *buf = tb->buf + TAIL_HEAD;
+	struct posting	 last;
+	MDB_val		 k, v;
+	size_t		 i = 0, len;
+	int		 rc;
 
-	for (i = 0; i < n && rc == 0; i++) {
-		if (tb->has && tb->len + 21 > TEXT_BLOCK_BYTES) {
-			k.mv_data = key;
-			k.mv_size = text_key(key, prefix, plen, &tb->first);
-			v.mv_data = tb->buf + TAIL_HEAD;
-			v.mv_size = tb->len;
-			rc = mdb_put(w->txn, w->st->text, &k, &v, 0);
-			tb->has = 0;
-			tb->len = 0;
-		}
-		if (tb->has)
-			tb->len += posting_put(tb->buf + TAIL_HEAD + tb->len,
-			    &tb->last, &p[i]);
-		else
-			tb->first = p[i];
+	if (n == 0)
+		return (0);
+	if (!tb->has) {
+		tb->first = tb->last = p[i++];
+		tb->len = 0;
 		tb->has = 1;
-		tb->last = p[i];
 	}
-	return (rc);
+	/* In locals: a sweep appends most of its postings here. */
+	last = tb->last;
+	for (len = tb->len; i < n; last = p[i++]) {
+		if (len + 21 <= TEXT_BLOCK_BYTES) {
+			len += posting_put(buf + len, &last, &p[i]);
+			continue;
+		}
+		k.mv_data = key;
+		k.mv_size = text_key(key, prefix, plen, &tb->first);
+		v.mv_data = buf;
+		v.mv_size = len;
+		if ((rc = mdb_put(w->txn, w->st->text, &k, &v, 0)) != 0)
+			return (rc);
+		tb->first = p[i];
+		len = 0;
+	}
+	tb->len = len;
+	tb->last = last;
+	return (0);
 }
 
 /* Store tail tb of list k, or delete it when empty. */
@@ -598,6 +614,7 @@ struct sweep_list {
 	uint64_t	hash;
 	size_t		off;		/* of the word in the sweep's copy */
 	unsigned char	len, class;
+	uint32_t	mark;		/* text_mirror: the last event met */
 };
 
 struct sweep_lists {
@@ -617,7 +634,7 @@ struct staged {
  * A hash of the word of len bytes at s (which has 8 bytes readable from
  * its start) and of its class: its first and last eight bytes.
  */
-static uint64_t
+static inline uint64_t
 sweep_hash(const char *s, size_t len, int class)
 {
 	uint64_t	a, b = 0, h;
@@ -653,7 +670,7 @@ sweep_lists_grow(struct sweep_lists *sl)
  * Whether the words of len bytes at a and b are the same; both have 8
  * bytes readable from their start, and most words are shorter.
  */
-static int
+static inline int
 sweep_word_eq(const char *a, const char *b, size_t len)
 {
 	uint64_t	x, y;
@@ -666,21 +683,34 @@ sweep_word_eq(const char *a, const char *b, size_t len)
 	return ((len == 8 ? x : x & ((UINT64_C(1) << (len * 8)) - 1)) == 0);
 }
 
-/* The number of the list of the word at off (len bytes) and class. */
-static uint32_t
-sweep_list_num(struct sweep_lists *sl, const char *copy, size_t off,
-    size_t len, int class)
+/*
+ * The number of the list of the word s (len bytes) and class, the lists'
+ * words being in copy; else UINT32_MAX, and *slot is where it would go.
+ */
+static inline uint32_t
+sweep_list_find(const struct sweep_lists *sl, const char *copy,
+    const char *s, size_t len, int class, uint64_t h, size_t *slot)
 {
-	struct sweep_list	*l;
-	uint64_t		 h = sweep_hash(copy + off, len, class);
+	const struct sweep_list	*l;
 	size_t			 i;
 
 	for (i = h & sl->mask; sl->slot[i] != 0; i = (i + 1) & sl->mask) {
 		l = &sl->l[sl->slot[i] - 1];
 		if (l->hash == h && l->len == len && l->class == class &&
-		    sweep_word_eq(copy + l->off, copy + off, len))
+		    sweep_word_eq(copy + l->off, s, len))
 			return (sl->slot[i] - 1);
 	}
+	*slot = i;
+	return (UINT32_MAX);
+}
+
+/* Number a new list, of the word at off of the copy, in slot i. */
+static uint32_t
+sweep_list_add(struct sweep_lists *sl, uint64_t h, size_t i, size_t off,
+    size_t len, int class)
+{
+	struct sweep_list	*l;
+
 	if (sl->n == sl->cap) {
 		sl->cap = sl->cap ? sl->cap * 2 : 1024;
 		sl->l = xreallocarray(sl->l, sl->cap, sizeof *sl->l);
@@ -690,10 +720,26 @@ sweep_list_num(struct sweep_lists *sl, const char *copy, size_t off,
 	l->off = off;
 	l->len = (unsigned char)len;
 	l->class = (unsigned char)class;
+	l->mark = 0;
 	sl->slot[i] = sl->n + 1;
 	if (2 * (size_t)++sl->n >= sl->mask)
 		sweep_lists_grow(sl);
 	return (sl->n - 1);
+}
+
+/* The number of the list of the word at off (len bytes) and class. */
+static uint32_t
+sweep_list_num(struct sweep_lists *sl, const char *copy, size_t off,
+    size_t len, int class)
+{
+	uint64_t	h = sweep_hash(copy + off, len, class);
+	uint32_t	num;
+	size_t		i;
+
+	if ((num = sweep_list_find(sl, copy, copy + off, len, class, h,
+	    &i)) != UINT32_MAX)
+		return (num);
+	return (sweep_list_add(sl, h, i, off, len, class));
 }
 
 /*
@@ -854,8 +900,286 @@ sweep_read(struct wctx *w, struct sweep_in *in)
 }
 
 /*
+ * The stage in memory: what sweep_read makes of the stage, kept by the
+ * writer from one write transaction to the next.  A new event's words
+ * are numbered by list as it is staged, which also drops its repeated
+ * words (each list keeps the last event that met it), so that a sweep
+ * neither reads, copies and numbers the stage again nor sorts an
+ * event's words to find repeats.  The stage in text_new stays what
+ * queries read and what a crash leaves.
+ *
+ * The copy is right only while every write transaction that changed
+ * the stage kept it: txnid is the last such transaction, set before it
+ * commits, and 0 while one runs, so that a transaction that aborts or
+ * fails to commit leaves it behind, as does any other writer (whose
+ * transaction takes the next id).  A transaction that finds it behind,
+ * or that takes an event out of the stage, or that runs nested, stages
+ * without it; the next sweep then reads the stage, after which the
+ * copy, empty as the stage, is right again.
+ */
+struct text_mirror {
+	struct sweep_in	 in;	/* copy: the lists' words */
+	uint64_t	 events;
+	uint32_t	 serial;	/* of the last event staged */
+	size_t		 txnid;
+};
+
+#define TEXT_MIRROR_OFF		0	/* not used: text_build, nested */
+#define TEXT_MIRROR_ON		1	/* the copy is the stage */
+#define TEXT_MIRROR_BEHIND	2	/* until the next sweep */
+
+/* Empty the copy; a large one gives its memory back. */
+static void
+mirror_reset(struct text_mirror *m)
+{
+	struct sweep_in	*in = &m->in;
+
+	if (in->cap > (1 << 20) || in->ccap > (16 << 20) ||
+	    in->sl.mask > (1 << 16)) {
+		free(in->copy);
+		free(in->sp);
+		free(in->sl.slot);
+		free(in->sl.l);
+		memset(in, 0, sizeof *in);
+	}
+	if (in->sl.slot == NULL)
+		sweep_lists_grow(&in->sl);
+	else
+		memset(in->sl.slot, 0, (in->sl.mask + 1) * sizeof *in->sl.slot);
+	in->sl.n = 0;
+	in->n = 0;
+	in->clen = 0;
+	m->events = 0;
+	m->serial = 0;
+}
+
+/*
+ * At the start of a write transaction (w's): whether it stages with
+ * the copy.  Until it commits in step with it, the copy is behind.
+ */
+void
+store_text_write_begin(struct wctx *w)
+{
+	struct store		*st = w->st;
+	struct text_mirror	*m = st->text_mirror;
+
+	w->text_mirror = TEXT_MIRROR_OFF;
+	if (st->no_text)
+		return;
+	if (m == NULL) {
+		m = st->text_mirror = xcalloc(1, sizeof *m);
+		mirror_reset(m);
+	}
+	if (!w->nested && m->txnid != 0 && m->txnid + 1 == mdb_txn_id(w->txn))
+		w->text_mirror = TEXT_MIRROR_ON;
+	else if (!w->nested) {
+		mirror_reset(m);
+		w->text_mirror = TEXT_MIRROR_BEHIND;
+	}
+	m->txnid = 0;
+}
+
+/* Just before w commits: the copy is right if w kept it. */
+void
+store_text_write_end(struct wctx *w)
+{
+	if (w->text_mirror == TEXT_MIRROR_ON)
+		w->st->text_mirror->txnid = mdb_txn_id(w->txn);
+}
+
+void
+store_text_close(struct store *st)
+{
+	struct text_mirror	*m = st->text_mirror;
+
+	if (m == NULL)
+		return;
+	free(m->in.copy);
+	free(m->in.sp);
+	free(m->in.sl.slot);
+	free(m->in.sl.l);
+	free(m);
+	st->text_mirror = NULL;
+}
+
+/*
+ * The list of the word s (len bytes, 8 readable) and class in the copy,
+ * numbered if new: 1, or 0 when the event being staged met it already.
+ */
+static int
+mirror_word(struct text_mirror *m, const char *s, size_t len, int class,
+    uint32_t *num)
+{
+	struct sweep_in	*in = &m->in;
+	uint64_t	 h = sweep_hash(s, len, class);
+	size_t		 i;
+
+	if ((*num = sweep_list_find(&in->sl, in->copy, s, len, class, h,
+	    &i)) == UINT32_MAX) {
+		/* The word, its NUL, and 8 bytes readable for sweep_hash. */
+		if (in->clen + len + 1 + 8 > in->ccap) {
+			in->ccap = (in->clen + len + 1 + 8) * 2 + 4096;
+			in->copy = xreallocarray(in->copy, in->ccap, 1);
+		}
+		memcpy(in->copy + in->clen, s, len);
+		in->copy[in->clen + len] = '\0';
+		*num = sweep_list_add(&in->sl, h, i, in->clen, len, class);
+		in->clen += len + 1;
+	} else if (in->sl.l[*num].mark == m->serial)
+		return (0);
+	in->sl.l[*num].mark = m->serial;
+	return (1);
+}
+
+/*
+ * Stage a new event with the copy in step: its words, each once, into
+ * w's batch, and their postings into the copy.  As store_text_index.
+ */
+static int
+mirror_stage(struct wctx *w, const struct event *ev, int class,
+    uint64_t seq)
+{
+	struct text_mirror *m = w->st->text_mirror;
+	struct sweep_in	*in = &m->in;
+	struct words	*ws = words_scratch();
+	struct posting	 p = { ev->span.lo, ev->id };
+	const char	*s;
+	char		*o;
+	size_t		 i, len, need;
+	uint32_t	 num;
+
+	if ((ev->title != NULL &&
+	    words_split(ws, ev->title, strlen(ev->title)) != 0) ||
+	    (ev->text != NULL &&
+	    words_split(ws, ev->text, strlen(ev->text)) != 0) || ws->n == 0)
+		return (0);	/* not UTF-8, or no words: nothing indexed */
+	/*
+	 * 16 bytes readable from each word's start, and writable from
+	 * where it goes in the batch: most are copied as 16.
+	 */
+	if (ws->len + 16 > ws->cap) {
+		ws->cap = ws->len + 16;
+		ws->buf = xreallocarray(ws->buf, ws->cap, 1);
+	}
+	need = STAGE_HEAD + ws->len + 16;
+	if (w->text_plen + need > w->text_pcap) {
+		w->text_pcap = (w->text_plen + need) * 2 + 4096;
+		w->text_pend = xreallocarray(w->text_pend, w->text_pcap, 1);
+	}
+	if (in->n + ws->n > in->cap) {
+		in->cap = (in->n + ws->n) * 2 + 4096;
+		in->sp = xreallocarray(in->sp, in->cap, sizeof *in->sp);
+	}
+	if (++m->serial == 0) {
+		/* Marks of 2^32 events ago would pass for this one's. */
+		for (i = 0; i < in->sl.n; i++)
+			in->sl.l[i].mark = 0;
+		m->serial = 1;
+	}
+	o = w->text_pend + w->text_plen;
+	posting_enc((unsigned char *)o, &p);
+	o[16] = (char)class;
+	o += STAGE_HEAD;
+	for (i = 0; i < ws->n; i++) {
+		s = ws->buf + ws->off[i];
+		len = (i + 1 < ws->n ? ws->off[i + 1] : ws->len) -
+		    ws->off[i] - 1;
+		if (!mirror_word(m, s, len, class, &num))
+			continue;
+		if (len < 16)
+			memcpy(o, s, 16);
+		else
+			memcpy(o, s, len + 1);
+		o += len + 1;
+		in->sp[in->n].p = p;
+		in->sp[in->n++].list = num;
+	}
+	*o++ = '\0';
+	w->text_plen = (size_t)(o - w->text_pend);
+	if (w->text_pn++ == 0 || seq < w->text_pmin)
+		w->text_pmin = seq;
+	m->events++;
+	return (0);
+}
+
+/* A staged posting and its list's word, for mirror_check. */
+struct mirror_posting {
+	const char	*word;
+	int		 class;
+	struct posting	 p;
+};
+
+static int
+mirror_posting_cmp(const void *a, const void *b)
+{
+	const struct mirror_posting *x = a, *y = b;
+	int	c = strcmp(x->word, y->word);
+
+	if (c != 0)
+		return (c);
+	if (x->class != y->class)
+		return (x->class < y->class ? -1 : 1);
+	return (posting_cmp(&x->p, &y->p));
+}
+
+static struct mirror_posting *
+mirror_postings(const struct sweep_in *in)
+{
+	struct mirror_posting	*mp;
+	const struct sweep_list	*l;
+	size_t			 i;
+
+	mp = xreallocarray(NULL, in->n + 1, sizeof *mp);
+	for (i = 0; i < in->n; i++) {
+		l = &in->sl.l[in->sp[i].list];
+		mp[i].word = in->copy + l->off;
+		mp[i].class = l->class;
+		mp[i].p = in->sp[i].p;
+	}
+	qsort(mp, in->n, sizeof *mp, mirror_posting_cmp);
+	return (mp);
+}
+
+/*
+ * For tests (store_config.text_mirror_check): the copy holds what the
+ * stage does, or the process ends saying so.
+ */
+static int
+mirror_check(struct wctx *w, const struct sweep_in *mine)
+{
+	struct sweep_in		 in;
+	struct mirror_posting	*a, *b;
+	size_t			 i;
+	int			 rc;
+
+	memset(&in, 0, sizeof in);
+	sweep_lists_grow(&in.sl);
+	if ((rc = sweep_read(w, &in)) == 0) {
+		if (in.n != mine->n)
+			fatalx("word index: %zu postings staged, %zu in memory",
+			    in.n, mine->n);
+		a = mirror_postings(&in);
+		b = mirror_postings(mine);
+		for (i = 0; i < in.n; i++) {
+			if (mirror_posting_cmp(&a[i], &b[i]) != 0)
+				fatalx("word index: the stage in memory "
+				    "differs from text_new at posting %zu "
+				    "(%s, %s)", i, b[i].word, a[i].word);
+		}
+		free(a);
+		free(b);
+	}
+	free(in.copy);
+	free(in.sp);
+	free(in.sl.slot);
+	free(in.sl.l);
+	return (rc);
+}
+
+/*
  * Move every staged event's postings into the blocks: read the stage,
- * number its lists (word and class), put each list's postings together
+ * number its lists (word and class), unless the copy in memory holds
+ * them, put each list's postings together
  * in the stage's order (a counting sort), which is theirs for a feed
  * (else the list's run is sorted), merge each list's run in one go
  * (list_merge) and empty the stage.  Done when the stage holds more
@@ -866,40 +1190,53 @@ static int
 text_sweep_all(struct wctx *w, size_t events)
 {
 	struct store		*st = w->st;
+	struct text_mirror	*m = st->text_mirror;
 	struct posting		*run = NULL;
 	struct sweep_list	*l;
-	struct sweep_in		 in;
+	struct sweep_in		 own, *in = &own;
 	unsigned char		 prefix[WORDS_MAX_BYTES + 2];
 	size_t			 i, j, off;
 	size_t			*start = NULL;
 	int			 rc;
 
-	memset(&in, 0, sizeof in);
-	/*
-	 * Room for titles of ten-odd words, grown if need be; events is a
-	 * hint (a damaged text_staged must not size the allocation).
-	 */
-	if (events > 65536)
-		events = 65536;
-	in.ccap = events * 112 + 1024;
-	in.copy = xreallocarray(NULL, in.ccap, 1);
-	in.cap = events * 12 + 64;
-	in.sp = xreallocarray(NULL, in.cap, sizeof *in.sp);
-	sweep_lists_grow(&in.sl);
-	if ((rc = sweep_read(w, &in)) != 0)
-		goto out;
+	memset(&own, 0, sizeof own);
+	if (w->text_mirror == TEXT_MIRROR_ON && m->events == events) {
+		in = &m->in;
+		if (st->text_mirror_check && (rc = mirror_check(w, in)) != 0)
+			goto out;
+	} else {
+		if (w->text_mirror == TEXT_MIRROR_ON)
+			log_err("word index: %llu events staged, %llu in "
+			    "memory; reading the stage",
+			    (unsigned long long)events,
+			    (unsigned long long)m->events);
+		/*
+		 * Room for titles of ten-odd words, grown if need be;
+		 * events is a hint (a damaged text_staged must not size
+		 * the allocation).
+		 */
+		if (events > 65536)
+			events = 65536;
+		own.ccap = events * 112 + 1024;
+		own.copy = xreallocarray(NULL, own.ccap, 1);
+		own.cap = events * 12 + 64;
+		own.sp = xreallocarray(NULL, own.cap, sizeof *own.sp);
+		sweep_lists_grow(&own.sl);
+		if ((rc = sweep_read(w, &own)) != 0)
+			goto out;
+	}
 	/* Each list's postings from start[list] on, in the stage's order. */
-	start = xcalloc((size_t)in.sl.n + 1, sizeof *start);
-	run = xreallocarray(NULL, in.n ? in.n : 1, sizeof *run);
-	for (i = 0; i < in.n; i++)
-		start[in.sp[i].list + 1]++;
-	for (i = 1; i <= in.sl.n; i++)
+	start = xcalloc((size_t)in->sl.n + 1, sizeof *start);
+	run = xreallocarray(NULL, in->n ? in->n : 1, sizeof *run);
+	for (i = 0; i < in->n; i++)
+		start[in->sp[i].list + 1]++;
+	for (i = 1; i <= in->sl.n; i++)
 		start[i] += start[i - 1];
-	for (i = 0; i < in.n; i++)
-		run[start[in.sp[i].list]++] = in.sp[i].p;
+	for (i = 0; i < in->n; i++)
+		run[start[in->sp[i].list]++] = in->sp[i].p;
 	/* start[i] is now where list i ends, and list i + 1 begins. */
-	for (i = 0, rc = 0; i < in.sl.n && rc == 0; i++) {
-		l = &in.sl.l[i];
+	for (i = 0, rc = 0; i < in->sl.n && rc == 0; i++) {
+		l = &in->sl.l[i];
 		off = i ? start[i - 1] : 0;
 		/*
 		 * None: the list was numbered by an entry cut short, whose
@@ -913,11 +1250,11 @@ text_sweep_all(struct wctx *w, size_t events)
 		if (j < start[i])
 			qsort(run + off, start[i] - off, sizeof *run,
 			    posting_qcmp);
-		memcpy(prefix, in.copy + l->off, l->len + 1);
+		memcpy(prefix, in->copy + l->off, l->len + 1);
 		prefix[l->len + 1] = l->class;
 		if ((rc = list_merge(w, prefix, l->len + 2, run + off,
 		    start[i] - off)) == 0)
-			rc = store_name_count(w, st->words, in.copy + l->off,
+			rc = store_name_count(w, st->words, in->copy + l->off,
 			    (int)(start[i] - off), l->class);
 	}
 	if (rc == 0 && (rc = mdb_drop(w->txn, st->text_new, 0)) == 0 &&
@@ -925,12 +1262,17 @@ text_sweep_all(struct wctx *w, size_t events)
 		rc = store_meta_put(w->txn, st->meta, "text_staged", 0);
 	w->text_plen = w->text_pn = 0;
 out:
-	free(in.sl.slot);
-	free(in.sl.l);
+	/* Both empty now (or the transaction aborts, leaving m behind). */
+	if (w->text_mirror != TEXT_MIRROR_OFF) {
+		mirror_reset(m);
+		w->text_mirror = TEXT_MIRROR_ON;
+	}
+	free(own.sl.slot);
+	free(own.sl.l);
 	free(start);
-	free(in.sp);
+	free(own.sp);
 	free(run);
-	free(in.copy);
+	free(own.copy);
 	return (rc);
 }
 
@@ -1180,25 +1522,27 @@ stage_del(struct wctx *w, const unsigned char *enc, uint64_t seq)
 }
 
 /*
- * Add (del 0) or remove (del 1) the postings of an event's words; seq
- * is that of its record's change.  A new event's entry is appended to
+ * Add (del 0) or remove (del 1) the postings of an event's words; class
+ * is its span's (skey_class), seq that of its record's change.  A new
+ * event's entry is appended to
  * w's batch (store_text_flush puts it); a removed one is taken from the
  * batch or the stage if there, else from the blocks.
  */
 int
-store_text_index(struct wctx *w, const struct event *ev, int del,
-    uint64_t seq)
+store_text_index(struct wctx *w, const struct event *ev, int class,
+    int del, uint64_t seq)
 {
 	struct words	*ws;
 	struct posting	 p = { ev->span.lo, ev->id };
 	unsigned char	 enc[16], prefix[WORDS_MAX_BYTES + 2];
 	char		*e;
 	size_t		 i, len, need;
-	int		 class, rc = 0;
+	int		 rc = 0;
 
 	if ((ev->title == NULL && ev->text == NULL) || w->st->no_text)
 		return (0);
-	class = skey_class(&ev->span);
+	if (!del && w->text_mirror == TEXT_MIRROR_ON)
+		return (mirror_stage(w, ev, class, seq));
 	ws = words_scratch();
 	if (event_words(ev, ws) != 0 || ws->n == 0)
 		return (0);	/* not UTF-8, or no words: nothing indexed */
@@ -1225,10 +1569,16 @@ store_text_index(struct wctx *w, const struct event *ev, int del,
 		    w->text_pend) - len);
 		w->text_plen -= len;
 		w->text_pn--;
+		/* Its postings stay in the copy: read the stage instead. */
+		if (w->text_mirror == TEXT_MIRROR_ON)
+			w->text_mirror = TEXT_MIRROR_BEHIND;
 		return (0);
 	}
-	if ((rc = stage_del(w, enc, seq)) != MDB_NOTFOUND)
+	if ((rc = stage_del(w, enc, seq)) != MDB_NOTFOUND) {
+		if (w->text_mirror == TEXT_MIRROR_ON)
+			w->text_mirror = TEXT_MIRROR_BEHIND;
 		return (rc);
+	}
 	rc = 0;
 	for (i = 0; i < ws->n && rc == 0; i++) {
 		len = strlen(words_at(ws, i));
@@ -1253,7 +1603,8 @@ text_build_one(void *arg, const struct event *ev)
 
 	if (ev->title == NULL && ev->text == NULL)
 		return (0);
-	if ((rc = store_text_index(&b->w, ev, 0, 0)) == 0 &&
+	if ((rc = store_text_index(&b->w, ev,
+	    skey_class(&ev->span), 0, 0)) == 0 &&
 	    ++b->n % 65536 == 0)
 		rc = text_sweep_all(&b->w, 65536);
 	return (rc);
@@ -1323,12 +1674,18 @@ text_stage_upgrade(struct store *st, MDB_txn *txn)
 /*
  * As store_type_open, for the word index and meta "texted_to".  An index
  * from before the tails (meta "text_tails") is built again: its lists
- * end in blocks of text that the sweep would not append to.
+ * end in blocks of text that the sweep would not append to.  A store
+ * opened without the index (no_text_index) leaves it as it is, and its
+ * writes leave "texted_to" behind, so that it is built when the store
+ * is next opened with it.
  */
 int
 store_text_open(struct store *st, MDB_txn *txn)
 {
 	int	rc;
+
+	if (st->no_text)
+		return (0);
 
 	if (store_meta_get(txn, st->meta, "text_tails", 0) != 1)
 		return ((rc = text_build(st, txn)) != 0 ? rc : 1);

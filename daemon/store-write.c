@@ -143,7 +143,7 @@ index_event(struct wctx *w, const struct event *ev, int del, uint64_t seq)
 	    mdb_put(w->txn, w->st->time_new, &k, &v, 0);
 	if (rc != 0 || (rc = day_count(w, ev->span.lo, del ? -1 : 1)) != 0 ||
 	    (rc = store_type_index(w, ev, del)) != 0 ||
-	    (rc = store_text_index(w, ev, del, seq)) != 0)
+	    (rc = store_text_index(w, ev, class, del, seq)) != 0)
 		return (rc);
 	if (!del)
 		w->c.classes |= UINT64_C(1) << class;
@@ -728,6 +728,7 @@ write_once(struct store *st, struct store_batch *batches, size_t n,
 	w.nested = nested;
 	if ((rc = mdb_txn_begin(st->env, NULL, 0, &w.txn)) != 0)
 		return (rc);
+	store_text_write_begin(&w);
 	msgpack_sbuffer_init(&w.sbuf);
 	w.c.next_id = store_meta_get(w.txn, st->meta, "next_id", 1);
 	w.c.next_seq = store_meta_get(w.txn, st->meta, "next_seq", 1);
@@ -750,8 +751,9 @@ write_once(struct store *st, struct store_batch *batches, size_t n,
 	if ((rc = store_meta_put(w.txn, st->meta, "next_id", w.c.next_id)) ||
 	    (rc = store_meta_put(w.txn, st->meta, "next_seq", w.c.next_seq)) ||
 	    (rc = store_meta_put(w.txn, st->meta, "typed_to", w.c.next_seq)) ||
-	    (rc = store_meta_put(w.txn, st->meta, "texted_to",
-	    w.c.next_seq)) ||
+	    /* Without the word index, the store does not claim it. */
+	    (!st->no_text && (rc = store_meta_put(w.txn, st->meta,
+	    "texted_to", w.c.next_seq)) != 0) ||
 	    (rc = store_meta_put(w.txn, st->meta, "classes", w.c.classes)) ||
 	    (w.c.stream_seq != 0 && (rc = store_meta_put(w.txn, st->meta,
 	    "stream_seq", w.c.stream_seq)) != 0))
@@ -763,6 +765,7 @@ write_once(struct store *st, struct store_batch *batches, size_t n,
 		store_attrs_rollback(st, 0);
 		return (st->inject_errno);
 	}
+	store_text_write_end(&w);
 	/* The handle is gone after a failed commit too (P14). */
 	if ((rc = mdb_txn_commit(w.txn)) == 0) {
 		store_attrs_commit(st);

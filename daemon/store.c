@@ -431,6 +431,7 @@ store_open(const struct store_config *cfg, struct aerr *err)
 	/* Staged events (store-text.c): a query reads them all. */
 	st->stage_text = st->stage_time / 4 + 1;
 	st->no_text = cfg->no_text_index;
+	st->text_mirror_check = cfg->text_mirror_check;
 	if ((rc = mdb_env_create(&st->env)) != 0)
 		goto fail;
 	mdb_env_set_maxdbs(st->env, 32);
@@ -521,6 +522,7 @@ store_close(struct store *st)
 		log_warn("%s", err.msg);
 	mdb_env_close(st->env);
 	store_attrs_close(st);
+	store_text_close(st);
 	free(st);
 }
 

@@ -248,8 +248,11 @@ enum { WA_OTHER, WA_LETTER, WA_DIGIT, WA_EXTEND, WA_MIDNUMLET, WA_MIDNUM,
 /* Whether a class makes words (not a joiner, not other). */
 #define WA_WORD(c)	((c) >= WA_LETTER && (c) <= WA_EXTEND)
 
-/* Each byte's class (WA_HIGH: not ASCII), and its folded self. */
-static unsigned char	words_ascii[256], words_lower[128];
+/*
+ * Each byte's class (WA_HIGH: not ASCII), its folded self, and that of
+ * a byte that makes words, 0 for the others.
+ */
+static unsigned char	words_ascii[256], words_lower[128], words_wfold[256];
 static pthread_once_t	words_ascii_once = PTHREAD_ONCE_INIT;
 
 static void
@@ -272,6 +275,10 @@ words_ascii_init(void)
 	words_ascii['_'] = WA_EXTEND;
 	words_ascii['.'] = words_ascii['\''] = WA_MIDNUMLET;
 	words_ascii[','] = words_ascii[';'] = WA_MIDNUM;
+	for (c = 0; c < 128; c++) {
+		if (WA_WORD(words_ascii[c]))
+			words_wfold[c] = words_lower[c];
+	}
 }
 
 /*
@@ -288,7 +295,7 @@ words_split_ascii(struct words *w, const unsigned char *s, size_t len)
 	const unsigned char	*end = s + len;
 	size_t			 len0 = w->len, n0 = w->n, n;
 	char			*o;
-	int			 c, next;
+	int			 c, next, f;
 
 	pthread_once(&words_ascii_once, words_ascii_init);
 	/* Room for every word, lowered, and its NUL. */
@@ -307,21 +314,25 @@ words_split_ascii(struct words *w, const unsigned char *s, size_t len)
 		o = w->buf + w->len;
 		o[0] = (char)words_lower[*s];
 		for (n = 1, s++; s < end; s++) {
+			/* Most bytes: one more of the word. */
+			if ((f = words_wfold[*s]) != 0) {
+				o[n++] = (char)f;
+				continue;
+			}
 			next = words_ascii[*s];
-			if (WA_WORD(next))
-				c = next;
-			else if (s + 1 < end && (c == WA_LETTER ||
+			c = words_ascii[s[-1]];		/* the word's last */
+			if (s + 1 < end && (c == WA_LETTER ||
 			    c == WA_DIGIT) && (next == WA_MIDNUMLET ||
 			    (next == WA_MIDNUM && c == WA_DIGIT)) &&
 			    words_ascii[s[1]] == c) {
 				/* WB6, WB7, WB11, WB12: a joiner between two
 				 * alike. */
 				o[n++] = (char)*s++;
+				o[n++] = (char)words_wfold[*s];
 			} else if (next == WA_HIGH)
 				goto not_ascii;
 			else
 				break;
-			o[n++] = (char)words_lower[*s];
 		}
 		/* A lone '_' is no word; ASCII is cut anywhere. */
 		if (n == 1 && words_ascii[(unsigned char)o[0]] == WA_EXTEND)

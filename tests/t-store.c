@@ -20,7 +20,7 @@
 #include "../daemon/words.h"
 
 static struct store *
-open_store(size_t map)
+open_store_with(size_t map, int no_text_index)
 {
 	struct store_config	 cfg;
 	struct store		*st;
@@ -34,9 +34,18 @@ open_store(size_t map)
 	cfg.max_map_size = (size_t)1 << 32;
 	/* A stage of a few entries: every test also sweeps it. */
 	cfg.stage_entries = 5;
+	/* And each sweep checks the stage it kept in memory. */
+	cfg.text_mirror_check = 1;
+	cfg.no_text_index = no_text_index;
 	st = store_open(&cfg, &err);
 	T_ASSERTF(st != NULL, "%s", err.msg);
 	return (st);
+}
+
+static struct store *
+open_store(size_t map)
+{
+	return (open_store_with(map, 0));
 }
 
 /* A write transaction on the test's store, behind the store's back. */
@@ -2305,6 +2314,17 @@ check_store(struct store_check *c)
 	store_close(st);
 }
 
+/* The store at the test's path: the check finds it sound. */
+static void
+check_sound(void)
+{
+	struct store_check	*c = calloc(1, sizeof *c);
+
+	check_store(c);
+	T_ASSERTF(c->nproblems == 0, "%s", c->problems[0]);
+	free(c);
+}
+
 /* The ids of query text over every date, in order desc. */
 static void
 text_all(struct store *st, const char *text, int desc, struct found *f)
@@ -2328,7 +2348,6 @@ text_all(struct store *st, const char *text, int desc, struct found *f)
 TEST(store_text_tails_seal_and_refill)
 {
 	struct store	*st = open_store(32 << 20);
-	struct store_check *check;
 	struct event	 ev;
 	struct found	 f;
 	char		 date[16];
@@ -2387,10 +2406,7 @@ TEST(store_text_tails_seal_and_refill)
 	}
 	store_close(st);
 	/* Sealed blocks, refilled tails: the check finds them sound. */
-	check = calloc(1, sizeof *check);
-	check_store(check);
-	T_ASSERTF(check->nproblems == 0, "%s", check->problems[0]);
-	free(check);
+	check_sound();
 }
 
 /*
@@ -3876,6 +3892,40 @@ TEST(store_text_build_past_one_sweep)
 	store_close(st);
 	free(ops);
 	free(evs);
+}
+
+/*
+ * A store written without the word index (bench-text's) does not claim
+ * one: opened with it, its events are indexed.
+ */
+TEST(store_text_store_written_without_index_is_indexed_when_opened)
+{
+	struct store		*st = open_store_with(1 << 24, 1);
+	struct event		 ev;
+	struct found		 f;
+	char			 date[32];
+	int			 i, status;
+
+	for (i = 0; i < 7; i++) {
+		snprintf(date, sizeof date, "2001-01-%02d", i + 1);
+		mkev(&ev, date, NULL, "USA", NULL, NULL, NULL);
+		free(ev.title);
+		ev.title = strdup(i % 2 ? "Peace talks resume" : "Talks");
+		put1(st, &ev, &status);
+		T_EQ_INT(status, STORE_ADDED);
+		record_clear(&ev);
+	}
+	store_close(st);
+	st = open_store(1 << 24);
+	text_all(st, "talks", 0, &f);
+	T_EQ_U64(f.n, 7);
+	found_free(&f);
+	text_all(st, "peace", 1, &f);
+	T_EQ_U64(f.n, 3);
+	found_free(&f);
+	store_close(st);
+	/* And the check finds the index it built whole. */
+	check_sound();
 }
 
 /*
