@@ -219,14 +219,17 @@ upgrade_batch(struct store *st, MDB_txn *txn, uint64_t *next, size_t *n)
 /*
  * Format 4 to 5: every record moves from its id to its (start, id) key
  * and ids learns its start; the bytes of each record are kept.  Bounded
- * batches, each a write transaction of its own that may grow the map,
- * and the format's mark last: a store left midway by a crash is still
- * of format 4, and the next open carries on where it stopped.
+ * batches, each a write transaction of its own that may grow the map.
+ * The store is marked format 5 before the first (store_format), with
+ * meta "upgrading", which the last batch deletes: a store left midway by
+ * a crash is refused by an annalsd of format 4, and the next open of
+ * this one carries on where it stopped.
  */
 int
 store_upgrade_4(struct store *st, const char *path, struct aerr *err)
 {
 	MDB_txn		*txn;
+	MDB_val		 k;
 	uint64_t	 next = 0, from;
 	size_t		 n = 0, before;
 	int		 rc;
@@ -237,9 +240,11 @@ store_upgrade_4(struct store *st, const char *path, struct aerr *err)
 		from = next;
 		before = n;
 		rc = upgrade_batch(st, txn, &next, &n);
-		if (rc == 0 && next == UINT64_MAX)
-			rc = store_meta_put(txn, st->meta, "format",
-			    STORE_FORMAT);
+		if (rc == 0 && next == UINT64_MAX) {
+			k.mv_size = strlen("upgrading");
+			k.mv_data = (void *)"upgrading";
+			rc = mdb_del(txn, st->meta, &k, NULL);
+		}
 		if (rc == 0)
 			rc = mdb_txn_commit(txn);	/* frees it either way */
 		else

@@ -33,7 +33,7 @@
  *		  for the dictionary's
  *	meta	  format, uuid, next_id, next_seq, classes, typed_to,
  *		  texted_to, text_tails, no_empty, stream_seq (a replica's),
- *		  horizon
+ *		  horizon, upgrading (while records move to format 5)
  *	dict, dictch the actor dictionary	(store-dict.c)
  *	attr_ids, attr_names  attribute name <-> id	(store-attrs.c)
  *
@@ -322,10 +322,10 @@ store_upgrade_2(struct store *st, MDB_txn *txn, const char *path)
  * would answer wrongly, not fail.  Directories written before the format
  * was recorded hold format 1 (49-byte spans in every index entry).
  * Those of formats 2 to 4 are upgraded in place: format 2 to 4 here, in
- * the transaction that opens the store; format 3 is marked 4, its
- * records naming no attrs by id, which format 4 reads the same (the mark
- * keeps an annalsd of format 3 from then handing out the ids of later
- * records as keys); *upgrade then asks for store_upgrade_4.
+ * the transaction that opens the store (format 3 records name no attrs
+ * by id, which format 4 reads the same); the store is then marked 5 and
+ * "upgrading", and *upgrade asks for store_upgrade_4, as it does when
+ * an earlier upgrade was cut short.
  */
 static int
 store_format(struct store *st, MDB_txn *txn, const char *path, int *upgrade,
@@ -348,8 +348,14 @@ store_format(struct store *st, MDB_txn *txn, const char *path, int *upgrade,
 		}
 		format = 1;
 	}
-	if (format == STORE_FORMAT)
+	/* An upgrade to 5 cut short (store_upgrade_4) goes on. */
+	if (format == STORE_FORMAT) {
+		if ((*upgrade = store_meta_get(txn, st->meta, "upgrading",
+		    0) != 0))
+			log_notice("%s: going on with the upgrade to format "
+			    "%d, which was cut short", path, STORE_FORMAT);
 		return (0);
+	}
 	if (format < 2 || format > STORE_FORMAT) {
 		aerr_set(err, AERR_INTERNAL, "%s holds store format %llu and "
 		    "this annalsd reads format %d: export it with the annalsd "
@@ -361,8 +367,13 @@ store_format(struct store *st, MDB_txn *txn, const char *path, int *upgrade,
 	    (unsigned long long)format, STORE_FORMAT);
 	if (format == 2 && (rc = store_upgrade_2(st, txn, path)) != 0)
 		return (store_error(err, rc, "upgrading the store"));
-	if (format == 3 &&
-	    (rc = store_meta_put(txn, st->meta, "format", 4)) != 0)
+	/*
+	 * Marked 5 before a record moves, with "upgrading" until the last
+	 * has: an annalsd of format 4 refuses the store from now on rather
+	 * than take a half-moved one for its own.
+	 */
+	if ((rc = store_meta_put(txn, st->meta, "format", STORE_FORMAT)) !=
+	    0 || (rc = store_meta_put(txn, st->meta, "upgrading", 1)) != 0)
 		return (store_error(err, rc, "mdb_put"));
 	*upgrade = 1;
 	return (0);

@@ -4085,3 +4085,557 @@ TEST(store_text_sweep_of_a_damaged_count_sizes_nothing)
 	T_EQ_U64(skey_get_be64(v.mv_data), 0);
 	raw_commit(env, txn);
 }
+
+/*
+ * Review of #16 (records in time order).  tor_count: how many records of
+ * id the events database holds, with the store closed; *start is the
+ * start of the last, which ids must map id to.
+ */
+static int
+tor_count(uint64_t id, int64_t *start)
+{
+	MDB_env		*env;
+	MDB_txn		*txn;
+	MDB_dbi		 events, ids;
+	MDB_cursor	*cur;
+	MDB_val		 k, v;
+	unsigned char	 ib[8];
+	int		 n = 0;
+
+	txn = raw_begin(&env);
+	T_OK(mdb_dbi_open(txn, "events", 0, &events));
+	T_OK(mdb_dbi_open(txn, "ids", 0, &ids));
+	T_OK(mdb_cursor_open(txn, events, &cur));
+	while (mdb_cursor_get(cur, &k, &v, MDB_NEXT) == 0) {
+		T_EQ_U64(k.mv_size, SKEY_REC_LEN);
+		if (skey_get_be64((unsigned char *)k.mv_data + 8) != id)
+			continue;
+		n++;
+		*start = skey_get_time(k.mv_data);
+	}
+	mdb_cursor_close(cur);
+	skey_be64(ib, id);
+	k.mv_size = 8;
+	k.mv_data = ib;
+	if (n > 0) {
+		T_OK(mdb_get(txn, ids, &k, &v));
+		T_EQ_U64(v.mv_size, 8);
+		T_ASSERT(skey_get_time(v.mv_data) == *start);
+	} else
+		T_ASSERT(mdb_get(txn, ids, &k, &v) == MDB_NOTFOUND);
+	raw_commit(env, txn);
+	return (n);
+}
+
+/* The check finds nothing, get reads id at start, a range finds it once. */
+static void
+tor_sound(struct store *st, uint64_t id, const char *start)
+{
+	struct store_check	*c = calloc(1, sizeof *c);
+	struct found		 f;
+	struct query		 q;
+	struct got		 g;
+	struct aerr		 err;
+	size_t			 i, seen = 0;
+
+	T_OK(store_check(st, c, &err));
+	T_ASSERTF(c->nproblems == 0, "%s: %s", start, c->problems[0]);
+	free(c);
+	memset(&g, 0, sizeof g);
+	T_OK(store_get(st, &id, 1, got_one, &g, &err));
+	T_ASSERT(g.found == (start != NULL));
+	if (start != NULL)
+		T_EQ_STR(g.ev.start, start);
+	record_clear(&g.ev);
+	mkquery(&q, NULL, NULL, NULL);
+	q.limit = 2;
+	query_all(st, &q, &f);
+	for (i = 0; i < f.n; i++)
+		seen += f.ids[i] == id;
+	T_ASSERTF(seen == (start != NULL), "%s: seen %zu", start, seen);
+	found_free(&f);
+	query_clear(&q);
+}
+
+/*
+ * An event moved through open, fuzzy, negative and far starts, its end
+ * and class changed, put again unchanged, deleted and put again by a
+ * primary: one record, under its start, the one ids names.
+ */
+TEST(review_timeorder_moves_keep_one_record)
+{
+	static const char *const starts[] = { "2015-01-26", "-0044-03-15",
+	    "../2015", "2014~", "2011-03-15/..", "Y-17000",
+	    "2016-05-01/2016-06-01", "2015-01-26", NULL };
+	struct store	*st = open_store(1 << 20);
+	struct event	 ev;
+	uint64_t	 id, other, seq;
+	int64_t		 at;
+	int		 status, i;
+
+	mkev(&ev, "2015-01-27", NULL, "USA", NULL, NULL, NULL);
+	other = put1(st, &ev, NULL);
+	record_clear(&ev);
+	mkev(&ev, starts[0], NULL, "RUS", NULL, NULL, NULL);
+	id = put1(st, &ev, &status);
+	record_clear(&ev);
+	for (i = 1; starts[i] != NULL; i++) {
+		mkev(&ev, starts[i], NULL, "RUS", NULL, NULL, NULL);
+		ev.id = id;
+		T_EQ_U64(put1(st, &ev, &status), id);
+		T_EQ_INT(status, STORE_UPDATED);
+		record_clear(&ev);
+		tor_sound(st, id, starts[i]);
+		tor_sound(st, other, "2015-01-27");
+	}
+	/* The same again: unchanged, no change logged. */
+	seq = store_last_seq(st);
+	mkev(&ev, "2015-01-26", NULL, "RUS", NULL, NULL, NULL);
+	ev.id = id;
+	put1(st, &ev, &status);
+	T_EQ_INT(status, STORE_UNCHANGED);
+	T_EQ_U64(store_last_seq(st), seq);
+	record_clear(&ev);
+	/* The end alone, then the class alone (the start stays). */
+	mkev(&ev, "2015-01-26", "2015-03-01", "RUS", NULL, NULL, NULL);
+	ev.id = id;
+	put1(st, &ev, &status);
+	T_EQ_INT(status, STORE_UPDATED);
+	record_clear(&ev);
+	tor_sound(st, id, "2015-01-26");
+	mkev(&ev, "2015-01-26", "2035-03-01", "RUS", NULL, NULL, NULL);
+	ev.id = id;
+	put1(st, &ev, &status);
+	record_clear(&ev);
+	tor_sound(st, id, "2015-01-26");
+	store_close(st);
+	T_EQ_INT(tor_count(id, &at), 1);
+	T_EQ_INT(tor_count(other, &at), 1);
+
+	st = open_store(1 << 20);
+	T_EQ_INT(del1(st, id), 1);
+	tor_sound(st, id, NULL);
+	/* A primary's ids, out of order (the append falls back), moved. */
+	mkev(&ev, "../2015", NULL, "RUS", NULL, NULL, NULL);
+	put_given(st, &ev, 500, 1, store_last_seq(st) + 1, 0);
+	record_clear(&ev);
+	mkev(&ev, "1999", NULL, "RUS", NULL, NULL, NULL);
+	put_given(st, &ev, 300, 1, store_last_seq(st) + 1, 0);
+	record_clear(&ev);
+	tor_sound(st, 500, "../2015");
+	tor_sound(st, 300, "1999");
+	mkev(&ev, "-0044", NULL, "RUS", NULL, NULL, NULL);
+	put_given(st, &ev, 300, 2, store_last_seq(st) + 1, 0);
+	record_clear(&ev);
+	tor_sound(st, 300, "-0044");
+	store_close(st);
+	T_EQ_INT(tor_count(id, &at), 0);
+	T_EQ_INT(tor_count(300, &at), 1);
+	T_EQ_INT(tor_count(500, &at), 1);
+}
+
+/*
+ * A batch that moves a record and then fails, among batches that apply
+ * (nested transactions), and a group replayed after the map filled: the
+ * record stays under its old key, ids with it.
+ */
+TEST(review_timeorder_failed_and_replayed_moves)
+{
+	struct store		*st = open_store(64 << 10);
+	struct store_stats	 ss;
+	struct store_batch	 b[2];
+	struct store_op		 ops[2][40];
+	struct event		 evs[2][40];
+	struct aerr		 err;
+	uint64_t		 id;
+	int64_t			 at;
+	char			 start[16];
+	int			 i, round;
+
+	mkev(&evs[0][0], "2001-01-01", NULL, "USA", NULL, NULL, NULL);
+	id = put1(st, &evs[0][0], NULL);
+	record_clear(&evs[0][0]);
+	for (round = 0; round < 20; round++) {
+		memset(b, 0, sizeof b);
+		memset(ops, 0, sizeof ops);
+		/* Batch 0 moves id, then fails on a rev. */
+		snprintf(start, sizeof start, "%d", 1900 + round);
+		mkev(&evs[0][0], start, NULL, "USA", NULL, NULL, NULL);
+		evs[0][0].id = id;
+		ops[0][0].kind = CHANGE_PUT;
+		ops[0][0].ev = &evs[0][0];
+		mkev(&evs[0][1], "2016", NULL, "USA", NULL, NULL, NULL);
+		evs[0][1].id = id;
+		ops[0][1].kind = CHANGE_PUT;
+		ops[0][1].ev = &evs[0][1];
+		ops[0][1].check_rev = 1;
+		ops[0][1].if_rev = 999;
+		b[0].ops = ops[0];
+		b[0].nops = 2;
+		/* Batch 1 adds enough to fill a small map now and then. */
+		for (i = 0; i < 40; i++) {
+			snprintf(start, sizeof start, "%d-%02d", 1950 + i,
+			    1 + round % 12);
+			mkev(&evs[1][i], start, NULL, "RUS,SYRGOV", "010",
+			    NULL, NULL);
+			ops[1][i].kind = CHANGE_PUT;
+			ops[1][i].ev = &evs[1][i];
+		}
+		b[1].ops = ops[1];
+		b[1].nops = 40;
+		T_ASSERTF(store_write(st, b, 2, 100, &err) == 0, "%s",
+		    err.msg);
+		T_ASSERT(b[0].failed && !b[1].failed);
+		record_clear(&evs[0][0]);
+		record_clear(&evs[0][1]);
+		for (i = 0; i < 40; i++)
+			record_clear(&evs[1][i]);
+		tor_sound(st, id, "2001-01-01");
+	}
+	T_OK(store_stats(st, &ss, &err));
+	T_ASSERT(ss.map_grows > 0);
+	store_close(st);
+	T_EQ_INT(tor_count(id, &at), 1);
+}
+
+/*
+ * Take the store back to format 4 behind its back: each record under its
+ * 8-byte id, ids emptied, except the records of ids that are multiples
+ * of moved (0: none), left as a cut-short upgrade leaves them.
+ */
+static void
+tor_downgrade(uint64_t moved)
+{
+	MDB_env		*env;
+	MDB_txn		*txn;
+	MDB_dbi		 events, ids, meta;
+	MDB_cursor	*cur;
+	MDB_val		 k, v, *keys = NULL, *vals = NULL;
+	unsigned char	 four[8];
+	uint64_t	 id;
+	size_t		 n = 0, cap = 0, i;
+
+	txn = raw_begin(&env);
+	T_OK(mdb_dbi_open(txn, "events", 0, &events));
+	T_OK(mdb_dbi_open(txn, "ids", 0, &ids));
+	T_OK(mdb_dbi_open(txn, "meta", 0, &meta));
+	T_OK(mdb_cursor_open(txn, events, &cur));
+	while (mdb_cursor_get(cur, &k, &v, MDB_NEXT) == 0) {
+		if (n == cap) {
+			cap = cap ? cap * 2 : 1024;
+			keys = realloc(keys, cap * sizeof *keys);
+			vals = realloc(vals, cap * sizeof *vals);
+		}
+		keys[n].mv_size = k.mv_size;
+		keys[n].mv_data = malloc(k.mv_size);
+		memcpy(keys[n].mv_data, k.mv_data, k.mv_size);
+		vals[n].mv_size = v.mv_size;
+		vals[n].mv_data = malloc(v.mv_size);
+		memcpy(vals[n].mv_data, v.mv_data, v.mv_size);
+		n++;
+	}
+	mdb_cursor_close(cur);
+	T_OK(mdb_drop(txn, events, 0));
+	for (i = 0; i < n; i++) {
+		T_EQ_U64(keys[i].mv_size, SKEY_REC_LEN);
+		id = skey_get_be64((unsigned char *)keys[i].mv_data + 8);
+		if (moved == 0 || id % moved != 0) {
+			k.mv_size = 8;
+			k.mv_data = (unsigned char *)keys[i].mv_data + 8;
+			T_OK(mdb_del(txn, ids, &k, NULL));
+			T_OK(mdb_put(txn, events, &k, &vals[i], 0));
+		} else
+			T_OK(mdb_put(txn, events, &keys[i], &vals[i], 0));
+		free(keys[i].mv_data);
+		free(vals[i].mv_data);
+	}
+	free(keys);
+	free(vals);
+	skey_be64(four, 4);
+	k.mv_size = 6;
+	k.mv_data = (void *)"format";
+	v.mv_size = 8;
+	v.mv_data = four;
+	T_OK(mdb_put(txn, meta, &k, &v, 0));
+	raw_commit(env, txn);
+}
+
+/* Every id's record read back, as wire bytes, into a[id]. */
+struct tor_recs {
+	char	**a;
+	size_t	 *len;
+};
+
+static int
+tor_rec(void *arg, size_t i, const void *data, size_t len)
+{
+	struct tor_recs	*r = arg;
+
+	if (data != NULL) {
+		r->a[i] = malloc(len);
+		memcpy(r->a[i], data, len);
+		r->len[i] = len;
+	}
+	return (0);
+}
+
+static void
+tor_read_all(struct store *st, uint64_t n, struct tor_recs *r)
+{
+	struct aerr	 err;
+	uint64_t	*ids = calloc(n, sizeof *ids), i;
+
+	r->a = calloc(n, sizeof *r->a);
+	r->len = calloc(n, sizeof *r->len);
+	for (i = 0; i < n; i++)
+		ids[i] = i;
+	T_OK(store_get(st, ids, n, tor_rec, r, &err));
+	free(ids);
+}
+
+/*
+ * Stores of format 4 whose records are keyed by id (all of them, or a
+ * cut-short upgrade's rest), with open starts (keys that begin with 8
+ * zero bytes), negative years and deleted events, over more records
+ * than an upgrade batch: the open moves every one, reads answer as
+ * before, and the check finds nothing.
+ */
+TEST(review_timeorder_upgrade_from_format4)
+{
+	static const uint64_t	 moved[] = { 0, 3, 1 };
+	struct store		*st;
+	struct store_batch	 b;
+	struct store_op		*ops;
+	struct event		*evs;
+	struct store_check	*c = calloc(1, sizeof *c);
+	struct tor_recs		 before, after;
+	struct found		 f0, f1;
+	struct query		 q;
+	struct aerr		 err;
+	char			 start[32];
+	size_t			 n = 24000, per = 2000, i, j, m;
+	int64_t			 at;
+
+	st = open_store(64 << 20);
+	evs = calloc(per, sizeof *evs);
+	ops = calloc(per, sizeof *ops);
+	for (i = 0; i < n; i += per) {
+		for (j = 0; j < per; j++) {
+			m = i + j;
+			if (m % 97 == 0)
+				snprintf(start, sizeof start, "../%zu",
+				    1900 + m % 100);
+			else if (m % 13 == 0)
+				snprintf(start, sizeof start, "-%04zu",
+				    1 + m % 3000);
+			else
+				snprintf(start, sizeof start, "%zu-%02zu",
+				    1800 + m % 250, 1 + m % 12);
+			mkev(&evs[j], start, NULL, "USA", NULL, NULL, NULL);
+			memset(&ops[j], 0, sizeof ops[j]);
+			ops[j].kind = CHANGE_PUT;
+			ops[j].ev = &evs[j];
+		}
+		memset(&b, 0, sizeof b);
+		b.ops = ops;
+		b.nops = per;
+		T_ASSERTF(store_write(st, &b, 1, 7, &err) == 0, "%s",
+		    err.msg);
+		for (j = 0; j < per; j++)
+			record_clear(&evs[j]);
+	}
+	for (i = 5; i <= n; i += 11)
+		del1(st, i);
+	tor_read_all(st, n + 2, &before);
+	mkquery(&q, NULL, NULL, NULL);
+	query_all(st, &q, &f0);
+	store_close(st);
+
+	for (m = 0; m < sizeof moved / sizeof moved[0]; m++) {
+		tor_downgrade(moved[m]);
+		st = open_store(64 << 20);
+		T_OK(store_check(st, c, &err));
+		T_ASSERTF(c->nproblems == 0, "moved %llu: %s",
+		    (unsigned long long)moved[m], c->problems[0]);
+		tor_read_all(st, n + 2, &after);
+		for (i = 0; i < n + 2; i++) {
+			T_EQ_U64(after.len[i], before.len[i]);
+			T_ASSERT(after.len[i] == 0 || memcmp(after.a[i],
+			    before.a[i], after.len[i]) == 0);
+			free(after.a[i]);
+		}
+		free(after.a);
+		free(after.len);
+		query_all(st, &q, &f1);
+		T_EQ_U64(f1.n, f0.n);
+		T_ASSERT(memcmp(f1.ids, f0.ids, f0.n * sizeof *f0.ids) == 0);
+		found_free(&f1);
+		store_close(st);
+		T_EQ_INT(tor_count(98, &at), 1);	/* ../1997 */
+		T_ASSERT(at == DATE_NEG_INF);
+	}
+	for (i = 0; i < n + 2; i++)
+		free(before.a[i]);
+	free(before.a);
+	free(before.len);
+	found_free(&f0);
+	query_clear(&q);
+	free(evs);
+	free(ops);
+	free(c);
+}
+
+/* Whether the check's problems include one holding s. */
+static int
+tor_has_problem(const struct store_check *c, const char *s)
+{
+	int	i;
+
+	for (i = 0; i < (int)c->nproblems && i < STORE_CHECK_KEEP; i++) {
+		if (strstr(c->problems[i], s) != NULL)
+			return (1);
+	}
+	return (0);
+}
+
+/*
+ * The check finds a record under another start than its own, with ids
+ * agreeing (range queries would miss it), and a stale second record of
+ * an id under its old key.
+ */
+TEST(review_timeorder_check_finds_misplaced_records)
+{
+	struct store		*st = open_store(4 << 20);
+	struct store_check	*c = calloc(1, sizeof *c);
+	struct event		 ev;
+	struct aerr		 err;
+	MDB_env			*env;
+	MDB_txn			*txn;
+	MDB_dbi			 events, ids;
+	MDB_val			 k, v, nk, iv;
+	unsigned char		 key[SKEY_REC_LEN], nkey[SKEY_REC_LEN];
+	char			*rec;
+
+	mkev(&ev, "2015-01-26", NULL, "USA", NULL, NULL, NULL);
+	put1(st, &ev, NULL);
+	record_clear(&ev);
+	mkev(&ev, "2016-01-26", NULL, "USA", NULL, NULL, NULL);
+	put1(st, &ev, NULL);
+	record_clear(&ev);
+	store_close(st);
+
+	/* 1 moves to start 0 (1970), ids following; 2 gets a copy there. */
+	txn = raw_begin(&env);
+	T_OK(mdb_dbi_open(txn, "events", 0, &events));
+	T_OK(mdb_dbi_open(txn, "ids", 0, &ids));
+	raw_rec_key(txn, 1, key, &k);
+	T_OK(mdb_get(txn, events, &k, &v));
+	rec = malloc(v.mv_size);
+	memcpy(rec, v.mv_data, v.mv_size);
+	v.mv_data = rec;
+	T_OK(mdb_del(txn, events, &k, NULL));
+	skey_rec_key(nkey, 0, 1);
+	nk.mv_size = SKEY_REC_LEN;
+	nk.mv_data = nkey;
+	T_OK(mdb_put(txn, events, &nk, &v, 0));
+	k.mv_size = 8;
+	k.mv_data = nkey + 8;
+	iv.mv_size = 8;
+	iv.mv_data = nkey;
+	T_OK(mdb_put(txn, ids, &k, &iv, 0));
+	free(rec);
+	raw_rec_key(txn, 2, key, &k);
+	T_OK(mdb_get(txn, events, &k, &v));
+	rec = malloc(v.mv_size);
+	memcpy(rec, v.mv_data, v.mv_size);
+	v.mv_data = rec;
+	skey_rec_key(nkey, 0, 2);
+	T_OK(mdb_put(txn, events, &nk, &v, 0));
+	free(rec);
+	raw_commit(env, txn);
+
+	st = open_store(4 << 20);
+	T_OK(store_check(st, c, &err));
+	T_ASSERTF(tor_has_problem(c, "event 1: kept under start 0"), "%s",
+	    c->problems[0]);
+	T_ASSERTF(tor_has_problem(c, "event 2: ids does not map it"), "%s",
+	    c->problems[0]);
+	store_close(st);
+	free(c);
+}
+
+struct tor_reader {
+	struct store	*st;
+	uint64_t	 id;
+	volatile int	 stop;
+	int		 reads, bad;
+};
+
+/* Read id by id and by a range while the writer moves it. */
+static void *
+tor_read(void *arg)
+{
+	struct tor_reader	*r = arg;
+	struct found		 f;
+	struct query		 q;
+	struct got		 g;
+	struct aerr		 err;
+	size_t			 i, seen;
+
+	while (!r->stop) {
+		memset(&g, 0, sizeof g);
+		if (store_get(r->st, &r->id, 1, got_one, &g, &err) != 0 ||
+		    !g.found)
+			r->bad++;
+		record_clear(&g.ev);
+		/* One page: one read transaction. */
+		mkquery(&q, NULL, NULL, NULL);
+		q.limit = 50;
+		query_all(r->st, &q, &f);
+		for (i = 0, seen = 0; i < f.n; i++)
+			seen += f.ids[i] == r->id;
+		if (seen != 1 || f.n != 11)
+			r->bad += 1000;
+		found_free(&f);
+		query_clear(&q);
+		r->reads++;
+	}
+	return (NULL);
+}
+
+/* Readers on another thread never miss a record being moved, nor see two. */
+TEST(review_timeorder_readers_beside_moves)
+{
+	struct store		*st = open_store(4 << 20);
+	struct tor_reader	 r;
+	struct event		 ev;
+	pthread_t		 t;
+	char			 start[16];
+	int			 i, status;
+
+	memset(&r, 0, sizeof r);
+	r.st = st;
+	for (i = 0; i < 10; i++) {
+		snprintf(start, sizeof start, "%d", 1990 + i);
+		mkev(&ev, start, NULL, "USA", NULL, NULL, NULL);
+		put1(st, &ev, NULL);
+		record_clear(&ev);
+	}
+	mkev(&ev, "2000", NULL, "USA", NULL, NULL, NULL);
+	r.id = put1(st, &ev, NULL);
+	record_clear(&ev);
+	T_ASSERT(pthread_create(&t, NULL, tor_read, &r) == 0);
+	for (i = 0; i < 300 || r.reads < 20; i++) {
+		snprintf(start, sizeof start, "%d", 1985 + (i * 7) % 20);
+		mkev(&ev, start, NULL, "USA", NULL, NULL, NULL);
+		ev.id = r.id;
+		put1(st, &ev, &status);
+		record_clear(&ev);
+	}
+	r.stop = 1;
+	T_ASSERT(pthread_join(t, NULL) == 0);
+	T_ASSERTF(r.bad == 0, "%d of %d reads missed or doubled it", r.bad,
+	    r.reads);
+	tor_sound(st, r.id, start);
+	store_close(st);
+}

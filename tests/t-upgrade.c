@@ -344,14 +344,17 @@ upgrade_move_odd(MDB_txn *txn, MDB_dbi index, MDB_dbi events, MDB_dbi ids)
 /*
  * Leave the store in the test's data directory as an upgrade cut short
  * would: the records of odd ids moved, the rest still keyed by id, the
- * format still 4.  The starts are the time index's, staged or not.
+ * store marked 5 and "upgrading".  The starts are the time index's,
+ * staged or not.
  */
 static void
 upgrade_half_done(void)
 {
 	MDB_env		*env;
 	MDB_txn		*txn;
-	MDB_dbi		 events, time, time_new, ids;
+	MDB_dbi		 events, time, time_new, ids, meta;
+	MDB_val		 k, v;
+	unsigned char	 be[8] = { 0, 0, 0, 0, 0, 0, 0, 5 };
 	char		 path[512];
 	int		 moved;
 
@@ -368,8 +371,41 @@ upgrade_half_done(void)
 	moved = upgrade_move_odd(txn, time, events, ids) +
 	    upgrade_move_odd(txn, time_new, events, ids);
 	T_EQ_INT(moved, 38);
+	T_OK(mdb_dbi_open(txn, "meta", 0, &meta));
+	k.mv_size = 6;
+	k.mv_data = (void *)"format";
+	v.mv_size = 8;
+	v.mv_data = be;
+	T_OK(mdb_put(txn, meta, &k, &v, 0));
+	be[7] = 1;
+	k.mv_size = 9;
+	k.mv_data = (void *)"upgrading";
+	T_OK(mdb_put(txn, meta, &k, &v, 0));
 	T_OK(mdb_txn_commit(txn));
 	mdb_env_close(env);
+}
+
+/* Whether meta holds key, in the test's data directory. */
+static int
+upgrade_meta_has(const char *key)
+{
+	MDB_env		*env;
+	MDB_txn		*txn;
+	MDB_dbi		 meta;
+	MDB_val		 k = { strlen(key), (void *)key }, v;
+	char		 path[512];
+	int		 rc;
+
+	snprintf(path, sizeof path, "%s/data", t_dir());
+	T_OK(mdb_env_create(&env));
+	T_OK(mdb_env_set_maxdbs(env, 32));
+	T_OK(mdb_env_open(env, path, MDB_RDONLY, 0640));
+	T_OK(mdb_txn_begin(env, NULL, MDB_RDONLY, &txn));
+	T_OK(mdb_dbi_open(txn, "meta", 0, &meta));
+	rc = mdb_get(txn, meta, &k, &v);
+	mdb_txn_abort(txn);
+	mdb_env_close(env);
+	return (rc == 0);
 }
 
 TEST(upgrade_cut_short_is_finished_on_open)
@@ -378,9 +414,11 @@ TEST(upgrade_cut_short_is_finished_on_open)
 
 	upgrade_copy("store-format4");
 	upgrade_half_done();
+	T_ASSERT(upgrade_meta_has("upgrading"));
 	log = upgrade_open("store-format4", upgrade_cmds4);
-	T_ASSERTF(strstr(log, "upgrading the store from format 4 to 5") !=
-	    NULL && strstr(log, "upgraded 39 records to store format 5") !=
-	    NULL, "%s", log);
+	T_ASSERTF(strstr(log, "going on with the upgrade to format 5, which "
+	    "was cut short") != NULL && strstr(log, "upgraded 39 records to "
+	    "store format 5") != NULL, "%s", log);
+	T_ASSERT(!upgrade_meta_has("upgrading"));
 	free(log);
 }
