@@ -4162,7 +4162,7 @@ tor_sound(struct store *st, uint64_t id, const char *start)
  * and class changed, put again unchanged, deleted and put again by a
  * primary: one record, under its start, the one ids names.
  */
-TEST(review_timeorder_moves_keep_one_record)
+TEST(store_timeorder_moves_keep_one_record)
 {
 	static const char *const starts[] = { "2015-01-26", "-0044-03-15",
 	    "../2015", "2014~", "2011-03-15/..", "Y-17000",
@@ -4239,7 +4239,7 @@ TEST(review_timeorder_moves_keep_one_record)
  * (nested transactions), and a group replayed after the map filled: the
  * record stays under its old key, ids with it.
  */
-TEST(review_timeorder_failed_and_replayed_moves)
+TEST(store_timeorder_failed_and_replayed_moves)
 {
 	struct store		*st = open_store(64 << 10);
 	struct store_stats	 ss;
@@ -4400,7 +4400,7 @@ tor_read_all(struct store *st, uint64_t n, struct tor_recs *r)
  * than an upgrade batch: the open moves every one, reads answer as
  * before, and the check finds nothing.
  */
-TEST(review_timeorder_upgrade_from_format4)
+TEST(store_timeorder_upgrade_from_format4)
 {
 	static const uint64_t	 moved[] = { 0, 3, 1 };
 	struct store		*st;
@@ -4503,7 +4503,7 @@ tor_has_problem(const struct store_check *c, const char *s)
  * agreeing (range queries would miss it), and a stale second record of
  * an id under its old key.
  */
-TEST(review_timeorder_check_finds_misplaced_records)
+TEST(store_timeorder_check_finds_misplaced_records)
 {
 	struct store		*st = open_store(4 << 20);
 	struct store_check	*c = calloc(1, sizeof *c);
@@ -4604,7 +4604,7 @@ tor_read(void *arg)
 }
 
 /* Readers on another thread never miss a record being moved, nor see two. */
-TEST(review_timeorder_readers_beside_moves)
+TEST(store_timeorder_readers_beside_moves)
 {
 	struct store		*st = open_store(4 << 20);
 	struct tor_reader	 r;
