@@ -2903,7 +2903,8 @@ store_text_check_end(struct text_check *tc, struct store *st)
 	if (tc == NULL)
 		return;
 	/* Records come in time order (store-rec.c); postings are found by id. */
-	qsort(tc->ev, tc->nev, sizeof *tc->ev, tcheck_ev_cmp);
+	if (tc->nev > 1)	/* none: ev is NULL */
+		qsort(tc->ev, tc->nev, sizeof *tc->ev, tcheck_ev_cmp);
 	tcheck_blocks(tc, st);
 	tcheck_tails(tc, st);
 	tcheck_words(tc, st);
