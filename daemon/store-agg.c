@@ -354,6 +354,7 @@ agg_walk_name(void *arg, const void *name, size_t len, uint64_t mask)
 struct agg_ctx {
 	struct store		*st;
 	MDB_txn			*txn;
+	MDB_cursor		*recs;		/* on the records, once needed */
 	const struct query	*q;
 	struct agg_ids		 seen;		/* prefix and alias queries */
 	msgpack_zone		 zone;		/* for rec, reused */
@@ -460,7 +461,12 @@ agg_pass(struct agg_ctx *a, uint64_t id, const struct date_span *span,
 		return (0);
 	if (!need_record)
 		return (1);
-	if (store_rec_at(a->txn, a->st, span->lo, id, &v) != 0)
+	if (a->recs == NULL &&
+	    mdb_cursor_open(a->txn, a->st->events, &a->recs) != 0) {
+		a->recs = NULL;
+		return (0);
+	}
+	if (store_rec_seek(a->recs, span->lo, id, &v) != 0)
 		return (0);
 	store_rec_split(&v);
 	if (!a->have_zone) {
@@ -481,6 +487,9 @@ agg_ctx_done(struct agg_ctx *a)
 	if (a->have_zone)
 		msgpack_zone_destroy(&a->zone);
 	a->have_zone = 0;
+	if (a->recs != NULL)
+		mdb_cursor_close(a->recs);
+	a->recs = NULL;
 	free(a->seen.slots);
 	memset(&a->seen, 0, sizeof a->seen);
 	store_type_names_free(&a->tn);

@@ -113,6 +113,7 @@ uint64_t store_rec_split(MDB_val *);
 int	 store_rec_start(MDB_txn *, struct store *, uint64_t, int64_t *);
 int	 store_rec_at(MDB_txn *, struct store *, int64_t, uint64_t,
 	     MDB_val *);
+int	 store_rec_seek(MDB_cursor *, int64_t, uint64_t, MDB_val *);
 int	 store_rec_get(MDB_txn *, struct store *, uint64_t, MDB_val *);
 int	 store_rec_put(MDB_txn *, struct store *, int64_t, uint64_t,
 	     MDB_val *, int);

@@ -530,6 +530,7 @@ store_query(struct store *st, const struct query *q, store_page_cb cb,
 	msgpack_object		 rec;
 	struct text_iter	*text = NULL;
 	MDB_txn			*txn;
+	MDB_cursor		*recs = NULL;
 	MDB_val			 k, v;
 	unsigned char		 last[16];
 	msgpack_sbuffer		 wire;
@@ -564,6 +565,10 @@ store_query(struct store *st, const struct query *q, store_page_cb cb,
 	for (i = p.nheap; i-- > 0;)
 		heap_down(&p, i);
 
+	if ((rc = mdb_cursor_open(txn, st->events, &recs)) != 0) {
+		store_error(err, rc, "mdb_cursor_open");
+		goto out;
+	}
 	page.hits = xcalloc(q->limit + 1, sizeof *page.hits);
 	while ((rc = plan_next(&p, text, q->desc, &k, &v, err)) == 1) {
 
@@ -584,9 +589,8 @@ store_query(struct store *st, const struct query *q, store_page_cb cb,
 		    skey_get_be64(last + 8)))
 			continue;
 		/* The entry's start and id are the record's key. */
-		k.mv_size = SKEY_REC_LEN;
-		k.mv_data = last;
-		if ((rc = mdb_get(txn, st->events, &k, &v)) != 0) {
+		if ((rc = store_rec_seek(recs, skey_get_time(last),
+		    skey_get_be64(last + 8), &v)) != 0) {
 			log_err("index entry for missing event %llu",
 			    (unsigned long long)skey_get_be64(last + 8));
 			continue;
@@ -636,6 +640,8 @@ store_query(struct store *st, const struct query *q, store_page_cb cb,
 	if (rc != -1)
 		ret = cb(arg, &page);
 out:
+	if (recs != NULL)
+		mdb_cursor_close(recs);
 	msgpack_sbuffer_destroy(&wire);
 	store_text_end(text);
 	msgpack_zone_destroy(&zone);

@@ -51,6 +51,23 @@ store_rec_at(MDB_txn *txn, struct store *st, int64_t start, uint64_t id,
 	return (mdb_get(txn, st->events, &k, v));
 }
 
+/*
+ * As store_rec_at, through cur, a cursor on the records that a walk
+ * keeps: LMDB looks for a key on the leaf the cursor stands on before
+ * it descends from the root, and the records a walk in time order reads
+ * one after the other mostly share a leaf.  The descents were most of a
+ * range query's time in the daemon, spent waiting for memory.
+ */
+int
+store_rec_seek(MDB_cursor *cur, int64_t start, uint64_t id, MDB_val *v)
+{
+	unsigned char	kbuf[SKEY_REC_LEN];
+	MDB_val		k = { SKEY_REC_LEN, kbuf };
+
+	skey_rec_key(kbuf, start, id);
+	return (mdb_cursor_get(cur, &k, v, MDB_SET_KEY));
+}
+
 /* The record of id, as stored: 0, MDB_NOTFOUND or an LMDB error. */
 int
 store_rec_get(MDB_txn *txn, struct store *st, uint64_t id, MDB_val *v)
