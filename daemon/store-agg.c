@@ -462,10 +462,8 @@ agg_pass(struct agg_ctx *a, uint64_t id, const struct date_span *span,
 	if (!need_record)
 		return (1);
 	if (a->recs == NULL &&
-	    mdb_cursor_open(a->txn, a->st->events, &a->recs) != 0) {
-		a->recs = NULL;
+	    mdb_cursor_open(a->txn, a->st->events, &a->recs) != 0)
 		return (0);
-	}
 	if (store_rec_seek(a->recs, span->lo, id, &v) != 0)
 		return (0);
 	store_rec_split(&v);
@@ -503,7 +501,7 @@ struct hist_ctx {
 	int64_t		*diff;		/* n + 1 deltas */
 	int64_t		 lo, hi;	/* the range asked (q->olo, q->ohi) */
 	int64_t		*starts;	/* n + 1 first seconds of buckets */
-	int64_t		 clo, chi, cb;	/* hist_bucket's last: [clo, chi) */
+	int64_t		 last_lo, last_hi, last_b; /* hist_bucket's last */
 };
 
 /*
@@ -518,8 +516,8 @@ hist_bucket(struct hist_ctx *hc, int64_t t)
 	const int64_t	*s = hc->starts;
 	size_t		 lo = 0, hi = hc->h->n, mid;
 
-	if (t >= hc->clo && t < hc->chi)
-		return (hc->cb);
+	if (t >= hc->last_lo && t < hc->last_hi)
+		return (hc->last_b);
 	if (t < s[0] || t >= s[hi])
 		return (agg_bucket_of(hc->h->by, t));
 	/* The last bucket that starts at or before t. */
@@ -530,10 +528,10 @@ hist_bucket(struct hist_ctx *hc, int64_t t)
 		else
 			hi = mid;
 	}
-	hc->clo = s[lo];
-	hc->chi = s[lo + 1];
-	hc->cb = hc->h->first + (int64_t)lo;
-	return (hc->cb);
+	hc->last_lo = s[lo];
+	hc->last_hi = s[lo + 1];
+	hc->last_b = hc->h->first + (int64_t)lo;
+	return (hc->last_b);
 }
 
 /* Count buckets i0..i1 (absolute numbers) once more. */

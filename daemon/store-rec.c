@@ -55,8 +55,7 @@ store_rec_at(MDB_txn *txn, struct store *st, int64_t start, uint64_t id,
  * As store_rec_at, through cur, a cursor on the records that a walk
  * keeps: LMDB looks for a key on the leaf the cursor stands on before
  * it descends from the root, and the records a walk in time order reads
- * one after the other mostly share a leaf.  The descents were most of a
- * range query's time in the daemon, spent waiting for memory.
+ * one after the other mostly share a leaf.
  */
 int
 store_rec_seek(MDB_cursor *cur, int64_t start, uint64_t id, MDB_val *v)
