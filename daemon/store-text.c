@@ -2024,14 +2024,6 @@ term_word(void *arg, const void *word, size_t len, uint64_t mask)
 	return (0);
 }
 
-/* Whether word is term's word, or begins with it for a prefix. */
-static int
-term_is(const struct text_term *t, const char *word)
-{
-	return (t->prefix ? strncmp(word, t->word, strlen(t->word)) == 0 :
-	    strcmp(word, t->word) == 0);
-}
-
 /* Add a staged posting to the term's source of its class. */
 static int
 term_stage_add(struct text_iter *it, struct text_termit *t,
@@ -2060,11 +2052,48 @@ term_stage_add(struct text_iter *it, struct text_termit *t,
 	return (0);
 }
 
+static int
+postings_sorted(const struct posting *p, size_t n)
+{
+	size_t	i;
+
+	for (i = 1; i < n; i++)
+		if (posting_cmp(&p[i - 1], &p[i]) >= 0)
+			return (0);
+	return (1);
+}
+
+/*
+ * The NUL that ends the word at w, or end.  Words are short, so a call
+ * to strnlen costs more than the word; eight bytes at a time where the
+ * lowest NUL's place can be read off the bit trick's mask.
+ */
+static inline const char *
+word_end(const char *w, const char *end)
+{
+#if defined(__GNUC__) && defined(__BYTE_ORDER__) && \
+    __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	const uint64_t	ones = UINT64_C(0x0101010101010101);
+	uint64_t	x, m;
+
+	for (; end - w >= 8; w += 8) {
+		memcpy(&x, w, 8);
+		/* Exact in its lowest set bit, the first NUL's. */
+		if ((m = (x - ones) & ~x & ones << 7) != 0)
+			return (w + (__builtin_ctzll(m) >> 3));
+	}
+#endif
+	while (w < end && *w != '\0')
+		w++;
+	return (w);
+}
+
 /*
  * Read the stage: each staged event goes to the terms whose words it
  * holds; then each staged source is put in (start, id) order, which a
- * feed's batches mostly have already.  The stage is small (stage_text
- * events).
+ * feed's batches mostly have already.  A query reads the whole stage,
+ * so each word is measured once and compared with the terms by length
+ * first: the stage's events cost a query about as much as their bytes.
  */
 static int
 text_read_stage(struct text_iter *it, struct aerr *err)
@@ -2073,10 +2102,18 @@ text_read_stage(struct text_iter *it, struct aerr *err)
 	MDB_val		 k, v;
 	struct posting	 p;
 	struct text_src	*s;
-	const char	*e, *w, *end;
-	size_t		 i, j, elen;
-	int		 rc, hit;
+	const char	*e, *w, *z, *end;
+	size_t		 i, j, len, nterms = it->nterms;
+	size_t		 tlen[WORDS_QUERY_MAX];
+	char		 first[WORDS_QUERY_MAX], prefix[WORDS_QUERY_MAX];
+	uint32_t	 hit;
+	int		 rc;
 
+	for (i = 0; i < nterms; i++) {
+		tlen[i] = strlen(it->tq.terms[i].word);
+		first[i] = it->tq.terms[i].word[0];
+		prefix[i] = (char)it->tq.terms[i].prefix;
+	}
 	if ((rc = mdb_cursor_open(it->txn, it->st->text_new, &cur)) != 0)
 		return (store_error(err, rc, "mdb_cursor_open"));
 	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
@@ -2084,18 +2121,36 @@ text_read_stage(struct text_iter *it, struct aerr *err)
 		if (k.mv_size != 8)
 			continue;
 		end = (const char *)v.mv_data + v.mv_size;
-		for (e = v.mv_data; e < end; e += elen) {
-			if ((elen = stage_entry(e, end)) == 0)
-				break;
+		/* An entry: posting, class, words each NUL-ended, a NUL. */
+		for (e = v.mv_data; end - e > STAGE_HEAD; e = w + 1) {
+			hit = 0;
+			for (w = e + STAGE_HEAD; w < end && *w != '\0';
+			    w = z + 1) {
+				if ((z = word_end(w, end)) == end) {
+					w = end;
+					break;
+				}
+				len = (size_t)(z - w);
+				for (i = 0; i < nterms; i++) {
+					if (w[0] != first[i] ||
+					    (len != tlen[i] &&
+					    (len < tlen[i] || !prefix[i])))
+						continue;
+					if (memcmp(w, it->tq.terms[i].word,
+					    tlen[i]) == 0)
+						hit |= UINT32_C(1) << i;
+				}
+			}
+			if (w >= end)
+				break;		/* cut short */
+			if (hit == 0)
+				continue;
 			posting_dec((const unsigned char *)e, &p);
-			for (i = 0; i < it->nterms; i++) {
-				hit = 0;
-				for (w = e + STAGE_HEAD; *w != '\0' && !hit;
-				    w += strlen(w) + 1)
-					hit = term_is(&it->tq.terms[i], w);
-				if (hit && term_stage_add(it, &it->terms[i],
-				    it->tq.terms[i].word,
-				    (unsigned char)e[16], &p, err) != 0) {
+			for (i = 0; i < nterms; i++) {
+				if ((hit & UINT32_C(1) << i) != 0 &&
+				    term_stage_add(it, &it->terms[i],
+				    it->tq.terms[i].word, (unsigned char)e[16],
+				    &p, err) != 0) {
 					mdb_cursor_close(cur);
 					return (-1);
 				}
@@ -2105,10 +2160,10 @@ text_read_stage(struct text_iter *it, struct aerr *err)
 	mdb_cursor_close(cur);
 	if (rc != MDB_NOTFOUND)
 		return (store_error(err, rc, "mdb_cursor_get"));
-	for (i = 0; i < it->nterms; i++) {
+	for (i = 0; i < nterms; i++) {
 		for (j = 0; j < it->terms[i].nsrc; j++) {
 			s = &it->terms[i].src[j];
-			if (s->staged && s->n > 1)
+			if (s->staged && !postings_sorted(s->p, s->n))
 				qsort(s->p, s->n, sizeof *s->p, posting_qcmp);
 		}
 	}
