@@ -52,6 +52,7 @@ struct store_config {
 	size_t		 map_size;	/* initial map size */
 	size_t		 max_map_size;	/* growth stops here */
 	size_t		 stage_entries;	/* time stage size; 0: the default */
+	size_t		 stage_text;	/* events staged for the word index */
 	int		 no_text_index;	/* benchmarks: ingest without it */
 	int		 text_mirror_check; /* tests: sweeps check their memory */
 };

@@ -439,8 +439,14 @@ store_open(const struct store_config *cfg, struct aerr *err)
 	    STAGE_TIME_ENTRIES;
 	/* Events have two to three actors: stage as many events. */
 	st->stage_actor = st->stage_time * 3;
-	/* Staged events (store-text.c): a query reads them all. */
-	st->stage_text = st->stage_time / 4 + 1;
+	/*
+	 * Staged events (store-text.c): a query reads them all, at tens of
+	 * ns an event, and each sweep rewrites the tails of every word it
+	 * meets (and in a random order most of the word index), so that
+	 * fewer, larger sweeps are worth a stage read of about 1 ms.
+	 */
+	st->stage_text = cfg->stage_text != 0 ? cfg->stage_text :
+	    st->stage_time + 1;
 	st->no_text = cfg->no_text_index;
 	st->text_mirror_check = cfg->text_mirror_check;
 	if ((rc = mdb_env_create(&st->env)) != 0)

@@ -34,6 +34,7 @@ open_store_with(size_t map, int no_text_index)
 	cfg.max_map_size = (size_t)1 << 32;
 	/* A stage of a few entries: every test also sweeps it. */
 	cfg.stage_entries = 5;
+	cfg.stage_text = 2;
 	/* And each sweep checks the stage it kept in memory. */
 	cfg.text_mirror_check = 1;
 	cfg.no_text_index = no_text_index;
