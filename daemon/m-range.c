@@ -17,20 +17,11 @@ static void
 range_via(msgpack_packer *pk, const struct query *q,
     const struct store_hit *hit)
 {
-	msgpack_unpacked	 u;
-	const char		*code = NULL;
+	const char	*code = query_via_code(q, hit->data, hit->len);
 
-	msgpack_unpacked_init(&u);
-	if (msgpack_unpack_next(&u, hit->data, hit->len, NULL) ==
-	    MSGPACK_UNPACK_SUCCESS)
-		code = query_alias_code(q, mp_get(&u.data, "actors"));
 	msgpack_pack_map(pk, 2);
 	mp_pack_kv_str(pk, "alias", q->actor);
-	if (code != NULL)
-		mp_pack_kv_str(pk, "code", code);
-	else
-		mp_pack_kv_str(pk, "code", "");
-	msgpack_unpacked_destroy(&u);
+	mp_pack_kv_str(pk, "code", code != NULL ? code : "");
 }
 
 static int

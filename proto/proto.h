@@ -379,6 +379,7 @@ int	 query_set_alias(struct query *, const struct dict_entry *);
 int	 query_alias_match(const struct query *, const struct date_span *,
 	     int);
 const char *query_alias_code(const struct query *, const msgpack_object *);
+const char *query_via_code(const struct query *, const void *, size_t);
 size_t	 query_cursor_encode(const struct query *, int64_t, uint64_t,
 	     unsigned char *, size_t);
 #define QUERY_CURSOR_LEN 25

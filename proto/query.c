@@ -603,3 +603,22 @@ query_alias_code(const struct query *q, const msgpack_object *actors)
 	}
 	return (NULL);
 }
+
+/*
+ * The via of an alias query's hit, from its packed record as stored:
+ * the first of the query's codes it has (query_alias_code()), or NULL.
+ * The code is the query's own, so it outlives the record.
+ */
+const char *
+query_via_code(const struct query *q, const void *data, size_t len)
+{
+	msgpack_unpacked	 u;
+	const char		*code = NULL;
+
+	msgpack_unpacked_init(&u);
+	if (msgpack_unpack_next(&u, data, len, NULL) ==
+	    MSGPACK_UNPACK_SUCCESS)
+		code = query_alias_code(q, mp_get(&u.data, "actors"));
+	msgpack_unpacked_destroy(&u);
+	return (code);
+}
