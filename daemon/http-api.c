@@ -44,7 +44,8 @@ struct hparam {
 	{ "from", HP_STR }, { "to", HP_STR }, { "actor", HP_STR },	\
 	{ "role", HP_STR }, { "type", HP_STR }, { "tag", HP_STR },	\
 	{ "source", HP_STR }, { "precision", HP_STR },			\
-	{ "certain", HP_BOOL }, { "within", HP_BOOL }, { "q", HP_TEXT }
+	{ "certain", HP_BOOL }, { "within", HP_BOOL },			\
+	{ "q", HP_TEXT }, { "alias", HP_BOOL }
 
 static const struct hparam hp_events[] = {
 	HP_RANGE_FILTERS, { "limit", HP_UINT }, { "cursor", HP_CURSOR },
@@ -429,12 +430,33 @@ span_json(char *buf, size_t size, const void *data, size_t len)
 	    date_prec_name(s.prec));
 }
 
+/*
+ * "via":{"alias":...,"code":...} of an alias query's hit into b, as the
+ * range method's via (m-range.c): the alias, and the first of its codes
+ * that the event has.
+ */
+static void
+via_json(struct evbuffer *b, const struct query *q,
+    const struct store_hit *hit)
+{
+	const char	*code = query_via_code(q, hit->data, hit->len);
+
+	if (code == NULL)
+		code = "";
+	evbuffer_add_printf(b, "\"via\":{\"alias\":");
+	hjson_str(b, q->actor, strlen(q->actor));
+	evbuffer_add_printf(b, ",\"code\":");
+	hjson_str(b, code, strlen(code));
+	evbuffer_add(b, "}", 1);
+}
+
 static void	tl_event(struct evbuffer *, const void *, size_t);
 
 static int
 events_page(void *arg, const struct store_page *page)
 {
 	struct events_ctx	*ec = arg;
+	struct evbuffer		*extra = evbuffer_new();
 	unsigned char		 cur[QUERY_CURSOR_LEN];
 	char			 next[64], span[512];
 	size_t			 i;
@@ -443,21 +465,31 @@ events_page(void *arg, const struct store_page *page)
 	for (i = 0; i < page->nhits; i++) {
 		if (i > 0)
 			evbuffer_add(ec->out, ",", 1);
-		if (ec->timelinejs)
+		if (ec->timelinejs) {
 			tl_event(ec->out, page->hits[i].data,
 			    page->hits[i].len);
-		else {
-			if (ec->span)
-				span_json(span, sizeof span,
-				    page->hits[i].data, page->hits[i].len);
-			if (hjson_record(ec->out, page->hits[i].data,
-			    page->hits[i].len, ec->q->fields,
-			    page->hits[i].match ==
-			    DATE_MATCH_CERTAIN ? "certain" : "possible",
-			    ec->span ? span : NULL) != 0)
-				evbuffer_add(ec->out, "null", 4);
+			continue;
 		}
+		/* The keys after the record's own: span, via. */
+		evbuffer_drain(extra, evbuffer_get_length(extra));
+		if (ec->span) {
+			span_json(span, sizeof span, page->hits[i].data,
+			    page->hits[i].len);
+			evbuffer_add_printf(extra, "%s", span);
+		}
+		if (ec->q->ncodes > 0) {
+			if (evbuffer_get_length(extra) > 0)
+				evbuffer_add(extra, ",", 1);
+			via_json(extra, ec->q, &page->hits[i]);
+		}
+		evbuffer_add(extra, "", 1);
+		if (hjson_record(ec->out, page->hits[i].data,
+		    page->hits[i].len, ec->q->fields, page->hits[i].match ==
+		    DATE_MATCH_CERTAIN ? "certain" : "possible",
+		    (const char *)evbuffer_pullup(extra, -1)) != 0)
+			evbuffer_add(ec->out, "null", 4);
 	}
+	evbuffer_free(extra);
 	evbuffer_add(ec->out, "]", 1);
 	if (ec->timelinejs) {
 		evbuffer_add(ec->out, "}", 1);
@@ -536,11 +568,14 @@ struct events_job {
 	struct events_ctx	 ec;
 };
 
+/* An actor that names an alias asks for its codes, as range does. */
 static void
 events_run(void *arg)
 {
 	struct events_job	*j = arg;
 
+	if ((j->a.rc = names_resolve(&j->q, &j->a.err)) != 0)
+		return;
 	j->a.rc = store_query(server->store, &j->q, events_page, &j->ec,
 	    &j->a.err);
 }
@@ -1219,6 +1254,8 @@ page_run(void *arg)
 {
 	struct page_job	*j = arg;
 
+	if ((j->a.rc = names_resolve(&j->q, &j->a.err)) != 0)
+		return;
 	j->a.rc = store_query(server->store, &j->q, page_list, j, &j->a.err);
 }
 

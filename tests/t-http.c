@@ -1260,12 +1260,19 @@ TEST(http_tickets_open_the_event_stream_once)
 
 TEST(http_openapi_description_matches_server)
 {
+	static const char *const syrgov[] = { "SYRGOV" };
+	const struct annals_dict_entry assad = { ANNALS_DICT_ALIAS, "Assad",
+	    NULL, syrgov, 1, "2000-07-17/2024-12-08", 0 };
 	struct hd	 h;
 	char		 cmd[8192];
 	int		 rc;
 
-	/* tests/openapi-check.py makes every x-checks request of the spec. */
+	/*
+	 * tests/openapi-check.py makes every x-checks request of the spec,
+	 * some by the alias (whose events carry via).
+	 */
 	ht_start(&h, NULL, 1);
+	T_OK(annals_dict_put(h.ctx, &assad, 1, 0, NULL));
 	snprintf(cmd, sizeof cmd, "/usr/bin/python3 %s/../tests/openapi-check.py "
 	    "%s/../proto/openapi.yaml http://127.0.0.1:%d > %s/check.out 2>&1",
 	    t_bindir(), t_bindir(), h.port, t_dir());
@@ -1524,5 +1531,223 @@ TEST(http_actor_code_shows_its_label)
 	json_decref(j);
 	ht_problem(&h, "POST", "/v1/actors/SYR", "{}", 405,
 	    "method_not_allowed", NULL);
+	ht_stop(&h);
+}
+
+/*
+ * The events of /v1/events (or /v1/timelinejs) at path, each as
+ * "title" and, when given, ":match" and ":alias=code" of its via, joined
+ * by spaces into buf; the whole answer must be a single page.
+ */
+static const char *
+ht_hits(struct hd *h, const char *path, char *buf, size_t size)
+{
+	json_t		*j, *ev, *via, *title;
+	const char	*t;
+	size_t		 i, len = 0;
+
+	j = ht_get(h, path, 200);
+	T_ASSERTF(json_is_null(json_object_get(j, "next")) ||
+	    strncmp(path, "/v1/timelinejs", 14) == 0, "%s: more pages", path);
+	buf[0] = '\0';
+	json_array_foreach(json_object_get(j, "events"), i, ev) {
+		if ((title = json_object_get(ev, "title")) == NULL)
+			title = json_object_get(json_object_get(ev, "text"),
+			    "headline");	/* a TimelineJS slide */
+		T_ASSERT((t = json_string_value(title)) != NULL);
+		len += (size_t)snprintf(buf + len, size - len, "%s%s",
+		    i > 0 ? " " : "", t);
+		if (json_object_get(ev, "match") != NULL)
+			len += (size_t)snprintf(buf + len, size - len, ":%s",
+			    json_string_value(json_object_get(ev, "match")));
+		if ((via = json_object_get(ev, "via")) != NULL)
+			len += (size_t)snprintf(buf + len, size - len,
+			    ":%s=%s", json_string_value(json_object_get(via,
+			    "alias")), json_string_value(json_object_get(via,
+			    "code")));
+		T_ASSERT(len < size);
+	}
+	json_decref(j);
+	return (buf);
+}
+
+/* The count of bucket i of a histogram answer. */
+static json_int_t
+ht_bucket(json_t *j, size_t i)
+{
+	return (json_integer_value(json_object_get(json_array_get(
+	    json_object_get(j, "buckets"), i), "count")));
+}
+
+/* The actors of a top or co-actors answer as "name=count ...". */
+static const char *
+ht_counts(json_t *j, char *buf, size_t size)
+{
+	json_t	*a;
+	size_t	 i, len = 0;
+
+	buf[0] = '\0';
+	json_array_foreach(json_object_get(j, "actors"), i, a) {
+		len += (size_t)snprintf(buf + len, size - len, "%s%s=%lld",
+		    i > 0 ? " " : "", json_string_value(json_object_get(a,
+		    "name")), (long long)json_integer_value(
+		    json_object_get(a, "count")));
+		T_ASSERT(len < size);
+	}
+	return (buf);
+}
+
+/*
+ * Issue #20: an actor that names an alias in the dictionary finds, over
+ * HTTP as over the socket, the events of any of its codes within its
+ * interval, each saying through which code; alias=false asks for the
+ * code of that name.  The events list, TimelineJS, the page's list, the
+ * histogram and co-actors all resolve it.
+ */
+TEST(http_alias_queries_find_its_codes_within_its_interval)
+{
+	static const char *const isis[] = { "IRQREB", "SYRREB" };
+	static const char *const assad[] = { "SYRGOV" };
+	const struct annals_dict_entry dict[] = {
+		{ ANNALS_DICT_ALIAS, "ISIS", NULL, isis, 2, "2014-06/2017",
+		    0 },
+		{ ANNALS_DICT_ALIAS, "Bashar al-Assad", NULL, assad, 1,
+		    "2000-07-17/2024-12-08", 0 },
+	};
+	struct annals_histogram	*hist;
+	struct hd		 h;
+	struct hresp		 r;
+	annals_query		*q;
+	json_t			*j;
+	uint64_t		 want[16], got[16];
+	char			 buf[1024];
+	size_t			 i, n;
+
+	ht_start(&h, NULL, 0);
+	T_OK(annals_dict_put(h.ctx, dict, 2, 0, NULL));
+	ht_request(h.port, "POST", "/v1/events", NULL, "["
+	    "{\"start\":\"2015-03-01\",\"actors\":[\"IRQREB\",\"USA\"],"
+	    "\"title\":\"irq\"},"
+	    "{\"start\":\"2016-06-01\",\"actors\":[\"SYRREB\"],"
+	    "\"title\":\"syr\"},"
+	    "{\"start\":\"2016-07-01\",\"actors\":[\"SYRREB\",\"IRQREB\"],"
+	    "\"title\":\"both\"},"
+	    "{\"start\":\"2012-01-01\",\"actors\":[\"IRQREB\"],"
+	    "\"title\":\"before\"},"
+	    "{\"start\":\"2018-05-01\",\"actors\":[\"SYRREB\"],"
+	    "\"title\":\"after\"},"
+	    "{\"start\":\"2015-05-01\",\"actors\":[\"USA\"],"
+	    "\"title\":\"other\"},"
+	    "{\"start\":\"2014\",\"actors\":[\"IRQREB\"],"
+	    "\"title\":\"edge\"},"
+	    "{\"start\":\"2015-01-01\",\"actors\":[\"ISIS\"],"
+	    "\"title\":\"code\"},"
+	    "{\"start\":\"2012-03-15\",\"actors\":[\"SYRGOV\",\"USA\"],"
+	    "\"title\":\"assad\"},"
+	    "{\"start\":\"1999\",\"actors\":[\"SYRGOV\"],"
+	    "\"title\":\"earlier\"}]", 0, &r);
+	T_ASSERTF(r.status == 200, "%d %.300s", r.status, r.body);
+	ht_free(&r);
+
+	/*
+	 * Both codes, in the interval only; 2014 may fall before 2014-06;
+	 * "both" came through IRQREB, the alias's first code.
+	 */
+	T_EQ_STR(ht_hits(&h, "/v1/events?actor=ISIS", buf, sizeof buf),
+	    "edge:possible:ISIS=IRQREB irq:certain:ISIS=IRQREB "
+	    "syr:certain:ISIS=SYRREB both:certain:ISIS=IRQREB");
+	T_EQ_STR(ht_hits(&h, "/v1/events?actor=ISIS&certain=true&"
+	    "order=desc", buf, sizeof buf), "both:certain:ISIS=IRQREB "
+	    "syr:certain:ISIS=SYRREB irq:certain:ISIS=IRQREB");
+	T_EQ_STR(ht_hits(&h, "/v1/events?actor=ISIS&from=2016", buf,
+	    sizeof buf), "syr:certain:ISIS=SYRREB both:certain:ISIS=IRQREB");
+	T_EQ_STR(ht_hits(&h, "/v1/events?actor=ISIS&from=2018", buf,
+	    sizeof buf), "");
+	/* The same events as the socket's range finds. */
+	T_ASSERT((q = annals_query_new()) != NULL);
+	T_OK(annals_query_set_actor(q, "ISIS", NULL));
+	n = ht_socket_ids(&h, q, 0, want, 16);
+	T_EQ_U64(n, 4);
+	T_EQ_U64(ht_http_ids(&h, "actor=ISIS", 1, got, 16), n);
+	for (i = 0; i < n; i++)
+		T_EQ_U64(got[i], want[i]);
+	annals_query_free(q);
+	/* Paged, a cursor resumes the alias query. */
+	T_EQ_U64(ht_http_ids(&h, "actor=ISIS&from=2016", 1, got, 16), 2);
+	T_EQ_STR(ht_hits(&h, "/v1/events?actor=Bashar%20al-Assad", buf,
+	    sizeof buf), "assad:certain:Bashar al-Assad=SYRGOV");
+	/* via comes with fields (from the whole record) and with span. */
+	j = ht_get(&h, "/v1/events?actor=ISIS&from=2016-07&fields=title&"
+	    "span=true", 200);
+	T_EQ_U64(json_array_size(json_object_get(j, "events")), 1);
+	T_ASSERT(json_object_get(json_array_get(json_object_get(j, "events"),
+	    0), "actors") == NULL);
+	T_ASSERT(json_object_get(json_array_get(json_object_get(j, "events"),
+	    0), "span") != NULL);
+	T_EQ_STR(json_string_value(json_object_get(json_object_get(
+	    json_array_get(json_object_get(j, "events"), 0), "via"), "code")),
+	    "IRQREB");
+	json_decref(j);
+	/* The code of the alias's name, a code, a prefix: no via. */
+	T_EQ_STR(ht_hits(&h, "/v1/events?actor=ISIS&alias=false", buf,
+	    sizeof buf), "code:certain");
+	T_EQ_STR(ht_hits(&h, "/v1/events?actor=SYRREB", buf, sizeof buf),
+	    "syr:certain both:certain after:certain");
+	T_EQ_STR(ht_hits(&h, "/v1/events?actor=IRQ*&to=2014", buf,
+	    sizeof buf), "before:certain edge:certain");
+	ht_problem(&h, "GET", "/v1/events?actor=ISIS&alias=maybe", NULL, 400,
+	    "invalid", "alias: \"maybe\" is not true or false");
+
+	/* TimelineJS and the page's own list. */
+	T_EQ_STR(ht_hits(&h, "/v1/timelinejs?actor=ISIS", buf, sizeof buf),
+	    "edge irq syr both");
+	ht_request(h.port, "GET", "/?from=2010&to=2020&actor=ISIS", NULL,
+	    NULL, 0, &r);
+	T_EQ_INT(r.status, 200);
+	T_ASSERTF(ht_count(r.body, "<li data-id=") == 4, "%s", r.body);
+	T_ASSERT(strstr(r.body, "</time> both</li>") != NULL);
+	T_ASSERT(strstr(r.body, "</time> after</li>") == NULL);
+	ht_free(&r);
+
+	/* The histogram counts what the events list finds, per year. */
+	j = ht_get(&h, "/v1/histogram?from=2012&to=2018&by=year&actor=ISIS",
+	    200);
+	T_EQ_U64(json_array_size(json_object_get(j, "buckets")), 7);
+	T_EQ_INT(ht_bucket(j, 0), 0);		/* 2012: before */
+	T_EQ_INT(ht_bucket(j, 2), 1);		/* 2014: edge */
+	T_EQ_INT(ht_bucket(j, 3), 1);		/* 2015: irq */
+	T_EQ_INT(ht_bucket(j, 4), 2);		/* 2016: syr, both */
+	T_EQ_INT(ht_bucket(j, 6), 0);		/* 2018: after */
+	T_EQ_INT(json_integer_value(json_object_get(j, "total")), 4);
+	T_ASSERT((q = annals_query_new()) != NULL);
+	T_OK(annals_query_set_range(q, "2012", "2018"));
+	T_OK(annals_query_set_actor(q, "ISIS", NULL));
+	T_OK(annals_histogram(h.ctx, q, ANNALS_BY_YEAR, ANNALS_COUNT_OVERLAP,
+	    &hist));
+	for (i = 0; i < hist->nbuckets; i++)
+		T_EQ_U64(ht_bucket(j, i), hist->buckets[i].count);
+	annals_histogram_free(hist);
+	annals_query_free(q);
+	json_decref(j);
+	j = ht_get(&h, "/v1/histogram?from=2012&to=2018&by=year&actor=ISIS&"
+	    "alias=false", 200);
+	T_EQ_INT(json_integer_value(json_object_get(j, "total")), 1);
+	T_EQ_INT(ht_bucket(j, 3), 1);		/* 2015: code */
+	json_decref(j);
+
+	/* Co-actors: the alias's events, its own codes left out. */
+	j = ht_get(&h, "/v1/co-actors?actor=ISIS", 200);
+	T_EQ_STR(json_string_value(json_object_get(j, "actor")), "ISIS");
+	T_EQ_INT(json_integer_value(json_object_get(j, "events")), 4);
+	T_EQ_STR(ht_counts(j, buf, sizeof buf), "USA=1");
+	json_decref(j);
+	j = ht_get(&h, "/v1/co-actors?actor=Bashar%20al-Assad", 200);
+	T_EQ_INT(json_integer_value(json_object_get(j, "events")), 1);
+	T_EQ_STR(ht_counts(j, buf, sizeof buf), "USA=1");
+	json_decref(j);
+	j = ht_get(&h, "/v1/co-actors?actor=SYRREB", 200);
+	T_EQ_INT(json_integer_value(json_object_get(j, "events")), 3);
+	T_EQ_STR(ht_counts(j, buf, sizeof buf), "IRQREB=1");
+	json_decref(j);
 	ht_stop(&h);
 }
