@@ -1751,3 +1751,72 @@ TEST(http_alias_queries_find_its_codes_within_its_interval)
 	json_decref(j);
 	ht_stop(&h);
 }
+
+/*
+ * q= narrows the aggregations as it narrows /v1/events: the histogram,
+ * the top actors and the co-actors count only the events whose title or
+ * text has every word.
+ */
+TEST(http_text_filter_narrows_the_aggregations)
+{
+	struct hd	 h;
+	struct hresp	 r;
+	json_t		*j;
+	char		 buf[256];
+
+	ht_start(&h, NULL, 0);
+	ht_request(h.port, "POST", "/v1/events", NULL, "["
+	    "{\"start\":\"2015-01-10\",\"actors\":[\"AAA\",\"BBB\"],"
+	    "\"title\":\"Peace talks in Geneva\"},"
+	    "{\"start\":\"2015-02-10\",\"actors\":[\"AAA\",\"CCC\"],"
+	    "\"title\":\"Peace march\"},"
+	    "{\"start\":\"2015-02-20\",\"actors\":[\"BBB\",\"CCC\"],"
+	    "\"title\":\"Border clash\"},"
+	    "{\"start\":\"2016-03-01\",\"actors\":[\"AAA\",\"DDD\"],"
+	    "\"title\":\"Talks collapse\"}]", 0, &r);
+	T_ASSERTF(r.status == 200, "%d %.300s", r.status, r.body);
+	ht_free(&r);
+
+	j = ht_get(&h, "/v1/histogram?from=2015&to=2016&by=year", 200);
+	T_EQ_INT(ht_bucket(j, 0), 3);
+	T_EQ_INT(ht_bucket(j, 1), 1);
+	json_decref(j);
+	j = ht_get(&h, "/v1/histogram?from=2015&to=2016&by=year&q=PEACE",
+	    200);
+	T_EQ_INT(ht_bucket(j, 0), 2);
+	T_EQ_INT(ht_bucket(j, 1), 0);
+	T_EQ_INT(json_integer_value(json_object_get(j, "total")), 2);
+	json_decref(j);
+	j = ht_get(&h, "/v1/histogram?from=2015&to=2016&by=year&q=talks",
+	    200);
+	T_EQ_INT(ht_bucket(j, 0), 1);
+	T_EQ_INT(ht_bucket(j, 1), 1);
+	json_decref(j);
+
+	j = ht_get(&h, "/v1/top?from=2015&to=2016", 200);
+	T_EQ_STR(ht_counts(j, buf, sizeof buf),
+	    "AAA=3 BBB=2 CCC=2 DDD=1");
+	json_decref(j);
+	j = ht_get(&h, "/v1/top?from=2015&to=2016&q=peace", 200);
+	T_EQ_STR(ht_counts(j, buf, sizeof buf), "AAA=2 BBB=1 CCC=1");
+	json_decref(j);
+	j = ht_get(&h, "/v1/top?q=talks%20geneva", 200);
+	T_EQ_STR(ht_counts(j, buf, sizeof buf), "AAA=1 BBB=1");
+	json_decref(j);
+
+	j = ht_get(&h, "/v1/co-actors?actor=AAA", 200);
+	T_EQ_INT(json_integer_value(json_object_get(j, "events")), 3);
+	T_EQ_STR(ht_counts(j, buf, sizeof buf), "BBB=1 CCC=1 DDD=1");
+	json_decref(j);
+	j = ht_get(&h, "/v1/co-actors?actor=AAA&q=talks", 200);
+	T_EQ_INT(json_integer_value(json_object_get(j, "events")), 2);
+	T_EQ_STR(ht_counts(j, buf, sizeof buf), "BBB=1 DDD=1");
+	json_decref(j);
+	j = ht_get(&h, "/v1/co-actors?actor=AAA&q=clash", 200);
+	T_EQ_INT(json_integer_value(json_object_get(j, "events")), 0);
+	T_EQ_STR(ht_counts(j, buf, sizeof buf), "");
+	json_decref(j);
+	ht_problem(&h, "GET", "/v1/top?q=%22%22", NULL, 400, "invalid",
+	    NULL);
+	ht_stop(&h);
+}
