@@ -20,7 +20,7 @@
 #include "../daemon/words.h"
 
 static struct store *
-open_store_with(size_t map, int no_text_index)
+open_store_staged(size_t map, int no_text_index, size_t stage_text)
 {
 	struct store_config	 cfg;
 	struct store		*st;
@@ -34,13 +34,19 @@ open_store_with(size_t map, int no_text_index)
 	cfg.max_map_size = (size_t)1 << 32;
 	/* A stage of a few entries: every test also sweeps it. */
 	cfg.stage_entries = 5;
-	cfg.stage_text = 2;
+	cfg.stage_text = stage_text;
 	/* And each sweep checks the stage it kept in memory. */
 	cfg.text_mirror_check = 1;
 	cfg.no_text_index = no_text_index;
 	st = store_open(&cfg, &err);
 	T_ASSERTF(st != NULL, "%s", err.msg);
 	return (st);
+}
+
+static struct store *
+open_store_with(size_t map, int no_text_index)
+{
+	return (open_store_staged(map, no_text_index, 2));
 }
 
 static struct store *
@@ -2242,10 +2248,16 @@ TEST(store_text_ascii_words_as_icu)
 	words_free(&icu);
 }
 
-TEST(store_text_against_model)
+/*
+ * Random puts, updates and deletes, then queries checked against the
+ * model, with a stage of stage_text events: a small one makes most
+ * queries read the blocks, a large one makes them read many batches.
+ */
+static void
+text_against_model(size_t stage_text)
 {
 	static const char *const dbis[] = { "text", "text_new", "words" };
-	struct store	*st = open_store(32 << 20);
+	struct store	*st = open_store_staged(32 << 20, 0, stage_text);
 	struct store_check *check;
 	struct text_ev	*tev = calloc(1500, sizeof *tev);
 	struct event	 ev;
@@ -2298,10 +2310,21 @@ TEST(store_text_against_model)
 	/* As a daemon before the word index left the store: rebuilt. */
 	store_close(st);
 	drop_index(dbis, "texted_to");
-	st = open_store(32 << 20);
+	st = open_store_staged(32 << 20, 0, stage_text);
 	text_check_queries(st, tev, n, &seed);
 	store_close(st);
 	free(tev);
+}
+
+TEST(store_text_against_model)
+{
+	text_against_model(2);
+}
+
+/* Most of the 1,200 changes still staged, in batches of one. */
+TEST(store_text_against_model_with_a_large_stage)
+{
+	text_against_model(1000);
 }
 
 /* The check of a store open at the test's path: its problems in c. */
