@@ -2147,6 +2147,10 @@ TEST(store_text_words_fold)
 		  "stall 3.5 growth" },
 		{ "Œuvre ﬁnale, Straße — İstanbul", "œuvre finale strasse "
 		  "istanbul" },
+		/* No spaces between words: ICU's dictionaries split them
+		 * (PROTOCOL.md, "Text search"), not one word per character. */
+		{ "和平谈判在日内瓦恢复", "和平 谈判 在 日内瓦 恢复" },
+		{ "การเจรจา", "การ เจรจา" },
 		{ "  ,;! ", "" },
 	};
 	char	got[256];
