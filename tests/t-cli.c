@@ -289,6 +289,102 @@ TEST(cli_add_get_range_and_rm)
 	T_EQ_INT(th_daemon_stop(&d), 0);
 }
 
+/*
+ * --text narrows the counts of top, co-actors and histogram as it does
+ * range: the same events counted with and without it, a word of the
+ * text field in capitals counted as one of a title.
+ */
+TEST(cli_text_narrows_top_co_actors_and_histogram)
+{
+	static const char	*events =
+	    "{\"start\": \"2015-01-10\", \"actors\": [\"RUS\", \"SYRGOV\", "
+	    "\"USA\"], \"title\": \"Peace talks open in Geneva\"}\n"
+	    "{\"start\": \"2015-01-20\", \"actors\": [\"RUS\", \"SYRGOV\"], "
+	    "\"title\": \"Talks on a truce\"}\n"
+	    "{\"start\": \"2015-02-05\", \"actors\": [\"RUS\", \"SYROPP\"], "
+	    "\"title\": \"Air strikes near Aleppo\"}\n"
+	    "{\"start\": \"2015-02-15\", \"actors\": [\"USA\", \"SYROPP\", "
+	    "\"TUR\"], \"title\": \"Geneva talks resume\"}\n"
+	    "{\"start\": \"2015-03-01\", \"actors\": [\"RUS\", \"SYRGOV\", "
+	    "\"SYROPP\"], \"title\": \"Envoys meet in Vienna\", "
+	    "\"text\": \"The TALKS went on for a week.\"}\n"
+	    "{\"start\": \"2015-03-10\", \"actors\": [\"RUS\", \"SYROPP\"], "
+	    "\"title\": \"Air strikes go on\"}\n";
+	struct th_daemon	 d;
+	struct cli_run		 r;
+
+	T_OK(th_daemon_start(&d, NULL));
+	CLI_RUN(&r, d.sock, events, 0, "add", "-");
+	cli_run_free(&r);
+
+	CLI_RUN(&r, d.sock, NULL, 0, "--format", "jsonl", "top", "2015",
+	    "2015");
+	T_EQ_STR(r.out,
+	    "{\"name\":\"RUS\",\"count\":5}\n"
+	    "{\"name\":\"SYROPP\",\"count\":4}\n"
+	    "{\"name\":\"SYRGOV\",\"count\":3}\n"
+	    "{\"name\":\"USA\",\"count\":2}\n"
+	    "{\"name\":\"TUR\",\"count\":1}\n");
+	cli_run_free(&r);
+	/* Events 1, 2, 4 by their titles and 5 by its text. */
+	CLI_RUN(&r, d.sock, NULL, 0, "--format", "jsonl", "top", "2015",
+	    "2015", "--text", "talks");
+	T_EQ_STR(r.out,
+	    "{\"name\":\"RUS\",\"count\":3}\n"
+	    "{\"name\":\"SYRGOV\",\"count\":3}\n"
+	    "{\"name\":\"SYROPP\",\"count\":2}\n"
+	    "{\"name\":\"USA\",\"count\":2}\n"
+	    "{\"name\":\"TUR\",\"count\":1}\n");
+	cli_run_free(&r);
+	CLI_RUN(&r, d.sock, NULL, 0, "--format", "jsonl", "top", "2015",
+	    "2015", "--text", "\"air strikes\"");
+	T_EQ_STR(r.out,
+	    "{\"name\":\"RUS\",\"count\":2}\n"
+	    "{\"name\":\"SYROPP\",\"count\":2}\n");
+	cli_run_free(&r);
+
+	/* co-actors: the actor's own events are counted under --text too. */
+	CLI_RUN(&r, d.sock, NULL, 0, "--format", "jsonl", "co-actors", "RUS",
+	    "2015", "2015");
+	T_EQ_STR(r.out,
+	    "{\"name\":\"SYRGOV\",\"count\":3,\"events\":5}\n"
+	    "{\"name\":\"SYROPP\",\"count\":3,\"events\":5}\n"
+	    "{\"name\":\"USA\",\"count\":1,\"events\":5}\n");
+	cli_run_free(&r);
+	CLI_RUN(&r, d.sock, NULL, 0, "--format", "jsonl", "co-actors", "RUS",
+	    "2015", "2015", "--text", "talks");
+	T_EQ_STR(r.out,
+	    "{\"name\":\"SYRGOV\",\"count\":3,\"events\":3}\n"
+	    "{\"name\":\"SYROPP\",\"count\":1,\"events\":3}\n"
+	    "{\"name\":\"USA\",\"count\":1,\"events\":3}\n");
+	cli_run_free(&r);
+	CLI_RUN(&r, d.sock, NULL, 0, "--format", "jsonl", "co-actors", "RUS",
+	    "2015", "2015", "--text", "genev*");
+	T_EQ_STR(r.out,
+	    "{\"name\":\"SYRGOV\",\"count\":1,\"events\":1}\n"
+	    "{\"name\":\"USA\",\"count\":1,\"events\":1}\n");
+	cli_run_free(&r);
+
+	CLI_RUN(&r, d.sock, NULL, 0, "--format", "csv", "histogram",
+	    "2015-01", "2015-03");
+	T_EQ_STR(r.out, "start,count\n2015-01,2\n2015-02,2\n2015-03,2\n");
+	cli_run_free(&r);
+	CLI_RUN(&r, d.sock, NULL, 0, "--format", "csv", "histogram",
+	    "2015-01", "2015-03", "--text", "talks");
+	T_EQ_STR(r.out, "start,count\n2015-01,2\n2015-02,1\n2015-03,1\n");
+	cli_run_free(&r);
+	CLI_RUN(&r, d.sock, NULL, 0, "--format", "csv", "histogram",
+	    "2015-01", "2015-03", "--text", "\"geneva talks\"");
+	T_EQ_STR(r.out, "start,count\n2015-01,0\n2015-02,1\n2015-03,0\n");
+	cli_run_free(&r);
+	/* With an actor as well: both must hold. */
+	CLI_RUN(&r, d.sock, NULL, 0, "--format", "csv", "histogram",
+	    "2015-01", "2015-03", "--actor", "SYROPP", "--text", "strikes");
+	T_EQ_STR(r.out, "start,count\n2015-01,0\n2015-02,1\n2015-03,1\n");
+	cli_run_free(&r);
+	T_EQ_INT(th_daemon_stop(&d), 0);
+}
+
 /* Issue #14: add - refuses a record without actors, as the daemon does. */
 TEST(issue_14_cli_add_needs_actors)
 {
