@@ -10,9 +10,12 @@
 	const DAY = 86400000;
 	const PAGE = 1000;
 	/*
-	 * The keys of an event the timeline, the list and the text filter
-	 * use (label, item, listItem, matchesText); the details panel gets
-	 * the whole event by itself.
+	 * The keys of an event the timeline and the list draw (label, item,
+	 * listItem), and all that the details panel gets of an event in
+	 * view, which select() passes on as loaded: only an event not in
+	 * view is fetched whole, with its tags, links, attributes, source
+	 * and rev.  The Text box's words are found by the server (q=), not
+	 * in these keys.
 	 */
 	const DRAWN = 'id,start,end,type,title,text,place,actors';
 
