@@ -23,6 +23,9 @@
  *	BENCH_GDELT_N	records of the GDELT run (default 100000, 0: none)
  *	BENCH_WORK	only these timed workloads ("range-1c,get-1c");
  *			the loads always run
+ *	BENCH_ORDER	"feed": no random-order load; the workloads run on
+ *			the store loaded in feed order (a 10M random-order
+ *			load takes hours)
  *	BENCH_TSV	the raw figures (default BUILD/bench-*.tsv)
  *	BENCH_KEEP	keep the temporary directory
  *	BENCH_PERF	a directory: perf records annalsd and its first client
@@ -141,6 +144,7 @@ static char			 bench_bin[PATH_MAX];
 static double			 bench_secs = 3;
 static uint32_t			 bench_batch = 1000;
 static const char		*bench_only;
+static int			 bench_feed_only;	/* BENCH_ORDER=feed */
 static const char		*bench_perf;
 static const char		*bench_perf_work =
 				    "ingest-1c,range-1c,range-8c";
@@ -1023,20 +1027,31 @@ bench_system(const struct bench_sys *sys, const char *dataset, uint64_t n,
 			snprintf(size->rss_note, sizeof size->rss_note,
 			    "not measured after a load alone");
 		free(order);
-		sys->stop();
-		bench_running = NULL;
-		/* Room on the disk for the next load. */
-		if (getenv("BENCH_KEEP") == NULL)
-			nftw(dir, bench_rm_cb, 16, FTW_DEPTH | FTW_PHYS);
 	}
-	snprintf(dir, sizeof dir, "%s/%s-%s", bench_dir, dataset, sys->name);
-	if (mkdir(dir, 0755) == -1 || sys->start(dir) != 0) {
-		bench_start_failed(sys, dataset, n, dir);
-		return;
+	if (bench_feed_only && sys->supports(W_INGEST)) {
+		/* The workloads run on the store as the feed left it. */
+		if (size != NULL)
+			snprintf(size->rss_note, sizeof size->rss_note,
+			    "after the workloads");
+	} else {
+		if (sys->supports(W_INGEST)) {
+			sys->stop();
+			bench_running = NULL;
+			/* Room on the disk for the next load. */
+			if (getenv("BENCH_KEEP") == NULL)
+				nftw(dir, bench_rm_cb, 16,
+				    FTW_DEPTH | FTW_PHYS);
+		}
+		snprintf(dir, sizeof dir, "%s/%s-%s", bench_dir, dataset,
+		    sys->name);
+		if (mkdir(dir, 0755) == -1 || sys->start(dir) != 0) {
+			bench_start_failed(sys, dataset, n, dir);
+			return;
+		}
+		bench_running = sys;
+		if (sys->supports(W_INGEST))
+			size = bench_load(sys, dataset, n, NULL);
 	}
-	bench_running = sys;
-	if (sys->supports(W_INGEST))
-		size = bench_load(sys, dataset, n, NULL);
 
 	for (i = 0; i < nworks; i++) {
 		if (bench_only != NULL && !bench_listed(bench_only,
@@ -1327,7 +1342,7 @@ main(int argc, char **argv)
 	const struct bench_sys	*const *peer;
 	struct statfs		 sfs;
 	struct utsname		 un;
-	const char		*base, *data, *tsv, *secs;
+	const char		*base, *data, *tsv, *secs, *ord;
 	char			 tsvbuf[PATH_MAX + 64], stamp[32], *p, *end;
 	char			 tmp[PATH_MAX], databuf[PATH_MAX + 16];
 	uint64_t		 n, gn;
@@ -1368,6 +1383,14 @@ main(int argc, char **argv)
 		return (2);
 	}
 	bench_perf = getenv("BENCH_PERF");
+	if ((ord = getenv("BENCH_ORDER")) != NULL && *ord != '\0') {
+		if (strcmp(ord, "feed") != 0) {
+			fprintf(stderr, "bench: BENCH_ORDER is \"feed\" or "
+			    "unset, not \"%s\"\n", ord);
+			return (1);
+		}
+		bench_feed_only = 1;
+	}
 	if ((bench_only = getenv("BENCH_WORK")) != NULL && *bench_only == '\0')
 		bench_only = NULL;
 	if (getenv("BENCH_PERF_WORK") != NULL)
@@ -1431,10 +1454,12 @@ main(int argc, char **argv)
 	printf("data directory: %s (filesystem type 0x%lx, not tmpfs)\n",
 	    bench_dir, (unsigned long)sfs.f_type);
 	printf("ingest: pipelined batches of %u, 4 in flight, acknowledged "
-	    "after commit; first half 1 client, second half 4 clients; "
-	    "ingest-feed loads days ascending into a store of its own, "
-	    "ingest in random order into the store the queries run on\n",
-	    bench_batch);
+	    "after commit; first half 1 client, second half 4 clients; %s\n",
+	    bench_batch, bench_feed_only ? "ingest-feed loads days ascending "
+	    "into the store the queries run on (BENCH_ORDER=feed: no "
+	    "random-order load)" : "ingest-feed loads days ascending into a "
+	    "store of its own, ingest in random order into the store the "
+	    "queries run on");
 	printf("queries: limit 100, whole records; range = random 30-day "
 	    "windows, actor = Zipf-drawn actor newest first, prefix = "
 	    "%s* newest first\n", gen_prefix());
