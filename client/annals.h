@@ -132,7 +132,10 @@ struct annals_actor {
 
 /*
  * An event.  This is a plain value struct: its layout is part of the ABI
- * and only changes with the library's major version.
+ * and only changes with the library's major version.  Programs allocate
+ * events themselves (the arrays given to annals_put()), so no member is
+ * added to it meanwhile: what a query says of a hit besides its match
+ * comes from the iterator (annals_iter_via()).
  *
  * Events returned by the library are views: every pointer points into
  * memory the library owns, valid as long as the event is (see the call
@@ -460,6 +463,28 @@ ANNALS_API annals_iter	*annals_actor(annals_ctx *ctx, const annals_query *q);
  * the next call to annals_iter_next() or annals_iter_free().
  */
 ANNALS_API const struct annals_event *annals_iter_next(annals_iter *it);
+
+/*
+ * How a hit of a query by an alias was found (PROTOCOL.md, "Aliases in
+ * queries"): the alias, and the first of its codes (in the alias's
+ * order) that the event has.  The library hands these out by pointer
+ * only, so members are only ever appended to it.
+ */
+struct annals_via {
+	const char	*alias;		/* the query's actor */
+	const char	*code;		/* NULL: the daemon named none */
+};
+
+/*
+ * The via of the event annals_iter_next() returned last, or NULL when it
+ * has none: the query's actor was a code or a prefix rather than an
+ * alias (or the daemon predates aliases), or annals_iter_next() has not
+ * returned an event yet or last returned NULL.
+ * Like the event, it is owned by the iterator and valid until the next
+ * call to annals_iter_next() or annals_iter_free(); its strings are
+ * views into the page, as the event's are.
+ */
+ANNALS_API const struct annals_via *annals_iter_via(const annals_iter *it);
 
 /*
  * 0 while the iterator is fine or has reached the end, else the

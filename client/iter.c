@@ -2,11 +2,12 @@
  * libannals: queries and the iterators that page through their results.
  *
  * An iterator keeps the response holding the current page and decodes
- * one event at a time from it into the single event it hands out, so a
- * page costs its frame and one decoded event, never a copy of every
- * event.  When the page is used up and the daemon gave a cursor, the
- * same query is sent again with it: the cursor is a position (start and
- * id of the last event), so paging is stable while the store changes.
+ * one event at a time from it into the single event it hands out (and,
+ * for a query by an alias, the event's via), so a page costs its frame
+ * and one decoded event, never a copy of every event.  When the page is
+ * used up and the daemon gave a cursor, the same query is sent again
+ * with it: the cursor is a position (start and id of the last event), so
+ * paging is stable while the store changes.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -26,12 +27,15 @@ struct annals_iter {
 	struct annals_reply	 page;
 	const msgpack_object	*events;
 	const msgpack_object	*matches;
+	const msgpack_object	*vias;		/* NULL: not by an alias */
 	uint32_t		 next;		/* index in events */
 
 	unsigned char		*cursor;	/* for the next page */
 	size_t			 cursor_len;
 
 	struct annals_owned	 cur;		/* _next's, block reused */
+	struct annals_via	 cur_via;	/* cur's, when has_via */
+	int			 has_via;
 };
 
 annals_query *
@@ -216,7 +220,7 @@ iter_stop(annals_iter *it)
 		it->err = ANNALS_EINTERNAL;
 	it->done = 1;
 	annals_reply_free(&it->page);
-	it->events = it->matches = NULL;
+	it->events = it->matches = it->vias = NULL;
 }
 
 /*
@@ -228,12 +232,12 @@ static int
 iter_fetch(annals_iter *it)
 {
 	annals_ctx		*ctx = it->ctx;
-	const msgpack_object	*map, *ev, *m, *cur;
+	const msgpack_object	*map, *ev, *m, *vias, *cur;
 	msgpack_packer		*pk;
 	uint32_t		 msgid;
 
 	annals_reply_free(&it->page);
-	it->events = it->matches = NULL;
+	it->events = it->matches = it->vias = NULL;
 	it->next = 0;
 	if (annals_enter(ctx) == -1)
 		goto fail;
@@ -246,12 +250,22 @@ iter_fetch(annals_iter *it)
 	map = it->page.msg.result;
 	ev = mp_get(map, "events");
 	m = mp_get(map, "matches");
+	vias = mp_get(map, "via");
 	cur = mp_get(map, "cursor");
 	if (ev == NULL || ev->type != MSGPACK_OBJECT_ARRAY || m == NULL ||
 	    m->type != MSGPACK_OBJECT_ARRAY ||
 	    m->via.array.size != ev->via.array.size) {
 		annals_break(ctx, ANNALS_EPROTOCOL, "%s: result: events and "
 		    "matches must be arrays of one size", it->method);
+		goto fail;
+	}
+	/* Only a query by an alias has a via; nil is none too. */
+	if (vias != NULL && vias->type == MSGPACK_OBJECT_NIL)
+		vias = NULL;
+	if (vias != NULL && (vias->type != MSGPACK_OBJECT_ARRAY ||
+	    vias->via.array.size != ev->via.array.size)) {
+		annals_break(ctx, ANNALS_EPROTOCOL, "%s: result: via must be "
+		    "an array the size of events", it->method);
 		goto fail;
 	}
 	free(it->cursor);
@@ -275,6 +289,7 @@ iter_fetch(annals_iter *it)
 		it->done = 1;
 	it->events = ev;
 	it->matches = m;
+	it->vias = vias;
 	return (0);
 
 fail:
@@ -325,18 +340,71 @@ annals_actor(annals_ctx *ctx, const annals_query *q)
 	return (iter_start(ctx, q, QUERY_ACTOR, "actor"));
 }
 
+/*
+ * A str of the page as a C string, in place, as annals_owned_set() makes
+ * a record's: the byte after it is the first of the next object (or the
+ * spare byte past the frame), which the page's unpacking has read and
+ * nothing reads again.  An empty str is no value (NULL).
+ */
+static const char *
+iter_cstr(annals_iter *it, const msgpack_object *s)
+{
+	size_t	off;
+
+	if (s->via.str.size == 0)
+		return (NULL);
+	off = (size_t)((const unsigned char *)s->via.str.ptr - it->page.buf);
+	it->page.buf[off + s->via.str.size] = '\0';
+	return ((const char *)it->page.buf + off);
+}
+
+/* Whether o is a str of at most max bytes, made a C string intact. */
+static int
+iter_via_str(const msgpack_object *o, size_t max)
+{
+	return (o != NULL && o->type == MSGPACK_OBJECT_STR &&
+	    o->via.str.size <= max &&
+	    memchr(o->via.str.ptr, '\0', o->via.str.size) == NULL);
+}
+
+/*
+ * Take the via of the event at it->next, {"alias": str, "code": str},
+ * into it->cur_via.  Like a record's, its shape is checked and its
+ * strings are views into the page, their UTF-8 trusted.
+ */
+static int
+iter_via(annals_iter *it)
+{
+	const msgpack_object	*e, *alias, *code;
+
+	e = &it->vias->via.array.ptr[it->next];
+	alias = mp_get(e, "alias");
+	code = mp_get(e, "code");
+	if (!iter_via_str(alias, DICT_MAX_ALIAS) ||
+	    alias->via.str.size == 0 || !iter_via_str(code, EVENT_MAX_ACTOR)) {
+		annals_break(it->ctx, ANNALS_EPROTOCOL, "%s: result: via[%u] "
+		    "is not {alias, code}", it->method, it->next);
+		return (-1);
+	}
+	it->cur_via.alias = iter_cstr(it, alias);
+	it->cur_via.code = iter_cstr(it, code);
+	it->has_via = 1;
+	return (0);
+}
+
 const struct annals_event *
 annals_iter_next(annals_iter *it)
 {
 	struct aerr		 err;
 	const msgpack_object	*m;
 
+	it->has_via = 0;
 	if (it->err != 0)
 		return (NULL);
 	while (it->events == NULL || it->next == it->events->via.array.size) {
 		if (it->done) {
 			annals_reply_free(&it->page);
-			it->events = it->matches = NULL;
+			it->events = it->matches = it->vias = NULL;
 			return (NULL);
 		}
 		if (iter_fetch(it) == -1)
@@ -366,8 +434,19 @@ annals_iter_next(annals_iter *it)
 		iter_stop(it);
 		return (NULL);
 	}
+	if (it->vias != NULL && iter_via(it) == -1) {
+		annals_owned_clear(&it->cur);
+		iter_stop(it);
+		return (NULL);
+	}
 	it->next++;
 	return (&it->cur.pub);
+}
+
+const struct annals_via *
+annals_iter_via(const annals_iter *it)
+{
+	return (it->has_via ? &it->cur_via : NULL);
 }
 
 int

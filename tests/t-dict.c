@@ -832,13 +832,15 @@ dt_put_aliases(annals_ctx *ctx, struct dt_alias *als, int n)
 
 /*
  * Run the alias query through libannals' iterator in small pages; each
- * event it returns must be one of found.  Returns how many it returned.
+ * event it returns must be one of found, with via the alias and code
+ * dt_codes[vias[k]].  Returns how many it returned.
  */
 static int
 dt_paged(annals_ctx *ctx, const char *alias, const char *from,
-    const char *to, int certain, const int *found)
+    const char *to, int certain, const int *found, const int *vias)
 {
 	const struct annals_event	*ev;
+	const struct annals_via		*via;
 	annals_query			*q;
 	annals_iter			*it;
 	int				 n = 0, k;
@@ -855,8 +857,12 @@ dt_paged(annals_ctx *ctx, const char *alias, const char *from,
 		for (k = 0; k < DT_EVENTS && dt_evs[k].id != ev->id; k++)
 			;
 		T_ASSERT(k < DT_EVENTS && found[k]);
+		T_ASSERT((via = annals_iter_via(it)) != NULL);
+		T_EQ_STR(via->alias, alias);
+		T_EQ_STR(via->code, dt_codes[vias[k]]);
 		n++;
 	}
+	T_ASSERT(annals_iter_via(it) == NULL);
 	T_EQ_INT(annals_iter_error(it), 0);
 	annals_iter_free(it);
 	annals_query_free(q);
@@ -874,7 +880,7 @@ TEST(dict_alias_queries_match_a_brute_force_model)
 	json_t			*r, *list, *matches, *via;
 	int64_t			 qlo, qhi;
 	int			 round, i, n, want, got, certain, v, nfound;
-	int			 found[DT_EVENTS];
+	int			 found[DT_EVENTS], vias[DT_EVENTS];
 
 	dt_rand_state = t_seed();
 	T_OK(th_daemon_start(&d, NULL));
@@ -934,9 +940,11 @@ TEST(dict_alias_queries_match_a_brute_force_model)
 			T_EQ_STR(json_string_value(json_object_get(
 			    json_array_get(via, i), "code")), dt_codes[v]);
 			found[k] = 1;
+			vias[k] = v;
 		}
-		/* Pages of the iterator give the same events. */
-		nfound = dt_paged(ctx, al->name, from, to, certain, found);
+		/* Pages of the iterator give the same events and vias. */
+		nfound = dt_paged(ctx, al->name, from, to, certain, found,
+		    vias);
 		T_EQ_INT(nfound, (int)json_array_size(list));
 		json_decref(r);
 		for (i = 0; i < DT_EVENTS; i++) {

@@ -1107,6 +1107,103 @@ TEST(reply_iterator_fails_on_a_bad_record_from_the_daemon)
 	annals_query_free(q);
 }
 
+/*
+ * The via of a query by an alias: each entry's strings come out as C
+ * strings made in place without harming the records around them; an
+ * entry of the wrong shape stops the iterator at its event, and a via
+ * that is no array the size of events fails the page.
+ */
+TEST(reply_iterator_takes_each_via_and_refuses_a_bad_one)
+{
+	static const char	*bad_entries[][2] = {
+		{ "{'alias':'A'}", "range: result: via[1] is not {alias, "
+		    "code}" },
+		{ "{'alias':'','code':'X'}", "range: result: via[1] is not "
+		    "{alias, code}" },
+		{ "{'alias':'A','code':7}", "range: result: via[1] is not "
+		    "{alias, code}" },
+		{ "'A'", "range: result: via[1] is not {alias, code}" },
+	};
+	static const char	*bad_lists[] = {
+		"[{'alias':'A','code':'X'}]", "{'alias':'A','code':'X'}",
+	};
+	const struct annals_event	*e;
+	const struct annals_via		*v;
+	annals_ctx			*ctx;
+	annals_query			*q;
+	annals_iter			*it;
+	struct mpobj			 m;
+	char				 path[256], name[32], json[768];
+	size_t				 i;
+	pid_t				 pid;
+
+	T_ASSERT((q = annals_query_new()) != NULL);
+	/* Two good entries, then each bad one in second place. */
+	for (i = 0; i <= sizeof bad_entries / sizeof bad_entries[0]; i++) {
+		snprintf(json, sizeof json, "{'events':[{'id':4,'start':"
+		    "'2015','actors':[{'name':'SYRGOV'}],'attrs':{'a':'b'}},"
+		    "{'id':5,'start':'2016','actors':[{'name':'SYRMIL'}],"
+		    "'title':'T'}],'matches':['certain','possible'],'via':"
+		    "[{'alias':'Bashar al-Assad','code':'SYRGOV'},%s],"
+		    "'cursor':null}", i == 0 ? "{'code':'SYRMIL','alias':"
+		    "'Bashar al-Assad'}" : bad_entries[i - 1][0]);
+		mpobj_json(&m, json);
+		snprintf(name, sizeof name, "via%zu.sock", i);
+		pid = reply_fake_daemon(name, path, sizeof path, m.sbuf.data,
+		    m.sbuf.size);
+		mpobj_free(&m);
+		ctx = annals_connect(path);
+		T_ASSERT((it = annals_range(ctx, q)) != NULL);
+		T_ASSERT(annals_iter_via(it) == NULL);
+		T_ASSERT((e = annals_iter_next(it)) != NULL);
+		T_ASSERT((v = annals_iter_via(it)) != NULL);
+		T_EQ_STR(v->alias, "Bashar al-Assad");
+		T_EQ_STR(v->code, "SYRGOV");
+		T_EQ_STR(e->actors[0].name, "SYRGOV");
+		T_EQ_INT(e->attrs_len, 5);
+		T_ASSERT(memcmp(e->attrs, "\x81\xa1" "a\xa1" "b", 5) == 0);
+		if (i == 0) {
+			T_ASSERT((e = annals_iter_next(it)) != NULL);
+			T_ASSERT((v = annals_iter_via(it)) != NULL);
+			T_EQ_STR(v->alias, "Bashar al-Assad");
+			T_EQ_STR(v->code, "SYRMIL");
+			T_EQ_STR(e->start, "2016");
+			T_EQ_STR(e->title, "T");
+			T_EQ_INT(e->match, ANNALS_MATCH_POSSIBLE);
+			T_ASSERT(annals_iter_next(it) == NULL);
+			T_EQ_INT(annals_iter_error(it), 0);
+			T_ASSERT(annals_iter_via(it) == NULL);
+		} else {
+			T_ASSERT(annals_iter_next(it) == NULL);
+			T_EQ_INT(annals_iter_error(it), ANNALS_EPROTOCOL);
+			T_EQ_STR(annals_errmsg(ctx), bad_entries[i - 1][1]);
+			T_ASSERT(annals_iter_via(it) == NULL);
+		}
+		annals_iter_free(it);
+		annals_free(ctx);
+		reply_fake_done(pid);
+	}
+	for (i = 0; i < sizeof bad_lists / sizeof bad_lists[0]; i++) {
+		snprintf(json, sizeof json, "{'events':[{'id':4,'start':"
+		    "'2015','actors':['A']},{'id':5,'start':'2016','actors':"
+		    "['A']}],'matches':['certain','certain'],'via':%s,"
+		    "'cursor':null}", bad_lists[i]);
+		mpobj_json(&m, json);
+		snprintf(name, sizeof name, "vias%zu.sock", i);
+		pid = reply_fake_daemon(name, path, sizeof path, m.sbuf.data,
+		    m.sbuf.size);
+		mpobj_free(&m);
+		ctx = annals_connect(path);
+		T_ASSERT(annals_range(ctx, q) == NULL);
+		T_EQ_INT(annals_errcode(ctx), ANNALS_EPROTOCOL);
+		T_EQ_STR(annals_errmsg(ctx), "range: result: via must be an "
+		    "array the size of events");
+		annals_free(ctx);
+		reply_fake_done(pid);
+	}
+	annals_query_free(q);
+}
+
 TEST(reply_truncated_and_overlong_records_are_protocol_errors)
 {
 	/* {"events": [R], "matches": ["certain"]}, R broken as below. */
