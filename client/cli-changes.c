@@ -53,7 +53,7 @@ cli_changes_csv(const struct annals_event *ev, int header)
 	if ((fp = open_memstream(&buf, &size)) == NULL)
 		return (NULL);
 	if ((out = output_new(OUTPUT_CSV, fp, 0)) != NULL) {
-		output_event(out, ev);
+		output_event(out, ev, NULL);
 		output_end(out);
 		output_free(out);
 	}

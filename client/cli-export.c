@@ -130,7 +130,7 @@ cli_export_exec(struct cli *cli, int argc, char **argv)
 	}
 	while ((ev = annals_iter_next(it)) != NULL) {
 		if ((tl != NULL ? timelinejs_event(tl, ev) :
-		    output_event(out, ev)) == -1) {
+		    output_event(out, ev, NULL)) == -1) {
 			rc = CLI_EXIT_ERROR;
 			break;
 		}

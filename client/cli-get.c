@@ -66,7 +66,7 @@ cli_get_exec(struct cli *cli, int argc, char **argv)
 			rc = CLI_EXIT_NOTFOUND;
 			continue;
 		}
-		if (output_event(out, ev) == -1)
+		if (output_event(out, ev, NULL) == -1)
 			rc = CLI_EXIT_ERROR;
 		annals_event_free(ev);
 	}

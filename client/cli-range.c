@@ -2,6 +2,8 @@
  * annals range and annals actor: events in a date range, or of one actor,
  * with filters.  --limit counts the events printed in all, not a page:
  * the iterator fetches pages from the daemon as the output needs them.
+ * An actor that names an alias prints, with each event, the code it was
+ * found under (its via).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -83,7 +85,7 @@ cli_range_run(struct cli *cli, const struct cli_command *cmd,
 	output_fields(out, fields);
 	while ((limit == 0 || n < limit) &&
 	    (ev = annals_iter_next(it)) != NULL) {
-		if (output_event(out, ev) == -1) {
+		if (output_event(out, ev, annals_iter_via(it)) == -1) {
 			rc = CLI_EXIT_ERROR;
 			break;
 		}

@@ -145,7 +145,8 @@ struct output;
 int		 output_format(const char *, int *);
 struct output	*output_new(int, FILE *, int);
 void		 output_fields(struct output *, const char *);
-int		 output_event(struct output *, const struct annals_event *);
+int		 output_event(struct output *, const struct annals_event *,
+		     const struct annals_via *);
 int		 output_end(struct output *);
 void		 output_free(struct output *);
 int		 output_actor(int, FILE *, int, const char *, uint64_t,

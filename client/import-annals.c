@@ -52,7 +52,7 @@ const struct import_format import_csv_format = {
 
 /* Columns of annals' CSV that an import passes over. */
 static const char *const annals_ignored[] = {
-	"id", "rev", "created", "updated", "match", NULL
+	"id", "rev", "created", "updated", "match", "via", NULL
 };
 
 /* Whether a column of annals' CSV is one we know. */
@@ -100,7 +100,7 @@ jsonl_row_parse(const char *line, size_t len, const char *source,
     struct event *ev, struct aerr *err)
 {
 	static const char *const drop[] = { "id", "rev", "created",
-	    "updated", "match" };
+	    "updated", "match", "via" };
 	msgpack_sbuffer		 sb;
 	json_error_t		 jerr;
 	json_t			*obj;

@@ -395,9 +395,9 @@ json_str_slot(struct annals_event *ev, const char *key)
 /*
  * Turn a JSON object into r->ev, ready for annals_put().  The event's
  * strings point into obj, of which r keeps a reference; free both with
- * json_record_clear(), also after a failure.  rev, created, updated and
- * match are accepted and ignored, so output can be fed back.  The daemon
- * does the rest of the checking.
+ * json_record_clear(), also after a failure.  rev, created, updated,
+ * match and via are accepted and ignored, so output can be fed back.
+ * The daemon does the rest of the checking.
  */
 int
 json_record_decode(json_t *obj, struct json_record *r, char *err,
@@ -429,7 +429,8 @@ json_record_decode(json_t *obj, struct json_record *r, char *err,
 			ev->id = (uint64_t)json_integer_value(v);
 		} else if (strcmp(key, "rev") == 0 ||
 		    strcmp(key, "created") == 0 ||
-		    strcmp(key, "updated") == 0 || strcmp(key, "match") == 0)
+		    strcmp(key, "updated") == 0 || strcmp(key, "match") == 0 ||
+		    strcmp(key, "via") == 0)
 			continue;
 		else if (strcmp(key, "actors") == 0) {
 			if (json_get_actors(v, r, err, errlen) != 0)

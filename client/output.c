@@ -4,7 +4,9 @@
  *
  * A table is buffered until output_end() so that its columns line up;
  * the other formats are written as they come.  In a table a possible
- * match of a range or actor query is marked "?" in its own column.
+ * match of a range or actor query is marked "?" in its own column, and
+ * the code a query by an alias found an event under is in a VIA column,
+ * there only when some event has one.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -15,14 +17,14 @@
 /* Columns of the table. */
 enum {
 	OUTPUT_ID, OUTPUT_MATCH, OUTPUT_START, OUTPUT_END, OUTPUT_ACTORS,
-	OUTPUT_TYPE, OUTPUT_TITLE, OUTPUT_NCOLS
+	OUTPUT_VIA, OUTPUT_TYPE, OUTPUT_TITLE, OUTPUT_NCOLS
 };
 static const char *output_heads[OUTPUT_NCOLS] = {
-	"ID", "?", "START", "END", "ACTORS", "TYPE", "TITLE"
+	"ID", "?", "START", "END", "ACTORS", "VIA", "TYPE", "TITLE"
 };
-/* The record key each column shows; NULL: always shown. */
+/* The record key each column shows; NULL: not a key of the record. */
 static const char *output_keys[OUTPUT_NCOLS] = {
-	NULL, NULL, "start", "end", "actors", "type", "title"
+	NULL, NULL, "start", "end", "actors", NULL, "type", "title"
 };
 /* Widest a column other than the last may get; longer text is cut. */
 #define OUTPUT_MAX_WIDTH	32
@@ -31,6 +33,7 @@ struct output {
 	int		  format;	/* OUTPUT_* */
 	FILE		 *fp;
 	int		  with_match;
+	int		  any_via;	/* table: an event came with a via */
 	int		  hidden[OUTPUT_NCOLS];	/* table: left out by --fields */
 	int		  started;	/* CSV header written */
 	int		  failed;
@@ -173,7 +176,8 @@ output_actors(const struct annals_event *ev, char *buf, size_t size,
 }
 
 static int
-output_table_row(struct output *out, const struct annals_event *ev)
+output_table_row(struct output *out, const struct annals_event *ev,
+    const struct annals_via *via)
 {
 	char	 id[32], actors[1024], **row, **ncells;
 	size_t	 i, nalloc;
@@ -196,6 +200,8 @@ output_table_row(struct output *out, const struct annals_event *ev)
 	row[OUTPUT_START] = output_cell(ev->start, OUTPUT_MAX_WIDTH);
 	row[OUTPUT_END] = output_cell(ev->end, OUTPUT_MAX_WIDTH);
 	row[OUTPUT_ACTORS] = output_cell(actors, OUTPUT_MAX_WIDTH);
+	row[OUTPUT_VIA] = output_cell(via != NULL ? via->code : NULL,
+	    OUTPUT_MAX_WIDTH);
 	row[OUTPUT_TYPE] = output_cell(ev->type, OUTPUT_MAX_WIDTH);
 	row[OUTPUT_TITLE] = output_cell(ev->title, 200);
 	for (i = 0; i < OUTPUT_NCOLS; i++) {
@@ -208,7 +214,22 @@ output_table_row(struct output *out, const struct annals_event *ev)
 		return (-1);
 	}
 	out->nrows++;
+	if (via != NULL)
+		out->any_via = 1;
 	return (0);
+}
+
+/* Whether the table has column i. */
+static int
+output_table_has(const struct output *out, size_t i)
+{
+	if (out->hidden[i])
+		return (0);
+	if (i == OUTPUT_MATCH)
+		return (out->with_match);
+	if (i == OUTPUT_VIA)
+		return (out->any_via);
+	return (1);
 }
 
 static void
@@ -221,8 +242,8 @@ output_table_print(struct output *out)
 	for (i = 0; i < OUTPUT_NCOLS; i++)
 		width[i] = strlen(output_heads[i]);
 	/* The last column shown is not padded. */
-	for (end = OUTPUT_NCOLS; end > 1 && (out->hidden[end - 1] ||
-	    (end - 1 == OUTPUT_MATCH && !out->with_match)); end--)
+	for (end = OUTPUT_NCOLS; end > 1 && !output_table_has(out, end - 1);
+	    end--)
 		;
 	for (r = 0; r < out->nrows; r++) {
 		for (i = 0; i < OUTPUT_NCOLS; i++) {
@@ -233,8 +254,7 @@ output_table_print(struct output *out)
 	}
 	for (r = 0; r <= out->nrows; r++) {
 		for (i = 0; i < end; i++) {
-			if ((i == OUTPUT_MATCH && !out->with_match) ||
-			    out->hidden[i])
+			if (!output_table_has(out, i))
 				continue;
 			s = r == 0 ? output_heads[i] :
 			    out->cells[(r - 1) * OUTPUT_NCOLS + i];
@@ -324,12 +344,13 @@ output_csv_header(struct output *out)
 		return;
 	fputs("id,rev,created,updated,source,key,start,end,actors,type,"
 	    "title,text,place,country,lat,lon,urls,tags,attrs", out->fp);
-	fputs(out->with_match ? ",match\n" : "\n", out->fp);
+	fputs(out->with_match ? ",match,via\n" : "\n", out->fp);
 	out->started = 1;
 }
 
 static int
-output_csv_row(struct output *out, const struct annals_event *ev)
+output_csv_row(struct output *out, const struct annals_event *ev,
+    const struct annals_via *via)
 {
 	FILE	*fp = out->fp;
 	char	 num[64], actors[4096], *attrs = NULL, err[256];
@@ -379,33 +400,46 @@ output_csv_row(struct output *out, const struct annals_event *ev)
 		output_csv_field(fp, ev->match == ANNALS_MATCH_CERTAIN ?
 		    "certain" : ev->match == ANNALS_MATCH_POSSIBLE ?
 		    "possible" : NULL, 0);
+		output_csv_field(fp, via != NULL ? via->code : NULL, 0);
 	}
 	putc('\n', fp);
 	return (0);
 }
 
-/* Print one event (or keep it for the table); -1 if it could not be. */
+/*
+ * Print one event (or keep it for the table); -1 if it could not be.
+ * via, when not NULL, is how a query by an alias found it.
+ */
 int
-output_event(struct output *out, const struct annals_event *ev)
+output_event(struct output *out, const struct annals_event *ev,
+    const struct annals_via *via)
 {
-	json_t	*o;
+	json_t	*o, *v;
 	char	 err[256];
 	int	 rc;
 
 	switch (out->format) {
 	case OUTPUT_TABLE:
-		if (output_table_row(out, ev) == -1) {
+		if (output_table_row(out, ev, via) == -1) {
 			cli_common_warn("out of memory");
 			return (-1);
 		}
 		return (0);
 	case OUTPUT_CSV:
-		return (output_csv_row(out, ev));
+		return (output_csv_row(out, ev, via));
 	}
 	if ((o = json_record_encode(ev, out->with_match, err,
 	    sizeof err)) == NULL) {
 		cli_common_warn("event %llu: %s", (unsigned long long)ev->id,
 		    err);
+		return (-1);
+	}
+	/* As the protocol has it, after match. */
+	if (via != NULL && ((v = json_pack("{s:s, s:s*}", "alias",
+	    via->alias, "code", via->code)) == NULL ||
+	    json_object_set_new(o, "via", v) == -1)) {
+		json_decref(o);
+		cli_common_warn("out of memory");
 		return (-1);
 	}
 	rc = json_record_write(out->fp, o);

@@ -1520,3 +1520,284 @@ TEST(dict_cli_actor_name_and_alias)
 	th_run_free(&r);
 	T_EQ_INT(th_daemon_stop(&d), 0);
 }
+
+/* --- the via of each hit of a query by an alias --- */
+
+/*
+ * Events around the alias "Bashar al-Assad" for SYRGOV and SYRMIL during
+ * 2000-07-17/2024-12-08, put in this order into a new daemon (so event i
+ * has id i + 1); via is the code a query by the alias finds one by.
+ */
+static const struct {
+	const char	*start;
+	const char	*actors[2];
+	const char	*title;
+	const char	*via;
+} dt_via_evs[] = {
+	{ "2012-03-15", { "SYRGOV", NULL }, "Homs shelled", "SYRGOV" },
+	{ "1999", { "SYRGOV", NULL }, "Before the alias", NULL },
+	{ "2013", { "SYRMIL", "USA" }, "Army moves", "SYRMIL" },
+	/* The first of the alias's codes, not of the event's. */
+	{ "2014", { "SYRMIL", "SYRGOV" }, "Both", "SYRGOV" },
+	{ "2012", { "USA", NULL }, "Neither", NULL },
+	{ "2000", { "SYRGOV", NULL }, "Maybe after", "SYRGOV" },
+};
+#define DT_VIA_EVENTS	(sizeof dt_via_evs / sizeof dt_via_evs[0])
+
+static void
+dt_via_put(annals_ctx *ctx)
+{
+	static const char *const codes[] = { "SYRGOV", "SYRMIL" };
+	struct annals_dict_entry alias = { .kind = ANNALS_DICT_ALIAS,
+	    .key = "Bashar al-Assad", .codes = codes, .ncodes = 2,
+	    .during = "2000-07-17/2024-12-08" };
+	struct annals_event		ev[DT_VIA_EVENTS];
+	struct annals_actor		acts[DT_VIA_EVENTS][2];
+	struct annals_put_result	res[DT_VIA_EVENTS];
+	size_t				i;
+
+	memset(ev, 0, sizeof ev);
+	memset(acts, 0, sizeof acts);
+	for (i = 0; i < DT_VIA_EVENTS; i++) {
+		acts[i][0].name = dt_via_evs[i].actors[0];
+		acts[i][1].name = dt_via_evs[i].actors[1];
+		ev[i].start = dt_via_evs[i].start;
+		ev[i].actors = acts[i];
+		ev[i].nactors = acts[i][1].name != NULL ? 2 : 1;
+		ev[i].title = dt_via_evs[i].title;
+	}
+	T_ASSERTF(annals_put(ctx, ev, DT_VIA_EVENTS, res) == 0, "%s",
+	    annals_errmsg(ctx));
+	for (i = 0; i < DT_VIA_EVENTS; i++)
+		T_EQ_U64(res[i].id, i + 1);
+	T_ASSERTF(annals_dict_put(ctx, &alias, 1, 0, NULL) == 0, "%s",
+	    annals_errmsg(ctx));
+}
+
+/*
+ * Run a query by actor (range with from and to, else actor) through
+ * libannals in pages of 2: it must return the events of ids, in order,
+ * intact, each with its via when by_alias, else with none.
+ */
+static void
+dt_via_iter(annals_ctx *ctx, const char *actor, const char *from,
+    const char *to, const uint64_t *ids, size_t nids, int by_alias)
+{
+	const struct annals_event	*ev;
+	const struct annals_via		*via;
+	annals_query			*q;
+	annals_iter			*it;
+	size_t				 n = 0, i;
+
+	T_ASSERT((q = annals_query_new()) != NULL);
+	T_OK(annals_query_set_actor(q, actor, NULL));
+	T_OK(annals_query_set_range(q, from, to));
+	T_OK(annals_query_set_page_size(q, 2));
+	it = from != NULL ? annals_range(ctx, q) : annals_actor(ctx, q);
+	T_ASSERTF(it != NULL, "%s", annals_errmsg(ctx));
+	T_ASSERT(annals_iter_via(it) == NULL);
+	while ((ev = annals_iter_next(it)) != NULL) {
+		T_ASSERTF(n < nids, "%s: event %llu too many", actor,
+		    (unsigned long long)ev->id);
+		T_EQ_U64(ev->id, ids[n]);
+		i = ids[n] - 1;
+		via = annals_iter_via(it);
+		if (by_alias) {
+			T_ASSERTF(via != NULL, "%s: event %llu has no via",
+			    actor, (unsigned long long)ev->id);
+			T_EQ_STR(via->alias, actor);
+			T_EQ_STR(via->code, dt_via_evs[i].via);
+		} else
+			T_ASSERTF(via == NULL, "%s: event %llu has a via",
+			    actor, (unsigned long long)ev->id);
+		/* The via's strings, ended in place, left the event whole. */
+		T_EQ_STR(ev->start, dt_via_evs[i].start);
+		T_EQ_STR(ev->actors[0].name, dt_via_evs[i].actors[0]);
+		T_EQ_STR(ev->title, dt_via_evs[i].title);
+		n++;
+	}
+	T_EQ_INT(annals_iter_error(it), 0);
+	T_EQ_INT((int)n, (int)nids);
+	T_ASSERT(annals_iter_via(it) == NULL);
+	annals_iter_free(it);
+	annals_query_free(q);
+}
+
+/*
+ * The JSON lines of annals in r: one per id, in order, whose last key
+ * is "via", {"alias": ..., "code": ...}, when by_alias, else absent.
+ */
+static void
+dt_via_jsonl(const struct th_run *r, const char *alias, const uint64_t *ids,
+    size_t nids, int by_alias)
+{
+	json_error_t	 jerr;
+	json_t		*o, *via;
+	const char	*line, *nl;
+	char		 tail[256];
+	size_t		 n = 0, i;
+
+	for (line = r->out; *line != '\0'; line = nl + 1) {
+		T_ASSERT((nl = strchr(line, '\n')) != NULL);
+		T_ASSERTF(n < nids, "line too many: %s", line);
+		o = json_loadb(line, (size_t)(nl - line), 0, &jerr);
+		T_ASSERTF(o != NULL, "%s: %s", jerr.text, line);
+		T_EQ_U64((uint64_t)json_integer_value(json_object_get(o,
+		    "id")), ids[n]);
+		i = ids[n] - 1;
+		via = json_object_get(o, "via");
+		if (by_alias) {
+			snprintf(tail, sizeof tail, ",\"via\":{\"alias\":"
+			    "\"%s\",\"code\":\"%s\"}}", alias,
+			    dt_via_evs[i].via);
+			T_ASSERTF((size_t)(nl - line) > strlen(tail) &&
+			    strncmp(nl - strlen(tail), tail,
+			    strlen(tail)) == 0, "%.*s", (int)(nl - line),
+			    line);
+			T_EQ_INT((int)json_object_size(via), 2);
+		} else
+			T_ASSERTF(via == NULL, "%.*s", (int)(nl - line), line);
+		json_decref(o);
+		n++;
+	}
+	T_EQ_INT((int)n, (int)nids);
+}
+
+TEST(dict_alias_hits_say_their_via_in_libannals_and_annals)
+{
+	static const uint64_t	 by_alias[] = { 6, 1, 3, 4 };
+	static const uint64_t	 by_alias_range[] = { 3, 4 };
+	static const uint64_t	 by_code[] = { 2, 6, 1, 4 };
+	static const uint64_t	 by_prefix[] = { 2, 6, 1, 3, 4 };
+	const char		*alias_jsonl[] = { "actor", "Bashar al-Assad",
+				    "--format", "jsonl", NULL };
+	const char		*code_jsonl[] = { "actor", "SYRGOV",
+				    "--format", "jsonl", NULL };
+	const char		*alias_table[] = { "actor", "Bashar al-Assad",
+				    "--format", "table", NULL };
+	const char		*range_table[] = { "range", "2013", "2014",
+				    "--actor", "Bashar al-Assad", "--format",
+				    "table", NULL };
+	const char		*code_table[] = { "actor", "SYRGOV",
+				    "--format", "table", NULL };
+	const char		*fields_table[] = { "actor", "Bashar al-Assad",
+				    "--fields", "title", "--format", "table",
+				    NULL };
+	const char		*alias_csv[] = { "actor", "Bashar al-Assad",
+				    "--fields", "start", "--format", "csv",
+				    NULL };
+	const char		*code_csv[] = { "actor", "SYRGOV", "--fields",
+				    "start", "--format", "csv", NULL };
+	const char		*whole_csv[] = { "actor", "Bashar al-Assad",
+				    "--format", "csv", NULL };
+	const char		*add[] = { "add", "-", "--format", "jsonl",
+				    NULL };
+	const char		*import[] = { "import", "--format", "csv",
+				    "-", NULL };
+	struct th_daemon	 d;
+	struct th_run		 r, back;
+	const char		*p;
+	char			 in[256];
+	annals_ctx		*ctx;
+	int			 n;
+
+	T_OK(th_daemon_start(&d, NULL));
+	T_ASSERT((ctx = annals_connect(d.sock)) != NULL);
+	dt_via_put(ctx);
+
+	/* libannals: a via on every hit by the alias, none by a code. */
+	dt_via_iter(ctx, "Bashar al-Assad", NULL, NULL, by_alias, 4, 1);
+	dt_via_iter(ctx, "Bashar al-Assad", "2013", "2014", by_alias_range, 2,
+	    1);
+	dt_via_iter(ctx, "SYRGOV", NULL, NULL, by_code, 4, 0);
+	dt_via_iter(ctx, "SYR*", NULL, NULL, by_prefix, 5, 0);
+
+	/* annals: JSON lines. */
+	dt_cli(&d, &r, alias_jsonl);
+	dt_via_jsonl(&r, "Bashar al-Assad", by_alias, 4, 1);
+	th_run_free(&r);
+	dt_cli(&d, &r, code_jsonl);
+	dt_via_jsonl(&r, NULL, by_code, 4, 0);
+	th_run_free(&r);
+
+	/* A table: a VIA column only when an event has a via. */
+	dt_cli(&d, &r, alias_table);
+	T_EQ_STR(r.out,
+	    "ID  ?  START       END  ACTORS         VIA     TYPE  TITLE\n"
+	    " 6  ?  2000             SYRGOV         SYRGOV        Maybe after\n"
+	    " 1     2012-03-15       SYRGOV         SYRGOV        "
+	    "Homs shelled\n"
+	    " 3     2013             SYRMIL,USA     SYRMIL        Army moves\n"
+	    " 4     2014             SYRMIL,SYRGOV  SYRGOV        Both\n");
+	th_run_free(&r);
+	dt_cli(&d, &r, range_table);
+	T_EQ_STR(r.out,
+	    "ID  ?  START  END  ACTORS         VIA     TYPE  TITLE\n"
+	    " 3     2013        SYRMIL,USA     SYRMIL        Army moves\n"
+	    " 4     2014        SYRMIL,SYRGOV  SYRGOV        Both\n");
+	th_run_free(&r);
+	dt_cli(&d, &r, fields_table);
+	T_EQ_STR(r.out,
+	    "ID  ?  VIA     TITLE\n"
+	    " 6  ?  SYRGOV  Maybe after\n"
+	    " 1     SYRGOV  Homs shelled\n"
+	    " 3     SYRMIL  Army moves\n"
+	    " 4     SYRGOV  Both\n");
+	th_run_free(&r);
+	dt_cli(&d, &r, code_table);
+	T_EQ_STR(r.out,
+	    "ID  ?  START       END  ACTORS         TYPE  TITLE\n"
+	    " 2     1999             SYRGOV               Before the alias\n"
+	    " 6     2000             SYRGOV               Maybe after\n"
+	    " 1     2012-03-15       SYRGOV               Homs shelled\n"
+	    " 4     2014             SYRMIL,SYRGOV        Both\n");
+	th_run_free(&r);
+
+	/* CSV: a via column after match, empty for a hit by a code. */
+	dt_cli(&d, &r, alias_csv);
+	T_EQ_STR(r.out, "id,rev,created,updated,source,key,start,end,actors,"
+	    "type,title,text,place,country,lat,lon,urls,tags,attrs,match,via\n"
+	    "6,,,,,,2000,,,,,,,,,,,,,possible,SYRGOV\n"
+	    "1,,,,,,2012-03-15,,,,,,,,,,,,,certain,SYRGOV\n"
+	    "3,,,,,,2013,,,,,,,,,,,,,certain,SYRMIL\n"
+	    "4,,,,,,2014,,,,,,,,,,,,,certain,SYRGOV\n");
+	th_run_free(&r);
+	dt_cli(&d, &r, code_csv);
+	T_EQ_STR(r.out, "id,rev,created,updated,source,key,start,end,actors,"
+	    "type,title,text,place,country,lat,lon,urls,tags,attrs,match,via\n"
+	    "2,,,,,,1999,,,,,,,,,,,,,certain,\n"
+	    "6,,,,,,2000,,,,,,,,,,,,,certain,\n"
+	    "1,,,,,,2012-03-15,,,,,,,,,,,,,certain,\n"
+	    "4,,,,,,2014,,,,,,,,,,,,,certain,\n");
+	th_run_free(&r);
+
+	/* What annals printed goes back in: add and import pass over via. */
+	snprintf(in, sizeof in, "%s/printed", t_dir());
+	dt_cli(&d, &r, alias_jsonl);
+	th_write(in, r.out, strlen(r.out));
+	th_annals(&back, d.sock, in, add);
+	T_ASSERTF(back.status == 0, "add -: %s", back.err);
+	for (n = 0, p = back.out; (p = strstr(p, "\"unchanged\"")) != NULL;
+	    p++)
+		n++;
+	T_ASSERTF(n == 4, "%s", back.out);
+	th_run_free(&back);
+	import[2] = "jsonl";
+	th_annals(&back, d.sock, in, import);
+	T_ASSERTF(back.status == 0, "import: %s", back.err);
+	T_EQ_U64(back.added, 4);
+	th_run_free(&back);
+	th_run_free(&r);
+	import[2] = "csv";
+	dt_cli(&d, &r, whole_csv);
+	th_write(in, r.out, strlen(r.out));
+	th_annals(&back, d.sock, in, import);
+	T_ASSERTF(back.status == 0, "import: %s", back.err);
+	/* The import of JSON lines added the four again. */
+	T_EQ_U64(back.added, 8);
+	T_EQ_U64(back.rejected, 0);
+	th_run_free(&back);
+	th_run_free(&r);
+	annals_free(ctx);
+	T_EQ_INT(th_daemon_stop(&d), 0);
+}
