@@ -363,6 +363,40 @@ def test_actor_dictionary(db):
     assert [n["code"] for n in db.dictionary("name")] == []
 
 
+def test_alias_hits_keep_their_via_through_the_pages(db):
+    db.put([event(1, start="2012-03-15", actors=["SYRGOV"]),
+            event(2, start="1999", actors=["SYRGOV"]),
+            event(3, start="2013", actors=[{"name": "SYRMIL",
+                                             "role": "source"}, "USA"]),
+            event(4, start="2014", actors=["SYRMIL", "SYRGOV"]),
+            event(5, start="2012", actors=["USA"]),
+            event(6, start="2000", actors=["SYRGOV"])])
+    assert db.set_alias("Bashar al-Assad", ["SYRGOV", "SYRMIL"],
+                        "2000-07-17/2024-12-08") == "added"
+    # A page per event: each page's via reaches its own event.  The code
+    # is the first of the alias's (not of the event's) the event has.
+    hits = list(db.actor("Bashar al-Assad", page=1))
+    assert [(e["start"], e["match"], e["via"]["code"]) for e in hits] == [
+        ("2000", "possible", "SYRGOV"), ("2012-03-15", "certain", "SYRGOV"),
+        ("2013", "certain", "SYRMIL"), ("2014", "certain", "SYRGOV")]
+    assert {e["via"]["alias"] for e in hits} == {"Bashar al-Assad"}
+    hits = list(db.range("2013", "2014", actor="Bashar al-Assad", page=1))
+    assert [(e["start"], e["via"]) for e in hits] == [
+        ("2013", {"alias": "Bashar al-Assad", "code": "SYRMIL"}),
+        ("2014", {"alias": "Bashar al-Assad", "code": "SYRGOV"})]
+    # By a code or a prefix the hits have none.
+    direct = list(db.actor("SYRGOV", page=2))
+    assert [e["start"] for e in direct] == ["1999", "2000", "2012-03-15",
+                                           "2014"]
+    assert not any("via" in e for e in direct)
+    assert len([e for e in db.actor("SYR*") if "via" not in e]) == 5
+    # range_page gives the page as the daemon sent it.
+    page = db.range_page(actor="Bashar al-Assad", limit=2)
+    assert page["via"] == [{"alias": "Bashar al-Assad",
+                            "code": "SYRGOV"}] * 2
+    assert "via" not in db.range_page(actor="SYRGOV")
+
+
 def test_imported_names(db):
     # A feed's spelling: CAMEO's name is the label, the feed's is told.
     assert db.set_name("USA", "UNITED STATES", imported=True) == "added"

@@ -35,6 +35,15 @@ def test_to_dataframe(db):
     assert len(annals.to_dataframe([])) == 0
 
 
+def test_to_dataframe_via(db):
+    db.put([event(1, start="2012", actors=["SYRGOV"]),
+            event(2, start="2013", actors=["SYRMIL", "SYRGOV"])])
+    db.set_alias("Assad", ["SYRMIL", "SYRGOV"])
+    df = annals.to_dataframe(db.actor("Assad"))
+    assert list(df["via"]) == ["SYRGOV", "SYRMIL"]
+    assert "via" not in annals.to_dataframe(db.actor("SYRGOV")).columns
+
+
 def test_from_dataframe_round_trip(db):
     df = pd.DataFrame({
         "feed": ["acled", "acled", "acled"],

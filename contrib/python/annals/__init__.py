@@ -8,7 +8,8 @@ Speaks annalsd's socket protocol (proto/PROTOCOL.md) with msgpack only::
             print(event["start"], event["match"], event["title"])
 
 Events are plain dicts with the protocol's keys; query hits also carry
-``"match"`` (``"certain"`` or ``"possible"``).  Dates stay EDTF strings;
+``"match"`` (``"certain"`` or ``"possible"``), and hits of a query by an
+alias ``"via"`` (``{"alias", "code"}``).  Dates stay EDTF strings;
 :func:`span` gives the bounds the daemon uses.  Errors are exceptions
 named after the protocol's codes; :class:`ConnectionLost` is a broken
 connection, after which :meth:`Client.reconnect` makes the client usable.

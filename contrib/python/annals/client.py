@@ -389,15 +389,22 @@ class Client:
                    *, limit: Optional[int] = None,
                    cursor: Optional[bytes] = None,
                    **filters: "Unpack[Filters]") -> Dict[str, Any]:
-        """One page of ``range``: ``{"events", "matches", "cursor"}``."""
+        """One page of ``range``: ``{"events", "matches", "cursor"}``,
+        and ``"via"`` (parallel to events) when ``actor`` names an
+        alias."""
         return self.call("range", **params(frm, to, limit=limit,
                                            cursor=cursor, **filters))
 
     def _pages(self, method: str, args: Dict[str, Any]) -> Iterator[Event]:
         while True:
             page = self.call(method, **args)
-            for event, match in zip(page["events"], page["matches"]):
+            # A page of a query by an alias says how it found each event.
+            via = page.get("via")
+            for i, (event, match) in enumerate(zip(page["events"],
+                                                   page["matches"])):
                 event["match"] = match
+                if via is not None:
+                    event["via"] = via[i]
                 yield event
             if page.get("cursor") is None:
                 return
@@ -409,14 +416,17 @@ class Client:
         """The events overlapping [frm, to] (None: open), in order of
         their strict start, fetched ``page`` at a time (the daemon's
         default, 1000, else) through the cursors.  Each event has
-        ``"match"``: ``"certain"`` or ``"possible"``.  The filters are
-        those of :class:`annals.query.Filters`."""
+        ``"match"``: ``"certain"`` or ``"possible"``; when ``actor``
+        names an alias of the actor dictionary, each also has ``"via"``:
+        ``{"alias", "code"}``, the first of the alias's codes the event
+        has.  The filters are those of :class:`annals.query.Filters`."""
         return self._pages("range", params(frm, to, limit=page, **filters))
 
     def actor(self, actor: str, frm: Optional[str] = None,
               to: Optional[str] = None, *, page: Optional[int] = None,
               **filters: "Unpack[Filters]") -> Iterator[Event]:
-        """What ``actor`` did (a trailing ``*`` makes it a prefix): as
+        """What ``actor`` did (a trailing ``*`` makes it a prefix; an
+        alias finds its codes' events, each with its ``"via"``): as
         :meth:`range` with the actor required."""
         return self._pages("actor", params(frm, to, actor=actor,
                                            limit=page, **filters))

@@ -36,8 +36,9 @@ def to_dataframe(events: Iterable["Event"], *,
     ``roles`` as parallel lists, ``place`` as place_name/country/lat/lon,
     ``created``/``updated`` and the strict (``lo``, ``hi``) and fuzzy
     (``flo``, ``fhi``) bounds of the dates as UTC datetime columns (NaT
-    when open or beyond pandas' years 1677-2262), and ``match`` for query
-    hits.  ``attrs`` keeps them as one column of dicts, or with
+    when open or beyond pandas' years 1677-2262), ``match`` for query
+    hits, and ``via`` (the code) for hits of a query by an alias.
+    ``attrs`` keeps them as one column of dicts, or with
     ``attrs=True`` spreads them into ``attrs.KEY`` columns."""
     import pandas as pd
 
@@ -62,6 +63,8 @@ def to_dataframe(events: Iterable["Event"], *,
         row["lo"], row["hi"], row["flo"], row["fhi"] = _bounds(e)
         if "match" in e:
             row["match"] = e["match"]
+        if "via" in e:
+            row["via"] = e["via"].get("code")
         if attrs:
             for k, v in (e.get("attrs") or {}).items():
                 row["attrs." + k] = v
