@@ -228,7 +228,10 @@ TEST(dict_cameo_names_of_every_sample_code)
 	T_EQ_STR(buf, "Inter-Governmental Organization: United Nations");
 	T_ASSERT(!cameo_name("idgCOP", 6, buf, sizeof buf));
 	T_ASSERT(!cameo_name("SYRGO", 5, buf, sizeof buf));
-	T_ASSERT(!cameo_name("TWNGOV", 6, buf, sizeof buf));
+	T_ASSERT(!cameo_name("SSDGOV", 6, buf, sizeof buf));
+	/* Taiwan is in GDELT's newer country table, South Sudan not. */
+	T_ASSERT(cameo_name("TWNGOV", 6, buf, sizeof buf));
+	T_EQ_STR(buf, "Taiwan: government");
 }
 
 TEST(dict_cameo_names_of_every_shared_sample_code)
