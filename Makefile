@@ -159,11 +159,10 @@ $(B)/annals: $(B)/client/cli.o $(CLI_OBJ) $(LIB_OBJ) $(PROTO_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 	$(if $(filter build,$(B)),ln -sf $(B)/annals annals)
 
-$(B)/gen/cameo-data.c: daemon/cameo-gen.awk daemon/cameo/countrycodes.tsv \
-    daemon/cameo/typecodes.tsv
+CAMEO_TSV	:= $(addprefix daemon/cameo/,countrycodes.tsv typecodes.tsv)
+$(B)/gen/cameo-data.c: daemon/cameo-gen.awk $(CAMEO_TSV)
 	@mkdir -p $(dir $@)
-	LC_ALL=C awk -f daemon/cameo-gen.awk daemon/cameo/countrycodes.tsv \
-	    daemon/cameo/typecodes.tsv > $@
+	LC_ALL=C awk -f daemon/cameo-gen.awk $(CAMEO_TSV) > $@
 
 $(CAMEO_OBJ): $(B)/gen/cameo-data.c | $(B)/.deps
 	$(CC) $(CFLAGS) -Idaemon -c -o $@ $<

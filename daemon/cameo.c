@@ -90,10 +90,10 @@ cameo_name(const char *code, size_t len, char *buf, size_t size)
 	for (i = 0; i < len; i += 3) {
 		label = NULL;
 		if (i == 0)
-			label = cameo_label(cameo_countries, cameo_ncountries,
+			label = cameo_label(cameo_country, cameo_ncountry,
 			    code);
 		if (label == NULL)
-			label = cameo_label(cameo_types, cameo_ntypes,
+			label = cameo_label(cameo_type, cameo_ntype,
 			    code + i);
 		if (label == NULL)
 			break;

@@ -13,10 +13,10 @@ struct cameo_code {
 };
 
 /* Sorted by code. */
-extern const struct cameo_code	cameo_countries[];
-extern const size_t		cameo_ncountries;
-extern const struct cameo_code	cameo_types[];
-extern const size_t		cameo_ntypes;
+extern const struct cameo_code	cameo_country[];
+extern const size_t		cameo_ncountry;
+extern const struct cameo_code	cameo_type[];
+extern const size_t		cameo_ntype;
 
 #define CAMEO_MAX_PARTS	6		/* country and five types */
 #define CAMEO_MAX_NAME	512		/* bytes of a composed name */
