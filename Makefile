@@ -159,7 +159,8 @@ $(B)/annals: $(B)/client/cli.o $(CLI_OBJ) $(LIB_OBJ) $(PROTO_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 	$(if $(filter build,$(B)),ln -sf $(B)/annals annals)
 
-CAMEO_TSV	:= $(addprefix daemon/cameo/,countrycodes.tsv typecodes.tsv)
+CAMEO_TSV	:= $(addprefix daemon/cameo/,countrycodes.tsv typecodes.tsv \
+		    knowngroupcodes.tsv religioncodes.tsv ethniccodes.tsv)
 $(B)/gen/cameo-data.c: daemon/cameo-gen.awk $(CAMEO_TSV)
 	@mkdir -p $(dir $@)
 	LC_ALL=C awk -f daemon/cameo-gen.awk $(CAMEO_TSV) > $@

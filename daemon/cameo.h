@@ -8,17 +8,23 @@
 #include <stddef.h>
 
 struct cameo_code {
-	const char	*code;		/* three capitals */
+	const char	*code;		/* three letters */
 	const char	*label;
 };
 
-/* Sorted by code. */
+/* Sorted by code (byte order: capitals first). */
 extern const struct cameo_code	cameo_country[];
 extern const size_t		cameo_ncountry;
 extern const struct cameo_code	cameo_type[];
 extern const size_t		cameo_ntype;
+extern const struct cameo_code	cameo_knowngroup[];
+extern const size_t		cameo_nknowngroup;
+extern const struct cameo_code	cameo_religion[];
+extern const size_t		cameo_nreligion;
+extern const struct cameo_code	cameo_ethnic[];
+extern const size_t		cameo_nethnic;
 
-#define CAMEO_MAX_PARTS	6		/* country and five types */
+#define CAMEO_MAX_PARTS	6		/* three-letter parts of a code */
 #define CAMEO_MAX_NAME	512		/* bytes of a composed name */
 
 const char *cameo_label(const struct cameo_code *, size_t, const char *);

@@ -85,7 +85,7 @@ dt_fails(annals_ctx *ctx, const char *method, const char *params, int code,
 
 /* Each row as "XXX<TAB>label". */
 struct dt_table {
-	char	row[300][72];
+	char	row[700][96];
 	size_t	n;
 };
 
@@ -104,8 +104,9 @@ dt_table_read(struct dt_table *t, const char *file)
 		if ((tab = strchr(line, '\t')) == NULL)
 			continue;
 		*tab = '\0';
-		T_ASSERT(t->n < 300 && strlen(line) == 3);
-		snprintf(t->row[t->n], sizeof t->row[0], "%.3s\t%.64s", line,
+		T_ASSERT(t->n < 700 && strlen(line) == 3 &&
+		    strlen(tab + 1) < 90);
+		snprintf(t->row[t->n], sizeof t->row[0], "%.3s\t%.90s", line,
 		    tab + 1);
 		t->n++;
 	}
@@ -125,32 +126,61 @@ dt_table_find(const struct dt_table *t, const char *part)
 	return (NULL);
 }
 
+/* GDELT's five tables, as daemon/cameo/ has them. */
+enum { DT_COUNTRY, DT_TYPE, DT_GROUP, DT_RELIGION, DT_ETHNIC, DT_NTABLES };
+
+static const struct dt_table *
+dt_tables(void)
+{
+	static struct dt_table	t[DT_NTABLES];
+	static const char	*files[DT_NTABLES] = { "countrycodes.tsv",
+				    "typecodes.tsv", "knowngroupcodes.tsv",
+				    "religioncodes.tsv", "ethniccodes.tsv" };
+	static int		 loaded;
+	size_t			 i;
+
+	if (!loaded) {
+		for (i = 0; i < DT_NTABLES; i++)
+			dt_table_read(&t[i], files[i]);
+		loaded = 1;
+	}
+	return (t);
+}
+
 /*
  * The name as cameo.c's comment defines it, by a plain walk: the first
- * part a country (else a type), the others types, lower-cased but for
- * the four organisations.
+ * part looked up among countries, types, known groups, religions and
+ * ethnic groups, the others among types, known groups, religions,
+ * countries and ethnic groups; types after the first part lower-cased
+ * but for the four organisations.
  */
 static int
-dt_expected(const struct dt_table *countries, const struct dt_table *types,
-    const char *code, char *out, size_t size)
+dt_expected(const char *code, char *out, size_t size)
 {
-	size_t		 len = strlen(code), i, j, o;
-	const char	*l;
-	char		 part[4];
+	static const int	 first[] = { DT_COUNTRY, DT_TYPE, DT_GROUP,
+				    DT_RELIGION, DT_ETHNIC };
+	static const int	 later[] = { DT_TYPE, DT_GROUP, DT_RELIGION,
+				    DT_COUNTRY, DT_ETHNIC };
+	const struct dt_table	*t = dt_tables();
+	size_t			 len = strlen(code), i, j, k, o;
+	const char		*l;
+	const int		*order;
+	char			 part[4];
 
 	out[0] = '\0';
 	if (len == 0 || len % 3 != 0 || len > 18)
 		return (0);
 	for (i = 0; i < len; i++) {
-		if (!isupper((unsigned char)code[i]))
+		if (!isascii((unsigned char)code[i]) ||
+		    !isalpha((unsigned char)code[i]))
 			return (0);
 	}
 	for (i = 0; i < len; i += 3) {
 		memcpy(part, code + i, 3);
 		part[3] = '\0';
-		l = i == 0 ? dt_table_find(countries, part) : NULL;
-		if (l == NULL)
-			l = dt_table_find(types, part);
+		order = i == 0 ? first : later;
+		for (k = 0, l = NULL; k < DT_NTABLES && l == NULL; k++)
+			l = dt_table_find(&t[order[k]], part);
 		if (l == NULL) {
 			out[0] = '\0';
 			return (0);
@@ -160,8 +190,9 @@ dt_expected(const struct dt_table *countries, const struct dt_table *types,
 		    ", ");
 		o = strlen(out);
 		snprintf(out + o, size - o, "%s", l);
-		if (i > 0 && strcmp(part, "AMN") && strcmp(part, "IRC") &&
-		    strcmp(part, "GRP") && strcmp(part, "UNO")) {
+		if (i > 0 && order[k - 1] == DT_TYPE && strcmp(part, "AMN") &&
+		    strcmp(part, "IRC") && strcmp(part, "GRP") &&
+		    strcmp(part, "UNO")) {
 			for (j = o; out[j] != '\0'; j++)
 				out[j] = (char)tolower((unsigned char)out[j]);
 		}
@@ -169,21 +200,29 @@ dt_expected(const struct dt_table *countries, const struct dt_table *types,
 	return (1);
 }
 
+/* A sample code CAMEO's tables name nothing, and why. */
+struct dt_unnamed {
+	const char	*code;
+	const char	*why;
+	int		 seen;
+};
+
 /*
  * Check cameo_name() on every Actor1Code and Actor2Code (columns 6 and
- * 16) of a GDELT file; counts codes and named codes.
+ * 16) of a GDELT file against dt_expected(); counts the codes, and
+ * fails for an unnamed code that is not in unnamed[] (each one found is
+ * marked seen).
  */
 static void
-dt_cameo_file(const char *path, size_t *codes, size_t *named)
+dt_cameo_file(const char *path, size_t *codes, struct dt_unnamed *unnamed,
+    size_t nunnamed)
 {
-	static struct dt_table	 countries, types;
 	char			 line[65536], *f[20], *p, want[CAMEO_MAX_NAME];
 	char			 got[CAMEO_MAX_NAME];
 	FILE			*fp;
+	size_t			 u;
 	int			 n, c, w, g;
 
-	dt_table_read(&countries, "countrycodes.tsv");
-	dt_table_read(&types, "typecodes.tsv");
 	T_ASSERTF((fp = fopen(path, "r")) != NULL, "%s", path);
 	while (fgets(line, sizeof line, fp) != NULL) {
 		for (n = 0, p = line; n < 20 && p != NULL; n++) {
@@ -195,57 +234,139 @@ dt_cameo_file(const char *path, size_t *codes, size_t *named)
 		for (c = 5; c <= 15; c += 10) {
 			if (f[c][0] == '\0')
 				continue;
-			w = dt_expected(&countries, &types, f[c], want,
-			    sizeof want);
+			w = dt_expected(f[c], want, sizeof want);
 			g = cameo_name(f[c], strlen(f[c]), got, sizeof got);
 			T_EQ_INT(g, w);
 			T_EQ_STR(got, want);
 			(*codes)++;
-			*named += g;
+			if (g)
+				continue;
+			for (u = 0; u < nunnamed; u++) {
+				if (strcmp(unnamed[u].code, f[c]) == 0)
+					break;
+			}
+			T_ASSERTF(u < nunnamed, "%s: %s has no name", path,
+			    f[c]);
+			unnamed[u].seen = 1;
 		}
 	}
 	fclose(fp);
 }
 
+/* Every code the list allows to go unnamed was found unnamed. */
+static void
+dt_unnamed_all_seen(const struct dt_unnamed *unnamed, size_t n)
+{
+	size_t	i;
+
+	for (i = 0; i < n; i++)
+		T_ASSERTF(unnamed[i].seen, "%s (%s) is no sample code, or "
+		    "now has a name", unnamed[i].code, unnamed[i].why);
+}
+
+#define DT_PTY	"PTY is in none of GDELT's tables"
+#define DT_REL	"REL is in none of GDELT's tables (the ethnic table " \
+		    "has rel in lower case)"
+#define DT_AFU	"AFU is not in GDELT's known-group table"
+#define DT_SSD	"SSD (South Sudan) is not in GDELT's country table " \
+		    "(daemon/cameo/README.md)"
+
 TEST(dict_cameo_names_of_every_sample_code)
 {
-	char	path[512], buf[CAMEO_MAX_NAME];
-	size_t	codes = 0, named = 0;
+	struct dt_unnamed	 unnamed[] = {
+		{ "PTY", DT_PTY, 0 }, { "CHRPTY", DT_PTY, 0 },
+		{ "GOVPTY", DT_PTY, 0 }, { "GOVPTYGOV", DT_PTY, 0 },
+		{ "ITAPTY", DT_PTY, 0 }, { "USAGOVPTY", DT_PTY, 0 },
+		{ "REL", DT_REL, 0 }, { "IGOAFRAFU", DT_AFU, 0 },
+	};
+	char			 path[512], buf[CAMEO_MAX_NAME];
+	size_t			 codes = 0;
+	const size_t		 n = sizeof unnamed / sizeof unnamed[0];
 
 	snprintf(path, sizeof path, "%s/../tests/data/sample-gdelt1.tsv",
 	    t_bindir());
-	dt_cameo_file(path, &codes, &named);
+	dt_cameo_file(path, &codes, unnamed, n);
 	snprintf(path, sizeof path, "%s/../tests/data/sync-gdelt2.tsv",
 	    t_bindir());
-	dt_cameo_file(path, &codes, &named);
+	dt_cameo_file(path, &codes, unnamed, n);
 	T_ASSERT(codes > 200);
-	/* Most codes are a country and types: a name for most of them. */
-	T_ASSERTF(named * 10 > codes * 7, "%zu of %zu named", named, codes);
-	/* The example, and the three ways a code gets none. */
+	dt_unnamed_all_seen(unnamed, n);
+
+	/* The example, and each kind of part. */
 	T_ASSERT(cameo_name("SYRGOV", 6, buf, sizeof buf));
 	T_EQ_STR(buf, "Syria: government");
 	T_ASSERT(cameo_name("IGOUNO", 6, buf, sizeof buf));
 	T_EQ_STR(buf, "Inter-Governmental Organization: United Nations");
-	T_ASSERT(!cameo_name("idgCOP", 6, buf, sizeof buf));
-	T_ASSERT(!cameo_name("SYRGO", 5, buf, sizeof buf));
-	T_ASSERT(!cameo_name("SSDGOV", 6, buf, sizeof buf));
-	/* Taiwan is in GDELT's newer country table, South Sudan not. */
+	/* Known groups, after a type or a country, keep their capitals. */
+	T_ASSERT(cameo_name("AFGINSTAL", 9, buf, sizeof buf));
+	T_EQ_STR(buf, "Afghanistan: insurgents, Taliban");
+	T_ASSERT(cameo_name("NGOXFM", 6, buf, sizeof buf));
+	T_EQ_STR(buf, "Non-Governmental Organization: Oxfam");
+	T_ASSERT(cameo_name("IGOUNODEVWBK", 12, buf, sizeof buf));
+	T_EQ_STR(buf, "Inter-Governmental Organization: United Nations, "
+	    "development, World Bank");
+	/* Religions, first or not. */
+	T_ASSERT(cameo_name("MOSSHICVL", 9, buf, sizeof buf));
+	T_EQ_STR(buf, "Muslim: Shia, civilian");
+	T_ASSERT(cameo_name("CHRCTH", 6, buf, sizeof buf));
+	T_EQ_STR(buf, "Christianity: Catholic");
+	/* Ethnic groups, in lower case. */
+	T_ASSERT(cameo_name("idgCOP", 6, buf, sizeof buf));
+	T_EQ_STR(buf, "Indigenous: police forces");
+	T_ASSERT(cameo_name("kur", 3, buf, sizeof buf));
+	T_EQ_STR(buf, "Kurd");
+	/* A country after a type. */
+	T_ASSERT(cameo_name("MNCUSA", 6, buf, sizeof buf));
+	T_EQ_STR(buf, "Multinational Corporation: United States");
+	/* Taiwan is in GDELT's newer country table; South Sudan is not. */
+	T_ASSERT(cameo_name("TWN", 3, buf, sizeof buf));
+	T_EQ_STR(buf, "Taiwan");
 	T_ASSERT(cameo_name("TWNGOV", 6, buf, sizeof buf));
 	T_EQ_STR(buf, "Taiwan: government");
+	T_ASSERT(!cameo_name("SSDGOV", 6, buf, sizeof buf));
+	T_EQ_STR(buf, "");
+	/* SHN is a country first, a religion after. */
+	T_ASSERT(cameo_name("SHN", 3, buf, sizeof buf));
+	T_EQ_STR(buf, "Saint Helena");
+	T_ASSERT(cameo_name("JPNSHN", 6, buf, sizeof buf));
+	T_EQ_STR(buf, "Japan: Old Shinto School");
+	/* The ways a code gets none. */
+	T_ASSERT(!cameo_name("SYRPTY", 6, buf, sizeof buf));
+	T_ASSERT(!cameo_name("SYRGO", 5, buf, sizeof buf));
+	T_ASSERT(!cameo_name("Kur", 3, buf, sizeof buf));
+	T_ASSERT(!cameo_name("CHRANG001", 9, buf, sizeof buf));
+	T_ASSERT(!cameo_name("SYRGOVGOVGOVGOVGOVGOV", 21, buf, sizeof buf));
+	T_ASSERT(!cameo_name("IGOUNO", 6, buf, 20));
+	T_EQ_STR(buf, "");
 }
 
 TEST(dict_cameo_names_of_every_shared_sample_code)
 {
-	const char	*dir = t_shared_data_or_skip();
-	char		 path[512];
-	size_t		 codes = 0, named = 0;
+	struct dt_unnamed	 unnamed[] = {
+		{ "PTY", DT_PTY, 0 }, { "CHRPTY", DT_PTY, 0 },
+		{ "GOVPTY", DT_PTY, 0 }, { "GOVPTYGOV", DT_PTY, 0 },
+		{ "ITAPTY", DT_PTY, 0 }, { "USAGOVPTY", DT_PTY, 0 },
+		{ "USAPTY", DT_PTY, 0 },
+		{ "REL", DT_REL, 0 }, { "ITAREL", DT_REL, 0 },
+		{ "KENREL", DT_REL, 0 }, { "POLREL", DT_REL, 0 },
+		{ "SIKREL", DT_REL, 0 }, { "SYRREL", DT_REL, 0 },
+		{ "USAREL", DT_REL, 0 },
+		{ "IGOAFRAFU", DT_AFU, 0 },
+		{ "SSD", DT_SSD, 0 }, { "SSDGOV", DT_SSD, 0 },
+		{ "SCGSRB", "SCG is in none of GDELT's tables", 0 },
+		{ "CHRANG001", "malformed: digits in a code", 0 },
+	};
+	const char		*dir = t_shared_data_or_skip();
+	char			 path[512];
+	size_t			 codes = 0;
+	const size_t		 n = sizeof unnamed / sizeof unnamed[0];
 
 	snprintf(path, sizeof path, "%s/gdelt1-events-sample.tsv", dir);
-	dt_cameo_file(path, &codes, &named);
+	dt_cameo_file(path, &codes, unnamed, n);
 	snprintf(path, sizeof path, "%s/gdelt2-events-sample.tsv", dir);
-	dt_cameo_file(path, &codes, &named);
+	dt_cameo_file(path, &codes, unnamed, n);
 	T_ASSERT(codes > 3000);
-	T_ASSERTF(named * 10 > codes * 7, "%zu of %zu named", named, codes);
+	dt_unnamed_all_seen(unnamed, n);
 }
 
 /* --- the methods --- */
@@ -274,8 +395,16 @@ TEST(dict_methods_put_get_list_delete)
 	T_OK(th_daemon_start(&d, NULL));
 	T_ASSERT((ctx = annals_connect(d.sock)) != NULL);
 
-	/* A code nobody named shows CAMEO's name. */
+	/* A code nobody named shows CAMEO's name, of any kind of parts. */
 	dt_label(ctx, "SYRGOV", "Syria: government", "cameo");
+	dt_label(ctx, "AFGINSTAL", "Afghanistan: insurgents, Taliban",
+	    "cameo");
+	dt_label(ctx, "kurSEP", "Kurd: separatist rebels", "cameo");
+	r = dt_ok(ctx, "dict_get", "{\"code\": \"SSDGOV\"}");
+	T_ASSERT(json_string_value(json_object_get(r, "label")) == NULL);
+	T_ASSERT(json_string_value(json_object_get(r, "cameo")) == NULL);
+	T_EQ_STR(json_string_value(json_object_get(r, "label_from")), "none");
+	json_decref(r);
 
 	r = dt_ok(ctx, "dict_put", "{\"entries\": ["
 	    "{\"kind\": \"name\", \"code\": \"SYRGOV\", "
