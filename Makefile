@@ -48,7 +48,7 @@ override CFLAGS += -std=c11 -D_DEFAULT_SOURCE -fPIC -fvisibility=hidden \
 # pkg-config name -> Debian package, for the deps step.
 PKGS	:= lmdb:liblmdb-dev libevent:libevent-dev msgpack:libmsgpack-dev \
 	jansson:libjansson-dev zlib:zlib1g-dev libarchive:libarchive-dev \
-	icu-uc:libicu-dev
+	icu-uc:libicu-dev icu-i18n:libicu-dev
 PKG_NAMES := $(foreach p,$(PKGS),$(firstword $(subst :, ,$(p))))
 
 # Python module -> Debian package, for Debian's /usr/bin/python3: the
@@ -79,11 +79,12 @@ NATS_CFLAGS = $(if $(HAVE_NATS),-DHAVE_NATS $(shell pkg-config --cflags \
 	$(NATS_PKG)))
 NATS_LIBS = $(if $(HAVE_NATS),$(shell pkg-config --libs $(NATS_PKG)))
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKG_NAMES)) $(NATS_CFLAGS)
-PKG_LIBS = $(shell pkg-config --libs $(filter-out icu-uc,$(PKG_NAMES))) \
+PKG_LIBS = $(shell pkg-config --libs $(filter-out icu-%,$(PKG_NAMES))) \
 	-lpthread
-# ICU splits and folds words for the text index (daemon/words.c): only
-# annalsd and the test runner link it, not libannals.
-ICU_LIBS = $(shell pkg-config --libs icu-uc)
+# ICU splits and folds words for the text index (daemon/words.c), its
+# i18n library spelling Latin letters in ASCII: only annalsd and the
+# test runner link it, not libannals.
+ICU_LIBS = $(shell pkg-config --libs icu-i18n icu-uc)
 
 VERSION	:= $(shell sed -n 's/^\#define ANNALS_VERSION_STRING "\(.*\)"/\1/p' proto/version.h)
 SOMAJOR	:= $(shell sed -n 's/^\#define ANNALS_VERSION_MAJOR //p' proto/version.h)

@@ -4,10 +4,18 @@
  * spaces or punctuation), then each word is case folded and decomposed
  * (NFKD) and its combining marks dropped, so that "Négociations",
  * "NEGOCIATIONS" and "négociations" are one word, as are "Ёлка" and
- * "елка", or Arabic with and without its short vowels.
+ * "елка", or Arabic with and without its short vowels.  Latin letters
+ * that Unicode does not decompose ("ł", "ø", "đ", "ı", "æ") are then
+ * spelled in ASCII by ICU's Latin-ASCII transliterator, held to Latin
+ * letters, so that "Łódź" is "lodz" as its readers take it; the other
+ * scripts keep their letters.
  *
  * A break iterator is costly to open, so each thread keeps one and
- * gives it new text; it is closed when the thread ends.  Words of ASCII
+ * gives it new text; it is closed when the thread ends.  Each thread
+ * keeps its own transliterator too, as one may not be used by two
+ * threads at once, opened when the thread first needs it: it costs more
+ * than the rest of the folding, so only words that still hold a Latin
+ * letter beyond ASCII after the rest go through it.  Words of ASCII
  * letters and digits, most words of most feeds, skip the folding calls:
  * lowercase is all that folding and decomposing would do to them.  Text
  * that is all ASCII, most titles, skips ICU altogether: for ASCII, word
@@ -21,9 +29,11 @@
 #include <unicode/ubrk.h>
 #include <unicode/uchar.h>
 #include <unicode/unorm2.h>
+#include <unicode/uscript.h>
 #include <unicode/ustring.h>
 #include <unicode/utf16.h>
 #include <unicode/utf8.h>
+#include <unicode/utrans.h>
 
 #include "annalsd.h"
 #include "words.h"
@@ -34,6 +44,7 @@ static pthread_once_t	words_once = PTHREAD_ONCE_INIT;
 /* One thread's break iterator and buffers. */
 struct words_tls {
 	UBreakIterator	*brk;
+	UTransliterator	*latin;		/* words_latin(); NULL until needed */
 	UChar		*text;		/* the UTF-16 of the text split */
 	int32_t		 tcap;
 	struct words	 scratch;	/* words_scratch() */
@@ -48,6 +59,8 @@ words_tls_free(void *p)
 		return;
 	if (t->brk != NULL)
 		ubrk_close(t->brk);
+	if (t->latin != NULL)
+		utrans_close(t->latin);
 	free(t->text);
 	words_free(&t->scratch);
 	free(t);
@@ -147,6 +160,38 @@ words_add(struct words *w, const char *s, size_t len)
 	w->buf[w->len++] = '\0';
 }
 
+/*
+ * Spell the Latin letters of the folded word s[0..*n) in ASCII, in
+ * place in s of cap units, with the calling thread's transliterator:
+ * "ł" is "l", "ø" "o", "æ" "ae", "þ" "th".  Only Latin letters change
+ * (the filter), so that a word mixing scripts keeps the others as they
+ * were; those with no ASCII spelling ("ə") stay.  A Latin letter,
+ * folded, becomes at most two units (every one of ICU 72's), so cap is
+ * to be twice *n.  Latin-ASCII spells small capitals ("ʀ") as capitals:
+ * words_fold lowers them, with any that NFKD left ("ℌ" is "H").
+ */
+static void
+words_latin(UChar *s, int32_t *n, int32_t cap)
+{
+	static const char	 id[] = "[:Latin:] Latin-ASCII";
+	struct words_tls	*t = words_tls();
+	UChar			 uid[sizeof id];
+	UErrorCode		 status = U_ZERO_ERROR;
+	int32_t			 limit = *n, len = *n;
+
+	if (t->latin == NULL) {
+		u_charsToUChars(id, uid, (int32_t)sizeof id);
+		t->latin = utrans_openU(uid, -1, UTRANS_FORWARD, NULL, 0,
+		    NULL, &status);
+		if (U_FAILURE(status))
+			fatalx("utrans_openU %s: %s", id, u_errorName(status));
+	}
+	utrans_transUChars(t->latin, s, &len, cap, 0, &limit, &status);
+	/* Should it not fit, the word stays as it was folded. */
+	if (U_SUCCESS(status))
+		*n = limit;
+}
+
 /* Fold the word s[0..n) (UTF-16) and append it. */
 static void
 words_fold(struct words *w, const UChar *s, int32_t n)
@@ -156,7 +201,8 @@ words_fold(struct words *w, const UChar *s, int32_t n)
 	const UNormalizer2 *nfkd;
 	UErrorCode	 status = U_ZERO_ERROR;
 	UChar32		 c;
-	int32_t		 i, nf, nn, no = 0;
+	int32_t		 i, nf, nn, nk = 0, no = 0;
+	int		 latin = 0;
 
 	/* Longer words are cut: no need to fold beyond what is kept. */
 	if (n > WORDS_MAX_BYTES)
@@ -177,10 +223,27 @@ words_fold(struct words *w, const UChar *s, int32_t n)
 	    (int32_t)(sizeof norm / sizeof *norm), &status);
 	if (U_FAILURE(status))
 		return;
-	for (i = 0; i < nn && no < (int32_t)sizeof out - 4;) {
+	/*
+	 * Drop the marks, in place (no character is written further on
+	 * than it was read), noting a Latin letter beyond ASCII.  Up to
+	 * half of norm is kept, for words_latin to double: more characters
+	 * than the WORDS_MAX_BYTES bytes that words_add keeps.
+	 */
+	for (i = 0; i < nn && nk < (int32_t)(sizeof norm / sizeof *norm) / 2 -
+	    1;) {
 		U16_NEXT(norm, i, nn, c);
 		if (u_charType(c) == U_NON_SPACING_MARK)
 			continue;
+		if (c >= 0x80 && !latin)
+			latin = uscript_getScript(c, &status) == USCRIPT_LATIN;
+		U16_APPEND_UNSAFE(norm, nk, c);
+	}
+	if (latin)
+		words_latin(norm, &nk, (int32_t)(sizeof norm / sizeof *norm));
+	for (i = 0; i < nk && no < (int32_t)sizeof out - 4;) {
+		U16_NEXT(norm, i, nk, c);
+		if (c >= 'A' && c <= 'Z')
+			c += 32;
 		U8_APPEND_UNSAFE(out, no, c);
 	}
 	words_add(w, out, (size_t)no);

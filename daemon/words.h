@@ -1,8 +1,9 @@
 /*
  * Words of titles and texts, and of text queries (words.c): Unicode word
  * boundaries (UAX #29), case folding and accents stripped (NFKD without
- * its combining marks), all by ICU.  The store indexes and the queries
- * look up the same folded words (proto/PROTOCOL.md, "Text search").
+ * its combining marks, Latin letters then spelled in ASCII), all by ICU.
+ * The store indexes and the queries look up the same folded words
+ * (proto/PROTOCOL.md, "Text search").
  */
 #ifndef ANNALSD_WORDS_H
 #define ANNALSD_WORDS_H

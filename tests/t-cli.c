@@ -385,6 +385,53 @@ TEST(cli_text_narrows_top_co_actors_and_histogram)
 	T_EQ_INT(th_daemon_stop(&d), 0);
 }
 
+/*
+ * --text: Latin letters that Unicode does not decompose ("ł", "ø", "ı")
+ * are found spelled in ASCII, as well as as they are written; other
+ * scripts are not spelled in Latin letters.
+ */
+TEST(cli_text_finds_latin_letters_spelled_in_ascii)
+{
+	static const char	*events =
+	    "{\"start\": \"2020-03-01\", \"actors\": [\"POL\"], "
+	    "\"title\": \"Protest in Łódź\"}\n"
+	    "{\"start\": \"2020-04-02\", \"actors\": [\"DNK\"], "
+	    "\"title\": \"Ørsted signs a wind deal\"}\n"
+	    "{\"start\": \"2021-06-04\", \"actors\": [\"TUR\"], "
+	    "\"title\": \"Clashes in Diyarbakır\"}\n"
+	    "{\"start\": \"2023-10-08\", \"actors\": [\"RUS\"], "
+	    "\"title\": \"Переговоры в Женеве\"}\n";
+	static const char *const finds[][2] = {
+		{ "lodz", "Protest in Łódź" }, { "ŁÓDŹ", "Protest in Łódź" },
+		{ "lo*", "Protest in Łódź" }, { "orsted", "Ørsted signs a "
+		"wind deal" }, { "\"Ørsted signs\"", "Ørsted signs a wind "
+		"deal" }, { "diyarbakir", "Clashes in Diyarbakır" },
+		{ "ПЕРЕГОВОРЫ", "Переговоры в Женеве" },
+	};
+	struct th_daemon	 d;
+	struct cli_run		 r;
+	json_t			**v;
+	size_t			 n, i;
+
+	T_OK(th_daemon_start(&d, NULL));
+	CLI_RUN(&r, d.sock, events, 0, "add", "-");
+	cli_run_free(&r);
+	for (i = 0; i < sizeof finds / sizeof finds[0]; i++) {
+		CLI_RUN(&r, d.sock, NULL, 0, "--format", "jsonl", "range",
+		    "2000", "2030", "--text", finds[i][0]);
+		v = cli_lines(r.out, &n);
+		T_ASSERTF(n == 1, "--text %s: %s", finds[i][0], r.out);
+		T_EQ_STR(cli_str(v[0], "title"), finds[i][1]);
+		cli_lines_free(v, n);
+		cli_run_free(&r);
+	}
+	CLI_RUN(&r, d.sock, NULL, 0, "--format", "jsonl", "range", "2000",
+	    "2030", "--text", "peregovory");
+	T_EQ_STR(r.out, "");
+	cli_run_free(&r);
+	T_EQ_INT(th_daemon_stop(&d), 0);
+}
+
 /* Issue #14: add - refuses a record without actors, as the daemon does. */
 TEST(issue_14_cli_add_needs_actors)
 {

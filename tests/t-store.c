@@ -1910,6 +1910,9 @@ static const char *const text_vocab[][3] = {
 	{ "negociations", "négociations", "NÉGOCIATIONS" },
 	{ "переговоры", "Переговоры", "ПЕРЕГОВОРЫ" },
 	{ "елка", "Ёлка", "ёлка" },
+	{ "lodz", "Łódź", "LODZ" },
+	{ "orsted", "Ørsted", "ØRSTED" },
+	{ "dakovic", "Đaković", "ĐAKOVIĆ" },
 	{ "مفاوضات", "مُفَاوَضَات", "مفاوضات" },
 	{ "talks", "Talks", "TALKS" },
 	{ "talk", "Talk", "talk" },
@@ -2145,8 +2148,18 @@ TEST(store_text_words_fold)
 		{ "مُفَاوَضَات السلام في جنيف", "مفاوضات السلام في جنيف" },
 		{ "U.S. talks don't stall; 3.5% growth", "u.s talks don't "
 		  "stall 3.5 growth" },
-		{ "Œuvre ﬁnale, Straße — İstanbul", "œuvre finale strasse "
+		{ "Œuvre ﬁnale, Straße — İstanbul", "oeuvre finale strasse "
 		  "istanbul" },
+		/* Latin letters that Unicode does not decompose are spelled
+		 * in ASCII (Latin-ASCII), as are ligatures and small
+		 * capitals, these lowered as a capital NFKD leaves is. */
+		{ "Łódź, Ørsted, Đaković, Ħamrun, Þingvellir, Ŧ",
+		  "lodz orsted dakovic hamrun thingvellir t" },
+		{ "DİYARBAKIR ırmağı Æble ÆRØ œil ᴀʀᴍʏ ℌ", "diyarbakir "
+		  "irmagi aeble aero oeil army h" },
+		/* Other scripts in a Latin word keep their letters; so does
+		 * a Latin letter with no ASCII spelling (ə). */
+		{ "łабв Əliyev", "lабв əliyev" },
 		/* No spaces between words: ICU's dictionaries split them
 		 * (PROTOCOL.md, "Text search"), not one word per character. */
 		{ "和平谈判在日内瓦恢复", "和平 谈判 在 日内瓦 恢复" },
@@ -2195,10 +2208,63 @@ TEST(store_text_words_fold)
 	T_EQ_INT((int)tq.nphrases, 1);
 	T_EQ_INT((int)tq.phrases[0].n, 2);
 	text_query_free(&tq);
+	/* A query folds as the words it looks for. */
+	T_OK(text_query_parse("ŁÓDŹ \"Ørsted Đaković\" Ħam*", &tq, msg,
+	    sizeof msg));
+	T_EQ_INT((int)tq.nterms, 4);
+	T_EQ_STR(tq.terms[0].word, "lodz");
+	T_EQ_STR(tq.terms[1].word, "orsted");
+	T_EQ_STR(tq.terms[2].word, "dakovic");
+	T_EQ_STR(tq.terms[3].word, "ham");
+	T_EQ_INT(tq.terms[3].prefix, 1);
+	text_query_free(&tq);
 	T_ASSERT(text_query_parse(" ,; \"\" ", &tq, msg, sizeof msg) == -1);
 	T_ASSERT(strstr(msg, "no word") != NULL);
 	T_ASSERT(text_query_parse("a b c d e f g h i j k l m n o p q", &tq,
 	    msg, sizeof msg) == -1);
+}
+
+/* Fold Latin letters in a thread: arg counts the words folded wrong. */
+static void *
+text_fold_thread(void *arg)
+{
+	static const char	 text[] = "Łódź Ørsted Đaković Переговоры";
+	static const char *const want[] = { "lodz", "orsted", "dakovic",
+	    "переговоры" };
+	struct words		 w;
+	size_t			*bad = arg, j;
+	int			 i;
+
+	words_init(&w);
+	for (i = 0; i < 2000; i++) {
+		words_reset(&w);
+		if (words_split(&w, text, strlen(text)) != 0 || w.n != 4) {
+			(*bad)++;
+			continue;
+		}
+		for (j = 0; j < 4; j++)
+			*bad += strcmp(words_at(&w, j), want[j]) != 0;
+	}
+	words_free(&w);
+	return (NULL);
+}
+
+/*
+ * Reader threads and the writer fold words at once, each with the
+ * transliterator of its own (words.c), closed when it ends.
+ */
+TEST(store_text_words_fold_in_threads)
+{
+	pthread_t	th[4];
+	size_t		bad[4] = { 0 };
+	int		t;
+
+	for (t = 0; t < 4; t++)
+		T_OK(pthread_create(&th[t], NULL, text_fold_thread, &bad[t]));
+	for (t = 0; t < 4; t++) {
+		T_OK(pthread_join(th[t], NULL));
+		T_EQ_U64(bad[t], 0);
+	}
 }
 
 /*
