@@ -47,8 +47,9 @@
  * the union of the words it begins.
  *
  * The index is complete up to the change sequence number in meta
- * "texted_to"; a store without it, or without meta "text_tails" (an
- * index from before the tails), is indexed when opened.
+ * "texted_to"; a store without it, without meta "text_tails" (an index
+ * from before the tails), or whose meta "text_fold" is not this
+ * annalsd's folding rules (WORDS_FOLD), is indexed when opened.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -1633,7 +1634,8 @@ text_build(struct store *st, MDB_txn *txn)
 		rc = text_sweep_all(&b.w, b.n % 65536);
 	store_text_discard(&b.w);
 	if (rc != 0 ||
-	    (rc = store_meta_put(txn, st->meta, "text_tails", 1)) != 0)
+	    (rc = store_meta_put(txn, st->meta, "text_tails", 1)) != 0 ||
+	    (rc = store_meta_put(txn, st->meta, "text_fold", WORDS_FOLD)) != 0)
 		return (rc);
 	if (b.n > 0)
 		log_notice("indexed the words of %zu stored events", b.n);
@@ -1674,21 +1676,31 @@ text_stage_upgrade(struct store *st, MDB_txn *txn)
 /*
  * As store_type_open, for the word index and meta "texted_to".  An index
  * from before the tails (meta "text_tails") is built again: its lists
- * end in blocks of text that the sweep would not append to.  A store
- * opened without the index (no_text_index) leaves it as it is, and its
- * writes leave "texted_to" behind, so that it is built when the store
- * is next opened with it.
+ * end in blocks of text that the sweep would not append to.  So is one
+ * whose words were folded by other rules (meta "text_fold", 1 when
+ * missing: it came with version 2): queries, folded by this annalsd's,
+ * would miss them.  A store opened without the index (no_text_index)
+ * leaves it as it is, and its writes leave "texted_to" behind, so that
+ * it is built when the store is next opened with it.
  */
 int
 store_text_open(struct store *st, MDB_txn *txn)
 {
-	int	rc;
+	uint64_t	fold;
+	int		rc;
 
 	if (st->no_text)
 		return (0);
 
 	if (store_meta_get(txn, st->meta, "text_tails", 0) != 1)
 		return ((rc = text_build(st, txn)) != 0 ? rc : 1);
+	if ((fold = store_meta_get(txn, st->meta, "text_fold", 1)) !=
+	    WORDS_FOLD) {
+		log_notice("the word index holds words folded by rules %llu, "
+		    "this annalsd folds by rules %d: indexing them again",
+		    (unsigned long long)fold, WORDS_FOLD);
+		return ((rc = text_build(st, txn)) != 0 ? rc : 1);
+	}
 	if ((rc = store_index_open(st, txn, "texted_to", text_build)) != 0)
 		return (rc);
 	return (text_stage_upgrade(st, txn));

@@ -32,8 +32,9 @@
  *	tombs	  seq -> time, id of each delete	(prune_tombs); time alone
  *		  for the dictionary's
  *	meta	  format, uuid, next_id, next_seq, classes, typed_to,
- *		  texted_to, text_tails, no_empty, stream_seq (a replica's),
- *		  horizon, upgrading (while records move to format 5)
+ *		  texted_to, text_tails, text_fold (words.h), no_empty,
+ *		  stream_seq (a replica's), horizon, upgrading (while
+ *		  records move to format 5)
  *	dict, dictch the actor dictionary	(store-dict.c)
  *	attr_ids, attr_names  attribute name <-> id	(store-attrs.c)
  *

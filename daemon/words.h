@@ -11,6 +11,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/*
+ * The folding rules' version, kept in the store's meta "text_fold" by
+ * the word index built with them: a store whose words were folded by
+ * other rules is indexed again when opened (store_text_open).  Raise
+ * it with any change to what a word folds to.  1: case, NFKD and marks
+ * (no "text_fold"); 2: Latin letters then spelled in ASCII.
+ */
+#define WORDS_FOLD	2
 /* Folded words are cut to this many bytes (at a character boundary). */
 #define WORDS_MAX_BYTES	64
 /* A text query holds at most this many words. */

@@ -11,7 +11,12 @@
  * tests/data/store-format4 holds a store of format 4 (records keyed by
  * id, attrs named by id) made by annalsd at 2c8fe42, and its answers to
  * upgrade_cmds4: its records are moved to time order on open.
+ * tests/data/store-fold1 holds 8 events (events.jsonl beside it) put by
+ * annalsd at 79c9c0a, whose word index kept Latin letters that Unicode
+ * does not decompose ("ł", "ø", "ı") as they are: its words are folded
+ * again on open.
  */
+#define _GNU_SOURCE		/* memmem */
 #include <sys/stat.h>
 
 #include <stdio.h>
@@ -385,13 +390,13 @@ upgrade_half_done(void)
 	mdb_env_close(env);
 }
 
-/* Whether meta holds key, in the test's data directory. */
+/* Whether database db holds key, in the test's data directory. */
 static int
-upgrade_meta_has(const char *key)
+upgrade_has(const char *db, const char *key)
 {
 	MDB_env		*env;
 	MDB_txn		*txn;
-	MDB_dbi		 meta;
+	MDB_dbi		 dbi;
 	MDB_val		 k = { strlen(key), (void *)key }, v;
 	char		 path[512];
 	int		 rc;
@@ -401,8 +406,8 @@ upgrade_meta_has(const char *key)
 	T_OK(mdb_env_set_maxdbs(env, 32));
 	T_OK(mdb_env_open(env, path, MDB_RDONLY, 0640));
 	T_OK(mdb_txn_begin(env, NULL, MDB_RDONLY, &txn));
-	T_OK(mdb_dbi_open(txn, "meta", 0, &meta));
-	rc = mdb_get(txn, meta, &k, &v);
+	T_OK(mdb_dbi_open(txn, db, 0, &dbi));
+	rc = mdb_get(txn, dbi, &k, &v);
 	mdb_txn_abort(txn);
 	mdb_env_close(env);
 	return (rc == 0);
@@ -414,11 +419,74 @@ TEST(upgrade_cut_short_is_finished_on_open)
 
 	upgrade_copy("store-format4");
 	upgrade_half_done();
-	T_ASSERT(upgrade_meta_has("upgrading"));
+	T_ASSERT(upgrade_has("meta", "upgrading"));
 	log = upgrade_open("store-format4", upgrade_cmds4);
 	T_ASSERTF(strstr(log, "going on with the upgrade to format 5, which "
 	    "was cut short") != NULL && strstr(log, "upgraded 39 records to "
 	    "store format 5") != NULL, "%s", log);
-	T_ASSERT(!upgrade_meta_has("upgrading"));
+	T_ASSERT(!upgrade_has("meta", "upgrading"));
+	free(log);
+}
+
+/*
+ * A store whose words were folded by the rules before Latin-ASCII (meta
+ * "text_fold" missing) is indexed again when opened, saying why, and
+ * then finds its events by their words spelled in ASCII, as it did by
+ * the words it found before; once, not at every start.
+ */
+TEST(upgrade_words_folded_by_older_rules_are_folded_again)
+{
+	static const char *const finds[][2] = {
+		{ "lodz", "Łódź" }, { "ŁÓDŹ", "Łódź" },
+		{ "orsted", "Ørsted" }, { "dakovic", "Đaković" },
+		{ "diyarbakir", "Diyarbakır" }, { "hamrun", "Ħamrun" },
+		{ "thingvellir", "Þingvellir" }, { "aero", "Ærø" },
+		{ "oeuvre", "œuvre" }, { "geneve", "Genève" },
+		{ "переговоры", "Переговоры" },
+	};
+	const char	*argv[] = { "--format", "jsonl", "range", "1900",
+	    "2100", "--all", "--text", NULL, NULL };
+	struct th_daemon d;
+	struct th_run	 r;
+	char		 path[512], *data, *log, *at;
+	size_t		 len, i;
+
+	upgrade_copy("store-fold1");
+	/* Staged as annalsd at 79c9c0a folded them, in no other field. */
+	snprintf(path, sizeof path, "%s/data/data.mdb", t_dir());
+	data = th_slurp(path, &len);
+	T_ASSERT(data != NULL);
+	T_ASSERT(memmem(data, len, "łodz", strlen("łodz")) != NULL);
+	free(data);
+	T_ASSERT(upgrade_has("meta", "texted_to"));
+	T_ASSERT(!upgrade_has("meta", "text_fold"));
+
+	T_OK(th_daemon_start(&d, NULL));
+	for (i = 0; i < sizeof finds / sizeof finds[0]; i++) {
+		argv[7] = finds[i][0];
+		th_annals(&r, d.sock, NULL, argv);
+		T_ASSERTF(r.status == 0, "%s", r.err);
+		T_ASSERTF(upgrade_lines(r.out, NULL) == 1 &&
+		    strstr(r.out, finds[i][1]) != NULL, "--text %s: %s",
+		    finds[i][0], r.out);
+		th_run_free(&r);
+	}
+	upgrade_check(&d);
+	T_EQ_INT(th_daemon_stop(&d), 0);
+	T_ASSERT(upgrade_has("words", "lodz"));
+	T_ASSERT(!upgrade_has("words", "łodz"));
+	T_ASSERT(upgrade_has("meta", "text_fold"));
+
+	/* Opened again, it is not indexed twice. */
+	T_OK(th_daemon_start(&d, NULL));
+	T_EQ_INT(th_daemon_stop(&d), 0);
+	log = th_slurp(d.log, &len);
+	T_ASSERT(log != NULL);
+	T_ASSERTF((at = strstr(log, "the word index holds words folded by "
+	    "rules 1, this annalsd folds by rules 2: indexing them again")) !=
+	    NULL && (at = strstr(at, "indexed the words of 8 stored "
+	    "events")) != NULL, "%s", log);
+	T_ASSERTF(strstr(at + 1, "indexed the words") == NULL &&
+	    strstr(at, "folded by rules") == NULL, "%s", log);
 	free(log);
 }
