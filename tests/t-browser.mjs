@@ -312,6 +312,40 @@ async function main() {
 		await page.screenshot({ path: path.join(artifacts,
 		    'timeline.png') });
 
+		// A page left for another closes its change stream, also one
+		// the browser keeps to come back to: six open streams would
+		// hold every connection it makes to the server, and the
+		// seventh page would wait for ever.  Back on a page, it
+		// listens again.
+		const streams = async () => (await (await fetch(base +
+		    '/v1/stats')).json()).streams;
+		for (let i = 0; i < 8; i++) {
+			await page.goto(base + (i % 2 ? '/?from=2015-01-20&' +
+			    'to=2015-02-05' : '/?from=2014-12-01&to=2015-02-28'),
+			    { waitUntil: 'load' });
+			await settled(page);
+			if (i === 6)
+				await page.evaluate(() => {
+					window.leftHere = true;
+				});
+		}
+		let open = 0;
+		await until('one stream', async () => (open = await
+		    streams()) === 1, 5000).catch(() => null);
+		ok(open === 1, 'after 8 pages one event stream is open, the ' +
+		    'last page\'s (' + open + ')');
+		await page.goBack({ waitUntil: 'load' });
+		await settled(page);
+		annals(['add', '--start', '2015-01-21', '--actor', 'SYRGOV:source',
+		    '--type', '040', '--title', 'Added after going back']);
+		const back = await until('the event added after going back',
+		    async () => (await itemTitles(page)).includes(
+		    'Added after going back'), 10000).catch(() => false);
+		const kept = await page.evaluate(() => window.leftHere === true);
+		ok(back && new URL(page.url()).searchParams.get('from') ===
+		    '2014-12-01', 'a page gone back to shows changes again' +
+		    (kept ? ' (kept by the back/forward cache)' : ''));
+
 		// With more rows than fit, the panel stops at the window's
 		// bottom, says how many events are below, and its cue scrolls
 		// to them without moving the time window.

@@ -654,6 +654,28 @@
 		window.annals.stream = es;
 	}
 
+	/*
+	 * A page left for another may be kept to come back to (the
+	 * back/forward cache), and Chromium keeps its stream open: six of
+	 * them hold every connection it makes to one server, and the next
+	 * page's requests wait for ever.  So the stream closes when the
+	 * page is left, and opens again, with the view reloaded for the
+	 * changes missed, when it is shown again.
+	 */
+	window.addEventListener('pagehide', () => {
+		clearTimeout(relisten);
+		if (window.annals.stream)
+			window.annals.stream.close();
+		window.annals.stream = null;
+		$('live').classList.remove('on');
+	});
+	window.addEventListener('pageshow', (e) => {
+		if (!e.persisted || asking)
+			return;
+		listen();
+		loadSoon(0);
+	});
+
 	$('token-form').addEventListener('submit', (e) => {
 		e.preventDefault();
 		const t = $('token').value.trim();
