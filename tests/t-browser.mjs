@@ -93,6 +93,31 @@ async function cueCounts(page) {
 	});
 }
 
+/* The item of the timeline labelled title. */
+async function itemNamed(page, title) {
+	const [el] = await page.$$('xpath/.//div[contains(@class,' +
+	    '"vis-item-content") and text()=' + JSON.stringify(title) + ']');
+	return el;
+}
+
+/*
+ * The details panel's text once want(text) holds, or as it is after ms:
+ * a test then says what is missing rather than only that it waited.
+ */
+async function detailsText(page, want, ms = 5000) {
+	let text = '';
+	try {
+		await until('the details', async () => {
+			text = await page.$eval('#details', (e) => e.hidden ?
+			    '' : e.innerText);
+			return want(text);
+		}, ms);
+	} catch (e) {
+		/* text is what the panel showed last. */
+	}
+	return text;
+}
+
 async function main() {
 	let d = null, browser = null;
 	try {
@@ -101,8 +126,14 @@ async function main() {
 		browser = await launch(tmp);
 		const page = await browser.newPage();
 		await page.setViewport({ width: 1280, height: 800 });
+		/*
+		 * Chromium logs every 404 it gets: the details of an event
+		 * deleted meanwhile are one (GET /v1/events/{id}).
+		 */
 		page.on('console', (m) => {
-			if (m.type() === 'error')
+			if (m.type() === 'error' && !(/status of 404/.test(
+			    m.text()) && /\/v1\/events\/\d+$/.test(
+			    m.location().url || '')))
 				problems.push('console: ' + m.text());
 		});
 		page.on('pageerror', (e) => problems.push('page: ' + e.message));
@@ -345,6 +376,130 @@ async function main() {
 		ok(back && new URL(page.url()).searchParams.get('from') ===
 		    '2014-12-01', 'a page gone back to shows changes again' +
 		    (kept ? ' (kept by the back/forward cache)' : ''));
+
+		// The details panel shows the whole event, not only the keys
+		// the timeline draws (fields=): tags, links, attributes,
+		// source and the revision, of an event in view.
+		const described = JSON.parse(annals(['add', '-'], JSON.stringify({
+		    source: 'browser', key: 'described', start: '1950-03-01',
+		    end: '1950-03-20', type: '042', title: 'A fully described ' +
+		    'event', text: 'First text.', actors: [{ name: 'MLT',
+		    role: 'source' }], place: { name: 'Valletta', country: 'MLT',
+		    lat: 35.9, lon: 14.51 }, tags: ['harbour', 'visit'],
+		    urls: ['https://example.org/report-1950'],
+		    attrs: { reviewer: 'Camilleri', pages: 12 } }) + '\n'));
+		annals(['set', String(described.id), '--text',
+		    'The text as revised.']);
+		const second = JSON.parse(annals(['add', '-'], JSON.stringify({
+		    source: 'browser', key: 'second', start: '1950-02-08',
+		    type: '043', title: 'A second event', text: 'Its own text.',
+		    actors: [{ name: 'ITA', role: 'target' }],
+		    tags: ['second-tag'] }) + '\n'));
+		const window1950 = base + '/?from=1950-02-01&to=1950-04-30';
+		await page.goto(window1950, { waitUntil: 'load' });
+		await settled(page);
+		await (await itemNamed(page, 'A fully described event')).click();
+		let text = await detailsText(page, (t) =>
+		    t.includes('revision 2'));
+		const parts = {
+			title: 'A fully described event',
+			when: '1950-03-01 / 1950-03-20',
+			precision: 'Precision\nday',
+			text: 'The text as revised.',
+			place: 'Valletta, MLT (35.9, 14.51)',
+			tags: 'harbour, visit',
+			link: 'https://example.org/report-1950',
+			attributes: '"reviewer": "Camilleri"',
+			source: 'browser / described',
+			revision: described.id + ', revision 2'
+		};
+		for (const [what, want] of Object.entries(parts))
+			ok(text.includes(want), 'the details of an event in view ' +
+			    'show its ' + what + ': ' + JSON.stringify(want) +
+			    (text.includes(want) ? '' : ' not in ' +
+			    JSON.stringify(text)));
+		ok(!text.includes('undefined'), 'and no "undefined"');
+		ok((await page.$$eval('#details a', (as) => as.map((a) =>
+		    a.href))).includes('https://example.org/report-1950'),
+		    'its link is a link');
+
+		// A click on another event before the first one's details
+		// come back shows the other's, whatever answers last.
+		await (await itemNamed(page, 'A second event')).click();
+		await detailsText(page, (t) => t.includes('second-tag'));
+		await page.setRequestInterception(true);
+		let held = null;
+		const heldPath = '/v1/events/' + described.id;
+		const intercept = (r) => {
+			if (held === null && new URL(r.url()).pathname === heldPath)
+				held = r;
+			else
+				r.continue();
+		};
+		page.on('request', intercept);
+		await (await itemNamed(page, 'A fully described event')).click();
+		await until('the held request', () => held !== null);
+		text = await detailsText(page, (t) => t.includes('Loading'));
+		ok(/A fully described event\s+Loading/.test(text) &&
+		    !text.includes('harbour'), 'while its details load the ' +
+		    'panel says so: ' + JSON.stringify(text));
+		await (await itemNamed(page, 'A second event')).click();
+		text = await detailsText(page, (t) => t.includes('second-tag'));
+		const late = page.waitForResponse((r) =>
+		    new URL(r.url()).pathname === heldPath);
+		await held.continue();
+		await late;
+		await sleep(300);
+		text = await detailsText(page, () => true);
+		page.off('request', intercept);
+		await page.setRequestInterception(false);
+		ok(text.includes('A second event') && text.includes('second-tag') &&
+		    text.includes(second.id + ', revision 1') &&
+		    !text.includes('A fully described event'), 'a late answer ' +
+		    'for the event clicked first does not replace the second\'s ' +
+		    'details: ' + JSON.stringify(text));
+		ok(new URL(page.url()).searchParams.get('sel') ===
+		    String(second.id), 'the URL selects the second event');
+
+		// The panel follows its event: a new revision, then its
+		// deletion, come on the change stream.
+		annals(['set', String(second.id), '--add-tag', 'later']);
+		text = await detailsText(page, (t) => t.includes('revision 2'));
+		ok(text.includes(second.id + ', revision 2') &&
+		    text.includes('second-tag, later'), 'the details follow a ' +
+		    'change to the event shown: ' + JSON.stringify(text));
+		annals(['rm', String(second.id)]);
+		text = await detailsText(page, (t) => /deleted/.test(t));
+		ok(/deleted/.test(text) && !text.includes('second-tag'),
+		    'and say so when it is deleted: ' + JSON.stringify(text));
+		await settled(page);
+
+		// An event deleted since it was drawn: the panel says so.  The
+		// stream is closed first, so that the page does not redraw.
+		await page.evaluate(() => window.annals.stream.close());
+		annals(['rm', String(described.id)]);
+		await (await itemNamed(page, 'A fully described event')).click();
+		text = await detailsText(page, (t) => /deleted/.test(t));
+		ok(/deleted/.test(text) && !text.includes('First text') &&
+		    !text.includes('harbour'), 'the details of an event deleted ' +
+		    'since it was drawn say so: ' + JSON.stringify(text));
+
+		// An address may select an event out of its view, or one that
+		// is not stored.
+		const far = await (await fetch(base + '/v1/events/3')).json();
+		await page.goto(window1950 + '&sel=3', { waitUntil: 'load' });
+		await settled(page);
+		text = await detailsText(page, (t) => t.includes('revision'));
+		ok(text.includes(far.title) && text.includes('3, revision ' +
+		    far.rev) && text.includes(far.tags.join(', ')) &&
+		    text.includes(far.source + ' / ' + far.key),
+		    'an event out of view selected by the address is shown ' +
+		    'whole: ' + JSON.stringify(text));
+		await page.goto(window1950 + '&sel=999999', { waitUntil: 'load' });
+		await settled(page);
+		text = await detailsText(page, (t) => t.includes('no event'));
+		ok(text.includes('There is no event 999999.'), 'one not stored ' +
+		    'is said to be none: ' + JSON.stringify(text));
 
 		// With more rows than fit, the panel stops at the window's
 		// bottom, says how many events are below, and its cue scrolls

@@ -11,11 +11,9 @@
 	const PAGE = 1000;
 	/*
 	 * The keys of an event the timeline and the list draw (label, item,
-	 * listItem), and all that the details panel gets of an event in
-	 * view, which select() passes on as loaded: only an event not in
-	 * view is fetched whole, with its tags, links, attributes, source
-	 * and rev.  The Text box's words are found by the server (q=), not
-	 * in these keys.
+	 * listItem).  The details panel fetches the whole event (select()),
+	 * with its tags, links, attributes, source and rev.  The Text box's
+	 * words are found by the server (q=), not in these keys.
 	 */
 	const DRAWN = 'id,start,end,type,title,text,place,actors';
 
@@ -111,8 +109,11 @@
 		/* A late answer to a token since replaced is not asking. */
 		if (r.status === 401 && token === sessionStorage.getItem(TOKEN))
 			askToken(token !== null, body.detail || r.statusText);
-		if (!r.ok)
-			throw new Error(body.detail || r.statusText);
+		if (!r.ok) {
+			const e = new Error(body.detail || r.statusText);
+			e.status = r.status;
+			throw e;
+		}
 		return body;
 	}
 
@@ -474,6 +475,21 @@
 		dl.append(dt, dd);
 	}
 
+	/* The event the panel is about, even while it says only a note. */
+	let detailId = null;
+
+	/* The panel saying only a note about event id: loading, or gone. */
+	function showNote(id, title, note) {
+		const h = document.createElement('h2');
+		const p = document.createElement('p');
+		h.textContent = title || ('Event ' + id);
+		p.className = 'note';
+		p.textContent = note;
+		$('detail-body').replaceChildren(h, p);
+		detailId = id;
+		$('details').hidden = false;
+	}
+
 	function showDetails(ev) {
 		const body = $('detail-body');
 		body.replaceChildren();
@@ -523,20 +539,57 @@
 		row(dl, 'Source', ev.source ? ev.source + ' / ' + ev.key : '');
 		row(dl, 'Id', ev.id + ', revision ' + ev.rev);
 		body.append(h, dl);
+		detailId = ev.id;
 		$('details').hidden = false;
 	}
 
+	/*
+	 * Show event id whole, from /v1/events/{id}: the timeline's events
+	 * hold only the keys it draws.  Each selection is numbered, and the
+	 * answer for one that a later one (or closing the panel) replaced
+	 * is dropped, so that a slow answer never shows the event clicked
+	 * before.
+	 */
+	let selection = 0;
+
 	async function select(id) {
+		const n = ++selection;
 		state.sel = id;
 		saveView();
 		if (id === null) {
 			$('details').hidden = true;
 			return;
 		}
-		const ev = state.events.get(id) ||
-		    await api('/v1/events/' + id).catch(() => null);
-		if (ev)
+		const drawn = state.events.get(id);
+		const title = drawn ? label(drawn) : null;
+		/* Already shown (a change to it came): no flash of a note. */
+		const shown = !$('details').hidden && detailId === id;
+		if (!shown)
+			showNote(id, title, 'Loading\u2026');
+		let ev = null, why = null;
+		try {
+			ev = await api('/v1/events/' + id);
+		} catch (e) {
+			why = e;
+		}
+		if (n !== selection)
+			return;
+		if (ev !== null) {
+			/*
+			 * Only a range answers with the span (span=true): the
+			 * drawn one's, while its dates are the same.
+			 */
+			if (drawn && drawn.span && drawn.start === ev.start &&
+			    drawn.end === ev.end)
+				ev.span = drawn.span;
 			showDetails(ev);
+		} else if (why.status === 404)
+			showNote(id, title, drawn || shown ?
+			    'This event was deleted.' :
+			    'There is no event ' + id + '.');
+		else
+			showNote(id, title, 'Cannot load this event: ' +
+			    why.message + '.');
 	}
 
 	timeline.on('select', (props) => {
@@ -647,6 +700,15 @@
 			if (e.lastEventId)
 				lastSeq = e.lastEventId;
 			state.changes++;
+			/* The panel follows its event: a new revision, or gone. */
+			let c = null;
+			try {
+				c = JSON.parse(e.data);
+			} catch (x) {
+				/* Not one to follow. */
+			}
+			if (c && c.id === state.sel && !$('details').hidden)
+				select(state.sel);
 			loadSoon(150);
 		};
 		es.addEventListener('put', changed);
