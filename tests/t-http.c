@@ -839,16 +839,46 @@ ht_count(const char *hay, const char *needle)
 	return (n);
 }
 
+/* The ids the page as served lists, as "1,2,3", into buf. */
+static void
+ht_page_ids(const char *body, char *buf, size_t size)
+{
+	const char	*p = body;
+
+	*buf = '\0';
+	while ((p = strstr(p, "<li data-id=\"")) != NULL) {
+		p += strlen("<li data-id=\"");
+		snprintf(buf + strlen(buf), size - strlen(buf), "%s%.*s",
+		    *buf != '\0' ? "," : "", (int)strcspn(p, "\""), p);
+	}
+}
+
+/* The ids of the events of a /v1/events answer, as ht_page_ids(). */
+static void
+ht_json_ids(json_t *j, char *buf, size_t size)
+{
+	json_t	*ev;
+	size_t	 i;
+
+	*buf = '\0';
+	json_array_foreach(json_object_get(j, "events"), i, ev)
+		snprintf(buf + strlen(buf), size - strlen(buf), "%s%lld",
+		    i > 0 ? "," : "", (long long)json_integer_value(
+		    json_object_get(ev, "id")));
+}
+
 /*
  * GET / with a window: the page as served lists the window's events,
- * the same as /v1/events, escaped; without a window, or with one the
- * API refuses, the page comes as it is.
+ * the same as /v1/events with the address's filters, q= included,
+ * escaped; without a window, or with one the API refuses, the page
+ * comes as it is.
  */
 TEST(http_page_lists_the_window)
 {
 	struct hd	 h;
 	struct hresp	 r;
 	json_t		*j;
+	char		 want[512], got[512];
 
 	ht_start(&h, NULL, 1);
 	ht_request(h.port, "POST", "/v1/events", NULL, "{\"start\":"
@@ -857,8 +887,8 @@ TEST(http_page_lists_the_window)
 	T_EQ_INT(r.status, 201);
 	ht_free(&r);
 
-	ht_request(h.port, "GET", "/?from=2015-01-20&to=2015-02-05&q=talks&"
-	    "sel=54", NULL, NULL, 0, &r);
+	ht_request(h.port, "GET", "/?from=2015-01-20&to=2015-02-05&sel=54",
+	    NULL, NULL, 0, &r);
 	T_EQ_INT(r.status, 200);
 	T_EQ_STR(ht_header(&r, "Content-Type"), "text/html; charset=utf-8");
 	T_ASSERT(ht_header(&r, "ETag") == NULL);
@@ -885,6 +915,26 @@ TEST(http_page_lists_the_window)
 	json_decref(j);
 	ht_free(&r);
 
+	/*
+	 * The words too (q=): the page lists no event that its own query
+	 * then takes away, here Tom and Jerry's and those without "talks".
+	 */
+	j = ht_get(&h, "/v1/events?from=2015-01-20&to=2015-02-05&q=TALKS",
+	    200);
+	ht_json_ids(j, want, sizeof want);
+	json_decref(j);
+	ht_request(h.port, "GET", "/?from=2015-01-20&to=2015-02-05&q=TALKS&"
+	    "sel=54", NULL, NULL, 0, &r);
+	T_EQ_INT(r.status, 200);
+	ht_page_ids(r.body, got, sizeof got);
+	T_ASSERTF(ht_count(r.body, "<li data-id=") > 0 &&
+	    ht_count(r.body, "<li data-id=") < 16, "%zu listed: %s",
+	    ht_count(r.body, "<li data-id="), r.body);
+	T_EQ_STR(got, want);
+	T_ASSERT(strstr(r.body, "Moscow consultations on Syria</li>") != NULL);
+	T_ASSERT(strstr(r.body, "Jerry") == NULL);
+	ht_free(&r);
+
 	/* No window, half of one, or one the API refuses: the page alone. */
 	ht_request(h.port, "GET", "/", NULL, NULL, 0, &r);
 	T_EQ_INT(r.status, 200);
@@ -900,6 +950,11 @@ TEST(http_page_lists_the_window)
 	T_ASSERT(strstr(r.body, "<ol id=\"event-list\"></ol>") != NULL);
 	ht_free(&r);
 	ht_request(h.port, "GET", "/?from=2015&to=2016&limit=3", NULL, NULL,
+	    0, &r);
+	T_EQ_INT(r.status, 200);
+	T_ASSERT(strstr(r.body, "<ol id=\"event-list\"></ol>") != NULL);
+	ht_free(&r);
+	ht_request(h.port, "GET", "/?from=2015&to=2016&q=%22%22", NULL, NULL,
 	    0, &r);
 	T_EQ_INT(r.status, 200);
 	T_ASSERT(strstr(r.body, "<ol id=\"event-list\"></ol>") != NULL);
