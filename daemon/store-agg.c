@@ -944,6 +944,9 @@ store_top_actors(struct store *st, const struct query *q, const char *prefix,
 	agg_ctx_done(&ac.a);
 	mdb_txn_abort(txn);
 	agg_map_top(&ac.map, ret == 0 ? limit : 0, out);
+	/* A failed count hands out nothing to free. */
+	if (ret != 0)
+		agg_list_free(out);
 	return (ret);
 }
 
@@ -977,6 +980,8 @@ store_co_actors(struct store *st, const struct query *q, uint32_t limit,
 	agg_ctx_done(&ac.a);
 	mdb_txn_abort(txn);
 	agg_map_top(&ac.map, ret == 0 ? limit : 0, out);
+	if (ret != 0)
+		agg_list_free(out);
 	out->events = ac.count;
 	return (ret);
 }
