@@ -852,7 +852,10 @@ store_write_try(struct store *st, struct store_batch *batches, size_t n,
 /*
  * Apply a group of batches and commit it, growing the map as needed, so
  * that no client ever sees MDB_MAP_FULL (P8).  Returns as
- * store_write_try() does, but never STORE_NEED_GROW.
+ * store_write_try() does, but never STORE_NEED_GROW.  Growing maps the
+ * file again, so only for a process with no read transaction open on
+ * another thread: annalsd's writer calls store_write_try() and pauses
+ * its readers to grow (commit.c).
  */
 int
 store_write(struct store *st, struct store_batch *batches, size_t n,

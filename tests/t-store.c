@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -154,17 +155,34 @@ add_tag(struct event *ev, const char *tag)
 	ev->tags[ev->ntags++] = strdup(tag);
 }
 
+/*
+ * Tests with readers on other threads do as annalsd does (commit.c): the
+ * map grows only while no reader holds a transaction, since growing
+ * maps the file again under them.  Readers hold the gate shared while
+ * they read; the writer takes it alone to grow.
+ */
+static pthread_rwlock_t	read_gate = PTHREAD_RWLOCK_INITIALIZER;
+
 /* Write one op at time now; it must apply. */
 static void
 write1(struct store *st, struct store_op *op, uint64_t now)
 {
 	struct store_batch	b;
 	struct aerr		err;
+	int			rc;
 
 	memset(&b, 0, sizeof b);
 	b.ops = op;
 	b.nops = 1;
-	T_ASSERTF(store_write(st, &b, 1, now, &err) == 0, "%s", err.msg);
+	store_write_prepare(&b, 1);
+	while ((rc = store_write_try(st, &b, 1, now, &err)) ==
+	    STORE_NEED_GROW) {
+		T_OK(pthread_rwlock_wrlock(&read_gate));
+		rc = store_grow(st, &err);
+		T_OK(pthread_rwlock_unlock(&read_gate));
+		T_ASSERTF(rc == 0, "%s", err.msg);
+	}
+	T_ASSERTF(rc == 0, "%s", err.msg);
 	T_ASSERTF(!b.failed, "%s", b.err.msg);
 }
 
@@ -3754,7 +3772,7 @@ TEST(store_text_many_ops_map_full_replays)
 
 struct ra_reader {
 	struct store	*st;
-	volatile int	*done;
+	atomic_int	*done;
 	size_t		 seen, bad;
 	char		 why[300];
 };
@@ -3805,16 +3823,18 @@ ra_read(void *arg)
 	size_t			 k;
 	unsigned		 seed = (unsigned)(uintptr_t)arg;
 
-	while (!*r->done) {
+	while (!atomic_load(r->done)) {
 		for (k = 0; k < 64; k++)
 			ids[k] = 1 + (uint64_t)(rand_r(&seed) % (2 * RA_N));
 		/* The newest ones too, just committed. */
 		ids[0] = store_last_seq(r->st);
 		ids[1] = ids[0] + 1;
+		T_OK(pthread_rwlock_rdlock(&read_gate));
 		if (store_get(r->st, ids, 64, ra_one, r, &err) != 0) {
 			r->bad++;
 			snprintf(r->why, sizeof r->why, "%s", err.msg);
 		}
+		T_OK(pthread_rwlock_unlock(&read_gate));
 	}
 	return (NULL);
 }
@@ -3824,7 +3844,7 @@ TEST(store_attrs_readers_beside_the_writer)
 	struct store		*st = open_store((size_t)1 << 24);
 	struct ra_reader	 r[3];
 	pthread_t		 th[3];
-	volatile int		 done = 0;
+	atomic_int		 done = 0;
 	char			 name[32];
 	size_t			 k;
 	int			 t;
@@ -3839,7 +3859,7 @@ TEST(store_attrs_readers_beside_the_writer)
 		snprintf(name, sizeof name, "n%zu", k);
 		T_EQ_U64(at_put_attr(st, name, (int)k), 2 * k + 2);
 	}
-	done = 1;
+	atomic_store(&done, 1);
 	for (t = 0; t < 3; t++) {
 		T_OK(pthread_join(th[t], NULL));
 		T_ASSERTF(r[t].bad == 0, "%zu bad of %zu: %s", r[t].bad,
@@ -4661,8 +4681,9 @@ TEST(store_timeorder_check_finds_misplaced_records)
 struct tor_reader {
 	struct store	*st;
 	uint64_t	 id;
-	volatile int	 stop;
-	int		 reads, bad;
+	atomic_int	 stop;
+	atomic_int	 reads;
+	int		 bad;
 };
 
 /* Read id by id and by a range while the writer moves it. */
@@ -4676,7 +4697,8 @@ tor_read(void *arg)
 	struct aerr		 err;
 	size_t			 i, seen;
 
-	while (!r->stop) {
+	while (!atomic_load(&r->stop)) {
+		T_OK(pthread_rwlock_rdlock(&read_gate));
 		memset(&g, 0, sizeof g);
 		if (store_get(r->st, &r->id, 1, got_one, &g, &err) != 0 ||
 		    !g.found)
@@ -4686,6 +4708,7 @@ tor_read(void *arg)
 		mkquery(&q, NULL, NULL, NULL);
 		q.limit = 50;
 		query_all(r->st, &q, &f);
+		T_OK(pthread_rwlock_unlock(&read_gate));
 		for (i = 0, seen = 0; i < f.n; i++)
 			seen += f.ids[i] == r->id;
 		if (seen != 1 || f.n != 11)
@@ -4719,17 +4742,17 @@ TEST(store_timeorder_readers_beside_moves)
 	r.id = put1(st, &ev, NULL);
 	record_clear(&ev);
 	T_ASSERT(pthread_create(&t, NULL, tor_read, &r) == 0);
-	for (i = 0; i < 300 || r.reads < 20; i++) {
+	for (i = 0; i < 300 || atomic_load(&r.reads) < 20; i++) {
 		snprintf(start, sizeof start, "%d", 1985 + (i * 7) % 20);
 		mkev(&ev, start, NULL, "USA", NULL, NULL, NULL);
 		ev.id = r.id;
 		put1(st, &ev, &status);
 		record_clear(&ev);
 	}
-	r.stop = 1;
+	atomic_store(&r.stop, 1);
 	T_ASSERT(pthread_join(t, NULL) == 0);
 	T_ASSERTF(r.bad == 0, "%d of %d reads missed or doubled it", r.bad,
-	    r.reads);
+	    atomic_load(&r.reads));
 	tor_sound(st, r.id, start);
 	store_close(st);
 }
