@@ -126,6 +126,8 @@ store_uuid_load(struct store *st, MDB_txn *txn)
 	return (0);
 }
 
+static int	grow_map(struct store *);
+
 /* Create a directory and any missing parents, like mkdir -p. */
 static int
 mkdir_parents(const char *path)
@@ -420,6 +422,35 @@ store_dbs_open(struct store *st, MDB_txn *txn)
 	return (0);
 }
 
+/*
+ * The part of opening that may build indexes, in a transaction of its
+ * own; an LMDB error (MDB_MAP_FULL: grow and call again) or 0.
+ */
+static int
+store_open_indexes(struct store *st)
+{
+	MDB_txn	*txn;
+	int	 rc;
+
+	if ((rc = mdb_txn_begin(st->env, NULL, 0, &txn)) != 0)
+		return (rc);
+	if ((rc = store_uuid_load(st, txn)) == 0 &&
+	    (rc = store_drop_empty(st, txn)) == 0 &&
+	    (rc = store_type_open(st, txn)) == 1)
+		rc = store_meta_put(txn, st->meta, "typed_to",
+		    store_meta_get(txn, st->meta, "next_seq", 1));
+	if (rc == 0 && (rc = store_text_open(st, txn)) == 1)
+		rc = store_meta_put(txn, st->meta, "texted_to",
+		    store_meta_get(txn, st->meta, "next_seq", 1));
+	if (rc != 0) {
+		mdb_txn_abort(txn);
+		return (rc);
+	}
+	st->last_seq = store_meta_get(txn, st->meta, "next_seq", 1) - 1;
+	st->stream_seq = store_meta_get(txn, st->meta, "stream_seq", 0);
+	return (mdb_txn_commit(txn));
+}
+
 /* Open the environment in path, creating it and its databases. */
 struct store *
 store_open(const struct store_config *cfg, struct aerr *err)
@@ -485,36 +516,38 @@ store_open(const struct store_config *cfg, struct aerr *err)
 		mdb_txn_abort(txn);
 		goto fail;
 	}
-	/* Its batches commit as they go: what is before them, first. */
-	if (upgrade) {
-		if ((rc = mdb_txn_commit(txn)) != 0)
-			goto fail;
-		if (store_upgrade_4(st, cfg->path, err) != 0) {
+	/*
+	 * An upgrade's batches commit as they go, and indexes built below
+	 * may need the map grown: what is before them, first.
+	 */
+	if ((rc = mdb_txn_commit(txn)) != 0)
+		goto fail;
+	if (upgrade && store_upgrade_4(st, cfg->path, err) != 0) {
+		mdb_env_close(st->env);
+		store_attrs_close(st);
+		free(st);
+		return (NULL);
+	}
+	/*
+	 * A word index built again (new folding rules) needs room for a
+	 * whole new index beside the old one's pages, which are free only
+	 * once it commits: grow the map and build again, as a write would.
+	 */
+	while ((rc = store_open_indexes(st)) == MDB_MAP_FULL) {
+		if (grow_map(st) != 0) {
+			aerr_set(err, AERR_DISK_FULL, "%s: building the "
+			    "indexes needs a map larger than its maximum of "
+			    "%zu bytes", cfg->path, st->max_map_size);
 			mdb_env_close(st->env);
 			store_attrs_close(st);
+			store_text_close(st);
 			free(st);
 			return (NULL);
 		}
-		if ((rc = mdb_txn_begin(st->env, NULL, 0, &txn)) != 0)
-			goto fail;
 	}
-	if ((rc = store_uuid_load(st, txn)) == 0 &&
-	    (rc = store_drop_empty(st, txn)) == 0 &&
-	    (rc = store_type_open(st, txn)) == 1)
-		rc = store_meta_put(txn, st->meta, "typed_to",
-		    store_meta_get(txn, st->meta, "next_seq", 1));
-	if (rc == 0 && (rc = store_text_open(st, txn)) == 1)
-		rc = store_meta_put(txn, st->meta, "texted_to",
-		    store_meta_get(txn, st->meta, "next_seq", 1));
-	if (rc != 0) {
-		mdb_txn_abort(txn);
+	if (rc != 0)
 		goto fail;
-	}
-	st->last_seq = store_meta_get(txn, st->meta, "next_seq", 1) - 1;
-	st->stream_seq = store_meta_get(txn, st->meta, "stream_seq", 0);
 	st->keep_ms = cfg->changes_keep_ms;
-	if ((rc = mdb_txn_commit(txn)) != 0)
-		goto fail;
 	return (st);
 
 fail:

@@ -158,10 +158,52 @@ add_tag(struct event *ev, const char *tag)
 /*
  * Tests with readers on other threads do as annalsd does (commit.c): the
  * map grows only while no reader holds a transaction, since growing
- * maps the file again under them.  Readers hold the gate shared while
- * they read; the writer takes it alone to grow.
+ * maps the file again under them.  Readers pass the gate to read; a
+ * writer about to grow closes it, so that readers looping back in
+ * cannot keep it waiting, and grows once the last one is out.
  */
-static pthread_rwlock_t	read_gate = PTHREAD_RWLOCK_INITIALIZER;
+static struct {
+	pthread_mutex_t	 lock;
+	pthread_cond_t	 changed;
+	int		 readers;
+	int		 closed;
+} read_gate = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0 };
+
+static void
+gate_enter(void)
+{
+	T_OK(pthread_mutex_lock(&read_gate.lock));
+	while (read_gate.closed)
+		T_OK(pthread_cond_wait(&read_gate.changed, &read_gate.lock));
+	read_gate.readers++;
+	T_OK(pthread_mutex_unlock(&read_gate.lock));
+}
+
+static void
+gate_leave(void)
+{
+	T_OK(pthread_mutex_lock(&read_gate.lock));
+	if (--read_gate.readers == 0)
+		T_OK(pthread_cond_broadcast(&read_gate.changed));
+	T_OK(pthread_mutex_unlock(&read_gate.lock));
+}
+
+/* Grow the map with no reader inside; as store_grow(). */
+static int
+gate_grow(struct store *st, struct aerr *err)
+{
+	int	rc;
+
+	T_OK(pthread_mutex_lock(&read_gate.lock));
+	read_gate.closed = 1;
+	while (read_gate.readers > 0)
+		T_OK(pthread_cond_wait(&read_gate.changed, &read_gate.lock));
+	rc = store_grow(st, err);
+	read_gate.closed = 0;
+	T_OK(pthread_cond_broadcast(&read_gate.changed));
+	T_OK(pthread_mutex_unlock(&read_gate.lock));
+	return (rc);
+}
 
 /* Write one op at time now; it must apply. */
 static void
@@ -177,9 +219,7 @@ write1(struct store *st, struct store_op *op, uint64_t now)
 	store_write_prepare(&b, 1);
 	while ((rc = store_write_try(st, &b, 1, now, &err)) ==
 	    STORE_NEED_GROW) {
-		T_OK(pthread_rwlock_wrlock(&read_gate));
-		rc = store_grow(st, &err);
-		T_OK(pthread_rwlock_unlock(&read_gate));
+		rc = gate_grow(st, &err);
 		T_ASSERTF(rc == 0, "%s", err.msg);
 	}
 	T_ASSERTF(rc == 0, "%s", err.msg);
@@ -3829,12 +3869,12 @@ ra_read(void *arg)
 		/* The newest ones too, just committed. */
 		ids[0] = store_last_seq(r->st);
 		ids[1] = ids[0] + 1;
-		T_OK(pthread_rwlock_rdlock(&read_gate));
+		gate_enter();
 		if (store_get(r->st, ids, 64, ra_one, r, &err) != 0) {
 			r->bad++;
 			snprintf(r->why, sizeof r->why, "%s", err.msg);
 		}
-		T_OK(pthread_rwlock_unlock(&read_gate));
+		gate_leave();
 	}
 	return (NULL);
 }
@@ -4039,6 +4079,49 @@ TEST(store_text_store_written_without_index_is_indexed_when_opened)
 	found_free(&f);
 	store_close(st);
 	/* And the check finds the index it built whole. */
+	check_sound();
+}
+
+/*
+ * A word index built when the store opens needs room beside the pages
+ * of the one it replaces: a store whose map is full grows it then, as
+ * a write would, instead of failing to open.
+ */
+TEST(store_text_built_when_opened_grows_a_full_map)
+{
+	struct store		*st = open_store_with(1 << 18, 1);
+	struct store_stats	 ss;
+	struct event		 ev;
+	struct found		 f;
+	struct aerr		 err;
+	char			 date[32], title[64];
+	int			 i, status;
+
+	for (i = 0; i < 400; i++) {
+		snprintf(date, sizeof date, "%d-01-%02d", 1990 + i / 28,
+		    i % 28 + 1);
+		mkev(&ev, date, NULL, "USA", NULL, NULL, NULL);
+		free(ev.title);
+		snprintf(title, sizeof title, "Talks in round %d of %s", i,
+		    i % 3 ? "many" : "peace");
+		ev.title = strdup(title);
+		put1(st, &ev, &status);
+		T_EQ_INT(status, STORE_ADDED);
+		record_clear(&ev);
+	}
+	store_close(st);
+	/* A map asked smaller than the data is the data's size: full. */
+	st = open_store_staged(4096, 0, 2);
+	T_OK(store_stats(st, &ss, &err));
+	T_ASSERTF(ss.map_grows > 0, "map %llu bytes, never grown",
+	    (unsigned long long)ss.map_bytes);
+	text_all(st, "talks", 0, &f);
+	T_EQ_U64(f.n, 400);
+	found_free(&f);
+	text_all(st, "peace", 1, &f);
+	T_EQ_U64(f.n, 134);
+	found_free(&f);
+	store_close(st);
 	check_sound();
 }
 
@@ -4698,7 +4781,7 @@ tor_read(void *arg)
 	size_t			 i, seen;
 
 	while (!atomic_load(&r->stop)) {
-		T_OK(pthread_rwlock_rdlock(&read_gate));
+		gate_enter();
 		memset(&g, 0, sizeof g);
 		if (store_get(r->st, &r->id, 1, got_one, &g, &err) != 0 ||
 		    !g.found)
@@ -4708,7 +4791,7 @@ tor_read(void *arg)
 		mkquery(&q, NULL, NULL, NULL);
 		q.limit = 50;
 		query_all(r->st, &q, &f);
-		T_OK(pthread_rwlock_unlock(&read_gate));
+		gate_leave();
 		for (i = 0, seen = 0; i < f.n; i++)
 			seen += f.ids[i] == r->id;
 		if (seen != 1 || f.n != 11)
