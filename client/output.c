@@ -6,7 +6,10 @@
  * the other formats are written as they come.  In a table a possible
  * match of a range or actor query is marked "?" in its own column, and
  * the code a query by an alias found an event under is in a VIA column,
- * there only when some event has one.
+ * there only when some event has one.  CSV has a via column only when
+ * its first event has a via (every hit of a query by an alias has one,
+ * no hit of a query by a code), so that the CSV of a query by a code
+ * still goes into an annals import that knows no via.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -33,7 +36,8 @@ struct output {
 	int		  format;	/* OUTPUT_* */
 	FILE		 *fp;
 	int		  with_match;
-	int		  any_via;	/* table: an event came with a via */
+	int		  any_via;	/* table: an event came with a via;
+					   CSV: the first one did */
 	int		  hidden[OUTPUT_NCOLS];	/* table: left out by --fields */
 	int		  started;	/* CSV header written */
 	int		  failed;
@@ -336,15 +340,22 @@ output_real(char *buf, size_t size, double d)
 	}
 }
 
-/* The CSV header, once: before the first row, or alone if none came. */
+/*
+ * The CSV header, once: before the first row, whose via (NULL: none)
+ * says whether there is a via column, or alone, without one, if no row
+ * came.
+ */
 static void
-output_csv_header(struct output *out)
+output_csv_header(struct output *out, const struct annals_via *via)
 {
 	if (out->started)
 		return;
+	out->any_via = out->with_match && via != NULL;
 	fputs("id,rev,created,updated,source,key,start,end,actors,type,"
 	    "title,text,place,country,lat,lon,urls,tags,attrs", out->fp);
-	fputs(out->with_match ? ",match,via\n" : "\n", out->fp);
+	if (out->with_match)
+		fputs(",match", out->fp);
+	fputs(out->any_via ? ",via\n" : "\n", out->fp);
 	out->started = 1;
 }
 
@@ -358,7 +369,7 @@ output_csv_row(struct output *out, const struct annals_event *ev,
 	json_t	*o, *a;
 	FILE	*mem;
 
-	output_csv_header(out);
+	output_csv_header(out, via);
 	fprintf(fp, "%llu", (unsigned long long)ev->id);
 	/* 0 is a key --fields left out: stored events have all three. */
 	output_csv_uint(fp, ev->rev);
@@ -400,8 +411,9 @@ output_csv_row(struct output *out, const struct annals_event *ev,
 		output_csv_field(fp, ev->match == ANNALS_MATCH_CERTAIN ?
 		    "certain" : ev->match == ANNALS_MATCH_POSSIBLE ?
 		    "possible" : NULL, 0);
-		output_csv_field(fp, via != NULL ? via->code : NULL, 0);
 	}
+	if (out->any_via)
+		output_csv_field(fp, via != NULL ? via->code : NULL, 0);
 	putc('\n', fp);
 	return (0);
 }
@@ -458,7 +470,7 @@ output_end(struct output *out)
 	if (out->format == OUTPUT_TABLE)
 		output_table_print(out);
 	else if (out->format == OUTPUT_CSV)
-		output_csv_header(out);
+		output_csv_header(out, NULL);
 	if (fflush(out->fp) != 0 || ferror(out->fp))
 		return (-1);
 	return (0);

@@ -808,8 +808,7 @@ TEST(cli_an_empty_result_says_so_in_a_table)
 	/* ...CSV is its header alone, JSON lines are no line at all. */
 	CLI_RUN(&r, d.sock, NULL, 0, "--format", "csv", "actor", "X");
 	T_EQ_STR(r.out, "id,rev,created,updated,source,key,start,end,actors,"
-	    "type,title,text,place,country,lat,lon,urls,tags,attrs,match,"
-	    "via\n");
+	    "type,title,text,place,country,lat,lon,urls,tags,attrs,match\n");
 	cli_run_free(&r);
 	CLI_RUN(&r, d.sock, NULL, 0, "--format", "jsonl", "range", "2012",
 	    "2012");
