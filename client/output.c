@@ -446,9 +446,12 @@ output_event(struct output *out, const struct annals_event *ev,
 		    err);
 		return (-1);
 	}
-	/* As the protocol has it, after match. */
-	if (via != NULL && ((v = json_pack("{s:s, s:s*}", "alias",
-	    via->alias, "code", via->code)) == NULL ||
+	/*
+	 * As the protocol has it, after match; a code the daemon named
+	 * none for (NULL) is "" as it sent it, and as HTTP has it.
+	 */
+	if (via != NULL && ((v = json_pack("{s:s, s:s}", "alias",
+	    via->alias, "code", via->code != NULL ? via->code : "")) == NULL ||
 	    json_object_set_new(o, "via", v) == -1)) {
 		json_decref(o);
 		cli_common_warn("out of memory");

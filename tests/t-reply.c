@@ -1204,6 +1204,64 @@ TEST(reply_iterator_takes_each_via_and_refuses_a_bad_one)
 	annals_query_free(q);
 }
 
+/*
+ * A via whose code the daemon left empty (it names none when the event
+ * has none of the alias's codes): libannals gives NULL, and annals
+ * prints it as the daemon and HTTP send it, "" in JSON lines, an empty
+ * field in CSV.
+ */
+TEST(reply_cli_prints_a_via_without_a_code_as_sent)
+{
+	static const char	*formats[][2] = {
+		{ "jsonl", "{\"id\":4,\"start\":\"2015\",\"match\":"
+		    "\"certain\",\"via\":{\"alias\":\"A\",\"code\":\"\"}}\n" },
+		{ "csv", "id,rev,created,updated,source,key,start,end,actors,"
+		    "type,title,text,place,country,lat,lon,urls,tags,attrs,"
+		    "match,via\n4,,,,,,2015,,,,,,,,,,,,,certain,\n" },
+	};
+	const struct annals_via	*v;
+	const char		*argv[] = { "actor", "A", "--format", NULL,
+				    NULL };
+	annals_ctx		*ctx;
+	annals_query		*q;
+	annals_iter		*it;
+	struct mpobj		 m;
+	struct th_run		 r;
+	char			 path[256], name[32];
+	size_t			 i;
+	pid_t			 pid;
+
+	mpobj_json(&m, "{'events':[{'id':4,'start':'2015'}],'matches':"
+	    "['certain'],'via':[{'alias':'A','code':''}],'cursor':null}");
+	pid = reply_fake_daemon("nocode.sock", path, sizeof path,
+	    m.sbuf.data, m.sbuf.size);
+	T_ASSERT((q = annals_query_new()) != NULL);
+	T_OK(annals_query_set_actor(q, "A", NULL));
+	ctx = annals_connect(path);
+	T_ASSERT((it = annals_actor(ctx, q)) != NULL);
+	T_ASSERT(annals_iter_next(it) != NULL);
+	T_ASSERT((v = annals_iter_via(it)) != NULL);
+	T_EQ_STR(v->alias, "A");
+	T_ASSERT(v->code == NULL);
+	annals_iter_free(it);
+	annals_free(ctx);
+	annals_query_free(q);
+	reply_fake_done(pid);
+	for (i = 0; i < sizeof formats / sizeof formats[0]; i++) {
+		snprintf(name, sizeof name, "nocode%zu.sock", i);
+		pid = reply_fake_daemon(name, path, sizeof path, m.sbuf.data,
+		    m.sbuf.size);
+		argv[3] = formats[i][0];
+		th_annals(&r, path, NULL, argv);
+		T_ASSERTF(r.status == 0, "annals --format %s: %s",
+		    formats[i][0], r.err);
+		T_EQ_STR(r.out, formats[i][1]);
+		th_run_free(&r);
+		reply_fake_done(pid);
+	}
+	mpobj_free(&m);
+}
+
 TEST(reply_truncated_and_overlong_records_are_protocol_errors)
 {
 	/* {"events": [R], "matches": ["certain"]}, R broken as below. */
