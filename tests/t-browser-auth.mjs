@@ -11,8 +11,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
-import { bin, finish, itemTitles, launch, ok, startDaemon, tally, until }
-    from './browser-common.mjs';
+import { bin, finish, itemTitles, launch, ok, sleep, startDaemon, tally,
+    until } from './browser-common.mjs';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'annals-browser-auth-'));
 const sock = path.join(tmp, 'annalsd.sock');
@@ -125,6 +125,56 @@ async function main() {
 		    (await itemTitles(page)).includes(
 		    'Added after the stream was opened again'), 10000);
 		ok(true, 'and changes keep coming through it');
+
+		// Hidden and shown again, twice, while the first ticket is on
+		// its way: one stream is opened, by the last showing, and no
+		// other is left open retrying with its used ticket.
+		const streams = async () => (await (await fetch(base +
+		    '/v1/stats', { headers: { Authorization: 'Bearer ' +
+		    READ } })).json()).streams;
+		const opened = sent.length;
+		const held = [];
+		const hold = (r) => {
+			if (r.method() === 'POST' &&
+			    new URL(r.url()).pathname === '/v1/tickets')
+				held.push(r);
+			else
+				r.continue();
+		};
+		await page.setRequestInterception(true);
+		page.on('request', hold);
+		await page.evaluate(() => {
+			const go = (type) => window.dispatchEvent(
+			    new PageTransitionEvent(type, { persisted: true }));
+			go('pagehide');
+			go('pageshow');
+			go('pagehide');
+			go('pageshow');
+		});
+		await until('both tickets asked for', () => held.length === 2);
+		for (const r of held)
+			await r.continue();
+		await until('the stream again', () => page.evaluate(() =>
+		    window.annals.stream &&
+		    window.annals.stream.readyState === 1));
+		await sleep(1000);
+		page.off('request', hold);
+		await page.setRequestInterception(false);
+		let open = 0;
+		await until('one stream', async () => (open = await
+		    streams()) === 1, 5000).catch(() => null);
+		const changes = sent.slice(opened).filter((u) =>
+		    u.includes('/v1/changes')).length;
+		ok(open === 1 && changes === 1, 'a page hidden and shown ' +
+		    'again while it waits for its ticket opens one stream (' +
+		    changes + ' opened, ' + open + ' open)');
+		annals(['add', '--start', '2015-01-22', '--actor',
+		    'SYROPP:source', '--type', '040', '--title',
+		    'Added after the page was shown again']);
+		await until('the third new event', async () =>
+		    (await itemTitles(page)).includes(
+		    'Added after the page was shown again'), 10000);
+		ok(true, 'and changes come through that one');
 
 		// It is kept for the session: a reload asks no more.
 		await page.reload({ waitUntil: 'load' });

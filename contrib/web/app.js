@@ -662,11 +662,20 @@
 	 * within a minute.  So on an error the page does not let the
 	 * EventSource retry with its used ticket; it gets a new one and
 	 * goes on after the last change it saw.
+	 *
+	 * The ticket is awaited, and meanwhile the page may be hidden or
+	 * listen again (pagehide, pageshow): each call, and each hiding,
+	 * starts a new generation, and a call whose ticket comes back in
+	 * a later one opens nothing.  Else both calls would open a stream,
+	 * and the one not kept in window.annals.stream would stay open,
+	 * retrying for ever with its used ticket.
 	 */
 	let lastSeq = null;
 	let relisten = null;
+	let generation = 0;
 
 	async function listen() {
+		const gen = ++generation;
 		clearTimeout(relisten);
 		if (window.annals.stream)
 			window.annals.stream.close();
@@ -678,10 +687,12 @@
 			try {
 				t = await api('/v1/tickets', 'POST');
 			} catch (e) {
-				if (!asking)
+				if (gen === generation && !asking)
 					relisten = setTimeout(listen, 5000);
 				return;
 			}
+			if (gen !== generation)
+				return;
 			url += '?ticket=' + encodeURIComponent(t.ticket);
 			if (lastSeq !== null)
 				url += '&since=' + encodeURIComponent(lastSeq);
@@ -725,6 +736,7 @@
 	 * changes missed, when it is shown again.
 	 */
 	window.addEventListener('pagehide', () => {
+		generation++;
 		clearTimeout(relisten);
 		if (window.annals.stream)
 			window.annals.stream.close();
