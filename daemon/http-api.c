@@ -96,7 +96,8 @@ static const struct hparam hp_none[] = { { NULL, 0 } };
  */
 static const struct hparam hp_page[] = {
 	{ "from", HP_STR }, { "to", HP_STR }, { "actor", HP_STR },
-	{ "type", HP_STR }, { "q", HP_TEXT }, { "sel", HP_PAGE }, { NULL, 0 }
+	{ "type", HP_STR }, { "q", HP_TEXT }, { "alias", HP_BOOL },
+	{ "sel", HP_PAGE }, { NULL, 0 }
 };
 
 /* A request's parameters, decoded and packed as a params map. */
@@ -1198,8 +1199,8 @@ tl_event(struct evbuffer *b, const void *data, size_t len)
  * window's events already listed in it, so that the first paint, a
  * reader without scripts and chromium --dump-dom see them before the
  * page's own requests come back.  The list is the first page of the
- * query the page makes (/v1/events with from, to, actor, type and q),
- * so that it never shows events the page then takes away.
+ * query the page makes (/v1/events with from, to, actor, type, q and
+ * alias), so that it never shows events the page then takes away.
  */
 struct page_job {
 	struct api_job	 a;		/* first: the job is an api_job */

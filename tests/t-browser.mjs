@@ -501,6 +501,38 @@ async function main() {
 		ok(text.includes('There is no event 999999.'), 'one not stored ' +
 		    'is said to be none: ' + JSON.stringify(text));
 
+		// An actor that is an alias finds its codes' events; with
+		// alias=false, kept in the address, the code of that name.
+		annals(['add', '-'], [{ source: 'browser', key: 'by-code',
+		    start: '1950-02-10', actors: [{ name: 'Opposition' }],
+		    title: 'Of the code Opposition' }, { source: 'browser',
+		    key: 'by-alias', start: '1950-02-12', actors: [{ name:
+		    'SYROPP' }], title: 'Of SYROPP in 1950' }].map((e) =>
+		    JSON.stringify(e) + '\n').join(''));
+		annals(['alias', 'set', 'Opposition', 'SYROPP', '1900/..']);
+		const listed = (p) => p.$$eval('#event-list li', (ls) =>
+		    ls.map((l) => l.textContent));
+		await page.goto(window1950 + '&actor=Opposition',
+		    { waitUntil: 'load' });
+		await settled(page);
+		let drawn = await itemTitles(page);
+		ok(drawn.includes('Of SYROPP in 1950') &&
+		    !drawn.includes('Of the code Opposition'), 'an actor that ' +
+		    'is an alias draws its codes\' events: ' +
+		    JSON.stringify(drawn));
+		await page.goto(window1950 + '&actor=Opposition&alias=false',
+		    { waitUntil: 'load' });
+		await settled(page);
+		drawn = await itemTitles(page);
+		const items = await listed(page);
+		ok(drawn.includes('Of the code Opposition') &&
+		    !drawn.includes('Of SYROPP in 1950') && items.length === 1 &&
+		    items[0].includes('Of the code Opposition'), 'with ' +
+		    'alias=false the code of that name, drawn and listed: ' +
+		    JSON.stringify(drawn) + ' ' + JSON.stringify(items));
+		ok(new URL(page.url()).searchParams.get('alias') === 'false',
+		    'alias=false stays in the address');
+
 		// With more rows than fit, the panel stops at the window's
 		// bottom, says how many events are below, and its cue scrolls
 		// to them without moving the time window.

@@ -1763,6 +1763,19 @@ TEST(http_alias_queries_find_its_codes_within_its_interval)
 	T_ASSERT(strstr(r.body, "</time> both</li>") != NULL);
 	T_ASSERT(strstr(r.body, "</time> after</li>") == NULL);
 	ht_free(&r);
+	/* alias=false there too: the code of that name, as PROTOCOL.md says. */
+	ht_request(h.port, "GET", "/?from=2010&to=2020&actor=ISIS&"
+	    "alias=false", NULL, NULL, 0, &r);
+	T_EQ_INT(r.status, 200);
+	T_ASSERTF(ht_count(r.body, "<li data-id=") == 1, "%s", r.body);
+	T_ASSERT(strstr(r.body, "</time> code</li>") != NULL);
+	ht_free(&r);
+	/* One the API refuses: the page alone, which then says why. */
+	ht_request(h.port, "GET", "/?from=2010&to=2020&actor=ISIS&"
+	    "alias=maybe", NULL, NULL, 0, &r);
+	T_EQ_INT(r.status, 200);
+	T_ASSERT(strstr(r.body, "<ol id=\"event-list\"></ol>") != NULL);
+	ht_free(&r);
 
 	/* The histogram counts what the events list finds, per year. */
 	j = ht_get(&h, "/v1/histogram?from=2012&to=2018&by=year&actor=ISIS",

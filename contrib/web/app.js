@@ -21,6 +21,7 @@
 	const state = {
 		from: null, to: null,		/* the window, ms */
 		actor: '', type: '', text: '',
+		alias: null,			/* the address's alias=, kept */
 		sel: null,
 		events: new Map(),		/* id -> event in view */
 		more: false,			/* the window holds more events */
@@ -125,6 +126,13 @@
 			p.set('type', state.type);
 		if (state.text)
 			p.set('q', state.text);
+		/*
+		 * alias=false (an actor is a code, not an alias) has no
+		 * field: it is kept from the address as given, so that the
+		 * page asks what the list annalsd served with it shows.
+		 */
+		if (state.alias !== null)
+			p.set('alias', state.alias);
 		return p;
 	}
 
@@ -769,6 +777,7 @@
 		state.actor = q.get('actor') || '';
 		state.type = q.get('type') || '';
 		state.text = q.get('q') || '';
+		state.alias = q.get('alias');
 		state.sel = q.get('sel') !== null ? Number(q.get('sel')) : null;
 		$('actor').value = state.actor;
 		$('type').value = state.type;
