@@ -279,8 +279,31 @@ TEST(dict_cameo_names_of_every_sample_code)
 		{ "ITAPTY", DT_PTY, 0 }, { "USAGOVPTY", DT_PTY, 0 },
 		{ "REL", DT_REL, 0 }, { "IGOAFRAFU", DT_AFU, 0 },
 	};
+	/* The example, and each kind of part. */
+	static const struct {
+		const char	*code, *name;
+	} names[] = {
+		{ "SYRGOV", "Syria: government" },
+		{ "IGOUNO", "Inter-Governmental Organization: United Nations" },
+		/* Known groups, after a type or a country, keep capitals. */
+		{ "AFGINSTAL", "Afghanistan: insurgents, Taliban" },
+		{ "NGOXFM", "Non-Governmental Organization: Oxfam" },
+		{ "IGOUNODEVWBK", "Inter-Governmental Organization: United "
+		    "Nations, development, World Bank" },
+		/* Religions, first or not. */
+		{ "MOSSHICVL", "Muslim: Shia, civilian" },
+		{ "CHRCTH", "Christianity: Catholic" },
+		/* Ethnic groups, in lower case. */
+		{ "idgCOP", "Indigenous: police forces" },
+		{ "kur", "Kurd" },
+		/* A country after a type. */
+		{ "MNCUSA", "Multinational Corporation: United States" },
+		/* Taiwan is in GDELT's newer country table. */
+		{ "TWN", "Taiwan" },
+		{ "TWNGOV", "Taiwan: government" },
+	};
 	char			 path[512], buf[CAMEO_MAX_NAME];
-	size_t			 codes = 0;
+	size_t			 codes = 0, k;
 	const size_t		 n = sizeof unnamed / sizeof unnamed[0];
 
 	snprintf(path, sizeof path, "%s/../tests/data/sample-gdelt1.tsv",
@@ -292,37 +315,12 @@ TEST(dict_cameo_names_of_every_sample_code)
 	T_ASSERT(codes > 200);
 	dt_unnamed_all_seen(unnamed, n);
 
-	/* The example, and each kind of part. */
-	T_ASSERT(cameo_name("SYRGOV", 6, buf, sizeof buf));
-	T_EQ_STR(buf, "Syria: government");
-	T_ASSERT(cameo_name("IGOUNO", 6, buf, sizeof buf));
-	T_EQ_STR(buf, "Inter-Governmental Organization: United Nations");
-	/* Known groups, after a type or a country, keep their capitals. */
-	T_ASSERT(cameo_name("AFGINSTAL", 9, buf, sizeof buf));
-	T_EQ_STR(buf, "Afghanistan: insurgents, Taliban");
-	T_ASSERT(cameo_name("NGOXFM", 6, buf, sizeof buf));
-	T_EQ_STR(buf, "Non-Governmental Organization: Oxfam");
-	T_ASSERT(cameo_name("IGOUNODEVWBK", 12, buf, sizeof buf));
-	T_EQ_STR(buf, "Inter-Governmental Organization: United Nations, "
-	    "development, World Bank");
-	/* Religions, first or not. */
-	T_ASSERT(cameo_name("MOSSHICVL", 9, buf, sizeof buf));
-	T_EQ_STR(buf, "Muslim: Shia, civilian");
-	T_ASSERT(cameo_name("CHRCTH", 6, buf, sizeof buf));
-	T_EQ_STR(buf, "Christianity: Catholic");
-	/* Ethnic groups, in lower case. */
-	T_ASSERT(cameo_name("idgCOP", 6, buf, sizeof buf));
-	T_EQ_STR(buf, "Indigenous: police forces");
-	T_ASSERT(cameo_name("kur", 3, buf, sizeof buf));
-	T_EQ_STR(buf, "Kurd");
-	/* A country after a type. */
-	T_ASSERT(cameo_name("MNCUSA", 6, buf, sizeof buf));
-	T_EQ_STR(buf, "Multinational Corporation: United States");
-	/* Taiwan is in GDELT's newer country table; South Sudan is not. */
-	T_ASSERT(cameo_name("TWN", 3, buf, sizeof buf));
-	T_EQ_STR(buf, "Taiwan");
-	T_ASSERT(cameo_name("TWNGOV", 6, buf, sizeof buf));
-	T_EQ_STR(buf, "Taiwan: government");
+	for (k = 0; k < sizeof names / sizeof names[0]; k++) {
+		T_ASSERTF(cameo_name(names[k].code, strlen(names[k].code), buf,
+		    sizeof buf), "%s has no name", names[k].code);
+		T_EQ_STR(buf, names[k].name);
+	}
+	/* South Sudan is not in it. */
 	T_ASSERT(!cameo_name("SSDGOV", 6, buf, sizeof buf));
 	T_EQ_STR(buf, "");
 	/* SHN is a country first, a religion after. */

@@ -1652,6 +1652,19 @@ ht_counts(json_t *j, char *buf, size_t size)
 	return (buf);
 }
 
+/* GET path, a co-actors answer: its events and its actors' counts. */
+static void
+ht_co_actors_are(struct hd *h, const char *path, int events,
+    const char *counts)
+{
+	json_t	*j = ht_get(h, path, 200);
+	char	 buf[256];
+
+	T_EQ_INT(json_integer_value(json_object_get(j, "events")), events);
+	T_EQ_STR(ht_counts(j, buf, sizeof buf), counts);
+	json_decref(j);
+}
+
 /*
  * Issue #20: an actor that names an alias in the dictionary finds, over
  * HTTP as over the socket, the events of any of its codes within its
@@ -1809,14 +1822,9 @@ TEST(http_alias_queries_find_its_codes_within_its_interval)
 	T_EQ_INT(json_integer_value(json_object_get(j, "events")), 4);
 	T_EQ_STR(ht_counts(j, buf, sizeof buf), "USA=1");
 	json_decref(j);
-	j = ht_get(&h, "/v1/co-actors?actor=Bashar%20al-Assad", 200);
-	T_EQ_INT(json_integer_value(json_object_get(j, "events")), 1);
-	T_EQ_STR(ht_counts(j, buf, sizeof buf), "USA=1");
-	json_decref(j);
-	j = ht_get(&h, "/v1/co-actors?actor=SYRREB", 200);
-	T_EQ_INT(json_integer_value(json_object_get(j, "events")), 3);
-	T_EQ_STR(ht_counts(j, buf, sizeof buf), "IRQREB=1");
-	json_decref(j);
+	ht_co_actors_are(&h, "/v1/co-actors?actor=Bashar%20al-Assad",
+	    1, "USA=1");
+	ht_co_actors_are(&h, "/v1/co-actors?actor=SYRREB", 3, "IRQREB=1");
 	ht_stop(&h);
 }
 
@@ -1872,18 +1880,10 @@ TEST(http_text_filter_narrows_the_aggregations)
 	T_EQ_STR(ht_counts(j, buf, sizeof buf), "AAA=1 BBB=1");
 	json_decref(j);
 
-	j = ht_get(&h, "/v1/co-actors?actor=AAA", 200);
-	T_EQ_INT(json_integer_value(json_object_get(j, "events")), 3);
-	T_EQ_STR(ht_counts(j, buf, sizeof buf), "BBB=1 CCC=1 DDD=1");
-	json_decref(j);
-	j = ht_get(&h, "/v1/co-actors?actor=AAA&q=talks", 200);
-	T_EQ_INT(json_integer_value(json_object_get(j, "events")), 2);
-	T_EQ_STR(ht_counts(j, buf, sizeof buf), "BBB=1 DDD=1");
-	json_decref(j);
-	j = ht_get(&h, "/v1/co-actors?actor=AAA&q=clash", 200);
-	T_EQ_INT(json_integer_value(json_object_get(j, "events")), 0);
-	T_EQ_STR(ht_counts(j, buf, sizeof buf), "");
-	json_decref(j);
+	ht_co_actors_are(&h, "/v1/co-actors?actor=AAA", 3, "BBB=1 CCC=1 DDD=1");
+	ht_co_actors_are(&h, "/v1/co-actors?actor=AAA&q=talks",
+	    2, "BBB=1 DDD=1");
+	ht_co_actors_are(&h, "/v1/co-actors?actor=AAA&q=clash", 0, "");
 	ht_problem(&h, "GET", "/v1/top?q=%22%22", NULL, 400, "invalid",
 	    NULL);
 	ht_stop(&h);

@@ -2491,6 +2491,19 @@ text_all(struct store *st, const char *text, int desc, struct found *f)
 	query_clear(&q);
 }
 
+/* How many events query text finds over every date, in order desc. */
+static uint64_t
+text_count(struct store *st, const char *text, int desc)
+{
+	struct found	f;
+	uint64_t	n;
+
+	text_all(st, text, desc, &f);
+	n = f.n;
+	found_free(&f);
+	return (n);
+}
+
 /*
  * A feed in date order fills the tails of its lists, which are sealed
  * into blocks; late events go into those blocks, and deletes empty the
@@ -4006,7 +4019,6 @@ TEST(store_text_build_past_one_sweep)
 	struct store_op		*ops = calloc(10000, sizeof *ops);
 	struct event		*evs = calloc(10000, sizeof *evs);
 	struct aerr		 err;
-	struct found		 f;
 	char			 date[16], title[64];
 	size_t			 i, r, n = 0, want = 0;
 
@@ -4040,9 +4052,7 @@ TEST(store_text_build_past_one_sweep)
 	T_OK(store_check(st, check, &err));
 	T_ASSERTF(check->nproblems == 0, "%s", check->problems[0]);
 	free(check);
-	text_all(st, "delta", 0, &f);
-	T_EQ_U64(f.n, want);
-	found_free(&f);
+	T_EQ_U64(text_count(st, "delta", 0), want);
 	store_close(st);
 	free(ops);
 	free(evs);
@@ -4056,7 +4066,6 @@ TEST(store_text_store_written_without_index_is_indexed_when_opened)
 {
 	struct store		*st = open_store_with(1 << 24, 1);
 	struct event		 ev;
-	struct found		 f;
 	char			 date[32];
 	int			 i, status;
 
@@ -4071,12 +4080,8 @@ TEST(store_text_store_written_without_index_is_indexed_when_opened)
 	}
 	store_close(st);
 	st = open_store(1 << 24);
-	text_all(st, "talks", 0, &f);
-	T_EQ_U64(f.n, 7);
-	found_free(&f);
-	text_all(st, "peace", 1, &f);
-	T_EQ_U64(f.n, 3);
-	found_free(&f);
+	T_EQ_U64(text_count(st, "talks", 0), 7);
+	T_EQ_U64(text_count(st, "peace", 1), 3);
 	store_close(st);
 	/* And the check finds the index it built whole. */
 	check_sound();
@@ -4092,7 +4097,6 @@ TEST(store_text_built_when_opened_grows_a_full_map)
 	struct store		*st = open_store_with(1 << 18, 1);
 	struct store_stats	 ss;
 	struct event		 ev;
-	struct found		 f;
 	struct aerr		 err;
 	char			 date[32], title[64];
 	int			 i, status;
@@ -4115,12 +4119,8 @@ TEST(store_text_built_when_opened_grows_a_full_map)
 	T_OK(store_stats(st, &ss, &err));
 	T_ASSERTF(ss.map_grows > 0, "map %llu bytes, never grown",
 	    (unsigned long long)ss.map_bytes);
-	text_all(st, "talks", 0, &f);
-	T_EQ_U64(f.n, 400);
-	found_free(&f);
-	text_all(st, "peace", 1, &f);
-	T_EQ_U64(f.n, 134);
-	found_free(&f);
+	T_EQ_U64(text_count(st, "talks", 0), 400);
+	T_EQ_U64(text_count(st, "peace", 1), 134);
 	store_close(st);
 	check_sound();
 }
