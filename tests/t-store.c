@@ -2505,6 +2505,72 @@ text_count(struct store *st, const char *text, int desc)
 }
 
 /*
+ * A query of as many words as a query may have (WORDS_QUERY_MAX, 16)
+ * finds the event that holds them all, whether it is staged (each
+ * staged event marks the terms it holds, one bit each) or swept into
+ * the blocks; one more word is refused.
+ */
+TEST(store_text_sixteen_terms_staged_and_swept)
+{
+	static const char *const words[] = { "alpha", "bravo", "charlie",
+	    "delta", "echo", "foxtrot", "golf", "hotel", "india", "juliet",
+	    "kilo", "lima", "mike", "november", "oscar", "papa" };
+	struct store	*st;
+	struct event	 ev;
+	struct query	 q;
+	struct found	 f;
+	struct aerr	 err;
+	char		 all[256], most[256], prefixes[256], title[256];
+	size_t		 i;
+	int		 round, status;
+
+	all[0] = most[0] = prefixes[0] = '\0';
+	for (i = 0; i < 16; i++) {
+		strcat(all, words[i]);
+		strcat(all, " ");
+		if (i < 15) {
+			strcat(most, words[i]);
+			strcat(most, " ");
+		}
+		strncat(prefixes, words[i], 3);
+		strcat(prefixes, "* ");
+	}
+	/* First a stage that holds them, then one of two that sweeps. */
+	for (round = 0; round < 2; round++) {
+		st = open_store_staged(32 << 20, 0, round == 0 ? 1000 : 2);
+		mkev(&ev, round == 0 ? "2001-01-05" : "2002-01-05", NULL,
+		    "USA", NULL, NULL, NULL);
+		free(ev.title);
+		ev.title = strdup(all);
+		put1(st, &ev, &status);
+		T_EQ_INT(status, STORE_ADDED);
+		record_clear(&ev);
+		/* The first fifteen only. */
+		mkev(&ev, "2003-01-05", NULL, "USA", NULL, NULL, NULL);
+		free(ev.title);
+		snprintf(title, sizeof title, "%s%s", most, round ? "x" : "y");
+		ev.title = strdup(title);
+		put1(st, &ev, &status);
+		T_EQ_INT(status, STORE_ADDED);
+		record_clear(&ev);
+
+		T_EQ_U64(text_count(st, all, 0), (uint64_t)round + 1);
+		T_EQ_U64(text_count(st, all, 1), (uint64_t)round + 1);
+		T_EQ_U64(text_count(st, prefixes, 0), (uint64_t)round + 1);
+		T_EQ_U64(text_count(st, most, 1), 2 * (uint64_t)round + 2);
+
+		mkquery(&q, NULL, NULL, NULL);
+		snprintf(title, sizeof title, "%szulu", all);
+		q.text = strdup(title);
+		T_ASSERT(store_query(st, &q, collect, &f, &err) == -1);
+		T_ASSERTF(strstr(err.msg, "16") != NULL, "%s", err.msg);
+		query_clear(&q);
+		store_close(st);
+	}
+	check_sound();
+}
+
+/*
  * A feed in date order fills the tails of its lists, which are sealed
  * into blocks; late events go into those blocks, and deletes empty the
  * last tail, which takes the last sealed block's postings.  Each query
