@@ -2520,7 +2520,7 @@ TEST(store_text_sixteen_terms_staged_and_swept)
 	struct query	 q;
 	struct found	 f;
 	struct aerr	 err;
-	char		 all[256], most[256], prefixes[256], title[256];
+	char		 all[192], most[192], prefixes[192], title[256];
 	size_t		 i;
 	int		 round, status;
 
