@@ -13,6 +13,7 @@
  * minus the class's reach, so long events never make short queries walk
  * everything that began before them.
  */
+#include <endian.h>
 #include <string.h>
 
 #include "annalsd.h"
@@ -20,23 +21,17 @@
 void
 skey_be64(unsigned char *p, uint64_t v)
 {
-	int	i;
-
-	for (i = 7; i >= 0; i--) {
-		p[i] = v & 0xff;
-		v >>= 8;
-	}
+	v = htobe64(v);
+	memcpy(p, &v, 8);
 }
 
 uint64_t
 skey_get_be64(const unsigned char *p)
 {
-	uint64_t	v = 0;
-	int		i;
+	uint64_t	v;
 
-	for (i = 0; i < 8; i++)
-		v = (v << 8) | p[i];
-	return (v);
+	memcpy(&v, p, 8);
+	return (be64toh(v));
 }
 
 void
