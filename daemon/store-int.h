@@ -114,6 +114,7 @@ int	 store_rec_start(MDB_txn *, struct store *, uint64_t, int64_t *);
 int	 store_rec_at(MDB_txn *, struct store *, int64_t, uint64_t,
 	     MDB_val *);
 int	 store_rec_seek(MDB_cursor *, int64_t, uint64_t, MDB_val *);
+int	 store_rec_step(MDB_cursor *, int64_t, uint64_t, int, MDB_val *);
 int	 store_rec_get(MDB_txn *, struct store *, uint64_t, MDB_val *);
 int	 store_rec_put(MDB_txn *, struct store *, int64_t, uint64_t,
 	     MDB_val *, int);

@@ -536,7 +536,7 @@ store_query(struct store *st, const struct query *q, store_page_cb cb,
 	msgpack_sbuffer		 wire;
 	size_t			 i, off, end;
 	int			 rc, m, have_last = 0, ret = -1, by;
-	int			 need_record;
+	int			 need_record, by_time, placed = 0;
 
 	memset(&p, 0, sizeof p);
 	memset(&page, 0, sizeof page);
@@ -552,6 +552,15 @@ store_query(struct store *st, const struct query *q, store_page_cb cb,
 	    plan_build(st, txn, q, by == 1, &p, err) != 0)
 		goto out;
 	need_record = store_needs_record(q, by != 0, text);
+	/*
+	 * Every event the time index's walk meets that starts in the range
+	 * is a hit, or one of the few a filter drops: their records follow
+	 * each other (store_rec_step).  Those starting before it are the few
+	 * long enough to reach it, scattered among the others, as are an
+	 * actor's, a type's or a word's.
+	 */
+	by_time = q->actor == NULL && q->ncodes == 0 && text == NULL &&
+	    by != 1;
 	p.heap = xcalloc(p.n, sizeof *p.heap);
 	for (i = 0; i < p.n; i++) {
 		s = &p.scans[i];
@@ -589,8 +598,13 @@ store_query(struct store *st, const struct query *q, store_page_cb cb,
 		    skey_get_be64(last + 8)))
 			continue;
 		/* The entry's start and id are the record's key. */
-		if ((rc = store_rec_seek(recs, skey_get_time(last),
-		    skey_get_be64(last + 8), &v)) != 0) {
+		rc = placed && skey_get_time(last) >= q->qlo ?
+		    store_rec_step(recs, skey_get_time(last),
+		    skey_get_be64(last + 8), q->desc, &v) :
+		    store_rec_seek(recs, skey_get_time(last),
+		    skey_get_be64(last + 8), &v);
+		placed = rc == 0 && by_time;
+		if (rc != 0) {
 			log_err("index entry for missing event %llu",
 			    (unsigned long long)skey_get_be64(last + 8));
 			continue;

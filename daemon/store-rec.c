@@ -19,6 +19,9 @@
 /* Records moved per write transaction by the upgrade. */
 #define UPGRADE_BATCH	20000
 
+/* Neighbours store_rec_step() reads before it seeks instead. */
+#define REC_STEPS	4
+
 /* The start of stored event id: 0, MDB_NOTFOUND or an LMDB error. */
 int
 store_rec_start(MDB_txn *txn, struct store *st, uint64_t id, int64_t *start)
@@ -64,6 +67,37 @@ store_rec_seek(MDB_cursor *cur, int64_t start, uint64_t id, MDB_val *v)
 	MDB_val		k = { SKEY_REC_LEN, kbuf };
 
 	skey_rec_key(kbuf, start, id);
+	return (mdb_cursor_get(cur, &k, v, MDB_SET_KEY));
+}
+
+/*
+ * As store_rec_seek, for a walk whose cursor stands on the record read
+ * before, in the walk's order (desc: backwards): a time index walk reads
+ * records that mostly follow each other, and a step to the neighbour
+ * reads one node where MDB_SET_KEY searches the leaf, or descends from
+ * the root when the record is on the next leaf.  After REC_STEPS steps
+ * that do not meet the record, it seeks.
+ */
+int
+store_rec_step(MDB_cursor *cur, int64_t start, uint64_t id, int desc,
+    MDB_val *v)
+{
+	unsigned char	kbuf[SKEY_REC_LEN];
+	MDB_val		k;
+	int		i, c;
+
+	skey_rec_key(kbuf, start, id);
+	for (i = 0; i < REC_STEPS; i++) {
+		if (mdb_cursor_get(cur, &k, v, desc ? MDB_PREV : MDB_NEXT) != 0 ||
+		    k.mv_size != SKEY_REC_LEN)
+			break;
+		if ((c = memcmp(k.mv_data, kbuf, SKEY_REC_LEN)) == 0)
+			return (0);
+		if (desc ? c < 0 : c > 0)
+			break;
+	}
+	k.mv_size = SKEY_REC_LEN;
+	k.mv_data = kbuf;
 	return (mdb_cursor_get(cur, &k, v, MDB_SET_KEY));
 }
 

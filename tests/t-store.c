@@ -666,6 +666,78 @@ TEST(store_fuzzy_matches_certain_and_possible)
 	store_close(st);
 }
 
+/*
+ * A range walk reads the records of the events it meets one after the
+ * other, stepping over those a filter drops before their record is read
+ * (store_rec_step): here runs of none to seven such records, more than
+ * it steps over before it seeks instead, records large enough that the
+ * steps cross leaves, and long events starting before the range, whose
+ * records are far from the others.  Both orders, page by page.
+ */
+TEST(store_range_steps_over_dropped_records)
+{
+	struct store	*st = open_store(16 << 20);
+	struct event	 ev;
+	struct query	 q;
+	struct found	 f;
+	uint64_t	 all[256], days[32];
+	size_t		 nall = 0, ndays = 0, i, n;
+	char		 start[32], text[600];
+	int		 d, k, within, desc, limit;
+
+	memset(text, 'x', sizeof text - 1);
+	text[sizeof text - 1] = '\0';
+	for (k = 1; k <= 5; k++) {
+		snprintf(start, sizeof start, "2014-%02d-01", k);
+		mkev(&ev, start, "2015-12-31", "RUS", "036", NULL, NULL);
+		ev.text = strdup(text);
+		all[nall++] = put1(st, &ev, NULL);
+		record_clear(&ev);
+	}
+	for (d = 1; d <= 28; d++) {
+		snprintf(start, sizeof start, "2015-03-%02d", d);
+		mkev(&ev, start, NULL, "RUS", "036", NULL, NULL);
+		ev.text = strdup(text);
+		days[ndays++] = all[nall++] = put1(st, &ev, NULL);
+		record_clear(&ev);
+		/* Past the range: what a walk with within drops. */
+		for (k = 0; k < d % 8; k++) {
+			mkev(&ev, start, "2015-06-01", "USA", "036", NULL,
+			    NULL);
+			ev.text = strdup(text);
+			all[nall++] = put1(st, &ev, NULL);
+			record_clear(&ev);
+		}
+	}
+	mkev(&ev, "2015-04-10", NULL, "RUS", "036", NULL, NULL);
+	put1(st, &ev, NULL);
+	record_clear(&ev);
+
+	for (within = 0; within <= 1; within++) {
+		const uint64_t	*want = within ? days : all;
+
+		n = within ? ndays : nall;
+		for (desc = 0; desc <= 1; desc++) {
+			for (limit = 3; limit <= 100; limit += 97) {
+				mkquery(&q, "2015-03", "2015-03", NULL);
+				q.within = within;
+				q.desc = desc;
+				q.limit = limit;
+				query_all(st, &q, &f);
+				T_ASSERTF(f.n == n, "within %d desc %d limit "
+				    "%d: %zu hits, expected %zu", within,
+				    desc, limit, f.n, n);
+				for (i = 0; i < n && i < f.n; i++)
+					T_EQ_U64(f.ids[i],
+					    want[desc ? n - 1 - i : i]);
+				found_free(&f);
+				query_clear(&q);
+			}
+		}
+	}
+	store_close(st);
+}
+
 TEST(store_actor_prefix_role_and_filters)
 {
 	struct store	*st = open_store(1 << 20);
