@@ -661,6 +661,23 @@ attr_name_of(struct store *st, MDB_txn *txn, uint32_t id, unsigned char *buf,
 }
 
 /*
+ * Whether no record txn sees names an attr by id: no id was ever given
+ * in its snapshot.  A walk of such a store hands its records out as they
+ * are, without looking for their attrs.
+ */
+int
+store_attrs_none(struct store *st, MDB_txn *txn)
+{
+	MDB_stat	ms;
+
+	if (atomic_load_explicit(&st->attrs->committed,
+	    memory_order_acquire) > 0)
+		return (0);
+	return (mdb_stat(txn, st->attr_names, &ms) == 0 &&
+	    ms.ms_entries == 0);
+}
+
+/*
  * Append the wire form of the stored record rec (its seq cut off) to out
  * when it names attrs by id, and return 1; return 0, appending nothing,
  * when it is its own wire form.  An id the dictionary lacks (a damaged

@@ -214,6 +214,7 @@ int	 store_attrs_pack(struct wctx *, const unsigned char *, size_t,
 uint32_t store_attrs_mark(const struct store *);
 void	 store_attrs_rollback(struct store *, uint32_t);
 void	 store_attrs_commit(struct store *);
+int	 store_attrs_none(struct store *, MDB_txn *);
 int	 store_attrs_expand(struct store *, MDB_txn *, const void *, size_t,
 	     msgpack_sbuffer *);
 void	 store_rec_wire(struct store *, MDB_txn *, MDB_val *,
