@@ -286,14 +286,17 @@ prune_tombs(struct wctx *w)
  * it touched: put straight there, the entries of a commit touch about as
  * many pages as there are entries.  Staged, they touch the few pages of
  * the stage, and a sweep moves runs of neighbouring keys, many to a page
- * of the index.  Queries read both (plan_add).
+ * of the index.  Queries read both (plan_add).  The puts go through
+ * one cursor on the index: LMDB looks for a key on the leaf the cursor
+ * stands on before it descends from the root, and a run of neighbouring
+ * keys mostly lands on one leaf.
  */
 static int
 store_sweep(struct wctx *w, MDB_dbi stage, MDB_dbi index, size_t max,
     struct sweep *pos)
 {
 	unsigned char	 key[ACTOR_KEY_MAX], val[SKEY_SPAN_MAX];
-	MDB_cursor	*cur;
+	MDB_cursor	*cur, *icur;
 	MDB_stat	 ms;
 	MDB_val		 k, v;
 	size_t		 n, moved = 0, wrapped = 0;
@@ -306,6 +309,10 @@ store_sweep(struct wctx *w, MDB_dbi stage, MDB_dbi index, size_t max,
 	n = ms.ms_entries - max;
 	if ((rc = mdb_cursor_open(w->txn, stage, &cur)) != 0)
 		return (rc);
+	if ((rc = mdb_cursor_open(w->txn, index, &icur)) != 0) {
+		mdb_cursor_close(cur);
+		return (rc);
+	}
 	k.mv_size = pos->len;
 	k.mv_data = pos->key;
 	rc = mdb_cursor_get(cur, &k, &v, pos->len != 0 ? MDB_SET_RANGE :
@@ -324,7 +331,7 @@ store_sweep(struct wctx *w, MDB_dbi stage, MDB_dbi index, size_t max,
 		memcpy(val, v.mv_data, v.mv_size);
 		k.mv_data = key;
 		v.mv_data = val;
-		if ((rc = mdb_put(w->txn, index, &k, &v, 0)) != 0 ||
+		if ((rc = mdb_cursor_put(icur, &k, &v, 0)) != 0 ||
 		    (rc = mdb_cursor_del(cur, 0)) != 0)
 			break;
 		memcpy(pos->key, key, k.mv_size);
@@ -335,6 +342,7 @@ store_sweep(struct wctx *w, MDB_dbi stage, MDB_dbi index, size_t max,
 		if (rc == EINVAL)
 			rc = MDB_NOTFOUND;
 	}
+	mdb_cursor_close(icur);
 	mdb_cursor_close(cur);
 	return (rc == MDB_NOTFOUND || moved == n ? 0 : rc);
 }
