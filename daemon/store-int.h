@@ -56,6 +56,12 @@ struct counters {
 	uint64_t	stream_seq;	/* of the last replicated op applied */
 };
 
+/* Changes of name counts a transaction gathers (store-names.c). */
+struct name_pend {
+	struct name_delta	**slot;		/* open addressing */
+	size_t			  nslot, n;
+};
+
 struct wctx {
 	struct store	*st;
 	MDB_txn		*txn;
@@ -72,6 +78,7 @@ struct wctx {
 	size_t		 text_plen, text_pcap, text_pn;
 	uint64_t	 text_pmin;
 	int		 text_mirror;	/* TEXT_MIRROR_*: the stage in memory */
+	struct name_pend *names;	/* or NULL: counts written at once */
 };
 
 /* write_once's request to be run again with nested transactions. */
@@ -124,6 +131,9 @@ int64_t	 store_day(int64_t);
 int	 store_actor_seen(const struct event *, uint32_t);
 int	 store_index_del(struct wctx *, MDB_dbi, MDB_dbi, MDB_val *);
 int	 store_name_count(struct wctx *, MDB_dbi, const char *, int, int);
+int	 store_name_add(struct wctx *, MDB_dbi, const char *, int, int);
+int	 store_names_flush(struct wctx *);
+void	 store_names_discard(struct wctx *);
 typedef int (*store_name_fn)(void *, const void *, size_t, uint64_t);
 int	 store_names_each(MDB_txn *, MDB_dbi, const char *, int,
 	     store_name_fn, void *, struct aerr *);

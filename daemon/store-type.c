@@ -43,7 +43,7 @@ store_type_index(struct wctx *w, const struct event *ev, int del)
 	    mdb_put(w->txn, w->st->type_new, &k, &v, 0);
 	if (rc != 0)
 		return (rc);
-	return (store_name_count(w, w->st->types, ev->type, del ? -1 : 1,
+	return (store_name_add(w, w->st->types, ev->type, del ? -1 : 1,
 	    class));
 }
 

@@ -41,37 +41,6 @@ store_actor_seen(const struct event *ev, uint32_t i)
 	return (0);
 }
 
-/*
- * Add delta to the count of an actor (or type) in names, recording the
- * class it is used with.
- */
-int
-store_name_count(struct wctx *w, MDB_dbi names, const char *name, int delta,
-    int class)
-{
-	MDB_val		k = { strlen(name), (void *)name }, v;
-	unsigned char	buf[16];
-	uint64_t	count = 0, mask = 0;
-	int		rc;
-
-	rc = mdb_get(w->txn, names, &k, &v);
-	if (rc == 0 && v.mv_size == 16) {
-		count = skey_get_be64(v.mv_data);
-		mask = skey_get_be64((const unsigned char *)v.mv_data + 8);
-	} else if (rc != 0 && rc != MDB_NOTFOUND)
-		return (rc);
-	if (delta < 0 && count <= 1)
-		return (mdb_del(w->txn, names, &k, NULL));
-	count += delta;
-	/* The mask only grows: a stale bit costs one empty seek. */
-	mask |= UINT64_C(1) << class;
-	skey_be64(buf, count);
-	skey_be64(buf + 8, mask);
-	v.mv_size = 16;
-	v.mv_data = buf;
-	return (mdb_put(w->txn, names, &k, &v, 0));
-}
-
 /* The day a time falls on, counted from the epoch. */
 int64_t
 store_day(int64_t t)
@@ -158,7 +127,7 @@ index_event(struct wctx *w, const struct event *ev, int del, uint64_t seq)
 		    mdb_put(w->txn, w->st->actor_new, &k, &v, 0);
 		if (rc != 0)
 			return (rc);
-		if ((rc = store_name_count(w, w->st->actors,
+		if ((rc = store_name_add(w, w->st->actors,
 		    ev->actors[i].name, del ? -1 : 1, class)) != 0)
 			return (rc);
 	}
@@ -691,10 +660,12 @@ apply_batch(struct wctx *w, struct store_batch *b)
 			break;
 	}
 	/* The child's staged events go with it, or are forgotten. */
-	if (rc == 0 && (rc = store_text_flush(w)) == 0)
+	if (rc == 0 && (rc = store_text_flush(w)) == 0 &&
+	    (rc = store_names_flush(w)) == 0)
 		rc = mdb_txn_commit(w->txn);
 	else {
 		store_text_discard(w);
+		store_names_discard(w);
 		mdb_txn_abort(w->txn);
 	}
 	w->txn = parent;
@@ -726,14 +697,17 @@ static int
 write_once(struct store *st, struct store_batch *batches, size_t n,
     uint64_t now, int nested, struct aerr *err)
 {
-	struct wctx	w;
-	size_t		i;
-	int		rc;
+	struct wctx	 w;
+	struct name_pend names;
+	size_t		 i;
+	int		 rc;
 
 	memset(&w, 0, sizeof w);
+	memset(&names, 0, sizeof names);
 	w.st = st;
 	w.now = now;
 	w.nested = nested;
+	w.names = &names;
 	if ((rc = mdb_txn_begin(st->env, NULL, 0, &w.txn)) != 0)
 		return (rc);
 	store_text_write_begin(&w);
@@ -746,6 +720,8 @@ write_once(struct store *st, struct store_batch *batches, size_t n,
 		if ((rc = apply_batch(&w, &batches[i])) != 0)
 			goto abort;
 	}
+	if ((rc = store_names_flush(&w)) != 0)
+		goto abort;
 	if (st->prune_due && (rc = prune_tombs(&w)) != 0)
 		goto abort;
 	if ((rc = store_sweep(&w, st->time_new, st->time, st->stage_time,
@@ -788,6 +764,7 @@ write_once(struct store *st, struct store_batch *batches, size_t n,
 abort:
 	msgpack_sbuffer_destroy(&w.sbuf);
 	store_text_discard(&w);
+	store_names_discard(&w);
 	mdb_txn_abort(w.txn);
 	store_attrs_rollback(st, 0);
 	(void)err;

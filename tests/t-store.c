@@ -2549,6 +2549,161 @@ check_sound(void)
 	free(c);
 }
 
+/* The ids a query finds: actor (or NULL) over [from, to]. */
+static size_t
+ids_of(struct store *st, const char *from, const char *to, const char *actor,
+    uint64_t *ids, size_t cap)
+{
+	struct query	q;
+	struct found	f;
+	size_t		i, n;
+
+	mkquery(&q, from, to, actor);
+	query_all(st, &q, &f);
+	n = f.n;
+	for (i = 0; i < n && i < cap; i++)
+		ids[i] = f.ids[i];
+	found_free(&f);
+	query_clear(&q);
+	return (n);
+}
+
+/*
+ * The writer adds up a transaction's changes of the actor and type
+ * counts and writes each name once (store-names.c).  Groups of batches
+ * that put, update and delete events sharing names, a name put and
+ * back to its count in one group, and (nested) a batch that fails and
+ * takes its names with it, leave the counts and class masks a write per event
+ * would: the check finds every count equal to its index, and queries
+ * find each event through the classes its names were used with.
+ */
+TEST(store_name_counts_of_a_group_add_up)
+{
+	struct store		*st = open_store(16 << 20);
+	struct store_batch	 b[3];
+	struct store_op		 ops[3][3];
+	struct event		 ev[3][3];
+	struct actor_list	 l;
+	struct aerr		 err;
+	uint64_t		 e1, e2, e3, e4, e5, ids[8];
+	size_t			 i;
+	int			 nested, more;
+
+	for (nested = 0; nested <= 1; nested++) {
+		const char *pre = nested ? "N" : "P";
+		char	    a1[64], a2[64], a3[64], a4[64];
+
+		/* P1,P2 on a day; P1,P3 over the year; P4,P1 on a day. */
+		snprintf(a1, sizeof a1, "%s1,%s2", pre, pre);
+		snprintf(a2, sizeof a2, "%s1,%s3", pre, pre);
+		snprintf(a3, sizeof a3, "%s4,%s1", pre, pre);
+		memset(b, 0, sizeof b);
+		memset(ops, 0, sizeof ops);
+		mkev(&ev[0][0], nested ? "2016-03-02" : "2015-03-02", NULL, a1,
+		    "036", NULL, NULL);
+		mkev(&ev[0][1], nested ? "2016" : "2015", NULL, a2, "036",
+		    NULL, NULL);
+		mkev(&ev[1][0], nested ? "2016-03-04" : "2015-03-04", NULL, a3,
+		    "190", NULL, NULL);
+		ops[0][0].kind = ops[0][1].kind = ops[1][0].kind = CHANGE_PUT;
+		ops[0][0].ev = &ev[0][0];
+		ops[0][1].ev = &ev[0][1];
+		ops[1][0].ev = &ev[1][0];
+		b[0].ops = ops[0];
+		b[0].nops = 2;
+		b[1].ops = ops[1];
+		b[1].nops = 1;
+		T_ASSERTF(store_write(st, b, 2, 1000, &err) == 0, "%s",
+		    err.msg);
+		T_ASSERT(!b[0].failed && !b[1].failed);
+		e1 = ops[0][0].out_id;
+		e2 = ops[0][1].out_id;
+		e3 = ops[1][0].out_id;
+		record_clear(&ev[0][0]);
+		record_clear(&ev[0][1]);
+		record_clear(&ev[1][0]);
+
+		/*
+		 * Delete e1, put e4 (P1 and a new P5) and move e2 to P3
+		 * alone; a batch puts P7 twice, and fails when nested; delete
+		 * e3 (P4 gone, P1 down to e4) and put e5 (P2 back to 1).
+		 */
+		memset(b, 0, sizeof b);
+		memset(ops, 0, sizeof ops);
+		snprintf(a1, sizeof a1, "%s1,%s5", pre, pre);
+		snprintf(a2, sizeof a2, "%s3", pre);
+		snprintf(a3, sizeof a3, "%s7", pre);
+		snprintf(a4, sizeof a4, "%s2", pre);
+		ops[0][0].kind = CHANGE_DELETE;
+		ops[0][0].id = e1;
+		mkev(&ev[0][1], nested ? "2016-03-05" : "2015-03-05", NULL, a1,
+		    "051", NULL, NULL);
+		ops[0][1].kind = CHANGE_PUT;
+		ops[0][1].ev = &ev[0][1];
+		mkev(&ev[0][2], nested ? "2016" : "2015", NULL, a2, "036",
+		    NULL, NULL);
+		ev[0][2].id = e2;
+		ops[0][2].kind = CHANGE_PUT;
+		ops[0][2].ev = &ev[0][2];
+		mkev(&ev[1][0], "2017-01-01", NULL, a3, "999", NULL, NULL);
+		mkev(&ev[1][1], "2017-01-02", NULL, a3, "999", NULL, NULL);
+		ops[1][0].kind = ops[1][1].kind = CHANGE_PUT;
+		ops[1][0].ev = &ev[1][0];
+		ops[1][1].ev = &ev[1][1];
+		/* A rev for a new event: refused, the batch fails. */
+		ops[1][1].check_rev = nested;
+		ops[1][1].if_rev = 1;
+		ops[2][0].kind = CHANGE_DELETE;
+		ops[2][0].id = e3;
+		mkev(&ev[2][1], nested ? "2016-03-06" : "2015-03-06", NULL, a4,
+		    "190", NULL, NULL);
+		ops[2][1].kind = CHANGE_PUT;
+		ops[2][1].ev = &ev[2][1];
+		b[0].ops = ops[0];
+		b[0].nops = 3;
+		b[1].ops = ops[1];
+		b[1].nops = 2;
+		b[2].ops = ops[2];
+		b[2].nops = 2;
+		T_ASSERTF(store_write(st, b, 3, 1000, &err) == 0, "%s",
+		    err.msg);
+		T_ASSERT(!b[0].failed && b[1].failed == nested &&
+		    !b[2].failed);
+		e4 = ops[0][1].out_id;
+		e5 = ops[2][1].out_id;
+		record_clear(&ev[0][1]);
+		record_clear(&ev[0][2]);
+		record_clear(&ev[1][0]);
+		record_clear(&ev[1][1]);
+		record_clear(&ev[2][1]);
+
+		memset(&l, 0, sizeof l);
+		T_OK(store_actors(st, pre, NULL, 16, actor_one, &l, &more,
+		    &err));
+		T_EQ_U64(l.n, nested ? 4 : 5);
+		for (i = 0; i < l.n; i++) {
+			snprintf(a1, sizeof a1, "%s%c", pre, "12357"[i]);
+			T_EQ_STR(l.names[i], a1);
+			T_EQ_U64(l.counts[i], i == 4 ? 2 : 1);
+		}
+
+		/* e2 by the year class of P3, e4 and e5 by the day's. */
+		snprintf(a1, sizeof a1, "%s3", pre);
+		T_EQ_U64(ids_of(st, nested ? "2016-07" : "2015-07", NULL, a1,
+		    ids, 8), 1);
+		T_EQ_U64(ids[0], e2);
+		snprintf(a1, sizeof a1, "%s1", pre);
+		T_EQ_U64(ids_of(st, nested ? "2016-03" : "2015-03", NULL, a1,
+		    ids, 8), 1);
+		T_EQ_U64(ids[0], e4);
+		T_EQ_U64(ids_of(st, nested ? "2016-03" : "2015-03", NULL, a4,
+		    ids, 8), 1);
+		T_EQ_U64(ids[0], e5);
+	}
+	store_close(st);
+	check_sound();
+}
+
 /* The ids of query text over every date, in order desc. */
 static void
 text_all(struct store *st, const char *text, int desc, struct found *f)
