@@ -2568,14 +2568,25 @@ ids_of(struct store *st, const char *from, const char *to, const char *actor,
 	return (n);
 }
 
+/* Make op a put of a new event (or, with id, an update). */
+static void
+op_put(struct store_op *op, struct event *ev, uint64_t id, const char *start,
+    const char *actors, const char *type)
+{
+	mkev(ev, start, NULL, actors, type, NULL, NULL);
+	ev->id = id;
+	op->kind = CHANGE_PUT;
+	op->ev = ev;
+}
+
 /*
  * The writer adds up a transaction's changes of the actor and type
  * counts and writes each name once (store-names.c).  Groups of batches
- * that put, update and delete events sharing names, a name put and
- * back to its count in one group, and (nested) a batch that fails and
- * takes its names with it, leave the counts and class masks a write per event
- * would: the check finds every count equal to its index, and queries
- * find each event through the classes its names were used with.
+ * that put, update and delete events sharing names, a name taken away
+ * and given back in one group, and (nested) a batch that fails and
+ * takes its names with it, leave the counts and class masks a write per
+ * event would: the check finds every count equal to its index, and
+ * queries find each event through the classes its names were used with.
  */
 TEST(store_name_counts_of_a_group_add_up)
 {
@@ -2585,30 +2596,27 @@ TEST(store_name_counts_of_a_group_add_up)
 	struct event		 ev[3][3];
 	struct actor_list	 l;
 	struct aerr		 err;
-	uint64_t		 e1, e2, e3, e4, e5, ids[8];
-	size_t			 i;
+	uint64_t		 e1, e2, e3, ids[8];
+	size_t			 i, j;
 	int			 nested, more;
 
 	for (nested = 0; nested <= 1; nested++) {
-		const char *pre = nested ? "N" : "P";
-		char	    a1[64], a2[64], a3[64], a4[64];
+		const char	*p = nested ? "N" : "P";
+		char		 y[16], d[4][32], a[5][40];
+
+		snprintf(y, sizeof y, "%d", 2015 + nested);
+		for (i = 0; i < 4; i++)
+			snprintf(d[i], sizeof d[i], "%s-03-%02zu", y, 2 + i);
+		snprintf(a[0], sizeof a[0], "%s1,%s2", p, p);
+		snprintf(a[1], sizeof a[1], "%s1,%s3", p, p);
+		snprintf(a[2], sizeof a[2], "%s4,%s1", p, p);
 
 		/* P1,P2 on a day; P1,P3 over the year; P4,P1 on a day. */
-		snprintf(a1, sizeof a1, "%s1,%s2", pre, pre);
-		snprintf(a2, sizeof a2, "%s1,%s3", pre, pre);
-		snprintf(a3, sizeof a3, "%s4,%s1", pre, pre);
 		memset(b, 0, sizeof b);
 		memset(ops, 0, sizeof ops);
-		mkev(&ev[0][0], nested ? "2016-03-02" : "2015-03-02", NULL, a1,
-		    "036", NULL, NULL);
-		mkev(&ev[0][1], nested ? "2016" : "2015", NULL, a2, "036",
-		    NULL, NULL);
-		mkev(&ev[1][0], nested ? "2016-03-04" : "2015-03-04", NULL, a3,
-		    "190", NULL, NULL);
-		ops[0][0].kind = ops[0][1].kind = ops[1][0].kind = CHANGE_PUT;
-		ops[0][0].ev = &ev[0][0];
-		ops[0][1].ev = &ev[0][1];
-		ops[1][0].ev = &ev[1][0];
+		op_put(&ops[0][0], &ev[0][0], 0, d[0], a[0], "036");
+		op_put(&ops[0][1], &ev[0][1], 0, y, a[1], "036");
+		op_put(&ops[1][0], &ev[1][0], 0, d[1], a[2], "190");
 		b[0].ops = ops[0];
 		b[0].nops = 2;
 		b[1].ops = ops[1];
@@ -2619,9 +2627,9 @@ TEST(store_name_counts_of_a_group_add_up)
 		e1 = ops[0][0].out_id;
 		e2 = ops[0][1].out_id;
 		e3 = ops[1][0].out_id;
-		record_clear(&ev[0][0]);
-		record_clear(&ev[0][1]);
-		record_clear(&ev[1][0]);
+		for (i = 0; i < 3; i++)
+			for (j = 0; j < b[i].nops; j++)
+				record_clear(&ev[i][j]);
 
 		/*
 		 * Delete e1, put e4 (P1 and a new P5) and move e2 to P3
@@ -2630,35 +2638,22 @@ TEST(store_name_counts_of_a_group_add_up)
 		 */
 		memset(b, 0, sizeof b);
 		memset(ops, 0, sizeof ops);
-		snprintf(a1, sizeof a1, "%s1,%s5", pre, pre);
-		snprintf(a2, sizeof a2, "%s3", pre);
-		snprintf(a3, sizeof a3, "%s7", pre);
-		snprintf(a4, sizeof a4, "%s2", pre);
+		snprintf(a[0], sizeof a[0], "%s1,%s5", p, p);
+		snprintf(a[1], sizeof a[1], "%s3", p);
+		snprintf(a[2], sizeof a[2], "%s7", p);
+		snprintf(a[3], sizeof a[3], "%s2", p);
 		ops[0][0].kind = CHANGE_DELETE;
 		ops[0][0].id = e1;
-		mkev(&ev[0][1], nested ? "2016-03-05" : "2015-03-05", NULL, a1,
-		    "051", NULL, NULL);
-		ops[0][1].kind = CHANGE_PUT;
-		ops[0][1].ev = &ev[0][1];
-		mkev(&ev[0][2], nested ? "2016" : "2015", NULL, a2, "036",
-		    NULL, NULL);
-		ev[0][2].id = e2;
-		ops[0][2].kind = CHANGE_PUT;
-		ops[0][2].ev = &ev[0][2];
-		mkev(&ev[1][0], "2017-01-01", NULL, a3, "999", NULL, NULL);
-		mkev(&ev[1][1], "2017-01-02", NULL, a3, "999", NULL, NULL);
-		ops[1][0].kind = ops[1][1].kind = CHANGE_PUT;
-		ops[1][0].ev = &ev[1][0];
-		ops[1][1].ev = &ev[1][1];
+		op_put(&ops[0][1], &ev[0][1], 0, d[2], a[0], "051");
+		op_put(&ops[0][2], &ev[0][2], e2, y, a[1], "036");
+		op_put(&ops[1][0], &ev[1][0], 0, "2017-01-01", a[2], "999");
+		op_put(&ops[1][1], &ev[1][1], 0, "2017-01-02", a[2], "999");
 		/* A rev for a new event: refused, the batch fails. */
 		ops[1][1].check_rev = nested;
 		ops[1][1].if_rev = 1;
 		ops[2][0].kind = CHANGE_DELETE;
 		ops[2][0].id = e3;
-		mkev(&ev[2][1], nested ? "2016-03-06" : "2015-03-06", NULL, a4,
-		    "190", NULL, NULL);
-		ops[2][1].kind = CHANGE_PUT;
-		ops[2][1].ev = &ev[2][1];
+		op_put(&ops[2][1], &ev[2][1], 0, d[3], a[3], "190");
 		b[0].ops = ops[0];
 		b[0].nops = 3;
 		b[1].ops = ops[1];
@@ -2669,36 +2664,29 @@ TEST(store_name_counts_of_a_group_add_up)
 		    err.msg);
 		T_ASSERT(!b[0].failed && b[1].failed == nested &&
 		    !b[2].failed);
-		e4 = ops[0][1].out_id;
-		e5 = ops[2][1].out_id;
-		record_clear(&ev[0][1]);
-		record_clear(&ev[0][2]);
-		record_clear(&ev[1][0]);
-		record_clear(&ev[1][1]);
-		record_clear(&ev[2][1]);
+		for (i = 0; i < 3; i++)
+			for (j = i == 1 ? 0 : 1; j < b[i].nops; j++)
+				record_clear(&ev[i][j]);
 
 		memset(&l, 0, sizeof l);
-		T_OK(store_actors(st, pre, NULL, 16, actor_one, &l, &more,
+		T_OK(store_actors(st, p, NULL, 16, actor_one, &l, &more,
 		    &err));
 		T_EQ_U64(l.n, nested ? 4 : 5);
 		for (i = 0; i < l.n; i++) {
-			snprintf(a1, sizeof a1, "%s%c", pre, "12357"[i]);
-			T_EQ_STR(l.names[i], a1);
+			snprintf(a[4], sizeof a[4], "%s%c", p, "12357"[i]);
+			T_EQ_STR(l.names[i], a[4]);
 			T_EQ_U64(l.counts[i], i == 4 ? 2 : 1);
 		}
 
 		/* e2 by the year class of P3, e4 and e5 by the day's. */
-		snprintf(a1, sizeof a1, "%s3", pre);
-		T_EQ_U64(ids_of(st, nested ? "2016-07" : "2015-07", NULL, a1,
-		    ids, 8), 1);
+		snprintf(a[4], sizeof a[4], "%s-07", y);
+		T_EQ_U64(ids_of(st, a[4], NULL, a[1], ids, 8), 1);
 		T_EQ_U64(ids[0], e2);
-		snprintf(a1, sizeof a1, "%s1", pre);
-		T_EQ_U64(ids_of(st, nested ? "2016-03" : "2015-03", NULL, a1,
-		    ids, 8), 1);
-		T_EQ_U64(ids[0], e4);
-		T_EQ_U64(ids_of(st, nested ? "2016-03" : "2015-03", NULL, a4,
-		    ids, 8), 1);
-		T_EQ_U64(ids[0], e5);
+		snprintf(a[4], sizeof a[4], "%s1", p);
+		T_EQ_U64(ids_of(st, d[0], d[3], a[4], ids, 8), 1);
+		T_EQ_U64(ids[0], ops[0][1].out_id);
+		T_EQ_U64(ids_of(st, d[0], d[3], a[3], ids, 8), 1);
+		T_EQ_U64(ids[0], ops[2][1].out_id);
 	}
 	store_close(st);
 	check_sound();
