@@ -720,8 +720,6 @@ write_once(struct store *st, struct store_batch *batches, size_t n,
 		if ((rc = apply_batch(&w, &batches[i])) != 0)
 			goto abort;
 	}
-	if ((rc = store_names_flush(&w)) != 0)
-		goto abort;
 	if (st->prune_due && (rc = prune_tombs(&w)) != 0)
 		goto abort;
 	if ((rc = store_sweep(&w, st->time_new, st->time, st->stage_time,
@@ -731,6 +729,9 @@ write_once(struct store *st, struct store_batch *batches, size_t n,
 	    (rc = store_sweep(&w, st->type_new, st->type, st->stage_time,
 	    &st->sweep_type)) != 0 ||
 	    (rc = store_text_sweep(&w)) != 0)
+		goto abort;
+	/* Last: whatever the transaction counted reaches the store. */
+	if ((rc = store_names_flush(&w)) != 0)
 		goto abort;
 	if ((rc = store_meta_put(w.txn, st->meta, "next_id", w.c.next_id)) ||
 	    (rc = store_meta_put(w.txn, st->meta, "next_seq", w.c.next_seq)) ||
