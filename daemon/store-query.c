@@ -536,7 +536,7 @@ store_query(struct store *st, const struct query *q, store_page_cb cb,
 	msgpack_sbuffer		 wire;
 	size_t			 i, off, end;
 	int			 rc, m, have_last = 0, ret = -1, by;
-	int			 need_record, by_time, by_name, placed = 0;
+	int			 need_record, by_time, as_stored, placed = 0;
 
 	memset(&p, 0, sizeof p);
 	memset(&page, 0, sizeof page);
@@ -552,7 +552,7 @@ store_query(struct store *st, const struct query *q, store_page_cb cb,
 	    plan_build(st, txn, q, by == 1, &p, err) != 0)
 		goto out;
 	need_record = store_needs_record(q, by != 0, text);
-	by_name = store_attrs_none(st, txn);
+	as_stored = store_attrs_none(st, txn);
 	/*
 	 * Every event the time index's walk meets that starts in the range
 	 * is a hit, or one of the few a filter drops: their records follow
@@ -629,7 +629,7 @@ store_query(struct store *st, const struct query *q, store_page_cb cb,
 		 * wire, its offset kept in len meanwhile (wire moves).
 		 */
 		off = wire.size;
-		if (!by_name && store_attrs_expand(st, txn, v.mv_data,
+		if (!as_stored && store_attrs_expand(st, txn, v.mv_data,
 		    v.mv_size, &wire) == 1) {
 			page.hits[page.nhits].data = NULL;
 			page.hits[page.nhits].len = off;
