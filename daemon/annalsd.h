@@ -229,7 +229,9 @@ int	 store_check(struct store *, struct store_check *, struct aerr *);
 
 /* store-key.c */
 #define SKEY_TIME_LEN	17		/* class, start, id */
-#define SKEY_REC_LEN	16		/* start, id: a record's key */
+#define SKEY_REC_LEN	16		/* start, id: a short record's key */
+#define SKEY_REC_MAX	SKEY_TIME_LEN	/* class, start, id: a long one's */
+#define SKEY_REC_SHORT	17		/* the last class of short records */
 #define SKEY_SPAN_MAX	51		/* flags and five varints */
 #define SKEY_CLASS_INF	63
 void	 skey_be64(unsigned char *, uint64_t);
@@ -239,7 +241,9 @@ int64_t	 skey_get_time(const unsigned char *);
 int	 skey_class(const struct date_span *);
 int64_t	 skey_class_reach(int);
 size_t	 skey_time_key(unsigned char *, int, int64_t, uint64_t);
-size_t	 skey_rec_key(unsigned char *, int64_t, uint64_t);
+size_t	 skey_rec_key(unsigned char *, int, int64_t, uint64_t);
+int	 skey_get_rec_key(const unsigned char *, size_t, int *, int64_t *,
+	     uint64_t *);
 size_t	 skey_actor_key(unsigned char *, const char *, size_t, int,
 	     int64_t, uint64_t);
 size_t	 skey_source_key(unsigned char *, const char *, const char *);

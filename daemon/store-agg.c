@@ -464,7 +464,8 @@ agg_pass(struct agg_ctx *a, uint64_t id, const struct date_span *span,
 	if (a->recs == NULL &&
 	    mdb_cursor_open(a->txn, a->st->events, &a->recs) != 0)
 		return (0);
-	if (store_rec_seek(a->recs, span->lo, id, &v) != 0)
+	if (store_rec_seek(a->recs, skey_class(span), span->lo, id,
+	    &v) != 0)
 		return (0);
 	store_rec_split(&v);
 	if (!a->have_zone) {

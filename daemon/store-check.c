@@ -189,22 +189,21 @@ check_records(struct check *c, uint64_t next_id, uint64_t next_seq)
 	int64_t		 start, mapped;
 	size_t		 slen;
 	uint32_t	 i;
-	int		 class;
+	int		 class, kclass, mclass;
 
 	if (mdb_cursor_open(c->txn, c->st->events, &cur) != 0)
 		return;
 	while (mdb_cursor_get(cur, &k, &v, MDB_NEXT) == 0) {
 		c->out->events++;
-		if (k.mv_size != SKEY_REC_LEN) {
+		if (skey_get_rec_key(k.mv_data, k.mv_size, &kclass, &start,
+		    &id) != 0) {
 			problem(c, "events: key of %zu bytes", k.mv_size);
 			continue;
 		}
-		start = skey_get_time(k.mv_data);
-		id = skey_get_be64((unsigned char *)k.mv_data + 8);
-		if (store_rec_start(c->txn, c->st, id, &mapped) != 0 ||
-		    mapped != start)
+		if (store_rec_start(c->txn, c->st, id, &mclass, &mapped) != 0 ||
+		    mapped != start || mclass != kclass)
 			problem(c, "event %llu: ids does not map it to its "
-			    "record's start", (unsigned long long)id);
+			    "record's key", (unsigned long long)id);
 		memset(&ev, 0, sizeof ev);
 		seq = store_rec_split(&v);
 		c->id = id;
@@ -237,6 +236,9 @@ check_records(struct check *c, uint64_t next_id, uint64_t next_seq)
 		}
 		c->days[c->ndays++] = store_day(ev.span.lo);
 		class = skey_class(&ev.span);
+		if ((class > SKEY_REC_SHORT ? class : 0) != kclass)
+			problem(c, "event %llu: kept under class %d, not its "
+			    "own %d", (unsigned long long)id, kclass, class);
 		slen = skey_span(span, &ev.span);
 		skey_time_key(key, class, ev.span.lo, id);
 		if (!has_indexed(c, c->st->time, c->st->time_new, key,
@@ -297,20 +299,27 @@ check_ids(struct check *c)
 {
 	MDB_cursor	*cur;
 	MDB_val		 k, v, rv;
+	uint64_t	 id;
+	int64_t		 start;
+	int		 class;
 
 	if (mdb_cursor_open(c->txn, c->st->ids, &cur) != 0)
 		return;
 	while (mdb_cursor_get(cur, &k, &v, MDB_NEXT) == 0) {
-		if (k.mv_size != 8 || v.mv_size != 8) {
-			problem(c, "ids: entry of %zu and %zu bytes",
-			    k.mv_size, v.mv_size);
+		if (k.mv_size != 8) {
+			problem(c, "ids: key of %zu bytes", k.mv_size);
 			continue;
 		}
-		if (store_rec_at(c->txn, c->st, skey_get_time(v.mv_data),
-		    skey_get_be64(k.mv_data), &rv) != 0)
-			problem(c, "ids: event %llu has no record at start "
-			    "%lld", (unsigned long long)skey_get_be64(
-			    k.mv_data), (long long)skey_get_time(v.mv_data));
+		id = skey_get_be64(k.mv_data);
+		if (store_rec_start(c->txn, c->st, id, &class, &start) != 0) {
+			problem(c, "ids: event %llu: value of %zu bytes",
+			    (unsigned long long)id, v.mv_size);
+			continue;
+		}
+		if (store_rec_at(c->txn, c->st, class, start, id, &rv) != 0)
+			problem(c, "ids: event %llu has no record at class %d "
+			    "start %lld", (unsigned long long)id, class,
+			    (long long)start);
 	}
 	mdb_cursor_close(cur);
 }

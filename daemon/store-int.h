@@ -91,9 +91,9 @@ struct wctx {
  * of a record's attrs may be ids of attr_names (store-attrs.c); a record
  * of format 3 is one of format 4 that names none by id.  Format 5 keys
  * records by (start, id) instead of id (store-rec.c), their bytes the
- * same.
+ * same.  Format 6 keys a long event's record by (class, start, id).
  */
-#define STORE_FORMAT	5
+#define STORE_FORMAT	6
 #define STORE_SEQ_LEN	8
 
 #define PRUNE_BATCH	10000	/* tombstones dropped per commit */
@@ -116,17 +116,19 @@ int	 store_unpack(struct store *, MDB_txn *, const void *, size_t,
 	     struct event *);
 uint64_t store_rec_split(MDB_val *);
 
-/* store-rec.c: records by (start, id), and ids */
-int	 store_rec_start(MDB_txn *, struct store *, uint64_t, int64_t *);
-int	 store_rec_at(MDB_txn *, struct store *, int64_t, uint64_t,
+/* store-rec.c: records by ([class,] start, id), and ids */
+int	 store_rec_start(MDB_txn *, struct store *, uint64_t, int *,
+	     int64_t *);
+int	 store_rec_at(MDB_txn *, struct store *, int, int64_t, uint64_t,
 	     MDB_val *);
-int	 store_rec_seek(MDB_cursor *, int64_t, uint64_t, MDB_val *);
-int	 store_rec_step(MDB_cursor *, int64_t, uint64_t, int, MDB_val *);
+int	 store_rec_seek(MDB_cursor *, int, int64_t, uint64_t, MDB_val *);
+int	 store_rec_step(MDB_cursor *, int, int64_t, uint64_t, int,
+	     MDB_val *);
 int	 store_rec_get(MDB_txn *, struct store *, uint64_t, MDB_val *);
-int	 store_rec_put(MDB_txn *, struct store *, int64_t, uint64_t,
+int	 store_rec_put(MDB_txn *, struct store *, int, int64_t, uint64_t,
 	     MDB_val *, int);
 int	 store_rec_del(MDB_txn *, struct store *, uint64_t);
-int	 store_upgrade_4(struct store *, const char *, struct aerr *);
+int	 store_upgrade_records(struct store *, const char *, struct aerr *);
 int64_t	 store_day(int64_t);
 int	 store_actor_seen(const struct event *, uint32_t);
 int	 store_index_del(struct wctx *, MDB_dbi, MDB_dbi, MDB_val *);

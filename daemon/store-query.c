@@ -530,17 +530,19 @@ store_query(struct store *st, const struct query *q, store_page_cb cb,
 	msgpack_object		 rec;
 	struct text_iter	*text = NULL;
 	MDB_txn			*txn;
-	MDB_cursor		*recs = NULL;
+	MDB_cursor		*recs[SKEY_CLASS_INF + 1];
 	MDB_val			 k, v;
-	unsigned char		 last[16];
+	unsigned char		 last[16], placed[SKEY_CLASS_INF + 1];
 	msgpack_sbuffer		 wire;
 	size_t			 i, off, end;
-	int			 rc, m, have_last = 0, ret = -1, by;
-	int			 need_record, by_time, as_stored, placed = 0;
+	int			 rc, m, have_last = 0, ret = -1, by, class;
+	int			 need_record, by_time, as_stored;
 
 	memset(&p, 0, sizeof p);
 	memset(&page, 0, sizeof page);
 	memset(&tn, 0, sizeof tn);
+	memset(recs, 0, sizeof recs);
+	memset(placed, 0, sizeof placed);
 	p.desc = q->desc;
 	if (store_read_begin(st, &txn, err) != 0)
 		return (-1);
@@ -554,11 +556,12 @@ store_query(struct store *st, const struct query *q, store_page_cb cb,
 	need_record = store_needs_record(q, by != 0, text);
 	as_stored = store_attrs_none(st, txn);
 	/*
-	 * Every event the time index's walk meets that starts in the range
-	 * is a hit, or one of the few a filter drops: their records follow
-	 * each other (store_rec_step).  Those starting before it are the few
-	 * long enough to reach it, scattered among the others, as are an
-	 * actor's, a type's or a word's.
+	 * The time index's walk meets, of each class, events that are hits
+	 * or the few a filter drops, whose records follow each other: the
+	 * short ones' in time order, a long class's among its own
+	 * (skey_rec_key).  Each kind keeps a cursor on the records, which
+	 * steps to the next (store_rec_step).  An actor's, a type's or a
+	 * word's hits are scattered among the others.
 	 */
 	by_time = q->actor == NULL && q->ncodes == 0 && text == NULL &&
 	    by != 1;
@@ -575,10 +578,6 @@ store_query(struct store *st, const struct query *q, store_page_cb cb,
 	for (i = p.nheap; i-- > 0;)
 		heap_down(&p, i);
 
-	if ((rc = mdb_cursor_open(txn, st->events, &recs)) != 0) {
-		store_error(err, rc, "mdb_cursor_open");
-		goto out;
-	}
 	page.hits = xcalloc(q->limit + 1, sizeof *page.hits);
 	while ((rc = plan_next(&p, text, q->desc, &k, &v, err)) == 1) {
 
@@ -598,13 +597,21 @@ store_query(struct store *st, const struct query *q, store_page_cb cb,
 		if (by == 2 && !store_type_has(st, txn, &tn, &span,
 		    skey_get_be64(last + 8)))
 			continue;
-		/* The entry's start and id are the record's key. */
-		rc = placed && skey_get_time(last) >= q->qlo ?
-		    store_rec_step(recs, skey_get_time(last),
+		/* The entry's class, start and id are the record's key. */
+		class = skey_class(&span);
+		i = class > SKEY_REC_SHORT ? (size_t)class : 0;
+		if (recs[i] == NULL &&
+		    (rc = mdb_cursor_open(txn, st->events, &recs[i])) != 0) {
+			store_error(err, rc, "mdb_cursor_open");
+			rc = -1;
+			break;
+		}
+		rc = placed[i] ?
+		    store_rec_step(recs[i], class, skey_get_time(last),
 		    skey_get_be64(last + 8), q->desc, &v) :
-		    store_rec_seek(recs, skey_get_time(last),
+		    store_rec_seek(recs[i], class, skey_get_time(last),
 		    skey_get_be64(last + 8), &v);
-		placed = rc == 0 && by_time;
+		placed[i] = rc == 0 && by_time;
 		if (rc != 0) {
 			log_err("index entry for missing event %llu",
 			    (unsigned long long)skey_get_be64(last + 8));
@@ -655,8 +662,9 @@ store_query(struct store *st, const struct query *q, store_page_cb cb,
 	if (rc != -1)
 		ret = cb(arg, &page);
 out:
-	if (recs != NULL)
-		mdb_cursor_close(recs);
+	for (i = 0; i <= SKEY_CLASS_INF; i++)
+		if (recs[i] != NULL)
+			mdb_cursor_close(recs[i]);
 	msgpack_sbuffer_destroy(&wire);
 	store_text_end(text);
 	msgpack_zone_destroy(&zone);

@@ -1,11 +1,12 @@
 /*
  * Records and the map of their ids.  A record is kept under the start
- * and id of its event (skey_rec_key), the start the time index sorts on,
- * so that the records of a range query's page lie on a few pages next to
- * each other instead of on as many pages as there are events; ids maps
- * an id to that start, for reads by id.  Every read or write of a record
- * goes through here.  Stores of format 4 and before kept records by id
- * alone; store_upgrade_4 moves them.
+ * and id of its event, or for a long event under its class, start and
+ * id (skey_rec_key), so that the records a range query's walk reads lie
+ * on a few pages next to each other instead of on as many pages as there
+ * are events; ids maps an id to its record's key less the id, for reads
+ * by id.  Every read or write of a record goes through here.  Stores of
+ * format 4 and before kept records by id alone, and those of format 5
+ * kept long events by start and id: store_upgrade_records moves them.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,35 +23,47 @@
 /* Neighbours store_rec_step() reads before it seeks instead. */
 #define REC_STEPS	4
 
-/* The start of stored event id: 0, MDB_NOTFOUND or an LMDB error. */
+/*
+ * Where the record of stored event id is: its class (0 for a short
+ * record) and start.  0, MDB_NOTFOUND or an LMDB error.
+ */
 int
-store_rec_start(MDB_txn *txn, struct store *st, uint64_t id, int64_t *start)
+store_rec_start(MDB_txn *txn, struct store *st, uint64_t id, int *class,
+    int64_t *start)
 {
-	unsigned char	kbuf[8];
-	MDB_val		k = { 8, kbuf }, v;
-	int		rc;
+	const unsigned char	*p;
+	unsigned char		 kbuf[8];
+	MDB_val			 k = { 8, kbuf }, v;
+	int			 rc;
 
 	skey_be64(kbuf, id);
 	if ((rc = mdb_get(txn, st->ids, &k, &v)) != 0)
 		return (rc);
-	if (v.mv_size != 8)
+	p = v.mv_data;
+	if (v.mv_size == 8)
+		*class = 0;
+	else if (v.mv_size == 9 && p[0] > SKEY_REC_SHORT &&
+	    p[0] <= SKEY_CLASS_INF)
+		*class = *p++;
+	else
 		return (MDB_CORRUPTED);
-	*start = skey_get_time(v.mv_data);
+	*start = skey_get_time(p);
 	return (0);
 }
 
 /*
- * The record of the event id that starts at start, as stored (its seq
- * follows: store_rec_split): what an index entry leads to in one read.
+ * The record of the event id of that class that starts at start, as
+ * stored (its seq follows: store_rec_split): what an index entry leads
+ * to in one read.
  */
 int
-store_rec_at(MDB_txn *txn, struct store *st, int64_t start, uint64_t id,
-    MDB_val *v)
+store_rec_at(MDB_txn *txn, struct store *st, int class, int64_t start,
+    uint64_t id, MDB_val *v)
 {
-	unsigned char	kbuf[SKEY_REC_LEN];
-	MDB_val		k = { SKEY_REC_LEN, kbuf };
+	unsigned char	kbuf[SKEY_REC_MAX];
+	MDB_val		k = { 0, kbuf };
 
-	skey_rec_key(kbuf, start, id);
+	k.mv_size = skey_rec_key(kbuf, class, start, id);
 	return (mdb_get(txn, st->events, &k, v));
 }
 
@@ -61,12 +74,13 @@ store_rec_at(MDB_txn *txn, struct store *st, int64_t start, uint64_t id,
  * one after the other mostly share a leaf.
  */
 int
-store_rec_seek(MDB_cursor *cur, int64_t start, uint64_t id, MDB_val *v)
+store_rec_seek(MDB_cursor *cur, int class, int64_t start, uint64_t id,
+    MDB_val *v)
 {
-	unsigned char	kbuf[SKEY_REC_LEN];
-	MDB_val		k = { SKEY_REC_LEN, kbuf };
+	unsigned char	kbuf[SKEY_REC_MAX];
+	MDB_val		k = { 0, kbuf };
 
-	skey_rec_key(kbuf, start, id);
+	k.mv_size = skey_rec_key(kbuf, class, start, id);
 	return (mdb_cursor_get(cur, &k, v, MDB_SET_KEY));
 }
 
@@ -79,24 +93,25 @@ store_rec_seek(MDB_cursor *cur, int64_t start, uint64_t id, MDB_val *v)
  * that do not meet the record, it seeks.
  */
 int
-store_rec_step(MDB_cursor *cur, int64_t start, uint64_t id, int desc,
-    MDB_val *v)
+store_rec_step(MDB_cursor *cur, int class, int64_t start, uint64_t id,
+    int desc, MDB_val *v)
 {
-	unsigned char	kbuf[SKEY_REC_LEN];
+	unsigned char	kbuf[SKEY_REC_MAX];
 	MDB_val		k;
+	size_t		klen;
 	int		i, c;
 
-	skey_rec_key(kbuf, start, id);
+	klen = skey_rec_key(kbuf, class, start, id);
 	for (i = 0; i < REC_STEPS; i++) {
 		if (mdb_cursor_get(cur, &k, v, desc ? MDB_PREV : MDB_NEXT) != 0 ||
-		    k.mv_size != SKEY_REC_LEN)
+		    k.mv_size != klen)
 			break;
-		if ((c = memcmp(k.mv_data, kbuf, SKEY_REC_LEN)) == 0)
+		if ((c = memcmp(k.mv_data, kbuf, klen)) == 0)
 			return (0);
 		if (desc ? c < 0 : c > 0)
 			break;
 	}
-	k.mv_size = SKEY_REC_LEN;
+	k.mv_size = klen;
 	k.mv_data = kbuf;
 	return (mdb_cursor_get(cur, &k, v, MDB_SET_KEY));
 }
@@ -106,11 +121,11 @@ int
 store_rec_get(MDB_txn *txn, struct store *st, uint64_t id, MDB_val *v)
 {
 	int64_t	start;
-	int	rc;
+	int	rc, class;
 
-	if ((rc = store_rec_start(txn, st, id, &start)) != 0)
+	if ((rc = store_rec_start(txn, st, id, &class, &start)) != 0)
 		return (rc);
-	return (store_rec_at(txn, st, start, id, v));
+	return (store_rec_at(txn, st, class, start, id, v));
 }
 
 /*
@@ -131,36 +146,38 @@ put_last(MDB_txn *txn, MDB_dbi dbi, MDB_val *k, MDB_val *v)
 }
 
 /*
- * Store v as the record of id, which starts at start: the record moves
- * when its start did.  fresh says that id has no record, as for an id
- * just given out, which spares looking for one.
+ * Store v as the record of id, of that class and starting at start: the
+ * record moves when its key did.  fresh says that id has no record, as
+ * for an id just given out, which spares looking for one.
  */
 int
-store_rec_put(MDB_txn *txn, struct store *st, int64_t start, uint64_t id,
-    MDB_val *v, int fresh)
+store_rec_put(MDB_txn *txn, struct store *st, int class, int64_t start,
+    uint64_t id, MDB_val *v, int fresh)
 {
-	unsigned char	kbuf[SKEY_REC_LEN], ibuf[8];
-	MDB_val		k = { SKEY_REC_LEN, kbuf }, ik = { 8, ibuf };
-	MDB_val		iv = { 8, kbuf };
+	unsigned char	kbuf[SKEY_REC_MAX], okbuf[SKEY_REC_MAX], ibuf[8];
+	MDB_val		k = { 0, kbuf }, ok = { 0, okbuf }, ik = { 8, ibuf };
+	MDB_val		iv = { 0, kbuf };
 	int64_t		old;
-	int		rc = MDB_NOTFOUND;
+	int		rc = MDB_NOTFOUND, oclass;
 
+	k.mv_size = skey_rec_key(kbuf, class, start, id);
 	if (!fresh)
-		rc = store_rec_start(txn, st, id, &old);
-	if (rc == 0 && old != start) {
-		skey_rec_key(kbuf, old, id);
-		if ((rc = mdb_del(txn, st->events, &k, NULL)) != 0 &&
+		rc = store_rec_start(txn, st, id, &oclass, &old);
+	if (rc == 0) {
+		ok.mv_size = skey_rec_key(okbuf, oclass, old, id);
+		if (ok.mv_size == k.mv_size &&
+		    memcmp(okbuf, kbuf, k.mv_size) == 0)
+			return (mdb_put(txn, st->events, &k, v, 0));
+		if ((rc = mdb_del(txn, st->events, &ok, NULL)) != 0 &&
 		    rc != MDB_NOTFOUND)
 			return (rc);
-		rc = MDB_NOTFOUND;
-	} else if (rc != 0 && rc != MDB_NOTFOUND)
+	} else if (rc != MDB_NOTFOUND)
 		return (rc);
-	skey_rec_key(kbuf, start, id);
-	if (rc == MDB_NOTFOUND) {
-		skey_be64(ibuf, id);
-		if ((rc = put_last(txn, st->ids, &ik, &iv)) != 0)
-			return (rc);
-	}
+	/* ids keeps the key less its id. */
+	skey_be64(ibuf, id);
+	iv.mv_size = k.mv_size - 8;
+	if ((rc = put_last(txn, st->ids, &ik, &iv)) != 0)
+		return (rc);
 	return (put_last(txn, st->events, &k, v));
 }
 
@@ -168,14 +185,14 @@ store_rec_put(MDB_txn *txn, struct store *st, int64_t start, uint64_t id,
 int
 store_rec_del(MDB_txn *txn, struct store *st, uint64_t id)
 {
-	unsigned char	kbuf[SKEY_REC_LEN], ibuf[8];
-	MDB_val		k = { SKEY_REC_LEN, kbuf }, ik = { 8, ibuf };
+	unsigned char	kbuf[SKEY_REC_MAX], ibuf[8];
+	MDB_val		k = { 0, kbuf }, ik = { 8, ibuf };
 	int64_t		start;
-	int		rc;
+	int		rc, class;
 
-	if ((rc = store_rec_start(txn, st, id, &start)) != 0)
+	if ((rc = store_rec_start(txn, st, id, &class, &start)) != 0)
 		return (rc);
-	skey_rec_key(kbuf, start, id);
+	k.mv_size = skey_rec_key(kbuf, class, start, id);
 	skey_be64(ibuf, id);
 	if ((rc = mdb_del(txn, st->events, &k, NULL)) != 0 &&
 	    rc != MDB_NOTFOUND)
@@ -185,12 +202,12 @@ store_rec_del(MDB_txn *txn, struct store *st, uint64_t id)
 
 /*
  * Move the records at or after id next that are still keyed by id alone
- * (8 bytes) to their (start, id) keys, at most UPGRADE_BATCH of them,
- * in txn.  *next is where the next batch starts, UINT64_MAX when none
- * is left.  The two kinds of key share the database meanwhile: a key of
- * 16 bytes is moved, and no key of 8 bytes sorts after it unless its id
- * is above its first 8 bytes, so the walk skips there, and ends where
- * those are past every id given (next_id).
+ * (8 bytes) to their keys, at most UPGRADE_BATCH of them, in txn.
+ * *next is where the next batch starts, UINT64_MAX when none is left.
+ * The kinds of key share the database meanwhile: a key of 16 or 17
+ * bytes is moved, and no key of 8 bytes sorts after it unless its id is
+ * above its first 8 bytes, so the walk skips there, and ends where those
+ * are past every id given (next_id).
  */
 static int
 upgrade_batch(struct store *st, MDB_txn *txn, uint64_t *next, size_t *n)
@@ -203,7 +220,7 @@ upgrade_batch(struct store *st, MDB_txn *txn, uint64_t *next, size_t *n)
 	uint64_t	 id, next_id;
 	int64_t		 start;
 	size_t		 done = 0;
-	int		 rc;
+	int		 rc, class;
 
 	next_id = store_meta_get(txn, st->meta, "next_id", UINT64_MAX);
 	if ((rc = mdb_cursor_open(txn, st->events, &cur)) != 0)
@@ -241,13 +258,14 @@ upgrade_batch(struct store *st, MDB_txn *txn, uint64_t *next, size_t *n)
 			    "first in time order", (unsigned long long)id);
 			start = DATE_NEG_INF;
 		}
+		class = start == DATE_NEG_INF ? 0 : skey_class(&ev.span);
 		record_clear(&ev);
 		v.mv_size = sbuf.size;
 		k.mv_size = 8;
 		k.mv_data = kbuf;
 		skey_be64(kbuf, id);
 		if ((rc = mdb_del(txn, st->events, &k, NULL)) != 0 ||
-		    (rc = store_rec_put(txn, st, start, id, &v, 1)) != 0)
+		    (rc = store_rec_put(txn, st, class, start, id, &v, 1)) != 0)
 			break;
 		done++;
 		if (id == UINT64_MAX) {
@@ -267,30 +285,107 @@ upgrade_batch(struct store *st, MDB_txn *txn, uint64_t *next, size_t *n)
 }
 
 /*
- * Format 4 to 5: every record moves from its id to its (start, id) key
- * and ids learns its start; the bytes of each record are kept.  Bounded
+ * Where the move of format 5's long records stands: the time index,
+ * then its stage, from the key after the last one done.
+ */
+struct long_walk {
+	int		db;		/* 0: time, 1: time_new, 2: done */
+	unsigned char	key[SKEY_TIME_LEN];
+};
+
+/*
+ * Move the records of long events still kept under their start and id
+ * (format 5) to their class, start and id, at most UPGRADE_BATCH of
+ * them, in txn.  The time index names every event with its class, and
+ * the long ones sort after the short ones.
+ */
+static int
+long_batch(struct store *st, MDB_txn *txn, struct long_walk *lw, size_t *n)
+{
+	msgpack_sbuffer	 sbuf;
+	MDB_cursor	*cur;
+	MDB_val		 k, v;
+	int64_t		 start, at;
+	uint64_t	 id;
+	size_t		 done = 0;
+	int		 rc = 0, class, now;
+
+	msgpack_sbuffer_init(&sbuf);
+	while (lw->db < 2 && done < UPGRADE_BATCH) {
+		if ((rc = mdb_cursor_open(txn, lw->db == 0 ? st->time :
+		    st->time_new, &cur)) != 0)
+			break;
+		k.mv_size = SKEY_TIME_LEN;
+		k.mv_data = lw->key;
+		for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+		    rc == 0 && done < UPGRADE_BATCH;
+		    rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+			if (k.mv_size != SKEY_TIME_LEN)
+				continue;	/* store-check's business */
+			memcpy(lw->key, k.mv_data, SKEY_TIME_LEN);
+			class = lw->key[0];
+			start = skey_get_time(lw->key + 1);
+			id = skey_get_be64(lw->key + 9);
+			if (store_rec_start(txn, st, id, &now, &at) != 0 ||
+			    now != 0 || at != start ||
+			    store_rec_at(txn, st, 0, start, id, &v) != 0)
+				continue;
+			/* The put moves the pages v is in. */
+			msgpack_sbuffer_clear(&sbuf);
+			msgpack_sbuffer_write(&sbuf, v.mv_data, v.mv_size);
+			v.mv_size = sbuf.size;
+			v.mv_data = sbuf.data;
+			if ((rc = store_rec_put(txn, st, class, start, id, &v,
+			    0)) != 0)
+				break;
+			done++;
+		}
+		mdb_cursor_close(cur);
+		if (rc != MDB_NOTFOUND)
+			break;
+		rc = 0;
+		lw->db++;
+		memset(lw->key, 0, sizeof lw->key);
+		lw->key[0] = SKEY_REC_SHORT + 1;
+	}
+	msgpack_sbuffer_destroy(&sbuf);
+	*n += done;
+	return (rc);
+}
+
+/*
+ * Format 4 to 6: every record moves from its id to its key; format 5 to
+ * 6: the records of long events move to theirs (skey_rec_key).  ids
+ * learns each new key; the bytes of each record are kept.  Bounded
  * batches, each a write transaction of its own that may grow the map.
- * The store is marked format 5 before the first (store_format), with
+ * The store is marked format 6 before the first (store_format), with
  * meta "upgrading", which the last batch deletes: a store left midway by
- * a crash is refused by an annalsd of format 4, and the next open of
- * this one carries on where it stopped.
+ * a crash is refused by an annalsd of an older format, and the next open
+ * of this one carries on where it stopped (both walks skip what moved).
  */
 int
-store_upgrade_4(struct store *st, const char *path, struct aerr *err)
+store_upgrade_records(struct store *st, const char *path, struct aerr *err)
 {
-	MDB_txn		*txn;
-	MDB_val		 k;
-	uint64_t	 next = 0, from;
-	size_t		 n = 0, before;
-	int		 rc;
+	struct long_walk	 lw, lw_from;
+	MDB_txn			*txn;
+	MDB_val			 k;
+	uint64_t		 next = 0, from;
+	size_t			 n = 0, before;
+	int			 rc;
 
+	memset(&lw, 0, sizeof lw);
+	lw.key[0] = SKEY_REC_SHORT + 1;
 	for (;;) {
 		if ((rc = mdb_txn_begin(st->env, NULL, 0, &txn)) != 0)
 			return (store_error(err, rc, "mdb_txn_begin"));
 		from = next;
+		lw_from = lw;
 		before = n;
-		rc = upgrade_batch(st, txn, &next, &n);
-		if (rc == 0 && next == UINT64_MAX) {
+		if (next != UINT64_MAX)
+			rc = upgrade_batch(st, txn, &next, &n);
+		else
+			rc = long_batch(st, txn, &lw, &n);
+		if (rc == 0 && next == UINT64_MAX && lw.db == 2) {
 			k.mv_size = strlen("upgrading");
 			k.mv_data = (void *)"upgrading";
 			rc = mdb_del(txn, st->meta, &k, NULL);
@@ -299,7 +394,7 @@ store_upgrade_4(struct store *st, const char *path, struct aerr *err)
 			rc = mdb_txn_commit(txn);	/* frees it either way */
 		else
 			mdb_txn_abort(txn);
-		if (rc == 0 && next == UINT64_MAX)
+		if (rc == 0 && next == UINT64_MAX && lw.db == 2)
 			break;
 		if (rc == 0)
 			continue;
@@ -308,9 +403,11 @@ store_upgrade_4(struct store *st, const char *path, struct aerr *err)
 		if (store_grow(st, err) != 0)
 			return (-1);
 		next = from;
+		lw = lw_from;
 		n = before;
 	}
 	log_notice("%s: upgraded %zu records to store format %d: records are "
-	    "kept in time order", path, n, STORE_FORMAT);
+	    "kept in time order, a long event's by its class", path, n,
+	    STORE_FORMAT);
 	return (0);
 }

@@ -59,7 +59,9 @@ store_records_each(struct store *st, MDB_txn *txn,
 	struct event	 ev;
 	MDB_cursor	*cur;
 	MDB_val		 k, v;
-	int		 rc, ret = 0;
+	int64_t		 start;
+	uint64_t	 id;
+	int		 rc, ret = 0, class;
 
 	if ((rc = mdb_cursor_open(txn, st->events, &cur)) != 0)
 		return (rc);
@@ -67,10 +69,11 @@ store_records_each(struct store *st, MDB_txn *txn,
 	    ret == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
 		memset(&ev, 0, sizeof ev);
 		store_rec_split(&v);
-		if (k.mv_size != SKEY_REC_LEN ||
+		if (skey_get_rec_key(k.mv_data, k.mv_size, &class, &start,
+		    &id) != 0 ||
 		    store_unpack(st, txn, v.mv_data, v.mv_size, &ev) != 0)
 			continue;	/* store-check's business */
-		ev.id = skey_get_be64((unsigned char *)k.mv_data + 8);
+		ev.id = id;
 		ret = fn(arg, &ev);
 		record_clear(&ev);
 	}

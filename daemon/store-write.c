@@ -383,7 +383,8 @@ put_record(struct wctx *w, const struct event *ev, uint64_t old, int fresh)
 	msgpack_sbuffer_write(&w->sbuf, (const char *)seqbuf, 8);
 	v.mv_size = w->sbuf.size;
 	v.mv_data = w->sbuf.data;
-	return (store_rec_put(w->txn, w->st, ev->span.lo, ev->id, &v, fresh));
+	return (store_rec_put(w->txn, w->st, skey_class(&ev->span), ev->span.lo,
+	    ev->id, &v, fresh));
 }
 
 /*

@@ -7,12 +7,13 @@
  * that include <lmdb.h> (through store-int.h).
  *
  * Databases in one environment:
- *	events	  start id -> packed record (the wire encoding, server
- *		  fields set, top-level attrs names by id: store-attrs.c),
- *		  then the seq of its change in changes (8 bytes); start as
- *		  the time index has it, so records lie in time order
- *		  (store-rec.c)
- *	ids	  id -> start of its record's key
+ *	events	  start id, or for a long event class start id -> packed
+ *		  record (the wire encoding, server fields set, top-level
+ *		  attrs names by id: store-attrs.c), then the seq of its
+ *		  change in changes (8 bytes); start and class as the time
+ *		  index has them, so records lie in time order, a long
+ *		  event's among those of its class (store-rec.c)
+ *	ids	  id -> its record's key less the id
  *	time	  class start id -> span	(store-key.c)
  *	time_new  the same, staged		(store_sweep)
  *	actor	  name NUL class start id -> span
@@ -34,7 +35,7 @@
  *	meta	  format, uuid, next_id, next_seq, classes, typed_to,
  *		  texted_to, text_tails, text_fold (words.h), no_empty,
  *		  stream_seq (a replica's), horizon, upgrading (while
- *		  records move to format 5)
+ *		  records move to format 6)
  *	dict, dictch the actor dictionary	(store-dict.c)
  *	attr_ids, attr_names  attribute name <-> id	(store-attrs.c)
  *
@@ -255,7 +256,7 @@ store_drop_empty(struct store *st, MDB_txn *txn)
  * Format 2 to 4, in the transaction that opens the store: each record
  * gets the seq of its change from chid, which is then dropped (19 bytes
  * an event at 1M).  A record chid does not know gets seq 0, which
- * store_check reports.  store_upgrade_4 goes on from there.
+ * store_check reports.  store_upgrade_records goes on from there.
  */
 static int
 store_upgrade_2(struct store *st, MDB_txn *txn, const char *path)
@@ -324,11 +325,11 @@ store_upgrade_2(struct store *st, MDB_txn *txn, const char *path)
  * Refuse a data directory whose index encodings are not ours: reading it
  * would answer wrongly, not fail.  Directories written before the format
  * was recorded hold format 1 (49-byte spans in every index entry).
- * Those of formats 2 to 4 are upgraded in place: format 2 to 4 here, in
+ * Those of formats 2 to 5 are upgraded in place: format 2 to 4 here, in
  * the transaction that opens the store (format 3 records name no attrs
- * by id, which format 4 reads the same); the store is then marked 5 and
- * "upgrading", and *upgrade asks for store_upgrade_4, as it does when
- * an earlier upgrade was cut short.
+ * by id, which format 4 reads the same); the store is then marked 6 and
+ * "upgrading", and *upgrade asks for store_upgrade_records, as it does
+ * when an earlier upgrade was cut short.
  */
 static int
 store_format(struct store *st, MDB_txn *txn, const char *path, int *upgrade,
@@ -351,7 +352,7 @@ store_format(struct store *st, MDB_txn *txn, const char *path, int *upgrade,
 		}
 		format = 1;
 	}
-	/* An upgrade to 5 cut short (store_upgrade_4) goes on. */
+	/* An upgrade cut short (store_upgrade_records) goes on. */
 	if (format == STORE_FORMAT) {
 		if ((*upgrade = store_meta_get(txn, st->meta, "upgrading",
 		    0) != 0))
@@ -371,9 +372,9 @@ store_format(struct store *st, MDB_txn *txn, const char *path, int *upgrade,
 	if (format == 2 && (rc = store_upgrade_2(st, txn, path)) != 0)
 		return (store_error(err, rc, "upgrading the store"));
 	/*
-	 * Marked 5 before a record moves, with "upgrading" until the last
-	 * has: an annalsd of format 4 refuses the store from now on rather
-	 * than take a half-moved one for its own.
+	 * Marked 6 before a record moves, with "upgrading" until the last
+	 * has: an annalsd of an older format refuses the store from now on
+	 * rather than take a half-moved one for its own.
 	 */
 	if ((rc = store_meta_put(txn, st->meta, "format", STORE_FORMAT)) !=
 	    0 || (rc = store_meta_put(txn, st->meta, "upgrading", 1)) != 0)
@@ -522,7 +523,7 @@ store_open(const struct store_config *cfg, struct aerr *err)
 	 */
 	if ((rc = mdb_txn_commit(txn)) != 0)
 		goto fail;
-	if (upgrade && store_upgrade_4(st, cfg->path, err) != 0) {
+	if (upgrade && store_upgrade_records(st, cfg->path, err) != 0) {
 		mdb_env_close(st->env);
 		store_attrs_close(st);
 		free(st);

@@ -83,9 +83,10 @@ raw_rec_key(MDB_txn *txn, uint64_t id, unsigned char *key, MDB_val *k)
 	k->mv_size = 8;
 	k->mv_data = key + 8;
 	T_OK(mdb_get(txn, ids, k, &v));
-	T_EQ_U64(v.mv_size, 8);
-	memcpy(key, v.mv_data, 8);
-	k->mv_size = SKEY_REC_LEN;
+	T_ASSERT(v.mv_size == 8 || v.mv_size == 9);
+	memmove(key + v.mv_size, key + 8, 8);
+	memcpy(key, v.mv_data, v.mv_size);
+	k->mv_size = v.mv_size + 8;
 	k->mv_data = key;
 }
 
@@ -1791,7 +1792,7 @@ TEST(store_refuses_another_format)
 	MDB_txn			*txn;
 	MDB_dbi			 meta;
 	MDB_val			 k = { 6, (void *)"format" }, v;
-	unsigned char		 six[8] = { 0, 0, 0, 0, 0, 0, 0, 6 };
+	unsigned char		 seven[8] = { 0, 0, 0, 0, 0, 0, 0, 7 };
 	char			 path[128];
 	int			 status;
 
@@ -1815,16 +1816,16 @@ TEST(store_refuses_another_format)
 	cfg.max_map_size = (size_t)1 << 20;
 	T_ASSERT(store_open(&cfg, &err) == NULL);
 	T_ASSERTF(strstr(err.msg, "holds store format 1 and this annalsd "
-	    "reads format 5") != NULL, "%s", err.msg);
+	    "reads format 6") != NULL, "%s", err.msg);
 
 	txn = raw_begin(&env);
 	T_OK(mdb_dbi_open(txn, "meta", 0, &meta));
 	v.mv_size = 8;
-	v.mv_data = six;
+	v.mv_data = seven;
 	T_OK(mdb_put(txn, meta, &k, &v, 0));
 	raw_commit(env, txn);
 	T_ASSERT(store_open(&cfg, &err) == NULL);
-	T_ASSERTF(strstr(err.msg, "format 6") != NULL, "%s", err.msg);
+	T_ASSERTF(strstr(err.msg, "format 7") != NULL, "%s", err.msg);
 }
 
 /*
@@ -3407,7 +3408,7 @@ TEST(store_attrs_by_id_read_back_as_put)
 	MDB_txn		*txn;
 	MDB_dbi		 dbi;
 	MDB_val		 k, v;
-	unsigned char	 kbuf[SKEY_REC_LEN];
+	unsigned char	 kbuf[SKEY_REC_MAX];
 	char		 names[8192];
 	size_t		 i, stored = 0, wire = 0, count;
 
@@ -3666,7 +3667,7 @@ TEST(store_attrs_of_format3_records_read_as_stored)
 	MDB_txn			*txn;
 	MDB_dbi			 dbi;
 	MDB_val			 k, v;
-	unsigned char		 kbuf[SKEY_REC_LEN], seq[8];
+	unsigned char		 kbuf[SKEY_REC_MAX], seq[8];
 	char			*title;
 	size_t			 i;
 
@@ -4578,18 +4579,22 @@ tor_count(uint64_t id, int64_t *start)
 	MDB_cursor	*cur;
 	MDB_val		 k, v;
 	unsigned char	 ib[8];
-	int		 n = 0;
+	uint64_t	 kid;
+	int64_t		 kstart;
+	int		 n = 0, class, kclass = 0;
 
 	txn = raw_begin(&env);
 	T_OK(mdb_dbi_open(txn, "events", 0, &events));
 	T_OK(mdb_dbi_open(txn, "ids", 0, &ids));
 	T_OK(mdb_cursor_open(txn, events, &cur));
 	while (mdb_cursor_get(cur, &k, &v, MDB_NEXT) == 0) {
-		T_EQ_U64(k.mv_size, SKEY_REC_LEN);
-		if (skey_get_be64((unsigned char *)k.mv_data + 8) != id)
+		T_OK(skey_get_rec_key(k.mv_data, k.mv_size, &class, &kstart,
+		    &kid));
+		if (kid != id)
 			continue;
 		n++;
-		*start = skey_get_time(k.mv_data);
+		*start = kstart;
+		kclass = class;
 	}
 	mdb_cursor_close(cur);
 	skey_be64(ib, id);
@@ -4597,8 +4602,11 @@ tor_count(uint64_t id, int64_t *start)
 	k.mv_data = ib;
 	if (n > 0) {
 		T_OK(mdb_get(txn, ids, &k, &v));
-		T_EQ_U64(v.mv_size, 8);
-		T_ASSERT(skey_get_time(v.mv_data) == *start);
+		T_EQ_U64(v.mv_size, kclass != 0 ? 9 : 8);
+		T_ASSERT(kclass == 0 || ((unsigned char *)v.mv_data)[0] ==
+		    kclass);
+		T_ASSERT(skey_get_time((unsigned char *)v.mv_data +
+		    v.mv_size - 8) == *start);
 	} else
 		T_ASSERT(mdb_get(txn, ids, &k, &v) == MDB_NOTFOUND);
 	raw_commit(env, txn);
@@ -4778,20 +4786,24 @@ TEST(store_timeorder_failed_and_replayed_moves)
 
 /*
  * Take the store back to format 4 behind its back: each record under its
- * 8-byte id, ids emptied, except the records of ids that are multiples
- * of moved (0: none), left as a cut-short upgrade leaves them.
+ * 8-byte id, ids emptied; or to format 5: each long event's record
+ * under its start and id, ids mapping it there.  Except the records of
+ * ids that are multiples of moved (0: none), left as a cut-short
+ * upgrade leaves them.
  */
 static void
-tor_downgrade(uint64_t moved)
+tor_downgrade(uint64_t moved, int to)
 {
 	MDB_env		*env;
 	MDB_txn		*txn;
 	MDB_dbi		 events, ids, meta;
 	MDB_cursor	*cur;
 	MDB_val		 k, v, *keys = NULL, *vals = NULL;
-	unsigned char	 four[8];
+	unsigned char	 four[8], old[SKEY_REC_LEN];
 	uint64_t	 id;
+	int64_t		 start;
 	size_t		 n = 0, cap = 0, i;
+	int		 class;
 
 	txn = raw_begin(&env);
 	T_OK(mdb_dbi_open(txn, "events", 0, &events));
@@ -4815,21 +4827,30 @@ tor_downgrade(uint64_t moved)
 	mdb_cursor_close(cur);
 	T_OK(mdb_drop(txn, events, 0));
 	for (i = 0; i < n; i++) {
-		T_EQ_U64(keys[i].mv_size, SKEY_REC_LEN);
-		id = skey_get_be64((unsigned char *)keys[i].mv_data + 8);
-		if (moved == 0 || id % moved != 0) {
-			k.mv_size = 8;
-			k.mv_data = (unsigned char *)keys[i].mv_data + 8;
+		T_OK(skey_get_rec_key(keys[i].mv_data, keys[i].mv_size,
+		    &class, &start, &id));
+		skey_rec_key(old, 0, start, id);
+		k.mv_size = 8;
+		k.mv_data = old + 8;
+		if (moved != 0 && id % moved == 0)
+			T_OK(mdb_put(txn, events, &keys[i], &vals[i], 0));
+		else if (to == 4) {
 			T_OK(mdb_del(txn, ids, &k, NULL));
 			T_OK(mdb_put(txn, events, &k, &vals[i], 0));
-		} else
-			T_OK(mdb_put(txn, events, &keys[i], &vals[i], 0));
+		} else {
+			v.mv_size = 8;
+			v.mv_data = old;
+			T_OK(mdb_put(txn, ids, &k, &v, 0));
+			k.mv_size = SKEY_REC_LEN;
+			k.mv_data = old;
+			T_OK(mdb_put(txn, events, &k, &vals[i], 0));
+		}
 		free(keys[i].mv_data);
 		free(vals[i].mv_data);
 	}
 	free(keys);
 	free(vals);
-	skey_be64(four, 4);
+	skey_be64(four, (uint64_t)to);
 	k.mv_size = 6;
 	k.mv_data = (void *)"format";
 	v.mv_size = 8;
@@ -4872,15 +4893,17 @@ tor_read_all(struct store *st, uint64_t n, struct tor_recs *r)
 }
 
 /*
- * Stores of format 4 whose records are keyed by id (all of them, or a
- * cut-short upgrade's rest), with open starts (keys that begin with 8
- * zero bytes), negative years and deleted events, over more records
- * than an upgrade batch: the open moves every one, reads answer as
- * before, and the check finds nothing.
+ * Stores of format 4 whose records are keyed by id, and of format 5
+ * whose long events' records are keyed by start and id (all of them, or
+ * a cut-short upgrade's rest), with open starts (keys that begin with 8
+ * zero bytes), negative years, days and deleted events, over more
+ * records than an upgrade batch: the open moves every one, reads answer
+ * as before, and the check finds nothing.
  */
-TEST(store_timeorder_upgrade_from_format4)
+TEST(store_timeorder_upgrade_from_formats_4_and_5)
 {
 	static const uint64_t	 moved[] = { 0, 3, 1 };
+	static const int	 to[] = { 4, 5 };
 	struct store		*st;
 	struct store_batch	 b;
 	struct store_op		*ops;
@@ -4906,6 +4929,9 @@ TEST(store_timeorder_upgrade_from_format4)
 			else if (m % 13 == 0)
 				snprintf(start, sizeof start, "-%04zu",
 				    1 + m % 3000);
+			else if (m % 3 == 0)
+				snprintf(start, sizeof start, "%zu-%02zu-%02zu",
+				    1800 + m % 250, 1 + m % 12, 1 + m % 28);
 			else
 				snprintf(start, sizeof start, "%zu-%02zu",
 				    1800 + m % 250, 1 + m % 12);
@@ -4929,12 +4955,13 @@ TEST(store_timeorder_upgrade_from_format4)
 	query_all(st, &q, &f0);
 	store_close(st);
 
-	for (m = 0; m < sizeof moved / sizeof moved[0]; m++) {
-		tor_downgrade(moved[m]);
+	for (m = 0; m < 2 * sizeof moved / sizeof moved[0]; m++) {
+		tor_downgrade(moved[m / 2], to[m % 2]);
 		st = open_store(64 << 20);
 		T_OK(store_check(st, c, &err));
-		T_ASSERTF(c->nproblems == 0, "moved %llu: %s",
-		    (unsigned long long)moved[m], c->problems[0]);
+		T_ASSERTF(c->nproblems == 0, "format %d, moved %llu: %s",
+		    to[m % 2], (unsigned long long)moved[m / 2],
+		    c->problems[0]);
 		tor_read_all(st, n + 2, &after);
 		for (i = 0; i < n + 2; i++) {
 			T_EQ_U64(after.len[i], before.len[i]);
@@ -4991,7 +5018,7 @@ TEST(store_timeorder_check_finds_misplaced_records)
 	MDB_txn			*txn;
 	MDB_dbi			 events, ids;
 	MDB_val			 k, v, nk, iv;
-	unsigned char		 key[SKEY_REC_LEN], nkey[SKEY_REC_LEN];
+	unsigned char		 key[SKEY_REC_MAX], nkey[SKEY_REC_LEN];
 	char			*rec;
 
 	mkev(&ev, "2015-01-26", NULL, "USA", NULL, NULL, NULL);
@@ -5012,7 +5039,7 @@ TEST(store_timeorder_check_finds_misplaced_records)
 	memcpy(rec, v.mv_data, v.mv_size);
 	v.mv_data = rec;
 	T_OK(mdb_del(txn, events, &k, NULL));
-	skey_rec_key(nkey, 0, 1);
+	skey_rec_key(nkey, 0, 0, 1);
 	nk.mv_size = SKEY_REC_LEN;
 	nk.mv_data = nkey;
 	T_OK(mdb_put(txn, events, &nk, &v, 0));
@@ -5027,7 +5054,7 @@ TEST(store_timeorder_check_finds_misplaced_records)
 	rec = malloc(v.mv_size);
 	memcpy(rec, v.mv_data, v.mv_size);
 	v.mv_data = rec;
-	skey_rec_key(nkey, 0, 2);
+	skey_rec_key(nkey, 0, 0, 2);
 	T_OK(mdb_put(txn, events, &nk, &v, 0));
 	free(rec);
 	raw_commit(env, txn);

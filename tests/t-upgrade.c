@@ -11,6 +11,9 @@
  * tests/data/store-format4 holds a store of format 4 (records keyed by
  * id, attrs named by id) made by annalsd at 2c8fe42, and its answers to
  * upgrade_cmds4: its records are moved to time order on open.
+ * tests/data/store-format5 holds a store of format 5 (records keyed by
+ * start and id) made by annalsd at 11d0bad, and its answers to
+ * upgrade_cmds4: the records of its long events move to their class.
  * tests/data/store-fold1 holds 8 events (events.jsonl beside it) put by
  * annalsd at 79c9c0a, whose word index kept Latin letters that Unicode
  * does not decompose ("ł", "ø", "ı") as they are: its words are folded
@@ -229,9 +232,12 @@ upgrade_open(const char *answers, const upgrade_cmd *cmds)
 	return (log);
 }
 
-/* Opened again, the store upgraded before is not upgraded twice. */
+/*
+ * Opened again, the store upgraded before, whose log said said, is not
+ * upgraded twice.
+ */
 static void
-upgrade_not_twice(void)
+upgrade_not_twice(const char *said)
 {
 	struct th_daemon d;
 	char		*log;
@@ -241,7 +247,8 @@ upgrade_not_twice(void)
 	T_EQ_INT(th_daemon_stop(&d), 0);
 	log = th_slurp(d.log, &len);
 	T_ASSERT(log != NULL);
-	T_ASSERT(strstr(strstr(log, "upgraded 77") + 1, "upgrad") == NULL);
+	T_ASSERT(strstr(log, said) != NULL);
+	T_ASSERT(strstr(strstr(log, said) + 1, "upgrad") == NULL);
 	free(log);
 }
 
@@ -251,7 +258,7 @@ TEST(upgrade_format2_store_answers_as_before)
 
 	upgrade_copy("store-format2");
 	log = upgrade_open("store-format2", upgrade_cmds);
-	T_ASSERTF(strstr(log, "upgrading the store from format 2 to 5") !=
+	T_ASSERTF(strstr(log, "upgrading the store from format 2 to 6") !=
 	    NULL && strstr(log, "gave 77 records the seq") != NULL &&
 	    strstr(log, "upgraded 77 records") != NULL, "%s", log);
 	/* Format 2 had no word index: it is built after the upgrade. */
@@ -259,7 +266,7 @@ TEST(upgrade_format2_store_answers_as_before)
 	    NULL, "%s", log);
 	free(log);
 
-	upgrade_not_twice();
+	upgrade_not_twice("upgraded 77");
 }
 
 TEST(upgrade_text_index_without_tails_is_built_again)
@@ -273,7 +280,7 @@ TEST(upgrade_text_index_without_tails_is_built_again)
 	T_ASSERTF(strstr(log, "indexed the words of 77 stored events") !=
 	    NULL, "%s", log);
 	/* Format 3's records are moved as they are: attrs keep names. */
-	T_ASSERTF(strstr(log, "upgrading the store from format 3 to 5") !=
+	T_ASSERTF(strstr(log, "upgrading the store from format 3 to 6") !=
 	    NULL && strstr(log, "upgraded 77 records") != NULL, "%s", log);
 	free(log);
 
@@ -293,12 +300,32 @@ TEST(upgrade_format4_store_moves_records_to_time_order)
 
 	upgrade_copy("store-format4");
 	log = upgrade_open("store-format4", upgrade_cmds4);
-	T_ASSERTF(strstr(log, "upgrading the store from format 4 to 5") !=
-	    NULL && strstr(log, "upgraded 77 records to store format 5") !=
+	T_ASSERTF(strstr(log, "upgrading the store from format 4 to 6") !=
+	    NULL && strstr(log, "upgraded 77 records to store format 6") !=
 	    NULL, "%s", log);
 	free(log);
 
-	upgrade_not_twice();
+	upgrade_not_twice("upgraded 77");
+}
+
+/*
+ * A store of format 5, with months, years, intervals, an event moved from
+ * a month to a quarter and deletes: the records of its 33 long events
+ * (of 77: those not within a day) move under their class, and it
+ * answers as it did.
+ */
+TEST(upgrade_format5_store_moves_long_records_by_class)
+{
+	char	*log;
+
+	upgrade_copy("store-format5");
+	log = upgrade_open("store-format5", upgrade_cmds4);
+	T_ASSERTF(strstr(log, "upgrading the store from format 5 to 6") !=
+	    NULL && strstr(log, "upgraded 33 records to store format 6") !=
+	    NULL, "%s", log);
+	free(log);
+
+	upgrade_not_twice("upgraded 33");
 }
 
 /*
@@ -348,9 +375,9 @@ upgrade_move_odd(MDB_txn *txn, MDB_dbi index, MDB_dbi events, MDB_dbi ids)
 
 /*
  * Leave the store in the test's data directory as an upgrade cut short
- * would: the records of odd ids moved, the rest still keyed by id, the
- * store marked 5 and "upgrading".  The starts are the time index's,
- * staged or not.
+ * would: the records of odd ids moved to their (start, id) keys as
+ * format 5 kept them, the rest still keyed by id, the store marked 6
+ * and "upgrading".  The starts are the time index's, staged or not.
  */
 static void
 upgrade_half_done(void)
@@ -359,7 +386,7 @@ upgrade_half_done(void)
 	MDB_txn		*txn;
 	MDB_dbi		 events, time, time_new, ids, meta;
 	MDB_val		 k, v;
-	unsigned char	 be[8] = { 0, 0, 0, 0, 0, 0, 0, 5 };
+	unsigned char	 be[8] = { 0, 0, 0, 0, 0, 0, 0, 6 };
 	char		 path[512];
 	int		 moved;
 
@@ -421,9 +448,13 @@ TEST(upgrade_cut_short_is_finished_on_open)
 	upgrade_half_done();
 	T_ASSERT(upgrade_has("meta", "upgrading"));
 	log = upgrade_open("store-format4", upgrade_cmds4);
-	T_ASSERTF(strstr(log, "going on with the upgrade to format 5, which "
-	    "was cut short") != NULL && strstr(log, "upgraded 39 records to "
-	    "store format 5") != NULL, "%s", log);
+	/*
+	 * The 39 records of even ids, keyed by id, and the 14 of odd ids
+	 * whose events are long, under their start and id.
+	 */
+	T_ASSERTF(strstr(log, "going on with the upgrade to format 6, which "
+	    "was cut short") != NULL && strstr(log, "upgraded 53 records to "
+	    "store format 6") != NULL, "%s", log);
 	T_ASSERT(!upgrade_has("meta", "upgrading"));
 	free(log);
 }
