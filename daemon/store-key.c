@@ -51,7 +51,7 @@ int
 skey_class(const struct date_span *s)
 {
 	uint64_t	reach, before;
-	int		class = 0;
+	int		class;
 
 	if (s->lo == DATE_NEG_INF || s->flo == DATE_NEG_INF ||
 	    s->fhi == DATE_POS_INF)
@@ -60,10 +60,8 @@ skey_class(const struct date_span *s)
 	before = (uint64_t)s->lo - (uint64_t)s->flo;
 	if (before > reach)
 		reach = before;
-	while (reach != 0) {
-		class++;
-		reach >>= 1;
-	}
+	/* The bit length of reach: a range walk asks once per hit. */
+	class = reach == 0 ? 0 : 64 - __builtin_clzll(reach);
 	return (class >= SKEY_CLASS_INF ? SKEY_CLASS_INF : class);
 }
 
