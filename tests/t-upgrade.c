@@ -294,18 +294,30 @@ TEST(upgrade_text_index_without_tails_is_built_again)
 	free(log);
 }
 
+/*
+ * Open the store of tests/data/<name>, of format from: the upgrade moves
+ * n records, the store answers as before, and is not upgraded twice.
+ */
+static void
+upgrade_fixture(const char *name, int from, int n)
+{
+	char	*log, upgrading[64], said[64];
+
+	snprintf(upgrading, sizeof upgrading, "upgrading the store from "
+	    "format %d to 6", from);
+	snprintf(said, sizeof said, "upgraded %d records to store format 6",
+	    n);
+	upgrade_copy(name);
+	log = upgrade_open(name, upgrade_cmds4);
+	T_ASSERTF(strstr(log, upgrading) != NULL && strstr(log, said) != NULL,
+	    "%s", log);
+	free(log);
+	upgrade_not_twice(said);
+}
+
 TEST(upgrade_format4_store_moves_records_to_time_order)
 {
-	char	*log;
-
-	upgrade_copy("store-format4");
-	log = upgrade_open("store-format4", upgrade_cmds4);
-	T_ASSERTF(strstr(log, "upgrading the store from format 4 to 6") !=
-	    NULL && strstr(log, "upgraded 77 records to store format 6") !=
-	    NULL, "%s", log);
-	free(log);
-
-	upgrade_not_twice("upgraded 77");
+	upgrade_fixture("store-format4", 4, 77);
 }
 
 /*
@@ -316,16 +328,7 @@ TEST(upgrade_format4_store_moves_records_to_time_order)
  */
 TEST(upgrade_format5_store_moves_long_records_by_class)
 {
-	char	*log;
-
-	upgrade_copy("store-format5");
-	log = upgrade_open("store-format5", upgrade_cmds4);
-	T_ASSERTF(strstr(log, "upgrading the store from format 5 to 6") !=
-	    NULL && strstr(log, "upgraded 33 records to store format 6") !=
-	    NULL, "%s", log);
-	free(log);
-
-	upgrade_not_twice("upgraded 33");
+	upgrade_fixture("store-format5", 5, 33);
 }
 
 /*
