@@ -409,5 +409,8 @@ store_upgrade_records(struct store *st, const char *path, struct aerr *err)
 	log_notice("%s: upgraded %zu records to store format %d: records are "
 	    "kept in time order, a long event's by its class", path, n,
 	    STORE_FORMAT);
+	if (n > 0)
+		log_notice("%s: the moves left pages part empty; annals backup "
+		    "writes a compact copy", path);
 	return (0);
 }
