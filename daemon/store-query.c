@@ -534,7 +534,7 @@ store_query(struct store *st, const struct query *q, store_page_cb cb,
 	MDB_val			 k, v;
 	unsigned char		 last[16], placed[SKEY_CLASS_INF + 1];
 	msgpack_sbuffer		 wire;
-	size_t			 i, off, end;
+	size_t			 i, off, end, slot;
 	int			 rc, m, have_last = 0, ret = -1, by, class;
 	int			 need_record, by_time, as_stored;
 
@@ -599,19 +599,19 @@ store_query(struct store *st, const struct query *q, store_page_cb cb,
 			continue;
 		/* The entry's class, start and id are the record's key. */
 		class = skey_class(&span);
-		i = class > SKEY_REC_SHORT ? (size_t)class : 0;
-		if (recs[i] == NULL &&
-		    (rc = mdb_cursor_open(txn, st->events, &recs[i])) != 0) {
+		slot = class > SKEY_REC_SHORT ? (size_t)class : 0;
+		if (recs[slot] == NULL && (rc = mdb_cursor_open(txn,
+		    st->events, &recs[slot])) != 0) {
 			store_error(err, rc, "mdb_cursor_open");
 			rc = -1;
 			break;
 		}
-		rc = placed[i] ?
-		    store_rec_step(recs[i], class, skey_get_time(last),
+		rc = placed[slot] ?
+		    store_rec_step(recs[slot], class, skey_get_time(last),
 		    skey_get_be64(last + 8), q->desc, &v) :
-		    store_rec_seek(recs[i], class, skey_get_time(last),
+		    store_rec_seek(recs[slot], class, skey_get_time(last),
 		    skey_get_be64(last + 8), &v);
-		placed[i] = rc == 0 && by_time;
+		placed[slot] = rc == 0 && by_time;
 		if (rc != 0) {
 			log_err("index entry for missing event %llu",
 			    (unsigned long long)skey_get_be64(last + 8));
