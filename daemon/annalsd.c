@@ -36,6 +36,7 @@
 #define OPT_FOLLOW	1008
 #define OPT_STREAM	1009
 #define OPT_DURABLE	1010
+#define OPT_WRITE_MEMORY 1011
 
 /* A year: longer is a mistake, not a wish. */
 #define MAX_IDLE_TIMEOUT	31536000
@@ -139,6 +140,9 @@ usage(FILE *f)
 "      --max-inflight N    writes read ahead per client (default 64)\n"
 "      --read-threads N    threads answering queries beside the event\n"
 "                          loop (default: one per CPU; 0: none)\n"
+"      --write-memory SIZE when writes stop for a second, give back the\n"
+"                          memory LMDB kept for them if more than SIZE\n"
+"                          (default 16M)\n"
 "      --out-high SIZE     output that pauses a client (default 8M)\n"
 "      --out-hard SIZE     output that drops a client (default 256M)\n"
 "      --max-preauth SIZE  bytes all clients without a token may hold\n"
@@ -206,6 +210,8 @@ static const struct {
 	    "a number of seconds from 1 to 86400", 1 },
 	{ OPT_READERS, "read-threads", 0, MAX_READ_THREADS,
 	    "a number from 0 to 256", 1 },
+	{ OPT_WRITE_MEMORY, "write-memory", 0, 64ULL << 30,
+	    "a size from 0 to 64G", 0 },
 };
 #define NNUMERIC_OPTS (sizeof numeric_opts / sizeof numeric_opts[0])
 
@@ -401,6 +407,7 @@ static const struct option longopts[] = {
 	{ "out-hard", required_argument, NULL, 'H' },
 	{ "changes-keep", required_argument, NULL, 'K' },
 	{ "read-threads", required_argument, NULL, OPT_READERS },
+	{ "write-memory", required_argument, NULL, OPT_WRITE_MEMORY },
 	{ "max-preauth", required_argument, NULL, OPT_PREAUTH },
 	{ "check", no_argument, NULL, 'c' },
 	{ "http", required_argument, NULL, OPT_HTTP },
@@ -451,6 +458,7 @@ options_default(struct options *o)
 	ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	o->cfg.read_threads = ncpu < 1 ? 1 : ncpu > MAX_READ_THREADS ?
 	    MAX_READ_THREADS : (size_t)ncpu;
+	o->cfg.write_memory = (size_t)16 << 20;
 	o->http.timeout = HTTP_TIMEOUT;
 	o->log_level = LOG_NOTICE_LVL;
 }
@@ -495,6 +503,9 @@ options_set_number(struct options *o, int ch, size_t n)
 		break;
 	case OPT_READERS:
 		o->cfg.read_threads = n;
+		break;
+	case OPT_WRITE_MEMORY:
+		o->cfg.write_memory = n;
 		break;
 	}
 }

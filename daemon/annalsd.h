@@ -118,6 +118,8 @@ struct store_stats {
 	uint64_t	 map_bytes;
 	uint64_t	 last_seq;
 	uint64_t	 map_grows;
+	uint64_t	 write_memory;	/* store_write_memory() */
+	uint64_t	 releases;	/* of that memory: store_release() */
 	uint64_t	 records_bytes;	/* pages of the records */
 	uint64_t	 text_bytes;	/* pages of the word index */
 	struct store_db_size {		/* each database of the store */
@@ -162,6 +164,8 @@ void	 store_write_prepare(struct store_batch *, size_t);
 int	 store_write_try(struct store *, struct store_batch *, size_t,
 	     uint64_t, struct aerr *);
 int	 store_grow(struct store *, struct aerr *);
+void	 store_release(struct store *);
+uint64_t store_write_memory(const struct store *);
 #define STORE_NEED_GROW	(-3)
 int	 store_query(struct store *, const struct query *, store_page_cb,
 	     void *, struct aerr *);
@@ -272,6 +276,7 @@ struct config {
 	size_t		 max_preauth;	/* held by clients without a token */
 	size_t		 changes_keep_days;
 	size_t		 read_threads;	/* 0: answer reads on the loop */
+	size_t		 write_memory;	/* kept by writes after they stop */
 };
 
 struct server {
@@ -414,6 +419,7 @@ void	 readers_init(size_t);
 void	 readers_drain(void);
 void	 readers_free(void);
 void	 readers_pause(void);
+int	 readers_slow(void);
 void	 readers_resume(void);
 uint64_t readers_jobs(void);
 int	 readers_call(void (*)(void *), void (*)(void *), void *);

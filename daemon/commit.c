@@ -15,6 +15,13 @@
  * running backup holds a read transaction for as long as its copy takes,
  * so a group that needs a larger map then waits, parked, until the
  * backup has ended (commit_backup_ended); reads go on meanwhile.
+ *
+ * LMDB keeps the page buffers of the largest write transaction for good.
+ * When writes have stopped for RELEASE_IDLE_MS and that is more than
+ * --write-memory, the loop gives it back (store_release), with the
+ * readers paused as for a grow: a bulk load in random order leaves
+ * hundreds of MB behind, which a daemon that then only answers queries
+ * should not hold.
  */
 #include <sys/queue.h>
 
@@ -71,8 +78,47 @@ static struct aerr		 result_err;
 static int			 done_pipe[2] = { -1, -1 };
 static struct event		*done_ev;
 
+static struct event		*release_ev;
+
+/* Writes quiet this long give back what LMDB kept for them. */
+#define RELEASE_IDLE_MS	1000
+
 static void	commit_start(void);
 static void	commit_finish(void);
+
+static void
+commit_release_arm(void)
+{
+	const struct timeval	idle = { RELEASE_IDLE_MS / 1000,
+				    (RELEASE_IDLE_MS % 1000) * 1000 };
+
+	/* Again from now when pending: a second after the last commit. */
+	evtimer_add(release_ev, &idle);
+}
+
+static void
+commit_release_cb(evutil_socket_t fd, short what, void *arg)
+{
+	uint64_t	kept = store_write_memory(server->store);
+
+	(void)fd; (void)what; (void)arg;
+	/* A commit under way arms it again when it ends. */
+	if (busy || !TAILQ_EMPTY(&queue))
+		return;
+	/*
+	 * A backup holds a read transaction until it ends, and a check
+	 * would hold the loop until it ends: later, then.
+	 */
+	if (store_backup_running(server->store) || readers_slow()) {
+		commit_release_arm();
+		return;
+	}
+	readers_pause();
+	store_release(server->store);
+	readers_resume();
+	log_info("gave back about %llu KiB that LMDB kept for writes",
+	    (unsigned long long)(kept >> 10));
+}
 
 static void
 commit_cb(evutil_socket_t fd, short what, void *arg)
@@ -142,7 +188,9 @@ commit_init(void)
 		fatal("commit_init");
 	done_ev = event_new(server->base, done_pipe[0], EV_READ | EV_PERSIST,
 	    commit_wake_cb, NULL);
-	if (done_ev == NULL || event_add(done_ev, NULL) != 0)
+	release_ev = evtimer_new(server->base, commit_release_cb, NULL);
+	if (done_ev == NULL || release_ev == NULL ||
+	    event_add(done_ev, NULL) != 0)
 		fatalx("event_new failed");
 	if ((errno = pthread_create(&writer, NULL, commit_writer, NULL)) != 0)
 		fatal("pthread_create");
@@ -162,9 +210,10 @@ commit_free(void)
 	pthread_join(writer, NULL);
 	event_free(done_ev);
 	event_free(flush_ev);
+	event_free(release_ev);
 	close(done_pipe[0]);
 	close(done_pipe[1]);
-	flush_ev = done_ev = NULL;
+	flush_ev = done_ev = release_ev = NULL;
 }
 
 size_t
@@ -443,6 +492,8 @@ commit_finish(void)
 	batches = NULL;
 	nbatches = 0;
 	busy = 0;
+	if (store_write_memory(server->store) > server->cfg->write_memory)
+		commit_release_arm();
 	changes_committed();
 	/* What arrived meanwhile is the next group. */
 	commit_flush();

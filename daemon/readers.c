@@ -21,9 +21,10 @@
  * may close meanwhile; only the loop touches connections.  Finished jobs
  * come back on a list and a pipe byte wakes the loop, as in commit.c.
  *
- * Map growth (P9) wants no transaction open in the process:
- * readers_pause() stops the threads taking jobs and waits for those
- * running, readers_resume() lets them go on.
+ * Map growth (P9) and giving back the write memory (commit.c) want no
+ * transaction open in the process: readers_pause() stops the threads
+ * taking jobs and waits for those running, readers_resume() lets them
+ * go on.
  */
 #define _GNU_SOURCE		/* pthread_setname_np */
 #include <sys/queue.h>
@@ -50,6 +51,7 @@ struct reader_job {
 	msgpack_unpacked	 u;		/* params point into frame */
 	const msgpack_object	*params;
 	msgpack_sbuffer		 reply;
+	int			 slow;		/* of a METHOD_LONG method */
 	TAILQ_ENTRY(reader_job)	 entry;
 };
 TAILQ_HEAD(reader_jobs, reader_job);
@@ -66,6 +68,7 @@ static struct reader_jobs	 todo = TAILQ_HEAD_INITIALIZER(todo);
 static struct reader_jobs	 done = TAILQ_HEAD_INITIALIZER(done);
 static size_t			 busy;		/* queued or running */
 static size_t			 running;
+static size_t			 slow;		/* of them METHOD_LONG */
 static int			 paused;
 static int			 stopping;
 static uint64_t			 jobs_run;	/* by the threads, for stats */
@@ -98,6 +101,7 @@ readers_queue(struct reader_job *j)
 	inflight++;
 	pthread_mutex_lock(&lock);
 	busy++;
+	slow += j->slow;
 	TAILQ_INSERT_TAIL(&todo, j, entry);
 	pthread_cond_signal(&work);
 	pthread_mutex_unlock(&lock);
@@ -164,6 +168,7 @@ readers_main(void *arg)
 		jobs_run++;
 		running--;
 		busy--;
+		slow -= j->slow;
 		first = TAILQ_EMPTY(&done);
 		TAILQ_INSERT_TAIL(&done, j, entry);
 		if (running == 0)
@@ -307,6 +312,21 @@ readers_pause(void)
 	pthread_mutex_unlock(&lock);
 }
 
+/*
+ * Whether a long job (check) is queued or running: readers_pause() would
+ * hold the loop until it ends, seconds on a large store.
+ */
+int
+readers_slow(void)
+{
+	int	n;
+
+	pthread_mutex_lock(&lock);
+	n = slow > 0;
+	pthread_mutex_unlock(&lock);
+	return (n);
+}
+
 void
 readers_resume(void)
 {
@@ -377,6 +397,7 @@ readers_offer(struct conn *c, const struct method *m, uint32_t msgid,
 
 	j = readers_job_new();
 	j->method = m;
+	j->slow = (m->flags & METHOD_LONG) != 0;
 	j->msgid = msgid;
 	j->frame = xmalloc(len);
 	memcpy(j->frame, frame, len);

@@ -41,9 +41,12 @@ struct store {
 	uint64_t	 keep_ms;	/* deletes stay in the log this long */
 	_Atomic int	 prune_due;	/* set by the loop, read by the writer */
 	struct backup	*backup;	/* running, or NULL */
+	char		*path;		/* the data directory */
 	size_t		 map_size;
 	size_t		 max_map_size;
 	uint64_t	 map_grows;
+	_Atomic uint64_t write_peak;	/* store_write_memory() */
+	uint64_t	 releases;	/* store_release() */
 	int		 inject_errno;
 	int		 inject_count;
 };

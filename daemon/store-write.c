@@ -7,9 +7,11 @@
 #include <sys/statvfs.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <lmdb.h>
 
@@ -693,6 +695,31 @@ fail_all(struct store_batch *batches, size_t n, const struct aerr *err)
 	}
 }
 
+/*
+ * The bytes this thread has handed to write(2) and its kin so far, from
+ * /proc/thread-self/io, or 0 when that cannot be read.  Around a commit,
+ * they are the pages it wrote: LMDB kept a buffer for each, and keeps
+ * them for the next transactions (store_release).
+ */
+static uint64_t
+thread_wchar(void)
+{
+	char		 buf[512], *p;
+	ssize_t		 n;
+	int		 fd;
+
+	if ((fd = open("/proc/thread-self/io", O_RDONLY | O_CLOEXEC)) == -1)
+		return (0);
+	n = read(fd, buf, sizeof buf - 1);
+	close(fd);
+	if (n <= 0)
+		return (0);
+	buf[n] = '\0';
+	if ((p = strstr(buf, "wchar:")) == NULL)
+		return (0);
+	return (strtoull(p + 6, NULL, 10));
+}
+
 /* One attempt at the whole group; returns 0 or an LMDB error. */
 static int
 write_once(struct store *st, struct store_batch *batches, size_t n,
@@ -700,6 +727,7 @@ write_once(struct store *st, struct store_batch *batches, size_t n,
 {
 	struct wctx	 w;
 	struct name_pend names;
+	uint64_t	 wchar, wrote;
 	size_t		 i;
 	int		 rc;
 
@@ -752,8 +780,12 @@ write_once(struct store *st, struct store_batch *batches, size_t n,
 		return (st->inject_errno);
 	}
 	store_text_write_end(&w);
+	wchar = thread_wchar();
 	/* The handle is gone after a failed commit too (P14). */
 	if ((rc = mdb_txn_commit(w.txn)) == 0) {
+		if (wchar != 0 && (wrote = thread_wchar() - wchar) >
+		    st->write_peak)
+			st->write_peak = wrote;
 		store_attrs_commit(st);
 		st->last_seq = w.c.next_seq - 1;
 		if (w.c.stream_seq != 0)

@@ -53,6 +53,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 #include <lmdb.h>
 
@@ -452,6 +455,23 @@ store_open_indexes(struct store *st)
 	return (mdb_txn_commit(txn));
 }
 
+/* Create st->env and open it on st->path with a map of map_size. */
+static int
+env_open(struct store *st, size_t map_size)
+{
+	int	rc;
+
+	if ((rc = mdb_env_create(&st->env)) != 0) {
+		st->env = NULL;
+		return (rc);
+	}
+	mdb_env_set_maxdbs(st->env, 32);
+	mdb_env_set_maxreaders(st->env, 1024);
+	mdb_env_set_mapsize(st->env, map_size);
+	/* NOTLS: a read txn is not tied to a thread (P12). */
+	return (mdb_env_open(st->env, st->path, MDB_NOTLS, 0640));
+}
+
 /* Open the environment in path, creating it and its databases. */
 struct store *
 store_open(const struct store_config *cfg, struct aerr *err)
@@ -482,14 +502,8 @@ store_open(const struct store_config *cfg, struct aerr *err)
 	    st->stage_time + 1;
 	st->no_text = cfg->no_text_index;
 	st->text_mirror_check = cfg->text_mirror_check;
-	if ((rc = mdb_env_create(&st->env)) != 0)
-		goto fail;
-	mdb_env_set_maxdbs(st->env, 32);
-	mdb_env_set_maxreaders(st->env, 1024);
-	mdb_env_set_mapsize(st->env, cfg->map_size);
-	/* NOTLS: a read txn is not tied to a thread (P12). */
-	rc = mdb_env_open(st->env, cfg->path, MDB_NOTLS, 0640);
-	if (rc != 0)
+	st->path = xstrdup(cfg->path);
+	if ((rc = env_open(st, cfg->map_size)) != 0)
 		goto fail;
 	/* A crashed process may have left reader slots behind (P11). */
 	mdb_reader_check(st->env, &dead);
@@ -510,6 +524,7 @@ store_open(const struct store_config *cfg, struct aerr *err)
 	if (store_format(st, txn, cfg->path, &upgrade, err) != 0) {
 		mdb_txn_abort(txn);
 		mdb_env_close(st->env);
+		free(st->path);
 		free(st);
 		return (NULL);
 	}
@@ -526,6 +541,7 @@ store_open(const struct store_config *cfg, struct aerr *err)
 	if (upgrade && store_upgrade_records(st, cfg->path, err) != 0) {
 		mdb_env_close(st->env);
 		store_attrs_close(st);
+		free(st->path);
 		free(st);
 		return (NULL);
 	}
@@ -542,6 +558,7 @@ store_open(const struct store_config *cfg, struct aerr *err)
 			mdb_env_close(st->env);
 			store_attrs_close(st);
 			store_text_close(st);
+			free(st->path);
 			free(st);
 			return (NULL);
 		}
@@ -557,6 +574,7 @@ fail:
 	if (st->env != NULL)
 		mdb_env_close(st->env);
 	store_attrs_close(st);
+	free(st->path);
 	free(st);
 	return (NULL);
 }
@@ -575,7 +593,58 @@ store_close(struct store *st)
 	mdb_env_close(st->env);
 	store_attrs_close(st);
 	store_text_close(st);
+	free(st->path);
 	free(st);
+}
+
+/*
+ * Give back the memory LMDB keeps for write transactions.  A write
+ * transaction takes a buffer for each page it changes, and LMDB keeps
+ * every buffer for the next ones until the environment closes: after a
+ * commit that changed 180 MB of pages (the word sweep of a load in
+ * random order touches most of the word index), the process holds those
+ * 180 MB for good.  So close the environment and open it again.  Only
+ * when no transaction is open in the process, as for map growth (P9):
+ * the caller pauses the readers, and no backup runs.  The database
+ * handles come back the same, opened in the same order.
+ */
+void
+store_release(struct store *st)
+{
+	MDB_txn	*txn;
+	int	 rc;
+
+	mdb_env_close(st->env);
+	if ((rc = env_open(st, st->map_size)) != 0 ||
+	    (rc = mdb_txn_begin(st->env, NULL, 0, &txn)) != 0)
+		fatalx("opening %s again to give back memory: %s", st->path,
+		    mdb_strerror(rc));
+	if ((rc = store_dbs_open(st, txn)) != 0) {
+		mdb_txn_abort(txn);
+		fatalx("opening the databases of %s again: %s", st->path,
+		    mdb_strerror(rc));
+	}
+	store_set_compare(st, txn);
+	if ((rc = mdb_txn_commit(txn)) != 0)
+		fatalx("opening the databases of %s again: %s", st->path,
+		    mdb_strerror(rc));
+	st->write_peak = 0;
+	st->releases++;
+#ifdef __GLIBC__
+	/* The buffers went back to malloc; from there to the system. */
+	malloc_trim(0);
+#endif
+}
+
+/*
+ * The bytes the largest commit since the last release wrote, which is
+ * about what LMDB keeps for the next write transactions; 0 when the
+ * system does not say (store-write.c).
+ */
+uint64_t
+store_write_memory(const struct store *st)
+{
+	return (st->write_peak);
 }
 
 void
@@ -735,6 +804,8 @@ store_stats(struct store *st, struct store_stats *out, struct aerr *err)
 	out->db_bytes = (uint64_t)(info.me_last_pgno + 1) * ms.ms_psize;
 	out->map_bytes = info.me_mapsize;
 	out->map_grows = st->map_grows;
+	out->write_memory = st->write_peak;
+	out->releases = st->releases;
 	return (0);
 }
 

@@ -831,6 +831,95 @@ TEST(readers_map_grows_while_readers_run)
 	T_EQ_INT(system(cmd), 0);
 }
 
+/* A number of the stats, asked on fd. */
+static uint64_t
+rt_stat(int fd, uint32_t msgid, const char *name)
+{
+	const msgpack_object	*o;
+	msgpack_unpacked	 u;
+	uint64_t		 n;
+
+	o = mp_get(rt_call(fd, msgid, "stats", NULL, &u), name);
+	T_ASSERTF(o != NULL && o->type == MSGPACK_OBJECT_POSITIVE_INTEGER,
+	    "stats has no %s", name);
+	n = o->via.u64;
+	msgpack_unpacked_destroy(&u);
+	return (n);
+}
+
+/*
+ * With --write-memory 0, every pause of the writes gives back what LMDB
+ * kept for them, which closes the environment and opens it again: with
+ * readers querying all along, three times, each followed by more writes.
+ * Every query and write is answered, the word index still finds the
+ * events, and the store checks sound.
+ */
+TEST(readers_memory_given_back_while_readers_run)
+{
+	struct th_daemon	 d;
+	const char		*extra[] = { "--read-threads", "2",
+				    "--write-memory", "0", NULL };
+	const msgpack_object	*o;
+	msgpack_sbuffer		 sb;
+	msgpack_packer		 pk;
+	msgpack_unpacked	 u;
+	char			 cmd[4400];
+	pid_t			 pids[4];
+	int			 stop[2], fd, c, status, round, i;
+	uint64_t		 released = 0, now = 0;
+
+	T_OK(th_daemon_start(&d, extra));
+	fd = th_raw_connect(d.sock);
+	rt_put_background(fd, 1, 0, 100);
+	T_OK(pipe(stop));
+	for (c = 0; c < 4; c++) {
+		if ((pids[c] = fork()) == 0) {
+			close(stop[1]);
+			rt_grow_reader(d.sock, stop[0], c);
+		}
+	}
+	close(stop[0]);
+	for (round = 0; round < 3; round++) {
+		rt_put_background(fd, (uint32_t)(10 + round),
+		    100 + round * 500, 500);
+		/* A second after the last commit, and then some. */
+		for (i = 0; i < 100; i++) {
+			now = rt_stat(fd, (uint32_t)(1000 + round * 100 + i),
+			    "memory_releases");
+			if (now > released)
+				break;
+			usleep(50000);
+		}
+		T_ASSERTF(now > released, "round %d: nothing given back in "
+		    "5 s (%llu releases)", round, (unsigned long long)now);
+		released = now;
+		T_EQ_U64(rt_stat(fd, (uint32_t)(2000 + round),
+		    "write_memory"), 0);
+	}
+	close(stop[1]);
+	for (c = 0; c < 4; c++) {
+		T_EQ_INT(waitpid(pids[c], &status, 0), pids[c]);
+		T_ASSERTF(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+		    "reader %d: status %d", c, status);
+	}
+	T_EQ_U64(rt_stat(fd, 3000, "events"), 1600);
+	rt_params(&sb, &pk, 4);
+	mp_pack_kv_str(&pk, "from", "2015");
+	mp_pack_kv_str(&pk, "to", "2015");
+	mp_pack_kv_str(&pk, "text", "background");
+	mp_pack_kv_uint(&pk, "limit", 1000);
+	o = mp_get(rt_call(fd, 3001, "range", &sb, &u), "events");
+	msgpack_sbuffer_destroy(&sb);
+	T_ASSERT(o != NULL && o->type == MSGPACK_OBJECT_ARRAY);
+	T_EQ_U64(o->via.array.size, 1000);
+	msgpack_unpacked_destroy(&u);
+	close(fd);
+	T_EQ_INT(th_daemon_stop(&d), 0);
+	snprintf(cmd, sizeof cmd, "%s/annalsd --check --data %s >&2",
+	    t_bindir(), d.data);
+	T_EQ_INT(system(cmd), 0);
+}
+
 /*
  * Pipeline heavy reads in one write, so that the daemon reads them all at
  * once; say so on ready after the first reply, then read until the daemon

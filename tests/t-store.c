@@ -2453,9 +2453,11 @@ TEST(store_text_ascii_words_as_icu)
  * Random puts, updates and deletes, then queries checked against the
  * model, with a stage of stage_text events: a small one makes most
  * queries read the blocks, a large one makes them read many batches.
+ * Every release_every changes (0: never), the store gives back its
+ * write memory, closing and opening its environment (store_release).
  */
 static void
-text_against_model(size_t stage_text)
+text_against_model(size_t stage_text, int release_every)
 {
 	static const char *const dbis[] = { "text", "text_new", "words" };
 	struct store	*st = open_store_staged(32 << 20, 0, stage_text);
@@ -2472,6 +2474,9 @@ text_against_model(size_t stage_text)
 	for (round = 0; round < 1200; round++) {
 		int op = rand_r(&seed) % 10;
 
+		if (release_every > 0 && round % release_every ==
+		    release_every - 1)
+			store_release(st);
 		if (op < 7 || n == 0) {
 			text_random(&seed, &tev[n], &ev);
 			tev[n].m.id = put1(st, &ev, &status);
@@ -2519,13 +2524,23 @@ text_against_model(size_t stage_text)
 
 TEST(store_text_against_model)
 {
-	text_against_model(2);
+	text_against_model(2, 0);
 }
 
 /* Most of the 1,200 changes still staged, in batches of one. */
 TEST(store_text_against_model_with_a_large_stage)
 {
-	text_against_model(1000);
+	text_against_model(1000, 0);
+}
+
+/*
+ * The environment closed and opened again between writes, with events
+ * staged: the writer's copy of the stage stays right (each sweep checks
+ * it), and so do the answers and the check.
+ */
+TEST(store_text_against_model_with_releases)
+{
+	text_against_model(50, 97);
 }
 
 /* The check of a store open at the test's path: its problems in c. */
