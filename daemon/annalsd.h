@@ -165,6 +165,7 @@ int	 store_write_try(struct store *, struct store_batch *, size_t,
 	     uint64_t, struct aerr *);
 int	 store_grow(struct store *, struct aerr *);
 void	 store_release(struct store *);
+void	 store_warm(struct store *);
 uint64_t store_write_memory(const struct store *);
 #define STORE_NEED_GROW	(-3)
 int	 store_query(struct store *, const struct query *, store_page_cb,

@@ -97,6 +97,23 @@ commit_release_arm(void)
 }
 
 static void
+commit_warm(void *arg)
+{
+	uint64_t	t0 = now_ms();
+
+	(void)arg;
+	store_warm(server->store);
+	log_debug("mapped the cached pages of the store again in %llu ms",
+	    (unsigned long long)(now_ms() - t0));
+}
+
+static void
+commit_warmed(void *arg)
+{
+	(void)arg;
+}
+
+static void
 commit_release_cb(evutil_socket_t fd, short what, void *arg)
 {
 	uint64_t	kept = store_write_memory(server->store);
@@ -116,6 +133,9 @@ commit_release_cb(evutil_socket_t fd, short what, void *arg)
 	readers_pause();
 	store_release(server->store);
 	readers_resume();
+	/* Off the loop: at 10M events, hundreds of ms of page tables. */
+	if (readers_call(commit_warm, commit_warmed, NULL) != 0)
+		store_warm(server->store);
 	log_info("gave back about %llu KiB that LMDB kept for writes",
 	    (unsigned long long)(kept >> 10));
 }

@@ -44,6 +44,7 @@
  * read transaction outlives the call that opened it, so the map can be
  * resized between calls (P8, P9, P10).
  */
+#include <sys/mman.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 
@@ -53,6 +54,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #ifdef __GLIBC__
 #include <malloc.h>
 #endif
@@ -634,6 +636,43 @@ store_release(struct store *st)
 	/* The buffers went back to malloc; from there to the system. */
 	malloc_trim(0);
 #endif
+}
+
+/*
+ * Map again the pages of the store that the page cache holds, after
+ * store_release(): the new map starts empty, and queries would each
+ * fault back in the pages they read (on a 1M store in random order,
+ * range pages took 170 us of daemon CPU instead of 158 for a while).
+ * mincore() tells which are cached, so nothing is read from disk.  Runs
+ * as a reader does, the environment open and not growing.
+ */
+void
+store_warm(struct store *st)
+{
+	MDB_envinfo	 info;
+	MDB_stat	 ms;
+	unsigned char	*vec;
+	char		*map;
+	size_t		 page, len, n, i, end;
+
+	if (mdb_env_info(st->env, &info) != 0 ||
+	    mdb_env_stat(st->env, &ms) != 0)
+		return;
+	page = (size_t)sysconf(_SC_PAGESIZE);
+	map = info.me_mapaddr;
+	len = (size_t)(info.me_last_pgno + 1) * ms.ms_psize;
+	n = (len + page - 1) / page;
+	vec = xmalloc(n);
+	if (mincore(map, len, vec) == 0) {
+		for (i = 0; i < n; i = end + 1) {
+			for (end = i; end < n && (vec[end] & 1); end++)
+				;
+			if (end > i)
+				(void)madvise(map + i * page, (end - i) * page,
+				    MADV_POPULATE_READ);
+		}
+	}
+	free(vec);
 }
 
 /*

@@ -2475,8 +2475,10 @@ text_against_model(size_t stage_text, int release_every)
 		int op = rand_r(&seed) % 10;
 
 		if (release_every > 0 && round % release_every ==
-		    release_every - 1)
+		    release_every - 1) {
 			store_release(st);
+			store_warm(st);
+		}
 		if (op < 7 || n == 0) {
 			text_random(&seed, &tev[n], &ev);
 			tev[n].m.id = put1(st, &ev, &status);
