@@ -697,27 +697,28 @@ fail_all(struct store_batch *batches, size_t n, const struct aerr *err)
 
 /*
  * The bytes this thread has handed to write(2) and its kin so far, from
- * /proc/thread-self/io, or 0 when that cannot be read.  Around a commit,
+ * /proc/thread-self/io; -1 when that cannot be read.  Around a commit,
  * they are the pages it wrote: LMDB kept a buffer for each, and keeps
  * them for the next transactions (store_release).
  */
-static uint64_t
-thread_wchar(void)
+static int
+thread_wchar(uint64_t *bytes)
 {
 	char		 buf[512], *p;
 	ssize_t		 n;
 	int		 fd;
 
 	if ((fd = open("/proc/thread-self/io", O_RDONLY | O_CLOEXEC)) == -1)
-		return (0);
+		return (-1);
 	n = read(fd, buf, sizeof buf - 1);
 	close(fd);
 	if (n <= 0)
-		return (0);
+		return (-1);
 	buf[n] = '\0';
 	if ((p = strstr(buf, "wchar:")) == NULL)
-		return (0);
-	return (strtoull(p + 6, NULL, 10));
+		return (-1);
+	*bytes = strtoull(p + 6, NULL, 10);
+	return (0);
 }
 
 /* One attempt at the whole group; returns 0 or an LMDB error. */
@@ -727,7 +728,8 @@ write_once(struct store *st, struct store_batch *batches, size_t n,
 {
 	struct wctx	 w;
 	struct name_pend names;
-	uint64_t	 wchar, wrote;
+	uint64_t	 before, after;
+	int		 measured;
 	size_t		 i;
 	int		 rc;
 
@@ -780,12 +782,12 @@ write_once(struct store *st, struct store_batch *batches, size_t n,
 		return (st->inject_errno);
 	}
 	store_text_write_end(&w);
-	wchar = thread_wchar();
+	measured = thread_wchar(&before) == 0;
 	/* The handle is gone after a failed commit too (P14). */
 	if ((rc = mdb_txn_commit(w.txn)) == 0) {
-		if (wchar != 0 && (wrote = thread_wchar() - wchar) >
-		    st->write_peak)
-			st->write_peak = wrote;
+		if (measured && thread_wchar(&after) == 0 &&
+		    after - before > st->write_peak)
+			st->write_peak = after - before;
 		store_attrs_commit(st);
 		st->last_seq = w.c.next_seq - 1;
 		if (w.c.stream_seq != 0)

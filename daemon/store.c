@@ -47,6 +47,7 @@
 #include <sys/mman.h>
 #include <sys/random.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 
 #include <endian.h>
 #include <stddef.h>
@@ -639,6 +640,37 @@ store_release(struct store *st)
 }
 
 /*
+ * Where LMDB mapped data.mdb, and how long the mapping is, from
+ * /proc/self/maps (mdb_env_info's address is only that of MDB_FIXEDMAP),
+ * found by the file's device and inode; NULL when it cannot be told.
+ */
+static char *
+data_map(struct store *st, size_t *len)
+{
+	struct stat		 sb;
+	FILE			*f;
+	char			 line[512];
+	unsigned long		 lo, hi, ino;
+	unsigned		 maj, mnr;
+	char			*map = NULL;
+	mdb_filehandle_t	 fd;
+
+	if (mdb_env_get_fd(st->env, &fd) != 0 || fstat(fd, &sb) != 0 ||
+	    (f = fopen("/proc/self/maps", "re")) == NULL)
+		return (NULL);
+	while (map == NULL && fgets(line, sizeof line, f) != NULL) {
+		if (sscanf(line, "%lx-%lx %*s %*s %x:%x %lu", &lo, &hi, &maj,
+		    &mnr, &ino) == 5 && ino == (unsigned long)sb.st_ino &&
+		    maj == major(sb.st_dev) && mnr == minor(sb.st_dev)) {
+			map = (char *)lo;
+			*len = hi - lo;
+		}
+	}
+	fclose(f);
+	return (map);
+}
+
+/*
  * Map again the pages of the store that the page cache holds, after
  * store_release(): the new map starts empty, and queries would each
  * fault back in the pages they read (on a 1M store in random order,
@@ -656,20 +688,23 @@ store_warm(struct store *st)
 	size_t		 page, len, n, i, end;
 
 	if (mdb_env_info(st->env, &info) != 0 ||
-	    mdb_env_stat(st->env, &ms) != 0)
+	    mdb_env_stat(st->env, &ms) != 0 || (map = data_map(st, &len)) == NULL)
 		return;
 	page = (size_t)sysconf(_SC_PAGESIZE);
-	map = info.me_mapaddr;
-	len = (size_t)(info.me_last_pgno + 1) * ms.ms_psize;
+	if (len > (size_t)(info.me_last_pgno + 1) * ms.ms_psize)
+		len = (size_t)(info.me_last_pgno + 1) * ms.ms_psize;
 	n = (len + page - 1) / page;
 	vec = xmalloc(n);
 	if (mincore(map, len, vec) == 0) {
 		for (i = 0; i < n; i = end + 1) {
 			for (end = i; end < n && (vec[end] & 1); end++)
 				;
-			if (end > i)
-				(void)madvise(map + i * page, (end - i) * page,
-				    MADV_POPULATE_READ);
+			if (end > i && madvise(map + i * page, (end - i) *
+			    page, MADV_POPULATE_READ) != 0) {
+				/* Before Linux 5.14: a read maps a page. */
+				for (; i < end; i++)
+					(void)*(volatile char *)(map + i * page);
+			}
 		}
 	}
 	free(vec);

@@ -848,6 +848,27 @@ rt_stat(int fd, uint32_t msgid, const char *name)
 }
 
 /*
+ * Wait up to 5 s for stats memory_releases to pass prev; return it.  A
+ * second after the last commit, and then some.
+ */
+static uint64_t
+rt_released(int fd, uint32_t msgid, uint64_t prev, const char *what)
+{
+	uint64_t	now = prev;
+	int		i;
+
+	for (i = 0; i < 100 && now <= prev; i++) {
+		if (i > 0)
+			usleep(50000);
+		now = rt_stat(fd, msgid + (uint32_t)i, "memory_releases");
+	}
+	T_ASSERTF(now > prev, "%s: nothing given back in 5 s (%llu "
+	    "releases)", what, (unsigned long long)now);
+	T_EQ_U64(rt_stat(fd, msgid + 100, "write_memory"), 0);
+	return (now);
+}
+
+/*
  * With --write-memory 0, every pause of the writes gives back what LMDB
  * kept for them, which closes the environment and opens it again: with
  * readers querying all along, three times, each followed by more writes.
@@ -865,12 +886,14 @@ TEST(readers_memory_given_back_while_readers_run)
 	msgpack_unpacked	 u;
 	char			 cmd[4400];
 	pid_t			 pids[4];
-	int			 stop[2], fd, c, status, round, i;
-	uint64_t		 released = 0, now = 0;
+	int			 stop[2], fd, c, status, round;
+	uint64_t		 released;
 
 	T_OK(th_daemon_start(&d, extra));
 	fd = th_raw_connect(d.sock);
+	/* The writer thread's first commit counts too. */
 	rt_put_background(fd, 1, 0, 100);
+	released = rt_released(fd, 500, 0, "the first commit");
 	T_OK(pipe(stop));
 	for (c = 0; c < 4; c++) {
 		if ((pids[c] = fork()) == 0) {
@@ -882,19 +905,8 @@ TEST(readers_memory_given_back_while_readers_run)
 	for (round = 0; round < 3; round++) {
 		rt_put_background(fd, (uint32_t)(10 + round),
 		    100 + round * 500, 500);
-		/* A second after the last commit, and then some. */
-		for (i = 0; i < 100; i++) {
-			now = rt_stat(fd, (uint32_t)(1000 + round * 100 + i),
-			    "memory_releases");
-			if (now > released)
-				break;
-			usleep(50000);
-		}
-		T_ASSERTF(now > released, "round %d: nothing given back in "
-		    "5 s (%llu releases)", round, (unsigned long long)now);
-		released = now;
-		T_EQ_U64(rt_stat(fd, (uint32_t)(2000 + round),
-		    "write_memory"), 0);
+		released = rt_released(fd, (uint32_t)(1000 + round * 200),
+		    released, "after a write under readers");
 	}
 	close(stop[1]);
 	for (c = 0; c < 4; c++) {

@@ -4191,6 +4191,85 @@ ra_read(void *arg)
 	return (NULL);
 }
 
+/* This process's resident KiB of the mapping of a file named name. */
+static long
+mapped_kb(const char *name)
+{
+	FILE	*f = fopen("/proc/self/smaps", "re");
+	char	 line[512];
+	long	 kb = 0, n;
+	int	 in = 0;
+
+	T_ASSERT(f != NULL);
+	while (fgets(line, sizeof line, f) != NULL) {
+		if (strchr(line, '-') != NULL && strchr(line, ':') != NULL &&
+		    line[0] != ' ' && strncmp(line, "Rss:", 4) != 0 &&
+		    strchr(line, '/') != NULL)
+			in = strstr(line, name) != NULL;
+		else if (in && sscanf(line, "Rss: %ld kB", &n) == 1)
+			kb += n;
+	}
+	fclose(f);
+	return (kb);
+}
+
+/*
+ * A commit says what it wrote (write_memory, which a release zeroes);
+ * the environment opened again maps nothing of the file until
+ * store_warm() maps what the page cache holds; the store answers after.
+ */
+TEST(store_release_then_warm)
+{
+	struct store		*st = open_store(16 << 20);
+	struct store_batch	 b;
+	struct store_op		*ops;
+	struct event		*evs;
+	struct store_stats	 s;
+	struct aerr		 err;
+	char			 key[32];
+	long			 before, after;
+	int			 i, n = 2000;
+
+	evs = calloc(n, sizeof *evs);
+	ops = calloc(n, sizeof *ops);
+	for (i = 0; i < n; i++) {
+		snprintf(key, sizeof key, "k%d", i);
+		mkev(&evs[i], "2015-01-14", NULL, "USA,RUS", "010", "t", key);
+		ops[i].kind = CHANGE_PUT;
+		ops[i].ev = &evs[i];
+	}
+	memset(&b, 0, sizeof b);
+	b.ops = ops;
+	b.nops = n;
+	T_ASSERTF(store_write(st, &b, 1, 7, &err) == 0, "%s", err.msg);
+	T_OK(store_stats(st, &s, &err));
+	/* 2,000 records and their index entries: some hundreds of KB. */
+	T_ASSERTF(s.write_memory > 100000, "write_memory %llu",
+	    (unsigned long long)s.write_memory);
+	T_EQ_U64(s.releases, 0);
+	store_release(st);
+	T_OK(store_stats(st, &s, &err));
+	T_EQ_U64(s.write_memory, 0);
+	T_EQ_U64(s.releases, 1);
+	T_EQ_U64(s.events, (uint64_t)n);
+	before = mapped_kb("/db/data.mdb");
+	store_warm(st);
+	after = mapped_kb("/db/data.mdb");
+	T_ASSERTF(after > before + 200, "data.mdb mapped %ld KiB before "
+	    "store_warm, %ld after", before, after);
+	for (i = 0; i < n; i++)
+		record_clear(&evs[i]);
+	mkev(&evs[0], "2016", NULL, "USA", NULL, NULL, NULL);
+	T_EQ_U64(put1(st, &evs[0], NULL), (uint64_t)n + 1);
+	record_clear(&evs[0]);
+	T_OK(store_stats(st, &s, &err));
+	T_EQ_U64(s.events, (uint64_t)n + 1);
+	T_ASSERT(s.write_memory > 0);
+	free(evs);
+	free(ops);
+	store_close(st);
+}
+
 TEST(store_attrs_readers_beside_the_writer)
 {
 	struct store		*st = open_store((size_t)1 << 24);
