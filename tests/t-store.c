@@ -893,6 +893,31 @@ TEST(store_actor_counts_follow_deletes)
 	store_close(st);
 }
 
+/*
+ * A batch b of n puts of one day, keyed k0, k1, ... of source t; the
+ * caller frees *evs (each record_clear()ed) and *ops.
+ */
+static void
+keyed_batch(int n, struct event **evs, struct store_op **ops,
+    struct store_batch *b)
+{
+	char	key[32];
+	int	i;
+
+	*evs = calloc(n, sizeof **evs);
+	*ops = calloc(n, sizeof **ops);
+	for (i = 0; i < n; i++) {
+		snprintf(key, sizeof key, "k%d", i);
+		mkev(&(*evs)[i], "2015-01-14", NULL, "USA,RUS", "010", "t",
+		    key);
+		(*ops)[i].kind = CHANGE_PUT;
+		(*ops)[i].ev = &(*evs)[i];
+	}
+	memset(b, 0, sizeof *b);
+	b->ops = *ops;
+	b->nops = n;
+}
+
 TEST(store_map_full_grows_and_replays)
 {
 	struct store		*st = open_store(64 << 10);
@@ -901,20 +926,9 @@ TEST(store_map_full_grows_and_replays)
 	struct event		*evs;
 	struct store_stats	 s;
 	struct aerr		 err;
-	char			 key[32];
 	int			 i, n = 2000;
 
-	evs = calloc(n, sizeof *evs);
-	ops = calloc(n, sizeof *ops);
-	for (i = 0; i < n; i++) {
-		snprintf(key, sizeof key, "k%d", i);
-		mkev(&evs[i], "2015-01-14", NULL, "USA,RUS", "010", "t", key);
-		ops[i].kind = CHANGE_PUT;
-		ops[i].ev = &evs[i];
-	}
-	memset(&b, 0, sizeof b);
-	b.ops = ops;
-	b.nops = n;
+	keyed_batch(n, &evs, &ops, &b);
 	T_ASSERTF(store_write(st, &b, 1, 7, &err) == 0, "%s", err.msg);
 	T_ASSERTF(!b.failed, "%s", b.err.msg);
 	T_OK(store_stats(st, &s, &err));
@@ -4226,21 +4240,10 @@ TEST(store_release_then_warm)
 	struct event		*evs;
 	struct store_stats	 s;
 	struct aerr		 err;
-	char			 key[32];
 	long			 before, after;
 	int			 i, n = 2000;
 
-	evs = calloc(n, sizeof *evs);
-	ops = calloc(n, sizeof *ops);
-	for (i = 0; i < n; i++) {
-		snprintf(key, sizeof key, "k%d", i);
-		mkev(&evs[i], "2015-01-14", NULL, "USA,RUS", "010", "t", key);
-		ops[i].kind = CHANGE_PUT;
-		ops[i].ev = &evs[i];
-	}
-	memset(&b, 0, sizeof b);
-	b.ops = ops;
-	b.nops = n;
+	keyed_batch(n, &evs, &ops, &b);
 	T_ASSERTF(store_write(st, &b, 1, 7, &err) == 0, "%s", err.msg);
 	T_OK(store_stats(st, &s, &err));
 	/* 2,000 records and their index entries: some hundreds of KB. */
