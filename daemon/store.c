@@ -688,7 +688,8 @@ store_warm(struct store *st)
 	size_t		 page, len, n, i, end;
 
 	if (mdb_env_info(st->env, &info) != 0 ||
-	    mdb_env_stat(st->env, &ms) != 0 || (map = data_map(st, &len)) == NULL)
+	    mdb_env_stat(st->env, &ms) != 0 ||
+	    (map = data_map(st, &len)) == NULL)
 		return;
 	page = (size_t)sysconf(_SC_PAGESIZE);
 	if (len > (size_t)(info.me_last_pgno + 1) * ms.ms_psize)
@@ -703,7 +704,8 @@ store_warm(struct store *st)
 			    page, MADV_POPULATE_READ) != 0) {
 				/* Before Linux 5.14: a read maps a page. */
 				for (; i < end; i++)
-					(void)*(volatile char *)(map + i * page);
+					(void)*(volatile char *)(map +
+					    i * page);
 			}
 		}
 	}
