@@ -618,6 +618,11 @@ store_release(struct store *st)
 	int	 rc;
 
 	mdb_env_close(st->env);
+	/*
+	 * What opened a moment ago failing to open again (no memory, no
+	 * descriptors) leaves nothing to serve from: stop, saying why.
+	 * Everything acknowledged is committed.
+	 */
 	if ((rc = env_open(st, st->map_size)) != 0 ||
 	    (rc = mdb_txn_begin(st->env, NULL, 0, &txn)) != 0)
 		fatalx("opening %s again to give back memory: %s", st->path,

@@ -82,6 +82,22 @@ rt_call(int fd, uint32_t msgid, const char *method, msgpack_sbuffer *sb,
 	return (m.result);
 }
 
+/* A number of the stats, asked on fd. */
+static uint64_t
+rt_stat(int fd, uint32_t msgid, const char *name)
+{
+	const msgpack_object	*o;
+	msgpack_unpacked	 u;
+	uint64_t		 n;
+
+	o = mp_get(rt_call(fd, msgid, "stats", NULL, &u), name);
+	T_ASSERTF(o != NULL && o->type == MSGPACK_OBJECT_POSITIVE_INTEGER,
+	    "stats has no %s", name);
+	n = o->via.u64;
+	msgpack_unpacked_destroy(&u);
+	return (n);
+}
+
 /*
  * The jobs the reader threads ran so far (stats reader_jobs), asked on
  * fd: a connection of its own would count as another client active.
@@ -89,15 +105,7 @@ rt_call(int fd, uint32_t msgid, const char *method, msgpack_sbuffer *sb,
 static uint64_t
 rt_reader_jobs(int fd, uint32_t msgid)
 {
-	const msgpack_object	*o;
-	msgpack_unpacked	 u;
-	uint64_t		 n;
-
-	o = mp_get(rt_call(fd, msgid, "stats", NULL, &u), "reader_jobs");
-	T_ASSERT(o != NULL && o->type == MSGPACK_OBJECT_POSITIVE_INTEGER);
-	n = o->via.u64;
-	msgpack_unpacked_destroy(&u);
-	return (n);
+	return (rt_stat(fd, msgid, "reader_jobs"));
 }
 
 /* Put n events of source "bg" (keys from first on), in one batch. */
@@ -829,22 +837,6 @@ TEST(readers_map_grows_while_readers_run)
 	snprintf(cmd, sizeof cmd, "%s/annalsd --check --data %s >&2",
 	    t_bindir(), d.data);
 	T_EQ_INT(system(cmd), 0);
-}
-
-/* A number of the stats, asked on fd. */
-static uint64_t
-rt_stat(int fd, uint32_t msgid, const char *name)
-{
-	const msgpack_object	*o;
-	msgpack_unpacked	 u;
-	uint64_t		 n;
-
-	o = mp_get(rt_call(fd, msgid, "stats", NULL, &u), name);
-	T_ASSERTF(o != NULL && o->type == MSGPACK_OBJECT_POSITIVE_INTEGER,
-	    "stats has no %s", name);
-	n = o->via.u64;
-	msgpack_unpacked_destroy(&u);
-	return (n);
 }
 
 /*
