@@ -108,12 +108,6 @@ commit_warm(void *arg)
 }
 
 static void
-commit_warmed(void *arg)
-{
-	(void)arg;
-}
-
-static void
 commit_release_cb(evutil_socket_t fd, short what, void *arg)
 {
 	uint64_t	kept = store_write_memory(server->store);
@@ -134,7 +128,7 @@ commit_release_cb(evutil_socket_t fd, short what, void *arg)
 	store_release(server->store);
 	readers_resume();
 	/* Off the loop: at 10M events, hundreds of ms of page tables. */
-	if (readers_call(commit_warm, commit_warmed, NULL) != 0)
+	if (readers_call(commit_warm, NULL, NULL) != 0)
 		store_warm(server->store);
 	log_info("gave back about %llu KiB that LMDB kept for writes",
 	    (unsigned long long)(kept >> 10));

@@ -120,11 +120,11 @@ readers_job_free(struct reader_job *j)
 static void
 readers_job_done(struct reader_job *j)
 {
-	if (j->done != NULL)
-		j->done(j->arg);
-	else {
+	if (j->fn != NULL) {
+		if (j->done != NULL)
+			j->done(j->arg);
+	} else
 		conn_done(j->conn, &j->reply);
-	}
 	readers_job_free(j);
 }
 
@@ -413,8 +413,9 @@ readers_offer(struct conn *c, const struct method *m, uint32_t msgid,
 }
 
 /*
- * Run fn(arg) on a reader thread, then then(arg) on the loop: for work
- * that is not a request of a connection (the HTTP API).  fn may use only
+ * Run fn(arg) on a reader thread, then then(arg), unless NULL, on the
+ * loop: for work that is not a request of a connection (the HTTP API,
+ * the warm after a release of write memory).  fn may use only
  * what arg holds.  Returns -1, taking nothing, when there are no reader
  * threads or the server is stopping; the caller then does the work.
  */
