@@ -139,7 +139,7 @@ hjson_record(struct evbuffer *b, const void *data, size_t len,
 	msgpack_unpacked	 up;
 	const msgpack_object	*o = &up.data, *k;
 	uint32_t		 i;
-	int			 rc = -1, idx, n = 0;
+	int			 rc = -1, idx = -1, n = 0;
 
 	msgpack_unpacked_init(&up);
 	if (msgpack_unpack_next(&up, data, len, NULL) !=
@@ -150,7 +150,8 @@ hjson_record(struct evbuffer *b, const void *data, size_t len,
 		k = &o->via.map.ptr[i].key;
 		if (k->type != MSGPACK_OBJECT_STR)
 			goto out;
-		idx = record_field_index(k->via.str.ptr, k->via.str.size);
+		idx = record_field_index(k->via.str.ptr, k->via.str.size,
+		    idx + 1);
 		if (fields != RECORD_FIELDS_ALL &&
 		    (idx == -1 || !(fields & RECORD_FIELD(idx))))
 			continue;

@@ -554,7 +554,9 @@ store_query(struct store *st, const struct query *q, store_page_cb cb,
 	    plan_build(st, txn, q, by == 1, &p, err) != 0)
 		goto out;
 	need_record = store_needs_record(q, by != 0, text);
-	as_stored = store_attrs_none(st, txn);
+	/* Names for attrs that fields_write() would drop are not wanted. */
+	as_stored = store_attrs_none(st, txn) || (q->fields != 0 &&
+	    !(q->fields & RECORD_FIELD_ATTRS));
 	/*
 	 * The time index's walk meets, of each class, events that are hits
 	 * or the few a filter drops, whose records follow each other: the

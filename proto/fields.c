@@ -46,7 +46,7 @@ fields_add(const char *p, size_t len, size_t i, uint32_t *set, uint32_t *seen,
 		    i);
 		return (-1);
 	}
-	if ((idx = record_field_index(p, len)) == -1)
+	if ((idx = record_field_index(p, len, 0)) == -1)
 		return (fields_bad(err, i, "unknown field", p, len));
 	if (*seen & RECORD_FIELD(idx))
 		return (fields_bad(err, i, "duplicate field", p, len));
@@ -141,6 +141,10 @@ fields_pack(msgpack_packer *pk, uint32_t set)
  * stores it) to out with only the keys of set.  Returns -1, having
  * appended nothing, when data is not a map of at most RECORD_NFIELDS
  * str keys.
+ *
+ * record_pack() writes the keys in index order, so each key is looked
+ * for from the one after the last.  A last entry that is not kept is not
+ * walked: that is attrs, most of a GDELT row.
  */
 int
 fields_project(const void *data, size_t len, uint32_t set,
@@ -151,7 +155,7 @@ fields_project(const void *data, size_t len, uint32_t set,
 	msgpack_packer		 pk;
 	size_t			 off, head, klen, vlen, n, i, kept = 0;
 	size_t			 span[RECORD_NFIELDS][2];
-	int			 idx;
+	int			 idx = -1;
 
 	if (len >= 1 && (p[0] & 0xf0) == 0x80) {
 		n = p[0] & 0x0f;
@@ -168,11 +172,15 @@ fields_project(const void *data, size_t len, uint32_t set,
 		if (off == len || (p[off] & 0xe0) != 0xa0)
 			return (-1);
 		klen = 1 + (p[off] & 0x1f);
-		if (klen > len - off ||
-		    frame_object(p + off + klen, len - off - klen, &vlen,
+		if (klen > len - off)
+			return (-1);
+		idx = record_field_index((const char *)p + off + 1, klen - 1,
+		    idx + 1);
+		if (i == n - 1 && (idx == -1 || !(set & RECORD_FIELD(idx))))
+			break;
+		if (frame_object(p + off + klen, len - off - klen, &vlen,
 		    &err) != 0)
 			return (-1);
-		idx = record_field_index((const char *)p + off + 1, klen - 1);
 		if (idx != -1 && (set & RECORD_FIELD(idx))) {
 			span[kept][0] = off;
 			span[kept][1] = klen + vlen;

@@ -269,9 +269,10 @@ struct event {
 #define RECORD_FIELD(i)		((uint32_t)1 << (i))
 #define RECORD_FIELDS_ALL	(RECORD_FIELD(RECORD_NFIELDS) - 1)
 #define RECORD_FIELD_ID		RECORD_FIELD(0)
+#define RECORD_FIELD_ATTRS	RECORD_FIELD(RECORD_NFIELDS - 1)
 #define RECORD_FIELDS_MAX_LIST	256	/* bytes of "id,start,..." */
 
-int	 record_field_index(const char *, size_t);
+int	 record_field_index(const char *, size_t, int);
 const char *record_field_name(int);
 int	 fields_decode(const msgpack_object *, uint32_t *, struct aerr *);
 int	 fields_parse(const char *, uint32_t *, struct aerr *);

@@ -53,6 +53,8 @@ static int	record_attrs_value(const msgpack_object *, int, struct aerr *);
 
 /* RECORD_FIELDS_ALL in proto.h has a bit for each key. */
 _Static_assert(RECORD_NKEYS == RECORD_NFIELDS, "record keys and fields");
+_Static_assert(RECORD_FIELD_ATTRS == RECORD_FIELD(RECORD_ATTRS),
+    "attrs is the last key");
 
 /*
  * Whether the len bytes at p are the key s of as many bytes.  Keys are
@@ -84,40 +86,38 @@ record_key_eq(const char *p, const char *s, size_t len)
 }
 
 /*
- * The index of a record key, or -1.  The search starts at from, where
- * the next key is when the sender used the documented order.
+ * The index of the record key of len bytes at p, or -1.  The search
+ * starts at from, where the next key is when the sender used the
+ * documented order.
  */
 static inline int
-record_key_index(const msgpack_object *key, int from)
+record_key_find(const char *p, size_t len, int from)
 {
-	size_t	len;
 	int	i, n;
 
-	if (key->type != MSGPACK_OBJECT_STR)
-		return (-1);
-	len = key->via.str.size;
 	for (n = 0, i = from % RECORD_NKEYS; n < RECORD_NKEYS; n++, i++) {
 		if (i == RECORD_NKEYS)
 			i = 0;
-		if (len == record_keys[i].len &&
-		    record_key_eq(key->via.str.ptr, record_keys[i].name, len))
-			return (i);
-	}
-	return (-1);
-}
-
-/* The index of the record key of len bytes at p, or -1; for fields.c. */
-int
-record_field_index(const char *p, size_t len)
-{
-	int	i;
-
-	for (i = 0; i < RECORD_NKEYS; i++) {
 		if (len == record_keys[i].len &&
 		    record_key_eq(p, record_keys[i].name, len))
 			return (i);
 	}
 	return (-1);
+}
+
+static inline int
+record_key_index(const msgpack_object *key, int from)
+{
+	if (key->type != MSGPACK_OBJECT_STR)
+		return (-1);
+	return (record_key_find(key->via.str.ptr, key->via.str.size, from));
+}
+
+/* record_key_find(), for fields.c and http-json.c. */
+int
+record_field_index(const char *p, size_t len, int from)
+{
+	return (record_key_find(p, len, from));
 }
 
 const char *

@@ -3,6 +3,7 @@
  * get and changes, through libannals against the real daemon, and the
  * cutting of a packed record (fields_project()) on its own.
  */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -120,6 +121,23 @@ TEST(issue_16_fields_cut_range_actor_get_and_changes)
 	T_ASSERT(e->text != NULL && e->attrs_len == 4 && e->rev == 1);
 	annals_iter_free(it);
 
+	/*
+	 * attrs asked for: stored by the dictionary's id from the second
+	 * event on, its name comes back in each (and without it, no attrs
+	 * above, and the name is not looked up).
+	 */
+	T_EQ_INT(annals_query_set_fields(q, "title,attrs"), 0);
+	T_ASSERT((it = annals_actor(ctx, q)) != NULL);
+	for (n = 0; (e = annals_iter_next(it)) != NULL; n++) {
+		T_ASSERT(e->text == NULL && e->nactors == 0);
+		T_ASSERT(e->attrs_len == 4 &&
+		    memcmp(e->attrs, "\x81\xa1g\x04", 4) == 0);
+	}
+	T_EQ_INT(annals_iter_error(it), 0);
+	T_EQ_INT(n, 40);
+	annals_iter_free(it);
+	T_EQ_INT(annals_query_set_fields(q, NULL), 0);
+
 	/* A bad name leaves the query as it was. */
 	T_EQ_INT(annals_query_set_fields(q, "start,titel"), ANNALS_EINVALID);
 	T_EQ_INT(annals_query_set_fields(q, "start,,title"), ANNALS_EINVALID);
@@ -175,6 +193,45 @@ fields_record(msgpack_sbuffer *sb)
 	msgpack_pack_nil(&pk);
 }
 
+/* Pack {"title": "T", "start": "2015", "id": 1}: keys in reverse. */
+static void
+fields_reversed(msgpack_sbuffer *sb)
+{
+	msgpack_packer	pk;
+
+	msgpack_sbuffer_clear(sb);
+	msgpack_packer_init(&pk, sb, msgpack_sbuffer_write);
+	msgpack_pack_map(&pk, 3);
+	mp_pack_kv_str(&pk, "title", "T");
+	mp_pack_kv_str(&pk, "start", "2015");
+	mp_pack_kv_uint(&pk, "id", 1);
+}
+
+/* out holds one map whose keys are the NULL-ended names, in order. */
+static void
+fields_expect_keys(const msgpack_sbuffer *out, ...)
+{
+	msgpack_unpacked	 up;
+	const char		*name;
+	va_list			 ap;
+	uint32_t		 i = 0;
+
+	msgpack_unpacked_init(&up);
+	T_EQ_INT(msgpack_unpack_next(&up, out->data, out->size, NULL),
+	    MSGPACK_UNPACK_SUCCESS);
+	T_EQ_INT(up.data.type, MSGPACK_OBJECT_MAP);
+	va_start(ap, out);
+	while ((name = va_arg(ap, const char *)) != NULL) {
+		T_ASSERT(i < up.data.via.map.size);
+		T_ASSERTF(mp_key_is(&up.data.via.map.ptr[i].key, name),
+		    "key %u is not %s", i, name);
+		i++;
+	}
+	va_end(ap);
+	T_EQ_INT(up.data.via.map.size, i);
+	msgpack_unpacked_destroy(&up);
+}
+
 TEST(issue_16_fields_project_keeps_the_bytes_of_the_kept_keys)
 {
 	msgpack_sbuffer		 sb, out;
@@ -205,6 +262,19 @@ TEST(issue_16_fields_project_keeps_the_bytes_of_the_kept_keys)
 	/* fields_write() then sends it whole. */
 	fields_write(&out, sb.data, sb.size - 1, set);
 	T_EQ_INT(out.size, sb.size - 1);
+
+	/* A last entry not kept is not read: attrs here. */
+	T_OK(fields_parse("title", &set, &err));
+	out.size = 0;
+	T_OK(fields_project(sb.data, sb.size - 1, set, &out));
+	fields_expect_keys(&out, "id", "title", NULL);
+
+	/* Keys out of record_pack()'s order are all still looked at. */
+	fields_reversed(&sb);
+	T_OK(fields_parse("start", &set, &err));
+	out.size = 0;
+	T_OK(fields_project(sb.data, sb.size, set, &out));
+	fields_expect_keys(&out, "start", "id", NULL);
 
 	T_EQ_INT(fields_parse("", &set, &err), 0);
 	T_EQ_INT(set, RECORD_FIELDS_ALL);
