@@ -57,6 +57,13 @@ struct annals_ctx {
 	int			 subscribed;
 	struct annals_note	*notes;		/* oldest first */
 	struct annals_note	**notes_tail;
+
+	/*
+	 * The zone of the last reply, cleared, for the next (wire.c):
+	 * zone_chunk grows until a page of replies fits in one chunk.
+	 */
+	msgpack_zone		*zone;
+	size_t			 zone_chunk;
 };
 
 /*
@@ -69,6 +76,8 @@ struct annals_reply {
 	msgpack_unpacked	 up;
 	struct msg		 msg;
 	int			 live;
+	annals_ctx		*ctx;		/* takes up's zone back */
+	const void		*zone_head;	/* its chunk before the unpack */
 };
 
 /*

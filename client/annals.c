@@ -143,6 +143,7 @@ annals_free(annals_ctx *ctx)
 	free(ctx->wbuf);
 	free(ctx->rbuf);
 	annals_notes_clear(ctx);
+	msgpack_zone_free(ctx->zone);
 	free(ctx);
 }
 

@@ -1488,3 +1488,89 @@ TEST(reply_round_trip_through_annalsd)
 	}
 	free(b);
 }
+
+/* Pack an attrs map of 40 keys whose values name event i. */
+static void
+reply_wide_attrs(msgpack_sbuffer *sb, int i)
+{
+	msgpack_packer	pk;
+	char		k[16], v[48];
+	int		j;
+
+	msgpack_sbuffer_clear(sb);
+	msgpack_packer_init(&pk, sb, msgpack_sbuffer_write);
+	msgpack_pack_map(&pk, 40);
+	for (j = 0; j < 40; j++) {
+		snprintf(k, sizeof k, "col%02d", j);
+		snprintf(v, sizeof v, "value %d of event %d", j, i);
+		mp_pack_kv_str(&pk, k, v);
+	}
+}
+
+/*
+ * Replies unpack into a zone the context keeps: a page of wide records
+ * grows it until the page fits in one chunk, after which it is kept and
+ * cleared between replies, small or large, and every record still comes
+ * out as it was put.
+ */
+TEST(reply_zone_grows_then_is_kept_between_replies)
+{
+	static const struct annals_actor actor = { "RUS", NULL };
+	struct th_daemon		 d;
+	struct annals_event		 ev[200];
+	const struct annals_event	*e;
+	struct annals_event		*got;
+	msgpack_sbuffer			 want[200];
+	annals_ctx			*ctx;
+	annals_query			*q;
+	annals_iter			*it;
+	size_t				 chunk = 0;
+	uint64_t			 first = 0;
+	int				 i, round;
+
+	T_OK(th_daemon_start(&d, NULL));
+	T_ASSERT((ctx = annals_connect(d.sock)) != NULL);
+	memset(ev, 0, sizeof ev);
+	for (i = 0; i < 200; i++) {
+		msgpack_sbuffer_init(&want[i]);
+		reply_wide_attrs(&want[i], i);
+		ev[i].start = "2015-01-26";
+		ev[i].actors = &actor;
+		ev[i].nactors = 1;
+		ev[i].type = "036";
+		ev[i].attrs = (const unsigned char *)want[i].data;
+		ev[i].attrs_len = want[i].size;
+	}
+	T_ASSERTF(annals_put(ctx, ev, 200, NULL) == 0, "%s",
+	    annals_errmsg(ctx));
+	T_ASSERT((q = annals_query_new()) != NULL);
+	T_OK(annals_query_set_page_size(q, 200));
+	for (round = 0; round < 8; round++) {
+		T_ASSERT((it = annals_range(ctx, q)) != NULL);
+		for (i = 0; (e = annals_iter_next(it)) != NULL; i++) {
+			if (first == 0)
+				first = e->id;
+			T_ASSERT(i < 200 && e->id == first + (uint64_t)i);
+			T_ASSERT(e->attrs_len == want[i].size &&
+			    memcmp(e->attrs, want[i].data, e->attrs_len) == 0);
+		}
+		T_EQ_INT(annals_iter_error(it), 0);
+		T_EQ_INT(i, 200);
+		annals_iter_free(it);
+		/* A small reply in between takes the same zone. */
+		T_OK(annals_get(ctx, first + (uint64_t)round, &got));
+		T_ASSERT(got->attrs_len == want[round].size &&
+		    memcmp(got->attrs, want[round].data, got->attrs_len) == 0);
+		annals_event_free(got);
+		T_ASSERT(ctx->zone != NULL);
+		if (round >= 6)
+			T_EQ_U64(ctx->zone_chunk, chunk);
+		chunk = ctx->zone_chunk;
+	}
+	T_ASSERTF(chunk > MSGPACK_ZONE_CHUNK_SIZE, "chunk %zu", chunk);
+	annals_query_free(q);
+	annals_free(ctx);
+	T_EQ_INT(th_daemon_stop(&d), 0);
+	for (i = 0; i < 200; i++)
+		msgpack_sbuffer_destroy(&want[i]);
+}
