@@ -245,6 +245,9 @@ void	 skey_time(unsigned char *, int64_t);
 int64_t	 skey_get_time(const unsigned char *);
 int	 skey_class(const struct date_span *);
 int64_t	 skey_class_reach(int);
+#define SKEY_SPAN_BEFORE	0x1	/* fuzzy before its start */
+#define SKEY_SPAN_UNALIGNED	0x2	/* other than whole days */
+int	 skey_span_kind(const struct date_span *);
 size_t	 skey_time_key(unsigned char *, int, int64_t, uint64_t);
 size_t	 skey_rec_key(unsigned char *, int, int64_t, uint64_t);
 int	 skey_get_rec_key(const unsigned char *, size_t, int *, int64_t *,

@@ -700,6 +700,80 @@ hist_crosser(void *arg, uint64_t id, const struct date_span *s)
 	return (0);
 }
 
+/* Add to *before and *unaligned the classes of dbi's entries' kinds. */
+static int
+spans_walk(MDB_txn *txn, MDB_dbi dbi, uint64_t *before, uint64_t *unaligned)
+{
+	struct date_span	 span;
+	MDB_cursor		*cur;
+	MDB_val			 k, v;
+	const unsigned char	*p;
+	int			 rc, kind;
+
+	if ((rc = mdb_cursor_open(txn, dbi, &cur)) != 0)
+		return (rc);
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
+	    rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		p = k.mv_data;
+		if (k.mv_size != SKEY_TIME_LEN || p[0] > SKEY_CLASS_INF ||
+		    skey_get_span(v.mv_data, v.mv_size, skey_get_time(p + 1),
+		    &span) != 0) {
+			/* store_check's to report: assume the worst. */
+			*before = *unaligned = UINT64_MAX;
+			continue;
+		}
+		kind = skey_span_kind(&span);
+		if (kind & SKEY_SPAN_BEFORE)
+			*before |= UINT64_C(1) << p[0];
+		if (kind & SKEY_SPAN_UNALIGNED)
+			*unaligned |= UINT64_C(1) << p[0];
+	}
+	mdb_cursor_close(cur);
+	return (rc == MDB_NOTFOUND ? 0 : rc);
+}
+
+/*
+ * The classes of the time index that hold events with a fuzzy start
+ * (*before) or a span of other than whole days (*unaligned), as the
+ * store's meta should say them to hist_crossers().  0 or an LMDB error.
+ */
+int
+store_spans_scan(struct store *st, MDB_txn *txn, uint64_t *before,
+    uint64_t *unaligned)
+{
+	int	rc;
+
+	*before = *unaligned = 0;
+	if ((rc = spans_walk(txn, st->time, before, unaligned)) != 0)
+		return (rc);
+	return (spans_walk(txn, st->time_new, before, unaligned));
+}
+
+static int
+spans_build(struct store *st, MDB_txn *txn)
+{
+	uint64_t	before, unaligned;
+	int		rc;
+
+	if ((rc = store_spans_scan(st, txn, &before, &unaligned)) != 0 ||
+	    (rc = store_meta_put(txn, st->meta, "classes_before",
+	    before)) != 0)
+		return (rc);
+	return (store_meta_put(txn, st->meta, "classes_unaligned",
+	    unaligned));
+}
+
+/*
+ * Write those classes to the meta of a store written before it kept
+ * them; returns 1 when it did, 0 when the meta was up to date, or an
+ * LMDB error.
+ */
+int
+store_spans_open(struct store *st, MDB_txn *txn)
+{
+	return (store_index_open(st, txn, "spanned_to", spans_build));
+}
+
 /*
  * Correct an overlap histogram made of day counts.  An event counts
  * elsewhere than in its start's bucket only when its fuzzy span holds
@@ -709,18 +783,32 @@ hist_crosser(void *arg, uint64_t id, const struct date_span *s)
  * boundaries; windows closer than two reaches are walked as one, which
  * visits every entry once.  Ten years by month walk a tenth of the
  * one-day events instead of all of them.
+ *
+ * Where the store says (store_spans_open) that a class holds no event
+ * fuzzy before its start, none can come from after t, and its windows
+ * end at t.  Where a class is too short for a span of whole days to hold
+ * a second midnight and it has no other spans, it holds no crosser at
+ * all: boundaries are midnights.  That is most of a feed's events.
  */
 static int
 hist_crossers(struct store *st, MDB_txn *txn, const struct query *q,
     struct hist_ctx *hc, struct aerr *err)
 {
 	const struct agg_hist	*h = hc->h;
-	uint64_t		 mask, bit;
-	int64_t			 reach, t, prev, lo;
+	uint64_t		 mask, bit, before, unaligned;
+	int64_t			 reach, gap, t, prev, lo, last;
 	size_t			 i;
 	int			 class, rc = 0;
 
 	mask = store_meta_get(txn, st->meta, "classes", 0);
+	before = unaligned = UINT64_MAX;
+	if (store_meta_get(txn, st->meta, "spanned_to", 0) ==
+	    store_meta_get(txn, st->meta, "next_seq", 1)) {
+		before = store_meta_get(txn, st->meta, "classes_before",
+		    UINT64_MAX);
+		unaligned = store_meta_get(txn, st->meta,
+		    "classes_unaligned", UINT64_MAX);
+	}
 	for (class = 0; class <= SKEY_CLASS_INF && rc == 0; class++) {
 		bit = UINT64_C(1) << class;
 		if ((mask & bit) == 0)
@@ -732,21 +820,31 @@ hist_crossers(struct store *st, MDB_txn *txn, const struct query *q,
 			continue;
 		}
 		reach = skey_class_reach(class);
+		if ((unaligned & bit) == 0 && reach < 2 * AGG_DAY)
+			continue;
+		/*
+		 * A window takes the starts within reach of its boundaries
+		 * on both sides, or before them only: agg_walk adds reach
+		 * to the last, which last takes back.
+		 */
+		gap = (before & bit) ? 2 * reach : reach;
 		lo = prev = q->qlo;
 		for (i = 1; i <= h->n && rc == 0; i++) {
 			t = i < h->n ? agg_bucket_start(h->by,
 			    h->first + (int64_t)i) : q->qhi + 1;
-			if ((uint64_t)(t - prev) > 2 * (uint64_t)reach) {
+			if ((uint64_t)(t - prev) > (uint64_t)gap) {
+				last = (before & bit) ? prev : prev - 1 - reach;
 				rc = agg_walk(txn, st->time, st->time_new,
-				    NULL, 0, bit, lo, prev, hist_crosser, hc,
+				    NULL, 0, bit, lo, last, hist_crosser, hc,
 				    err);
 				lo = t;
 			}
 			prev = t;
 		}
+		last = (before & bit) ? prev : prev - 1 - reach;
 		if (rc == 0)
 			rc = agg_walk(txn, st->time, st->time_new, NULL, 0,
-			    bit, lo, prev, hist_crosser, hc, err);
+			    bit, lo, last, hist_crosser, hc, err);
 	}
 	return (rc);
 }

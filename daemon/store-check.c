@@ -590,6 +590,37 @@ check_changes(struct check *c, uint64_t next_seq)
 }
 
 /*
+ * The classes the meta gives as holding fuzzy starts or spans of other
+ * than whole days must hold every such event: an overlap histogram skips
+ * the walks the others need (hist_crossers) and would miss it.
+ */
+static void
+check_spans(struct check *c, uint64_t next_seq)
+{
+	uint64_t	before, unaligned, mb, mu;
+	int		rc;
+
+	if (store_meta_get(c->txn, c->st->meta, "spanned_to", 0) != next_seq)
+		return;
+	if ((rc = store_spans_scan(c->st, c->txn, &before, &unaligned)) !=
+	    0) {
+		problem(c, "time index: %s", mdb_strerror(rc));
+		return;
+	}
+	mb = store_meta_get(c->txn, c->st->meta, "classes_before", 0);
+	mu = store_meta_get(c->txn, c->st->meta, "classes_unaligned", 0);
+	if (before & ~mb)
+		problem(c, "meta: classes_before 0x%llx lacks 0x%llx, classes "
+		    "of events fuzzy before their start",
+		    (unsigned long long)mb, (unsigned long long)(before & ~mb));
+	if (unaligned & ~mu)
+		problem(c, "meta: classes_unaligned 0x%llx lacks 0x%llx, "
+		    "classes of events not of whole days",
+		    (unsigned long long)mu,
+		    (unsigned long long)(unaligned & ~mu));
+}
+
+/*
  * Check the whole store; out says what was walked and what is wrong.
  * Returns 0 when it could be walked (whatever it found), -1 otherwise.
  */
@@ -628,6 +659,7 @@ store_check(struct store *st, struct store_check *out, struct aerr *err)
 	check_counts(&c, &types);
 	check_keys(&c);
 	check_changes(&c, next_seq);
+	check_spans(&c, next_seq);
 	mdb_txn_abort(c.txn);
 	return (0);
 }

@@ -56,6 +56,8 @@ struct counters {
 	uint64_t	next_id;
 	uint64_t	next_seq;
 	uint64_t	classes;
+	uint64_t	classes_before;	/* with a SKEY_SPAN_BEFORE event */
+	uint64_t	classes_unaligned; /* with a SKEY_SPAN_UNALIGNED one */
 	uint64_t	stream_seq;	/* of the last replicated op applied */
 };
 
@@ -172,6 +174,8 @@ struct type_names {
 
 int	 store_type_index(struct wctx *, const struct event *, int);
 int	 store_type_open(struct store *, MDB_txn *);
+int	 store_spans_open(struct store *, MDB_txn *);
+int	 store_spans_scan(struct store *, MDB_txn *, uint64_t *, uint64_t *);
 int	 store_index_open(struct store *, MDB_txn *, const char *,
 	     int (*)(struct store *, MDB_txn *));
 int	 store_records_each(struct store *, MDB_txn *,

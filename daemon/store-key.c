@@ -74,6 +74,26 @@ skey_class_reach(int class)
 	return ((int64_t)1 << class);
 }
 
+/*
+ * What of a span decides where a histogram looks for the events that
+ * cross a bucket's first instant (store-agg.c): SKEY_SPAN_BEFORE when its
+ * fuzzy range begins before its start, SKEY_SPAN_UNALIGNED unless it is
+ * whole days, from a midnight to the last second of a day.
+ */
+int
+skey_span_kind(const struct date_span *s)
+{
+	int	kind = 0;
+
+	if (s->flo < s->lo)
+		kind |= SKEY_SPAN_BEFORE;
+	if (s->flo != s->lo || s->lo == DATE_NEG_INF ||
+	    s->fhi == DATE_POS_INF || s->lo % 86400 != 0 ||
+	    (s->fhi + 1) % 86400 != 0)
+		kind |= SKEY_SPAN_UNALIGNED;
+	return (kind);
+}
+
 size_t
 skey_time_key(unsigned char *p, int class, int64_t start, uint64_t id)
 {

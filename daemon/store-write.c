@@ -104,7 +104,7 @@ index_event(struct wctx *w, const struct event *ev, int del, uint64_t seq)
 	unsigned char	key[ACTOR_KEY_MAX], span[SKEY_SPAN_MAX];
 	MDB_val		k, v;
 	uint32_t	i;
-	int		class = skey_class(&ev->span), rc;
+	int		class = skey_class(&ev->span), kind, rc;
 
 	v.mv_size = skey_span(span, &ev->span);
 	v.mv_data = span;
@@ -116,8 +116,14 @@ index_event(struct wctx *w, const struct event *ev, int del, uint64_t seq)
 	    (rc = store_type_index(w, ev, del)) != 0 ||
 	    (rc = store_text_index(w, ev, class, del, seq)) != 0)
 		return (rc);
-	if (!del)
+	if (!del) {
+		kind = skey_span_kind(&ev->span);
 		w->c.classes |= UINT64_C(1) << class;
+		if (kind & SKEY_SPAN_BEFORE)
+			w->c.classes_before |= UINT64_C(1) << class;
+		if (kind & SKEY_SPAN_UNALIGNED)
+			w->c.classes_unaligned |= UINT64_C(1) << class;
+	}
 
 	for (i = 0; i < ev->nactors; i++) {
 		if (store_actor_seen(ev, i))
@@ -746,6 +752,10 @@ write_once(struct store *st, struct store_batch *batches, size_t n,
 	w.c.next_id = store_meta_get(w.txn, st->meta, "next_id", 1);
 	w.c.next_seq = store_meta_get(w.txn, st->meta, "next_seq", 1);
 	w.c.classes = store_meta_get(w.txn, st->meta, "classes", 0);
+	w.c.classes_before = store_meta_get(w.txn, st->meta,
+	    "classes_before", 0);
+	w.c.classes_unaligned = store_meta_get(w.txn, st->meta,
+	    "classes_unaligned", 0);
 	w.c.stream_seq = st->stream_seq;
 	for (i = 0; i < n; i++) {
 		if ((rc = apply_batch(&w, &batches[i])) != 0)
@@ -771,6 +781,12 @@ write_once(struct store *st, struct store_batch *batches, size_t n,
 	    (!st->no_text && (rc = store_meta_put(w.txn, st->meta,
 	    "texted_to", w.c.next_seq)) != 0) ||
 	    (rc = store_meta_put(w.txn, st->meta, "classes", w.c.classes)) ||
+	    (rc = store_meta_put(w.txn, st->meta, "classes_before",
+	    w.c.classes_before)) ||
+	    (rc = store_meta_put(w.txn, st->meta, "classes_unaligned",
+	    w.c.classes_unaligned)) ||
+	    (rc = store_meta_put(w.txn, st->meta, "spanned_to",
+	    w.c.next_seq)) ||
 	    (w.c.stream_seq != 0 && (rc = store_meta_put(w.txn, st->meta,
 	    "stream_seq", w.c.stream_seq)) != 0))
 		goto abort;

@@ -32,7 +32,9 @@
  *		  op, kind, key of the dictionary's
  *	tombs	  seq -> time, id of each delete	(prune_tombs); time alone
  *		  for the dictionary's
- *	meta	  format, uuid, next_id, next_seq, classes, typed_to,
+ *	meta	  format, uuid, next_id, next_seq, classes (and those of
+ *		  them with fuzzy starts or spans not whole days, to
+ *		  spanned_to: store_spans_open), typed_to,
  *		  texted_to, text_tails, text_fold (words.h), no_empty,
  *		  stream_seq (a replica's), horizon, upgrading (while
  *		  records move to format 6)
@@ -445,6 +447,9 @@ store_open_indexes(struct store *st)
 	    (rc = store_drop_empty(st, txn)) == 0 &&
 	    (rc = store_type_open(st, txn)) == 1)
 		rc = store_meta_put(txn, st->meta, "typed_to",
+		    store_meta_get(txn, st->meta, "next_seq", 1));
+	if (rc == 0 && (rc = store_spans_open(st, txn)) == 1)
+		rc = store_meta_put(txn, st->meta, "spanned_to",
 		    store_meta_get(txn, st->meta, "next_seq", 1));
 	if (rc == 0 && (rc = store_text_open(st, txn)) == 1)
 		rc = store_meta_put(txn, st->meta, "texted_to",

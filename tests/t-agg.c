@@ -191,6 +191,14 @@ agg_load_fuzzy(struct agg_loader *l)
 		{ "2018-05-31T22:00Z/2018-06-01T02:00Z", NULL },
 		{ "2014-12/2015-02", NULL }, { "/2018-06-02", NULL },
 		{ "2018-06-01/", NULL }, { "2011-03-15/2024-12-08", NULL },
+		/*
+		 * Crossers that skipped walks would miss (hist_crossers):
+		 * a day long but not from midnight, in the class of the
+		 * samples' one-day events; fuzzy before their start.
+		 */
+		{ "2017-03-31T12:00Z/2017-04-01T12:00Z", NULL },
+		{ "2018-06-04T12:00Z/2018-06-05T12:00Z", NULL },
+		{ "2017-04-01~", NULL }, { "2018-06-05~", NULL },
 	};
 	char	key[16];
 	size_t	i;

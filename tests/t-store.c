@@ -5246,3 +5246,104 @@ TEST(store_timeorder_readers_beside_moves)
 	tor_sound(st, r.id, start);
 	store_close(st);
 }
+
+/* meta's number under name, read behind the store's back. */
+static uint64_t
+raw_meta(MDB_txn *txn, const char *name)
+{
+	MDB_dbi	dbi;
+	MDB_val	k = { strlen(name), (void *)name }, v;
+
+	T_OK(mdb_dbi_open(txn, "meta", 0, &dbi));
+	if (mdb_get(txn, dbi, &k, &v) != 0 || v.mv_size != 8)
+		return (UINT64_MAX);
+	return (skey_get_be64(v.mv_data));
+}
+
+/* Set (or with v UINT64_MAX, delete) meta's number under name. */
+static void
+raw_meta_set(MDB_txn *txn, const char *name, uint64_t v)
+{
+	MDB_dbi		dbi;
+	unsigned char	buf[8];
+	MDB_val		k = { strlen(name), (void *)name }, d = { 8, buf };
+
+	T_OK(mdb_dbi_open(txn, "meta", 0, &dbi));
+	skey_be64(buf, v);
+	if (v == UINT64_MAX)
+		T_OK(mdb_del(txn, dbi, &k, NULL));
+	else
+		T_OK(mdb_put(txn, dbi, &k, &d, 0));
+}
+
+/*
+ * The classes meta gives an overlap histogram: those holding events
+ * fuzzy before their start, and those holding spans of other than whole
+ * days.  Writes add to them; a store without them (written before) gets
+ * them from its time index on opening; store_check finds them short.
+ */
+TEST(store_span_classes_follow_writes_and_are_rebuilt)
+{
+	static const char *const starts[] = {
+		"2017-04-01", "2017-04-02", "2017-03-31T12:00Z/2017-04-01T12:00Z",
+		"2017-04-01~", "2017-04-01/2017-04-03",
+	};
+	struct store		*st = open_store(4 << 20);
+	struct store_check	*c = calloc(1, sizeof *c);
+	struct date_span	 span;
+	struct event		 ev;
+	struct aerr		 err;
+	uint64_t		 before = 0, unaligned = 0;
+	char			 key[16];
+	MDB_env			*env;
+	MDB_txn			*txn;
+	size_t			 i;
+	int			 class;
+
+	T_ASSERT(c != NULL);
+	for (i = 0; i < sizeof starts / sizeof starts[0]; i++) {
+		T_OK(date_event_span(starts[i], NULL, &span, &err));
+		class = skey_class(&span);
+		if (skey_span_kind(&span) & SKEY_SPAN_BEFORE)
+			before |= UINT64_C(1) << class;
+		if (skey_span_kind(&span) & SKEY_SPAN_UNALIGNED)
+			unaligned |= UINT64_C(1) << class;
+		snprintf(key, sizeof key, "k%zu", i);
+		mkev(&ev, starts[i], NULL, "RUS", "036", "t", key);
+		put1(st, &ev, NULL);
+		record_clear(&ev);
+	}
+	/* Whole days: none; the day from noon: its class; ~: both. */
+	T_EQ_INT(skey_span_kind(&(struct date_span){ .lo = 86400,
+	    .flo = 86400, .hi = 2 * 86400 - 1, .fhi = 2 * 86400 - 1 }), 0);
+	T_ASSERT(before != 0 && unaligned != 0 && (before & ~unaligned) == 0);
+	store_close(st);
+
+	txn = raw_begin(&env);
+	T_EQ_U64(raw_meta(txn, "classes_before"), before);
+	T_EQ_U64(raw_meta(txn, "classes_unaligned"), unaligned);
+	T_EQ_U64(raw_meta(txn, "spanned_to"), raw_meta(txn, "next_seq"));
+	/* As a store written before: no word of them. */
+	raw_meta_set(txn, "classes_before", UINT64_MAX);
+	raw_meta_set(txn, "classes_unaligned", UINT64_MAX);
+	raw_meta_set(txn, "spanned_to", UINT64_MAX);
+	raw_commit(env, txn);
+
+	st = open_store(4 << 20);
+	store_close(st);
+	txn = raw_begin(&env);
+	T_EQ_U64(raw_meta(txn, "classes_before"), before);
+	T_EQ_U64(raw_meta(txn, "classes_unaligned"), unaligned);
+	T_EQ_U64(raw_meta(txn, "spanned_to"), raw_meta(txn, "next_seq"));
+	/* Short of a class: the histogram would miss its crossers. */
+	raw_meta_set(txn, "classes_unaligned", 0);
+	raw_commit(env, txn);
+
+	st = open_store(4 << 20);
+	T_OK(store_check(st, c, &err));
+	T_ASSERTF(c->nproblems == 1 && strstr(c->problems[0],
+	    "classes_unaligned 0x0 lacks") != NULL, "%llu: %s",
+	    (unsigned long long)c->nproblems, c->problems[0]);
+	store_close(st);
+	free(c);
+}
