@@ -535,6 +535,22 @@ hist_bucket(struct hist_ctx *hc, int64_t t)
 	return (hc->last_b);
 }
 
+/*
+ * The bucket of t, which is in the range and no earlier than bucket b:
+ * b or one after it.  A crosser's span ends a bucket or two after it
+ * begins, and its start lies between; stepping there is cheaper than
+ * hist_bucket()'s search, whose last bucket its two ends would undo.
+ */
+static int64_t
+hist_bucket_from(const struct hist_ctx *hc, int64_t b, int64_t t)
+{
+	size_t	i = (size_t)(b - hc->h->first);
+
+	while (i + 1 < hc->h->n && hc->starts[i + 1] <= t)
+		i++;
+	return (hc->h->first + (int64_t)i);
+}
+
 /* Count buckets i0..i1 (absolute numbers) once more. */
 static void
 hist_add(struct hist_ctx *hc, int64_t b0, int64_t b1)
@@ -687,9 +703,10 @@ hist_crosser(void *arg, uint64_t id, const struct date_span *s)
 	if (a > b)
 		return (0);
 	blo = hist_bucket(hc, a);
-	bhi = hist_bucket(hc, b);
+	bhi = hist_bucket_from(hc, blo, b);
 	if (s->lo >= q->qlo && s->lo <= q->qhi) {
-		bs = hist_bucket(hc, s->lo);
+		/* a <= lo <= b: flo <= lo <= fhi, and lo is inside. */
+		bs = hist_bucket_from(hc, blo, s->lo);
 		if (blo == bs && bhi == bs)
 			return (0);
 		hc->diff[bs - first]--;
