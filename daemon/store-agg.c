@@ -841,8 +841,10 @@ hist_crossers(struct store *st, MDB_txn *txn, const struct query *q,
 			continue;
 		/*
 		 * A window takes the starts within reach of its boundaries
-		 * on both sides, or before them only: agg_walk adds reach
-		 * to the last, which last takes back.
+		 * on both sides, or before them only.  agg_walk walks from
+		 * its first boundary less reach to its last plus reach: for
+		 * the latter, last is one second before the boundary less
+		 * reach.
 		 */
 		gap = (before & bit) ? 2 * reach : reach;
 		lo = prev = q->qlo;
