@@ -37,6 +37,7 @@
 #define OPT_STREAM	1009
 #define OPT_DURABLE	1010
 #define OPT_WRITE_MEMORY 1011
+#define OPT_COMPACT	1012
 
 /* A year: longer is a mistake, not a wish. */
 #define MAX_IDLE_TIMEOUT	31536000
@@ -148,6 +149,9 @@ usage(FILE *f)
 "      --max-preauth SIZE  bytes all clients without a token may hold\n"
 "                          together, with --auth-file (default 16M)\n"
 "      --check             check the store's integrity and exit\n"
+"      --compact           rewrite the store to fill its pages and leave\n"
+"                          out its free ones, and exit (not while a\n"
+"                          daemon runs on it)\n"
 "      --http HOST:PORT    serve the HTTP/JSON API and the timeline page\n"
 "                          (loopback only, unless --auth-file is given)\n"
 "      --cors ORIGIN       let pages from ORIGIN (or *) call the HTTP API;\n"
@@ -371,6 +375,28 @@ run_check(const struct config *cfg)
 	return (rc);
 }
 
+/* annalsd --compact: rewrite the store in place; 0 once it is done. */
+static int
+run_compact(const struct config *cfg)
+{
+	struct store_config	 scfg;
+	struct store_compacted	 c;
+	struct aerr		 err;
+	uint64_t		 t0 = now_ms();
+
+	store_config_of(cfg, &scfg);
+	if (store_compact(&scfg, &c, &err) != 0) {
+		log_err("compact %s: %s", cfg->data_dir, err.msg);
+		return (1);
+	}
+	printf("compact %s: %llu entries; data.mdb %llu bytes, was %llu, "
+	    "in %.1f s\n", cfg->data_dir, (unsigned long long)c.entries,
+	    (unsigned long long)c.bytes_after,
+	    (unsigned long long)c.bytes_before,
+	    (double)(now_ms() - t0) / 1000);
+	return (0);
+}
+
 static void
 on_signal(evutil_socket_t sig, short what, void *arg)
 {
@@ -410,6 +436,7 @@ static const struct option longopts[] = {
 	{ "write-memory", required_argument, NULL, OPT_WRITE_MEMORY },
 	{ "max-preauth", required_argument, NULL, OPT_PREAUTH },
 	{ "check", no_argument, NULL, 'c' },
+	{ "compact", no_argument, NULL, OPT_COMPACT },
 	{ "http", required_argument, NULL, OPT_HTTP },
 	{ "cors", required_argument, NULL, OPT_CORS },
 	{ "http-host", required_argument, NULL, OPT_HTTP_HOST },
@@ -430,6 +457,7 @@ struct options {
 	struct config		cfg;
 	struct http_config	http;
 	int			check;		/* --check: check and exit */
+	int			compact;	/* --compact: compact and exit */
 	int			log_level;
 	const char		*follow;	/* --follow: a read replica */
 	const char		*stream;
@@ -583,6 +611,9 @@ options_set(struct options *o, int ch, const char *arg)
 	case 'c':
 		o->check = 1;
 		break;
+	case OPT_COMPACT:
+		o->compact = 1;
+		break;
 	case OPT_FOLLOW:
 		o->follow = arg;
 		break;
@@ -641,6 +672,11 @@ options_parse(struct options *o, int argc, char **argv)
 		usage(stderr);
 		return (2);
 	}
+	if (o->check && o->compact) {
+		fprintf(stderr, "annalsd: --check and --compact are run one "
+		    "at a time\n");
+		return (2);
+	}
 	if ((o->follow == NULL) != (o->stream == NULL) ||
 	    (o->durable != NULL && o->follow == NULL)) {
 		fprintf(stderr, "annalsd: --follow and --stream go together "
@@ -683,6 +719,7 @@ main_start(struct options *o, struct server *srv)
 	cfg->allow_remote = auth_enabled();
 	notify_init();
 	store_config_of(cfg, &scfg);
+	scfg.exclusive = 1;
 	/* Bind as who we start as; open the store as who we run as. */
 	if (server_start(srv, &err) != 0 || drop_privileges(cfg, &err) != 0 ||
 	    (srv->store = store_open(&scfg, &err)) == NULL) {
@@ -777,6 +814,8 @@ main(int argc, char **argv)
 
 	if (opts.check)
 		return (run_check(&opts.cfg));
+	if (opts.compact)
+		return (run_compact(&opts.cfg));
 	if ((rc = main_start(&opts, &srv)) != 0)
 		return (rc);
 	main_run(&srv);

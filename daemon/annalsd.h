@@ -55,6 +55,7 @@ struct store_config {
 	size_t		 stage_text;	/* events staged for the word index */
 	int		 no_text_index;	/* benchmarks: ingest without it */
 	int		 text_mirror_check; /* tests: sweeps check their memory */
+	int		 exclusive;	/* hold the directory's lock (store.c) */
 };
 
 #define STORE_ADDED	1
@@ -192,6 +193,15 @@ void	 store_inject_commit_error(struct store *, int, int);
 int	 store_backup_start(struct store *, const char *, int, struct aerr *);
 int	 store_backup_finish(struct store *, uint64_t *, struct aerr *);
 int	 store_backup_running(struct store *);
+
+/* What annalsd --compact did (store_compact). */
+struct store_compacted {
+	uint64_t	 bytes_before;	/* data.mdb before and after */
+	uint64_t	 bytes_after;
+	uint64_t	 entries;	/* in every database */
+};
+int	 store_compact(const struct store_config *, struct store_compacted *,
+	     struct aerr *);
 
 /* store-dict.c */
 int	 store_dict_lookup(struct store *, int, const char *const *, size_t,

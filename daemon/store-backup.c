@@ -1,7 +1,9 @@
 /*
  * Backups: a compacted copy of the live store, written on a read
  * transaction in a thread of its own so that writers and readers go on.
- * The copy holds everything committed when it began.  Every database is
+ * The copy holds everything committed when it began.  annalsd --compact
+ * makes the same copy beside a store no daemon runs on, and puts it in
+ * the store's place (store_compact).  Every database is
  * rewritten in key order with MDB_APPEND, which fills its pages: LMDB
  * splits a page in half when a key lands inside it, so indexes written
  * in random order (or swept from a stage) are half to two thirds full,
@@ -15,6 +17,7 @@
 #include <sys/stat.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -250,4 +253,239 @@ store_backup_wait(struct store *st)
 	log_notice("map full during a backup: waiting for the backup to end");
 	pthread_join(b->thread, NULL);
 	b->joined = 1;
+}
+
+/*
+ * Compaction (annalsd --compact): the same copy, made into
+ * DIR/compact.tmp while this process holds the directory, then renamed
+ * over DIR/data.mdb.  A copy cut short (a crash, a full disk) leaves the
+ * store as it was, and its remains are removed by the next compaction.
+ */
+
+/* Remove what a compaction cut short left in tmp, if anything. */
+static int
+compact_clear(const char *tmp, struct aerr *err)
+{
+	static const char	*const files[] = { "data.mdb", "lock.mdb" };
+	char			 file[4200];
+	struct stat		 sb;
+	size_t			 i;
+
+	if (lstat(tmp, &sb) == -1 && errno == ENOENT)
+		return (0);
+	if (!S_ISDIR(sb.st_mode)) {
+		aerr_set(err, AERR_INVALID, "%s is not a directory: remove it "
+		    "first", tmp);
+		return (-1);
+	}
+	for (i = 0; i < sizeof files / sizeof files[0]; i++) {
+		snprintf(file, sizeof file, "%s/%s", tmp, files[i]);
+		if (unlink(file) == -1 && errno != ENOENT) {
+			aerr_set(err, AERR_INTERNAL, "unlink %s: %s", file,
+			    strerror(errno));
+			return (-1);
+		}
+	}
+	if (rmdir(tmp) == -1) {
+		aerr_set(err, AERR_INTERNAL, "rmdir %s: %s%s", tmp,
+		    strerror(errno), errno == ENOTEMPTY ? " (it holds files "
+		    "annalsd did not write)" : "");
+		return (-1);
+	}
+	return (0);
+}
+
+/*
+ * Count the entries of every database of env, adding them to *entries;
+ * with the counts of an earlier call in want (one per database, in the
+ * main database's order), say which database differs instead.
+ */
+static int
+compact_count(MDB_env *env, uint64_t *counts, size_t maxdbs, size_t *ndbs,
+    const uint64_t *want, char *differs, size_t differs_len)
+{
+	MDB_txn		*txn;
+	MDB_cursor	*cur;
+	MDB_dbi		 main, dbi;
+	MDB_val		 k, v;
+	MDB_stat	 ms;
+	char		 name[256];
+	int		 rc;
+
+	*ndbs = 0;
+	if ((rc = mdb_txn_begin(env, NULL, MDB_RDONLY, &txn)) != 0)
+		return (rc);
+	if ((rc = mdb_dbi_open(txn, NULL, 0, &main)) != 0 ||
+	    (rc = mdb_cursor_open(txn, main, &cur)) != 0) {
+		mdb_txn_abort(txn);
+		return (rc);
+	}
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
+	    rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		if (k.mv_size >= sizeof name || *ndbs == maxdbs)
+			continue;
+		memcpy(name, k.mv_data, k.mv_size);
+		name[k.mv_size] = '\0';
+		if ((rc = mdb_dbi_open(txn, name, 0, &dbi)) != 0 ||
+		    (rc = mdb_stat(txn, dbi, &ms)) != 0)
+			break;
+		counts[*ndbs] = ms.ms_entries;
+		if (want != NULL && differs[0] == '\0' &&
+		    counts[*ndbs] != want[*ndbs])
+			snprintf(differs, differs_len, "%s: %llu entries, "
+			    "%llu in the store", name,
+			    (unsigned long long)counts[*ndbs],
+			    (unsigned long long)want[*ndbs]);
+		(*ndbs)++;
+	}
+	mdb_cursor_close(cur);
+	mdb_txn_abort(txn);
+	return (rc == MDB_NOTFOUND ? 0 : rc);
+}
+
+/* The copy in tmp holds as many entries in each database as st. */
+static int
+compact_verify(struct store *st, const char *tmp, uint64_t *entries,
+    struct aerr *err)
+{
+	uint64_t	 want[32], got[32];
+	size_t		 nwant, ngot, i;
+	MDB_env		*env;
+	char		 differs[400] = "";
+	int		 rc;
+
+	if ((rc = compact_count(st->env, want, 32, &nwant, NULL, NULL,
+	    0)) != 0) {
+		aerr_set(err, AERR_INTERNAL, "counting the entries of %s: %s",
+		    st->path, mdb_strerror(rc));
+		return (-1);
+	}
+	if ((rc = mdb_env_create(&env)) != 0) {
+		aerr_set(err, AERR_INTERNAL, "mdb_env_create: %s",
+		    mdb_strerror(rc));
+		return (-1);
+	}
+	mdb_env_set_maxdbs(env, 32);
+	if ((rc = mdb_env_open(env, tmp, MDB_RDONLY, 0640)) != 0 ||
+	    (rc = compact_count(env, got, 32, &ngot, want, differs,
+	    sizeof differs)) != 0) {
+		mdb_env_close(env);
+		aerr_set(err, AERR_INTERNAL, "counting the entries of the "
+		    "copy in %s: %s", tmp, mdb_strerror(rc));
+		return (-1);
+	}
+	mdb_env_close(env);
+	if (differs[0] == '\0' && ngot != nwant)
+		snprintf(differs, sizeof differs, "%zu databases, %zu in the "
+		    "store", ngot, nwant);
+	if (differs[0] != '\0') {
+		aerr_set(err, AERR_INTERNAL, "the copy in %s differs: %s",
+		    tmp, differs);
+		return (-1);
+	}
+	for (*entries = 0, i = 0; i < nwant; i++)
+		*entries += want[i];
+	return (0);
+}
+
+/*
+ * Put tmp/data.mdb in the place of path/data.mdb, for good: the rename
+ * is atomic, and the directory is synced so that it stays done after a
+ * crash.  LMDB's lock file is kept: the next process to open the
+ * environment alone sets it up again.
+ */
+static int
+compact_swap(const char *path, const char *tmp, struct aerr *err)
+{
+	char	from[4200], to[4200];
+	int	dfd;
+
+	snprintf(from, sizeof from, "%s/data.mdb", tmp);
+	snprintf(to, sizeof to, "%s/data.mdb", path);
+	if (rename(from, to) == -1) {
+		aerr_set(err, AERR_INTERNAL, "rename %s to %s: %s", from, to,
+		    strerror(errno));
+		return (-1);
+	}
+	if ((dfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1 ||
+	    fsync(dfd) == -1) {
+		aerr_set(err, AERR_INTERNAL, "fsync %s: %s", path,
+		    strerror(errno));
+		if (dfd != -1)
+			close(dfd);
+		return (-1);
+	}
+	close(dfd);
+	return (compact_clear(tmp, err));
+}
+
+/*
+ * Rewrite the store in cfg->path in key order, filling its pages and
+ * leaving out its free ones.  It takes the directory as a daemon does,
+ * so that none runs meanwhile, and the disk must hold a second copy of
+ * the pages in use until the end.
+ */
+int
+store_compact(const struct store_config *cfg, struct store_compacted *out,
+    struct aerr *err)
+{
+	struct store_config	 own = *cfg;
+	struct store		*st;
+	struct aerr		 ignored;
+	struct stat		 sb;
+	char			 tmp[4096], file[4200];
+	int			 rc, lock_fd;
+
+	memset(out, 0, sizeof *out);
+	if (strlen(cfg->path) + sizeof "/compact.tmp" > sizeof tmp) {
+		aerr_set(err, AERR_INVALID, "data directory: a path of more "
+		    "than %zu bytes", sizeof tmp - sizeof "/compact.tmp");
+		return (-1);
+	}
+	own.exclusive = 1;
+	if ((st = store_open(&own, err)) == NULL)
+		return (-1);
+	snprintf(tmp, sizeof tmp, "%s/compact.tmp", cfg->path);
+	snprintf(file, sizeof file, "%s/data.mdb", cfg->path);
+	if (stat(file, &sb) == 0)
+		out->bytes_before = (uint64_t)sb.st_size;
+	log_notice("compacting %s: %llu bytes", cfg->path,
+	    (unsigned long long)out->bytes_before);
+	if (lstat(tmp, &sb) == 0)
+		log_notice("%s: removing what an earlier compaction left", tmp);
+	if (compact_clear(tmp, err) != 0) {
+		store_close(st);
+		return (-1);
+	}
+	if (mkdir(tmp, 0750) == -1) {
+		aerr_set(err, AERR_INTERNAL, "mkdir %s: %s", tmp,
+		    strerror(errno));
+		store_close(st);
+		return (-1);
+	}
+	if ((rc = backup_copy(st, tmp)) != 0 ||
+	    compact_verify(st, tmp, &out->entries, err) != 0) {
+		if (rc == ENOSPC)
+			aerr_set(err, AERR_DISK_FULL, "no space left on the "
+			    "device for the copy in %s (the pages in use "
+			    "take up to %llu bytes); the store is unchanged",
+			    tmp, (unsigned long long)out->bytes_before);
+		else if (rc != 0)
+			aerr_set(err, AERR_INTERNAL, "copying the store into "
+			    "%s: %s", tmp, mdb_strerror(rc));
+		store_close(st);
+		compact_clear(tmp, &ignored);
+		return (-1);
+	}
+	/* The environment goes, the directory's lock stays until the end. */
+	lock_fd = st->lock_fd;
+	st->lock_fd = -1;
+	store_close(st);
+	rc = compact_swap(cfg->path, tmp, err);
+	close(lock_fd);
+	if (rc != 0)
+		return (-1);
+	if (stat(file, &sb) == 0)
+		out->bytes_after = (uint64_t)sb.st_size;
+	return (0);
 }

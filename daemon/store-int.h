@@ -42,6 +42,7 @@ struct store {
 	_Atomic int	 prune_due;	/* set by the loop, read by the writer */
 	struct backup	*backup;	/* running, or NULL */
 	char		*path;		/* the data directory */
+	int		 lock_fd;	/* its annalsd.lock, or -1 */
 	size_t		 map_size;
 	size_t		 max_map_size;
 	uint64_t	 map_grows;

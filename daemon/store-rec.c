@@ -410,7 +410,7 @@ store_upgrade_records(struct store *st, const char *path, struct aerr *err)
 	    "kept in time order, a long event's by its class", path, n,
 	    STORE_FORMAT);
 	if (n > 0)
-		log_notice("%s: the moves left pages part empty; annals backup "
-		    "writes a compact copy", path);
+		log_notice("%s: the moves left pages part empty; annalsd "
+		    "--compact gives them back while no daemon runs", path);
 	return (0);
 }

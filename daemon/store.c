@@ -46,6 +46,7 @@
  * read transaction outlives the call that opened it, so the map can be
  * resized between calls (P8, P9, P10).
  */
+#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/random.h>
 #include <sys/stat.h>
@@ -54,6 +55,8 @@
 #include <endian.h>
 #include <stddef.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -136,6 +139,7 @@ store_uuid_load(struct store *st, MDB_txn *txn)
 }
 
 static int	grow_map(struct store *);
+static void	store_free(struct store *);
 
 /* Create a directory and any missing parents, like mkdir -p. */
 static int
@@ -159,6 +163,73 @@ mkdir_parents(const char *path)
 	if (mkdir(buf, 0750) == -1 && errno != EEXIST)
 		return (-1);
 	return (0);
+}
+
+/*
+ * Take the data directory for this process alone: two daemons on one
+ * directory would each trust what it keeps in memory (counters, the
+ * staged words, the names of attrs) over what the other wrote, and
+ * annalsd --compact replaces data.mdb.  LMDB itself lets processes
+ * share an environment, so the lock is ours: flock(2) on annalsd.lock,
+ * let go when the process ends however it ends.  Not on lock.mdb:
+ * closing any other descriptor of that file would drop LMDB's own POSIX
+ * locks on it.  The file holds the holder's pid for the message, and
+ * anyone may read it: one this process may not write (a directory handed
+ * to another user with the files it knew of) is locked all the same,
+ * read only.
+ */
+static int
+store_lock_dir(const char *path, struct aerr *err)
+{
+	char	file[4200], buf[32];
+	ssize_t	n;
+	long	pid;
+	int	fd, writable = 1;
+
+	snprintf(file, sizeof file, "%s/annalsd.lock", path);
+	if ((fd = open(file, O_RDWR | O_CREAT | O_CLOEXEC, 0644)) == -1 &&
+	    errno == EACCES) {
+		fd = open(file, O_RDONLY | O_CLOEXEC);
+		writable = 0;
+	}
+	if (fd == -1) {
+		aerr_set(err, AERR_INTERNAL, "%s: %s", file, strerror(errno));
+		return (-1);
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB) == -1) {
+		if (errno != EWOULDBLOCK) {
+			aerr_set(err, AERR_INTERNAL, "flock %s: %s", file,
+			    strerror(errno));
+			close(fd);
+			return (-1);
+		}
+		/* The pid only if it names a live process. */
+		pid = 0;
+		if ((n = pread(fd, buf, sizeof buf - 1, 0)) > 0) {
+			buf[n] = '\0';
+			pid = strtol(buf, NULL, 10);
+		}
+		if (pid > 0 && (kill((pid_t)pid, 0) == 0 || errno == EPERM))
+			snprintf(buf, sizeof buf, " (pid %ld)", pid);
+		else
+			buf[0] = '\0';
+		aerr_set(err, AERR_INVALID, "data directory %s is in use by "
+		    "another annalsd%s: stop it first, or give another --data",
+		    path, buf);
+		close(fd);
+		return (-1);
+	}
+	if (writable) {
+		n = snprintf(buf, sizeof buf, "%ld\n", (long)getpid());
+		if (ftruncate(fd, 0) == -1 ||
+		    pwrite(fd, buf, (size_t)n, 0) != n) {
+			aerr_set(err, AERR_INTERNAL, "%s: %s", file,
+			    strerror(errno));
+			close(fd);
+			return (-1);
+		}
+	}
+	return (fd);
 }
 
 /*
@@ -495,6 +566,12 @@ store_open(const struct store_config *cfg, struct aerr *err)
 		return (NULL);
 	}
 	st = xcalloc(1, sizeof *st);
+	st->lock_fd = -1;
+	if (cfg->exclusive &&
+	    (st->lock_fd = store_lock_dir(cfg->path, err)) == -1) {
+		free(st);
+		return (NULL);
+	}
 	st->max_map_size = cfg->max_map_size;
 	st->stage_time = cfg->stage_entries != 0 ? cfg->stage_entries :
 	    STAGE_TIME_ENTRIES;
@@ -531,9 +608,7 @@ store_open(const struct store_config *cfg, struct aerr *err)
 	store_set_compare(st, txn);
 	if (store_format(st, txn, cfg->path, &upgrade, err) != 0) {
 		mdb_txn_abort(txn);
-		mdb_env_close(st->env);
-		free(st->path);
-		free(st);
+		store_free(st);
 		return (NULL);
 	}
 	if ((rc = store_attrs_load(st, txn)) != 0) {
@@ -547,10 +622,7 @@ store_open(const struct store_config *cfg, struct aerr *err)
 	if ((rc = mdb_txn_commit(txn)) != 0)
 		goto fail;
 	if (upgrade && store_upgrade_records(st, cfg->path, err) != 0) {
-		mdb_env_close(st->env);
-		store_attrs_close(st);
-		free(st->path);
-		free(st);
+		store_free(st);
 		return (NULL);
 	}
 	/*
@@ -563,11 +635,7 @@ store_open(const struct store_config *cfg, struct aerr *err)
 			aerr_set(err, AERR_DISK_FULL, "%s: building the "
 			    "indexes needs a map larger than its maximum of "
 			    "%zu bytes", cfg->path, st->max_map_size);
-			mdb_env_close(st->env);
-			store_attrs_close(st);
-			store_text_close(st);
-			free(st->path);
-			free(st);
+			store_free(st);
 			return (NULL);
 		}
 	}
@@ -579,12 +647,23 @@ store_open(const struct store_config *cfg, struct aerr *err)
 fail:
 	aerr_set(err, rc == ENOSPC ? AERR_DISK_FULL : AERR_INTERNAL,
 	    "mdb_env_open %s: %s", cfg->path, mdb_strerror(rc));
+	store_free(st);
+	return (NULL);
+}
+
+/* Close what store_open() opened, in any state it left st. */
+static void
+store_free(struct store *st)
+{
 	if (st->env != NULL)
 		mdb_env_close(st->env);
 	store_attrs_close(st);
+	store_text_close(st);
+	/* The directory is let go only once the environment is closed. */
+	if (st->lock_fd != -1)
+		close(st->lock_fd);
 	free(st->path);
 	free(st);
-	return (NULL);
 }
 
 void
@@ -598,11 +677,7 @@ store_close(struct store *st)
 	/* A copy still running must end before the environment does. */
 	if (st->backup != NULL && store_backup_finish(st, &bytes, &err) != 0)
 		log_warn("%s", err.msg);
-	mdb_env_close(st->env);
-	store_attrs_close(st);
-	store_text_close(st);
-	free(st->path);
-	free(st);
+	store_free(st);
 }
 
 /*

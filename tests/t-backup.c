@@ -323,3 +323,194 @@ TEST(backup_map_growth_parked_at_shutdown_is_committed)
 {
 	backup_during_growth(1);
 }
+
+/* The size of path, or 0 if it cannot be read. */
+static long long
+file_size(const char *path)
+{
+	struct stat	sb;
+
+	return (stat(path, &sb) == 0 ? (long long)sb.st_size : 0);
+}
+
+/* Run annalsd with args (NULL-ended); its exit status, output in out. */
+static int
+annalsd_run(const char **args, char **out)
+{
+	const char	*argv[16];
+	char		 bin[4200], file[256];
+	int		 i = 0, status;
+
+	snprintf(bin, sizeof bin, "%s/annalsd", t_bindir());
+	snprintf(file, sizeof file, "%s/annalsd.out", t_dir());
+	argv[i++] = bin;
+	while (*args != NULL && i < 15)
+		argv[i++] = *args++;
+	argv[i] = NULL;
+	status = th_spawn(argv, NULL, file, file, 1);
+	*out = th_slurp(file, NULL);
+	return (status);
+}
+
+/* Every event, as annals export writes them. */
+static char *
+export_all(const char *sock)
+{
+	struct th_run	 r;
+	const char	*args[] = { "export", NULL };
+	char		*out;
+
+	th_annals(&r, sock, NULL, args);
+	T_ASSERTF(r.status == 0, "export: %s", r.err);
+	out = r.out;
+	r.out = NULL;
+	th_run_free(&r);
+	return (out);
+}
+
+/*
+ * annalsd --compact on a store loaded in random order, then updated and
+ * thinned: the file shrinks, the check passes, every event reads back
+ * the same and writes go on.  It is refused while a daemon holds the
+ * directory (so is a second daemon), and removes what a compaction cut
+ * short left, but not files it did not write.
+ */
+TEST(compact_rewrites_a_stopped_store_and_keeps_every_event)
+{
+	struct th_daemon	 d;
+	struct annals_actor	 actors[2] = { { "RUS", "source" },
+				    { NULL, "target" } };
+	struct annals_event	 ev[500];
+	struct annals_put_result res[500];
+	uint64_t		 gone[100];
+	annals_ctx		*ctx;
+	const char		*extra[] = { "--data", NULL, NULL };
+	const char		*args[8];
+	char			 starts[500][16], titles[500][48], codes[40][8];
+	char			 tmp[256], file[300], sock2[160], pidstr[32];
+	char			*before, *after, *out;
+	long long		 bytes;
+	int			 b, i, deleted[100];
+
+	T_OK(th_daemon_start(&d, NULL));
+	ctx = annals_connect(d.sock);
+	T_ASSERT(ctx != NULL && annals_errcode(ctx) == 0);
+	srand(16);
+	for (i = 0; i < 40; i++)
+		snprintf(codes[i], sizeof codes[i], "C%02d", i);
+	/* 10,000 events in random order of date, in 20 requests. */
+	for (b = 0; b < 20; b++) {
+		memset(ev, 0, sizeof ev);
+		for (i = 0; i < 500; i++) {
+			snprintf(starts[i], sizeof starts[i], "%d-%02d-%02d",
+			    1990 + rand() % 30, 1 + rand() % 12,
+			    1 + rand() % 28);
+			snprintf(titles[i], sizeof titles[i], "event %d of "
+			    "batch %d, word%d", i, b, rand() % 300);
+			ev[i].start = starts[i];
+			ev[i].title = titles[i];
+			ev[i].type = i % 3 ? "036" : "190";
+			ev[i].actors = actors;
+			ev[i].nactors = 2;
+		}
+		/* One target per request keeps the literal simple. */
+		actors[1].name = codes[b % 40];
+		T_ASSERTF(annals_put(ctx, ev, 500, res) == 0, "%s",
+		    annals_errmsg(ctx));
+		/* Thin it: a hundred of the first request go. */
+		for (i = 0; b == 0 && i < 100; i++)
+			gone[i] = res[i * 5].id;
+	}
+	T_OK(annals_delete(ctx, gone, 100, deleted));
+	for (i = 0; i < 100; i++)
+		T_EQ_INT(deleted[i], 1);
+	/* And the last request's events are retitled. */
+	for (i = 0; i < 500; i++) {
+		ev[i].id = res[i].id;
+		ev[i].title = "retitled";
+	}
+	T_ASSERTF(annals_put(ctx, ev, 500, NULL) == 0, "%s",
+	    annals_errmsg(ctx));
+	annals_free(ctx);
+	before = export_all(d.sock);
+
+	/* Not while the daemon holds the directory, nor a second one. */
+	snprintf(pidstr, sizeof pidstr, "(pid %ld)", (long)d.pid);
+	args[0] = "--compact";
+	args[1] = "--data";
+	args[2] = d.data;
+	args[3] = NULL;
+	T_EQ_INT(annalsd_run(args, &out), 1);
+	T_ASSERTF(strstr(out, "in use by another annalsd") != NULL &&
+	    strstr(out, pidstr) != NULL, "%s", out);
+	free(out);
+	snprintf(sock2, sizeof sock2, "%s/second.sock", t_dir());
+	args[0] = "--socket";
+	args[1] = sock2;
+	args[2] = "--data";
+	args[3] = d.data;
+	args[4] = NULL;
+	T_EQ_INT(annalsd_run(args, &out), 1);
+	T_ASSERTF(strstr(out, "in use by another annalsd") != NULL, "%s",
+	    out);
+	free(out);
+	T_EQ_INT(th_daemon_stop(&d), 0);
+
+	/* What a compaction cut short leaves is removed. */
+	snprintf(file, sizeof file, "%s/data.mdb", d.data);
+	bytes = file_size(file);
+	snprintf(tmp, sizeof tmp, "%s/compact.tmp", d.data);
+	T_EQ_INT(mkdir(tmp, 0750), 0);
+	snprintf(file, sizeof file, "%s/data.mdb", tmp);
+	th_write(file, "half a copy", 11);
+	args[0] = "--compact";
+	args[1] = "--data";
+	args[2] = d.data;
+	args[3] = NULL;
+	T_EQ_INT(annalsd_run(args, &out), 0);
+	T_ASSERTF(strstr(out, "removing what an earlier compaction left") !=
+	    NULL, "%s", out);
+	free(out);
+	T_ASSERT(access(tmp, F_OK) == -1);
+	snprintf(file, sizeof file, "%s/data.mdb", d.data);
+	T_ASSERTF(file_size(file) < bytes, "data.mdb %lld bytes, %lld "
+	    "before", file_size(file), bytes);
+
+	args[0] = "--check";
+	T_EQ_INT(annalsd_run(args, &out), 0);
+	free(out);
+	extra[1] = d.data;
+	T_OK(th_daemon_start(&d, extra));
+	after = export_all(d.sock);
+	T_ASSERT(strlen(before) > 10000);
+	T_EQ_STR(after, before);
+	free(after);
+	ctx = annals_connect(d.sock);
+	memset(ev, 0, sizeof ev);
+	ev[0].start = "2014-12";
+	ev[0].title = "after the compaction";
+	ev[0].actors = actors;
+	ev[0].nactors = 1;
+	T_ASSERTF(annals_put(ctx, ev, 1, res) == 0, "%s", annals_errmsg(ctx));
+	annals_free(ctx);
+	T_EQ_INT(th_daemon_stop(&d), 0);
+
+	/* A file it did not write in compact.tmp: refused, store as it was. */
+	T_EQ_INT(mkdir(tmp, 0750), 0);
+	snprintf(file, sizeof file, "%s/notes.txt", tmp);
+	th_write(file, "mine", 4);
+	args[0] = "--compact";
+	T_EQ_INT(annalsd_run(args, &out), 1);
+	T_ASSERTF(strstr(out, "annalsd did not write") != NULL, "%s", out);
+	free(out);
+	T_ASSERT(access(file, F_OK) == 0);
+	args[0] = "--check";
+	T_EQ_INT(annalsd_run(args, &out), 0);
+	free(out);
+	T_OK(th_daemon_start(&d, extra));
+	after = export_all(d.sock);
+	T_ASSERT(strstr(after, "after the compaction") != NULL);
+	free(after);
+	free(before);
+	T_EQ_INT(th_daemon_stop(&d), 0);
+}
