@@ -3,6 +3,7 @@
  * fresh data directory, driven through libannals as a user would.
  */
 #include <sys/types.h>
+#include <sys/wait.h>
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -509,6 +510,35 @@ b_annals_rss(char *note, size_t len)
 	return (rss);
 }
 
+/* annalsd --compact on the data of the daemon just stopped. */
+static uint64_t
+b_annals_compacted(char *note, size_t len)
+{
+	char		 bin[4200], log[300], path[300];
+	const char	*argv[6];
+	uint64_t	 t0 = bench_now();
+	pid_t		 pid;
+	int		 status;
+
+	snprintf(bin, sizeof bin, "%s/annalsd", bench_bindir());
+	snprintf(log, sizeof log, "%s/../compact.log", b_annals_data);
+	argv[0] = bin;
+	argv[1] = "--compact";
+	argv[2] = "--data";
+	argv[3] = b_annals_data;
+	argv[4] = NULL;
+	if ((pid = bench_spawn(argv, log)) <= 0 ||
+	    waitpid(pid, &status, 0) != pid || !WIFEXITED(status) ||
+	    WEXITSTATUS(status) != 0) {
+		snprintf(note, len, "annalsd --compact failed: see %s", log);
+		return (0);
+	}
+	snprintf(note, len, "data.mdb after annalsd --compact (%.1f s)",
+	    (double)(bench_now() - t0) / 1e9);
+	snprintf(path, sizeof path, "%s/data.mdb", b_annals_data);
+	return (bench_file_bytes(path));
+}
+
 const struct bench_sys bench_annals = {
 	"annals",
 	b_annals_start,
@@ -522,4 +552,5 @@ const struct bench_sys bench_annals = {
 	b_annals_rss,
 	NULL,
 	"/data.mdb",
+	b_annals_compacted,
 };

@@ -113,4 +113,5 @@ const struct bench_sys bench_echo = {
 	NULL,
 	NULL,
 	NULL,
+	NULL,
 };

@@ -559,6 +559,8 @@ const struct bench_sys bench_redis = {
 	b_redis_rss,
 	B_REDIS_NOTE,
 	NULL,
+	NULL,
+	NULL,
 };
 
 const struct bench_sys bench_redis_everysec = {

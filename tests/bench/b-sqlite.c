@@ -476,4 +476,5 @@ const struct bench_sys bench_sqlite = {
 	"range finds events whose start day is in the window (an index on "
 	"start), not all that overlap it; runs in each client process",
 	"/events.sqlite",
+	NULL,
 };

@@ -8,9 +8,12 @@
  * (pipelined batches acknowledged after commit), note its size and stop
  * it; then start it on another directory, load the same records in
  * random order the same way, note its size, run each timed workload for
- * BENCH_SECS seconds with 1 or 8 client processes, and stop it.  Clients are forked, connect, wait at a barrier and run until
- * a shared deadline; their latencies go to shared memory and are merged
- * here.  Only one system runs at a time.
+ * BENCH_SECS seconds with 1 or 8 client processes, and stop it.  A
+ * system with a tool of its own for it (annalsd --compact) compacts
+ * each stopped store, and its size is noted beside the load's: the
+ * size targets are the load's.  Clients are forked, connect, wait at a
+ * barrier and run until a shared deadline; their latencies go to shared
+ * memory and are merged here.  Only one system runs at a time.
  *
  * Environment:
  *	BENCH_N		records (default 1000000)
@@ -125,7 +128,8 @@ struct bench_res {
 struct bench_size {
 	char		 dataset[8];
 	char		 sys[24];
-	const char	*order;		/* "feed" or "random" */
+	const char	*order;		/* "feed" or "random", maybe
+					   "-compacted" */
 	uint64_t	 events;
 	uint64_t	 db;
 	char		 db_note[160];
@@ -135,7 +139,7 @@ struct bench_size {
 
 static struct bench_res		*bench_res;
 static size_t			 bench_nres;
-static struct bench_size	 bench_sizes[16];
+static struct bench_size	 bench_sizes[32];
 static size_t			 bench_nsizes;
 
 static const struct bench_sys	*bench_running;
@@ -891,6 +895,30 @@ bench_footprint(const struct bench_sys *sys, const char *dataset,
 	return (s);
 }
 
+/*
+ * Note sys's bytes on disk once it compacted the data it just stopped
+ * on, beside those of the load (order is the load's).
+ */
+static void
+bench_compacted(const struct bench_sys *sys, const char *dataset,
+    const char *order, uint64_t events)
+{
+	struct bench_size	*s;
+
+	if (sys->compacted == NULL ||
+	    bench_nsizes == sizeof bench_sizes / sizeof *bench_sizes)
+		return;
+	s = &bench_sizes[bench_nsizes++];
+	memset(s, 0, sizeof *s);
+	snprintf(s->dataset, sizeof s->dataset, "%s", dataset);
+	snprintf(s->sys, sizeof s->sys, "%s", sys->name);
+	s->order = strcmp(order, "feed") == 0 ? "feed-compacted" :
+	    "random-compacted";
+	s->events = events;
+	s->db = sys->compacted(s->db_note, sizeof s->db_note);
+	snprintf(s->rss_note, sizeof s->rss_note, "not measured");
+}
+
 /* Note sys's memory after the workloads ran. */
 static void
 bench_memory(const struct bench_sys *sys, struct bench_size *s,
@@ -1037,6 +1065,8 @@ bench_system(const struct bench_sys *sys, const char *dataset, uint64_t n,
 		if (sys->supports(W_INGEST)) {
 			sys->stop();
 			bench_running = NULL;
+			if (size != NULL)
+				bench_compacted(sys, dataset, "feed", n);
 			/* Room on the disk for the next load. */
 			if (getenv("BENCH_KEEP") == NULL)
 				nftw(dir, bench_rm_cb, 16,
@@ -1092,6 +1122,8 @@ bench_system(const struct bench_sys *sys, const char *dataset, uint64_t n,
 	bench_memory(sys, size, rss_inproc);
 	sys->stop();
 	bench_running = NULL;
+	if (size != NULL && !bench_feed_only)
+		bench_compacted(sys, dataset, "random", n);
 }
 
 static const struct bench_res *
@@ -1183,14 +1215,19 @@ bench_ratios(int peers)
 			continue;
 		for (j = 0; j < bench_nsizes; j++) {
 			p = &bench_sizes[j];
+			/* A compacted store against the peer's same load. */
 			if (strcmp(p->dataset, a->dataset) != 0 ||
-			    strcmp(p->order, a->order) != 0 ||
+			    strncmp(p->order, a->order, strlen(p->order)) !=
+			    0 || (a->order[strlen(p->order)] != '\0' &&
+			    a->order[strlen(p->order)] != '-') ||
 			    strcmp(p->sys, "annals") == 0 ||
 			    strcmp(p->sys, "echo") == 0 || p->db == 0)
 				continue;
-			printf("RATIO %sdb-bytes%s annals/%s %.2f\n",
+			printf("RATIO %sdb-bytes%s%s annals/%s %.2f\n",
 			    strcmp(a->dataset, "synth") == 0 ? "" : "gdelt-",
-			    strcmp(a->order, "feed") == 0 ? "-feed" : "",
+			    strncmp(a->order, "feed", 4) == 0 ? "-feed" : "",
+			    strstr(a->order, "-compacted") != NULL ?
+			    "-compacted" : "",
 			    p->sys, (double)p->db / (double)a->db);
 		}
 	}
@@ -1202,12 +1239,12 @@ bench_print_sizes(void)
 	const struct bench_size	*s;
 	size_t			 i;
 
-	printf("\n%-6s %-15s %-6s %10s %14s %9s %12s  %s\n", "data",
+	printf("\n%-6s %-15s %-16s %10s %14s %9s %12s  %s\n", "data",
 	    "system", "load", "events", "db bytes", "B/event", "rss MiB",
 	    "what is counted");
 	for (i = 0; i < bench_nsizes; i++) {
 		s = &bench_sizes[i];
-		printf("%-6s %-15s %-6s %10llu %14llu %9.0f %12.1f  %s; rss: "
+		printf("%-6s %-15s %-16s %10llu %14llu %9.0f %12.1f  %s; rss: "
 		    "%s\n", s->dataset, s->sys, s->order,
 		    (unsigned long long)s->events,
 		    (unsigned long long)s->db,

@@ -141,6 +141,11 @@ struct bench_sys {
 	const char	*range_note;
 	/* How the data file's mappings end, left out of in-process RSS. */
 	const char	*map_suffix;
+	/*
+	 * Bytes of the data on disk once the stopped server's own tool has
+	 * compacted it (0: it has none, or it failed), and a note.
+	 */
+	uint64_t	 (*compacted)(char *, size_t);
 };
 
 uint64_t bench_rec(const struct bench_task *, uint64_t);
