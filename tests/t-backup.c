@@ -386,7 +386,7 @@ TEST(compact_rewrites_a_stopped_store_and_keeps_every_event)
 	annals_ctx		*ctx;
 	const char		*extra[] = { "--data", NULL, NULL };
 	const char		*args[8];
-	char			 starts[500][16], titles[500][48], codes[40][8];
+	char			 starts[500][40], titles[500][64], codes[40][16];
 	char			 tmp[256], file[300], sock2[160], pidstr[32];
 	char			*before, *after, *out;
 	long long		 bytes;
