@@ -116,6 +116,7 @@ struct store_stats {
 	uint64_t	 events;
 	uint64_t	 actors;
 	uint64_t	 db_bytes;
+	uint64_t	 free_bytes;	/* of free pages, within db_bytes */
 	uint64_t	 map_bytes;
 	uint64_t	 last_seq;
 	uint64_t	 map_grows;

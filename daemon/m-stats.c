@@ -14,10 +14,11 @@ stats_pack(msgpack_packer *pk, long streams, struct aerr *err)
 
 	if (store_stats(server->store, &st, err) != 0)
 		return (-1);
-	msgpack_pack_map(pk, 15 + (streams >= 0) + replica_following());
+	msgpack_pack_map(pk, 16 + (streams >= 0) + replica_following());
 	mp_pack_kv_uint(pk, "events", st.events);
 	mp_pack_kv_uint(pk, "actors", st.actors);
 	mp_pack_kv_uint(pk, "db_bytes", st.db_bytes);
+	mp_pack_kv_uint(pk, "free_bytes", st.free_bytes);
 	mp_pack_kv_uint(pk, "map_bytes", st.map_bytes);
 	mp_pack_kv_uint(pk, "map_grows", st.map_grows);
 	mp_pack_kv_uint(pk, "last_seq", st.last_seq);

@@ -931,6 +931,31 @@ store_grow(struct store *st, struct aerr *err)
 	return (-1);
 }
 
+/*
+ * The pages of data.mdb that LMDB keeps free for later writes: its free
+ * list is database 0, each entry the pages one transaction freed, as a
+ * list whose first word is their count.
+ */
+static uint64_t
+store_free_pages(MDB_txn *txn)
+{
+	MDB_cursor	*cur;
+	MDB_val		 k, v;
+	uint64_t	 n = 0;
+	size_t		 count;
+
+	if (mdb_cursor_open(txn, 0, &cur) != 0)
+		return (0);
+	while (mdb_cursor_get(cur, &k, &v, MDB_NEXT) == 0) {
+		if (v.mv_size < sizeof count)
+			continue;
+		memcpy(&count, v.mv_data, sizeof count);
+		n += count;
+	}
+	mdb_cursor_close(cur);
+	return (n);
+}
+
 int
 store_stats(struct store *st, struct store_stats *out, struct aerr *err)
 {
@@ -959,9 +984,10 @@ store_stats(struct store *st, struct store_stats *out, struct aerr *err)
 		    ms.ms_leaf_pages + ms.ms_overflow_pages);
 	}
 	out->last_seq = store_meta_get(txn, st->meta, "next_seq", 1) - 1;
+	mdb_env_stat(st->env, &ms);
+	out->free_bytes = store_free_pages(txn) * ms.ms_psize;
 	mdb_txn_abort(txn);
 	mdb_env_info(st->env, &info);
-	mdb_env_stat(st->env, &ms);
 	out->db_bytes = (uint64_t)(info.me_last_pgno + 1) * ms.ms_psize;
 	out->map_bytes = info.me_mapsize;
 	out->map_grows = st->map_grows;

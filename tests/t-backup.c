@@ -17,6 +17,7 @@
 
 #include "../client/annals.h"
 #include "harness.h"
+#include "nats.h"
 #include "test.h"
 
 static void
@@ -352,6 +353,23 @@ annalsd_run(const char **args, char **out)
 	return (status);
 }
 
+/* stats' free_bytes of the daemon at sock. */
+static uint64_t
+free_bytes_of(const char *sock)
+{
+	msgpack_unpacked	 u;
+	void			*buf;
+	uint64_t		 n;
+
+	msgpack_unpacked_init(&u);
+	T_OK(stats_of(sock, &u, &buf));
+	n = stat_u64(&u.data, "free_bytes");
+	msgpack_unpacked_destroy(&u);
+	annals_buf_free(buf);
+	T_ASSERT(n != UINT64_MAX);
+	return (n);
+}
+
 /* Every event, as annals export writes them. */
 static char *
 export_all(const char *sock)
@@ -370,8 +388,8 @@ export_all(const char *sock)
 
 /*
  * annalsd --compact on a store loaded in random order, then updated and
- * thinned: the file shrinks, the check passes, every event reads back
- * the same and writes go on.  It is refused while a daemon holds the
+ * thinned: the file shrinks, and so do the free pages stats tells of,
+ * the check passes, every event reads back the same and writes go on.  It is refused while a daemon holds the
  * directory (so is a second daemon), and removes what a compaction cut
  * short left, but not files it did not write.
  */
@@ -390,6 +408,7 @@ TEST(compact_rewrites_a_stopped_store_and_keeps_every_event)
 	char			 tmp[256], file[300], sock2[160], pidstr[32];
 	char			*before, *after, *out;
 	long long		 bytes;
+	uint64_t		 free_before;
 	int			 b, i, deleted[100];
 
 	T_OK(th_daemon_start(&d, NULL));
@@ -433,6 +452,9 @@ TEST(compact_rewrites_a_stopped_store_and_keeps_every_event)
 	    annals_errmsg(ctx));
 	annals_free(ctx);
 	before = export_all(d.sock);
+	/* The deletes and rewrites left pages free, and stats says so. */
+	free_before = free_bytes_of(d.sock);
+	T_ASSERT(free_before > 0);
 
 	/* Not while the daemon holds the directory, nor a second one. */
 	snprintf(pidstr, sizeof pidstr, "(pid %ld)", (long)d.pid);
@@ -485,6 +507,9 @@ TEST(compact_rewrites_a_stopped_store_and_keeps_every_event)
 	T_ASSERT(strlen(before) > 10000);
 	T_EQ_STR(after, before);
 	free(after);
+	T_ASSERTF(free_bytes_of(d.sock) < free_before, "%llu bytes free "
+	    "after, %llu before", (unsigned long long)free_bytes_of(d.sock),
+	    (unsigned long long)free_before);
 	ctx = annals_connect(d.sock);
 	memset(ev, 0, sizeof ev);
 	ev[0].start = "2014-12";
