@@ -285,8 +285,9 @@ parse_numeric(int ch, const char *arg, size_t *out)
 
 /*
  * With --user, become that user once the sockets are bound, handing it
- * the socket.  Without it, root refuses a data directory that belongs to
- * someone else: files it created there would lock that user out.
+ * the socket (if there is one: --compact has none).  Without it, root
+ * refuses a data directory that belongs to someone else: files it
+ * created there would lock that user out.
  */
 static int
 drop_privileges(const struct config *cfg, struct aerr *err)
@@ -309,7 +310,8 @@ drop_privileges(const struct config *cfg, struct aerr *err)
 		    cfg->user);
 		return (-1);
 	}
-	if (chown(cfg->socket_path, pw->pw_uid, (gid_t)-1) == -1 ||
+	if ((cfg->socket_path != NULL &&
+	    chown(cfg->socket_path, pw->pw_uid, (gid_t)-1) == -1) ||
 	    setgroups(0, NULL) == -1 || initgroups(pw->pw_name,
 	    pw->pw_gid) == -1 || setgid(pw->pw_gid) == -1 ||
 	    setuid(pw->pw_uid) == -1) {
@@ -379,11 +381,18 @@ run_check(const struct config *cfg)
 static int
 run_compact(const struct config *cfg)
 {
+	struct config		 own = *cfg;
 	struct store_config	 scfg;
 	struct store_compacted	 c;
 	struct aerr		 err;
 	uint64_t		 t0 = now_ms();
 
+	/* The copy must belong to whoever the daemon runs as. */
+	own.socket_path = NULL;
+	if (drop_privileges(&own, &err) != 0) {
+		log_err("compact %s: %s", cfg->data_dir, err.msg);
+		return (1);
+	}
 	store_config_of(cfg, &scfg);
 	if (store_compact(&scfg, &c, &err) != 0) {
 		log_err("compact %s: %s", cfg->data_dir, err.msg);

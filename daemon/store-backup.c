@@ -271,8 +271,12 @@ compact_clear(const char *tmp, struct aerr *err)
 	struct stat		 sb;
 	size_t			 i;
 
-	if (lstat(tmp, &sb) == -1 && errno == ENOENT)
-		return (0);
+	if (lstat(tmp, &sb) == -1) {
+		if (errno == ENOENT)
+			return (0);
+		aerr_set(err, AERR_INTERNAL, "%s: %s", tmp, strerror(errno));
+		return (-1);
+	}
 	if (!S_ISDIR(sb.st_mode)) {
 		aerr_set(err, AERR_INVALID, "%s is not a directory: remove it "
 		    "first", tmp);
@@ -389,34 +393,110 @@ compact_verify(struct store *st, const char *tmp, uint64_t *entries,
 }
 
 /*
- * Put tmp/data.mdb in the place of path/data.mdb, for good: the rename
- * is atomic, and the directory is synced so that it stays done after a
- * crash.  LMDB's lock file is kept: the next process to open the
- * environment alone sets it up again.
+ * Make sure no process has the environment open, now that this one has
+ * closed it: daemons are kept out by the directory's lock, but annalsd
+ * --check, mdb_stat or mdb_dump may have it open.  One that had would
+ * go on with the lock file of the old data.mdb, and a later opener
+ * would find it set up and trust its last transaction id, which picks
+ * a meta page of the new file by the old one's count.  Every LMDB
+ * environment holds a read lock on the first byte of lock.mdb: taking
+ * it for writing tells that none is open, and keeps one from opening
+ * until the file is truncated (compact_swap), so that the next opener
+ * sets it up again.  *lfd is -1 when there is no lock.mdb.
  */
 static int
-compact_swap(const char *path, const char *tmp, struct aerr *err)
+compact_env_alone(const char *path, int *lfd, struct aerr *err)
+{
+	struct flock	lk;
+	char		file[4200];
+
+	snprintf(file, sizeof file, "%s/lock.mdb", path);
+	if ((*lfd = open(file, O_RDWR | O_CLOEXEC)) == -1) {
+		if (errno == ENOENT)
+			return (0);
+		aerr_set(err, AERR_INTERNAL, "%s: %s", file, strerror(errno));
+		return (-1);
+	}
+	memset(&lk, 0, sizeof lk);
+	lk.l_type = F_WRLCK;
+	lk.l_whence = SEEK_SET;
+	lk.l_start = 0;
+	lk.l_len = 1;
+	if (fcntl(*lfd, F_SETLK, &lk) == -1) {
+		if (errno == EACCES || errno == EAGAIN)
+			aerr_set(err, AERR_INVALID, "the store is open in "
+			    "another process (annalsd --check, mdb_stat or "
+			    "mdb_dump?): let it end and compact again; the "
+			    "store is unchanged");
+		else
+			aerr_set(err, AERR_INTERNAL, "fcntl %s: %s", file,
+			    strerror(errno));
+		close(*lfd);
+		*lfd = -1;
+		return (-1);
+	}
+	return (0);
+}
+
+/*
+ * Put tmp/data.mdb in the place of path/data.mdb, for good: the rename
+ * is atomic, and the directory is synced so that it stays done after a
+ * crash.  lfd, LMDB's lock file held by compact_env_alone(), is emptied
+ * before it is let go.  Once the rename is done a failure says so.
+ */
+static int
+compact_swap(const char *path, const char *tmp, int lfd,
+    struct aerr *err)
 {
 	char	from[4200], to[4200];
-	int	dfd;
+	int	dfd, rc = 0;
 
 	snprintf(from, sizeof from, "%s/data.mdb", tmp);
 	snprintf(to, sizeof to, "%s/data.mdb", path);
 	if (rename(from, to) == -1) {
-		aerr_set(err, AERR_INTERNAL, "rename %s to %s: %s", from, to,
-		    strerror(errno));
+		aerr_set(err, AERR_INTERNAL, "rename %s to %s: %s; the store "
+		    "is unchanged", from, to, strerror(errno));
+		if (lfd != -1)
+			close(lfd);
 		return (-1);
+	}
+	if (lfd != -1) {
+		if (ftruncate(lfd, 0) == -1) {
+			aerr_set(err, AERR_INTERNAL, "data.mdb is compacted, "
+			    "but emptying %s/lock.mdb failed: %s; remove it "
+			    "before a daemon starts", path, strerror(errno));
+			rc = -1;
+		}
+		close(lfd);
 	}
 	if ((dfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1 ||
 	    fsync(dfd) == -1) {
-		aerr_set(err, AERR_INTERNAL, "fsync %s: %s", path,
-		    strerror(errno));
-		if (dfd != -1)
-			close(dfd);
+		if (rc == 0)
+			aerr_set(err, AERR_INTERNAL, "data.mdb is compacted, "
+			    "but syncing %s failed: %s (a crash before the "
+			    "system writes it back could bring the old file "
+			    "back)", path, strerror(errno));
+		rc = -1;
+	}
+	if (dfd != -1)
+		close(dfd);
+	return (rc);
+}
+
+/* Give the copy the owner and mode of the file it replaces. */
+static int
+compact_own(const char *tmp, const struct stat *old, struct aerr *err)
+{
+	char	file[4200];
+
+	snprintf(file, sizeof file, "%s/data.mdb", tmp);
+	if ((geteuid() == 0 && chown(file, old->st_uid, old->st_gid) == -1) ||
+	    chmod(file, old->st_mode & 07777) == -1) {
+		aerr_set(err, AERR_INTERNAL, "giving %s the owner and mode of "
+		    "the store's data.mdb: %s", file, strerror(errno));
 		return (-1);
 	}
-	close(dfd);
-	return (compact_clear(tmp, err));
+	return (0);
 }
 
 /*
@@ -432,9 +512,9 @@ store_compact(const struct store_config *cfg, struct store_compacted *out,
 	struct store_config	 own = *cfg;
 	struct store		*st;
 	struct aerr		 ignored;
-	struct stat		 sb;
+	struct stat		 sb, old;
 	char			 tmp[4096], file[4200];
-	int			 rc, lock_fd;
+	int			 rc, lock_fd, lfd;
 
 	memset(out, 0, sizeof *out);
 	if (strlen(cfg->path) + sizeof "/compact.tmp" > sizeof tmp) {
@@ -442,13 +522,18 @@ store_compact(const struct store_config *cfg, struct store_compacted *out,
 		    "than %zu bytes", sizeof tmp - sizeof "/compact.tmp");
 		return (-1);
 	}
+	snprintf(tmp, sizeof tmp, "%s/compact.tmp", cfg->path);
+	snprintf(file, sizeof file, "%s/data.mdb", cfg->path);
+	/* Not a new, empty store in a mistyped directory. */
+	if (stat(file, &old) == -1) {
+		aerr_set(err, AERR_INVALID, "%s: %s; --data names the "
+		    "directory of a store", file, strerror(errno));
+		return (-1);
+	}
+	out->bytes_before = (uint64_t)old.st_size;
 	own.exclusive = 1;
 	if ((st = store_open(&own, err)) == NULL)
 		return (-1);
-	snprintf(tmp, sizeof tmp, "%s/compact.tmp", cfg->path);
-	snprintf(file, sizeof file, "%s/data.mdb", cfg->path);
-	if (stat(file, &sb) == 0)
-		out->bytes_before = (uint64_t)sb.st_size;
 	log_notice("compacting %s: %llu bytes", cfg->path,
 	    (unsigned long long)out->bytes_before);
 	if (lstat(tmp, &sb) == 0)
@@ -464,7 +549,8 @@ store_compact(const struct store_config *cfg, struct store_compacted *out,
 		return (-1);
 	}
 	if ((rc = backup_copy(st, tmp)) != 0 ||
-	    compact_verify(st, tmp, &out->entries, err) != 0) {
+	    compact_verify(st, tmp, &out->entries, err) != 0 ||
+	    compact_own(tmp, &old, err) != 0) {
 		if (rc == ENOSPC)
 			aerr_set(err, AERR_DISK_FULL, "no space left on the "
 			    "device for the copy in %s (the pages in use "
@@ -481,11 +567,16 @@ store_compact(const struct store_config *cfg, struct store_compacted *out,
 	lock_fd = st->lock_fd;
 	st->lock_fd = -1;
 	store_close(st);
-	rc = compact_swap(cfg->path, tmp, err);
-	close(lock_fd);
-	if (rc != 0)
+	if (compact_env_alone(cfg->path, &lfd, err) != 0) {
+		compact_clear(tmp, &ignored);
+		close(lock_fd);
 		return (-1);
+	}
+	rc = compact_swap(cfg->path, tmp, lfd, err);
+	if (rc == 0 && compact_clear(tmp, &ignored) != 0)
+		log_warn("compacted, but %s is left: %s", tmp, ignored.msg);
+	close(lock_fd);
 	if (stat(file, &sb) == 0)
 		out->bytes_after = (uint64_t)sb.st_size;
-	return (0);
+	return (rc);
 }

@@ -56,7 +56,6 @@
 #include <stddef.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -166,6 +165,34 @@ mkdir_parents(const char *path)
 }
 
 /*
+ * The pid holding the flock(2) on fd's file, from /proc/locks (0 when it
+ * cannot be told).  Not from the file: a holder that could only read it
+ * (store_lock_dir) left another's pid there.
+ */
+static long
+store_lock_holder(int fd)
+{
+	struct stat	 sb;
+	char		 line[256], kind[16];
+	unsigned	 maj, min;
+	unsigned long	 ino;
+	long		 pid, found = 0;
+	FILE		*f;
+
+	if (fstat(fd, &sb) == -1 || (f = fopen("/proc/locks", "re")) == NULL)
+		return (0);
+	while (found == 0 && fgets(line, sizeof line, f) != NULL) {
+		if (sscanf(line, "%*d: %15s %*s %*s %ld %x:%x:%lu", kind, &pid,
+		    &maj, &min, &ino) == 5 && strcmp(kind, "FLOCK") == 0 &&
+		    maj == major(sb.st_dev) && min == minor(sb.st_dev) &&
+		    ino == (unsigned long)sb.st_ino)
+			found = pid;
+	}
+	fclose(f);
+	return (found);
+}
+
+/*
  * Take the data directory for this process alone: two daemons on one
  * directory would each trust what it keeps in memory (counters, the
  * staged words, the names of attrs) over what the other wrote, and
@@ -173,10 +200,10 @@ mkdir_parents(const char *path)
  * share an environment, so the lock is ours: flock(2) on annalsd.lock,
  * let go when the process ends however it ends.  Not on lock.mdb:
  * closing any other descriptor of that file would drop LMDB's own POSIX
- * locks on it.  The file holds the holder's pid for the message, and
- * anyone may read it: one this process may not write (a directory handed
- * to another user with the files it knew of) is locked all the same,
- * read only.
+ * locks on it.  The file holds the holder's pid for people to read,
+ * and anyone may: one this process may not write (a directory handed to
+ * another user with the files it knew of) is locked all the same, read
+ * only.
  */
 static int
 store_lock_dir(const char *path, struct aerr *err)
@@ -203,13 +230,7 @@ store_lock_dir(const char *path, struct aerr *err)
 			close(fd);
 			return (-1);
 		}
-		/* The pid only if it names a live process. */
-		pid = 0;
-		if ((n = pread(fd, buf, sizeof buf - 1, 0)) > 0) {
-			buf[n] = '\0';
-			pid = strtol(buf, NULL, 10);
-		}
-		if (pid > 0 && (kill((pid_t)pid, 0) == 0 || errno == EPERM))
+		if ((pid = store_lock_holder(fd)) > 0)
 			snprintf(buf, sizeof buf, " (pid %ld)", pid);
 		else
 			buf[0] = '\0';

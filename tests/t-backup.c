@@ -8,12 +8,16 @@
 #include <sys/types.h>
 #include <sys/wait.h>
 
+#include <errno.h>
 #include <fcntl.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include <lmdb.h>
 
 #include "../client/annals.h"
 #include "harness.h"
@@ -325,27 +329,34 @@ TEST(backup_map_growth_parked_at_shutdown_is_committed)
 	backup_during_growth(1);
 }
 
-/* The size of path, or 0 if it cannot be read. */
+/* The size of path, which must be there. */
 static long long
 file_size(const char *path)
 {
 	struct stat	sb;
 
-	return (stat(path, &sb) == 0 ? (long long)sb.st_size : 0);
+	T_ASSERTF(stat(path, &sb) == 0, "%s: %s", path, strerror(errno));
+	return ((long long)sb.st_size);
 }
 
-/* Run annalsd with args (NULL-ended); its exit status, output in out. */
+/*
+ * Run annalsd with args (NULL-ended); its exit status, output in out.
+ * One that serves instead of exiting is stopped after 30 s: timeout(1)
+ * then exits 124.
+ */
 static int
 annalsd_run(const char **args, char **out)
 {
-	const char	*argv[16];
+	const char	*argv[20];
 	char		 bin[4200], file[256];
 	int		 i = 0, status;
 
 	snprintf(bin, sizeof bin, "%s/annalsd", t_bindir());
 	snprintf(file, sizeof file, "%s/annalsd.out", t_dir());
+	argv[i++] = "timeout";
+	argv[i++] = "30";
 	argv[i++] = bin;
-	while (*args != NULL && i < 15)
+	while (*args != NULL && i < 19)
 		argv[i++] = *args++;
 	argv[i] = NULL;
 	status = th_spawn(argv, NULL, file, file, 1);
@@ -404,11 +415,16 @@ TEST(compact_rewrites_a_stopped_store_and_keeps_every_event)
 	annals_ctx		*ctx;
 	const char		*extra[] = { "--data", NULL, NULL };
 	const char		*args[8];
+	static const char	*const files[] = { "data.mdb", "lock.mdb",
+				    "annalsd.lock" };
 	char			 starts[500][40], titles[500][64], codes[40][16];
 	char			 tmp[256], file[300], sock2[160], pidstr[32];
 	char			*before, *after, *out;
 	long long		 bytes;
 	uint64_t		 free_before;
+	struct stat		 sb, sb2;
+	struct passwd		*pw;
+	MDB_env			*env;
 	int			 b, i, deleted[100];
 
 	T_OK(th_daemon_start(&d, NULL));
@@ -478,6 +494,36 @@ TEST(compact_rewrites_a_stopped_store_and_keeps_every_event)
 	free(out);
 	T_EQ_INT(th_daemon_stop(&d), 0);
 
+	/* A mistyped directory is not made into an empty store. */
+	snprintf(file, sizeof file, "%s/nowhere", t_dir());
+	args[0] = "--compact";
+	args[1] = "--data";
+	args[2] = file;
+	args[3] = NULL;
+	T_EQ_INT(annalsd_run(args, &out), 1);
+	T_ASSERTF(strstr(out, "--data names the directory of a store") !=
+	    NULL, "%s", out);
+	free(out);
+	T_ASSERT(access(file, F_OK) == -1);
+
+	/*
+	 * Nor while another process has the environment open (as annalsd
+	 * --check may): it would go on with the old file's lock region.
+	 */
+	snprintf(file, sizeof file, "%s/data.mdb", d.data);
+	T_OK(stat(file, &sb));
+	T_OK(mdb_env_create(&env));
+	mdb_env_set_maxdbs(env, 32);
+	T_OK(mdb_env_open(env, d.data, MDB_RDONLY, 0640));
+	args[2] = d.data;
+	T_EQ_INT(annalsd_run(args, &out), 1);
+	T_ASSERTF(strstr(out, "the store is open in another process") !=
+	    NULL, "%s", out);
+	free(out);
+	mdb_env_close(env);
+	T_OK(stat(file, &sb2));
+	T_ASSERT(sb2.st_ino == sb.st_ino && sb2.st_size == sb.st_size);
+
 	/* What a compaction cut short leaves is removed. */
 	snprintf(file, sizeof file, "%s/data.mdb", d.data);
 	bytes = file_size(file);
@@ -497,6 +543,8 @@ TEST(compact_rewrites_a_stopped_store_and_keeps_every_event)
 	snprintf(file, sizeof file, "%s/data.mdb", d.data);
 	T_ASSERTF(file_size(file) < bytes, "data.mdb %lld bytes, %lld "
 	    "before", file_size(file), bytes);
+	T_OK(stat(file, &sb2));
+	T_EQ_INT(sb2.st_mode & 07777, sb.st_mode & 07777);
 
 	args[0] = "--check";
 	T_EQ_INT(annalsd_run(args, &out), 0);
@@ -538,4 +586,32 @@ TEST(compact_rewrites_a_stopped_store_and_keeps_every_event)
 	free(after);
 	free(before);
 	T_EQ_INT(th_daemon_stop(&d), 0);
+	T_OK(unlink(file));
+	T_OK(rmdir(tmp));
+
+	if (geteuid() != 0 || (pw = getpwnam("nobody")) == NULL)
+		return;
+	/*
+	 * Root compacts another user's store only as that user, so that the
+	 * copy is theirs: a daemon running as them could not open root's.
+	 */
+	T_OK(chmod(t_dir(), 0755));
+	T_OK(chown(d.data, pw->pw_uid, pw->pw_gid));
+	for (i = 0; i < 3; i++) {
+		snprintf(file, sizeof file, "%s/%s", d.data, files[i]);
+		T_OK(chown(file, pw->pw_uid, pw->pw_gid));
+	}
+	args[0] = "--compact";
+	T_EQ_INT(annalsd_run(args, &out), 1);
+	T_ASSERTF(strstr(out, "run as that user or with --user") != NULL,
+	    "%s", out);
+	free(out);
+	args[3] = "--user";
+	args[4] = "nobody";
+	args[5] = NULL;
+	T_EQ_INT(annalsd_run(args, &out), 0);
+	free(out);
+	snprintf(file, sizeof file, "%s/data.mdb", d.data);
+	T_OK(stat(file, &sb2));
+	T_EQ_INT(sb2.st_uid, pw->pw_uid);
 }
