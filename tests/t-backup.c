@@ -12,6 +12,7 @@
 #include <fcntl.h>
 #include <pwd.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -340,28 +341,35 @@ file_size(const char *path)
 }
 
 /*
- * Run annalsd with args (NULL-ended); its exit status, output in out.
- * One that serves instead of exiting is stopped after 30 s: timeout(1)
- * then exits 124.
+ * Run annalsd with the arguments that follow (NULL-ended), and check
+ * that it exits with status and, unless want is NULL, says want.  One
+ * that serves instead of exiting is stopped after 30 s: timeout(1) then
+ * exits 124.
  */
-static int
-annalsd_run(const char **args, char **out)
+static void
+annalsd_expect(int status, const char *want, ...)
 {
-	const char	*argv[20];
-	char		 bin[4200], file[256];
-	int		 i = 0, status;
+	const char	*argv[20], *arg;
+	char		 bin[4200], file[256], *out;
+	va_list		 ap;
+	int		 i = 0, got;
 
 	snprintf(bin, sizeof bin, "%s/annalsd", t_bindir());
 	snprintf(file, sizeof file, "%s/annalsd.out", t_dir());
 	argv[i++] = "timeout";
 	argv[i++] = "30";
 	argv[i++] = bin;
-	while (*args != NULL && i < 19)
-		argv[i++] = *args++;
+	va_start(ap, want);
+	while ((arg = va_arg(ap, const char *)) != NULL && i < 19)
+		argv[i++] = arg;
+	va_end(ap);
 	argv[i] = NULL;
-	status = th_spawn(argv, NULL, file, file, 1);
-	*out = th_slurp(file, NULL);
-	return (status);
+	got = th_spawn(argv, NULL, file, file, 1);
+	out = th_slurp(file, NULL);
+	T_ASSERTF(got == status && (want == NULL || strstr(out, want) !=
+	    NULL), "annalsd %s: exit %d (%d wanted), said: %s", argv[3], got,
+	    status, out);
+	free(out);
 }
 
 /* stats' free_bytes of the daemon at sock. */
@@ -414,12 +422,11 @@ TEST(compact_rewrites_a_stopped_store_and_keeps_every_event)
 	uint64_t		 gone[100];
 	annals_ctx		*ctx;
 	const char		*extra[] = { "--data", NULL, NULL };
-	const char		*args[8];
 	static const char	*const files[] = { "data.mdb", "lock.mdb",
 				    "annalsd.lock" };
 	char			 starts[500][40], titles[500][64], codes[40][16];
-	char			 tmp[256], file[300], sock2[160], pidstr[32];
-	char			*before, *after, *out;
+	char			 tmp[256], file[300], sock2[160], inuse[64];
+	char			*before, *after;
 	long long		 bytes;
 	uint64_t		 free_before;
 	struct stat		 sb, sb2;
@@ -473,37 +480,17 @@ TEST(compact_rewrites_a_stopped_store_and_keeps_every_event)
 	T_ASSERT(free_before > 0);
 
 	/* Not while the daemon holds the directory, nor a second one. */
-	snprintf(pidstr, sizeof pidstr, "(pid %ld)", (long)d.pid);
-	args[0] = "--compact";
-	args[1] = "--data";
-	args[2] = d.data;
-	args[3] = NULL;
-	T_EQ_INT(annalsd_run(args, &out), 1);
-	T_ASSERTF(strstr(out, "in use by another annalsd") != NULL &&
-	    strstr(out, pidstr) != NULL, "%s", out);
-	free(out);
+	snprintf(inuse, sizeof inuse, "in use by another annalsd (pid %ld)",
+	    (long)d.pid);
+	annalsd_expect(1, inuse, "--compact", "--data", d.data, NULL);
 	snprintf(sock2, sizeof sock2, "%s/second.sock", t_dir());
-	args[0] = "--socket";
-	args[1] = sock2;
-	args[2] = "--data";
-	args[3] = d.data;
-	args[4] = NULL;
-	T_EQ_INT(annalsd_run(args, &out), 1);
-	T_ASSERTF(strstr(out, "in use by another annalsd") != NULL, "%s",
-	    out);
-	free(out);
+	annalsd_expect(1, inuse, "--socket", sock2, "--data", d.data, NULL);
 	T_EQ_INT(th_daemon_stop(&d), 0);
 
 	/* A mistyped directory is not made into an empty store. */
 	snprintf(file, sizeof file, "%s/nowhere", t_dir());
-	args[0] = "--compact";
-	args[1] = "--data";
-	args[2] = file;
-	args[3] = NULL;
-	T_EQ_INT(annalsd_run(args, &out), 1);
-	T_ASSERTF(strstr(out, "--data names the directory of a store") !=
-	    NULL, "%s", out);
-	free(out);
+	annalsd_expect(1, "--data names the directory of a store",
+	    "--compact", "--data", file, NULL);
 	T_ASSERT(access(file, F_OK) == -1);
 
 	/*
@@ -515,11 +502,8 @@ TEST(compact_rewrites_a_stopped_store_and_keeps_every_event)
 	T_OK(mdb_env_create(&env));
 	mdb_env_set_maxdbs(env, 32);
 	T_OK(mdb_env_open(env, d.data, MDB_RDONLY, 0640));
-	args[2] = d.data;
-	T_EQ_INT(annalsd_run(args, &out), 1);
-	T_ASSERTF(strstr(out, "the store is open in another process") !=
-	    NULL, "%s", out);
-	free(out);
+	annalsd_expect(1, "the store is open in another process",
+	    "--compact", "--data", d.data, NULL);
 	mdb_env_close(env);
 	T_OK(stat(file, &sb2));
 	T_ASSERT(sb2.st_ino == sb.st_ino && sb2.st_size == sb.st_size);
@@ -531,14 +515,8 @@ TEST(compact_rewrites_a_stopped_store_and_keeps_every_event)
 	T_EQ_INT(mkdir(tmp, 0750), 0);
 	snprintf(file, sizeof file, "%s/data.mdb", tmp);
 	th_write(file, "half a copy", 11);
-	args[0] = "--compact";
-	args[1] = "--data";
-	args[2] = d.data;
-	args[3] = NULL;
-	T_EQ_INT(annalsd_run(args, &out), 0);
-	T_ASSERTF(strstr(out, "removing what an earlier compaction left") !=
-	    NULL, "%s", out);
-	free(out);
+	annalsd_expect(0, "removing what an earlier compaction left",
+	    "--compact", "--data", d.data, NULL);
 	T_ASSERT(access(tmp, F_OK) == -1);
 	snprintf(file, sizeof file, "%s/data.mdb", d.data);
 	T_ASSERTF(file_size(file) < bytes, "data.mdb %lld bytes, %lld "
@@ -546,9 +524,7 @@ TEST(compact_rewrites_a_stopped_store_and_keeps_every_event)
 	T_OK(stat(file, &sb2));
 	T_EQ_INT(sb2.st_mode & 07777, sb.st_mode & 07777);
 
-	args[0] = "--check";
-	T_EQ_INT(annalsd_run(args, &out), 0);
-	free(out);
+	annalsd_expect(0, NULL, "--check", "--data", d.data, NULL);
 	extra[1] = d.data;
 	T_OK(th_daemon_start(&d, extra));
 	after = export_all(d.sock);
@@ -572,14 +548,10 @@ TEST(compact_rewrites_a_stopped_store_and_keeps_every_event)
 	T_EQ_INT(mkdir(tmp, 0750), 0);
 	snprintf(file, sizeof file, "%s/notes.txt", tmp);
 	th_write(file, "mine", 4);
-	args[0] = "--compact";
-	T_EQ_INT(annalsd_run(args, &out), 1);
-	T_ASSERTF(strstr(out, "annalsd did not write") != NULL, "%s", out);
-	free(out);
+	annalsd_expect(1, "annalsd did not write", "--compact", "--data",
+	    d.data, NULL);
 	T_ASSERT(access(file, F_OK) == 0);
-	args[0] = "--check";
-	T_EQ_INT(annalsd_run(args, &out), 0);
-	free(out);
+	annalsd_expect(0, NULL, "--check", "--data", d.data, NULL);
 	T_OK(th_daemon_start(&d, extra));
 	after = export_all(d.sock);
 	T_ASSERT(strstr(after, "after the compaction") != NULL);
@@ -601,16 +573,10 @@ TEST(compact_rewrites_a_stopped_store_and_keeps_every_event)
 		snprintf(file, sizeof file, "%s/%s", d.data, files[i]);
 		T_OK(chown(file, pw->pw_uid, pw->pw_gid));
 	}
-	args[0] = "--compact";
-	T_EQ_INT(annalsd_run(args, &out), 1);
-	T_ASSERTF(strstr(out, "run as that user or with --user") != NULL,
-	    "%s", out);
-	free(out);
-	args[3] = "--user";
-	args[4] = "nobody";
-	args[5] = NULL;
-	T_EQ_INT(annalsd_run(args, &out), 0);
-	free(out);
+	annalsd_expect(1, "run as that user or with --user", "--compact",
+	    "--data", d.data, NULL);
+	annalsd_expect(0, NULL, "--compact", "--data", d.data, "--user",
+	    "nobody", NULL);
 	snprintf(file, sizeof file, "%s/data.mdb", d.data);
 	T_OK(stat(file, &sb2));
 	T_EQ_INT(sb2.st_uid, pw->pw_uid);
