@@ -300,9 +300,10 @@ compact_clear(const char *tmp, struct aerr *err)
 }
 
 /*
- * Count the entries of every database of env, adding them to *entries;
- * with the counts of an earlier call in want (one per database, in the
- * main database's order), say which database differs instead.
+ * The entries of each named database of env, in the main database's
+ * order, into counts (*ndbs of them); given the counts of an earlier
+ * call in want, the first database whose count differs is described in
+ * differs.
  */
 static int
 compact_count(MDB_env *env, uint64_t *counts, size_t maxdbs, size_t *ndbs,
