@@ -560,7 +560,6 @@ const struct bench_sys bench_redis = {
 	B_REDIS_NOTE,
 	NULL,
 	NULL,
-	NULL,
 };
 
 const struct bench_sys bench_redis_everysec = {
@@ -574,6 +573,7 @@ const struct bench_sys bench_redis_everysec = {
 	b_redis_supports_ingest,
 	b_redis_db_bytes,
 	b_redis_rss,
+	NULL,
 	NULL,
 	NULL,
 };
