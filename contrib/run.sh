@@ -4,6 +4,13 @@ set -eu
 bin=${1:-build}
 mkdir -p var
 sock=var/annalsd.sock
+# A second make run would find the first's socket answering, and take
+# it for its own daemon.
+if "$bin/annals" -s "$sock" ping >/dev/null 2>&1; then
+	echo "an annalsd already answers on $sock (make run in another" \
+	    "terminal?): use it, or stop it first" >&2
+	exit 1
+fi
 # The timeline page on 127.0.0.1:8080, or the next port that is free.
 port=${ANNALS_HTTP_PORT:-8080}
 last=$((port + 9))
@@ -32,7 +39,9 @@ trap 'kill -TERM $pid 2>/dev/null; wait $pid' INT TERM
 cat <<MSG
 
 annalsd is running on $sock with the demo events loaded
-($("$bin/annals" -s "$sock" --format table stats | grep -E "^(events|actors)" | tr -s " \n" " ")).
+($("$bin/annals" -s "$sock" --format table stats |
+    awk '/^(events|actors) / && n++ < 2 { s = s (s == "" ? "" : ", ") $1 " " $2 }
+	END { print s }')).
 
 The timeline page: http://127.0.0.1:$port/
 The HTTP API:      http://127.0.0.1:$port/v1/events?from=2015-01&to=2015-01
