@@ -94,6 +94,42 @@ backup_dbi(MDB_txn *rtxn, MDB_env *env, const char *name)
 }
 
 /*
+ * Call fn(txn, name, arg) for each named database of txn's environment,
+ * in the main database's order, until it returns other than 0.
+ */
+static int
+backup_each_db(MDB_txn *txn, int (*fn)(MDB_txn *, const char *, void *),
+    void *arg)
+{
+	MDB_cursor	*cur;
+	MDB_dbi		 main;
+	MDB_val		 k, v;
+	char		 name[256];
+	int		 rc;
+
+	if ((rc = mdb_dbi_open(txn, NULL, 0, &main)) != 0 ||
+	    (rc = mdb_cursor_open(txn, main, &cur)) != 0)
+		return (rc);
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
+	    rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		if (k.mv_size >= sizeof name)
+			continue;
+		memcpy(name, k.mv_data, k.mv_size);
+		name[k.mv_size] = '\0';
+		if ((rc = fn(txn, name, arg)) != 0)
+			break;
+	}
+	mdb_cursor_close(cur);
+	return (rc == MDB_NOTFOUND ? 0 : rc);
+}
+
+static int
+backup_dbi_into(MDB_txn *rtxn, const char *name, void *env)
+{
+	return (backup_dbi(rtxn, env, name));
+}
+
+/*
  * Copy the store into path, database by database in key order, on one
  * read transaction.  The copy's keys keep the order of the live ones:
  * store_cmp is memcmp's order, which is LMDB's default.
@@ -103,41 +139,22 @@ backup_copy(struct store *st, const char *path)
 {
 	MDB_env		*env;
 	MDB_txn		*rtxn;
-	MDB_cursor	*cur;
-	MDB_dbi		 main;
-	MDB_val		 k, v;
-	char		 name[256];
 	int		 rc;
 
 	if ((rc = mdb_env_create(&env)) != 0)
 		return (rc);
-	mdb_env_set_maxdbs(env, 32);
+	mdb_env_set_maxdbs(env, STORE_DBS_MAX);
 	mdb_env_set_mapsize(env, st->map_size);
 	if ((rc = mdb_env_open(env, path, MDB_NOSYNC, 0640)) != 0) {
 		mdb_env_close(env);
 		return (rc);
 	}
-	if ((rc = mdb_txn_begin(st->env, NULL, MDB_RDONLY, &rtxn)) != 0)
-		goto out;
-	if ((rc = mdb_dbi_open(rtxn, NULL, 0, &main)) != 0 ||
-	    (rc = mdb_cursor_open(rtxn, main, &cur)) != 0) {
+	if ((rc = mdb_txn_begin(st->env, NULL, MDB_RDONLY, &rtxn)) == 0) {
+		rc = backup_each_db(rtxn, backup_dbi_into, env);
 		mdb_txn_abort(rtxn);
-		goto out;
+		if (rc == 0)
+			rc = mdb_env_sync(env, 1);
 	}
-	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
-	    rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-		if (k.mv_size >= sizeof name)
-			continue;
-		memcpy(name, k.mv_data, k.mv_size);
-		name[k.mv_size] = '\0';
-		if ((rc = backup_dbi(rtxn, env, name)) != 0)
-			break;
-	}
-	mdb_cursor_close(cur);
-	mdb_txn_abort(rtxn);
-	if (rc == MDB_NOTFOUND)
-		rc = mdb_env_sync(env, 1);
-out:
 	mdb_env_close(env);
 	return (rc);
 }
@@ -299,53 +316,56 @@ compact_clear(const char *tmp, struct aerr *err)
 	return (0);
 }
 
+/* What compact_count() gathers, one database at a time. */
+struct compact_counts {
+	uint64_t	*counts;	/* STORE_DBS_MAX of them */
+	size_t		 n;
+	const uint64_t	*want;		/* an earlier call's, or NULL */
+	char		*differs;	/* the first that differs from want */
+	size_t		 differs_len;
+};
+
+static int
+compact_count_db(MDB_txn *txn, const char *name, void *arg)
+{
+	struct compact_counts	*c = arg;
+	MDB_dbi			 dbi;
+	MDB_stat		 ms;
+	int			 rc;
+
+	if (c->n == STORE_DBS_MAX)
+		return (0);
+	if ((rc = mdb_dbi_open(txn, name, 0, &dbi)) != 0 ||
+	    (rc = mdb_stat(txn, dbi, &ms)) != 0)
+		return (rc);
+	c->counts[c->n] = ms.ms_entries;
+	if (c->want != NULL && c->differs[0] == '\0' &&
+	    c->counts[c->n] != c->want[c->n])
+		snprintf(c->differs, c->differs_len, "%s: %llu entries, %llu "
+		    "in the store", name, (unsigned long long)c->counts[c->n],
+		    (unsigned long long)c->want[c->n]);
+	c->n++;
+	return (0);
+}
+
 /*
  * The entries of each named database of env, in the main database's
- * order, into counts (*ndbs of them); given the counts of an earlier
- * call in want, the first database whose count differs is described in
- * differs.
+ * order, into c->counts (c->n of them); given an earlier call's counts
+ * in c->want, the first database whose count differs is described in
+ * c->differs.
  */
 static int
-compact_count(MDB_env *env, uint64_t *counts, size_t maxdbs, size_t *ndbs,
-    const uint64_t *want, char *differs, size_t differs_len)
+compact_count(MDB_env *env, struct compact_counts *c)
 {
-	MDB_txn		*txn;
-	MDB_cursor	*cur;
-	MDB_dbi		 main, dbi;
-	MDB_val		 k, v;
-	MDB_stat	 ms;
-	char		 name[256];
-	int		 rc;
+	MDB_txn	*txn;
+	int	 rc;
 
-	*ndbs = 0;
+	c->n = 0;
 	if ((rc = mdb_txn_begin(env, NULL, MDB_RDONLY, &txn)) != 0)
 		return (rc);
-	if ((rc = mdb_dbi_open(txn, NULL, 0, &main)) != 0 ||
-	    (rc = mdb_cursor_open(txn, main, &cur)) != 0) {
-		mdb_txn_abort(txn);
-		return (rc);
-	}
-	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
-	    rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-		if (k.mv_size >= sizeof name || *ndbs == maxdbs)
-			continue;
-		memcpy(name, k.mv_data, k.mv_size);
-		name[k.mv_size] = '\0';
-		if ((rc = mdb_dbi_open(txn, name, 0, &dbi)) != 0 ||
-		    (rc = mdb_stat(txn, dbi, &ms)) != 0)
-			break;
-		counts[*ndbs] = ms.ms_entries;
-		if (want != NULL && differs[0] == '\0' &&
-		    counts[*ndbs] != want[*ndbs])
-			snprintf(differs, differs_len, "%s: %llu entries, "
-			    "%llu in the store", name,
-			    (unsigned long long)counts[*ndbs],
-			    (unsigned long long)want[*ndbs]);
-		(*ndbs)++;
-	}
-	mdb_cursor_close(cur);
+	rc = backup_each_db(txn, compact_count_db, c);
 	mdb_txn_abort(txn);
-	return (rc == MDB_NOTFOUND ? 0 : rc);
+	return (rc);
 }
 
 /* The copy in tmp holds as many entries in each database as st. */
@@ -353,14 +373,16 @@ static int
 compact_verify(struct store *st, const char *tmp, uint64_t *entries,
     struct aerr *err)
 {
-	uint64_t	 want[32], got[32];
-	size_t		 nwant, ngot, i;
-	MDB_env		*env;
-	char		 differs[400] = "";
-	int		 rc;
+	uint64_t		 want[STORE_DBS_MAX], got[STORE_DBS_MAX];
+	char			 differs[400] = "";
+	struct compact_counts	 store = { want, 0, NULL, NULL, 0 };
+	struct compact_counts	 copy = { got, 0, want, differs,
+				    sizeof differs };
+	MDB_env			*env;
+	size_t			 i;
+	int			 rc;
 
-	if ((rc = compact_count(st->env, want, 32, &nwant, NULL, NULL,
-	    0)) != 0) {
+	if ((rc = compact_count(st->env, &store)) != 0) {
 		aerr_set(err, AERR_INTERNAL, "counting the entries of %s: %s",
 		    st->path, mdb_strerror(rc));
 		return (-1);
@@ -370,25 +392,24 @@ compact_verify(struct store *st, const char *tmp, uint64_t *entries,
 		    mdb_strerror(rc));
 		return (-1);
 	}
-	mdb_env_set_maxdbs(env, 32);
+	mdb_env_set_maxdbs(env, STORE_DBS_MAX);
 	if ((rc = mdb_env_open(env, tmp, MDB_RDONLY, 0640)) != 0 ||
-	    (rc = compact_count(env, got, 32, &ngot, want, differs,
-	    sizeof differs)) != 0) {
+	    (rc = compact_count(env, &copy)) != 0) {
 		mdb_env_close(env);
 		aerr_set(err, AERR_INTERNAL, "counting the entries of the "
 		    "copy in %s: %s", tmp, mdb_strerror(rc));
 		return (-1);
 	}
 	mdb_env_close(env);
-	if (differs[0] == '\0' && ngot != nwant)
+	if (differs[0] == '\0' && copy.n != store.n)
 		snprintf(differs, sizeof differs, "%zu databases, %zu in the "
-		    "store", ngot, nwant);
+		    "store", copy.n, store.n);
 	if (differs[0] != '\0') {
 		aerr_set(err, AERR_INTERNAL, "the copy in %s differs: %s",
 		    tmp, differs);
 		return (-1);
 	}
-	for (*entries = 0, i = 0; i < nwant; i++)
+	for (*entries = 0, i = 0; i < store.n; i++)
 		*entries += want[i];
 	return (0);
 }
