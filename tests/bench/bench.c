@@ -128,8 +128,8 @@ struct bench_res {
 struct bench_size {
 	char		 dataset[8];
 	char		 sys[24];
-	const char	*order;		/* "feed" or "random", maybe
-					   "-compacted" */
+	const char	*order;		/* "feed" or "random" */
+	int		 compacted;	/* by the system, once stopped */
 	uint64_t	 events;
 	uint64_t	 db;
 	char		 db_note[160];
@@ -875,6 +875,33 @@ bench_header(void)
 	    "p99.9 us", "rows", "srv us", "cli us");
 }
 
+/* A new row of sizes, or NULL when they are all taken. */
+static struct bench_size *
+bench_size_new(const struct bench_sys *sys, const char *dataset,
+    const char *order, uint64_t events)
+{
+	struct bench_size	*s;
+
+	if (bench_nsizes == sizeof bench_sizes / sizeof *bench_sizes)
+		return (NULL);
+	s = &bench_sizes[bench_nsizes++];
+	memset(s, 0, sizeof *s);
+	snprintf(s->dataset, sizeof s->dataset, "%s", dataset);
+	snprintf(s->sys, sizeof s->sys, "%s", sys->name);
+	s->order = order;
+	s->events = events;
+	return (s);
+}
+
+/* What a row is of: the load, and whether compacted since ("load"). */
+static const char *
+bench_size_load(const struct bench_size *s, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s%s", s->order, s->compacted ? "-compacted" :
+	    "");
+	return (buf);
+}
+
 /* Note sys's bytes on disk for n records, just after they were loaded. */
 static struct bench_size *
 bench_footprint(const struct bench_sys *sys, const char *dataset,
@@ -883,14 +910,8 @@ bench_footprint(const struct bench_sys *sys, const char *dataset,
 	struct bench_size	*s;
 
 	if (sys->db_bytes == NULL ||
-	    bench_nsizes == sizeof bench_sizes / sizeof *bench_sizes)
+	    (s = bench_size_new(sys, dataset, order, events)) == NULL)
 		return (NULL);
-	s = &bench_sizes[bench_nsizes++];
-	memset(s, 0, sizeof *s);
-	snprintf(s->dataset, sizeof s->dataset, "%s", dataset);
-	snprintf(s->sys, sizeof s->sys, "%s", sys->name);
-	s->order = order;
-	s->events = events;
 	s->db = sys->db_bytes(s->db_note, sizeof s->db_note);
 	return (s);
 }
@@ -906,15 +927,9 @@ bench_compacted(const struct bench_sys *sys, const char *dataset,
 	struct bench_size	*s;
 
 	if (sys->compacted == NULL ||
-	    bench_nsizes == sizeof bench_sizes / sizeof *bench_sizes)
+	    (s = bench_size_new(sys, dataset, order, events)) == NULL)
 		return;
-	s = &bench_sizes[bench_nsizes++];
-	memset(s, 0, sizeof *s);
-	snprintf(s->dataset, sizeof s->dataset, "%s", dataset);
-	snprintf(s->sys, sizeof s->sys, "%s", sys->name);
-	s->order = strcmp(order, "feed") == 0 ? "feed-compacted" :
-	    "random-compacted";
-	s->events = events;
+	s->compacted = 1;
 	s->db = sys->compacted(s->db_note, sizeof s->db_note);
 	snprintf(s->rss_note, sizeof s->rss_note, "not measured");
 }
@@ -1217,17 +1232,14 @@ bench_ratios(int peers)
 			p = &bench_sizes[j];
 			/* A compacted store against the peer's same load. */
 			if (strcmp(p->dataset, a->dataset) != 0 ||
-			    strncmp(p->order, a->order, strlen(p->order)) !=
-			    0 || (a->order[strlen(p->order)] != '\0' &&
-			    a->order[strlen(p->order)] != '-') ||
+			    strcmp(p->order, a->order) != 0 || p->compacted ||
 			    strcmp(p->sys, "annals") == 0 ||
 			    strcmp(p->sys, "echo") == 0 || p->db == 0)
 				continue;
 			printf("RATIO %sdb-bytes%s%s annals/%s %.2f\n",
 			    strcmp(a->dataset, "synth") == 0 ? "" : "gdelt-",
-			    strncmp(a->order, "feed", 4) == 0 ? "-feed" : "",
-			    strstr(a->order, "-compacted") != NULL ?
-			    "-compacted" : "",
+			    strcmp(a->order, "feed") == 0 ? "-feed" : "",
+			    a->compacted ? "-compacted" : "",
 			    p->sys, (double)p->db / (double)a->db);
 		}
 	}
@@ -1237,6 +1249,7 @@ static void
 bench_print_sizes(void)
 {
 	const struct bench_size	*s;
+	char			 load[32];
 	size_t			 i;
 
 	printf("\n%-6s %-15s %-16s %10s %14s %9s %12s  %s\n", "data",
@@ -1245,7 +1258,8 @@ bench_print_sizes(void)
 	for (i = 0; i < bench_nsizes; i++) {
 		s = &bench_sizes[i];
 		printf("%-6s %-15s %-16s %10llu %14llu %9.0f %12.1f  %s; rss: "
-		    "%s\n", s->dataset, s->sys, s->order,
+		    "%s\n", s->dataset, s->sys,
+		    bench_size_load(s, load, sizeof load),
 		    (unsigned long long)s->events,
 		    (unsigned long long)s->db,
 		    s->events ? (double)s->db / (double)s->events : 0,
@@ -1304,15 +1318,18 @@ bench_write_tsv(const char *path, const char *stamp)
 		}
 	}
 	for (i = 0; i < bench_nsizes; i++) {
-		const char	*r_ds, *r_sys, *w;
+		const char	*r_ds, *r_sys;
+		char		 w[48];
 		uint64_t	 r_n;
 
 		s = &bench_sizes[i];
 		r_ds = s->dataset;
 		r_sys = s->sys;
 		r_n = s->events;
-		w = strcmp(s->order, "feed") == 0 ? "footprint-feed" :
-		    "footprint";
+		/* footprint, footprint-feed, and -compacted after either. */
+		snprintf(w, sizeof w, "footprint%s%s",
+		    strcmp(s->order, "feed") == 0 ? "-feed" : "",
+		    s->compacted ? "-compacted" : "");
 		TSV(w, 0, "db_bytes", s->db);
 		TSV(w, 0, "db_bytes_per_event",
 		    s->events ? (double)s->db / (double)s->events : 0);
