@@ -32,6 +32,7 @@ struct backup {
 	struct store	*st;
 	char		 path[4096];
 	int		 done_fd;	/* written to when the copy ends */
+	int		 made_dir;	/* store_backup_start made path */
 	int		 rc;		/* of backup_copy */
 	uint64_t	 bytes;
 	int		 joined;
@@ -130,6 +131,24 @@ backup_dbi_into(MDB_txn *rtxn, const char *name, void *env)
 }
 
 /*
+ * Remove the files of a copy from dir: 0, or -1 with errno set and
+ * *file naming the one that would not go.
+ */
+static int
+copy_remove(const char *dir, char *file, size_t size)
+{
+	static const char	*const files[] = { "data.mdb", "lock.mdb" };
+	size_t			 i;
+
+	for (i = 0; i < sizeof files / sizeof files[0]; i++) {
+		snprintf(file, size, "%s/%s", dir, files[i]);
+		if (unlink(file) == -1 && errno != ENOENT)
+			return (-1);
+	}
+	return (0);
+}
+
+/*
  * Copy the store into path, database by database in key order, on one
  * read transaction.  The copy's keys keep the order of the live ones:
  * store_cmp is memcmp's order, which is LMDB's default.
@@ -156,7 +175,7 @@ backup_copy(struct store *st, const char *path)
 			rc = mdb_env_sync(env, 1);
 	}
 	mdb_env_close(env);
-	return (rc);
+	return (store_disk_full(path, rc));
 }
 
 static void *
@@ -171,6 +190,11 @@ backup_run(void *arg)
 	snprintf(file, sizeof file, "%s/data.mdb", b->path);
 	if (b->rc == 0 && stat(file, &sb) == 0)
 		b->bytes = (uint64_t)sb.st_size;
+	/* Half a copy would only be refused by the next backup there. */
+	if (b->rc != 0 && (copy_remove(b->path, file, sizeof file) == -1 ||
+	    (b->made_dir && rmdir(b->path) == -1)))
+		log_warn("backup failed, and its copy in %s is left: %s",
+		    b->path, strerror(errno));
 	if (write(b->done_fd, &one, 1) != 1)
 		b->rc = b->rc ? b->rc : EIO;
 	return (NULL);
@@ -188,6 +212,7 @@ store_backup_start(struct store *st, const char *path, int done_fd,
 	struct backup	*b;
 	char		 file[4200];
 	struct stat	 sb;
+	int		 made;
 
 	if (st->backup != NULL) {
 		aerr_set(err, AERR_LIMIT, "a backup is already running");
@@ -198,7 +223,8 @@ store_backup_start(struct store *st, const char *path, int done_fd,
 		    "of a directory on the server");
 		return (-1);
 	}
-	if (mkdir(path, 0750) == -1 && errno != EEXIST) {
+	made = mkdir(path, 0750) == 0;
+	if (!made && errno != EEXIST) {
 		aerr_set(err, AERR_INVALID, "path: mkdir %s: %s", path,
 		    strerror(errno));
 		return (-1);
@@ -210,6 +236,7 @@ store_backup_start(struct store *st, const char *path, int done_fd,
 		return (-1);
 	}
 	b = xcalloc(1, sizeof *b);
+	b->made_dir = made;
 	b->st = st;
 	b->done_fd = done_fd;
 	snprintf(b->path, sizeof b->path, "%s", path);
@@ -240,13 +267,14 @@ store_backup_finish(struct store *st, uint64_t *bytes, struct aerr *err)
 	rc = b->rc;
 	*bytes = b->bytes;
 	free(b);
+	/* The client knows it asked for a backup. */
 	if (rc == ENOSPC) {
-		aerr_set(err, AERR_DISK_FULL, "backup: no space left on "
-		    "device");
+		aerr_set(err, AERR_DISK_FULL, "no space left on device");
 		return (-1);
 	}
 	if (rc != 0) {
-		aerr_set(err, AERR_INTERNAL, "backup: %s", mdb_strerror(rc));
+		aerr_set(err, AERR_INTERNAL, "copying the store: %s",
+		    mdb_strerror(rc));
 		return (-1);
 	}
 	return (0);
@@ -283,10 +311,8 @@ store_backup_wait(struct store *st)
 static int
 compact_clear(const char *tmp, struct aerr *err)
 {
-	static const char	*const files[] = { "data.mdb", "lock.mdb" };
-	char			 file[4200];
-	struct stat		 sb;
-	size_t			 i;
+	char		file[4200];
+	struct stat	sb;
 
 	if (lstat(tmp, &sb) == -1) {
 		if (errno == ENOENT)
@@ -299,13 +325,10 @@ compact_clear(const char *tmp, struct aerr *err)
 		    "first", tmp);
 		return (-1);
 	}
-	for (i = 0; i < sizeof files / sizeof files[0]; i++) {
-		snprintf(file, sizeof file, "%s/%s", tmp, files[i]);
-		if (unlink(file) == -1 && errno != ENOENT) {
-			aerr_set(err, AERR_INTERNAL, "unlink %s: %s", file,
-			    strerror(errno));
-			return (-1);
-		}
+	if (copy_remove(tmp, file, sizeof file) == -1) {
+		aerr_set(err, AERR_INTERNAL, "unlink %s: %s", file,
+		    strerror(errno));
+		return (-1);
 	}
 	if (rmdir(tmp) == -1) {
 		aerr_set(err, AERR_INTERNAL, "rmdir %s: %s%s", tmp,

@@ -116,6 +116,9 @@ struct wctx {
 void	 store_backup_wait(struct store *);
 int	 store_read_begin(struct store *, MDB_txn **, struct aerr *);
 int	 store_error(struct aerr *, int, const char *);
+/* A commit's EIO with less than this left on its filesystem: ENOSPC. */
+#define STORE_FULL_SLACK	((uint64_t)4 << 20)
+int	 store_disk_full(const char *, int);
 uint64_t store_meta_get(MDB_txn *, MDB_dbi, const char *, uint64_t);
 int	 store_meta_put(MDB_txn *, MDB_dbi, const char *, uint64_t);
 int	 store_unpack(struct store *, MDB_txn *, const void *, size_t,

@@ -4,8 +4,6 @@
  * entries (staged, then swept into the indexes in key order), the day
  * counts and the change log; map growth is asked of the caller.
  */
-#include <sys/statvfs.h>
-
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -17,18 +15,6 @@
 
 #include "annalsd.h"
 #include "store-int.h"
-
-/* Whether the filesystem of the store has (almost) no room left. */
-static int
-disk_nearly_full(struct store *st)
-{
-	struct statvfs	sv;
-	const char	*path;
-
-	if (mdb_env_get_path(st->env, &path) != 0 || statvfs(path, &sv) != 0)
-		return (0);
-	return ((uint64_t)sv.f_bavail * sv.f_frsize < ((uint64_t)4 << 20));
-}
 
 /* Whether actor i's name already appeared earlier in the list. */
 int
@@ -866,9 +852,7 @@ store_write_try(struct store *st, struct store_batch *batches, size_t n,
 		if (rc == MDB_MAP_FULL)
 			aerr_set(err, AERR_DISK_FULL, "database map is full "
 			    "at its maximum of %zu bytes", st->max_map_size);
-		else if (rc == EIO && disk_nearly_full(st))
-			/* LMDB reports a write cut short by a full disk
-			 * as EIO. */
+		else if (store_disk_full(st->path, rc) == ENOSPC)
 			aerr_set(err, AERR_DISK_FULL, "no space left on "
 			    "device");
 		else

@@ -50,6 +50,7 @@
 #include <sys/mman.h>
 #include <sys/random.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/sysmacros.h>
 
 #include <endian.h>
@@ -68,6 +69,23 @@
 
 #include "annalsd.h"
 #include "store-int.h"
+
+/*
+ * rc, or ENOSPC for an EIO of a write into dir once its filesystem has
+ * less than STORE_FULL_SLACK left: LMDB reports a write that the
+ * filesystem cut short as EIO (mdb_page_flush), which is how a full
+ * disk shows when part of a commit's pages still fit.
+ */
+int
+store_disk_full(const char *dir, int rc)
+{
+	struct statvfs	vfs;
+
+	if (rc != EIO || statvfs(dir, &vfs) == -1)
+		return (rc);
+	return ((uint64_t)vfs.f_bavail * vfs.f_frsize < STORE_FULL_SLACK ?
+	    ENOSPC : rc);
+}
 
 int
 store_error(struct aerr *err, int rc, const char *what)

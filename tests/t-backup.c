@@ -4,13 +4,17 @@
  * event acknowledged before the backup began, with the names of its
  * attrs.
  */
+#define _GNU_SOURCE	/* unshare */
+#include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 
 #include <errno.h>
 #include <fcntl.h>
 #include <pwd.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -580,4 +584,115 @@ TEST(compact_rewrites_a_stopped_store_and_keeps_every_event)
 	snprintf(file, sizeof file, "%s/data.mdb", d.data);
 	T_OK(stat(file, &sb2));
 	T_EQ_INT(sb2.st_uid, pw->pw_uid);
+}
+
+/*
+ * A backup and annalsd --compact on a filesystem without room for their
+ * copy: each says that the disk is full and leaves no copy behind, and
+ * the store is as it was; given room, both work.
+ */
+TEST(backup_and_compact_without_room_leave_no_copy_and_the_store_as_it_was)
+{
+	struct th_daemon	 d;
+	struct annals_actor	 actor = { "SYR", "source" };
+	struct annals_event	 ev[500];
+	struct statvfs		 vfs;
+	const char		*extra[] = { "--data", NULL, NULL };
+	char			 small[160], db[200], file[300], tmp[300];
+	char			 copy[200], starts[500][16], titles[500][240];
+	const char		*args[] = { "backup", copy, NULL };
+	struct th_run		 r;
+	char			 buf[65536], *before, *after;
+	annals_ctx		*ctx;
+	struct stat		 sb, sb2;
+	long long		 room;
+	int			 b, i, fd;
+
+	if (geteuid() != 0)
+		T_SKIP("a small filesystem to fill is mounted as root");
+	snprintf(small, sizeof small, "%s/small", t_dir());
+	T_OK(mkdir(small, 0755));
+	/* In a mount namespace of our own, the mount dies with the test. */
+	if (unshare(CLONE_NEWNS) != 0 ||
+	    mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0 ||
+	    mount("tmpfs", small, "tmpfs", 0, "size=16m") != 0) {
+		T_ASSERTF(errno == EPERM, "mount: %s", strerror(errno));
+		T_SKIP("mount: %s", strerror(errno));
+	}
+	snprintf(db, sizeof db, "%s/db", small);
+	extra[1] = db;
+	T_OK(th_daemon_start(&d, extra));
+	ctx = annals_connect(d.sock);
+	T_ASSERT(ctx != NULL && annals_errcode(ctx) == 0);
+	srand(21);
+	memset(titles, 0, sizeof titles);
+	for (b = 0; b < 8; b++) {
+		memset(ev, 0, sizeof ev);
+		for (i = 0; i < 500; i++) {
+			snprintf(starts[i], sizeof starts[i], "%d-%02d-%02d",
+			    1990 + rand() % 30, 1 + rand() % 12,
+			    1 + rand() % 28);
+			memset(titles[i], 'a' + rand() % 26, 200);
+			ev[i].start = starts[i];
+			ev[i].title = titles[i];
+			ev[i].actors = &actor;
+			ev[i].nactors = 1;
+		}
+		T_ASSERTF(annals_put(ctx, ev, 500, NULL) == 0, "%s",
+		    annals_errmsg(ctx));
+	}
+	annals_free(ctx);
+	before = export_all(d.sock);
+
+	/* Fill the filesystem but for a quarter of what a copy needs. */
+	snprintf(file, sizeof file, "%s/data.mdb", db);
+	T_OK(stat(file, &sb));
+	T_OK(statvfs(small, &vfs));
+	room = (long long)vfs.f_bavail * (long long)vfs.f_frsize -
+	    sb.st_size / 4;
+	T_ASSERTF(room > 0, "%lld bytes free, data.mdb %lld",
+	    (long long)vfs.f_bavail * (long long)vfs.f_frsize,
+	    (long long)sb.st_size);
+	snprintf(tmp, sizeof tmp, "%s/filler", small);
+	T_ASSERT((fd = open(tmp, O_WRONLY | O_CREAT, 0644)) >= 0);
+	memset(buf, 'f', sizeof buf);
+	for (; room > 0; room -= (long long)sizeof buf)
+		T_ASSERT(write(fd, buf, room < (long long)sizeof buf ?
+		    (size_t)room : sizeof buf) > 0);
+	close(fd);
+
+	snprintf(copy, sizeof copy, "%s/copy", small);
+	th_annals(&r, d.sock, NULL, args);
+	T_ASSERTF(r.status != 0 && strcmp(r.err, "annals: backup: no space "
+	    "left on device\n") == 0, "backup: exit %d, %s", r.status, r.err);
+	th_run_free(&r);
+	T_ASSERTF(access(copy, F_OK) == -1, "%s is left", copy);
+	T_EQ_INT(th_daemon_stop(&d), 0);
+
+	annalsd_expect(1, "no space left on the device for the copy",
+	    "--compact", "--data", db, NULL);
+	snprintf(tmp, sizeof tmp, "%s/compact.tmp", db);
+	T_ASSERTF(access(tmp, F_OK) == -1, "%s is left", tmp);
+	T_OK(stat(file, &sb2));
+	T_ASSERT(sb2.st_ino == sb.st_ino && sb2.st_size == sb.st_size);
+	annalsd_expect(0, NULL, "--check", "--data", db, NULL);
+
+	/* Room again: it compacts, and every event reads back the same. */
+	snprintf(tmp, sizeof tmp, "%s/filler", small);
+	T_OK(unlink(tmp));
+	annalsd_expect(0, "compact", "--compact", "--data", db, NULL);
+	T_ASSERTF(file_size(file) < (long long)sb.st_size, "data.mdb %lld "
+	    "bytes, %lld before", file_size(file), (long long)sb.st_size);
+	T_OK(th_daemon_start(&d, extra));
+	after = export_all(d.sock);
+	T_EQ_STR(after, before);
+	free(after);
+	free(before);
+	th_annals(&r, d.sock, NULL, args);
+	T_ASSERTF(r.status == 0, "backup: %s", r.err);
+	th_run_free(&r);
+	snprintf(file, sizeof file, "%s/data.mdb", copy);
+	T_ASSERT(file_size(file) > 0);
+	T_EQ_INT(th_daemon_stop(&d), 0);
+	T_OK(umount(small));
 }
