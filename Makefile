@@ -12,6 +12,7 @@
 #   make bench-peers  the same run against Redis and SQLite too
 #   make bench-python the Python client's rates next to libannals'
 #   make bench-replica  replication lag and rates through NATS JetStream
+#   make bench-build  every bench driver, built and not run (CI)
 #   make install    PREFIX=/usr/local DESTDIR= (BASHCOMPDIR for the
 #                   bash completion, default $PREFIX/share/bash-completion/
 #                   completions)
@@ -119,7 +120,7 @@ LIBS	:= $(if $(LIB_SRC),$(B)/libannals.a $(B)/libannals.so)
 
 .PHONY: all deps run test test-san test-crash check bench install uninstall \
 	clean test-browser \
-	bench-peers bench-check bench-python bench-replica \
+	bench-peers bench-check bench-python bench-replica bench-build \
 	fuzz soak
 all: $(PROGS) $(LIBS) $(B)/runner
 
@@ -385,6 +386,12 @@ bench-replica: bench-check $(B)/annalsd $(B)/annals-nats $(B)/annals \
 
 bench-peers: bench-check $(B)/annalsd $(B)/bench-peers $(B)/bench-echo
 	BENCH_N=$(BENCH_N) $(B)/bench-peers --peers
+
+# Every bench driver built and none run: CI's check that a change to the
+# code they share has not broken them (the peers' need bench-deps).
+BENCH_PROGS	:= $(B)/bench $(B)/bench-peers $(B)/bench-echo \
+		    $(B)/bench-text $(B)/bench-replica $(B)/rate-c
+bench-build: $(BENCH_PROGS)
 
 # make bench-python: the Python client (contrib/python) next to
 # libannals on the same daemon and records (tests/python/bench.py).
