@@ -2,7 +2,8 @@
  * Executable documentation: every example of the README and of the man
  * pages' EXAMPLES runs as written against the demo data, and prints what
  * the page shows (tests/doc-examples.py says how a page is read).  A
- * drifting example fails here, in the commit that made it drift.
+ * drifting example fails here, in the commit that made it drift.  The
+ * man pages must also render without a groff warning.
  */
 #include <sys/wait.h>
 
@@ -10,9 +11,11 @@
 #include <libgen.h>
 #include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "harness.h"
 #include "test.h"
 #include "../proto/version.h"
 
@@ -106,5 +109,36 @@ TEST(docs_man_pages_agree_on_date_and_version)
 		    sizeof version[i]);
 		T_EQ_STR(version[i], want);
 		T_EQ_STR(date[i], date[0]);
+	}
+}
+
+/*
+ * groff drops a line it reads as an unknown request ("..." at the start
+ * of a line is the macro ".."), and says so only as a warning: every
+ * warning of a page fails here.  Through -k (preconv) and -Tutf8, as man
+ * renders them in a UTF-8 locale, so the result does not depend on the
+ * locale the tests run in.
+ */
+TEST(docs_man_pages_render_without_warnings)
+{
+	const char	*pages[] = { "client/annals.1", "client/libannals.3",
+			    "daemon/annalsd.8" };
+	const char	*argv[] = { "groff", "-k", "-man", "-Tutf8", "-z",
+			    "-ww", NULL, NULL };
+	char		 path[PATH_MAX], out[PATH_MAX], err[PATH_MAX];
+	char		*s;
+	size_t		 i;
+
+	if (system("command -v groff >/dev/null 2>&1") != 0)
+		T_SKIP("no groff on PATH (Debian package groff-base)");
+	snprintf(out, sizeof out, "%s/groff.out", t_dir());
+	snprintf(err, sizeof err, "%s/groff.err", t_dir());
+	for (i = 0; i < sizeof pages / sizeof *pages; i++) {
+		snprintf(path, sizeof path, "%s/%s", docs_root(), pages[i]);
+		argv[6] = path;
+		T_EQ_INT(th_spawn(argv, NULL, out, err, 0), 0);
+		s = th_slurp(err, NULL);
+		T_ASSERTF(*s == '\0', "%s: groff warns:\n%s", pages[i], s);
+		free(s);
 	}
 }
