@@ -2,6 +2,8 @@
  * What every annals command needs: messages on stderr, the connection,
  * and the mapping of library errors to exit statuses (annals(1)).
  */
+#include <sys/stat.h>
+
 #include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
@@ -66,9 +68,31 @@ cli_common_exit(int code)
 	}
 }
 
+/* The socket of make run (contrib/run.sh), from the source tree. */
+#define CLI_RUN_SOCKET	"var/annalsd.sock"
+
+/*
+ * Whether annals tried the default socket (no -s or -H, no
+ * $ANNALS_SOCKET) while make run's socket is in the current directory:
+ * its daemon is then likely the one meant, and starting another, as the
+ * usual hint says, would be refused by make run.
+ */
+static int
+cli_common_run_socket(const struct cli *cli)
+{
+	const char	*env;
+	struct stat	 sb;
+
+	/* An empty $ANNALS_SOCKET is unset to annals_connect(). */
+	env = getenv("ANNALS_SOCKET");
+	if (cli->address != NULL || (env != NULL && *env != '\0'))
+		return (0);
+	return (stat(CLI_RUN_SOCKET, &sb) == 0 && S_ISSOCK(sb.st_mode));
+}
+
 /*
  * Connect as the global options say.  On failure print why and how to
- * start a daemon, and return the exit status; 0 when connected.
+ * reach a daemon, and return the exit status; 0 when connected.
  */
 static int	cli_common_token(struct cli *);
 
@@ -85,8 +109,15 @@ cli_common_connect(struct cli *cli)
 	}
 	if (annals_errcode(cli->ctx) != 0) {
 		cli_common_warn("%s", annals_errmsg(cli->ctx));
-		cli_common_warn("is annalsd running? start it with: annalsd "
-		    "--data DIR (or make run in the source tree)");
+		if (cli_common_run_socket(cli))
+			cli_common_warn("an annalsd of make run may be "
+			    "listening on %s: use -s %s, or export "
+			    "ANNALS_SOCKET=$PWD/%s", CLI_RUN_SOCKET,
+			    CLI_RUN_SOCKET, CLI_RUN_SOCKET);
+		else
+			cli_common_warn("is annalsd running? start it with: "
+			    "annalsd --data DIR (or make run in the source "
+			    "tree)");
 		return (CLI_EXIT_CONNECT);
 	}
 	if (cli->token_file != NULL)

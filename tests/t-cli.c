@@ -3,6 +3,7 @@
  * command prints, JSON lines parsed and checked, and the exit statuses
  * for usage errors, missing events and a missing daemon.
  */
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 #include <fcntl.h>
@@ -129,6 +130,67 @@ TEST(cli_without_a_daemon_says_how_to_start_one)
 	T_ASSERTF(strstr(r.err, "annalsd --data DIR") != NULL, "%s", r.err);
 	T_EQ_STR(r.out, "");
 	cli_run_free(&r);
+}
+
+/*
+ * In the source tree with make run serving on ./var/annalsd.sock and
+ * $ANNALS_SOCKET unset, annals tries the default socket: the hint names
+ * make run's socket rather than saying to start a daemon.  Given a
+ * socket, by -s or $ANNALS_SOCKET, the usual hint stays.
+ */
+TEST(cli_without_a_socket_points_at_make_runs)
+{
+	struct th_daemon	d;
+	struct cli_run		r;
+	char			var[256], missing[256];
+	int			fd;
+
+	/* An annalsd answering there would take the first ping. */
+	if ((fd = th_raw_connect("/run/annals/annalsd.sock")) != -1) {
+		close(fd);
+		T_SKIP("an annalsd answers on /run/annals/annalsd.sock");
+	}
+	T_OK(unsetenv("ANNALS_SOCKET"));
+
+	/* No make run here: how to start a daemon. */
+	CLI_RUN(&r, NULL, NULL, 3, "ping");
+	T_ASSERTF(strstr(r.err, "annalsd --data DIR") != NULL &&
+	    strstr(r.err, "make run may") == NULL, "%s", r.err);
+	cli_run_free(&r);
+
+	/* make run's layout: the test's directory is the checkout. */
+	snprintf(var, sizeof var, "%s/var", t_dir());
+	T_OK(mkdir(var, 0755));
+	T_OK(th_daemon_start_in(&d, var, NULL));
+	CLI_RUN(&r, NULL, NULL, 3, "ping");
+	T_ASSERTF(strstr(r.err, "annals: connect /run/annals/annalsd.sock: ")
+	    == r.err, "%s", r.err);
+	T_ASSERTF(strstr(r.err, "\nannals: an annalsd of make run may be "
+	    "listening on var/annalsd.sock: use -s var/annalsd.sock, or "
+	    "export ANNALS_SOCKET=$PWD/var/annalsd.sock\n") != NULL &&
+	    strstr(r.err, "start it with") == NULL, "%s", r.err);
+	cli_run_free(&r);
+
+	/* What it says works. */
+	CLI_RUN(&r, "var/annalsd.sock", NULL, 0, "ping");
+	cli_run_free(&r);
+	T_OK(setenv("ANNALS_SOCKET", d.sock, 1));
+	CLI_RUN(&r, NULL, NULL, 0, "ping");
+	cli_run_free(&r);
+
+	/* A socket given and missing: that one is meant. */
+	snprintf(missing, sizeof missing, "%s/none.sock", t_dir());
+	T_OK(setenv("ANNALS_SOCKET", missing, 1));
+	CLI_RUN(&r, NULL, NULL, 3, "ping");
+	T_ASSERTF(strstr(r.err, "annalsd --data DIR") != NULL &&
+	    strstr(r.err, "make run may") == NULL, "%s", r.err);
+	cli_run_free(&r);
+	T_OK(unsetenv("ANNALS_SOCKET"));
+	CLI_RUN(&r, missing, NULL, 3, "ping");
+	T_ASSERTF(strstr(r.err, "annalsd --data DIR") != NULL &&
+	    strstr(r.err, "make run may") == NULL, "%s", r.err);
+	cli_run_free(&r);
+	T_EQ_INT(th_daemon_stop(&d), 0);
 }
 
 TEST(cli_usage_errors_exit_2)
