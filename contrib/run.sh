@@ -4,6 +4,8 @@ set -eu
 bin=${1:-build}
 mkdir -p var
 sock=var/annalsd.sock
+log=var/annalsd.log
+fifo=var/annalsd.fifo
 # A second make run would find the first's socket answering, and take
 # it for its own daemon.
 if "$bin/annals" -s "$sock" ping >/dev/null 2>&1; then
@@ -12,11 +14,21 @@ if "$bin/annals" -s "$sock" ping >/dev/null 2>&1; then
 	exit 1
 fi
 # The timeline page on 127.0.0.1:8080, or the next port that is free.
+# annalsd exits 1 whatever kept it from starting, and only a busy port
+# is worth trying the next one: anything else (var/data held by another
+# annalsd, say) would fail again on every port.  Only the message tells
+# them apart, so annalsd's stderr reaches the terminal through tee, which
+# keeps a copy in $log.  strerror() speaks English there: annalsd never
+# calls setlocale().
 port=${ANNALS_HTTP_PORT:-8080}
 last=$((port + 9))
 while :; do
+	rm -f "$fifo"
+	mkfifo "$fifo"
+	tee "$log" < "$fifo" >&2 &
+	tee=$!
 	"$bin/annalsd" --data var/data --socket "$sock" \
-	    --http "127.0.0.1:$port" &
+	    --http "127.0.0.1:$port" 2> "$fifo" &
 	pid=$!
 	i=0
 	until "$bin/annals" -s "$sock" ping >/dev/null 2>&1; do
@@ -26,10 +38,20 @@ while :; do
 		fi
 		sleep 0.1
 	done
+	# Both ends are open by now (a fifo opens once both are there).
+	rm -f "$fifo"
 	kill -0 $pid 2>/dev/null && break
 	wait $pid || true
+	# All annalsd said is in $log once tee has seen it exit.
+	wait $tee || true
+	if ! grep -qF -- "--http 127.0.0.1:$port: Address already in use" \
+	    "$log"; then
+		exit 1
+	fi
 	if [ $port -ge $last ]; then
-		echo "annalsd did not start" >&2
+		echo "annalsd did not start: ports $((last - 9)) to $last are" \
+		    "in use (ANNALS_HTTP_PORT=PORT make run starts from" \
+		    "another)" >&2
 		exit 1
 	fi
 	port=$((port + 1))

@@ -1,11 +1,19 @@
 /*
  * make run's script (contrib/run.sh), as a new user meets it: the first
  * run says what it loaded, and a second one, while the first still
- * runs, says so and exits instead of claiming the first's daemon.
+ * runs, says so and exits instead of claiming the first's daemon.  A
+ * busy HTTP port makes it take the next; a data directory held by
+ * another annalsd stops it at once, with annalsd's message, rather than
+ * on every port in turn.
  */
 #include <sys/types.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 
+#include <netinet/in.h>
+
+#include <arpa/inet.h>
 #include <fcntl.h>
 #include <libgen.h>
 #include <limits.h>
@@ -17,6 +25,26 @@
 
 #include "harness.h"
 #include "test.h"
+
+/*
+ * The path of contrib/run.sh.  The script reads contrib/demo from its
+ * directory, the test's, so contrib is linked there.
+ */
+static const char *
+run_sh_setup(void)
+{
+	static char	script[PATH_MAX + 32];
+	char		bindir[PATH_MAX], repo[PATH_MAX];
+	char		contrib[PATH_MAX + 32], link[PATH_MAX];
+
+	snprintf(bindir, sizeof bindir, "%s", t_bindir());
+	snprintf(repo, sizeof repo, "%s", dirname(bindir));
+	snprintf(script, sizeof script, "%s/contrib/run.sh", repo);
+	snprintf(contrib, sizeof contrib, "%s/contrib", repo);
+	snprintf(link, sizeof link, "%s/contrib", t_dir());
+	T_OK(symlink(contrib, link));
+	return (script);
+}
 
 /* Start sh run.sh BINDIR in the test's directory, output to out. */
 static pid_t
@@ -58,22 +86,30 @@ wait_for_text(const char *path, const char *what, pid_t pid)
 	return (found);
 }
 
+/* Wait up to 30 s for pid to exit, then kill it; whether it exited. */
+static int
+run_sh_wait(pid_t pid, int *status)
+{
+	int	i;
+
+	for (i = 0; i < 300 && waitpid(pid, status, WNOHANG) != pid; i++)
+		usleep(100000);
+	if (i < 300)
+		return (1);
+	kill(pid, SIGKILL);
+	waitpid(pid, status, 0);
+	return (0);
+}
+
 TEST(run_sh_tells_what_it_loaded_and_refuses_a_second_run)
 {
-	char	 bindir[PATH_MAX], repo[PATH_MAX], script[PATH_MAX + 32];
-	char	 contrib[PATH_MAX + 32], link[PATH_MAX], first[PATH_MAX];
-	char	 second[PATH_MAX];
-	char	*s;
-	pid_t	 pid, pid2;
-	int	 i, status, port = th_free_port();
+	const char	*script;
+	char		 first[PATH_MAX], second[PATH_MAX];
+	char		*s;
+	pid_t		 pid, pid2;
+	int		 exited, status, port = th_free_port();
 
-	snprintf(bindir, sizeof bindir, "%s", t_bindir());
-	snprintf(repo, sizeof repo, "%s", dirname(bindir));
-	snprintf(script, sizeof script, "%s/contrib/run.sh", repo);
-	/* The script reads contrib/demo from its directory: the test's. */
-	snprintf(contrib, sizeof contrib, "%s/contrib", repo);
-	snprintf(link, sizeof link, "%s/contrib", t_dir());
-	T_OK(symlink(contrib, link));
+	script = run_sh_setup();
 	snprintf(first, sizeof first, "%s/first.out", t_dir());
 	snprintf(second, sizeof second, "%s/second.out", t_dir());
 
@@ -93,14 +129,9 @@ TEST(run_sh_tells_what_it_loaded_and_refuses_a_second_run)
 	/* A second run, the first still serving: refused, bounded. */
 	pid2 = run_sh_start(script, second, port);
 	T_ASSERT(pid2 > 0);
-	for (i = 0; i < 300 && waitpid(pid2, &status, WNOHANG) != pid2; i++)
-		usleep(100000);
-	if (i == 300) {
-		kill(pid2, SIGKILL);
-		waitpid(pid2, &status, 0);
-	}
+	exited = run_sh_wait(pid2, &status);
 	s = th_slurp(second, NULL);
-	T_ASSERTF(i < 300 && WIFEXITED(status) && WEXITSTATUS(status) == 1,
+	T_ASSERTF(exited && WIFEXITED(status) && WEXITSTATUS(status) == 1,
 	    "the second run: status %d:\n%s", status, s);
 	T_ASSERTF(strstr(s, "an annalsd already answers on "
 	    "var/annalsd.sock") != NULL && strstr(s, "is running") == NULL,
@@ -109,12 +140,104 @@ TEST(run_sh_tells_what_it_loaded_and_refuses_a_second_run)
 
 	/* Ctrl-C, or here SIGTERM, stops the first and its daemon. */
 	kill(pid, SIGTERM);
-	for (i = 0; i < 300 && waitpid(pid, &status, WNOHANG) != pid; i++)
-		usleep(100000);
-	if (i == 300) {
-		kill(pid, SIGKILL);
-		waitpid(pid, &status, 0);
-	}
-	T_ASSERTF(i < 300, "make run did not stop on SIGTERM");
+	T_ASSERTF(run_sh_wait(pid, &status), "make run did not stop on "
+	    "SIGTERM");
 	T_ASSERT(th_raw_connect("var/annalsd.sock") == -1);
+}
+
+/*
+ * var/data held by an annalsd started by hand on another socket: the
+ * port was never the problem, so run.sh shows annalsd's message once
+ * and exits, instead of trying the next nine ports to the same end.
+ */
+TEST(run_sh_stops_at_a_data_directory_in_use)
+{
+	struct th_daemon	 d;
+	const char		*script;
+	char			 other[PATH_MAX], data[PATH_MAX];
+	char			 out[PATH_MAX];
+	const char		*extra[] = { "--data", data, NULL };
+	char			*s, *p;
+	pid_t			 pid;
+	int			 exited, n, status, port = th_free_port();
+
+	script = run_sh_setup();
+	snprintf(other, sizeof other, "%s/other", t_dir());
+	snprintf(data, sizeof data, "%s/var/data", t_dir());
+	snprintf(out, sizeof out, "%s/run.out", t_dir());
+	T_OK(mkdir(other, 0755));
+	T_OK(mkdir("var", 0755));
+	/* Its own socket, other/annalsd.sock; the later --data wins. */
+	T_OK(th_daemon_start_in(&d, other, extra));
+
+	pid = run_sh_start(script, out, port);
+	T_ASSERT(pid > 0);
+	exited = run_sh_wait(pid, &status);
+	s = th_slurp(out, NULL);
+	T_ASSERTF(exited && WIFEXITED(status) && WEXITSTATUS(status) == 1,
+	    "status %d:\n%s", status, s);
+	for (n = 0, p = s; (p = strstr(p, "data directory var/data is in "
+	    "use by another annalsd")) != NULL; p++)
+		n++;
+	T_ASSERTF(n == 1, "the message %d times:\n%s", n, s);
+	T_ASSERTF(strstr(s, "is running") == NULL, "%s", s);
+	free(s);
+	T_ASSERT(access("var/annalsd.fifo", F_OK) == -1);
+	T_EQ_INT(th_daemon_stop(&d), 0);
+}
+
+/* Listen on 127.0.0.1:port, as another server would; the socket. */
+static int
+hold_port(int port)
+{
+	struct sockaddr_in	sin;
+	int			fd;
+
+	memset(&sin, 0, sizeof sin);
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	sin.sin_port = htons((uint16_t)port);
+	T_ASSERT((fd = socket(AF_INET, SOCK_STREAM, 0)) != -1);
+	T_OK(bind(fd, (struct sockaddr *)&sin, sizeof sin));
+	T_OK(listen(fd, 1));
+	return (fd);
+}
+
+/*
+ * Its HTTP port taken, annalsd fails as it does for a held directory:
+ * this failure, and only this one, sends run.sh on to the next port.
+ */
+TEST(run_sh_takes_the_next_port_when_one_is_busy)
+{
+	const char	*script;
+	char		 out[PATH_MAX], busy[64];
+	char		*s;
+	pid_t		 pid;
+	int		 fd, status, port = th_free_port();
+
+	script = run_sh_setup();
+	snprintf(out, sizeof out, "%s/run.out", t_dir());
+	snprintf(busy, sizeof busy, "http://127.0.0.1:%d/", port);
+	fd = hold_port(port);
+
+	pid = run_sh_start(script, out, port);
+	T_ASSERT(pid > 0);
+	if (!wait_for_text(out, "Press Ctrl-C", pid)) {
+		kill(pid, SIGTERM);
+		waitpid(pid, &status, 0);
+		s = th_slurp(out, NULL);
+		T_ASSERTF(0, "make run did not start:\n%s", s);
+	}
+	s = th_slurp(out, NULL);
+	T_ASSERTF(strstr(s, "Address already in use") != NULL &&
+	    strstr(s, "The timeline page: http://127.0.0.1:") != NULL &&
+	    strstr(s, busy) == NULL, "%s", s);
+	free(s);
+	/* The log is on the terminal, and in var/annalsd.log too. */
+	T_ASSERTF(wait_for_text("var/annalsd.log", "annalsd: notice: annalsd ",
+	    pid), "no start line in var/annalsd.log");
+	kill(pid, SIGTERM);
+	T_ASSERTF(run_sh_wait(pid, &status), "make run did not stop on "
+	    "SIGTERM");
+	close(fd);
 }
