@@ -1,5 +1,6 @@
 #!/bin/sh
-# make run: start annalsd on ./var in the foreground with the demo data.
+# make run: start annalsd on ./var in the foreground, with the demo data
+# in a new store.
 set -eu
 bin=${1:-build}
 mkdir -p var
@@ -57,13 +58,40 @@ while :; do
 	port=$((port + 1))
 done
 trap 'kill -TERM $pid 2>/dev/null; wait $pid' INT TERM
-"$bin/annals" -s "$sock" add - < contrib/demo/events.jsonl > /dev/null
+# Stop annalsd and fail (annals said why).
+fail() {
+	kill -TERM $pid 2>/dev/null
+	wait $pid || true
+	exit 1
+}
+# One figure of annals stats: events, actors, last_seq ...
+figure() {
+	"$bin/annals" -s "$sock" --format table stats |
+	    awk -v name="$1" '$1 == name && !n++ { print $2 }'
+}
+# The demo events go into a new store only.  A store that ever took a
+# change holds the user's own edits and deletions, which loading the
+# demo again would undo: an edited event back as it was, a deleted one
+# back under a new id.  last_seq, the number of the store's last
+# change, is 0 only in a store never written to; the number of events
+# would also be 0 once every event was deleted.  A store that a run
+# made but stopped before filling still gets the demo events.
+seq=$(figure last_seq)
+[ -n "$seq" ] || fail
+if [ "$seq" = 0 ]; then
+	"$bin/annals" -s "$sock" add - < contrib/demo/events.jsonl \
+	    > /dev/null || fail
+	store="with the demo events loaded"
+	after=.
+else
+	store="with the store kept from an earlier run"
+	after="; to start again from the demo events,
+stop it and remove var/data."
+fi
 cat <<MSG
 
-annalsd is running on $sock with the demo events loaded
-($("$bin/annals" -s "$sock" --format table stats |
-    awk '/^(events|actors) / && n++ < 2 { s = s (s == "" ? "" : ", ") $1 " " $2 }
-	END { print s }')).
+annalsd is running on $sock $store
+(events $(figure events), actors $(figure actors))$after
 
 The timeline page: http://127.0.0.1:$port/
 The HTTP API:      http://127.0.0.1:$port/v1/events?from=2015-01&to=2015-01

@@ -2,6 +2,7 @@
  * make run's script (contrib/run.sh), as a new user meets it: the first
  * run says what it loaded, and a second one, while the first still
  * runs, says so and exits instead of claiming the first's daemon.  A
+ * later run keeps the store, with the user's edits and deletions.  A
  * busy HTTP port makes it take the next; a data directory held by
  * another annalsd stops it at once, with annalsd's message, rather than
  * on every port in turn.
@@ -101,6 +102,34 @@ run_sh_wait(pid_t pid, int *status)
 	return (0);
 }
 
+/* Start run.sh and wait until it serves; the pid. */
+static pid_t
+run_sh_serve(const char *script, const char *out, int port)
+{
+	char	*s;
+	pid_t	 pid;
+	int	 status;
+
+	pid = run_sh_start(script, out, port);
+	T_ASSERT(pid > 0);
+	if (!wait_for_text(out, "Press Ctrl-C", pid)) {
+		kill(pid, SIGTERM);
+		waitpid(pid, &status, 0);
+		s = th_slurp(out, NULL);
+		T_ASSERTF(0, "make run did not start:\n%s", s);
+	}
+	return (pid);
+}
+
+/* annals -s var/annalsd.sock ARGS..., expecting status want. */
+static void
+run_annals(struct th_run *r, int want, const char **args)
+{
+	th_annals(r, "var/annalsd.sock", NULL, args);
+	T_ASSERTF(r->status == want, "annals %s: exit %d, wanted %d: %s",
+	    args[0], r->status, want, r->err);
+}
+
 TEST(run_sh_tells_what_it_loaded_and_refuses_a_second_run)
 {
 	const char	*script;
@@ -113,14 +142,7 @@ TEST(run_sh_tells_what_it_loaded_and_refuses_a_second_run)
 	snprintf(first, sizeof first, "%s/first.out", t_dir());
 	snprintf(second, sizeof second, "%s/second.out", t_dir());
 
-	pid = run_sh_start(script, first, port);
-	T_ASSERT(pid > 0);
-	if (!wait_for_text(first, "Press Ctrl-C", pid)) {
-		kill(pid, SIGTERM);
-		waitpid(pid, &status, 0);
-		s = th_slurp(first, NULL);
-		T_ASSERTF(0, "make run did not start:\n%s", s);
-	}
+	pid = run_sh_serve(script, first, port);
 	s = th_slurp(first, NULL);
 	T_ASSERTF(strstr(s, "with the demo events loaded\n(events 78, actors "
 	    "47).\n") != NULL, "%s", s);
@@ -143,6 +165,63 @@ TEST(run_sh_tells_what_it_loaded_and_refuses_a_second_run)
 	T_ASSERTF(run_sh_wait(pid, &status), "make run did not stop on "
 	    "SIGTERM");
 	T_ASSERT(th_raw_connect("var/annalsd.sock") == -1);
+}
+
+/*
+ * An edit and a deletion made while make run serves survive the next
+ * make run: the demo events go into a new store only, and the second
+ * run says that it kept the store.
+ */
+TEST(run_sh_keeps_the_store_of_an_earlier_run)
+{
+	const char	*script;
+	const char	*set[] = { "set", "5", "--title", "MY EDIT", NULL };
+	const char	*rm[] = { "rm", "2", NULL };
+	const char	*get5[] = { "--format", "jsonl", "get", "5", NULL };
+	const char	*get2[] = { "get", "2", NULL };
+	const char	*get79[] = { "get", "79", NULL };
+	char		 first[PATH_MAX], second[PATH_MAX];
+	char		*s;
+	struct th_run	 r;
+	pid_t		 pid;
+	int		 status, port = th_free_port();
+
+	script = run_sh_setup();
+	snprintf(first, sizeof first, "%s/first.out", t_dir());
+	snprintf(second, sizeof second, "%s/second.out", t_dir());
+
+	pid = run_sh_serve(script, first, port);
+	s = th_slurp(first, NULL);
+	T_ASSERTF(strstr(s, "with the demo events loaded\n(events 78, actors "
+	    "47).\n") != NULL, "%s", s);
+	free(s);
+	run_annals(&r, 0, set);
+	th_run_free(&r);
+	run_annals(&r, 0, rm);
+	th_run_free(&r);
+	kill(pid, SIGTERM);
+	T_ASSERTF(run_sh_wait(pid, &status), "make run did not stop on "
+	    "SIGTERM");
+
+	pid = run_sh_serve(script, second, port);
+	s = th_slurp(second, NULL);
+	T_ASSERTF(strstr(s, "with the store kept from an earlier run\n"
+	    "(events 77, actors 47); to start again from the demo events,\n"
+	    "stop it and remove var/data.\n") != NULL &&
+	    strstr(s, "demo events loaded") == NULL, "%s", s);
+	free(s);
+	run_annals(&r, 0, get5);
+	T_ASSERTF(strstr(r.out, "\"title\":\"MY EDIT\"") != NULL, "%s",
+	    r.out);
+	th_run_free(&r);
+	run_annals(&r, 1, get2);
+	th_run_free(&r);
+	/* Not loaded again: event 2 would be back as 79. */
+	run_annals(&r, 1, get79);
+	th_run_free(&r);
+	kill(pid, SIGTERM);
+	T_ASSERTF(run_sh_wait(pid, &status), "make run did not stop on "
+	    "SIGTERM");
 }
 
 /*
@@ -220,14 +299,7 @@ TEST(run_sh_takes_the_next_port_when_one_is_busy)
 	snprintf(busy, sizeof busy, "http://127.0.0.1:%d/", port);
 	fd = hold_port(port);
 
-	pid = run_sh_start(script, out, port);
-	T_ASSERT(pid > 0);
-	if (!wait_for_text(out, "Press Ctrl-C", pid)) {
-		kill(pid, SIGTERM);
-		waitpid(pid, &status, 0);
-		s = th_slurp(out, NULL);
-		T_ASSERTF(0, "make run did not start:\n%s", s);
-	}
+	pid = run_sh_serve(script, out, port);
 	s = th_slurp(out, NULL);
 	T_ASSERTF(strstr(s, "Address already in use") != NULL &&
 	    strstr(s, "The timeline page: http://127.0.0.1:") != NULL &&
