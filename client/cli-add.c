@@ -1,8 +1,9 @@
 /*
  * annals add: one event from options, or JSON records from stdin, one
- * per line, sent in pipelined batches.  Either way what became of each
- * record is printed, one per line, in input order: its id and rev, and
- * whether it was added, updated or unchanged (output_put()).
+ * after another however they are laid out, sent in pipelined batches.
+ * Either way what became of each record is printed, one per line, in
+ * input order: its id and rev, and whether it was added, updated or
+ * unchanged (output_put()).
  *
  * Options are turned into the same JSON a line of stdin would hold, so
  * both paths check and convert records with the same code (json.c).
@@ -19,6 +20,13 @@
 #define CLI_ADD_BATCH_BYTES	(8u << 20)
 /* Batches in flight: enough to keep the daemon's commits busy. */
 #define CLI_ADD_PENDING		4
+/*
+ * The JSON text of one record from stdin is held whole, up to the
+ * daemon's default frame, which the packed record has to fit in as well
+ * (annals(1) states the limit); stdin is read this much at a time.
+ */
+#define CLI_ADD_MAX_VALUE	PROTO_MAX_FRAME
+#define CLI_ADD_CHUNK		65536
 
 static int	cli_add_exec(struct cli *, int, char **);
 
@@ -52,6 +60,20 @@ const struct cli_command cli_add_command = {
 	"  annals add -",
 	cli_add_exec,
 	cli_add_longopts
+};
+
+/*
+ * stdin cut into JSON values: one a line, as export writes them, or
+ * pretty-printed over several lines, as jq writes them, or several on a
+ * line.  Only the value being read is held.
+ */
+struct cli_add_input {
+	char	*buf;
+	size_t	 size;
+	size_t	 len;		/* bytes read into buf */
+	size_t	 off;		/* where the next value is looked for */
+	size_t	 line;		/* the line of buf[off] */
+	int	 eof;
 };
 
 /* The records of one batch and the input lines they came from. */
@@ -164,16 +186,149 @@ cli_add_flush(struct cli_add_state *st)
 	return (rc);
 }
 
+/*
+ * Read more of stdin, keeping what is left from in->off on, moved to
+ * the front of the buffer.  Returns 0, or -1 when reading failed or the
+ * value being read is already too long.
+ */
+static int
+cli_add_fill(struct cli_add_input *in)
+{
+	size_t	 nsize, n;
+	char	*nbuf;
+
+	if (in->off > 0) {
+		memmove(in->buf, in->buf + in->off, in->len - in->off);
+		in->len -= in->off;
+		in->off = 0;
+	}
+	if (in->len > CLI_ADD_MAX_VALUE) {
+		cli_common_warn("stdin:%zu: record longer than %u bytes",
+		    in->line, CLI_ADD_MAX_VALUE);
+		return (-1);
+	}
+	if (in->size - in->len < CLI_ADD_CHUNK) {
+		nsize = in->size == 0 ? 4 * CLI_ADD_CHUNK : 2 * in->size;
+		if (nsize > CLI_ADD_MAX_VALUE + CLI_ADD_CHUNK)
+			nsize = CLI_ADD_MAX_VALUE + CLI_ADD_CHUNK;
+		if ((nbuf = realloc(in->buf, nsize)) == NULL) {
+			cli_common_warn("out of memory");
+			return (-1);
+		}
+		in->buf = nbuf;
+		in->size = nsize;
+	}
+	n = fread(in->buf + in->len, 1, in->size - in->len, stdin);
+	if (n == 0) {
+		if (ferror(stdin)) {
+			cli_common_warn("stdin: %s", strerror(errno));
+			return (-1);
+		}
+		in->eof = 1;
+	}
+	in->len += n;
+	return (0);
+}
+
+static int
+cli_add_space(char c)
+{
+	return (c == ' ' || c == '\t' || c == '\r' || c == '\n');
+}
+
+/*
+ * The next JSON value of stdin in *val and *len, valid until the next
+ * call, and the line it begins on in *line.  An object or an array ends
+ * at its closing bracket, found by counting brackets outside strings;
+ * anything else, which is no record, ends at white space.  At the end
+ * of the input the rest is the value, so that jansson can say what is
+ * missing (on the last line that has text).  Returns 1, 0 at the end,
+ * -1 when reading failed (said on stderr).
+ *
+ * jansson's JSON_DISABLE_EOF_CHECK would find the end too, but only
+ * with the whole value in hand, and not for integers over INT64_MAX,
+ * which json_load_u64() has to rewrite before jansson sees them.
+ */
+static int
+cli_add_next(struct cli_add_input *in, const char **val, size_t *len,
+    size_t *line)
+{
+	size_t	 i, off, depth = 0, end;
+	int	 started = 0, scalar = 0, instr = 0, esc = 0, found = 0;
+	char	 c;
+
+	for (i = in->off; !found; ) {
+		if (i == in->len) {
+			if (in->eof)
+				break;
+			off = in->off;
+			if (cli_add_fill(in) == -1)
+				return (-1);
+			i -= off;
+			continue;
+		}
+		c = in->buf[i++];
+		if (!started) {
+			if (cli_add_space(c)) {
+				if (c == '\n')
+					in->line++;
+				in->off = i;
+				continue;
+			}
+			started = 1;
+			scalar = c != '{' && c != '[';
+		}
+		if (scalar) {
+			/* The space is not part of it. */
+			if (cli_add_space(c)) {
+				i--;
+				found = 1;
+			}
+		} else if (instr) {
+			if (esc)
+				esc = 0;
+			else if (c == '\\')
+				esc = 1;
+			else if (c == '"')
+				instr = 0;
+		} else if (c == '"')
+			instr = 1;
+		else if (c == '{' || c == '[')
+			depth++;
+		else if ((c == '}' || c == ']') && --depth == 0)
+			found = 1;
+	}
+	if (!started)
+		return (0);
+	for (end = i; !found && end > in->off &&
+	    cli_add_space(in->buf[end - 1]); end--)
+		continue;
+	*val = in->buf + in->off;
+	*len = end - in->off;
+	*line = in->line;
+	for (; in->off < end; in->off++) {
+		if (in->buf[in->off] == '\n')
+			in->line++;
+	}
+	if (*len > CLI_ADD_MAX_VALUE) {
+		cli_common_warn("stdin:%zu: record longer than %u bytes",
+		    *line, CLI_ADD_MAX_VALUE);
+		return (-1);
+	}
+	return (1);
+}
+
 static int
 cli_add_stdin(struct cli *cli)
 {
 	struct cli_add_state	*st;
 	struct cli_add_batch	*b;
+	struct cli_add_input	 in;
 	json_error_t		 jerr;
 	json_t			*obj;
-	char			*line = NULL, err[256];
-	size_t			 size = 0, lineno = 0, i;
-	ssize_t			 len;
+	const char		*val;
+	char			 err[256];
+	size_t			 len, line, i;
 	int			 rc;
 
 	if ((st = calloc(1, sizeof *st)) == NULL) {
@@ -182,13 +337,15 @@ cli_add_stdin(struct cli *cli)
 	}
 	st->cli = cli;
 	b = &st->cur;
-	while ((len = getline(&line, &size, stdin)) != -1) {
-		lineno++;
-		if (strspn(line, " \t\r\n") == (size_t)len)
-			continue;
-		if ((obj = json_load_u64(line, len, JSON_REJECT_DUPLICATES,
+	memset(&in, 0, sizeof in);
+	in.line = 1;
+	while ((rc = cli_add_next(&in, &val, &len, &line)) == 1) {
+		if ((obj = json_load_u64(val, len, JSON_REJECT_DUPLICATES,
 		    &jerr)) == NULL) {
-			cli_common_warn("stdin:%zu: %s", lineno, jerr.text);
+			/* jansson counts lines from the value's first. */
+			cli_common_warn("stdin:%zu: %s", line +
+			    (jerr.line > 1 ? (size_t)jerr.line - 1 : 0),
+			    jerr.text);
 			st->rc = CLI_EXIT_ERROR;
 			break;
 		}
@@ -196,20 +353,18 @@ cli_add_stdin(struct cli *cli)
 		json_decref(obj);
 		if (rc != 0) {
 			json_record_clear(&b->recs[b->n]);
-			cli_common_warn("stdin:%zu: %s", lineno, err);
+			cli_common_warn("stdin:%zu: %s", line, err);
 			st->rc = CLI_EXIT_ERROR;
 			break;
 		}
-		b->lines[b->n++] = lineno;
+		b->lines[b->n++] = line;
 		b->bytes += len;
 		if ((b->n == CLI_ADD_BATCH || b->bytes >= CLI_ADD_BATCH_BYTES) &&
 		    cli_add_flush(st) == -1)
 			break;
 	}
-	if (ferror(stdin)) {
-		cli_common_warn("stdin: %s", strerror(errno));
+	if (rc == -1)
 		st->rc = CLI_EXIT_ERROR;
-	}
 	/* Send what was read only if nothing went wrong before. */
 	if (st->rc == CLI_EXIT_OK)
 		cli_add_flush(st);
@@ -218,7 +373,7 @@ cli_add_stdin(struct cli *cli)
 	/* Batches already sent are written; report every one of them. */
 	while (st->npending > 0 && st->rc != CLI_EXIT_CONNECT)
 		cli_add_collect(st);
-	free(line);
+	free(in.buf);
 	rc = st->rc;
 	free(st);
 	return (rc);

@@ -459,6 +459,31 @@ TEST(cli_get_piped_to_add_updates_the_event)
 }
 
 /*
+ * The README's get | jq ... | add -: jq prints an object over several
+ * lines, which add - once refused at the first ("stdin:1: string or '}'
+ * expected near end of file").
+ */
+TEST(cli_get_piped_through_jq_to_add_updates_the_event)
+{
+	struct th_daemon	 d;
+	json_t			*ev;
+	char			 id[32], args[512];
+
+	if (system("command -v jq >/dev/null 2>&1") != 0)
+		T_SKIP("no jq on PATH");
+	ed_start(&d, id, sizeof id);
+	snprintf(args, sizeof args, "%s/annals -s %s get %s | jq "
+	    "'.title=\"Through jq\"' | %s/annals -s %s add - >&2", t_bindir(),
+	    d.sock, id, t_bindir(), d.sock);
+	T_EQ_INT(system(args), 0);
+	ev = ed_get(&d, id);
+	T_EQ_STR(ed_str(ev, "title"), "Through jq");
+	T_EQ_INT(json_integer_value(json_object_get(ev, "rev")), 2);
+	json_decref(ev);
+	T_EQ_INT(th_daemon_stop(&d), 0);
+}
+
+/*
  * On a terminal, a refused edit offers the editor again: annals runs on
  * a pseudo-terminal, the editor script makes a bad date the first time
  * and fixes it the second, and we answer y.

@@ -577,6 +577,92 @@ TEST(cli_add_from_stdin_in_batches)
 	T_EQ_INT(th_daemon_stop(&d), 0);
 }
 
+/*
+ * add - reads a stream of JSON values as jq prints them, pretty over
+ * several lines, as well as one a line or several on one line; errors
+ * still name the line: that of a syntax error, or where the refused
+ * record begins.
+ */
+TEST(cli_add_reads_pretty_printed_json)
+{
+	static const char	 pretty[] =
+	    "{\n"
+	    "  \"start\": \"2011\",\n"
+	    "  \"actors\": [\n"
+	    "    {\n"
+	    "      \"name\": \"A\"\n"
+	    "    }\n"
+	    "  ],\n"
+	    "  \"title\": \"one } ] \\\" {\"\n"
+	    "}\n"
+	    "{\"start\": \"2012\", \"actors\": [\"A\"], \"title\": \"two\"} "
+	    "{\"start\": \"2013\", \"actors\": [\"A\"], \"title\": \"three\"}"
+	    "\n\n"
+	    "  {\"start\": \"2014\",\n"
+	    "   \"actors\": [\"A\"], \"title\": \"four\"}";
+	static const char *const titles[] = { "one } ] \" {", "two", "three",
+	    "four" };
+	struct th_daemon	 d;
+	struct cli_run		 r;
+	json_t			**v;
+	char			*big;
+	size_t			 i, n, len;
+
+	T_OK(th_daemon_start(&d, NULL));
+	CLI_RUN(&r, d.sock, pretty, 0, "add", "-");
+	v = cli_lines(r.out, &n);
+	T_EQ_INT(n, 4);
+	for (i = 0; i < n; i++)
+		T_EQ_STR(cli_str(v[i], "status"), "added");
+	cli_lines_free(v, n);
+	cli_run_free(&r);
+	CLI_RUN(&r, d.sock, NULL, 0, "--format", "jsonl", "range", "2011",
+	    "2014");
+	v = cli_lines(r.out, &n);
+	T_EQ_INT(n, 4);
+	for (i = 0; i < n; i++)
+		T_EQ_STR(cli_str(v[i], "title"), titles[i]);
+	cli_lines_free(v, n);
+	cli_run_free(&r);
+
+	/* The second record, lines 5 to 8, is refused: nothing is sent. */
+	CLI_RUN(&r, d.sock, "{\n  \"start\": \"2010\",\n  \"actors\": "
+	    "[\"A\"]\n}\n{\n  \"start\": \"2010-02-30\",\n  \"actors\": "
+	    "[\"A\"]\n}\n", 4, "add", "-");
+	T_EQ_STR(r.err, "annals: stdin:5: start: 2010-02-30 is not a date\n");
+	cli_run_free(&r);
+	/* A syntax error is named by its own line. */
+	CLI_RUN(&r, d.sock, "{\"start\": \"2010\", \"actors\": [\"A\"]}\n"
+	    "{\n  \"start\": \"2010\",\n  \"actors\" [\"A\"]\n}\n", 4, "add",
+	    "-");
+	T_EQ_STR(r.err, "annals: stdin:4: ':' expected near '['\n");
+	cli_run_free(&r);
+	/* A record cut short: the last line it has. */
+	CLI_RUN(&r, d.sock, "\n{\"start\": \"2010\",\n  \"actors\": [\"A\"]\n\n",
+	    4, "add", "-");
+	T_EQ_STR(r.err, "annals: stdin:3: '}' expected near end of file\n");
+	cli_run_free(&r);
+	CLI_RUN(&r, d.sock, NULL, 0, "--format", "jsonl", "range", "2010",
+	    "2010");
+	T_EQ_STR(r.out, "");
+	cli_run_free(&r);
+
+	/* One record is held at a time, up to 16 MiB of it. */
+	len = (17u << 20) + 64;
+	T_ASSERT((big = malloc(len)) != NULL);
+	n = snprintf(big, len, "{\"start\": \"2010\", \"actors\": "
+	    "[\"A\"]}\n{\"title\": \"");
+	memset(big + n, 'x', len - n - 4);
+	memcpy(big + len - 4, "\"}\n", 4);
+	big[len - 1] = '\0';
+	CLI_RUN(&r, d.sock, big, 4, "add", "-");
+	T_EQ_STR(r.err, "annals: stdin:2: record longer than 16777216 "
+	    "bytes\n");
+	cli_run_free(&r);
+	free(big);
+	T_EQ_INT(th_daemon_stop(&d), 0);
+}
+
 TEST(cli_actor_actors_limit_and_ping)
 {
 	static const char	*names[] = { "RUS", "RUM", "SYR" };
