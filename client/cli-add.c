@@ -112,15 +112,16 @@ cli_add_report(const char *msg, const size_t *lines, size_t n, int code)
 		errno = 0;
 		idx = strtoul(msg + 8, &end, 10);
 		if (errno == 0 && idx < n && strncmp(end, "]: ", 3) == 0) {
-			cli_common_warn("stdin:%zu: %s", lines[idx], end + 3);
+			cli_common_warn("stdin:%zu: %s%s", lines[idx], end + 3,
+			    cli_common_hint(end + 3));
 			return (cli_common_exit(code));
 		}
 	}
 	if (n > 0)
-		cli_common_warn("stdin:%zu-%zu: %s", lines[0], lines[n - 1],
-		    msg);
+		cli_common_warn("stdin:%zu-%zu: %s%s", lines[0], lines[n - 1],
+		    msg, cli_common_hint(msg));
 	else
-		cli_common_warn("%s", msg);
+		cli_common_warn("%s%s", msg, cli_common_hint(msg));
 	return (cli_common_exit(code));
 }
 
@@ -411,7 +412,7 @@ cli_add_explain(const struct annals_event *ev, const char *msg)
 			return;
 		}
 	}
-	cli_common_warn("%s", msg);
+	cli_common_warn("%s%s", msg, cli_common_hint(msg));
 }
 
 /*

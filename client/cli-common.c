@@ -161,17 +161,43 @@ cli_common_token(struct cli *cli)
 int
 cli_common_fail(struct cli *cli, const char *what)
 {
-	int	code;
+	const char	*msg;
+	int		 code;
 
 	code = annals_errcode(cli->ctx);
-	if (strcmp(annals_errmsg(cli->ctx), "to before from") == 0 &&
+	msg = annals_errmsg(cli->ctx);
+	if (strcmp(msg, "to before from") == 0 &&
 	    cli->from != NULL && cli->to != NULL)
 		cli_common_warn("TO %s is before FROM %s", cli->to, cli->from);
 	else if (what != NULL)
-		cli_common_warn("%s: %s", what, annals_errmsg(cli->ctx));
+		cli_common_warn("%s: %s%s", what, msg, cli_common_hint(msg));
 	else
-		cli_common_warn("%s", annals_errmsg(cli->ctx));
+		cli_common_warn("%s%s", msg, cli_common_hint(msg));
 	return (cli_common_exit(code));
+}
+
+/*
+ * What to print after msg: when it refuses a date (proto/date.c says
+ * "Dec 2014 is not a date", "2015/01/01 is an interval, not a date" or
+ * "2015-01-01 10:00: trailing characters"), what a date looks like.
+ * The daemon's words are the protocol's (PROTOCOL.md quotes them), so
+ * the hint is added here, for a person at the command line.
+ */
+const char *
+cli_common_hint(const char *msg)
+{
+	static const char *const	 tails[] = {
+		" not a date", ": trailing characters"
+	};
+	size_t				 i, len, tlen;
+
+	len = strlen(msg);
+	for (i = 0; i < sizeof tails / sizeof tails[0]; i++) {
+		tlen = strlen(tails[i]);
+		if (len >= tlen && strcmp(msg + len - tlen, tails[i]) == 0)
+			return (" (dates are EDTF: " CLI_DATE_FORMS ")");
+	}
+	return ("");
 }
 
 /* Parse an event id: a positive decimal integer. */

@@ -73,7 +73,7 @@ cli_edit_put(struct cli *cli, uint64_t id, json_t *orig, json_t *rec)
 			cli_common_warn("event %llu changed since it was read "
 			    "(%s); not saved", (unsigned long long)id, msg);
 		else
-			cli_common_warn("%s", msg);
+			cli_common_warn("%s%s", msg, cli_common_hint(msg));
 		rc = cli_common_exit(annals_errcode(cli->ctx));
 	} else {
 		output_put(cli->format, stdout, 1, &res);

@@ -71,6 +71,7 @@ cli_help(void)
 "add prints each record's id, rev and status (added, updated or\n"
 "unchanged); rm prints the ids deleted and reports those not found.\n"
 "In a table, \"?\" marks an event that only possibly matches.\n"
+"Dates are EDTF: " CLI_DATE_FORMS ".\n"
 "\n"
 "environment:\n"
 "  ANNALS_SOCKET         socket used without -s or -H (default\n"

@@ -124,6 +124,9 @@ extern const struct cli_command cli_top_command;
 extern const struct cli_command cli_co_actors_command;
 
 /* cli-common.c */
+/* What a date looks like: in annals --help and after a refused date. */
+#define CLI_DATE_FORMS							\
+	"2014-12-05, 2014-12, 2014, 2015-01-26/2015-01-29, 2014~"
 void		 cli_common_warn(const char *, ...)
 		     __attribute__((format(printf, 1, 2)));
 int		 cli_common_usage(const struct cli_command *, const char *, ...)
@@ -131,6 +134,7 @@ int		 cli_common_usage(const struct cli_command *, const char *, ...)
 int		 cli_common_badopt(const struct cli_command *);
 int		 cli_common_connect(struct cli *);
 int		 cli_common_fail(struct cli *, const char *);
+const char	*cli_common_hint(const char *);
 int		 cli_common_exit(int);
 int		 cli_common_id(const char *, uint64_t *);
 int		 cli_common_help(const struct cli_command *);

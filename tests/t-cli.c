@@ -20,6 +20,10 @@
 
 extern char	**environ;
 
+/* What annals adds after a refused date. */
+#define CLI_DATE_HINT	" (dates are EDTF: 2014-12-05, 2014-12, 2014, "	\
+			    "2015-01-26/2015-01-29, 2014~)"
+
 /* Set to send stderr where stdout goes, to see which came first. */
 static int	cli_merge_stderr;
 
@@ -343,10 +347,11 @@ TEST(cli_add_get_range_and_rm)
 	cli_run_free(&r);
 	CLI_RUN(&r, d.sock, NULL, 1, "rm", id1);
 	cli_run_free(&r);
-	/* The daemon's complaint, as it gave it, exits 4. */
+	/* The daemon's complaint, and what a date looks like, exits 4. */
 	CLI_RUN(&r, d.sock, NULL, 4, "add", "--start", "2015-02-30",
 	    "--actor", "X", "--title", "t");
-	T_EQ_STR(r.err, "annals: start: 2015-02-30 is not a date\n");
+	T_EQ_STR(r.err, "annals: start: 2015-02-30 is not a date"
+	    CLI_DATE_HINT "\n");
 	cli_run_free(&r);
 	T_EQ_INT(th_daemon_stop(&d), 0);
 }
@@ -561,7 +566,8 @@ TEST(cli_add_from_stdin_in_batches)
 	CLI_RUN(&r, d.sock, "{\"start\": \"2010\", \"actors\": [\"A\"]}\n"
 	    "{\"start\": \"2010-02-30\", \"actors\": [\"A\"]}\n", 4, "add",
 	    "-");
-	T_EQ_STR(r.err, "annals: stdin:2: start: 2010-02-30 is not a date\n");
+	T_EQ_STR(r.err, "annals: stdin:2: start: 2010-02-30 is not a date"
+	    CLI_DATE_HINT "\n");
 	cli_run_free(&r);
 	CLI_RUN(&r, d.sock, "{\"start\": \"2010\",\n", 4, "add", "-");
 	T_ASSERTF(strncmp(r.err, "annals: stdin:1: ", 17) == 0, "%s", r.err);
@@ -629,7 +635,8 @@ TEST(cli_add_reads_pretty_printed_json)
 	CLI_RUN(&r, d.sock, "{\n  \"start\": \"2010\",\n  \"actors\": "
 	    "[\"A\"]\n}\n{\n  \"start\": \"2010-02-30\",\n  \"actors\": "
 	    "[\"A\"]\n}\n", 4, "add", "-");
-	T_EQ_STR(r.err, "annals: stdin:5: start: 2010-02-30 is not a date\n");
+	T_EQ_STR(r.err, "annals: stdin:5: start: 2010-02-30 is not a date"
+	    CLI_DATE_HINT "\n");
 	cli_run_free(&r);
 	/* A syntax error is named by its own line. */
 	CLI_RUN(&r, d.sock, "{\"start\": \"2010\", \"actors\": [\"A\"]}\n"
@@ -661,6 +668,55 @@ TEST(cli_add_reads_pretty_printed_json)
 	cli_run_free(&r);
 	free(big);
 	T_EQ_INT(th_daemon_stop(&d), 0);
+}
+
+/*
+ * A date annals cannot read gets the forms it can: the daemon's words
+ * are the protocol's, so annals adds them, and --help names them too.
+ */
+TEST(cli_refused_dates_say_what_a_date_looks_like)
+{
+	static const char *const bad[] = { "Dec 2014", "20150101",
+	    "2015/01/01", "01/02/2015" };
+	struct th_daemon	 d;
+	struct cli_run		 r;
+	char			 want[256];
+	size_t			 i;
+
+	T_OK(th_daemon_start(&d, NULL));
+	for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		CLI_RUN(&r, d.sock, NULL, 4, "add", "--start", bad[i],
+		    "--actor", "X", "--title", "t");
+		snprintf(want, sizeof want, "annals: start: %s is not a date"
+		    CLI_DATE_HINT "\n", bad[i]);
+		T_EQ_STR(r.err, want);
+		cli_run_free(&r);
+		CLI_RUN(&r, d.sock, NULL, 4, "range", bad[i], "2016");
+		snprintf(want, sizeof want, "annals: from: %s is not a date"
+		    CLI_DATE_HINT "\n", bad[i]);
+		T_EQ_STR(r.err, want);
+		cli_run_free(&r);
+	}
+	CLI_RUN(&r, d.sock, NULL, 4, "range", "2015", "2015-01-01 10:00");
+	T_EQ_STR(r.err, "annals: to: 2015-01-01 10:00: trailing characters"
+	    CLI_DATE_HINT "\n");
+	cli_run_free(&r);
+	CLI_RUN(&r, d.sock, NULL, 4, "add", "--start", "2015", "--end",
+	    "2015/01/01", "--actor", "X", "--title", "t");
+	T_EQ_STR(r.err, "annals: end: 2015/01/01 is an interval, not a date"
+	    CLI_DATE_HINT "\n");
+	cli_run_free(&r);
+	/* Other complaints about dates are not about their form. */
+	CLI_RUN(&r, d.sock, NULL, 4, "add", "--start", "2015", "--end",
+	    "2014", "--actor", "X", "--title", "t");
+	T_EQ_STR(r.err, "annals: --end 2014 is before --start 2015\n");
+	cli_run_free(&r);
+	T_EQ_INT(th_daemon_stop(&d), 0);
+
+	CLI_RUN(&r, NULL, NULL, 0, "--help");
+	T_ASSERTF(strstr(r.out, "\nDates are EDTF: 2014-12-05, 2014-12, 2014, "
+	    "2015-01-26/2015-01-29, 2014~.\n") != NULL, "%s", r.out);
+	cli_run_free(&r);
 }
 
 TEST(cli_actor_actors_limit_and_ping)
