@@ -179,7 +179,7 @@ cli_check_exec(struct cli *cli, int argc, char **argv)
 	const struct cli_command	*cmd = &cli_check_command;
 	const msgpack_object		*probs;
 	msgpack_unpacked		 u;
-	uint64_t			 n;
+	uint64_t			 n, nev, nidx, nch;
 	uint32_t			 i;
 	int				 rc;
 
@@ -198,11 +198,14 @@ cli_check_exec(struct cli *cli, int argc, char **argv)
 			printf("%.*s\n", (int)p->via.str.size, p->via.str.ptr);
 	}
 	n = cli_admin_uint(&u.data, "nproblems");
-	printf("check: %llu events, %llu index entries, %llu changes: %s%llu "
-	    "problems\n", (unsigned long long)cli_admin_uint(&u.data, "events"),
-	    (unsigned long long)cli_admin_uint(&u.data, "index_entries"),
-	    (unsigned long long)cli_admin_uint(&u.data, "changes"),
-	    n ? "" : "ok, ", (unsigned long long)n);
+	nev = cli_admin_uint(&u.data, "events");
+	nidx = cli_admin_uint(&u.data, "index_entries");
+	nch = cli_admin_uint(&u.data, "changes");
+	printf("check: %llu event%s, %llu index entr%s, %llu change%s: %s%llu "
+	    "problem%s\n", (unsigned long long)nev, nev == 1 ? "" : "s",
+	    (unsigned long long)nidx, nidx == 1 ? "y" : "ies",
+	    (unsigned long long)nch, nch == 1 ? "" : "s", n ? "" : "ok, ",
+	    (unsigned long long)n, n == 1 ? "" : "s");
 	cli_admin_done(cli, &u);
 	return (n ? CLI_EXIT_NOTFOUND : CLI_EXIT_OK);
 }

@@ -266,7 +266,7 @@ cli_changes_exec(struct cli *cli, int argc, char **argv)
 				printf("no changes\n");
 		}
 		if (st.cut)
-			return (cli_common_cut(cli, st.limit, "changes",
+			return (cli_common_cut(cli, st.limit, "change",
 			    "--limit N or --since SEQ"));
 		return (CLI_EXIT_OK);
 	}

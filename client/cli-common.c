@@ -227,19 +227,20 @@ cli_common_help(const struct cli_command *cmd)
 }
 
 /*
- * Say that a limit cut a listing: more than limit things were there.
+ * Say that a limit cut a listing: more than limit of thing (a noun that
+ * takes an "s", "event") were there.
  * Scripts must not lose them silently, so this goes to stderr whether
  * or not it is a terminal; stdout is flushed first so that on a
  * terminal the notice comes after the listing, not in front of it.
  * Returns the exit status: CLI_EXIT_CUT under --complete.
  */
 int
-cli_common_cut(struct cli *cli, unsigned long long limit, const char *things,
+cli_common_cut(struct cli *cli, unsigned long long limit, const char *thing,
     const char *how)
 {
 	fflush(stdout);
-	cli_common_warn("more than %llu %s; use %s to see more", limit, things,
-	    how);
+	cli_common_warn("more than %llu %s%s; use %s to see more", limit, thing,
+	    limit == 1 ? "" : "s", how);
 	return (cli->complete ? CLI_EXIT_CUT : CLI_EXIT_OK);
 }
 

@@ -316,8 +316,8 @@ cli_histogram_print(struct cli *cli, const struct annals_histogram *h)
 		}
 		putchar('\n');
 	}
-	printf("%llu events in %zu buckets\n", (unsigned long long)h->total,
-	    h->nbuckets);
+	printf("%llu event%s in %zu bucket%s\n", (unsigned long long)h->total,
+	    h->total == 1 ? "" : "s", h->nbuckets, h->nbuckets == 1 ? "" : "s");
 }
 
 /* The first n actors of c (n is at most c->nactors). */
@@ -363,8 +363,8 @@ cli_actors_print(struct cli *cli, const struct annals_actor_counts *c,
 	if (n == 0)
 		printf("no actors\n");
 	if (co)
-		printf("(of %llu events of the actor)\n",
-		    (unsigned long long)c->events);
+		printf("(of %llu event%s of the actor)\n",
+		    (unsigned long long)c->events, c->events == 1 ? "" : "s");
 }
 
 static int
@@ -401,7 +401,7 @@ cli_agg_run(struct cli *cli, const struct cli_command *cmd, annals_query *q,
 	    cmd == &cli_co_actors_command);
 	annals_actor_counts_free(c);
 	if (cut)
-		return (cli_common_cut(cli, a->limit, "actors", "--limit N"));
+		return (cli_common_cut(cli, a->limit, "actor", "--limit N"));
 	return (CLI_EXIT_OK);
 }
 

@@ -100,7 +100,7 @@ cli_range_run(struct cli *cli, const struct cli_command *cmd,
 	if (output_end(out) == -1 && rc == CLI_EXIT_OK)
 		rc = CLI_EXIT_ERROR;
 	if (rc == CLI_EXIT_OK && cut)
-		rc = cli_common_cut(cli, limit, "events", "--limit N or --all");
+		rc = cli_common_cut(cli, limit, "event", "--limit N or --all");
 	output_free(out);
 	annals_iter_free(it);
 	return (rc);

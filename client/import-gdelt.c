@@ -117,8 +117,8 @@ gdelt_layout(size_t n, const char *const **names, struct aerr *err)
 		*names = gdelt_v2;
 		return (0);
 	}
-	aerr_set(err, AERR_INVALID, "%zu columns, expected 57, 58 (GDELT 1.0) "
-	    "or 61 (GDELT 2.0)", n);
+	aerr_set(err, AERR_INVALID, "%zu column%s, expected 57, 58 (GDELT "
+	    "1.0) or 61 (GDELT 2.0)", n, n == 1 ? "" : "s");
 	return (-1);
 }
 

@@ -67,8 +67,8 @@ static int
 icews_layout(size_t n, const char *const **names, struct aerr *err)
 {
 	if (n != ICEWS_NCOLUMNS) {
-		aerr_set(err, AERR_INVALID, "no header line, and %zu columns "
-		    "are no layout of icews", n);
+		aerr_set(err, AERR_INVALID, "no header line, and %zu %s no "
+		    "layout of icews", n, n == 1 ? "column is" : "columns are");
 		return (-1);
 	}
 	*names = icews_columns;

@@ -205,8 +205,8 @@ import_row_begin(const struct import_header *h, size_t n, struct event *ev,
 {
 	memset(ev, 0, sizeof *ev);
 	if (n != h->ncols) {
-		aerr_set(err, AERR_INVALID, "%zu columns, expected %zu", n,
-		    h->ncols);
+		aerr_set(err, AERR_INVALID, "%zu column%s, expected %zu", n,
+		    n == 1 ? "" : "s", h->ncols);
 		return (-1);
 	}
 	return (0);

@@ -145,8 +145,8 @@ import_progress(struct import_run *run, int force)
 		return;
 	run->tlast = t;
 	rate = t > 0 ? run->rows / t : 0;
-	fprintf(stderr, "\r\033[K%llu rows, %.0f rows/s",
-	    (unsigned long long)run->rows, rate);
+	fprintf(stderr, "\r\033[K%llu row%s, %.0f rows/s",
+	    (unsigned long long)run->rows, run->rows == 1 ? "" : "s", rate);
 	pos = import_position(run);
 	if (run->total_bytes > 0 && pos > 0 && pos <= run->total_bytes) {
 		frac = (double)pos / run->total_bytes;
@@ -563,7 +563,8 @@ import_detect(struct import_run *run, struct import_src *s, const char *line,
 	import_split_free(&csv);
 	if (k->fmt == NULL) {
 		aerr_set(err, AERR_INVALID, "cannot tell the format from the "
-		    "name or the first line (%zu columns); use --format", n);
+		    "name or the first line (%zu column%s); use --format", n,
+		    n == 1 ? "" : "s");
 		return (-1);
 	}
 	if (!k->header && k->fmt->layout == NULL) {
@@ -784,8 +785,8 @@ import_pass_take(struct import_pass *p, int r)
 	    p->csv.nfields, &p->err)) == NULL)
 		r = -1;
 	if (r == 0 && p->csv.nfields != h->ncols && p->nlines > 1) {
-		aerr_set(&p->err, AERR_INVALID, "%zu columns, expected %zu",
-		    p->csv.nfields, h->ncols);
+		aerr_set(&p->err, AERR_INVALID, "%zu column%s, expected %zu",
+		    p->csv.nfields, p->csv.nfields == 1 ? "" : "s", h->ncols);
 		r = -1;
 	}
 	if (r != 0) {
@@ -1148,11 +1149,11 @@ import_exec(struct cli *cli, int argc, char **argv)
 		close(spool);
 	import_progress_clear(&run);
 	fprintf(stderr, "added %llu, updated %llu, unchanged %llu, "
-	    "rejected %llu (%llu rows in %.2f s)\n",
+	    "rejected %llu (%llu row%s in %.2f s)\n",
 	    (unsigned long long)run.added, (unsigned long long)run.updated,
 	    (unsigned long long)run.unchanged,
 	    (unsigned long long)run.rejected, (unsigned long long)run.rows,
-	    import_elapsed(&run));
+	    run.rows == 1 ? "" : "s", import_elapsed(&run));
 
 	import_batch_free(run.fill);
 	import_batch_free(run.spare);

@@ -929,6 +929,61 @@ TEST(cli_says_on_stderr_when_a_limit_cut_the_result)
 	T_EQ_INT(th_daemon_stop(&d), 0);
 }
 
+/* A count of one is said in the singular: "1 event in 1 bucket". */
+TEST(cli_counts_of_one_are_singular)
+{
+	struct th_daemon	 d;
+	struct cli_run		 r;
+	char			*p;
+
+	T_OK(th_daemon_start(&d, NULL));
+	CLI_RUN(&r, d.sock, NULL, 0, "add", "--start", "2015-03", "--actor",
+	    "RUS", "--actor", "SYR", "--title", "one");
+	cli_run_free(&r);
+	CLI_RUN(&r, d.sock, NULL, 0, "--format", "table", "histogram", "2015",
+	    "2015", "--by", "year");
+	T_ASSERTF((p = strstr(r.out, "\n1 event")) != NULL, "%s", r.out);
+	T_EQ_STR(p, "\n1 event in 1 bucket\n");
+	cli_run_free(&r);
+	CLI_RUN(&r, d.sock, NULL, 0, "--format", "table", "histogram", "2016",
+	    "2017", "--by", "year");
+	T_ASSERTF((p = strstr(r.out, "\n0 events")) != NULL, "%s", r.out);
+	T_EQ_STR(p, "\n0 events in 2 buckets\n");
+	cli_run_free(&r);
+	CLI_RUN(&r, d.sock, NULL, 0, "--format", "table", "co-actors", "SYR",
+	    "2015", "2015");
+	T_ASSERTF(strstr(r.out, "\n(of 1 event of the actor)\n") != NULL,
+	    "%s", r.out);
+	cli_run_free(&r);
+
+	CLI_RUN(&r, d.sock, NULL, 0, "add", "--start", "2015-04", "--actor",
+	    "RUS", "--title", "two");
+	cli_run_free(&r);
+	CLI_RUN(&r, d.sock, NULL, 0, "range", "2015", "2015", "--limit", "1");
+	T_EQ_STR(r.err, "annals: more than 1 event; use --limit N or --all "
+	    "to see more\n");
+	cli_run_free(&r);
+	CLI_RUN(&r, d.sock, NULL, 0, "top", "2015", "2015", "--limit", "1");
+	T_EQ_STR(r.err, "annals: more than 1 actor; use --limit N to see "
+	    "more\n");
+	cli_run_free(&r);
+	CLI_RUN(&r, d.sock, NULL, 0, "changes", "--limit", "1");
+	T_EQ_STR(r.err, "annals: more than 1 change; use --limit N or "
+	    "--since SEQ to see more\n");
+	cli_run_free(&r);
+
+	CLI_RUN(&r, d.sock, "hello\n", 4, "import", "-");
+	T_ASSERTF(strstr(r.err, "first line (1 column); use --format\n") !=
+	    NULL, "%s", r.err);
+	cli_run_free(&r);
+	CLI_RUN(&r, d.sock, "x\n", 1, "import", "--format", "gdelt", "-");
+	T_ASSERTF(strstr(r.err, "annals: stdin:1: 1 column, expected 57") !=
+	    NULL && strstr(r.err, ", rejected 1 (1 row in ") != NULL, "%s",
+	    r.err);
+	cli_run_free(&r);
+	T_EQ_INT(th_daemon_stop(&d), 0);
+}
+
 TEST(cli_global_options_after_the_command)
 {
 	struct th_daemon	 d;
