@@ -270,18 +270,18 @@ agg_hist_free(struct agg_hist *h)
  * each class in mask (store_scan_bounds).  fn returns 0 to go on.
  */
 static int
-agg_walk_dbi(MDB_txn *txn, MDB_dbi dbi, const char *name, size_t nlen,
-    uint64_t mask, int64_t qlo, int64_t qhi, agg_entry_cb fn, void *arg,
-    struct aerr *err)
+agg_walk_dbi(struct store *st, MDB_txn *txn, MDB_dbi dbi, const char *name,
+    size_t nlen, uint64_t mask, int64_t qlo, int64_t qhi, agg_entry_cb fn,
+    void *arg, struct aerr *err)
 {
 	unsigned char		 lo[ACTOR_KEY_MAX], hi[ACTOR_KEY_MAX];
 	struct date_span	 span;
-	MDB_cursor		*cur;
+	struct ixcur		 cur;
 	MDB_val			 k, v;
-	size_t			 klen, cmp;
-	int			 class, rc, ret = 0;
+	size_t			 klen;
+	int			 class, rc, ret = 0, cmp;
 
-	rc = mdb_cursor_open(txn, dbi, &cur);
+	rc = store_ixcur_open(st, txn, dbi, &cur);
 	if (rc != 0)
 		return (store_error(err, rc, "mdb_cursor_open"));
 	for (class = 0; class <= SKEY_CLASS_INF && ret == 0; class++) {
@@ -290,13 +290,12 @@ agg_walk_dbi(MDB_txn *txn, MDB_dbi dbi, const char *name, size_t nlen,
 		klen = store_scan_bounds(name, nlen, class, qlo, qhi, lo, hi);
 		k.mv_size = klen;
 		k.mv_data = lo;
-		rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+		rc = store_ixcur_get(&cur, &k, &v, MDB_SET_RANGE);
 		for (; rc == 0 && ret == 0;
-		    rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-			cmp = k.mv_size < klen ? k.mv_size : klen;
-			if (memcmp(k.mv_data, hi, cmp) > 0 ||
-			    (memcmp(k.mv_data, hi, cmp) == 0 &&
-			    k.mv_size > klen))
+		    rc = store_ixcur_get(&cur, &k, &v, MDB_NEXT)) {
+			cmp = memcmp(k.mv_data, hi, k.mv_size < klen ?
+			    k.mv_size : klen);
+			if (cmp > 0 || (cmp == 0 && k.mv_size > klen))
 				break;
 			if (k.mv_size != klen || skey_get_span(v.mv_data,
 			    v.mv_size, skey_get_time((const unsigned char *)
@@ -310,28 +309,29 @@ agg_walk_dbi(MDB_txn *txn, MDB_dbi dbi, const char *name, size_t nlen,
 			break;
 		}
 	}
-	mdb_cursor_close(cur);
+	store_ixcur_close(&cur);
 	return (ret);
 }
 
 /* The same in an index and in its stage (see store_sweep). */
 static int
-agg_walk(MDB_txn *txn, MDB_dbi index, MDB_dbi stage, const char *name,
-    size_t nlen, uint64_t mask, int64_t qlo, int64_t qhi, agg_entry_cb fn,
-    void *arg, struct aerr *err)
+agg_walk(struct store *st, MDB_txn *txn, MDB_dbi index, MDB_dbi stage,
+    const char *name, size_t nlen, uint64_t mask, int64_t qlo, int64_t qhi,
+    agg_entry_cb fn, void *arg, struct aerr *err)
 {
 	int	ret;
 
-	ret = agg_walk_dbi(txn, index, name, nlen, mask, qlo, qhi, fn, arg,
-	    err);
+	ret = agg_walk_dbi(st, txn, index, name, nlen, mask, qlo, qhi, fn,
+	    arg, err);
 	if (ret == 0)
-		ret = agg_walk_dbi(txn, stage, name, nlen, mask, qlo, qhi, fn,
-		    arg, err);
+		ret = agg_walk_dbi(st, txn, stage, name, nlen, mask, qlo, qhi,
+		    fn, arg, err);
 	return (ret);
 }
 
 /* What agg_walk_name walks for each name. */
 struct agg_names {
+	struct store		*st;
 	MDB_txn			*txn;
 	MDB_dbi			 index, stage;
 	const struct query	*q;
@@ -346,8 +346,8 @@ agg_walk_name(void *arg, const void *name, size_t len, uint64_t mask)
 {
 	struct agg_names	*an = arg;
 
-	return (agg_walk(an->txn, an->index, an->stage, name, len, mask,
-	    an->q->qlo, an->q->qhi, an->fn, an->arg, an->err));
+	return (agg_walk(an->st, an->txn, an->index, an->stage, name, len,
+	    mask, an->q->qlo, an->q->qhi, an->fn, an->arg, an->err));
 }
 
 /* What every aggregation's entry callback needs. */
@@ -402,8 +402,8 @@ agg_walk_query(struct agg_ctx *a, agg_entry_cb fn, void *arg,
 {
 	struct store		*st = a->st;
 	const struct query	*q = a->q;
-	struct agg_names	 an = { a->txn, st->type, st->type_new, q, fn,
-				    arg, err };
+	struct agg_names	 an = { st, a->txn, st->type, st->type_new, q,
+				    fn, arg, err };
 	uint64_t		 mask;
 	uint32_t		 i;
 	int			 rc;
@@ -435,7 +435,7 @@ agg_walk_query(struct agg_ctx *a, agg_entry_cb fn, void *arg,
 		    q->actor_prefix, agg_walk_name, &an, err));
 	}
 	mask = store_meta_get(a->txn, st->meta, "classes", 0);
-	return (agg_walk(a->txn, st->time, st->time_new, NULL, 0, mask,
+	return (agg_walk(st, a->txn, st->time, st->time_new, NULL, 0, mask,
 	    q->qlo, q->qhi, fn, arg, err));
 }
 
@@ -832,7 +832,7 @@ hist_crossers(struct store *st, MDB_txn *txn, const struct query *q,
 			continue;
 		/* Open ends reach everything: agg_walk takes the class whole. */
 		if (class == SKEY_CLASS_INF) {
-			rc = agg_walk(txn, st->time, st->time_new, NULL, 0,
+			rc = agg_walk(st, txn, st->time, st->time_new, NULL, 0,
 			    bit, q->qlo, q->qhi, hist_crosser, hc, err);
 			continue;
 		}
@@ -853,7 +853,7 @@ hist_crossers(struct store *st, MDB_txn *txn, const struct query *q,
 			    h->first + (int64_t)i) : q->qhi + 1;
 			if ((uint64_t)(t - prev) > (uint64_t)gap) {
 				last = (before & bit) ? prev : prev - 1 - reach;
-				rc = agg_walk(txn, st->time, st->time_new,
+				rc = agg_walk(st, txn, st->time, st->time_new,
 				    NULL, 0, bit, lo, last, hist_crosser, hc,
 				    err);
 				lo = t;
@@ -862,7 +862,7 @@ hist_crossers(struct store *st, MDB_txn *txn, const struct query *q,
 		}
 		last = (before & bit) ? prev : prev - 1 - reach;
 		if (rc == 0)
-			rc = agg_walk(txn, st->time, st->time_new, NULL, 0,
+			rc = agg_walk(st, txn, st->time, st->time_new, NULL, 0,
 			    bit, lo, last, hist_crosser, hc, err);
 	}
 	return (rc);
@@ -965,8 +965,9 @@ actors_name(void *arg, const void *name, size_t len, uint64_t mask)
 	int			 ret;
 
 	ac->count = 0;
-	ret = agg_walk(ac->a.txn, ac->a.st->actor, ac->a.st->actor_new, name,
-	    len, mask, q->qlo, q->qhi, actors_one, ac, ac->a.err);
+	ret = agg_walk(ac->a.st, ac->a.txn, ac->a.st->actor,
+	    ac->a.st->actor_new, name, len, mask, q->qlo, q->qhi, actors_one,
+	    ac, ac->a.err);
 	if (ret == 0 && ac->count > 0)
 		agg_map_add(&ac->map, name, len, ac->count);
 	return (ret);

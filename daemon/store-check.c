@@ -74,7 +74,7 @@ has_entry(struct check *c, MDB_dbi dbi, const void *k, size_t klen,
 {
 	MDB_val	key = { klen, (void *)k }, val;
 
-	if (mdb_get(c->txn, dbi, &key, &val) != 0)
+	if (store_ix_get(c->st, c->txn, dbi, &key, &val) != 0)
 		return (0);
 	return (v == NULL || (val.mv_size == vlen &&
 	    memcmp(val.mv_data, v, vlen) == 0));
@@ -335,18 +335,18 @@ check_index(struct check *c, MDB_dbi dbi, const MDB_dbi *other,
 {
 	struct date_span	 span;
 	struct event		 ev;
-	MDB_cursor		*cur;
+	struct ixcur		 cur;
 	MDB_val			 k, v;
 	const unsigned char	*p;
 	const char		*what = ni != NULL ? ni->what : "time";
 	char			 last[EVENT_MAX_ACTOR + 1] = "";
 	size_t			 nlen = 0;
 	uint64_t		 id;
-	int			 class;
+	int			 class, rc;
 
-	if (mdb_cursor_open(c->txn, dbi, &cur) != 0)
+	if (store_ixcur_open(c->st, c->txn, dbi, &cur) != 0)
 		return;
-	while (mdb_cursor_get(cur, &k, &v, MDB_NEXT) == 0) {
+	while ((rc = store_ixcur_get(&cur, &k, &v, MDB_NEXT)) == 0) {
 		c->out->index_entries++;
 		p = k.mv_data;
 		if (ni != NULL) {
@@ -396,32 +396,36 @@ check_index(struct check *c, MDB_dbi dbi, const MDB_dbi *other,
 			    (const char *)k.mv_data);
 		record_clear(&ev);
 	}
-	mdb_cursor_close(cur);
+	if (rc != MDB_NOTFOUND)
+		problem(c, "%s index: walk stopped: %s", what,
+		    mdb_strerror(rc));
+	store_ixcur_close(&cur);
 }
 
 /* The number of entries under name NUL in an actor or type index. */
 static uint64_t
 count_entries(struct check *c, MDB_dbi dbi, const void *name, size_t len)
 {
-	MDB_cursor	*cur;
+	struct ixcur	 cur;
 	MDB_val		 k, v;
 	unsigned char	 seek[ACTOR_KEY_MAX];
 	uint64_t	 n = 0;
 	int		 rc;
 
-	if (len > EVENT_MAX_ACTOR || mdb_cursor_open(c->txn, dbi, &cur) != 0)
+	if (len > EVENT_MAX_ACTOR ||
+	    store_ixcur_open(c->st, c->txn, dbi, &cur) != 0)
 		return (0);
 	memcpy(seek, name, len);
 	seek[len] = '\0';
 	k.mv_size = len + 1;
 	k.mv_data = seek;
-	for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0;
-	    rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+	for (rc = store_ixcur_get(&cur, &k, &v, MDB_SET_RANGE); rc == 0;
+	    rc = store_ixcur_get(&cur, &k, &v, MDB_NEXT)) {
 		if (k.mv_size <= len || memcmp(k.mv_data, seek, len + 1) != 0)
 			break;
 		n++;
 	}
-	mdb_cursor_close(cur);
+	store_ixcur_close(&cur);
 	return (n);
 }
 

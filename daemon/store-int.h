@@ -98,8 +98,10 @@ struct wctx {
  * of format 3 is one of format 4 that names none by id.  Format 5 keys
  * records by (start, id) instead of id (store-rec.c), their bytes the
  * same.  Format 6 keys a long event's record by (class, start, id).
+ * Format 7 keeps the actor and type indexes in blocks of postings
+ * (store-post.c).
  */
-#define STORE_FORMAT	6
+#define STORE_FORMAT	7
 #define STORE_SEQ_LEN	8
 
 #define PRUNE_BATCH	10000	/* tombstones dropped per commit */
@@ -162,6 +164,92 @@ int	 store_record_matches(const struct query *, const msgpack_object *,
 int	 store_str_is(const msgpack_object *, const char *, size_t);
 int	 store_rec_actor(const msgpack_object *, const msgpack_object **,
 	     const msgpack_object **);
+
+/*
+ * Varints, 7 bits a byte from the low end, and the zigzag that keeps a
+ * signed distance small either way: the encodings of spans
+ * (store-key.c) and of postings (store-text.c, store-post.c).
+ */
+static inline size_t
+store_varint_put(unsigned char *p, uint64_t v)
+{
+	size_t	n = 0;
+
+	while (v >= 0x80) {
+		p[n++] = (unsigned char)(v | 0x80);
+		v >>= 7;
+	}
+	p[n++] = (unsigned char)v;
+	return (n);
+}
+
+static inline int
+store_varint_get(const unsigned char **pp, const unsigned char *end,
+    uint64_t *v)
+{
+	const unsigned char	*p = *pp;
+	int			 shift;
+
+	*v = 0;
+	for (shift = 0; shift < 64 && p < end; shift += 7) {
+		*v |= (uint64_t)(*p & 0x7f) << shift;
+		if ((*p++ & 0x80) == 0) {
+			*pp = p;
+			return (0);
+		}
+	}
+	return (-1);
+}
+
+static inline uint64_t
+store_zigzag(uint64_t d)
+{
+	return ((d << 1) ^ (uint64_t)-(int64_t)(d >> 63));
+}
+
+static inline uint64_t
+store_unzigzag(uint64_t z)
+{
+	return ((z >> 1) ^ (uint64_t)-(int64_t)(z & 1));
+}
+
+/* store-post.c: the actor and type indexes as blocks of postings */
+#define POST_BLOCK_BYTES	480	/* a block's value at most */
+#define POST_BLOCK_MAX		128	/* and its postings */
+struct post {
+	int64_t			 start;
+	uint64_t		 id;
+	const unsigned char	*span;
+	size_t			 slen;
+};
+/* A cursor on an index: its entries, or the postings of its blocks. */
+struct ixcur {
+	MDB_cursor	*cur;
+	struct post	*p;		/* a block's, or NULL: no blocks */
+	size_t		 n, i;
+	unsigned char	 key[ACTOR_KEY_MAX];	/* its posting's entry */
+	size_t		 plen;
+};
+int	 store_ix_blocks(const struct store *, MDB_dbi);
+int	 store_ix_get(struct store *, MDB_txn *, MDB_dbi, const MDB_val *,
+	     MDB_val *);
+int	 store_ixcur_open(struct store *, MDB_txn *, MDB_dbi,
+	     struct ixcur *);
+int	 store_ixcur_get(struct ixcur *, MDB_val *, MDB_val *,
+	     MDB_cursor_op);
+int	 store_ixcur_seek_last(struct ixcur *, MDB_val *, MDB_val *);
+void	 store_ixcur_close(struct ixcur *);
+struct post_run;
+struct post_run *store_post_run_new(void);
+void	 store_post_run_free(struct post_run *);
+int	 store_post_run_put(struct wctx *, struct post_run *, MDB_dbi,
+	     const MDB_val *, const MDB_val *);
+int	 store_post_run_end(struct wctx *, struct post_run *);
+int	 store_post_put(struct wctx *, MDB_dbi, const MDB_val *,
+	     const MDB_val *);
+int	 store_post_del(struct wctx *, MDB_dbi, const MDB_val *);
+int	 store_post_open(struct store *, MDB_txn *);
+int	 store_post_type_put(struct wctx *, const struct event *);
 
 /* store-type.c */
 /* The stored types with a prefix (store_type_names). */

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "annalsd.h"
+#include "store-int.h"
 
 void
 skey_be64(unsigned char *p, uint64_t v)
@@ -186,38 +187,20 @@ skey_source_key(unsigned char *p, const char *source, const char *key)
 static size_t
 span_put(unsigned char *p, int64_t v, int64_t ref)
 {
-	uint64_t	d = (uint64_t)v - (uint64_t)ref;
-	uint64_t	z = (d << 1) ^ (uint64_t)-(int64_t)(d >> 63);
-	size_t		n = 0;
-
-	while (z >= 0x80) {
-		p[n++] = (unsigned char)(z | 0x80);
-		z >>= 7;
-	}
-	p[n++] = (unsigned char)z;
-	return (n);
+	return (store_varint_put(p, store_zigzag((uint64_t)v -
+	    (uint64_t)ref)));
 }
 
 static int
 span_get(const unsigned char **pp, const unsigned char *end, int64_t ref,
     int64_t *v)
 {
-	const unsigned char	*p = *pp;
-	uint64_t		 z = 0, d;
-	int			 shift;
+	uint64_t	z;
 
-	for (shift = 0; shift < 64; shift += 7) {
-		if (p == end)
-			return (-1);
-		z |= (uint64_t)(*p & 0x7f) << shift;
-		if ((*p++ & 0x80) == 0) {
-			d = (z >> 1) ^ (uint64_t)-(int64_t)(z & 1);
-			*v = (int64_t)((uint64_t)ref + d);
-			*pp = p;
-			return (0);
-		}
-	}
-	return (-1);
+	if (store_varint_get(pp, end, &z) != 0)
+		return (-1);
+	*v = (int64_t)((uint64_t)ref + store_unzigzag(z));
+	return (0);
 }
 
 size_t

@@ -52,7 +52,7 @@ store_names_each(MDB_txn *txn, MDB_dbi names, const char *name, int prefix,
 /* One index range merged into a query: a cursor between two keys. */
 struct scan {
 	MDB_dbi		 dbi;		/* an index or its stage */
-	MDB_cursor	*cur;
+	struct ixcur	 cur;
 	unsigned char	 lo[ACTOR_KEY_MAX];
 	unsigned char	 hi[ACTOR_KEY_MAX];
 	size_t		 klen;		/* prefix + start + id */
@@ -65,6 +65,7 @@ struct plan {
 	struct scan	**heap;
 	size_t		 nheap;
 	int		 desc;
+	unsigned char	 key[ACTOR_KEY_MAX];	/* plan_next's entry */
 };
 
 static int64_t
@@ -184,7 +185,7 @@ scan_inside(const struct scan *s)
 static int
 scan_step(struct scan *s, int desc)
 {
-	if (mdb_cursor_get(s->cur, &s->k, &s->v,
+	if (store_ixcur_get(&s->cur, &s->k, &s->v,
 	    desc ? MDB_PREV : MDB_NEXT) != 0)
 		return (0);
 	return (scan_inside(s));
@@ -212,14 +213,8 @@ scan_start(struct scan *s, const struct query *q)
 	}
 	s->k.mv_data = seek;
 	s->k.mv_size = s->klen;
-	rc = mdb_cursor_get(s->cur, &s->k, &s->v, MDB_SET_RANGE);
-	if (q->desc) {
-		if (rc == MDB_NOTFOUND)
-			rc = mdb_cursor_get(s->cur, &s->k, &s->v, MDB_LAST);
-		else if (rc == 0 && (s->k.mv_size != s->klen ||
-		    memcmp(s->k.mv_data, seek, s->klen) > 0))
-			rc = mdb_cursor_get(s->cur, &s->k, &s->v, MDB_PREV);
-	}
+	rc = q->desc ? store_ixcur_seek_last(&s->cur, &s->k, &s->v) :
+	    store_ixcur_get(&s->cur, &s->k, &s->v, MDB_SET_RANGE);
 	if (rc != 0 || !scan_inside(s))
 		return (0);
 	/* The resume point itself was on the previous page. */
@@ -234,10 +229,8 @@ plan_free(struct plan *p)
 {
 	size_t	i;
 
-	for (i = 0; i < p->n; i++) {
-		if (p->scans[i].cur != NULL)
-			mdb_cursor_close(p->scans[i].cur);
-	}
+	for (i = 0; i < p->n; i++)
+		store_ixcur_close(&p->scans[i].cur);
 	free(p->scans);
 	free(p->heap);
 }
@@ -503,7 +496,10 @@ plan_next(struct plan *p, struct text_iter *text, int desc, MDB_val *k,
 	if (p->nheap == 0)
 		return (0);
 	s = p->heap[0];
-	*k = s->k;
+	/* A cursor on blocks makes its keys in place: step on a copy. */
+	memcpy(p->key, s->k.mv_data, s->k.mv_size);
+	k->mv_data = p->key;
+	k->mv_size = s->k.mv_size;
 	*v = s->v;
 	if (!scan_step(s, desc))
 		p->heap[0] = p->heap[--p->nheap];
@@ -570,7 +566,7 @@ store_query(struct store *st, const struct query *q, store_page_cb cb,
 	p.heap = xcalloc(p.n, sizeof *p.heap);
 	for (i = 0; i < p.n; i++) {
 		s = &p.scans[i];
-		if ((rc = mdb_cursor_open(txn, s->dbi, &s->cur)) != 0) {
+		if ((rc = store_ixcur_open(st, txn, s->dbi, &s->cur)) != 0) {
 			store_error(err, rc, "mdb_cursor_open");
 			goto out;
 		}

@@ -354,14 +354,15 @@ long_batch(struct store *st, MDB_txn *txn, struct long_walk *lw, size_t *n)
 }
 
 /*
- * Format 4 to 6: every record moves from its id to its key; format 5 to
- * 6: the records of long events move to theirs (skey_rec_key).  ids
- * learns each new key; the bytes of each record are kept.  Bounded
- * batches, each a write transaction of its own that may grow the map.
- * The store is marked format 6 before the first (store_format), with
- * meta "upgrading", which the last batch deletes: a store left midway by
- * a crash is refused by an annalsd of an older format, and the next open
- * of this one carries on where it stopped (both walks skip what moved).
+ * Format 4 to 6 (and on): every record moves from its id to its key;
+ * format 5 to 6: the records of long events move to theirs
+ * (skey_rec_key).  ids learns each new key; the bytes of each record are
+ * kept.  Bounded batches, each a write transaction of its own that may
+ * grow the map.  The store is marked with this format before the first
+ * (store_format), with meta "upgrading", which the last batch deletes: a
+ * store left midway by a crash is refused by an annalsd of an older
+ * format, and the next open of this one carries on where it stopped
+ * (both walks skip what moved).
  */
 int
 store_upgrade_records(struct store *st, const char *path, struct aerr *err)

@@ -81,36 +81,6 @@ posting_cmp(const struct posting *a, const struct posting *b)
 	return (0);
 }
 
-static size_t
-varint_put(unsigned char *p, uint64_t v)
-{
-	size_t	n = 0;
-
-	while (v >= 0x80) {
-		p[n++] = (unsigned char)(v | 0x80);
-		v >>= 7;
-	}
-	p[n++] = (unsigned char)v;
-	return (n);
-}
-
-static int
-varint_get(const unsigned char **pp, const unsigned char *end, uint64_t *v)
-{
-	const unsigned char	*p = *pp;
-	int			 shift;
-
-	*v = 0;
-	for (shift = 0; shift < 64 && p < end; shift += 7) {
-		*v |= (uint64_t)(*p & 0x7f) << shift;
-		if ((*p++ & 0x80) == 0) {
-			*pp = p;
-			return (0);
-		}
-	}
-	return (-1);
-}
-
 /*
  * Encode posting b after a: the start's distance d as 2 * d / DAY when
  * whole days, else 2 * d + 1 (1 then the plain distance when that would
@@ -131,17 +101,17 @@ posting_put(unsigned char *p, const struct posting *a,
 		return (2);
 	}
 	if (d % DAY == 0)
-		n = varint_put(p, d / DAY << 1);
+		n = store_varint_put(p, d / DAY << 1);
 	else if (d < UINT64_C(1) << 62)
-		n = varint_put(p, d << 1 | 1);
+		n = store_varint_put(p, d << 1 | 1);
 	else {
-		n = varint_put(p, 1);
-		n += varint_put(p + n, d);
+		n = store_varint_put(p, 1);
+		n += store_varint_put(p + n, d);
 	}
 	if (d == 0)
-		return (n + varint_put(p + n, b->id - a->id - 1));
+		return (n + store_varint_put(p + n, b->id - a->id - 1));
 	x = b->id - a->id;
-	return (n + varint_put(p + n, x << 1 ^ (uint64_t)-(int64_t)(x >> 63)));
+	return (n + store_varint_put(p + n, store_zigzag(x)));
 }
 
 /* Decode the postings of a block whose first is p[0] into p[1..]. */
@@ -154,14 +124,14 @@ block_decode(const unsigned char *v, size_t len, struct posting **p,
 
 	*n = 1;
 	while (v < end) {
-		if (varint_get(&v, end, &d) != 0)
+		if (store_varint_get(&v, end, &d) != 0)
 			return (-1);
 		if (d == 1) {
-			if (varint_get(&v, end, &d) != 0)
+			if (store_varint_get(&v, end, &d) != 0)
 				return (-1);
 		} else
 			d = d & 1 ? d >> 1 : (d >> 1) * DAY;
-		if (varint_get(&v, end, &x) != 0)
+		if (store_varint_get(&v, end, &x) != 0)
 			return (-1);
 		if (*n == *cap) {
 			*cap *= 2;
@@ -169,7 +139,7 @@ block_decode(const unsigned char *v, size_t len, struct posting **p,
 		}
 		(*p)[*n].start = (int64_t)((uint64_t)(*p)[*n - 1].start + d);
 		(*p)[*n].id = d == 0 ? (*p)[*n - 1].id + x + 1 :
-		    (*p)[*n - 1].id + ((x >> 1) ^ (uint64_t)-(int64_t)(x & 1));
+		    (*p)[*n - 1].id + store_unzigzag(x);
 		(*n)++;
 	}
 	return (0);

@@ -3,8 +3,9 @@
  * query filtered by type walks only the events of that type instead of
  * fetching and decoding every record the time or actor index offers.
  *
- *	type	 type NUL class start id -> span	(as the actor index)
- *	type_new the same, staged (store_sweep)
+ *	type	 type NUL class start id -> block of postings, as the
+ *		 actor index (store-post.c)
+ *	type_new type NUL class start id -> span, staged (store_sweep)
  *	types	 type -> event count, mask of classes used
  *
  * A type filter is a prefix ("03" matches "036"), so a query reads the
@@ -97,20 +98,19 @@ type_build_one(void *arg, const struct event *ev)
 	if (ev->type == NULL || *ev->type == '\0')
 		return (0);
 	b->n++;
-	return (store_type_index(&b->w, ev, 0));
+	return (store_post_type_put(&b->w, ev));
 }
 
 /*
  * Index every stored record into an emptied index: the one-time build
  * for a store that has none, or whose index fell behind its records.
- * The entries go straight to the index, not to the stage, which would
- * take as many writes to drain.
+ * The postings go straight to the index's blocks, not to the stage,
+ * which would take as many writes to drain.
  */
 static int
 type_build(struct store *st, MDB_txn *txn)
 {
 	struct build	 b;
-	MDB_dbi		 stage = st->type_new;
 	int		 rc;
 
 	if ((rc = mdb_drop(txn, st->type, 0)) != 0 ||
@@ -120,9 +120,7 @@ type_build(struct store *st, MDB_txn *txn)
 	memset(&b, 0, sizeof b);
 	b.w.st = st;
 	b.w.txn = txn;
-	st->type_new = st->type;
 	rc = store_records_each(st, txn, type_build_one, &b);
-	st->type_new = stage;
 	if (rc != 0)
 		return (rc);
 	if (b.n > 0)
@@ -227,7 +225,7 @@ store_type_has(struct store *st, MDB_txn *txn, const struct type_names *tn,
 	for (i = 0; i < tn->nnames; i++) {
 		k.mv_size = skey_actor_key(key, tn->names[i],
 		    strlen(tn->names[i]), class, span->lo, id);
-		if (mdb_get(txn, st->type, &k, &v) == 0 ||
+		if (store_ix_get(st, txn, st->type, &k, &v) == 0 ||
 		    mdb_get(txn, st->type_new, &k, &v) == 0)
 			return (1);
 	}

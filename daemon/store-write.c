@@ -73,7 +73,9 @@ store_index_del(struct wctx *w, MDB_dbi stage, MDB_dbi index, MDB_val *k)
 
 	rc = mdb_del(w->txn, stage, k, NULL);
 	if (rc == MDB_NOTFOUND)
-		rc = mdb_del(w->txn, index, k, NULL);
+		rc = store_ix_blocks(w->st, index) ?
+		    store_post_del(w, index, k) :
+		    mdb_del(w->txn, index, k, NULL);
 	return (rc);
 }
 
@@ -252,7 +254,8 @@ prune_tombs(struct wctx *w)
  * of the index.  Queries read both (plan_add).  The puts go through
  * one cursor on the index: LMDB looks for a key on the leaf the cursor
  * stands on before it descends from the root, and a run of neighbouring
- * keys mostly lands on one leaf.
+ * keys mostly lands on one leaf.  The actor and type indexes take each
+ * entry into the block of postings of its list (store_post_put).
  */
 static int
 store_sweep(struct wctx *w, MDB_dbi stage, MDB_dbi index, size_t max,
@@ -262,8 +265,9 @@ store_sweep(struct wctx *w, MDB_dbi stage, MDB_dbi index, size_t max,
 	MDB_cursor	*cur, *icur;
 	MDB_stat	 ms;
 	MDB_val		 k, v;
+	struct post_run	*run = NULL;
 	size_t		 n, moved = 0, wrapped = 0;
-	int		 rc;
+	int		 rc, end;
 
 	if ((rc = mdb_stat(w->txn, stage, &ms)) != 0)
 		return (rc);
@@ -276,6 +280,8 @@ store_sweep(struct wctx *w, MDB_dbi stage, MDB_dbi index, size_t max,
 		mdb_cursor_close(cur);
 		return (rc);
 	}
+	if (store_ix_blocks(w->st, index))
+		run = store_post_run_new();
 	k.mv_size = pos->len;
 	k.mv_data = pos->key;
 	rc = mdb_cursor_get(cur, &k, &v, pos->len != 0 ? MDB_SET_RANGE :
@@ -294,7 +300,8 @@ store_sweep(struct wctx *w, MDB_dbi stage, MDB_dbi index, size_t max,
 		memcpy(val, v.mv_data, v.mv_size);
 		k.mv_data = key;
 		v.mv_data = val;
-		if ((rc = mdb_cursor_put(icur, &k, &v, 0)) != 0 ||
+		if ((rc = run != NULL ? store_post_run_put(w, run, index, &k,
+		    &v) : mdb_cursor_put(icur, &k, &v, 0)) != 0 ||
 		    (rc = mdb_cursor_del(cur, 0)) != 0)
 			break;
 		memcpy(pos->key, key, k.mv_size);
@@ -307,7 +314,15 @@ store_sweep(struct wctx *w, MDB_dbi stage, MDB_dbi index, size_t max,
 	}
 	mdb_cursor_close(icur);
 	mdb_cursor_close(cur);
-	return (rc == MDB_NOTFOUND || moved == n ? 0 : rc);
+	if (rc == MDB_NOTFOUND || moved == n)
+		rc = 0;
+	/* The last block a run gathered is written now. */
+	if (run != NULL) {
+		if ((end = store_post_run_end(w, run)) != 0 && rc == 0)
+			rc = end;
+		store_post_run_free(run);
+	}
+	return (rc);
 }
 
 /*

@@ -16,11 +16,12 @@
  *	ids	  id -> its record's key less the id
  *	time	  class start id -> span	(store-key.c)
  *	time_new  the same, staged		(store_sweep)
- *	actor	  name NUL class start id -> span
- *	actor_new the same, staged
+ *	actor	  name NUL class start id -> block of postings, the first
+ *		  that one (store-post.c)
+ *	actor_new name NUL class start id -> span, staged
  *	actors	  name -> event count, mask of classes used
- *	type	  type NUL class start id -> span	(store-type.c)
- *	type_new  the same, staged
+ *	type	  type NUL class start id -> block	(store-type.c)
+ *	type_new  type NUL class start id -> span, staged
  *	types	  type -> event count, mask of classes used
  *	text	  word NUL class start id -> block of postings (store-text.c)
  *	text_tail word NUL class -> the list's last block, still growing
@@ -34,10 +35,10 @@
  *		  for the dictionary's
  *	meta	  format, uuid, next_id, next_seq, classes (and those of
  *		  them with fuzzy starts or spans not whole days, to
- *		  spanned_to: store_spans_open), typed_to,
+ *		  spanned_to: store_spans_open), typed_to, postings,
  *		  texted_to, text_tails, text_fold (words.h), no_empty,
  *		  stream_seq (a replica's), horizon, upgrading (while
- *		  records move to format 6)
+ *		  records move to format 6 and after)
  *	dict, dictch the actor dictionary	(store-dict.c)
  *	attr_ids, attr_names  attribute name <-> id	(store-attrs.c)
  *
@@ -443,11 +444,11 @@ store_upgrade_2(struct store *st, MDB_txn *txn, const char *path)
  * Refuse a data directory whose index encodings are not ours: reading it
  * would answer wrongly, not fail.  Directories written before the format
  * was recorded hold format 1 (49-byte spans in every index entry).
- * Those of formats 2 to 5 are upgraded in place: format 2 to 4 here, in
+ * Those of formats 2 to 6 are upgraded in place: format 2 to 4 here, in
  * the transaction that opens the store (format 3 records name no attrs
- * by id, which format 4 reads the same); the store is then marked 6 and
- * "upgrading", and *upgrade asks for store_upgrade_records, as it does
- * when an earlier upgrade was cut short.
+ * by id, which format 4 reads the same); a store of 2 to 5 is then
+ * marked 7 and "upgrading", and *upgrade asks for store_upgrade_records,
+ * as it does when an earlier upgrade was cut short.
  */
 static int
 store_format(struct store *st, MDB_txn *txn, const char *path, int *upgrade,
@@ -487,10 +488,22 @@ store_format(struct store *st, MDB_txn *txn, const char *path, int *upgrade,
 	}
 	log_notice("%s: upgrading the store from format %llu to %d", path,
 	    (unsigned long long)format, STORE_FORMAT);
+	/*
+	 * Format 7 changed the actor and type indexes alone, which
+	 * store_post_open builds again from the records; records that a
+	 * format 6 annalsd left half moved go on moving.
+	 */
+	if (format == 6) {
+		if ((rc = store_meta_put(txn, st->meta, "format",
+		    STORE_FORMAT)) != 0)
+			return (store_error(err, rc, "mdb_put"));
+		*upgrade = store_meta_get(txn, st->meta, "upgrading", 0) != 0;
+		return (0);
+	}
 	if (format == 2 && (rc = store_upgrade_2(st, txn, path)) != 0)
 		return (store_error(err, rc, "upgrading the store"));
 	/*
-	 * Marked 6 before a record moves, with "upgrading" until the last
+	 * Marked 7 before a record moves, with "upgrading" until the last
 	 * has: an annalsd of an older format refuses the store from now on
 	 * rather than take a half-moved one for its own.
 	 */
@@ -553,9 +566,11 @@ store_open_indexes(struct store *st)
 
 	if ((rc = mdb_txn_begin(st->env, NULL, 0, &txn)) != 0)
 		return (rc);
+	/* Blocks built from the records hold every type: typed_to. */
 	if ((rc = store_uuid_load(st, txn)) == 0 &&
 	    (rc = store_drop_empty(st, txn)) == 0 &&
-	    (rc = store_type_open(st, txn)) == 1)
+	    ((rc = store_post_open(st, txn)) == 1 ||
+	    (rc == 0 && (rc = store_type_open(st, txn)) == 1)))
 		rc = store_meta_put(txn, st->meta, "typed_to",
 		    store_meta_get(txn, st->meta, "next_seq", 1));
 	if (rc == 0 && (rc = store_spans_open(st, txn)) == 1)

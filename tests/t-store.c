@@ -1640,12 +1640,20 @@ TEST(store_check_passes_then_finds_damage)
 	    NULL, "%s / %s", c->problems[0], c->problems[1]);
 	store_close(st);
 
-	/* An actor entry both staged and in the index is found too. */
+	/*
+	 * An actor entry both staged and in the index is found too: the
+	 * last block's first posting, whose key is the block's and whose
+	 * span leads its value, after its length.
+	 */
 	txn = raw_begin(&env);
 	T_OK(mdb_dbi_open(txn, "actor", 0, &dbi));
 	T_OK(mdb_cursor_open(txn, dbi, &cur));
 	T_OK(mdb_cursor_get(cur, &k, &v, MDB_LAST));
 	mdb_cursor_close(cur);
+	T_ASSERT(v.mv_size > 1 && ((unsigned char *)v.mv_data)[0] <
+	    v.mv_size);
+	v.mv_size = ((unsigned char *)v.mv_data)[0];
+	v.mv_data = (unsigned char *)v.mv_data + 1;
 	T_OK(mdb_dbi_open(txn, "actor_new", 0, &dbi));
 	T_OK(mdb_put(txn, dbi, &k, &v, 0));
 	raw_commit(env, txn);
@@ -1806,7 +1814,7 @@ TEST(store_refuses_another_format)
 	MDB_txn			*txn;
 	MDB_dbi			 meta;
 	MDB_val			 k = { 6, (void *)"format" }, v;
-	unsigned char		 seven[8] = { 0, 0, 0, 0, 0, 0, 0, 7 };
+	unsigned char		 eight[8] = { 0, 0, 0, 0, 0, 0, 0, 8 };
 	char			 path[128];
 	int			 status;
 
@@ -1830,16 +1838,16 @@ TEST(store_refuses_another_format)
 	cfg.max_map_size = (size_t)1 << 20;
 	T_ASSERT(store_open(&cfg, &err) == NULL);
 	T_ASSERTF(strstr(err.msg, "holds store format 1 and this annalsd "
-	    "reads format 6") != NULL, "%s", err.msg);
+	    "reads format 7") != NULL, "%s", err.msg);
 
 	txn = raw_begin(&env);
 	T_OK(mdb_dbi_open(txn, "meta", 0, &meta));
 	v.mv_size = 8;
-	v.mv_data = seven;
+	v.mv_data = eight;
 	T_OK(mdb_put(txn, meta, &k, &v, 0));
 	raw_commit(env, txn);
 	T_ASSERT(store_open(&cfg, &err) == NULL);
-	T_ASSERTF(strstr(err.msg, "format 7") != NULL, "%s", err.msg);
+	T_ASSERTF(strstr(err.msg, "format 8") != NULL, "%s", err.msg);
 }
 
 /*
@@ -5346,4 +5354,92 @@ TEST(store_span_classes_follow_writes_and_are_rebuilt)
 	    (unsigned long long)c->nproblems, c->problems[0]);
 	store_close(st);
 	free(c);
+}
+
+/* The entries of the raw database name under prefix, and their bytes. */
+static size_t
+raw_count(const char *name, const char *prefix, size_t plen, size_t *bytes)
+{
+	MDB_env		*env;
+	MDB_txn		*txn = raw_begin(&env);
+	MDB_dbi		 dbi;
+	MDB_cursor	*cur;
+	MDB_val		 k = { plen, (void *)prefix }, v;
+	size_t		 n = 0;
+	int		 rc;
+
+	*bytes = 0;
+	T_OK(mdb_dbi_open(txn, name, 0, &dbi));
+	T_OK(mdb_cursor_open(txn, dbi, &cur));
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0 &&
+	    k.mv_size >= plen && memcmp(k.mv_data, prefix, plen) == 0;
+	    rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		n++;
+		*bytes += v.mv_size;
+	}
+	mdb_cursor_close(cur);
+	mdb_txn_abort(txn);
+	mdb_env_close(env);
+	return (n);
+}
+
+/*
+ * Events of one actor and type put day after day, as a feed sends them,
+ * fill the blocks of postings of both indexes, a few bytes a posting
+ * and dozens to a block.  They read back in order, whole, after deletes
+ * too, and the check finds nothing wrong.
+ */
+TEST(store_postings_of_a_feed_fill_their_blocks)
+{
+	struct store		*st = open_store(16 << 20);
+	struct store_check	*check = calloc(1, sizeof *check);
+	struct event		 ev;
+	struct query		 q;
+	struct found		 f;
+	struct aerr		 err;
+	char			 date[16];
+	size_t			 blocks, bytes, i, n = 3000;
+	int64_t			 y;
+	unsigned		 mo, d;
+
+	for (i = 0; i < n; i++) {
+		date_civil_from_days(date_days_from_civil(2000, 1, 1) +
+		    (int64_t)(i / 3), &y, &mo, &d);
+		snprintf(date, sizeof date, "%04lld-%02u-%02u", (long long)y,
+		    mo, d);
+		mkev(&ev, date, NULL, "RUS", "036", NULL, NULL);
+		T_EQ_U64(put1(st, &ev, NULL), i + 1);
+		record_clear(&ev);
+	}
+	store_close(st);
+	/* The stage keeps a few: the 3000 postings are in 3000 / 40 blocks. */
+	blocks = raw_count("actor", "RUS", 4, &bytes);
+	T_ASSERTF(blocks > 1 && blocks * 40 <= n, "%zu blocks", blocks);
+	T_ASSERTF(bytes / n <= 12, "%zu bytes a posting", bytes / n);
+	blocks = raw_count("type", "036", 4, &bytes);
+	T_ASSERTF(blocks > 1 && blocks * 40 <= n, "%zu blocks", blocks);
+
+	st = open_store(16 << 20);
+	mkquery(&q, NULL, NULL, "RUS");
+	q.limit = 77;
+	query_all(st, &q, &f);
+	T_EQ_U64(f.n, n);
+	for (i = 0; i < n; i++)
+		T_EQ_U64(f.ids[i], i + 1);
+	found_free(&f);
+	/* Every third goes, the first of many blocks among them. */
+	for (i = 1; i <= n; i += 3)
+		T_EQ_INT(del1(st, i), 1);
+	q.desc = 1;
+	query_all(st, &q, &f);
+	T_EQ_U64(f.n, n - n / 3);
+	for (i = 0; i < f.n; i++)
+		T_ASSERT(f.ids[i] % 3 != 1 && (i == 0 || f.ids[i] <
+		    f.ids[i - 1]));
+	found_free(&f);
+	query_clear(&q);
+	T_OK(store_check(st, check, &err));
+	T_ASSERTF(check->nproblems == 0, "%s", check->problems[0]);
+	free(check);
+	store_close(st);
 }

@@ -258,7 +258,7 @@ TEST(upgrade_format2_store_answers_as_before)
 
 	upgrade_copy("store-format2");
 	log = upgrade_open("store-format2", upgrade_cmds);
-	T_ASSERTF(strstr(log, "upgrading the store from format 2 to 6") !=
+	T_ASSERTF(strstr(log, "upgrading the store from format 2 to 7") !=
 	    NULL && strstr(log, "gave 77 records the seq") != NULL &&
 	    strstr(log, "upgraded 77 records") != NULL, "%s", log);
 	/* Format 2 had no word index: it is built after the upgrade. */
@@ -280,7 +280,7 @@ TEST(upgrade_text_index_without_tails_is_built_again)
 	T_ASSERTF(strstr(log, "indexed the words of 77 stored events") !=
 	    NULL, "%s", log);
 	/* Format 3's records are moved as they are: attrs keep names. */
-	T_ASSERTF(strstr(log, "upgrading the store from format 3 to 6") !=
+	T_ASSERTF(strstr(log, "upgrading the store from format 3 to 7") !=
 	    NULL && strstr(log, "upgraded 77 records") != NULL, "%s", log);
 	free(log);
 
@@ -304,8 +304,8 @@ upgrade_fixture(const char *name, int from, int n)
 	char	*log, upgrading[64], said[64];
 
 	snprintf(upgrading, sizeof upgrading, "upgrading the store from "
-	    "format %d to 6", from);
-	snprintf(said, sizeof said, "upgraded %d records to store format 6",
+	    "format %d to 7", from);
+	snprintf(said, sizeof said, "upgraded %d records to store format 7",
 	    n);
 	upgrade_copy(name);
 	log = upgrade_open(name, upgrade_cmds4);
@@ -379,20 +379,22 @@ upgrade_move_odd(MDB_txn *txn, MDB_dbi index, MDB_dbi events, MDB_dbi ids)
 /*
  * Leave the store in the test's data directory as an upgrade cut short
  * would: the records of odd ids moved to their (start, id) keys as
- * format 5 kept them, the rest still keyed by id, the store marked 6
- * and "upgrading".  The starts are the time index's, staged or not.
+ * format 5 kept them, the rest still keyed by id, the store marked as
+ * format and "upgrading".  The starts are the time index's, staged or
+ * not.
  */
 static void
-upgrade_half_done(void)
+upgrade_half_done(int format)
 {
 	MDB_env		*env;
 	MDB_txn		*txn;
 	MDB_dbi		 events, time, time_new, ids, meta;
 	MDB_val		 k, v;
-	unsigned char	 be[8] = { 0, 0, 0, 0, 0, 0, 0, 6 };
+	unsigned char	 be[8] = { 0 };
 	char		 path[512];
 	int		 moved;
 
+	be[7] = (unsigned char)format;
 	snprintf(path, sizeof path, "%s/data", t_dir());
 	T_OK(mdb_env_create(&env));
 	T_OK(mdb_env_set_maxdbs(env, 32));
@@ -448,16 +450,32 @@ TEST(upgrade_cut_short_is_finished_on_open)
 	char	*log;
 
 	upgrade_copy("store-format4");
-	upgrade_half_done();
+	upgrade_half_done(7);
 	T_ASSERT(upgrade_has("meta", "upgrading"));
 	log = upgrade_open("store-format4", upgrade_cmds4);
 	/*
 	 * The 39 records of even ids, keyed by id, and the 14 of odd ids
 	 * whose events are long, under their start and id.
 	 */
-	T_ASSERTF(strstr(log, "going on with the upgrade to format 6, which "
+	T_ASSERTF(strstr(log, "going on with the upgrade to format 7, which "
 	    "was cut short") != NULL && strstr(log, "upgraded 53 records to "
-	    "store format 6") != NULL, "%s", log);
+	    "store format 7") != NULL, "%s", log);
+	T_ASSERT(!upgrade_has("meta", "upgrading"));
+	free(log);
+}
+
+/* The same, cut short by an annalsd of format 6. */
+TEST(upgrade_cut_short_by_format_6_is_finished_on_open)
+{
+	char	*log;
+
+	upgrade_copy("store-format4");
+	upgrade_half_done(6);
+	log = upgrade_open("store-format4", upgrade_cmds4);
+	T_ASSERTF(strstr(log, "upgrading the store from format 6 to 7") !=
+	    NULL && strstr(log, "upgraded 53 records to store format 7") !=
+	    NULL && strstr(log, "indexed the actors and types of 77") != NULL,
+	    "%s", log);
 	T_ASSERT(!upgrade_has("meta", "upgrading"));
 	free(log);
 }
@@ -523,4 +541,23 @@ TEST(upgrade_words_folded_by_older_rules_are_folded_again)
 	T_ASSERTF(strstr(at + 1, "indexed the words") == NULL &&
 	    strstr(at, "folded by rules") == NULL, "%s", log);
 	free(log);
+}
+
+/*
+ * A store of format 6, made as store-format5 was: its actor and type
+ * indexes are built again as blocks of postings (format 7), and it
+ * answers as it did.
+ */
+TEST(upgrade_format6_store_builds_blocks_of_postings)
+{
+	const char	*said = "indexed the actors and types of 77 stored "
+			    "events";
+	char		*log;
+
+	upgrade_copy("store-format6");
+	log = upgrade_open("store-format6", upgrade_cmds4);
+	T_ASSERTF(strstr(log, "upgrading the store from format 6 to 7") !=
+	    NULL && strstr(log, said) != NULL, "%s", log);
+	free(log);
+	upgrade_not_twice(said);
 }
