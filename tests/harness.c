@@ -351,6 +351,16 @@ th_raw_connect(const char *path)
 	return (fd);
 }
 
+/* 127.0.0.1:port in sin (port 0: any). */
+static void
+th_loopback(struct sockaddr_in *sin, int port)
+{
+	memset(sin, 0, sizeof *sin);
+	sin->sin_family = AF_INET;
+	sin->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	sin->sin_port = htons((uint16_t)port);
+}
+
 /* A loopback TCP port nobody listens on right now, or -1. */
 int
 th_free_port(void)
@@ -359,9 +369,7 @@ th_free_port(void)
 	socklen_t		len = sizeof sin;
 	int			fd, port = -1;
 
-	memset(&sin, 0, sizeof sin);
-	sin.sin_family = AF_INET;
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	th_loopback(&sin, 0);
 	if ((fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
 		return (-1);
 	if (bind(fd, (struct sockaddr *)&sin, sizeof sin) == 0 &&
@@ -378,13 +386,28 @@ th_tcp_connect(int port)
 	struct sockaddr_in	sin;
 	int			fd;
 
-	memset(&sin, 0, sizeof sin);
-	sin.sin_family = AF_INET;
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	sin.sin_port = htons((uint16_t)port);
+	th_loopback(&sin, port);
 	if ((fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
 		return (-1);
 	if (connect(fd, (struct sockaddr *)&sin, sizeof sin) == -1) {
+		close(fd);
+		return (-1);
+	}
+	return (fd);
+}
+
+/* Listen on a loopback TCP port, as another server would; -1 if not. */
+int
+th_tcp_listen(int port)
+{
+	struct sockaddr_in	sin;
+	int			fd;
+
+	th_loopback(&sin, port);
+	if ((fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
+		return (-1);
+	if (bind(fd, (struct sockaddr *)&sin, sizeof sin) == -1 ||
+	    listen(fd, 1) == -1) {
 		close(fd);
 		return (-1);
 	}

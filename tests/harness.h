@@ -65,6 +65,7 @@ void	 th_write(const char *, const void *, size_t);
 int	 th_raw_connect(const char *);
 int	 th_free_port(void);
 int	 th_tcp_connect(int);
+int	 th_tcp_listen(int);
 int	 th_send_all(int, const void *, size_t);
 /* Read one frame within ms; returns its body length, -1 on close/timeout. */
 ssize_t	 th_read_frame(int, unsigned char *, size_t, int);

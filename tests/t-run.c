@@ -8,13 +8,9 @@
  * on every port in turn.
  */
 #include <sys/types.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 
-#include <netinet/in.h>
-
-#include <arpa/inet.h>
 #include <fcntl.h>
 #include <libgen.h>
 #include <limits.h>
@@ -130,6 +126,33 @@ run_annals(struct th_run *r, int want, const char **args)
 	    args[0], r->status, want, r->err);
 }
 
+/* Ctrl-C, or here SIGTERM, stops make run and its daemon. */
+static void
+run_sh_stop(pid_t pid)
+{
+	int	status;
+
+	kill(pid, SIGTERM);
+	T_ASSERTF(run_sh_wait(pid, &status), "make run did not stop on "
+	    "SIGTERM");
+}
+
+/*
+ * Serve with run.sh on a directory of its own, which makes a new store:
+ * it says that it loaded the demo events.  The script's pid.
+ */
+static pid_t
+run_sh_first(const char *script, const char *out, int port)
+{
+	pid_t	 pid = run_sh_serve(script, out, port);
+	char	*s = th_slurp(out, NULL);
+
+	T_ASSERTF(strstr(s, "with the demo events loaded\n(events 78, actors "
+	    "47).\n") != NULL, "%s", s);
+	free(s);
+	return (pid);
+}
+
 TEST(run_sh_tells_what_it_loaded_and_refuses_a_second_run)
 {
 	const char	*script;
@@ -142,11 +165,7 @@ TEST(run_sh_tells_what_it_loaded_and_refuses_a_second_run)
 	snprintf(first, sizeof first, "%s/first.out", t_dir());
 	snprintf(second, sizeof second, "%s/second.out", t_dir());
 
-	pid = run_sh_serve(script, first, port);
-	s = th_slurp(first, NULL);
-	T_ASSERTF(strstr(s, "with the demo events loaded\n(events 78, actors "
-	    "47).\n") != NULL, "%s", s);
-	free(s);
+	pid = run_sh_first(script, first, port);
 
 	/* A second run, the first still serving: refused, bounded. */
 	pid2 = run_sh_start(script, second, port);
@@ -160,10 +179,7 @@ TEST(run_sh_tells_what_it_loaded_and_refuses_a_second_run)
 	    "%s", s);
 	free(s);
 
-	/* Ctrl-C, or here SIGTERM, stops the first and its daemon. */
-	kill(pid, SIGTERM);
-	T_ASSERTF(run_sh_wait(pid, &status), "make run did not stop on "
-	    "SIGTERM");
+	run_sh_stop(pid);
 	T_ASSERT(th_raw_connect("var/annalsd.sock") == -1);
 }
 
@@ -184,24 +200,18 @@ TEST(run_sh_keeps_the_store_of_an_earlier_run)
 	char		*s;
 	struct th_run	 r;
 	pid_t		 pid;
-	int		 status, port = th_free_port();
+	int		 port = th_free_port();
 
 	script = run_sh_setup();
 	snprintf(first, sizeof first, "%s/first.out", t_dir());
 	snprintf(second, sizeof second, "%s/second.out", t_dir());
 
-	pid = run_sh_serve(script, first, port);
-	s = th_slurp(first, NULL);
-	T_ASSERTF(strstr(s, "with the demo events loaded\n(events 78, actors "
-	    "47).\n") != NULL, "%s", s);
-	free(s);
+	pid = run_sh_first(script, first, port);
 	run_annals(&r, 0, set);
 	th_run_free(&r);
 	run_annals(&r, 0, rm);
 	th_run_free(&r);
-	kill(pid, SIGTERM);
-	T_ASSERTF(run_sh_wait(pid, &status), "make run did not stop on "
-	    "SIGTERM");
+	run_sh_stop(pid);
 
 	pid = run_sh_serve(script, second, port);
 	s = th_slurp(second, NULL);
@@ -219,9 +229,7 @@ TEST(run_sh_keeps_the_store_of_an_earlier_run)
 	/* Not loaded again: event 2 would be back as 79. */
 	run_annals(&r, 1, get79);
 	th_run_free(&r);
-	kill(pid, SIGTERM);
-	T_ASSERTF(run_sh_wait(pid, &status), "make run did not stop on "
-	    "SIGTERM");
+	run_sh_stop(pid);
 }
 
 /*
@@ -265,23 +273,6 @@ TEST(run_sh_stops_at_a_data_directory_in_use)
 	T_EQ_INT(th_daemon_stop(&d), 0);
 }
 
-/* Listen on 127.0.0.1:port, as another server would; the socket. */
-static int
-hold_port(int port)
-{
-	struct sockaddr_in	sin;
-	int			fd;
-
-	memset(&sin, 0, sizeof sin);
-	sin.sin_family = AF_INET;
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	sin.sin_port = htons((uint16_t)port);
-	T_ASSERT((fd = socket(AF_INET, SOCK_STREAM, 0)) != -1);
-	T_OK(bind(fd, (struct sockaddr *)&sin, sizeof sin));
-	T_OK(listen(fd, 1));
-	return (fd);
-}
-
 /*
  * Its HTTP port taken, annalsd fails as it does for a held directory:
  * this failure, and only this one, sends run.sh on to the next port.
@@ -292,12 +283,12 @@ TEST(run_sh_takes_the_next_port_when_one_is_busy)
 	char		 out[PATH_MAX], busy[64];
 	char		*s;
 	pid_t		 pid;
-	int		 fd, status, port = th_free_port();
+	int		 fd, port = th_free_port();
 
 	script = run_sh_setup();
 	snprintf(out, sizeof out, "%s/run.out", t_dir());
 	snprintf(busy, sizeof busy, "http://127.0.0.1:%d/", port);
-	fd = hold_port(port);
+	T_ASSERT((fd = th_tcp_listen(port)) != -1);
 
 	pid = run_sh_serve(script, out, port);
 	s = th_slurp(out, NULL);
@@ -308,8 +299,6 @@ TEST(run_sh_takes_the_next_port_when_one_is_busy)
 	/* The log is on the terminal, and in var/annalsd.log too. */
 	T_ASSERTF(wait_for_text("var/annalsd.log", "annalsd: notice: annalsd ",
 	    pid), "no start line in var/annalsd.log");
-	kill(pid, SIGTERM);
-	T_ASSERTF(run_sh_wait(pid, &status), "make run did not stop on "
-	    "SIGTERM");
+	run_sh_stop(pid);
 	close(fd);
 }
