@@ -1691,6 +1691,51 @@ TEST(store_check_passes_then_finds_damage)
 	store_close(st);
 }
 
+/*
+ * A block of postings that does not decode: the check says that its
+ * walk of the index stopped, and misses the events it held.
+ */
+TEST(store_check_finds_a_block_that_does_not_decode)
+{
+	struct store		*st = open_store(4 << 20);
+	struct store_check	*c = calloc(1, sizeof *c);
+	struct event		 ev;
+	struct aerr		 err;
+	MDB_env			*env;
+	MDB_txn			*txn;
+	MDB_dbi			 dbi;
+	MDB_cursor		*cur;
+	MDB_val			 k, v;
+	int			 i;
+
+	/* Past the stage's 5, into a block. */
+	for (i = 0; i < 20; i++) {
+		mkev(&ev, "2015-01-26", NULL, "RUS", "036", NULL, NULL);
+		put1(st, &ev, NULL);
+		record_clear(&ev);
+	}
+	store_close(st);
+
+	txn = raw_begin(&env);
+	T_OK(mdb_dbi_open(txn, "type", 0, &dbi));
+	T_OK(mdb_cursor_open(txn, dbi, &cur));
+	T_OK(mdb_cursor_get(cur, &k, &v, MDB_FIRST));
+	/* A span of 9 bytes, of which the value holds 1. */
+	v.mv_size = 2;
+	v.mv_data = (void *)"\x09\x01";
+	T_OK(mdb_cursor_put(cur, &k, &v, MDB_CURRENT));
+	mdb_cursor_close(cur);
+	raw_commit(env, txn);
+
+	st = open_store(4 << 20);
+	T_OK(store_check(st, c, &err));
+	T_ASSERTF(check_says(c, "type index: walk stopped") &&
+	    check_says(c, "event 1: missing from the type index"), "%s",
+	    c->problems[0]);
+	free(c);
+	store_close(st);
+}
+
 /* Every span stored in an index entry decodes to the span it came from. */
 TEST(store_span_encoding_round_trips)
 {
