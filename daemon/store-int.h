@@ -245,11 +245,10 @@ void	 store_post_run_free(struct post_run *);
 int	 store_post_run_put(struct wctx *, struct post_run *, MDB_dbi,
 	     const MDB_val *, const MDB_val *);
 int	 store_post_run_end(struct wctx *, struct post_run *);
-int	 store_post_put(struct wctx *, MDB_dbi, const MDB_val *,
-	     const MDB_val *);
 int	 store_post_del(struct wctx *, MDB_dbi, const MDB_val *);
 int	 store_post_open(struct store *, MDB_txn *);
-int	 store_post_type_put(struct wctx *, const struct event *);
+int	 store_post_build_put(struct wctx *, struct post_run *,
+	     const struct event *, int);
 
 /* store-type.c */
 /* The stored types with a prefix (store_type_names). */

@@ -456,20 +456,6 @@ store_post_run_end(struct wctx *w, struct post_run *r)
 	return (r->open ? run_write(w->txn, r) : 0);
 }
 
-/* One put, alone. */
-int
-store_post_put(struct wctx *w, MDB_dbi dbi, const MDB_val *k,
-    const MDB_val *v)
-{
-	struct post_run	*r = store_post_run_new();
-	int		 rc;
-
-	if ((rc = store_post_run_put(w, r, dbi, k, v)) == 0)
-		rc = store_post_run_end(w, r);
-	store_post_run_free(r);
-	return (rc);
-}
-
 /*
  * Remove the posting of entry key k from the blocks of dbi: 0,
  * MDB_NOTFOUND when it is not there, or an LMDB error.
@@ -738,41 +724,57 @@ store_ixcur_get(struct ixcur *c, MDB_val *k, MDB_val *v, MDB_cursor_op op)
 	return (rc);
 }
 
-/* What the build's walk needs: the write context, events indexed. */
+/*
+ * Put the postings of ev under its actors (actors set) or its type
+ * through r, and count them, as a build does: straight into the blocks.
+ */
+int
+store_post_build_put(struct wctx *w, struct post_run *r,
+    const struct event *ev, int actors)
+{
+	struct store	*st = w->st;
+	unsigned char	 key[ACTOR_KEY_MAX], span[SKEY_SPAN_MAX];
+	MDB_val		 k = { 0, key }, v = { 0, span };
+	uint32_t	 i;
+	int		 class = skey_class(&ev->span), rc;
+
+	v.mv_size = skey_span(span, &ev->span);
+	for (i = 0; actors && i < ev->nactors; i++) {
+		if (store_actor_seen(ev, i))
+			continue;
+		k.mv_size = skey_actor_key(key, ev->actors[i].name,
+		    strlen(ev->actors[i].name), class, ev->span.lo, ev->id);
+		if ((rc = store_post_run_put(w, r, st->actor, &k, &v)) != 0 ||
+		    (rc = store_name_add(w, st->actors, ev->actors[i].name, 1,
+		    class)) != 0)
+			return (rc);
+	}
+	if (actors || ev->type == NULL || *ev->type == '\0')
+		return (0);
+	k.mv_size = skey_actor_key(key, ev->type, strlen(ev->type), class,
+	    ev->span.lo, ev->id);
+	if ((rc = store_post_run_put(w, r, st->type, &k, &v)) != 0)
+		return (rc);
+	return (store_name_add(w, st->types, ev->type, 1, class));
+}
+
+/* What the build's walk needs: the write context, a run an index. */
 struct post_build {
-	struct wctx	w;
-	size_t		n;
+	struct wctx	 w;
+	struct post_run	*actor, *type;
+	size_t		 n;
 };
 
 static int
 post_build_one(void *arg, const struct event *ev)
 {
 	struct post_build	*b = arg;
-	struct store		*st = b->w.st;
-	unsigned char		 key[ACTOR_KEY_MAX], span[SKEY_SPAN_MAX];
-	MDB_val			 k = { 0, key }, v = { 0, span };
-	uint32_t		 i;
-	int			 class = skey_class(&ev->span), rc;
+	int			 rc;
 
-	v.mv_size = skey_span(span, &ev->span);
-	for (i = 0; i < ev->nactors; i++) {
-		if (store_actor_seen(ev, i))
-			continue;
-		k.mv_size = skey_actor_key(key, ev->actors[i].name,
-		    strlen(ev->actors[i].name), class, ev->span.lo, ev->id);
-		if ((rc = store_post_put(&b->w, st->actor, &k, &v)) != 0 ||
-		    (rc = store_name_add(&b->w, st->actors,
-		    ev->actors[i].name, 1, class)) != 0)
-			return (rc);
-	}
 	b->n++;
-	if (ev->type == NULL || *ev->type == '\0')
-		return (0);
-	k.mv_size = skey_actor_key(key, ev->type, strlen(ev->type), class,
-	    ev->span.lo, ev->id);
-	if ((rc = store_post_put(&b->w, st->type, &k, &v)) != 0)
+	if ((rc = store_post_build_put(&b->w, b->actor, ev, 1)) != 0)
 		return (rc);
-	return (store_name_add(&b->w, st->types, ev->type, 1, class));
+	return (store_post_build_put(&b->w, b->type, ev, 0));
 }
 
 /*
@@ -797,7 +799,14 @@ post_build(struct store *st, MDB_txn *txn)
 	memset(&b, 0, sizeof b);
 	b.w.st = st;
 	b.w.txn = txn;
-	if ((rc = store_records_each(st, txn, post_build_one, &b)) != 0)
+	b.actor = store_post_run_new();
+	b.type = store_post_run_new();
+	if ((rc = store_records_each(st, txn, post_build_one, &b)) == 0 &&
+	    (rc = store_post_run_end(&b.w, b.actor)) == 0)
+		rc = store_post_run_end(&b.w, b.type);
+	store_post_run_free(b.actor);
+	store_post_run_free(b.type);
+	if (rc != 0)
 		return (rc);
 	if (b.n > 0)
 		log_notice("indexed the actors and types of %zu stored events",
@@ -820,20 +829,4 @@ store_post_open(struct store *st, MDB_txn *txn)
 	if ((rc = post_build(st, txn)) != 0)
 		return (rc);
 	return (1);
-}
-
-/* Rebuild the type index alone, in blocks (store_type_open). */
-int
-store_post_type_put(struct wctx *w, const struct event *ev)
-{
-	unsigned char	key[ACTOR_KEY_MAX], span[SKEY_SPAN_MAX];
-	MDB_val		k = { 0, key }, v = { 0, span };
-	int		class = skey_class(&ev->span), rc;
-
-	k.mv_size = skey_actor_key(key, ev->type, strlen(ev->type), class,
-	    ev->span.lo, ev->id);
-	v.mv_size = skey_span(span, &ev->span);
-	if ((rc = store_post_put(w, w->st->type, &k, &v)) != 0)
-		return (rc);
-	return (store_name_add(w, w->st->types, ev->type, 1, class));
 }

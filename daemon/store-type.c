@@ -86,8 +86,9 @@ store_records_each(struct store *st, MDB_txn *txn,
 
 /* What a build's walk needs: the write context, and events indexed. */
 struct build {
-	struct wctx	w;
-	size_t		n;
+	struct wctx	 w;
+	struct post_run	*run;
+	size_t		 n;
 };
 
 static int
@@ -98,7 +99,7 @@ type_build_one(void *arg, const struct event *ev)
 	if (ev->type == NULL || *ev->type == '\0')
 		return (0);
 	b->n++;
-	return (store_post_type_put(&b->w, ev));
+	return (store_post_build_put(&b->w, b->run, ev, 0));
 }
 
 /*
@@ -120,7 +121,10 @@ type_build(struct store *st, MDB_txn *txn)
 	memset(&b, 0, sizeof b);
 	b.w.st = st;
 	b.w.txn = txn;
-	rc = store_records_each(st, txn, type_build_one, &b);
+	b.run = store_post_run_new();
+	if ((rc = store_records_each(st, txn, type_build_one, &b)) == 0)
+		rc = store_post_run_end(&b.w, b.run);
+	store_post_run_free(b.run);
 	if (rc != 0)
 		return (rc);
 	if (b.n > 0)

@@ -255,7 +255,7 @@ prune_tombs(struct wctx *w)
  * one cursor on the index: LMDB looks for a key on the leaf the cursor
  * stands on before it descends from the root, and a run of neighbouring
  * keys mostly lands on one leaf.  The actor and type indexes take each
- * entry into the block of postings of its list (store_post_put).
+ * entry into the block of postings of its list (store_post_run_put).
  */
 static int
 store_sweep(struct wctx *w, MDB_dbi stage, MDB_dbi index, size_t max,
