@@ -126,6 +126,22 @@ run_annals(struct th_run *r, int want, const char **args)
 	    args[0], r->status, want, r->err);
 }
 
+/* A run of make run that must end at once with status 1: what it said. */
+static char *
+run_sh_refused(const char *script, const char *out, int port)
+{
+	pid_t	 pid = run_sh_start(script, out, port);
+	char	*s;
+	int	 exited, status;
+
+	T_ASSERT(pid > 0);
+	exited = run_sh_wait(pid, &status);
+	s = th_slurp(out, NULL);
+	T_ASSERTF(exited && WIFEXITED(status) && WEXITSTATUS(status) == 1,
+	    "make run: status %d:\n%s", status, s);
+	return (s);
+}
+
 /* Ctrl-C, or here SIGTERM, stops make run and its daemon. */
 static void
 run_sh_stop(pid_t pid)
@@ -158,8 +174,8 @@ TEST(run_sh_tells_what_it_loaded_and_refuses_a_second_run)
 	const char	*script;
 	char		 first[PATH_MAX], second[PATH_MAX];
 	char		*s;
-	pid_t		 pid, pid2;
-	int		 exited, status, port = th_free_port();
+	pid_t		 pid;
+	int		 port = th_free_port();
 
 	script = run_sh_setup();
 	snprintf(first, sizeof first, "%s/first.out", t_dir());
@@ -168,12 +184,7 @@ TEST(run_sh_tells_what_it_loaded_and_refuses_a_second_run)
 	pid = run_sh_first(script, first, port);
 
 	/* A second run, the first still serving: refused, bounded. */
-	pid2 = run_sh_start(script, second, port);
-	T_ASSERT(pid2 > 0);
-	exited = run_sh_wait(pid2, &status);
-	s = th_slurp(second, NULL);
-	T_ASSERTF(exited && WIFEXITED(status) && WEXITSTATUS(status) == 1,
-	    "the second run: status %d:\n%s", status, s);
+	s = run_sh_refused(script, second, port);
 	T_ASSERTF(strstr(s, "an annalsd already answers on "
 	    "var/annalsd.sock") != NULL && strstr(s, "is running") == NULL,
 	    "%s", s);
@@ -245,8 +256,7 @@ TEST(run_sh_stops_at_a_data_directory_in_use)
 	char			 out[PATH_MAX];
 	const char		*extra[] = { "--data", data, NULL };
 	char			*s, *p;
-	pid_t			 pid;
-	int			 exited, n, status, port = th_free_port();
+	int			 n, port = th_free_port();
 
 	script = run_sh_setup();
 	snprintf(other, sizeof other, "%s/other", t_dir());
@@ -257,12 +267,7 @@ TEST(run_sh_stops_at_a_data_directory_in_use)
 	/* Its own socket, other/annalsd.sock; the later --data wins. */
 	T_OK(th_daemon_start_in(&d, other, extra));
 
-	pid = run_sh_start(script, out, port);
-	T_ASSERT(pid > 0);
-	exited = run_sh_wait(pid, &status);
-	s = th_slurp(out, NULL);
-	T_ASSERTF(exited && WIFEXITED(status) && WEXITSTATUS(status) == 1,
-	    "status %d:\n%s", status, s);
+	s = run_sh_refused(script, out, port);
 	for (n = 0, p = s; (p = strstr(p, "data directory var/data is in "
 	    "use by another annalsd")) != NULL; p++)
 		n++;
