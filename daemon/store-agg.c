@@ -358,6 +358,7 @@ struct agg_ctx {
 	const struct query	*q;
 	struct agg_ids		 seen;		/* prefix and alias queries */
 	msgpack_zone		 zone;		/* for rec, reused */
+	msgpack_sbuffer		 full;		/* rec's bytes, expanded */
 	int			 have_zone;
 	msgpack_object		 rec;		/* the record, when fetched */
 	int			 type_known;	/* the walk meets q's type */
@@ -470,9 +471,19 @@ agg_pass(struct agg_ctx *a, uint64_t id, const struct date_span *span,
 	store_rec_split(&v);
 	if (!a->have_zone) {
 		msgpack_zone_init(&a->zone, 8192);
+		msgpack_sbuffer_init(&a->full);
 		a->have_zone = 1;
 	} else
 		msgpack_zone_clear(&a->zone);
+	/* The filters read no attrs: their names are not wanted. */
+	if (store_pos_is(v.mv_data, v.mv_size)) {
+		msgpack_sbuffer_clear(&a->full);
+		if (store_pos_expand(a->st, a->txn, v.mv_data, v.mv_size,
+		    &a->full, 0) != 0)
+			return (0);
+		v.mv_data = a->full.data;
+		v.mv_size = a->full.size;
+	}
 	if (msgpack_unpack(v.mv_data, v.mv_size, &off, &a->zone,
 	    &a->rec) != MSGPACK_UNPACK_SUCCESS ||
 	    a->rec.type != MSGPACK_OBJECT_MAP)
@@ -483,8 +494,10 @@ agg_pass(struct agg_ctx *a, uint64_t id, const struct date_span *span,
 static void
 agg_ctx_done(struct agg_ctx *a)
 {
-	if (a->have_zone)
+	if (a->have_zone) {
 		msgpack_zone_destroy(&a->zone);
+		msgpack_sbuffer_destroy(&a->full);
+	}
 	a->have_zone = 0;
 	if (a->recs != NULL)
 		mdb_cursor_close(a->recs);

@@ -262,6 +262,12 @@ mp_len(const unsigned char *p, size_t n)
 	return (len <= n ? len : 0);
 }
 
+size_t
+store_mp_len(const unsigned char *p, size_t n)
+{
+	return (mp_len(p, n));
+}
+
 /*
  * Load the names of the store's attr_names (opened by store_open).  The
  * ids run from 0 without gaps, so they fill byid in key order.
@@ -276,8 +282,10 @@ store_attrs_load(struct store *st, MDB_txn *txn)
 	uint32_t		 id;
 	int			 rc;
 
-	if (mp_fixed[0] == 0)
+	if (mp_fixed[0] == 0) {
 		mp_len_init();
+		store_pos_init();
+	}
 	d = xcalloc(1, sizeof *d);
 	d->slots = xcalloc(ATTR_IDS_MAX, sizeof *d->slots);
 	d->nbuckets = 256;
@@ -452,8 +460,8 @@ attr_id(struct wctx *w, const unsigned char *name, size_t len,
 }
 
 /* A map header at p: its count and length; -1 when p is no map. */
-static int
-mp_map(const unsigned char *p, size_t n, uint32_t *count, size_t *head)
+int
+store_mp_map(const unsigned char *p, size_t n, uint32_t *count, size_t *head)
 {
 	if (n >= 1 && (p[0] & 0xf0) == 0x80) {
 		*count = p[0] & 0x0f;
@@ -502,7 +510,9 @@ attrs_find(const unsigned char *rec, size_t len)
 	uint32_t			 count, i;
 	size_t				 off, n;
 
-	if (mp_map(rec, len, &count, &off) != 0)
+	if (store_pos_is(rec, len))
+		return (store_pos_attrs(rec, len));
+	if (store_mp_map(rec, len, &count, &off) != 0)
 		return (-1);
 	for (i = 0; i < count; i++) {
 		if ((n = mp_len(rec + off, len - off)) == 0)
@@ -536,7 +546,7 @@ store_attrs_pack(struct wctx *w, const unsigned char *attrs, size_t len,
 
 	budget = give ? ATTR_NEW_PER_RECORD : 0;
 
-	if (mp_map(attrs, len, &count, &off) != 0) {
+	if (store_mp_map(attrs, len, &count, &off) != 0) {
 		msgpack_sbuffer_write(out, (const char *)attrs, len);
 		return (0);
 	}
@@ -678,34 +688,32 @@ store_attrs_none(struct store *st, MDB_txn *txn)
 }
 
 /*
- * Append the wire form of the stored record rec (its seq cut off) to out
- * when it names attrs by id, and return 1; return 0, appending nothing,
- * when it is its own wire form.  An id the dictionary lacks (a damaged
+ * Append rec, len bytes holding the attrs map at at, to out with the
+ * names of the attrs it names by id, and return 1; return 0, appending
+ * nothing, when it names none.  An id the dictionary lacks (a damaged
  * store, which store_check reports) comes out as the name "#<id>", so
  * that the record still decodes.  This runs for every record a query
  * hands out: bytes are copied in runs, between the id keys, and names
  * from their packed copies in the cache.
  */
-int
-store_attrs_expand(struct store *st, MDB_txn *txn, const void *data,
-    size_t len, msgpack_sbuffer *out)
+static int
+attrs_expand_at(struct store *st, MDB_txn *txn, const unsigned char *rec,
+    size_t len, size_t at, msgpack_sbuffer *out)
 {
 	const struct attr_slot	*slots = st->attrs->slots;
-	const unsigned char	*rec = data, *name;
+	const unsigned char	*name;
 	unsigned char		*o, *base = (unsigned char *)out->data;
 	unsigned char		 buf[ATTR_SLACK];
 	uint32_t		 count, i, id, committed;
 	size_t			 off, from = 0, n, k, plen, size = out->size;
 	size_t			 alloc = out->alloc;
-	ssize_t			 at;
 
-	if ((at = attrs_find(rec, len)) <= 0 ||
-	    mp_map(rec + at, len - (size_t)at, &count, &off) != 0)
+	if (store_mp_map(rec + at, len - at, &count, &off) != 0)
 		return (0);
 	committed = atomic_load_explicit(&st->attrs->committed,
 	    memory_order_acquire);
 	/* Locals, not out's fields, which the copies might alias. */
-	for (off += (size_t)at, i = 0; i < count && off < len; i++) {
+	for (off += at, i = 0; i < count && off < len; i++) {
 		if ((k = mp_id(rec + off, len - off, &id)) != 0) {
 			if (id < committed) {
 				name = slots[id].packed;
@@ -742,19 +750,63 @@ store_attrs_expand(struct store *st, MDB_txn *txn, const void *data,
 }
 
 /*
- * Make *v, a stored record with its seq cut off, its wire form: expanded
- * into buf (cleared first) when it names attrs by id.  v stays valid
- * until buf is next used.
+ * Append the wire form of the stored record rec (its seq cut off) to out
+ * when it is not its own, and return 1: a record stored by position
+ * (store-pos.c), or a map naming attrs by id.  Return 0, appending
+ * nothing, for a record that is its own wire form, and -1 for a record
+ * stored by position that does not decode.
  */
+int
+store_attrs_expand(struct store *st, MDB_txn *txn, const void *data,
+    size_t len, msgpack_sbuffer *out)
+{
+	ssize_t	at;
+
+	if (store_pos_is(data, len))
+		return (store_pos_expand(st, txn, data, len, out, 1) == 0 ?
+		    1 : -1);
+	if ((at = attrs_find(data, len)) <= 0)
+		return (0);
+	return (attrs_expand_at(st, txn, data, len, (size_t)at, out));
+}
+
+/* Append the attrs map of len bytes at p to out, its names by id named. */
 void
+store_attrs_expand_map(struct store *st, MDB_txn *txn, const void *p,
+    size_t len, msgpack_sbuffer *out)
+{
+	if (attrs_expand_at(st, txn, p, len, 0, out) == 1)
+		return;
+	memcpy(store_sbuf_room(out, len), p, len);
+	out->size += len;
+}
+
+/* Room for need more bytes at the end of out: where they go. */
+void *
+store_sbuf_room(msgpack_sbuffer *out, size_t need)
+{
+	return (attr_room(out, need));
+}
+
+/*
+ * Make *v, a stored record with its seq cut off, its wire form: expanded
+ * into buf (cleared first) when it is stored by position or names attrs
+ * by id.  v stays valid until buf is next used.  Returns 0, or -1 for a
+ * record that does not decode (store_check reports it).
+ */
+int
 store_rec_wire(struct store *st, MDB_txn *txn, MDB_val *v,
     msgpack_sbuffer *buf)
 {
+	int	rc;
+
 	msgpack_sbuffer_clear(buf);
-	if (store_attrs_expand(st, txn, v->mv_data, v->mv_size, buf) == 1) {
+	if ((rc = store_attrs_expand(st, txn, v->mv_data, v->mv_size,
+	    buf)) == 1) {
 		v->mv_data = buf->data;
 		v->mv_size = buf->size;
 	}
+	return (rc < 0 ? -1 : 0);
 }
 
 /*
@@ -775,7 +827,7 @@ store_attrs_each_id(const void *data, size_t len,
 		return (-1);
 	if (at == 0)
 		return (0);
-	if (mp_map(rec + at, len - (size_t)at, &count, &off) != 0)
+	if (store_mp_map(rec + at, len - (size_t)at, &count, &off) != 0)
 		return (-1);
 	for (off += (size_t)at, i = 0; i < count; i++) {
 		if (off >= len)

@@ -7,7 +7,8 @@
  * rewritten in key order with MDB_APPEND, which fills its pages: LMDB
  * splits a page in half when a key lands inside it, so indexes written
  * in random order (or swept from a stage) are half to two thirds full,
- * and mdb_env_copy2's compaction keeps pages as they are.
+ * and mdb_env_copy2's compaction keeps pages as they are.  Records still
+ * maps are stored by position in the copy (backup_record).
  *
  * The map must not be resized while the copy's read transaction is open
  * (P9).  The group commit parks a grow until the backup has ended
@@ -41,6 +42,30 @@ struct backup {
 /* Entries appended per write transaction of the copy. */
 #define BACKUP_TXN_ENTRIES	100000
 
+/*
+ * Make *v, a record of events, one stored by position in rec when it is
+ * a map that form holds: records written before format 8 are maps, and
+ * the copy stores them as annalsd stores its new ones.
+ */
+static void
+backup_record(MDB_val *v, msgpack_sbuffer *rec, msgpack_sbuffer *scratch)
+{
+	size_t	len;
+
+	if (v->mv_size <= STORE_SEQ_LEN || store_pos_is(v->mv_data,
+	    v->mv_size))
+		return;
+	len = v->mv_size - STORE_SEQ_LEN;
+	msgpack_sbuffer_clear(rec);
+	msgpack_sbuffer_write(rec, v->mv_data, len);
+	if (!store_pos_pack(rec, scratch))
+		return;
+	msgpack_sbuffer_write(rec, (const char *)v->mv_data + len,
+	    STORE_SEQ_LEN);
+	v->mv_data = rec->data;
+	v->mv_size = rec->size;
+}
+
 /* Append every entry of the database name of rtxn to the copy in env. */
 static int
 backup_dbi(MDB_txn *rtxn, MDB_env *env, const char *name)
@@ -49,13 +74,16 @@ backup_dbi(MDB_txn *rtxn, MDB_env *env, const char *name)
 	MDB_txn		*wtxn = NULL;
 	MDB_dbi		 from, to;
 	MDB_val		 k, v;
+	msgpack_sbuffer	 rec, scratch;
 	size_t		 n = 0;
-	int		 rc;
+	int		 rc, records = strcmp(name, "events") == 0;
 
 	if ((rc = mdb_dbi_open(rtxn, name, 0, &from)) != 0)
 		return (rc);
 	if ((rc = mdb_cursor_open(rtxn, from, &rc_cur)) != 0)
 		return (rc);
+	msgpack_sbuffer_init(&rec);
+	msgpack_sbuffer_init(&scratch);
 	for (rc = mdb_cursor_get(rc_cur, &k, &v, MDB_FIRST); rc == 0;
 	    rc = mdb_cursor_get(rc_cur, &k, &v, MDB_NEXT)) {
 		if (wtxn == NULL) {
@@ -65,6 +93,8 @@ backup_dbi(MDB_txn *rtxn, MDB_env *env, const char *name)
 			    (rc = mdb_cursor_open(wtxn, to, &wc_cur)) != 0)
 				break;
 		}
+		if (records)
+			backup_record(&v, &rec, &scratch);
 		if ((rc = mdb_cursor_put(wc_cur, &k, &v, MDB_APPEND)) != 0)
 			break;
 		if (++n % BACKUP_TXN_ENTRIES == 0) {
@@ -77,6 +107,8 @@ backup_dbi(MDB_txn *rtxn, MDB_env *env, const char *name)
 		}
 	}
 	mdb_cursor_close(rc_cur);
+	msgpack_sbuffer_destroy(&rec);
+	msgpack_sbuffer_destroy(&scratch);
 	if (rc != MDB_NOTFOUND) {
 		if (wtxn != NULL)
 			mdb_txn_abort(wtxn);

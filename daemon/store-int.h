@@ -75,6 +75,7 @@ struct wctx {
 	uint64_t	 now;
 	int		 nested;	/* a child transaction per batch */
 	msgpack_sbuffer	 sbuf;
+	msgpack_sbuffer	 pos;		/* store_pos_pack's scratch */
 	/*
 	 * The entries of the events staged since the last flush to text_new
 	 * (store-text.c), as one batch: its bytes, its events and the
@@ -99,9 +100,10 @@ struct wctx {
  * records by (start, id) instead of id (store-rec.c), their bytes the
  * same.  Format 6 keys a long event's record by (class, start, id).
  * Format 7 keeps the actor and type indexes in blocks of postings
- * (store-post.c).
+ * (store-post.c).  Format 8 stores a record by position (store-pos.c)
+ * when that form gives its map back; maps are read as before.
  */
-#define STORE_FORMAT	7
+#define STORE_FORMAT	8
 #define STORE_SEQ_LEN	8
 
 #define PRUNE_BATCH	10000	/* tombstones dropped per commit */
@@ -212,6 +214,21 @@ store_unzigzag(uint64_t z)
 {
 	return ((z >> 1) ^ (uint64_t)-(int64_t)(z & 1));
 }
+
+/* store-attrs.c: msgpack walks that records and attrs share */
+size_t	 store_mp_len(const unsigned char *, size_t);
+int	 store_mp_map(const unsigned char *, size_t, uint32_t *, size_t *);
+void	*store_sbuf_room(msgpack_sbuffer *, size_t);
+void	 store_attrs_expand_map(struct store *, MDB_txn *, const void *,
+	     size_t, msgpack_sbuffer *);
+
+/* store-pos.c: records stored by position */
+void	 store_pos_init(void);
+int	 store_pos_is(const void *, size_t);
+int	 store_pos_pack(msgpack_sbuffer *, msgpack_sbuffer *);
+int	 store_pos_expand(struct store *, MDB_txn *, const void *, size_t,
+	     msgpack_sbuffer *, int);
+ssize_t	 store_pos_attrs(const unsigned char *, size_t);
 
 /* store-post.c: the actor and type indexes as blocks of postings */
 #define POST_BLOCK_BYTES	480	/* a block's value at most */
@@ -327,7 +344,7 @@ void	 store_attrs_commit(struct store *);
 int	 store_attrs_none(struct store *, MDB_txn *);
 int	 store_attrs_expand(struct store *, MDB_txn *, const void *, size_t,
 	     msgpack_sbuffer *);
-void	 store_rec_wire(struct store *, MDB_txn *, MDB_val *,
+int	 store_rec_wire(struct store *, MDB_txn *, MDB_val *,
 	     msgpack_sbuffer *);
 int	 store_attrs_each_id(const void *, size_t, int (*)(void *, uint32_t),
 	     void *);

@@ -13,6 +13,10 @@
 #include "annalsd.h"
 #include "store-int.h"
 
+/* A query's first room for expanded records: 128 of 512 bytes. */
+#define WIRE_RECORDS		128
+#define WIRE_RECORD_BYTES	512
+
 /*
  * Call fn with each name in names that is name (or with prefix, starts
  * with it: every name for "") and the mask of classes it is used with,
@@ -530,9 +534,9 @@ store_query(struct store *st, const struct query *q, store_page_cb cb,
 	MDB_val			 k, v;
 	unsigned char		 last[16], placed[SKEY_CLASS_INF + 1];
 	msgpack_sbuffer		 wire;
-	size_t			 i, off, end, slot;
+	size_t			 i, off, end, slot, wire_at;
 	int			 rc, m, have_last = 0, ret = -1, by, class;
-	int			 need_record, by_time, as_stored;
+	int			 need_record, by_time, as_stored, pos;
 
 	memset(&p, 0, sizeof p);
 	memset(&page, 0, sizeof page);
@@ -543,6 +547,13 @@ store_query(struct store *st, const struct query *q, store_page_cb cb,
 	if (store_read_begin(st, &txn, err) != 0)
 		return (-1);
 	msgpack_sbuffer_init(&wire);
+	/*
+	 * Records stored by position are expanded into wire: room for a
+	 * page of them at once spares growing it by doubling, which copied
+	 * as many bytes as the expansions wrote.
+	 */
+	store_sbuf_room(&wire, (q->limit < WIRE_RECORDS ? q->limit :
+	    WIRE_RECORDS) * WIRE_RECORD_BYTES);
 	msgpack_zone_init(&zone, 8192);
 	if ((by = plan_type(st, txn, q, &tn, err)) == -1)
 		goto out;
@@ -616,28 +627,44 @@ store_query(struct store *st, const struct query *q, store_page_cb cb,
 			continue;
 		}
 		store_rec_split(&v);
+		/*
+		 * A record stored by position, or naming attrs by id, is
+		 * expanded at the end of wire, its offset kept in len
+		 * meanwhile (wire moves).
+		 */
+		wire_at = wire.size;
+		pos = store_pos_is(v.mv_data, v.mv_size);
+		if (pos) {
+			if (store_pos_expand(st, txn, v.mv_data, v.mv_size,
+			    &wire, !as_stored) != 0) {
+				log_err("event %llu does not decode",
+				    (unsigned long long)
+				    skey_get_be64(last + 8));
+				continue;
+			}
+			v.mv_data = wire.data + wire_at;
+			v.mv_size = wire.size - wire_at;
+		}
 		if (need_record) {
 			msgpack_zone_clear(&zone);
 			off = 0;
 			if (msgpack_unpack(v.mv_data, v.mv_size, &off, &zone,
 			    &rec) != MSGPACK_UNPACK_SUCCESS ||
 			    rec.type != MSGPACK_OBJECT_MAP ||
-			    !store_record_matches(q, &rec, text))
+			    !store_record_matches(q, &rec, text)) {
+				wire.size = wire_at;
 				continue;
+			}
 		}
 		if (page.nhits == q->limit) {
+			wire.size = wire_at;
 			page.more = 1;
 			break;
 		}
-		/*
-		 * A record naming attrs by id is expanded at the end of
-		 * wire, its offset kept in len meanwhile (wire moves).
-		 */
-		off = wire.size;
-		if (!as_stored && store_attrs_expand(st, txn, v.mv_data,
-		    v.mv_size, &wire) == 1) {
+		if (pos || (!as_stored && store_attrs_expand(st, txn,
+		    v.mv_data, v.mv_size, &wire) == 1)) {
 			page.hits[page.nhits].data = NULL;
-			page.hits[page.nhits].len = off;
+			page.hits[page.nhits].len = wire_at;
 		} else {
 			page.hits[page.nhits].data = v.mv_data;
 			page.hits[page.nhits].len = v.mv_size;

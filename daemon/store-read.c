@@ -11,7 +11,17 @@
 #include "annalsd.h"
 #include "store-int.h"
 
+/* The error of a read that met the damaged record of id. */
+static int
+store_damaged(struct aerr *err, uint64_t id)
+{
+	aerr_set(err, AERR_INTERNAL, "event %llu does not decode: the store "
+	    "is damaged (annalsd --check)", (unsigned long long)id);
+	return (-1);
+}
+
 /* Hand cb each requested record, or NULL for an id not stored. */
+
 int
 store_get(struct store *st, const uint64_t *ids, size_t n, store_get_cb cb,
     void *arg, struct aerr *err)
@@ -29,8 +39,10 @@ store_get(struct store *st, const uint64_t *ids, size_t n, store_get_cb cb,
 		rc = store_rec_get(txn, st, ids[i], &v);
 		if (rc == 0) {
 			store_rec_split(&v);
-			store_rec_wire(st, txn, &v, &wire);
-			ret = cb(arg, i, v.mv_data, v.mv_size);
+			if (store_rec_wire(st, txn, &v, &wire) != 0)
+				ret = store_damaged(err, ids[i]);
+			else
+				ret = cb(arg, i, v.mv_data, v.mv_size);
 		} else if (rc == MDB_NOTFOUND)
 			ret = cb(arg, i, NULL, 0);
 		else
@@ -49,6 +61,7 @@ store_get_by_key(struct store *st, const char *source, const char *key,
 	msgpack_sbuffer	 wire;
 	MDB_txn		*txn;
 	MDB_val		 k, v;
+	uint64_t	 id = 0;
 	int		 rc, ret;
 
 	if (strlen(source) > EVENT_MAX_SOURCE || strlen(key) > EVENT_MAX_KEY) {
@@ -61,9 +74,11 @@ store_get_by_key(struct store *st, const char *source, const char *key,
 	k.mv_data = skey;
 	k.mv_size = skey_source_key(skey, source, key);
 	rc = mdb_get(txn, st->keys, &k, &v);
-	if (rc == 0 && v.mv_size == 8 && (rc = store_rec_get(txn, st,
-	    skey_get_be64(v.mv_data), &v)) == 0)
-		store_rec_split(&v);
+	if (rc == 0 && v.mv_size == 8) {
+		id = skey_get_be64(v.mv_data);
+		if ((rc = store_rec_get(txn, st, id, &v)) == 0)
+			store_rec_split(&v);
+	}
 	if (rc == MDB_NOTFOUND) {
 		aerr_set(err, AERR_NOT_FOUND, "no event with that source "
 		    "and key");
@@ -72,8 +87,10 @@ store_get_by_key(struct store *st, const char *source, const char *key,
 		ret = store_error(err, rc, "mdb_get");
 	else {
 		msgpack_sbuffer_init(&wire);
-		store_rec_wire(st, txn, &v, &wire);
-		ret = cb(arg, 0, v.mv_data, v.mv_size);
+		if (store_rec_wire(st, txn, &v, &wire) != 0)
+			ret = store_damaged(err, id);
+		else
+			ret = cb(arg, 0, v.mv_data, v.mv_size);
 		msgpack_sbuffer_destroy(&wire);
 	}
 	mdb_txn_abort(txn);
@@ -209,7 +226,11 @@ store_changes(struct store *st, uint64_t since, uint32_t limit,
 			if (store_rec_get(txn, st, ch.id, &ev) != 0)
 				continue;
 			store_rec_split(&ev);
-			store_rec_wire(st, txn, &ev, &wire);
+			if (store_rec_wire(st, txn, &ev, &wire) != 0) {
+				log_err("event %llu does not decode",
+				    (unsigned long long)ch.id);
+				continue;
+			}
 			ch.data = ev.mv_data;
 			ch.len = ev.mv_size;
 		}

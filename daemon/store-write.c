@@ -328,20 +328,26 @@ store_sweep(struct wctx *w, MDB_dbi stage, MDB_dbi index, size_t max,
 /*
  * Pack ev into w->sbuf as it is stored: its attrs, which record_pack()
  * appends last as they are, by id (store-attrs.c), new names given ids
- * when give says so.  Returns 0 or an LMDB error.
+ * when give says so; then the whole by position (store-pos.c).
+ * Returns 0 or an LMDB error.
  */
 static int
 pack_stored(struct wctx *w, const struct event *ev, int give)
 {
 	msgpack_packer	pk;
+	int		rc;
 
 	msgpack_sbuffer_clear(&w->sbuf);
 	msgpack_packer_init(&pk, &w->sbuf, msgpack_sbuffer_write);
 	record_pack(&pk, ev);
-	if (ev->attrs == NULL)
-		return (0);
-	w->sbuf.size -= ev->attrs_len;
-	return (store_attrs_pack(w, ev->attrs, ev->attrs_len, give));
+	if (ev->attrs != NULL) {
+		w->sbuf.size -= ev->attrs_len;
+		if ((rc = store_attrs_pack(w, ev->attrs, ev->attrs_len,
+		    give)) != 0)
+			return (rc);
+	}
+	store_pos_pack(&w->sbuf, &w->pos);
+	return (0);
 }
 
 /*
@@ -750,6 +756,7 @@ write_once(struct store *st, struct store_batch *batches, size_t n,
 		return (rc);
 	store_text_write_begin(&w);
 	msgpack_sbuffer_init(&w.sbuf);
+	msgpack_sbuffer_init(&w.pos);
 	w.c.next_id = store_meta_get(w.txn, st->meta, "next_id", 1);
 	w.c.next_seq = store_meta_get(w.txn, st->meta, "next_seq", 1);
 	w.c.classes = store_meta_get(w.txn, st->meta, "classes", 0);
@@ -792,6 +799,7 @@ write_once(struct store *st, struct store_batch *batches, size_t n,
 	    "stream_seq", w.c.stream_seq)) != 0))
 		goto abort;
 	msgpack_sbuffer_destroy(&w.sbuf);
+	msgpack_sbuffer_destroy(&w.pos);
 	if (st->inject_count > 0) {
 		st->inject_count--;
 		mdb_txn_abort(w.txn);
@@ -816,6 +824,7 @@ write_once(struct store *st, struct store_batch *batches, size_t n,
 
 abort:
 	msgpack_sbuffer_destroy(&w.sbuf);
+	msgpack_sbuffer_destroy(&w.pos);
 	store_text_discard(&w);
 	store_names_discard(&w);
 	mdb_txn_abort(w.txn);

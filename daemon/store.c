@@ -444,10 +444,10 @@ store_upgrade_2(struct store *st, MDB_txn *txn, const char *path)
  * Refuse a data directory whose index encodings are not ours: reading it
  * would answer wrongly, not fail.  Directories written before the format
  * was recorded hold format 1 (49-byte spans in every index entry).
- * Those of formats 2 to 6 are upgraded in place: format 2 to 4 here, in
+ * Those of formats 2 to 7 are upgraded in place: format 2 to 4 here, in
  * the transaction that opens the store (format 3 records name no attrs
  * by id, which format 4 reads the same); a store of 2 to 5 is then
- * marked 7 and "upgrading", and *upgrade asks for store_upgrade_records,
+ * marked 8 and "upgrading", and *upgrade asks for store_upgrade_records,
  * as it does when an earlier upgrade was cut short.
  */
 static int
@@ -491,9 +491,10 @@ store_format(struct store *st, MDB_txn *txn, const char *path, int *upgrade,
 	/*
 	 * Format 7 changed the actor and type indexes alone, which
 	 * store_post_open builds again from the records; records that a
-	 * format 6 annalsd left half moved go on moving.
+	 * format 6 annalsd left half moved go on moving.  Format 8 reads
+	 * the maps of format 7 as they are.
 	 */
-	if (format == 6) {
+	if (format >= 6) {
 		if ((rc = store_meta_put(txn, st->meta, "format",
 		    STORE_FORMAT)) != 0)
 			return (store_error(err, rc, "mdb_put"));
@@ -503,7 +504,7 @@ store_format(struct store *st, MDB_txn *txn, const char *path, int *upgrade,
 	if (format == 2 && (rc = store_upgrade_2(st, txn, path)) != 0)
 		return (store_error(err, rc, "upgrading the store"));
 	/*
-	 * Marked 7 before a record moves, with "upgrading" until the last
+	 * Marked 8 before a record moves, with "upgrading" until the last
 	 * has: an annalsd of an older format refuses the store from now on
 	 * rather than take a half-moved one for its own.
 	 */

@@ -18,6 +18,7 @@
 
 #include "../daemon/annalsd.h"
 #include "../daemon/agg.h"
+#include "../daemon/store-int.h"
 #include "../daemon/words.h"
 
 static struct store *
@@ -1736,6 +1737,320 @@ TEST(store_check_finds_a_block_that_does_not_decode)
 	store_close(st);
 }
 
+struct wire_copy {
+	unsigned char	*p;
+	size_t		 len;
+};
+
+static int
+copy_wire(void *arg, size_t i, const void *data, size_t len)
+{
+	struct wire_copy	*w = arg;
+
+	(void)i;
+	T_ASSERT(data != NULL);
+	w->p = malloc(len);
+	T_ASSERT(w->p != NULL);
+	memcpy(w->p, data, len);
+	w->len = len;
+	return (0);
+}
+
+/* attrs {"basis": "added", "weight": 3, "at": {"a": [1, "b"]}}, packed. */
+static void
+pos_attrs(struct event *ev)
+{
+	msgpack_sbuffer	sb;
+	msgpack_packer	pk;
+
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	msgpack_pack_map(&pk, 3);
+	mp_pack_kv_str(&pk, "basis", "added");
+	mp_pack_kv_uint(&pk, "weight", 3);
+	mp_pack_str(&pk, "at");
+	msgpack_pack_map(&pk, 1);
+	mp_pack_str(&pk, "a");
+	msgpack_pack_array(&pk, 2);
+	msgpack_pack_uint64(&pk, 1);
+	mp_pack_str(&pk, "b");
+	ev->attrs = (unsigned char *)sb.data;
+	ev->attrs_len = sb.size;
+}
+
+/*
+ * Records are stored by position (store-pos.c) and come back as the map
+ * of the event put, byte for byte, whatever fields they hold; a record
+ * the form cannot hold (16 actors: more than a fixarray) stays a map.
+ */
+TEST(store_records_by_position_give_back_their_maps)
+{
+	static const char *const dates[][2] = {
+		{ "2015-01-26", NULL }, { "2015-01-26/2015-01-29", NULL },
+		{ "2015-01-26", "2015-01-29" }, { "2014-12", NULL },
+		{ "2014~", NULL }, { "1969-12-31", NULL },
+		{ "2015-01-26T10:00:00Z", NULL }, { "-0044-03-15", NULL },
+		{ "0001-01-01", "0001-01-02" }, { "9999-12-31", NULL },
+		{ "2015-01-26", "2015-01-26T12:00:00Z" },
+		{ "2016-02-29/2016-03-01", NULL }, { "2015-01-26/2015-01", NULL },
+	};
+	const size_t		 ndates = sizeof dates / sizeof dates[0];
+	struct store		*st = open_store(4 << 20);
+	struct store_check	*c = calloc(1, sizeof *c);
+	struct event		 ev;
+	struct wire_copy	 w;
+	struct aerr		 err;
+	msgpack_sbuffer		 sb;
+	msgpack_packer		 pk;
+	msgpack_unpacked	 u;
+	MDB_env			*env;
+	MDB_txn			*txn;
+	MDB_dbi			 dbi;
+	MDB_cursor		*cur;
+	MDB_val			 k, v;
+	uint64_t		 id;
+	size_t			 i, n = ndates + 2, maps = 0, bypos = 0, rlen = 0;
+	size_t			 wlen = 0;
+	char			 name[16];
+
+	for (i = 0; i < n; i++) {
+		snprintf(name, sizeof name, "k%zu", i);
+		if (i < ndates)
+			mkev(&ev, dates[i][0], dates[i][1],
+			    i % 2 ? "RUS:mediator,USA" : "SYRGOV", "036",
+			    i % 3 ? "icews" : NULL, i % 3 ? name : NULL);
+		else
+			mkev(&ev, "2020-05-05", NULL, "ABC", NULL, NULL,
+			    NULL);
+		if (i == ndates + 1) {
+			/* 16 actors: an array16, which stays a map. */
+			for (ev.nactors = 0; ev.nactors < 16; ev.nactors++) {
+				snprintf(name, sizeof name, "A%u",
+				    ev.nactors);
+				free(ev.actors[ev.nactors].name);
+				ev.actors[ev.nactors].name = strdup(name);
+			}
+		}
+		if (i % 2 == 0) {
+			ev.text = strdup("a text");
+			ev.place.name = strdup("Minsk");
+			ev.place.country = strdup("BLR");
+			ev.place.lat = 53.9;
+			ev.place.has_lat = 1;
+			add_tag(&ev, "ceasefire");
+			pos_attrs(&ev);
+		}
+		if (i % 3 == 2) {
+			ev.urls = calloc(1, sizeof *ev.urls);
+			ev.urls[0] = strdup("https://example.org/a");
+			ev.nurls = 1;
+		}
+		T_ASSERTF(record_validate(&ev, &err) == 0, "%zu: %s", i,
+		    err.msg);
+		id = put1(st, &ev, NULL);
+
+		/* The wire form is the event packed with its stamps. */
+		memset(&w, 0, sizeof w);
+		T_OK(store_get(st, &id, 1, copy_wire, &w, &err));
+		msgpack_unpacked_init(&u);
+		T_ASSERT(msgpack_unpack_next(&u, (const char *)w.p, w.len,
+		    NULL) == MSGPACK_UNPACK_SUCCESS);
+		ev.id = id;
+		T_OK(mp_uint(mp_get(&u.data, "rev"), "rev", &ev.rev, &err));
+		T_OK(mp_uint(mp_get(&u.data, "created"), "created",
+		    &ev.created, &err));
+		T_OK(mp_uint(mp_get(&u.data, "updated"), "updated",
+		    &ev.updated, &err));
+		msgpack_unpacked_destroy(&u);
+		msgpack_sbuffer_init(&sb);
+		msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+		record_pack(&pk, &ev);
+		T_ASSERTF(sb.size == w.len && memcmp(sb.data, w.p, w.len) == 0,
+		    "record %zu (%s) came back as other bytes", i,
+		    dates[i < ndates ? i : 0][0]);
+		wlen += w.len;
+		msgpack_sbuffer_destroy(&sb);
+		free(w.p);
+		record_clear(&ev);
+	}
+	T_OK(store_check(st, c, &err));
+	T_ASSERTF(c->nproblems == 0, "%s", c->problems[0]);
+	store_close(st);
+
+	txn = raw_begin(&env);
+	T_OK(mdb_dbi_open(txn, "events", 0, &dbi));
+	T_OK(mdb_cursor_open(txn, dbi, &cur));
+	for (i = 0; mdb_cursor_get(cur, &k, &v, i++ ? MDB_NEXT :
+	    MDB_FIRST) == 0;) {
+		if (*(const unsigned char *)v.mv_data == 0xc1)
+			bypos++;
+		else
+			maps++;
+		rlen += v.mv_size - STORE_SEQ_LEN;
+	}
+	mdb_cursor_close(cur);
+	raw_commit(env, txn);
+	T_EQ_U64(bypos, n - 1);
+	T_EQ_U64(maps, 1);
+	/* The names, wrappers and stamps went. */
+	T_ASSERTF(rlen * 10 < wlen * 7, "%zu bytes stored for %zu on the "
+	    "wire", rlen, wlen);
+	free(c);
+}
+
+/*
+ * Every cut and every one-byte change of a record stored by position
+ * either decodes, to a map that unpacks whole, or is refused, reading
+ * nothing past its bytes (each tried from a buffer of its own length,
+ * which the sanitizers' build checks).
+ */
+TEST(store_records_by_position_damaged_are_refused)
+{
+	struct store		*st = open_store(4 << 20);
+	struct event		 ev;
+	struct wire_copy	 w;
+	struct aerr		 err;
+	MDB_env			*env;
+	MDB_txn			*txn;
+	MDB_dbi			 dbi;
+	MDB_val			 k, v;
+	msgpack_sbuffer		 out;
+	msgpack_unpacked	 u;
+	unsigned char		 key[24], *rec, *p;
+	uint64_t		 id;
+	size_t			 len, cut, i, ok = 0, refused = 0;
+	int			 flip;
+
+	mkev(&ev, "2015-01-26/2015-02-03", NULL, "RUS:mediator,USA", "036",
+	    "icews", "k1");
+	ev.text = strdup("a text");
+	add_tag(&ev, "talks");
+	pos_attrs(&ev);
+	id = put1(st, &ev, NULL);
+	record_clear(&ev);
+	memset(&w, 0, sizeof w);
+	T_OK(store_get(st, &id, 1, copy_wire, &w, &err));
+	store_close(st);
+
+	/* The stored bytes, its seq cut off. */
+	txn = raw_begin(&env);
+	T_OK(mdb_dbi_open(txn, "ids", 0, &dbi));
+	skey_be64(key, id);
+	k.mv_data = key;
+	k.mv_size = 8;
+	T_OK(mdb_get(txn, dbi, &k, &v));
+	memcpy(key, v.mv_data, v.mv_size);
+	skey_be64(key + v.mv_size, id);
+	k.mv_size = v.mv_size + 8;
+	T_OK(mdb_dbi_open(txn, "events", 0, &dbi));
+	T_OK(mdb_get(txn, dbi, &k, &v));
+	len = v.mv_size - STORE_SEQ_LEN;
+	rec = malloc(len);
+	T_ASSERT(rec != NULL);
+	memcpy(rec, v.mv_data, len);
+	raw_commit(env, txn);
+	T_ASSERT(rec[0] == 0xc1);
+
+	msgpack_sbuffer_init(&out);
+	T_OK(store_pos_expand(NULL, NULL, rec, len, &out, 0));
+	/* Its attrs name no id yet: the map is what the wire carried. */
+	T_ASSERT(out.size == w.len && memcmp(out.data, w.p, w.len) == 0);
+	for (flip = 0; flip < 2; flip++) {
+		for (cut = 0; cut < (flip ? len * 8 : len); cut++) {
+			p = malloc(flip ? len : cut ? cut : 1);
+			T_ASSERT(p != NULL);
+			memcpy(p, rec, flip ? len : cut);
+			if (flip)
+				p[cut / 8] ^= (unsigned char)(1 << (cut % 8));
+			msgpack_sbuffer_clear(&out);
+			if (store_pos_expand(NULL, NULL, p, flip ? len : cut,
+			    &out, 0) == 0) {
+				msgpack_unpacked_init(&u);
+				i = 0;
+				T_ASSERT(msgpack_unpack_next(&u, out.data,
+				    out.size, &i) == MSGPACK_UNPACK_SUCCESS &&
+				    i == out.size &&
+				    u.data.type == MSGPACK_OBJECT_MAP);
+				msgpack_unpacked_destroy(&u);
+				ok++;
+			} else {
+				T_EQ_U64(out.size, 0);
+				refused++;
+			}
+			(void)store_pos_attrs(p, flip ? len : cut);
+			free(p);
+		}
+	}
+	/* Cuts are refused; some flips change a value and decode. */
+	T_ASSERT(refused >= len && ok > 0);
+	msgpack_sbuffer_destroy(&out);
+	free(rec);
+	free(w.p);
+}
+
+/*
+ * A record stored by position that does not decode is reported by the
+ * check, and a query goes past it.
+ */
+TEST(store_check_finds_a_record_that_does_not_decode)
+{
+	struct store		*st = open_store(4 << 20);
+	struct store_check	*c = calloc(1, sizeof *c);
+	struct event		 ev;
+	struct query		 q;
+	struct found		 f;
+	struct aerr		 err;
+	MDB_env			*env;
+	MDB_txn			*txn;
+	MDB_dbi			 dbi;
+	MDB_cursor		*cur;
+	MDB_val			 k, v;
+	struct got		 g;
+	uint64_t		 one = 1;
+	unsigned char		 cut[16];
+	int			 i;
+
+	for (i = 0; i < 3; i++) {
+		mkev(&ev, "2015-01-26", NULL, "RUS", "036", NULL, NULL);
+		put1(st, &ev, NULL);
+		record_clear(&ev);
+	}
+	store_close(st);
+
+	txn = raw_begin(&env);
+	T_OK(mdb_dbi_open(txn, "events", 0, &dbi));
+	T_OK(mdb_cursor_open(txn, dbi, &cur));
+	T_OK(mdb_cursor_get(cur, &k, &v, MDB_FIRST));
+	T_ASSERT(v.mv_size > STORE_SEQ_LEN + 4 &&
+	    *(const unsigned char *)v.mv_data == 0xc1);
+	/* Its first four bytes, then its seq. */
+	memcpy(cut, v.mv_data, 4);
+	memcpy(cut + 4, (const unsigned char *)v.mv_data + v.mv_size -
+	    STORE_SEQ_LEN, STORE_SEQ_LEN);
+	v.mv_data = cut;
+	v.mv_size = 4 + STORE_SEQ_LEN;
+	T_OK(mdb_cursor_put(cur, &k, &v, MDB_CURRENT));
+	mdb_cursor_close(cur);
+	raw_commit(env, txn);
+
+	st = open_store(4 << 20);
+	mkquery(&q, "2015", "2015", NULL);
+	query_all(st, &q, &f);
+	T_EQ_U64(f.n, 2);
+	T_ASSERT(!has_id(&f, 1, NULL));
+	found_free(&f);
+	query_clear(&q);
+	memset(&g, 0, sizeof g);
+	T_ASSERT(store_get(st, &one, 1, got_one, &g, &err) == -1);
+	T_ASSERTF(strstr(err.msg, "event 1 does not decode") != NULL, "%s",
+	    err.msg);
+	T_OK(store_check(st, c, &err));
+	T_ASSERTF(check_says(c, "event 1"), "%s", c->nproblems ?
+	    c->problems[0] : "no problem found");
+	free(c);
+	store_close(st);
+}
+
 /* Every span stored in an index entry decodes to the span it came from. */
 TEST(store_span_encoding_round_trips)
 {
@@ -1859,7 +2174,7 @@ TEST(store_refuses_another_format)
 	MDB_txn			*txn;
 	MDB_dbi			 meta;
 	MDB_val			 k = { 6, (void *)"format" }, v;
-	unsigned char		 eight[8] = { 0, 0, 0, 0, 0, 0, 0, 8 };
+	unsigned char		 nine[8] = { 0, 0, 0, 0, 0, 0, 0, 9 };
 	char			 path[128];
 	int			 status;
 
@@ -1883,12 +2198,12 @@ TEST(store_refuses_another_format)
 	cfg.max_map_size = (size_t)1 << 20;
 	T_ASSERT(store_open(&cfg, &err) == NULL);
 	T_ASSERTF(strstr(err.msg, "holds store format 1 and this annalsd "
-	    "reads format 7") != NULL, "%s", err.msg);
+	    "reads format 8") != NULL, "%s", err.msg);
 
 	txn = raw_begin(&env);
 	T_OK(mdb_dbi_open(txn, "meta", 0, &meta));
 	v.mv_size = 8;
-	v.mv_data = eight;
+	v.mv_data = nine;
 	T_OK(mdb_put(txn, meta, &k, &v, 0));
 	raw_commit(env, txn);
 	T_ASSERT(store_open(&cfg, &err) == NULL);

@@ -258,7 +258,7 @@ TEST(upgrade_format2_store_answers_as_before)
 
 	upgrade_copy("store-format2");
 	log = upgrade_open("store-format2", upgrade_cmds);
-	T_ASSERTF(strstr(log, "upgrading the store from format 2 to 7") !=
+	T_ASSERTF(strstr(log, "upgrading the store from format 2 to 8") !=
 	    NULL && strstr(log, "gave 77 records the seq") != NULL &&
 	    strstr(log, "upgraded 77 records") != NULL, "%s", log);
 	/* Format 2 had no word index: it is built after the upgrade. */
@@ -280,7 +280,7 @@ TEST(upgrade_text_index_without_tails_is_built_again)
 	T_ASSERTF(strstr(log, "indexed the words of 77 stored events") !=
 	    NULL, "%s", log);
 	/* Format 3's records are moved as they are: attrs keep names. */
-	T_ASSERTF(strstr(log, "upgrading the store from format 3 to 7") !=
+	T_ASSERTF(strstr(log, "upgrading the store from format 3 to 8") !=
 	    NULL && strstr(log, "upgraded 77 records") != NULL, "%s", log);
 	free(log);
 
@@ -304,8 +304,8 @@ upgrade_fixture(const char *name, int from, int n)
 	char	*log, upgrading[64], said[64];
 
 	snprintf(upgrading, sizeof upgrading, "upgrading the store from "
-	    "format %d to 7", from);
-	snprintf(said, sizeof said, "upgraded %d records to store format 7",
+	    "format %d to 8", from);
+	snprintf(said, sizeof said, "upgraded %d records to store format 8",
 	    n);
 	upgrade_copy(name);
 	log = upgrade_open(name, upgrade_cmds4);
@@ -450,16 +450,16 @@ TEST(upgrade_cut_short_is_finished_on_open)
 	char	*log;
 
 	upgrade_copy("store-format4");
-	upgrade_half_done(7);
+	upgrade_half_done(8);
 	T_ASSERT(upgrade_has("meta", "upgrading"));
 	log = upgrade_open("store-format4", upgrade_cmds4);
 	/*
 	 * The 39 records of even ids, keyed by id, and the 14 of odd ids
 	 * whose events are long, under their start and id.
 	 */
-	T_ASSERTF(strstr(log, "going on with the upgrade to format 7, which "
+	T_ASSERTF(strstr(log, "going on with the upgrade to format 8, which "
 	    "was cut short") != NULL && strstr(log, "upgraded 53 records to "
-	    "store format 7") != NULL, "%s", log);
+	    "store format 8") != NULL, "%s", log);
 	T_ASSERT(!upgrade_has("meta", "upgrading"));
 	free(log);
 }
@@ -472,8 +472,8 @@ TEST(upgrade_cut_short_by_format_6_is_finished_on_open)
 	upgrade_copy("store-format4");
 	upgrade_half_done(6);
 	log = upgrade_open("store-format4", upgrade_cmds4);
-	T_ASSERTF(strstr(log, "upgrading the store from format 6 to 7") !=
-	    NULL && strstr(log, "upgraded 53 records to store format 7") !=
+	T_ASSERTF(strstr(log, "upgrading the store from format 6 to 8") !=
+	    NULL && strstr(log, "upgraded 53 records to store format 8") !=
 	    NULL && strstr(log, "indexed the actors and types of 77") != NULL,
 	    "%s", log);
 	T_ASSERT(!upgrade_has("meta", "upgrading"));
@@ -556,8 +556,100 @@ TEST(upgrade_format6_store_builds_blocks_of_postings)
 
 	upgrade_copy("store-format6");
 	log = upgrade_open("store-format6", upgrade_cmds4);
-	T_ASSERTF(strstr(log, "upgrading the store from format 6 to 7") !=
+	T_ASSERTF(strstr(log, "upgrading the store from format 6 to 8") !=
 	    NULL && strstr(log, said) != NULL, "%s", log);
 	free(log);
 	upgrade_not_twice(said);
+}
+
+/* Records of the events database in the test's store: maps, and not. */
+static void
+upgrade_count_records(size_t *maps, size_t *bypos)
+{
+	MDB_env		*env;
+	MDB_txn		*txn;
+	MDB_dbi		 dbi;
+	MDB_cursor	*cur;
+	MDB_val		 k, v;
+	char		 path[512];
+	int		 rc, b;
+
+	*maps = *bypos = 0;
+	snprintf(path, sizeof path, "%s/data", t_dir());
+	T_OK(mdb_env_create(&env));
+	T_OK(mdb_env_set_maxdbs(env, 32));
+	T_OK(mdb_env_open(env, path, MDB_RDONLY, 0640));
+	T_OK(mdb_txn_begin(env, NULL, MDB_RDONLY, &txn));
+	T_OK(mdb_dbi_open(txn, "events", 0, &dbi));
+	T_OK(mdb_cursor_open(txn, dbi, &cur));
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
+	    rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		b = *(const unsigned char *)v.mv_data;
+		if (b == 0xc1)
+			(*bypos)++;
+		else if ((b & 0xf0) == 0x80 || b == 0xde)
+			(*maps)++;
+	}
+	T_EQ_INT(rc, MDB_NOTFOUND);
+	mdb_cursor_close(cur);
+	mdb_txn_abort(txn);
+	mdb_env_close(env);
+}
+
+/*
+ * A store of format 7 (tests/data/store-format7, made at 977d3b0 as
+ * store-format5 was) answers as it did with its records left maps; the
+ * events written since are stored by position, and a compaction stores
+ * the rest so, answering the same after.
+ */
+TEST(upgrade_format7_store_reads_its_maps_and_compacts_them)
+{
+	const char	*check[] = { "--check", "--data", NULL, NULL };
+	const char	*compact[] = { "--compact", "--data", NULL, NULL };
+	struct th_daemon d;
+	char		*log, *before, *after, bin[512], data[512], out[512];
+	const char	*argv[8];
+	size_t		 maps, bypos;
+	int		 i;
+
+	upgrade_copy("store-format7");
+	upgrade_count_records(&maps, &bypos);
+	T_EQ_U64(maps, 77);
+	T_EQ_U64(bypos, 0);
+	log = upgrade_open("store-format7", upgrade_cmds4);
+	T_ASSERTF(strstr(log, "upgrading the store from format 7 to 8") !=
+	    NULL, "%s", log);
+	free(log);
+	/* The event added, and event 3 set: 77 less 3 and 5, plus 79. */
+	upgrade_count_records(&maps, &bypos);
+	T_EQ_U64(maps, 75);
+	T_EQ_U64(bypos, 2);
+
+	T_OK(th_daemon_start(&d, NULL));
+	before = upgrade_answers(&d, upgrade_cmds4);
+	T_EQ_INT(th_daemon_stop(&d), 0);
+
+	snprintf(bin, sizeof bin, "%s/annalsd", t_bindir());
+	snprintf(data, sizeof data, "%s/data", t_dir());
+	check[2] = compact[2] = data;
+	snprintf(out, sizeof out, "%s/annalsd.out", t_dir());
+	argv[0] = bin;
+	for (i = 0; i < 3; i++)
+		argv[1 + i] = compact[i];
+	argv[4] = NULL;
+	T_EQ_INT(th_spawn(argv, NULL, out, out, 1), 0);
+	for (i = 0; i < 3; i++)
+		argv[1 + i] = check[i];
+	T_EQ_INT(th_spawn(argv, NULL, out, out, 1), 0);
+	upgrade_count_records(&maps, &bypos);
+	T_EQ_U64(maps, 0);
+	T_EQ_U64(bypos, 77);
+
+	T_OK(th_daemon_start(&d, NULL));
+	after = upgrade_answers(&d, upgrade_cmds4);
+	T_EQ_INT(th_daemon_stop(&d), 0);
+	T_ASSERTF(strcmp(before, after) == 0, "answers changed in the "
+	    "compaction:\n%s\n----\n%s", before, after);
+	free(before);
+	free(after);
 }
