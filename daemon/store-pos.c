@@ -233,6 +233,26 @@ pos_put_date(unsigned char *o, const unsigned char *p, size_t plen)
 }
 
 /*
+ * The entry of an actor map at p (n bytes) whose key is the packed
+ * 5-byte key: its str value copied to o.  Returns the entry's length,
+ * or 0 when it is not that key and a str.
+ */
+static size_t
+pos_actor_str(const unsigned char *p, size_t n, const char *key,
+    unsigned char *o)
+{
+	const unsigned char	*body;
+	size_t			 h, blen;
+
+	if (store_mp_len(p, n) != 5 || memcmp(p, key, 5) != 0 ||
+	    (h = store_mp_len(p + 5, n - 5)) == 0 ||
+	    pos_str(p + 5, h, &body, &blen) != 0)
+		return (0);
+	memcpy(o, p + 5, h);
+	return (5 + h);
+}
+
+/*
  * Append the positional form of the record map (as store_attrs_pack left
  * it) of len bytes at rec to out; -1, with out as it was, for a map the
  * form does not hold.  The caller checks the round trip.
@@ -302,17 +322,10 @@ pos_encode(const unsigned char *rec, size_t len, msgpack_sbuffer *out)
 			for (at = off + 1, j = 0; j < na; j++) {
 				k = rec[at] & 0x0f;
 				at++;
-				/* "name", its str; then "role", its str. */
-				if (store_mp_len(rec + at, off + vlen - at) !=
-				    5 || memcmp(rec + at, "\xa4name", 5) != 0)
+				if ((h = pos_actor_str(rec + at, off + vlen -
+				    at, "\xa4name", o)) == 0)
 					goto fail;
-				at += 5;
-				h = store_mp_len(rec + at, off + vlen - at);
-				if (h == 0 || pos_str(rec + at, h, &body,
-				    &blen) != 0)
-					goto fail;
-				memcpy(o, rec + at, h);
-				o += h;
+				o += h - 5;
 				at += h;
 				if (!roles)
 					continue;
@@ -320,16 +333,10 @@ pos_encode(const unsigned char *rec, size_t len, msgpack_sbuffer *out)
 					*o++ = 0xc0;
 					continue;
 				}
-				if (store_mp_len(rec + at, off + vlen - at) !=
-				    5 || memcmp(rec + at, "\xa4role", 5) != 0)
+				if ((h = pos_actor_str(rec + at, off + vlen -
+				    at, "\xa4role", o)) == 0)
 					goto fail;
-				at += 5;
-				h = store_mp_len(rec + at, off + vlen - at);
-				if (h == 0 || pos_str(rec + at, h, &body,
-				    &blen) != 0)
-					goto fail;
-				memcpy(o, rec + at, h);
-				o += h;
+				o += h - 5;
 				at += h;
 			}
 			if (at != off + vlen)

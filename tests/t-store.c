@@ -1696,31 +1696,46 @@ TEST(store_check_passes_then_finds_damage)
  * A block of postings that does not decode: the check says that its
  * walk of the index stopped, and misses the events it held.
  */
-TEST(store_check_finds_a_block_that_does_not_decode)
+/*
+ * Put n events of RUS, type 036, on 2015-01-26 into the test's store,
+ * close it, and open a cursor on the first entry of its database db, to
+ * be damaged behind the store's back.
+ */
+static MDB_txn *
+raw_first_of(int n, const char *db, MDB_env **env, MDB_cursor **cur,
+    MDB_val *k, MDB_val *v)
 {
-	struct store		*st = open_store(4 << 20);
-	struct store_check	*c = calloc(1, sizeof *c);
-	struct event		 ev;
-	struct aerr		 err;
-	MDB_env			*env;
-	MDB_txn			*txn;
-	MDB_dbi			 dbi;
-	MDB_cursor		*cur;
-	MDB_val			 k, v;
-	int			 i;
+	struct store	*st = open_store(4 << 20);
+	struct event	 ev;
+	MDB_txn		*txn;
+	MDB_dbi		 dbi;
+	int		 i;
 
-	/* Past the stage's 5, into a block. */
-	for (i = 0; i < 20; i++) {
+	for (i = 0; i < n; i++) {
 		mkev(&ev, "2015-01-26", NULL, "RUS", "036", NULL, NULL);
 		put1(st, &ev, NULL);
 		record_clear(&ev);
 	}
 	store_close(st);
+	txn = raw_begin(env);
+	T_OK(mdb_dbi_open(txn, db, 0, &dbi));
+	T_OK(mdb_cursor_open(txn, dbi, cur));
+	T_OK(mdb_cursor_get(*cur, k, v, MDB_FIRST));
+	return (txn);
+}
 
-	txn = raw_begin(&env);
-	T_OK(mdb_dbi_open(txn, "type", 0, &dbi));
-	T_OK(mdb_cursor_open(txn, dbi, &cur));
-	T_OK(mdb_cursor_get(cur, &k, &v, MDB_FIRST));
+TEST(store_check_finds_a_block_that_does_not_decode)
+{
+	struct store		*st;
+	struct store_check	*c = calloc(1, sizeof *c);
+	struct aerr		 err;
+	MDB_env			*env;
+	MDB_txn			*txn;
+	MDB_cursor		*cur;
+	MDB_val			 k, v;
+
+	/* Past the stage's 5, into a block. */
+	txn = raw_first_of(20, "type", &env, &cur, &k, &v);
 	/* A span of 9 bytes, of which the value holds 1. */
 	v.mv_size = 2;
 	v.mv_data = (void *)"\x09\x01";
@@ -1994,33 +2009,20 @@ TEST(store_records_by_position_damaged_are_refused)
  */
 TEST(store_check_finds_a_record_that_does_not_decode)
 {
-	struct store		*st = open_store(4 << 20);
+	struct store		*st;
 	struct store_check	*c = calloc(1, sizeof *c);
-	struct event		 ev;
 	struct query		 q;
 	struct found		 f;
 	struct aerr		 err;
 	MDB_env			*env;
 	MDB_txn			*txn;
-	MDB_dbi			 dbi;
 	MDB_cursor		*cur;
 	MDB_val			 k, v;
 	struct got		 g;
 	uint64_t		 one = 1;
 	unsigned char		 cut[16];
-	int			 i;
 
-	for (i = 0; i < 3; i++) {
-		mkev(&ev, "2015-01-26", NULL, "RUS", "036", NULL, NULL);
-		put1(st, &ev, NULL);
-		record_clear(&ev);
-	}
-	store_close(st);
-
-	txn = raw_begin(&env);
-	T_OK(mdb_dbi_open(txn, "events", 0, &dbi));
-	T_OK(mdb_cursor_open(txn, dbi, &cur));
-	T_OK(mdb_cursor_get(cur, &k, &v, MDB_FIRST));
+	txn = raw_first_of(3, "events", &env, &cur, &k, &v);
 	T_ASSERT(v.mv_size > STORE_SEQ_LEN + 4 &&
 	    *(const unsigned char *)v.mv_data == 0xc1);
 	/* Its first four bytes, then its seq. */

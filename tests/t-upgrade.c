@@ -596,6 +596,37 @@ upgrade_count_records(size_t *maps, size_t *bypos)
 	mdb_env_close(env);
 }
 
+/* The answers to cmds of an annalsd started on the test's store. */
+static char *
+upgrade_answers_of_store(const upgrade_cmd *cmds)
+{
+	struct th_daemon d;
+	char		*got;
+
+	T_OK(th_daemon_start(&d, NULL));
+	got = upgrade_answers(&d, cmds);
+	T_EQ_INT(th_daemon_stop(&d), 0);
+	return (got);
+}
+
+/* Run annalsd with the one option opt on the test's store; its status. */
+static int
+upgrade_annalsd(const char *opt)
+{
+	const char	*argv[5];
+	char		 bin[512], data[512], out[512];
+
+	snprintf(bin, sizeof bin, "%s/annalsd", t_bindir());
+	snprintf(data, sizeof data, "%s/data", t_dir());
+	snprintf(out, sizeof out, "%s/annalsd.out", t_dir());
+	argv[0] = bin;
+	argv[1] = opt;
+	argv[2] = "--data";
+	argv[3] = data;
+	argv[4] = NULL;
+	return (th_spawn(argv, NULL, out, out, 1));
+}
+
 /*
  * A store of format 7 (tests/data/store-format7, made at 977d3b0 as
  * store-format5 was) answers as it did with its records left maps; the
@@ -604,13 +635,8 @@ upgrade_count_records(size_t *maps, size_t *bypos)
  */
 TEST(upgrade_format7_store_reads_its_maps_and_compacts_them)
 {
-	const char	*check[] = { "--check", "--data", NULL, NULL };
-	const char	*compact[] = { "--compact", "--data", NULL, NULL };
-	struct th_daemon d;
-	char		*log, *before, *after, bin[512], data[512], out[512];
-	const char	*argv[8];
+	char		*log, *before, *after;
 	size_t		 maps, bypos;
-	int		 i;
 
 	upgrade_copy("store-format7");
 	upgrade_count_records(&maps, &bypos);
@@ -625,29 +651,13 @@ TEST(upgrade_format7_store_reads_its_maps_and_compacts_them)
 	T_EQ_U64(maps, 75);
 	T_EQ_U64(bypos, 2);
 
-	T_OK(th_daemon_start(&d, NULL));
-	before = upgrade_answers(&d, upgrade_cmds4);
-	T_EQ_INT(th_daemon_stop(&d), 0);
-
-	snprintf(bin, sizeof bin, "%s/annalsd", t_bindir());
-	snprintf(data, sizeof data, "%s/data", t_dir());
-	check[2] = compact[2] = data;
-	snprintf(out, sizeof out, "%s/annalsd.out", t_dir());
-	argv[0] = bin;
-	for (i = 0; i < 3; i++)
-		argv[1 + i] = compact[i];
-	argv[4] = NULL;
-	T_EQ_INT(th_spawn(argv, NULL, out, out, 1), 0);
-	for (i = 0; i < 3; i++)
-		argv[1 + i] = check[i];
-	T_EQ_INT(th_spawn(argv, NULL, out, out, 1), 0);
+	before = upgrade_answers_of_store(upgrade_cmds4);
+	T_EQ_INT(upgrade_annalsd("--compact"), 0);
+	T_EQ_INT(upgrade_annalsd("--check"), 0);
 	upgrade_count_records(&maps, &bypos);
 	T_EQ_U64(maps, 0);
 	T_EQ_U64(bypos, 77);
-
-	T_OK(th_daemon_start(&d, NULL));
-	after = upgrade_answers(&d, upgrade_cmds4);
-	T_EQ_INT(th_daemon_stop(&d), 0);
+	after = upgrade_answers_of_store(upgrade_cmds4);
 	T_ASSERTF(strcmp(before, after) == 0, "answers changed in the "
 	    "compaction:\n%s\n----\n%s", before, after);
 	free(before);
