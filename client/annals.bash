@@ -7,7 +7,7 @@
 # help names an actor (CODE, PREFIX), the names come from the daemon
 # (annals actors PREFIX) through the -s/-H/--token-file on the command
 # line; when no daemon answers there is simply nothing to offer.  FILE,
-# SOCKET and DIR complete paths.
+# SOCKET and DIR complete paths, and COMMAND (of annals help) commands.
 
 # The words of the help of "$@" into _annals_words: for a command
 # (program and command name) its usage without the "usage: annals CMD"
@@ -86,6 +86,10 @@ _annals_value()
 		;;
 	CODE* | PREFIX*)
 		_annals_actors "$cur"
+		;;
+	COMMAND*)
+		mapfile -t COMPREPLY < <(compgen -W "${_annals_cmds[*]}" \
+		    -- "$cur")
 		;;
 	KEY,*)
 		_annals_keys "$cur"

@@ -11,6 +11,21 @@
 
 #include "cli.h"
 
+static int	cli_help_exec(struct cli *, int, char **);
+
+static const struct option cli_help_longopts[] = {
+	{ "help",	no_argument,		NULL, 'h' },
+	{ NULL,		0,			NULL, 0 }
+};
+
+/* annals help [COMMAND], here rather than in a cli-*.c: it reads the table. */
+static const struct cli_command cli_help_command = {
+	"help",
+	"[COMMAND]",
+	cli_help_exec,
+	cli_help_longopts
+};
+
 static const struct cli_command *cli_commands[] = {
 	&cli_add_command,
 	&cli_get_command,
@@ -32,6 +47,7 @@ static const struct cli_command *cli_commands[] = {
 	&cli_changes_command,
 	&cli_backup_command,
 	&cli_check_command,
+	&cli_help_command,
 };
 #define CLI_NCOMMANDS (sizeof cli_commands / sizeof cli_commands[0])
 
@@ -61,7 +77,8 @@ cli_help(void)
 "      --token-file FILE send the token on FILE's first line to a\n"
 "                        daemon run with --auth-file\n"
 "      --complete        exit 5 when a limit cut the result\n"
-"  -h, --help            show this help; COMMAND --help for one command\n"
+"  -h, --help            show this help; help COMMAND or COMMAND --help\n"
+"                        for one command\n"
 "The options but -h and -V may also follow COMMAND.\n"
 "  -V, --version         show the version\n"
 "\n"
@@ -153,6 +170,39 @@ cli_unknown(const char *name)
 		cli_common_warn("unknown command \"%s\"; annals --help lists "
 		    "the commands", name);
 	return (CLI_EXIT_USAGE);
+}
+
+/*
+ * annals help is annals --help, and annals help COMMAND is annals COMMAND
+ * --help: every command answers --help with cli_common_help().
+ */
+static int
+cli_help_exec(struct cli *cli, int argc, char **argv)
+{
+	const struct cli_command	*cmd;
+	int				 ch;
+
+	while ((ch = getopt_long(argc, argv, "h", cli_help_longopts,
+	    NULL)) != -1) {
+		switch (ch) {
+		case 'h':
+			return (cli_common_help(cli->cmd));
+		default:
+			return (cli_common_badopt(cli->cmd));
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc == 0) {
+		cli_help();
+		return (CLI_EXIT_OK);
+	}
+	if (argc > 1)
+		return (cli_common_usage(cli->cmd, "unexpected argument \"%s\"",
+		    argv[1]));
+	if ((cmd = cli_find(argv[0])) == NULL)
+		return (cli_unknown(argv[0]));
+	return (cli_common_help(cmd));
 }
 
 /* The global options; all but --help and --version may follow COMMAND. */

@@ -104,7 +104,7 @@ TEST(complete_commands_and_options_from_the_help)
 	T_EQ_STR(CC_COMPLETE(a, ""), "add get edit set range actor actors "
 	    "actor-name alias rm "
 	    "stats ping histogram top co-actors import export changes backup "
-	    "check");
+	    "check help");
 	T_EQ_STR(CC_COMPLETE(a, "ra"), "range");
 	T_EQ_STR(CC_COMPLETE(a, "co"), "co-actors");
 	T_EQ_STR(CC_COMPLETE(a, "--format", ""), "jsonl csv table");
@@ -112,6 +112,9 @@ TEST(complete_commands_and_options_from_the_help)
 	/* After global options the command still completes. */
 	T_EQ_STR(CC_COMPLETE(a, "--format", "csv", "hi"), "histogram");
 	T_EQ_STR(CC_COMPLETE(a, "-s", "/x.sock", "ed"), "edit");
+	/* annals help COMMAND completes the commands. */
+	T_EQ_STR(CC_COMPLETE(a, "help", "hi"), "histogram");
+	T_EQ_STR(CC_COMPLETE(a, "help", "actor"), "actor actors actor-name");
 
 	/* A command's options, and the values its usage lists. */
 	T_EQ_STR(CC_COMPLETE(a, "range", "2015", "2016", "--c"), "--certain");

@@ -1212,6 +1212,54 @@ TEST(cli_usage_errors_are_short_and_name_annals)
 	cli_run_free(&r);
 }
 
+/*
+ * annals help is annals --help, and annals help CMD is annals CMD --help,
+ * for every command --help lists; an unknown CMD is an unknown command.
+ */
+TEST(cli_help_command_is_help)
+{
+	struct cli_run	 r, h;
+	char		*list, *p, *nl, name[64];
+	int		 n = 0;
+
+	CLI_RUN(&h, NULL, NULL, 0, "--help");
+	CLI_RUN(&r, NULL, NULL, 0, "help");
+	T_EQ_STR(r.out, h.out);
+	T_EQ_STR(r.err, "");
+	cli_run_free(&r);
+	T_ASSERT((list = strdup(h.out)) != NULL);
+	cli_run_free(&h);
+	for (p = list; (p = strstr(p, "\n  annals ")) != NULL; p = nl) {
+		p += 10;
+		nl = p + strcspn(p, " \n");
+		snprintf(name, sizeof name, "%.*s", (int)(nl - p), p);
+		CLI_RUN(&h, NULL, NULL, 0, name, "--help");
+		CLI_RUN(&r, NULL, NULL, 0, "help", name);
+		T_ASSERTF(strncmp(r.out, "usage: annals ", 14) == 0, "%s: %s",
+		    name, r.out);
+		T_EQ_STR(r.out, h.out);
+		cli_run_free(&r);
+		cli_run_free(&h);
+		n++;
+	}
+	free(list);
+	T_ASSERTF(n > 20, "%d commands", n);
+
+	CLI_RUN(&r, NULL, NULL, 2, "help", "stat");
+	T_EQ_STR(r.err, "annals: unknown command \"stat\"; did you mean "
+	    "stats?\n");
+	T_EQ_STR(r.out, "");
+	cli_run_free(&r);
+	CLI_RUN(&r, NULL, NULL, 2, "help", "xyzzy");
+	T_EQ_STR(r.err, "annals: unknown command \"xyzzy\"; annals --help "
+	    "lists the commands\n");
+	cli_run_free(&r);
+	CLI_RUN(&r, NULL, NULL, 2, "help", "range", "actor");
+	T_EQ_STR(r.err, "annals: unexpected argument \"actor\"\n"
+	    "usage: annals help [COMMAND]\n");
+	cli_run_free(&r);
+}
+
 TEST(cli_errors_name_the_options_and_their_values)
 {
 	struct th_daemon	 d;
