@@ -143,6 +143,30 @@ cli_distance(const char *a, const char *b)
 	return (row[n]);
 }
 
+/* The farthest a name may be from the one suggested for it, plus one. */
+#define CLI_NEAR	3
+
+/*
+ * Make cand the suggestion for the unknown name if it is nearer than
+ * *best, at *bestd (start them at NULL and CLI_NEAR): name begins it (at
+ * 1), or is a typo of it.
+ */
+static void
+cli_nearest(const char *name, const char *cand, const char **best,
+    size_t *bestd)
+{
+	size_t	d;
+
+	if (strncmp(cand, name, strlen(name)) == 0)
+		d = 1;
+	else
+		d = cli_distance(name, cand);
+	if (d < *bestd) {
+		*best = cand;
+		*bestd = d;
+	}
+}
+
 /*
  * An unknown command: name the nearest one (a typo, or the start of
  * one) rather than print every usage.
@@ -151,18 +175,10 @@ static int
 cli_unknown(const char *name)
 {
 	const char	*best = NULL;
-	size_t		 i, d, bestd = 3;
+	size_t		 i, bestd = CLI_NEAR;
 
-	for (i = 0; i < CLI_NCOMMANDS; i++) {
-		if (strncmp(cli_commands[i]->name, name, strlen(name)) == 0)
-			d = 1;
-		else
-			d = cli_distance(name, cli_commands[i]->name);
-		if (d < bestd) {
-			best = cli_commands[i]->name;
-			bestd = d;
-		}
-	}
+	for (i = 0; i < CLI_NCOMMANDS; i++)
+		cli_nearest(name, cli_commands[i]->name, &best, &bestd);
 	if (best != NULL)
 		cli_common_warn("unknown command \"%s\"; did you mean %s?",
 		    name, best);
@@ -277,6 +293,39 @@ cli_option_find(const struct option *opts, const char *name, size_t len,
 }
 
 /*
+ * A long option that neither the command nor the global options have,
+ * not even as an abbreviation (len bytes of name): when one of theirs is
+ * near, name it, as for a command, and return the usage error's status;
+ * 0 leaves the message to the command's getopt_long().
+ */
+static int
+cli_unknown_option(const struct cli_command *cmd, const char *name,
+    size_t len)
+{
+	const struct option	*o;
+	const char		*best = NULL;
+	char			 buf[64];
+	size_t			 bestd = CLI_NEAR;
+
+	if (len >= sizeof buf)
+		return (0);
+	memcpy(buf, name, len);
+	buf[len] = '\0';
+	for (o = cmd->options; o->name != NULL; o++)
+		cli_nearest(buf, o->name, &best, &bestd);
+	for (o = cli_longopts; o->name != NULL; o++) {
+		/* --help is in the command's table; no --version there. */
+		if (o->val != 'h' && o->val != 'V')
+			cli_nearest(buf, o->name, &best, &bestd);
+	}
+	/* Options run short (--by, --rm): --zz, all changed, is no typo. */
+	if (best == NULL || bestd >= len)
+		return (0);
+	cli_common_warn("unknown option --%s; did you mean --%s?", buf, best);
+	return (CLI_EXIT_USAGE);
+}
+
+/*
  * Take the global options out of the command's arguments, where people
  * type them as often as before the command ("annals range 2015 2015
  * --format csv").  The command's own options come first: an option it
@@ -317,6 +366,9 @@ cli_extract(struct cli *cli, const struct cli_command *cmd, int *argc,
 				continue;
 			}
 			o = cli_option_find(cli_longopts, a + 2, len, &n);
+			if (n == 0 &&
+			    (rc = cli_unknown_option(cmd, a + 2, len)) != 0)
+				return (rc);
 			if (o != NULL && (o->val == 'h' || o->val == 'V'))
 				o = NULL;
 			arg = a[2 + len] == '=' ? a + 3 + len : NULL;

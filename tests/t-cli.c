@@ -1260,6 +1260,55 @@ TEST(cli_help_command_is_help)
 	cli_run_free(&r);
 }
 
+/*
+ * A mistyped long option gets the nearest option of the command, or a
+ * global one, as a mistyped command does; getopt's message and the usage
+ * stay for one near nothing.  No daemon is needed: nothing is sent.
+ */
+TEST(cli_unknown_option_names_the_nearest)
+{
+	struct cli_run	r;
+
+	CLI_RUN(&r, NULL, NULL, 2, "add", "--start", "2015", "--actor", "A",
+	    "--titel", "t");
+	T_EQ_STR(r.err, "annals: unknown option --titel; did you mean "
+	    "--title?\n");
+	T_EQ_STR(r.out, "");
+	cli_run_free(&r);
+	CLI_RUN(&r, NULL, NULL, 2, "range", "2015", "2015", "--limt=3");
+	T_EQ_STR(r.err, "annals: unknown option --limt; did you mean "
+	    "--limit?\n");
+	cli_run_free(&r);
+	CLI_RUN(&r, NULL, NULL, 2, "set", "1", "--add-actr", "X");
+	T_EQ_STR(r.err, "annals: unknown option --add-actr; did you mean "
+	    "--add-actor?\n");
+	cli_run_free(&r);
+	CLI_RUN(&r, NULL, NULL, 2, "histogram", "2015", "2015", "--bi",
+	    "month");
+	T_EQ_STR(r.err, "annals: unknown option --bi; did you mean --by?\n");
+	cli_run_free(&r);
+	/* A global option typed after the command. */
+	CLI_RUN(&r, NULL, NULL, 2, "range", "2015", "2015", "--formt", "csv");
+	T_EQ_STR(r.err, "annals: unknown option --formt; did you mean "
+	    "--format?\n");
+	cli_run_free(&r);
+	/* The value of an option is not an option. */
+	CLI_RUN(&r, NULL, NULL, 2, "add", "--start", "2015", "--title",
+	    "--titel");
+	T_ASSERTF(strstr(r.err, "--actor") != NULL &&
+	    strstr(r.err, "did you mean") == NULL, "%s", r.err);
+	cli_run_free(&r);
+	/* Near nothing: as before. */
+	CLI_RUN(&r, NULL, NULL, 2, "range", "2015", "2015", "--bogus");
+	T_ASSERTF(strstr(r.err, "annals range: unrecognized option "
+	    "'--bogus'\nusage: annals range ") == r.err, "%s", r.err);
+	cli_run_free(&r);
+	CLI_RUN(&r, NULL, NULL, 2, "actor-name", "--zz", "X");
+	T_ASSERTF(strstr(r.err, "annals actor-name: unrecognized option "
+	    "'--zz'\nusage: ") == r.err, "%s", r.err);
+	cli_run_free(&r);
+}
+
 TEST(cli_errors_name_the_options_and_their_values)
 {
 	struct th_daemon	 d;
