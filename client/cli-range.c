@@ -58,10 +58,57 @@ cli_range_set(const struct cli_command *cmd, int code, const char *what)
 	return (cli_common_usage(cmd, "%s: %s", what, annals_strerror(code)));
 }
 
-/* Print the events of the query, at most limit of them (0: all). */
+/*
+ * Actor codes are case-sensitive, and most are upper case (CAMEO's):
+ * when a code with lower-case letters found nothing, run the same query
+ * for the code upper-cased, one event of it, and say if that finds any.
+ * Only a hint, on stderr: its failure changes nothing.
+ */
+static void
+cli_range_case_hint(struct cli *cli, const struct cli_command *cmd,
+    annals_query *q, const struct cli_filter *f)
+{
+	annals_iter	*it;
+	char		*upper, *p;
+	int		 found = 0;
+
+	if (f->actor == NULL || strpbrk(f->actor,
+	    "abcdefghijklmnopqrstuvwxyz") == NULL)
+		return;
+	if ((upper = strdup(f->actor)) == NULL)
+		return;
+	/* ASCII only, whatever the locale: codes are ASCII. */
+	for (p = upper; *p != '\0'; p++) {
+		if (*p >= 'a' && *p <= 'z')
+			*p -= 'a' - 'A';
+	}
+	if (annals_query_set_actor(q, upper, f->role) == 0 &&
+	    annals_query_set_page_size(q, 1) == 0) {
+		if (cmd == &cli_actor_command)
+			it = annals_actor(cli->ctx, q);
+		else
+			it = annals_range(cli->ctx, q);
+		if (it != NULL)
+			found = annals_iter_next(it) != NULL;
+		annals_iter_free(it);
+	}
+	if (found) {
+		/* After the table's "no events", not before it. */
+		fflush(stdout);
+		cli_common_warn("no events for actor \"%s\"; actor codes are "
+		    "case-sensitive: %s has events", f->actor, upper);
+	}
+	free(upper);
+}
+
+/*
+ * Print the events of the query, at most limit of them (0: all); f
+ * holds the actor and role the query was given.
+ */
 static int
 cli_range_run(struct cli *cli, const struct cli_command *cmd,
-    annals_query *q, unsigned long long limit, const char *fields)
+    annals_query *q, const struct cli_filter *f, unsigned long long limit,
+    const char *fields)
 {
 	const struct annals_event	*ev;
 	struct output			*out;
@@ -103,24 +150,27 @@ cli_range_run(struct cli *cli, const struct cli_command *cmd,
 		rc = cli_common_cut(cli, limit, "event", "--limit N or --all");
 	output_free(out);
 	annals_iter_free(it);
+	if (rc == CLI_EXIT_OK && n == 0)
+		cli_range_case_hint(cli, cmd, q, f);
 	return (rc);
 }
 
-/* Parse the options and arguments of range or actor into q and limit. */
+/*
+ * Parse the options and arguments of range or actor into q and limit;
+ * f gets the actor and role of the query.
+ */
 static int
 cli_range_args(struct cli *cli, int argc, char **argv, annals_query *q,
-    unsigned long long *limit, const char **fields)
+    struct cli_filter *f, unsigned long long *limit, const char **fields)
 {
 	const struct cli_command	*cmd = cli->cmd;
-	const char			*actor = NULL, *role = NULL;
-	struct cli_filter		 f;
 	const char			*from = NULL, *to = NULL;
 	char				*end;
 	int				 ch, code;
 	int				 all = 0, has_limit = 0, page;
 
 	*limit = CLI_RANGE_LIMIT;
-	memset(&f, 0, sizeof f);
+	memset(f, 0, sizeof *f);
 	while ((ch = getopt_long(argc, argv, "h", cli_range_longopts,
 	    NULL)) != -1) {
 		code = 0;
@@ -129,10 +179,11 @@ cli_range_args(struct cli *cli, int argc, char **argv, annals_query *q,
 			if (cmd == &cli_actor_command)
 				return (cli_common_usage(cmd, "the actor is "
 				    "CODE, not --actor"));
-			f.actor = optarg;
+			f->actor = optarg;
 			break;
 		CLI_FILTER_CASES:
-			if ((code = cli_common_filter(cmd, q, ch, optarg, &f)) == -1)
+			if ((code = cli_common_filter(cmd, q, ch, optarg,
+			    f)) == -1)
 				return (CLI_EXIT_USAGE);
 			break;
 		case 'l':
@@ -166,8 +217,6 @@ cli_range_args(struct cli *cli, int argc, char **argv, annals_query *q,
 		if (code != 0)
 			return (cli_range_set(cmd, code, argv[optind - 1]));
 	}
-	actor = f.actor;
-	role = f.role;
 	if (all && has_limit)
 		return (cli_common_usage(cmd, "--limit and --all exclude each "
 		    "other"));
@@ -179,7 +228,7 @@ cli_range_args(struct cli *cli, int argc, char **argv, annals_query *q,
 		if (argc < 1 || argc > 3)
 			return (cli_common_usage(cmd, "expected CODE [FROM "
 			    "[TO]]"));
-		actor = argv[0];
+		f->actor = argv[0];
 		from = argc > 1 ? argv[1] : NULL;
 		to = argc > 2 ? argv[2] : NULL;
 	} else {
@@ -188,12 +237,12 @@ cli_range_args(struct cli *cli, int argc, char **argv, annals_query *q,
 		from = argv[0];
 		to = argv[1];
 	}
-	if (role != NULL && actor == NULL)
+	if (f->role != NULL && f->actor == NULL)
 		return (cli_common_usage(cmd, "--role needs an actor"));
 	cli->from = from;
 	cli->to = to;
 	if ((code = annals_query_set_range(q, from, to)) != 0 ||
-	    (code = annals_query_set_actor(q, actor, role)) != 0)
+	    (code = annals_query_set_actor(q, f->actor, f->role)) != 0)
 		return (cli_range_set(cmd, code, "query"));
 	/* One event more than asked for tells whether there are more. */
 	page = CLI_RANGE_PAGE;
@@ -208,6 +257,7 @@ static int
 cli_range_exec(struct cli *cli, int argc, char **argv)
 {
 	const struct cli_command	*cmd;
+	struct cli_filter		 f;
 	annals_query			*q;
 	unsigned long long		 limit;
 	const char			*fields = NULL;
@@ -218,9 +268,9 @@ cli_range_exec(struct cli *cli, int argc, char **argv)
 		cli_common_warn("out of memory");
 		return (CLI_EXIT_ERROR);
 	}
-	rc = cli_range_args(cli, argc, argv, q, &limit, &fields);
+	rc = cli_range_args(cli, argc, argv, q, &f, &limit, &fields);
 	if (rc == 0)
-		rc = cli_range_run(cli, cmd, q, limit, fields);
+		rc = cli_range_run(cli, cmd, q, &f, limit, fields);
 	else if (rc == -1)
 		rc = CLI_EXIT_OK;
 	annals_query_free(q);

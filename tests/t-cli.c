@@ -1309,6 +1309,70 @@ TEST(cli_unknown_option_names_the_nearest)
 	cli_run_free(&r);
 }
 
+/*
+ * Actor codes are case-sensitive: an actor query by "rus" that finds
+ * nothing says on stderr that RUS has events, when the same query for
+ * RUS finds some; stdout and the exit status stay an empty result's.
+ */
+TEST(cli_actor_in_lower_case_hints_at_the_upper_case_code)
+{
+	static const char	*hint = "annals: no events for actor \"rus\"; "
+	    "actor codes are case-sensitive: RUS has events\n";
+	struct th_daemon	 d;
+	struct cli_run		 r;
+
+	T_OK(th_daemon_start(&d, NULL));
+	CLI_RUN(&r, d.sock, "{\"start\": \"2015-01-26\", \"actors\": "
+	    "[{\"name\": \"RUS\", \"role\": \"host\"}, \"syr\"]}\n"
+	    "{\"start\": \"2015-03\", \"actors\": [\"Bashar al-Assad\"]}\n",
+	    0, "add", "-");
+	cli_run_free(&r);
+
+	CLI_RUN(&r, d.sock, NULL, 0, "--format", "jsonl", "actor", "rus");
+	T_EQ_STR(r.out, "");
+	T_EQ_STR(r.err, hint);
+	cli_run_free(&r);
+	/* The table's "no events" first, then the hint. */
+	cli_merge_stderr = 1;
+	CLI_RUN(&r, d.sock, NULL, 0, "--format", "table", "actor", "rus",
+	    "2015");
+	cli_merge_stderr = 0;
+	T_ASSERTF(strstr(r.out, "no events\n") != NULL &&
+	    strcmp(strstr(r.out, "no events\n") + 10, hint) == 0, "%s", r.out);
+	cli_run_free(&r);
+	CLI_RUN(&r, d.sock, NULL, 0, "--format", "csv", "range", "2015",
+	    "2015", "--actor", "rus", "--role", "host");
+	T_EQ_STR(r.err, hint);
+	cli_run_free(&r);
+	CLI_RUN(&r, d.sock, NULL, 0, "--format", "jsonl", "actor", "ru*");
+	T_EQ_STR(r.err, "annals: no events for actor \"ru*\"; actor codes "
+	    "are case-sensitive: RU* has events\n");
+	cli_run_free(&r);
+	/* The upper-cased query finds nothing either: no hint. */
+	CLI_RUN(&r, d.sock, NULL, 0, "--format", "jsonl", "actor", "rus",
+	    "2016");
+	T_EQ_STR(r.err, "");
+	cli_run_free(&r);
+	CLI_RUN(&r, d.sock, NULL, 0, "--format", "jsonl", "actor", "rus",
+	    "--role", "guest");
+	T_EQ_STR(r.err, "");
+	cli_run_free(&r);
+	CLI_RUN(&r, d.sock, NULL, 0, "--format", "jsonl", "actor",
+	    "bashar al-assad");
+	T_EQ_STR(r.err, "");
+	cli_run_free(&r);
+	/* A lower-case code that has events, and an upper-case one. */
+	CLI_RUN(&r, d.sock, NULL, 0, "--format", "jsonl", "actor", "syr");
+	T_ASSERTF(strstr(r.out, "\"syr\"") != NULL, "%s", r.out);
+	T_EQ_STR(r.err, "");
+	cli_run_free(&r);
+	CLI_RUN(&r, d.sock, NULL, 0, "--format", "jsonl", "actor", "EGY");
+	T_EQ_STR(r.out, "");
+	T_EQ_STR(r.err, "");
+	cli_run_free(&r);
+	T_EQ_INT(th_daemon_stop(&d), 0);
+}
+
 TEST(cli_errors_name_the_options_and_their_values)
 {
 	struct th_daemon	 d;
