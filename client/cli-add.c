@@ -453,6 +453,20 @@ cli_add_actor(const char *arg)
 	    (size_t)(colon - arg), "role", colon + 1));
 }
 
+/*
+ * Whether CODE[:ROLE] has no role or a role: split at the first colon,
+ * "A:" would be stored as no role and "A::" as the role ":".
+ */
+int
+cli_add_role_ok(const char *arg)
+{
+	const char	*colon;
+
+	if ((colon = strchr(arg, ':')) == NULL)
+		return (1);
+	return (colon[1] != '\0' && strchr(colon + 1, ':') == NULL);
+}
+
 /* A number of --lat or --lon, here and in annals set. */
 int
 cli_add_number(const char *s, double *d)
@@ -566,6 +580,10 @@ cli_add_options(int argc, char **argv, json_t *rec)
 			continue;
 		switch (ch) {
 		case 'a':
+			if (!cli_add_role_ok(optarg))
+				return (cli_common_usage(cmd, "--actor \"%s\": "
+				    "a role must not be empty or hold ':'",
+				    optarg));
 			json_array_append_new(actors, cli_add_actor(optarg));
 			break;
 		case 'L':

@@ -254,6 +254,13 @@ cli_set_options(int argc, char **argv, struct cli_set_op *ops, size_t *nops,
 				return (cli_common_usage(cmd, "--attr %s: not "
 				    "NAME=VALUE", optarg));
 			break;
+		case 'a':
+		case 'A':
+			if (!cli_add_role_ok(optarg))
+				return (cli_common_usage(cmd, "--%s-actor "
+				    "\"%s\": a role must not be empty or hold "
+				    "':'", ch == 'a' ? "add" : "rm", optarg));
+			break;
 		case 'C':
 			for (i = 0; cli_set_clearable[i] != NULL; i++) {
 				if (strcmp(optarg, cli_set_clearable[i]) == 0)

@@ -107,6 +107,7 @@ int	cli_common_filter(const struct cli_command *, annals_query *, int,
 /* cli-add.c: the option parsers annals set shares */
 int		 cli_add_attr(json_t *, const char *);
 json_t		*cli_add_actor(const char *);
+int		 cli_add_role_ok(const char *);
 int		 cli_add_number(const char *, double *);
 
 /* cli-edit.c, cli-set.c */

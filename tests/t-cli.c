@@ -1373,6 +1373,74 @@ TEST(cli_actor_in_lower_case_hints_at_the_upper_case_code)
 	T_EQ_INT(th_daemon_stop(&d), 0);
 }
 
+/*
+ * NAME:ROLE is split at the first colon: "A::" would store the role ":"
+ * and "A:" no role at all, so add and set refuse both, naming the
+ * argument.  JSON input carries roles as they are, colons and all.
+ */
+TEST(cli_actor_role_must_not_be_empty_or_hold_a_colon)
+{
+	struct th_daemon	 d;
+	struct cli_run		 r;
+	json_t			**v, *a;
+	size_t			 n;
+
+	T_OK(th_daemon_start(&d, NULL));
+	CLI_RUN(&r, d.sock, NULL, 2, "add", "--start", "2015", "--actor",
+	    "A::", "--title", "t");
+	T_ASSERTF(strstr(r.err, "annals: --actor \"A::\": a role must not "
+	    "be empty or hold ':'\nusage: annals add ") == r.err, "%s", r.err);
+	cli_run_free(&r);
+	CLI_RUN(&r, d.sock, NULL, 2, "add", "--start", "2015", "--actor", "B",
+	    "--actor", "A:", "--title", "t");
+	T_ASSERTF(strstr(r.err, "annals: --actor \"A:\": a role must not be "
+	    "empty or hold ':'\n") == r.err, "%s", r.err);
+	cli_run_free(&r);
+	CLI_RUN(&r, d.sock, NULL, 2, "add", "--start", "2015", "--actor",
+	    "A:src:x", "--title", "t");
+	T_ASSERTF(strstr(r.err, "annals: --actor \"A:src:x\": a role ") ==
+	    r.err, "%s", r.err);
+	cli_run_free(&r);
+	/* Nothing was stored. */
+	CLI_RUN(&r, d.sock, NULL, 0, "--format", "jsonl", "range", "..",
+	    "..");
+	T_EQ_STR(r.out, "");
+	cli_run_free(&r);
+
+	CLI_RUN(&r, d.sock, NULL, 0, "add", "--start", "2015", "--actor",
+	    "A:src", "--title", "t");
+	cli_run_free(&r);
+	CLI_RUN(&r, d.sock, NULL, 2, "set", "1", "--add-actor", "B::");
+	T_ASSERTF(strstr(r.err, "annals: --add-actor \"B::\": a role must "
+	    "not be empty or hold ':'\nusage: annals set ") == r.err, "%s",
+	    r.err);
+	cli_run_free(&r);
+	CLI_RUN(&r, d.sock, NULL, 2, "set", "1", "--rm-actor", "A:");
+	T_ASSERTF(strstr(r.err, "annals: --rm-actor \"A:\": a role must "
+	    "not be empty or hold ':'\n") == r.err, "%s", r.err);
+	cli_run_free(&r);
+	CLI_RUN(&r, d.sock, NULL, 0, "set", "1", "--add-actor", "B:dst");
+	cli_run_free(&r);
+
+	/* JSON input: the role as given. */
+	CLI_RUN(&r, d.sock, "{\"start\": \"2016\", \"actors\": [{\"name\": "
+	    "\"C\", \"role\": \"a:b\"}]}\n", 0, "add", "-");
+	cli_run_free(&r);
+	CLI_RUN(&r, d.sock, NULL, 0, "--format", "jsonl", "range", "..",
+	    "..");
+	v = cli_lines(r.out, &n);
+	T_EQ_INT(n, 2);
+	a = json_object_get(v[0], "actors");
+	T_EQ_INT(json_array_size(a), 2);
+	T_EQ_STR(cli_str(json_array_get(a, 0), "role"), "src");
+	T_EQ_STR(cli_str(json_array_get(a, 1), "role"), "dst");
+	T_EQ_STR(cli_str(json_array_get(json_object_get(v[1], "actors"), 0),
+	    "role"), "a:b");
+	cli_lines_free(v, n);
+	cli_run_free(&r);
+	T_EQ_INT(th_daemon_stop(&d), 0);
+}
+
 TEST(cli_errors_name_the_options_and_their_values)
 {
 	struct th_daemon	 d;
