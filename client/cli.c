@@ -85,6 +85,8 @@ cli_help(void)
 "range and actor print at most 100 events unless --limit N or --all\n"
 "is given; they fetch further pages from the daemon as needed.\n"
 "When a limit cut a result, a line on stderr says so.\n"
+"actor CODE FROM, without TO, takes TO as .. (open): the events that\n"
+"overlap FROM or come after it.  range needs both dates (.. for open).\n"
 "add prints each record's id, rev and status (added, updated or\n"
 "unchanged); rm prints the ids deleted and reports those not found.\n"
 "In a table, \"?\" marks an event that only possibly matches.\n"

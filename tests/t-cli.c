@@ -1441,6 +1441,62 @@ TEST(cli_actor_role_must_not_be_empty_or_hold_a_colon)
 	T_EQ_INT(th_daemon_stop(&d), 0);
 }
 
+/*
+ * actor CODE FROM, without TO, runs from FROM with no end, as TO ".."
+ * would: what an event that began earlier but lasts into FROM, and a
+ * fuzzy one, show; range refuses one date.  --help says so.
+ */
+TEST(cli_actor_with_from_alone_has_no_end)
+{
+	struct th_daemon	 d;
+	struct cli_run		 r, open;
+
+	CLI_RUN(&r, NULL, NULL, 0, "--help");
+	T_ASSERTF(strstr(r.out, "\nactor CODE FROM, without TO, takes TO as "
+	    ".. (open): the events that\noverlap FROM or come after it.") !=
+	    NULL, "%s", r.out);
+	cli_run_free(&r);
+
+	T_OK(th_daemon_start(&d, NULL));
+	CLI_RUN(&r, d.sock, "{\"start\": \"2014-06\", \"actors\": [\"A\"], "
+	    "\"title\": \"before\"}\n"
+	    "{\"start\": \"2014-11\", \"end\": \"2015-02\", \"actors\": "
+	    "[\"A\"], \"title\": \"into\"}\n"
+	    "{\"start\": \"2015-03\", \"actors\": [\"A\"], \"title\": "
+	    "\"march\"}\n"
+	    "{\"start\": \"2016\", \"actors\": [\"A\"], \"title\": "
+	    "\"later\"}\n"
+	    "{\"start\": \"2014~\", \"actors\": [\"A\"], \"title\": "
+	    "\"fuzzy\"}\n", 0, "add", "-");
+	cli_run_free(&r);
+	CLI_RUN(&r, d.sock, NULL, 0, "--format", "csv", "actor", "A", "2015",
+	    "--fields", "title");
+	T_ASSERTF(strstr(r.out, ",into,") != NULL &&
+	    strstr(r.out, ",march,") != NULL &&
+	    strstr(r.out, ",later,") != NULL &&
+	    strstr(r.out, ",fuzzy,") != NULL &&
+	    strstr(r.out, ",before,") == NULL, "%s", r.out);
+	CLI_RUN(&open, d.sock, NULL, 0, "--format", "csv", "actor", "A",
+	    "2015", "..", "--fields", "title");
+	T_EQ_STR(r.out, open.out);
+	cli_run_free(&open);
+	CLI_RUN(&open, d.sock, NULL, 0, "--format", "csv", "range", "2015",
+	    "..", "--actor", "A", "--fields", "title");
+	T_EQ_STR(r.out, open.out);
+	cli_run_free(&open);
+	cli_run_free(&r);
+	CLI_RUN(&r, d.sock, NULL, 0, "--format", "csv", "actor", "A",
+	    "2015-03", "--fields", "title");
+	T_ASSERTF(strstr(r.out, ",into,") == NULL &&
+	    strstr(r.out, ",march,") != NULL, "%s", r.out);
+	cli_run_free(&r);
+	CLI_RUN(&r, d.sock, NULL, 2, "range", "2015", "--actor", "A");
+	T_ASSERTF(strstr(r.err, "annals: expected FROM and TO\n") == r.err,
+	    "%s", r.err);
+	cli_run_free(&r);
+	T_EQ_INT(th_daemon_stop(&d), 0);
+}
+
 TEST(cli_errors_name_the_options_and_their_values)
 {
 	struct th_daemon	 d;
