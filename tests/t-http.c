@@ -629,6 +629,43 @@ TEST(http_event_crud_and_errors)
 	ht_stop(&h);
 }
 
+/*
+ * The protocol requires start and actors, not a title (PROTOCOL.md,
+ * "The event record"): a POST without one is stored as a put without one
+ * is, and only annals add's options ask for --title (annals(1)).
+ */
+TEST(http_post_without_a_title_is_stored_as_put_stores_it)
+{
+	struct annals_actor	 a = { "RUS", NULL };
+	struct annals_event	 ev, *got;
+	struct annals_put_result res;
+	struct hd		 h;
+	struct hresp		 r;
+	json_t			*j;
+	char			 path[64];
+
+	ht_start(&h, NULL, 0);
+	ht_request(h.port, "POST", "/v1/events", NULL, "{\"start\":\"2015-"
+	    "02\",\"actors\":[\"RUS\"]}", 0, &r);
+	T_ASSERTF(r.status == 201, "%d %s", r.status, r.body);
+	snprintf(path, sizeof path, "%s", ht_header(&r, "Location"));
+	ht_free(&r);
+	j = ht_get(&h, path, 200);
+	T_ASSERT(json_object_get(j, "title") == NULL);
+	T_EQ_STR(json_string_value(json_object_get(j, "start")), "2015-02");
+	json_decref(j);
+
+	memset(&ev, 0, sizeof ev);
+	ev.start = "2015-02";
+	ev.actors = &a;
+	ev.nactors = 1;
+	T_OK(annals_put(h.ctx, &ev, 1, &res));
+	T_OK(annals_get(h.ctx, res.id, &got));
+	T_ASSERT(got->title == NULL);
+	annals_event_free(got);
+	ht_stop(&h);
+}
+
 TEST(http_aggregations_actors_stats_changes)
 {
 	struct annals_histogram		*hist;
