@@ -15,7 +15,8 @@
 #   make bench-build  every bench driver, built and not run (CI)
 #   make install    PREFIX=/usr/local DESTDIR= (BASHCOMPDIR for the
 #                   bash completion, default $PREFIX/share/bash-completion/
-#                   completions)
+#                   completions; UNITDIR for the systemd units, default
+#                   $PREFIX/lib/systemd/system)
 #
 # Missing build dependencies are installed with apt-get when running as
 # root, and named otherwise (the deps step).
@@ -208,6 +209,11 @@ $(B)/annals.pc: client/annals.pc.in proto/version.h
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
 	    -e 's|@INCDIR@|$(INCDIR)|' -e 's|@VERSION@|$(VERSION)|' $< > $@
 
+# The units of contrib/systemd that make install puts in UNITDIR: they
+# name /usr/local/sbin/annalsd, the default PREFIX's, and are installed
+# naming the annalsd of SBINDIR.
+UNITS	:= annalsd.service annalsd-replica@.service
+
 install: all $(B)/annals.pc
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SBINDIR) \
 	    $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCDIR) \
@@ -217,10 +223,11 @@ install: all $(B)/annals.pc
 	install -m 755 $(B)/annals $(DESTDIR)$(BINDIR)/annals
 	install -m 755 $(B)/annals-nats $(DESTDIR)$(BINDIR)/annals-nats
 	install -d $(DESTDIR)$(UNITDIR)
-	sed 's|/usr/local/sbin/|$(SBINDIR)/|' \
-	    contrib/systemd/annalsd-replica@.service \
-	    > $(DESTDIR)$(UNITDIR)/annalsd-replica@.service
-	chmod 644 $(DESTDIR)$(UNITDIR)/annalsd-replica@.service
+	for u in $(UNITS); do \
+		sed 's|/usr/local/sbin/|$(SBINDIR)/|' contrib/systemd/$$u \
+		    > $(DESTDIR)$(UNITDIR)/$$u && \
+		chmod 644 $(DESTDIR)$(UNITDIR)/$$u || exit 1; \
+	done
 	install -m 644 client/annals.bash $(DESTDIR)$(BASHCOMPDIR)/annals
 	install -m 644 $(B)/libannals.a $(DESTDIR)$(LIBDIR)/libannals.a
 	install -m 755 $(B)/libannals.so.$(VERSION) $(DESTDIR)$(LIBDIR)/
@@ -243,7 +250,7 @@ install: all $(B)/annals.pc
 uninstall:
 	rm -f $(DESTDIR)$(SBINDIR)/annalsd $(DESTDIR)$(BINDIR)/annals \
 	    $(DESTDIR)$(BINDIR)/annals-nats \
-	    $(DESTDIR)$(UNITDIR)/annalsd-replica@.service \
+	    $(addprefix $(DESTDIR)$(UNITDIR)/,$(UNITS)) \
 	    $(DESTDIR)$(LIBDIR)/libannals.a \
 	    $(DESTDIR)$(LIBDIR)/libannals.so.$(VERSION) \
 	    $(DESTDIR)$(LIBDIR)/libannals.so.$(SOMAJOR) \

@@ -51,6 +51,7 @@ TEST(install_then_build_against_it)
 	T_ASSERT(exists(root, "/usr/bin/annals-nats"));
 	T_ASSERT(exists(root,
 	    "/usr/lib/systemd/system/annalsd-replica@.service"));
+	T_ASSERT(exists(root, "/usr/lib/systemd/system/annalsd.service"));
 	T_ASSERT(exists(root, "/usr/include/annals.h"));
 	T_ASSERT(exists(root, "/usr/lib/libannals.a"));
 	T_ASSERT(exists(root, "/usr/lib/libannals.so.0"));
@@ -58,6 +59,21 @@ TEST(install_then_build_against_it)
 	T_ASSERT(exists(root, "/usr/share/man/man1/annals.1"));
 	T_ASSERT(exists(root, "/usr/share/man/man3/libannals.3"));
 	T_ASSERT(exists(root, "/usr/share/bash-completion/completions/annals"));
+
+	/*
+	 * The units in contrib/systemd name /usr/local/sbin/annalsd; once
+	 * installed they must start the annalsd of this PREFIX.
+	 */
+	snprintf(cmd, sizeof cmd, "grep -qx 'ExecStart=/usr/sbin/annalsd "
+	    "--data /var/lib/annals --socket /run/annals/annalsd.sock' "
+	    "%s/usr/lib/systemd/system/annalsd.service", root);
+	T_EQ_INT(run(cmd), 0);
+	snprintf(cmd, sizeof cmd, "grep -q '^ExecStart=/usr/sbin/annalsd ' "
+	    "%s/usr/lib/systemd/system/annalsd-replica@.service", root);
+	T_EQ_INT(run(cmd), 0);
+	snprintf(cmd, sizeof cmd, "! grep -n /usr/local "
+	    "%s/usr/lib/systemd/system/*.service >&2", root);
+	T_EQ_INT(run(cmd), 0);
 
 	/* bash-completion loads it by the command's name: it must define it. */
 	snprintf(cmd, sizeof cmd, "bash --norc --noprofile -c '. %s/usr/share/"
@@ -102,4 +118,7 @@ TEST(install_then_build_against_it)
 	T_ASSERT(!exists(root, "/usr/include/annals.h"));
 	T_ASSERT(!exists(root,
 	    "/usr/share/bash-completion/completions/annals"));
+	T_ASSERT(!exists(root, "/usr/lib/systemd/system/annalsd.service"));
+	T_ASSERT(!exists(root,
+	    "/usr/lib/systemd/system/annalsd-replica@.service"));
 }
