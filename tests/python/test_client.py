@@ -3,7 +3,9 @@ of the protocol as its exception with the daemon's message."""
 
 from __future__ import annotations
 
+import errno
 import os
+import socket
 
 import msgpack
 import pytest
@@ -328,6 +330,36 @@ def test_broken_connection_and_reconnect(daemon):
     assert c.ping() == "pong" and c.stats()["events"] == 1
     with pytest.raises(annals.ConnectionLost):
         annals.connect(os.path.join(daemon.dir, "nothing.sock"))
+    c.close()
+
+
+def test_no_daemon_on_the_address_says_so(daemon_factory, tmp_path):
+    """A missing socket, a socket nobody listens on and a refused port
+    each raise DaemonNotRunning naming the address, a ConnectionLost
+    (so an OSError) as before."""
+    missing = str(tmp_path / "nothing.sock")
+    stale = str(tmp_path / "stale.sock")
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.bind(stale)
+    s.close()
+    port = free_port()
+    for address, err in ((missing, errno.ENOENT), (stale, errno.ECONNREFUSED),
+                         (f"127.0.0.1:{port}", errno.ECONNREFUSED)):
+        with pytest.raises(annals.DaemonNotRunning) as info:
+            annals.connect(address)
+        e = info.value
+        assert isinstance(e, annals.ConnectionLost)
+        assert isinstance(e, annals.Error) and isinstance(e, ConnectionError)
+        assert e.address == address and e.errno == err
+        assert str(e) == (f"{address}: annalsd is not running there "
+                          f"({os.strerror(err)})")
+    # A daemon that stopped: the client that was connected says so too.
+    d = daemon_factory()
+    c = d.client(timeout=5)
+    assert d.stop() == 0
+    with pytest.raises(annals.DaemonNotRunning, match="annalsd is not "
+                       "running there"):
+        c.reconnect()
     c.close()
 
 

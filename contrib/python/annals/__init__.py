@@ -12,13 +12,16 @@ Events are plain dicts with the protocol's keys; query hits also carry
 alias ``"via"`` (``{"alias", "code"}``).  Dates stay EDTF strings;
 :func:`span` gives the bounds the daemon uses.  Errors are exceptions
 named after the protocol's codes; :class:`ConnectionLost` is a broken
-connection, after which :meth:`Client.reconnect` makes the client usable.
+connection, after which :meth:`Client.reconnect` makes the client usable,
+and :class:`DaemonNotRunning` one that could not be made because no
+annalsd is at the address.
 """
 
 from .client import DEFAULT_SOCKET, PROTOCOL, Client, Event, connect
 from .dates import NEG_INF, POS_INF, Span, format_seconds, query_bounds, span
 from .dataframe import from_dataframe, to_dataframe
-from .errors import (ERRORS, BadCursor, Conflict, ConnectionLost, DiskFull, Error,
+from .errors import (ERRORS, BadCursor, Conflict, ConnectionLost,
+                     DaemonNotRunning, DiskFull, Error,
                      Expired, InternalError, InvalidError, LimitError,
                      MalformedError, NotFound, ProtocolError, ReadOnly,
                      Unauthorized,
@@ -33,5 +36,6 @@ __all__ = [
     "to_dataframe", "from_dataframe",
     "Error", "InvalidError", "NotFound", "MalformedError", "UnknownMethod",
     "LimitError", "BadCursor", "DiskFull", "Unavailable", "Unauthorized",
-    "InternalError", "Expired", "Conflict", "ReadOnly", "ConnectionLost", "ProtocolError", "ERRORS",
+    "InternalError", "Expired", "Conflict", "ReadOnly", "ConnectionLost",
+    "DaemonNotRunning", "ProtocolError", "ERRORS",
 ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import socket
 import struct
@@ -13,8 +14,8 @@ from typing import (TYPE_CHECKING, Any, Deque, Dict, Iterable, Iterator,
 
 import msgpack
 
-from .errors import (ConnectionLost, Error, InvalidError, ProtocolError,
-                     from_wire)
+from .errors import (ConnectionLost, DaemonNotRunning, Error, InvalidError,
+                     ProtocolError, from_wire)
 from .query import params
 
 if TYPE_CHECKING:
@@ -35,6 +36,9 @@ PROTOCOL = 1
 _MAX_FRAME = 16 * 1024 * 1024
 _PREFIX = struct.Struct(">BI")
 _MAX_IDS = 10000
+#: What connect() fails with when no daemon is at the address: the path
+#: is missing (or a directory of it), or nothing listens there.
+_NOT_RUNNING = (errno.ENOENT, errno.ENOTDIR, errno.ECONNREFUSED)
 
 
 def _address(address: Optional[str]) -> Tuple[int, Any]:
@@ -119,9 +123,22 @@ class Client:
                 sock = socket.create_connection(addr, self.timeout)
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         except OSError as e:
+            # A missing path or a refused connect means no daemon there,
+            # which the bare strerror ("No such file or directory") left
+            # the user to work out; EACCES and timeouts stay generic, as
+            # a daemon may well be running behind them.
+            if e.errno in _NOT_RUNNING:
+                raise DaemonNotRunning(self._where(), e.errno,
+                                       e.strerror or str(e)) from e
             raise ConnectionLost(f"{addr}: {e.strerror or e}") from e
         self._sock = sock
         self.hello(client=self.name, token=self._token)
+
+    def _where(self) -> str:
+        """The address as given, or as $ANNALS_SOCKET or the default
+        supplied it."""
+        return (self.address or os.environ.get("ANNALS_SOCKET") or
+                DEFAULT_SOCKET)
 
     def close(self) -> None:
         """Close the connection; reconnect() opens it again."""

@@ -1,6 +1,7 @@
 """The exceptions of the client: one per error code of the protocol
 (proto/PROTOCOL.md, section 4), each carrying the daemon's message, and
-:class:`ConnectionLost` for a connection that broke."""
+:class:`ConnectionLost` for a connection that broke or could not be
+made (:class:`DaemonNotRunning` when no daemon is there)."""
 
 from __future__ import annotations
 
@@ -94,6 +95,19 @@ class ConnectionLost(Error, ConnectionError):
     known of the requests that had no answer; :meth:`Client.reconnect`
     makes the client usable again."""
     code = "io"
+
+
+class DaemonNotRunning(ConnectionLost):
+    """No annalsd answers on the address: the socket path does not exist,
+    or nothing listens on it or on the port.  ``address`` is the path or
+    ``HOST:PORT`` as given and ``errno`` the connect's (``ENOENT``,
+    ``ECONNREFUSED``...).  Start annalsd there, or connect elsewhere."""
+
+    def __init__(self, address: str, errnum: int, why: str) -> None:
+        super().__init__(f"{address}: annalsd is not running there ({why})")
+        self.address = address
+        # Set after the message, so that str() stays the message alone.
+        self.errno = errnum
 
 
 class ProtocolError(ConnectionLost):
