@@ -60,8 +60,9 @@ PYMODS	:= yaml:python3-yaml msgpack:python3-msgpack pytest:python3-pytest \
 	pandas:python3-pandas setuptools:python3-setuptools pip:python3-pip \
 	wheel:python3-wheel
 
-# Command -> Debian package.
-CMDS	:= pkg-config:pkg-config curl:curl
+# Command -> Debian package.  groff renders the man pages in t-docs,
+# which skips that check only where groff cannot be had.
+CMDS	:= pkg-config:pkg-config curl:curl groff:groff-base
 
 # What the deps step checks (tests/deps.sh); clang when CC is clang.
 DEP_CHECKS = $(addprefix cmd:,$(CMDS)) $(addprefix pc:,$(PKGS)) \

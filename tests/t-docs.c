@@ -142,3 +142,28 @@ TEST(docs_man_pages_render_without_warnings)
 		free(s);
 	}
 }
+
+/*
+ * That check skips only where groff is truly absent: the deps step names
+ * groff-base with the other packages, so make installs it as root on a
+ * fresh machine, or says to.  make -n prints the step's checks.
+ */
+TEST(docs_groff_is_in_the_deps_step)
+{
+	const char	*argv[] = { "make", "-n", "-s", "-C", NULL, NULL,
+			    "deps", NULL };
+	char		 bdir[PATH_MAX + 8], out[PATH_MAX], err[PATH_MAX];
+	char		*s;
+
+	argv[4] = docs_root();
+	/* A build directory of its own, whose stamp is not there yet. */
+	snprintf(bdir, sizeof bdir, "B=%s/b", t_dir());
+	argv[5] = bdir;
+	snprintf(out, sizeof out, "%s/make.out", t_dir());
+	snprintf(err, sizeof err, "%s/make.err", t_dir());
+	T_EQ_INT(th_spawn(argv, NULL, out, err, 0), 0);
+	s = th_slurp(out, NULL);
+	T_ASSERTF(strstr(s, "tests/deps.sh deps ") != NULL, "%s", s);
+	T_ASSERTF(strstr(s, " cmd:groff:groff-base") != NULL, "%s", s);
+	free(s);
+}
