@@ -60,9 +60,10 @@ PYMODS	:= yaml:python3-yaml msgpack:python3-msgpack pytest:python3-pytest \
 	pandas:python3-pandas setuptools:python3-setuptools pip:python3-pip \
 	wheel:python3-wheel
 
-# Command -> Debian package.  groff renders the man pages in t-docs,
-# which skips that check only where groff cannot be had.
-CMDS	:= pkg-config:pkg-config curl:curl groff:groff-base
+# Command -> Debian package.  groff renders the man pages in t-docs and
+# jq runs the README's get | jq | add - in t-cli-edit, which skip those
+# checks only where the tools cannot be had.
+CMDS	:= pkg-config:pkg-config curl:curl groff:groff-base jq:jq
 
 # What the deps step checks (tests/deps.sh); clang when CC is clang.
 DEP_CHECKS = $(addprefix cmd:,$(CMDS)) $(addprefix pc:,$(PKGS)) \

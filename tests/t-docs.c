@@ -144,11 +144,12 @@ TEST(docs_man_pages_render_without_warnings)
 }
 
 /*
- * That check skips only where groff is truly absent: the deps step names
- * groff-base with the other packages, so make installs it as root on a
- * fresh machine, or says to.  make -n prints the step's checks.
+ * The tools tests skip without (groff above, jq in t-cli-edit) are
+ * missing only where they cannot be had: the deps step names their
+ * packages with the others, so make installs them as root on a fresh
+ * machine, or says to.  make -n prints the step's checks.
  */
-TEST(docs_groff_is_in_the_deps_step)
+TEST(docs_test_tools_are_in_the_deps_step)
 {
 	const char	*argv[] = { "make", "-n", "-s", "-C", NULL, NULL,
 			    "deps", NULL };
@@ -165,5 +166,6 @@ TEST(docs_groff_is_in_the_deps_step)
 	s = th_slurp(out, NULL);
 	T_ASSERTF(strstr(s, "tests/deps.sh deps ") != NULL, "%s", s);
 	T_ASSERTF(strstr(s, " cmd:groff:groff-base") != NULL, "%s", s);
+	T_ASSERTF(strstr(s, " cmd:jq:jq") != NULL, "%s", s);
 	free(s);
 }
