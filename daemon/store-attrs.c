@@ -48,7 +48,7 @@
 
 /*
  * Room a packed name takes in a slot, and what the copies of
- * store_attrs_expand() may write past the bytes they add.
+ * attrs_expand_at() may write past the bytes they add.
  */
 #define ATTR_SLACK	(2 + ATTR_NAME_MAX)
 
@@ -282,6 +282,7 @@ store_attrs_load(struct store *st, MDB_txn *txn)
 	uint32_t		 id;
 	int			 rc;
 
+	/* The tables every walk of a stored record reads, made once. */
 	if (mp_fixed[0] == 0) {
 		mp_len_init();
 		store_pos_init();
@@ -757,7 +758,7 @@ attrs_expand_at(struct store *st, MDB_txn *txn, const unsigned char *rec,
  * stored by position that does not decode.
  */
 int
-store_attrs_expand(struct store *st, MDB_txn *txn, const void *data,
+store_rec_expand(struct store *st, MDB_txn *txn, const void *data,
     size_t len, msgpack_sbuffer *out)
 {
 	ssize_t	at;
@@ -801,7 +802,7 @@ store_rec_wire(struct store *st, MDB_txn *txn, MDB_val *v,
 	int	rc;
 
 	msgpack_sbuffer_clear(buf);
-	if ((rc = store_attrs_expand(st, txn, v->mv_data, v->mv_size,
+	if ((rc = store_rec_expand(st, txn, v->mv_data, v->mv_size,
 	    buf)) == 1) {
 		v->mv_data = buf->data;
 		v->mv_size = buf->size;

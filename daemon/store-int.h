@@ -342,7 +342,7 @@ uint32_t store_attrs_mark(const struct store *);
 void	 store_attrs_rollback(struct store *, uint32_t);
 void	 store_attrs_commit(struct store *);
 int	 store_attrs_none(struct store *, MDB_txn *);
-int	 store_attrs_expand(struct store *, MDB_txn *, const void *, size_t,
+int	 store_rec_expand(struct store *, MDB_txn *, const void *, size_t,
 	     msgpack_sbuffer *);
 int	 store_rec_wire(struct store *, MDB_txn *, MDB_val *,
 	     msgpack_sbuffer *);

@@ -661,7 +661,7 @@ store_query(struct store *st, const struct query *q, store_page_cb cb,
 			page.more = 1;
 			break;
 		}
-		if (pos || (!as_stored && store_attrs_expand(st, txn,
+		if (pos || (!as_stored && store_rec_expand(st, txn,
 		    v.mv_data, v.mv_size, &wire) == 1)) {
 			page.hits[page.nhits].data = NULL;
 			page.hits[page.nhits].len = wire_at;

@@ -368,7 +368,7 @@ same_by_names(struct wctx *w, const struct event *ev, const MDB_val *stored)
 	msgpack_packer_init(&pk, &w->sbuf, msgpack_sbuffer_write);
 	record_pack(&pk, ev);
 	msgpack_sbuffer_init(&named);
-	if (store_attrs_expand(w->st, w->txn, stored->mv_data,
+	if (store_rec_expand(w->st, w->txn, stored->mv_data,
 	    stored->mv_size, &named) == 0)
 		same = w->sbuf.size == stored->mv_size &&
 		    memcmp(w->sbuf.data, stored->mv_data, stored->mv_size) == 0;

@@ -927,7 +927,7 @@ store_unpack(struct store *st, MDB_txn *txn, const void *data, size_t len,
 
 	msgpack_unpacked_init(&u);
 	msgpack_sbuffer_init(&wire);
-	if (store_attrs_expand(st, txn, data, len, &wire) == 1) {
+	if (store_rec_expand(st, txn, data, len, &wire) == 1) {
 		data = wire.data;
 		len = wire.size;
 	}
