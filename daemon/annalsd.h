@@ -97,6 +97,7 @@ struct store_batch {
 struct store_hit {
 	const void	*data;		/* the packed record */
 	size_t		 len;
+	const char	*via;		/* by an alias: the code it holds */
 	int		 match;		/* DATE_MATCH_* */
 	int64_t		 start;		/* its place in the order */
 	uint64_t	 id;
@@ -170,8 +171,8 @@ void	 store_release(struct store *);
 void	 store_warm(struct store *);
 uint64_t store_write_memory(const struct store *);
 #define STORE_NEED_GROW	(-3)
-int	 store_query(struct store *, const struct query *, store_page_cb,
-	     void *, struct aerr *);
+int	 store_query(struct store *, const struct query *, msgpack_sbuffer *,
+	     store_page_cb, void *, struct aerr *);
 int	 store_get(struct store *, const uint64_t *, size_t, store_get_cb,
 	     void *, struct aerr *);
 int	 store_get_by_key(struct store *, const char *, const char *,

@@ -443,10 +443,8 @@ static void
 via_json(struct evbuffer *b, const struct query *q,
     const struct store_hit *hit)
 {
-	const char	*code = query_via_code(q, hit->data, hit->len);
+	const char	*code = hit->via != NULL ? hit->via : "";
 
-	if (code == NULL)
-		code = "";
 	evbuffer_add_printf(b, "\"via\":{\"alias\":");
 	hjson_str(b, q->actor, strlen(q->actor));
 	evbuffer_add_printf(b, ",\"code\":");
@@ -580,8 +578,8 @@ events_run(void *arg)
 
 	if ((j->a.rc = names_resolve(&j->q, &j->a.err)) != 0)
 		return;
-	j->a.rc = store_query(server->store, &j->q, events_page, &j->ec,
-	    &j->a.err);
+	j->a.rc = store_query(server->store, &j->q, NULL, events_page,
+	    &j->ec, &j->a.err);
 }
 
 static void
@@ -1261,7 +1259,8 @@ page_run(void *arg)
 
 	if ((j->a.rc = names_resolve(&j->q, &j->a.err)) != 0)
 		return;
-	j->a.rc = store_query(server->store, &j->q, page_list, j, &j->a.err);
+	j->a.rc = store_query(server->store, &j->q, NULL, page_list, j,
+	    &j->a.err);
 }
 
 static void

@@ -1,70 +1,77 @@
 /*
  * range and actor: one page of the events that overlap a time range,
- * optionally of one actor or actor prefix, in (start, id) order.  Hits
- * are copied from the map into the reply as stored, without decoding;
- * a page also stops short of the frame limit, whatever its length.  A
- * query by an alias says, for each hit, which of its codes it was.
+ * optionally of one actor or actor prefix, in (start, id) order.  The
+ * query writes the hits' records straight into the reply, after its
+ * head, as stored or expanded and cut to the fields asked for, without
+ * decoding them again; a page also stops short of the frame limit,
+ * whatever its length.  A query by an alias says, for each hit, which of
+ * its codes it was.
  */
 #include "annalsd.h"
 
 struct page_ctx {
 	struct request		*req;
 	const struct query	*q;
+	msgpack_packer		*pk;
+	size_t			 count_at;	/* the events array's count */
 };
+
+/*
+ * The events array's head, before its length is known: an array 32,
+ * whatever the count, which msgpack allows and every decoder reads.
+ */
+static size_t
+range_events_begin(msgpack_sbuffer *sb)
+{
+	static const unsigned char head[5] = { 0xdd, 0, 0, 0, 0 };
+
+	msgpack_sbuffer_write(sb, (const char *)head, sizeof head);
+	return (sb->size - 4);
+}
+
+static void
+range_events_end(msgpack_sbuffer *sb, size_t count_at, size_t n)
+{
+	unsigned char	*p = (unsigned char *)sb->data + count_at;
+
+	p[0] = (unsigned char)(n >> 24);
+	p[1] = (unsigned char)(n >> 16);
+	p[2] = (unsigned char)(n >> 8);
+	p[3] = (unsigned char)n;
+}
 
 /* The via of an alias query's hit: the alias and the code it holds. */
 static void
 range_via(msgpack_packer *pk, const struct query *q,
     const struct store_hit *hit)
 {
-	const char	*code = query_via_code(q, hit->data, hit->len);
-
 	msgpack_pack_map(pk, 2);
 	mp_pack_kv_str(pk, "alias", q->actor);
-	mp_pack_kv_str(pk, "code", code != NULL ? code : "");
+	mp_pack_kv_str(pk, "code", hit->via != NULL ? hit->via : "");
 }
 
 static int
 range_page(void *arg, const struct store_page *page)
 {
 	struct page_ctx	*ctx = arg;
-	msgpack_packer	*pk;
-	msgpack_sbuffer	 cut;		/* the projected records */
+	msgpack_packer	*pk = ctx->pk;
+	msgpack_sbuffer	*sb = ctx->req->sbuf;
 	unsigned char	 cursor[QUERY_CURSOR_LEN];
-	size_t		 n, bytes = 0, budget, i, len, mark = 0;
-	int		 more = page->more, project;
+	size_t		 n, bytes = 0, i;
+	int		 more = page->more;
 
-	/* The page's array counts what fits, so its records come first. */
-	project = ctx->q->fields != RECORD_FIELDS_ALL;
-	msgpack_sbuffer_init(&cut);
-	budget = dispatch_page_budget();
+	/* The records are in the reply already: cut those past the budget. */
 	for (n = 0; n < page->nhits; n++) {
-		len = page->hits[n].len;
-		if (project) {
-			mark = cut.size;
-			fields_write(&cut, page->hits[n].data, len,
-			    ctx->q->fields);
-			len = cut.size - mark;
-		}
-		if (n > 0 && bytes + len > budget) {
-			cut.size = mark;
+		if (n > 0 && bytes + page->hits[n].len >
+		    dispatch_page_budget()) {
+			sb->size = (size_t)((const char *)page->hits[n].data -
+			    sb->data);
 			more = 1;
 			break;
 		}
-		bytes += len;
+		bytes += page->hits[n].len;
 	}
-	pk = dispatch_reply_begin(ctx->req);
-	msgpack_pack_map(pk, ctx->q->ncodes > 0 ? 4 : 3);
-	mp_pack_str(pk, "events");
-	msgpack_pack_array(pk, n);
-	if (project)
-		msgpack_sbuffer_write(ctx->req->sbuf, cut.data, cut.size);
-	else {
-		for (i = 0; i < n; i++)
-			msgpack_sbuffer_write(ctx->req->sbuf,
-			    page->hits[i].data, page->hits[i].len);
-	}
-	msgpack_sbuffer_destroy(&cut);
+	range_events_end(sb, ctx->count_at, n);
 	mp_pack_str(pk, "matches");
 	msgpack_pack_array(pk, n);
 	for (i = 0; i < n; i++)
@@ -106,7 +113,13 @@ range_exec(struct request *req, int kind)
 	}
 	ctx.req = req;
 	ctx.q = &q;
-	if (store_query(server->store, &q, range_page, &ctx, &err) != 0)
+	/* The reply's head goes first, so the records can follow it. */
+	ctx.pk = dispatch_reply_begin(req);
+	msgpack_pack_map(ctx.pk, q.ncodes > 0 ? 4 : 3);
+	mp_pack_str(ctx.pk, "events");
+	ctx.count_at = range_events_begin(req->sbuf);
+	if (store_query(server->store, &q, req->sbuf, range_page, &ctx,
+	    &err) != 0)
 		dispatch_error(req, &err);
 	query_clear(&q);
 	return (0);

@@ -479,7 +479,7 @@ agg_pass(struct agg_ctx *a, uint64_t id, const struct date_span *span,
 	if (store_pos_is(v.mv_data, v.mv_size)) {
 		msgpack_sbuffer_clear(&a->full);
 		if (store_pos_expand(a->st, a->txn, v.mv_data, v.mv_size,
-		    &a->full, 0) != 0)
+		    &a->full, 0, RECORD_FIELDS_ALL) != 0)
 			return (0);
 		v.mv_data = a->full.data;
 		v.mv_size = a->full.size;

@@ -764,8 +764,8 @@ store_rec_expand(struct store *st, MDB_txn *txn, const void *data,
 	ssize_t	at;
 
 	if (store_pos_is(data, len))
-		return (store_pos_expand(st, txn, data, len, out, 1) == 0 ?
-		    1 : -1);
+		return (store_pos_expand(st, txn, data, len, out, 1,
+		    RECORD_FIELDS_ALL) == 0 ? 1 : -1);
 	if ((at = attrs_find(data, len)) <= 0)
 		return (0);
 	return (attrs_expand_at(st, txn, data, len, (size_t)at, out));

@@ -227,7 +227,7 @@ void	 store_pos_init(void);
 int	 store_pos_is(const void *, size_t);
 int	 store_pos_pack(msgpack_sbuffer *, msgpack_sbuffer *);
 int	 store_pos_expand(struct store *, MDB_txn *, const void *, size_t,
-	     msgpack_sbuffer *, int);
+	     msgpack_sbuffer *, int, uint32_t);
 ssize_t	 store_pos_attrs(const unsigned char *, size_t);
 
 /* store-post.c: the actor and type indexes as blocks of postings */

@@ -392,21 +392,22 @@ pos_pack_uint(unsigned char *o, uint64_t v)
 
 /*
  * Append the map of the positional record at rec (len bytes, its seq
- * cut off) to out: with the names of its attrs when names is set, else
- * its attrs as stored.  Returns 0, or -1 with out as it was for a record
- * that does not decode.
+ * cut off) to out, with only the keys of fields (RECORD_FIELD bits), as
+ * fields_project() would cut the whole map: with the names of its attrs
+ * when names is set, else its attrs as stored.  Returns 0, or -1 with
+ * out as it was for a record that does not decode.
  */
 int
 store_pos_expand(struct store *st, MDB_txn *txn, const void *data,
-    size_t len, msgpack_sbuffer *out, int names)
+    size_t len, msgpack_sbuffer *out, int names, uint32_t fields)
 {
 	const unsigned char	*rec = data, *p, *end = rec + len, *body;
-	unsigned char		*o;
+	unsigned char		*o, *mark;
 	char			 day[24];
 	uint64_t		 bits, left, v, created = 0, na;
 	size_t			 start = out->size, n, blen;
 	uint32_t		 count, j;
-	int			 i, roles;
+	int			 i, roles, want;
 
 	if (len < 2 || rec[0] != POS_MARK)
 		return (-1);
@@ -414,7 +415,7 @@ store_pos_expand(struct store *st, MDB_txn *txn, const void *data,
 	if (store_varint_get(&p, end, &bits) != 0 || bits == 0 ||
 	    bits > RECORD_FIELDS_ALL)
 		return (-1);
-	count = (uint32_t)__builtin_popcountll(bits);
+	count = (uint32_t)__builtin_popcountll(bits & fields);
 	/*
 	 * Room for every value grown by its key and by the most a value
 	 * grows: a date to 22 bytes from 2, a uint to 9 from 1, an actor by
@@ -430,8 +431,11 @@ store_pos_expand(struct store *st, MDB_txn *txn, const void *data,
 		o[2] = (unsigned char)count;
 		o += 3;
 	}
+	/* A field left out is decoded all the same, then taken back. */
 	for (left = bits; left != 0; left &= left - 1) {
 		i = __builtin_ctzll(left);
+		want = (fields & RECORD_FIELD(i)) != 0;
+		mark = o;
 		memcpy(o, pos_keys[i], POS_KEY_MAX);
 		o += pos_klen[i];
 		switch (i) {
@@ -475,12 +479,12 @@ store_pos_expand(struct store *st, MDB_txn *txn, const void *data,
 		default:
 			if ((n = store_mp_len(p, (size_t)(end - p))) == 0)
 				goto fail;
-			if (i == POS_ATTRS && names) {
+			if (want && i == POS_ATTRS && names) {
 				out->size = (size_t)(o - (unsigned char *)
 				    out->data);
 				store_attrs_expand_map(st, txn, p, n, out);
 				o = (unsigned char *)out->data + out->size;
-			} else {
+			} else if (want) {
 				memcpy(o, p, n);
 				o += n;
 			}
@@ -519,6 +523,8 @@ store_pos_expand(struct store *st, MDB_txn *txn, const void *data,
 			}
 			break;
 		}
+		if (!want)
+			o = mark;
 	}
 	if (p != end)
 		goto fail;
@@ -591,7 +597,7 @@ store_pos_pack(msgpack_sbuffer *rec, msgpack_sbuffer *scratch)
 	msgpack_sbuffer_clear(scratch);
 	if (pos_encode((const unsigned char *)rec->data, mlen, scratch) != 0 ||
 	    store_pos_expand(NULL, NULL, scratch->data, scratch->size, rec,
-	    0) != 0)
+	    0, RECORD_FIELDS_ALL) != 0)
 		return (0);
 	same = rec->size - mlen == mlen &&
 	    memcmp(rec->data, rec->data + mlen, mlen) == 0;

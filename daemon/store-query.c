@@ -515,11 +515,14 @@ plan_next(struct plan *p, struct text_iter *text, int desc, MDB_val *k,
  * Answer a range or actor query: merge the planned scans in (start, id)
  * order (or take the events holding the words of q->text), drop what the
  * filters reject, and hand at most q->limit hits to cb while the read
- * transaction is still open.
+ * transaction is still open.  With out, the hits' records are appended
+ * to it, cut to q->fields, one after the other in the page's order, and
+ * the page points there; without, whole, into the store or a buffer of
+ * the query's own.
  */
 int
-store_query(struct store *st, const struct query *q, store_page_cb cb,
-    void *arg, struct aerr *err)
+store_query(struct store *st, const struct query *q, msgpack_sbuffer *out,
+    store_page_cb cb, void *arg, struct aerr *err)
 {
 	struct plan		 p;
 	struct store_page	 page;
@@ -533,10 +536,12 @@ store_query(struct store *st, const struct query *q, store_page_cb cb,
 	MDB_cursor		*recs[SKEY_CLASS_INF + 1];
 	MDB_val			 k, v;
 	unsigned char		 last[16], placed[SKEY_CLASS_INF + 1];
-	msgpack_sbuffer		 wire;
+	msgpack_sbuffer		 own, *wire;
 	size_t			 i, off, end, slot, wire_at;
 	int			 rc, m, have_last = 0, ret = -1, by, class;
-	int			 need_record, by_time, as_stored, pos;
+	msgpack_sbuffer		*whole;
+	int			 need_record, by_time, as_stored, pos, in_wire;
+	int			 cut, direct, later;
 
 	memset(&p, 0, sizeof p);
 	memset(&page, 0, sizeof page);
@@ -546,13 +551,15 @@ store_query(struct store *st, const struct query *q, store_page_cb cb,
 	p.desc = q->desc;
 	if (store_read_begin(st, &txn, err) != 0)
 		return (-1);
-	msgpack_sbuffer_init(&wire);
 	/*
-	 * Records stored by position are expanded into wire: room for a
-	 * page of them at once spares growing it by doubling, which copied
+	 * Records stored by position are expanded into wire: out, where the
+	 * caller wants the page, or a buffer of the query's own.  Room for
+	 * a page of them at once spares growing it by doubling, which copied
 	 * as many bytes as the expansions wrote.
 	 */
-	store_sbuf_room(&wire, (q->limit < WIRE_RECORDS ? q->limit :
+	msgpack_sbuffer_init(&own);
+	wire = out != NULL ? out : &own;
+	store_sbuf_room(wire, (q->limit < WIRE_RECORDS ? q->limit :
 	    WIRE_RECORDS) * WIRE_RECORD_BYTES);
 	msgpack_zone_init(&zone, 8192);
 	if ((by = plan_type(st, txn, q, &tn, err)) == -1)
@@ -564,6 +571,13 @@ store_query(struct store *st, const struct query *q, store_page_cb cb,
 	/* Names for attrs that fields_write() would drop are not wanted. */
 	as_stored = store_attrs_none(st, txn) || (q->fields != 0 &&
 	    !(q->fields & RECORD_FIELD_ATTRS));
+	/*
+	 * With out, the hits are cut to q->fields here; a record stored by
+	 * position is cut as it is expanded, unless a filter or an alias's
+	 * via reads the whole of it first.
+	 */
+	cut = out != NULL && q->fields != RECORD_FIELDS_ALL;
+	direct = cut && !need_record && q->ncodes == 0;
 	/*
 	 * The time index's walk meets, of each class, events that are hits
 	 * or the few a filter drops, whose records follow each other: the
@@ -630,20 +644,29 @@ store_query(struct store *st, const struct query *q, store_page_cb cb,
 		/*
 		 * A record stored by position, or naming attrs by id, is
 		 * expanded at the end of wire, its offset kept in len
-		 * meanwhile (wire moves).
+		 * meanwhile (wire moves).  With out, every hit goes there,
+		 * cut to q->fields: as it is expanded, when nothing reads
+		 * it whole before, else from a whole copy in own.
 		 */
-		wire_at = wire.size;
+		wire_at = wire->size;
 		pos = store_pos_is(v.mv_data, v.mv_size);
+		/* With out, own is free to hold a whole record. */
+		later = cut && !(pos && direct);
+		whole = later ? &own : wire;
+		if (later)
+			msgpack_sbuffer_clear(&own);
 		if (pos) {
+			off = whole->size;
 			if (store_pos_expand(st, txn, v.mv_data, v.mv_size,
-			    &wire, !as_stored) != 0) {
+			    whole, !as_stored, cut && direct ? q->fields :
+			    RECORD_FIELDS_ALL) != 0) {
 				log_err("event %llu does not decode",
 				    (unsigned long long)
 				    skey_get_be64(last + 8));
 				continue;
 			}
-			v.mv_data = wire.data + wire_at;
-			v.mv_size = wire.size - wire_at;
+			v.mv_data = whole->data + off;
+			v.mv_size = whole->size - off;
 		}
 		if (need_record) {
 			msgpack_zone_clear(&zone);
@@ -652,17 +675,35 @@ store_query(struct store *st, const struct query *q, store_page_cb cb,
 			    &rec) != MSGPACK_UNPACK_SUCCESS ||
 			    rec.type != MSGPACK_OBJECT_MAP ||
 			    !store_record_matches(q, &rec, text)) {
-				wire.size = wire_at;
+				wire->size = wire_at;
 				continue;
 			}
 		}
 		if (page.nhits == q->limit) {
-			wire.size = wire_at;
+			wire->size = wire_at;
 			page.more = 1;
 			break;
 		}
-		if (pos || (!as_stored && store_rec_expand(st, txn,
-		    v.mv_data, v.mv_size, &wire) == 1)) {
+		page.hits[page.nhits].via = q->ncodes > 0 ?
+		    query_via_code(q, v.mv_data, v.mv_size) : NULL;
+		if (later) {
+			if (!pos && !as_stored && store_rec_expand(st, txn,
+			    v.mv_data, v.mv_size, &own) == 1) {
+				v.mv_data = own.data;
+				v.mv_size = own.size;
+			}
+			fields_write(out, v.mv_data, v.mv_size, q->fields);
+			in_wire = 1;
+		} else {
+			in_wire = pos || (!as_stored && store_rec_expand(st,
+			    txn, v.mv_data, v.mv_size, wire) == 1);
+			if (!in_wire && out != NULL) {
+				msgpack_sbuffer_write(out, v.mv_data,
+				    v.mv_size);
+				in_wire = 1;
+			}
+		}
+		if (in_wire) {
 			page.hits[page.nhits].data = NULL;
 			page.hits[page.nhits].len = wire_at;
 		} else {
@@ -676,11 +717,11 @@ store_query(struct store *st, const struct query *q, store_page_cb cb,
 		page.next_id = page.hits[page.nhits].id;
 		page.nhits++;
 	}
-	for (i = page.nhits, end = wire.size; i-- > 0;) {
+	for (i = page.nhits, end = wire->size; i-- > 0;) {
 		if (page.hits[i].data != NULL)
 			continue;
 		off = page.hits[i].len;
-		page.hits[i].data = wire.data + off;
+		page.hits[i].data = wire->data + off;
 		page.hits[i].len = end - off;
 		end = off;
 	}
@@ -690,7 +731,7 @@ out:
 	for (i = 0; i <= SKEY_CLASS_INF; i++)
 		if (recs[i] != NULL)
 			mdb_cursor_close(recs[i]);
-	msgpack_sbuffer_destroy(&wire);
+	msgpack_sbuffer_destroy(&own);
 	store_text_end(text);
 	msgpack_zone_destroy(&zone);
 	free(page.hits);

@@ -18,6 +18,7 @@
 
 #include "harness.h"
 #include "test.h"
+#include "../client/annals.h"
 #include "../proto/proto.h"
 
 /* Send a request and read its answer into buf: th_call(), 30 s. */
@@ -507,6 +508,97 @@ TEST(issue_15_changes_pages_cut_at_the_frame_limit)
 	    "--follow --limit 10", t_bindir(), d.sock);
 	T_EQ_INT(run(cmd, out, sizeof out), 0);
 	T_EQ_INT(count_lines(path), 10);
+	T_EQ_INT(th_daemon_stop(&d), 0);
+}
+
+/*
+ * range and actor write their hits' records straight into the reply,
+ * then cut the page at the byte budget there: ten events of 1 MB by an
+ * alias come in pages under the frame limit, each hit with its via,
+ * whole, and none twice or lost, raw and through libannals.
+ */
+TEST(range_pages_cut_in_the_reply_keep_every_hit_and_via)
+{
+	static const char *const codes[] = { "RUS" };
+	struct annals_dict_entry alias = { .kind = ANNALS_DICT_ALIAS,
+	    .key = "Russia", .codes = codes, .ncodes = 1 };
+	struct th_daemon	 d;
+	const char		*extra[] = { "--max-frame", "4M", NULL };
+	static unsigned char	 buf[8 << 20];
+	const struct annals_event *ev;
+	const struct annals_via	*via;
+	const msgpack_object	*res, *evs, *vias, *code;
+	msgpack_unpacked	 u;
+	msgpack_sbuffer		 sb;
+	msgpack_packer		 pk;
+	struct msg		 m;
+	struct aerr		 err;
+	annals_ctx		*ctx;
+	annals_query		*q;
+	annals_iter		*it;
+	ssize_t			 len;
+	size_t			 i, n = 0;
+	int			 fd, seen[11] = { 0 };
+
+	T_OK(th_daemon_start(&d, extra));
+	T_ASSERT((fd = th_raw_connect(d.sock)) != -1);
+	for (i = 0; i < 10; i++)
+		put_big(fd, (uint32_t)i + 1, 1, 1000000);
+	T_ASSERT((ctx = annals_connect(d.sock)) != NULL);
+	T_ASSERTF(annals_dict_put(ctx, &alias, 1, 0, NULL) == 0, "%s",
+	    annals_errmsg(ctx));
+
+	/* One raw page: four records fit, each with its via. */
+	params_begin(&sb, &pk, 2);
+	mp_pack_kv_str(&pk, "actor", "Russia");
+	mp_pack_kv_uint(&pk, "limit", 100);
+	T_OK(th_send_request(fd, 20, "actor", sb.data, sb.size));
+	msgpack_sbuffer_destroy(&sb);
+	len = th_read_frame(fd, buf, sizeof buf, 10000);
+	T_ASSERTF(len > 0 && len <= 4 << 20, "a reply of %zd bytes", len);
+	msgpack_unpacked_init(&u);
+	T_ASSERT(msgpack_unpack_next(&u, (const char *)buf, (size_t)len,
+	    NULL) == MSGPACK_UNPACK_SUCCESS);
+	T_OK(msg_parse(&u.data, &m, &err));
+	res = m.result;
+	T_ASSERT(res != NULL && res->type == MSGPACK_OBJECT_MAP);
+	evs = mp_get(res, "events");
+	vias = mp_get(res, "via");
+	T_ASSERT(evs != NULL && evs->type == MSGPACK_OBJECT_ARRAY);
+	T_ASSERT(vias != NULL && vias->type == MSGPACK_OBJECT_ARRAY);
+	T_EQ_INT(evs->via.array.size, 4);
+	T_EQ_INT(vias->via.array.size, 4);
+	T_EQ_INT(mp_get(res, "matches")->via.array.size, 4);
+	T_EQ_INT(mp_get(res, "cursor")->type, MSGPACK_OBJECT_BIN);
+	for (i = 0; i < 4; i++) {
+		code = mp_get(&vias->via.array.ptr[i], "code");
+		T_ASSERT(code != NULL && code->type == MSGPACK_OBJECT_STR);
+		T_EQ_INT(code->via.str.size, 3);
+		T_ASSERT(memcmp(code->via.str.ptr, "RUS", 3) == 0);
+		T_EQ_INT(mp_get(&evs->via.array.ptr[i], "title")->
+		    via.str.size, 1000000);
+	}
+	msgpack_unpacked_destroy(&u);
+	close(fd);
+
+	/* libannals follows the cursor through all ten. */
+	T_ASSERT((q = annals_query_new()) != NULL);
+	T_OK(annals_query_set_actor(q, "Russia", NULL));
+	T_ASSERTF((it = annals_actor(ctx, q)) != NULL, "%s",
+	    annals_errmsg(ctx));
+	while ((ev = annals_iter_next(it)) != NULL) {
+		T_ASSERT(ev->id >= 1 && ev->id <= 10 && !seen[ev->id]);
+		seen[ev->id] = 1;
+		T_EQ_INT(strlen(ev->title), 1000000);
+		T_ASSERT((via = annals_iter_via(it)) != NULL);
+		T_EQ_STR(via->code, "RUS");
+		n++;
+	}
+	T_EQ_INT(annals_iter_error(it), 0);
+	T_EQ_INT(n, 10);
+	annals_iter_free(it);
+	annals_query_free(q);
+	annals_free(ctx);
 	T_EQ_INT(th_daemon_stop(&d), 0);
 }
 

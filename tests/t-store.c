@@ -353,7 +353,7 @@ query_all(struct store *st, struct query *q, struct found *f)
 	memset(f, 0, sizeof *f);
 	q->has_cursor = 0;
 	for (;;) {
-		T_ASSERTF(store_query(st, q, collect, f, &err) == 0, "%s",
+		T_ASSERTF(store_query(st, q, NULL, collect, f, &err) == 0, "%s",
 		    err.msg);
 		pages++;
 		T_ASSERT(pages < 100000);
@@ -1001,7 +1001,7 @@ TEST(store_paging_equals_one_shot)
 		mkquery(&q, NULL, NULL, "RUS");
 		q.desc = desc;
 		memset(&all, 0, sizeof all);
-		T_OK(store_query(st, &q, collect, &all, &err));
+		T_OK(store_query(st, &q, NULL, collect, &all, &err));
 		T_EQ_INT(all.n, PROTO_MAX_PAGE);
 		T_EQ_INT(all.more, 1);	/* 12000 > one page of 10000 */
 		found_free(&all);
@@ -1793,10 +1793,53 @@ pos_attrs(struct event *ev)
 	ev->attrs_len = sb.size;
 }
 
+/* What a list asks for: id, start, end, actors and title. */
+#define LIST_FIELDS	(RECORD_FIELD_ID | RECORD_FIELD(6) | \
+			    RECORD_FIELD(7) | RECORD_FIELD(8) | RECORD_FIELD(10))
+
+/*
+ * A record stored by position, expanded with only some fields, is the
+ * whole map cut by fields_write(), byte for byte: for each field alone,
+ * each but one, and a list's.
+ */
+static void
+pos_cuts_match(const unsigned char *rec, size_t len)
+{
+	msgpack_sbuffer	whole, cut, want;
+	uint32_t	sets[2 * RECORD_NFIELDS + 1], set;
+	size_t		i;
+
+	for (i = 0; i < RECORD_NFIELDS; i++) {
+		sets[2 * i] = RECORD_FIELD_ID | RECORD_FIELD(i);
+		sets[2 * i + 1] = RECORD_FIELDS_ALL & ~RECORD_FIELD(i);
+	}
+	sets[2 * RECORD_NFIELDS] = LIST_FIELDS;
+	msgpack_sbuffer_init(&whole);
+	msgpack_sbuffer_init(&cut);
+	msgpack_sbuffer_init(&want);
+	T_OK(store_pos_expand(NULL, NULL, rec, len, &whole, 0,
+	    RECORD_FIELDS_ALL));
+	for (i = 0; i < sizeof sets / sizeof sets[0]; i++) {
+		set = sets[i] | RECORD_FIELD_ID;
+		msgpack_sbuffer_clear(&cut);
+		msgpack_sbuffer_clear(&want);
+		T_OK(store_pos_expand(NULL, NULL, rec, len, &cut, 0, set));
+		fields_write(&want, whole.data, whole.size, set);
+		T_ASSERTF(cut.size == want.size &&
+		    memcmp(cut.data, want.data, want.size) == 0,
+		    "fields %#x: %zu bytes expanded, %zu cut", set, cut.size,
+		    want.size);
+	}
+	msgpack_sbuffer_destroy(&whole);
+	msgpack_sbuffer_destroy(&cut);
+	msgpack_sbuffer_destroy(&want);
+}
+
 /*
  * Records are stored by position (store-pos.c) and come back as the map
  * of the event put, byte for byte, whatever fields they hold; a record
  * the form cannot hold (16 actors: more than a fixarray) stays a map.
+ * Cut to some fields, they are what fields_write() makes of the map.
  */
 TEST(store_records_by_position_give_back_their_maps)
 {
@@ -1897,9 +1940,10 @@ TEST(store_records_by_position_give_back_their_maps)
 	T_OK(mdb_cursor_open(txn, dbi, &cur));
 	for (i = 0; mdb_cursor_get(cur, &k, &v, i++ ? MDB_NEXT :
 	    MDB_FIRST) == 0;) {
-		if (*(const unsigned char *)v.mv_data == 0xc1)
+		if (*(const unsigned char *)v.mv_data == 0xc1) {
+			pos_cuts_match(v.mv_data, v.mv_size - STORE_SEQ_LEN);
 			bypos++;
-		else
+		} else
 			maps++;
 		rlen += v.mv_size - STORE_SEQ_LEN;
 	}
@@ -1967,7 +2011,8 @@ TEST(store_records_by_position_damaged_are_refused)
 	T_ASSERT(rec[0] == 0xc1);
 
 	msgpack_sbuffer_init(&out);
-	T_OK(store_pos_expand(NULL, NULL, rec, len, &out, 0));
+	T_OK(store_pos_expand(NULL, NULL, rec, len, &out, 0,
+	    RECORD_FIELDS_ALL));
 	/* Its attrs name no id yet: the map is what the wire carried. */
 	T_ASSERT(out.size == w.len && memcmp(out.data, w.p, w.len) == 0);
 	for (flip = 0; flip < 2; flip++) {
@@ -1977,9 +2022,11 @@ TEST(store_records_by_position_damaged_are_refused)
 			memcpy(p, rec, flip ? len : cut);
 			if (flip)
 				p[cut / 8] ^= (unsigned char)(1 << (cut % 8));
+			/* Whole, or cut to a list's fields, by turns. */
 			msgpack_sbuffer_clear(&out);
 			if (store_pos_expand(NULL, NULL, p, flip ? len : cut,
-			    &out, 0) == 0) {
+			    &out, 0, cut % 2 ? RECORD_FIELDS_ALL : LIST_FIELDS)
+			    == 0) {
 				msgpack_unpacked_init(&u);
 				i = 0;
 				T_ASSERT(msgpack_unpack_next(&u, out.data,
@@ -2895,7 +2942,7 @@ text_against_model(size_t stage_text, int release_every)
 	/* A bad query is refused with a reason. */
 	mkquery(&q, NULL, NULL, NULL);
 	q.text = strdup("\"\"");
-	T_ASSERT(store_query(st, &q, collect, &f, &err) == -1);
+	T_ASSERT(store_query(st, &q, NULL, collect, &f, &err) == -1);
 	T_ASSERT(strstr(err.msg, "no word") != NULL);
 	query_clear(&q);
 
@@ -3179,7 +3226,7 @@ TEST(store_text_sixteen_terms_staged_and_swept)
 		mkquery(&q, NULL, NULL, NULL);
 		snprintf(title, sizeof title, "%szulu", all);
 		q.text = strdup(title);
-		T_ASSERT(store_query(st, &q, collect, &f, &err) == -1);
+		T_ASSERT(store_query(st, &q, NULL, collect, &f, &err) == -1);
 		T_ASSERTF(strstr(err.msg, "16") != NULL, "%s", err.msg);
 		query_clear(&q);
 		store_close(st);
@@ -3733,7 +3780,7 @@ at_read_all(struct store *st, struct at_set *s)
 			T_OK(store_get(st, ids, s->n, at_get_one, s, &err));
 		else if (way == 1) {
 			mkquery(&q, "2016", "2016", NULL);
-			T_OK(store_query(st, &q, at_page, s, &err));
+			T_OK(store_query(st, &q, NULL, at_page, s, &err));
 			query_clear(&q);
 		} else
 			T_OK(store_changes(st, 0, 1000, at_change, s, &next,

@@ -356,7 +356,7 @@ query_p50(struct store *st, const char *text, size_t *hits)
 			exit(1);
 		*hits = 0;
 		t0 = now_s();
-		if (store_query(st, &q, count_page, hits, &err) != 0) {
+		if (store_query(st, &q, NULL, count_page, hits, &err) != 0) {
 			fprintf(stderr, "bench-text: %s\n", err.msg);
 			exit(1);
 		}
