@@ -16,7 +16,9 @@
 #   make install    PREFIX=/usr/local DESTDIR= (BASHCOMPDIR for the
 #                   bash completion, default $PREFIX/share/bash-completion/
 #                   completions; UNITDIR for the systemd units, default
-#                   $PREFIX/lib/systemd/system)
+#                   $PREFIX/lib/systemd/system; SYSUSERSDIR and TMPFILESDIR
+#                   for the annals user and directories, default
+#                   $PREFIX/lib/sysusers.d and $PREFIX/lib/tmpfiles.d)
 #
 # Missing build dependencies are installed with apt-get when running as
 # root, and named otherwise (the deps step).
@@ -30,6 +32,8 @@ MANDIR	?= $(PREFIX)/share/man
 WEBDIR	?= $(PREFIX)/share/annals/web
 BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
 UNITDIR	?= $(LIBDIR)/systemd/system
+SYSUSERSDIR ?= $(LIBDIR)/sysusers.d
+TMPFILESDIR ?= $(LIBDIR)/tmpfiles.d
 CFLAGS	?= -O2 -g
 SAN	?=
 
@@ -60,10 +64,12 @@ PYMODS	:= yaml:python3-yaml msgpack:python3-msgpack pytest:python3-pytest \
 	pandas:python3-pandas setuptools:python3-setuptools pip:python3-pip \
 	wheel:python3-wheel
 
-# Command -> Debian package.  groff renders the man pages in t-docs and
+# Command -> Debian package.  groff renders the man pages in t-docs,
 # jq runs the README's get | jq | add - in t-cli-edit, which skip those
-# checks only where the tools cannot be had.
-CMDS	:= pkg-config:pkg-config curl:curl groff:groff-base jq:jq
+# checks only where the tools cannot be had, and t-install creates the
+# annals user from the installed sysusers.d entry with systemd-sysusers.
+CMDS	:= pkg-config:pkg-config curl:curl groff:groff-base jq:jq \
+	systemd-sysusers:systemd
 
 # What the deps step checks (tests/deps.sh); clang when CC is clang.
 DEP_CHECKS = $(addprefix cmd:,$(CMDS)) $(addprefix pc:,$(PKGS)) \
@@ -230,6 +236,11 @@ install: all $(B)/annals.pc
 		    > $(DESTDIR)$(UNITDIR)/$$u && \
 		chmod 644 $(DESTDIR)$(UNITDIR)/$$u || exit 1; \
 	done
+	install -d $(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(TMPFILESDIR)
+	install -m 644 contrib/systemd/annals.sysusers \
+	    $(DESTDIR)$(SYSUSERSDIR)/annals.conf
+	install -m 644 contrib/systemd/annals.tmpfiles \
+	    $(DESTDIR)$(TMPFILESDIR)/annals.conf
 	install -m 644 client/annals.bash $(DESTDIR)$(BASHCOMPDIR)/annals
 	install -m 644 $(B)/libannals.a $(DESTDIR)$(LIBDIR)/libannals.a
 	install -m 755 $(B)/libannals.so.$(VERSION) $(DESTDIR)$(LIBDIR)/
@@ -253,6 +264,8 @@ uninstall:
 	rm -f $(DESTDIR)$(SBINDIR)/annalsd $(DESTDIR)$(BINDIR)/annals \
 	    $(DESTDIR)$(BINDIR)/annals-nats \
 	    $(addprefix $(DESTDIR)$(UNITDIR)/,$(UNITS)) \
+	    $(DESTDIR)$(SYSUSERSDIR)/annals.conf \
+	    $(DESTDIR)$(TMPFILESDIR)/annals.conf \
 	    $(DESTDIR)$(LIBDIR)/libannals.a \
 	    $(DESTDIR)$(LIBDIR)/libannals.so.$(VERSION) \
 	    $(DESTDIR)$(LIBDIR)/libannals.so.$(SOMAJOR) \

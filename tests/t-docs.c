@@ -144,10 +144,11 @@ TEST(docs_man_pages_render_without_warnings)
 }
 
 /*
- * The tools tests skip without (groff above, jq in t-cli-edit) are
- * missing only where they cannot be had: the deps step names their
- * packages with the others, so make installs them as root on a fresh
- * machine, or says to.  make -n prints the step's checks.
+ * The tools tests need beside the build deps (groff above, jq in
+ * t-cli-edit, systemd-sysusers in t-install) are missing only where they
+ * cannot be had: the deps step names their packages with the others, so
+ * make installs them as root on a fresh machine, or says to.  make -n
+ * prints the step's checks.
  */
 TEST(docs_test_tools_are_in_the_deps_step)
 {
@@ -167,5 +168,7 @@ TEST(docs_test_tools_are_in_the_deps_step)
 	T_ASSERTF(strstr(s, "tests/deps.sh deps ") != NULL, "%s", s);
 	T_ASSERTF(strstr(s, " cmd:groff:groff-base") != NULL, "%s", s);
 	T_ASSERTF(strstr(s, " cmd:jq:jq") != NULL, "%s", s);
+	T_ASSERTF(strstr(s, " cmd:systemd-sysusers:systemd") != NULL, "%s",
+	    s);
 	free(s);
 }

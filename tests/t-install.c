@@ -75,6 +75,20 @@ TEST(install_then_build_against_it)
 	    "%s/usr/lib/systemd/system/*.service >&2", root);
 	T_EQ_INT(run(cmd), 0);
 
+	/*
+	 * The user the unit runs as comes from the sysusers.d entry: where
+	 * systemd-sysusers looks, it creates annals with its home.
+	 */
+	T_ASSERT(exists(root, "/usr/lib/sysusers.d/annals.conf"));
+	T_ASSERT(exists(root, "/usr/lib/tmpfiles.d/annals.conf"));
+	snprintf(cmd, sizeof cmd, "mkdir -p %s/etc && systemd-sysusers "
+	    "--root=%s >&2 && grep -q '^annals:x:[0-9]*:[0-9]*:.*:"
+	    "/var/lib/annals:' %s/etc/passwd", root, root, root);
+	T_EQ_INT(run(cmd), 0);
+	snprintf(cmd, sizeof cmd, "grep -q '^d /var/lib/annals 0750 annals "
+	    "annals' %s/usr/lib/tmpfiles.d/annals.conf", root);
+	T_EQ_INT(run(cmd), 0);
+
 	/* bash-completion loads it by the command's name: it must define it. */
 	snprintf(cmd, sizeof cmd, "bash --norc --noprofile -c '. %s/usr/share/"
 	    "bash-completion/completions/annals && complete -p annals' | "
@@ -121,4 +135,6 @@ TEST(install_then_build_against_it)
 	T_ASSERT(!exists(root, "/usr/lib/systemd/system/annalsd.service"));
 	T_ASSERT(!exists(root,
 	    "/usr/lib/systemd/system/annalsd-replica@.service"));
+	T_ASSERT(!exists(root, "/usr/lib/sysusers.d/annals.conf"));
+	T_ASSERT(!exists(root, "/usr/lib/tmpfiles.d/annals.conf"));
 }
