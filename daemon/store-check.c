@@ -293,33 +293,40 @@ check_records(struct check *c, uint64_t next_id, uint64_t next_seq)
 	mdb_cursor_close(cur);
 }
 
-/* Each entry of ids leads to a record (check_records: and back). */
+/* Each id of idblocks leads to a record (check_records: and back). */
 static void
 check_ids(struct check *c)
 {
+	struct id_block	 b;
 	MDB_cursor	*cur;
 	MDB_val		 k, v, rv;
-	uint64_t	 id;
-	int64_t		 start;
-	int		 class;
+	uint64_t	 base, left, id;
+	int		 i;
 
-	if (mdb_cursor_open(c->txn, c->st->ids, &cur) != 0)
+	if (mdb_cursor_open(c->txn, c->st->idblocks, &cur) != 0)
 		return;
 	while (mdb_cursor_get(cur, &k, &v, MDB_NEXT) == 0) {
 		if (k.mv_size != 8) {
 			problem(c, "ids: key of %zu bytes", k.mv_size);
 			continue;
 		}
-		id = skey_get_be64(k.mv_data);
-		if (store_rec_start(c->txn, c->st, id, &class, &start) != 0) {
-			problem(c, "ids: event %llu: value of %zu bytes",
-			    (unsigned long long)id, v.mv_size);
+		base = skey_get_be64(k.mv_data);
+		if (store_idb_decode(v.mv_data, v.mv_size, &b) != 0) {
+			problem(c, "ids: the block of ids from %llu does not "
+			    "decode", (unsigned long long)(base <<
+			    ID_BLOCK_SHIFT));
 			continue;
 		}
-		if (store_rec_at(c->txn, c->st, class, start, id, &rv) != 0)
-			problem(c, "ids: event %llu has no record at class %d "
-			    "start %lld", (unsigned long long)id, class,
-			    (long long)start);
+		for (left = b.present; left != 0; left &= left - 1) {
+			i = __builtin_ctzll(left);
+			id = base << ID_BLOCK_SHIFT | (uint64_t)i;
+			if (store_rec_at(c->txn, c->st, b.class[i],
+			    b.start[i], id, &rv) != 0)
+				problem(c, "ids: event %llu has no record at "
+				    "class %d start %lld",
+				    (unsigned long long)id, b.class[i],
+				    (long long)b.start[i]);
+		}
 	}
 	mdb_cursor_close(cur);
 }

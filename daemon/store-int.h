@@ -15,7 +15,7 @@
 struct store {
 	MDB_env		*env;
 	MDB_dbi		 events, time, actor, actors, keys, changes, meta;
-	MDB_dbi		 ids;		/* id -> start of its record's key */
+	MDB_dbi		 idblocks;	/* ids -> starts of their records */
 	MDB_dbi		 tombs;		/* seq -> time, id of each delete */
 	MDB_dbi		 time_new;	/* staged time entries (store_sweep) */
 	MDB_dbi		 actor_new;	/* staged actor entries */
@@ -101,9 +101,10 @@ struct wctx {
  * same.  Format 6 keys a long event's record by (class, start, id).
  * Format 7 keeps the actor and type indexes in blocks of postings
  * (store-post.c).  Format 8 stores a record by position (store-pos.c)
- * when that form gives its map back; maps are read as before.
+ * when that form gives its map back; maps are read as before.  Format 9
+ * keeps the map of ids to records' keys in blocks of 64 ids (store-rec.c).
  */
-#define STORE_FORMAT	8
+#define STORE_FORMAT	9
 #define STORE_SEQ_LEN	8
 
 #define PRUNE_BATCH	10000	/* tombstones dropped per commit */
@@ -129,7 +130,18 @@ int	 store_unpack(struct store *, MDB_txn *, const void *, size_t,
 	     struct event *);
 uint64_t store_rec_split(MDB_val *);
 
-/* store-rec.c: records by ([class,] start, id), and ids */
+/* store-rec.c: records by ([class,] start, id), and ids in blocks */
+#define ID_BLOCK_SHIFT	6
+#define ID_BLOCK_IDS	(1 << ID_BLOCK_SHIFT)
+#define ID_BLOCK_MAX	(8 + ID_BLOCK_IDS * (10 + 8 + 1))	/* encoded */
+struct id_block {
+	uint64_t	 present;		/* bit i: id base * 64 + i */
+	int64_t		 start[ID_BLOCK_IDS];
+	unsigned char	 class[ID_BLOCK_IDS];	/* 0: a short record */
+};
+int	 store_idb_decode(const void *, size_t, struct id_block *);
+size_t	 store_idb_encode(const struct id_block *, unsigned char *);
+int	 store_ids_to_blocks(MDB_txn *, struct store *, size_t *);
 int	 store_rec_start(MDB_txn *, struct store *, uint64_t, int *,
 	     int64_t *);
 int	 store_rec_at(MDB_txn *, struct store *, int, int64_t, uint64_t,

@@ -3,10 +3,12 @@
  * and id of its event, or for a long event under its class, start and
  * id (skey_rec_key), so that the records a range query's walk reads lie
  * on a few pages next to each other instead of on as many pages as there
- * are events; ids maps an id to its record's key less the id, for reads
- * by id.  Every read or write of a record goes through here.  Stores of
- * format 4 and before kept records by id alone, and those of format 5
- * kept long events by start and id: store_upgrade_records moves them.
+ * are events; idblocks maps an id to its record's key less the id, for
+ * reads by id, 64 ids an entry.  Every read or write of a record goes
+ * through here.  Stores of format 4 and before kept records by id alone,
+ * and those of format 5 kept long events by start and id:
+ * store_upgrade_records moves them.  Those of format 8 and before kept
+ * an entry of ids for each id: store_ids_to_blocks moves them.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +26,164 @@
 #define REC_STEPS	4
 
 /*
+ * A put that sorts after every key of its database is appended, which
+ * fills the last page instead of splitting it in half: loads in feed
+ * order (start ascending) and new ids do that.  LMDB refuses an append
+ * that would not be last (MDB_KEYEXIST) before changing anything.
+ */
+static int
+put_last(MDB_txn *txn, MDB_dbi dbi, MDB_val *k, MDB_val *v)
+{
+	int	rc;
+
+	rc = mdb_put(txn, dbi, k, v, MDB_APPEND);
+	if (rc == MDB_KEYEXIST)
+		rc = mdb_put(txn, dbi, k, v, 0);
+	return (rc);
+}
+
+/*
+ * A block of idblocks: the ids base * 64 to base * 64 + 63, keyed by base
+ * (8 bytes, big-endian).  Its value is the bitmap of the ids it holds (8
+ * bytes, little-endian), then for each, in order, a varint whose low
+ * bits say how its start is written: IDB_DAYS, as the zigzag of its
+ * distance in days from the start before (0 for the first), in the bits
+ * above; IDB_SECS, the same in seconds; IDB_ABS, in the 8 bytes that
+ * follow (a distance too large for the varint); and IDB_CLASS, that its
+ * class, a long event's, follows in a byte.  Ids are given out in order
+ * and feeds arrive by date, so the starts of a block lie close: about a
+ * byte an id, where an entry of its own took 27 with LMDB's overhead.
+ */
+#define IDB_SECS	0
+#define IDB_DAYS	1
+#define IDB_ABS		2
+#define IDB_HOW		3
+#define IDB_CLASS	4
+#define IDB_SHIFT	3
+#define IDB_DAY		86400
+
+static void
+idb_key(unsigned char *kbuf, uint64_t id)
+{
+	skey_be64(kbuf, id >> ID_BLOCK_SHIFT);
+}
+
+/* Decode a block's value: 0, or MDB_CORRUPTED. */
+int
+store_idb_decode(const void *data, size_t len, struct id_block *b)
+{
+	const unsigned char	*p = data, *end = p + len;
+	uint64_t		 v, d, left;
+	int64_t			 at = 0;
+	int			 i;
+
+	if (len < 8)
+		return (MDB_CORRUPTED);
+	for (b->present = 0, i = 0; i < 8; i++)
+		b->present |= (uint64_t)p[i] << (8 * i);
+	if (b->present == 0)
+		return (MDB_CORRUPTED);
+	p += 8;
+	for (left = b->present; left != 0; left &= left - 1) {
+		i = __builtin_ctzll(left);
+		if (store_varint_get(&p, end, &v) != 0)
+			return (MDB_CORRUPTED);
+		d = store_unzigzag(v >> IDB_SHIFT);
+		switch (v & IDB_HOW) {
+		case IDB_SECS:
+			at = (int64_t)((uint64_t)at + d);
+			break;
+		case IDB_DAYS:
+			at = (int64_t)((uint64_t)at + d * IDB_DAY);
+			break;
+		case IDB_ABS:
+			if (end - p < 8)
+				return (MDB_CORRUPTED);
+			at = skey_get_time(p);
+			p += 8;
+			break;
+		default:
+			return (MDB_CORRUPTED);
+		}
+		b->start[i] = at;
+		b->class[i] = 0;
+		if (v & IDB_CLASS) {
+			if (p == end || *p <= SKEY_REC_SHORT ||
+			    *p > SKEY_CLASS_INF)
+				return (MDB_CORRUPTED);
+			b->class[i] = *p++;
+		}
+	}
+	return (p == end ? 0 : MDB_CORRUPTED);
+}
+
+/* Encode b into buf (ID_BLOCK_MAX bytes): its length. */
+size_t
+store_idb_encode(const struct id_block *b, unsigned char *buf)
+{
+	uint64_t	left, z;
+	int64_t		at = 0, d;
+	size_t		n = 8;
+	int		i, how, class;
+
+	for (i = 0; i < 8; i++)
+		buf[i] = (unsigned char)(b->present >> (8 * i));
+	for (left = b->present; left != 0; left &= left - 1) {
+		i = __builtin_ctzll(left);
+		class = b->class[i] != 0 ? IDB_CLASS : 0;
+		if (__builtin_sub_overflow(b->start[i], at, &d) ||
+		    (z = store_zigzag((uint64_t)(d % IDB_DAY == 0 ?
+		    d / IDB_DAY : d))) >> (64 - IDB_SHIFT) != 0) {
+			n += store_varint_put(buf + n, IDB_ABS | class);
+			skey_time(buf + n, b->start[i]);
+			n += 8;
+		} else {
+			how = d % IDB_DAY == 0 ? IDB_DAYS : IDB_SECS;
+			n += store_varint_put(buf + n, z << IDB_SHIFT |
+			    (uint64_t)(how | class));
+		}
+		if (class)
+			buf[n++] = b->class[i];
+		at = b->start[i];
+	}
+	return (n);
+}
+
+/* The block of id: 0 (empty when it has none), or an LMDB error. */
+static int
+idb_get(MDB_txn *txn, struct store *st, uint64_t id, struct id_block *b)
+{
+	unsigned char	kbuf[8];
+	MDB_val		k = { 8, kbuf }, v;
+	int		rc;
+
+	idb_key(kbuf, id);
+	if ((rc = mdb_get(txn, st->idblocks, &k, &v)) == MDB_NOTFOUND) {
+		b->present = 0;
+		return (0);
+	}
+	return (rc != 0 ? rc : store_idb_decode(v.mv_data, v.mv_size, b));
+}
+
+/* Store b as the block of id, or drop it when it holds no id. */
+static int
+idb_put(MDB_txn *txn, struct store *st, uint64_t id,
+    const struct id_block *b)
+{
+	unsigned char	kbuf[8], vbuf[ID_BLOCK_MAX];
+	MDB_val		k = { 8, kbuf }, v = { 0, vbuf };
+	int		rc;
+
+	idb_key(kbuf, id);
+	if (b->present == 0) {
+		rc = mdb_del(txn, st->idblocks, &k, NULL);
+		return (rc == MDB_NOTFOUND ? 0 : rc);
+	}
+	v.mv_size = store_idb_encode(b, vbuf);
+	return (put_last(txn, st->idblocks, &k, &v));
+}
+
+/*
  * Where the record of stored event id is: its class (0 for a short
  * record) and start.  0, MDB_NOTFOUND or an LMDB error.
  */
@@ -31,23 +191,15 @@ int
 store_rec_start(MDB_txn *txn, struct store *st, uint64_t id, int *class,
     int64_t *start)
 {
-	const unsigned char	*p;
-	unsigned char		 kbuf[8];
-	MDB_val			 k = { 8, kbuf }, v;
-	int			 rc;
+	struct id_block	b;
+	int		rc, i = (int)(id & (ID_BLOCK_IDS - 1));
 
-	skey_be64(kbuf, id);
-	if ((rc = mdb_get(txn, st->ids, &k, &v)) != 0)
+	if ((rc = idb_get(txn, st, id, &b)) != 0)
 		return (rc);
-	p = v.mv_data;
-	if (v.mv_size == 8)
-		*class = 0;
-	else if (v.mv_size == 9 && p[0] > SKEY_REC_SHORT &&
-	    p[0] <= SKEY_CLASS_INF)
-		*class = *p++;
-	else
-		return (MDB_CORRUPTED);
-	*start = skey_get_time(p);
+	if ((b.present & (UINT64_C(1) << i)) == 0)
+		return (MDB_NOTFOUND);
+	*class = b.class[i];
+	*start = b.start[i];
 	return (0);
 }
 
@@ -129,23 +281,6 @@ store_rec_get(MDB_txn *txn, struct store *st, uint64_t id, MDB_val *v)
 }
 
 /*
- * A put that sorts after every key of its database is appended, which
- * fills the last page instead of splitting it in half: loads in feed
- * order (start ascending) and new ids do that.  LMDB refuses an append
- * that would not be last (MDB_KEYEXIST) before changing anything.
- */
-static int
-put_last(MDB_txn *txn, MDB_dbi dbi, MDB_val *k, MDB_val *v)
-{
-	int	rc;
-
-	rc = mdb_put(txn, dbi, k, v, MDB_APPEND);
-	if (rc == MDB_KEYEXIST)
-		rc = mdb_put(txn, dbi, k, v, 0);
-	return (rc);
-}
-
-/*
  * Store v as the record of id, of that class and starting at start: the
  * record moves when its key did.  fresh says that id has no record, as
  * for an id just given out, which spares looking for one.
@@ -154,11 +289,11 @@ int
 store_rec_put(MDB_txn *txn, struct store *st, int class, int64_t start,
     uint64_t id, MDB_val *v, int fresh)
 {
-	unsigned char	kbuf[SKEY_REC_MAX], okbuf[SKEY_REC_MAX], ibuf[8];
-	MDB_val		k = { 0, kbuf }, ok = { 0, okbuf }, ik = { 8, ibuf };
-	MDB_val		iv = { 0, kbuf };
+	struct id_block	b;
+	unsigned char	kbuf[SKEY_REC_MAX], okbuf[SKEY_REC_MAX];
+	MDB_val		k = { 0, kbuf }, ok = { 0, okbuf };
 	int64_t		old;
-	int		rc = MDB_NOTFOUND, oclass;
+	int		rc = MDB_NOTFOUND, oclass, i;
 
 	k.mv_size = skey_rec_key(kbuf, class, start, id);
 	if (!fresh)
@@ -173,10 +308,14 @@ store_rec_put(MDB_txn *txn, struct store *st, int class, int64_t start,
 			return (rc);
 	} else if (rc != MDB_NOTFOUND)
 		return (rc);
-	/* ids keeps the key less its id. */
-	skey_be64(ibuf, id);
-	iv.mv_size = k.mv_size - 8;
-	if ((rc = put_last(txn, st->ids, &ik, &iv)) != 0)
+	/* idblocks keeps the key less its id. */
+	if ((rc = idb_get(txn, st, id, &b)) != 0)
+		return (rc);
+	i = (int)(id & (ID_BLOCK_IDS - 1));
+	b.present |= UINT64_C(1) << i;
+	b.start[i] = start;
+	b.class[i] = (unsigned char)(class > SKEY_REC_SHORT ? class : 0);
+	if ((rc = idb_put(txn, st, id, &b)) != 0)
 		return (rc);
 	return (put_last(txn, st->events, &k, v));
 }
@@ -185,19 +324,72 @@ store_rec_put(MDB_txn *txn, struct store *st, int class, int64_t start,
 int
 store_rec_del(MDB_txn *txn, struct store *st, uint64_t id)
 {
-	unsigned char	kbuf[SKEY_REC_MAX], ibuf[8];
-	MDB_val		k = { 0, kbuf }, ik = { 8, ibuf };
-	int64_t		start;
-	int		rc, class;
+	struct id_block	b;
+	unsigned char	kbuf[SKEY_REC_MAX];
+	MDB_val		k = { 0, kbuf };
+	int		rc, i = (int)(id & (ID_BLOCK_IDS - 1));
 
-	if ((rc = store_rec_start(txn, st, id, &class, &start)) != 0)
+	if ((rc = idb_get(txn, st, id, &b)) != 0)
 		return (rc);
-	k.mv_size = skey_rec_key(kbuf, class, start, id);
-	skey_be64(ibuf, id);
+	if ((b.present & (UINT64_C(1) << i)) == 0)
+		return (MDB_NOTFOUND);
+	k.mv_size = skey_rec_key(kbuf, b.class[i], b.start[i], id);
 	if ((rc = mdb_del(txn, st->events, &k, NULL)) != 0 &&
 	    rc != MDB_NOTFOUND)
 		return (rc);
-	return (mdb_del(txn, st->ids, &ik, NULL));
+	b.present &= ~(UINT64_C(1) << i);
+	return (idb_put(txn, st, id, &b));
+}
+
+/*
+ * Move the entries of ids, one an id (format 8 and before), into
+ * idblocks, in txn, and drop ids: *n says how many.  ids is read in
+ * order, so each block is written once, appended.
+ */
+int
+store_ids_to_blocks(MDB_txn *txn, struct store *st, size_t *n)
+{
+	struct id_block	 b;
+	const unsigned char *p;
+	MDB_cursor	*cur;
+	MDB_dbi		 ids;
+	MDB_val		 k, v;
+	uint64_t	 id, at = 0;
+	int		 rc, i;
+
+	*n = 0;
+	if ((rc = mdb_dbi_open(txn, "ids", 0, &ids)) != 0)
+		return (rc == MDB_NOTFOUND ? 0 : rc);
+	if ((rc = mdb_cursor_open(txn, ids, &cur)) != 0)
+		return (rc);
+	b.present = 0;
+	while ((rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) == 0) {
+		p = v.mv_data;
+		if (k.mv_size != 8 || (v.mv_size != 8 && (v.mv_size != 9 ||
+		    p[0] <= SKEY_REC_SHORT || p[0] > SKEY_CLASS_INF))) {
+			rc = MDB_CORRUPTED;
+			break;
+		}
+		id = skey_get_be64(k.mv_data);
+		if (b.present != 0 && id >> ID_BLOCK_SHIFT != at >>
+		    ID_BLOCK_SHIFT) {
+			if ((rc = idb_put(txn, st, at, &b)) != 0)
+				break;
+			b.present = 0;
+		}
+		at = id;
+		i = (int)(id & (ID_BLOCK_IDS - 1));
+		b.present |= UINT64_C(1) << i;
+		b.class[i] = v.mv_size == 9 ? p[0] : 0;
+		b.start[i] = skey_get_time(p + (v.mv_size == 9));
+		(*n)++;
+	}
+	mdb_cursor_close(cur);
+	if (rc != MDB_NOTFOUND)
+		return (rc);
+	if (b.present != 0 && (rc = idb_put(txn, st, at, &b)) != 0)
+		return (rc);
+	return (mdb_drop(txn, ids, 1));
 }
 
 /*

@@ -13,7 +13,9 @@
  *		  change in changes (8 bytes); start and class as the time
  *		  index has them, so records lie in time order, a long
  *		  event's among those of its class (store-rec.c)
- *	ids	  id -> its record's key less the id
+ *	idblocks  id / 64 -> the keys less the id of the records of those
+ *		  64 ids (store-rec.c; format 8 and before kept ids, an
+ *		  entry an id)
  *	time	  class start id -> span	(store-key.c)
  *	time_new  the same, staged		(store_sweep)
  *	actor	  name NUL class start id -> block of postings, the first
@@ -306,8 +308,9 @@ store_cmp(const MDB_val *a, const MDB_val *b)
 static void
 store_set_compare(struct store *st, MDB_txn *txn)
 {
-	const MDB_dbi	dbis[] = { st->events, st->ids, st->time, st->actor,
-			    st->actors, st->keys, st->changes, st->meta,
+	const MDB_dbi	dbis[] = { st->events, st->idblocks, st->time,
+			    st->actor, st->actors, st->keys, st->changes,
+			    st->meta,
 			    st->tombs, st->time_new, st->actor_new,
 			    st->days, st->type, st->type_new, st->types,
 			    st->text, st->text_tail, st->text_new,
@@ -444,10 +447,10 @@ store_upgrade_2(struct store *st, MDB_txn *txn, const char *path)
  * Refuse a data directory whose index encodings are not ours: reading it
  * would answer wrongly, not fail.  Directories written before the format
  * was recorded hold format 1 (49-byte spans in every index entry).
- * Those of formats 2 to 7 are upgraded in place: format 2 to 4 here, in
+ * Those of formats 2 to 8 are upgraded in place: format 2 to 4 here, in
  * the transaction that opens the store (format 3 records name no attrs
  * by id, which format 4 reads the same); a store of 2 to 5 is then
- * marked 8 and "upgrading", and *upgrade asks for store_upgrade_records,
+ * marked 9 and "upgrading", and *upgrade asks for store_upgrade_records,
  * as it does when an earlier upgrade was cut short.
  */
 static int
@@ -492,7 +495,8 @@ store_format(struct store *st, MDB_txn *txn, const char *path, int *upgrade,
 	 * Format 7 changed the actor and type indexes alone, which
 	 * store_post_open builds again from the records; records that a
 	 * format 6 annalsd left half moved go on moving.  Format 8 reads
-	 * the maps of format 7 as they are.
+	 * the maps of format 7 as they are.  Format 9's blocks of ids are
+	 * made by store_open_ids once this transaction commits.
 	 */
 	if (format >= 6) {
 		if ((rc = store_meta_put(txn, st->meta, "format",
@@ -504,7 +508,7 @@ store_format(struct store *st, MDB_txn *txn, const char *path, int *upgrade,
 	if (format == 2 && (rc = store_upgrade_2(st, txn, path)) != 0)
 		return (store_error(err, rc, "upgrading the store"));
 	/*
-	 * Marked 8 before a record moves, with "upgrading" until the last
+	 * Marked 9 before a record moves, with "upgrading" until the last
 	 * has: an annalsd of an older format refuses the store from now on
 	 * rather than take a half-moved one for its own.
 	 */
@@ -525,7 +529,7 @@ static const struct store_db {
 	const char	*name;
 	size_t		 off;		/* of its handle in struct store */
 } store_dbs[] = {
-	STORE_DB(events), STORE_DB(ids), STORE_DB(time), STORE_DB(actor),
+	STORE_DB(events), STORE_DB(idblocks), STORE_DB(time), STORE_DB(actor),
 	STORE_DB(actors), STORE_DB(keys), STORE_DB(changes), STORE_DB(meta),
 	STORE_DB(tombs), STORE_DB(time_new), STORE_DB(actor_new),
 	STORE_DB(days), STORE_DB(type), STORE_DB(type_new), STORE_DB(types),
@@ -553,6 +557,32 @@ store_dbs_open(struct store *st, MDB_txn *txn)
 		    store_db_handle(st, &store_dbs[i]))) != 0)
 			return (rc);
 	return (0);
+}
+
+/*
+ * The entries of ids that a store of format 8 or before has, moved into
+ * blocks in one transaction, which drops ids: a store that has ids still
+ * has all of them, even when an upgrade was cut short.  An LMDB error
+ * (MDB_MAP_FULL: grow and call again) or 0.
+ */
+static int
+store_open_ids(struct store *st)
+{
+	MDB_txn	*txn;
+	size_t	 n;
+	int	 rc;
+
+	if ((rc = mdb_txn_begin(st->env, NULL, 0, &txn)) != 0)
+		return (rc);
+	if ((rc = store_ids_to_blocks(txn, st, &n)) != 0) {
+		mdb_txn_abort(txn);
+		return (rc);
+	}
+	if ((rc = mdb_txn_commit(txn)) == 0 && n > 0)
+		log_notice("%s: moved the places of %zu records into blocks "
+		    "of %d ids (store format %d)", st->path, n, ID_BLOCK_IDS,
+		    STORE_FORMAT);
+	return (rc);
 }
 
 /*
@@ -675,6 +705,17 @@ store_open(const struct store_config *cfg, struct aerr *err)
 	 * may need the map grown: what is before them, first.
 	 */
 	if ((rc = mdb_txn_commit(txn)) != 0)
+		goto fail;
+	while ((rc = store_open_ids(st)) == MDB_MAP_FULL) {
+		if (grow_map(st) != 0) {
+			aerr_set(err, AERR_DISK_FULL, "%s: moving ids into "
+			    "blocks needs a map larger than its maximum of "
+			    "%zu bytes", cfg->path, st->max_map_size);
+			store_free(st);
+			return (NULL);
+		}
+	}
+	if (rc != 0)
 		goto fail;
 	if (upgrade && store_upgrade_records(st, cfg->path, err) != 0) {
 		store_free(st);

@@ -72,22 +72,61 @@ raw_begin(MDB_env **env)
 	return (txn);
 }
 
-/* The key of id's record (start, id): its start is in ids. */
+/* The class and start of id's record, as its block of ids has them. */
+static int
+raw_id_get(MDB_txn *txn, uint64_t id, int *class, int64_t *start)
+{
+	struct id_block	 b;
+	unsigned char	 key[8];
+	MDB_dbi		 dbi;
+	MDB_val		 k = { 8, key }, v;
+	int		 i = (int)(id & (ID_BLOCK_IDS - 1));
+
+	T_OK(mdb_dbi_open(txn, "idblocks", 0, &dbi));
+	skey_be64(key, id >> ID_BLOCK_SHIFT);
+	if (mdb_get(txn, dbi, &k, &v) != 0)
+		return (MDB_NOTFOUND);
+	T_OK(store_idb_decode(v.mv_data, v.mv_size, &b));
+	if ((b.present & (UINT64_C(1) << i)) == 0)
+		return (MDB_NOTFOUND);
+	*class = b.class[i];
+	*start = b.start[i];
+	return (0);
+}
+
+/* Set the class and start of id's record in its block of ids. */
+static void
+raw_id_set(MDB_txn *txn, uint64_t id, int class, int64_t start)
+{
+	struct id_block	 b;
+	unsigned char	 key[8], buf[ID_BLOCK_MAX];
+	MDB_dbi		 dbi;
+	MDB_val		 k = { 8, key }, v;
+	int		 i = (int)(id & (ID_BLOCK_IDS - 1));
+
+	T_OK(mdb_dbi_open(txn, "idblocks", 0, &dbi));
+	skey_be64(key, id >> ID_BLOCK_SHIFT);
+	if (mdb_get(txn, dbi, &k, &v) == 0)
+		T_OK(store_idb_decode(v.mv_data, v.mv_size, &b));
+	else
+		b.present = 0;
+	b.present |= UINT64_C(1) << i;
+	b.class[i] = (unsigned char)class;
+	b.start[i] = start;
+	v.mv_size = store_idb_encode(&b, buf);
+	v.mv_data = buf;
+	T_OK(mdb_put(txn, dbi, &k, &v, 0));
+}
+
+/* The key of id's record ([class,] start, id): its place is in ids. */
 static void
 raw_rec_key(MDB_txn *txn, uint64_t id, unsigned char *key, MDB_val *k)
 {
-	MDB_dbi	ids;
-	MDB_val	v;
+	int64_t	start;
+	int	class;
 
-	T_OK(mdb_dbi_open(txn, "ids", 0, &ids));
-	skey_be64(key + 8, id);
-	k->mv_size = 8;
-	k->mv_data = key + 8;
-	T_OK(mdb_get(txn, ids, k, &v));
-	T_ASSERT(v.mv_size == 8 || v.mv_size == 9);
-	memmove(key + v.mv_size, key + 8, 8);
-	memcpy(key, v.mv_data, v.mv_size);
-	k->mv_size = v.mv_size + 8;
+	T_OK(raw_id_get(txn, id, &class, &start));
+	k->mv_size = skey_rec_key(key, class, start, id);
 	k->mv_data = key;
 }
 
@@ -1577,6 +1616,153 @@ TEST(store_change_log_is_compacted_and_pruned)
 	store_close(st);
 }
 
+/*
+ * A block of ids comes back as encoded, whatever its starts: days and
+ * seconds apart, far apart (written whole), before 1970 and the ends of
+ * time, each class; and any cut or changed byte of one is refused or
+ * decodes within its bytes (the sanitizers' build checks).
+ */
+TEST(store_ids_blocks_encode_and_decode)
+{
+	static const int64_t	 far[] = { DATE_NEG_INF, DATE_POS_INF,
+				    INT64_MIN + 1, INT64_MAX - 86400, 0,
+				    -62135596800, 253402300799 };
+	struct id_block		 b, d;
+	unsigned char		 buf[ID_BLOCK_MAX], *p;
+	unsigned		 seed = t_seed();
+	size_t			 len, cut;
+	int			 round, i;
+
+	for (round = 0; round < 2000; round++) {
+		b.present = (uint64_t)rand_r(&seed) << 33 ^
+		    (uint64_t)rand_r(&seed) << 11 ^ (uint64_t)rand_r(&seed);
+		if (round % 7 == 0)
+			b.present = UINT64_MAX;
+		if (b.present == 0)
+			b.present = 1;
+		for (i = 0; i < ID_BLOCK_IDS; i++) {
+			switch (rand_r(&seed) % 4) {
+			case 0:
+				b.start[i] = far[rand_r(&seed) % 7];
+				break;
+			case 1:
+				b.start[i] = (int64_t)(rand_r(&seed) % 20000 -
+				    10000) * 86400;
+				break;
+			default:
+				b.start[i] = (int64_t)rand_r(&seed) -
+				    RAND_MAX / 2;
+				break;
+			}
+			b.class[i] = rand_r(&seed) % 3 == 0 ? (unsigned char)
+			    (SKEY_REC_SHORT + 1 + rand_r(&seed) %
+			    (SKEY_CLASS_INF - SKEY_REC_SHORT)) : 0;
+		}
+		len = store_idb_encode(&b, buf);
+		T_ASSERT(len <= ID_BLOCK_MAX);
+		T_OK(store_idb_decode(buf, len, &d));
+		T_EQ_U64(d.present, b.present);
+		for (i = 0; i < ID_BLOCK_IDS; i++) {
+			if ((b.present & (UINT64_C(1) << i)) == 0)
+				continue;
+			T_ASSERTF(d.start[i] == b.start[i] &&
+			    d.class[i] == b.class[i], "round %d, id %d: %lld "
+			    "class %d came back as %lld class %d", round, i,
+			    (long long)b.start[i], b.class[i],
+			    (long long)d.start[i], d.class[i]);
+		}
+		if (round % 50 != 0)
+			continue;
+		for (cut = 0; cut < len; cut++) {
+			p = malloc(cut ? cut : 1);
+			T_ASSERT(p != NULL);
+			memcpy(p, buf, cut);
+			T_ASSERT(store_idb_decode(p, cut, &d) != 0);
+			free(p);
+			p = malloc(len);
+			T_ASSERT(p != NULL);
+			memcpy(p, buf, len);
+			p[cut] ^= (unsigned char)(1 + rand_r(&seed) % 255);
+			(void)store_idb_decode(p, len, &d);
+			free(p);
+		}
+	}
+}
+
+/*
+ * Ids live 64 to a block: a block whose ids are all deleted goes, one
+ * that keeps some shrinks, a moved start moves with its id, and a day of
+ * events takes about a byte an id.
+ */
+TEST(store_ids_blocks_follow_puts_moves_and_deletes)
+{
+	struct store		*st = open_store(4 << 20);
+	struct store_check	*c = calloc(1, sizeof *c);
+	struct event		 ev;
+	struct aerr		 err;
+	MDB_env			*env;
+	MDB_txn			*txn;
+	MDB_dbi			 dbi;
+	MDB_stat		 ms;
+	MDB_val			 v;
+	MDB_val			 k = { 8, NULL };
+	unsigned char		 key[SKEY_REC_MAX];
+	uint64_t		 id;
+	int64_t			 start;
+	int			 class;
+	char			 day[16];
+
+	for (id = 1; id <= 200; id++) {
+		snprintf(day, sizeof day, "2015-01-%02d", 1 + (int)(id / 10));
+		mkev(&ev, day, NULL, "RUS", "036", NULL, NULL);
+		T_EQ_U64(put1(st, &ev, NULL), id);
+		record_clear(&ev);
+	}
+	for (id = 64; id < 128; id++)
+		del1(st, id);
+	del1(st, 130);
+	/* 150 to 2014~ (fuzzy: a long class), 160 to before 1970. */
+	mkev(&ev, "2014~", NULL, "RUS", "036", NULL, NULL);
+	ev.id = 150;
+	T_EQ_U64(put1(st, &ev, NULL), 150);
+	record_clear(&ev);
+	mkev(&ev, "-0044-03-15", NULL, "RUS", "036", NULL, NULL);
+	ev.id = 160;
+	T_EQ_U64(put1(st, &ev, NULL), 160);
+	record_clear(&ev);
+	T_OK(store_check(st, c, &err));
+	T_ASSERTF(c->nproblems == 0, "%s", c->problems[0]);
+	T_EQ_U64(c->events, 200 - 65);
+	store_close(st);
+
+	txn = raw_begin(&env);
+	T_OK(mdb_dbi_open(txn, "idblocks", 0, &dbi));
+	T_OK(mdb_stat(txn, dbi, &ms));
+	/* 0 to 63, 128 to 191, 192 to 200: the block of 64 to 127 went. */
+	T_EQ_U64(ms.ms_entries, 3);
+	T_ASSERT(raw_id_get(txn, 100, &class, &start) == MDB_NOTFOUND);
+	T_ASSERT(raw_id_get(txn, 130, &class, &start) == MDB_NOTFOUND);
+	T_OK(raw_id_get(txn, 131, &class, &start));
+	T_EQ_INT(class, 0);
+	T_ASSERT(start == 1420070400 + 13 * 86400);	/* 2015-01-14 */
+	T_OK(raw_id_get(txn, 150, &class, &start));
+	T_ASSERT(class > SKEY_REC_SHORT);
+	T_OK(raw_id_get(txn, 160, &class, &start));
+	T_ASSERT(start < 0);
+	raw_rec_key(txn, 160, key, &k);
+	T_OK(mdb_dbi_open(txn, "events", 0, &dbi));
+	T_OK(mdb_get(txn, dbi, &k, &v));
+	/* The first block: 63 ids of 21 days, in a few bytes each. */
+	T_OK(mdb_dbi_open(txn, "idblocks", 0, &dbi));
+	memset(key, 0, 8);
+	k.mv_size = 8;
+	k.mv_data = key;
+	T_OK(mdb_get(txn, dbi, &k, &v));
+	T_ASSERTF(v.mv_size <= 8 + 63 + 8, "a block of %zu bytes", v.mv_size);
+	raw_commit(env, txn);
+	free(c);
+}
+
 /* Whether one of the problems check described holds what. */
 static int
 check_says(const struct store_check *c, const char *what)
@@ -1602,6 +1788,8 @@ TEST(store_check_passes_then_finds_damage)
 	MDB_dbi			 dbi;
 	MDB_cursor		*cur;
 	MDB_val			 k, v;
+	struct id_block		 idb;
+	unsigned char		 idbuf[ID_BLOCK_MAX];
 	int			 i;
 
 	for (i = 0; i < 200; i++) {
@@ -1667,19 +1855,29 @@ TEST(store_check_passes_then_finds_damage)
 	    c->problems[0]);
 	store_close(st);
 
-	/* ids and the records mirror each other: one gone, one made up. */
+	/*
+	 * ids and the records mirror each other: one gone (2, the first
+	 * left, from its block), one made up (999, in a block of its own).
+	 */
 	txn = raw_begin(&env);
-	T_OK(mdb_dbi_open(txn, "ids", 0, &dbi));
+	T_OK(mdb_dbi_open(txn, "idblocks", 0, &dbi));
 	T_OK(mdb_cursor_open(txn, dbi, &cur));
 	T_OK(mdb_cursor_get(cur, &k, &v, MDB_FIRST));
-	T_OK(mdb_cursor_del(cur, 0));
+	T_OK(store_idb_decode(v.mv_data, v.mv_size, &idb));
+	T_ASSERT(idb.present & (UINT64_C(1) << 2));
+	idb.present &= ~(UINT64_C(1) << 2);
+	v.mv_size = store_idb_encode(&idb, idbuf);
+	v.mv_data = idbuf;
+	T_OK(mdb_cursor_put(cur, &k, &v, MDB_CURRENT));
 	mdb_cursor_close(cur);
-	memcpy(key, "\0\0\0\0\0\0\x03\xe7", 8);	/* 999 */
+	memcpy(key, "\0\0\0\0\0\0\0\x0f", 8);	/* ids 960 to 1023 */
 	k.mv_size = 8;
 	k.mv_data = key;
-	v.mv_size = 8;
-	v.mv_data = key + 8;
-	memset(key + 8, 0x80, 8);
+	idb.present = UINT64_C(1) << (999 - 960);
+	idb.start[999 - 960] = 0;
+	idb.class[999 - 960] = 0;
+	v.mv_size = store_idb_encode(&idb, idbuf);
+	v.mv_data = idbuf;
 	T_OK(mdb_put(txn, dbi, &k, &v, 0));
 	raw_commit(env, txn);
 
@@ -1993,14 +2191,7 @@ TEST(store_records_by_position_damaged_are_refused)
 
 	/* The stored bytes, its seq cut off. */
 	txn = raw_begin(&env);
-	T_OK(mdb_dbi_open(txn, "ids", 0, &dbi));
-	skey_be64(key, id);
-	k.mv_data = key;
-	k.mv_size = 8;
-	T_OK(mdb_get(txn, dbi, &k, &v));
-	memcpy(key, v.mv_data, v.mv_size);
-	skey_be64(key + v.mv_size, id);
-	k.mv_size = v.mv_size + 8;
+	raw_rec_key(txn, id, key, &k);
 	T_OK(mdb_dbi_open(txn, "events", 0, &dbi));
 	T_OK(mdb_get(txn, dbi, &k, &v));
 	len = v.mv_size - STORE_SEQ_LEN;
@@ -2223,7 +2414,7 @@ TEST(store_refuses_another_format)
 	MDB_txn			*txn;
 	MDB_dbi			 meta;
 	MDB_val			 k = { 6, (void *)"format" }, v;
-	unsigned char		 nine[8] = { 0, 0, 0, 0, 0, 0, 0, 9 };
+	unsigned char		 ten[8] = { 0, 0, 0, 0, 0, 0, 0, 10 };
 	char			 path[128];
 	int			 status;
 
@@ -2247,16 +2438,16 @@ TEST(store_refuses_another_format)
 	cfg.max_map_size = (size_t)1 << 20;
 	T_ASSERT(store_open(&cfg, &err) == NULL);
 	T_ASSERTF(strstr(err.msg, "holds store format 1 and this annalsd "
-	    "reads format 8") != NULL, "%s", err.msg);
+	    "reads format 9") != NULL, "%s", err.msg);
 
 	txn = raw_begin(&env);
 	T_OK(mdb_dbi_open(txn, "meta", 0, &meta));
 	v.mv_size = 8;
-	v.mv_data = nine;
+	v.mv_data = ten;
 	T_OK(mdb_put(txn, meta, &k, &v, 0));
 	raw_commit(env, txn);
 	T_ASSERT(store_open(&cfg, &err) == NULL);
-	T_ASSERTF(strstr(err.msg, "format 8") != NULL, "%s", err.msg);
+	T_ASSERTF(strstr(err.msg, "format 9") != NULL, "%s", err.msg);
 }
 
 /*
@@ -5091,17 +5282,15 @@ tor_count(uint64_t id, int64_t *start)
 {
 	MDB_env		*env;
 	MDB_txn		*txn;
-	MDB_dbi		 events, ids;
+	MDB_dbi		 events;
 	MDB_cursor	*cur;
 	MDB_val		 k, v;
-	unsigned char	 ib[8];
 	uint64_t	 kid;
 	int64_t		 kstart;
 	int		 n = 0, class, kclass = 0;
 
 	txn = raw_begin(&env);
 	T_OK(mdb_dbi_open(txn, "events", 0, &events));
-	T_OK(mdb_dbi_open(txn, "ids", 0, &ids));
 	T_OK(mdb_cursor_open(txn, events, &cur));
 	while (mdb_cursor_get(cur, &k, &v, MDB_NEXT) == 0) {
 		T_OK(skey_get_rec_key(k.mv_data, k.mv_size, &class, &kstart,
@@ -5113,18 +5302,13 @@ tor_count(uint64_t id, int64_t *start)
 		kclass = class;
 	}
 	mdb_cursor_close(cur);
-	skey_be64(ib, id);
-	k.mv_size = 8;
-	k.mv_data = ib;
 	if (n > 0) {
-		T_OK(mdb_get(txn, ids, &k, &v));
-		T_EQ_U64(v.mv_size, kclass != 0 ? 9 : 8);
-		T_ASSERT(kclass == 0 || ((unsigned char *)v.mv_data)[0] ==
-		    kclass);
-		T_ASSERT(skey_get_time((unsigned char *)v.mv_data +
-		    v.mv_size - 8) == *start);
+		T_OK(raw_id_get(txn, id, &class, &kstart));
+		T_EQ_INT(class, kclass > SKEY_REC_SHORT ? kclass : 0);
+		T_ASSERT(kstart == *start);
 	} else
-		T_ASSERT(mdb_get(txn, ids, &k, &v) == MDB_NOTFOUND);
+		T_ASSERT(raw_id_get(txn, id, &class, &kstart) ==
+		    MDB_NOTFOUND);
 	raw_commit(env, txn);
 	return (n);
 }
@@ -5302,17 +5486,17 @@ TEST(store_timeorder_failed_and_replayed_moves)
 
 /*
  * Take the store back to format 4 behind its back: each record under its
- * 8-byte id, ids emptied; or to format 5: each long event's record
- * under its start and id, ids mapping it there.  Except the records of
- * ids that are multiples of moved (0: none), left as a cut-short
- * upgrade leaves them.
+ * 8-byte id, ids (an entry an id, instead of idblocks) empty; or to
+ * format 5: each long event's record under its start and id, ids mapping
+ * it there.  Except the records of ids that are multiples of moved (0:
+ * none), left as a cut-short upgrade leaves them, ids mapping them.
  */
 static void
 tor_downgrade(uint64_t moved, int to)
 {
 	MDB_env		*env;
 	MDB_txn		*txn;
-	MDB_dbi		 events, ids, meta;
+	MDB_dbi		 events, ids, idblocks, meta;
 	MDB_cursor	*cur;
 	MDB_val		 k, v, *keys = NULL, *vals = NULL;
 	unsigned char	 four[8], old[SKEY_REC_LEN];
@@ -5323,7 +5507,8 @@ tor_downgrade(uint64_t moved, int to)
 
 	txn = raw_begin(&env);
 	T_OK(mdb_dbi_open(txn, "events", 0, &events));
-	T_OK(mdb_dbi_open(txn, "ids", 0, &ids));
+	T_OK(mdb_dbi_open(txn, "ids", MDB_CREATE, &ids));
+	T_OK(mdb_dbi_open(txn, "idblocks", 0, &idblocks));
 	T_OK(mdb_dbi_open(txn, "meta", 0, &meta));
 	T_OK(mdb_cursor_open(txn, events, &cur));
 	while (mdb_cursor_get(cur, &k, &v, MDB_NEXT) == 0) {
@@ -5348,12 +5533,15 @@ tor_downgrade(uint64_t moved, int to)
 		skey_rec_key(old, 0, start, id);
 		k.mv_size = 8;
 		k.mv_data = old + 8;
-		if (moved != 0 && id % moved == 0)
+		if (moved != 0 && id % moved == 0) {
 			T_OK(mdb_put(txn, events, &keys[i], &vals[i], 0));
-		else if (to == 4) {
-			T_OK(mdb_del(txn, ids, &k, NULL));
+			/* ids has the key less the id, as it was kept. */
+			v.mv_size = keys[i].mv_size - 8;
+			v.mv_data = keys[i].mv_data;
+			T_OK(mdb_put(txn, ids, &k, &v, 0));
+		} else if (to == 4)
 			T_OK(mdb_put(txn, events, &k, &vals[i], 0));
-		} else {
+		else {
 			v.mv_size = 8;
 			v.mv_data = old;
 			T_OK(mdb_put(txn, ids, &k, &v, 0));
@@ -5366,6 +5554,7 @@ tor_downgrade(uint64_t moved, int to)
 	}
 	free(keys);
 	free(vals);
+	T_OK(mdb_drop(txn, idblocks, 1));
 	skey_be64(four, (uint64_t)to);
 	k.mv_size = 6;
 	k.mv_data = (void *)"format";
@@ -5532,8 +5721,8 @@ TEST(store_timeorder_check_finds_misplaced_records)
 	struct aerr		 err;
 	MDB_env			*env;
 	MDB_txn			*txn;
-	MDB_dbi			 events, ids;
-	MDB_val			 k, v, nk, iv;
+	MDB_dbi			 events;
+	MDB_val			 k, v, nk;
 	unsigned char		 key[SKEY_REC_MAX], nkey[SKEY_REC_LEN];
 	char			*rec;
 
@@ -5548,7 +5737,6 @@ TEST(store_timeorder_check_finds_misplaced_records)
 	/* 1 moves to start 0 (1970), ids following; 2 gets a copy there. */
 	txn = raw_begin(&env);
 	T_OK(mdb_dbi_open(txn, "events", 0, &events));
-	T_OK(mdb_dbi_open(txn, "ids", 0, &ids));
 	raw_rec_key(txn, 1, key, &k);
 	T_OK(mdb_get(txn, events, &k, &v));
 	rec = malloc(v.mv_size);
@@ -5559,11 +5747,7 @@ TEST(store_timeorder_check_finds_misplaced_records)
 	nk.mv_size = SKEY_REC_LEN;
 	nk.mv_data = nkey;
 	T_OK(mdb_put(txn, events, &nk, &v, 0));
-	k.mv_size = 8;
-	k.mv_data = nkey + 8;
-	iv.mv_size = 8;
-	iv.mv_data = nkey;
-	T_OK(mdb_put(txn, ids, &k, &iv, 0));
+	raw_id_set(txn, 1, 0, 0);
 	free(rec);
 	raw_rec_key(txn, 2, key, &k);
 	T_OK(mdb_get(txn, events, &k, &v));

@@ -14,6 +14,8 @@
  * tests/data/store-format5 holds a store of format 5 (records keyed by
  * start and id) made by annalsd at 11d0bad, and its answers to
  * upgrade_cmds4: the records of its long events move to their class.
+ * tests/data/store-format8 holds a store of format 8 (an entry of ids
+ * for each id) made by annalsd at 883542f: its ids move into blocks.
  * tests/data/store-fold1 holds 8 events (events.jsonl beside it) put by
  * annalsd at 79c9c0a, whose word index kept Latin letters that Unicode
  * does not decompose ("ł", "ø", "ı") as they are: its words are folded
@@ -30,6 +32,8 @@
 
 #include "harness.h"
 #include "test.h"
+#include "../daemon/annalsd.h"
+#include "../daemon/store-int.h"
 
 typedef const char *const upgrade_cmd[12];
 
@@ -258,7 +262,7 @@ TEST(upgrade_format2_store_answers_as_before)
 
 	upgrade_copy("store-format2");
 	log = upgrade_open("store-format2", upgrade_cmds);
-	T_ASSERTF(strstr(log, "upgrading the store from format 2 to 8") !=
+	T_ASSERTF(strstr(log, "upgrading the store from format 2 to 9") !=
 	    NULL && strstr(log, "gave 77 records the seq") != NULL &&
 	    strstr(log, "upgraded 77 records") != NULL, "%s", log);
 	/* Format 2 had no word index: it is built after the upgrade. */
@@ -280,7 +284,7 @@ TEST(upgrade_text_index_without_tails_is_built_again)
 	T_ASSERTF(strstr(log, "indexed the words of 77 stored events") !=
 	    NULL, "%s", log);
 	/* Format 3's records are moved as they are: attrs keep names. */
-	T_ASSERTF(strstr(log, "upgrading the store from format 3 to 8") !=
+	T_ASSERTF(strstr(log, "upgrading the store from format 3 to 9") !=
 	    NULL && strstr(log, "upgraded 77 records") != NULL, "%s", log);
 	free(log);
 
@@ -304,8 +308,8 @@ upgrade_fixture(const char *name, int from, int n)
 	char	*log, upgrading[64], said[64];
 
 	snprintf(upgrading, sizeof upgrading, "upgrading the store from "
-	    "format %d to 8", from);
-	snprintf(said, sizeof said, "upgraded %d records to store format 8",
+	    "format %d to 9", from);
+	snprintf(said, sizeof said, "upgraded %d records to store format 9",
 	    n);
 	upgrade_copy(name);
 	log = upgrade_open(name, upgrade_cmds4);
@@ -332,15 +336,58 @@ TEST(upgrade_format5_store_moves_long_records_by_class)
 }
 
 /*
+ * Map the id of the record key (start, id) to its start as an annalsd
+ * of the store's format would: an entry of ids (format 8 and before), or
+ * its place in its block of idblocks.
+ */
+static void
+upgrade_map_id(MDB_txn *txn, MDB_dbi ids, int blocks,
+    const unsigned char *key)
+{
+	struct id_block	 b;
+	unsigned char	 bk[8], buf[ID_BLOCK_MAX];
+	MDB_val		 ik, iv;
+	uint64_t	 id;
+	int		 i;
+
+	if (!blocks) {
+		ik.mv_size = 8;
+		ik.mv_data = (void *)(key + 8);
+		iv.mv_size = 8;
+		iv.mv_data = (void *)key;
+		T_OK(mdb_put(txn, ids, &ik, &iv, 0));
+		return;
+	}
+	for (id = 0, i = 8; i < 16; i++)
+		id = id << 8 | key[i];
+	for (i = 0; i < 8; i++)
+		bk[i] = (unsigned char)((id >> ID_BLOCK_SHIFT) >> (56 - 8 * i));
+	ik.mv_size = 8;
+	ik.mv_data = bk;
+	if (mdb_get(txn, ids, &ik, &iv) == 0)
+		T_OK(store_idb_decode(iv.mv_data, iv.mv_size, &b));
+	else
+		b.present = 0;
+	i = (int)(id & (ID_BLOCK_IDS - 1));
+	b.present |= UINT64_C(1) << i;
+	b.class[i] = 0;
+	b.start[i] = skey_get_time(key);
+	iv.mv_size = store_idb_encode(&b, buf);
+	iv.mv_data = buf;
+	T_OK(mdb_put(txn, ids, &ik, &iv, 0));
+}
+
+/*
  * Move the records of odd ids the entries of index (class, start, id)
  * name to their (start, id) keys, and put them in ids, as the upgrade
  * does; returns how many.
  */
 static int
-upgrade_move_odd(MDB_txn *txn, MDB_dbi index, MDB_dbi events, MDB_dbi ids)
+upgrade_move_odd(MDB_txn *txn, MDB_dbi index, MDB_dbi events, MDB_dbi ids,
+    int blocks)
 {
 	MDB_cursor	*cur;
-	MDB_val		 k, v, ek, ev, ik, iv;
+	MDB_val		 k, v, ek, ev;
 	unsigned char	 key[16], *rec;
 	uint64_t	 id;
 	int		 i, moved = 0;
@@ -365,11 +412,7 @@ upgrade_move_odd(MDB_txn *txn, MDB_dbi index, MDB_dbi events, MDB_dbi ids)
 		ek.mv_data = key;
 		T_OK(mdb_put(txn, events, &ek, &ev, 0));
 		free(rec);
-		ik.mv_size = 8;
-		ik.mv_data = key + 8;
-		iv.mv_size = 8;
-		iv.mv_data = key;
-		T_OK(mdb_put(txn, ids, &ik, &iv, 0));
+		upgrade_map_id(txn, ids, blocks, key);
 		moved++;
 	}
 	mdb_cursor_close(cur);
@@ -404,9 +447,10 @@ upgrade_half_done(int format)
 	T_OK(mdb_dbi_open(txn, "events", 0, &events));
 	T_OK(mdb_dbi_open(txn, "time", 0, &time));
 	T_OK(mdb_dbi_open(txn, "time_new", 0, &time_new));
-	T_OK(mdb_dbi_open(txn, "ids", MDB_CREATE, &ids));
-	moved = upgrade_move_odd(txn, time, events, ids) +
-	    upgrade_move_odd(txn, time_new, events, ids);
+	T_OK(mdb_dbi_open(txn, format >= 9 ? "idblocks" : "ids", MDB_CREATE,
+	    &ids));
+	moved = upgrade_move_odd(txn, time, events, ids, format >= 9) +
+	    upgrade_move_odd(txn, time_new, events, ids, format >= 9);
 	T_EQ_INT(moved, 38);
 	T_OK(mdb_dbi_open(txn, "meta", 0, &meta));
 	k.mv_size = 6;
@@ -450,16 +494,16 @@ TEST(upgrade_cut_short_is_finished_on_open)
 	char	*log;
 
 	upgrade_copy("store-format4");
-	upgrade_half_done(8);
+	upgrade_half_done(9);
 	T_ASSERT(upgrade_has("meta", "upgrading"));
 	log = upgrade_open("store-format4", upgrade_cmds4);
 	/*
 	 * The 39 records of even ids, keyed by id, and the 14 of odd ids
 	 * whose events are long, under their start and id.
 	 */
-	T_ASSERTF(strstr(log, "going on with the upgrade to format 8, which "
+	T_ASSERTF(strstr(log, "going on with the upgrade to format 9, which "
 	    "was cut short") != NULL && strstr(log, "upgraded 53 records to "
-	    "store format 8") != NULL, "%s", log);
+	    "store format 9") != NULL, "%s", log);
 	T_ASSERT(!upgrade_has("meta", "upgrading"));
 	free(log);
 }
@@ -472,8 +516,8 @@ TEST(upgrade_cut_short_by_format_6_is_finished_on_open)
 	upgrade_copy("store-format4");
 	upgrade_half_done(6);
 	log = upgrade_open("store-format4", upgrade_cmds4);
-	T_ASSERTF(strstr(log, "upgrading the store from format 6 to 8") !=
-	    NULL && strstr(log, "upgraded 53 records to store format 8") !=
+	T_ASSERTF(strstr(log, "upgrading the store from format 6 to 9") !=
+	    NULL && strstr(log, "upgraded 53 records to store format 9") !=
 	    NULL && strstr(log, "indexed the actors and types of 77") != NULL,
 	    "%s", log);
 	T_ASSERT(!upgrade_has("meta", "upgrading"));
@@ -556,7 +600,7 @@ TEST(upgrade_format6_store_builds_blocks_of_postings)
 
 	upgrade_copy("store-format6");
 	log = upgrade_open("store-format6", upgrade_cmds4);
-	T_ASSERTF(strstr(log, "upgrading the store from format 6 to 8") !=
+	T_ASSERTF(strstr(log, "upgrading the store from format 6 to 9") !=
 	    NULL && strstr(log, said) != NULL, "%s", log);
 	free(log);
 	upgrade_not_twice(said);
@@ -643,7 +687,7 @@ TEST(upgrade_format7_store_reads_its_maps_and_compacts_them)
 	T_EQ_U64(maps, 77);
 	T_EQ_U64(bypos, 0);
 	log = upgrade_open("store-format7", upgrade_cmds4);
-	T_ASSERTF(strstr(log, "upgrading the store from format 7 to 8") !=
+	T_ASSERTF(strstr(log, "upgrading the store from format 7 to 9") !=
 	    NULL, "%s", log);
 	free(log);
 	/* The event added, and event 3 set: 77 less 3 and 5, plus 79. */
@@ -663,3 +707,71 @@ TEST(upgrade_format7_store_reads_its_maps_and_compacts_them)
 	free(before);
 	free(after);
 }
+
+/*
+ * The ids that the blocks of idblocks hold in the test's data directory,
+ * and in *entries the entries of ids (format 8 and before), -1 when that
+ * database is gone.
+ */
+static size_t
+upgrade_count_ids(long *entries)
+{
+	struct id_block	 b;
+	MDB_env		*env;
+	MDB_txn		*txn;
+	MDB_dbi		 dbi;
+	MDB_cursor	*cur;
+	MDB_stat	 ms;
+	MDB_val		 k, v;
+	char		 path[512];
+	size_t		 n = 0;
+	int		 rc;
+
+	snprintf(path, sizeof path, "%s/data", t_dir());
+	T_OK(mdb_env_create(&env));
+	T_OK(mdb_env_set_maxdbs(env, 32));
+	T_OK(mdb_env_open(env, path, MDB_RDONLY, 0640));
+	T_OK(mdb_txn_begin(env, NULL, MDB_RDONLY, &txn));
+	*entries = -1;
+	if (mdb_dbi_open(txn, "ids", 0, &dbi) == 0) {
+		T_OK(mdb_stat(txn, dbi, &ms));
+		*entries = (long)ms.ms_entries;
+	}
+	if (mdb_dbi_open(txn, "idblocks", 0, &dbi) == 0) {
+		T_OK(mdb_cursor_open(txn, dbi, &cur));
+		while ((rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) == 0) {
+			T_OK(store_idb_decode(v.mv_data, v.mv_size, &b));
+			n += (size_t)__builtin_popcountll(b.present);
+		}
+		T_EQ_INT(rc, MDB_NOTFOUND);
+		mdb_cursor_close(cur);
+	}
+	mdb_txn_abort(txn);
+	mdb_env_close(env);
+	return (n);
+}
+
+/*
+ * tests/data/store-format8 was made by annalsd at 883542f as
+ * store-format5 was: its 77 ids, an entry of ids each, move into blocks
+ * when it is opened, ids goes, and the answers are that annalsd's.
+ */
+TEST(upgrade_format8_store_moves_its_ids_into_blocks)
+{
+	char	*log;
+	long	 entries;
+
+	upgrade_copy("store-format8");
+	T_EQ_U64(upgrade_count_ids(&entries), 0);
+	T_EQ_INT(entries, 77);
+	log = upgrade_open("store-format8", upgrade_cmds4);
+	T_ASSERTF(strstr(log, "upgrading the store from format 8 to 9") !=
+	    NULL && strstr(log, "moved the places of 77 records into blocks "
+	    "of 64 ids") != NULL, "%s", log);
+	free(log);
+	/* The event added, less event 5: 77 again. */
+	T_EQ_U64(upgrade_count_ids(&entries), 77);
+	T_EQ_INT(entries, -1);
+	upgrade_not_twice("moved the places of 77 records");
+}
+
