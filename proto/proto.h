@@ -95,6 +95,10 @@ const char	*aerr_name(int);
 const char	*aerr_text(int);
 int		 aerr_from_name(const char *, size_t);
 
+/* proto/hash.c: FNV-1a, the same for the same bytes everywhere. */
+#define HASH_FNV_INIT	0xcbf29ce484222325ULL
+uint64_t	 hash_fnv(uint64_t, const void *, size_t);
+
 /*
  * The methods: X(name).  The daemon's dispatch table and the client's
  * calls are both generated from this list.

@@ -20,9 +20,6 @@
 #define QUERY_CURSOR_VERSION	1
 #define QUERY_SIGN		((uint64_t)1 << 63)
 
-#define QUERY_FNV_OFFSET	0xcbf29ce484222325ULL
-#define QUERY_FNV_PRIME		0x100000001b3ULL
-
 static const char *query_params[] = {
 	"from", "to", "actor", "role", "type", "tag", "source", "precision",
 	"certain", "within", "order", "limit", "cursor", "fields", "text",
@@ -35,19 +32,6 @@ enum {
 	QUERY_P_FIELDS, QUERY_P_TEXT, QUERY_P_ALIAS, QUERY_NPARAMS
 };
 
-static uint64_t
-query_fnv(uint64_t h, const void *p, size_t len)
-{
-	const unsigned char	*b = p;
-	size_t			 i;
-
-	for (i = 0; i < len; i++) {
-		h ^= b[i];
-		h *= QUERY_FNV_PRIME;
-	}
-	return (h);
-}
-
 /* Hash an int as 8 fixed bytes, so no two fields can run together. */
 static uint64_t
 query_fnv_int(uint64_t h, int64_t v)
@@ -57,7 +41,7 @@ query_fnv_int(uint64_t h, int64_t v)
 
 	for (i = 0; i < 8; i++)
 		b[i] = ((uint64_t)v >> (56 - 8 * i)) & 0xff;
-	return (query_fnv(h, b, sizeof b));
+	return (hash_fnv(h, b, sizeof b));
 }
 
 /* Hash presence, then length and bytes: NULL, "" and "a" all differ. */
@@ -70,13 +54,13 @@ query_fnv_str(uint64_t h, const char *s)
 		return (query_fnv_int(h, -1));
 	len = strlen(s);
 	h = query_fnv_int(h, (int64_t)len);
-	return (query_fnv(h, s, len));
+	return (hash_fnv(h, s, len));
 }
 
 static uint64_t
 query_hash(const struct query *q)
 {
-	uint64_t	h = QUERY_FNV_OFFSET;
+	uint64_t	h = HASH_FNV_INIT;
 
 	h = query_fnv_int(h, q->kind);
 	h = query_fnv_str(h, q->from);
