@@ -24,10 +24,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <jansson.h>
 #include <msgpack.h>
 
 #include "harness.h"
 #include "test.h"
+#include "../client/annals.h"
 #include "../proto/proto.h"
 
 extern char **environ;
@@ -155,6 +157,39 @@ th_run_free(struct th_run *r)
 {
 	free(r->out);
 	free(r->err);
+}
+
+json_t *
+th_export(const char *sock, const char *source)
+{
+	struct th_run	 r;
+	json_t		*all, *o;
+	const char	*p, *nl;
+
+	if (source != NULL)
+		TH_ANNALS(&r, sock, NULL, 0, "export", "--source", source);
+	else
+		TH_ANNALS(&r, sock, NULL, 0, "export");
+	T_ASSERT((all = json_array()) != NULL);
+	for (p = r.out; *p != '\0'; p = nl + 1) {
+		T_ASSERT((nl = strchr(p, '\n')) != NULL);
+		T_ASSERT((o = json_loadb(p, nl - p, 0, NULL)) != NULL);
+		T_OK(json_array_append_new(all, o));
+	}
+	th_run_free(&r);
+	return (all);
+}
+
+uint64_t
+th_event_count(const char *sock)
+{
+	struct annals_stats	 st;
+	annals_ctx		*ctx;
+
+	T_ASSERT((ctx = annals_connect(sock)) != NULL);
+	T_OK(annals_stats(ctx, &st));
+	annals_free(ctx);
+	return (st.events);
 }
 
 int

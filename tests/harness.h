@@ -58,6 +58,20 @@ int	 th_spawn(const char *const *, const char *, const char *,
 void	 th_annals(struct th_run *, const char *, const char *,
 	     const char **);
 void	 th_run_free(struct th_run *);
+/* th_annals() with ARGS in the call, which must exit with want. */
+#define TH_ANNALS(r, sock, in, want, ...) do {				\
+	const char *th_args_[] = { __VA_ARGS__, NULL };			\
+	th_annals((r), (sock), (in), th_args_);				\
+	T_ASSERTF((r)->status == (want), "exit %d, wanted %d; "		\
+	    "stderr: %s", (r)->status, (want), (r)->err);		\
+} while (0)
+/*
+ * The events of source (NULL: all) as annals export prints them, a JSON
+ * array of records; the caller json_decref()s it.
+ */
+struct json_t	*th_export(const char *, const char *);
+/* The number of events the daemon holds, from its stats. */
+uint64_t	 th_event_count(const char *);
 /* A file's bytes, NUL-terminated; *lenp gets the length. */
 char	*th_slurp(const char *, size_t *);
 void	 th_write(const char *, const void *, size_t);

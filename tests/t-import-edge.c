@@ -36,13 +36,6 @@ edge_fixture(const char *file)
 	return (p);
 }
 
-#define EDGE_RUN(r, sock, in, want, ...) do {				\
-	const char *edge_args_[] = { __VA_ARGS__, NULL };		\
-	th_annals((r), (sock), (in), edge_args_);			\
-	T_ASSERTF((r)->status == (want), "exit %d, wanted %d; "		\
-	    "stderr: %s", (r)->status, (want), (r)->err);		\
-} while (0)
-
 /* Write data to path gzipped, as one stream. */
 static void
 edge_gzip(const char *path, const char *data, size_t len)
@@ -72,25 +65,6 @@ edge_gunzip(const char *path, size_t *lenp)
 	buf[len] = '\0';
 	*lenp = len;
 	return (buf);
-}
-
-/* The exported events of one source, as JSON objects. */
-static json_t *
-edge_export(const char *sock, const char *source)
-{
-	struct th_run	 r;
-	json_t		*all, *o;
-	const char	*p, *nl;
-
-	EDGE_RUN(&r, sock, NULL, 0, "export", "--source", source);
-	T_ASSERT((all = json_array()) != NULL);
-	for (p = r.out; *p != '\0'; p = nl + 1) {
-		T_ASSERT((nl = strchr(p, '\n')) != NULL);
-		T_ASSERT((o = json_loadb(p, nl - p, 0, NULL)) != NULL);
-		T_OK(json_array_append_new(all, o));
-	}
-	th_run_free(&r);
-	return (all);
 }
 
 /* The GDELT row with the id key in text, or NULL. */
@@ -137,7 +111,7 @@ edge_gdelt_same(const char *sock, const char *source, const char *orig,
 
 	for (p = part; p < part + partlen; p++)
 		whole += *p == '\n';
-	evs = edge_export(sock, source);
+	evs = th_export(sock, source);
 	T_ASSERTF(json_array_size(evs) == whole, "%s: %zu events, %zu whole "
 	    "lines", source, json_array_size(evs), whole);
 	json_array_foreach(evs, i, ev) {
@@ -185,7 +159,7 @@ TEST(import_edge_gz_cut_anywhere_is_an_error_keeping_whole_rows)
 		for (lines = 0, k = 0; k < partlen; k++)
 			lines += part[k] == '\n';
 		snprintf(source, sizeof source, "cut%zu", at[i]);
-		EDGE_RUN(&r, d.sock, NULL, 4, "import", "--source", source,
+		TH_ANNALS(&r, d.sock, NULL, 4, "import", "--source", source,
 		    cut);
 		/* The line named is the one cut. */
 		snprintf(want, sizeof want, "export.CSV.gz:%zu: gzip data "
@@ -201,16 +175,16 @@ TEST(import_edge_gz_cut_anywhere_is_an_error_keeping_whole_rows)
 
 	/* On stdin, and --strict sends nothing. */
 	th_write(cut, zdata, zlen / 2);
-	EDGE_RUN(&r, d.sock, cut, 4, "import", "--format", "gdelt",
+	TH_ANNALS(&r, d.sock, cut, 4, "import", "--format", "gdelt",
 	    "--source", "stdin", "-");
 	T_ASSERTF(strstr(r.err, "stdin:") != NULL &&
 	    strstr(r.err, "the file is truncated") != NULL, "%s", r.err);
 	th_run_free(&r);
-	EDGE_RUN(&r, d.sock, NULL, 4, "import", "--strict", "--source",
+	TH_ANNALS(&r, d.sock, NULL, 4, "import", "--strict", "--source",
 	    "strict", cut);
 	T_ASSERT(strstr(r.err, "--strict: nothing imported") != NULL);
 	th_run_free(&r);
-	evs = edge_export(d.sock, "strict");
+	evs = th_export(d.sock, "strict");
 	T_EQ_INT(json_array_size(evs), 0);
 	json_decref(evs);
 
@@ -234,7 +208,7 @@ TEST(import_edge_whole_files_import_with_or_without_a_last_newline)
 	/* Plain, the last line without its newline: 150 rows, all whole. */
 	snprintf(path, sizeof path, "%s/plain.export.CSV", t_dir());
 	th_write(path, src, len - 1);
-	EDGE_RUN(&r, d.sock, NULL, 0, "import", "--source", "plain", path);
+	TH_ANNALS(&r, d.sock, NULL, 0, "import", "--source", "plain", path);
 	T_EQ_U64(r.added, 150);
 	th_run_free(&r);
 	edge_gdelt_same(d.sock, "plain", src, src, len);
@@ -242,12 +216,12 @@ TEST(import_edge_whole_files_import_with_or_without_a_last_newline)
 	/* gzip, whole, with and without the last newline. */
 	snprintf(path, sizeof path, "%s/whole.export.CSV.gz", t_dir());
 	edge_gzip(path, src, len);
-	EDGE_RUN(&r, d.sock, NULL, 0, "import", "--source", "gz", path);
+	TH_ANNALS(&r, d.sock, NULL, 0, "import", "--source", "gz", path);
 	T_EQ_U64(r.added, 150);
 	th_run_free(&r);
 	edge_gdelt_same(d.sock, "gz", src, src, len);
 	edge_gzip(path, src, len - 1);
-	EDGE_RUN(&r, d.sock, NULL, 0, "import", "--source", "gznl", path);
+	TH_ANNALS(&r, d.sock, NULL, 0, "import", "--source", "gznl", path);
 	T_EQ_U64(r.added, 150);
 	th_run_free(&r);
 	edge_gdelt_same(d.sock, "gznl", src, src, len);
@@ -261,7 +235,7 @@ TEST(import_edge_whole_files_import_with_or_without_a_last_newline)
 	T_ASSERT((g = gzopen(path, "ab")) != NULL);
 	T_EQ_INT(gzwrite(g, two, len - (two - src)), len - (two - src));
 	T_EQ_INT(gzclose(g), Z_OK);
-	EDGE_RUN(&r, d.sock, NULL, 0, "import", "--source", "two", path);
+	TH_ANNALS(&r, d.sock, NULL, 0, "import", "--source", "two", path);
 	T_EQ_U64(r.added, 150);
 	th_run_free(&r);
 	edge_gdelt_same(d.sock, "two", src, src, len);
@@ -448,7 +422,7 @@ TEST(import_edge_csv_stray_quote_costs_one_row)
 	rows = n - 1;
 
 	T_OK(th_daemon_start(&d, NULL));
-	EDGE_RUN(&r, d.sock, NULL, 1, "import", path);
+	TH_ANNALS(&r, d.sock, NULL, 1, "import", path);
 	T_ASSERTF(strstr(r.err, "stray.csv:3: quoted field not closed "
 	    "within 4194304 bytes\n") != NULL, "%s", r.err);
 	T_EQ_U64(r.rejected, 1);
@@ -465,7 +439,7 @@ TEST(import_edge_csv_stray_quote_costs_one_row)
 	edge_acled_row(row, sizeof row, 4, 0);		/* line 4 */
 	fputs(row, fp);
 	T_OK(fclose(fp));
-	EDGE_RUN(&r, d.sock, NULL, 1, "import", "--source", "late", path);
+	TH_ANNALS(&r, d.sock, NULL, 1, "import", "--source", "late", path);
 	T_ASSERTF(strstr(r.err, "stray.csv:3: quoted field not closed at the "
 	    "end of the input (in the row from line 2)\n") != NULL, "%s",
 	    r.err);
@@ -474,7 +448,7 @@ TEST(import_edge_csv_stray_quote_costs_one_row)
 	    "unquoted field\n") != NULL, "%s", r.err);
 	T_EQ_U64(r.added, 1);
 	th_run_free(&r);
-	evs = edge_export(d.sock, "late");
+	evs = th_export(d.sock, "late");
 	T_EQ_INT(json_array_size(evs), 1);
 	T_EQ_STR(json_string_value(json_object_get(json_array_get(evs, 0),
 	    "key")), "TST4");
@@ -677,7 +651,7 @@ TEST(import_edge_export_import_round_trip_is_lossless)
 	for (k = 0; k < sizeof how / sizeof how[0]; k++) {
 		snprintf(dump[k], sizeof dump[k], "%s/rt.%s", t_dir(),
 		    how[k]);
-		EDGE_RUN(&r, d.sock, NULL, 0, "export", "--format", how[k]);
+		TH_ANNALS(&r, d.sock, NULL, 0, "export", "--format", how[k]);
 		th_write(dump[k], r.out, strlen(r.out));
 		th_run_free(&r);
 	}
@@ -685,7 +659,7 @@ TEST(import_edge_export_import_round_trip_is_lossless)
 	for (k = 0; k < sizeof how / sizeof how[0]; k++) {
 		snprintf(keep, sizeof keep, "data-%zu", k);
 		edge_fresh_daemon(&d, keep);
-		EDGE_RUN(&r, d.sock, NULL, 0, "import", dump[k]);
+		TH_ANNALS(&r, d.sock, NULL, 0, "import", dump[k]);
 		T_EQ_U64(r.added, EDGE_RT_N);
 		th_run_free(&r);
 		T_ASSERT((ctx = annals_connect(d.sock)) != NULL);
@@ -842,15 +816,15 @@ TEST(import_edge_csv_crlf_file_is_the_lf_file)
 	th_write(path, crlf, n);
 
 	T_OK(th_daemon_start(&d, NULL));
-	EDGE_RUN(&r, d.sock, NULL, 0, "import", "--source", "lf",
+	TH_ANNALS(&r, d.sock, NULL, 0, "import", "--source", "lf",
 	    edge_fixture("import-acled.csv"));
 	T_EQ_U64(r.added, 3);
 	th_run_free(&r);
-	EDGE_RUN(&r, d.sock, NULL, 0, "import", "--source", "crlf", path);
+	TH_ANNALS(&r, d.sock, NULL, 0, "import", "--source", "crlf", path);
 	T_EQ_U64(r.added, 3);
 	th_run_free(&r);
-	lf = edge_export(d.sock, "lf");
-	cr = edge_export(d.sock, "crlf");
+	lf = th_export(d.sock, "lf");
+	cr = th_export(d.sock, "crlf");
 	T_EQ_INT(json_array_size(lf), 3);
 	T_EQ_INT(json_array_size(cr), 3);
 	json_array_foreach(cr, i, ev) {

@@ -23,7 +23,6 @@
 #include <jansson.h>
 #include <zlib.h>
 
-#include "../client/annals.h"
 #include "harness.h"
 #include "test.h"
 
@@ -57,13 +56,6 @@ static const char *const imp_fixture_samples[IMP_NSAMPLES] = {
 	"import-acled.csv",
 	"import-acled-2020.csv",
 };
-
-#define IMP_RUN(r, sock, in, want, ...) do {				\
-	const char *imp_args_[] = { __VA_ARGS__, NULL };		\
-	th_annals((r), (sock), (in), imp_args_);				\
-	T_ASSERTF((r)->status == (want), "exit %d, wanted %d; "		\
-	    "stderr: %s", (r)->status, (want), (r)->err);		\
-} while (0)
 
 static const char *
 imp_shared(const char *file)
@@ -161,45 +153,22 @@ imp_shared_samples_get(struct imp_sample *s)
 	}
 }
 
-static uint64_t
-imp_count(const char *sock)
-{
-	struct annals_stats	 st;
-	annals_ctx		*ctx;
-
-	T_ASSERT((ctx = annals_connect(sock)) != NULL);
-	T_OK(annals_stats(ctx, &st));
-	annals_free(ctx);
-	return (st.events);
-}
-
 /* The event with source and key, as JSON (the record's keys), or NULL. */
 static json_t *
 imp_get(const char *sock, const char *source, const char *key)
 {
-	struct th_run	 r;
-	json_t		*o;
+	json_t	*all, *v, *o = NULL;
+	size_t	 i;
 
-	IMP_RUN(&r, sock, NULL, 0, "export", "--source", source);
-	o = NULL;
-	{
-		const char	*p, *nl;
-		json_t		*v;
-
-		for (p = r.out; *p != '\0'; p = nl + 1) {
-			nl = strchr(p, '\n');
-			T_ASSERT(nl != NULL);
-			v = json_loadb(p, nl - p, 0, NULL);
-			T_ASSERT(v != NULL);
-			if (strcmp(json_string_value(json_object_get(v, "key")),
-			    key) == 0) {
-				o = v;
-				break;
-			}
-			json_decref(v);
+	all = th_export(sock, source);
+	json_array_foreach(all, i, v) {
+		if (strcmp(json_string_value(json_object_get(v, "key")),
+		    key) == 0) {
+			o = json_incref(v);
+			break;
 		}
 	}
-	th_run_free(&r);
+	json_decref(all);
 	return (o);
 }
 
@@ -213,7 +182,7 @@ imp_check_counts(const struct imp_sample *s)
 
 	T_OK(th_daemon_start(&d, NULL));
 	for (i = 0; i < IMP_NSAMPLES; i++) {
-		IMP_RUN(&r, d.sock, NULL, 0, "import", s[i].path);
+		TH_ANNALS(&r, d.sock, NULL, 0, "import", s[i].path);
 		T_ASSERTF(r.added == s[i].rows && r.rows == s[i].rows &&
 		    r.rejected == 0, "%s: %llu rows: %s", s[i].path,
 		    (unsigned long long)s[i].rows, r.err);
@@ -223,14 +192,14 @@ imp_check_counts(const struct imp_sample *s)
 		total += s[i].rows;
 		th_run_free(&r);
 	}
-	T_EQ_U64(imp_count(d.sock), total);
+	T_EQ_U64(th_event_count(d.sock), total);
 	for (i = 0; i < IMP_NSAMPLES; i++) {
-		IMP_RUN(&r, d.sock, NULL, 0, "import", s[i].path);
+		TH_ANNALS(&r, d.sock, NULL, 0, "import", s[i].path);
 		T_ASSERTF(r.unchanged == s[i].rows && r.added == 0 &&
 		    r.updated == 0, "%s: %s", s[i].path, r.err);
 		th_run_free(&r);
 	}
-	T_EQ_U64(imp_count(d.sock), total);
+	T_EQ_U64(th_event_count(d.sock), total);
 	T_OK(th_daemon_stop(&d));
 }
 
@@ -332,22 +301,19 @@ static uint64_t
 imp_check_gdelt(const char *sock, const char *path, char **names,
     size_t nnames)
 {
-	struct th_run	 r;
-	json_t		*all, *ev;
+	json_t		*evs, *all, *ev;
 	char		*buf, *line, *save = NULL, *f[64], *p, num[32];
 	const char	*key;
 	size_t		 n, i, rows = 0;
 
 	/* key -> event, from one export of the source. */
-	IMP_RUN(&r, sock, NULL, 0, "export", "--source", "gdelt");
+	evs = th_export(sock, "gdelt");
 	T_ASSERT((all = json_object()) != NULL);
-	for (p = r.out; *p != '\0'; p = strchr(p, '\n') + 1) {
-		ev = json_loadb(p, strchr(p, '\n') - p, 0, NULL);
-		T_ASSERT(ev != NULL);
+	json_array_foreach(evs, i, ev) {
 		key = json_string_value(json_object_get(ev, "key"));
-		json_object_set_new(all, key, ev);
+		T_OK(json_object_set(all, key, ev));
 	}
-	th_run_free(&r);
+	json_decref(evs);
 
 	buf = th_slurp(path, NULL);
 	for (line = strtok_r(buf, "\n", &save); line != NULL;
@@ -389,7 +355,7 @@ imp_check_columns(const struct imp_sample *s, char **v1, size_t n1,
 	T_EQ_INT(n1, 58);
 	T_EQ_INT(n2, 61);
 	T_OK(th_daemon_start(&d, NULL));
-	IMP_RUN(&r, d.sock, NULL, 0, "import", s[0].path, s[1].path);
+	TH_ANNALS(&r, d.sock, NULL, 0, "import", s[0].path, s[1].path);
 	T_EQ_U64(r.added, s[0].rows + s[1].rows);
 	th_run_free(&r);
 	T_EQ_U64(imp_check_gdelt(d.sock, s[0].path, v1, n1), s[0].rows);
@@ -432,7 +398,7 @@ TEST(import_gdelt_mixed_fixture_maps_fields)
 	json_t			*ev, *a;
 
 	T_OK(th_daemon_start(&d, NULL));
-	IMP_RUN(&r, d.sock, NULL, 0, "import",
+	TH_ANNALS(&r, d.sock, NULL, 0, "import",
 	    imp_fixture("import-gdelt-mixed.tsv"));
 	T_EQ_U64(r.added, 9);
 	th_run_free(&r);
@@ -476,7 +442,8 @@ TEST(import_icews_key_and_na)
 	json_t			*ev, *attrs;
 
 	T_OK(th_daemon_start(&d, NULL));
-	IMP_RUN(&r, d.sock, NULL, 0, "import", imp_fixture("import-icews.tsv"));
+	TH_ANNALS(&r, d.sock, NULL, 0, "import",
+	    imp_fixture("import-icews.tsv"));
 	T_EQ_U64(r.added, 3);
 	th_run_free(&r);
 	ev = imp_get(d.sock, "icews", "32889836/2018-06-01");
@@ -513,7 +480,7 @@ TEST(import_icews_without_header_uses_the_layout)
 	T_OK(fclose(out));
 
 	T_OK(th_daemon_start(&d, NULL));
-	IMP_RUN(&r, d.sock, NULL, 0, "import", path);
+	TH_ANNALS(&r, d.sock, NULL, 0, "import", path);
 	T_EQ_U64(r.added, 3);
 	th_run_free(&r);
 	ev = imp_get(d.sock, "icews", "32889836/2018-06-01");
@@ -530,7 +497,8 @@ TEST(import_acled_both_formats_dates_and_actors)
 	json_t			*ev, *a;
 
 	T_OK(th_daemon_start(&d, NULL));
-	IMP_RUN(&r, d.sock, NULL, 0, "import", imp_fixture("import-acled.csv"),
+	TH_ANNALS(&r, d.sock, NULL, 0, "import",
+	    imp_fixture("import-acled.csv"),
 	    imp_fixture("import-acled-2020.csv"));
 	T_EQ_U64(r.added, 5);
 	th_run_free(&r);
@@ -600,7 +568,7 @@ TEST(import_bad_rows_reported_good_rows_land)
 
 	T_OK(th_daemon_start(&d, NULL));
 	f = imp_fixture("import-acled-bad.csv");
-	IMP_RUN(&r, d.sock, NULL, 1, "import", f);
+	TH_ANNALS(&r, d.sock, NULL, 1, "import", f);
 	T_EQ_U64(r.added, 3);
 	T_EQ_U64(r.rejected, 6);
 	T_EQ_U64(r.rows, 9);
@@ -652,7 +620,7 @@ TEST(import_bad_rows_reported_good_rows_land)
 	free(bad);
 	fputs(strchr(nl + 1, '\n') + 1, fp);		/* lines 5-11: good */
 	fclose(fp);
-	IMP_RUN(&r, d.sock, NULL, 1, "import", path);
+	TH_ANNALS(&r, d.sock, NULL, 1, "import", path);
 	T_ASSERTF(strstr(r.err, "bad.export.CSV:2: 3 columns, expected 57, "
 	    "58 (GDELT 1.0) or 61 (GDELT 2.0)") != NULL, "%s", r.err);
 	T_ASSERTF(strstr(r.err, "bad.export.CSV:3: start: 2015-02-30 is not "
@@ -675,11 +643,12 @@ TEST(import_strict_changes_nothing_on_a_bad_row)
 	json_t			*ev;
 
 	T_OK(th_daemon_start(&d, NULL));
-	IMP_RUN(&r, d.sock, NULL, 0, "import", imp_fixture("import-icews.tsv"));
+	TH_ANNALS(&r, d.sock, NULL, 0, "import",
+	    imp_fixture("import-icews.tsv"));
 	th_run_free(&r);
-	before = imp_count(d.sock);
+	before = th_event_count(d.sock);
 	/* The good rows of the bad file come first: none may land. */
-	IMP_RUN(&r, d.sock, NULL, 1, "import", "--strict",
+	TH_ANNALS(&r, d.sock, NULL, 1, "import", "--strict",
 	    imp_fixture("import-acled.csv"),
 	    imp_fixture("import-acled-bad.csv"));
 	T_ASSERT(strstr(r.err, "import-acled-bad.csv:3: ") != NULL);
@@ -687,16 +656,16 @@ TEST(import_strict_changes_nothing_on_a_bad_row)
 	/* The first bad row ends the check. */
 	T_ASSERT(strstr(r.err, "import-acled-bad.csv:4: ") == NULL);
 	th_run_free(&r);
-	T_EQ_U64(imp_count(d.sock), before);
+	T_EQ_U64(th_event_count(d.sock), before);
 	T_ASSERT(imp_get(d.sock, "acled", "TST30") == NULL);
 	T_ASSERT(imp_get(d.sock, "acled", "TST1") == NULL);
 
 	/* From stdin too, which is read once into a spool. */
-	IMP_RUN(&r, d.sock, imp_fixture("import-acled-bad.csv"), 1, "import",
+	TH_ANNALS(&r, d.sock, imp_fixture("import-acled-bad.csv"), 1, "import",
 	    "--strict", "-");
 	th_run_free(&r);
-	T_EQ_U64(imp_count(d.sock), before);
-	IMP_RUN(&r, d.sock, imp_fixture("import-acled.csv"), 0, "import",
+	T_EQ_U64(th_event_count(d.sock), before);
+	TH_ANNALS(&r, d.sock, imp_fixture("import-acled.csv"), 0, "import",
 	    "--strict", "-");
 	T_EQ_U64(r.added, 3);
 	th_run_free(&r);
@@ -738,17 +707,17 @@ TEST(import_reads_gz_and_zip)
 	free(src);
 
 	T_OK(th_daemon_start(&d, NULL));
-	IMP_RUN(&r, d.sock, NULL, 0, "import", gz);
+	TH_ANNALS(&r, d.sock, NULL, 0, "import", gz);
 	T_EQ_U64(r.added, 9);
 	th_run_free(&r);
-	IMP_RUN(&r, d.sock, NULL, 0, "import", zip);
+	TH_ANNALS(&r, d.sock, NULL, 0, "import", zip);
 	T_EQ_U64(r.unchanged, 9);
 	th_run_free(&r);
 	/* gzip on stdin as well. */
-	IMP_RUN(&r, d.sock, gz, 0, "import", "--format", "gdelt", "-");
+	TH_ANNALS(&r, d.sock, gz, 0, "import", "--format", "gdelt", "-");
 	T_EQ_U64(r.unchanged, 9);
 	th_run_free(&r);
-	T_EQ_U64(imp_count(d.sock), 9);
+	T_EQ_U64(th_event_count(d.sock), 9);
 	T_OK(th_daemon_stop(&d));
 }
 
@@ -796,11 +765,11 @@ imp_check_roundtrip(const struct imp_sample *s, uint64_t day_rows)
 
 	T_OK(th_daemon_start(&d, NULL));
 	for (i = 0; i < IMP_NSAMPLES; i++) {
-		IMP_RUN(&r, d.sock, NULL, 0, "import", s[i].path);
+		TH_ANNALS(&r, d.sock, NULL, 0, "import", s[i].path);
 		th_run_free(&r);
 		total += s[i].rows;
 	}
-	IMP_RUN(&r, d.sock, NULL, 0, "export");
+	TH_ANNALS(&r, d.sock, NULL, 0, "export");
 	snprintf(dump, sizeof dump, "%s/a.jsonl", t_dir());
 	th_write(dump, r.out, strlen(r.out));
 	a = imp_normal(r.out, &na);
@@ -813,11 +782,11 @@ imp_check_roundtrip(const struct imp_sample *s, uint64_t day_rows)
 	T_OK(rename(d.data, moved));
 	T_OK(mkdir(d.data, 0700));
 	T_OK(th_daemon_start(&d, NULL));
-	T_EQ_U64(imp_count(d.sock), 0);
-	IMP_RUN(&r, d.sock, dump, 0, "import", "-");
+	T_EQ_U64(th_event_count(d.sock), 0);
+	TH_ANNALS(&r, d.sock, dump, 0, "import", "-");
 	T_EQ_U64(r.added, total);
 	th_run_free(&r);
-	IMP_RUN(&r, d.sock, NULL, 0, "export");
+	TH_ANNALS(&r, d.sock, NULL, 0, "export");
 	b = imp_normal(r.out, &nb);
 	th_run_free(&r);
 	T_EQ_INT(na, nb);
@@ -825,16 +794,16 @@ imp_check_roundtrip(const struct imp_sample *s, uint64_t day_rows)
 		T_EQ_STR(a[i], b[i]);
 
 	/* CSV goes back as well: every row unchanged. */
-	IMP_RUN(&r, d.sock, NULL, 0, "export", "--format", "csv");
+	TH_ANNALS(&r, d.sock, NULL, 0, "export", "--format", "csv");
 	snprintf(dump, sizeof dump, "%s/a.csv", t_dir());
 	th_write(dump, r.out, strlen(r.out));
 	th_run_free(&r);
-	IMP_RUN(&r, d.sock, NULL, 0, "import", dump);
+	TH_ANNALS(&r, d.sock, NULL, 0, "import", dump);
 	T_EQ_U64(r.unchanged, total);
 	th_run_free(&r);
 
 	/* A filtered export: one source, one range. */
-	IMP_RUN(&r, d.sock, NULL, 0, "export", "2018-06-02", "2018-06-02",
+	TH_ANNALS(&r, d.sock, NULL, 0, "export", "2018-06-02", "2018-06-02",
 	    "--source", "icews");
 	for (nb = 0, i = 0; r.out[i] != '\0'; i++)
 		nb += r.out[i] == '\n';
