@@ -96,7 +96,7 @@ annals_csv_decode(const char *data, size_t len, struct event *ev,
 }
 
 static int
-jsonl_row_parse(const char *line, size_t len, const char *source,
+jsonl_row_parse(const char *line, size_t len, const struct import_opts *opts,
     struct event *ev, struct aerr *err)
 {
 	static const char *const drop[] = { "id", "rev", "created",
@@ -121,8 +121,9 @@ jsonl_row_parse(const char *line, size_t len, const char *source,
 	}
 	for (i = 0; i < sizeof drop / sizeof drop[0]; i++)
 		json_object_del(obj, drop[i]);
-	if (source != NULL && json_is_string(json_object_get(obj, "source")))
-		json_object_set_new(obj, "source", json_string(source));
+	if (opts->source != NULL &&
+	    json_is_string(json_object_get(obj, "source")))
+		json_object_set_new(obj, "source", json_string(opts->source));
 	msgpack_sbuffer_init(&sb);
 	if (json_record_attrs(obj, &sb, msg, sizeof msg) != 0) {
 		aerr_set(err, AERR_INVALID, "%s", msg);
@@ -198,7 +199,8 @@ annals_csv_actors(const char *s, struct event *ev, struct aerr *err)
 /* A row of annals' CSV. */
 static int
 csv_row(const struct import_header *h, const char *const *f,
-    size_t n, const char *source, struct event *ev, struct aerr *err)
+    size_t n, const struct import_opts *opts, struct event *ev,
+    struct aerr *err)
 {
 	static const struct {
 		enum import_role	 role;
@@ -230,9 +232,9 @@ csv_row(const struct import_header *h, const char *const *f,
 		    err) != 0)
 			return (import_row_fail(ev));
 	}
-	if (source != NULL && ev->source != NULL) {
+	if (opts->source != NULL && ev->source != NULL) {
 		free(ev->source);
-		if (import_row_str(&ev->source, source, err) != 0)
+		if (import_row_str(&ev->source, opts->source, err) != 0)
 			return (import_row_fail(ev));
 	}
 	if ((v = import_row_value(h, f, IMPORT_R_ACTORS)) != NULL &&
@@ -271,10 +273,10 @@ csv_row(const struct import_header *h, const char *const *f,
 }
 
 int
-import_jsonl_row(const char *line, size_t len, const char *source,
-    struct event *ev, struct aerr *err)
+import_jsonl_row(const char *line, size_t len,
+    const struct import_opts *opts, struct event *ev, struct aerr *err)
 {
-	if (jsonl_row_parse(line, len, source, ev, err) == 0)
+	if (jsonl_row_parse(line, len, opts, ev, err) == 0)
 		return (0);
 	import_row_clean(err);
 	return (-1);

@@ -138,15 +138,16 @@ gdelt_actor(const struct import_header *h, const char *const *f,
 
 static int
 gdelt_row(const struct import_header *h, const char *const *f,
-    size_t n, const char *source, struct event *ev, struct aerr *err)
+    size_t n, const struct import_opts *opts, struct event *ev,
+    struct aerr *err)
 {
 	const char	*v;
 	char		 day[16];
 
 	if (import_row_begin(h, n, ev, err) != 0)
 		return (-1);
-	if (import_row_key(ev, h, source, import_row_value(h, f, IMPORT_R_ID),
-	    NULL, err) != 0)
+	if (import_row_key(ev, h, opts->source,
+	    import_row_value(h, f, IMPORT_R_ID), NULL, err) != 0)
 		return (import_row_fail(ev));
 
 	/* SQLDATE is YYYYMMDD; the finish checks that the day exists. */

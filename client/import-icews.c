@@ -77,7 +77,8 @@ icews_layout(size_t n, const char *const **names, struct aerr *err)
 
 static int
 icews_row(const struct import_header *h, const char *const *f,
-    size_t n, const char *source, struct event *ev, struct aerr *err)
+    size_t n, const struct import_opts *opts, struct event *ev,
+    struct aerr *err)
 {
 	const char	*v, *date;
 
@@ -90,8 +91,9 @@ icews_row(const struct import_header *h, const char *const *f,
 		    "YYYY-MM-DD", date != NULL ? date : "");
 		return (import_row_fail(ev));
 	}
-	if (import_row_key(ev, h, source, import_row_value(h, f, IMPORT_R_ID),
-	    date, err) != 0 || import_row_str(&ev->start, date, err) != 0)
+	if (import_row_key(ev, h, opts->source,
+	    import_row_value(h, f, IMPORT_R_ID), date, err) != 0 ||
+	    import_row_str(&ev->start, date, err) != 0)
 		return (import_row_fail(ev));
 	if ((v = import_row_value(h, f, IMPORT_R_ACTOR1)) != NULL &&
 	    import_row_actor(ev, v, strlen(v), "source", err) != 0)

@@ -173,9 +173,9 @@ import_name_has(const char *name, const char *word)
  */
 int
 import_row(const struct import_header *h, const char *const *f, size_t n,
-    const char *source, struct event *ev, struct aerr *err)
+    const struct import_opts *opts, struct event *ev, struct aerr *err)
 {
-	if (h->fmt->row(h, f, n, source, ev, err) == 0)
+	if (h->fmt->row(h, f, n, opts, ev, err) == 0)
 		return (0);
 	import_row_clean(err);
 	return (-1);

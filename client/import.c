@@ -71,7 +71,7 @@ struct import_batch {
 struct import_run {
 	struct cli		*cli;
 	const struct import_format *format;	/* --format, or NULL */
-	const char		*source;
+	struct import_opts	 opts;		/* --source */
 	int			 strict;
 	int			 check_only;	/* the first pass of --strict */
 	size_t			 batch;
@@ -612,7 +612,7 @@ import_record(struct import_run *run, struct import_src *s, size_t line,
 	struct aerr	err;
 
 	aerr_clear(&err);
-	if (import_row(h, csv->fields, csv->nfields, run->source, &ev,
+	if (import_row(h, csv->fields, csv->nfields, &run->opts, &ev,
 	    &err) != 0) {
 		import_reject(run, s->name, line, err.msg);
 		return;
@@ -815,7 +815,7 @@ import_pass_jsonl(struct import_pass *p, const char *line, size_t len)
 
 	p->run->rows++;
 	aerr_clear(&p->err);
-	if (import_jsonl_row(line, len, p->run->source, &ev, &p->err) != 0)
+	if (import_jsonl_row(line, len, &p->run->opts, &ev, &p->err) != 0)
 		import_reject(p->run, p->src->name, first, p->err.msg);
 	else
 		import_take(p->run, p->src, first, &ev);
@@ -1063,7 +1063,7 @@ import_args(struct import_run *run, int argc, char **argv)
 			    strlen(optarg) > EVENT_MAX_SOURCE)
 				return (cli_common_usage(cmd, "--source: must "
 				    "be 1 to %d bytes", EVENT_MAX_SOURCE));
-			run->source = optarg;
+			run->opts.source = optarg;
 			break;
 		case 'S':
 			run->strict = 1;

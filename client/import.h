@@ -55,11 +55,17 @@ enum import_role {
 
 struct import_header;
 
+/* What the command line says of every row. */
+struct import_opts {
+	const char	*source;	/* --source: instead of a row's own */
+};
+
 /* What a format supplies; see struct import_format. */
 typedef int	import_guess_fn(const char *, size_t);
 typedef int	import_layout_fn(size_t, const char *const **, struct aerr *);
 typedef int	import_row_fn(const struct import_header *, const char *const *,
-		    size_t, const char *, struct event *, struct aerr *);
+		    size_t, const struct import_opts *, struct event *,
+		    struct aerr *);
 
 /*
  * What a format knows: its columns, how a file of it is told apart from
@@ -148,15 +154,16 @@ int	 import_row_int(const char *, int64_t *);
 /*
  * One row of a column format: h, from the header or the layout, names
  * the columns and its format's parser reads f, n fields, NUL-terminated;
- * source, when not NULL, replaces the dataset's own source name
- * ("gdelt", "acled", "icews").
+ * opts->source, when not NULL, replaces the dataset's own source name
+ * ("gdelt", "acled", "icews") or the row's.
  */
 int	 import_row(const struct import_header *, const char *const *,
-	     size_t, const char *, struct event *, struct aerr *);
+	     size_t, const struct import_opts *, struct event *,
+	     struct aerr *);
 
 /* import-annals.c: one line of JSON (len bytes) into an event. */
-int	 import_jsonl_row(const char *, size_t, const char *, struct event *,
-	     struct aerr *);
+int	 import_jsonl_row(const char *, size_t, const struct import_opts *,
+	     struct event *, struct aerr *);
 
 /*
  * import-split.c: splitting records of CSV (RFC 4180, quoted) or TSV (no

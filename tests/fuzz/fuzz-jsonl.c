@@ -21,7 +21,7 @@ fuzz_jsonl(const uint8_t *data, size_t size)
 		abort();
 	if (size > 0)
 		memcpy(line, data, size);
-	if (import_jsonl_row(line, size, NULL, &ev, &err) != 0) {
+	if (import_jsonl_row(line, size, &fuzz_import_opts, &ev, &err) != 0) {
 		fuzz_check_error(&err, utf8_valid(line, size));
 		FUZZ_CHECK(memcmp(&ev, &zero, sizeof ev) == 0);
 	} else {

@@ -46,8 +46,11 @@ int	 fuzz_span_eq(const struct date_span *, const struct date_span *);
 void	 fuzz_check_event(const struct event *);
 /* tests/fuzz/import.c: one row of an import format (client/import.h). */
 struct import_format;
+struct import_opts;
 void	 fuzz_import(const struct import_format *, int, int, int,
 	     const uint8_t *, size_t);
+/* annals import's defaults. */
+extern const struct import_opts fuzz_import_opts;
 
 #ifdef FUZZ_LIBFUZZER
 int	 LLVMFuzzerTestOneInput(const uint8_t *, size_t);

@@ -18,6 +18,8 @@
 #include "../../client/import.h"
 #include "fuzz.h"
 
+const struct import_opts fuzz_import_opts = { NULL };
+
 /*
  * Split the record at the start of rec (avail bytes) into c: fed one
  * line at a time, more while a quoted field is open.  Returns its length
@@ -96,7 +98,8 @@ fuzz_import(const struct import_format *format, int delim, int quoted,
 		goto out;
 	}
 
-	ok = import_row(&h, rc.fields, rc.nfields, NULL, &ev, &err);
+	ok = import_row(&h, rc.fields, rc.nfields, &fuzz_import_opts, &ev,
+	    &err);
 	if (ok != 0) {
 		fuzz_check_error(&err, utf8);
 		FUZZ_CHECK(memcmp(&ev, &zero, sizeof ev) == 0);
