@@ -6,7 +6,10 @@
  *
  * id, rev, created, updated and match are dropped: an import adds or
  * updates by source and key, never by the id of another database, so
- * that an export imports into an empty daemon.
+ * that an export imports into an empty daemon.  A row without a key
+ * (an event added by hand, a script's dump) is keyed by its content,
+ * so that importing it again finds it; with --no-content-key it is
+ * added every time, and one with a source but no key is refused.
  */
 #include <errno.h>
 #include <math.h>
@@ -95,6 +98,27 @@ annals_csv_decode(const char *data, size_t len, struct event *ev,
 	return (rc);
 }
 
+/* Whether v is what the record decoder takes for no value. */
+static int
+jsonl_absent(json_t *v)
+{
+	return (v == NULL || json_is_null(v) ||
+	    (json_is_string(v) && json_string_length(v) == 0));
+}
+
+/*
+ * A line without a key gets the place of its content key, and a source
+ * if it has none: see import_row_content_begin().
+ */
+static void
+jsonl_content_begin(json_t *obj, const struct import_opts *opts)
+{
+	if (jsonl_absent(json_object_get(obj, "source")))
+		json_object_set_new(obj, "source",
+		    json_string(import_row_content_source(opts)));
+	json_object_set_new(obj, "key", json_string(IMPORT_CONTENT_BLANK));
+}
+
 static int
 jsonl_row_parse(const char *line, size_t len, const struct import_opts *opts,
     struct event *ev, struct aerr *err)
@@ -106,7 +130,7 @@ jsonl_row_parse(const char *line, size_t len, const struct import_opts *opts,
 	json_t			*obj;
 	char			 msg[256];
 	size_t			 i;
-	int			 rc;
+	int			 rc, content;
 
 	memset(ev, 0, sizeof *ev);
 	if ((obj = json_load_u64(line, len, JSON_REJECT_DUPLICATES,
@@ -124,6 +148,10 @@ jsonl_row_parse(const char *line, size_t len, const struct import_opts *opts,
 	if (opts->source != NULL &&
 	    json_is_string(json_object_get(obj, "source")))
 		json_object_set_new(obj, "source", json_string(opts->source));
+	content = opts->content_key &&
+	    jsonl_absent(json_object_get(obj, "key"));
+	if (content)
+		jsonl_content_begin(obj, opts);
 	msgpack_sbuffer_init(&sb);
 	if (json_record_attrs(obj, &sb, msg, sizeof msg) != 0) {
 		aerr_set(err, AERR_INVALID, "%s", msg);
@@ -132,7 +160,10 @@ jsonl_row_parse(const char *line, size_t len, const struct import_opts *opts,
 		rc = annals_csv_decode(sb.data, sb.size, ev, err);
 	msgpack_sbuffer_destroy(&sb);
 	json_decref(obj);
-	return (rc);
+	if (rc != 0 || !content)
+		return (rc);
+	import_row_content_key(ev);
+	return (IMPORT_ROW_CONTENT);
 }
 
 /* Split s at each ';' into a new list, for urls and tags. */
@@ -222,7 +253,7 @@ csv_row(const struct import_header *h, const char *const *f,
 	const char		*v;
 	char			 msg[256];
 	size_t			 i;
-	int			 rc;
+	int			 rc, content;
 
 	if (import_row_begin(h, n, ev, err) != 0)
 		return (-1);
@@ -237,6 +268,9 @@ csv_row(const struct import_header *h, const char *const *f,
 		if (import_row_str(&ev->source, opts->source, err) != 0)
 			return (import_row_fail(ev));
 	}
+	content = opts->content_key && ev->key == NULL;
+	if (content && import_row_content_begin(ev, opts, err) != 0)
+		return (import_row_fail(ev));
 	if ((v = import_row_value(h, f, IMPORT_R_ACTORS)) != NULL &&
 	    annals_csv_actors(v, ev, err) != 0)
 		return (import_row_fail(ev));
@@ -269,15 +303,22 @@ csv_row(const struct import_header *h, const char *const *f,
 		}
 		msgpack_sbuffer_destroy(&sb);
 	}
-	return (import_row_finish(ev, err));
+	if (import_row_finish(ev, err) != 0)
+		return (-1);
+	if (!content)
+		return (0);
+	import_row_content_key(ev);
+	return (IMPORT_ROW_CONTENT);
 }
 
 int
 import_jsonl_row(const char *line, size_t len,
     const struct import_opts *opts, struct event *ev, struct aerr *err)
 {
-	if (jsonl_row_parse(line, len, opts, ev, err) == 0)
-		return (0);
+	int	r;
+
+	if ((r = jsonl_row_parse(line, len, opts, ev, err)) >= 0)
+		return (r);
 	import_row_clean(err);
 	return (-1);
 }

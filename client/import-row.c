@@ -175,8 +175,10 @@ int
 import_row(const struct import_header *h, const char *const *f, size_t n,
     const struct import_opts *opts, struct event *ev, struct aerr *err)
 {
-	if (h->fmt->row(h, f, n, opts, ev, err) == 0)
-		return (0);
+	int	r;
+
+	if ((r = h->fmt->row(h, f, n, opts, ev, err)) >= 0)
+		return (r);
 	import_row_clean(err);
 	return (-1);
 }
@@ -472,6 +474,61 @@ import_row_finish(struct event *ev, struct aerr *err)
 	if (rc != 0)
 		record_clear(ev);
 	return (rc);
+}
+
+/* The source of a row keyed by its content that has none of its own. */
+const char *
+import_row_content_source(const struct import_opts *opts)
+{
+	return (opts->source != NULL ? opts->source : IMPORT_CONTENT_SOURCE);
+}
+
+/*
+ * Before the check of a row without a key: a source when it has none,
+ * and a key as long as its content key, so that the row is checked as
+ * it will be sent.  import_row_content_key() writes the key's digits
+ * once the check has made the event what the daemon will keep.
+ */
+int
+import_row_content_begin(struct event *ev, const struct import_opts *opts,
+    struct aerr *err)
+{
+	if (ev->source == NULL && import_row_str(&ev->source,
+	    import_row_content_source(opts), err) != 0)
+		return (-1);
+	return (import_row_str(&ev->key, IMPORT_CONTENT_BLANK, err));
+}
+
+/* A msgpack writer that hashes what it is given instead of keeping it. */
+static int
+import_row_hash(void *data, const char *buf, size_t len)
+{
+	uint64_t	*h = data;
+
+	*h = hash_fnv(*h, buf, len);
+	return (0);
+}
+
+/*
+ * Key a checked event by its content: the hash of its record without
+ * what names it (id, rev, created, updated, source, key), packed
+ * straight into the hash.  The packed bytes hold no pointer and no
+ * text of the locale's, so the key is the same on every machine.
+ */
+void
+import_row_content_key(struct event *ev)
+{
+	msgpack_packer	pk;
+	struct event	c = *ev;
+	uint64_t	h = HASH_FNV_INIT;
+
+	c.id = c.rev = c.created = c.updated = 0;
+	c.source = c.key = NULL;
+	msgpack_packer_init(&pk, &h, import_row_hash);
+	record_pack(&pk, &c);
+	/* As long as the key import_row_content_begin() gave it. */
+	snprintf(ev->key, IMPORT_CONTENT_KEYLEN + 1, IMPORT_CONTENT_PREFIX
+	    "%016" PRIx64, h);
 }
 
 /*

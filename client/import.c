@@ -4,7 +4,9 @@
  *
  * Sync scripts run this every few minutes over files that overlap the
  * last run's, so every row gets the dataset's own id as source and key:
- * a row imported twice is "unchanged" the second time.  Rows are parsed
+ * a row imported twice is "unchanged" the second time.  A row of annals'
+ * own formats without a key is keyed by its content for the same
+ * reason (import-annals.c), unless --no-content-key.  Rows are parsed
  * and checked here, exactly as the daemon checks them
  * (import_row_finish()), so a bad row is reported with its line and
  * skipped while the good ones land; --strict checks every file first
@@ -46,6 +48,7 @@ static const struct option import_longopts[] = {
 	{ "source",	required_argument,	NULL, 's' },
 	{ "strict",	no_argument,		NULL, 'S' },
 	{ "batch",	required_argument,	NULL, 'b' },
+	{ "no-content-key", no_argument,	NULL, 'K' },
 	{ "help",	no_argument,		NULL, 'h' },
 	{ NULL,		0,			NULL, 0 }
 };
@@ -53,7 +56,7 @@ static const struct option import_longopts[] = {
 const struct cli_command cli_import_command = {
 	"import",
 	"[--format jsonl|csv|gdelt|acled|icews] [--source NAME]\n"
-	"             [--strict] [--batch N] FILE...|-",
+	"             [--strict] [--batch N] [--no-content-key] FILE...|-",
 	import_exec,
 	import_longopts
 };
@@ -71,13 +74,14 @@ struct import_batch {
 struct import_run {
 	struct cli		*cli;
 	const struct import_format *format;	/* --format, or NULL */
-	struct import_opts	 opts;		/* --source */
+	struct import_opts	 opts;		/* --source, --no-content-key */
 	int			 strict;
 	int			 check_only;	/* the first pass of --strict */
 	size_t			 batch;
 	size_t			 depth;		/* batches in flight */
 
 	uint64_t		 rows, added, updated, unchanged, rejected;
+	uint64_t		 content;	/* rows keyed by content */
 	int			 rc;		/* CLI_EXIT_* besides rejects */
 	int			 stop;		/* a failure ends the run */
 
@@ -610,13 +614,16 @@ import_record(struct import_run *run, struct import_src *s, size_t line,
 {
 	struct event	ev;
 	struct aerr	err;
+	int		r;
 
 	aerr_clear(&err);
-	if (import_row(h, csv->fields, csv->nfields, &run->opts, &ev,
-	    &err) != 0) {
+	if ((r = import_row(h, csv->fields, csv->nfields, &run->opts, &ev,
+	    &err)) == -1) {
 		import_reject(run, s->name, line, err.msg);
 		return;
 	}
+	if (r == IMPORT_ROW_CONTENT)
+		run->content++;
 	if (!run->check_only) {
 		if (import_names_row(run->dict, h, csv->fields) != 0) {
 			record_clear(&ev);
@@ -812,13 +819,18 @@ import_pass_jsonl(struct import_pass *p, const char *line, size_t len)
 {
 	struct event	ev;
 	size_t		first = p->src->lineno;
+	int		r;
 
 	p->run->rows++;
 	aerr_clear(&p->err);
-	if (import_jsonl_row(line, len, &p->run->opts, &ev, &p->err) != 0)
+	r = import_jsonl_row(line, len, &p->run->opts, &ev, &p->err);
+	if (r == -1)
 		import_reject(p->run, p->src->name, first, p->err.msg);
-	else
+	else {
+		if (r == IMPORT_ROW_CONTENT)
+			p->run->content++;
 		import_take(p->run, p->src, first, &ev);
+	}
 	import_progress(p->run, 0);
 }
 
@@ -1068,6 +1080,9 @@ import_args(struct import_run *run, int argc, char **argv)
 		case 'S':
 			run->strict = 1;
 			break;
+		case 'K':
+			run->opts.content_key = 0;
+			break;
 		case 'b':
 			errno = 0;
 			n = strtoul(optarg, &end, 10);
@@ -1091,6 +1106,26 @@ import_args(struct import_run *run, int argc, char **argv)
 	return (0);
 }
 
+/*
+ * The summary: one line, which scripts read (contrib/sync).  Rows keyed
+ * by their content are named when there are any, for a file whose rows
+ * were meant to have keys.
+ */
+static void
+import_summary(const struct import_run *run)
+{
+	fprintf(stderr, "added %llu, updated %llu, unchanged %llu, "
+	    "rejected %llu (%llu row%s in %.2f s",
+	    (unsigned long long)run->added, (unsigned long long)run->updated,
+	    (unsigned long long)run->unchanged,
+	    (unsigned long long)run->rejected, (unsigned long long)run->rows,
+	    run->rows == 1 ? "" : "s", import_elapsed(run));
+	if (run->content > 0)
+		fprintf(stderr, "; %llu keyed by content",
+		    (unsigned long long)run->content);
+	fputs(")\n", stderr);
+}
+
 static int
 import_exec(struct cli *cli, int argc, char **argv)
 {
@@ -1101,6 +1136,7 @@ import_exec(struct cli *cli, int argc, char **argv)
 	memset(&run, 0, sizeof run);
 	run.cli = cli;
 	run.batch = IMPORT_BATCH;
+	run.opts.content_key = 1;
 	if ((rc = import_args(&run, argc, argv)) != 0)
 		return (rc == -1 ? CLI_EXIT_OK : rc);
 	argc -= optind;
@@ -1136,7 +1172,7 @@ import_exec(struct cli *cli, int argc, char **argv)
 			import_warn(&run, "--strict: nothing imported");
 			run.stop = 1;
 		} else
-			run.rows = 0;
+			run.rows = run.content = 0;
 	}
 	if (!run.stop && (rc = cli_common_connect(cli)) != 0)
 		import_fail(&run, rc);
@@ -1148,12 +1184,7 @@ import_exec(struct cli *cli, int argc, char **argv)
 	if (spool != -1)
 		close(spool);
 	import_progress_clear(&run);
-	fprintf(stderr, "added %llu, updated %llu, unchanged %llu, "
-	    "rejected %llu (%llu row%s in %.2f s)\n",
-	    (unsigned long long)run.added, (unsigned long long)run.updated,
-	    (unsigned long long)run.unchanged,
-	    (unsigned long long)run.rejected, (unsigned long long)run.rows,
-	    run.rows == 1 ? "" : "s", import_elapsed(&run));
+	import_summary(&run);
 
 	import_batch_free(run.fill);
 	import_batch_free(run.spare);

@@ -6,6 +6,12 @@
  * the daemon would check it (import_row_finish()) and owned by the
  * caller, who frees it with record_clear(); on failure it is cleared and
  * err says why ("SQLDATE: 20150230 is not a date").
+ *
+ * The datasets' rows always have a key, their event id.  A row of
+ * annals' own formats may have none: it is keyed by its content
+ * (import_row_content_begin()), so that importing it again finds it
+ * instead of adding it twice, unless --no-content-key says that equal
+ * rows are distinct events.
  */
 #ifndef ANNALS_IMPORT_H
 #define ANNALS_IMPORT_H
@@ -58,7 +64,23 @@ struct import_header;
 /* What the command line says of every row. */
 struct import_opts {
 	const char	*source;	/* --source: instead of a row's own */
+	int		 content_key;	/* key rows without one by content */
 };
+
+/*
+ * A row without a key is keyed "content:" and the 16 hex digits of the
+ * FNV-1a hash of the event as record_pack() packs it without id, rev,
+ * created, updated, source and key: the same row gets the same key on
+ * every machine.  Its source is --source, else its own, else "import".
+ */
+#define IMPORT_CONTENT_PREFIX	"content:"
+#define IMPORT_CONTENT_SOURCE	"import"
+/* The key before its digits are known: as long as the real one. */
+#define IMPORT_CONTENT_BLANK	IMPORT_CONTENT_PREFIX "0000000000000000"
+#define IMPORT_CONTENT_KEYLEN	(sizeof IMPORT_CONTENT_BLANK - 1)
+
+/* What a row parser returns for a row it keyed by its content. */
+#define IMPORT_ROW_CONTENT	1
 
 /* What a format supplies; see struct import_format. */
 typedef int	import_guess_fn(const char *, size_t);
@@ -145,6 +167,10 @@ int	 import_row_begin(const struct import_header *, size_t,
 int	 import_row_key(struct event *, const struct import_header *,
 	     const char *, const char *, const char *, struct aerr *);
 int	 import_row_finish(struct event *, struct aerr *);
+const char *import_row_content_source(const struct import_opts *);
+int	 import_row_content_begin(struct event *, const struct import_opts *,
+	     struct aerr *);
+void	 import_row_content_key(struct event *);
 int	 import_row_rest(const struct import_header *, const char *const *,
 	     struct event *, struct aerr *);
 int	 import_row_fail(struct event *);
@@ -155,13 +181,18 @@ int	 import_row_int(const char *, int64_t *);
  * One row of a column format: h, from the header or the layout, names
  * the columns and its format's parser reads f, n fields, NUL-terminated;
  * opts->source, when not NULL, replaces the dataset's own source name
- * ("gdelt", "acled", "icews") or the row's.
+ * ("gdelt", "acled", "icews") or the row's.  Returns 0,
+ * IMPORT_ROW_CONTENT when the row had no key and was keyed by its
+ * content, or -1.
  */
 int	 import_row(const struct import_header *, const char *const *,
 	     size_t, const struct import_opts *, struct event *,
 	     struct aerr *);
 
-/* import-annals.c: one line of JSON (len bytes) into an event. */
+/*
+ * import-annals.c: one line of JSON (len bytes) into an event; returns
+ * as import_row() does.
+ */
 int	 import_jsonl_row(const char *, size_t, const struct import_opts *,
 	     struct event *, struct aerr *);
 

@@ -128,6 +128,7 @@ TEST(complete_commands_and_options_from_the_help)
 	    "day week month year");
 	T_EQ_STR(CC_COMPLETE(a, "export", "--format", "t"), "timelinejs");
 	T_EQ_STR(CC_COMPLETE(a, "import", "--format", "c"), "csv");
+	T_EQ_STR(CC_COMPLETE(a, "import", "--no"), "--no-content-key");
 	/* A free value or an id offers nothing rather than options. */
 	T_EQ_STR(CC_COMPLETE(a, "set", "1", "--title", ""), "");
 	T_EQ_STR(CC_COMPLETE(a, "get", ""), "");

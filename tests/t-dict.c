@@ -1945,8 +1945,13 @@ TEST(dict_alias_hits_say_their_via_in_libannals_and_annals)
 	th_write(in, r.out, strlen(r.out));
 	th_annals(&back, d.sock, in, import);
 	T_ASSERTF(back.status == 0, "import: %s", back.err);
-	/* The import of JSON lines added the four again. */
-	T_EQ_U64(back.added, 8);
+	/*
+	 * The import of JSON lines added the four again, keyed by their
+	 * content; in CSV the four without a key get the same keys, and the
+	 * copies have theirs: nothing is added.
+	 */
+	T_EQ_U64(back.added, 0);
+	T_EQ_U64(back.unchanged, 8);
 	T_EQ_U64(back.rejected, 0);
 	th_run_free(&back);
 	th_run_free(&r);

@@ -16,17 +16,19 @@ fuzz_jsonl(const uint8_t *data, size_t size)
 	struct event			 ev;
 	struct aerr			 err;
 	char				*line;
+	int				 r;
 
 	if ((line = malloc(size == 0 ? 1 : size)) == NULL)
 		abort();
 	if (size > 0)
 		memcpy(line, data, size);
-	if (import_jsonl_row(line, size, &fuzz_import_opts, &ev, &err) != 0) {
+	r = import_jsonl_row(line, size, &fuzz_import_opts, &ev, &err);
+	if (r == -1) {
 		fuzz_check_error(&err, utf8_valid(line, size));
 		FUZZ_CHECK(memcmp(&ev, &zero, sizeof ev) == 0);
 	} else {
 		memset(line, 0xa5, size);
-		fuzz_check_event(&ev);
+		fuzz_check_import(&ev, r);
 		record_clear(&ev);
 	}
 	free(line);

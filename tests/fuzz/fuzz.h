@@ -49,8 +49,9 @@ struct import_format;
 struct import_opts;
 void	 fuzz_import(const struct import_format *, int, int, int,
 	     const uint8_t *, size_t);
-/* annals import's defaults. */
+/* annals import's defaults: rows without a key keyed by their content. */
 extern const struct import_opts fuzz_import_opts;
+void	 fuzz_check_import(const struct event *, int);
 
 #ifdef FUZZ_LIBFUZZER
 int	 LLVMFuzzerTestOneInput(const uint8_t *, size_t);

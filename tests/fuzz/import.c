@@ -18,7 +18,24 @@
 #include "../../client/import.h"
 #include "fuzz.h"
 
-const struct import_opts fuzz_import_opts = { NULL };
+const struct import_opts fuzz_import_opts = { NULL, 1 };
+
+/*
+ * A parsed row r (what the parser returned) is an event the daemon
+ * accepts, and one keyed by its content has a key of 16 hex digits.
+ */
+void
+fuzz_check_import(const struct event *ev, int r)
+{
+	fuzz_check_event(ev);
+	FUZZ_CHECK(r == 0 || r == IMPORT_ROW_CONTENT);
+	if (r == IMPORT_ROW_CONTENT)
+		FUZZ_CHECK(strlen(ev->key) == IMPORT_CONTENT_KEYLEN &&
+		    strncmp(ev->key, IMPORT_CONTENT_PREFIX,
+		    sizeof IMPORT_CONTENT_PREFIX - 1) == 0 &&
+		    strspn(ev->key + sizeof IMPORT_CONTENT_PREFIX - 1,
+		    "0123456789abcdef") == 16);
+}
 
 /*
  * Split the record at the start of rec (avail bytes) into c: fed one
@@ -100,7 +117,7 @@ fuzz_import(const struct import_format *format, int delim, int quoted,
 
 	ok = import_row(&h, rc.fields, rc.nfields, &fuzz_import_opts, &ev,
 	    &err);
-	if (ok != 0) {
+	if (ok == -1) {
 		fuzz_check_error(&err, utf8);
 		FUZZ_CHECK(memcmp(&ev, &zero, sizeof ev) == 0);
 		goto out;
@@ -108,7 +125,7 @@ fuzz_import(const struct import_format *format, int delim, int quoted,
 	/* Nothing parsed may point into the row. */
 	memset(rc.buf, 0xa5, rc.bufsize);
 	memset(in, 0xa5, size);
-	fuzz_check_event(&ev);
+	fuzz_check_import(&ev, ok);
 	record_clear(&ev);
 out:
 	import_header_clear(&h);
