@@ -117,33 +117,45 @@ store_idb_decode(const void *data, size_t len, struct id_block *b)
 	return (p == end ? 0 : MDB_CORRUPTED);
 }
 
+/* Encode the entry of start, of that class, after at: its length. */
+static size_t
+idb_entry(unsigned char *o, int64_t at, int64_t start, unsigned char class)
+{
+	uint64_t	z;
+	int64_t		d;
+	size_t		n;
+	int		how, flag = class != 0 ? IDB_CLASS : 0;
+
+	if (__builtin_sub_overflow(start, at, &d) || (z = store_zigzag(
+	    (uint64_t)(d % IDB_DAY == 0 ? d / IDB_DAY : d))) >>
+	    (64 - IDB_SHIFT) != 0) {
+		n = store_varint_put(o, IDB_ABS | flag);
+		skey_time(o + n, start);
+		n += 8;
+	} else {
+		how = d % IDB_DAY == 0 ? IDB_DAYS : IDB_SECS;
+		n = store_varint_put(o, z << IDB_SHIFT | (uint64_t)(how |
+		    flag));
+	}
+	if (flag)
+		o[n++] = class;
+	return (n);
+}
+
 /* Encode b into buf (ID_BLOCK_MAX bytes): its length. */
 size_t
 store_idb_encode(const struct id_block *b, unsigned char *buf)
 {
-	uint64_t	left, z;
-	int64_t		at = 0, d;
+	uint64_t	left;
+	int64_t		at = 0;
 	size_t		n = 8;
-	int		i, how, class;
+	int		i;
 
 	for (i = 0; i < 8; i++)
 		buf[i] = (unsigned char)(b->present >> (8 * i));
 	for (left = b->present; left != 0; left &= left - 1) {
 		i = __builtin_ctzll(left);
-		class = b->class[i] != 0 ? IDB_CLASS : 0;
-		if (__builtin_sub_overflow(b->start[i], at, &d) ||
-		    (z = store_zigzag((uint64_t)(d % IDB_DAY == 0 ?
-		    d / IDB_DAY : d))) >> (64 - IDB_SHIFT) != 0) {
-			n += store_varint_put(buf + n, IDB_ABS | class);
-			skey_time(buf + n, b->start[i]);
-			n += 8;
-		} else {
-			how = d % IDB_DAY == 0 ? IDB_DAYS : IDB_SECS;
-			n += store_varint_put(buf + n, z << IDB_SHIFT |
-			    (uint64_t)(how | class));
-		}
-		if (class)
-			buf[n++] = b->class[i];
+		n += idb_entry(buf + n, at, b->start[i], b->class[i]);
 		at = b->start[i];
 	}
 	return (n);
@@ -165,22 +177,85 @@ idb_get(MDB_txn *txn, struct store *st, uint64_t id, struct id_block *b)
 	return (rc != 0 ? rc : store_idb_decode(v.mv_data, v.mv_size, b));
 }
 
-/* Store b as the block of id, or drop it when it holds no id. */
+/* Write b, a block that holds id, whole: appended when it sorts last. */
 static int
-idb_put(MDB_txn *txn, struct store *st, uint64_t id,
+idb_write(MDB_txn *txn, struct store *st, uint64_t id,
     const struct id_block *b)
 {
 	unsigned char	kbuf[8], vbuf[ID_BLOCK_MAX];
 	MDB_val		k = { 8, kbuf }, v = { 0, vbuf };
-	int		rc;
 
 	idb_key(kbuf, id);
-	if (b->present == 0) {
-		rc = mdb_del(txn, st->idblocks, &k, NULL);
-		return (rc == MDB_NOTFOUND ? 0 : rc);
-	}
 	v.mv_size = store_idb_encode(b, vbuf);
 	return (put_last(txn, st->idblocks, &k, &v));
+}
+
+/*
+ * Give id the place (class, start) in its block, or take its place away
+ * (class -1), through one cursor: a put reads and writes the block where
+ * it stands.  An id after every other of its block, as a new id is,
+ * has its entry appended to the block's bytes, not the block encoded
+ * again; a new block goes at the end when it sorts last, filling pages.
+ */
+static int
+idb_set(MDB_txn *txn, struct store *st, uint64_t id, int class,
+    int64_t start)
+{
+	struct id_block	 b;
+	MDB_cursor	*cur;
+	unsigned char	 kbuf[8], vbuf[ID_BLOCK_MAX];
+	MDB_val		 k = { 8, kbuf }, v;
+	uint64_t	 bit = UINT64_C(1) << (id & (ID_BLOCK_IDS - 1));
+	int		 rc, found, i, last;
+	size_t		 n;
+
+	idb_key(kbuf, id);
+	if ((rc = mdb_cursor_open(txn, st->idblocks, &cur)) != 0)
+		return (rc);
+	/*
+	 * MDB_SET leaves k on kbuf: MDB_SET_KEY would point it into the
+	 * page, which a put of another size rewrites before it reads k.
+	 */
+	rc = mdb_cursor_get(cur, &k, &v, MDB_SET);
+	if ((found = rc == 0)) {
+		if ((rc = store_idb_decode(v.mv_data, v.mv_size, &b)) != 0)
+			goto out;
+	} else if (rc == MDB_NOTFOUND)
+		b.present = 0;
+	else
+		goto out;
+	i = (int)(id & (ID_BLOCK_IDS - 1));
+	if (class < 0) {
+		b.present &= ~bit;
+		if (!found || b.present == 0) {
+			rc = found ? mdb_cursor_del(cur, 0) : 0;
+			goto out;
+		}
+		n = store_idb_encode(&b, vbuf);
+	} else if (found && (b.present & ~(bit - 1)) == 0) {
+		last = 63 - __builtin_clzll(b.present);
+		memcpy(vbuf, v.mv_data, v.mv_size);
+		n = v.mv_size + idb_entry(vbuf + v.mv_size, b.start[last],
+		    start, (unsigned char)class);
+		b.present |= bit;
+		for (last = 0; last < 8; last++)
+			vbuf[last] = (unsigned char)(b.present >> (8 * last));
+	} else {
+		b.present |= bit;
+		b.start[i] = start;
+		b.class[i] = (unsigned char)class;
+		n = store_idb_encode(&b, vbuf);
+	}
+	v.mv_size = n;
+	v.mv_data = vbuf;
+	if (found)
+		rc = mdb_cursor_put(cur, &k, &v, MDB_CURRENT);
+	else if ((rc = mdb_cursor_put(cur, &k, &v, MDB_APPEND)) ==
+	    MDB_KEYEXIST)
+		rc = mdb_cursor_put(cur, &k, &v, 0);
+out:
+	mdb_cursor_close(cur);
+	return (rc);
 }
 
 /*
@@ -289,11 +364,10 @@ int
 store_rec_put(MDB_txn *txn, struct store *st, int class, int64_t start,
     uint64_t id, MDB_val *v, int fresh)
 {
-	struct id_block	b;
 	unsigned char	kbuf[SKEY_REC_MAX], okbuf[SKEY_REC_MAX];
 	MDB_val		k = { 0, kbuf }, ok = { 0, okbuf };
 	int64_t		old;
-	int		rc = MDB_NOTFOUND, oclass, i;
+	int		rc = MDB_NOTFOUND, oclass;
 
 	k.mv_size = skey_rec_key(kbuf, class, start, id);
 	if (!fresh)
@@ -309,13 +383,8 @@ store_rec_put(MDB_txn *txn, struct store *st, int class, int64_t start,
 	} else if (rc != MDB_NOTFOUND)
 		return (rc);
 	/* idblocks keeps the key less its id. */
-	if ((rc = idb_get(txn, st, id, &b)) != 0)
-		return (rc);
-	i = (int)(id & (ID_BLOCK_IDS - 1));
-	b.present |= UINT64_C(1) << i;
-	b.start[i] = start;
-	b.class[i] = (unsigned char)(class > SKEY_REC_SHORT ? class : 0);
-	if ((rc = idb_put(txn, st, id, &b)) != 0)
+	if ((rc = idb_set(txn, st, id, class > SKEY_REC_SHORT ? class : 0,
+	    start)) != 0)
 		return (rc);
 	return (put_last(txn, st->events, &k, v));
 }
@@ -337,8 +406,7 @@ store_rec_del(MDB_txn *txn, struct store *st, uint64_t id)
 	if ((rc = mdb_del(txn, st->events, &k, NULL)) != 0 &&
 	    rc != MDB_NOTFOUND)
 		return (rc);
-	b.present &= ~(UINT64_C(1) << i);
-	return (idb_put(txn, st, id, &b));
+	return (idb_set(txn, st, id, -1, 0));
 }
 
 /*
@@ -373,7 +441,7 @@ store_ids_to_blocks(MDB_txn *txn, struct store *st, size_t *n)
 		id = skey_get_be64(k.mv_data);
 		if (b.present != 0 && id >> ID_BLOCK_SHIFT != at >>
 		    ID_BLOCK_SHIFT) {
-			if ((rc = idb_put(txn, st, at, &b)) != 0)
+			if ((rc = idb_write(txn, st, at, &b)) != 0)
 				break;
 			b.present = 0;
 		}
@@ -387,7 +455,7 @@ store_ids_to_blocks(MDB_txn *txn, struct store *st, size_t *n)
 	mdb_cursor_close(cur);
 	if (rc != MDB_NOTFOUND)
 		return (rc);
-	if (b.present != 0 && (rc = idb_put(txn, st, at, &b)) != 0)
+	if (b.present != 0 && (rc = idb_write(txn, st, at, &b)) != 0)
 		return (rc);
 	return (mdb_drop(txn, ids, 1));
 }
