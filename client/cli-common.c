@@ -303,3 +303,63 @@ cli_common_filter(const struct cli_command *cmd, annals_query *q, int ch,
 	}
 	return (0);
 }
+
+/*
+ * Actor codes are case-sensitive, and most are upper case (CAMEO's):
+ * after an empty answer for actor that holds lower-case letters, ask
+ * found() whether the code in upper case finds something and, if it
+ * does, say so on stderr after the empty output.  found(cli, upper, arg)
+ * returns 1 when it does, else 0, also when it cannot tell: the hint is
+ * only that, and stdout and the exit status stay those of the empty
+ * answer.  An alias gets a hint only when the upper-cased form finds
+ * what it did not.
+ */
+void
+cli_common_case_hint(struct cli *cli, const char *actor,
+    int (*found)(struct cli *, const char *, void *), void *arg)
+{
+	char	*upper, *p;
+
+	if (actor == NULL || strpbrk(actor,
+	    "abcdefghijklmnopqrstuvwxyz") == NULL)
+		return;
+	if ((upper = strdup(actor)) == NULL)
+		return;
+	/* ASCII only, whatever the locale: codes are ASCII. */
+	for (p = upper; *p != '\0'; p++) {
+		if (*p >= 'a' && *p <= 'z')
+			*p -= 'a' - 'A';
+	}
+	if (found(cli, upper, arg)) {
+		/* After the table's "no events", not before it. */
+		fflush(stdout);
+		cli_common_warn("no events for actor \"%s\"; actor codes are "
+		    "case-sensitive: %s has events", actor, upper);
+	}
+	free(upper);
+}
+
+/*
+ * A found() for cli_common_case_hint(): whether the question of arg, a
+ * struct cli_case, finds an event for the code upper in its role.  One
+ * event tells, so it asks for a page of one; the query keeps that code
+ * and page size.
+ */
+int
+cli_common_case_events(struct cli *cli, const char *upper, void *arg)
+{
+	struct cli_case	*c = arg;
+	annals_iter	*it;
+	int		 found;
+
+	if (annals_query_set_actor(c->q, upper, c->role) != 0 ||
+	    annals_query_set_page_size(c->q, 1) != 0)
+		return (0);
+	if (c->actor)
+		it = annals_actor(cli->ctx, c->q);
+	else
+		it = annals_range(cli->ctx, c->q);
+	found = it != NULL && annals_iter_next(it) != NULL;
+	annals_iter_free(it);
+	return (found);
+}

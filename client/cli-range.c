@@ -59,49 +59,6 @@ cli_range_set(const struct cli_command *cmd, int code, const char *what)
 }
 
 /*
- * Actor codes are case-sensitive, and most are upper case (CAMEO's):
- * when a code with lower-case letters found nothing, run the same query
- * for the code upper-cased, one event of it, and say if that finds any.
- * Only a hint, on stderr: its failure changes nothing.
- */
-static void
-cli_range_case_hint(struct cli *cli, const struct cli_command *cmd,
-    annals_query *q, const struct cli_filter *f)
-{
-	annals_iter	*it;
-	char		*upper, *p;
-	int		 found = 0;
-
-	if (f->actor == NULL || strpbrk(f->actor,
-	    "abcdefghijklmnopqrstuvwxyz") == NULL)
-		return;
-	if ((upper = strdup(f->actor)) == NULL)
-		return;
-	/* ASCII only, whatever the locale: codes are ASCII. */
-	for (p = upper; *p != '\0'; p++) {
-		if (*p >= 'a' && *p <= 'z')
-			*p -= 'a' - 'A';
-	}
-	if (annals_query_set_actor(q, upper, f->role) == 0 &&
-	    annals_query_set_page_size(q, 1) == 0) {
-		if (cmd == &cli_actor_command)
-			it = annals_actor(cli->ctx, q);
-		else
-			it = annals_range(cli->ctx, q);
-		if (it != NULL)
-			found = annals_iter_next(it) != NULL;
-		annals_iter_free(it);
-	}
-	if (found) {
-		/* After the table's "no events", not before it. */
-		fflush(stdout);
-		cli_common_warn("no events for actor \"%s\"; actor codes are "
-		    "case-sensitive: %s has events", f->actor, upper);
-	}
-	free(upper);
-}
-
-/*
  * Print the events of the query, at most limit of them (0: all); f
  * holds the actor and role the query was given.
  */
@@ -112,6 +69,7 @@ cli_range_run(struct cli *cli, const struct cli_command *cmd,
 {
 	const struct annals_event	*ev;
 	struct output			*out;
+	struct cli_case			 c;
 	annals_iter			*it;
 	unsigned long long		 n = 0;
 	int				 rc = CLI_EXIT_OK, cut = 0;
@@ -150,8 +108,13 @@ cli_range_run(struct cli *cli, const struct cli_command *cmd,
 		rc = cli_common_cut(cli, limit, "event", "--limit N or --all");
 	output_free(out);
 	annals_iter_free(it);
-	if (rc == CLI_EXIT_OK && n == 0)
-		cli_range_case_hint(cli, cmd, q, f);
+	if (rc == CLI_EXIT_OK && n == 0) {
+		c.q = q;
+		c.role = f->role;
+		c.actor = cmd == &cli_actor_command;
+		cli_common_case_hint(cli, f->actor, cli_common_case_events,
+		    &c);
+	}
 	return (rc);
 }
 

@@ -141,6 +141,18 @@ int		 cli_common_id(const char *, uint64_t *);
 int		 cli_common_help(const struct cli_command *);
 int		 cli_common_cut(struct cli *, unsigned long long, const char *,
 		     const char *);
+void		 cli_common_case_hint(struct cli *, const char *,
+		     int (*)(struct cli *, const char *, void *), void *);
+/*
+ * The question cli_common_case_events() asks again: q, as an actor
+ * query (annals_actor()) when actor is set, else as a range query.
+ */
+struct cli_case {
+	annals_query	*q;
+	const char	*role;
+	int		 actor;
+};
+int		 cli_common_case_events(struct cli *, const char *, void *);
 
 /* output.c */
 #define OUTPUT_JSONL	0
