@@ -30,24 +30,26 @@ const struct cli_command cli_export_command = {
 	cli_export_longopts
 };
 
-/* Parse the options into q and *format; 0, -1 for --help, or a status. */
+/*
+ * Parse the options into q and *format, the actor and role into f; 0,
+ * -1 for --help, or a status.
+ */
 static int
 cli_export_args(struct cli *cli, int argc, char **argv, annals_query *q,
-    int *format)
+    struct cli_filter *f, int *format)
 {
 	const struct cli_command	*cmd = &cli_export_command;
-	const char			*actor = NULL, *role = NULL;
-	struct cli_filter		 f;
 	int				 ch, code;
 
-	memset(&f, 0, sizeof f);
+	memset(f, 0, sizeof *f);
 	while ((ch = getopt_long(argc, argv, "h", cli_export_longopts,
 	    NULL)) != -1) {
 		code = 0;
 		switch (ch) {
 		case 'a':
 		CLI_FILTER_CASES:
-			if ((code = cli_common_filter(cmd, q, ch, optarg, &f)) == -1)
+			if ((code = cli_common_filter(cmd, q, ch, optarg,
+			    f)) == -1)
 				return (CLI_EXIT_USAGE);
 			break;
 		case 'f':
@@ -71,9 +73,7 @@ cli_export_args(struct cli *cli, int argc, char **argv, annals_query *q,
 			return (cli_common_usage(cmd, "%s: %s", argv[optind - 1],
 			    annals_strerror(code)));
 	}
-	actor = f.actor;
-	role = f.role;
-	if (role != NULL && actor == NULL)
+	if (f->role != NULL && f->actor == NULL)
 		return (cli_common_usage(cmd, "--role needs --actor"));
 	argc -= optind;
 	argv += optind;
@@ -87,7 +87,7 @@ cli_export_args(struct cli *cli, int argc, char **argv, annals_query *q,
 	code = annals_query_set_range(q, argc == 2 ? argv[0] : NULL,
 	    argc == 2 ? argv[1] : NULL);
 	if (code == 0)
-		code = annals_query_set_actor(q, actor, role);
+		code = annals_query_set_actor(q, f->actor, f->role);
 	if (code == 0)
 		code = annals_query_set_page_size(q, CLI_EXPORT_PAGE);
 	if (code != 0)
@@ -102,8 +102,11 @@ cli_export_exec(struct cli *cli, int argc, char **argv)
 	const struct annals_event	*ev;
 	struct output			*out = NULL;
 	struct timelinejs		*tl = NULL;
+	struct cli_filter		 f;
+	struct cli_case			 c;
 	annals_query			*q;
 	annals_iter			*it = NULL;
+	unsigned long long		 n = 0;
 	int				 rc, format;
 
 	/* A table is for people; an export is for import. */
@@ -112,7 +115,7 @@ cli_export_exec(struct cli *cli, int argc, char **argv)
 		cli_common_warn("out of memory");
 		return (CLI_EXIT_ERROR);
 	}
-	if ((rc = cli_export_args(cli, argc, argv, q, &format)) != 0) {
+	if ((rc = cli_export_args(cli, argc, argv, q, &f, &format)) != 0) {
 		annals_query_free(q);
 		return (rc == -1 ? CLI_EXIT_OK : rc);
 	}
@@ -134,6 +137,7 @@ cli_export_exec(struct cli *cli, int argc, char **argv)
 			rc = CLI_EXIT_ERROR;
 			break;
 		}
+		n++;
 	}
 	if (rc == CLI_EXIT_OK && annals_iter_error(it) != 0)
 		rc = cli_common_fail(cli, NULL);
@@ -141,6 +145,12 @@ cli_export_exec(struct cli *cli, int argc, char **argv)
 	    rc == CLI_EXIT_OK)
 		rc = CLI_EXIT_ERROR;
 	tl = NULL;
+	if (rc == CLI_EXIT_OK && n == 0) {
+		c.q = q;
+		c.role = f.role;
+		c.actor = 0;
+		cli_common_case_hint(cli, f.actor, cli_common_case_events, &c);
+	}
 done:
 	timelinejs_end(tl);
 	output_free(out);

@@ -1309,6 +1309,74 @@ TEST(cli_unknown_option_names_the_nearest)
 	cli_run_free(&r);
 }
 
+/* What annals says when "rus" found nothing and RUS has events. */
+#define CLI_CASE_HINT	"annals: no events for actor \"rus\"; actor codes " \
+			    "are case-sensitive: RUS has events\n"
+
+/*
+ * Start a daemon for the actor case hints: RUS (as host) and syr on
+ * 2015-01-26, Bashar al-Assad in March 2015, and the alias Russia for
+ * RUS during 2016 only, when RUS has no events.
+ */
+static void
+cli_case_start(struct th_daemon *d)
+{
+	struct cli_run	r;
+
+	T_OK(th_daemon_start(d, NULL));
+	CLI_RUN(&r, d->sock, "{\"start\": \"2015-01-26\", \"actors\": "
+	    "[{\"name\": \"RUS\", \"role\": \"host\"}, \"syr\"]}\n"
+	    "{\"start\": \"2015-03\", \"actors\": [\"Bashar al-Assad\"]}\n",
+	    0, "add", "-");
+	cli_run_free(&r);
+	CLI_RUN(&r, d->sock, NULL, 0, "alias", "set", "Russia", "RUS", "2016");
+	cli_run_free(&r);
+}
+
+/*
+ * Run annals ARGS (NULL-terminated) with each "@" in them replaced by
+ * code, then by EGY, a code without events: both must exit 0 with the
+ * same stdout, and code's run must print hint on stderr (NULL: nothing),
+ * EGY's nothing.
+ */
+static void
+cli_case_run(const char *sock, const char *code, const char *hint,
+    const char **args)
+{
+	struct cli_run	 r, empty;
+	const char	*argv[32], *want = hint != NULL ? hint : "";
+	char		 line[512];
+	size_t		 i, len = 0;
+
+	for (i = 0; args[i] != NULL && i < 31; i++) {
+		argv[i] = strcmp(args[i], "@") == 0 ? code : args[i];
+		if (len < sizeof line)
+			len += snprintf(line + len, sizeof line - len, " %s",
+			    argv[i]);
+	}
+	argv[i] = NULL;
+	cli_run(&r, sock, NULL, argv);
+	for (i = 0; args[i] != NULL && i < 31; i++)
+		argv[i] = strcmp(args[i], "@") == 0 ? "EGY" : args[i];
+	cli_run(&empty, sock, NULL, argv);
+	/* Which run failed, in the message: the helper's line is no clue. */
+	T_ASSERTF(r.status == 0 && empty.status == 0, "annals%s: exit %d, "
+	    "with EGY %d; stderr: %s", line, r.status, empty.status, r.err);
+	T_ASSERTF(strcmp(r.out, empty.out) == 0, "annals%s: stdout\n%s\n"
+	    "with EGY\n%s", line, r.out, empty.out);
+	T_ASSERTF(strcmp(r.err, want) == 0, "annals%s: stderr \"%s\", "
+	    "wanted \"%s\"", line, r.err, want);
+	T_EQ_STR(empty.err, "");
+	cli_run_free(&r);
+	cli_run_free(&empty);
+}
+
+/* cli_case_run() with ARGS in the call. */
+#define CLI_CASE(sock, code, hint, ...) do {				\
+	const char *cli_case_args_[] = { __VA_ARGS__, NULL };		\
+	cli_case_run((sock), (code), (hint), cli_case_args_);		\
+} while (0)
+
 /*
  * Actor codes are case-sensitive: an actor query by "rus" that finds
  * nothing says on stderr that RUS has events, when the same query for
@@ -1316,17 +1384,11 @@ TEST(cli_unknown_option_names_the_nearest)
  */
 TEST(cli_actor_in_lower_case_hints_at_the_upper_case_code)
 {
-	static const char	*hint = "annals: no events for actor \"rus\"; "
-	    "actor codes are case-sensitive: RUS has events\n";
+	static const char	*hint = CLI_CASE_HINT;
 	struct th_daemon	 d;
 	struct cli_run		 r;
 
-	T_OK(th_daemon_start(&d, NULL));
-	CLI_RUN(&r, d.sock, "{\"start\": \"2015-01-26\", \"actors\": "
-	    "[{\"name\": \"RUS\", \"role\": \"host\"}, \"syr\"]}\n"
-	    "{\"start\": \"2015-03\", \"actors\": [\"Bashar al-Assad\"]}\n",
-	    0, "add", "-");
-	cli_run_free(&r);
+	cli_case_start(&d);
 
 	CLI_RUN(&r, d.sock, NULL, 0, "--format", "jsonl", "actor", "rus");
 	T_EQ_STR(r.out, "");
@@ -1368,6 +1430,35 @@ TEST(cli_actor_in_lower_case_hints_at_the_upper_case_code)
 	cli_run_free(&r);
 	CLI_RUN(&r, d.sock, NULL, 0, "--format", "jsonl", "actor", "EGY");
 	T_EQ_STR(r.out, "");
+	T_EQ_STR(r.err, "");
+	cli_run_free(&r);
+	T_EQ_INT(th_daemon_stop(&d), 0);
+}
+
+/*
+ * export --actor rus that exports nothing says that RUS has events, in
+ * every format, as actor does; its output is an empty export's.
+ */
+TEST(cli_export_in_lower_case_hints_at_the_upper_case_code)
+{
+	struct th_daemon	d;
+	struct cli_run		r;
+
+	cli_case_start(&d);
+	CLI_CASE(d.sock, "rus", CLI_CASE_HINT, "export", "--actor", "@");
+	CLI_CASE(d.sock, "rus", CLI_CASE_HINT, "--format", "csv", "export",
+	    "2015", "2015", "--actor", "@", "--role", "host");
+	CLI_CASE(d.sock, "rus", CLI_CASE_HINT, "export", "--format",
+	    "timelinejs", "--actor", "@");
+	/* RUS exports nothing either: no hint. */
+	CLI_CASE(d.sock, "rus", NULL, "export", "2016", "2016", "--actor",
+	    "@");
+	CLI_CASE(d.sock, "rus", NULL, "export", "--actor", "@", "--role",
+	    "guest");
+	/* Nor for an alias that found nothing (RUSSIA is nothing). */
+	CLI_CASE(d.sock, "Russia", NULL, "export", "--actor", "@");
+	CLI_RUN(&r, d.sock, NULL, 0, "export", "--actor", "syr");
+	T_ASSERTF(strstr(r.out, "\"syr\"") != NULL, "%s", r.out);
 	T_EQ_STR(r.err, "");
 	cli_run_free(&r);
 	T_EQ_INT(th_daemon_stop(&d), 0);
