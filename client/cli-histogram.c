@@ -56,6 +56,13 @@ struct cli_agg_args {
 	int		 mode;		/* ANNALS_COUNT_* */
 	uint32_t	 limit;
 	const char	*prefix;	/* top: only these names */
+	struct cli_filter f;		/* the actor (CODE, --actor), role */
+};
+
+/* What the case hint of an aggregation asks again: q, for a's actor. */
+struct cli_agg_hint {
+	annals_query			*q;
+	const struct cli_agg_args	*a;
 };
 
 static int
@@ -69,12 +76,12 @@ cli_agg_set(const struct cli_command *cmd, int code, const char *what)
 }
 
 /*
- * Take one option into q, a and f.  Returns 0 to go on, -1 after --help,
+ * Take one option into q and a.  Returns 0 to go on, -1 after --help,
  * or the status to exit with; opt is the option as written.
  */
 static int
 cli_agg_option(const struct cli_command *cmd, int ch, const char *opt,
-    annals_query *q, struct cli_agg_args *a, struct cli_filter *f)
+    annals_query *q, struct cli_agg_args *a)
 {
 	char				*end;
 	unsigned long			 v;
@@ -105,7 +112,7 @@ cli_agg_option(const struct cli_command *cmd, int ch, const char *opt,
 		break;
 	case 'a':
 	CLI_FILTER_CASES:
-		if ((code = cli_common_filter(cmd, q, ch, optarg, f)) == -1)
+		if ((code = cli_common_filter(cmd, q, ch, optarg, &a->f)) == -1)
 			return (CLI_EXIT_USAGE);
 		break;
 	case 'l':
@@ -129,13 +136,16 @@ cli_agg_option(const struct cli_command *cmd, int ch, const char *opt,
 	return (code != 0 ? cli_agg_set(cmd, code, opt) : 0);
 }
 
-/* The operands ([CODE] FROM TO) and the actor the options leave in f. */
+/*
+ * The operands ([CODE] FROM TO), with the actor the options leave in
+ * a->f; CODE goes there too.
+ */
 static int
 cli_agg_operands(struct cli *cli, int argc, char **argv, annals_query *q,
-    struct cli_agg_args *a, const struct cli_filter *f)
+    struct cli_agg_args *a)
 {
 	const struct cli_command	*cmd = cli->cmd;
-	const char			*actor = f->actor, *role = f->role;
+	const char			*actor, *role = a->f.role;
 	static char			 star[136];
 	int				 code;
 
@@ -143,11 +153,12 @@ cli_agg_operands(struct cli *cli, int argc, char **argv, annals_query *q,
 		if (argc != 3)
 			return (cli_common_usage(cmd, "expected CODE, FROM and "
 			    "TO"));
-		actor = argv[0];
+		a->f.actor = argv[0];
 		argc--;
 		argv++;
 	} else if (argc != 2)
 		return (cli_common_usage(cmd, "expected FROM and TO"));
+	actor = a->f.actor;
 	if (role != NULL && actor == NULL)
 		return (cli_common_usage(cmd, "--role needs an actor"));
 	if (a->prefix != NULL) {
@@ -171,22 +182,20 @@ static int
 cli_agg_args(struct cli *cli, int argc, char **argv, annals_query *q,
     struct cli_agg_args *a)
 {
-	struct cli_filter	f;
-	int			ch, rc;
+	int	ch, rc;
 
 	a->by = ANNALS_BY_MONTH;
 	a->mode = ANNALS_COUNT_OVERLAP;
 	a->limit = 10;
 	a->prefix = NULL;
-	memset(&f, 0, sizeof f);
+	memset(&a->f, 0, sizeof a->f);
 	while ((ch = getopt_long(argc, argv, "h", cli_histogram_longopts,
 	    NULL)) != -1) {
-		if ((rc = cli_agg_option(cli->cmd, ch, argv[optind - 1], q, a,
-		    &f)) != 0)
+		if ((rc = cli_agg_option(cli->cmd, ch, argv[optind - 1], q,
+		    a)) != 0)
 			return (rc);
 	}
-	return (cli_agg_operands(cli, argc - optind, argv + optind, q, a,
-	    &f));
+	return (cli_agg_operands(cli, argc - optind, argv + optind, q, a));
 }
 
 /* Write s as one CSV field. */
@@ -367,22 +376,59 @@ cli_actors_print(struct cli *cli, const struct annals_actor_counts *c,
 		    (unsigned long long)c->events, c->events == 1 ? "" : "s");
 }
 
+/*
+ * A found() for the case hint of histogram: whether the histogram
+ * counts an event for the code upper.  By overlap it counts the events
+ * of the range query, a page of one of which tells; by start it leaves
+ * out those that start before FROM, so the histogram itself is asked
+ * again, by year, the fewest buckets.
+ */
+static int
+cli_agg_found(struct cli *cli, const char *upper, void *arg)
+{
+	struct cli_agg_hint	*ah = arg;
+	struct annals_histogram	*h;
+	struct cli_case		 c;
+	int			 found;
+
+	if (ah->a->mode == ANNALS_COUNT_OVERLAP) {
+		c.q = ah->q;
+		c.role = ah->a->f.role;
+		c.actor = 0;
+		return (cli_common_case_events(cli, upper, &c));
+	}
+	if (annals_query_set_actor(ah->q, upper, ah->a->f.role) != 0 ||
+	    annals_histogram(cli->ctx, ah->q, ANNALS_BY_YEAR,
+	    ANNALS_COUNT_START, &h) == -1)
+		return (0);
+	found = h->total > 0;
+	annals_histogram_free(h);
+	return (found);
+}
+
 static int
 cli_agg_run(struct cli *cli, const struct cli_command *cmd, annals_query *q,
     const struct cli_agg_args *a)
 {
 	struct annals_histogram		*h;
 	struct annals_actor_counts	*c;
+	struct cli_agg_hint		 ah;
 	uint32_t			 ask;
-	int				 rc, cut;
+	int				 rc, cut, empty;
 
 	if ((rc = cli_common_connect(cli)) != 0)
 		return (rc);
+	ah.q = q;
+	ah.a = a;
 	if (cmd == &cli_histogram_command) {
 		if (annals_histogram(cli->ctx, q, a->by, a->mode, &h) == -1)
 			return (cli_common_fail(cli, cmd->name));
 		cli_histogram_print(cli, h);
+		empty = h->total == 0;
 		annals_histogram_free(h);
+		if (empty)
+			cli_common_case_hint(cli, a->f.actor, cli_agg_found,
+			    &ah);
 		return (CLI_EXIT_OK);
 	}
 	/*

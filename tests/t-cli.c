@@ -1465,6 +1465,42 @@ TEST(cli_export_in_lower_case_hints_at_the_upper_case_code)
 }
 
 /*
+ * histogram --actor rus that counts nothing says that RUS has events
+ * when the histogram of RUS counts some, by overlap or by start; its
+ * buckets and total are an empty histogram's.
+ */
+TEST(cli_histogram_in_lower_case_hints_at_the_upper_case_code)
+{
+	struct th_daemon	d;
+	struct cli_run		r;
+
+	cli_case_start(&d);
+	/* RUS across the new year: in January by overlap, not by start. */
+	CLI_RUN(&r, d.sock, "{\"start\": \"2014-12-30\", \"end\": "
+	    "\"2015-01-02\", \"actors\": [\"RUS\"]}\n", 0, "add", "-");
+	cli_run_free(&r);
+	CLI_CASE(d.sock, "rus", CLI_CASE_HINT, "--format", "table",
+	    "histogram", "2015", "2015", "--actor", "@");
+	CLI_CASE(d.sock, "rus", CLI_CASE_HINT, "--format", "csv",
+	    "histogram", "2015-01", "2015-01", "--by", "day", "--actor", "@",
+	    "--role", "host");
+	CLI_CASE(d.sock, "rus", CLI_CASE_HINT, "--format", "jsonl",
+	    "histogram", "2015-01-01", "2015-01-10", "--actor", "@");
+	CLI_CASE(d.sock, "rus", NULL, "--format", "jsonl", "histogram",
+	    "2015-01-01", "2015-01-10", "--count", "start", "--actor", "@");
+	CLI_CASE(d.sock, "rus", CLI_CASE_HINT, "--format", "jsonl",
+	    "histogram", "2015", "2015", "--count", "start", "--actor", "@");
+	/* RUS counts nothing either: no hint. */
+	CLI_CASE(d.sock, "rus", NULL, "histogram", "2016", "2016", "--actor",
+	    "@");
+	CLI_CASE(d.sock, "rus", NULL, "histogram", "2015", "2015", "--actor",
+	    "@", "--role", "guest");
+	CLI_CASE(d.sock, "Russia", NULL, "histogram", "2015", "2016",
+	    "--actor", "@");
+	T_EQ_INT(th_daemon_stop(&d), 0);
+}
+
+/*
  * NAME:ROLE is split at the first colon: "A::" would store the role ":"
  * and "A:" no role at all, so add and set refuse both, naming the
  * argument.  JSON input carries roles as they are, colons and all.
