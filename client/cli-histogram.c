@@ -377,11 +377,12 @@ cli_actors_print(struct cli *cli, const struct annals_actor_counts *c,
 }
 
 /*
- * A found() for the case hint of histogram: whether the histogram
- * counts an event for the code upper.  By overlap it counts the events
- * of the range query, a page of one of which tells; by start it leaves
- * out those that start before FROM, so the histogram itself is asked
- * again, by year, the fewest buckets.
+ * A found() for the case hint of histogram and co-actors: whether they
+ * count an event for the code upper.  co-actors counts the events of the
+ * actor query with the same filters, histogram by overlap those of the
+ * range query, and a page of one event tells.  By start, histogram
+ * leaves out the events that start before FROM, which range finds, so
+ * the histogram itself is asked again, by year, the fewest buckets.
  */
 static int
 cli_agg_found(struct cli *cli, const char *upper, void *arg)
@@ -391,19 +392,20 @@ cli_agg_found(struct cli *cli, const char *upper, void *arg)
 	struct cli_case		 c;
 	int			 found;
 
-	if (ah->a->mode == ANNALS_COUNT_OVERLAP) {
-		c.q = ah->q;
-		c.role = ah->a->f.role;
-		c.actor = 0;
-		return (cli_common_case_events(cli, upper, &c));
+	if (cli->cmd == &cli_histogram_command &&
+	    ah->a->mode == ANNALS_COUNT_START) {
+		if (annals_query_set_actor(ah->q, upper, ah->a->f.role) != 0 ||
+		    annals_histogram(cli->ctx, ah->q, ANNALS_BY_YEAR,
+		    ANNALS_COUNT_START, &h) == -1)
+			return (0);
+		found = h->total > 0;
+		annals_histogram_free(h);
+		return (found);
 	}
-	if (annals_query_set_actor(ah->q, upper, ah->a->f.role) != 0 ||
-	    annals_histogram(cli->ctx, ah->q, ANNALS_BY_YEAR,
-	    ANNALS_COUNT_START, &h) == -1)
-		return (0);
-	found = h->total > 0;
-	annals_histogram_free(h);
-	return (found);
+	c.q = ah->q;
+	c.role = ah->a->f.role;
+	c.actor = cli->cmd == &cli_co_actors_command;
+	return (cli_common_case_events(cli, upper, &c));
 }
 
 static int
@@ -445,9 +447,13 @@ cli_agg_run(struct cli *cli, const struct cli_command *cmd, annals_query *q,
 	cut = c->nactors > a->limit;
 	cli_actors_print(cli, c, cut ? a->limit : c->nactors,
 	    cmd == &cli_co_actors_command);
+	/* Without events of the actor: none to share, nothing cut. */
+	empty = cmd == &cli_co_actors_command && c->events == 0;
 	annals_actor_counts_free(c);
 	if (cut)
 		return (cli_common_cut(cli, a->limit, "actor", "--limit N"));
+	if (empty)
+		cli_common_case_hint(cli, a->f.actor, cli_agg_found, &ah);
 	return (CLI_EXIT_OK);
 }
 

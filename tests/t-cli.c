@@ -1501,6 +1501,37 @@ TEST(cli_histogram_in_lower_case_hints_at_the_upper_case_code)
 }
 
 /*
+ * co-actors rus with no events of rus says that RUS has events when
+ * co-actors RUS would count some; its output is that of an actor without
+ * events ("(of 0 events of the actor)").
+ */
+TEST(cli_co_actors_in_lower_case_hints_at_the_upper_case_code)
+{
+	struct th_daemon	d;
+	struct cli_run		r;
+
+	cli_case_start(&d);
+	CLI_CASE(d.sock, "rus", CLI_CASE_HINT, "--format", "table",
+	    "co-actors", "@", "2015", "2015");
+	CLI_CASE(d.sock, "rus", CLI_CASE_HINT, "--format", "csv",
+	    "co-actors", "@", "2015-01", "2015-01", "--role", "host");
+	CLI_CASE(d.sock, "rus", CLI_CASE_HINT, "--format", "jsonl",
+	    "co-actors", "@", "2015", "2015", "--limit", "1");
+	/* RUS has no such events either: no hint. */
+	CLI_CASE(d.sock, "rus", NULL, "co-actors", "@", "2016", "2016");
+	CLI_CASE(d.sock, "rus", NULL, "co-actors", "@", "2015", "2015",
+	    "--role", "guest");
+	CLI_CASE(d.sock, "Russia", NULL, "co-actors", "@", "2015", "2016");
+	/* syr has events, which RUS shares: no hint. */
+	CLI_RUN(&r, d.sock, NULL, 0, "--format", "jsonl", "co-actors", "syr",
+	    "2015", "2015");
+	T_EQ_STR(r.out, "{\"name\":\"RUS\",\"count\":1,\"events\":1}\n");
+	T_EQ_STR(r.err, "");
+	cli_run_free(&r);
+	T_EQ_INT(th_daemon_stop(&d), 0);
+}
+
+/*
  * NAME:ROLE is split at the first colon: "A::" would store the role ":"
  * and "A:" no role at all, so add and set refuse both, naming the
  * argument.  JSON input carries roles as they are, colons and all.
