@@ -306,16 +306,16 @@ cli_common_filter(const struct cli_command *cmd, annals_query *q, int ch,
 
 /*
  * Actor codes are case-sensitive, and most are upper case (CAMEO's):
- * after an empty answer for actor that holds lower-case letters, ask
- * found() whether the code in upper case finds something and, if it
- * does, say so on stderr after the empty output.  found(cli, upper, arg)
- * returns 1 when it does, else 0, also when it cannot tell: the hint is
- * only that, and stdout and the exit status stay those of the empty
- * answer.  An alias gets a hint only when the upper-cased form finds
- * what it did not.
+ * after an empty answer for actor (a code, or with prefix the start of
+ * actor names) that holds lower-case letters, ask found() whether the
+ * code in upper case finds something and, if it does, say so on stderr
+ * after the empty output.  found(cli, upper, arg) returns 1 when it
+ * does, else 0, also when it cannot tell: the hint is only that, and
+ * stdout and the exit status stay those of the empty answer.  An alias
+ * gets a hint only when the upper-cased form finds what it did not.
  */
 void
-cli_common_case_hint(struct cli *cli, const char *actor,
+cli_common_case_hint(struct cli *cli, const char *actor, int prefix,
     int (*found)(struct cli *, const char *, void *), void *arg)
 {
 	char	*upper, *p;
@@ -333,8 +333,14 @@ cli_common_case_hint(struct cli *cli, const char *actor,
 	if (found(cli, upper, arg)) {
 		/* After the table's "no events", not before it. */
 		fflush(stdout);
-		cli_common_warn("no events for actor \"%s\"; actor codes are "
-		    "case-sensitive: %s has events", actor, upper);
+		if (prefix)
+			cli_common_warn("no actors starting with \"%s\"; actor "
+			    "codes are case-sensitive: some start with %s",
+			    actor, upper);
+		else
+			cli_common_warn("no events for actor \"%s\"; actor "
+			    "codes are case-sensitive: %s has events", actor,
+			    upper);
 	}
 	free(upper);
 }

@@ -149,7 +149,8 @@ cli_export_exec(struct cli *cli, int argc, char **argv)
 		c.q = q;
 		c.role = f.role;
 		c.actor = 0;
-		cli_common_case_hint(cli, f.actor, cli_common_case_events, &c);
+		cli_common_case_hint(cli, f.actor, 0, cli_common_case_events,
+		    &c);
 	}
 done:
 	timelinejs_end(tl);

@@ -377,10 +377,12 @@ cli_actors_print(struct cli *cli, const struct annals_actor_counts *c,
 }
 
 /*
- * A found() for the case hint of histogram and co-actors: whether they
- * count an event for the code upper.  co-actors counts the events of the
- * actor query with the same filters, histogram by overlap those of the
- * range query, and a page of one event tells.  By start, histogram
+ * A found() for the case hint of the aggregations: whether they count
+ * an event for the code upper (of an actor starting with upper, for
+ * top).  co-actors counts the events of the actor query with the same
+ * filters, histogram by overlap those of the range query, top the
+ * actors with its prefix in the events of the range query by "PREFIX*",
+ * so a page of one event of that query tells.  By start, histogram
  * leaves out the events that start before FROM, which range finds, so
  * the histogram itself is asked again, by year, the fewest buckets.
  */
@@ -390,6 +392,7 @@ cli_agg_found(struct cli *cli, const char *upper, void *arg)
 	struct cli_agg_hint	*ah = arg;
 	struct annals_histogram	*h;
 	struct cli_case		 c;
+	char			 star[136];
 	int			 found;
 
 	if (cli->cmd == &cli_histogram_command &&
@@ -401,6 +404,11 @@ cli_agg_found(struct cli *cli, const char *upper, void *arg)
 		found = h->total > 0;
 		annals_histogram_free(h);
 		return (found);
+	}
+	if (cli->cmd == &cli_top_command) {
+		/* As cli_agg_operands() asks: the prefix is 1 to 128 bytes. */
+		snprintf(star, sizeof star, "%s*", upper);
+		upper = star;
 	}
 	c.q = ah->q;
 	c.role = ah->a->f.role;
@@ -429,7 +437,7 @@ cli_agg_run(struct cli *cli, const struct cli_command *cmd, annals_query *q,
 		empty = h->total == 0;
 		annals_histogram_free(h);
 		if (empty)
-			cli_common_case_hint(cli, a->f.actor, cli_agg_found,
+			cli_common_case_hint(cli, a->f.actor, 0, cli_agg_found,
 			    &ah);
 		return (CLI_EXIT_OK);
 	}
@@ -447,13 +455,19 @@ cli_agg_run(struct cli *cli, const struct cli_command *cmd, annals_query *q,
 	cut = c->nactors > a->limit;
 	cli_actors_print(cli, c, cut ? a->limit : c->nactors,
 	    cmd == &cli_co_actors_command);
-	/* Without events of the actor: none to share, nothing cut. */
-	empty = cmd == &cli_co_actors_command && c->events == 0;
+	/*
+	 * Without events of the actor (or of any actor with the prefix
+	 * of top): nothing counted, nothing cut.
+	 */
+	empty = cmd == &cli_co_actors_command ? c->events == 0 :
+	    c->nactors == 0;
 	annals_actor_counts_free(c);
 	if (cut)
 		return (cli_common_cut(cli, a->limit, "actor", "--limit N"));
-	if (empty)
-		cli_common_case_hint(cli, a->f.actor, cli_agg_found, &ah);
+	if (empty && cmd == &cli_co_actors_command)
+		cli_common_case_hint(cli, a->f.actor, 0, cli_agg_found, &ah);
+	else if (empty)
+		cli_common_case_hint(cli, a->prefix, 1, cli_agg_found, &ah);
 	return (CLI_EXIT_OK);
 }
 

@@ -112,7 +112,7 @@ cli_range_run(struct cli *cli, const struct cli_command *cmd,
 		c.q = q;
 		c.role = f->role;
 		c.actor = cmd == &cli_actor_command;
-		cli_common_case_hint(cli, f->actor, cli_common_case_events,
+		cli_common_case_hint(cli, f->actor, 0, cli_common_case_events,
 		    &c);
 	}
 	return (rc);

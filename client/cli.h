@@ -141,7 +141,7 @@ int		 cli_common_id(const char *, uint64_t *);
 int		 cli_common_help(const struct cli_command *);
 int		 cli_common_cut(struct cli *, unsigned long long, const char *,
 		     const char *);
-void		 cli_common_case_hint(struct cli *, const char *,
+void		 cli_common_case_hint(struct cli *, const char *, int,
 		     int (*)(struct cli *, const char *, void *), void *);
 /*
  * The question cli_common_case_events() asks again: q, as an actor

@@ -1532,6 +1532,44 @@ TEST(cli_co_actors_in_lower_case_hints_at_the_upper_case_code)
 }
 
 /*
+ * top --prefix ru that finds no actor says that some start with RU when
+ * top --prefix RU finds some; its output is an empty top's.
+ */
+TEST(cli_top_prefix_in_lower_case_hints_at_the_upper_case_prefix)
+{
+	static const char	*hint = "annals: no actors starting with \"ru\"; "
+	    "actor codes are case-sensitive: some start with RU\n";
+	struct th_daemon	 d;
+	struct cli_run		 r;
+
+	cli_case_start(&d);
+	CLI_CASE(d.sock, "ru", hint, "--format", "table", "top", "2015",
+	    "2015", "--prefix", "@");
+	CLI_CASE(d.sock, "ru", hint, "--format", "csv", "top", "2015-01",
+	    "2015-01", "--prefix", "@", "--limit", "1");
+	CLI_CASE(d.sock, "ru", hint, "--format", "jsonl", "top", "..", "..",
+	    "--prefix", "@", "--certain");
+	/* No actor starts with RU there either: no hint. */
+	CLI_CASE(d.sock, "ru", NULL, "top", "2016", "2016", "--prefix", "@");
+	CLI_CASE(d.sock, "ru", NULL, "top", "2015", "2015", "--prefix", "@",
+	    "--type", "0");
+	CLI_CASE(d.sock, "Russia", NULL, "top", "2015", "2015", "--prefix",
+	    "@");
+	/* Without a prefix top asks for no actor. */
+	CLI_RUN(&r, d.sock, NULL, 0, "--format", "jsonl", "top", "2016",
+	    "2016");
+	T_EQ_STR(r.out, "");
+	T_EQ_STR(r.err, "");
+	cli_run_free(&r);
+	CLI_RUN(&r, d.sock, NULL, 0, "--format", "jsonl", "top", "2015",
+	    "2015", "--prefix", "sy");
+	T_EQ_STR(r.out, "{\"name\":\"syr\",\"count\":1}\n");
+	T_EQ_STR(r.err, "");
+	cli_run_free(&r);
+	T_EQ_INT(th_daemon_stop(&d), 0);
+}
+
+/*
  * NAME:ROLE is split at the first colon: "A::" would store the role ":"
  * and "A:" no role at all, so add and set refuse both, naming the
  * argument.  JSON input carries roles as they are, colons and all.
