@@ -1570,6 +1570,32 @@ TEST(cli_top_prefix_in_lower_case_hints_at_the_upper_case_prefix)
 }
 
 /*
+ * actors ru that lists no name says that some start with RU when actors
+ * RU lists some; its output is an empty list's.
+ */
+TEST(cli_actors_prefix_in_lower_case_hints_at_the_upper_case_prefix)
+{
+	static const char	*hint = "annals: no actors starting with \"ru\"; "
+	    "actor codes are case-sensitive: some start with RU\n";
+	struct th_daemon	 d;
+	struct cli_run		 r;
+
+	cli_case_start(&d);
+	CLI_CASE(d.sock, "ru", hint, "--format", "table", "actors", "@");
+	CLI_CASE(d.sock, "ru", hint, "--format", "csv", "actors", "@");
+	CLI_CASE(d.sock, "ru", hint, "--format", "jsonl", "actors", "@");
+	/* No name starts with RUSSIA, nor with ZZ: no hint. */
+	CLI_CASE(d.sock, "Russia", NULL, "actors", "@");
+	CLI_CASE(d.sock, "zz", NULL, "actors", "@");
+	/* A lower-case prefix that lists a name, syr. */
+	CLI_RUN(&r, d.sock, NULL, 0, "--format", "csv", "actors", "s");
+	T_EQ_STR(r.out, "name,count\nsyr,1\n");
+	T_EQ_STR(r.err, "");
+	cli_run_free(&r);
+	T_EQ_INT(th_daemon_stop(&d), 0);
+}
+
+/*
  * NAME:ROLE is split at the first colon: "A::" would store the role ":"
  * and "A:" no role at all, so add and set refuse both, naming the
  * argument.  JSON input carries roles as they are, colons and all.
