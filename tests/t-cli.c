@@ -1377,6 +1377,33 @@ cli_case_run(const char *sock, const char *code, const char *hint,
 	cli_case_run((sock), (code), (hint), cli_case_args_);		\
 } while (0)
 
+/* What top and actors say when "ru" found no actor and RU finds some. */
+#define CLI_CASE_PREFIX_HINT	"annals: no actors starting with \"ru\"; " \
+				    "actor codes are case-sensitive: some " \
+				    "start with RU\n"
+
+/*
+ * Run annals ARGS, an answer that is not empty: it must exit 0, print
+ * out among its stdout and nothing, no hint, on stderr.
+ */
+static void
+cli_case_found(const char *sock, const char *out, const char **args)
+{
+	struct cli_run	r;
+
+	cli_run(&r, sock, NULL, args);
+	T_ASSERTF(r.status == 0, "exit %d; stderr: %s", r.status, r.err);
+	T_ASSERTF(strstr(r.out, out) != NULL, "%s not in %s", out, r.out);
+	T_EQ_STR(r.err, "");
+	cli_run_free(&r);
+}
+
+/* cli_case_found() with ARGS in the call. */
+#define CLI_CASE_FOUND(sock, out, ...) do {				\
+	const char *cli_case_args_[] = { __VA_ARGS__, NULL };		\
+	cli_case_found((sock), (out), cli_case_args_);			\
+} while (0)
+
 /*
  * Actor codes are case-sensitive: an actor query by "rus" that finds
  * nothing says on stderr that RUS has events, when the same query for
@@ -1442,7 +1469,6 @@ TEST(cli_actor_in_lower_case_hints_at_the_upper_case_code)
 TEST(cli_export_in_lower_case_hints_at_the_upper_case_code)
 {
 	struct th_daemon	d;
-	struct cli_run		r;
 
 	cli_case_start(&d);
 	CLI_CASE(d.sock, "rus", CLI_CASE_HINT, "export", "--actor", "@");
@@ -1457,10 +1483,7 @@ TEST(cli_export_in_lower_case_hints_at_the_upper_case_code)
 	    "guest");
 	/* Nor for an alias that found nothing (RUSSIA is nothing). */
 	CLI_CASE(d.sock, "Russia", NULL, "export", "--actor", "@");
-	CLI_RUN(&r, d.sock, NULL, 0, "export", "--actor", "syr");
-	T_ASSERTF(strstr(r.out, "\"syr\"") != NULL, "%s", r.out);
-	T_EQ_STR(r.err, "");
-	cli_run_free(&r);
+	CLI_CASE_FOUND(d.sock, "\"syr\"", "export", "--actor", "syr");
 	T_EQ_INT(th_daemon_stop(&d), 0);
 }
 
@@ -1508,7 +1531,6 @@ TEST(cli_histogram_in_lower_case_hints_at_the_upper_case_code)
 TEST(cli_co_actors_in_lower_case_hints_at_the_upper_case_code)
 {
 	struct th_daemon	d;
-	struct cli_run		r;
 
 	cli_case_start(&d);
 	CLI_CASE(d.sock, "rus", CLI_CASE_HINT, "--format", "table",
@@ -1523,11 +1545,8 @@ TEST(cli_co_actors_in_lower_case_hints_at_the_upper_case_code)
 	    "--role", "guest");
 	CLI_CASE(d.sock, "Russia", NULL, "co-actors", "@", "2015", "2016");
 	/* syr has events, which RUS shares: no hint. */
-	CLI_RUN(&r, d.sock, NULL, 0, "--format", "jsonl", "co-actors", "syr",
-	    "2015", "2015");
-	T_EQ_STR(r.out, "{\"name\":\"RUS\",\"count\":1,\"events\":1}\n");
-	T_EQ_STR(r.err, "");
-	cli_run_free(&r);
+	CLI_CASE_FOUND(d.sock, "{\"name\":\"RUS\",\"count\":1,\"events\":1}\n",
+	    "--format", "jsonl", "co-actors", "syr", "2015", "2015");
 	T_EQ_INT(th_daemon_stop(&d), 0);
 }
 
@@ -1537,8 +1556,7 @@ TEST(cli_co_actors_in_lower_case_hints_at_the_upper_case_code)
  */
 TEST(cli_top_prefix_in_lower_case_hints_at_the_upper_case_prefix)
 {
-	static const char	*hint = "annals: no actors starting with \"ru\"; "
-	    "actor codes are case-sensitive: some start with RU\n";
+	static const char	*hint = CLI_CASE_PREFIX_HINT;
 	struct th_daemon	 d;
 	struct cli_run		 r;
 
@@ -1561,11 +1579,8 @@ TEST(cli_top_prefix_in_lower_case_hints_at_the_upper_case_prefix)
 	T_EQ_STR(r.out, "");
 	T_EQ_STR(r.err, "");
 	cli_run_free(&r);
-	CLI_RUN(&r, d.sock, NULL, 0, "--format", "jsonl", "top", "2015",
-	    "2015", "--prefix", "sy");
-	T_EQ_STR(r.out, "{\"name\":\"syr\",\"count\":1}\n");
-	T_EQ_STR(r.err, "");
-	cli_run_free(&r);
+	CLI_CASE_FOUND(d.sock, "{\"name\":\"syr\",\"count\":1}\n", "--format",
+	    "jsonl", "top", "2015", "2015", "--prefix", "sy");
 	T_EQ_INT(th_daemon_stop(&d), 0);
 }
 
@@ -1575,10 +1590,8 @@ TEST(cli_top_prefix_in_lower_case_hints_at_the_upper_case_prefix)
  */
 TEST(cli_actors_prefix_in_lower_case_hints_at_the_upper_case_prefix)
 {
-	static const char	*hint = "annals: no actors starting with \"ru\"; "
-	    "actor codes are case-sensitive: some start with RU\n";
+	static const char	*hint = CLI_CASE_PREFIX_HINT;
 	struct th_daemon	 d;
-	struct cli_run		 r;
 
 	cli_case_start(&d);
 	CLI_CASE(d.sock, "ru", hint, "--format", "table", "actors", "@");
@@ -1588,10 +1601,8 @@ TEST(cli_actors_prefix_in_lower_case_hints_at_the_upper_case_prefix)
 	CLI_CASE(d.sock, "Russia", NULL, "actors", "@");
 	CLI_CASE(d.sock, "zz", NULL, "actors", "@");
 	/* A lower-case prefix that lists a name, syr. */
-	CLI_RUN(&r, d.sock, NULL, 0, "--format", "csv", "actors", "s");
-	T_EQ_STR(r.out, "name,count\nsyr,1\n");
-	T_EQ_STR(r.err, "");
-	cli_run_free(&r);
+	CLI_CASE_FOUND(d.sock, "name,count\nsyr,1\n", "--format", "csv",
+	    "actors", "s");
 	T_EQ_INT(th_daemon_stop(&d), 0);
 }
 
