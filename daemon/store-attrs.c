@@ -191,7 +191,7 @@ attr_find(const struct attr_dict *d, const unsigned char *name, size_t len)
 /*
  * The length of each msgpack object its first byte says all of: fixint,
  * fixstr, nil, booleans, floats and sized ints; 0 for the rest.  Filled
- * by mp_len_init() before the store opens.
+ * by store_mp_init() before the store opens.
  */
 static uint8_t	mp_fixed[256];
 
@@ -269,6 +269,20 @@ store_mp_len(const unsigned char *p, size_t n)
 }
 
 /*
+ * Make the tables every walk of a stored record reads, once: the store
+ * does when it opens, and the fuzz harness of store-pos.c, which has no
+ * store, before its first walk.
+ */
+void
+store_mp_init(void)
+{
+	if (mp_fixed[0] == 0) {
+		mp_len_init();
+		store_pos_init();
+	}
+}
+
+/*
  * Load the names of the store's attr_names (opened by store_open).  The
  * ids run from 0 without gaps, so they fill byid in key order.
  */
@@ -282,11 +296,7 @@ store_attrs_load(struct store *st, MDB_txn *txn)
 	uint32_t		 id;
 	int			 rc;
 
-	/* The tables every walk of a stored record reads, made once. */
-	if (mp_fixed[0] == 0) {
-		mp_len_init();
-		store_pos_init();
-	}
+	store_mp_init();
 	d = xcalloc(1, sizeof *d);
 	d->slots = xcalloc(ATTR_IDS_MAX, sizeof *d->slots);
 	d->nbuckets = 256;

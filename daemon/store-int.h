@@ -229,6 +229,7 @@ store_unzigzag(uint64_t z)
 
 /* store-attrs.c: msgpack walks that records and attrs share */
 size_t	 store_mp_len(const unsigned char *, size_t);
+void	 store_mp_init(void);
 int	 store_mp_map(const unsigned char *, size_t, uint32_t *, size_t *);
 void	*store_sbuf_room(msgpack_sbuffer *, size_t);
 void	 store_attrs_expand_map(struct store *, MDB_txn *, const void *,
