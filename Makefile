@@ -336,6 +336,14 @@ $(FUZZ_B)/fuzz-%: $(FUZZ_B)/obj/tests/fuzz/fuzz-%.o $(FUZZ_LIB_OBJ)
 
 $(addprefix $(FUZZ_B)/fuzz-,$(FUZZ_IMPORT)): $(FUZZ_IMPORT_OBJ)
 
+# The harness of records stored by position needs store-pos.c and the
+# msgpack walks of store-attrs.c, which bring its log and x*alloc calls;
+# its LMDB calls, never made, link from PKG_LIBS.  The runner has them
+# all in daemon.a.
+FUZZ_STORE_OBJ	:= $(patsubst %.c,$(FUZZ_B)/obj/%.o,daemon/store-pos.c \
+		    daemon/store-attrs.c daemon/log.c daemon/xmalloc.c)
+$(FUZZ_B)/fuzz-storepos: $(FUZZ_STORE_OBJ)
+
 fuzz: $(addprefix $(FUZZ_B)/fuzz-,$(FUZZ_NAMES))
 	sh tests/fuzz/run.sh $(FUZZ_B) $(FUZZ_SECONDS) $(FUZZ_NAMES)
 

@@ -22,7 +22,8 @@ struct event;
 /* X(name): one line per harness, in the order make fuzz runs them. */
 #define FUZZ_TARGETS(X)							\
 	X(frame) X(record) X(request) X(date)				\
-	X(view) X(gdelt) X(acled) X(icews) X(csv) X(jsonl)
+	X(view) X(gdelt) X(acled) X(icews) X(csv) X(jsonl)		\
+	X(storepos)
 
 #define FUZZ_DECLARE(name) void fuzz_##name(const uint8_t *, size_t);
 FUZZ_TARGETS(FUZZ_DECLARE)
