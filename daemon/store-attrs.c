@@ -221,7 +221,8 @@ mp_len_init(void)
  * mp_len() of the objects whose first byte does not say their length.
  * A record's actors, place, urls and tags are small arrays and maps of
  * such objects, walked here to a depth of 2; anything else by
- * frame_object().
+ * frame_object_at(), within the record's map and what this walked: a
+ * damaged record may nest deeper than its map could in a frame.
  */
 static size_t
 mp_len_walk(const unsigned char *p, size_t n, int depth)
@@ -241,14 +242,15 @@ mp_len_walk(const unsigned char *p, size_t n, int depth)
 		}
 		if (items > 0)
 			return (0);
-	} else if (frame_object(p, n, &len, &err) != 0)
+	} else if (frame_object_at(p, n, 1 + depth, &len, &err) != 0)
 		return (0);
 	return (len <= n ? len : 0);
 }
 
 /*
  * The length of the msgpack object at p, of at most n bytes; 0 when it
- * does not fit.
+ * does not fit, or nests deeper than a value of a record's map may for
+ * the map to pass the frame check (PROTO_MAX_DEPTH - 1).
  */
 static inline size_t
 mp_len(const unsigned char *p, size_t n)

@@ -196,11 +196,23 @@ int
 frame_object(const unsigned char *body, size_t len, size_t *used,
     struct aerr *err)
 {
+	return (frame_object_at(body, len, 0, used, err));
+}
+
+/*
+ * frame_object() of an object that sits in outer arrays and maps of its
+ * frame: it may itself nest only PROTO_MAX_DEPTH - outer deep, or the
+ * frame would not pass the check.
+ */
+int
+frame_object_at(const unsigned char *body, size_t len, int outer,
+    size_t *used, struct aerr *err)
+{
 	struct frame_item	 it;
 	uint64_t		 left[PROTO_MAX_DEPTH + 1];
 	size_t			 pos, rest, i;
 	unsigned char		 b;
-	int			 depth;
+	int			 depth, max = PROTO_MAX_DEPTH - outer;
 
 	if (len == 0) {
 		aerr_set(err, AERR_MALFORMED, "empty frame");
@@ -279,9 +291,9 @@ frame_object(const unsigned char *body, size_t len, size_t *used,
 				    it.n, rest);
 				return (-1);
 			}
-			if (depth + 1 > PROTO_MAX_DEPTH) {
+			if (depth + 1 > max) {
 				aerr_set(err, AERR_MALFORMED,
-				    "nesting deeper than %d", PROTO_MAX_DEPTH);
+				    "nesting deeper than %d", max);
 				return (-1);
 			}
 			if (it.n != 0) {

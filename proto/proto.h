@@ -121,6 +121,8 @@ int	 frame_peek(const unsigned char *, size_t, size_t, uint32_t *,
 	     struct aerr *);
 int	 frame_check(const unsigned char *, size_t, struct aerr *);
 int	 frame_object(const unsigned char *, size_t, size_t *, struct aerr *);
+int	 frame_object_at(const unsigned char *, size_t, int, size_t *,
+	     struct aerr *);
 
 /*
  * A request or response taken apart; every pointer is a view into the

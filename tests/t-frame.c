@@ -387,6 +387,36 @@ TEST(frame_check_limits_nesting)
 	check_unpacks(buf, len);
 }
 
+/*
+ * An object that sits in outer arrays and maps of its frame may nest
+ * that much less: as deep as the frame check lets the whole frame.
+ */
+TEST(frame_object_at_counts_the_outer_containers)
+{
+	unsigned char	buf[64];
+	struct aerr	err;
+	size_t		len, used;
+	char		msg[32];
+	int		outer;
+
+	for (outer = 0; outer < PROTO_MAX_DEPTH; outer++) {
+		len = nest(buf, PROTO_MAX_DEPTH - outer, 1);
+		T_OK(frame_object_at(buf, len, outer, &used, &err));
+		T_EQ_U64(used, len);
+		len = nest(buf, PROTO_MAX_DEPTH - outer + 1, 0);
+		aerr_clear(&err);
+		T_EQ_INT(frame_object_at(buf, len, outer, &used, &err), -1);
+		snprintf(msg, sizeof msg, "nesting deeper than %d",
+		    PROTO_MAX_DEPTH - outer);
+		T_EQ_STR(err.msg, msg);
+	}
+	/* Within as many as a frame holds, only what is not a container. */
+	buf[0] = 0xc0;
+	T_OK(frame_object_at(buf, 1, PROTO_MAX_DEPTH, &used, &err));
+	buf[0] = 0x90;
+	T_EQ_INT(frame_object_at(buf, 1, PROTO_MAX_DEPTH, &used, &err), -1);
+}
+
 /* xorshift32: reproducible from t_seed(). */
 static uint32_t
 rnd(uint32_t *state)

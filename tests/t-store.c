@@ -2291,6 +2291,57 @@ TEST(store_check_finds_a_record_that_does_not_decode)
 	store_close(st);
 }
 
+/*
+ * A record stored by position whose value nests deeper than a value of
+ * a map in a frame may is refused, not expanded to a map that a
+ * client's frame check would refuse with the whole reply: a damaged one,
+ * for a put never stores such.  The value's arrays are fixarrays, which
+ * store_mp_len() walks two deep before handing the rest on, or start
+ * with an array16, handed on at once (fuzz/regress/storepos).
+ */
+TEST(store_records_by_position_nested_past_a_frame_are_refused)
+{
+	unsigned char	 rec[64];
+	msgpack_sbuffer	 out;
+	struct aerr	 err;
+	size_t		 len, i;
+	int		 deep, a16;
+
+	store_mp_init();
+	for (a16 = 0; a16 < 2; a16++) {
+		for (deep = PROTO_MAX_DEPTH - 2; deep <= PROTO_MAX_DEPTH + 2;
+		    deep++) {
+			/* id 1, and a title of deep arrays in each other. */
+			len = 0;
+			rec[len++] = 0xc1;
+			len += store_varint_put(rec + len, RECORD_FIELD_ID |
+			    RECORD_FIELD(record_field_index("title", 5, 0)));
+			rec[len++] = 1;
+			for (i = 0; i < (size_t)deep - 1; i++) {
+				if (a16 && i == 0) {
+					memcpy(rec + len, "\xdc\x00\x01", 3);
+					len += 3;
+				} else
+					rec[len++] = 0x91;
+			}
+			rec[len++] = 0x90;
+			msgpack_sbuffer_init(&out);
+			if (deep < PROTO_MAX_DEPTH) {
+				T_OK(store_pos_expand(NULL, NULL, rec, len,
+				    &out, 0, RECORD_FIELDS_ALL));
+				T_ASSERTF(frame_check((unsigned char *)out.data,
+				    out.size, &err) == 0, "%d deep: %s", deep,
+				    err.msg);
+			} else
+				T_ASSERTF(store_pos_expand(NULL, NULL, rec,
+				    len, &out, 0, RECORD_FIELDS_ALL) == -1 &&
+				    out.size == 0, "%d deep%s expanded", deep,
+				    a16 ? " from an array16" : "");
+			msgpack_sbuffer_destroy(&out);
+		}
+	}
+}
+
 /* Every span stored in an index entry decodes to the span it came from. */
 TEST(store_span_encoding_round_trips)
 {
