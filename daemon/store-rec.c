@@ -117,6 +117,16 @@ store_idb_decode(const void *data, size_t len, struct id_block *b)
 	return (p == end ? 0 : MDB_CORRUPTED);
 }
 
+/* The bitmap of the ids present, at the head of a block. */
+static void
+idb_bitmap(unsigned char *buf, uint64_t present)
+{
+	int	i;
+
+	for (i = 0; i < 8; i++)
+		buf[i] = (unsigned char)(present >> (8 * i));
+}
+
 /* Encode the entry of start, of that class, after at: its length. */
 static size_t
 idb_entry(unsigned char *o, int64_t at, int64_t start, unsigned char class)
@@ -151,8 +161,7 @@ store_idb_encode(const struct id_block *b, unsigned char *buf)
 	size_t		n = 8;
 	int		i;
 
-	for (i = 0; i < 8; i++)
-		buf[i] = (unsigned char)(b->present >> (8 * i));
+	idb_bitmap(buf, b->present);
 	for (left = b->present; left != 0; left &= left - 1) {
 		i = __builtin_ctzll(left);
 		n += idb_entry(buf + n, at, b->start[i], b->class[i]);
@@ -238,8 +247,7 @@ idb_set(MDB_txn *txn, struct store *st, uint64_t id, int class,
 		n = v.mv_size + idb_entry(vbuf + v.mv_size, b.start[last],
 		    start, (unsigned char)class);
 		b.present |= bit;
-		for (last = 0; last < 8; last++)
-			vbuf[last] = (unsigned char)(b.present >> (8 * last));
+		idb_bitmap(vbuf, b.present);
 	} else {
 		b.present |= bit;
 		b.start[i] = start;

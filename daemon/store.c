@@ -619,6 +619,28 @@ store_open_indexes(struct store *st)
 	return (mdb_txn_commit(txn));
 }
 
+/*
+ * Run step, a part of opening in a transaction of its own, again after
+ * growing the map each time it finds the map full: 0, an LMDB error, or
+ * -1 with err when the map may grow no more.
+ */
+static int
+store_open_step(struct store *st, int (*step)(struct store *),
+    const char *what, struct aerr *err)
+{
+	int	rc;
+
+	while ((rc = step(st)) == MDB_MAP_FULL) {
+		if (grow_map(st) != 0) {
+			aerr_set(err, AERR_DISK_FULL, "%s: %s needs a map "
+			    "larger than its maximum of %zu bytes", st->path,
+			    what, st->max_map_size);
+			return (-1);
+		}
+	}
+	return (rc);
+}
+
 /* Create st->env and open it on st->path with a map of map_size. */
 static int
 env_open(struct store *st, size_t map_size)
@@ -706,14 +728,10 @@ store_open(const struct store_config *cfg, struct aerr *err)
 	 */
 	if ((rc = mdb_txn_commit(txn)) != 0)
 		goto fail;
-	while ((rc = store_open_ids(st)) == MDB_MAP_FULL) {
-		if (grow_map(st) != 0) {
-			aerr_set(err, AERR_DISK_FULL, "%s: moving ids into "
-			    "blocks needs a map larger than its maximum of "
-			    "%zu bytes", cfg->path, st->max_map_size);
-			store_free(st);
-			return (NULL);
-		}
+	if ((rc = store_open_step(st, store_open_ids, "moving ids into blocks",
+	    err)) == -1) {
+		store_free(st);
+		return (NULL);
 	}
 	if (rc != 0)
 		goto fail;
@@ -726,14 +744,10 @@ store_open(const struct store_config *cfg, struct aerr *err)
 	 * whole new index beside the old one's pages, which are free only
 	 * once it commits: grow the map and build again, as a write would.
 	 */
-	while ((rc = store_open_indexes(st)) == MDB_MAP_FULL) {
-		if (grow_map(st) != 0) {
-			aerr_set(err, AERR_DISK_FULL, "%s: building the "
-			    "indexes needs a map larger than its maximum of "
-			    "%zu bytes", cfg->path, st->max_map_size);
-			store_free(st);
-			return (NULL);
-		}
+	if ((rc = store_open_step(st, store_open_indexes, "building the "
+	    "indexes", err)) == -1) {
+		store_free(st);
+		return (NULL);
 	}
 	if (rc != 0)
 		goto fail;

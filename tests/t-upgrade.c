@@ -466,26 +466,41 @@ upgrade_half_done(int format)
 	mdb_env_close(env);
 }
 
+/* A read transaction on the store in the test's data directory. */
+static MDB_txn *
+upgrade_read_begin(MDB_env **env)
+{
+	MDB_txn	*txn;
+	char	 path[512];
+
+	snprintf(path, sizeof path, "%s/data", t_dir());
+	T_OK(mdb_env_create(env));
+	T_OK(mdb_env_set_maxdbs(*env, 32));
+	T_OK(mdb_env_open(*env, path, MDB_RDONLY, 0640));
+	T_OK(mdb_txn_begin(*env, NULL, MDB_RDONLY, &txn));
+	return (txn);
+}
+
+static void
+upgrade_read_end(MDB_env *env, MDB_txn *txn)
+{
+	mdb_txn_abort(txn);
+	mdb_env_close(env);
+}
+
 /* Whether database db holds key, in the test's data directory. */
 static int
 upgrade_has(const char *db, const char *key)
 {
 	MDB_env		*env;
-	MDB_txn		*txn;
+	MDB_txn		*txn = upgrade_read_begin(&env);
 	MDB_dbi		 dbi;
 	MDB_val		 k = { strlen(key), (void *)key }, v;
-	char		 path[512];
 	int		 rc;
 
-	snprintf(path, sizeof path, "%s/data", t_dir());
-	T_OK(mdb_env_create(&env));
-	T_OK(mdb_env_set_maxdbs(env, 32));
-	T_OK(mdb_env_open(env, path, MDB_RDONLY, 0640));
-	T_OK(mdb_txn_begin(env, NULL, MDB_RDONLY, &txn));
 	T_OK(mdb_dbi_open(txn, db, 0, &dbi));
 	rc = mdb_get(txn, dbi, &k, &v);
-	mdb_txn_abort(txn);
-	mdb_env_close(env);
+	upgrade_read_end(env, txn);
 	return (rc == 0);
 }
 
@@ -611,19 +626,13 @@ static void
 upgrade_count_records(size_t *maps, size_t *bypos)
 {
 	MDB_env		*env;
-	MDB_txn		*txn;
+	MDB_txn		*txn = upgrade_read_begin(&env);
 	MDB_dbi		 dbi;
 	MDB_cursor	*cur;
 	MDB_val		 k, v;
-	char		 path[512];
 	int		 rc, b;
 
 	*maps = *bypos = 0;
-	snprintf(path, sizeof path, "%s/data", t_dir());
-	T_OK(mdb_env_create(&env));
-	T_OK(mdb_env_set_maxdbs(env, 32));
-	T_OK(mdb_env_open(env, path, MDB_RDONLY, 0640));
-	T_OK(mdb_txn_begin(env, NULL, MDB_RDONLY, &txn));
 	T_OK(mdb_dbi_open(txn, "events", 0, &dbi));
 	T_OK(mdb_cursor_open(txn, dbi, &cur));
 	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
@@ -636,8 +645,7 @@ upgrade_count_records(size_t *maps, size_t *bypos)
 	}
 	T_EQ_INT(rc, MDB_NOTFOUND);
 	mdb_cursor_close(cur);
-	mdb_txn_abort(txn);
-	mdb_env_close(env);
+	upgrade_read_end(env, txn);
 }
 
 /* The answers to cmds of an annalsd started on the test's store. */
@@ -718,20 +726,14 @@ upgrade_count_ids(long *entries)
 {
 	struct id_block	 b;
 	MDB_env		*env;
-	MDB_txn		*txn;
+	MDB_txn		*txn = upgrade_read_begin(&env);
 	MDB_dbi		 dbi;
 	MDB_cursor	*cur;
 	MDB_stat	 ms;
 	MDB_val		 k, v;
-	char		 path[512];
 	size_t		 n = 0;
 	int		 rc;
 
-	snprintf(path, sizeof path, "%s/data", t_dir());
-	T_OK(mdb_env_create(&env));
-	T_OK(mdb_env_set_maxdbs(env, 32));
-	T_OK(mdb_env_open(env, path, MDB_RDONLY, 0640));
-	T_OK(mdb_txn_begin(env, NULL, MDB_RDONLY, &txn));
 	*entries = -1;
 	if (mdb_dbi_open(txn, "ids", 0, &dbi) == 0) {
 		T_OK(mdb_stat(txn, dbi, &ms));
@@ -746,8 +748,7 @@ upgrade_count_ids(long *entries)
 		T_EQ_INT(rc, MDB_NOTFOUND);
 		mdb_cursor_close(cur);
 	}
-	mdb_txn_abort(txn);
-	mdb_env_close(env);
+	upgrade_read_end(env, txn);
 	return (n);
 }
 
