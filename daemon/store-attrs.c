@@ -767,7 +767,8 @@ attrs_expand_at(struct store *st, MDB_txn *txn, const unsigned char *rec,
  * when it is not its own, and return 1: a record stored by position
  * (store-pos.c), or a map naming attrs by id.  Return 0, appending
  * nothing, for a record that is its own wire form, and -1 for a record
- * stored by position that does not decode.
+ * that does not decode: stored by position, or a map whose walk to its
+ * attrs fails (a damaged one goes no further than here).
  */
 int
 store_rec_expand(struct store *st, MDB_txn *txn, const void *data,
@@ -778,9 +779,21 @@ store_rec_expand(struct store *st, MDB_txn *txn, const void *data,
 	if (store_pos_is(data, len))
 		return (store_pos_expand(st, txn, data, len, out, 1,
 		    RECORD_FIELDS_ALL) == 0 ? 1 : -1);
-	if ((at = attrs_find(data, len)) <= 0)
+	if ((at = attrs_find(data, len)) < 0)
+		return (-1);
+	if (at == 0)
 		return (0);
 	return (attrs_expand_at(st, txn, data, len, (size_t)at, out));
+}
+
+/*
+ * Where the attrs of a stored record (its seq cut off) begin: their
+ * offset, 0 when it has none, -1 when the record does not decode.
+ */
+ssize_t
+store_rec_attrs(const void *rec, size_t len)
+{
+	return (attrs_find(rec, len));
 }
 
 /* Append the attrs map of len bytes at p to out, its names by id named. */

@@ -234,6 +234,7 @@ int	 store_mp_map(const unsigned char *, size_t, uint32_t *, size_t *);
 void	*store_sbuf_room(msgpack_sbuffer *, size_t);
 void	 store_attrs_expand_map(struct store *, MDB_txn *, const void *,
 	     size_t, msgpack_sbuffer *);
+ssize_t	 store_rec_attrs(const void *, size_t);
 
 /* store-pos.c: records stored by position */
 void	 store_pos_init(void);

@@ -655,18 +655,17 @@ store_query(struct store *st, const struct query *q, msgpack_sbuffer *out,
 		whole = later ? &own : wire;
 		if (later)
 			msgpack_sbuffer_clear(&own);
-		if (pos) {
-			off = whole->size;
-			if (store_pos_expand(st, txn, v.mv_data, v.mv_size,
-			    whole, !as_stored, cut && direct ? q->fields :
-			    RECORD_FIELDS_ALL) != 0) {
-				log_err("event %llu does not decode",
-				    (unsigned long long)
-				    skey_get_be64(last + 8));
-				continue;
-			}
+		off = whole->size;
+		if (pos && store_pos_expand(st, txn, v.mv_data, v.mv_size,
+		    whole, !as_stored, cut && direct ? q->fields :
+		    RECORD_FIELDS_ALL) == 0) {
 			v.mv_data = whole->data + off;
 			v.mv_size = whole->size - off;
+		} else if (pos || store_rec_attrs(v.mv_data, v.mv_size) < 0) {
+			/* A map is walked too: it may go out as it is. */
+			log_err("event %llu does not decode",
+			    (unsigned long long)skey_get_be64(last + 8));
+			continue;
 		}
 		if (need_record) {
 			msgpack_zone_clear(&zone);
