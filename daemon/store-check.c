@@ -180,11 +180,11 @@ static void
 check_records(struct check *c, uint64_t next_id, uint64_t next_seq)
 {
 	unsigned char	 key[ACTOR_KEY_MAX], span[SKEY_SPAN_MAX], idbuf[8];
-	unsigned char	 seqbuf[8];
 	unsigned char	 skey[SOURCE_KEY_MAX];
 	struct event	 ev;
+	struct log_entry le;
 	MDB_cursor	*cur;
-	MDB_val		 k, v, ck, cv;
+	MDB_val		 k, v;
 	uint64_t	 id, seq;
 	int64_t		 start, mapped;
 	size_t		 slen;
@@ -267,18 +267,12 @@ check_records(struct check *c, uint64_t next_id, uint64_t next_seq)
 		    skey_source_key(skey, ev.source, ev.key), idbuf, 8))
 			problem(c, "event %llu: (source, key) does not map to "
 			    "it", (unsigned long long)id);
-		ck.mv_size = 8;
-		ck.mv_data = seqbuf;
-		skey_be64(seqbuf, seq);
 		if (seq == 0)
 			problem(c, "event %llu: not in the change log",
 			    (unsigned long long)id);
 		else {
-			if (mdb_get(c->txn, c->st->changes, &ck, &cv) != 0 ||
-			    cv.mv_size < 9 ||
-			    ((unsigned char *)cv.mv_data)[0] != CHANGE_PUT ||
-			    memcmp((unsigned char *)cv.mv_data + 1, idbuf,
-			    8) != 0)
+			if (store_log_get(c->txn, c->st, seq, &le) != 0 ||
+			    le.op != CHANGE_PUT || le.id != id)
 				problem(c, "event %llu: change %llu is not its "
 				    "put", (unsigned long long)id,
 				    (unsigned long long)seq);
@@ -556,48 +550,46 @@ check_keys(struct check *c)
 static void
 check_changes(struct check *c, uint64_t next_seq)
 {
-	MDB_cursor	*cur;
-	MDB_val		 k, v, ev;
-	uint64_t	 seq, id;
-	int		 op, live;
+	struct log_walk	 walk;
+	struct log_entry le;
+	MDB_val		 ev;
+	uint64_t	 seq;
+	int		 rc, live;
 
-	if (mdb_cursor_open(c->txn, c->st->changes, &cur) != 0)
+	if (store_log_walk_open(c->txn, c->st, 0, &walk) != 0)
 		return;
-	while (mdb_cursor_get(cur, &k, &v, MDB_NEXT) == 0) {
+	while ((rc = store_log_walk_next(&walk, &seq, &le)) != MDB_NOTFOUND) {
+		if (rc != 0) {
+			problem(c, "changes: the block of seq %llu does not "
+			    "decode", (unsigned long long)seq);
+			if (rc != MDB_CORRUPTED)
+				break;
+			continue;
+		}
 		c->out->changes++;
-		if (k.mv_size == 8 && v.mv_size >= 3 &&
-		    (((unsigned char *)v.mv_data)[0] == CHANGE_DICT_PUT ||
-		    ((unsigned char *)v.mv_data)[0] == CHANGE_DICT_DELETE)) {
-			seq = skey_get_be64(k.mv_data);
-			if (seq >= next_seq ||
-			    store_dict_check_change(c->st, c->txn, seq, &v) != 0)
+		if (seq >= next_seq)
+			problem(c, "changes: seq %llu not below next_seq",
+			    (unsigned long long)seq);
+		if (le.op == CHANGE_DICT_PUT || le.op == CHANGE_DICT_DELETE) {
+			if (store_dict_check_change(c->st, c->txn, seq,
+			    &le) != 0)
 				problem(c, "changes: seq %llu is not the latest "
 				    "change of its dictionary entry",
 				    (unsigned long long)seq);
 			continue;
 		}
-		if (k.mv_size != 8 || v.mv_size != 9) {
-			problem(c, "changes: entry of %zu bytes", v.mv_size);
-			continue;
-		}
-		seq = skey_get_be64(k.mv_data);
-		op = ((unsigned char *)v.mv_data)[0];
-		id = skey_get_be64((unsigned char *)v.mv_data + 1);
-		if (seq >= next_seq)
-			problem(c, "changes: seq %llu not below next_seq",
-			    (unsigned long long)seq);
-		live = store_rec_get(c->txn, c->st, id, &ev) == 0;
-		if ((op == CHANGE_PUT) != live)
+		live = store_rec_get(c->txn, c->st, le.id, &ev) == 0;
+		if ((le.op == CHANGE_PUT) != live)
 			problem(c, "changes: seq %llu %s event %llu, which is "
-			    "%s", (unsigned long long)seq, op == CHANGE_PUT ?
-			    "puts" : "deletes", (unsigned long long)id,
+			    "%s", (unsigned long long)seq, le.op == CHANGE_PUT ?
+			    "puts" : "deletes", (unsigned long long)le.id,
 			    live ? "stored" : "gone");
 		else if (live && store_rec_split(&ev) != seq)
 			problem(c, "changes: seq %llu is not event %llu's "
 			    "latest", (unsigned long long)seq,
-			    (unsigned long long)id);
+			    (unsigned long long)le.id);
 	}
-	mdb_cursor_close(cur);
+	store_log_walk_close(&walk);
 }
 
 /*

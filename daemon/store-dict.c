@@ -18,8 +18,6 @@
 #include "annalsd.h"
 #include "store-int.h"
 
-#define DICT_KEY_MAX	(1 + DICT_MAX_NAME)
-
 static size_t
 dict_key(unsigned char *buf, int kind, const char *key, size_t len)
 {
@@ -32,26 +30,22 @@ dict_key(unsigned char *buf, int kind, const char *key, size_t len)
 static int
 dict_log(struct wctx *w, int op, MDB_val *k)
 {
-	unsigned char	sbuf[8], vbuf[1 + DICT_KEY_MAX], tbuf[8];
-	MDB_val		sk = { 8, sbuf }, v, old;
-	uint64_t	seq = w->c.next_seq++;
-	int		rc;
+	struct log_entry e = { op, 0, k->mv_data, k->mv_size };
+	unsigned char	 sbuf[8], tbuf[8];
+	MDB_val		 v, old;
+	uint64_t	 seq = w->c.next_seq++;
+	int		 rc;
 
 	rc = mdb_get(w->txn, w->st->dictch, k, &old);
 	if (rc == 0 && old.mv_size == 8) {
-		memcpy(sbuf, old.mv_data, 8);
-		if ((rc = mdb_del(w->txn, w->st->changes, &sk, NULL)) != 0 &&
-		    rc != MDB_NOTFOUND)
+		if ((rc = store_log_del(w->txn, w->st,
+		    skey_get_be64(old.mv_data))) != 0 && rc != MDB_NOTFOUND)
 			return (rc);
 	} else if (rc != 0 && rc != MDB_NOTFOUND)
 		return (rc);
-	skey_be64(sbuf, seq);
-	vbuf[0] = (unsigned char)op;
-	memcpy(vbuf + 1, k->mv_data, k->mv_size);
-	v.mv_size = 1 + k->mv_size;
-	v.mv_data = vbuf;
-	if ((rc = mdb_put(w->txn, w->st->changes, &sk, &v, MDB_APPEND)) != 0)
+	if ((rc = store_log_add(w->txn, w->st, seq, &e)) != 0)
 		return (rc);
+	skey_be64(sbuf, seq);
 	v.mv_size = 8;
 	v.mv_data = sbuf;
 	if ((rc = mdb_put(w->txn, w->st->dictch, k, &v, 0)) != 0)
@@ -60,7 +54,9 @@ dict_log(struct wctx *w, int op, MDB_val *k)
 		return (0);
 	skey_be64(tbuf, w->now);
 	v.mv_data = tbuf;
-	return (mdb_put(w->txn, w->st->tombs, &sk, &v, MDB_APPEND));
+	old.mv_size = 8;
+	old.mv_data = sbuf;
+	return (mdb_put(w->txn, w->st->tombs, &old, &v, MDB_APPEND));
 }
 
 /*
@@ -112,60 +108,61 @@ store_dict_apply(struct wctx *w, struct store_op *op)
 }
 
 /*
- * Drop the change-log entry of a dictionary delete whose tomb (at seq,
- * 8 bytes big-endian) expired, unless the key was logged again since.
+ * Drop the change-log entry of a dictionary delete whose tomb (at seq)
+ * expired, unless the key was logged again since.
  */
 int
-store_dict_prune(struct wctx *w, const unsigned char *seq)
+store_dict_prune(struct wctx *w, uint64_t seq)
 {
-	unsigned char	kbuf[DICT_KEY_MAX];
-	MDB_val		sk = { 8, (void *)seq }, v, k, cur;
-	int		rc;
+	struct log_entry e;
+	unsigned char	 kbuf[DICT_KEY_MAX], sbuf[8];
+	MDB_val		 k, cur;
+	int		 rc;
 
-	rc = mdb_get(w->txn, w->st->changes, &sk, &v);
+	rc = store_log_get(w->txn, w->st, seq, &e);
 	if (rc == MDB_NOTFOUND)
 		return (0);
 	if (rc != 0)
 		return (rc);
-	if (v.mv_size < 2 || v.mv_size > 1 + DICT_KEY_MAX ||
-	    ((unsigned char *)v.mv_data)[0] != CHANGE_DICT_DELETE)
+	if (e.op != CHANGE_DICT_DELETE)
 		return (0);
-	k.mv_size = v.mv_size - 1;
-	memcpy(kbuf, (unsigned char *)v.mv_data + 1, k.mv_size);
+	/* The key points into the block, which the delete rewrites. */
+	k.mv_size = e.dkeylen;
+	memcpy(kbuf, e.dkey, k.mv_size);
 	k.mv_data = kbuf;
-	if ((rc = mdb_del(w->txn, w->st->changes, &sk, NULL)) != 0)
+	if ((rc = store_log_del(w->txn, w->st, seq)) != 0)
 		return (rc);
+	skey_be64(sbuf, seq);
 	rc = mdb_get(w->txn, w->st->dictch, &k, &cur);
-	if (rc == 0 && cur.mv_size == 8 && memcmp(cur.mv_data, seq, 8) == 0)
+	if (rc == 0 && cur.mv_size == 8 && memcmp(cur.mv_data, sbuf, 8) == 0)
 		rc = mdb_del(w->txn, w->st->dictch, &k, NULL);
 	return (rc == MDB_NOTFOUND ? 0 : rc);
 }
 
 /*
- * Fill in a dictionary change from its log value: a put points at the
+ * Fill in a dictionary change from its log entry: a put points at the
  * entry as stored now, a delete at its kind and key.  Returns -1 for an
- * entry to pass over (a put whose entry is gone, a damaged value).
+ * entry to pass over (a put whose entry is gone, a damaged key).
  */
 int
-store_dict_change(struct store *st, MDB_txn *txn, const MDB_val *v,
+store_dict_change(struct store *st, MDB_txn *txn, const struct log_entry *le,
     struct store_change *ch)
 {
-	const unsigned char	*p = v->mv_data;
-	MDB_val			 k, e;
+	MDB_val	k, e;
 
-	if (v->mv_size < 3 || v->mv_size > 1 + DICT_KEY_MAX ||
-	    (p[1] != DICT_NAME && p[1] != DICT_ALIAS))
+	if (le->dkeylen < 2 || le->dkeylen > DICT_KEY_MAX ||
+	    (le->dkey[0] != DICT_NAME && le->dkey[0] != DICT_ALIAS))
 		return (-1);
-	ch->dict_kind = p[1];
-	ch->dict_key = (const char *)p + 2;
-	ch->dict_keylen = v->mv_size - 2;
-	if (p[0] == CHANGE_DICT_DELETE) {
+	ch->dict_kind = le->dkey[0];
+	ch->dict_key = (const char *)le->dkey + 1;
+	ch->dict_keylen = le->dkeylen - 1;
+	if (le->op == CHANGE_DICT_DELETE) {
 		ch->op = CHANGE_DICT_DELETE;
 		return (0);
 	}
 	ch->op = CHANGE_DICT_PUT;
-	k.mv_size = v->mv_size - 1;
-	k.mv_data = (void *)(p + 1);
+	k.mv_size = le->dkeylen;
+	k.mv_data = (void *)le->dkey;
 	if (mdb_get(txn, st->dict, &k, &e) != 0)
 		return (-1);
 	ch->data = e.mv_data;
@@ -176,21 +173,20 @@ store_dict_change(struct store *st, MDB_txn *txn, const MDB_val *v,
 /* Whether a dictionary change at seq is its key's latest (store_check). */
 int
 store_dict_check_change(struct store *st, MDB_txn *txn, uint64_t seq,
-    const MDB_val *v)
+    const struct log_entry *le)
 {
-	const unsigned char	*p = v->mv_data;
-	MDB_val			 k, cur, e;
-	int			 live;
+	MDB_val	k, cur, e;
+	int	live;
 
-	if (v->mv_size < 3 || v->mv_size > 1 + DICT_KEY_MAX)
+	if (le->dkeylen < 2 || le->dkeylen > DICT_KEY_MAX)
 		return (-1);
-	k.mv_size = v->mv_size - 1;
-	k.mv_data = (void *)(p + 1);
+	k.mv_size = le->dkeylen;
+	k.mv_data = (void *)le->dkey;
 	if (mdb_get(txn, st->dictch, &k, &cur) != 0 || cur.mv_size != 8 ||
 	    skey_get_be64(cur.mv_data) != seq)
 		return (-1);
 	live = mdb_get(txn, st->dict, &k, &e) == 0;
-	return ((p[0] == CHANGE_DICT_PUT) == live ? 0 : -1);
+	return ((le->op == CHANGE_DICT_PUT) == live ? 0 : -1);
 }
 
 /*

@@ -14,8 +14,9 @@
 
 struct store {
 	MDB_env		*env;
-	MDB_dbi		 events, time, actor, actors, keys, changes, meta;
+	MDB_dbi		 events, time, actor, actors, keys, meta;
 	MDB_dbi		 idblocks;	/* ids -> starts of their records */
+	MDB_dbi		 logblocks;	/* seqs -> their changes */
 	MDB_dbi		 tombs;		/* seq -> time, id of each delete */
 	MDB_dbi		 time_new;	/* staged time entries (store_sweep) */
 	MDB_dbi		 actor_new;	/* staged actor entries */
@@ -103,8 +104,9 @@ struct wctx {
  * (store-post.c).  Format 8 stores a record by position (store-pos.c)
  * when that form gives its map back; maps are read as before.  Format 9
  * keeps the map of ids to records' keys in blocks of 64 ids (store-rec.c).
+ * Format 10 keeps the change log in blocks of 64 seqs (store-log.c).
  */
-#define STORE_FORMAT	9
+#define STORE_FORMAT	10
 #define STORE_SEQ_LEN	8
 
 #define PRUNE_BATCH	10000	/* tombstones dropped per commit */
@@ -154,6 +156,40 @@ int	 store_rec_put(MDB_txn *, struct store *, int, int64_t, uint64_t,
 	     MDB_val *, int);
 int	 store_rec_del(MDB_txn *, struct store *, uint64_t);
 int	 store_upgrade_records(struct store *, const char *, struct aerr *);
+
+/* store-log.c: the change log, in blocks of 64 seqs */
+#define LOG_BLOCK_SHIFT	6
+#define LOG_BLOCK_SEQS	(1 << LOG_BLOCK_SHIFT)
+#define DICT_KEY_MAX	(1 + DICT_MAX_NAME)	/* a dictionary key: kind key */
+#define LOG_BLOCK_MAX	(8 + LOG_BLOCK_SEQS * (10 + 8 + DICT_KEY_MAX))
+struct log_entry {
+	int			 op;		/* CHANGE_* */
+	uint64_t		 id;		/* an event's */
+	const unsigned char	*dkey;		/* a dictionary entry's */
+	size_t			 dkeylen;
+};
+struct log_block {
+	uint64_t		 present;	/* bit i: seq base * 64 + i */
+	struct log_entry	 e[LOG_BLOCK_SEQS];
+};
+struct log_walk {
+	MDB_cursor		*cur;
+	MDB_cursor_op		 op;		/* the next block's */
+	uint64_t		 from, base;
+	uint64_t		 left;		/* bits of b still to walk */
+	struct log_block	 b;
+};
+int	 store_log_decode(const void *, size_t, struct log_block *);
+size_t	 store_log_encode(const struct log_block *, unsigned char *);
+int	 store_log_add(MDB_txn *, struct store *, uint64_t,
+	     const struct log_entry *);
+int	 store_log_del(MDB_txn *, struct store *, uint64_t);
+int	 store_log_get(MDB_txn *, struct store *, uint64_t, struct log_entry *);
+int	 store_log_walk_open(MDB_txn *, struct store *, uint64_t,
+	     struct log_walk *);
+int	 store_log_walk_next(struct log_walk *, uint64_t *, struct log_entry *);
+void	 store_log_walk_close(struct log_walk *);
+int	 store_log_from_changes(MDB_txn *, struct store *, size_t *, size_t *);
 int64_t	 store_day(int64_t);
 int	 store_actor_seen(const struct event *, uint32_t);
 int	 store_index_del(struct wctx *, MDB_dbi, MDB_dbi, MDB_val *);
@@ -225,6 +261,27 @@ static inline uint64_t
 store_unzigzag(uint64_t z)
 {
 	return ((z >> 1) ^ (uint64_t)-(int64_t)(z & 1));
+}
+
+/* The bitmap at the head of a block of 64 (ids, seqs): little-endian. */
+static inline uint64_t
+store_bitmap_get(const unsigned char *p)
+{
+	uint64_t	present = 0;
+	int		i;
+
+	for (i = 0; i < 8; i++)
+		present |= (uint64_t)p[i] << (8 * i);
+	return (present);
+}
+
+static inline void
+store_bitmap_put(unsigned char *p, uint64_t present)
+{
+	int	i;
+
+	for (i = 0; i < 8; i++)
+		p[i] = (unsigned char)(present >> (8 * i));
 }
 
 /* store-attrs.c: msgpack walks that records and attrs share */
@@ -339,11 +396,11 @@ void	 store_check_problem(struct store_check *, const char *, ...)
 
 /* store-dict.c */
 int	 store_dict_apply(struct wctx *, struct store_op *);
-int	 store_dict_prune(struct wctx *, const unsigned char *);
-int	 store_dict_change(struct store *, MDB_txn *, const MDB_val *,
+int	 store_dict_prune(struct wctx *, uint64_t);
+int	 store_dict_change(struct store *, MDB_txn *, const struct log_entry *,
 	     struct store_change *);
 int	 store_dict_check_change(struct store *, MDB_txn *, uint64_t,
-	     const MDB_val *);
+	     const struct log_entry *);
 
 /* store-attrs.c: the dictionary of attribute names */
 #define ATTR_NAME_MAX	64		/* bytes of a name with an id */

@@ -159,14 +159,14 @@ store_changes(struct store *st, uint64_t since, uint32_t limit,
     uint64_t *last_seq, struct aerr *err)
 {
 	struct store_change	 ch;
+	struct log_walk		 walk;
+	struct log_entry	 le;
 	msgpack_sbuffer		 wire;
 	MDB_txn			*txn;
-	MDB_cursor		*cur;
-	MDB_val			 k, v, ev;
-	unsigned char		 kbuf[8];
-	uint64_t		 horizon;
+	MDB_val			 ev;
+	uint64_t		 horizon, seq;
 	uint32_t		 n = 0;
-	int			 rc, ret = 0, op;
+	int			 rc, ret = 0;
 
 	*next = since;
 	*more = 0;
@@ -194,34 +194,36 @@ store_changes(struct store *st, uint64_t since, uint32_t limit,
 		    (unsigned long long)*last_seq);
 		return (-1);
 	}
-	if ((rc = mdb_cursor_open(txn, st->changes, &cur)) != 0) {
+	if ((rc = store_log_walk_open(txn, st, since + 1, &walk)) != 0) {
 		mdb_txn_abort(txn);
 		return (store_error(err, rc, "mdb_cursor_open"));
 	}
 	msgpack_sbuffer_init(&wire);
-	skey_be64(kbuf, since == UINT64_MAX ? since : since + 1);
-	k.mv_size = 8;
-	k.mv_data = kbuf;
-	for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
-	    rc == 0 && ret == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-		if (k.mv_size != 8 || v.mv_size < 3)
+	while (ret == 0 && (rc = store_log_walk_next(&walk, &seq, &le)) !=
+	    MDB_NOTFOUND) {
+		if (rc == MDB_CORRUPTED) {
+			log_err("the change log's block of seq %llu does not "
+			    "decode: the store is damaged (annalsd --check)",
+			    (unsigned long long)seq);
 			continue;
+		}
+		if (rc != 0) {
+			ret = store_error(err, rc, "mdb_cursor_get");
+			break;
+		}
 		if (n == limit) {
 			*more = 1;
 			break;
 		}
 		memset(&ch, 0, sizeof ch);
-		ch.seq = skey_get_be64(k.mv_data);
-		op = ((unsigned char *)v.mv_data)[0];
-		if (op == CHANGE_DICT_PUT || op == CHANGE_DICT_DELETE) {
-			if (store_dict_change(st, txn, &v, &ch) != 0)
+		ch.seq = seq;
+		if (le.op == CHANGE_DICT_PUT || le.op == CHANGE_DICT_DELETE) {
+			if (store_dict_change(st, txn, &le, &ch) != 0)
 				continue;
 			goto deliver;
 		}
-		if (v.mv_size < 9)
-			continue;
-		ch.id = skey_get_be64((unsigned char *)v.mv_data + 1);
-		ch.op = op == CHANGE_DELETE ? CHANGE_DELETE : CHANGE_PUT;
+		ch.id = le.id;
+		ch.op = le.op;
 		if (ch.op == CHANGE_PUT) {
 			if (store_rec_get(txn, st, ch.id, &ev) != 0)
 				continue;
@@ -247,8 +249,8 @@ deliver:
 		}
 		n++;
 	}
-	mdb_cursor_close(cur);
-	mdb_txn_abort(txn);
+	store_log_walk_close(&walk);
 	msgpack_sbuffer_destroy(&wire);
+	mdb_txn_abort(txn);
 	return (ret);
 }

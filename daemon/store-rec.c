@@ -77,11 +77,7 @@ store_idb_decode(const void *data, size_t len, struct id_block *b)
 	int64_t			 at = 0;
 	int			 i;
 
-	if (len < 8)
-		return (MDB_CORRUPTED);
-	for (b->present = 0, i = 0; i < 8; i++)
-		b->present |= (uint64_t)p[i] << (8 * i);
-	if (b->present == 0)
+	if (len < 8 || (b->present = store_bitmap_get(p)) == 0)
 		return (MDB_CORRUPTED);
 	p += 8;
 	for (left = b->present; left != 0; left &= left - 1) {
@@ -115,16 +111,6 @@ store_idb_decode(const void *data, size_t len, struct id_block *b)
 		}
 	}
 	return (p == end ? 0 : MDB_CORRUPTED);
-}
-
-/* The bitmap of the ids present, at the head of a block. */
-static void
-idb_bitmap(unsigned char *buf, uint64_t present)
-{
-	int	i;
-
-	for (i = 0; i < 8; i++)
-		buf[i] = (unsigned char)(present >> (8 * i));
 }
 
 /* Encode the entry of start, of that class, after at: its length. */
@@ -161,7 +147,7 @@ store_idb_encode(const struct id_block *b, unsigned char *buf)
 	size_t		n = 8;
 	int		i;
 
-	idb_bitmap(buf, b->present);
+	store_bitmap_put(buf, b->present);
 	for (left = b->present; left != 0; left &= left - 1) {
 		i = __builtin_ctzll(left);
 		n += idb_entry(buf + n, at, b->start[i], b->class[i]);
@@ -247,7 +233,7 @@ idb_set(MDB_txn *txn, struct store *st, uint64_t id, int class,
 		n = v.mv_size + idb_entry(vbuf + v.mv_size, b.start[last],
 		    start, (unsigned char)class);
 		b.present |= bit;
-		idb_bitmap(vbuf, b.present);
+		store_bitmap_put(vbuf, b.present);
 	} else {
 		b.present |= bit;
 		b.start[i] = start;

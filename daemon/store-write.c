@@ -165,27 +165,21 @@ index_event(struct wctx *w, const struct event *ev, int del, uint64_t seq)
 static int
 log_change(struct wctx *w, int op, uint64_t id, uint64_t old, uint64_t *seq)
 {
-	unsigned char	kbuf[8], vbuf[16];
-	MDB_val		k = { 8, kbuf }, v = { 9, vbuf };
-	int		rc;
+	struct log_entry e = { op, id, NULL, 0 };
+	unsigned char	 kbuf[8], vbuf[16];
+	MDB_val		 k = { 8, kbuf }, v = { 16, vbuf };
+	int		 rc;
 
 	*seq = w->c.next_seq++;
-	if (old != 0) {
-		skey_be64(kbuf, old);
-		if ((rc = mdb_del(w->txn, w->st->changes, &k, NULL)) != 0 &&
-		    rc != MDB_NOTFOUND)
-			return (rc);
-	}
-	skey_be64(kbuf, *seq);
-	vbuf[0] = (unsigned char)op;
-	skey_be64(vbuf + 1, id);
-	if ((rc = mdb_put(w->txn, w->st->changes, &k, &v, MDB_APPEND)) != 0)
+	if (old != 0 && (rc = store_log_del(w->txn, w->st, old)) != 0 &&
+	    rc != MDB_NOTFOUND)
+		return (rc);
+	if ((rc = store_log_add(w->txn, w->st, *seq, &e)) != 0)
 		return (rc);
 	if (op == CHANGE_DELETE) {
+		skey_be64(kbuf, *seq);
 		skey_be64(vbuf, w->now);
 		skey_be64(vbuf + 8, id);
-		v.mv_size = 16;
-		v.mv_data = vbuf;
 		if ((rc = mdb_put(w->txn, w->st->tombs, &k, &v,
 		    MDB_APPEND)) != 0)
 			return (rc);
@@ -202,9 +196,8 @@ static int
 prune_tombs(struct wctx *w)
 {
 	MDB_cursor	*cur;
-	MDB_val		 k, v, ck;
+	MDB_val		 k, v;
 	uint64_t	 horizon = 0, cutoff;
-	unsigned char	 kbuf[8];
 	int		 rc, n = 0, dict;
 
 	if (w->now < w->st->keep_ms)
@@ -218,20 +211,17 @@ prune_tombs(struct wctx *w)
 		if ((v.mv_size != 16 && v.mv_size != 8) ||
 		    skey_get_be64(v.mv_data) >= cutoff)
 			break;
-		memcpy(kbuf, k.mv_data, 8);
 		dict = v.mv_size == 8;
-		horizon = skey_get_be64(kbuf);
+		horizon = skey_get_be64(k.mv_data);
 		if ((rc = mdb_cursor_del(cur, 0)) != 0)
 			break;
 		if (dict) {
-			if ((rc = store_dict_prune(w, kbuf)) != 0)
+			if ((rc = store_dict_prune(w, horizon)) != 0)
 				break;
 			n++;
 			continue;
 		}
-		ck.mv_size = 8;
-		ck.mv_data = kbuf;
-		if ((rc = mdb_del(w->txn, w->st->changes, &ck, NULL)) != 0 &&
+		if ((rc = store_log_del(w->txn, w->st, horizon)) != 0 &&
 		    rc != MDB_NOTFOUND)
 			break;
 		n++;

@@ -31,8 +31,10 @@
  *	words	  word -> postings, mask of classes used
  *	days	  day of a start -> events starting that day
  *	keys	  source NUL key -> id
- *	changes	  seq -> op, id			(one per live id or delete), or
- *		  op, kind, key of the dictionary's
+ *	logblocks seq / 64 -> the changes of those 64 seqs: op and id (one
+ *		  per live id or delete), or op, kind and key of the
+ *		  dictionary's (store-log.c; format 9 and before kept
+ *		  changes, an entry a seq)
  *	tombs	  seq -> time, id of each delete	(prune_tombs); time alone
  *		  for the dictionary's
  *	meta	  format, uuid, next_id, next_seq, classes (and those of
@@ -309,7 +311,7 @@ static void
 store_set_compare(struct store *st, MDB_txn *txn)
 {
 	const MDB_dbi	dbis[] = { st->events, st->idblocks, st->time,
-			    st->actor, st->actors, st->keys, st->changes,
+			    st->actor, st->actors, st->keys, st->logblocks,
 			    st->meta,
 			    st->tombs, st->time_new, st->actor_new,
 			    st->days, st->type, st->type_new, st->types,
@@ -447,11 +449,12 @@ store_upgrade_2(struct store *st, MDB_txn *txn, const char *path)
  * Refuse a data directory whose index encodings are not ours: reading it
  * would answer wrongly, not fail.  Directories written before the format
  * was recorded hold format 1 (49-byte spans in every index entry).
- * Those of formats 2 to 8 are upgraded in place: format 2 to 4 here, in
+ * Those of formats 2 to 9 are upgraded in place: format 2 to 4 here, in
  * the transaction that opens the store (format 3 records name no attrs
  * by id, which format 4 reads the same); a store of 2 to 5 is then
- * marked 9 and "upgrading", and *upgrade asks for store_upgrade_records,
- * as it does when an earlier upgrade was cut short.
+ * marked STORE_FORMAT and "upgrading", and *upgrade asks for
+ * store_upgrade_records, as it does when an earlier upgrade was cut
+ * short.
  */
 static int
 store_format(struct store *st, MDB_txn *txn, const char *path, int *upgrade,
@@ -495,8 +498,9 @@ store_format(struct store *st, MDB_txn *txn, const char *path, int *upgrade,
 	 * Format 7 changed the actor and type indexes alone, which
 	 * store_post_open builds again from the records; records that a
 	 * format 6 annalsd left half moved go on moving.  Format 8 reads
-	 * the maps of format 7 as they are.  Format 9's blocks of ids are
-	 * made by store_open_ids once this transaction commits.
+	 * the maps of format 7 as they are.  Format 9's blocks of ids and
+	 * format 10's of changes are made by store_open_ids and
+	 * store_open_log once this transaction commits.
 	 */
 	if (format >= 6) {
 		if ((rc = store_meta_put(txn, st->meta, "format",
@@ -508,9 +512,9 @@ store_format(struct store *st, MDB_txn *txn, const char *path, int *upgrade,
 	if (format == 2 && (rc = store_upgrade_2(st, txn, path)) != 0)
 		return (store_error(err, rc, "upgrading the store"));
 	/*
-	 * Marked 9 before a record moves, with "upgrading" until the last
-	 * has: an annalsd of an older format refuses the store from now on
-	 * rather than take a half-moved one for its own.
+	 * Marked STORE_FORMAT before a record moves, with "upgrading" until
+	 * the last has: an annalsd of an older format refuses the store
+	 * from now on rather than take a half-moved one for its own.
 	 */
 	if ((rc = store_meta_put(txn, st->meta, "format", STORE_FORMAT)) !=
 	    0 || (rc = store_meta_put(txn, st->meta, "upgrading", 1)) != 0)
@@ -530,7 +534,7 @@ static const struct store_db {
 	size_t		 off;		/* of its handle in struct store */
 } store_dbs[] = {
 	STORE_DB(events), STORE_DB(idblocks), STORE_DB(time), STORE_DB(actor),
-	STORE_DB(actors), STORE_DB(keys), STORE_DB(changes), STORE_DB(meta),
+	STORE_DB(actors), STORE_DB(keys), STORE_DB(logblocks), STORE_DB(meta),
 	STORE_DB(tombs), STORE_DB(time_new), STORE_DB(actor_new),
 	STORE_DB(days), STORE_DB(type), STORE_DB(type_new), STORE_DB(types),
 	STORE_DB(text), STORE_DB(text_tail), STORE_DB(text_new),
@@ -583,6 +587,36 @@ store_open_ids(struct store *st)
 		    "of %d ids (store format %d)", st->path, n, ID_BLOCK_IDS,
 		    STORE_FORMAT);
 	return (rc);
+}
+
+/*
+ * The entries of changes that a store of format 9 or before has, moved
+ * into blocks in one transaction, which drops changes, as
+ * store_open_ids moves ids.
+ */
+static int
+store_open_log(struct store *st)
+{
+	MDB_txn	*txn;
+	size_t	 n, bad;
+	int	 rc;
+
+	if ((rc = mdb_txn_begin(st->env, NULL, 0, &txn)) != 0)
+		return (rc);
+	if ((rc = store_log_from_changes(txn, st, &n, &bad)) != 0) {
+		mdb_txn_abort(txn);
+		return (rc);
+	}
+	if ((rc = mdb_txn_commit(txn)) != 0)
+		return (rc);
+	if (n > 0)
+		log_notice("%s: moved %zu changes of the log into blocks of "
+		    "%d seqs (store format %d)", st->path, n, LOG_BLOCK_SEQS,
+		    STORE_FORMAT);
+	if (bad > 0)
+		log_warn("%s: left out %zu entries of the change log that "
+		    "did not decode", st->path, bad);
+	return (0);
 }
 
 /*
@@ -730,6 +764,13 @@ store_open(const struct store_config *cfg, struct aerr *err)
 		goto fail;
 	if ((rc = store_open_step(st, store_open_ids, "moving ids into blocks",
 	    err)) == -1) {
+		store_free(st);
+		return (NULL);
+	}
+	if (rc != 0)
+		goto fail;
+	if ((rc = store_open_step(st, store_open_log, "moving the change log "
+	    "into blocks", err)) == -1) {
 		store_free(st);
 		return (NULL);
 	}

@@ -1763,6 +1763,202 @@ TEST(store_ids_blocks_follow_puts_moves_and_deletes)
 	free(c);
 }
 
+/*
+ * A block of the change log comes back as encoded, whatever its
+ * entries: puts and deletes of ids close, far apart (written whole) and
+ * at the ends, dictionary keys of every length; and any cut or changed
+ * byte of one is refused or decodes within its bytes.
+ */
+TEST(store_log_blocks_encode_and_decode)
+{
+	static const uint64_t	 far[] = { 0, 1, UINT64_MAX, UINT64_MAX - 1,
+				    UINT64_C(1) << 61, UINT64_C(1) << 63 };
+	static const int	 ops[] = { CHANGE_PUT, CHANGE_DELETE,
+				    CHANGE_DICT_PUT, CHANGE_DICT_DELETE };
+	static unsigned char	 keys[LOG_BLOCK_SEQS][DICT_KEY_MAX];
+	static unsigned char	 buf[LOG_BLOCK_MAX];
+	struct log_block	 b, d;
+	struct log_entry	*e, *f;
+	unsigned char		*p;
+	unsigned		 seed = t_seed();
+	uint64_t		 id = 1000;
+	size_t			 len, cut, j;
+	int			 round, i;
+
+	for (round = 0; round < 2000; round++) {
+		b.present = (uint64_t)rand_r(&seed) << 33 ^
+		    (uint64_t)rand_r(&seed) << 11 ^ (uint64_t)rand_r(&seed);
+		if (round % 7 == 0)
+			b.present = UINT64_MAX;
+		if (b.present == 0)
+			b.present = 1;
+		for (i = 0; i < LOG_BLOCK_SEQS; i++) {
+			e = &b.e[i];
+			memset(e, 0, sizeof *e);
+			/* Mostly events, as a log holds them. */
+			e->op = ops[rand_r(&seed) % 8 < 6 ? rand_r(&seed) % 2 :
+			    2 + rand_r(&seed) % 2];
+			if (e->op == CHANGE_DICT_PUT ||
+			    e->op == CHANGE_DICT_DELETE) {
+				e->dkeylen = rand_r(&seed) % 5 == 0 ?
+				    DICT_KEY_MAX : 1 + (size_t)rand_r(&seed) %
+				    DICT_KEY_MAX;
+				for (j = 0; j < e->dkeylen; j++)
+					keys[i][j] = (unsigned char)rand_r(&seed);
+				e->dkey = keys[i];
+				continue;
+			}
+			switch (rand_r(&seed) % 4) {
+			case 0:
+				id = far[rand_r(&seed) % 6];
+				break;
+			case 1:
+				id += (uint64_t)(rand_r(&seed) % 1000000);
+				break;
+			default:
+				id += (uint64_t)(rand_r(&seed) % 5) - 2;
+				break;
+			}
+			e->id = id;
+		}
+		len = store_log_encode(&b, buf);
+		T_ASSERT(len <= LOG_BLOCK_MAX);
+		T_OK(store_log_decode(buf, len, &d));
+		T_EQ_U64(d.present, b.present);
+		for (i = 0; i < LOG_BLOCK_SEQS; i++) {
+			if ((b.present & (UINT64_C(1) << i)) == 0)
+				continue;
+			e = &b.e[i];
+			f = &d.e[i];
+			T_ASSERTF(f->op == e->op && f->id == e->id &&
+			    f->dkeylen == e->dkeylen && (e->dkeylen == 0 ||
+			    memcmp(f->dkey, e->dkey, e->dkeylen) == 0),
+			    "round %d, seq %d: op %d id %llu key of %zu came "
+			    "back as op %d id %llu key of %zu", round, i,
+			    e->op, (unsigned long long)e->id, e->dkeylen,
+			    f->op, (unsigned long long)f->id, f->dkeylen);
+		}
+		if (round % 50 != 0)
+			continue;
+		for (cut = 0; cut < len; cut++) {
+			p = malloc(cut ? cut : 1);
+			T_ASSERT(p != NULL);
+			memcpy(p, buf, cut);
+			T_ASSERT(store_log_decode(p, cut, &d) != 0);
+			free(p);
+			p = malloc(len);
+			T_ASSERT(p != NULL);
+			memcpy(p, buf, len);
+			p[cut] ^= (unsigned char)(1 + rand_r(&seed) % 255);
+			(void)store_log_decode(p, len, &d);
+			free(p);
+		}
+	}
+}
+
+/* Every change after since, paged by store_changes, into l. */
+static void
+changes_all(struct store *st, uint64_t since, uint64_t *seq, uint64_t *id,
+    int *op, size_t max, size_t *n)
+{
+	struct change_list	 l;
+	struct aerr		 err;
+	uint64_t		 next = since, last;
+	size_t			 i;
+	int			 more;
+
+	*n = 0;
+	do {
+		memset(&l, 0, sizeof l);
+		T_OK(store_changes(st, next, 50, change_one, &l, &next, &more,
+		    &last, &err));
+		for (i = 0; i < l.n; i++) {
+			T_ASSERT(*n < max);
+			seq[*n] = l.seq[i];
+			id[*n] = l.id[i];
+			op[*n] = l.op[i];
+			(*n)++;
+		}
+	} while (more);
+}
+
+/*
+ * The change log lives 64 seqs to a block: an update takes its event's
+ * entry out of the block it was in, a block left empty goes, a delete
+ * is logged where its seq falls, pages of the feed cross blocks, and a
+ * load's entries take about a byte each.
+ */
+TEST(store_log_blocks_follow_puts_updates_and_deletes)
+{
+	struct store		*st = open_store(4 << 20);
+	struct store_check	*c = calloc(1, sizeof *c);
+	struct event		 ev;
+	struct aerr		 err;
+	MDB_env			*env;
+	MDB_txn			*txn;
+	MDB_dbi			 dbi;
+	MDB_val			 k, v;
+	unsigned char		 kbuf[8];
+	uint64_t		 seq[300], ids[300], want;
+	int			 op[300];
+	size_t			 n, i;
+	char			 day[16], key[16];
+	uint64_t		 id;
+
+	for (id = 1; id <= 200; id++) {
+		snprintf(day, sizeof day, "2015-01-%02d", 1 + (int)(id / 10));
+		snprintf(key, sizeof key, "k%llu", (unsigned long long)id);
+		mkev(&ev, day, NULL, "RUS", "036", "s", key);
+		T_EQ_U64(put1(st, &ev, NULL), id);
+		record_clear(&ev);
+	}
+	/* Seqs 201 to 263 replace 1 to 63, all that block 0 held. */
+	for (id = 1; id <= 63; id++) {
+		snprintf(key, sizeof key, "k%llu", (unsigned long long)id);
+		mkev(&ev, "2016-02-02", NULL, "USA", "036", "s", key);
+		T_EQ_U64(put1(st, &ev, NULL), id);
+		record_clear(&ev);
+	}
+	T_EQ_INT(del1(st, 100), 1);		/* seq 264 replaces 100 */
+	T_EQ_U64(store_last_seq(st), 264);
+	T_OK(store_check(st, c, &err));
+	T_ASSERTF(c->nproblems == 0, "%s", c->problems[0]);
+	T_EQ_U64(c->changes, 200);
+
+	changes_all(st, 0, seq, ids, op, 300, &n);
+	T_EQ_U64(n, 200);
+	for (i = 0, want = 64; i < n; i++, want++) {
+		if (want == 100)
+			want++;
+		T_EQ_U64(seq[i], want);
+		T_EQ_U64(ids[i], want <= 200 ? want : want == 264 ? 100 :
+		    want - 200);
+		T_EQ_INT(op[i], want == 264 ? CHANGE_DELETE : CHANGE_PUT);
+	}
+	/* From within a block, and from its last seq. */
+	changes_all(st, 130, seq, ids, op, 300, &n);
+	T_EQ_U64(n, 134);
+	T_EQ_U64(seq[0], 131);
+	changes_all(st, 191, seq, ids, op, 300, &n);
+	T_EQ_U64(seq[0], 192);
+	changes_all(st, 264, seq, ids, op, 300, &n);
+	T_EQ_U64(n, 0);
+	store_close(st);
+
+	txn = raw_begin(&env);
+	T_OK(mdb_dbi_open(txn, "logblocks", 0, &dbi));
+	k.mv_size = 8;
+	k.mv_data = kbuf;
+	skey_be64(kbuf, 0);
+	T_ASSERT(mdb_get(txn, dbi, &k, &v) == MDB_NOTFOUND);
+	/* Seqs 64 to 127 less 100: one byte each, after the bitmap. */
+	skey_be64(kbuf, 1);
+	T_OK(mdb_get(txn, dbi, &k, &v));
+	T_ASSERTF(v.mv_size <= 8 + 63 + 2, "a block of %zu bytes", v.mv_size);
+	raw_commit(env, txn);
+	free(c);
+}
+
 /* Whether one of the problems check described holds what. */
 static int
 check_says(const struct store_check *c, const char *what)
@@ -1774,6 +1970,65 @@ check_says(const struct store_check *c, const char *what)
 			return (1);
 	}
 	return (0);
+}
+
+/*
+ * A block of the change log that does not decode: the check says so,
+ * and the feed goes past it to the blocks after.
+ */
+TEST(store_check_finds_a_log_block_that_does_not_decode)
+{
+	struct store		*st = open_store(4 << 20);
+	struct store_check	*c = calloc(1, sizeof *c);
+	struct event		 ev;
+	struct aerr		 err;
+	MDB_env			*env;
+	MDB_txn			*txn;
+	MDB_dbi			 dbi;
+	MDB_val			 k, v;
+	unsigned char		 kbuf[8], vbuf[LOG_BLOCK_MAX];
+	uint64_t		 seq[200], ids[200], id;
+	int			 op[200];
+	size_t			 n;
+
+	for (id = 1; id <= 140; id++) {
+		mkev(&ev, "2015-01-26", NULL, "RUS", "036", NULL, NULL);
+		T_EQ_U64(put1(st, &ev, NULL), id);
+		record_clear(&ev);
+	}
+	/* Seqs 141 to 197: block 1 keeps the puts of 121 to 127. */
+	for (id = 64; id <= 120; id++)
+		T_EQ_INT(del1(st, id), 1);
+	store_close(st);
+
+	/* Block 1 (seqs 64 to 127) loses its last byte. */
+	txn = raw_begin(&env);
+	T_OK(mdb_dbi_open(txn, "logblocks", 0, &dbi));
+	k.mv_size = 8;
+	k.mv_data = kbuf;
+	skey_be64(kbuf, 1);
+	T_OK(mdb_get(txn, dbi, &k, &v));
+	memcpy(vbuf, v.mv_data, v.mv_size);
+	v.mv_size--;
+	v.mv_data = vbuf;
+	T_OK(mdb_put(txn, dbi, &k, &v, 0));
+	raw_commit(env, txn);
+
+	st = open_store(4 << 20);
+	T_OK(store_check(st, c, &err));
+	T_EQ_U64(c->nproblems, 8);
+	T_ASSERT(check_says(c, "changes: the block of seq 64 does not "
+	    "decode"));
+	T_ASSERT(check_says(c, "event 121: change 121 is not its put"));
+	T_ASSERT(check_says(c, "event 127: change 127 is not its put"));
+	changes_all(st, 0, seq, ids, op, 200, &n);
+	T_EQ_U64(n, 140 - 7);
+	T_EQ_U64(seq[62], 63);
+	T_EQ_U64(seq[63], 128);
+	T_EQ_U64(seq[n - 1], 197);
+	T_EQ_INT(op[n - 1], CHANGE_DELETE);
+	store_close(st);
+	free(c);
 }
 
 TEST(store_check_passes_then_finds_damage)
@@ -2506,7 +2761,8 @@ TEST(store_refuses_another_format)
 	MDB_txn			*txn;
 	MDB_dbi			 meta;
 	MDB_val			 k = { 6, (void *)"format" }, v;
-	unsigned char		 ten[8] = { 0, 0, 0, 0, 0, 0, 0, 10 };
+	unsigned char		 later[8] = { 0, 0, 0, 0, 0, 0, 0,
+				    STORE_FORMAT + 1 };
 	char			 path[128];
 	int			 status;
 
@@ -2530,16 +2786,17 @@ TEST(store_refuses_another_format)
 	cfg.max_map_size = (size_t)1 << 20;
 	T_ASSERT(store_open(&cfg, &err) == NULL);
 	T_ASSERTF(strstr(err.msg, "holds store format 1 and this annalsd "
-	    "reads format 9") != NULL, "%s", err.msg);
+	    "reads format 10") != NULL, "%s", err.msg);
 
 	txn = raw_begin(&env);
 	T_OK(mdb_dbi_open(txn, "meta", 0, &meta));
 	v.mv_size = 8;
-	v.mv_data = ten;
+	v.mv_data = later;
 	T_OK(mdb_put(txn, meta, &k, &v, 0));
 	raw_commit(env, txn);
 	T_ASSERT(store_open(&cfg, &err) == NULL);
-	T_ASSERTF(strstr(err.msg, "format 9") != NULL, "%s", err.msg);
+	T_ASSERTF(strstr(err.msg, "holds store format 11 and this annalsd "
+	    "reads format 10") != NULL, "%s", err.msg);
 }
 
 /*

@@ -16,6 +16,9 @@
  * upgrade_cmds4: the records of its long events move to their class.
  * tests/data/store-format8 holds a store of format 8 (an entry of ids
  * for each id) made by annalsd at 883542f: its ids move into blocks.
+ * tests/data/store-format9 holds a store of format 9 (an entry of
+ * changes for each seq) made by annalsd at 74f395d: its change log
+ * moves into blocks.
  * tests/data/store-fold1 holds 8 events (events.jsonl beside it) put by
  * annalsd at 79c9c0a, whose word index kept Latin letters that Unicode
  * does not decompose ("ł", "ø", "ı") as they are: its words are folded
@@ -262,7 +265,7 @@ TEST(upgrade_format2_store_answers_as_before)
 
 	upgrade_copy("store-format2");
 	log = upgrade_open("store-format2", upgrade_cmds);
-	T_ASSERTF(strstr(log, "upgrading the store from format 2 to 9") !=
+	T_ASSERTF(strstr(log, "upgrading the store from format 2 to 10") !=
 	    NULL && strstr(log, "gave 77 records the seq") != NULL &&
 	    strstr(log, "upgraded 77 records") != NULL, "%s", log);
 	/* Format 2 had no word index: it is built after the upgrade. */
@@ -284,7 +287,7 @@ TEST(upgrade_text_index_without_tails_is_built_again)
 	T_ASSERTF(strstr(log, "indexed the words of 77 stored events") !=
 	    NULL, "%s", log);
 	/* Format 3's records are moved as they are: attrs keep names. */
-	T_ASSERTF(strstr(log, "upgrading the store from format 3 to 9") !=
+	T_ASSERTF(strstr(log, "upgrading the store from format 3 to 10") !=
 	    NULL && strstr(log, "upgraded 77 records") != NULL, "%s", log);
 	free(log);
 
@@ -308,8 +311,8 @@ upgrade_fixture(const char *name, int from, int n)
 	char	*log, upgrading[64], said[64];
 
 	snprintf(upgrading, sizeof upgrading, "upgrading the store from "
-	    "format %d to 9", from);
-	snprintf(said, sizeof said, "upgraded %d records to store format 9",
+	    "format %d to 10", from);
+	snprintf(said, sizeof said, "upgraded %d records to store format 10",
 	    n);
 	upgrade_copy(name);
 	log = upgrade_open(name, upgrade_cmds4);
@@ -424,7 +427,8 @@ upgrade_move_odd(MDB_txn *txn, MDB_dbi index, MDB_dbi events, MDB_dbi ids,
  * would: the records of odd ids moved to their (start, id) keys as
  * format 5 kept them, the rest still keyed by id, the store marked as
  * format and "upgrading".  The starts are the time index's, staged or
- * not.
+ * not.  The change log stays an entry a seq, as a crash before the open
+ * moved it into blocks leaves it.
  */
 static void
 upgrade_half_done(int format)
@@ -509,16 +513,16 @@ TEST(upgrade_cut_short_is_finished_on_open)
 	char	*log;
 
 	upgrade_copy("store-format4");
-	upgrade_half_done(9);
+	upgrade_half_done(STORE_FORMAT);
 	T_ASSERT(upgrade_has("meta", "upgrading"));
 	log = upgrade_open("store-format4", upgrade_cmds4);
 	/*
 	 * The 39 records of even ids, keyed by id, and the 14 of odd ids
 	 * whose events are long, under their start and id.
 	 */
-	T_ASSERTF(strstr(log, "going on with the upgrade to format 9, which "
+	T_ASSERTF(strstr(log, "going on with the upgrade to format 10, which "
 	    "was cut short") != NULL && strstr(log, "upgraded 53 records to "
-	    "store format 9") != NULL, "%s", log);
+	    "store format 10") != NULL, "%s", log);
 	T_ASSERT(!upgrade_has("meta", "upgrading"));
 	free(log);
 }
@@ -531,8 +535,8 @@ TEST(upgrade_cut_short_by_format_6_is_finished_on_open)
 	upgrade_copy("store-format4");
 	upgrade_half_done(6);
 	log = upgrade_open("store-format4", upgrade_cmds4);
-	T_ASSERTF(strstr(log, "upgrading the store from format 6 to 9") !=
-	    NULL && strstr(log, "upgraded 53 records to store format 9") !=
+	T_ASSERTF(strstr(log, "upgrading the store from format 6 to 10") !=
+	    NULL && strstr(log, "upgraded 53 records to store format 10") !=
 	    NULL && strstr(log, "indexed the actors and types of 77") != NULL,
 	    "%s", log);
 	T_ASSERT(!upgrade_has("meta", "upgrading"));
@@ -615,7 +619,7 @@ TEST(upgrade_format6_store_builds_blocks_of_postings)
 
 	upgrade_copy("store-format6");
 	log = upgrade_open("store-format6", upgrade_cmds4);
-	T_ASSERTF(strstr(log, "upgrading the store from format 6 to 9") !=
+	T_ASSERTF(strstr(log, "upgrading the store from format 6 to 10") !=
 	    NULL && strstr(log, said) != NULL, "%s", log);
 	free(log);
 	upgrade_not_twice(said);
@@ -695,7 +699,7 @@ TEST(upgrade_format7_store_reads_its_maps_and_compacts_them)
 	T_EQ_U64(maps, 77);
 	T_EQ_U64(bypos, 0);
 	log = upgrade_open("store-format7", upgrade_cmds4);
-	T_ASSERTF(strstr(log, "upgrading the store from format 7 to 9") !=
+	T_ASSERTF(strstr(log, "upgrading the store from format 7 to 10") !=
 	    NULL, "%s", log);
 	free(log);
 	/* The event added, and event 3 set: 77 less 3 and 5, plus 79. */
@@ -717,14 +721,18 @@ TEST(upgrade_format7_store_reads_its_maps_and_compacts_them)
 }
 
 /*
- * The ids that the blocks of idblocks hold in the test's data directory,
- * and in *entries the entries of ids (format 8 and before), -1 when that
+ * The entries that the blocks of database blocks hold in the test's data
+ * directory, each block decoding, and in *entries the entries of
+ * database old, an entry of each (the format before), -1 when that
  * database is gone.
  */
 static size_t
-upgrade_count_ids(long *entries)
+upgrade_count_blocks(const char *old, const char *blocks, long *entries)
 {
-	struct id_block	 b;
+	union {
+		struct id_block		 ids;
+		struct log_block	 log;
+	}		 b;
 	MDB_env		*env;
 	MDB_txn		*txn = upgrade_read_begin(&env);
 	MDB_dbi		 dbi;
@@ -732,18 +740,21 @@ upgrade_count_ids(long *entries)
 	MDB_stat	 ms;
 	MDB_val		 k, v;
 	size_t		 n = 0;
-	int		 rc;
+	int		 rc, log = strcmp(blocks, "logblocks") == 0;
 
 	*entries = -1;
-	if (mdb_dbi_open(txn, "ids", 0, &dbi) == 0) {
+	if (mdb_dbi_open(txn, old, 0, &dbi) == 0) {
 		T_OK(mdb_stat(txn, dbi, &ms));
 		*entries = (long)ms.ms_entries;
 	}
-	if (mdb_dbi_open(txn, "idblocks", 0, &dbi) == 0) {
+	if (mdb_dbi_open(txn, blocks, 0, &dbi) == 0) {
 		T_OK(mdb_cursor_open(txn, dbi, &cur));
 		while ((rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) == 0) {
-			T_OK(store_idb_decode(v.mv_data, v.mv_size, &b));
-			n += (size_t)__builtin_popcountll(b.present);
+			T_OK(log ? store_log_decode(v.mv_data, v.mv_size,
+			    &b.log) : store_idb_decode(v.mv_data, v.mv_size,
+			    &b.ids));
+			n += (size_t)__builtin_popcountll(store_bitmap_get(
+			    v.mv_data));
 		}
 		T_EQ_INT(rc, MDB_NOTFOUND);
 		mdb_cursor_close(cur);
@@ -763,16 +774,79 @@ TEST(upgrade_format8_store_moves_its_ids_into_blocks)
 	long	 entries;
 
 	upgrade_copy("store-format8");
-	T_EQ_U64(upgrade_count_ids(&entries), 0);
+	T_EQ_U64(upgrade_count_blocks("ids", "idblocks", &entries), 0);
 	T_EQ_INT(entries, 77);
 	log = upgrade_open("store-format8", upgrade_cmds4);
-	T_ASSERTF(strstr(log, "upgrading the store from format 8 to 9") !=
+	T_ASSERTF(strstr(log, "upgrading the store from format 8 to 10") !=
 	    NULL && strstr(log, "moved the places of 77 records into blocks "
 	    "of 64 ids") != NULL, "%s", log);
 	free(log);
 	/* The event added, less event 5: 77 again. */
-	T_EQ_U64(upgrade_count_ids(&entries), 77);
+	T_EQ_U64(upgrade_count_blocks("ids", "idblocks", &entries), 77);
 	T_EQ_INT(entries, -1);
 	upgrade_not_twice("moved the places of 77 records");
 }
 
+
+/* The dictionary's changes, a line each: seq, op, kind and key. */
+static int
+upgrade_dict_change(void *arg, const struct store_change *ch)
+{
+	char	line[128];
+
+	if (!STORE_CHANGE_IS_DICT(ch))
+		return (STORE_CHANGE_SKIP);
+	snprintf(line, sizeof line, "%llu %s %s %.*s\n",
+	    (unsigned long long)ch->seq, ch->op == CHANGE_DICT_PUT ? "put" :
+	    "delete", ch->dict_kind == DICT_NAME ? "name" : "alias",
+	    (int)ch->dict_keylen, ch->dict_key);
+	strcat(arg, line);
+	return (0);
+}
+
+/*
+ * tests/data/store-format9 was made by annalsd at 74f395d as
+ * store-format5 was, with dictionary changes among the events' (the
+ * README says which): its 82 changes, an entry of changes each, move
+ * into blocks of 64 seqs when it is opened, changes goes, the answers
+ * are that annalsd's, and the dictionary's changes come back as they
+ * were logged.
+ */
+TEST(upgrade_format9_store_moves_its_change_log_into_blocks)
+{
+	struct store_config	 cfg;
+	struct store		*st;
+	struct aerr		 err;
+	char			*log, path[512], got[1024] = "";
+	uint64_t		 next, last;
+	long			 entries;
+	int			 more;
+
+	upgrade_copy("store-format9");
+	T_EQ_U64(upgrade_count_blocks("changes", "logblocks", &entries), 0);
+	T_EQ_INT(entries, 82);
+	log = upgrade_open("store-format9", upgrade_cmds4);
+	T_ASSERTF(strstr(log, "upgrading the store from format 9 to 10") !=
+	    NULL && strstr(log, "moved 82 changes of the log into blocks "
+	    "of 64 seqs") != NULL, "%s", log);
+	T_ASSERTF(strstr(log, "did not decode") == NULL, "%s", log);
+	free(log);
+	/* The event added: 83; a set and a delete replace their entries. */
+	T_EQ_U64(upgrade_count_blocks("changes", "logblocks", &entries), 83);
+	T_EQ_INT(entries, -1);
+	upgrade_not_twice("moved 82 changes");
+
+	snprintf(path, sizeof path, "%s/data", t_dir());
+	memset(&cfg, 0, sizeof cfg);
+	cfg.path = path;
+	cfg.map_size = (size_t)64 << 20;
+	cfg.max_map_size = (size_t)64 << 20;
+	T_ASSERTF((st = store_open(&cfg, &err)) != NULL, "%s", err.msg);
+	T_OK(store_changes(st, 0, 1000, upgrade_dict_change, got, &next,
+	    &more, &last, &err));
+	store_close(st);
+	T_EQ_STR(got, "83 put name SYRGOV\n85 put alias assad\n"
+	    "87 delete name RUS\n");
+	T_EQ_U64(last, 92);
+	T_EQ_INT(more, 0);
+}
