@@ -436,7 +436,7 @@ agg_walk_query(struct agg_ctx *a, agg_entry_cb fn, void *arg,
 		    q->actor_prefix, agg_walk_name, &an, err));
 	}
 	mask = store_meta_get(a->txn, st->meta, "classes", 0);
-	return (agg_walk(st, a->txn, st->time, st->time_new, NULL, 0, mask,
+	return (agg_walk(st, a->txn, st->timeblocks, st->time_new, NULL, 0, mask,
 	    q->qlo, q->qhi, fn, arg, err));
 }
 
@@ -732,18 +732,19 @@ hist_crosser(void *arg, uint64_t id, const struct date_span *s)
 
 /* Add to *before and *unaligned the classes of dbi's entries' kinds. */
 static int
-spans_walk(MDB_txn *txn, MDB_dbi dbi, uint64_t *before, uint64_t *unaligned)
+spans_walk(struct store *st, MDB_txn *txn, MDB_dbi dbi, uint64_t *before,
+    uint64_t *unaligned)
 {
 	struct date_span	 span;
-	MDB_cursor		*cur;
+	struct ixcur		 cur;
 	MDB_val			 k, v;
 	const unsigned char	*p;
 	int			 rc, kind;
 
-	if ((rc = mdb_cursor_open(txn, dbi, &cur)) != 0)
+	if ((rc = store_ixcur_open(st, txn, dbi, &cur)) != 0)
 		return (rc);
-	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
-	    rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+	for (rc = store_ixcur_get(&cur, &k, &v, MDB_FIRST); rc == 0;
+	    rc = store_ixcur_get(&cur, &k, &v, MDB_NEXT)) {
 		p = k.mv_data;
 		if (k.mv_size != SKEY_TIME_LEN || p[0] > SKEY_CLASS_INF ||
 		    skey_get_span(v.mv_data, v.mv_size, skey_get_time(p + 1),
@@ -758,7 +759,7 @@ spans_walk(MDB_txn *txn, MDB_dbi dbi, uint64_t *before, uint64_t *unaligned)
 		if (kind & SKEY_SPAN_UNALIGNED)
 			*unaligned |= UINT64_C(1) << p[0];
 	}
-	mdb_cursor_close(cur);
+	store_ixcur_close(&cur);
 	return (rc == MDB_NOTFOUND ? 0 : rc);
 }
 
@@ -774,9 +775,9 @@ store_spans_scan(struct store *st, MDB_txn *txn, uint64_t *before,
 	int	rc;
 
 	*before = *unaligned = 0;
-	if ((rc = spans_walk(txn, st->time, before, unaligned)) != 0)
+	if ((rc = spans_walk(st, txn, st->timeblocks, before, unaligned)) != 0)
 		return (rc);
-	return (spans_walk(txn, st->time_new, before, unaligned));
+	return (spans_walk(st, txn, st->time_new, before, unaligned));
 }
 
 static int
@@ -845,7 +846,7 @@ hist_crossers(struct store *st, MDB_txn *txn, const struct query *q,
 			continue;
 		/* Open ends reach everything: agg_walk takes the class whole. */
 		if (class == SKEY_CLASS_INF) {
-			rc = agg_walk(st, txn, st->time, st->time_new, NULL, 0,
+			rc = agg_walk(st, txn, st->timeblocks, st->time_new, NULL, 0,
 			    bit, q->qlo, q->qhi, hist_crosser, hc, err);
 			continue;
 		}
@@ -866,7 +867,7 @@ hist_crossers(struct store *st, MDB_txn *txn, const struct query *q,
 			    h->first + (int64_t)i) : q->qhi + 1;
 			if ((uint64_t)(t - prev) > (uint64_t)gap) {
 				last = (before & bit) ? prev : prev - 1 - reach;
-				rc = agg_walk(st, txn, st->time, st->time_new,
+				rc = agg_walk(st, txn, st->timeblocks, st->time_new,
 				    NULL, 0, bit, lo, last, hist_crosser, hc,
 				    err);
 				lo = t;
@@ -875,7 +876,7 @@ hist_crossers(struct store *st, MDB_txn *txn, const struct query *q,
 		}
 		last = (before & bit) ? prev : prev - 1 - reach;
 		if (rc == 0)
-			rc = agg_walk(st, txn, st->time, st->time_new, NULL, 0,
+			rc = agg_walk(st, txn, st->timeblocks, st->time_new, NULL, 0,
 			    bit, lo, last, hist_crosser, hc, err);
 	}
 	return (rc);

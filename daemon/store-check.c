@@ -241,7 +241,7 @@ check_records(struct check *c, uint64_t next_id, uint64_t next_seq)
 			    "own %d", (unsigned long long)id, kclass, class);
 		slen = skey_span(span, &ev.span);
 		skey_time_key(key, class, ev.span.lo, id);
-		if (!has_indexed(c, c->st->time, c->st->time_new, key,
+		if (!has_indexed(c, c->st->timeblocks, c->st->time_new, key,
 		    SKEY_TIME_LEN, span, slen))
 			problem(c, "event %llu: missing from the time index",
 			    (unsigned long long)id);
@@ -652,8 +652,8 @@ store_check(struct store *st, struct store_check *out, struct aerr *err)
 	store_text_check_end(c.text, st);
 	check_days(&c);
 	free(c.days);
-	check_index(&c, st->time, NULL, NULL);
-	check_index(&c, st->time_new, &st->time, NULL);
+	check_index(&c, st->timeblocks, NULL, NULL);
+	check_index(&c, st->time_new, &st->timeblocks, NULL);
 	check_index(&c, st->actor, NULL, &actors);
 	check_index(&c, st->actor_new, &st->actor, &actors);
 	check_counts(&c, &actors);

@@ -14,7 +14,8 @@
 
 struct store {
 	MDB_env		*env;
-	MDB_dbi		 events, time, actor, actors, keys, meta;
+	MDB_dbi		 events, actor, actors, keys, meta;
+	MDB_dbi		 timeblocks;	/* class start id -> spans (store-post.c) */
 	MDB_dbi		 idblocks;	/* ids -> starts of their records */
 	MDB_dbi		 logblocks;	/* seqs -> their changes */
 	MDB_dbi		 tombs;		/* seq -> time, id of each delete */
@@ -105,8 +106,9 @@ struct wctx {
  * when that form gives its map back; maps are read as before.  Format 9
  * keeps the map of ids to records' keys in blocks of 64 ids (store-rec.c).
  * Format 10 keeps the change log in blocks of 64 seqs (store-log.c).
+ * Format 11 keeps the time index in blocks of postings (store-post.c).
  */
-#define STORE_FORMAT	10
+#define STORE_FORMAT	11
 #define STORE_SEQ_LEN	8
 
 #define PRUNE_BATCH	10000	/* tombstones dropped per commit */
@@ -190,6 +192,7 @@ int	 store_log_walk_open(MDB_txn *, struct store *, uint64_t,
 int	 store_log_walk_next(struct log_walk *, uint64_t *, struct log_entry *);
 void	 store_log_walk_close(struct log_walk *);
 int	 store_log_from_changes(MDB_txn *, struct store *, size_t *, size_t *);
+int	 store_time_to_blocks(MDB_txn *, struct store *, size_t *);
 int64_t	 store_day(int64_t);
 int	 store_actor_seen(const struct event *, uint32_t);
 int	 store_index_del(struct wctx *, MDB_dbi, MDB_dbi, MDB_val *);

@@ -32,6 +32,12 @@
  * The indexes are in blocks once meta "postings" says so; a store of
  * format 6 or before has them built again from the records on opening
  * (store_post_open).
+ *
+ * The time index is kept in blocks too, as timeblocks: a posting of
+ * each event in the list of its class, whose prefix is the class byte
+ * alone (the key class start id of the time index's entries).  A store
+ * of format 10 or before kept an entry an event in time, 64 bytes an
+ * event of a 1M load: store_time_to_blocks moves them on opening.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -49,7 +55,7 @@
 int
 store_ix_blocks(const struct store *st, MDB_dbi dbi)
 {
-	return (dbi == st->actor || dbi == st->type);
+	return (dbi == st->actor || dbi == st->type || dbi == st->timeblocks);
 }
 
 /* LMDB's order of keys (store_cmp's): bytes, then the shorter first. */
@@ -829,4 +835,50 @@ store_post_open(struct store *st, MDB_txn *txn)
 	if ((rc = post_build(st, txn)) != 0)
 		return (rc);
 	return (1);
+}
+
+/*
+ * Move the entries of time, one an event (format 10 and before), into
+ * timeblocks, in txn, and drop time: *n says how many.  time is read in
+ * key order, so each class's list grows at its end and its blocks are
+ * as full as they go.  0 or an LMDB error (MDB_MAP_FULL: grow and call
+ * again).
+ */
+int
+store_time_to_blocks(MDB_txn *txn, struct store *st, size_t *n)
+{
+	struct post_run	*r;
+	struct wctx	 w;
+	MDB_cursor	*cur;
+	MDB_dbi		 time;
+	MDB_val		 k, v;
+	int		 rc, end;
+
+	*n = 0;
+	if ((rc = mdb_dbi_open(txn, "time", 0, &time)) != 0)
+		return (rc == MDB_NOTFOUND ? 0 : rc);
+	if ((rc = mdb_cursor_open(txn, time, &cur)) != 0)
+		return (rc);
+	memset(&w, 0, sizeof w);
+	w.st = st;
+	w.txn = txn;
+	r = store_post_run_new();
+	while ((rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) == 0) {
+		if (k.mv_size != SKEY_TIME_LEN) {
+			rc = MDB_CORRUPTED;
+			break;
+		}
+		if ((rc = store_post_run_put(&w, r, st->timeblocks, &k,
+		    &v)) != 0)
+			break;
+		(*n)++;
+	}
+	mdb_cursor_close(cur);
+	end = store_post_run_end(&w, r);
+	store_post_run_free(r);
+	if (rc != MDB_NOTFOUND)
+		return (rc == EINVAL ? MDB_CORRUPTED : rc);
+	if (end != 0)
+		return (end);
+	return (mdb_drop(txn, time, 1));
 }

@@ -299,7 +299,7 @@ plan_build(struct store *st, MDB_txn *txn, const struct query *q,
 	mask = store_meta_get(txn, st->meta, "classes", 0);
 	for (class = 0; class <= SKEY_CLASS_INF; class++) {
 		if ((mask & (UINT64_C(1) << class)) &&
-		    (plan_add(p, st->time, NULL, 0, class, q, err) ||
+		    (plan_add(p, st->timeblocks, NULL, 0, class, q, err) ||
 		    plan_add(p, st->time_new, NULL, 0, class, q, err)))
 			return (-1);
 	}

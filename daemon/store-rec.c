@@ -543,7 +543,7 @@ upgrade_batch(struct store *st, MDB_txn *txn, uint64_t *next, size_t *n)
  * then its stage, from the key after the last one done.
  */
 struct long_walk {
-	int		db;		/* 0: time, 1: time_new, 2: done */
+	int		db;		/* 0: timeblocks, 1: time_new, 2: done */
 	unsigned char	key[SKEY_TIME_LEN];
 };
 
@@ -557,7 +557,7 @@ static int
 long_batch(struct store *st, MDB_txn *txn, struct long_walk *lw, size_t *n)
 {
 	msgpack_sbuffer	 sbuf;
-	MDB_cursor	*cur;
+	struct ixcur	 cur;
 	MDB_val		 k, v;
 	int64_t		 start, at;
 	uint64_t	 id;
@@ -566,14 +566,14 @@ long_batch(struct store *st, MDB_txn *txn, struct long_walk *lw, size_t *n)
 
 	msgpack_sbuffer_init(&sbuf);
 	while (lw->db < 2 && done < UPGRADE_BATCH) {
-		if ((rc = mdb_cursor_open(txn, lw->db == 0 ? st->time :
-		    st->time_new, &cur)) != 0)
+		if ((rc = store_ixcur_open(st, txn, lw->db == 0 ?
+		    st->timeblocks : st->time_new, &cur)) != 0)
 			break;
 		k.mv_size = SKEY_TIME_LEN;
 		k.mv_data = lw->key;
-		for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+		for (rc = store_ixcur_get(&cur, &k, &v, MDB_SET_RANGE);
 		    rc == 0 && done < UPGRADE_BATCH;
-		    rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		    rc = store_ixcur_get(&cur, &k, &v, MDB_NEXT)) {
 			if (k.mv_size != SKEY_TIME_LEN)
 				continue;	/* store-check's business */
 			memcpy(lw->key, k.mv_data, SKEY_TIME_LEN);
@@ -594,7 +594,7 @@ long_batch(struct store *st, MDB_txn *txn, struct long_walk *lw, size_t *n)
 				break;
 			done++;
 		}
-		mdb_cursor_close(cur);
+		store_ixcur_close(&cur);
 		if (rc != MDB_NOTFOUND)
 			break;
 		rc = 0;

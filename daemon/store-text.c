@@ -2294,7 +2294,7 @@ text_span(struct text_iter *it, int class, const struct posting *p,
 	k.mv_size = skey_time_key(key, class, p->start, p->id);
 	rc = mdb_get(it->txn, it->st->time_new, &k, v);
 	if (rc == MDB_NOTFOUND)
-		rc = mdb_get(it->txn, it->st->time, &k, v);
+		rc = store_ix_get(it->st, it->txn, it->st->timeblocks, &k, v);
 	if (rc != 0 && rc != MDB_NOTFOUND)
 		return (store_error(err, rc, "mdb_get"));
 	return (rc);

@@ -98,7 +98,7 @@ index_event(struct wctx *w, const struct event *ev, int del, uint64_t seq)
 	v.mv_data = span;
 	k.mv_data = key;
 	k.mv_size = skey_time_key(key, class, ev->span.lo, ev->id);
-	rc = del ? store_index_del(w, w->st->time_new, w->st->time, &k) :
+	rc = del ? store_index_del(w, w->st->time_new, w->st->timeblocks, &k) :
 	    mdb_put(w->txn, w->st->time_new, &k, &v, 0);
 	if (rc != 0 || (rc = day_count(w, ev->span.lo, del ? -1 : 1)) != 0 ||
 	    (rc = store_type_index(w, ev, del)) != 0 ||
@@ -761,7 +761,7 @@ write_once(struct store *st, struct store_batch *batches, size_t n,
 	}
 	if (st->prune_due && (rc = prune_tombs(&w)) != 0)
 		goto abort;
-	if ((rc = store_sweep(&w, st->time_new, st->time, st->stage_time,
+	if ((rc = store_sweep(&w, st->time_new, st->timeblocks, st->stage_time,
 	    &st->sweep_time)) != 0 ||
 	    (rc = store_sweep(&w, st->actor_new, st->actor, st->stage_actor,
 	    &st->sweep_actor)) != 0 ||

@@ -10,14 +10,16 @@
  *	events	  start id, or for a long event class start id -> packed
  *		  record (the wire encoding, server fields set, top-level
  *		  attrs names by id: store-attrs.c), then the seq of its
- *		  change in changes (8 bytes); start and class as the time
+ *		  change in logblocks (8 bytes); start and class as the time
  *		  index has them, so records lie in time order, a long
  *		  event's among those of its class (store-rec.c)
  *	idblocks  id / 64 -> the keys less the id of the records of those
  *		  64 ids (store-rec.c; format 8 and before kept ids, an
  *		  entry an id)
- *	time	  class start id -> span	(store-key.c)
- *	time_new  the same, staged		(store_sweep)
+ *	timeblocks class start id -> block of the spans of the events of
+ *		  that class, the first that one (store-post.c, as actor's;
+ *		  format 10 and before kept time, an entry an event)
+ *	time_new  class start id -> span, staged	(store_sweep)
  *	actor	  name NUL class start id -> block of postings, the first
  *		  that one (store-post.c)
  *	actor_new name NUL class start id -> span, staged
@@ -310,7 +312,7 @@ store_cmp(const MDB_val *a, const MDB_val *b)
 static void
 store_set_compare(struct store *st, MDB_txn *txn)
 {
-	const MDB_dbi	dbis[] = { st->events, st->idblocks, st->time,
+	const MDB_dbi	dbis[] = { st->events, st->idblocks, st->timeblocks,
 			    st->actor, st->actors, st->keys, st->logblocks,
 			    st->meta,
 			    st->tombs, st->time_new, st->actor_new,
@@ -449,7 +451,7 @@ store_upgrade_2(struct store *st, MDB_txn *txn, const char *path)
  * Refuse a data directory whose index encodings are not ours: reading it
  * would answer wrongly, not fail.  Directories written before the format
  * was recorded hold format 1 (49-byte spans in every index entry).
- * Those of formats 2 to 9 are upgraded in place: format 2 to 4 here, in
+ * Those of formats 2 to 10 are upgraded in place: format 2 to 4 here, in
  * the transaction that opens the store (format 3 records name no attrs
  * by id, which format 4 reads the same); a store of 2 to 5 is then
  * marked STORE_FORMAT and "upgrading", and *upgrade asks for
@@ -498,9 +500,10 @@ store_format(struct store *st, MDB_txn *txn, const char *path, int *upgrade,
 	 * Format 7 changed the actor and type indexes alone, which
 	 * store_post_open builds again from the records; records that a
 	 * format 6 annalsd left half moved go on moving.  Format 8 reads
-	 * the maps of format 7 as they are.  Format 9's blocks of ids and
-	 * format 10's of changes are made by store_open_ids and
-	 * store_open_log once this transaction commits.
+	 * the maps of format 7 as they are.  Format 9's blocks of ids,
+	 * format 10's of changes and format 11's of the time index are made
+	 * by store_open_ids, store_open_log and store_open_time once this
+	 * transaction commits.
 	 */
 	if (format >= 6) {
 		if ((rc = store_meta_put(txn, st->meta, "format",
@@ -533,8 +536,9 @@ static const struct store_db {
 	const char	*name;
 	size_t		 off;		/* of its handle in struct store */
 } store_dbs[] = {
-	STORE_DB(events), STORE_DB(idblocks), STORE_DB(time), STORE_DB(actor),
-	STORE_DB(actors), STORE_DB(keys), STORE_DB(logblocks), STORE_DB(meta),
+	STORE_DB(events), STORE_DB(idblocks), STORE_DB(timeblocks),
+	STORE_DB(actor), STORE_DB(actors), STORE_DB(keys), STORE_DB(logblocks),
+	STORE_DB(meta),
 	STORE_DB(tombs), STORE_DB(time_new), STORE_DB(actor_new),
 	STORE_DB(days), STORE_DB(type), STORE_DB(type_new), STORE_DB(types),
 	STORE_DB(text), STORE_DB(text_tail), STORE_DB(text_new),
@@ -617,6 +621,30 @@ store_open_log(struct store *st)
 		log_warn("%s: left out %zu entries of the change log that "
 		    "did not decode", st->path, bad);
 	return (0);
+}
+
+/*
+ * The entries of time that a store of format 10 or before has, moved
+ * into blocks in one transaction, which drops time, as store_open_ids
+ * moves ids.
+ */
+static int
+store_open_time(struct store *st)
+{
+	MDB_txn	*txn;
+	size_t	 n;
+	int	 rc;
+
+	if ((rc = mdb_txn_begin(st->env, NULL, 0, &txn)) != 0)
+		return (rc);
+	if ((rc = store_time_to_blocks(txn, st, &n)) != 0) {
+		mdb_txn_abort(txn);
+		return (rc);
+	}
+	if ((rc = mdb_txn_commit(txn)) == 0 && n > 0)
+		log_notice("%s: moved %zu entries of the time index into "
+		    "blocks (store format %d)", st->path, n, STORE_FORMAT);
+	return (rc);
 }
 
 /*
@@ -771,6 +799,13 @@ store_open(const struct store_config *cfg, struct aerr *err)
 		goto fail;
 	if ((rc = store_open_step(st, store_open_log, "moving the change log "
 	    "into blocks", err)) == -1) {
+		store_free(st);
+		return (NULL);
+	}
+	if (rc != 0)
+		goto fail;
+	if ((rc = store_open_step(st, store_open_time, "moving the time "
+	    "index into blocks", err)) == -1) {
 		store_free(st);
 		return (NULL);
 	}

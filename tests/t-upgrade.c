@@ -19,6 +19,9 @@
  * tests/data/store-format9 holds a store of format 9 (an entry of
  * changes for each seq) made by annalsd at 74f395d: its change log
  * moves into blocks.
+ * tests/data/store-format10 holds a store of format 10 (an entry of
+ * time for each event) made by annalsd at 206c430: its time index moves
+ * into blocks.
  * tests/data/store-fold1 holds 8 events (events.jsonl beside it) put by
  * annalsd at 79c9c0a, whose word index kept Latin letters that Unicode
  * does not decompose ("ł", "ø", "ı") as they are: its words are folded
@@ -265,7 +268,7 @@ TEST(upgrade_format2_store_answers_as_before)
 
 	upgrade_copy("store-format2");
 	log = upgrade_open("store-format2", upgrade_cmds);
-	T_ASSERTF(strstr(log, "upgrading the store from format 2 to 10") !=
+	T_ASSERTF(strstr(log, "upgrading the store from format 2 to 11") !=
 	    NULL && strstr(log, "gave 77 records the seq") != NULL &&
 	    strstr(log, "upgraded 77 records") != NULL, "%s", log);
 	/* Format 2 had no word index: it is built after the upgrade. */
@@ -287,7 +290,7 @@ TEST(upgrade_text_index_without_tails_is_built_again)
 	T_ASSERTF(strstr(log, "indexed the words of 77 stored events") !=
 	    NULL, "%s", log);
 	/* Format 3's records are moved as they are: attrs keep names. */
-	T_ASSERTF(strstr(log, "upgrading the store from format 3 to 10") !=
+	T_ASSERTF(strstr(log, "upgrading the store from format 3 to 11") !=
 	    NULL && strstr(log, "upgraded 77 records") != NULL, "%s", log);
 	free(log);
 
@@ -311,8 +314,8 @@ upgrade_fixture(const char *name, int from, int n)
 	char	*log, upgrading[64], said[64];
 
 	snprintf(upgrading, sizeof upgrading, "upgrading the store from "
-	    "format %d to 10", from);
-	snprintf(said, sizeof said, "upgraded %d records to store format 10",
+	    "format %d to 11", from);
+	snprintf(said, sizeof said, "upgraded %d records to store format 11",
 	    n);
 	upgrade_copy(name);
 	log = upgrade_open(name, upgrade_cmds4);
@@ -508,6 +511,20 @@ upgrade_has(const char *db, const char *key)
 	return (rc == 0);
 }
 
+/* Whether the store in the test's data directory has database db. */
+static int
+upgrade_has_db(const char *db)
+{
+	MDB_env		*env;
+	MDB_txn		*txn = upgrade_read_begin(&env);
+	MDB_dbi		 dbi;
+	int		 rc;
+
+	rc = mdb_dbi_open(txn, db, 0, &dbi);
+	upgrade_read_end(env, txn);
+	return (rc == 0);
+}
+
 TEST(upgrade_cut_short_is_finished_on_open)
 {
 	char	*log;
@@ -520,9 +537,9 @@ TEST(upgrade_cut_short_is_finished_on_open)
 	 * The 39 records of even ids, keyed by id, and the 14 of odd ids
 	 * whose events are long, under their start and id.
 	 */
-	T_ASSERTF(strstr(log, "going on with the upgrade to format 10, which "
+	T_ASSERTF(strstr(log, "going on with the upgrade to format 11, which "
 	    "was cut short") != NULL && strstr(log, "upgraded 53 records to "
-	    "store format 10") != NULL, "%s", log);
+	    "store format 11") != NULL, "%s", log);
 	T_ASSERT(!upgrade_has("meta", "upgrading"));
 	free(log);
 }
@@ -535,8 +552,8 @@ TEST(upgrade_cut_short_by_format_6_is_finished_on_open)
 	upgrade_copy("store-format4");
 	upgrade_half_done(6);
 	log = upgrade_open("store-format4", upgrade_cmds4);
-	T_ASSERTF(strstr(log, "upgrading the store from format 6 to 10") !=
-	    NULL && strstr(log, "upgraded 53 records to store format 10") !=
+	T_ASSERTF(strstr(log, "upgrading the store from format 6 to 11") !=
+	    NULL && strstr(log, "upgraded 53 records to store format 11") !=
 	    NULL && strstr(log, "indexed the actors and types of 77") != NULL,
 	    "%s", log);
 	T_ASSERT(!upgrade_has("meta", "upgrading"));
@@ -619,7 +636,7 @@ TEST(upgrade_format6_store_builds_blocks_of_postings)
 
 	upgrade_copy("store-format6");
 	log = upgrade_open("store-format6", upgrade_cmds4);
-	T_ASSERTF(strstr(log, "upgrading the store from format 6 to 10") !=
+	T_ASSERTF(strstr(log, "upgrading the store from format 6 to 11") !=
 	    NULL && strstr(log, said) != NULL, "%s", log);
 	free(log);
 	upgrade_not_twice(said);
@@ -699,7 +716,7 @@ TEST(upgrade_format7_store_reads_its_maps_and_compacts_them)
 	T_EQ_U64(maps, 77);
 	T_EQ_U64(bypos, 0);
 	log = upgrade_open("store-format7", upgrade_cmds4);
-	T_ASSERTF(strstr(log, "upgrading the store from format 7 to 10") !=
+	T_ASSERTF(strstr(log, "upgrading the store from format 7 to 11") !=
 	    NULL, "%s", log);
 	free(log);
 	/* The event added, and event 3 set: 77 less 3 and 5, plus 79. */
@@ -777,7 +794,7 @@ TEST(upgrade_format8_store_moves_its_ids_into_blocks)
 	T_EQ_U64(upgrade_count_blocks("ids", "idblocks", &entries), 0);
 	T_EQ_INT(entries, 77);
 	log = upgrade_open("store-format8", upgrade_cmds4);
-	T_ASSERTF(strstr(log, "upgrading the store from format 8 to 10") !=
+	T_ASSERTF(strstr(log, "upgrading the store from format 8 to 11") !=
 	    NULL && strstr(log, "moved the places of 77 records into blocks "
 	    "of 64 ids") != NULL, "%s", log);
 	free(log);
@@ -826,7 +843,7 @@ TEST(upgrade_format9_store_moves_its_change_log_into_blocks)
 	T_EQ_U64(upgrade_count_blocks("changes", "logblocks", &entries), 0);
 	T_EQ_INT(entries, 82);
 	log = upgrade_open("store-format9", upgrade_cmds4);
-	T_ASSERTF(strstr(log, "upgrading the store from format 9 to 10") !=
+	T_ASSERTF(strstr(log, "upgrading the store from format 9 to 11") !=
 	    NULL && strstr(log, "moved 82 changes of the log into blocks "
 	    "of 64 seqs") != NULL, "%s", log);
 	T_ASSERTF(strstr(log, "did not decode") == NULL, "%s", log);
@@ -849,4 +866,66 @@ TEST(upgrade_format9_store_moves_its_change_log_into_blocks)
 	    "87 delete name RUS\n");
 	T_EQ_U64(last, 92);
 	T_EQ_INT(more, 0);
+}
+
+/*
+ * Sweep the stage of the time index of the store in the test's data
+ * directory into time, as format 10 kept it, an entry an event, but for
+ * keep entries: what an annalsd of format 10 leaves once its stage
+ * outgrew its size (a fixture that large would be megabytes).  Returns
+ * how many moved.
+ */
+static size_t
+upgrade_sweep_time(size_t keep)
+{
+	MDB_env		*env;
+	MDB_txn		*txn;
+	MDB_dbi		 stage, time;
+	MDB_cursor	*cur;
+	MDB_stat	 ms;
+	MDB_val		 k, v;
+	char		 path[512];
+	size_t		 n = 0;
+
+	snprintf(path, sizeof path, "%s/data", t_dir());
+	T_OK(mdb_env_create(&env));
+	T_OK(mdb_env_set_maxdbs(env, 32));
+	T_OK(mdb_env_open(env, path, 0, 0640));
+	T_OK(mdb_txn_begin(env, NULL, 0, &txn));
+	T_OK(mdb_dbi_open(txn, "time_new", 0, &stage));
+	T_OK(mdb_dbi_open(txn, "time", 0, &time));
+	T_OK(mdb_stat(txn, stage, &ms));
+	T_OK(mdb_cursor_open(txn, stage, &cur));
+	while (ms.ms_entries - n > keep &&
+	    mdb_cursor_get(cur, &k, &v, MDB_FIRST) == 0) {
+		T_OK(mdb_put(txn, time, &k, &v, 0));
+		T_OK(mdb_cursor_del(cur, 0));
+		n++;
+	}
+	mdb_cursor_close(cur);
+	T_OK(mdb_txn_commit(txn));
+	mdb_env_close(env);
+	return (n);
+}
+
+/*
+ * tests/data/store-format10 was made by annalsd at 206c430 as
+ * store-format5 was, its time index all in the stage: swept into time
+ * but for 10 entries, its entries move into blocks when it is opened,
+ * time goes, and the answers are that annalsd's.
+ */
+TEST(upgrade_format10_store_moves_its_time_index_into_blocks)
+{
+	char	*log;
+
+	upgrade_copy("store-format10");
+	T_EQ_U64(upgrade_sweep_time(10), 77 - 10);
+	T_ASSERT(upgrade_has_db("time"));
+	log = upgrade_open("store-format10", upgrade_cmds4);
+	T_ASSERTF(strstr(log, "upgrading the store from format 10 to 11") !=
+	    NULL && strstr(log, "moved 67 entries of the time index into "
+	    "blocks") != NULL, "%s", log);
+	free(log);
+	T_ASSERT(!upgrade_has_db("time"));
+	upgrade_not_twice("moved 67 entries");
 }
