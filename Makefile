@@ -395,9 +395,16 @@ bench-check:
 		exit 1; \
 	fi
 
-bench: bench-check $(B)/annalsd $(B)/bench $(B)/bench-echo $(B)/bench-text
+bench: bench-check $(B)/annalsd $(B)/bench $(B)/bench-echo $(B)/bench-text \
+    $(B)/bench-decode
 	BENCH_N=$(BENCH_N) $(B)/bench
 	BENCH_N=$(BENCH_N) $(B)/bench-text
+	$(B)/bench-decode
+
+# The client's CPU per reply page, decoding a page held in a socket.
+$(B)/bench-decode: $(call obj,tests/bench/decode.c tests/bench/gen.c) \
+    $(LIB_OBJ) $(PROTO_LIB_OBJ)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
 # The word index's figures (issue #20), on the store without a daemon.
 $(B)/bench-text: $(B)/tests/bench/text.o $(B)/daemon.a $(PROTO_OBJ)
@@ -420,7 +427,8 @@ bench-peers: bench-check $(B)/annalsd $(B)/bench-peers $(B)/bench-echo
 # Every bench driver built and none run: CI's check that a change to the
 # code they share has not broken them (the peers' need bench-deps).
 BENCH_PROGS	:= $(B)/bench $(B)/bench-peers $(B)/bench-echo \
-		    $(B)/bench-text $(B)/bench-replica $(B)/rate-c
+		    $(B)/bench-text $(B)/bench-replica $(B)/rate-c \
+		    $(B)/bench-decode
 bench-build: $(BENCH_PROGS)
 
 # make bench-python: the Python client (contrib/python) next to
