@@ -580,13 +580,69 @@ view_place(const msgpack_object *o, struct record_view *v, struct aerr *err)
 	return (0);
 }
 
+/* The offset in frame (len bytes) just past s's bytes, or 0. */
+static size_t
+view_past(const char *s, size_t size, const unsigned char *frame,
+    size_t len)
+{
+	uintptr_t	p = (uintptr_t)s, f = (uintptr_t)frame;
+
+	if (s == NULL || size == 0 || p < f || p - f > len ||
+	    size > len - (p - f))
+		return (0);
+	return ((size_t)(p - f) + size);
+}
+
+/*
+ * Where the bytes of o, unpacked from frame (len bytes), end: where
+ * those of its last leaf do, found from the objects since strings point
+ * into the frame (STYLE P18).  A str, bin or ext with bytes ends with
+ * them; another leaf that is a map's value starts where its key's bytes
+ * end and is one scalar or empty container, read where it starts.  0
+ * when the objects do not tell (a last leaf in an array without bytes of
+ * its own).
+ */
+static size_t
+view_end(const msgpack_object *o, const unsigned char *frame, size_t len)
+{
+	const msgpack_object	*key = NULL;
+	struct aerr		 e;
+	size_t			 off, n;
+
+	for (;;) {
+		if (o->type == MSGPACK_OBJECT_MAP && o->via.map.size != 0) {
+			key = &o->via.map.ptr[o->via.map.size - 1].key;
+			o = &o->via.map.ptr[o->via.map.size - 1].val;
+		} else if (o->type == MSGPACK_OBJECT_ARRAY &&
+		    o->via.array.size != 0) {
+			key = NULL;
+			o = &o->via.array.ptr[o->via.array.size - 1];
+		} else
+			break;
+	}
+	if ((o->type == MSGPACK_OBJECT_STR || o->type == MSGPACK_OBJECT_BIN) &&
+	    o->via.str.size != 0)
+		return (view_past(o->via.str.ptr, o->via.str.size, frame, len));
+	if (o->type == MSGPACK_OBJECT_EXT && o->via.ext.size != 0)
+		return (view_past(o->via.ext.ptr, o->via.ext.size, frame, len));
+	if (key == NULL || key->type != MSGPACK_OBJECT_STR ||
+	    (off = view_past(key->via.str.ptr, key->via.str.size, frame,
+	    len)) == 0 || off == len ||
+	    frame_object(frame + off, len - off, &n, &e) != 0)
+		return (0);
+	return (off + n);
+}
+
 /*
  * attrs: find the packed map in the frame and hand out its bytes.  A
  * map's value follows its key, and msgpack-c's str objects point into
  * the buffer they were unpacked from (STYLE P18), so the map starts
- * where the key's bytes end.  Both are checked, not assumed: the key
- * must lie in the frame and the bytes after it must be one map of as
- * many entries as the object has.
+ * where the key's bytes end.  It ends where its last leaf does
+ * (view_end()), so the bytes the frame check walked already are not
+ * walked again.  The key and that end must lie in the frame and the
+ * bytes must start with a map header of the object's count; when the end
+ * is not known, the bytes after the key must be one map of as many
+ * entries.
  */
 static int
 view_attrs(const msgpack_object *key, const msgpack_object *o,
@@ -595,7 +651,7 @@ view_attrs(const msgpack_object *key, const msgpack_object *o,
 {
 	struct aerr	e;
 	uintptr_t	k, f;
-	size_t		off, n;
+	size_t		off, n, end;
 
 	if (o->type != MSGPACK_OBJECT_MAP)
 		return (view_fail(err, "attrs", -1, "must be a map"));
@@ -612,9 +668,13 @@ view_attrs(const msgpack_object *key, const msgpack_object *o,
 	    key->via.str.size > len - (k - f))
 		return (view_fail(err, "attrs", -1, "not in the frame"));
 	off = (size_t)(k - f) + key->via.str.size;
-	if (off == len || frame_object(frame + off, len - off, &n, &e) != 0 ||
-	    record_packed_map_size(frame + off, n) !=
-	    (int64_t)o->via.map.size)
+	if (off == len)
+		return (view_fail(err, "attrs", -1, "not in the frame"));
+	if ((end = view_end(o, frame, len)) > off)
+		n = end - off;
+	else if (frame_object(frame + off, len - off, &n, &e) != 0)
+		return (view_fail(err, "attrs", -1, "not in the frame"));
+	if (record_packed_map_size(frame + off, n) != (int64_t)o->via.map.size)
 		return (view_fail(err, "attrs", -1, "not in the frame"));
 	if (n > EVENT_MAX_ATTRS)
 		return (view_fail(err, "attrs", -1, "%zu bytes exceeds limit "

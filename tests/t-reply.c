@@ -843,6 +843,66 @@ TEST(reply_attrs_are_the_bytes_the_daemon_sent)
 	annals_owned_clear(&o);
 }
 
+/*
+ * The attrs' bytes end where their last leaf does: found from a str's
+ * bytes, from a scalar or empty value read after its key, or by walking
+ * them when the last leaf is a scalar in an array.  Each is written the
+ * long way where it can be, and a title follows, so that a length found
+ * wrong shows.
+ */
+TEST(reply_attrs_end_where_their_last_leaf_does)
+{
+	static const struct {
+		const char	*what;
+		size_t		 len;
+		const char	*attrs;
+	} cases[] = {
+		{ "str", 6, "\x81\xa1k\xa2vw" },
+		{ "str 8", 7, "\x81\xa1k\xd9\x02vw" },
+		{ "empty str 8", 5, "\x81\xa1k\xd9\x00" },
+		{ "int 64", 12, "\x81\xa1k\xd3\x00\x00\x00\x00\x00\x00\x00"
+		    "\x05" },
+		{ "nil", 4, "\x81\xa1k\xc0" },
+		{ "double", 12, "\x81\xa1k\xcb\x3f\xf0\x00\x00\x00\x00\x00"
+		    "\x00" },
+		{ "empty map 16", 6, "\x81\xa1k\xde\x00\x00" },
+		{ "empty array 32", 8, "\x81\xa1k\xdd\x00\x00\x00\x00" },
+		{ "nested, nil", 7, "\x81\xa1k\x81\xa1j\xc0" },
+		{ "array, int 16", 8, "\x81\xa1k\x92\x01\xcd\x01\x00" },
+		{ "array, str", 7, "\x81\xa1k\x92\x01\xa1x" },
+		{ "fixext", 6, "\x81\xa1k\xd4\x01\xff" },
+		{ "map 16 of two", 11, "\xde\x00\x02\xa1k\xa1v\xa1j\xcc\x07" },
+	};
+	static const unsigned char head[] = { 0x83, 0xa5, 's', 't', 'a', 'r',
+	    't', 0xa4, '2', '0', '1', '5', 0xa5, 'a', 't', 't', 'r', 's' };
+	static const unsigned char tail[] = { 0xa5, 't', 'i', 't', 'l', 'e',
+	    0xa1, 't' };
+	struct annals_owned	 o;
+	struct mpobj		 m;
+	struct aerr		 err;
+	size_t			 i;
+
+	memset(&o, 0, sizeof o);
+	for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		mpobj_begin(&m);
+		msgpack_sbuffer_write(&m.sbuf, (const char *)head,
+		    sizeof head);
+		msgpack_sbuffer_write(&m.sbuf, cases[i].attrs, cases[i].len);
+		msgpack_sbuffer_write(&m.sbuf, (const char *)tail,
+		    sizeof tail);
+		mpobj_end(&m);
+		T_ASSERTF(reply_set(&o, &m, &m.u.data, &err) == 0, "%s: %s",
+		    cases[i].what, err.msg);
+		T_ASSERTF(o.pub.attrs_len == cases[i].len, "%s: %zu bytes",
+		    cases[i].what, o.pub.attrs_len);
+		T_ASSERT(memcmp(o.pub.attrs, cases[i].attrs, cases[i].len) ==
+		    0);
+		T_EQ_STR(o.pub.title, "t");
+		mpobj_free(&m);
+	}
+	annals_owned_clear(&o);
+}
+
 /* Change a few bytes of p, or cut it short; returns the new length. */
 static size_t
 reply_mutate(uint64_t *s, unsigned char *p, size_t len)
