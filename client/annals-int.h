@@ -11,6 +11,8 @@
 
 /* The largest response we accept: a page may exceed a request's limit. */
 #define ANNALS_MAX_REPLY	(256u << 20)
+/* What one read asks for at least, and the read buffer's first size. */
+#define ANNALS_READ_CHUNK	65536
 
 struct annals_note;
 
@@ -64,15 +66,23 @@ struct annals_ctx {
 	 */
 	msgpack_zone		*zone;
 	size_t			 zone_chunk;
+
+	/* The buffer of a freed reply, to read into next (wire.c). */
+	unsigned char		*spare;
+	size_t			 spare_size;
 };
 
 /*
  * A response taken apart; msg points into up, which points into buf.
- * buf has a spare byte past the frame, for annals_owned_set().
+ * buf has a spare byte past the frame, for annals_owned_set().  buf
+ * lies in mem, which was malloc'd: a copy of the frame, or the read
+ * buffer itself when the frame was all it held (wire.c).
  */
 struct annals_reply {
 	unsigned char		*buf;
 	size_t			 len;		/* of the frame body in buf */
+	unsigned char		*mem;
+	size_t			 mem_size;
 	msgpack_unpacked	 up;
 	struct msg		 msg;
 	int			 live;

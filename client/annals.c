@@ -143,7 +143,9 @@ annals_free(annals_ctx *ctx)
 	free(ctx->wbuf);
 	free(ctx->rbuf);
 	annals_notes_clear(ctx);
+	/* After the notes: freeing them may leave a zone and a buffer. */
 	msgpack_zone_free(ctx->zone);
+	free(ctx->spare);
 	free(ctx);
 }
 

@@ -105,6 +105,52 @@ annals_owned_clear(struct annals_owned *o)
 	memset(o, 0, sizeof *o);
 }
 
+/* p, a view into from, moved to the same place in to. */
+static const char *
+annals_moved(const char *p, const unsigned char *from, unsigned char *to)
+{
+	if (p == NULL)
+		return (NULL);
+	return ((const char *)to + ((const unsigned char *)p - from));
+}
+
+/*
+ * Point every view of o, an event of a reply whose frame is at from,
+ * at the same bytes in to, a copy of that frame.
+ */
+static void
+annals_owned_move(struct annals_owned *o, const unsigned char *from,
+    unsigned char *to)
+{
+	struct annals_event	*pub = &o->pub;
+	struct annals_actor	*actors;
+	const char		**urls, **tags;
+	size_t			 i;
+
+	pub->source = annals_moved(pub->source, from, to);
+	pub->key = annals_moved(pub->key, from, to);
+	pub->start = annals_moved(pub->start, from, to);
+	pub->end = annals_moved(pub->end, from, to);
+	pub->type = annals_moved(pub->type, from, to);
+	pub->title = annals_moved(pub->title, from, to);
+	pub->text = annals_moved(pub->text, from, to);
+	pub->place_name = annals_moved(pub->place_name, from, to);
+	pub->place_country = annals_moved(pub->place_country, from, to);
+	pub->attrs = annals_moved(pub->attrs, from, to);
+	/* The lists are o's own block, laid out as annals_owned_set() does. */
+	actors = (struct annals_actor *)o->mem;
+	urls = (const char **)(actors + pub->nactors);
+	tags = urls + pub->nurls;
+	for (i = 0; i < pub->nactors; i++) {
+		actors[i].name = annals_moved(actors[i].name, from, to);
+		actors[i].role = annals_moved(actors[i].role, from, to);
+	}
+	for (i = 0; i < pub->nurls; i++)
+		urls[i] = annals_moved(urls[i], from, to);
+	for (i = 0; i < pub->ntags; i++)
+		tags[i] = annals_moved(tags[i], from, to);
+}
+
 /*
  * Turn one record of a reply into a new event for the caller, which
  * takes r's buffer (annals_reply_free() still frees the rest of r).
@@ -132,9 +178,24 @@ annals_event_new(annals_ctx *ctx, const char *method,
 			    method, err.msg);
 		return (-1);
 	}
-	/* The event is a view into the frame: it keeps it. */
-	o->frame = r->buf;
-	r->buf = NULL;
+	/*
+	 * The event is a view into the frame: it keeps it, in a buffer of
+	 * its size (a large frame came in the read buffer, wire.c).
+	 */
+	if (r->mem_size > r->len + 1) {
+		if ((o->frame = malloc(r->len + 1)) == NULL) {
+			annals_owned_clear(o);
+			free(o);
+			annals_fail(ctx, ANNALS_ENOMEM, "out of memory");
+			return (-1);
+		}
+		memcpy(o->frame, r->buf, r->len + 1);
+		annals_owned_move(o, r->buf, o->frame);
+	} else {
+		o->frame = r->mem;
+		r->mem = NULL;
+		r->buf = NULL;
+	}
 	*out = &o->pub;
 	return (0);
 }

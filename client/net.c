@@ -23,7 +23,6 @@
 
 /* Bytes read ahead while a send is blocked, before we stop reading. */
 #define ANNALS_READ_AHEAD	(64u << 20)
-#define ANNALS_READ_CHUNK	65536
 
 void
 annals_connect_unix(annals_ctx *ctx, const char *path)

@@ -2,11 +2,12 @@
  * libannals: requests and responses as frames.  A request is packed
  * into ctx->wbuf behind five bytes left for the frame prefix, which is
  * filled in once the length is known, then sent whole (net.c).
- * Responses are read into ctx->rbuf; each complete frame is copied out
- * into a reply of its own, checked by frame_check() and only then given
- * to msgpack-c (STYLE P16).  Notifications that arrive before the
- * response awaited go to the queue in changes.c.  Also here: reading
- * the common shapes of a result.
+ * Responses are read into ctx->rbuf; each complete frame becomes a reply
+ * of its own (a copy, or rbuf itself when it holds just that frame),
+ * checked by frame_check() and only then given to msgpack-c (STYLE
+ * P16).  Notifications that arrive before the response awaited go to
+ * the queue in changes.c.  Also here: reading the common shapes of a
+ * result.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -129,7 +130,13 @@ annals_reply_free(struct annals_reply *r)
 			ctx->zone = z;
 		}
 	}
-	free(r->buf);
+	/* Read the next reply into this one's buffer. */
+	if (r->mem != NULL && ctx != NULL && ctx->spare == NULL &&
+	    r->mem_size >= ANNALS_READ_CHUNK) {
+		ctx->spare = r->mem;
+		ctx->spare_size = r->mem_size;
+	} else
+		free(r->mem);
 	memset(r, 0, sizeof *r);
 }
 
@@ -139,7 +146,7 @@ annals_next_frame(annals_ctx *ctx, struct annals_reply *r, size_t *len)
 {
 	struct aerr	 err;
 	uint32_t	 n;
-	size_t		 avail, want;
+	size_t		 avail, want, body;
 	int		 ready;
 
 	for (;;) {
@@ -172,15 +179,38 @@ annals_next_frame(annals_ctx *ctx, struct annals_reply *r, size_t *len)
 		if (annals_fill(ctx, want) == -1)
 			return (-1);
 	}
+	r->ctx = ctx;
+	*len = n;
+	body = ctx->roff + PROTO_FRAME_HEADER;
+	/*
+	 * A frame that is all rbuf holds, as a page usually is, is not
+	 * copied: the reply takes rbuf, and the next read goes into the
+	 * buffer of a reply freed before (ctx->spare), or a new one.  A
+	 * small frame is copied all the same, so that an event that keeps
+	 * its frame (annals_get()) does not keep a whole read buffer.
+	 */
+	if (ctx->rlen == body + n && ctx->rsize > ctx->rlen &&
+	    n >= ANNALS_READ_CHUNK / 4) {
+		r->mem = ctx->rbuf;
+		r->mem_size = ctx->rsize;
+		r->buf = ctx->rbuf + body;
+		ctx->rbuf = ctx->spare;
+		ctx->rsize = ctx->spare_size;
+		ctx->spare = NULL;
+		ctx->spare_size = 0;
+		ctx->roff = ctx->rlen = 0;
+		return (0);
+	}
 	/* One spare byte: the NUL of a string that ends the frame. */
-	if ((r->buf = malloc((size_t)n + 1)) == NULL) {
+	if ((r->mem = malloc((size_t)n + 1)) == NULL) {
 		annals_break(ctx, ANNALS_ENOMEM, "out of memory for a response "
 		    "of %u bytes", n);
 		return (-1);
 	}
-	memcpy(r->buf, ctx->rbuf + ctx->roff + PROTO_FRAME_HEADER, n);
+	r->mem_size = (size_t)n + 1;
+	r->buf = r->mem;
+	memcpy(r->buf, ctx->rbuf + body, n);
 	ctx->roff += PROTO_FRAME_HEADER + n;
-	*len = n;
 	return (0);
 }
 

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "harness.h"
@@ -1104,6 +1105,199 @@ reply_fake_done(pid_t pid)
 	T_EQ_INT(waitpid(pid, &status, 0), pid);
 	T_ASSERTF(WIFEXITED(status) && WEXITSTATUS(status) == 0,
 	    "fake daemon: status %d", status);
+}
+
+/*
+ * A fake annalsd answering the first n requests of one connection with
+ * results[i] in order, each frame sent in pieces of chunk bytes (the
+ * first of 3) with a pause between them, so that the client reads it in
+ * many parts.
+ */
+static pid_t
+reply_fake_pages(const char *name, char *path, size_t size,
+    const msgpack_sbuffer *results, size_t n, size_t chunk)
+{
+	struct sockaddr_un	 sun;
+	struct timespec		 pause = { 0, 2 * 1000 * 1000 };
+	msgpack_unpacked	 u;
+	msgpack_sbuffer		 sb;
+	msgpack_packer		 pk;
+	unsigned char		 req[4096], hdr[PROTO_FRAME_HEADER];
+	ssize_t			 r;
+	size_t			 i, off, piece;
+	pid_t			 pid;
+	int			 fd, c;
+
+	snprintf(path, size, "%s/%s", t_dir(), name);
+	memset(&sun, 0, sizeof sun);
+	sun.sun_family = AF_UNIX;
+	if (snprintf(sun.sun_path, sizeof sun.sun_path, "%s", path) >=
+	    (int)sizeof sun.sun_path)
+		T_FAIL("%s: too long for a socket", path);
+	T_ASSERT((fd = socket(AF_UNIX, SOCK_STREAM, 0)) != -1);
+	T_OK(bind(fd, (struct sockaddr *)&sun, sizeof sun));
+	T_OK(listen(fd, 1));
+	T_ASSERT((pid = fork()) != -1);
+	if (pid != 0) {
+		close(fd);
+		return (pid);
+	}
+	/* The child: no T_ macros, which would exit() through the runner. */
+	if ((c = accept(fd, NULL, NULL)) == -1)
+		_exit(1);
+	for (i = 0; i < n; i++) {
+		if ((r = th_read_frame(c, req, sizeof req, 5000)) <= 0)
+			_exit(1);
+		msgpack_unpacked_init(&u);
+		if (msgpack_unpack_next(&u, (const char *)req, r, NULL) !=
+		    MSGPACK_UNPACK_SUCCESS ||
+		    u.data.type != MSGPACK_OBJECT_ARRAY ||
+		    u.data.via.array.size != 4)
+			_exit(1);
+		msgpack_sbuffer_init(&sb);
+		msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+		frame_header(hdr, 0);
+		msgpack_sbuffer_write(&sb, (const char *)hdr, sizeof hdr);
+		msgpack_pack_array(&pk, 4);
+		msgpack_pack_uint32(&pk, MSG_RESPONSE);
+		msgpack_pack_object(&pk, u.data.via.array.ptr[1]);
+		msgpack_pack_nil(&pk);
+		msgpack_sbuffer_write(&sb, results[i].data, results[i].size);
+		frame_header((unsigned char *)sb.data,
+		    (uint32_t)(sb.size - PROTO_FRAME_HEADER));
+		/* The first piece ends inside the frame's prefix. */
+		for (off = 0; off < sb.size; off += piece) {
+			piece = off == 0 ? 3 : chunk;
+			if (piece > sb.size - off)
+				piece = sb.size - off;
+			if (th_send_all(c, sb.data + off, piece) != 0)
+				_exit(1);
+			nanosleep(&pause, NULL);
+		}
+		msgpack_sbuffer_destroy(&sb);
+		msgpack_unpacked_destroy(&u);
+	}
+	th_wait_closed(c, 5000);
+	_exit(0);
+}
+
+/* A record whose title says which it is, padded to about size bytes. */
+static void
+reply_pack_padded(msgpack_packer *pk, uint64_t id, size_t size)
+{
+	char	*title;
+
+	T_ASSERT((title = malloc(size + 32)) != NULL);
+	snprintf(title, size + 32, "event %llu ", (unsigned long long)id);
+	memset(title + strlen(title), 'x', size);
+	title[size] = '\0';
+	msgpack_pack_map(pk, 5);
+	mp_pack_kv_uint(pk, "id", id);
+	mp_pack_kv_str(pk, "start", "2015-01-26");
+	msgpack_pack_str_with_body(pk, "actors", 6);
+	msgpack_pack_array(pk, 1);
+	mp_pack_str(pk, "RUS");
+	mp_pack_kv_str(pk, "title", title);
+	msgpack_pack_str_with_body(pk, "attrs", 5);
+	msgpack_pack_map(pk, 1);
+	mp_pack_kv_uint(pk, "n", id);
+	free(title);
+}
+
+/* Whether e is the event reply_pack_padded() made of id and size. */
+static void
+reply_check_padded(const struct annals_event *e, uint64_t id, size_t size)
+{
+	char	want[32];
+
+	T_EQ_U64(e->id, id);
+	snprintf(want, sizeof want, "event %llu x", (unsigned long long)id);
+	T_ASSERTF(strncmp(e->title, want, strlen(want)) == 0, "title %.40s",
+	    e->title);
+	T_EQ_U64(strlen(e->title), size);
+	T_EQ_STR(e->start, "2015-01-26");
+	T_EQ_STR(e->actors[0].name, "RUS");
+	T_EQ_U64(e->attrs_len, 4 + (id > 127 ? 1 : 0));
+}
+
+/*
+ * Pages large enough to be taken whole from the read buffer, sent in
+ * pieces so that each takes many reads, the next page read into the
+ * buffer of the one before; then events of annals_get() as large,
+ * which must keep their bytes while later replies reuse those buffers.
+ */
+TEST(reply_large_frames_in_pieces_and_the_buffers_they_leave)
+{
+	const struct annals_event	*e;
+	struct annals_event		*big, *big2, *small;
+	msgpack_sbuffer			 res[5];
+	msgpack_packer			 pk;
+	annals_ctx			*ctx;
+	annals_query			*q;
+	annals_iter			*it;
+	char				 path[256];
+	uint64_t			 id;
+	size_t				 i, pieces[] = { 700, 4096, 70000 };
+	pid_t				 pid;
+	unsigned			 p;
+
+	for (p = 0; p < sizeof pieces / sizeof pieces[0]; p++) {
+		for (i = 0; i < 5; i++) {
+			msgpack_sbuffer_init(&res[i]);
+			msgpack_packer_init(&pk, &res[i],
+			    msgpack_sbuffer_write);
+			if (i < 2) {
+				msgpack_pack_map(&pk, 3);
+				mp_pack_str(&pk, "events");
+				msgpack_pack_array(&pk, 40);
+				for (id = 1; id <= 40; id++)
+					reply_pack_padded(&pk, i * 40 + id,
+					    1000 + id);
+				mp_pack_str(&pk, "matches");
+				msgpack_pack_array(&pk, 40);
+				for (id = 1; id <= 40; id++)
+					mp_pack_str(&pk, "certain");
+				mp_pack_str(&pk, "cursor");
+				if (i == 0)
+					msgpack_pack_bin_with_body(&pk, "c", 1);
+				else
+					msgpack_pack_nil(&pk);
+				continue;
+			}
+			msgpack_pack_map(&pk, 1);
+			mp_pack_str(&pk, "events");
+			msgpack_pack_array(&pk, 1);
+			reply_pack_padded(&pk, 200 + i, i < 4 ? 50000 : 20);
+		}
+		pid = reply_fake_pages("pieces.sock", path, sizeof path, res,
+		    5, pieces[p]);
+		T_ASSERT((q = annals_query_new()) != NULL);
+		ctx = annals_connect(path);
+		T_ASSERT((it = annals_range(ctx, q)) != NULL);
+		for (id = 1; (e = annals_iter_next(it)) != NULL; id++)
+			reply_check_padded(e, id, 1000 + (id - 1) % 40 + 1);
+		T_EQ_INT(annals_iter_error(it), 0);
+		T_EQ_U64(id, 81);
+		annals_iter_free(it);
+		T_ASSERTF(annals_get(ctx, 202, &big) == 0, "%s",
+		    annals_errmsg(ctx));
+		T_ASSERTF(annals_get(ctx, 203, &big2) == 0, "%s",
+		    annals_errmsg(ctx));
+		T_ASSERTF(annals_get(ctx, 204, &small) == 0, "%s",
+		    annals_errmsg(ctx));
+		reply_check_padded(big, 202, 50000);
+		reply_check_padded(big2, 203, 50000);
+		reply_check_padded(small, 204, 20);
+		annals_event_free(big);
+		annals_event_free(big2);
+		annals_event_free(small);
+		annals_query_free(q);
+		annals_free(ctx);
+		reply_fake_done(pid);
+		unlink(path);
+		for (i = 0; i < 5; i++)
+			msgpack_sbuffer_destroy(&res[i]);
+	}
 }
 
 TEST(reply_iterator_fails_on_a_bad_record_from_the_daemon)
