@@ -15,7 +15,7 @@
 struct store {
 	MDB_env		*env;
 	MDB_dbi		 events, actor, actors, keys, meta;
-	MDB_dbi		 timeblocks;	/* class start id -> spans (store-post.c) */
+	MDB_dbi		 timeblocks;	/* classes -> spans (store-post.c) */
 	MDB_dbi		 idblocks;	/* ids -> starts of their records */
 	MDB_dbi		 logblocks;	/* seqs -> their changes */
 	MDB_dbi		 tombs;		/* seq -> time, id of each delete */
@@ -143,6 +143,10 @@ struct id_block {
 	int64_t		 start[ID_BLOCK_IDS];
 	unsigned char	 class[ID_BLOCK_IDS];	/* 0: a short record */
 };
+int	 store_put_last(MDB_txn *, MDB_dbi, MDB_val *, MDB_val *);
+int	 store_block_find(MDB_txn *, MDB_dbi, MDB_cursor **, MDB_val *,
+	     MDB_val *, int *);
+int	 store_block_put(MDB_cursor *, MDB_val *, MDB_val *, int);
 int	 store_idb_decode(const void *, size_t, struct id_block *);
 size_t	 store_idb_encode(const struct id_block *, unsigned char *);
 int	 store_ids_to_blocks(MDB_txn *, struct store *, size_t *);
@@ -191,7 +195,7 @@ int	 store_log_walk_open(MDB_txn *, struct store *, uint64_t,
 	     struct log_walk *);
 int	 store_log_walk_next(struct log_walk *, uint64_t *, struct log_entry *);
 void	 store_log_walk_close(struct log_walk *);
-int	 store_log_from_changes(MDB_txn *, struct store *, size_t *, size_t *);
+int	 store_log_from_changes(MDB_txn *, struct store *, size_t *);
 int	 store_time_to_blocks(MDB_txn *, struct store *, size_t *);
 int64_t	 store_day(int64_t);
 int	 store_actor_seen(const struct event *, uint32_t);

@@ -168,16 +168,11 @@ log_set(MDB_txn *txn, struct store *st, uint64_t seq,
 	size_t		 n;
 
 	log_key(kbuf, seq);
-	if ((rc = mdb_cursor_open(txn, st->logblocks, &cur)) != 0)
+	if ((rc = store_block_find(txn, st->logblocks, &cur, &k, &v,
+	    &found)) != 0)
 		return (rc);
-	/* MDB_SET leaves k on kbuf (idb_set in store-rec.c says why). */
-	rc = mdb_cursor_get(cur, &k, &v, MDB_SET);
-	if ((found = rc == 0)) {
-		if ((rc = store_log_decode(v.mv_data, v.mv_size, &b)) != 0)
-			goto out;
-	} else if (rc == MDB_NOTFOUND)
-		b.present = 0;
-	else
+	b.present = 0;
+	if (found && (rc = store_log_decode(v.mv_data, v.mv_size, &b)) != 0)
 		goto out;
 	if (e == NULL) {
 		if ((b.present & bit) == 0) {
@@ -202,11 +197,7 @@ log_set(MDB_txn *txn, struct store *st, uint64_t seq,
 	}
 	v.mv_size = n;
 	v.mv_data = vbuf;
-	if (found)
-		rc = mdb_cursor_put(cur, &k, &v, MDB_CURRENT);
-	else if ((rc = mdb_cursor_put(cur, &k, &v, MDB_APPEND)) ==
-	    MDB_KEYEXIST)
-		rc = mdb_cursor_put(cur, &k, &v, 0);
+	rc = store_block_put(cur, &k, &v, found);
 out:
 	mdb_cursor_close(cur);
 	return (rc);
@@ -320,14 +311,10 @@ log_write(MDB_txn *txn, struct store *st, uint64_t seq,
 {
 	unsigned char	kbuf[8], vbuf[LOG_BLOCK_MAX];
 	MDB_val		k = { 8, kbuf }, v = { 0, vbuf };
-	int		rc;
 
 	log_key(kbuf, seq);
 	v.mv_size = store_log_encode(b, vbuf);
-	if ((rc = mdb_put(txn, st->logblocks, &k, &v, MDB_APPEND)) ==
-	    MDB_KEYEXIST)
-		rc = mdb_put(txn, st->logblocks, &k, &v, 0);
-	return (rc);
+	return (store_put_last(txn, st->logblocks, &k, &v));
 }
 
 /*
@@ -361,24 +348,24 @@ log_from_value(const MDB_val *k, const MDB_val *v, struct log_entry *e)
 
 /*
  * Move the entries of changes, one a seq (format 9 and before), into
- * logblocks, in txn, and drop changes: *n says how many moved, *bad how
- * many did not decode, which its readers passed over and so does the
- * log.  changes is read in order, so each block is written once,
- * appended; its entries point into changes' pages until then, which
- * nothing in txn writes.
+ * logblocks, in txn, and drop changes: *n says how many moved.  Those
+ * that do not decode, which its readers passed over, the log leaves
+ * out, with a warning.  changes is read in order, so each block is
+ * written once, appended; its entries point into changes' pages until
+ * then, which nothing in txn writes.
  */
 int
-store_log_from_changes(MDB_txn *txn, struct store *st, size_t *n,
-    size_t *bad)
+store_log_from_changes(MDB_txn *txn, struct store *st, size_t *n)
 {
 	struct log_block b;
 	MDB_cursor	*cur;
 	MDB_dbi		 changes;
 	MDB_val		 k, v;
 	uint64_t	 seq, at = 0;
+	size_t		 bad = 0;
 	int		 rc, i;
 
-	*n = *bad = 0;
+	*n = 0;
 	if ((rc = mdb_dbi_open(txn, "changes", 0, &changes)) != 0)
 		return (rc == MDB_NOTFOUND ? 0 : rc);
 	if ((rc = mdb_cursor_open(txn, changes, &cur)) != 0)
@@ -386,7 +373,7 @@ store_log_from_changes(MDB_txn *txn, struct store *st, size_t *n,
 	b.present = 0;
 	while ((rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) == 0) {
 		if (k.mv_size != 8) {
-			(*bad)++;
+			bad++;
 			continue;
 		}
 		seq = skey_get_be64(k.mv_data);
@@ -398,7 +385,7 @@ store_log_from_changes(MDB_txn *txn, struct store *st, size_t *n,
 		}
 		i = (int)(seq & (LOG_BLOCK_SEQS - 1));
 		if (log_from_value(&k, &v, &b.e[i]) != 0) {
-			(*bad)++;
+			bad++;
 			continue;
 		}
 		at = seq;
@@ -410,5 +397,8 @@ store_log_from_changes(MDB_txn *txn, struct store *st, size_t *n,
 		return (rc);
 	if (b.present != 0 && (rc = log_write(txn, st, at, &b)) != 0)
 		return (rc);
+	if (bad > 0)
+		log_warn("%s: left out %zu entries of the change log that "
+		    "did not decode", st->path, bad);
 	return (mdb_drop(txn, changes, 1));
 }

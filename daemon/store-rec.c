@@ -31,14 +31,52 @@
  * order (start ascending) and new ids do that.  LMDB refuses an append
  * that would not be last (MDB_KEYEXIST) before changing anything.
  */
-static int
-put_last(MDB_txn *txn, MDB_dbi dbi, MDB_val *k, MDB_val *v)
+int
+store_put_last(MDB_txn *txn, MDB_dbi dbi, MDB_val *k, MDB_val *v)
 {
 	int	rc;
 
 	rc = mdb_put(txn, dbi, k, v, MDB_APPEND);
 	if (rc == MDB_KEYEXIST)
 		rc = mdb_put(txn, dbi, k, v, 0);
+	return (rc);
+}
+
+/*
+ * Open a cursor on dbi at the block of key k, for a put that reads the
+ * block and writes it back where it stands: 0 with *found, and v the
+ * block when it is, or an LMDB error (the cursor closed).  MDB_SET
+ * leaves k on the caller's bytes: MDB_SET_KEY would point it into the
+ * page, which a put of another size rewrites before it reads k.
+ */
+int
+store_block_find(MDB_txn *txn, MDB_dbi dbi, MDB_cursor **cur, MDB_val *k,
+    MDB_val *v, int *found)
+{
+	int	rc;
+
+	if ((rc = mdb_cursor_open(txn, dbi, cur)) != 0)
+		return (rc);
+	rc = mdb_cursor_get(*cur, k, v, MDB_SET);
+	if ((*found = rc == 0) || rc == MDB_NOTFOUND)
+		return (0);
+	mdb_cursor_close(*cur);
+	return (rc);
+}
+
+/*
+ * Write the block v of key k back where store_block_find found it, or
+ * as a new one, appended when it sorts last, which fills pages.
+ */
+int
+store_block_put(MDB_cursor *cur, MDB_val *k, MDB_val *v, int found)
+{
+	int	rc;
+
+	if (found)
+		return (mdb_cursor_put(cur, k, v, MDB_CURRENT));
+	if ((rc = mdb_cursor_put(cur, k, v, MDB_APPEND)) == MDB_KEYEXIST)
+		rc = mdb_cursor_put(cur, k, v, 0);
 	return (rc);
 }
 
@@ -182,7 +220,7 @@ idb_write(MDB_txn *txn, struct store *st, uint64_t id,
 
 	idb_key(kbuf, id);
 	v.mv_size = store_idb_encode(b, vbuf);
-	return (put_last(txn, st->idblocks, &k, &v));
+	return (store_put_last(txn, st->idblocks, &k, &v));
 }
 
 /*
@@ -205,19 +243,11 @@ idb_set(MDB_txn *txn, struct store *st, uint64_t id, int class,
 	size_t		 n;
 
 	idb_key(kbuf, id);
-	if ((rc = mdb_cursor_open(txn, st->idblocks, &cur)) != 0)
+	if ((rc = store_block_find(txn, st->idblocks, &cur, &k, &v,
+	    &found)) != 0)
 		return (rc);
-	/*
-	 * MDB_SET leaves k on kbuf: MDB_SET_KEY would point it into the
-	 * page, which a put of another size rewrites before it reads k.
-	 */
-	rc = mdb_cursor_get(cur, &k, &v, MDB_SET);
-	if ((found = rc == 0)) {
-		if ((rc = store_idb_decode(v.mv_data, v.mv_size, &b)) != 0)
-			goto out;
-	} else if (rc == MDB_NOTFOUND)
-		b.present = 0;
-	else
+	b.present = 0;
+	if (found && (rc = store_idb_decode(v.mv_data, v.mv_size, &b)) != 0)
 		goto out;
 	i = (int)(id & (ID_BLOCK_IDS - 1));
 	if (class < 0) {
@@ -242,11 +272,7 @@ idb_set(MDB_txn *txn, struct store *st, uint64_t id, int class,
 	}
 	v.mv_size = n;
 	v.mv_data = vbuf;
-	if (found)
-		rc = mdb_cursor_put(cur, &k, &v, MDB_CURRENT);
-	else if ((rc = mdb_cursor_put(cur, &k, &v, MDB_APPEND)) ==
-	    MDB_KEYEXIST)
-		rc = mdb_cursor_put(cur, &k, &v, 0);
+	rc = store_block_put(cur, &k, &v, found);
 out:
 	mdb_cursor_close(cur);
 	return (rc);
@@ -380,7 +406,7 @@ store_rec_put(MDB_txn *txn, struct store *st, int class, int64_t start,
 	if ((rc = idb_set(txn, st, id, class > SKEY_REC_SHORT ? class : 0,
 	    start)) != 0)
 		return (rc);
-	return (put_last(txn, st->events, &k, v));
+	return (store_put_last(txn, st->events, &k, v));
 }
 
 /* Drop the record of id: 0, MDB_NOTFOUND or an LMDB error. */

@@ -502,8 +502,7 @@ store_format(struct store *st, MDB_txn *txn, const char *path, int *upgrade,
 	 * format 6 annalsd left half moved go on moving.  Format 8 reads
 	 * the maps of format 7 as they are.  Format 9's blocks of ids,
 	 * format 10's of changes and format 11's of the time index are made
-	 * by store_open_ids, store_open_log and store_open_time once this
-	 * transaction commits.
+	 * by store_open_moves once this transaction commits.
 	 */
 	if (format >= 6) {
 		if ((rc = store_meta_put(txn, st->meta, "format",
@@ -568,83 +567,52 @@ store_dbs_open(struct store *st, MDB_txn *txn)
 }
 
 /*
- * The entries of ids that a store of format 8 or before has, moved into
- * blocks in one transaction, which drops ids: a store that has ids still
- * has all of them, even when an upgrade was cut short.  An LMDB error
- * (MDB_MAP_FULL: grow and call again) or 0.
+ * The databases that stores of older formats kept an entry a key in,
+ * moved into blocks when the store is opened: what each move is, and
+ * what its notice says moved.
  */
-static int
-store_open_ids(struct store *st)
-{
-	MDB_txn	*txn;
-	size_t	 n;
-	int	 rc;
-
-	if ((rc = mdb_txn_begin(st->env, NULL, 0, &txn)) != 0)
-		return (rc);
-	if ((rc = store_ids_to_blocks(txn, st, &n)) != 0) {
-		mdb_txn_abort(txn);
-		return (rc);
-	}
-	if ((rc = mdb_txn_commit(txn)) == 0 && n > 0)
-		log_notice("%s: moved the places of %zu records into blocks "
-		    "of %d ids (store format %d)", st->path, n, ID_BLOCK_IDS,
-		    STORE_FORMAT);
-	return (rc);
-}
+static const struct store_move {
+	int		(*move)(MDB_txn *, struct store *, size_t *);
+	const char	*what;		/* "moved N what into blocks of" */
+	const char	*blocks;
+} store_moves[] = {
+	{ store_ids_to_blocks, "places of records", "64 ids" },	/* 8 */
+	{ store_log_from_changes, "changes of the log", "64 seqs" }, /* 9 */
+	{ store_time_to_blocks, "entries of the time index",	/* 10 */
+	    "postings" },
+};
 
 /*
- * The entries of changes that a store of format 9 or before has, moved
- * into blocks in one transaction, which drops changes, as
- * store_open_ids moves ids.
+ * Each move, in a transaction of its own, which drops the database it
+ * moved: a store that has one still has all of its entries, even when
+ * an upgrade was cut short, and the next open moves them again.  One
+ * that moved finds nothing to move when this runs again after the map
+ * grew.  An LMDB error (MDB_MAP_FULL: grow and call again) or 0.
  */
 static int
-store_open_log(struct store *st)
+store_open_moves(struct store *st)
 {
-	MDB_txn	*txn;
-	size_t	 n, bad;
-	int	 rc;
+	const struct store_move	*m;
+	MDB_txn			*txn;
+	size_t			 i, n;
+	int			 rc;
 
-	if ((rc = mdb_txn_begin(st->env, NULL, 0, &txn)) != 0)
-		return (rc);
-	if ((rc = store_log_from_changes(txn, st, &n, &bad)) != 0) {
-		mdb_txn_abort(txn);
-		return (rc);
+	for (i = 0; i < sizeof store_moves / sizeof store_moves[0]; i++) {
+		m = &store_moves[i];
+		if ((rc = mdb_txn_begin(st->env, NULL, 0, &txn)) != 0)
+			return (rc);
+		if ((rc = m->move(txn, st, &n)) != 0) {
+			mdb_txn_abort(txn);
+			return (rc);
+		}
+		if ((rc = mdb_txn_commit(txn)) != 0)
+			return (rc);
+		if (n > 0)
+			log_notice("%s: moved %zu %s into blocks of %s (store "
+			    "format %d)", st->path, n, m->what, m->blocks,
+			    STORE_FORMAT);
 	}
-	if ((rc = mdb_txn_commit(txn)) != 0)
-		return (rc);
-	if (n > 0)
-		log_notice("%s: moved %zu changes of the log into blocks of "
-		    "%d seqs (store format %d)", st->path, n, LOG_BLOCK_SEQS,
-		    STORE_FORMAT);
-	if (bad > 0)
-		log_warn("%s: left out %zu entries of the change log that "
-		    "did not decode", st->path, bad);
 	return (0);
-}
-
-/*
- * The entries of time that a store of format 10 or before has, moved
- * into blocks in one transaction, which drops time, as store_open_ids
- * moves ids.
- */
-static int
-store_open_time(struct store *st)
-{
-	MDB_txn	*txn;
-	size_t	 n;
-	int	 rc;
-
-	if ((rc = mdb_txn_begin(st->env, NULL, 0, &txn)) != 0)
-		return (rc);
-	if ((rc = store_time_to_blocks(txn, st, &n)) != 0) {
-		mdb_txn_abort(txn);
-		return (rc);
-	}
-	if ((rc = mdb_txn_commit(txn)) == 0 && n > 0)
-		log_notice("%s: moved %zu entries of the time index into "
-		    "blocks (store format %d)", st->path, n, STORE_FORMAT);
-	return (rc);
 }
 
 /*
@@ -790,22 +758,8 @@ store_open(const struct store_config *cfg, struct aerr *err)
 	 */
 	if ((rc = mdb_txn_commit(txn)) != 0)
 		goto fail;
-	if ((rc = store_open_step(st, store_open_ids, "moving ids into blocks",
-	    err)) == -1) {
-		store_free(st);
-		return (NULL);
-	}
-	if (rc != 0)
-		goto fail;
-	if ((rc = store_open_step(st, store_open_log, "moving the change log "
-	    "into blocks", err)) == -1) {
-		store_free(st);
-		return (NULL);
-	}
-	if (rc != 0)
-		goto fail;
-	if ((rc = store_open_step(st, store_open_time, "moving the time "
-	    "index into blocks", err)) == -1) {
+	if ((rc = store_open_step(st, store_open_moves, "moving its older "
+	    "databases into blocks", err)) == -1) {
 		store_free(st);
 		return (NULL);
 	}

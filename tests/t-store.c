@@ -1617,6 +1617,62 @@ TEST(store_change_log_is_compacted_and_pruned)
 }
 
 /*
+ * Every cut of the encoding buf of len bytes is refused, and each of its
+ * bytes changed is refused or decodes within its bytes (the sanitizers'
+ * build checks), each in a buffer of its own size.
+ */
+static void
+damage_each_byte(const unsigned char *buf, size_t len,
+    int (*decodes)(const void *, size_t), unsigned *seed)
+{
+	unsigned char	*p;
+	size_t		 cut;
+
+	for (cut = 0; cut < len; cut++) {
+		p = malloc(cut ? cut : 1);
+		T_ASSERT(p != NULL);
+		memcpy(p, buf, cut);
+		T_ASSERT(decodes(p, cut) != 0);
+		free(p);
+		p = malloc(len);
+		T_ASSERT(p != NULL);
+		memcpy(p, buf, len);
+		p[cut] ^= (unsigned char)(1 + rand_r(seed) % 255);
+		(void)decodes(p, len);
+		free(p);
+	}
+}
+
+/* The bitmap of a random block of 64, every seventh round full. */
+static uint64_t
+random_present(unsigned *seed, int round)
+{
+	uint64_t	present;
+
+	present = (uint64_t)rand_r(seed) << 33 ^ (uint64_t)rand_r(seed) << 11 ^
+	    (uint64_t)rand_r(seed);
+	if (round % 7 == 0)
+		present = UINT64_MAX;
+	return (present != 0 ? present : 1);
+}
+
+static int
+idb_decodes(const void *p, size_t len)
+{
+	struct id_block	b;
+
+	return (store_idb_decode(p, len, &b));
+}
+
+static int
+log_decodes(const void *p, size_t len)
+{
+	struct log_block	b;
+
+	return (store_log_decode(p, len, &b));
+}
+
+/*
  * A block of ids comes back as encoded, whatever its starts: days and
  * seconds apart, far apart (written whole), before 1970 and the ends of
  * time, each class; and any cut or changed byte of one is refused or
@@ -1628,18 +1684,13 @@ TEST(store_ids_blocks_encode_and_decode)
 				    INT64_MIN + 1, INT64_MAX - 86400, 0,
 				    -62135596800, 253402300799 };
 	struct id_block		 b, d;
-	unsigned char		 buf[ID_BLOCK_MAX], *p;
+	unsigned char		 buf[ID_BLOCK_MAX];
 	unsigned		 seed = t_seed();
-	size_t			 len, cut;
+	size_t			 len;
 	int			 round, i;
 
 	for (round = 0; round < 2000; round++) {
-		b.present = (uint64_t)rand_r(&seed) << 33 ^
-		    (uint64_t)rand_r(&seed) << 11 ^ (uint64_t)rand_r(&seed);
-		if (round % 7 == 0)
-			b.present = UINT64_MAX;
-		if (b.present == 0)
-			b.present = 1;
+		b.present = random_present(&seed, round);
 		for (i = 0; i < ID_BLOCK_IDS; i++) {
 			switch (rand_r(&seed) % 4) {
 			case 0:
@@ -1671,21 +1722,8 @@ TEST(store_ids_blocks_encode_and_decode)
 			    (long long)b.start[i], b.class[i],
 			    (long long)d.start[i], d.class[i]);
 		}
-		if (round % 50 != 0)
-			continue;
-		for (cut = 0; cut < len; cut++) {
-			p = malloc(cut ? cut : 1);
-			T_ASSERT(p != NULL);
-			memcpy(p, buf, cut);
-			T_ASSERT(store_idb_decode(p, cut, &d) != 0);
-			free(p);
-			p = malloc(len);
-			T_ASSERT(p != NULL);
-			memcpy(p, buf, len);
-			p[cut] ^= (unsigned char)(1 + rand_r(&seed) % 255);
-			(void)store_idb_decode(p, len, &d);
-			free(p);
-		}
+		if (round % 50 == 0)
+			damage_each_byte(buf, len, idb_decodes, &seed);
 	}
 }
 
@@ -1779,19 +1817,13 @@ TEST(store_log_blocks_encode_and_decode)
 	static unsigned char	 buf[LOG_BLOCK_MAX];
 	struct log_block	 b, d;
 	struct log_entry	*e, *f;
-	unsigned char		*p;
 	unsigned		 seed = t_seed();
 	uint64_t		 id = 1000;
-	size_t			 len, cut, j;
+	size_t			 len, j;
 	int			 round, i;
 
 	for (round = 0; round < 2000; round++) {
-		b.present = (uint64_t)rand_r(&seed) << 33 ^
-		    (uint64_t)rand_r(&seed) << 11 ^ (uint64_t)rand_r(&seed);
-		if (round % 7 == 0)
-			b.present = UINT64_MAX;
-		if (b.present == 0)
-			b.present = 1;
+		b.present = random_present(&seed, round);
 		for (i = 0; i < LOG_BLOCK_SEQS; i++) {
 			e = &b.e[i];
 			memset(e, 0, sizeof *e);
@@ -1804,7 +1836,8 @@ TEST(store_log_blocks_encode_and_decode)
 				    DICT_KEY_MAX : 1 + (size_t)rand_r(&seed) %
 				    DICT_KEY_MAX;
 				for (j = 0; j < e->dkeylen; j++)
-					keys[i][j] = (unsigned char)rand_r(&seed);
+					keys[i][j] = (unsigned char)
+					    rand_r(&seed);
 				e->dkey = keys[i];
 				continue;
 			}
@@ -1838,21 +1871,8 @@ TEST(store_log_blocks_encode_and_decode)
 			    e->op, (unsigned long long)e->id, e->dkeylen,
 			    f->op, (unsigned long long)f->id, f->dkeylen);
 		}
-		if (round % 50 != 0)
-			continue;
-		for (cut = 0; cut < len; cut++) {
-			p = malloc(cut ? cut : 1);
-			T_ASSERT(p != NULL);
-			memcpy(p, buf, cut);
-			T_ASSERT(store_log_decode(p, cut, &d) != 0);
-			free(p);
-			p = malloc(len);
-			T_ASSERT(p != NULL);
-			memcpy(p, buf, len);
-			p[cut] ^= (unsigned char)(1 + rand_r(&seed) % 255);
-			(void)store_log_decode(p, len, &d);
-			free(p);
-		}
+		if (round % 50 == 0)
+			damage_each_byte(buf, len, log_decodes, &seed);
 	}
 }
 

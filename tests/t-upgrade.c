@@ -426,6 +426,25 @@ upgrade_move_odd(MDB_txn *txn, MDB_dbi index, MDB_dbi events, MDB_dbi ids,
 }
 
 /*
+ * A transaction on the store in the test's data directory, with flags
+ * (MDB_RDONLY for a read), behind any annalsd's back.
+ */
+static MDB_txn *
+upgrade_begin(MDB_env **env, unsigned int flags)
+{
+	MDB_txn	*txn;
+	char	 path[512];
+
+	snprintf(path, sizeof path, "%s/data", t_dir());
+	T_OK(mdb_env_create(env));
+	T_OK(mdb_env_set_maxdbs(*env, 32));
+	T_OK(mdb_env_set_mapsize(*env, 64 << 20));
+	T_OK(mdb_env_open(*env, path, flags, 0640));
+	T_OK(mdb_txn_begin(*env, NULL, flags, &txn));
+	return (txn);
+}
+
+/*
  * Leave the store in the test's data directory as an upgrade cut short
  * would: the records of odd ids moved to their (start, id) keys as
  * format 5 kept them, the rest still keyed by id, the store marked as
@@ -441,16 +460,10 @@ upgrade_half_done(int format)
 	MDB_dbi		 events, time, time_new, ids, meta;
 	MDB_val		 k, v;
 	unsigned char	 be[8] = { 0 };
-	char		 path[512];
 	int		 moved;
 
 	be[7] = (unsigned char)format;
-	snprintf(path, sizeof path, "%s/data", t_dir());
-	T_OK(mdb_env_create(&env));
-	T_OK(mdb_env_set_maxdbs(env, 32));
-	T_OK(mdb_env_set_mapsize(env, 64 << 20));
-	T_OK(mdb_env_open(env, path, 0, 0640));
-	T_OK(mdb_txn_begin(env, NULL, 0, &txn));
+	txn = upgrade_begin(&env, 0);
 	T_OK(mdb_dbi_open(txn, "events", 0, &events));
 	T_OK(mdb_dbi_open(txn, "time", 0, &time));
 	T_OK(mdb_dbi_open(txn, "time_new", 0, &time_new));
@@ -473,21 +486,6 @@ upgrade_half_done(int format)
 	mdb_env_close(env);
 }
 
-/* A read transaction on the store in the test's data directory. */
-static MDB_txn *
-upgrade_read_begin(MDB_env **env)
-{
-	MDB_txn	*txn;
-	char	 path[512];
-
-	snprintf(path, sizeof path, "%s/data", t_dir());
-	T_OK(mdb_env_create(env));
-	T_OK(mdb_env_set_maxdbs(*env, 32));
-	T_OK(mdb_env_open(*env, path, MDB_RDONLY, 0640));
-	T_OK(mdb_txn_begin(*env, NULL, MDB_RDONLY, &txn));
-	return (txn);
-}
-
 static void
 upgrade_read_end(MDB_env *env, MDB_txn *txn)
 {
@@ -500,7 +498,7 @@ static int
 upgrade_has(const char *db, const char *key)
 {
 	MDB_env		*env;
-	MDB_txn		*txn = upgrade_read_begin(&env);
+	MDB_txn		*txn = upgrade_begin(&env, MDB_RDONLY);
 	MDB_dbi		 dbi;
 	MDB_val		 k = { strlen(key), (void *)key }, v;
 	int		 rc;
@@ -516,7 +514,7 @@ static int
 upgrade_has_db(const char *db)
 {
 	MDB_env		*env;
-	MDB_txn		*txn = upgrade_read_begin(&env);
+	MDB_txn		*txn = upgrade_begin(&env, MDB_RDONLY);
 	MDB_dbi		 dbi;
 	int		 rc;
 
@@ -647,7 +645,7 @@ static void
 upgrade_count_records(size_t *maps, size_t *bypos)
 {
 	MDB_env		*env;
-	MDB_txn		*txn = upgrade_read_begin(&env);
+	MDB_txn		*txn = upgrade_begin(&env, MDB_RDONLY);
 	MDB_dbi		 dbi;
 	MDB_cursor	*cur;
 	MDB_val		 k, v;
@@ -751,7 +749,7 @@ upgrade_count_blocks(const char *old, const char *blocks, long *entries)
 		struct log_block	 log;
 	}		 b;
 	MDB_env		*env;
-	MDB_txn		*txn = upgrade_read_begin(&env);
+	MDB_txn		*txn = upgrade_begin(&env, MDB_RDONLY);
 	MDB_dbi		 dbi;
 	MDB_cursor	*cur;
 	MDB_stat	 ms;
@@ -795,13 +793,13 @@ TEST(upgrade_format8_store_moves_its_ids_into_blocks)
 	T_EQ_INT(entries, 77);
 	log = upgrade_open("store-format8", upgrade_cmds4);
 	T_ASSERTF(strstr(log, "upgrading the store from format 8 to 11") !=
-	    NULL && strstr(log, "moved the places of 77 records into blocks "
+	    NULL && strstr(log, "moved 77 places of records into blocks "
 	    "of 64 ids") != NULL, "%s", log);
 	free(log);
 	/* The event added, less event 5: 77 again. */
 	T_EQ_U64(upgrade_count_blocks("ids", "idblocks", &entries), 77);
 	T_EQ_INT(entries, -1);
-	upgrade_not_twice("moved the places of 77 records");
+	upgrade_not_twice("moved 77 places of records");
 }
 
 
@@ -884,14 +882,9 @@ upgrade_sweep_time(size_t keep)
 	MDB_cursor	*cur;
 	MDB_stat	 ms;
 	MDB_val		 k, v;
-	char		 path[512];
 	size_t		 n = 0;
 
-	snprintf(path, sizeof path, "%s/data", t_dir());
-	T_OK(mdb_env_create(&env));
-	T_OK(mdb_env_set_maxdbs(env, 32));
-	T_OK(mdb_env_open(env, path, 0, 0640));
-	T_OK(mdb_txn_begin(env, NULL, 0, &txn));
+	txn = upgrade_begin(&env, 0);
 	T_OK(mdb_dbi_open(txn, "time_new", 0, &stage));
 	T_OK(mdb_dbi_open(txn, "time", 0, &time));
 	T_OK(mdb_stat(txn, stage, &ms));
