@@ -267,32 +267,29 @@ agg_hist_free(struct agg_hist *h)
 /*
  * Call fn for every entry of the time index (name NULL) or of one
  * actor's part of the actor index whose event can reach [qlo, qhi], for
- * each class in mask (store_scan_bounds).  fn returns 0 to go on.
+ * each class in mask (store_scan_bounds), through cur, an open index
+ * cursor.  fn returns 0 to go on.
  */
 static int
-agg_walk_dbi(struct store *st, MDB_txn *txn, MDB_dbi dbi, const char *name,
-    size_t nlen, uint64_t mask, int64_t qlo, int64_t qhi, agg_entry_cb fn,
-    void *arg, struct aerr *err)
+agg_walk_cur(struct ixcur *cur, const char *name, size_t nlen,
+    uint64_t mask, int64_t qlo, int64_t qhi, agg_entry_cb fn, void *arg,
+    struct aerr *err)
 {
 	unsigned char		 lo[ACTOR_KEY_MAX], hi[ACTOR_KEY_MAX];
 	struct date_span	 span;
-	struct ixcur		 cur;
 	MDB_val			 k, v;
 	size_t			 klen;
 	int			 class, rc, ret = 0, cmp;
 
-	rc = store_ixcur_open(st, txn, dbi, &cur);
-	if (rc != 0)
-		return (store_error(err, rc, "mdb_cursor_open"));
 	for (class = 0; class <= SKEY_CLASS_INF && ret == 0; class++) {
 		if ((mask & (UINT64_C(1) << class)) == 0)
 			continue;
 		klen = store_scan_bounds(name, nlen, class, qlo, qhi, lo, hi);
 		k.mv_size = klen;
 		k.mv_data = lo;
-		rc = store_ixcur_get(&cur, &k, &v, MDB_SET_RANGE);
+		rc = store_ixcur_get(cur, &k, &v, MDB_SET_RANGE);
 		for (; rc == 0 && ret == 0;
-		    rc = store_ixcur_get(&cur, &k, &v, MDB_NEXT)) {
+		    rc = store_ixcur_get(cur, &k, &v, MDB_NEXT)) {
 			cmp = memcmp(k.mv_data, hi, k.mv_size < klen ?
 			    k.mv_size : klen);
 			if (cmp > 0 || (cmp == 0 && k.mv_size > klen))
@@ -304,28 +301,67 @@ agg_walk_dbi(struct store *st, MDB_txn *txn, MDB_dbi dbi, const char *name,
 			ret = fn(arg, skey_get_be64((const unsigned char *)
 			    k.mv_data + klen - 8), &span);
 		}
-		if (rc != 0 && rc != MDB_NOTFOUND) {
-			ret = store_error(err, rc, "mdb_cursor_get");
-			break;
-		}
+		if (rc != 0 && rc != MDB_NOTFOUND)
+			return (store_error(err, rc, "mdb_cursor_get"));
 	}
-	store_ixcur_close(&cur);
 	return (ret);
 }
 
-/* The same in an index and in its stage (see store_sweep). */
+/* Cursors on an index and on its stage (see store_sweep), both walked. */
+struct agg_curs {
+	struct ixcur	index, stage;
+};
+
+static int
+agg_curs_open(struct store *st, MDB_txn *txn, MDB_dbi index, MDB_dbi stage,
+    struct agg_curs *c, struct aerr *err)
+{
+	int	rc;
+
+	if ((rc = store_ixcur_open(st, txn, index, &c->index)) != 0)
+		return (store_error(err, rc, "mdb_cursor_open"));
+	if ((rc = store_ixcur_open(st, txn, stage, &c->stage)) != 0) {
+		store_ixcur_close(&c->index);
+		return (store_error(err, rc, "mdb_cursor_open"));
+	}
+	return (0);
+}
+
+static void
+agg_curs_close(struct agg_curs *c)
+{
+	store_ixcur_close(&c->index);
+	store_ixcur_close(&c->stage);
+}
+
+static int
+agg_walk_curs(struct agg_curs *c, const char *name, size_t nlen,
+    uint64_t mask, int64_t qlo, int64_t qhi, agg_entry_cb fn, void *arg,
+    struct aerr *err)
+{
+	int	ret;
+
+	ret = agg_walk_cur(&c->index, name, nlen, mask, qlo, qhi, fn, arg,
+	    err);
+	if (ret == 0)
+		ret = agg_walk_cur(&c->stage, name, nlen, mask, qlo, qhi, fn,
+		    arg, err);
+	return (ret);
+}
+
+/* The same in an index and in its stage, with cursors of their own. */
 static int
 agg_walk(struct store *st, MDB_txn *txn, MDB_dbi index, MDB_dbi stage,
     const char *name, size_t nlen, uint64_t mask, int64_t qlo, int64_t qhi,
     agg_entry_cb fn, void *arg, struct aerr *err)
 {
-	int	ret;
+	struct agg_curs	c;
+	int		ret;
 
-	ret = agg_walk_dbi(st, txn, index, name, nlen, mask, qlo, qhi, fn,
-	    arg, err);
-	if (ret == 0)
-		ret = agg_walk_dbi(st, txn, stage, name, nlen, mask, qlo, qhi,
-		    fn, arg, err);
+	if (agg_curs_open(st, txn, index, stage, &c, err) != 0)
+		return (-1);
+	ret = agg_walk_curs(&c, name, nlen, mask, qlo, qhi, fn, arg, err);
+	agg_curs_close(&c);
 	return (ret);
 }
 
@@ -436,8 +472,8 @@ agg_walk_query(struct agg_ctx *a, agg_entry_cb fn, void *arg,
 		    q->actor_prefix, agg_walk_name, &an, err));
 	}
 	mask = store_meta_get(a->txn, st->meta, "classes", 0);
-	return (agg_walk(st, a->txn, st->timeblocks, st->time_new, NULL, 0, mask,
-	    q->qlo, q->qhi, fn, arg, err));
+	return (agg_walk(st, a->txn, st->timeblocks, st->time_new, NULL, 0,
+	    mask, q->qlo, q->qhi, fn, arg, err));
 }
 
 /*
@@ -826,6 +862,7 @@ hist_crossers(struct store *st, MDB_txn *txn, const struct query *q,
     struct hist_ctx *hc, struct aerr *err)
 {
 	const struct agg_hist	*h = hc->h;
+	struct agg_curs		 c;
 	uint64_t		 mask, bit, before, unaligned;
 	int64_t			 reach, gap, t, prev, lo, last;
 	size_t			 i;
@@ -840,14 +877,18 @@ hist_crossers(struct store *st, MDB_txn *txn, const struct query *q,
 		unaligned = store_meta_get(txn, st->meta,
 		    "classes_unaligned", UINT64_MAX);
 	}
+	/* One pair of cursors for every window: a ten-year month walks 120. */
+	if (agg_curs_open(st, txn, st->timeblocks, st->time_new, &c,
+	    err) != 0)
+		return (-1);
 	for (class = 0; class <= SKEY_CLASS_INF && rc == 0; class++) {
 		bit = UINT64_C(1) << class;
 		if ((mask & bit) == 0)
 			continue;
 		/* Open ends reach everything: agg_walk takes the class whole. */
 		if (class == SKEY_CLASS_INF) {
-			rc = agg_walk(st, txn, st->timeblocks, st->time_new, NULL, 0,
-			    bit, q->qlo, q->qhi, hist_crosser, hc, err);
+			rc = agg_walk_curs(&c, NULL, 0, bit, q->qlo, q->qhi,
+			    hist_crosser, hc, err);
 			continue;
 		}
 		reach = skey_class_reach(class);
@@ -867,18 +908,18 @@ hist_crossers(struct store *st, MDB_txn *txn, const struct query *q,
 			    h->first + (int64_t)i) : q->qhi + 1;
 			if ((uint64_t)(t - prev) > (uint64_t)gap) {
 				last = (before & bit) ? prev : prev - 1 - reach;
-				rc = agg_walk(st, txn, st->timeblocks, st->time_new,
-				    NULL, 0, bit, lo, last, hist_crosser, hc,
-				    err);
+				rc = agg_walk_curs(&c, NULL, 0, bit, lo, last,
+				    hist_crosser, hc, err);
 				lo = t;
 			}
 			prev = t;
 		}
 		last = (before & bit) ? prev : prev - 1 - reach;
 		if (rc == 0)
-			rc = agg_walk(st, txn, st->timeblocks, st->time_new, NULL, 0,
-			    bit, lo, last, hist_crosser, hc, err);
+			rc = agg_walk_curs(&c, NULL, 0, bit, lo, last,
+			    hist_crosser, hc, err);
 	}
+	agg_curs_close(&c);
 	return (rc);
 }
 

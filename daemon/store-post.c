@@ -543,7 +543,7 @@ store_ixcur_open(struct store *st, MDB_txn *txn, MDB_dbi dbi,
 		return (rc);
 	}
 	if (store_ix_blocks(st, dbi))
-		c->p = xcalloc(POST_BLOCK_MAX, sizeof *c->p);
+		c->p = xmalloc(POST_BLOCK_MAX * sizeof *c->p);
 	return (0);
 }
 
@@ -581,7 +581,10 @@ ixcur_entry(struct ixcur *c, MDB_val *k, MDB_val *v)
 	v->mv_size = c->p[c->i].slen;
 }
 
-/* Move to the block op says and stand on its first or last posting. */
+/*
+ * Move to the block op says and stand on its first or last posting.  A
+ * cursor that could not move has no block loaded (ixcur_holds).
+ */
 static int
 ixcur_block(struct ixcur *c, MDB_cursor_op op, int last)
 {
@@ -589,8 +592,10 @@ ixcur_block(struct ixcur *c, MDB_cursor_op op, int last)
 	int	rc;
 
 	if ((rc = mdb_cursor_get(c->cur, &bk, &bv, op)) != 0 ||
-	    (rc = ixcur_load(c, &bk, &bv)) != 0)
+	    (rc = ixcur_load(c, &bk, &bv)) != 0) {
+		c->n = c->i = 0;
 		return (rc);
+	}
 	c->i = last ? c->n - 1 : 0;
 	return (0);
 }
@@ -616,6 +621,28 @@ ixcur_search(struct ixcur *c, const MDB_val *k)
 	return (lo);
 }
 
+/*
+ * Whether k lies within the block loaded, from its first posting's
+ * entry to its last's: a walk that seeks again and again near where it
+ * was (the windows of an overlap histogram) reads the block once.
+ */
+static int
+ixcur_holds(struct ixcur *c, const MDB_val *k)
+{
+	MDB_val	ek, ev;
+
+	if (c->n == 0 || k->mv_size != c->plen + 16 ||
+	    memcmp(k->mv_data, c->key, c->plen) != 0)
+		return (0);
+	c->i = 0;
+	ixcur_entry(c, &ek, &ev);
+	if (key_cmp(&ek, k) > 0)
+		return (0);
+	c->i = c->n - 1;
+	ixcur_entry(c, &ek, &ev);
+	return (key_cmp(k, &ek) <= 0);
+}
+
 /* Stand on the first posting whose entry is at least k. */
 static int
 ixcur_set_range(struct ixcur *c, const MDB_val *k)
@@ -623,6 +650,10 @@ ixcur_set_range(struct ixcur *c, const MDB_val *k)
 	MDB_val	bk = *k, bv;
 	int	rc, before;
 
+	if (ixcur_holds(c, k)) {
+		c->i = ixcur_search(c, k);
+		return (0);
+	}
 	rc = mdb_cursor_get(c->cur, &bk, &bv, MDB_SET_RANGE);
 	if (rc != 0 && rc != MDB_NOTFOUND)
 		return (rc);
