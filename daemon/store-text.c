@@ -1717,6 +1717,8 @@ struct text_iter {
 	unsigned char		 span[SKEY_SPAN_MAX];
 	unsigned char		 last[16];
 	struct words		 hay;		/* phrase checks */
+	struct ixcur		 time;		/* text_span's, once opened */
+	int			 time_open;
 };
 
 /* Whether a comes before b in order desc. */
@@ -2232,6 +2234,8 @@ store_text_end(struct text_iter *it)
 		free(it->terms[i].src);
 	}
 	free(it->terms);
+	if (it->time_open)
+		store_ixcur_close(&it->time);
 	text_query_free(&it->tq);
 	words_free(&it->hay);
 	free(it);
@@ -2282,19 +2286,34 @@ fail:
 	return (-1);
 }
 
-/* Look the span of an event up in the time index (or its stage). */
+/* Look the span of an event up in the time index's stage, or in it. */
 static int
 text_span(struct text_iter *it, int class, const struct posting *p,
     MDB_val *v, struct aerr *err)
 {
 	unsigned char	key[SKEY_TIME_LEN];
-	MDB_val		k = { 0, key };
+	MDB_val		k = { 0, key }, found;
 	int		rc;
 
 	k.mv_size = skey_time_key(key, class, p->start, p->id);
 	rc = mdb_get(it->txn, it->st->time_new, &k, v);
-	if (rc == MDB_NOTFOUND)
-		rc = store_ix_get(it->st, it->txn, it->st->timeblocks, &k, v);
+	if (rc == MDB_NOTFOUND && !it->time_open &&
+	    (rc = store_ixcur_open(it->st, it->txn, it->st->timeblocks,
+	    &it->time)) == 0) {
+		it->time_open = 1;
+		rc = MDB_NOTFOUND;
+	}
+	/*
+	 * Through one cursor: hits come in order, and the block it holds
+	 * mostly holds the next one's too (ixcur_holds).
+	 */
+	if (rc == MDB_NOTFOUND) {
+		found = k;
+		rc = store_ixcur_get(&it->time, &found, v, MDB_SET_RANGE);
+		if (rc == 0 && (found.mv_size != k.mv_size ||
+		    memcmp(found.mv_data, key, k.mv_size) != 0))
+			rc = MDB_NOTFOUND;
+	}
 	if (rc != 0 && rc != MDB_NOTFOUND)
 		return (store_error(err, rc, "mdb_get"));
 	return (rc);
