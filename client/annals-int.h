@@ -13,6 +13,12 @@
 #define ANNALS_MAX_REPLY	(256u << 20)
 /* What one read asks for at least, and the read buffer's first size. */
 #define ANNALS_READ_CHUNK	65536
+/*
+ * The largest buffer of a freed reply kept for the next read
+ * (annals_reply_free): a page's, not a very large reply's, which would
+ * otherwise stay beside the read buffer for the context's life.
+ */
+#define ANNALS_SPARE_MAX	(16 * ANNALS_READ_CHUNK)
 
 struct annals_note;
 

@@ -132,7 +132,8 @@ annals_reply_free(struct annals_reply *r)
 	}
 	/* Read the next reply into this one's buffer. */
 	if (r->mem != NULL && ctx != NULL && ctx->spare == NULL &&
-	    r->mem_size >= ANNALS_READ_CHUNK) {
+	    r->mem_size >= ANNALS_READ_CHUNK &&
+	    r->mem_size <= ANNALS_SPARE_MAX) {
 		ctx->spare = r->mem;
 		ctx->spare_size = r->mem_size;
 	} else

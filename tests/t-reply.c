@@ -1300,6 +1300,71 @@ TEST(reply_large_frames_in_pieces_and_the_buffers_they_leave)
 	}
 }
 
+/*
+ * A very large page's buffer is not kept when its reply is freed: the
+ * context holds a read buffer of a page's size after it, not that page's
+ * beside a new one.  A page's buffer is kept for the next read.
+ */
+TEST(reply_very_large_page_leaves_no_spare_buffer)
+{
+	const struct annals_event	*e;
+	msgpack_sbuffer			 res[2];
+	msgpack_packer			 pk;
+	annals_ctx			*ctx;
+	annals_query			*q;
+	annals_iter			*it;
+	char				 path[256];
+	uint64_t			 id;
+	size_t				 i;
+	pid_t				 pid;
+
+	/* 40 records of 50,000 bytes, then a page of one of 20,000. */
+	for (i = 0; i < 2; i++) {
+		msgpack_sbuffer_init(&res[i]);
+		msgpack_packer_init(&pk, &res[i], msgpack_sbuffer_write);
+		msgpack_pack_map(&pk, 3);
+		mp_pack_str(&pk, "events");
+		msgpack_pack_array(&pk, i == 0 ? 40 : 1);
+		for (id = 1; id <= (i == 0 ? 40 : 1); id++)
+			reply_pack_padded(&pk, i * 40 + id, i == 0 ? 50000 :
+			    20000);
+		mp_pack_str(&pk, "matches");
+		msgpack_pack_array(&pk, i == 0 ? 40 : 1);
+		for (id = 1; id <= (i == 0 ? 40 : 1); id++)
+			mp_pack_str(&pk, "certain");
+		mp_pack_str(&pk, "cursor");
+		if (i == 0)
+			msgpack_pack_bin_with_body(&pk, "c", 1);
+		else
+			msgpack_pack_nil(&pk);
+	}
+	pid = reply_fake_pages("huge.sock", path, sizeof path, res, 2, 65536);
+	T_ASSERT((q = annals_query_new()) != NULL);
+	ctx = annals_connect(path);
+	T_ASSERT((it = annals_range(ctx, q)) != NULL);
+	for (id = 1; id <= 40; id++) {
+		T_ASSERT((e = annals_iter_next(it)) != NULL);
+		reply_check_padded(e, id, 50000);
+	}
+	/* The next page's read freed the first page's reply. */
+	T_ASSERT((e = annals_iter_next(it)) != NULL);
+	reply_check_padded(e, 41, 20000);
+	T_ASSERTF(ctx->spare == NULL, "a spare of %zu bytes",
+	    ctx->spare_size);
+	T_ASSERT(ctx->rsize <= ANNALS_SPARE_MAX);
+	T_ASSERT(annals_iter_next(it) == NULL);
+	T_EQ_INT(annals_iter_error(it), 0);
+	annals_iter_free(it);
+	/* The second page's buffer is a page's, kept for the next read. */
+	T_ASSERT(ctx->spare != NULL && ctx->spare_size <= ANNALS_SPARE_MAX);
+	annals_query_free(q);
+	annals_free(ctx);
+	reply_fake_done(pid);
+	unlink(path);
+	for (i = 0; i < 2; i++)
+		msgpack_sbuffer_destroy(&res[i]);
+}
+
 TEST(reply_iterator_fails_on_a_bad_record_from_the_daemon)
 {
 	static const char	*cases[][2] = {
