@@ -1221,6 +1221,50 @@ reply_check_padded(const struct annals_event *e, uint64_t id, size_t size)
 }
 
 /*
+ * A range page of n records from id first, the jth padded to size + j *
+ * step bytes, into sb: with a cursor when more pages follow.
+ */
+static void
+reply_padded_page(msgpack_sbuffer *sb, uint64_t first, size_t n,
+    size_t size, size_t step, int more)
+{
+	msgpack_packer	pk;
+	size_t		i;
+
+	msgpack_sbuffer_init(sb);
+	msgpack_packer_init(&pk, sb, msgpack_sbuffer_write);
+	msgpack_pack_map(&pk, 3);
+	mp_pack_str(&pk, "events");
+	msgpack_pack_array(&pk, n);
+	for (i = 0; i < n; i++)
+		reply_pack_padded(&pk, first + i, size + i * step);
+	mp_pack_str(&pk, "matches");
+	msgpack_pack_array(&pk, n);
+	for (i = 0; i < n; i++)
+		mp_pack_str(&pk, "certain");
+	mp_pack_str(&pk, "cursor");
+	if (more)
+		msgpack_pack_bin_with_body(&pk, "c", 1);
+	else
+		msgpack_pack_nil(&pk);
+}
+
+/* End a test of reply_fake_pages() with the n results it sent. */
+static void
+reply_fake_end(annals_ctx *ctx, annals_query *q, pid_t pid,
+    const char *path, msgpack_sbuffer *res, size_t n)
+{
+	size_t	i;
+
+	annals_query_free(q);
+	annals_free(ctx);
+	reply_fake_done(pid);
+	unlink(path);
+	for (i = 0; i < n; i++)
+		msgpack_sbuffer_destroy(&res[i]);
+}
+
+/*
  * Pages large enough to be taken whole from the read buffer, sent in
  * pieces so that each takes many reads, the next page read into the
  * buffer of the one before; then events of annals_get() as large,
@@ -1243,27 +1287,14 @@ TEST(reply_large_frames_in_pieces_and_the_buffers_they_leave)
 
 	for (p = 0; p < sizeof pieces / sizeof pieces[0]; p++) {
 		for (i = 0; i < 5; i++) {
+			if (i < 2) {
+				reply_padded_page(&res[i], i * 40 + 1, 40,
+				    1001, 1, i == 0);
+				continue;
+			}
 			msgpack_sbuffer_init(&res[i]);
 			msgpack_packer_init(&pk, &res[i],
 			    msgpack_sbuffer_write);
-			if (i < 2) {
-				msgpack_pack_map(&pk, 3);
-				mp_pack_str(&pk, "events");
-				msgpack_pack_array(&pk, 40);
-				for (id = 1; id <= 40; id++)
-					reply_pack_padded(&pk, i * 40 + id,
-					    1000 + id);
-				mp_pack_str(&pk, "matches");
-				msgpack_pack_array(&pk, 40);
-				for (id = 1; id <= 40; id++)
-					mp_pack_str(&pk, "certain");
-				mp_pack_str(&pk, "cursor");
-				if (i == 0)
-					msgpack_pack_bin_with_body(&pk, "c", 1);
-				else
-					msgpack_pack_nil(&pk);
-				continue;
-			}
 			msgpack_pack_map(&pk, 1);
 			mp_pack_str(&pk, "events");
 			msgpack_pack_array(&pk, 1);
@@ -1291,12 +1322,7 @@ TEST(reply_large_frames_in_pieces_and_the_buffers_they_leave)
 		annals_event_free(big);
 		annals_event_free(big2);
 		annals_event_free(small);
-		annals_query_free(q);
-		annals_free(ctx);
-		reply_fake_done(pid);
-		unlink(path);
-		for (i = 0; i < 5; i++)
-			msgpack_sbuffer_destroy(&res[i]);
+		reply_fake_end(ctx, q, pid, path, res, 5);
 	}
 }
 
@@ -1309,35 +1335,16 @@ TEST(reply_very_large_page_leaves_no_spare_buffer)
 {
 	const struct annals_event	*e;
 	msgpack_sbuffer			 res[2];
-	msgpack_packer			 pk;
 	annals_ctx			*ctx;
 	annals_query			*q;
 	annals_iter			*it;
 	char				 path[256];
 	uint64_t			 id;
-	size_t				 i;
 	pid_t				 pid;
 
 	/* 40 records of 50,000 bytes, then a page of one of 20,000. */
-	for (i = 0; i < 2; i++) {
-		msgpack_sbuffer_init(&res[i]);
-		msgpack_packer_init(&pk, &res[i], msgpack_sbuffer_write);
-		msgpack_pack_map(&pk, 3);
-		mp_pack_str(&pk, "events");
-		msgpack_pack_array(&pk, i == 0 ? 40 : 1);
-		for (id = 1; id <= (i == 0 ? 40 : 1); id++)
-			reply_pack_padded(&pk, i * 40 + id, i == 0 ? 50000 :
-			    20000);
-		mp_pack_str(&pk, "matches");
-		msgpack_pack_array(&pk, i == 0 ? 40 : 1);
-		for (id = 1; id <= (i == 0 ? 40 : 1); id++)
-			mp_pack_str(&pk, "certain");
-		mp_pack_str(&pk, "cursor");
-		if (i == 0)
-			msgpack_pack_bin_with_body(&pk, "c", 1);
-		else
-			msgpack_pack_nil(&pk);
-	}
+	reply_padded_page(&res[0], 1, 40, 50000, 0, 1);
+	reply_padded_page(&res[1], 41, 1, 20000, 0, 0);
 	pid = reply_fake_pages("huge.sock", path, sizeof path, res, 2, 65536);
 	T_ASSERT((q = annals_query_new()) != NULL);
 	ctx = annals_connect(path);
@@ -1357,12 +1364,7 @@ TEST(reply_very_large_page_leaves_no_spare_buffer)
 	annals_iter_free(it);
 	/* The second page's buffer is a page's, kept for the next read. */
 	T_ASSERT(ctx->spare != NULL && ctx->spare_size <= ANNALS_SPARE_MAX);
-	annals_query_free(q);
-	annals_free(ctx);
-	reply_fake_done(pid);
-	unlink(path);
-	for (i = 0; i < 2; i++)
-		msgpack_sbuffer_destroy(&res[i]);
+	reply_fake_end(ctx, q, pid, path, res, 2);
 }
 
 TEST(reply_iterator_fails_on_a_bad_record_from_the_daemon)
