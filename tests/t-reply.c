@@ -1043,60 +1043,6 @@ TEST(reply_survives_mutated_records)
 	free(b);
 }
 
-/*
- * A fake annalsd listening at t_dir()/name: it answers the first request
- * of one connection with result (packed bytes), whatever was asked,
- * then waits for the client to go.
- */
-static pid_t
-reply_fake_daemon(const char *name, char *path, size_t size,
-    const void *result, size_t len)
-{
-	struct sockaddr_un	 sun;
-	msgpack_unpacked	 u;
-	msgpack_sbuffer		 sb;
-	msgpack_packer		 pk;
-	unsigned char		 req[4096], hdr[PROTO_FRAME_HEADER];
-	ssize_t			 n;
-	pid_t			 pid;
-	int			 fd, c;
-
-	snprintf(path, size, "%s/%s", t_dir(), name);
-	memset(&sun, 0, sizeof sun);
-	sun.sun_family = AF_UNIX;
-	snprintf(sun.sun_path, sizeof sun.sun_path, "%s", path);
-	T_ASSERT((fd = socket(AF_UNIX, SOCK_STREAM, 0)) != -1);
-	T_OK(bind(fd, (struct sockaddr *)&sun, sizeof sun));
-	T_OK(listen(fd, 1));
-	T_ASSERT((pid = fork()) != -1);
-	if (pid != 0) {
-		close(fd);
-		return (pid);
-	}
-	/* The child: no T_ macros, which would exit() through the runner. */
-	if ((c = accept(fd, NULL, NULL)) == -1 ||
-	    (n = th_read_frame(c, req, sizeof req, 5000)) <= 0)
-		_exit(1);
-	msgpack_unpacked_init(&u);
-	if (msgpack_unpack_next(&u, (const char *)req, n, NULL) !=
-	    MSGPACK_UNPACK_SUCCESS || u.data.type != MSGPACK_OBJECT_ARRAY ||
-	    u.data.via.array.size != 4)
-		_exit(1);
-	msgpack_sbuffer_init(&sb);
-	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-	msgpack_pack_array(&pk, 4);
-	msgpack_pack_uint32(&pk, MSG_RESPONSE);
-	msgpack_pack_object(&pk, u.data.via.array.ptr[1]);
-	msgpack_pack_nil(&pk);
-	msgpack_sbuffer_write(&sb, result, len);
-	frame_header(hdr, (uint32_t)sb.size);
-	if (th_send_all(c, hdr, sizeof hdr) != 0 ||
-	    th_send_all(c, sb.data, sb.size) != 0)
-		_exit(1);
-	th_wait_closed(c, 5000);
-	_exit(0);
-}
-
 static void
 reply_fake_done(pid_t pid)
 {
@@ -1108,10 +1054,11 @@ reply_fake_done(pid_t pid)
 }
 
 /*
- * A fake annalsd answering the first n requests of one connection with
- * results[i] in order, each frame sent in pieces of chunk bytes (the
- * first of 3) with a pause between them, so that the client reads it in
- * many parts.
+ * A fake annalsd listening at t_dir()/name, answering the first n
+ * requests of one connection with results[i] in order, whatever was
+ * asked, then waiting for the client to go.  Each frame is sent in
+ * pieces of chunk bytes (the first of 3) with a pause between them, so
+ * that the client reads it in many parts; with chunk 0, whole.
  */
 static pid_t
 reply_fake_pages(const char *name, char *path, size_t size,
@@ -1167,18 +1114,30 @@ reply_fake_pages(const char *name, char *path, size_t size,
 		    (uint32_t)(sb.size - PROTO_FRAME_HEADER));
 		/* The first piece ends inside the frame's prefix. */
 		for (off = 0; off < sb.size; off += piece) {
-			piece = off == 0 ? 3 : chunk;
+			piece = chunk == 0 ? sb.size : off == 0 ? 3 : chunk;
 			if (piece > sb.size - off)
 				piece = sb.size - off;
 			if (th_send_all(c, sb.data + off, piece) != 0)
 				_exit(1);
-			nanosleep(&pause, NULL);
+			if (chunk != 0)
+				nanosleep(&pause, NULL);
 		}
 		msgpack_sbuffer_destroy(&sb);
 		msgpack_unpacked_destroy(&u);
 	}
 	th_wait_closed(c, 5000);
 	_exit(0);
+}
+
+/* The same, answering one request with result (packed bytes), whole. */
+static pid_t
+reply_fake_daemon(const char *name, char *path, size_t size,
+    const void *result, size_t len)
+{
+	msgpack_sbuffer	sb = { .size = len, .data = (char *)result,
+			    .alloc = len };
+
+	return (reply_fake_pages(name, path, size, &sb, 1, 0));
 }
 
 /* A record whose title says which it is, padded to about size bytes. */
