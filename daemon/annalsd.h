@@ -111,7 +111,7 @@ struct store_page {
 	uint64_t	 next_id;
 };
 
-#define STORE_DBS_MAX	32	/* databases of a store, at most */
+#define STORE_DBS_MAX	80	/* databases of a store, at most */
 
 struct store_stats {
 	uint64_t	 events;
@@ -246,8 +246,7 @@ int	 store_check(struct store *, struct store_check *, struct aerr *);
 
 /* store-key.c */
 #define SKEY_TIME_LEN	17		/* class, start, id */
-#define SKEY_REC_LEN	16		/* start, id: a short record's key */
-#define SKEY_REC_MAX	SKEY_TIME_LEN	/* class, start, id: a long one's */
+#define SKEY_REC_LEN	16		/* start, id: a record's key */
 #define SKEY_REC_SHORT	17		/* the last class of short records */
 #define SKEY_SPAN_MAX	51		/* flags and five varints */
 #define SKEY_CLASS_INF	63
@@ -261,8 +260,8 @@ int64_t	 skey_class_reach(int);
 #define SKEY_SPAN_UNALIGNED	0x2	/* other than whole days */
 int	 skey_span_kind(const struct date_span *);
 size_t	 skey_time_key(unsigned char *, int, int64_t, uint64_t);
-size_t	 skey_rec_key(unsigned char *, int, int64_t, uint64_t);
-int	 skey_get_rec_key(const unsigned char *, size_t, int *, int64_t *,
+size_t	 skey_rec_key(unsigned char *, int64_t, uint64_t);
+int	 skey_get_rec_key(const unsigned char *, size_t, int64_t *,
 	     uint64_t *);
 size_t	 skey_actor_key(unsigned char *, const char *, size_t, int,
 	     int64_t, uint64_t);

@@ -390,7 +390,7 @@ agg_walk_name(void *arg, const void *name, size_t len, uint64_t mask)
 struct agg_ctx {
 	struct store		*st;
 	MDB_txn			*txn;
-	MDB_cursor		*recs;		/* on the records, once needed */
+	MDB_cursor		*recs[REC_DBS];	/* on records, or NULL */
 	const struct query	*q;
 	struct agg_ids		 seen;		/* prefix and alias queries */
 	msgpack_zone		 zone;		/* for rec, reused */
@@ -487,8 +487,8 @@ agg_pass(struct agg_ctx *a, uint64_t id, const struct date_span *span,
 {
 	const struct query	*q = a->q;
 	MDB_val			 v;
-	size_t			 off = 0;
-	int			 m;
+	size_t			 off = 0, slot;
+	int			 m, class;
 
 	if (!store_span_passes(q, span, &m))
 		return (0);
@@ -498,11 +498,12 @@ agg_pass(struct agg_ctx *a, uint64_t id, const struct date_span *span,
 		return (0);
 	if (!need_record)
 		return (1);
-	if (a->recs == NULL &&
-	    mdb_cursor_open(a->txn, a->st->events, &a->recs) != 0)
+	class = skey_class(span);
+	slot = class > SKEY_REC_SHORT ? (size_t)(class - SKEY_REC_SHORT) : 0;
+	if (a->recs[slot] == NULL && mdb_cursor_open(a->txn,
+	    store_rec_dbi(a->st, class), &a->recs[slot]) != 0)
 		return (0);
-	if (store_rec_seek(a->recs, skey_class(span), span->lo, id,
-	    &v) != 0)
+	if (store_rec_seek(a->recs[slot], span->lo, id, &v) != 0)
 		return (0);
 	store_rec_split(&v);
 	if (!a->have_zone) {
@@ -530,14 +531,18 @@ agg_pass(struct agg_ctx *a, uint64_t id, const struct date_span *span,
 static void
 agg_ctx_done(struct agg_ctx *a)
 {
+	int	i;
+
 	if (a->have_zone) {
 		msgpack_zone_destroy(&a->zone);
 		msgpack_sbuffer_destroy(&a->full);
 	}
 	a->have_zone = 0;
-	if (a->recs != NULL)
-		mdb_cursor_close(a->recs);
-	a->recs = NULL;
+	for (i = 0; i < REC_DBS; i++) {
+		if (a->recs[i] != NULL)
+			mdb_cursor_close(a->recs[i]);
+		a->recs[i] = NULL;
+	}
 	free(a->seen.slots);
 	memset(&a->seen, 0, sizeof a->seen);
 	store_type_names_free(&a->tn);

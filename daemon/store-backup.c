@@ -76,7 +76,8 @@ backup_dbi(MDB_txn *rtxn, MDB_env *env, const char *name)
 	MDB_val		 k, v;
 	msgpack_sbuffer	 rec, scratch;
 	size_t		 n = 0;
-	int		 rc, records = strcmp(name, "events") == 0;
+	int		 rc, records = strncmp(name, "events", 6) == 0 &&
+			    (name[6] == '\0' || name[6] == '.');
 
 	if ((rc = mdb_dbi_open(rtxn, name, 0, &from)) != 0)
 		return (rc);

@@ -175,117 +175,131 @@ check_attrs(struct check *c)
 	mdb_cursor_close(cur);
 }
 
-/* Every record, and what the indexes must hold for it. */
+/* The record v under key k of the database of kclass. */
 static void
-check_records(struct check *c, uint64_t next_id, uint64_t next_seq)
+check_record(struct check *c, int kclass, const MDB_val *k, MDB_val *v,
+    uint64_t next_id, uint64_t next_seq)
 {
 	unsigned char	 key[ACTOR_KEY_MAX], span[SKEY_SPAN_MAX], idbuf[8];
 	unsigned char	 skey[SOURCE_KEY_MAX];
 	struct event	 ev;
 	struct log_entry le;
-	MDB_cursor	*cur;
-	MDB_val		 k, v;
 	uint64_t	 id, seq;
 	int64_t		 start, mapped;
 	size_t		 slen;
 	uint32_t	 i;
-	int		 class, kclass, mclass;
+	int		 class, mclass;
 
-	if (mdb_cursor_open(c->txn, c->st->events, &cur) != 0)
+	c->out->events++;
+	if (skey_get_rec_key(k->mv_data, k->mv_size, &start, &id) != 0) {
+		problem(c, "%s: key of %zu bytes", kclass == 0 ? "events" :
+		    c->st->long_names[kclass - SKEY_REC_SHORT - 1],
+		    k->mv_size);
 		return;
-	while (mdb_cursor_get(cur, &k, &v, MDB_NEXT) == 0) {
-		c->out->events++;
-		if (skey_get_rec_key(k.mv_data, k.mv_size, &kclass, &start,
-		    &id) != 0) {
-			problem(c, "events: key of %zu bytes", k.mv_size);
-			continue;
-		}
-		if (store_rec_start(c->txn, c->st, id, &mclass, &mapped) != 0 ||
-		    mapped != start || mclass != kclass)
-			problem(c, "event %llu: ids does not map it to its "
-			    "record's key", (unsigned long long)id);
-		memset(&ev, 0, sizeof ev);
-		seq = store_rec_split(&v);
-		c->id = id;
-		if (store_attrs_each_id(v.mv_data, v.mv_size, check_attr_id,
-		    c) != 0)
-			problem(c, "event %llu: attrs do not decode",
-			    (unsigned long long)id);
-		if (store_unpack(c->st, c->txn, v.mv_data, v.mv_size,
-		    &ev) != 0) {
-			problem(c, "event %llu: record does not decode",
-			    (unsigned long long)id);
-			continue;
-		}
-		if (ev.id != id)
-			problem(c, "event %llu: record says id %llu",
-			    (unsigned long long)id,
-			    (unsigned long long)ev.id);
-		if (id >= next_id)
-			problem(c, "event %llu: id not below next_id %llu",
-			    (unsigned long long)id,
-			    (unsigned long long)next_id);
-		if (ev.span.lo != start)
-			problem(c, "event %llu: kept under start %lld, not "
-			    "its own %lld", (unsigned long long)id,
-			    (long long)start, (long long)ev.span.lo);
-		if (c->ndays == c->capdays) {
-			c->capdays = c->capdays ? c->capdays * 2 : 1024;
-			c->days = xreallocarray(c->days, c->capdays,
-			    sizeof *c->days);
-		}
-		c->days[c->ndays++] = store_day(ev.span.lo);
-		class = skey_class(&ev.span);
-		if ((class > SKEY_REC_SHORT ? class : 0) != kclass)
-			problem(c, "event %llu: kept under class %d, not its "
-			    "own %d", (unsigned long long)id, kclass, class);
-		slen = skey_span(span, &ev.span);
-		skey_time_key(key, class, ev.span.lo, id);
-		if (!has_indexed(c, c->st->timeblocks, c->st->time_new, key,
-		    SKEY_TIME_LEN, span, slen))
-			problem(c, "event %llu: missing from the time index",
-			    (unsigned long long)id);
-		for (i = 0; i < ev.nactors; i++) {
-			if (store_actor_seen(&ev, i))
-				continue;
-			if (!has_indexed(c, c->st->actor, c->st->actor_new,
-			    key, skey_actor_key(key, ev.actors[i].name,
-			    strlen(ev.actors[i].name), class, ev.span.lo, id),
-			    span, slen))
-				problem(c, "event %llu: missing from the "
-				    "actor index under %.64s",
-				    (unsigned long long)id, ev.actors[i].name);
-		}
-		if (ev.type != NULL && *ev.type != '\0' &&
-		    !has_indexed(c, c->st->type,
-		    c->st->type_new, key, skey_actor_key(key, ev.type,
-		    strlen(ev.type), class, ev.span.lo, id), span, slen))
-			problem(c, "event %llu: missing from the type index "
-			    "under %.64s", (unsigned long long)id, ev.type);
-		skey_be64(idbuf, id);
-		if (ev.source != NULL && !has_entry(c, c->st->keys, skey,
-		    skey_source_key(skey, ev.source, ev.key), idbuf, 8))
-			problem(c, "event %llu: (source, key) does not map to "
-			    "it", (unsigned long long)id);
-		if (seq == 0)
-			problem(c, "event %llu: not in the change log",
-			    (unsigned long long)id);
-		else {
-			if (store_log_get(c->txn, c->st, seq, &le) != 0 ||
-			    le.op != CHANGE_PUT || le.id != id)
-				problem(c, "event %llu: change %llu is not its "
-				    "put", (unsigned long long)id,
-				    (unsigned long long)seq);
-			if (seq >= next_seq)
-				problem(c, "event %llu: change %llu not below "
-				    "next_seq", (unsigned long long)id,
-				    (unsigned long long)seq);
-		}
-		store_text_check_event(c->text, &ev);
-		record_clear(&ev);
 	}
-	mdb_cursor_close(cur);
+	if (store_rec_start(c->txn, c->st, id, &mclass, &mapped) != 0 ||
+	    mapped != start || mclass != kclass)
+		problem(c, "event %llu: ids does not map it to its "
+		    "record's key", (unsigned long long)id);
+	memset(&ev, 0, sizeof ev);
+	seq = store_rec_split(v);
+	c->id = id;
+	if (store_attrs_each_id(v->mv_data, v->mv_size, check_attr_id,
+	    c) != 0)
+		problem(c, "event %llu: attrs do not decode",
+		    (unsigned long long)id);
+	if (store_unpack(c->st, c->txn, v->mv_data, v->mv_size,
+	    &ev) != 0) {
+		problem(c, "event %llu: record does not decode",
+		    (unsigned long long)id);
+		return;
+	}
+	if (ev.id != id)
+		problem(c, "event %llu: record says id %llu",
+		    (unsigned long long)id,
+		    (unsigned long long)ev.id);
+	if (id >= next_id)
+		problem(c, "event %llu: id not below next_id %llu",
+		    (unsigned long long)id,
+		    (unsigned long long)next_id);
+	if (ev.span.lo != start)
+		problem(c, "event %llu: kept under start %lld, not "
+		    "its own %lld", (unsigned long long)id,
+		    (long long)start, (long long)ev.span.lo);
+	if (c->ndays == c->capdays) {
+		c->capdays = c->capdays ? c->capdays * 2 : 1024;
+		c->days = xreallocarray(c->days, c->capdays,
+		    sizeof *c->days);
+	}
+	c->days[c->ndays++] = store_day(ev.span.lo);
+	class = skey_class(&ev.span);
+	if ((class > SKEY_REC_SHORT ? class : 0) != kclass)
+		problem(c, "event %llu: kept under class %d, not its "
+		    "own %d", (unsigned long long)id, kclass, class);
+	slen = skey_span(span, &ev.span);
+	skey_time_key(key, class, ev.span.lo, id);
+	if (!has_indexed(c, c->st->timeblocks, c->st->time_new, key,
+	    SKEY_TIME_LEN, span, slen))
+		problem(c, "event %llu: missing from the time index",
+		    (unsigned long long)id);
+	for (i = 0; i < ev.nactors; i++) {
+		if (store_actor_seen(&ev, i))
+			continue;
+		if (!has_indexed(c, c->st->actor, c->st->actor_new,
+		    key, skey_actor_key(key, ev.actors[i].name,
+		    strlen(ev.actors[i].name), class, ev.span.lo, id),
+		    span, slen))
+			problem(c, "event %llu: missing from the "
+			    "actor index under %.64s",
+			    (unsigned long long)id, ev.actors[i].name);
+	}
+	if (ev.type != NULL && *ev.type != '\0' &&
+	    !has_indexed(c, c->st->type,
+	    c->st->type_new, key, skey_actor_key(key, ev.type,
+	    strlen(ev.type), class, ev.span.lo, id), span, slen))
+		problem(c, "event %llu: missing from the type index "
+		    "under %.64s", (unsigned long long)id, ev.type);
+	skey_be64(idbuf, id);
+	if (ev.source != NULL && !has_entry(c, c->st->keys, skey,
+	    skey_source_key(skey, ev.source, ev.key), idbuf, 8))
+		problem(c, "event %llu: (source, key) does not map to "
+		    "it", (unsigned long long)id);
+	if (seq == 0)
+		problem(c, "event %llu: not in the change log",
+		    (unsigned long long)id);
+	else {
+		if (store_log_get(c->txn, c->st, seq, &le) != 0 ||
+		    le.op != CHANGE_PUT || le.id != id)
+			problem(c, "event %llu: change %llu is not its "
+			    "put", (unsigned long long)id,
+			    (unsigned long long)seq);
+		if (seq >= next_seq)
+			problem(c, "event %llu: change %llu not below "
+			    "next_seq", (unsigned long long)id,
+			    (unsigned long long)seq);
+	}
+	store_text_check_event(c->text, &ev);
+	record_clear(&ev);
 }
+
+/* Every record, and what the indexes must hold for it. */
+static void
+check_records(struct check *c, uint64_t next_id, uint64_t next_seq)
+{
+	MDB_cursor	*cur;
+	MDB_val		 k, v;
+	int		 db, kclass;
+
+	for (db = 0; db < REC_DBS; db++) {
+		if (mdb_cursor_open(c->txn, store_rec_db(c->st, db), &cur) != 0)
+			return;
+		kclass = store_rec_db_class(db);
+		while (mdb_cursor_get(cur, &k, &v, MDB_NEXT) == 0)
+			check_record(c, kclass, &k, &v, next_id, next_seq);
+		mdb_cursor_close(cur);
+	}
+}
+
 
 /* Each id of idblocks leads to a record (check_records: and back). */
 static void

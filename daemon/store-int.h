@@ -11,10 +11,15 @@
 #include <lmdb.h>
 
 #define ACTOR_KEY_MAX	(EVENT_MAX_ACTOR + 1 + SKEY_TIME_LEN)
+/* Long records have a database a class (store-rec.c), short ones one. */
+#define REC_LONG_CLASSES	(SKEY_CLASS_INF - SKEY_REC_SHORT)
+#define REC_DBS			(1 + REC_LONG_CLASSES)
 
 struct store {
 	MDB_env		*env;
 	MDB_dbi		 events, actor, actors, keys, meta;
+	MDB_dbi		 longs[REC_LONG_CLASSES]; /* records by class */
+	char		 long_names[REC_LONG_CLASSES][sizeof "events.255"];
 	MDB_dbi		 timeblocks;	/* classes -> spans (store-post.c) */
 	MDB_dbi		 idblocks;	/* ids -> starts of their records */
 	MDB_dbi		 logblocks;	/* seqs -> their changes */
@@ -107,8 +112,10 @@ struct wctx {
  * keeps the map of ids to records' keys in blocks of 64 ids (store-rec.c).
  * Format 10 keeps the change log in blocks of 64 seqs (store-log.c).
  * Format 11 keeps the time index in blocks of postings (store-post.c).
+ * Format 12 keeps a long event's record under its start and id in the
+ * database of its class (store-rec.c).
  */
-#define STORE_FORMAT	11
+#define STORE_FORMAT	12
 #define STORE_SEQ_LEN	8
 
 #define PRUNE_BATCH	10000	/* tombstones dropped per commit */
@@ -152,11 +159,37 @@ size_t	 store_idb_encode(const struct id_block *, unsigned char *);
 int	 store_ids_to_blocks(MDB_txn *, struct store *, size_t *);
 int	 store_rec_start(MDB_txn *, struct store *, uint64_t, int *,
 	     int64_t *);
+/*
+ * The database of the records of class: events for a short record (class
+ * SKEY_REC_SHORT or below, or 0), that of its class for a long one.
+ */
+static inline MDB_dbi
+store_rec_dbi(const struct store *st, int class)
+{
+	return (class > SKEY_REC_SHORT ?
+	    st->longs[class - SKEY_REC_SHORT - 1] : st->events);
+}
+
+/* The record databases by number, from 0 to REC_DBS - 1, and classes. */
+static inline MDB_dbi
+store_rec_db(const struct store *st, int i)
+{
+	return (i == 0 ? st->events : st->longs[i - 1]);
+}
+
+static inline int
+store_rec_db_class(int i)
+{
+	return (i == 0 ? 0 : SKEY_REC_SHORT + i);
+}
+
+int	 store_rec_open(struct store *, MDB_txn *);
+int	 store_rec_count(MDB_txn *, const struct store *, uint64_t *);
 int	 store_rec_at(MDB_txn *, struct store *, int, int64_t, uint64_t,
 	     MDB_val *);
-int	 store_rec_seek(MDB_cursor *, int, int64_t, uint64_t, MDB_val *);
-int	 store_rec_step(MDB_cursor *, int, int64_t, uint64_t, int,
-	     MDB_val *);
+int	 store_rec_seek(MDB_cursor *, int64_t, uint64_t, MDB_val *);
+int	 store_rec_step(MDB_cursor *, int64_t, uint64_t, int, MDB_val *);
+int	 store_longs_to_classes(MDB_txn *, struct store *, size_t *);
 int	 store_rec_get(MDB_txn *, struct store *, uint64_t, MDB_val *);
 int	 store_rec_put(MDB_txn *, struct store *, int, int64_t, uint64_t,
 	     MDB_val *, int);

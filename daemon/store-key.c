@@ -105,43 +105,30 @@ skey_time_key(unsigned char *p, int class, int64_t start, uint64_t id)
 }
 
 /*
- * A record's key.  An event reaching under a day and a half (class
- * SKEY_REC_SHORT or below: most of any feed) keeps its record under its
- * start and id, whatever its class, so that the records of events
+ * A record's key: its start and id.  An event reaching under a day and
+ * a half (class SKEY_REC_SHORT or below: most of any feed) keeps its
+ * record in events, whatever its class, so that the records of events
  * starting close together are close in the file and a load in date
- * order appends them.  A longer event keeps its record under its time
- * index key, class first: a range query meets the long events that
+ * order appends them.  A longer event keeps its record in the database
+ * of its class (store_rec_dbi): a range query meets the long events that
  * began before its range class by class in start order, and so reads
  * their records one after the other instead of seeking each among the
- * years of others.  The class byte is below any start's first byte
- * (skey_time of a time within 2^62 seconds of 1970), so the long records
- * sort before the others, and the two kinds differ in length.
+ * years of others, and a load in date order appends to each class.
  */
 size_t
-skey_rec_key(unsigned char *p, int class, int64_t start, uint64_t id)
+skey_rec_key(unsigned char *p, int64_t start, uint64_t id)
 {
-	if (class > SKEY_REC_SHORT)
-		return (skey_time_key(p, class, start, id));
 	skey_time(p, start);
 	skey_be64(p + 8, id);
 	return (SKEY_REC_LEN);
 }
 
-/*
- * The class (0 for a short record), start and id of the record key k of
- * len bytes; -1 if it is no record key.
- */
+/* The start and id of the record key k of len bytes; -1 if it is none. */
 int
-skey_get_rec_key(const unsigned char *k, size_t len, int *class,
-    int64_t *start, uint64_t *id)
+skey_get_rec_key(const unsigned char *k, size_t len, int64_t *start,
+    uint64_t *id)
 {
-	if (len == SKEY_REC_LEN)
-		*class = 0;
-	else if (len == SKEY_TIME_LEN && k[0] > SKEY_REC_SHORT &&
-	    k[0] <= SKEY_CLASS_INF) {
-		*class = k[0];
-		k++;
-	} else
+	if (len != SKEY_REC_LEN)
 		return (-1);
 	*start = skey_get_time(k);
 	*id = skey_get_be64(k + 8);

@@ -318,7 +318,7 @@ static int
 plan_type(struct store *st, MDB_txn *txn, const struct query *q,
     struct type_names *tn, struct aerr *err)
 {
-	MDB_stat	ms;
+	uint64_t	events;
 	int		rc;
 
 	memset(tn, 0, sizeof *tn);
@@ -327,11 +327,11 @@ plan_type(struct store *st, MDB_txn *txn, const struct query *q,
 	if (store_type_names(st, txn, q->type, TYPE_PROBE_MAX, tn, err) != 0)
 		return (-1);
 	if (q->actor == NULL && q->text == NULL) {
-		if ((rc = mdb_stat(txn, st->events, &ms)) != 0) {
+		if ((rc = store_rec_count(txn, st, &events)) != 0) {
 			store_type_names_free(tn);
 			return (store_error(err, rc, "mdb_stat"));
 		}
-		if (tn->events <= ms.ms_entries / 4 &&
+		if (tn->events <= events / 4 &&
 		    tn->n <= TYPE_WALK_MAX) {
 			store_type_names_free(tn);
 			return (1);
@@ -581,8 +581,8 @@ store_query(struct store *st, const struct query *q, msgpack_sbuffer *out,
 	/*
 	 * The time index's walk meets, of each class, events that are hits
 	 * or the few a filter drops, whose records follow each other: the
-	 * short ones' in time order, a long class's among its own
-	 * (skey_rec_key).  Each kind keeps a cursor on the records, which
+	 * short ones' in time order, a long class's in its own database
+	 * (store_rec_dbi).  Each kind keeps a cursor on the records, which
 	 * steps to the next (store_rec_step).  An actor's, a type's or a
 	 * word's hits are scattered among the others.
 	 */
@@ -624,15 +624,15 @@ store_query(struct store *st, const struct query *q, msgpack_sbuffer *out,
 		class = skey_class(&span);
 		slot = class > SKEY_REC_SHORT ? (size_t)class : 0;
 		if (recs[slot] == NULL && (rc = mdb_cursor_open(txn,
-		    st->events, &recs[slot])) != 0) {
+		    store_rec_dbi(st, class), &recs[slot])) != 0) {
 			store_error(err, rc, "mdb_cursor_open");
 			rc = -1;
 			break;
 		}
 		rc = placed[slot] ?
-		    store_rec_step(recs[slot], class, skey_get_time(last),
+		    store_rec_step(recs[slot], skey_get_time(last),
 		    skey_get_be64(last + 8), q->desc, &v) :
-		    store_rec_seek(recs[slot], class, skey_get_time(last),
+		    store_rec_seek(recs[slot], skey_get_time(last),
 		    skey_get_be64(last + 8), &v);
 		placed[slot] = rc == 0 && by_time;
 		if (rc != 0) {

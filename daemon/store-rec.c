@@ -1,14 +1,18 @@
 /*
  * Records and the map of their ids.  A record is kept under the start
- * and id of its event, or for a long event under its class, start and
- * id (skey_rec_key), so that the records a range query's walk reads lie
- * on a few pages next to each other instead of on as many pages as there
- * are events; idblocks maps an id to its record's key less the id, for
- * reads by id, 64 ids an entry.  Every read or write of a record goes
- * through here.  Stores of format 4 and before kept records by id alone,
- * and those of format 5 kept long events by start and id:
- * store_upgrade_records moves them.  Those of format 8 and before kept
- * an entry of ids for each id: store_ids_to_blocks moves them.
+ * and id of its event (skey_rec_key): a short event's in events, a long
+ * event's in the database of its class, events.18 to events.63
+ * (store_rec_dbi).  So the records a range query's walk reads lie on a
+ * few pages next to each other instead of on as many pages as there are
+ * events, and a load in date order appends to each database, which
+ * fills its pages.  idblocks maps an id to its record's class and start,
+ * for reads by id, 64 ids an entry.  Every read or write of a record
+ * goes through here.  Stores of format 4 and before kept records by id
+ * alone, and those of format 5 kept long events by start and id among
+ * the short ones: store_upgrade_records moves them.  Those of format 8
+ * and before kept an entry of ids for each id: store_ids_to_blocks moves
+ * them.  Those of formats 6 to 11 kept long records in events under
+ * their class, start and id: store_longs_to_classes moves them.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -307,27 +311,26 @@ int
 store_rec_at(MDB_txn *txn, struct store *st, int class, int64_t start,
     uint64_t id, MDB_val *v)
 {
-	unsigned char	kbuf[SKEY_REC_MAX];
-	MDB_val		k = { 0, kbuf };
+	unsigned char	kbuf[SKEY_REC_LEN];
+	MDB_val		k = { SKEY_REC_LEN, kbuf };
 
-	k.mv_size = skey_rec_key(kbuf, class, start, id);
-	return (mdb_get(txn, st->events, &k, v));
+	skey_rec_key(kbuf, start, id);
+	return (mdb_get(txn, store_rec_dbi(st, class), &k, v));
 }
 
 /*
- * As store_rec_at, through cur, a cursor on the records that a walk
- * keeps: LMDB looks for a key on the leaf the cursor stands on before
- * it descends from the root, and the records a walk in time order reads
- * one after the other mostly share a leaf.
+ * As store_rec_at, through cur, a cursor on the records of the class
+ * that a walk keeps: LMDB looks for a key on the leaf the cursor stands
+ * on before it descends from the root, and the records a walk in time
+ * order reads one after the other mostly share a leaf.
  */
 int
-store_rec_seek(MDB_cursor *cur, int class, int64_t start, uint64_t id,
-    MDB_val *v)
+store_rec_seek(MDB_cursor *cur, int64_t start, uint64_t id, MDB_val *v)
 {
-	unsigned char	kbuf[SKEY_REC_MAX];
-	MDB_val		k = { 0, kbuf };
+	unsigned char	kbuf[SKEY_REC_LEN];
+	MDB_val		k = { SKEY_REC_LEN, kbuf };
 
-	k.mv_size = skey_rec_key(kbuf, class, start, id);
+	skey_rec_key(kbuf, start, id);
 	return (mdb_cursor_get(cur, &k, v, MDB_SET_KEY));
 }
 
@@ -340,25 +343,24 @@ store_rec_seek(MDB_cursor *cur, int class, int64_t start, uint64_t id,
  * that do not meet the record, it seeks.
  */
 int
-store_rec_step(MDB_cursor *cur, int class, int64_t start, uint64_t id,
-    int desc, MDB_val *v)
+store_rec_step(MDB_cursor *cur, int64_t start, uint64_t id, int desc,
+    MDB_val *v)
 {
-	unsigned char	kbuf[SKEY_REC_MAX];
+	unsigned char	kbuf[SKEY_REC_LEN];
 	MDB_val		k;
-	size_t		klen;
 	int		i, c;
 
-	klen = skey_rec_key(kbuf, class, start, id);
+	skey_rec_key(kbuf, start, id);
 	for (i = 0; i < REC_STEPS; i++) {
 		if (mdb_cursor_get(cur, &k, v, desc ? MDB_PREV : MDB_NEXT) != 0 ||
-		    k.mv_size != klen)
+		    k.mv_size != SKEY_REC_LEN)
 			break;
-		if ((c = memcmp(k.mv_data, kbuf, klen)) == 0)
+		if ((c = memcmp(k.mv_data, kbuf, SKEY_REC_LEN)) == 0)
 			return (0);
 		if (desc ? c < 0 : c > 0)
 			break;
 	}
-	k.mv_size = klen;
+	k.mv_size = SKEY_REC_LEN;
 	k.mv_data = kbuf;
 	return (mdb_cursor_get(cur, &k, v, MDB_SET_KEY));
 }
@@ -377,36 +379,38 @@ store_rec_get(MDB_txn *txn, struct store *st, uint64_t id, MDB_val *v)
 
 /*
  * Store v as the record of id, of that class and starting at start: the
- * record moves when its key did.  fresh says that id has no record, as
- * for an id just given out, which spares looking for one.
+ * record moves when its class or start did.  fresh says that id has no
+ * record, as for an id just given out, which spares looking for one.
  */
 int
 store_rec_put(MDB_txn *txn, struct store *st, int class, int64_t start,
     uint64_t id, MDB_val *v, int fresh)
 {
-	unsigned char	kbuf[SKEY_REC_MAX], okbuf[SKEY_REC_MAX];
-	MDB_val		k = { 0, kbuf }, ok = { 0, okbuf };
+	unsigned char	kbuf[SKEY_REC_LEN], okbuf[SKEY_REC_LEN];
+	MDB_val		k = { SKEY_REC_LEN, kbuf };
+	MDB_val		ok = { SKEY_REC_LEN, okbuf };
 	int64_t		old;
 	int		rc = MDB_NOTFOUND, oclass;
 
-	k.mv_size = skey_rec_key(kbuf, class, start, id);
+	if (class <= SKEY_REC_SHORT)
+		class = 0;
+	skey_rec_key(kbuf, start, id);
 	if (!fresh)
 		rc = store_rec_start(txn, st, id, &oclass, &old);
 	if (rc == 0) {
-		ok.mv_size = skey_rec_key(okbuf, oclass, old, id);
-		if (ok.mv_size == k.mv_size &&
-		    memcmp(okbuf, kbuf, k.mv_size) == 0)
-			return (mdb_put(txn, st->events, &k, v, 0));
-		if ((rc = mdb_del(txn, st->events, &ok, NULL)) != 0 &&
-		    rc != MDB_NOTFOUND)
+		if (oclass == class && old == start)
+			return (mdb_put(txn, store_rec_dbi(st, class), &k, v,
+			    0));
+		skey_rec_key(okbuf, old, id);
+		if ((rc = mdb_del(txn, store_rec_dbi(st, oclass), &ok,
+		    NULL)) != 0 && rc != MDB_NOTFOUND)
 			return (rc);
 	} else if (rc != MDB_NOTFOUND)
 		return (rc);
-	/* idblocks keeps the key less its id. */
-	if ((rc = idb_set(txn, st, id, class > SKEY_REC_SHORT ? class : 0,
-	    start)) != 0)
+	/* idblocks keeps the key less its id, and the class. */
+	if ((rc = idb_set(txn, st, id, class, start)) != 0)
 		return (rc);
-	return (store_put_last(txn, st->events, &k, v));
+	return (store_put_last(txn, store_rec_dbi(st, class), &k, v));
 }
 
 /* Drop the record of id: 0, MDB_NOTFOUND or an LMDB error. */
@@ -414,19 +418,92 @@ int
 store_rec_del(MDB_txn *txn, struct store *st, uint64_t id)
 {
 	struct id_block	b;
-	unsigned char	kbuf[SKEY_REC_MAX];
-	MDB_val		k = { 0, kbuf };
+	unsigned char	kbuf[SKEY_REC_LEN];
+	MDB_val		k = { SKEY_REC_LEN, kbuf };
 	int		rc, i = (int)(id & (ID_BLOCK_IDS - 1));
 
 	if ((rc = idb_get(txn, st, id, &b)) != 0)
 		return (rc);
 	if ((b.present & (UINT64_C(1) << i)) == 0)
 		return (MDB_NOTFOUND);
-	k.mv_size = skey_rec_key(kbuf, b.class[i], b.start[i], id);
-	if ((rc = mdb_del(txn, st->events, &k, NULL)) != 0 &&
-	    rc != MDB_NOTFOUND)
+	skey_rec_key(kbuf, b.start[i], id);
+	if ((rc = mdb_del(txn, store_rec_dbi(st, b.class[i]), &k, NULL)) !=
+	    0 && rc != MDB_NOTFOUND)
 		return (rc);
 	return (idb_set(txn, st, id, -1, 0));
+}
+
+/*
+ * Open (creating them) the databases of long records, named after their
+ * class: every one, so that readers never open one.
+ */
+int
+store_rec_open(struct store *st, MDB_txn *txn)
+{
+	int	i, rc;
+
+	for (i = 0; i < REC_LONG_CLASSES; i++) {
+		snprintf(st->long_names[i], sizeof st->long_names[i],
+		    "events.%u", (unsigned char)store_rec_db_class(i + 1));
+		if ((rc = mdb_dbi_open(txn, st->long_names[i], MDB_CREATE,
+		    &st->longs[i])) != 0)
+			return (rc);
+	}
+	return (0);
+}
+
+/* How many records the store holds, in *n: 0 or an LMDB error. */
+int
+store_rec_count(MDB_txn *txn, const struct store *st, uint64_t *n)
+{
+	MDB_stat	ms;
+	int		i, rc;
+
+	*n = 0;
+	for (i = 0; i < REC_DBS; i++) {
+		if ((rc = mdb_stat(txn, store_rec_db(st, i), &ms)) != 0)
+			return (rc);
+		*n += ms.ms_entries;
+	}
+	return (0);
+}
+
+/*
+ * Move the records that formats 6 to 11 kept in events under their
+ * class, start and id (17 bytes, the class byte first) into the
+ * databases of their classes, in txn: *n says how many.  Those keys sort
+ * together, before the short records' (a class byte is below any start's
+ * first byte but that of the earliest times, which only short records
+ * have), and each class is read in order, so each record is appended.
+ */
+int
+store_longs_to_classes(MDB_txn *txn, struct store *st, size_t *n)
+{
+	unsigned char	 from = SKEY_REC_SHORT + 1;
+	const unsigned char *p;
+	MDB_cursor	*cur;
+	MDB_val		 k = { 1, &from }, v, nk;
+	int		 rc;
+
+	*n = 0;
+	if ((rc = mdb_cursor_open(txn, st->events, &cur)) != 0)
+		return (rc);
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0;
+	    rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		p = k.mv_data;
+		if (p[0] > SKEY_CLASS_INF)
+			break;
+		if (k.mv_size != SKEY_TIME_LEN)
+			continue;	/* store-check's business */
+		nk.mv_size = SKEY_REC_LEN;
+		nk.mv_data = (void *)(p + 1);
+		if ((rc = store_put_last(txn, store_rec_dbi(st, p[0]), &nk,
+		    &v)) != 0 || (rc = mdb_cursor_del(cur, 0)) != 0)
+			break;
+		(*n)++;
+	}
+	mdb_cursor_close(cur);
+	return (rc == MDB_NOTFOUND ? 0 : rc);
 }
 
 /*
@@ -484,8 +561,8 @@ store_ids_to_blocks(MDB_txn *txn, struct store *st, size_t *n)
  * Move the records at or after id next that are still keyed by id alone
  * (8 bytes) to their keys, at most UPGRADE_BATCH of them, in txn.
  * *next is where the next batch starts, UINT64_MAX when none is left.
- * The kinds of key share the database meanwhile: a key of 16 or 17
- * bytes is moved, and no key of 8 bytes sorts after it unless its id is
+ * The kinds of key share the database meanwhile: a key of 16 bytes is
+ * moved, and no key of 8 bytes sorts after it unless its id is
  * above its first 8 bytes, so the walk skips there, and ends where those
  * are past every id given (next_id).
  */

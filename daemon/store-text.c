@@ -2429,10 +2429,12 @@ store_text_sizes(struct store *st, MDB_txn *txn, uint64_t *records,
 	size_t		i;
 
 	*records = *index = 0;
-	if (mdb_stat(txn, st->events, &ms) != 0)
-		return (-1);
-	*records = (uint64_t)(ms.ms_branch_pages + ms.ms_leaf_pages +
-	    ms.ms_overflow_pages) * ms.ms_psize;
+	for (i = 0; i < REC_DBS; i++) {
+		if (mdb_stat(txn, store_rec_db(st, i), &ms) != 0)
+			return (-1);
+		*records += (uint64_t)(ms.ms_branch_pages + ms.ms_leaf_pages +
+		    ms.ms_overflow_pages) * ms.ms_psize;
+	}
 	for (i = 0; i < sizeof dbis / sizeof dbis[0]; i++) {
 		if (mdb_stat(txn, dbis[i], &ms) != 0)
 			return (-1);

@@ -62,23 +62,26 @@ store_records_each(struct store *st, MDB_txn *txn,
 	MDB_val		 k, v;
 	int64_t		 start;
 	uint64_t	 id;
-	int		 rc, ret = 0, class;
+	int		 i, rc = MDB_NOTFOUND, ret = 0;
 
-	if ((rc = mdb_cursor_open(txn, st->events, &cur)) != 0)
-		return (rc);
-	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0 &&
-	    ret == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-		memset(&ev, 0, sizeof ev);
-		store_rec_split(&v);
-		if (skey_get_rec_key(k.mv_data, k.mv_size, &class, &start,
-		    &id) != 0 ||
-		    store_unpack(st, txn, v.mv_data, v.mv_size, &ev) != 0)
-			continue;	/* store-check's business */
-		ev.id = id;
-		ret = fn(arg, &ev);
-		record_clear(&ev);
+	for (i = 0; i < REC_DBS && rc == MDB_NOTFOUND && ret == 0; i++) {
+		if ((rc = mdb_cursor_open(txn, store_rec_db(st, i),
+		    &cur)) != 0)
+			return (rc);
+		for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0 &&
+		    ret == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+			memset(&ev, 0, sizeof ev);
+			store_rec_split(&v);
+			if (skey_get_rec_key(k.mv_data, k.mv_size, &start,
+			    &id) != 0 || store_unpack(st, txn, v.mv_data,
+			    v.mv_size, &ev) != 0)
+				continue;	/* store-check's business */
+			ev.id = id;
+			ret = fn(arg, &ev);
+			record_clear(&ev);
+		}
+		mdb_cursor_close(cur);
 	}
-	mdb_cursor_close(cur);
 	if (ret != 0)
 		return (ret);
 	return (rc == MDB_NOTFOUND ? 0 : rc);

@@ -7,15 +7,16 @@
  * that include <lmdb.h> (through store-int.h).
  *
  * Databases in one environment:
- *	events	  start id, or for a long event class start id -> packed
- *		  record (the wire encoding, server fields set, top-level
- *		  attrs names by id: store-attrs.c), then the seq of its
- *		  change in logblocks (8 bytes); start and class as the time
- *		  index has them, so records lie in time order, a long
- *		  event's among those of its class (store-rec.c)
- *	idblocks  id / 64 -> the keys less the id of the records of those
- *		  64 ids (store-rec.c; format 8 and before kept ids, an
- *		  entry an id)
+ *	events	  start id -> packed record of a short event (the wire
+ *		  encoding, server fields set, top-level attrs names by id:
+ *		  store-attrs.c), then the seq of its change in logblocks
+ *		  (8 bytes): records lie in time order (store-rec.c)
+ *	events.18 to events.63  start id -> the records of the long events
+ *		  of that class, as events (format 11 and before kept them
+ *		  in events, the class first in their keys)
+ *	idblocks  id / 64 -> the classes and starts of the records of
+ *		  those 64 ids (store-rec.c; format 8 and before kept ids,
+ *		  an entry an id)
  *	timeblocks class start id -> block of the spans of the events of
  *		  that class, the first that one (store-post.c, as actor's;
  *		  format 10 and before kept time, an entry an event)
@@ -324,6 +325,45 @@ store_set_compare(struct store *st, MDB_txn *txn)
 
 	for (i = 0; i < sizeof dbis / sizeof dbis[0]; i++)
 		mdb_set_compare(txn, dbis[i], store_cmp);
+	for (i = 0; i < REC_LONG_CLASSES; i++)
+		mdb_set_compare(txn, st->longs[i], store_cmp);
+}
+
+/*
+ * Rewrite the records of cur's database that hold empty strings, each
+ * packed again in sbuf, counting them in *fixed: MDB_NOTFOUND once all
+ * are, or an LMDB error.
+ */
+static int
+store_drop_empty_db(struct store *st, MDB_txn *txn, MDB_cursor *cur,
+    msgpack_sbuffer *sbuf, size_t *fixed)
+{
+	msgpack_packer	 pk;
+	struct event	 ev;
+	MDB_val		 k, v;
+	unsigned char	 seq[STORE_SEQ_LEN];
+	int		 rc;
+
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
+	    rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		skey_be64(seq, store_rec_split(&v));
+		if (store_unpack(st, txn, v.mv_data, v.mv_size, &ev) != 0)
+			continue;	/* store-check's business */
+		msgpack_sbuffer_clear(sbuf);
+		msgpack_packer_init(&pk, sbuf, msgpack_sbuffer_write);
+		record_pack(&pk, &ev);
+		record_clear(&ev);
+		if (sbuf->size == v.mv_size &&
+		    memcmp(sbuf->data, v.mv_data, v.mv_size) == 0)
+			continue;
+		msgpack_sbuffer_write(sbuf, (const char *)seq, STORE_SEQ_LEN);
+		v.mv_size = sbuf->size;
+		v.mv_data = sbuf->data;
+		if ((rc = mdb_cursor_put(cur, &k, &v, MDB_CURRENT)) != 0)
+			return (rc);
+		(*fixed)++;
+	}
+	return (rc);
 }
 
 /*
@@ -336,39 +376,20 @@ static int
 store_drop_empty(struct store *st, MDB_txn *txn)
 {
 	msgpack_sbuffer	 sbuf;
-	msgpack_packer	 pk;
-	struct event	 ev;
 	MDB_cursor	*cur;
-	MDB_val		 k, v;
-	unsigned char	 seq[STORE_SEQ_LEN];
 	size_t		 fixed = 0;
-	int		 rc;
+	int		 i, rc = MDB_NOTFOUND;
 
 	if (store_meta_get(txn, st->meta, "no_empty", 0) != 0)
 		return (0);
-	if ((rc = mdb_cursor_open(txn, st->events, &cur)) != 0)
-		return (rc);
 	msgpack_sbuffer_init(&sbuf);
-	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
-	    rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-		skey_be64(seq, store_rec_split(&v));
-		if (store_unpack(st, txn, v.mv_data, v.mv_size, &ev) != 0)
-			continue;	/* store-check's business */
-		msgpack_sbuffer_clear(&sbuf);
-		msgpack_packer_init(&pk, &sbuf, msgpack_sbuffer_write);
-		record_pack(&pk, &ev);
-		record_clear(&ev);
-		if (sbuf.size == v.mv_size &&
-		    memcmp(sbuf.data, v.mv_data, v.mv_size) == 0)
-			continue;
-		msgpack_sbuffer_write(&sbuf, (const char *)seq, STORE_SEQ_LEN);
-		v.mv_size = sbuf.size;
-		v.mv_data = sbuf.data;
-		if ((rc = mdb_cursor_put(cur, &k, &v, MDB_CURRENT)) != 0)
+	for (i = 0; i < REC_DBS && rc == MDB_NOTFOUND; i++) {
+		if ((rc = mdb_cursor_open(txn, store_rec_db(st, i),
+		    &cur)) != 0)
 			break;
-		fixed++;
+		rc = store_drop_empty_db(st, txn, cur, &sbuf, &fixed);
+		mdb_cursor_close(cur);
 	}
-	mdb_cursor_close(cur);
 	msgpack_sbuffer_destroy(&sbuf);
 	if (rc != MDB_NOTFOUND)
 		return (rc);
@@ -451,7 +472,7 @@ store_upgrade_2(struct store *st, MDB_txn *txn, const char *path)
  * Refuse a data directory whose index encodings are not ours: reading it
  * would answer wrongly, not fail.  Directories written before the format
  * was recorded hold format 1 (49-byte spans in every index entry).
- * Those of formats 2 to 10 are upgraded in place: format 2 to 4 here, in
+ * Those of formats 2 to 11 are upgraded in place: format 2 to 4 here, in
  * the transaction that opens the store (format 3 records name no attrs
  * by id, which format 4 reads the same); a store of 2 to 5 is then
  * marked STORE_FORMAT and "upgrading", and *upgrade asks for
@@ -501,8 +522,9 @@ store_format(struct store *st, MDB_txn *txn, const char *path, int *upgrade,
 	 * store_post_open builds again from the records; records that a
 	 * format 6 annalsd left half moved go on moving.  Format 8 reads
 	 * the maps of format 7 as they are.  Format 9's blocks of ids,
-	 * format 10's of changes and format 11's of the time index are made
-	 * by store_open_moves once this transaction commits.
+	 * format 10's of changes, format 11's of the time index and format
+	 * 12's databases of long records are made by store_open_moves once
+	 * this transaction commits.
 	 */
 	if (format >= 6) {
 		if ((rc = store_meta_put(txn, st->meta, "format",
@@ -544,7 +566,8 @@ static const struct store_db {
 	STORE_DB(words), STORE_DB(dict), STORE_DB(dictch), STORE_DB(attr_ids),
 	STORE_DB(attr_names),
 };
-_Static_assert(sizeof store_dbs / sizeof store_dbs[0] <= STORE_DBS_MAX,
+_Static_assert(sizeof store_dbs / sizeof store_dbs[0] + REC_LONG_CLASSES <=
+    STORE_DBS_MAX,
     "struct store_stats has room for every database");
 
 static MDB_dbi *
@@ -563,7 +586,7 @@ store_dbs_open(struct store *st, MDB_txn *txn)
 		if ((rc = mdb_dbi_open(txn, store_dbs[i].name, MDB_CREATE,
 		    store_db_handle(st, &store_dbs[i]))) != 0)
 			return (rc);
-	return (0);
+	return (store_rec_open(st, txn));
 }
 
 /*
@@ -573,13 +596,16 @@ store_dbs_open(struct store *st, MDB_txn *txn)
  */
 static const struct store_move {
 	int		(*move)(MDB_txn *, struct store *, size_t *);
-	const char	*what;		/* "moved N what into blocks of" */
-	const char	*blocks;
+	const char	*what;		/* "moved N what" */
 } store_moves[] = {
-	{ store_ids_to_blocks, "places of records", "64 ids" },	/* 8 */
-	{ store_log_from_changes, "changes of the log", "64 seqs" }, /* 9 */
-	{ store_time_to_blocks, "entries of the time index",	/* 10 */
-	    "postings" },
+	{ store_ids_to_blocks,					/* 8 */
+	    "places of records into blocks of 64 ids" },
+	{ store_log_from_changes,				/* 9 */
+	    "changes of the log into blocks of 64 seqs" },
+	{ store_time_to_blocks,					/* 10 */
+	    "entries of the time index into blocks of postings" },
+	{ store_longs_to_classes,				/* 11 */
+	    "long events' records into the databases of their classes" },
 };
 
 /*
@@ -608,9 +634,8 @@ store_open_moves(struct store *st)
 		if ((rc = mdb_txn_commit(txn)) != 0)
 			return (rc);
 		if (n > 0)
-			log_notice("%s: moved %zu %s into blocks of %s (store "
-			    "format %d)", st->path, n, m->what, m->blocks,
-			    STORE_FORMAT);
+			log_notice("%s: moved %zu %s (store format %d)",
+			    st->path, n, m->what, STORE_FORMAT);
 	}
 	return (0);
 }
@@ -681,7 +706,7 @@ env_open(struct store *st, size_t map_size)
 		st->env = NULL;
 		return (rc);
 	}
-	mdb_env_set_maxdbs(st->env, 32);
+	mdb_env_set_maxdbs(st->env, STORE_DBS_MAX);
 	mdb_env_set_maxreaders(st->env, 1024);
 	mdb_env_set_mapsize(st->env, map_size);
 	/* NOTLS: a read txn is not tied to a thread (P12). */
@@ -1108,8 +1133,7 @@ store_stats(struct store *st, struct store_stats *out, struct aerr *err)
 	memset(out, 0, sizeof *out);
 	if (store_read_begin(st, &txn, err) != 0)
 		return (-1);
-	if (mdb_stat(txn, st->events, &ms) == 0)
-		out->events = ms.ms_entries;
+	store_rec_count(txn, st, &out->events);
 	if (mdb_stat(txn, st->actors, &ms) == 0)
 		out->actors = ms.ms_entries;
 	store_text_sizes(st, txn, &out->records_bytes, &out->text_bytes);
@@ -1119,6 +1143,17 @@ store_stats(struct store *st, struct store_stats *out, struct aerr *err)
 			continue;
 		db = &out->dbs[out->ndbs++];
 		db->name = store_dbs[i].name;
+		db->entries = ms.ms_entries;
+		db->bytes = (uint64_t)ms.ms_psize * (ms.ms_branch_pages +
+		    ms.ms_leaf_pages + ms.ms_overflow_pages);
+	}
+	/* Of the long records' databases, those that hold any. */
+	for (i = 0; i < REC_LONG_CLASSES; i++) {
+		if (mdb_stat(txn, st->longs[i], &ms) != 0 ||
+		    ms.ms_entries == 0)
+			continue;
+		db = &out->dbs[out->ndbs++];
+		db->name = st->long_names[i];
 		db->entries = ms.ms_entries;
 		db->bytes = (uint64_t)ms.ms_psize * (ms.ms_branch_pages +
 		    ms.ms_leaf_pages + ms.ms_overflow_pages);

@@ -523,8 +523,9 @@ client_map_get(const msgpack_object *map, const char *key)
 
 /*
  * stats tells each database's entries and bytes: the records' entries
- * are the events, and the bytes of all of them and of the free pages are
- * within db_bytes.
+ * are the events (the day event's in events, the year's in the database
+ * of its class, and no empty one of those), and the bytes of all of
+ * them and of the free pages are within db_bytes.
  */
 TEST(client_stats_gives_each_database_size)
 {
@@ -554,8 +555,15 @@ TEST(client_stats_gives_each_database_size)
 		sum += v->via.u64;
 	}
 	db = client_map_get(dbs, "events");
-	T_EQ_U64(client_map_get(db, "entries")->via.u64, 2);
+	T_EQ_U64(client_map_get(db, "entries")->via.u64, 1);
 	T_ASSERT(client_map_get(db, "bytes")->via.u64 >= 4096);
+	/* 2016 reaches a year: 2^24 seconds and more, under 2^25. */
+	db = client_map_get(dbs, "events.25");
+	T_ASSERT(db != NULL);
+	T_EQ_U64(client_map_get(db, "entries")->via.u64, 1);
+	T_ASSERT(client_map_get(dbs, "events.24") == NULL &&
+	    client_map_get(dbs, "events.63") == NULL);
+	T_EQ_U64(client_map_get(&u.data, "events")->via.u64, 2);
 	T_EQ_U64(client_map_get(client_map_get(dbs, "actors"),
 	    "entries")->via.u64, 2);
 	T_ASSERT(client_map_get(dbs, "attr_names") != NULL);

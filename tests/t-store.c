@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "test.h"
@@ -66,7 +67,7 @@ raw_begin(MDB_env **env)
 
 	snprintf(path, sizeof path, "%s/db", t_dir());
 	T_OK(mdb_env_create(env));
-	mdb_env_set_maxdbs(*env, 16);
+	mdb_env_set_maxdbs(*env, STORE_DBS_MAX);
 	T_OK(mdb_env_open(*env, path, 0, 0644));
 	T_OK(mdb_txn_begin(*env, NULL, 0, &txn));
 	return (txn);
@@ -118,16 +119,43 @@ raw_id_set(MDB_txn *txn, uint64_t id, int class, int64_t start)
 	T_OK(mdb_put(txn, dbi, &k, &v, 0));
 }
 
-/* The key of id's record ([class,] start, id): its place is in ids. */
+/*
+ * The key of id's record (start, id) and its database, events or that
+ * of its class: its place is in ids.
+ */
 static void
-raw_rec_key(MDB_txn *txn, uint64_t id, unsigned char *key, MDB_val *k)
+raw_rec_key(MDB_txn *txn, uint64_t id, unsigned char *key, MDB_val *k,
+    MDB_dbi *dbi)
 {
+	char	name[32];
 	int64_t	start;
 	int	class;
 
 	T_OK(raw_id_get(txn, id, &class, &start));
-	k->mv_size = skey_rec_key(key, class, start, id);
+	k->mv_size = skey_rec_key(key, start, id);
 	k->mv_data = key;
+	if (class == 0)
+		snprintf(name, sizeof name, "events");
+	else
+		snprintf(name, sizeof name, "events.%d", class);
+	T_OK(mdb_dbi_open(txn, name, 0, dbi));
+}
+
+/* The databases of records, by number (store_rec_db's order). */
+static void
+raw_rec_dbs(MDB_txn *txn, MDB_dbi *dbis)
+{
+	char	name[32];
+	int	i;
+
+	for (i = 0; i < REC_DBS; i++) {
+		if (i == 0)
+			snprintf(name, sizeof name, "events");
+		else
+			snprintf(name, sizeof name, "events.%d",
+			    store_rec_db_class(i));
+		T_OK(mdb_dbi_open(txn, name, 0, &dbis[i]));
+	}
 }
 
 static void
@@ -1744,7 +1772,7 @@ TEST(store_ids_blocks_follow_puts_moves_and_deletes)
 	MDB_stat		 ms;
 	MDB_val			 v;
 	MDB_val			 k = { 8, NULL };
-	unsigned char		 key[SKEY_REC_MAX];
+	unsigned char		 key[SKEY_REC_LEN];
 	uint64_t		 id;
 	int64_t			 start;
 	int			 class;
@@ -1787,8 +1815,7 @@ TEST(store_ids_blocks_follow_puts_moves_and_deletes)
 	T_ASSERT(class > SKEY_REC_SHORT);
 	T_OK(raw_id_get(txn, 160, &class, &start));
 	T_ASSERT(start < 0);
-	raw_rec_key(txn, 160, key, &k);
-	T_OK(mdb_dbi_open(txn, "events", 0, &dbi));
+	raw_rec_key(txn, 160, key, &k, &dbi);
 	T_OK(mdb_get(txn, dbi, &k, &v));
 	/* The first block: 63 ids of 21 days, in a few bytes each. */
 	T_OK(mdb_dbi_open(txn, "idblocks", 0, &dbi));
@@ -1900,6 +1927,107 @@ changes_all(struct store *st, uint64_t since, uint64_t *seq, uint64_t *id,
 			(*n)++;
 		}
 	} while (more);
+}
+
+/*
+ * How full the leaves of the records' database name are: the bytes of
+ * their nodes (key, value, node header and its pointer) over the room
+ * of their pages.  *n: its records.
+ */
+static double
+rec_fill(MDB_txn *txn, const char *name, size_t *n)
+{
+	MDB_dbi		 dbi;
+	MDB_stat	 ms;
+	MDB_cursor	*cur;
+	MDB_val		 k, v;
+	double		 bytes = 0;
+
+	*n = 0;
+	T_OK(mdb_dbi_open(txn, name, 0, &dbi));
+	T_OK(mdb_stat(txn, dbi, &ms));
+	T_OK(mdb_cursor_open(txn, dbi, &cur));
+	while (mdb_cursor_get(cur, &k, &v, MDB_NEXT) == 0) {
+		bytes += (double)(k.mv_size + v.mv_size + 8 + 2);
+		(*n)++;
+	}
+	mdb_cursor_close(cur);
+	T_ASSERT(ms.ms_leaf_pages > 0 && ms.ms_overflow_pages == 0);
+	return (bytes / ((double)ms.ms_leaf_pages * (ms.ms_psize - 16)));
+}
+
+/*
+ * A load in date order of day, month and year events, the three kinds
+ * interleaved as a feed sends them: each kind's records are appended to
+ * a database of their own (events, events.22, events.25), and so fill
+ * their pages.  Format 11 kept the long ones in events, each class
+ * before the next, where every put split a page in half.
+ */
+TEST(store_long_records_fill_the_pages_of_their_class)
+{
+	enum { DAYS = 1500, PER_BATCH = 100 };
+	static const char *const dbs[] = { "events", "events.22",
+	    "events.25" };
+	struct store		*st = open_store(64 << 20);
+	struct store_check	*c = calloc(1, sizeof *c);
+	struct store_op		 ops[3 * PER_BATCH];
+	struct event		 evs[3 * PER_BATCH];
+	struct store_batch	 b;
+	struct aerr		 err;
+	struct tm		 tm;
+	MDB_env			*env;
+	MDB_txn			*txn;
+	time_t			 t;
+	double			 fill;
+	size_t			 day, i, n;
+	char			 start[16], month[16], year[16];
+
+	for (day = 0; day < DAYS; day += PER_BATCH) {
+		for (i = 0; i < PER_BATCH; i++) {
+			t = (time_t)(1262304000 + (day + i) * 86400);
+			gmtime_r(&t, &tm);
+			strftime(start, sizeof start, "%Y-%m-%d", &tm);
+			t += 29 * 86400;
+			gmtime_r(&t, &tm);
+			strftime(month, sizeof month, "%Y-%m-%d", &tm);
+			t += 335 * 86400;
+			gmtime_r(&t, &tm);
+			strftime(year, sizeof year, "%Y-%m-%d", &tm);
+			mkev(&evs[3 * i], start, NULL, "RUS", "036", NULL,
+			    NULL);
+			mkev(&evs[3 * i + 1], start, month, "RUS,USA", "036",
+			    NULL, NULL);
+			mkev(&evs[3 * i + 2], start, year, "SYRGOV", "042",
+			    NULL, NULL);
+		}
+		memset(ops, 0, sizeof ops);
+		for (i = 0; i < 3 * PER_BATCH; i++) {
+			ops[i].kind = CHANGE_PUT;
+			ops[i].ev = &evs[i];
+		}
+		memset(&b, 0, sizeof b);
+		b.ops = ops;
+		b.nops = 3 * PER_BATCH;
+		T_ASSERTF(store_write(st, &b, 1, 1000, &err) == 0, "%s",
+		    err.msg);
+		T_ASSERTF(!b.failed, "%s", b.err.msg);
+		for (i = 0; i < 3 * PER_BATCH; i++)
+			record_clear(&evs[i]);
+	}
+	T_OK(store_check(st, c, &err));
+	T_ASSERTF(c->nproblems == 0, "%s", c->problems[0]);
+	T_EQ_U64(c->events, 3 * DAYS);
+	store_close(st);
+	free(c);
+
+	txn = raw_begin(&env);
+	for (i = 0; i < sizeof dbs / sizeof dbs[0]; i++) {
+		fill = rec_fill(txn, dbs[i], &n);
+		T_EQ_U64(n, DAYS);
+		T_ASSERTF(fill > 0.85, "%s: pages %.0f%% full", dbs[i],
+		    fill * 100);
+	}
+	raw_commit(env, txn);
 }
 
 /*
@@ -2348,13 +2476,14 @@ TEST(store_records_by_position_give_back_their_maps)
 	msgpack_unpacked	 u;
 	MDB_env			*env;
 	MDB_txn			*txn;
-	MDB_dbi			 dbi;
+	MDB_dbi			 dbis[REC_DBS];
 	MDB_cursor		*cur;
 	MDB_val			 k, v;
 	uint64_t		 id;
 	size_t			 i, n = ndates + 2, maps = 0, bypos = 0, rlen = 0;
 	size_t			 wlen = 0;
 	char			 name[16];
+	int			 db;
 
 	for (i = 0; i < n; i++) {
 		snprintf(name, sizeof name, "k%zu", i);
@@ -2421,18 +2550,20 @@ TEST(store_records_by_position_give_back_their_maps)
 	store_close(st);
 
 	txn = raw_begin(&env);
-	T_OK(mdb_dbi_open(txn, "events", 0, &dbi));
-	T_OK(mdb_cursor_open(txn, dbi, &cur));
-	for (i = 0; mdb_cursor_get(cur, &k, &v, i++ ? MDB_NEXT :
-	    MDB_FIRST) == 0;) {
-		if (*(const unsigned char *)v.mv_data == 0xc1) {
-			pos_cuts_match(v.mv_data, v.mv_size - STORE_SEQ_LEN);
-			bypos++;
-		} else
-			maps++;
-		rlen += v.mv_size - STORE_SEQ_LEN;
+	raw_rec_dbs(txn, dbis);
+	for (db = 0; db < REC_DBS; db++) {
+		T_OK(mdb_cursor_open(txn, dbis[db], &cur));
+		while (mdb_cursor_get(cur, &k, &v, MDB_NEXT) == 0) {
+			if (*(const unsigned char *)v.mv_data == 0xc1) {
+				pos_cuts_match(v.mv_data, v.mv_size -
+				    STORE_SEQ_LEN);
+				bypos++;
+			} else
+				maps++;
+			rlen += v.mv_size - STORE_SEQ_LEN;
+		}
+		mdb_cursor_close(cur);
 	}
-	mdb_cursor_close(cur);
 	raw_commit(env, txn);
 	T_EQ_U64(bypos, n - 1);
 	T_EQ_U64(maps, 1);
@@ -2478,8 +2609,7 @@ TEST(store_records_by_position_damaged_are_refused)
 
 	/* The stored bytes, its seq cut off. */
 	txn = raw_begin(&env);
-	raw_rec_key(txn, id, key, &k);
-	T_OK(mdb_dbi_open(txn, "events", 0, &dbi));
+	raw_rec_key(txn, id, key, &k, &dbi);
 	T_OK(mdb_get(txn, dbi, &k, &v));
 	len = v.mv_size - STORE_SEQ_LEN;
 	rec = malloc(len);
@@ -2818,7 +2948,7 @@ TEST(store_refuses_another_format)
 	cfg.max_map_size = (size_t)1 << 20;
 	T_ASSERT(store_open(&cfg, &err) == NULL);
 	T_ASSERTF(strstr(err.msg, "holds store format 1 and this annalsd "
-	    "reads format 11") != NULL, "%s", err.msg);
+	    "reads format 12") != NULL, "%s", err.msg);
 
 	txn = raw_begin(&env);
 	T_OK(mdb_dbi_open(txn, "meta", 0, &meta));
@@ -2827,8 +2957,8 @@ TEST(store_refuses_another_format)
 	T_OK(mdb_put(txn, meta, &k, &v, 0));
 	raw_commit(env, txn);
 	T_ASSERT(store_open(&cfg, &err) == NULL);
-	T_ASSERTF(strstr(err.msg, "holds store format 12 and this annalsd "
-	    "reads format 11") != NULL, "%s", err.msg);
+	T_ASSERTF(strstr(err.msg, "holds store format 13 and this annalsd "
+	    "reads format 12") != NULL, "%s", err.msg);
 }
 
 /*
@@ -4428,7 +4558,7 @@ TEST(store_attrs_by_id_read_back_as_put)
 	MDB_txn		*txn;
 	MDB_dbi		 dbi;
 	MDB_val		 k, v;
-	unsigned char	 kbuf[SKEY_REC_MAX];
+	unsigned char	 kbuf[SKEY_REC_LEN];
 	char		 names[8192];
 	size_t		 i, stored = 0, wire = 0, count;
 
@@ -4447,9 +4577,8 @@ TEST(store_attrs_by_id_read_back_as_put)
 	 * first: its names were seen for the first time.
 	 */
 	txn = raw_begin(&env);
-	T_OK(mdb_dbi_open(txn, "events", 0, &dbi));
 	for (i = 2; i <= s->n; i++) {
-		raw_rec_key(txn, i, kbuf, &k);
+		raw_rec_key(txn, i, kbuf, &k, &dbi);
 		T_OK(mdb_get(txn, dbi, &k, &v));
 		T_ASSERT(v.mv_size - 8 < s->wantlen[i]);
 		stored += v.mv_size - 8;
@@ -4687,7 +4816,7 @@ TEST(store_attrs_of_format3_records_read_as_stored)
 	MDB_txn			*txn;
 	MDB_dbi			 dbi;
 	MDB_val			 k, v;
-	unsigned char		 kbuf[SKEY_REC_MAX], seq[8];
+	unsigned char		 kbuf[SKEY_REC_LEN], seq[8];
 	char			*title;
 	size_t			 i;
 
@@ -4695,10 +4824,9 @@ TEST(store_attrs_of_format3_records_read_as_stored)
 	store_close(st);
 	/* Each record as format 3 stored it: the wire form, then its seq. */
 	txn = raw_begin(&env);
-	T_OK(mdb_dbi_open(txn, "events", 0, &dbi));
 	msgpack_sbuffer_init(&sbuf);
 	for (i = 1; i <= s->n; i++) {
-		raw_rec_key(txn, i, kbuf, &k);
+		raw_rec_key(txn, i, kbuf, &k, &dbi);
 		T_OK(mdb_get(txn, dbi, &k, &v));
 		memcpy(seq, (char *)v.mv_data + v.mv_size - 8, 8);
 		msgpack_sbuffer_clear(&sbuf);
@@ -5655,37 +5783,40 @@ TEST(store_text_sweep_of_a_damaged_count_sizes_nothing)
 
 /*
  * Review of #16 (records in time order).  tor_count: how many records of
- * id the events database holds, with the store closed; *start is the
- * start of the last, which ids must map id to.
+ * id the databases of records hold, with the store closed; *start is the
+ * start of the last, which ids must map id to, and of the class whose
+ * database holds it.
  */
 static int
 tor_count(uint64_t id, int64_t *start)
 {
 	MDB_env		*env;
 	MDB_txn		*txn;
-	MDB_dbi		 events;
+	MDB_dbi		 dbis[REC_DBS];
 	MDB_cursor	*cur;
 	MDB_val		 k, v;
 	uint64_t	 kid;
 	int64_t		 kstart;
-	int		 n = 0, class, kclass = 0;
+	int		 n = 0, i, class, kclass = 0;
 
 	txn = raw_begin(&env);
-	T_OK(mdb_dbi_open(txn, "events", 0, &events));
-	T_OK(mdb_cursor_open(txn, events, &cur));
-	while (mdb_cursor_get(cur, &k, &v, MDB_NEXT) == 0) {
-		T_OK(skey_get_rec_key(k.mv_data, k.mv_size, &class, &kstart,
-		    &kid));
-		if (kid != id)
-			continue;
-		n++;
-		*start = kstart;
-		kclass = class;
+	raw_rec_dbs(txn, dbis);
+	for (i = 0; i < REC_DBS; i++) {
+		T_OK(mdb_cursor_open(txn, dbis[i], &cur));
+		while (mdb_cursor_get(cur, &k, &v, MDB_NEXT) == 0) {
+			T_OK(skey_get_rec_key(k.mv_data, k.mv_size, &kstart,
+			    &kid));
+			if (kid != id)
+				continue;
+			n++;
+			*start = kstart;
+			kclass = store_rec_db_class(i);
+		}
+		mdb_cursor_close(cur);
 	}
-	mdb_cursor_close(cur);
 	if (n > 0) {
 		T_OK(raw_id_get(txn, id, &class, &kstart));
-		T_EQ_INT(class, kclass > SKEY_REC_SHORT ? kclass : 0);
+		T_EQ_INT(class, kclass);
 		T_ASSERT(kstart == *start);
 	} else
 		T_ASSERT(raw_id_get(txn, id, &class, &kstart) ==
@@ -5877,41 +6008,48 @@ tor_downgrade(uint64_t moved, int to)
 {
 	MDB_env		*env;
 	MDB_txn		*txn;
-	MDB_dbi		 events, ids, idblocks, meta;
+	MDB_dbi		 dbis[REC_DBS], events, ids, idblocks, meta;
 	MDB_cursor	*cur;
 	MDB_val		 k, v, *keys = NULL, *vals = NULL;
-	unsigned char	 four[8], old[SKEY_REC_LEN];
+	unsigned char	 four[8], old[SKEY_REC_LEN], *long_key;
 	uint64_t	 id;
 	int64_t		 start;
 	size_t		 n = 0, cap = 0, i;
-	int		 class;
+	int		 db;
 
 	txn = raw_begin(&env);
-	T_OK(mdb_dbi_open(txn, "events", 0, &events));
+	raw_rec_dbs(txn, dbis);
+	events = dbis[0];
 	T_OK(mdb_dbi_open(txn, "ids", MDB_CREATE, &ids));
 	T_OK(mdb_dbi_open(txn, "idblocks", 0, &idblocks));
 	T_OK(mdb_dbi_open(txn, "meta", 0, &meta));
-	T_OK(mdb_cursor_open(txn, events, &cur));
-	while (mdb_cursor_get(cur, &k, &v, MDB_NEXT) == 0) {
-		if (n == cap) {
-			cap = cap ? cap * 2 : 1024;
-			keys = realloc(keys, cap * sizeof *keys);
-			vals = realloc(vals, cap * sizeof *vals);
+	/* Each key as format 11 kept it: a long one's class first. */
+	for (db = 0; db < REC_DBS; db++) {
+		T_OK(mdb_cursor_open(txn, dbis[db], &cur));
+		while (mdb_cursor_get(cur, &k, &v, MDB_NEXT) == 0) {
+			if (n == cap) {
+				cap = cap ? cap * 2 : 1024;
+				keys = realloc(keys, cap * sizeof *keys);
+				vals = realloc(vals, cap * sizeof *vals);
+			}
+			keys[n].mv_size = k.mv_size + (db > 0);
+			keys[n].mv_data = long_key = malloc(keys[n].mv_size);
+			if (db > 0)
+				*long_key++ = (unsigned char)
+				    store_rec_db_class(db);
+			memcpy(long_key, k.mv_data, k.mv_size);
+			vals[n].mv_size = v.mv_size;
+			vals[n].mv_data = malloc(v.mv_size);
+			memcpy(vals[n].mv_data, v.mv_data, v.mv_size);
+			n++;
 		}
-		keys[n].mv_size = k.mv_size;
-		keys[n].mv_data = malloc(k.mv_size);
-		memcpy(keys[n].mv_data, k.mv_data, k.mv_size);
-		vals[n].mv_size = v.mv_size;
-		vals[n].mv_data = malloc(v.mv_size);
-		memcpy(vals[n].mv_data, v.mv_data, v.mv_size);
-		n++;
+		mdb_cursor_close(cur);
+		T_OK(mdb_drop(txn, dbis[db], 0));
 	}
-	mdb_cursor_close(cur);
-	T_OK(mdb_drop(txn, events, 0));
 	for (i = 0; i < n; i++) {
-		T_OK(skey_get_rec_key(keys[i].mv_data, keys[i].mv_size,
-		    &class, &start, &id));
-		skey_rec_key(old, 0, start, id);
+		memcpy(old, (unsigned char *)keys[i].mv_data +
+		    keys[i].mv_size - SKEY_REC_LEN, SKEY_REC_LEN);
+		T_OK(skey_get_rec_key(old, SKEY_REC_LEN, &start, &id));
 		k.mv_size = 8;
 		k.mv_data = old + 8;
 		if (moved != 0 && id % moved == 0) {
@@ -6104,7 +6242,7 @@ TEST(store_timeorder_check_finds_misplaced_records)
 	MDB_txn			*txn;
 	MDB_dbi			 events;
 	MDB_val			 k, v, nk;
-	unsigned char		 key[SKEY_REC_MAX], nkey[SKEY_REC_LEN];
+	unsigned char		 key[SKEY_REC_LEN], nkey[SKEY_REC_LEN];
 	char			*rec;
 
 	mkev(&ev, "2015-01-26", NULL, "USA", NULL, NULL, NULL);
@@ -6117,25 +6255,24 @@ TEST(store_timeorder_check_finds_misplaced_records)
 
 	/* 1 moves to start 0 (1970), ids following; 2 gets a copy there. */
 	txn = raw_begin(&env);
-	T_OK(mdb_dbi_open(txn, "events", 0, &events));
-	raw_rec_key(txn, 1, key, &k);
+	raw_rec_key(txn, 1, key, &k, &events);
 	T_OK(mdb_get(txn, events, &k, &v));
 	rec = malloc(v.mv_size);
 	memcpy(rec, v.mv_data, v.mv_size);
 	v.mv_data = rec;
 	T_OK(mdb_del(txn, events, &k, NULL));
-	skey_rec_key(nkey, 0, 0, 1);
+	skey_rec_key(nkey, 0, 1);
 	nk.mv_size = SKEY_REC_LEN;
 	nk.mv_data = nkey;
 	T_OK(mdb_put(txn, events, &nk, &v, 0));
 	raw_id_set(txn, 1, 0, 0);
 	free(rec);
-	raw_rec_key(txn, 2, key, &k);
+	raw_rec_key(txn, 2, key, &k, &events);
 	T_OK(mdb_get(txn, events, &k, &v));
 	rec = malloc(v.mv_size);
 	memcpy(rec, v.mv_data, v.mv_size);
 	v.mv_data = rec;
-	skey_rec_key(nkey, 0, 0, 2);
+	skey_rec_key(nkey, 0, 2);
 	T_OK(mdb_put(txn, events, &nk, &v, 0));
 	free(rec);
 	raw_commit(env, txn);

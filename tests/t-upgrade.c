@@ -22,6 +22,9 @@
  * tests/data/store-format10 holds a store of format 10 (an entry of
  * time for each event) made by annalsd at 206c430: its time index moves
  * into blocks.
+ * tests/data/store-format11 holds a store of format 11 (long events'
+ * records in events, under their class, start and id) made by annalsd
+ * at 12f569c: those records move into the databases of their classes.
  * tests/data/store-fold1 holds 8 events (events.jsonl beside it) put by
  * annalsd at 79c9c0a, whose word index kept Latin letters that Unicode
  * does not decompose ("ł", "ø", "ı") as they are: its words are folded
@@ -268,7 +271,7 @@ TEST(upgrade_format2_store_answers_as_before)
 
 	upgrade_copy("store-format2");
 	log = upgrade_open("store-format2", upgrade_cmds);
-	T_ASSERTF(strstr(log, "upgrading the store from format 2 to 11") !=
+	T_ASSERTF(strstr(log, "upgrading the store from format 2 to 12") !=
 	    NULL && strstr(log, "gave 77 records the seq") != NULL &&
 	    strstr(log, "upgraded 77 records") != NULL, "%s", log);
 	/* Format 2 had no word index: it is built after the upgrade. */
@@ -290,7 +293,7 @@ TEST(upgrade_text_index_without_tails_is_built_again)
 	T_ASSERTF(strstr(log, "indexed the words of 77 stored events") !=
 	    NULL, "%s", log);
 	/* Format 3's records are moved as they are: attrs keep names. */
-	T_ASSERTF(strstr(log, "upgrading the store from format 3 to 11") !=
+	T_ASSERTF(strstr(log, "upgrading the store from format 3 to 12") !=
 	    NULL && strstr(log, "upgraded 77 records") != NULL, "%s", log);
 	free(log);
 
@@ -314,8 +317,8 @@ upgrade_fixture(const char *name, int from, int n)
 	char	*log, upgrading[64], said[64];
 
 	snprintf(upgrading, sizeof upgrading, "upgrading the store from "
-	    "format %d to 11", from);
-	snprintf(said, sizeof said, "upgraded %d records to store format 11",
+	    "format %d to 12", from);
+	snprintf(said, sizeof said, "upgraded %d records to store format 12",
 	    n);
 	upgrade_copy(name);
 	log = upgrade_open(name, upgrade_cmds4);
@@ -437,7 +440,7 @@ upgrade_begin(MDB_env **env, unsigned int flags)
 
 	snprintf(path, sizeof path, "%s/data", t_dir());
 	T_OK(mdb_env_create(env));
-	T_OK(mdb_env_set_maxdbs(*env, 32));
+	T_OK(mdb_env_set_maxdbs(*env, STORE_DBS_MAX));
 	T_OK(mdb_env_set_mapsize(*env, 64 << 20));
 	T_OK(mdb_env_open(*env, path, flags, 0640));
 	T_OK(mdb_txn_begin(*env, NULL, flags, &txn));
@@ -535,9 +538,9 @@ TEST(upgrade_cut_short_is_finished_on_open)
 	 * The 39 records of even ids, keyed by id, and the 14 of odd ids
 	 * whose events are long, under their start and id.
 	 */
-	T_ASSERTF(strstr(log, "going on with the upgrade to format 11, which "
+	T_ASSERTF(strstr(log, "going on with the upgrade to format 12, which "
 	    "was cut short") != NULL && strstr(log, "upgraded 53 records to "
-	    "store format 11") != NULL, "%s", log);
+	    "store format 12") != NULL, "%s", log);
 	T_ASSERT(!upgrade_has("meta", "upgrading"));
 	free(log);
 }
@@ -550,8 +553,8 @@ TEST(upgrade_cut_short_by_format_6_is_finished_on_open)
 	upgrade_copy("store-format4");
 	upgrade_half_done(6);
 	log = upgrade_open("store-format4", upgrade_cmds4);
-	T_ASSERTF(strstr(log, "upgrading the store from format 6 to 11") !=
-	    NULL && strstr(log, "upgraded 53 records to store format 11") !=
+	T_ASSERTF(strstr(log, "upgrading the store from format 6 to 12") !=
+	    NULL && strstr(log, "upgraded 53 records to store format 12") !=
 	    NULL && strstr(log, "indexed the actors and types of 77") != NULL,
 	    "%s", log);
 	T_ASSERT(!upgrade_has("meta", "upgrading"));
@@ -634,13 +637,16 @@ TEST(upgrade_format6_store_builds_blocks_of_postings)
 
 	upgrade_copy("store-format6");
 	log = upgrade_open("store-format6", upgrade_cmds4);
-	T_ASSERTF(strstr(log, "upgrading the store from format 6 to 11") !=
+	T_ASSERTF(strstr(log, "upgrading the store from format 6 to 12") !=
 	    NULL && strstr(log, said) != NULL, "%s", log);
 	free(log);
 	upgrade_not_twice(said);
 }
 
-/* Records of the events database in the test's store: maps, and not. */
+/*
+ * Records of the test's store, in events and the databases of long
+ * events' classes (events.18 to events.63): maps, and not.
+ */
 static void
 upgrade_count_records(size_t *maps, size_t *bypos)
 {
@@ -649,21 +655,31 @@ upgrade_count_records(size_t *maps, size_t *bypos)
 	MDB_dbi		 dbi;
 	MDB_cursor	*cur;
 	MDB_val		 k, v;
-	int		 rc, b;
+	char		 name[32];
+	int		 rc, b, class;
 
 	*maps = *bypos = 0;
-	T_OK(mdb_dbi_open(txn, "events", 0, &dbi));
-	T_OK(mdb_cursor_open(txn, dbi, &cur));
-	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
-	    rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-		b = *(const unsigned char *)v.mv_data;
-		if (b == 0xc1)
-			(*bypos)++;
-		else if ((b & 0xf0) == 0x80 || b == 0xde)
-			(*maps)++;
+	for (class = SKEY_REC_SHORT; class <= SKEY_CLASS_INF; class++) {
+		if (class == SKEY_REC_SHORT)
+			snprintf(name, sizeof name, "events");
+		else
+			snprintf(name, sizeof name, "events.%d", class);
+		/* Stores of format 11 and before have events alone. */
+		if ((rc = mdb_dbi_open(txn, name, 0, &dbi)) == MDB_NOTFOUND)
+			continue;
+		T_OK(rc);
+		T_OK(mdb_cursor_open(txn, dbi, &cur));
+		for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
+		    rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+			b = *(const unsigned char *)v.mv_data;
+			if (b == 0xc1)
+				(*bypos)++;
+			else if ((b & 0xf0) == 0x80 || b == 0xde)
+				(*maps)++;
+		}
+		T_EQ_INT(rc, MDB_NOTFOUND);
+		mdb_cursor_close(cur);
 	}
-	T_EQ_INT(rc, MDB_NOTFOUND);
-	mdb_cursor_close(cur);
 	upgrade_read_end(env, txn);
 }
 
@@ -714,7 +730,7 @@ TEST(upgrade_format7_store_reads_its_maps_and_compacts_them)
 	T_EQ_U64(maps, 77);
 	T_EQ_U64(bypos, 0);
 	log = upgrade_open("store-format7", upgrade_cmds4);
-	T_ASSERTF(strstr(log, "upgrading the store from format 7 to 11") !=
+	T_ASSERTF(strstr(log, "upgrading the store from format 7 to 12") !=
 	    NULL, "%s", log);
 	free(log);
 	/* The event added, and event 3 set: 77 less 3 and 5, plus 79. */
@@ -792,7 +808,7 @@ TEST(upgrade_format8_store_moves_its_ids_into_blocks)
 	T_EQ_U64(upgrade_count_blocks("ids", "idblocks", &entries), 0);
 	T_EQ_INT(entries, 77);
 	log = upgrade_open("store-format8", upgrade_cmds4);
-	T_ASSERTF(strstr(log, "upgrading the store from format 8 to 11") !=
+	T_ASSERTF(strstr(log, "upgrading the store from format 8 to 12") !=
 	    NULL && strstr(log, "moved 77 places of records into blocks "
 	    "of 64 ids") != NULL, "%s", log);
 	free(log);
@@ -841,7 +857,7 @@ TEST(upgrade_format9_store_moves_its_change_log_into_blocks)
 	T_EQ_U64(upgrade_count_blocks("changes", "logblocks", &entries), 0);
 	T_EQ_INT(entries, 82);
 	log = upgrade_open("store-format9", upgrade_cmds4);
-	T_ASSERTF(strstr(log, "upgrading the store from format 9 to 11") !=
+	T_ASSERTF(strstr(log, "upgrading the store from format 9 to 12") !=
 	    NULL && strstr(log, "moved 82 changes of the log into blocks "
 	    "of 64 seqs") != NULL, "%s", log);
 	T_ASSERTF(strstr(log, "did not decode") == NULL, "%s", log);
@@ -915,10 +931,73 @@ TEST(upgrade_format10_store_moves_its_time_index_into_blocks)
 	T_EQ_U64(upgrade_sweep_time(10), 77 - 10);
 	T_ASSERT(upgrade_has_db("time"));
 	log = upgrade_open("store-format10", upgrade_cmds4);
-	T_ASSERTF(strstr(log, "upgrading the store from format 10 to 11") !=
+	T_ASSERTF(strstr(log, "upgrading the store from format 10 to 12") !=
 	    NULL && strstr(log, "moved 67 entries of the time index into "
 	    "blocks") != NULL, "%s", log);
 	free(log);
 	T_ASSERT(!upgrade_has_db("time"));
 	upgrade_not_twice("moved 67 entries");
+}
+
+/*
+ * The records of the test's store: *in_events kept in events under a
+ * class, start and id (17 bytes, format 11 and before), *in_classes in
+ * the databases of classes.
+ */
+static void
+upgrade_count_long(size_t *in_events, size_t *in_classes)
+{
+	MDB_env		*env;
+	MDB_txn		*txn = upgrade_begin(&env, MDB_RDONLY);
+	MDB_dbi		 dbi;
+	MDB_stat	 ms;
+	MDB_cursor	*cur;
+	MDB_val		 k, v;
+	char		 name[32];
+	int		 rc, class;
+
+	*in_events = *in_classes = 0;
+	T_OK(mdb_dbi_open(txn, "events", 0, &dbi));
+	T_OK(mdb_cursor_open(txn, dbi, &cur));
+	while ((rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) == 0)
+		*in_events += k.mv_size == SKEY_TIME_LEN;
+	T_EQ_INT(rc, MDB_NOTFOUND);
+	mdb_cursor_close(cur);
+	for (class = SKEY_REC_SHORT + 1; class <= SKEY_CLASS_INF; class++) {
+		snprintf(name, sizeof name, "events.%d", class);
+		if ((rc = mdb_dbi_open(txn, name, 0, &dbi)) == MDB_NOTFOUND)
+			continue;
+		T_OK(rc);
+		T_OK(mdb_stat(txn, dbi, &ms));
+		*in_classes += ms.ms_entries;
+	}
+	upgrade_read_end(env, txn);
+}
+
+/*
+ * tests/data/store-format11 was made by annalsd at 12f569c as
+ * store-format5 was: the records of its 33 long events move out of
+ * events into the databases of their classes when it is opened, and the
+ * answers are that annalsd's.  The writes after (event 3 set to 1800, a
+ * year) keep them there.
+ */
+TEST(upgrade_format11_store_moves_long_records_into_their_classes)
+{
+	char	*log;
+	size_t	 in_events, in_classes;
+
+	upgrade_copy("store-format11");
+	upgrade_count_long(&in_events, &in_classes);
+	T_EQ_U64(in_events, 33);
+	T_EQ_U64(in_classes, 0);
+	T_ASSERT(!upgrade_has_db("events.25"));
+	log = upgrade_open("store-format11", upgrade_cmds4);
+	T_ASSERTF(strstr(log, "upgrading the store from format 11 to 12") !=
+	    NULL && strstr(log, "moved 33 long events' records into the "
+	    "databases of their classes") != NULL, "%s", log);
+	free(log);
+	upgrade_count_long(&in_events, &in_classes);
+	T_EQ_U64(in_events, 0);
+	T_EQ_U64(in_classes, 34);
+	upgrade_not_twice("moved 33 long events' records");
 }
