@@ -327,7 +327,8 @@ plan_type(struct store *st, MDB_txn *txn, const struct query *q,
 	if (store_type_names(st, txn, q->type, TYPE_PROBE_MAX, tn, err) != 0)
 		return (-1);
 	if (q->actor == NULL && q->text == NULL) {
-		if ((rc = store_rec_count(txn, st, &events)) != 0) {
+		if ((rc = store_rec_count(txn, st, store_meta_get(txn,
+		    st->meta, "classes", 0), &events)) != 0) {
 			store_type_names_free(tn);
 			return (store_error(err, rc, "mdb_stat"));
 		}

@@ -452,15 +452,23 @@ store_rec_open(struct store *st, MDB_txn *txn)
 	return (0);
 }
 
-/* How many records the store holds, in *n: 0 or an LMDB error. */
+/*
+ * How many records the store holds, in *n, the long ones of the classes
+ * in the mask classes only: 0 or an LMDB error.  A query's plan passes
+ * the classes used (meta "classes"): the first read of each database in
+ * a transaction looks it up in the main database.
+ */
 int
-store_rec_count(MDB_txn *txn, const struct store *st, uint64_t *n)
+store_rec_count(MDB_txn *txn, const struct store *st, uint64_t classes,
+    uint64_t *n)
 {
 	MDB_stat	ms;
 	int		i, rc;
 
 	*n = 0;
 	for (i = 0; i < REC_DBS; i++) {
+		if (i > 0 && (classes >> store_rec_db_class(i) & 1) == 0)
+			continue;
 		if ((rc = mdb_stat(txn, store_rec_db(st, i), &ms)) != 0)
 			return (rc);
 		*n += ms.ms_entries;

@@ -1133,7 +1133,7 @@ store_stats(struct store *st, struct store_stats *out, struct aerr *err)
 	memset(out, 0, sizeof *out);
 	if (store_read_begin(st, &txn, err) != 0)
 		return (-1);
-	store_rec_count(txn, st, &out->events);
+	store_rec_count(txn, st, UINT64_MAX, &out->events);
 	if (mdb_stat(txn, st->actors, &ms) == 0)
 		out->actors = ms.ms_entries;
 	store_text_sizes(st, txn, &out->records_bytes, &out->text_bytes);
