@@ -113,9 +113,11 @@ struct wctx {
  * Format 10 keeps the change log in blocks of 64 seqs (store-log.c).
  * Format 11 keeps the time index in blocks of postings (store-post.c).
  * Format 12 keeps a long event's record under its start and id in the
- * database of its class (store-rec.c).
+ * database of its class (store-rec.c).  Format 13 seals the word index's
+ * blocks at up to 4 KB (store-text.c), which an annalsd of format 12
+ * would take for damaged ones; it reads those of 1 KB as they are.
  */
-#define STORE_FORMAT	12
+#define STORE_FORMAT	13
 #define STORE_SEQ_LEN	8
 
 #define PRUNE_BATCH	10000	/* tombstones dropped per commit */

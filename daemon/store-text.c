@@ -59,8 +59,15 @@
 #include "store-int.h"
 #include "words.h"
 
-/* A block's encoded postings (after its first) stay under this. */
-#define TEXT_BLOCK_BYTES	1024
+/*
+ * A block's encoded postings (after its first) stay under this.  A value
+ * over LMDB's node maximum (about 2 KB with 4 KB pages) goes to overflow
+ * pages of its own, in whole pages, and a page of 4096 bytes holds 4080
+ * after its header: so a full block, or a full tail with its TAIL_HEAD
+ * bytes (32), takes one overflow page nearly whole, and the leaves of
+ * text hold only keys and page numbers.
+ */
+#define TEXT_BLOCK_BYTES	(4096 - 16 - 32)
 /* Words a prefix may stand for. */
 #define TEXT_PREFIX_WORDS	256
 #define TEXT_KEY_MAX		(WORDS_MAX_BYTES + 1 + SKEY_TIME_LEN)
@@ -426,6 +433,8 @@ merge_run(struct wctx *w, const unsigned char *prefix, size_t plen,
  * has a tail.
  */
 #define TAIL_HEAD	32
+_Static_assert(TAIL_HEAD + TEXT_BLOCK_BYTES <= 4096 - 16,
+    "a full tail takes more than one overflow page");
 
 struct tail_buf {
 	struct posting	first, last;

@@ -2948,7 +2948,7 @@ TEST(store_refuses_another_format)
 	cfg.max_map_size = (size_t)1 << 20;
 	T_ASSERT(store_open(&cfg, &err) == NULL);
 	T_ASSERTF(strstr(err.msg, "holds store format 1 and this annalsd "
-	    "reads format 12") != NULL, "%s", err.msg);
+	    "reads format 13") != NULL, "%s", err.msg);
 
 	txn = raw_begin(&env);
 	T_OK(mdb_dbi_open(txn, "meta", 0, &meta));
@@ -2957,8 +2957,8 @@ TEST(store_refuses_another_format)
 	T_OK(mdb_put(txn, meta, &k, &v, 0));
 	raw_commit(env, txn);
 	T_ASSERT(store_open(&cfg, &err) == NULL);
-	T_ASSERTF(strstr(err.msg, "holds store format 13 and this annalsd "
-	    "reads format 12") != NULL, "%s", err.msg);
+	T_ASSERTF(strstr(err.msg, "holds store format 14 and this annalsd "
+	    "reads format 13") != NULL, "%s", err.msg);
 }
 
 /*
@@ -3937,10 +3937,43 @@ TEST(store_text_sixteen_terms_staged_and_swept)
 }
 
 /*
+ * Close st and check that the word index's sealed blocks, of a feed in
+ * date order, are full ones, each in an overflow page of its own; then
+ * open it again.
+ */
+static struct store *
+sealed_one_page_each(struct store *st)
+{
+	MDB_env		*env;
+	MDB_txn		*txn;
+	MDB_dbi		 dbi;
+	MDB_stat	 ms;
+	MDB_cursor	*cur;
+	MDB_val		 k, v;
+
+	store_close(st);
+	txn = raw_begin(&env);
+	T_OK(mdb_dbi_open(txn, "text", 0, &dbi));
+	T_OK(mdb_stat(txn, dbi, &ms));
+	T_ASSERTF(ms.ms_entries >= 1 && ms.ms_overflow_pages ==
+	    ms.ms_entries, "%zu blocks sealed, %zu overflow pages",
+	    ms.ms_entries, ms.ms_overflow_pages);
+	T_OK(mdb_cursor_open(txn, dbi, &cur));
+	while (mdb_cursor_get(cur, &k, &v, MDB_NEXT) == 0)
+		T_ASSERTF(v.mv_size > 4000 && v.mv_size <= 4080,
+		    "a sealed block of %zu bytes", v.mv_size);
+	mdb_cursor_close(cur);
+	raw_commit(env, txn);
+	return (open_store(32 << 20));
+}
+
+/*
  * A feed in date order fills the tails of its lists, which are sealed
  * into blocks; late events go into those blocks, and deletes empty the
  * last tail, which takes the last sealed block's postings.  Each query
- * answers the live events in order, both ways.
+ * answers the live events in order, both ways.  The events are 200 days
+ * apart, so that alpha's 1,500 postings (3 bytes each) fill its tail
+ * past a block, which takes an overflow page of its own.
  */
 TEST(store_text_tails_seal_and_refill)
 {
@@ -3955,8 +3988,10 @@ TEST(store_text_tails_seal_and_refill)
 	static const char *const words[] = { "alpha", "alpha beta" };
 
 	for (i = 0; i < 1600; i++) {
+		if (i == 1500)
+			st = sealed_one_page_each(st);
 		/* The last 100 come late, at earlier dates. */
-		days[i] = i < 1500 ? i : rand_r(&seed) % 1500;
+		days[i] = 200 * (i < 1500 ? i : rand_r(&seed) % 1500);
 		date_civil_from_days(date_days_from_civil(1990, 1, 1) +
 		    days[i], &y, &m, &d);
 		snprintf(date, sizeof date, "%04lld-%02u-%02u", (long long)y,

@@ -25,6 +25,9 @@
  * tests/data/store-format11 holds a store of format 11 (long events'
  * records in events, under their class, start and id) made by annalsd
  * at 12f569c: those records move into the databases of their classes.
+ * tests/data/store-format12 holds a store of format 12 (word index
+ * blocks of 1 KB) made by annalsd at 91f1792: it is marked 13 and read
+ * as it is.
  * tests/data/store-fold1 holds 8 events (events.jsonl beside it) put by
  * annalsd at 79c9c0a, whose word index kept Latin letters that Unicode
  * does not decompose ("ł", "ø", "ı") as they are: its words are folded
@@ -271,7 +274,7 @@ TEST(upgrade_format2_store_answers_as_before)
 
 	upgrade_copy("store-format2");
 	log = upgrade_open("store-format2", upgrade_cmds);
-	T_ASSERTF(strstr(log, "upgrading the store from format 2 to 12") !=
+	T_ASSERTF(strstr(log, "upgrading the store from format 2 to 13") !=
 	    NULL && strstr(log, "gave 77 records the seq") != NULL &&
 	    strstr(log, "upgraded 77 records") != NULL, "%s", log);
 	/* Format 2 had no word index: it is built after the upgrade. */
@@ -293,7 +296,7 @@ TEST(upgrade_text_index_without_tails_is_built_again)
 	T_ASSERTF(strstr(log, "indexed the words of 77 stored events") !=
 	    NULL, "%s", log);
 	/* Format 3's records are moved as they are: attrs keep names. */
-	T_ASSERTF(strstr(log, "upgrading the store from format 3 to 12") !=
+	T_ASSERTF(strstr(log, "upgrading the store from format 3 to 13") !=
 	    NULL && strstr(log, "upgraded 77 records") != NULL, "%s", log);
 	free(log);
 
@@ -317,8 +320,8 @@ upgrade_fixture(const char *name, int from, int n)
 	char	*log, upgrading[64], said[64];
 
 	snprintf(upgrading, sizeof upgrading, "upgrading the store from "
-	    "format %d to 12", from);
-	snprintf(said, sizeof said, "upgraded %d records to store format 12",
+	    "format %d to 13", from);
+	snprintf(said, sizeof said, "upgraded %d records to store format 13",
 	    n);
 	upgrade_copy(name);
 	log = upgrade_open(name, upgrade_cmds4);
@@ -538,9 +541,9 @@ TEST(upgrade_cut_short_is_finished_on_open)
 	 * The 39 records of even ids, keyed by id, and the 14 of odd ids
 	 * whose events are long, under their start and id.
 	 */
-	T_ASSERTF(strstr(log, "going on with the upgrade to format 12, which "
+	T_ASSERTF(strstr(log, "going on with the upgrade to format 13, which "
 	    "was cut short") != NULL && strstr(log, "upgraded 53 records to "
-	    "store format 12") != NULL, "%s", log);
+	    "store format 13") != NULL, "%s", log);
 	T_ASSERT(!upgrade_has("meta", "upgrading"));
 	free(log);
 }
@@ -553,8 +556,8 @@ TEST(upgrade_cut_short_by_format_6_is_finished_on_open)
 	upgrade_copy("store-format4");
 	upgrade_half_done(6);
 	log = upgrade_open("store-format4", upgrade_cmds4);
-	T_ASSERTF(strstr(log, "upgrading the store from format 6 to 12") !=
-	    NULL && strstr(log, "upgraded 53 records to store format 12") !=
+	T_ASSERTF(strstr(log, "upgrading the store from format 6 to 13") !=
+	    NULL && strstr(log, "upgraded 53 records to store format 13") !=
 	    NULL && strstr(log, "indexed the actors and types of 77") != NULL,
 	    "%s", log);
 	T_ASSERT(!upgrade_has("meta", "upgrading"));
@@ -637,7 +640,7 @@ TEST(upgrade_format6_store_builds_blocks_of_postings)
 
 	upgrade_copy("store-format6");
 	log = upgrade_open("store-format6", upgrade_cmds4);
-	T_ASSERTF(strstr(log, "upgrading the store from format 6 to 12") !=
+	T_ASSERTF(strstr(log, "upgrading the store from format 6 to 13") !=
 	    NULL && strstr(log, said) != NULL, "%s", log);
 	free(log);
 	upgrade_not_twice(said);
@@ -730,7 +733,7 @@ TEST(upgrade_format7_store_reads_its_maps_and_compacts_them)
 	T_EQ_U64(maps, 77);
 	T_EQ_U64(bypos, 0);
 	log = upgrade_open("store-format7", upgrade_cmds4);
-	T_ASSERTF(strstr(log, "upgrading the store from format 7 to 12") !=
+	T_ASSERTF(strstr(log, "upgrading the store from format 7 to 13") !=
 	    NULL, "%s", log);
 	free(log);
 	/* The event added, and event 3 set: 77 less 3 and 5, plus 79. */
@@ -808,7 +811,7 @@ TEST(upgrade_format8_store_moves_its_ids_into_blocks)
 	T_EQ_U64(upgrade_count_blocks("ids", "idblocks", &entries), 0);
 	T_EQ_INT(entries, 77);
 	log = upgrade_open("store-format8", upgrade_cmds4);
-	T_ASSERTF(strstr(log, "upgrading the store from format 8 to 12") !=
+	T_ASSERTF(strstr(log, "upgrading the store from format 8 to 13") !=
 	    NULL && strstr(log, "moved 77 places of records into blocks "
 	    "of 64 ids") != NULL, "%s", log);
 	free(log);
@@ -857,7 +860,7 @@ TEST(upgrade_format9_store_moves_its_change_log_into_blocks)
 	T_EQ_U64(upgrade_count_blocks("changes", "logblocks", &entries), 0);
 	T_EQ_INT(entries, 82);
 	log = upgrade_open("store-format9", upgrade_cmds4);
-	T_ASSERTF(strstr(log, "upgrading the store from format 9 to 12") !=
+	T_ASSERTF(strstr(log, "upgrading the store from format 9 to 13") !=
 	    NULL && strstr(log, "moved 82 changes of the log into blocks "
 	    "of 64 seqs") != NULL, "%s", log);
 	T_ASSERTF(strstr(log, "did not decode") == NULL, "%s", log);
@@ -931,7 +934,7 @@ TEST(upgrade_format10_store_moves_its_time_index_into_blocks)
 	T_EQ_U64(upgrade_sweep_time(10), 77 - 10);
 	T_ASSERT(upgrade_has_db("time"));
 	log = upgrade_open("store-format10", upgrade_cmds4);
-	T_ASSERTF(strstr(log, "upgrading the store from format 10 to 12") !=
+	T_ASSERTF(strstr(log, "upgrading the store from format 10 to 13") !=
 	    NULL && strstr(log, "moved 67 entries of the time index into "
 	    "blocks") != NULL, "%s", log);
 	free(log);
@@ -992,7 +995,7 @@ TEST(upgrade_format11_store_moves_long_records_into_their_classes)
 	T_EQ_U64(in_classes, 0);
 	T_ASSERT(!upgrade_has_db("events.25"));
 	log = upgrade_open("store-format11", upgrade_cmds4);
-	T_ASSERTF(strstr(log, "upgrading the store from format 11 to 12") !=
+	T_ASSERTF(strstr(log, "upgrading the store from format 11 to 13") !=
 	    NULL && strstr(log, "moved 33 long events' records into the "
 	    "databases of their classes") != NULL, "%s", log);
 	free(log);
@@ -1000,4 +1003,22 @@ TEST(upgrade_format11_store_moves_long_records_into_their_classes)
 	T_EQ_U64(in_events, 0);
 	T_EQ_U64(in_classes, 34);
 	upgrade_not_twice("moved 33 long events' records");
+}
+
+/*
+ * tests/data/store-format12 was made by annalsd at 91f1792 as
+ * store-format5 was: it is marked 13 when opened, nothing moves, and
+ * the answers are that annalsd's; opened again, it is not upgraded
+ * twice.
+ */
+TEST(upgrade_format12_store_is_marked_13_and_read_as_it_is)
+{
+	char	*log;
+
+	upgrade_copy("store-format12");
+	log = upgrade_open("store-format12", upgrade_cmds4);
+	T_ASSERTF(strstr(log, "upgrading the store from format 12 to 13") !=
+	    NULL && strstr(log, "moved") == NULL, "%s", log);
+	free(log);
+	upgrade_not_twice("upgrading the store from format 12 to 13");
 }
