@@ -119,6 +119,19 @@ raw_id_set(MDB_txn *txn, uint64_t id, int class, int64_t start)
 	T_OK(mdb_put(txn, dbi, &k, &v, 0));
 }
 
+/* Open the database of the records of class: events, or its own. */
+static int
+raw_rec_dbi(MDB_txn *txn, int class, MDB_dbi *dbi)
+{
+	char	name[32];
+
+	if (class <= SKEY_REC_SHORT)
+		snprintf(name, sizeof name, "events");
+	else
+		snprintf(name, sizeof name, "events.%d", class);
+	return (mdb_dbi_open(txn, name, 0, dbi));
+}
+
 /*
  * The key of id's record (start, id) and its database, events or that
  * of its class: its place is in ids.
@@ -127,35 +140,23 @@ static void
 raw_rec_key(MDB_txn *txn, uint64_t id, unsigned char *key, MDB_val *k,
     MDB_dbi *dbi)
 {
-	char	name[32];
 	int64_t	start;
 	int	class;
 
 	T_OK(raw_id_get(txn, id, &class, &start));
 	k->mv_size = skey_rec_key(key, start, id);
 	k->mv_data = key;
-	if (class == 0)
-		snprintf(name, sizeof name, "events");
-	else
-		snprintf(name, sizeof name, "events.%d", class);
-	T_OK(mdb_dbi_open(txn, name, 0, dbi));
+	T_OK(raw_rec_dbi(txn, class, dbi));
 }
 
 /* The databases of records, by number (store_rec_db's order). */
 static void
 raw_rec_dbs(MDB_txn *txn, MDB_dbi *dbis)
 {
-	char	name[32];
 	int	i;
 
-	for (i = 0; i < REC_DBS; i++) {
-		if (i == 0)
-			snprintf(name, sizeof name, "events");
-		else
-			snprintf(name, sizeof name, "events.%d",
-			    store_rec_db_class(i));
-		T_OK(mdb_dbi_open(txn, name, 0, &dbis[i]));
-	}
+	for (i = 0; i < REC_DBS; i++)
+		T_OK(raw_rec_dbi(txn, store_rec_db_class(i), &dbis[i]));
 }
 
 static void

@@ -647,6 +647,22 @@ TEST(upgrade_format6_store_builds_blocks_of_postings)
 }
 
 /*
+ * Open the database of the records of class, events or its own: 0, or
+ * MDB_NOTFOUND in a store of format 11 or before, which has events alone.
+ */
+static int
+upgrade_rec_dbi(MDB_txn *txn, int class, MDB_dbi *dbi)
+{
+	char	name[32];
+
+	if (class <= SKEY_REC_SHORT)
+		snprintf(name, sizeof name, "events");
+	else
+		snprintf(name, sizeof name, "events.%d", class);
+	return (mdb_dbi_open(txn, name, 0, dbi));
+}
+
+/*
  * Records of the test's store, in events and the databases of long
  * events' classes (events.18 to events.63): maps, and not.
  */
@@ -658,17 +674,11 @@ upgrade_count_records(size_t *maps, size_t *bypos)
 	MDB_dbi		 dbi;
 	MDB_cursor	*cur;
 	MDB_val		 k, v;
-	char		 name[32];
 	int		 rc, b, class;
 
 	*maps = *bypos = 0;
 	for (class = SKEY_REC_SHORT; class <= SKEY_CLASS_INF; class++) {
-		if (class == SKEY_REC_SHORT)
-			snprintf(name, sizeof name, "events");
-		else
-			snprintf(name, sizeof name, "events.%d", class);
-		/* Stores of format 11 and before have events alone. */
-		if ((rc = mdb_dbi_open(txn, name, 0, &dbi)) == MDB_NOTFOUND)
+		if ((rc = upgrade_rec_dbi(txn, class, &dbi)) == MDB_NOTFOUND)
 			continue;
 		T_OK(rc);
 		T_OK(mdb_cursor_open(txn, dbi, &cur));
@@ -956,19 +966,17 @@ upgrade_count_long(size_t *in_events, size_t *in_classes)
 	MDB_stat	 ms;
 	MDB_cursor	*cur;
 	MDB_val		 k, v;
-	char		 name[32];
 	int		 rc, class;
 
 	*in_events = *in_classes = 0;
-	T_OK(mdb_dbi_open(txn, "events", 0, &dbi));
+	T_OK(upgrade_rec_dbi(txn, 0, &dbi));
 	T_OK(mdb_cursor_open(txn, dbi, &cur));
 	while ((rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) == 0)
 		*in_events += k.mv_size == SKEY_TIME_LEN;
 	T_EQ_INT(rc, MDB_NOTFOUND);
 	mdb_cursor_close(cur);
 	for (class = SKEY_REC_SHORT + 1; class <= SKEY_CLASS_INF; class++) {
-		snprintf(name, sizeof name, "events.%d", class);
-		if ((rc = mdb_dbi_open(txn, name, 0, &dbi)) == MDB_NOTFOUND)
+		if ((rc = upgrade_rec_dbi(txn, class, &dbi)) == MDB_NOTFOUND)
 			continue;
 		T_OK(rc);
 		T_OK(mdb_stat(txn, dbi, &ms));
