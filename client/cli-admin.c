@@ -1,5 +1,5 @@
 /*
- * annals backup, check, stats and ping: the operator's commands, sent with
+ * annals backup, compact, check, stats and ping: the operator's commands, sent with
  * the raw annals_call() since their results are small maps.  stats prints
  * the whole map, so whatever the daemon reports (the store's uuid, a
  * replica's lag) shows without a new library call.
@@ -13,6 +13,7 @@
 #include "cli.h"
 
 static int	cli_backup_exec(struct cli *, int, char **);
+static int	cli_compact_exec(struct cli *, int, char **);
 static int	cli_check_exec(struct cli *, int, char **);
 static int	cli_stats_exec(struct cli *, int, char **);
 static int	cli_ping_exec(struct cli *, int, char **);
@@ -26,6 +27,13 @@ const struct cli_command cli_backup_command = {
 	"backup",
 	"DIR",
 	cli_backup_exec,
+	cli_admin_longopts
+};
+
+const struct cli_command cli_compact_command = {
+	"compact",
+	"",
+	cli_compact_exec,
 	cli_admin_longopts
 };
 
@@ -169,6 +177,30 @@ cli_backup_exec(struct cli *cli, int argc, char **argv)
 		return (rc);
 	printf("backup %s: %llu bytes\n", path,
 	    (unsigned long long)cli_admin_uint(&u.data, "bytes"));
+	cli_admin_done(cli, &u);
+	return (CLI_EXIT_OK);
+}
+
+static int
+cli_compact_exec(struct cli *cli, int argc, char **argv)
+{
+	const struct cli_command	*cmd = &cli_compact_command;
+	msgpack_unpacked		 u;
+	int				 rc;
+
+	if ((rc = cli_admin_options(cmd, &argc, &argv)) != -1)
+		return (rc);
+	if (argc != 0)
+		return (cli_common_usage(cmd, "takes no arguments"));
+	if ((rc = cli_admin_call(cli, "compact", NULL, &u)) != 0)
+		return (rc);
+	printf("compacted: %llu bytes to %llu, %llu entries, in %llu ms "
+	    "(writes held %llu ms)\n",
+	    (unsigned long long)cli_admin_uint(&u.data, "bytes_before"),
+	    (unsigned long long)cli_admin_uint(&u.data, "bytes_after"),
+	    (unsigned long long)cli_admin_uint(&u.data, "entries"),
+	    (unsigned long long)cli_admin_uint(&u.data, "ms"),
+	    (unsigned long long)cli_admin_uint(&u.data, "writes_held_ms"));
 	cli_admin_done(cli, &u);
 	return (CLI_EXIT_OK);
 }

@@ -46,6 +46,7 @@ static const struct cli_command *cli_commands[] = {
 	&cli_export_command,
 	&cli_changes_command,
 	&cli_backup_command,
+	&cli_compact_command,
 	&cli_check_command,
 	&cli_help_command,
 };

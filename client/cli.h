@@ -117,6 +117,7 @@ int		 cli_edit_put(struct cli *, uint64_t, json_t *, json_t *);
 
 /* cli-admin.c */
 extern const struct cli_command cli_backup_command;
+extern const struct cli_command cli_compact_command;
 extern const struct cli_command cli_check_command;
 
 /* cli-histogram.c */

@@ -196,13 +196,16 @@ int	 store_backup_start(struct store *, const char *, int, struct aerr *);
 int	 store_backup_finish(struct store *, uint64_t *, struct aerr *);
 int	 store_backup_running(struct store *);
 
-/* What annalsd --compact did (store_compact). */
+/* What a compaction did (store_compact, store_compact_finish). */
 struct store_compacted {
 	uint64_t	 bytes_before;	/* data.mdb before and after */
 	uint64_t	 bytes_after;
 	uint64_t	 entries;	/* in every database */
 };
 int	 store_compact(const struct store_config *, struct store_compacted *,
+	     struct aerr *);
+int	 store_compact_start(struct store *, int, struct aerr *);
+int	 store_compact_finish(struct store *, struct store_compacted *,
 	     struct aerr *);
 
 /* store-dict.c */
@@ -427,6 +430,9 @@ void	 commit_enqueue_given(const struct request *, struct store_op *,
 void	 commit_flush(void);
 void	 commit_drain(void);
 void	 commit_backup_ended(void);
+void	 commit_hold(void (*)(void *), void *);
+void	 commit_unhold(void);
+void	 commit_warm_soon(void);
 size_t	 commit_pending(void);
 
 /* readers.c */

@@ -16,6 +16,9 @@
  * so a group that needs a larger map then waits, parked, until the
  * backup has ended (commit_backup_ended); reads go on meanwhile.
  *
+ * An online compaction holds the commit (commit_hold): the group under
+ * way ends, and what arrives waits in the queue until commit_unhold().
+ *
  * LMDB keeps the page buffers of the largest write transaction for good.
  * When writes have stopped for RELEASE_IDLE_MS and that is more than
  * --write-memory, the loop gives it back (store_release), with the
@@ -67,6 +70,9 @@ static size_t			 nbatches;
 static int			 busy;
 static int			 parked;	/* a grow waits for the backup */
 static int			 draining;	/* parking not allowed */
+static int			 held;		/* commit_hold() */
+static void			(*hold_ready)(void *);
+static void			*hold_arg;
 
 static pthread_t		 writer;
 static pthread_mutex_t		 lock = PTHREAD_MUTEX_INITIALIZER;
@@ -107,6 +113,17 @@ commit_warm(void *arg)
 	    (unsigned long long)(now_ms() - t0));
 }
 
+/*
+ * Map the cached pages of a store opened again, off the loop: at 10M
+ * events, hundreds of ms of page tables.
+ */
+void
+commit_warm_soon(void)
+{
+	if (readers_call(commit_warm, NULL, NULL) != 0)
+		store_warm(server->store);
+}
+
 static void
 commit_release_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -127,9 +144,7 @@ commit_release_cb(evutil_socket_t fd, short what, void *arg)
 	readers_pause();
 	store_release(server->store);
 	readers_resume();
-	/* Off the loop: at 10M events, hundreds of ms of page tables. */
-	if (readers_call(commit_warm, NULL, NULL) != 0)
-		store_warm(server->store);
+	commit_warm_soon();
 	log_info("gave back about %llu KiB that LMDB kept for writes",
 	    (unsigned long long)(kept >> 10));
 }
@@ -402,8 +417,41 @@ pending_free(struct pending *p)
 void
 commit_flush(void)
 {
-	if (!busy && !TAILQ_EMPTY(&queue))
+	if (!busy && !held && !TAILQ_EMPTY(&queue))
 		commit_start();
+}
+
+/* Tell commit_hold()'s caller, once, that no write is under way. */
+static void
+commit_held(void)
+{
+	void	(*ready)(void *) = hold_ready;
+
+	if (ready == NULL || busy || draining)
+		return;
+	hold_ready = NULL;
+	ready(hold_arg);
+}
+
+/*
+ * Start no group until commit_unhold(); ready(arg) runs when the one
+ * under way, if any, has been acknowledged.
+ */
+void
+commit_hold(void (*ready)(void *), void *arg)
+{
+	held = 1;
+	hold_ready = ready;
+	hold_arg = arg;
+	commit_held();
+}
+
+void
+commit_unhold(void)
+{
+	held = 0;
+	hold_ready = NULL;
+	commit_flush();
 }
 
 static void
@@ -509,8 +557,11 @@ commit_finish(void)
 	if (store_write_memory(server->store) > server->cfg->write_memory)
 		commit_release_arm();
 	changes_committed();
-	/* What arrived meanwhile is the next group. */
-	commit_flush();
+	if (held)
+		commit_held();
+	else
+		/* What arrived meanwhile is the next group. */
+		commit_flush();
 }
 
 /* The backup has ended: a group parked for a grow goes on. */

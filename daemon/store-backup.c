@@ -28,15 +28,19 @@
 #include "annalsd.h"
 #include "store-int.h"
 
+/* The longest directory a copy goes into. */
+#define COPY_PATH_MAX	4096
+
 struct backup {
 	pthread_t	 thread;
 	struct store	*st;
-	char		 path[4096];
+	char		 path[COPY_PATH_MAX];
 	int		 done_fd;	/* written to when the copy ends */
 	int		 made_dir;	/* store_backup_start made path */
 	int		 rc;		/* of backup_copy */
 	uint64_t	 bytes;
 	int		 joined;
+	int		 compaction;	/* path is the store's compact.tmp */
 };
 
 /* Entries appended per write transaction of the copy. */
@@ -233,6 +237,44 @@ backup_run(void *arg)
 	return (NULL);
 }
 
+/* Start the thread that copies st into path, which is ready for it. */
+static int
+copy_start(struct store *st, const char *path, int done_fd, int made_dir,
+    int compaction, struct aerr *err)
+{
+	struct backup	*b;
+
+	b = xcalloc(1, sizeof *b);
+	b->made_dir = made_dir;
+	b->compaction = compaction;
+	b->st = st;
+	b->done_fd = done_fd;
+	snprintf(b->path, sizeof b->path, "%s", path);
+	if ((errno = pthread_create(&b->thread, NULL, backup_run, b)) != 0) {
+		aerr_set(err, AERR_INTERNAL, "pthread_create: %s",
+		    strerror(errno));
+		free(b);
+		return (-1);
+	}
+	st->backup = b;
+	return (0);
+}
+
+/* One copy at a time: a backup and a compaction each hold the map. */
+static int
+copy_refused(struct store *st, const char *what, struct aerr *err)
+{
+	if (st->backup == NULL)
+		return (0);
+	if (st->backup->compaction)
+		aerr_set(err, AERR_LIMIT, "a compaction is running: %s when "
+		    "it has ended", what);
+	else
+		aerr_set(err, AERR_LIMIT, "a backup is running: %s when it "
+		    "has ended", what);
+	return (-1);
+}
+
 /*
  * Start copying the store into the directory path (created if missing;
  * it must not hold a data.mdb yet).  done_fd gets one byte when the copy
@@ -242,16 +284,13 @@ int
 store_backup_start(struct store *st, const char *path, int done_fd,
     struct aerr *err)
 {
-	struct backup	*b;
 	char		 file[4200];
 	struct stat	 sb;
 	int		 made;
 
-	if (st->backup != NULL) {
-		aerr_set(err, AERR_LIMIT, "a backup is already running");
+	if (copy_refused(st, "back up", err) != 0)
 		return (-1);
-	}
-	if (path[0] != '/' || strlen(path) >= sizeof b->path) {
+	if (path[0] != '/' || strlen(path) >= COPY_PATH_MAX) {
 		aerr_set(err, AERR_INVALID, "path: must be an absolute path "
 		    "of a directory on the server");
 		return (-1);
@@ -268,38 +307,39 @@ store_backup_start(struct store *st, const char *path, int done_fd,
 		    "database", path);
 		return (-1);
 	}
-	b = xcalloc(1, sizeof *b);
-	b->made_dir = made;
-	b->st = st;
-	b->done_fd = done_fd;
-	snprintf(b->path, sizeof b->path, "%s", path);
-	if ((errno = pthread_create(&b->thread, NULL, backup_run, b)) != 0) {
-		aerr_set(err, AERR_INTERNAL, "pthread_create: %s",
-		    strerror(errno));
-		free(b);
-		return (-1);
-	}
-	st->backup = b;
-	return (0);
+	return (copy_start(st, path, done_fd, made, 0, err));
+}
+
+/*
+ * Wait for st's copy to end and take it off st: its rc and bytes, and
+ * the directory it went into, are the caller's.
+ */
+static void
+copy_end(struct store *st, struct backup *out)
+{
+	struct backup	*b = st->backup;
+
+	if (!b->joined)
+		pthread_join(b->thread, NULL);
+	st->backup = NULL;
+	*out = *b;
+	free(b);
 }
 
 /* Wait for the backup to end; *bytes is the size of the copy. */
 int
 store_backup_finish(struct store *st, uint64_t *bytes, struct aerr *err)
 {
-	struct backup	*b = st->backup;
+	struct backup	 b;
 	int		 rc;
 
-	if (b == NULL) {
+	if (st->backup == NULL) {
 		aerr_set(err, AERR_INTERNAL, "no backup is running");
 		return (-1);
 	}
-	if (!b->joined)
-		pthread_join(b->thread, NULL);
-	st->backup = NULL;
-	rc = b->rc;
-	*bytes = b->bytes;
-	free(b);
+	copy_end(st, &b);
+	rc = b.rc;
+	*bytes = b.bytes;
 	/* The client knows it asked for a backup. */
 	if (rc == ENOSPC) {
 		aerr_set(err, AERR_DISK_FULL, "no space left on device");
@@ -577,6 +617,63 @@ compact_own(const char *tmp, const struct stat *old, struct aerr *err)
 	return (0);
 }
 
+/* The directory a compaction of the store in path copies into. */
+static int
+compact_tmp(const char *path, char *tmp, size_t size, struct aerr *err)
+{
+	if (strlen(path) + sizeof "/compact.tmp" > size) {
+		aerr_set(err, AERR_INVALID, "data directory: a path of more "
+		    "than %zu bytes", size - sizeof "/compact.tmp");
+		return (-1);
+	}
+	snprintf(tmp, size, "%s/compact.tmp", path);
+	return (0);
+}
+
+/* An empty tmp for the copy, with what an earlier one left removed. */
+static int
+compact_prepare(const char *tmp, struct aerr *err)
+{
+	struct stat	sb;
+
+	if (lstat(tmp, &sb) == 0)
+		log_notice("%s: removing what an earlier compaction left", tmp);
+	if (compact_clear(tmp, err) != 0)
+		return (-1);
+	if (mkdir(tmp, 0750) == -1) {
+		aerr_set(err, AERR_INTERNAL, "mkdir %s: %s", tmp,
+		    strerror(errno));
+		return (-1);
+	}
+	return (0);
+}
+
+/*
+ * After a copy into tmp that ended with rc: check it against st and give
+ * it the owner and mode of old, the store's data.mdb, or say why not
+ * and remove it.
+ */
+static int
+compact_accept(struct store *st, const char *tmp, int rc,
+    const struct stat *old, uint64_t *entries, struct aerr *err)
+{
+	struct aerr	ignored;
+
+	if (rc == 0 && compact_verify(st, tmp, entries, err) == 0 &&
+	    compact_own(tmp, old, err) == 0)
+		return (0);
+	if (rc == ENOSPC)
+		aerr_set(err, AERR_DISK_FULL, "no space left on the device "
+		    "for the copy in %s (the pages in use take up to %llu "
+		    "bytes); the store is unchanged", tmp,
+		    (unsigned long long)old->st_size);
+	else if (rc != 0)
+		aerr_set(err, AERR_INTERNAL, "copying the store into %s: %s",
+		    tmp, mdb_strerror(rc));
+	compact_clear(tmp, &ignored);
+	return (-1);
+}
+
 /*
  * Rewrite the store in cfg->path in key order, filling its pages and
  * leaving out its free ones.  It takes the directory as a daemon does,
@@ -591,16 +688,12 @@ store_compact(const struct store_config *cfg, struct store_compacted *out,
 	struct store		*st;
 	struct aerr		 ignored;
 	struct stat		 sb, old;
-	char			 tmp[4096], file[4200];
+	char			 tmp[COPY_PATH_MAX], file[4200];
 	int			 rc, lock_fd, lfd;
 
 	memset(out, 0, sizeof *out);
-	if (strlen(cfg->path) + sizeof "/compact.tmp" > sizeof tmp) {
-		aerr_set(err, AERR_INVALID, "data directory: a path of more "
-		    "than %zu bytes", sizeof tmp - sizeof "/compact.tmp");
+	if (compact_tmp(cfg->path, tmp, sizeof tmp, err) != 0)
 		return (-1);
-	}
-	snprintf(tmp, sizeof tmp, "%s/compact.tmp", cfg->path);
 	snprintf(file, sizeof file, "%s/data.mdb", cfg->path);
 	/* Not a new, empty store in a mistyped directory. */
 	if (stat(file, &old) == -1) {
@@ -614,31 +707,13 @@ store_compact(const struct store_config *cfg, struct store_compacted *out,
 		return (-1);
 	log_notice("compacting %s: %llu bytes", cfg->path,
 	    (unsigned long long)out->bytes_before);
-	if (lstat(tmp, &sb) == 0)
-		log_notice("%s: removing what an earlier compaction left", tmp);
-	if (compact_clear(tmp, err) != 0) {
+	if (compact_prepare(tmp, err) != 0) {
 		store_close(st);
 		return (-1);
 	}
-	if (mkdir(tmp, 0750) == -1) {
-		aerr_set(err, AERR_INTERNAL, "mkdir %s: %s", tmp,
-		    strerror(errno));
+	if (compact_accept(st, tmp, backup_copy(st, tmp), &old, &out->entries,
+	    err) != 0) {
 		store_close(st);
-		return (-1);
-	}
-	if ((rc = backup_copy(st, tmp)) != 0 ||
-	    compact_verify(st, tmp, &out->entries, err) != 0 ||
-	    compact_own(tmp, &old, err) != 0) {
-		if (rc == ENOSPC)
-			aerr_set(err, AERR_DISK_FULL, "no space left on the "
-			    "device for the copy in %s (the pages in use "
-			    "take up to %llu bytes); the store is unchanged",
-			    tmp, (unsigned long long)out->bytes_before);
-		else if (rc != 0)
-			aerr_set(err, AERR_INTERNAL, "copying the store into "
-			    "%s: %s", tmp, mdb_strerror(rc));
-		store_close(st);
-		compact_clear(tmp, &ignored);
 		return (-1);
 	}
 	/* The environment goes, the directory's lock stays until the end. */
@@ -657,4 +732,96 @@ store_compact(const struct store_config *cfg, struct store_compacted *out,
 	if (stat(file, &sb) == 0)
 		out->bytes_after = (uint64_t)sb.st_size;
 	return (rc);
+}
+
+/*
+ * Compaction of the store a daemon serves (the compact method): the
+ * same copy, made in a thread while readers go on, and put in place
+ * between two read transactions.  Writes wait for the whole of it, so
+ * that the copy is the store: the caller holds the group commit from
+ * before store_compact_start() until store_compact_finish() returns.
+ */
+int
+store_compact_start(struct store *st, int done_fd, struct aerr *err)
+{
+	char	tmp[COPY_PATH_MAX];
+
+	if (copy_refused(st, "compact", err) != 0 ||
+	    compact_tmp(st->path, tmp, sizeof tmp, err) != 0 ||
+	    compact_prepare(tmp, err) != 0)
+		return (-1);
+	return (copy_start(st, tmp, done_fd, 1, 1, err));
+}
+
+/*
+ * Once the copy has ended (done_fd got its byte), put it in the store's
+ * place and open it.  No transaction may be open in the process: the
+ * caller pauses the readers, as for a grow.  On failure the store is
+ * as it was, and open, unless the message says that it is compacted.
+ */
+int
+store_compact_finish(struct store *st, struct store_compacted *out,
+    struct aerr *err)
+{
+	struct backup	 b;
+	struct aerr	 ignored;
+	struct stat	 sb, old;
+	char		*tmp = b.path, file[4200];
+	int		 rc, lfd;
+
+	memset(out, 0, sizeof *out);
+	if (st->backup == NULL || !st->backup->compaction) {
+		aerr_set(err, AERR_INTERNAL, "no compaction is running");
+		return (-1);
+	}
+	copy_end(st, &b);
+	rc = b.rc;
+	snprintf(file, sizeof file, "%s/data.mdb", st->path);
+	if (stat(file, &old) == -1) {
+		aerr_set(err, AERR_INTERNAL, "%s: %s", file, strerror(errno));
+		compact_clear(tmp, &ignored);
+		return (-1);
+	}
+	out->bytes_before = (uint64_t)old.st_size;
+	if (compact_accept(st, tmp, rc, &old, &out->entries, err) != 0)
+		return (-1);
+	mdb_env_close(st->env);
+	if (compact_env_alone(st->path, &lfd, err) != 0) {
+		store_env_reopen(st, "after a refused compaction");
+		compact_clear(tmp, &ignored);
+		return (-1);
+	}
+	rc = compact_swap(st->path, tmp, lfd, err);
+	store_env_reopen(st, "after a compaction");
+	if (compact_clear(tmp, &ignored) != 0)
+		log_warn("%s is left: %s", tmp, ignored.msg);
+	if (stat(file, &sb) == 0)
+		out->bytes_after = (uint64_t)sb.st_size;
+	return (rc);
+}
+
+/*
+ * The store closes: wait for a copy still running.  A compaction's is
+ * removed, the store staying as it was; a backup's failure is logged.
+ */
+void
+store_copy_abandon(struct store *st)
+{
+	struct backup	 b;
+	struct aerr	 err;
+	uint64_t	 bytes;
+
+	if (st->backup == NULL)
+		return;
+	if (!st->backup->compaction) {
+		if (store_backup_finish(st, &bytes, &err) != 0)
+			log_warn("%s", err.msg);
+		return;
+	}
+	copy_end(st, &b);
+	if (compact_clear(b.path, &err) != 0)
+		log_warn("compaction cut short: %s", err.msg);
+	else
+		log_notice("compaction cut short by the stop: the store is "
+		    "as it was");
 }

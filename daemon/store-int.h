@@ -132,6 +132,8 @@ struct wctx {
 #define SOURCE_KEY_MAX	(EVENT_MAX_SOURCE + 1 + EVENT_MAX_KEY)
 
 void	 store_backup_wait(struct store *);
+void	 store_copy_abandon(struct store *);
+void	 store_env_reopen(struct store *, const char *);
 int	 store_read_begin(struct store *, MDB_txn **, struct aerr *);
 int	 store_error(struct aerr *, int, const char *);
 /* A commit's EIO with less than this left on its filesystem: ENOSPC. */

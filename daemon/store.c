@@ -834,15 +834,39 @@ store_free(struct store *st)
 void
 store_close(struct store *st)
 {
-	struct aerr	err;
-	uint64_t	bytes;
-
 	if (st == NULL)
 		return;
 	/* A copy still running must end before the environment does. */
-	if (st->backup != NULL && store_backup_finish(st, &bytes, &err) != 0)
-		log_warn("%s", err.msg);
+	store_copy_abandon(st);
 	store_free(st);
+}
+
+/*
+ * Open st's environment again after mdb_env_close(), on the file now in
+ * st->path, with the same handles (opened in the same order).  What
+ * opened a moment ago failing to open again (no memory, no descriptors)
+ * leaves nothing to serve from: stop, saying why.  Everything
+ * acknowledged is committed.
+ */
+void
+store_env_reopen(struct store *st, const char *why)
+{
+	MDB_txn	*txn;
+	int	 rc;
+
+	if ((rc = env_open(st, st->map_size)) != 0 ||
+	    (rc = mdb_txn_begin(st->env, NULL, 0, &txn)) != 0)
+		fatalx("opening %s again %s: %s", st->path, why,
+		    mdb_strerror(rc));
+	if ((rc = store_dbs_open(st, txn)) != 0) {
+		mdb_txn_abort(txn);
+		fatalx("opening the databases of %s again: %s", st->path,
+		    mdb_strerror(rc));
+	}
+	store_set_compare(st, txn);
+	if ((rc = mdb_txn_commit(txn)) != 0)
+		fatalx("opening the databases of %s again: %s", st->path,
+		    mdb_strerror(rc));
 }
 
 /*
@@ -859,28 +883,8 @@ store_close(struct store *st)
 void
 store_release(struct store *st)
 {
-	MDB_txn	*txn;
-	int	 rc;
-
 	mdb_env_close(st->env);
-	/*
-	 * What opened a moment ago failing to open again (no memory, no
-	 * descriptors) leaves nothing to serve from: stop, saying why.
-	 * Everything acknowledged is committed.
-	 */
-	if ((rc = env_open(st, st->map_size)) != 0 ||
-	    (rc = mdb_txn_begin(st->env, NULL, 0, &txn)) != 0)
-		fatalx("opening %s again to give back memory: %s", st->path,
-		    mdb_strerror(rc));
-	if ((rc = store_dbs_open(st, txn)) != 0) {
-		mdb_txn_abort(txn);
-		fatalx("opening the databases of %s again: %s", st->path,
-		    mdb_strerror(rc));
-	}
-	store_set_compare(st, txn);
-	if ((rc = mdb_txn_commit(txn)) != 0)
-		fatalx("opening the databases of %s again: %s", st->path,
-		    mdb_strerror(rc));
+	store_env_reopen(st, "to give back memory");
 	st->write_peak = 0;
 	st->releases++;
 #ifdef __GLIBC__

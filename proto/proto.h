@@ -106,7 +106,7 @@ uint64_t	 hash_fnv(uint64_t, const void *, size_t);
 #define PROTO_METHODS(X)						\
 	X(hello) X(ping) X(put) X(get) X(get_by_key) X(delete)		\
 	X(range) X(actor) X(actors) X(stats) X(changes) X(subscribe)	\
-	X(unsubscribe) X(check) X(backup)				\
+	X(unsubscribe) X(check) X(backup) X(compact)			\
 	X(histogram) X(top_actors) X(co_actors)				\
 	X(dict_put) X(dict_get) X(dict_delete) X(dict_list)
 

@@ -176,6 +176,92 @@ log_has(const char *path, const char *what)
 	return (found);
 }
 
+/*
+ * A connection to sock (answers within 20 s) that has put one event of
+ * title; its id in *id.
+ */
+static annals_ctx *
+connect_and_put(const char *sock, const char *title, uint64_t *id)
+{
+	struct annals_actor	 actor = { "RUS", "source" };
+	struct annals_event	 small = { 0 };
+	struct annals_put_result put;
+	annals_ctx		*ctx;
+
+	ctx = annals_connect(sock);
+	T_ASSERT(ctx != NULL && annals_errcode(ctx) == 0);
+	T_OK(annals_set_timeout(ctx, 20000));
+	small.start = "2014-12";
+	small.actors = &actor;
+	small.nactors = 1;
+	small.title = title;
+	T_ASSERTF(annals_put(ctx, &small, 1, &put) == 0, "%s",
+	    annals_errmsg(ctx));
+	*id = put.id;
+	return (ctx);
+}
+
+/*
+ * Send method with params (a packed map) on a connection of its own and
+ * wait until its copy has stopped at the gate; returns the connection.
+ */
+static int
+request_to_gate(const char *sock, const char *gate, const char *method,
+    const void *params, size_t plen)
+{
+	struct stat	sb;
+	char		file[200];
+	int		fd, i;
+
+	fd = th_raw_connect(sock);
+	T_ASSERT(fd >= 0);
+	T_OK(th_send_request(fd, 1, method, params, plen));
+	snprintf(file, sizeof file, "%s/entered", gate);
+	for (i = 0; i < 2000 && stat(file, &sb) == -1; i++)
+		usleep(10000);
+	T_ASSERTF(stat(file, &sb) == 0, "the %s never reached its gate",
+	    method);
+	return (fd);
+}
+
+static void
+open_gate(const char *gate)
+{
+	char	file[200];
+
+	snprintf(file, sizeof file, "%s/open", gate);
+	th_write(file, "", 0);
+}
+
+/* Tell d to stop, and then open the gate its copy waits at. */
+static void
+stop_at_gate(const struct th_daemon *d, const char *gate)
+{
+	int	i;
+
+	kill(d->pid, SIGTERM);
+	for (i = 0; i < 2000 && !log_has(d->log, "shutting down"); i++)
+		usleep(10000);
+	T_ASSERT(log_has(d->log, "shutting down"));
+	open_gate(gate);
+}
+
+/* Wait for d, told to stop, to exit 0. */
+static void
+stopped(struct th_daemon *d)
+{
+	int	i, status = -1;
+
+	/* Another SIGTERM could find its handler gone: no th_daemon_stop. */
+	for (i = 0; i < 3000 && waitpid(d->pid, &status, WNOHANG) != d->pid;
+	    i++)
+		usleep(10000);
+	T_ASSERTF(i < 3000, "annalsd did not stop");
+	T_ASSERTF(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+	    "annalsd: status %d", status);
+	d->pid = 0;
+}
+
 /* Put n events of about 4 KB each in one request; exit 0 when acked. */
 static void
 big_writer(const char *sock, int n)
@@ -216,16 +302,13 @@ backup_during_growth(int stop)
 {
 	const char		*extra[] = { "--map-size", "1M",
 				    "--max-map-size", "1G", NULL };
-	struct annals_actor	 actor = { "RUS", "source" };
-	struct annals_event	 small = { 0 }, *got = NULL;
+	struct annals_event	*got = NULL;
 	struct annals_stats	 before, after;
-	struct annals_put_result put;
 	struct th_daemon	 d;
-	struct stat		 sb;
 	annals_ctx		*ctx;
 	unsigned char		 buf[4096];
 	char			 gate[128], copy[160];
-	char			 params[300], file[200], cmd[512];
+	char			 params[300], cmd[512];
 	uint64_t		 id;
 	ssize_t			 n;
 	pid_t			 pid;
@@ -236,27 +319,13 @@ backup_during_growth(int stop)
 	T_OK(mkdir(gate, 0755));
 	T_OK(th_daemon_start_gated(&d, t_dir(), gate, extra));
 
-	ctx = annals_connect(d.sock);
-	T_ASSERT(ctx != NULL && annals_errcode(ctx) == 0);
-	T_OK(annals_set_timeout(ctx, 20000));
-	small.start = "2014-12";
-	small.actors = &actor;
-	small.nactors = 1;
-	small.title = "stored before the backup";
-	T_ASSERTF(annals_put(ctx, &small, 1, &put) == 0, "%s",
-	    annals_errmsg(ctx));
-	id = put.id;
+	ctx = connect_and_put(d.sock, "stored before the backup", &id);
 	T_ASSERTF(annals_stats(ctx, &before) == 0, "%s", annals_errmsg(ctx));
 
 	/* The backup starts and stops at the gate. */
-	fd = th_raw_connect(d.sock);
 	plen = snprintf(params, sizeof params, "\x81\xa4path\xd9%c%s",
 	    (char)strlen(copy), copy);
-	T_OK(th_send_request(fd, 1, "backup", params, (size_t)plen));
-	snprintf(file, sizeof file, "%s/entered", gate);
-	for (i = 0; i < 2000 && stat(file, &sb) == -1; i++)
-		usleep(10000);
-	T_ASSERTF(stat(file, &sb) == 0, "the backup never reached its gate");
+	fd = request_to_gate(d.sock, gate, "backup", params, (size_t)plen);
 
 	/* 2.4 MB into a 1 MiB map: the write needs the map to grow. */
 	if ((pid = fork()) == 0)
@@ -283,14 +352,9 @@ backup_during_growth(int stop)
 	 * acknowledged, and the copy holds what came before it. */
 	if (stop) {
 		annals_free(ctx);
-		kill(d.pid, SIGTERM);
-		for (i = 0; i < 2000 && !log_has(d.log, "shutting down"); i++)
-			usleep(10000);
-		T_ASSERT(log_has(d.log, "shutting down"));
-	}
-	snprintf(file, sizeof file, "%s/open", gate);
-	th_write(file, "", 0);
-	if (!stop) {
+		stop_at_gate(&d, gate);
+	} else {
+		open_gate(gate);
 		n = th_read_frame(fd, buf, sizeof buf, 30000);
 		T_ASSERTF(n > 0, "no answer to the backup");
 	}
@@ -299,15 +363,7 @@ backup_during_growth(int stop)
 	T_ASSERTF(WIFEXITED(status) && WEXITSTATUS(status) == 0,
 	    "the big write: status %d", status);
 	if (stop) {
-		/* It is stopping already: another SIGTERM could find its
-		 * handler gone. */
-		for (i = 0; i < 3000 && waitpid(d.pid, &status, WNOHANG) !=
-		    d.pid; i++)
-			usleep(10000);
-		T_ASSERTF(i < 3000, "annalsd did not stop");
-		T_ASSERTF(WIFEXITED(status) && WEXITSTATUS(status) == 0,
-		    "annalsd: status %d", status);
-		d.pid = 0;
+		stopped(&d);
 		T_OK(th_daemon_start(&d, extra));
 		ctx = annals_connect(d.sock);
 		T_ASSERT(ctx != NULL && annals_errcode(ctx) == 0);
@@ -410,41 +466,28 @@ export_all(const char *sock)
 }
 
 /*
- * annalsd --compact on a store loaded in random order, then updated and
- * thinned: the file shrinks, and so do the free pages stats tells of,
- * the check passes, every event reads back the same and writes go on.  It is refused while a daemon holds the
- * directory (so is a second daemon), and removes what a compaction cut
- * short left, but not files it did not write.
+ * 10,000 events put at sock in random order of date, in 20 requests;
+ * then a hundred of the first request deleted and the last request's
+ * retitled, so that a compaction has pages to fill and free ones to
+ * leave out.
  */
-TEST(compact_rewrites_a_stopped_store_and_keeps_every_event)
+static void
+load_thinned(const char *sock)
 {
-	struct th_daemon	 d;
 	struct annals_actor	 actors[2] = { { "RUS", "source" },
 				    { NULL, "target" } };
 	struct annals_event	 ev[500];
 	struct annals_put_result res[500];
 	uint64_t		 gone[100];
 	annals_ctx		*ctx;
-	const char		*extra[] = { "--data", NULL, NULL };
-	static const char	*const files[] = { "data.mdb", "lock.mdb",
-				    "annalsd.lock" };
 	char			 starts[500][40], titles[500][64], codes[20][16];
-	char			 tmp[256], file[300], sock2[160], inuse[64];
-	char			*before, *after;
-	long long		 bytes;
-	uint64_t		 free_before;
-	struct stat		 sb, sb2;
-	struct passwd		*pw;
-	MDB_env			*env;
 	int			 b, i, deleted[100];
 
-	T_OK(th_daemon_start(&d, NULL));
-	ctx = annals_connect(d.sock);
+	ctx = annals_connect(sock);
 	T_ASSERT(ctx != NULL && annals_errcode(ctx) == 0);
 	srand(16);
 	for (i = 0; i < 20; i++)
 		snprintf(codes[i], sizeof codes[i], "C%02d", i);
-	/* 10,000 events in random order of date, in 20 requests. */
 	for (b = 0; b < 20; b++) {
 		memset(ev, 0, sizeof ev);
 		for (i = 0; i < 500; i++) {
@@ -463,14 +506,12 @@ TEST(compact_rewrites_a_stopped_store_and_keeps_every_event)
 		actors[1].name = codes[b];
 		T_ASSERTF(annals_put(ctx, ev, 500, res) == 0, "%s",
 		    annals_errmsg(ctx));
-		/* Thin it: a hundred of the first request go. */
 		for (i = 0; b == 0 && i < 100; i++)
 			gone[i] = res[i * 5].id;
 	}
 	T_OK(annals_delete(ctx, gone, 100, deleted));
 	for (i = 0; i < 100; i++)
 		T_EQ_INT(deleted[i], 1);
-	/* And the last request's events are retitled. */
 	for (i = 0; i < 500; i++) {
 		ev[i].id = res[i].id;
 		ev[i].title = "retitled";
@@ -478,6 +519,37 @@ TEST(compact_rewrites_a_stopped_store_and_keeps_every_event)
 	T_ASSERTF(annals_put(ctx, ev, 500, NULL) == 0, "%s",
 	    annals_errmsg(ctx));
 	annals_free(ctx);
+}
+
+/*
+ * annalsd --compact on a store loaded in random order, then updated and
+ * thinned: the file shrinks, and so do the free pages stats tells of,
+ * the check passes, every event reads back the same and writes go on.
+ * It is refused while a daemon holds the directory (so is a second
+ * daemon), and removes what a compaction cut short left, but not files
+ * it did not write.
+ */
+TEST(compact_rewrites_a_stopped_store_and_keeps_every_event)
+{
+	struct th_daemon	 d;
+	struct annals_actor	 actors[1] = { { "RUS", "source" } };
+	struct annals_event	 ev[1];
+	struct annals_put_result res[1];
+	annals_ctx		*ctx;
+	const char		*extra[] = { "--data", NULL, NULL };
+	static const char	*const files[] = { "data.mdb", "lock.mdb",
+				    "annalsd.lock" };
+	char			 tmp[256], file[300], sock2[160], inuse[64];
+	char			*before, *after;
+	long long		 bytes;
+	uint64_t		 free_before;
+	struct stat		 sb, sb2;
+	struct passwd		*pw;
+	MDB_env			*env;
+	int			 i;
+
+	T_OK(th_daemon_start(&d, NULL));
+	load_thinned(d.sock);
 	before = export_all(d.sock);
 	/* The deletes and rewrites left pages free, and stats says so. */
 	free_before = free_bytes_of(d.sock);
@@ -587,9 +659,10 @@ TEST(compact_rewrites_a_stopped_store_and_keeps_every_event)
 }
 
 /*
- * A backup and annalsd --compact on a filesystem without room for their
- * copy: each says that the disk is full and leaves no copy behind, and
- * the store is as it was; given room, both work.
+ * A backup, the compact method and annalsd --compact on a filesystem
+ * without room for their copy: each says that the disk is full and
+ * leaves no copy behind, and the store is as it was (and served, by the
+ * daemon that was asked); given room, they work.
  */
 TEST(backup_and_compact_without_room_leave_no_copy_and_the_store_as_it_was)
 {
@@ -601,6 +674,7 @@ TEST(backup_and_compact_without_room_leave_no_copy_and_the_store_as_it_was)
 	char			 small[160], db[200], file[300], tmp[300];
 	char			 copy[200], starts[500][16], titles[500][240];
 	const char		*args[] = { "backup", copy, NULL };
+	const char		*compact[] = { "compact", NULL };
 	struct th_run		 r;
 	char			 buf[65536], *before, *after;
 	annals_ctx		*ctx;
@@ -667,6 +741,19 @@ TEST(backup_and_compact_without_room_leave_no_copy_and_the_store_as_it_was)
 	    "left on device\n") == 0, "backup: exit %d, %s", r.status, r.err);
 	th_run_free(&r);
 	T_ASSERTF(access(copy, F_OK) == -1, "%s is left", copy);
+	/* The compact method too, and the daemon serves the store on. */
+	th_annals(&r, d.sock, NULL, compact);
+	T_ASSERTF(r.status != 0 && strstr(r.err, "no space left on the "
+	    "device for the copy") != NULL, "compact: exit %d, %s", r.status,
+	    r.err);
+	th_run_free(&r);
+	snprintf(tmp, sizeof tmp, "%s/compact.tmp", db);
+	T_ASSERTF(access(tmp, F_OK) == -1, "%s is left", tmp);
+	T_OK(stat(file, &sb2));
+	T_ASSERT(sb2.st_ino == sb.st_ino && sb2.st_size == sb.st_size);
+	after = export_all(d.sock);
+	T_EQ_STR(after, before);
+	free(after);
 	T_EQ_INT(th_daemon_stop(&d), 0);
 
 	annalsd_expect(1, "no space left on the device for the copy",
@@ -695,4 +782,278 @@ TEST(backup_and_compact_without_room_leave_no_copy_and_the_store_as_it_was)
 	T_ASSERT(file_size(file) > 0);
 	T_EQ_INT(th_daemon_stop(&d), 0);
 	T_OK(umount(small));
+}
+
+/* The result map of the response in buf, n bytes, unpacked into u. */
+static const msgpack_object *
+response_result(msgpack_unpacked *u, const unsigned char *buf, ssize_t n)
+{
+	const msgpack_object	*a;
+
+	T_ASSERT(n > 0 && msgpack_unpack_next(u, (const char *)buf, (size_t)n,
+	    NULL) == MSGPACK_UNPACK_SUCCESS);
+	a = &u->data;
+	T_ASSERT(a->type == MSGPACK_OBJECT_ARRAY && a->via.array.size == 4);
+	T_ASSERTF(a->via.array.ptr[2].type == MSGPACK_OBJECT_NIL, "the "
+	    "request failed");
+	T_ASSERT(a->via.array.ptr[3].type == MSGPACK_OBJECT_MAP);
+	return (&a->via.array.ptr[3]);
+}
+
+/* Put one event, (source during, key), at sock; exit 0 once acked. */
+static void
+keyed_writer(const char *sock, const char *key)
+{
+	struct annals_actor	 actor = { "USA", "source" };
+	struct annals_event	 ev = { 0 };
+	annals_ctx		*ctx = annals_connect(sock);
+
+	if (ctx == NULL || annals_errcode(ctx) != 0)
+		_exit(2);
+	annals_set_timeout(ctx, 60000);
+	ev.start = "2015-01-26/2015-01-29";
+	ev.actors = &actor;
+	ev.nactors = 1;
+	ev.title = "written during a compaction";
+	ev.source = "during";
+	ev.key = key;
+	_exit(annals_put(ctx, &ev, 1, NULL) == 0 ? 0 : 3);
+}
+
+/* Start a daemon whose compaction copies stop at the gate in dir/gate. */
+static void
+start_compact_gated(struct th_daemon *d, char *gate, size_t size)
+{
+	int	rc;
+
+	snprintf(gate, size, "%s/gate", t_dir());
+	T_OK(mkdir(gate, 0755));
+	setenv("ANNALS_GATE_PATH", "/compact.tmp/", 1);
+	rc = th_daemon_start_gated(d, t_dir(), gate, NULL);
+	unsetenv("ANNALS_GATE_PATH");
+	T_OK(rc);
+}
+
+/*
+ * The compact method on a live store: its copy is held at a preloaded
+ * gate (tests/preload/gate-write.c) for as long as the test needs.
+ * Meanwhile reads are served and writes wait, uncommitted (else the
+ * copy would miss them); a second compaction and a backup are refused.
+ * Then the copy takes the store's place: the file shrinks, every event
+ * reads back the same, the write that waited is committed, and the
+ * check passes.
+ */
+TEST(compact_online_serves_reads_and_holds_writes_until_the_copy_is_in)
+{
+	struct th_daemon	 d;
+	struct annals_event	*got = NULL;
+	const msgpack_object	*res;
+	msgpack_unpacked	 u;
+	annals_ctx		*ctx;
+	unsigned char		 buf[4096];
+	char			 gate[128], file[300], copy[200], params[300];
+	char			 msg[256], *before, *after;
+	uint64_t		 seq, bytes, id;
+	ssize_t			 n;
+	pid_t			 pid;
+	int			 fd, fd2, plen, status, deleted;
+
+	start_compact_gated(&d, gate, sizeof gate);
+	load_thinned(d.sock);
+	ctx = connect_and_put(d.sock, "stored before the compaction", &id);
+	before = export_all(d.sock);
+	seq = last_seq_of(d.sock);
+	snprintf(file, sizeof file, "%s/data.mdb", d.data);
+	bytes = (uint64_t)file_size(file);
+
+	fd = request_to_gate(d.sock, gate, "compact", "\x80", 1);
+	if ((pid = fork()) == 0)
+		keyed_writer(d.sock, "k1");
+	T_ASSERTF(annals_ping(ctx) == 0, "ping during the compaction: %s",
+	    annals_errmsg(ctx));
+	T_ASSERTF(annals_get(ctx, id, &got) == 0, "get during the "
+	    "compaction: %s", annals_errmsg(ctx));
+	T_EQ_STR(got->title, "stored before the compaction");
+	annals_event_free(got);
+	/* The write has had time to commit, had it not been held. */
+	usleep(300000);
+	T_EQ_U64(last_seq_of(d.sock), seq);
+	T_EQ_INT(waitpid(pid, &status, WNOHANG), 0);
+
+	/* One copy at a time. */
+	fd2 = th_raw_connect(d.sock);
+	T_EQ_INT(th_call(fd2, 2, "compact", "\x80", 1, buf, sizeof buf, 10000,
+	    msg, sizeof msg), ANNALS_ELIMIT);
+	T_ASSERTF(strstr(msg, "a compaction is already running") != NULL,
+	    "%s", msg);
+	snprintf(copy, sizeof copy, "%s/copy", t_dir());
+	plen = snprintf(params, sizeof params, "\x81\xa4path\xd9%c%s",
+	    (char)strlen(copy), copy);
+	T_EQ_INT(th_call(fd2, 3, "backup", params, (size_t)plen, buf,
+	    sizeof buf, 10000, msg, sizeof msg), ANNALS_ELIMIT);
+	T_ASSERTF(strstr(msg, "a compaction is running") != NULL, "%s", msg);
+	close(fd2);
+	T_ASSERT(access(copy, F_OK) == -1);
+
+	/* The gate opens: the copy ends and is put in place. */
+	open_gate(gate);
+	n = th_read_frame(fd, buf, sizeof buf, 30000);
+	msgpack_unpacked_init(&u);
+	res = response_result(&u, buf, n);
+	T_EQ_U64(stat_u64(res, "bytes_before"), bytes);
+	T_ASSERTF(stat_u64(res, "bytes_after") < bytes, "%llu bytes after, "
+	    "%llu before", (unsigned long long)stat_u64(res, "bytes_after"),
+	    (unsigned long long)bytes);
+	T_ASSERT(stat_u64(res, "entries") > 10000);
+	T_ASSERT(stat_u64(res, "writes_held_ms") <= stat_u64(res, "ms"));
+	T_ASSERT(stat_u64(res, "writes_held_ms") >= 300);
+	msgpack_unpacked_destroy(&u);
+	close(fd);
+	T_EQ_INT(waitpid(pid, &status, 0), pid);
+	T_ASSERTF(WIFEXITED(status) && WEXITSTATUS(status) == 0, "the write "
+	    "held by the compaction: status %d", status);
+	snprintf(copy, sizeof copy, "%s/compact.tmp", d.data);
+	T_ASSERTF(access(copy, F_OK) == -1, "%s is left", copy);
+
+	/* Every event as it was, and the held write on top. */
+	T_ASSERTF(annals_get_by_key(ctx, "during", "k1", &got) == 0, "%s",
+	    annals_errmsg(ctx));
+	T_EQ_STR(got->title, "written during a compaction");
+	T_OK(annals_delete(ctx, &got->id, 1, &deleted));
+	T_EQ_INT(deleted, 1);
+	annals_event_free(got);
+	after = export_all(d.sock);
+	T_EQ_STR(after, before);
+	free(after);
+	free(before);
+	annals_free(ctx);
+	T_EQ_INT(th_daemon_stop(&d), 0);
+	T_ASSERT(log_has(d.log, "compacted the store"));
+	annalsd_expect(0, NULL, "--check", "--data", d.data, NULL);
+}
+
+/*
+ * A stop during a compaction waits for the copy, leaves the store as it
+ * was (the copy is removed), and commits the write that was held.
+ */
+TEST(compact_online_cut_short_by_a_stop_leaves_the_store_and_the_write)
+{
+	struct th_daemon	 d;
+	annals_ctx		*ctx;
+	struct annals_event	*got = NULL;
+	char			 gate[128], file[300], *before, *after;
+	struct stat		 sb, sb2;
+	pid_t			 pid;
+	int			 fd, status, deleted;
+
+	start_compact_gated(&d, gate, sizeof gate);
+	load_thinned(d.sock);
+	before = export_all(d.sock);
+	snprintf(file, sizeof file, "%s/data.mdb", d.data);
+	T_OK(stat(file, &sb));
+
+	fd = request_to_gate(d.sock, gate, "compact", "\x80", 1);
+	if ((pid = fork()) == 0)
+		keyed_writer(d.sock, "k2");
+	usleep(100000);
+	stop_at_gate(&d, gate);
+	stopped(&d);
+	close(fd);
+	T_EQ_INT(waitpid(pid, &status, 0), pid);
+	T_ASSERTF(WIFEXITED(status) && WEXITSTATUS(status) == 0, "the held "
+	    "write: status %d", status);
+	T_ASSERT(log_has(d.log, "compaction cut short by the stop"));
+	snprintf(file, sizeof file, "%s/compact.tmp", d.data);
+	T_ASSERTF(access(file, F_OK) == -1, "%s is left", file);
+	snprintf(file, sizeof file, "%s/data.mdb", d.data);
+	T_OK(stat(file, &sb2));
+	T_EQ_U64((uint64_t)sb2.st_ino, (uint64_t)sb.st_ino);
+	annalsd_expect(0, NULL, "--check", "--data", d.data, NULL);
+
+	{
+		const char	*extra[] = { "--data", d.data, NULL };
+		char		 data[sizeof d.data];
+
+		snprintf(data, sizeof data, "%s", d.data);
+		extra[1] = data;
+		T_OK(th_daemon_start(&d, extra));
+	}
+	ctx = annals_connect(d.sock);
+	T_ASSERT(ctx != NULL && annals_errcode(ctx) == 0);
+	T_ASSERTF(annals_get_by_key(ctx, "during", "k2", &got) == 0, "%s",
+	    annals_errmsg(ctx));
+	T_OK(annals_delete(ctx, &got->id, 1, &deleted));
+	annals_event_free(got);
+	annals_free(ctx);
+	after = export_all(d.sock);
+	T_EQ_STR(after, before);
+	free(after);
+	free(before);
+	T_EQ_INT(th_daemon_stop(&d), 0);
+}
+
+/*
+ * What keeps the compact method from putting its copy in place leaves
+ * the store as it was and served: files in compact.tmp it did not
+ * write, another process with the environment open.  Then it compacts,
+ * as annals compact says.
+ */
+TEST(compact_online_refused_leaves_the_store_served)
+{
+	struct th_daemon	 d;
+	struct th_run		 r;
+	MDB_env			*env;
+	const char		*args[] = { "compact", NULL };
+	char			 tmp[256], file[300], *before, *after;
+	unsigned long long	 from, to, entries, ms, held;
+	long long		 bytes;
+
+	T_OK(th_daemon_start(&d, NULL));
+	load_thinned(d.sock);
+	before = export_all(d.sock);
+	snprintf(file, sizeof file, "%s/data.mdb", d.data);
+	bytes = file_size(file);
+
+	snprintf(tmp, sizeof tmp, "%s/compact.tmp", d.data);
+	T_OK(mkdir(tmp, 0750));
+	snprintf(file, sizeof file, "%s/notes.txt", tmp);
+	th_write(file, "mine", 4);
+	th_annals(&r, d.sock, NULL, args);
+	T_ASSERTF(r.status != 0 && strstr(r.err, "annalsd did not write") !=
+	    NULL, "exit %d: %s", r.status, r.err);
+	th_run_free(&r);
+	T_ASSERT(access(file, F_OK) == 0);
+	T_OK(unlink(file));
+	T_OK(rmdir(tmp));
+
+	T_OK(mdb_env_create(&env));
+	mdb_env_set_maxdbs(env, 128);
+	T_OK(mdb_env_open(env, d.data, MDB_RDONLY, 0640));
+	th_annals(&r, d.sock, NULL, args);
+	T_ASSERTF(r.status != 0 && strstr(r.err, "the store is open in "
+	    "another process") != NULL, "exit %d: %s", r.status, r.err);
+	th_run_free(&r);
+	mdb_env_close(env);
+	T_ASSERTF(access(tmp, F_OK) == -1, "%s is left", tmp);
+	snprintf(file, sizeof file, "%s/data.mdb", d.data);
+	T_EQ_INT(file_size(file), bytes);
+	after = export_all(d.sock);
+	T_EQ_STR(after, before);
+	free(after);
+
+	TH_ANNALS(&r, d.sock, NULL, 0, "compact");
+	T_ASSERTF(sscanf(r.out, "compacted: %llu bytes to %llu, %llu entries, "
+	    "in %llu ms (writes held %llu ms)\n", &from, &to, &entries, &ms,
+	    &held) == 5, "%s", r.out);
+	th_run_free(&r);
+	T_EQ_U64(from, (uint64_t)bytes);
+	T_EQ_U64(to, (uint64_t)file_size(file));
+	T_ASSERTF(to < from, "%llu bytes to %llu", from, to);
+	T_ASSERT(held <= ms);
+	after = export_all(d.sock);
+	T_EQ_STR(after, before);
+	free(after);
+	free(before);
+	T_EQ_INT(th_daemon_stop(&d), 0);
+	annalsd_expect(0, NULL, "--check", "--data", d.data, NULL);
 }

@@ -104,9 +104,10 @@ TEST(complete_commands_and_options_from_the_help)
 	T_EQ_STR(CC_COMPLETE(a, ""), "add get edit set range actor actors "
 	    "actor-name alias rm "
 	    "stats ping histogram top co-actors import export changes backup "
-	    "check help");
+	    "compact check help");
 	T_EQ_STR(CC_COMPLETE(a, "ra"), "range");
-	T_EQ_STR(CC_COMPLETE(a, "co"), "co-actors");
+	T_EQ_STR(CC_COMPLETE(a, "co"), "co-actors compact");
+	T_EQ_STR(CC_COMPLETE(a, "co-"), "co-actors");
 	T_EQ_STR(CC_COMPLETE(a, "--format", ""), "jsonl csv table");
 	T_EQ_STR(CC_COMPLETE(a, "--so"), "--socket");
 	/* After global options the command still completes. */

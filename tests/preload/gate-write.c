@@ -1,6 +1,7 @@
 /*
  * A preload library for tests that need a slow disk at one place: a
- * write(2) to a file whose path contains "/gated/" announces itself by
+ * write(2) to a file whose path contains "/gated/" (or what
+ * $ANNALS_GATE_PATH says instead) announces itself by
  * creating $ANNALS_GATE/entered, then waits until $ANNALS_GATE/open
  * exists (60 s at most, so that a failed test cannot hang the daemon).
  * The backup copy is written from a thread of its own (by LMDB's write
@@ -26,8 +27,9 @@ static ssize_t (*real_writev)(int, const struct iovec *, int);
 static int
 gated(int fd)
 {
-	char	link[64], path[4096];
-	ssize_t	n;
+	const char	*part;
+	char		 link[64], path[4096];
+	ssize_t		 n;
 
 	if (fd <= 2)
 		return (0);
@@ -35,7 +37,9 @@ gated(int fd)
 	if ((n = readlink(link, path, sizeof path - 1)) <= 0)
 		return (0);
 	path[n] = '\0';
-	return (strstr(path, "/gated/") != NULL);
+	if ((part = getenv("ANNALS_GATE_PATH")) == NULL)
+		part = "/gated/";
+	return (strstr(path, part) != NULL);
 }
 
 static void

@@ -172,6 +172,11 @@ def test_changes_backup_check(db, daemon):
     out = db.backup(path)
     assert out["path"] == path and out["bytes"] > 0
     assert os.path.getsize(os.path.join(path, "data.mdb")) > 0
+    out = db.compact()
+    assert out["bytes_after"] <= out["bytes_before"] and \
+        out["entries"] > 0 and out["writes_held_ms"] <= out["ms"]
+    assert [e["title"] for e in db.get(ids[1:])] == \
+        ["event %d" % i for i in range(1, 5)]
     chk = db.check()
     assert chk["ok"] is True and chk["events"] == 4 and \
         chk["problems"] == []

@@ -662,6 +662,12 @@ class Client:
         the daemon's machine: ``{"path", "bytes"}``."""
         return self.call("backup", path=path)
 
+    def compact(self) -> Dict[str, Any]:
+        """Rewrite the live store in key order and put it in place of
+        the old file; writes wait meanwhile: ``{"bytes_before",
+        "bytes_after", "entries", "ms", "writes_held_ms"}``."""
+        return self.call("compact")
+
     def check(self) -> Dict[str, Any]:
         """The integrity check of the store: ``{"ok", "problems", ...}``."""
         return self.call("check")
