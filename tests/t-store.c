@@ -4042,6 +4042,115 @@ TEST(store_text_tails_seal_and_refill)
 	check_sound();
 }
 
+/* Civil date of days after 1990-01-01, as a start. */
+static void
+date_of_day(int64_t day, char *date, size_t len)
+{
+	int64_t		y;
+	unsigned	m, d;
+
+	date_civil_from_days(date_days_from_civil(1990, 1, 1) + day, &y, &m,
+	    &d);
+	snprintf(date, len, "%04lld-%02u-%02u", (long long)y, m, d);
+}
+
+/*
+ * Late postings that come after a list's last sealed block, which is
+ * full, and before its tail go into new blocks of their own after it
+ * (block_append with nothing of theirs fitting), and the next such
+ * postings after those: 2,100 events in ascending order within the 199
+ * days between the sealed block's last posting and the tail's first.
+ * Every query answers every event in order, both ways, and the check
+ * finds the index sound.
+ */
+TEST(store_text_late_postings_after_a_full_block_make_blocks)
+{
+	struct store	*st = open_store(32 << 20);
+	struct store_op	 ops[300];
+	struct event	 evs[300];
+	struct store_batch b;
+	struct aerr	 err;
+	struct found	 f;
+	MDB_env		*env;
+	MDB_txn		*txn;
+	MDB_dbi		 dbi;
+	MDB_cursor	*cur;
+	MDB_val		 k, v;
+	char		 date[16];
+	uint64_t	 ids[1500], first_tail, late[2100];
+	int64_t		 gap;
+	size_t		 i, j, n, desc;
+
+	for (i = 0; i < 1500; i++) {
+		date_of_day(200 * (int64_t)i, date, sizeof date);
+		mkev(&evs[0], date, NULL, "SYRGOV", NULL, NULL, NULL);
+		free(evs[0].title);
+		evs[0].title = strdup("alpha");
+		ids[i] = put1(st, &evs[0], NULL);
+		record_clear(&evs[0]);
+	}
+	st = sealed_one_page_each(st);
+	/* The tail's first posting: its id says which event it is. */
+	store_close(st);
+	txn = raw_begin(&env);
+	T_OK(mdb_dbi_open(txn, "text_tail", 0, &dbi));
+	T_OK(mdb_cursor_open(txn, dbi, &cur));
+	/* Its key is the word, a NUL and the class of day events. */
+	k.mv_data = (char []){ "alpha" };
+	k.mv_size = 6;
+	T_OK(mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE));
+	T_ASSERT(k.mv_size == 7 && memcmp(k.mv_data, "alpha", 6) == 0);
+	T_ASSERT(v.mv_size > 32);
+	first_tail = skey_get_be64((const unsigned char *)v.mv_data + 8);
+	mdb_cursor_close(cur);
+	raw_commit(env, txn);
+	T_ASSERT(first_tail > ids[0] && first_tail <= ids[1499]);
+	gap = 200 * (int64_t)(first_tail - ids[0] - 1);
+	st = open_store(32 << 20);
+
+	for (n = 0; n < 2100; n += 300) {
+		memset(ops, 0, sizeof ops);
+		for (j = 0; j < 300; j++) {
+			date_of_day(gap + 1 + (int64_t)((n + j) * 199 / 2100),
+			    date, sizeof date);
+			mkev(&evs[j], date, NULL, "SYRGOV", NULL, NULL, NULL);
+			free(evs[j].title);
+			evs[j].title = strdup("alpha late");
+			ops[j].kind = CHANGE_PUT;
+			ops[j].ev = &evs[j];
+		}
+		memset(&b, 0, sizeof b);
+		b.ops = ops;
+		b.nops = 300;
+		T_ASSERTF(store_write(st, &b, 1, 3000, &err) == 0, "%s",
+		    err.msg);
+		T_ASSERTF(!b.failed, "%s", b.err.msg);
+		for (j = 0; j < 300; j++) {
+			late[n + j] = ops[j].out_id;
+			record_clear(&evs[j]);
+		}
+	}
+	for (desc = 0; desc < 2; desc++) {
+		text_all(st, "late", (int)desc, &f);
+		T_EQ_INT(f.n, 2100);
+		for (i = 0; i < 2100; i++)
+			T_EQ_U64(f.ids[i], late[desc ? 2099 - i : i]);
+		found_free(&f);
+		/* alpha: the feed up to the gap, the late, the rest. */
+		text_all(st, "alpha", (int)desc, &f);
+		T_EQ_INT(f.n, 3600);
+		for (i = 0; i < 3600; i++) {
+			j = desc ? 3599 - i : i;
+			T_EQ_U64(f.ids[i], j < first_tail - ids[0] ? ids[j] :
+			    j < first_tail - ids[0] + 2100 ?
+			    late[j - (first_tail - ids[0])] : ids[j - 2100]);
+		}
+		found_free(&f);
+	}
+	store_close(st);
+	check_sound();
+}
+
 /*
  * The check of the word index: clean with events staged and not yet
  * swept into the tails (and one updated, one deleted there); then each
