@@ -190,6 +190,12 @@ void	 store_prune_soon(struct store *);
 const char *store_lmdb_version(void);
 /* Failure injection for tests: make the next n commits fail with errno. */
 void	 store_inject_commit_error(struct store *, int, int);
+/*
+ * For tests and benchmarks: the word queries that did not read the
+ * stage, and forgetting what they read it for (store-text.c).
+ */
+uint64_t store_text_cache_hits(struct store *);
+void	 store_text_cache_clear(struct store *);
 
 /* store-backup.c */
 int	 store_backup_start(struct store *, const char *, int, struct aerr *);

@@ -38,6 +38,7 @@ struct store {
 	int		 no_text;	/* store_config.no_text_index */
 	int		 text_mirror_check;	/* store_config's */
 	struct text_mirror *text_mirror; /* the stage in memory (store-text.c) */
+	struct stage_cache *stage_cache; /* staged postings queries read */
 	struct sweep {			/* the writer's place in a stage */
 		unsigned char	key[ACTOR_KEY_MAX];
 		size_t		len;
@@ -92,6 +93,7 @@ struct wctx {
 	size_t		 text_plen, text_pcap, text_pn;
 	uint64_t	 text_pmin;
 	int		 text_mirror;	/* TEXT_MIRROR_*: the stage in memory */
+	int		 text_restaged;	/* text_new changed: a new serial */
 	struct name_pend *names;	/* or NULL: counts written at once */
 };
 
@@ -418,6 +420,7 @@ int	 store_text_flush(struct wctx *);
 void	 store_text_discard(struct wctx *);
 void	 store_text_write_begin(struct wctx *);
 void	 store_text_write_end(struct wctx *);
+int	 store_text_serial(struct wctx *);
 void	 store_text_close(struct store *);
 int	 store_text_open(struct store *, MDB_txn *);
 int	 store_text_begin(struct store *, MDB_txn *, const struct query *,

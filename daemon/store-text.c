@@ -46,12 +46,17 @@
  * one is past it the candidate moves there.  A prefix ("negotiat*") is
  * the union of the words it begins.
  *
+ * Each commit that changes the stage advances meta "stage_serial", so
+ * that the stage's postings of the words queries asked for can be kept
+ * between queries while it stays the same (struct stage_cache).
+ *
  * The index is complete up to the change sequence number in meta
  * "texted_to"; a store without it, without meta "text_tails" (an index
  * from before the tails), or whose meta "text_fold" is not this
  * annalsd's folding rules (WORDS_FOLD), is indexed when opened.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -782,6 +787,7 @@ stage_count(struct wctx *w, int64_t by)
 		n = 0;
 	else
 		n += (uint64_t)by;
+	w->text_restaged = 1;
 	return (store_meta_put(w->txn, w->st->meta, "text_staged", n));
 }
 
@@ -967,11 +973,26 @@ store_text_write_end(struct wctx *w)
 		w->st->text_mirror->txnid = mdb_txn_id(w->txn);
 }
 
+/* A transaction that changed the stage gives it a new serial. */
+int
+store_text_serial(struct wctx *w)
+{
+	if (!w->text_restaged)
+		return (0);
+	return (store_meta_put(w->txn, w->st->meta, "stage_serial",
+	    store_meta_get(w->txn, w->st->meta, "stage_serial", 0) + 1));
+}
+
+static struct stage_cache *stage_cache_new(void);
+static void	stage_cache_free(struct stage_cache *);
+
 void
 store_text_close(struct store *st)
 {
 	struct text_mirror	*m = st->text_mirror;
 
+	stage_cache_free(st->stage_cache);
+	st->stage_cache = NULL;
 	if (m == NULL)
 		return;
 	free(m->in.copy);
@@ -1240,6 +1261,7 @@ text_sweep_all(struct wctx *w, size_t events)
 	if (rc == 0 && (rc = mdb_drop(w->txn, st->text_new, 0)) == 0 &&
 	    store_meta_get(w->txn, st->meta, "text_staged", 0) != 0)
 		rc = store_meta_put(w->txn, st->meta, "text_staged", 0);
+	w->text_restaged = 1;
 	w->text_plen = w->text_pn = 0;
 out:
 	/* Both empty now (or the transaction aborts, leaving m behind). */
@@ -1668,6 +1690,8 @@ store_text_open(struct store *st, MDB_txn *txn)
 	uint64_t	fold;
 	int		rc;
 
+	if (st->stage_cache == NULL)
+		st->stage_cache = stage_cache_new();
 	if (st->no_text)
 		return (0);
 
@@ -2082,6 +2106,212 @@ word_end(const char *w, const char *end)
 }
 
 /*
+ * The stage's postings of the words queries asked for, at one stage
+ * serial: a query reads the whole stage for its words (some 20M
+ * instructions with 16,000 events staged), and dashboards ask the same
+ * words again and again between commits.  Only a query of the newest
+ * serial fills it, and a newer serial empties it.  Postings are copied
+ * in and out under the lock, so that no two readers share a buffer.
+ */
+#define STAGE_CACHE_TERMS	64
+#define STAGE_CACHE_BYTES	((size_t)8 << 20)
+
+struct stage_group {
+	int		 class;
+	struct posting	*p;
+	size_t		 n;
+};
+
+struct stage_term {
+	char			 word[WORDS_MAX_BYTES + 1];	/* "": free */
+	int			 prefix;
+	struct stage_group	*g;
+	size_t			 ng, bytes;
+};
+
+struct stage_cache {
+	pthread_mutex_t		 lock;
+	uint64_t		 serial;
+	struct stage_term	 t[STAGE_CACHE_TERMS];
+	size_t			 next, bytes;	/* next: the one to evict */
+	uint64_t		 hits;
+};
+
+static struct stage_cache *
+stage_cache_new(void)
+{
+	struct stage_cache	*c = xcalloc(1, sizeof *c);
+
+	if ((errno = pthread_mutex_init(&c->lock, NULL)) != 0)
+		fatal("pthread_mutex_init");
+	return (c);
+}
+
+static void
+stage_term_clear(struct stage_cache *c, struct stage_term *t)
+{
+	size_t	i;
+
+	for (i = 0; i < t->ng; i++)
+		free(t->g[i].p);
+	free(t->g);
+	c->bytes -= t->bytes;
+	memset(t, 0, sizeof *t);
+}
+
+static void
+stage_cache_free(struct stage_cache *c)
+{
+	size_t	i;
+
+	if (c == NULL)
+		return;
+	for (i = 0; i < STAGE_CACHE_TERMS; i++)
+		stage_term_clear(c, &c->t[i]);
+	pthread_mutex_destroy(&c->lock);
+	free(c);
+}
+
+static struct stage_term *
+stage_cache_find(struct stage_cache *c, const struct text_term *q)
+{
+	size_t	i;
+
+	for (i = 0; i < STAGE_CACHE_TERMS; i++) {
+		if (c->t[i].word[0] != '\0' && c->t[i].prefix == q->prefix &&
+		    strcmp(c->t[i].word, q->word) == 0)
+			return (&c->t[i]);
+	}
+	return (NULL);
+}
+
+/*
+ * Give each term its staged sources from the cache, if it holds every
+ * term at serial: 1, 0 when it does not (nothing given), -1 with err.
+ */
+static int
+stage_cache_take(struct text_iter *it, uint64_t serial, struct aerr *err)
+{
+	struct stage_cache	*c = it->st->stage_cache;
+	struct stage_term	*ct[WORDS_QUERY_MAX];
+	struct stage_group	*g;
+	struct text_src		*s;
+	const char		*word;
+	size_t			 i, j;
+	int			 rc;
+
+	pthread_mutex_lock(&c->lock);
+	rc = c->serial == serial;
+	for (i = 0; i < it->nterms && rc == 1; i++) {
+		if ((ct[i] = stage_cache_find(c, &it->tq.terms[i])) == NULL)
+			rc = 0;
+	}
+	for (i = 0; i < it->nterms && rc == 1; i++) {
+		word = it->tq.terms[i].word;
+		for (j = 0; j < ct[i]->ng && rc == 1; j++) {
+			g = &ct[i]->g[j];
+			if (term_add(it, &it->terms[i], word, strlen(word),
+			    g->class, 1, err) != 0) {
+				rc = -1;
+				break;
+			}
+			s = &it->terms[i].src[it->terms[i].nsrc - 1];
+			s->p = xreallocarray(NULL, g->n, sizeof *s->p);
+			memcpy(s->p, g->p, g->n * sizeof *s->p);
+			s->n = s->cap = g->n;
+		}
+	}
+	if (rc == 1)
+		c->hits++;
+	pthread_mutex_unlock(&c->lock);
+	return (rc);
+}
+
+/* A query read the stage at serial: keep its terms' staged postings. */
+static void
+stage_cache_keep(struct text_iter *it, uint64_t serial)
+{
+	struct stage_cache	*c = it->st->stage_cache;
+	struct stage_term	*t;
+	struct text_termit	*q;
+	size_t			 i, j, k, bytes;
+
+	pthread_mutex_lock(&c->lock);
+	if (serial > c->serial) {
+		for (i = 0; i < STAGE_CACHE_TERMS; i++)
+			stage_term_clear(c, &c->t[i]);
+		c->serial = serial;
+	}
+	for (i = 0; i < it->nterms && serial == c->serial; i++) {
+		if (stage_cache_find(c, &it->tq.terms[i]) != NULL)
+			continue;
+		q = &it->terms[i];
+		for (bytes = 0, j = 0; j < q->nsrc; j++) {
+			if (q->src[j].staged)
+				bytes += q->src[j].n * sizeof *q->src[j].p;
+		}
+		if (bytes > STAGE_CACHE_BYTES / 4)
+			continue;
+		/* Room: a free entry, and the bytes. */
+		for (t = NULL, k = 0; k < STAGE_CACHE_TERMS && t == NULL; k++) {
+			if (c->t[k].word[0] == '\0')
+				t = &c->t[k];
+		}
+		while (t == NULL || c->bytes + bytes > STAGE_CACHE_BYTES) {
+			t = &c->t[c->next];
+			c->next = (c->next + 1) % STAGE_CACHE_TERMS;
+			stage_term_clear(c, t);
+		}
+		snprintf(t->word, sizeof t->word, "%s", it->tq.terms[i].word);
+		t->prefix = it->tq.terms[i].prefix;
+		t->g = xcalloc(q->nsrc, sizeof *t->g);
+		for (j = 0; j < q->nsrc; j++) {
+			if (!q->src[j].staged)
+				continue;
+			t->g[t->ng].class = q->src[j].prefix[q->src[j].plen - 1];
+			t->g[t->ng].n = q->src[j].n;
+			t->g[t->ng].p = xreallocarray(NULL, q->src[j].n ?
+			    q->src[j].n : 1, sizeof *q->src[j].p);
+			memcpy(t->g[t->ng].p, q->src[j].p, q->src[j].n *
+			    sizeof *q->src[j].p);
+			t->ng++;
+		}
+		t->bytes = bytes;
+		c->bytes += bytes;
+	}
+	pthread_mutex_unlock(&c->lock);
+}
+
+/* Forget the postings kept: the next query of each word reads the stage. */
+void
+store_text_cache_clear(struct store *st)
+{
+	struct stage_cache	*c = st->stage_cache;
+	size_t			 i;
+
+	if (c == NULL)
+		return;
+	pthread_mutex_lock(&c->lock);
+	for (i = 0; i < STAGE_CACHE_TERMS; i++)
+		stage_term_clear(c, &c->t[i]);
+	pthread_mutex_unlock(&c->lock);
+}
+
+/* The queries the cache answered without reading the stage. */
+uint64_t
+store_text_cache_hits(struct store *st)
+{
+	uint64_t	n;
+
+	if (st->stage_cache == NULL)
+		return (0);
+	pthread_mutex_lock(&st->stage_cache->lock);
+	n = st->stage_cache->hits;
+	pthread_mutex_unlock(&st->stage_cache->lock);
+	return (n);
+}
+
+/*
  * Read the stage: each staged event goes to the terms whose words it
  * holds; then each staged source is put in (start, id) order, which a
  * feed's batches mostly have already.  A query reads the whole stage,
@@ -2262,7 +2492,9 @@ store_text_begin(struct store *st, MDB_txn *txn, const struct query *q,
 	struct text_termit	*t;
 	struct term_dest	 d;
 	char			 msg[128];
+	uint64_t		 serial;
 	size_t			 i;
+	int			 rc;
 
 	it = xcalloc(1, sizeof *it);
 	it->st = st;
@@ -2285,8 +2517,14 @@ store_text_begin(struct store *st, MDB_txn *txn, const struct query *q,
 		    it->tq.terms[i].prefix, term_word, &d, err) != 0)
 			goto fail;
 	}
-	if (text_read_stage(it, err) != 0)
+	serial = store_meta_get(txn, st->meta, "stage_serial", 0);
+	if ((rc = stage_cache_take(it, serial, err)) == -1)
 		goto fail;
+	if (rc == 0) {
+		if (text_read_stage(it, err) != 0)
+			goto fail;
+		stage_cache_keep(it, serial);
+	}
 	qsort(it->terms, it->nterms, sizeof *it->terms, termit_cmp);
 	*out = it;
 	return (0);

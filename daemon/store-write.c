@@ -786,7 +786,8 @@ write_once(struct store *st, struct store_batch *batches, size_t n,
 	    (rc = store_meta_put(w.txn, st->meta, "spanned_to",
 	    w.c.next_seq)) ||
 	    (w.c.stream_seq != 0 && (rc = store_meta_put(w.txn, st->meta,
-	    "stream_seq", w.c.stream_seq)) != 0))
+	    "stream_seq", w.c.stream_seq)) != 0) ||
+	    (rc = store_text_serial(&w)) != 0)
 		goto abort;
 	msgpack_sbuffer_destroy(&w.sbuf);
 	msgpack_sbuffer_destroy(&w.pos);

@@ -4054,6 +4054,37 @@ date_of_day(int64_t day, char *date, size_t len)
 	snprintf(date, len, "%04lld-%02u-%02u", (long long)y, m, d);
 }
 
+/* Put n events (300 at most) of title in one write, the i-th on dates[i]. */
+static void
+put_titled(struct store *st, char (*dates)[16], size_t n, const char *title,
+    uint64_t *ids)
+{
+	struct store_op		ops[300];
+	struct event		evs[300];
+	struct store_batch	b;
+	struct aerr		err;
+	size_t			i;
+
+	T_ASSERT(n <= 300);
+	memset(ops, 0, sizeof ops);
+	for (i = 0; i < n; i++) {
+		mkev(&evs[i], dates[i], NULL, "SYRGOV", NULL, NULL, NULL);
+		free(evs[i].title);
+		evs[i].title = strdup(title);
+		ops[i].kind = CHANGE_PUT;
+		ops[i].ev = &evs[i];
+	}
+	memset(&b, 0, sizeof b);
+	b.ops = ops;
+	b.nops = n;
+	T_ASSERTF(store_write(st, &b, 1, 3000, &err) == 0, "%s", err.msg);
+	T_ASSERTF(!b.failed, "%s", b.err.msg);
+	for (i = 0; i < n; i++) {
+		ids[i] = ops[i].out_id;
+		record_clear(&evs[i]);
+	}
+}
+
 /*
  * Late postings that come after a list's last sealed block, which is
  * full, and before its tail go into new blocks of their own after it
@@ -4066,28 +4097,25 @@ date_of_day(int64_t day, char *date, size_t len)
 TEST(store_text_late_postings_after_a_full_block_make_blocks)
 {
 	struct store	*st = open_store(32 << 20);
-	struct store_op	 ops[300];
-	struct event	 evs[300];
-	struct store_batch b;
-	struct aerr	 err;
+	struct event	 ev;
 	struct found	 f;
 	MDB_env		*env;
 	MDB_txn		*txn;
 	MDB_dbi		 dbi;
 	MDB_cursor	*cur;
 	MDB_val		 k, v;
-	char		 date[16];
+	char		 date[16], dates[300][16];
 	uint64_t	 ids[1500], first_tail, late[2100];
 	int64_t		 gap;
 	size_t		 i, j, n, desc;
 
 	for (i = 0; i < 1500; i++) {
 		date_of_day(200 * (int64_t)i, date, sizeof date);
-		mkev(&evs[0], date, NULL, "SYRGOV", NULL, NULL, NULL);
-		free(evs[0].title);
-		evs[0].title = strdup("alpha");
-		ids[i] = put1(st, &evs[0], NULL);
-		record_clear(&evs[0]);
+		mkev(&ev, date, NULL, "SYRGOV", NULL, NULL, NULL);
+		free(ev.title);
+		ev.title = strdup("alpha");
+		ids[i] = put1(st, &ev, NULL);
+		record_clear(&ev);
 	}
 	st = sealed_one_page_each(st);
 	/* The tail's first posting: its id says which event it is. */
@@ -4109,26 +4137,10 @@ TEST(store_text_late_postings_after_a_full_block_make_blocks)
 	st = open_store(32 << 20);
 
 	for (n = 0; n < 2100; n += 300) {
-		memset(ops, 0, sizeof ops);
-		for (j = 0; j < 300; j++) {
+		for (j = 0; j < 300; j++)
 			date_of_day(gap + 1 + (int64_t)((n + j) * 199 / 2100),
-			    date, sizeof date);
-			mkev(&evs[j], date, NULL, "SYRGOV", NULL, NULL, NULL);
-			free(evs[j].title);
-			evs[j].title = strdup("alpha late");
-			ops[j].kind = CHANGE_PUT;
-			ops[j].ev = &evs[j];
-		}
-		memset(&b, 0, sizeof b);
-		b.ops = ops;
-		b.nops = 300;
-		T_ASSERTF(store_write(st, &b, 1, 3000, &err) == 0, "%s",
-		    err.msg);
-		T_ASSERTF(!b.failed, "%s", b.err.msg);
-		for (j = 0; j < 300; j++) {
-			late[n + j] = ops[j].out_id;
-			record_clear(&evs[j]);
-		}
+			    dates[j], sizeof dates[j]);
+		put_titled(st, dates, 300, "alpha late", late + n);
 	}
 	for (desc = 0; desc < 2; desc++) {
 		text_all(st, "late", (int)desc, &f);
@@ -4147,6 +4159,120 @@ TEST(store_text_late_postings_after_a_full_block_make_blocks)
 		}
 		found_free(&f);
 	}
+	store_close(st);
+	check_sound();
+}
+
+/* The ids of a word query over the dates from..to, and the hits it added. */
+static size_t
+text_range_ids(struct store *st, const char *text, const char *from,
+    const char *to, uint64_t *ids, size_t cap, uint64_t *hits)
+{
+	struct query	q;
+	struct found	f;
+	uint64_t	before = store_text_cache_hits(st);
+	size_t		i, n;
+
+	mkquery(&q, from, to, NULL);
+	q.text = strdup(text);
+	query_all(st, &q, &f);
+	query_clear(&q);
+	*hits = store_text_cache_hits(st) - before;
+	T_ASSERT(f.n <= cap);
+	for (i = 0; i < f.n; i++)
+		ids[i] = f.ids[i];
+	n = f.n;
+	found_free(&f);
+	return (n);
+}
+
+/*
+ * A word query that asks for words another asked for at the same stage
+ * answers from the postings that query kept, not from the stage; any
+ * change of the stage (a put, a delete, an update of a staged event, a
+ * sweep) makes the next query read it again, and the answers are the
+ * stage's.  Ranges narrower than the first query's, prefixes, and a
+ * term the cache lacks beside one it holds, all answer as the stage.
+ */
+TEST(store_text_stage_cache_answers_until_the_stage_changes)
+{
+	struct store	*st = open_store_staged(32 << 20, 0, 300);
+	struct event	 ev;
+	char		 date[16], dates[150][16];
+	uint64_t	 ids[400], got[400], again[400], hits, alpha[400];
+	size_t		 i, n, na;
+
+	for (i = 0; i < 200; i++) {
+		snprintf(date, sizeof date, "2001-%02zu-%02zu", 1 + i / 28,
+		    1 + i % 28);
+		mkev(&ev, date, NULL, "SYRGOV", NULL, NULL, NULL);
+		free(ev.title);
+		ev.title = strdup(i % 2 ? "alpha gamma" : "alpha beta");
+		ids[i] = put1(st, &ev, NULL);
+		record_clear(&ev);
+	}
+	n = text_range_ids(st, "alpha", NULL, NULL, got, 400, &hits);
+	T_EQ_INT(n, 200);
+	T_EQ_U64(hits, 0);
+	for (i = 0; i < 200; i++)
+		T_EQ_U64(got[i], ids[i]);
+	n = text_range_ids(st, "alpha", NULL, NULL, again, 400, &hits);
+	T_EQ_U64(hits, 1);
+	T_ASSERT(n == 200 && memcmp(got, again, n * sizeof *got) == 0);
+	/* A range inside: March, the 57th to the 84th event. */
+	n = text_range_ids(st, "alpha", "2001-03-01", "2001-03-28", got, 400,
+	    &hits);
+	T_EQ_U64(hits, 1);
+	T_EQ_INT(n, 28);
+	for (i = 0; i < 28; i++)
+		T_EQ_U64(got[i], ids[56 + i]);
+	/* A prefix is a term of its own; a term the cache lacks reads. */
+	T_EQ_INT(text_range_ids(st, "gam*", NULL, NULL, got, 400, &hits), 100);
+	T_EQ_U64(hits, 0);
+	T_EQ_INT(text_range_ids(st, "gam*", NULL, NULL, got, 400, &hits), 100);
+	T_EQ_U64(hits, 1);
+	T_EQ_INT(text_range_ids(st, "alpha beta", NULL, NULL, got, 400,
+	    &hits), 100);
+	T_EQ_U64(hits, 0);
+	for (i = 0; i < 100; i++)
+		T_EQ_U64(got[i], ids[2 * i]);
+
+	/* A put, a delete and an update of staged events: read again. */
+	mkev(&ev, "2001-12-01", NULL, "SYRGOV", NULL, NULL, NULL);
+	free(ev.title);
+	ev.title = strdup("alpha");
+	ids[200] = put1(st, &ev, NULL);
+	record_clear(&ev);
+	n = text_range_ids(st, "alpha", NULL, NULL, got, 400, &hits);
+	T_ASSERT(n == 201 && got[200] == ids[200] && hits == 0);
+	T_EQ_INT(del1(st, ids[0]), 1);
+	n = text_range_ids(st, "alpha", NULL, NULL, got, 400, &hits);
+	T_ASSERT(n == 200 && got[0] == ids[1] && hits == 0);
+	mkev(&ev, "2001-01-02", NULL, "SYRGOV", NULL, NULL, NULL);
+	free(ev.title);
+	ev.title = strdup("delta");
+	ev.id = ids[1];
+	put1(st, &ev, NULL);
+	record_clear(&ev);
+	n = text_range_ids(st, "alpha", NULL, NULL, got, 400, &hits);
+	T_ASSERT(n == 199 && got[0] == ids[2] && hits == 0);
+	T_EQ_INT(text_range_ids(st, "delta", NULL, NULL, got, 400, &hits), 1);
+	T_EQ_U64(got[0], ids[1]);
+
+	/* 150 more in one write: the stage passes 300 and is swept. */
+	for (i = 0; i < 150; i++)
+		snprintf(dates[i], sizeof dates[i], "2002-%02zu-%02zu",
+		    1 + i / 28, 1 + i % 28);
+	put_titled(st, dates, 150, "alpha", ids + 201);
+	n = text_range_ids(st, "alpha", NULL, NULL, got, 400, &hits);
+	T_EQ_INT(n, 349);
+	T_EQ_U64(hits, 0);
+	for (na = 0, i = 2; i < 351; i++)
+		alpha[na++] = ids[i];
+	T_ASSERT(memcmp(got, alpha, na * sizeof *got) == 0);
+	n = text_range_ids(st, "alpha", NULL, NULL, again, 400, &hits);
+	T_ASSERT(n == 349 && hits == 1 && memcmp(got, again, n *
+	    sizeof *got) == 0);
 	store_close(st);
 	check_sound();
 }
