@@ -567,33 +567,45 @@ b_annals_rss(char *note, size_t len)
 	return (rss);
 }
 
-/* annalsd --compact on the data of the daemon just stopped. */
+/*
+ * annals compact on the running daemon: the data.mdb it leaves, and in
+ * the note how long it took and how long writes waited.
+ */
 static uint64_t
 b_annals_compacted(char *note, size_t len)
 {
-	char		 bin[4200], log[300], path[300];
-	const char	*argv[6];
-	uint64_t	 t0 = bench_now();
-	pid_t		 pid;
-	int		 status;
+	const msgpack_object	*after, *ms, *held;
+	msgpack_unpacked	 u;
+	annals_ctx		*ctx;
+	void			*res = NULL;
+	size_t			 rlen = 0;
+	uint64_t		 bytes = 0;
 
-	snprintf(bin, sizeof bin, "%s/annalsd", bench_bindir());
-	snprintf(log, sizeof log, "%s/../compact.log", b_annals_data);
-	argv[0] = bin;
-	argv[1] = "--compact";
-	argv[2] = "--data";
-	argv[3] = b_annals_data;
-	argv[4] = NULL;
-	if ((pid = bench_spawn(argv, log)) <= 0 ||
-	    waitpid(pid, &status, 0) != pid || !WIFEXITED(status) ||
-	    WEXITSTATUS(status) != 0) {
-		snprintf(note, len, "annalsd --compact failed: see %s", log);
+	ctx = annals_connect(b_annals_sock);
+	if (ctx == NULL || annals_errcode(ctx) != 0 ||
+	    annals_call(ctx, "compact", NULL, 0, &res, &rlen) != 0) {
+		snprintf(note, len, "annals compact failed: %s", ctx != NULL ?
+		    annals_errmsg(ctx) : "out of memory");
+		annals_free(ctx);
 		return (0);
 	}
-	snprintf(note, len, "data.mdb after annalsd --compact (%.1f s)",
-	    (double)(bench_now() - t0) / 1e9);
-	snprintf(path, sizeof path, "%s/data.mdb", b_annals_data);
-	return (bench_file_bytes(path));
+	msgpack_unpacked_init(&u);
+	if (msgpack_unpack_next(&u, res, rlen, NULL) ==
+	    MSGPACK_UNPACK_SUCCESS && u.data.type == MSGPACK_OBJECT_MAP &&
+	    (after = mp_get(&u.data, "bytes_after")) != NULL &&
+	    (ms = mp_get(&u.data, "ms")) != NULL &&
+	    (held = mp_get(&u.data, "writes_held_ms")) != NULL) {
+		bytes = after->via.u64;
+		snprintf(note, len, "data.mdb after annals compact (%.1f s, "
+		    "writes held %.1f s)", (double)ms->via.u64 / 1e3,
+		    (double)held->via.u64 / 1e3);
+	} else
+		snprintf(note, len, "annals compact: an answer without its "
+		    "figures");
+	msgpack_unpacked_destroy(&u);
+	annals_buf_free(res);
+	annals_free(ctx);
+	return (bytes);
 }
 
 const struct bench_sys bench_annals = {

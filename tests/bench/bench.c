@@ -9,8 +9,8 @@
  * it; then start it on another directory, load the same records in
  * random order the same way, note its size, run each timed workload for
  * BENCH_SECS seconds with 1 or 8 client processes, and stop it.  A
- * system with a tool of its own for it (annalsd --compact) compacts
- * each stopped store, and its size is noted beside the load's: the
+ * system with a way of its own for it (annals compact) compacts each
+ * store before it stops, and its size is noted beside the load's: the
  * size targets are the load's.  Clients are forked, connect, wait at a
  * barrier and run until a shared deadline; their latencies go to shared
  * memory and are merged here.  Only one system runs at a time.
@@ -917,8 +917,8 @@ bench_footprint(const struct bench_sys *sys, const char *dataset,
 }
 
 /*
- * Note sys's bytes on disk once it compacted the data it just stopped
- * on, beside those of the load (order is the load's).
+ * Note sys's bytes on disk once it compacted its data, still running,
+ * beside those of the load (order is the load's).
  */
 static void
 bench_compacted(const struct bench_sys *sys, const char *dataset,
@@ -1078,10 +1078,10 @@ bench_system(const struct bench_sys *sys, const char *dataset, uint64_t n,
 			    "after the workloads");
 	} else {
 		if (sys->supports(W_INGEST)) {
-			sys->stop();
-			bench_running = NULL;
 			if (size != NULL)
 				bench_compacted(sys, dataset, "feed", n);
+			sys->stop();
+			bench_running = NULL;
 			/* Room on the disk for the next load. */
 			if (getenv("BENCH_KEEP") == NULL)
 				nftw(dir, bench_rm_cb, 16,
@@ -1135,10 +1135,10 @@ bench_system(const struct bench_sys *sys, const char *dataset, uint64_t n,
 		bench_row(r);
 	}
 	bench_memory(sys, size, rss_inproc);
-	sys->stop();
-	bench_running = NULL;
 	if (size != NULL && !bench_feed_only)
 		bench_compacted(sys, dataset, "random", n);
+	sys->stop();
+	bench_running = NULL;
 }
 
 static const struct bench_res *

@@ -142,8 +142,8 @@ struct bench_sys {
 	/* How the data file's mappings end, left out of in-process RSS. */
 	const char	*map_suffix;
 	/*
-	 * Bytes of the data on disk once the stopped server's own tool has
-	 * compacted it (0: it has none, or it failed), and a note.
+	 * Bytes of the data on disk once the running server has compacted
+	 * it its own way (NULL: it has none; 0: it failed), and a note.
 	 */
 	uint64_t	 (*compacted)(char *, size_t);
 };
