@@ -201,6 +201,7 @@ void	 store_text_cache_clear(struct store *);
 int	 store_backup_start(struct store *, const char *, int, struct aerr *);
 int	 store_backup_finish(struct store *, uint64_t *, struct aerr *);
 int	 store_backup_running(struct store *);
+const char *store_copy_running(struct store *);
 
 /* What a compaction did (store_compact, store_compact_finish). */
 struct store_compacted {

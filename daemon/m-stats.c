@@ -10,11 +10,13 @@ int
 stats_pack(msgpack_packer *pk, long streams, struct aerr *err)
 {
 	struct store_stats	st;
+	const char		*copying = store_copy_running(server->store);
 	size_t			i;
 
 	if (store_stats(server->store, &st, err) != 0)
 		return (-1);
-	msgpack_pack_map(pk, 16 + (streams >= 0) + replica_following());
+	msgpack_pack_map(pk, 16 + (streams >= 0) + (copying != NULL) +
+	    replica_following());
 	mp_pack_kv_uint(pk, "events", st.events);
 	mp_pack_kv_uint(pk, "actors", st.actors);
 	mp_pack_kv_uint(pk, "db_bytes", st.db_bytes);
@@ -27,6 +29,8 @@ stats_pack(msgpack_packer *pk, long streams, struct aerr *err)
 	mp_pack_kv_uint(pk, "uptime", (now_ms() - server->started) / 1000);
 	mp_pack_kv_uint(pk, "connections", conn_count());
 	mp_pack_kv_uint(pk, "reader_jobs", readers_jobs());
+	if (copying != NULL)
+		mp_pack_kv_str(pk, "copying", copying);
 	if (streams >= 0)
 		mp_pack_kv_uint(pk, "streams", (uint64_t)streams);
 	mp_pack_kv_str(pk, "version", ANNALS_VERSION_STRING);

@@ -353,6 +353,15 @@ store_backup_finish(struct store *st, uint64_t *bytes, struct aerr *err)
 	return (0);
 }
 
+/* "backup" or "compaction" while one copies the store, else NULL. */
+const char *
+store_copy_running(struct store *st)
+{
+	if (st->backup == NULL)
+		return (NULL);
+	return (st->backup->compaction ? "compaction" : "backup");
+}
+
 /* Whether a copy started and store_backup_finish() has not been called. */
 int
 store_backup_running(struct store *st)

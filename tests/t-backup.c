@@ -25,6 +25,7 @@
 #include <lmdb.h>
 
 #include "../client/annals.h"
+#include "../proto/proto.h"
 #include "harness.h"
 #include "nats.h"
 #include "test.h"
@@ -174,6 +175,26 @@ log_has(const char *path, const char *what)
 
 	free(s);
 	return (found);
+}
+
+/* stats' copying at sock: what copies the store, or "" if nothing. */
+static const char *
+copying_of(const char *sock)
+{
+	static char		 what[32];
+	const msgpack_object	*v;
+	msgpack_unpacked	 u;
+	void			*buf;
+
+	msgpack_unpacked_init(&u);
+	T_OK(stats_of(sock, &u, &buf));
+	v = mp_get(&u.data, "copying");
+	T_ASSERT(v == NULL || v->type == MSGPACK_OBJECT_STR);
+	snprintf(what, sizeof what, "%.*s", v ? (int)v->via.str.size : 0,
+	    v ? v->via.str.ptr : "");
+	msgpack_unpacked_destroy(&u);
+	annals_buf_free(buf);
+	return (what);
 }
 
 /*
@@ -347,6 +368,7 @@ backup_during_growth(int stop)
 	T_ASSERTF(annals_stats(ctx, &after) == 0, "%s", annals_errmsg(ctx));
 	T_EQ_U64(after.map_bytes, before.map_bytes);
 	T_EQ_INT(waitpid(pid, &status, WNOHANG), 0);
+	T_EQ_STR(copying_of(d.sock), "backup");
 
 	/* Open the gate: the backup ends, then the map grows, the write is
 	 * acknowledged, and the copy holds what came before it. */
@@ -879,6 +901,7 @@ TEST(compact_online_serves_reads_and_holds_writes_until_the_copy_is_in)
 	usleep(300000);
 	T_EQ_U64(last_seq_of(d.sock), seq);
 	T_EQ_INT(waitpid(pid, &status, WNOHANG), 0);
+	T_EQ_STR(copying_of(d.sock), "compaction");
 
 	/* One copy at a time. */
 	fd2 = th_raw_connect(d.sock);
@@ -927,6 +950,7 @@ TEST(compact_online_serves_reads_and_holds_writes_until_the_copy_is_in)
 	free(after);
 	free(before);
 	annals_free(ctx);
+	T_EQ_STR(copying_of(d.sock), "");
 	T_EQ_INT(th_daemon_stop(&d), 0);
 	T_ASSERT(log_has(d.log, "compacted the store"));
 	annalsd_expect(0, NULL, "--check", "--data", d.data, NULL);
