@@ -1028,7 +1028,9 @@ TEST(compact_online_refused_leaves_the_store_served)
 	struct th_run		 r;
 	MDB_env			*env;
 	const char		*args[] = { "compact", NULL };
-	char			 tmp[256], file[300], *before, *after;
+	unsigned char		 buf[4096];
+	char			 tmp[256], file[300], msg[256], *before, *after;
+	int			 fd;
 	unsigned long long	 from, to, entries, ms, held;
 	long long		 bytes;
 
@@ -1037,6 +1039,12 @@ TEST(compact_online_refused_leaves_the_store_served)
 	before = export_all(d.sock);
 	snprintf(file, sizeof file, "%s/data.mdb", d.data);
 	bytes = file_size(file);
+
+	/* It takes no parameters. */
+	fd = th_raw_connect(d.sock);
+	T_EQ_INT(th_call(fd, 1, "compact", "\x81\xa1x\x01", 4, buf,
+	    sizeof buf, 10000, msg, sizeof msg), ANNALS_EINVALID);
+	close(fd);
 
 	snprintf(tmp, sizeof tmp, "%s/compact.tmp", d.data);
 	T_OK(mkdir(tmp, 0750));

@@ -263,6 +263,10 @@ TEST(auth_tokens_and_scopes)
 	T_EQ_INT(put(fd, 7, 1, "no", msg, sizeof msg), AERR_UNAUTHORIZED);
 	T_EQ_STR(msg, "put needs a token with the write scope");
 	T_EQ_INT(call(fd, 8, "check", NULL, NULL, 0), AERR_UNAUTHORIZED);
+	T_EQ_INT(call(fd, 80, "compact", NULL, msg, sizeof msg),
+	    AERR_UNAUTHORIZED);
+	T_EQ_STR(msg, "compact needs a token with the write scope");
+	T_EQ_INT(call(fd, 81, "backup", NULL, NULL, 0), AERR_UNAUTHORIZED);
 
 	T_EQ_INT(hello(fd, 9, "writer-token-abcdefghijkl", NULL, 0), 0);
 	T_EQ_INT(put(fd, 10, 1, "yes", NULL, 0), 0);
