@@ -3588,10 +3588,14 @@ TEST(store_text_ascii_words_as_icu)
  * model, with a stage of stage_text events: a small one makes most
  * queries read the blocks, a large one makes them read many batches.
  * Every release_every changes (0: never), the store gives back its
- * write memory, closing and opening its environment (store_release).
+ * write memory, closing and opening its environment (store_release);
+ * every query_every changes (0: never), queries are checked too, so
+ * that the postings queries keep from the stage meet every kind of
+ * change of it.  Returns how many queries answered from kept postings
+ * before the index was dropped.
  */
-static void
-text_against_model(size_t stage_text, int release_every)
+static uint64_t
+text_against_model(size_t stage_text, int release_every, int query_every)
 {
 	static const char *const dbis[] = { "text", "text_new", "words" };
 	struct store	*st = open_store_staged(32 << 20, 0, stage_text);
@@ -3602,6 +3606,7 @@ text_against_model(size_t stage_text, int release_every)
 	struct found	 f;
 	struct aerr	 err;
 	unsigned	 seed = t_seed();
+	uint64_t	 hits;
 	size_t		 n = 0, i;
 	int		 round, status;
 
@@ -3613,6 +3618,9 @@ text_against_model(size_t stage_text, int release_every)
 			store_release(st);
 			store_warm(st);
 		}
+		if (query_every > 0 && n > 0 && round % query_every ==
+		    query_every - 1)
+			text_check_queries(st, tev, n, &seed);
 		if (op < 7 || n == 0) {
 			text_random(&seed, &tev[n], &ev);
 			tev[n].m.id = put1(st, &ev, &status);
@@ -3650,23 +3658,47 @@ text_against_model(size_t stage_text, int release_every)
 	query_clear(&q);
 
 	/* As a daemon before the word index left the store: rebuilt. */
+	hits = store_text_cache_hits(st);
 	store_close(st);
 	drop_index(dbis, "texted_to");
 	st = open_store_staged(32 << 20, 0, stage_text);
 	text_check_queries(st, tev, n, &seed);
 	store_close(st);
 	free(tev);
+	return (hits);
 }
 
 TEST(store_text_against_model)
 {
-	text_against_model(2, 0);
+	text_against_model(2, 0, 0);
 }
 
 /* Most of the 1,200 changes still staged, in batches of one. */
 TEST(store_text_against_model_with_a_large_stage)
 {
-	text_against_model(1000, 0);
+	text_against_model(1000, 0, 0);
+}
+
+/*
+ * Queries between the changes, with a stage that takes them all: the
+ * stage's postings a query keeps answer only while the stage is as it
+ * was (some queries did answer from them, or nothing was tried).
+ */
+TEST(store_text_against_model_queried_as_it_changes)
+{
+	uint64_t	hits = text_against_model(1000, 0, 60);
+
+	T_ASSERTF(hits > 100, "%llu queries answered from kept postings",
+	    (unsigned long long)hits);
+}
+
+/* The same with a stage swept every 40 events. */
+TEST(store_text_against_model_queried_as_it_is_swept)
+{
+	uint64_t	hits = text_against_model(40, 0, 60);
+
+	T_ASSERTF(hits > 100, "%llu queries answered from kept postings",
+	    (unsigned long long)hits);
 }
 
 /*
@@ -3676,7 +3708,7 @@ TEST(store_text_against_model_with_a_large_stage)
  */
 TEST(store_text_against_model_with_releases)
 {
-	text_against_model(50, 97);
+	text_against_model(50, 97, 0);
 }
 
 /* The check of a store open at the test's path: its problems in c. */
