@@ -94,6 +94,7 @@ struct wctx {
 	uint64_t	 text_pmin;
 	int		 text_mirror;	/* TEXT_MIRROR_*: the stage in memory */
 	int		 text_restaged;	/* text_new changed: a new serial */
+	int		 text_rebased;	/* other than by a batch at its end */
 	struct name_pend *names;	/* or NULL: counts written at once */
 };
 

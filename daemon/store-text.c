@@ -973,14 +973,23 @@ store_text_write_end(struct wctx *w)
 		w->st->text_mirror->txnid = mdb_txn_id(w->txn);
 }
 
-/* A transaction that changed the stage gives it a new serial. */
+/*
+ * A transaction that changed the stage gives it a new serial, which is
+ * also its base unless the stage only took new batches at its end.
+ */
 int
 store_text_serial(struct wctx *w)
 {
+	uint64_t	serial;
+	int		rc;
+
 	if (!w->text_restaged)
 		return (0);
-	return (store_meta_put(w->txn, w->st->meta, "stage_serial",
-	    store_meta_get(w->txn, w->st->meta, "stage_serial", 0) + 1));
+	serial = store_meta_get(w->txn, w->st->meta, "stage_serial", 0) + 1;
+	if ((rc = store_meta_put(w->txn, w->st->meta, "stage_serial",
+	    serial)) != 0 || !w->text_rebased)
+		return (rc);
+	return (store_meta_put(w->txn, w->st->meta, "stage_base", serial));
 }
 
 static struct stage_cache *stage_cache_new(void);
@@ -1261,7 +1270,7 @@ text_sweep_all(struct wctx *w, size_t events)
 	if (rc == 0 && (rc = mdb_drop(w->txn, st->text_new, 0)) == 0 &&
 	    store_meta_get(w->txn, st->meta, "text_staged", 0) != 0)
 		rc = store_meta_put(w->txn, st->meta, "text_staged", 0);
-	w->text_restaged = 1;
+	w->text_restaged = w->text_rebased = 1;
 	w->text_plen = w->text_pn = 0;
 out:
 	/* Both empty now (or the transaction aborts, leaving m behind). */
@@ -1298,6 +1307,8 @@ store_text_flush(struct wctx *w)
 	skey_be64(kb, w->text_pmin);
 	rc = mdb_put(w->txn, w->st->text_new, &k, &v, MDB_APPEND);
 	if (rc == MDB_KEYEXIST) {
+		/* Not after the stage's last batch: not an append. */
+		w->text_rebased = 1;
 		rc = mdb_get(w->txn, w->st->text_new, &k, &o);
 		if (rc == 0) {
 			both = xmalloc(o.mv_size + v.mv_size);
@@ -1520,6 +1531,7 @@ stage_del(struct wctx *w, const unsigned char *enc, uint64_t seq)
 		rc = mdb_put(w->txn, w->st->text_new, &k, &v, 0);
 		free(buf);
 	}
+	w->text_rebased = 1;
 	return (rc != 0 ? rc : stage_count(w, -1));
 }
 
@@ -1752,6 +1764,7 @@ struct text_iter {
 	struct words		 hay;		/* phrase checks */
 	struct ixcur		 time;		/* text_span's, once opened */
 	int			 time_open;
+	uint64_t		 stage_last;	/* the stage's last batch read */
 };
 
 /* Whether a comes before b in order desc. */
@@ -2105,21 +2118,147 @@ word_end(const char *w, const char *end)
 	return (w);
 }
 
+/* Terms the stage's postings are kept for, and their bytes, at most. */
+#define STAGE_CACHE_TERMS	64
+#define STAGE_CACHE_BYTES	((size_t)8 << 20)
+
+/* A staged posting of the term numbered term, for stage_scan's caller. */
+typedef int (*stage_fn)(void *, size_t, int, const struct posting *,
+    struct aerr *);
+
+/*
+ * Read the stage's batches after the one keyed after (all of them when
+ * after is NULL): each staged event goes to fn once for each of the
+ * nterms terms (64 at most) whose words it holds.  Each word is measured
+ * once and compared with the terms by length first: the stage's events
+ * cost about as much as their bytes.  *last is the key of the last batch
+ * read, or stays as it was.
+ */
+static int
+stage_scan(MDB_txn *txn, struct store *st, const uint64_t *after,
+    const struct text_term *terms, size_t nterms, stage_fn fn, void *arg,
+    uint64_t *last, struct aerr *err)
+{
+	MDB_cursor	*cur;
+	MDB_val		 k, v;
+	struct posting	 p;
+	const char	*e, *w, *z, *end;
+	unsigned char	 from[8];
+	size_t		 i, len, tlen[STAGE_CACHE_TERMS];
+	uint64_t	 hit;
+	int		 rc;
+
+	for (i = 0; i < nterms; i++)
+		tlen[i] = strlen(terms[i].word);
+	if ((rc = mdb_cursor_open(txn, st->text_new, &cur)) != 0)
+		return (store_error(err, rc, "mdb_cursor_open"));
+	if (after == NULL)
+		rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+	else {
+		skey_be64(from, *after);
+		k.mv_data = from;
+		k.mv_size = 8;
+		rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+		if (rc == 0 && k.mv_size == 8 && memcmp(k.mv_data, from, 8) ==
+		    0)
+			rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+	}
+	for (; rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		if (k.mv_size != 8)
+			continue;
+		*last = skey_get_be64(k.mv_data);
+		end = (const char *)v.mv_data + v.mv_size;
+		/* An entry: posting, class, words each NUL-ended, a NUL. */
+		for (e = v.mv_data; end - e > STAGE_HEAD; e = w + 1) {
+			hit = 0;
+			for (w = e + STAGE_HEAD; w < end && *w != '\0';
+			    w = z + 1) {
+				if ((z = word_end(w, end)) == end) {
+					w = end;
+					break;
+				}
+				len = (size_t)(z - w);
+				for (i = 0; i < nterms; i++) {
+					if (w[0] != terms[i].word[0] ||
+					    (len != tlen[i] &&
+					    (len < tlen[i] || !terms[i].prefix)))
+						continue;
+					if (memcmp(w, terms[i].word, tlen[i]) ==
+					    0)
+						hit |= UINT64_C(1) << i;
+				}
+			}
+			if (w >= end)
+				break;		/* cut short */
+			if (hit == 0)
+				continue;
+			posting_dec((const unsigned char *)e, &p);
+			for (i = 0; i < nterms; i++) {
+				if ((hit & UINT64_C(1) << i) != 0 &&
+				    fn(arg, i, (unsigned char)e[16], &p,
+				    err) != 0) {
+					mdb_cursor_close(cur);
+					return (-1);
+				}
+			}
+		}
+	}
+	mdb_cursor_close(cur);
+	if (rc != MDB_NOTFOUND)
+		return (store_error(err, rc, "mdb_cursor_get"));
+	return (0);
+}
+
+static int
+read_stage_add(void *arg, size_t term, int class, const struct posting *p,
+    struct aerr *err)
+{
+	struct text_iter	*it = arg;
+
+	return (term_stage_add(it, &it->terms[term], it->tq.terms[term].word,
+	    class, p, err));
+}
+
+/*
+ * Read the whole stage for the query's terms; then each staged source is
+ * put in (start, id) order, which a feed's batches mostly have already.
+ */
+static int
+text_read_stage(struct text_iter *it, struct aerr *err)
+{
+	struct text_src	*s;
+	size_t		 i, j;
+
+	if (stage_scan(it->txn, it->st, NULL, it->tq.terms, it->nterms,
+	    read_stage_add, it, &it->stage_last, err) != 0)
+		return (-1);
+	for (i = 0; i < it->nterms; i++) {
+		for (j = 0; j < it->terms[i].nsrc; j++) {
+			s = &it->terms[i].src[j];
+			if (s->staged && !postings_sorted(s->p, s->n))
+				qsort(s->p, s->n, sizeof *s->p, posting_qcmp);
+		}
+	}
+	return (0);
+}
+
 /*
  * The stage's postings of the words queries asked for, at one stage
  * serial: a query reads the whole stage for its words (some 20M
  * instructions with 16,000 events staged), and dashboards ask the same
  * words again and again between commits.  Only a query of the newest
- * serial fills it, and a newer serial empties it.  Postings are copied
- * in and out under the lock, so that no two readers share a buffer.
+ * serial fills it.  A newer serial empties it, unless the stage only
+ * took new batches since (meta stage_base, the serial of its last other
+ * change, is the same): then a query reads those batches for every term
+ * kept and brings the kept postings up to its serial.  Postings are
+ * copied in and out under the lock, so that no two readers share a
+ * buffer.
  */
-#define STAGE_CACHE_TERMS	64
-#define STAGE_CACHE_BYTES	((size_t)8 << 20)
 
 struct stage_group {
 	int		 class;
 	struct posting	*p;
-	size_t		 n;
+	size_t		 n, cap;
 };
 
 struct stage_term {
@@ -2132,6 +2271,8 @@ struct stage_term {
 struct stage_cache {
 	pthread_mutex_t		 lock;
 	uint64_t		 serial;
+	uint64_t		 base;		/* meta stage_base at serial */
+	uint64_t		 last;		/* the stage's last batch then */
 	struct stage_term	 t[STAGE_CACHE_TERMS];
 	size_t			 next, bytes;	/* next: the one to evict */
 	uint64_t		 hits;
@@ -2185,12 +2326,99 @@ stage_cache_find(struct stage_cache *c, const struct text_term *q)
 	return (NULL);
 }
 
+/* What stage_cache_advance gives stage_scan: the terms' entries. */
+struct stage_advance {
+	struct stage_cache	*c;
+	struct stage_term	*t[STAGE_CACHE_TERMS];
+};
+
+static int
+stage_advance_add(void *arg, size_t term, int class, const struct posting *p,
+    struct aerr *err)
+{
+	struct stage_advance	*a = arg;
+	struct stage_term	*t = a->t[term];
+	struct stage_group	*g = NULL;
+	size_t			 i;
+
+	(void)err;
+	for (i = 0; i < t->ng && g == NULL; i++) {
+		if (t->g[i].class == class)
+			g = &t->g[i];
+	}
+	if (g == NULL) {
+		t->g = xreallocarray(t->g, t->ng + 1, sizeof *t->g);
+		g = &t->g[t->ng++];
+		memset(g, 0, sizeof *g);
+		g->class = class;
+	}
+	if (g->n == g->cap) {
+		g->cap = g->cap ? g->cap * 2 : 16;
+		g->p = xreallocarray(g->p, g->cap, sizeof *g->p);
+	}
+	g->p[g->n++] = *p;
+	t->bytes += sizeof *p;
+	a->c->bytes += sizeof *p;
+	return (0);
+}
+
 /*
- * Give each term its staged sources from the cache, if it holds every
- * term at serial: 1, 0 when it does not (nothing given), -1 with err.
+ * Bring the kept postings from c's serial to serial, whose stage holds
+ * c's batches and those after c->last: read those for every kept term.
+ * Under the lock.  Returns 0, or -1 with err (the cache emptied).
  */
 static int
-stage_cache_take(struct text_iter *it, uint64_t serial, struct aerr *err)
+stage_cache_advance(struct stage_cache *c, struct text_iter *it,
+    uint64_t serial, struct aerr *err)
+{
+	struct stage_advance	 a;
+	struct text_term	*terms;
+	struct stage_term	*t;
+	size_t			 i, j, n = 0;
+
+	terms = xcalloc(STAGE_CACHE_TERMS, sizeof *terms);
+	a.c = c;
+	for (i = 0; i < STAGE_CACHE_TERMS; i++) {
+		if (c->t[i].word[0] == '\0')
+			continue;
+		memcpy(terms[n].word, c->t[i].word, sizeof terms[n].word);
+		terms[n].prefix = c->t[i].prefix;
+		a.t[n++] = &c->t[i];
+	}
+	if (stage_scan(it->txn, it->st, &c->last, terms, n,
+	    stage_advance_add, &a, &c->last, err) != 0) {
+		for (i = 0; i < STAGE_CACHE_TERMS; i++)
+			stage_term_clear(c, &c->t[i]);
+		free(terms);
+		return (-1);
+	}
+	free(terms);
+	for (i = 0; i < n; i++) {
+		t = a.t[i];
+		for (j = 0; j < t->ng; j++) {
+			if (!postings_sorted(t->g[j].p, t->g[j].n))
+				qsort(t->g[j].p, t->g[j].n, sizeof *t->g[j].p,
+				    posting_qcmp);
+		}
+		if (t->bytes > STAGE_CACHE_BYTES / 4)
+			stage_term_clear(c, t);
+	}
+	while (c->bytes > STAGE_CACHE_BYTES) {
+		stage_term_clear(c, &c->t[c->next]);
+		c->next = (c->next + 1) % STAGE_CACHE_TERMS;
+	}
+	c->serial = serial;
+	return (0);
+}
+
+/*
+ * Give each term its staged sources from the cache, if it holds every
+ * term at serial (brought there if the stage only took batches since):
+ * 1, 0 when it does not (nothing given), -1 with err.
+ */
+static int
+stage_cache_take(struct text_iter *it, uint64_t serial, uint64_t base,
+    struct aerr *err)
 {
 	struct stage_cache	*c = it->st->stage_cache;
 	struct stage_term	*ct[WORDS_QUERY_MAX];
@@ -2201,6 +2429,11 @@ stage_cache_take(struct text_iter *it, uint64_t serial, struct aerr *err)
 	int			 rc;
 
 	pthread_mutex_lock(&c->lock);
+	if (serial > c->serial && base == c->base && c->bytes > 0 &&
+	    stage_cache_advance(c, it, serial, err) != 0) {
+		pthread_mutex_unlock(&c->lock);
+		return (-1);
+	}
 	rc = c->serial == serial;
 	for (i = 0; i < it->nterms && rc == 1; i++) {
 		if ((ct[i] = stage_cache_find(c, &it->tq.terms[i])) == NULL)
@@ -2227,9 +2460,12 @@ stage_cache_take(struct text_iter *it, uint64_t serial, struct aerr *err)
 	return (rc);
 }
 
-/* A query read the stage at serial: keep its terms' staged postings. */
+/*
+ * A query read the whole stage at serial (of base): keep its terms'
+ * staged postings.
+ */
 static void
-stage_cache_keep(struct text_iter *it, uint64_t serial)
+stage_cache_keep(struct text_iter *it, uint64_t serial, uint64_t base)
 {
 	struct stage_cache	*c = it->st->stage_cache;
 	struct stage_term	*t;
@@ -2241,6 +2477,8 @@ stage_cache_keep(struct text_iter *it, uint64_t serial)
 		for (i = 0; i < STAGE_CACHE_TERMS; i++)
 			stage_term_clear(c, &c->t[i]);
 		c->serial = serial;
+		c->base = base;
+		c->last = it->stage_last;
 	}
 	for (i = 0; i < it->nterms && serial == c->serial; i++) {
 		if (stage_cache_find(c, &it->tq.terms[i]) != NULL)
@@ -2270,8 +2508,9 @@ stage_cache_keep(struct text_iter *it, uint64_t serial)
 				continue;
 			t->g[t->ng].class = q->src[j].prefix[q->src[j].plen - 1];
 			t->g[t->ng].n = q->src[j].n;
-			t->g[t->ng].p = xreallocarray(NULL, q->src[j].n ?
-			    q->src[j].n : 1, sizeof *q->src[j].p);
+			t->g[t->ng].cap = q->src[j].n ? q->src[j].n : 1;
+			t->g[t->ng].p = xreallocarray(NULL, t->g[t->ng].cap,
+			    sizeof *q->src[j].p);
 			memcpy(t->g[t->ng].p, q->src[j].p, q->src[j].n *
 			    sizeof *q->src[j].p);
 			t->ng++;
@@ -2309,88 +2548,6 @@ store_text_cache_hits(struct store *st)
 	n = st->stage_cache->hits;
 	pthread_mutex_unlock(&st->stage_cache->lock);
 	return (n);
-}
-
-/*
- * Read the stage: each staged event goes to the terms whose words it
- * holds; then each staged source is put in (start, id) order, which a
- * feed's batches mostly have already.  A query reads the whole stage,
- * so each word is measured once and compared with the terms by length
- * first: the stage's events cost a query about as much as their bytes.
- */
-static int
-text_read_stage(struct text_iter *it, struct aerr *err)
-{
-	MDB_cursor	*cur;
-	MDB_val		 k, v;
-	struct posting	 p;
-	struct text_src	*s;
-	const char	*e, *w, *z, *end;
-	size_t		 i, j, len, nterms = it->nterms;
-	size_t		 tlen[WORDS_QUERY_MAX];
-	char		 first[WORDS_QUERY_MAX], prefix[WORDS_QUERY_MAX];
-	uint32_t	 hit;
-	int		 rc;
-
-	for (i = 0; i < nterms; i++) {
-		tlen[i] = strlen(it->tq.terms[i].word);
-		first[i] = it->tq.terms[i].word[0];
-		prefix[i] = (char)it->tq.terms[i].prefix;
-	}
-	if ((rc = mdb_cursor_open(it->txn, it->st->text_new, &cur)) != 0)
-		return (store_error(err, rc, "mdb_cursor_open"));
-	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
-	    rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-		if (k.mv_size != 8)
-			continue;
-		end = (const char *)v.mv_data + v.mv_size;
-		/* An entry: posting, class, words each NUL-ended, a NUL. */
-		for (e = v.mv_data; end - e > STAGE_HEAD; e = w + 1) {
-			hit = 0;
-			for (w = e + STAGE_HEAD; w < end && *w != '\0';
-			    w = z + 1) {
-				if ((z = word_end(w, end)) == end) {
-					w = end;
-					break;
-				}
-				len = (size_t)(z - w);
-				for (i = 0; i < nterms; i++) {
-					if (w[0] != first[i] ||
-					    (len != tlen[i] &&
-					    (len < tlen[i] || !prefix[i])))
-						continue;
-					if (memcmp(w, it->tq.terms[i].word,
-					    tlen[i]) == 0)
-						hit |= UINT32_C(1) << i;
-				}
-			}
-			if (w >= end)
-				break;		/* cut short */
-			if (hit == 0)
-				continue;
-			posting_dec((const unsigned char *)e, &p);
-			for (i = 0; i < nterms; i++) {
-				if ((hit & UINT32_C(1) << i) != 0 &&
-				    term_stage_add(it, &it->terms[i],
-				    it->tq.terms[i].word, (unsigned char)e[16],
-				    &p, err) != 0) {
-					mdb_cursor_close(cur);
-					return (-1);
-				}
-			}
-		}
-	}
-	mdb_cursor_close(cur);
-	if (rc != MDB_NOTFOUND)
-		return (store_error(err, rc, "mdb_cursor_get"));
-	for (i = 0; i < nterms; i++) {
-		for (j = 0; j < it->terms[i].nsrc; j++) {
-			s = &it->terms[i].src[j];
-			if (s->staged && !postings_sorted(s->p, s->n))
-				qsort(s->p, s->n, sizeof *s->p, posting_qcmp);
-		}
-	}
-	return (0);
 }
 
 /* The current posting of a term: the first of its sources'. */
@@ -2492,7 +2649,7 @@ store_text_begin(struct store *st, MDB_txn *txn, const struct query *q,
 	struct text_termit	*t;
 	struct term_dest	 d;
 	char			 msg[128];
-	uint64_t		 serial;
+	uint64_t		 serial, base;
 	size_t			 i;
 	int			 rc;
 
@@ -2518,12 +2675,13 @@ store_text_begin(struct store *st, MDB_txn *txn, const struct query *q,
 			goto fail;
 	}
 	serial = store_meta_get(txn, st->meta, "stage_serial", 0);
-	if ((rc = stage_cache_take(it, serial, err)) == -1)
+	base = store_meta_get(txn, st->meta, "stage_base", 0);
+	if ((rc = stage_cache_take(it, serial, base, err)) == -1)
 		goto fail;
 	if (rc == 0) {
 		if (text_read_stage(it, err) != 0)
 			goto fail;
-		stage_cache_keep(it, serial);
+		stage_cache_keep(it, serial, base);
 	}
 	qsort(it->terms, it->nterms, sizeof *it->terms, termit_cmp);
 	*out = it;

@@ -3591,11 +3591,13 @@ TEST(store_text_ascii_words_as_icu)
  * write memory, closing and opening its environment (store_release);
  * every query_every changes (0: never), queries are checked too, so
  * that the postings queries keep from the stage meet every kind of
- * change of it.  Returns how many queries answered from kept postings
- * before the index was dropped.
+ * change of it; with puts_only, every change is a put, which only adds
+ * batches at the stage's end.  Returns how many queries answered from
+ * kept postings before the index was dropped.
  */
 static uint64_t
-text_against_model(size_t stage_text, int release_every, int query_every)
+text_against_model(size_t stage_text, int release_every, int query_every,
+    int puts_only)
 {
 	static const char *const dbis[] = { "text", "text_new", "words" };
 	struct store	*st = open_store_staged(32 << 20, 0, stage_text);
@@ -3611,7 +3613,7 @@ text_against_model(size_t stage_text, int release_every, int query_every)
 	int		 round, status;
 
 	for (round = 0; round < 1200; round++) {
-		int op = rand_r(&seed) % 10;
+		int op = puts_only ? 0 : rand_r(&seed) % 10;
 
 		if (release_every > 0 && round % release_every ==
 		    release_every - 1) {
@@ -3670,13 +3672,13 @@ text_against_model(size_t stage_text, int release_every, int query_every)
 
 TEST(store_text_against_model)
 {
-	text_against_model(2, 0, 0);
+	text_against_model(2, 0, 0, 0);
 }
 
 /* Most of the 1,200 changes still staged, in batches of one. */
 TEST(store_text_against_model_with_a_large_stage)
 {
-	text_against_model(1000, 0, 0);
+	text_against_model(1000, 0, 0, 0);
 }
 
 /*
@@ -3686,7 +3688,7 @@ TEST(store_text_against_model_with_a_large_stage)
  */
 TEST(store_text_against_model_queried_as_it_changes)
 {
-	uint64_t	hits = text_against_model(1000, 0, 60);
+	uint64_t	hits = text_against_model(1000, 0, 60, 0);
 
 	T_ASSERTF(hits > 100, "%llu queries answered from kept postings",
 	    (unsigned long long)hits);
@@ -3695,7 +3697,19 @@ TEST(store_text_against_model_queried_as_it_changes)
 /* The same with a stage swept every 40 events. */
 TEST(store_text_against_model_queried_as_it_is_swept)
 {
-	uint64_t	hits = text_against_model(40, 0, 60);
+	uint64_t	hits = text_against_model(40, 0, 60, 0);
+
+	T_ASSERTF(hits > 100, "%llu queries answered from kept postings",
+	    (unsigned long long)hits);
+}
+
+/*
+ * Puts only, between the queries: the kept postings are brought up to
+ * date from the batches put since, query after query.
+ */
+TEST(store_text_against_model_queried_as_puts_come)
+{
+	uint64_t	hits = text_against_model(1000, 0, 60, 1);
 
 	T_ASSERTF(hits > 100, "%llu queries answered from kept postings",
 	    (unsigned long long)hits);
@@ -3708,7 +3722,7 @@ TEST(store_text_against_model_queried_as_it_is_swept)
  */
 TEST(store_text_against_model_with_releases)
 {
-	text_against_model(50, 97, 0);
+	text_against_model(50, 97, 0, 0);
 }
 
 /* The check of a store open at the test's path: its problems in c. */
@@ -4220,11 +4234,13 @@ text_range_ids(struct store *st, const char *text, const char *from,
 
 /*
  * A word query that asks for words another asked for at the same stage
- * answers from the postings that query kept, not from the stage; any
- * change of the stage (a put, a delete, an update of a staged event, a
- * sweep) makes the next query read it again, and the answers are the
- * stage's.  Ranges narrower than the first query's, prefixes, and a
- * term the cache lacks beside one it holds, all answer as the stage.
+ * answers from the postings that query kept, not from the stage; after
+ * puts, which only add batches at the stage's end, it reads those and
+ * answers from the kept postings brought up to date; a delete, an update
+ * of a staged event or a sweep makes the next query read the stage
+ * again.  The answers are the stage's.  Ranges narrower than the first
+ * query's, prefixes, and a term the cache lacks beside one it holds, all
+ * answer as the stage.
  */
 TEST(store_text_stage_cache_answers_until_the_stage_changes)
 {
@@ -4269,14 +4285,17 @@ TEST(store_text_stage_cache_answers_until_the_stage_changes)
 	for (i = 0; i < 100; i++)
 		T_EQ_U64(got[i], ids[2 * i]);
 
-	/* A put, a delete and an update of staged events: read again. */
+	/* A put: its batch is read, and the kept postings answer. */
 	mkev(&ev, "2001-12-01", NULL, "SYRGOV", NULL, NULL, NULL);
 	free(ev.title);
-	ev.title = strdup("alpha");
+	ev.title = strdup("alpha gamma");
 	ids[200] = put1(st, &ev, NULL);
 	record_clear(&ev);
 	n = text_range_ids(st, "alpha", NULL, NULL, got, 400, &hits);
-	T_ASSERT(n == 201 && got[200] == ids[200] && hits == 0);
+	T_ASSERT(n == 201 && got[200] == ids[200] && hits == 1);
+	n = text_range_ids(st, "gam*", NULL, NULL, got, 400, &hits);
+	T_ASSERT(n == 101 && got[100] == ids[200] && hits == 1);
+	/* A delete and an update of staged events: the stage is read. */
 	T_EQ_INT(del1(st, ids[0]), 1);
 	n = text_range_ids(st, "alpha", NULL, NULL, got, 400, &hits);
 	T_ASSERT(n == 200 && got[0] == ids[1] && hits == 0);
@@ -4288,6 +4307,8 @@ TEST(store_text_stage_cache_answers_until_the_stage_changes)
 	record_clear(&ev);
 	n = text_range_ids(st, "alpha", NULL, NULL, got, 400, &hits);
 	T_ASSERT(n == 199 && got[0] == ids[2] && hits == 0);
+	n = text_range_ids(st, "alpha", NULL, NULL, got, 400, &hits);
+	T_ASSERT(n == 199 && hits == 1);
 	T_EQ_INT(text_range_ids(st, "delta", NULL, NULL, got, 400, &hits), 1);
 	T_EQ_U64(got[0], ids[1]);
 
