@@ -191,6 +191,7 @@ store_rec_db_class(int i)
 }
 
 int	 store_rec_open(struct store *, MDB_txn *);
+void	 store_rec_db_name(int, char *, size_t);
 int	 store_rec_count(MDB_txn *, const struct store *, uint64_t,
 	     uint64_t *);
 int	 store_rec_at(MDB_txn *, struct store *, int, int64_t, uint64_t,

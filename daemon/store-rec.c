@@ -433,6 +433,16 @@ store_rec_del(MDB_txn *txn, struct store *st, uint64_t id)
 	return (idb_set(txn, st, id, -1, 0));
 }
 
+/* The name of the database of the records of class: events.CLASS or events. */
+void
+store_rec_db_name(int class, char *buf, size_t len)
+{
+	if (class <= SKEY_REC_SHORT)
+		snprintf(buf, len, "events");
+	else
+		snprintf(buf, len, "events.%d", class);
+}
+
 /*
  * Open (creating them) the databases of long records, named after their
  * class: every one, so that readers never open one.
@@ -443,8 +453,8 @@ store_rec_open(struct store *st, MDB_txn *txn)
 	int	i, rc;
 
 	for (i = 0; i < REC_LONG_CLASSES; i++) {
-		snprintf(st->long_names[i], sizeof st->long_names[i],
-		    "events.%u", (unsigned char)store_rec_db_class(i + 1));
+		store_rec_db_name(store_rec_db_class(i + 1), st->long_names[i],
+		    sizeof st->long_names[i]);
 		if ((rc = mdb_dbi_open(txn, st->long_names[i], MDB_CREATE,
 		    &st->longs[i])) != 0)
 			return (rc);

@@ -125,10 +125,7 @@ raw_rec_dbi(MDB_txn *txn, int class, MDB_dbi *dbi)
 {
 	char	name[32];
 
-	if (class <= SKEY_REC_SHORT)
-		snprintf(name, sizeof name, "events");
-	else
-		snprintf(name, sizeof name, "events.%d", class);
+	store_rec_db_name(class, name, sizeof name);
 	return (mdb_dbi_open(txn, name, 0, dbi));
 }
 
